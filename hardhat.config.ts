@@ -1,0 +1,61 @@
+import { subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import type { HardhatUserConfig } from "hardhat/config";
+import "@nomicfoundation/hardhat-toolbox";
+
+/** Solidity compiler version; must equal the exact `solc` version pinned in package.json. */
+const SOLC_VERSION = "0.8.28";
+
+// Compile with the npm `solc` package (solc-js) instead of downloading a compiler: this machine
+// and CI reach only the npm registry.
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
+  if (args.solcVersion !== SOLC_VERSION) return runSuper(args);
+  const solcPackage = require("solc/package.json") as { version: string };
+  if (solcPackage.version !== SOLC_VERSION) {
+    throw new Error(`npm solc is ${solcPackage.version}, hardhat.config.ts expects ${SOLC_VERSION}: run npm ci`);
+  }
+  return {
+    compilerPath: require.resolve("solc/soljson.js"),
+    isSolcJs: true,
+    version: SOLC_VERSION,
+    longVersion: `${SOLC_VERSION}+commit.7893614a`,
+  };
+});
+
+/** A deployer key from the environment: never committed. */
+function accounts(): string[] {
+  const key = process.env.DEPLOYER_PRIVATE_KEY;
+  return key ? [key.startsWith("0x") ? key : `0x${key}`] : [];
+}
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: {
+      optimizer: { enabled: true, runs: 10_000 },
+      evmVersion: "cancun",
+    },
+  },
+  networks: {
+    hardhat: {
+      // Contract tests move time by years; the default initial date keeps runs reproducible.
+      initialDate: "2026-01-01T00:00:00Z",
+    },
+    base: {
+      chainId: 8453,
+      url: process.env.BASE_RPC_URL ?? "https://mainnet.base.org",
+      accounts: accounts(),
+    },
+    baseSepolia: {
+      chainId: 84532,
+      url: process.env.BASE_SEPOLIA_RPC_URL ?? "https://sepolia.base.org",
+      accounts: accounts(),
+    },
+  },
+  mocha: {
+    timeout: 120_000,
+  },
+  gasReporter: { enabled: false },
+};
+
+export default config;

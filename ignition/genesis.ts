@@ -1,0 +1,60 @@
+/**
+ * The genesis allocations of SPEC §2: totals and vesting shapes. The Ignition module builds the
+ * Vesting contract from these; deployments only choose the beneficiaries.
+ */
+
+/** One FLK in wei. */
+export const FLK = 10n ** 18n;
+/** One emission / vesting year in seconds (365 days; months are twelfths of it). */
+export const YEAR = 365n * 24n * 3600n;
+/** One month: a twelfth of {@link YEAR}. */
+export const MONTH = YEAR / 12n;
+
+/** Vesting shape and total of one allocation. */
+export interface GenesisAllocation {
+  /** Parameter prefix in Ignition: `<key>Beneficiaries`, `<key>Amounts`. */
+  key: string;
+  name: string;
+  total: bigint;
+  /** Share unlocked at the TGE, in basis points. */
+  tgeBps: number;
+  /** Seconds after the TGE before anything more unlocks. */
+  cliff: bigint;
+  /** Seconds after the TGE when all of it is unlocked (linear from the TGE). */
+  duration: bigint;
+}
+
+/** The six allocations, in on-chain order (allocation id = index). */
+export const GENESIS_ALLOCATIONS: readonly GenesisAllocation[] = [
+  { key: "team", name: "Team", total: 20_000_000n * FLK, tgeBps: 0, cliff: YEAR, duration: 36n * MONTH },
+  { key: "earlySupporters", name: "Early supporters", total: 20_000_000n * FLK, tgeBps: 0, cliff: YEAR, duration: 36n * MONTH },
+  { key: "ecosystem", name: "Ecosystem treasury & staking rewards", total: 20_000_000n * FLK, tgeBps: 2000, cliff: 0n, duration: 24n * MONTH },
+  { key: "sale", name: "Token sale & liquidity", total: 20_000_000n * FLK, tgeBps: 10_000, cliff: 0n, duration: 0n },
+  { key: "foundation", name: "Foundation", total: 10_000_000n * FLK, tgeBps: 2000, cliff: 0n, duration: 12n * MONTH },
+  { key: "incentives", name: "Incentives & airdrops", total: 10_000_000n * FLK, tgeBps: 2000, cliff: 0n, duration: 12n * MONTH },
+];
+
+/** FLK unlocked at the TGE by the allocations above: 28,000,000. */
+export const CIRCULATING_AT_TGE = 28_000_000n * FLK;
+
+/** Emission per year after the TGE (SPEC §3); nothing from the sixth year on. */
+export const YEARLY_EMISSION: readonly bigint[] = [5_000_000n, 4_000_000n, 3_000_000n, 2_500_000n, 2_000_000n].map((n) => n * FLK);
+
+/** Emission due `elapsed` seconds after the TGE, rounded down: mirrors `Emission.cumulativeEmission`. */
+export function cumulativeEmission(elapsed: bigint): bigint {
+  if (elapsed <= 0n) return 0n;
+  const fullYears = elapsed / YEAR;
+  if (fullYears >= BigInt(YEARLY_EMISSION.length)) return YEARLY_EMISSION.reduce((a, b) => a + b, 0n);
+  let total = 0n;
+  for (let y = 0; y < Number(fullYears); y++) total += YEARLY_EMISSION[y];
+  return total + (YEARLY_EMISSION[Number(fullYears)] * (elapsed - fullYears * YEAR)) / YEAR;
+}
+
+/** Tokens of one schedule vested `elapsed` seconds after the TGE: mirrors `Vesting.vestedAmount`. */
+export function vestedAmount(a: Pick<GenesisAllocation, "tgeBps" | "cliff" | "duration">, amount: bigint, elapsed: bigint): bigint {
+  if (elapsed < 0n) return 0n;
+  if (elapsed >= a.duration) return amount;
+  const atTge = (amount * BigInt(a.tgeBps)) / 10_000n;
+  if (elapsed < a.cliff) return atTge;
+  return atTge + ((amount - atTge) * elapsed) / a.duration;
+}

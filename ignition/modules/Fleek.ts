@@ -1,0 +1,16 @@
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import TokenModule from "./Token";
+
+/**
+ * The whole suite, wired. `admin` (default: the deployer; on Base: the timelock or a multisig)
+ * receives every role the deployer held: the deployer keeps nothing.
+ */
+export default buildModule("Fleek", (m) => {
+  const admin = m.getParameter("admin", m.getAccount(0));
+  const { flk, emission, vesting } = m.useModule(TokenModule);
+
+  const recipients = m.call(emission, "setRecipients", [admin, admin]);
+  m.call(emission, "transferOwnership", [admin], { after: [recipients] });
+
+  return { flk, emission, vesting };
+});
