@@ -49,12 +49,14 @@ contract Vesting {
     uint64 public immutable start;
 
     Allocation[] private _allocations;
-    Schedule[] private _schedules;
+    // A mapping, not an array: release() finds an unknown id by its zero beneficiary, with no
+    // extra read of an array length.
+    mapping(uint256 scheduleId => Schedule) private _schedules;
     mapping(address beneficiary => uint256[]) private _scheduleIds;
+    /// @notice Number of schedules (ids are 0 .. scheduleCount - 1).
+    uint256 public immutable scheduleCount;
     /// @notice Sum of all schedules.
     uint256 public immutable totalAllocated;
-    /// @notice Sum released so far over all schedules.
-    uint256 public totalReleased;
 
     /// @notice An allocation was created.
     event AllocationCreated(uint256 indexed allocationId, string name, uint256 total, uint16 tgeBps, uint32 cliff, uint32 duration);
@@ -86,6 +88,7 @@ contract Vesting {
         token = token_;
         start = start_;
         uint256 all;
+        uint256 id;
         for (uint256 a = 0; a < allocations.length; ++a) {
             AllocationInit memory init = allocations[a];
             if (init.beneficiaries.length != init.amounts.length) revert VestingLengthMismatch(a);
@@ -95,11 +98,11 @@ contract Vesting {
                 address beneficiary = init.beneficiaries[i];
                 uint96 amount = init.amounts[i];
                 if (beneficiary == address(0) || amount == 0) revert VestingInvalidSchedule(a, i);
-                uint256 id = _schedules.length;
-                _schedules.push(Schedule(beneficiary, 0, amount, uint8(a)));
+                _schedules[id] = Schedule(beneficiary, 0, amount, uint8(a));
                 _scheduleIds[beneficiary].push(id);
                 sum += amount;
                 emit ScheduleCreated(id, a, beneficiary, amount);
+                ++id;
             }
             if (sum != init.total) revert VestingTotalMismatch(a, init.total, sum);
             _allocations.push(Allocation(init.tgeBps, init.cliff, init.duration, uint96(sum)));
@@ -107,6 +110,7 @@ contract Vesting {
             emit AllocationCreated(a, init.name, sum, init.tgeBps, init.cliff, init.duration);
         }
         totalAllocated = all;
+        scheduleCount = id;
     }
 
     /// @notice Number of allocations.
@@ -118,11 +122,6 @@ contract Vesting {
     /// @param allocationId index in creation order
     function allocation(uint256 allocationId) external view returns (Allocation memory) {
         return _allocations[allocationId];
-    }
-
-    /// @notice Number of schedules.
-    function scheduleCount() external view returns (uint256) {
-        return _schedules.length;
     }
 
     /// @notice A schedule by id.
@@ -170,8 +169,7 @@ contract Vesting {
     /// @dev Loops over every schedule: a view for indexers and dashboards, not for other contracts.
     /// @param timestamp any unix time
     function lockedAt(uint256 timestamp) external view returns (uint256 locked) {
-        uint256 n = _schedules.length;
-        for (uint256 id = 0; id < n; ++id) {
+        for (uint256 id = 0; id < scheduleCount; ++id) {
             Schedule storage s = _schedules[id];
             locked += s.amount - _vested(_allocations[s.allocation], s.amount, timestamp);
         }
@@ -181,15 +179,14 @@ contract Vesting {
     /// @param scheduleId the schedule
     /// @return amount tokens released
     function release(uint256 scheduleId) external returns (uint256 amount) {
-        if (scheduleId >= _schedules.length) revert VestingUnknownSchedule(scheduleId);
         Schedule storage s = _schedules[scheduleId];
         address beneficiary = s.beneficiary;
+        if (beneficiary == address(0)) revert VestingUnknownSchedule(scheduleId);
         uint96 done = s.released;
         uint256 vested = _vested(_allocations[s.allocation], s.amount, block.timestamp);
         if (vested <= done) revert VestingNothingToRelease(scheduleId);
         amount = vested - done;
         s.released = uint96(vested);
-        totalReleased += amount;
         emit Released(scheduleId, beneficiary, amount);
         token.safeTransfer(beneficiary, amount);
     }
@@ -204,7 +201,8 @@ contract Vesting {
     }
 
     function _schedule(uint256 scheduleId) private view returns (Schedule memory) {
-        if (scheduleId >= _schedules.length) revert VestingUnknownSchedule(scheduleId);
-        return _schedules[scheduleId];
+        Schedule memory s = _schedules[scheduleId];
+        if (s.beneficiary == address(0)) revert VestingUnknownSchedule(scheduleId);
+        return s;
     }
 }

@@ -1,0 +1,22 @@
+/**
+ * Prints the gas of every user-facing call beside its anchor. Run: `npm run bench:gas`.
+ * Each area of the suite contributes one `measure*` function; each runs on a fresh deployment.
+ */
+import hre from "hardhat";
+import { formatTable, type GasRow } from "./table";
+import { measureToken } from "./token";
+
+const sections: Array<[string, () => Promise<GasRow[]>]> = [["Token, vesting, emission", measureToken]];
+
+async function main() {
+  for (const [title, measure] of sections) {
+    const snapshot = await hre.network.provider.send("evm_snapshot");
+    console.log(`\n### ${title}\n\n${formatTable(await measure())}`);
+    await hre.network.provider.send("evm_revert", [snapshot]);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
