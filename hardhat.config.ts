@@ -37,10 +37,7 @@ const config: HardhatUserConfig = {
     },
   },
   networks: {
-    hardhat: {
-      // Contract tests move time by years; the default initial date keeps runs reproducible.
-      initialDate: "2026-01-01T00:00:00Z",
-    },
+    hardhat: {},
     base: {
       chainId: 8453,
       url: process.env.BASE_RPC_URL ?? "https://mainnet.base.org",
