@@ -1,4 +1,5 @@
 import hre from "hardhat";
+import type { ModuleParameters } from "@nomicfoundation/ignition-core";
 import FleekModule from "../../ignition/modules/Fleek";
 import { GENESIS_ALLOCATIONS } from "../../ignition/genesis";
 import type { Emission, FLK, Vesting } from "../../typechain-types";
@@ -7,8 +8,8 @@ import type { Emission, FLK, Vesting } from "../../typechain-types";
 export type GenesisBeneficiaries = Record<string, { beneficiaries: string[]; amounts: bigint[] }>;
 
 /** Ignition parameters of the Token module for a set of beneficiaries. */
-export function tokenParameters(genesis: GenesisBeneficiaries): Record<string, unknown> {
-  const params: Record<string, unknown> = {};
+export function tokenParameters(genesis: GenesisBeneficiaries): ModuleParameters {
+  const params: ModuleParameters = {};
   for (const a of GENESIS_ALLOCATIONS) {
     params[`${a.key}Beneficiaries`] = genesis[a.key].beneficiaries;
     params[`${a.key}Amounts`] = genesis[a.key].amounts;

@@ -3,6 +3,7 @@ import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK, GENESIS_ALLOCATIONS, vestedAmount } from "../../ignition/genesis";
 import { deploySuite } from "../helpers/deploy";
+import type { Vesting } from "../../typechain-types";
 
 /** Every schedule of the test deployment with its allocation's shape. */
 async function schedules(suite: Awaited<ReturnType<typeof deploySuite>>) {
@@ -93,7 +94,7 @@ describe("Vesting", () => {
 
   describe("construction rejects bad allocations", () => {
     const base = { name: "x", total: 10n * FLK, tgeBps: 0, cliff: 10, duration: 100 };
-    async function deploy(allocations: object[]) {
+    async function deploy(allocations: Vesting.AllocationInitStruct[]) {
       const [a] = await hre.ethers.getSigners();
       const factory = await hre.ethers.getContractFactory("Vesting");
       return { factory, tx: factory.deploy(a.address, 0, allocations), a };
