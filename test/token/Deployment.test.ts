@@ -17,11 +17,11 @@ describe("Deployment (Ignition Fleek module)", () => {
     expect(await flk.minter()).to.equal(await emission.getAddress());
   });
 
-  it("hands Emission to the admin and points both halves at it", async () => {
-    const { emission, admin } = await loadFixture(deploySuite);
+  it("hands Emission to the admin, the stakers' half to it and the nodes' half to the rewards contract", async () => {
+    const { emission, admin, rewards } = await loadFixture(deploySuite);
     expect(await emission.owner()).to.equal(admin);
     expect(await emission.stakingRecipient()).to.equal(admin);
-    expect(await emission.nodeRecipient()).to.equal(admin);
+    expect(await emission.nodeRecipient()).to.equal(await rewards.getAddress());
   });
 
   it("creates the six allocations of SPEC §2 with their shapes and totals", async () => {

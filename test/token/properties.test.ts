@@ -80,9 +80,10 @@ describe("Token properties (fast-check on the EVM)", () => {
       fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 15 }), async (actions) => {
         const snapshot = await takeSnapshot();
         try {
+          const rewardsAddress = await suite.rewards.getAddress();
           const holdings = async () => {
             let sum = 0n;
-            for (const r of [...recipients, suite.admin]) sum += await flk.balanceOf(r);
+            for (const r of [...recipients, suite.admin, rewardsAddress]) sum += await flk.balanceOf(r);
             return sum;
           };
           const initial = await holdings();
