@@ -5,8 +5,12 @@
 import hre from "hardhat";
 import { formatTable, type GasRow } from "./table";
 import { measureToken } from "./token";
+import { measureRegistry } from "./registry";
 
-const sections: Array<[string, () => Promise<GasRow[]>]> = [["Token, vesting, emission", measureToken]];
+const sections: Array<[string, () => Promise<GasRow[]>]> = [
+  ["Token, vesting, emission", measureToken],
+  ["Node registry, reports, rewards, escrow", measureRegistry],
+];
 
 async function main() {
   for (const [title, measure] of sections) {

@@ -270,7 +270,7 @@ contract NodeRegistry is NodeStaking, EIP712 {
     /// @notice Whether `nodeId` is on the current committee.
     /// @param nodeId the node
     function isCommitteeMember(uint32 nodeId) public view returns (bool) {
-        return _nodes[nodeId].committeeEpochPlusOne == epoch + 1;
+        return _inCommittee(nodeId, epoch);
     }
 
     /// @notice Nodes that committed a beacon in `epoch_`.
@@ -319,7 +319,7 @@ contract NodeRegistry is NodeStaking, EIP712 {
     function _checkMember(uint32 nodeId, uint64 e) private view {
         Node storage n = _node(nodeId);
         if (msg.sender != n.owner && msg.sender != n.signer) revert NodeRegistryNotNodeOperator(nodeId, msg.sender);
-        if (n.committeeEpochPlusOne != e + 1) revert NodeRegistryNotCommitteeMember(nodeId);
+        if (!_inCommittee(nodeId, e)) revert NodeRegistryNotCommitteeMember(nodeId);
     }
 
     /// @dev Recovers each signer (sorted, so each counts once), checks it is on epoch `e`'s
@@ -334,7 +334,7 @@ contract NodeRegistry is NodeStaking, EIP712 {
             if (signer <= last) revert NodeRegistryUnsortedSignatures(signer);
             last = signer;
             uint32 id = nodeIdOfSigner[signer];
-            if (id == 0 || _nodes[id].committeeEpochPlusOne != e + 1) revert NodeRegistryNotCommitteeSigner(signer);
+            if (id == 0 || !_inCommittee(id, e)) revert NodeRegistryNotCommitteeSigner(signer);
             ids[i] = id;
         }
     }
@@ -374,7 +374,8 @@ contract NodeRegistry is NodeStaking, EIP712 {
             seed = keccak256(abi.encode(e, beaconMix[e]));
             members = shuffle(active, committeeSize, seed);
         }
-        for (uint256 i = 0; i < members.length; ++i) _nodes[members[i]].committeeEpochPlusOne = next + 1;
+        mapping(uint256 => uint256) storage bits = _committeeBits[next];
+        for (uint256 i = 0; i < members.length; ++i) bits[members[i] >> 8] |= 1 << (members[i] & 255);
         _committee = members;
         emit CommitteeSelected(next, members, seed);
 

@@ -52,7 +52,6 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         uint64 lockedUntil;
         uint96 unstaking;
         uint64 unstakeReadyAt;
-        uint64 committeeEpochPlusOne;
         bytes32 nodeKey;
         Endpoints endpoints;
     }
@@ -98,6 +97,9 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
     mapping(address signer => uint32) public nodeIdOfSigner;
     /// @dev Nodes registered or rejoined since the last epoch change, in order.
     uint32[] internal _pending;
+    /// @dev Committee membership per epoch as bitmaps over node ids: a committee of dense ids
+    /// costs one fresh word per epoch instead of one write per member.
+    mapping(uint64 epoch => mapping(uint256 word => uint256 bits)) internal _committeeBits;
 
     /// @notice A node was registered.
     event NodeRegistered(uint32 indexed nodeId, address indexed owner, bytes32 nodeKey, address signer, Endpoints endpoints, uint256 stake);
@@ -243,7 +245,7 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         if (n.lockedUntil > epoch) revert NodeRegistryStakeLocked(n.lockedUntil);
         if (amount > n.stake) revert NodeRegistryInsufficientStake(amount, n.stake);
         uint256 stake = n.stake - amount;
-        if (stake < minimumStake && n.committeeEpochPlusOne == epoch + 1) revert NodeRegistryCommitteeMember(nodeId);
+        if (stake < minimumStake && _inCommittee(nodeId, epoch)) revert NodeRegistryCommitteeMember(nodeId);
         n.stake = uint96(stake);
         n.unstaking += uint96(amount);
         uint64 readyAt = epoch + UNSTAKE_DELAY_EPOCHS;
@@ -310,6 +312,10 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
     function _ownedNode(uint32 nodeId) internal view returns (Node storage n) {
         n = _node(nodeId);
         if (n.owner != msg.sender) revert NodeRegistryNotOwner(nodeId, msg.sender);
+    }
+
+    function _inCommittee(uint32 nodeId, uint64 epoch) internal view returns (bool) {
+        return (_committeeBits[epoch][nodeId >> 8] >> (nodeId & 255)) & 1 == 1;
     }
 
     function _enqueue(uint32 nodeId, Node storage n) private {
