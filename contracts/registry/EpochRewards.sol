@@ -67,8 +67,6 @@ contract EpochRewards is IEpochRewards, ReentrancyGuardTransient {
 
     /// @notice Only the registry settles epochs.
     error RewardsUnauthorized(address caller);
-    /// @notice The epoch was settled already.
-    error RewardsAlreadySettled(uint64 epoch);
     /// @notice The account has claimed this epoch already.
     error RewardsAlreadyClaimed(uint64 epoch, address account);
     /// @notice The proof does not match the epoch's rewards root (or the epoch is unsettled).
@@ -94,9 +92,8 @@ contract EpochRewards is IEpochRewards, ReentrancyGuardTransient {
     /// @param totalFlkWeight sum of the leaves' FLK weights (zero: the FLK rolls over)
     /// @param totalUsdcWeight sum of the leaves' USDC weights (zero: the USDC rolls over)
     function settle(uint64 epoch, bytes32 root, uint256 totalFlkWeight, uint256 totalUsdcWeight) external nonReentrant {
+        // The registry settles each epoch once, as it moves past it.
         if (msg.sender != registry) revert RewardsUnauthorized(msg.sender);
-        EpochPools storage p = pools[epoch];
-        if (p.root != bytes32(0) || p.totalFlkWeight != 0 || p.totalUsdcWeight != 0) revert RewardsAlreadySettled(epoch);
         // Emission may not point here (or not be configured yet): reports must not depend on it.
         try emission.mint() {} catch {}
         uint256 flkPool = totalFlkWeight == 0 ? 0 : flk.balanceOf(address(this)) - flkOwed;

@@ -99,6 +99,22 @@ describe("protocol: reputation", () => {
     expect(scores.get(2)).to.equal(22);
   });
 
+  it("always yields integers 0-100 for every node asked, whatever the reports", () => {
+    const metric = fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: undefined });
+    const m = fc.record({ reporter: fc.integer({ min: 1, max: 8 }), peer: fc.integer({ min: 1, max: 8 }), latency: metric, uptime: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }), bytesSent: metric, interactions: metric });
+    fc.assert(
+      fc.property(fc.array(m, { maxLength: 80 }), fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 8, maxLength: 8 }), (ms, prev) => {
+        const previous = new Map(prev.map((p, i) => [i + 1, p]));
+        const nodes = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        const scores = computeReputation(nodes, ms, previous, { minReports: 2, ewmaWeight: 0.7, minMetrics: 3 });
+        expect([...scores.keys()]).to.deep.equal(nodes);
+        for (const v of scores.values()) expect(Number.isInteger(v) && v >= 0 && v <= 100).to.equal(true);
+        expect(computeReputation(nodes, ms, previous, { minReports: 2, ewmaWeight: 0.7, minMetrics: 3 })).to.deep.equal(scores);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("roots the scores in a Merkle tree of (nodeId, score)", () => {
     const root = reputationRoot(new Map([[2, 40], [1, 99]]));
     expect(root).to.equal(StandardMerkleTree.of([[1, 99], [2, 40]], ["uint32", "uint8"]).root);
