@@ -88,12 +88,14 @@ contract EpochRewards is IEpochRewards, ReentrancyGuardTransient {
     /// @notice Fixes `epoch`'s pools from everything not owed yet (the registry calls it when it
     /// accepts the epoch's report, after the escrow has paid in the epoch's USDC).
     /// @param epoch the reported epoch
-    /// @param root the rewards Merkle root
+    /// @param root the rewards Merkle root (zero: both pools roll over)
     /// @param totalFlkWeight sum of the leaves' FLK weights (zero: the FLK rolls over)
     /// @param totalUsdcWeight sum of the leaves' USDC weights (zero: the USDC rolls over)
     function settle(uint64 epoch, bytes32 root, uint256 totalFlkWeight, uint256 totalUsdcWeight) external nonReentrant {
         // The registry settles each epoch once, as it moves past it.
         if (msg.sender != registry) revert RewardsUnauthorized(msg.sender);
+        // Without a root nothing can be claimed: keep the pools unfixed so they roll over.
+        if (root == bytes32(0)) (totalFlkWeight, totalUsdcWeight) = (0, 0);
         // Emission may not point here (or not be configured yet): reports must not depend on it.
         try emission.mint() {} catch {}
         uint256 flkPool = totalFlkWeight == 0 ? 0 : flk.balanceOf(address(this)) - flkOwed;

@@ -5,7 +5,7 @@ import { cumulativeEmission } from "../../ignition/genesis";
 import { buildEpochReport, type ClientUsage } from "../../protocol/report";
 import { buildRewardsTree, claimAmount, debitOf, rewardLeaves, rewardProof, splitDebits, type NodeReward, type RewardsTree } from "../../protocol/rewards";
 import { reputationRoot } from "../../protocol/reputation";
-import { MIN_STAKE, registrySuite, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "./fixtures";
+import { MIN_STAKE, ZERO32, registrySuite, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "./fixtures";
 
 const USDC = 10n ** 6n;
 
@@ -93,6 +93,14 @@ describe("EpochRewards and ServiceEscrow", () => {
     expect((await s.rewards.pools(2)).flkPool).to.equal(e1.flkIn + e2.flkIn);
     const c = claimArgs(2n, e2.tree, s.nodes[0].owner.address);
     await expect(s.rewards.claim(c.epoch, c.account, c.flkWeight, c.usdcWeight, c.proof)).to.changeTokenBalance(s.flk, s.nodes[0].owner, e1.flkIn + e2.flkIn);
+  });
+
+  it("keeps the pools unfixed when a report weighs rewards but names no root", async () => {
+    const s = await loadFixture(rewarding);
+    const report = buildEpochReport({ epoch: 1n, nodes: [], usage: [], reputationRoot: ZERO32, rewardsRoot: ZERO32, totalFlkWeight: 5n, totalUsdcWeight: 5n });
+    const tx = await submitReport(s, s.nodes, report);
+    await expect(tx).to.emit(s.rewards, "EpochSettled").withArgs(1, ZERO32, 0, 0, 0, 0);
+    expect(await s.rewards.flkOwed()).to.equal(0n);
   });
 
   it("stops a report whose leaves outweigh its totals at the epoch's pool", async () => {
