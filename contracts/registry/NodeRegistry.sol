@@ -375,7 +375,7 @@ contract NodeRegistry is NodeStaking, EIP712 {
             members = shuffle(active, committeeSize, seed);
         }
         mapping(uint256 => uint256) storage bits = _committeeBits[next];
-        for (uint256 i = 0; i < members.length; ++i) bits[members[i] >> 8] |= 1 << (members[i] & 255);
+        for (uint256 i = 0; i < members.length; ++i) bits[members[i] >> 8] |= uint256(1) << (members[i] & 255);
         _committee = members;
         emit CommitteeSelected(next, members, seed);
 
