@@ -25,7 +25,7 @@ export function committeeSeed(epoch: bigint, revealedSecrets: readonly string[])
 
 /**
  * Partial Fisher-Yates: position i swaps with i + keccak256(abi.encode(seed, i)) mod (n - i);
- * the first `size` positions are the committee (`NodeRegistry.shuffle`).
+ * the first `size` positions are the committee (`Selection.shuffle` in contracts/registry/Selection.sol).
  */
 export function shuffle(ids: readonly number[], size: number, seed: string): number[] {
   const a = [...ids];

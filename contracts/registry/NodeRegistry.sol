@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {NodeStaking} from "./NodeStaking.sol";
+import {Selection} from "./Selection.sol";
 import {EpochReport, IEpochRewards, IServiceEscrow, NodeMeasurement} from "./EpochReportTypes.sol";
 
 /// @title NodeRegistry: nodes, epochs, the committee and epoch reports (SPEC §5)
@@ -372,7 +373,7 @@ contract NodeRegistry is NodeStaking, EIP712 {
         bytes32 seed;
         if (active.length > committeeSize) {
             seed = keccak256(abi.encode(e, beaconMix[e]));
-            members = shuffle(active, committeeSize, seed);
+            members = Selection.shuffle(active, committeeSize, seed);
         }
         mapping(uint256 => uint256) storage bits = _committeeBits[next];
         for (uint256 i = 0; i < members.length; ++i) bits[members[i] >> 8] |= uint256(1) << (members[i] & 255);
@@ -434,54 +435,12 @@ contract NodeRegistry is NodeStaking, EIP712 {
         // Sort keys descending: stake, then the earlier candidate first (the index is inverted).
         uint256[] memory keys = new uint256[](count);
         for (uint256 i = 0; i < count; ++i) keys[i] = (stakes[i] << 32) | (type(uint32).max - i);
-        _quickSortDesc(keys, 0, int256(count) - 1);
+        Selection.sortDesc(keys, 0, int256(count) - 1);
         top = new uint32[](MAX_ACTIVE);
         for (uint256 i = 0; i < count; ++i) {
             uint32 id = ids[type(uint32).max - uint32(keys[i])];
             if (i < MAX_ACTIVE) top[i] = id;
             else _setStatus(id, _nodes[id], Status.Exited, next);
-        }
-    }
-
-    function _quickSortDesc(uint256[] memory a, int256 lo, int256 hi) private pure {
-        while (lo < hi) {
-            uint256 pivot = a[uint256(lo + (hi - lo) / 2)];
-            int256 i = lo;
-            int256 j = hi;
-            while (i <= j) {
-                while (a[uint256(i)] > pivot) ++i;
-                while (a[uint256(j)] < pivot) --j;
-                if (i <= j) {
-                    (a[uint256(i)], a[uint256(j)]) = (a[uint256(j)], a[uint256(i)]);
-                    ++i;
-                    --j;
-                }
-            }
-            // Recurse into the smaller half, loop on the larger: stack depth stays logarithmic.
-            if (j - lo < hi - i) {
-                _quickSortDesc(a, lo, j);
-                lo = i;
-            } else {
-                _quickSortDesc(a, i, hi);
-                hi = j;
-            }
-        }
-    }
-
-    /// @notice The committee shuffle: a partial Fisher-Yates over `ids` driven by `seed`; position
-    /// `i` swaps with `i + uint256(keccak256(abi.encode(seed, i))) % (n - i)`. Returns the first `size`.
-    /// @param ids the active set, in {ActiveSetSelected} order
-    /// @param size committee size (less than `ids.length`)
-    /// @param seed keccak256(abi.encode(epoch, beaconMix[epoch])) of the ending epoch
-    function shuffle(uint32[] memory ids, uint256 size, bytes32 seed) public pure returns (uint32[] memory members) {
-        uint256 n = ids.length;
-        uint32[] memory a = new uint32[](n);
-        for (uint256 i = 0; i < n; ++i) a[i] = ids[i];
-        members = new uint32[](size);
-        for (uint256 i = 0; i < size; ++i) {
-            uint256 j = i + (uint256(keccak256(abi.encode(seed, i))) % (n - i));
-            (a[i], a[j]) = (a[j], a[i]);
-            members[i] = a[i];
         }
     }
 }

@@ -43,14 +43,16 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         Ports ports;
     }
 
-    /// @dev Storage layout: slot 0 and 1 are what the epoch change reads per candidate.
+    /// @dev Slot 0 holds everything the epoch change reads per candidate (owner, stake, status).
+    /// uint88 holds any FLK amount: the supply is capped at 116.5M FLK < 2^88 wei, and every stake
+    /// is backed by FLK this contract received.
     struct Node {
         address owner;
-        uint96 stake;
-        address signer;
+        uint88 stake;
         Status status;
+        address signer;
         uint64 lockedUntil;
-        uint96 unstaking;
+        uint88 unstaking;
         uint64 unstakeReadyAt;
         bytes32 nodeKey;
         Endpoints endpoints;
@@ -185,7 +187,7 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         nodeId = ++nodeCount;
         Node storage n = _nodes[nodeId];
         n.owner = msg.sender;
-        n.stake = uint96(stake);
+        n.stake = uint88(stake);
         n.signer = signer;
         n.nodeKey = nodeKey;
         n.endpoints = endpoints;
@@ -212,7 +214,7 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         if (amount == 0) revert NodeRegistryZeroAmount();
         Node storage n = _node(nodeId);
         uint256 stake = n.stake + amount;
-        n.stake = uint96(stake);
+        n.stake = uint88(stake);
         emit StakeAdded(nodeId, amount, stake);
         flk.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -246,8 +248,8 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         if (amount > n.stake) revert NodeRegistryInsufficientStake(amount, n.stake);
         uint256 stake = n.stake - amount;
         if (stake < minimumStake && _inCommittee(nodeId, epoch)) revert NodeRegistryCommitteeMember(nodeId);
-        n.stake = uint96(stake);
-        n.unstaking += uint96(amount);
+        n.stake = uint88(stake);
+        n.unstaking += uint88(amount);
         uint64 readyAt = epoch + UNSTAKE_DELAY_EPOCHS;
         n.unstakeReadyAt = readyAt;
         emit Unstaked(nodeId, amount, stake, readyAt);
@@ -335,8 +337,8 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         uint256 fromStake = amount < stake ? amount : stake;
         uint256 fromUnstaking = amount - fromStake;
         if (fromUnstaking > n.unstaking) fromUnstaking = n.unstaking;
-        n.stake = uint96(stake - fromStake);
-        n.unstaking -= uint96(fromUnstaking);
+        n.stake = uint88(stake - fromStake);
+        n.unstaking -= uint88(fromUnstaking);
         slashed = fromStake + fromUnstaking;
         emit Slashed(nodeId, epoch, slashed);
         // FLK is burnable by holders: slashed stake leaves the supply for good.
