@@ -9,6 +9,7 @@ import {IEpochRewards} from "./EpochReportTypes.sol";
 
 /// @dev Emission's permissionless mint (pays the node half to this contract).
 interface IEmission {
+    /// @notice Mints the emission due to both recipients.
     function mint() external returns (uint256);
 }
 

@@ -31,8 +31,9 @@ contract NodeRegistry is NodeStaking, EIP712 {
     );
     /// @notice Nodes measured below this uptime (percent) are jailed at the epoch change.
     uint8 public constant MIN_UPTIME = 40;
-    /// @notice Caps of the timing parameters.
+    /// @notice Cap of {epochDuration}.
     uint64 public constant MAX_EPOCH_DURATION = 30 days;
+    /// @notice Cap of {revealDuration}.
     uint64 public constant MAX_REVEAL_DURATION = 1 days;
 
     /// @notice Current epoch number (0 from deployment).

@@ -362,5 +362,6 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
 
 /// @dev FLK's holder burn (ERC20Burnable).
 interface IBurnable {
+    /// @notice Burns `amount` of the caller's tokens.
     function burn(uint256 amount) external;
 }
