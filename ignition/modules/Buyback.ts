@@ -1,6 +1,7 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import TokenModule from "./Token";
 import UsdcModule from "./Usdc";
+import { DEFAULT_AUCTION } from "../buyback";
 
 /**
  * Buyback-and-burn (docs/buyback.md): USDC revenue sold for FLK in Dutch auctions, the FLK burned.
@@ -17,10 +18,10 @@ export default buildModule("Buyback", (m) => {
     flk,
     usdc,
     deployer,
-    m.getParameter("period", 86_400n),
-    m.getParameter("multiplier", 2n * 10n ** 18n),
-    m.getParameter("floor", 10n * 10n ** 18n),
-    m.getParameter("firstStartPrice", 1_000n * 10n ** 18n),
+    m.getParameter("period", DEFAULT_AUCTION.period),
+    m.getParameter("multiplier", DEFAULT_AUCTION.multiplier),
+    m.getParameter("floor", DEFAULT_AUCTION.floor),
+    m.getParameter("firstStartPrice", DEFAULT_AUCTION.firstStartPrice),
   ]);
   return { buyback, usdc };
 });

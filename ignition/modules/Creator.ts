@@ -1,5 +1,6 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import TokenModule from "./Token";
+import { DEFAULT_FEES } from "../creator";
 
 /**
  * The creator-token market (docs/creator-tokens.md). Owned by the deployer here, with the deployer
@@ -15,9 +16,9 @@ export default buildModule("Creator", (m) => {
     flk,
     deployer,
     deployer,
-    m.getParameter("creatorFeeBps", 300),
-    m.getParameter("burnFeeBps", 100),
-    m.getParameter("treasuryFeeBps", 100),
+    m.getParameter("creatorFeeBps", DEFAULT_FEES.creatorBps),
+    m.getParameter("burnFeeBps", DEFAULT_FEES.burnBps),
+    m.getParameter("treasuryFeeBps", DEFAULT_FEES.treasuryBps),
   ]);
   return { creatorMarket };
 });
