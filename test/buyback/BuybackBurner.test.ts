@@ -132,6 +132,9 @@ describe("BuybackBurner", () => {
     const a = await buyback.auction();
     const paid = auctionPrice(FIRST, 10n ** 15n, PERIOD, 7201n);
     expect([a.period, a.startPrice]).to.deep.equal([3600n, paid * 3n]);
+    // A floor raised above the running auction's start price prices the pot at the floor.
+    await buyback.connect(owner).setParams(3600n, 3n * 10n ** 18n, paid * 4n);
+    expect(await buyback.currentPrice()).to.equal(paid * 4n);
   });
 
   it("over any sequence of deposits and buys, the burned total equals the FLK supply lost and every price follows the reference", async () => {
