@@ -129,7 +129,7 @@ contract CreatorMarket is ICreatorSupply, Ownable, ReentrancyGuardTransient {
     error CreatorMarketNothingToClaim();
     /// @notice A fee share above {MAX_FEE_SHARE_BPS} or shares summing above {MAX_TOTAL_FEE_BPS}.
     error CreatorMarketFeeTooHigh();
-    /// @notice The treasury may not be the zero address.
+    /// @notice The treasury or a creator may not be the zero address.
     error CreatorMarketZeroAddress();
 
     /// @param flk_ the FLK token
@@ -168,6 +168,8 @@ contract CreatorMarket is ICreatorSupply, Ownable, ReentrancyGuardTransient {
     {
         if (block.timestamp > deadline) revert CreatorMarketExpired(deadline);
         if (amount == 0) revert CreatorMarketZeroAmount();
+        // The zero address could never claim its fees.
+        if (creator == address(0)) revert CreatorMarketZeroAddress();
         address token = tokenOf(creator);
         Curve memory curve = _curves[token];
         uint256 supply = curve.supply;

@@ -168,7 +168,7 @@ describe("CreatorMarket", () => {
       await market.connect(buyer).sell(creator.address, 5n * FLK, s.proceeds, await deadline());
     });
 
-    it("reverts after the deadline, on zero amounts, past the supply cap and on selling more than exists or is held", async () => {
+    it("reverts after the deadline, on zero amounts and the zero creator, past the supply cap and on selling more than exists or is held", async () => {
       const { creatorMarket: market, traders } = await loadFixture(withTraders);
       const [buyer, creator, other] = traders;
       const past = (await time.latest()) - 1;
@@ -181,6 +181,7 @@ describe("CreatorMarket", () => {
 
       await expect(market.connect(buyer).buy(creator.address, 0n, hre.ethers.MaxUint256, await deadline())).to.be.revertedWithCustomError(market, "CreatorMarketZeroAmount");
       await expect(market.connect(buyer).sell(creator.address, 0n, 0n, await deadline())).to.be.revertedWithCustomError(market, "CreatorMarketZeroAmount");
+      await expect(market.connect(buyer).buy(hre.ethers.ZeroAddress, FLK, hre.ethers.MaxUint256, await deadline())).to.be.revertedWithCustomError(market, "CreatorMarketZeroAddress");
       const room = MAX_SUPPLY - 2n * FLK;
       await expect(market.connect(buyer).buy(creator.address, room + 1n, hre.ethers.MaxUint256, await deadline()))
         .to.be.revertedWithCustomError(market, "CreatorMarketSupplyCap").withArgs(room + 1n, room);
