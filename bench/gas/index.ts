@@ -5,8 +5,14 @@
 import hre from "hardhat";
 import { formatTable, type GasRow } from "./table";
 import { measureToken } from "./token";
+import { measureCreator } from "./creator";
+import { measureBuyback } from "./buyback";
 
-const sections: Array<[string, () => Promise<GasRow[]>]> = [["Token, vesting, emission", measureToken]];
+const sections: Array<[string, () => Promise<GasRow[]>]> = [
+  ["Token, vesting, emission", measureToken],
+  ["Creator tokens", measureCreator],
+  ["Buyback and burn", measureBuyback],
+];
 
 async function main() {
   for (const [title, measure] of sections) {

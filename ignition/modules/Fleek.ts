@@ -1,5 +1,7 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import TokenModule from "./Token";
+import CreatorModule from "./Creator";
+import BuybackModule from "./Buyback";
 
 /**
  * The whole suite, wired. `admin` (default: the deployer; on Base: the timelock or a multisig)
@@ -12,5 +14,12 @@ export default buildModule("Fleek", (m) => {
   const recipients = m.call(emission, "setRecipients", [admin, admin]);
   m.call(emission, "transferOwnership", [admin], { after: [recipients] });
 
-  return { flk, emission, vesting };
+  const { creatorMarket } = m.useModule(CreatorModule);
+  const creatorTreasury = m.call(creatorMarket, "setTreasury", [admin]);
+  m.call(creatorMarket, "transferOwnership", [admin], { after: [creatorTreasury] });
+
+  const { buyback, usdc } = m.useModule(BuybackModule);
+  m.call(buyback, "transferOwnership", [admin]);
+
+  return { flk, emission, vesting, creatorMarket, buyback, usdc };
 });

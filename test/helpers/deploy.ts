@@ -2,7 +2,7 @@ import hre from "hardhat";
 import type { ModuleParameters } from "@nomicfoundation/ignition-core";
 import FleekModule from "../../ignition/modules/Fleek";
 import { GENESIS_ALLOCATIONS } from "../../ignition/genesis";
-import type { Emission, FLK, Vesting } from "../../typechain-types";
+import type { BuybackBurner, CreatorMarket, Emission, FLK, MockUSDC, Vesting } from "../../typechain-types";
 
 /** Beneficiaries and amounts for each genesis allocation, keyed by allocation key. */
 export type GenesisBeneficiaries = Record<string, { beneficiaries: string[]; amounts: bigint[] }>;
@@ -39,6 +39,10 @@ export interface Suite {
   flk: FLK;
   emission: Emission;
   vesting: Vesting;
+  creatorMarket: CreatorMarket;
+  buyback: BuybackBurner;
+  /** MockUSDC on the local chain. */
+  usdc: MockUSDC;
   genesis: GenesisBeneficiaries;
   admin: string;
 }
@@ -54,6 +58,9 @@ export async function deploySuite(): Promise<Suite> {
     flk: deployed.flk as unknown as FLK,
     emission: deployed.emission as unknown as Emission,
     vesting: deployed.vesting as unknown as Vesting,
+    creatorMarket: deployed.creatorMarket as unknown as CreatorMarket,
+    buyback: deployed.buyback as unknown as BuybackBurner,
+    usdc: deployed.usdc as unknown as MockUSDC,
     genesis,
     admin: admin.address,
   };
