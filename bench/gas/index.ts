@@ -5,8 +5,12 @@
 import hre from "hardhat";
 import { formatTable, type GasRow } from "./table";
 import { measureToken } from "./token";
+import { measureStaking } from "./staking";
 
-const sections: Array<[string, () => Promise<GasRow[]>]> = [["Token, vesting, emission", measureToken]];
+const sections: Array<[string, () => Promise<GasRow[]>]> = [
+  ["Token, vesting, emission", measureToken],
+  ["Staking and governance", measureStaking],
+];
 
 async function main() {
   for (const [title, measure] of sections) {
