@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @title PackedCheckpoints: a history of (timestamp, amount) pairs, two per storage slot
+/// @title PackedCheckpoints: a list of (timestamp, amount) pairs, two per storage slot
 /// @notice Entry `i` lives in slot `i / 2`: even entries in the low 128 bits, odd ones in the high
 /// 128 bits, each as `uint32 key << 96 | uint96 value`. Every second append reuses a slot that is
 /// already non-zero, so a history costs about half of OpenZeppelin's one-slot-per-checkpoint
 /// `Trace208` to extend. The caller keeps the length and the last key (in a slot it writes anyway),
-/// which saves reading them here.
+/// which saves reading them here. Used for vote and total-stake histories (ascending keys, looked
+/// up by time) and for unbonding queues (keys are release times).
 /// @dev 96-bit values hold any FLK amount (116.5M FLK < 2^87 wei); 32-bit keys hold unix seconds
 /// until 2106.
 library PackedCheckpoints {
@@ -22,12 +23,16 @@ library PackedCheckpoints {
     /// @param lastKey key of the last entry (ignored when `length` is zero)
     /// @return newLength number of entries after the call
     function push(History storage h, uint256 length, uint32 lastKey, uint32 key, uint96 value) internal returns (uint256 newLength) {
-        uint256 index = length;
-        newLength = length + 1;
         if (length != 0 && lastKey == key) {
-            index = length - 1;
-            newLength = length;
+            set(h, length - 1, key, value);
+            return length;
         }
+        set(h, length, key, value);
+        return length + 1;
+    }
+
+    /// @notice Writes entry `index`, which must be the last entry or the one just after it.
+    function set(History storage h, uint256 index, uint32 key, uint96 value) internal {
         uint256 entry = (uint256(key) << 96) | value;
         uint256 slot = index >> 1;
         // An even entry is always the last one in its slot, so the high half is empty: no read needed.

@@ -57,38 +57,41 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         uint96 unbonding;
     }
 
-    /// @notice One account's stake and the accumulator value it was last settled at, one slot.
+    /// @notice One account's stake, the accumulator value it was last settled at, and its
+    /// delegation flags, one slot. A staker who votes for itself touches only this slot and its
+    /// {VoteHead} when staking, unstaking or claiming.
     struct StakeInfo {
         uint96 staked;
-        uint160 rewardPerTokenPaid;
+        // Bounded by the whole staking emission times SCALE per wei (8.25e42 < 2^144).
+        uint144 rewardPerTokenPaid;
+        // Votes go to `_accounts[account].delegatee` instead of the account itself.
+        bool delegated;
+        // The account has staked or delegated before (its self-delegation was announced).
+        bool initialized;
     }
 
-    /// @notice One account's delegate and settled unclaimed rewards, one slot (non-zero after a first
-    /// stake, so later reward updates are cheap rewrites).
-    struct AccountInfo {
-        address delegatee;
-        uint96 rewards;
-    }
-
-    /// @notice A delegate's current votes and the head of its vote history, one slot.
+    /// @notice An account's votes as a delegate, the head of its vote history, and its own settled
+    /// unclaimed rewards, one slot (so a self-delegated staker writes votes and rewards together).
     struct VoteHead {
         uint96 votes;
         uint32 lastKey;
         uint32 length;
+        uint96 rewards;
     }
 
-    /// @notice One unbonding request.
+    /// @notice An account's delegate (when not itself) and its unbonding queue, one slot. Requests
+    /// `queueHead .. queueTail - 1` are pending; `lastRelease` is the release time of the last one.
+    struct AccountInfo {
+        address delegatee;
+        uint32 queueHead;
+        uint32 queueTail;
+        uint32 lastRelease;
+    }
+
+    /// @notice One unbonding request, as returned by {unbondingRequests}.
     struct Unbonding {
         uint96 amount;
-        uint64 releaseTime;
-    }
-
-    /// @notice An account's unbonding queue: requests `head .. tail - 1` are pending.
-    struct Queue {
-        uint64 head;
-        uint64 tail;
-        // Release time of the last request: later requests never release earlier (keeps the queue ordered).
-        uint64 lastRelease;
+        uint32 releaseTime;
     }
 
     /// @notice The staked token (FLK).
@@ -102,12 +105,12 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     uint64 public unbondingPeriod;
 
     mapping(address account => StakeInfo) private _stakes;
+    mapping(address account => VoteHead) private _heads;
     mapping(address account => AccountInfo) private _accounts;
-    mapping(address delegatee => VoteHead) private _voteHeads;
     mapping(address delegatee => PackedCheckpoints.History) private _voteHistory;
     PackedCheckpoints.History private _totalHistory;
-    mapping(address account => Queue) private _queues;
-    mapping(address account => mapping(uint256 requestId => Unbonding)) private _unbondings;
+    // Unbonding requests: key = release time, value = amount.
+    mapping(address account => PackedCheckpoints.History) private _queues;
 
     /// @notice `account` staked `amount`; its stake is now `newStake`.
     event Staked(address indexed account, uint256 amount, uint256 newStake);
@@ -175,38 +178,47 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     function unstake(uint256 amount) external nonReentrant returns (uint256 requestId) {
         if (amount == 0) revert StakingZeroAmount();
         Totals memory t = _totals;
-        (StakeInfo memory s, AccountInfo memory a) = _settle(msg.sender, _accrue(t.staked));
+        (StakeInfo memory s, VoteHead memory v) = _settle(msg.sender, _accrue(t.staked));
         if (amount > s.staked) revert StakingInsufficientStake(amount, s.staked);
         uint96 delta = uint96(amount);
         s.staked -= delta;
-        _stakes[msg.sender] = s;
-        _accounts[msg.sender] = a;
+        _store(msg.sender, s, v, delta, false);
         t.staked -= delta;
         t.unbonding += delta;
         _writeTotals(t);
-        _moveVotes(a.delegatee, address(0), delta);
 
-        Queue memory q = _queues[msg.sender];
-        uint64 releaseTime = uint64(Math.max(block.timestamp + unbondingPeriod, q.lastRelease));
-        requestId = q.tail;
-        _unbondings[msg.sender][requestId] = Unbonding(delta, releaseTime);
-        _queues[msg.sender] = Queue(q.head, q.tail + 1, releaseTime);
+        // Release no earlier than the previous request, so the queue stays in release order; a
+        // request releasing at the same second as the last pending one joins it.
+        AccountInfo memory a = _accounts[msg.sender];
+        uint32 releaseTime = uint32(Math.max(block.timestamp + unbondingPeriod, a.lastRelease));
+        PackedCheckpoints.History storage queue = _queues[msg.sender];
+        if (a.queueTail > a.queueHead && releaseTime == a.lastRelease) {
+            requestId = a.queueTail - 1;
+            (, uint96 pending) = queue.at(requestId);
+            queue.set(requestId, releaseTime, pending + delta);
+        } else {
+            requestId = a.queueTail;
+            queue.set(requestId, releaseTime, delta);
+            a.queueTail += 1;
+            a.lastRelease = releaseTime;
+        }
+        _accounts[msg.sender] = a;
         emit Unstaked(msg.sender, requestId, amount, releaseTime, s.staked);
     }
 
     /// @notice Pays the caller every unbonding request that has matured.
     /// @return amount wei of FLK paid
     function withdraw() external nonReentrant returns (uint256 amount) {
-        Queue memory q = _queues[msg.sender];
-        uint64 id = q.head;
-        for (; id < q.tail; ++id) {
-            Unbonding memory u = _unbondings[msg.sender][id];
-            if (u.releaseTime > block.timestamp) break;
-            amount += u.amount;
-            delete _unbondings[msg.sender][id];
+        AccountInfo storage a = _accounts[msg.sender];
+        (uint32 id, uint32 tail) = (a.queueHead, a.queueTail);
+        PackedCheckpoints.History storage queue = _queues[msg.sender];
+        for (; id < tail; ++id) {
+            (uint32 releaseTime, uint96 pending) = queue.at(id);
+            if (releaseTime > block.timestamp) break;
+            amount += pending;
         }
         if (amount == 0) revert StakingNothingToWithdraw();
-        _queues[msg.sender].head = id;
+        a.queueHead = id;
         _totals.unbonding -= uint96(amount);
         emit Withdrawn(msg.sender, amount, id);
         token.safeTransfer(msg.sender, amount);
@@ -216,12 +228,11 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     /// @return amount wei of FLK paid
     function claim() external nonReentrant returns (uint256 amount) {
         Totals memory t = _totals;
-        (StakeInfo memory s, AccountInfo memory a) = _settle(msg.sender, _accrue(t.staked));
-        amount = a.rewards;
+        (StakeInfo memory s, VoteHead memory v) = _settle(msg.sender, _accrue(t.staked));
+        amount = v.rewards;
         if (amount == 0) revert StakingNothingToClaim();
-        a.rewards = 0;
-        _stakes[msg.sender] = s;
-        _accounts[msg.sender] = a;
+        v.rewards = 0;
+        _store(msg.sender, s, v, 0, true);
         _ensureBacked(uint256(t.staked) + t.unbonding + amount);
         emit RewardClaimed(msg.sender, amount);
         token.safeTransfer(msg.sender, amount);
@@ -231,11 +242,11 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     /// @return amount wei of FLK compounded
     function compound() external nonReentrant returns (uint256 amount) {
         Totals memory t = _totals;
-        (StakeInfo memory s, AccountInfo memory a) = _settle(msg.sender, _accrue(t.staked));
-        amount = a.rewards;
+        (StakeInfo memory s, VoteHead memory v) = _settle(msg.sender, _accrue(t.staked));
+        amount = v.rewards;
         if (amount == 0) revert StakingNothingToClaim();
-        a.rewards = 0;
-        _addStake(msg.sender, amount, t, s, a);
+        v.rewards = 0;
+        _addStake(msg.sender, amount, t, s, v);
         // The compounded FLK is principal now: it must be in the contract.
         _ensureBacked(uint256(t.staked) + t.unbonding);
         emit RewardCompounded(msg.sender, amount, s.staked);
@@ -263,19 +274,20 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc IVotes
-    function delegates(address account) external view returns (address) {
-        return _accounts[account].delegatee;
+    /// @dev Every account delegates to itself until it chooses another delegate.
+    function delegates(address account) public view returns (address) {
+        return _stakes[account].delegated ? _accounts[account].delegatee : account;
     }
 
     /// @inheritdoc IVotes
     function getVotes(address account) external view returns (uint256) {
-        return _voteHeads[account].votes;
+        return _heads[account].votes;
     }
 
     /// @inheritdoc IVotes
     function getPastVotes(address account, uint256 timepoint) external view returns (uint256) {
         _checkPast(timepoint);
-        VoteHead memory head = _voteHeads[account];
+        VoteHead memory head = _heads[account];
         if (head.lastKey <= timepoint) return head.votes;
         return _voteHistory[account].upperLookup(head.length, timepoint);
     }
@@ -329,7 +341,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     function earned(address account) external view returns (uint256) {
         (uint256 index, ) = rewardState();
         StakeInfo memory s = _stakes[account];
-        return _accounts[account].rewards + (uint256(s.staked) * (index - s.rewardPerTokenPaid)) / SCALE;
+        return _heads[account].rewards + (uint256(s.staked) * (index - s.rewardPerTokenPaid)) / SCALE;
     }
 
     /// @notice Staking emission that streamed in while nothing was staked (or too little to spread)
@@ -339,23 +351,26 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         return emission.stakingEmission(block.timestamp) - distributed;
     }
 
-    /// @notice The pending unbonding requests of `account`, oldest first, with their ids.
+    /// @notice The pending unbonding requests of `account`, oldest first, with the id of the first.
     /// @param account any address
     function unbondingRequests(address account) external view returns (uint256 firstId, Unbonding[] memory requests) {
-        Queue memory q = _queues[account];
-        firstId = q.head;
-        requests = new Unbonding[](q.tail - q.head);
-        for (uint256 i = 0; i < requests.length; ++i) requests[i] = _unbondings[account][q.head + i];
+        AccountInfo memory a = _accounts[account];
+        firstId = a.queueHead;
+        requests = new Unbonding[](a.queueTail - a.queueHead);
+        for (uint256 i = 0; i < requests.length; ++i) {
+            (uint32 releaseTime, uint96 amount) = _queues[account].at(firstId + i);
+            requests[i] = Unbonding(amount, releaseTime);
+        }
     }
 
     /// @notice FLK `account` could withdraw now.
     /// @param account any address
     function withdrawable(address account) external view returns (uint256 amount) {
-        Queue memory q = _queues[account];
-        for (uint256 id = q.head; id < q.tail; ++id) {
-            Unbonding memory u = _unbondings[account][id];
-            if (u.releaseTime > block.timestamp) break;
-            amount += u.amount;
+        AccountInfo memory a = _accounts[account];
+        for (uint256 id = a.queueHead; id < a.queueTail; ++id) {
+            (uint32 releaseTime, uint96 pending) = _queues[account].at(id);
+            if (releaseTime > block.timestamp) break;
+            amount += pending;
         }
     }
 
@@ -364,25 +379,23 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     function _stake(address account, uint256 amount) private {
         if (amount == 0) revert StakingZeroAmount();
         Totals memory t = _totals;
-        (StakeInfo memory s, AccountInfo memory a) = _settle(account, _accrue(t.staked));
-        _addStake(account, amount, t, s, a);
+        (StakeInfo memory s, VoteHead memory v) = _settle(account, _accrue(t.staked));
+        _addStake(account, amount, t, s, v);
         emit Staked(account, amount, s.staked);
         token.safeTransferFrom(account, address(this), amount);
     }
 
-    /// @dev Adds settled `amount` to the stake and votes; self-delegates an account without a delegate.
-    function _addStake(address account, uint256 amount, Totals memory t, StakeInfo memory s, AccountInfo memory a) private {
+    /// @dev Adds settled `amount` to the stake, the totals and the votes of the account's delegate.
+    function _addStake(address account, uint256 amount, Totals memory t, StakeInfo memory s, VoteHead memory v) private {
         uint96 delta = SafeCast.toUint96(amount);
         s.staked += delta;
-        if (a.delegatee == address(0)) {
-            a.delegatee = account;
+        if (!s.initialized) {
+            s.initialized = true;
             emit DelegateChanged(account, address(0), account);
         }
-        _stakes[account] = s;
-        _accounts[account] = a;
+        _store(account, s, v, delta, true);
         t.staked += delta;
         _writeTotals(t);
-        _moveVotes(address(0), a.delegatee, delta);
     }
 
     /// @dev Spreads the staking emission streamed since the last update over `total` staked wei and
@@ -408,12 +421,30 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         distributed += Math.mulDiv(increment, total, SCALE, Math.Rounding.Ceil);
     }
 
-    /// @dev Moves `account`'s rewards earned up to accumulator `index` into its settled rewards (in memory).
-    function _settle(address account, uint256 index) private view returns (StakeInfo memory s, AccountInfo memory a) {
+    /// @dev Loads an account and moves its rewards earned up to accumulator `index` into its settled
+    /// rewards (in memory; {_store} writes them).
+    function _settle(address account, uint256 index) private view returns (StakeInfo memory s, VoteHead memory v) {
         s = _stakes[account];
-        a = _accounts[account];
-        a.rewards += SafeCast.toUint96((uint256(s.staked) * (index - s.rewardPerTokenPaid)) / SCALE);
-        s.rewardPerTokenPaid = uint160(index);
+        v = _heads[account];
+        v.rewards += SafeCast.toUint96((uint256(s.staked) * (index - s.rewardPerTokenPaid)) / SCALE);
+        s.rewardPerTokenPaid = SafeCast.toUint144(index);
+    }
+
+    /// @dev Stores a settled account and adds (or removes) `votes` at its delegate: in the same slot as
+    /// its rewards when it votes for itself.
+    function _store(address account, StakeInfo memory s, VoteHead memory v, uint96 votes, bool add) private {
+        _stakes[account] = s;
+        if (s.delegated) {
+            _heads[account] = v;
+            if (votes != 0) {
+                address delegatee = _accounts[account].delegatee;
+                _changeVotes(delegatee, _heads[delegatee], votes, add);
+            }
+        } else if (votes != 0) {
+            _changeVotes(account, v, votes, add);
+        } else {
+            _heads[account] = v;
+        }
     }
 
     /// @dev Makes sure this contract holds at least `needed` FLK (principal plus what is about to be
@@ -435,26 +466,30 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
 
     function _delegate(address account, address delegatee) private {
         if (delegatee == address(0)) revert StakingZeroDelegate();
-        address previous = _accounts[account].delegatee;
-        _accounts[account].delegatee = delegatee;
+        StakeInfo memory s = _stakes[account];
+        address previous = s.delegated ? _accounts[account].delegatee : account;
+        if (!s.initialized) previous = address(0); // never announced: this is the first delegation
+        s.initialized = true;
+        s.delegated = delegatee != account;
+        _stakes[account] = s;
+        if (s.delegated) _accounts[account].delegatee = delegatee;
         emit DelegateChanged(account, previous, delegatee);
-        // An account that never staked has no votes to move (and `previous` may be zero).
-        uint96 staked = _stakes[account].staked;
-        if (previous != delegatee && staked != 0) _moveVotes(previous, delegatee, staked);
+        if (s.staked != 0 && previous != delegatee) {
+            _changeVotes(previous, _heads[previous], s.staked, false);
+            _changeVotes(delegatee, _heads[delegatee], s.staked, true);
+        }
     }
 
-    /// @dev Removes `amount` votes from `from` (unless zero) and adds them to `to` (unless zero).
-    function _moveVotes(address from, address to, uint96 amount) private {
-        if (from != address(0)) _writeVotes(from, _voteHeads[from].votes - amount);
-        if (to != address(0)) _writeVotes(to, _voteHeads[to].votes + amount);
-    }
-
-    function _writeVotes(address delegatee, uint96 votes) private {
-        VoteHead memory head = _voteHeads[delegatee];
+    /// @dev Writes `delegatee`'s head (given in `head`, with any other change already made) with its
+    /// votes changed by `amount`, and appends the new total to its vote history.
+    function _changeVotes(address delegatee, VoteHead memory head, uint96 amount, bool add) private {
+        uint96 previous = head.votes;
+        head.votes = add ? previous + amount : previous - amount;
         uint32 key = uint32(clock());
-        uint256 length = _voteHistory[delegatee].push(head.length, head.lastKey, key, votes);
-        _voteHeads[delegatee] = VoteHead(votes, key, uint32(length));
-        emit DelegateVotesChanged(delegatee, head.votes, votes);
+        head.length = uint32(_voteHistory[delegatee].push(head.length, head.lastKey, key, head.votes));
+        head.lastKey = key;
+        _heads[delegatee] = head;
+        emit DelegateVotesChanged(delegatee, previous, head.votes);
     }
 
     function _checkPast(uint256 timepoint) private view {

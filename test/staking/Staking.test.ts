@@ -198,16 +198,18 @@ describe("Staking", () => {
       await time.setNextBlockTimestamp(t1);
       await staking.connect(a).unstake(100n * FLK);
       await expect(staking.connect(timelock).setUnbondingPeriod(DAY)).to.emit(staking, "UnbondingPeriodSet").withArgs(UNBONDING_PERIOD, DAY);
-      await staking.connect(a).unstake(200n * FLK); // would release in a day, but waits for the first request
+      // Would release in a day, but waits for the first request, and so joins it.
+      await expect(staking.connect(a).unstake(200n * FLK)).to.emit(staking, "Unstaked").withArgs(a.address, 0n, 200n * FLK, t1 + UNBONDING_PERIOD, 700n * FLK);
       const [firstId, requests] = await staking.unbondingRequests(a.address);
       expect(firstId).to.equal(0n);
-      expect(requests.map((r) => [r.amount, r.releaseTime])).to.deep.equal([[100n * FLK, t1 + UNBONDING_PERIOD], [200n * FLK, t1 + UNBONDING_PERIOD]]);
-      await time.increaseTo(t1 + UNBONDING_PERIOD);
-      await staking.connect(a).unstake(300n * FLK);
+      expect(requests.map((r) => [r.amount, r.releaseTime])).to.deep.equal([[300n * FLK, t1 + UNBONDING_PERIOD]]);
+      await time.setNextBlockTimestamp(t1 + UNBONDING_PERIOD);
+      await expect(staking.connect(a).unstake(300n * FLK)).to.emit(staking, "Unstaked").withArgs(a.address, 1n, 300n * FLK, t1 + UNBONDING_PERIOD + DAY, 400n * FLK);
       expect(await staking.withdrawable(a.address)).to.equal(300n * FLK);
-      await expect(staking.connect(a).withdraw()).to.emit(staking, "Withdrawn").withArgs(a.address, 300n * FLK, 2n);
+      await expect(staking.connect(a).withdraw()).to.emit(staking, "Withdrawn").withArgs(a.address, 300n * FLK, 1n);
       await time.increase(DAY);
-      await expect(staking.connect(a).withdraw()).to.emit(staking, "Withdrawn").withArgs(a.address, 300n * FLK, 3n);
+      await expect(staking.connect(a).withdraw()).to.emit(staking, "Withdrawn").withArgs(a.address, 300n * FLK, 2n);
+      expect((await staking.unbondingRequests(a.address))[1]).to.deep.equal([]);
     });
 
     it("lets only the timelock set the period, at most 90 days", async () => {
