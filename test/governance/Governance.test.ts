@@ -49,6 +49,19 @@ describe("Governance (Governor + Timelock over staked FLK)", () => {
     expect((await vesting.schedule(treasuryId)).amount).to.equal(20_000_000n * FLK);
   });
 
+  it("lets no one but the governor schedule or cancel on the timelock", async () => {
+    const s = await loadFixture(stakingFixture);
+    const { timelock, staking, stakers } = s;
+    const call = staking.interface.encodeFunctionData("setUnbondingPeriod", [0n]);
+    const [deployer] = await hre.ethers.getSigners();
+    for (const who of [deployer, stakers[0]]) {
+      await expect(timelock.connect(who).schedule(await staking.getAddress(), 0n, call, hre.ethers.ZeroHash, hre.ethers.ZeroHash, GOVERNANCE.timelockDelay))
+        .to.be.revertedWithCustomError(timelock, "AccessControlUnauthorizedAccount");
+      await expect(timelock.connect(who).cancel(hre.ethers.ZeroHash)).to.be.revertedWithCustomError(timelock, "AccessControlUnauthorizedAccount");
+      await expect(timelock.connect(who).updateDelay(0n)).to.be.revertedWithCustomError(timelock, "TimelockUnauthorizedCaller");
+    }
+  });
+
   it("fits every contract under the 24,576-byte limit", async () => {
     for (const name of ["Staking", "FleekGovernor", "ServiceCredits", "TimelockController"]) {
       const { deployedBytecode } = await hre.artifacts.readArtifact(name);
