@@ -109,6 +109,11 @@ describe("Staking invariants (fast-check action sequences on the EVM)", () => {
             const dust = distributed - claimed - sumEarned;
             expect(dust >= 0n && dust <= dustBound).to.equal(true, `dust ${dust} within [0, ${dustBound}]`);
 
+            // Σ pending unbonding requests = total unbonding (it neither earns nor votes: see above).
+            let sumUnbonding = 0n;
+            for (const x of actors) for (const r of (await staking.unbondingRequests(x.address))[1]) sumUnbonding += r.amount;
+            expect(sumUnbonding).to.equal(await staking.totalUnbonding());
+
             // Solvent: FLK held plus staking emission not yet minted covers principal and rewards.
             const principal = total + (await staking.totalUnbonding());
             const balance = await flk.balanceOf(stakingAddress);
