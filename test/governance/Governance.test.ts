@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
-import { loadFixture, mine, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import fc from "fast-check";
+import { loadFixture, mine, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK } from "../../ignition/genesis";
 import { GOVERNANCE, UNBONDING_PERIOD } from "../../ignition/governance";
 import { stakingFixture, type StakingSuite } from "../staking/fixture";
@@ -137,5 +138,49 @@ describe("Governance (Governor + Timelock over staked FLK)", () => {
     await expect(governor.connect(a).cancel(p.targets, p.values, p.calldatas, p.descriptionHash)).to.be.revertedWithCustomError(governor, "GovernorUnableToCancel");
     await expect(governor.connect(b).cancel(p.targets, p.values, p.calldatas, p.descriptionHash)).to.emit(governor, "ProposalCanceled");
     expect(await governor.state(p.id)).to.equal(State.Canceled);
+  });
+
+  it("tallies exactly the stake at the snapshot: flash stakes add nothing, and the outcome follows quorum and majority", async () => {
+    const s = await loadFixture(stakingFixture);
+    const { governor, staking } = s;
+    const voters = s.stakers.slice(0, 5);
+    const proposer = s.stakers[5];
+    const voter = fc.record({
+      stake: fc.bigInt({ min: 0n, max: 200_000n }),
+      support: fc.constantFrom(-1, Against, For, Abstain), // -1: does not vote
+      flash: fc.bigInt({ min: 0n, max: 500_000n }),
+    });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(voter, { minLength: 5, maxLength: 5 }), async (plan) => {
+        const snapshot = await takeSnapshot();
+        try {
+          await staking.connect(proposer).stake(GOVERNANCE.proposalThreshold);
+          for (const [i, v] of plan.entries()) if (v.stake > 0n) await staking.connect(voters[i]).stake(v.stake * FLK);
+          await mine();
+          const p = await unbondingProposal(s, 86_400n, `property run ${run++}`);
+          await governor.connect(proposer).propose(p.targets, p.values, p.calldatas, p.description);
+          await time.increaseTo((await governor.proposalSnapshot(p.id)) + 1n);
+          // Flash stakes once the vote is open, then the votes.
+          for (const [i, v] of plan.entries()) if (v.flash > 0n) await staking.connect(voters[i]).stake(v.flash * FLK);
+          const tally = [0n, 0n, 0n];
+          for (const [i, v] of plan.entries()) {
+            if (v.support < 0) continue;
+            await governor.connect(voters[i]).castVote(p.id, v.support);
+            tally[v.support] += v.stake * FLK;
+          }
+          expect(await governor.proposalVotes(p.id)).to.deep.equal(tally);
+          const total = GOVERNANCE.proposalThreshold + plan.reduce((sum, v) => sum + v.stake * FLK, 0n);
+          const quorum = (total * GOVERNANCE.quorumPercent) / 100n;
+          expect(await governor.quorum(await governor.proposalSnapshot(p.id))).to.equal(quorum);
+          await time.increaseTo((await governor.proposalDeadline(p.id)) + 1n);
+          const passes = tally[For] > tally[Against] && tally[For] + tally[Abstain] >= quorum;
+          expect(await governor.state(p.id)).to.equal(passes ? State.Succeeded : State.Defeated);
+        } finally {
+          await snapshot.restore();
+        }
+      }),
+      { numRuns: 10 },
+    );
   });
 });
