@@ -5,11 +5,13 @@
 import hre from "hardhat";
 import { formatTable, type GasRow } from "./table";
 import { measureToken } from "./token";
+import { measureStaking } from "./staking";
 import { measureCreator } from "./creator";
 import { measureBuyback } from "./buyback";
 
 const sections: Array<[string, () => Promise<GasRow[]>]> = [
   ["Token, vesting, emission", measureToken],
+  ["Staking and governance", measureStaking],
   ["Creator tokens", measureCreator],
   ["Buyback and burn", measureBuyback],
 ];

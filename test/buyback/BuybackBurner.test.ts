@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { timelockSigner } from "../helpers/deploy";
 import fc from "fast-check";
 import hre from "hardhat";
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
@@ -111,7 +112,7 @@ describe("BuybackBurner", () => {
 
   it("only the owner sets the parameters, within the hard bounds; a new period applies from the next auction", async () => {
     const { buyback, admin, alice, payer } = await loadFixture(withBuyers);
-    const owner = await hre.ethers.getSigner(admin);
+    const owner = await timelockSigner({ admin });
     await expect(buyback.connect(alice).setParams(PERIOD, MULTIPLIER, FLOOR)).to.be.revertedWithCustomError(buyback, "OwnableUnauthorizedAccount");
     const bad: Array<[bigint, bigint, bigint]> = [
       [3599n, MULTIPLIER, FLOOR], [30n * 86_400n + 1n, MULTIPLIER, FLOOR],

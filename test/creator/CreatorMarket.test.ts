@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { timelockSigner } from "../helpers/deploy";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK } from "../../ignition/genesis";
@@ -238,7 +239,7 @@ describe("CreatorMarket", () => {
 
     it("only the owner sets fees and the treasury, within the hard caps", async () => {
       const { creatorMarket: market, traders, admin } = await loadFixture(withTraders);
-      const owner = await hre.ethers.getSigner(admin);
+      const owner = await timelockSigner({ admin });
       const [stranger, newTreasury] = traders;
       await expect(market.connect(stranger).setFees(0, 0, 0)).to.be.revertedWithCustomError(market, "OwnableUnauthorizedAccount").withArgs(stranger.address);
       await expect(market.connect(stranger).setTreasury(stranger.address)).to.be.revertedWithCustomError(market, "OwnableUnauthorizedAccount");
@@ -258,7 +259,7 @@ describe("CreatorMarket", () => {
 
     it("with zero fees a round trip returns exactly what was paid", async () => {
       const { creatorMarket: market, flk, traders, admin } = await loadFixture(withTraders);
-      await market.connect(await hre.ethers.getSigner(admin)).setFees(0, 0, 0);
+      await market.connect(await timelockSigner({ admin })).setFees(0, 0, 0);
       const [buyer, creator] = traders;
       const before = await flk.balanceOf(buyer.address);
       await market.connect(buyer).buy(creator.address, 12_345_678_901_234_567n, hre.ethers.MaxUint256, await deadline());

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { timelockSigner } from "../helpers/deploy";
 import fc from "fast-check";
 import hre from "hardhat";
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
@@ -31,7 +32,7 @@ const action = fc.oneof(
 describe("Creator market properties (fast-check on the EVM)", () => {
   it("after any sequence of trades by many accounts the market holds exactly reserve + unclaimed fees, and selling the whole supply back always succeeds", async () => {
     const { creatorMarket: market, flk, traders, admin } = await loadFixture(withTraders);
-    const owner = await hre.ethers.getSigner(admin);
+    const owner = await timelockSigner({ admin });
     const accounts = traders.slice(0, 6);
     const creators = traders.slice(6, 8).concat([accounts[0]]); // the first trader is also a creator
     const marketAddress = await market.getAddress();
@@ -123,7 +124,7 @@ describe("Creator market properties (fast-check on the EVM)", () => {
 
   it("buying and then selling the same amount, in any pieces, never returns more than was paid", async () => {
     const { creatorMarket: market, flk, traders, admin } = await loadFixture(withTraders);
-    const owner = await hre.ethers.getSigner(admin);
+    const owner = await timelockSigner({ admin });
     const [trader, other, creator] = traders;
     const far = (await time.latest()) + 10 * 365 * 86_400;
 
