@@ -22,13 +22,15 @@ export interface GenesisAllocation {
   cliff: bigint;
   /** Seconds after the TGE when all of it is unlocked (linear from the TGE). */
   duration: bigint;
+  /** The treasury's allocation: its one beneficiary is the timelock, not a deployment parameter. */
+  treasury?: true;
 }
 
 /** The six allocations, in on-chain order (allocation id = index). */
 export const GENESIS_ALLOCATIONS: readonly GenesisAllocation[] = [
   { key: "team", name: "Team", total: 20_000_000n * FLK, tgeBps: 0, cliff: YEAR, duration: 36n * MONTH },
   { key: "earlySupporters", name: "Early supporters", total: 20_000_000n * FLK, tgeBps: 0, cliff: YEAR, duration: 36n * MONTH },
-  { key: "ecosystem", name: "Ecosystem treasury & staking rewards", total: 20_000_000n * FLK, tgeBps: 2000, cliff: 0n, duration: 24n * MONTH },
+  { key: "ecosystem", name: "Ecosystem treasury & staking rewards", total: 20_000_000n * FLK, tgeBps: 2000, cliff: 0n, duration: 24n * MONTH, treasury: true },
   { key: "sale", name: "Token sale & liquidity", total: 20_000_000n * FLK, tgeBps: 10_000, cliff: 0n, duration: 0n },
   { key: "foundation", name: "Foundation", total: 10_000_000n * FLK, tgeBps: 2000, cliff: 0n, duration: 12n * MONTH },
   { key: "incentives", name: "Incentives & airdrops", total: 10_000_000n * FLK, tgeBps: 2000, cliff: 0n, duration: 12n * MONTH },

@@ -1,20 +1,34 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import GovernanceModule from "./Governance";
+import StakingModule from "./Staking";
 import TokenModule from "./Token";
+import CreatorModule from "./Creator";
+import BuybackModule from "./Buyback";
 import RegistryModule from "./Registry";
 
 /**
- * The whole suite, wired. `admin` (default: the deployer; on Base: the timelock or a multisig)
- * receives every role the deployer held: the deployer keeps nothing.
+ * The whole suite, wired. The TimelockController (driven by the governor) is the admin of
+ * everything: it owns Emission and every parameter and holds the ecosystem treasury; the node half
+ * of emission streams to the node rewards contract. The deployer keeps nothing.
  */
 export default buildModule("Fleek", (m) => {
-  const admin = m.getParameter("admin", m.getAccount(0));
   const { flk, emission, vesting } = m.useModule(TokenModule);
-  const { registry, rewards, escrow, usdc } = m.useModule(RegistryModule);
+  const { staking, serviceCredits } = m.useModule(StakingModule);
+  const { governor, timelock } = m.useModule(GovernanceModule);
+  const { registry, rewards, escrow } = m.useModule(RegistryModule);
 
-  const recipients = m.call(emission, "setRecipients", [admin, rewards]);
-  m.call(emission, "transferOwnership", [admin], { after: [recipients] });
-  m.call(registry, "transferOwnership", [admin], { id: "RegistryToAdmin" });
-  m.call(escrow, "transferOwnership", [admin], { id: "EscrowToAdmin" });
+  const recipients = m.call(emission, "setRecipients", [staking, rewards]);
+  m.call(emission, "transferOwnership", [timelock], { after: [recipients] });
 
-  return { flk, emission, vesting, registry, rewards, escrow, usdc };
+  const { creatorMarket } = m.useModule(CreatorModule);
+  const creatorTreasury = m.call(creatorMarket, "setTreasury", [timelock]);
+  m.call(creatorMarket, "transferOwnership", [timelock], { after: [creatorTreasury] });
+
+  const { buyback, usdc } = m.useModule(BuybackModule);
+  m.call(buyback, "transferOwnership", [timelock]);
+
+  m.call(registry, "transferOwnership", [timelock], { id: "RegistryToTimelock" });
+  m.call(escrow, "transferOwnership", [timelock], { id: "EscrowToTimelock" });
+
+  return { flk, emission, vesting, staking, serviceCredits, governor, timelock, creatorMarket, buyback, usdc, registry, rewards, escrow };
 });

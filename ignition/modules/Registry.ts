@@ -1,21 +1,24 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import TokenModule from "./Token";
-import MockUSDCModule from "./MockUSDC";
+import UsdcModule from "./Usdc";
+import BuybackModule from "./Buyback";
 import { REGISTRY_DEFAULTS } from "../../protocol/params";
 
 /**
  * Node registry (epochs, committee, reports), the rewards contract and the USDC service escrow
  * (SPEC §5). Registry and escrow stay owned by the deployer here: the top-level module hands them
- * to the admin and points Emission's node half at `rewards`.
+ * to the timelock and points Emission's node half at `rewards`.
+ *
+ * The escrow pays the non-node share of USDC debits to the buyback-and-burn contract.
  *
  * Parameters (defaults in protocol/params.ts): `minimumStake`, `epochDuration` (seconds: 1 day on
- * Base), `revealDuration`, `committeeSize`, `slashAmount`, `noticePeriod`, and `buyback` (receives
- * the non-node share of USDC debits; default the deployer until the burner is wired).
+ * Base), `revealDuration`, `committeeSize`, `slashAmount`, `noticePeriod`.
  */
 export default buildModule("Registry", (m) => {
   const deployer = m.getAccount(0);
   const { flk, emission } = m.useModule(TokenModule);
-  const { usdc } = m.useModule(MockUSDCModule);
+  const { usdc } = m.useModule(UsdcModule);
+  const { buyback } = m.useModule(BuybackModule);
 
   const registry = m.contract("NodeRegistry", [
     flk,
@@ -32,7 +35,7 @@ export default buildModule("Registry", (m) => {
     registry,
     rewards,
     deployer,
-    m.getParameter("buyback", deployer),
+    buyback,
     m.getParameter("noticePeriod", REGISTRY_DEFAULTS.noticePeriod),
   ]);
   m.call(registry, "setPayments", [escrow, rewards]);

@@ -1,16 +1,18 @@
 import hre from "hardhat";
+import { impersonateAccount, setBalance } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { ModuleParameters } from "@nomicfoundation/ignition-core";
 import FleekModule from "../../ignition/modules/Fleek";
 import { GENESIS_ALLOCATIONS } from "../../ignition/genesis";
-import type { Emission, EpochRewards, FLK, MockUSDC, NodeRegistry, ServiceEscrow, Vesting } from "../../typechain-types";
+import type { BuybackBurner, CreatorMarket, Emission, EpochRewards, FleekGovernor, FLK, MockUSDC, NodeRegistry, ServiceCredits, ServiceEscrow, Staking, TimelockController, Vesting } from "../../typechain-types";
 
 /** Beneficiaries and amounts for each genesis allocation, keyed by allocation key. */
 export type GenesisBeneficiaries = Record<string, { beneficiaries: string[]; amounts: bigint[] }>;
 
-/** Ignition parameters of the Token module for a set of beneficiaries. */
+/** Ignition parameters of the Token module for a set of beneficiaries (the treasury takes none). */
 export function tokenParameters(genesis: GenesisBeneficiaries): ModuleParameters {
   const params: ModuleParameters = {};
-  for (const a of GENESIS_ALLOCATIONS) {
+  for (const a of GENESIS_ALLOCATIONS.filter((x) => !x.treasury)) {
     params[`${a.key}Beneficiaries`] = genesis[a.key].beneficiaries;
     params[`${a.key}Amounts`] = genesis[a.key].amounts;
   }
@@ -20,6 +22,8 @@ export function tokenParameters(genesis: GenesisBeneficiaries): ModuleParameters
 /**
  * Test beneficiaries from the Hardhat accounts: team split over three accounts and early
  * supporters over two (several schedules in one allocation), one account for each other allocation.
+ * The ecosystem entry is what deploySuite checks against: the deployment makes the timelock its
+ * beneficiary, so it is filled in after deployment.
  */
 export async function testGenesis(): Promise<GenesisBeneficiaries> {
   const s = (await hre.ethers.getSigners()).map((x) => x.address);
@@ -27,7 +31,7 @@ export async function testGenesis(): Promise<GenesisBeneficiaries> {
   return {
     team: { beneficiaries: [s[10], s[11], s[12]], amounts: [10_000_000n * F, 7_000_000n * F, 3_000_000n * F] },
     earlySupporters: { beneficiaries: [s[13], s[14]], amounts: [15_000_000n * F, 5_000_000n * F] },
-    ecosystem: { beneficiaries: [s[15]], amounts: [20_000_000n * F] },
+    ecosystem: { beneficiaries: [], amounts: [20_000_000n * F] },
     sale: { beneficiaries: [s[16]], amounts: [20_000_000n * F] },
     foundation: { beneficiaries: [s[17]], amounts: [10_000_000n * F] },
     incentives: { beneficiaries: [s[18]], amounts: [10_000_000n * F] },
@@ -39,30 +43,50 @@ export interface Suite {
   flk: FLK;
   emission: Emission;
   vesting: Vesting;
+  staking: Staking;
+  serviceCredits: ServiceCredits;
+  governor: FleekGovernor;
+  timelock: TimelockController;
+  creatorMarket: CreatorMarket;
+  buyback: BuybackBurner;
   registry: NodeRegistry;
   rewards: EpochRewards;
   escrow: ServiceEscrow;
+  /** MockUSDC on the local chain. */
   usdc: MockUSDC;
   genesis: GenesisBeneficiaries;
+  /** The TimelockController's address: owner of every parameter and treasury. */
   admin: string;
 }
 
 /** Deploys the whole suite with Ignition, exactly as `npm run deploy:local` does. Use with loadFixture. */
 export async function deploySuite(): Promise<Suite> {
-  const [, admin] = await hre.ethers.getSigners();
   const genesis = await testGenesis();
-  const deployed = await hre.ignition.deploy(FleekModule, {
-    parameters: { Token: tokenParameters(genesis), Fleek: { admin: admin.address } },
-  });
+  const deployed = await hre.ignition.deploy(FleekModule, { parameters: { Token: tokenParameters(genesis) } });
+  const admin = await deployed.timelock.getAddress();
+  genesis.ecosystem.beneficiaries = [admin];
   return {
     flk: deployed.flk as unknown as FLK,
     emission: deployed.emission as unknown as Emission,
     vesting: deployed.vesting as unknown as Vesting,
+    staking: deployed.staking as unknown as Staking,
+    serviceCredits: deployed.serviceCredits as unknown as ServiceCredits,
+    governor: deployed.governor as unknown as FleekGovernor,
+    timelock: deployed.timelock as unknown as TimelockController,
+    creatorMarket: deployed.creatorMarket as unknown as CreatorMarket,
+    buyback: deployed.buyback as unknown as BuybackBurner,
     registry: deployed.registry as unknown as NodeRegistry,
     rewards: deployed.rewards as unknown as EpochRewards,
     escrow: deployed.escrow as unknown as ServiceEscrow,
     usdc: deployed.usdc as unknown as MockUSDC,
     genesis,
-    admin: admin.address,
+    admin,
   };
+}
+
+/** A signer for the timelock (impersonated): what an executed proposal can do. */
+export async function timelockSigner(suite: Pick<Suite, "admin">): Promise<HardhatEthersSigner> {
+  await impersonateAccount(suite.admin);
+  await setBalance(suite.admin, 10n ** 18n);
+  return hre.ethers.getSigner(suite.admin);
 }

@@ -29,6 +29,8 @@ describe("NodeRegistry: registration and stake", () => {
     expect(await s.registry.owner()).to.equal(s.admin);
     expect(await s.escrow.owner()).to.equal(s.admin);
     expect(await s.escrow.nodeShareBps()).to.equal(8_000n);
+    expect(await s.escrow.buyback()).to.equal(await s.buyback.getAddress());
+    expect(await s.escrow.usdc()).to.equal(await s.usdc.getAddress());
     expect(await s.registry.escrow()).to.equal(await s.escrow.getAddress());
     expect(await s.registry.rewards()).to.equal(await s.rewards.getAddress());
     expect(await s.usdc.decimals()).to.equal(6n);

@@ -3,7 +3,7 @@ import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { keccak256, toUtf8Bytes, Wallet } from "ethers";
 import { FLK } from "../../ignition/genesis";
-import { deploySuite, type Suite } from "../helpers/deploy";
+import { deploySuite, timelockSigner, type Suite } from "../helpers/deploy";
 import { buildEpochReport, orderSignatures, quorum, reportDomain, signEpochReport, type EpochReport, type ReportInput } from "../../protocol/report";
 
 export const MIN_STAKE = 1_000n * FLK;
@@ -50,7 +50,7 @@ export async function registrySuite(): Promise<RegistrySuite> {
     await suite.usdc.mint(c.address, 1_000_000n * 10n ** 6n);
     await suite.usdc.connect(c).approve(escrow, hre.ethers.MaxUint256);
   }
-  return { ...suite, holder, adminSigner: await hre.ethers.getSigner(suite.admin), operators, clients };
+  return { ...suite, holder, adminSigner: await timelockSigner(suite), operators, clients };
 }
 
 /** Registers nodes `from .. from+count-1`, owners taken round-robin from the operators. */

@@ -17,10 +17,10 @@ describe("Deployment (Ignition Fleek module)", () => {
     expect(await flk.minter()).to.equal(await emission.getAddress());
   });
 
-  it("hands Emission to the admin, the stakers' half to it and the nodes' half to the rewards contract", async () => {
-    const { emission, admin, rewards } = await loadFixture(deploySuite);
+  it("hands Emission to the admin (the timelock), streams the staking half to staking and the node half to the node rewards", async () => {
+    const { emission, admin, staking, rewards } = await loadFixture(deploySuite);
     expect(await emission.owner()).to.equal(admin);
-    expect(await emission.stakingRecipient()).to.equal(admin);
+    expect(await emission.stakingRecipient()).to.equal(await staking.getAddress());
     expect(await emission.nodeRecipient()).to.equal(await rewards.getAddress());
   });
 

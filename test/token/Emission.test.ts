@@ -2,14 +2,15 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { cumulativeEmission, FLK, YEAR, YEARLY_EMISSION } from "../../ignition/genesis";
-import { deploySuite } from "../helpers/deploy";
+import { deploySuite, timelockSigner } from "../helpers/deploy";
 
 /** The suite with emission pointed at two fresh accounts, so their balances are the two halves. */
 async function withRecipients() {
   const suite = await deploySuite();
-  const [, adminSigner, , stakers, nodes] = await hre.ethers.getSigners();
+  const [, , , stakers, nodes] = await hre.ethers.getSigners();
+  const adminSigner = await timelockSigner(suite);
   await suite.emission.connect(adminSigner).setRecipients(stakers.address, nodes.address);
-  // What the deployment's recipient (the admin) received before the switch.
+  // What the deployment's recipients received before the switch.
   const mintedBefore = await suite.emission.minted();
   return { ...suite, adminSigner, stakers, nodes, mintedBefore };
 }
