@@ -4,7 +4,8 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-help
 import { keccak256, toUtf8Bytes } from "ethers";
 import { FLK } from "../../ignition/genesis";
 import { beaconCommitment, committeeSeed, selectActiveSet, selectCommittee } from "../../protocol/committee";
-import { MIN_STAKE, ZERO32, emptyReport, registerNodes, registrySuite, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "./fixtures";
+import { MIN_STAKE, ZERO32, committeeNodes, emptyReport, registerNodes, registrySuite, signReport, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "./fixtures";
+import { quorum } from "../../protocol/report";
 
 const Status = { Pending: 1n, Active: 2n, Jailed: 3n, Exited: 4n };
 
@@ -155,5 +156,36 @@ describe("NodeRegistry: epochs and committee", () => {
     for (const n of late) expect((await s.registry.getNode(n.id)).status).to.equal(Status.Active);
     const r = await recomputeFromEvents(s, tx.blockNumber!);
     expect(r.actual).to.deep.equal(r.expected);
+  });
+
+  it("tracks committee members past node id 255 (a second bitmap word) and counts their signatures", async () => {
+    const s = await loadFixture(registrySuite);
+    await s.registry.connect(s.adminSigner).setParameters(3_600, 60, 100, MIN_STAKE);
+    const forced = async () => {
+      const committee = await s.registry.committeeIds();
+      await time.increaseTo(committee.length === 0 ? await s.registry.epochEnd() : (await s.registry.reportOpensAt()) + 3_600n);
+      await s.registry.advanceEpoch();
+    };
+    const nodes = await registerNodes(s, 100);
+    await forced();
+    nodes.push(...(await registerNodes(s, 100, () => MIN_STAKE, 100)));
+    await forced();
+    // Ids 201-260 outbid everyone: the active set and the committee hold ids on both sides of 256.
+    nodes.push(...(await registerNodes(s, 60, () => 2n * MIN_STAKE, 200)));
+    await forced();
+    const committee = (await s.registry.committeeIds()).map(Number);
+    expect(committee).to.have.length(100);
+    expect(committee.filter((id) => id >= 256)).to.have.length(5);
+    for (const id of [1, 255, 256, 260]) {
+      const inCommittee = committee.includes(id);
+      expect(await s.registry.isCommitteeMember(id)).to.equal(inCommittee);
+    }
+    expect(await s.registry.isCommitteeMember(256)).to.equal(true);
+    // A quorum that includes the members past 255 is accepted.
+    const members = (await committeeNodes(s, nodes)).sort((a, b) => b.id - a.id);
+    const report = await emptyReport(s);
+    const sigs = await signReport(s, report, members.slice(0, quorum(100)));
+    await time.increaseTo(await s.registry.reportOpensAt());
+    await expect(s.registry.submitEpochReport(report, sigs)).to.emit(s.registry, "EpochReported");
   });
 });
