@@ -151,6 +151,7 @@ export function computeReputation(
   const result = new Map<number, number>();
   for (const id of nodes) {
     const smoothed = options.ewmaWeight * repOf(id) + (1 - options.ewmaWeight) * (fresh.get(id) ?? 0);
+    // Rounded down; the 1e-9 keeps 0.7 × 50 + 0.3 × 50 = 49.999… at 50.
     result.set(id, Math.min(100, Math.max(0, Math.floor(smoothed + 1e-9))));
   }
   return result;

@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IEpochRewards} from "./EpochReportTypes.sol";
 
 /// @dev Emission's permissionless mint (pays the node half to this contract).
@@ -22,14 +23,15 @@ interface IEmission {
 /// A pool whose total weight is zero stays unowed and rolls over to the next epoch.
 contract EpochRewards is IEpochRewards, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
 
     /// @notice One epoch's settlement.
     struct EpochPools {
         bytes32 root;
         uint128 flkPool;
         uint128 usdcPool;
-        uint256 totalFlkWeight;
-        uint256 totalUsdcWeight;
+        uint128 totalFlkWeight;
+        uint128 totalUsdcWeight;
         uint128 flkPaid;
         uint128 usdcPaid;
     }
@@ -103,7 +105,8 @@ contract EpochRewards is IEpochRewards, ReentrancyGuardTransient {
         uint256 usdcPool = totalUsdcWeight == 0 ? 0 : usdc.balanceOf(address(this)) - usdcOwed;
         flkOwed += flkPool;
         usdcOwed += usdcPool;
-        pools[epoch] = EpochPools(root, uint128(flkPool), uint128(usdcPool), totalFlkWeight, totalUsdcWeight, 0, 0);
+        // Weights above 2^128 would make a report revert here (SafeCast): far beyond any real epoch.
+        pools[epoch] = EpochPools(root, uint128(flkPool), uint128(usdcPool), totalFlkWeight.toUint128(), totalUsdcWeight.toUint128(), 0, 0);
         emit EpochSettled(epoch, root, flkPool, usdcPool, totalFlkWeight, totalUsdcWeight);
     }
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import hre from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK } from "../../ignition/genesis";
 import { ENDPOINTS, MIN_STAKE, ZERO32, nodeIdentity, registerNodes, registrySuite, withActiveNodes, type RegistrySuite } from "./fixtures";
 
@@ -8,7 +8,6 @@ const Status = { None: 0n, Pending: 1n, Active: 2n, Jailed: 3n, Exited: 4n };
 
 /** Moves the registry `n` epochs on (forced changes; no committee needed for these rules). */
 async function advanceEpochs(s: RegistrySuite, n: number) {
-  const { time } = await import("@nomicfoundation/hardhat-toolbox/network-helpers");
   for (let i = 0; i < n; i++) {
     const committee = await s.registry.committeeIds();
     const opens = committee.length === 0 ? await s.registry.epochEnd() : (await s.registry.reportOpensAt()) + (await s.registry.epochDuration());
