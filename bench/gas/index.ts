@@ -8,12 +8,14 @@ import { measureToken } from "./token";
 import { measureStaking } from "./staking";
 import { measureCreator } from "./creator";
 import { measureBuyback } from "./buyback";
+import { measureRegistry } from "./registry";
 
 const sections: Array<[string, () => Promise<GasRow[]>]> = [
   ["Token, vesting, emission", measureToken],
   ["Staking and governance", measureStaking],
   ["Creator tokens", measureCreator],
   ["Buyback and burn", measureBuyback],
+  ["Node registry, reports, rewards, escrow", measureRegistry],
 ];
 
 async function main() {

@@ -4,18 +4,20 @@ import StakingModule from "./Staking";
 import TokenModule from "./Token";
 import CreatorModule from "./Creator";
 import BuybackModule from "./Buyback";
+import RegistryModule from "./Registry";
 
 /**
  * The whole suite, wired. The TimelockController (driven by the governor) is the admin of
- * everything: it owns Emission and every parameter, holds the ecosystem treasury and, until the
- * node registry exists, receives the node half of emission. The deployer keeps nothing.
+ * everything: it owns Emission and every parameter and holds the ecosystem treasury; the node half
+ * of emission streams to the node rewards contract. The deployer keeps nothing.
  */
 export default buildModule("Fleek", (m) => {
   const { flk, emission, vesting } = m.useModule(TokenModule);
   const { staking, serviceCredits } = m.useModule(StakingModule);
   const { governor, timelock } = m.useModule(GovernanceModule);
+  const { registry, rewards, escrow } = m.useModule(RegistryModule);
 
-  const recipients = m.call(emission, "setRecipients", [staking, timelock]);
+  const recipients = m.call(emission, "setRecipients", [staking, rewards]);
   m.call(emission, "transferOwnership", [timelock], { after: [recipients] });
 
   const { creatorMarket } = m.useModule(CreatorModule);
@@ -25,5 +27,8 @@ export default buildModule("Fleek", (m) => {
   const { buyback, usdc } = m.useModule(BuybackModule);
   m.call(buyback, "transferOwnership", [timelock]);
 
-  return { flk, emission, vesting, staking, serviceCredits, governor, timelock, creatorMarket, buyback, usdc };
+  m.call(registry, "transferOwnership", [timelock], { id: "RegistryToTimelock" });
+  m.call(escrow, "transferOwnership", [timelock], { id: "EscrowToTimelock" });
+
+  return { flk, emission, vesting, staking, serviceCredits, governor, timelock, creatorMarket, buyback, usdc, registry, rewards, escrow };
 });

@@ -4,7 +4,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { ModuleParameters } from "@nomicfoundation/ignition-core";
 import FleekModule from "../../ignition/modules/Fleek";
 import { GENESIS_ALLOCATIONS } from "../../ignition/genesis";
-import type { BuybackBurner, CreatorMarket, Emission, FleekGovernor, FLK, MockUSDC, ServiceCredits, Staking, TimelockController, Vesting } from "../../typechain-types";
+import type { BuybackBurner, CreatorMarket, Emission, EpochRewards, FleekGovernor, FLK, MockUSDC, NodeRegistry, ServiceCredits, ServiceEscrow, Staking, TimelockController, Vesting } from "../../typechain-types";
 
 /** Beneficiaries and amounts for each genesis allocation, keyed by allocation key. */
 export type GenesisBeneficiaries = Record<string, { beneficiaries: string[]; amounts: bigint[] }>;
@@ -49,6 +49,9 @@ export interface Suite {
   timelock: TimelockController;
   creatorMarket: CreatorMarket;
   buyback: BuybackBurner;
+  registry: NodeRegistry;
+  rewards: EpochRewards;
+  escrow: ServiceEscrow;
   /** MockUSDC on the local chain. */
   usdc: MockUSDC;
   genesis: GenesisBeneficiaries;
@@ -72,6 +75,9 @@ export async function deploySuite(): Promise<Suite> {
     timelock: deployed.timelock as unknown as TimelockController,
     creatorMarket: deployed.creatorMarket as unknown as CreatorMarket,
     buyback: deployed.buyback as unknown as BuybackBurner,
+    registry: deployed.registry as unknown as NodeRegistry,
+    rewards: deployed.rewards as unknown as EpochRewards,
+    escrow: deployed.escrow as unknown as ServiceEscrow,
     usdc: deployed.usdc as unknown as MockUSDC,
     genesis,
     admin,

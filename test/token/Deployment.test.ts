@@ -17,11 +17,11 @@ describe("Deployment (Ignition Fleek module)", () => {
     expect(await flk.minter()).to.equal(await emission.getAddress());
   });
 
-  it("hands Emission to the admin (the timelock), streams the staking half to staking and the node half to the admin", async () => {
-    const { emission, admin, staking } = await loadFixture(deploySuite);
+  it("hands Emission to the admin (the timelock), streams the staking half to staking and the node half to the node rewards", async () => {
+    const { emission, admin, staking, rewards } = await loadFixture(deploySuite);
     expect(await emission.owner()).to.equal(admin);
     expect(await emission.stakingRecipient()).to.equal(await staking.getAddress());
-    expect(await emission.nodeRecipient()).to.equal(admin);
+    expect(await emission.nodeRecipient()).to.equal(await rewards.getAddress());
   });
 
   it("creates the six allocations of SPEC §2 with their shapes and totals", async () => {

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {NodeStaking} from "./NodeStaking.sol";
+import {Selection} from "./Selection.sol";
+import {EpochReport, IEpochRewards, IServiceEscrow, NodeMeasurement} from "./EpochReportTypes.sol";
+
+/// @title NodeRegistry: nodes, epochs, the committee and epoch reports (SPEC §5)
+/// @notice Epoch `e` runs from {epochStart} for {epochDuration} seconds. Its committee commits to
+/// beacon secrets until the epoch's end and reveals them during the next {revealDuration} seconds;
+/// from then on {submitEpochReport} accepts one EIP-712 report signed by more than 2/3 of the
+/// committee, which debits the clients' service usage, settles the rewards, and changes the epoch:
+/// non-revealers are slashed, nodes under 40% uptime are jailed, the active set (the top
+/// {MAX_ACTIVE} by stake) and the next committee are chosen, and the next epoch starts at once.
+/// If the committee is empty, or stalls for a whole epoch past the reporting time, anyone may
+/// change the epoch without a report ({advanceEpoch}). docs/registry.md has the algorithm.
+contract NodeRegistry is NodeStaking, EIP712 {
+    /// @notice EIP-712 type of a {NodeMeasurement}.
+    bytes32 public constant NODE_MEASUREMENT_TYPEHASH =
+        keccak256("NodeMeasurement(uint32 nodeId,uint8 uptime,uint32 latencyMs,uint64 bytesServed,uint64 deliveryAcks)");
+    /// @notice EIP-712 type of a {ClientUsage}.
+    bytes32 public constant CLIENT_USAGE_TYPEHASH = keccak256("ClientUsage(address client,uint128 amount)");
+    /// @notice EIP-712 type of an {EpochReport}.
+    bytes32 public constant EPOCH_REPORT_TYPEHASH = keccak256(
+        "EpochReport(uint64 epoch,NodeMeasurement[] nodes,ClientUsage[] usage,bytes32 reputationRoot,bytes32 rewardsRoot,uint256 totalFlkWeight,uint256 totalUsdcWeight,uint256 totalUsage)"
+        "ClientUsage(address client,uint128 amount)"
+        "NodeMeasurement(uint32 nodeId,uint8 uptime,uint32 latencyMs,uint64 bytesServed,uint64 deliveryAcks)"
+    );
+    /// @notice Nodes measured below this uptime (percent) are jailed at the epoch change.
+    uint8 public constant MIN_UPTIME = 40;
+    /// @notice Cap of {epochDuration}.
+    uint64 public constant MAX_EPOCH_DURATION = 30 days;
+    /// @notice Cap of {revealDuration}.
+    uint64 public constant MAX_REVEAL_DURATION = 1 days;
+
+    /// @notice Current epoch number (0 from deployment).
+    uint64 public epoch;
+    /// @notice When the current epoch started.
+    uint64 public epochStart;
+    /// @notice Epoch length in seconds (governance parameter; 1 day on Base).
+    uint64 public epochDuration;
+    /// @notice Seconds after the epoch's end for beacon reveals, before reports are accepted.
+    uint64 public revealDuration;
+    /// @notice Committee size (governance parameter, at most {MAX_ACTIVE}).
+    uint32 public committeeSize;
+    /// @notice FLK burned from a committee member that commits a beacon and does not reveal it.
+    uint256 public slashAmount;
+    /// @notice The USDC escrow debited by each report.
+    IServiceEscrow public escrow;
+    /// @notice The rewards contract settled by each report.
+    IEpochRewards public rewards;
+
+    uint32[] private _activeSet;
+    uint32[] private _committee;
+
+    /// @notice A committee member's beacon for an epoch.
+    struct Beacon {
+        bytes32 commitment;
+        bool revealed;
+    }
+
+    /// @notice Beacon of each committee member per epoch.
+    mapping(uint64 epoch => mapping(uint32 nodeId => Beacon)) public beacons;
+    /// @notice XOR of the secrets revealed in each epoch.
+    mapping(uint64 epoch => bytes32) public beaconMix;
+    mapping(uint64 epoch => uint32[]) private _committers;
+
+    /// @notice A new epoch started.
+    event EpochStarted(uint64 indexed epoch, uint64 start, uint64 duration);
+    /// @notice The active set of `epoch`, in the order the committee shuffle uses.
+    event ActiveSetSelected(uint64 indexed epoch, uint32[] nodeIds);
+    /// @notice The committee of `epoch`; `seed` is what the shuffle used (zero when all of the active set fits).
+    event CommitteeSelected(uint64 indexed epoch, uint32[] nodeIds, bytes32 seed);
+    /// @notice A committee member committed to a beacon secret.
+    event BeaconCommitted(uint64 indexed epoch, uint32 indexed nodeId, bytes32 commitment);
+    /// @notice A committee member revealed its beacon secret.
+    event BeaconRevealed(uint64 indexed epoch, uint32 indexed nodeId, bytes32 secret);
+    /// @notice The committee's report for `epoch` was accepted: everything the indexer needs.
+    event EpochReported(uint64 indexed epoch, bytes32 digest, EpochReport report, uint32[] signers);
+    /// @notice `epoch` ended without a report.
+    event EpochSkipped(uint64 indexed epoch);
+    /// @notice A timing or committee parameter changed.
+    event ParametersSet(uint64 epochDuration, uint64 revealDuration, uint32 committeeSize, uint256 slashAmount);
+    /// @notice The escrow and rewards contracts were connected.
+    event PaymentsSet(address escrow, address rewards);
+
+    /// @notice The report is not for the current epoch.
+    error NodeRegistryWrongEpoch(uint64 reportEpoch, uint64 epoch);
+    /// @notice Too early: reports (or a forced change) are accepted from `opensAt`.
+    error NodeRegistryTooEarly(uint64 opensAt);
+    /// @notice Fewer valid committee signatures than `required`.
+    error NodeRegistryNotEnoughSignatures(uint256 count, uint256 required);
+    /// @notice Signatures must come sorted by signer address, each signer once.
+    error NodeRegistryUnsortedSignatures(address signer);
+    /// @notice The signer is not a member of the current committee.
+    error NodeRegistryNotCommitteeSigner(address signer);
+    /// @notice Measurements must name existing nodes in increasing id order, uptime at most 100.
+    error NodeRegistryBadMeasurement(uint32 nodeId);
+    /// @notice Usage must list clients in increasing address order and sum to `totalUsage`.
+    error NodeRegistryBadUsage();
+    /// @notice The caller is neither the node's owner nor its signer.
+    error NodeRegistryNotNodeOperator(uint32 nodeId, address caller);
+    /// @notice Only current committee members commit and reveal beacons.
+    error NodeRegistryNotCommitteeMember(uint32 nodeId);
+    /// @notice Commits close at the epoch's end; reveals open then.
+    error NodeRegistryBeaconPhase();
+    /// @notice A second commit, a reveal without a commit, a second reveal, or a wrong secret.
+    error NodeRegistryBadBeacon(uint32 nodeId);
+    /// @notice The escrow and rewards are connected once.
+    error NodeRegistryPaymentsSet();
+
+    /// @param flk_ the staked token (FLK)
+    /// @param owner_ owner of the parameters (the timelock)
+    /// @param minimumStake_ minimum stake of an active node (1,000 FLK)
+    /// @param epochDuration_ epoch length in seconds
+    /// @param revealDuration_ beacon reveal window after each epoch's end, seconds
+    /// @param committeeSize_ committee size
+    /// @param slashAmount_ FLK slashed from a beacon non-revealer (the minimum stake)
+    constructor(
+        IERC20 flk_,
+        address owner_,
+        uint256 minimumStake_,
+        uint64 epochDuration_,
+        uint64 revealDuration_,
+        uint32 committeeSize_,
+        uint256 slashAmount_
+    ) NodeStaking(flk_, owner_, minimumStake_) EIP712("FleekNodeRegistry", "1") {
+        _setParameters(epochDuration_, revealDuration_, committeeSize_, slashAmount_);
+        epochStart = uint64(block.timestamp);
+        emit EpochStarted(0, uint64(block.timestamp), epochDuration_);
+    }
+
+    /// @inheritdoc NodeStaking
+    function currentEpoch() public view override returns (uint64) {
+        return epoch;
+    }
+
+    // ------------------------------------------------------------------ beacon
+
+    /// @notice Commits a committee member to a beacon secret for the current epoch, before its end.
+    /// A member that commits and does not reveal by the epoch change is slashed {slashAmount}.
+    /// @param nodeId the member
+    /// @param commitment keccak256(abi.encode(epoch, nodeId, secret))
+    function commitBeacon(uint32 nodeId, bytes32 commitment) external {
+        uint64 e = epoch;
+        _checkMember(nodeId, e);
+        if (block.timestamp >= epochEnd()) revert NodeRegistryBeaconPhase();
+        Beacon storage b = beacons[e][nodeId];
+        if (b.commitment != bytes32(0) || commitment == bytes32(0)) revert NodeRegistryBadBeacon(nodeId);
+        b.commitment = commitment;
+        _committers[e].push(nodeId);
+        emit BeaconCommitted(e, nodeId, commitment);
+    }
+
+    /// @notice Reveals a committed secret, from the epoch's end until the epoch changes.
+    /// @param nodeId the member
+    /// @param secret the committed secret
+    function revealBeacon(uint32 nodeId, bytes32 secret) external {
+        uint64 e = epoch;
+        _checkMember(nodeId, e);
+        if (block.timestamp < epochEnd()) revert NodeRegistryBeaconPhase();
+        Beacon storage b = beacons[e][nodeId];
+        if (b.revealed || b.commitment != keccak256(abi.encode(e, nodeId, secret))) revert NodeRegistryBadBeacon(nodeId);
+        b.revealed = true;
+        beaconMix[e] ^= secret;
+        emit BeaconRevealed(e, nodeId, secret);
+    }
+
+    // ------------------------------------------------------------------ reports
+
+    /// @notice Accepts the committee's report for the current epoch and changes the epoch.
+    /// @param report the report (see {EpochReport}); `epoch` must be the current epoch
+    /// @param signatures EIP-712 signatures of {reportDigest} by more than 2/3 of the committee's
+    /// signers, sorted by signer address
+    function submitEpochReport(EpochReport calldata report, bytes[] calldata signatures) external nonReentrant {
+        uint64 e = epoch;
+        if (report.epoch != e) revert NodeRegistryWrongEpoch(report.epoch, e);
+        if (block.timestamp < reportOpensAt()) revert NodeRegistryTooEarly(reportOpensAt());
+        bytes32 digest = reportDigest(report);
+        uint32[] memory signers = _checkSignatures(digest, signatures, e);
+        _checkReport(report);
+        emit EpochReported(e, digest, report, signers);
+        escrow.debit(e, report.usage);
+        rewards.settle(e, report.rewardsRoot, report.totalFlkWeight, report.totalUsdcWeight);
+        for (uint256 i = 0; i < report.nodes.length; ++i) {
+            NodeMeasurement calldata m = report.nodes[i];
+            Node storage n = _nodes[m.nodeId];
+            if (m.uptime < MIN_UPTIME && n.status == Status.Active) _setStatus(m.nodeId, n, Status.Jailed, e + 1);
+        }
+        _changeEpoch(e);
+    }
+
+    /// @notice Changes the epoch without a report, when there is no committee to sign one (after the
+    /// epoch's end) or the committee has stalled for a whole epoch past {reportOpensAt}. Nothing is
+    /// debited or paid; the epoch's FLK rolls over to the next report.
+    function advanceEpoch() external nonReentrant {
+        uint64 opensAt = _committee.length == 0 ? epochEnd() : reportOpensAt() + epochDuration;
+        if (block.timestamp < opensAt) revert NodeRegistryTooEarly(opensAt);
+        emit EpochSkipped(epoch);
+        _changeEpoch(epoch);
+    }
+
+    /// @notice The EIP-712 digest the committee signs for `report`.
+    /// @param report the report
+    function reportDigest(EpochReport calldata report) public view returns (bytes32) {
+        bytes32[] memory nodeHashes = new bytes32[](report.nodes.length);
+        for (uint256 i = 0; i < nodeHashes.length; ++i) {
+            NodeMeasurement calldata m = report.nodes[i];
+            nodeHashes[i] = keccak256(abi.encode(NODE_MEASUREMENT_TYPEHASH, m.nodeId, m.uptime, m.latencyMs, m.bytesServed, m.deliveryAcks));
+        }
+        bytes32[] memory usageHashes = new bytes32[](report.usage.length);
+        for (uint256 i = 0; i < usageHashes.length; ++i) {
+            usageHashes[i] = keccak256(abi.encode(CLIENT_USAGE_TYPEHASH, report.usage[i].client, report.usage[i].amount));
+        }
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    EPOCH_REPORT_TYPEHASH,
+                    report.epoch,
+                    keccak256(abi.encodePacked(nodeHashes)),
+                    keccak256(abi.encodePacked(usageHashes)),
+                    report.reputationRoot,
+                    report.rewardsRoot,
+                    report.totalFlkWeight,
+                    report.totalUsdcWeight,
+                    report.totalUsage
+                )
+            )
+        );
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice When the current epoch ends (commits close, reveals open).
+    function epochEnd() public view returns (uint64) {
+        return epochStart + epochDuration;
+    }
+
+    /// @notice From when the current epoch's report is accepted.
+    function reportOpensAt() public view returns (uint64) {
+        return epochEnd() + revealDuration;
+    }
+
+    /// @notice Everything the consensus node needs in one call: the epoch, its timing and the
+    /// committee with each member's keys, signer and endpoints (in committee order).
+    /// @return epoch_ the current epoch
+    /// @return start when it started
+    /// @return duration its length in seconds
+    /// @return members the committee
+    function committee() external view returns (uint64 epoch_, uint64 start, uint64 duration, NodeView[] memory members) {
+        return (epoch, epochStart, epochDuration, getNodes(_committee));
+    }
+
+    /// @notice Node ids of the current committee.
+    function committeeIds() external view returns (uint32[] memory) {
+        return _committee;
+    }
+
+    /// @notice Node ids of the current active set.
+    function activeSetIds() external view returns (uint32[] memory) {
+        return _activeSet;
+    }
+
+    /// @notice The current active set with keys and endpoints (the peers a node connects to).
+    function activeNodes() external view returns (NodeView[] memory) {
+        return getNodes(_activeSet);
+    }
+
+    /// @notice Whether `nodeId` is on the current committee.
+    /// @param nodeId the node
+    function isCommitteeMember(uint32 nodeId) public view returns (bool) {
+        return _inCommittee(nodeId, epoch);
+    }
+
+    /// @notice Nodes that committed a beacon in `epoch_`.
+    /// @param epoch_ the epoch
+    function beaconCommitters(uint64 epoch_) external view returns (uint32[] memory) {
+        return _committers[epoch_];
+    }
+
+    // ------------------------------------------------------------------ governance
+
+    /// @notice Connects the escrow and the rewards contract, once (done by the deployment).
+    /// @param escrow_ the service escrow
+    /// @param rewards_ the rewards contract
+    function setPayments(IServiceEscrow escrow_, IEpochRewards rewards_) external onlyOwner {
+        if (address(escrow) != address(0)) revert NodeRegistryPaymentsSet();
+        if (address(escrow_) == address(0) || address(rewards_) == address(0)) revert NodeRegistryBadParameter();
+        escrow = escrow_;
+        rewards = rewards_;
+        emit PaymentsSet(address(escrow_), address(rewards_));
+    }
+
+    /// @notice Sets the timing and committee parameters (owner: the timelock). A new epoch duration
+    /// applies to the current epoch too; a new committee size from the next selection.
+    /// @param epochDuration_ 1 second to {MAX_EPOCH_DURATION}
+    /// @param revealDuration_ at most {MAX_REVEAL_DURATION}
+    /// @param committeeSize_ 1 to {MAX_ACTIVE}
+    /// @param slashAmount_ at most {MAX_MINIMUM_STAKE}
+    function setParameters(uint64 epochDuration_, uint64 revealDuration_, uint32 committeeSize_, uint256 slashAmount_) external onlyOwner {
+        _setParameters(epochDuration_, revealDuration_, committeeSize_, slashAmount_);
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _setParameters(uint64 epochDuration_, uint64 revealDuration_, uint32 committeeSize_, uint256 slashAmount_) private {
+        if (
+            epochDuration_ == 0 || epochDuration_ > MAX_EPOCH_DURATION || revealDuration_ > MAX_REVEAL_DURATION
+                || committeeSize_ == 0 || committeeSize_ > MAX_ACTIVE || slashAmount_ > MAX_MINIMUM_STAKE
+        ) revert NodeRegistryBadParameter();
+        epochDuration = epochDuration_;
+        revealDuration = revealDuration_;
+        committeeSize = committeeSize_;
+        slashAmount = slashAmount_;
+        emit ParametersSet(epochDuration_, revealDuration_, committeeSize_, slashAmount_);
+    }
+
+    function _checkMember(uint32 nodeId, uint64 e) private view {
+        Node storage n = _node(nodeId);
+        if (msg.sender != n.owner && msg.sender != n.signer) revert NodeRegistryNotNodeOperator(nodeId, msg.sender);
+        if (!_inCommittee(nodeId, e)) revert NodeRegistryNotCommitteeMember(nodeId);
+    }
+
+    /// @dev Recovers each signer (sorted, so each counts once), checks it is on epoch `e`'s
+    /// committee, and requires more than 2/3 of the committee.
+    function _checkSignatures(bytes32 digest, bytes[] calldata signatures, uint64 e) private view returns (uint32[] memory ids) {
+        uint256 required = (_committee.length * 2) / 3 + 1;
+        if (signatures.length < required) revert NodeRegistryNotEnoughSignatures(signatures.length, required);
+        ids = new uint32[](signatures.length);
+        address last;
+        for (uint256 i = 0; i < signatures.length; ++i) {
+            address signer = ECDSA.recover(digest, signatures[i]);
+            if (signer <= last) revert NodeRegistryUnsortedSignatures(signer);
+            last = signer;
+            uint32 id = nodeIdOfSigner[signer];
+            if (id == 0 || !_inCommittee(id, e)) revert NodeRegistryNotCommitteeSigner(signer);
+            ids[i] = id;
+        }
+    }
+
+    function _checkReport(EpochReport calldata report) private view {
+        uint32 lastId;
+        uint32 count = nodeCount;
+        for (uint256 i = 0; i < report.nodes.length; ++i) {
+            NodeMeasurement calldata m = report.nodes[i];
+            if (m.nodeId <= lastId || m.nodeId > count || m.uptime > 100) revert NodeRegistryBadMeasurement(m.nodeId);
+            lastId = m.nodeId;
+        }
+        address lastClient;
+        uint256 total;
+        for (uint256 i = 0; i < report.usage.length; ++i) {
+            if (report.usage[i].client <= lastClient) revert NodeRegistryBadUsage();
+            lastClient = report.usage[i].client;
+            total += report.usage[i].amount;
+        }
+        if (total != report.totalUsage) revert NodeRegistryBadUsage();
+    }
+
+    /// @dev The epoch change. Bounded: at most {MAX_ACTIVE} + {MAX_PENDING} candidates are read,
+    /// the committee's beacons are checked, and at most {MAX_ACTIVE} nodes are written.
+    function _changeEpoch(uint64 e) private {
+        uint64 next = e + 1;
+        uint256 minStake = minimumStake;
+        _slashNonRevealers(e, next, minStake);
+
+        uint32[] memory active = _selectActiveSet(next, minStake);
+        _activeSet = active;
+        emit ActiveSetSelected(next, active);
+
+        uint32[] memory members = active;
+        bytes32 seed;
+        if (active.length > committeeSize) {
+            seed = keccak256(abi.encode(e, beaconMix[e]));
+            members = Selection.shuffle(active, committeeSize, seed);
+        }
+        mapping(uint256 => uint256) storage bits = _committeeBits[next];
+        for (uint256 i = 0; i < members.length; ++i) bits[members[i] >> 8] |= uint256(1) << (members[i] & 255);
+        _committee = members;
+        emit CommitteeSelected(next, members, seed);
+
+        delete _pending;
+        epoch = next;
+        epochStart = uint64(block.timestamp);
+        emit EpochStarted(next, uint64(block.timestamp), epochDuration);
+    }
+
+    function _slashNonRevealers(uint64 e, uint64 next, uint256 minStake) private {
+        uint32[] storage committers = _committers[e];
+        uint256 amount = slashAmount;
+        for (uint256 i = 0; i < committers.length; ++i) {
+            uint32 id = committers[i];
+            if (beacons[e][id].revealed) continue;
+            Node storage n = _nodes[id];
+            _slash(id, n, amount, e);
+            if (n.stake < minStake && n.status == Status.Active) _setStatus(id, n, Status.Jailed, next);
+        }
+    }
+
+    /// @dev Candidates: the active nodes still active, then the queued nodes, each with at least the
+    /// minimum stake (the others exit). If more than {MAX_ACTIVE}, the top by stake stay (ties: the
+    /// earlier candidate), in that order; the rest exit.
+    function _selectActiveSet(uint64 next, uint256 minStake) private returns (uint32[] memory selected) {
+        uint256 nActive = _activeSet.length;
+        uint256 total = nActive + _pending.length;
+        selected = new uint32[](total);
+        uint256[] memory stakes = new uint256[](total);
+        uint256 count;
+        for (uint256 i = 0; i < total; ++i) {
+            (uint32 id, Status expected) = i < nActive ? (_activeSet[i], Status.Active) : (_pending[i - nActive], Status.Pending);
+            Node storage n = _nodes[id];
+            if (n.status != expected) continue;
+            uint256 stake = n.stake;
+            if (stake < minStake) {
+                _setStatus(id, n, Status.Exited, next);
+                continue;
+            }
+            selected[count] = id;
+            stakes[count] = stake;
+            ++count;
+        }
+        assembly ("memory-safe") {
+            mstore(selected, count)
+        }
+        if (count > MAX_ACTIVE) selected = _keepTopByStake(selected, stakes, next);
+        for (uint256 i = 0; i < selected.length; ++i) {
+            Node storage n = _nodes[selected[i]];
+            if (n.status == Status.Pending) _setStatus(selected[i], n, Status.Active, next);
+        }
+    }
+
+    function _keepTopByStake(uint32[] memory ids, uint256[] memory stakes, uint64 next) private returns (uint32[] memory top) {
+        uint256 count = ids.length;
+        // Sort keys descending: stake, then the earlier candidate first (the index is inverted).
+        uint256[] memory keys = new uint256[](count);
+        for (uint256 i = 0; i < count; ++i) keys[i] = (stakes[i] << 32) | (type(uint32).max - i);
+        Selection.sortDesc(keys, 0, int256(count) - 1);
+        top = new uint32[](MAX_ACTIVE);
+        for (uint256 i = 0; i < count; ++i) {
+            uint32 id = ids[type(uint32).max - uint32(keys[i])];
+            if (i < MAX_ACTIVE) top[i] = id;
+            else _setStatus(id, _nodes[id], Status.Exited, next);
+        }
+    }
+}

@@ -1,0 +1,6 @@
+/** Off-chain formulas shared by the node and the indexer: one implementation of each. */
+export * from "./params";
+export * from "./committee";
+export * from "./reputation";
+export * from "./rewards";
+export * from "./report";

@@ -1,0 +1,135 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { Wallet, keccak256, toUtf8Bytes } from "ethers";
+import { buildEpochReport, quorum, reportDigest, reportDomain } from "../../protocol/report";
+import { MIN_STAKE, ZERO32, committeeNodes, emptyReport, registerNodes, registrySuite, signReport, submitReport, withActiveNodes, type RegistrySuite } from "./fixtures";
+
+const Status = { Active: 2n, Jailed: 3n };
+
+/** Eight active nodes, committee of 7 (quorum 5), in epoch 1. */
+async function reporting() {
+  const s = await registrySuite();
+  await s.registry.connect(s.adminSigner).setParameters(3_600, 60, 7, MIN_STAKE);
+  const nodes = await withActiveNodes(s, 8);
+  const members = await committeeNodes(s, nodes);
+  const outsider = nodes.find((n) => !members.includes(n))!;
+  return { ...s, nodes, members, outsider };
+}
+
+async function atReportTime(s: RegistrySuite) {
+  await time.increaseTo(await s.registry.reportOpensAt());
+}
+
+describe("NodeRegistry: epoch reports", () => {
+  it("hashes reports exactly as the TypeScript builder does", async () => {
+    const s = await loadFixture(reporting);
+    const report = await emptyReport(s, {
+      nodes: [{ nodeId: 2, uptime: 97, latencyMs: 41, bytesServed: 10n ** 12n, deliveryAcks: 1234n }, { nodeId: 1, uptime: 100, latencyMs: 12, bytesServed: 5n, deliveryAcks: 1n }],
+      usage: [{ client: s.clients[1].address, amount: 7n }, { client: s.clients[0].address, amount: 3n }],
+      reputationRoot: keccak256(toUtf8Bytes("rep")),
+      rewardsRoot: keccak256(toUtf8Bytes("rewards")),
+      totalFlkWeight: 99n,
+      totalUsdcWeight: 98n,
+    });
+    expect(report.nodes.map((n) => n.nodeId)).to.deep.equal([1, 2]);
+    expect(report.totalUsage).to.equal(10n);
+    const { chainId } = await hre.ethers.provider.getNetwork();
+    expect(await s.registry.reportDigest(report)).to.equal(reportDigest(reportDomain(chainId, await s.registry.getAddress()), report));
+  });
+
+  it("accepts a report signed by more than 2/3 of the committee, emits it and advances the epoch", async () => {
+    const s = await loadFixture(reporting);
+    const report = await emptyReport(s, { nodes: s.nodes.map((n) => ({ nodeId: n.id, uptime: 90, latencyMs: 20, bytesServed: 1n, deliveryAcks: 1n })) });
+    const signers = s.members.slice(0, quorum(7));
+    const sigs = await signReport(s, report, signers);
+    await atReportTime(s);
+    const tx = await s.registry.submitEpochReport(report, sigs);
+    const { chainId } = await hre.ethers.provider.getNetwork();
+    const digest = reportDigest(reportDomain(chainId, await s.registry.getAddress()), report);
+    const [ev] = await s.registry.queryFilter(s.registry.filters.EpochReported(1), tx.blockNumber!, tx.blockNumber!);
+    expect(ev.args.digest).to.equal(digest);
+    expect(ev.args.report.nodes.length).to.equal(8);
+    const bySigner = [...signers].sort((a, b) => (BigInt(a.signer.address) < BigInt(b.signer.address) ? -1 : 1));
+    expect(ev.args.signers.map(Number)).to.deep.equal(bySigner.map((n) => n.id));
+    expect(await s.registry.epoch()).to.equal(2n);
+    expect((await s.rewards.pools(1)).root).to.equal(ZERO32);
+  });
+
+  it("rejects too few, duplicate, foreign and unsorted signatures", async () => {
+    const s = await loadFixture(reporting);
+    const report = await emptyReport(s);
+    await atReportTime(s);
+    const q = quorum(7);
+    const reg = s.registry;
+    const few = await signReport(s, report, s.members.slice(0, q - 1));
+    await expect(reg.submitEpochReport(report, few)).to.be.revertedWithCustomError(reg, "NodeRegistryNotEnoughSignatures").withArgs(q - 1, q);
+    const good = await signReport(s, report, s.members.slice(0, q));
+    await expect(reg.submitEpochReport(report, [...good.slice(0, q - 1), good[q - 2]])).to.be.revertedWithCustomError(reg, "NodeRegistryUnsortedSignatures");
+    await expect(reg.submitEpochReport(report, [...good].reverse())).to.be.revertedWithCustomError(reg, "NodeRegistryUnsortedSignatures");
+    // A registered, active node that is not on the committee, and a stranger.
+    const withOutsider = await signReport(s, report, [...s.members.slice(0, q - 1), s.outsider]);
+    await expect(reg.submitEpochReport(report, withOutsider)).to.be.revertedWithCustomError(reg, "NodeRegistryNotCommitteeSigner").withArgs(s.outsider.signer.address);
+    const stranger = { ...s.outsider, signer: Wallet.createRandom() as unknown as Wallet };
+    const withStranger = await signReport(s, report, [...s.members.slice(0, q - 1), stranger]);
+    await expect(reg.submitEpochReport(report, withStranger)).to.be.revertedWithCustomError(reg, "NodeRegistryNotCommitteeSigner").withArgs(stranger.signer.address);
+    // Signatures of another report recover to other addresses.
+    const tampered = { ...report, totalFlkWeight: 1n };
+    await expect(reg.submitEpochReport(tampered, good)).to.be.revertedWithCustomError(reg, "NodeRegistryNotCommitteeSigner");
+    await expect(reg.submitEpochReport(report, good)).to.emit(reg, "EpochReported");
+  });
+
+  it("rejects reports for another epoch, too early, or malformed", async () => {
+    const s = await loadFixture(reporting);
+    const reg = s.registry;
+    const q = s.members.slice(0, quorum(7));
+    const early = await emptyReport(s);
+    await expect(reg.submitEpochReport(early, await signReport(s, early, q))).to.be.revertedWithCustomError(reg, "NodeRegistryTooEarly").withArgs(await reg.reportOpensAt());
+    await atReportTime(s);
+    const wrong = await emptyReport(s, { epoch: 2n });
+    await expect(reg.submitEpochReport(wrong, await signReport(s, wrong, q))).to.be.revertedWithCustomError(reg, "NodeRegistryWrongEpoch").withArgs(2, 1);
+    const m = (nodeId: number, uptime = 50) => ({ nodeId, uptime, latencyMs: 1, bytesServed: 1n, deliveryAcks: 1n });
+    const bad = [
+      { ...(await emptyReport(s)), nodes: [m(2), m(1)] },
+      { ...(await emptyReport(s)), nodes: [m(1), m(1)] },
+      { ...(await emptyReport(s)), nodes: [m(0)] },
+      { ...(await emptyReport(s)), nodes: [m(9)] },
+      { ...(await emptyReport(s)), nodes: [m(1, 101)] },
+    ];
+    for (const r of bad) await expect(reg.submitEpochReport(r, await signReport(s, r, q))).to.be.revertedWithCustomError(reg, "NodeRegistryBadMeasurement");
+    const [a, b] = [s.clients[0].address, s.clients[1].address].sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
+    const badUsage = [
+      { ...(await emptyReport(s)), usage: [{ client: b, amount: 1n }, { client: a, amount: 1n }], totalUsage: 2n },
+      { ...(await emptyReport(s)), usage: [{ client: a, amount: 1n }], totalUsage: 2n },
+    ];
+    for (const r of badUsage) await expect(reg.submitEpochReport(r, await signReport(s, r, q))).to.be.revertedWithCustomError(reg, "NodeRegistryBadUsage");
+  });
+
+  it("jails nodes under 40% uptime at the epoch change; they may rejoin later", async () => {
+    const s = await loadFixture(reporting);
+    const [low, edge] = s.nodes;
+    const report = buildEpochReport({
+      ...(await emptyReport(s)),
+      nodes: [
+        { nodeId: low.id, uptime: 39, latencyMs: 1, bytesServed: 0n, deliveryAcks: 0n },
+        { nodeId: edge.id, uptime: 40, latencyMs: 1, bytesServed: 0n, deliveryAcks: 0n },
+      ],
+    });
+    const tx = await submitReport(s, s.nodes, report);
+    await expect(tx).to.emit(s.registry, "NodeStatusChanged").withArgs(low.id, Status.Jailed, 2);
+    expect((await s.registry.getNode(low.id)).status).to.equal(Status.Jailed);
+    expect((await s.registry.getNode(edge.id)).status).to.equal(Status.Active);
+    expect((await s.registry.activeSetIds()).map(Number)).to.not.include(low.id);
+    expect((await s.registry.committeeIds()).map(Number)).to.not.include(low.id);
+    await s.registry.connect(low.owner).rejoin(low.id);
+    expect(await s.registry.pendingNodes()).to.deep.equal([BigInt(low.id)]);
+  });
+
+  it("lets a one-node network report on its own", async () => {
+    const s = await loadFixture(registrySuite);
+    const nodes = await registerNodes(s, 1);
+    await time.increaseTo(await s.registry.epochEnd());
+    await s.registry.advanceEpoch();
+    await expect(submitReport(s, nodes, await emptyReport(s))).to.emit(s.registry, "EpochReported");
+  });
+});

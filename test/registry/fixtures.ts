@@ -1,0 +1,110 @@
+import hre from "hardhat";
+import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { keccak256, toUtf8Bytes, Wallet } from "ethers";
+import { FLK } from "../../ignition/genesis";
+import { deploySuite, timelockSigner, type Suite } from "../helpers/deploy";
+import { buildEpochReport, orderSignatures, quorum, reportDomain, signEpochReport, type EpochReport, type ReportInput } from "../../protocol/report";
+
+export const MIN_STAKE = 1_000n * FLK;
+export const ZERO32 = `0x${"00".repeat(32)}`;
+
+/** A registered test node: its owner (a funded Hardhat account) and its consensus signer wallet. */
+export interface TestNode {
+  id: number;
+  owner: HardhatEthersSigner;
+  signer: Wallet;
+  key: string;
+}
+
+/** Deterministic node key and signer wallet of test node `i`. */
+export function nodeIdentity(i: number): { key: string; signer: Wallet } {
+  return { key: keccak256(toUtf8Bytes(`node-key-${i}`)), signer: new Wallet(keccak256(toUtf8Bytes(`node-signer-${i}`))) };
+}
+
+export const ENDPOINTS = { host: "node.example.org", ports: { primary: 4310, worker: 4311, mempool: 4210, rpc: 4240, pool: 4300, gateway: 4220 } };
+
+export interface RegistrySuite extends Suite {
+  holder: HardhatEthersSigner;
+  adminSigner: HardhatEthersSigner;
+  operators: HardhatEthersSigner[];
+  clients: HardhatEthersSigner[];
+}
+
+/** The deployed suite with 1,000,000 FLK for each of six operators (approved to the registry). */
+export async function registrySuite(): Promise<RegistrySuite> {
+  const suite = await deploySuite();
+  const holder = await hre.ethers.getSigner(suite.genesis.sale.beneficiaries[0]);
+  const [saleId] = await suite.vesting.scheduleIdsOf(holder.address);
+  await suite.vesting.release(saleId);
+  const signers = await hre.ethers.getSigners();
+  const operators = signers.slice(2, 8);
+  const clients = signers.slice(8, 10);
+  const registry = await suite.registry.getAddress();
+  for (const op of operators) {
+    await suite.flk.connect(holder).transfer(op.address, 1_000_000n * FLK);
+    await suite.flk.connect(op).approve(registry, hre.ethers.MaxUint256);
+  }
+  const escrow = await suite.escrow.getAddress();
+  for (const c of clients) {
+    await suite.usdc.mint(c.address, 1_000_000n * 10n ** 6n);
+    await suite.usdc.connect(c).approve(escrow, hre.ethers.MaxUint256);
+  }
+  return { ...suite, holder, adminSigner: await timelockSigner(suite), operators, clients };
+}
+
+/** Registers nodes `from .. from+count-1`, owners taken round-robin from the operators. */
+export async function registerNodes(s: RegistrySuite, count: number, stakeOf: (i: number) => bigint = () => MIN_STAKE, from = 0): Promise<TestNode[]> {
+  const nodes: TestNode[] = [];
+  for (let i = from; i < from + count; i++) {
+    const owner = s.operators[i % s.operators.length];
+    const { key, signer } = nodeIdentity(i);
+    await s.registry.connect(owner).register(key, signer.address, ENDPOINTS, stakeOf(i));
+    nodes.push({ id: Number(await s.registry.nodeCount()), owner, signer, key });
+  }
+  return nodes;
+}
+
+/** Registers `count` nodes and starts epoch 1 with them active (no committee yet: a forced change). */
+export async function withActiveNodes(s: RegistrySuite, count: number, stakeOf?: (i: number) => bigint): Promise<TestNode[]> {
+  const nodes = await registerNodes(s, count, stakeOf);
+  await time.increaseTo(await s.registry.epochEnd());
+  await s.registry.advanceEpoch();
+  return nodes;
+}
+
+/** A report with no measurements, usage or rewards for the current epoch, overridable. */
+export async function emptyReport(s: RegistrySuite, overrides: Partial<ReportInput> = {}): Promise<EpochReport> {
+  return buildEpochReport({
+    epoch: await s.registry.epoch(),
+    nodes: [],
+    usage: [],
+    reputationRoot: ZERO32,
+    rewardsRoot: ZERO32,
+    totalFlkWeight: 0n,
+    totalUsdcWeight: 0n,
+    ...overrides,
+  });
+}
+
+/** Signatures of `report` by the given nodes' signers, in contract order. */
+export async function signReport(s: RegistrySuite, report: EpochReport, signers: readonly TestNode[]): Promise<string[]> {
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  const domain = reportDomain(chainId, await s.registry.getAddress());
+  return orderSignatures(await Promise.all(signers.map((n) => signEpochReport(n.signer, domain, report))));
+}
+
+/** The committee's nodes among `nodes`. */
+export async function committeeNodes(s: RegistrySuite, nodes: readonly TestNode[]): Promise<TestNode[]> {
+  const ids = (await s.registry.committeeIds()).map(Number);
+  return ids.map((id) => nodes.find((n) => n.id === id) as TestNode);
+}
+
+/** Waits for the report window and submits `report` signed by a quorum of the committee. */
+export async function submitReport(s: RegistrySuite, nodes: readonly TestNode[], report: EpochReport) {
+  const members = await committeeNodes(s, nodes);
+  const sigs = await signReport(s, report, members.slice(0, quorum(members.length)));
+  const opens = await s.registry.reportOpensAt();
+  if (BigInt(await time.latest()) < opens) await time.increaseTo(opens);
+  return s.registry.submitEpochReport(report, sigs);
+}
