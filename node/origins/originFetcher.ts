@@ -4,6 +4,7 @@ import { ContentTooLargeError, IntegrityError } from "../blockstore/errors";
 import { OriginError } from "./originError";
 import { parseOriginPointer, type OriginPointer } from "./originPointer";
 import { SingleFlight } from "./singleFlight";
+import { timedHttpGet } from "./timedHttpGet";
 import { IntegrityCheck, type IntegrityExpectation } from "./subresourceIntegrity";
 
 /** Limits and places for origin fetches. */
@@ -68,45 +69,31 @@ export class OriginFetcher {
   }
 
   private async fetchUrl(url: URL, pointer: OriginPointer): Promise<StoredObject> {
-    const controller = new AbortController();
-    let timeout: OriginError | undefined;
-    const abortAfter = (ms: number, what: string) =>
-      setTimeout(() => {
-        timeout = new OriginError("timeout", `${what} from ${url.href} (${ms} ms)`);
-        controller.abort();
-      }, ms);
-    const total = abortAfter(this.options.totalTimeoutMs ?? 600_000, "fetch not finished");
-    let waiting = abortAfter(this.options.responseTimeoutMs ?? 5_000, "no response");
+    const timeouts = {
+      responseMs: this.options.responseTimeoutMs ?? 5_000,
+      idleMs: this.options.idleTimeoutMs ?? 5_000,
+      totalMs: this.options.totalTimeoutMs ?? 600_000,
+    };
     try {
-      // identity: lengths and digests are about the bytes as sent, not a decompressed form.
-      const response = await fetch(url, { signal: controller.signal, headers: { "accept-encoding": "identity" } });
-      clearTimeout(waiting);
-      if (response.status !== 200) {
-        await response.body?.cancel();
-        throw new OriginError("upstream-status", `${url.href} answered ${response.status}`);
-      }
-      const declared = response.headers.get("content-length");
-      const limit = this.options.maxLength;
-      if (declared !== null && limit !== undefined && Number(declared) > limit) {
-        await response.body?.cancel();
-        throw new OriginError("too-large", `${url.href} declares ${declared} bytes, over the limit of ${limit}`);
-      }
-      const idleMs = this.options.idleTimeoutMs ?? 5_000;
-      waiting = abortAfter(idleMs, "body stalled");
-      const body = checkedBody(response.body ?? emptyBody(), pointer.integrity, declared === null ? undefined : Number(declared), () => {
-        clearTimeout(waiting);
-        waiting = abortAfter(idleMs, "body stalled");
-      });
-      return await this.store.put(body, {
-        contentType: response.headers.get("content-type") ?? undefined,
-        maxLength: this.options.maxLength,
-        expectedHash: pointer.expectedHash,
+      return await timedHttpGet(url, timeouts, async (response, body) => {
+        if (response.status !== 200) {
+          await response.body?.cancel();
+          throw new OriginError("upstream-status", `${url.href} answered ${response.status}`);
+        }
+        const declared = response.headers.get("content-length");
+        const limit = this.options.maxLength;
+        if (declared !== null && limit !== undefined && Number(declared) > limit) {
+          await response.body?.cancel();
+          throw new OriginError("too-large", `${url.href} declares ${declared} bytes, over the limit of ${limit}`);
+        }
+        return this.store.put(checkedBody(body, pointer.integrity, declared === null ? undefined : Number(declared)), {
+          contentType: response.headers.get("content-type") ?? undefined,
+          maxLength: limit,
+          expectedHash: pointer.expectedHash,
+        });
       });
     } catch (error) {
-      throw timeout ?? asOriginError(error, url);
-    } finally {
-      clearTimeout(total);
-      clearTimeout(waiting);
+      throw asOriginError(error, url);
     }
   }
 }
@@ -119,12 +106,10 @@ async function* checkedBody(
   body: AsyncIterable<Uint8Array>,
   integrity: IntegrityExpectation[],
   declaredLength: number | undefined,
-  onProgress: () => void,
 ): AsyncGenerator<Uint8Array> {
   const checks = integrity.map((expectation) => new IntegrityCheck(expectation));
   let length = 0;
   for await (const chunk of body) {
-    onProgress();
     length += chunk.length;
     for (const check of checks) check.update(chunk);
     yield chunk;
@@ -134,8 +119,6 @@ async function* checkedBody(
   }
   if (!checks.every((check) => check.matches())) throw new OriginError("integrity", "content does not match its integrity hash");
 }
-
-async function* emptyBody(): AsyncGenerator<Uint8Array> {}
 
 function asOriginError(error: unknown, url: URL): OriginError {
   if (error instanceof OriginError) return error;
