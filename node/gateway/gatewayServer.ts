@@ -9,6 +9,7 @@ import { loadBlockHashing } from "../blockstore/blockHashing";
 import { parseContentHash, type ContentHash } from "../blockstore/contentHash";
 import { OriginError, type OriginFailure } from "../origins/originError";
 import type { OriginFetcher } from "../origins/originFetcher";
+import { CONTENT_LENGTH_HEADER } from "./gatewayHeaders";
 import { BadBodyError, readJsonBody, replyError, replyJson } from "./httpReplies";
 import { serveContent, type ContentServing } from "./serveContent";
 
@@ -27,9 +28,6 @@ export interface GatewayOptions {
   /** Needed for the /acks routes; its node key is also sent as `x-fleek-node` on content. */
   acks?: DeliveryAckDesk;
 }
-
-/** Header carrying the content length with an outboard or a proof (their own length differs). */
-export const CONTENT_LENGTH_HEADER = "x-fleek-content-length";
 
 const ORIGIN_STATUS: Record<OriginFailure, number> = {
   "bad-pointer": 400,

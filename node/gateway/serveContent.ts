@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { BlockStore } from "../blockstore/blockStore";
 import type { ContentHash } from "../blockstore/contentHash";
 import { ContentNotFoundError, CorruptContentError } from "../blockstore/errors";
+import { PEER_FETCH_HEADER } from "./gatewayHeaders";
 import { drained, replyError } from "./httpReplies";
 import { parseRange } from "./httpRange";
 
@@ -20,9 +21,6 @@ export interface ContentServing {
   /** Headers every content response carries (e.g. the node's key). */
   extraHeaders: Record<string, string>;
 }
-
-/** Header a node sets when it fetches from a peer. */
-export const PEER_FETCH_HEADER = "x-fleek-peer-fetch";
 
 /**
  * Answers GET/HEAD /blake3/<hash>: ETag is the root, immutable caching, one byte range, body

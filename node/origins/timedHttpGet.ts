@@ -20,6 +20,7 @@ export async function timedHttpGet<T>(
   url: URL,
   timeouts: HttpTimeouts,
   consume: (response: Response, body: AsyncIterable<Uint8Array>) => Promise<T>,
+  headers: Record<string, string> = {},
 ): Promise<T> {
   const controller = new AbortController();
   let timeout: OriginError | undefined;
@@ -38,7 +39,7 @@ export async function timedHttpGet<T>(
     }
   }
   try {
-    const response = await fetch(url, { signal: controller.signal, headers: { "accept-encoding": "identity" } });
+    const response = await fetch(url, { signal: controller.signal, headers: { ...headers, "accept-encoding": "identity" } });
     clearTimeout(idle);
     idle = abortAfter(timeouts.idleMs, "body stalled");
     // A body-less response (204, 304) reads as empty.
