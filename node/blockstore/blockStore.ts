@@ -108,7 +108,7 @@ export class BlockStore {
    * Stores content streamed from `source`, hashing it block by block (only one block is ever
    * held in memory), and returns its root. Nothing is stored if the content fails a check.
    */
-  async put(source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<StoredObject> {
+  async put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: PutOptions = {}): Promise<StoredObject> {
     const limit = Math.min(options.maxLength ?? Infinity, this.options.maxBytes);
     const expectedTree = options.expectedTree;
     if (expectedTree) {
@@ -191,6 +191,25 @@ export class BlockStore {
     } finally {
       await file?.close();
     }
+  }
+
+  /**
+   * Bytes [start, end) of an object when every block they span is in the verified-block cache,
+   * else undefined. Lets the gateway answer hot content synchronously, without the disk or the
+   * async read path; the range must be valid (as for {@link read}).
+   */
+  cachedSlices(hash: ContentHash, start: number, end: number): Buffer[] | undefined {
+    const index = this.objects.get(hash);
+    if (!index || start >= end) return undefined;
+    const slices: Buffer[] = [];
+    for (let blockIndex = Math.floor(start / BLOCK_SIZE); blockIndex * BLOCK_SIZE < end; blockIndex++) {
+      const bytes = this.cache.get(`${hash}:${blockIndex}`);
+      if (!bytes) return undefined;
+      const blockStart = blockIndex * BLOCK_SIZE;
+      slices.push(bytes.subarray(Math.max(0, start - blockStart), Math.min(bytes.length, end - blockStart)));
+    }
+    this.touch(hash, index);
+    return slices;
   }
 
   /** Removes an object (no error if absent). */

@@ -29,6 +29,8 @@ export interface GatewayOptions {
   acks?: DeliveryAckDesk;
 }
 
+const NO_QUERY = new URLSearchParams();
+
 const ORIGIN_STATUS: Record<OriginFailure, number> = {
   "bad-pointer": 400,
   timeout: 504,
@@ -64,7 +66,7 @@ export function createGatewayHandler(options: GatewayOptions): (req: IncomingMes
     const url = req.url ?? "/";
     const queryAt = url.indexOf("?");
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
-    const query = new URLSearchParams(queryAt < 0 ? "" : url.slice(queryAt + 1));
+    const query = queryAt < 0 ? NO_QUERY : new URLSearchParams(url.slice(queryAt + 1));
     const parts = path.split("/");
     if (parts[1] === "blake3" && parts.length >= 3) {
       const hash = parseContentHash(parts[2]);

@@ -68,6 +68,13 @@ export async function serveContent(
     return void res.end();
   }
 
+  const cached = serving.store.cachedSlices(hash, start, end);
+  if (cached) {
+    res.writeHead(status, headers);
+    res.cork();
+    for (const slice of cached.slice(0, -1)) res.write(slice);
+    return void res.end(cached[cached.length - 1]);
+  }
   const reader = serving.store.read(hash, start, end);
   let first: IteratorResult<Buffer>;
   try {

@@ -90,6 +90,27 @@ describe("edge: HTTP gateway", function () {
     await typed.arrayBuffer();
   });
 
+  it("serves hot content from its verified cache with the same bytes and headers", async () => {
+    const cachedStore = await BlockStore.open({ directory: join(dir.path, "cached"), maxBytes: 64 * 1024 * 1024 });
+    await cachedStore.put(inPieces(content, 100_000));
+    const cachedGateway = await startGateway({ store: cachedStore });
+    try {
+      for (const range of [undefined, "bytes=0-0", `bytes=${BLOCK_SIZE - 2}-${2 * BLOCK_SIZE + 3}`, "bytes=-3"]) {
+        const bodies: Buffer[] = [];
+        for (let pass = 0; pass < 2; pass++) {
+          const res = await fetch(`${cachedGateway.url}/blake3/${hash}`, { headers: range ? { range } : {} });
+          expect(res.status).to.equal(range ? 206 : 200);
+          bodies.push(Buffer.from(await res.arrayBuffer()));
+        }
+        expect(bodies[1].equals(bodies[0]), String(range)).to.equal(true);
+      }
+      expect(cachedStore.cachedSlices(hash, 0, content.length)?.length).to.equal(4);
+      expect(Buffer.concat(cachedStore.cachedSlices(hash, 5, BLOCK_SIZE + 5)!).equals(content.subarray(5, BLOCK_SIZE + 5))).to.equal(true);
+    } finally {
+      await cachedGateway.close();
+    }
+  });
+
   it("answers range requests at the edges", async () => {
     const n = content.length;
     const cases: [string, number, number][] = [
