@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { generateKeyPairSync, sign } from "node:crypto";
-import { open } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
 import { DeliveryAckDesk, QueuedAckSink } from "../../../node/acks/deliveryAckDesk";
@@ -187,6 +187,32 @@ describe("edge: HTTP gateway", function () {
     expect(late.body.length).to.be.at.most(2 * BLOCK_SIZE);
     expect(late.body.equals(content.subarray(0, late.body.length))).to.equal(true);
     expect(store.has(hash)).to.equal(false);
+  });
+
+  it("streams: a client that stops reading stops the disk reads too (backpressure)", async () => {
+    const big = patternBytes(32 * 1024 * 1024, 5);
+    const bigHash = (await store.put(inPieces(big, 1024 * 1024))).hash;
+    /** Bytes this process has read through read(2)/pread(2) so far (Linux). */
+    const bytesRead = async () => Number(/rchar: (\d+)/.exec(await readFile("/proc/self/io", "utf8"))![1]);
+    const received: Buffer[] = [];
+    let readWhilePaused = 0;
+    await new Promise<void>((resolve, reject) => {
+      request(`${gateway.url}/blake3/${bigHash}`, (res) => {
+        res.once("data", async (first: Buffer) => {
+          received.push(first);
+          res.pause();
+          const before = await bytesRead();
+          await new Promise((wait) => setTimeout(wait, 400));
+          readWhilePaused = (await bytesRead()) - before;
+          res.on("data", (part: Buffer) => received.push(part));
+          res.resume();
+        });
+        res.on("end", resolve);
+        res.on("error", reject);
+      }).end();
+    });
+    expect(readWhilePaused).to.be.below(8 * 1024 * 1024);
+    expect(Buffer.concat(received).equals(big)).to.equal(true);
   });
 
   it("lets a client verify any block against the root alone via outboard and proof", async () => {
