@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import { join } from "node:path";
-import { BlockStore } from "../../../node/blockstore/blockStore";
+import type { BlockStore } from "../../../node/blockstore/blockStore";
 import { BLOCK_SIZE } from "../../../node/blockstore/blockTree";
 import type { ContentHash } from "../../../node/blockstore/contentHash";
-import { startGateway, type RunningGateway } from "../../../node/gateway/gatewayServer";
-import { StaticPeerDirectory } from "../../../node/peerfetch/peerDirectory";
-import { PeerFetchError, PeerFetcher } from "../../../node/peerfetch/peerFetcher";
+import { startEdgeNode } from "../../../node/edge/edgeNode";
+import type { RunningGateway } from "../../../node/gateway/gatewayServer";
+import { PeerFetchError } from "../../../node/peerfetch/peerFetcher";
 import { collect, inPieces, patternBytes, tempDirectory } from "./fixtures";
 import { startLoopbackServer, type LoopbackServer } from "./loopbackServer";
 
@@ -21,13 +21,11 @@ describe("edge: peer fetch between two nodes", function () {
 
   /** A node with its own store and gateway that fetches what it lacks from `peers`. */
   async function startNode(name: string, peers: string[]) {
-    const store = await BlockStore.open({ directory: join(dir.path, name), maxBytes: 256 * MiB });
-    const peerFetcher = new PeerFetcher(store, new StaticPeerDirectory(peers), { timeouts: { responseMs: 500, idleMs: 500 } });
-    const gateway = await startGateway({ store, fetchMissing: (h) => peerFetcher.fetch(h) });
+    const node = await startEdgeNode({ directory: join(dir.path, name), maxBytes: 256 * MiB, peers, peerFetch: { timeouts: { responseMs: 500, idleMs: 500 } } });
     const requests: string[] = [];
-    gateway.server.on("request", (req) => requests.push(req.url ?? ""));
-    cleanups.push(() => gateway.close());
-    return { store, gateway, peerFetcher, requests };
+    node.gateway.server.on("request", (req) => requests.push(req.url ?? ""));
+    cleanups.push(() => node.close());
+    return { ...node, requests };
   }
 
   /** A peer that announces the true outboard but sends altered bytes at `badOffset`; `sent` counts what it wrote before the fetcher hung up. */
