@@ -50,6 +50,16 @@ describe("edge: blockstore", () => {
     expect((await collect(store.read(stored.hash))).length).to.equal(0);
   });
 
+  it("counts concurrent puts of the same content once", async () => {
+    const store = await BlockStore.open({ directory: dir.path, maxBytes: 64 * MiB });
+    const content = patternBytes(2 * BLOCK_SIZE + 3, 5);
+    const results = await Promise.all(Array.from({ length: 4 }, () => store.put(inPieces(content, 50_000))));
+    expect(new Set(results.map((r) => r.hash)).size).to.equal(1);
+    expect(store.bytesUsed).to.equal(content.length + 10 + 3 * 32);
+    expect((await readdir(join(dir.path, "objects"))).length).to.equal(2);
+    expect(await readdir(join(dir.path, "tmp"))).to.deep.equal([]);
+  });
+
   it("detects a corrupted block on read, never yields it, and evicts the object", async () => {
     const store = await BlockStore.open({ directory: dir.path, maxBytes: 64 * MiB, verifiedCacheBytes: 0 });
     const content = patternBytes(4 * BLOCK_SIZE, 7);
