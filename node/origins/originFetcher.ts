@@ -7,6 +7,9 @@ import { SingleFlight } from "./singleFlight";
 import { timedHttpGet } from "./timedHttpGet";
 import { IntegrityCheck, type IntegrityExpectation } from "./subresourceIntegrity";
 
+/** Pointers remembered with the root they gave. */
+const MAX_RESOLVED = 100_000;
+
 /** Limits and places for origin fetches. */
 export interface OriginFetcherOptions {
   /** Base URLs of IPFS gateways tried in order for `ipfs://` pointers (e.g. `https://ipfs.io`). */
@@ -48,6 +51,8 @@ export class OriginFetcher {
     return this.flights.run(pointer.key, async () => {
       const object = await this.fetchFirstWorking(pointer);
       this.resolved.set(pointer.key, object.hash);
+      // Bounded: forgetting a pointer only costs a refetch, which the store then deduplicates.
+      if (this.resolved.size > MAX_RESOLVED) this.resolved.delete(this.resolved.keys().next().value!);
       return object;
     });
   }
