@@ -1,7 +1,7 @@
 /**
  * Gateway benchmark: requests/s and MB/s for 4 KiB and 1 MiB objects served by this node's
  * gateway and by nginx serving the same files, side by side, plus BLAKE3 hashing throughput
- * beside b3sum. Run: `npx tsx bench/gateway/index.ts [seconds per run, default 5] [rounds, default 3]`.
+ * beside b3sum. Run: `npx tsx bench/gateway/index.ts [seconds per run, default 5] [rounds, default 3] [nginx workers, default 1]`.
  * Needs Debian's nginx, wrk and b3sum: `apt-get install -y nginx-light wrk b3sum`.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -17,6 +17,8 @@ import { startGateway } from "../../node/gateway/gatewayServer";
 const SECONDS = Number(process.argv[2] ?? 5);
 /** Runs alternate between the two servers and the best of each counts: the machine may be shared. */
 const ROUNDS = Number(process.argv[3] ?? 3);
+/** nginx worker processes: 1 by default, matching the gateway's one event loop; "auto" = one per core. */
+const NGINX_WORKERS = process.argv[4] ?? "1";
 const CONNECTIONS = 32;
 const NGINX_PORT = 18_080;
 const SIZES = [
@@ -52,9 +54,9 @@ async function wrk(url: string, bodyBytes: number): Promise<Figures> {
 }
 
 async function startNginx(root: string, prefix: string): Promise<() => void> {
-  // One worker, like the one Node.js event loop of the gateway; sendfile, no access log.
+  // sendfile, no access log: nginx at its fastest for static files.
   const conf = `
-worker_processes 1;
+worker_processes ${NGINX_WORKERS};
 daemon off;
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log crit;
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
   try {
     console.log(
       `gateway benchmark: ${cpus().length} cores, ${cpus()[0].model}; wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, best of ${ROUNDS} alternating rounds; ` +
-        `nginx 1 worker (sendfile), gateway 1 Node.js ${process.version} process; load average at start ${loadavg()[0].toFixed(1)}`,
+        `nginx ${NGINX_WORKERS} worker(s) (sendfile), gateway 1 Node.js ${process.version} process; load average at start ${loadavg()[0].toFixed(1)}`,
     );
     console.log(`\n${"object".padEnd(8)}${"server".padEnd(10)}${"req/s".padStart(10)}${"MB/s".padStart(10)}`);
     for (const { label, bytes } of SIZES) {
