@@ -44,7 +44,7 @@ describe("edge: peer fetch between two nodes", function () {
         res.write(forged.subarray(at, at + 64 * 1024));
         sent = Math.min(forged.length, at + 64 * 1024);
         // Paced, so that socket buffers cannot hide whether the fetcher hung up early.
-        await new Promise((resolve) => setTimeout(resolve, 15));
+        await new Promise((resolve) => setTimeout(resolve, 25));
       }
       res.end();
     });
@@ -76,7 +76,7 @@ describe("edge: peer fetch between two nodes", function () {
   });
 
   it("drops a lying peer at its first bad block and gets the content from an honest one", async () => {
-    const liar = await startLyingPeer(2 * BLOCK_SIZE + 5);
+    const liar = await startLyingPeer(BLOCK_SIZE + 5);
     const fetcher = await startNode("fetcher", [liar.base, holder.gateway.url]);
     const object = await fetcher.peerFetcher.fetch(hash);
     expect(object.hash).to.equal(hash);
