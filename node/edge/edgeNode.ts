@@ -1,0 +1,62 @@
+import type { KeyObject } from "node:crypto";
+import { DeliveryAckDesk, QueuedAckSink, type DeliveryAckSink } from "../acks/deliveryAckDesk";
+import { rawEd25519PublicKey } from "../acks/ed25519Keys";
+import { BlockStore } from "../blockstore/blockStore";
+import { startGateway, type RunningGateway } from "../gateway/gatewayServer";
+import { OriginFetcher, type OriginFetcherOptions } from "../origins/originFetcher";
+import { StaticPeerDirectory, type PeerDirectory } from "../peerfetch/peerDirectory";
+import { PeerFetcher, type PeerFetcherOptions } from "../peerfetch/peerFetcher";
+
+/** Everything an edge node is configured with. */
+export interface EdgeNodeOptions {
+  /** Blockstore directory. */
+  directory: string;
+  /** Blockstore disk budget in bytes. */
+  maxBytes: number;
+  /** Memory for verified hot blocks (default 64 MiB). */
+  verifiedCacheBytes?: number;
+  /** The node's Ed25519 key: acks are addressed to its public half. Without it, acks are off. */
+  nodeKey?: KeyObject;
+  /** Where accepted acks go (default: a {@link QueuedAckSink} the caller drains). */
+  ackSink?: DeliveryAckSink;
+  /** Peers to fetch missing content from: a directory, or a list of gateway URLs. */
+  peers?: PeerDirectory | string[];
+  peerFetch?: PeerFetcherOptions;
+  origins?: OriginFetcherOptions;
+  /** Bearer token for POST /origins; unset disables adding content over HTTP. */
+  operatorToken?: string;
+  host?: string;
+  /** Gateway port (0 picks a free one). */
+  port?: number;
+}
+
+/** A running edge node and its parts, for the rest of the node to use. */
+export interface EdgeNode {
+  store: BlockStore;
+  origins: OriginFetcher;
+  peerFetcher: PeerFetcher;
+  acks?: DeliveryAckDesk;
+  gateway: RunningGateway;
+  close(): Promise<void>;
+}
+
+/** Opens the blockstore and starts the gateway with origins, peer fetch and delivery acks wired in. */
+export async function startEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode> {
+  const store = await BlockStore.open({ directory: options.directory, maxBytes: options.maxBytes, verifiedCacheBytes: options.verifiedCacheBytes });
+  const origins = new OriginFetcher(store, options.origins);
+  const peers = Array.isArray(options.peers) ? new StaticPeerDirectory(options.peers) : (options.peers ?? new StaticPeerDirectory([]));
+  const peerFetcher = new PeerFetcher(store, peers, options.peerFetch);
+  const acks = options.nodeKey
+    ? new DeliveryAckDesk({ nodeKey: rawEd25519PublicKey(options.nodeKey), sink: options.ackSink ?? new QueuedAckSink() })
+    : undefined;
+  const gateway = await startGateway({
+    store,
+    origins,
+    acks,
+    operatorToken: options.operatorToken,
+    fetchMissing: (hash) => peerFetcher.fetch(hash),
+    host: options.host,
+    port: options.port,
+  });
+  return { store, origins, peerFetcher, acks, gateway, close: () => gateway.close() };
+}

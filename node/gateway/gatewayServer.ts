@@ -1,0 +1,201 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { deliveryAckFromJson, deliveryAckToJson, encodeDeliveryAck, type SignedDeliveryAck } from "../acks/deliveryAck";
+import type { AckRefusal, DeliveryAckDesk } from "../acks/deliveryAckDesk";
+import type { BlockStore } from "../blockstore/blockStore";
+import { proofForBlock, leavesFromOutboard, blockCount } from "../blockstore/blockTree";
+import { loadBlockHashing } from "../blockstore/blockHashing";
+import { parseContentHash, type ContentHash } from "../blockstore/contentHash";
+import { OriginError, type OriginFailure } from "../origins/originError";
+import type { OriginFetcher } from "../origins/originFetcher";
+import { CONTENT_LENGTH_HEADER } from "./gatewayHeaders";
+import { BadBodyError, readJsonBody, replyError, replyJson } from "./httpReplies";
+import { serveContent, type ContentServing } from "./serveContent";
+
+/** What the gateway serves from and may write to. */
+export interface GatewayOptions {
+  store: BlockStore;
+  /** Brings content the store lacks, e.g. `peerFetcher.fetch` (peers first, as Fleek's fetcher). */
+  fetchMissing?: (hash: ContentHash) => Promise<unknown>;
+  /** Needed for POST /origins. */
+  origins?: OriginFetcher;
+  /**
+   * Bearer token the operator gives to those allowed to add content with POST /origins. Without
+   * one, adding content over HTTP is off: an open node would fetch anything for anyone.
+   */
+  operatorToken?: string;
+  /** Needed for the /acks routes; its node key is also sent as `x-fleek-node` on content. */
+  acks?: DeliveryAckDesk;
+}
+
+const NO_QUERY = new URLSearchParams();
+
+const ORIGIN_STATUS: Record<OriginFailure, number> = {
+  "bad-pointer": 400,
+  timeout: 504,
+  "upstream-status": 502,
+  integrity: 502,
+  "too-large": 413,
+  network: 502,
+};
+
+const ACK_STATUS: Record<AckRefusal, number> = {
+  "wrong-node": 400,
+  "bad-window": 400,
+  expired: 400,
+  "bad-signature": 401,
+  replay: 409,
+  busy: 503,
+};
+
+/**
+ * The HTTP gateway's request handler. Routes:
+ * - `GET|HEAD /blake3/<hash>[?mime=type]` content (see {@link serveContent});
+ * - `GET /blake3/<hash>/outboard` the block hashes, to verify blocks against the root;
+ * - `GET /blake3/<hash>/proof/<block>` the proof of one block (sibling hashes, top down);
+ * - `POST /origins` `{url, integrity?}` with `Authorization: Bearer <operator token>`;
+ * - `GET /acks/draft?hash=&bytes=&client=` the ack a client should sign; `POST /acks` a signed ack.
+ */
+export function createGatewayHandler(options: GatewayOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const nodeHeaders: Record<string, string> = options.acks ? { "x-fleek-node": options.acks.nodeKey.toString("hex") } : {};
+  const serving: ContentServing = { store: options.store, fetchMissing: options.fetchMissing, extraHeaders: nodeHeaders };
+  const operatorDigest = options.operatorToken ? sha256(options.operatorToken) : undefined;
+
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? "/";
+    const queryAt = url.indexOf("?");
+    const path = queryAt < 0 ? url : url.slice(0, queryAt);
+    const query = queryAt < 0 ? NO_QUERY : new URLSearchParams(url.slice(queryAt + 1));
+    const parts = path.split("/");
+    if (parts[1] === "blake3" && parts.length >= 3) {
+      const hash = parseContentHash(parts[2]);
+      if (!hash) return replyError(res, 400, `not a content root (64 hex characters): ${JSON.stringify(parts[2])}`);
+      if (req.method !== "GET" && req.method !== "HEAD") return replyError(res, 405, "use GET or HEAD", { allow: "GET, HEAD" });
+      if (parts.length === 3) return serveContent(serving, req, res, hash, query.get("mime") ?? undefined);
+      if (parts.length === 4 && parts[3] === "outboard") return serveOutboard(options.store, res, hash);
+      if (parts.length === 5 && parts[3] === "proof") return serveProof(options.store, res, hash, parts[4]);
+    }
+    if (path === "/origins") {
+      if (req.method !== "POST") return replyError(res, 405, "use POST", { allow: "POST" });
+      return addFromOrigin(options, operatorDigest, req, res);
+    }
+    if (path === "/acks/draft" && req.method === "GET") return draftAck(options.acks, res, query);
+    if (path === "/acks" && req.method === "POST") return acceptAck(options.acks, req, res);
+    return replyError(res, 404, `no route ${req.method} ${path}`);
+  };
+
+  return (req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (error instanceof BadBodyError) return replyError(res, error.status, error.message);
+      if (res.headersSent) return res.destroy();
+      replyError(res, 500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  };
+}
+
+/** A running gateway. */
+export interface RunningGateway {
+  server: Server;
+  /** `http://host:port` */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the gateway on `host:port` (port 0 picks a free one). */
+export async function startGateway(options: GatewayOptions & { host?: string; port?: number }): Promise<RunningGateway> {
+  const server = createServer({ keepAliveTimeout: 30_000 }, createGatewayHandler(options));
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function serveOutboard(store: BlockStore, res: ServerResponse, hash: ContentHash): void {
+  const outboard = store.outboard(hash);
+  if (!outboard) return replyError(res, 404, `no content with root ${hash} on this node`);
+  res.writeHead(200, {
+    "content-type": "application/octet-stream",
+    "content-length": outboard.length,
+    "cache-control": "public, max-age=31536000, immutable",
+    [CONTENT_LENGTH_HEADER]: String(store.stat(hash)!.length),
+  });
+  res.end(outboard);
+}
+
+async function serveProof(store: BlockStore, res: ServerResponse, hash: ContentHash, blockText: string): Promise<void> {
+  const outboard = store.outboard(hash);
+  if (!outboard) return replyError(res, 404, `no content with root ${hash} on this node`);
+  const length = store.stat(hash)!.length;
+  const index = /^\d{1,15}$/.test(blockText) ? Number(blockText) : -1;
+  if (index < 0 || index >= blockCount(length)) {
+    return replyError(res, 400, `block must be an integer in 0..${blockCount(length) - 1}, got ${JSON.stringify(blockText)}`);
+  }
+  const proof = Buffer.concat(proofForBlock(await loadBlockHashing(), leavesFromOutboard(outboard), index));
+  res.writeHead(200, {
+    "content-type": "application/octet-stream",
+    "content-length": proof.length,
+    "cache-control": "public, max-age=31536000, immutable",
+    [CONTENT_LENGTH_HEADER]: String(length),
+  });
+  res.end(proof);
+}
+
+async function addFromOrigin(options: GatewayOptions, operatorDigest: Buffer | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!operatorDigest || !options.origins) return replyError(res, 403, "adding content is disabled on this node (no operator token set)");
+  const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+  // Compare digests: equal lengths for timingSafeEqual, and no timing leak of the token's length.
+  if (!presented || !timingSafeEqual(sha256(presented), operatorDigest)) {
+    return replyError(res, 401, "missing or wrong operator token", { "www-authenticate": "Bearer" });
+  }
+  const body = (await readJsonBody(req)) as { url?: unknown; integrity?: unknown } | null;
+  if (typeof body?.url !== "string" || (body.integrity !== undefined && typeof body.integrity !== "string")) {
+    return replyError(res, 400, 'body must be {"url": string, "integrity"?: string}');
+  }
+  try {
+    const stored = await options.origins.fetch(body.url, body.integrity as string | undefined);
+    replyJson(res, 201, { ...stored, path: `/blake3/${stored.hash}` }, { location: `/blake3/${stored.hash}` });
+  } catch (error) {
+    if (!(error instanceof OriginError)) throw error;
+    replyError(res, ORIGIN_STATUS[error.failure], `origin fetch failed (${error.failure}): ${error.message}`);
+  }
+}
+
+function draftAck(desk: DeliveryAckDesk | undefined, res: ServerResponse, query: URLSearchParams): void {
+  if (!desk) return replyError(res, 404, "this node takes no delivery acknowledgments");
+  const hash = parseContentHash(query.get("hash") ?? "");
+  const bytes = Number(query.get("bytes"));
+  const client = query.get("client") ?? "";
+  if (!hash || !Number.isSafeInteger(bytes) || bytes < 0 || !/^[0-9a-fA-F]{64}$/.test(client)) {
+    return replyError(res, 400, "need hash=<64 hex>, bytes=<integer> and client=<Ed25519 public key, 64 hex>");
+  }
+  const ack = desk.draft(Buffer.from(client, "hex"), hash, bytes);
+  const { signature: _unsigned, ...fields } = deliveryAckToJson({ ack, signature: Buffer.alloc(0) });
+  replyJson(res, 200, { ack: fields, sign: encodeDeliveryAck(ack).toString("hex") });
+}
+
+async function acceptAck(desk: DeliveryAckDesk | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!desk) return replyError(res, 404, "this node takes no delivery acknowledgments");
+  let signed: SignedDeliveryAck;
+  try {
+    signed = deliveryAckFromJson(await readJsonBody(req));
+  } catch (error) {
+    if (error instanceof BadBodyError) throw error;
+    return replyError(res, 400, `malformed ack: ${(error as Error).message}`);
+  }
+  const refusal = desk.accept(signed);
+  if (refusal) return replyError(res, ACK_STATUS[refusal], `ack refused: ${refusal}`);
+  replyJson(res, 202, { accepted: true });
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
