@@ -194,7 +194,8 @@ export class ConsensusStore {
   // -- committed sequence ---------------------------------------------------------------------
 
   /** Records a committed sub-DAG with the Bullshark state after it; resolves once durable. */
-  async recordCommit(sub: CommittedSubDag, state: BullsharkState): Promise<void> {
+  async recordCommit(sub: CommittedSubDag): Promise<void> {
+    const state = sub.state;
     const record = { index: sub.index, leaderRound: sub.leader.header.round, certificates: sub.certificates.map((c) => c.digest) };
     this.commits.push(record);
     this.bullsharkState = state;

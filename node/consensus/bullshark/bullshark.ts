@@ -19,6 +19,8 @@ export interface CommittedSubDag {
   leader: Certificate;
   /** Certificates in commit order: ascending round, ties in DFS discovery order. */
   certificates: Certificate[];
+  /** The Bullshark state right after this sub-DAG, to persist with it. */
+  state: BullsharkState;
 }
 
 /** What Bullshark must remember across restarts to resume exactly where it stopped. */
@@ -91,7 +93,7 @@ export class Bullshark {
         const o = x.header.author;
         this.lastCommitted[o] = Math.max(this.lastCommitted[o], x.header.round);
       }
-      out.push({ index: ++this.lastSubDagIndex, leader: l.cert, certificates });
+      out.push({ index: ++this.lastSubDagIndex, leader: l.cert, certificates, state: this.state() });
     }
     this.prune();
     return out;

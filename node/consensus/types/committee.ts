@@ -19,8 +19,6 @@ export interface Member {
   primary: Endpoint;
   /** Worker-to-worker endpoint (batches and their acknowledgments). */
   worker: Endpoint;
-  /** Client endpoint (transaction submission and the committed stream). */
-  client: Endpoint;
   /** Voting weight. The node uses one vote each (weight 1); see node/README.md. */
   weight: number;
 }

@@ -14,7 +14,6 @@ export function testCommittee(n: number, epoch = 1): { committee: Committee; key
     publicKey: k.publicKey,
     primary: { host: "127.0.0.1", port: 10_000 + i },
     worker: { host: "127.0.0.1", port: 11_000 + i },
-    client: { host: "127.0.0.1", port: 12_000 + i },
     weight: 1,
   }));
   const committee = new Committee(epoch, members);

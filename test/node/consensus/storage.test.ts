@@ -66,7 +66,7 @@ describe("ConsensusStore", () => {
     const bullshark = new Bullshark(committee, 50);
     const subs = dag.all().flatMap((c) => bullshark.processCertificate(c));
     expect(subs).to.have.length(1);
-    await store.recordCommit(subs[0], bullshark.state());
+    await store.recordCommit(subs[0]);
     await store.close();
 
     const reopened = new ConsensusStore(dir, 1);
