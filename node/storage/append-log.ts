@@ -1,6 +1,7 @@
 /**
  * An append-only log file of records, with group commit: appends are buffered and one writer
- * flushes them with a single writev + fdatasync, so many records share one fsync.
+ * flushes them with a single writev + fdatasync, so many records share one fsync (or, for logs
+ * whose loss a node can repair from peers, writev only).
  *
  * Record format: u32 length (LE) | u32 CRC-32 of the payload (LE) | payload.
  * Opening replays every intact record and truncates a torn or corrupt tail (a crash mid-write),
@@ -31,6 +32,7 @@ export class AppendLog {
   private constructor(
     private readonly fd: number,
     size: number,
+    private readonly fsync: boolean,
   ) {
     this.size = size;
     this.flushedSize = size;
@@ -38,9 +40,10 @@ export class AppendLog {
 
   /**
    * Opens (or creates) the log at `path`, calling `onRecord` for every intact record in order,
-   * then truncating anything after the last intact one.
+   * then truncating anything after the last intact one. With `fsync: false`, {@link sync}
+   * resolves once records are written to the OS (they survive a process crash, not a power loss).
    */
-  static open(path: string, onRecord: (payload: Buffer, at: RecordLocation) => void): AppendLog {
+  static open(path: string, onRecord: (payload: Buffer, at: RecordLocation) => void, opts = { fsync: true }): AppendLog {
     const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     const total = fs.fstatSync(fd).size;
     const chunk = Buffer.allocUnsafe(RECORD_HEADER);
@@ -57,21 +60,29 @@ export class AppendLog {
       pos += RECORD_HEADER + len;
     }
     if (pos !== total) fs.ftruncateSync(fd, pos);
-    return new AppendLog(fd, pos);
+    return new AppendLog(fd, pos, opts.fsync);
   }
 
   /**
    * Appends a record (buffered until the next flush) and returns where its payload will be.
-   * The caller must not modify `payload` afterwards.
+   * The payload may be given in parts (written back to back, without copying them together).
+   * The caller must not modify the payload afterwards.
    */
-  append(payload: Buffer): RecordLocation {
+  append(payload: Buffer | Buffer[]): RecordLocation {
     if (this.closed) throw new Error("log closed");
+    const parts = Array.isArray(payload) ? payload : [payload];
+    let length = 0;
+    let crc = 0;
+    for (const p of parts) {
+      length += p.length;
+      crc = crc32(p, crc);
+    }
     const header = Buffer.allocUnsafe(RECORD_HEADER);
-    header.writeUInt32LE(payload.length, 0);
-    header.writeUInt32LE(crc32(payload) >>> 0, 4);
-    this.pending.push(header, payload);
-    const at = { offset: this.size + RECORD_HEADER, length: payload.length };
-    this.size += RECORD_HEADER + payload.length;
+    header.writeUInt32LE(length, 0);
+    header.writeUInt32LE(crc >>> 0, 4);
+    this.pending.push(header, ...parts);
+    const at = { offset: this.size + RECORD_HEADER, length };
+    this.size += RECORD_HEADER + length;
     if (!this.flushing) setImmediate(() => this.flush());
     return at;
   }
@@ -102,12 +113,14 @@ export class AppendLog {
     this.flushedSize = this.size;
     writeAll(this.fd, bufs, position, (err) => {
       if (err) throw err; // a node that cannot persist must not keep voting
-      fs.fdatasync(this.fd, (syncErr) => {
+      const done = (syncErr: Error | null): void => {
         if (syncErr) throw syncErr;
         this.flushing = false;
         waiters.forEach((w) => w());
         if (this.pending.length > 0 || this.pendingWaiters.length > 0) this.flush();
-      });
+      };
+      if (this.fsync) fs.fdatasync(this.fd, done);
+      else done(null);
     });
   }
 

@@ -28,9 +28,12 @@ export interface WorkerOptions {
 }
 
 interface PendingBatch {
-  batch: Buffer;
+  /** The encoded worker frame, built once for the broadcast and every re-send. */
+  frame: Buffer;
   acks: Set<AuthorityIndex>;
   sentAt: number;
+  /** Delay before the next re-send; doubles each time so a slow peer is not flooded. */
+  retryMs: number;
 }
 
 interface Wanted {
@@ -74,9 +77,9 @@ export class Worker {
   private async disseminate(batch: Buffer): Promise<void> {
     const digest = batchDigest(batch);
     const key = hex(digest);
-    const p: PendingBatch = { batch, acks: new Set(), sentAt: Date.now() };
+    const p: PendingBatch = { frame: encodeWorker({ kind: "batch", batch }), acks: new Set(), sentAt: Date.now(), retryMs: this.o.retryMs };
     this.pending.set(key, p);
-    this.o.network.broadcast(encodeWorker({ kind: "batch", batch }));
+    this.o.network.broadcast(p.frame);
     await this.o.store.putBatch(digest, batch);
     this.acknowledged(key, digest, this.o.me);
   }
@@ -101,7 +104,7 @@ export class Worker {
     }
     switch (m.kind) {
       case "batch":
-        void this.onPeerBatch(from, Buffer.from(m.batch));
+        void this.onPeerBatch(from, m.batch);
         break;
       case "batch-ack":
         this.acknowledged(hex(m.digest), m.digest, from);
@@ -165,10 +168,13 @@ export class Worker {
   private retry(): void {
     const now = Date.now();
     for (const p of this.pending.values()) {
-      if (now - p.sentAt < this.o.retryMs) continue;
+      if (now - p.sentAt < p.retryMs) continue;
       p.sentAt = now;
-      const frame = encodeWorker({ kind: "batch", batch: p.batch });
-      for (let i = 0; i < this.o.committee.size; i++) if (i !== this.o.me && !p.acks.has(i)) this.o.network.send(i, frame);
+      p.retryMs *= 2;
+      for (let i = 0; i < this.o.committee.size; i++) {
+        // Only to peers that are not still busy with what we already queued for them.
+        if (i !== this.o.me && !p.acks.has(i) && this.o.network.pending(i) === 0) this.o.network.send(i, p.frame);
+      }
     }
     for (const [key, w] of this.wanted) {
       if (now - w.askedAt < this.o.retryMs) continue;

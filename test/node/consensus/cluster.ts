@@ -2,7 +2,7 @@
  * Runs real node processes (`tsx node/cli.ts run`) on loopback for the multi-node tests, with
  * clients that submit signed transactions and record each node's committed sequence.
  */
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,8 +12,8 @@ import { signTransaction, transactionPayload } from "../../../node/client/transa
 import { Parameters } from "../../../node/consensus/parameters";
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { Devnet, writeDevnet } from "../../../node/devnet";
+import { spawnNode } from "../../../node/devnet-process";
 
-const ROOT = path.resolve(__dirname, "../../..");
 
 /** Fast timers so tests take seconds, not minutes. */
 export const TEST_PARAMETERS: Partial<Parameters> = {
@@ -50,22 +50,7 @@ export class NodeProcess {
 
   /** Starts the process and waits until it serves clients. */
   async start(): Promise<void> {
-    // node --import tsx, not the tsx wrapper: the wrapper would survive a SIGKILL meant as a crash.
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "node/cli.ts"), "run", "--config", this.configFile], {
-      cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: "warn" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child = child;
-    child.stderr!.on("data", (d) => (this.stderr += d));
-    await new Promise<void>((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (d) => {
-        out += d;
-        if (out.includes("ready")) resolve();
-      });
-      child.once("exit", (code) => reject(new Error(`node exited with ${code}: ${this.stderr}`)));
-    });
+    this.child = await spawnNode(this.configFile, (d) => (this.stderr += d));
     this.client = await NodeClient.connect("127.0.0.1", this.clientPort);
   }
 
