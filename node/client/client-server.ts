@@ -36,7 +36,7 @@ export class ClientServer {
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(MAX_REQUEST);
     const unsubscribes: (() => void)[] = [];
-    const send = (payload: Buffer): void => {
+    const send = (payload: Buffer | Buffer[]): void => {
       if (socket.destroyed) return;
       if (socket.writableLength > MAX_SUBSCRIBER_BUFFER) {
         this.logger.warn("client too slow, disconnecting", { remote: socket.remoteAddress });

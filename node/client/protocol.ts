@@ -68,10 +68,10 @@ export function encodeSubmitResult(res: SubmitResult): Buffer {
   return new Writer(16).u8(1).u32(res.accepted).u8(res.status).bytes(Buffer.from(res.reason)).finish();
 }
 
-/** Encodes a committed batch frame (the batch is copied as is). */
-export function encodeCommitted(epoch: number, subDagIndex: number, leaderRound: number, createdAt: number, batch: Buffer): Buffer {
+/** Encodes a committed batch frame as two parts, head and batch, so the batch is never copied. */
+export function encodeCommitted(epoch: number, subDagIndex: number, leaderRound: number, createdAt: number, batch: Buffer): Buffer[] {
   const head = new Writer(33).u8(2).u64(epoch).u64(subDagIndex).u64(leaderRound).u64(createdAt).finish();
-  return Buffer.concat([head, batch]);
+  return [head, batch];
 }
 
 /** Decodes a response frame. */

@@ -81,6 +81,9 @@ export class ConsensusInstance {
       syncRetryMs: params.syncRetryMs,
     });
     const executor = new Executor(store, worker);
+    executor.subscribe(executor.deliveredIndex + 1, (b) => {
+      if (b.author === me) worker.committed(b.digest);
+    });
     const bullshark = new Bullshark(committee, params.gcDepth, store.lastBullsharkState());
     const consensusLog = log.child({ component: "bullshark" });
     bullshark.onReject = (c, why) => {

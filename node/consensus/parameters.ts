@@ -16,7 +16,7 @@ export interface Parameters {
   syncRetryMs: number;
   /** Rounds kept below the last committed round. */
   gcDepth: number;
-  /** Refuse transactions while this many own batches wait for a quorum. */
+  /** Refuse transactions while this many own batches are sealed but not yet committed. */
   maxPendingBatches: number;
   /** Largest transaction accepted from clients (envelope included). */
   maxTxSize: number;
@@ -26,7 +26,7 @@ export interface Parameters {
 
 /** Defaults for a node on a LAN or loopback; see node/README.md for the reasoning. */
 export const DEFAULT_PARAMETERS: Parameters = {
-  batchSize: 500_000,
+  batchSize: 100_000,
   maxBatchDelayMs: 100,
   headerBatches: 1,
   maxHeaderBatches: 1_000,
@@ -34,7 +34,7 @@ export const DEFAULT_PARAMETERS: Parameters = {
   headerResendMs: 1_000,
   syncRetryMs: 1_000,
   gcDepth: 50,
-  maxPendingBatches: 64,
+  maxPendingBatches: 100,
   maxTxSize: 64 * 1024,
   verifyTxSignatures: true,
 };

@@ -7,11 +7,12 @@
 /** Raised for a frame above the cap; the connection must be closed. */
 export class FrameTooLarge extends Error {}
 
-/** Prefixes a frame with its length. */
-export function frame(payload: Buffer): Buffer[] {
+/** Prefixes a frame, given whole or in parts, with its length. */
+export function frame(payload: Buffer | Buffer[]): Buffer[] {
+  const parts = Array.isArray(payload) ? payload : [payload];
   const len = Buffer.allocUnsafe(4);
-  len.writeUInt32LE(payload.length, 0);
-  return [len, payload];
+  len.writeUInt32LE(parts.reduce((n, p) => n + p.length, 0), 0);
+  return [len, ...parts];
 }
 
 /** Accumulates stream chunks and yields complete frames. */

@@ -69,7 +69,8 @@ export class AppendLog {
    * The caller must not modify the payload afterwards.
    */
   append(payload: Buffer | Buffer[]): RecordLocation {
-    if (this.closed) throw new Error("log closed");
+    // A stopped consensus instance may still have work in flight; it must not crash the node.
+    if (this.closed) return { offset: -1, length: 0 };
     const parts = Array.isArray(payload) ? payload : [payload];
     let length = 0;
     let crc = 0;
@@ -87,8 +88,12 @@ export class AppendLog {
     return at;
   }
 
-  /** Resolves once every record appended so far is written and fsynced. */
+  /**
+   * Resolves once every record appended so far is written and fsynced. After {@link close} it
+   * never resolves: whatever waited on it belonged to a stopped instance and must not proceed.
+   */
   sync(): Promise<void> {
+    if (this.closed) return new Promise(() => {});
     if (this.pending.length === 0 && !this.flushing) return Promise.resolve();
     return new Promise((resolve) => {
       this.pendingWaiters.push(resolve);
@@ -133,6 +138,7 @@ export class AppendLog {
 
   /** Flushes and closes the file. */
   async close(): Promise<void> {
+    if (this.closed) return;
     await this.sync();
     this.closed = true;
     fs.closeSync(this.fd);

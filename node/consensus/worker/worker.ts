@@ -23,9 +23,15 @@ export interface WorkerOptions {
   maxBatchDelayMs: number;
   /** Re-send a batch to peers that did not acknowledge it after this long; also the fetch retry period. */
   retryMs: number;
-  /** Refuse new transactions while this many own batches wait for their quorum (backpressure). */
+  /**
+   * Refuse new transactions while this many own batches are sealed but not yet committed
+   * (backpressure tied to consensus progress, not just to dissemination).
+   */
   maxPendingBatches: number;
 }
+
+/** After this long an own batch no longer counts against the backpressure limit. */
+const UNCOMMITTED_EXPIRY_MS = 30_000;
 
 interface PendingBatch {
   /** The encoded worker frame, built once for the broadcast and every re-send. */
@@ -48,6 +54,8 @@ export class Worker {
   private readonly maker: BatchMaker;
   private readonly pending = new Map<string, PendingBatch>();
   private readonly wanted = new Map<string, Wanted>();
+  /** Own batches sealed and not yet committed → when sealed (entries expire, see committed()). */
+  private readonly uncommitted = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   /** Called with the digest of each own batch once a quorum stored it. */
   onOwnBatch: (digest: Digest) => void = () => {};
@@ -64,7 +72,12 @@ export class Worker {
 
   /** True while the worker accepts transactions (false = the caller should retry later). */
   get accepting(): boolean {
-    return this.pending.size < this.o.maxPendingBatches;
+    return this.uncommitted.size < this.o.maxPendingBatches;
+  }
+
+  /** Marks an own batch as committed, freeing room for new transactions. */
+  committed(digest: Digest): void {
+    this.uncommitted.delete(hex(digest));
   }
 
   /** Adds a validated transaction; returns false (not added) when the worker is saturated. */
@@ -77,6 +90,7 @@ export class Worker {
   private async disseminate(batch: Buffer): Promise<void> {
     const digest = batchDigest(batch);
     const key = hex(digest);
+    this.uncommitted.set(key, Date.now());
     const p: PendingBatch = { frame: encodeWorker({ kind: "batch", batch }), acks: new Set(), sentAt: Date.now(), retryMs: this.o.retryMs };
     this.pending.set(key, p);
     this.o.network.broadcast(p.frame);
@@ -167,6 +181,8 @@ export class Worker {
 
   private retry(): void {
     const now = Date.now();
+    // A batch whose header was garbage-collected uncommitted never commits; stop counting it.
+    for (const [key, at] of this.uncommitted) if (now - at > UNCOMMITTED_EXPIRY_MS) this.uncommitted.delete(key);
     for (const p of this.pending.values()) {
       if (now - p.sentAt < p.retryMs) continue;
       p.sentAt = now;
