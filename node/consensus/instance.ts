@@ -95,6 +95,7 @@ export class ConsensusInstance {
         consensusLog.debug("committed", { index: sub.index, leaderRound: sub.leader.header.round, certificates: sub.certificates.length });
         // Persist each commit before it reaches the executor, in order.
         persisted = persisted.then(() => store.recordCommit(sub)).then(() => executor.enqueue(sub));
+        primary.onCommitted(sub.leader.header.round, sub.certificates);
       }
       primary.setGcRound(bullshark.gcRound);
     };

@@ -67,6 +67,8 @@ export class Primary {
   /** Certificates we asked for and when. */
   private readonly requested = new Map<string, number>();
   private current: Votes | undefined;
+  /** Payloads of own headers not yet seen committed, by round (see {@link onCommitted}). */
+  private readonly ownPayloads = new Map<number, Digest[]>();
   private gcRound = 0;
   private readonly proposer: Proposer;
   private readonly timer: NodeJS.Timeout;
@@ -121,7 +123,9 @@ export class Primary {
     if (this.current && !this.current.certified) {
       const have = new Set(payload.map(hex));
       for (const d of this.current.header.payload) if (!have.has(hex(d))) payload.push(d);
+      this.ownPayloads.delete(this.current.header.round);
     }
+    if (payload.length > 0) this.ownPayloads.set(round, payload);
     const header = signHeader(
       { epoch: this.committee.epoch, round, author: this.o.me, createdAt: Date.now(), payload, parents: parents.map((c) => c.digest) },
       this.o.key,
@@ -319,6 +323,26 @@ export class Primary {
 
   private lookup(d: Digest): Certificate | undefined {
     return this.genesis.get(hex(d)) ?? this.o.store.getCertificate(d);
+  }
+
+  /**
+   * Called with each committed sub-DAG. Own headers of rounds below the leader's previous round
+   * that are still uncommitted were certified too late for anyone to build on (e.g. while this
+   * node was catching up after a restart): their batches go into a new header. A batch that
+   * commits twice this way is delivered once by the executor.
+   */
+  onCommitted(leaderRound: number, certificates: Certificate[]): void {
+    for (const c of certificates) if (c.header.author === this.o.me) this.ownPayloads.delete(c.header.round);
+    const requeue: Digest[] = [];
+    for (const [round, payload] of this.ownPayloads) {
+      if (round >= leaderRound - 1) continue;
+      this.ownPayloads.delete(round);
+      requeue.push(...payload);
+    }
+    if (requeue.length > 0) {
+      this.log.debug("re-proposing uncommitted own batches", { batches: requeue.length });
+      this.proposer.requeue(requeue);
+    }
   }
 
   /** Garbage-collects below `gcRound` (from consensus): DAG rounds and waits that can no longer matter. */

@@ -59,6 +59,12 @@ export class Proposer {
     this.tryPropose();
   }
 
+  /** Puts digests back at the front of the queue (own batches that must be proposed again). */
+  requeue(digests: Digest[]): void {
+    this.digests.unshift(...digests);
+    this.tryPropose();
+  }
+
   /**
    * Adds certificates of round `round` once their weight reached a quorum (the first call for a
    * round passes the quorum; later calls add single certificates).
