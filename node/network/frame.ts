@@ -45,6 +45,7 @@ export class FrameDecoder {
   }
 
   private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
     const first = this.chunks[0];
     let out: Buffer;
     if (first.length >= n) {
