@@ -28,7 +28,8 @@ describe("Byzantine member against 3 honest processes", function () {
   });
 
   it("refuses equivocation, foreign signatures, relayed headers, forged certificates and garbage, and keeps committing", async () => {
-    cluster = new Cluster(4);
+    // A deep GC window: the restarted node must still consider the Byzantine round after its restart.
+    cluster = new Cluster(4, { parameters: { gcDepth: 10_000 } });
     const honest = cluster.nodes.slice(0, 3);
     await Promise.all(honest.map((n) => n.start()));
     await Promise.all(honest.map((n) => n.subscribe()));
@@ -40,6 +41,7 @@ describe("Byzantine member against 3 honest processes", function () {
     // The Byzantine member listens and dials like a node, but runs no protocol of its own.
     const certs = new Map<number, Certificate[]>();
     const votes = new Map<string, Set<string>>(); // "voter/round" -> header ids voted for
+    const voteCount = new Map<string, number>(); // "voter/header id" -> votes received
     byzantine = new PeerNetwork({
       key: evilKey,
       committee,
@@ -56,6 +58,8 @@ describe("Byzantine member against 3 honest processes", function () {
       if (m.kind === "vote") {
         const k = `${m.vote.voter}/${m.vote.round}`;
         (votes.get(k) ?? votes.set(k, new Set()).get(k)!).add(hex(m.vote.headerId));
+        const c = `${m.vote.voter}/${hex(m.vote.headerId)}`;
+        voteCount.set(c, (voteCount.get(c) ?? 0) + 1);
       }
     });
     await byzantine.start();
@@ -92,12 +96,30 @@ describe("Byzantine member against 3 honest processes", function () {
     for (const [k, ids] of votes) expect(ids.size, `voter/round ${k}`).to.equal(1);
     expect([...votes.entries()].filter(([k]) => k.endsWith(`/${round + 1}`)).every(([, ids]) => ids.has(hex(first.id)))).to.equal(true);
 
+    // The vote survives a crash: restarted, the node re-sends its vote for the first header and
+    // still refuses the second.
+    const victim = honest[0];
+    const victimIndex = committee.indexOf(victim.key.publicKey)!;
+    const firstVotes = () => voteCount.get(`${victimIndex}/${hex(first.id)}`) ?? 0;
+    const before = firstVotes();
+    expect(before).to.be.greaterThan(0);
+    await victim.stop("SIGKILL");
+    await victim.start();
+    await victim.subscribe();
+    await waitFor("a re-sent vote for the first header after the restart", () => {
+      byzantine!.send(victimIndex, encodePrimary({ kind: "header", header: second }));
+      byzantine!.send(victimIndex, encodePrimary({ kind: "header", header: first }));
+      return firstVotes() > before;
+    });
+    expect(votes.get(`${victimIndex}/${round + 1}`)).to.deep.equal(new Set([hex(first.id)]));
+
     await honest[1].submitAll(["after-0", "after-1", "after-2"]);
     await waitFor("honest nodes keep committing", () => honest.every((n) => n.committed.length >= 5));
     const seq = honest[0].committed;
     for (const n of honest) expect(n.committed.slice(0, 5)).to.deep.equal(seq.slice(0, 5));
     for (const n of honest) expect(n.alive).to.equal(true);
     const logs = honest.map((n) => n.stderr).join("");
+    expect(victim.stderr, "the restarted node refused the second header again").to.include("equivocating header refused");
     for (const reason of ["equivocating header refused", "bad header signature", "sent by", "bad vote signature", "malformed primary message", "inbound peer refused"]) {
       expect(logs, reason).to.include(reason);
     }

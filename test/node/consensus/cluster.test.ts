@@ -52,6 +52,12 @@ describe("consensus cluster (4 processes over loopback)", function () {
         }),
       );
     }
+    // Admission: a forged signature and an oversized transaction are refused, nothing else changes.
+    const forged = await cluster.nodes[0].client!.submit([Buffer.alloc(200, 1)]);
+    expect([forged.status, forged.reason]).to.deep.equal([SubmitStatus.Invalid, "bad transaction signature"]);
+    const huge = await cluster.nodes[1].submit(["x".repeat(70_000)]);
+    expect(huge.status).to.equal(SubmitStatus.Invalid);
+    expect(huge.reason).to.match(/above 65536/);
     await waitFor("all transactions committed everywhere", () => cluster!.nodes.every((n) => n.committed.length >= all.length), 30_000, () => cluster!.nodes.map((n) => n.committed.length));
     const sequence = assertSamePrefix(cluster.nodes.map((n) => n.committed));
     expect([...sequence].sort()).to.deep.equal([...all].sort());
