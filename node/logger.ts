@@ -20,11 +20,6 @@ export class Logger {
     return new Logger({ ...this.context, ...fields }, this.min);
   }
 
-  /** True if lines at `level` are written (to skip building expensive fields). */
-  enabled(level: Level): boolean {
-    return ORDER[level] >= this.min;
-  }
-
   private write(level: Level, msg: string, fields?: Record<string, unknown>): void {
     if (ORDER[level] < this.min) return;
     process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level, msg, ...this.context, ...fields }) + "\n");
