@@ -61,9 +61,13 @@ export class Primary {
   private readonly genesis: Map<string, Certificate>;
   /** Accepted certificates above the GC round, by round and author. */
   private readonly dag = new Map<number, Map<AuthorityIndex, Certificate>>();
-  /** Certificates and headers waiting for a missing parent, keyed by that parent's digest. */
+  /** Certificates waiting for a missing parent, keyed by that parent's digest (real certificates only). */
   private readonly parkedCerts = new Map<string, Certificate[]>();
-  private readonly parkedHeaders = new Map<string, { header: Header; from: AuthorityIndex }[]>();
+  /**
+   * Per author, its newest header waiting for missing parents. One each bounds what a Byzantine
+   * author can make us hold by sending headers with made-up parents.
+   */
+  private readonly waitingHeaders = new Map<AuthorityIndex, { header: Header; from: AuthorityIndex; missing: Set<string> }>();
   /** Certificates we asked for and when. */
   private readonly requested = new Map<string, number>();
   private current: Votes | undefined;
@@ -203,8 +207,11 @@ export class Primary {
     if (h.round <= this.gcRound) return;
     const missing = h.parents.filter((p) => !this.known(p));
     if (missing.length > 0) {
-      for (const p of missing) this.park(this.parkedHeaders, p, { header: h, from });
-      this.request(missing, from);
+      const waiting = this.waitingHeaders.get(h.author);
+      if (!waiting || waiting.header.round < h.round) {
+        this.waitingHeaders.set(h.author, { header: h, from, missing: new Set(missing.map(hex)) });
+        this.request(missing, from);
+      }
       return;
     }
     const parents = h.parents.map((p) => this.lookup(p)!);
@@ -263,7 +270,7 @@ export class Primary {
     // Parents at or below the GC round are never needed again.
     const missing = c.header.round > this.gcRound + 1 ? c.header.parents.filter((p) => !this.known(p)) : [];
     if (missing.length > 0) {
-      for (const p of missing) this.park(this.parkedCerts, p, c);
+      for (const p of missing) this.park(p, c);
       this.request(missing, from);
       return;
     }
@@ -295,18 +302,20 @@ export class Primary {
 
   private wake(key: string): void {
     const certs = this.parkedCerts.get(key);
-    const headers = this.parkedHeaders.get(key);
     this.parkedCerts.delete(key);
-    this.parkedHeaders.delete(key);
     for (const c of certs ?? []) this.processCertificate(c, this.o.me); // already verified when parked
-    for (const { header, from } of headers ?? []) void this.processHeader(header, from);
+    for (const [author, w] of this.waitingHeaders) {
+      if (!w.missing.delete(key) || w.missing.size > 0) continue;
+      this.waitingHeaders.delete(author);
+      void this.processHeader(w.header, w.from);
+    }
   }
 
-  private park<T>(map: Map<string, T[]>, missing: Digest, item: T): void {
+  private park(missing: Digest, c: Certificate): void {
     const key = hex(missing);
-    const list = map.get(key);
-    if (list) list.push(item);
-    else map.set(key, [item]);
+    const list = this.parkedCerts.get(key);
+    if (list) list.push(c);
+    else this.parkedCerts.set(key, [c]);
   }
 
   private request(digests: Digest[], from: AuthorityIndex): void {
@@ -357,13 +366,10 @@ export class Primary {
       // A parked certificate right above the GC round no longer needs its parents.
       for (const c of live) if (c.header.round === gcRound + 1) this.processCertificate(c, this.o.me);
     }
-    for (const [key, hs] of this.parkedHeaders) {
-      const live = hs.filter((x) => x.header.round > gcRound);
-      if (live.length === 0) this.parkedHeaders.delete(key);
-      else this.parkedHeaders.set(key, live);
-    }
+    for (const [author, w] of this.waitingHeaders) if (w.header.round <= gcRound) this.waitingHeaders.delete(author);
+    const stillWanted = new Set([...this.waitingHeaders.values()].flatMap((w) => [...w.missing]));
     for (const [key] of this.requested) {
-      if (!this.parkedCerts.has(key) && !this.parkedHeaders.has(key)) this.requested.delete(key);
+      if (!this.parkedCerts.has(key) && !stillWanted.has(key)) this.requested.delete(key);
     }
   }
 
