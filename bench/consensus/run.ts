@@ -1,0 +1,147 @@
+/**
+ * Consensus benchmark: 4 node processes on this machine, clients submitting 512-byte transactions
+ * at a controlled aggregate rate, one subscriber measuring end-to-end latency (submit → committed
+ * on the subscribed node) of every transaction.
+ *
+ *   npx tsx bench/consensus/run.ts [--rate 50000] [--seconds 20] [--warmup 5] [--crashed 0] [--verify] [--dir /dev/shm]
+ *
+ * --crashed k: the last k nodes are never started (as in the Narwhal papers' fault runs).
+ * --verify: nodes verify each transaction's ed25519 signature (off by default: see RESULTS.md).
+ * --batch-size: worker batch size in bytes (default: the node default).
+ * --dir: where the nodes' data folders go (default: the OS temp folder, i.e. the disk).
+ */
+import { ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { NodeClient } from "../../node/client/client";
+import { SubmitStatus } from "../../node/client/protocol";
+import { signTransaction } from "../../node/client/transaction";
+import { KeyPair } from "../../node/consensus/types/crypto";
+import { DEFAULT_PARAMETERS } from "../../node/consensus/parameters";
+import { writeDevnet } from "../../node/devnet";
+import { spawnNode } from "../../node/devnet-process";
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const RATE = option("rate", 50_000);
+const SECONDS = option("seconds", 20);
+const WARMUP = option("warmup", 5);
+const CRASHED = option("crashed", 0);
+const BATCH_SIZE = option("batch-size", DEFAULT_PARAMETERS.batchSize);
+const VERIFY = process.argv.includes("--verify");
+const DIR = process.argv.includes("--dir") ? process.argv[process.argv.indexOf("--dir") + 1] : os.tmpdir();
+const TX_SIZE = 512;
+const TICK_MS = 50;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(DIR, "bench-consensus-"));
+  const devnet = writeDevnet(dir, 4, 24_000, { verifyTxSignatures: VERIFY, batchSize: BATCH_SIZE });
+  const live = devnet.nodes.slice(0, 4 - CRASHED);
+  const children: ChildProcess[] = await Promise.all(live.map((n) => spawnNode(n.configFile, (d) => process.stderr.write(d))));
+  const clients = await Promise.all(live.map((n) => NodeClient.connect("127.0.0.1", n.clientPort)));
+  const subscriber = await NodeClient.connect("127.0.0.1", live[0].clientPort);
+
+  // Transaction payload: u64 send time (ms, as a double) | u64 sequence | zero padding to 512 bytes overall.
+  const signer = KeyPair.generate();
+  const payloadSize = TX_SIZE - 96;
+  // Unsigned transactions of one tick are views into one zeroed allocation (the generator shares
+  // the 2 cores with the nodes, so it must stay cheap).
+  const makeTxs = (count: number, now: number): Buffer[] => {
+    const block = VERIFY ? undefined : Buffer.alloc(count * TX_SIZE);
+    return Array.from({ length: count }, () => {
+      const s = seq++;
+      if (block) {
+        const tx = block.subarray((s % count) * TX_SIZE, (s % count + 1) * TX_SIZE);
+        tx.writeDoubleLE(now, 96);
+        tx.writeUInt32LE(s, 104);
+        return tx;
+      }
+      const payload = Buffer.alloc(payloadSize);
+      payload.writeDoubleLE(now, 0);
+      payload.writeUInt32LE(s, 8);
+      return signTransaction(payload, signer);
+    });
+  };
+
+  const start = Date.now();
+  const windowStart = start + WARMUP * 1000;
+  const windowEnd = windowStart + SECONDS * 1000;
+  const latencies: number[] = [];
+  let committedInWindow = 0;
+  subscriber.subscribe(1, (f) => {
+    const now = Date.now();
+    if (now < windowStart || now > windowEnd) return;
+    for (const tx of f.txs) {
+      committedInWindow++;
+      latencies.push(now - tx.readDoubleLE(96));
+    }
+  });
+
+  let sent = 0;
+  let refused = 0;
+  let seq = 0;
+  const perTick = RATE / (1000 / TICK_MS);
+  let late = 0;
+  await new Promise<void>((resolve) => {
+    let next = Date.now();
+    const tick = (): void => {
+      const now = Date.now();
+      if (now > windowEnd) return resolve();
+      if (now - next > TICK_MS) late++;
+      // Split the tick's transactions across the live nodes, one submission each.
+      for (let i = 0; i < clients.length; i++) {
+        const count = Math.round(perTick / clients.length);
+        if (clients[i].buffered > 64 * 1024 * 1024) {
+          refused += count; // the client's own socket is backed up: count as not sent
+          continue;
+        }
+        const txs = makeTxs(count, now);
+        sent += count;
+        void clients[i].submit(txs).then((r) => {
+          if (r.status !== SubmitStatus.Ok) refused += count - r.accepted;
+        });
+      }
+      next += TICK_MS;
+      setTimeout(tick, Math.max(0, next - Date.now()));
+    };
+    tick();
+  });
+  await new Promise((r) => setTimeout(r, 500));
+
+  latencies.sort((a, b) => a - b);
+  const result = {
+    nodes: 4,
+    crashed: CRASHED,
+    cores: os.cpus().length,
+    inputRate: RATE,
+    txSize: TX_SIZE,
+    verifySignatures: VERIFY,
+    batchSize: BATCH_SIZE,
+    seconds: SECONDS,
+    committedTps: Math.round(committedInWindow / SECONDS),
+    p50LatencyMs: percentile(latencies, 50),
+    p99LatencyMs: percentile(latencies, 99),
+    sent,
+    refusedOrBackedUp: refused,
+    lateTicks: late,
+  };
+  console.log(JSON.stringify(result));
+  for (const c of clients) c.close();
+  subscriber.close();
+  await Promise.all(children.map((c) => new Promise((resolve) => c.once("exit", resolve).kill("SIGTERM"))));
+  fs.rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,40 @@
+/** Tunable consensus parameters, with the defaults documented in node/README.md. */
+export interface Parameters {
+  /** Seal a batch at this many bytes of transactions. */
+  batchSize: number;
+  /** ... or this long after its first transaction. */
+  maxBatchDelayMs: number;
+  /** Create a header once this many own batches are certified-available (and the round is ready). */
+  headerBatches: number;
+  /** At most this many batch digests per header. */
+  maxHeaderBatches: number;
+  /** Create a header at the latest this long after the previous one. */
+  maxHeaderDelayMs: number;
+  /** Re-broadcast an uncertified own header after this long. */
+  headerResendMs: number;
+  /** Retry fetches of missing certificates and batches, and re-send unacknowledged batches, after this long. */
+  syncRetryMs: number;
+  /** Rounds kept below the last committed round. */
+  gcDepth: number;
+  /** Refuse transactions while this many own batches are sealed but not yet committed. */
+  maxPendingBatches: number;
+  /** Largest transaction accepted from clients (envelope included). */
+  maxTxSize: number;
+  /** Verify client transaction signatures. */
+  verifyTxSignatures: boolean;
+}
+
+/** Defaults for a node on a LAN or loopback; see node/README.md for the reasoning. */
+export const DEFAULT_PARAMETERS: Parameters = {
+  batchSize: 100_000,
+  maxBatchDelayMs: 100,
+  headerBatches: 1,
+  maxHeaderBatches: 1_000,
+  maxHeaderDelayMs: 200,
+  headerResendMs: 1_000,
+  syncRetryMs: 1_000,
+  gcDepth: 50,
+  maxPendingBatches: 100,
+  maxTxSize: 64 * 1024,
+  verifyTxSignatures: true,
+};

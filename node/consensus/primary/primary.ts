@@ -1,0 +1,382 @@
+/**
+ * The primary (reference/narwhal.md §4): validates headers and votes for them under the vote rule,
+ * aggregates votes on its own header into a certificate, accepts certificates once all their
+ * parents are stored (so consensus receives them in causal order), fetches missing parents, and
+ * garbage-collects rounds below the consensus GC round.
+ *
+ * Every message from the network is checked before it changes any state; a bad one is logged and
+ * dropped, never thrown.
+ */
+import { AuthorityIndex, Committee } from "../types/committee";
+import { KeyPair } from "../types/crypto";
+import {
+  Certificate,
+  checkCertificate,
+  checkHeader,
+  Digest,
+  genesis,
+  Header,
+  hex,
+  makeCertificate,
+  signHeader,
+  signVote,
+  verifyVote,
+  Vote,
+} from "../types/messages";
+import { decodePrimary, encodePrimary, PrimaryMessage } from "../types/wire";
+import { PeerNetwork } from "../../network/peer-network";
+import { ConsensusStore } from "../../storage/consensus-store";
+import { Logger } from "../../logger";
+import { Worker } from "../worker/worker";
+import { Proposer } from "./proposer";
+
+/** Options of a {@link Primary}. */
+export interface PrimaryOptions {
+  committee: Committee;
+  me: AuthorityIndex;
+  key: KeyPair;
+  network: PeerNetwork;
+  store: ConsensusStore;
+  worker: Worker;
+  logger: Logger;
+  headerBatches: number;
+  maxHeaderBatches: number;
+  maxHeaderDelayMs: number;
+  /** Re-broadcast our header if it is not certified after this long (lost messages, restarted peers). */
+  headerResendMs: number;
+  /** Ask another peer for missing certificates after this long. */
+  syncRetryMs: number;
+}
+
+interface Votes {
+  header: Header;
+  signatures: Map<AuthorityIndex, Buffer>;
+  certified: boolean;
+  sentAt: number;
+}
+
+/** One node's primary. */
+export class Primary {
+  private readonly committee: Committee;
+  private readonly genesis: Map<string, Certificate>;
+  /** Accepted certificates above the GC round, by round and author. */
+  private readonly dag = new Map<number, Map<AuthorityIndex, Certificate>>();
+  /** Certificates waiting for a missing parent, keyed by that parent's digest (real certificates only). */
+  private readonly parkedCerts = new Map<string, Certificate[]>();
+  /**
+   * Per author, its newest header waiting for missing parents. One each bounds what a Byzantine
+   * author can make us hold by sending headers with made-up parents.
+   */
+  private readonly waitingHeaders = new Map<AuthorityIndex, { header: Header; from: AuthorityIndex; missing: Set<string> }>();
+  /** Certificates we asked for and when. */
+  private readonly requested = new Map<string, number>();
+  private current: Votes | undefined;
+  /** Payloads of own headers not yet seen committed, by round (see {@link onCommitted}). */
+  private readonly ownPayloads = new Map<number, Digest[]>();
+  private gcRound = 0;
+  private readonly proposer: Proposer;
+  private readonly timer: NodeJS.Timeout;
+  private readonly log: Logger;
+  /** Receives every accepted certificate, in causal order. */
+  onCertificate: (c: Certificate) => void = () => {};
+
+  constructor(private readonly o: PrimaryOptions) {
+    this.committee = o.committee;
+    this.log = o.logger;
+    this.genesis = new Map(genesis(o.committee).map((c) => [hex(c.digest), c]));
+    const lastOwn = o.store.lastOwnHeader();
+    this.proposer = new Proposer(
+      {
+        committee: o.committee,
+        me: o.me,
+        headerBatches: o.headerBatches,
+        maxHeaderBatches: o.maxHeaderBatches,
+        maxHeaderDelayMs: o.maxHeaderDelayMs,
+        certificateOf: (round, author) => this.dag.get(round)?.get(author),
+        propose: (round, parents, payload) => this.propose(round, parents, payload),
+      },
+      lastOwn?.round ?? 0,
+    );
+    for (const c of this.genesis.values()) this.insert(c);
+    if (lastOwn) this.current = { header: lastOwn, signatures: new Map(), certified: false, sentAt: 0 };
+    o.network.onFrame((from, frame) => this.onFrame(from, frame));
+    o.worker.onOwnBatch = (d) => this.proposer.addBatch(d);
+    this.timer = setInterval(() => this.tick(), Math.max(50, Math.min(o.headerResendMs, o.syncRetryMs) / 2));
+  }
+
+  /**
+   * Re-accepts the certificates stored before a restart (in their stored, causal order), which
+   * also hands them to `onCertificate`. Call once, after setting `onCertificate`.
+   */
+  recover(): void {
+    for (const c of this.o.store.allCertificates()) this.accept(c, false);
+    if (this.current && this.o.store.getCertificate(makeCertificate(this.current.header, []).digest)) {
+      this.current.certified = true;
+    }
+  }
+
+  /** Round of our latest header. */
+  get round(): number {
+    return this.proposer.currentRound;
+  }
+
+  // -- proposing ------------------------------------------------------------------------------
+
+  private async propose(round: number, parents: Certificate[], payload: Digest[]): Promise<void> {
+    // Batches of a header of ours that will now never be certified go into this one instead.
+    if (this.current && !this.current.certified) {
+      const have = new Set(payload.map(hex));
+      for (const d of this.current.header.payload) if (!have.has(hex(d))) payload.push(d);
+      this.ownPayloads.delete(this.current.header.round);
+    }
+    if (payload.length > 0) this.ownPayloads.set(round, payload);
+    const header = signHeader(
+      { epoch: this.committee.epoch, round, author: this.o.me, createdAt: Date.now(), payload, parents: parents.map((c) => c.digest) },
+      this.o.key,
+    );
+    await this.o.store.recordOwnHeader(header);
+    this.current = { header, signatures: new Map(), certified: false, sentAt: Date.now() };
+    this.log.debug("proposed", { round, batches: payload.length, parents: parents.length });
+    this.o.network.broadcast(encodePrimary({ kind: "header", header }));
+    await this.processHeader(header, this.o.me);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const c = this.current;
+    if (c && !c.certified && now - c.sentAt >= this.o.headerResendMs) {
+      c.sentAt = now;
+      this.o.network.broadcast(encodePrimary({ kind: "header", header: c.header }));
+      void this.processHeader(c.header, this.o.me); // after a restart our own vote may be missing too
+    }
+    const retry: Digest[] = [];
+    for (const [key, at] of this.requested) {
+      if (now - at >= this.o.syncRetryMs) {
+        this.requested.set(key, now);
+        retry.push(Buffer.from(key, "hex"));
+      }
+    }
+    if (retry.length > 0) {
+      const peers = [...this.committee.members.keys()].filter((i) => i !== this.o.me);
+      const peer = peers[Math.floor(Math.random() * peers.length)];
+      this.o.network.send(peer, encodePrimary({ kind: "certificates-request", digests: retry.slice(0, 1000) }));
+    }
+  }
+
+  // -- messages -------------------------------------------------------------------------------
+
+  private onFrame(from: AuthorityIndex, frame: Buffer): void {
+    let m: PrimaryMessage;
+    try {
+      m = decodePrimary(frame);
+    } catch (err) {
+      this.log.warn("malformed primary message", { from, err: String(err) });
+      return;
+    }
+    switch (m.kind) {
+      case "header": {
+        if (from !== this.o.me) {
+          const bad = m.header.author !== from ? `header of ${m.header.author} sent by ${from}` : checkHeader(m.header, this.committee);
+          if (bad) {
+            this.log.warn("header rejected", { from, round: m.header.round, reason: bad });
+            return;
+          }
+        }
+        void this.processHeader(m.header, from);
+        break;
+      }
+      case "vote":
+        this.processVote(m.vote, from);
+        break;
+      case "certificate":
+        this.processCertificate(m.certificate, from);
+        break;
+      case "certificates":
+        for (const c of [...m.certificates].sort((a, b) => a.header.round - b.header.round)) this.processCertificate(c, from);
+        break;
+      case "certificates-request": {
+        const found = m.digests.flatMap((d) => this.o.store.getCertificate(d) ?? []);
+        if (found.length > 0) this.o.network.send(from, encodePrimary({ kind: "certificates", certificates: found }));
+        break;
+      }
+    }
+  }
+
+  /** The vote rule (reference/narwhal.md §4.2), persisted so that a restart never votes twice. */
+  private async processHeader(h: Header, from: AuthorityIndex): Promise<void> {
+    if (h.round <= this.gcRound) return;
+    const missing = h.parents.filter((p) => !this.known(p));
+    if (missing.length > 0) {
+      const waiting = this.waitingHeaders.get(h.author);
+      if (!waiting || waiting.header.round < h.round) {
+        this.waitingHeaders.set(h.author, { header: h, from, missing: new Set(missing.map(hex)) });
+        this.request(missing, from);
+      }
+      return;
+    }
+    const parents = h.parents.map((p) => this.lookup(p)!);
+    const authors = new Set(parents.map((p) => p.header.author));
+    if (parents.some((p) => p.header.round !== h.round - 1) || authors.size !== parents.length) {
+      this.log.warn("header rejected", { from, round: h.round, reason: "parents not from distinct authors of round-1" });
+      return;
+    }
+    if (this.committee.weightOf(authors) < this.committee.quorumThreshold) {
+      this.log.warn("header rejected", { from, round: h.round, reason: "parents below quorum" });
+      return;
+    }
+    if (h.author !== this.o.me) await this.o.worker.fetch(h.payload, h.author);
+
+    const last = this.o.store.lastVote(h.author);
+    if (last && last.round > h.round) return;
+    if (last && last.round === h.round && !last.headerId.equals(h.id)) {
+      this.log.warn("equivocating header refused", { author: h.author, round: h.round });
+      return;
+    }
+    if (!last || last.round !== h.round) await this.o.store.recordVote(h.author, h.round, h.id);
+    const vote = signVote(h, this.o.me, this.o.key);
+    if (h.author === this.o.me) this.processVote(vote, this.o.me);
+    else this.o.network.send(h.author, encodePrimary({ kind: "vote", vote }));
+  }
+
+  private processVote(v: Vote, from: AuthorityIndex): void {
+    const c = this.current;
+    if (!c || c.certified) return;
+    if (v.voter !== from || v.origin !== this.o.me || v.round !== c.header.round || !v.headerId.equals(c.header.id)) return;
+    if (c.signatures.has(v.voter)) return;
+    if (from !== this.o.me && !verifyVote(v, this.committee)) {
+      this.log.warn("bad vote signature", { from });
+      return;
+    }
+    c.signatures.set(v.voter, v.signature);
+    if (this.committee.weightOf(c.signatures.keys()) < this.committee.quorumThreshold) return;
+    c.certified = true;
+    const cert = makeCertificate(
+      c.header,
+      [...c.signatures].map(([voter, signature]) => ({ voter, signature })),
+    );
+    this.o.network.broadcast(encodePrimary({ kind: "certificate", certificate: cert }));
+    this.processCertificate(cert, this.o.me);
+  }
+
+  private processCertificate(c: Certificate, from: AuthorityIndex): void {
+    if (c.header.round <= this.gcRound || this.o.store.getCertificate(c.digest)) return;
+    if (from !== this.o.me) {
+      const bad = checkCertificate(c, this.committee);
+      if (bad) {
+        this.log.warn("certificate rejected", { from, round: c.header.round, reason: bad });
+        return;
+      }
+    }
+    // Parents at or below the GC round are never needed again.
+    const missing = c.header.round > this.gcRound + 1 ? c.header.parents.filter((p) => !this.known(p)) : [];
+    if (missing.length > 0) {
+      for (const p of missing) this.park(p, c);
+      this.request(missing, from);
+      return;
+    }
+    this.accept(c, true);
+  }
+
+  /** Stores a certificate whose parents are all present and passes it on. */
+  private accept(c: Certificate, store: boolean): void {
+    if (store) this.o.store.putCertificate(c);
+    this.requested.delete(hex(c.digest));
+    this.insert(c);
+    if (c.header.author !== this.o.me) void this.o.worker.fetch(c.header.payload, c.header.author);
+    this.onCertificate(c);
+    this.wake(hex(c.digest));
+  }
+
+  /** Adds a certificate to the DAG and feeds the proposer once its round has a quorum. */
+  private insert(c: Certificate): void {
+    const { round, author } = c.header;
+    let byAuthor = this.dag.get(round);
+    if (!byAuthor) this.dag.set(round, (byAuthor = new Map()));
+    if (byAuthor.has(author)) return;
+    byAuthor.set(author, c);
+    const weight = this.committee.weightOf(byAuthor.keys());
+    if (weight < this.committee.quorumThreshold) return;
+    const quorumJustReached = weight - this.committee.weight(author) < this.committee.quorumThreshold;
+    this.proposer.addParents(round, quorumJustReached ? [...byAuthor.values()] : [c]);
+  }
+
+  private wake(key: string): void {
+    const certs = this.parkedCerts.get(key);
+    this.parkedCerts.delete(key);
+    for (const c of certs ?? []) this.processCertificate(c, this.o.me); // already verified when parked
+    for (const [author, w] of this.waitingHeaders) {
+      if (!w.missing.delete(key) || w.missing.size > 0) continue;
+      this.waitingHeaders.delete(author);
+      void this.processHeader(w.header, w.from);
+    }
+  }
+
+  private park(missing: Digest, c: Certificate): void {
+    const key = hex(missing);
+    const list = this.parkedCerts.get(key);
+    if (list) list.push(c);
+    else this.parkedCerts.set(key, [c]);
+  }
+
+  private request(digests: Digest[], from: AuthorityIndex): void {
+    const now = Date.now();
+    const ask = digests.filter((d) => !this.requested.has(hex(d)));
+    for (const d of ask) this.requested.set(hex(d), now);
+    const target = from === this.o.me ? (this.o.me + 1) % this.committee.size : from;
+    if (ask.length > 0) this.o.network.send(target, encodePrimary({ kind: "certificates-request", digests: ask }));
+  }
+
+  private known(d: Digest): boolean {
+    return this.genesis.has(hex(d)) || this.o.store.getCertificate(d) !== undefined;
+  }
+
+  private lookup(d: Digest): Certificate | undefined {
+    return this.genesis.get(hex(d)) ?? this.o.store.getCertificate(d);
+  }
+
+  /**
+   * Called with each committed sub-DAG. Own headers of rounds below the leader's previous round
+   * that are still uncommitted were certified too late for anyone to build on (e.g. while this
+   * node was catching up after a restart): their batches go into a new header. A batch that
+   * commits twice this way is delivered once by the executor.
+   */
+  onCommitted(leaderRound: number, certificates: Certificate[]): void {
+    for (const c of certificates) if (c.header.author === this.o.me) this.ownPayloads.delete(c.header.round);
+    const requeue: Digest[] = [];
+    for (const [round, payload] of this.ownPayloads) {
+      if (round >= leaderRound - 1) continue;
+      this.ownPayloads.delete(round);
+      requeue.push(...payload);
+    }
+    if (requeue.length > 0) {
+      this.log.debug("re-proposing uncommitted own batches", { batches: requeue.length });
+      this.proposer.requeue(requeue);
+    }
+  }
+
+  /** Garbage-collects below `gcRound` (from consensus): DAG rounds and waits that can no longer matter. */
+  setGcRound(gcRound: number): void {
+    if (gcRound <= this.gcRound) return;
+    this.gcRound = gcRound;
+    for (const r of this.dag.keys()) if (r <= gcRound) this.dag.delete(r);
+    for (const [key, certs] of this.parkedCerts) {
+      const live = certs.filter((c) => c.header.round > gcRound);
+      if (live.length === 0) this.parkedCerts.delete(key);
+      else this.parkedCerts.set(key, live);
+      // A parked certificate right above the GC round no longer needs its parents.
+      for (const c of live) if (c.header.round === gcRound + 1) this.processCertificate(c, this.o.me);
+    }
+    for (const [author, w] of this.waitingHeaders) if (w.header.round <= gcRound) this.waitingHeaders.delete(author);
+    const stillWanted = new Set([...this.waitingHeaders.values()].flatMap((w) => [...w.missing]));
+    for (const [key] of this.requested) {
+      if (!this.parkedCerts.has(key) && !stillWanted.has(key)) this.requested.delete(key);
+    }
+  }
+
+  /** Stops timers. */
+  stop(): void {
+    this.proposer.stop();
+    clearInterval(this.timer);
+  }
+}
+

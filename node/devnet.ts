@@ -1,0 +1,58 @@
+/**
+ * Writes a local devnet: n fresh node keys, a committee file and one config per node, on
+ * consecutive loopback ports. Used by `node devnet`, the multi-process tests and the benchmark.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CommitteeFile } from "./committee/committee-source";
+import { Parameters } from "./consensus/parameters";
+import { KeyPair } from "./consensus/types/crypto";
+import { NodeConfigFile } from "./config";
+
+/** What {@link writeDevnet} created. */
+export interface Devnet {
+  committeeFile: string;
+  /** One per node, in creation order (not committee order). */
+  nodes: { configFile: string; key: KeyPair; clientPort: number; member: CommitteeFile["members"][number] }[];
+}
+
+/**
+ * Creates `n` node configs under `dir` (node i uses ports base + 3i .. base + 3i + 2). The first
+ * `members` nodes (default all) form the committee of `epoch`.
+ */
+export function writeDevnet(
+  dir: string,
+  n: number,
+  basePort: number,
+  parameters: Partial<Parameters> = {},
+  opts: { members?: number; epoch?: number } = {},
+): Devnet {
+  fs.mkdirSync(dir, { recursive: true });
+  const committeeFile = path.join(dir, "committee.json");
+  const nodes: Devnet["nodes"] = [];
+  for (let i = 0; i < n; i++) {
+    const key = KeyPair.generate();
+    const port = basePort + 3 * i;
+    const member = { publicKey: key.publicKey.toString("hex"), host: "127.0.0.1", primaryPort: port, workerPort: port + 1 };
+    const config: NodeConfigFile = {
+      keySeed: key.seed.toString("hex"),
+      dataDir: `data-${i}`,
+      host: "127.0.0.1",
+      clientPort: port + 2,
+      committee: { file: "committee.json" },
+      parameters,
+    };
+    const configFile = path.join(dir, `node-${i}.json`);
+    fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+    nodes.push({ configFile, key, clientPort: port + 2, member });
+  }
+  writeCommittee(committeeFile, opts.epoch ?? 1, nodes.slice(0, opts.members ?? n).map((x) => x.member));
+  return { committeeFile, nodes };
+}
+
+/** Atomically (write + rename) replaces a committee file, e.g. to change epoch. */
+export function writeCommittee(file: string, epoch: number, members: CommitteeFile["members"]): void {
+  const body: CommitteeFile = { epoch, members };
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(body, null, 2));
+  fs.renameSync(`${file}.tmp`, file);
+}

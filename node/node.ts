@@ -1,0 +1,130 @@
+/**
+ * A Fleek consensus node: follows the committee source, runs a consensus instance for each epoch
+ * in which it is a member (a member that leaves stops; one that joins starts from the new epoch's
+ * genesis), and serves clients: transaction submission and the committed sequence.
+ */
+import { CommitteeSource } from "./committee/committee-source";
+import { ConsensusInstance } from "./consensus/instance";
+import { Parameters } from "./consensus/parameters";
+import { Committee } from "./consensus/types/committee";
+import { KeyPair } from "./consensus/types/crypto";
+import { CommittedBatch } from "./consensus/executor/executor";
+import { checkTransaction } from "./client/transaction";
+import { SubmitResult, SubmitStatus } from "./client/protocol";
+import { Logger } from "./logger";
+
+/** A committed batch tagged with its epoch. */
+export interface EpochBatch extends CommittedBatch {
+  epoch: number;
+}
+
+/** Options of a {@link FleekNode}. */
+export interface NodeOptions {
+  key: KeyPair;
+  dataDir: string;
+  source: CommitteeSource;
+  params: Parameters;
+  logger: Logger;
+}
+
+interface Subscription {
+  from: number;
+  listener: (b: EpochBatch) => void;
+  cancel?: () => void;
+}
+
+/** The node: epochs, consensus instances and the in-process client API. */
+export class FleekNode {
+  private instance: ConsensusInstance | undefined;
+  private epoch = -1;
+  private stopWatching: (() => void) | undefined;
+  private readonly subscriptions = new Set<Subscription>();
+  /** Serialises reconfigurations so two epoch changes never overlap. */
+  private reconfiguring: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: NodeOptions) {}
+
+  /** Reads the current committee, starts consensus if we are a member, and follows epoch changes. */
+  async start(): Promise<void> {
+    await this.reconfigure(await this.o.source.current());
+    this.stopWatching = this.o.source.watch((c) => {
+      this.reconfiguring = this.reconfiguring.then(() => this.reconfigure(c)).catch((err) => {
+        this.o.logger.error("reconfiguration failed", { err: String(err) });
+      });
+    });
+  }
+
+  /** The epoch the node follows, and whether it runs consensus in it. */
+  status(): { epoch: number; member: boolean; round: number } {
+    return { epoch: this.epoch, member: this.instance !== undefined, round: this.instance?.primary.round ?? 0 };
+  }
+
+  private async reconfigure(committee: Committee): Promise<void> {
+    if (committee.epoch <= this.epoch) return;
+    const previous = this.instance;
+    this.instance = undefined;
+    this.epoch = committee.epoch;
+    if (previous) {
+      for (const s of this.subscriptions) s.cancel?.();
+      await previous.stop();
+      this.o.logger.info("left epoch", { epoch: previous.committee.epoch });
+    }
+    if (committee.indexOf(this.o.key.publicKey) === undefined) {
+      this.o.logger.info("not in the committee", { epoch: committee.epoch });
+      return;
+    }
+    const instance = await ConsensusInstance.start(committee, this.o.key, this.o.dataDir, this.o.params, this.o.logger);
+    if (this.epoch !== committee.epoch) {
+      await instance.stop(); // a newer epoch arrived while starting
+      return;
+    }
+    this.instance = instance;
+    for (const s of this.subscriptions) this.attach(s, 1);
+  }
+
+  private attach(s: Subscription, from: number): void {
+    const instance = this.instance;
+    if (!instance) return;
+    const epoch = instance.committee.epoch;
+    s.cancel = instance.subscribe(from, (b) => s.listener({ ...b, epoch }));
+  }
+
+  /**
+   * Submits transactions in order until the first refusal: Invalid (breaks the rules), Busy
+   * (backpressure: retry later) or Unavailable (not a committee member now).
+   */
+  submit(txs: Buffer[]): SubmitResult {
+    const instance = this.instance;
+    if (!instance) return { accepted: 0, status: SubmitStatus.Unavailable, reason: "not in the current committee" };
+    for (let i = 0; i < txs.length; i++) {
+      const bad = checkTransaction(txs[i], { maxTxSize: this.o.params.maxTxSize, verifySignatures: this.o.params.verifyTxSignatures });
+      if (bad) return { accepted: i, status: SubmitStatus.Invalid, reason: bad };
+      if (!instance.worker.submit(txs[i])) return { accepted: i, status: SubmitStatus.Busy, reason: "node saturated, retry" };
+    }
+    return { accepted: txs.length, status: SubmitStatus.Ok, reason: "" };
+  }
+
+  /**
+   * Calls `listener` with every committed batch of the current epoch from sub-DAG `from` on, and
+   * of each later epoch from its start. Returns a function that unsubscribes.
+   */
+  subscribe(from: number, listener: (b: EpochBatch) => void): () => void {
+    const s: Subscription = { from, listener };
+    this.subscriptions.add(s);
+    this.attach(s, from);
+    return () => {
+      s.cancel?.();
+      this.subscriptions.delete(s);
+    };
+  }
+
+  /** Stops following the committee and stops consensus. */
+  async stop(): Promise<void> {
+    this.stopWatching?.();
+    this.epoch = Number.MAX_SAFE_INTEGER;
+    await this.reconfiguring;
+    for (const s of this.subscriptions) s.cancel?.();
+    await this.instance?.stop();
+    this.instance = undefined;
+  }
+}

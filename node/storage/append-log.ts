@@ -1,0 +1,164 @@
+/**
+ * An append-only log file of records, with group commit: appends are buffered and one writer
+ * flushes them with a single writev + fdatasync, so many records share one fsync (or, for logs
+ * whose loss a node can repair from peers, writev only).
+ *
+ * Record format: u32 length (LE) | u32 CRC-32 of the payload (LE) | payload.
+ * Opening replays every intact record and truncates a torn or corrupt tail (a crash mid-write),
+ * so the log always ends at a record boundary.
+ */
+import * as fs from "node:fs";
+import { crc32 } from "node:zlib";
+
+const RECORD_HEADER = 8;
+
+/** Where a record's payload lives in the file, for reading it back later. */
+export interface RecordLocation {
+  offset: number;
+  length: number;
+}
+
+/** An append-only log of byte records. */
+export class AppendLog {
+  private pending: Buffer[] = [];
+  private pendingWaiters: (() => void)[] = [];
+  private flushing = false;
+  private closed = false;
+  /** Bytes appended, including those still buffered. */
+  private size: number;
+  /** Bytes handed to the writer so far: where the next flush starts. */
+  private flushedSize: number;
+
+  private constructor(
+    private readonly fd: number,
+    size: number,
+    private readonly fsync: boolean,
+  ) {
+    this.size = size;
+    this.flushedSize = size;
+  }
+
+  /**
+   * Opens (or creates) the log at `path`, calling `onRecord` for every intact record in order,
+   * then truncating anything after the last intact one. With `fsync: false`, {@link sync}
+   * resolves once records are written to the OS (they survive a process crash, not a power loss).
+   */
+  static open(path: string, onRecord: (payload: Buffer, at: RecordLocation) => void, opts = { fsync: true }): AppendLog {
+    const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    const total = fs.fstatSync(fd).size;
+    const chunk = Buffer.allocUnsafe(RECORD_HEADER);
+    let pos = 0;
+    while (pos + RECORD_HEADER <= total) {
+      fs.readSync(fd, chunk, 0, RECORD_HEADER, pos);
+      const len = chunk.readUInt32LE(0);
+      const crc = chunk.readUInt32LE(4);
+      if (pos + RECORD_HEADER + len > total) break;
+      const payload = Buffer.allocUnsafe(len);
+      fs.readSync(fd, payload, 0, len, pos + RECORD_HEADER);
+      if (crc32(payload) >>> 0 !== crc) break;
+      onRecord(payload, { offset: pos + RECORD_HEADER, length: len });
+      pos += RECORD_HEADER + len;
+    }
+    if (pos !== total) fs.ftruncateSync(fd, pos);
+    return new AppendLog(fd, pos, opts.fsync);
+  }
+
+  /**
+   * Appends a record (buffered until the next flush) and returns where its payload will be.
+   * The payload may be given in parts (written back to back, without copying them together).
+   * The caller must not modify the payload afterwards.
+   */
+  append(payload: Buffer | Buffer[]): RecordLocation {
+    // A stopped consensus instance may still have work in flight; it must not crash the node.
+    if (this.closed) return { offset: -1, length: 0 };
+    const parts = Array.isArray(payload) ? payload : [payload];
+    let length = 0;
+    let crc = 0;
+    for (const p of parts) {
+      length += p.length;
+      crc = crc32(p, crc);
+    }
+    const header = Buffer.allocUnsafe(RECORD_HEADER);
+    header.writeUInt32LE(length, 0);
+    header.writeUInt32LE(crc >>> 0, 4);
+    this.pending.push(header, ...parts);
+    const at = { offset: this.size + RECORD_HEADER, length };
+    this.size += RECORD_HEADER + length;
+    if (!this.flushing) setImmediate(() => this.flush());
+    return at;
+  }
+
+  /**
+   * Resolves once every record appended so far is written and fsynced. After {@link close} it
+   * never resolves: whatever waited on it belonged to a stopped instance and must not proceed.
+   */
+  sync(): Promise<void> {
+    if (this.closed) return new Promise(() => {});
+    if (this.pending.length === 0 && !this.flushing) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.pendingWaiters.push(resolve);
+      if (!this.flushing) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    if (this.flushing || this.closed) return;
+    if (this.pending.length === 0) {
+      const waiters = this.pendingWaiters;
+      this.pendingWaiters = [];
+      waiters.forEach((w) => w());
+      return;
+    }
+    this.flushing = true;
+    const position = this.flushedSize;
+    const bufs = this.pending;
+    const waiters = this.pendingWaiters;
+    this.pending = [];
+    this.pendingWaiters = [];
+    this.flushedSize = this.size;
+    writeAll(this.fd, bufs, position, (err) => {
+      if (err) throw err; // a node that cannot persist must not keep voting
+      const done = (syncErr: Error | null): void => {
+        if (syncErr) throw syncErr;
+        this.flushing = false;
+        waiters.forEach((w) => w());
+        if (this.pending.length > 0 || this.pendingWaiters.length > 0) this.flush();
+      };
+      if (this.fsync) fs.fdatasync(this.fd, done);
+      else done(null);
+    });
+  }
+
+  /** Reads back a record payload; only valid once a {@link sync} after its append resolved. */
+  read(at: RecordLocation): Buffer {
+    const out = Buffer.allocUnsafe(at.length);
+    fs.readSync(this.fd, out, 0, at.length, at.offset);
+    return out;
+  }
+
+  /** Flushes and closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.sync();
+    this.closed = true;
+    fs.closeSync(this.fd);
+  }
+}
+
+/** Positional writev until every buffer is written (writev may write partially). */
+function writeAll(fd: number, bufs: Buffer[], position: number, done: (err: Error | null) => void): void {
+  const batches: Buffer[][] = [];
+  for (let i = 0; i < bufs.length; i += 1000) batches.push(bufs.slice(i, i + 1000)); // IOV_MAX is 1024
+  const next = (): void => {
+    const batch = batches.shift();
+    if (!batch) return done(null);
+    fs.writev(fd, batch, position, (err, written) => {
+      if (err) return done(err);
+      position += written;
+      const total = batch.reduce((s, b) => s + b.length, 0);
+      if (written < total) batches.unshift([Buffer.concat(batch).subarray(written)]);
+      next();
+    });
+  };
+  next();
+}

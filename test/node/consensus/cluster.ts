@@ -1,0 +1,119 @@
+/**
+ * Runs real node processes (`tsx node/cli.ts run`) on loopback for the multi-node tests, with
+ * clients that submit signed transactions and record each node's committed sequence.
+ */
+import { ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { NodeClient } from "../../../node/client/client";
+import { CommittedFrame, SubmitStatus } from "../../../node/client/protocol";
+import { signTransaction, transactionPayload } from "../../../node/client/transaction";
+import { Parameters } from "../../../node/consensus/parameters";
+import { KeyPair } from "../../../node/consensus/types/crypto";
+import { Devnet, writeDevnet } from "../../../node/devnet";
+import { spawnNode } from "../../../node/devnet-process";
+
+
+/** Fast timers so tests take seconds, not minutes. */
+export const TEST_PARAMETERS: Partial<Parameters> = {
+  maxBatchDelayMs: 20,
+  maxHeaderDelayMs: 100,
+  headerResendMs: 500,
+  syncRetryMs: 500,
+};
+
+/** Polls `cond` until true or fails after `ms`, with `detail()` in the error. */
+export async function waitFor(what: string, cond: () => boolean, ms = 30_000, detail: () => unknown = () => ""): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} ${JSON.stringify(detail())}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** One node process and what its subscriber saw. */
+export class NodeProcess {
+  private child: ChildProcess | undefined;
+  /** Committed transaction payloads (utf-8), in order, as "epoch/payload". */
+  readonly committed: string[] = [];
+  /** Standard error of the process (structured logs). */
+  stderr = "";
+  client: NodeClient | undefined;
+  private subscriber: NodeClient | undefined;
+
+  constructor(
+    readonly configFile: string,
+    readonly clientPort: number,
+    readonly key: KeyPair,
+  ) {}
+
+  /** Starts the process and waits until it serves clients. */
+  async start(): Promise<void> {
+    this.child = await spawnNode(this.configFile, (d) => (this.stderr += d));
+    this.client = await NodeClient.connect("127.0.0.1", this.clientPort);
+  }
+
+  /** Subscribes from the epoch's first sub-DAG, recording the committed payloads. */
+  async subscribe(): Promise<void> {
+    this.committed.length = 0;
+    this.subscriber = await NodeClient.connect("127.0.0.1", this.clientPort);
+    this.subscriber.subscribe(1, (f: CommittedFrame) => {
+      for (const tx of f.txs) this.committed.push(`${f.epoch}/${transactionPayload(tx).toString()}`);
+    });
+  }
+
+  /** Submits signed transactions with the given payloads; returns the node's answer. */
+  submit(payloads: string[], signer = KeyPair.generate()) {
+    return this.client!.submit(payloads.map((p) => signTransaction(Buffer.from(p), signer)));
+  }
+
+  /** Submits and expects every transaction to be accepted. */
+  async submitAll(payloads: string[]): Promise<void> {
+    const res = await this.submit(payloads);
+    if (res.status !== SubmitStatus.Ok) throw new Error(`submit refused: ${res.reason}`);
+  }
+
+  /** True while the process runs. */
+  get alive(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Stops the process (SIGKILL simulates a crash) and waits for it to exit. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    this.client?.close();
+    this.subscriber?.close();
+    const child = this.child;
+    if (!child || !this.alive) return;
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill(signal);
+    });
+  }
+}
+
+/** A devnet of node processes in a temporary folder. */
+export class Cluster {
+  readonly devnet: Devnet;
+  readonly nodes: NodeProcess[];
+  readonly dir: string;
+
+  constructor(n: number, opts: { members?: number; parameters?: Partial<Parameters> } = {}) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "cluster-"));
+    // Below the ephemeral range (32768+), so no outgoing connection can hold one of our ports.
+    const basePort = 20_000 + Math.floor(Math.random() * 120) * 100;
+    this.devnet = writeDevnet(this.dir, n, basePort, { ...TEST_PARAMETERS, ...opts.parameters }, { members: opts.members });
+    this.nodes = this.devnet.nodes.map((x) => new NodeProcess(x.configFile, x.clientPort, x.key));
+  }
+
+  /** Starts every node (in parallel) and subscribes to each. */
+  async start(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.start()));
+    await Promise.all(this.nodes.map((n) => n.subscribe()));
+  }
+
+  /** Stops every node still running. */
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop("SIGKILL")));
+  }
+}
