@@ -13,11 +13,15 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
   /** Pool size on PostgreSQL. */
   poolSize?: number;
+  /** PGlite: start from this data-folder dump instead of an empty cluster (skips initdb: tests). */
+  pgliteSnapshot?: Blob;
 }
 
 /** An open database: kysely handle plus what the engine needs to know about the backend. */
 export interface IndexerDatabase {
   db: Kysely<any>;
+  /** The embedded instance (undefined on PostgreSQL). */
+  pglite?: PGlite;
   kind: "postgres" | "pglite";
   /** The PostgreSQL URL, for the advisory-lock session (undefined on PGlite). */
   url?: string;
@@ -54,10 +58,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<IndexerDat
     return { db, kind: "postgres", url: options.databaseUrl, close: () => db.destroy() };
   }
   const dataDir = options.dataDir ?? "memory://";
-  const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (v: string) => Number(v) } });
+  const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (v: string) => Number(v) }, loadDataDir: options.pgliteSnapshot });
   const db = new Kysely<any>({ dialect: new PGliteDialect(pglite) });
   return {
     db,
+    pglite,
     kind: "pglite",
     dataDir,
     close: async () => {

@@ -91,5 +91,5 @@ function withTimeout<T>(promise: Promise<T>, ms: number, method: string): Promis
  */
 export function isRangeTooLarge(err: unknown): boolean {
   const text = `${(err as Error)?.message ?? ""} ${JSON.stringify((err as { error?: unknown })?.error ?? "")}`.toLowerCase();
-  return /more than \d+ results|too many results|block range|range is too|limit exceeded|response size|too large|-32005/.test(text);
+  return /more than \d+ results|too many results|block range|range is too|response size|too large|-32005/.test(text);
 }

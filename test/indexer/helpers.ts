@@ -5,6 +5,7 @@ import { openDatabase, type IndexerDatabase } from "../../indexer/store/database
 import { SyncEngine, type SyncOptions } from "../../indexer/sync/engine";
 import { rpcFromEip1193, type Rpc } from "../../indexer/sync/rpc";
 import { allModules } from "../../indexer/derive";
+import { coreMigrations, migrate } from "../../indexer/store/migrations";
 import type { Suite } from "../helpers/deploy";
 
 /** The PostgreSQL server the tests use besides PGlite (override with TEST_DATABASE_URL). */
@@ -19,6 +20,16 @@ export interface TestBackend {
 }
 
 let serverReachable: Promise<boolean> | undefined;
+let pgliteTemplate: Promise<Blob> | undefined;
+
+/** A migrated, empty PGlite cluster dumped once per process: initdb costs seconds, a load much less. */
+async function migratedPgliteTemplate(): Promise<Blob> {
+  const database = await openDatabase({ dataDir: "memory://" });
+  await migrate(database.db, { ...coreMigrations, ...Object.assign({}, ...allModules.map((m) => m.migrations)) });
+  const dump = await database.pglite!.dumpDataDir("none");
+  await database.close();
+  return dump;
+}
 const created: string[] = [];
 
 async function probeServer(): Promise<boolean> {
@@ -64,7 +75,9 @@ export async function testBackends(): Promise<TestBackend[]> {
   const postgres: TestBackend = reachable || process.env.CI === "true"
     ? { name: "postgres", fresh: async () => openDatabase({ databaseUrl: await freshPostgresUrl() }) }
     : { name: "postgres", skipReason: `no PostgreSQL at ${TEST_SERVER_URL}: start one or set TEST_DATABASE_URL to run these tests` };
-  return [{ name: "pglite", fresh: () => openDatabase({ dataDir: "memory://" }) }, postgres];
+  pgliteTemplate ??= migratedPgliteTemplate();
+  const snapshot = await pgliteTemplate;
+  return [{ name: "pglite", fresh: () => openDatabase({ dataDir: "memory://", pgliteSnapshot: snapshot }) }, postgres];
 }
 
 /** The suite's contract addresses by the names the modules use. */
