@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
@@ -47,6 +48,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<IndexerDat
           oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
       },
     });
+    // An idle connection dropped by the server (restart, admin action) is replaced on next use;
+    // without a listener it would crash the process.
+    pool.on("error", () => {});
     // Surface a bad URL or a server that is down now, with the URL's host in the message.
     try {
       (await pool.connect()).release();
@@ -58,6 +62,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<IndexerDat
     return { db, kind: "postgres", url: options.databaseUrl, close: () => db.destroy() };
   }
   const dataDir = options.dataDir ?? "memory://";
+  if (!dataDir.includes("://")) fs.mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (v: string) => Number(v) }, loadDataDir: options.pgliteSnapshot });
   const db = new Kysely<any>({ dialect: new PGliteDialect(pglite) });
   return {

@@ -22,19 +22,21 @@ export class WriterLockBusyError extends Error {
  * Takes the single-writer lock: a session-level advisory lock on a dedicated PostgreSQL
  * connection (released by the server if this process dies), or a lock file holding our pid in the
  * PGlite data folder (a stale file from a dead process is taken over). With `wait`, polls until
- * the lock frees up instead of failing.
+ * the lock frees up instead of failing. `onLost` hears of a dropped lock session.
  */
-export async function acquireWriterLock(database: IndexerDatabase, wait: boolean, pollMs = 1000): Promise<WriterLock> {
+export async function acquireWriterLock(database: IndexerDatabase, wait: boolean, pollMs = 1000, onLost: (err: Error) => void = () => {}): Promise<WriterLock> {
   for (;;) {
-    const lock = database.kind === "postgres" ? await tryPostgresLock(database.url!) : tryLockFile(database.dataDir!);
+    const lock = database.kind === "postgres" ? await tryPostgresLock(database.url!, onLost) : tryLockFile(database.dataDir!);
     if (lock) return lock;
     if (!wait) throw new WriterLockBusyError(database.kind === "postgres" ? "this PostgreSQL database" : database.dataDir!);
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
-async function tryPostgresLock(url: string): Promise<WriterLock | undefined> {
+async function tryPostgresLock(url: string, onLost: (err: Error) => void): Promise<WriterLock | undefined> {
   const client = new pg.Client({ connectionString: url });
+  // The server drops the lock with the session: the writer must learn it lost exclusivity.
+  client.on("error", onLost);
   await client.connect();
   const { rows } = await client.query("SELECT pg_try_advisory_lock($1) AS ok", [WRITER_LOCK_KEY.toString()]);
   if (!rows[0].ok) {
@@ -52,8 +54,8 @@ function tryLockFile(dataDir: string): WriterLock | undefined {
   try {
     fs.writeFileSync(file, String(process.pid), { flag: "wx" });
   } catch {
-    const holder = Number(fs.readFileSync(file, "utf8"));
-    if (isAlive(holder) && holder !== process.pid) return undefined;
+    // Not re-entrant: a process holding the lock is refused too.
+    if (isAlive(Number(fs.readFileSync(file, "utf8")))) return undefined;
     fs.writeFileSync(file, String(process.pid));
   }
   return { release: async () => fs.rmSync(file, { force: true }) };
