@@ -1,5 +1,6 @@
 import type { Migration } from "kysely";
 import type { Result } from "ethers";
+import type { EventArgs } from "./sync/decode";
 import type { EntityStore } from "./store/entity-store";
 import type { AnyTable } from "./store/tables";
 
@@ -33,7 +34,13 @@ export interface HandlerContext {
 }
 
 /** Handles one decoded event. Handlers run in (block, log index) order. */
-export type EventHandler = (args: Result, ctx: HandlerContext) => Promise<void>;
+export type EventHandler = (args: EventArgs, ctx: HandlerContext) => Promise<void>;
+
+/** A row a handler is about to read: prefetched in bulk for a whole batch before handlers run. */
+export interface PrefetchKey {
+  table: AnyTable;
+  key: Record<string, unknown>;
+}
 
 /**
  * One area of derived state: the contract events it reads, its tables, migrations and handlers.
@@ -47,4 +54,9 @@ export interface IndexerModule {
   migrations: Record<string, Migration>;
   /** Handlers keyed by `Contract:EventName`. */
   handlers: Record<string, EventHandler>;
+  /**
+   * Optional: rows the handler of `Contract:EventName` will read for these args. Loading them in
+   * one query per table for a whole batch saves a round trip per first-seen row.
+   */
+  prefetch?: Record<string, (args: EventArgs) => PrefetchKey[]>;
 }

@@ -82,6 +82,12 @@ export const tokenModule: IndexerModule = {
   events: { FLK: ["Transfer(address indexed from, address indexed to, uint256 value)"] },
   tables: [accounts, transfers, tokenTotals, supplyComponents],
   handlers: { "FLK:Transfer": (args, ctx) => onTransfer(args as unknown as { from: string; to: string; value: bigint }, ctx) },
+  prefetch: {
+    "FLK:Transfer": (args) => [
+      { table: accounts, key: { address: args.from } },
+      { table: accounts, key: { address: args.to } },
+    ],
+  },
   migrations: {
     "100-token": {
       async up(db: Kysely<any>) {

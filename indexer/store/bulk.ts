@@ -46,3 +46,15 @@ export async function deleteRows(db: Kysely<any>, table: AnyTable, keys: Record<
   });
   await sql`DELETE FROM ${sql.raw(`"${table.name}"`)} WHERE (${sql.raw(cols)}) IN (SELECT * FROM unnest(${sql.join(arrays)}))`.execute(db);
 }
+
+/** The rows whose primary keys are among `keys`, in one query. */
+export async function selectByKeys(db: Kysely<any>, table: AnyTable, keys: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+  if (keys.length === 0) return [];
+  const cols = table.primaryKey.map((c) => `"${c}"`).join(", ");
+  const arrays = table.primaryKey.map((c) => {
+    const type = table.columns[c] as ColumnType;
+    return sql`${keys.map((k) => toDb(type, k[c]))}::${sql.raw(ARRAY_TYPE[type])}`;
+  });
+  const { rows } = await sql<Record<string, unknown>>`SELECT * FROM ${sql.raw(`"${table.name}"`)} WHERE (${sql.raw(cols)}) IN (SELECT * FROM unnest(${sql.join(arrays)}))`.execute(db);
+  return rows;
+}

@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { deleteRows, upsertRows } from "./bulk";
+import { deleteRows, selectByKeys, upsertRows } from "./bulk";
 import { JOURNAL_TABLE } from "./core-tables";
 import { rowFromDb, rowKey, rowToImage, type AnyTable, type TableDef } from "./tables";
 
@@ -46,6 +46,23 @@ export class EntityStore {
   /** The row with this primary key, or undefined. */
   async get<Row extends Record<string, unknown>>(table: TableDef<Row>, key: Partial<Row>): Promise<Row | undefined> {
     return ((await this.load(table, key)).row as Row | null) ?? undefined;
+  }
+
+  /** Loads these rows (of one table) in one query and caches them, present or absent. */
+  async prefetch(table: AnyTable, keys: Record<string, unknown>[]): Promise<void> {
+    const missing = new Map<string, Record<string, unknown>>();
+    for (const key of keys) {
+      const cacheKey = `${table.name}\u0000${rowKey(table, key)}`;
+      if (!this.cache.has(cacheKey)) missing.set(cacheKey, key);
+    }
+    if (missing.size === 0) return;
+    const found = await selectByKeys(this.db, table, [...missing.values()]);
+    for (const raw of found) {
+      const row = rowFromDb(table, raw);
+      missing.delete(`${table.name}\u0000${rowKey(table, row)}`);
+      this.cacheRow(table, row);
+    }
+    for (const [cacheKey, key] of missing) this.cache.set(cacheKey, { table, key: pickKey(table, key), row: null, dirty: false });
   }
 
   /** Inserts or replaces a row. */
@@ -99,11 +116,15 @@ export class EntityStore {
     this.blockNumber = -1;
   }
 
+  private cacheRow(table: AnyTable, row: Record<string, unknown>): void {
+    this.cache.set(`${table.name}\u0000${rowKey(table, row)}`, { table, key: pickKey(table, row), row, dirty: false });
+  }
+
   private async load(table: AnyTable, key: Record<string, unknown>, knownAbsent = false): Promise<CachedRow> {
     const cacheKey = `${table.name}\u0000${rowKey(table, key)}`;
     let entry = this.cache.get(cacheKey);
     if (entry) return entry;
-    const pk = Object.fromEntries(table.primaryKey.map((c) => [c, key[c]]));
+    const pk = pickKey(table, key);
     if (knownAbsent) {
       entry = { table, key: pk, row: null, dirty: false };
       this.cache.set(cacheKey, entry);
@@ -132,4 +153,8 @@ export class EntityStore {
     }
     return entry;
   }
+}
+
+function pickKey(table: AnyTable, row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(table.primaryKey.map((c) => [c, row[c]]));
 }

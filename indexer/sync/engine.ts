@@ -1,6 +1,6 @@
 import { Interface, type Result } from "ethers";
 import type { Kysely } from "kysely";
-import type { EventHandler, HandlerContext, IndexerModule } from "../module";
+import type { EventHandler, HandlerContext, IndexerModule, PrefetchKey } from "../module";
 import { silentLogger, type Logger } from "../log";
 import type { IndexerDatabase } from "../store/database";
 import { EntityStore } from "../store/entity-store";
@@ -11,6 +11,7 @@ import { pruneBelowFloor, rollbackTo } from "../store/rollback";
 import { readSyncState, writeChainHead, writeSyncState, type SyncState } from "../store/sync-state";
 import type { AnyTable } from "../store/tables";
 import { ChainMismatchError, ChainMovedError, UnrecoverableReorgError } from "./errors";
+import { buildDecoders, type EventArgs, type LogDecoder } from "./decode";
 import { hex, LogFetcher, type LogFetcherOptions, type RawLog } from "./log-fetcher";
 import { Progress } from "./progress";
 import type { Rpc } from "./rpc";
@@ -46,7 +47,9 @@ export interface SyncStats {
   reorgs: number;
   /** Waiting on the RPC (logs and headers). */
   rpcMs: number;
-  /** Handlers plus the commit transaction. */
+  /** Decoding and handlers (in memory, CPU). */
+  handlerMs: number;
+  /** Prefetch reads, the commit transaction and rollbacks. */
   dbMs: number;
 }
 
@@ -59,7 +62,15 @@ interface Header {
 
 interface Decoder {
   contract: string;
-  iface: Interface;
+  /** By topic0. */
+  events: Map<string, { name: string; decode: LogDecoder }>;
+}
+
+interface DecodedEvent {
+  raw: RawLog;
+  /** `Contract:EventName`. */
+  key: string;
+  args: EventArgs;
 }
 
 /**
@@ -72,11 +83,12 @@ interface Decoder {
  */
 export class SyncEngine {
   /** Counters since this engine started. */
-  readonly stats: SyncStats = { events: 0, batches: 0, reorgs: 0, rpcMs: 0, dbMs: 0 };
+  readonly stats: SyncStats = { events: 0, batches: 0, reorgs: 0, rpcMs: 0, handlerMs: 0, dbMs: 0 };
   private readonly db: Kysely<any>;
   private readonly store: EntityStore;
   private readonly tables: AnyTable[];
   private readonly handlers = new Map<string, EventHandler[]>();
+  private readonly prefetchers = new Map<string, ((args: EventArgs) => PrefetchKey[])[]>();
   private readonly decoders = new Map<string, Decoder>();
   private readonly fetcher: LogFetcher;
   private readonly log: Logger;
@@ -96,9 +108,10 @@ export class SyncEngine {
         signatures.set(contract, [...(signatures.get(contract) ?? []), ...events.map((e) => (e.startsWith("event ") ? e : `event ${e}`))]);
       }
       for (const [key, handler] of Object.entries(m.handlers)) this.handlers.set(key, [...(this.handlers.get(key) ?? []), handler]);
+      for (const [key, fetch] of Object.entries(m.prefetch ?? {})) this.prefetchers.set(key, [...(this.prefetchers.get(key) ?? []), fetch]);
     }
     for (const [contract, events] of signatures) {
-      this.decoders.set(options.contracts[contract].toLowerCase(), { contract, iface: new Interface([...new Set(events)]) });
+      this.decoders.set(options.contracts[contract].toLowerCase(), { contract, events: buildDecoders(new Interface([...new Set(events)])) });
     }
     this.fetcher = new LogFetcher(options.rpc, [...this.decoders.keys()], options.fetcher);
   }
@@ -233,14 +246,23 @@ export class SyncEngine {
 
   /** Runs the handlers over `logs`, then commits their writes plus `commit`'s in one transaction. */
   private async applyBatch(logs: RawLog[], headers: Map<number, Header>, journaling: boolean, commit: (trx: Kysely<any>) => Promise<void>): Promise<void> {
-    const started = Date.now();
     const previous = this.state;
     try {
-      for (const raw of logs) await this.applyLog(raw, headers, journaling);
+      let t = Date.now();
+      const events = this.decode(logs);
+      this.stats.handlerMs += Date.now() - t;
+      t = Date.now();
+      await this.prefetch(events);
+      this.stats.dbMs += Date.now() - t;
+      t = Date.now();
+      for (const event of events) await this.applyEvent(event, headers, journaling);
+      this.stats.handlerMs += Date.now() - t;
+      t = Date.now();
       await this.db.transaction().execute(async (trx) => {
         await this.store.flush(trx);
         await commit(trx);
       });
+      this.stats.dbMs += Date.now() - t;
     } catch (err) {
       // Nothing of this batch reached the database: forget its buffered writes too.
       this.state = previous;
@@ -250,15 +272,37 @@ export class SyncEngine {
     this.store.committed();
     this.stats.events += logs.length;
     this.stats.batches++;
-    this.stats.dbMs += Date.now() - started;
   }
 
-  private async applyLog(raw: RawLog, headers: Map<number, Header>, journaling: boolean): Promise<void> {
-    const decoder = this.decoders.get(raw.address.toLowerCase());
-    const parsed = decoder?.iface.parseLog({ topics: raw.topics, data: raw.data });
-    if (!decoder || !parsed) return;
-    const handlers = this.handlers.get(`${decoder.contract}:${parsed.name}`);
-    if (!handlers) return;
+  /** The logs some handler wants, decoded, in order. */
+  private decode(logs: RawLog[]): DecodedEvent[] {
+    const events: DecodedEvent[] = [];
+    for (const raw of logs) {
+      const decoder = this.decoders.get(raw.address.toLowerCase());
+      const event = decoder?.events.get(raw.topics[0]);
+      if (!decoder || !event) continue;
+      const key = `${decoder.contract}:${event.name}`;
+      if (this.handlers.has(key)) events.push({ raw, key, args: event.decode(raw.topics, raw.data) });
+    }
+    return events;
+  }
+
+  /** Loads in bulk, one query per table, the rows the batch's handlers declared they will read. */
+  private async prefetch(events: DecodedEvent[]): Promise<void> {
+    const byTable = new Map<AnyTable, Record<string, unknown>[]>();
+    for (const event of events) {
+      for (const fetch of this.prefetchers.get(event.key) ?? []) {
+        for (const { table, key } of fetch(event.args)) {
+          const keys = byTable.get(table);
+          if (keys) keys.push(key);
+          else byTable.set(table, [key]);
+        }
+      }
+    }
+    for (const [table, keys] of byTable) await this.store.prefetch(table, keys);
+  }
+
+  private async applyEvent({ raw, key, args }: DecodedEvent, headers: Map<number, Header>, journaling: boolean): Promise<void> {
     const number = Number(raw.blockNumber);
     this.store.beginBlock(number, journaling);
     const header = headers.get(number);
@@ -267,9 +311,9 @@ export class SyncEngine {
       block: { number, hash: raw.blockHash, timestamp: raw.blockTimestamp ? Number(raw.blockTimestamp) : header!.timestamp },
       log: { address: raw.address, transactionHash: raw.transactionHash, logIndex: Number(raw.logIndex) },
       contracts: this.options.contracts,
-      readContract: (contract, signature, args = []) => this.readContract(contract, signature, args, number),
+      readContract: (contract, signature, params = []) => this.readContract(contract, signature, params, number),
     };
-    for (const handler of handlers) await handler(parsed.args, ctx);
+    for (const handler of this.handlers.get(key)!) await handler(args, ctx);
   }
 
   private async readContract(contract: string, signature: string, args: unknown[], block: number): Promise<Result> {
