@@ -42,13 +42,19 @@ async function seed() {
   };
 }
 
-async function freshServerDatabase(): Promise<string> {
-  const name = `indexer_bench_${process.pid}`;
+const BENCH_DATABASE = `indexer_bench_${process.pid}`;
+
+async function adminQuery(statement: string): Promise<void> {
   const admin = new pg.Client({ connectionString: SERVER });
   await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.query(statement);
   await admin.end();
+}
+
+async function freshServerDatabase(): Promise<string> {
+  const name = BENCH_DATABASE;
+  await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await adminQuery(`CREATE DATABASE ${name}`);
   const url = new URL(SERVER);
   url.pathname = `/${name}`;
   return url.toString();
@@ -139,7 +145,11 @@ async function main() {
   const server = await openDatabase({ databaseUrl: url });
   await timeSync("postgres", server, contracts);
   await server.close();
-  await loadApi(url, beneficiary);
+  try {
+    await loadApi(url, beneficiary);
+  } finally {
+    await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
+  }
 }
 
 main().catch((err) => {

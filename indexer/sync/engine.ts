@@ -136,6 +136,7 @@ export class SyncEngine {
    * then applies everything up to the head. Returns the head it synced to.
    */
   async syncOnce(): Promise<number> {
+    const before = this.state.cursorBlock;
     const head = Number(await this.timedRpc<string>("eth_blockNumber", []));
     if (this.state.chainHead !== head && this.state.cursorHash) await writeChainHead(this.db, head);
     this.state.chainHead = head;
@@ -146,7 +147,8 @@ export class SyncEngine {
       const to = Math.min(head, this.state.cursorBlock + (this.options.maxRealtimeBlocks ?? 100));
       await this.applyUnfinalized(this.state.cursorBlock + 1, to, finalized);
     }
-    this.progress.update(this.state.cursorBlock, head, this.stats.events, true);
+    // Rate-limited: following the head stays quiet, a long catch-up reports every few seconds.
+    if (this.state.cursorBlock !== before) this.progress.update(this.state.cursorBlock, head, this.stats.events);
     return head;
   }
 

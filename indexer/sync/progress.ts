@@ -12,10 +12,10 @@ export class Progress {
   constructor(private readonly log: Logger, private readonly everyMs = 5_000) {}
 
   /** Notes that sync reached `block` of `target` with `events` applied in total. */
-  update(block: number, target: number, events: number, force = false): void {
+  update(block: number, target: number, events: number): void {
     this.startBlock ??= block;
     const now = Date.now();
-    if (!force && now - this.lastReport < this.everyMs) return;
+    if (now - this.lastReport < this.everyMs) return;
     this.lastReport = now;
     const seconds = Math.max(0.001, (now - this.startedAt) / 1000);
     const blocksDone = block - this.startBlock;
