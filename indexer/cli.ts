@@ -137,24 +137,32 @@ async function main(): Promise<void> {
   }
   // Read the deployment before touching the database, so a wrong path fails fast.
   const deployment = options.command === "serve" ? undefined : loadContractsConfig(options.deployment);
-  const database = await openDatabase({
-    databaseUrl: options.databaseUrl,
-    dataDir: options.dataDir,
-    statementTimeoutMs: serving ? options.statementTimeoutMs : undefined,
-  });
   const stop = new AbortController();
   const shutdown = () => stop.abort();
   process.once("SIGINT", shutdown);
   process.once("SIGTERM", shutdown);
+  // The lock comes first: a PGlite folder must not be opened while another process has it open.
   let lock: WriterLock | undefined;
+  if (options.command !== "serve") {
+    const target = options.databaseUrl ? { kind: "postgres" as const, url: options.databaseUrl } : { kind: "pglite" as const, dataDir: options.dataDir };
+    lock = await acquireWriterLock(target, options.waitForLock, 1000, (err) => {
+      // Another writer may take over now: stop writing at once.
+      log.error("lost the writer lock; exiting", { error: err.message });
+      process.exit(1);
+    });
+  }
+  let database: IndexerDatabase;
   try {
-    if (options.command !== "serve") {
-      lock = await acquireWriterLock(database, options.waitForLock, 1000, (err) => {
-        // Another writer may take over now: stop writing at once.
-        log.error("lost the writer lock; exiting", { error: err.message });
-        process.exit(1);
-      });
-    }
+    database = await openDatabase({
+      databaseUrl: options.databaseUrl,
+      dataDir: options.dataDir,
+      statementTimeoutMs: serving ? options.statementTimeoutMs : undefined,
+    });
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
+  try {
     if (serving) {
       const api = await startApiServer({ db: database.db, port: options.port, host: options.host, dev: options.dev });
       log.info("serving", { graphql: `${api.url}/graphql`, health: `${api.url}/health`, database: options.databaseUrl ? redactUrl(options.databaseUrl) : options.dataDir });
@@ -164,8 +172,9 @@ async function main(): Promise<void> {
     else await sync(options, deployment!, database, log, stop.signal);
     if (options.command === "all" && options.exitWhenSynced) stop.abort();
   } finally {
-    await lock?.release();
+    // Close before unlocking, so the next writer never opens a folder still being written.
     await database.close();
+    await lock?.release();
   }
 }
 

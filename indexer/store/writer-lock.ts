@@ -6,6 +6,9 @@ import type { IndexerDatabase } from "./database";
 /** Advisory-lock key of the sync writer ("FLKIDX" in ASCII): one writer per PostgreSQL database. */
 export const WRITER_LOCK_KEY = 0x464c4b494458n;
 
+/** The database to lock: PostgreSQL by URL, or a PGlite data folder (lock it before opening it). */
+export type LockTarget = Pick<IndexerDatabase, "kind" | "url" | "dataDir">;
+
 /** A held writer lock; release it on shutdown. */
 export interface WriterLock {
   release(): Promise<void>;
@@ -24,7 +27,7 @@ export class WriterLockBusyError extends Error {
  * PGlite data folder (a stale file from a dead process is taken over). With `wait`, polls until
  * the lock frees up instead of failing. `onLost` hears of a dropped lock session.
  */
-export async function acquireWriterLock(database: IndexerDatabase, wait: boolean, pollMs = 1000, onLost: (err: Error) => void = () => {}): Promise<WriterLock> {
+export async function acquireWriterLock(database: LockTarget, wait: boolean, pollMs = 1000, onLost: (err: Error) => void = () => {}): Promise<WriterLock> {
   for (;;) {
     const lock = database.kind === "postgres" ? await tryPostgresLock(database.url!, onLost) : tryLockFile(database.dataDir!);
     if (lock) return lock;
