@@ -43,7 +43,9 @@ export async function timedHttpGet<T>(
     clearTimeout(idle);
     idle = abortAfter(timeouts.idleMs, "body stalled");
     // A body-less response (204, 304) reads as empty.
-    const body: AsyncIterable<Uint8Array> = response.body ?? (async function* () {})();
+    // Node's web ReadableStream is async-iterable; the global DOM-style typing (pulled in by
+    // graphql-yoga's fetch types) does not say so.
+    const body = (response.body ?? (async function* () {})()) as unknown as AsyncIterable<Uint8Array>;
     return await consume(response, watchedBody(body));
   } catch (error) {
     throw timeout ?? error;

@@ -1,0 +1,158 @@
+/**
+ * Indexer bench: seeds BENCH_EVENTS (default 500,000) FLK transfers on the in-process Hardhat
+ * chain, times a full sync into PGlite and into PostgreSQL (events/s, split into RPC and database
+ * time), then loads `indexer serve` (its own process) on PostgreSQL with autocannon (50 connections, five
+ * representative queries): requests/s, p50 and p99.
+ * Run: `npx hardhat run bench/indexer/index.ts` (BENCH_EVENTS, BENCH_DATABASE_URL, BENCH_SECONDS).
+ */
+import hre from "hardhat";
+import pg from "pg";
+import autocannon from "autocannon";
+import { deploySuite } from "../../test/helpers/deploy";
+import { allModules } from "../../indexer/derive";
+import { openDatabase, type IndexerDatabase } from "../../indexer/store/database";
+import { SyncEngine } from "../../indexer/sync/engine";
+import { rpcFromEip1193 } from "../../indexer/sync/rpc";
+import { spawn } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 500_000);
+const PER_TX = 500;
+const RECIPIENTS = 2_000;
+const SERVER = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+
+async function seed() {
+  const suite = await deploySuite();
+  const signers = await hre.ethers.getSigners();
+  const sprayer = await (await hre.ethers.getContractFactory("BenchTransfers")).deploy();
+  await suite.vesting.release(6); // the sale schedule pays signers[16]
+  await suite.flk.connect(signers[16]).transfer(await sprayer.getAddress(), BigInt(EVENTS));
+  const started = Date.now();
+  for (let sent = 0; sent < EVENTS; sent += PER_TX) {
+    await sprayer.spray(await suite.flk.getAddress(), Math.min(PER_TX, EVENTS - sent), sent, RECIPIENTS);
+  }
+  console.log(`seeded ${EVENTS} transfers in ${((Date.now() - started) / 1000).toFixed(1)} s (${await hre.ethers.provider.getBlockNumber()} blocks)`);
+  return {
+    FLK: await suite.flk.getAddress(),
+    Vesting: await suite.vesting.getAddress(),
+    Emission: await suite.emission.getAddress(),
+    beneficiary: suite.genesis.team.beneficiaries[0],
+  };
+}
+
+const BENCH_DATABASE = `indexer_bench_${process.pid}`;
+
+async function adminQuery(statement: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: SERVER });
+  await admin.connect();
+  await admin.query(statement);
+  await admin.end();
+}
+
+async function freshServerDatabase(): Promise<string> {
+  const name = BENCH_DATABASE;
+  await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const url = new URL(SERVER);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function timeSync(label: string, database: IndexerDatabase, contracts: Record<string, string>) {
+  const engine = new SyncEngine({
+    database,
+    rpc: rpcFromEip1193(hre.network.provider),
+    contracts,
+    modules: allModules,
+    startBlock: 0,
+    finalityDepth: 5,
+    batchEvents: 10_000,
+    fetcher: { initialRange: 50, maxRange: 10_000, targetLogs: 10_000, concurrency: 2 },
+  });
+  await engine.init();
+  const started = Date.now();
+  await engine.syncToHead();
+  const seconds = (Date.now() - started) / 1000;
+  const s = engine.stats;
+  console.log(
+    `${label.padEnd(10)} ${s.events} events in ${seconds.toFixed(2)} s = ${Math.round(s.events / seconds)} events/s ` +
+      `(rpc ${(s.rpcMs / 1000).toFixed(2)} s, decode+handlers ${(s.handlerMs / 1000).toFixed(2)} s, db ${(s.dbMs / 1000).toFixed(2)} s, ${s.batches} batches)`,
+  );
+}
+
+/** A free TCP port on the loopback interface. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** `indexer serve` in its own process (as deployed), ready once /health answers 200. */
+async function startServe(databaseUrl: string): Promise<{ url: string; close(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../../indexer/cli.ts"), "serve", "--port", String(port), "--log-level", "warn"], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (i > 200) throw new Error("indexer serve did not come up");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, close: async () => void child.kill("SIGTERM") };
+}
+
+async function loadApi(databaseUrl: string, beneficiary: string) {
+  const api = await startServe(databaseUrl);
+  const queries = [
+    `{ tokenSupply { total circulating lockedInVesting burned emitted } }`,
+    `{ accounts(first: 20, orderBy: BALANCE, orderDirection: DESC) { nodes { address balance } pageInfo { endCursor } } }`,
+    `{ transfers(first: 20, where: { to: "0x0000000000000000000000000000000000010005" }, orderDirection: DESC) { nodes { blockNumber from value } } }`,
+    `{ vestingSchedules(where: { beneficiary: "${beneficiary}" }) { nodes { id amount released vested releasable } } }`,
+    `{ health { indexedBlock lagBlocks } tokenStats { holders transfers } emission { minted mintable } }`,
+  ];
+  // Check each query answers without errors before loading it.
+  for (const query of queries) {
+    const res = await fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+    const body = await res.json();
+    if (body.errors) throw new Error(`bench query failed: ${JSON.stringify(body.errors)}`);
+  }
+  const result = await autocannon({
+    url: `${api.url}/graphql`,
+    connections: 50,
+    duration: SECONDS,
+    requests: queries.map((query) => ({ method: "POST", path: "/graphql", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) })),
+  });
+  console.log(
+    `graphql    ${Math.round(result.requests.average)} requests/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms ` +
+      `(50 connections, 5 queries, ${SECONDS} s, ${result.non2xx} non-2xx, ${result.errors} errors)`,
+  );
+  await api.close();
+}
+
+async function main() {
+  const { beneficiary, ...contracts } = await seed();
+  const lite = await openDatabase({ dataDir: "memory://" });
+  await timeSync("pglite", lite, contracts);
+  await lite.close();
+  const url = await freshServerDatabase();
+  const server = await openDatabase({ databaseUrl: url });
+  await timeSync("postgres", server, contracts);
+  await server.close();
+  try {
+    await loadApi(url, beneficiary);
+  } finally {
+    await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

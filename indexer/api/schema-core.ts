@@ -1,0 +1,100 @@
+import { GraphQLScalarType, Kind } from "graphql";
+import { getAddress, isAddress } from "ethers";
+import type { Kysely } from "kysely";
+import { apiError, badInput } from "./errors";
+import { readSyncState } from "../store/sync-state";
+
+/** What every resolver receives. */
+export interface ApiContext {
+  db: Kysely<any>;
+  /** The latest indexed block's timestamp (read once per request): "now" for time arguments. */
+  now(): Promise<number>;
+}
+
+/** A request context over `db`. */
+export function createContext(db: Kysely<any>): ApiContext {
+  let now: Promise<number> | undefined;
+  return {
+    db,
+    now: () =>
+      (now ??= readSyncState(db).then((s) => {
+        if (s?.cursorTimestamp == null) throw apiError("NOT_INDEXED", "nothing is indexed yet");
+        return s.cursorTimestamp;
+      })),
+  };
+}
+
+/** A schema piece: type definitions plus resolvers. Each area contributes one. */
+export interface SchemaPart {
+  typeDefs: string;
+  resolvers: Record<string, Record<string, unknown> | GraphQLScalarType>;
+}
+
+/** An unsigned integer of any size (wei amounts) as a decimal string. */
+export const BigIntScalar = new GraphQLScalarType({
+  name: "BigInt",
+  description: "An integer of any size, as a decimal string (wei for token amounts).",
+  serialize: (v) => String(v),
+  parseValue: (v) => parseBigInt(v),
+  parseLiteral: (ast) => (ast.kind === Kind.STRING || ast.kind === Kind.INT ? parseBigInt(ast.value) : parseBigInt(undefined)),
+});
+
+function parseBigInt(v: unknown): bigint {
+  if ((typeof v === "string" && /^-?[0-9]{1,78}$/.test(v)) || (typeof v === "number" && Number.isSafeInteger(v))) return BigInt(v);
+  throw badInput("BigInt values are decimal strings of at most 78 digits");
+}
+
+/** An address from user input, checksummed as stored, or a BAD_USER_INPUT error. */
+export function parseAddress(value: string, argument: string): string {
+  if (!isAddress(value)) throw badInput(`${argument} is not an address: ${value}`);
+  return getAddress(value.toLowerCase());
+}
+
+/** Sync status for the API and the health endpoint. */
+export async function health(db: Kysely<any>) {
+  const state = await readSyncState(db);
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    indexedBlock: state?.cursorBlock ?? null,
+    indexedTimestamp: state?.cursorTimestamp ?? null,
+    chainHead: state?.chainHead ?? null,
+    lagBlocks: state?.chainHead != null ? Math.max(0, state.chainHead - state.cursorBlock) : null,
+    lagSeconds: state?.cursorTimestamp != null ? Math.max(0, now - state.cursorTimestamp) : null,
+  };
+}
+
+/** Scalars, page info, ordering direction and health. */
+export const coreSchema: SchemaPart = {
+  typeDefs: /* GraphQL */ `
+    scalar BigInt
+
+    enum OrderDirection {
+      ASC
+      DESC
+    }
+
+    type PageInfo {
+      hasNextPage: Boolean!
+      "Pass as \`after\` to get the next page."
+      endCursor: String
+    }
+
+    type Health {
+      indexedBlock: Int
+      indexedTimestamp: Int
+      chainHead: Int
+      lagBlocks: Int
+      "Seconds between now and the indexed block's timestamp."
+      lagSeconds: Int
+    }
+
+    type Query {
+      "How far sync has come."
+      health: Health!
+    }
+  `,
+  resolvers: {
+    BigInt: BigIntScalar,
+    Query: { health: (_: unknown, __: unknown, ctx: ApiContext) => health(ctx.db) },
+  },
+};

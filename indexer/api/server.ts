@@ -1,0 +1,101 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { GraphQLError } from "graphql";
+import { createYoga, type Plugin } from "graphql-yoga";
+import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
+import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
+import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";
+import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
+import type { Kysely } from "kysely";
+import { maskError } from "./errors";
+import { buildSchema } from "./schema";
+import { createContext, health } from "./schema-core";
+
+/** Limits every query must pass before it runs. */
+export interface QueryLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxCost: number;
+  maxTokens: number;
+}
+
+/**
+ * Defaults: the schema has no recursive types, so its own queries stay shallow; the depth limit
+ * also covers introspection (whose nested `ofType` chains are the usual depth bomb) with room for
+ * GraphiQL's standard introspection query (depth 21). Armor's cost multiplies by `first`: a full
+ * page of 1,000 of the widest rows costs about 40,000.
+ */
+export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 25, maxAliases: 20, maxCost: 50_000, maxTokens: 2_000 };
+
+/** Options of {@link createApi}. */
+export interface ApiOptions {
+  db: Kysely<any>;
+  /** GraphiQL and unmasked internal errors. */
+  dev?: boolean;
+  limits?: Partial<QueryLimits>;
+}
+
+// Armor's rejections carry no code: give them one clients can switch on.
+const tooComplex = [(_: unknown, err: GraphQLError) => void Object.assign(err.extensions as object, { code: "QUERY_TOO_COMPLEX" })];
+
+/** The GraphQL handler (graphql-yoga) with limits, error codes and masking. */
+export function createApi(options: ApiOptions) {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const dev = options.dev ?? false;
+  const plugins: Plugin[] = [
+    maxTokensPlugin({ n: limits.maxTokens, onReject: tooComplex }) as Plugin,
+    maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: false, onReject: tooComplex }) as Plugin,
+    maxAliasesPlugin({ n: limits.maxAliases, onReject: tooComplex }) as Plugin,
+    costLimitPlugin({ maxCost: limits.maxCost, onReject: tooComplex }) as Plugin,
+  ];
+  return createYoga({
+    schema: buildSchema(),
+    context: () => createContext(options.db),
+    plugins,
+    graphiql: dev,
+    landingPage: false,
+    maskedErrors: { maskError: (error) => maskError(error, dev) },
+    logging: false,
+  });
+}
+
+/** A running API server. */
+export interface ApiServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `/graphql` and `/health` (JSON sync status: 200 once something is indexed, 503 before).
+ */
+export async function startApiServer(options: ApiOptions & { port?: number; host?: string }): Promise<ApiServer> {
+  const yoga = createApi(options);
+  const server = http.createServer(async (req, res) => {
+    if (req.url === "/health") {
+      try {
+        const status = await health(options.db);
+        res.writeHead(status.indexedBlock == null ? 503 : 200, { "content-type": "application/json" });
+        res.end(JSON.stringify(status));
+      } catch (err) {
+        res.writeHead(503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: (err as Error).message }));
+      }
+      return;
+    }
+    return yoga(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 4000, options.host ?? "127.0.0.1", resolve);
+  });
+  const { address, port } = server.address() as AddressInfo;
+  return {
+    url: `http://${address}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

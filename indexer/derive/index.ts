@@ -1,0 +1,7 @@
+import type { IndexerModule } from "../module";
+import { emissionModule } from "./emission";
+import { tokenModule } from "./token";
+import { vestingModule } from "./vesting";
+
+/** Every derivation module, in the order their handlers run for a shared event. */
+export const allModules: readonly IndexerModule[] = [tokenModule, vestingModule, emissionModule];

@@ -1,0 +1,89 @@
+import fs from "node:fs";
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import { PGlite } from "@electric-sql/pglite";
+import { PGliteDialect } from "./pglite-dialect";
+
+/** Where the indexer keeps its tables. */
+export interface DatabaseOptions {
+  /** A PostgreSQL URL; when absent, an embedded PGlite database is used. */
+  databaseUrl?: string;
+  /** PGlite data folder (`memory://` for a throwaway database). Ignored with a URL. */
+  dataDir?: string;
+  /** Per-statement timeout in ms on PostgreSQL (the API's guard against runaway queries). */
+  statementTimeoutMs?: number;
+  /** Pool size on PostgreSQL. */
+  poolSize?: number;
+  /** PGlite: start from this data-folder dump instead of an empty cluster (skips initdb: tests). */
+  pgliteSnapshot?: Blob;
+}
+
+/** An open database: kysely handle plus what the engine needs to know about the backend. */
+export interface IndexerDatabase {
+  db: Kysely<any>;
+  /** The embedded instance (undefined on PostgreSQL). */
+  pglite?: PGlite;
+  kind: "postgres" | "pglite";
+  /** The PostgreSQL URL, for the advisory-lock session (undefined on PGlite). */
+  url?: string;
+  /** The PGlite data folder (undefined on PostgreSQL). */
+  dataDir?: string;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+/**
+ * Opens PostgreSQL when a URL is given, else PGlite in `dataDir`. Both return int8 as a JS number
+ * (block numbers and timestamps fit) and numeric as a string (wei never passes through a float).
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<IndexerDatabase> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      options: options.statementTimeoutMs ? `-c statement_timeout=${options.statementTimeoutMs}` : undefined,
+      types: {
+        getTypeParser: ((oid: number, format?: "text" | "binary") =>
+          oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+      },
+    });
+    // An idle connection dropped by the server (restart, admin action) is replaced on next use;
+    // without a listener it would crash the process.
+    pool.on("error", () => {});
+    // Surface a bad URL or a server that is down now, with the URL's host in the message.
+    try {
+      (await pool.connect()).release();
+    } catch (err) {
+      await pool.end();
+      throw new Error(`cannot connect to PostgreSQL at ${redactUrl(options.databaseUrl)}: ${(err as Error).message}`);
+    }
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: "postgres", url: options.databaseUrl, close: () => db.destroy() };
+  }
+  const dataDir = options.dataDir ?? "memory://";
+  if (!dataDir.includes("://")) fs.mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (v: string) => Number(v) }, loadDataDir: options.pgliteSnapshot });
+  const db = new Kysely<any>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    pglite,
+    kind: "pglite",
+    dataDir,
+    close: async () => {
+      await db.destroy();
+      await pglite.close();
+    },
+  };
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "<unparseable DATABASE_URL>";
+  }
+}

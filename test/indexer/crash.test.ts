@@ -1,0 +1,134 @@
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import hre from "hardhat";
+import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
+import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { deploySuite, type Suite } from "../helpers/deploy";
+import { FLK } from "../../ignition/genesis";
+import { openDatabase } from "../../indexer/store/database";
+import { acquireWriterLock, WriterLockBusyError } from "../../indexer/store/writer-lock";
+import { scriptedActivity } from "./activity";
+import { dropTestDatabases, dumpDerived, freshPostgresUrl, newEngine, suiteContracts, testBackends } from "./helpers";
+
+const CLI = path.resolve(__dirname, "../../indexer/cli.ts");
+
+
+/** The suite with scripted activity plus 60 transfers, one block each. */
+async function busyChain(): Promise<Suite> {
+  const suite = await deploySuite();
+  await scriptedActivity(suite);
+  const s = await hre.ethers.getSigners();
+  for (let i = 0; i < 60; i++) await suite.flk.connect(s[16]).transfer(s[(i % 8) + 2].address, BigInt(i + 1) * FLK);
+  return suite;
+}
+
+/**
+ * Runs `indexer sync --exit-when-synced`. With `kill`, sends SIGKILL `delayMs` after the child
+ * reports its `afterBatches`-th committed batch (debug log), or `delayMs` after spawning when
+ * `afterBatches` is 0 (start-up and migrations).
+ */
+function runSync(args: string[], kill?: { afterBatches: number; delayMs: number }): Promise<{ code: number | null; killed: boolean; stderr: string }> {
+  return new Promise((resolve) => {
+    // One process (node --import tsx), so SIGKILL leaves no orphan behind.
+    const child = spawn(process.execPath, ["--import", "tsx", CLI, "sync", "--exit-when-synced", "--log-level", "debug", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    let batches = 0;
+    let killed = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => (timer ??= setTimeout(() => ((killed = true), child.kill("SIGKILL")), kill!.delayMs));
+    if (kill?.afterBatches === 0) arm();
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d;
+      batches += (d.toString().match(/"backfill batch"/g) ?? []).length;
+      if (kill && kill.afterBatches > 0 && batches >= kill.afterBatches) arm();
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, killed, stderr: stderr.slice(-2000) });
+    });
+  });
+}
+
+describe("indexer crash safety (kill -9 at random points, then restart)", function () {
+  this.timeout(300_000);
+  let rpcUrl: string;
+  let server: { close(): Promise<void> };
+  let deploymentFile: string;
+  let suite: Suite;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "indexer-crash-"));
+
+  before(async () => {
+    suite = await loadFixture(busyChain);
+    server = await hre.run(TASK_NODE_CREATE_SERVER, { hostname: "127.0.0.1", port: 0, provider: hre.network.provider });
+    const { port } = await (server as any).listen();
+    rpcUrl = `http://127.0.0.1:${port}`;
+    deploymentFile = path.join(tmp, "addresses.json");
+    fs.writeFileSync(deploymentFile, JSON.stringify({ contracts: await suiteContracts(suite), startBlock: 0 }));
+  });
+  after(async () => {
+    await server?.close();
+    await dropTestDatabases();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  for (const name of ["pglite", "postgres"] as const) {
+    it(`${name}: ends with exactly the tables of an uninterrupted sync`, async function () {
+      const backend = (await testBackends()).find((b) => b.name === name)!;
+      if (!backend.fresh) return this.skip();
+      const target = name === "postgres" ? ["--database-url", await freshPostgresUrl()] : ["--data-dir", path.join(tmp, "pglite")];
+      const args = ["--rpc-url", rpcUrl, "--deployment", deploymentFile, "--batch-events", "4", "--finality-depth", "20", ...target];
+
+      // Kill while starting or migrating, then several times at a random moment after a random
+      // committed batch (mid-handlers, mid-commit, between batches).
+      let kills = 0;
+      const plan = [{ afterBatches: 0, delayMs: 400 + Math.floor(Math.random() * 800) }];
+      for (let i = 0; i < 4; i++) plan.push({ afterBatches: 1 + Math.floor(Math.random() * 5), delayMs: Math.floor(Math.random() * 40) });
+      for (const kill of plan) {
+        const run = await runSync(args, kill);
+        if (!run.killed) {
+          expect(run.code, run.stderr).to.equal(0);
+          break;
+        }
+        kills++;
+      }
+      const final = await runSync(args);
+      expect(final.code, final.stderr).to.equal(0);
+      expect(kills).to.be.greaterThan(0);
+
+      const got = name === "postgres" ? await openDatabase({ databaseUrl: target[1] }) : await openDatabase({ dataDir: target[1] });
+      const reference = await backend.fresh!();
+      try {
+        await (await newEngine(reference, suite, { finalityDepth: 20 })).syncToHead();
+        expect(await dumpDerived(got)).to.deep.equal(await dumpDerived(reference));
+      } finally {
+        await got.close();
+        await reference.close();
+      }
+    });
+  }
+
+  for (const name of ["pglite", "postgres"] as const) {
+    it(`${name}: a second sync writer is refused with a clear message until the first stops`, async function () {
+      const backend = (await testBackends()).find((b) => b.name === name)!;
+      if (!backend.fresh) return this.skip();
+      const options = name === "postgres" ? { databaseUrl: await freshPostgresUrl() } : { dataDir: path.join(tmp, "lock-test") };
+      const a = await openDatabase(options);
+      const b = name === "postgres" ? await openDatabase(options) : a;
+      try {
+        const first = await acquireWriterLock(a, false);
+        const refused = await acquireWriterLock(b, false).then(() => undefined, (e) => e);
+        expect(refused).to.be.instanceOf(WriterLockBusyError);
+        expect(refused.message).to.match(/already writing.*--wait-for-lock/);
+        const waiting = acquireWriterLock(b, true, 20);
+        await first.release();
+        await (await waiting).release();
+      } finally {
+        await a.close();
+        if (b !== a) await b.close();
+      }
+    });
+  }
+});

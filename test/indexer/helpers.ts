@@ -1,0 +1,122 @@
+import hre from "hardhat";
+import pg from "pg";
+import { sql } from "kysely";
+import { openDatabase, type IndexerDatabase } from "../../indexer/store/database";
+import { SyncEngine, type SyncOptions } from "../../indexer/sync/engine";
+import { rpcFromEip1193, type Rpc } from "../../indexer/sync/rpc";
+import { allModules } from "../../indexer/derive";
+import { coreMigrations, migrate } from "../../indexer/store/migrations";
+import type { Suite } from "../helpers/deploy";
+
+/** The PostgreSQL server the tests use besides PGlite (override with TEST_DATABASE_URL). */
+export const TEST_SERVER_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/** A backend the indexer tests run on: opens a fresh, empty database per call. */
+export interface TestBackend {
+  name: "pglite" | "postgres";
+  /** Undefined when the backend cannot run here (reason in `skipReason`). */
+  fresh?: () => Promise<IndexerDatabase & { url?: string }>;
+  skipReason?: string;
+}
+
+let serverReachable: Promise<boolean> | undefined;
+let pgliteTemplate: Promise<Blob> | undefined;
+
+/** A migrated, empty PGlite cluster dumped once per process: initdb costs seconds, a load much less. */
+async function migratedPgliteTemplate(): Promise<Blob> {
+  const database = await openDatabase({ dataDir: "memory://" });
+  await migrate(database.db, { ...coreMigrations, ...Object.assign({}, ...allModules.map((m) => m.migrations)) });
+  const dump = await database.pglite!.dumpDataDir("none");
+  await database.close();
+  return dump;
+}
+const created: string[] = [];
+
+async function probeServer(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: TEST_SERVER_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A new database on the test server, dropped when the test process exits. */
+export async function freshPostgresUrl(): Promise<string> {
+  const name = `indexer_test_${process.pid}_${created.length}_${Date.now() % 100000}`;
+  const admin = new pg.Client({ connectionString: TEST_SERVER_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  created.push(name);
+  const url = new URL(TEST_SERVER_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Drops every database this process created (call from a root `after`). */
+export async function dropTestDatabases(): Promise<void> {
+  if (created.length === 0) return;
+  const admin = new pg.Client({ connectionString: TEST_SERVER_URL });
+  await admin.connect();
+  for (const name of created.splice(0)) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.end();
+}
+
+/**
+ * PGlite (in memory) and the PostgreSQL server. Without a reachable server the PostgreSQL runs are
+ * skipped with a message, except under CI=true where they must run.
+ */
+export async function testBackends(): Promise<TestBackend[]> {
+  serverReachable ??= probeServer();
+  const reachable = await serverReachable;
+  const postgres: TestBackend = reachable || process.env.CI === "true"
+    ? { name: "postgres", fresh: async () => openDatabase({ databaseUrl: await freshPostgresUrl() }) }
+    : { name: "postgres", skipReason: `no PostgreSQL at ${TEST_SERVER_URL}: start one or set TEST_DATABASE_URL to run these tests` };
+  pgliteTemplate ??= migratedPgliteTemplate();
+  const snapshot = await pgliteTemplate;
+  return [{ name: "pglite", fresh: () => openDatabase({ dataDir: "memory://", pgliteSnapshot: snapshot }) }, postgres];
+}
+
+/** The suite's contract addresses by the names the modules use. */
+export async function suiteContracts(suite: Suite): Promise<Record<string, string>> {
+  return {
+    FLK: await suite.flk.getAddress(),
+    Vesting: await suite.vesting.getAddress(),
+    Emission: await suite.emission.getAddress(),
+  };
+}
+
+/** The in-process Hardhat network as an RPC. */
+export function hardhatRpc(): Rpc {
+  return rpcFromEip1193(hre.network.provider);
+}
+
+/** A sync engine over the Hardhat network with every module, ready to run. */
+export async function newEngine(database: IndexerDatabase, suite: Suite, overrides: Partial<SyncOptions> = {}): Promise<SyncEngine> {
+  const engine = new SyncEngine({
+    database,
+    rpc: hardhatRpc(),
+    contracts: await suiteContracts(suite),
+    modules: allModules,
+    startBlock: 0,
+    finalityDepth: 5,
+    ...overrides,
+  });
+  await engine.init();
+  return engine;
+}
+
+/** Every derived table's rows in primary-key order, as comparable JSON (numbers and strings). */
+export async function dumpDerived(database: IndexerDatabase): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const m of allModules) {
+    for (const t of m.tables) {
+      const { rows } = await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(t.name)} ORDER BY ${sql.join(t.primaryKey.map((c) => sql.ref(c)))}`.execute(database.db);
+      out[t.name] = rows;
+    }
+  }
+  return out;
+}
