@@ -14,6 +14,9 @@ import { hash, KeyPair, PUBLIC_KEY_LEN, SIGNATURE_LEN, verifySignature } from ".
 const MAGIC = 0x4e4b4c46; // "FLKN"
 const AUTH_TAG = Buffer.from("fleek-narwhal-auth-v1");
 
+/** A peer in another epoch: expected while nodes switch epochs, so logged quietly. */
+export class EpochMismatch extends Error {}
+
 /** Which protocol a connection carries; part of what is signed. */
 export type Domain = "primary" | "worker";
 
@@ -55,7 +58,7 @@ export class Handshake {
       const domain = r.u8();
       if (domain !== (this.domain === "primary" ? 1 : 2)) throw new Error(`wrong domain ${domain}`);
       const epoch = r.u64();
-      if (epoch !== this.committee.epoch) throw new Error(`peer in epoch ${epoch}, we are in ${this.committee.epoch}`);
+      if (epoch !== this.committee.epoch) throw new EpochMismatch(`peer in epoch ${epoch}, we are in ${this.committee.epoch}`);
       const peerKey = Buffer.from(r.fixed(PUBLIC_KEY_LEN));
       this.peerNonce = Buffer.from(r.fixed(32));
       r.end();

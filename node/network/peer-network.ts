@@ -15,7 +15,7 @@ import { AuthorityIndex, Committee, Endpoint } from "../consensus/types/committe
 import { KeyPair } from "../consensus/types/crypto";
 import { Logger } from "../logger";
 import { frame, FrameDecoder } from "./frame";
-import { Domain, Handshake } from "./handshake";
+import { Domain, EpochMismatch, Handshake } from "./handshake";
 
 /** Options of a {@link PeerNetwork}. */
 export interface PeerNetworkOptions {
@@ -116,7 +116,8 @@ class Outbound {
           }
         }
       } catch (err) {
-        this.options.logger.warn("outbound peer refused", { peer: this.peer, err: String(err) });
+        const level = err instanceof EpochMismatch ? "info" : "warn";
+        this.options.logger[level]("outbound peer refused", { peer: this.peer, err: String(err) });
         socket.destroy();
       }
     });
@@ -202,7 +203,8 @@ export class PeerNetwork {
           }
           socket.write(Buffer.concat(frame(reply)));
         } catch (err) {
-          log.warn("inbound peer refused", { err: String(err), remote: socket.remoteAddress });
+          const level = err instanceof EpochMismatch ? "info" : "warn";
+          log[level]("inbound peer refused", { err: String(err), remote: socket.remoteAddress });
           socket.destroy();
           return;
         }

@@ -47,9 +47,14 @@ export interface CommitRecord {
 
 /** The persistent state of one node in one epoch. */
 export class ConsensusStore {
+  /** Decoded certificates of recent rounds (older ones are read back from the log on demand). */
   private readonly certificates = new Map<string, Certificate>();
-  /** Certificates in the order they were stored (a causal order). */
-  private readonly certificateOrder: Certificate[] = [];
+  /** Every stored certificate: where it is in the log and its round. */
+  private readonly certificateIndex = new Map<string, { at: RecordLocation; round: number }>();
+  /** Keys of cached certificates by round, to evict whole rounds. */
+  private readonly cachedRounds = new Map<number, string[]>();
+  /** Certificates found on open, in stored (causal) order; handed out once for recovery. */
+  private recovered: Certificate[] = [];
   private readonly batchLocations = new Map<string, RecordLocation>();
   /** Batches not yet known to be on disk or still wanted soon (released by the executor). */
   private readonly batchCache = new Map<string, Buffer>();
@@ -72,10 +77,10 @@ export class ConsensusStore {
     // from the certificates, lost batches are fetched from the 2f+1 nodes that acknowledged them.
     this.certLog = AppendLog.open(
       path.join(dir, "certificates.log"),
-      (p) => {
+      (p, at) => {
         const c = decodeCertificate(p);
-        this.certificates.set(hex(c.digest), c);
-        this.certificateOrder.push(c);
+        this.cache(hex(c.digest), c, at);
+        this.recovered.push(c);
       },
       { fsync: false },
     );
@@ -122,23 +127,53 @@ export class ConsensusStore {
 
   // -- certificates ---------------------------------------------------------------------------
 
-  /** Stores a certificate (durable at the next group flush; a lost one is fetched again). */
+  private cache(key: string, c: Certificate, at: RecordLocation): void {
+    const round = c.header.round;
+    this.certificateIndex.set(key, { at, round });
+    this.certificates.set(key, c);
+    const keys = this.cachedRounds.get(round);
+    if (keys) keys.push(key);
+    else this.cachedRounds.set(round, [key]);
+  }
+
+  /** Stores a certificate (written at the next group flush; a lost one is fetched again). */
   putCertificate(c: Certificate): void {
     const key = hex(c.digest);
-    if (this.certificates.has(key)) return;
-    this.certificates.set(key, c);
-    this.certificateOrder.push(c);
-    this.certLog.append(encodeCertificate(c));
+    if (this.certificateIndex.has(key)) return;
+    this.cache(key, c, this.certLog.append(encodeCertificate(c)));
   }
 
-  /** A stored certificate by digest. */
+  /** True if the certificate is stored. */
+  hasCertificate(digest: Digest): boolean {
+    return this.certificateIndex.has(hex(digest));
+  }
+
+  /** A stored certificate by digest: from memory for recent rounds, else read back from the log. */
   getCertificate(digest: Digest): Certificate | undefined {
-    return this.certificates.get(hex(digest));
+    const key = hex(digest);
+    const cached = this.certificates.get(key);
+    if (cached) return cached;
+    const entry = this.certificateIndex.get(key);
+    return entry && decodeCertificate(this.certLog.read(entry.at));
   }
 
-  /** Every stored certificate, in the (causal) order it was stored. */
-  allCertificates(): readonly Certificate[] {
-    return this.certificateOrder;
+  /**
+   * Frees the decoded certificates of rounds below `round` (they stay on disk and indexed).
+   * Call only for rounds whose records were flushed long ago (far below the GC round).
+   */
+  evictCertificatesBelow(round: number): void {
+    for (const [r, keys] of this.cachedRounds) {
+      if (r >= round) continue;
+      for (const k of keys) this.certificates.delete(k);
+      this.cachedRounds.delete(r);
+    }
+  }
+
+  /** The certificates stored before this process opened the store, in stored (causal) order; once. */
+  takeRecovered(): Certificate[] {
+    const out = this.recovered;
+    this.recovered = [];
+    return out;
   }
 
   // -- batches --------------------------------------------------------------------------------

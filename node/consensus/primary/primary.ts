@@ -30,6 +30,9 @@ import { Logger } from "../../logger";
 import { Worker } from "../worker/worker";
 import { Proposer } from "./proposer";
 
+/** Rounds below the GC round whose certificates stay decoded in memory. */
+const CERTIFICATE_CACHE_ROUNDS = 100;
+
 /** Options of a {@link Primary}. */
 export interface PrimaryOptions {
   committee: Committee;
@@ -109,8 +112,8 @@ export class Primary {
    * also hands them to `onCertificate`. Call once, after setting `onCertificate`.
    */
   recover(): void {
-    for (const c of this.o.store.allCertificates()) this.accept(c, false);
-    if (this.current && this.o.store.getCertificate(makeCertificate(this.current.header, []).digest)) {
+    for (const c of this.o.store.takeRecovered()) this.accept(c, false);
+    if (this.current && this.o.store.hasCertificate(makeCertificate(this.current.header, []).digest)) {
       this.current.certified = true;
     }
   }
@@ -259,7 +262,7 @@ export class Primary {
   }
 
   private processCertificate(c: Certificate, from: AuthorityIndex): void {
-    if (c.header.round <= this.gcRound || this.o.store.getCertificate(c.digest)) return;
+    if (c.header.round <= this.gcRound || this.o.store.hasCertificate(c.digest)) return;
     if (from !== this.o.me) {
       const bad = checkCertificate(c, this.committee);
       if (bad) {
@@ -327,7 +330,7 @@ export class Primary {
   }
 
   private known(d: Digest): boolean {
-    return this.genesis.has(hex(d)) || this.o.store.getCertificate(d) !== undefined;
+    return this.genesis.has(hex(d)) || this.o.store.hasCertificate(d);
   }
 
   private lookup(d: Digest): Certificate | undefined {
@@ -359,6 +362,9 @@ export class Primary {
     if (gcRound <= this.gcRound) return;
     this.gcRound = gcRound;
     for (const r of this.dag.keys()) if (r <= gcRound) this.dag.delete(r);
+    // Decoded certificates far below the GC round are only needed to serve lagging peers or
+    // replays, which read them back from disk.
+    this.o.store.evictCertificatesBelow(gcRound - CERTIFICATE_CACHE_ROUNDS);
     for (const [key, certs] of this.parkedCerts) {
       const live = certs.filter((c) => c.header.round > gcRound);
       if (live.length === 0) this.parkedCerts.delete(key);

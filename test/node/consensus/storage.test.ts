@@ -70,7 +70,13 @@ describe("ConsensusStore", () => {
     await store.close();
 
     const reopened = new ConsensusStore(dir, 1);
-    expect(reopened.allCertificates().map((c) => c.digest)).to.deep.equal(dag.all().map((c) => c.digest));
+    expect(reopened.takeRecovered().map((c) => c.digest)).to.deep.equal(dag.all().map((c) => c.digest));
+    expect(reopened.takeRecovered()).to.deep.equal([], "handed out once");
+    // Evicted from memory, still served from disk.
+    reopened.evictCertificatesBelow(3);
+    const old = dag.get(1, 2);
+    expect(reopened.hasCertificate(old.digest)).to.equal(true);
+    expect(reopened.getCertificate(old.digest)?.header.id).to.deep.equal(old.header.id);
     expect((await reopened.getBatch(digest))?.equals(batch)).to.equal(true);
     expect(reopened.lastOwnHeader()?.id).to.deep.equal(header.id);
     expect(reopened.lastVote(2)).to.deep.equal({ round: 3, headerId: dag.get(3, 2).header.id });
