@@ -1,6 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  root: __dirname,
   test: {
     environment: "happy-dom",
     include: ["test/**/*.test.{ts,tsx}"],
