@@ -118,7 +118,8 @@ export function chainData(deployment: Deployment, suite: Suite, provider: Provid
             proposer: a.proposer,
             description: a.description,
             targets: [...a.targets],
-            values: [...a.values],
+            // `values` is also Array.prototype.values on an ethers Result: read the field by position.
+            values: [...a[3]],
             calldatas: [...a.calldatas],
             voteStart: a.voteStart,
             voteEnd: a.voteEnd,

@@ -23,6 +23,9 @@ export interface WalletState {
   switchNetwork(): Promise<void>;
 }
 
+/** localStorage key of the last connected wallet's rdns, to reconnect silently after a reload. */
+const LAST_WALLET = "fleek.dashboard.wallet";
+
 const WalletContext = createContext<WalletState | undefined>(undefined);
 
 /** The wallet state; only inside {@link WalletProvider}. */
@@ -56,20 +59,33 @@ export function WalletProvider({ expectedChainId, children }: { expectedChainId:
     };
   }, [wallet]);
 
-  const connect = useCallback(async (chosen: DiscoveredWallet) => {
+  /** Connects `chosen`; `silent` uses eth_accounts, which never opens a wallet prompt. */
+  const attach = useCallback(async (chosen: DiscoveredWallet, silent: boolean) => {
     setError(undefined);
     try {
-      const accounts = (await chosen.provider.request({ method: "eth_requestAccounts" })) as string[];
+      const accounts = (await chosen.provider.request({ method: silent ? "eth_accounts" : "eth_requestAccounts" })) as string[];
+      if (accounts.length === 0) return;
       const id = (await chosen.provider.request({ method: "eth_chainId" })) as string;
       setWallet(chosen);
       setAccount(accounts[0]);
       setChainId(Number(id));
+      localStorage.setItem(LAST_WALLET, chosen.info.rdns);
     } catch (err) {
-      setError(describeError(err));
+      if (!silent) setError(describeError(err));
     }
   }, []);
 
+  const connect = useCallback((chosen: DiscoveredWallet) => attach(chosen, false), [attach]);
+
+  // Reconnect the last wallet after a reload if it still authorises this site, like wallets' own dapp sessions.
+  useEffect(() => {
+    if (wallet) return;
+    const last = wallets.find((w) => w.info.rdns === localStorage.getItem(LAST_WALLET));
+    if (last) void attach(last, true);
+  }, [wallets, wallet, attach]);
+
   const disconnect = useCallback(() => {
+    localStorage.removeItem(LAST_WALLET);
     setWallet(undefined);
     setAccount(undefined);
     setChainId(undefined);
