@@ -20,7 +20,7 @@ registerErrorAbis(ALL_ABIS);
 
 /** Fetches the deployment the host serves next to the app (the devnet's addresses.json). */
 async function loadDeployment(): Promise<Deployment> {
-  const response = await fetch("./addresses.json", { cache: "no-store" });
+  const response = await fetch("./addresses.json");
   if (!response.ok) throw new Error(`No deployment found (addresses.json: HTTP ${response.status}). Start the devnet with \`npm start\`.`);
   return (await response.json()) as Deployment;
 }
