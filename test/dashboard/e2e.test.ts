@@ -21,8 +21,6 @@ const ARTIFACTS = path.join(ROOT, "test-artifacts/dashboard");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Hardhat account 0 ("test test … junk"): the sale beneficiary of ignition/parameters/local.json. */
 const KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-/** Hardhat account 1: the creator whose token the test launches. */
-const CREATOR = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const FIRST_PAGE_BUDGET_BYTES = 350 * 1024;
 const INTERACTIVE_BUDGET_MS = 2000;
 const OVERLOADED_CEILING_MS = 6000;
@@ -312,7 +310,8 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await screenshot("governance-executed");
   });
 
-  it("buys and sells a creator token with a quote, slippage and deadline", async () => {
+  it("launches its own creator token, buys and sells it with a quote, slippage and deadline, and claims the creator fees", async () => {
+    const CREATOR = wallet.address;
     const market = new Contract(deployment.contracts.creatorMarket, abi("creator/CreatorMarket.sol/CreatorMarket.json"), rpc);
     await page.getByRole("link", { name: "Creator tokens" }).click();
     await page.getByText("No creator tokens yet.").waitFor();
@@ -321,12 +320,13 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await form.getByLabel("Tokens").fill("10");
     await form.getByTestId("quote").filter({ hasText: /^Costs/ }).waitFor();
     const [expectedCost] = await market.buyCost(CREATOR, parseEther("10"));
-    const flkBefore = await new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), rpc).balanceOf(wallet.address);
+    const flkToken = new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), rpc);
+    const flkBefore = await flkToken.balanceOf(wallet.address);
     await form.getByRole("button", { name: "Buy" }).click();
     await settled(form, "Buy");
     const token = new Contract(await market.tokenOf(CREATOR), abi("creator/CreatorToken.sol/CreatorToken.json"), rpc);
     expect(await token.balanceOf(wallet.address)).to.equal(parseEther("10"));
-    const flkAfter = await new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), rpc).balanceOf(wallet.address);
+    const flkAfter = await flkToken.balanceOf(wallet.address);
     expect(flkBefore - flkAfter).to.equal(expectedCost);
     await page.getByTestId("creator-balance").filter({ hasText: /^10$/ }).waitFor();
     await page.getByTestId("creator-row").first().waitFor();
@@ -339,7 +339,15 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await settled(form, "Sell");
     expect(await token.balanceOf(wallet.address)).to.equal(parseEther("6"));
     await page.getByTestId("creator-balance").filter({ hasText: /^6$/ }).waitFor();
-    expect(await market.creatorFeesOf(CREATOR)).to.be.greaterThan(0n);
+    const fees = await market.creatorFeesOf(CREATOR);
+    expect(fees).to.be.greaterThan(0n);
+    const feesSection = page.locator("section", { has: page.getByRole("heading", { name: "Your creator fees" }) });
+    const flkBeforeClaim = await flkToken.balanceOf(wallet.address);
+    await feesSection.getByRole("button", { name: "Claim" }).click();
+    await settled(feesSection, "Claim creator fees");
+    expect(await market.creatorFeesOf(CREATOR)).to.equal(0n);
+    expect((await flkToken.balanceOf(wallet.address)) - flkBeforeClaim).to.equal(fees);
+    await feesSection.getByTestId("creator-fees").filter({ hasText: /^0 FLK$/ }).waitFor();
     await screenshot("creators");
   });
 
