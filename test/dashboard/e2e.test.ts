@@ -14,6 +14,7 @@ import { expect } from "chai";
 import { Contract, JsonRpcProvider, Wallet, parseEther, type EventLog } from "ethers";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { GOVERNANCE } from "../../ignition/governance";
+import { GENESIS_ALLOCATIONS, vestedAmount } from "../../ignition/genesis";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIST = path.join(ROOT, "dist/dashboard");
@@ -232,6 +233,16 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     }
     // The supply on screen is the chain's.
     expect(await page.getByTestId("total-supply").textContent()).to.equal("100,000,000 FLK");
+    // SPEC §2: 28M unlocked at the TGE, the rest locked (a few FLK have vested in the seconds since).
+    expect(await page.getByTestId("circulating").textContent()).to.match(/^28,000,0\d\d FLK$/);
+    expect(await page.getByTestId("locked").textContent()).to.match(/^71,999,9\d\d FLK$/);
+    // The page computes "locked" with the genesis formulas instead of a second round trip: it
+    // must agree with the contract's own view to within a wei per schedule.
+    const vesting = new Contract(deployment.contracts.vesting, abi("token/Vesting.sol/Vesting.json"), rpc);
+    const [now, tge] = [BigInt((await rpc.getBlock("latest"))!.timestamp), await vesting.start()];
+    const formula = GENESIS_ALLOCATIONS.reduce((sum, a) => sum + a.total - vestedAmount(a, a.total, now - tge), 0n);
+    const onChain: bigint = await vesting.lockedAt(now);
+    expect(formula - onChain).to.be.within(-8n, 8n);
     await screenshot("overview");
   });
 

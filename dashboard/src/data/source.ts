@@ -11,10 +11,11 @@ import { GENESIS_ALLOCATIONS, vestedAmount } from "../../../ignition/genesis";
 export interface SupplyBreakdown {
   total: bigint;
   circulating: bigint;
-  /** Held by the vesting contract (locked or vested but not yet released). */
+  /**
+   * Genesis supply not yet vested. Vested but unreleased tokens count as circulating: their
+   * beneficiaries can release them at any time (so at the TGE circulating is SPEC §2's 28M).
+   */
   vesting: bigint;
-  /** Genesis supply not yet vested (part of `vesting`). */
-  locked: bigint;
   /** Held by the staking contract: stakes, unbonding stakes and undistributed rewards. */
   staked: bigint;
   /** Treasury (the timelock) and creator-curve reserves. */
@@ -77,10 +78,9 @@ export function chainData(deployment: Deployment, suite: Suite, provider: Provid
   return {
     async supply() {
       const { flk } = suite;
-      const [total, totalMinted, inVesting, inStaking, treasury, curves, emitted, mintable, tge, block] = await Promise.all([
+      const [total, totalMinted, inStaking, treasury, curves, emitted, mintable, tge, block] = await Promise.all([
         flk.totalSupply(),
         flk.totalMinted(),
-        flk.balanceOf(c.vesting),
         flk.balanceOf(c.staking),
         flk.balanceOf(c.timelock),
         flk.balanceOf(c.creatorMarket),
@@ -96,9 +96,8 @@ export function chainData(deployment: Deployment, suite: Suite, provider: Provid
       const reserves = treasury + curves;
       return {
         total,
-        circulating: total - inVesting - inStaking - reserves,
-        vesting: inVesting,
-        locked,
+        circulating: total - locked - inStaking - reserves,
+        vesting: locked,
         staked: inStaking,
         reserves,
         burned: totalMinted - total,

@@ -46,7 +46,7 @@ function SupplySection({ supply: s }: { supply: SupplyBreakdown }) {
       <dl className="stats">
         <Stat label="Total supply" value={formatToken(s.total, "FLK", 18, 0)} testId="total-supply" />
         <Stat label="Circulating" value={formatToken(s.circulating, "FLK", 18, 0)} testId="circulating" />
-        <Stat label="Vesting" value={formatToken(s.vesting, "FLK", 18, 0)} />
+        <Stat label="Locked in vesting" value={formatToken(s.vesting, "FLK", 18, 0)} testId="locked" />
         <Stat label="Staked (with unbonding and rewards)" value={formatToken(s.staked, "FLK", 18, 0)} testId="staked" />
         <Stat label="Reserves (treasury and creator curves)" value={formatToken(s.reserves, "FLK", 18, 0)} />
         <Stat label="Burned" value={formatToken(s.burned, "FLK", 18, 2)} testId="burned" />
@@ -62,7 +62,7 @@ function SupplySection({ supply: s }: { supply: SupplyBreakdown }) {
         ]}
         formatX={year}
         formatY={(y) => formatCompact(BigInt(Math.round(y)) * WEI_PER_FLK)}
-        marker={{ x: Number(s.now), y: toFlk(s.total - s.locked + s.mintable), label: "now" }}
+        marker={{ x: Number(s.now), y: toFlk(s.total - s.vesting + s.mintable), label: "now" }}
       />
       <p className="hint">The schedule projected from the genesis formulas; the indexer's history replaces the projection with measured supply.</p>
     </section>
@@ -73,13 +73,14 @@ function UnlockCalendar({ tge }: { tge: bigint }) {
   return (
     <section aria-labelledby="unlock-h">
       <h2 id="unlock-h">Unlock calendar</h2>
+      <p>Token generation event (TGE): {formatDate(tge)}. Months are twelfths of a 365-day year.</p>
       <div className="table-scroll">
         <table>
           <thead>
             <tr>
               <th scope="col">Allocation</th>
               <th scope="col">Total</th>
-              <th scope="col">At TGE ({formatDate(tge)})</th>
+              <th scope="col">At TGE</th>
               <th scope="col">Cliff</th>
               <th scope="col">Then per month</th>
               <th scope="col">Fully unlocked</th>
