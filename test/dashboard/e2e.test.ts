@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { expect } from "chai";
-import { Contract, JsonRpcProvider, Wallet, parseEther, type EventLog } from "ethers";
+import { Contract, JsonRpcProvider, Wallet, formatUnits, parseEther, type EventLog } from "ethers";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { GOVERNANCE } from "../../ignition/governance";
 import { GENESIS_ALLOCATIONS, vestedAmount } from "../../ignition/genesis";
@@ -369,6 +369,15 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole("link", { name: "Overview" }).click();
     await page.getByTestId("total-supply").waitFor();
+    // The creator trades burned their 1% fee: two burns, listed newest first, summed in "Burned".
+    const burnRows = page.getByTestId("burn-row");
+    await burnRows.nth(1).waitFor();
+    expect(await burnRows.count()).to.equal(2);
+    expect(await burnRows.first().textContent()).to.contain("Creator market (trading fee)");
+    const flk = new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), rpc);
+    const burned = BigInt(await flk.totalMinted()) - BigInt(await flk.totalSupply());
+    expect(burned).to.be.greaterThan(0n);
+    expect(await page.getByTestId("burned").textContent()).to.equal(`${formatUnits(burned, 18).replace(/(\.\d{6})\d*$/, "$1").replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "")} FLK`);
     await screenshot("overview-mobile");
     expect(consoleErrors).to.deep.equal([]);
   });

@@ -3,7 +3,7 @@
  * implementation scans contract views and events with ethers; the indexer's GraphQL
  * (`tokenSupply`, `proposals`, `creatorTokens`, …) replaces it behind the same interface.
  */
-import type { Provider } from "ethers";
+import { ZeroAddress, type Provider } from "ethers";
 import type { Deployment, Suite } from "../lib/contracts";
 import { GENESIS_ALLOCATIONS, vestedAmount } from "../../../ignition/genesis";
 
@@ -65,9 +65,20 @@ export interface CreatorTokenInfo {
   reserve: bigint;
 }
 
+/** One burn of FLK: a transfer to the zero address. */
+export interface Burn {
+  block: number;
+  txHash: string;
+  /** Who burned: the creator market (trading fees), the buyback burner, or a holder. */
+  from: string;
+  amount: bigint;
+}
+
 /** The lists and aggregates the pages show. */
 export interface DashboardData {
   supply(): Promise<SupplyBreakdown>;
+  /** The latest `limit` burns, newest first. */
+  burns(limit: number): Promise<Burn[]>;
   proposals(): Promise<Proposal[]>;
   creatorTokens(): Promise<CreatorTokenInfo[]>;
 }
@@ -106,6 +117,15 @@ export function chainData(deployment: Deployment, suite: Suite, provider: Provid
         tge,
         now,
       };
+    },
+
+    async burns(limit) {
+      const { flk } = suite;
+      const events = await flk.queryFilter(flk.filters.Transfer(undefined, ZeroAddress));
+      return events
+        .slice(-limit)
+        .reverse()
+        .map((e) => ({ block: e.blockNumber, txHash: e.transactionHash, from: e.args.from, amount: e.args.value }));
     },
 
     async proposals() {

@@ -4,7 +4,7 @@ import { useAsync } from "../lib/useAsync";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
 import { LineChart } from "../components/LineChart";
-import { formatBps, formatCompact, formatDate, formatToken } from "../lib/format";
+import { formatBps, formatCompact, formatDate, formatToken, shortAddress } from "../lib/format";
 import { emissionSchedule, supplyProjection, unlockCalendar } from "../lib/schedule";
 import type { SupplyBreakdown } from "../data/source";
 
@@ -49,7 +49,7 @@ function SupplySection({ supply: s }: { supply: SupplyBreakdown }) {
         <Stat label="Locked in vesting" value={formatToken(s.vesting, "FLK", 18, 0)} testId="locked" />
         <Stat label="Staked (with unbonding and rewards)" value={formatToken(s.staked, "FLK", 18, 0)} testId="staked" />
         <Stat label="Reserves (treasury and creator curves)" value={formatToken(s.reserves, "FLK", 18, 0)} />
-        <Stat label="Burned" value={formatToken(s.burned, "FLK", 18, 2)} testId="burned" />
+        <Stat label="Burned" value={formatToken(s.burned, "FLK", 18, 6)} testId="burned" />
         <Stat label="Emitted" value={formatToken(s.emitted, "FLK", 18, 0)} />
         <Stat label="Emission due, not yet minted" value={formatToken(s.mintable, "FLK", 18, 0)} />
       </dl>
@@ -106,6 +106,53 @@ function UnlockCalendar({ tge }: { tge: bigint }) {
   );
 }
 
+/** Who burned, in words: the suite's burners by name, anyone else by address. */
+function burnerName(address: string, contracts: Record<string, string>): string {
+  const a = address.toLowerCase();
+  if (a === contracts.creatorMarket.toLowerCase()) return "Creator market (trading fee)";
+  if (a === contracts.buyback.toLowerCase()) return "Buyback auction";
+  return shortAddress(address);
+}
+
+/** The latest burns; loads after the supply so it stays off the first page's critical path. */
+function BurnList() {
+  const { data, deployment, version } = useApp();
+  const burns = useAsync(() => data.burns(10), [data, version]);
+  return (
+    <>
+      <h3>Latest burns</h3>
+      <Loaded state={burns} what="burns">
+        {(list) =>
+          list.length === 0 ? (
+            <p className="empty">Nothing burned yet.</p>
+          ) : (
+            <div className="table-scroll">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Block</th>
+                    <th scope="col">Burned by</th>
+                    <th scope="col">Amount</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {list.map((b) => (
+                    <tr key={`${b.txHash}-${b.from}-${b.amount}`} data-testid="burn-row">
+                      <td>{b.block}</td>
+                      <td>{burnerName(b.from, deployment.contracts)}</td>
+                      <td>{formatToken(b.amount, "FLK", 18, 6)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Loaded>
+    </>
+  );
+}
+
 function EmissionSchedule({ supply: s }: { supply: SupplyBreakdown }) {
   return (
     <section aria-labelledby="emission-h">
@@ -137,6 +184,7 @@ function EmissionSchedule({ supply: s }: { supply: SupplyBreakdown }) {
       <p>
         Minted so far: {formatToken(s.emitted)}. Burned so far (creator-token fees and buybacks): {formatToken(s.burned)}.
       </p>
+      <BurnList />
     </section>
   );
 }
