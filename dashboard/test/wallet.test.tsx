@@ -94,3 +94,20 @@ describe("WalletButton", () => {
     expect(add[0].rpcUrls).toEqual(["https://mainnet.base.org"]);
   });
 });
+
+describe("WalletButton keyboard", () => {
+  it("closes the wallet menu with Escape", () => {
+    make("Alpha", { chainId: 31337, account: ACCOUNT });
+    render(
+      <WalletProvider expectedChainId={31337}>
+        <WalletButton />
+      </WalletProvider>,
+    );
+    const toggle = screen.getByRole("button", { name: "Connect wallet" });
+    fireEvent.click(toggle);
+    expect(toggle.getAttribute("aria-expanded")).toBe("true");
+    fireEvent.keyDown(screen.getByRole("button", { name: /Alpha/ }), { key: "Escape" });
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
+    expect(screen.queryByRole("list", { name: "Wallets found in this browser" })).toBeNull();
+  });
+});

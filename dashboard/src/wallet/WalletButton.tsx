@@ -34,7 +34,7 @@ export function WalletButton() {
         Connect wallet
       </button>
       {open && (
-        <ul className="menu" aria-label="Wallets found in this browser">
+        <ul className="menu" aria-label="Wallets found in this browser" onKeyDown={(e) => e.key === "Escape" && setOpen(false)}>
           {wallets.length === 0 && <li>No wallet found. Install a browser wallet (EIP-6963) and reload.</li>}
           {wallets.map((w) => (
             <li key={w.info.uuid}>
