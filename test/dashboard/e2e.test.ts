@@ -365,6 +365,9 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   it("shows the nodes page and logs no console errors anywhere", async () => {
     await page.getByRole("link", { name: "Nodes" }).click();
     await page.getByRole("heading", { name: "Nodes" }).waitFor();
+    // Until the registry exists, the node half of emission goes to the timelock (ignition/modules/Fleek.ts).
+    expect(await page.getByTestId("node-recipient").textContent()).to.contain("the treasury (timelock)");
+    expect(await page.getByTestId("node-emission").textContent()).to.match(/^[\d,]+(\.\d+)? FLK$/);
     await screenshot("nodes");
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole("link", { name: "Overview" }).click();

@@ -1,14 +1,39 @@
+import { useApp } from "../AppContext";
+import { useAsync } from "../lib/useAsync";
+import { Loaded } from "../components/Status";
+import { Stat } from "../components/Stat";
+import { formatToken, shortAddress } from "../lib/format";
+
 /**
- * The node registry is built on another branch in parallel; this page fills in when its contract
- * and the indexer's `nodes`, `epochs` and `rewardProof` queries land.
+ * Node operators' half of emission, from the Emission contract. The registry itself (nodes,
+ * committees, reputation, registration, reward proofs) is built on another branch; this page
+ * grows when its contract and the indexer's `nodes`, `epochs` and `rewardProof` land.
  */
 export default function Nodes() {
+  const { suite, provider, deployment, version } = useApp();
+  const rewards = useAsync(async () => {
+    const block = await provider.getBlock("latest");
+    const [due, recipient] = await Promise.all([suite.emission.nodeEmission(block?.timestamp ?? 0), suite.emission.nodeRecipient()]);
+    return { due, recipient };
+  }, [suite, version]);
   return (
     <>
       <h1>Nodes</h1>
+      <Loaded state={rewards} what="node rewards">
+        {(r) => (
+          <dl className="stats">
+            <Stat label="Node rewards emitted to date" value={formatToken(r.due, "FLK", 18, 2)} testId="node-emission" />
+            <Stat
+              label="Paid to"
+              value={r.recipient.toLowerCase() === deployment.contracts.timelock.toLowerCase() ? "the treasury (timelock), until the registry is deployed" : shortAddress(r.recipient)}
+              testId="node-recipient"
+            />
+          </dl>
+        )}
+      </Loaded>
       <p className="empty">
-        The node registry lands next: the registry, the committee of the current epoch, reputation over epochs, node registration and reward claims will appear here once the
-        registry contract and the indexer are deployed.
+        The node registry lands next: the registry, the committee of the current epoch, reputation over epochs, node registration, stake locking and reward claims with
+        proofs will appear here once the registry contract and the indexer are deployed.
       </p>
     </>
   );
