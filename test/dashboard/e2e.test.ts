@@ -4,7 +4,7 @@
  * Chromium driven by playwright-core with an EIP-6963 test wallet that signs with Hardhat account 0.
  * Every action is checked on-chain and on screen; screenshots land in test-artifacts/dashboard/.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -41,17 +41,35 @@ async function startDevnet(dir: string): Promise<{ child: ChildProcess; deployme
     cwd: ROOT,
     env: { ...process.env, DEVNET_PORT: "0", DEVNET_ADDRESSES: out },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: the hardhat launcher runs the script in a child node process, which a
+    // signal to the launcher alone would leave running.
+    detached: true,
   });
+  // Should the test process end before `after` runs, the chain must not outlive it.
+  const orphanGuard = () => child.exitCode === null && child.pid !== undefined && process.kill(-child.pid, "SIGTERM");
+  process.once("exit", orphanGuard);
+  child.once("exit", () => process.off("exit", orphanGuard));
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
   child.stderr!.on("data", (d) => (log += d));
   const deadline = Date.now() + 120_000;
   while (!fs.existsSync(out) || !log.includes("Ctrl-C")) {
     if (child.exitCode !== null) throw new Error(`devnet exited:\n${log}`);
-    if (Date.now() > deadline) throw new Error(`devnet did not start in 120 s:\n${log}`);
+    if (Date.now() > deadline) {
+      await stopDevnet(child);
+      throw new Error(`devnet did not start in 120 s:\n${log}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   return { child, deployment: JSON.parse(fs.readFileSync(out, "utf8")) };
+}
+
+/** Stops the devnet's whole process group and waits for the launcher to exit. */
+async function stopDevnet(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  process.kill(-child.pid, "SIGTERM");
+  await exited;
 }
 
 /** Serves the built dashboard and the deployment's addresses.json on a free port. */
@@ -209,7 +227,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   after(async () => {
     await context?.close();
     await new Promise((r) => (server ? server.close(r) : r(undefined)));
-    devnet?.kill("SIGTERM");
+    if (devnet) await stopDevnet(devnet);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
