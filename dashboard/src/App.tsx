@@ -1,0 +1,97 @@
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
+import { JsonRpcProvider } from "ethers";
+import { AppContext, type AppState } from "./AppContext";
+import { ALL_ABIS, connectSuite, type Deployment } from "./lib/contracts";
+import { registerErrorAbis, describeError } from "./lib/revert";
+import { chainData } from "./data/source";
+import { WalletProvider } from "./wallet/WalletContext";
+import { WalletButton } from "./wallet/WalletButton";
+import { useHashRoute, ROUTES, type Route } from "./router";
+import { Overview } from "./pages/Overview";
+
+// The first page ships in the entry chunk; the others load when opened, which keeps the first
+// page's bundle small.
+const Account = lazy(() => import("./pages/Account"));
+const Governance = lazy(() => import("./pages/Governance"));
+const Nodes = lazy(() => import("./pages/Nodes"));
+const Creators = lazy(() => import("./pages/Creators"));
+
+registerErrorAbis(ALL_ABIS);
+
+/** Fetches the deployment the host serves next to the app (the devnet's addresses.json). */
+async function loadDeployment(): Promise<Deployment> {
+  const response = await fetch("./addresses.json");
+  if (!response.ok) throw new Error(`No deployment found (addresses.json: HTTP ${response.status}). Start the devnet with \`npm start\`.`);
+  return (await response.json()) as Deployment;
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route) {
+    case "account":
+      return <Account />;
+    case "governance":
+      return <Governance />;
+    case "nodes":
+      return <Nodes />;
+    case "creators":
+      return <Creators />;
+    default:
+      return <Overview />;
+  }
+}
+
+/** The app shell: deployment, wallet, navigation and the current page. */
+export function App() {
+  const [deployment, setDeployment] = useState<Deployment>();
+  const [error, setError] = useState<string>();
+  const [version, setVersion] = useState(0);
+  const route = useHashRoute();
+
+  useEffect(() => {
+    loadDeployment().then(setDeployment, (err) => setError(describeError(err)));
+  }, []);
+
+  const refresh = useCallback(() => setVersion((v) => v + 1), []);
+  const app = useMemo<AppState | undefined>(() => {
+    if (!deployment) return undefined;
+    // staticNetwork: the chain id is known, so ethers skips its network detection round trips.
+    const provider = new JsonRpcProvider(deployment.rpcUrl, deployment.chainId, { staticNetwork: true, pollingInterval: 2000 });
+    const suite = connectSuite(deployment, provider);
+    return { deployment, provider, suite, data: chainData(deployment, suite, provider), version, refresh };
+  }, [deployment, version, refresh]);
+
+  const shell = (
+    <>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header>
+        <strong className="brand">Fleek Network</strong>
+        <nav aria-label="Pages">
+          {ROUTES.map((r) => (
+            <a key={r.route} href={`#/${r.route}`} aria-current={route === r.route ? "page" : undefined}>
+              {r.label}
+            </a>
+          ))}
+        </nav>
+        {deployment && <WalletButton />}
+      </header>
+      <main id="main" tabIndex={-1}>
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
+        {!error && !app && <p aria-busy="true">Loading the deployment…</p>}
+        {app && (
+          <AppContext.Provider value={app}>
+            <Suspense fallback={<p aria-busy="true">Loading the page…</p>}>
+              <Page route={route} />
+            </Suspense>
+          </AppContext.Provider>
+        )}
+      </main>
+    </>
+  );
+  return deployment ? <WalletProvider expectedChainId={deployment.chainId}>{shell}</WalletProvider> : shell;
+}

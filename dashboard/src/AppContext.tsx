@@ -1,0 +1,28 @@
+/**
+ * The deployment the dashboard is pointed at, its read-only contract handles and data source,
+ * and a version counter that pages reload on after a confirmed transaction.
+ */
+import { createContext, useContext } from "react";
+import type { JsonRpcProvider } from "ethers";
+import type { Deployment, Suite } from "./lib/contracts";
+import type { DashboardData } from "./data/source";
+
+export interface AppState {
+  deployment: Deployment;
+  provider: JsonRpcProvider;
+  /** Contracts bound to the read provider. */
+  suite: Suite;
+  data: DashboardData;
+  /** Bumped after every confirmed transaction. */
+  version: number;
+  refresh(): void;
+}
+
+export const AppContext = createContext<AppState | undefined>(undefined);
+
+/** The app state; only below the app shell. */
+export function useApp(): AppState {
+  const state = useContext(AppContext);
+  if (!state) throw new Error("useApp outside AppContext");
+  return state;
+}

@@ -1,0 +1,12 @@
+import type { AsyncState } from "../lib/useAsync";
+import type { ReactNode } from "react";
+
+/**
+ * Renders a read's loading and error states in words, and its data through `children` once
+ * loaded (keeping stale data on screen while a refresh runs).
+ */
+export function Loaded<T>({ state, what, children }: { state: AsyncState<T>; what: string; children: (data: T) => ReactNode }) {
+  if (state.data !== undefined) return <>{children(state.data)}</>;
+  if (state.error) return <p role="alert" className="error">Could not load {what}: {state.error}</p>;
+  return <p aria-busy="true">Loading {what}…</p>;
+}

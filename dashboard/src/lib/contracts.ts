@@ -1,0 +1,82 @@
+/**
+ * Typed contract handles. ABIs come from Hardhat's artifacts (only the `abi` export is imported,
+ * so bytecode stays out of the bundle); types come from typechain, imported as types only.
+ */
+import { Contract, type ContractRunner } from "ethers";
+import { abi as flkAbi } from "../../../artifacts/contracts/token/FLK.sol/FLK.json";
+import { abi as emissionAbi } from "../../../artifacts/contracts/token/Emission.sol/Emission.json";
+import { abi as vestingAbi } from "../../../artifacts/contracts/token/Vesting.sol/Vesting.json";
+import { abi as stakingAbi } from "../../../artifacts/contracts/staking/Staking.sol/Staking.json";
+import { abi as creditsAbi } from "../../../artifacts/contracts/staking/ServiceCredits.sol/ServiceCredits.json";
+import { abi as governorAbi } from "../../../artifacts/contracts/governance/FleekGovernor.sol/FleekGovernor.json";
+import { abi as timelockAbi } from "../../../artifacts/@openzeppelin/contracts/governance/TimelockController.sol/TimelockController.json";
+import { abi as marketAbi } from "../../../artifacts/contracts/creator/CreatorMarket.sol/CreatorMarket.json";
+import { abi as creatorTokenAbi } from "../../../artifacts/contracts/creator/CreatorToken.sol/CreatorToken.json";
+import type {
+  FLK,
+  Emission,
+  Vesting,
+  Staking,
+  ServiceCredits,
+  FleekGovernor,
+  TimelockController,
+  CreatorMarket,
+  CreatorToken,
+} from "../../../typechain-types";
+
+/** Every ABI the dashboard talks to, for decoding custom errors raised anywhere in a call. */
+export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi];
+
+/** The deployment the dashboard reads: what `scripts/devnet.ts` writes to addresses.json. */
+export interface Deployment {
+  chainId: number;
+  rpcUrl: string;
+  contracts: {
+    flk: string;
+    emission: string;
+    vesting: string;
+    staking: string;
+    serviceCredits: string;
+    governor: string;
+    timelock: string;
+    creatorMarket: string;
+    buyback: string;
+    usdc: string;
+    registry: string;
+    rewards: string;
+    escrow: string;
+  };
+}
+
+/** The suite's contracts bound to one runner (a read provider or a wallet signer). */
+export interface Suite {
+  flk: FLK;
+  emission: Emission;
+  vesting: Vesting;
+  staking: Staking;
+  credits: ServiceCredits;
+  governor: FleekGovernor;
+  timelock: TimelockController;
+  market: CreatorMarket;
+}
+
+/** Binds every contract of `deployment` to `runner`. */
+export function connectSuite(deployment: Deployment, runner: ContractRunner): Suite {
+  const c = deployment.contracts;
+  const at = <T>(address: string, abi: unknown) => new Contract(address, abi as never, runner) as unknown as T;
+  return {
+    flk: at<FLK>(c.flk, flkAbi),
+    emission: at<Emission>(c.emission, emissionAbi),
+    vesting: at<Vesting>(c.vesting, vestingAbi),
+    staking: at<Staking>(c.staking, stakingAbi),
+    credits: at<ServiceCredits>(c.serviceCredits, creditsAbi),
+    governor: at<FleekGovernor>(c.governor, governorAbi),
+    timelock: at<TimelockController>(c.timelock, timelockAbi),
+    market: at<CreatorMarket>(c.creatorMarket, marketAbi),
+  };
+}
+
+/** A creator token clone bound to `runner`. */
+export function creatorToken(address: string, runner: ContractRunner): CreatorToken {
+  return new Contract(address, creatorTokenAbi as never, runner) as unknown as CreatorToken;
+}

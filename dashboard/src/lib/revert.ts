@@ -1,0 +1,102 @@
+/**
+ * Turns a failed call or transaction into one sentence a user can act on: the wallet's refusal,
+ * a contract's custom error decoded from any ABI of the suite, or the node's message.
+ */
+import { Interface, type ErrorDescription } from "ethers";
+import { formatAmount } from "./format";
+
+let combined: Interface | undefined;
+
+/** Sets the ABIs whose custom errors {@link describeError} decodes (all of the suite's). */
+export function registerErrorAbis(abis: readonly unknown[]): void {
+  const seen = new Set<string>();
+  const fragments: unknown[] = [];
+  for (const abi of abis) {
+    for (const item of abi as { type: string; name?: string; inputs?: { type: string }[] }[]) {
+      if (item.type !== "error") continue;
+      const key = `${item.name}(${(item.inputs ?? []).map((i) => i.type).join(",")})`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      fragments.push(item);
+    }
+  }
+  combined = new Interface(fragments as never);
+}
+
+const flk = (v: unknown) => `${formatAmount(v as bigint)} FLK`;
+
+/** Words for the errors users actually meet; anything else is described from its name and arguments. */
+const WORDS: Record<string, (args: readonly unknown[]) => string> = {
+  StakingZeroAmount: () => "The amount must be more than zero.",
+  StakingInsufficientStake: ([requested, staked]) => `You asked to unstake ${flk(requested)} but only ${flk(staked)} is staked.`,
+  StakingNothingToWithdraw: () => "Nothing to withdraw yet: unstaked FLK becomes withdrawable after the unbonding period.",
+  StakingNothingToClaim: () => "There are no rewards to claim yet.",
+  StakingRewardsUnfunded: () => "The staking contract does not hold enough rewards yet; try again after the next emission.",
+  StakingZeroDelegate: () => "Delegate to an address, not the zero address.",
+  VestingNothingToRelease: () => "Nothing of this schedule is releasable yet.",
+  ERC20InsufficientBalance: ([, balance, needed]) => `Your balance of ${flk(balance)} is less than the ${flk(needed)} needed.`,
+  ERC20InsufficientAllowance: ([, allowance, needed]) => `The approved allowance of ${flk(allowance)} is less than the ${flk(needed)} needed.`,
+  CreatorMarketExpired: () => "The deadline passed before the trade was mined: try again.",
+  CreatorMarketZeroAmount: () => "The amount must be more than zero.",
+  CreatorMarketMaxCost: ([cost, max]) => `The price moved: the buy now costs ${flk(cost)}, above your limit of ${flk(max)}. Raise the slippage or retry.`,
+  CreatorMarketMinReturn: ([proceeds, min]) => `The price moved: the sale now returns ${flk(proceeds)}, below your minimum of ${flk(min)}. Raise the slippage or retry.`,
+  CreatorMarketExceedsSupply: ([amount, supply]) => `Only ${formatAmount(supply as bigint)} tokens exist; you cannot sell ${formatAmount(amount as bigint)}.`,
+  CreatorMarketNothingToClaim: () => "You have no creator fees to claim.",
+  CreatorTokenUnauthorized: () => "Only the creator market may mint or burn creator tokens.",
+  GovernorInsufficientProposerVotes: ([, votes, threshold]) => `Proposing needs ${flk(threshold)} of voting power; you have ${flk(votes)}.`,
+  GovernorAlreadyCastVote: () => "You already voted on this proposal.",
+  GovernorUnexpectedProposalState: () => "The proposal is not in the right state for this action.",
+  GovernorUnableToCancel: () => "This proposal can no longer be cancelled.",
+  GovernorUnexpectedProposal: () => "An identical proposal already exists.",
+  TimelockUnexpectedOperationState: () => "The timelock delay has not passed yet, or the operation was already executed.",
+};
+
+/** Splits `StakingNothingToClaim` into `Staking nothing to claim`. */
+function humanize(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/ ([A-Z])(?=[a-z])/g, (_m, c: string) => ` ${c.toLowerCase()}`);
+}
+
+/** Describes a decoded custom error in words. */
+export function describeCustomError(error: Pick<ErrorDescription, "name" | "args">): string {
+  const words = WORDS[error.name];
+  if (words) return words([...error.args]);
+  if (error.name === "Error") return String(error.args[0]);
+  if (error.name === "Panic") return `The contract panicked (code ${error.args[0]}).`;
+  const args = [...error.args].map(String).join(", ");
+  return `${humanize(error.name)}${args ? ` (${args})` : ""}.`;
+}
+
+/** Finds revert data (`0x…` with a selector) anywhere in a nested provider error. */
+function findRevertData(error: unknown, depth = 0): string | undefined {
+  if (depth > 6 || error === null || typeof error !== "object") return undefined;
+  const record = error as Record<string, unknown>;
+  const data = record.data;
+  if (typeof data === "string" && /^0x[0-9a-fA-F]{8}/.test(data)) return data;
+  for (const key of ["data", "error", "info", "cause", "payload"]) {
+    const found = findRevertData(record[key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function isUserRejection(error: unknown): boolean {
+  const e = error as { code?: unknown; info?: { error?: { code?: unknown } } };
+  return e?.code === "ACTION_REJECTED" || e?.code === 4001 || e?.info?.error?.code === 4001;
+}
+
+/** One sentence for any error a read or a transaction can throw. */
+export function describeError(error: unknown): string {
+  if (isUserRejection(error)) return "You rejected the request in your wallet.";
+  const data = findRevertData(error);
+  if (data && combined) {
+    try {
+      const decoded = combined.parseError(data);
+      if (decoded) return describeCustomError(decoded);
+    } catch {
+      // Unknown selector: fall through to the message.
+    }
+  }
+  const e = error as { shortMessage?: string; reason?: string; message?: string };
+  if (e?.reason) return e.reason;
+  return e?.shortMessage ?? e?.message ?? String(error);
+}

@@ -1,0 +1,51 @@
+import { useCallback, useState } from "react";
+import type { ContractTransactionResponse } from "ethers";
+import { describeError } from "./revert";
+
+/** Where a transaction (or a short sequence, like approve then stake) stands. */
+export type TxState =
+  | { status: "idle" }
+  | { status: "wallet"; step: string }
+  | { status: "pending"; step: string; hash: string }
+  | { status: "confirmed"; step: string; hash: string; block: number }
+  | { status: "failed"; step: string; reason: string };
+
+/** Sends one transaction of a sequence and waits for it to be mined. */
+export type SendStep = (step: string, send: () => Promise<ContractTransactionResponse>) => Promise<void>;
+
+/**
+ * Runs transactions and exposes their state for {@link TxStatus}. `onConfirmed` runs after the
+ * whole sequence is mined (pages reload their reads there).
+ */
+export function useTransaction(onConfirmed?: () => void) {
+  const [state, setState] = useState<TxState>({ status: "idle" });
+
+  const run = useCallback(
+    async (sequence: (send: SendStep) => Promise<void>): Promise<boolean> => {
+      let current = "";
+      let last: TxState = { status: "idle" };
+      const send: SendStep = async (step, sendTx) => {
+        current = step;
+        setState({ status: "wallet", step });
+        const tx = await sendTx();
+        setState({ status: "pending", step, hash: tx.hash });
+        const receipt = await tx.wait();
+        // ethers throws on a reverted receipt; a null receipt means the tx was replaced.
+        if (!receipt) throw new Error("The transaction was replaced or dropped.");
+        last = { status: "confirmed", step, hash: tx.hash, block: receipt.blockNumber };
+      };
+      try {
+        await sequence(send);
+        setState(last);
+        onConfirmed?.();
+        return true;
+      } catch (err) {
+        setState({ status: "failed", step: current, reason: describeError(err) });
+        return false;
+      }
+    },
+    [onConfirmed],
+  );
+
+  return { state, run, busy: state.status === "wallet" || state.status === "pending" };
+}

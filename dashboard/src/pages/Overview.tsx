@@ -1,0 +1,190 @@
+import { useEffect } from "react";
+import { useApp } from "../AppContext";
+import { useAsync } from "../lib/useAsync";
+import { Loaded } from "../components/Status";
+import { Stat } from "../components/Stat";
+import { LineChart } from "../components/LineChart";
+import { formatBps, formatCompact, formatDate, formatToken, shortAddress } from "../lib/format";
+import { emissionSchedule, supplyProjection, unlockCalendar } from "../lib/schedule";
+import type { SupplyBreakdown } from "../data/source";
+
+/** Performance mark set once the first page shows chain data and its controls respond. */
+export const FIRST_PAGE_MARK = "fleek:first-page-interactive";
+const WEI_PER_FLK = 10n ** 18n;
+const toFlk = (wei: bigint) => Number(wei / WEI_PER_FLK);
+const year = (seconds: number) => new Date(seconds * 1000).getUTCFullYear().toString();
+
+/** Token-page overview, Etherscan style: where the supply is, what unlocks when, what is emitted and burned. */
+export function Overview() {
+  const { data, version } = useApp();
+  const supply = useAsync(() => data.supply(), [data, version]);
+  useEffect(() => {
+    // The first-page budget (interactive < 2 s) is measured against this mark by the e2e test.
+    if (supply.data && performance.getEntriesByName(FIRST_PAGE_MARK).length === 0) performance.mark(FIRST_PAGE_MARK);
+  }, [supply.data]);
+  return (
+    <>
+      <h1>FLK overview</h1>
+      <Loaded state={supply} what="the supply">
+        {(s) => (
+          <>
+            <SupplySection supply={s} />
+            <UnlockCalendar tge={s.tge} />
+            <EmissionSchedule supply={s} />
+          </>
+        )}
+      </Loaded>
+    </>
+  );
+}
+
+function SupplySection({ supply: s }: { supply: SupplyBreakdown }) {
+  const projection = supplyProjection(s.tge);
+  return (
+    <section aria-labelledby="supply-h">
+      <h2 id="supply-h">Supply</h2>
+      <dl className="stats">
+        <Stat label="Total supply" value={formatToken(s.total, "FLK", 18, 0)} testId="total-supply" />
+        <Stat label="Circulating" value={formatToken(s.circulating, "FLK", 18, 0)} testId="circulating" />
+        <Stat label="Locked in vesting" value={formatToken(s.vesting, "FLK", 18, 0)} testId="locked" />
+        <Stat label="Staked (with unbonding and rewards)" value={formatToken(s.staked, "FLK", 18, 0)} testId="staked" />
+        <Stat label="Reserves (treasury and creator curves)" value={formatToken(s.reserves, "FLK", 18, 0)} />
+        <Stat label="Burned" value={formatToken(s.burned, "FLK", 18, 6)} testId="burned" />
+        <Stat label="Emitted" value={formatToken(s.emitted, "FLK", 18, 0)} />
+        <Stat label="Emission due, not yet minted" value={formatToken(s.mintable, "FLK", 18, 0)} />
+      </dl>
+      <h3>Supply over time</h3>
+      <LineChart
+        label="Unlocked genesis supply and cumulative emission over five years from the TGE"
+        series={[
+          { name: "Unlocked genesis supply", color: "#3b82f6", points: projection.map((p) => [Number(p.time), toFlk(p.unlocked)]) },
+          { name: "Unlocked plus emitted", color: "#10b981", points: projection.map((p) => [Number(p.time), toFlk(p.unlocked + p.emitted)]) },
+        ]}
+        formatX={year}
+        formatY={(y) => formatCompact(BigInt(Math.round(y)) * WEI_PER_FLK)}
+        marker={{ x: Number(s.now), y: toFlk(s.total - s.vesting + s.mintable), label: "now" }}
+      />
+      <p className="hint">The schedule projected from the genesis formulas; the indexer's history replaces the projection with measured supply.</p>
+    </section>
+  );
+}
+
+function UnlockCalendar({ tge }: { tge: bigint }) {
+  return (
+    <section aria-labelledby="unlock-h">
+      <h2 id="unlock-h">Unlock calendar</h2>
+      <p>Token generation event (TGE): {formatDate(tge)}. Months are twelfths of a 365-day year.</p>
+      <div className="table-scroll">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Allocation</th>
+              <th scope="col">Total</th>
+              <th scope="col">At TGE</th>
+              <th scope="col">Cliff</th>
+              <th scope="col">Then per month</th>
+              <th scope="col">Fully unlocked</th>
+            </tr>
+          </thead>
+          <tbody>
+            {unlockCalendar(tge).map((row) => (
+              <tr key={row.allocation.key}>
+                <th scope="row">{row.allocation.name}</th>
+                <td>{formatToken(row.allocation.total, "FLK", 18, 0)}</td>
+                <td>
+                  {formatToken(row.atTge, "FLK", 18, 0)} ({formatBps(row.allocation.tgeBps)})
+                </td>
+                <td>{row.allocation.cliff > 0n ? `${formatDate(row.cliffAt)}: ${formatToken(row.atCliff, "FLK", 18, 0)}` : "none"}</td>
+                <td>{row.monthly > 0n ? formatToken(row.monthly, "FLK", 18, 0) : "—"}</td>
+                <td>{formatDate(row.endAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+/** Who burned, in words: the suite's burners by name, anyone else by address. */
+function burnerName(address: string, contracts: Record<string, string>): string {
+  const a = address.toLowerCase();
+  if (a === contracts.creatorMarket.toLowerCase()) return "Creator market (trading fee)";
+  if (a === contracts.buyback.toLowerCase()) return "Buyback auction";
+  return shortAddress(address);
+}
+
+/** The latest burns; loads after the supply so it stays off the first page's critical path. */
+function BurnList() {
+  const { data, deployment, version } = useApp();
+  const burns = useAsync(() => data.burns(10), [data, version]);
+  return (
+    <>
+      <h3>Latest burns</h3>
+      <Loaded state={burns} what="burns">
+        {(list) =>
+          list.length === 0 ? (
+            <p className="empty">Nothing burned yet.</p>
+          ) : (
+            <div className="table-scroll">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Block</th>
+                    <th scope="col">Burned by</th>
+                    <th scope="col">Amount</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {list.map((b) => (
+                    <tr key={`${b.txHash}-${b.from}-${b.amount}`} data-testid="burn-row">
+                      <td>{b.block}</td>
+                      <td>{burnerName(b.from, deployment.contracts)}</td>
+                      <td>{formatToken(b.amount, "FLK", 18, 6)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Loaded>
+    </>
+  );
+}
+
+function EmissionSchedule({ supply: s }: { supply: SupplyBreakdown }) {
+  return (
+    <section aria-labelledby="emission-h">
+      <h2 id="emission-h">Emission and burns</h2>
+      <div className="table-scroll">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Year</th>
+              <th scope="col">From</th>
+              <th scope="col">To</th>
+              <th scope="col">Emitted</th>
+              <th scope="col">Cumulative</th>
+            </tr>
+          </thead>
+          <tbody>
+            {emissionSchedule(s.tge).map((y) => (
+              <tr key={y.year} aria-current={s.now >= y.from && s.now < y.to ? "true" : undefined}>
+                <th scope="row">{y.year}</th>
+                <td>{formatDate(y.from)}</td>
+                <td>{formatDate(y.to)}</td>
+                <td>{formatToken(y.amount, "FLK", 18, 0)}</td>
+                <td>{formatToken(y.cumulative, "FLK", 18, 0)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <p>
+        Minted so far: {formatToken(s.emitted)}. Burned so far (creator-token fees and buybacks): {formatToken(s.burned)}.
+      </p>
+      <BurnList />
+    </section>
+  );
+}

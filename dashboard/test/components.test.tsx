@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { useState } from "react";
+import { cleanup, fireEvent, render, screen } from "@testing-library/react";
+import { TxStatus } from "../src/components/TxStatus";
+import { LineChart } from "../src/components/LineChart";
+import { AmountField } from "../src/components/AmountField";
+import { Loaded } from "../src/components/Status";
+
+afterEach(cleanup);
+
+describe("TxStatus", () => {
+  it("announces each state in words", () => {
+    const { rerender } = render(<TxStatus state={{ status: "wallet", step: "Stake" }} />);
+    expect(screen.getByRole("status").textContent).toBe("Stake: confirm in your wallet…");
+    rerender(<TxStatus state={{ status: "pending", step: "Stake", hash: "0x1234567890abcdef1234" }} />);
+    expect(screen.getByRole("status").textContent).toBe("Stake: pending (0x1234…1234)…");
+    rerender(<TxStatus state={{ status: "confirmed", step: "Stake", hash: "0x12", block: 42 }} />);
+    expect(screen.getByRole("status").textContent).toBe("Stake: confirmed in block 42.");
+    rerender(<TxStatus state={{ status: "failed", step: "Stake", reason: "The amount must be more than zero." }} />);
+    expect(screen.getByRole("alert").textContent).toBe("Stake failed: The amount must be more than zero.");
+  });
+  it("renders nothing before any transaction", () => {
+    const { container } = render(<TxStatus state={{ status: "idle" }} />);
+    expect(container.innerHTML).toBe("");
+  });
+});
+
+describe("LineChart", () => {
+  it("draws one line per series, the legend and the marker", () => {
+    const { container } = render(
+      <LineChart
+        label="test chart"
+        series={[
+          { name: "A", color: "red", points: [[0, 0], [1, 10], [2, 20]] },
+          { name: "B", color: "blue", points: [[0, 5], [2, 5]] },
+        ]}
+        formatX={String}
+        formatY={String}
+        marker={{ x: 1, y: 10, label: "now" }}
+      />,
+    );
+    expect(screen.getByRole("img", { name: "test chart" })).toBeTruthy();
+    expect(container.querySelectorAll("polyline")).toHaveLength(2);
+    expect(container.querySelector("polyline")!.getAttribute("points")!.split(" ")).toHaveLength(3);
+    expect(screen.getByText("now")).toBeTruthy();
+    expect(container.querySelector("figcaption")!.textContent).toContain("A");
+  });
+  it("says there is no data instead of drawing an empty frame", () => {
+    render(<LineChart label="x" series={[]} formatX={String} formatY={String} />);
+    expect(screen.getByText("No data to chart yet.")).toBeTruthy();
+  });
+});
+
+describe("AmountField", () => {
+  function Harness({ max }: { max?: bigint }) {
+    const [v, setV] = useState("");
+    return <AmountField label="Amount" value={v} onChange={setV} max={max} />;
+  }
+  it("is labelled, flags invalid input in words, and fills in the maximum", () => {
+    render(<Harness max={1_500_000_000_000_000_000n} />);
+    const input = screen.getByLabelText("Amount") as HTMLInputElement;
+    fireEvent.change(input, { target: { value: "abc" } });
+    expect(input.getAttribute("aria-invalid")).toBe("true");
+    expect(screen.getByText("Enter a number, like 100 or 0.5.")).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Max" }));
+    expect(input.value).toBe("1.5");
+    expect(input.getAttribute("aria-invalid")).toBe("false");
+  });
+});
+
+describe("Loaded", () => {
+  it("shows loading, then the error in words, then data", () => {
+    const { rerender } = render(<Loaded state={{ loading: true }} what="proposals">{() => "data"}</Loaded>);
+    expect(screen.getByText("Loading proposals…")).toBeTruthy();
+    rerender(<Loaded state={{ loading: false, error: "node down" }} what="proposals">{() => "data"}</Loaded>);
+    expect(screen.getByRole("alert").textContent).toBe("Could not load proposals: node down");
+    rerender(<Loaded state={{ loading: false, data: 3 }} what="proposals">{(n) => `got ${n}`}</Loaded>);
+    expect(screen.getByText("got 3")).toBeTruthy();
+  });
+});
