@@ -4,67 +4,16 @@
  * swap at an epoch change (a fifth node joins, one is jailed by the committee's report and unstakes).
  */
 import { expect } from "chai";
-import hre from "hardhat";
 import * as net from "node:net";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
-import { Wallet } from "ethers";
 import { ChainMismatchError, RegistryCommitteeSource } from "../../../node/chain/registryCommittee";
 import { Committee } from "../../../node/consensus/types/committee";
-import { KeyPair } from "../../../node/consensus/types/crypto";
 import { Logger } from "../../../node/logger";
-import { MIN_STAKE, emptyReport, registrySuite, submitReport, type RegistrySuite, type TestNode } from "../../registry/fixtures";
+import { MIN_STAKE, emptyReport, registrySuite, submitReport } from "../../registry/fixtures";
+import { waitFor } from "../consensus/cluster";
+import { CHAIN_ID, describeCommittee, expectedCommittee as expected, registerChainNode, serveChain, type ChainNode } from "./chainNodes";
 
-/** Hardhat's chain id. */
-const CHAIN_ID = 31337n;
 const POLLING = { pollMs: 50, minBackoffMs: 50, maxBackoffMs: 200 };
-
-/** A node registered with a real ed25519 key and loopback endpoints. */
-interface ChainNode extends TestNode {
-  ed25519: KeyPair;
-  primaryPort: number;
-  workerPort: number;
-}
-
-/** Registers node `i` (owner round-robin over the operators) with a fresh key, ports from 20000 + 10i. */
-async function registerChainNode(s: RegistrySuite, i: number): Promise<ChainNode> {
-  const owner = s.operators[i % s.operators.length];
-  const ed25519 = KeyPair.generate();
-  const signer = new Wallet(Wallet.createRandom().privateKey);
-  const base = 20_000 + 10 * i;
-  const ports = { primary: base, worker: base + 1, mempool: base + 2, rpc: base + 3, pool: base + 4, gateway: base + 5 };
-  const key = `0x${ed25519.publicKey.toString("hex")}`;
-  await s.registry.connect(owner).register(key, signer.address, { host: "127.0.0.1", ports }, MIN_STAKE);
-  return { id: Number(await s.registry.nodeCount()), owner, signer, key, ed25519, primaryPort: base, workerPort: base + 1 };
-}
-
-/** The committee the node should derive from these registered nodes. */
-function describeCommittee(c: Committee) {
-  return {
-    epoch: c.epoch,
-    members: c.members.map((m) => ({ key: m.publicKey.toString("hex"), primary: m.primary, worker: m.worker, weight: m.weight })),
-  };
-}
-function expected(epoch: number, nodes: readonly ChainNode[]) {
-  return describeCommittee(
-    new Committee(
-      epoch,
-      nodes.map((n) => ({
-        publicKey: n.ed25519.publicKey,
-        primary: { host: "127.0.0.1", port: n.primaryPort },
-        worker: { host: "127.0.0.1", port: n.workerPort },
-        weight: 1,
-      })),
-    ),
-  );
-}
-
-/** Serves the in-process Hardhat network over JSON-RPC on `port` (0: any free port). */
-async function serveChain(port = 0): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = await hre.run(TASK_NODE_CREATE_SERVER, { hostname: "127.0.0.1", port, provider: hre.network.provider });
-  const { port: bound } = await server.listen();
-  return { url: `http://127.0.0.1:${bound}`, close: () => server.close() };
-}
 
 /** A loopback port nobody listens on right now. */
 async function freePort(): Promise<number> {
@@ -73,14 +22,6 @@ async function freePort(): Promise<number> {
   const { port } = srv.address() as net.AddressInfo;
   await new Promise((r) => srv.close(r));
   return port;
-}
-
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("RegistryCommitteeSource (NodeRegistry on Hardhat, over JSON-RPC)", function () {
@@ -99,25 +40,25 @@ describe("RegistryCommitteeSource (NodeRegistry on Hardhat, over JSON-RPC)", fun
     closers.push(source.watch((c) => seen.push(c)));
 
     const nodes: ChainNode[] = [];
-    for (let i = 0; i < 4; i++) nodes.push(await registerChainNode(s, i));
+    for (let i = 0; i < 4; i++) nodes.push(await registerChainNode(s, i, 20_000 + 10 * i));
     // Registered but no epoch change yet: there is no committee, current() keeps waiting.
     expect(await source.read()).to.equal(undefined);
     const first = source.current();
     await time.increaseTo(await s.registry.epochEnd());
     await s.registry.advanceEpoch();
     expect(describeCommittee(await first)).to.deep.equal(expected(1, nodes));
-    await until("epoch 1 on watch()", () => seen.length === 1);
+    await waitFor("epoch 1 on watch()", () => seen.length === 1);
     expect(describeCommittee(seen[0])).to.deep.equal(expected(1, nodes));
 
     // A fifth node queues for the next epoch; the committee's report measures node 1 at 0% uptime,
     // which jails it at the change (a member cannot unstake below the minimum during its epoch).
-    const joiner = await registerChainNode(s, 4);
+    const joiner = await registerChainNode(s, 4, 20_040);
     const leaver = nodes[1];
     await submitReport(s, nodes, await emptyReport(s, { nodes: [{ nodeId: leaver.id, uptime: 0, latencyMs: 0, bytesServed: 0n, deliveryAcks: 0n }] }));
     await s.registry.connect(leaver.owner).unstake(leaver.id, MIN_STAKE);
     const swapped = [...nodes.filter((n) => n !== leaver), joiner];
 
-    await until("epoch 2 on watch()", () => seen.length === 2);
+    await waitFor("epoch 2 on watch()", () => seen.length === 2);
     expect(describeCommittee(seen[1])).to.deep.equal(expected(2, swapped));
     expect(seen[1].indexOf(leaver.ed25519.publicKey)).to.equal(undefined);
     expect(seen[1].indexOf(joiner.ed25519.publicKey)).to.not.equal(undefined);
@@ -126,7 +67,7 @@ describe("RegistryCommitteeSource (NodeRegistry on Hardhat, over JSON-RPC)", fun
 
   it("retries while the RPC is unreachable and reads the committee once it answers", async () => {
     const s = await loadFixture(registrySuite);
-    for (let i = 0; i < 4; i++) await registerChainNode(s, i);
+    for (let i = 0; i < 4; i++) await registerChainNode(s, i, 20_000 + 10 * i);
     await time.increaseTo(await s.registry.epochEnd());
     await s.registry.advanceEpoch();
     const port = await freePort();
@@ -140,11 +81,11 @@ describe("RegistryCommitteeSource (NodeRegistry on Hardhat, over JSON-RPC)", fun
     const seen: Committee[] = [];
     closers.push(source.watch((c) => seen.push(c)));
     const pending = source.current();
-    await until("retry warnings", () => warnings.filter((w) => w.includes("registry read failed")).length >= 2 && warnings.some((w) => w.includes("registry poll failed")));
+    await waitFor("retry warnings", () => warnings.filter((w) => w.includes("registry read failed")).length >= 2 && warnings.some((w) => w.includes("registry poll failed")));
     const chain = await serveChain(port);
     closers.push(chain.close);
     expect((await pending).epoch).to.equal(1);
-    await until("watch() recovers", () => seen.length === 1);
+    await waitFor("watch() recovers", () => seen.length === 1);
     expect(seen[0].size).to.equal(4);
   });
 
