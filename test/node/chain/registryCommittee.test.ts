@@ -4,9 +4,13 @@
  * swap at an epoch change (a fifth node joins, one is jailed by the committee's report and unstakes).
  */
 import { expect } from "chai";
+import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { ChainMismatchError, RegistryCommitteeSource } from "../../../node/chain/registryCommittee";
+import { loadConfig } from "../../../node/config";
 import { Committee } from "../../../node/consensus/types/committee";
 import { Logger } from "../../../node/logger";
 import { MIN_STAKE, emptyReport, registrySuite, submitReport } from "../../registry/fixtures";
@@ -95,5 +99,24 @@ describe("RegistryCommitteeSource (NodeRegistry on Hardhat, over JSON-RPC)", fun
     closers.push(chain.close);
     const source = RegistryCommitteeSource.fromUrl(chain.url, 8453n, await s.registry.getAddress(), new Logger(), POLLING);
     await expect(source.current()).to.be.rejectedWith(ChainMismatchError, "serves chain 31337, configured 8453");
+  });
+
+  it("is what a config with rpcUrl, chainId and registry gives, checked before any RPC call", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chain-config-"));
+    closers.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, "node.json");
+    const write = (committee: object) =>
+      fs.writeFileSync(file, JSON.stringify({ keySeed: "11".repeat(32), dataDir: "data", host: "127.0.0.1", clientPort: 7100, committee }));
+    const good = { rpcUrl: "http://127.0.0.1:8545", chainId: 8453, registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
+    write(good);
+    expect(loadConfig(file).source).to.be.instanceOf(RegistryCommitteeSource);
+    write({ ...good, chainId: undefined });
+    expect(() => loadConfig(file)).to.throw("committee.chainId");
+    write({ ...good, registry: "0x1234" });
+    expect(() => loadConfig(file)).to.throw("committee.registry");
+    write({ ...good, rpcUrl: "127.0.0.1:8545" });
+    expect(() => loadConfig(file)).to.throw("committee.rpcUrl");
+    write({ ...good, pollMs: 0 });
+    expect(() => loadConfig(file)).to.throw("committee.pollMs");
   });
 });
