@@ -1,0 +1,67 @@
+/**
+ * Consensus nodes on the real NodeRegistry (Hardhat EVM): registration with their ed25519 keys and
+ * loopback endpoints, the in-process chain served over JSON-RPC, node configs pointed at it.
+ */
+import hre from "hardhat";
+import * as fs from "node:fs";
+import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
+import { Wallet } from "ethers";
+import type { NodeConfigFile } from "../../../node/config";
+import { Committee } from "../../../node/consensus/types/committee";
+import { KeyPair } from "../../../node/consensus/types/crypto";
+import { MIN_STAKE, type RegistrySuite, type TestNode } from "../../registry/fixtures";
+
+/** Hardhat's chain id. */
+export const CHAIN_ID = 31337n;
+
+/** A registered node: the registry fixtures' TestNode plus its consensus key and endpoints. */
+export interface ChainNode extends TestNode {
+  ed25519: KeyPair;
+  primaryPort: number;
+  workerPort: number;
+}
+
+/**
+ * Registers a node with `ed25519` listening on 127.0.0.1 `primaryPort` and `primaryPort + 1`
+ * (worker); owner `i` round-robin over the operators, a fresh report-signing wallet, minimum stake.
+ */
+export async function registerChainNode(s: RegistrySuite, i: number, primaryPort: number, ed25519 = KeyPair.generate()): Promise<ChainNode> {
+  const owner = s.operators[i % s.operators.length];
+  const signer = new Wallet(Wallet.createRandom().privateKey);
+  // Only primary and worker matter to consensus; the registry wants every port non-zero.
+  const p = primaryPort;
+  const ports = { primary: p, worker: p + 1, mempool: p + 2, rpc: p + 2, pool: p + 2, gateway: p + 2 };
+  const key = `0x${ed25519.publicKey.toString("hex")}`;
+  await s.registry.connect(owner).register(key, signer.address, { host: "127.0.0.1", ports }, MIN_STAKE);
+  return { id: Number(await s.registry.nodeCount()), owner, signer, key, ed25519, primaryPort: p, workerPort: p + 1 };
+}
+
+/** The committee a node should derive from these registered nodes, in a comparable form. */
+export function expectedCommittee(epoch: number, nodes: readonly ChainNode[]) {
+  const members = nodes.map((n) => ({
+    publicKey: n.ed25519.publicKey,
+    primary: { host: "127.0.0.1", port: n.primaryPort },
+    worker: { host: "127.0.0.1", port: n.workerPort },
+    weight: 1,
+  }));
+  return describeCommittee(new Committee(epoch, members));
+}
+
+/** A committee in a form chai can compare deeply. */
+export function describeCommittee(c: Committee) {
+  return { epoch: c.epoch, members: c.members.map((m) => ({ key: m.publicKey.toString("hex"), primary: m.primary, worker: m.worker, weight: m.weight })) };
+}
+
+/** Serves the in-process Hardhat network over JSON-RPC on `port` (0: any free port). */
+export async function serveChain(port = 0): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = await hre.run(TASK_NODE_CREATE_SERVER, { hostname: "127.0.0.1", port, provider: hre.network.provider });
+  const { port: bound } = await server.listen();
+  return { url: `http://127.0.0.1:${bound}`, close: () => server.close() };
+}
+
+/** Rewrites a node config file to take its committee from the registry at `rpcUrl`. */
+export function useRegistry(configFile: string, rpcUrl: string, registry: string, pollMs: number): void {
+  const config = JSON.parse(fs.readFileSync(configFile, "utf8")) as NodeConfigFile;
+  config.committee = { rpcUrl, chainId: Number(CHAIN_ID), registry, pollMs };
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+}
