@@ -185,8 +185,9 @@ function RegisterForm({ writer, account, minimumStake, onDone }: { writer: Suite
   const parsed = { key: parseNodeKey(key), signer: parseSigner(signer), host: parseHost(host) };
   const portParses = PORT_NAMES.map((name) => [name, parsePort(ports[name])] as const);
   const amount = readAmount(stake);
-  const stakeError = amount.error ?? (amount.value !== undefined && amount.value < minimumStake ? `At least ${formatToken(minimumStake)}.` : undefined);
-  const valid = Object.values(parsed).every((p) => p.value !== undefined) && portParses.every(([, p]) => p.value !== undefined) && amount.value !== undefined && !stakeError;
+  const belowMinimum = (value: bigint) => (value < minimumStake ? `A node needs at least ${formatToken(minimumStake)}.` : undefined);
+  const valid =
+    Object.values(parsed).every((p) => p.value !== undefined) && portParses.every(([, p]) => p.value !== undefined) && amount.value !== undefined && !belowMinimum(amount.value);
 
   const register = () =>
     tx.run(async (send) => {
@@ -208,8 +209,7 @@ function RegisterForm({ writer, account, minimumStake, onDone }: { writer: Suite
             <TextField key={name} label={`${name} port`} inputMode="numeric" value={ports[name]} onChange={(v) => setPorts({ ...ports, [name]: v })} error={p.error} />
           ))}
         </fieldset>
-        <AmountField label={`Stake (at least ${formatToken(minimumStake)})`} value={stake} onChange={setStake} />
-        {stakeError && stake !== "" && !amount.error && <small className="error">{stakeError}</small>}
+        <AmountField label={`Stake (at least ${formatToken(minimumStake)})`} value={stake} onChange={setStake} check={belowMinimum} />
         <div className="actions">
           <button type="submit" disabled={tx.busy || !valid} onClick={register}>
             Approve and register
