@@ -440,6 +440,30 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await screenshot("nodes-registered");
   });
 
+  it("shows the next epoch's committee once the registered node has joined the active set", async () => {
+    const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), wallet);
+    // No committee yet, so the epoch may change without a report once it has ended.
+    const latest = BigInt((await rpc.getBlock("latest"))!.timestamp);
+    await advanceTime((await registry.epochEnd()) - latest + 1n);
+    await (await registry.advanceEpoch()).wait();
+    const [epoch, start, , members] = await registry.committee();
+    expect(epoch).to.equal(1n);
+    expect(members.map((m: { id: bigint }) => m.id)).to.deep.equal([1n]);
+    expect((await registry.getNodes([1]))[0].status).to.equal(2n); // Active
+
+    // The page reads the registry again when it is opened again.
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.getByTestId("total-supply").waitFor();
+    await page.getByRole("link", { name: "Nodes" }).click();
+    await page.getByRole("heading", { name: "Committee of epoch 1" }).waitFor();
+    expect(await page.getByTestId("epoch-start").textContent()).to.equal(`${new Date(Number(start) * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC`);
+    expect(await page.getByRole("list", { name: "Committee members" }).getByRole("listitem").allTextContents()).to.deep.equal([
+      `Node 1 (node1.example.org), signer 0x7099…79C8`,
+    ]);
+    expect(await page.getByTestId("node-1").getByTestId("node-status").textContent()).to.equal("active");
+    await screenshot("nodes-committee");
+  });
+
   it("shows the nodes page and logs no console errors anywhere", async () => {
     await page.getByRole("link", { name: "Nodes" }).click();
     await page.getByRole("heading", { name: "Nodes" }).waitFor();
