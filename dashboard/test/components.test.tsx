@@ -5,6 +5,8 @@ import { TxStatus } from "../src/components/TxStatus";
 import { LineChart } from "../src/components/LineChart";
 import { AmountField } from "../src/components/AmountField";
 import { Loaded } from "../src/components/Status";
+import { TextField } from "../src/components/TextField";
+import { parsePort } from "../src/lib/nodes";
 
 afterEach(cleanup);
 
@@ -64,6 +66,41 @@ describe("AmountField", () => {
     expect(screen.getByText("Enter a number, like 100 or 0.5.")).toBeTruthy();
     fireEvent.click(screen.getByRole("button", { name: "Max" }));
     expect(input.value).toBe("1.5");
+    expect(input.getAttribute("aria-invalid")).toBe("false");
+  });
+});
+
+describe("AmountField check", () => {
+  it("refuses a parsed amount the caller's rule rejects, described by the input", () => {
+    function Minimum() {
+      const [v, setV] = useState("");
+      return <AmountField label="Stake" value={v} onChange={setV} check={(a) => (a < 1000n * 10n ** 18n ? "At least 1,000 FLK." : undefined)} />;
+    }
+    render(<Minimum />);
+    const input = screen.getByLabelText("Stake") as HTMLInputElement;
+    fireEvent.change(input, { target: { value: "999" } });
+    expect(input.getAttribute("aria-invalid")).toBe("true");
+    expect(document.getElementById(input.getAttribute("aria-describedby")!)?.textContent).toBe("At least 1,000 FLK.");
+    fireEvent.change(input, { target: { value: "1000" } });
+    expect(input.getAttribute("aria-invalid")).toBe("false");
+    expect(screen.queryByText("At least 1,000 FLK.")).toBeNull();
+  });
+});
+
+describe("TextField", () => {
+  function Port() {
+    const [v, setV] = useState("");
+    return <TextField label="rpc port" value={v} onChange={setV} error={parsePort(v).error} />;
+  }
+  it("is labelled, stays quiet while empty and describes an invalid value", () => {
+    render(<Port />);
+    const input = screen.getByLabelText("rpc port") as HTMLInputElement;
+    expect(input.getAttribute("aria-invalid")).toBe("false");
+    expect(screen.queryByText("A port is a whole number.")).toBeNull();
+    fireEvent.change(input, { target: { value: "70000" } });
+    expect(input.getAttribute("aria-invalid")).toBe("true");
+    expect(document.getElementById(input.getAttribute("aria-describedby")!)?.textContent).toBe("A port is between 1 and 65535.");
+    fireEvent.change(input, { target: { value: "4240" } });
     expect(input.getAttribute("aria-invalid")).toBe("false");
   });
 });

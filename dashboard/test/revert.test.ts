@@ -5,11 +5,13 @@ import { describeError, registerErrorAbis } from "../src/lib/revert";
 import { abi as stakingAbi } from "../../artifacts/contracts/staking/Staking.sol/Staking.json";
 import { abi as marketAbi } from "../../artifacts/contracts/creator/CreatorMarket.sol/CreatorMarket.json";
 import { abi as flkAbi } from "../../artifacts/contracts/token/FLK.sol/FLK.json";
+import { abi as registryAbi } from "../../artifacts/contracts/registry/NodeRegistry.sol/NodeRegistry.json";
 
 const FLK = 10n ** 18n;
 const staking = new Interface(stakingAbi);
 const market = new Interface(marketAbi);
 const flk = new Interface(flkAbi);
+const registry = new Interface(registryAbi);
 
 /** The shape ethers v6 gives a failed estimateGas through a BrowserProvider. */
 const callException = (data: string) => ({ code: "CALL_EXCEPTION", shortMessage: "execution reverted (unknown custom error)", info: { error: { code: 3, data } } });
@@ -30,6 +32,13 @@ describe("describeError", () => {
   it("explains slippage failures with the moved price", () => {
     const data = market.encodeErrorResult("CreatorMarketMaxCost", [11n * FLK, 10n * FLK]);
     expect(describeError(callException(data))).toMatch(/costs 11 FLK, above your limit of 10 FLK/);
+  });
+
+  it("decodes the node registry's errors (NodeStaking's and NodeRegistry's own)", () => {
+    const under = registry.encodeErrorResult("NodeRegistryUnderStaked", [FLK, 1000n * FLK]);
+    expect(describeError(callException(under))).toBe("A node needs at least 1,000 FLK of stake; 1 FLK is not enough.");
+    const tooEarly = registry.encodeErrorResult("NodeRegistryTooEarly", [42n]);
+    expect(describeError(callException(tooEarly))).toBe("Node registry too early (42).");
   });
 
   it("spells out errors without custom words from their name and arguments", () => {

@@ -380,6 +380,90 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await screenshot("creators");
   });
 
+  it("registers a node with an FLK approval, adds and locks stake, and shows a registry revert in words", async () => {
+    const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), rpc);
+    const KEY = `0x${"5e".repeat(32)}`;
+    const SIGNER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"; // Hardhat account 1
+    await page.getByRole("link", { name: "Nodes" }).click();
+    await page.getByRole("heading", { name: "Nodes" }).waitFor();
+    const [epoch] = await registry.committee();
+    expect(await page.getByTestId("epoch").textContent()).to.equal(epoch.toString());
+    const nodeId = Number(await registry.nodeCount()) + 1;
+
+    const form = page.getByRole("form", { name: "Register a node" });
+    const fill = async () => {
+      await form.getByLabel(/Node key/).fill(KEY);
+      await form.getByLabel(/Signer address/).fill(SIGNER);
+      await form.getByLabel("Host", { exact: true }).fill("node1.example.org");
+      await form.getByLabel(/^Stake/).fill("1500");
+    };
+    // The form refuses what the contract would: a short key keeps the submit disabled.
+    await form.getByLabel(/Node key/).fill("0x1234");
+    await form.getByText(/this is 4 digits/).waitFor();
+    expect(await form.getByRole("button", { name: "Approve and register" }).isDisabled()).to.equal(true);
+    await fill();
+    await form.getByRole("button", { name: "Approve and register" }).click();
+    const section = page.locator("section", { has: page.getByRole("heading", { name: "Register a node" }) });
+    await settled(section, "Register node");
+    const [node] = await registry.getNodes([nodeId]);
+    expect(node.owner).to.equal(wallet.address);
+    expect(node.nodeKey).to.equal(KEY);
+    expect(node.signer).to.equal(SIGNER);
+    expect(node.status).to.equal(1n); // Pending until the next epoch change
+    expect(node.stake).to.equal(parseEther("1500"));
+    expect(node.endpoints.host).to.equal("node1.example.org");
+    expect(node.endpoints.ports.gateway).to.equal(4220n);
+    const row = page.getByTestId(`node-${nodeId}`);
+    await row.getByTestId("node-status").filter({ hasText: /^pending$/ }).waitFor();
+    expect(await row.textContent()).to.contain("1,500 FLK");
+
+    // Registering the same key again: the wallet's estimate fails and the registry's error is shown in words.
+    await fill();
+    await form.getByRole("button", { name: "Approve and register" }).click();
+    const failed = section.locator('[data-status="failed"]');
+    await failed.waitFor({ timeout: 30_000 });
+    expect(await failed.textContent()).to.equal(`Register node failed: This node key is already registered, by node ${nodeId}.`);
+
+    const own = page.locator("section", { has: page.getByRole("heading", { name: `Your node ${nodeId}` }) });
+    await own.getByLabel("Add stake", { exact: true }).fill("250");
+    await own.getByRole("button", { name: "Add stake" }).click();
+    await settled(own, "Add stake");
+    expect((await registry.getNodes([nodeId]))[0].stake).to.equal(parseEther("1750"));
+    await row.filter({ hasText: "1,750 FLK" }).waitFor();
+
+    await own.getByLabel("Lock for more epochs").fill("30");
+    await own.getByRole("button", { name: "Lock stake" }).click();
+    await settled(own, "Lock stake");
+    const lockedUntil = (await registry.getNodes([nodeId]))[0].lockedUntil;
+    expect(lockedUntil).to.equal((await registry.currentEpoch()) + 30n);
+    await row.filter({ hasText: new RegExp(`${lockedUntil}$`) }).waitFor();
+    await screenshot("nodes-registered");
+  });
+
+  it("shows the next epoch's committee once the registered node has joined the active set", async () => {
+    const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), wallet);
+    // No committee yet, so the epoch may change without a report once it has ended.
+    const latest = BigInt((await rpc.getBlock("latest"))!.timestamp);
+    await advanceTime((await registry.epochEnd()) - latest + 1n);
+    await (await registry.advanceEpoch()).wait();
+    const [epoch, start, , members] = await registry.committee();
+    expect(epoch).to.equal(1n);
+    expect(members.map((m: { id: bigint }) => m.id)).to.deep.equal([1n]);
+    expect((await registry.getNodes([1]))[0].status).to.equal(2n); // Active
+
+    // The page reads the registry again when it is opened again.
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.getByTestId("total-supply").waitFor();
+    await page.getByRole("link", { name: "Nodes" }).click();
+    await page.getByRole("heading", { name: "Committee of epoch 1" }).waitFor();
+    expect(await page.getByTestId("epoch-start").textContent()).to.equal(`${new Date(Number(start) * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC`);
+    expect(await page.getByRole("list", { name: "Committee members" }).getByRole("listitem").allTextContents()).to.deep.equal([
+      `Node 1 (node1.example.org), signer 0x7099…79C8`,
+    ]);
+    expect(await page.getByTestId("node-1").getByTestId("node-status").textContent()).to.equal("active");
+    await screenshot("nodes-committee");
+  });
+
   it("shows the nodes page and logs no console errors anywhere", async () => {
     await page.getByRole("link", { name: "Nodes" }).click();
     await page.getByRole("heading", { name: "Nodes" }).waitFor();

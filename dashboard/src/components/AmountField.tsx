@@ -10,10 +10,28 @@ export function readAmount(text: string, decimals = 18): { value?: bigint; error
   }
 }
 
-/** A labelled amount input with an optional "Max" that fills in the available balance. */
-export function AmountField({ label, value, onChange, max, symbol = "FLK" }: { label: string; value: string; onChange: (v: string) => void; max?: bigint; symbol?: string }) {
+/**
+ * A labelled amount input with an optional "Max" that fills in the available balance. `check`
+ * adds the caller's rule on a parsed amount (a minimum, say): it returns the reason to refuse it.
+ */
+export function AmountField({
+  label,
+  value,
+  onChange,
+  max,
+  symbol = "FLK",
+  check,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  max?: bigint;
+  symbol?: string;
+  check?: (amount: bigint) => string | undefined;
+}) {
   const id = useId();
-  const { error } = value === "" ? {} : readAmount(value);
+  const parsed = value === "" ? {} : readAmount(value);
+  const error = parsed.error ?? (parsed.value !== undefined ? check?.(parsed.value) : undefined);
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>

@@ -11,6 +11,7 @@ import { abi as creditsAbi } from "../../../artifacts/contracts/staking/ServiceC
 import { abi as governorAbi } from "../../../artifacts/contracts/governance/FleekGovernor.sol/FleekGovernor.json";
 import { abi as timelockAbi } from "../../../artifacts/@openzeppelin/contracts/governance/TimelockController.sol/TimelockController.json";
 import { abi as marketAbi } from "../../../artifacts/contracts/creator/CreatorMarket.sol/CreatorMarket.json";
+import { abi as registryAbi } from "../../../artifacts/contracts/registry/NodeRegistry.sol/NodeRegistry.json";
 import { abi as creatorTokenAbi } from "../../../artifacts/contracts/creator/CreatorToken.sol/CreatorToken.json";
 import type {
   FLK,
@@ -22,10 +23,11 @@ import type {
   TimelockController,
   CreatorMarket,
   CreatorToken,
+  NodeRegistry,
 } from "../../../typechain-types";
 
 /** Every ABI the dashboard talks to, for decoding custom errors raised anywhere in a call. */
-export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi];
+export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi, registryAbi];
 
 /** The deployment the dashboard reads: what `scripts/devnet.ts` writes to addresses.json. */
 export interface Deployment {
@@ -58,6 +60,7 @@ export interface Suite {
   governor: FleekGovernor;
   timelock: TimelockController;
   market: CreatorMarket;
+  registry: NodeRegistry;
 }
 
 /** Binds every contract of `deployment` to `runner`. */
@@ -73,6 +76,7 @@ export function connectSuite(deployment: Deployment, runner: ContractRunner): Su
     governor: at<FleekGovernor>(c.governor, governorAbi),
     timelock: at<TimelockController>(c.timelock, timelockAbi),
     market: at<CreatorMarket>(c.creatorMarket, marketAbi),
+    registry: at<NodeRegistry>(c.registry, registryAbi),
   };
 }
 

@@ -48,6 +48,16 @@ const WORDS: Record<string, (args: readonly unknown[]) => string> = {
   GovernorUnexpectedProposalState: () => "The proposal is not in the right state for this action.",
   GovernorUnableToCancel: () => "This proposal can no longer be cancelled.",
   GovernorUnexpectedProposal: () => "An identical proposal already exists.",
+  NodeRegistryBadNodeKey: () => "The node key must be a non-zero 32-byte ed25519 public key.",
+  NodeRegistryBadSigner: () => "The signer must be a non-zero address.",
+  NodeRegistryDuplicateNodeKey: ([, id]) => `This node key is already registered, by node ${id}.`,
+  NodeRegistryDuplicateSigner: ([signer, id]) => `The signer ${signer} already signs for node ${id}.`,
+  NodeRegistryBadEndpoints: () => "The host must be 1 to 253 bytes and every port non-zero.",
+  NodeRegistryUnderStaked: ([stake, minimum]) => `A node needs at least ${flk(minimum)} of stake; ${flk(stake)} is not enough.`,
+  NodeRegistryNotOwner: ([id]) => `Only the owner of node ${id} may do this.`,
+  NodeRegistryZeroAmount: () => "The amount must be more than zero.",
+  NodeRegistryBadLock: ([until, max]) => `The lock would end at epoch ${until}; it may reach at most epoch ${max}.`,
+  NodeRegistryQueueFull: () => "The queue of nodes waiting for the next epoch is full; try again after the epoch change.",
   TimelockUnexpectedOperationState: () => "The timelock delay has not passed yet, or the operation was already executed.",
 };
 

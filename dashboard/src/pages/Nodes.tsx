@@ -1,15 +1,56 @@
+import { useMemo, useState } from "react";
+import type { JsonRpcSigner } from "ethers";
 import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
+import { useTransaction, type SendStep } from "../lib/useTransaction";
+import { connectSuite, type Suite } from "../lib/contracts";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
-import { formatToken, shortAddress } from "../lib/format";
+import { TxStatus } from "../components/TxStatus";
+import { TextField } from "../components/TextField";
+import { AmountField, readAmount } from "../components/AmountField";
+import { RequireWallet } from "../components/RequireWallet";
+import { formatDateTime, formatToken, shortAddress } from "../lib/format";
+import { DEFAULT_PORTS, PORT_NAMES, parseHost, parseLockEpochs, parseNodeKey, parsePort, parseSigner, shortKey, statusName, type PortName } from "../lib/nodes";
 
 /**
- * Node operators' half of emission, from the Emission contract. The registry views (nodes,
- * committees, reputation, registration, reward proofs) come next, with the indexer's `nodes`,
- * `epochs` and `rewardProof`.
+ * The node registry: node operators' emission, the committee of the current epoch, every
+ * registered node, and for the connected wallet node registration, stake top-ups and stake locks.
  */
 export default function Nodes() {
+  const { suite, version } = useApp();
+  const registry = useAsync(() => readRegistry(suite), [suite, version]);
+  return (
+    <>
+      <h1>Nodes</h1>
+      <EmissionSection />
+      <Loaded state={registry} what="the node registry">
+        {(r) => (
+          <>
+            <CommitteeSection data={r} />
+            <NodesTable nodes={r.nodes} />
+            <RequireWallet action="register a node or manage your node's stake">{(signer, account) => <OperatorSection data={r} signer={signer} account={account} />}</RequireWallet>
+          </>
+        )}
+      </Loaded>
+    </>
+  );
+}
+
+/** Everything the page shows about the registry, in one batch. Nodes are listed by id (1..nodeCount). */
+async function readRegistry(suite: Suite) {
+  const { registry } = suite;
+  const [count, minimumStake, maxLock, committee] = await Promise.all([registry.nodeCount(), registry.minimumStake(), registry.MAX_LOCK_EPOCHS(), registry.committee()]);
+  const nodes = count === 0n ? [] : await registry.getNodes(Array.from({ length: Number(count) }, (_, i) => i + 1));
+  const [epoch, start, duration, members] = committee;
+  return { minimumStake, maxLockEpochs: Number(maxLock), epoch, start, end: start + duration, members, nodes };
+}
+
+type RegistryData = Awaited<ReturnType<typeof readRegistry>>;
+type NodeView = RegistryData["nodes"][number];
+
+/** Node operators' half of emission, from the Emission contract. */
+function EmissionSection() {
   const { suite, provider, deployment, version } = useApp();
   const rewards = useAsync(async () => {
     const block = await provider.getBlock("latest");
@@ -17,24 +58,216 @@ export default function Nodes() {
     return { due, recipient };
   }, [suite, version]);
   return (
+    <Loaded state={rewards} what="node rewards">
+      {(r) => (
+        <dl className="stats">
+          <Stat label="Node rewards emitted to date" value={formatToken(r.due, "FLK", 18, 2)} testId="node-emission" />
+          <Stat
+            label="Paid to"
+            value={r.recipient.toLowerCase() === deployment.contracts.rewards.toLowerCase() ? "the epoch rewards pool (EpochRewards)" : shortAddress(r.recipient)}
+            testId="node-recipient"
+          />
+        </dl>
+      )}
+    </Loaded>
+  );
+}
+
+/** The current epoch's number, bounds and committee members. */
+function CommitteeSection({ data }: { data: RegistryData }) {
+  return (
+    <section aria-labelledby="committee-h">
+      <h2 id="committee-h">Committee of epoch {data.epoch.toString()}</h2>
+      <dl className="stats">
+        <Stat label="Epoch" value={data.epoch.toString()} testId="epoch" />
+        <Stat label="Started" value={formatDateTime(data.start)} testId="epoch-start" />
+        <Stat label="Ends" value={formatDateTime(data.end)} testId="epoch-end" />
+        <Stat label="Minimum stake" value={formatToken(data.minimumStake)} testId="minimum-stake" />
+      </dl>
+      {data.members.length === 0 ? (
+        <p className="empty" data-testid="committee-empty">
+          No committee this epoch: registered nodes join the active set at the next epoch change.
+        </p>
+      ) : (
+        <ul aria-label="Committee members" data-testid="committee">
+          {data.members.map((m) => (
+            <li key={m.id.toString()}>
+              Node {m.id.toString()} ({m.endpoints.host}), signer {shortAddress(m.signer)}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** Every registered node with its status, stake and lock. */
+function NodesTable({ nodes }: { nodes: NodeView[] }) {
+  return (
+    <section aria-labelledby="nodes-h">
+      <h2 id="nodes-h">Registry</h2>
+      {nodes.length === 0 ? (
+        <p className="empty">No node is registered yet.</p>
+      ) : (
+        <div className="table-scroll">
+          <table data-testid="nodes">
+            <thead>
+              <tr>
+                <th scope="col">Node</th>
+                <th scope="col">Key</th>
+                <th scope="col">Host</th>
+                <th scope="col">Owner</th>
+                <th scope="col">Status</th>
+                <th scope="col">Stake</th>
+                <th scope="col">Locked until epoch</th>
+              </tr>
+            </thead>
+            <tbody>
+              {nodes.map((n) => (
+                <tr key={n.id.toString()} data-testid={`node-${n.id}`}>
+                  <th scope="row">{n.id.toString()}</th>
+                  <td title={n.nodeKey}>{shortKey(n.nodeKey)}</td>
+                  <td>{n.endpoints.host}</td>
+                  <td title={n.owner}>{shortAddress(n.owner)}</td>
+                  <td data-testid="node-status">{statusName(n.status)}</td>
+                  <td>{formatToken(n.stake)}</td>
+                  <td>{n.lockedUntil === 0n ? "not locked" : n.lockedUntil.toString()}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** The connected wallet's nodes (stake and lock forms) and the registration form. */
+function OperatorSection({ data, signer, account }: { data: RegistryData; signer: JsonRpcSigner; account: string }) {
+  const { deployment, refresh } = useApp();
+  const writer = useMemo(() => connectSuite(deployment, signer), [deployment, signer]);
+  const own = data.nodes.filter((n) => n.owner.toLowerCase() === account.toLowerCase());
+  return (
     <>
-      <h1>Nodes</h1>
-      <Loaded state={rewards} what="node rewards">
-        {(r) => (
-          <dl className="stats">
-            <Stat label="Node rewards emitted to date" value={formatToken(r.due, "FLK", 18, 2)} testId="node-emission" />
-            <Stat
-              label="Paid to"
-              value={r.recipient.toLowerCase() === deployment.contracts.rewards.toLowerCase() ? "the epoch rewards pool (EpochRewards)" : shortAddress(r.recipient)}
-              testId="node-recipient"
-            />
-          </dl>
-        )}
-      </Loaded>
-      <p className="empty">
-        Coming next on this page: the registry, the committee of the current epoch, reputation over epochs, node registration, stake locking and reward claims with
-        proofs from the indexer.
-      </p>
+      {own.map((n) => (
+        <section key={n.id.toString()} aria-labelledby={`own-${n.id}-h`}>
+          <h2 id={`own-${n.id}-h`}>Your node {n.id.toString()}</h2>
+          <AddStakeForm node={n} writer={writer} account={account} onDone={refresh} />
+          <LockStakeForm node={n} writer={writer} maxEpochs={data.maxLockEpochs} onDone={refresh} />
+        </section>
+      ))}
+      <RegisterForm writer={writer} account={account} minimumStake={data.minimumStake} onDone={refresh} />
     </>
+  );
+}
+
+/** Sends `approve` for the registry only when the allowance falls short: exact, never unlimited. */
+async function approveRegistry(writer: Suite, account: string, amount: bigint, send: SendStep) {
+  const spender = await writer.registry.getAddress();
+  if ((await writer.flk.allowance(account, spender)) < amount) await send("Approve FLK", () => writer.flk.approve(spender, amount));
+}
+
+/** Registers a node: key, signer, host and six ports, and a stake of at least the minimum. */
+function RegisterForm({ writer, account, minimumStake, onDone }: { writer: Suite; account: string; minimumStake: bigint; onDone: () => void }) {
+  const [key, setKey] = useState("");
+  const [signer, setSigner] = useState("");
+  const [host, setHost] = useState("");
+  const [ports, setPorts] = useState(DEFAULT_PORTS);
+  const [stake, setStake] = useState("");
+  const tx = useTransaction(() => {
+    setKey("");
+    setSigner("");
+    setHost("");
+    setStake("");
+    onDone();
+  });
+
+  const parsed = { key: parseNodeKey(key), signer: parseSigner(signer), host: parseHost(host) };
+  const portParses = PORT_NAMES.map((name) => [name, parsePort(ports[name])] as const);
+  const amount = readAmount(stake);
+  const belowMinimum = (value: bigint) => (value < minimumStake ? `A node needs at least ${formatToken(minimumStake)}.` : undefined);
+  const valid =
+    Object.values(parsed).every((p) => p.value !== undefined) && portParses.every(([, p]) => p.value !== undefined) && amount.value !== undefined && !belowMinimum(amount.value);
+
+  const register = () =>
+    tx.run(async (send) => {
+      const endpoints = { host: parsed.host.value!, ports: Object.fromEntries(portParses.map(([name, p]) => [name, p.value!])) as Record<PortName, number> };
+      await approveRegistry(writer, account, amount.value!, send);
+      await send("Register node", () => writer.registry.register(parsed.key.value!, parsed.signer.value!, endpoints, amount.value!));
+    });
+
+  return (
+    <section aria-labelledby="register-h">
+      <h2 id="register-h">Register a node</h2>
+      <form className="card" onSubmit={(e) => e.preventDefault()} aria-label="Register a node">
+        <TextField label="Node key (ed25519 public key, 32 bytes hex)" value={key} onChange={setKey} error={parsed.key.error} placeholder="0x…" testId="node-key" />
+        <TextField label="Signer address (signs epoch reports)" value={signer} onChange={setSigner} error={parsed.signer.error} placeholder="0x…" testId="node-signer" />
+        <TextField label="Host" value={host} onChange={setHost} error={parsed.host.error} placeholder="node.example.org" testId="node-host" />
+        <fieldset className="field-row">
+          <legend>Ports</legend>
+          {portParses.map(([name, p]) => (
+            <TextField key={name} label={`${name} port`} inputMode="numeric" value={ports[name]} onChange={(v) => setPorts({ ...ports, [name]: v })} error={p.error} />
+          ))}
+        </fieldset>
+        <AmountField label={`Stake (at least ${formatToken(minimumStake)})`} value={stake} onChange={setStake} check={belowMinimum} />
+        <div className="actions">
+          <button type="submit" disabled={tx.busy || !valid} onClick={register}>
+            Approve and register
+          </button>
+        </div>
+      </form>
+      <TxStatus state={tx.state} />
+    </section>
+  );
+}
+
+/** Adds FLK to a node's stake (approval first when needed). */
+function AddStakeForm({ node, writer, account, onDone }: { node: NodeView; writer: Suite; account: string; onDone: () => void }) {
+  const [text, setText] = useState("");
+  const tx = useTransaction(() => {
+    setText("");
+    onDone();
+  });
+  const amount = readAmount(text).value;
+  const add = () =>
+    tx.run(async (send) => {
+      await approveRegistry(writer, account, amount!, send);
+      await send("Add stake", () => writer.registry.addStake(node.id, amount!));
+    });
+  return (
+    <form className="card" onSubmit={(e) => e.preventDefault()} aria-label={`Add stake to node ${node.id}`}>
+      <p>
+        Stake: {formatToken(node.stake)}, status {statusName(node.status)}.
+      </p>
+      <AmountField label="Add stake" value={text} onChange={setText} />
+      <div className="actions">
+        <button type="submit" disabled={tx.busy || amount === undefined || amount === 0n} onClick={add}>
+          Add stake
+        </button>
+      </div>
+      <TxStatus state={tx.state} />
+    </form>
+  );
+}
+
+/** Extends a node's stake lock by a number of epochs (for a reward boost). */
+function LockStakeForm({ node, writer, maxEpochs, onDone }: { node: NodeView; writer: Suite; maxEpochs: number; onDone: () => void }) {
+  const [text, setText] = useState("");
+  const tx = useTransaction(() => {
+    setText("");
+    onDone();
+  });
+  const epochs = parseLockEpochs(text, maxEpochs);
+  return (
+    <form className="card" onSubmit={(e) => e.preventDefault()} aria-label={`Lock the stake of node ${node.id}`}>
+      <p>{node.lockedUntil === 0n ? "The stake is not locked." : `The stake is locked until epoch ${node.lockedUntil}.`}</p>
+      <TextField label="Lock for more epochs" inputMode="numeric" value={text} onChange={setText} error={epochs.error} />
+      <div className="actions">
+        <button type="submit" disabled={tx.busy || epochs.value === undefined} onClick={() => tx.run((send) => send("Lock stake", () => writer.registry.lockStake(node.id, epochs.value!)))}>
+          Lock stake
+        </button>
+      </div>
+      <TxStatus state={tx.state} />
+    </form>
   );
 }
