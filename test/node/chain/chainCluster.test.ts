@@ -7,19 +7,9 @@ import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { SubmitStatus } from "../../../node/client/protocol";
 import { emptyReport, registrySuite, submitReport } from "../../registry/fixtures";
-import { Cluster, waitFor } from "../consensus/cluster";
+import { Cluster, expectMemberSwap, payloads, waitFor } from "../consensus/cluster";
 import { registerChainNode, serveChain, useRegistry, type ChainNode } from "./chainNodes";
 
-/** Polls an async condition until true or fails after `ms`. */
-async function eventually(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const payloads = (tag: string, count: number) => Array.from({ length: count }, (_, i) => `${tag}-${i}`);
 
 describe("consensus cluster on the registry (5 processes, Hardhat chain)", function () {
   this.timeout(120_000);
@@ -54,15 +44,6 @@ describe("consensus cluster on the registry (5 processes, Hardhat chain)", funct
     const leaving = members[1];
     await submitReport(s, members, await emptyReport(s, { nodes: [{ nodeId: leaving.id, uptime: 0, latencyMs: 0, bytesServed: 0n, deliveryAcks: 0n }] }));
     expect(await s.registry.epoch()).to.equal(2n);
-    await eventually("the leaver refuses transactions", async () => (await leaver.submit(["late"])).status === SubmitStatus.Unavailable);
-    await eventually("the joiner accepts transactions", async () => (await joiner.submit(["joined"])).status === SubmitStatus.Ok);
-    await joiner.submitAll(payloads("epoch2", 10));
-    const epoch2 = (n: typeof a) => n.committed.filter((x) => x.startsWith("2/"));
-    await waitFor("epoch 2 commits on members old and new", () => [a, joiner].every((n) => epoch2(n).length >= 11));
-    expect(epoch2(joiner)).to.deep.equal(epoch2(a).slice(0, epoch2(joiner).length));
-    expect(epoch2(a)).to.include("2/joined");
-    expect(leaver.committed.filter((x) => x.startsWith("2/"))).to.deep.equal([], "the leaver runs no epoch-2 consensus");
-    expect(a.committed.filter((x) => x.startsWith("1/"))).to.have.length(10);
-    expect(joiner.committed.filter((x) => x.startsWith("1/"))).to.deep.equal([], "the joiner ran no epoch-1 consensus");
+    await expectMemberSwap(a, leaver, joiner);
   });
 });

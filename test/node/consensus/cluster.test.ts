@@ -5,21 +5,7 @@
 import { expect } from "chai";
 import { SubmitStatus } from "../../../node/client/protocol";
 import { writeCommittee } from "../../../node/devnet";
-import { Cluster, waitFor } from "./cluster";
-
-/** Polls an async condition every 200 ms until true or fails after `ms`. */
-async function eventually(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** `count` distinct payloads tagged with `tag`. */
-function payloads(tag: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `${tag}-${i}`);
-}
+import { Cluster, expectMemberSwap, payloads, waitFor } from "./cluster";
 
 /** Asserts every sequence is a prefix of the longest, and returns the longest. */
 function assertSamePrefix(sequences: string[][]): string[] {
@@ -94,16 +80,6 @@ describe("consensus cluster (4 processes over loopback)", function () {
 
     const members = cluster.devnet.nodes.map((x) => x.member);
     writeCommittee(cluster.devnet.committeeFile, 2, [members[0], members[1], members[2], members[4]]);
-    await eventually("the leaver refuses transactions", async () => (await leaver.submit(["late"])).status === SubmitStatus.Unavailable);
-    await eventually("the joiner accepts transactions", async () => (await joiner.submit(["joined"])).status === SubmitStatus.Ok);
-    // Sent to the joiner, which only accepts once it runs epoch 2: a member that has not switched
-    // yet would still take transactions into epoch 1, which ends without committing them.
-    await joiner.submitAll(payloads("epoch2", 10));
-    const epoch2 = (n: typeof a) => n.committed.filter((x) => x.startsWith("2/"));
-    await waitFor("epoch 2 commits on members old and new", () => [a, joiner].every((n) => epoch2(n).length >= 11));
-    expect(epoch2(joiner)).to.deep.equal(epoch2(a).slice(0, epoch2(joiner).length));
-    expect(epoch2(a)).to.include("2/joined");
-    expect(leaver.committed.filter((x) => x.startsWith("2/"))).to.deep.equal([], "the leaver runs no epoch-2 consensus");
-    expect(a.committed.filter((x) => x.startsWith("1/"))).to.have.length(10);
+    await expectMemberSwap(a, leaver, joiner);
   });
 });

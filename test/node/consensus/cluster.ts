@@ -6,6 +6,7 @@ import { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { expect } from "chai";
 import { NodeClient } from "../../../node/client/client";
 import { CommittedFrame, SubmitStatus } from "../../../node/client/protocol";
 import { signTransaction, transactionPayload } from "../../../node/client/transaction";
@@ -116,4 +117,38 @@ export class Cluster {
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop("SIGKILL")));
   }
+}
+
+/** Polls an async condition every 200 ms until true or fails after `ms`. */
+export async function eventually(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** `count` distinct payloads tagged with `tag`. */
+export function payloads(tag: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${tag}-${i}`);
+}
+
+/**
+ * After an epoch change from 1 to 2 that swaps `leaver` for `joiner` (epoch 1 having committed ten
+ * transactions through `a`): the leaver stops taking transactions and runs no epoch-2 consensus,
+ * the joiner starts from the new genesis and commits the same epoch-2 sequence as `a`.
+ */
+export async function expectMemberSwap(a: NodeProcess, leaver: NodeProcess, joiner: NodeProcess): Promise<void> {
+  await eventually("the leaver refuses transactions", async () => (await leaver.submit(["late"])).status === SubmitStatus.Unavailable);
+  await eventually("the joiner accepts transactions", async () => (await joiner.submit(["joined"])).status === SubmitStatus.Ok);
+  // Sent to the joiner, which only accepts once it runs epoch 2: a member that has not switched
+  // yet would still take transactions into epoch 1, which ends without committing them.
+  await joiner.submitAll(payloads("epoch2", 10));
+  const epoch2 = (n: NodeProcess) => n.committed.filter((x) => x.startsWith("2/"));
+  await waitFor("epoch 2 commits on members old and new", () => [a, joiner].every((n) => epoch2(n).length >= 11));
+  expect(epoch2(joiner)).to.deep.equal(epoch2(a).slice(0, epoch2(joiner).length));
+  expect(epoch2(a)).to.include("2/joined");
+  expect(epoch2(leaver)).to.deep.equal([], "the leaver runs no epoch-2 consensus");
+  expect(a.committed.filter((x) => x.startsWith("1/"))).to.have.length(10);
+  expect(joiner.committed.filter((x) => x.startsWith("1/"))).to.deep.equal([], "the joiner ran no epoch-1 consensus");
 }
