@@ -87,6 +87,7 @@ export async function suiteContracts(suite: Suite): Promise<Record<string, strin
     Vesting: await suite.vesting.getAddress(),
     Emission: await suite.emission.getAddress(),
     Staking: await suite.staking.getAddress(),
+    Governor: await suite.governor.getAddress(),
   };
 }
 
