@@ -20,7 +20,7 @@ const CANONICAL_NAMES: Record<string, string> = { flk: "FLK", vesting: "Vesting"
 
 /**
  * Reads contract addresses from one of:
- * - the devnet's `addresses.json` (`{chainId, rpcUrl, contracts: {flk, vesting, emission}}`);
+ * - the devnet's `addresses.json` (`{chainId, rpcUrl, contracts: {flk, vesting, emission, staking, governor, …}}`);
  * - an Ignition deployment folder (`ignition/deployments/chain-<id>`: `deployed_addresses.json`,
  *   with the start block taken from the deployment journal's receipts);
  * - a JSON file mapping names to addresses, optionally with `startBlock`.
