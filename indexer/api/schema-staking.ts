@@ -20,6 +20,10 @@ export const stakingSchema: SchemaPart = {
       delegate: String!
       "Votes delegated to this account (Staking.getVotes)."
       votes: BigInt!
+      "Rewards paid by claim (earned but unclaimed rewards: read Staking.earned)."
+      rewardsClaimed: BigInt!
+      "Rewards turned into stake by compound."
+      rewardsCompounded: BigInt!
       firstBlock: Int!
       lastBlock: Int!
       "Unbonding requests not yet withdrawn, oldest first."
@@ -78,6 +82,8 @@ export const stakingSchema: SchemaPart = {
       totalUnbonding: (t: any) => t.total_unbonding,
     },
     Staker: {
+      rewardsClaimed: (s: any) => s.rewards_claimed,
+      rewardsCompounded: (s: any) => s.rewards_compounded,
       firstBlock: (s: any) => s.first_block,
       lastBlock: (s: any) => s.last_block,
       unbondingRequests: (s: any, _: unknown, ctx: ApiContext) =>

@@ -16,6 +16,9 @@ export const stakers = defineTable<{
   /** Delegate of this account's stake: itself until it delegates, as `Staking.delegates`. */
   delegate: string;
   votes: bigint;
+  /** Rewards paid out by `claim` and turned into stake by `compound` (exact event amounts). */
+  rewards_claimed: bigint;
+  rewards_compounded: bigint;
   /** Id of the first unbonding request not yet withdrawn (the contract's queue head). */
   next_request_id: number;
   first_block: number;
@@ -29,6 +32,8 @@ export const stakers = defineTable<{
     withdrawn: "numeric",
     delegate: "text",
     votes: "numeric",
+    rewards_claimed: "numeric",
+    rewards_compounded: "numeric",
     next_request_id: "int8",
     first_block: "int8",
     last_block: "int8",
@@ -61,6 +66,8 @@ async function staker(ctx: HandlerContext, address: string) {
     withdrawn: 0n,
     delegate: address,
     votes: 0n,
+    rewards_claimed: 0n,
+    rewards_compounded: 0n,
     next_request_id: 0,
     first_block: ctx.block.number,
     last_block: 0,
@@ -110,6 +117,17 @@ async function onWithdrawn(args: { account: string; amount: bigint; nextRequestI
   await changeTotals(ctx, 0n, -args.amount, 0);
 }
 
+async function onRewardClaimed(args: { account: string; amount: bigint }, ctx: HandlerContext) {
+  const s = await staker(ctx, args.account);
+  await ctx.store.set(stakers, { ...s, rewards_claimed: s.rewards_claimed + args.amount });
+}
+
+async function onRewardCompounded(args: { account: string; amount: bigint; newStake: bigint }, ctx: HandlerContext) {
+  await setStake(ctx, args.account, args.newStake, 0n);
+  const s = await staker(ctx, args.account);
+  await ctx.store.set(stakers, { ...s, rewards_compounded: s.rewards_compounded + args.amount });
+}
+
 async function onDelegateChanged(args: { delegator: string; toDelegate: string }, ctx: HandlerContext) {
   await ctx.store.set(stakers, { ...(await staker(ctx, args.delegator)), delegate: args.toDelegate });
 }
@@ -126,6 +144,7 @@ export const stakingModule: IndexerModule = {
       "Staked(address indexed account, uint256 amount, uint256 newStake)",
       "Unstaked(address indexed account, uint256 indexed requestId, uint256 amount, uint64 releaseTime, uint256 newStake)",
       "Withdrawn(address indexed account, uint256 amount, uint256 nextRequestId)",
+      "RewardClaimed(address indexed account, uint256 amount)",
       "RewardCompounded(address indexed account, uint256 amount, uint256 newStake)",
       "DelegateChanged(address indexed delegator, address indexed fromDelegate, address indexed toDelegate)",
       "DelegateVotesChanged(address indexed delegate, uint256 previousVotes, uint256 newVotes)",
@@ -134,7 +153,8 @@ export const stakingModule: IndexerModule = {
   tables: [stakers, unbondingRequests, stakingTotals],
   handlers: {
     "Staking:Staked": (a, ctx) => setStake(ctx, a.account as string, a.newStake as bigint, 0n),
-    "Staking:RewardCompounded": (a, ctx) => setStake(ctx, a.account as string, a.newStake as bigint, 0n),
+    "Staking:RewardClaimed": (a, ctx) => onRewardClaimed(a as never, ctx),
+    "Staking:RewardCompounded": (a, ctx) => onRewardCompounded(a as never, ctx),
     "Staking:Unstaked": (a, ctx) => onUnstaked(a as never, ctx),
     "Staking:Withdrawn": (a, ctx) => onWithdrawn(a as never, ctx),
     "Staking:DelegateChanged": (a, ctx) => onDelegateChanged(a as never, ctx),
@@ -151,6 +171,8 @@ export const stakingModule: IndexerModule = {
           .addColumn("withdrawn", WEI, (c) => c.notNull())
           .addColumn("delegate", "text", (c) => c.notNull())
           .addColumn("votes", WEI, (c) => c.notNull())
+          .addColumn("rewards_claimed", WEI, (c) => c.notNull())
+          .addColumn("rewards_compounded", WEI, (c) => c.notNull())
           .addColumn("next_request_id", "int8", (c) => c.notNull())
           .addColumn("first_block", "int8", (c) => c.notNull())
           .addColumn("last_block", "int8", (c) => c.notNull())

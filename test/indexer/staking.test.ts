@@ -4,7 +4,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-help
 import { FLK } from "../../ignition/genesis";
 import { supplyAt } from "../../indexer/api/supply";
 import { startApiServer } from "../../indexer/api/server";
-import { stakingFixture, type StakingSuite } from "../staking/fixture";
+import { STAKER_FUNDS, stakingFixture, type StakingSuite } from "../staking/fixture";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";
 
 const DAY = 86400;
@@ -37,6 +37,7 @@ async function stakingWithActivity(): Promise<StakingSuite> {
   await staking.connect(f).delegate(b.address);
   await staking.connect(f).delegate(f.address);
   await staking.connect(c).unstake(1n);
+  await staking.connect(c).claim();
   return suite;
 }
 
@@ -72,6 +73,16 @@ describe("indexer staking area matches the staking contract to the wei", functio
           );
           expect(BigInt(r.unbonding)).to.equal(requests.reduce((sum, q) => sum + q.amount, 0n));
         }
+        // Rewards paid, checked against balances rather than events: b's stake beyond its
+        // principal was compounded, and c's FLK beyond its unstaked funds was claimed.
+        const [, b, c] = suite.stakers;
+        const rewards = async (x: string) => db.selectFrom("stakers").select(["rewards_claimed", "rewards_compounded"]).where("address", "=", x).executeTakeFirstOrThrow();
+        const bRewards = await rewards(b.address);
+        expect(BigInt(bRewards.rewards_compounded)).to.equal((await staking.stakeOf(b.address)) - (2_000n * FLK + 1n)).and.to.be.greaterThan(0n);
+        const cRewards = await rewards(c.address);
+        expect(BigInt(cRewards.rewards_claimed)).to.equal((await suite.flk.balanceOf(c.address)) - (STAKER_FUNDS - 500n * FLK)).and.to.be.greaterThan(0n);
+        expect(BigInt(cRewards.rewards_compounded)).to.equal(0n);
+
         // The withdrawal paid both of the first account's earlier requests.
         const a = suite.stakers[0].address;
         expect((await db.selectFrom("unbonding_requests").select("request_id").where("account", "=", a).where("withdrawn", "=", true).execute()).length).to.equal(2);
