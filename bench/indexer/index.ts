@@ -38,6 +38,8 @@ async function seed() {
     FLK: await suite.flk.getAddress(),
     Vesting: await suite.vesting.getAddress(),
     Emission: await suite.emission.getAddress(),
+    Staking: await suite.staking.getAddress(),
+    Governor: await suite.governor.getAddress(),
     beneficiary: suite.genesis.team.beneficiaries[0],
   };
 }

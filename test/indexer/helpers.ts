@@ -86,6 +86,8 @@ export async function suiteContracts(suite: Suite): Promise<Record<string, strin
     FLK: await suite.flk.getAddress(),
     Vesting: await suite.vesting.getAddress(),
     Emission: await suite.emission.getAddress(),
+    Staking: await suite.staking.getAddress(),
+    Governor: await suite.governor.getAddress(),
   };
 }
 

@@ -1,0 +1,111 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture, mine, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { FLK } from "../../ignition/genesis";
+import { GOVERNANCE } from "../../ignition/governance";
+import { startApiServer } from "../../indexer/api/server";
+import { stakingFixture, type StakingSuite } from "../staking/fixture";
+import { dropTestDatabases, newEngine, testBackends } from "./helpers";
+
+const STATES = ["PENDING", "ACTIVE", "CANCELED", "DEFEATED", "SUCCEEDED", "QUEUED", "EXPIRED", "EXECUTED"];
+const [Against, For, Abstain] = [0, 1, 2];
+
+/** Proposal `n`: sets the unbonding period to `n` days through the timelock. */
+async function proposal(s: StakingSuite, n: number) {
+  const targets = [await s.staking.getAddress()];
+  const values = [0n];
+  const calldatas = [s.staking.interface.encodeFunctionData("setUnbondingPeriod", [BigInt(n) * 86_400n])];
+  const description = `Unbonding of ${n} days`;
+  const descriptionHash = hre.ethers.id(description);
+  return { targets, values, calldatas, description, descriptionHash, id: await s.governor.hashProposal(targets, values, calldatas, descriptionHash) };
+}
+
+/** Proposals ending executed, canceled, defeated (no quorum), active with votes, and pending. */
+async function governanceWithActivity(): Promise<StakingSuite & { ids: bigint[] }> {
+  const s = await stakingFixture();
+  const { governor, staking } = s;
+  const [a, b, c, d, e] = s.stakers;
+  await staking.connect(a).stake(100_000n * FLK);
+  await staking.connect(b).stake(60_000n * FLK);
+  await staking.connect(c).stake(20_000n * FLK + 3n);
+  await staking.connect(d).stake(5_000n * FLK);
+  await staking.connect(d).delegate(a.address);
+  await mine();
+  const [executed, canceled, defeated, active, pending] = await Promise.all([1, 2, 3, 4, 5].map((n) => proposal(s, n)));
+  for (const p of [executed, canceled, defeated]) await governor.connect(a).propose(p.targets, p.values, p.calldatas, p.description);
+  await governor.connect(a).cancel(canceled.targets, canceled.values, canceled.calldatas, canceled.descriptionHash);
+  await time.increaseTo((await governor.proposalSnapshot(executed.id)) + 1n);
+  await staking.connect(e).stake(900_000n * FLK); // after the snapshot: no weight on these votes
+  await governor.connect(a).castVote(executed.id, For);
+  await governor.connect(b).castVoteWithReason(executed.id, Against, "too short");
+  await governor.connect(c).castVote(executed.id, Abstain);
+  await governor.connect(e).castVote(executed.id, For);
+  await governor.connect(c).castVote(defeated.id, For); // under the 4% quorum
+  await time.increaseTo((await governor.proposalDeadline(executed.id)) + 1n);
+  await governor.queue(executed.targets, executed.values, executed.calldatas, executed.descriptionHash);
+  await time.increase(GOVERNANCE.timelockDelay);
+  await governor.execute(executed.targets, executed.values, executed.calldatas, executed.descriptionHash);
+  await governor.connect(e).propose(active.targets, active.values, active.calldatas, active.description);
+  await time.increaseTo((await governor.proposalSnapshot(active.id)) + 100n);
+  await governor.connect(b).castVote(active.id, Against);
+  await governor.connect(e).propose(pending.targets, pending.values, pending.calldatas, pending.description);
+  await mine();
+  return { ...s, ids: [executed, canceled, defeated, active, pending].map((p) => p.id) };
+}
+
+describe("indexer governance area matches the governor to the wei", function () {
+  after(dropTestDatabases);
+
+  for (const name of ["pglite", "postgres"] as const) {
+    it(`${name}: proposals, tallies, states and votes`, async function () {
+      const backend = (await testBackends()).find((b) => b.name === name)!;
+      if (!backend.fresh) return this.skip();
+      const s = await loadFixture(governanceWithActivity);
+      const { governor } = s;
+      const database = await backend.fresh();
+      const api = await startApiServer({ db: database.db, port: 0, dev: true });
+      try {
+        await (await newEngine(database, s)).syncToHead();
+        const res = await fetch(`${api.url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            query: `{ proposals(first: 10, orderDirection: ASC) { nodes { id proposer targets values calldatas description voteStart voteEnd
+              forVotes againstVotes abstainVotes quorum voters state votes { nodes { voter support weight reason } } } } }`,
+          }),
+        });
+        const body = (await res.json()) as any;
+        expect(body.errors, JSON.stringify(body.errors)).to.equal(undefined);
+        const nodes = body.data.proposals.nodes;
+        expect(nodes.map((p: any) => p.id)).to.deep.equal(s.ids.map(String));
+        // Each expected state appears, so the comparison below covers every branch.
+        expect(nodes.map((p: any) => p.state)).to.deep.equal(["EXECUTED", "CANCELED", "DEFEATED", "ACTIVE", "PENDING"]);
+        for (const p of nodes) {
+          const id = BigInt(p.id);
+          expect(p.state).to.equal(STATES[Number(await governor.state(id))], `state of ${id}`);
+          const [against, forVotes, abstain] = await governor.proposalVotes(id);
+          expect([p.againstVotes, p.forVotes, p.abstainVotes]).to.deep.equal([against, forVotes, abstain].map(String));
+          expect(p.voteStart).to.equal(Number(await governor.proposalSnapshot(id)));
+          expect(p.voteEnd).to.equal(Number(await governor.proposalDeadline(id)));
+          expect(p.proposer).to.equal(await governor.proposalProposer(id));
+          expect(p.quorum).to.equal(p.state === "PENDING" ? null : String(await governor.quorum(p.voteStart)));
+          expect(p.targets).to.deep.equal([await s.staking.getAddress()]);
+          expect(p.values).to.deep.equal(["0"]);
+          expect(p.calldatas).to.have.length(1);
+          expect(p.voters).to.equal(p.votes.nodes.length);
+          for (const v of p.votes.nodes) {
+            expect(await governor.hasVoted(id, v.voter)).to.equal(true);
+            expect(BigInt(v.weight)).to.equal(await governor.getVotes(v.voter, p.voteStart));
+          }
+        }
+        const executed = nodes[0];
+        expect(executed.votes.nodes.map((v: any) => [v.support, v.reason])).to.deep.equal([["FOR", ""], ["AGAINST", "too short"], ["ABSTAIN", ""], ["FOR", ""]]);
+        expect(executed.votes.nodes[3].weight).to.equal("0"); // staked after the snapshot
+        expect(BigInt(executed.forVotes)).to.equal(105_000n * FLK); // a's own stake plus d's delegation
+      } finally {
+        await api.close();
+        await database.close();
+      }
+    });
+  }
+});
