@@ -9,6 +9,7 @@ import hre from "hardhat";
 import pg from "pg";
 import autocannon from "autocannon";
 import { deploySuite } from "../../test/helpers/deploy";
+import { suiteContracts } from "../../test/indexer/helpers";
 import { allModules } from "../../indexer/derive";
 import { openDatabase, type IndexerDatabase } from "../../indexer/store/database";
 import { SyncEngine } from "../../indexer/sync/engine";
@@ -34,14 +35,7 @@ async function seed() {
     await sprayer.spray(await suite.flk.getAddress(), Math.min(PER_TX, EVENTS - sent), sent, RECIPIENTS);
   }
   console.log(`seeded ${EVENTS} transfers in ${((Date.now() - started) / 1000).toFixed(1)} s (${await hre.ethers.provider.getBlockNumber()} blocks)`);
-  return {
-    FLK: await suite.flk.getAddress(),
-    Vesting: await suite.vesting.getAddress(),
-    Emission: await suite.emission.getAddress(),
-    Staking: await suite.staking.getAddress(),
-    Governor: await suite.governor.getAddress(),
-    beneficiary: suite.genesis.team.beneficiaries[0],
-  };
+  return { ...(await suiteContracts(suite)), beneficiary: suite.genesis.team.beneficiaries[0] };
 }
 
 const BENCH_DATABASE = `indexer_bench_${process.pid}`;
