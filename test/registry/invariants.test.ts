@@ -178,7 +178,11 @@ describe("invariants under random operations", () => {
           await snapshot.restore();
         }
       }),
-      { numRuns: RUNS },
+      {
+        numRuns: RUNS,
+        // One sequence that always reaches a report and paid claims, so the guard below holds whatever the seed.
+        examples: [[[{ kind: "report", uptimes: Array(12).fill(100), usage: [5n, 0n], revenue: Array(12).fill(500n), silent: -1 }, { kind: "claim" }]]],
+      },
     );
     expect(reports).to.be.greaterThan(0);
     expect(paidClaims).to.be.greaterThan(0);
