@@ -15,6 +15,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Emission} from "../token/Emission.sol";
+import {EmissionSchedule} from "../token/EmissionSchedule.sol";
 import {PackedCheckpoints} from "./PackedCheckpoints.sol";
 
 /// @title Staking: staked FLK earns the stakers' half of emission and carries the votes of governance
@@ -23,8 +24,9 @@ import {PackedCheckpoints} from "./PackedCheckpoints.sol";
 /// accumulator (claim it, or compound it into stake) and carries voting power, checkpointed per
 /// delegate on a timestamp clock (ERC-5805 / ERC-6372). A first stake self-delegates so the staker
 /// can vote at once. Unbonding FLK earns and votes nothing.
-/// @dev Emission accrues virtually: every update reads `Emission.stakingEmission(now)` and spreads what
-/// streamed in since the last update over the stake of that moment. The FLK itself arrives only when
+/// @dev Emission accrues virtually: every update computes the staking half of the emission schedule
+/// due now (`EmissionSchedule`, the formula {Emission} mints by, from the same immutable start) and
+/// spreads what streamed in since the last update over the stake of that moment. The FLK itself arrives only when
 /// someone calls `Emission.mint()`, which {claim} and {compound} do when the reward reserve (balance
 /// minus principal) cannot cover them. Emission that streams while nothing is staked is not spread:
 /// it waits and goes to the stake present at the next update. Rewards are never paid out of
@@ -41,12 +43,17 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     /// @notice EIP-712 type of a delegation signature (same as OpenZeppelin's `Votes`).
     bytes32 public constant DELEGATION_TYPEHASH = keccak256("Delegation(address delegatee,uint256 nonce,uint256 expiry)");
 
-    /// @notice Global reward accounting, one slot.
+    /// @notice Global reward accounting and the unbonding period (which every unstake reads after
+    /// accruing), one slot.
     struct RewardState {
-        // Reward per staked FLK-wei since deployment, times SCALE. Never decreases.
-        uint160 rewardPerToken;
-        // Staking emission already spread over stakers (rounded up so the spread is always covered).
-        uint96 distributed;
+        // Reward per staked FLK-wei since deployment, times SCALE. Never decreases. Bounded by the
+        // whole staking emission times SCALE per wei (8.25e42 < 2^144).
+        uint144 rewardPerToken;
+        // Staking emission already spread over stakers (rounded up so the spread is always covered;
+        // at most the 8.25M FLK of staking emission < 2^88 wei).
+        uint88 distributed;
+        // Seconds between {unstake} and the earliest {withdraw} (at most 90 days < 2^24).
+        uint24 unbondingPeriod;
     }
 
     /// @notice Stake totals and the head of the total-stake history, one slot.
@@ -79,13 +86,14 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         uint96 rewards;
     }
 
-    /// @notice An account's delegate (when not itself) and its unbonding queue, one slot. Requests
-    /// `queueHead .. queueTail - 1` are pending; `lastRelease` is the release time of the last one.
+    /// @notice An account's unbonding queue, one slot. Requests `queueHead .. queueTail - 1` are
+    /// pending; the last one (`lastRelease`, `lastAmount`) is kept here and the earlier ones in
+    /// `_queues`, so a first unstake writes this slot only.
     struct AccountInfo {
-        address delegatee;
         uint32 queueHead;
         uint32 queueTail;
         uint32 lastRelease;
+        uint96 lastAmount;
     }
 
     /// @notice One unbonding request, as returned by {unbondingRequests}.
@@ -98,15 +106,17 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     IERC20 public immutable token;
     /// @notice The emission contract whose staking half pays the rewards.
     Emission public immutable emission;
+    // Emission's start (immutable there too): the staking half due at any time follows from it.
+    uint256 private immutable _emissionStart;
 
     RewardState private _reward;
     Totals private _totals;
-    /// @notice Seconds between {unstake} and the earliest {withdraw} of that amount.
-    uint64 public unbondingPeriod;
 
     mapping(address account => StakeInfo) private _stakes;
     mapping(address account => VoteHead) private _heads;
     mapping(address account => AccountInfo) private _accounts;
+    // The delegate of an account whose `StakeInfo.delegated` is set.
+    mapping(address account => address) private _delegatees;
     mapping(address delegatee => PackedCheckpoints.History) private _voteHistory;
     PackedCheckpoints.History private _totalHistory;
     // Unbonding requests: key = release time, value = amount.
@@ -148,6 +158,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     constructor(Emission emission_, address owner_, uint64 unbondingPeriod_) Ownable(owner_) EIP712("Fleek Staking", "1") {
         emission = emission_;
         token = IERC20(address(emission_.token()));
+        _emissionStart = emission_.start();
         _setUnbondingPeriod(unbondingPeriod_);
     }
 
@@ -183,24 +194,25 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         uint96 delta = uint96(amount);
         s.staked -= delta;
         _store(msg.sender, s, v, delta, false);
+        uint96 previousTotal = t.staked;
         t.staked -= delta;
         t.unbonding += delta;
-        _writeTotals(t);
+        _writeTotals(t, previousTotal);
 
         // Release no earlier than the previous request, so the queue stays in release order; a
         // request releasing at the same second as the last pending one joins it.
         AccountInfo memory a = _accounts[msg.sender];
-        uint32 releaseTime = uint32(Math.max(block.timestamp + unbondingPeriod, a.lastRelease));
+        uint32 releaseTime = uint32(Math.max(block.timestamp + _reward.unbondingPeriod, a.lastRelease));
         PackedCheckpoints.History storage queue = _queues[msg.sender];
         if (a.queueTail > a.queueHead && releaseTime == a.lastRelease) {
             requestId = a.queueTail - 1;
-            (, uint96 pending) = queue.at(requestId);
-            queue.set(requestId, releaseTime, pending + delta);
+            a.lastAmount += delta;
+            queue.replaceLast(requestId, releaseTime, a.lastAmount);
         } else {
             requestId = a.queueTail;
-            queue.set(requestId, releaseTime, delta);
+            queue.append(requestId, a.lastRelease, a.lastAmount, releaseTime, delta);
             a.queueTail += 1;
-            a.lastRelease = releaseTime;
+            (a.lastRelease, a.lastAmount) = (releaseTime, delta);
         }
         _accounts[msg.sender] = a;
         emit Unstaked(msg.sender, requestId, amount, releaseTime, s.staked);
@@ -210,13 +222,8 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     /// @return amount wei of FLK paid
     function withdraw() external nonReentrant returns (uint256 amount) {
         AccountInfo storage a = _accounts[msg.sender];
-        (uint32 id, uint32 tail) = (a.queueHead, a.queueTail);
-        PackedCheckpoints.History storage queue = _queues[msg.sender];
-        for (; id < tail; ++id) {
-            (uint32 releaseTime, uint96 pending) = queue.at(id);
-            if (releaseTime > block.timestamp) break;
-            amount += pending;
-        }
+        uint32 id;
+        (amount, id) = _matured(msg.sender);
         if (amount == 0) revert StakingNothingToWithdraw();
         a.queueHead = id;
         _totals.unbonding -= uint96(amount);
@@ -276,7 +283,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     /// @inheritdoc IVotes
     /// @dev Every account delegates to itself until it chooses another delegate.
     function delegates(address account) public view returns (address) {
-        return _stakes[account].delegated ? _accounts[account].delegatee : account;
+        return _stakes[account].delegated ? _delegatees[account] : account;
     }
 
     /// @inheritdoc IVotes
@@ -289,7 +296,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         _checkPast(timepoint);
         VoteHead memory head = _heads[account];
         if (head.lastKey <= timepoint) return head.votes;
-        return _voteHistory[account].upperLookup(head.length, timepoint);
+        return _voteHistory[account].upperLookup(head.length - 1, timepoint);
     }
 
     /// @notice Total staked FLK at a past `timepoint` (the quorum base of governance).
@@ -298,7 +305,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         _checkPast(timepoint);
         Totals memory t = _totals;
         if (t.lastKey <= timepoint) return t.staked;
-        return _totalHistory.upperLookup(t.length, timepoint);
+        return _totalHistory.upperLookup(t.length - 1, timepoint);
     }
 
     /// @inheritdoc IERC6372
@@ -313,6 +320,11 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @notice Seconds between {unstake} and the earliest {withdraw} of that amount.
+    function unbondingPeriod() external view returns (uint64) {
+        return _reward.unbondingPeriod;
+    }
 
     /// @notice Total staked FLK now (= total votes).
     function totalStaked() external view returns (uint256) {
@@ -348,7 +360,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     /// and waits for the next staker.
     function waitingRewards() external view returns (uint256) {
         (, uint256 distributed) = rewardState();
-        return emission.stakingEmission(block.timestamp) - distributed;
+        return _stakingEmission() - distributed;
     }
 
     /// @notice The pending unbonding requests of `account`, oldest first, with the id of the first.
@@ -358,7 +370,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         firstId = a.queueHead;
         requests = new Unbonding[](a.queueTail - a.queueHead);
         for (uint256 i = 0; i < requests.length; ++i) {
-            (uint32 releaseTime, uint96 amount) = _queues[account].at(firstId + i);
+            (uint32 releaseTime, uint96 amount) = _request(account, a, firstId + i);
             requests[i] = Unbonding(amount, releaseTime);
         }
     }
@@ -366,12 +378,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     /// @notice FLK `account` could withdraw now.
     /// @param account any address
     function withdrawable(address account) external view returns (uint256 amount) {
-        AccountInfo memory a = _accounts[account];
-        for (uint256 id = a.queueHead; id < a.queueTail; ++id) {
-            (uint32 releaseTime, uint96 pending) = _queues[account].at(id);
-            if (releaseTime > block.timestamp) break;
-            amount += pending;
-        }
+        (amount, ) = _matured(account);
     }
 
     // ---------------------------------------------------------------- internals
@@ -394,8 +401,9 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
             emit DelegateChanged(account, address(0), account);
         }
         _store(account, s, v, delta, true);
+        uint96 previousTotal = t.staked;
         t.staked += delta;
-        _writeTotals(t);
+        _writeTotals(t, previousTotal);
     }
 
     /// @dev Spreads the staking emission streamed since the last update over `total` staked wei and
@@ -404,11 +412,13 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     function _accrue(uint256 total) private returns (uint256 index) {
         RewardState memory r = _reward;
         if (total == 0) return r.rewardPerToken;
-        uint256 streamed = emission.stakingEmission(block.timestamp);
-        uint256 increment = ((streamed - r.distributed) * SCALE) / total;
+        uint256 increment = ((_stakingEmission() - r.distributed) * SCALE) / total;
         if (increment == 0) return r.rewardPerToken;
+        // Fits: see {RewardState} (and {_settle} casts the index with a check).
         index = r.rewardPerToken + increment;
-        _reward = RewardState(uint160(index), uint96(r.distributed + Math.mulDiv(increment, total, SCALE, Math.Rounding.Ceil)));
+        r.rewardPerToken = uint144(index);
+        r.distributed = uint88(r.distributed + Math.mulDiv(increment, total, SCALE, Math.Rounding.Ceil));
+        _reward = r;
     }
 
     /// @dev The same computation as {_accrue}, without writing.
@@ -416,7 +426,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         RewardState memory r = _reward;
         (index, distributed) = (r.rewardPerToken, r.distributed);
         if (total == 0) return (index, distributed);
-        uint256 increment = ((emission.stakingEmission(block.timestamp) - distributed) * SCALE) / total;
+        uint256 increment = ((_stakingEmission() - distributed) * SCALE) / total;
         index += increment;
         distributed += Math.mulDiv(increment, total, SCALE, Math.Rounding.Ceil);
     }
@@ -437,7 +447,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         if (s.delegated) {
             _heads[account] = v;
             if (votes != 0) {
-                address delegatee = _accounts[account].delegatee;
+                address delegatee = _delegatees[account];
                 _changeVotes(delegatee, _heads[delegatee], votes, add);
             }
         } else if (votes != 0) {
@@ -456,23 +466,44 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         if (balance < needed) revert StakingRewardsUnfunded(needed, balance);
     }
 
-    /// @dev Stores totals after appending the new total to its history.
-    function _writeTotals(Totals memory t) private {
+    /// @dev Stores totals after recording the new total (the previous one was `previous`) in its history.
+    function _writeTotals(Totals memory t, uint96 previous) private {
         uint32 key = uint32(clock());
-        t.length = uint32(_totalHistory.push(t.length, t.lastKey, key, t.staked));
+        t.length = uint32(_totalHistory.push(t.length, t.lastKey, previous, key, t.staked));
         t.lastKey = key;
         _totals = t;
+    }
+
+    /// @dev The staking half of the emission due now (what {Emission.stakingEmission} answers).
+    function _stakingEmission() private view returns (uint256) {
+        return EmissionSchedule.stakingHalf(_emissionStart, block.timestamp);
+    }
+
+    /// @dev Unbonding request `id` of `account`, whose queue is `a`: the last one is kept in `a`.
+    function _request(address account, AccountInfo memory a, uint256 id) private view returns (uint32 releaseTime, uint96 amount) {
+        if (id == a.queueTail - 1) return (a.lastRelease, a.lastAmount);
+        return _queues[account].at(id);
+    }
+
+    /// @dev The FLK of `account`'s matured unbonding requests, and the id of the first one not matured.
+    function _matured(address account) private view returns (uint256 amount, uint32 next) {
+        AccountInfo memory a = _accounts[account];
+        for (next = a.queueHead; next < a.queueTail; ++next) {
+            (uint32 releaseTime, uint96 pending) = _request(account, a, next);
+            if (releaseTime > block.timestamp) break;
+            amount += pending;
+        }
     }
 
     function _delegate(address account, address delegatee) private {
         if (delegatee == address(0)) revert StakingZeroDelegate();
         StakeInfo memory s = _stakes[account];
-        address previous = s.delegated ? _accounts[account].delegatee : account;
+        address previous = s.delegated ? _delegatees[account] : account;
         if (!s.initialized) previous = address(0); // never announced: this is the first delegation
         s.initialized = true;
         s.delegated = delegatee != account;
         _stakes[account] = s;
-        if (s.delegated) _accounts[account].delegatee = delegatee;
+        if (s.delegated) _delegatees[account] = delegatee;
         emit DelegateChanged(account, previous, delegatee);
         if (s.staked != 0 && previous != delegatee) {
             _changeVotes(previous, _heads[previous], s.staked, false);
@@ -486,7 +517,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         uint96 previous = head.votes;
         head.votes = add ? previous + amount : previous - amount;
         uint32 key = uint32(clock());
-        head.length = uint32(_voteHistory[delegatee].push(head.length, head.lastKey, key, head.votes));
+        head.length = uint32(_voteHistory[delegatee].push(head.length, head.lastKey, previous, key, head.votes));
         head.lastKey = key;
         _heads[delegatee] = head;
         emit DelegateVotesChanged(delegatee, previous, head.votes);
@@ -499,7 +530,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
 
     function _setUnbondingPeriod(uint64 period) private {
         if (period > MAX_UNBONDING_PERIOD) revert StakingUnbondingPeriodTooLong(period);
-        emit UnbondingPeriodSet(unbondingPeriod, period);
-        unbondingPeriod = period;
+        emit UnbondingPeriodSet(_reward.unbondingPeriod, period);
+        _reward.unbondingPeriod = uint24(period);
     }
 }
