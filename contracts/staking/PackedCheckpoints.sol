@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+/// @notice The head of a history, one word: its last entry's value (96 bits), the last entry's key
+/// (32 bits, from bit 96), the number of entries (32 bits, from bit 128), and 96 bits (from bit
+/// 160) its owner uses for an amount of its own. The owner keeps it in a slot it writes anyway.
+type Head is uint256;
+
+using PackedCheckpoints for Head global;
+
 /// @title PackedCheckpoints: a list of (timestamp, amount) pairs, two per storage slot, whose last
 /// entry the caller keeps
 /// @notice Entry `i` lives in slot `i / 2`: even entries in the low 128 bits, odd ones in the high
 /// 128 bits, each as `uint32 key << 96 | uint96 value`. The caller keeps the length and the last
-/// entry (its key and value) in a slot it writes anyway, and the list stores complete pairs only:
+/// entry (its key and value) in a slot it writes anyway (a {Head} for histories looked up by
+/// time, its own fields for unbonding queues), and the list stores complete pairs only:
 /// appending an odd entry writes its slot once, together with the even entry before it (taken from
 /// the caller's copy); appending an even entry writes nothing, the caller's copy is all there is.
 /// So an append costs one fresh slot every other time and nothing in between, never a read and a
@@ -22,19 +30,44 @@ library PackedCheckpoints {
     }
 
     uint256 private constant LOW_HALF = type(uint128).max;
+    uint256 private constant EXTRA_SHIFT = 160;
 
-    /// @notice Records `value` at `key`: replaces the last entry when it has the same key, else appends.
-    /// @param length number of entries before the call
-    /// @param lastKey key of the last entry (ignored when `length` is zero)
-    /// @param lastValue value of the last entry (ignored when `length` is zero)
-    /// @return newLength number of entries after the call
-    function push(History storage h, uint256 length, uint32 lastKey, uint96 lastValue, uint32 key, uint96 value) internal returns (uint256 newLength) {
+    /// @notice Records `value` at `key` in the history whose head is `head`: replaces the last entry
+    /// when it has the same key, else appends. Returns the new head (with the same extra amount).
+    function record(History storage h, Head head, uint32 key, uint96 value) internal returns (Head) {
+        uint256 word = Head.unwrap(head);
+        uint32 lastKey = uint32(word >> 96);
+        uint256 length = uint32(word >> 128);
         if (length != 0 && lastKey == key) {
             replaceLast(h, length - 1, key, value);
-            return length;
+        } else {
+            append(h, length, lastKey, uint96(word), key, value);
+            ++length;
         }
-        append(h, length, lastKey, lastValue, key, value);
-        return length + 1;
+        return Head.wrap(((word >> EXTRA_SHIFT) << EXTRA_SHIFT) | (length << 128) | (uint256(key) << 96) | value);
+    }
+
+    /// @notice The value at time `key` of the history whose head is `head` (zero before its first entry).
+    function lookup(History storage h, Head head, uint256 key) internal view returns (uint256) {
+        uint256 word = Head.unwrap(head);
+        if (uint32(word >> 96) <= key) return uint96(word);
+        return upperLookup(h, uint32(word >> 128) - 1, key);
+    }
+
+    /// @notice The value of the last entry (the current value).
+    function latest(Head head) internal pure returns (uint96) {
+        return uint96(Head.unwrap(head));
+    }
+
+    /// @notice The owner's own amount kept in the head.
+    function extra(Head head) internal pure returns (uint96) {
+        return uint96(Head.unwrap(head) >> EXTRA_SHIFT);
+    }
+
+    /// @notice `head` with the owner's own amount set to `amount`.
+    function withExtra(Head head, uint96 amount) internal pure returns (Head) {
+        uint256 word = Head.unwrap(head);
+        return Head.wrap((word & ((1 << EXTRA_SHIFT) - 1)) | (uint256(amount) << EXTRA_SHIFT));
     }
 
     /// @notice Appends entry `index` (the current length) after the last entry (`lastKey`, `lastValue`).

@@ -24,11 +24,14 @@ library EmissionSchedule {
     /// @notice Emission due from `start` up to `timestamp`, rounded down (zero before the start).
     function cumulative(uint256 start, uint256 timestamp) internal pure returns (uint256 total) {
         if (timestamp <= start) return 0;
-        uint256 elapsed = timestamp - start;
-        uint256 fullYears = elapsed / YEAR;
-        if (fullYears >= 5) return TOTAL_EMISSION;
-        for (uint256 y = 0; y < fullYears; ++y) total += yearly(y);
-        total += (yearly(fullYears) * (elapsed - fullYears * YEAR)) / YEAR;
+        // No overflow: elapsed is positive, and five years of amounts below 2^83 times seconds below 2^25.
+        unchecked {
+            uint256 elapsed = timestamp - start;
+            uint256 fullYears = elapsed / YEAR;
+            if (fullYears >= 5) return TOTAL_EMISSION;
+            for (uint256 y = 0; y < fullYears; ++y) total += yearly(y);
+            total += (yearly(fullYears) * (elapsed - fullYears * YEAR)) / YEAR;
+        }
     }
 
     /// @notice The stakers' half of {cumulative} (rounded down; the node operators' half gets the odd wei).
