@@ -47,11 +47,15 @@ library PackedCheckpoints {
         return Head.wrap(((word >> EXTRA_SHIFT) << EXTRA_SHIFT) | (length << 128) | (uint256(key) << 96) | value);
     }
 
-    /// @notice The value at time `key` of the history whose head is `head` (zero before its first entry).
-    function lookup(History storage h, Head head, uint256 key) internal view returns (uint256) {
-        uint256 word = Head.unwrap(head);
-        if (uint32(word >> 96) <= key) return uint96(word);
-        return upperLookup(h, uint32(word >> 128) - 1, key);
+    /// @notice The value at time `key` of the history whose head is `head`, for a `key` before the
+    /// head's last key (later times are answered by {latest}); zero before the first entry.
+    function lookupBefore(History storage h, Head head, uint256 key) internal view returns (uint256) {
+        return upperLookup(h, uint32(Head.unwrap(head) >> 128) - 1, key);
+    }
+
+    /// @notice The key of the last entry (zero for an empty history).
+    function lastKey(Head head) internal pure returns (uint32) {
+        return uint32(Head.unwrap(head) >> 96);
     }
 
     /// @notice The value of the last entry (the current value).

@@ -275,14 +275,16 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces {
     /// @inheritdoc IVotes
     function getPastVotes(address account, uint256 timepoint) external view returns (uint256) {
         _checkPast(timepoint);
-        return _voteHistory[account].lookup(_heads[account], timepoint);
+        Head head = _heads[account];
+        return head.lastKey() <= timepoint ? head.latest() : _voteHistory[account].lookupBefore(head, timepoint);
     }
 
     /// @notice Total staked FLK at a past `timepoint` (the quorum base of governance).
     /// @inheritdoc IVotes
     function getPastTotalSupply(uint256 timepoint) external view returns (uint256) {
         _checkPast(timepoint);
-        return _totalHistory.lookup(_totals, timepoint);
+        Head totals = _totals;
+        return totals.lastKey() <= timepoint ? totals.latest() : _totalHistory.lookupBefore(totals, timepoint);
     }
 
     /// @inheritdoc IERC6372
@@ -525,8 +527,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces {
     }
 
     function _checkPast(uint256 timepoint) private view {
-        uint48 now_ = clock();
-        if (timepoint >= now_) revert ERC5805FutureLookup(timepoint, now_);
+        if (timepoint >= block.timestamp) revert ERC5805FutureLookup(timepoint, clock());
     }
 
     function _setUnbondingPeriod(uint64 period) private {
