@@ -25,9 +25,9 @@ import {Head, PackedCheckpoints} from "./PackedCheckpoints.sol";
 /// can vote at once. Unbonding FLK earns and votes nothing.
 /// @dev Emission accrues virtually: every update computes the staking half of the emission schedule
 /// due now (`EmissionSchedule`, the formula {Emission} mints by, from the same immutable start) and
-/// spreads what streamed in since the last update over the stake of that moment. The FLK itself arrives only when
-/// someone calls `Emission.mint()`, which {claim} and {compound} do when the reward reserve (balance
-/// minus principal) cannot cover them. Emission that streams while nothing is staked is not spread:
+/// spreads what streamed in since the last update over the stake of that moment. The FLK itself
+/// arrives only when someone calls `Emission.mint()`, which {claim} and {compound} do when the reward
+/// reserve (balance minus principal) cannot cover them. Emission that streams while nothing is staked is not spread:
 /// it waits and goes to the stake present at the next update. Rewards are never paid out of
 /// principal: if governance redirected the stakers' half away from this contract, claims revert with
 /// {StakingRewardsUnfunded} until the gap is funded (see docs/staking.md).
