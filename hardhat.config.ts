@@ -22,6 +22,9 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
   };
 });
 
+/** Compiler settings of every contract (Staking adds `viaIR`). */
+const SOLC_SETTINGS = { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" };
+
 /** A deployer key from the environment: never committed. */
 function accounts(): string[] {
   const key = process.env.DEPLOYER_PRIVATE_KEY;
@@ -30,10 +33,11 @@ function accounts(): string[] {
 
 const config: HardhatUserConfig = {
   solidity: {
-    version: SOLC_VERSION,
-    settings: {
-      optimizer: { enabled: true, runs: 10_000 },
-      evmVersion: "cancun",
+    compilers: [{ version: SOLC_VERSION, settings: SOLC_SETTINGS }],
+    // Staking's hot paths (stake, unstake, claim) come out about 800 gas cheaper through the IR
+    // pipeline, which the gas goal of docs/staking.md needs; the rest keeps the faster legacy build.
+    overrides: {
+      "contracts/staking/Staking.sol": { version: SOLC_VERSION, settings: { ...SOLC_SETTINGS, viaIR: true } },
     },
   },
   networks: {

@@ -13,9 +13,9 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Emission} from "../token/Emission.sol";
-import {PackedCheckpoints} from "./PackedCheckpoints.sol";
+import {EmissionSchedule} from "../token/EmissionSchedule.sol";
+import {Head, PackedCheckpoints} from "./PackedCheckpoints.sol";
 
 /// @title Staking: staked FLK earns the stakers' half of emission and carries the votes of governance
 /// @notice Stake FLK (optionally with a permit in the same call); unstake into an unbonding queue and
@@ -23,14 +23,19 @@ import {PackedCheckpoints} from "./PackedCheckpoints.sol";
 /// accumulator (claim it, or compound it into stake) and carries voting power, checkpointed per
 /// delegate on a timestamp clock (ERC-5805 / ERC-6372). A first stake self-delegates so the staker
 /// can vote at once. Unbonding FLK earns and votes nothing.
-/// @dev Emission accrues virtually: every update reads `Emission.stakingEmission(now)` and spreads what
-/// streamed in since the last update over the stake of that moment. The FLK itself arrives only when
-/// someone calls `Emission.mint()`, which {claim} and {compound} do when the reward reserve (balance
-/// minus principal) cannot cover them. Emission that streams while nothing is staked is not spread:
+/// @dev Emission accrues virtually: every update computes the staking half of the emission schedule
+/// due now (`EmissionSchedule`, the formula {Emission} mints by, from the same immutable start) and
+/// spreads what streamed in since the last update over the stake of that moment. The FLK itself
+/// arrives only when someone calls `Emission.mint()`, which {claim} and {compound} do when the reward
+/// reserve (balance minus principal) cannot cover them. Emission that streams while nothing is staked is not spread:
 /// it waits and goes to the stake present at the next update. Rewards are never paid out of
 /// principal: if governance redirected the stakers' half away from this contract, claims revert with
 /// {StakingRewardsUnfunded} until the gap is funded (see docs/staking.md).
-contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient {
+/// No reentrancy guard: every external call goes to FLK or {Emission}, which are created together
+/// (Emission deploys FLK, and this contract takes the token from it), have no hooks or callbacks,
+/// and so cannot call back. Each call also comes after the state it depends on is written (the permit
+/// in {stakeWithPermit} comes first, but only touches FLK allowances).
+contract Staking is IERC5805, Ownable, EIP712, Nonces {
     using SafeERC20 for IERC20;
     using PackedCheckpoints for PackedCheckpoints.History;
 
@@ -41,51 +46,32 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     /// @notice EIP-712 type of a delegation signature (same as OpenZeppelin's `Votes`).
     bytes32 public constant DELEGATION_TYPEHASH = keccak256("Delegation(address delegatee,uint256 nonce,uint256 expiry)");
 
-    /// @notice Global reward accounting, one slot.
-    struct RewardState {
-        // Reward per staked FLK-wei since deployment, times SCALE. Never decreases.
-        uint160 rewardPerToken;
-        // Staking emission already spread over stakers (rounded up so the spread is always covered).
-        uint96 distributed;
-    }
+    // Layout of `_reward`, the global reward accounting and the unbonding period (which every unstake
+    // reads after accruing), one word: the reward per staked FLK-wei since deployment times SCALE
+    // (144 bits; never decreases; bounded by the whole staking emission times SCALE per wei,
+    // 8.25e42 < 2^144), then the staking emission already spread over stakers (88 bits; rounded up
+    // so the spread is always covered; at most the 8.25M FLK of staking emission < 2^88 wei), then
+    // the unbonding period in seconds (24 bits; at most 90 days < 2^24).
+    uint256 private constant DISTRIBUTED_SHIFT = 144;
+    uint256 private constant PERIOD_SHIFT = 232;
+    // Layout of an account's stake word: its stake (96 bits), the accumulator value it was last
+    // settled at (144 bits, bounded as above), and two flags. A staker who votes for itself touches
+    // only this word and its vote {Head} (which keeps its settled rewards as the extra amount) when
+    // staking, unstaking or claiming.
+    uint256 private constant PAID_SHIFT = 96;
+    // Votes go to `_delegatees[account]` instead of the account itself.
+    uint256 private constant DELEGATED = 1 << 240;
+    // The account has staked or delegated before (its self-delegation was announced).
+    uint256 private constant INITIALIZED = 1 << 241;
 
-    /// @notice Stake totals and the head of the total-stake history, one slot.
-    struct Totals {
-        uint96 staked;
-        uint32 lastKey;
-        uint32 length;
-        uint96 unbonding;
-    }
-
-    /// @notice One account's stake, the accumulator value it was last settled at, and its
-    /// delegation flags, one slot. A staker who votes for itself touches only this slot and its
-    /// {VoteHead} when staking, unstaking or claiming.
-    struct StakeInfo {
-        uint96 staked;
-        // Bounded by the whole staking emission times SCALE per wei (8.25e42 < 2^144).
-        uint144 rewardPerTokenPaid;
-        // Votes go to `_accounts[account].delegatee` instead of the account itself.
-        bool delegated;
-        // The account has staked or delegated before (its self-delegation was announced).
-        bool initialized;
-    }
-
-    /// @notice An account's votes as a delegate, the head of its vote history, and its own settled
-    /// unclaimed rewards, one slot (so a self-delegated staker writes votes and rewards together).
-    struct VoteHead {
-        uint96 votes;
-        uint32 lastKey;
-        uint32 length;
-        uint96 rewards;
-    }
-
-    /// @notice An account's delegate (when not itself) and its unbonding queue, one slot. Requests
-    /// `queueHead .. queueTail - 1` are pending; `lastRelease` is the release time of the last one.
+    /// @notice An account's unbonding queue, one slot. Requests `queueHead .. queueTail - 1` are
+    /// pending; the last one (`lastRelease`, `lastAmount`) is kept here and the earlier ones in
+    /// `_queues`, so a first unstake writes this slot only.
     struct AccountInfo {
-        address delegatee;
         uint32 queueHead;
         uint32 queueTail;
         uint32 lastRelease;
+        uint96 lastAmount;
     }
 
     /// @notice One unbonding request, as returned by {unbondingRequests}.
@@ -98,15 +84,20 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     IERC20 public immutable token;
     /// @notice The emission contract whose staking half pays the rewards.
     Emission public immutable emission;
+    // Emission's start (immutable there too): the staking half due at any time follows from it.
+    uint256 private immutable _emissionStart;
 
-    RewardState private _reward;
-    Totals private _totals;
-    /// @notice Seconds between {unstake} and the earliest {withdraw} of that amount.
-    uint64 public unbondingPeriod;
+    uint256 private _reward;
+    // Head of the total-stake history (the total staked now); its extra amount is the total unbonding.
+    Head private _totals;
 
-    mapping(address account => StakeInfo) private _stakes;
-    mapping(address account => VoteHead) private _heads;
+    mapping(address account => uint256) private _stakes;
+    // Head of each delegate's vote history (its votes now); the extra amount is the account's own
+    // settled unclaimed rewards, so a self-delegated staker writes votes and rewards together.
+    mapping(address account => Head) private _heads;
     mapping(address account => AccountInfo) private _accounts;
+    // The delegate of an account whose stake word has DELEGATED set.
+    mapping(address account => address) private _delegatees;
     mapping(address delegatee => PackedCheckpoints.History) private _voteHistory;
     PackedCheckpoints.History private _totalHistory;
     // Unbonding requests: key = release time, value = amount.
@@ -148,6 +139,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     constructor(Emission emission_, address owner_, uint64 unbondingPeriod_) Ownable(owner_) EIP712("Fleek Staking", "1") {
         emission = emission_;
         token = IERC20(address(emission_.token()));
+        _emissionStart = emission_.start();
         _setUnbondingPeriod(unbondingPeriod_);
     }
 
@@ -155,7 +147,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
 
     /// @notice Stakes `amount` FLK from the caller (approve first). A first stake self-delegates.
     /// @param amount wei of FLK
-    function stake(uint256 amount) external nonReentrant {
+    function stake(uint256 amount) external {
         _stake(msg.sender, amount);
     }
 
@@ -166,7 +158,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     /// @param v signature v
     /// @param r signature r
     /// @param s signature s
-    function stakeWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external nonReentrant {
+    function stakeWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
         try IERC20Permit(address(token)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
         _stake(msg.sender, amount);
     }
@@ -175,81 +167,77 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     /// voting now and can be withdrawn after the unbonding period (never before earlier requests).
     /// @param amount wei of FLK
     /// @return requestId id of the new unbonding request
-    function unstake(uint256 amount) external nonReentrant returns (uint256 requestId) {
+    function unstake(uint256 amount) external returns (uint256 requestId) {
         if (amount == 0) revert StakingZeroAmount();
-        Totals memory t = _totals;
-        (StakeInfo memory s, VoteHead memory v) = _settle(msg.sender, _accrue(t.staked));
-        if (amount > s.staked) revert StakingInsufficientStake(amount, s.staked);
+        Head totals = _totals;
+        uint256 index = _accrue(totals.latest());
+        (uint96 staked, uint256 flags, Head head, uint96 rewards) = _settle(msg.sender, index);
+        if (amount > staked) revert StakingInsufficientStake(amount, staked);
         uint96 delta = uint96(amount);
-        s.staked -= delta;
-        _store(msg.sender, s, v, delta, false);
-        t.staked -= delta;
-        t.unbonding += delta;
-        _writeTotals(t);
+        staked -= delta;
+        _store(msg.sender, staked, flags, index, head, rewards, delta, false);
+        totals = _totalHistory.record(totals, _now(), totals.latest() - delta);
+        _totals = totals.withExtra(totals.extra() + delta);
 
         // Release no earlier than the previous request, so the queue stays in release order; a
         // request releasing at the same second as the last pending one joins it.
         AccountInfo memory a = _accounts[msg.sender];
-        uint32 releaseTime = uint32(Math.max(block.timestamp + unbondingPeriod, a.lastRelease));
+        uint32 releaseTime = uint32(Math.max(block.timestamp + (_reward >> PERIOD_SHIFT), a.lastRelease));
         PackedCheckpoints.History storage queue = _queues[msg.sender];
         if (a.queueTail > a.queueHead && releaseTime == a.lastRelease) {
             requestId = a.queueTail - 1;
-            (, uint96 pending) = queue.at(requestId);
-            queue.set(requestId, releaseTime, pending + delta);
+            a.lastAmount += delta;
+            queue.replaceLast(requestId, releaseTime, a.lastAmount);
         } else {
             requestId = a.queueTail;
-            queue.set(requestId, releaseTime, delta);
+            queue.append(requestId, a.lastRelease, a.lastAmount, releaseTime, delta);
             a.queueTail += 1;
-            a.lastRelease = releaseTime;
+            (a.lastRelease, a.lastAmount) = (releaseTime, delta);
         }
         _accounts[msg.sender] = a;
-        emit Unstaked(msg.sender, requestId, amount, releaseTime, s.staked);
+        emit Unstaked(msg.sender, requestId, amount, releaseTime, staked);
     }
 
     /// @notice Pays the caller every unbonding request that has matured.
     /// @return amount wei of FLK paid
-    function withdraw() external nonReentrant returns (uint256 amount) {
-        AccountInfo storage a = _accounts[msg.sender];
-        (uint32 id, uint32 tail) = (a.queueHead, a.queueTail);
-        PackedCheckpoints.History storage queue = _queues[msg.sender];
-        for (; id < tail; ++id) {
-            (uint32 releaseTime, uint96 pending) = queue.at(id);
-            if (releaseTime > block.timestamp) break;
-            amount += pending;
-        }
+    function withdraw() external returns (uint256 amount) {
+        uint32 next;
+        (amount, next) = _matured(msg.sender);
         if (amount == 0) revert StakingNothingToWithdraw();
-        a.queueHead = id;
-        _totals.unbonding -= uint96(amount);
-        emit Withdrawn(msg.sender, amount, id);
+        _accounts[msg.sender].queueHead = next;
+        Head totals = _totals;
+        _totals = totals.withExtra(totals.extra() - uint96(amount));
+        emit Withdrawn(msg.sender, amount, next);
         token.safeTransfer(msg.sender, amount);
     }
 
     /// @notice Pays the caller all its rewards.
     /// @return amount wei of FLK paid
-    function claim() external nonReentrant returns (uint256 amount) {
-        Totals memory t = _totals;
-        (StakeInfo memory s, VoteHead memory v) = _settle(msg.sender, _accrue(t.staked));
-        amount = v.rewards;
+    function claim() external returns (uint256 amount) {
+        Head totals = _totals;
+        uint256 index = _accrue(totals.latest());
+        (uint96 staked, uint256 flags, Head head, uint96 rewards) = _settle(msg.sender, index);
+        amount = rewards;
         if (amount == 0) revert StakingNothingToClaim();
-        v.rewards = 0;
-        _store(msg.sender, s, v, 0, true);
-        _ensureBacked(uint256(t.staked) + t.unbonding + amount);
+        _store(msg.sender, staked, flags, index, head, 0, 0, false);
+        _ensureBacked(uint256(totals.latest()) + totals.extra() + amount);
         emit RewardClaimed(msg.sender, amount);
         token.safeTransfer(msg.sender, amount);
     }
 
     /// @notice Turns all the caller's rewards into stake (votes follow to its delegate).
     /// @return amount wei of FLK compounded
-    function compound() external nonReentrant returns (uint256 amount) {
-        Totals memory t = _totals;
-        (StakeInfo memory s, VoteHead memory v) = _settle(msg.sender, _accrue(t.staked));
-        amount = v.rewards;
+    function compound() external returns (uint256 amount) {
+        Head totals = _totals;
+        uint256 index = _accrue(totals.latest());
+        (uint96 staked, uint256 flags, Head head, uint96 rewards) = _settle(msg.sender, index);
+        amount = rewards;
         if (amount == 0) revert StakingNothingToClaim();
-        v.rewards = 0;
-        _addStake(msg.sender, amount, t, s, v);
+        staked = _addStake(msg.sender, amount, totals, index, staked, flags, head, 0);
         // The compounded FLK is principal now: it must be in the contract.
-        _ensureBacked(uint256(t.staked) + t.unbonding);
-        emit RewardCompounded(msg.sender, amount, s.staked);
+        totals = _totals;
+        _ensureBacked(uint256(totals.latest()) + totals.extra());
+        emit RewardCompounded(msg.sender, amount, staked);
     }
 
     /// @notice Sets the unbonding period for later unstakes. Only the owner (the timelock).
@@ -276,29 +264,27 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     /// @inheritdoc IVotes
     /// @dev Every account delegates to itself until it chooses another delegate.
     function delegates(address account) public view returns (address) {
-        return _stakes[account].delegated ? _accounts[account].delegatee : account;
+        return _stakes[account] & DELEGATED != 0 ? _delegatees[account] : account;
     }
 
     /// @inheritdoc IVotes
     function getVotes(address account) external view returns (uint256) {
-        return _heads[account].votes;
+        return _heads[account].latest();
     }
 
     /// @inheritdoc IVotes
     function getPastVotes(address account, uint256 timepoint) external view returns (uint256) {
         _checkPast(timepoint);
-        VoteHead memory head = _heads[account];
-        if (head.lastKey <= timepoint) return head.votes;
-        return _voteHistory[account].upperLookup(head.length, timepoint);
+        Head head = _heads[account];
+        return head.lastKey() <= timepoint ? head.latest() : _voteHistory[account].lookupBefore(head, timepoint);
     }
 
     /// @notice Total staked FLK at a past `timepoint` (the quorum base of governance).
     /// @inheritdoc IVotes
     function getPastTotalSupply(uint256 timepoint) external view returns (uint256) {
         _checkPast(timepoint);
-        Totals memory t = _totals;
-        if (t.lastKey <= timepoint) return t.staked;
-        return _totalHistory.upperLookup(t.length, timepoint);
+        Head totals = _totals;
+        return totals.lastKey() <= timepoint ? totals.latest() : _totalHistory.lookupBefore(totals, timepoint);
     }
 
     /// @inheritdoc IERC6372
@@ -314,41 +300,51 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
 
     // ---------------------------------------------------------------- views
 
+    /// @notice Seconds between {unstake} and the earliest {withdraw} of that amount.
+    function unbondingPeriod() external view returns (uint64) {
+        return uint64(_reward >> PERIOD_SHIFT);
+    }
+
     /// @notice Total staked FLK now (= total votes).
     function totalStaked() external view returns (uint256) {
-        return _totals.staked;
+        return _totals.latest();
     }
 
     /// @notice Total FLK in unbonding requests not yet withdrawn.
     function totalUnbonding() external view returns (uint256) {
-        return _totals.unbonding;
+        return _totals.extra();
     }
 
     /// @notice FLK staked by `account` now.
     /// @param account any address
     function stakeOf(address account) external view returns (uint256) {
-        return _stakes[account].staked;
+        return uint96(_stakes[account]);
     }
 
     /// @notice The accumulator as of now (including emission not yet accounted): reward per staked
     /// wei times {SCALE}, and the staking emission spread so far.
     function rewardState() public view returns (uint256 rewardPerToken, uint256 distributed) {
-        (rewardPerToken, distributed) = _preview(_totals.staked);
+        uint256 r = _reward;
+        (rewardPerToken, distributed) = (uint144(r), uint88(r >> DISTRIBUTED_SHIFT));
+        uint256 total = _totals.latest();
+        if (total == 0) return (rewardPerToken, distributed);
+        uint256 increment = ((_stakingEmission() - distributed) * SCALE) / total;
+        rewardPerToken += increment;
+        distributed += _spread(increment, total);
     }
 
     /// @notice Rewards `account` could claim now.
     /// @param account any address
     function earned(address account) external view returns (uint256) {
         (uint256 index, ) = rewardState();
-        StakeInfo memory s = _stakes[account];
-        return _heads[account].rewards + (uint256(s.staked) * (index - s.rewardPerTokenPaid)) / SCALE;
+        return _heads[account].extra() + _earnedSince(_stakes[account], index);
     }
 
     /// @notice Staking emission that streamed in while nothing was staked (or too little to spread)
     /// and waits for the next staker.
     function waitingRewards() external view returns (uint256) {
         (, uint256 distributed) = rewardState();
-        return emission.stakingEmission(block.timestamp) - distributed;
+        return _stakingEmission() - distributed;
     }
 
     /// @notice The pending unbonding requests of `account`, oldest first, with the id of the first.
@@ -358,7 +354,7 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         firstId = a.queueHead;
         requests = new Unbonding[](a.queueTail - a.queueHead);
         for (uint256 i = 0; i < requests.length; ++i) {
-            (uint32 releaseTime, uint96 amount) = _queues[account].at(firstId + i);
+            (uint32 releaseTime, uint96 amount) = _request(account, a, firstId + i);
             requests[i] = Unbonding(amount, releaseTime);
         }
     }
@@ -366,84 +362,95 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
     /// @notice FLK `account` could withdraw now.
     /// @param account any address
     function withdrawable(address account) external view returns (uint256 amount) {
-        AccountInfo memory a = _accounts[account];
-        for (uint256 id = a.queueHead; id < a.queueTail; ++id) {
-            (uint32 releaseTime, uint96 pending) = _queues[account].at(id);
-            if (releaseTime > block.timestamp) break;
-            amount += pending;
-        }
+        (amount, ) = _matured(account);
     }
 
     // ---------------------------------------------------------------- internals
 
     function _stake(address account, uint256 amount) private {
         if (amount == 0) revert StakingZeroAmount();
-        Totals memory t = _totals;
-        (StakeInfo memory s, VoteHead memory v) = _settle(account, _accrue(t.staked));
-        _addStake(account, amount, t, s, v);
-        emit Staked(account, amount, s.staked);
+        Head totals = _totals;
+        uint256 index = _accrue(totals.latest());
+        (uint96 staked, uint256 flags, Head head, uint96 rewards) = _settle(account, index);
+        staked = _addStake(account, amount, totals, index, staked, flags, head, rewards);
+        emit Staked(account, amount, staked);
         token.safeTransferFrom(account, address(this), amount);
     }
 
-    /// @dev Adds settled `amount` to the stake, the totals and the votes of the account's delegate.
-    function _addStake(address account, uint256 amount, Totals memory t, StakeInfo memory s, VoteHead memory v) private {
+    /// @dev Adds `amount` to a settled account's stake (see {_store} for the other arguments), to the
+    /// total and to the votes of its delegate; returns the new stake.
+    function _addStake(address account, uint256 amount, Head totals, uint256 index, uint96 staked, uint256 flags, Head head, uint96 rewards) private returns (uint96) {
         uint96 delta = SafeCast.toUint96(amount);
-        s.staked += delta;
-        if (!s.initialized) {
-            s.initialized = true;
+        // No overflow: every amount here is FLK that the call moves in (or reverts), and all FLK
+        // ever minted is below 2^87.
+        unchecked {
+            staked += delta;
+        }
+        if (flags & INITIALIZED == 0) {
+            flags |= INITIALIZED;
             emit DelegateChanged(account, address(0), account);
         }
-        _store(account, s, v, delta, true);
-        t.staked += delta;
-        _writeTotals(t);
+        _store(account, staked, flags, index, head, rewards, delta, true);
+        unchecked {
+            _totals = _totalHistory.record(totals, _now(), totals.latest() + delta);
+        }
+        return staked;
     }
 
     /// @dev Spreads the staking emission streamed since the last update over `total` staked wei and
     /// returns the accumulator. With nothing staked the emission waits. The spread amount is rounded
     /// up, so the accumulator never promises more than streamed in.
     function _accrue(uint256 total) private returns (uint256 index) {
-        RewardState memory r = _reward;
-        if (total == 0) return r.rewardPerToken;
-        uint256 streamed = emission.stakingEmission(block.timestamp);
-        uint256 increment = ((streamed - r.distributed) * SCALE) / total;
-        if (increment == 0) return r.rewardPerToken;
-        index = r.rewardPerToken + increment;
-        _reward = RewardState(uint160(index), uint96(r.distributed + Math.mulDiv(increment, total, SCALE, Math.Rounding.Ceil)));
-    }
-
-    /// @dev The same computation as {_accrue}, without writing.
-    function _preview(uint256 total) private view returns (uint256 index, uint256 distributed) {
-        RewardState memory r = _reward;
-        (index, distributed) = (r.rewardPerToken, r.distributed);
-        if (total == 0) return (index, distributed);
-        uint256 increment = ((emission.stakingEmission(block.timestamp) - distributed) * SCALE) / total;
-        index += increment;
-        distributed += Math.mulDiv(increment, total, SCALE, Math.Rounding.Ceil);
+        uint256 r = _reward;
+        index = uint144(r);
+        if (total == 0) return index;
+        uint256 distributed = uint88(r >> DISTRIBUTED_SHIFT);
+        uint256 increment = ((_stakingEmission() - distributed) * SCALE) / total;
+        if (increment == 0) return index;
+        // No overflow: both stay within the bounds of the layout above.
+        unchecked {
+            index += increment;
+            distributed += _spread(increment, total);
+        }
+        // Both fit: see the layout.
+        _reward = index | (distributed << DISTRIBUTED_SHIFT) | ((r >> PERIOD_SHIFT) << PERIOD_SHIFT);
     }
 
     /// @dev Loads an account and moves its rewards earned up to accumulator `index` into its settled
-    /// rewards (in memory; {_store} writes them).
-    function _settle(address account, uint256 index) private view returns (StakeInfo memory s, VoteHead memory v) {
-        s = _stakes[account];
-        v = _heads[account];
-        v.rewards += SafeCast.toUint96((uint256(s.staked) * (index - s.rewardPerTokenPaid)) / SCALE);
-        s.rewardPerTokenPaid = SafeCast.toUint144(index);
+    /// rewards: returns its stake, its flags, its vote head and its settled rewards.
+    function _settle(address account, uint256 index) private view returns (uint96 staked, uint256 flags, Head head, uint96 rewards) {
+        uint256 word = _stakes[account];
+        staked = uint96(word);
+        flags = word & (DELEGATED | INITIALIZED);
+        head = _heads[account];
+        // Fits: an account's rewards are part of the staking emission (below 2^83 wei).
+        rewards = uint96(head.extra() + _earnedSince(word, index));
     }
 
-    /// @dev Stores a settled account and adds (or removes) `votes` at its delegate: in the same slot as
-    /// its rewards when it votes for itself.
-    function _store(address account, StakeInfo memory s, VoteHead memory v, uint96 votes, bool add) private {
-        _stakes[account] = s;
-        if (s.delegated) {
-            _heads[account] = v;
+    /// @dev Rewards of the stake in stake word `word` since it was settled, up to accumulator `index`.
+    function _earnedSince(uint256 word, uint256 index) private pure returns (uint256) {
+        // No overflow: the accumulator never decreases, and a stake (< 2^87) times it (< 2^144) fits.
+        unchecked {
+            return (uint256(uint96(word)) * (index - uint144(word >> PAID_SHIFT))) / SCALE;
+        }
+    }
+
+    /// @dev Stores a settled account (`staked`, `flags`, settled at `index`, with `rewards` settled
+    /// and `head` its vote head as loaded) and adds (or removes) `votes` at its delegate: in the same
+    /// slot as its rewards when it votes for itself.
+    function _store(address account, uint96 staked, uint256 flags, uint256 index, Head head, uint96 rewards, uint96 votes, bool add) private {
+        _stakes[account] = uint256(staked) | (index << PAID_SHIFT) | flags; // index < 2^144: see the layout
+        head = head.withExtra(rewards);
+        if (flags & DELEGATED != 0) {
+            _heads[account] = head;
             if (votes != 0) {
-                address delegatee = _accounts[account].delegatee;
+                address delegatee = _delegatees[account];
                 _changeVotes(delegatee, _heads[delegatee], votes, add);
             }
         } else if (votes != 0) {
-            _changeVotes(account, v, votes, add);
+            _changeVotes(account, head, votes, add);
         } else {
-            _heads[account] = v;
+            _heads[account] = head;
         }
     }
 
@@ -456,50 +463,77 @@ contract Staking is IERC5805, Ownable, EIP712, Nonces, ReentrancyGuardTransient 
         if (balance < needed) revert StakingRewardsUnfunded(needed, balance);
     }
 
-    /// @dev Stores totals after appending the new total to its history.
-    function _writeTotals(Totals memory t) private {
-        uint32 key = uint32(clock());
-        t.length = uint32(_totalHistory.push(t.length, t.lastKey, key, t.staked));
-        t.lastKey = key;
-        _totals = t;
+    /// @dev What an accumulator `increment` over `total` staked wei hands out, rounded up. No overflow:
+    /// the increment is below 2^144 and the total below 2^88.
+    function _spread(uint256 increment, uint256 total) private pure returns (uint256) {
+        unchecked {
+            return (increment * total + (SCALE - 1)) / SCALE;
+        }
+    }
+
+    /// @dev The staking half of the emission due now (what {Emission.stakingEmission} answers).
+    function _stakingEmission() private view returns (uint256) {
+        return EmissionSchedule.stakingHalf(_emissionStart, block.timestamp);
+    }
+
+    /// @dev The clock as a history key (unix seconds fit 32 bits until 2106).
+    function _now() private view returns (uint32) {
+        return uint32(block.timestamp);
+    }
+
+    /// @dev Unbonding request `id` of `account`, whose queue is `a`: the last one is kept in `a`.
+    function _request(address account, AccountInfo memory a, uint256 id) private view returns (uint32 releaseTime, uint96 amount) {
+        if (id == a.queueTail - 1) return (a.lastRelease, a.lastAmount);
+        return _queues[account].at(id);
+    }
+
+    /// @dev The FLK of `account`'s matured unbonding requests, and the id of the first one not matured.
+    function _matured(address account) private view returns (uint256 amount, uint32 next) {
+        AccountInfo memory a = _accounts[account];
+        for (next = a.queueHead; next < a.queueTail; ++next) {
+            (uint32 releaseTime, uint96 pending) = _request(account, a, next);
+            if (releaseTime > block.timestamp) break;
+            amount += pending;
+        }
     }
 
     function _delegate(address account, address delegatee) private {
         if (delegatee == address(0)) revert StakingZeroDelegate();
-        StakeInfo memory s = _stakes[account];
-        address previous = s.delegated ? _accounts[account].delegatee : account;
-        if (!s.initialized) previous = address(0); // never announced: this is the first delegation
-        s.initialized = true;
-        s.delegated = delegatee != account;
-        _stakes[account] = s;
-        if (s.delegated) _accounts[account].delegatee = delegatee;
+        uint256 word = _stakes[account];
+        address previous = word & DELEGATED != 0 ? _delegatees[account] : account;
+        if (word & INITIALIZED == 0) previous = address(0); // never announced: this is the first delegation
+        bool elsewhere = delegatee != account;
+        _stakes[account] = (word & ~DELEGATED) | INITIALIZED | (elsewhere ? DELEGATED : 0);
+        if (elsewhere) _delegatees[account] = delegatee;
         emit DelegateChanged(account, previous, delegatee);
-        if (s.staked != 0 && previous != delegatee) {
-            _changeVotes(previous, _heads[previous], s.staked, false);
-            _changeVotes(delegatee, _heads[delegatee], s.staked, true);
+        uint96 staked = uint96(word);
+        if (staked != 0 && previous != delegatee) {
+            _changeVotes(previous, _heads[previous], staked, false);
+            _changeVotes(delegatee, _heads[delegatee], staked, true);
         }
     }
 
-    /// @dev Writes `delegatee`'s head (given in `head`, with any other change already made) with its
-    /// votes changed by `amount`, and appends the new total to its vote history.
-    function _changeVotes(address delegatee, VoteHead memory head, uint96 amount, bool add) private {
-        uint96 previous = head.votes;
-        head.votes = add ? previous + amount : previous - amount;
-        uint32 key = uint32(clock());
-        head.length = uint32(_voteHistory[delegatee].push(head.length, head.lastKey, key, head.votes));
-        head.lastKey = key;
-        _heads[delegatee] = head;
-        emit DelegateVotesChanged(delegatee, previous, head.votes);
+    /// @dev Writes `delegatee`'s vote head (given in `head`, with any other change already made) with
+    /// its votes changed by `amount`, recording the new votes in its history.
+    function _changeVotes(address delegatee, Head head, uint96 amount, bool add) private {
+        uint96 previous = head.latest();
+        // Votes are a part of the total staked (below 2^87) and `amount` is part of them when removed.
+        uint96 votes;
+        unchecked {
+            votes = add ? previous + amount : previous - amount;
+        }
+        _heads[delegatee] = _voteHistory[delegatee].record(head, _now(), votes);
+        emit DelegateVotesChanged(delegatee, previous, votes);
     }
 
     function _checkPast(uint256 timepoint) private view {
-        uint48 now_ = clock();
-        if (timepoint >= now_) revert ERC5805FutureLookup(timepoint, now_);
+        if (timepoint >= block.timestamp) revert ERC5805FutureLookup(timepoint, clock());
     }
 
     function _setUnbondingPeriod(uint64 period) private {
         if (period > MAX_UNBONDING_PERIOD) revert StakingUnbondingPeriodTooLong(period);
-        emit UnbondingPeriodSet(unbondingPeriod, period);
-        unbondingPeriod = period;
+        uint256 r = _reward;
+        emit UnbondingPeriodSet(uint64(r >> PERIOD_SHIFT), period);
+        _reward = (r & ((1 << PERIOD_SHIFT) - 1)) | (uint256(period) << PERIOD_SHIFT);
     }
 }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {FLK} from "./FLK.sol";
+import {EmissionSchedule} from "./EmissionSchedule.sol";
 
 /// @title Emission: FLK inflation minted per second on a fixed five-year schedule
 /// @notice Year 1 mints 5,000,000 FLK, year 2 4,000,000, year 3 3,000,000, year 4 2,500,000, year 5
@@ -13,9 +14,9 @@ import {FLK} from "./FLK.sol";
 /// @dev This contract deploys the FLK token, so it is the token's only minter by construction.
 contract Emission is Ownable {
     /// @notice Length of an emission year.
-    uint256 public constant YEAR = 365 days;
+    uint256 public constant YEAR = EmissionSchedule.YEAR;
     /// @notice Total emission over the whole schedule.
-    uint256 public constant TOTAL_EMISSION = 16_500_000 ether;
+    uint256 public constant TOTAL_EMISSION = EmissionSchedule.TOTAL_EMISSION;
 
     /// @notice The FLK token, created by this contract's constructor.
     FLK public immutable token;
@@ -51,12 +52,7 @@ contract Emission is Ownable {
     /// @notice FLK minted in emission year `year` (0-based); zero from the sixth year on.
     /// @param year 0 for the first year after the token generation event
     function yearlyEmission(uint256 year) public pure returns (uint256) {
-        if (year == 0) return 5_000_000 ether;
-        if (year == 1) return 4_000_000 ether;
-        if (year == 2) return 3_000_000 ether;
-        if (year == 3) return 2_500_000 ether;
-        if (year == 4) return 2_000_000 ether;
-        return 0;
+        return EmissionSchedule.yearly(year);
     }
 
     /// @notice The whole schedule: the amount of each of the five emission years.
@@ -66,19 +62,14 @@ contract Emission is Ownable {
 
     /// @notice Emission due from the start up to `timestamp` (minted or not), rounded down.
     /// @param timestamp any unix time; before the start the answer is zero
-    function cumulativeEmission(uint256 timestamp) public view returns (uint256 total) {
-        if (timestamp <= start) return 0;
-        uint256 elapsed = timestamp - start;
-        uint256 fullYears = elapsed / YEAR;
-        if (fullYears >= 5) return TOTAL_EMISSION;
-        for (uint256 y = 0; y < fullYears; ++y) total += yearlyEmission(y);
-        total += (yearlyEmission(fullYears) * (elapsed - fullYears * YEAR)) / YEAR;
+    function cumulativeEmission(uint256 timestamp) public view returns (uint256) {
+        return EmissionSchedule.cumulative(start, timestamp);
     }
 
     /// @notice The stakers' half of {cumulativeEmission} at `timestamp` (rounded down).
     /// @param timestamp any unix time
     function stakingEmission(uint256 timestamp) external view returns (uint256) {
-        return cumulativeEmission(timestamp) / 2;
+        return EmissionSchedule.stakingHalf(start, timestamp);
     }
 
     /// @notice The node operators' half of {cumulativeEmission} at `timestamp` (gets the odd wei).

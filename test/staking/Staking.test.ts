@@ -8,6 +8,20 @@ import { timelockSigner } from "../helpers/deploy";
 
 const DAY = 86_400n;
 
+/**
+ * Mines `calls` (sent in order) together in one block at `timestamp`, so they share a second: the
+ * case where a history or an unbonding queue replaces its last entry instead of appending.
+ */
+async function inOneBlock(timestamp: bigint, calls: Array<() => Promise<unknown>>): Promise<void> {
+  await hre.network.provider.send("evm_setAutomine", [false]);
+  try {
+    for (const call of calls) await call();
+    await hre.network.provider.send("evm_mine", [Number(timestamp)]);
+  } finally {
+    await hre.network.provider.send("evm_setAutomine", [true]);
+  }
+}
+
 describe("Staking", () => {
   describe("rewards", () => {
     it("pays each staker to the wei what the reference accumulator computes, within a few wei of the exact pro-rata share", async () => {
@@ -213,6 +227,41 @@ describe("Staking", () => {
       expect((await staking.unbondingRequests(a.address))[1]).to.deep.equal([]);
     });
 
+    it("keeps every request exact when requests of one second merge into a stored last request, and after the queue empties", async () => {
+      // Requests are stored two per slot and the last one in the account slot: a merge into an odd
+      // last request (already stored with its pair) must update the stored copy, which is all that
+      // is left once the next request arrives.
+      const { staking, flk, stakers } = await loadFixture(stakingFixture);
+      const [a] = stakers;
+      await staking.connect(a).stake(1_000n * FLK);
+      const t0 = BigInt(await time.latest()) + 10n;
+      const gas = { gasLimit: 500_000n };
+      await inOneBlock(t0, [() => staking.connect(a).unstake(10n * FLK, gas)]);
+      await inOneBlock(t0 + 1n, [() => staking.connect(a).unstake(20n * FLK, gas), () => staking.connect(a).unstake(30n * FLK, gas)]);
+      await inOneBlock(t0 + 2n, [() => staking.connect(a).unstake(40n * FLK, gas)]);
+      const release = (t: bigint) => t + UNBONDING_PERIOD;
+      const [firstId, requests] = await staking.unbondingRequests(a.address);
+      expect(firstId).to.equal(0n);
+      expect(requests.map((r) => [r.amount, r.releaseTime])).to.deep.equal([
+        [10n * FLK, release(t0)],
+        [50n * FLK, release(t0 + 1n)],
+        [40n * FLK, release(t0 + 2n)],
+      ]);
+      await time.setNextBlockTimestamp(release(t0 + 1n));
+      await expect(staking.connect(a).withdraw()).to.emit(staking, "Withdrawn").withArgs(a.address, 60n * FLK, 2n);
+      await time.setNextBlockTimestamp(release(t0 + 2n));
+      await expect(staking.connect(a).withdraw()).to.changeTokenBalance(flk, a, 40n * FLK);
+      expect((await staking.unbondingRequests(a.address))[1]).to.deep.equal([]);
+      // An empty queue whose last request (id 2) was paid: the next request starts fresh at id 3.
+      await expect(staking.connect(a).unstake(5n * FLK)).to.emit(staking, "Unstaked");
+      const [nextId, pending] = await staking.unbondingRequests(a.address);
+      expect(nextId).to.equal(3n);
+      expect(pending.map((r) => r.amount)).to.deep.equal([5n * FLK]);
+      await time.increase(UNBONDING_PERIOD);
+      expect(await staking.withdrawable(a.address)).to.equal(5n * FLK);
+      expect(await staking.totalUnbonding()).to.equal(5n * FLK);
+    });
+
     it("lets only the timelock set the period, at most 90 days", async () => {
       const s = await loadFixture(stakingFixture);
       const { staking, stakers } = s;
@@ -270,6 +319,50 @@ describe("Staking", () => {
       const now = await staking.clock();
       await expect(staking.getPastVotes(a.address, now + 1n)).to.be.revertedWithCustomError(staking, "ERC5805FutureLookup");
       await expect(staking.getPastTotalSupply(now + 1n)).to.be.revertedWithCustomError(staking, "ERC5805FutureLookup");
+    });
+
+    it("answers exact past votes and totals when changes share a second, whichever half of a stored pair they fall in", async () => {
+      // Each history keeps its last entry in its head and stores complete pairs only: a change in
+      // the same second replaces the last entry (stored or not), and the entry before the head must
+      // be exact in storage. Blocks of one to three changes by two stakers make every history hit
+      // both parities with and without a same-second replacement.
+      const { staking, stakers } = await loadFixture(stakingFixture);
+      const [a, b] = stakers;
+      const gas = { gasLimit: 500_000n };
+      const stake = (s: typeof a, n: bigint) => () => staking.connect(s).stake(n * FLK, gas);
+      const unstake = (s: typeof a, n: bigint) => () => staking.connect(s).unstake(n * FLK, gas);
+      const blocks = [
+        [stake(a, 10n)],
+        [stake(a, 1n), stake(b, 20n)],
+        [stake(a, 2n), stake(a, 3n)],
+        [stake(b, 1n)],
+        [unstake(a, 4n), stake(b, 2n), stake(a, 5n)],
+        [stake(a, 6n)],
+        [unstake(b, 3n), unstake(b, 1n)],
+        [stake(a, 7n), stake(b, 4n)],
+        [stake(b, 5n)],
+        [stake(a, 8n), unstake(a, 2n)],
+        [stake(b, 6n), stake(a, 9n)],
+      ];
+      const seen: Array<[bigint, bigint, bigint, bigint]> = [];
+      let t = BigInt(await time.latest()) + 5n;
+      for (const calls of blocks) {
+        t += 3n;
+        await inOneBlock(t, calls);
+        seen.push([t, await staking.getVotes(a.address), await staking.getVotes(b.address), await staking.totalStaked()]);
+      }
+      await time.increase(5);
+      let before: [bigint, bigint, bigint] = [0n, 0n, 0n];
+      for (const [i, [ts, va, vb, total]] of seen.entries()) {
+        expect(await staking.getPastVotes(a.address, ts)).to.equal(va, `a at block ${i}`);
+        expect(await staking.getPastVotes(b.address, ts)).to.equal(vb, `b at block ${i}`);
+        expect(await staking.getPastTotalSupply(ts)).to.equal(total, `total at block ${i}`);
+        expect(await staking.getPastVotes(a.address, ts - 1n)).to.equal(before[0], `a before block ${i}`);
+        expect(await staking.getPastVotes(b.address, ts - 1n)).to.equal(before[1], `b before block ${i}`);
+        expect(await staking.getPastTotalSupply(ts - 1n)).to.equal(before[2], `total before block ${i}`);
+        before = [va, vb, total];
+      }
+      expect(seen.at(-1)![3]).to.equal(seen.at(-1)![1] + seen.at(-1)![2]);
     });
 
     it("delegates by signature once per nonce, and never to the zero address", async () => {
