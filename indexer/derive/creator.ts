@@ -1,4 +1,4 @@
-import { ZeroAddress } from "ethers";
+import { getAddress, ZeroAddress } from "ethers";
 import type { Kysely } from "kysely";
 import { creatorTokenAddress, reserveAt, spotPrice } from "../../ignition/creator";
 import type { HandlerContext, IndexerModule } from "../module";
@@ -333,7 +333,8 @@ async function credit(ctx: HandlerContext, token: string, address: string, delta
 
 /** A creator token's Transfer (mint on buy, burn on sell, or between holders). */
 async function onTokenTransfer(a: { from: string; to: string; value: bigint }, ctx: HandlerContext) {
-  const token = ctx.log.address;
+  // Nodes return log addresses in lower case; tokens are keyed checksummed, as events decode them.
+  const token = getAddress(ctx.log.address);
   let delta = 0;
   if (a.from !== ZeroAddress) delta += await credit(ctx, token, a.from, -a.value);
   if (a.to !== ZeroAddress) delta += await credit(ctx, token, a.to, a.value);
