@@ -13,7 +13,7 @@ export interface BlockInfo {
 
 /** Where an event was emitted. */
 export interface LogInfo {
-  /** Emitting contract (checksummed). */
+  /** Emitting contract, as the node returns it (often lower case: `getAddress` it to compare). */
   address: string;
   transactionHash: string;
   logIndex: number;

@@ -61,6 +61,8 @@ interface Factory {
  */
 export class ChildContracts {
   private readonly factories: Factory[] = [];
+  /** The factories' creation keys: checked for every event, so a set. */
+  private readonly creationKeys = new Set<string>();
   private readonly childDecoders = new Map<string, Map<string, { name: string; decode: LogDecoder }>>();
   private readonly known = new Set<string>();
 
@@ -73,6 +75,7 @@ export class ChildContracts {
         const factory = contracts[contract]?.toLowerCase();
         const found = factory ? [...(decoders.get(factory)?.events ?? [])].find(([, d]) => d.name === event) : undefined;
         if (!found) throw new Error(`module ${m.name}: children ${child} are created by ${spec.createdBy}, which the module does not read`);
+        this.creationKeys.add(spec.createdBy);
         this.factories.push({ key: spec.createdBy, factory: factory!, topic: found[0], decode: found[1].decode, argument: spec.address, child });
       }
     }
@@ -86,7 +89,7 @@ export class ChildContracts {
 
   /** Whether `key` (`Contract:Event`) creates children: such events are stored even without a handler. */
   isCreation(key: string): boolean {
-    return this.factories.some((f) => f.key === key);
+    return this.creationKeys.has(key);
   }
 
   /** Stores the child an applied creation event names (call in its block, before handlers). */
@@ -103,7 +106,7 @@ export class ChildContracts {
   async withChildLogs(rpc: Rpc, from: number, to: number, logs: RawLog[]): Promise<RawLog[]> {
     if (this.factories.length === 0) return logs;
     for (const log of logs) {
-      const f = this.factories.find((x) => x.factory === log.address.toLowerCase() && x.topic === log.topics[0]);
+      const f = this.factories.find((x) => x.topic === log.topics[0] && x.factory === log.address.toLowerCase());
       if (f) this.register(f.decode(log.topics, log.data)[f.argument] as string, f.child);
     }
     if (this.known.size === 0) return logs;
