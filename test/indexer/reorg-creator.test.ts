@@ -43,7 +43,7 @@ async function expectTokensMatchChain(database: IndexerDatabase, s: Suite, accou
   expect(BigInt(rows[0].amount)).to.equal(reserves);
 }
 
-describe("indexer reorgs over creator-token trades and buyback auctions", function () {
+describe("indexer reorgs and restarts over creator-token trades and buyback auctions", function () {
   after(dropTestDatabases);
 
   for (const name of ["pglite", "postgres"] as const) {
@@ -89,6 +89,29 @@ describe("indexer reorgs over creator-token trades and buyback auctions", functi
         expect((got.creator_tokens as { creator: string }[]).map((r) => r.creator).sort()).to.deep.equal([a.address, d.address].sort());
         const [sale] = got.buyback_auctions as { status: string; buyer: string }[];
         expect([sale.status, sale.buyer]).to.deep.equal(["SOLD", c.address]);
+        await expectTokensMatchChain(database, s, s.traders.map((t) => t.address));
+      } finally {
+        await database.close();
+        await reference.close();
+      }
+    });
+
+    it(`${name}: a restarted engine reads the clones an earlier run stored`, async function () {
+      const backend = (await testBackends()).find((b) => b.name === name)!;
+      if (!backend.fresh) return this.skip();
+      const s = await loadFixture(tradedSuite);
+      const [a, b, , d] = s.traders;
+      const database = await backend.fresh();
+      const reference = await backend.fresh();
+      try {
+        await (await newEngine(database, s)).syncToHead();
+        // Only the clone's own events show these: a transfer between holders, then a sell of it.
+        const token = await hre.ethers.getContractAt("CreatorToken", await s.creatorMarket.tokenOf(a.address));
+        await token.connect(b).transfer(d.address, 3n * FLK);
+        await sell(s, [], d, a.address, 2n * FLK);
+        await (await newEngine(database, s)).syncToHead();
+        await (await newEngine(reference, s)).syncToHead();
+        expect(await dumpDerived(database)).to.deep.equal(await dumpDerived(reference));
         await expectTokensMatchChain(database, s, s.traders.map((t) => t.address));
       } finally {
         await database.close();
