@@ -419,9 +419,8 @@ export const creatorModule: IndexerModule = {
           .addColumn("last_block", "int8", (c) => c.notNull())
           .addPrimaryKeyConstraint("creator_token_holders_pk", ["token", "address"])
           .execute();
-        // A token's holders by balance; an account's holdings.
+        // A token's holders by balance (by address: the primary key).
         await db.schema.createIndex("creator_token_holders_balance").on("creator_token_holders").columns(["token", "balance", "address"]).execute();
-        await db.schema.createIndex("creator_token_holders_account").on("creator_token_holders").columns(["address", "token"]).execute();
         await db.schema
           .createTable("creator_trades")
           .addColumn("block_number", "int8", (c) => c.notNull())

@@ -259,6 +259,10 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
         const expectedSells = s.trades.filter((t) => t.creator === x && t.side === "SELL").reverse();
         expect(sells.map((t) => [t.trader, BigInt(t.amount), BigInt(t.flk), BigInt(t.traderFlk), t.blockNumber])).to.deep.equal(expectedSells.map((t) => [t.trader, t.amount, t.curve, t.traderFlk, t.block]));
 
+        const nested = (await gql(api, `{ creatorToken(creator: "${x}") { trades(orderDirection: ASC, where: { side: BUY }) { nodes { trader amount } } } }`)).data.creatorToken.trades.nodes;
+        const expectedBuys = s.trades.filter((t) => t.creator === x && t.side === "BUY");
+        expect(nested.map((t: any) => [t.trader, BigInt(t.amount)])).to.deep.equal(expectedBuys.map((t) => [t.trader, t.amount]));
+
         const m = (await gql(api, `{ creatorMarket { flkBalance totalReserve surplus treasuryFeesUnwithdrawn tokenCount } tokenSupply { curveReserves } }`)).data;
         expect(BigInt(m.creatorMarket.flkBalance)).to.equal(await s.flk.balanceOf(market));
         expect(BigInt(m.creatorMarket.surplus)).to.equal(s.stray.amount);
