@@ -230,6 +230,11 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
           }
         }
         expect(checked).to.be.greaterThan(5);
+        // At its sale, a sold auction's price path ends at the price paid.
+        for (const r of rows.filter((x) => x.status === "SOLD")) {
+          const at = await gql(api, `{ auction(id: ${r.id}) { priceAt(timestamp: ${r.sold_timestamp}) pricePaid } }`);
+          expect(at.data.auction.priceAt).to.equal(at.data.auction.pricePaid).and.to.equal(r.flk_paid);
+        }
         const now = await gql(api, `{ buyback { currentAuction { id currentPrice } totalBurned auctionsSold params { floor } } }`);
         expect(BigInt(now.data.buyback.currentAuction.currentPrice)).to.equal(await s.buyback.currentPrice({ blockTag: head }));
         expect(BigInt(now.data.buyback.totalBurned)).to.equal(await s.buyback.totalBurned());
