@@ -16,11 +16,11 @@ export const DEFAULT_FINALITY_DEPTH: Record<number, number> = { 8453: 150, 84532
 export const FALLBACK_FINALITY_DEPTH = 64;
 
 /** Contract names the derivation modules use, by lower-case name. */
-const CANONICAL_NAMES: Record<string, string> = { flk: "FLK", vesting: "Vesting", emission: "Emission", staking: "Staking", governor: "Governor", fleekgovernor: "Governor" };
+const CANONICAL_NAMES: Record<string, string> = { flk: "FLK", vesting: "Vesting", emission: "Emission", staking: "Staking", governor: "Governor", fleekgovernor: "Governor", creatormarket: "CreatorMarket", buyback: "BuybackBurner", buybackburner: "BuybackBurner" };
 
 /**
  * Reads contract addresses from one of:
- * - the devnet's `addresses.json` (`{chainId, rpcUrl, contracts: {flk, vesting, emission, staking, governor, …}}`);
+ * - the devnet's `addresses.json` (`{chainId, rpcUrl, contracts: {flk, vesting, emission, staking, governor, creatorMarket, buyback, …}}`);
  * - an Ignition deployment folder (`ignition/deployments/chain-<id>`: `deployed_addresses.json`,
  *   with the start block taken from the deployment journal's receipts);
  * - a JSON file mapping names to addresses, optionally with `startBlock`.

@@ -13,7 +13,7 @@ export interface BlockInfo {
 
 /** Where an event was emitted. */
 export interface LogInfo {
-  /** Emitting contract (checksummed). */
+  /** Emitting contract, as the node returns it (often lower case: `getAddress` it to compare). */
   address: string;
   transactionHash: string;
   logIndex: number;
@@ -27,8 +27,9 @@ export interface HandlerContext {
   /** Addresses of the suite's contracts by name (e.g. `FLK`, `Vesting`). */
   contracts: Readonly<Record<string, string>>;
   /**
-   * Calls a view of a suite contract at this event's block, so the answer is the same on every
-   * replay (use it for immutable values the events do not carry, such as a start time).
+   * Calls a view of a suite contract (by name) or of any contract (by address) at this event's
+   * block, so the answer is the same on every replay (use it for values the events do not
+   * carry, such as a start time).
    */
   readContract(contract: string, signature: string, args?: unknown[]): Promise<Result>;
 }
@@ -59,4 +60,17 @@ export interface IndexerModule {
    * one query per table for a whole batch saves a round trip per first-seen row.
    */
   prefetch?: Record<string, (args: EventArgs) => PrefetchKey[]>;
+  /**
+   * Optional: contracts a suite contract deploys at run time (clones), by the name their handlers
+   * use (`Name:Event`). Their `events` are read from every address named by argument `address` of
+   * the factory event `createdBy` (`Contract:Event`, one of this module's events).
+   */
+  children?: Record<string, ChildContracts>;
+}
+
+/** How to find and read contracts a factory deploys (see {@link IndexerModule.children}). */
+export interface ChildContracts {
+  createdBy: string;
+  address: string;
+  events: readonly string[];
 }

@@ -1,4 +1,3 @@
-import { ZeroAddress } from "ethers";
 import { supplyAt } from "./supply";
 import { paginate, type PageArgs } from "./pagination";
 import { badInput } from "./errors";
@@ -32,7 +31,7 @@ function transfersQuery(ctx: ApiContext, where: TransferWhere = {}) {
   return q;
 }
 
-/** Balances, holders, transfers, burns and the supply breakdown. */
+/** Balances, holders, transfers and the supply breakdown (burns: schema-buyback.ts). */
 export const tokenSchema: SchemaPart = {
   typeDefs: /* GraphQL */ `
     "The FLK supply at one instant, in wei."
@@ -99,10 +98,6 @@ export const tokenSchema: SchemaPart = {
       blockNumber_lte: Int
     }
 
-    input BurnWhere {
-      from: String
-    }
-
     type TokenStats {
       holders: Int!
       transfers: Int!
@@ -115,8 +110,6 @@ export const tokenSchema: SchemaPart = {
       account(address: String!): Account
       accounts(first: Int, after: String, where: AccountWhere, orderBy: AccountOrderBy, orderDirection: OrderDirection): AccountConnection!
       transfers(first: Int, after: String, where: TransferWhere, orderDirection: OrderDirection): TransferConnection!
-      "Transfers to the zero address."
-      burns(first: Int, after: String, where: BurnWhere, orderDirection: OrderDirection): TransferConnection!
     }
   `,
   resolvers: {
@@ -138,8 +131,6 @@ export const tokenSchema: SchemaPart = {
         return paginate(q, ACCOUNT_ORDERINGS[args.orderBy ?? "ADDRESS"], args);
       },
       transfers: (_: unknown, args: PageArgs & { where?: TransferWhere }, ctx: ApiContext) => paginate(transfersQuery(ctx, args.where), TRANSFER_ORDERING, args),
-      burns: (_: unknown, args: PageArgs & { where?: { from?: string } }, ctx: ApiContext) =>
-        paginate(transfersQuery(ctx, { from: args.where?.from, to: ZeroAddress }), TRANSFER_ORDERING, args),
     },
     Account: {
       transferCount: (a: any) => a.transfer_count,

@@ -1,5 +1,7 @@
 import { createSchema } from "graphql-yoga";
 import { coreSchema, type ApiContext, type SchemaPart } from "./schema-core";
+import { buybackSchema } from "./schema-buyback";
+import { creatorSchema } from "./schema-creator";
 import { emissionSchema } from "./schema-emission";
 import { governanceSchema } from "./schema-governance";
 import { stakingSchema } from "./schema-staking";
@@ -7,7 +9,7 @@ import { tokenSchema } from "./schema-token";
 import { vestingSchema } from "./schema-vesting";
 
 /** Every schema part; a new area appends its own. */
-export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema];
+export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, creatorSchema, buybackSchema];
 
 /** The executable schema of the whole API. */
 export function buildSchema() {

@@ -17,7 +17,7 @@ export interface SupplyBreakdown {
   circulating: bigint;
   /** Filled by the staking module when it lands. */
   staked: bigint;
-  /** Filled by the creator-token module when it lands. */
+  /** FLK the creator market's curves hold: the sum of `reserveOf` over every creator token. */
   curveReserves: bigint;
 }
 

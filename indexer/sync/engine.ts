@@ -11,6 +11,7 @@ import { pruneBelowFloor, rollbackTo } from "../store/rollback";
 import { readSyncState, writeChainHead, writeSyncState, type SyncState } from "../store/sync-state";
 import type { AnyTable } from "../store/tables";
 import { ChainMismatchError, ChainMovedError, UnrecoverableReorgError } from "./errors";
+import { CHILDREN_TABLE, ChildContracts, childrenMigrations } from "./children";
 import { buildDecoders, type EventArgs, type LogDecoder } from "./decode";
 import { hex, LogFetcher, type LogFetcherOptions, type RawLog } from "./log-fetcher";
 import { Progress } from "./progress";
@@ -91,6 +92,7 @@ export class SyncEngine {
   private readonly prefetchers = new Map<string, ((args: EventArgs) => PrefetchKey[])[]>();
   private readonly decoders = new Map<string, Decoder>();
   private readonly fetcher: LogFetcher;
+  private readonly children: ChildContracts;
   private readonly log: Logger;
   private readonly progress: Progress;
   private state!: SyncState;
@@ -100,7 +102,7 @@ export class SyncEngine {
     this.store = new EntityStore(this.db);
     this.log = options.log ?? silentLogger;
     this.progress = new Progress(this.log);
-    this.tables = [...options.modules.flatMap((m) => m.tables), JOURNAL_TABLE, BLOCKS_TABLE];
+    this.tables = [...options.modules.flatMap((m) => m.tables), JOURNAL_TABLE, BLOCKS_TABLE, CHILDREN_TABLE];
     const signatures = new Map<string, string[]>();
     for (const m of options.modules) {
       for (const [contract, events] of Object.entries(m.events)) {
@@ -114,11 +116,13 @@ export class SyncEngine {
       this.decoders.set(options.contracts[contract].toLowerCase(), { contract, events: buildDecoders(new Interface([...new Set(events)])) });
     }
     this.fetcher = new LogFetcher(options.rpc, [...this.decoders.keys()], options.fetcher);
+    this.children = new ChildContracts(options.modules, options.contracts, this.decoders);
   }
 
   /** Applies migrations and loads (or creates) the cursor; checks the RPC serves the same chain. */
   async init(): Promise<void> {
-    await migrate(this.db, { ...coreMigrations, ...Object.assign({}, ...this.options.modules.map((m) => m.migrations)) });
+    await migrate(this.db, { ...coreMigrations, ...childrenMigrations, ...Object.assign({}, ...this.options.modules.map((m) => m.migrations)) });
+    await this.children.load(this.db);
     const chainId = Number(await this.options.rpc.send<string>("eth_chainId", []));
     const stored = await readSyncState(this.db);
     if (stored && stored.chainId !== chainId) throw new ChainMismatchError(stored.chainId, chainId);
@@ -202,7 +206,8 @@ export class SyncEngine {
     }
   }
 
-  private async applyFinalizedBatch(from: number, to: number, logs: RawLog[]): Promise<void> {
+  private async applyFinalizedBatch(from: number, to: number, suiteLogs: RawLog[]): Promise<void> {
+    const logs = await this.withChildLogs(from, to, suiteLogs);
     const blocks = new Set(logs.filter((l) => !l.blockTimestamp).map((l) => Number(l.blockNumber)));
     blocks.add(to);
     const headers = await this.fetchHeaders([...blocks]);
@@ -230,8 +235,9 @@ export class SyncEngine {
       parent = h.hash;
     }
     const started = Date.now();
-    const { logs } = await this.fetcher.fetchRange(from, to);
+    const { logs: suiteLogs } = await this.fetcher.fetchRange(from, to);
     this.stats.rpcMs += Date.now() - started;
+    const logs = await this.withChildLogs(from, to, suiteLogs);
     for (const l of logs) {
       if (headers.get(Number(l.blockNumber))?.hash !== l.blockHash) throw new ChainMovedError(`logs of block ${Number(l.blockNumber)} come from another fork`);
     }
@@ -244,6 +250,16 @@ export class SyncEngine {
       await writeSyncState(trx, this.state);
       await pruneBelowFloor(trx, journalFloor);
     });
+  }
+
+  /** Adds the logs of factory-deployed contracts (see {@link ChildContracts}) to a range's logs. */
+  private async withChildLogs(from: number, to: number, logs: RawLog[]): Promise<RawLog[]> {
+    const started = Date.now();
+    try {
+      return await this.children.withChildLogs(this.options.rpc, from, to, logs);
+    } finally {
+      this.stats.rpcMs += Date.now() - started;
+    }
   }
 
   /** Runs the handlers over `logs`, then commits their writes plus `commit`'s in one transaction. */
@@ -284,7 +300,7 @@ export class SyncEngine {
       const event = decoder?.events.get(raw.topics[0]);
       if (!decoder || !event) continue;
       const key = `${decoder.contract}:${event.name}`;
-      if (this.handlers.has(key)) events.push({ raw, key, args: event.decode(raw.topics, raw.data) });
+      if (this.handlers.has(key) || this.children.isCreation(key)) events.push({ raw, key, args: event.decode(raw.topics, raw.data) });
     }
     return events;
   }
@@ -315,14 +331,15 @@ export class SyncEngine {
       contracts: this.options.contracts,
       readContract: (contract, signature, params = []) => this.readContract(contract, signature, params, number),
     };
-    for (const handler of this.handlers.get(key)!) await handler(args, ctx);
+    if (this.children.isCreation(key)) await this.children.record(key, args, this.store, number);
+    for (const handler of this.handlers.get(key) ?? []) await handler(args, ctx);
   }
 
   private async readContract(contract: string, signature: string, args: unknown[], block: number): Promise<Result> {
     const iface = new Interface([`function ${signature}`]);
     const fn = iface.fragments[0] as import("ethers").FunctionFragment;
     const data = iface.encodeFunctionData(fn, args);
-    const out = await this.options.rpc.send<string>("eth_call", [{ to: this.options.contracts[contract], data }, hex(block)]);
+    const out = await this.options.rpc.send<string>("eth_call", [{ to: this.options.contracts[contract] ?? contract, data }, hex(block)]);
     return iface.decodeFunctionResult(fn, out);
   }
 

@@ -6,6 +6,7 @@ import { SyncEngine, type SyncOptions } from "../../indexer/sync/engine";
 import { rpcFromEip1193, type Rpc } from "../../indexer/sync/rpc";
 import { allModules } from "../../indexer/derive";
 import { coreMigrations, migrate } from "../../indexer/store/migrations";
+import { childrenMigrations } from "../../indexer/sync/children";
 import type { Suite } from "../helpers/deploy";
 
 /** The PostgreSQL server the tests use besides PGlite (override with TEST_DATABASE_URL). */
@@ -25,7 +26,7 @@ let pgliteTemplate: Promise<Blob> | undefined;
 /** A migrated, empty PGlite cluster dumped once per process: initdb costs seconds, a load much less. */
 async function migratedPgliteTemplate(): Promise<Blob> {
   const database = await openDatabase({ dataDir: "memory://" });
-  await migrate(database.db, { ...coreMigrations, ...Object.assign({}, ...allModules.map((m) => m.migrations)) });
+  await migrate(database.db, { ...coreMigrations, ...childrenMigrations, ...Object.assign({}, ...allModules.map((m) => m.migrations)) });
   const dump = await database.pglite!.dumpDataDir("none");
   await database.close();
   return dump;
@@ -88,6 +89,8 @@ export async function suiteContracts(suite: Suite): Promise<Record<string, strin
     Emission: await suite.emission.getAddress(),
     Staking: await suite.staking.getAddress(),
     Governor: await suite.governor.getAddress(),
+    CreatorMarket: await suite.creatorMarket.getAddress(),
+    BuybackBurner: await suite.buyback.getAddress(),
   };
 }
 

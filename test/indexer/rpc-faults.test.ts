@@ -3,6 +3,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { deploySuite, type Suite } from "../helpers/deploy";
 import { RetryingRpc, type Rpc } from "../../indexer/sync/rpc";
 import { scriptedActivity } from "./activity";
+import { creatorActivity } from "./creator-activity";
 import { dropTestDatabases, dumpDerived, hardhatRpc, newEngine, testBackends } from "./helpers";
 
 /**
@@ -58,6 +59,28 @@ describe("indexer over a faulty RPC", function () {
         await engine.syncToHead();
         expect(flaky.faults).to.be.greaterThan(10);
         expect(await dumpDerived(faulty)).to.deep.equal(await dumpDerived(clean));
+      } finally {
+        await clean.close();
+        await faulty.close();
+      }
+    });
+
+    it(`${name}: creator-token logs (fetched per batch from the clones) survive the same faults`, async function () {
+      const backend = (await testBackends()).find((b) => b.name === name)!;
+      if (!backend.fresh) return this.skip();
+      const suite = await loadFixture(creatorActivity);
+      const clean = await backend.fresh();
+      const faulty = await backend.fresh();
+      try {
+        await (await newEngine(clean, suite)).syncToHead();
+        const flaky = faultyRpc(hardhatRpc(), 3, 4);
+        // Small batches: tokens are created in one batch and traded in later ones.
+        const engine = await newEngine(faulty, suite, { rpc: new RetryingRpc(flaky, { baseDelayMs: 1, maxDelayMs: 5 }), batchEvents: 7, fetcher: { initialRange: 64, concurrency: 3 } });
+        await engine.syncToHead();
+        expect(flaky.faults).to.be.greaterThan(10);
+        const got = await dumpDerived(faulty);
+        expect(got).to.deep.equal(await dumpDerived(clean));
+        expect(got.creator_token_holders.length).to.be.greaterThan(3);
       } finally {
         await clean.close();
         await faulty.close();
