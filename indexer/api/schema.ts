@@ -5,11 +5,12 @@ import { emissionSchema } from "./schema-emission";
 import { governanceSchema } from "./schema-governance";
 import { registrySchema } from "./schema-registry";
 import { stakingSchema } from "./schema-staking";
+import { stakingRewardsSchema } from "./schema-staking-rewards";
 import { tokenSchema } from "./schema-token";
 import { vestingSchema } from "./schema-vesting";
 
 /** Every schema part; a new area appends its own. */
-export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, registrySchema, creditsSchema];
+export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, registrySchema, creditsSchema, stakingRewardsSchema];
 
 /** The executable schema of the whole API. */
 export function buildSchema() {

@@ -4,8 +4,9 @@ import { emissionModule } from "./emission";
 import { governanceModule } from "./governance";
 import { registryModule } from "./registry";
 import { stakingModule } from "./staking";
+import { stakingRewardsModule } from "./staking-rewards";
 import { tokenModule } from "./token";
 import { vestingModule } from "./vesting";
 
 /** Every derivation module, in the order their handlers run for a shared event. */
-export const allModules: readonly IndexerModule[] = [tokenModule, vestingModule, emissionModule, stakingModule, governanceModule, registryModule, creditsModule];
+export const allModules: readonly IndexerModule[] = [tokenModule, vestingModule, emissionModule, stakingModule, governanceModule, registryModule, creditsModule, stakingRewardsModule];
