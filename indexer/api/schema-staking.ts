@@ -20,7 +20,7 @@ export const stakingSchema: SchemaPart = {
       delegate: String!
       "Votes delegated to this account (Staking.getVotes)."
       votes: BigInt!
-      "Rewards paid by claim (earned but unclaimed rewards: read Staking.earned)."
+      "Rewards paid by claim (earned and not yet paid: rewardsEarned)."
       rewardsClaimed: BigInt!
       "Rewards turned into stake by compound."
       rewardsCompounded: BigInt!

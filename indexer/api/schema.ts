@@ -2,14 +2,17 @@ import { createSchema } from "graphql-yoga";
 import { coreSchema, type ApiContext, type SchemaPart } from "./schema-core";
 import { buybackSchema } from "./schema-buyback";
 import { creatorSchema } from "./schema-creator";
+import { creditsSchema } from "./schema-credits";
 import { emissionSchema } from "./schema-emission";
 import { governanceSchema } from "./schema-governance";
+import { registrySchema } from "./schema-registry";
 import { stakingSchema } from "./schema-staking";
+import { stakingRewardsSchema } from "./schema-staking-rewards";
 import { tokenSchema } from "./schema-token";
 import { vestingSchema } from "./schema-vesting";
 
 /** Every schema part; a new area appends its own. */
-export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, creatorSchema, buybackSchema];
+export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, creatorSchema, buybackSchema, registrySchema, creditsSchema, stakingRewardsSchema];
 
 /** The executable schema of the whole API. */
 export function buildSchema() {

@@ -91,6 +91,9 @@ export async function suiteContracts(suite: Suite): Promise<Record<string, strin
     Governor: await suite.governor.getAddress(),
     CreatorMarket: await suite.creatorMarket.getAddress(),
     BuybackBurner: await suite.buyback.getAddress(),
+    NodeRegistry: await suite.registry.getAddress(),
+    EpochRewards: await suite.rewards.getAddress(),
+    ServiceCredits: await suite.serviceCredits.getAddress(),
   };
 }
 

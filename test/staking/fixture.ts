@@ -1,6 +1,7 @@
 import hre from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { cumulativeEmission, FLK } from "../../ignition/genesis";
+import { FLK } from "../../ignition/genesis";
+import { accrueRewards, rewardsBetween, stakingEmission } from "../../protocol/stakingRewards";
 import { deploySuite, type Suite } from "../helpers/deploy";
 
 /** FLK each test staker receives. */
@@ -27,13 +28,8 @@ export async function stakingFixture(): Promise<StakingSuite> {
   return { ...suite, stakers, start: await suite.emission.start() };
 }
 
-/** The stakers' half of emission due at `timestamp`: mirrors `Emission.stakingEmission`. */
-export function stakingEmission(start: bigint, timestamp: bigint): bigint {
-  return cumulativeEmission(timestamp - start) / 2n;
-}
-
-/** Accumulator scale of the staking contract. */
-export const SCALE = 10n ** 18n;
+// The accumulator's formulas are shared with the indexer (protocol/stakingRewards.ts).
+export { stakingEmission, REWARD_SCALE as SCALE } from "../../protocol/stakingRewards";
 
 /**
  * The staking contract's reward accounting re-done in bigint: a reward-per-token accumulator that
@@ -57,15 +53,9 @@ export class RewardModel {
 
   /** Accrues up to `timestamp` and settles `a`. */
   update(a: string, timestamp: bigint) {
-    if (this.total > 0n) {
-      const inc = ((stakingEmission(this.start, timestamp) - this.distributed) * SCALE) / this.total;
-      if (inc > 0n) {
-        this.index += inc;
-        this.distributed += (inc * this.total + SCALE - 1n) / SCALE;
-      }
-    }
+    [this.index, this.distributed] = this.preview(timestamp);
     const x = this.account(a);
-    x.rewards += (x.staked * (this.index - x.paid)) / SCALE;
+    x.rewards += rewardsBetween(x.staked, x.paid, this.index);
     x.paid = this.index;
     return x;
   }
@@ -94,15 +84,14 @@ export class RewardModel {
 
   /** What `rewardState()` returns at `t` (a view: nothing is written). */
   preview(t: bigint): [bigint, bigint] {
-    if (this.total === 0n) return [this.index, this.distributed];
-    const inc = ((stakingEmission(this.start, t) - this.distributed) * SCALE) / this.total;
-    return [this.index + inc, this.distributed + (inc * this.total + SCALE - 1n) / SCALE];
+    const { index, distributed } = accrueRewards({ index: this.index, distributed: this.distributed }, this.total, stakingEmission(this.start, t));
+    return [index, distributed];
   }
 
   /** What `earned(a)` returns at `t`. */
   earned(a: string, t: bigint): bigint {
     const x = this.account(a);
-    return x.rewards + (x.staked * (this.preview(t)[0] - x.paid)) / SCALE;
+    return x.rewards + rewardsBetween(x.staked, x.paid, this.preview(t)[0]);
   }
 
 }
