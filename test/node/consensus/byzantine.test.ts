@@ -66,6 +66,9 @@ describe("Byzantine member against 3 honest processes", function () {
 
     await honest[0].submitAll(["before-0", "before-1"]);
     await waitFor("honest progress", () => honest.every((n) => n.committed.length >= 2));
+    // Under load the observer may connect after the first rounds' certificates went out: rounds go
+    // on without transactions, so wait until it has seen a full quorum of one round.
+    await waitFor("a round of 3 certificates seen by the Byzantine member", () => [...certs.values()].some((c) => c.length >= 3));
     const round = Math.max(...[...certs.keys()].filter((r) => certs.get(r)!.length >= 3));
     const parents = certs.get(round)!.slice(0, 3).map((c) => c.digest);
     const body = { epoch: committee.epoch, round: round + 1, author: me, payload: [], parents };
