@@ -16,6 +16,8 @@ export interface AppState {
   /** Bumped after every confirmed transaction. */
   version: number;
   refresh(): void;
+  /** Notes a confirmed transaction's block: the indexer's lists are read again once they include it. */
+  sawBlock(block: number): void;
 }
 
 export const AppContext = createContext<AppState | undefined>(undefined);

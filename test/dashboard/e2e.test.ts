@@ -1,7 +1,8 @@
 /**
  * End to end: the devnet (scripts/devnet.ts in a child process, so its clock jumps stay out of the
- * other tests' chain), the production build of the dashboard served as static files, and Debian's
- * Chromium driven by playwright-core with an EIP-6963 test wallet that signs with Hardhat account 0.
+ * other tests' chain), the indexer following it (indexer/cli.ts `all` on PGlite in a temp folder),
+ * the production build of the dashboard served as static files, and Debian's Chromium driven by
+ * playwright-core with an EIP-6963 test wallet that signs with Hardhat account 0.
  * Every action is checked on-chain and on screen; screenshots land in test-artifacts/dashboard/.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -32,6 +33,13 @@ interface Deployment {
   contracts: Record<string, string>;
 }
 
+/** The indexer's endpoints. */
+interface Indexer {
+  child: ChildProcess;
+  graphqlUrl: string;
+  healthUrl: string;
+}
+
 const abi = (file: string) => JSON.parse(fs.readFileSync(path.join(ROOT, "artifacts/contracts", file), "utf8")).abi;
 
 /** Starts scripts/devnet.ts on a free port and resolves with what it wrote to addresses.json. */
@@ -56,7 +64,7 @@ async function startDevnet(dir: string): Promise<{ child: ChildProcess; deployme
   while (!fs.existsSync(out) || !log.includes("Ctrl-C")) {
     if (child.exitCode !== null) throw new Error(`devnet exited:\n${log}`);
     if (Date.now() > deadline) {
-      await stopDevnet(child);
+      await stopGroup(child);
       throw new Error(`devnet did not start in 120 s:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 250));
@@ -64,16 +72,45 @@ async function startDevnet(dir: string): Promise<{ child: ChildProcess; deployme
   return { child, deployment: JSON.parse(fs.readFileSync(out, "utf8")) };
 }
 
-/** Stops the devnet's whole process group and waits for the launcher to exit. */
-async function stopDevnet(child: ChildProcess): Promise<void> {
+/**
+ * Starts `indexer/cli.ts all` (sync and GraphQL in one process, as PGlite requires) on a free port
+ * against the devnet, and resolves with its URLs once it serves.
+ */
+async function startIndexer(dir: string, deploymentFile: string): Promise<Indexer> {
+  const args = ["--import", "tsx", path.join(ROOT, "indexer/cli.ts"), "all", "--deployment", deploymentFile, "--data-dir", path.join(dir, "indexer"), "--port", "0", "--poll-interval-ms", "200"];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], detached: true });
+  const orphanGuard = () => child.exitCode === null && child.pid !== undefined && process.kill(-child.pid, "SIGTERM");
+  process.once("exit", orphanGuard);
+  child.once("exit", () => process.off("exit", orphanGuard));
+  let log = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`indexer did not serve in 60 s:\n${log}`)), 60_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`indexer exited with ${code}:\n${log}`));
+    });
+    child.stderr!.on("data", (d) => {
+      log += d;
+      // `serving` is logged once the API listens: {"msg":"serving","graphql":"http://…/graphql",…}
+      const line = log.split("\n").find((l) => l.includes('"msg":"serving"'));
+      if (!line) return;
+      clearTimeout(timer);
+      const { graphql, health } = JSON.parse(line) as { graphql: string; health: string };
+      resolve({ child, graphqlUrl: graphql, healthUrl: health });
+    });
+  });
+}
+
+/** Stops a child started in its own process group (devnet, indexer) and waits for it to exit. */
+async function stopGroup(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.pid === undefined) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
   process.kill(-child.pid, "SIGTERM");
   await exited;
 }
 
-/** Serves the built dashboard and the deployment's addresses.json on a free port. */
-async function serveDashboard(deployment: Deployment): Promise<{ server: http.Server; url: string }> {
+/** Serves the built dashboard and the deployment's addresses.json (with the indexer's URL) on a free port. */
+async function serveDashboard(deployment: Deployment & { indexerUrl: string }): Promise<{ server: http.Server; url: string }> {
   const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json" };
   const server = http.createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
@@ -126,6 +163,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
 
   let tmp: string;
   let devnet: ChildProcess | undefined;
+  let indexer: Indexer | undefined;
   let deployment: Deployment;
   let server: http.Server | undefined;
   let url: string;
@@ -174,6 +212,23 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   async function advanceTime(seconds: bigint) {
     await rawRpc("evm_increaseTime", [Number(seconds)]);
     await rawRpc("evm_mine", []);
+    await indexerCaughtUp();
+  }
+
+  /**
+   * Waits until the indexer has reached the chain's head. The page waits by itself after its own
+   * transactions; the test's direct chain changes (time jumps, epoch changes) need this before a reload.
+   */
+  async function indexerCaughtUp() {
+    const head = await rpc.getBlockNumber();
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const response = await fetch(indexer!.healthUrl);
+      const { indexedBlock } = (await response.json()) as { indexedBlock: number | null };
+      if (indexedBlock !== null && indexedBlock >= head) return;
+      if (Date.now() > deadline) throw new Error(`the indexer is at block ${indexedBlock}, the chain at ${head}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   async function screenshot(name: string) {
@@ -205,11 +260,13 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const started = await startDevnet(tmp);
     devnet = started.child;
     deployment = started.deployment;
+    indexer = await startIndexer(tmp, path.join(tmp, "addresses.json"));
     await build;
-    ({ server, url } = await serveDashboard(deployment));
+    ({ server, url } = await serveDashboard({ ...deployment, indexerUrl: indexer.graphqlUrl }));
     // No response cache: the wallet must see each new nonce right after the previous transaction.
     rpc = new JsonRpcProvider(deployment.rpcUrl, deployment.chainId, { staticNetwork: true, cacheTimeout: -1 });
     wallet = new Wallet(KEY, rpc);
+    await indexerCaughtUp();
 
     context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
       executablePath: CHROMIUM,
@@ -227,7 +284,8 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   after(async () => {
     await context?.close();
     await new Promise((r) => (server ? server.close(r) : r(undefined)));
-    if (devnet) await stopDevnet(devnet);
+    if (indexer) await stopGroup(indexer.child);
+    if (devnet) await stopGroup(devnet);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -261,6 +319,12 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const formula = GENESIS_ALLOCATIONS.reduce((sum, a) => sum + a.total - vestedAmount(a, a.total, now - tge), 0n);
     const onChain: bigint = await vesting.lockedAt(now);
     expect(formula - onChain).to.be.within(-8n, 8n);
+    // The unlock calendar lists the allocations the indexer read from the Vesting contract, and the
+    // supply chart plots the indexer's measured history.
+    await page.getByTestId("unlock-row").nth(5).waitFor();
+    expect(await page.getByTestId("unlock-row").count()).to.equal(GENESIS_ALLOCATIONS.length);
+    expect(await page.getByTestId("unlock-row").first().textContent()).to.contain("Team");
+    await page.getByRole("img", { name: /measured from the TGE/ }).waitFor();
     await screenshot("overview");
   });
 
@@ -323,6 +387,9 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const [, forVotes] = await governor.proposalVotes(id);
     expect(forVotes).to.equal(parseEther("20000"));
     await proposal.getByTestId("votes-for").filter({ hasText: "20,000 FLK (100%)" }).waitFor();
+    // Votes and stakers are the indexer's lists.
+    expect(await proposal.getByTestId("vote").allTextContents()).to.deep.equal(["0xf39F…2266 voted for with 20,000 FLK"]);
+    expect(await page.getByTestId("staker-row").allTextContents()).to.deep.equal(["0xf39F…226620,000 FLK20,000 FLKitself"]);
     await screenshot("governance-voted");
 
     await advanceTime(GOVERNANCE.votingPeriod + 1n);
@@ -446,6 +513,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const latest = BigInt((await rpc.getBlock("latest"))!.timestamp);
     await advanceTime((await registry.epochEnd()) - latest + 1n);
     await (await registry.advanceEpoch()).wait();
+    await indexerCaughtUp();
     const [epoch, start, , members] = await registry.committee();
     expect(epoch).to.equal(1n);
     expect(members.map((m: { id: bigint }) => m.id)).to.deep.equal([1n]);
@@ -487,5 +555,19 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     expect(await page.getByTestId("burned").textContent()).to.equal(`${formatUnits(burned, 18).replace(/(\.\d{6})\d*$/, "$1").replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "")} FLK`);
     await screenshot("overview-mobile");
     expect(consoleErrors).to.deep.equal([]);
+  });
+
+  it("says in words that the indexer is unreachable instead of showing a blank page", async () => {
+    await stopGroup(indexer!.child);
+    indexer = undefined;
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.reload();
+    const alert = page.getByRole("alert").filter({ hasText: "Could not load the supply" });
+    await alert.waitFor();
+    expect(await alert.textContent()).to.match(/^Could not load the supply: The indexer at http:\/\/127\.0\.0\.1:\d+\/graphql is unreachable/);
+    // The pages that read the chain directly still work: the wallet's account page.
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByTestId("balance").waitFor();
+    await screenshot("indexer-down");
   });
 });

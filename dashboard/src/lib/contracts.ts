@@ -12,6 +12,7 @@ import { abi as governorAbi } from "../../../artifacts/contracts/governance/Flee
 import { abi as timelockAbi } from "../../../artifacts/@openzeppelin/contracts/governance/TimelockController.sol/TimelockController.json";
 import { abi as marketAbi } from "../../../artifacts/contracts/creator/CreatorMarket.sol/CreatorMarket.json";
 import { abi as registryAbi } from "../../../artifacts/contracts/registry/NodeRegistry.sol/NodeRegistry.json";
+import { abi as rewardsAbi } from "../../../artifacts/contracts/registry/EpochRewards.sol/EpochRewards.json";
 import { abi as creatorTokenAbi } from "../../../artifacts/contracts/creator/CreatorToken.sol/CreatorToken.json";
 import type {
   FLK,
@@ -24,15 +25,21 @@ import type {
   CreatorMarket,
   CreatorToken,
   NodeRegistry,
+  EpochRewards,
 } from "../../../typechain-types";
 
 /** Every ABI the dashboard talks to, for decoding custom errors raised anywhere in a call. */
-export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi, registryAbi];
+export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi, registryAbi, rewardsAbi];
 
-/** The deployment the dashboard reads: what `scripts/devnet.ts` writes to addresses.json. */
+/**
+ * The deployment the dashboard reads: what `scripts/devnet.ts` writes to addresses.json, plus the
+ * indexer's GraphQL endpoint, which the host adds (the dev server from `DASHBOARD_INDEXER_URL`).
+ */
 export interface Deployment {
   chainId: number;
   rpcUrl: string;
+  /** The indexer's GraphQL endpoint (`…/graphql`); without it lists show an error. */
+  indexerUrl?: string;
   contracts: {
     flk: string;
     emission: string;
@@ -61,6 +68,7 @@ export interface Suite {
   timelock: TimelockController;
   market: CreatorMarket;
   registry: NodeRegistry;
+  rewards: EpochRewards;
 }
 
 /** Binds every contract of `deployment` to `runner`. */
@@ -77,6 +85,7 @@ export function connectSuite(deployment: Deployment, runner: ContractRunner): Su
     timelock: at<TimelockController>(c.timelock, timelockAbi),
     market: at<CreatorMarket>(c.creatorMarket, marketAbi),
     registry: at<NodeRegistry>(c.registry, registryAbi),
+    rewards: at<EpochRewards>(c.rewards, rewardsAbi),
   };
 }
 

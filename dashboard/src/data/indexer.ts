@@ -1,0 +1,175 @@
+/**
+ * {@link DashboardData} from the indexer's GraphQL API (indexer/README.md, "GraphQL API"). Each
+ * query also asks for `health { indexedBlock }`: after a transaction the page must not show a list
+ * from before it, so a query is repeated until the indexer has reached the transaction's block.
+ */
+import { IndexerError, type GraphQuery } from "./graphql";
+import { PROPOSAL_STATES, type DashboardData, type Proposal, type ProposalState, type SupplySample, type Vote } from "./source";
+import type { Deployment } from "../lib/contracts";
+
+/** How long a read waits for the indexer to reach a confirmed transaction's block. */
+const CATCH_UP_MS = 20_000;
+const RETRY_MS = 250;
+
+interface Fresh {
+  health: { indexedBlock: number | null };
+}
+
+const SUPPLY = /* GraphQL */ `
+  query Supply($staking: String!, $treasury: String!, $curves: String!) {
+    health { indexedBlock }
+    tokenSupply { timestamp total burned emitted lockedInVesting }
+    emission { mintable }
+    vestingAllocations { start }
+    staking: account(address: $staking) { balance }
+    treasury: account(address: $treasury) { balance }
+    curves: account(address: $curves) { balance }
+  }`;
+
+const ALLOCATIONS = /* GraphQL */ `
+  query Allocations {
+    health { indexedBlock }
+    vestingAllocations { id name total tgeBps cliff duration }
+  }`;
+
+const BURNS = /* GraphQL */ `
+  query Burns($first: Int!) {
+    health { indexedBlock }
+    burns(first: $first, orderDirection: DESC) { nodes { blockNumber transactionHash from value } }
+  }`;
+
+const PROPOSALS = /* GraphQL */ `
+  query Proposals {
+    health { indexedBlock }
+    proposals(first: 20) {
+      nodes {
+        id proposer description targets values calldatas voteStart voteEnd state
+        forVotes againstVotes abstainVotes quorum eta
+        votes(first: 10, orderDirection: DESC) { nodes { voter support weight } }
+      }
+    }
+  }`;
+
+const STAKERS = /* GraphQL */ `
+  query Stakers($first: Int!) {
+    health { indexedBlock }
+    stakers(first: $first) { nodes { address staked votes delegate } }
+  }`;
+
+type Amount = string;
+type SupplyFields = { timestamp: number; total: Amount; burned: Amount; emitted: Amount; lockedInVesting: Amount; staked: Amount };
+
+/** `ACTIVE` → `Active`: the API's enum in the Governor's own spelling. */
+function proposalState(state: string): ProposalState {
+  const found = PROPOSAL_STATES.find((s) => s.toUpperCase() === state);
+  if (!found) throw new IndexerError(`The indexer returned an unknown proposal state: ${state}.`);
+  return found;
+}
+
+const SUPPORT: Record<string, Vote["support"]> = { FOR: "For", AGAINST: "Against", ABSTAIN: "Abstain" };
+
+/**
+ * The indexer at `deployment.indexerUrl`, through `query`. `minBlock` is the block of the latest
+ * transaction the user confirmed: reads wait until the indexer has reached it.
+ */
+export function indexerData(query: GraphQuery, deployment: Deployment, minBlock: () => number): Omit<DashboardData, "creatorTokens"> {
+  const c = deployment.contracts;
+
+  async function fresh<T extends Fresh>(document: string, variables?: Record<string, unknown>): Promise<T> {
+    const deadline = Date.now() + CATCH_UP_MS;
+    for (;;) {
+      const data = await query<T>(document, variables);
+      const indexed = data.health.indexedBlock ?? -1;
+      const wanted = minBlock();
+      if (indexed >= wanted) return data;
+      if (Date.now() > deadline) throw new IndexerError(`The indexer is behind: it has reached block ${indexed}, your last transaction is in block ${wanted}. Lists will catch up when it does.`, "BEHIND");
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
+
+  return {
+    async supply() {
+      const d = await fresh<Fresh & {
+        tokenSupply: Omit<SupplyFields, "staked">;
+        emission: { mintable: Amount };
+        vestingAllocations: { start: number }[];
+        staking: { balance: Amount } | null;
+        treasury: { balance: Amount } | null;
+        curves: { balance: Amount } | null;
+      }>(SUPPLY, { staking: c.staking, treasury: c.timelock, curves: c.creatorMarket });
+      if (d.vestingAllocations.length === 0) throw new IndexerError("The indexer has not seen the vesting allocations yet; try again in a moment.", "NOT_INDEXED");
+      const s = d.tokenSupply;
+      const balance = (a: { balance: Amount } | null) => BigInt(a?.balance ?? 0);
+      const [total, vesting, staked, reserves] = [BigInt(s.total), BigInt(s.lockedInVesting), balance(d.staking), balance(d.treasury) + balance(d.curves)];
+      return {
+        total,
+        circulating: total - vesting - staked - reserves,
+        vesting,
+        staked,
+        reserves,
+        burned: BigInt(s.burned),
+        emitted: BigInt(s.emitted),
+        mintable: BigInt(d.emission.mintable),
+        tge: BigInt(d.vestingAllocations[0].start),
+        now: BigInt(s.timestamp),
+      };
+    },
+
+    async supplyHistory(from, to, points) {
+      const times = Array.from({ length: points }, (_, i) => from + ((to - from) * BigInt(i)) / BigInt(Math.max(points - 1, 1)));
+      // One request: an alias per sample (the API allows 20).
+      const fields = times.map((t, i) => `p${i}: tokenSupply(at: ${t}) { timestamp total burned emitted lockedInVesting staked }`).join("\n");
+      const d = await fresh<Fresh & Record<string, SupplyFields>>(`query SupplyHistory { health { indexedBlock } ${fields} }`);
+      return times.map((_, i): SupplySample => {
+        const p = d[`p${i}`];
+        return { time: BigInt(p.timestamp), total: BigInt(p.total), vesting: BigInt(p.lockedInVesting), staked: BigInt(p.staked), burned: BigInt(p.burned), emitted: BigInt(p.emitted) };
+      });
+    },
+
+    async allocations() {
+      const d = await fresh<Fresh & { vestingAllocations: { id: number; name: string; total: Amount; tgeBps: number; cliff: number; duration: number }[] }>(ALLOCATIONS);
+      return d.vestingAllocations.map((a) => ({ key: String(a.id), name: a.name, total: BigInt(a.total), tgeBps: a.tgeBps, cliff: BigInt(a.cliff), duration: BigInt(a.duration) }));
+    },
+
+    async burns(limit) {
+      const d = await fresh<Fresh & { burns: { nodes: { blockNumber: number; transactionHash: string; from: string; value: Amount }[] } }>(BURNS, { first: limit });
+      return d.burns.nodes.map((b) => ({ block: b.blockNumber, txHash: b.transactionHash, from: b.from, amount: BigInt(b.value) }));
+    },
+
+    async proposals() {
+      type Row = Omit<Proposal, "id" | "values" | "voteStart" | "voteEnd" | "state" | "forVotes" | "againstVotes" | "abstainVotes" | "quorum" | "eta" | "votes"> & {
+        id: string;
+        values: Amount[];
+        voteStart: number;
+        voteEnd: number;
+        state: string;
+        forVotes: Amount;
+        againstVotes: Amount;
+        abstainVotes: Amount;
+        quorum: Amount | null;
+        eta: number | null;
+        votes: { nodes: { voter: string; support: string; weight: Amount }[] };
+      };
+      const d = await fresh<Fresh & { proposals: { nodes: Row[] } }>(PROPOSALS);
+      return d.proposals.nodes.map((p) => ({
+        ...p,
+        id: BigInt(p.id),
+        values: p.values.map(BigInt),
+        voteStart: BigInt(p.voteStart),
+        voteEnd: BigInt(p.voteEnd),
+        state: proposalState(p.state),
+        forVotes: BigInt(p.forVotes),
+        againstVotes: BigInt(p.againstVotes),
+        abstainVotes: BigInt(p.abstainVotes),
+        quorum: BigInt(p.quorum ?? 0),
+        eta: BigInt(p.eta ?? 0),
+        votes: p.votes.nodes.map((v) => ({ voter: v.voter, support: SUPPORT[v.support], weight: BigInt(v.weight) })),
+      }));
+    },
+
+    async stakers(limit) {
+      const d = await fresh<Fresh & { stakers: { nodes: { address: string; staked: Amount; votes: Amount; delegate: string }[] } }>(STAKERS, { first: limit });
+      return d.stakers.nodes.map((s) => ({ address: s.address, staked: BigInt(s.staked), votes: BigInt(s.votes), delegate: s.delegate }));
+    },
+  };
+}
