@@ -16,6 +16,8 @@ import { Contract, JsonRpcProvider, Wallet, formatUnits, parseEther, type EventL
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { GOVERNANCE } from "../../ignition/governance";
 import { GENESIS_ALLOCATIONS, vestedAmount } from "../../ignition/genesis";
+import { buildEpochReport, orderSignatures, quorum, reportDomain, signEpochReport } from "../../protocol/report";
+import { buildRewardsTree, type RewardLeaf } from "../../protocol/rewards";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIST = path.join(ROOT, "dist/dashboard");
@@ -23,6 +25,12 @@ const ARTIFACTS = path.join(ROOT, "test-artifacts/dashboard");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Hardhat account 0 ("test test … junk"): the sale beneficiary of ignition/parameters/local.json. */
 const KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+/** Consensus signers of the e2e's nodes 1, 2 (Hardhat accounts 1 and 2, public keys). */
+const NODE_SIGNERS = [
+  new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"),
+  new Wallet("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"),
+];
+const ZERO32 = `0x${"00".repeat(32)}`;
 const FIRST_PAGE_BUDGET_BYTES = 350 * 1024;
 const INTERACTIVE_BUDGET_MS = 2000;
 const OVERLOADED_CEILING_MS = 6000;
@@ -229,6 +237,25 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       if (Date.now() > deadline) throw new Error(`the indexer is at block ${indexedBlock}, the chain at ${head}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /**
+   * Ends the current epoch with a report signed by a quorum of its committee (the nodes'
+   * signers), paying `leaves` as the epoch's rewards, then waits for the indexer.
+   */
+  async function reportEpoch(leaves: readonly RewardLeaf[] = []) {
+    const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), wallet);
+    const tree = buildRewardsTree(leaves);
+    const report = buildEpochReport({ epoch: await registry.epoch(), nodes: [], usage: [], reputationRoot: ZERO32, rewardsRoot: tree.root, totalFlkWeight: tree.totalFlkWeight, totalUsdcWeight: tree.totalUsdcWeight });
+    const members = ((await registry.committee())[3] as { signer: string }[]).map((m) => NODE_SIGNERS.find((w) => w.address === m.signer)!);
+    const domain = reportDomain(BigInt(deployment.chainId), deployment.contracts.registry);
+    const signatures = orderSignatures(await Promise.all(members.slice(0, quorum(members.length)).map((w) => signEpochReport(w, domain, report))));
+    const latest = BigInt((await rpc.getBlock("latest"))!.timestamp);
+    const opens: bigint = await registry.reportOpensAt();
+    if (latest < opens) await advanceTime(opens - latest);
+    await (await registry.submitEpochReport(report, signatures)).wait();
+    await indexerCaughtUp();
+    return tree;
   }
 
   async function screenshot(name: string) {
@@ -530,6 +557,63 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     ]);
     expect(await page.getByTestId("node-1").getByTestId("node-status").textContent()).to.equal("active");
     await screenshot("nodes-committee");
+  });
+
+  it("unstakes, refuses early withdrawals and short rejoins in words, rejoins an exited node and withdraws after 5 epochs", async () => {
+    const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), wallet);
+    const flk = new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), wallet);
+    // A second node, registered directly: the form was tested above. Not locked, not yet active.
+    await (await flk.approve(deployment.contracts.registry, parseEther("1500"))).wait();
+    await (await registry.register(`0x${"6f".repeat(32)}`, NODE_SIGNERS[1].address, { host: "node2.example.org", ports: { primary: 1, worker: 2, mempool: 3, rpc: 4, pool: 5, gateway: 6 } }, parseEther("1500"))).wait();
+    const id = 2;
+    await page.reload();
+    const own = page.locator("section", { has: page.getByRole("heading", { name: `Your node ${id}` }) });
+    await own.getByLabel("Unstake", { exact: true }).fill("1000");
+    await own.getByRole("button", { name: "Unstake" }).click();
+    await settled(own, "Unstake");
+    const epoch: bigint = await registry.currentEpoch();
+    let [node] = await registry.getNodes([id]);
+    expect(node.stake).to.equal(parseEther("500"));
+    expect(node.unstaking).to.equal(parseEther("1000"));
+    expect(node.unstakeReadyAt).to.equal(epoch + 5n);
+    expect(await own.getByTestId("unstaking").textContent()).to.equal(`Unstaking: 1,000 FLK, withdrawable from epoch ${epoch + 5n} (this is epoch ${epoch}).`);
+
+    // Withdrawing before the delay: the registry's refusal in words.
+    await own.getByRole("button", { name: "Withdraw 1,000 FLK" }).click();
+    const failed = own.locator('[data-status="failed"]');
+    await failed.waitFor({ timeout: 30_000 });
+    expect(await failed.textContent()).to.equal(`Withdraw failed: Nothing to withdraw yet: the unstaked FLK is withdrawable from epoch ${epoch + 5n}.`);
+
+    // At the epoch change the pending node, now under the minimum stake, exits.
+    await reportEpoch();
+    expect((await registry.getNodes([id]))[0].status).to.equal(4n); // Exited
+    await page.reload();
+    await page.getByTestId(`node-${id}`).getByTestId("node-status").filter({ hasText: /^exited$/ }).waitFor();
+    await own.getByRole("button", { name: "Rejoin" }).click();
+    const refused = own.locator('[data-status="failed"]').filter({ hasText: /^Rejoin/ });
+    await refused.waitFor({ timeout: 30_000 });
+    expect(await refused.textContent()).to.equal("Rejoin failed: A node needs at least 1,000 FLK of stake; 500 FLK is not enough.");
+    await own.getByLabel("Add stake", { exact: true }).fill("500");
+    await own.getByRole("button", { name: "Add stake" }).click();
+    await settled(own, "Add stake");
+    await own.getByRole("button", { name: "Rejoin" }).click();
+    await settled(own, "Rejoin");
+    expect((await registry.getNodes([id]))[0].status).to.equal(1n); // Pending again
+    await page.getByTestId(`node-${id}`).getByTestId("node-status").filter({ hasText: /^pending$/ }).waitFor();
+
+    // Four more epochs reach the withdrawal epoch (the rejoined node becomes active and signs too).
+    for (let i = 0; i < 4; i++) await reportEpoch();
+    expect(await registry.currentEpoch()).to.equal(epoch + 5n);
+    expect((await registry.getNodes([id]))[0].status).to.equal(2n); // Active
+    await page.reload();
+    await own.getByTestId("unstaking").filter({ hasText: "withdrawable now" }).waitFor();
+    const before: bigint = await flk.balanceOf(wallet.address);
+    await own.getByRole("button", { name: "Withdraw 1,000 FLK" }).click();
+    await settled(own, "Withdraw");
+    expect((await flk.balanceOf(wallet.address)) - before).to.equal(parseEther("1000"));
+    [node] = await registry.getNodes([id]);
+    expect(node.unstaking).to.equal(0n);
+    await screenshot("nodes-exit-rejoin");
   });
 
   it("shows the nodes page and logs no console errors anywhere", async () => {

@@ -4,6 +4,7 @@
  */
 import { Interface, type ErrorDescription } from "ethers";
 import { formatAmount } from "./format";
+import { statusName } from "./nodes";
 
 let combined: Interface | undefined;
 
@@ -57,6 +58,16 @@ const WORDS: Record<string, (args: readonly unknown[]) => string> = {
   NodeRegistryNotOwner: ([id]) => `Only the owner of node ${id} may do this.`,
   NodeRegistryZeroAmount: () => "The amount must be more than zero.",
   NodeRegistryBadLock: ([until, max]) => `The lock would end at epoch ${until}; it may reach at most epoch ${max}.`,
+  NodeRegistryStakeLocked: ([until]) => `The stake is locked until epoch ${until}; it can be unstaked from then.`,
+  NodeRegistryInsufficientStake: ([amount, stake]) => `You asked to unstake ${flk(amount)} but the node's stake is ${flk(stake)}.`,
+  NodeRegistryCommitteeMember: ([id]) => `Node ${id} is in this epoch's committee: its stake may not go below the minimum before the next epoch change.`,
+  NodeRegistryNotWithdrawable: ([readyAt]) =>
+    (readyAt as bigint) === 0n ? "Nothing is unstaking: unstake first." : `Nothing to withdraw yet: the unstaked FLK is withdrawable from epoch ${readyAt}.`,
+  NodeRegistryCannotRejoin: ([status]) => `Only a jailed or exited node can rejoin; this node is ${statusName(status as bigint)}.`,
+  NodeRegistryUnknownNode: ([id]) => `There is no node ${id}.`,
+  RewardsAlreadyClaimed: ([epoch]) => `The rewards of epoch ${epoch} were already claimed.`,
+  RewardsInvalidProof: ([epoch]) => `The reward proof for epoch ${epoch} does not match the settled rewards (or the epoch is not settled yet).`,
+  RewardsPoolExceeded: ([epoch]) => `Epoch ${epoch}'s reward pool is exhausted: its report's totals were wrong.`,
   NodeRegistryQueueFull: () => "The queue of nodes waiting for the next epoch is full; try again after the epoch change.",
   TimelockUnexpectedOperationState: () => "The timelock delay has not passed yet, or the operation was already executed.",
 };

@@ -11,7 +11,7 @@ import { TextField } from "../components/TextField";
 import { AmountField, readAmount } from "../components/AmountField";
 import { RequireWallet } from "../components/RequireWallet";
 import { formatDateTime, formatToken, shortAddress } from "../lib/format";
-import { DEFAULT_PORTS, PORT_NAMES, parseHost, parseLockEpochs, parseNodeKey, parsePort, parseSigner, shortKey, statusName, type PortName } from "../lib/nodes";
+import { DEFAULT_PORTS, PORT_NAMES, STATUS_EXITED, STATUS_JAILED, UNSTAKE_DELAY_EPOCHS, parseHost, parseLockEpochs, parseNodeKey, parsePort, parseSigner, shortKey, statusName, type PortName } from "../lib/nodes";
 
 /**
  * The node registry: node operators' emission, the committee of the current epoch, every
@@ -154,6 +154,9 @@ function OperatorSection({ data, signer, account }: { data: RegistryData; signer
           <h2 id={`own-${n.id}-h`}>Your node {n.id.toString()}</h2>
           <AddStakeForm node={n} writer={writer} account={account} onDone={refresh} />
           <LockStakeForm node={n} writer={writer} maxEpochs={data.maxLockEpochs} onDone={refresh} />
+          <UnstakeForm node={n} writer={writer} epoch={data.epoch} onDone={refresh} />
+          <WithdrawForm node={n} writer={writer} epoch={data.epoch} onDone={refresh} />
+          <RejoinForm node={n} writer={writer} minimumStake={data.minimumStake} onDone={refresh} />
         </section>
       ))}
       <RegisterForm writer={writer} account={account} minimumStake={data.minimumStake} onDone={refresh} />
@@ -271,3 +274,80 @@ function LockStakeForm({ node, writer, maxEpochs, onDone }: { node: NodeView; wr
     </form>
   );
 }
+
+/** Moves part of a node's stake to unstaking; refused in the form while the stake is locked. */
+function UnstakeForm({ node, writer, epoch, onDone }: { node: NodeView; writer: Suite; epoch: bigint; onDone: () => void }) {
+  const [text, setText] = useState("");
+  const tx = useTransaction(() => {
+    setText("");
+    onDone();
+  });
+  const amount = readAmount(text).value;
+  const locked = node.lockedUntil > epoch;
+  const overStake = (value: bigint) => (value > node.stake ? `The node's stake is ${formatToken(node.stake)}.` : undefined);
+  return (
+    <form className="card" onSubmit={(e) => e.preventDefault()} aria-label={`Unstake from node ${node.id}`}>
+      <p data-testid="unstake-note">
+        {locked
+          ? `The stake is locked until epoch ${node.lockedUntil}: it can be unstaked from then.`
+          : `Unstaked FLK is withdrawable ${UNSTAKE_DELAY_EPOCHS} epochs later (a new unstake restarts the delay); a node left below the minimum stake leaves the active set at the next epoch change.`}
+      </p>
+      <AmountField label="Unstake" value={text} onChange={setText} max={node.stake} check={overStake} />
+      <div className="actions">
+        <button
+          type="submit"
+          disabled={tx.busy || amount === undefined || amount === 0n || !!overStake(amount)}
+          onClick={() => tx.run((send) => send("Unstake", () => writer.registry.unstake(node.id, amount!)))}
+        >
+          Unstake
+        </button>
+      </div>
+      <TxStatus state={tx.state} />
+    </form>
+  );
+}
+
+/** Pays out a node's unstaked FLK once its delay has passed. */
+function WithdrawForm({ node, writer, epoch, onDone }: { node: NodeView; writer: Suite; epoch: bigint; onDone: () => void }) {
+  const tx = useTransaction(onDone);
+  if (node.unstaking === 0n && tx.state.status === "idle") return null;
+  const ready = node.unstaking > 0n && node.unstakeReadyAt <= epoch;
+  return (
+    <form className="card" onSubmit={(e) => e.preventDefault()} aria-label={`Withdraw from node ${node.id}`}>
+      <p data-testid="unstaking">
+        {node.unstaking === 0n
+          ? "Nothing is unstaking."
+          : `Unstaking: ${formatToken(node.unstaking)}, ${ready ? "withdrawable now" : `withdrawable from epoch ${node.unstakeReadyAt} (this is epoch ${epoch})`}.`}
+      </p>
+      <div className="actions">
+        <button type="submit" disabled={tx.busy || node.unstaking === 0n} onClick={() => tx.run((send) => send("Withdraw", () => writer.registry.withdraw(node.id)))}>
+          Withdraw {formatToken(node.unstaking)}
+        </button>
+      </div>
+      <TxStatus state={tx.state} />
+    </form>
+  );
+}
+
+/** Queues a jailed or exited node for the next epoch change (it needs the minimum stake). */
+function RejoinForm({ node, writer, minimumStake, onDone }: { node: NodeView; writer: Suite; minimumStake: bigint; onDone: () => void }) {
+  const tx = useTransaction(onDone);
+  const out = node.status === STATUS_JAILED || node.status === STATUS_EXITED;
+  if (!out && tx.state.status === "idle") return null;
+  return (
+    <form className="card" onSubmit={(e) => e.preventDefault()} aria-label={`Rejoin with node ${node.id}`}>
+      <p>
+        {out
+          ? `The node is ${statusName(node.status)}. Rejoining queues it for the next epoch change${node.stake < minimumStake ? `; first add stake up to the minimum of ${formatToken(minimumStake)}` : ""}.`
+          : `The node is ${statusName(node.status)}.`}
+      </p>
+      <div className="actions">
+        <button type="submit" disabled={tx.busy || !out} onClick={() => tx.run((send) => send("Rejoin", () => writer.registry.rejoin(node.id)))}>
+          Rejoin
+        </button>
+      </div>
+      <TxStatus state={tx.state} />
+    </form>
+  );
+}
+
