@@ -325,6 +325,13 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const [load] = os.loadavg();
     const cores = os.cpus().length;
     console.log(`    first page: ${(bytes / 1024).toFixed(1)} KB gzipped (budget 350 KB), interactive in ${interactiveMs.toFixed(0)} ms (budget ${INTERACTIVE_BUDGET_MS} ms; load average ${load.toFixed(1)} on ${cores} cores)`);
+    // Where the time went: the script, the deployment, the indexer's first answer.
+    const phases = await page.evaluate(() =>
+      (performance.getEntriesByType("resource") as PerformanceResourceTiming[])
+        .filter((r) => /\.js$|addresses\.json|graphql/.test(r.name))
+        .map((r) => `${r.name.replace(/^.*\//, "")} ${r.startTime.toFixed(0)}-${r.responseEnd.toFixed(0)} ms`),
+    );
+    console.log(`    (${phases.join(", ")})`);
     expect(bytes).to.be.at.most(FIRST_PAGE_BUDGET_BYTES);
     // The 2 s budget is for this machine, not for it running several other builds at once: over
     // one runnable process per core the timing measures the neighbours, so only a gross

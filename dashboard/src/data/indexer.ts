@@ -7,7 +7,7 @@ import { IndexerError, type GraphQuery } from "./graphql";
 import { PROPOSAL_STATES, type DashboardData, type Proposal, type ProposalState, type SupplySample, type Vote } from "./source";
 import type { Deployment } from "../lib/contracts";
 
-/** How long a read waits for the indexer to reach a confirmed transaction's block. */
+/** How long a read waits for the indexer to reach a confirmed transaction's block, by default. */
 const CATCH_UP_MS = 20_000;
 const RETRY_MS = 250;
 
@@ -56,6 +56,21 @@ const STAKERS = /* GraphQL */ `
     stakers(first: $first) { nodes { address staked votes delegate } }
   }`;
 
+const NODE_HISTORY = /* GraphQL */ `
+  query NodeHistory($id: Int!) {
+    health { indexedBlock }
+    node(id: $id) {
+      reputation { epoch score }
+      rewards { epoch flkAmount usdcAmount claimed }
+    }
+  }`;
+
+const REWARD_PROOF = /* GraphQL */ `
+  query RewardProof($epoch: Int!, $node: Int!) {
+    health { indexedBlock }
+    rewardProof(epoch: $epoch, node: $node) { epoch nodeId account flkWeight usdcWeight flkAmount usdcAmount proof claimed }
+  }`;
+
 type Amount = string;
 type SupplyFields = { timestamp: number; total: Amount; burned: Amount; emitted: Amount; lockedInVesting: Amount; staked: Amount };
 
@@ -69,14 +84,14 @@ function proposalState(state: string): ProposalState {
 const SUPPORT: Record<string, Vote["support"]> = { FOR: "For", AGAINST: "Against", ABSTAIN: "Abstain" };
 
 /**
- * The indexer at `deployment.indexerUrl`, through `query`. `minBlock` is the block of the latest
- * transaction the user confirmed: reads wait until the indexer has reached it.
+ * The indexer behind `query`. `minBlock` is the block of the latest transaction the user
+ * confirmed: reads wait up to `catchUpMs` for the indexer to reach it.
  */
-export function indexerData(query: GraphQuery, deployment: Deployment, minBlock: () => number): Omit<DashboardData, "creatorTokens"> {
+export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "contracts">, minBlock: () => number, catchUpMs = CATCH_UP_MS): Omit<DashboardData, "creatorTokens"> {
   const c = deployment.contracts;
 
   async function fresh<T extends Fresh>(document: string, variables?: Record<string, unknown>): Promise<T> {
-    const deadline = Date.now() + CATCH_UP_MS;
+    const deadline = Date.now() + catchUpMs;
     for (;;) {
       const data = await query<T>(document, variables);
       const indexed = data.health.indexedBlock ?? -1;
@@ -170,6 +185,24 @@ export function indexerData(query: GraphQuery, deployment: Deployment, minBlock:
     async stakers(limit) {
       const d = await fresh<Fresh & { stakers: { nodes: { address: string; staked: Amount; votes: Amount; delegate: string }[] } }>(STAKERS, { first: limit });
       return d.stakers.nodes.map((s) => ({ address: s.address, staked: BigInt(s.staked), votes: BigInt(s.votes), delegate: s.delegate }));
+    },
+
+    async nodeHistory(id) {
+      type Reward = { epoch: number; flkAmount: Amount; usdcAmount: Amount; claimed: boolean };
+      const d = await fresh<Fresh & { node: { reputation: { epoch: number; score: number }[]; rewards: Reward[] } | null }>(NODE_HISTORY, { id });
+      if (!d.node) return null;
+      const byEpoch = <T extends { epoch: number }>(list: T[]) => [...list].sort((a, b) => a.epoch - b.epoch);
+      return {
+        reputation: byEpoch(d.node.reputation),
+        rewards: byEpoch(d.node.rewards).map((r) => ({ ...r, flkAmount: BigInt(r.flkAmount), usdcAmount: BigInt(r.usdcAmount) })),
+      };
+    },
+
+    async rewardProof(epoch, node) {
+      type Proof = { epoch: number; nodeId: number; account: string; flkWeight: Amount; usdcWeight: Amount; flkAmount: Amount; usdcAmount: Amount; proof: string[]; claimed: boolean };
+      const { rewardProof: p } = await fresh<Fresh & { rewardProof: Proof | null }>(REWARD_PROOF, { epoch, node });
+      if (!p) throw new IndexerError(`The indexer has no reward proof for node ${node} in epoch ${epoch}.`, "NOT_FOUND");
+      return { ...p, flkWeight: BigInt(p.flkWeight), usdcWeight: BigInt(p.usdcWeight), flkAmount: BigInt(p.flkAmount), usdcAmount: BigInt(p.usdcAmount) };
     },
   };
 }

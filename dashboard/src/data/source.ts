@@ -105,6 +105,39 @@ export interface Staker {
   delegate: string;
 }
 
+/** A node's reputation score (0-100) after one epoch's report. */
+export interface ReputationPoint {
+  epoch: number;
+  score: number;
+}
+
+/** What one epoch paid a node's owner (the owner's leaf, summed over its nodes), in wei and USDC units. */
+export interface EpochReward {
+  epoch: number;
+  flkAmount: bigint;
+  usdcAmount: bigint;
+  claimed: boolean;
+}
+
+/** Reputation over epochs and rewards per epoch of one node. */
+export interface NodeHistory {
+  reputation: ReputationPoint[];
+  rewards: EpochReward[];
+}
+
+/** The rewards-tree leaf of a node's owner for one epoch and its Merkle proof: what `EpochRewards.claim` takes. */
+export interface RewardProof {
+  epoch: number;
+  nodeId: number;
+  account: string;
+  flkWeight: bigint;
+  usdcWeight: bigint;
+  flkAmount: bigint;
+  usdcAmount: bigint;
+  proof: string[];
+  claimed: boolean;
+}
+
 /** The lists and aggregates the pages show. */
 export interface DashboardData {
   /** The supply breakdown at the latest indexed block. */
@@ -120,4 +153,8 @@ export interface DashboardData {
   /** The `limit` largest stakers. */
   stakers(limit: number): Promise<Staker[]>;
   creatorTokens(): Promise<CreatorTokenInfo[]>;
+  /** Reputation and rewards of node `id`, oldest epoch first (null for an unknown node). */
+  nodeHistory(id: number): Promise<NodeHistory | null>;
+  /** The proof to claim epoch `epoch`'s rewards of node `node`'s owner. */
+  rewardProof(epoch: number, node: number): Promise<RewardProof>;
 }
