@@ -4,3 +4,4 @@ export * from "./committee";
 export * from "./reputation";
 export * from "./rewards";
 export * from "./report";
+export * from "./reportRoots";

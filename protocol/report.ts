@@ -12,6 +12,10 @@ export interface NodeMeasurement {
   latencyMs: number;
   bytesServed: bigint;
   deliveryAcks: bigint;
+  /** Service revenue units (USDC, 6 decimals) of the usage the node served: its USDC weight. */
+  revenue: bigint;
+  /** Reputation 0-100 after this epoch's update (a reputation-root leaf and an FLK-weight factor). */
+  reputation: number;
 }
 
 /** USDC (6 decimals) a client owes for the epoch (`ClientUsage`). */
@@ -50,6 +54,8 @@ export const EPOCH_REPORT_TYPES = {
     { name: "latencyMs", type: "uint32" },
     { name: "bytesServed", type: "uint64" },
     { name: "deliveryAcks", type: "uint64" },
+    { name: "revenue", type: "uint64" },
+    { name: "reputation", type: "uint8" },
   ],
   ClientUsage: [
     { name: "client", type: "address" },

@@ -1,28 +1,26 @@
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { beaconCommitment } from "../../protocol/committee";
-import { buildEpochReport, quorum } from "../../protocol/report";
-import { buildRewardsTree, rewardLeaves, rewardProof } from "../../protocol/rewards";
-import { ENDPOINTS, MIN_STAKE, committeeNodes, nodeIdentity, registerNodes, registrySuite, signReport, type RegistrySuite, type TestNode } from "../../test/registry/fixtures";
+import { quorum } from "../../protocol/report";
+import { completeEpochReport } from "../../protocol/reportRoots";
+import { rewardProof } from "../../protocol/rewards";
+import { ENDPOINTS, MIN_STAKE, committeeNodes, nodeIdentity, registerNodes, registrySuite, signReport, standings, type RegistrySuite, type TestNode } from "../../test/registry/fixtures";
 import { executionGas, type GasRow } from "./table";
 
 const USDC = 10n ** 6n;
 
 /** A full report for the current epoch: every active node measured, both clients used, a rewards root. */
-async function fullReport(s: RegistrySuite, nodes: readonly TestNode[]) {
+async function fullReport(s: RegistrySuite) {
   const active = (await s.registry.activeSetIds()).map(Number);
-  const owner = (id: number) => nodes.find((n) => n.id === id)!.owner.address;
-  const tree = buildRewardsTree(rewardLeaves(active.map((id) => ({ owner: owner(id), revenue: 1_000n, remainingLockEpochs: 0n, reputation: 80 }))));
-  const report = buildEpochReport({
-    epoch: await s.registry.epoch(),
-    nodes: active.map((nodeId) => ({ nodeId, uptime: 99, latencyMs: 40, bytesServed: 10n ** 9n, deliveryAcks: 1000n })),
-    usage: s.clients.map((c) => ({ client: c.address, amount: 5n * USDC })),
-    reputationRoot: keccak256(toUtf8Bytes("reputation")),
-    rewardsRoot: tree.root,
-    totalFlkWeight: tree.totalFlkWeight,
-    totalUsdcWeight: tree.totalUsdcWeight,
-  });
-  return { report, tree };
+  const { report, rewards } = completeEpochReport(
+    {
+      epoch: await s.registry.epoch(),
+      nodes: active.map((nodeId) => ({ nodeId, uptime: 99, latencyMs: 40, bytesServed: 10n ** 9n, deliveryAcks: 1000n, revenue: 1_000n, reputation: 80 })),
+      usage: s.clients.map((c) => ({ client: c.address, amount: 5n * USDC })),
+    },
+    await standings(s, active),
+  );
+  return { report, tree: rewards };
 }
 
 /** Commits and reveals the beacon for every committee member; returns the reveal txs' gas. */
@@ -65,7 +63,7 @@ export async function measureRegistry(): Promise<GasRow[]> {
   const small = await network(4, 4);
   const usdcClient = small.s.clients[0];
   rows.push({ call: "ServiceEscrow.deposit", gas: await executionGas(await small.s.escrow.connect(usdcClient).deposit(usdcClient.address, USDC)) });
-  const r4 = await fullReport(small.s, small.nodes);
+  const r4 = await fullReport(small.s);
   const sub4 = await submit(small.s, small.nodes, r4.report);
   rows.push({ call: "submitEpochReport, 4-member committee (3 sigs, 4 nodes, 2 clients)", gas: sub4.gas });
   const first = rewardProof(r4.tree, small.nodes[0].owner.address);
@@ -74,7 +72,7 @@ export async function measureRegistry(): Promise<GasRow[]> {
     gas: await executionGas(await small.s.rewards.claim(1, first.leaf.account, first.leaf.flkWeight, first.leaf.usdcWeight, first.proof)),
   });
   // Two epochs in one claimMany.
-  const r4b = await fullReport(small.s, small.nodes);
+  const r4b = await fullReport(small.s);
   await submit(small.s, small.nodes, r4b.report);
   const claims = [1n, 2n].map((epoch) => {
     const tree = epoch === 1n ? r4.tree : r4b.tree;
@@ -86,7 +84,7 @@ export async function measureRegistry(): Promise<GasRow[]> {
   rows.push({ call: "NodeRegistry.register (1,000 FLK)", gas: await executionGas(await small.s.registry.connect(small.s.operators[0]).register(key, signer.address, ENDPOINTS, MIN_STAKE)) });
 
   const mid = await network(32, 32);
-  const r32 = await fullReport(mid.s, mid.nodes);
+  const r32 = await fullReport(mid.s);
   rows.push({ call: "submitEpochReport, 32-member committee (22 sigs, 32 nodes, 2 clients)", gas: (await submit(mid.s, mid.nodes, r32.report)).gas });
 
   // The bound: 100 active nodes, a 32-member committee drawn by the beacon, 100 more queued.
@@ -95,12 +93,12 @@ export async function measureRegistry(): Promise<GasRow[]> {
   const { commitGas, revealGas } = await beacon(big.s, big.nodes);
   rows.push({ call: "NodeRegistry.commitBeacon", gas: commitGas });
   rows.push({ call: "NodeRegistry.revealBeacon", gas: revealGas });
-  const r100 = await fullReport(big.s, big.nodes);
+  const r100 = await fullReport(big.s);
   rows.push({ call: "submitEpochReport, 100 active, 32-member shuffle (22 sigs, 100 nodes)", gas: (await submit(big.s, big.nodes, r100.report)).gas });
   const queued = await registerNodes(big.s, 100, (i) => MIN_STAKE + BigInt(i) * 10n ** 18n, 100);
   const all = [...big.nodes, ...queued];
   await beacon(big.s, all);
-  const r200 = await fullReport(big.s, all);
+  const r200 = await fullReport(big.s);
   rows.push({ call: "submitEpochReport, 200 candidates for 100 places (worst case)", gas: (await submit(big.s, all, r200.report)).gas });
   return rows;
 }

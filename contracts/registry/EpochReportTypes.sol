@@ -11,6 +11,12 @@ struct NodeMeasurement {
     uint64 bytesServed;
     /// @dev Client-signed delivery acknowledgments the node collected.
     uint64 deliveryAcks;
+    /// @dev Service revenue units (USDC, 6 decimals) of the usage the node served: its USDC reward
+    /// weight. The sum over the report is the report's `totalUsdcWeight`.
+    uint64 revenue;
+    /// @dev Reputation score 0-100 after this epoch's update: a leaf of the reputation root and a
+    /// factor of the node's FLK weight, so anyone can recompute both roots from the report.
+    uint8 reputation;
 }
 
 /// @notice USDC (6 decimals) a client owes for the service it received during the epoch.

@@ -20,14 +20,14 @@ import {EpochReport, IEpochRewards, IServiceEscrow, NodeMeasurement} from "./Epo
 contract NodeRegistry is NodeStaking, EIP712 {
     /// @notice EIP-712 type of a {NodeMeasurement}.
     bytes32 public constant NODE_MEASUREMENT_TYPEHASH =
-        keccak256("NodeMeasurement(uint32 nodeId,uint8 uptime,uint32 latencyMs,uint64 bytesServed,uint64 deliveryAcks)");
+        keccak256("NodeMeasurement(uint32 nodeId,uint8 uptime,uint32 latencyMs,uint64 bytesServed,uint64 deliveryAcks,uint64 revenue,uint8 reputation)");
     /// @notice EIP-712 type of a {ClientUsage}.
     bytes32 public constant CLIENT_USAGE_TYPEHASH = keccak256("ClientUsage(address client,uint128 amount)");
     /// @notice EIP-712 type of an {EpochReport}.
     bytes32 public constant EPOCH_REPORT_TYPEHASH = keccak256(
         "EpochReport(uint64 epoch,NodeMeasurement[] nodes,ClientUsage[] usage,bytes32 reputationRoot,bytes32 rewardsRoot,uint256 totalFlkWeight,uint256 totalUsdcWeight,uint256 totalUsage)"
         "ClientUsage(address client,uint128 amount)"
-        "NodeMeasurement(uint32 nodeId,uint8 uptime,uint32 latencyMs,uint64 bytesServed,uint64 deliveryAcks)"
+        "NodeMeasurement(uint32 nodeId,uint8 uptime,uint32 latencyMs,uint64 bytesServed,uint64 deliveryAcks,uint64 revenue,uint8 reputation)"
     );
     /// @notice Nodes measured below this uptime (percent) are jailed at the epoch change.
     uint8 public constant MIN_UPTIME = 40;
@@ -97,10 +97,12 @@ contract NodeRegistry is NodeStaking, EIP712 {
     error NodeRegistryUnsortedSignatures(address signer);
     /// @notice The signer is not a member of the current committee.
     error NodeRegistryNotCommitteeSigner(address signer);
-    /// @notice Measurements must name existing nodes in increasing id order, uptime at most 100.
+    /// @notice Measurements must name existing nodes in increasing id order, uptime and reputation at most 100.
     error NodeRegistryBadMeasurement(uint32 nodeId);
     /// @notice Usage must list clients in increasing address order and sum to `totalUsage`.
     error NodeRegistryBadUsage();
+    /// @notice The nodes' revenues do not add up to the report's USDC weight.
+    error NodeRegistryBadRevenue(uint256 revenue, uint256 totalUsdcWeight);
     /// @notice The caller is neither the node's owner nor its signer.
     error NodeRegistryNotNodeOperator(uint32 nodeId, address caller);
     /// @notice Only current committee members commit and reveal beacons.
@@ -209,7 +211,9 @@ contract NodeRegistry is NodeStaking, EIP712 {
         bytes32[] memory nodeHashes = new bytes32[](report.nodes.length);
         for (uint256 i = 0; i < nodeHashes.length; ++i) {
             NodeMeasurement calldata m = report.nodes[i];
-            nodeHashes[i] = keccak256(abi.encode(NODE_MEASUREMENT_TYPEHASH, m.nodeId, m.uptime, m.latencyMs, m.bytesServed, m.deliveryAcks));
+            nodeHashes[i] = keccak256(
+                abi.encode(NODE_MEASUREMENT_TYPEHASH, m.nodeId, m.uptime, m.latencyMs, m.bytesServed, m.deliveryAcks, m.revenue, m.reputation)
+            );
         }
         bytes32[] memory usageHashes = new bytes32[](report.usage.length);
         for (uint256 i = 0; i < usageHashes.length; ++i) {
@@ -344,11 +348,16 @@ contract NodeRegistry is NodeStaking, EIP712 {
     function _checkReport(EpochReport calldata report) private view {
         uint32 lastId;
         uint32 count = nodeCount;
+        uint256 revenue;
         for (uint256 i = 0; i < report.nodes.length; ++i) {
             NodeMeasurement calldata m = report.nodes[i];
-            if (m.nodeId <= lastId || m.nodeId > count || m.uptime > 100) revert NodeRegistryBadMeasurement(m.nodeId);
+            if (m.nodeId <= lastId || m.nodeId > count || m.uptime > 100 || m.reputation > 100) {
+                revert NodeRegistryBadMeasurement(m.nodeId);
+            }
             lastId = m.nodeId;
+            revenue += m.revenue;
         }
+        if (revenue != report.totalUsdcWeight) revert NodeRegistryBadRevenue(revenue, report.totalUsdcWeight);
         address lastClient;
         uint256 total;
         for (uint256 i = 0; i < report.usage.length; ++i) {

@@ -2,12 +2,13 @@ import { createSchema } from "graphql-yoga";
 import { coreSchema, type ApiContext, type SchemaPart } from "./schema-core";
 import { emissionSchema } from "./schema-emission";
 import { governanceSchema } from "./schema-governance";
+import { registrySchema } from "./schema-registry";
 import { stakingSchema } from "./schema-staking";
 import { tokenSchema } from "./schema-token";
 import { vestingSchema } from "./schema-vesting";
 
 /** Every schema part; a new area appends its own. */
-export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema];
+export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, registrySchema];
 
 /** The executable schema of the whole API. */
 export function buildSchema() {

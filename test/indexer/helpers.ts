@@ -88,6 +88,8 @@ export async function suiteContracts(suite: Suite): Promise<Record<string, strin
     Emission: await suite.emission.getAddress(),
     Staking: await suite.staking.getAddress(),
     Governor: await suite.governor.getAddress(),
+    NodeRegistry: await suite.registry.getAddress(),
+    EpochRewards: await suite.rewards.getAddress(),
   };
 }
 

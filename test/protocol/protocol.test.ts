@@ -7,6 +7,7 @@ import { beaconCommitment, beaconMix, committeeSeed, selectActiveSet, selectComm
 import { computeReputation, defaultScore, filteredWeightedMean, reputationRoot, type PeerMeasurement } from "../../protocol/reputation";
 import { BOOST_SCALE, buildRewardsTree, claimAmount, flkWeight, lockBoost, rewardLeaves, rewardProof, splitDebits, REWARD_LEAF_TYPES } from "../../protocol/rewards";
 import { orderSignatures, quorum } from "../../protocol/report";
+import { checkEpochReport, completeEpochReport } from "../../protocol/reportRoots";
 
 const A = "0x00000000000000000000000000000000000000aA";
 const B = "0x00000000000000000000000000000000000000bB";
@@ -154,5 +155,42 @@ describe("protocol: committee and report helpers", () => {
   it("orders signatures by signer, once each, and needs more than 2/3", () => {
     expect(orderSignatures([{ signer: B, signature: "0x02" }, { signer: A, signature: "0x01" }, { signer: B, signature: "0x02" }])).to.deep.equal(["0x01", "0x02"]);
     expect([1, 3, 4, 7, 32, 100].map(quorum)).to.deep.equal([1, 3, 3, 5, 22, 67]);
+  });
+});
+
+describe("protocol: report roots", () => {
+  const standing = new Map([
+    [1, { owner: A, lockedUntil: 0n }],
+    [2, { owner: B, lockedUntil: 740n }],
+    [3, { owner: A, lockedUntil: 20n }],
+  ]);
+  const m = (nodeId: number, revenue: bigint, reputation: number) => ({ nodeId, uptime: 90, latencyMs: 30, bytesServed: 1n, deliveryAcks: 1n, revenue, reputation });
+  const facts = { epoch: 10n, nodes: [m(3, 50n, 80), m(1, 100n, 60), m(2, 0n, 90)], usage: [{ client: B, amount: 150n }] };
+
+  it("completes a report from its per-node fields and the nodes' owners and locks", () => {
+    const { report, rewards } = completeEpochReport(facts, standing);
+    expect(report.nodes.map((n) => n.nodeId)).to.deep.equal([1, 2, 3]);
+    expect(report.reputationRoot).to.equal(reputationRoot(new Map([[1, 60], [2, 90], [3, 80]])));
+    // A owns nodes 1 (no lock) and 3 (10 epochs left); B's node earned nothing, so B has no leaf.
+    const expected = buildRewardsTree(rewardLeaves([
+      { owner: A, revenue: 100n, remainingLockEpochs: -10n, reputation: 60 },
+      { owner: A, revenue: 50n, remainingLockEpochs: 10n, reputation: 80 },
+    ]));
+    expect(report.rewardsRoot).to.equal(expected.root);
+    expect(rewards.tree!.length).to.equal(1);
+    expect(report.totalFlkWeight).to.equal((100n * BOOST_SCALE * 60n) / 100n + (50n * lockBoost(10n) * 80n) / 100n);
+    expect(report.totalUsdcWeight).to.equal(150n);
+    expect(checkEpochReport(report, standing)).to.deep.equal({ reputationRoot: true, rewardsRoot: true, totals: true, ok: true });
+  });
+
+  it("flags each commitment that does not follow from the report's fields", () => {
+    const { report } = completeEpochReport(facts, standing);
+    const other = completeEpochReport({ ...facts, nodes: [m(1, 100n, 61), m(2, 0n, 90), m(3, 50n, 80)] }, standing).report;
+    expect(checkEpochReport({ ...report, reputationRoot: other.reputationRoot }, standing)).to.include({ reputationRoot: false, rewardsRoot: true, ok: false });
+    expect(checkEpochReport({ ...report, rewardsRoot: other.rewardsRoot }, standing)).to.include({ reputationRoot: true, rewardsRoot: false, ok: false });
+    expect(checkEpochReport({ ...report, totalFlkWeight: report.totalFlkWeight + 1n }, standing)).to.include({ totals: false, ok: false });
+    // Another lock changes the boost, so the same report no longer matches.
+    expect(checkEpochReport(report, new Map([...standing, [3, { owner: A, lockedUntil: 11n }]])).ok).to.equal(false);
+    expect(() => checkEpochReport(report, new Map([[1, standing.get(1)!]]))).to.throw("no owner and lock known for node 2");
   });
 });

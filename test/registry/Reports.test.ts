@@ -25,7 +25,10 @@ describe("NodeRegistry: epoch reports", () => {
   it("hashes reports exactly as the TypeScript builder does", async () => {
     const s = await loadFixture(reporting);
     const report = await emptyReport(s, {
-      nodes: [{ nodeId: 2, uptime: 97, latencyMs: 41, bytesServed: 10n ** 12n, deliveryAcks: 1234n }, { nodeId: 1, uptime: 100, latencyMs: 12, bytesServed: 5n, deliveryAcks: 1n }],
+      nodes: [
+        { nodeId: 2, uptime: 97, latencyMs: 41, bytesServed: 10n ** 12n, deliveryAcks: 1234n, revenue: 90n, reputation: 71 },
+        { nodeId: 1, uptime: 100, latencyMs: 12, bytesServed: 5n, deliveryAcks: 1n, revenue: 8n, reputation: 100 },
+      ],
       usage: [{ client: s.clients[1].address, amount: 7n }, { client: s.clients[0].address, amount: 3n }],
       reputationRoot: keccak256(toUtf8Bytes("rep")),
       rewardsRoot: keccak256(toUtf8Bytes("rewards")),
@@ -40,7 +43,7 @@ describe("NodeRegistry: epoch reports", () => {
 
   it("accepts a report signed by more than 2/3 of the committee, emits it and advances the epoch", async () => {
     const s = await loadFixture(reporting);
-    const report = await emptyReport(s, { nodes: s.nodes.map((n) => ({ nodeId: n.id, uptime: 90, latencyMs: 20, bytesServed: 1n, deliveryAcks: 1n })) });
+    const report = await emptyReport(s, { nodes: s.nodes.map((n) => ({ nodeId: n.id, uptime: 90, latencyMs: 20, bytesServed: 1n, deliveryAcks: 1n, revenue: 0n, reputation: 50 })) });
     const signers = s.members.slice(0, quorum(7));
     const sigs = await signReport(s, report, signers);
     await atReportTime(s);
@@ -88,13 +91,14 @@ describe("NodeRegistry: epoch reports", () => {
     await atReportTime(s);
     const wrong = await emptyReport(s, { epoch: 2n });
     await expect(reg.submitEpochReport(wrong, await signReport(s, wrong, q))).to.be.revertedWithCustomError(reg, "NodeRegistryWrongEpoch").withArgs(2, 1);
-    const m = (nodeId: number, uptime = 50) => ({ nodeId, uptime, latencyMs: 1, bytesServed: 1n, deliveryAcks: 1n });
+    const m = (nodeId: number, uptime = 50, reputation = 50) => ({ nodeId, uptime, latencyMs: 1, bytesServed: 1n, deliveryAcks: 1n, revenue: 0n, reputation });
     const bad = [
       { ...(await emptyReport(s)), nodes: [m(2), m(1)] },
       { ...(await emptyReport(s)), nodes: [m(1), m(1)] },
       { ...(await emptyReport(s)), nodes: [m(0)] },
       { ...(await emptyReport(s)), nodes: [m(9)] },
       { ...(await emptyReport(s)), nodes: [m(1, 101)] },
+      { ...(await emptyReport(s)), nodes: [m(1, 50, 101)] },
     ];
     for (const r of bad) await expect(reg.submitEpochReport(r, await signReport(s, r, q))).to.be.revertedWithCustomError(reg, "NodeRegistryBadMeasurement");
     const [a, b] = [s.clients[0].address, s.clients[1].address].sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
@@ -103,6 +107,9 @@ describe("NodeRegistry: epoch reports", () => {
       { ...(await emptyReport(s)), usage: [{ client: a, amount: 1n }], totalUsage: 2n },
     ];
     for (const r of badUsage) await expect(reg.submitEpochReport(r, await signReport(s, r, q))).to.be.revertedWithCustomError(reg, "NodeRegistryBadUsage");
+    // The USDC weight is the nodes' revenue: a report whose total says otherwise is refused.
+    const badRevenue = { ...(await emptyReport(s)), nodes: [{ ...m(1), revenue: 7n }, { ...m(2), revenue: 5n }], totalUsdcWeight: 13n };
+    await expect(reg.submitEpochReport(badRevenue, await signReport(s, badRevenue, q))).to.be.revertedWithCustomError(reg, "NodeRegistryBadRevenue").withArgs(12n, 13n);
   });
 
   it("jails nodes under 40% uptime at the epoch change; they may rejoin later", async () => {
@@ -111,8 +118,8 @@ describe("NodeRegistry: epoch reports", () => {
     const report = buildEpochReport({
       ...(await emptyReport(s)),
       nodes: [
-        { nodeId: low.id, uptime: 39, latencyMs: 1, bytesServed: 0n, deliveryAcks: 0n },
-        { nodeId: edge.id, uptime: 40, latencyMs: 1, bytesServed: 0n, deliveryAcks: 0n },
+        { nodeId: low.id, uptime: 39, latencyMs: 1, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 },
+        { nodeId: edge.id, uptime: 40, latencyMs: 1, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 },
       ],
     });
     const tx = await submitReport(s, s.nodes, report);

@@ -4,7 +4,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-help
 import { cumulativeEmission } from "../../ignition/genesis";
 import { buildEpochReport, type ClientUsage } from "../../protocol/report";
 import { buildRewardsTree, claimAmount, debitOf, rewardLeaves, rewardProof, splitDebits, type NodeReward, type RewardsTree } from "../../protocol/rewards";
-import { reputationRoot } from "../../protocol/reputation";
+import { completeEpochReport } from "../../protocol/reportRoots";
 import { MIN_STAKE, ZERO32, registrySuite, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "./fixtures";
 
 const USDC = 10n ** 6n;
@@ -24,18 +24,21 @@ async function nodeHalfMinted(s: RegistrySuite, t: bigint, mintedBefore: bigint)
   return amount - (due / 2n - mintedBefore / 2n);
 }
 
-/** Reports the epoch with rewards for `rewards` and `usage`; returns the tree and the FLK the settlement minted in. */
+/**
+ * Reports the epoch with `rewards` (one per node, each node its own operator's) and `usage`, the
+ * report completed by protocol/ as a committee does; returns the tree and the FLK the settlement minted in.
+ */
 async function reportEpoch(s: RegistrySuite & { nodes: TestNode[] }, rewards: NodeReward[], usage: ClientUsage[] = []) {
-  const tree = buildRewardsTree(rewardLeaves(rewards));
-  const report = buildEpochReport({
-    epoch: await s.registry.epoch(),
-    nodes: [],
-    usage,
-    reputationRoot: reputationRoot(new Map(s.nodes.map((n) => [n.id, 50]))),
-    rewardsRoot: tree.root,
-    totalFlkWeight: tree.totalFlkWeight,
-    totalUsdcWeight: tree.totalUsdcWeight,
-  });
+  const epoch = await s.registry.epoch();
+  const idOf = (owner: string) => s.nodes.find((n) => n.owner.address === owner)!.id;
+  const { report, rewards: tree } = completeEpochReport(
+    {
+      epoch,
+      nodes: rewards.map((r) => ({ nodeId: idOf(r.owner), uptime: 100, latencyMs: 10, bytesServed: 0n, deliveryAcks: 0n, revenue: r.revenue, reputation: r.reputation })),
+      usage,
+    },
+    new Map(rewards.map((r) => [idOf(r.owner), { owner: r.owner, lockedUntil: epoch + r.remainingLockEpochs }])),
+  );
   const mintedBefore = await s.emission.minted();
   const tx = await submitReport(s, s.nodes, report);
   const t = BigInt((await hre.ethers.provider.getBlock(tx.blockNumber!))!.timestamp);
@@ -97,7 +100,7 @@ describe("EpochRewards and ServiceEscrow", () => {
 
   it("keeps the pools unfixed when a report weighs rewards but names no root", async () => {
     const s = await loadFixture(rewarding);
-    const report = buildEpochReport({ epoch: 1n, nodes: [], usage: [], reputationRoot: ZERO32, rewardsRoot: ZERO32, totalFlkWeight: 5n, totalUsdcWeight: 5n });
+    const report = buildEpochReport({ epoch: 1n, nodes: [], usage: [], reputationRoot: ZERO32, rewardsRoot: ZERO32, totalFlkWeight: 5n, totalUsdcWeight: 0n });
     const tx = await submitReport(s, s.nodes, report);
     await expect(tx).to.emit(s.rewards, "EpochSettled").withArgs(1, ZERO32, 0, 0, 0, 0);
     expect(await s.rewards.flkOwed()).to.equal(0n);

@@ -4,6 +4,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { keccak256, toUtf8Bytes, Wallet } from "ethers";
 import { FLK } from "../../ignition/genesis";
 import { deploySuite, timelockSigner, type Suite } from "../helpers/deploy";
+import type { NodeStanding } from "../../protocol/reportRoots";
 import { buildEpochReport, orderSignatures, quorum, reportDomain, signEpochReport, type EpochReport, type ReportInput } from "../../protocol/report";
 
 export const MIN_STAKE = 1_000n * FLK;
@@ -85,6 +86,12 @@ export async function emptyReport(s: RegistrySuite, overrides: Partial<ReportInp
     totalUsdcWeight: 0n,
     ...overrides,
   });
+}
+
+/** Owner and stake lock of each node id, as the registry holds them now (the input of the report's roots). */
+export async function standings(s: RegistrySuite, ids: readonly number[]): Promise<Map<number, NodeStanding>> {
+  const entries = await Promise.all(ids.map(async (id) => [id, await s.registry.getNode(id)] as const));
+  return new Map(entries.map(([id, n]) => [id, { owner: n.owner, lockedUntil: n.lockedUntil }]));
 }
 
 /** Signatures of `report` by the given nodes' signers, in contract order. */

@@ -4,9 +4,9 @@ import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbo
 import { keccak256, toUtf8Bytes } from "ethers";
 import { FLK } from "../../ignition/genesis";
 import { beaconCommitment } from "../../protocol/committee";
-import { buildEpochReport } from "../../protocol/report";
-import { buildRewardsTree, rewardLeaves, type RewardsTree } from "../../protocol/rewards";
-import { MIN_STAKE, ZERO32, registerNodes, registrySuite, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "./fixtures";
+import { completeEpochReport } from "../../protocol/reportRoots";
+import type { RewardsTree } from "../../protocol/rewards";
+import { MIN_STAKE, registerNodes, registrySuite, standings, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "./fixtures";
 
 const USDC = 10n ** 6n;
 const RUNS = Number(process.env.FC_RUNS ?? 15);
@@ -143,19 +143,15 @@ describe("invariants under random operations", () => {
                 await time.increaseTo(await s.registry.epochEnd());
                 for (const [i, id] of committee.entries()) if (i !== a.silent) await s.registry.connect(byId(id).owner).revealBeacon(id, secret(id));
                 const active = (await s.registry.activeSetIds()).map(Number);
-                const tree = buildRewardsTree(
-                  rewardLeaves(active.map((id, i) => ({ owner: byId(id).owner.address, revenue: a.revenue[i % 12], remainingLockEpochs: 0n, reputation: 50 }))),
+                const { report, rewards } = completeEpochReport(
+                  {
+                    epoch,
+                    nodes: active.map((id, i) => ({ nodeId: id, uptime: a.uptimes[i % 12], latencyMs: 10, bytesServed: 1n, deliveryAcks: 1n, revenue: a.revenue[i % 12], reputation: 50 })),
+                    usage: s.clients.map((c, i) => ({ client: c.address, amount: a.usage[i] * USDC })),
+                  },
+                  await standings(s, active),
                 );
-                trees.set(epoch, tree);
-                const report = buildEpochReport({
-                  epoch,
-                  nodes: active.map((id, i) => ({ nodeId: id, uptime: a.uptimes[i % 12], latencyMs: 10, bytesServed: 1n, deliveryAcks: 1n })),
-                  usage: s.clients.map((c, i) => ({ client: c.address, amount: a.usage[i] * USDC })),
-                  reputationRoot: ZERO32,
-                  rewardsRoot: tree.root,
-                  totalFlkWeight: tree.totalFlkWeight,
-                  totalUsdcWeight: tree.totalUsdcWeight,
-                });
+                trees.set(epoch, rewards);
                 await submitReport(s, nodes, report);
                 reports++;
                 break;

@@ -42,7 +42,7 @@ describe("consensus cluster on the registry (5 processes, Hardhat chain)", funct
 
     await register(4);
     const leaving = members[1];
-    await submitReport(s, members, await emptyReport(s, { nodes: [{ nodeId: leaving.id, uptime: 0, latencyMs: 0, bytesServed: 0n, deliveryAcks: 0n }] }));
+    await submitReport(s, members, await emptyReport(s, { nodes: [{ nodeId: leaving.id, uptime: 0, latencyMs: 0, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 }] }));
     expect(await s.registry.epoch()).to.equal(2n);
     await expectMemberSwap(a, leaver, joiner);
   });

@@ -58,7 +58,7 @@ describe("RegistryCommitteeSource (NodeRegistry on Hardhat, over JSON-RPC)", fun
     // which jails it at the change (a member cannot unstake below the minimum during its epoch).
     const joiner = await registerChainNode(s, 4, 20_040);
     const leaver = nodes[1];
-    await submitReport(s, nodes, await emptyReport(s, { nodes: [{ nodeId: leaver.id, uptime: 0, latencyMs: 0, bytesServed: 0n, deliveryAcks: 0n }] }));
+    await submitReport(s, nodes, await emptyReport(s, { nodes: [{ nodeId: leaver.id, uptime: 0, latencyMs: 0, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 }] }));
     await s.registry.connect(leaver.owner).unstake(leaver.id, MIN_STAKE);
     const swapped = [...nodes.filter((n) => n !== leaver), joiner];
 
