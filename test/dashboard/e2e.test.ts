@@ -16,8 +16,8 @@ import { Contract, JsonRpcProvider, Wallet, formatUnits, parseEther, type EventL
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { GOVERNANCE } from "../../ignition/governance";
 import { GENESIS_ALLOCATIONS, vestedAmount } from "../../ignition/genesis";
-import { buildEpochReport, orderSignatures, quorum, reportDomain, signEpochReport } from "../../protocol/report";
-import { buildRewardsTree, type RewardLeaf } from "../../protocol/rewards";
+import { orderSignatures, quorum, reportDomain, signEpochReport, type ClientUsage } from "../../protocol/report";
+import { completeEpochReport } from "../../protocol/reportRoots";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIST = path.join(ROOT, "dist/dashboard");
@@ -30,7 +30,6 @@ const NODE_SIGNERS = [
   new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"),
   new Wallet("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"),
 ];
-const ZERO32 = `0x${"00".repeat(32)}`;
 const FIRST_PAGE_BUDGET_BYTES = 350 * 1024;
 const INTERACTIVE_BUDGET_MS = 2000;
 const OVERLOADED_CEILING_MS = 6000;
@@ -92,7 +91,8 @@ async function startIndexer(dir: string, deploymentFile: string): Promise<Indexe
   child.once("exit", () => process.off("exit", orphanGuard));
   let log = "";
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`indexer did not serve in 60 s:\n${log}`)), 60_000);
+    // PGlite's initdb and the migrations take seconds on a quiet machine, minutes on a loaded one.
+    const timer = setTimeout(() => void stopGroup(child).then(() => reject(new Error(`indexer did not serve in 180 s:\n${log}`))), 180_000);
     child.once("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`indexer exited with ${code}:\n${log}`));
@@ -240,13 +240,16 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   }
 
   /**
-   * Ends the current epoch with a report signed by a quorum of its committee (the nodes'
-   * signers), paying `leaves` as the epoch's rewards, then waits for the indexer.
+   * Ends the current epoch with a report signed by a quorum of its committee (the nodes' signers),
+   * built as a committee builds it (protocol/reportRoots.ts): `served` gives reported nodes their
+   * revenue (USDC units) and reputation, `usage` bills clients. Then waits for the indexer.
    */
-  async function reportEpoch(leaves: readonly RewardLeaf[] = []) {
+  async function reportEpoch(served: readonly { nodeId: number; revenue: bigint; reputation: number }[] = [], usage: readonly ClientUsage[] = []) {
     const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), wallet);
-    const tree = buildRewardsTree(leaves);
-    const report = buildEpochReport({ epoch: await registry.epoch(), nodes: [], usage: [], reputationRoot: ZERO32, rewardsRoot: tree.root, totalFlkWeight: tree.totalFlkWeight, totalUsdcWeight: tree.totalUsdcWeight });
+    const epoch: bigint = await registry.epoch();
+    const nodes = served.map((n) => ({ ...n, uptime: 100, latencyMs: 20, bytesServed: 0n, deliveryAcks: 0n }));
+    const standing = new Map(await Promise.all(served.map(async (n) => [n.nodeId, await registry.getNode(n.nodeId)] as const)));
+    const { report, rewards } = completeEpochReport({ epoch, nodes, usage }, new Map([...standing].map(([id, n]) => [id, { owner: n.owner as string, lockedUntil: n.lockedUntil as bigint }])));
     const members = ((await registry.committee())[3] as { signer: string }[]).map((m) => NODE_SIGNERS.find((w) => w.address === m.signer)!);
     const domain = reportDomain(BigInt(deployment.chainId), deployment.contracts.registry);
     const signatures = orderSignatures(await Promise.all(members.slice(0, quorum(members.length)).map((w) => signEpochReport(w, domain, report))));
@@ -255,7 +258,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     if (latest < opens) await advanceTime(opens - latest);
     await (await registry.submitEpochReport(report, signatures)).wait();
     await indexerCaughtUp();
-    return tree;
+    return { epoch, rewards };
   }
 
   async function screenshot(name: string) {
@@ -287,8 +290,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const started = await startDevnet(tmp);
     devnet = started.child;
     deployment = started.deployment;
-    indexer = await startIndexer(tmp, path.join(tmp, "addresses.json"));
-    await build;
+    [indexer] = await Promise.all([startIndexer(tmp, path.join(tmp, "addresses.json")), build]);
     ({ server, url } = await serveDashboard({ ...deployment, indexerUrl: indexer.graphqlUrl }));
     // No response cache: the wallet must see each new nonce right after the previous transaction.
     rpc = new JsonRpcProvider(deployment.rpcUrl, deployment.chainId, { staticNetwork: true, cacheTimeout: -1 });
@@ -573,6 +575,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await (await flk.approve(deployment.contracts.registry, parseEther("1500"))).wait();
     await (await registry.register(`0x${"6f".repeat(32)}`, NODE_SIGNERS[1].address, { host: "node2.example.org", ports: { primary: 1, worker: 2, mempool: 3, rpc: 4, pool: 5, gateway: 6 } }, parseEther("1500"))).wait();
     const id = 2;
+    await indexerCaughtUp();
     await page.reload();
     const own = page.locator("section", { has: page.getByRole("heading", { name: `Your node ${id}` }) });
     await own.getByLabel("Unstake", { exact: true }).fill("1000");

@@ -4,7 +4,7 @@
  * from before it, so a query is repeated until the indexer has reached the transaction's block.
  */
 import { IndexerError, type GraphQuery } from "./graphql";
-import { PROPOSAL_STATES, type DashboardData, type Proposal, type ProposalState, type SupplySample, type Vote } from "./source";
+import { PROPOSAL_STATES, type DashboardData, type NodeStatus, type Proposal, type ProposalState, type SupplySample, type Vote } from "./source";
 import type { Deployment } from "../lib/contracts";
 
 /** How long a read waits for the indexer to reach a confirmed transaction's block, by default. */
@@ -56,12 +56,24 @@ const STAKERS = /* GraphQL */ `
     stakers(first: $first) { nodes { address staked votes delegate } }
   }`;
 
+const NODES = /* GraphQL */ `
+  query Nodes {
+    health { indexedBlock }
+    nodes(first: 1000) { nodes { id owner nodeKey signer endpoints { host } status stake unstaking unstakeReadyAt lockedUntil } }
+  }`;
+
+const CURRENT_EPOCH = /* GraphQL */ `
+  query CurrentEpoch {
+    health { indexedBlock }
+    epochs(first: 1) { nodes { number start duration committee } }
+  }`;
+
 const NODE_HISTORY = /* GraphQL */ `
   query NodeHistory($id: Int!) {
     health { indexedBlock }
     node(id: $id) {
       reputation { epoch score }
-      rewards { epoch flkAmount usdcAmount claimed }
+      rewards { epoch account flkAmount usdcAmount claimed }
     }
   }`;
 
@@ -187,14 +199,38 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
       return d.stakers.nodes.map((s) => ({ address: s.address, staked: BigInt(s.staked), votes: BigInt(s.votes), delegate: s.delegate }));
     },
 
+    async nodes() {
+      type Row = { id: number; owner: string; nodeKey: string; signer: string; endpoints: { host: string }; status: string; stake: Amount; unstaking: Amount; unstakeReadyAt: number; lockedUntil: number };
+      const d = await fresh<Fresh & { nodes: { nodes: Row[] } }>(NODES);
+      return d.nodes.nodes.map((n) => ({
+        id: n.id,
+        owner: n.owner,
+        nodeKey: n.nodeKey,
+        signer: n.signer,
+        host: n.endpoints.host,
+        status: n.status.toLowerCase() as NodeStatus,
+        stake: BigInt(n.stake),
+        unstaking: BigInt(n.unstaking),
+        unstakeReadyAt: BigInt(n.unstakeReadyAt),
+        lockedUntil: BigInt(n.lockedUntil),
+      }));
+    },
+
+    async currentEpoch() {
+      const d = await fresh<Fresh & { epochs: { nodes: { number: number; start: number; duration: number; committee: number[] }[] } }>(CURRENT_EPOCH);
+      const [e] = d.epochs.nodes;
+      if (!e) throw new IndexerError("The indexer has not seen the registry's first epoch yet; try again in a moment.", "NOT_INDEXED");
+      return { number: BigInt(e.number), start: BigInt(e.start), end: BigInt(e.start + e.duration), committee: e.committee };
+    },
+
     async nodeHistory(id) {
-      type Reward = { epoch: number; flkAmount: Amount; usdcAmount: Amount; claimed: boolean };
+      type Reward = { epoch: number; account: string; flkAmount: Amount | null; usdcAmount: Amount | null; claimed: boolean };
       const d = await fresh<Fresh & { node: { reputation: { epoch: number; score: number }[]; rewards: Reward[] } | null }>(NODE_HISTORY, { id });
       if (!d.node) return null;
       const byEpoch = <T extends { epoch: number }>(list: T[]) => [...list].sort((a, b) => a.epoch - b.epoch);
       return {
         reputation: byEpoch(d.node.reputation),
-        rewards: byEpoch(d.node.rewards).map((r) => ({ ...r, flkAmount: BigInt(r.flkAmount), usdcAmount: BigInt(r.usdcAmount) })),
+        rewards: byEpoch(d.node.rewards).map((r) => ({ ...r, flkAmount: r.flkAmount === null ? null : BigInt(r.flkAmount), usdcAmount: r.usdcAmount === null ? null : BigInt(r.usdcAmount) })),
       };
     },
 

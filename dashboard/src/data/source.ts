@@ -105,17 +105,51 @@ export interface Staker {
   delegate: string;
 }
 
+/** A node's lifecycle state (`NodeStaking.Status`), in words. */
+export type NodeStatus = "pending" | "active" | "jailed" | "exited";
+
+/** A registered node, as `NodeRegistry.getNode` returns it. */
+export interface NodeInfo {
+  id: number;
+  owner: string;
+  nodeKey: string;
+  signer: string;
+  host: string;
+  status: NodeStatus;
+  stake: bigint;
+  /** Unstaked FLK not yet withdrawn. */
+  unstaking: bigint;
+  /** Epoch from which `unstaking` can be withdrawn. */
+  unstakeReadyAt: bigint;
+  /** Epoch until which the stake is locked (0: never locked). */
+  lockedUntil: bigint;
+}
+
+/** The current epoch: its number, bounds (unix seconds) and committee (node ids in committee order). */
+export interface EpochInfo {
+  number: bigint;
+  start: bigint;
+  end: bigint;
+  committee: number[];
+}
+
 /** A node's reputation score (0-100) after one epoch's report. */
 export interface ReputationPoint {
   epoch: number;
   score: number;
 }
 
-/** What one epoch paid a node's owner (the owner's leaf, summed over its nodes), in wei and USDC units. */
+/**
+ * A node's part in one reported epoch's rewards, in wei and USDC units. Its owner claims one leaf
+ * per epoch for all its nodes, so `claimed` is the owner's leaf.
+ */
 export interface EpochReward {
   epoch: number;
-  flkAmount: bigint;
-  usdcAmount: bigint;
+  /** The owner at the report: the account that claims. */
+  account: string;
+  /** Null until the epoch is settled (or when its signed root does not follow from the report). */
+  flkAmount: bigint | null;
+  usdcAmount: bigint | null;
   claimed: boolean;
 }
 
@@ -153,6 +187,10 @@ export interface DashboardData {
   /** The `limit` largest stakers. */
   stakers(limit: number): Promise<Staker[]>;
   creatorTokens(): Promise<CreatorTokenInfo[]>;
+  /** Every registered node, by id. */
+  nodes(): Promise<NodeInfo[]>;
+  /** The latest epoch the indexer has seen start. */
+  currentEpoch(): Promise<EpochInfo>;
   /** Reputation and rewards of node `id`, oldest epoch first (null for an unknown node). */
   nodeHistory(id: number): Promise<NodeHistory | null>;
   /** The proof to claim epoch `epoch`'s rewards of node `node`'s owner. */

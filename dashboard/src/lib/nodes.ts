@@ -67,10 +67,6 @@ export function parseLockEpochs(text: string, max: number): Parsed<bigint> {
 /** `NodeStaking.Status` in words, by its index. */
 export const STATUS_NAMES = ["none", "pending", "active", "jailed", "exited"] as const;
 
-/** `Status.Jailed` and `Status.Exited`: the states {@link STATUS_NAMES} a node may `rejoin` from. */
-export const STATUS_JAILED = 3n;
-export const STATUS_EXITED = 4n;
-
 /** `NodeStaking.UNSTAKE_DELAY_EPOCHS`: epochs between an unstake and its withdrawal. */
 export const UNSTAKE_DELAY_EPOCHS = 5n;
 
