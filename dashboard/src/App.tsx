@@ -1,10 +1,8 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { JsonRpcProvider } from "ethers";
 import { AppContext, type AppState } from "./AppContext";
-import { ALL_ABIS, connectSuite, type Deployment } from "./lib/contracts";
-import { registerErrorAbis, describeError } from "./lib/revert";
+import type { Deployment } from "./lib/contracts";
+import { describeError } from "./lib/revert";
 import { indexerData } from "./data/indexer";
-import { chainCreatorTokens } from "./data/chain";
 import { graphqlClient, IndexerError, type GraphQuery } from "./data/graphql";
 import { WalletProvider } from "./wallet/WalletContext";
 import { WalletButton } from "./wallet/WalletButton";
@@ -17,8 +15,6 @@ const Account = lazy(() => import("./pages/Account"));
 const Governance = lazy(() => import("./pages/Governance"));
 const Nodes = lazy(() => import("./pages/Nodes"));
 const Creators = lazy(() => import("./pages/Creators"));
-
-registerErrorAbis(ALL_ABIS);
 
 /** Fetches the deployment the host serves next to the app: the devnet's addresses.json plus the indexer's `indexerUrl`. */
 async function loadDeployment(): Promise<Deployment> {
@@ -59,14 +55,11 @@ export function App() {
   const sawBlock = useCallback((block: number) => void (minBlock.current = Math.max(minBlock.current, block)), []);
   const app = useMemo<AppState | undefined>(() => {
     if (!deployment) return undefined;
-    // staticNetwork: the chain id is known, so ethers skips its network detection round trips.
-    const provider = new JsonRpcProvider(deployment.rpcUrl, deployment.chainId, { staticNetwork: true, pollingInterval: 2000 });
-    const suite = connectSuite(deployment, provider);
     const query: GraphQuery = deployment.indexerUrl
       ? graphqlClient(deployment.indexerUrl)
       : () => Promise.reject(new IndexerError("This deployment names no indexer (`indexerUrl` in addresses.json), so lists, history and totals cannot be shown.", "UNCONFIGURED"));
-    const data = { ...indexerData(query, deployment, () => minBlock.current), creatorTokens: () => chainCreatorTokens(suite) };
-    return { deployment, provider, suite, data, version, refresh, sawBlock };
+    const data = { ...indexerData(query, deployment, () => minBlock.current), creatorTokens: () => import("./data/chain").then((m) => m.chainCreatorTokens(deployment)) };
+    return { deployment, data, version, refresh, sawBlock };
   }, [deployment, version, refresh, sawBlock]);
 
   const shell = (

@@ -3,12 +3,12 @@
  * built (issue 9's creator part); until it serves `creatorTokens`, this scans `CreatorTokenCreated`
  * from block 0, which is fine on a devnet and too slow on Base.
  */
-import type { Suite } from "../lib/contracts";
+import { connectSuite, readProvider, type Deployment } from "../lib/contracts";
 import type { CreatorTokenInfo } from "./source";
 
 /** Every creator token with its curve state, in launch order. */
-export async function chainCreatorTokens(suite: Suite): Promise<CreatorTokenInfo[]> {
-  const { market } = suite;
+export async function chainCreatorTokens(deployment: Deployment): Promise<CreatorTokenInfo[]> {
+  const { market } = connectSuite(deployment, readProvider(deployment));
   const events = await market.queryFilter(market.filters.CreatorTokenCreated());
   return Promise.all(
     events.map(async (e) => {

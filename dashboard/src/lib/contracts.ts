@@ -1,8 +1,11 @@
 /**
  * Typed contract handles. ABIs come from Hardhat's artifacts (only the `abi` export is imported,
  * so bytecode stays out of the bundle); types come from typechain, imported as types only.
+ * Only the lazy pages import this module: the first page reads the indexer, so neither the ABIs
+ * nor the cost of parsing them into ethers interfaces sit on its critical path.
  */
-import { Contract, type ContractRunner } from "ethers";
+import { Contract, Interface, JsonRpcProvider, type ContractRunner } from "ethers";
+import { errorFragments, registerErrorInterface } from "./revert";
 import { abi as flkAbi } from "../../../artifacts/contracts/token/FLK.sol/FLK.json";
 import { abi as emissionAbi } from "../../../artifacts/contracts/token/Emission.sol/Emission.json";
 import { abi as vestingAbi } from "../../../artifacts/contracts/token/Vesting.sol/Vesting.json";
@@ -30,6 +33,13 @@ import type {
 
 /** Every ABI the dashboard talks to, for decoding custom errors raised anywhere in a call. */
 export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi, registryAbi, rewardsAbi];
+
+/** Lets `describeError` (lib/revert.ts) decode the custom errors of every ABI of the suite. */
+export function registerSuiteErrors(): void {
+  registerErrorInterface(new Interface(errorFragments(ALL_ABIS) as never));
+}
+// Every page that can send a transaction imports this module, so errors decode from here on.
+registerSuiteErrors();
 
 /**
  * The deployment the dashboard reads: what `scripts/devnet.ts` writes to addresses.json, plus the
@@ -92,4 +102,17 @@ export function connectSuite(deployment: Deployment, runner: ContractRunner): Su
 /** A creator token clone bound to `runner`. */
 export function creatorToken(address: string, runner: ContractRunner): CreatorToken {
   return new Contract(address, creatorTokenAbi as never, runner) as unknown as CreatorToken;
+}
+
+const providers = new WeakMap<Deployment, JsonRpcProvider>();
+
+/** The JSON-RPC provider the pages read the chain with: one per deployment. */
+export function readProvider(deployment: Deployment): JsonRpcProvider {
+  let provider = providers.get(deployment);
+  if (!provider) {
+    // staticNetwork: the chain id is known, so ethers skips its network detection round trips.
+    provider = new JsonRpcProvider(deployment.rpcUrl, deployment.chainId, { staticNetwork: true, pollingInterval: 2000 });
+    providers.set(deployment, provider);
+  }
+  return provider;
 }

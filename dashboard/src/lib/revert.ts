@@ -2,14 +2,21 @@
  * Turns a failed call or transaction into one sentence a user can act on: the wallet's refusal,
  * a contract's custom error decoded from any ABI of the suite, or the node's message.
  */
-import { Interface, type ErrorDescription } from "ethers";
+import type { ErrorDescription, Interface } from "ethers";
 import { formatAmount } from "./format";
-import { statusName } from "./nodes";
 
-let combined: Interface | undefined;
+let combined: Pick<Interface, "parseError"> | undefined;
 
-/** Sets the ABIs whose custom errors {@link describeError} decodes (all of the suite's). */
-export function registerErrorAbis(abis: readonly unknown[]): void {
+/**
+ * Sets the interface whose custom errors {@link describeError} decodes: every error of the suite,
+ * built by lib/contracts.ts (so ethers' ABI coder loads with the pages, not with the first page).
+ */
+export function registerErrorInterface(errors: Pick<Interface, "parseError">): void {
+  combined = errors;
+}
+
+/** The ABI's error fragments, each signature once: the input of {@link registerErrorInterface}'s interface. */
+export function errorFragments(abis: readonly unknown[]): unknown[] {
   const seen = new Set<string>();
   const fragments: unknown[] = [];
   for (const abi of abis) {
@@ -21,7 +28,15 @@ export function registerErrorAbis(abis: readonly unknown[]): void {
       fragments.push(item);
     }
   }
-  combined = new Interface(fragments as never);
+  return fragments;
+}
+
+/** `NodeStaking.Status` in words, by its index. */
+export const STATUS_NAMES = ["none", "pending", "active", "jailed", "exited"] as const;
+
+/** The name of a node status (`Status` enum value from the contract). */
+export function statusName(status: bigint | number): string {
+  return STATUS_NAMES[Number(status)] ?? `unknown (${status})`;
 }
 
 const flk = (v: unknown) => `${formatAmount(v as bigint)} FLK`;

@@ -4,6 +4,7 @@ import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
 import { useTransaction } from "../lib/useTransaction";
 import { connectSuite, type Suite } from "../lib/contracts";
+import { useSuite } from "../lib/useChain";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
 import { TxStatus } from "../components/TxStatus";
@@ -47,7 +48,8 @@ async function readAccount(suite: Suite, account: string) {
 type AccountData = Awaited<ReturnType<typeof readAccount>>;
 
 function AccountView({ signer, account }: { signer: JsonRpcSigner; account: string }) {
-  const { suite, deployment, version, refresh } = useApp();
+  const suite = useSuite();
+  const { deployment, version, refresh } = useApp();
   const state = useAsync(() => readAccount(suite, account), [suite, account, version]);
   const writer = useMemo(() => connectSuite(deployment, signer), [deployment, signer]);
   return (

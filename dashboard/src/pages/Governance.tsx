@@ -4,6 +4,7 @@ import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
 import { useTransaction } from "../lib/useTransaction";
 import { connectSuite, type Suite } from "../lib/contracts";
+import { useSuite, useReadProvider } from "../lib/useChain";
 import { useWallet } from "../wallet/WalletContext";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
@@ -15,7 +16,9 @@ import type { Proposal } from "../data/source";
 
 /** Tally-style governance: settings, proposals with their tally, voting, proposing, queue and execute. */
 export default function Governance() {
-  const { suite, data, provider, version } = useApp();
+  const suite = useSuite();
+  const provider = useReadProvider();
+  const { data, version } = useApp();
   const settings = useAsync(async () => {
     const { governor } = suite;
     const [delay, period, threshold, quorumPercent, block] = await Promise.all([
@@ -67,7 +70,7 @@ function ProposalList({ proposals, now }: { proposals: Proposal[]; now: bigint }
 }
 
 function ProposalCard({ proposal: p, now }: { proposal: Proposal; now: bigint }) {
-  const { suite } = useApp();
+  const suite = useSuite();
   const total = p.forVotes + p.againstVotes + p.abstainVotes;
   const quorumVotes = p.forVotes + p.abstainVotes;
   const pct = (v: bigint) => (total === 0n ? 0 : Number((v * 1000n) / total) / 10);

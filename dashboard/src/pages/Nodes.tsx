@@ -4,6 +4,7 @@ import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
 import { useTransaction, type SendStep } from "../lib/useTransaction";
 import { connectSuite, type Suite } from "../lib/contracts";
+import { useSuite, useReadProvider } from "../lib/useChain";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
 import { TxStatus } from "../components/TxStatus";
@@ -20,7 +21,8 @@ import { DEFAULT_PORTS, PORT_NAMES, UNSTAKE_DELAY_EPOCHS, parseHost, parseLockEp
  * registered node, and for the connected wallet node registration, stake top-ups and stake locks.
  */
 export default function Nodes() {
-  const { suite, data, version } = useApp();
+  const suite = useSuite();
+  const { data, version } = useApp();
   const registry = useAsync(() => readRegistry(suite, data), [suite, data, version]);
   return (
     <>
@@ -51,7 +53,9 @@ type RegistryData = Awaited<ReturnType<typeof readRegistry>>;
 
 /** Node operators' half of emission, from the Emission contract. */
 function EmissionSection() {
-  const { suite, provider, deployment, version } = useApp();
+  const suite = useSuite();
+  const provider = useReadProvider();
+  const { deployment, version } = useApp();
   const rewards = useAsync(async () => {
     const block = await provider.getBlock("latest");
     const [due, recipient] = await Promise.all([suite.emission.nodeEmission(block?.timestamp ?? 0), suite.emission.nodeRecipient()]);
@@ -157,10 +161,10 @@ function OperatorSection({ data, signer, account }: { data: RegistryData; signer
           <UnstakeForm node={n} writer={writer} epoch={data.epoch} onDone={refresh} />
           <WithdrawForm node={n} writer={writer} epoch={data.epoch} onDone={refresh} />
           <RejoinForm node={n} writer={writer} minimumStake={data.minimumStake} onDone={refresh} />
-          {/* H */}
+          <NodeHistorySection node={n} />
         </section>
       ))}
-      {/* R */}
+      {own.length > 0 && <RewardsClaim nodes={own} writer={writer} onDone={refresh} />}
       <RegisterForm writer={writer} account={account} minimumStake={data.minimumStake} onDone={refresh} />
     </>
   );
