@@ -1,7 +1,16 @@
 import { GraphQLError } from "graphql";
 
 /** Error codes the API puts in `extensions.code`. */
-export type ApiErrorCode = "BAD_USER_INPUT" | "QUERY_TOO_COMPLEX" | "QUERY_TIMEOUT" | "NOT_INDEXED" | "INTERNAL_SERVER_ERROR";
+export type ApiErrorCode =
+  | "BAD_USER_INPUT"
+  | "QUERY_TOO_COMPLEX"
+  | "QUERY_TIMEOUT"
+  | "NOT_INDEXED"
+  | "INTERNAL_SERVER_ERROR"
+  // rewardProof: the epoch is not indexed / has no settled rewards / its signed root does not follow from its report
+  | "EPOCH_NOT_FOUND"
+  | "EPOCH_NOT_SETTLED"
+  | "REPORT_MISMATCH";
 
 /** A GraphQL error with a code clients can switch on. */
 export function apiError(code: ApiErrorCode, message: string): GraphQLError {

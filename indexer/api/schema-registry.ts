@@ -1,4 +1,5 @@
-import { badInput } from "./errors";
+import { claimAmount } from "../../protocol/rewards";
+import { apiError, badInput } from "./errors";
 import { paginate, type PageArgs } from "./pagination";
 import { parseAddress, type ApiContext, type SchemaPart } from "./schema-core";
 
@@ -13,6 +14,45 @@ const STAKE_CHANGE_ORDERING = { name: "change", columns: ["block_number", "log_i
 export function parseId(value: number, argument: string): number {
   if (!Number.isSafeInteger(value) || value < 0) throw badInput(`${argument} must be a non-negative integer (got ${value})`);
   return value;
+}
+
+/** The node's latest `last` reported epochs, oldest first, with the epoch's settlement and the owner's claim. */
+async function latestNodeEpochs(ctx: ApiContext, nodeId: number, last = 100) {
+  if (!Number.isInteger(last) || last < 1 || last > 1000) throw badInput(`last must be between 1 and 1000 (got ${last})`);
+  const rows = await ctx.db
+    .selectFrom("node_epochs as n")
+    .innerJoin("epochs as e", "e.number", "n.epoch")
+    .leftJoin("reward_claims as c", (j) => j.onRef("c.epoch", "=", "n.epoch").onRef("c.account", "=", "n.owner"))
+    .select(["n.epoch", "n.owner", "n.uptime", "n.reputation", "n.revenue", "n.flk_weight", "e.settled_root", "e.rewards_root_ok", "e.flk_pool", "e.usdc_pool", "e.settled_flk_weight", "e.settled_usdc_weight", "c.block_number as claimed_block"])
+    .where("n.node_id", "=", nodeId)
+    .orderBy("n.epoch", "desc")
+    .limit(last)
+    .execute();
+  return rows.reverse();
+}
+
+/** The claim of `nodeId`'s owner in `epoch`, paid as `EpochRewards.claimable` computes it. */
+async function rewardProof(ctx: ApiContext, epoch: number, nodeId: number) {
+  const e = await ctx.db.selectFrom("epochs").selectAll().where("number", "=", epoch).executeTakeFirst();
+  if (!e) throw apiError("EPOCH_NOT_FOUND", `epoch ${epoch} is not indexed`);
+  if (e.settled_root === null) throw apiError("EPOCH_NOT_SETTLED", `epoch ${epoch} is ${String(e.status).toLowerCase()}: it has no settled rewards`);
+  if (!e.rewards_root_ok) throw apiError("REPORT_MISMATCH", `epoch ${epoch}'s signed rewards root ${e.settled_root} does not follow from its report (recomputed ${e.computed_rewards_root}): no proof can verify`);
+  const part = await ctx.db.selectFrom("node_epochs").select("owner").where("node_id", "=", nodeId).where("epoch", "=", epoch).executeTakeFirst();
+  if (!part) return null;
+  const leaf = await ctx.db.selectFrom("reward_leaves").selectAll().where("epoch", "=", epoch).where("account", "=", part.owner).executeTakeFirst();
+  if (!leaf) return null;
+  const claim = await ctx.db.selectFrom("reward_claims").select("block_number").where("epoch", "=", epoch).where("account", "=", part.owner).executeTakeFirst();
+  return {
+    epoch,
+    nodeId,
+    account: leaf.account,
+    flkWeight: leaf.flk_weight,
+    usdcWeight: leaf.usdc_weight,
+    flkAmount: claimAmount(BigInt(e.flk_pool), BigInt(leaf.flk_weight), BigInt(e.settled_flk_weight)),
+    usdcAmount: claimAmount(BigInt(e.usdc_pool), BigInt(leaf.usdc_weight), BigInt(e.settled_usdc_weight)),
+    proof: leaf.proof,
+    claimed: claim !== undefined,
+  };
 }
 
 /** Nodes with their stake history, epochs with committees, beacons, reports and settlements. */
@@ -61,6 +101,10 @@ export const registrySchema: SchemaPart = {
       "FLK burned from this node by slashes, in all."
       slashed: BigInt!
       registeredBlock: Int!
+      "Reputation after each reported epoch the node was measured in, oldest first (the latest \`last\` epochs, default 100, at most 1000)."
+      reputation(last: Int): [NodeReputation!]!
+      "The node's part in each reported epoch's rewards, oldest first (the latest \`last\` epochs, default 100, at most 1000)."
+      rewards(last: Int): [NodeEpochReward!]!
       "Every change of the stake or the unstaking FLK, oldest first."
       stakeChanges(first: Int, after: String, orderDirection: OrderDirection): NodeStakeChangeConnection!
       slashes: [NodeSlash!]!
@@ -86,6 +130,60 @@ export const registrySchema: SchemaPart = {
       blockNumber: Int!
       timestamp: Int!
       transactionHash: String!
+    }
+
+    type NodeReputation {
+      epoch: Int!
+      "Score 0-100 after the epoch's update, as the signed report gives it."
+      score: Int!
+      uptime: Int!
+    }
+
+    """
+    A node's part in an epoch's rewards. The owner's leaf sums its nodes' weights and is paid
+    rounded once, so the parts of an owner with several nodes may add up to a wei less than the leaf.
+    """
+    type NodeEpochReward {
+      epoch: Int!
+      "The owner at the report: the account that claims."
+      account: String!
+      "Revenue served (USDC units): the node's USDC weight."
+      usdcWeight: BigInt!
+      "revenue × lock boost × reputation / 100."
+      flkWeight: BigInt!
+      "flkPool × flkWeight / totalFlkWeight; null until settled or when the signed rewards root does not follow from the report."
+      flkAmount: BigInt
+      usdcAmount: BigInt
+      "Whether the owner's leaf of this epoch has been claimed."
+      claimed: Boolean!
+    }
+
+    "What EpochRewards.claim needs for a node owner's leaf, and what it pays."
+    type RewardProof {
+      epoch: Int!
+      nodeId: Int!
+      account: String!
+      flkWeight: BigInt!
+      usdcWeight: BigInt!
+      "flkPool × flkWeight / totalFlkWeight, rounded down (EpochRewards.claimable)."
+      flkAmount: BigInt!
+      usdcAmount: BigInt!
+      proof: [String!]!
+      claimed: Boolean!
+    }
+
+    enum ReportCommitment {
+      REPUTATION_ROOT
+      REWARDS_ROOT
+      TOTALS
+    }
+
+    "The report's roots and totals recomputed from its own per-node fields and the chain's owners and locks (protocol/reportRoots.ts)."
+    type ReportRecomputation {
+      reputationRoot: String!
+      rewardsRoot: String!
+      totalFlkWeight: BigInt!
+      totalUsdcWeight: BigInt!
     }
 
     type NodeStakeChangeConnection {
@@ -135,6 +233,10 @@ export const registrySchema: SchemaPart = {
       latencyMs: Int!
       bytesServed: BigInt!
       deliveryAcks: BigInt!
+      "USDC units of the usage the node served: its USDC weight."
+      revenue: BigInt!
+      "Score 0-100 after this epoch's update."
+      reputation: Int!
     }
 
     type ClientUsage {
@@ -187,6 +289,11 @@ export const registrySchema: SchemaPart = {
       report: EpochReport
       "Null unless reported (rewards settled)."
       settlement: EpochSettlement
+      "Whether the signed roots and totals equal their recomputation (null unless reported)."
+      rootsMatch: Boolean
+      "The commitments that do not match (empty when rootsMatch; null unless reported)."
+      mismatch: [ReportCommitment!]
+      recomputed: ReportRecomputation
       startBlock: Int!
       "Block of the report or the skip."
       endedBlock: Int
@@ -208,6 +315,12 @@ export const registrySchema: SchemaPart = {
       epoch(number: Int!): Epoch
       "Epochs, newest first by default."
       epochs(first: Int, after: String, where: EpochWhere, orderDirection: OrderDirection): EpochConnection!
+      """
+      The proof of \`node\`'s owner's leaf in \`epoch\`'s rewards tree, for EpochRewards.claim; null
+      when the node has no leaf. Errors: EPOCH_NOT_FOUND, EPOCH_NOT_SETTLED (running or skipped),
+      REPORT_MISMATCH (the signed rewards root does not follow from the report: no proof verifies).
+      """
+      rewardProof(epoch: Int!, node: Int!): RewardProof
     }
   `,
   resolvers: {
@@ -221,6 +334,7 @@ export const registrySchema: SchemaPart = {
         return paginate(q, NODE_ORDERINGS[orderBy], { ...args, orderDirection: args.orderDirection ?? (orderBy === "STAKE" ? "DESC" : "ASC") });
       },
       epoch: (_: unknown, args: { number: number }, ctx: ApiContext) => ctx.db.selectFrom("epochs").selectAll().where("number", "=", parseId(args.number, "number")).executeTakeFirst(),
+      rewardProof: (_: unknown, args: { epoch: number; node: number }, ctx: ApiContext) => rewardProof(ctx, parseId(args.epoch, "epoch"), parseId(args.node, "node")),
       epochs: (_: unknown, args: PageArgs & { where?: { status?: string } }, ctx: ApiContext) => {
         let q = ctx.db.selectFrom("epochs").selectAll();
         if (args.where?.status) q = q.where("status", "=", args.where.status);
@@ -228,6 +342,21 @@ export const registrySchema: SchemaPart = {
       },
     },
     Node: {
+      reputation: async (n: any, args: { last?: number }, ctx: ApiContext) =>
+        (await latestNodeEpochs(ctx, n.id, args.last)).map((r: any) => ({ epoch: r.epoch, score: r.reputation, uptime: r.uptime })),
+      rewards: async (n: any, args: { last?: number }, ctx: ApiContext) =>
+        (await latestNodeEpochs(ctx, n.id, args.last)).map((r: any) => {
+          const payable = r.settled_root !== null && r.rewards_root_ok;
+          return {
+            epoch: r.epoch,
+            account: r.owner,
+            usdcWeight: r.revenue,
+            flkWeight: r.flk_weight,
+            flkAmount: payable ? claimAmount(BigInt(r.flk_pool), BigInt(r.flk_weight), BigInt(r.settled_flk_weight)) : null,
+            usdcAmount: payable ? claimAmount(BigInt(r.usdc_pool), BigInt(r.revenue), BigInt(r.settled_usdc_weight)) : null,
+            claimed: r.claimed_block !== null,
+          };
+        }),
       nodeKey: (n: any) => n.node_key,
       endpoints: (n: any) => ({ host: n.host, ports: n.ports }),
       statusEpoch: (n: any) => n.status_epoch,
@@ -269,6 +398,19 @@ export const registrySchema: SchemaPart = {
               flkPaid: e.flk_paid,
               usdcPaid: e.usdc_paid,
             },
+      rootsMatch: (e: any) => (e.report ? e.reputation_root_ok && e.rewards_root_ok && e.totals_ok : null),
+      mismatch: (e: any) =>
+        e.report
+          ? [
+              ...(e.reputation_root_ok ? [] : ["REPUTATION_ROOT"]),
+              ...(e.rewards_root_ok ? [] : ["REWARDS_ROOT"]),
+              ...(e.totals_ok ? [] : ["TOTALS"]),
+            ]
+          : null,
+      recomputed: (e: any) =>
+        e.report
+          ? { reputationRoot: e.computed_reputation_root, rewardsRoot: e.computed_rewards_root, totalFlkWeight: e.computed_flk_weight, totalUsdcWeight: e.computed_usdc_weight }
+          : null,
       startBlock: (e: any) => e.start_block,
       endedBlock: (e: any) => e.ended_block,
     },

@@ -1,5 +1,6 @@
 import { createSchema } from "graphql-yoga";
 import { coreSchema, type ApiContext, type SchemaPart } from "./schema-core";
+import { creditsSchema } from "./schema-credits";
 import { emissionSchema } from "./schema-emission";
 import { governanceSchema } from "./schema-governance";
 import { registrySchema } from "./schema-registry";
@@ -8,7 +9,7 @@ import { tokenSchema } from "./schema-token";
 import { vestingSchema } from "./schema-vesting";
 
 /** Every schema part; a new area appends its own. */
-export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, registrySchema];
+export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, registrySchema, creditsSchema];
 
 /** The executable schema of the whole API. */
 export function buildSchema() {

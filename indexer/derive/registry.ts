@@ -3,6 +3,8 @@ import type { HandlerContext, IndexerModule } from "../module";
 import { WEI } from "../store/migrations";
 import { defineTable } from "../store/tables";
 import type { EventArgs } from "../sync/decode";
+import type { EpochReport } from "../../protocol/report";
+import { createRewardTables, nodeEpochs, RECOMPUTATION_COLUMNS, recomputeReport, rewardTreeLeaves, type ReportRecomputation } from "./registry-rewards";
 
 /** `NodeStaking.Status` by its uint8 value. */
 export const NODE_STATUS = ["NONE", "PENDING", "ACTIVE", "JAILED", "EXITED"] as const;
@@ -91,7 +93,7 @@ export const registryState = defineTable<{
 
 /** What an epoch's report said (numbers as decimal strings: the row is JSON). */
 export interface StoredReport {
-  measurements: { nodeId: number; uptime: number; latencyMs: number; bytesServed: string; deliveryAcks: string }[];
+  measurements: { nodeId: number; uptime: number; latencyMs: number; bytesServed: string; deliveryAcks: string; revenue: string; reputation: number }[];
   usage: { client: string; amount: string }[];
   reputationRoot: string;
   rewardsRoot: string;
@@ -127,7 +129,7 @@ export const epochs = defineTable<{
   flk_paid: bigint;
   usdc_paid: bigint;
   start_block: number;
-}>({
+} & { [K in keyof ReportRecomputation]: ReportRecomputation[K] | null }>({
   name: "epochs",
   columns: {
     number: "int8",
@@ -149,6 +151,7 @@ export const epochs = defineTable<{
     flk_paid: "numeric",
     usdc_paid: "numeric",
     start_block: "int8",
+    ...RECOMPUTATION_COLUMNS,
   },
   primaryKey: ["number"],
   rollback: "journal",
@@ -171,7 +174,7 @@ export const rewardClaims = defineTable<{ epoch: number; account: string; flk: b
 });
 
 const ENDPOINTS = "tuple(string host, tuple(uint16 primary, uint16 worker, uint16 mempool, uint16 rpc, uint16 pool, uint16 gateway) ports)";
-const MEASUREMENT = "tuple(uint32 nodeId, uint8 uptime, uint32 latencyMs, uint64 bytesServed, uint64 deliveryAcks)";
+const MEASUREMENT = "tuple(uint32 nodeId, uint8 uptime, uint32 latencyMs, uint64 bytesServed, uint64 deliveryAcks, uint64 revenue, uint8 reputation)";
 const REPORT = `tuple(uint64 epoch, ${MEASUREMENT}[] nodes, tuple(address client, uint128 amount)[] usage, bytes32 reputationRoot, bytes32 rewardsRoot, uint256 totalFlkWeight, uint256 totalUsdcWeight, uint256 totalUsage)`;
 
 async function state(ctx: HandlerContext) {
@@ -207,6 +210,13 @@ async function epoch(ctx: HandlerContext, number: bigint | number) {
       flk_paid: 0n,
       usdc_paid: 0n,
       start_block: ctx.block.number,
+      computed_reputation_root: null,
+      computed_rewards_root: null,
+      computed_flk_weight: null,
+      computed_usdc_weight: null,
+      reputation_root_ok: null,
+      rewards_root_ok: null,
+      totals_ok: null,
     }
   );
 }
@@ -293,6 +303,8 @@ async function onReported(a: EventArgs, ctx: HandlerContext) {
       latencyMs: Number(m.latencyMs),
       bytesServed: String(m.bytesServed),
       deliveryAcks: String(m.deliveryAcks),
+      revenue: String(m.revenue),
+      reputation: Number(m.reputation),
     })),
     usage: [...r.usage].map((u: EventArgs) => ({ client: u.client as string, amount: String(u.amount) })),
     reputationRoot: r.reputationRoot,
@@ -301,7 +313,25 @@ async function onReported(a: EventArgs, ctx: HandlerContext) {
     totalUsdcWeight: String(r.totalUsdcWeight),
     totalUsage: String(r.totalUsage),
   };
-  await ctx.store.set(epochs, { ...e, status: "REPORTED", report_digest: a.digest, report_signers: [...a.signers].map(Number), report, ended_block: ctx.block.number });
+  const recomputed = await recomputeReport(ctx, toReport(Number(a.epoch), report), async (id) => {
+    const n = await ctx.store.get(nodes, { id });
+    return n && { owner: n.owner, lockedUntil: BigInt(n.locked_until) };
+  });
+  await ctx.store.set(epochs, { ...e, status: "REPORTED", report_digest: a.digest, report_signers: [...a.signers].map(Number), report, ended_block: ctx.block.number, ...recomputed });
+}
+
+/** The stored report in the shape of `protocol/report.ts`. */
+export function toReport(epochNumber: number, r: StoredReport): EpochReport {
+  return {
+    epoch: BigInt(epochNumber),
+    nodes: r.measurements.map((m) => ({ ...m, bytesServed: BigInt(m.bytesServed), deliveryAcks: BigInt(m.deliveryAcks), revenue: BigInt(m.revenue) })),
+    usage: r.usage.map((u) => ({ client: u.client, amount: BigInt(u.amount) })),
+    reputationRoot: r.reputationRoot,
+    rewardsRoot: r.rewardsRoot,
+    totalFlkWeight: BigInt(r.totalFlkWeight),
+    totalUsdcWeight: BigInt(r.totalUsdcWeight),
+    totalUsage: BigInt(r.totalUsage),
+  };
 }
 
 async function onParametersSet(a: EventArgs, ctx: HandlerContext) {
@@ -364,7 +394,7 @@ export const registryModule: IndexerModule = {
       "Claimed(uint64 indexed epoch, address indexed account, uint256 flk, uint256 usdc)",
     ],
   },
-  tables: [nodes, nodeStakeChanges, registryState, epochs, beacons, rewardClaims],
+  tables: [nodes, nodeStakeChanges, registryState, epochs, beacons, rewardClaims, nodeEpochs, rewardTreeLeaves],
   handlers: {
     "NodeRegistry:NodeRegistered": onRegistered,
     "NodeRegistry:EndpointsUpdated": async (a, ctx) => ctx.store.set(nodes, { ...(await node(ctx, a.nodeId)), host: a.endpoints.host, ports: ports(a.endpoints) }),
@@ -463,6 +493,13 @@ export const registryModule: IndexerModule = {
           .addColumn("flk_paid", WEI, (c) => c.notNull())
           .addColumn("usdc_paid", WEI, (c) => c.notNull())
           .addColumn("start_block", "int8", (c) => c.notNull())
+          .addColumn("computed_reputation_root", "text")
+          .addColumn("computed_rewards_root", "text")
+          .addColumn("computed_flk_weight", WEI)
+          .addColumn("computed_usdc_weight", WEI)
+          .addColumn("reputation_root_ok", "boolean")
+          .addColumn("rewards_root_ok", "boolean")
+          .addColumn("totals_ok", "boolean")
           .execute();
         await db.schema.createIndex("epochs_status").on("epochs").columns(["status", "number"]).execute();
         await db.schema
@@ -486,6 +523,7 @@ export const registryModule: IndexerModule = {
           .addPrimaryKeyConstraint("reward_claims_pk", ["epoch", "account"])
           .execute();
         await db.schema.createIndex("reward_claims_account").on("reward_claims").columns(["account", "epoch"]).execute();
+        await createRewardTables(db);
       },
     },
   },

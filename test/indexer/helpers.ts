@@ -90,6 +90,7 @@ export async function suiteContracts(suite: Suite): Promise<Record<string, strin
     Governor: await suite.governor.getAddress(),
     NodeRegistry: await suite.registry.getAddress(),
     EpochRewards: await suite.rewards.getAddress(),
+    ServiceCredits: await suite.serviceCredits.getAddress(),
   };
 }
 

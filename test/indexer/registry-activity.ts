@@ -2,10 +2,10 @@ import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { FLK } from "../../ignition/genesis";
 import { beaconCommitment } from "../../protocol/committee";
-import { buildEpochReport, type NodeMeasurement } from "../../protocol/report";
-import { buildRewardsTree, rewardLeaves, rewardProof, type NodeReward } from "../../protocol/rewards";
-import { reputationRoot } from "../../protocol/reputation";
-import { ENDPOINTS, MIN_STAKE, registrySuite, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../registry/fixtures";
+import type { EpochReport, NodeMeasurement } from "../../protocol/report";
+import { completeEpochReport } from "../../protocol/reportRoots";
+import { rewardProof } from "../../protocol/rewards";
+import { ENDPOINTS, MIN_STAKE, registrySuite, standings, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../registry/fixtures";
 
 export const USDC = 10n ** 6n;
 
@@ -43,22 +43,20 @@ export async function skipEpoch(s: RegistryActivity): Promise<void> {
 }
 
 /**
- * Reports the current epoch: `measurements` as given, the clients' usage, and a rewards tree and
- * reputation root over `rewards` / `scores`. Returns the tree for claims.
+ * Reports the current epoch with `measurements` and the clients' usage, its roots and totals
+ * completed by the committee's code (`completeEpochReport`), then passed through `tamper` (a
+ * committee signing something else). Returns the honest rewards tree.
  */
-export async function reportEpoch(s: RegistryActivity, measurements: NodeMeasurement[], rewards: NodeReward[], scores: Map<number, number>, usage: { client: string; amount: bigint }[] = []) {
-  const tree = buildRewardsTree(rewardLeaves(rewards));
-  const report = buildEpochReport({
-    epoch: await s.registry.epoch(),
-    nodes: measurements,
-    usage,
-    reputationRoot: reputationRoot(scores),
-    rewardsRoot: tree.root,
-    totalFlkWeight: tree.totalFlkWeight,
-    totalUsdcWeight: tree.totalUsdcWeight,
-  });
-  await submitReport(s, s.nodes, report);
-  return tree;
+export async function reportEpoch(s: RegistryActivity, measurements: NodeMeasurement[], usage: { client: string; amount: bigint }[] = [], tamper: (r: EpochReport) => EpochReport = (r) => r) {
+  const epoch = await s.registry.epoch();
+  const { report, rewards } = completeEpochReport({ epoch, nodes: measurements, usage }, await standings(s, measurements.map((m) => m.nodeId)));
+  await submitReport(s, s.nodes, tamper(report));
+  return rewards;
+}
+
+/** A measurement of node `id` with the given revenue (USDC units) and reputation. */
+export function measurement(id: number, revenue: bigint, reputation: number, uptime = 95): NodeMeasurement {
+  return { nodeId: id, uptime, latencyMs: 20 + id, bytesServed: 1000n * BigInt(id), deliveryAcks: BigInt(id), revenue, reputation };
 }
 
 /**
@@ -81,9 +79,10 @@ export async function registryActivity(): Promise<RegistryActivity> {
   const silent = members.reduce((a, b) => (a < b ? a : b));
   await runBeacon(s, new Set([silent]));
   const low = s.nodes.find((n) => !members.includes(n.id))!.id;
-  const measured = s.nodes.map((n) => ({ nodeId: n.id, uptime: n.id === low ? 30 : 95, latencyMs: 20 + n.id, bytesServed: 1000n * BigInt(n.id), deliveryAcks: BigInt(n.id) }));
-  const rewards = [n1, n2, n3, n7].map((n, i) => ({ owner: n.owner.address, revenue: (10n + BigInt(i)) * USDC, remainingLockEpochs: n === n3 ? 99n : 0n, reputation: 60 + i }));
-  const tree = await reportEpoch(s, measured, rewards, new Map(s.nodes.map((n) => [n.id, 50])), [{ client: client.address, amount: 40n * USDC }]);
+  // n1 and n7 share an owner (one leaf); n3's lock boosts its FLK weight; the rest earn nothing.
+  const earning = [n1, n2, n3, n7];
+  const measured = s.nodes.map((n, i) => measurement(n.id, earning.includes(n) ? (10n + BigInt(i)) * USDC + 7n : 0n, 40 + 7 * i, n.id === low ? 30 : 95));
+  const tree = await reportEpoch(s, measured, [{ client: client.address, amount: 40n * USDC }]);
   const { leaf, proof } = rewardProof(tree, n1.owner.address);
   await s.rewards.claim(1, leaf.account, leaf.flkWeight, leaf.usdcWeight, proof);
 

@@ -3,15 +3,11 @@ import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { startApiServer } from "../../indexer/api/server";
 import { NODE_STATUS } from "../../indexer/derive/registry";
 import { registryActivity } from "./registry-activity";
+import { gql } from "./graphql";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";
 
-/** POSTs a query; returns the parsed answer (data and errors). */
-export async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<{ data?: any; errors?: { message: string; extensions?: { code?: string } }[] }> {
-  const res = await fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
-  return (await res.json()) as never;
-}
-
 describe("indexer registry area matches NodeRegistry and EpochRewards to the wei", function () {
+  this.timeout(300_000);
   after(dropTestDatabases);
 
   for (const name of ["pglite", "postgres"] as const) {

@@ -7,6 +7,7 @@ import { runBeacon, sevenActiveNodes, skipEpoch } from "./registry-activity";
 import { dropTestDatabases, dumpDerived, newEngine, testBackends } from "./helpers";
 
 describe("indexer reorgs over an epoch change", function () {
+  this.timeout(300_000);
   after(dropTestDatabases);
 
   for (const name of ["pglite", "postgres"] as const) {
