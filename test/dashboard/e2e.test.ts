@@ -35,6 +35,8 @@ const NODE_SIGNERS = [
 const FIRST_PAGE_BUDGET_BYTES = 350 * 1024;
 const INTERACTIVE_BUDGET_MS = 2000;
 const OVERLOADED_CEILING_MS = 6000;
+/** CPU time of the first page's main thread: half the 2 s budget (about 220 ms measured). */
+const MAIN_THREAD_BUDGET_MS = 1000;
 
 interface Deployment {
   chainId: number;
@@ -327,7 +329,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await cdp.send("Performance.enable", { timeDomain: "threadTicks" });
     await page.goto(url, { waitUntil: "commit" });
     await page.getByTestId("total-supply").waitFor();
-    // Set by the Overview once it has rendered the chain's data (dashboard/src/pages/Overview.tsx).
+    // Set by the Overview once it has rendered the indexer's data (dashboard/src/pages/Overview.tsx).
     const interactiveMs = await page.evaluate(() => performance.getEntriesByName("fleek:first-page-interactive")[0].startTime);
     const [load] = os.loadavg();
     const cores = os.cpus().length;
@@ -339,13 +341,15 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
         .map((r) => `${r.name.replace(/^.*\//, "")} ${r.startTime.toFixed(0)}-${r.responseEnd.toFixed(0)} ms`),
     );
     const { metrics } = await cdp.send("Performance.getMetrics");
-    const busy = (name: string) => ((metrics.find((m) => m.name === name)?.value ?? 0) * 1000).toFixed(0);
-    console.log(`    (${phases.join(", ")}; main thread busy ${busy("TaskDuration")} ms, of which script ${busy("ScriptDuration")} ms)`);
+    const busy = (name: string) => (metrics.find((m) => m.name === name)?.value ?? 0) * 1000;
+    console.log(`    (${phases.join(", ")}; main thread busy ${busy("TaskDuration").toFixed(0)} ms of CPU, of which script ${busy("ScriptDuration").toFixed(0)} ms)`);
     await cdp.detach();
     expect(bytes).to.be.at.most(FIRST_PAGE_BUDGET_BYTES);
-    // The 2 s budget is for this machine, not for it running several other builds at once: over
-    // one runnable process per core the timing measures the neighbours, so only a gross
-    // regression fails the test then.
+    // Asserted whatever the load: the page's own CPU time (thread time, which neighbours barely stretch).
+    expect(busy("TaskDuration")).to.be.below(MAIN_THREAD_BUDGET_MS);
+    // The 2 s wall-clock budget is for this machine, not for it running several other builds at
+    // once: over one runnable process per core the timing measures the neighbours (1.6 to 3.8 s at
+    // a load of 21 to 27 on 2 cores), so only a gross regression fails the test then.
     if (load <= cores) expect(interactiveMs).to.be.below(INTERACTIVE_BUDGET_MS);
     else {
       console.log(`    (2 s budget not asserted: the machine is oversubscribed; ceiling ${OVERLOADED_CEILING_MS} ms)`);
@@ -396,6 +400,11 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     expect(await staking.getVotes(wallet.address)).to.equal(parseEther("20000"));
     await page.getByTestId("staked-balance").filter({ hasText: "20,000 FLK" }).waitFor();
     expect(await page.getByTestId("tier").textContent()).to.equal("2 of 3");
+    // Credits per month are the indexer's: the running month, counted from the stake.
+    const month = page.getByTestId("credit-month");
+    await month.first().waitFor();
+    expect(await month.count()).to.equal(1);
+    expect(await month.first().textContent()).to.match(/^\d{4}-\d{2} \(so far\)<?[\d,.]+ credits<?[\d,.]+ FLK\d$/);
 
     // A failing transaction shows the contract's reason in words.
     await stake.getByLabel("Amount").fill("30000");

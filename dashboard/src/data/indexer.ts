@@ -56,6 +56,12 @@ const STAKERS = /* GraphQL */ `
     stakers(first: $first) { nodes { address staked votes delegate } }
   }`;
 
+const CREDIT_MONTHS = /* GraphQL */ `
+  query CreditMonths($account: String!) {
+    health { indexedBlock }
+    serviceCreditMonths(account: $account) { month credits averageStake tier complete }
+  }`;
+
 const NODES = /* GraphQL */ `
   query Nodes {
     health { indexedBlock }
@@ -197,6 +203,12 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
     async stakers(limit) {
       const d = await fresh<Fresh & { stakers: { nodes: { address: string; staked: Amount; votes: Amount; delegate: string }[] } }>(STAKERS, { first: limit });
       return d.stakers.nodes.map((s) => ({ address: s.address, staked: BigInt(s.staked), votes: BigInt(s.votes), delegate: s.delegate }));
+    },
+
+    async creditMonths(account) {
+      type Row = { month: string; credits: Amount; averageStake: Amount; tier: number; complete: boolean };
+      const d = await fresh<Fresh & { serviceCreditMonths: Row[] }>(CREDIT_MONTHS, { account });
+      return d.serviceCreditMonths.map((m) => ({ ...m, credits: BigInt(m.credits), averageStake: BigInt(m.averageStake) }));
     },
 
     async nodes() {

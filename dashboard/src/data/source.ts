@@ -172,6 +172,19 @@ export interface RewardProof {
   claimed: boolean;
 }
 
+/** An account's service credits in one UTC month. */
+export interface CreditMonth {
+  /** YYYY-MM */
+  month: string;
+  /** 18 decimals. */
+  credits: bigint;
+  /** Time-weighted average stake over the month (its elapsed part while it runs). */
+  averageStake: bigint;
+  tier: number;
+  /** False for the running month. */
+  complete: boolean;
+}
+
 /** The lists and aggregates the pages show. */
 export interface DashboardData {
   /** The supply breakdown at the latest indexed block. */
@@ -187,6 +200,8 @@ export interface DashboardData {
   /** The `limit` largest stakers. */
   stakers(limit: number): Promise<Staker[]>;
   creatorTokens(): Promise<CreatorTokenInfo[]>;
+  /** `account`'s service credits per month, from its first stake's month to the current one. */
+  creditMonths(account: string): Promise<CreditMonth[]>;
   /** Every registered node, by id. */
   nodes(): Promise<NodeInfo[]>;
   /** The latest epoch the indexer has seen start. */
