@@ -376,8 +376,9 @@ function NodeHistorySection({ node }: { node: NodeInfo }) {
             ) : (
               <LineChart
                 label={`Reputation of node ${node.id} over epochs, 0 to 100`}
-                series={[{ name: "Reputation", color: "#8b5cf6", points: h.reputation.map((p) => [p.epoch, p.score]) }]}
-                formatX={(x) => `epoch ${Math.round(x)}`}
+                series={[{ name: "Reputation (by epoch)", color: "#8b5cf6", points: h.reputation.map((p) => [p.epoch, p.score]) }]}
+                // Ticks fall between epochs when there are few: label only whole epochs.
+                formatX={(x) => (Number.isInteger(x) ? String(x) : "")}
                 formatY={(y) => Math.round(y).toString()}
               />
             )}
