@@ -5,9 +5,11 @@ import react from "@vitejs/plugin-react";
 
 /** The devnet's addresses file (`npm start` writes it); served as /addresses.json in dev and preview. */
 const ADDRESSES = path.resolve(__dirname, "../.data/devnet/addresses.json");
+/** The indexer's GraphQL endpoint added to it (`npm run indexer -- all` listens there by default). */
+const INDEXER_URL = process.env.DASHBOARD_INDEXER_URL ?? "http://127.0.0.1:4000/graphql";
 
 /**
- * Serves the devnet's addresses at runtime instead of baking them into the bundle, so one build
+ * Serves the devnet's addresses and the indexer's URL at runtime instead of baking them into the bundle, so one build
  * works against any deployment (the e2e test and a production host serve their own file).
  */
 function devnetAddresses(): Plugin {
@@ -18,7 +20,7 @@ function devnetAddresses(): Plugin {
       return;
     }
     res.setHeader("content-type", "application/json");
-    res.end(fs.readFileSync(ADDRESSES, "utf8"));
+    res.end(JSON.stringify({ ...JSON.parse(fs.readFileSync(ADDRESSES, "utf8")), indexerUrl: INDEXER_URL }));
   };
   return {
     name: "devnet-addresses",

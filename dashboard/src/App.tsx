@@ -1,9 +1,9 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
-import { JsonRpcProvider } from "ethers";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { AppContext, type AppState } from "./AppContext";
-import { ALL_ABIS, connectSuite, type Deployment } from "./lib/contracts";
-import { registerErrorAbis, describeError } from "./lib/revert";
-import { chainData } from "./data/source";
+import type { Deployment } from "./lib/contracts";
+import { describeError } from "./lib/revert";
+import { indexerData } from "./data/indexer";
+import { graphqlClient, IndexerError, type GraphQuery } from "./data/graphql";
 import { WalletProvider } from "./wallet/WalletContext";
 import { WalletButton } from "./wallet/WalletButton";
 import { useHashRoute, ROUTES, type Route } from "./router";
@@ -16,9 +16,7 @@ const Governance = lazy(() => import("./pages/Governance"));
 const Nodes = lazy(() => import("./pages/Nodes"));
 const Creators = lazy(() => import("./pages/Creators"));
 
-registerErrorAbis(ALL_ABIS);
-
-/** Fetches the deployment the host serves next to the app (the devnet's addresses.json). */
+/** Fetches the deployment the host serves next to the app: the devnet's addresses.json plus the indexer's `indexerUrl`. */
 async function loadDeployment(): Promise<Deployment> {
   const response = await fetch("./addresses.json");
   if (!response.ok) throw new Error(`No deployment found (addresses.json: HTTP ${response.status}). Start the devnet with \`npm start\`.`);
@@ -52,13 +50,17 @@ export function App() {
   }, []);
 
   const refresh = useCallback(() => setVersion((v) => v + 1), []);
+  // The block of the latest confirmed transaction: lists wait for the indexer to reach it.
+  const minBlock = useRef(0);
+  const sawBlock = useCallback((block: number) => void (minBlock.current = Math.max(minBlock.current, block)), []);
   const app = useMemo<AppState | undefined>(() => {
     if (!deployment) return undefined;
-    // staticNetwork: the chain id is known, so ethers skips its network detection round trips.
-    const provider = new JsonRpcProvider(deployment.rpcUrl, deployment.chainId, { staticNetwork: true, pollingInterval: 2000 });
-    const suite = connectSuite(deployment, provider);
-    return { deployment, provider, suite, data: chainData(deployment, suite, provider), version, refresh };
-  }, [deployment, version, refresh]);
+    const query: GraphQuery = deployment.indexerUrl
+      ? graphqlClient(deployment.indexerUrl)
+      : () => Promise.reject(new IndexerError("This deployment names no indexer (`indexerUrl` in addresses.json), so lists, history and totals cannot be shown.", "UNCONFIGURED"));
+    const data = { ...indexerData(query, deployment, () => minBlock.current), creatorTokens: () => import("./data/chain").then((m) => m.chainCreatorTokens(deployment)) };
+    return { deployment, data, version, refresh, sawBlock };
+  }, [deployment, version, refresh, sawBlock]);
 
   const shell = (
     <>

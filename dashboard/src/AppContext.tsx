@@ -1,21 +1,19 @@
 /**
- * The deployment the dashboard is pointed at, its read-only contract handles and data source,
+ * The deployment the dashboard is pointed at, its data source,
  * and a version counter that pages reload on after a confirmed transaction.
  */
 import { createContext, useContext } from "react";
-import type { JsonRpcProvider } from "ethers";
-import type { Deployment, Suite } from "./lib/contracts";
+import type { Deployment } from "./lib/contracts";
 import type { DashboardData } from "./data/source";
 
 export interface AppState {
   deployment: Deployment;
-  provider: JsonRpcProvider;
-  /** Contracts bound to the read provider. */
-  suite: Suite;
   data: DashboardData;
   /** Bumped after every confirmed transaction. */
   version: number;
   refresh(): void;
+  /** Notes a confirmed transaction's block: the indexer's lists are read again once they include it. */
+  sawBlock(block: number): void;
 }
 
 export const AppContext = createContext<AppState | undefined>(undefined);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { useState } from "react";
 import { cleanup, fireEvent, render, screen } from "@testing-library/react";
 import { TxStatus } from "../src/components/TxStatus";
@@ -46,6 +46,16 @@ describe("LineChart", () => {
     expect(container.querySelector("polyline")!.getAttribute("points")!.split(" ")).toHaveLength(3);
     expect(screen.getByText("now")).toBeTruthy();
     expect(container.querySelector("figcaption")!.textContent).toContain("A");
+  });
+  it("charts a single point (one reported epoch) without React warnings", () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const { container } = render(<LineChart label="one" series={[{ name: "R", color: "red", points: [[6, 80]] }]} formatX={String} formatY={String} />);
+      expect(container.querySelector("polyline")!.getAttribute("points")!.split(" ")).toHaveLength(1);
+      expect(errors).not.toHaveBeenCalled();
+    } finally {
+      errors.mockRestore();
+    }
   });
   it("says there is no data instead of drawing an empty frame", () => {
     render(<LineChart label="x" series={[]} formatX={String} formatY={String} />);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseHost, parseLockEpochs, parseNodeKey, parsePort, parseSigner, shortKey, statusName } from "../src/lib/nodes";
+import { parseHost, parseLockEpochs, parseNodeKey, parsePort, parseSigner, shortKey } from "../src/lib/nodes";
+import { statusName } from "../src/lib/revert";
 
 const KEY = "ab".repeat(32);
 

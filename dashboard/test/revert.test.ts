@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll } from "vitest";
 import { Interface } from "ethers";
-import { ALL_ABIS } from "../src/lib/contracts";
-import { describeError, registerErrorAbis } from "../src/lib/revert";
+import { registerSuiteErrors } from "../src/lib/contracts";
+import { describeError } from "../src/lib/revert";
 import { abi as stakingAbi } from "../../artifacts/contracts/staking/Staking.sol/Staking.json";
 import { abi as marketAbi } from "../../artifacts/contracts/creator/CreatorMarket.sol/CreatorMarket.json";
 import { abi as flkAbi } from "../../artifacts/contracts/token/FLK.sol/FLK.json";
@@ -17,7 +17,7 @@ const registry = new Interface(registryAbi);
 const callException = (data: string) => ({ code: "CALL_EXCEPTION", shortMessage: "execution reverted (unknown custom error)", info: { error: { code: 3, data } } });
 
 describe("describeError", () => {
-  beforeAll(() => registerErrorAbis(ALL_ABIS));
+  beforeAll(registerSuiteErrors);
 
   it("decodes a custom error of the called contract into words with amounts", () => {
     const data = staking.encodeErrorResult("StakingInsufficientStake", [5n * FLK, 2n * FLK]);

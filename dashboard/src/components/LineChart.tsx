@@ -45,16 +45,17 @@ export function LineChart({ label, series, formatX, formatY, marker }: LineChart
   return (
     <figure className="chart">
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
-        {ticks(minY, maxY).map((y) => (
-          <g key={`y${y}`}>
+        {ticks(minY, maxY).map((y, i) => (
+          <g key={`y${i}`}>
             <line x1={PAD.left} x2={W - PAD.right} y1={sy(y)} y2={sy(y)} className="grid" />
             <text x={PAD.left - 6} y={sy(y) + 4} textAnchor="end">
               {formatY(y)}
             </text>
           </g>
         ))}
-        {ticks(minX, maxX).map((x) => (
-          <text key={`x${x}`} x={sx(x)} y={H - 8} textAnchor="middle">
+        {/* By position: with a single point every tick has the same value. */}
+        {ticks(minX, maxX).map((x, i) => (
+          <text key={`x${i}`} x={sx(x)} y={H - 8} textAnchor="middle">
             {formatX(x)}
           </text>
         ))}

@@ -1,11 +1,9 @@
 /**
- * Everything that is a list, a history or an aggregate goes through {@link DashboardData}. This
- * implementation scans contract views and events with ethers; the indexer's GraphQL
- * (`tokenSupply`, `proposals`, `creatorTokens`, …) replaces it behind the same interface.
+ * Everything that is a list, a history or an aggregate goes through {@link DashboardData}: the
+ * indexer's GraphQL implements it (`data/indexer.ts`). ethers stays for the connected account's
+ * live reads and for transactions.
  */
-import { ZeroAddress, type Provider } from "ethers";
-import type { Deployment, Suite } from "../lib/contracts";
-import { GENESIS_ALLOCATIONS, vestedAmount } from "../../../ignition/genesis";
+import type { AllocationShape } from "../lib/schedule";
 
 /** Where the FLK supply is, in wei. The parts sum to `total`. */
 export interface SupplyBreakdown {
@@ -49,6 +47,8 @@ export interface Proposal {
   quorum: bigint;
   /** When a queued proposal may be executed (0 unless queued). */
   eta: bigint;
+  /** The latest votes, newest first. */
+  votes: Vote[];
 }
 
 /** OpenZeppelin Governor's ProposalState, in its on-chain order. */
@@ -74,100 +74,140 @@ export interface Burn {
   amount: bigint;
 }
 
-/** The lists and aggregates the pages show. */
-export interface DashboardData {
-  supply(): Promise<SupplyBreakdown>;
-  /** The latest `limit` burns, newest first. */
-  burns(limit: number): Promise<Burn[]>;
-  proposals(): Promise<Proposal[]>;
-  creatorTokens(): Promise<CreatorTokenInfo[]>;
+/** The supply at one past instant, as the indexer measured it (wei). */
+export interface SupplySample {
+  /** Unix seconds. */
+  time: bigint;
+  total: bigint;
+  /** Not yet vested. */
+  vesting: bigint;
+  /** Staked (without unbonding stakes and undistributed rewards, which the indexer keeps per account only). */
+  staked: bigint;
+  burned: bigint;
+  emitted: bigint;
 }
 
-/** {@link DashboardData} from contract views and event scans over the whole chain. */
-export function chainData(deployment: Deployment, suite: Suite, provider: Provider): DashboardData {
-  const c = deployment.contracts;
-  return {
-    async supply() {
-      const { flk } = suite;
-      const [total, totalMinted, inStaking, treasury, curves, emitted, mintable, tge, block] = await Promise.all([
-        flk.totalSupply(),
-        flk.totalMinted(),
-        flk.balanceOf(c.staking),
-        flk.balanceOf(c.timelock),
-        flk.balanceOf(c.creatorMarket),
-        suite.emission.minted(),
-        suite.emission.mintable(),
-        suite.vesting.start(),
-        provider.getBlock("latest"),
-      ]);
-      const now = BigInt(block?.timestamp ?? 0);
-      // Vesting.lockedAt(now) would cost a second round trip on the first page's critical path;
-      // the genesis formulas give the same figure to within a wei per schedule.
-      const locked = GENESIS_ALLOCATIONS.reduce((sum, a) => sum + a.total - vestedAmount(a, a.total, now - tge), 0n);
-      const reserves = treasury + curves;
-      return {
-        total,
-        circulating: total - locked - inStaking - reserves,
-        vesting: locked,
-        staked: inStaking,
-        reserves,
-        burned: totalMinted - total,
-        emitted,
-        mintable,
-        tge,
-        now,
-      };
-    },
+/** A genesis allocation's vesting shape as the Vesting contract holds it (`key` is its id). */
+export type VestingAllocation = AllocationShape;
 
-    async burns(limit) {
-      const { flk } = suite;
-      const events = await flk.queryFilter(flk.filters.Transfer(undefined, ZeroAddress));
-      return events
-        .slice(-limit)
-        .reverse()
-        .map((e) => ({ block: e.blockNumber, txHash: e.transactionHash, from: e.args.from, amount: e.args.value }));
-    },
+/** One vote on a proposal. */
+export interface Vote {
+  voter: string;
+  support: "For" | "Against" | "Abstain";
+  weight: bigint;
+}
 
-    async proposals() {
-      const { governor } = suite;
-      const events = await governor.queryFilter(governor.filters.ProposalCreated());
-      const proposals = await Promise.all(
-        events.map(async (e) => {
-          const a = e.args;
-          const [state, votes, eta] = await Promise.all([governor.state(a.proposalId), governor.proposalVotes(a.proposalId), governor.proposalEta(a.proposalId)]);
-          return {
-            id: a.proposalId,
-            proposer: a.proposer,
-            description: a.description,
-            targets: [...a.targets],
-            // `values` is also Array.prototype.values on an ethers Result: read the field by position.
-            values: [...a[3]],
-            calldatas: [...a.calldatas],
-            voteStart: a.voteStart,
-            voteEnd: a.voteEnd,
-            state: PROPOSAL_STATES[Number(state)],
-            againstVotes: votes[0],
-            forVotes: votes[1],
-            abstainVotes: votes[2],
-            // Quorum is a fraction of the stake at the snapshot; before it the snapshot is in the future.
-            quorum: state === 0n ? 0n : await governor.quorum(a.voteStart),
-            eta,
-          } satisfies Proposal;
-        }),
-      );
-      return proposals.reverse();
-    },
+/** An account with a positive stake, and the votes delegated to it. */
+export interface Staker {
+  address: string;
+  staked: bigint;
+  votes: bigint;
+  delegate: string;
+}
 
-    async creatorTokens() {
-      const { market } = suite;
-      const events = await market.queryFilter(market.filters.CreatorTokenCreated());
-      return Promise.all(
-        events.map(async (e) => {
-          const { creator, token, index } = e.args;
-          const [supply, spotPrice, reserve] = await Promise.all([market.supplyOf(creator), market.spotPrice(creator), market.reserveOf(creator)]);
-          return { creator, token, index: Number(index), supply, spotPrice, reserve };
-        }),
-      );
-    },
-  };
+/** A node's lifecycle state (`NodeStaking.Status`), in words. */
+export type NodeStatus = "pending" | "active" | "jailed" | "exited";
+
+/** A registered node, as `NodeRegistry.getNode` returns it. */
+export interface NodeInfo {
+  id: number;
+  owner: string;
+  nodeKey: string;
+  signer: string;
+  host: string;
+  status: NodeStatus;
+  stake: bigint;
+  /** Unstaked FLK not yet withdrawn. */
+  unstaking: bigint;
+  /** Epoch from which `unstaking` can be withdrawn. */
+  unstakeReadyAt: bigint;
+  /** Epoch until which the stake is locked (0: never locked). */
+  lockedUntil: bigint;
+}
+
+/** The current epoch: its number, bounds (unix seconds) and committee (node ids in committee order). */
+export interface EpochInfo {
+  number: bigint;
+  start: bigint;
+  end: bigint;
+  committee: number[];
+}
+
+/** A node's reputation score (0-100) after one epoch's report. */
+export interface ReputationPoint {
+  epoch: number;
+  score: number;
+}
+
+/**
+ * A node's part in one reported epoch's rewards, in wei and USDC units. Its owner claims one leaf
+ * per epoch for all its nodes, so `claimed` is the owner's leaf.
+ */
+export interface EpochReward {
+  epoch: number;
+  /** The owner at the report: the account that claims. */
+  account: string;
+  /** Null until the epoch is settled (or when its signed root does not follow from the report). */
+  flkAmount: bigint | null;
+  usdcAmount: bigint | null;
+  claimed: boolean;
+}
+
+/** Reputation over epochs and rewards per epoch of one node. */
+export interface NodeHistory {
+  reputation: ReputationPoint[];
+  rewards: EpochReward[];
+}
+
+/** The rewards-tree leaf of a node's owner for one epoch and its Merkle proof: what `EpochRewards.claim` takes. */
+export interface RewardProof {
+  epoch: number;
+  nodeId: number;
+  account: string;
+  flkWeight: bigint;
+  usdcWeight: bigint;
+  flkAmount: bigint;
+  usdcAmount: bigint;
+  proof: string[];
+  claimed: boolean;
+}
+
+/** An account's service credits in one UTC month. */
+export interface CreditMonth {
+  /** YYYY-MM */
+  month: string;
+  /** 18 decimals. */
+  credits: bigint;
+  /** Time-weighted average stake over the month (its elapsed part while it runs). */
+  averageStake: bigint;
+  tier: number;
+  /** False for the running month. */
+  complete: boolean;
+}
+
+/** The lists and aggregates the pages show. */
+export interface DashboardData {
+  /** The supply breakdown at the latest indexed block. */
+  supply(): Promise<SupplyBreakdown>;
+  /** `points` evenly spaced samples of the supply from `from` to `to` (unix seconds). */
+  supplyHistory(from: bigint, to: bigint, points: number): Promise<SupplySample[]>;
+  /** The genesis allocations, for the unlock calendar. */
+  allocations(): Promise<VestingAllocation[]>;
+  /** The latest `limit` burns, newest first. */
+  burns(limit: number): Promise<Burn[]>;
+  /** Proposals, newest first, each with its latest votes. */
+  proposals(): Promise<Proposal[]>;
+  /** The `limit` largest stakers. */
+  stakers(limit: number): Promise<Staker[]>;
+  creatorTokens(): Promise<CreatorTokenInfo[]>;
+  /** `account`'s service credits per month, from its first stake's month to the current one. */
+  creditMonths(account: string): Promise<CreditMonth[]>;
+  /** Every registered node, by id. */
+  nodes(): Promise<NodeInfo[]>;
+  /** The latest epoch the indexer has seen start. */
+  currentEpoch(): Promise<EpochInfo>;
+  /** Reputation and rewards of node `id`, oldest epoch first (null for an unknown node). */
+  nodeHistory(id: number): Promise<NodeHistory | null>;
+  /** The proof to claim epoch `epoch`'s rewards of node `node`'s owner. */
+  rewardProof(epoch: number, node: number): Promise<RewardProof>;
 }

@@ -1,8 +1,11 @@
 /**
  * Typed contract handles. ABIs come from Hardhat's artifacts (only the `abi` export is imported,
  * so bytecode stays out of the bundle); types come from typechain, imported as types only.
+ * Only the lazy pages import this module: the first page reads the indexer, so neither the ABIs
+ * nor the cost of parsing them into ethers interfaces sit on its critical path.
  */
-import { Contract, type ContractRunner } from "ethers";
+import { Contract, Interface, JsonRpcProvider, type ContractRunner } from "ethers";
+import { errorFragments, registerErrorInterface } from "./revert";
 import { abi as flkAbi } from "../../../artifacts/contracts/token/FLK.sol/FLK.json";
 import { abi as emissionAbi } from "../../../artifacts/contracts/token/Emission.sol/Emission.json";
 import { abi as vestingAbi } from "../../../artifacts/contracts/token/Vesting.sol/Vesting.json";
@@ -12,6 +15,7 @@ import { abi as governorAbi } from "../../../artifacts/contracts/governance/Flee
 import { abi as timelockAbi } from "../../../artifacts/@openzeppelin/contracts/governance/TimelockController.sol/TimelockController.json";
 import { abi as marketAbi } from "../../../artifacts/contracts/creator/CreatorMarket.sol/CreatorMarket.json";
 import { abi as registryAbi } from "../../../artifacts/contracts/registry/NodeRegistry.sol/NodeRegistry.json";
+import { abi as rewardsAbi } from "../../../artifacts/contracts/registry/EpochRewards.sol/EpochRewards.json";
 import { abi as creatorTokenAbi } from "../../../artifacts/contracts/creator/CreatorToken.sol/CreatorToken.json";
 import type {
   FLK,
@@ -24,15 +28,28 @@ import type {
   CreatorMarket,
   CreatorToken,
   NodeRegistry,
+  EpochRewards,
 } from "../../../typechain-types";
 
 /** Every ABI the dashboard talks to, for decoding custom errors raised anywhere in a call. */
-export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi, registryAbi];
+export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi, registryAbi, rewardsAbi];
 
-/** The deployment the dashboard reads: what `scripts/devnet.ts` writes to addresses.json. */
+/** Lets `describeError` (lib/revert.ts) decode the custom errors of every ABI of the suite. */
+export function registerSuiteErrors(): void {
+  registerErrorInterface(new Interface(errorFragments(ALL_ABIS) as never));
+}
+// Every page that can send a transaction imports this module, so errors decode from here on.
+registerSuiteErrors();
+
+/**
+ * The deployment the dashboard reads: what `scripts/devnet.ts` writes to addresses.json, plus the
+ * indexer's GraphQL endpoint, which the host adds (the dev server from `DASHBOARD_INDEXER_URL`).
+ */
 export interface Deployment {
   chainId: number;
   rpcUrl: string;
+  /** The indexer's GraphQL endpoint (`…/graphql`); without it lists show an error. */
+  indexerUrl?: string;
   contracts: {
     flk: string;
     emission: string;
@@ -61,6 +78,7 @@ export interface Suite {
   timelock: TimelockController;
   market: CreatorMarket;
   registry: NodeRegistry;
+  rewards: EpochRewards;
 }
 
 /** Binds every contract of `deployment` to `runner`. */
@@ -77,10 +95,24 @@ export function connectSuite(deployment: Deployment, runner: ContractRunner): Su
     timelock: at<TimelockController>(c.timelock, timelockAbi),
     market: at<CreatorMarket>(c.creatorMarket, marketAbi),
     registry: at<NodeRegistry>(c.registry, registryAbi),
+    rewards: at<EpochRewards>(c.rewards, rewardsAbi),
   };
 }
 
 /** A creator token clone bound to `runner`. */
 export function creatorToken(address: string, runner: ContractRunner): CreatorToken {
   return new Contract(address, creatorTokenAbi as never, runner) as unknown as CreatorToken;
+}
+
+const providers = new WeakMap<Deployment, JsonRpcProvider>();
+
+/** The JSON-RPC provider the pages read the chain with: one per deployment. */
+export function readProvider(deployment: Deployment): JsonRpcProvider {
+  let provider = providers.get(deployment);
+  if (!provider) {
+    // staticNetwork: the chain id is known, so ethers skips its network detection round trips.
+    provider = new JsonRpcProvider(deployment.rpcUrl, deployment.chainId, { staticNetwork: true, pollingInterval: 2000 });
+    providers.set(deployment, provider);
+  }
+  return provider;
 }

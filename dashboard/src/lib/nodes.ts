@@ -64,13 +64,9 @@ export function parseLockEpochs(text: string, max: number): Parsed<bigint> {
   return { value: epochs };
 }
 
-/** `NodeStaking.Status` in words, by its index. */
-export const STATUS_NAMES = ["none", "pending", "active", "jailed", "exited"] as const;
+/** `NodeStaking.UNSTAKE_DELAY_EPOCHS`: epochs between an unstake and its withdrawal. */
+export const UNSTAKE_DELAY_EPOCHS = 5n;
 
-/** The name of a node status (`Status` enum value from the contract). */
-export function statusName(status: bigint | number): string {
-  return STATUS_NAMES[Number(status)] ?? `unknown (${status})`;
-}
 
 /** A node key shortened for tables: `0x1234…cdef`. */
 export function shortKey(key: string): string {

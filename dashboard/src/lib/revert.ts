@@ -2,13 +2,21 @@
  * Turns a failed call or transaction into one sentence a user can act on: the wallet's refusal,
  * a contract's custom error decoded from any ABI of the suite, or the node's message.
  */
-import { Interface, type ErrorDescription } from "ethers";
+import type { ErrorDescription, Interface } from "ethers";
 import { formatAmount } from "./format";
 
-let combined: Interface | undefined;
+let combined: Pick<Interface, "parseError"> | undefined;
 
-/** Sets the ABIs whose custom errors {@link describeError} decodes (all of the suite's). */
-export function registerErrorAbis(abis: readonly unknown[]): void {
+/**
+ * Sets the interface whose custom errors {@link describeError} decodes: every error of the suite,
+ * built by lib/contracts.ts (so ethers' ABI coder loads with the pages, not with the first page).
+ */
+export function registerErrorInterface(errors: Pick<Interface, "parseError">): void {
+  combined = errors;
+}
+
+/** The ABI's error fragments, each signature once: the input of {@link registerErrorInterface}'s interface. */
+export function errorFragments(abis: readonly unknown[]): unknown[] {
   const seen = new Set<string>();
   const fragments: unknown[] = [];
   for (const abi of abis) {
@@ -20,7 +28,15 @@ export function registerErrorAbis(abis: readonly unknown[]): void {
       fragments.push(item);
     }
   }
-  combined = new Interface(fragments as never);
+  return fragments;
+}
+
+/** `NodeStaking.Status` in words, by its index. */
+export const STATUS_NAMES = ["none", "pending", "active", "jailed", "exited"] as const;
+
+/** The name of a node status (`Status` enum value from the contract). */
+export function statusName(status: bigint | number): string {
+  return STATUS_NAMES[Number(status)] ?? `unknown (${status})`;
 }
 
 const flk = (v: unknown) => `${formatAmount(v as bigint)} FLK`;
@@ -57,6 +73,16 @@ const WORDS: Record<string, (args: readonly unknown[]) => string> = {
   NodeRegistryNotOwner: ([id]) => `Only the owner of node ${id} may do this.`,
   NodeRegistryZeroAmount: () => "The amount must be more than zero.",
   NodeRegistryBadLock: ([until, max]) => `The lock would end at epoch ${until}; it may reach at most epoch ${max}.`,
+  NodeRegistryStakeLocked: ([until]) => `The stake is locked until epoch ${until}; it can be unstaked from then.`,
+  NodeRegistryInsufficientStake: ([amount, stake]) => `You asked to unstake ${flk(amount)} but the node's stake is ${flk(stake)}.`,
+  NodeRegistryCommitteeMember: ([id]) => `Node ${id} is in this epoch's committee: its stake may not go below the minimum before the next epoch change.`,
+  NodeRegistryNotWithdrawable: ([readyAt]) =>
+    (readyAt as bigint) === 0n ? "Nothing is unstaking: unstake first." : `Nothing to withdraw yet: the unstaked FLK is withdrawable from epoch ${readyAt}.`,
+  NodeRegistryCannotRejoin: ([status]) => `Only a jailed or exited node can rejoin; this node is ${statusName(status as bigint)}.`,
+  NodeRegistryUnknownNode: ([id]) => `There is no node ${id}.`,
+  RewardsAlreadyClaimed: ([epoch]) => `The rewards of epoch ${epoch} were already claimed.`,
+  RewardsInvalidProof: ([epoch]) => `The reward proof for epoch ${epoch} does not match the settled rewards (or the epoch is not settled yet).`,
+  RewardsPoolExceeded: ([epoch]) => `Epoch ${epoch}'s reward pool is exhausted: its report's totals were wrong.`,
   NodeRegistryQueueFull: () => "The queue of nodes waiting for the next epoch is full; try again after the epoch change.",
   TimelockUnexpectedOperationState: () => "The timelock delay has not passed yet, or the operation was already executed.",
 };

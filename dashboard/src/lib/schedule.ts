@@ -6,9 +6,12 @@ import { GENESIS_ALLOCATIONS, MONTH, YEAR, YEARLY_EMISSION, cumulativeEmission, 
 
 export { GENESIS_ALLOCATIONS, MONTH, YEAR, YEARLY_EMISSION };
 
+/** An allocation's vesting shape: a genesis allocation, or one as the indexer read it from the Vesting contract. */
+export type AllocationShape = Pick<GenesisAllocation, "key" | "name" | "total" | "tgeBps" | "cliff" | "duration">;
+
 /** One allocation's calendar: what unlocks at the TGE, at the cliff, per month after, and when it ends. */
 export interface UnlockRow {
-  allocation: GenesisAllocation;
+  allocation: AllocationShape;
   atTge: bigint;
   /** Unix seconds of the cliff (equal to the TGE when there is none). */
   cliffAt: bigint;
@@ -20,9 +23,9 @@ export interface UnlockRow {
   endAt: bigint;
 }
 
-/** The unlock calendar of every genesis allocation for a TGE at `tge` (unix seconds). */
-export function unlockCalendar(tge: bigint): UnlockRow[] {
-  return GENESIS_ALLOCATIONS.map((a) => {
+/** The unlock calendar of every allocation (by default the genesis ones) for a TGE at `tge` (unix seconds). */
+export function unlockCalendar(tge: bigint, allocations: readonly AllocationShape[] = GENESIS_ALLOCATIONS): UnlockRow[] {
+  return allocations.map((a) => {
     const atTge = vestedAmount(a, a.total, 0n);
     const atCliff = a.cliff > 0n ? vestedAmount(a, a.total, a.cliff) - atTge : 0n;
     const monthly = a.duration > 0n ? ((a.total - atTge) * MONTH) / a.duration : 0n;

@@ -1,4 +1,5 @@
-import { useCallback, useState } from "react";
+import { useCallback, useContext, useState } from "react";
+import { AppContext } from "../AppContext";
 import type { ContractTransactionResponse } from "ethers";
 import { describeError } from "./revert";
 
@@ -19,6 +20,7 @@ export type SendStep = (step: string, send: () => Promise<ContractTransactionRes
  */
 export function useTransaction(onConfirmed?: () => void) {
   const [state, setState] = useState<TxState>({ status: "idle" });
+  const app = useContext(AppContext);
 
   const run = useCallback(
     async (sequence: (send: SendStep) => Promise<void>): Promise<boolean> => {
@@ -33,6 +35,7 @@ export function useTransaction(onConfirmed?: () => void) {
         // ethers throws on a reverted receipt; a null receipt means the tx was replaced.
         if (!receipt) throw new Error("The transaction was replaced or dropped.");
         last = { status: "confirmed", step, hash: tx.hash, block: receipt.blockNumber };
+        app?.sawBlock(receipt.blockNumber);
       };
       try {
         await sequence(send);
@@ -44,7 +47,7 @@ export function useTransaction(onConfirmed?: () => void) {
         return false;
       }
     },
-    [onConfirmed],
+    [onConfirmed, app],
   );
 
   return { state, run, busy: state.status === "wallet" || state.status === "pending" };

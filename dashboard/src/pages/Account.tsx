@@ -4,6 +4,7 @@ import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
 import { useTransaction } from "../lib/useTransaction";
 import { connectSuite, type Suite } from "../lib/contracts";
+import { useSuite } from "../lib/useChain";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
 import { TxStatus } from "../components/TxStatus";
@@ -47,7 +48,8 @@ async function readAccount(suite: Suite, account: string) {
 type AccountData = Awaited<ReturnType<typeof readAccount>>;
 
 function AccountView({ signer, account }: { signer: JsonRpcSigner; account: string }) {
-  const { suite, deployment, version, refresh } = useApp();
+  const suite = useSuite();
+  const { deployment, version, refresh } = useApp();
   const state = useAsync(() => readAccount(suite, account), [suite, account, version]);
   const writer = useMemo(() => connectSuite(deployment, signer), [deployment, signer]);
   return (
@@ -68,7 +70,7 @@ function AccountView({ signer, account }: { signer: JsonRpcSigner; account: stri
           <VestingSection data={a} writer={writer} onDone={refresh} />
           <StakeSection data={a} writer={writer} account={account} onDone={refresh} />
           <DelegateSection writer={writer} account={account} onDone={refresh} />
-          <CreditsSection data={a} />
+          <CreditsSection data={a} account={account} />
         </>
       )}
     </Loaded>
@@ -197,7 +199,9 @@ function DelegateSection({ writer, account, onDone }: { writer: Suite; account: 
   );
 }
 
-function CreditsSection({ data }: { data: AccountData }) {
+function CreditsSection({ data, account }: { data: AccountData; account: string }) {
+  const app = useApp();
+  const months = useAsync(() => app.data.creditMonths(account), [app.data, app.version, account]);
   const perMonth = (data.staked * data.rate) / 10n ** 18n;
   const next = data.thresholds[Number(data.tier)];
   return (
@@ -208,6 +212,40 @@ function CreditsSection({ data }: { data: AccountData }) {
         <Stat label="Credits per month at your stake" value={formatToken(perMonth, "credits", 18, 2)} />
         <Stat label="Next tier at" value={next === undefined ? "top tier reached" : formatToken(next, "FLK", 18, 0)} />
       </dl>
+      <h3>Per month</h3>
+      <Loaded state={months} what="your service credits per month">
+        {(list) =>
+          list.length === 0 ? (
+            <p className="empty">No credits yet: staking earns them from the month of your first stake.</p>
+          ) : (
+            <div className="table-scroll">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Month (UTC)</th>
+                    <th scope="col">Credits</th>
+                    <th scope="col">Average stake</th>
+                    <th scope="col">Tier</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {list.map((m) => (
+                    <tr key={m.month} data-testid="credit-month">
+                      <th scope="row">
+                        {m.month}
+                        {m.complete ? "" : " (so far)"}
+                      </th>
+                      <td>{formatToken(m.credits, "credits", 18, 2)}</td>
+                      <td>{formatToken(m.averageStake, "FLK", 18, 2)}</td>
+                      <td>{m.tier}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Loaded>
     </section>
   );
 }

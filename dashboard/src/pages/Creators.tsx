@@ -4,6 +4,7 @@ import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
 import { useTransaction } from "../lib/useTransaction";
 import { connectSuite, creatorToken } from "../lib/contracts";
+import { useSuite, useReadProvider } from "../lib/useChain";
 import { spotPrice } from "../../../ignition/creator";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
@@ -77,7 +78,8 @@ function TokenList({ tokens, selected, onSelect }: { tokens: CreatorTokenInfo[];
 }
 
 function CreatorPanel({ creator }: { creator: string }) {
-  const { suite, version } = useApp();
+  const suite = useSuite();
+  const { version } = useApp();
   const curve = useAsync(async () => {
     const [supply, price, reserve, token] = await Promise.all([suite.market.supplyOf(creator), suite.market.spotPrice(creator), suite.market.reserveOf(creator), suite.market.tokenOf(creator)]);
     return { supply, price, reserve, token };
@@ -119,7 +121,9 @@ function PriceCurve({ supply }: { supply: bigint }) {
 }
 
 function TradeForm({ signer, account, creator, token, supply }: { signer: JsonRpcSigner; account: string; creator: string; token: string; supply: bigint }) {
-  const { deployment, suite, provider, version, refresh } = useApp();
+  const suite = useSuite();
+  const provider = useReadProvider();
+  const { deployment, version, refresh } = useApp();
   const writer = useMemo(() => connectSuite(deployment, signer), [deployment, signer]);
   const [side, setSide] = useState<"buy" | "sell">("buy");
   const [text, setText] = useState("");
@@ -197,7 +201,8 @@ function TradeForm({ signer, account, creator, token, supply }: { signer: JsonRp
 }
 
 function CreatorFees({ signer, account }: { signer: JsonRpcSigner; account: string }) {
-  const { deployment, suite, version, refresh } = useApp();
+  const suite = useSuite();
+  const { deployment, version, refresh } = useApp();
   const fees = useAsync(() => suite.market.creatorFeesOf(account), [suite, account, version]);
   const tx = useTransaction(refresh);
   const writer = useMemo(() => connectSuite(deployment, signer), [deployment, signer]);

@@ -4,6 +4,7 @@ import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
 import { useTransaction } from "../lib/useTransaction";
 import { connectSuite, type Suite } from "../lib/contracts";
+import { useSuite, useReadProvider } from "../lib/useChain";
 import { useWallet } from "../wallet/WalletContext";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
@@ -15,7 +16,9 @@ import type { Proposal } from "../data/source";
 
 /** Tally-style governance: settings, proposals with their tally, voting, proposing, queue and execute. */
 export default function Governance() {
-  const { suite, data, provider, version } = useApp();
+  const suite = useSuite();
+  const provider = useReadProvider();
+  const { data, version } = useApp();
   const settings = useAsync(async () => {
     const { governor } = suite;
     const [delay, period, threshold, quorumPercent, block] = await Promise.all([
@@ -44,6 +47,7 @@ export default function Governance() {
               {(list) => <ProposalList proposals={list} now={s.now} />}
             </Loaded>
             <NewProposal />
+            <Stakers />
           </>
         )}
       </Loaded>
@@ -66,7 +70,7 @@ function ProposalList({ proposals, now }: { proposals: Proposal[]; now: bigint }
 }
 
 function ProposalCard({ proposal: p, now }: { proposal: Proposal; now: bigint }) {
-  const { suite } = useApp();
+  const suite = useSuite();
   const total = p.forVotes + p.againstVotes + p.abstainVotes;
   const quorumVotes = p.forVotes + p.abstainVotes;
   const pct = (v: bigint) => (total === 0n ? 0 : Number((v * 1000n) / total) / 10);
@@ -91,6 +95,15 @@ function ProposalCard({ proposal: p, now }: { proposal: Proposal; now: bigint })
         <Stat label="Abstain" value={`${formatToken(p.abstainVotes, "FLK", 18, 2)} (${pct(p.abstainVotes)}%)`} />
         <Stat label="Quorum" value={p.quorum === 0n ? "set at the snapshot" : `${formatToken(quorumVotes, "FLK", 18, 0)} of ${formatToken(p.quorum, "FLK", 18, 0)}${quorumVotes >= p.quorum ? " (reached)" : ""}`} />
       </dl>
+      {p.votes.length > 0 && (
+        <ul aria-label="Latest votes" className="votes">
+          {p.votes.map((v) => (
+            <li key={v.voter} data-testid="vote">
+              {shortAddress(v.voter)} voted {v.support.toLowerCase()} with {formatToken(v.weight, "FLK", 18, 2)}
+            </li>
+          ))}
+        </ul>
+      )}
       <ProposalActions proposal={p} now={now} />
     </li>
   );
@@ -126,6 +139,49 @@ function ProposalActions({ proposal: p, now }: { proposal: Proposal; now: bigint
       </div>
       <TxStatus state={tx.state} />
     </div>
+  );
+}
+
+/** The largest stakers and the votes delegated to them, from the indexer. */
+function Stakers() {
+  const { data, version } = useApp();
+  const stakers = useAsync(() => data.stakers(20), [data, version]);
+  return (
+    <section aria-labelledby="stakers-h">
+      <h2 id="stakers-h">Largest stakers</h2>
+      <Loaded state={stakers} what="stakers">
+        {(list) =>
+          list.length === 0 ? (
+            <p className="empty">Nobody stakes yet.</p>
+          ) : (
+            <div className="table-scroll">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Staker</th>
+                    <th scope="col">Staked</th>
+                    <th scope="col">Votes held</th>
+                    <th scope="col">Delegates to</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {list.map((s) => (
+                    <tr key={s.address} data-testid="staker-row">
+                      <th scope="row" title={s.address}>
+                        {shortAddress(s.address)}
+                      </th>
+                      <td>{formatToken(s.staked, "FLK", 18, 2)}</td>
+                      <td>{formatToken(s.votes, "FLK", 18, 2)}</td>
+                      <td>{s.delegate.toLowerCase() === s.address.toLowerCase() ? "itself" : shortAddress(s.delegate)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Loaded>
+    </section>
   );
 }
 

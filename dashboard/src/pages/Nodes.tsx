@@ -4,22 +4,26 @@ import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
 import { useTransaction, type SendStep } from "../lib/useTransaction";
 import { connectSuite, type Suite } from "../lib/contracts";
+import { useSuite, useReadProvider } from "../lib/useChain";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
 import { TxStatus } from "../components/TxStatus";
 import { TextField } from "../components/TextField";
 import { AmountField, readAmount } from "../components/AmountField";
 import { RequireWallet } from "../components/RequireWallet";
+import { LineChart } from "../components/LineChart";
+import type { DashboardData, NodeInfo } from "../data/source";
 import { formatDateTime, formatToken, shortAddress } from "../lib/format";
-import { DEFAULT_PORTS, PORT_NAMES, parseHost, parseLockEpochs, parseNodeKey, parsePort, parseSigner, shortKey, statusName, type PortName } from "../lib/nodes";
+import { DEFAULT_PORTS, PORT_NAMES, UNSTAKE_DELAY_EPOCHS, parseHost, parseLockEpochs, parseNodeKey, parsePort, parseSigner, shortKey, type PortName } from "../lib/nodes";
 
 /**
  * The node registry: node operators' emission, the committee of the current epoch, every
  * registered node, and for the connected wallet node registration, stake top-ups and stake locks.
  */
 export default function Nodes() {
-  const { suite, version } = useApp();
-  const registry = useAsync(() => readRegistry(suite), [suite, version]);
+  const suite = useSuite();
+  const { data, version } = useApp();
+  const registry = useAsync(() => readRegistry(suite, data), [suite, data, version]);
   return (
     <>
       <h1>Nodes</h1>
@@ -37,21 +41,21 @@ export default function Nodes() {
   );
 }
 
-/** Everything the page shows about the registry, in one batch. Nodes are listed by id (1..nodeCount). */
-async function readRegistry(suite: Suite) {
+/** Everything the page shows about the registry, in one batch: nodes and the epoch from the indexer, the parameters from the chain. */
+async function readRegistry(suite: Suite, data: DashboardData) {
   const { registry } = suite;
-  const [count, minimumStake, maxLock, committee] = await Promise.all([registry.nodeCount(), registry.minimumStake(), registry.MAX_LOCK_EPOCHS(), registry.committee()]);
-  const nodes = count === 0n ? [] : await registry.getNodes(Array.from({ length: Number(count) }, (_, i) => i + 1));
-  const [epoch, start, duration, members] = committee;
-  return { minimumStake, maxLockEpochs: Number(maxLock), epoch, start, end: start + duration, members, nodes };
+  const [minimumStake, maxLock, nodes, epoch] = await Promise.all([registry.minimumStake(), registry.MAX_LOCK_EPOCHS(), data.nodes(), data.currentEpoch()]);
+  const members = epoch.committee.flatMap((id) => nodes.filter((n) => n.id === id));
+  return { minimumStake, maxLockEpochs: Number(maxLock), epoch: epoch.number, start: epoch.start, end: epoch.end, members, nodes };
 }
 
 type RegistryData = Awaited<ReturnType<typeof readRegistry>>;
-type NodeView = RegistryData["nodes"][number];
 
 /** Node operators' half of emission, from the Emission contract. */
 function EmissionSection() {
-  const { suite, provider, deployment, version } = useApp();
+  const suite = useSuite();
+  const provider = useReadProvider();
+  const { deployment, version } = useApp();
   const rewards = useAsync(async () => {
     const block = await provider.getBlock("latest");
     const [due, recipient] = await Promise.all([suite.emission.nodeEmission(block?.timestamp ?? 0), suite.emission.nodeRecipient()]);
@@ -91,8 +95,8 @@ function CommitteeSection({ data }: { data: RegistryData }) {
       ) : (
         <ul aria-label="Committee members" data-testid="committee">
           {data.members.map((m) => (
-            <li key={m.id.toString()}>
-              Node {m.id.toString()} ({m.endpoints.host}), signer {shortAddress(m.signer)}
+            <li key={m.id}>
+              Node {m.id} ({m.host}), signer {shortAddress(m.signer)}
             </li>
           ))}
         </ul>
@@ -102,7 +106,7 @@ function CommitteeSection({ data }: { data: RegistryData }) {
 }
 
 /** Every registered node with its status, stake and lock. */
-function NodesTable({ nodes }: { nodes: NodeView[] }) {
+function NodesTable({ nodes }: { nodes: NodeInfo[] }) {
   return (
     <section aria-labelledby="nodes-h">
       <h2 id="nodes-h">Registry</h2>
@@ -124,12 +128,12 @@ function NodesTable({ nodes }: { nodes: NodeView[] }) {
             </thead>
             <tbody>
               {nodes.map((n) => (
-                <tr key={n.id.toString()} data-testid={`node-${n.id}`}>
-                  <th scope="row">{n.id.toString()}</th>
+                <tr key={n.id} data-testid={`node-${n.id}`}>
+                  <th scope="row">{n.id}</th>
                   <td title={n.nodeKey}>{shortKey(n.nodeKey)}</td>
-                  <td>{n.endpoints.host}</td>
+                  <td>{n.host}</td>
                   <td title={n.owner}>{shortAddress(n.owner)}</td>
-                  <td data-testid="node-status">{statusName(n.status)}</td>
+                  <td data-testid="node-status">{n.status}</td>
                   <td>{formatToken(n.stake)}</td>
                   <td>{n.lockedUntil === 0n ? "not locked" : n.lockedUntil.toString()}</td>
                 </tr>
@@ -150,12 +154,17 @@ function OperatorSection({ data, signer, account }: { data: RegistryData; signer
   return (
     <>
       {own.map((n) => (
-        <section key={n.id.toString()} aria-labelledby={`own-${n.id}-h`}>
-          <h2 id={`own-${n.id}-h`}>Your node {n.id.toString()}</h2>
+        <section key={n.id} aria-labelledby={`own-${n.id}-h`}>
+          <h2 id={`own-${n.id}-h`}>Your node {n.id}</h2>
           <AddStakeForm node={n} writer={writer} account={account} onDone={refresh} />
           <LockStakeForm node={n} writer={writer} maxEpochs={data.maxLockEpochs} onDone={refresh} />
+          <UnstakeForm node={n} writer={writer} epoch={data.epoch} onDone={refresh} />
+          <WithdrawForm node={n} writer={writer} epoch={data.epoch} onDone={refresh} />
+          <RejoinForm node={n} writer={writer} minimumStake={data.minimumStake} onDone={refresh} />
+          <NodeHistorySection node={n} />
         </section>
       ))}
+      {own.length > 0 && <RewardsClaim nodes={own} writer={writer} onDone={refresh} />}
       <RegisterForm writer={writer} account={account} minimumStake={data.minimumStake} onDone={refresh} />
     </>
   );
@@ -222,7 +231,7 @@ function RegisterForm({ writer, account, minimumStake, onDone }: { writer: Suite
 }
 
 /** Adds FLK to a node's stake (approval first when needed). */
-function AddStakeForm({ node, writer, account, onDone }: { node: NodeView; writer: Suite; account: string; onDone: () => void }) {
+function AddStakeForm({ node, writer, account, onDone }: { node: NodeInfo; writer: Suite; account: string; onDone: () => void }) {
   const [text, setText] = useState("");
   const tx = useTransaction(() => {
     setText("");
@@ -237,7 +246,7 @@ function AddStakeForm({ node, writer, account, onDone }: { node: NodeView; write
   return (
     <form className="card" onSubmit={(e) => e.preventDefault()} aria-label={`Add stake to node ${node.id}`}>
       <p>
-        Stake: {formatToken(node.stake)}, status {statusName(node.status)}.
+        Stake: {formatToken(node.stake)}, status {node.status}.
       </p>
       <AmountField label="Add stake" value={text} onChange={setText} />
       <div className="actions">
@@ -251,7 +260,7 @@ function AddStakeForm({ node, writer, account, onDone }: { node: NodeView; write
 }
 
 /** Extends a node's stake lock by a number of epochs (for a reward boost). */
-function LockStakeForm({ node, writer, maxEpochs, onDone }: { node: NodeView; writer: Suite; maxEpochs: number; onDone: () => void }) {
+function LockStakeForm({ node, writer, maxEpochs, onDone }: { node: NodeInfo; writer: Suite; maxEpochs: number; onDone: () => void }) {
   const [text, setText] = useState("");
   const tx = useTransaction(() => {
     setText("");
@@ -269,5 +278,185 @@ function LockStakeForm({ node, writer, maxEpochs, onDone }: { node: NodeView; wr
       </div>
       <TxStatus state={tx.state} />
     </form>
+  );
+}
+
+/** Moves part of a node's stake to unstaking; refused in the form while the stake is locked. */
+function UnstakeForm({ node, writer, epoch, onDone }: { node: NodeInfo; writer: Suite; epoch: bigint; onDone: () => void }) {
+  const [text, setText] = useState("");
+  const tx = useTransaction(() => {
+    setText("");
+    onDone();
+  });
+  const amount = readAmount(text).value;
+  const locked = node.lockedUntil > epoch;
+  const overStake = (value: bigint) => (value > node.stake ? `The node's stake is ${formatToken(node.stake)}.` : undefined);
+  return (
+    <form className="card" onSubmit={(e) => e.preventDefault()} aria-label={`Unstake from node ${node.id}`}>
+      <p data-testid="unstake-note">
+        {locked
+          ? `The stake is locked until epoch ${node.lockedUntil}: it can be unstaked from then.`
+          : `Unstaked FLK is withdrawable ${UNSTAKE_DELAY_EPOCHS} epochs later (a new unstake restarts the delay); a node left below the minimum stake leaves the active set at the next epoch change.`}
+      </p>
+      <AmountField label="Unstake" value={text} onChange={setText} max={node.stake} check={overStake} />
+      <div className="actions">
+        <button
+          type="submit"
+          disabled={tx.busy || amount === undefined || amount === 0n || !!overStake(amount)}
+          onClick={() => tx.run((send) => send("Unstake", () => writer.registry.unstake(node.id, amount!)))}
+        >
+          Unstake
+        </button>
+      </div>
+      <TxStatus state={tx.state} />
+    </form>
+  );
+}
+
+/** Pays out a node's unstaked FLK once its delay has passed. */
+function WithdrawForm({ node, writer, epoch, onDone }: { node: NodeInfo; writer: Suite; epoch: bigint; onDone: () => void }) {
+  const tx = useTransaction(onDone);
+  if (node.unstaking === 0n && tx.state.status === "idle") return null;
+  const ready = node.unstaking > 0n && node.unstakeReadyAt <= epoch;
+  return (
+    <form className="card" onSubmit={(e) => e.preventDefault()} aria-label={`Withdraw from node ${node.id}`}>
+      <p data-testid="unstaking">
+        {node.unstaking === 0n
+          ? "Nothing is unstaking."
+          : `Unstaking: ${formatToken(node.unstaking)}, ${ready ? "withdrawable now" : `withdrawable from epoch ${node.unstakeReadyAt} (this is epoch ${epoch})`}.`}
+      </p>
+      <div className="actions">
+        <button type="submit" disabled={tx.busy || node.unstaking === 0n} onClick={() => tx.run((send) => send("Withdraw", () => writer.registry.withdraw(node.id)))}>
+          Withdraw {formatToken(node.unstaking)}
+        </button>
+      </div>
+      <TxStatus state={tx.state} />
+    </form>
+  );
+}
+
+/** Queues a jailed or exited node for the next epoch change (it needs the minimum stake). */
+function RejoinForm({ node, writer, minimumStake, onDone }: { node: NodeInfo; writer: Suite; minimumStake: bigint; onDone: () => void }) {
+  const tx = useTransaction(onDone);
+  const out = node.status === "jailed" || node.status === "exited";
+  if (!out && tx.state.status === "idle") return null;
+  return (
+    <form className="card" onSubmit={(e) => e.preventDefault()} aria-label={`Rejoin with node ${node.id}`}>
+      <p>
+        {out
+          ? `The node is ${node.status}. Rejoining queues it for the next epoch change${node.stake < minimumStake ? `; first add stake up to the minimum of ${formatToken(minimumStake)}` : ""}.`
+          : `The node is ${node.status}.`}
+      </p>
+      <div className="actions">
+        <button type="submit" disabled={tx.busy || !out} onClick={() => tx.run((send) => send("Rejoin", () => writer.registry.rejoin(node.id)))}>
+          Rejoin
+        </button>
+      </div>
+      <TxStatus state={tx.state} />
+    </form>
+  );
+}
+
+/** A node's reputation over epochs (chart) and its part of each reported epoch's rewards. */
+function NodeHistorySection({ node }: { node: NodeInfo }) {
+  const { data, version } = useApp();
+  const history = useAsync(() => data.nodeHistory(node.id), [data, version, node.id]);
+  return (
+    <Loaded state={history} what={`node ${node.id}'s reputation and rewards`}>
+      {(h) =>
+        !h ? (
+          <p className="empty">The indexer has not seen node {node.id} yet.</p>
+        ) : (
+          <>
+            <h3>Reputation</h3>
+            {h.reputation.length === 0 ? (
+              <p className="empty" data-testid="reputation-empty">
+                No reputation yet: scores come with the committee's epoch reports.
+              </p>
+            ) : (
+              <LineChart
+                label={`Reputation of node ${node.id} over epochs, 0 to 100`}
+                series={[{ name: "Reputation (by epoch)", color: "#8b5cf6", points: h.reputation.map((p) => [p.epoch, p.score]) }]}
+                // Ticks fall between epochs when there are few: label only whole epochs.
+                formatX={(x) => (Number.isInteger(x) ? String(x) : "")}
+                formatY={(y) => Math.round(y).toString()}
+              />
+            )}
+            <h3>Rewards</h3>
+            {h.rewards.length === 0 ? (
+              <p className="empty">No rewards yet: each epoch report pays the nodes that served.</p>
+            ) : (
+              <div className="table-scroll">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Epoch</th>
+                      <th scope="col">FLK</th>
+                      <th scope="col">USDC</th>
+                      <th scope="col">Claimed</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {h.rewards.map((r) => (
+                      <tr key={r.epoch} data-testid="reward-row">
+                        <th scope="row">{r.epoch}</th>
+                        <td>{r.flkAmount === null ? "not settled" : formatToken(r.flkAmount)}</td>
+                        <td>{r.usdcAmount === null ? "not settled" : formatToken(r.usdcAmount, "USDC", USDC_DECIMALS, 2)}</td>
+                        <td>{r.claimed ? "yes" : "no"}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </>
+        )
+      }
+    </Loaded>
+  );
+}
+
+/** USDC has 6 decimals. */
+const USDC_DECIMALS = 6;
+
+/**
+ * The account's unclaimed rewards over all its nodes, and one Claim for all of them: an owner has
+ * one leaf per epoch, so each unclaimed epoch takes one proof (from any of its nodes) in `claimMany`.
+ */
+function RewardsClaim({ nodes, writer, onDone }: { nodes: NodeInfo[]; writer: Suite; onDone: () => void }) {
+  const { data, version } = useApp();
+  const unclaimed = useAsync(async () => {
+    const histories = await Promise.all(nodes.map(async (n) => ({ id: n.id, history: await data.nodeHistory(n.id) })));
+    const nodeOfEpoch = new Map<number, number>();
+    for (const { id, history } of histories)
+      for (const r of history?.rewards ?? []) if (!r.claimed && r.flkAmount !== null && (r.flkAmount > 0n || (r.usdcAmount ?? 0n) > 0n)) nodeOfEpoch.set(r.epoch, id);
+    const proofs = await Promise.all([...nodeOfEpoch].map(([epoch, node]) => data.rewardProof(epoch, node)));
+    return proofs.filter((p) => !p.claimed).sort((a, b) => a.epoch - b.epoch);
+  }, [data, version, nodes.map((n) => n.id).join()]);
+  const tx = useTransaction(onDone);
+  return (
+    <section aria-labelledby="rewards-h">
+      <h2 id="rewards-h">Your rewards</h2>
+      <Loaded state={unclaimed} what="your unclaimed rewards">
+        {(proofs) => {
+          const flk = proofs.reduce((sum, p) => sum + p.flkAmount, 0n);
+          const usdc = proofs.reduce((sum, p) => sum + p.usdcAmount, 0n);
+          const claims = proofs.map((p) => ({ epoch: p.epoch, account: p.account, flkWeight: p.flkWeight, usdcWeight: p.usdcWeight, proof: p.proof }));
+          return (
+            <div className="card">
+              <p data-testid="unclaimed">
+                {proofs.length === 0 ? "Nothing to claim." : `Unclaimed: epoch${proofs.length > 1 ? "s" : ""} ${proofs.map((p) => p.epoch).join(", ")}.`}
+              </p>
+              <div className="actions">
+                <button type="button" disabled={tx.busy || proofs.length === 0} onClick={() => tx.run((send) => send("Claim rewards", () => writer.rewards.claimMany(claims)))}>
+                  {proofs.length === 0 ? "Nothing to claim" : `Claim ${formatToken(flk)} and ${formatToken(usdc, "USDC", USDC_DECIMALS, 2)}`}
+                </button>
+              </div>
+              <TxStatus state={tx.state} />
+            </div>
+          );
+        }}
+      </Loaded>
+    </section>
   );
 }

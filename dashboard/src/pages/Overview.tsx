@@ -13,6 +13,14 @@ export const FIRST_PAGE_MARK = "fleek:first-page-interactive";
 const WEI_PER_FLK = 10n ** 18n;
 const toFlk = (wei: bigint) => Number(wei / WEI_PER_FLK);
 const year = (seconds: number) => new Date(seconds * 1000).getUTCFullYear().toString();
+/** Axis labels for a span of `seconds`: times within two days, dates within two years, else years. */
+function timeAxis(seconds: number): (x: number) => string {
+  if (seconds <= 2 * 86_400) return (x) => new Date(x * 1000).toISOString().slice(11, 16);
+  if (seconds <= 2 * 365 * 86_400) return (x) => new Date(x * 1000).toISOString().slice(0, 10);
+  return year;
+}
+/** Samples of the measured supply chart. */
+const HISTORY_POINTS = 13;
 
 /** Token-page overview, Etherscan style: where the supply is, what unlocks when, what is emitted and burned. */
 export function Overview() {
@@ -53,7 +61,9 @@ function SupplySection({ supply: s }: { supply: SupplyBreakdown }) {
         <Stat label="Emitted" value={formatToken(s.emitted, "FLK", 18, 0)} />
         <Stat label="Emission due, not yet minted" value={formatToken(s.mintable, "FLK", 18, 0)} />
       </dl>
-      <h3>Supply over time</h3>
+      <h3>Supply since the TGE</h3>
+      <SupplyHistory from={s.tge} to={s.now} />
+      <h3>Projected schedule</h3>
       <LineChart
         label="Unlocked genesis supply and cumulative emission over five years from the TGE"
         series={[
@@ -64,16 +74,44 @@ function SupplySection({ supply: s }: { supply: SupplyBreakdown }) {
         formatY={(y) => formatCompact(BigInt(Math.round(y)) * WEI_PER_FLK)}
         marker={{ x: Number(s.now), y: toFlk(s.total - s.vesting + s.mintable), label: "now" }}
       />
-      <p className="hint">The schedule projected from the genesis formulas; the indexer's history replaces the projection with measured supply.</p>
+      <p className="hint">Projected from the genesis formulas (ignition/genesis.ts) that the contracts implement.</p>
     </section>
   );
 }
 
+/** The supply as the indexer measured it, sampled from the TGE to the latest indexed block. */
+function SupplyHistory({ from, to }: { from: bigint; to: bigint }) {
+  const { data, version } = useApp();
+  const history = useAsync(() => data.supplyHistory(from, to, HISTORY_POINTS), [data, version, from, to]);
+  return (
+    <Loaded state={history} what="the supply history">
+      {(samples) => (
+        <LineChart
+          label="Total, vesting, staked and burned FLK measured from the TGE to the latest indexed block"
+          series={[
+            { name: "Total supply", color: "#3b82f6", points: samples.map((p) => [Number(p.time), toFlk(p.total)]) },
+            { name: "Locked in vesting", color: "#f59e0b", points: samples.map((p) => [Number(p.time), toFlk(p.vesting)]) },
+            { name: "Staked", color: "#10b981", points: samples.map((p) => [Number(p.time), toFlk(p.staked)]) },
+            { name: "Burned", color: "#ef4444", points: samples.map((p) => [Number(p.time), toFlk(p.burned)]) },
+          ]}
+          formatX={timeAxis(Number(to - from))}
+          formatY={(y) => formatCompact(BigInt(Math.round(y)) * WEI_PER_FLK)}
+        />
+      )}
+    </Loaded>
+  );
+}
+
+/** Every allocation's unlocks, from the allocations the indexer read from the Vesting contract. */
 function UnlockCalendar({ tge }: { tge: bigint }) {
+  const { data, version } = useApp();
+  const allocations = useAsync(() => data.allocations(), [data, version]);
   return (
     <section aria-labelledby="unlock-h">
       <h2 id="unlock-h">Unlock calendar</h2>
       <p>Token generation event (TGE): {formatDate(tge)}. Months are twelfths of a 365-day year.</p>
+      <Loaded state={allocations} what="the vesting allocations">
+        {(list) => (
       <div className="table-scroll">
         <table>
           <thead>
@@ -87,8 +125,8 @@ function UnlockCalendar({ tge }: { tge: bigint }) {
             </tr>
           </thead>
           <tbody>
-            {unlockCalendar(tge).map((row) => (
-              <tr key={row.allocation.key}>
+            {unlockCalendar(tge, list).map((row) => (
+              <tr key={row.allocation.key} data-testid="unlock-row">
                 <th scope="row">{row.allocation.name}</th>
                 <td>{formatToken(row.allocation.total, "FLK", 18, 0)}</td>
                 <td>
@@ -102,6 +140,8 @@ function UnlockCalendar({ tge }: { tge: bigint }) {
           </tbody>
         </table>
       </div>
+        )}
+      </Loaded>
     </section>
   );
 }

@@ -3,7 +3,7 @@
  * transactions. Reads never go through the wallet (see data/chain.ts), so pages work without one.
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { BrowserProvider, type JsonRpcSigner } from "ethers";
+import type { JsonRpcSigner } from "ethers";
 import { discoverWallets, type DiscoveredWallet } from "./eip6963";
 import { NETWORKS } from "./networks";
 import { describeError } from "../lib/revert";
@@ -123,7 +123,10 @@ export function WalletProvider({ expectedChainId, children }: { expectedChainId:
     setSigner(undefined);
     if (!wallet || !account || chainId !== expectedChainId) return;
     let live = true;
-    new BrowserProvider(wallet.provider as never, chainId).getSigner(account).then((s) => live && setSigner(s), (err) => live && setError(describeError(err)));
+    // ethers loads with the first signer, not with the first page.
+    import("ethers")
+      .then(({ BrowserProvider }) => new BrowserProvider(wallet.provider as never, chainId).getSigner(account))
+      .then((s) => live && setSigner(s), (err) => live && setError(describeError(err)));
     return () => {
       live = false;
     };

@@ -1,0 +1,256 @@
+/**
+ * {@link DashboardData} from the indexer's GraphQL API (indexer/README.md, "GraphQL API"). Each
+ * query also asks for `health { indexedBlock }`: after a transaction the page must not show a list
+ * from before it, so a query is repeated until the indexer has reached the transaction's block.
+ */
+import { IndexerError, type GraphQuery } from "./graphql";
+import { PROPOSAL_STATES, type DashboardData, type NodeStatus, type Proposal, type ProposalState, type SupplySample, type Vote } from "./source";
+import type { Deployment } from "../lib/contracts";
+
+/** How long a read waits for the indexer to reach a confirmed transaction's block, by default. */
+const CATCH_UP_MS = 20_000;
+const RETRY_MS = 250;
+
+interface Fresh {
+  health: { indexedBlock: number | null };
+}
+
+const SUPPLY = /* GraphQL */ `
+  query Supply($staking: String!, $treasury: String!, $curves: String!) {
+    health { indexedBlock }
+    tokenSupply { timestamp total burned emitted lockedInVesting }
+    emission { mintable }
+    vestingAllocations { start }
+    staking: account(address: $staking) { balance }
+    treasury: account(address: $treasury) { balance }
+    curves: account(address: $curves) { balance }
+  }`;
+
+const ALLOCATIONS = /* GraphQL */ `
+  query Allocations {
+    health { indexedBlock }
+    vestingAllocations { id name total tgeBps cliff duration }
+  }`;
+
+const BURNS = /* GraphQL */ `
+  query Burns($first: Int!) {
+    health { indexedBlock }
+    burns(first: $first, orderDirection: DESC) { nodes { blockNumber transactionHash from value } }
+  }`;
+
+const PROPOSALS = /* GraphQL */ `
+  query Proposals {
+    health { indexedBlock }
+    proposals(first: 20) {
+      nodes {
+        id proposer description targets values calldatas voteStart voteEnd state
+        forVotes againstVotes abstainVotes quorum eta
+        votes(first: 10, orderDirection: DESC) { nodes { voter support weight } }
+      }
+    }
+  }`;
+
+const STAKERS = /* GraphQL */ `
+  query Stakers($first: Int!) {
+    health { indexedBlock }
+    stakers(first: $first) { nodes { address staked votes delegate } }
+  }`;
+
+const CREDIT_MONTHS = /* GraphQL */ `
+  query CreditMonths($account: String!) {
+    health { indexedBlock }
+    serviceCreditMonths(account: $account) { month credits averageStake tier complete }
+  }`;
+
+const NODES = /* GraphQL */ `
+  query Nodes {
+    health { indexedBlock }
+    nodes(first: 1000) { nodes { id owner nodeKey signer endpoints { host } status stake unstaking unstakeReadyAt lockedUntil } }
+  }`;
+
+const CURRENT_EPOCH = /* GraphQL */ `
+  query CurrentEpoch {
+    health { indexedBlock }
+    epochs(first: 1) { nodes { number start duration committee } }
+  }`;
+
+const NODE_HISTORY = /* GraphQL */ `
+  query NodeHistory($id: Int!) {
+    health { indexedBlock }
+    node(id: $id) {
+      reputation { epoch score }
+      rewards { epoch account flkAmount usdcAmount claimed }
+    }
+  }`;
+
+const REWARD_PROOF = /* GraphQL */ `
+  query RewardProof($epoch: Int!, $node: Int!) {
+    health { indexedBlock }
+    rewardProof(epoch: $epoch, node: $node) { epoch nodeId account flkWeight usdcWeight flkAmount usdcAmount proof claimed }
+  }`;
+
+type Amount = string;
+type SupplyFields = { timestamp: number; total: Amount; burned: Amount; emitted: Amount; lockedInVesting: Amount; staked: Amount };
+
+/** `ACTIVE` → `Active`: the API's enum in the Governor's own spelling. */
+function proposalState(state: string): ProposalState {
+  const found = PROPOSAL_STATES.find((s) => s.toUpperCase() === state);
+  if (!found) throw new IndexerError(`The indexer returned an unknown proposal state: ${state}.`);
+  return found;
+}
+
+const SUPPORT: Record<string, Vote["support"]> = { FOR: "For", AGAINST: "Against", ABSTAIN: "Abstain" };
+
+/**
+ * The indexer behind `query`. `minBlock` is the block of the latest transaction the user
+ * confirmed: reads wait up to `catchUpMs` for the indexer to reach it.
+ */
+export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "contracts">, minBlock: () => number, catchUpMs = CATCH_UP_MS): Omit<DashboardData, "creatorTokens"> {
+  const c = deployment.contracts;
+
+  async function fresh<T extends Fresh>(document: string, variables?: Record<string, unknown>): Promise<T> {
+    const deadline = Date.now() + catchUpMs;
+    for (;;) {
+      const data = await query<T>(document, variables);
+      const indexed = data.health.indexedBlock ?? -1;
+      const wanted = minBlock();
+      if (indexed >= wanted) return data;
+      if (Date.now() > deadline) throw new IndexerError(`The indexer is behind: it has reached block ${indexed}, your last transaction is in block ${wanted}. Lists will catch up when it does.`, "BEHIND");
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
+
+  return {
+    async supply() {
+      const d = await fresh<Fresh & {
+        tokenSupply: Omit<SupplyFields, "staked">;
+        emission: { mintable: Amount };
+        vestingAllocations: { start: number }[];
+        staking: { balance: Amount } | null;
+        treasury: { balance: Amount } | null;
+        curves: { balance: Amount } | null;
+      }>(SUPPLY, { staking: c.staking, treasury: c.timelock, curves: c.creatorMarket });
+      if (d.vestingAllocations.length === 0) throw new IndexerError("The indexer has not seen the vesting allocations yet; try again in a moment.", "NOT_INDEXED");
+      const s = d.tokenSupply;
+      const balance = (a: { balance: Amount } | null) => BigInt(a?.balance ?? 0);
+      const [total, vesting, staked, reserves] = [BigInt(s.total), BigInt(s.lockedInVesting), balance(d.staking), balance(d.treasury) + balance(d.curves)];
+      return {
+        total,
+        circulating: total - vesting - staked - reserves,
+        vesting,
+        staked,
+        reserves,
+        burned: BigInt(s.burned),
+        emitted: BigInt(s.emitted),
+        mintable: BigInt(d.emission.mintable),
+        tge: BigInt(d.vestingAllocations[0].start),
+        now: BigInt(s.timestamp),
+      };
+    },
+
+    async supplyHistory(from, to, points) {
+      const times = Array.from({ length: points }, (_, i) => from + ((to - from) * BigInt(i)) / BigInt(Math.max(points - 1, 1)));
+      // One request: an alias per sample (the API allows 20).
+      const fields = times.map((t, i) => `p${i}: tokenSupply(at: ${t}) { timestamp total burned emitted lockedInVesting staked }`).join("\n");
+      const d = await fresh<Fresh & Record<string, SupplyFields>>(`query SupplyHistory { health { indexedBlock } ${fields} }`);
+      return times.map((_, i): SupplySample => {
+        const p = d[`p${i}`];
+        return { time: BigInt(p.timestamp), total: BigInt(p.total), vesting: BigInt(p.lockedInVesting), staked: BigInt(p.staked), burned: BigInt(p.burned), emitted: BigInt(p.emitted) };
+      });
+    },
+
+    async allocations() {
+      const d = await fresh<Fresh & { vestingAllocations: { id: number; name: string; total: Amount; tgeBps: number; cliff: number; duration: number }[] }>(ALLOCATIONS);
+      return d.vestingAllocations.map((a) => ({ key: String(a.id), name: a.name, total: BigInt(a.total), tgeBps: a.tgeBps, cliff: BigInt(a.cliff), duration: BigInt(a.duration) }));
+    },
+
+    async burns(limit) {
+      const d = await fresh<Fresh & { burns: { nodes: { blockNumber: number; transactionHash: string; from: string; value: Amount }[] } }>(BURNS, { first: limit });
+      return d.burns.nodes.map((b) => ({ block: b.blockNumber, txHash: b.transactionHash, from: b.from, amount: BigInt(b.value) }));
+    },
+
+    async proposals() {
+      type Row = Omit<Proposal, "id" | "values" | "voteStart" | "voteEnd" | "state" | "forVotes" | "againstVotes" | "abstainVotes" | "quorum" | "eta" | "votes"> & {
+        id: string;
+        values: Amount[];
+        voteStart: number;
+        voteEnd: number;
+        state: string;
+        forVotes: Amount;
+        againstVotes: Amount;
+        abstainVotes: Amount;
+        quorum: Amount | null;
+        eta: number | null;
+        votes: { nodes: { voter: string; support: string; weight: Amount }[] };
+      };
+      const d = await fresh<Fresh & { proposals: { nodes: Row[] } }>(PROPOSALS);
+      return d.proposals.nodes.map((p) => ({
+        ...p,
+        id: BigInt(p.id),
+        values: p.values.map(BigInt),
+        voteStart: BigInt(p.voteStart),
+        voteEnd: BigInt(p.voteEnd),
+        state: proposalState(p.state),
+        forVotes: BigInt(p.forVotes),
+        againstVotes: BigInt(p.againstVotes),
+        abstainVotes: BigInt(p.abstainVotes),
+        quorum: BigInt(p.quorum ?? 0),
+        eta: BigInt(p.eta ?? 0),
+        votes: p.votes.nodes.map((v) => ({ voter: v.voter, support: SUPPORT[v.support], weight: BigInt(v.weight) })),
+      }));
+    },
+
+    async stakers(limit) {
+      const d = await fresh<Fresh & { stakers: { nodes: { address: string; staked: Amount; votes: Amount; delegate: string }[] } }>(STAKERS, { first: limit });
+      return d.stakers.nodes.map((s) => ({ address: s.address, staked: BigInt(s.staked), votes: BigInt(s.votes), delegate: s.delegate }));
+    },
+
+    async creditMonths(account) {
+      type Row = { month: string; credits: Amount; averageStake: Amount; tier: number; complete: boolean };
+      const d = await fresh<Fresh & { serviceCreditMonths: Row[] }>(CREDIT_MONTHS, { account });
+      return d.serviceCreditMonths.map((m) => ({ ...m, credits: BigInt(m.credits), averageStake: BigInt(m.averageStake) }));
+    },
+
+    async nodes() {
+      type Row = { id: number; owner: string; nodeKey: string; signer: string; endpoints: { host: string }; status: string; stake: Amount; unstaking: Amount; unstakeReadyAt: number; lockedUntil: number };
+      const d = await fresh<Fresh & { nodes: { nodes: Row[] } }>(NODES);
+      return d.nodes.nodes.map((n) => ({
+        id: n.id,
+        owner: n.owner,
+        nodeKey: n.nodeKey,
+        signer: n.signer,
+        host: n.endpoints.host,
+        status: n.status.toLowerCase() as NodeStatus,
+        stake: BigInt(n.stake),
+        unstaking: BigInt(n.unstaking),
+        unstakeReadyAt: BigInt(n.unstakeReadyAt),
+        lockedUntil: BigInt(n.lockedUntil),
+      }));
+    },
+
+    async currentEpoch() {
+      const d = await fresh<Fresh & { epochs: { nodes: { number: number; start: number; duration: number; committee: number[] }[] } }>(CURRENT_EPOCH);
+      const [e] = d.epochs.nodes;
+      if (!e) throw new IndexerError("The indexer has not seen the registry's first epoch yet; try again in a moment.", "NOT_INDEXED");
+      return { number: BigInt(e.number), start: BigInt(e.start), end: BigInt(e.start + e.duration), committee: e.committee };
+    },
+
+    async nodeHistory(id) {
+      type Reward = { epoch: number; account: string; flkAmount: Amount | null; usdcAmount: Amount | null; claimed: boolean };
+      const d = await fresh<Fresh & { node: { reputation: { epoch: number; score: number }[]; rewards: Reward[] } | null }>(NODE_HISTORY, { id });
+      if (!d.node) return null;
+      const byEpoch = <T extends { epoch: number }>(list: T[]) => [...list].sort((a, b) => a.epoch - b.epoch);
+      return {
+        reputation: byEpoch(d.node.reputation),
+        rewards: byEpoch(d.node.rewards).map((r) => ({ ...r, flkAmount: r.flkAmount === null ? null : BigInt(r.flkAmount), usdcAmount: r.usdcAmount === null ? null : BigInt(r.usdcAmount) })),
+      };
+    },
+
+    async rewardProof(epoch, node) {
+      type Proof = { epoch: number; nodeId: number; account: string; flkWeight: Amount; usdcWeight: Amount; flkAmount: Amount; usdcAmount: Amount; proof: string[]; claimed: boolean };
+      const { rewardProof: p } = await fresh<Fresh & { rewardProof: Proof | null }>(REWARD_PROOF, { epoch, node });
+      if (!p) throw new IndexerError(`The indexer has no reward proof for node ${node} in epoch ${epoch}.`, "NOT_FOUND");
+      return { ...p, flkWeight: BigInt(p.flkWeight), usdcWeight: BigInt(p.usdcWeight), flkAmount: BigInt(p.flkAmount), usdcAmount: BigInt(p.usdcAmount) };
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * The dashboard's data source (dashboard/src/data/indexer.ts) against the real indexer: a suite on
+ * Hardhat, synced into PGlite, served by the indexer's GraphQL server. Every figure the pages show
+ * is checked against the contracts' views; the indexer down, empty or behind gives errors in words.
+ */
+import http from "node:http";
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture, mine } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { deploySuite, type Suite } from "../helpers/deploy";
+import { scriptedActivity } from "../indexer/activity";
+import { newEngine, testBackends } from "../indexer/helpers";
+import { startApiServer, type ApiServer } from "../../indexer/api/server";
+import type { IndexerDatabase } from "../../indexer/store/database";
+import type { SyncEngine } from "../../indexer/sync/engine";
+import { FLK, GENESIS_ALLOCATIONS } from "../../ignition/genesis";
+import { graphqlClient, IndexerError } from "../../dashboard/src/data/graphql";
+import { indexerData } from "../../dashboard/src/data/indexer";
+
+async function suiteWithActivity(): Promise<Suite> {
+  const suite = await deploySuite();
+  await scriptedActivity(suite);
+  // A staker, for the stakers list.
+  const [, , staker] = await hre.ethers.getSigners();
+  await suite.flk.connect(staker).approve(await suite.staking.getAddress(), 500n * FLK);
+  await suite.staking.connect(staker).stake(500n * FLK);
+  return suite;
+}
+
+/** What a rejected promise was rejected with. */
+async function rejection(promise: Promise<unknown>): Promise<IndexerError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).to.be.instanceOf(IndexerError);
+    return err as IndexerError;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("Dashboard data source on the indexer's GraphQL", function () {
+  let suite: Suite;
+  let database: IndexerDatabase;
+  let engine: SyncEngine;
+  let api: ApiServer;
+  let minBlock = 0;
+  let data: ReturnType<typeof indexerData>;
+
+  before(async function () {
+    const pglite = (await testBackends()).find((b) => b.name === "pglite")!;
+    suite = await loadFixture(suiteWithActivity);
+    database = await pglite.fresh!();
+    engine = await newEngine(database, suite);
+    await engine.syncToHead();
+    api = await startApiServer({ db: database.db, port: 0 });
+    const contracts = { staking: await suite.staking.getAddress(), timelock: suite.admin, creatorMarket: await suite.creatorMarket.getAddress() };
+    data = indexerData(graphqlClient(`${api.url}/graphql`), { contracts } as never, () => minBlock, 1_000);
+  });
+  after(async () => {
+    await api?.close();
+    await database?.close();
+  });
+
+  it("gives the supply breakdown the contracts give", async () => {
+    const head = (await hre.ethers.provider.getBlock("latest"))!;
+    const s = await data.supply();
+    const { flk } = suite;
+    expect(s.now).to.equal(BigInt(head.timestamp));
+    expect(s.tge).to.equal(await suite.vesting.start());
+    expect(s.total).to.equal(await flk.totalSupply());
+    expect(s.vesting).to.equal(await suite.vesting.lockedAt(head.timestamp));
+    expect(s.staked).to.equal(await flk.balanceOf(await suite.staking.getAddress()));
+    expect(s.reserves).to.equal((await flk.balanceOf(suite.admin)) + (await flk.balanceOf(await suite.creatorMarket.getAddress())));
+    expect(s.burned).to.equal((await flk.totalMinted()) - (await flk.totalSupply()));
+    expect(s.emitted).to.equal(await suite.emission.minted());
+    expect(s.circulating).to.equal(s.total - s.vesting - s.staked - s.reserves);
+  });
+
+  it("samples the supply history from the TGE (genesis supply, all locked but the TGE shares) to now", async () => {
+    const s = await data.supply();
+    const samples = await data.supplyHistory(s.tge, s.now, 5);
+    expect(samples.map((p) => p.time)).to.deep.equal([0n, 1n, 2n, 3n, 4n].map((i) => s.tge + ((s.now - s.tge) * i) / 4n));
+    expect(samples[0].total).to.equal(100_000_000n * FLK);
+    expect(samples[0].vesting).to.equal(72_000_000n * FLK);
+    expect(samples[4].total).to.equal(s.total);
+    expect(samples[4].burned).to.equal(s.burned);
+    expect(samples[4].staked).to.equal(500n * FLK);
+  });
+
+  it("lists the genesis allocations as the Vesting contract holds them", async () => {
+    const allocations = await data.allocations();
+    expect(allocations.map((a) => [a.name, a.total, a.tgeBps, a.cliff, a.duration])).to.deep.equal(GENESIS_ALLOCATIONS.map((a) => [a.name, a.total, a.tgeBps, a.cliff, a.duration]));
+  });
+
+  it("lists burns newest first and stakers largest first", async () => {
+    const signers = await hre.ethers.getSigners();
+    const burns = await data.burns(10);
+    expect(burns.map((b) => [b.from, b.amount])).to.deep.equal([
+      [signers[10].address, 1n],
+      [signers[2].address, 123n * FLK + 456n],
+    ]);
+    expect(await data.stakers(5)).to.deep.equal([{ address: signers[2].address, staked: 500n * FLK, votes: 500n * FLK, delegate: signers[2].address }]);
+    expect(await data.proposals()).to.deep.equal([]);
+  });
+
+  it("waits for the indexer to reach the user's last transaction, and says so when it does not", async () => {
+    minBlock = (await hre.ethers.provider.getBlockNumber()) + 1;
+    const err = await rejection(data.burns(1));
+    expect(err.code).to.equal("BEHIND");
+    expect(err.message).to.equal(`The indexer is behind: it has reached block ${minBlock - 1}, your last transaction is in block ${minBlock}. Lists will catch up when it does.`);
+    const waiting = data.burns(1);
+    await mine(1);
+    await engine.syncToHead();
+    expect(await waiting).to.have.length(1);
+    minBlock = 0;
+  });
+
+  it("says in words when the indexer is unreachable, has nothing indexed, or refuses a query", async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise((resolve) => closed.close(resolve));
+    const down = await rejection(indexerData(graphqlClient(`http://127.0.0.1:${port}/graphql`), { contracts: {} } as never, () => 0).burns(1));
+    expect(down.code).to.equal("UNREACHABLE");
+    expect(down.message).to.equal(`The indexer at http://127.0.0.1:${port}/graphql is unreachable, so lists, history and totals cannot be shown. Check that it is running (\`npm run indexer -- all\`).`);
+
+    const empty = await (await testBackends()).find((b) => b.name === "pglite")!.fresh!();
+    const emptyApi = await startApiServer({ db: empty.db, port: 0 });
+    try {
+      const contracts = { staking: suite.admin, timelock: suite.admin, creatorMarket: suite.admin };
+      const notIndexed = await rejection(indexerData(graphqlClient(`${emptyApi.url}/graphql`), { contracts } as never, () => 0).supply());
+      expect(notIndexed.code).to.equal("NOT_INDEXED");
+      expect(notIndexed.message).to.equal("The indexer has not indexed any block yet; try again in a moment.");
+    } finally {
+      await emptyApi.close();
+      await empty.close();
+    }
+
+    const refused = await rejection(graphqlClient(`${api.url}/graphql`)(`{ nothing }`));
+    expect(refused.code).to.equal("GRAPHQL_VALIDATION_FAILED");
+    expect(refused.message).to.match(/^The indexer refused the query: Cannot query field "nothing" on type "Query"\. \(GRAPHQL_VALIDATION_FAILED\)\.$/);
+  });
+});
