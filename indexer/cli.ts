@@ -196,6 +196,8 @@ async function main(): Promise<void> {
     // Close before unlocking, so the next writer never opens a folder still being written.
     await database.close();
     await lock?.release();
+    // A cluster worker's channel to the primary would keep it alive.
+    cluster.worker?.disconnect();
   }
 }
 
