@@ -204,4 +204,6 @@ async function main(): Promise<void> {
 main().catch((err) => {
   process.stderr.write(`indexer: ${(err as Error).message}\n${err instanceof UsageError ? USAGE : ""}`);
   process.exitCode = 1;
+  // A worker that failed to start must exit too, so the primary sees the failure.
+  cluster.worker?.disconnect();
 });
