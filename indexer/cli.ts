@@ -3,6 +3,7 @@
  * the database), `all` (both in one process; required for an embedded PGlite database, which only
  * one process can open). Every flag has an environment variable; see indexer/README.md.
  */
+import cluster from "node:cluster";
 import { parseArgs } from "node:util";
 import path from "node:path";
 import { DEFAULT_FINALITY_DEPTH, FALLBACK_FINALITY_DEPTH, loadContractsConfig, type ContractsConfig } from "./config";
@@ -28,6 +29,7 @@ const USAGE = `usage: indexer <sync|serve|all> [flags]
   --exit-when-synced         sync: stop once the head is reached
   --wait-for-lock            sync: wait for another writer to stop instead of exiting
   --port N / --host H        serve: listen address (PORT / HOST; default 127.0.0.1:4000)
+  --workers N                serve: processes sharing the port (INDEXER_WORKERS; default 1)
   --statement-timeout-ms N   serve: PostgreSQL statement timeout (INDEXER_STATEMENT_TIMEOUT_MS; default 5000)
   --dev                      serve: GraphiQL and unmasked errors (NODE_ENV=development)
   --log-level L              ${LOG_LEVELS.join("|")} (LOG_LEVEL; default info: progress lines only)
@@ -60,6 +62,7 @@ function parse(argv: string[]) {
       port: { type: "string" },
       host: { type: "string" },
       "statement-timeout-ms": { type: "string" },
+      workers: { type: "string" },
       dev: { type: "boolean" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -86,6 +89,7 @@ function parse(argv: string[]) {
     waitForLock: values["wait-for-lock"] ?? false,
     port: integer("--port", values.port ?? env.PORT, 4000)!,
     host: values.host ?? env.HOST ?? "127.0.0.1",
+    workers: integer("--workers", values.workers ?? env.INDEXER_WORKERS, 1)!,
     statementTimeoutMs: integer("--statement-timeout-ms", values["statement-timeout-ms"] ?? env.INDEXER_STATEMENT_TIMEOUT_MS, 5_000)!,
     dev: values.dev ?? env.NODE_ENV === "development",
     logLevel,
@@ -124,6 +128,21 @@ async function sync(options: Options, deployment: ContractsConfig, database: Ind
   }
 }
 
+/**
+ * Runs `serve` in `count` worker processes that share the listening port (node:cluster hands
+ * each new connection to the next worker): one Node process handles requests on one core, the
+ * readers are stateless, so more cores serve more requests. Signals are passed on; exits when all
+ * workers have, failing if one failed.
+ */
+async function serveWorkers(count: number): Promise<void> {
+  const workers = Array.from({ length: count }, () => cluster.fork());
+  const stop = () => workers.forEach((w) => w.process.kill("SIGTERM"));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const codes = await Promise.all(workers.map((w) => new Promise<number>((resolve) => w.once("exit", (code) => resolve(code ?? 1)))));
+  if (codes.some((c) => c !== 0)) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const options = parse(process.argv.slice(2));
   if (options.help) {
@@ -135,6 +154,8 @@ async function main(): Promise<void> {
   if (options.command === "serve" && !options.databaseUrl) {
     throw new UsageError("serve needs DATABASE_URL: an embedded PGlite database opens in one process only; run `indexer all` to sync and serve it");
   }
+  if (options.workers < 1 || (options.workers > 1 && options.command !== "serve")) throw new UsageError("--workers must be at least 1, and above 1 only with serve");
+  if (options.workers > 1 && cluster.isPrimary) return serveWorkers(options.workers);
   // Read the deployment before touching the database, so a wrong path fails fast.
   const deployment = options.command === "serve" ? undefined : loadContractsConfig(options.deployment);
   const stop = new AbortController();
@@ -175,10 +196,14 @@ async function main(): Promise<void> {
     // Close before unlocking, so the next writer never opens a folder still being written.
     await database.close();
     await lock?.release();
+    // A cluster worker's channel to the primary would keep it alive.
+    cluster.worker?.disconnect();
   }
 }
 
 main().catch((err) => {
   process.stderr.write(`indexer: ${(err as Error).message}\n${err instanceof UsageError ? USAGE : ""}`);
   process.exitCode = 1;
+  // A worker that failed to start must exit too, so the primary sees the failure.
+  cluster.worker?.disconnect();
 });

@@ -1,8 +1,12 @@
 /**
  * Indexer bench: seeds BENCH_EVENTS (default 500,000) FLK transfers on the in-process Hardhat
  * chain, times a full sync into PGlite and into PostgreSQL (events/s, split into RPC and database
- * time), then loads `indexer serve` (its own process) on PostgreSQL with autocannon (50 connections, five
- * representative queries): requests/s, p50 and p99.
+ * time), then the same sync into PostgreSQL again with the RPC answers replayed from memory (the
+ * indexer alone, as Ponder's "cached replay"), then loads `indexer serve` (its own process) on
+ * PostgreSQL with autocannon (50 connections, five representative queries): requests/s, p50 and
+ * p99. Besides wall time it prints the CPU time of this process and of the PostgreSQL backends
+ * per event or request: on a shared machine wall time depends on the other load, CPU time much
+ * less.
  * Run: `npx hardhat run bench/indexer/index.ts` (BENCH_EVENTS, BENCH_DATABASE_URL, BENCH_SECONDS).
  */
 import hre from "hardhat";
@@ -13,9 +17,13 @@ import { suiteContracts } from "../../test/indexer/helpers";
 import { allModules } from "../../indexer/derive";
 import { openDatabase, type IndexerDatabase } from "../../indexer/store/database";
 import { SyncEngine } from "../../indexer/sync/engine";
-import { rpcFromEip1193 } from "../../indexer/sync/rpc";
+import { rpcFromEip1193, type Rpc } from "../../indexer/sync/rpc";
+import { RecordedChain } from "./recorded-chain";
+import { sql } from "kysely";
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 500_000);
@@ -23,6 +31,8 @@ const PER_TX = 500;
 const RECIPIENTS = 2_000;
 const SERVER = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+/** `indexer serve --workers`: one process per core. */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? os.cpus().length);
 
 async function seed() {
   const suite = await deploySuite();
@@ -56,10 +66,53 @@ async function freshServerDatabase(): Promise<string> {
   return url.toString();
 }
 
-async function timeSync(label: string, database: IndexerDatabase, contracts: Record<string, string>) {
+/** CPU time (user + system) of a process, in ms, from /proc (Linux); undefined elsewhere. */
+function processCpuMs(pid: number): number | undefined {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time of a process and its children (serve's cluster workers), in ms; undefined off Linux. */
+function processTreeCpuMs(pid: number): number | undefined {
+  let total = processCpuMs(pid);
+  if (total === undefined) return undefined;
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const fields = fs.readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1].split(" ");
+      if (Number(fields[1]) === pid) total += processCpuMs(Number(entry)) ?? 0;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return total;
+}
+
+/** CPU time so far of the PostgreSQL backends serving `database`'s pool (local server only). */
+async function backendCpuMs(database: IndexerDatabase): Promise<number | undefined> {
+  if (database.kind !== "postgres") return undefined;
+  const { rows } = await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`.execute(database.db);
+  let total = 0;
+  for (const { pid } of rows) {
+    const ms = processCpuMs(pid);
+    if (ms === undefined) return undefined;
+    total += ms;
+  }
+  return total;
+}
+
+function loadAverage(): string {
+  return os.loadavg().map((l) => l.toFixed(1)).join(" ");
+}
+
+async function timeSync(label: string, database: IndexerDatabase, contracts: Record<string, string>, rpc: Rpc) {
   const engine = new SyncEngine({
     database,
-    rpc: rpcFromEip1193(hre.network.provider),
+    rpc,
     contracts,
     modules: allModules,
     startBlock: 0,
@@ -69,12 +122,22 @@ async function timeSync(label: string, database: IndexerDatabase, contracts: Rec
   });
   await engine.init();
   const started = Date.now();
+  const cpu = process.cpuUsage();
+  const backendsBefore = (await backendCpuMs(database)) ?? 0;
   await engine.syncToHead();
   const seconds = (Date.now() - started) / 1000;
+  const { user, system } = process.cpuUsage(cpu);
+  const backends = await backendCpuMs(database);
   const s = engine.stats;
+  const perEvent = (ms: number) => `${((ms * 1000) / s.events).toFixed(1)} µs/event`;
   console.log(
-    `${label.padEnd(10)} ${s.events} events in ${seconds.toFixed(2)} s = ${Math.round(s.events / seconds)} events/s ` +
-      `(rpc ${(s.rpcMs / 1000).toFixed(2)} s, decode+handlers ${(s.handlerMs / 1000).toFixed(2)} s, db ${(s.dbMs / 1000).toFixed(2)} s, ${s.batches} batches)`,
+    `${label.padEnd(17)} ${s.events} events in ${seconds.toFixed(2)} s = ${Math.round(s.events / seconds)} events/s ` +
+      `(rpc ${(s.rpcMs / 1000).toFixed(2)} s, decode+handlers ${(s.handlerMs / 1000).toFixed(2)} s, db ${(s.dbMs / 1000).toFixed(2)} s ` +
+      `of which waited ${(s.dbWaitMs / 1000).toFixed(2)} s, ${s.batches} batches; load ${loadAverage()})`,
+  );
+  console.log(
+    `${"".padEnd(17)} cpu: this process ${perEvent((user + system) / 1000)}` +
+      (backends !== undefined ? `, PostgreSQL backends ${perEvent(backends - backendsBefore)}` : ""),
   );
 }
 
@@ -88,9 +151,9 @@ async function freePort(): Promise<number> {
 }
 
 /** `indexer serve` in its own process (as deployed), ready once /health answers 200. */
-async function startServe(databaseUrl: string): Promise<{ url: string; close(): Promise<void> }> {
+async function startServe(databaseUrl: string): Promise<{ url: string; pid: number; close(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../../indexer/cli.ts"), "serve", "--port", String(port), "--log-level", "warn"], {
+  const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../../indexer/cli.ts"), "serve", "--port", String(port), "--workers", String(WORKERS), "--log-level", "warn"], {
     env: { ...process.env, DATABASE_URL: databaseUrl },
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -101,7 +164,15 @@ async function startServe(databaseUrl: string): Promise<{ url: string; close(): 
     if (i > 200) throw new Error("indexer serve did not come up");
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, close: async () => void child.kill("SIGTERM") };
+  return {
+    url,
+    pid: child.pid!,
+    close: async () => {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
 }
 
 async function loadApi(databaseUrl: string, beneficiary: string) {
@@ -119,6 +190,7 @@ async function loadApi(databaseUrl: string, beneficiary: string) {
     const body = await res.json();
     if (body.errors) throw new Error(`bench query failed: ${JSON.stringify(body.errors)}`);
   }
+  const serveCpu = processTreeCpuMs(api.pid);
   const result = await autocannon({
     url: `${api.url}/graphql`,
     connections: 50,
@@ -127,19 +199,25 @@ async function loadApi(databaseUrl: string, beneficiary: string) {
   });
   console.log(
     `graphql    ${Math.round(result.requests.average)} requests/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms ` +
-      `(50 connections, 5 queries, ${SECONDS} s, ${result.non2xx} non-2xx, ${result.errors} errors)`,
+      `(50 connections, 5 queries, ${SECONDS} s, ${result.non2xx} non-2xx, ${result.errors} errors; load ${loadAverage()})`,
   );
+  const served = processTreeCpuMs(api.pid);
+  if (serveCpu !== undefined && served !== undefined) console.log(`${"".padEnd(10)} cpu: serve ${(((served - serveCpu) * 1000) / result.requests.total).toFixed(0)} µs/request (${WORKERS} workers)`);
   await api.close();
 }
 
 async function main() {
   const { beneficiary, ...contracts } = await seed();
+  const chain = new RecordedChain();
   const lite = await openDatabase({ dataDir: "memory://" });
-  await timeSync("pglite", lite, contracts);
+  await timeSync("pglite", lite, contracts, chain.recording(rpcFromEip1193(hre.network.provider)));
   await lite.close();
+  const replayed = await openDatabase({ databaseUrl: await freshServerDatabase() });
+  await timeSync("postgres (replay)", replayed, contracts, chain.replay());
+  await replayed.close();
   const url = await freshServerDatabase();
   const server = await openDatabase({ databaseUrl: url });
-  await timeSync("postgres", server, contracts);
+  await timeSync("postgres", server, contracts, rpcFromEip1193(hre.network.provider));
   await server.close();
   try {
     await loadApi(url, beneficiary);

@@ -2,25 +2,29 @@ import { GraphQLScalarType, Kind } from "graphql";
 import { getAddress, isAddress } from "ethers";
 import type { Kysely } from "kysely";
 import { apiError, badInput } from "./errors";
-import { readSyncState } from "../store/sync-state";
+import { readSyncState, type SyncState } from "../store/sync-state";
 
 /** What every resolver receives. */
 export interface ApiContext {
   db: Kysely<any>;
-  /** The latest indexed block's timestamp (read once per request): "now" for time arguments. */
+  /** The sync cursor, read once per request (health and "now" share it). */
+  syncState(): Promise<SyncState | undefined>;
+  /** The latest indexed block's timestamp: "now" for time arguments. */
   now(): Promise<number>;
 }
 
 /** A request context over `db`. */
 export function createContext(db: Kysely<any>): ApiContext {
-  let now: Promise<number> | undefined;
+  let state: Promise<SyncState | undefined> | undefined;
+  const syncState = () => (state ??= readSyncState(db));
   return {
     db,
+    syncState,
     now: () =>
-      (now ??= readSyncState(db).then((s) => {
+      syncState().then((s) => {
         if (s?.cursorTimestamp == null) throw apiError("NOT_INDEXED", "nothing is indexed yet");
         return s.cursorTimestamp;
-      })),
+      }),
   };
 }
 
@@ -50,9 +54,8 @@ export function parseAddress(value: string, argument: string): string {
   return getAddress(value.toLowerCase());
 }
 
-/** Sync status for the API and the health endpoint. */
-export async function health(db: Kysely<any>) {
-  const state = await readSyncState(db);
+/** Sync status for the API and the health endpoint (`state` as read by {@link readSyncState}). */
+export function health(state: SyncState | undefined) {
   const now = Math.floor(Date.now() / 1000);
   return {
     indexedBlock: state?.cursorBlock ?? null,
@@ -95,6 +98,6 @@ export const coreSchema: SchemaPart = {
   `,
   resolvers: {
     BigInt: BigIntScalar,
-    Query: { health: (_: unknown, __: unknown, ctx: ApiContext) => health(ctx.db) },
+    Query: { health: async (_: unknown, __: unknown, ctx: ApiContext) => health(await ctx.syncState()) },
   },
 };

@@ -10,6 +10,7 @@ import type { Kysely } from "kysely";
 import { maskError } from "./errors";
 import { buildSchema } from "./schema";
 import { createContext, health } from "./schema-core";
+import { readSyncState } from "../store/sync-state";
 
 /** Limits every query must pass before it runs. */
 export interface QueryLimits {
@@ -73,7 +74,7 @@ export async function startApiServer(options: ApiOptions & { port?: number; host
   const server = http.createServer(async (req, res) => {
     if (req.url === "/health") {
       try {
-        const status = await health(options.db);
+        const status = health(await readSyncState(options.db));
         res.writeHead(status.indexedBlock == null ? 503 : 200, { "content-type": "application/json" });
         res.end(JSON.stringify(status));
       } catch (err) {

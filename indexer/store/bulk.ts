@@ -24,15 +24,27 @@ export async function upsertRows(db: Kysely<any>, table: AnyTable, rows: Record<
   const conflict = updates.length
     ? `DO UPDATE SET ${updates.map((c) => `"${c}" = EXCLUDED."${c}"`).join(", ")}`
     : "DO NOTHING";
+  await insertChunks(db, table, rows, ` ON CONFLICT (${table.primaryKey.map((c) => `"${c}"`).join(", ")}) ${conflict}`);
+}
+
+/**
+ * Inserts rows known to be new, as {@link upsertRows} without its conflict handling (a plain
+ * insert skips the speculative-insertion work; a duplicate is an error).
+ */
+export async function insertRows(db: Kysely<any>, table: AnyTable, rows: Record<string, unknown>[]): Promise<void> {
+  await insertChunks(db, table, rows, "");
+}
+
+async function insertChunks(db: Kysely<any>, table: AnyTable, rows: Record<string, unknown>[], tail: string): Promise<void> {
+  const columns = Object.keys(table.columns);
   const head = `INSERT INTO "${table.name}" (${columns.map((c) => `"${c}"`).join(", ")}) SELECT * FROM unnest(`;
-  const tail = `) ON CONFLICT (${table.primaryKey.map((c) => `"${c}"`).join(", ")}) ${conflict}`;
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
     const arrays = columns.map((c) => {
       const type = table.columns[c] as ColumnType;
       return sql`${chunk.map((r) => toDb(type, r[c]))}::${sql.raw(ARRAY_TYPE[type])}`;
     });
-    await sql`${sql.raw(head)}${sql.join(arrays)}${sql.raw(tail)}`.execute(db);
+    await sql`${sql.raw(head)}${sql.join(arrays)}${sql.raw(")" + tail)}`.execute(db);
   }
 }
 

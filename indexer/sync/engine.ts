@@ -1,9 +1,9 @@
 import { Interface, type Result } from "ethers";
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { EventHandler, HandlerContext, IndexerModule, PrefetchKey } from "../module";
 import { silentLogger, type Logger } from "../log";
 import type { IndexerDatabase } from "../store/database";
-import { EntityStore } from "../store/entity-store";
+import { EntityStore, writePending, type PendingWrites } from "../store/entity-store";
 import { BLOCKS_TABLE, JOURNAL_TABLE } from "../store/core-tables";
 import { upsertRows } from "../store/bulk";
 import { coreMigrations, migrate } from "../store/migrations";
@@ -50,8 +50,10 @@ export interface SyncStats {
   rpcMs: number;
   /** Decoding and handlers (in memory, CPU). */
   handlerMs: number;
-  /** Prefetch reads, the commit transaction and rollbacks. */
+  /** Prefetch reads, the commit transactions and rollbacks (commits overlap the next batch's handlers). */
   dbMs: number;
+  /** Of which the backfill waited on the database, with nothing else left to do. */
+  dbWaitMs: number;
 }
 
 interface Header {
@@ -84,7 +86,7 @@ interface DecodedEvent {
  */
 export class SyncEngine {
   /** Counters since this engine started. */
-  readonly stats: SyncStats = { events: 0, batches: 0, reorgs: 0, rpcMs: 0, handlerMs: 0, dbMs: 0 };
+  readonly stats: SyncStats = { events: 0, batches: 0, reorgs: 0, rpcMs: 0, handlerMs: 0, dbMs: 0, dbWaitMs: 0 };
   private readonly db: Kysely<any>;
   private readonly store: EntityStore;
   private readonly tables: AnyTable[];
@@ -187,38 +189,71 @@ export class SyncEngine {
     }
   }
 
+  /**
+   * Applies the finalized blocks up to `target` in large batches, pipelined: while one batch's
+   * transaction is being written, the next batch's logs and headers are fetched and its handlers
+   * run (the database works on another core than the handlers). Batches still commit one after
+   * another, in order, each with its cursor.
+   */
   private async backfill(target: number): Promise<void> {
-    const from = this.state.cursorBlock + 1;
-    let batchFrom = from;
+    let batchFrom = this.state.cursorBlock + 1;
     let pending: RawLog[] = [];
-    const chunks = this.fetcher.fetch(from, target);
-    for (;;) {
-      const started = Date.now();
-      const next = await chunks.next();
-      this.stats.rpcMs += Date.now() - started;
-      if (next.done) break;
-      pending = pending.length ? pending.concat(next.value.logs) : next.value.logs;
-      if (pending.length < (this.options.batchEvents ?? 10_000) && next.value.to < target) continue;
-      await this.applyFinalizedBatch(batchFrom, next.value.to, pending);
-      batchFrom = next.value.to + 1;
-      pending = [];
-      this.progress.update(this.state.cursorBlock, this.state.chainHead ?? target, this.stats.events);
+    let writing: Promise<void> | undefined;
+    const chunks = this.fetcher.fetch(batchFrom, target);
+    try {
+      for (;;) {
+        const started = Date.now();
+        const next = await chunks.next();
+        this.stats.rpcMs += Date.now() - started;
+        if (next.done) break;
+        pending = pending.length ? pending.concat(next.value.logs) : next.value.logs;
+        if (pending.length < (this.options.batchEvents ?? 10_000) && next.value.to < target) continue;
+        const [from, to] = [batchFrom, next.value.to];
+        const logs = await this.withChildLogs(from, to, pending);
+        batchFrom = to + 1;
+        pending = [];
+        const blocks = new Set(logs.filter((l) => !l.blockTimestamp).map((l) => Number(l.blockNumber)));
+        blocks.add(to);
+        const headers = await this.fetchHeaders([...blocks]);
+        await this.runHandlers(logs, headers, false);
+        // Batches commit in order: take this batch's writes only once the previous one is in.
+        await this.waitForDatabase(writing);
+        const end = headers.get(to)!;
+        const state = { ...this.state, cursorBlock: to, cursorHash: end.hash, cursorTimestamp: end.timestamp, journalFloor: to };
+        writing = this.commitBatch(this.store.takeWrites(), logs.length, state, true, async (trx) => {
+          await upsertRows(trx, BLOCKS_TABLE, [headerRow(end)]);
+          await pruneBelowFloor(trx, to);
+        }).then(() => {
+          this.log.debug("backfill batch", { from, to, events: logs.length });
+          this.progress.update(this.state.cursorBlock, this.state.chainHead ?? target, this.stats.events);
+        });
+        // Awaited before the next commit or at the end; meanwhile a failure is not unhandled.
+        writing.catch(() => {});
+      }
+      await this.waitForDatabase(writing);
+    } catch (err) {
+      // Nothing past the last committed batch reached the database: forget its buffered and
+      // cached writes too (the state moves only when a commit succeeds).
+      await writing?.catch(() => {});
+      this.store.reset();
+      throw err;
     }
   }
 
-  private async applyFinalizedBatch(from: number, to: number, suiteLogs: RawLog[]): Promise<void> {
-    const logs = await this.withChildLogs(from, to, suiteLogs);
-    const blocks = new Set(logs.filter((l) => !l.blockTimestamp).map((l) => Number(l.blockNumber)));
-    blocks.add(to);
-    const headers = await this.fetchHeaders([...blocks]);
-    const end = headers.get(to)!;
-    await this.applyBatch(logs, headers, false, async (trx) => {
-      await upsertRows(trx, BLOCKS_TABLE, [headerRow(end)]);
-      this.state = { ...this.state, cursorBlock: to, cursorHash: end.hash, cursorTimestamp: end.timestamp, journalFloor: to };
-      await writeSyncState(trx, this.state);
-      await pruneBelowFloor(trx, to);
-    });
-    this.log.debug("backfill batch", { from, to, events: logs.length });
+  /** Adds the logs of factory-deployed contracts (see {@link ChildContracts}) to a range's logs. */
+  private async withChildLogs(from: number, to: number, logs: RawLog[]): Promise<RawLog[]> {
+    const started = Date.now();
+    try {
+      return await this.children.withChildLogs(this.options.rpc, from, to, logs);
+    } finally {
+      this.stats.rpcMs += Date.now() - started;
+    }
+  }
+
+  private async waitForDatabase(writing: Promise<void> | undefined): Promise<void> {
+    const started = Date.now();
+    await writing;
+    this.stats.dbWaitMs += Date.now() - started;
   }
 
   private async applyUnfinalized(from: number, to: number, finalized: number): Promise<void> {
@@ -242,53 +277,55 @@ export class SyncEngine {
       if (headers.get(Number(l.blockNumber))?.hash !== l.blockHash) throw new ChainMovedError(`logs of block ${Number(l.blockNumber)} come from another fork`);
     }
     const end = headers.get(to)!;
-    await this.applyBatch(logs, headers, true, async (trx) => {
-      await upsertRows(trx, BLOCKS_TABLE, numbers.map((n) => headerRow(headers.get(n)!)));
-      // Blocks that became final cannot be reorged: raise the rollback floor and drop their journal.
-      const journalFloor = Math.max(this.state.journalFloor, Math.min(finalized, to));
-      this.state = { ...this.state, cursorBlock: to, cursorHash: end.hash, cursorTimestamp: end.timestamp, journalFloor };
-      await writeSyncState(trx, this.state);
-      await pruneBelowFloor(trx, journalFloor);
-    });
-  }
-
-  /** Adds the logs of factory-deployed contracts (see {@link ChildContracts}) to a range's logs. */
-  private async withChildLogs(from: number, to: number, logs: RawLog[]): Promise<RawLog[]> {
-    const started = Date.now();
+    // Blocks that became final cannot be reorged: raise the rollback floor and drop their journal.
+    const journalFloor = Math.max(this.state.journalFloor, Math.min(finalized, to));
+    const state = { ...this.state, cursorBlock: to, cursorHash: end.hash, cursorTimestamp: end.timestamp, journalFloor };
     try {
-      return await this.children.withChildLogs(this.options.rpc, from, to, logs);
-    } finally {
-      this.stats.rpcMs += Date.now() - started;
-    }
-  }
-
-  /** Runs the handlers over `logs`, then commits their writes plus `commit`'s in one transaction. */
-  private async applyBatch(logs: RawLog[], headers: Map<number, Header>, journaling: boolean, commit: (trx: Kysely<any>) => Promise<void>): Promise<void> {
-    const previous = this.state;
-    try {
-      let t = Date.now();
-      const events = this.decode(logs);
-      this.stats.handlerMs += Date.now() - t;
-      t = Date.now();
-      await this.prefetch(events);
-      this.stats.dbMs += Date.now() - t;
-      t = Date.now();
-      for (const event of events) await this.applyEvent(event, headers, journaling);
-      this.stats.handlerMs += Date.now() - t;
-      t = Date.now();
-      await this.db.transaction().execute(async (trx) => {
-        await this.store.flush(trx);
-        await commit(trx);
+      await this.runHandlers(logs, headers, true);
+      await this.commitBatch(this.store.takeWrites(), logs.length, state, false, async (trx) => {
+        await upsertRows(trx, BLOCKS_TABLE, numbers.map((n) => headerRow(headers.get(n)!)));
+        await pruneBelowFloor(trx, journalFloor);
       });
-      this.stats.dbMs += Date.now() - t;
     } catch (err) {
       // Nothing of this batch reached the database: forget its buffered writes too.
-      this.state = previous;
       this.store.reset();
       throw err;
     }
-    this.store.committed();
-    this.stats.events += logs.length;
+  }
+
+  /** Decodes `logs`, prefetches what their handlers read and runs the handlers into the store. */
+  private async runHandlers(logs: RawLog[], headers: Map<number, Header>, journaling: boolean): Promise<void> {
+    let t = Date.now();
+    const events = this.decode(logs);
+    this.stats.handlerMs += Date.now() - t;
+    t = Date.now();
+    await this.prefetch(events);
+    this.stats.dbMs += Date.now() - t;
+    t = Date.now();
+    for (const event of events) await this.applyEvent(event, headers, journaling);
+    this.stats.handlerMs += Date.now() - t;
+  }
+
+  /**
+   * Writes a batch's changes, `extra`'s writes and the cursor `next` in one transaction, then
+   * moves the in-memory cursor. `asyncCommit` (finalized backfill only) commits without waiting
+   * for the WAL flush: if the PostgreSQL server crashes, its last such commits may be lost, but
+   * each whole (WAL replay restores a transaction entirely or not at all), derived state and
+   * cursor together, so the restarted indexer finds an older cursor with the state that matches
+   * it and re-applies those final blocks to the same result. Inside the finality window the wait
+   * stays: those commits are few and small.
+   */
+  private async commitBatch(pending: PendingWrites, events: number, next: SyncState, asyncCommit: boolean, extra: (trx: Kysely<any>) => Promise<void>): Promise<void> {
+    const started = Date.now();
+    await this.db.transaction().execute(async (trx) => {
+      if (asyncCommit) await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+      await writePending(trx, pending);
+      await extra(trx);
+      await writeSyncState(trx, next);
+    });
+    this.state = next;
+    this.stats.dbMs += Date.now() - started;
+    this.stats.events += events;
     this.stats.batches++;
   }
 
