@@ -74,8 +74,10 @@ async function main(): Promise<void> {
   }
 
   // Journal new blocks as they come; one writer, so appends never interleave.
-  let flushing = Promise.resolve();
-  const flush = () => (flushing = flushing.then(async () => (journalled = await appendJournal(rpc, journalFile, journalled))));
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = () => (flushing = flushing.then(async () => {
+    journalled = await appendJournal(rpc, journalFile, journalled);
+  }));
   const timer = setInterval(() => void flush().catch((err) => console.error(`journal: ${err}`)), FLUSH_MS);
   process.stdout.write(`ready ${JSON.stringify({ rpcUrl, replayedBlocks: resuming ? journalled : 0 })}\n`);
 

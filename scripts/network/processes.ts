@@ -14,7 +14,7 @@ export interface Child {
   process: ChildProcess;
   /** Everything it printed so far (the tail is kept in errors). */
   output(): string;
-  /** Resolves with the first stdout line matching `pattern`, or rejects if the process exits first or the wait times out. */
+  /** Resolves with the first output line (stdout or stderr) matching `pattern`, or rejects if the process exits first or the wait times out. */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<string>;
 }
 
@@ -41,24 +41,24 @@ export class Processes {
     const log = fs.openSync(path.join(this.logDir, `${name}.log`), "a");
     const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
-    let stdoutLines = "";
     const lineWaiters = new Set<(line: string) => void>();
-    const append = (chunk: Buffer) => {
-      fs.writeSync(log, chunk);
-      output += chunk;
-      if (output.length > 1 << 20) output = output.slice(-(1 << 19));
+    const follow = (stream: NodeJS.ReadableStream) => {
+      let partial = "";
+      stream.on("data", (chunk: Buffer) => {
+        fs.writeSync(log, chunk);
+        output += chunk;
+        if (output.length > 1 << 20) output = output.slice(-(1 << 19));
+        partial += chunk;
+        let nl: number;
+        while ((nl = partial.indexOf("\n")) >= 0) {
+          const line = partial.slice(0, nl);
+          partial = partial.slice(nl + 1);
+          for (const w of lineWaiters) w(line);
+        }
+      });
     };
-    child.stdout!.on("data", (chunk: Buffer) => {
-      append(chunk);
-      stdoutLines += chunk;
-      let nl: number;
-      while ((nl = stdoutLines.indexOf("\n")) >= 0) {
-        const line = stdoutLines.slice(0, nl);
-        stdoutLines = stdoutLines.slice(nl + 1);
-        for (const w of lineWaiters) w(line);
-      }
-    });
-    child.stderr!.on("data", append);
+    follow(child.stdout!);
+    follow(child.stderr!);
     child.once("exit", () => fs.closeSync(log));
     const entry: Child = {
       name,
