@@ -18,6 +18,7 @@ const USAGE = `usage: npm start -- [--reset] [--data-dir DIR] [--rebuild-dashboa
   --data-dir DIR        where state and logs live (DEVNET_DIR; default .data/devnet)
   --rebuild-dashboard   rebuild the dashboard even if its build is up to date
 
+  DASHBOARD_DIST        where the dashboard build lives (default <data-dir>/dashboard)
   ports: DEVNET_PORT (8545), INDEXER_PORT (4000), DASHBOARD_PORT (5180),
          NODE_BASE_PORT (7000; node i: base+10i primary, +1 worker, +2 client, +3 gateway)
 `;
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
       ports,
       reset: values.reset,
       rebuildDashboard: values["rebuild-dashboard"],
+      dashboardDist: process.env.DASHBOARD_DIST,
       progress: say,
       signal: stop.signal,
     });

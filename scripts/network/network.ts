@@ -38,6 +38,8 @@ export interface NetworkOptions {
   ports: NetworkPorts;
   /** Delete the data folder first: a new chain, new keys, empty databases. */
   reset?: boolean;
+  /** Where the dashboard build lives (default `<dataDir>/dashboard`). */
+  dashboardDist?: string;
   /** Rebuild the dashboard even if a build is there. */
   rebuildDashboard?: boolean;
   /** Keeper polling period (ms). */
@@ -122,7 +124,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     const fresh = chain.replayedBlocks === 0;
     const provider = localProvider(chain.deployment);
     // The build needs the compiled artifacts, which the chain's start made: build while seeding.
-    const dashboardDist = path.join(dataDir, "dashboard");
+    const dashboardDist = path.resolve(o.dashboardDist ?? path.join(dataDir, "dashboard"));
     const built = step("dashboard: build", () => buildDashboard(o.root, dashboardDist, o.rebuildDashboard || dashboardIsStale(o.root, dashboardDist)));
     built.catch(() => {}); // awaited below; an early rejection must not go unhandled meanwhile
     const nodes = prepareNodes(path.join(dataDir, "nodes"), o.ports.nodes, chain.deployment);
