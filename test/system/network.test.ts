@@ -171,7 +171,12 @@ describe("System: the whole network as npm start runs it", function () {
     let last: unknown;
     await eventually("the indexer to reach the chain's supply", async () => {
       // Before its first batch the indexer answers NOT_INDEXED: keep polling.
-      const { tokenSupply } = await graphql<{ tokenSupply: { total: string; staked: string } }>(deployment.graphqlUrl!, "{ tokenSupply { total staked } }").catch((err) => ({ tokenSupply: (last = err) && { total: "-1", staked: "-1" } }));
+      const answer = await graphql<{ tokenSupply: { total: string; staked: string } }>(deployment.graphqlUrl!, "{ tokenSupply { total staked } }").catch((err: Error) => {
+        last = err.message;
+        return undefined;
+      });
+      if (!answer) return false;
+      const { tokenSupply } = answer;
       last = tokenSupply;
       return BigInt(tokenSupply.total) === (await s.flk.totalSupply()) && BigInt(tokenSupply.staked) === (await s.staking.totalStaked());
     }, 90_000).catch((err) => {
