@@ -147,6 +147,7 @@ async function main(): Promise<void> {
       }
       for (const [name, figures] of [["gateway", ours], ["nginx", nginx]] as const) {
         console.log(`${label.padEnd(8)}${name.padEnd(10)}${figures.requestsPerSecond.toFixed(0).padStart(10)}${figures.megabytesPerSecond.toFixed(1).padStart(10)}`);
+        console.log(`BENCH ${JSON.stringify({ bench: "gateway", object: label, bytes, server: name, nginxWorkers: NGINX_WORKERS, ...figures })}`);
       }
       console.log(
         `${label.padEnd(8)}${"ratio".padEnd(10)}${`${((100 * ours.requestsPerSecond) / nginx.requestsPerSecond).toFixed(0)}%`.padStart(10)}${`${((100 * ours.megabytesPerSecond) / nginx.megabytesPerSecond).toFixed(0)}%`.padStart(10)}`,

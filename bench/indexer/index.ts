@@ -4,6 +4,7 @@
  * time), then loads `indexer serve` (its own process) on PostgreSQL with autocannon (50 connections, five
  * representative queries): requests/s, p50 and p99.
  * Run: `npx hardhat run bench/indexer/index.ts` (BENCH_EVENTS, BENCH_DATABASE_URL, BENCH_SECONDS).
+ * Each figure is also printed as one `BENCH {json}` line (read by bench/run).
  */
 import hre from "hardhat";
 import pg from "pg";
@@ -69,13 +70,19 @@ async function timeSync(label: string, database: IndexerDatabase, contracts: Rec
   });
   await engine.init();
   const started = Date.now();
+  // Events indexed over time, sampled every 250 ms, for bench/run's events/s chart.
+  const series: [number, number][] = [[0, 0]];
+  const sampler = setInterval(() => series.push([(Date.now() - started) / 1000, engine.stats.events]), 250);
   await engine.syncToHead();
+  clearInterval(sampler);
   const seconds = (Date.now() - started) / 1000;
   const s = engine.stats;
+  series.push([seconds, s.events]);
   console.log(
     `${label.padEnd(10)} ${s.events} events in ${seconds.toFixed(2)} s = ${Math.round(s.events / seconds)} events/s ` +
       `(rpc ${(s.rpcMs / 1000).toFixed(2)} s, decode+handlers ${(s.handlerMs / 1000).toFixed(2)} s, db ${(s.dbMs / 1000).toFixed(2)} s, ${s.batches} batches)`,
   );
+  console.log(`BENCH ${JSON.stringify({ bench: "indexer", kind: "sync", database: label, events: s.events, seconds, eventsPerSecond: Math.round(s.events / seconds), series })}`);
 }
 
 /** A free TCP port on the loopback interface. */
@@ -129,6 +136,7 @@ async function loadApi(databaseUrl: string, beneficiary: string) {
     `graphql    ${Math.round(result.requests.average)} requests/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms ` +
       `(50 connections, 5 queries, ${SECONDS} s, ${result.non2xx} non-2xx, ${result.errors} errors)`,
   );
+  console.log(`BENCH ${JSON.stringify({ bench: "indexer", kind: "graphql", requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx })}`);
   await api.close();
 }
 

@@ -15,7 +15,6 @@ export interface DashboardConfig {
   contracts: Record<string, string>;
   graphqlUrl?: string;
   gateways?: string[];
-  [key: string]: unknown;
 }
 
 /** A served dashboard. */
