@@ -34,7 +34,7 @@ interface Run {
 
 /** Runs `args` from the repository root, echoing progress, collecting `BENCH {json}` lines. */
 async function run(name: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const command = args.join(" ");
+  const command = args.join(" ").replaceAll(`${ROOT}/node_modules/.bin/`, "npx ");
   process.stderr.write(`[bench] ${name}: ${command} …\n`);
   const started = Date.now();
   const lines: Json[] = [];
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   if (only.has("gateway")) sections.push(gatewaySection(keep(await run("gateway", [`${npx}/tsx`, "bench/gateway/index.ts", ...(quick ? ["1", "1"] : ["5", "3"])])), charts));
   if (only.has("consensus")) {
     const rates = quick ? [2_000, 5_000] : [10_000, 25_000, 40_000, 50_000];
-    const window = quick ? ["--seconds", "3", "--warmup", "1"] : ["--seconds", "20", "--warmup", "5"];
+    const window = quick ? ["--seconds", "5", "--warmup", "3"] : ["--seconds", "20", "--warmup", "5"];
     const runs: Run[] = [];
     for (const rate of rates) runs.push(keep(await run(`consensus ${rate} tx/s`, [`${npx}/tsx`, "bench/consensus/run.ts", "--rate", String(rate), ...window])));
     runs.push(keep(await run("consensus, 1 crashed", [`${npx}/tsx`, "bench/consensus/run.ts", "--rate", String(quick ? 2_000 : 25_000), "--crashed", "1", ...window])));
