@@ -135,9 +135,15 @@ function indexerSection(r: Run, charts: string): string {
   const syncs = r.lines.filter((l) => l.kind === "sync");
   for (const l of syncs) out.push(`- sync into ${l.database}: ${fmt(l.events)} events in ${Number(l.seconds).toFixed(1)} s = **${fmt(l.eventsPerSecond)} events/s**`);
   for (const l of r.lines.filter((x) => x.kind === "graphql")) out.push(`- GraphQL (indexer serve on PostgreSQL, 50 connections): **${fmt(l.requestsPerSecond)} requests/s**, p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, ${l.errors} errors`);
-  // events/s over the sync: the slope between successive samples.
+  // events/s over the sync: the slope over the last second (a shorter window only at the start),
+  // so batch commits do not show as spikes.
   const rate = (series: [number, number][]) =>
-    series.slice(1).map(([t, e], i): [number, number] => [t, (e - series[i][1]) / Math.max(1e-3, t - series[i][0])]);
+    series.flatMap(([t, e], i): [number, number][] => {
+      let j = i;
+      while (j > 0 && t - series[j][0] < 1) j--;
+      const dt = t - series[j][0];
+      return dt >= 0.25 ? [[t, (e - series[j][1]) / dt]] : [];
+    });
   fs.writeFileSync(
     path.join(charts, "indexer.svg"),
     lineChart({ title: "Indexer: events/s over the sync", xLabel: "seconds since the sync started", yLabel: "events/s", series: syncs.map((l) => ({ name: l.database, points: rate(l.series) })) }),
