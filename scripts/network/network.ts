@@ -17,7 +17,7 @@ import { localProvider } from "./contracts";
 import { buildDashboard, serveDashboard, type DashboardConfig, type DashboardServer } from "./dashboard";
 import { startIndexer, type Indexer } from "./indexer";
 import { startKeeper, type Keeper } from "./keeper";
-import { prepareNodes, registerNodes, startNodes, type LocalNode, type NodePorts } from "./nodes";
+import { checkRegisteredEndpoints, prepareNodes, registerNodes, startNodes, type LocalNode, type NodePorts } from "./nodes";
 import { Processes, type Child } from "./processes";
 import { seedHistory } from "./seed";
 
@@ -135,6 +135,8 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
       fs.writeFileSync(seeded, new Date().toISOString() + "\n");
     } else if (!fs.existsSync(seeded)) {
       throw new Error(`the chain in ${dataDir} was stopped before its history and nodes were set up: start again with --reset`);
+    } else {
+      await checkRegisteredEndpoints(nodes, chain.deployment, provider);
     }
     const deploymentFile = path.join(dataDir, "addresses.json");
     const config: DashboardConfig = { ...chain.deployment, gateways: nodes.map((n) => n.gatewayUrl) };

@@ -108,3 +108,22 @@ export async function startNodes(processes: Processes, root: string, nodes: Loca
     }),
   );
 }
+
+/**
+ * On a resumed network, checks that each node listens where the registry says it does: peers dial
+ * the registered endpoints, so ports changed since the first start would split the committee.
+ */
+export async function checkRegisteredEndpoints(nodes: LocalNode[], deployment: Deployment, provider: JsonRpcProvider): Promise<void> {
+  const registered = await deployedSuite(deployment, provider).registry.activeNodes();
+  for (const n of nodes) {
+    const view = registered.find((v) => v.nodeKey === `0x${n.key.publicKey.toString("hex")}`);
+    if (!view) continue; // jailed or gone: nothing to dial
+    const { primary, worker, gateway } = view.endpoints.ports;
+    if (Number(primary) !== n.ports.primary || Number(worker) !== n.ports.worker || Number(gateway) !== n.ports.gateway) {
+      throw new Error(
+        `node ${n.index} is registered at ports ${primary}/${worker}/${gateway} but would listen on ${n.ports.primary}/${n.ports.worker}/${n.ports.gateway}: ` +
+          `start with the NODE_BASE_PORT of the first start, or --reset`,
+      );
+    }
+  }
+}
