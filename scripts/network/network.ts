@@ -125,7 +125,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     const provider = localProvider(chain.deployment);
     // The build needs the compiled artifacts, which the chain's start made: build while seeding.
     const dashboardDist = path.resolve(o.dashboardDist ?? path.join(dataDir, "dashboard"));
-    const built = step("dashboard: build", () => buildDashboard(o.root, dashboardDist, o.rebuildDashboard || dashboardIsStale(o.root, dashboardDist)));
+    const built = step("dashboard: build (skipped when up to date)", () => buildDashboard(o.root, dashboardDist, o.rebuildDashboard || dashboardIsStale(o.root, dashboardDist)));
     built.catch(() => {}); // awaited below; an early rejection must not go unhandled meanwhile
     const nodes = prepareNodes(path.join(dataDir, "nodes"), o.ports.nodes, chain.deployment);
     const seeded = path.join(dataDir, "chain", "seeded");
