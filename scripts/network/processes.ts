@@ -59,7 +59,8 @@ export class Processes {
     };
     follow(child.stdout!);
     follow(child.stderr!);
-    child.once("exit", () => fs.closeSync(log));
+    // "close", not "exit": output may still arrive between the two.
+    child.once("close", () => fs.closeSync(log));
     const entry: Child = {
       name,
       process: child,
