@@ -20,7 +20,7 @@ function devnetAddresses(): Plugin {
       return;
     }
     res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ ...JSON.parse(fs.readFileSync(ADDRESSES, "utf8")), indexerUrl: INDEXER_URL }));
+    res.end(JSON.stringify({ ...JSON.parse(fs.readFileSync(ADDRESSES, "utf8")), graphqlUrl: INDEXER_URL }));
   };
   return {
     name: "devnet-addresses",

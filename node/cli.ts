@@ -4,11 +4,13 @@
  *   tsx node/cli.ts keygen                          print a fresh key seed and public key
  *   tsx node/cli.ts devnet --dir d [--nodes 4] [--port 7000]   write a local devnet's configs
  */
+import { ed25519PrivateKeyFromSeed } from "./acks/ed25519Keys";
 import { ClientServer } from "./client/client-server";
 import { loadConfig } from "./config";
 import { KeyPair } from "./consensus/types/crypto";
 import { writeDevnet } from "./devnet";
 import { Logger } from "./logger";
+import { startEdgeNode } from "./edge/edgeNode";
 import { FleekNode } from "./node";
 
 function option(args: string[], name: string): string | undefined {
@@ -23,9 +25,23 @@ async function run(configFile: string): Promise<void> {
   const server = new ClientServer(node, logger);
   await node.start();
   await server.listen(config.host, config.clientPort);
-  logger.info("node running", { clientPort: config.clientPort, ...node.status() });
-  process.stdout.write(`ready ${JSON.stringify(node.status())}\n`);
+  // The content gateway answers with the same ed25519 key the node signs consensus messages with.
+  const edge = config.gateway
+    ? await startEdgeNode({
+        directory: config.gateway.directory,
+        maxBytes: config.gateway.maxBytes,
+        host: config.host,
+        port: config.gateway.port,
+        peers: config.gateway.peers,
+        operatorToken: config.gateway.operatorToken,
+        nodeKey: ed25519PrivateKeyFromSeed(config.key.seed),
+      })
+    : undefined;
+  const status = { ...node.status(), ...(edge ? { gateway: edge.gateway.url } : {}) };
+  logger.info("node running", { clientPort: config.clientPort, ...status });
+  process.stdout.write(`ready ${JSON.stringify(status)}\n`);
   const shutdown = async (): Promise<void> => {
+    await edge?.close();
     await server.close();
     await node.stop();
     process.exit(0);

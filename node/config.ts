@@ -9,7 +9,10 @@
  *            or  { "rpcUrl": "...", "chainId": 8453,         // chain source: the NodeRegistry contract
  *                  "registry": "0x...", "pollMs": 1000 }  //   (pollMs optional: block polling period)
  * The node runs consensus in the epochs whose committee holds its ed25519 key.
- *   "parameters": { ...overrides of DEFAULT_PARAMETERS }
+ *   "parameters": { ...overrides of DEFAULT_PARAMETERS },
+ *   "gateway": { "port": 4220, "dir": "blocks", "maxGiB": 1,   // optional: the content gateway
+ *                "peers": ["http://127.0.0.1:4221"],             //   other gateways to fetch from
+ *                "operatorTokenFile": "operator-token" }         //   bearer token of POST /origins
  * }
  * Relative paths are resolved against the config file's folder.
  */
@@ -31,6 +34,16 @@ export interface NodeConfigFile {
   clientPort: number;
   committee: { file: string } | { rpcUrl: string; chainId: number; registry: string; pollMs?: number };
   parameters?: Partial<Parameters>;
+  gateway?: { port: number; dir: string; maxGiB?: number; peers?: string[]; operatorTokenFile?: string };
+}
+
+/** The content gateway of a node (node/edge): blockstore, peers to fetch from, operator token. */
+export interface GatewayConfig {
+  port: number;
+  directory: string;
+  maxBytes: number;
+  peers: string[];
+  operatorToken?: string;
 }
 
 /** A configuration ready to start a node. */
@@ -41,6 +54,7 @@ export interface NodeConfig {
   clientPort: number;
   source: CommitteeSource;
   params: Parameters;
+  gateway?: GatewayConfig;
 }
 
 /** Reads and validates a configuration file; `logger` receives the chain source's RPC errors. */
@@ -66,7 +80,20 @@ export function loadConfig(file: string, logger: Logger = new Logger()): NodeCon
     clientPort: raw.clientPort,
     source,
     params,
+    gateway: raw.gateway === undefined ? undefined : gatewayConfig(raw.gateway, dir),
   };
+}
+
+/** The `gateway` section, checked: a port, a blockstore folder, peer URLs, an optional token file. */
+function gatewayConfig(g: NonNullable<NodeConfigFile["gateway"]>, dir: string): GatewayConfig {
+  if (!Number.isInteger(g.port) || g.port < 0 || g.port > 65535) throw new Error("config: gateway.port must be a port number");
+  if (typeof g.dir !== "string" || g.dir === "") throw new Error("config: gateway.dir (the blockstore folder) is required");
+  const maxGiB = g.maxGiB ?? 10;
+  if (typeof maxGiB !== "number" || !(maxGiB > 0)) throw new Error("config: gateway.maxGiB must be a positive number");
+  const peers = g.peers ?? [];
+  if (!Array.isArray(peers) || peers.some((p) => typeof p !== "string" || !/^https?:\/\//.test(p))) throw new Error("config: gateway.peers must be http(s) URLs");
+  const operatorToken = g.operatorTokenFile ? fs.readFileSync(path.resolve(dir, g.operatorTokenFile), "utf8").trim() : undefined;
+  return { port: g.port, directory: path.resolve(dir, g.dir), maxBytes: maxGiB * 2 ** 30, peers, operatorToken };
 }
 
 /** The chain committee source of a `{ rpcUrl, registry }` config, checked before any RPC call. */

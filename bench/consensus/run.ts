@@ -134,6 +134,7 @@ async function main(): Promise<void> {
     lateTicks: late,
   };
   console.log(JSON.stringify(result));
+  console.log(`BENCH ${JSON.stringify({ bench: "consensus", ...result, loadAverage: os.loadavg()[0] })}`);
   for (const c of clients) c.close();
   subscriber.close();
   await Promise.all(children.map((c) => new Promise((resolve) => c.once("exit", resolve).kill("SIGTERM"))));

@@ -1,6 +1,7 @@
 /**
  * Prints the gas of every user-facing call beside its anchor. Run: `npm run bench:gas`.
  * Each area of the suite contributes one `measure*` function; each runs on a fresh deployment.
+ * Besides the Markdown tables, each section prints one `BENCH {json}` line (read by bench/run).
  */
 import hre from "hardhat";
 import { formatTable, type GasRow } from "./table";
@@ -21,7 +22,10 @@ const sections: Array<[string, () => Promise<GasRow[]>]> = [
 async function main() {
   for (const [title, measure] of sections) {
     const snapshot = await hre.network.provider.send("evm_snapshot");
-    console.log(`\n### ${title}\n\n${formatTable(await measure())}`);
+    const rows = await measure();
+    console.log(`\n### ${title}\n\n${formatTable(rows)}`);
+    // One machine-readable line per section for bench/run.
+    console.log(`BENCH ${JSON.stringify({ bench: "gas", section: title, rows }, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`);
     await hre.network.provider.send("evm_revert", [snapshot]);
   }
 }

@@ -21,8 +21,11 @@ const ROUNDS = Number(process.argv[3] ?? 3);
 const NGINX_WORKERS = process.argv[4] ?? "1";
 const CONNECTIONS = 32;
 const NGINX_PORT = 18_080;
+/** The goals are set at 4 KiB and 1 MiB; 64 and 256 KiB draw the curve between them (bench/run's chart). */
 const SIZES = [
   { label: "4 KiB", bytes: 4 * 1024 },
+  { label: "64 KiB", bytes: 64 * 1024 },
+  { label: "256 KiB", bytes: 256 * 1024 },
   { label: "1 MiB", bytes: 1024 * 1024 },
 ];
 
@@ -147,6 +150,7 @@ async function main(): Promise<void> {
       }
       for (const [name, figures] of [["gateway", ours], ["nginx", nginx]] as const) {
         console.log(`${label.padEnd(8)}${name.padEnd(10)}${figures.requestsPerSecond.toFixed(0).padStart(10)}${figures.megabytesPerSecond.toFixed(1).padStart(10)}`);
+        console.log(`BENCH ${JSON.stringify({ bench: "gateway", object: label, bytes, server: name, nginxWorkers: NGINX_WORKERS, ...figures })}`);
       }
       console.log(
         `${label.padEnd(8)}${"ratio".padEnd(10)}${`${((100 * ours.requestsPerSecond) / nginx.requestsPerSecond).toFixed(0)}%`.padStart(10)}${`${((100 * ours.megabytesPerSecond) / nginx.megabytesPerSecond).toFixed(0)}%`.padStart(10)}`,

@@ -8,6 +8,7 @@
  * per event or request: on a shared machine wall time depends on the other load, CPU time much
  * less.
  * Run: `npx hardhat run bench/indexer/index.ts` (BENCH_EVENTS, BENCH_DATABASE_URL, BENCH_SECONDS).
+ * Each figure is also printed as one `BENCH {json}` line (read by bench/run).
  */
 import hre from "hardhat";
 import pg from "pg";
@@ -124,12 +125,17 @@ async function timeSync(label: string, database: IndexerDatabase, contracts: Rec
   const started = Date.now();
   const cpu = process.cpuUsage();
   const backendsBefore = (await backendCpuMs(database)) ?? 0;
+  // Events indexed over time, sampled every 250 ms, for bench/run's events/s chart.
+  const series: [number, number][] = [[0, 0]];
+  const sampler = setInterval(() => series.push([(Date.now() - started) / 1000, engine.stats.events]), 250);
   await engine.syncToHead();
+  clearInterval(sampler);
   const seconds = (Date.now() - started) / 1000;
   const { user, system } = process.cpuUsage(cpu);
   const backends = await backendCpuMs(database);
   const s = engine.stats;
   const perEvent = (ms: number) => `${((ms * 1000) / s.events).toFixed(1)} µs/event`;
+  series.push([seconds, s.events]);
   console.log(
     `${label.padEnd(17)} ${s.events} events in ${seconds.toFixed(2)} s = ${Math.round(s.events / seconds)} events/s ` +
       `(rpc ${(s.rpcMs / 1000).toFixed(2)} s, decode+handlers ${(s.handlerMs / 1000).toFixed(2)} s, db ${(s.dbMs / 1000).toFixed(2)} s ` +
@@ -139,6 +145,7 @@ async function timeSync(label: string, database: IndexerDatabase, contracts: Rec
     `${"".padEnd(17)} cpu: this process ${perEvent((user + system) / 1000)}` +
       (backends !== undefined ? `, PostgreSQL backends ${perEvent(backends - backendsBefore)}` : ""),
   );
+  console.log(`BENCH ${JSON.stringify({ bench: "indexer", kind: "sync", database: label, events: s.events, seconds, eventsPerSecond: Math.round(s.events / seconds), series })}`);
 }
 
 /** A free TCP port on the loopback interface. */
@@ -203,6 +210,7 @@ async function loadApi(databaseUrl: string, beneficiary: string) {
   );
   const served = processTreeCpuMs(api.pid);
   if (serveCpu !== undefined && served !== undefined) console.log(`${"".padEnd(10)} cpu: serve ${(((served - serveCpu) * 1000) / result.requests.total).toFixed(0)} µs/request (${WORKERS} workers)`);
+  console.log(`BENCH ${JSON.stringify({ bench: "indexer", kind: "graphql", requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx })}`);
   await api.close();
 }
 

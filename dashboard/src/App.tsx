@@ -16,7 +16,7 @@ const Governance = lazy(() => import("./pages/Governance"));
 const Nodes = lazy(() => import("./pages/Nodes"));
 const Creators = lazy(() => import("./pages/Creators"));
 
-/** Fetches the deployment the host serves next to the app: the devnet's addresses.json plus the indexer's `indexerUrl`. */
+/** Fetches the deployment the host serves next to the app: the devnet's addresses.json plus the indexer's `graphqlUrl`. */
 async function loadDeployment(): Promise<Deployment> {
   const response = await fetch("./addresses.json");
   if (!response.ok) throw new Error(`No deployment found (addresses.json: HTTP ${response.status}). Start the devnet with \`npm start\`.`);
@@ -55,9 +55,9 @@ export function App() {
   const sawBlock = useCallback((block: number) => void (minBlock.current = Math.max(minBlock.current, block)), []);
   const app = useMemo<AppState | undefined>(() => {
     if (!deployment) return undefined;
-    const query: GraphQuery = deployment.indexerUrl
-      ? graphqlClient(deployment.indexerUrl)
-      : () => Promise.reject(new IndexerError("This deployment names no indexer (`indexerUrl` in addresses.json), so lists, history and totals cannot be shown.", "UNCONFIGURED"));
+    const query: GraphQuery = deployment.graphqlUrl
+      ? graphqlClient(deployment.graphqlUrl)
+      : () => Promise.reject(new IndexerError("This deployment names no indexer (`graphqlUrl` in addresses.json), so lists, history and totals cannot be shown.", "UNCONFIGURED"));
     const data = { ...indexerData(query, deployment, () => minBlock.current), creatorTokens: () => import("./data/chain").then((m) => m.chainCreatorTokens(deployment)) };
     return { deployment, data, version, refresh, sawBlock };
   }, [deployment, version, refresh, sawBlock]);

@@ -7,7 +7,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -15,6 +14,7 @@ import { expect } from "chai";
 import { Contract, JsonRpcProvider, Wallet, formatUnits, parseEther, type EventLog } from "ethers";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { GOVERNANCE } from "../../ignition/governance";
+import { serveDashboard, type DashboardServer } from "../../scripts/network/dashboard";
 import { GENESIS_ALLOCATIONS, vestedAmount } from "../../ignition/genesis";
 import { orderSignatures, quorum, reportDomain, signEpochReport, type ClientUsage } from "../../protocol/report";
 import { completeEpochReport } from "../../protocol/reportRoots";
@@ -121,27 +121,6 @@ async function stopGroup(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** Serves the built dashboard and the deployment's addresses.json (with the indexer's URL) on a free port. */
-async function serveDashboard(deployment: Deployment & { indexerUrl: string }): Promise<{ server: http.Server; url: string }> {
-  const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json" };
-  const server = http.createServer((req, res) => {
-    const urlPath = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-    if (urlPath === "/addresses.json") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(deployment));
-      return;
-    }
-    const file = path.join(DIST, urlPath === "/" ? "index.html" : urlPath);
-    if (!file.startsWith(DIST) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" }).end(fs.readFileSync(file));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return { server, url: `http://127.0.0.1:${port}/` };
-}
-
 /** Gzipped bytes of what the first page loads: index.html and the assets it references (lazy pages excluded). */
 function firstPageGzipBytes(): number {
   const html = fs.readFileSync(path.join(DIST, "index.html"), "utf8");
@@ -177,7 +156,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   let devnet: ChildProcess | undefined;
   let indexer: Indexer | undefined;
   let deployment: Deployment;
-  let server: http.Server | undefined;
+  let server: DashboardServer | undefined;
   let url: string;
   let context: BrowserContext | undefined;
   let page: Page;
@@ -295,7 +274,9 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     devnet = started.child;
     deployment = started.deployment;
     [indexer] = await Promise.all([startIndexer(tmp, path.join(tmp, "addresses.json")), build]);
-    ({ server, url } = await serveDashboard({ ...deployment, indexerUrl: indexer.graphqlUrl }));
+    const graphqlUrl = indexer.graphqlUrl;
+    server = await serveDashboard(DIST, () => ({ ...deployment, graphqlUrl }));
+    url = server.url;
     // No response cache: the wallet must see each new nonce right after the previous transaction.
     rpc = new JsonRpcProvider(deployment.rpcUrl, deployment.chainId, { staticNetwork: true, cacheTimeout: -1 });
     wallet = new Wallet(KEY, rpc);
@@ -316,7 +297,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
 
   after(async () => {
     await context?.close();
-    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    await server?.close();
     if (indexer) await stopGroup(indexer.child);
     if (devnet) await stopGroup(devnet);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });

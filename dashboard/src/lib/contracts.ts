@@ -49,7 +49,7 @@ export interface Deployment {
   chainId: number;
   rpcUrl: string;
   /** The indexer's GraphQL endpoint (`…/graphql`); without it lists show an error. */
-  indexerUrl?: string;
+  graphqlUrl?: string;
   contracts: {
     flk: string;
     emission: string;
