@@ -10,6 +10,7 @@ import { KeyPair } from "./consensus/types/crypto";
 import { writeDevnet } from "./devnet";
 import { Logger } from "./logger";
 import { FleekNode } from "./node";
+import { startServices } from "./services";
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -23,9 +24,11 @@ async function run(configFile: string): Promise<void> {
   const server = new ClientServer(node, logger);
   await node.start();
   await server.listen(config.host, config.clientPort);
-  logger.info("node running", { clientPort: config.clientPort, ...node.status() });
+  const services = await startServices(config, node, logger);
+  logger.info("node running", { clientPort: config.clientPort, gateway: services.edge?.gateway.url, reporting: services.reporter !== undefined, ...node.status() });
   process.stdout.write(`ready ${JSON.stringify(node.status())}\n`);
   const shutdown = async (): Promise<void> => {
+    await services.close();
     await server.close();
     await node.stop();
     process.exit(0);

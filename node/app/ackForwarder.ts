@@ -1,0 +1,87 @@
+import type { SignedDeliveryAck } from "../acks/deliveryAck";
+import type { DeliveryAckSink } from "../acks/deliveryAckDesk";
+import type { PayerBinding } from "../acks/payerBinding";
+import { SubmitStatus, type SubmitResult } from "../client/protocol";
+import { signTransaction } from "../client/transaction";
+import type { KeyPair } from "../consensus/types/crypto";
+import type { Logger } from "../logger";
+import { AppTxKind, encodeAppTx, MAX_ACKS_PER_TX } from "./appTransactions";
+
+/** The part of FleekNode the forwarder uses. */
+export interface TxSubmitter {
+  submit(txs: Buffer[]): SubmitResult;
+  status(): { epoch: number; member: boolean };
+}
+
+/**
+ * The gateway's ack sink on a committee member: queues verified acks and payer bindings and
+ * submits them as consensus transactions signed with the node key, acks in batches of up to
+ * {@link MAX_ACKS_PER_TX}. A client's binding is sent (again) in each epoch before its acks, since
+ * each epoch's state starts empty. Refused submissions (Busy, between epochs) stay queued.
+ */
+export class AckForwarder implements DeliveryAckSink {
+  private queue: SignedDeliveryAck[] = [];
+  private readonly payers = new Map<string, PayerBinding>();
+  /** Client key → epoch in which its binding was last submitted. */
+  private readonly boundIn = new Map<string, number>();
+
+  constructor(
+    private readonly node: TxSubmitter,
+    private readonly key: KeyPair,
+    private readonly logger: Logger,
+    /** Acks held at most; beyond it the oldest are dropped (and logged). */
+    private readonly maxQueued = 1_000_000,
+  ) {}
+
+  /** @inheritdoc */
+  submit(signed: SignedDeliveryAck): void {
+    this.queue.push(signed);
+    if (this.queue.length > this.maxQueued) {
+      this.queue.shift();
+      this.logger.warn("ack queue full, oldest ack dropped", { maxQueued: this.maxQueued });
+    }
+  }
+
+  /** @inheritdoc */
+  bindPayer(binding: PayerBinding): void {
+    const client = binding.clientKey.toString("hex");
+    this.payers.set(client, binding);
+    this.boundIn.delete(client);
+  }
+
+  /** Acks waiting to be submitted. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Submits what is queued; what the node refuses stays for the next call. */
+  flush(): void {
+    const { epoch, member } = this.node.status();
+    if (!member || this.queue.length === 0) return;
+    const bindings: string[] = [];
+    for (const a of this.queue) {
+      const client = a.ack.clientKey.toString("hex");
+      if (this.payers.has(client) && this.boundIn.get(client) !== epoch && !bindings.includes(client)) bindings.push(client);
+    }
+    if (bindings.length > 0) {
+      const txs = bindings.map((c) => this.sign({ kind: AppTxKind.Payer, binding: this.payers.get(c)! }));
+      const res = this.node.submit(txs);
+      for (const c of bindings.slice(0, res.accepted)) this.boundIn.set(c, epoch);
+      if (res.status !== SubmitStatus.Ok) return this.logRefusal(res);
+    }
+    while (this.queue.length > 0) {
+      const chunk = this.queue.slice(0, MAX_ACKS_PER_TX);
+      const res = this.node.submit([this.sign({ kind: AppTxKind.Acks, acks: chunk })]);
+      if (res.accepted === 0) return this.logRefusal(res);
+      this.queue = this.queue.slice(chunk.length);
+    }
+  }
+
+  private sign(tx: Parameters<typeof encodeAppTx>[0]): Buffer {
+    return signTransaction(encodeAppTx(tx), this.key);
+  }
+
+  private logRefusal(res: SubmitResult): void {
+    this.logger.debug("ack submission deferred", { status: res.status, reason: res.reason, pending: this.queue.length });
+  }
+}
