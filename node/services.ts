@@ -51,6 +51,7 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
       operatorToken: process.env.FLEEK_OPERATOR_TOKEN,
       nodeKey: ed25519PrivateKeyFromSeed(config.key.seed),
       ackSink: forwarder ?? new QueuedAckSink(),
+      ackClock: chain ? () => chain.chainTimeMs() : undefined,
     });
     logger.info("gateway running", { url: edge.gateway.url });
   }

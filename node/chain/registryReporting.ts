@@ -68,6 +68,8 @@ export class RegistryReporting {
   private readonly registry: Contract;
   /** Sends are serialised so the signer's nonces never race. */
   private sending: Promise<unknown> = Promise.resolve();
+  /** Largest (block time − local time) seen, ms: chain time runs at least this far ahead. */
+  private clockOffsetMs = 0;
 
   constructor(
     private readonly provider: RpcProvider,
@@ -91,7 +93,17 @@ export class RegistryReporting {
       this.registry.epochEnd() as Promise<bigint>,
       this.registry.reportOpensAt() as Promise<bigint>,
     ]);
+    this.clockOffsetMs = Math.max(this.clockOffsetMs, block!.timestamp * 1000 - Date.now());
     return { epoch: Number(epoch), now: block!.timestamp, epochEnd: Number(epochEnd), reportOpensAt: Number(reportOpensAt) };
+  }
+
+  /**
+   * The time acks are stamped and checked with (Unix ms): local time, moved forward to the latest
+   * block time seen by {@link phase}. On Base the two agree; on a devnet whose chain was moved
+   * ahead it keeps ack windows inside the chain's epoch, which the application state requires.
+   */
+  chainTimeMs(): number {
+    return Date.now() + this.clockOffsetMs;
   }
 
   /** The active nodes now (for pings and peer fetch). */
