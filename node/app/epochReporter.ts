@@ -135,7 +135,8 @@ export class EpochReporter {
     const wasClosed = state.closed;
     for (const tx of decodeBatch(b.batch)) {
       const result = state.apply(tx);
-      if (!result.ok) this.o.logger.warn("transaction refused", { epoch: b.epoch, reason: result.reason });
+      if (!result.ok && result.late) this.o.logger.debug("late or duplicate transaction ignored", { epoch: b.epoch, reason: result.reason });
+      else if (!result.ok) this.o.logger.warn("transaction refused", { epoch: b.epoch, reason: result.reason });
       else if (result.refusedAcks) this.o.logger.warn("acks refused", { epoch: b.epoch, count: result.refusedAcks });
     }
     if (!wasClosed && state.report) {

@@ -44,8 +44,11 @@ export interface EpochContext {
   pricePerGB?: bigint;
 }
 
-/** The result of applying one transaction. */
-export type ApplyResult = { ok: true; refusedAcks?: number } | { ok: false; reason: string };
+/**
+ * The result of applying one transaction. `late` marks the refusals honest members cause too
+ * (a duplicate, or work arriving after the epoch closed), as opposed to invalid transactions.
+ */
+export type ApplyResult = { ok: true; refusedAcks?: number } | { ok: false; reason: string; late?: true };
 
 /** The report of a closed epoch, its digest and rewards tree (for claim proofs). */
 export interface ClosedReport {
@@ -127,30 +130,30 @@ export class EpochState {
     }
     switch (decoded.kind) {
       case AppTxKind.Acks:
-        if (this.closed) return { ok: false, reason: "epoch closed" };
+        if (this.closed) return { ok: false, reason: "epoch closed", late: true };
         return { ok: true, refusedAcks: decoded.acks.filter((a) => !this.countAck(a)).length };
       case AppTxKind.Payer: {
         const key = decoded.binding.clientKey.toString("hex");
-        if (this.payers.has(key)) return { ok: false, reason: "client already bound this epoch" };
+        if (this.payers.has(key)) return { ok: false, reason: "client already bound this epoch", late: true };
         if (!verifyPayerBinding(decoded.binding)) return { ok: false, reason: "bad payer binding signature" };
         this.payers.set(key, decoded.binding);
         return { ok: true };
       }
       case AppTxKind.Measurements:
         if (decoded.epoch !== this.context.epoch) return { ok: false, reason: `measurements of epoch ${decoded.epoch}` };
-        if (this.closed) return { ok: false, reason: "epoch closed" };
+        if (this.closed) return { ok: false, reason: "epoch closed", late: true };
         for (const r of decoded.reports) this.record(member.id, r);
         return { ok: true };
       case AppTxKind.CloseEpoch:
         if (decoded.epoch !== this.context.epoch) return { ok: false, reason: `close of epoch ${decoded.epoch}` };
-        if (this.closed || this.closers.has(member.id)) return { ok: false, reason: "already closed" };
+        if (this.closed || this.closers.has(member.id)) return { ok: false, reason: "already closed", late: true };
         this.closers.add(member.id);
         if (this.closers.size >= quorum(this.context.committee.length)) this.close();
         return { ok: true };
       case AppTxKind.ReportSignature: {
         if (decoded.epoch !== this.context.epoch) return { ok: false, reason: `signature for epoch ${decoded.epoch}` };
         if (!this.closedReport) return { ok: false, reason: "signature before the epoch closed" };
-        if (this.signatures.has(member.id)) return { ok: false, reason: "member already signed" };
+        if (this.signatures.has(member.id)) return { ok: false, reason: "member already signed", late: true };
         let signer: string;
         try {
           signer = recoverAddress(this.closedReport.digest, `0x${decoded.signature.toString("hex")}`);

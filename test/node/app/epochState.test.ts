@@ -134,7 +134,7 @@ describe("app: epoch state", () => {
 
     for (const m of ms.slice(0, 3)) state.apply(tx(m.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }));
     expect(state.closed).to.equal(true);
-    expect(state.apply(tx(a.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], a.key.publicKey, 1, START_MS + 9)] }))).to.deep.equal({ ok: false, reason: "epoch closed" });
+    expect(state.apply(tx(a.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], a.key.publicKey, 1, START_MS + 9)] }))).to.deep.include({ ok: false, reason: "epoch closed" });
     const report = state.report!.report;
     expect(report.nodes[0].bytesServed).to.equal(1_000n);
     expect(report.nodes[0].deliveryAcks).to.equal(1n);
