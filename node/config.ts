@@ -142,7 +142,8 @@ function gatewayOf(g: NodeConfigFile["gateway"] & object, dir: string): GatewayC
 }
 
 function reportingOf(r: Partial<ReportingConfig>): ReportingConfig {
-  const out = { pingMs: 5_000, tickMs: 1_000, submitStaggerMs: 5_000, ...r };
+  const { pingMs = 5_000, tickMs = 1_000, submitStaggerMs = 5_000 } = r;
+  const out = { pingMs, tickMs, submitStaggerMs };
   for (const k of ["pingMs", "tickMs", "submitStaggerMs"] as const) {
     if (!Number.isInteger(out[k]) || out[k] <= 0) throw new Error(`config: reporting.${k} must be a positive integer`);
   }
