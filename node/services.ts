@@ -9,6 +9,7 @@ import { JsonRpcProvider, Network } from "ethers";
 import { QueuedAckSink } from "./acks/deliveryAckDesk";
 import { ed25519PrivateKeyFromSeed } from "./acks/ed25519Keys";
 import { AckForwarder } from "./app/ackForwarder";
+import { CommitteeSubmitter } from "./app/committeeSubmitter";
 import { EpochReporter } from "./app/epochReporter";
 import { PeerPinger } from "./app/peerPinger";
 import { RegistryReporting } from "./chain/registryReporting";
@@ -37,7 +38,8 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
       )
     : undefined;
   const directory = chain ? new RegistryPeerDirectory(chain, selfKey, logger.child({ component: "peers" })) : undefined;
-  const forwarder = config.reporting ? new AckForwarder(node, config.key, logger.child({ component: "acks" })) : undefined;
+  const submitter = chain ? new CommitteeSubmitter(node, cachedFor(5_000, async () => (await chain.committeeNodes()).map((m) => m.mempool)), logger.child({ component: "forward" })) : undefined;
+  const forwarder = config.reporting && submitter ? new AckForwarder(submitter, config.key, logger.child({ component: "acks" })) : undefined;
   let edge: EdgeNode | undefined;
   if (config.gateway) {
     const g = config.gateway;
@@ -76,7 +78,17 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
     reporter,
     close: async () => {
       reporter?.stop();
+      submitter?.close();
       await edge?.close();
     },
+  };
+}
+
+/** `read`, answered from memory for `ms` after each successful call. */
+function cachedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
+  let value: { at: number; v: T } | undefined;
+  return async () => {
+    if (!value || Date.now() - value.at > ms) value = { at: Date.now(), v: await read() };
+    return value.v;
   };
 }

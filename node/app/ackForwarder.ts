@@ -6,16 +6,12 @@ import { signTransaction } from "../client/transaction";
 import type { KeyPair } from "../consensus/types/crypto";
 import type { Logger } from "../logger";
 import { AppTxKind, encodeAppTx, MAX_ACKS_PER_TX } from "./appTransactions";
-
-/** The part of FleekNode the forwarder uses. */
-export interface TxSubmitter {
-  submit(txs: Buffer[]): SubmitResult;
-  status(): { epoch: number; member: boolean };
-}
+import type { TxSubmitter } from "./committeeSubmitter";
 
 /**
- * The gateway's ack sink on a committee member: queues verified acks and payer bindings and
- * submits them as consensus transactions signed with the node key, acks in batches of up to
+ * The gateway's ack sink: queues verified acks and payer bindings and submits them as consensus
+ * transactions signed with the node key (through its own consensus instance, or a committee
+ * member's when it is not a member: see CommitteeSubmitter), acks in batches of up to
  * {@link MAX_ACKS_PER_TX}. A client's binding is sent (again) in each epoch before its acks, since
  * each epoch's state starts empty. Refused submissions (Busy, between epochs) stay queued.
  */
@@ -24,6 +20,7 @@ export class AckForwarder implements DeliveryAckSink {
   private readonly payers = new Map<string, PayerBinding>();
   /** Client key → epoch in which its binding was last submitted. */
   private readonly boundIn = new Map<string, number>();
+  private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly node: TxSubmitter,
@@ -54,10 +51,15 @@ export class AckForwarder implements DeliveryAckSink {
     return this.queue.length;
   }
 
-  /** Submits what is queued; what the node refuses stays for the next call. */
-  flush(): void {
-    const { epoch, member } = this.node.status();
-    if (!member || this.queue.length === 0) return;
+  /** Submits what is queued; what is refused stays for the next call. Calls never overlap. */
+  flush(): Promise<void> {
+    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const { epoch } = this.node.status();
+    if (this.queue.length === 0) return;
     const bindings: string[] = [];
     for (const a of this.queue) {
       const client = a.ack.clientKey.toString("hex");
@@ -65,13 +67,13 @@ export class AckForwarder implements DeliveryAckSink {
     }
     if (bindings.length > 0) {
       const txs = bindings.map((c) => this.sign({ kind: AppTxKind.Payer, binding: this.payers.get(c)! }));
-      const res = this.node.submit(txs);
+      const res = await this.node.submit(txs);
       for (const c of bindings.slice(0, res.accepted)) this.boundIn.set(c, epoch);
       if (res.status !== SubmitStatus.Ok) return this.logRefusal(res);
     }
     while (this.queue.length > 0) {
       const chunk = this.queue.slice(0, MAX_ACKS_PER_TX);
-      const res = this.node.submit([this.sign({ kind: AppTxKind.Acks, acks: chunk })]);
+      const res = await this.node.submit([this.sign({ kind: AppTxKind.Acks, acks: chunk })]);
       if (res.accepted === 0) return this.logRefusal(res);
       this.queue = this.queue.slice(chunk.length);
     }

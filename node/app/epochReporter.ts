@@ -156,10 +156,11 @@ export class EpochReporter {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      this.o.acks?.flush();
+      await this.o.acks?.flush();
+      // Read by every node, members or not: it also keeps the chain clock acks are stamped with.
+      const phase = await this.o.chain.phase();
       const { epoch, member } = this.o.node.status();
       if (!member) return;
-      const phase = await this.o.chain.phase();
       if (phase.epoch !== epoch) return; // the node follows the chain's epoch change shortly
       const state = await this.state(epoch);
       const me = state.context.committee.find((m) => m.nodeKey === this.o.key.publicKey.toString("hex"));
@@ -170,7 +171,7 @@ export class EpochReporter {
       const now = Date.now();
       if (!state.closed && !state.hasClosed(me.id) && now - (p.closeSentAt ?? 0) >= this.resendMs) {
         p.measurements ??= this.o.pinger?.take() ?? [];
-        this.o.acks?.flush();
+        await this.o.acks?.flush();
         this.submit([
           { kind: AppTxKind.Measurements, epoch, reports: p.measurements },
           { kind: AppTxKind.CloseEpoch, epoch },

@@ -120,14 +120,19 @@ export class EpochState {
   apply(tx: Buffer): ApplyResult {
     const bad = checkTransaction(tx, TX_RULES);
     if (bad) return { ok: false, reason: bad };
-    const member = this.memberByKey.get(tx.subarray(0, 32).toString("hex"));
-    if (!member) return { ok: false, reason: "signer is not a committee member" };
+    const signerKey = tx.subarray(0, 32).toString("hex");
     let decoded;
     try {
       decoded = decodeAppTx(transactionPayload(tx));
     } catch (err) {
       return { ok: false, reason: `undecodable: ${(err as Error).message}` };
     }
+    // Acks and bindings come from any active node (non-members forward through a member); the
+    // epoch's own business only from the committee.
+    const forwarded = decoded.kind === AppTxKind.Acks || decoded.kind === AppTxKind.Payer;
+    if (forwarded && !this.activeByKey.has(signerKey) && !this.memberByKey.has(signerKey)) return { ok: false, reason: "signer is not an active node" };
+    const member = this.memberByKey.get(signerKey) as ContextNode;
+    if (!forwarded && !member) return { ok: false, reason: "signer is not a committee member" };
     switch (decoded.kind) {
       case AppTxKind.Acks:
         if (this.closed) return { ok: false, reason: "epoch closed", late: true };

@@ -40,6 +40,8 @@ const ABI = [
 export interface RegisteredNode extends ContextNode {
   /** `http://host:port` of its gateway. */
   gatewayUrl: string;
+  /** Its transaction endpoint (`ports.mempool`, which is the node's `clientPort`). */
+  mempool: { host: string; port: number };
 }
 
 interface NodeViewResult {
@@ -48,7 +50,7 @@ interface NodeViewResult {
   nodeKey: string;
   signer: string;
   lockedUntil: bigint;
-  endpoints: { host: string; ports: { gateway: bigint } };
+  endpoints: { host: string; ports: { gateway: bigint; mempool: bigint } };
 }
 
 /** Where the current epoch stands on chain. */
@@ -104,6 +106,12 @@ export class RegistryReporting {
    */
   chainTimeMs(): number {
     return Date.now() + this.clockOffsetMs;
+  }
+
+  /** The current committee (for forwarding transactions to it). */
+  async committeeNodes(): Promise<RegisteredNode[]> {
+    const [, , , members] = (await this.registry.committee()) as [bigint, bigint, bigint, NodeViewResult[]];
+    return members.map(registered);
   }
 
   /** The active nodes now (for pings and peer fetch). */
@@ -193,5 +201,6 @@ function registered(n: NodeViewResult): RegisteredNode {
     owner: getAddress(n.owner),
     lockedUntil: BigInt(n.lockedUntil),
     gatewayUrl: `http://${n.endpoints.host}:${Number(n.endpoints.ports.gateway)}`,
+    mempool: { host: n.endpoints.host, port: Number(n.endpoints.ports.mempool) },
   };
 }

@@ -117,7 +117,7 @@ describe("app: epoch state", () => {
     expect(state.apply(await payerTx(a.key, clients[0]))).to.deep.equal({ ok: true });
     expect(state.apply(tx(a.key, { kind: AppTxKind.Acks, acks: [genuine, forged, early, strangerAck] }))).to.deep.equal({ ok: true, refusedAcks: 3 });
     expect(state.apply(tx(b.key, { kind: AppTxKind.Acks, acks: [genuine] }))).to.deep.equal({ ok: true, refusedAcks: 1 });
-    expect(state.apply(tx(stranger, { kind: AppTxKind.Acks, acks: [ackFrom(clients[1], a.key.publicKey, 5, START_MS + 7)] }))).to.deep.include({ ok: false, reason: "signer is not a committee member" });
+    expect(state.apply(tx(stranger, { kind: AppTxKind.Acks, acks: [ackFrom(clients[1], a.key.publicKey, 5, START_MS + 7)] }))).to.deep.include({ ok: false, reason: "signer is not an active node" });
     expect(state.apply(signTransaction(Buffer.from([AppTxKind.Acks, 0, 0]), a.key)).ok).to.equal(false);
     expect(state.apply(signTransaction(Buffer.from([99]), a.key)).ok).to.equal(false);
     const corrupted = tx(a.key, { kind: AppTxKind.CloseEpoch, epoch: 3 });
@@ -148,6 +148,19 @@ describe("app: epoch state", () => {
     expect(state.hasQuorum).to.equal(false);
     expect(state.apply(signatureTx(ms[2].key, ms[2].signer, 3, digest))).to.deep.equal({ ok: true });
     expect(state.hasQuorum).to.equal(true);
+  });
+
+  it("takes acks forwarded by an active node outside the committee, but not its epoch business", () => {
+    const state = new EpochState(context(ms, { committee: ms.slice(0, 3).map((m) => m.node) }));
+    const outsider = ms[3];
+    expect(state.apply(tx(outsider.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], outsider.key.publicKey, 10, START_MS + 1)] }))).to.deep.equal({ ok: true, refusedAcks: 0 });
+    expect(state.apply(tx(outsider.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }))).to.deep.equal({ ok: false, reason: "signer is not a committee member" });
+    expect(state.apply(tx(outsider.key, { kind: AppTxKind.Measurements, epoch: 3, reports: [{ peer: 1, uptime: 0 }] })).ok).to.equal(false);
+    for (const m of ms.slice(0, 2)) state.apply(tx(m.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }));
+    expect(state.closed).to.equal(false, "2 of 3 is not more than 2/3");
+    state.apply(tx(ms[2].key, { kind: AppTxKind.CloseEpoch, epoch: 3 }));
+    expect(state.closed).to.equal(true);
+    expect(state.report!.report.nodes[3].deliveryAcks).to.equal(1n);
   });
 
   it("builds a report the registry accepts; a second member's submission is success, not an error", async function () {

@@ -1,8 +1,8 @@
 /**
- * Issue #8's end-to-end test: four node processes (`node run`) registered on the NodeRegistry
- * (Hardhat EVM, over JSON-RPC) form the committee; a client fetches content through two of their
- * gateways (one holds it, the other fetches it from its peer found in the registry) and signs
- * delivery acks; at the epoch's end the committee closes the epoch in consensus, signs the report,
+ * Issue #8's end-to-end test: five node processes (`node run`) registered on the NodeRegistry
+ * (Hardhat EVM, over JSON-RPC), four of them the committee; a client fetches content through three
+ * gateways (one holds it, a member and the non-member fetch it from a peer found in the registry)
+ * and signs delivery acks (the non-member forwards its acks to a member); at the epoch's end the committee closes the epoch in consensus, signs the report,
  * reveals its beacon and submits the report; the client's escrow is debited, the report carries each
  * node's revenue, the epoch advances, and the operators claim FLK and USDC with the proofs their
  * nodes computed.
@@ -28,7 +28,7 @@ import { newClient } from "./appFixtures";
 
 const TOKEN = "operator-token-for-tests";
 
-describe("epoch reports on chain (4 node processes, Hardhat chain)", function () {
+describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chain)", function () {
   this.timeout(180_000);
   let cluster: Cluster | undefined;
   const closers: (() => Promise<unknown>)[] = [];
@@ -48,8 +48,11 @@ describe("epoch reports on chain (4 node processes, Hardhat chain)", function ()
     await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
     closers.push(() => new Promise((r) => origin.close(r)));
 
-    // Four nodes: consensus ports from the devnet, a gateway each, a report signer with gas money.
-    cluster = new Cluster(4);
+    // A committee of 4 out of 5 active nodes.
+    const r = s.registry;
+    await r.connect(s.adminSigner).setParameters(await r.epochDuration(), await r.revealDuration(), 4, await r.slashAmount());
+    // Five nodes: consensus ports from the devnet, a gateway each, a report signer with gas money.
+    cluster = new Cluster(5);
     const registry = await s.registry.getAddress();
     const nodes: { id: number; owner: (typeof s.operators)[number]; gateway: string; dataDir: string }[] = [];
     for (const [i, n] of cluster.devnet.nodes.entries()) {
@@ -74,6 +77,11 @@ describe("epoch reports on chain (4 node processes, Hardhat chain)", function ()
     await cluster.start();
     // Every member committed a beacon secret: their duty loops run and know the chain's time.
     await eventually("beacon commits", async () => (await s.registry.beaconCommitters(1n)).length === 4, 60_000);
+    const committee = (await s.registry.committeeIds()).map(Number);
+    const members = nodes.filter((n) => committee.includes(n.id));
+    const outsider = nodes.find((n) => !committee.includes(n.id))!;
+    // Served by: a member holding the content (twice), a member and the outsider fetching it from peers.
+    const servers = [members[0], members[1], outsider];
 
     // The client: an ack key, an escrow account funded by a payer, bound to each other at both gateways.
     const client = newClient(new Wallet(Wallet.createRandom().privateKey));
@@ -82,37 +90,38 @@ describe("epoch reports on chain (4 node processes, Hardhat chain)", function ()
     const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 
-    const added = await post(`${nodes[0].gateway}/origins`, { url: `http://127.0.0.1:${(origin.address() as AddressInfo).port}/file` }, { authorization: `Bearer ${TOKEN}` });
+    const added = await post(`${servers[0].gateway}/origins`, { url: `http://127.0.0.1:${(origin.address() as AddressInfo).port}/file` }, { authorization: `Bearer ${TOKEN}` });
     expect(added.status).to.equal(201);
     const { hash } = (await added.json()) as { hash: string };
     const served: Record<number, number> = {};
-    for (const [i, times] of [[0, 2], [1, 1]] as const) {
-      expect((await post(`${nodes[i].gateway}/acks/payer`, binding)).status).to.equal(202);
+    for (const [i, times] of [[0, 2], [1, 1], [2, 1]] as const) {
+      const node = servers[i];
+      expect((await post(`${node.gateway}/acks/payer`, binding)).status).to.equal(202);
       for (let k = 0; k < times; k++) {
-        const res = await fetch(`${nodes[i].gateway}/blake3/${hash}`);
+        const res = await fetch(`${node.gateway}/blake3/${hash}`);
         const body = Buffer.from(await res.arrayBuffer());
         expect(body.equals(content)).to.equal(true, `content from node ${i}`);
-        const draft = (await (await fetch(`${nodes[i].gateway}/acks/draft?hash=${hash}&bytes=${body.length}&client=${client.key.toString("hex")}`)).json()) as {
+        const draft = (await (await fetch(`${node.gateway}/acks/draft?hash=${hash}&bytes=${body.length}&client=${client.key.toString("hex")}`)).json()) as {
           ack: Record<string, unknown>;
           sign: string;
         };
         const signature = sign(null, Buffer.from(draft.sign, "hex"), client.privateKey).toString("hex");
         const signed = deliveryAckToJson(deliveryAckFromJson({ ...draft.ack, signature }));
-        expect((await post(`${nodes[i].gateway}/acks`, signed)).status).to.equal(202);
+        expect((await post(`${node.gateway}/acks`, signed)).status).to.equal(202);
         // The same ack again is a replay: refused at the gateway (and would be at execution).
-        expect((await post(`${nodes[i].gateway}/acks`, signed)).status).to.equal(409);
+        expect((await post(`${node.gateway}/acks`, signed)).status).to.equal(409);
         served[i] = (served[i] ?? 0) + body.length;
       }
     }
     // Give the acks time to commit, then end the epoch on chain.
     await new Promise((r) => setTimeout(r, 2_000));
     await time.increaseTo(await s.registry.epochEnd());
-    const reportFile = (i: number) => path.join(nodes[i].dataDir, "app", "reports", "epoch-1.json");
-    await eventually("every member closed epoch 1", async () => nodes.every((_, i) => fs.existsSync(reportFile(i))), 60_000);
-    const files = nodes.map((_, i) => fs.readFileSync(reportFile(i), "utf8"));
+    const reportFile = (n: (typeof nodes)[number]) => path.join(n.dataDir, "app", "reports", "epoch-1.json");
+    await eventually("every member closed epoch 1", async () => members.every((n) => fs.existsSync(reportFile(n))), 60_000);
+    const files = members.map((n) => fs.readFileSync(reportFile(n), "utf8"));
     expect(new Set(files).size).to.equal(1, "every member computed the identical report");
     await eventually("beacon reveals", async () => {
-      const b = await Promise.all(nodes.map((n) => s.registry.beacons(1n, n.id)));
+      const b = await Promise.all(members.map((n) => s.registry.beacons(1n, n.id)));
       return b.every((x) => x.revealed);
     }, 60_000);
 
@@ -121,23 +130,26 @@ describe("epoch reports on chain (4 node processes, Hardhat chain)", function ()
 
     const [event] = await s.registry.queryFilter(s.registry.filters.EpochReported(1n));
     const reported = event.args.report;
-    const { digest, claims } = readReportFile(path.join(nodes[0].dataDir, "app"), 1);
+    const { digest, claims } = readReportFile(path.join(members[0].dataDir, "app"), 1);
     expect(event.args.digest).to.equal(digest);
-    const charge0 = bandwidthCharge(BigInt(served[0]));
-    const charge1 = bandwidthCharge(BigInt(served[1]));
+    const charges = servers.map((_, i) => bandwidthCharge(BigInt(served[i])));
+    const total = charges.reduce((a, b) => a + b, 0n);
     const byId = new Map(reported.nodes.map((m) => [Number(m.nodeId), m]));
-    expect(byId.get(nodes[0].id)!.revenue).to.equal(charge0);
-    expect(byId.get(nodes[0].id)!.deliveryAcks).to.equal(2n);
-    expect(byId.get(nodes[0].id)!.bytesServed).to.equal(BigInt(served[0]));
-    expect(byId.get(nodes[1].id)!.revenue).to.equal(charge1);
-    expect(byId.get(nodes[2].id)!.revenue).to.equal(0n);
-    expect(reported.usage.map((u) => [u.client, u.amount])).to.deep.equal([[client.account.address, charge0 + charge1]]);
-    expect((await s.escrow.accounts(client.account.address)).balance).to.equal(10_000_000n - charge0 - charge1);
+    expect(reported.nodes.map((m) => Number(m.nodeId))).to.deep.equal(nodes.map((n) => n.id), "the report covers the whole active set");
+    servers.forEach((n, i) => {
+      expect(byId.get(n.id)!.revenue).to.equal(charges[i]);
+      expect(byId.get(n.id)!.bytesServed).to.equal(BigInt(served[i]));
+    });
+    expect(byId.get(servers[0].id)!.deliveryAcks).to.equal(2n);
+    expect(byId.get(outsider.id)!.deliveryAcks).to.equal(1n, "the outsider's acks reached consensus through a member");
+    expect(byId.get(members[2].id)!.revenue).to.equal(0n);
+    expect(reported.usage.map((u) => [u.client, u.amount])).to.deep.equal([[client.account.address, total]]);
+    expect((await s.escrow.accounts(client.account.address)).balance).to.equal(10_000_000n - total);
     for (const m of reported.nodes) expect(m.uptime).to.be.greaterThanOrEqual(40);
 
-    // The operators of the two serving nodes claim with their node's proofs.
+    // The operators of the three serving nodes claim with the proofs their nodes computed.
     const pools = await s.rewards.pools(1n);
-    expect(claims.map((c) => c.account).sort()).to.deep.equal([nodes[0].owner.address, nodes[1].owner.address].sort());
+    expect(claims.map((c) => c.account).sort()).to.deep.equal(servers.map((n) => n.owner.address).sort());
     for (const c of claims) {
       const owner = nodes.find((n) => n.owner.address === c.account)!.owner;
       const [flkBefore, usdcBefore] = [await s.flk.balanceOf(owner.address), await s.usdc.balanceOf(owner.address)];
