@@ -31,7 +31,8 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
   const selfKey = config.key.publicKey.toString("hex");
   const chain = config.chain && config.signer
     ? new RegistryReporting(
-        new JsonRpcProvider(config.chain.rpcUrl, Network.from(config.chain.chainId), { staticNetwork: true }),
+        // No response cache: duties act on the latest block, which ethers would otherwise serve up to 250 ms stale.
+        new JsonRpcProvider(config.chain.rpcUrl, Network.from(config.chain.chainId), { staticNetwork: true, cacheTimeout: -1 }),
         config.chain.chainId,
         config.chain.registry,
         config.signer,

@@ -173,7 +173,7 @@ describe("app: epoch state", () => {
       for (let i = 0; i < 4; i++) nodes.push(await registerChainNode(s, i, 21_000 + 10 * i, keys[i]));
       await time.increaseTo(await s.registry.epochEnd());
       await s.registry.advanceEpoch();
-      const provider = new JsonRpcProvider(chain.url, Network.from(CHAIN_ID), { staticNetwork: true });
+      const provider = new JsonRpcProvider(chain.url, Network.from(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1 });
       const registry = await s.registry.getAddress();
       const reporting = nodes.map((n) => new RegistryReporting(provider, CHAIN_ID, registry, n.signer));
       for (const n of nodes) await setBalance(n.signer.address, 10n ** 18n);

@@ -29,7 +29,7 @@ import { newClient } from "./appFixtures";
 const TOKEN = "operator-token-for-tests";
 
 describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chain)", function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   let cluster: Cluster | undefined;
   const closers: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
