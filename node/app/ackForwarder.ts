@@ -21,6 +21,8 @@ export class AckForwarder implements DeliveryAckSink {
   /** Client key → epoch in which its binding was last submitted. */
   private readonly boundIn = new Map<string, number>();
   private flushing: Promise<void> | undefined;
+  /** Acks whose window starts at or after this (the current epoch's ack interval end) wait for the next epoch. */
+  private holdFromMs = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly node: TxSubmitter,
@@ -46,6 +48,14 @@ export class AckForwarder implements DeliveryAckSink {
     this.boundIn.delete(client);
   }
 
+  /**
+   * Sets where the current epoch's acks end (EpochContext.acksUntilMs): later acks belong to the
+   * next epoch, which would refuse them now, so they stay queued until this moves on.
+   */
+  holdFrom(ms: number): void {
+    this.holdFromMs = ms;
+  }
+
   /** Acks waiting to be submitted. */
   get pending(): number {
     return this.queue.length;
@@ -59,23 +69,27 @@ export class AckForwarder implements DeliveryAckSink {
 
   private async flushOnce(): Promise<void> {
     const { epoch } = this.node.status();
-    if (this.queue.length === 0) return;
-    const bindings: string[] = [];
-    for (const a of this.queue) {
-      const client = a.ack.clientKey.toString("hex");
-      if (this.payers.has(client) && this.boundIn.get(client) !== epoch && !bindings.includes(client)) bindings.push(client);
-    }
-    if (bindings.length > 0) {
-      const txs = bindings.map((c) => this.sign({ kind: AppTxKind.Payer, binding: this.payers.get(c)! }));
-      const res = await this.node.submit(txs);
-      for (const c of bindings.slice(0, res.accepted)) this.boundIn.set(c, epoch);
-      if (res.status !== SubmitStatus.Ok) return this.logRefusal(res);
-    }
-    while (this.queue.length > 0) {
-      const chunk = this.queue.slice(0, MAX_ACKS_PER_TX);
-      const res = await this.node.submit([this.sign({ kind: AppTxKind.Acks, acks: chunk })]);
-      if (res.accepted === 0) return this.logRefusal(res);
-      this.queue = this.queue.slice(chunk.length);
+    const ready = this.queue.filter((a) => a.ack.windowStart < this.holdFromMs);
+    if (ready.length === 0) return;
+    const held = this.queue.filter((a) => a.ack.windowStart >= this.holdFromMs);
+    // Acks arriving during the submission queue up behind what is put back.
+    this.queue = [];
+    let left = ready;
+    try {
+      const bindings = [...new Set(ready.map((a) => a.ack.clientKey.toString("hex")))].filter((c) => this.payers.has(c) && this.boundIn.get(c) !== epoch);
+      if (bindings.length > 0) {
+        const res = await this.node.submit(bindings.map((c) => this.sign({ kind: AppTxKind.Payer, binding: this.payers.get(c)! })));
+        for (const c of bindings.slice(0, res.accepted)) this.boundIn.set(c, epoch);
+        if (res.status !== SubmitStatus.Ok) return this.logRefusal(res);
+      }
+      while (left.length > 0) {
+        const chunk = left.slice(0, MAX_ACKS_PER_TX);
+        const res = await this.node.submit([this.sign({ kind: AppTxKind.Acks, acks: chunk })]);
+        if (res.accepted === 0) return this.logRefusal(res);
+        left = left.slice(chunk.length);
+      }
+    } finally {
+      this.queue = [...left, ...held, ...this.queue];
     }
   }
 
@@ -84,6 +98,6 @@ export class AckForwarder implements DeliveryAckSink {
   }
 
   private logRefusal(res: SubmitResult): void {
-    this.logger.debug("ack submission deferred", { status: res.status, reason: res.reason, pending: this.queue.length });
+    this.logger.debug("ack submission deferred", { status: res.status, reason: res.reason });
   }
 }

@@ -160,9 +160,10 @@ export class EpochReporter {
       // Read by every node, members or not: it also keeps the chain clock acks are stamped with.
       const phase = await this.o.chain.phase();
       const { epoch, member } = this.o.node.status();
-      if (!member) return;
       if (phase.epoch !== epoch) return; // the node follows the chain's epoch change shortly
       const state = await this.state(epoch);
+      this.o.acks?.holdFrom(state.context.acksUntilMs);
+      if (!member) return;
       const me = state.context.committee.find((m) => m.nodeKey === this.o.key.publicKey.toString("hex"));
       if (!me) return;
       const p = this.progressOf(epoch);

@@ -30,8 +30,14 @@ export interface ContextNode {
 /** Everything the state needs from the chain, fixed for the epoch. */
 export interface EpochContext {
   epoch: number;
-  /** The epoch's start (chain time, Unix ms): acks whose window starts earlier are not this epoch's. */
-  startMs: number;
+  /**
+   * The acks of this epoch are those whose window starts in [acksFromMs, acksUntilMs): from the
+   * previous epoch's scheduled end to this one's (start + duration as each epoch started, chain
+   * time, Unix ms). These intervals never overlap, so no ack counts in two epochs; the gap between
+   * an epoch's end and the next one's start (reveals, report) belongs to the next epoch.
+   */
+  acksFromMs: number;
+  acksUntilMs: number;
   chainId: bigint;
   registry: string;
   /** The committee, in committee order. */
@@ -176,7 +182,7 @@ export class EpochState {
   private countAck(signed: Parameters<typeof verifyDeliveryAckSignature>[0]): boolean {
     const { ack } = signed;
     const node = this.activeByKey.get(ack.nodeKey.toString("hex"));
-    if (!node || ack.windowStart < this.context.startMs || ack.windowEnd <= ack.windowStart) return false;
+    if (!node || ack.windowStart < this.context.acksFromMs || ack.windowStart >= this.context.acksUntilMs || ack.windowEnd <= ack.windowStart) return false;
     const id = `${ack.clientKey.toString("hex")}:${ack.nonce.toString("hex")}`;
     if (this.seenAcks.has(id) || !verifyDeliveryAckSignature(signed)) return false;
     this.seenAcks.add(id);

@@ -124,11 +124,15 @@ export class RegistryReporting {
    * latest report before it. Throws if the epoch has not started.
    */
   async context(epoch: number): Promise<EpochContext> {
-    const started = await this.registry.queryFilter(this.registry.filters.EpochStarted(epoch));
-    if (started.length === 0) throw new Error(`epoch ${epoch} has not started`);
-    const at = started[started.length - 1];
-    const blockTag = at.blockNumber;
-    const [[e, start, , members], active] = await Promise.all([
+    const scheduledEnd = async (e: number) => {
+      const logs = await this.registry.queryFilter(this.registry.filters.EpochStarted(e));
+      const log = logs[logs.length - 1];
+      if (!log || !("args" in log)) throw new Error(`epoch ${e} has not started`);
+      return { blockTag: log.blockNumber, endMs: Number(log.args.start + log.args.duration) * 1000 };
+    };
+    const { blockTag, endMs: acksUntilMs } = await scheduledEnd(epoch);
+    const acksFromMs = epoch === 0 ? 0 : (await scheduledEnd(epoch - 1)).endMs;
+    const [[e, , , members], active] = await Promise.all([
       this.registry.committee({ blockTag }) as Promise<[bigint, bigint, bigint, NodeViewResult[]]>,
       this.registry.activeNodes({ blockTag }) as Promise<NodeViewResult[]>,
     ]);
@@ -143,7 +147,8 @@ export class RegistryReporting {
     }
     return {
       epoch,
-      startMs: Number(start) * 1000,
+      acksFromMs,
+      acksUntilMs,
       chainId: this.chainId,
       registry: getAddress(this.address),
       committee: members.map(registered),

@@ -41,7 +41,8 @@ function members(n: number): Member[] {
 function context(ms: Member[], overrides: Partial<EpochContext> = {}): EpochContext {
   return {
     epoch: 3,
-    startMs: START_MS,
+    acksFromMs: START_MS,
+    acksUntilMs: START_MS + 86_400_000,
     chainId: CHAIN_ID,
     registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
     committee: ms.map((m) => m.node),
@@ -112,10 +113,11 @@ describe("app: epoch state", () => {
     const genuine = ackFrom(clients[0], a.key.publicKey, 1_000, START_MS + 5);
     const forged = { ...genuine, ack: { ...genuine.ack, bytes: 9_999_999 } };
     const early = ackFrom(clients[0], a.key.publicKey, 1_000, START_MS - 1);
+    const nextEpochs = ackFrom(clients[0], a.key.publicKey, 1_000, START_MS + 86_400_000);
     const stranger = KeyPair.generate();
     const strangerAck = ackFrom(clients[0], stranger.publicKey, 1_000, START_MS + 6);
     expect(state.apply(await payerTx(a.key, clients[0]))).to.deep.equal({ ok: true });
-    expect(state.apply(tx(a.key, { kind: AppTxKind.Acks, acks: [genuine, forged, early, strangerAck] }))).to.deep.equal({ ok: true, refusedAcks: 3 });
+    expect(state.apply(tx(a.key, { kind: AppTxKind.Acks, acks: [genuine, forged, early, nextEpochs, strangerAck] }))).to.deep.equal({ ok: true, refusedAcks: 4 });
     expect(state.apply(tx(b.key, { kind: AppTxKind.Acks, acks: [genuine] }))).to.deep.equal({ ok: true, refusedAcks: 1 });
     expect(state.apply(tx(stranger, { kind: AppTxKind.Acks, acks: [ackFrom(clients[1], a.key.publicKey, 5, START_MS + 7)] }))).to.deep.include({ ok: false, reason: "signer is not an active node" });
     expect(state.apply(signTransaction(Buffer.from([AppTxKind.Acks, 0, 0]), a.key)).ok).to.equal(false);
@@ -185,7 +187,7 @@ describe("app: epoch state", () => {
       await s.escrow.connect(payer).deposit(client.account.address, 1_000_000n);
       const state = new EpochState(ctx);
       const chainMembers = nodes.map((n, i) => ({ key: keys[i], signer: n.signer }));
-      const at = ctx.startMs + 1;
+      const at = ctx.acksFromMs + 1;
       const seq = [
         await payerTx(keys[0], client),
         tx(keys[0], { kind: AppTxKind.Acks, acks: [ackFrom(client, keys[0].publicKey, 20_000_000, at)] }),
