@@ -29,7 +29,7 @@ export interface NodeServices {
 /** Starts the gateway and reporting as configured, for a started `node`. */
 export async function startServices(config: NodeConfig, node: FleekNode, logger: Logger): Promise<NodeServices> {
   const selfKey = config.key.publicKey.toString("hex");
-  const chain = config.chain && config.signer
+  const chain = config.chain
     ? new RegistryReporting(
         // No response cache: duties act on the latest block, which ethers would otherwise serve up to 250 ms stale.
         new JsonRpcProvider(config.chain.rpcUrl, Network.from(config.chain.chainId), { staticNetwork: true, cacheTimeout: -1 }),

@@ -6,7 +6,7 @@
  * refused here with a reason and change nothing; the node logs them and goes on.
  */
 import { recoverAddress, type TypedDataDomain } from "ethers";
-import { verifyDeliveryAckSignature } from "../acks/deliveryAck";
+import { verifyDeliveryAckSignature, type SignedDeliveryAck } from "../acks/deliveryAck";
 import { verifyPayerBinding, type PayerBinding } from "../acks/payerBinding";
 import { checkTransaction, transactionPayload } from "../client/transaction";
 import { AppTxKind, decodeAppTx, type PeerReport } from "./appTransactions";
@@ -135,21 +135,13 @@ export class EpochState {
     }
     // Acks and bindings come from any active node (non-members forward through a member); the
     // epoch's own business only from the committee.
-    const forwarded = decoded.kind === AppTxKind.Acks || decoded.kind === AppTxKind.Payer;
-    if (forwarded && !this.activeByKey.has(signerKey) && !this.memberByKey.has(signerKey)) return { ok: false, reason: "signer is not an active node" };
-    const member = this.memberByKey.get(signerKey) as ContextNode;
-    if (!forwarded && !member) return { ok: false, reason: "signer is not a committee member" };
+    const member = this.memberByKey.get(signerKey);
+    if (decoded.kind === AppTxKind.Acks || decoded.kind === AppTxKind.Payer) {
+      if (!member && !this.activeByKey.has(signerKey)) return { ok: false, reason: "signer is not an active node" };
+      return decoded.kind === AppTxKind.Acks ? this.applyAcks(decoded.acks) : this.applyPayer(decoded.binding);
+    }
+    if (!member) return { ok: false, reason: "signer is not a committee member" };
     switch (decoded.kind) {
-      case AppTxKind.Acks:
-        if (this.closed) return { ok: false, reason: "epoch closed", late: true };
-        return { ok: true, refusedAcks: decoded.acks.filter((a) => !this.countAck(a)).length };
-      case AppTxKind.Payer: {
-        const key = decoded.binding.clientKey.toString("hex");
-        if (this.payers.has(key)) return { ok: false, reason: "client already bound this epoch", late: true };
-        if (!verifyPayerBinding(decoded.binding)) return { ok: false, reason: "bad payer binding signature" };
-        this.payers.set(key, decoded.binding);
-        return { ok: true };
-      }
       case AppTxKind.Measurements:
         if (decoded.epoch !== this.context.epoch) return { ok: false, reason: `measurements of epoch ${decoded.epoch}` };
         if (this.closed) return { ok: false, reason: "epoch closed", late: true };
@@ -178,8 +170,22 @@ export class EpochState {
     }
   }
 
+  private applyAcks(acks: SignedDeliveryAck[]): ApplyResult {
+    if (this.closed) return { ok: false, reason: "epoch closed", late: true };
+    return { ok: true, refusedAcks: acks.filter((a) => !this.countAck(a)).length };
+  }
+
+  /** The first valid binding of a client in the epoch holds. */
+  private applyPayer(binding: PayerBinding): ApplyResult {
+    const key = binding.clientKey.toString("hex");
+    if (this.payers.has(key)) return { ok: false, reason: "client already bound this epoch", late: true };
+    if (!verifyPayerBinding(binding)) return { ok: false, reason: "bad payer binding signature" };
+    this.payers.set(key, binding);
+    return { ok: true };
+  }
+
   /** Counts a client-signed ack if it is genuine, this epoch's, for an active node, and new. */
-  private countAck(signed: Parameters<typeof verifyDeliveryAckSignature>[0]): boolean {
+  private countAck(signed: SignedDeliveryAck): boolean {
     const { ack } = signed;
     const node = this.activeByKey.get(ack.nodeKey.toString("hex"));
     if (!node || ack.windowStart < this.context.acksFromMs || ack.windowStart >= this.context.acksUntilMs || ack.windowEnd <= ack.windowStart) return false;

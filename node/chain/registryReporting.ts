@@ -77,14 +77,10 @@ export class RegistryReporting {
     private readonly provider: RpcProvider,
     readonly chainId: bigint,
     readonly address: string,
-    private readonly wallet: Wallet,
+    /** The report signer; without it the instance only reads (peers of a node that does not report). */
+    wallet?: Wallet,
   ) {
-    this.registry = new Contract(address, ABI, wallet.connect(provider));
-  }
-
-  /** The report signer's address. */
-  get signerAddress(): string {
-    return this.wallet.address;
+    this.registry = new Contract(address, ABI, wallet ? wallet.connect(provider) : provider);
   }
 
   /** The current epoch and its deadlines against the latest block's time. */
