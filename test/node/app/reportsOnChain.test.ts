@@ -17,7 +17,10 @@ import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-toolbox/
 import { Wallet } from "ethers";
 import { deliveryAckFromJson, deliveryAckToJson } from "../../../node/acks/deliveryAck";
 import { payerBindingToJson, signPayerBinding } from "../../../node/acks/payerBinding";
+import { AppTxKind, decodeAppTx } from "../../../node/app/appTransactions";
 import { readReportFile } from "../../../node/app/epochReporter";
+import { NodeClient } from "../../../node/client/client";
+import { transactionPayload } from "../../../node/client/transaction";
 import type { NodeConfigFile } from "../../../node/config";
 import { claimAmount } from "../../../protocol/rewards";
 import { bandwidthCharge } from "../../../protocol/usage";
@@ -82,6 +85,16 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
     const outsider = nodes.find((n) => !committee.includes(n.id))!;
     // Served by: a member holding the content (twice), a member and the outsider fetching it from peers.
     const servers = [members[0], members[1], outsider];
+    // Watch a member's committed sequence for the acks.
+    let committedAcks = 0;
+    const watcher = await NodeClient.connect("127.0.0.1", cluster.nodes[nodes.indexOf(members[2])].clientPort);
+    closers.push(async () => watcher.close());
+    watcher.subscribe(1, (f) => {
+      for (const t of f.txs) {
+        const app = decodeAppTx(transactionPayload(t));
+        if (app.kind === AppTxKind.Acks) committedAcks += app.acks.length;
+      }
+    });
 
     // The client: an ack key, an escrow account funded by a payer, bound to each other at both gateways.
     const client = newClient(new Wallet(Wallet.createRandom().privateKey));
@@ -113,8 +126,8 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
         served[i] = (served[i] ?? 0) + body.length;
       }
     }
-    // Give the acks time to commit, then end the epoch on chain.
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Once the four acks are in the committed sequence, end the epoch on chain.
+    await eventually("the acks committed", async () => committedAcks === 4, 60_000);
     await time.increaseTo(await s.registry.epochEnd());
     const reportFile = (n: (typeof nodes)[number]) => path.join(n.dataDir, "app", "reports", "epoch-1.json");
     await eventually("every member closed epoch 1", async () => members.every((n) => fs.existsSync(reportFile(n))), 60_000);
