@@ -4,14 +4,13 @@
  *   tsx node/cli.ts keygen                          print a fresh key seed and public key
  *   tsx node/cli.ts devnet --dir d [--nodes 4] [--port 7000]   write a local devnet's configs
  */
-import { ed25519PrivateKeyFromSeed } from "./acks/ed25519Keys";
 import { ClientServer } from "./client/client-server";
 import { loadConfig } from "./config";
 import { KeyPair } from "./consensus/types/crypto";
 import { writeDevnet } from "./devnet";
 import { Logger } from "./logger";
-import { startEdgeNode } from "./edge/edgeNode";
 import { FleekNode } from "./node";
+import { startServices } from "./services";
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -25,23 +24,11 @@ async function run(configFile: string): Promise<void> {
   const server = new ClientServer(node, logger);
   await node.start();
   await server.listen(config.host, config.clientPort);
-  // The content gateway answers with the same ed25519 key the node signs consensus messages with.
-  const edge = config.gateway
-    ? await startEdgeNode({
-        directory: config.gateway.directory,
-        maxBytes: config.gateway.maxBytes,
-        host: config.host,
-        port: config.gateway.port,
-        peers: config.gateway.peers,
-        operatorToken: config.gateway.operatorToken,
-        nodeKey: ed25519PrivateKeyFromSeed(config.key.seed),
-      })
-    : undefined;
-  const status = { ...node.status(), ...(edge ? { gateway: edge.gateway.url } : {}) };
-  logger.info("node running", { clientPort: config.clientPort, ...status });
-  process.stdout.write(`ready ${JSON.stringify(status)}\n`);
+  const services = await startServices(config, node, logger);
+  logger.info("node running", { clientPort: config.clientPort, gateway: services.edge?.gateway.url, reporting: services.reporter !== undefined, ...node.status() });
+  process.stdout.write(`ready ${JSON.stringify(node.status())}\n`);
   const shutdown = async (): Promise<void> => {
-    await edge?.close();
+    await services.close();
     await server.close();
     await node.stop();
     process.exit(0);

@@ -10,15 +10,21 @@
  *                  "registry": "0x...", "pollMs": 1000 }  //   (pollMs optional: block polling period)
  * The node runs consensus in the epochs whose committee holds its ed25519 key.
  *   "parameters": { ...overrides of DEFAULT_PARAMETERS },
- *   "gateway": { "port": 4220, "dir": "blocks", "maxGiB": 1,   // optional: the content gateway
- *                "peers": ["http://127.0.0.1:4221"],             //   other gateways to fetch from
- *                "operatorTokenFile": "operator-token" }         //   bearer token of POST /origins
+ *   "gateway": { "port": 4220, "host": "127.0.0.1",       // optional: the HTTP gateway (edge services)
+ *                "blockstore": "blocks", "maxGiB": 10,    //   blockstore folder and disk budget
+ *                "ipfsGateways": ["https://ipfs.io"],     //   origins for ipfs:// pointers
+ *                "peers": ["http://host:port"],           //   static peers (file source only; chain: the registry)
+ *                "operatorTokenFile": "operator-token" }  //   bearer token of POST /origins
+ *   "signerKey": "0x<secp256k1 private key>",             // or "signerKeyFile": the registered report signer
+ *   "reporting": { "enabled": true, "pingMs": 5000,       // optional; on by default with a signer key
+ *                  "tickMs": 1000, "submitStaggerMs": 5000 }  //   and the chain source
  * }
+ * Without operatorTokenFile, the gateway's operator token (for POST /origins) comes from FLEEK_OPERATOR_TOKEN.
  * Relative paths are resolved against the config file's folder.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isAddress } from "ethers";
+import { isAddress, Wallet } from "ethers";
 import { CommitteeSource, StaticCommitteeSource } from "./committee/committee-source";
 import { DEFAULT_PARAMETERS, Parameters } from "./consensus/parameters";
 import { KeyPair } from "./consensus/types/crypto";
@@ -34,16 +40,38 @@ export interface NodeConfigFile {
   clientPort: number;
   committee: { file: string } | { rpcUrl: string; chainId: number; registry: string; pollMs?: number };
   parameters?: Partial<Parameters>;
-  gateway?: { port: number; dir: string; maxGiB?: number; peers?: string[]; operatorTokenFile?: string };
+  gateway?: Omit<GatewayConfig, "operatorToken"> & { operatorTokenFile?: string };
+  signerKey?: string;
+  signerKeyFile?: string;
+  reporting?: Partial<ReportingConfig> & { enabled?: boolean };
 }
 
-/** The content gateway of a node (node/edge): blockstore, peers to fetch from, operator token. */
+/** The gateway section: where edge services listen and store. */
 export interface GatewayConfig {
   port: number;
-  directory: string;
-  maxBytes: number;
-  peers: string[];
+  host?: string;
+  /** Blockstore folder (absolute once loaded). */
+  blockstore: string;
+  maxGiB?: number;
+  ipfsGateways?: string[];
+  /** Peers' gateway URLs; only used with the file committee source (the chain source reads the registry). */
+  peers?: string[];
+  /** Bearer token of POST /origins: from `operatorTokenFile`, else FLEEK_OPERATOR_TOKEN. */
   operatorToken?: string;
+}
+
+/** Timing of the epoch reporting duties. */
+export interface ReportingConfig {
+  pingMs: number;
+  tickMs: number;
+  submitStaggerMs: number;
+}
+
+/** The registry a chain-sourced node follows. */
+export interface ChainConfig {
+  rpcUrl: string;
+  chainId: bigint;
+  registry: string;
 }
 
 /** A configuration ready to start a node. */
@@ -54,7 +82,13 @@ export interface NodeConfig {
   clientPort: number;
   source: CommitteeSource;
   params: Parameters;
+  /** The registry, with the chain committee source. */
+  chain?: ChainConfig;
   gateway?: GatewayConfig;
+  /** The registered report signer. */
+  signer?: Wallet;
+  /** Set when the node reports: a signer key, the chain source, and not disabled. */
+  reporting?: ReportingConfig;
 }
 
 /** Reads and validates a configuration file; `logger` receives the chain source's RPC errors. */
@@ -73,6 +107,10 @@ export function loadConfig(file: string, logger: Logger = new Logger()): NodeCon
   for (const [k, v] of Object.entries(params)) {
     if (typeof v !== typeof DEFAULT_PARAMETERS[k as keyof Parameters]) throw new Error(`config: bad parameter ${k}`);
   }
+  const chain = "file" in raw.committee ? undefined : { rpcUrl: raw.committee.rpcUrl, chainId: BigInt(raw.committee.chainId), registry: raw.committee.registry };
+  const signer = signerOf(raw, dir);
+  const reporting = raw.reporting?.enabled === false || !signer || !chain ? undefined : reportingOf(raw.reporting ?? {});
+  if (raw.reporting?.enabled && !reporting) throw new Error("config: reporting needs signerKey/signerKeyFile and the chain committee source");
   return {
     key,
     dataDir: path.resolve(dir, raw.dataDir),
@@ -80,20 +118,41 @@ export function loadConfig(file: string, logger: Logger = new Logger()): NodeCon
     clientPort: raw.clientPort,
     source,
     params,
-    gateway: raw.gateway === undefined ? undefined : gatewayConfig(raw.gateway, dir),
+    chain,
+    gateway: raw.gateway ? gatewayOf(raw.gateway, dir) : undefined,
+    signer,
+    reporting,
   };
 }
 
-/** The `gateway` section, checked: a port, a blockstore folder, peer URLs, an optional token file. */
-function gatewayConfig(g: NonNullable<NodeConfigFile["gateway"]>, dir: string): GatewayConfig {
+function signerOf(raw: NodeConfigFile, dir: string): Wallet | undefined {
+  const hex = raw.signerKey ?? (raw.signerKeyFile ? fs.readFileSync(path.resolve(dir, raw.signerKeyFile), "utf8").trim() : undefined);
+  if (hex === undefined) return undefined;
+  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(hex)) throw new Error("config: signerKey/signerKeyFile must give a 32-byte hex secp256k1 private key");
+  return new Wallet(hex.startsWith("0x") ? hex : `0x${hex}`);
+}
+
+function gatewayOf(g: NodeConfigFile["gateway"] & object, dir: string): GatewayConfig {
   if (!Number.isInteger(g.port) || g.port < 0 || g.port > 65535) throw new Error("config: gateway.port must be a port number");
-  if (typeof g.dir !== "string" || g.dir === "") throw new Error("config: gateway.dir (the blockstore folder) is required");
-  const maxGiB = g.maxGiB ?? 10;
-  if (typeof maxGiB !== "number" || !(maxGiB > 0)) throw new Error("config: gateway.maxGiB must be a positive number");
-  const peers = g.peers ?? [];
-  if (!Array.isArray(peers) || peers.some((p) => typeof p !== "string" || !/^https?:\/\//.test(p))) throw new Error("config: gateway.peers must be http(s) URLs");
-  const operatorToken = g.operatorTokenFile ? fs.readFileSync(path.resolve(dir, g.operatorTokenFile), "utf8").trim() : undefined;
-  return { port: g.port, directory: path.resolve(dir, g.dir), maxBytes: maxGiB * 2 ** 30, peers, operatorToken };
+  if (typeof g.blockstore !== "string" || !g.blockstore) throw new Error("config: gateway.blockstore must name a folder");
+  if (g.maxGiB !== undefined && !(typeof g.maxGiB === "number" && g.maxGiB > 0)) throw new Error("config: gateway.maxGiB must be positive");
+  for (const list of [g.ipfsGateways, g.peers]) {
+    if (list !== undefined && (!Array.isArray(list) || list.some((u) => typeof u !== "string" || !/^https?:\/\//.test(u)))) {
+      throw new Error("config: gateway.ipfsGateways and gateway.peers must be lists of http(s) URLs");
+    }
+  }
+  const { operatorTokenFile, ...rest } = g;
+  const operatorToken = operatorTokenFile ? fs.readFileSync(path.resolve(dir, operatorTokenFile), "utf8").trim() : process.env.FLEEK_OPERATOR_TOKEN;
+  return { ...rest, blockstore: path.resolve(dir, g.blockstore), operatorToken };
+}
+
+function reportingOf(r: Partial<ReportingConfig>): ReportingConfig {
+  const { pingMs = 5_000, tickMs = 1_000, submitStaggerMs = 5_000 } = r;
+  const out = { pingMs, tickMs, submitStaggerMs };
+  for (const k of ["pingMs", "tickMs", "submitStaggerMs"] as const) {
+    if (!Number.isInteger(out[k]) || out[k] <= 0) throw new Error(`config: reporting.${k} must be a positive integer`);
+  }
+  return out;
 }
 
 /** The chain committee source of a `{ rpcUrl, registry }` config, checked before any RPC call. */

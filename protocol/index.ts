@@ -5,3 +5,4 @@ export * from "./reputation";
 export * from "./rewards";
 export * from "./report";
 export * from "./reportRoots";
+export * from "./usage";

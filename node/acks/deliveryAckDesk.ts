@@ -1,5 +1,6 @@
 import type { ContentHash } from "../blockstore/contentHash";
 import { newAckNonce, verifyDeliveryAckSignature, type DeliveryAck, type SignedDeliveryAck } from "./deliveryAck";
+import { verifyPayerBinding, type PayerBinding } from "./payerBinding";
 import { ReplayGuard } from "./replayGuard";
 
 /**
@@ -9,15 +10,24 @@ import { ReplayGuard } from "./replayGuard";
 export interface DeliveryAckSink {
   /** Takes one verified, first-seen ack addressed to this node. */
   submit(signed: SignedDeliveryAck): void;
+  /** Takes a verified binding of a client key to the escrow account that pays for it. */
+  bindPayer(binding: PayerBinding): void;
 }
 
 /** A sink that queues acks in memory until they are drained (by consensus, or by tests). */
 export class QueuedAckSink implements DeliveryAckSink {
   private queue: SignedDeliveryAck[] = [];
+  /** Bindings received, by client key (hex); the latest one of each client. */
+  readonly payers = new Map<string, PayerBinding>();
 
   /** @inheritdoc */
   submit(signed: SignedDeliveryAck): void {
     this.queue.push(signed);
+  }
+
+  /** @inheritdoc */
+  bindPayer(binding: PayerBinding): void {
+    this.payers.set(binding.clientKey.toString("hex"), binding);
   }
 
   /** Takes every queued ack, oldest first. */
@@ -90,5 +100,12 @@ export class DeliveryAckDesk {
     if (claim === "full") return "busy";
     this.options.sink.submit(signed);
     return undefined;
+  }
+
+  /** Checks a payer binding's two signatures and passes it to the sink; false if they do not hold. */
+  acceptPayer(binding: PayerBinding): boolean {
+    if (!verifyPayerBinding(binding)) return false;
+    this.options.sink.bindPayer(binding);
+    return true;
   }
 }

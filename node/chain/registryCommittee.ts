@@ -10,13 +10,14 @@ import { CommitteeSource } from "../committee/committee-source";
 import { Committee, Member } from "../consensus/types/committee";
 import { Logger } from "../logger";
 
-/** The one view the node needs, as declared in NodeRegistry.sol (NodeView, Endpoints, Ports). */
-const REGISTRY_ABI = [
-  "function committee() view returns (uint64 epoch, uint64 start, uint64 duration, " +
-    "tuple(uint32 id, address owner, bytes32 nodeKey, address signer, uint8 status, uint256 stake, uint64 lockedUntil, " +
-    "uint256 unstaking, uint64 unstakeReadyAt, tuple(string host, tuple(uint16 primary, uint16 worker, uint16 mempool, " +
-    "uint16 rpc, uint16 pool, uint16 gateway) ports) endpoints)[] members)",
-];
+/** NodeStaking.NodeView as an ABI tuple (with Endpoints and Ports). */
+export const NODE_VIEW_TUPLE =
+  "tuple(uint32 id, address owner, bytes32 nodeKey, address signer, uint8 status, uint256 stake, uint64 lockedUntil, " +
+  "uint256 unstaking, uint64 unstakeReadyAt, tuple(string host, tuple(uint16 primary, uint16 worker, uint16 mempool, " +
+  "uint16 rpc, uint16 pool, uint16 gateway) ports) endpoints)";
+
+/** The one view the node needs, as declared in NodeRegistry.sol. */
+const REGISTRY_ABI = [`function committee() view returns (uint64 epoch, uint64 start, uint64 duration, ${NODE_VIEW_TUPLE}[] members)`];
 
 /** Timing of the chain source. */
 export interface RegistryPolling {

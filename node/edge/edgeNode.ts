@@ -19,6 +19,8 @@ export interface EdgeNodeOptions {
   nodeKey?: KeyObject;
   /** Where accepted acks go (default: a {@link QueuedAckSink} the caller drains). */
   ackSink?: DeliveryAckSink;
+  /** Clock acks are stamped and checked with (default: local time). */
+  ackClock?: () => number;
   /** Peers to fetch missing content from: a directory, or a list of gateway URLs. */
   peers?: PeerDirectory | string[];
   peerFetch?: PeerFetcherOptions;
@@ -47,7 +49,7 @@ export async function startEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode>
   const peers = Array.isArray(options.peers) ? new StaticPeerDirectory(options.peers) : (options.peers ?? new StaticPeerDirectory([]));
   const peerFetcher = new PeerFetcher(store, peers, options.peerFetch);
   const acks = options.nodeKey
-    ? new DeliveryAckDesk({ nodeKey: rawEd25519PublicKey(options.nodeKey), sink: options.ackSink ?? new QueuedAckSink() })
+    ? new DeliveryAckDesk({ nodeKey: rawEd25519PublicKey(options.nodeKey), sink: options.ackSink ?? new QueuedAckSink(), now: options.ackClock })
     : undefined;
   const gateway = await startGateway({
     store,

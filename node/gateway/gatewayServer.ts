@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { deliveryAckFromJson, deliveryAckToJson, encodeDeliveryAck, type SignedDeliveryAck } from "../acks/deliveryAck";
 import type { AckRefusal, DeliveryAckDesk } from "../acks/deliveryAckDesk";
+import { payerBindingFromJson } from "../acks/payerBinding";
 import type { BlockStore } from "../blockstore/blockStore";
 import { proofForBlock, leavesFromOutboard, blockCount } from "../blockstore/blockTree";
 import { loadBlockHashing } from "../blockstore/blockHashing";
@@ -55,7 +56,9 @@ const ACK_STATUS: Record<AckRefusal, number> = {
  * - `GET /blake3/<hash>/outboard` the block hashes, to verify blocks against the root;
  * - `GET /blake3/<hash>/proof/<block>` the proof of one block (sibling hashes, top down);
  * - `POST /origins` `{url, integrity?}` with `Authorization: Bearer <operator token>`;
- * - `GET /acks/draft?hash=&bytes=&client=` the ack a client should sign; `POST /acks` a signed ack.
+ * - `GET /acks/draft?hash=&bytes=&client=` the ack a client should sign; `POST /acks` a signed ack;
+ * - `POST /acks/payer` the escrow account that pays for a client key's acks (see payerBinding.ts);
+ * - `GET /health` a small answer peers time for their latency and uptime measurements.
  */
 export function createGatewayHandler(options: GatewayOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const nodeHeaders: Record<string, string> = options.acks ? { "x-fleek-node": options.acks.nodeKey.toString("hex") } : {};
@@ -82,6 +85,8 @@ export function createGatewayHandler(options: GatewayOptions): (req: IncomingMes
     }
     if (path === "/acks/draft" && req.method === "GET") return draftAck(options.acks, res, query);
     if (path === "/acks" && req.method === "POST") return acceptAck(options.acks, req, res);
+    if (path === "/acks/payer" && req.method === "POST") return acceptPayer(options.acks, req, res);
+    if (path === "/health" && req.method === "GET") return replyJson(res, 200, { ok: true, node: options.acks?.nodeKey.toString("hex") ?? null });
     return replyError(res, 404, `no route ${req.method} ${path}`);
   };
 
@@ -193,6 +198,19 @@ async function acceptAck(desk: DeliveryAckDesk | undefined, req: IncomingMessage
   }
   const refusal = desk.accept(signed);
   if (refusal) return replyError(res, ACK_STATUS[refusal], `ack refused: ${refusal}`);
+  replyJson(res, 202, { accepted: true });
+}
+
+async function acceptPayer(desk: DeliveryAckDesk | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!desk) return replyError(res, 404, "this node takes no delivery acknowledgments");
+  let binding;
+  try {
+    binding = payerBindingFromJson(await readJsonBody(req));
+  } catch (error) {
+    if (error instanceof BadBodyError) throw error;
+    return replyError(res, 400, `malformed payer binding: ${(error as Error).message}`);
+  }
+  if (!desk.acceptPayer(binding)) return replyError(res, 401, "payer binding refused: bad client or account signature");
   replyJson(res, 202, { accepted: true });
 }
 

@@ -64,7 +64,8 @@ export function prepareNodes(dir: string, ports: NodePorts[], deployment: Deploy
       host: HOST,
       clientPort: p.client,
       committee: { rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, registry: deployment.contracts.registry, pollMs: 500 },
-      gateway: { port: p.gateway, dir: "blocks", maxGiB: 1, peers: gatewayUrls.filter((_, j) => j !== index), operatorTokenFile: "operator-token" },
+      gateway: { port: p.gateway, blockstore: "blocks", maxGiB: 1, operatorTokenFile: "operator-token" },
+      signerKeyFile: "signer.key",
     };
     const configFile = path.join(nodeDir, "node.json");
     fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");

@@ -3,8 +3,10 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import { open, readFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
+import { Wallet } from "ethers";
 import { DeliveryAckDesk, QueuedAckSink } from "../../../node/acks/deliveryAckDesk";
 import { rawEd25519PublicKey } from "../../../node/acks/ed25519Keys";
+import { payerBindingToJson, signPayerBinding } from "../../../node/acks/payerBinding";
 import { loadBlockHashing } from "../../../node/blockstore/blockHashing";
 import { BlockStore } from "../../../node/blockstore/blockStore";
 import { BLOCK_SIZE, leavesFromOutboard, verifyBlockProof } from "../../../node/blockstore/blockTree";
@@ -276,5 +278,22 @@ describe("edge: HTTP gateway", function () {
     const accepted = sink.drain();
     expect(accepted.length).to.equal(1);
     expect(accepted[0].ack.bytes).to.equal(content.length);
+  });
+
+  it("takes a client's payer binding only with both signatures, and answers peers' health pings", async () => {
+    const client = generateKeyPairSync("ed25519");
+    const clientKey = rawEd25519PublicKey(client.privateKey);
+    const account = Wallet.createRandom();
+    const binding = payerBindingToJson(await signPayerBinding(client.privateKey, clientKey, account));
+    const post = (body: unknown) => fetch(`${gateway.url}/acks/payer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect((await post({ ...binding, account: Wallet.createRandom().address })).status).to.equal(401);
+    expect((await post({ ...binding, clientKey: "ab".repeat(32) })).status).to.equal(401);
+    expect((await post({ ...binding, accountSignature: "00" })).status).to.equal(400);
+    expect(sink.payers.size).to.equal(0);
+    expect((await post(binding)).status).to.equal(202);
+    expect(sink.payers.get(clientKey.toString("hex"))?.account).to.equal(account.address);
+    const health = await fetch(`${gateway.url}/health`);
+    expect(health.status).to.equal(200);
+    expect(((await health.json()) as { node: string }).node).to.equal(rawEd25519PublicKey(node.privateKey).toString("hex"));
   });
 });

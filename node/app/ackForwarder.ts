@@ -1,0 +1,103 @@
+import type { SignedDeliveryAck } from "../acks/deliveryAck";
+import type { DeliveryAckSink } from "../acks/deliveryAckDesk";
+import type { PayerBinding } from "../acks/payerBinding";
+import { SubmitStatus, type SubmitResult } from "../client/protocol";
+import { signTransaction } from "../client/transaction";
+import type { KeyPair } from "../consensus/types/crypto";
+import type { Logger } from "../logger";
+import { AppTxKind, encodeAppTx, MAX_ACKS_PER_TX } from "./appTransactions";
+import type { TxSubmitter } from "./committeeSubmitter";
+
+/**
+ * The gateway's ack sink: queues verified acks and payer bindings and submits them as consensus
+ * transactions signed with the node key (through its own consensus instance, or a committee
+ * member's when it is not a member: see CommitteeSubmitter), acks in batches of up to
+ * {@link MAX_ACKS_PER_TX}. A client's binding is sent (again) in each epoch before its acks, since
+ * each epoch's state starts empty. Refused submissions (Busy, between epochs) stay queued.
+ */
+export class AckForwarder implements DeliveryAckSink {
+  private queue: SignedDeliveryAck[] = [];
+  private readonly payers = new Map<string, PayerBinding>();
+  /** Client key → epoch in which its binding was last submitted. */
+  private readonly boundIn = new Map<string, number>();
+  private flushing: Promise<void> | undefined;
+  /** Acks whose window starts at or after this (the current epoch's ack interval end) wait for the next epoch. */
+  private holdFromMs = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly node: TxSubmitter,
+    private readonly key: KeyPair,
+    private readonly logger: Logger,
+    /** Acks held at most; beyond it the oldest are dropped (and logged). */
+    private readonly maxQueued = 1_000_000,
+  ) {}
+
+  /** @inheritdoc */
+  submit(signed: SignedDeliveryAck): void {
+    this.queue.push(signed);
+    if (this.queue.length > this.maxQueued) {
+      this.queue.shift();
+      this.logger.warn("ack queue full, oldest ack dropped", { maxQueued: this.maxQueued });
+    }
+  }
+
+  /** @inheritdoc */
+  bindPayer(binding: PayerBinding): void {
+    const client = binding.clientKey.toString("hex");
+    this.payers.set(client, binding);
+    this.boundIn.delete(client);
+  }
+
+  /**
+   * Sets where the current epoch's acks end (EpochContext.acksUntilMs): later acks belong to the
+   * next epoch, which would refuse them now, so they stay queued until this moves on.
+   */
+  holdFrom(ms: number): void {
+    this.holdFromMs = ms;
+  }
+
+  /** Acks waiting to be submitted. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Submits what is queued; what is refused stays for the next call. Calls never overlap. */
+  flush(): Promise<void> {
+    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const { epoch } = this.node.status();
+    const ready = this.queue.filter((a) => a.ack.windowStart < this.holdFromMs);
+    if (ready.length === 0) return;
+    const held = this.queue.filter((a) => a.ack.windowStart >= this.holdFromMs);
+    // Acks arriving during the submission queue up behind what is put back.
+    this.queue = [];
+    let left = ready;
+    try {
+      const bindings = [...new Set(ready.map((a) => a.ack.clientKey.toString("hex")))].filter((c) => this.payers.has(c) && this.boundIn.get(c) !== epoch);
+      if (bindings.length > 0) {
+        const res = await this.node.submit(bindings.map((c) => this.sign({ kind: AppTxKind.Payer, binding: this.payers.get(c)! })));
+        for (const c of bindings.slice(0, res.accepted)) this.boundIn.set(c, epoch);
+        if (res.status !== SubmitStatus.Ok) return this.logRefusal(res);
+      }
+      while (left.length > 0) {
+        const chunk = left.slice(0, MAX_ACKS_PER_TX);
+        const res = await this.node.submit([this.sign({ kind: AppTxKind.Acks, acks: chunk })]);
+        if (res.accepted === 0) return this.logRefusal(res);
+        left = left.slice(chunk.length);
+      }
+    } finally {
+      this.queue = [...left, ...held, ...this.queue];
+    }
+  }
+
+  private sign(tx: Parameters<typeof encodeAppTx>[0]): Buffer {
+    return signTransaction(encodeAppTx(tx), this.key);
+  }
+
+  private logRefusal(res: SubmitResult): void {
+    this.logger.debug("ack submission deferred", { status: res.status, reason: res.reason });
+  }
+}

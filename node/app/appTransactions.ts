@@ -1,0 +1,156 @@
+/**
+ * The application's consensus transactions: the payloads inside the signed envelope of
+ * client/transaction.ts. One kind byte, then a fixed-layout body; every count is capped, and
+ * decoding refuses trailing bytes, so a payload has one encoding and a bounded size.
+ *
+ *   1 Acks          u16 count, each: node key 32 | client key 32 | content root 32 | u64 bytes |
+ *                   u64 windowStart | u64 windowEnd | nonce 16 | signature 64
+ *   2 Payer         client key 32 | account 20 | client signature 64 | account signature 65
+ *   3 Measurements  u64 epoch | u16 count, each: u32 peer | u8 metric mask | f64 per metric present
+ *                   (protocol/reputation.ts METRICS order)
+ *   4 CloseEpoch    u64 epoch: the submitter saw the epoch's end on chain
+ *   5 ReportSignature u64 epoch | signature 65: the submitter's EIP-712 signature of the report
+ */
+import { getAddress } from "ethers";
+import type { SignedDeliveryAck } from "../acks/deliveryAck";
+import type { PayerBinding } from "../acks/payerBinding";
+import type { ContentHash } from "../blockstore/contentHash";
+import { DecodeError, Reader, Writer } from "../consensus/types/codec";
+import { METRICS, type PeerMeasurement } from "../../protocol/reputation";
+
+/** Kinds of application transactions. */
+export enum AppTxKind {
+  Acks = 1,
+  Payer = 2,
+  Measurements = 3,
+  CloseEpoch = 4,
+  ReportSignature = 5,
+}
+
+/** Most acks in one transaction: 250 × 264 bytes stays well under the 64 KiB transaction cap. */
+export const MAX_ACKS_PER_TX = 250;
+/** Most peers one measurements transaction covers (the active set is at most 100). */
+export const MAX_MEASUREMENTS_PER_TX = 200;
+
+/** A measurement of one peer, as its reporter (the transaction's signer) submits it. */
+export type PeerReport = Omit<PeerMeasurement, "reporter">;
+
+/** A decoded application transaction. */
+export type AppTx =
+  | { kind: AppTxKind.Acks; acks: SignedDeliveryAck[] }
+  | { kind: AppTxKind.Payer; binding: PayerBinding }
+  | { kind: AppTxKind.Measurements; epoch: number; reports: PeerReport[] }
+  | { kind: AppTxKind.CloseEpoch; epoch: number }
+  | { kind: AppTxKind.ReportSignature; epoch: number; signature: Buffer };
+
+/** Encodes an application transaction's payload; throws if a cap or a field width is broken. */
+export function encodeAppTx(tx: AppTx): Buffer {
+  const w = new Writer(256).u8(tx.kind);
+  switch (tx.kind) {
+    case AppTxKind.Acks:
+      if (tx.acks.length > MAX_ACKS_PER_TX) throw new RangeError(`at most ${MAX_ACKS_PER_TX} acks per transaction`);
+      w.u16(tx.acks.length);
+      for (const { ack, signature } of tx.acks) {
+        w.fixed(exact(ack.nodeKey, 32)).fixed(exact(ack.clientKey, 32)).fixed(exact(Buffer.from(ack.contentHash, "hex"), 32));
+        w.u64(ack.bytes).u64(ack.windowStart).u64(ack.windowEnd).fixed(exact(ack.nonce, 16)).fixed(exact(signature, 64));
+      }
+      break;
+    case AppTxKind.Payer: {
+      const b = tx.binding;
+      w.fixed(exact(b.clientKey, 32)).fixed(Buffer.from(getAddress(b.account).slice(2), "hex")).fixed(exact(b.clientSignature, 64)).fixed(exact(b.accountSignature, 65));
+      break;
+    }
+    case AppTxKind.Measurements:
+      if (tx.reports.length > MAX_MEASUREMENTS_PER_TX) throw new RangeError(`at most ${MAX_MEASUREMENTS_PER_TX} measurements per transaction`);
+      w.u64(tx.epoch).u16(tx.reports.length);
+      for (const r of tx.reports) {
+        let mask = 0;
+        METRICS.forEach((m, i) => (mask |= r[m] !== undefined ? 1 << i : 0));
+        w.u32(r.peer).u8(mask);
+        for (const m of METRICS) if (r[m] !== undefined) w.fixed(f64(r[m] as number));
+      }
+      break;
+    case AppTxKind.CloseEpoch:
+      w.u64(tx.epoch);
+      break;
+    case AppTxKind.ReportSignature:
+      w.u64(tx.epoch).fixed(exact(tx.signature, 65));
+      break;
+  }
+  return Buffer.from(w.finish());
+}
+
+/** Decodes a payload; throws {@link DecodeError} for anything but a canonical encoding. */
+export function decodeAppTx(payload: Buffer): AppTx {
+  const r = new Reader(payload);
+  const kind = r.u8();
+  let tx: AppTx;
+  switch (kind) {
+    case AppTxKind.Acks: {
+      const count = r.u16();
+      if (count === 0 || count > MAX_ACKS_PER_TX) throw new DecodeError(`ack count ${count} outside 1..${MAX_ACKS_PER_TX}`);
+      const acks: SignedDeliveryAck[] = [];
+      for (let i = 0; i < count; i++) {
+        const nodeKey = Buffer.from(r.fixed(32));
+        const clientKey = Buffer.from(r.fixed(32));
+        const contentHash = r.fixed(32).toString("hex") as ContentHash;
+        const bytes = r.u64();
+        const windowStart = r.u64();
+        const windowEnd = r.u64();
+        const nonce = Buffer.from(r.fixed(16));
+        acks.push({ ack: { nodeKey, clientKey, contentHash, bytes, windowStart, windowEnd, nonce }, signature: Buffer.from(r.fixed(64)) });
+      }
+      tx = { kind, acks };
+      break;
+    }
+    case AppTxKind.Payer:
+      tx = {
+        kind,
+        binding: {
+          clientKey: Buffer.from(r.fixed(32)),
+          account: getAddress(`0x${r.fixed(20).toString("hex")}`),
+          clientSignature: Buffer.from(r.fixed(64)),
+          accountSignature: Buffer.from(r.fixed(65)),
+        },
+      };
+      break;
+    case AppTxKind.Measurements: {
+      const epoch = r.u64();
+      const count = r.u16();
+      if (count > MAX_MEASUREMENTS_PER_TX) throw new DecodeError(`measurement count ${count} above ${MAX_MEASUREMENTS_PER_TX}`);
+      const reports: PeerReport[] = [];
+      for (let i = 0; i < count; i++) {
+        const report: PeerReport = { peer: r.u32() };
+        const mask = r.u8();
+        if (mask >> METRICS.length) throw new DecodeError("unknown metric bits");
+        METRICS.forEach((m, bit) => {
+          if (mask & (1 << bit)) report[m] = r.fixed(8).readDoubleLE(0);
+        });
+        reports.push(report);
+      }
+      tx = { kind, epoch, reports };
+      break;
+    }
+    case AppTxKind.CloseEpoch:
+      tx = { kind, epoch: r.u64() };
+      break;
+    case AppTxKind.ReportSignature:
+      tx = { kind, epoch: r.u64(), signature: Buffer.from(r.fixed(65)) };
+      break;
+    default:
+      throw new DecodeError(`unknown application transaction kind ${kind}`);
+  }
+  r.end();
+  return tx;
+}
+
+function exact(b: Buffer, n: number): Buffer {
+  if (b.length !== n) throw new RangeError(`expected ${n} bytes, got ${b.length}`);
+  return b;
+}
+
+function f64(v: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(v);
+  return b;
+}

@@ -1,0 +1,271 @@
+/**
+ * Drives a committee member through the end of each epoch (SPEC §5, reference/lightning.md §2
+ * "How the epoch changes", adapted to an on-chain registry):
+ *
+ * 1. During the epoch: forwards acks, pings peers, commits a beacon secret (persisted first).
+ * 2. At the epoch's end on chain: submits its peer measurements and a CloseEpoch transaction; the
+ *    state closes when more than 2/3 of the committee's closes are in the sequence, so every
+ *    member cuts at the same transaction. Reveals its beacon secret.
+ * 3. Once closed: signs the report's EIP-712 digest with the registered signer key and submits the
+ *    signature as a transaction, so every member sees the same signatures in the same order.
+ * 4. With a quorum of signatures and the report window open, submits `submitEpochReport`: members
+ *    take turns by committee position (the first at once, the next `submitStaggerMs` later, ...);
+ *    a report already accepted counts as done, RPC errors are retried on the next tick.
+ *
+ * The state is rebuilt from the committed sequence after a restart (replay from index 1); only the
+ * beacon secrets need a disk, and they are written before the commitment is sent.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { hexlify, type Wallet } from "ethers";
+import { signTransaction } from "../client/transaction";
+import type { KeyPair } from "../consensus/types/crypto";
+import { decodeBatch } from "../consensus/types/messages";
+import type { Logger } from "../logger";
+import type { EpochBatch } from "../node";
+import { beaconCommitment } from "../../protocol/committee";
+import { orderSignatures } from "../../protocol/report";
+import { rewardProof } from "../../protocol/rewards";
+import type { RegistryReporting, EpochPhase } from "../chain/registryReporting";
+import type { AckForwarder } from "./ackForwarder";
+import { AppTxKind, encodeAppTx, type AppTx, type PeerReport } from "./appTransactions";
+import { EpochState, type ClosedReport } from "./epochState";
+import type { PeerPinger } from "./peerPinger";
+
+/** The part of FleekNode the reporter uses. */
+export interface ReportingNode {
+  submit(txs: Buffer[]): { accepted: number; status: number; reason: string };
+  subscribe(from: number, listener: (b: EpochBatch) => void): () => void;
+  status(): { epoch: number; member: boolean };
+}
+
+/** Settings of an {@link EpochReporter}. */
+export interface ReporterOptions {
+  node: ReportingNode;
+  /** The node's ed25519 key: signs its consensus transactions. */
+  key: KeyPair;
+  /** The registered report signer. */
+  wallet: Wallet;
+  chain: RegistryReporting;
+  /** Beacon secrets go to `<dataDir>/beacon/`, closed reports and claim proofs to `<dataDir>/reports/`. */
+  dataDir: string;
+  logger: Logger;
+  acks?: AckForwarder;
+  pinger?: PeerPinger;
+  /** How often the chain is polled and pending work retried (default 1 s). */
+  tickMs?: number;
+  /** Wait between members' turns to submit the report (default 5 s). */
+  submitStaggerMs?: number;
+  /** Re-send a close or signature not yet seen committed after this long (default 5 s). */
+  resendMs?: number;
+}
+
+const ZERO32 = `0x${"00".repeat(32)}`;
+
+/** Per-epoch progress of this member. */
+interface Progress {
+  closeSentAt?: number;
+  measurements?: PeerReport[];
+  signatureSentAt?: number;
+  quorumSeenAt?: number;
+  reported?: boolean;
+  reportWritten?: boolean;
+  beaconDone?: boolean;
+}
+
+/** The committee member's epoch-end duties; see the file comment. */
+export class EpochReporter {
+  private readonly states = new Map<number, Promise<EpochState>>();
+  private readonly progress = new Map<number, Progress>();
+  private applying: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private readonly tickMs: number;
+  private readonly staggerMs: number;
+  private readonly resendMs: number;
+
+  constructor(private readonly o: ReporterOptions) {
+    this.tickMs = o.tickMs ?? 1_000;
+    this.staggerMs = o.submitStaggerMs ?? 5_000;
+    this.resendMs = o.resendMs ?? 5_000;
+  }
+
+  /** Subscribes to the committed sequence and starts the duty loop. */
+  start(): void {
+    this.unsubscribe = this.o.node.subscribe(1, (b) => {
+      this.applying = this.applying.then(() => this.applyBatch(b));
+    });
+    this.timer = setInterval(() => void this.tick(), this.tickMs);
+    this.o.pinger?.start();
+  }
+
+  /** Stops the loop, the pinger and the subscription. */
+  stop(): void {
+    clearInterval(this.timer);
+    this.unsubscribe?.();
+    this.o.pinger?.stop();
+  }
+
+  /** The state of `epoch` (created on first use from the chain's context of that epoch). */
+  state(epoch: number): Promise<EpochState> {
+    let s = this.states.get(epoch);
+    if (!s) {
+      s = this.loadContext(epoch).then((ctx) => new EpochState(ctx));
+      this.states.set(epoch, s);
+      for (const old of this.states.keys()) if (old < epoch - 2) this.states.delete(old);
+    }
+    return s;
+  }
+
+  private async loadContext(epoch: number) {
+    for (let backoff = 500; ; backoff = Math.min(backoff * 2, 30_000)) {
+      try {
+        return await this.o.chain.context(epoch);
+      } catch (err) {
+        this.o.logger.warn("reading the epoch context failed, retrying", { epoch, err: String(err), retryMs: backoff });
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  }
+
+  private async applyBatch(b: EpochBatch): Promise<void> {
+    const state = await this.state(b.epoch);
+    const wasClosed = state.closed;
+    for (const tx of decodeBatch(b.batch)) {
+      const result = state.apply(tx);
+      if (!result.ok && result.late) this.o.logger.debug("late or duplicate transaction ignored", { epoch: b.epoch, reason: result.reason });
+      else if (!result.ok) this.o.logger.warn("transaction refused", { epoch: b.epoch, reason: result.reason });
+      else if (result.refusedAcks) this.o.logger.warn("acks refused", { epoch: b.epoch, count: result.refusedAcks });
+    }
+    if (!wasClosed && state.report) {
+      this.o.logger.info("epoch closed", { epoch: b.epoch, digest: state.report.digest });
+      this.writeReport(b.epoch, state.report);
+    }
+  }
+
+  private progressOf(epoch: number): Progress {
+    let p = this.progress.get(epoch);
+    if (!p) this.progress.set(epoch, (p = {}));
+    return p;
+  }
+
+  /** One round of duties; errors are logged and the work retried on the next tick. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.o.acks?.flush();
+      // Read by every node, members or not: it also keeps the chain clock acks are stamped with.
+      const phase = await this.o.chain.phase();
+      const { epoch, member } = this.o.node.status();
+      if (phase.epoch !== epoch) return; // the node follows the chain's epoch change shortly
+      const state = await this.state(epoch);
+      this.o.acks?.holdFrom(state.context.acksUntilMs);
+      if (!member) return;
+      const me = state.context.committee.find((m) => m.nodeKey === this.o.key.publicKey.toString("hex"));
+      if (!me) return;
+      const p = this.progressOf(epoch);
+      await this.beacon(epoch, me.id, phase, p);
+      if (phase.now < phase.epochEnd) return;
+      const now = Date.now();
+      if (!state.closed && !state.hasClosed(me.id) && now - (p.closeSentAt ?? 0) >= this.resendMs) {
+        p.measurements ??= this.o.pinger?.take() ?? [];
+        await this.o.acks?.flush();
+        this.submit([
+          { kind: AppTxKind.Measurements, epoch, reports: p.measurements },
+          { kind: AppTxKind.CloseEpoch, epoch },
+        ]);
+        p.closeSentAt = now;
+      }
+      const report = state.report;
+      if (!report) return;
+      if (!state.hasSigned(me.id) && now - (p.signatureSentAt ?? 0) >= this.resendMs) {
+        const signature = Buffer.from(this.o.wallet.signingKey.sign(report.digest).serialized.slice(2), "hex");
+        this.submit([{ kind: AppTxKind.ReportSignature, epoch, signature }]);
+        p.signatureSentAt = now;
+      }
+      if (!state.hasQuorum || p.reported || phase.now < phase.reportOpensAt) return;
+      p.quorumSeenAt ??= now;
+      const turn = state.context.committee.indexOf(me);
+      if (now - p.quorumSeenAt < turn * this.staggerMs) return;
+      const outcome = await this.o.chain.submitReport(report.report, orderSignatures(state.reportSignatures));
+      p.reported = true;
+      this.o.logger.info(outcome === "submitted" ? "report submitted" : "report already accepted", { epoch });
+    } catch (err) {
+      this.o.logger.warn("epoch duties failed, retrying", { err: String(err) });
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Commit during the epoch, reveal after its end; the chain's beacon record says what is left. */
+  private async beacon(epoch: number, nodeId: number, phase: EpochPhase, p: Progress): Promise<void> {
+    if (p.beaconDone) return;
+    const { commitment, revealed } = await this.o.chain.beacon(epoch, nodeId);
+    if (phase.now < phase.epochEnd) {
+      if (commitment !== ZERO32) return;
+      const secret = this.beaconSecret(epoch, true)!;
+      await this.o.chain.commitBeacon(nodeId, beaconCommitment(BigInt(epoch), nodeId, secret));
+      this.o.logger.info("beacon committed", { epoch });
+      return;
+    }
+    if (commitment === ZERO32 || revealed) {
+      p.beaconDone = true;
+      return;
+    }
+    const secret = this.beaconSecret(epoch, false);
+    if (!secret || beaconCommitment(BigInt(epoch), nodeId, secret) !== commitment) {
+      this.o.logger.error("beacon secret lost: this node cannot reveal and will be slashed", { epoch });
+      p.beaconDone = true;
+      return;
+    }
+    await this.o.chain.revealBeacon(nodeId, secret);
+    this.o.logger.info("beacon revealed", { epoch });
+    p.beaconDone = true;
+  }
+
+  /** The persisted secret of `epoch`; with `create`, a fresh one written (and fsynced) first. */
+  private beaconSecret(epoch: number, create: boolean): string | undefined {
+    const dir = path.join(this.o.dataDir, "beacon");
+    const file = path.join(dir, `epoch-${epoch}.json`);
+    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, "utf8")) as { secret: string }).secret;
+    if (!create) return undefined;
+    fs.mkdirSync(dir, { recursive: true });
+    const secret = hexlify(randomBytes(32));
+    const fd = fs.openSync(`${file}.tmp`, "w");
+    fs.writeSync(fd, JSON.stringify({ secret }));
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(`${file}.tmp`, file);
+    return secret;
+  }
+
+  private submit(txs: AppTx[]): void {
+    const res = this.o.node.submit(txs.map((tx) => signTransaction(encodeAppTx(tx), this.o.key)));
+    if (res.accepted < txs.length) this.o.logger.warn("epoch transaction not accepted, will retry", { reason: res.reason });
+  }
+
+  /** Writes the closed report and every owner's claim proof to `<dataDir>/reports/epoch-<n>.json`. */
+  private writeReport(epoch: number, closed: ClosedReport): void {
+    const dir = path.join(this.o.dataDir, "reports");
+    fs.mkdirSync(dir, { recursive: true });
+    const claims = (closed.rewards.tree ? [...closed.rewards.tree.entries()] : []).map(([, [account]]) => {
+      const { leaf, proof } = rewardProof(closed.rewards, account);
+      return { account: leaf.account, flkWeight: leaf.flkWeight, usdcWeight: leaf.usdcWeight, proof };
+    });
+    const body = JSON.stringify({ epoch, digest: closed.digest, report: closed.report, claims }, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2);
+    fs.writeFileSync(path.join(dir, `epoch-${epoch}.json`), body);
+  }
+}
+
+/** Reads a report file written by the reporter (bigints as decimal strings). */
+export function readReportFile(dataDir: string, epoch: number): {
+  epoch: number;
+  digest: string;
+  claims: { account: string; flkWeight: string; usdcWeight: string; proof: string[] }[];
+  report: Record<string, unknown>;
+} {
+  return JSON.parse(fs.readFileSync(path.join(dataDir, "reports", `epoch-${epoch}.json`), "utf8"));
+}

@@ -1,0 +1,257 @@
+/**
+ * The application state of one epoch: a pure function of the epoch's context (read from the
+ * registry at the epoch's first block) and its committed transaction sequence. Every member
+ * applies the same sequence and so holds the same acks, measurements and signatures, closes at
+ * the same transaction, and builds byte-identical reports. Transactions that break a rule are
+ * refused here with a reason and change nothing; the node logs them and goes on.
+ */
+import { recoverAddress, type TypedDataDomain } from "ethers";
+import { verifyDeliveryAckSignature, type SignedDeliveryAck } from "../acks/deliveryAck";
+import { verifyPayerBinding, type PayerBinding } from "../acks/payerBinding";
+import { checkTransaction, transactionPayload } from "../client/transaction";
+import { AppTxKind, decodeAppTx, type PeerReport } from "./appTransactions";
+import { quorum, reportDigest, reportDomain, type EpochReport, type NodeMeasurement } from "../../protocol/report";
+import { completeEpochReport, type NodeStanding } from "../../protocol/reportRoots";
+import { computeReputation, isPlausible, METRICS, type PeerMeasurement } from "../../protocol/reputation";
+import type { RewardsTree } from "../../protocol/rewards";
+import { BANDWIDTH_PRICE_PER_GB, usageTotals, type Delivery } from "../../protocol/usage";
+
+/** A node as the epoch's context knows it. */
+export interface ContextNode {
+  id: number;
+  /** Ed25519 node key, hex without 0x. */
+  nodeKey: string;
+  /** Report signer address (checksummed). */
+  signer: string;
+  owner: string;
+  lockedUntil: bigint;
+}
+
+/** Everything the state needs from the chain, fixed for the epoch. */
+export interface EpochContext {
+  epoch: number;
+  /**
+   * The acks of this epoch are those whose window starts in [acksFromMs, acksUntilMs): from the
+   * previous epoch's scheduled end to this one's (start + duration as each epoch started, chain
+   * time, Unix ms). These intervals never overlap, so no ack counts in two epochs; the gap between
+   * an epoch's end and the next one's start (reveals, report) belongs to the next epoch.
+   */
+  acksFromMs: number;
+  acksUntilMs: number;
+  chainId: bigint;
+  registry: string;
+  /** The committee, in committee order. */
+  committee: ContextNode[];
+  /** The active set: the nodes the report covers. */
+  active: ContextNode[];
+  /** Reputation after the last reported epoch (node id → 0-100). */
+  previousReputation: ReadonlyMap<number, number>;
+  /** USDC units per 10^9 bytes (default protocol/usage.ts BANDWIDTH_PRICE_PER_GB). */
+  pricePerGB?: bigint;
+}
+
+/**
+ * The result of applying one transaction. `late` marks the refusals honest members cause too
+ * (a duplicate, or work arriving after the epoch closed), as opposed to invalid transactions.
+ */
+export type ApplyResult = { ok: true; refusedAcks?: number } | { ok: false; reason: string; late?: true };
+
+/** The report of a closed epoch, its digest and rewards tree (for claim proofs). */
+export interface ClosedReport {
+  report: EpochReport;
+  digest: string;
+  rewards: RewardsTree;
+}
+
+const TX_RULES = { maxTxSize: 64 * 1024, verifySignatures: true };
+
+/** One epoch's deterministic application state. */
+export class EpochState {
+  private readonly memberByKey = new Map<string, ContextNode>();
+  private readonly activeByKey = new Map<string, ContextNode>();
+  private readonly activeIds: Set<number>;
+  /** client:nonce of every ack counted. */
+  private readonly seenAcks = new Set<string>();
+  /** Acked bytes per (node id, client key hex), in first-seen order. */
+  private readonly served = new Map<string, { nodeId: number; client: string; bytes: bigint }>();
+  private readonly acksPerNode = new Map<number, bigint>();
+  private readonly bytesPerNode = new Map<number, bigint>();
+  private readonly payers = new Map<string, PayerBinding>();
+  /** Latest report of each (reporter, peer), keyed "reporter:peer". */
+  private readonly measurements = new Map<string, PeerMeasurement>();
+  private readonly closers = new Set<number>();
+  private closedReport: ClosedReport | undefined;
+  /** Member id → its report signature, in sequence order. */
+  private readonly signatures = new Map<number, { signer: string; signature: string }>();
+  readonly domain: TypedDataDomain;
+
+  constructor(readonly context: EpochContext) {
+    for (const n of context.committee) this.memberByKey.set(n.nodeKey, n);
+    for (const n of context.active) this.activeByKey.set(n.nodeKey, n);
+    this.activeIds = new Set(context.active.map((n) => n.id));
+    this.domain = reportDomain(context.chainId, context.registry);
+  }
+
+  /** True once more than 2/3 of the committee said the epoch ended: acks and measurements stop counting. */
+  get closed(): boolean {
+    return this.closedReport !== undefined;
+  }
+
+  /** The report, once closed. */
+  get report(): ClosedReport | undefined {
+    return this.closedReport;
+  }
+
+  /** Member signatures of the report seen so far, each checked against the report's digest. */
+  get reportSignatures(): { signer: string; signature: string }[] {
+    return [...this.signatures.values()];
+  }
+
+  /** Whether the report has the signatures the registry needs. */
+  get hasQuorum(): boolean {
+    return this.signatures.size >= quorum(this.context.committee.length);
+  }
+
+  /** Whether member `id`'s signature is in. */
+  hasSigned(id: number): boolean {
+    return this.signatures.has(id);
+  }
+
+  /** Whether member `id` closed the epoch. */
+  hasClosed(id: number): boolean {
+    return this.closers.has(id);
+  }
+
+  /** Applies one committed transaction (signed envelope); a refusal changes nothing. */
+  apply(tx: Buffer): ApplyResult {
+    const bad = checkTransaction(tx, TX_RULES);
+    if (bad) return { ok: false, reason: bad };
+    const signerKey = tx.subarray(0, 32).toString("hex");
+    let decoded;
+    try {
+      decoded = decodeAppTx(transactionPayload(tx));
+    } catch (err) {
+      return { ok: false, reason: `undecodable: ${(err as Error).message}` };
+    }
+    // Acks and bindings come from any active node (non-members forward through a member); the
+    // epoch's own business only from the committee.
+    const member = this.memberByKey.get(signerKey);
+    if (decoded.kind === AppTxKind.Acks || decoded.kind === AppTxKind.Payer) {
+      if (!member && !this.activeByKey.has(signerKey)) return { ok: false, reason: "signer is not an active node" };
+      return decoded.kind === AppTxKind.Acks ? this.applyAcks(decoded.acks) : this.applyPayer(decoded.binding);
+    }
+    if (!member) return { ok: false, reason: "signer is not a committee member" };
+    switch (decoded.kind) {
+      case AppTxKind.Measurements:
+        if (decoded.epoch !== this.context.epoch) return { ok: false, reason: `measurements of epoch ${decoded.epoch}` };
+        if (this.closed) return { ok: false, reason: "epoch closed", late: true };
+        for (const r of decoded.reports) this.record(member.id, r);
+        return { ok: true };
+      case AppTxKind.CloseEpoch:
+        if (decoded.epoch !== this.context.epoch) return { ok: false, reason: `close of epoch ${decoded.epoch}` };
+        if (this.closed || this.closers.has(member.id)) return { ok: false, reason: "already closed", late: true };
+        this.closers.add(member.id);
+        if (this.closers.size >= quorum(this.context.committee.length)) this.close();
+        return { ok: true };
+      case AppTxKind.ReportSignature: {
+        if (decoded.epoch !== this.context.epoch) return { ok: false, reason: `signature for epoch ${decoded.epoch}` };
+        if (!this.closedReport) return { ok: false, reason: "signature before the epoch closed" };
+        if (this.signatures.has(member.id)) return { ok: false, reason: "member already signed", late: true };
+        let signer: string;
+        try {
+          signer = recoverAddress(this.closedReport.digest, `0x${decoded.signature.toString("hex")}`);
+        } catch {
+          return { ok: false, reason: "malformed report signature" };
+        }
+        if (signer !== member.signer) return { ok: false, reason: "not the member's signature of this report" };
+        this.signatures.set(member.id, { signer, signature: `0x${decoded.signature.toString("hex")}` });
+        return { ok: true };
+      }
+    }
+  }
+
+  private applyAcks(acks: SignedDeliveryAck[]): ApplyResult {
+    if (this.closed) return { ok: false, reason: "epoch closed", late: true };
+    return { ok: true, refusedAcks: acks.filter((a) => !this.countAck(a)).length };
+  }
+
+  /** The first valid binding of a client in the epoch holds. */
+  private applyPayer(binding: PayerBinding): ApplyResult {
+    const key = binding.clientKey.toString("hex");
+    if (this.payers.has(key)) return { ok: false, reason: "client already bound this epoch", late: true };
+    if (!verifyPayerBinding(binding)) return { ok: false, reason: "bad payer binding signature" };
+    this.payers.set(key, binding);
+    return { ok: true };
+  }
+
+  /** Counts a client-signed ack if it is genuine, this epoch's, for an active node, and new. */
+  private countAck(signed: SignedDeliveryAck): boolean {
+    const { ack } = signed;
+    const node = this.activeByKey.get(ack.nodeKey.toString("hex"));
+    if (!node || ack.windowStart < this.context.acksFromMs || ack.windowStart >= this.context.acksUntilMs || ack.windowEnd <= ack.windowStart) return false;
+    const id = `${ack.clientKey.toString("hex")}:${ack.nonce.toString("hex")}`;
+    if (this.seenAcks.has(id) || !verifyDeliveryAckSignature(signed)) return false;
+    this.seenAcks.add(id);
+    const key = `${node.id}:${ack.clientKey.toString("hex")}`;
+    const entry = this.served.get(key) ?? { nodeId: node.id, client: ack.clientKey.toString("hex"), bytes: 0n };
+    entry.bytes += BigInt(ack.bytes);
+    this.served.set(key, entry);
+    this.acksPerNode.set(node.id, (this.acksPerNode.get(node.id) ?? 0n) + 1n);
+    this.bytesPerNode.set(node.id, (this.bytesPerNode.get(node.id) ?? 0n) + BigInt(ack.bytes));
+    return true;
+  }
+
+  /** Keeps a reporter's latest plausible measurement of an active peer. */
+  private record(reporter: number, r: PeerReport): void {
+    const m: PeerMeasurement = { ...r, reporter };
+    if (!this.activeIds.has(r.peer) || !isPlausible(m)) return;
+    if (METRICS.some((k) => m[k] !== undefined && !Number.isFinite(m[k]))) return;
+    this.measurements.set(`${reporter}:${r.peer}`, m);
+  }
+
+  /** The measurements counted, ordered by (peer, reporter) so the report never depends on arrival. */
+  orderedMeasurements(): PeerMeasurement[] {
+    return [...this.measurements.values()].sort((a, b) => a.peer - b.peer || a.reporter - b.reporter);
+  }
+
+  private close(): void {
+    const deliveries: Delivery[] = [];
+    for (const s of this.served.values()) {
+      const payer = this.payers.get(s.client);
+      // A client that never named its escrow account cannot be charged: its deliveries earn nothing.
+      if (payer) deliveries.push({ nodeId: s.nodeId, account: payer.account, bytes: s.bytes });
+    }
+    const { usage, revenue } = usageTotals(deliveries, this.context.pricePerGB ?? BANDWIDTH_PRICE_PER_GB);
+    const measurements = this.orderedMeasurements();
+    const ids = this.context.active.map((n) => n.id).sort((a, b) => a - b);
+    const reputation = computeReputation(ids, measurements, this.context.previousReputation);
+    const nodes: NodeMeasurement[] = ids.map((id) => {
+      const of = measurements.filter((m) => m.peer === id);
+      return {
+        nodeId: id,
+        uptime: meanOrDefault(of.map((m) => m.uptime), 100),
+        latencyMs: meanOrDefault(of.map((m) => m.latency), 0),
+        bytesServed: this.bytesPerNode.get(id) ?? 0n,
+        deliveryAcks: this.acksPerNode.get(id) ?? 0n,
+        revenue: revenue.get(id) ?? 0n,
+        reputation: reputation.get(id) ?? 0,
+      };
+    });
+    const standing = new Map<number, NodeStanding>(this.context.active.map((n) => [n.id, { owner: n.owner, lockedUntil: n.lockedUntil }]));
+    const { report, rewards } = completeEpochReport(
+      { epoch: BigInt(this.context.epoch), nodes, usage: [...usage].map(([client, amount]) => ({ client, amount })) },
+      standing,
+    );
+    this.closedReport = { report, rewards, digest: reportDigest(this.domain, report) };
+  }
+}
+
+/**
+ * Mean of the reported values, rounded down; `fallback` when nobody reported (uptime: a node no
+ * member measured is not jailed for it; latency: 0 = unknown).
+ */
+function meanOrDefault(values: readonly (number | undefined)[], fallback: number): number {
+  const present = values.filter((v): v is number => v !== undefined);
+  if (present.length === 0) return fallback;
+  return Math.floor(present.reduce((s, v) => s + v, 0) / present.length);
+}

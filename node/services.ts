@@ -1,0 +1,95 @@
+/**
+ * What `node run` starts next to consensus: the edge gateway (blockstore, origins, peer fetch,
+ * delivery acks) when configured, and the epoch reporting duties when the node has a report signer
+ * and follows the registry. Peers (for peer fetch and pings) come from the registry's active nodes
+ * when the node follows the chain, from `gateway.peers` otherwise.
+ */
+import * as path from "node:path";
+import { JsonRpcProvider, Network } from "ethers";
+import { QueuedAckSink } from "./acks/deliveryAckDesk";
+import { ed25519PrivateKeyFromSeed } from "./acks/ed25519Keys";
+import { AckForwarder } from "./app/ackForwarder";
+import { CommitteeSubmitter } from "./app/committeeSubmitter";
+import { EpochReporter } from "./app/epochReporter";
+import { PeerPinger } from "./app/peerPinger";
+import { RegistryReporting } from "./chain/registryReporting";
+import type { NodeConfig } from "./config";
+import { startEdgeNode, type EdgeNode } from "./edge/edgeNode";
+import type { Logger } from "./logger";
+import type { FleekNode } from "./node";
+import { RegistryPeerDirectory } from "./peerfetch/registryPeerDirectory";
+
+/** The running services; `close` stops them. */
+export interface NodeServices {
+  edge?: EdgeNode;
+  reporter?: EpochReporter;
+  close(): Promise<void>;
+}
+
+/** Starts the gateway and reporting as configured, for a started `node`. */
+export async function startServices(config: NodeConfig, node: FleekNode, logger: Logger): Promise<NodeServices> {
+  const selfKey = config.key.publicKey.toString("hex");
+  const chain = config.chain
+    ? new RegistryReporting(
+        // No response cache: duties act on the latest block, which ethers would otherwise serve up to 250 ms stale.
+        new JsonRpcProvider(config.chain.rpcUrl, Network.from(config.chain.chainId), { staticNetwork: true, cacheTimeout: -1 }),
+        config.chain.chainId,
+        config.chain.registry,
+        config.signer,
+      )
+    : undefined;
+  const directory = chain ? new RegistryPeerDirectory(chain, selfKey, logger.child({ component: "peers" })) : undefined;
+  const submitter = chain ? new CommitteeSubmitter(node, cachedFor(5_000, async () => (await chain.committeeNodes()).map((m) => m.mempool)), logger.child({ component: "forward" })) : undefined;
+  const forwarder = config.reporting && submitter ? new AckForwarder(submitter, config.key, logger.child({ component: "acks" })) : undefined;
+  let edge: EdgeNode | undefined;
+  if (config.gateway) {
+    const g = config.gateway;
+    edge = await startEdgeNode({
+      directory: g.blockstore,
+      maxBytes: (g.maxGiB ?? 10) * 2 ** 30,
+      host: g.host ?? config.host,
+      port: g.port,
+      peers: directory ?? g.peers ?? [],
+      origins: { ipfsGateways: g.ipfsGateways ?? [] },
+      operatorToken: config.gateway.operatorToken,
+      nodeKey: ed25519PrivateKeyFromSeed(config.key.seed),
+      ackSink: forwarder ?? new QueuedAckSink(),
+      ackClock: chain ? () => chain.chainTimeMs() : undefined,
+    });
+    logger.info("gateway running", { url: edge.gateway.url });
+  }
+  let reporter: EpochReporter | undefined;
+  if (config.reporting && chain && directory && config.signer) {
+    reporter = new EpochReporter({
+      node,
+      key: config.key,
+      wallet: config.signer,
+      chain,
+      dataDir: path.join(config.dataDir, "app"),
+      logger: logger.child({ component: "reporter" }),
+      acks: forwarder,
+      pinger: new PeerPinger(directory, logger.child({ component: "pinger" }), config.reporting.pingMs),
+      tickMs: config.reporting.tickMs,
+      submitStaggerMs: config.reporting.submitStaggerMs,
+    });
+    reporter.start();
+  }
+  return {
+    edge,
+    reporter,
+    close: async () => {
+      reporter?.stop();
+      submitter?.close();
+      await edge?.close();
+    },
+  };
+}
+
+/** `read`, answered from memory for `ms` after each successful call. */
+function cachedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
+  let value: { at: number; v: T } | undefined;
+  return async () => {
+    if (!value || Date.now() - value.at > ms) value = { at: Date.now(), v: await read() };
+    return value.v;
+  };
+}

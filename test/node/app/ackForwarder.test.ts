@@ -1,0 +1,58 @@
+/**
+ * The ack forwarder: bindings before acks once per epoch, acks of the next epoch's interval held
+ * back, refused submissions kept. The consensus node is a recording stand-in: this is about what
+ * the forwarder hands over, not about consensus.
+ */
+import { expect } from "chai";
+import { signPayerBinding } from "../../../node/acks/payerBinding";
+import { AckForwarder } from "../../../node/app/ackForwarder";
+import { AppTxKind, decodeAppTx } from "../../../node/app/appTransactions";
+import { SubmitStatus, type SubmitResult } from "../../../node/client/protocol";
+import { transactionPayload } from "../../../node/client/transaction";
+import { KeyPair } from "../../../node/consensus/types/crypto";
+import { Logger } from "../../../node/logger";
+import { ackFrom, newClient } from "./appFixtures";
+
+describe("app: ack forwarder", () => {
+  it("binds each client once per epoch before its acks, holds next-epoch acks and keeps refused ones", async () => {
+    const key = KeyPair.generate();
+    const client = newClient();
+    let epoch = 1;
+    let status = SubmitStatus.Ok;
+    const sent: ReturnType<typeof decodeAppTx>[] = [];
+    const node = {
+      status: () => ({ epoch, member: true }),
+      submit: (txs: Buffer[]): SubmitResult => {
+        if (status !== SubmitStatus.Ok) return { accepted: 0, status, reason: "busy" };
+        sent.push(...txs.map((t) => decodeAppTx(transactionPayload(t))));
+        return { accepted: txs.length, status, reason: "" };
+      },
+    };
+    const forwarder = new AckForwarder(node, key, new Logger());
+    forwarder.bindPayer(await signPayerBinding(client.privateKey, client.key, client.account));
+    const now = ackFrom(client, key.publicKey, 10, 1_000);
+    const later = ackFrom(client, key.publicKey, 20, 5_000);
+    forwarder.submit(now);
+    forwarder.submit(later);
+    forwarder.holdFrom(5_000);
+
+    status = SubmitStatus.Busy;
+    await forwarder.flush();
+    expect(sent).to.deep.equal([]);
+    expect(forwarder.pending).to.equal(2);
+
+    status = SubmitStatus.Ok;
+    await forwarder.flush();
+    expect(sent.map((t) => t.kind)).to.deep.equal([AppTxKind.Payer, AppTxKind.Acks]);
+    expect(sent[1].kind === AppTxKind.Acks && sent[1].acks.map((a) => a.ack.bytes)).to.deep.equal([10]);
+    expect(forwarder.pending).to.equal(1, "the next epoch's ack waits");
+    await forwarder.flush();
+    expect(sent).to.have.length(2);
+
+    epoch = 2;
+    forwarder.holdFrom(9_000);
+    await forwarder.flush();
+    expect(sent.slice(2).map((t) => t.kind)).to.deep.equal([AppTxKind.Payer, AppTxKind.Acks], "bound again in the new epoch");
+    expect(forwarder.pending).to.equal(0);
+  });
+});

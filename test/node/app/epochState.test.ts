@@ -1,0 +1,217 @@
+/**
+ * The epoch's application state: the same committed sequence gives every member the same report,
+ * forged, replayed, foreign and malformed transactions are refused without stopping anything, and
+ * the report it builds is the one the registry accepts (Hardhat EVM, over JSON-RPC), submitted
+ * idempotently by two members.
+ */
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { JsonRpcProvider, Network, Wallet } from "ethers";
+import { AppTxKind } from "../../../node/app/appTransactions";
+import { EpochState, type ContextNode, type EpochContext } from "../../../node/app/epochState";
+import { RegistryReporting } from "../../../node/chain/registryReporting";
+import { signTransaction } from "../../../node/client/transaction";
+import { KeyPair } from "../../../node/consensus/types/crypto";
+import { orderSignatures } from "../../../protocol/report";
+import { computeReputation } from "../../../protocol/reputation";
+import { checkEpochReport } from "../../../protocol/reportRoots";
+import { bandwidthCharge } from "../../../protocol/usage";
+import { registrySuite } from "../../registry/fixtures";
+import { CHAIN_ID, registerChainNode, serveChain } from "../chain/chainNodes";
+import { ackFrom, newClient, payerTx, signatureTx, tx, type TestClient } from "./appFixtures";
+
+const START_MS = 1_800_000_000_000;
+
+interface Member {
+  key: KeyPair;
+  signer: Wallet;
+  node: ContextNode;
+}
+
+function members(n: number): Member[] {
+  return Array.from({ length: n }, (_, i) => {
+    const key = KeyPair.generate();
+    const signer = Wallet.createRandom() as unknown as Wallet;
+    const owner = Wallet.createRandom().address;
+    return { key, signer, node: { id: i + 1, nodeKey: key.publicKey.toString("hex"), signer: signer.address, owner, lockedUntil: BigInt(10 * i) } };
+  });
+}
+
+function context(ms: Member[], overrides: Partial<EpochContext> = {}): EpochContext {
+  return {
+    epoch: 3,
+    acksFromMs: START_MS,
+    acksUntilMs: START_MS + 86_400_000,
+    chainId: CHAIN_ID,
+    registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    committee: ms.map((m) => m.node),
+    active: ms.map((m) => m.node),
+    previousReputation: new Map([[1, 60], [2, 40]]),
+    ...overrides,
+  };
+}
+
+/** A sequence exercising every kind: bindings, acks, measurements, closes. */
+async function sequence(ms: Member[], clients: TestClient[]): Promise<Buffer[]> {
+  const [a, b, c, d] = ms;
+  const txs = [await payerTx(a.key, clients[0]), await payerTx(b.key, clients[1])];
+  txs.push(tx(a.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], a.key.publicKey, 3_000_000, START_MS + 1), ackFrom(clients[1], a.key.publicKey, 5_000_000, START_MS + 2)] }));
+  txs.push(tx(b.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], b.key.publicKey, 7_000_000, START_MS + 3)] }));
+  for (const reporter of ms) {
+    const reports = ms.filter((p) => p !== reporter).map((p, i) => ({ peer: p.node.id, latency: 10 + p.node.id + i, uptime: p === d ? 30 : 100, interactions: 5, bytesReceived: 100 * p.node.id }));
+    txs.push(tx(reporter.key, { kind: AppTxKind.Measurements, epoch: 3, reports }));
+  }
+  for (const m of [a, b, c]) txs.push(tx(m.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }));
+  return txs;
+}
+
+function applyAll(state: EpochState, txs: Buffer[]) {
+  return txs.map((t) => state.apply(t));
+}
+
+const json = (v: unknown) => JSON.stringify(v, (_, x) => (typeof x === "bigint" ? x.toString() : x));
+
+describe("app: epoch state", () => {
+  const ms = members(4);
+  const clients = [newClient(), newClient()];
+
+  it("gives every member the identical report for the same sequence", async () => {
+    const txs = await sequence(ms, clients);
+    const one = new EpochState(context(ms));
+    const two = new EpochState(context(ms));
+    expect(applyAll(one, txs).every((r) => r.ok)).to.equal(true);
+    applyAll(two, txs);
+    expect(one.closed).to.equal(true);
+    expect(json(one.report!.report)).to.equal(json(two.report!.report));
+    expect(one.report!.digest).to.equal(two.report!.digest);
+
+    const report = one.report!.report;
+    // Usage per (client, node) pair at the bandwidth price; revenue the same charges per node.
+    const c0 = bandwidthCharge(3_000_000n) + bandwidthCharge(7_000_000n);
+    const c1 = bandwidthCharge(5_000_000n);
+    expect(new Map(report.usage.map((u) => [u.client, u.amount]))).to.deep.equal(
+      new Map([[clients[0].account.address.toLowerCase(), c0], [clients[1].account.address.toLowerCase(), c1]]),
+    );
+    const node = (id: number) => report.nodes.find((n) => n.nodeId === id)!;
+    expect(node(1).revenue).to.equal(bandwidthCharge(3_000_000n) + c1);
+    expect(node(2).revenue).to.equal(bandwidthCharge(7_000_000n));
+    expect([node(1).deliveryAcks, node(1).bytesServed, node(2).deliveryAcks, node(3).deliveryAcks]).to.deep.equal([2n, 8_000_000n, 1n, 0n]);
+    expect(report.totalUsage).to.equal(c0 + c1);
+    expect(node(4).uptime).to.equal(30);
+    expect(node(1).uptime).to.equal(100);
+    // Reputation with the shared formula over the ordered measurements, smoothed with the previous scores.
+    const expected = computeReputation([1, 2, 3, 4], one.orderedMeasurements(), new Map([[1, 60], [2, 40]]));
+    expect(report.nodes.map((n) => n.reputation)).to.deep.equal([1, 2, 3, 4].map((id) => expected.get(id)));
+    const standing = new Map(ms.map((m) => [m.node.id, { owner: m.node.owner, lockedUntil: m.node.lockedUntil }]));
+    expect(checkEpochReport(report, standing).ok).to.equal(true);
+  });
+
+  it("refuses forged, replayed, foreign, stale and malformed transactions and keeps going", async () => {
+    const [a, b] = ms;
+    const state = new EpochState(context(ms));
+    const genuine = ackFrom(clients[0], a.key.publicKey, 1_000, START_MS + 5);
+    const forged = { ...genuine, ack: { ...genuine.ack, bytes: 9_999_999 } };
+    const early = ackFrom(clients[0], a.key.publicKey, 1_000, START_MS - 1);
+    const nextEpochs = ackFrom(clients[0], a.key.publicKey, 1_000, START_MS + 86_400_000);
+    const stranger = KeyPair.generate();
+    const strangerAck = ackFrom(clients[0], stranger.publicKey, 1_000, START_MS + 6);
+    expect(state.apply(await payerTx(a.key, clients[0]))).to.deep.equal({ ok: true });
+    expect(state.apply(tx(a.key, { kind: AppTxKind.Acks, acks: [genuine, forged, early, nextEpochs, strangerAck] }))).to.deep.equal({ ok: true, refusedAcks: 4 });
+    expect(state.apply(tx(b.key, { kind: AppTxKind.Acks, acks: [genuine] }))).to.deep.equal({ ok: true, refusedAcks: 1 });
+    expect(state.apply(tx(stranger, { kind: AppTxKind.Acks, acks: [ackFrom(clients[1], a.key.publicKey, 5, START_MS + 7)] }))).to.deep.include({ ok: false, reason: "signer is not an active node" });
+    expect(state.apply(signTransaction(Buffer.from([AppTxKind.Acks, 0, 0]), a.key)).ok).to.equal(false);
+    expect(state.apply(signTransaction(Buffer.from([99]), a.key)).ok).to.equal(false);
+    const corrupted = tx(a.key, { kind: AppTxKind.CloseEpoch, epoch: 3 });
+    corrupted[corrupted.length - 1] ^= 1;
+    expect(state.apply(corrupted)).to.deep.equal({ ok: false, reason: "bad transaction signature" });
+    expect(state.apply(await payerTx(b.key, clients[0]))).to.deep.include({ ok: false });
+    // A binding whose account signature is someone else's: refused.
+    const other = await payerTx(a.key, { ...clients[1], account: clients[0].account });
+    const good = await payerTx(a.key, clients[1]);
+    const mixed = Buffer.concat([other.subarray(0, other.length - 65), good.subarray(good.length - 65)]);
+    expect(state.apply(signTransaction(mixed.subarray(96), a.key))).to.deep.equal({ ok: false, reason: "bad payer binding signature" });
+    expect(state.apply(tx(a.key, { kind: AppTxKind.ReportSignature, epoch: 3, signature: Buffer.alloc(65) }))).to.deep.include({ ok: false });
+    expect(state.apply(tx(a.key, { kind: AppTxKind.CloseEpoch, epoch: 2 }))).to.deep.include({ ok: false });
+
+    for (const m of ms.slice(0, 3)) state.apply(tx(m.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }));
+    expect(state.closed).to.equal(true);
+    expect(state.apply(tx(a.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], a.key.publicKey, 1, START_MS + 9)] }))).to.deep.include({ ok: false, reason: "epoch closed" });
+    const report = state.report!.report;
+    expect(report.nodes[0].bytesServed).to.equal(1_000n);
+    expect(report.nodes[0].deliveryAcks).to.equal(1n);
+
+    // Signatures: only a member's own signer over this report's digest counts, once.
+    const digest = state.report!.digest;
+    expect(state.apply(signatureTx(a.key, b.signer, 3, digest))).to.deep.include({ ok: false, reason: "not the member's signature of this report" });
+    expect(state.apply(signatureTx(a.key, a.signer, 3, `0x${"11".repeat(32)}`))).to.deep.include({ ok: false });
+    for (const m of ms.slice(0, 2)) expect(state.apply(signatureTx(m.key, m.signer, 3, digest))).to.deep.equal({ ok: true });
+    expect(state.apply(signatureTx(a.key, a.signer, 3, digest))).to.deep.include({ ok: false, reason: "member already signed" });
+    expect(state.hasQuorum).to.equal(false);
+    expect(state.apply(signatureTx(ms[2].key, ms[2].signer, 3, digest))).to.deep.equal({ ok: true });
+    expect(state.hasQuorum).to.equal(true);
+  });
+
+  it("takes acks forwarded by an active node outside the committee, but not its epoch business", () => {
+    const state = new EpochState(context(ms, { committee: ms.slice(0, 3).map((m) => m.node) }));
+    const outsider = ms[3];
+    expect(state.apply(tx(outsider.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], outsider.key.publicKey, 10, START_MS + 1)] }))).to.deep.equal({ ok: true, refusedAcks: 0 });
+    expect(state.apply(tx(outsider.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }))).to.deep.equal({ ok: false, reason: "signer is not a committee member" });
+    expect(state.apply(tx(outsider.key, { kind: AppTxKind.Measurements, epoch: 3, reports: [{ peer: 1, uptime: 0 }] })).ok).to.equal(false);
+    for (const m of ms.slice(0, 2)) state.apply(tx(m.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }));
+    expect(state.closed).to.equal(false, "2 of 3 is not more than 2/3");
+    state.apply(tx(ms[2].key, { kind: AppTxKind.CloseEpoch, epoch: 3 }));
+    expect(state.closed).to.equal(true);
+    expect(state.report!.report.nodes[3].deliveryAcks).to.equal(1n);
+  });
+
+  it("builds a report the registry accepts; a second member's submission is success, not an error", async function () {
+    this.timeout(60_000);
+    const s = await loadFixture(registrySuite);
+    const chain = await serveChain();
+    try {
+      const keys = Array.from({ length: 4 }, () => KeyPair.generate());
+      const nodes = [];
+      for (let i = 0; i < 4; i++) nodes.push(await registerChainNode(s, i, 21_000 + 10 * i, keys[i]));
+      await time.increaseTo(await s.registry.epochEnd());
+      await s.registry.advanceEpoch();
+      const provider = new JsonRpcProvider(chain.url, Network.from(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1 });
+      const registry = await s.registry.getAddress();
+      const reporting = nodes.map((n) => new RegistryReporting(provider, CHAIN_ID, registry, n.signer));
+      for (const n of nodes) await setBalance(n.signer.address, 10n ** 18n);
+      const ctx = await reporting[0].context(1);
+      expect(ctx.committee.map((m) => m.id)).to.deep.equal(nodes.map((n) => n.id));
+
+      const client = newClient(new Wallet(Wallet.createRandom().privateKey, hre.ethers.provider));
+      const [payer] = s.clients;
+      await s.escrow.connect(payer).deposit(client.account.address, 1_000_000n);
+      const state = new EpochState(ctx);
+      const chainMembers = nodes.map((n, i) => ({ key: keys[i], signer: n.signer }));
+      const at = ctx.acksFromMs + 1;
+      const seq = [
+        await payerTx(keys[0], client),
+        tx(keys[0], { kind: AppTxKind.Acks, acks: [ackFrom(client, keys[0].publicKey, 20_000_000, at)] }),
+        tx(keys[1], { kind: AppTxKind.Acks, acks: [ackFrom(client, keys[1].publicKey, 30_000_000, at)] }),
+        ...keys.slice(0, 3).map((k) => tx(k, { kind: AppTxKind.CloseEpoch, epoch: 1 })),
+      ];
+      for (const t of seq) expect(state.apply(t).ok).to.equal(true);
+      for (const m of chainMembers) state.apply(signatureTx(m.key, m.signer, 1, state.report!.digest));
+      expect(state.hasQuorum).to.equal(true);
+      expect(state.report!.digest).to.equal(await s.registry.reportDigest(state.report!.report));
+
+      await time.increaseTo(await s.registry.reportOpensAt());
+      const sigs = orderSignatures(state.reportSignatures);
+      const results = await Promise.all([reporting[0].submitReport(state.report!.report, sigs), reporting[1].submitReport(state.report!.report, sigs)]);
+      expect([...results].sort()).to.deep.equal(["already-reported", "submitted"]);
+      expect(await reporting[2].submitReport(state.report!.report, sigs)).to.equal("already-reported");
+      expect(await s.registry.epoch()).to.equal(2n);
+      const charged = bandwidthCharge(50_000_000n);
+      expect((await s.escrow.accounts(client.account.address)).balance).to.equal(1_000_000n - charged);
+      // The next epoch's context takes its previous reputation from this report.
+      const next = await reporting[0].context(2);
+      expect([...next.previousReputation.entries()]).to.deep.equal(state.report!.report.nodes.map((n) => [n.nodeId, n.reputation]));
+    } finally {
+      await chain.close();
+    }
+  });
+});

@@ -1,0 +1,41 @@
+/** The config keys of the gateway and of reporting: defaults, and clear errors for bad values. */
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { loadConfig } from "../../../node/config";
+
+describe("app: gateway and reporting config", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "reporting-config-"));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "node.json");
+  const chain = { rpcUrl: "http://127.0.0.1:8545", chainId: 8453, registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
+  const signerKey = `0x${"22".repeat(32)}`;
+  const load = (extra: object, committee: object = chain) => {
+    fs.writeFileSync(file, JSON.stringify({ keySeed: "11".repeat(32), dataDir: "data", clientPort: 7100, committee, ...extra }));
+    return loadConfig(file);
+  };
+
+  it("reports by default with a signer key on the chain source, and not otherwise", () => {
+    const on = load({ signerKey });
+    expect(on.reporting).to.deep.equal({ pingMs: 5_000, tickMs: 1_000, submitStaggerMs: 5_000 });
+    expect(on.signer?.privateKey).to.equal(signerKey);
+    expect(on.chain).to.deep.equal({ rpcUrl: chain.rpcUrl, chainId: 8453n, registry: chain.registry });
+    expect(load({}).reporting).to.equal(undefined);
+    expect(load({ signerKey, reporting: { enabled: false } }).reporting).to.equal(undefined);
+    expect(load({ signerKey }, { file: "committee.json" }).reporting).to.equal(undefined);
+    expect(load({ signerKey, reporting: { pingMs: 250 } }).reporting?.pingMs).to.equal(250);
+    fs.writeFileSync(path.join(dir, "signer.key"), "33".repeat(32));
+    expect(load({ signerKeyFile: "signer.key" }).signer?.privateKey).to.equal(`0x${"33".repeat(32)}`);
+  });
+
+  it("refuses bad signer keys, reporting without its prerequisites, and bad gateway settings", () => {
+    expect(() => load({ signerKey: "0x1234" })).to.throw("signerKey");
+    expect(() => load({ reporting: { enabled: true } })).to.throw("reporting needs");
+    expect(() => load({ signerKey, reporting: { tickMs: 0 } })).to.throw("reporting.tickMs");
+    expect(() => load({ gateway: { port: 70_000, blockstore: "b" } })).to.throw("gateway.port");
+    expect(() => load({ gateway: { port: 4220 } })).to.throw("gateway.blockstore");
+    expect(() => load({ gateway: { port: 4220, blockstore: "b", peers: ["ftp://x"] } })).to.throw("gateway.peers");
+    expect(load({ gateway: { port: 4220, blockstore: "b" } }).gateway?.blockstore).to.equal(path.join(dir, "b"));
+  });
+});
