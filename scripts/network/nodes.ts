@@ -74,7 +74,8 @@ export function prepareNodes(dir: string, ports: NodePorts[], deployment: Deploy
 }
 
 /**
- * Registers each node from its operator account (Hardhat accounts 10-13) with `stake` FLK, then
+ * Registers each node from its operator account (Hardhat accounts 10-13) with `stake` FLK, funds
+ * its report signer with ETH for gas, then
  * starts epoch 1 with them as its committee (no committee yet, so the epoch may change as soon as
  * epoch 0 has ended).
  */
@@ -85,6 +86,8 @@ export async function registerNodes(nodes: LocalNode[], deployment: Deployment, 
     await (await (flk.connect(owner)).approve(deployment.contracts.registry, MaxUint256)).wait();
     const ports = { primary: n.ports.primary, worker: n.ports.worker, mempool: n.ports.client, rpc: n.ports.client, pool: n.ports.client, gateway: n.ports.gateway };
     await (await (registry.connect(owner)).register(`0x${n.key.publicKey.toString("hex")}`, n.signer.address, { host: HOST, ports }, stake)).wait();
+    // The signer pays the gas of its beacon commits, reveals and report submissions.
+    await (await owner.sendTransaction({ to: n.signer.address, value: parseEther("10") })).wait();
   }
   const end = await registry.epochEnd();
   const now = BigInt((await provider.getBlock("latest"))!.timestamp);
