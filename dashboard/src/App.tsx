@@ -58,7 +58,7 @@ export function App() {
     const query: GraphQuery = deployment.graphqlUrl
       ? graphqlClient(deployment.graphqlUrl)
       : () => Promise.reject(new IndexerError("This deployment names no indexer (`graphqlUrl` in addresses.json), so lists, history and totals cannot be shown.", "UNCONFIGURED"));
-    const data = { ...indexerData(query, deployment, () => minBlock.current), creatorTokens: () => import("./data/chain").then((m) => m.chainCreatorTokens(deployment)) };
+    const data = indexerData(query, deployment, () => minBlock.current);
     return { deployment, data, version, refresh, sawBlock };
   }, [deployment, version, refresh, sawBlock]);
 

@@ -95,9 +95,9 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
   it("lists burns newest first and stakers largest first", async () => {
     const signers = await hre.ethers.getSigners();
     const burns = await data.burns(10);
-    expect(burns.map((b) => [b.from, b.amount])).to.deep.equal([
-      [signers[10].address, 1n],
-      [signers[2].address, 123n * FLK + 456n],
+    expect(burns.map((b) => [b.from, b.amount, b.source])).to.deep.equal([
+      [signers[10].address, 1n, "OTHER"],
+      [signers[2].address, 123n * FLK + 456n, "OTHER"],
     ]);
     expect(await data.stakers(5)).to.deep.equal([{ address: signers[2].address, staked: 500n * FLK, votes: 500n * FLK, delegate: signers[2].address }]);
     expect(await data.proposals()).to.deep.equal([]);
@@ -139,5 +139,25 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
     const refused = await rejection(graphqlClient(`${api.url}/graphql`)(`{ nothing }`));
     expect(refused.code).to.equal("GRAPHQL_VALIDATION_FAILED");
     expect(refused.message).to.match(/^The indexer refused the query: Cannot query field "nothing" on type "Query"\. \(GRAPHQL_VALIDATION_FAILED\)\.$/);
+  });
+
+  it("lists creator tokens with the curve state the market gives, and labels their fee burns", async () => {
+    const [buyer, creator] = (await hre.ethers.getSigners()).slice(2, 4);
+    const market = suite.creatorMarket;
+    await suite.flk.connect(buyer).approve(await market.getAddress(), 10n ** 30n);
+    await market.connect(buyer).buy(creator.address, 25n * FLK, 10n ** 30n, 2n ** 40n);
+    await engine.syncToHead();
+    const lower = <T extends { creator: string; token: string }>(t: T) => ({ ...t, creator: t.creator.toLowerCase(), token: t.token.toLowerCase() });
+    expect((await data.creatorTokens()).map(lower)).to.deep.equal([
+      lower({
+        creator: creator.address,
+        token: await market.tokenOf(creator.address),
+        index: 0,
+        supply: await market.supplyOf(creator.address),
+        spotPrice: await market.spotPrice(creator.address),
+        reserve: await market.reserveOf(creator.address),
+      }),
+    ]);
+    expect((await data.burns(1))[0].source).to.equal("CREATOR_MARKET");
   });
 });

@@ -4,7 +4,7 @@
  * from before it, so a query is repeated until the indexer has reached the transaction's block.
  */
 import { IndexerError, type GraphQuery } from "./graphql";
-import { PROPOSAL_STATES, type DashboardData, type NodeStatus, type Proposal, type ProposalState, type SupplySample, type Vote } from "./source";
+import { PROPOSAL_STATES, type Burn, type DashboardData, type NodeStatus, type Proposal, type ProposalState, type SupplySample, type Vote } from "./source";
 import type { Deployment } from "../lib/contracts";
 
 /** How long a read waits for the indexer to reach a confirmed transaction's block, by default. */
@@ -35,7 +35,13 @@ const ALLOCATIONS = /* GraphQL */ `
 const BURNS = /* GraphQL */ `
   query Burns($first: Int!) {
     health { indexedBlock }
-    burns(first: $first, orderDirection: DESC) { nodes { blockNumber transactionHash from value } }
+    burns(first: $first, orderDirection: DESC) { nodes { blockNumber transactionHash from value source } }
+  }`;
+
+const CREATOR_TOKENS = /* GraphQL */ `
+  query CreatorTokens {
+    health { indexedBlock }
+    creatorTokens(first: 1000) { nodes { address creator index supply price reserve } }
   }`;
 
 const PROPOSALS = /* GraphQL */ `
@@ -105,7 +111,7 @@ const SUPPORT: Record<string, Vote["support"]> = { FOR: "For", AGAINST: "Against
  * The indexer behind `query`. `minBlock` is the block of the latest transaction the user
  * confirmed: reads wait up to `catchUpMs` for the indexer to reach it.
  */
-export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "contracts">, minBlock: () => number, catchUpMs = CATCH_UP_MS): Omit<DashboardData, "creatorTokens"> {
+export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "contracts">, minBlock: () => number, catchUpMs = CATCH_UP_MS): DashboardData {
   const c = deployment.contracts;
 
   async function fresh<T extends Fresh>(document: string, variables?: Record<string, unknown>): Promise<T> {
@@ -165,8 +171,13 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
     },
 
     async burns(limit) {
-      const d = await fresh<Fresh & { burns: { nodes: { blockNumber: number; transactionHash: string; from: string; value: Amount }[] } }>(BURNS, { first: limit });
-      return d.burns.nodes.map((b) => ({ block: b.blockNumber, txHash: b.transactionHash, from: b.from, amount: BigInt(b.value) }));
+      const d = await fresh<Fresh & { burns: { nodes: { blockNumber: number; transactionHash: string; from: string; value: Amount; source: Burn["source"] }[] } }>(BURNS, { first: limit });
+      return d.burns.nodes.map((b) => ({ block: b.blockNumber, txHash: b.transactionHash, from: b.from, amount: BigInt(b.value), source: b.source }));
+    },
+
+    async creatorTokens() {
+      const d = await fresh<Fresh & { creatorTokens: { nodes: { address: string; creator: string; index: number; supply: Amount; price: Amount; reserve: Amount }[] } }>(CREATOR_TOKENS);
+      return d.creatorTokens.nodes.map((t) => ({ creator: t.creator, token: t.address, index: t.index, supply: BigInt(t.supply), spotPrice: BigInt(t.price), reserve: BigInt(t.reserve) }));
     },
 
     async proposals() {

@@ -69,9 +69,11 @@ export interface CreatorTokenInfo {
 export interface Burn {
   block: number;
   txHash: string;
-  /** Who burned: the creator market (trading fees), the buyback burner, or a holder. */
+  /** The account the FLK was burned from (for a buyback: the auction's buyer). */
   from: string;
   amount: bigint;
+  /** What burned it: a buyback auction sale, the creator market's fee, or a holder. */
+  source: "BUYBACK" | "CREATOR_MARKET" | "OTHER";
 }
 
 /** The supply at one past instant, as the indexer measured it (wei). */

@@ -6,7 +6,7 @@ import { Stat } from "../components/Stat";
 import { LineChart } from "../components/LineChart";
 import { formatBps, formatCompact, formatDate, formatToken, shortAddress } from "../lib/format";
 import { emissionSchedule, supplyProjection, unlockCalendar } from "../lib/schedule";
-import type { SupplyBreakdown } from "../data/source";
+import type { Burn, SupplyBreakdown } from "../data/source";
 
 /** Performance mark set once the first page shows chain data and its controls respond. */
 export const FIRST_PAGE_MARK = "fleek:first-page-interactive";
@@ -146,17 +146,16 @@ function UnlockCalendar({ tge }: { tge: bigint }) {
   );
 }
 
-/** Who burned, in words: the suite's burners by name, anyone else by address. */
-function burnerName(address: string, contracts: Record<string, string>): string {
-  const a = address.toLowerCase();
-  if (a === contracts.creatorMarket.toLowerCase()) return "Creator market (trading fee)";
-  if (a === contracts.buyback.toLowerCase()) return "Buyback auction";
-  return shortAddress(address);
+/** What burned, in words: the suite's burners by name, a holder by address. */
+function burnerName(b: Burn): string {
+  if (b.source === "CREATOR_MARKET") return "Creator market (trading fee)";
+  if (b.source === "BUYBACK") return `Buyback auction (buyer ${shortAddress(b.from)})`;
+  return shortAddress(b.from);
 }
 
 /** The latest burns; loads after the supply so it stays off the first page's critical path. */
 function BurnList() {
-  const { data, deployment, version } = useApp();
+  const { data, version } = useApp();
   const burns = useAsync(() => data.burns(10), [data, version]);
   return (
     <>
@@ -179,7 +178,7 @@ function BurnList() {
                   {list.map((b) => (
                     <tr key={`${b.txHash}-${b.from}-${b.amount}`} data-testid="burn-row">
                       <td>{b.block}</td>
-                      <td>{burnerName(b.from, deployment.contracts)}</td>
+                      <td>{burnerName(b)}</td>
                       <td>{formatToken(b.amount, "FLK", 18, 6)}</td>
                     </tr>
                   ))}

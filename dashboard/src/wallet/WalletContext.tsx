@@ -1,6 +1,7 @@
 /**
  * The connected wallet: which EIP-6963 wallet, which account, which chain, and a signer for
- * transactions. Reads never go through the wallet (see data/chain.ts), so pages work without one.
+ * transactions. Reads never go through the wallet (the indexer and a read-only provider serve them), so pages work
+ * without one.
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import type { JsonRpcSigner } from "ethers";
