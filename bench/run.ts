@@ -134,7 +134,7 @@ function indexerSection(r: Run, charts: string): string {
   const out = [`### Indexer (\`${r.command}\`)`, ""];
   const syncs = r.lines.filter((l) => l.kind === "sync");
   for (const l of syncs) out.push(`- sync into ${l.database}: ${fmt(l.events)} events in ${Number(l.seconds).toFixed(1)} s = **${fmt(l.eventsPerSecond)} events/s**`);
-  for (const l of r.lines.filter((x) => x.kind === "graphql")) out.push(`- GraphQL (indexer serve on PostgreSQL, 50 connections): **${fmt(l.requestsPerSecond)} requests/s**, p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, ${l.errors} errors`);
+  for (const l of r.lines.filter((x) => x.kind === "graphql")) out.push(`- GraphQL (indexer serve on PostgreSQL, 50 connections, ${l.cached === false ? "no answer cache" : "answers cached per indexed state"}): **${fmt(l.requestsPerSecond)} requests/s**, p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, ${l.errors} errors`);
   // events/s over the sync: the slope over the last second (a shorter window only at the start),
   // so batch commits do not show as spikes.
   const rate = (series: [number, number][]) =>

@@ -9,7 +9,7 @@ import path from "node:path";
 import { DEFAULT_FINALITY_DEPTH, FALLBACK_FINALITY_DEPTH, loadContractsConfig, type ContractsConfig } from "./config";
 import { allModules } from "./derive";
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "./log";
-import { startApiServer } from "./api/server";
+import { startApiServer, type ApiServer } from "./api/server";
 import { openDatabase, redactUrl, type IndexerDatabase } from "./store/database";
 import { acquireWriterLock, type WriterLock } from "./store/writer-lock";
 import { SyncEngine } from "./sync/engine";
@@ -31,6 +31,8 @@ const USAGE = `usage: indexer <sync|serve|all> [flags]
   --port N / --host H        serve: listen address (PORT / HOST; default 127.0.0.1:4000)
   --workers N                serve: processes sharing the port (INDEXER_WORKERS; default 1)
   --statement-timeout-ms N   serve: PostgreSQL statement timeout (INDEXER_STATEMENT_TIMEOUT_MS; default 5000)
+  --cache-entries N          serve: answers cached per process for the current sync state
+                             (INDEXER_CACHE_ENTRIES; default 1000; 0 turns the cache off)
   --dev                      serve: GraphiQL and unmasked errors (NODE_ENV=development)
   --log-level L              ${LOG_LEVELS.join("|")} (LOG_LEVEL; default info: progress lines only)
 `;
@@ -63,6 +65,7 @@ function parse(argv: string[]) {
       host: { type: "string" },
       "statement-timeout-ms": { type: "string" },
       workers: { type: "string" },
+      "cache-entries": { type: "string" },
       dev: { type: "boolean" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -91,6 +94,7 @@ function parse(argv: string[]) {
     host: values.host ?? env.HOST ?? "127.0.0.1",
     workers: integer("--workers", values.workers ?? env.INDEXER_WORKERS, 1)!,
     statementTimeoutMs: integer("--statement-timeout-ms", values["statement-timeout-ms"] ?? env.INDEXER_STATEMENT_TIMEOUT_MS, 5_000)!,
+    cacheEntries: integer("--cache-entries", values["cache-entries"] ?? env.INDEXER_CACHE_ENTRIES, 1_000)!,
     dev: values.dev ?? env.NODE_ENV === "development",
     logLevel,
   };
@@ -183,16 +187,17 @@ async function main(): Promise<void> {
     await lock?.release();
     throw err;
   }
+  let api: ApiServer | undefined;
   try {
     if (serving) {
-      const api = await startApiServer({ db: database.db, port: options.port, host: options.host, dev: options.dev });
+      api = await startApiServer({ database, port: options.port, host: options.host, dev: options.dev, cacheEntries: options.cacheEntries });
       log.info("serving", { graphql: `${api.url}/graphql`, health: `${api.url}/health`, database: options.databaseUrl ? redactUrl(options.databaseUrl) : options.dataDir });
-      stop.signal.addEventListener("abort", () => void api.close(), { once: true });
     }
     if (options.command === "serve") await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));
     else await sync(options, deployment!, database, log, stop.signal);
     if (options.command === "all" && options.exitWhenSynced) stop.abort();
   } finally {
+    await api?.close();
     // Close before unlocking, so the next writer never opens a folder still being written.
     await database.close();
     await lock?.release();

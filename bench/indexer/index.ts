@@ -4,7 +4,8 @@
  * time), then the same sync into PostgreSQL again with the RPC answers replayed from memory (the
  * indexer alone, as Ponder's "cached replay"), then loads `indexer serve` (its own process) on
  * PostgreSQL with autocannon (50 connections, five representative queries): requests/s, p50 and
- * p99. Besides wall time it prints the CPU time of this process and of the PostgreSQL backends
+ * p99, once as deployed (answers cached per indexed state) and once with `--cache-entries 0` (every
+ * request executed against PostgreSQL: the cost of a first ask, or of a state that keeps moving). Besides wall time it prints the CPU time of this process and of the PostgreSQL backends
  * per event or request: on a shared machine wall time depends on the other load, CPU time much
  * less.
  * Run: `npx hardhat run bench/indexer/index.ts` (BENCH_EVENTS, BENCH_DATABASE_URL, BENCH_SECONDS).
@@ -158,9 +159,10 @@ async function freePort(): Promise<number> {
 }
 
 /** `indexer serve` in its own process (as deployed), ready once /health answers 200. */
-async function startServe(databaseUrl: string): Promise<{ url: string; pid: number; close(): Promise<void> }> {
+async function startServe(databaseUrl: string, cacheEntries: number): Promise<{ url: string; pid: number; close(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../../indexer/cli.ts"), "serve", "--port", String(port), "--workers", String(WORKERS), "--log-level", "warn"], {
+  const args = ["serve", "--port", String(port), "--workers", String(WORKERS), "--cache-entries", String(cacheEntries), "--log-level", "warn"];
+  const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../../indexer/cli.ts"), ...args], {
     env: { ...process.env, DATABASE_URL: databaseUrl },
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -182,8 +184,8 @@ async function startServe(databaseUrl: string): Promise<{ url: string; pid: numb
   };
 }
 
-async function loadApi(databaseUrl: string, beneficiary: string) {
-  const api = await startServe(databaseUrl);
+async function loadApi(databaseUrl: string, beneficiary: string, cached: boolean) {
+  const api = await startServe(databaseUrl, cached ? 1000 : 0);
   const queries = [
     `{ tokenSupply { total circulating lockedInVesting burned emitted } }`,
     `{ accounts(first: 20, orderBy: BALANCE, orderDirection: DESC) { nodes { address balance } pageInfo { endCursor } } }`,
@@ -204,13 +206,14 @@ async function loadApi(databaseUrl: string, beneficiary: string) {
     duration: SECONDS,
     requests: queries.map((query) => ({ method: "POST", path: "/graphql", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) })),
   });
+  const label = cached ? "graphql" : "graphql (no cache)";
   console.log(
-    `graphql    ${Math.round(result.requests.average)} requests/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms ` +
+    `${label.padEnd(18)} ${Math.round(result.requests.average)} requests/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms ` +
       `(50 connections, 5 queries, ${SECONDS} s, ${result.non2xx} non-2xx, ${result.errors} errors; load ${loadAverage()})`,
   );
   const served = processTreeCpuMs(api.pid);
-  if (serveCpu !== undefined && served !== undefined) console.log(`${"".padEnd(10)} cpu: serve ${(((served - serveCpu) * 1000) / result.requests.total).toFixed(0)} µs/request (${WORKERS} workers)`);
-  console.log(`BENCH ${JSON.stringify({ bench: "indexer", kind: "graphql", requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx })}`);
+  if (serveCpu !== undefined && served !== undefined) console.log(`${"".padEnd(18)} cpu: serve ${(((served - serveCpu) * 1000) / result.requests.total).toFixed(0)} µs/request (${WORKERS} workers)`);
+  console.log(`BENCH ${JSON.stringify({ bench: "indexer", kind: "graphql", cached, requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx })}`);
   await api.close();
 }
 
@@ -228,7 +231,8 @@ async function main() {
   await timeSync("postgres", server, contracts, rpcFromEip1193(hre.network.provider));
   await server.close();
   try {
-    await loadApi(url, beneficiary);
+    await loadApi(url, beneficiary, true);
+    await loadApi(url, beneficiary, false);
   } finally {
     await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
   }

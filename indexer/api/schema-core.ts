@@ -3,6 +3,7 @@ import { getAddress, isAddress } from "ethers";
 import type { Kysely } from "kysely";
 import { apiError, badInput } from "./errors";
 import { readSyncState, type SyncState } from "../store/sync-state";
+import type { SyncStateWatcher } from "./state-watcher";
 
 /** What every resolver receives. */
 export interface ApiContext {
@@ -13,10 +14,13 @@ export interface ApiContext {
   now(): Promise<number>;
 }
 
-/** A request context over `db`. */
-export function createContext(db: Kysely<any>): ApiContext {
+/** A request context over `db`; the sync state comes from `watcher` while it knows it. */
+export function createContext(db: Kysely<any>, watcher?: SyncStateWatcher): ApiContext {
   let state: Promise<SyncState | undefined> | undefined;
-  const syncState = () => (state ??= readSyncState(db));
+  const syncState = () => {
+    const known = watcher?.current();
+    return (state ??= known ? Promise.resolve(known.state) : readSyncState(db));
+  };
   return {
     db,
     syncState,

@@ -6,11 +6,13 @@ import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
 import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
-import type { Kysely } from "kysely";
+import type { IndexerDatabase } from "../store/database";
 import { maskError } from "./errors";
+import { ResponseCache } from "./response-cache";
 import { buildSchema } from "./schema";
 import { createContext, health } from "./schema-core";
 import { readSyncState } from "../store/sync-state";
+import { watchSyncState, type SyncStateWatcher } from "./state-watcher";
 
 /** Limits every query must pass before it runs. */
 export interface QueryLimits {
@@ -30,20 +32,27 @@ export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 25, maxAliases: 20, maxCo
 
 /** Options of {@link createApi}. */
 export interface ApiOptions {
-  db: Kysely<any>;
+  database: IndexerDatabase;
   /** GraphiQL and unmasked internal errors. */
   dev?: boolean;
   limits?: Partial<QueryLimits>;
+  /** Answers kept per process for the current sync state (default 1,000; 0 turns caching off). */
+  cacheEntries?: number;
 }
 
 // Armor's rejections carry no code: give them one clients can switch on.
 const tooComplex = [(_: unknown, err: GraphQLError) => void Object.assign(err.extensions as object, { code: "QUERY_TOO_COMPLEX" })];
 
-/** The GraphQL handler (graphql-yoga) with limits, error codes and masking. */
-export function createApi(options: ApiOptions) {
+/**
+ * The GraphQL handler (graphql-yoga) with limits, error codes and masking; answers go into `cache`
+ * when one is given.
+ */
+export function createApi(options: ApiOptions, watcher?: SyncStateWatcher, cache?: ResponseCache) {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const dev = options.dev ?? false;
   const plugins: Plugin[] = [
+    // First: a cached answer skips parsing, validation and the limits (it passed them once).
+    ...(cache ? [cache.plugin()] : []),
     maxTokensPlugin({ n: limits.maxTokens, onReject: tooComplex }) as Plugin,
     maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: false, onReject: tooComplex }) as Plugin,
     maxAliasesPlugin({ n: limits.maxAliases, onReject: tooComplex }) as Plugin,
@@ -51,7 +60,7 @@ export function createApi(options: ApiOptions) {
   ];
   return createYoga({
     schema: buildSchema(),
-    context: () => createContext(options.db),
+    context: () => createContext(options.database.db, watcher),
     plugins,
     graphiql: dev,
     landingPage: false,
@@ -70,11 +79,14 @@ export interface ApiServer {
  * Serves `/graphql` and `/health` (JSON sync status: 200 once something is indexed, 503 before).
  */
 export async function startApiServer(options: ApiOptions & { port?: number; host?: string }): Promise<ApiServer> {
-  const yoga = createApi(options);
+  const watcher = await watchSyncState(options.database);
+  const cacheEntries = options.cacheEntries ?? 1000;
+  const cache = cacheEntries > 0 ? new ResponseCache(watcher, cacheEntries) : undefined;
+  const yoga = createApi(options, watcher, cache);
   const server = http.createServer(async (req, res) => {
     if (req.url === "/health") {
       try {
-        const status = health(await readSyncState(options.db));
+        const status = health(await readSyncState(options.database.db));
         res.writeHead(status.indexedBlock == null ? 503 : 200, { "content-type": "application/json" });
         res.end(JSON.stringify(status));
       } catch (err) {
@@ -83,13 +95,19 @@ export async function startApiServer(options: ApiOptions & { port?: number; host
       }
       return;
     }
+    if (cache && req.method === "POST" && req.url === "/graphql" && (await cache.serve(req, res))) return;
     return yoga(req, res);
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 4000, options.host ?? "127.0.0.1", resolve);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 4000, options.host ?? "127.0.0.1", resolve);
+    });
+  } catch (err) {
+    await watcher.close();
+    throw err;
+  }
   const { address, port } = server.address() as AddressInfo;
   return {
     url: `http://${address}:${port}`,
@@ -97,6 +115,6 @@ export async function startApiServer(options: ApiOptions & { port?: number; host
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      }).then(() => watcher.close()),
   };
 }

@@ -55,12 +55,6 @@ export function lockedAt(schedules: readonly ScheduleShape[], timestamp: number)
   return schedules.reduce((sum, s) => sum + s.amount - vestedAt(s, timestamp), 0n);
 }
 
-/** The latest indexed block's timestamp ("now" for the API), or undefined before any sync. */
-export async function indexedTimestamp(db: Kysely<any>): Promise<number | undefined> {
-  const row = await db.selectFrom("indexer_state").select("cursor_timestamp").where("id", "=", 1).executeTakeFirst();
-  return row?.cursor_timestamp ?? undefined;
-}
-
 /** The supply breakdown at `timestamp`: each component's latest value at or before it. */
 export async function supplyAt(db: Kysely<any>, timestamp: number): Promise<SupplyBreakdown> {
   const { rows } = await sql<{ component: string; amount: string }>`

@@ -1,4 +1,5 @@
 import { Migrator, sql, type Kysely, type Migration } from "kysely";
+import { SYNC_STATE_CHANNEL } from "./sync-state";
 
 /**
  * The engine's own schema. Each derivation module brings its own migrations; names sort in
@@ -35,6 +36,16 @@ export const coreMigrations: Record<string, Migration> = {
         .addColumn("before", "jsonb")
         .addPrimaryKeyConstraint("indexer_journal_pk", ["block_number", "table_name", "pk"])
         .execute();
+    },
+  },
+  // Every change of the cursor (a batch, a rollback, a new chain head) is announced at commit, so
+  // API processes can drop their response caches without polling (see api/state-watcher.ts).
+  "001-state-notify": {
+    async up(db: Kysely<any>) {
+      await sql`CREATE FUNCTION indexer_state_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify(${sql.lit(SYNC_STATE_CHANNEL)}, ''); RETURN NULL; END $$`.execute(db);
+      await sql`CREATE TRIGGER indexer_state_notify AFTER INSERT OR UPDATE OR DELETE ON indexer_state
+        FOR EACH STATEMENT EXECUTE FUNCTION indexer_state_notify()`.execute(db);
     },
   },
 };

@@ -1,5 +1,8 @@
 import { sql, type Kysely } from "kysely";
 
+/** The notification channel on which every change of `indexer_state` is announced at commit. */
+export const SYNC_STATE_CHANNEL = "indexer_state";
+
 /** Where sync stands: the last block whose events are all applied. */
 export interface SyncState {
   chainId: number;

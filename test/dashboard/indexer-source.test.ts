@@ -52,7 +52,7 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
     database = await pglite.fresh!();
     engine = await newEngine(database, suite);
     await engine.syncToHead();
-    api = await startApiServer({ db: database.db, port: 0 });
+    api = await startApiServer({ database, port: 0 });
     const contracts = { staking: await suite.staking.getAddress(), timelock: suite.admin, creatorMarket: await suite.creatorMarket.getAddress() };
     data = indexerData(graphqlClient(`${api.url}/graphql`), { contracts } as never, () => minBlock, 1_000);
   });
@@ -125,7 +125,7 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
     expect(down.message).to.equal(`The indexer at http://127.0.0.1:${port}/graphql is unreachable, so lists, history and totals cannot be shown. Check that it is running (\`npm run indexer -- all\`).`);
 
     const empty = await (await testBackends()).find((b) => b.name === "pglite")!.fresh!();
-    const emptyApi = await startApiServer({ db: empty.db, port: 0 });
+    const emptyApi = await startApiServer({ database: empty, port: 0 });
     try {
       const contracts = { staking: suite.admin, timelock: suite.admin, creatorMarket: suite.admin };
       const notIndexed = await rejection(indexerData(graphqlClient(`${emptyApi.url}/graphql`), { contracts } as never, () => 0).supply());

@@ -39,7 +39,7 @@ describe("indexer GraphQL API", function () {
         suite = await loadFixture(deployedWithActivity);
         database = await backend.fresh();
         await (await newEngine(database, suite)).syncToHead();
-        api = await startApiServer({ db: database.db, port: 0 });
+        api = await startApiServer({ database, port: 0 });
       });
       after(async () => {
         await api?.close();

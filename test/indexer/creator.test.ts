@@ -58,7 +58,7 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
         database = await backend.fresh();
         db = database.db;
         await (await newEngine(database, s)).syncToHead();
-        api = await startApiServer({ db, port: 0 });
+        api = await startApiServer({ database, port: 0 });
         market = await s.creatorMarket.getAddress();
       });
       after(async () => {

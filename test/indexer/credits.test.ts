@@ -102,7 +102,7 @@ describe("indexer service credits per account, month and tier", function () {
       const s = await loadFixture(creditsScenario);
       const [a, b] = s.stakers;
       const database = await backend.fresh();
-      const api = await startApiServer({ db: database.db, port: 0 });
+      const api = await startApiServer({ database, port: 0 });
       try {
         await (await newEngine(database, s)).syncToHead();
         const now = await time.latest();

@@ -63,7 +63,7 @@ describe("indexer governance area matches the governor to the wei", function () 
       const s = await loadFixture(governanceWithActivity);
       const { governor } = s;
       const database = await backend.fresh();
-      const api = await startApiServer({ db: database.db, port: 0, dev: true });
+      const api = await startApiServer({ database, port: 0, dev: true });
       try {
         await (await newEngine(database, s)).syncToHead();
         const res = await fetch(`${api.url}/graphql`, {

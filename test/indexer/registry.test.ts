@@ -17,7 +17,7 @@ describe("indexer registry area matches NodeRegistry and EpochRewards to the wei
       const s = await loadFixture(registryActivity);
       const { registry, rewards } = s;
       const database = await backend.fresh();
-      const api = await startApiServer({ db: database.db, port: 0 });
+      const api = await startApiServer({ database, port: 0 });
       try {
         await (await newEngine(database, s)).syncToHead();
         const db = database.db;

@@ -6,7 +6,7 @@ import { reportRewardsTree } from "../../protocol/reportRoots";
 import { claimAmount, flkWeight } from "../../protocol/rewards";
 import { standings } from "../registry/fixtures";
 import { measurement, registryActivity, reportEpoch, sevenActiveNodes, USDC, type RegistryActivity } from "./registry-activity";
-import { gql } from "./graphql";
+import { apiReached, gql } from "./graphql";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";
 
 const PROOF_FIELDS = "epoch nodeId account flkWeight usdcWeight flkAmount usdcAmount proof claimed";
@@ -39,7 +39,7 @@ describe("indexer rewards: reports recomputed, per-node reputation and rewards, 
       const s = await loadFixture(registryActivity);
       const { rewards, registry } = s;
       const database = await backend.fresh();
-      const api = await startApiServer({ db: database.db, port: 0 });
+      const api = await startApiServer({ database, port: 0 });
       try {
         const engine = await newEngine(database, s);
         await engine.syncToHead();
@@ -73,6 +73,7 @@ describe("indexer rewards: reports recomputed, per-node reputation and rewards, 
         }
         expect(withLeaf).to.equal(4); // n1, n2, n3 and n7 earn; n1 and n7 share an owner's leaf
         await engine.syncToHead();
+        await apiReached(api.url, engine.cursor);
         for (const n of s.nodes) {
           const p = (await gql(api.url, `{ rewardProof(epoch: 1, node: ${n.id}) { claimed } }`)).data.rewardProof;
           if (p) expect(p.claimed).to.equal(true);
@@ -120,7 +121,7 @@ describe("indexer rewards: reports recomputed, per-node reputation and rewards, 
       if (!backend.fresh) return this.skip();
       const s = await loadFixture(tamperedReports);
       const database = await backend.fresh();
-      const api = await startApiServer({ db: database.db, port: 0 });
+      const api = await startApiServer({ database, port: 0 });
       try {
         await (await newEngine(database, s)).syncToHead();
         const q = "{ epochs(where: { status: REPORTED }, orderDirection: ASC) { nodes { number rootsMatch mismatch } } }";

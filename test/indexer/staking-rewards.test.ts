@@ -3,7 +3,7 @@ import { loadFixture, mine, time } from "@nomicfoundation/hardhat-toolbox/networ
 import { FLK } from "../../ignition/genesis";
 import { startApiServer } from "../../indexer/api/server";
 import { stakingFixture, type StakingSuite } from "../staking/fixture";
-import { gql } from "./graphql";
+import { apiReached, gql } from "./graphql";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";
 
 const DAY = 86_400;
@@ -44,12 +44,13 @@ describe("indexer staking rewards earned: the contract's accumulator replayed", 
       if (!backend.fresh) return this.skip();
       const s = await loadFixture(rewardActivity);
       const database = await backend.fresh();
-      const api = await startApiServer({ db: database.db, port: 0 });
+      const api = await startApiServer({ database, port: 0 });
       const engine = await newEngine(database, s);
       try {
         const check = async () => {
           await engine.syncToHead();
           const block = engine.cursor;
+          await apiReached(api.url, block);
           let positive = 0;
           for (const x of s.stakers) {
             const got = (await gql(api.url, `{ staker(address: "${x.address}") { rewardsEarned } }`)).data.staker;

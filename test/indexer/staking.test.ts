@@ -51,7 +51,7 @@ describe("indexer staking area matches the staking contract to the wei", functio
       const suite = await loadFixture(stakingWithActivity);
       const { staking } = suite;
       const database = await backend.fresh();
-      const api = await startApiServer({ db: database.db, port: 0 });
+      const api = await startApiServer({ database, port: 0 });
       try {
         await (await newEngine(database, suite)).syncToHead();
         const db = database.db;

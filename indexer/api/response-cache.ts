@@ -1,0 +1,104 @@
+import { createHash } from "node:crypto";
+import type http from "node:http";
+import { createInMemoryCache, useResponseCache, type Cache } from "@graphql-yoga/plugin-response-cache";
+import type { Plugin } from "graphql-yoga";
+import type { ExecutionResult } from "graphql";
+import type { SyncStateWatcher } from "./state-watcher";
+
+/** Largest request body the fast path reads itself; larger ones go to yoga, which has its own limit. */
+const FAST_PATH_MAX_BODY = 64 * 1024;
+
+/**
+ * Answers depend on nothing but the indexed state, so each one is kept until the state changes
+ * (graph-node's query cache does the same per block). Yoga's response-cache plugin stores them,
+ * with its rules (no errors, no wall-clock fields) and its ETag / If-None-Match handling; a stored
+ * answer to a plain JSON POST is then sent by {@link ResponseCache.serve} before the request
+ * reaches yoga, which costs a fraction of yoga's own pipeline.
+ *
+ * A key starts with the state's version, so the ETag a client gets back names the state it was
+ * computed at; while the state is unknown (between a change and its re-read) nothing is served
+ * from or stored in the cache.
+ */
+export class ResponseCache {
+  private version: string | undefined;
+  private entries: Cache;
+  private readonly store: Cache;
+
+  constructor(
+    private readonly watcher: SyncStateWatcher,
+    private readonly maxEntries: number,
+  ) {
+    this.entries = createInMemoryCache({ max: maxEntries });
+    this.store = {
+      get: (key) => this.scope(key)?.get(key) ?? null,
+      set: (key, value, collectedEntities, ttl) => this.scope(key)?.set(key, value, collectedEntities, ttl),
+      // The API has no mutations; a change of state replaces the whole cache.
+      invalidate: () => {},
+    };
+  }
+
+  /** The yoga plugin that fills the cache (and answers what {@link serve} leaves to yoga). */
+  plugin(): Plugin {
+    return useResponseCache({
+      session: () => null,
+      cache: this.store,
+      enabled: () => this.watcher.current() !== undefined,
+      buildResponseCacheKey: ({ documentString, variableValues, operationName }) => this.key(documentString, operationName, variableValues),
+      // The only answer that depends on the wall clock.
+      ttlPerSchemaCoordinate: { "Health.lagSeconds": 0 },
+      includeExtensionMetadata: false,
+    }) as Plugin;
+  }
+
+  /**
+   * Sends the stored answer to a `POST /graphql` with a JSON body, if there is one, and returns
+   * true. Otherwise returns false having left the parsed body on `req.body`, where yoga (through
+   * @whatwg-node/server) takes it instead of reading the consumed stream.
+   */
+  async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
+    const length = Number(req.headers["content-length"]);
+    const accept = req.headers.accept ?? "*/*";
+    // Anything unusual (a chunked or large body, GraphQL's own media type, a browser's
+    // cross-origin request that needs CORS headers) takes yoga's path.
+    if (!(length > 0 && length <= FAST_PATH_MAX_BODY) || !/application\/json|\*\/\*/.test(accept) || accept.includes("graphql-response")) return false;
+    if (req.headers.origin) return false;
+    if (!req.headers["content-type"]?.startsWith("application/json")) return false;
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    let params: { query?: unknown; operationName?: unknown; variables?: unknown } | undefined;
+    try {
+      params = JSON.parse(text);
+    } catch {
+      // yoga answers malformed JSON with its usual error
+    }
+    (req as { body?: unknown }).body = params && typeof params === "object" && Object.keys(params).length > 0 ? params : text;
+    if (typeof params?.query !== "string") return false;
+    const key = this.key(params.query, params.operationName as string | undefined, params.variables as Record<string, unknown> | undefined);
+    const answer = (await this.store.get(key)) as (ExecutionResult & { extensions?: { http?: { headers?: Record<string, string> } } }) | null;
+    if (!answer) return false;
+    const headers = { "content-type": "application/json; charset=utf-8", ...answer.extensions?.http?.headers };
+    if (req.headers["if-none-match"] === key) {
+      res.writeHead(304, headers).end();
+    } else {
+      res.writeHead(200, headers).end(JSON.stringify({ data: answer.data }));
+    }
+    return true;
+  }
+
+  /** The cache key: the state's version and a hash of the operation (node:crypto: WebCrypto's costs a sixth of a hit). */
+  private key(query: string, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): string {
+    const operation = createHash("sha256").update(`${query}|${operationName ?? ""}|${JSON.stringify(variables ?? {})}`).digest("base64url");
+    return `${this.watcher.current()?.version ?? "unknown"}:${operation}`;
+  }
+
+  /** The entries of the state `key` was made at, if that is still the current one. */
+  private scope(key: string): Cache | undefined {
+    const current = this.watcher.current()?.version;
+    if (current !== this.version) {
+      this.version = current;
+      this.entries = createInMemoryCache({ max: this.maxEntries });
+    }
+    return current !== undefined && key.startsWith(`${current}:`) ? this.entries : undefined;
+  }
+}

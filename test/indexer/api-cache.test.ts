@@ -1,0 +1,174 @@
+/**
+ * The API's answer cache: answers are kept per indexed state, announced by the database
+ * (LISTEN/NOTIFY), served with an ETag naming that state, and dropped the moment the state
+ * changes, on PGlite and on the PostgreSQL server, also after the listening connection is killed.
+ */
+import { expect } from "chai";
+import hre from "hardhat";
+import { sql } from "kysely";
+import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { deploySuite, type Suite } from "../helpers/deploy";
+import { startApiServer, type ApiServer } from "../../indexer/api/server";
+import type { IndexerDatabase } from "../../indexer/store/database";
+import { writeChainHead } from "../../indexer/store/sync-state";
+import type { SyncEngine } from "../../indexer/sync/engine";
+import { eventually } from "../node/consensus/cluster";
+import { dropTestDatabases, newEngine, testBackends } from "./helpers";
+
+const QUERY = `{ tokenStats { transfers } health { indexedBlock chainHead } }`;
+
+interface Answer {
+  status: number;
+  etag: string | null;
+  cors: string | null;
+  body: any;
+}
+
+async function post(api: ApiServer, body: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const res = await fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  const text = await res.text();
+  return { status: res.status, etag: res.headers.get("etag"), cors: res.headers.get("access-control-allow-origin"), body: text ? JSON.parse(text) : null };
+}
+
+const ask = (api: ApiServer, query: string, headers?: Record<string, string>) => post(api, JSON.stringify({ query }), headers);
+
+/**
+ * Waits until `api` answers QUERY from its cache at a state (cursor block, chain head) that
+ * `wanted` accepts: its ETag names the state it was computed at.
+ */
+async function settled(api: ApiServer, wanted: (block: number, head: number) => boolean): Promise<Answer> {
+  let answer: Answer | undefined;
+  await eventually("answers cached at the new state", async () => {
+    answer = await ask(api, QUERY);
+    const [block, , head] = answer.etag?.split(":")[0].split(".") ?? [];
+    return block !== undefined && wanted(Number(block), Number(head));
+  }, 10_000);
+  return answer!;
+}
+
+describe("indexer API answer cache", function () {
+  after(dropTestDatabases);
+
+  for (const name of ["pglite", "postgres"] as const) {
+    describe(name, function () {
+      let suite: Suite;
+      let database: IndexerDatabase;
+      let engine: SyncEngine;
+      let api: ApiServer;
+
+      const transfer = async () => {
+        const holder = (await hre.ethers.getSigners())[16]; // the sale schedule's beneficiary
+        await suite.flk.connect(holder).transfer(hre.ethers.Wallet.createRandom().address, 1n);
+      };
+
+      before(async function () {
+        const backend = (await testBackends()).find((b) => b.name === name)!;
+        if (!backend.fresh) return this.skip();
+        suite = await loadFixture(deploySuite);
+        await suite.vesting.release(6);
+        database = await backend.fresh();
+        engine = await newEngine(database, suite);
+        await engine.syncToHead();
+        api = await startApiServer({ database, port: 0 });
+      });
+      after(async () => {
+        await api?.close();
+        await database?.close();
+      });
+
+      it("answers a repeated query from the cache with an ETag naming the indexed state, and 304 to If-None-Match", async () => {
+        const first = await ask(api, QUERY);
+        expect(first.status).to.equal(200);
+        expect(first.body.data.health.indexedBlock).to.equal(engine.cursor);
+        expect(first.etag).to.match(new RegExp(`^${engine.cursor}\\.[0-9a-f]{16}\\.${engine.cursor}:[A-Za-z0-9_-]{43}$`));
+        const again = await ask(api, QUERY);
+        expect(again).to.deep.equal(first);
+        // A browser's cross-origin request gets the same answer with its CORS headers.
+        const browser = await ask(api, QUERY, { origin: "http://localhost:5173" });
+        expect([browser.status, browser.etag, browser.cors, browser.body]).to.deep.equal([200, first.etag, "http://localhost:5173", first.body]);
+        for (const headers of [{}, { origin: "http://localhost:5173" }] as Record<string, string>[]) {
+          const unchanged = await ask(api, QUERY, { "if-none-match": first.etag!, ...headers });
+          expect([unchanged.status, unchanged.body]).to.deep.equal([304, null]);
+        }
+        // Variables are part of the key.
+        const byVariable = (block: number) => post(api, JSON.stringify({ query: `query($at: Int) { tokenSupply(at: $at) { timestamp } }`, variables: { at: block } }));
+        const [a, b] = [await byVariable(1_000), await byVariable(2_000)];
+        expect([a.body.data.tokenSupply.timestamp, b.body.data.tokenSupply.timestamp]).to.deep.equal([1_000, 2_000]);
+        expect(a.etag).to.not.equal(b.etag);
+      });
+
+      it("drops every answer once a new block is indexed", async () => {
+        const before = await ask(api, QUERY);
+        await transfer();
+        await engine.syncToHead();
+        const after = await settled(api, (block) => block === engine.cursor);
+        expect(after.body.data.health.indexedBlock).to.equal(engine.cursor);
+        expect(after.body.data.tokenStats.transfers).to.equal(before.body.data.tokenStats.transfers + 1);
+        expect(after.etag).to.not.equal(before.etag);
+        // The old ETag no longer matches: the client gets the new answer.
+        const stale = await ask(api, QUERY, { "if-none-match": before.etag! });
+        expect([stale.status, stale.body]).to.deep.equal([200, after.body]);
+      });
+
+      it("drops answers when only the chain head moves (health's lag depends on it)", async () => {
+        const head = engine.cursor + 7;
+        await writeChainHead(database.db, head);
+        const answer = await settled(api, (_, h) => h === head);
+        expect(answer.body.data.health).to.deep.equal({ indexedBlock: engine.cursor, chainHead: head });
+        expect((await ask(api, `{ health { lagBlocks } }`)).body.data.health.lagBlocks).to.equal(7);
+      });
+
+      it("never caches an answer with errors or one that depends on the wall clock", async () => {
+        const failed = await ask(api, `{ account(address: "0xnot") { balance } }`);
+        expect(failed.body.errors[0].extensions.code).to.equal("BAD_USER_INPUT");
+        expect(failed.etag).to.equal(null);
+        const clock = await ask(api, `{ health { lagSeconds } }`);
+        expect(clock.body.data.health.lagSeconds).to.be.a("number");
+        // The plugin names it but keeps nothing under that name: a revalidation gets a full answer.
+        const again = await ask(api, `{ health { lagSeconds } }`, { "if-none-match": clock.etag ?? "none" });
+        expect(again.status).to.equal(200);
+      });
+
+      it("answers malformed bodies exactly as yoga does without the cache in front", async () => {
+        const bodies = [`{"query": "{ tokenStats { holders } }"`, `{}`, `[]`, `5`, `{"query": 5}`, `{"query": "{ nothing }"}`];
+        for (const body of bodies) {
+          const fast = await post(api, body);
+          const viaYoga = await post(api, body, { origin: "http://localhost:5173" }); // cross-origin: never the fast path
+          expect([fast.status, fast.body], body).to.deep.equal([viaYoga.status, viaYoga.body]);
+          expect(fast.body.errors, body).to.have.length(1);
+        }
+      });
+
+      if (name === "postgres") {
+        it("stays correct while its listening connection is killed, and caches again once it is back", async () => {
+          const { rows } = await sql<{ n: number }>`
+            SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND query ILIKE 'LISTEN%'`.execute(database.db);
+          expect(rows[0].n).to.equal(1);
+          await transfer();
+          await engine.syncToHead();
+          // Until the watcher is back, answers are read from the database: never one of the old state.
+          const meanwhile = await ask(api, QUERY);
+          if (meanwhile.etag === null) expect(meanwhile.body.data.health.indexedBlock).to.equal(engine.cursor);
+          await settled(api, (block) => block === engine.cursor);
+          // Reconnected: a notification is heard again.
+          await transfer();
+          await engine.syncToHead();
+          const next = await settled(api, (block) => block === engine.cursor);
+          expect(next.body.data.health.indexedBlock).to.equal(engine.cursor);
+        });
+      }
+
+      it("caches nothing with cacheEntries 0", async () => {
+        const uncached = await startApiServer({ database, port: 0, cacheEntries: 0 });
+        try {
+          const answer = await ask(uncached, QUERY);
+          expect(answer.body.data.health.indexedBlock).to.equal(engine.cursor);
+          expect(answer.etag).to.equal(null);
+        } finally {
+          await uncached.close();
+        }
+      });
+    });
+  }
+});
