@@ -7,7 +7,8 @@
  *   "host": "127.0.0.1", "clientPort": 7100,          // client endpoint (submit, subscribe)
  *   "committee": { "file": "<committee JSON>" },      // static source (see committee-source.ts)
  *            or  { "rpcUrl": "...", "chainId": 8453,         // chain source: the NodeRegistry contract
- *                  "registry": "0x...", "pollMs": 1000 }  //   (pollMs optional: block polling period)
+ *                  "registry": "0x...", "pollMs": 1000,   //   (pollMs optional: block polling period;
+ *                  "fromBlock": 123 }                     //   fromBlock: the registry's deployment block)
  * The node runs consensus in the epochs whose committee holds its ed25519 key.
  *   "parameters": { ...overrides of DEFAULT_PARAMETERS },
  *   "gateway": { "port": 4220, "host": "127.0.0.1",       // optional: the HTTP gateway (edge services)
@@ -38,7 +39,7 @@ export interface NodeConfigFile {
   dataDir: string;
   host: string;
   clientPort: number;
-  committee: { file: string } | { rpcUrl: string; chainId: number; registry: string; pollMs?: number };
+  committee: { file: string } | { rpcUrl: string; chainId: number; registry: string; pollMs?: number; fromBlock?: number };
   parameters?: Partial<Parameters>;
   gateway?: Omit<GatewayConfig, "operatorToken"> & { operatorTokenFile?: string };
   signerKey?: string;
@@ -72,6 +73,8 @@ export interface ChainConfig {
   rpcUrl: string;
   chainId: bigint;
   registry: string;
+  /** The registry's deployment block: searches for its events start there (default 0). */
+  fromBlock: number;
 }
 
 /** A configuration ready to start a node. */
@@ -107,7 +110,7 @@ export function loadConfig(file: string, logger: Logger = new Logger()): NodeCon
   for (const [k, v] of Object.entries(params)) {
     if (typeof v !== typeof DEFAULT_PARAMETERS[k as keyof Parameters]) throw new Error(`config: bad parameter ${k}`);
   }
-  const chain = "file" in raw.committee ? undefined : { rpcUrl: raw.committee.rpcUrl, chainId: BigInt(raw.committee.chainId), registry: raw.committee.registry };
+  const chain = "file" in raw.committee ? undefined : chainOf(raw.committee);
   const signer = signerOf(raw, dir);
   const reporting = raw.reporting?.enabled === false || !signer || !chain ? undefined : reportingOf(raw.reporting ?? {});
   if (raw.reporting?.enabled && !reporting) throw new Error("config: reporting needs signerKey/signerKeyFile and the chain committee source");
@@ -153,6 +156,14 @@ function reportingOf(r: Partial<ReportingConfig>): ReportingConfig {
     if (!Number.isInteger(out[k]) || out[k] <= 0) throw new Error(`config: reporting.${k} must be a positive integer`);
   }
   return out;
+}
+
+/** The chain settings of a chain committee source (checked by {@link registrySource} first). */
+function chainOf(c: { rpcUrl: string; chainId: number; registry: string; fromBlock?: unknown }): ChainConfig {
+  if (c.fromBlock !== undefined && !(Number.isSafeInteger(c.fromBlock) && (c.fromBlock as number) >= 0)) {
+    throw new Error("config: committee.fromBlock must be the registry's deployment block (a block number)");
+  }
+  return { rpcUrl: c.rpcUrl, chainId: BigInt(c.chainId), registry: c.registry, fromBlock: (c.fromBlock as number | undefined) ?? 0 };
 }
 
 /** The chain committee source of a `{ rpcUrl, registry }` config, checked before any RPC call. */

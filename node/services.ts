@@ -36,6 +36,7 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
         config.chain.chainId,
         config.chain.registry,
         config.signer,
+        config.chain.fromBlock,
       )
     : undefined;
   const directory = chain ? new RegistryPeerDirectory(chain, selfKey, logger.child({ component: "peers" })) : undefined;

@@ -4,7 +4,7 @@
  * it asks at), the report window, the beacon, and the report submission. Writes are signed by the
  * node's report signer (`signer` in its registration), which also pays their gas.
  */
-import { Contract, getAddress, type Wallet } from "ethers";
+import { Contract, getAddress, type ContractEventName, type EventLog, type Wallet } from "ethers";
 import type { ContextNode, EpochContext } from "../app/epochState";
 import type { EpochReport } from "../../protocol/report";
 import { NODE_VIEW_TUPLE, type RpcProvider } from "./registryCommittee";
@@ -35,6 +35,9 @@ const ABI = [
   "error NodeRegistryNotCommitteeSigner(address signer)",
   "error NodeRegistryNotCommitteeMember(uint32 nodeId)",
 ];
+
+/** Blocks per `eth_getLogs` request: public Base endpoints refuse wider ranges. */
+export const LOG_RANGE = 10_000;
 
 /** A registered node as the reporting side uses it. */
 export interface RegisteredNode extends ContextNode {
@@ -79,6 +82,8 @@ export class RegistryReporting {
     readonly address: string,
     /** The report signer; without it the instance only reads (peers of a node that does not report). */
     wallet?: Wallet,
+    /** The registry's deployment block: log searches never go below it. */
+    private readonly fromBlock = 0,
   ) {
     this.registry = new Contract(address, ABI, wallet ? wallet.connect(provider) : provider);
   }
@@ -120,10 +125,10 @@ export class RegistryReporting {
    * latest report before it. Throws if the epoch has not started.
    */
   async context(epoch: number): Promise<EpochContext> {
+    const head = await this.provider.getBlockNumber();
     const scheduledEnd = async (e: number) => {
-      const logs = await this.registry.queryFilter(this.registry.filters.EpochStarted(e));
-      const log = logs[logs.length - 1];
-      if (!log || !("args" in log)) throw new Error(`epoch ${e} has not started`);
+      const log = await this.latestLog(this.registry.filters.EpochStarted(e), head);
+      if (!log) throw new Error(`epoch ${e} has not started`);
       return { blockTag: log.blockNumber, endMs: Number(log.args.start + log.args.duration) * 1000 };
     };
     const { blockTag, endMs: acksUntilMs } = await scheduledEnd(epoch);
@@ -133,13 +138,12 @@ export class RegistryReporting {
       this.registry.activeNodes({ blockTag }) as Promise<NodeViewResult[]>,
     ]);
     if (Number(e) !== epoch) throw new Error(`block ${blockTag} is in epoch ${e}, not ${epoch}`);
-    const reports = await this.registry.queryFilter(this.registry.filters.EpochReported(), 0, blockTag);
+    // A report starts the next epoch in its own transaction, so the previous one is normally in
+    // `blockTag` itself; after skipped epochs the search goes further back.
+    const last = await this.latestLog(this.registry.filters.EpochReported(), blockTag);
     const previousReputation = new Map<number, number>();
-    const last = reports[reports.length - 1];
-    if (last && "args" in last) {
-      for (const n of (last.args.report as { nodes: { nodeId: bigint; reputation: bigint }[] }).nodes) {
-        previousReputation.set(Number(n.nodeId), Number(n.reputation));
-      }
+    for (const n of (last?.args.report ?? { nodes: [] }).nodes as { nodeId: bigint; reputation: bigint }[]) {
+      previousReputation.set(Number(n.nodeId), Number(n.reputation));
     }
     return {
       epoch,
@@ -151,6 +155,19 @@ export class RegistryReporting {
       active: active.map(registered),
       previousReputation,
     };
+  }
+
+  /**
+   * The latest log of `filter` at or below `toBlock`, searched backward {@link LOG_RANGE} blocks
+   * at a time down to the deployment block (a provider refuses one request over a long chain).
+   */
+  private async latestLog(filter: ContractEventName, toBlock: number): Promise<EventLog | undefined> {
+    for (let to = toBlock; to >= this.fromBlock; to -= LOG_RANGE) {
+      const logs = await this.registry.queryFilter(filter, Math.max(this.fromBlock, to - LOG_RANGE + 1), to);
+      const last = logs[logs.length - 1];
+      if (last) return last as EventLog;
+    }
+    return undefined;
   }
 
   /** The beacon state of `nodeId` in `epoch`. */

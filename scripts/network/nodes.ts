@@ -63,7 +63,7 @@ export function prepareNodes(dir: string, ports: NodePorts[], deployment: Deploy
       dataDir: "data",
       host: HOST,
       clientPort: p.client,
-      committee: { rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, registry: deployment.contracts.registry, pollMs: 500 },
+      committee: { rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, registry: deployment.contracts.registry, pollMs: 500, fromBlock: deployment.startBlock },
       gateway: { port: p.gateway, blockstore: "blocks", maxGiB: 1, operatorTokenFile: "operator-token" },
       signerKeyFile: "signer.key",
     };

@@ -6,11 +6,11 @@
  */
 import { expect } from "chai";
 import hre from "hardhat";
-import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { loadFixture, mine, setBalance, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { JsonRpcProvider, Network, Wallet } from "ethers";
 import { AppTxKind } from "../../../node/app/appTransactions";
 import { EpochState, type ContextNode, type EpochContext } from "../../../node/app/epochState";
-import { RegistryReporting } from "../../../node/chain/registryReporting";
+import { LOG_RANGE, RegistryReporting } from "../../../node/chain/registryReporting";
 import { signTransaction } from "../../../node/client/transaction";
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { orderSignatures } from "../../../protocol/report";
@@ -36,6 +36,20 @@ function members(n: number): Member[] {
     const owner = Wallet.createRandom().address;
     return { key, signer, node: { id: i + 1, nodeKey: key.publicKey.toString("hex"), signer: signer.address, owner, lockedUntil: BigInt(10 * i) } };
   });
+}
+
+/** A JSON-RPC provider that refuses `eth_getLogs` over more than LOG_RANGE blocks, and records the widest it served. */
+class RangeLimitedProvider extends JsonRpcProvider {
+  widest = 0;
+  override async send(method: string, params: unknown[]): Promise<any> {
+    if (method === "eth_getLogs") {
+      const { fromBlock, toBlock } = params[0] as { fromBlock: string; toBlock: string };
+      const span = Number(toBlock) - Number(fromBlock);
+      if (!(span < LOG_RANGE)) throw new Error(`eth_getLogs is limited to a ${LOG_RANGE} block range`);
+      this.widest = Math.max(this.widest, span);
+    }
+    return super.send(method, params);
+  }
 }
 
 function context(ms: Member[], overrides: Partial<EpochContext> = {}): EpochContext {
@@ -209,7 +223,24 @@ describe("app: epoch state", () => {
       expect((await s.escrow.accounts(client.account.address)).balance).to.equal(1_000_000n - charged);
       // The next epoch's context takes its previous reputation from this report.
       const next = await reporting[0].context(2);
-      expect([...next.previousReputation.entries()]).to.deep.equal(state.report!.report.nodes.map((n) => [n.nodeId, n.reputation]));
+      const reputation = state.report!.report.nodes.map((n) => [n.nodeId, n.reputation]);
+      expect([...next.previousReputation.entries()]).to.deep.equal(reputation);
+
+      // Two log ranges later, after an epoch skipped without a report, through a provider that
+      // refuses wider log requests (as Base's public endpoint does), the search still finds both.
+      const reportBlock = await hre.ethers.provider.getBlockNumber();
+      await mine(2 * LOG_RANGE);
+      await time.increaseTo((await s.registry.reportOpensAt()) + (await s.registry.epochDuration()));
+      await s.registry.advanceEpoch();
+      await mine(LOG_RANGE);
+      const limited = new RangeLimitedProvider(chain.url, Network.from(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1 });
+      const far = await new RegistryReporting(limited, CHAIN_ID, registry).context(3);
+      expect([...far.previousReputation.entries()]).to.deep.equal(reputation);
+      expect(far.committee.map((m) => m.id)).to.deep.equal(nodes.map((n) => n.id));
+      expect(limited.widest).to.be.at.most(LOG_RANGE - 1);
+      // The search stops at the deployment block it is given: below it, epoch 2 never started.
+      const floored = new RegistryReporting(limited, CHAIN_ID, registry, undefined, reportBlock + 1);
+      await expect(floored.context(3)).to.be.rejectedWith("epoch 2 has not started");
     } finally {
       await chain.close();
     }

@@ -20,7 +20,8 @@ describe("app: gateway and reporting config", () => {
     const on = load({ signerKey });
     expect(on.reporting).to.deep.equal({ pingMs: 5_000, tickMs: 1_000, submitStaggerMs: 5_000 });
     expect(on.signer?.privateKey).to.equal(signerKey);
-    expect(on.chain).to.deep.equal({ rpcUrl: chain.rpcUrl, chainId: 8453n, registry: chain.registry });
+    expect(on.chain).to.deep.equal({ rpcUrl: chain.rpcUrl, chainId: 8453n, registry: chain.registry, fromBlock: 0 });
+    expect(load({ signerKey }, { ...chain, fromBlock: 12_345 }).chain?.fromBlock).to.equal(12_345);
     expect(load({}).reporting).to.equal(undefined);
     expect(load({ signerKey, reporting: { enabled: false } }).reporting).to.equal(undefined);
     expect(load({ signerKey }, { file: "committee.json" }).reporting).to.equal(undefined);
@@ -31,6 +32,7 @@ describe("app: gateway and reporting config", () => {
 
   it("refuses bad signer keys, reporting without its prerequisites, and bad gateway settings", () => {
     expect(() => load({ signerKey: "0x1234" })).to.throw("signerKey");
+    for (const fromBlock of [-1, 1.5, "7"]) expect(() => load({}, { ...chain, fromBlock })).to.throw("committee.fromBlock");
     expect(() => load({ reporting: { enabled: true } })).to.throw("reporting needs");
     expect(() => load({ signerKey, reporting: { tickMs: 0 } })).to.throw("reporting.tickMs");
     expect(() => load({ gateway: { port: 70_000, blockstore: "b" } })).to.throw("gateway.port");
