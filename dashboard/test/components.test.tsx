@@ -6,6 +6,7 @@ import { LineChart } from "../src/components/LineChart";
 import { AmountField } from "../src/components/AmountField";
 import { Loaded } from "../src/components/Status";
 import { TextField } from "../src/components/TextField";
+import { Table } from "../src/components/Table";
 import { parsePort } from "../src/lib/nodes";
 
 afterEach(cleanup);
@@ -123,5 +124,61 @@ describe("Loaded", () => {
     expect(screen.getByRole("alert").textContent).toBe("Could not load proposals: node down");
     rerender(<Loaded state={{ loading: false, data: 3 }} what="proposals">{(n) => `got ${n}`}</Loaded>);
     expect(screen.getByText("got 3")).toBeTruthy();
+  });
+});
+
+describe("Table", () => {
+  const rows = [
+    { name: "Team", amount: 10 },
+    { name: "Sale", amount: 20 },
+  ];
+  const row = (r: { name: string; amount: number }) => (
+    <tr key={r.name} data-testid="row">
+      <th scope="row">{r.name}</th>
+      <td>{r.amount}</td>
+      <td>
+        <button type="button">Release</button>
+      </td>
+    </tr>
+  );
+  it("heads each column, names an actions column for screen readers only and draws a row per item", () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const { container } = render(
+        <Table columns={["Allocation", "Amount", { ariaLabel: "Actions" }]} rows={rows} empty="Nothing yet." testId="allocations">
+          {row}
+        </Table>,
+      );
+      const table = screen.getByRole("table");
+      expect(table.getAttribute("data-testid")).toBe("allocations");
+      expect(table.parentElement!.className).toBe("table-scroll");
+      expect(screen.getAllByRole("columnheader").map((th) => th.getAttribute("aria-label") ?? th.textContent)).toEqual(["Allocation", "Amount", "Actions"]);
+      expect([...container.querySelectorAll("thead th")].map((th) => th.getAttribute("scope"))).toEqual(["col", "col", "col"]);
+      expect(container.querySelector('thead th[aria-label="Actions"]')!.textContent).toBe("");
+      expect(screen.getAllByTestId("row").map((tr) => tr.textContent)).toEqual(["Team10Release", "Sale20Release"]);
+      expect(screen.getAllByRole("rowheader").map((th) => th.getAttribute("scope"))).toEqual(["row", "row"]);
+      expect(screen.queryByText("Nothing yet.")).toBeNull();
+      // The caller's keys reach React: a missing or repeated key would be reported here.
+      expect(errors).not.toHaveBeenCalled();
+    } finally {
+      errors.mockRestore();
+    }
+  });
+  it("says an empty list in words instead of drawing the table", () => {
+    const { container } = render(
+      <Table columns={["Allocation"]} rows={[]} empty="Nothing yet.">
+        {row}
+      </Table>,
+    );
+    expect(container.innerHTML).toBe('<p class="empty">Nothing yet.</p>');
+  });
+  it("draws the headers over no rows when the list has no empty message", () => {
+    render(
+      <Table columns={["Allocation", "Amount"]} rows={[]}>
+        {row}
+      </Table>,
+    );
+    expect(screen.getAllByRole("columnheader")).toHaveLength(2);
+    expect(screen.getAllByRole("row")).toHaveLength(1);
   });
 });

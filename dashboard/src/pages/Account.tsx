@@ -7,6 +7,7 @@ import { connectSuite, type Suite } from "../lib/contracts";
 import { useSuite } from "../lib/useChain";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
+import { Table } from "../components/Table";
 import { TxStatus } from "../components/TxStatus";
 import { AmountField, readAmount } from "../components/AmountField";
 import { RequireWallet } from "../components/RequireWallet";
@@ -83,34 +84,21 @@ function VestingSection({ data, writer, onDone }: { data: AccountData; writer: S
   return (
     <section aria-labelledby="vest-h">
       <h2 id="vest-h">Vesting</h2>
-      <div className="table-scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Allocation</th>
-              <th scope="col">Amount</th>
-              <th scope="col">Released</th>
-              <th scope="col">Releasable now</th>
-              <th scope="col" aria-label="Actions" />
-            </tr>
-          </thead>
-          <tbody>
-            {data.schedules.map(({ id, schedule, releasable }) => (
-              <tr key={id.toString()}>
-                <th scope="row">{GENESIS_ALLOCATIONS[Number(schedule.allocation)]?.name ?? `Allocation ${schedule.allocation}`}</th>
-                <td>{formatToken(schedule.amount)}</td>
-                <td>{formatToken(schedule.released)}</td>
-                <td>{formatToken(releasable)}</td>
-                <td>
-                  <button type="button" disabled={tx.busy || releasable === 0n} onClick={() => tx.run((send) => send("Release", () => writer.vesting.release(id)))}>
-                    Release
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table columns={["Allocation", "Amount", "Released", "Releasable now", { ariaLabel: "Actions" }]} rows={data.schedules}>
+        {({ id, schedule, releasable }) => (
+          <tr key={id.toString()}>
+            <th scope="row">{GENESIS_ALLOCATIONS[Number(schedule.allocation)]?.name ?? `Allocation ${schedule.allocation}`}</th>
+            <td>{formatToken(schedule.amount)}</td>
+            <td>{formatToken(schedule.released)}</td>
+            <td>{formatToken(releasable)}</td>
+            <td>
+              <button type="button" disabled={tx.busy || releasable === 0n} onClick={() => tx.run((send) => send("Release", () => writer.vesting.release(id)))}>
+                Release
+              </button>
+            </td>
+          </tr>
+        )}
+      </Table>
       <TxStatus state={tx.state} />
     </section>
   );
@@ -214,37 +202,21 @@ function CreditsSection({ data, account }: { data: AccountData; account: string 
       </dl>
       <h3>Per month</h3>
       <Loaded state={months} what="your service credits per month">
-        {(list) =>
-          list.length === 0 ? (
-            <p className="empty">No credits yet: staking earns them from the month of your first stake.</p>
-          ) : (
-            <div className="table-scroll">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Month (UTC)</th>
-                    <th scope="col">Credits</th>
-                    <th scope="col">Average stake</th>
-                    <th scope="col">Tier</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((m) => (
-                    <tr key={m.month} data-testid="credit-month">
-                      <th scope="row">
-                        {m.month}
-                        {m.complete ? "" : " (so far)"}
-                      </th>
-                      <td>{formatToken(m.credits, "credits", 18, 2)}</td>
-                      <td>{formatToken(m.averageStake, "FLK", 18, 2)}</td>
-                      <td>{m.tier}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+        {(list) => (
+          <Table columns={["Month (UTC)", "Credits", "Average stake", "Tier"]} rows={list} empty="No credits yet: staking earns them from the month of your first stake.">
+            {(m) => (
+              <tr key={m.month} data-testid="credit-month">
+                <th scope="row">
+                  {m.month}
+                  {m.complete ? "" : " (so far)"}
+                </th>
+                <td>{formatToken(m.credits, "credits", 18, 2)}</td>
+                <td>{formatToken(m.averageStake, "FLK", 18, 2)}</td>
+                <td>{m.tier}</td>
+              </tr>
+            )}
+          </Table>
+        )}
       </Loaded>
     </section>
   );

@@ -8,6 +8,7 @@ import { useSuite, useReadProvider } from "../lib/useChain";
 import { spotPrice } from "../../../ignition/creator";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
+import { Table } from "../components/Table";
 import { TxStatus } from "../components/TxStatus";
 import { AmountField, readAmount } from "../components/AmountField";
 import { RequireWallet } from "../components/RequireWallet";
@@ -42,38 +43,28 @@ export default function Creators() {
 }
 
 function TokenList({ tokens, selected, onSelect }: { tokens: CreatorTokenInfo[]; selected: string; onSelect: (creator: string) => void }) {
-  if (tokens.length === 0) return <p className="empty">No creator tokens yet. Enter your address below and buy the first token to launch yours.</p>;
   return (
-    <div className="table-scroll">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Creator</th>
-            <th scope="col">Supply</th>
-            <th scope="col">Price</th>
-            <th scope="col">Reserve</th>
-            <th scope="col" aria-label="Actions" />
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.map((t) => (
-            <tr key={t.token} data-testid="creator-row">
-              <th scope="row" title={t.creator}>
-                {shortAddress(t.creator)}
-              </th>
-              <td>{formatAmount(t.supply)}</td>
-              <td>{formatToken(t.spotPrice)}</td>
-              <td>{formatToken(t.reserve)}</td>
-              <td>
-                <button type="button" aria-pressed={selected.toLowerCase() === t.creator.toLowerCase()} onClick={() => onSelect(t.creator)}>
-                  Trade
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      columns={["Creator", "Supply", "Price", "Reserve", { ariaLabel: "Actions" }]}
+      rows={tokens}
+      empty="No creator tokens yet. Enter your address below and buy the first token to launch yours."
+    >
+      {(t) => (
+        <tr key={t.token} data-testid="creator-row">
+          <th scope="row" title={t.creator}>
+            {shortAddress(t.creator)}
+          </th>
+          <td>{formatAmount(t.supply)}</td>
+          <td>{formatToken(t.spotPrice)}</td>
+          <td>{formatToken(t.reserve)}</td>
+          <td>
+            <button type="button" aria-pressed={selected.toLowerCase() === t.creator.toLowerCase()} onClick={() => onSelect(t.creator)}>
+              Trade
+            </button>
+          </td>
+        </tr>
+      )}
+    </Table>
   );
 }
 

@@ -8,6 +8,7 @@ import { useSuite, useReadProvider } from "../lib/useChain";
 import { useWallet } from "../wallet/WalletContext";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
+import { Table } from "../components/Table";
 import { TxStatus } from "../components/TxStatus";
 import { RequireWallet } from "../components/RequireWallet";
 import { formatDateTime, formatDuration, formatToken, shortAddress } from "../lib/format";
@@ -150,36 +151,20 @@ function Stakers() {
     <section aria-labelledby="stakers-h">
       <h2 id="stakers-h">Largest stakers</h2>
       <Loaded state={stakers} what="stakers">
-        {(list) =>
-          list.length === 0 ? (
-            <p className="empty">Nobody stakes yet.</p>
-          ) : (
-            <div className="table-scroll">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Staker</th>
-                    <th scope="col">Staked</th>
-                    <th scope="col">Votes held</th>
-                    <th scope="col">Delegates to</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((s) => (
-                    <tr key={s.address} data-testid="staker-row">
-                      <th scope="row" title={s.address}>
-                        {shortAddress(s.address)}
-                      </th>
-                      <td>{formatToken(s.staked, "FLK", 18, 2)}</td>
-                      <td>{formatToken(s.votes, "FLK", 18, 2)}</td>
-                      <td>{s.delegate.toLowerCase() === s.address.toLowerCase() ? "itself" : shortAddress(s.delegate)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+        {(list) => (
+          <Table columns={["Staker", "Staked", "Votes held", "Delegates to"]} rows={list} empty="Nobody stakes yet.">
+            {(s) => (
+              <tr key={s.address} data-testid="staker-row">
+                <th scope="row" title={s.address}>
+                  {shortAddress(s.address)}
+                </th>
+                <td>{formatToken(s.staked, "FLK", 18, 2)}</td>
+                <td>{formatToken(s.votes, "FLK", 18, 2)}</td>
+                <td>{s.delegate.toLowerCase() === s.address.toLowerCase() ? "itself" : shortAddress(s.delegate)}</td>
+              </tr>
+            )}
+          </Table>
+        )}
       </Loaded>
     </section>
   );

@@ -3,6 +3,7 @@ import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
+import { Table } from "../components/Table";
 import { LineChart } from "../components/LineChart";
 import { formatBps, formatCompact, formatDate, formatToken, shortAddress } from "../lib/format";
 import { emissionSchedule, supplyProjection, unlockCalendar } from "../lib/schedule";
@@ -112,20 +113,8 @@ function UnlockCalendar({ tge }: { tge: bigint }) {
       <p>Token generation event (TGE): {formatDate(tge)}. Months are twelfths of a 365-day year.</p>
       <Loaded state={allocations} what="the vesting allocations">
         {(list) => (
-      <div className="table-scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Allocation</th>
-              <th scope="col">Total</th>
-              <th scope="col">At TGE</th>
-              <th scope="col">Cliff</th>
-              <th scope="col">Then per month</th>
-              <th scope="col">Fully unlocked</th>
-            </tr>
-          </thead>
-          <tbody>
-            {unlockCalendar(tge, list).map((row) => (
+          <Table columns={["Allocation", "Total", "At TGE", "Cliff", "Then per month", "Fully unlocked"]} rows={unlockCalendar(tge, list)}>
+            {(row) => (
               <tr key={row.allocation.key} data-testid="unlock-row">
                 <th scope="row">{row.allocation.name}</th>
                 <td>{formatToken(row.allocation.total, "FLK", 18, 0)}</td>
@@ -136,10 +125,8 @@ function UnlockCalendar({ tge }: { tge: bigint }) {
                 <td>{row.monthly > 0n ? formatToken(row.monthly, "FLK", 18, 0) : "—"}</td>
                 <td>{formatDate(row.endAt)}</td>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+            )}
+          </Table>
         )}
       </Loaded>
     </section>
@@ -161,32 +148,17 @@ function BurnList() {
     <>
       <h3>Latest burns</h3>
       <Loaded state={burns} what="burns">
-        {(list) =>
-          list.length === 0 ? (
-            <p className="empty">Nothing burned yet.</p>
-          ) : (
-            <div className="table-scroll">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Block</th>
-                    <th scope="col">Burned by</th>
-                    <th scope="col">Amount</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((b) => (
-                    <tr key={`${b.txHash}-${b.from}-${b.amount}`} data-testid="burn-row">
-                      <td>{b.block}</td>
-                      <td>{burnerName(b)}</td>
-                      <td>{formatToken(b.amount, "FLK", 18, 6)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+        {(list) => (
+          <Table columns={["Block", "Burned by", "Amount"]} rows={list} empty="Nothing burned yet.">
+            {(b) => (
+              <tr key={`${b.txHash}-${b.from}-${b.amount}`} data-testid="burn-row">
+                <td>{b.block}</td>
+                <td>{burnerName(b)}</td>
+                <td>{formatToken(b.amount, "FLK", 18, 6)}</td>
+              </tr>
+            )}
+          </Table>
+        )}
       </Loaded>
     </>
   );
@@ -196,30 +168,17 @@ function EmissionSchedule({ supply: s }: { supply: SupplyBreakdown }) {
   return (
     <section aria-labelledby="emission-h">
       <h2 id="emission-h">Emission and burns</h2>
-      <div className="table-scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Year</th>
-              <th scope="col">From</th>
-              <th scope="col">To</th>
-              <th scope="col">Emitted</th>
-              <th scope="col">Cumulative</th>
-            </tr>
-          </thead>
-          <tbody>
-            {emissionSchedule(s.tge).map((y) => (
-              <tr key={y.year} aria-current={s.now >= y.from && s.now < y.to ? "true" : undefined}>
-                <th scope="row">{y.year}</th>
-                <td>{formatDate(y.from)}</td>
-                <td>{formatDate(y.to)}</td>
-                <td>{formatToken(y.amount, "FLK", 18, 0)}</td>
-                <td>{formatToken(y.cumulative, "FLK", 18, 0)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table columns={["Year", "From", "To", "Emitted", "Cumulative"]} rows={emissionSchedule(s.tge)}>
+        {(y) => (
+          <tr key={y.year} aria-current={s.now >= y.from && s.now < y.to ? "true" : undefined}>
+            <th scope="row">{y.year}</th>
+            <td>{formatDate(y.from)}</td>
+            <td>{formatDate(y.to)}</td>
+            <td>{formatToken(y.amount, "FLK", 18, 0)}</td>
+            <td>{formatToken(y.cumulative, "FLK", 18, 0)}</td>
+          </tr>
+        )}
+      </Table>
       <p>
         Minted so far: {formatToken(s.emitted)}. Burned so far (creator-token fees and buybacks): {formatToken(s.burned)}.
       </p>
