@@ -23,6 +23,7 @@ import { rpcFromEip1193, type Rpc } from "../../indexer/sync/rpc";
 import { RecordedChain } from "./recorded-chain";
 import { sql } from "kysely";
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -50,7 +51,8 @@ async function seed() {
   return { ...(await suiteContracts(suite)), beneficiary: suite.genesis.team.beneficiaries[0] };
 }
 
-const BENCH_DATABASE = `indexer_bench_${process.pid}`;
+// Random, not the pid: sessions in other containers (own pid namespaces) may share the server.
+const BENCH_DATABASE = `indexer_bench_${randomBytes(6).toString("hex")}`;
 
 async function adminQuery(statement: string): Promise<void> {
   const admin = new pg.Client({ connectionString: SERVER });

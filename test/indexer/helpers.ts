@@ -1,4 +1,5 @@
 import hre from "hardhat";
+import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { sql } from "kysely";
 import { openDatabase, type IndexerDatabase } from "../../indexer/store/database";
@@ -46,7 +47,8 @@ async function probeServer(): Promise<boolean> {
 
 /** A new database on the test server, dropped when the test process exits. */
 export async function freshPostgresUrl(): Promise<string> {
-  const name = `indexer_test_${process.pid}_${created.length}_${Date.now() % 100000}`;
+  // Random, not the pid: test runs in other containers (own pid namespaces) may share the server.
+  const name = `indexer_test_${randomBytes(8).toString("hex")}`;
   const admin = new pg.Client({ connectionString: TEST_SERVER_URL });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
