@@ -12,6 +12,7 @@ import { TextField } from "../components/TextField";
 import { AmountField, readAmount } from "../components/AmountField";
 import { RequireWallet } from "../components/RequireWallet";
 import { LineChart } from "../components/LineChart";
+import { Table } from "../components/Table";
 import type { DashboardData, NodeInfo } from "../data/source";
 import { formatDateTime, formatToken, shortAddress } from "../lib/format";
 import { DEFAULT_PORTS, PORT_NAMES, UNSTAKE_DELAY_EPOCHS, parseHost, parseLockEpochs, parseNodeKey, parsePort, parseSigner, shortKey, type PortName } from "../lib/nodes";
@@ -110,38 +111,19 @@ function NodesTable({ nodes }: { nodes: NodeInfo[] }) {
   return (
     <section aria-labelledby="nodes-h">
       <h2 id="nodes-h">Registry</h2>
-      {nodes.length === 0 ? (
-        <p className="empty">No node is registered yet.</p>
-      ) : (
-        <div className="table-scroll">
-          <table data-testid="nodes">
-            <thead>
-              <tr>
-                <th scope="col">Node</th>
-                <th scope="col">Key</th>
-                <th scope="col">Host</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Status</th>
-                <th scope="col">Stake</th>
-                <th scope="col">Locked until epoch</th>
-              </tr>
-            </thead>
-            <tbody>
-              {nodes.map((n) => (
-                <tr key={n.id} data-testid={`node-${n.id}`}>
-                  <th scope="row">{n.id}</th>
-                  <td title={n.nodeKey}>{shortKey(n.nodeKey)}</td>
-                  <td>{n.host}</td>
-                  <td title={n.owner}>{shortAddress(n.owner)}</td>
-                  <td data-testid="node-status">{n.status}</td>
-                  <td>{formatToken(n.stake)}</td>
-                  <td>{n.lockedUntil === 0n ? "not locked" : n.lockedUntil.toString()}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Table columns={["Node", "Key", "Host", "Owner", "Status", "Stake", "Locked until epoch"]} rows={nodes} empty="No node is registered yet." testId="nodes">
+        {(n) => (
+          <tr key={n.id} data-testid={`node-${n.id}`}>
+            <th scope="row">{n.id}</th>
+            <td title={n.nodeKey}>{shortKey(n.nodeKey)}</td>
+            <td>{n.host}</td>
+            <td title={n.owner}>{shortAddress(n.owner)}</td>
+            <td data-testid="node-status">{n.status}</td>
+            <td>{formatToken(n.stake)}</td>
+            <td>{n.lockedUntil === 0n ? "not locked" : n.lockedUntil.toString()}</td>
+          </tr>
+        )}
+      </Table>
     </section>
   );
 }
@@ -383,32 +365,16 @@ function NodeHistorySection({ node }: { node: NodeInfo }) {
               />
             )}
             <h3>Rewards</h3>
-            {h.rewards.length === 0 ? (
-              <p className="empty">No rewards yet: each epoch report pays the nodes that served.</p>
-            ) : (
-              <div className="table-scroll">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Epoch</th>
-                      <th scope="col">FLK</th>
-                      <th scope="col">USDC</th>
-                      <th scope="col">Claimed</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {h.rewards.map((r) => (
-                      <tr key={r.epoch} data-testid="reward-row">
-                        <th scope="row">{r.epoch}</th>
-                        <td>{r.flkAmount === null ? "not settled" : formatToken(r.flkAmount)}</td>
-                        <td>{r.usdcAmount === null ? "not settled" : formatToken(r.usdcAmount, "USDC", USDC_DECIMALS, 2)}</td>
-                        <td>{r.claimed ? "yes" : "no"}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
+            <Table columns={["Epoch", "FLK", "USDC", "Claimed"]} rows={h.rewards} empty="No rewards yet: each epoch report pays the nodes that served.">
+              {(r) => (
+                <tr key={r.epoch} data-testid="reward-row">
+                  <th scope="row">{r.epoch}</th>
+                  <td>{r.flkAmount === null ? "not settled" : formatToken(r.flkAmount)}</td>
+                  <td>{r.usdcAmount === null ? "not settled" : formatToken(r.usdcAmount, "USDC", USDC_DECIMALS, 2)}</td>
+                  <td>{r.claimed ? "yes" : "no"}</td>
+                </tr>
+              )}
+            </Table>
           </>
         )
       }
