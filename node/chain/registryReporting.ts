@@ -59,7 +59,12 @@ interface NodeViewResult {
 /** Where the current epoch stands on chain. */
 export interface EpochPhase {
   epoch: number;
-  /** Latest block's timestamp (s). */
+  /**
+   * The chain's time (s): the latest block's timestamp, or the local clock moved forward to the
+   * chain's ({@link RegistryReporting.chainTimeMs}) when that is later. A chain that mines only on
+   * transactions (the devnet) has no block to tell that an epoch has ended, and without one the
+   * members would never close it.
+   */
   now: number;
   epochEnd: number;
   reportOpensAt: number;
@@ -88,7 +93,7 @@ export class RegistryReporting {
     this.registry = new Contract(address, ABI, wallet ? wallet.connect(provider) : provider);
   }
 
-  /** The current epoch and its deadlines against the latest block's time. */
+  /** The current epoch and its deadlines against the chain's time. */
   async phase(): Promise<EpochPhase> {
     const [block, epoch, epochEnd, reportOpensAt] = await Promise.all([
       this.provider.getBlock("latest"),
@@ -97,7 +102,10 @@ export class RegistryReporting {
       this.registry.reportOpensAt() as Promise<bigint>,
     ]);
     this.clockOffsetMs = Math.max(this.clockOffsetMs, block!.timestamp * 1000 - Date.now());
-    return { epoch: Number(epoch), now: block!.timestamp, epochEnd: Number(epochEnd), reportOpensAt: Number(reportOpensAt) };
+    // The offset is the least the chain can be ahead (blocks are seen after they are mined), so the
+    // next block's timestamp is at least this: a transaction sent on it is not early.
+    const now = Math.max(block!.timestamp, Math.floor(this.chainTimeMs() / 1000));
+    return { epoch: Number(epoch), now, epochEnd: Number(epochEnd), reportOpensAt: Number(reportOpensAt) };
   }
 
   /**

@@ -20,6 +20,7 @@ import { orderSignatures, quorum, reportDomain, signEpochReport, type ClientUsag
 import { completeEpochReport } from "../../protocol/reportRoots";
 import { rewardProof } from "../../protocol/rewards";
 import { formatToken } from "../../dashboard/src/lib/format";
+import { installTestWallet, rawRpc } from "../helpers/testWallet";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIST = path.join(ROOT, "dist/dashboard");
@@ -128,27 +129,6 @@ function firstPageGzipBytes(): number {
   return [Buffer.from(html), ...assets.map((a) => fs.readFileSync(path.join(DIST, a)))].reduce((sum, b) => sum + zlib.gzipSync(b, { level: 9 }).length, 0);
 }
 
-/**
- * The test wallet in the page: an EIP-1193 provider announced through EIP-6963 whose requests the
- * test answers (see {@link walletRequest}).
- */
-const WALLET_SCRIPT = `(() => {
-  const listeners = {};
-  const provider = {
-    async request({ method, params }) {
-      const { result, error } = JSON.parse(await window.__testWallet(JSON.stringify({ method, params: params ?? [] })));
-      if (error) throw Object.assign(new Error(error.message), error);
-      return result;
-    },
-    on(event, fn) { (listeners[event] ??= []).push(fn); },
-    removeListener(event, fn) { listeners[event] = (listeners[event] ?? []).filter((f) => f !== fn); },
-  };
-  const info = { uuid: "6a4c1d1e-0000-4000-8000-000000000001", name: "Hardhat test wallet", icon: "", rdns: "org.hardhat.test-wallet" };
-  const announce = () => window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze({ info, provider }) }));
-  window.addEventListener("eip6963:requestProvider", announce);
-  announce();
-})();`;
-
 describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   this.timeout(300_000);
 
@@ -164,45 +144,9 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   let wallet: Wallet;
   const consoleErrors: string[] = [];
 
-  /** Raw JSON-RPC to the devnet, errors passed through untouched like a real wallet does. */
-  async function rawRpc(method: string, params: unknown[]) {
-    const response = await fetch(deployment.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
-    return (await response.json()) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
-  }
-
-  /** Answers the page wallet: accounts and chain from the test, transactions signed with account 0, the rest forwarded. */
-  async function walletRequest(json: string): Promise<string> {
-    const { method, params } = JSON.parse(json) as { method: string; params: any[] };
-    switch (method) {
-      case "eth_requestAccounts":
-      case "eth_accounts":
-        return JSON.stringify({ result: [wallet.address] });
-      case "eth_chainId":
-        return JSON.stringify({ result: `0x${deployment.chainId.toString(16)}` });
-      case "wallet_switchEthereumChain":
-        return JSON.stringify({ result: null });
-      case "eth_sendTransaction": {
-        const tx = params[0];
-        try {
-          const sent = await wallet.sendTransaction({ to: tx.to, data: tx.data, value: tx.value ?? 0n, gasLimit: tx.gas });
-          return JSON.stringify({ result: sent.hash });
-        } catch (err) {
-          const e = err as { shortMessage?: string; message: string; data?: string };
-          if (process.env.E2E_DEBUG) console.log("SEND", JSON.stringify(tx), e.message);
-          return JSON.stringify({ error: { code: 3, message: e.shortMessage ?? e.message, data: e.data } });
-        }
-      }
-      default: {
-        const r = await rawRpc(method, params);
-        if (r.error && process.env.E2E_DEBUG) console.log("RPC", method, JSON.stringify(params), JSON.stringify(r.error));
-        return JSON.stringify(r);
-      }
-    }
-  }
-
   async function advanceTime(seconds: bigint) {
-    await rawRpc("evm_increaseTime", [Number(seconds)]);
-    await rawRpc("evm_mine", []);
+    await rawRpc(deployment.rpcUrl, "evm_increaseTime", [Number(seconds)]);
+    await rawRpc(deployment.rpcUrl, "evm_mine", []);
     await indexerCaughtUp();
   }
 
@@ -288,8 +232,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
       viewport: { width: 1280, height: 900 },
     });
-    await context.exposeFunction("__testWallet", walletRequest);
-    await context.addInitScript(WALLET_SCRIPT);
+    await installTestWallet(context, wallet, deployment.chainId, deployment.rpcUrl);
     page = context.pages()[0] ?? (await context.newPage());
     page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
     page.on("pageerror", (e) => consoleErrors.push(e.message));

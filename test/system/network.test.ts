@@ -2,9 +2,12 @@
  * The system test: the whole network exactly as `npm start` runs it (scripts/network/cli.ts in
  * its own process group, a temporary data folder, free ports), driven through several epochs,
  * checked for agreement between its parts: chain views and the indexer, the four nodes'
- * committed sequences, content added through one gateway and served by another, the dashboard in
- * Chromium. Then Ctrl-C (twice, as a terminal and npm deliver it) must leave no process behind,
+ * committed sequences, content added through one gateway and served by another, content paid
+ * for by a client counted in the nodes' epoch report, the indexer's reported epochs and their
+ * roots against the chain's, an operator's claim with the indexer's proof, the dashboard in
+ * Chromium (supply, committee, and to the operator its node's reputation and reward). Then Ctrl-C (twice, as a terminal and npm deliver it) must leave no process behind,
  * and a second start must resume the same chain from its journal.
+ * KEEP_SYSTEM_DATA=1 keeps the data folder (logs, journal, databases) for a look afterwards.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
@@ -17,14 +20,20 @@ import { expect } from "chai";
 import type { JsonRpcProvider } from "ethers";
 import { chromium } from "playwright-core";
 import { formatToken } from "../../dashboard/src/lib/format";
+import { AppTxKind, decodeAppTx } from "../../node/app/appTransactions";
 import { NodeClient } from "../../node/client/client";
 import type { CommittedFrame } from "../../node/client/protocol";
 import { signTransaction, transactionPayload } from "../../node/client/transaction";
 import { KeyPair } from "../../node/consensus/types/crypto";
 import type { NodeConfigFile } from "../../node/config";
+import { hardhatAccount, ROLES } from "../../scripts/network/accounts";
 import { deployedSuite, localProvider } from "../../scripts/network/contracts";
 import type { Deployment } from "../../scripts/network/chain";
 import type { DashboardConfig } from "../../scripts/network/dashboard";
+import { bandwidthCharge } from "../../protocol/usage";
+import { bindPayer, fetchAndAck, postJson } from "../helpers/gatewayClient";
+import { installTestWallet } from "../helpers/testWallet";
+import { newClient } from "../node/app/appFixtures";
 import { eventually } from "../node/consensus/cluster";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -94,6 +103,27 @@ async function graphql<T>(url: string, query: string): Promise<T> {
   return body.data;
 }
 
+/** The chain's time as the next block will see it (the seed's jumps put it ahead of the wall clock). */
+async function chainNow(provider: JsonRpcProvider): Promise<bigint> {
+  return BigInt((await provider.send("eth_getBlockByNumber", ["pending", false])).timestamp);
+}
+
+/** Mines a block at `at` (unix seconds), or now if the chain's clock is past it already. */
+async function jumpTo(provider: JsonRpcProvider, at: bigint): Promise<void> {
+  const now = await chainNow(provider);
+  await provider.send("evm_mine", [Number(at > now ? at : now)]);
+}
+
+/** The delivery acks a committed transaction payload carries (none for other payloads, such as the test's raw ones). */
+function acksIn(payload: Buffer) {
+  try {
+    const tx = decodeAppTx(payload);
+    return tx.kind === AppTxKind.Acks ? tx.acks : [];
+  } catch {
+    return [];
+  }
+}
+
 describe("System: the whole network as npm start runs it", function () {
   this.timeout(600_000);
 
@@ -106,6 +136,20 @@ describe("System: the whole network as npm start runs it", function () {
   const subscribers: NodeClient[] = [];
   /** What each node committed: `epoch/payload` in order. */
   const committed: string[][] = [];
+  /** Nonce (hex) of each delivery ack in node 0's committed sequence → the epoch it was committed in. */
+  const committedAcks = new Map<string, number>();
+  /** The epoch the test's client was served in, as the nodes reported it (set by the content test). */
+  let served: { epoch: bigint; servers: { index: number; id: number; bytes: bigint; acks: bigint }[] } | undefined;
+
+  /** The registry's id of each node, by its index in the data folder. */
+  async function nodeIds(): Promise<number[]> {
+    const count = Number(await deployedSuite(deployment, provider).registry.nodeCount());
+    const views = await deployedSuite(deployment, provider).registry.getNodes(Array.from({ length: count }, (_, i) => i + 1));
+    return [0, 1, 2, 3].map((i) => {
+      const key = KeyPair.fromSeed(Buffer.from(fs.readFileSync(path.join(dataDir, `nodes/node-${i}/key`), "utf8").trim(), "hex")).publicKey.toString("hex");
+      return Number(views.find((v) => v.nodeKey === `0x${key}`)!.id);
+    });
+  }
 
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) {
@@ -131,16 +175,29 @@ describe("System: the whole network as npm start runs it", function () {
       committed[i] = [];
       const client = await NodeClient.connect("127.0.0.1", n.clientPort);
       client.subscribe(1, (f: CommittedFrame) => {
-        for (const tx of f.txs) committed[i].push(`${f.epoch}/${transactionPayload(tx).toString()}`);
+        for (const tx of f.txs) {
+          const payload = transactionPayload(tx);
+          committed[i].push(`${f.epoch}/${payload.toString()}`);
+          if (i === 0) for (const a of acksIn(payload)) committedAcks.set(a.ack.nonce.toString("hex"), f.epoch);
+        }
       });
       subscribers.push(client);
+    }
+  });
+
+  afterEach(function () {
+    // What the processes said last: the network runs on after a failed check, so the logs show why.
+    if (this.currentTest?.state !== "failed" || !dataDir) return;
+    const logs = path.join(dataDir, "logs");
+    for (const f of fs.existsSync(logs) ? fs.readdirSync(logs).filter((f) => /^node-\d+\.log$/.test(f)) : []) {
+      console.error(`--- ${f} (end) ---\n${fs.readFileSync(path.join(logs, f), "utf8").slice(-3_000)}`);
     }
   });
 
   after(async () => {
     for (const s of subscribers) s.close();
     if (cli && cli.child.exitCode === null) await interrupt(cli.child);
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir && !process.env.KEEP_SYSTEM_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("prints the URLs and the test accounts", () => {
@@ -249,17 +306,177 @@ describe("System: the whole network as npm start runs it", function () {
     }
   });
 
-  it("the dashboard shows the chain's supply and the four committee nodes", async () => {
+  it("content served through the gateways is counted in the nodes' report of its epoch and paid from the client's escrow", async () => {
     const s = deployedSuite(deployment, provider);
+    // The client: a fresh ack key paid for by Hardhat account 15, which deposits into the escrow.
+    const payer = hardhatAccount(ROLES.clients[1], provider);
+    const client = newClient(payer);
+    await (await s.usdc.connect(payer).mint(payer.address, 5_000_000n)).wait();
+    await (await s.escrow.connect(payer).deposit(payer.address, 5_000_000n)).wait();
+    const body = crypto.randomBytes(3 * 1024 * 1024 + 4_321);
+    const origin = http.createServer((_req, res) => res.writeHead(200, { "content-type": "application/octet-stream" }).end(body));
+    await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
+    try {
+      const token = fs.readFileSync(path.join(dataDir, "nodes/node-0/operator-token"), "utf8").trim();
+      const added = await postJson(`${deployment.gateways![0]}/origins`, { url: `http://127.0.0.1:${(origin.address() as net.AddressInfo).port}/video.bin` }, { authorization: `Bearer ${token}` });
+      expect(added.status).to.equal(201);
+      const { hash } = (await added.json()) as { hash: string };
+      // Serve well inside an epoch: acks still in flight when it closes would count in no epoch.
+      const [current, start, duration] = await s.registry.committee();
+      if (start + duration - (await chainNow(provider)) < 25n) await eventually("the next epoch", async () => (await s.registry.epoch()) > current, 120_000);
+      const ids = await nodeIds();
+      // Node 0 holds the content, node 3 fetches it from a peer; each is acknowledged per download.
+      const servers = [
+        { index: 0, times: 1 },
+        { index: 3, times: 2 },
+      ].map((x) => ({ ...x, id: ids[x.index], bytes: 0n, acks: 0n }));
+      const nonces: string[] = [];
+      for (const srv of servers) {
+        const gateway = deployment.gateways![srv.index];
+        expect(await bindPayer(gateway, client)).to.equal(202);
+        for (let k = 0; k < srv.times; k++) {
+          const got = await fetchAndAck(gateway, hash, client);
+          expect(got.body.equals(body)).to.equal(true, `content from node ${srv.index}`);
+          expect(got.status).to.equal(202);
+          nonces.push(got.ack.nonce);
+          srv.bytes += BigInt(got.body.length);
+          srv.acks += 1n;
+        }
+      }
+      await eventually("the acks in the committed sequence", async () => nonces.every((n) => committedAcks.has(n)), 60_000);
+      const epochs = [...new Set(nonces.map((n) => committedAcks.get(n)!))];
+      expect(epochs).to.have.length(1);
+      const epoch = BigInt(epochs[0]);
+      expect(await s.registry.epoch()).to.equal(epoch);
+      const escrowBefore = (await s.escrow.accounts(payer.address)).balance;
+
+      // End the epoch on chain: the committee closes it, reveals its beacons, signs and reports.
+      await jumpTo(provider, await s.registry.epochEnd());
+      const committers = await s.registry.beaconCommitters(epoch);
+      expect(committers.length).to.be.greaterThan(0);
+      await eventually("the beacon reveals", async () => (await Promise.all(committers.map((id) => s.registry.beacons(epoch, id)))).every((b) => b.revealed), 60_000);
+      await jumpTo(provider, await s.registry.reportOpensAt());
+      await eventually(`the nodes' report of epoch ${epoch}`, async () => {
+        if ((await s.registry.queryFilter(s.registry.filters.EpochReported(epoch))).length > 0) return true;
+        if ((await s.registry.queryFilter(s.registry.filters.EpochSkipped(epoch))).length > 0) throw new Error(`epoch ${epoch} was skipped by the keeper, not reported`);
+        return false;
+      }, 60_000);
+      const [event] = await s.registry.queryFilter(s.registry.filters.EpochReported(epoch));
+      const { report } = event.args;
+      const byId = new Map(report.nodes.map((m) => [Number(m.nodeId), m]));
+      for (const srv of servers) {
+        const m = byId.get(srv.id);
+        expect(m, `node ${srv.id} in the report`).to.not.equal(undefined);
+        expect([m!.bytesServed, m!.deliveryAcks, m!.revenue]).to.deep.equal([srv.bytes, srv.acks, bandwidthCharge(srv.bytes)]);
+        expect(m!.revenue).to.be.greaterThan(0n);
+      }
+      for (const m of report.nodes.filter((m) => !servers.some((srv) => srv.id === Number(m.nodeId)))) expect(m.bytesServed).to.equal(0n);
+      const total = servers.reduce((sum, srv) => sum + bandwidthCharge(srv.bytes), 0n);
+      expect(report.usage.map((u) => [u.client, u.amount])).to.deep.equal([[payer.address, total]]);
+      expect((await s.escrow.accounts(payer.address)).balance).to.equal(escrowBefore - total);
+      served = { epoch, servers };
+    } finally {
+      origin.close();
+    }
+  });
+
+  it("the indexer's reported epochs carry the chain's roots and totals, none flagged as mismatching", async () => {
+    const s = deployedSuite(deployment, provider);
+    const events = await s.registry.queryFilter(s.registry.filters.EpochReported());
+    expect(events.map((e) => e.args.epoch)).to.include(served!.epoch);
+    type Indexed = {
+      number: number;
+      rootsMatch: boolean | null;
+      mismatch: string[] | null;
+      report: { digest: string; reputationRoot: string; rewardsRoot: string; totalFlkWeight: string; totalUsdcWeight: string; totalUsage: string; measurements: { nodeId: number; bytesServed: string; revenue: string; reputation: number }[] } | null;
+      settlement: { root: string } | null;
+    };
+    let indexed = new Map<number, Indexed>();
+    await eventually("the indexer to index every report", async () => {
+      const answer = await graphql<{ epochs: { nodes: Indexed[] } }>(
+        deployment.graphqlUrl!,
+        `{ epochs(first: 100, where: { status: REPORTED }) { nodes { number rootsMatch mismatch settlement { root }
+            report { digest reputationRoot rewardsRoot totalFlkWeight totalUsdcWeight totalUsage measurements { nodeId bytesServed revenue reputation } } } } }`,
+      ).catch(() => undefined);
+      indexed = new Map((answer?.epochs.nodes ?? []).map((e) => [e.number, e]));
+      return events.every((e) => indexed.has(Number(e.args.epoch)));
+    }, 60_000);
+    expect([...indexed.keys()].sort()).to.deep.equal(events.map((e) => Number(e.args.epoch)).sort());
+    for (const e of events) {
+      const r = e.args.report;
+      const i = indexed.get(Number(e.args.epoch))!;
+      expect(i.report).to.deep.equal({
+        digest: e.args.digest,
+        reputationRoot: r.reputationRoot,
+        rewardsRoot: r.rewardsRoot,
+        totalFlkWeight: r.totalFlkWeight.toString(),
+        totalUsdcWeight: r.totalUsdcWeight.toString(),
+        totalUsage: r.totalUsage.toString(),
+        measurements: r.nodes.map((m) => ({ nodeId: Number(m.nodeId), bytesServed: m.bytesServed.toString(), revenue: m.revenue.toString(), reputation: Number(m.reputation) })),
+      });
+      expect(i.settlement?.root).to.equal((await s.rewards.pools(e.args.epoch)).root);
+      expect([i.rootsMatch, i.mismatch], `epoch ${e.args.epoch}`).to.deep.equal([true, []]);
+    }
+  });
+
+  it("an operator claims its reward with the indexer's proof, once", async () => {
+    const s = deployedSuite(deployment, provider);
+    const { epoch, servers } = served!;
+    const srv = servers[1];
+    const owner = hardhatAccount(ROLES.operators[srv.index], provider);
+    type Proof = { account: string; flkWeight: string; usdcWeight: string; flkAmount: string; usdcAmount: string; proof: string[]; claimed: boolean };
+    const query = `{ rewardProof(epoch: ${epoch}, node: ${srv.id}) { account flkWeight usdcWeight flkAmount usdcAmount proof claimed } }`;
+    const { rewardProof: p } = await graphql<{ rewardProof: Proof | null }>(deployment.graphqlUrl!, query);
+    expect(p).to.not.equal(null);
+    expect(p!.account.toLowerCase()).to.equal(owner.address.toLowerCase());
+    expect(p!.claimed).to.equal(false);
+    expect(BigInt(p!.usdcWeight)).to.equal(bandwidthCharge(srv.bytes));
+    expect(BigInt(p!.usdcAmount)).to.be.greaterThan(0n);
+    expect(BigInt(p!.flkAmount)).to.be.greaterThan(0n);
+    const [flkBefore, usdcBefore] = await Promise.all([s.flk.balanceOf(owner.address), s.usdc.balanceOf(owner.address)]);
+    await (await s.rewards.connect(owner).claim(epoch, p!.account, p!.flkWeight, p!.usdcWeight, p!.proof)).wait();
+    expect((await s.flk.balanceOf(owner.address)) - flkBefore).to.equal(BigInt(p!.flkAmount));
+    expect((await s.usdc.balanceOf(owner.address)) - usdcBefore).to.equal(BigInt(p!.usdcAmount));
+    await expect(s.rewards.connect(owner).claim(epoch, p!.account, p!.flkWeight, p!.usdcWeight, p!.proof))
+      .to.be.revertedWithCustomError(s.rewards, "RewardsAlreadyClaimed")
+      .withArgs(epoch, owner.address);
+    await eventually("the indexer to see the claim", async () => (await graphql<{ rewardProof: Proof }>(deployment.graphqlUrl!, query)).rewardProof.claimed, 30_000);
+  });
+
+  it("the dashboard shows the chain's supply, the four committee nodes, and to an operator its node's reported epoch", async () => {
+    const s = deployedSuite(deployment, provider);
+    const { epoch, servers } = served!;
+    const srv = servers[1];
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
     try {
-      const page = await browser.newPage();
+      // The operator of the node that served, with its key in the page's test wallet.
+      const context = await browser.newContext();
+      await installTestWallet(context, hardhatAccount(ROLES.operators[srv.index], provider), deployment.chainId, deployment.rpcUrl);
+      const page = await context.newPage();
       await page.goto(`http://127.0.0.1:${env.DASHBOARD_PORT}/`, { waitUntil: "commit" });
       await page.getByTestId("total-supply").filter({ hasText: formatToken(await s.flk.totalSupply(), "FLK", 18, 0) }).waitFor({ timeout: 60_000 });
       await page.getByRole("link", { name: "Nodes" }).click();
-      const [epoch] = await s.registry.committee();
-      await page.getByTestId("epoch").filter({ hasText: new RegExp(`^${epoch}$`) }).waitFor({ timeout: 30_000 });
+      const [current] = await s.registry.committee();
+      await page.getByTestId("epoch").filter({ hasText: new RegExp(`^${current}$`) }).waitFor({ timeout: 30_000 });
       for (const id of [1, 2, 3, 4]) await page.getByTestId(`node-${id}`).getByTestId("node-status").filter({ hasText: /^active$/ }).waitFor({ timeout: 30_000 });
+
+      await page.getByRole("button", { name: "Connect wallet" }).click();
+      await page.getByRole("button", { name: /Hardhat test wallet/ }).click();
+      const own = page.locator("section", { has: page.getByRole("heading", { name: `Your node ${srv.id}` }) });
+      await own.getByRole("img", { name: `Reputation of node ${srv.id} over epochs, 0 to 100` }).waitFor({ timeout: 30_000 });
+      // The reported epoch's reward as the indexer computes it, claimed by the previous test.
+      type Reward = { epoch: number; flkAmount: string; usdcAmount: string; claimed: boolean };
+      const { node } = await graphql<{ node: { rewards: Reward[] } }>(deployment.graphqlUrl!, `{ node(id: ${srv.id}) { rewards { epoch flkAmount usdcAmount claimed } } }`);
+      const reward = node.rewards.find((r) => r.epoch === Number(epoch))!;
+      expect(reward.claimed).to.equal(true);
+      const row = own.getByTestId("reward-row").filter({ has: page.getByRole("rowheader", { name: String(epoch), exact: true }) });
+      await row.waitFor({ timeout: 30_000 });
+      expect(await row.locator("th, td").allTextContents()).to.deep.equal([
+        String(epoch),
+        formatToken(BigInt(reward.flkAmount)),
+        formatToken(BigInt(reward.usdcAmount), "USDC", 6, 2),
+        "yes",
+      ]);
     } finally {
       await browser.close();
     }

@@ -11,12 +11,9 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { sign } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { Wallet } from "ethers";
-import { deliveryAckFromJson, deliveryAckToJson } from "../../../node/acks/deliveryAck";
-import { payerBindingToJson, signPayerBinding } from "../../../node/acks/payerBinding";
 import { AppTxKind, decodeAppTx } from "../../../node/app/appTransactions";
 import { readReportFile } from "../../../node/app/epochReporter";
 import { NodeClient } from "../../../node/client/client";
@@ -27,6 +24,7 @@ import { bandwidthCharge } from "../../../protocol/usage";
 import { MIN_STAKE, registrySuite } from "../../registry/fixtures";
 import { Cluster, eventually } from "../consensus/cluster";
 import { CHAIN_ID, serveChain } from "../chain/chainNodes";
+import { bindPayer, fetchAndAck, postJson } from "../../helpers/gatewayClient";
 import { newClient } from "./appFixtures";
 
 const TOKEN = "operator-token-for-tests";
@@ -99,30 +97,19 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
     // The client: an ack key, an escrow account funded by a payer, bound to each other at both gateways.
     const client = newClient(new Wallet(Wallet.createRandom().privateKey));
     await s.escrow.connect(s.clients[0]).deposit(client.account.address, 10_000_000n);
-    const binding = payerBindingToJson(await signPayerBinding(client.privateKey, client.key, client.account));
-    const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-      fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
-
-    const added = await post(`${servers[0].gateway}/origins`, { url: `http://127.0.0.1:${(origin.address() as AddressInfo).port}/file` }, { authorization: `Bearer ${TOKEN}` });
+    const added = await postJson(`${servers[0].gateway}/origins`, { url: `http://127.0.0.1:${(origin.address() as AddressInfo).port}/file` }, { authorization: `Bearer ${TOKEN}` });
     expect(added.status).to.equal(201);
     const { hash } = (await added.json()) as { hash: string };
     const served: Record<number, number> = {};
     for (const [i, times] of [[0, 2], [1, 1], [2, 1]] as const) {
       const node = servers[i];
-      expect((await post(`${node.gateway}/acks/payer`, binding)).status).to.equal(202);
+      expect(await bindPayer(node.gateway, client)).to.equal(202);
       for (let k = 0; k < times; k++) {
-        const res = await fetch(`${node.gateway}/blake3/${hash}`);
-        const body = Buffer.from(await res.arrayBuffer());
+        const { body, ack, status } = await fetchAndAck(node.gateway, hash, client);
         expect(body.equals(content)).to.equal(true, `content from node ${i}`);
-        const draft = (await (await fetch(`${node.gateway}/acks/draft?hash=${hash}&bytes=${body.length}&client=${client.key.toString("hex")}`)).json()) as {
-          ack: Record<string, unknown>;
-          sign: string;
-        };
-        const signature = sign(null, Buffer.from(draft.sign, "hex"), client.privateKey).toString("hex");
-        const signed = deliveryAckToJson(deliveryAckFromJson({ ...draft.ack, signature }));
-        expect((await post(`${node.gateway}/acks`, signed)).status).to.equal(202);
+        expect(status).to.equal(202);
         // The same ack again is a replay: refused at the gateway (and would be at execution).
-        expect((await post(`${node.gateway}/acks`, signed)).status).to.equal(409);
+        expect((await postJson(`${node.gateway}/acks`, ack)).status).to.equal(409);
         served[i] = (served[i] ?? 0) + body.length;
       }
     }
