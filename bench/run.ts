@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   if (only.has("gas")) sections.push(gasSection(keep(await run("gas", [`${npx}/hardhat`, "run", "bench/gas/index.ts"]))));
   if (only.has("gateway")) sections.push(gatewaySection(keep(await run("gateway", [`${npx}/tsx`, "bench/gateway/index.ts", ...(quick ? ["1", "1"] : ["5", "3"])])), charts));
   if (only.has("consensus")) {
-    const rates = quick ? [2_000, 5_000] : [10_000, 25_000, 40_000, 50_000];
+    const rates = quick ? [2_000, 5_000] : [10_000, 25_000, 40_000, 50_000, 60_000];
     const window = quick ? ["--seconds", "5", "--warmup", "3"] : ["--seconds", "20", "--warmup", "5"];
     const runs: Run[] = [];
     for (const rate of rates) runs.push(keep(await run(`consensus ${rate} tx/s`, [`${npx}/tsx`, "bench/consensus/run.ts", "--rate", String(rate), ...window])));
