@@ -31,8 +31,8 @@ const USAGE = `usage: indexer <sync|serve|all> [flags]
   --port N / --host H        serve: listen address (PORT / HOST; default 127.0.0.1:4000)
   --workers N                serve: processes sharing the port (INDEXER_WORKERS; default 1)
   --statement-timeout-ms N   serve: PostgreSQL statement timeout (INDEXER_STATEMENT_TIMEOUT_MS; default 5000)
-  --cache-entries N          serve: answers cached per process for the current sync state
-                             (INDEXER_CACHE_ENTRIES; default 1000; 0 turns the cache off)
+  --cache-mb N               serve: MiB of answers cached per process for the current sync state
+                             (INDEXER_CACHE_MB; default 64; 0 turns the cache off)
   --dev                      serve: GraphiQL and unmasked errors (NODE_ENV=development)
   --log-level L              ${LOG_LEVELS.join("|")} (LOG_LEVEL; default info: progress lines only)
 `;
@@ -65,7 +65,7 @@ function parse(argv: string[]) {
       host: { type: "string" },
       "statement-timeout-ms": { type: "string" },
       workers: { type: "string" },
-      "cache-entries": { type: "string" },
+      "cache-mb": { type: "string" },
       dev: { type: "boolean" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -94,7 +94,7 @@ function parse(argv: string[]) {
     host: values.host ?? env.HOST ?? "127.0.0.1",
     workers: integer("--workers", values.workers ?? env.INDEXER_WORKERS, 1)!,
     statementTimeoutMs: integer("--statement-timeout-ms", values["statement-timeout-ms"] ?? env.INDEXER_STATEMENT_TIMEOUT_MS, 5_000)!,
-    cacheEntries: integer("--cache-entries", values["cache-entries"] ?? env.INDEXER_CACHE_ENTRIES, 1_000)!,
+    cacheMb: integer("--cache-mb", values["cache-mb"] ?? env.INDEXER_CACHE_MB, 64)!,
     dev: values.dev ?? env.NODE_ENV === "development",
     logLevel,
   };
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
   let api: ApiServer | undefined;
   try {
     if (serving) {
-      api = await startApiServer({ database, port: options.port, host: options.host, dev: options.dev, cacheEntries: options.cacheEntries });
+      api = await startApiServer({ database, port: options.port, host: options.host, dev: options.dev, cacheMb: options.cacheMb });
       log.info("serving", { graphql: `${api.url}/graphql`, health: `${api.url}/health`, database: options.databaseUrl ? redactUrl(options.databaseUrl) : options.dataDir });
     }
     if (options.command === "serve") await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));

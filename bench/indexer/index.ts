@@ -4,7 +4,7 @@
  * time), then the same sync into PostgreSQL again with the RPC answers replayed from memory (the
  * indexer alone, as Ponder's "cached replay"), then loads `indexer serve` (its own process) on
  * PostgreSQL with autocannon (50 connections, five representative queries): requests/s, p50 and
- * p99, once as deployed (answers cached per indexed state) and once with `--cache-entries 0` (every
+ * p99, once as deployed (answers cached per indexed state) and once with `--cache-mb 0` (every
  * request executed against PostgreSQL: the cost of a first ask, or of a state that keeps moving). Besides wall time it prints the CPU time of this process and of the PostgreSQL backends
  * per event or request: on a shared machine wall time depends on the other load, CPU time much
  * less.
@@ -161,9 +161,9 @@ async function freePort(): Promise<number> {
 }
 
 /** `indexer serve` in its own process (as deployed), ready once /health answers 200. */
-async function startServe(databaseUrl: string, cacheEntries: number): Promise<{ url: string; pid: number; close(): Promise<void> }> {
+async function startServe(databaseUrl: string, cacheMb: number): Promise<{ url: string; pid: number; close(): Promise<void> }> {
   const port = await freePort();
-  const args = ["serve", "--port", String(port), "--workers", String(WORKERS), "--cache-entries", String(cacheEntries), "--log-level", "warn"];
+  const args = ["serve", "--port", String(port), "--workers", String(WORKERS), "--cache-mb", String(cacheMb), "--log-level", "warn"];
   const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../../indexer/cli.ts"), ...args], {
     env: { ...process.env, DATABASE_URL: databaseUrl },
     stdio: ["ignore", "inherit", "inherit"],
@@ -187,7 +187,7 @@ async function startServe(databaseUrl: string, cacheEntries: number): Promise<{ 
 }
 
 async function loadApi(databaseUrl: string, beneficiary: string, cached: boolean) {
-  const api = await startServe(databaseUrl, cached ? 1000 : 0);
+  const api = await startServe(databaseUrl, cached ? 64 : 0);
   const queries = [
     `{ tokenSupply { total circulating lockedInVesting burned emitted } }`,
     `{ accounts(first: 20, orderBy: BALANCE, orderDirection: DESC) { nodes { address balance } pageInfo { endCursor } } }`,

@@ -1,12 +1,22 @@
 import { createHash } from "node:crypto";
 import type http from "node:http";
-import { createInMemoryCache, useResponseCache, type Cache } from "@graphql-yoga/plugin-response-cache";
+import { useResponseCache, type Cache } from "@graphql-yoga/plugin-response-cache";
 import type { Plugin } from "graphql-yoga";
 import type { ExecutionResult } from "graphql";
+import { LRUCache } from "lru-cache";
 import type { SyncStateWatcher } from "./state-watcher";
 
 /** Largest request body the fast path reads itself; larger ones go to yoga, which has its own limit. */
 const FAST_PATH_MAX_BODY = 64 * 1024;
+
+/** A stored answer: as the plugin gave it, and as the fast path sends it. */
+interface StoredAnswer {
+  result: ExecutionResult;
+  /** The response body, serialized once when stored. */
+  body: string;
+  /** ETag and Last-Modified, as the plugin set them. */
+  headers: Record<string, string>;
+}
 
 /**
  * Answers depend on nothing but the indexed state, so each one is kept until the state changes
@@ -21,18 +31,25 @@ const FAST_PATH_MAX_BODY = 64 * 1024;
  */
 export class ResponseCache {
   private version: string | undefined;
-  private entries: Cache;
+  private readonly entries: LRUCache<string, StoredAnswer>;
   private readonly store: Cache;
 
+  /** `maxBytes`: the answers' serialized size, at most, per process. */
   constructor(
     private readonly watcher: SyncStateWatcher,
-    private readonly maxEntries: number,
+    maxBytes: number,
   ) {
-    this.entries = createInMemoryCache({ max: maxEntries });
+    this.entries = new LRUCache({ maxSize: maxBytes, sizeCalculation: (a) => Math.max(1, a.body.length) });
     this.store = {
-      get: (key) => this.scope(key)?.get(key) ?? null,
-      set: (key, value, collectedEntities, ttl) => this.scope(key)?.set(key, value, collectedEntities, ttl),
-      // The API has no mutations; a change of state replaces the whole cache.
+      get: (key) => this.answer(key)?.result ?? null,
+      set: (key, result) => {
+        if (!this.current(key)) return;
+        const { http, ...extensions } = (result.extensions ?? {}) as { http?: { headers?: Record<string, string> } };
+        const body = JSON.stringify({ data: result.data, ...(Object.keys(extensions).length ? { extensions } : {}) });
+        // An answer larger than the whole cache is not kept (lru-cache would refuse it anyway).
+        if (body.length <= maxBytes) this.entries.set(key, { result, body, headers: http?.headers ?? {} });
+      },
+      // The API has no mutations; a change of state empties the whole cache.
       invalidate: () => {},
     };
   }
@@ -75,13 +92,13 @@ export class ResponseCache {
     (req as { body?: unknown }).body = params && typeof params === "object" && Object.keys(params).length > 0 ? params : text;
     if (typeof params?.query !== "string") return false;
     const key = this.key(params.query, params.operationName as string | undefined, params.variables as Record<string, unknown> | undefined);
-    const answer = (await this.store.get(key)) as (ExecutionResult & { extensions?: { http?: { headers?: Record<string, string> } } }) | null;
+    const answer = this.answer(key);
     if (!answer) return false;
-    const headers = { "content-type": "application/json; charset=utf-8", ...answer.extensions?.http?.headers };
+    const headers = { "content-type": "application/json; charset=utf-8", ...answer.headers };
     if (req.headers["if-none-match"] === key) {
       res.writeHead(304, headers).end();
     } else {
-      res.writeHead(200, headers).end(JSON.stringify({ data: answer.data }));
+      res.writeHead(200, headers).end(answer.body);
     }
     return true;
   }
@@ -92,13 +109,18 @@ export class ResponseCache {
     return `${this.watcher.current()?.version ?? "unknown"}:${operation}`;
   }
 
-  /** The entries of the state `key` was made at, if that is still the current one. */
-  private scope(key: string): Cache | undefined {
-    const current = this.watcher.current()?.version;
-    if (current !== this.version) {
-      this.version = current;
-      this.entries = createInMemoryCache({ max: this.maxEntries });
+  /** The stored answer under `key`, if `key` belongs to the current state. */
+  private answer(key: string): StoredAnswer | undefined {
+    return this.current(key) ? this.entries.get(key) : undefined;
+  }
+
+  /** Whether `key` was made at the current state; a new state empties the cache first. */
+  private current(key: string): boolean {
+    const version = this.watcher.current()?.version;
+    if (version !== this.version) {
+      this.version = version;
+      this.entries.clear();
     }
-    return current !== undefined && key.startsWith(`${current}:`) ? this.entries : undefined;
+    return version !== undefined && key.startsWith(`${version}:`);
   }
 }

@@ -36,8 +36,8 @@ export interface ApiOptions {
   /** GraphiQL and unmasked internal errors. */
   dev?: boolean;
   limits?: Partial<QueryLimits>;
-  /** Answers kept per process for the current sync state (default 1,000; 0 turns caching off). */
-  cacheEntries?: number;
+  /** MiB of answers kept per process for the current sync state (default 64; 0 turns caching off). */
+  cacheMb?: number;
 }
 
 // Armor's rejections carry no code: give them one clients can switch on.
@@ -80,8 +80,8 @@ export interface ApiServer {
  */
 export async function startApiServer(options: ApiOptions & { port?: number; host?: string }): Promise<ApiServer> {
   const watcher = await watchSyncState(options.database);
-  const cacheEntries = options.cacheEntries ?? 1000;
-  const cache = cacheEntries > 0 ? new ResponseCache(watcher, cacheEntries) : undefined;
+  const cacheMb = options.cacheMb ?? 64;
+  const cache = cacheMb > 0 ? new ResponseCache(watcher, cacheMb * 1024 * 1024) : undefined;
   const yoga = createApi(options, watcher, cache);
   const server = http.createServer(async (req, res) => {
     if (req.url === "/health") {

@@ -50,10 +50,15 @@ export async function watchSyncState(database: IndexerDatabase): Promise<SyncSta
         }
       });
   };
+  // The first read is waited for, so a server's first answers are cached too.
+  const settled = async () => {
+    while (reading) await reading;
+  };
 
   if (database.kind === "pglite") {
     const unlisten = await database.pglite!.listen(SYNC_STATE_CHANNEL, refresh);
     refresh();
+    await settled();
     return {
       current: () => known,
       close: async () => {
@@ -89,6 +94,7 @@ export async function watchSyncState(database: IndexerDatabase): Promise<SyncSta
     timer = setTimeout(() => void connect(), RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]);
   };
   await connect();
+  await settled();
   return {
     current: () => known,
     close: async () => {

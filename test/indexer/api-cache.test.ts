@@ -159,8 +159,32 @@ describe("indexer API answer cache", function () {
         });
       }
 
-      it("caches nothing with cacheEntries 0", async () => {
-        const uncached = await startApiServer({ database, port: 0, cacheEntries: 0 });
+      it("keeps at most cacheMb of answers, the least recently used leaving first", async () => {
+        const small = await startApiServer({ database, port: 0, cacheMb: 2_000 / 2 ** 20 }); // about 2,000 characters
+        try {
+          const kept = async (query: string) => {
+            const first = await ask(small, query);
+            return (await ask(small, query, { "if-none-match": first.etag! })).status === 304;
+          };
+          const tiny = (i: number) => `{ a${i}: tokenSupply(at: ${i}) { timestamp } }`; // ~40 characters each
+          expect(await kept(tiny(0))).to.equal(true);
+          // An answer larger than the whole cache is not kept, and does not push the others out.
+          const large = `{ __type(name: "Query") { fields { name description } } }`;
+          expect(JSON.stringify((await ask(small, large)).body).length).to.be.greaterThan(2_000);
+          expect(await kept(large)).to.equal(false);
+          expect(await kept(tiny(0))).to.equal(true);
+          // Enough small ones push the first out.
+          for (let i = 1; i <= 60; i++) await ask(small, tiny(i));
+          const first = await ask(small, tiny(0));
+          expect(first.status).to.equal(200);
+          expect((await ask(small, tiny(60), { "if-none-match": (await ask(small, tiny(60))).etag! })).status).to.equal(304);
+        } finally {
+          await small.close();
+        }
+      });
+
+      it("caches nothing with cacheMb 0", async () => {
+        const uncached = await startApiServer({ database, port: 0, cacheMb: 0 });
         try {
           const answer = await ask(uncached, QUERY);
           expect(answer.body.data.health.indexedBlock).to.equal(engine.cursor);
