@@ -81,7 +81,13 @@ export class ResponseCache {
     if (req.headers.origin) return false;
     if (!req.headers["content-type"]?.startsWith("application/json")) return false;
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+    } catch {
+      // The client went away mid-body: nobody to answer.
+      res.destroy();
+      return true;
+    }
     const text = Buffer.concat(chunks).toString("utf8");
     let params: { query?: unknown; operationName?: unknown; variables?: unknown } | undefined;
     try {

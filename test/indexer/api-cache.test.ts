@@ -3,6 +3,7 @@
  * (LISTEN/NOTIFY), served with an ETag naming that state, and dropped the moment the state
  * changes, on PGlite and on the PostgreSQL server, also after the listening connection is killed.
  */
+import net from "node:net";
 import { expect } from "chai";
 import hre from "hardhat";
 import { sql } from "kysely";
@@ -136,6 +137,26 @@ describe("indexer API answer cache", function () {
           const viaYoga = await post(api, body, { origin: "http://localhost:5173" }); // cross-origin: never the fast path
           expect([fast.status, fast.body], body).to.deep.equal([viaYoga.status, viaYoga.body]);
           expect(fast.body.errors, body).to.have.length(1);
+        }
+      });
+
+      it("keeps serving after a client leaves in the middle of its request body", async () => {
+        // Outside a test runner an unhandled rejection ends the process (Node's default).
+        const unhandled: unknown[] = [];
+        const record = (reason: unknown) => unhandled.push(reason);
+        process.on("unhandledRejection", record);
+        try {
+          const { hostname, port } = new URL(api.url);
+          const socket = net.connect(Number(port), hostname);
+          await new Promise((resolve) => socket.once("connect", resolve));
+          socket.write(`POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query": "{ tok`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          socket.destroy();
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          expect(unhandled).to.deep.equal([]);
+          expect((await ask(api, QUERY)).status).to.equal(200);
+        } finally {
+          process.off("unhandledRejection", record);
         }
       });
 
