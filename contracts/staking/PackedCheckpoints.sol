@@ -36,12 +36,12 @@ library PackedCheckpoints {
     /// when it has the same key, else appends. Returns the new head (with the same extra amount).
     function record(History storage h, Head head, uint32 key, uint96 value) internal returns (Head) {
         uint256 word = Head.unwrap(head);
-        uint32 lastKey = uint32(word >> 96);
+        uint32 previousKey = uint32(word >> 96);
         uint256 length = uint32(word >> 128);
-        if (length != 0 && lastKey == key) {
+        if (length != 0 && previousKey == key) {
             replaceLast(h, length - 1, key, value);
         } else {
-            append(h, length, lastKey, uint96(word), key, value);
+            append(h, length, previousKey, uint96(word), key, value);
             ++length;
         }
         return Head.wrap(((word >> EXTRA_SHIFT) << EXTRA_SHIFT) | (length << 128) | (uint256(key) << 96) | value);
@@ -74,9 +74,9 @@ library PackedCheckpoints {
         return Head.wrap((word & ((1 << EXTRA_SHIFT) - 1)) | (uint256(amount) << EXTRA_SHIFT));
     }
 
-    /// @notice Appends entry `index` (the current length) after the last entry (`lastKey`, `lastValue`).
-    function append(History storage h, uint256 index, uint32 lastKey, uint96 lastValue, uint32 key, uint96 value) internal {
-        if (index & 1 == 1) h.slots[index >> 1] = _pack(lastKey, lastValue) | (_pack(key, value) << 128);
+    /// @notice Appends entry `index` (the current length) after the last entry (`previousKey`, `previousValue`).
+    function append(History storage h, uint256 index, uint32 previousKey, uint96 previousValue, uint32 key, uint96 value) internal {
+        if (index & 1 == 1) h.slots[index >> 1] = _pack(previousKey, previousValue) | (_pack(key, value) << 128);
     }
 
     /// @notice Replaces the last entry, `index`, with (`key`, `value`).
