@@ -52,3 +52,16 @@ export function useTransaction(onConfirmed?: () => void) {
 
   return { state, run, busy: state.status === "wallet" || state.status === "pending" };
 }
+
+/**
+ * A form's amount (or other single) text input with its transaction: the input empties once the
+ * transaction is confirmed, before `onConfirmed` runs, and keeps what was typed when it fails.
+ */
+export function useInputTransaction(onConfirmed: () => void) {
+  const [text, setText] = useState("");
+  const tx = useTransaction(() => {
+    setText("");
+    onConfirmed();
+  });
+  return { text, setText, tx };
+}

@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import { isAddress, type JsonRpcSigner } from "ethers";
 import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
-import { useTransaction } from "../lib/useTransaction";
+import { useInputTransaction, useTransaction } from "../lib/useTransaction";
 import { connectSuite, type Suite } from "../lib/contracts";
 import { useSuite } from "../lib/useChain";
 import { Loaded } from "../components/Status";
@@ -105,11 +105,7 @@ function VestingSection({ data, writer, onDone }: { data: AccountData; writer: S
 }
 
 function StakeSection({ data, writer, account, onDone }: { data: AccountData; writer: Suite; account: string; onDone: () => void }) {
-  const [text, setText] = useState("");
-  const tx = useTransaction(() => {
-    setText("");
-    onDone();
-  });
+  const { text, setText, tx } = useInputTransaction(onDone);
   const amount = readAmount(text).value;
   const valid = amount !== undefined && amount > 0n;
 

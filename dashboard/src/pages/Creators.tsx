@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import { isAddress, type JsonRpcSigner } from "ethers";
 import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
-import { useTransaction } from "../lib/useTransaction";
+import { useInputTransaction, useTransaction } from "../lib/useTransaction";
 import { connectSuite, creatorToken } from "../lib/contracts";
 import { useSuite, useReadProvider } from "../lib/useChain";
 import { spotPrice } from "../../../ignition/creator";
@@ -117,13 +117,9 @@ function TradeForm({ signer, account, creator, token, supply }: { signer: JsonRp
   const { deployment, version, refresh } = useApp();
   const writer = useMemo(() => connectSuite(deployment, signer), [deployment, signer]);
   const [side, setSide] = useState<"buy" | "sell">("buy");
-  const [text, setText] = useState("");
+  const { text, setText, tx } = useInputTransaction(refresh);
   const [slippage, setSlippage] = useState("1");
   const [deadlineMinutes, setDeadlineMinutes] = useState("20");
-  const tx = useTransaction(() => {
-    setText("");
-    refresh();
-  });
   const amount = readAmount(text).value;
   const slippageBps = BigInt(Math.round(Number(slippage) * 100));
   const settingsValid = Number(slippage) >= 0 && Number(slippage) <= 50 && Number(deadlineMinutes) > 0;

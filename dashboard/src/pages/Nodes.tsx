@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import type { JsonRpcSigner } from "ethers";
 import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
-import { useTransaction, type SendStep } from "../lib/useTransaction";
+import { useInputTransaction, useTransaction, type SendStep } from "../lib/useTransaction";
 import { connectSuite, type Suite } from "../lib/contracts";
 import { useSuite, useReadProvider } from "../lib/useChain";
 import { Loaded } from "../components/Status";
@@ -214,11 +214,7 @@ function RegisterForm({ writer, account, minimumStake, onDone }: { writer: Suite
 
 /** Adds FLK to a node's stake (approval first when needed). */
 function AddStakeForm({ node, writer, account, onDone }: { node: NodeInfo; writer: Suite; account: string; onDone: () => void }) {
-  const [text, setText] = useState("");
-  const tx = useTransaction(() => {
-    setText("");
-    onDone();
-  });
+  const { text, setText, tx } = useInputTransaction(onDone);
   const amount = readAmount(text).value;
   const add = () =>
     tx.run(async (send) => {
@@ -243,11 +239,7 @@ function AddStakeForm({ node, writer, account, onDone }: { node: NodeInfo; write
 
 /** Extends a node's stake lock by a number of epochs (for a reward boost). */
 function LockStakeForm({ node, writer, maxEpochs, onDone }: { node: NodeInfo; writer: Suite; maxEpochs: number; onDone: () => void }) {
-  const [text, setText] = useState("");
-  const tx = useTransaction(() => {
-    setText("");
-    onDone();
-  });
+  const { text, setText, tx } = useInputTransaction(onDone);
   const epochs = parseLockEpochs(text, maxEpochs);
   return (
     <form className="card" onSubmit={(e) => e.preventDefault()} aria-label={`Lock the stake of node ${node.id}`}>
@@ -265,11 +257,7 @@ function LockStakeForm({ node, writer, maxEpochs, onDone }: { node: NodeInfo; wr
 
 /** Moves part of a node's stake to unstaking; refused in the form while the stake is locked. */
 function UnstakeForm({ node, writer, epoch, onDone }: { node: NodeInfo; writer: Suite; epoch: bigint; onDone: () => void }) {
-  const [text, setText] = useState("");
-  const tx = useTransaction(() => {
-    setText("");
-    onDone();
-  });
+  const { text, setText, tx } = useInputTransaction(onDone);
   const amount = readAmount(text).value;
   const locked = node.lockedUntil > epoch;
   const overStake = (value: bigint) => (value > node.stake ? `The node's stake is ${formatToken(node.stake)}.` : undefined);
