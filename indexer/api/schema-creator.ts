@@ -25,6 +25,16 @@ interface TradeWhere {
   blockNumber_lte?: number;
 }
 
+/** Creator fees the market has accrued and not yet paid out (a `creator_market` row). */
+function marketCreatorFeesUnclaimed(m: { creator_fees_accrued: string; creator_fees_claimed: string }): bigint {
+  return BigInt(m.creator_fees_accrued) - BigInt(m.creator_fees_claimed);
+}
+
+/** Treasury fees the market holds, not yet withdrawn (a `creator_market` row). */
+function marketTreasuryFeesUnwithdrawn(m: { treasury_fees_accrued: string; treasury_fees_withdrawn: string }): bigint {
+  return BigInt(m.treasury_fees_accrued) - BigInt(m.treasury_fees_withdrawn);
+}
+
 /** The token of `creator` (undefined when it has none yet). */
 async function tokenOfCreator(ctx: ApiContext, creator: string): Promise<string | undefined> {
   const row = await ctx.db.selectFrom("creator_tokens").select("token").where("creator", "=", parseAddress(creator, "creator")).executeTakeFirst();
@@ -221,18 +231,17 @@ export const creatorSchema: SchemaPart = {
       flkBalance: (m: any) => m.flk_balance,
       creatorFeesAccrued: (m: any) => m.creator_fees_accrued,
       creatorFeesClaimed: (m: any) => m.creator_fees_claimed,
-      creatorFeesUnclaimed: (m: any) => BigInt(m.creator_fees_accrued) - BigInt(m.creator_fees_claimed),
+      creatorFeesUnclaimed: (m: any) => marketCreatorFeesUnclaimed(m),
       treasuryFeesAccrued: (m: any) => m.treasury_fees_accrued,
       treasuryFeesWithdrawn: (m: any) => m.treasury_fees_withdrawn,
-      treasuryFeesUnwithdrawn: (m: any) => BigInt(m.treasury_fees_accrued) - BigInt(m.treasury_fees_withdrawn),
+      treasuryFeesUnwithdrawn: (m: any) => marketTreasuryFeesUnwithdrawn(m),
       burnFees: (m: any) => m.burn_fees,
       buyVolume: (m: any) => m.buy_volume,
       sellVolume: (m: any) => m.sell_volume,
       creatorFeeBps: (m: any) => m.creator_fee_bps,
       burnFeeBps: (m: any) => m.burn_fee_bps,
       treasuryFeeBps: (m: any) => m.treasury_fee_bps,
-      surplus: (m: any) =>
-        BigInt(m.flk_balance) - BigInt(m.total_reserve) - (BigInt(m.creator_fees_accrued) - BigInt(m.creator_fees_claimed)) - (BigInt(m.treasury_fees_accrued) - BigInt(m.treasury_fees_withdrawn)),
+      surplus: (m: any) => BigInt(m.flk_balance) - BigInt(m.total_reserve) - marketCreatorFeesUnclaimed(m) - marketTreasuryFeesUnwithdrawn(m),
     },
     CreatorToken: {
       address: (t: any) => t.token,
