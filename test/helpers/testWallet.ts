@@ -37,7 +37,7 @@ export async function rawRpc(rpcUrl: string, method: string, params: unknown[]):
  */
 export async function installTestWallet(context: BrowserContext, wallet: Wallet, chainId: number, rpcUrl: string): Promise<void> {
   const answer = async (json: string): Promise<string> => {
-    const { method, params } = JSON.parse(json) as { method: string; params: any[] };
+    const { method, params } = JSON.parse(json) as { method: string; params: unknown[] };
     switch (method) {
       case "eth_requestAccounts":
       case "eth_accounts":
@@ -47,7 +47,7 @@ export async function installTestWallet(context: BrowserContext, wallet: Wallet,
       case "wallet_switchEthereumChain":
         return JSON.stringify({ result: null });
       case "eth_sendTransaction": {
-        const tx = params[0];
+        const tx = params[0] as { to?: string; data?: string; value?: string; gas?: string };
         try {
           const sent = await wallet.sendTransaction({ to: tx.to, data: tx.data, value: tx.value ?? 0n, gasLimit: tx.gas });
           return JSON.stringify({ result: sent.hash });

@@ -2,9 +2,9 @@ import hre from "hardhat";
 import { impersonateAccount, setBalance } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { ModuleParameters } from "@nomicfoundation/ignition-core";
-import FleekModule from "../../ignition/modules/Fleek";
-import { GENESIS_ALLOCATIONS } from "../../ignition/genesis";
-import type { BuybackBurner, CreatorMarket, Emission, EpochRewards, FleekGovernor, FLK, MockUSDC, NodeRegistry, ServiceCredits, ServiceEscrow, Staking, TimelockController, Vesting } from "../../typechain-types";
+import FleekModule from "../ignition/modules/Fleek";
+import { GENESIS_ALLOCATIONS } from "../protocol/genesis";
+import type { BuybackBurner, CreatorMarket, Emission, EpochRewards, FleekGovernor, FLK, FunctionRegistry, MockUSDC, NodeRegistry, ServiceCredits, ServiceEscrow, Staking, TimelockController, Vesting } from "../typechain-types";
 
 /** Beneficiaries and amounts for each genesis allocation, keyed by allocation key. */
 export type GenesisBeneficiaries = Record<string, { beneficiaries: string[]; amounts: bigint[] }>;
@@ -52,6 +52,8 @@ export interface Suite {
   registry: NodeRegistry;
   rewards: EpochRewards;
   escrow: ServiceEscrow;
+  /** The edge functions' registry (docs/functions.md, "Registry"). */
+  functionRegistry: FunctionRegistry;
   /** MockUSDC on the local chain. */
   usdc: MockUSDC;
   genesis: GenesisBeneficiaries;
@@ -78,6 +80,7 @@ export async function deploySuite(): Promise<Suite> {
     registry: deployed.registry as unknown as NodeRegistry,
     rewards: deployed.rewards as unknown as EpochRewards,
     escrow: deployed.escrow as unknown as ServiceEscrow,
+    functionRegistry: deployed.functionRegistry as unknown as FunctionRegistry,
     usdc: deployed.usdc as unknown as MockUSDC,
     genesis,
     admin,
@@ -89,4 +92,22 @@ export async function timelockSigner(suite: Pick<Suite, "admin">): Promise<Hardh
   await impersonateAccount(suite.admin);
   await setBalance(suite.admin, 10n ** 18n);
   return hre.ethers.getSigner(suite.admin);
+}
+
+/** The suite's contract addresses by the names the indexer's modules use. */
+export async function suiteContracts(suite: Suite): Promise<Record<string, string>> {
+  return {
+    FLK: await suite.flk.getAddress(),
+    Vesting: await suite.vesting.getAddress(),
+    Emission: await suite.emission.getAddress(),
+    Staking: await suite.staking.getAddress(),
+    Governor: await suite.governor.getAddress(),
+    CreatorMarket: await suite.creatorMarket.getAddress(),
+    BuybackBurner: await suite.buyback.getAddress(),
+    NodeRegistry: await suite.registry.getAddress(),
+    EpochRewards: await suite.rewards.getAddress(),
+    ServiceCredits: await suite.serviceCredits.getAddress(),
+    ServiceEscrow: await suite.escrow.getAddress(),
+    FunctionRegistry: await suite.functionRegistry.getAddress(),
+  };
 }
