@@ -1,9 +1,9 @@
 /**
- * The buyback auction of contracts/buyback/BuybackBurner.sol mirrored in TypeScript (bigint), exact
- * to the wei, with the parameters the Ignition module deploys. See docs/buyback.md.
+ * Parameters the Ignition module deploys the buyback auction with (docs/buyback.md). The price
+ * formulas live in protocol/buyback.ts.
  */
 
-/** Auction parameters: period (s), multiplier (1e18 = 1×), floor and first start price (FLK wei). */
+/** Auction parameters: period (s), multiplier (1e18 = 1×), floor and first start price (FLK wei per USDC). */
 export interface AuctionParams {
   period: bigint;
   multiplier: bigint;
@@ -11,22 +11,10 @@ export interface AuctionParams {
   firstStartPrice: bigint;
 }
 
-/** Defaults of the Ignition module: 1 day, 2×, 10 FLK floor, first auction from 1,000 FLK. */
+/** Defaults: 1 day, 2×, floor 0.01 FLK per USDC, first auction from 1,000 FLK per USDC. */
 export const DEFAULT_AUCTION: AuctionParams = {
   period: 86_400n,
   multiplier: 2n * 10n ** 18n,
-  floor: 10n * 10n ** 18n,
+  floor: 10n ** 16n,
   firstStartPrice: 1_000n * 10n ** 18n,
 };
-
-/** Price of the whole pot `elapsed` seconds into an auction: linear from start to floor, rounded up. */
-export function auctionPrice(startPrice: bigint, floor: bigint, period: bigint, elapsed: bigint): bigint {
-  if (elapsed >= period || startPrice <= floor) return floor;
-  return floor + ((startPrice - floor) * (period - elapsed) + period - 1n) / period;
-}
-
-/** Start price of the auction after one sold at `paid`. */
-export function nextStartPrice(paid: bigint, multiplier: bigint, floor: bigint): bigint {
-  const next = (paid * multiplier) / 10n ** 18n;
-  return next < floor ? floor : next;
-}

@@ -4,6 +4,12 @@
  */
 import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
 
+/** Draw weight of a stake: whole FLK, at least 1 (`Selection.selectActiveSet`). */
+export function drawWeight(stake: bigint): bigint {
+  const w = stake / 10n ** 18n;
+  return w === 0n ? 1n : w;
+}
+
 const abi = AbiCoder.defaultAbiCoder();
 
 /** The commitment a member posts with `commitBeacon`: keccak256(abi.encode(epoch, nodeId, secret)). */
@@ -18,45 +24,68 @@ export function beaconMix(secrets: readonly string[]): string {
   return zeroPadValue(toBeHex(mix), 32);
 }
 
-/** The shuffle seed for the committee that follows `epoch`: keccak256(abi.encode(epoch, mix)). */
+/**
+ * The draw seed for the committee that follows `epoch`: keccak256(abi.encode(epoch, mix)). Pass the
+ * secrets revealed in `epoch` only if every committed secret was revealed; if any was withheld the
+ * registry uses the fallback keccak256(abi.encode(epoch, 0)), which is what an empty list gives.
+ */
 export function committeeSeed(epoch: bigint, revealedSecrets: readonly string[]): string {
   return keccak256(abi.encode(["uint64", "bytes32"], [epoch, beaconMix(revealedSecrets)]));
 }
 
 /**
- * Partial Fisher-Yates: position i swaps with i + keccak256(abi.encode(seed, i)) mod (n - i);
- * the first `size` positions are the committee (`Selection.shuffle` in contracts/registry/Selection.sol).
+ * Weighted sampling without replacement (`Selection.draw` in contracts/registry/Selection.sol):
+ * draw k takes r = keccak256(abi.encode(seed, k)) mod the weight not yet drawn and picks the first
+ * candidate, in pool order, whose cumulative remaining weight exceeds r.
  */
-export function shuffle(ids: readonly number[], size: number, seed: string): number[] {
-  const a = [...ids];
-  const n = BigInt(a.length);
-  for (let i = 0; i < size; i++) {
-    const r = BigInt(keccak256(abi.encode(["bytes32", "uint256"], [seed, i])));
-    const j = i + Number(r % (n - BigInt(i)));
-    [a[i], a[j]] = [a[j], a[i]];
+export function drawCommittee(pool: readonly number[], weights: readonly bigint[], size: number, seed: string): number[] {
+  const w = [...weights];
+  let total = w.reduce((a, b) => a + b, 0n);
+  const members: number[] = [];
+  for (let k = 0; k < size; k++) {
+    let r = BigInt(keccak256(abi.encode(["bytes32", "uint256"], [seed, k]))) % total;
+    let i = 0;
+    while (r >= w[i]) r -= w[i++];
+    members.push(pool[i]);
+    total -= w[i];
+    w[i] = 0n;
   }
-  return a.slice(0, size);
+  return members;
 }
 
-/** The committee of the next epoch: the whole active set if it fits, otherwise the shuffle. */
-export function selectCommittee(activeSet: readonly number[], committeeSize: number, seed: string): number[] {
-  return activeSet.length <= committeeSize ? [...activeSet] : shuffle(activeSet, committeeSize, seed);
+/**
+ * The committee of the epoch after the pool's: the pool is the active set of the ending epoch with
+ * the weights of its ActiveSetSelected event, all of it if it fits, otherwise the draw; members no
+ * longer Active with the minimum stake at the change (`eligible` false) leave their seat empty.
+ */
+export function selectCommittee(
+  pool: readonly number[],
+  weights: readonly bigint[],
+  committeeSize: number,
+  seed: string,
+  eligible: (id: number) => boolean = () => true,
+): number[] {
+  const drawn = pool.length <= committeeSize ? [...pool] : drawCommittee(pool, weights, committeeSize, seed);
+  return drawn.filter(eligible);
 }
 
 /** A candidate for the active set: the still-active nodes first, then the queue, in that order. */
 export interface Candidate {
   id: number;
   stake: bigint;
+  /** Drawn for the next committee: ranks before every other candidate. */
+  member?: boolean;
 }
 
 /**
  * The active set from the candidates that hold at least the minimum stake: all of them in order
  * if at most `maxActive`, otherwise the top `maxActive` by stake (ties: the earlier candidate),
- * in descending stake order (`NodeRegistry._selectActiveSet`).
+ * the next committee's members first, then in descending stake order (`Selection.selectActiveSet`).
  */
 export function selectActiveSet(candidates: readonly Candidate[], minimumStake: bigint, maxActive = 100): number[] {
   const eligible = candidates.map((c, index) => ({ ...c, index })).filter((c) => c.stake >= minimumStake);
   if (eligible.length <= maxActive) return eligible.map((c) => c.id);
-  eligible.sort((x, y) => (x.stake === y.stake ? x.index - y.index : x.stake > y.stake ? -1 : 1));
+  const rank = (c: Candidate) => (c.member ? 1n << 100n : 0n) + c.stake;
+  eligible.sort((x, y) => (rank(x) === rank(y) ? x.index - y.index : rank(x) > rank(y) ? -1 : 1));
   return eligible.slice(0, maxActive).map((c) => c.id);
 }

@@ -1,5 +1,5 @@
 /**
- * Defaults of the registry's governance parameters (SPEC §5). The Ignition module deploys with
+ * Defaults of the registry's governance parameters (docs/spec.md §5). The Ignition module deploys with
  * these; the node and the indexer read the live values from the chain.
  */
 export const REGISTRY_DEFAULTS = {

@@ -1,5 +1,5 @@
 /**
- * The epoch report: building it, its EIP-712 hash and the committee's signatures (SPEC §5).
+ * The epoch report: building it, its EIP-712 hash and the committee's signatures (docs/spec.md §5).
  * `NodeRegistry.submitEpochReport` accepts exactly what these functions produce.
  */
 import { TypedDataEncoder, type Signer, type TypedDataDomain } from "ethers";

@@ -1,5 +1,5 @@
 /**
- * Node reputation (SPEC §5; the algorithm of Fleek's node, reference/lightning.md §3): per-metric
+ * Node reputation (docs/spec.md §5; the algorithm of Fleek's node, docs/consensus.md "Fleek's own node", reputation): per-metric
  * weighted means of the peers' reports (weights: the reporters' reputation; outliers beyond 3σ
  * dropped), min-max normalised across nodes, averaged to a 0-100 score, then smoothed
  * 0.7 × old + 0.3 × new. Pure and deterministic (IEEE-754 doubles, fixed iteration order), so the

@@ -1,5 +1,5 @@
 /**
- * Reward weights and the rewards Merkle tree (SPEC §5). One leaf per operator account:
+ * Reward weights and the rewards Merkle tree (docs/spec.md §5). One leaf per operator account:
  * `(account, flkWeight, usdcWeight)`; EpochRewards pays `pool × weight / totalWeight` of each token.
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
@@ -94,11 +94,6 @@ export function rewardProof(tree: RewardsTree, account: string): { leaf: RewardL
 /** What a leaf is worth: `pool × weight / totalWeight`, rounded down (`EpochRewards.claimable`). */
 export function claimAmount(pool: bigint, weight: bigint, totalWeight: bigint): bigint {
   return totalWeight === 0n ? 0n : (pool * weight) / totalWeight;
-}
-
-/** The USDC debit of one client: its usage, at most its escrow balance (`ServiceEscrow.debit`). */
-export function debitOf(usage: bigint, balance: bigint): bigint {
-  return usage < balance ? usage : balance;
 }
 
 /** Split of an epoch's debits: nodes get `total × nodeShareBps / 10,000` (rounded down), buyback the rest. */

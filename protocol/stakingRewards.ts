@@ -5,7 +5,8 @@
  * promises more than streamed), and each account is settled rounded down. The indexer replays it
  * from events; the staking tests drive it as their reference model.
  */
-import { cumulativeEmission } from "../ignition/genesis";
+import { cumulativeEmission } from "./emission";
+import { YEAR } from "./units";
 
 /** Accumulator scale (`Staking.SCALE`). */
 export const REWARD_SCALE = 10n ** 18n;
@@ -32,4 +33,14 @@ export function accrueRewards(state: RewardIndex, totalStaked: bigint, streamed:
 /** Rewards a stake earned between accumulator values `paid` and `index`, rounded down (`_settle`). */
 export function rewardsBetween(staked: bigint, paid: bigint, index: bigint): bigint {
   return (staked * (index - paid)) / REWARD_SCALE;
+}
+
+/**
+ * The stakers' reward rate at `now`, in basis points a year: the staking emission of the next 365
+ * days spread over `totalStaked` (undefined while nothing is staked). Emission falls year by year,
+ * so the rate looks ahead instead of annualising the past; more stake lowers it for everyone.
+ */
+export function stakingRewardRateBps(start: bigint, now: bigint, totalStaked: bigint): bigint | undefined {
+  if (totalStaked === 0n) return undefined;
+  return ((stakingEmission(start, now + YEAR) - stakingEmission(start, now)) * 10_000n) / totalStaked;
 }

@@ -1,5 +1,5 @@
 /**
- * Service usage and revenue from delivery acknowledgments (SPEC §5, §8): what a client owes and
+ * Service usage and revenue from delivery acknowledgments (docs/spec.md §5, §8): what a client pays and
  * what a node earned in an epoch. The committee builds its report with these and the indexer can
  * recompute them from the same acknowledgments, so they live here, once.
  */
@@ -19,42 +19,89 @@ export function bandwidthCharge(bytes: bigint, pricePerGB: bigint = BANDWIDTH_PR
   return (bytes * pricePerGB) / GB;
 }
 
-/** Bytes one node delivered to one paying account over an epoch. */
+/**
+ * Edge function prices (`ServiceEscrow.pricePerMillionRequests` and `pricePerMillionCpuMs`,
+ * governance parameters read at the epoch's first block): USDC units per million invocations and
+ * per million CPU milliseconds, so prices as low as Cloudflare's ($0.30 per million requests,
+ * $0.02 per million CPU-ms) are expressible in 6-decimal units.
+ */
+export interface ComputePrices {
+  perMillionRequests: bigint;
+  perMillionCpuMs: bigint;
+}
+
+/** `ServiceEscrow`'s constructor defaults: $0.30 per million requests, $0.02 per million CPU-ms. */
+export const DEFAULT_COMPUTE_PRICES: ComputePrices = { perMillionRequests: 300_000n, perMillionCpuMs: 20_000n };
+
+/**
+ * USDC units charged for `requests` invocations that used `cpuUs` microseconds of CPU in all,
+ * rounded down once: `(requests × perMillionRequests + cpuUs × perMillionCpuMs / 1000) / 10^6`,
+ * computed as `(requests × perMillionRequests × 1000 + cpuUs × perMillionCpuMs) / 10^9`. Like
+ * bandwidth it is charged per (client, node) pair over the epoch's totals.
+ */
+export function computeCharge(requests: bigint, cpuUs: bigint, prices: ComputePrices = DEFAULT_COMPUTE_PRICES): bigint {
+  return (requests * prices.perMillionRequests * 1_000n + cpuUs * prices.perMillionCpuMs) / 1_000_000_000n;
+}
+
+/** What one node served one paying account over an epoch: content bytes and function invocations. */
 export interface Delivery {
   nodeId: number;
   /** The escrow account that pays (an Ethereum address). */
   account: string;
+  /** Content bytes delivered (delivery acks). */
   bytes: bigint;
+  /** Function invocations acknowledged (compute acks; default 0). */
+  requests?: bigint;
+  /** CPU microseconds of those invocations (default 0). */
+  cpuUs?: bigint;
 }
 
 /** Per-client usage and per-node revenue of an epoch. */
 export interface UsageTotals {
-  /** Escrow account (lower-case) → USDC units owed. */
+  /** Escrow account (lower-case) → USDC units debited (at most its debitable amount). */
   usage: Map<string, bigint>;
-  /** Node id → USDC units served (its revenue, the report's `revenue`). */
+  /** Node id → USDC units of that usage it served (its revenue, the report's `revenue`). */
   revenue: Map<number, bigint>;
 }
 
 /**
- * Sums deliveries per (node, account) pair, charges each pair's bytes with {@link bandwidthCharge}
- * and credits the charge both to the account's usage and to the node's revenue, so the report's
- * total usage always equals the sum of the nodes' revenues.
+ * Sums deliveries per (node, account) pair and charges each pair's bytes with
+ * {@link bandwidthCharge} plus its invocations with {@link computeCharge}. An account is debited at most what the escrow lets the epoch's report
+ * take from it (`debitable`: `ServiceEscrow.debitable` at the epoch's first block; an account
+ * missing from the map has 0): when its charges exceed that, each pair's charge is scaled down to
+ * `charge × debitable / charges`, rounded down. Each (scaled) charge is credited both to the
+ * account's usage and to the node's revenue, so the nodes' revenue always equals the USDC the
+ * report debits, and a node is never paid for usage nobody paid (docs/payments.md).
  */
-export function usageTotals(deliveries: Iterable<Delivery>, pricePerGB: bigint = BANDWIDTH_PRICE_PER_GB): UsageTotals {
-  const pairs = new Map<string, Delivery>();
+export function usageTotals(
+  deliveries: Iterable<Delivery>,
+  debitable: ReadonlyMap<string, bigint>,
+  pricePerGB: bigint = BANDWIDTH_PRICE_PER_GB,
+  computePrices: ComputePrices = DEFAULT_COMPUTE_PRICES,
+): UsageTotals {
+  const pairs = new Map<string, { nodeId: number; account: string; bytes: bigint; requests: bigint; cpuUs: bigint; charge: bigint }>();
   for (const d of deliveries) {
     const account = d.account.toLowerCase();
     const key = `${d.nodeId}:${account}`;
-    const pair = pairs.get(key) ?? { nodeId: d.nodeId, account, bytes: 0n };
+    const pair = pairs.get(key) ?? { nodeId: d.nodeId, account, bytes: 0n, requests: 0n, cpuUs: 0n, charge: 0n };
     pair.bytes += d.bytes;
+    pair.requests += d.requests ?? 0n;
+    pair.cpuUs += d.cpuUs ?? 0n;
     pairs.set(key, pair);
+  }
+  const charged = new Map<string, bigint>();
+  for (const p of pairs.values()) {
+    p.charge = bandwidthCharge(p.bytes, pricePerGB) + computeCharge(p.requests, p.cpuUs, computePrices);
+    charged.set(p.account, (charged.get(p.account) ?? 0n) + p.charge);
   }
   const usage = new Map<string, bigint>();
   const revenue = new Map<number, bigint>();
   for (const p of pairs.values()) {
-    const charge = bandwidthCharge(p.bytes, pricePerGB);
-    usage.set(p.account, (usage.get(p.account) ?? 0n) + charge);
-    revenue.set(p.nodeId, (revenue.get(p.nodeId) ?? 0n) + charge);
+    const total = charged.get(p.account)!;
+    const cap = debitable.get(p.account) ?? 0n;
+    const paid = total <= cap ? p.charge : (p.charge * cap) / total;
+    usage.set(p.account, (usage.get(p.account) ?? 0n) + paid);
+    revenue.set(p.nodeId, (revenue.get(p.nodeId) ?? 0n) + paid);
   }
   return { usage, revenue };
 }

@@ -7,6 +7,7 @@ import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {CreatorToken, ICreatorSupply} from "./CreatorToken.sol";
 
 /// @title CreatorMarket: every account's creator token, on one linear bonding curve priced in FLK
@@ -117,6 +118,8 @@ contract CreatorMarket is ICreatorSupply, Ownable, ReentrancyGuardTransient {
     error CreatorMarketExpired(uint256 deadline);
     /// @notice A trade of zero tokens.
     error CreatorMarketZeroAmount();
+    /// @notice A trade too small to carry its fees: its curve amount is zero, or (a sell) below the fees.
+    error CreatorMarketDustTrade(uint256 curveAmount);
     /// @notice A buy would take the supply past {MAX_SUPPLY}.
     error CreatorMarketSupplyCap(uint256 amount, uint256 room);
     /// @notice A sell of more than the supply.
@@ -176,6 +179,7 @@ contract CreatorMarket is ICreatorSupply, Ownable, ReentrancyGuardTransient {
         if (amount > MAX_SUPPLY - supply) revert CreatorMarketSupplyCap(amount, MAX_SUPPLY - supply);
         uint256 newSupply = supply + amount;
         uint256 cost = reserveAt(newSupply) - reserveAt(supply);
+        if (cost == 0) revert CreatorMarketDustTrade(cost);
         Global memory g = _global;
         Fees memory fees = _fees(cost, g);
         total = cost + fees.creator + fees.burn + fees.treasury;
@@ -216,8 +220,10 @@ contract CreatorMarket is ICreatorSupply, Ownable, ReentrancyGuardTransient {
         uint256 value = reserveAt(supply) - reserveAt(newSupply);
         Global memory g = _global;
         Fees memory fees = _fees(value, g);
-        // The fee shares sum to at most 10% and each rounds down: they never exceed the value.
-        proceeds = value - fees.creator - fees.burn - fees.treasury;
+        // Fees round up: on a dust sell they could exceed the value, which is refused.
+        uint256 feeTotal = fees.creator + fees.burn + fees.treasury;
+        if (value == 0 || feeTotal > value) revert CreatorMarketDustTrade(value);
+        proceeds = value - feeTotal;
         if (proceeds < minReturn) revert CreatorMarketMinReturn(proceeds, minReturn);
         _record(token, curve, newSupply, g, fees);
 
@@ -306,7 +312,9 @@ contract CreatorMarket is ICreatorSupply, Ownable, ReentrancyGuardTransient {
         if (amount > supply) revert CreatorMarketExceedsSupply(amount, supply);
         curveValue = reserveAt(supply) - reserveAt(supply - amount);
         Fees memory fees = _fees(curveValue, _global);
-        proceeds = curveValue - fees.creator - fees.burn - fees.treasury;
+        uint256 feeTotal = fees.creator + fees.burn + fees.treasury;
+        // A dust sell, which {sell} refuses, returns nothing.
+        proceeds = feeTotal < curveValue ? curveValue - feeTotal : 0;
     }
 
     /// @notice Tokens of `creator` in circulation.
@@ -359,7 +367,17 @@ contract CreatorMarket is ICreatorSupply, Ownable, ReentrancyGuardTransient {
 
     /// @dev The three fee shares of a curve amount, each rounded down (see {sell}).
     function _fees(uint256 value, Global memory g) private pure returns (Fees memory) {
-        return Fees(value * g.creatorFeeBps / 10_000, value * g.burnFeeBps / 10_000, value * g.treasuryFeeBps / 10_000);
+        return Fees(_feeShare(value, g.creatorFeeBps), _feeShare(value, g.burnFeeBps), _feeShare(value, g.treasuryFeeBps));
+    }
+
+    /// @dev One fee share, rounded up: a dust trade pays at least 1 wei of every share that is set
+    /// (rounded down, trades below 10,000 / bps wei paid none).
+    /// Curve amounts are at most reserveAt(MAX_SUPPLY) < 6e38 and bps ≤ 10^4: the product cannot
+    /// overflow, so no mulDiv and no overflow checks (the buy stays within its gas anchor).
+    function _feeShare(uint256 value, uint256 bps) private pure returns (uint256) {
+        unchecked {
+            return (value * bps + 9_999) / 10_000;
+        }
     }
 
     /// @dev The CREATE2 salt of `creator`'s token.
@@ -370,8 +388,8 @@ contract CreatorMarket is ICreatorSupply, Ownable, ReentrancyGuardTransient {
     /// @dev Writes a trade's new supply and accrued fees: one slot for the curve, one global.
     function _record(address token, Curve memory curve, uint256 newSupply, Global memory g, Fees memory fees) private {
         // Unclaimed fees are bounded by the FLK this contract holds, far below the field sizes.
-        _curves[token] = Curve(uint128(newSupply), uint120(curve.creatorFees + fees.creator), true);
-        g.treasuryFees = uint168(g.treasuryFees + fees.treasury);
+        _curves[token] = Curve(SafeCast.toUint128(newSupply), SafeCast.toUint120(curve.creatorFees + fees.creator), true);
+        g.treasuryFees = SafeCast.toUint168(g.treasuryFees + fees.treasury);
         _global = g;
     }
 

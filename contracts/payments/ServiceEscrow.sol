@@ -6,15 +6,29 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ClientUsage, IServiceEscrow} from "../registry/EpochReportTypes.sol";
 
+/// @dev The registry's epoch counter (spending limits take effect per epoch).
+interface IEpochClock {
+    /// @notice The current epoch.
+    function epoch() external view returns (uint64);
+}
+
 /// @title ServiceEscrow: clients prepay USDC for service; each epoch report debits their usage
-/// @notice A client deposits USDC, and may withdraw what is unspent after announcing it and waiting
-/// {noticePeriod} (so nodes that served it are paid: usage reported meanwhile is still debited).
-/// Each accepted epoch report debits every client's usage, at most its balance; {nodeShareBps} of the
-/// debits go to the rewards contract (the epoch's node pool), the rest to the buyback-and-burn contract.
+/// @notice A client deposits USDC and sets a spending limit per epoch (default
+/// {DEFAULT_SPENDING_LIMIT}; a change takes effect at the next epoch). What a report may debit a
+/// client in epoch `e` is its {debitable} amount, `min(balance, limit of e)`, and nothing during the
+/// epoch can lower it: the limit of `e` is fixed once `e` starts and a withdrawal never takes the
+/// balance below it. So the committee reads every client's debitable amount at the block that
+/// started the epoch, charges at most that (docs/payments.md), and the report debits exactly what it
+/// says: no client can make it revert, and the nodes' revenue weights are USDC actually paid.
+/// A client withdraws what is above its reserve after announcing it and waiting {noticePeriod}.
+/// {nodeShareBps} of the debits go to the rewards contract (the epoch's node pool), the rest to the
+/// buyback-and-burn contract.
 contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
 
     /// @notice Basis-point denominator.
     uint256 public constant BPS = 10_000;
@@ -22,6 +36,10 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     uint256 public constant MIN_NODE_SHARE_BPS = 5_000;
     /// @notice Cap of {noticePeriod}.
     uint64 public constant MAX_NOTICE_PERIOD = 30 days;
+    /// @notice Spending limit per epoch of a client that never set one: 1,000 USDC (10 TB at $0.10/GB).
+    uint64 public constant DEFAULT_SPENDING_LIMIT = 1_000e6;
+    /// @notice Cap of both compute prices: 1 USDC per request or per CPU-ms (10^12 units per million).
+    uint64 public constant MAX_COMPUTE_PRICE = 1e12;
 
     /// @notice The payment token (USDC, 6 decimals).
     IERC20 public immutable usdc;
@@ -35,12 +53,24 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     uint256 public nodeShareBps;
     /// @notice Seconds between announcing a withdrawal and making it (governance parameter).
     uint64 public noticePeriod;
+    /// @notice Edge functions: USDC units per million invocations (governance parameter; default
+    /// 300,000, $0.30 per million as Cloudflare Workers). The committee reads it at each epoch's
+    /// first block, so a change applies from the next epoch's report (docs/functions.md).
+    uint64 public pricePerMillionRequests;
+    /// @notice Edge functions: USDC units per million CPU milliseconds (governance parameter;
+    /// default 20,000, $0.02 per million CPU-ms as Cloudflare Workers).
+    uint64 public pricePerMillionCpuMs;
 
-    /// @notice A client's prepaid balance and its announced withdrawal.
+    /// @notice A client's prepaid balance, its announced withdrawal and its spending limit:
+    /// `limit` until epoch `nextLimitFrom`, `nextLimit` from then on (`nextLimitFrom` 0: the
+    /// client never set one, {DEFAULT_SPENDING_LIMIT} applies).
     struct Account {
         uint128 balance;
         uint128 withdrawalAmount;
         uint64 withdrawableAt;
+        uint64 nextLimitFrom;
+        uint64 limit;
+        uint64 nextLimit;
     }
 
     /// @notice Each client's account.
@@ -54,12 +84,16 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     event WithdrawalRequested(address indexed client, uint256 amount, uint64 withdrawableAt);
     /// @notice A client withdrew.
     event Withdrawn(address indexed client, uint256 amount, uint256 balance);
-    /// @notice A client's usage was debited for an epoch (`amount` may be less than its usage).
+    /// @notice A client's usage was debited for an epoch.
     event Debited(uint64 indexed epoch, address indexed client, uint256 amount, uint256 balance);
     /// @notice An epoch's debits were split.
     event EpochDebited(uint64 indexed epoch, uint256 total, uint256 toNodes, uint256 toBuyback);
+    /// @notice A client set its spending limit per epoch, in force from epoch `fromEpoch`.
+    event SpendingLimitSet(address indexed client, uint256 limit, uint64 fromEpoch);
     /// @notice A parameter changed.
     event ParametersSet(address buyback, uint256 nodeShareBps, uint64 noticePeriod);
+    /// @notice The edge functions' prices changed (read by the committee at the next epoch's start).
+    event ComputePricesSet(uint64 pricePerMillionRequests, uint64 pricePerMillionCpuMs);
 
     /// @notice Only the registry debits.
     error EscrowUnauthorized(address caller);
@@ -67,6 +101,10 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     error EscrowBadAmount(uint256 amount);
     /// @notice The withdrawal was not announced, or its notice has not passed (ready at `withdrawableAt`).
     error EscrowNotWithdrawable(uint64 withdrawableAt);
+    /// @notice A report debits `client` more than its spending limit of the epoch.
+    error EscrowSpendingLimitExceeded(address client, uint256 amount, uint256 limit);
+    /// @notice A report debits `client` more than its balance.
+    error EscrowInsufficientBalance(address client, uint256 amount, uint256 balance);
     /// @notice A parameter outside its bounds, or a token without 6 decimals.
     error EscrowBadParameter();
 
@@ -82,6 +120,7 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
         registry = registry_;
         rewards = rewards_;
         _setParameters(buyback_, 8_000, noticePeriod_);
+        _setComputePrices(300_000, 20_000);
     }
 
     /// @notice Deposits `amount` USDC from the caller to `client`'s balance.
@@ -91,7 +130,7 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
         if (amount == 0) revert EscrowBadAmount(amount);
         Account storage a = accounts[client];
         uint256 balance = a.balance + amount;
-        a.balance = uint128(balance);
+        a.balance = balance.toUint128();
         emit Deposited(client, msg.sender, amount, balance);
         usdc.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -102,23 +141,61 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
         Account storage a = accounts[msg.sender];
         if (amount == 0 || amount > a.balance) revert EscrowBadAmount(amount);
         uint64 at = uint64(block.timestamp) + noticePeriod;
-        a.withdrawalAmount = uint128(amount);
+        a.withdrawalAmount = amount.toUint128();
         a.withdrawableAt = at;
         emit WithdrawalRequested(msg.sender, amount, at);
     }
 
-    /// @notice Withdraws the announced amount (or the balance, if debits have lowered it) after the notice.
+    /// @notice Withdraws the announced amount after the notice, at most the balance above this
+    /// epoch's reserve (`min(balance, spending limit)`, which the epoch's report may still debit).
+    /// What the reserve holds back stays announced: lower the limit (it applies from the next
+    /// epoch) and withdraw the rest then.
     /// @return amount USDC paid
     function withdraw() external nonReentrant returns (uint256 amount) {
         Account storage a = accounts[msg.sender];
         if (a.withdrawalAmount == 0 || block.timestamp < a.withdrawableAt) revert EscrowNotWithdrawable(a.withdrawableAt);
-        amount = a.withdrawalAmount < a.balance ? a.withdrawalAmount : a.balance;
-        uint256 balance = a.balance - amount;
+        uint256 balance = a.balance;
+        uint256 free = balance - _debitable(a, IEpochClock(registry).epoch());
+        amount = a.withdrawalAmount < free ? a.withdrawalAmount : free;
+        balance -= amount;
+        // Both below their earlier 128-bit values.
         a.balance = uint128(balance);
-        a.withdrawalAmount = 0;
-        a.withdrawableAt = 0;
+        // Nothing left to pay: the announcement is spent.
+        uint256 rest = balance == 0 ? 0 : a.withdrawalAmount - amount;
+        a.withdrawalAmount = uint128(rest);
+        if (rest == 0) a.withdrawableAt = 0;
         emit Withdrawn(msg.sender, amount, balance);
         if (amount != 0) usdc.safeTransfer(msg.sender, amount);
+    }
+
+    /// @notice Sets the caller's spending limit per epoch: no report may debit it more in one epoch.
+    /// It takes effect at the next epoch, so the current epoch's debitable amount never changes.
+    /// @param limit USDC units (6 decimals) per epoch; 0 stops all debits from the next epoch
+    function setSpendingLimit(uint256 limit) external {
+        Account storage a = accounts[msg.sender];
+        uint64 e = IEpochClock(registry).epoch();
+        a.limit = _limitAt(a, e);
+        a.nextLimit = limit.toUint64();
+        a.nextLimitFrom = e + 1;
+        emit SpendingLimitSet(msg.sender, limit, e + 1);
+    }
+
+    /// @notice `client`'s spending limit in `epoch` (the current one or later).
+    /// @param client the client
+    /// @param epoch the epoch
+    function spendingLimit(address client, uint64 epoch) external view returns (uint256) {
+        return _limitAt(accounts[client], epoch);
+    }
+
+    /// @notice What a report of `epoch` may debit each client: `min(balance, spending limit)`.
+    /// Read at the block that started `epoch`, it is what the committee charges at most; it cannot
+    /// fall before that epoch's report (deposits raise it, withdrawals keep it).
+    /// @param clients the clients
+    /// @param epoch the epoch
+    /// @return amounts USDC units, one per client
+    function debitable(address[] calldata clients, uint64 epoch) external view returns (uint256[] memory amounts) {
+        amounts = new uint256[](clients.length);
+        for (uint256 i = 0; i < clients.length; ++i) amounts[i] = _debitable(accounts[clients[i]], epoch);
     }
 
     /// @inheritdoc IServiceEscrow
@@ -126,14 +203,18 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
         if (msg.sender != registry) revert EscrowUnauthorized(msg.sender);
         uint256 total;
         for (uint256 i = 0; i < usage.length; ++i) {
-            Account storage a = accounts[usage[i].client];
-            uint256 balance = a.balance;
-            uint256 amount = usage[i].amount < balance ? usage[i].amount : balance;
+            address client = usage[i].client;
+            uint256 amount = usage[i].amount;
             if (amount == 0) continue;
+            Account storage a = accounts[client];
+            uint256 limit = _limitAt(a, epoch);
+            if (amount > limit) revert EscrowSpendingLimitExceeded(client, amount, limit);
+            uint256 balance = a.balance;
+            if (amount > balance) revert EscrowInsufficientBalance(client, amount, balance);
             balance -= amount;
-            a.balance = uint128(balance);
+            a.balance = uint128(balance); // below its earlier 128-bit value
             total += amount;
-            emit Debited(epoch, usage[i].client, amount, balance);
+            emit Debited(epoch, client, amount, balance);
         }
         if (total == 0) return 0;
         totalDebited += total;
@@ -151,6 +232,22 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
         _setParameters(buyback_, nodeShareBps_, noticePeriod_);
     }
 
+    /// @notice Sets the edge functions' prices (owner: the timelock). What a report charges an
+    /// invocation is `(requests × perMillionRequests + CPU-µs × perMillionCpuMs / 1000) / 10^6`,
+    /// per (node, client) pair and epoch, rounded down (protocol/usage.ts `computeCharge`).
+    /// @param perMillionRequests USDC units per million invocations, at most {MAX_COMPUTE_PRICE}
+    /// @param perMillionCpuMs USDC units per million CPU milliseconds, at most {MAX_COMPUTE_PRICE}
+    function setComputePrices(uint64 perMillionRequests, uint64 perMillionCpuMs) external onlyOwner {
+        _setComputePrices(perMillionRequests, perMillionCpuMs);
+    }
+
+    function _setComputePrices(uint64 perMillionRequests, uint64 perMillionCpuMs) private {
+        if (perMillionRequests > MAX_COMPUTE_PRICE || perMillionCpuMs > MAX_COMPUTE_PRICE) revert EscrowBadParameter();
+        pricePerMillionRequests = perMillionRequests;
+        pricePerMillionCpuMs = perMillionCpuMs;
+        emit ComputePricesSet(perMillionRequests, perMillionCpuMs);
+    }
+
     function _setParameters(address buyback_, uint256 nodeShareBps_, uint64 noticePeriod_) private {
         if (buyback_ == address(0) || nodeShareBps_ < MIN_NODE_SHARE_BPS || nodeShareBps_ > BPS || noticePeriod_ > MAX_NOTICE_PERIOD) {
             revert EscrowBadParameter();
@@ -159,5 +256,15 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
         nodeShareBps = nodeShareBps_;
         noticePeriod = noticePeriod_;
         emit ParametersSet(buyback_, nodeShareBps_, noticePeriod_);
+    }
+
+    function _limitAt(Account storage a, uint64 epoch) private view returns (uint64) {
+        if (a.nextLimitFrom == 0) return DEFAULT_SPENDING_LIMIT;
+        return epoch >= a.nextLimitFrom ? a.nextLimit : a.limit;
+    }
+
+    function _debitable(Account storage a, uint64 epoch) private view returns (uint256) {
+        uint256 limit = _limitAt(a, epoch);
+        return a.balance < limit ? a.balance : limit;
     }
 }

@@ -40,7 +40,8 @@ struct EpochReport {
 
 /// @notice The service escrow as the registry drives it.
 interface IServiceEscrow {
-    /// @notice Debits each client's usage (at most its balance) and pays out the split.
+    /// @notice Debits each client exactly its usage (reverts above its balance or its spending
+    /// limit of the epoch) and pays out the split.
     /// @return toNodes USDC sent to the rewards contract for the epoch's node pool
     function debit(uint64 epoch, ClientUsage[] calldata usage) external returns (uint256 toNodes);
 }

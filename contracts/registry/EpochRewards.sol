@@ -106,7 +106,7 @@ contract EpochRewards is IEpochRewards, ReentrancyGuardTransient {
         flkOwed += flkPool;
         usdcOwed += usdcPool;
         // Weights above 2^128 would make a report revert here (SafeCast): far beyond any real epoch.
-        pools[epoch] = EpochPools(root, uint128(flkPool), uint128(usdcPool), totalFlkWeight.toUint128(), totalUsdcWeight.toUint128(), 0, 0);
+        pools[epoch] = EpochPools(root, flkPool.toUint128(), usdcPool.toUint128(), totalFlkWeight.toUint128(), totalUsdcWeight.toUint128(), 0, 0);
         emit EpochSettled(epoch, root, flkPool, usdcPool, totalFlkWeight, totalUsdcWeight);
     }
 
@@ -162,6 +162,7 @@ contract EpochRewards is IEpochRewards, ReentrancyGuardTransient {
         // A report whose leaves outweigh its totals cannot drain other epochs' funds.
         if (p.flkPaid + flkAmount > p.flkPool || p.usdcPaid + usdcAmount > p.usdcPool) revert RewardsPoolExceeded(epoch);
         claimed[epoch][account] = true;
+        // At most the pools (checked above), which fit 128 bits.
         p.flkPaid += uint128(flkAmount);
         p.usdcPaid += uint128(usdcAmount);
         flkOwed -= flkAmount;

@@ -4,17 +4,20 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {NodeStaking} from "./NodeStaking.sol";
 import {Selection} from "./Selection.sol";
 import {EpochReport, IEpochRewards, IServiceEscrow, NodeMeasurement} from "./EpochReportTypes.sol";
 
-/// @title NodeRegistry: nodes, epochs, the committee and epoch reports (SPEC §5)
+/// @title NodeRegistry: nodes, epochs, the committee and epoch reports (docs/spec.md §5)
 /// @notice Epoch `e` runs from {epochStart} for {epochDuration} seconds. Its committee commits to
 /// beacon secrets until the epoch's end and reveals them during the next {revealDuration} seconds;
 /// from then on {submitEpochReport} accepts one EIP-712 report signed by more than 2/3 of the
 /// committee, which debits the clients' service usage, settles the rewards, and changes the epoch:
-/// non-revealers are slashed, nodes under 40% uptime are jailed, the active set (the top
-/// {MAX_ACTIVE} by stake) and the next committee are chosen, and the next epoch starts at once.
+/// non-revealers are slashed and silent members jailed, nodes under 40% uptime are jailed, the next
+/// committee is drawn by stake from the epoch's own active set (frozen before any seed is known),
+/// the next active set (the committee, then the top {MAX_ACTIVE} by stake) is chosen, and the next
+/// epoch starts at once.
 /// If the committee is empty, or stalls for a whole epoch past the reporting time, anyone may
 /// change the epoch without a report ({advanceEpoch}). docs/registry.md has the algorithm.
 contract NodeRegistry is NodeStaking, EIP712 {
@@ -23,6 +26,8 @@ contract NodeRegistry is NodeStaking, EIP712 {
         keccak256("NodeMeasurement(uint32 nodeId,uint8 uptime,uint32 latencyMs,uint64 bytesServed,uint64 deliveryAcks,uint64 revenue,uint8 reputation)");
     /// @notice EIP-712 type of a {ClientUsage}.
     bytes32 public constant CLIENT_USAGE_TYPEHASH = keccak256("ClientUsage(address client,uint128 amount)");
+    /// @notice EIP-712 type of the proof of possession of a node's keys ({keyProofDigest}).
+    bytes32 public constant NODE_KEY_PROOF_TYPEHASH = keccak256("NodeKeyProof(address operator,bytes32 nodeKey,address signer)");
     /// @notice EIP-712 type of an {EpochReport}.
     bytes32 public constant EPOCH_REPORT_TYPEHASH = keccak256(
         "EpochReport(uint64 epoch,NodeMeasurement[] nodes,ClientUsage[] usage,bytes32 reputationRoot,bytes32 rewardsRoot,uint256 totalFlkWeight,uint256 totalUsdcWeight,uint256 totalUsage)"
@@ -31,6 +36,9 @@ contract NodeRegistry is NodeStaking, EIP712 {
     );
     /// @notice Nodes measured below this uptime (percent) are jailed at the epoch change.
     uint8 public constant MIN_UPTIME = 40;
+    /// @notice Cap of {committeeSize}: the next committee keeps its places in the active set, so at
+    /// least half of the places stay open to the stake ranking (and to the join queue).
+    uint32 public constant MAX_COMMITTEE = 50;
     /// @notice Cap of {epochDuration}.
     uint64 public constant MAX_EPOCH_DURATION = 30 days;
     /// @notice Cap of {revealDuration}.
@@ -44,7 +52,7 @@ contract NodeRegistry is NodeStaking, EIP712 {
     uint64 public epochDuration;
     /// @notice Seconds after the epoch's end for beacon reveals, before reports are accepted.
     uint64 public revealDuration;
-    /// @notice Committee size (governance parameter, at most {MAX_ACTIVE}).
+    /// @notice Committee size (governance parameter, at most {MAX_COMMITTEE}).
     uint32 public committeeSize;
     /// @notice FLK burned from a committee member that commits a beacon and does not reveal it.
     uint256 public slashAmount;
@@ -54,6 +62,9 @@ contract NodeRegistry is NodeStaking, EIP712 {
     IEpochRewards public rewards;
 
     uint32[] private _activeSet;
+    /// @dev Draw weight of each `_activeSet` entry: whole FLK staked when the set was selected (at
+    /// least 1). The next committee is drawn from this frozen pool.
+    uint32[] private _activeWeights;
     uint32[] private _committee;
 
     /// @notice A committee member's beacon for an epoch.
@@ -70,10 +81,13 @@ contract NodeRegistry is NodeStaking, EIP712 {
 
     /// @notice A new epoch started.
     event EpochStarted(uint64 indexed epoch, uint64 start, uint64 duration);
-    /// @notice The active set of `epoch`, in the order the committee shuffle uses.
-    event ActiveSetSelected(uint64 indexed epoch, uint32[] nodeIds);
-    /// @notice The committee of `epoch`; `seed` is what the shuffle used (zero when all of the active set fits).
+    /// @notice The active set of `epoch` and the draw weight of each node (whole FLK staked now): the
+    /// pool the committee of `epoch + 1` is drawn from.
+    event ActiveSetSelected(uint64 indexed epoch, uint32[] nodeIds, uint32[] weights);
+    /// @notice The committee of `epoch`; `seed` is what the draw used (zero when the whole pool fits).
     event CommitteeSelected(uint64 indexed epoch, uint32[] nodeIds, bytes32 seed);
+    /// @notice A committee member did not commit a beacon in `epoch`: it is jailed.
+    event BeaconMissed(uint64 indexed epoch, uint32 indexed nodeId);
     /// @notice A committee member committed to a beacon secret.
     event BeaconCommitted(uint64 indexed epoch, uint32 indexed nodeId, bytes32 commitment);
     /// @notice A committee member revealed its beacon secret.
@@ -107,7 +121,7 @@ contract NodeRegistry is NodeStaking, EIP712 {
     error NodeRegistryNotNodeOperator(uint32 nodeId, address caller);
     /// @notice Only current committee members commit and reveal beacons.
     error NodeRegistryNotCommitteeMember(uint32 nodeId);
-    /// @notice Commits close at the epoch's end; reveals open then.
+    /// @notice Commits close at the epoch's end; reveals run from then until {reportOpensAt}.
     error NodeRegistryBeaconPhase();
     /// @notice A second commit, a reveal without a commit, a second reveal, or a wrong secret.
     error NodeRegistryBadBeacon(uint32 nodeId);
@@ -131,8 +145,8 @@ contract NodeRegistry is NodeStaking, EIP712 {
         uint256 slashAmount_
     ) NodeStaking(flk_, owner_, minimumStake_) EIP712("FleekNodeRegistry", "1") {
         _setParameters(epochDuration_, revealDuration_, committeeSize_, slashAmount_);
-        epochStart = uint64(block.timestamp);
-        emit EpochStarted(0, uint64(block.timestamp), epochDuration_);
+        epochStart = SafeCast.toUint64(block.timestamp);
+        emit EpochStarted(0, epochStart, epochDuration_);
     }
 
     /// @inheritdoc NodeStaking
@@ -143,7 +157,8 @@ contract NodeRegistry is NodeStaking, EIP712 {
     // ------------------------------------------------------------------ beacon
 
     /// @notice Commits a committee member to a beacon secret for the current epoch, before its end.
-    /// A member that commits and does not reveal by the epoch change is slashed {slashAmount}.
+    /// A member that commits and does not reveal in time is slashed {slashAmount}; a member that
+    /// does not commit is jailed at the epoch change.
     /// @param nodeId the member
     /// @param commitment keccak256(abi.encode(epoch, nodeId, secret))
     function commitBeacon(uint32 nodeId, bytes32 commitment) external {
@@ -157,13 +172,14 @@ contract NodeRegistry is NodeStaking, EIP712 {
         emit BeaconCommitted(e, nodeId, commitment);
     }
 
-    /// @notice Reveals a committed secret, from the epoch's end until the epoch changes.
+    /// @notice Reveals a committed secret, from the epoch's end until {reportOpensAt}: the seed is
+    /// fixed before any report can be submitted, so no reveal can be ordered around one.
     /// @param nodeId the member
     /// @param secret the committed secret
     function revealBeacon(uint32 nodeId, bytes32 secret) external {
         uint64 e = epoch;
         _checkMember(nodeId, e);
-        if (block.timestamp < epochEnd()) revert NodeRegistryBeaconPhase();
+        if (block.timestamp < epochEnd() || block.timestamp >= reportOpensAt()) revert NodeRegistryBeaconPhase();
         Beacon storage b = beacons[e][nodeId];
         if (b.revealed || b.commitment != keccak256(abi.encode(e, nodeId, secret))) revert NodeRegistryBadBeacon(nodeId);
         b.revealed = true;
@@ -238,6 +254,15 @@ contract NodeRegistry is NodeStaking, EIP712 {
 
     // ------------------------------------------------------------------ views
 
+    function _drawFrozen() internal view override returns (bool) {
+        return block.timestamp >= epochEnd();
+    }
+
+    /// @inheritdoc NodeStaking
+    function keyProofDigest(address operator, bytes32 nodeKey, address signer) public view override returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(NODE_KEY_PROOF_TYPEHASH, operator, nodeKey, signer)));
+    }
+
     /// @notice When the current epoch ends (commits close, reveals open).
     function epochEnd() public view returns (uint64) {
         return epochStart + epochDuration;
@@ -301,8 +326,8 @@ contract NodeRegistry is NodeStaking, EIP712 {
     /// @notice Sets the timing and committee parameters (owner: the timelock). A new epoch duration
     /// applies to the current epoch too; a new committee size from the next selection.
     /// @param epochDuration_ 1 second to {MAX_EPOCH_DURATION}
-    /// @param revealDuration_ at most {MAX_REVEAL_DURATION}
-    /// @param committeeSize_ 1 to {MAX_ACTIVE}
+    /// @param revealDuration_ 1 second to {MAX_REVEAL_DURATION}
+    /// @param committeeSize_ 1 to {MAX_COMMITTEE}
     /// @param slashAmount_ at most {MAX_MINIMUM_STAKE}
     function setParameters(uint64 epochDuration_, uint64 revealDuration_, uint32 committeeSize_, uint256 slashAmount_) external onlyOwner {
         _setParameters(epochDuration_, revealDuration_, committeeSize_, slashAmount_);
@@ -312,8 +337,8 @@ contract NodeRegistry is NodeStaking, EIP712 {
 
     function _setParameters(uint64 epochDuration_, uint64 revealDuration_, uint32 committeeSize_, uint256 slashAmount_) private {
         if (
-            epochDuration_ == 0 || epochDuration_ > MAX_EPOCH_DURATION || revealDuration_ > MAX_REVEAL_DURATION
-                || committeeSize_ == 0 || committeeSize_ > MAX_ACTIVE || slashAmount_ > MAX_MINIMUM_STAKE
+            epochDuration_ == 0 || epochDuration_ > MAX_EPOCH_DURATION || revealDuration_ == 0 || revealDuration_ > MAX_REVEAL_DURATION
+                || committeeSize_ == 0 || committeeSize_ > MAX_COMMITTEE || slashAmount_ > MAX_MINIMUM_STAKE
         ) revert NodeRegistryBadParameter();
         epochDuration = epochDuration_;
         revealDuration = revealDuration_;
@@ -365,92 +390,88 @@ contract NodeRegistry is NodeStaking, EIP712 {
             lastClient = report.usage[i].client;
             total += report.usage[i].amount;
         }
-        if (total != report.totalUsage) revert NodeRegistryBadUsage();
+        // Revenue weights are USDC actually debited: the escrow debits each amount exactly or reverts.
+        if (total != report.totalUsage || total != revenue) revert NodeRegistryBadUsage();
     }
 
-    /// @dev The epoch change. Bounded: at most {MAX_ACTIVE} + {MAX_PENDING} candidates are read,
-    /// the committee's beacons are checked, and at most {MAX_ACTIVE} nodes are written.
+    /// @dev The epoch change. Bounded: at most {MAX_ACTIVE} + {MAX_PENDING} candidates are read
+    /// and ranked in O(n log n), the committee's beacons are checked, the committee is drawn in
+    /// O(committeeSize × MAX_ACTIVE), and at most {MAX_ACTIVE} nodes are written.
     function _changeEpoch(uint64 e) private {
         uint64 next = e + 1;
         uint256 minStake = minimumStake;
-        _slashNonRevealers(e, next, minStake);
-
-        uint32[] memory active = _selectActiveSet(next, minStake);
-        _activeSet = active;
-        emit ActiveSetSelected(next, active);
-
-        uint32[] memory members = active;
+        bytes32 mix = _settleBeacon(e, next, minStake);
+        bool bootstrap = _activeSet.length == 0;
         bytes32 seed;
-        if (active.length > committeeSize) {
-            seed = keccak256(abi.encode(e, beaconMix[e]));
-            members = Selection.shuffle(active, committeeSize, seed);
-        }
-        mapping(uint256 => uint256) storage bits = _committeeBits[next];
-        for (uint256 i = 0; i < members.length; ++i) bits[members[i] >> 8] |= uint256(1) << (members[i] & 255);
+        uint32[] memory members;
+        // The committee of `next` is drawn from this epoch's active set and the weights frozen at
+        // its selection, before any secret of this epoch's beacon was committed: nothing done once
+        // the seed can be known (register, stake, unstake, rejoin) changes who is drawn. Members no
+        // longer eligible now (jailed, slashed or unstaked below the minimum: only their own doing
+        // or the report's) leave their seat empty rather than pass it on.
+        if (!bootstrap) (members, seed) = _drawCommittee(e, mix, next, minStake);
+
+        (uint32[] memory active, uint32[] memory weights) = Selection.selectActiveSet(_nodes, _activeSet, _pending, _committeeBits[next], next, minStake);
+        _activeSet = active;
+        _activeWeights = weights;
+        emit ActiveSetSelected(next, active, weights);
+        // The first committee (no active set before) comes from the first active set.
+        if (bootstrap) (members, seed) = _drawCommittee(e, mix, next, minStake);
         _committee = members;
         emit CommitteeSelected(next, members, seed);
 
         delete _pending;
         epoch = next;
-        epochStart = uint64(block.timestamp);
-        emit EpochStarted(next, uint64(block.timestamp), epochDuration);
+        epochStart = SafeCast.toUint64(block.timestamp);
+        emit EpochStarted(next, epochStart, epochDuration);
     }
 
-    function _slashNonRevealers(uint64 e, uint64 next, uint256 minStake) private {
-        uint32[] storage committers = _committers[e];
+    /// @dev Slashes the members of epoch `e`'s committee that committed and did not reveal, jails
+    /// those that did not commit. Returns the beacon mix if every committed secret was revealed,
+    /// otherwise zero: a withheld reveal only ever swaps the seed for the one fixed fallback
+    /// keccak256(abi.encode(e, 0)), whoever withholds, at the price of the slash.
+    function _settleBeacon(uint64 e, uint64 next, uint256 minStake) private returns (bytes32 mix) {
+        uint32[] memory members = _committee;
         uint256 amount = slashAmount;
-        for (uint256 i = 0; i < committers.length; ++i) {
-            uint32 id = committers[i];
-            if (beacons[e][id].revealed) continue;
+        mix = beaconMix[e];
+        for (uint256 i = 0; i < members.length; ++i) {
+            uint32 id = members[i];
+            Beacon storage b = beacons[e][id];
             Node storage n = _nodes[id];
-            _slash(id, n, amount, e);
-            if (n.stake < minStake && n.status == Status.Active) _setStatus(id, n, Status.Jailed, next);
+            if (b.commitment == bytes32(0)) {
+                emit BeaconMissed(e, id);
+                if (n.status == Status.Active) _setStatus(id, n, Status.Jailed, next);
+            } else if (!b.revealed) {
+                mix = bytes32(0);
+                _slash(id, n, amount, e);
+                if (n.stake < minStake && n.status == Status.Active) _setStatus(id, n, Status.Jailed, next);
+            }
         }
     }
 
-    /// @dev Candidates: the active nodes still active, then the queued nodes, each with at least the
-    /// minimum stake (the others exit). If more than {MAX_ACTIVE}, the top by stake stay (ties: the
-    /// earlier candidate), in that order; the rest exit.
-    function _selectActiveSet(uint64 next, uint256 minStake) private returns (uint32[] memory selected) {
-        uint256 nActive = _activeSet.length;
-        uint256 total = nActive + _pending.length;
-        selected = new uint32[](total);
-        uint256[] memory stakes = new uint256[](total);
+    /// @dev Draws the committee of `next` from `_activeSet` by `_activeWeights` (all of it when it
+    /// fits), keeps the members still Active with the minimum stake, and marks them.
+    function _drawCommittee(uint64 e, bytes32 mix, uint64 next, uint256 minStake) private returns (uint32[] memory members, bytes32 seed) {
+        uint32[] memory pool = _activeSet;
+        members = pool;
+        if (pool.length > committeeSize) {
+            uint32[] memory w = _activeWeights;
+            uint256[] memory weights = new uint256[](w.length);
+            for (uint256 i = 0; i < w.length; ++i) weights[i] = w[i];
+            seed = keccak256(abi.encode(e, mix));
+            members = Selection.draw(pool, weights, committeeSize, seed);
+        }
+        mapping(uint256 => uint256) storage bits = _committeeBits[next];
         uint256 count;
-        for (uint256 i = 0; i < total; ++i) {
-            (uint32 id, Status expected) = i < nActive ? (_activeSet[i], Status.Active) : (_pending[i - nActive], Status.Pending);
+        for (uint256 i = 0; i < members.length; ++i) {
+            uint32 id = members[i];
             Node storage n = _nodes[id];
-            if (n.status != expected) continue;
-            uint256 stake = n.stake;
-            if (stake < minStake) {
-                _setStatus(id, n, Status.Exited, next);
-                continue;
-            }
-            selected[count] = id;
-            stakes[count] = stake;
-            ++count;
+            if (n.status != Status.Active || n.stake < minStake) continue;
+            members[count++] = id;
+            bits[id >> 8] |= uint256(1) << (id & 255);
         }
         assembly ("memory-safe") {
-            mstore(selected, count)
-        }
-        if (count > MAX_ACTIVE) selected = _keepTopByStake(selected, stakes, next);
-        for (uint256 i = 0; i < selected.length; ++i) {
-            Node storage n = _nodes[selected[i]];
-            if (n.status == Status.Pending) _setStatus(selected[i], n, Status.Active, next);
-        }
-    }
-
-    function _keepTopByStake(uint32[] memory ids, uint256[] memory stakes, uint64 next) private returns (uint32[] memory top) {
-        uint256 count = ids.length;
-        // Sort keys descending: stake, then the earlier candidate first (the index is inverted).
-        uint256[] memory keys = new uint256[](count);
-        for (uint256 i = 0; i < count; ++i) keys[i] = (stakes[i] << 32) | (type(uint32).max - i);
-        Selection.sortDesc(keys, 0, int256(count) - 1);
-        top = new uint32[](MAX_ACTIVE);
-        for (uint256 i = 0; i < count; ++i) {
-            uint32 id = ids[type(uint32).max - uint32(keys[i])];
-            if (i < MAX_ACTIVE) top[i] = id;
-            else _setStatus(id, _nodes[id], Status.Exited, next);
+            mstore(members, count)
         }
     }
 }

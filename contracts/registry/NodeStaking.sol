@@ -4,11 +4,13 @@ pragma solidity ^0.8.28;
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-/// @title NodeStaking: node records and the stake rules of SPEC §5
-/// @notice An operator registers a node (ed25519 key, consensus signer, endpoints) with at least
-/// {minimumStake} FLK; it may add stake, lock stake for up to {MAX_LOCK_EPOCHS} epochs (reward boost),
+/// @title NodeStaking: node records and the stake rules of docs/spec.md §5
+/// @notice An operator registers a node (ed25519 key, consensus signer, endpoints, and proofs that
+/// it holds both keys) with at least {minimumStake} FLK; it may add stake, lock stake for up to {MAX_LOCK_EPOCHS} epochs (reward boost),
 /// unstake (withdrawable {UNSTAKE_DELAY_EPOCHS} epochs later) and withdraw. Status changes other than
 /// joining happen only at epoch changes (see NodeRegistry), so the active set and the committee
 /// never change under an epoch.
@@ -56,9 +58,12 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         uint64 unstakeReadyAt;
         bytes32 nodeKey;
         Endpoints endpoints;
+        bytes32[2] keyProof;
     }
 
-    /// @notice A node as the views return it.
+    /// @notice A node as the views return it. `keyProof` is the ed25519 signature (R, S) of
+    /// {keyProofDigest} by `nodeKey`: the chain cannot check it (no ed25519 precompile on Base),
+    /// so nodes and the indexer do, and ignore a node whose proof is invalid.
     struct NodeView {
         uint32 id;
         address owner;
@@ -70,6 +75,7 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         uint256 unstaking;
         uint64 unstakeReadyAt;
         Endpoints endpoints;
+        bytes32[2] keyProof;
     }
 
     /// @notice Longest stake lock, in epochs (4 years of daily epochs); gives the maximum boost.
@@ -78,7 +84,8 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
     uint64 public constant UNSTAKE_DELAY_EPOCHS = 5;
     /// @notice Size cap of the active set (the top nodes by stake).
     uint256 public constant MAX_ACTIVE = 100;
-    /// @notice Size cap of the queue of nodes waiting to join at the next epoch change.
+    /// @notice Size cap of the queue of nodes waiting to join at the next epoch change. When full, a
+    /// node with more stake than the weakest queued node takes its place (that node exits).
     uint256 public constant MAX_PENDING = 100;
     /// @notice Hard cap of {minimumStake}: governance cannot price operators out beyond it.
     uint256 public constant MAX_MINIMUM_STAKE = 1_000_000 ether;
@@ -103,8 +110,8 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
     /// costs one fresh word per epoch instead of one write per member.
     mapping(uint64 epoch => mapping(uint256 word => uint256 bits)) internal _committeeBits;
 
-    /// @notice A node was registered.
-    event NodeRegistered(uint32 indexed nodeId, address indexed owner, bytes32 nodeKey, address signer, Endpoints endpoints, uint256 stake);
+    /// @notice A node was registered; `keyProof` is the node key's ed25519 signature of {keyProofDigest}.
+    event NodeRegistered(uint32 indexed nodeId, address indexed owner, bytes32 nodeKey, address signer, Endpoints endpoints, uint256 stake, bytes32[2] keyProof);
     /// @notice A node's endpoints changed.
     event EndpointsUpdated(uint32 indexed nodeId, Endpoints endpoints);
     /// @notice A node's status changed; `epoch` is the epoch from which it holds.
@@ -146,14 +153,17 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
     error NodeRegistryStakeLocked(uint64 lockedUntil);
     /// @notice More than the node's stake.
     error NodeRegistryInsufficientStake(uint256 amount, uint256 stake);
-    /// @notice A member of the current committee cannot go below the minimum before the epoch ends.
+    /// @notice A member of the current committee cannot go below the minimum before the epoch
+    /// changes, nor any active node once the beacon's commits have closed.
     error NodeRegistryCommitteeMember(uint32 nodeId);
     /// @notice Nothing to withdraw yet (ready at epoch `readyAt`).
     error NodeRegistryNotWithdrawable(uint64 readyAt);
     /// @notice Only jailed or exited nodes may rejoin.
     error NodeRegistryCannotRejoin(Status status);
-    /// @notice The join queue holds {MAX_PENDING} nodes already; retry after the epoch change.
-    error NodeRegistryQueueFull();
+    /// @notice The join queue holds {MAX_PENDING} nodes, none with less stake than `weakest`.
+    error NodeRegistryQueueFull(uint256 weakest);
+    /// @notice The signer's signature of {keyProofDigest} is missing or by another key.
+    error NodeRegistryBadSignerProof(address signer);
     /// @notice A parameter outside its bounds.
     error NodeRegistryBadParameter();
 
@@ -168,6 +178,19 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
     /// @notice The current epoch (supplied by the epoch logic).
     function currentEpoch() public view virtual returns (uint64);
 
+    /// @dev Whether the beacon's commits have closed: from then on no active node may leave the
+    /// draw pool of its own accord (the seed may be known).
+    function _drawFrozen() internal view virtual returns (bool);
+
+    /// @notice The digest both of a node's keys sign at registration (proof of possession): EIP-712
+    /// `NodeKeyProof(address operator,bytes32 nodeKey,address signer)` under the registry's domain,
+    /// so a proof binds the chain, this registry, the registering owner and both keys, and cannot
+    /// be replayed by a squatter.
+    /// @param operator the registering owner (msg.sender of {register})
+    /// @param nodeKey the node's ed25519 public key
+    /// @param signer the node's report signer
+    function keyProofDigest(address operator, bytes32 nodeKey, address signer) public view virtual returns (bytes32);
+
     // ------------------------------------------------------------------ operators
 
     /// @notice Registers a node and stakes `stake` FLK from the caller, who becomes its owner.
@@ -176,10 +199,22 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
     /// @param signer Ethereum address that signs epoch reports and beacons for the node (unique)
     /// @param endpoints host and ports
     /// @param stake FLK to stake, at least {minimumStake}; approve it first
+    /// @param signerProof the signer's ECDSA signature of {keyProofDigest}, checked here
+    /// @param keyProof the node key's ed25519 signature of {keyProofDigest}, stored for nodes and
+    /// the indexer to check (they ignore a node without a valid one)
     /// @return nodeId the new node's id
-    function register(bytes32 nodeKey, address signer, Endpoints calldata endpoints, uint256 stake) external nonReentrant returns (uint32 nodeId) {
+    function register(
+        bytes32 nodeKey,
+        address signer,
+        Endpoints calldata endpoints,
+        uint256 stake,
+        bytes calldata signerProof,
+        bytes32[2] calldata keyProof
+    ) external nonReentrant returns (uint32 nodeId) {
         if (nodeKey == bytes32(0)) revert NodeRegistryBadNodeKey();
         if (signer == address(0)) revert NodeRegistryBadSigner();
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(keyProofDigest(msg.sender, nodeKey, signer), signerProof);
+        if (err != ECDSA.RecoverError.NoError || recovered != signer) revert NodeRegistryBadSignerProof(signer);
         if (nodeIdOfKey[nodeKey] != 0) revert NodeRegistryDuplicateNodeKey(nodeKey, nodeIdOfKey[nodeKey]);
         if (nodeIdOfSigner[signer] != 0) revert NodeRegistryDuplicateSigner(signer, nodeIdOfSigner[signer]);
         _checkEndpoints(endpoints);
@@ -187,13 +222,14 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         nodeId = ++nodeCount;
         Node storage n = _nodes[nodeId];
         n.owner = msg.sender;
-        n.stake = uint88(stake);
+        n.stake = SafeCast.toUint88(stake);
         n.signer = signer;
         n.nodeKey = nodeKey;
         n.endpoints = endpoints;
+        n.keyProof = keyProof;
         nodeIdOfKey[nodeKey] = nodeId;
         nodeIdOfSigner[signer] = nodeId;
-        emit NodeRegistered(nodeId, msg.sender, nodeKey, signer, endpoints, stake);
+        emit NodeRegistered(nodeId, msg.sender, nodeKey, signer, endpoints, stake, keyProof);
         _enqueue(nodeId, n);
         flk.safeTransferFrom(msg.sender, address(this), stake);
     }
@@ -214,7 +250,7 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         if (amount == 0) revert NodeRegistryZeroAmount();
         Node storage n = _node(nodeId);
         uint256 stake = n.stake + amount;
-        n.stake = uint88(stake);
+        n.stake = SafeCast.toUint88(stake);
         emit StakeAdded(nodeId, amount, stake);
         flk.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -237,7 +273,8 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
     /// @notice Moves `amount` of the node's stake to unstaking, withdrawable {UNSTAKE_DELAY_EPOCHS}
     /// epochs from now (a later unstake restarts the delay for the whole unstaking amount). A node
     /// left below the minimum exits the active set at the next epoch change; a member of the current
-    /// committee may not go below the minimum before that change. Unstaking FLK can still be slashed.
+    /// committee may not go below the minimum before that change, nor may any active node once the
+    /// beacon's commits have closed (docs/registry.md). Unstaking FLK can still be slashed.
     /// @param nodeId the node
     /// @param amount FLK to unstake
     function unstake(uint32 nodeId, uint256 amount) external {
@@ -247,9 +284,11 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         if (n.lockedUntil > epoch) revert NodeRegistryStakeLocked(n.lockedUntil);
         if (amount > n.stake) revert NodeRegistryInsufficientStake(amount, n.stake);
         uint256 stake = n.stake - amount;
-        if (stake < minimumStake && _inCommittee(nodeId, epoch)) revert NodeRegistryCommitteeMember(nodeId);
-        n.stake = uint88(stake);
-        n.unstaking += uint88(amount);
+        if (stake < minimumStake && (_inCommittee(nodeId, epoch) || (n.status == Status.Active && _drawFrozen()))) {
+            revert NodeRegistryCommitteeMember(nodeId);
+        }
+        n.stake = SafeCast.toUint88(stake);
+        n.unstaking += SafeCast.toUint88(amount);
         uint64 readyAt = epoch + UNSTAKE_DELAY_EPOCHS;
         n.unstakeReadyAt = readyAt;
         emit Unstaked(nodeId, amount, stake, readyAt);
@@ -289,7 +328,7 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
     /// @param nodeId the node
     function getNode(uint32 nodeId) public view returns (NodeView memory v) {
         Node storage n = _node(nodeId);
-        v = NodeView(nodeId, n.owner, n.nodeKey, n.signer, n.status, n.stake, n.lockedUntil, n.unstaking, n.unstakeReadyAt, n.endpoints);
+        v = NodeView(nodeId, n.owner, n.nodeKey, n.signer, n.status, n.stake, n.lockedUntil, n.unstaking, n.unstakeReadyAt, n.endpoints, n.keyProof);
     }
 
     /// @notice Several nodes at once.
@@ -320,10 +359,27 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         return (_committeeBits[epoch][nodeId >> 8] >> (nodeId & 255)) & 1 == 1;
     }
 
+    /// @dev Queues the node. A full queue evicts its weakest node (least stake; of equals, the
+    /// latest queued) if `n` has more stake; the evicted node exits and may rejoin with more stake.
+    /// So whatever fills the queue, a node with more stake than its weakest gets in (docs/registry.md).
     function _enqueue(uint32 nodeId, Node storage n) private {
-        if (_pending.length >= MAX_PENDING) revert NodeRegistryQueueFull();
-        _pending.push(nodeId);
-        _setStatus(nodeId, n, Status.Pending, currentEpoch());
+        uint64 epoch = currentEpoch();
+        uint256 len = _pending.length;
+        if (len < MAX_PENDING) {
+            _pending.push(nodeId);
+        } else {
+            uint256 weakestAt;
+            uint256 weakest = type(uint256).max;
+            for (uint256 i = 0; i < len; ++i) {
+                uint256 stake = _nodes[_pending[i]].stake;
+                if (stake <= weakest) (weakest, weakestAt) = (stake, i);
+            }
+            if (n.stake <= weakest) revert NodeRegistryQueueFull(weakest);
+            uint32 evicted = _pending[weakestAt];
+            _setStatus(evicted, _nodes[evicted], Status.Exited, epoch);
+            _pending[weakestAt] = nodeId;
+        }
+        _setStatus(nodeId, n, Status.Pending, epoch);
     }
 
     function _setStatus(uint32 nodeId, Node storage n, Status status, uint64 epoch) internal {
@@ -337,8 +393,8 @@ abstract contract NodeStaking is Ownable, ReentrancyGuardTransient {
         uint256 fromStake = amount < stake ? amount : stake;
         uint256 fromUnstaking = amount - fromStake;
         if (fromUnstaking > n.unstaking) fromUnstaking = n.unstaking;
-        n.stake = uint88(stake - fromStake);
-        n.unstaking -= uint88(fromUnstaking);
+        n.stake = SafeCast.toUint88(stake - fromStake);
+        n.unstaking -= SafeCast.toUint88(fromUnstaking);
         slashed = fromStake + fromUnstaking;
         emit Slashed(nodeId, epoch, slashed);
         // FLK is burnable by holders: slashed stake leaves the supply for good.

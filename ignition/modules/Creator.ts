@@ -1,6 +1,6 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import TokenModule from "./Token";
-import { DEFAULT_FEES } from "../creator";
+import { DEFAULT_FEES } from "../../protocol/creatorMarket";
 
 /**
  * The creator-token market (docs/creator-tokens.md). Owned by the deployer here, with the deployer

@@ -5,11 +5,14 @@ import TokenModule from "./Token";
 import CreatorModule from "./Creator";
 import BuybackModule from "./Buyback";
 import RegistryModule from "./Registry";
+import FunctionsModule from "./Functions";
 
 /**
  * The whole suite, wired. The TimelockController (driven by the governor) is the admin of
  * everything: it owns Emission and every parameter and holds the ecosystem treasury; the node half
- * of emission streams to the node rewards contract. The deployer keeps nothing.
+ * of emission streams to the node rewards contract. The deployer keeps nothing. The edge
+ * functions' registry has no owner and no wiring: it is here so every part finds its address in
+ * the same deployment record.
  */
 export default buildModule("Fleek", (m) => {
   const { flk, emission, vesting } = m.useModule(TokenModule);
@@ -30,5 +33,7 @@ export default buildModule("Fleek", (m) => {
   m.call(registry, "transferOwnership", [timelock], { id: "RegistryToTimelock" });
   m.call(escrow, "transferOwnership", [timelock], { id: "EscrowToTimelock" });
 
-  return { flk, emission, vesting, staking, serviceCredits, governor, timelock, creatorMarket, buyback, usdc, registry, rewards, escrow };
+  const { functionRegistry } = m.useModule(FunctionsModule);
+
+  return { flk, emission, vesting, staking, serviceCredits, governor, timelock, creatorMarket, buyback, usdc, registry, rewards, escrow, functionRegistry };
 });

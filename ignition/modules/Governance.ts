@@ -1,6 +1,6 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { id, ZeroHash } from "ethers";
-import { GOVERNANCE } from "../governance";
+import { GOVERNANCE } from "../../protocol/governance";
 import StakingModule from "./Staking";
 import TimelockModule from "./Timelock";
 
@@ -10,7 +10,7 @@ import TimelockModule from "./Timelock";
  * this module the timelock administers itself alone.
  *
  * Parameters: `votingDelay`, `votingPeriod` (seconds), `proposalThreshold` (wei of staked FLK),
- * `quorumPercent`; defaults from SPEC §4 in ../governance.ts.
+ * `quorumPercent`; defaults from docs/spec.md §4 in protocol/governance.ts.
  */
 export default buildModule("Governance", (m) => {
   const { staking } = m.useModule(StakingModule);

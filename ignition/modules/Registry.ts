@@ -6,7 +6,7 @@ import { REGISTRY_DEFAULTS } from "../../protocol/params";
 
 /**
  * Node registry (epochs, committee, reports), the rewards contract and the USDC service escrow
- * (SPEC §5). Registry and escrow stay owned by the deployer here: the top-level module hands them
+ * (docs/spec.md §5). Registry and escrow stay owned by the deployer here: the top-level module hands them
  * to the timelock and points Emission's node half at `rewards`.
  *
  * The escrow pays the non-node share of USDC debits to the buyback-and-burn contract.
@@ -20,6 +20,8 @@ export default buildModule("Registry", (m) => {
   const { usdc } = m.useModule(UsdcModule);
   const { buyback } = m.useModule(BuybackModule);
 
+  // The committee draw and stake ranking run in a linked library (keeps NodeRegistry under the size limit).
+  const selection = m.library("Selection");
   const registry = m.contract("NodeRegistry", [
     flk,
     deployer,
@@ -28,7 +30,7 @@ export default buildModule("Registry", (m) => {
     m.getParameter("revealDuration", REGISTRY_DEFAULTS.revealDuration),
     m.getParameter("committeeSize", REGISTRY_DEFAULTS.committeeSize),
     m.getParameter("slashAmount", REGISTRY_DEFAULTS.slashAmount),
-  ]);
+  ], { libraries: { Selection: selection } });
   const rewards = m.contract("EpochRewards", [flk, usdc, registry, emission]);
   const escrow = m.contract("ServiceEscrow", [
     usdc,

@@ -1,12 +1,12 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
-import { CREDITS_PER_FLK_MONTH, TIER_THRESHOLDS, UNBONDING_PERIOD } from "../governance";
+import { CREDITS_PER_FLK_MONTH, TIER_THRESHOLDS, UNBONDING_PERIOD } from "../../protocol/governance";
 import TimelockModule from "./Timelock";
 import TokenModule from "./Token";
 
 /**
  * Staking (rewards + votes) and the service-credit parameters, both owned by the timelock.
  * Parameters: `unbondingPeriod` (seconds), `creditsPerFlkMonth` (18 decimals), `tierThresholds`
- * (wei, ascending); defaults in ../governance.ts.
+ * (wei, ascending); defaults in protocol/governance.ts.
  */
 export default buildModule("Staking", (m) => {
   const { emission } = m.useModule(TokenModule);

@@ -1,5 +1,5 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
-import { GENESIS_ALLOCATIONS } from "../genesis";
+import { GENESIS_ALLOCATIONS } from "../../protocol/genesis";
 import TimelockModule from "./Timelock";
 
 /**

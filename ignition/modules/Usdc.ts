@@ -1,7 +1,7 @@
 import hre from "hardhat";
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 
-/** USDC on the chains of SPEC §9. */
+/** USDC on the chains of docs/spec.md §9. */
 export const USDC_ADDRESSES: Record<number, string> = {
   8453: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
   84532: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
@@ -9,7 +9,7 @@ export const USDC_ADDRESSES: Record<number, string> = {
 
 /**
  * USDC: on Base and Base Sepolia the real token (parameter `usdc`, defaulting to the address of
- * SPEC §9); on any other chain (the local Hardhat network, a devnet) a freshly deployed MockUSDC
+ * docs/spec.md §9); on any other chain (the local Hardhat network, a devnet) a freshly deployed MockUSDC
  * with an open `mint`. The branch is taken when the module is built, from the network Hardhat runs
  * against: Ignition cannot branch on a parameter's value.
  */

@@ -1,12 +1,13 @@
 import { expect } from "chai";
-import { timelockSigner } from "../helpers/deploy";
+import { timelockSigner } from "../../testkit/deploy";
 import fc from "fast-check";
 import hre from "hardhat";
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { auctionPrice, DEFAULT_AUCTION, nextStartPrice } from "../../ignition/buyback";
-import { FLK } from "../../ignition/genesis";
-import { deploySuite } from "../helpers/deploy";
-import { fundWithFlk } from "../helpers/flk";
+import { DEFAULT_AUCTION } from "../../ignition/buyback";
+import { auctionPrice, nextStartPrice, potPrice } from "../../protocol/buyback";
+import { FLK } from "../../protocol/units";
+import { deploySuite } from "../../testkit/deploy";
+import { fundWithFlk } from "../../testkit/flk";
 
 const USDC = 10n ** 6n;
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 20);
@@ -31,9 +32,10 @@ describe("BuybackBurner", () => {
     expect(await buyback.flk()).to.equal(await flk.getAddress());
     expect(await buyback.usdc()).to.equal(await usdc.getAddress());
     expect(await usdc.decimals()).to.equal(6n);
-    expect(await buyback.params()).to.deep.equal([PERIOD, MULTIPLIER, FLOOR]);
+    // The decided defaults (docs/buyback.md), as literals: 1 day, 2×, 0.01 FLK and 1,000 FLK per USDC.
+    expect(await buyback.params()).to.deep.equal([86_400n, 2n * 10n ** 18n, 10n ** 16n]);
     const a = await buyback.auction();
-    expect([a.id, a.period, a.startPrice]).to.deep.equal([0n, PERIOD, FIRST]);
+    expect([a.id, a.period, a.startPrice]).to.deep.equal([0n, 86_400n, 1_000n * 10n ** 18n]);
     expect(await buyback.totalBurned()).to.equal(0n);
   });
 
@@ -62,11 +64,13 @@ describe("BuybackBurner", () => {
     await buyback.connect(payer).deposit(1_000n * USDC);
     const { start } = await buyback.auction();
     const at = start + PERIOD / 4n;
-    const price = auctionPrice(FIRST, FLOOR, PERIOD, PERIOD / 4n);
+    const rate = auctionPrice(FIRST, FLOOR, PERIOD, PERIOD / 4n);
+    const price = potPrice(rate, 1_000n * USDC);
+    expect(price).to.equal(rate * 1_000n);
     const supplyBefore = await flk.totalSupply();
     const aliceBefore = await flk.balanceOf(alice.address);
     await time.setNextBlockTimestamp(at);
-    const next = nextStartPrice(price, MULTIPLIER, FLOOR);
+    const next = nextStartPrice(rate, MULTIPLIER, FLOOR);
     await expect(buyback.connect(alice).buy(0n, price, at, recipient.address))
       .to.emit(buyback, "AuctionBought").withArgs(0n, alice.address, recipient.address, 1_000n * USDC, price, next);
     expect(await flk.totalSupply()).to.equal(supplyBefore - price);
@@ -77,7 +81,7 @@ describe("BuybackBurner", () => {
     expect(await buyback.pot()).to.equal(0n);
     const a = await buyback.auction();
     expect([a.id, a.start, a.startPrice]).to.deep.equal([1n, at, next]);
-    expect(next).to.equal(price * 2n);
+    expect(next).to.equal(rate * 2n);
   });
 
   it("reverts a stale auction id, a price above the maximum, a passed deadline, an empty pot and a zero recipient", async () => {
@@ -94,7 +98,7 @@ describe("BuybackBurner", () => {
 
     const { start, startPrice } = await buyback.auction();
     const at = start + 100n;
-    const price = auctionPrice(startPrice, FLOOR, PERIOD, 100n);
+    const price = potPrice(auctionPrice(startPrice, FLOOR, PERIOD, 100n), 10n * USDC);
     await time.setNextBlockTimestamp(at);
     await expect(buyback.connect(bob).buy(1n, price - 1n, at, bob.address)).to.be.revertedWithCustomError(buyback, "BuybackMaxPayment").withArgs(price, price - 1n);
     await expect(buyback.connect(bob).buy(1n, price, BigInt(await time.latest()), bob.address)).to.be.revertedWithCustomError(buyback, "BuybackExpired");
@@ -117,22 +121,28 @@ describe("BuybackBurner", () => {
     const bad: Array<[bigint, bigint, bigint]> = [
       [3599n, MULTIPLIER, FLOOR], [30n * 86_400n + 1n, MULTIPLIER, FLOOR],
       [PERIOD, 11n * 10n ** 17n - 1n, FLOOR], [PERIOD, 3n * 10n ** 18n + 1n, FLOOR],
-      [PERIOD, MULTIPLIER, 10n ** 15n - 1n], [PERIOD, MULTIPLIER, 1_000_000n * FLK + 1n],
+      [PERIOD, MULTIPLIER, 10n ** 12n - 1n], [PERIOD, MULTIPLIER, 1_000_000n * FLK + 1n],
     ];
     for (const [p, m, f] of bad) await expect(buyback.connect(owner).setParams(p, m, f)).to.be.revertedWithCustomError(buyback, "BuybackInvalidParams");
-    await expect(buyback.connect(owner).setParams(3600n, 3n * 10n ** 18n, 10n ** 15n)).to.emit(buyback, "ParamsSet").withArgs(3600n, 3n * 10n ** 18n, 10n ** 15n);
-    // The running auction keeps its period; the new floor applies at once.
+    await expect(buyback.connect(owner).setParams(3600n, 3n * 10n ** 18n, 10n ** 12n)).to.emit(buyback, "ParamsSet").withArgs(3600n, 3n * 10n ** 18n, 10n ** 12n);
+    // The running auction keeps its period until it restarts; the new floor applies at once.
     expect((await buyback.auction()).period).to.equal(PERIOD);
+    await buyback.connect(owner).setParams(PERIOD, 3n * 10n ** 18n, 10n ** 12n);
     await buyback.connect(payer).deposit(USDC);
     const { start } = await buyback.auction();
     await time.increaseTo(start + 7200n);
-    const price = auctionPrice(FIRST, 10n ** 15n, PERIOD, 7200n);
+    const price = auctionPrice(FIRST, 10n ** 12n, PERIOD, 7200n);
     expect(await buyback.currentPrice()).to.equal(price);
+    expect(await buyback.currentPotPrice()).to.equal(potPrice(price, USDC));
     await time.setNextBlockTimestamp(start + 7201n);
     await buyback.connect(alice).buy(0n, price, start + 7201n, alice.address); // the price has fallen since
+    const paid = auctionPrice(FIRST, 10n ** 12n, PERIOD, 7201n);
+    await buyback.connect(owner).setParams(3600n, 3n * 10n ** 18n, 10n ** 12n);
     const a = await buyback.auction();
-    const paid = auctionPrice(FIRST, 10n ** 15n, PERIOD, 7201n);
-    expect([a.period, a.startPrice]).to.deep.equal([3600n, paid * 3n]);
+    expect([a.period, a.startPrice]).to.deep.equal([PERIOD, paid * 3n]);
+    // The next revenue restarts the auction with the new period.
+    await buyback.connect(payer).deposit(USDC);
+    expect((await buyback.auction()).period).to.equal(3600n);
     // A floor raised above the running auction's start price prices the pot at the floor.
     await buyback.connect(owner).setParams(3600n, 3n * 10n ** 18n, paid * 4n);
     expect(await buyback.currentPrice()).to.equal(paid * 4n);
@@ -140,7 +150,10 @@ describe("BuybackBurner", () => {
 
   it("over any sequence of deposits and buys, the burned total equals the FLK supply lost and every price follows the reference", async () => {
     const { buyback, flk, usdc, payer, alice, bob } = await loadFixture(withBuyers);
-    const step = fc.record({ deposit: fc.bigInt({ min: 0n, max: 10_000n * USDC }), wait: fc.bigInt({ min: 0n, max: 2n * PERIOD }), buyer: fc.boolean() });
+    // Deposits up to 1 USDC: start prices can double at each early buy, and the buyers hold 1M FLK.
+    // A zero deposit one step in three, so that buys often meet an empty pot.
+    const step = fc.record({ deposit: fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: USDC }), fc.bigInt({ min: 1n, max: USDC })), wait: fc.bigInt({ min: 0n, max: 2n * PERIOD }), buyer: fc.boolean() });
+    const done = { buy: 0, emptyPot: 0 };
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
         const snapshot = await takeSnapshot();
@@ -156,14 +169,18 @@ describe("BuybackBurner", () => {
             const buyer = s.buyer ? alice : bob;
             if (pot === 0n) {
               await expect(buyback.connect(buyer).buy(id, hre.ethers.MaxUint256, at, buyer.address)).to.be.revertedWithCustomError(buyback, "BuybackEmptyPot");
+              done.emptyPot++;
               continue;
             }
-            const price = auctionPrice(startPrice, FLOOR, PERIOD, at - start);
+            ({ start } = await buyback.auction()); // a deposit into an empty or small pot restarted it
+            const rate = auctionPrice(startPrice, FLOOR, PERIOD, at - start);
+            const price = potPrice(rate, pot);
             const usdcBefore = await usdc.balanceOf(buyer.address);
             await buyback.connect(buyer).buy(id, price, at, buyer.address);
             expect(await usdc.balanceOf(buyer.address)).to.equal(usdcBefore + pot);
             burned += price;
-            expect(await buyback.auction()).to.deep.equal([id + 1n, at, PERIOD, nextStartPrice(price, MULTIPLIER, FLOOR)]);
+            done.buy++;
+            expect(await buyback.auction()).to.deep.equal([id + 1n, at, PERIOD, nextStartPrice(rate, MULTIPLIER, FLOOR)]);
             ({ id, start, startPrice } = await buyback.auction());
           }
           expect(await buyback.totalBurned()).to.equal(burned);
@@ -174,5 +191,7 @@ describe("BuybackBurner", () => {
       }),
       { numRuns: RUNS },
     );
+    expect(done.buy, "buys").to.be.greaterThan(0);
+    expect(done.emptyPot, "empty-pot refusals").to.be.greaterThan(0);
   });
 });

@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { timelockSigner } from "../helpers/deploy";
+import { timelockSigner } from "../../testkit/deploy";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
+import { FLK } from "../../protocol/units";
 import {
   creatorTokenAddress,
   DEFAULT_FEES,
@@ -13,7 +13,7 @@ import {
   spotPrice,
   START_PRICE,
   type FeeShares,
-} from "../../ignition/creator";
+} from "../../protocol/creatorMarket";
 import type { CreatorToken } from "../../typechain-types";
 import { withTraders } from "./fixtures";
 
@@ -40,6 +40,24 @@ describe("CreatorMarket", () => {
     });
   });
 
+  describe("dust trades", () => {
+    it("a dust buy pays at least 1 wei of every fee share; a sell worth less than its fees is refused", async () => {
+      const { creatorMarket: market, traders } = await loadFixture(withTraders);
+      const [buyer, creator] = traders;
+      // 1 wei of token at zero supply costs 1 wei of FLK on the curve (reserveAt(1) = 1, rounded up):
+      // 3%, 1% and 1% of it rounded down were nothing; rounded up, 1 wei each.
+      await expect(market.connect(buyer).buy(creator.address, 1n, 4n, await deadline()))
+        .to.emit(market, "Buy").withArgs(creator.address, buyer.address, 1n, 1n, 1n, 1n, 1n, 1n);
+      expect(await market.sellReturn(creator.address, 1n)).to.deep.equal([0n, 1n]);
+      await expect(market.connect(buyer).sell(creator.address, 1n, 0n, await deadline()))
+        .to.be.revertedWithCustomError(market, "CreatorMarketDustTrade").withArgs(1n);
+      // 10^6 wei of FLK of curve value: 30,000 + 10,000 + 10,000 wei exactly (no rounding needed).
+      const q = quoteBuy(1n, 100_000_000n, DEFAULT_FEES);
+      expect(q.cost).to.equal(1_000_000n);
+      expect([q.fees.creator, q.fees.burn, q.fees.treasury]).to.deep.equal([30_000n, 10_000n, 10_000n]);
+    });
+  });
+
   describe("curve math against the TypeScript reference", () => {
     it("reserveAt equals the bigint integral, rounded up, at supplies of every magnitude", async () => {
       const { creatorMarket: market } = await loadFixture(withTraders);
@@ -54,10 +72,17 @@ describe("CreatorMarket", () => {
       const [buyer, creator] = traders;
       const marketAddress = await market.getAddress();
       let supply = 0n;
+      const bought: bigint[] = [];
       for (const amount of SIZES.slice(0, 14)) {
         const q = quoteBuy(supply, amount, DEFAULT_FEES);
         const [total, cost] = await market.buyCost(creator.address, amount);
         expect([total, cost]).to.deep.equal([q.total, q.cost]);
+        // A buy whose curve cost rounds to nothing would carry no fee: refused.
+        if (q.dust) {
+          await expect(market.connect(buyer).buy(creator.address, amount, q.total, await deadline())).to.be.revertedWithCustomError(market, "CreatorMarketDustTrade");
+          continue;
+        }
+        bought.push(amount);
         const supplyBefore = await flk.totalSupply();
         const balanceBefore = await flk.balanceOf(buyer.address);
         const marketBefore = await flk.balanceOf(marketAddress);
@@ -70,9 +95,16 @@ describe("CreatorMarket", () => {
         expect(await market.reserveOf(creator.address)).to.equal(reserveAt(supply));
         expect(await market.spotPrice(creator.address)).to.equal(spotPrice(supply));
       }
-      for (const amount of SIZES.slice(0, 14).reverse()) {
+      let unsold = 0n;
+      for (const amount of bought.reverse()) {
         const q = quoteSell(supply, amount, DEFAULT_FEES);
-        expect(await market.sellReturn(creator.address, amount)).to.deep.equal([q.proceeds, q.value]);
+        expect(await market.sellReturn(creator.address, amount)).to.deep.equal([q.dust ? 0n : q.proceeds, q.value]);
+        // A sell worth less than its fees is refused; the dust stays with the holder.
+        if (q.dust) {
+          await expect(market.connect(buyer).sell(creator.address, amount, 0n, await deadline())).to.be.revertedWithCustomError(market, "CreatorMarketDustTrade");
+          unsold += amount;
+          continue;
+        }
         const balanceBefore = await flk.balanceOf(buyer.address);
         const supplyBefore = await flk.totalSupply();
         await market.connect(buyer).sell(creator.address, amount, q.proceeds, await deadline());
@@ -80,17 +112,19 @@ describe("CreatorMarket", () => {
         expect(await flk.totalSupply()).to.equal(supplyBefore - q.fees.burn);
         supply -= amount;
       }
-      expect(supply).to.equal(0n);
-      expect(await market.reserveOf(creator.address)).to.equal(0n);
-      // All that is left in the market is fees: the reserve paid everything back.
+      expect(supply).to.equal(unsold);
+      expect(unsold < 10n ** 3n).to.equal(true);
+      expect(await market.reserveOf(creator.address)).to.equal(reserveAt(unsold));
+      // All that is left in the market is fees and the dust's reserve: the reserve paid everything else back.
       const g = await market.globalState();
-      expect(await flk.balanceOf(marketAddress)).to.equal((await market.creatorFeesOf(creator.address)) + g.treasuryFees);
+      expect(await flk.balanceOf(marketAddress)).to.equal((await market.creatorFeesOf(creator.address)) + g.treasuryFees + reserveAt(unsold));
     });
 
     it("a buy split in many pieces costs exactly what one buy of the sum costs (path independence)", async () => {
       const { creatorMarket: market, traders } = await loadFixture(withTraders);
       const [a, b, creatorA, creatorB] = traders;
-      const pieces = [1n, 10n ** 17n + 3n, 5n, 10n ** 18n, 333_333_333_333_333_333n];
+      // Pieces whose curve cost is not zero (a zero-cost piece is refused as dust).
+      const pieces = [1n, 10n ** 17n + 3n, 500n, 10n ** 18n, 333_333_333_333_333_333n];
       const sum = pieces.reduce((x, y) => x + y, 0n);
       let paid = 0n;
       for (const p of pieces) {

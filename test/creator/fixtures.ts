@@ -1,8 +1,8 @@
 import hre from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { FLK } from "../../ignition/genesis";
-import { deploySuite, type Suite } from "../helpers/deploy";
-import { fundWithFlk } from "../helpers/flk";
+import { FLK } from "../../protocol/units";
+import { deploySuite, type Suite } from "../../testkit/deploy";
+import { fundWithFlk } from "../../testkit/flk";
 
 /** FLK each trader starts with. */
 export const TRADER_FLK = 1_000_000n * FLK;

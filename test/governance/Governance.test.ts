@@ -2,8 +2,8 @@ import { expect } from "chai";
 import hre from "hardhat";
 import fc from "fast-check";
 import { loadFixture, mine, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
-import { GOVERNANCE, UNBONDING_PERIOD } from "../../ignition/governance";
+import { FLK } from "../../protocol/units";
+import { GOVERNANCE, UNBONDING_PERIOD } from "../../protocol/governance";
 import { stakingFixture, type StakingSuite } from "../staking/fixture";
 
 enum State { Pending, Active, Canceled, Defeated, Succeeded, Queued, Expired, Executed }
@@ -20,7 +20,7 @@ async function unbondingProposal(s: StakingSuite, period: bigint, description: s
 }
 
 describe("Governance (Governor + Timelock over staked FLK)", () => {
-  it("is deployed with the SPEC §4 settings, the timelock owning everything and the deployer holding no role", async () => {
+  it("is deployed with the docs/spec.md §4 settings, the timelock owning everything and the deployer holding no role", async () => {
     const s = await loadFixture(stakingFixture);
     const { governor, timelock, staking, emission, vesting, admin } = s;
     const [deployer] = await hre.ethers.getSigners();

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import hre from "hardhat";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { keccak256, toUtf8Bytes } from "ethers";
-import { beaconCommitment, beaconMix, committeeSeed, selectActiveSet, selectCommittee, shuffle } from "../../protocol/committee";
+import { beaconCommitment, beaconMix, committeeSeed, selectActiveSet, selectCommittee, drawCommittee } from "../../protocol/committee";
 import { computeReputation, defaultScore, filteredWeightedMean, reputationRoot, type PeerMeasurement } from "../../protocol/reputation";
 import { BOOST_SCALE, buildRewardsTree, claimAmount, flkWeight, lockBoost, rewardLeaves, rewardProof, splitDebits, REWARD_LEAF_TYPES } from "../../protocol/rewards";
 import { orderSignatures, quorum } from "../../protocol/report";
@@ -122,15 +122,16 @@ describe("protocol: reputation", () => {
 });
 
 describe("protocol: committee and report helpers", () => {
-  it("shuffles exactly as the registry's Selection.shuffle", async () => {
-    const harness = await hre.ethers.deployContract("SelectionHarness");
+  it("draws exactly as the registry's Selection.draw, each id at most once", async () => {
+    // A linked library's pure functions answer plain calls: the deployed library is its own harness.
+    const selection = await hre.ethers.deployContract("Selection");
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 2, max: 60 }), fc.integer({ min: 1, max: 59 }), fc.string(), async (n, k, s) => {
-        const size = Math.min(k, n - 1);
-        const ids = Array.from({ length: n }, (_, i) => i * 3 + 1);
+      fc.asyncProperty(fc.array(fc.bigInt({ min: 1n, max: 1_000_000n }), { minLength: 2, maxLength: 60 }), fc.integer({ min: 1, max: 59 }), fc.string(), async (weights, k, s) => {
+        const size = Math.min(k, weights.length - 1);
+        const ids = weights.map((_, i) => i * 3 + 1);
         const seed = keccak256(toUtf8Bytes(s));
-        const local = shuffle(ids, size, seed);
-        expect(local).to.deep.equal((await harness.shuffle(ids, size, seed)).map(Number));
+        const local = drawCommittee(ids, weights, size, seed);
+        expect(local).to.deep.equal((await selection.draw(ids, weights, size, seed)).map(Number));
         expect(new Set(local).size).to.equal(size);
       }),
       { numRuns: 30 },
@@ -143,7 +144,7 @@ describe("protocol: committee and report helpers", () => {
     expect(committeeSeed(3n, [s1, s2])).to.equal(committeeSeed(3n, [s2, s1]));
     expect(beaconMix([s1, s1])).to.equal(`0x${"00".repeat(32)}`);
     expect(beaconCommitment(1n, 2, s1)).to.not.equal(beaconCommitment(1n, 3, s1)); // bound to the node (no copied commits)
-    expect(selectCommittee([5, 6, 7], 3, s1)).to.deep.equal([5, 6, 7]);
+    expect(selectCommittee([5, 6, 7], [1n, 1n, 1n], 3, s1)).to.deep.equal([5, 6, 7]);
   });
 
   it("keeps the top stakes, earlier candidates winning ties, and drops under-staked ones", () => {

@@ -1,38 +1,34 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { keccak256, toUtf8Bytes } from "ethers";
-import { FLK } from "../../ignition/genesis";
+import { FLK } from "../../protocol/units";
 import { beaconCommitment, committeeSeed, selectActiveSet, selectCommittee } from "../../protocol/committee";
-import { MIN_STAKE, ZERO32, committeeNodes, emptyReport, registerNodes, registrySuite, signReport, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "./fixtures";
+import { MIN_STAKE, ZERO32, beaconSecret, committeeNodes, emptyReport, registerNodes, registrySuite, runBeacon, signReport, submitReport, withActiveNodes, type RegistrySuite } from "../../testkit/registry";
 import { quorum } from "../../protocol/report";
 
+const secretOf = beaconSecret;
 const Status = { Pending: 1n, Active: 2n, Jailed: 3n, Exited: 4n };
 
-/** Recomputes the committee that `receipt`'s epoch change selected, from the registry's events only. */
+/** Recomputes the committee that the epoch change in `blockNumber` selected, from the registry's events only. */
 async function recomputeFromEvents(s: RegistrySuite, blockNumber: number) {
   const reg = s.registry;
   const [activeEv] = await reg.queryFilter(reg.filters.ActiveSetSelected(), blockNumber, blockNumber);
   const [committeeEv] = await reg.queryFilter(reg.filters.CommitteeSelected(), blockNumber, blockNumber);
   const epoch = committeeEv.args.epoch;
+  // The pool: the ending epoch's active set and weights (the first committee: the first active set).
+  const [poolEv] = await reg.queryFilter(reg.filters.ActiveSetSelected(epoch - 1n), 0, blockNumber - 1);
+  const bootstrap = !poolEv || poolEv.args.nodeIds.length === 0;
+  const pool = bootstrap ? activeEv : poolEv;
+  const commits = await reg.queryFilter(reg.filters.BeaconCommitted(epoch - 1n));
   const reveals = await reg.queryFilter(reg.filters.BeaconRevealed(epoch - 1n));
+  const complete = reveals.length === commits.length;
   const [paramsEv] = (await reg.queryFilter(reg.filters.ParametersSet(), 0, blockNumber)).slice(-1);
   const active = activeEv.args.nodeIds.map(Number);
-  const seed = committeeSeed(epoch - 1n, reveals.map((r) => r.args.secret));
-  const expected = selectCommittee(active, Number(paramsEv.args.committeeSize), seed);
-  return { expected, actual: committeeEv.args.nodeIds.map(Number), seed, eventSeed: committeeEv.args.seed, active };
-}
-
-const secretOf = (epoch: bigint, id: number) => keccak256(toUtf8Bytes(`secret-${epoch}-${id}`));
-
-/** Committee members commit, then (after the epoch's end) reveal, except those in `silent`. */
-async function runBeacon(s: RegistrySuite, nodes: readonly TestNode[], silent: ReadonlySet<number> = new Set()) {
-  const epoch = await s.registry.epoch();
-  const members = (await s.registry.committeeIds()).map(Number);
-  const byId = (id: number) => nodes.find((n) => n.id === id)!;
-  for (const id of members) await s.registry.connect(byId(id).owner).commitBeacon(id, beaconCommitment(epoch, id, secretOf(epoch, id)));
-  await time.increaseTo(await s.registry.epochEnd());
-  for (const id of members) if (!silent.has(id)) await s.registry.connect(byId(id).owner).revealBeacon(id, secretOf(epoch, id));
+  const seed = committeeSeed(epoch - 1n, complete ? reveals.map((r) => r.args.secret) : []);
+  const ids = pool.args.nodeIds.map(Number);
+  const expected = selectCommittee(ids, [...pool.args.weights], Number(paramsEv.args.committeeSize), seed, (id) => active.includes(id));
+  const drew = ids.length > Number(paramsEv.args.committeeSize);
+  return { expected, actual: committeeEv.args.nodeIds.map(Number), seed: drew ? seed : ZERO32, eventSeed: committeeEv.args.seed, active };
 }
 
 describe("NodeRegistry: epochs and committee", () => {
@@ -141,9 +137,12 @@ describe("NodeRegistry: epochs and committee", () => {
     const candidates = [...(await s.registry.activeSetIds()).map(Number), ...late.map((n) => n.id)];
     const stakes = new Map<number, bigint>();
     for (const n of [...first, ...late]) stakes.set(n.id, (await s.registry.getNode(n.id)).stake);
-    const expected = selectActiveSet(candidates.map((id) => ({ id, stake: stakes.get(id)! })), MIN_STAKE);
+    await runBeacon(s, first);
     await time.increaseTo((await s.registry.reportOpensAt()) + 3_600n);
     const tx = await s.registry.advanceEpoch();
+    // The next committee's members rank first (drawn from the previous set), then stake.
+    const members = new Set((await s.registry.committeeIds()).map(Number));
+    const expected = selectActiveSet(candidates.map((id) => ({ id, stake: stakes.get(id)!, member: members.has(id) })), MIN_STAKE);
     const active = (await s.registry.activeSetIds()).map(Number);
     expect(active).to.deep.equal(expected);
     expect(active).to.have.length(100);
@@ -160,31 +159,30 @@ describe("NodeRegistry: epochs and committee", () => {
 
   it("tracks committee members past node id 255 (a second bitmap word) and counts their signatures", async () => {
     const s = await loadFixture(registrySuite);
-    await s.registry.connect(s.adminSigner).setParameters(3_600, 60, 100, MIN_STAKE);
+    await s.registry.connect(s.adminSigner).setParameters(3_600, 60, 50, MIN_STAKE);
     const forced = async () => {
+      await runBeacon(s, nodes);
       const committee = await s.registry.committeeIds();
-      await time.increaseTo(committee.length === 0 ? await s.registry.epochEnd() : (await s.registry.reportOpensAt()) + 3_600n);
+      const opens = committee.length === 0 ? await s.registry.epochEnd() : (await s.registry.reportOpensAt()) + 3_600n;
+      if (BigInt(await time.latest()) < opens) await time.increaseTo(opens);
       await s.registry.advanceEpoch();
     };
     const nodes = await registerNodes(s, 100);
     await forced();
     nodes.push(...(await registerNodes(s, 100, () => MIN_STAKE, 100)));
     await forced();
-    // Ids 201-260 outbid everyone: the active set and the committee hold ids on both sides of 256.
-    nodes.push(...(await registerNodes(s, 60, () => 2n * MIN_STAKE, 200)));
+    // Ids 201-260 outbid the 50 places outside the committee, then weigh twice as much in the next draw.
+    nodes.push(...(await registerNodes(s, 60, (i) => 2n * MIN_STAKE + BigInt(i) * FLK, 200)));
+    await forced();
     await forced();
     const committee = (await s.registry.committeeIds()).map(Number);
-    expect(committee).to.have.length(100);
-    expect(committee.filter((id) => id >= 256)).to.have.length(5);
-    for (const id of [1, 255, 256, 260]) {
-      const inCommittee = committee.includes(id);
-      expect(await s.registry.isCommitteeMember(id)).to.equal(inCommittee);
-    }
-    expect(await s.registry.isCommitteeMember(256)).to.equal(true);
+    expect(committee).to.have.length(50);
+    expect(committee.filter((id) => id >= 256).length).to.be.greaterThan(0);
+    for (const id of [1, 255, 256, 257, 258, 259, 260]) expect(await s.registry.isCommitteeMember(id)).to.equal(committee.includes(id));
     // A quorum that includes the members past 255 is accepted.
     const members = (await committeeNodes(s, nodes)).sort((a, b) => b.id - a.id);
     const report = await emptyReport(s);
-    const sigs = await signReport(s, report, members.slice(0, quorum(100)));
+    const sigs = await signReport(s, report, members.slice(0, quorum(50)));
     await time.increaseTo(await s.registry.reportOpensAt());
     await expect(s.registry.submitEpochReport(report, sigs)).to.emit(s.registry, "EpochReported");
   });

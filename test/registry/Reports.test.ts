@@ -3,7 +3,7 @@ import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { Wallet, keccak256, toUtf8Bytes } from "ethers";
 import { buildEpochReport, quorum, reportDigest, reportDomain } from "../../protocol/report";
-import { MIN_STAKE, ZERO32, committeeNodes, emptyReport, registerNodes, registrySuite, signReport, submitReport, withActiveNodes, type RegistrySuite } from "./fixtures";
+import { MIN_STAKE, ZERO32, committeeNodes, emptyReport, registerNodes, registrySuite, signReport, submitReport, withActiveNodes, type RegistrySuite } from "../../testkit/registry";
 
 const Status = { Active: 2n, Jailed: 3n };
 

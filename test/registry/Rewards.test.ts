@@ -1,20 +1,24 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { cumulativeEmission } from "../../ignition/genesis";
+import { cumulativeEmission } from "../../protocol/emission";
 import { buildEpochReport, type ClientUsage } from "../../protocol/report";
-import { buildRewardsTree, claimAmount, debitOf, rewardLeaves, rewardProof, splitDebits, type NodeReward, type RewardsTree } from "../../protocol/rewards";
+import { buildRewardsTree, claimAmount, rewardLeaves, rewardProof, splitDebits, type NodeReward, type RewardsTree } from "../../protocol/rewards";
 import { completeEpochReport } from "../../protocol/reportRoots";
-import { MIN_STAKE, ZERO32, registrySuite, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "./fixtures";
+import { MIN_STAKE, ZERO32, registrySuite, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../../testkit/registry";
 
 const USDC = 10n ** 6n;
 
-/** Four active nodes of four operators, committee of all four. */
+/** Four active nodes of four operators, committee of all four; a payer with 1,000 USDC in escrow. */
 async function rewarding() {
   const s = await registrySuite();
   await s.registry.connect(s.adminSigner).setParameters(3_600, 60, 4, MIN_STAKE);
   const nodes = await withActiveNodes(s, 4);
-  return { ...s, nodes };
+  const payer = (await hre.ethers.getSigners())[10];
+  await s.usdc.mint(payer.address, 1_000n * USDC);
+  await s.usdc.connect(payer).approve(await s.escrow.getAddress(), hre.ethers.MaxUint256);
+  await s.escrow.connect(payer).deposit(payer.address, 1_000n * USDC);
+  return { ...s, nodes, payer };
 }
 
 /** Node half of emission that a mint at `t` pays when `mintedBefore` was minted before (mirrors Emission.mint). */
@@ -25,11 +29,14 @@ async function nodeHalfMinted(s: RegistrySuite, t: bigint, mintedBefore: bigint)
 }
 
 /**
- * Reports the epoch with `rewards` (one per node, each node its own operator's) and `usage`, the
- * report completed by protocol/ as a committee does; returns the tree and the FLK the settlement minted in.
+ * Reports the epoch with `rewards` (one per node, each node its own operator's) and `usage` (by
+ * default the payer pays the whole revenue: revenue weights must be USDC debited), the report
+ * completed by protocol/ as a committee does; returns the tree and the FLK the settlement minted in.
  */
-async function reportEpoch(s: RegistrySuite & { nodes: TestNode[] }, rewards: NodeReward[], usage: ClientUsage[] = []) {
+async function reportEpoch(s: RegistrySuite & { nodes: TestNode[]; payer: { address: string } }, rewards: NodeReward[], usage?: ClientUsage[]) {
   const epoch = await s.registry.epoch();
+  const revenue = rewards.reduce((sum, r) => sum + r.revenue, 0n);
+  usage ??= [{ client: s.payer.address, amount: revenue }];
   const idOf = (owner: string) => s.nodes.find((n) => n.owner.address === owner)!.id;
   const { report, rewards: tree } = completeEpochReport(
     {
@@ -68,8 +75,10 @@ describe("EpochRewards and ServiceEscrow", () => {
     const before = await s.flk.balanceOf(a);
     const claims = [claimArgs(1n, e1.tree, a), claimArgs(2n, e2.tree, a)];
     const expected = claimAmount(pool1, claims[0].flkWeight, e1.tree.totalFlkWeight) + claimAmount(pool2, claims[1].flkWeight, e2.tree.totalFlkWeight);
-    await expect(s.rewards.claimMany(claims)).to.emit(s.rewards, "Claimed").withArgs(1, a, claimAmount(pool1, claims[0].flkWeight, e1.tree.totalFlkWeight), 0);
+    await expect(s.rewards.claimMany(claims)).to.emit(s.rewards, "Claimed").withArgs(1, a, claimAmount(pool1, claims[0].flkWeight, e1.tree.totalFlkWeight), 80n);
     expect((await s.flk.balanceOf(a)) - before).to.equal(expected);
+    // USDC: the payer's 450 units debited, 360 to the pool, 100/450 of it to n1.
+    expect((await s.rewards.pools(1)).usdcPool).to.equal(360n);
     // FLK weight = revenue × boost (1.0 unlocked) × reputation / 100.
     expect(claims[0].flkWeight).to.equal((100n * 1_000_000n * 80n) / 100n);
     await expect(s.rewards.claimMany(claims)).to.be.revertedWithCustomError(s.rewards, "RewardsAlreadyClaimed").withArgs(1, a);
@@ -123,17 +132,17 @@ describe("EpochRewards and ServiceEscrow", () => {
     const [c1, c2] = s.clients;
     await s.escrow.connect(c1).deposit(c1.address, 100n * USDC);
     await s.escrow.connect(c2).deposit(c2.address, 5n * USDC);
-    const usage = [{ client: c1.address, amount: 30n * USDC + 1n }, { client: c2.address, amount: 8n * USDC }];
+    // c2 used 8 USDC but holds 5: the committee charges it 5 (protocol/usage.ts caps at the debitable amount).
+    const usage = [{ client: c1.address, amount: 30n * USDC + 1n }, { client: c2.address, amount: 5n * USDC }];
     const [n1, n2] = s.nodes;
     const rewards = [
-      { owner: n1.owner.address, revenue: 30n * USDC, remainingLockEpochs: 0n, reputation: 60 },
-      { owner: n2.owner.address, revenue: 8n * USDC, remainingLockEpochs: 0n, reputation: 60 },
+      { owner: n1.owner.address, revenue: 30n * USDC + 1n, remainingLockEpochs: 0n, reputation: 60 },
+      { owner: n2.owner.address, revenue: 5n * USDC, remainingLockEpochs: 0n, reputation: 60 },
     ];
     const buyback = await s.escrow.buyback();
     const buybackBefore = await s.usdc.balanceOf(buyback);
     const { tx, tree } = await reportEpoch(s, rewards, usage);
-    const debited = debitOf(usage[0].amount, 100n * USDC) + debitOf(usage[1].amount, 5n * USDC);
-    expect(debited).to.equal(35n * USDC + 1n);
+    const debited = 35n * USDC + 1n;
     const { toNodes, toBuyback } = splitDebits(debited, 8_000n);
     await expect(tx).to.emit(s.escrow, "Debited").withArgs(1, c2.address, 5n * USDC, 0);
     await expect(tx).to.emit(s.escrow, "EpochDebited").withArgs(1, debited, toNodes, toBuyback);
@@ -160,13 +169,16 @@ describe("EpochRewards and ServiceEscrow", () => {
     await s.escrow.connect(c1).requestWithdrawal(10n * USDC);
     const at = BigInt(await time.latest()) + notice;
     await expect(s.escrow.connect(c1).withdraw()).to.be.revertedWithCustomError(s.escrow, "EscrowNotWithdrawable").withArgs(at);
-    await reportEpoch(s, [], [{ client: c1.address, amount: 4n * USDC }]);
+    await reportEpoch(s, [{ owner: s.nodes[0].owner.address, revenue: 4n * USDC, remainingLockEpochs: 0n, reputation: 0 }], [{ client: c1.address, amount: 4n * USDC }]);
     await time.increaseTo(at);
+    // Epoch 2 reserves what its report may still debit (min(balance, limit) = 6 USDC): the limit
+    // goes to zero from epoch 3 and the rest is paid then.
+    await expect(s.escrow.connect(c1).withdraw()).to.changeTokenBalance(s.usdc, c1, 0n);
+    await s.escrow.connect(c1).setSpendingLimit(0);
+    await reportEpoch(s, []);
     await expect(s.escrow.connect(c1).withdraw()).to.changeTokenBalance(s.usdc, c1, 6n * USDC);
     expect((await s.escrow.accounts(c1.address)).balance).to.equal(0n);
-    // Nobody weighed USDC in epoch 1: the nodes' 80% waits in the rewards contract for the next pool.
     expect(await s.usdc.balanceOf(await s.rewards.getAddress())).to.equal(splitDebits(4n * USDC, 8_000n).toNodes);
-    expect(await s.rewards.usdcOwed()).to.equal(0n);
   });
 
   it("keeps debits and parameters to the registry and the admin", async () => {

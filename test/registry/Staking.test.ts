@@ -1,17 +1,18 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
-import { ENDPOINTS, MIN_STAKE, ZERO32, nodeIdentity, registerNodes, registrySuite, withActiveNodes, type RegistrySuite } from "./fixtures";
+import { FLK } from "../../protocol/units";
+import { ENDPOINTS, MIN_STAKE, ZERO32, keyProofs, nodeIdentity, registerNode, registerNodes, registrySuite, runBeacon, withActiveNodes, type RegistrySuite, type TestNode } from "../../testkit/registry";
 
 const Status = { None: 0n, Pending: 1n, Active: 2n, Jailed: 3n, Exited: 4n };
 
-/** Moves the registry `n` epochs on (forced changes; no committee needed for these rules). */
-async function advanceEpochs(s: RegistrySuite, n: number) {
+/** Moves the registry `n` epochs on (forced changes; the committee among `nodes` runs its beacon, so it is not jailed for silence). */
+async function advanceEpochs(s: RegistrySuite, n: number, nodes: readonly TestNode[] = []) {
   for (let i = 0; i < n; i++) {
+    await runBeacon(s, nodes);
     const committee = await s.registry.committeeIds();
     const opens = committee.length === 0 ? await s.registry.epochEnd() : (await s.registry.reportOpensAt()) + (await s.registry.epochDuration());
-    await time.increaseTo(opens);
+    if (BigInt(await time.latest()) < opens) await time.increaseTo(opens);
     await s.registry.advanceEpoch();
   }
 }
@@ -39,10 +40,11 @@ describe("NodeRegistry: registration and stake", () => {
     const s = await loadFixture(registrySuite);
     const [op] = s.operators;
     const { key, signer } = nodeIdentity(0);
-    const tx = s.registry.connect(op).register(key, signer.address, ENDPOINTS, MIN_STAKE);
+    const { keyProof } = await keyProofs(s, op.address, 0);
+    const tx = registerNode(s, op, 0, MIN_STAKE);
     await expect(tx)
       .to.emit(s.registry, "NodeRegistered")
-      .withArgs(1, op.address, key, signer.address, [ENDPOINTS.host, Object.values(ENDPOINTS.ports)], MIN_STAKE)
+      .withArgs(1, op.address, key, signer.address, [ENDPOINTS.host, Object.values(ENDPOINTS.ports)], MIN_STAKE, keyProof)
       .and.to.emit(s.registry, "NodeStatusChanged")
       .withArgs(1, Status.Pending, 0);
     await expect(tx).to.changeTokenBalances(s.flk, [op, s.registry], [-MIN_STAKE, MIN_STAKE]);
@@ -54,6 +56,7 @@ describe("NodeRegistry: registration and stake", () => {
     expect(node.stake).to.equal(MIN_STAKE);
     expect(node.endpoints.host).to.equal(ENDPOINTS.host);
     expect(node.endpoints.ports.gateway).to.equal(4220n);
+    expect(node.keyProof).to.deep.equal(keyProof);
     expect(await s.registry.nodeIdOfKey(key)).to.equal(1n);
     expect(await s.registry.nodeIdOfSigner(signer.address)).to.equal(1n);
     expect(await s.registry.pendingNodes()).to.deep.equal([1n]);
@@ -64,22 +67,42 @@ describe("NodeRegistry: registration and stake", () => {
     const [op, other] = s.operators;
     const a = nodeIdentity(0);
     const b = nodeIdentity(1);
+    const pa = await keyProofs(s, op.address, 0);
     const r = s.registry.connect(op);
-    await expect(r.register(ZERO32, a.signer.address, ENDPOINTS, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadNodeKey");
-    await expect(r.register(a.key, hre.ethers.ZeroAddress, ENDPOINTS, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadSigner");
-    await expect(r.register(a.key, a.signer.address, ENDPOINTS, MIN_STAKE - 1n))
+    const reg = (key: string, signer: string, endpoints: typeof ENDPOINTS, stake: bigint, p = pa) => r.register(key, signer, endpoints, stake, p.signerProof, p.keyProof);
+    await expect(reg(ZERO32, a.signer.address, ENDPOINTS, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadNodeKey");
+    await expect(reg(a.key, hre.ethers.ZeroAddress, ENDPOINTS, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadSigner");
+    await expect(reg(a.key, a.signer.address, ENDPOINTS, MIN_STAKE - 1n))
       .to.be.revertedWithCustomError(s.registry, "NodeRegistryUnderStaked")
       .withArgs(MIN_STAKE - 1n, MIN_STAKE);
-    await expect(r.register(a.key, a.signer.address, { ...ENDPOINTS, host: "" }, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadEndpoints");
-    await expect(r.register(a.key, a.signer.address, { ...ENDPOINTS, host: "x".repeat(254) }, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadEndpoints");
-    await expect(r.register(a.key, a.signer.address, { ...ENDPOINTS, ports: { ...ENDPOINTS.ports, rpc: 0 } }, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadEndpoints");
-    await r.register(a.key, a.signer.address, ENDPOINTS, MIN_STAKE);
-    await expect(s.registry.connect(other).register(a.key, b.signer.address, ENDPOINTS, MIN_STAKE))
+    await expect(reg(a.key, a.signer.address, { ...ENDPOINTS, host: "" }, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadEndpoints");
+    await expect(reg(a.key, a.signer.address, { ...ENDPOINTS, host: "x".repeat(254) }, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadEndpoints");
+    await expect(reg(a.key, a.signer.address, { ...ENDPOINTS, ports: { ...ENDPOINTS.ports, rpc: 0 } }, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadEndpoints");
+    // Proofs of possession: a's proofs replayed for b, or b's proofs (made for op) sent by another account.
+    await expect(s.registry.connect(other).register(b.key, b.signer.address, ENDPOINTS, MIN_STAKE, pa.signerProof, pa.keyProof))
+      .to.be.revertedWithCustomError(s.registry, "NodeRegistryBadSignerProof")
+      .withArgs(b.signer.address);
+    const pbForOp = await keyProofs(s, op.address, 1);
+    await expect(s.registry.connect(other).register(b.key, b.signer.address, ENDPOINTS, MIN_STAKE, pbForOp.signerProof, pbForOp.keyProof))
+      .to.be.revertedWithCustomError(s.registry, "NodeRegistryBadSignerProof")
+      .withArgs(b.signer.address);
+    await expect(s.registry.connect(other).register(b.key, b.signer.address, ENDPOINTS, MIN_STAKE, "0x", pbForOp.keyProof))
+      .to.be.revertedWithCustomError(s.registry, "NodeRegistryBadSignerProof");
+    await reg(a.key, a.signer.address, ENDPOINTS, MIN_STAKE);
+    // A squatter reusing a's key with its own signer gets past the signer check, not the key's uniqueness.
+    const squat = await keyProofs(s, other.address, 1);
+    const { signNodeKeyProof } = await import("../../protocol/nodeKeyProof");
+    const { chainId } = await hre.ethers.provider.getNetwork();
+    const overKeyA = await signNodeKeyProof(chainId, await s.registry.getAddress(), other.address, a.nodeKey, b.signer);
+    await expect(s.registry.connect(other).register(a.key, b.signer.address, ENDPOINTS, MIN_STAKE, overKeyA.signerProof, overKeyA.keyProof))
       .to.be.revertedWithCustomError(s.registry, "NodeRegistryDuplicateNodeKey")
       .withArgs(a.key, 1);
-    await expect(s.registry.connect(other).register(b.key, a.signer.address, ENDPOINTS, MIN_STAKE))
+    // The holder of a's signer signing again for another node: duplicate.
+    const overSignerA = await signNodeKeyProof(chainId, await s.registry.getAddress(), other.address, b.nodeKey, a.signer);
+    await expect(s.registry.connect(other).register(b.key, a.signer.address, ENDPOINTS, MIN_STAKE, overSignerA.signerProof, overSignerA.keyProof))
       .to.be.revertedWithCustomError(s.registry, "NodeRegistryDuplicateSigner")
       .withArgs(a.signer.address, 1);
+    expect(squat.nodeKey).to.equal(b.key);
     expect(await s.registry.nodeCount()).to.equal(1n);
     expect(await s.flk.balanceOf(await s.registry.getAddress())).to.equal(MIN_STAKE);
   });
@@ -136,12 +159,12 @@ describe("NodeRegistry: registration and stake", () => {
     await expect(r.unstake(n.id, 3n * MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryInsufficientStake");
     await expect(r.unstake(n.id, MIN_STAKE + 1n)).to.emit(s.registry, "Unstaked").withArgs(n.id, MIN_STAKE + 1n, MIN_STAKE - 1n, 6);
     await expect(r.withdraw(n.id)).to.be.revertedWithCustomError(s.registry, "NodeRegistryNotWithdrawable").withArgs(6);
-    await advanceEpochs(s, 1);
+    await advanceEpochs(s, 1, nodes);
     expect((await s.registry.getNode(n.id)).status).to.equal(Status.Exited);
     expect(await s.registry.activeSetIds()).to.deep.equal([member]);
-    await advanceEpochs(s, 3);
+    await advanceEpochs(s, 3, nodes);
     await expect(r.withdraw(n.id)).to.be.revertedWithCustomError(s.registry, "NodeRegistryNotWithdrawable");
-    await advanceEpochs(s, 1);
+    await advanceEpochs(s, 1, nodes);
     await expect(s.registry.connect(s.operators[5]).withdraw(n.id)).to.be.revertedWithCustomError(s.registry, "NodeRegistryNotOwner");
     await expect(r.withdraw(n.id)).to.changeTokenBalances(s.flk, [n.owner, s.registry], [MIN_STAKE + 1n, -(MIN_STAKE + 1n)]);
     await expect(r.withdraw(n.id)).to.be.revertedWithCustomError(s.registry, "NodeRegistryNotWithdrawable");
@@ -150,7 +173,7 @@ describe("NodeRegistry: registration and stake", () => {
     await r.addStake(n.id, 1n);
     await expect(r.rejoin(n.id)).to.emit(s.registry, "NodeStatusChanged").withArgs(n.id, Status.Pending, 6);
     await expect(r.rejoin(n.id)).to.be.revertedWithCustomError(s.registry, "NodeRegistryCannotRejoin").withArgs(Status.Pending);
-    await advanceEpochs(s, 1);
+    await advanceEpochs(s, 1, nodes);
     expect(await s.registry.activeSetIds()).to.deep.equal([member, BigInt(n.id)]);
   });
 
@@ -161,11 +184,18 @@ describe("NodeRegistry: registration and stake", () => {
     await expect(s.registry.connect(n.owner).unstake(n.id, MIN_STAKE)).to.emit(s.registry, "Unstaked");
   });
 
-  it("caps the join queue at 100 nodes per epoch", async () => {
+  it("caps the join queue at 100 nodes; a full queue admits only more stake than its weakest, which exits", async () => {
     const s = await loadFixture(registrySuite);
     await registerNodes(s, 100);
-    const { key, signer } = nodeIdentity(100);
-    await expect(s.registry.connect(s.operators[0]).register(key, signer.address, ENDPOINTS, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryQueueFull");
+    await expect(registerNode(s, s.operators[0], 100, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryQueueFull").withArgs(MIN_STAKE);
+    // Of equal stakes the latest queued (id 100) is the weakest.
+    await expect(registerNode(s, s.operators[0], 100, MIN_STAKE + 1n))
+      .to.emit(s.registry, "NodeStatusChanged")
+      .withArgs(100, Status.Exited, 0);
+    const pending = (await s.registry.pendingNodes()).map(Number);
+    expect(pending).to.have.length(100);
+    expect(pending).to.not.include(100);
+    expect(pending[99]).to.equal(101);
   });
 
   it("lets only the owner set parameters, within their caps", async () => {
@@ -178,8 +208,10 @@ describe("NodeRegistry: registration and stake", () => {
     await expect(admin.setMinimumStake(1_000_001n * FLK)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadParameter");
     await expect(admin.setParameters(0, 0, 4, 0)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadParameter");
     await expect(admin.setParameters(31 * 86_400, 0, 4, 0)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadParameter");
-    await expect(admin.setParameters(60, 0, 101, 0)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadParameter");
+    await expect(admin.setParameters(60, 5, 51, 0)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadParameter");
     await expect(admin.setParameters(60, 0, 0, 0)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadParameter");
+    // No reveal window: every committer would be slashed.
+    await expect(admin.setParameters(60, 0, 4, 0)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadParameter");
     await expect(admin.setParameters(60, 5, 4, 7n)).to.emit(s.registry, "ParametersSet").withArgs(60, 5, 4, 7n);
     await expect(admin.setPayments(await s.escrow.getAddress(), await s.rewards.getAddress())).to.be.revertedWithCustomError(s.registry, "NodeRegistryPaymentsSet");
   });

@@ -2,11 +2,12 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { keccak256, toUtf8Bytes } from "ethers";
-import { FLK } from "../../ignition/genesis";
+import { FLK } from "../../protocol/units";
 import { beaconCommitment } from "../../protocol/committee";
+import { usageTotals } from "../../protocol/usage";
 import { completeEpochReport } from "../../protocol/reportRoots";
 import type { RewardsTree } from "../../protocol/rewards";
-import { MIN_STAKE, registerNodes, registrySuite, standings, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "./fixtures";
+import { MIN_STAKE, beaconSecret, committeeNodes, emptyReport, registerNodes, registrySuite, runBeacon, standings, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../../testkit/registry";
 
 const USDC = 10n ** 6n;
 const RUNS = Number(process.env.FC_RUNS ?? 15);
@@ -18,6 +19,19 @@ async function base() {
   return { ...s, nodes };
 }
 
+/** {@link base} after an epoch in which one committee member never committed its beacon: it is Jailed, so `rejoin` has a node to act on. */
+async function withJailed() {
+  const s = await base();
+  const members = await committeeNodes(s, s.nodes);
+  const epoch = await s.registry.epoch();
+  const [silent, ...honest] = members;
+  for (const m of honest) await s.registry.connect(m.owner).commitBeacon(m.id, beaconCommitment(epoch, m.id, beaconSecret(epoch, m.id)));
+  await runBeacon(s, s.nodes, new Set([silent.id]));
+  await submitReport(s, s.nodes, await emptyReport(s));
+  expect((await s.registry.getNode(silent.id)).status).to.equal(3n); // Jailed
+  return { ...s, jailed: s.nodes.indexOf(silent) };
+}
+
 type Action =
   | { kind: "register"; extra: bigint }
   | { kind: "addStake"; node: number; amount: bigint }
@@ -27,7 +41,7 @@ type Action =
   | { kind: "report"; uptimes: number[]; usage: bigint[]; revenue: bigint[]; silent: number }
   | { kind: "skip" }
   | { kind: "claim" }
-  | { kind: "withdraw"; node: number };
+  | { kind: "withdraw"; node: number; wait: boolean };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ kind: fc.constant("register" as const), extra: fc.bigInt({ min: 0n, max: 2_000n }) }),
@@ -44,15 +58,43 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   }),
   fc.record({ kind: fc.constant("skip" as const) }),
   fc.record({ kind: fc.constant("claim" as const) }),
-  fc.record({ kind: fc.constant("withdraw" as const), node: fc.nat({ max: 9 }) }),
+  // `wait`: skip epochs until the unstaked FLK is withdrawable (5 epochs), so withdrawals complete.
+  fc.record({ kind: fc.constant("withdraw" as const), node: fc.nat({ max: 9 }), wait: fc.boolean() }),
 );
 
-/** Runs `f`; a revert with one of the contracts' custom errors is a rejected input, anything else fails. */
-async function attempt(f: () => Promise<unknown>) {
+/** Runs `f`; a revert with one of the contracts' custom errors is a rejected input (false), anything else fails. */
+async function attempt(f: () => Promise<unknown>): Promise<boolean> {
   try {
     await f();
+    return true;
   } catch (e) {
     if (!String(e).includes("reverted with custom error")) throw e;
+    return false;
+  }
+}
+
+/** A forced epoch change after the committee's beacon (members that run none are jailed for silence). */
+async function skip(s: RegistrySuite, nodes: readonly TestNode[]) {
+  await runBeacon(s, nodes);
+  const committee = await s.registry.committeeIds();
+  const opens = committee.length === 0 ? await s.registry.epochEnd() : (await s.registry.reportOpensAt()) + 3_600n;
+  if (BigInt(await time.latest()) < opens) await time.increaseTo(opens);
+  await s.registry.advanceEpoch();
+}
+
+/** Successes and attempts of each action kind over a whole property run. */
+class ActionCounts {
+  private readonly counts = new Map<string, { ok: number; tried: number }>();
+  record(kind: string, ok: boolean) {
+    const c = this.counts.get(kind) ?? { ok: 0, tried: 0 };
+    c.tried++;
+    if (ok) c.ok++;
+    this.counts.set(kind, c);
+  }
+  /** Prints each action's count and fails if one of `kinds` never succeeded. */
+  check(kinds: readonly string[]) {
+    console.log(`      ${[...this.counts].map(([k, c]) => `${k} ${c.ok}/${c.tried}`).join(", ")}`);
+    for (const k of kinds) expect(this.counts.get(k)?.ok ?? 0, `${k} never succeeded`).to.be.greaterThan(0);
   }
 }
 
@@ -96,6 +138,7 @@ describe("invariants under random operations", () => {
     // Guards against a vacuous run: the generated sequences must reach reports and paid claims.
     let reports = 0;
     let paidClaims = 0;
+    const counts = new ActionCounts();
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 3, maxLength: 10 }), async (actions) => {
         const snapshot = await takeSnapshot();
@@ -110,50 +153,65 @@ describe("invariants under random operations", () => {
             const node = (i: number) => nodes[i % nodes.length];
             switch (a.kind) {
               case "register":
-                if (nodes.length < 12) nodes.push(...(await registerNodes(s, 1, () => MIN_STAKE + a.extra * FLK, nodes.length)));
+                counts.record(a.kind, nodes.length < 12 && (await attempt(async () => nodes.push(...(await registerNodes(s, 1, () => MIN_STAKE + a.extra * FLK, nodes.length))))));
                 break;
               case "addStake":
                 await s.registry.connect(node(a.node).owner).addStake(node(a.node).id, a.amount * FLK);
+                counts.record(a.kind, true);
                 break;
               case "unstake":
-                await attempt(() => s.registry.connect(node(a.node).owner).unstake(node(a.node).id, a.amount * FLK));
+                counts.record(a.kind, await attempt(() => s.registry.connect(node(a.node).owner).unstake(node(a.node).id, a.amount * FLK)));
                 break;
               case "lock":
-                await attempt(() => s.registry.connect(node(a.node).owner).lockStake(node(a.node).id, a.epochs));
+                counts.record(a.kind, await attempt(() => s.registry.connect(node(a.node).owner).lockStake(node(a.node).id, a.epochs)));
                 break;
-              case "withdraw":
-                await attempt(() => s.registry.connect(node(a.node).owner).withdraw(node(a.node).id));
-                break;
-              case "deposit":
-                await s.escrow.connect(s.clients[a.client]).deposit(s.clients[a.client].address, a.amount * USDC);
-                break;
-              case "skip": {
-                const committee = await s.registry.committeeIds();
-                await time.increaseTo(committee.length === 0 ? await s.registry.epochEnd() : (await s.registry.reportOpensAt()) + 3_600n);
-                await s.registry.advanceEpoch();
+              case "withdraw": {
+                const v = await s.registry.getNode(node(a.node).id);
+                if (a.wait && v.unstaking > 0n) while ((await s.registry.epoch()) < v.unstakeReadyAt) await skip(s, nodes);
+                counts.record(a.kind, await attempt(() => s.registry.connect(node(a.node).owner).withdraw(node(a.node).id)));
                 break;
               }
+              case "deposit":
+                await s.escrow.connect(s.clients[a.client]).deposit(s.clients[a.client].address, a.amount * USDC);
+                counts.record(a.kind, true);
+                break;
+              case "skip":
+                await skip(s, nodes);
+                counts.record(a.kind, true);
+                break;
               case "report": {
                 const committee = (await s.registry.committeeIds()).map(Number);
-                if (committee.length === 0) break;
+                if (committee.length === 0) {
+                  counts.record(a.kind, false);
+                  break;
+                }
                 const epoch = await s.registry.epoch();
                 const byId = (id: number) => nodes.find((n) => n.id === id)!;
                 const secret = (id: number) => keccak256(toUtf8Bytes(`${epoch}-${id}`));
-                for (const id of committee) await s.registry.connect(byId(id).owner).commitBeacon(id, beaconCommitment(epoch, id, secret(id)));
-                await time.increaseTo(await s.registry.epochEnd());
-                for (const [i, id] of committee.entries()) if (i !== a.silent) await s.registry.connect(byId(id).owner).revealBeacon(id, secret(id));
+                // Commits may have closed already (a withdraw waited): then the committee stays silent.
+                if (BigInt(await time.latest()) + 1n < (await s.registry.epochEnd())) {
+                  for (const id of committee) await s.registry.connect(byId(id).owner).commitBeacon(id, beaconCommitment(epoch, id, secret(id)));
+                  await time.increaseTo(await s.registry.epochEnd());
+                  for (const [i, id] of committee.entries()) if (i !== a.silent) await s.registry.connect(byId(id).owner).revealBeacon(id, secret(id));
+                }
                 const active = (await s.registry.activeSetIds()).map(Number);
+                // Each client's usage spread over the nodes by the drawn weights, charged at most what
+                // the escrow lets the report debit (protocol/usage.ts, as the committee does).
+                const debitable = await s.escrow.debitable(s.clients.map((c) => c.address), epoch);
+                const deliveries = active.flatMap((id, i) => s.clients.map((c, j) => ({ nodeId: id, account: c.address, bytes: a.usage[j] * a.revenue[i % 12] * 10n ** 7n })));
+                const paid = usageTotals(deliveries, new Map(s.clients.map((c, j) => [c.address.toLowerCase(), debitable[j]])));
                 const { report, rewards } = completeEpochReport(
                   {
                     epoch,
-                    nodes: active.map((id, i) => ({ nodeId: id, uptime: a.uptimes[i % 12], latencyMs: 10, bytesServed: 1n, deliveryAcks: 1n, revenue: a.revenue[i % 12], reputation: 50 })),
-                    usage: s.clients.map((c, i) => ({ client: c.address, amount: a.usage[i] * USDC })),
+                    nodes: active.map((id, i) => ({ nodeId: id, uptime: a.uptimes[i % 12], latencyMs: 10, bytesServed: 1n, deliveryAcks: 1n, revenue: paid.revenue.get(id) ?? 0n, reputation: 50 })),
+                    usage: [...paid.usage].map(([client, amount]) => ({ client, amount })),
                   },
                   await standings(s, active),
                 );
                 trees.set(epoch, rewards);
                 await submitReport(s, nodes, report);
                 reports++;
+                counts.record(a.kind, true);
                 break;
               }
               case "claim":
@@ -164,6 +222,7 @@ describe("invariants under random operations", () => {
                     claimed.add(`${epoch}-${account}`);
                     await s.rewards.claim(epoch, account, f, u, tree.tree.getProof(i));
                     paidClaims++;
+                    counts.record(a.kind, true);
                   }
                 }
                 break;
@@ -177,10 +236,59 @@ describe("invariants under random operations", () => {
       {
         numRuns: RUNS,
         // One sequence that always reaches a report and paid claims, so the guard below holds whatever the seed.
-        examples: [[[{ kind: "report", uptimes: Array(12).fill(100), usage: [5n, 0n], revenue: Array(12).fill(500n), silent: -1 }, { kind: "claim" }]]],
+        examples: [
+          [[{ kind: "deposit", client: 0, amount: 5n }, { kind: "report", uptimes: Array(12).fill(100), usage: [5n, 0n], revenue: Array(12).fill(500n), silent: -1 }, { kind: "claim" }]],
+          [[{ kind: "unstake", node: 1, amount: 100n }, { kind: "withdraw", node: 1, wait: true }]],
+        ],
       },
     );
     expect(reports).to.be.greaterThan(0);
     expect(paidClaims).to.be.greaterThan(0);
+    counts.check(["register", "addStake", "unstake", "lock", "withdraw", "deposit", "report", "skip", "claim"]);
+  });
+
+  it("no action after commits close changes the committee of the next epoch", async () => {
+    const s0 = await loadFixture(withJailed);
+    const counts = new ActionCounts();
+    type Move = { kind: "register" | "addStake" | "unstake" | "rejoin" | "lock"; node: number; amount: bigint };
+    const move: fc.Arbitrary<Move> = fc.record({
+      kind: fc.constantFrom("register" as const, "addStake" as const, "unstake" as const, "rejoin" as const, "lock" as const),
+      node: fc.nat({ max: 11 }),
+      amount: fc.bigInt({ min: 1n, max: 5_000n }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(move, { minLength: 1, maxLength: 6 }), async (moves) => {
+        const snapshot = await takeSnapshot();
+        try {
+          const s = s0;
+          const nodes = [...s0.nodes];
+          await runBeacon(s, nodes);
+          // The committee that the change would pick right now, with the seed known.
+          const before = await takeSnapshot();
+          await submitReport(s, nodes, await emptyReport(s));
+          const predicted = (await s.registry.committeeIds()).map(Number);
+          await before.restore();
+          for (const m of moves) {
+            const n = nodes[m.node % nodes.length];
+            const r = s.registry.connect(n.owner);
+            let ok: boolean;
+            if (m.kind === "register") ok = await attempt(async () => nodes.push(...(await registerNodes(s, 1, () => MIN_STAKE + m.amount * FLK, nodes.length))));
+            else if (m.kind === "addStake") ok = await attempt(() => r.addStake(n.id, m.amount * FLK));
+            else if (m.kind === "unstake") ok = await attempt(() => r.unstake(n.id, (m.amount * FLK) / 100n)); // up to 50 FLK: above the minimum it is allowed
+            else if (m.kind === "lock") ok = await attempt(() => r.lockStake(n.id, Number(m.amount % 1000n) + 1));
+            else ok = await attempt(() => r.rejoin(n.id));
+            counts.record(m.kind, ok);
+          }
+          await submitReport(s, nodes, await emptyReport(s));
+          expect((await s.registry.committeeIds()).map(Number)).to.deep.equal(predicted);
+        } finally {
+          await snapshot.restore();
+        }
+      }),
+      // One sequence that always has the jailed node (slashed below the minimum) top up and rejoin,
+      // so the guard below holds whatever the seed.
+      { numRuns: RUNS, examples: [[[{ kind: "addStake", node: s0.jailed, amount: 5_000n }, { kind: "rejoin", node: s0.jailed, amount: 1n }]]] },
+    );
+    counts.check(["register", "addStake", "unstake", "lock", "rejoin"]);
   });
 });

@@ -1,9 +1,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import hre from "hardhat";
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import type { ContractTransactionResponse } from "ethers";
-import { FLK } from "../../ignition/genesis";
+import { FLK } from "../../protocol/units";
 import { RewardModel, stakingFixture } from "./fixture";
 
 const ACTORS = 4;

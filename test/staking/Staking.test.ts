@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
-import { UNBONDING_PERIOD } from "../../ignition/governance";
+import { FLK } from "../../protocol/units";
+import { UNBONDING_PERIOD } from "../../protocol/governance";
 import { RewardModel, SCALE, stakingEmission, stakingFixture } from "./fixture";
-import { timelockSigner } from "../helpers/deploy";
+import { timelockSigner } from "../../testkit/deploy";
 
 const DAY = 86_400n;
 

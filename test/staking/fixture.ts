@@ -1,8 +1,8 @@
 import hre from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { FLK } from "../../ignition/genesis";
+import { FLK } from "../../protocol/units";
 import { accrueRewards, rewardsBetween, stakingEmission } from "../../protocol/stakingRewards";
-import { deploySuite, type Suite } from "../helpers/deploy";
+import { deploySuite, type Suite } from "../../testkit/deploy";
 
 /** FLK each test staker receives. */
 export const STAKER_FUNDS = 1_000_000n * FLK;

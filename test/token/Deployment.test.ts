@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { CIRCULATING_AT_TGE, FLK, GENESIS_ALLOCATIONS } from "../../ignition/genesis";
-import { deploySuite } from "../helpers/deploy";
+import { CIRCULATING_AT_TGE, GENESIS_ALLOCATIONS } from "../../protocol/genesis";
+import { FLK } from "../../protocol/units";
+import { deploySuite } from "../../testkit/deploy";
 
 describe("Deployment (Ignition Fleek module)", () => {
   it("mints exactly 100M FLK at genesis, all of it into vesting, and leaves the deployer nothing", async () => {
@@ -24,7 +25,7 @@ describe("Deployment (Ignition Fleek module)", () => {
     expect(await emission.nodeRecipient()).to.equal(await rewards.getAddress());
   });
 
-  it("creates the six allocations of SPEC §2 with their shapes and totals", async () => {
+  it("creates the six allocations of docs/spec.md §2 with their shapes and totals", async () => {
     const { vesting } = await loadFixture(deploySuite);
     expect(await vesting.allocationCount()).to.equal(BigInt(GENESIS_ALLOCATIONS.length));
     for (const [i, a] of GENESIS_ALLOCATIONS.entries()) {

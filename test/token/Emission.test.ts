@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { cumulativeEmission, FLK, YEAR, YEARLY_EMISSION } from "../../ignition/genesis";
-import { deploySuite, timelockSigner } from "../helpers/deploy";
+import { cumulativeEmission, YEARLY_EMISSION } from "../../protocol/emission";
+import { FLK, YEAR } from "../../protocol/units";
+import { deploySuite, timelockSigner } from "../../testkit/deploy";
 
 /** The suite with emission pointed at two fresh accounts, so their balances are the two halves. */
 async function withRecipients() {
@@ -16,7 +17,7 @@ async function withRecipients() {
 }
 
 describe("Emission", () => {
-  it("publishes the schedule of SPEC §3", async () => {
+  it("publishes the schedule of docs/spec.md §3", async () => {
     const { emission } = await loadFixture(deploySuite);
     expect(await emission.schedule()).to.deep.equal(YEARLY_EMISSION);
     expect(await emission.yearlyEmission(5)).to.equal(0n);

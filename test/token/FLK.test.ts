@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK as ONE } from "../../ignition/genesis";
-import { deploySuite } from "../helpers/deploy";
+import { FLK as ONE } from "../../protocol/units";
+import { deploySuite } from "../../testkit/deploy";
 
 /** The suite after the sale beneficiary has released its 20M. */
 async function withBalances() {

@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK, GENESIS_ALLOCATIONS, vestedAmount } from "../../ignition/genesis";
-import { deploySuite } from "../helpers/deploy";
+import { GENESIS_ALLOCATIONS, vestedAmount } from "../../protocol/genesis";
+import { FLK } from "../../protocol/units";
+import { deploySuite } from "../../testkit/deploy";
 import type { Vesting } from "../../typechain-types";
 
 /** Every schedule of the test deployment with its allocation's shape. */

@@ -2,8 +2,10 @@ import { expect } from "chai";
 import fc from "fast-check";
 import hre from "hardhat";
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { cumulativeEmission, FLK, GENESIS_ALLOCATIONS, YEAR, vestedAmount } from "../../ignition/genesis";
-import { deploySuite, timelockSigner } from "../helpers/deploy";
+import { cumulativeEmission } from "../../protocol/emission";
+import { GENESIS_ALLOCATIONS, vestedAmount } from "../../protocol/genesis";
+import { FLK, YEAR } from "../../protocol/units";
+import { deploySuite, timelockSigner } from "../../testkit/deploy";
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 25);
 

@@ -1,14 +1,9 @@
 /**
- * The genesis allocations of SPEC §2: totals and vesting shapes. The Ignition module builds the
- * Vesting contract from these; deployments only choose the beneficiaries.
+ * The genesis allocations (docs/token.md): totals and vesting shapes, and the vesting formula of
+ * contracts/token/Vesting.sol. The Ignition module builds the Vesting contract from these, so
+ * deployments only choose the beneficiaries; the dashboard draws the unlock calendar from them.
  */
-
-/** One FLK in wei. */
-export const FLK = 10n ** 18n;
-/** One emission / vesting year in seconds (365 days; months are twelfths of it). */
-export const YEAR = 365n * 24n * 3600n;
-/** One month: a twelfth of {@link YEAR}. */
-export const MONTH = YEAR / 12n;
+import { FLK, MONTH, YEAR } from "./units";
 
 /** Vesting shape and total of one allocation. */
 export interface GenesisAllocation {
@@ -38,19 +33,6 @@ export const GENESIS_ALLOCATIONS: readonly GenesisAllocation[] = [
 
 /** FLK unlocked at the TGE by the allocations above: 28,000,000. */
 export const CIRCULATING_AT_TGE = 28_000_000n * FLK;
-
-/** Emission per year after the TGE (SPEC §3); nothing from the sixth year on. */
-export const YEARLY_EMISSION: readonly bigint[] = [5_000_000n, 4_000_000n, 3_000_000n, 2_500_000n, 2_000_000n].map((n) => n * FLK);
-
-/** Emission due `elapsed` seconds after the TGE, rounded down: mirrors `Emission.cumulativeEmission`. */
-export function cumulativeEmission(elapsed: bigint): bigint {
-  if (elapsed <= 0n) return 0n;
-  const fullYears = elapsed / YEAR;
-  if (fullYears >= BigInt(YEARLY_EMISSION.length)) return YEARLY_EMISSION.reduce((a, b) => a + b, 0n);
-  let total = 0n;
-  for (let y = 0; y < Number(fullYears); y++) total += YEARLY_EMISSION[y];
-  return total + (YEARLY_EMISSION[Number(fullYears)] * (elapsed - fullYears * YEAR)) / YEAR;
-}
 
 /** Tokens of one schedule vested `elapsed` seconds after the TGE: mirrors `Vesting.vestedAmount`. */
 export function vestedAmount(a: Pick<GenesisAllocation, "tgeBps" | "cliff" | "duration">, amount: bigint, elapsed: bigint): bigint {

@@ -1,7 +1,7 @@
 /**
  * The creator-token curve of contracts/creator/CreatorMarket.sol mirrored in TypeScript (bigint),
- * exact to the wei: tests check the contract against it, and clients can quote trades offline.
- * See docs/creator-tokens.md.
+ * exact to the wei: tests check the contract against it, the indexer derives reserves and prices
+ * with it, and clients can quote trades offline. See docs/creator-tokens.md.
  */
 import { getCreate2Address, keccak256, zeroPadValue } from "ethers";
 
@@ -23,7 +23,7 @@ export interface FeeShares {
   treasuryBps: bigint;
 }
 
-/** Default fee shares deployed by the Ignition module: 3% creator, 1% burned, 1% treasury. */
+/** Default fee shares the Ignition module deploys (governance may change them): 3% creator, 1% burned, 1% treasury. */
 export const DEFAULT_FEES: FeeShares = { creatorBps: 300n, burnBps: 100n, treasuryBps: 100n };
 
 const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
@@ -38,11 +38,11 @@ export function spotPrice(supply: bigint): bigint {
   return START_PRICE + (SLOPE * supply) / 10n ** 18n;
 }
 
-/** The three fee shares of a curve amount, each rounded down. */
+/** The three fee shares of a curve amount, each rounded up (a dust trade pays at least 1 wei of each set share). */
 export function feesOf(value: bigint, shares: FeeShares) {
-  const creator = (value * shares.creatorBps) / 10_000n;
-  const burn = (value * shares.burnBps) / 10_000n;
-  const treasury = (value * shares.treasuryBps) / 10_000n;
+  const creator = ceilDiv(value * shares.creatorBps, 10_000n);
+  const burn = ceilDiv(value * shares.burnBps, 10_000n);
+  const treasury = ceilDiv(value * shares.treasuryBps, 10_000n);
   return { creator, burn, treasury, total: creator + burn + treasury };
 }
 
@@ -50,14 +50,17 @@ export function feesOf(value: bigint, shares: FeeShares) {
 export function quoteBuy(supply: bigint, amount: bigint, shares: FeeShares) {
   const cost = reserveAt(supply + amount) - reserveAt(supply);
   const fees = feesOf(cost, shares);
-  return { cost, fees, total: cost + fees.total };
+  return { cost, fees, total: cost + fees.total, dust: cost === 0n };
 }
 
-/** A sell of `amount` at `supply`: the curve value, the fees and the proceeds to the seller. */
+/**
+ * A sell of `amount` at `supply`: the curve value, the fees and the proceeds to the seller. The
+ * market refuses a sell whose value is zero or below its fees (`CreatorMarketDustTrade`): `dust`.
+ */
 export function quoteSell(supply: bigint, amount: bigint, shares: FeeShares) {
   const value = reserveAt(supply) - reserveAt(supply - amount);
   const fees = feesOf(value, shares);
-  return { value, fees, proceeds: value - fees.total };
+  return { value, fees, proceeds: value - fees.total, dust: value === 0n || fees.total > value };
 }
 
 /**
