@@ -3,6 +3,7 @@ import type { Result } from "ethers";
 import type { EventArgs } from "./sync/decode";
 import type { EntityStore } from "./store/entity-store";
 import type { AnyTable } from "./store/tables";
+import type { ContractName, EventArgsOf, EventKey, EventName } from "./abi";
 
 /** The block an event belongs to. */
 export interface BlockInfo {
@@ -27,15 +28,16 @@ export interface HandlerContext {
   /** Addresses of the suite's contracts by name (e.g. `FLK`, `Vesting`). */
   contracts: Readonly<Record<string, string>>;
   /**
-   * Calls a view of a suite contract (by name) or of any contract (by address) at this event's
-   * block, so the answer is the same on every replay (use it for values the events do not
-   * carry, such as a start time).
+   * Calls view `fn` (a name, or a signature when overloaded) of `contract` (its compiled ABI:
+   * abi.ts) at this event's block, so the answer
+   * is the same on every replay (use it for values the events do not carry, such as a start
+   * time). The suite's contract of that name answers unless `address` names another (a clone).
    */
-  readContract(contract: string, signature: string, args?: unknown[]): Promise<Result>;
+  readContract(contract: ContractName, fn: string, args?: unknown[], address?: string): Promise<Result>;
 }
 
 /** Handles one decoded event. Handlers run in (block, log index) order. */
-export type EventHandler = (args: EventArgs, ctx: HandlerContext) => Promise<void>;
+export type EventHandler<Args = EventArgs> = (args: Args, ctx: HandlerContext) => Promise<void>;
 
 /** A row a handler is about to read: prefetched in bulk for a whole batch before handlers run. */
 export interface PrefetchKey {
@@ -49,28 +51,28 @@ export interface PrefetchKey {
  */
 export interface IndexerModule {
   name: string;
-  /** Event signatures read per contract name, in human-readable ABI form. */
-  events: Record<string, readonly string[]>;
+  /** Events read per contract name (their fragments come from the compiled artifacts: abi.ts). */
+  events: { [C in ContractName]?: readonly EventName<C>[] };
   tables: readonly AnyTable[];
   migrations: Record<string, Migration>;
-  /** Handlers keyed by `Contract:EventName`. */
-  handlers: Record<string, EventHandler>;
+  /** Handlers keyed by `Contract:EventName`, with that event's arguments typed (typechain). */
+  handlers: { [K in EventKey]?: EventHandler<EventArgsOf<K>> };
   /**
    * Optional: rows the handler of `Contract:EventName` will read for these args. Loading them in
    * one query per table for a whole batch saves a round trip per first-seen row.
    */
-  prefetch?: Record<string, (args: EventArgs) => PrefetchKey[]>;
+  prefetch?: { [K in EventKey]?: (args: EventArgsOf<K>) => PrefetchKey[] };
   /**
    * Optional: contracts a suite contract deploys at run time (clones), by the name their handlers
    * use (`Name:Event`). Their `events` are read from every address named by argument `address` of
    * the factory event `createdBy` (`Contract:Event`, one of this module's events).
    */
-  children?: Record<string, ChildContracts>;
+  children?: { [C in ContractName]?: ChildContracts<C> };
 }
 
 /** How to find and read contracts a factory deploys (see {@link IndexerModule.children}). */
-export interface ChildContracts {
-  createdBy: string;
+export interface ChildContracts<C extends ContractName = ContractName> {
+  createdBy: EventKey;
   address: string;
-  events: readonly string[];
+  events: readonly EventName<C>[];
 }

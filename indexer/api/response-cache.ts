@@ -5,9 +5,7 @@ import type { Plugin } from "graphql-yoga";
 import type { ExecutionResult } from "graphql";
 import { LRUCache } from "lru-cache";
 import type { SyncStateWatcher } from "./state-watcher";
-
-/** Largest request body the fast path reads itself; larger ones go to yoga, which has its own limit. */
-const FAST_PATH_MAX_BODY = 64 * 1024;
+import type { GraphQLParams } from "./fast-path";
 
 /** A stored answer: as the plugin gave it, and as the fast path sends it. */
 interface StoredAnswer {
@@ -68,36 +66,11 @@ export class ResponseCache {
   }
 
   /**
-   * Sends the stored answer to a `POST /graphql` with a JSON body, if there is one, and returns
-   * true. Otherwise returns false having left the parsed body on `req.body`, where yoga (through
-   * @whatwg-node/server) takes it instead of reading the consumed stream.
+   * Sends the stored answer to a plain JSON POST's `params` (read by fast-path.ts's readPlainJsonPost), if
+   * there is one, and returns true; otherwise false, sending nothing.
    */
-  async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
-    const length = Number(req.headers["content-length"]);
-    const accept = req.headers.accept ?? "*/*";
-    // Anything unusual (a chunked or large body, GraphQL's own media type, a browser's
-    // cross-origin request that needs CORS headers) takes yoga's path.
-    if (!(length > 0 && length <= FAST_PATH_MAX_BODY) || !/application\/json|\*\/\*/.test(accept) || accept.includes("graphql-response")) return false;
-    if (req.headers.origin) return false;
-    if (!req.headers["content-type"]?.startsWith("application/json")) return false;
-    const chunks: Buffer[] = [];
-    try {
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-    } catch {
-      // The client went away mid-body: nobody to answer.
-      res.destroy();
-      return true;
-    }
-    const text = Buffer.concat(chunks).toString("utf8");
-    let params: { query?: unknown; operationName?: unknown; variables?: unknown } | undefined;
-    try {
-      params = JSON.parse(text);
-    } catch {
-      // yoga answers malformed JSON with its usual error
-    }
-    (req as { body?: unknown }).body = params && typeof params === "object" && Object.keys(params).length > 0 ? params : text;
-    if (typeof params?.query !== "string") return false;
-    const key = this.key(params.query, params.operationName as string | undefined, params.variables as Record<string, unknown> | undefined);
+  serve(params: GraphQLParams, req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const key = this.key(params.query as string, params.operationName as string | undefined, params.variables as Record<string, unknown> | undefined);
     const answer = this.answer(key);
     if (!answer) return false;
     const headers = { "content-type": "application/json; charset=utf-8", ...answer.headers };

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { auctionPrice } from "../../ignition/buyback";
+import { auctionPrice } from "../../protocol/buyback";
 import { badInput } from "./errors";
 import { paginate, type PageArgs } from "./pagination";
 import { parseAddress, type ApiContext, type SchemaPart } from "./schema-core";
@@ -16,8 +16,8 @@ async function floorAt(ctx: ApiContext, timestamp: number): Promise<bigint> {
 }
 
 /**
- * The price of the whole pot of auction `a` at `timestamp`, as `BuybackBurner.currentPrice` at a
- * block of that time: the shared formula of ignition/buyback.ts with the floor then in force.
+ * The price per USDC of auction `a` at `timestamp` (since its latest start or restart), as
+ * `BuybackBurner.currentPrice` at a block of that time: protocol/buyback.ts with the floor then in force.
  */
 async function priceAt(ctx: ApiContext, a: any, timestamp: number): Promise<bigint> {
   return auctionPrice(BigInt(a.start_price), await floorAt(ctx, timestamp), BigInt(a.period), BigInt(timestamp - a.start_time));
@@ -30,20 +30,20 @@ export const buybackSchema: SchemaPart = {
     "Who burned: a buyback auction's payment, the creator market's burn share, or a holder's own burn."
     enum BurnSource { BUYBACK CREATOR_MARKET OTHER }
 
-    "A Dutch auction of the buyback burner's USDC pot, priced in FLK for the whole pot."
+    "A Dutch auction of the buyback burner's USDC pot, priced in FLK wei per USDC (a buy pays price × pot / 10^6 for the whole pot)."
     type Auction {
       id: Int!
       status: AuctionStatus!
       startTime: Int!
       startBlock: Int!
-      "Seconds for the price to fall from startPrice to the floor."
+      "Seconds for the price to fall from startPrice to the floor (from startTime: the latest start or restart)."
       period: Int!
       "When the price reaches the floor (startTime + period)."
       endTime: Int!
       startPrice: BigInt!
       "BuybackBurner.currentPrice() at the latest indexed block (null once sold)."
       currentPrice: BigInt
-      "The price of the whole pot at \`timestamp\`, between startTime and the sale (or now)."
+      "The price per USDC at \`timestamp\`, between startTime and the sale (or now)."
       priceAt(timestamp: Int!): BigInt!
       "USDC deposited through deposit() while it ran (plain transfers add to the pot unseen)."
       deposited: BigInt!
@@ -51,7 +51,7 @@ export const buybackSchema: SchemaPart = {
       recipient: String
       "The lot: USDC sold (the whole pot)."
       usdcAmount: BigInt
-      "FLK burned by the buyer."
+      "FLK burned by the buyer for the whole pot."
       pricePaid: BigInt
       nextStartPrice: BigInt
       soldBlock: Int

@@ -1,13 +1,14 @@
 import { GraphQLScalarType, Kind } from "graphql";
 import { getAddress, isAddress } from "ethers";
 import type { Kysely } from "kysely";
+import type { Database } from "../derive";
 import { apiError, badInput } from "./errors";
 import { readSyncState, type SyncState } from "../store/sync-state";
 import type { SyncStateWatcher } from "./state-watcher";
 
 /** What every resolver receives. */
 export interface ApiContext {
-  db: Kysely<any>;
+  db: Kysely<Database>;
   /** The sync cursor, read once per request (health and "now" share it). */
   syncState(): Promise<SyncState | undefined>;
   /** The latest indexed block's timestamp: "now" for time arguments. */
@@ -15,7 +16,7 @@ export interface ApiContext {
 }
 
 /** A request context over `db`; the sync state comes from `watcher` while it knows it. */
-export function createContext(db: Kysely<any>, watcher?: SyncStateWatcher): ApiContext {
+export function createContext(db: Kysely<Database>, watcher?: SyncStateWatcher): ApiContext {
   let state: Promise<SyncState | undefined> | undefined;
   const syncState = () => {
     const known = watcher?.current();

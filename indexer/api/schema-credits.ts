@@ -1,5 +1,6 @@
 import { badInput } from "./errors";
-import { creditsForMonth, loadCreditHistories, monthOf, nextMonth, parseMonth, type MonthCredits } from "./credits";
+import { creditsForMonth, monthOf, nextMonth, type MonthCredits } from "../../protocol/credits";
+import { loadCreditHistories, parseMonth } from "./credits";
 import { parseAddress, type ApiContext, type SchemaPart } from "./schema-core";
 
 /** Most months one `serviceCreditMonths` answer holds. */
@@ -13,7 +14,7 @@ function withAccount(account: string, m: MonthCredits) {
 export const creditsSchema: SchemaPart = {
   typeDefs: /* GraphQL */ `
     """
-    An account's service credits for a UTC calendar month (SPEC §4): Σ stake × creditsPerFlkMonth ×
+    An account's service credits for a UTC calendar month (docs/spec.md §4): Σ stake × creditsPerFlkMonth ×
     seconds / (seconds in the month × 1e18), rounded down once, each stake change and rate change
     applying from its block's time. For a constant rate that is the time-weighted average stake ×
     rate / 1e18.

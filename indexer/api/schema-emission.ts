@@ -1,4 +1,4 @@
-import { cumulativeEmission } from "../../ignition/genesis";
+import { cumulativeEmission } from "../../protocol/emission";
 import { paginate, type PageArgs } from "./pagination";
 import type { ApiContext, SchemaPart } from "./schema-core";
 

@@ -48,8 +48,9 @@ async function rewardProof(ctx: ApiContext, epoch: number, nodeId: number) {
     account: leaf.account,
     flkWeight: leaf.flk_weight,
     usdcWeight: leaf.usdc_weight,
-    flkAmount: claimAmount(BigInt(e.flk_pool), BigInt(leaf.flk_weight), BigInt(e.settled_flk_weight)),
-    usdcAmount: claimAmount(BigInt(e.usdc_pool), BigInt(leaf.usdc_weight), BigInt(e.settled_usdc_weight)),
+    // EpochSettled sets the pools and weights with the root, checked above.
+    flkAmount: claimAmount(BigInt(e.flk_pool!), BigInt(leaf.flk_weight), BigInt(e.settled_flk_weight!)),
+    usdcAmount: claimAmount(BigInt(e.usdc_pool!), BigInt(leaf.usdc_weight), BigInt(e.settled_usdc_weight!)),
     proof: leaf.proof,
     claimed: claim !== undefined,
   };
@@ -87,6 +88,8 @@ export const registrySchema: SchemaPart = {
       nodeKey: String!
       "Address that signs reports and beacons for the node."
       signer: String!
+      "Whether the node proved it holds nodeKey (its stored ed25519 proof verifies); nodes ignore a node without one."
+      keyProofValid: Boolean!
       endpoints: NodeEndpoints!
       status: NodeStatus!
       "Epoch from which the status holds."
@@ -280,6 +283,8 @@ export const registrySchema: SchemaPart = {
       status: EpochStatus!
       "Node ids of the active set, in selection order."
       activeSet: [Int!]!
+      "Draw weight of each activeSet node (whole FLK staked at its selection): the next committee is drawn from this pool."
+      activeWeights: [Int!]!
       "Node ids of the committee, in committee order."
       committee: [Int!]!
       "Committee shuffle seed (zero when the whole active set is the committee)."
@@ -358,6 +363,7 @@ export const registrySchema: SchemaPart = {
           };
         }),
       nodeKey: (n: any) => n.node_key,
+      keyProofValid: (n: any) => n.key_proof_valid,
       endpoints: (n: any) => ({ host: n.host, ports: n.ports }),
       statusEpoch: (n: any) => n.status_epoch,
       unstakeReadyAt: (n: any) => n.unstake_ready_at,
@@ -378,6 +384,7 @@ export const registrySchema: SchemaPart = {
     },
     Epoch: {
       activeSet: (e: any) => e.active_set,
+      activeWeights: (e: any) => e.active_weights,
       beacons: async (e: any, _: unknown, ctx: ApiContext) =>
         (await ctx.db.selectFrom("epoch_beacons").selectAll().where("epoch", "=", e.number).orderBy("committed_block").orderBy("node_id").execute()).map((b: any) => ({
           nodeId: b.node_id,

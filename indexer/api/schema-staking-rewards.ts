@@ -1,9 +1,10 @@
 import type { Kysely } from "kysely";
+import type { Database } from "../derive";
 import { accrueRewards, rewardsBetween, stakingEmission } from "../../protocol/stakingRewards";
 import type { ApiContext, SchemaPart } from "./schema-core";
 
 /** `Staking.earned(account)` at unix time `now` (the latest indexed block's), from the replayed accumulator. */
-export async function earnedAt(db: Kysely<any>, account: string, now: number): Promise<bigint> {
+export async function earnedAt(db: Kysely<Database>, account: string, now: number): Promise<bigint> {
   const [state, a] = await Promise.all([
     db.selectFrom("staking_reward_index").selectAll().where("id", "=", 1).executeTakeFirst(),
     db.selectFrom("staking_account_rewards").selectAll().where("address", "=", account).executeTakeFirst(),

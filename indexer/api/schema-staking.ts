@@ -63,6 +63,8 @@ export const stakingSchema: SchemaPart = {
       staker(address: String!): Staker
       "Accounts with a positive stake (default: largest stake first)."
       stakers(first: Int, after: String, orderBy: StakerOrderBy, orderDirection: OrderDirection): StakerConnection!
+      "Accounts holding votes, pure delegatees included (default: most votes first): a delegate leaderboard."
+      delegates(first: Int, after: String, orderDirection: OrderDirection): StakerConnection!
     }
   `,
   resolvers: {
@@ -76,6 +78,8 @@ export const stakingSchema: SchemaPart = {
           ...args,
           orderDirection: args.orderDirection ?? "DESC",
         }),
+      delegates: (_: unknown, args: PageArgs, ctx: ApiContext) =>
+        paginate(ctx.db.selectFrom("stakers").selectAll().where("votes", ">", "0"), STAKER_ORDERINGS.VOTES, { ...args, orderDirection: args.orderDirection ?? "DESC" }),
     },
     StakingTotals: {
       totalStaked: (t: any) => t.total_staked,

@@ -4,15 +4,18 @@ import { buybackSchema } from "./schema-buyback";
 import { creatorSchema } from "./schema-creator";
 import { creditsSchema } from "./schema-credits";
 import { emissionSchema } from "./schema-emission";
+import { escrowSchema } from "./schema-escrow";
 import { governanceSchema } from "./schema-governance";
+import { governanceTimelineSchema } from "./schema-governance-timeline";
 import { registrySchema } from "./schema-registry";
 import { stakingSchema } from "./schema-staking";
 import { stakingRewardsSchema } from "./schema-staking-rewards";
+import { stakingRewardPaymentsSchema } from "./schema-staking-reward-payments";
 import { tokenSchema } from "./schema-token";
 import { vestingSchema } from "./schema-vesting";
 
 /** Every schema part; a new area appends its own. */
-export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, creatorSchema, buybackSchema, registrySchema, creditsSchema, stakingRewardsSchema];
+export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, creatorSchema, buybackSchema, registrySchema, escrowSchema, creditsSchema, stakingRewardsSchema, governanceTimelineSchema, stakingRewardPaymentsSchema];
 
 /** The executable schema of the whole API. */
 export function buildSchema() {

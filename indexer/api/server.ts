@@ -9,10 +9,11 @@ import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import type { IndexerDatabase } from "../store/database";
 import { maskError } from "./errors";
 import { ResponseCache } from "./response-cache";
+import { FastPath, readPlainJsonPost } from "./fast-path";
 import { buildSchema } from "./schema";
 import { createContext, health } from "./schema-core";
 import { readSyncState } from "../store/sync-state";
-import { watchSyncState, type SyncStateWatcher } from "./state-watcher";
+import { watchSyncState, type KnownState, type SyncStateWatcher } from "./state-watcher";
 
 /** Limits every query must pass before it runs. */
 export interface QueryLimits {
@@ -45,11 +46,17 @@ const tooComplex = [(_: unknown, err: GraphQLError) => void Object.assign(err.ex
 
 /**
  * The GraphQL handler (graphql-yoga) with limits, error codes and masking; answers go into `cache`
- * when one is given.
+ * when one is given. Without a cache, `fastPath` (returned) executes the plain JSON POSTs of
+ * queries yoga has validated before.
  */
 export function createApi(options: ApiOptions, watcher?: SyncStateWatcher, cache?: ResponseCache) {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const dev = options.dev ?? false;
+  const schema = buildSchema();
+  const context = () => createContext(options.database.db, watcher);
+  const mask = (error: unknown) => maskError(error, dev);
+  // With a cache, every miss goes through yoga, whose cache plugin stores its answer.
+  const fastPath = cache ? undefined : new FastPath(schema, context, mask);
   const plugins: Plugin[] = [
     // First: a cached answer skips parsing, validation and the limits (it passed them once).
     ...(cache ? [cache.plugin()] : []),
@@ -57,21 +64,25 @@ export function createApi(options: ApiOptions, watcher?: SyncStateWatcher, cache
     maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: false, onReject: tooComplex }) as Plugin,
     maxAliasesPlugin({ n: limits.maxAliases, onReject: tooComplex }) as Plugin,
     costLimitPlugin({ maxCost: limits.maxCost, onReject: tooComplex }) as Plugin,
+    ...(fastPath ? [fastPath.plugin()] : []),
   ];
-  return createYoga({
-    schema: buildSchema(),
-    context: () => createContext(options.database.db, watcher),
+  const yoga = createYoga({
+    schema,
+    context,
     plugins,
     graphiql: dev,
     landingPage: false,
-    maskedErrors: { maskError: (error) => maskError(error, dev) },
+    maskedErrors: { maskError: mask },
     logging: false,
   });
+  return { yoga, fastPath };
 }
 
 /** A running API server. */
 export interface ApiServer {
   url: string;
+  /** Requests answered by the fast path (without a cache; see {@link FastPath}). */
+  fastPathAnswers(): number;
   close(): Promise<void>;
 }
 
@@ -82,11 +93,18 @@ export async function startApiServer(options: ApiOptions & { port?: number; host
   const watcher = await watchSyncState(options.database);
   const cacheMb = options.cacheMb ?? 64;
   const cache = cacheMb > 0 ? new ResponseCache(watcher, cacheMb * 1024 * 1024) : undefined;
-  const yoga = createApi(options, watcher, cache);
+  const { yoga, fastPath } = createApi(options, watcher, cache);
   const server = http.createServer(async (req, res) => {
+    // First the cursor as it is now (see SyncStateWatcher): the answer reflects at least it.
+    let known: KnownState | undefined;
+    try {
+      known = await watcher.fresh();
+    } catch {
+      // Unknown: nothing is served from or stored in the cache; resolvers read the database.
+    }
     if (req.url === "/health") {
       try {
-        const status = health(await readSyncState(options.database.db));
+        const status = health(known ? known.state : await readSyncState(options.database.db));
         res.writeHead(status.indexedBlock == null ? 503 : 200, { "content-type": "application/json" });
         res.end(JSON.stringify(status));
       } catch (err) {
@@ -95,7 +113,11 @@ export async function startApiServer(options: ApiOptions & { port?: number; host
       }
       return;
     }
-    if (cache && req.method === "POST" && req.url === "/graphql" && (await cache.serve(req, res))) return;
+    if (cache || fastPath) {
+      const params = await readPlainJsonPost(req);
+      if (params === "gone") return void res.destroy();
+      if (params && (cache ? cache.serve(params, req, res) : await fastPath!.serve(params, res))) return;
+    }
     return yoga(req, res);
   });
   server.keepAliveTimeout = 65_000;
@@ -111,6 +133,7 @@ export async function startApiServer(options: ApiOptions & { port?: number; host
   const { address, port } = server.address() as AddressInfo;
   return {
     url: `http://${address}:${port}`,
+    fastPathAnswers: () => fastPath?.answered ?? 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

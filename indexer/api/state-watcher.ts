@@ -1,110 +1,62 @@
-import pg from "pg";
 import type { IndexerDatabase } from "../store/database";
-import { readSyncState, SYNC_STATE_CHANNEL, type SyncState } from "../store/sync-state";
+import { readSyncState, type SyncState } from "../store/sync-state";
+
+/** A sync state as read, with its short name (cache keys and ETags carry it). */
+export interface KnownState {
+  state: SyncState | undefined;
+  version: string;
+}
 
 /**
- * The sync cursor as an API process sees it, kept current by the database itself: the writer's
- * every change of `indexer_state` is announced at commit (LISTEN/NOTIFY, migration
- * 001-state-notify), so requests need not read it and responses can be cached per state.
+ * The sync cursor as an API process sees it. Every request first waits for {@link fresh}: a read
+ * of the cursor that started after the request arrived. So once any process (this one, another
+ * `serve`, the writer) has shown a client block N, every later request of that client is answered
+ * at a state of at least N: its cache key names that state, and its data reads come after the
+ * cursor read (the cursor and the data commit in one transaction, and data only moves forward).
+ *
+ * Reads coalesce: requests arriving while a read is in flight share the next one, so under load
+ * the cost is one small query per database round trip, not per request. (LISTEN/NOTIFY is not
+ * enough: a notification is heard some time after the commit, and a client that saw the new
+ * block elsewhere — /health, another process — would be answered from the old state meanwhile.)
  */
 export interface SyncStateWatcher {
-  /**
-   * The state, or undefined while it is not known for sure: before the first read, between a
-   * change's announcement and its re-read, and while the listening connection is down.
-   */
-  current(): { state: SyncState | undefined; version: string } | undefined;
+  /** A read of the state that started after this call; rejects when the database cannot be read. */
+  fresh(): Promise<KnownState>;
+  /** The last state read (undefined before the first read and after a failed one). */
+  current(): KnownState | undefined;
   close(): Promise<void>;
 }
 
-/** Backoff between attempts to restore a lost listening connection. */
-const RECONNECT_MS = [250, 1000, 5000];
-
-/**
- * Watches `database`'s sync state: on PostgreSQL with a dedicated connection that LISTENs (and
- * reconnects after a failure), on PGlite through the embedded instance.
- */
+/** Watches `database`'s sync state (see {@link SyncStateWatcher}). */
 export async function watchSyncState(database: IndexerDatabase): Promise<SyncStateWatcher> {
-  let known: { state: SyncState | undefined; version: string } | undefined;
-  let closed = false;
-  // Re-reads coalesce: a change announced during a read triggers exactly one more read.
-  let reading: Promise<void> | undefined;
-  let again = false;
-  const refresh = (): void => {
-    known = undefined;
-    if (reading) {
-      again = true;
-      return;
-    }
-    reading = readSyncState(database.db)
-      .then(
-        (state) => {
-          if (!again && !closed) known = { state, version: stateVersion(state) };
-        },
-        () => {}, // unknown until the next announcement or reconnect
-      )
-      .finally(() => {
-        reading = undefined;
-        if (again && !closed) {
-          again = false;
-          refresh();
-        }
-      });
-  };
-  // The first read is waited for, so a server's first answers are cached too.
-  const settled = async () => {
-    while (reading) await reading;
-  };
-
-  if (database.kind === "pglite") {
-    const unlisten = await database.pglite!.listen(SYNC_STATE_CHANNEL, refresh);
-    refresh();
-    await settled();
-    return {
-      current: () => known,
-      close: async () => {
-        closed = true;
-        await unlisten();
+  let latest: KnownState | undefined;
+  let inflight: Promise<KnownState> | undefined;
+  let queued: Promise<KnownState> | undefined;
+  // Reads run one after another, so the last one to end saw the newest state.
+  const read = (): Promise<KnownState> => {
+    const p = readSyncState(database.db).then(
+      (state) => (latest = { state, version: stateVersion(state) }),
+      (err) => {
+        latest = undefined;
+        throw err;
       },
-    };
-  }
-
-  let client: pg.Client | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let failures = 0;
-  const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: database.url });
-    c.on("notification", refresh);
-    c.on("error", () => lost(c));
-    c.on("end", () => lost(c));
-    client = c;
-    try {
-      await c.connect();
-      await c.query(`LISTEN ${SYNC_STATE_CHANNEL}`);
-      failures = 0;
-      refresh(); // what changed while nobody listened
-    } catch {
-      lost(c);
-    }
+    );
+    inflight = p;
+    p.finally(() => {
+      if (inflight === p) inflight = undefined;
+    }).catch(() => {});
+    return p;
   };
-  const lost = (c: pg.Client): void => {
-    if (client !== c || closed) return;
-    client = undefined;
-    known = undefined;
-    c.end().catch(() => {});
-    timer = setTimeout(() => void connect(), RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]);
+  const fresh = (): Promise<KnownState> => {
+    if (!inflight) return read();
+    // The read in flight may have started before this call: wait for the next one.
+    return (queued ??= inflight.then(
+      () => ((queued = undefined), read()),
+      () => ((queued = undefined), read()),
+    ));
   };
-  await connect();
-  await settled();
-  return {
-    current: () => known,
-    close: async () => {
-      closed = true;
-      clearTimeout(timer);
-      const c = client;
-      client = undefined;
-      await c?.end().catch(() => {});
-    },
-  };
+  await fresh().catch(() => {});
+  return { fresh, current: () => latest, close: async () => {} };
 }
 
 /** A short name of a state, the same in every process (cache keys and ETags carry it). */

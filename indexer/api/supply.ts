@@ -1,5 +1,7 @@
 import { sql, type Kysely } from "kysely";
-import { MONTH, vestedAmount } from "../../ignition/genesis";
+import type { Database } from "../derive";
+import { vestedAmount } from "../../protocol/genesis";
+import { MONTH } from "../../protocol/units";
 
 /** The FLK supply breakdown at one instant (wei). */
 export interface SupplyBreakdown {
@@ -33,7 +35,7 @@ interface ScheduleShape {
 }
 
 /** Schedules with their allocation's shape, optionally narrowed. */
-export async function loadScheduleShapes(db: Kysely<any>, filter: { beneficiary?: string; allocationId?: number } = {}): Promise<ScheduleShape[]> {
+export async function loadScheduleShapes(db: Kysely<Database>, filter: { beneficiary?: string; allocationId?: number } = {}): Promise<ScheduleShape[]> {
   let q = db
     .selectFrom("vesting_schedules as s")
     .innerJoin("vesting_allocations as a", "a.id", "s.allocation_id")
@@ -56,7 +58,7 @@ export function lockedAt(schedules: readonly ScheduleShape[], timestamp: number)
 }
 
 /** The supply breakdown at `timestamp`: each component's latest value at or before it. */
-export async function supplyAt(db: Kysely<any>, timestamp: number): Promise<SupplyBreakdown> {
+export async function supplyAt(db: Kysely<Database>, timestamp: number): Promise<SupplyBreakdown> {
   const { rows } = await sql<{ component: string; amount: string }>`
     SELECT DISTINCT ON (component) component, amount FROM supply_components
     WHERE timestamp <= ${timestamp} ORDER BY component, timestamp DESC, block_number DESC`.execute(db);

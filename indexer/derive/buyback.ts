@@ -1,83 +1,83 @@
 import { ZeroAddress } from "ethers";
 import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
-import { WEI } from "../store/migrations";
-import { defineTable } from "../store/tables";
+import { col, createTables, defineTable } from "../store/tables";
 import { tokenTotals } from "./token";
 
 /** Who burned FLK, as the burns list reports it. */
 export type BurnSource = "BUYBACK" | "CREATOR_MARKET" | "OTHER";
 
 /**
- * One Dutch auction of the buyback burner. Its price path is `auctionPrice` of ignition/buyback.ts
- * over `start_time`, `period`, `start_price` and the floor in force at each instant (the floor
- * applies at once when changed, so the API reads it from `buyback_params`).
+ * One Dutch auction of the buyback burner. Its price per USDC is `auctionPrice` of
+ * protocol/buyback.ts over `start_time`, `period`, `start_price` and the floor in force at each
+ * instant (the floor applies at once when changed, so the API reads it from `buyback_params`).
+ * A restart (new revenue that at least doubled the pot) moves `start_time` and `period`.
  */
-export const buybackAuctions = defineTable<{
-  id: number;
-  start_time: number;
-  start_block: number;
-  period: number;
-  start_price: bigint;
-  /** "OPEN" or "SOLD". */
-  status: string;
-  /** USDC deposited through `deposit` while it ran (plain transfers to the burner are not events). */
-  deposited: bigint;
-  buyer: string | null;
-  recipient: string | null;
-  /** The lot: the whole USDC pot sold. */
-  usdc_amount: bigint | null;
-  /** FLK burned by the buyer: the price at the sale. */
-  flk_paid: bigint | null;
-  next_start_price: bigint | null;
-  sold_block: number | null;
-  sold_timestamp: number | null;
-  tx_hash: string | null;
-}>({
+export const buybackAuctions = defineTable({
   name: "buyback_auctions",
   columns: {
-    id: "int8",
-    start_time: "int8",
-    start_block: "int8",
-    period: "int8",
-    start_price: "numeric",
-    status: "text",
-    deposited: "numeric",
-    buyer: "text",
-    recipient: "text",
-    usdc_amount: "numeric",
-    flk_paid: "numeric",
-    next_start_price: "numeric",
-    sold_block: "int8",
-    sold_timestamp: "int8",
-    tx_hash: "text",
+    id: col.int8(),
+    start_time: col.int8(),
+    start_block: col.int8(),
+    period: col.int8(),
+    start_price: col.wei(),
+    /** "OPEN" or "SOLD". */
+    status: col.text(),
+    /** USDC deposited through `deposit` while it ran (plain transfers to the burner are not events). */
+    deposited: col.wei(),
+    buyer: col.text().orNull(),
+    recipient: col.text().orNull(),
+    /** The lot: the whole USDC pot sold. */
+    usdc_amount: col.wei().orNull(),
+    /** FLK burned by the buyer: the price at the sale. */
+    flk_paid: col.wei().orNull(),
+    next_start_price: col.wei().orNull(),
+    sold_block: col.int8().orNull(),
+    sold_timestamp: col.int8().orNull(),
+    tx_hash: col.text().orNull(),
   },
   primaryKey: ["id"],
+  indexes: {
+    // `auctions(where: {status})` newest first; `auctions(where: {buyer})`.
+    buyback_auctions_status: ["status", "id"],
+    buyback_auctions_buyer: ["buyer", "id"],
+  },
   rollback: "journal",
 });
 
 /** Every `ParamsSet` (the constructor's first): the floor in force at a time is the latest before it. */
-export const buybackParams = defineTable<{ block_number: number; log_index: number; timestamp: number; period: number; multiplier: bigint; floor: bigint }>({
+export const buybackParams = defineTable({
   name: "buyback_params",
-  columns: { block_number: "int8", log_index: "int4", timestamp: "int8", period: "int8", multiplier: "numeric", floor: "numeric" },
+  columns: {
+    block_number: col.int8(),
+    log_index: col.int4(),
+    timestamp: col.int8(),
+    period: col.int8(),
+    multiplier: col.wei(),
+    floor: col.wei(),
+  },
   primaryKey: ["block_number", "log_index"],
+  indexes: {
+    // The floor in force at a time.
+    buyback_params_time: ["timestamp", "block_number", "log_index"],
+  },
   rollback: "byBlock",
 });
 
 /** Buyback totals (a single row, id 1): `total_burned` equals `BuybackBurner.totalBurned()`. */
-export const buybackTotals = defineTable<{
-  id: number;
-  current_auction: number;
-  total_burned: bigint;
-  usdc_sold: bigint;
-  deposited: bigint;
-  auctions_sold: number;
-  period: number;
-  multiplier: bigint;
-  floor: bigint;
-}>({
+export const buybackTotals = defineTable({
   name: "buyback_totals",
-  columns: { id: "int4", current_auction: "int8", total_burned: "numeric", usdc_sold: "numeric", deposited: "numeric", auctions_sold: "int8", period: "int8", multiplier: "numeric", floor: "numeric" },
+  columns: {
+    id: col.int4(),
+    current_auction: col.int8(),
+    total_burned: col.wei(),
+    usdc_sold: col.wei(),
+    deposited: col.wei(),
+    auctions_sold: col.int8(),
+    period: col.int8(),
+    multiplier: col.wei(),
+    floor: col.wei(),
+  },
   primaryKey: ["id"],
   rollback: "journal",
 });
@@ -87,30 +87,25 @@ export const buybackTotals = defineTable<{
  * area's running `burned`, so the last row equals `totalMinted − totalSupply`) and its source:
  * the creator market's burn share, a buyback auction's payment, or anyone's own `burn`.
  */
-export const flkBurns = defineTable<{
-  block_number: number;
-  log_index: number;
-  timestamp: number;
-  tx_hash: string;
-  from: string;
-  value: bigint;
-  cumulative_burned: bigint;
-  source: string;
-  auction_id: number | null;
-}>({
+export const flkBurns = defineTable({
   name: "flk_burns",
   columns: {
-    block_number: "int8",
-    log_index: "int4",
-    timestamp: "int8",
-    tx_hash: "text",
-    from: "text",
-    value: "numeric",
-    cumulative_burned: "numeric",
-    source: "text",
-    auction_id: "int8",
+    block_number: col.int8(),
+    log_index: col.int4(),
+    timestamp: col.int8(),
+    tx_hash: col.text(),
+    from: col.text(),
+    value: col.wei(),
+    cumulative_burned: col.wei(),
+    source: col.text(),
+    auction_id: col.int8().orNull(),
   },
   primaryKey: ["block_number", "log_index"],
+  indexes: {
+    // `burns(where: {from})` and `burns(where: {source})`, in order.
+    flk_burns_from: ["from", "block_number", "log_index"],
+    flk_burns_source: ["source", "block_number", "log_index"],
+  },
   rollback: "byBlock",
 });
 
@@ -153,7 +148,7 @@ async function onParamsSet(a: { period: bigint; multiplier: bigint; floor: bigin
   const t = await ctx.store.get(buybackTotals, { id: 1 });
   if (t) return ctx.store.set(buybackTotals, { ...t, period, multiplier: a.multiplier, floor: a.floor });
   // The first start price is a constructor argument the burner keeps only in auction 0.
-  const [id, , , startPrice] = await ctx.readContract("BuybackBurner", "auction() view returns (uint256 id, uint256 start, uint256 period, uint256 startPrice)");
+  const [id, , , startPrice] = await ctx.readContract("BuybackBurner", "auction");
   if (id !== 0n) throw new Error(`start with the BuybackBurner's deployment block: auction ${id} already runs at block ${ctx.block.number}`);
   await ctx.store.set(buybackAuctions, openAuction(0, ctx, period, startPrice as bigint));
   await ctx.store.set(buybackTotals, { id: 1, current_auction: 0, total_burned: 0n, usdc_sold: 0n, deposited: 0n, auctions_sold: 0, period, multiplier: a.multiplier, floor: a.floor });
@@ -164,6 +159,12 @@ async function onRevenueDeposited(a: { amount: bigint }, ctx: HandlerContext) {
   const current = await auction(ctx, t.current_auction);
   await ctx.store.set(buybackAuctions, { ...current, deposited: current.deposited + a.amount });
   await ctx.store.set(buybackTotals, { ...t, deposited: t.deposited + a.amount });
+}
+
+/** New revenue restarted the running auction's decay: its price path starts again now. */
+async function onAuctionRestarted(a: { auctionId: bigint; period: bigint }, ctx: HandlerContext) {
+  const current = await auction(ctx, Number(a.auctionId));
+  await ctx.store.set(buybackAuctions, { ...current, start_time: ctx.block.timestamp, start_block: ctx.block.number, period: Number(a.period) });
 }
 
 interface AuctionBoughtArgs {
@@ -231,83 +232,25 @@ export const buybackModule: IndexerModule = {
   name: "buyback",
   events: {
     BuybackBurner: [
-      "RevenueDeposited(address indexed from, uint256 amount)",
-      "AuctionBought(uint256 indexed auctionId, address indexed buyer, address recipient, uint256 usdcAmount, uint256 flkBurned, uint256 nextStartPrice)",
-      "ParamsSet(uint256 period, uint256 multiplier, uint256 floor)",
+      "RevenueDeposited",
+      "AuctionBought",
+      "ParamsSet",
+      "AuctionRestarted",
     ],
-    FLK: ["Transfer(address indexed from, address indexed to, uint256 value)"],
+    FLK: ["Transfer"],
   },
   tables: [buybackAuctions, buybackParams, buybackTotals, flkBurns],
   handlers: {
-    "BuybackBurner:ParamsSet": (a, ctx) => onParamsSet(a as never, ctx),
-    "BuybackBurner:RevenueDeposited": (a, ctx) => onRevenueDeposited(a as never, ctx),
-    "BuybackBurner:AuctionBought": (a, ctx) => onAuctionBought(a as never, ctx),
-    "FLK:Transfer": (a, ctx) => onFlkTransfer(a as never, ctx),
+    "BuybackBurner:ParamsSet": onParamsSet,
+    "BuybackBurner:RevenueDeposited": onRevenueDeposited,
+    "BuybackBurner:AuctionBought": onAuctionBought,
+    "BuybackBurner:AuctionRestarted": onAuctionRestarted,
+    "FLK:Transfer": onFlkTransfer,
   },
   migrations: {
     "170-buyback": {
       async up(db: Kysely<any>) {
-        await db.schema
-          .createTable("buyback_auctions")
-          .addColumn("id", "int8", (c) => c.primaryKey())
-          .addColumn("start_time", "int8", (c) => c.notNull())
-          .addColumn("start_block", "int8", (c) => c.notNull())
-          .addColumn("period", "int8", (c) => c.notNull())
-          .addColumn("start_price", WEI, (c) => c.notNull())
-          .addColumn("status", "text", (c) => c.notNull())
-          .addColumn("deposited", WEI, (c) => c.notNull())
-          .addColumn("buyer", "text")
-          .addColumn("recipient", "text")
-          .addColumn("usdc_amount", WEI)
-          .addColumn("flk_paid", WEI)
-          .addColumn("next_start_price", WEI)
-          .addColumn("sold_block", "int8")
-          .addColumn("sold_timestamp", "int8")
-          .addColumn("tx_hash", "text")
-          .execute();
-        // `auctions(where: {status})` newest first; `auctions(where: {buyer})`.
-        await db.schema.createIndex("buyback_auctions_status").on("buyback_auctions").columns(["status", "id"]).execute();
-        await db.schema.createIndex("buyback_auctions_buyer").on("buyback_auctions").columns(["buyer", "id"]).execute();
-        await db.schema
-          .createTable("buyback_params")
-          .addColumn("block_number", "int8", (c) => c.notNull())
-          .addColumn("log_index", "int4", (c) => c.notNull())
-          .addColumn("timestamp", "int8", (c) => c.notNull())
-          .addColumn("period", "int8", (c) => c.notNull())
-          .addColumn("multiplier", WEI, (c) => c.notNull())
-          .addColumn("floor", WEI, (c) => c.notNull())
-          .addPrimaryKeyConstraint("buyback_params_pk", ["block_number", "log_index"])
-          .execute();
-        // The floor in force at a time.
-        await db.schema.createIndex("buyback_params_time").on("buyback_params").columns(["timestamp", "block_number", "log_index"]).execute();
-        await db.schema
-          .createTable("buyback_totals")
-          .addColumn("id", "int4", (c) => c.primaryKey())
-          .addColumn("current_auction", "int8", (c) => c.notNull())
-          .addColumn("total_burned", WEI, (c) => c.notNull())
-          .addColumn("usdc_sold", WEI, (c) => c.notNull())
-          .addColumn("deposited", WEI, (c) => c.notNull())
-          .addColumn("auctions_sold", "int8", (c) => c.notNull())
-          .addColumn("period", "int8", (c) => c.notNull())
-          .addColumn("multiplier", WEI, (c) => c.notNull())
-          .addColumn("floor", WEI, (c) => c.notNull())
-          .execute();
-        await db.schema
-          .createTable("flk_burns")
-          .addColumn("block_number", "int8", (c) => c.notNull())
-          .addColumn("log_index", "int4", (c) => c.notNull())
-          .addColumn("timestamp", "int8", (c) => c.notNull())
-          .addColumn("tx_hash", "text", (c) => c.notNull())
-          .addColumn("from", "text", (c) => c.notNull())
-          .addColumn("value", WEI, (c) => c.notNull())
-          .addColumn("cumulative_burned", WEI, (c) => c.notNull())
-          .addColumn("source", "text", (c) => c.notNull())
-          .addColumn("auction_id", "int8")
-          .addPrimaryKeyConstraint("flk_burns_pk", ["block_number", "log_index"])
-          .execute();
-        // `burns(where: {from})` and `burns(where: {source})`, in order.
-        await db.schema.createIndex("flk_burns_from").on("flk_burns").columns(["from", "block_number", "log_index"]).execute();
-        await db.schema.createIndex("flk_burns_source").on("flk_burns").columns(["source", "block_number", "log_index"]).execute();
+        await createTables(db, [buybackAuctions, buybackParams, buybackTotals, flkBurns]);
       },
     },
   },

@@ -1,124 +1,106 @@
 import { getAddress, ZeroAddress } from "ethers";
 import type { Kysely } from "kysely";
-import { creatorTokenAddress, reserveAt, spotPrice } from "../../ignition/creator";
+import { creatorTokenAddress, reserveAt, spotPrice } from "../../protocol/creatorMarket";
 import type { HandlerContext, IndexerModule } from "../module";
-import { WEI } from "../store/migrations";
-import { defineTable } from "../store/tables";
+import { col, createTables, defineTable } from "../store/tables";
 import { recordSupply } from "./supply";
 
 /**
  * A creator token and its curve. Supply, creator fees and volumes come from the market's events;
  * reserve and price are the contract's own formulas (`reserveAt`, `spotPrice` of
- * ignition/creator.ts) at that supply, stored so lists can be ordered by them.
+ * protocol/creatorMarket.ts) at that supply, stored so lists can be ordered by them.
  */
-export const creatorTokens = defineTable<{
-  token: string;
-  creator: string;
-  /** Creation order (`CreatorTokenCreated.index`). */
-  idx: number;
-  name: string;
-  symbol: string;
-  supply: bigint;
-  /** `CreatorMarket.reserveOf(creator)`. */
-  reserve: bigint;
-  /** `CreatorMarket.spotPrice(creator)`. */
-  price: bigint;
-  /** FLK the curve took on buys and paid on sells (fees excluded), and their sum. */
-  buy_volume: bigint;
-  sell_volume: bigint;
-  volume: bigint;
-  buys: number;
-  sells: number;
-  /** Accounts with a positive balance. */
-  holders: number;
-  creator_fees_accrued: bigint;
-  creator_fees_claimed: bigint;
-  burn_fees: bigint;
-  treasury_fees: bigint;
-  created_block: number;
-  created_timestamp: number;
-  tx_hash: string;
-  last_trade_block: number;
-}>({
+export const creatorTokens = defineTable({
   name: "creator_tokens",
   columns: {
-    token: "text",
-    creator: "text",
-    idx: "int8",
-    name: "text",
-    symbol: "text",
-    supply: "numeric",
-    reserve: "numeric",
-    price: "numeric",
-    buy_volume: "numeric",
-    sell_volume: "numeric",
-    volume: "numeric",
-    buys: "int8",
-    sells: "int8",
-    holders: "int8",
-    creator_fees_accrued: "numeric",
-    creator_fees_claimed: "numeric",
-    burn_fees: "numeric",
-    treasury_fees: "numeric",
-    created_block: "int8",
-    created_timestamp: "int8",
-    tx_hash: "text",
-    last_trade_block: "int8",
+    token: col.text(),
+    creator: col.text(),
+    /** Creation order (`CreatorTokenCreated.index`). */
+    idx: col.int8(),
+    name: col.text(),
+    symbol: col.text(),
+    supply: col.wei(),
+    /** `CreatorMarket.reserveOf(creator)`. */
+    reserve: col.wei(),
+    /** `CreatorMarket.spotPrice(creator)`. */
+    price: col.wei(),
+    /** FLK the curve took on buys and paid on sells (fees excluded), and their sum. */
+    buy_volume: col.wei(),
+    sell_volume: col.wei(),
+    volume: col.wei(),
+    buys: col.int8(),
+    sells: col.int8(),
+    /** Accounts with a positive balance. */
+    holders: col.int8(),
+    creator_fees_accrued: col.wei(),
+    creator_fees_claimed: col.wei(),
+    burn_fees: col.wei(),
+    treasury_fees: col.wei(),
+    created_block: col.int8(),
+    created_timestamp: col.int8(),
+    tx_hash: col.text(),
+    last_trade_block: col.int8(),
   },
   primaryKey: ["token"],
+  indexes: {
+    // `creatorTokens` orderings (keyset: value then token) and the creator filter.
+    creator_tokens_idx: ["idx", "token"],
+    creator_tokens_creator: ["creator"],
+    creator_tokens_supply: ["supply", "token"],
+    creator_tokens_volume: ["volume", "token"],
+    creator_tokens_holders: ["holders", "token"],
+  },
   rollback: "journal",
 });
 
 /** A balance of a creator token (from the token's Transfer events: mints, burns, transfers). */
-export const creatorTokenHolders = defineTable<{ token: string; address: string; balance: bigint; first_block: number; last_block: number }>({
+export const creatorTokenHolders = defineTable({
   name: "creator_token_holders",
-  columns: { token: "text", address: "text", balance: "numeric", first_block: "int8", last_block: "int8" },
+  columns: {
+    token: col.text(),
+    address: col.text(),
+    balance: col.wei(),
+    first_block: col.int8(),
+    last_block: col.int8(),
+  },
   primaryKey: ["token", "address"],
+  indexes: {
+    // A token's holders by balance (by address: the primary key).
+    creator_token_holders_balance: ["token", "balance", "address"],
+  },
   rollback: "journal",
 });
 
 /** One buy or sell on the curve. */
-export const creatorTrades = defineTable<{
-  block_number: number;
-  log_index: number;
-  timestamp: number;
-  tx_hash: string;
-  token: string;
-  creator: string;
-  trader: string;
-  /** "BUY" or "SELL". */
-  side: string;
-  amount: bigint;
-  /** Curve amount: cost into the reserve (buy) or value out of it (sell). */
-  flk: bigint;
-  creator_fee: bigint;
-  burn_fee: bigint;
-  treasury_fee: bigint;
-  /** FLK the trader paid (buy: curve cost plus fees) or received (sell: value minus fees). */
-  trader_flk: bigint;
-  supply_after: bigint;
-  price_after: bigint;
-}>({
+export const creatorTrades = defineTable({
   name: "creator_trades",
   columns: {
-    block_number: "int8",
-    log_index: "int4",
-    timestamp: "int8",
-    tx_hash: "text",
-    token: "text",
-    creator: "text",
-    trader: "text",
-    side: "text",
-    amount: "numeric",
-    flk: "numeric",
-    creator_fee: "numeric",
-    burn_fee: "numeric",
-    treasury_fee: "numeric",
-    trader_flk: "numeric",
-    supply_after: "numeric",
-    price_after: "numeric",
+    block_number: col.int8(),
+    log_index: col.int4(),
+    timestamp: col.int8(),
+    tx_hash: col.text(),
+    token: col.text(),
+    creator: col.text(),
+    trader: col.text(),
+    /** "BUY" or "SELL". */
+    side: col.text(),
+    amount: col.wei(),
+    /** Curve amount: cost into the reserve (buy) or value out of it (sell). */
+    flk: col.wei(),
+    creator_fee: col.wei(),
+    burn_fee: col.wei(),
+    treasury_fee: col.wei(),
+    /** FLK the trader paid (buy: curve cost plus fees) or received (sell: value minus fees). */
+    trader_flk: col.wei(),
+    supply_after: col.wei(),
+    price_after: col.wei(),
   },
   primaryKey: ["block_number", "log_index"],
+  indexes: {
+    // Trades of a token and of a trader, in order.
+    creator_trades_token: ["token", "block_number", "log_index"],
+    creator_trades_trader: ["trader", "block_number", "log_index"],
+  },
   rollback: "byBlock",
 });
 
@@ -127,46 +109,28 @@ export const creatorTrades = defineTable<{
  * creator fees plus `treasury_fees_accrued − treasury_fees_withdrawn`, plus whatever was sent to it
  * outside a trade (the API reports that difference from the market's FLK balance).
  */
-export const creatorMarket = defineTable<{
-  id: number;
-  /** The market's own address (its FLK balance is in `accounts`). */
-  address: string;
-  /** `CreatorMarket.tokenImplementation()`: with the market's address it gives every token address. */
-  implementation: string;
-  token_count: number;
-  total_reserve: bigint;
-  creator_fees_accrued: bigint;
-  creator_fees_claimed: bigint;
-  treasury_fees_accrued: bigint;
-  treasury_fees_withdrawn: bigint;
-  burn_fees: bigint;
-  buy_volume: bigint;
-  sell_volume: bigint;
-  trades: number;
-  creator_fee_bps: number;
-  burn_fee_bps: number;
-  treasury_fee_bps: number;
-  treasury: string;
-}>({
+export const creatorMarket = defineTable({
   name: "creator_market",
   columns: {
-    id: "int4",
-    address: "text",
-    implementation: "text",
-    token_count: "int8",
-    total_reserve: "numeric",
-    creator_fees_accrued: "numeric",
-    creator_fees_claimed: "numeric",
-    treasury_fees_accrued: "numeric",
-    treasury_fees_withdrawn: "numeric",
-    burn_fees: "numeric",
-    buy_volume: "numeric",
-    sell_volume: "numeric",
-    trades: "int8",
-    creator_fee_bps: "int4",
-    burn_fee_bps: "int4",
-    treasury_fee_bps: "int4",
-    treasury: "text",
+    id: col.int4(),
+    /** The market's own address (its FLK balance is in `accounts`). */
+    address: col.text(),
+    /** `CreatorMarket.tokenImplementation()`: with the market's address it gives every token address. */
+    implementation: col.text(),
+    token_count: col.int8(),
+    total_reserve: col.wei(),
+    creator_fees_accrued: col.wei(),
+    creator_fees_claimed: col.wei(),
+    treasury_fees_accrued: col.wei(),
+    treasury_fees_withdrawn: col.wei(),
+    burn_fees: col.wei(),
+    buy_volume: col.wei(),
+    sell_volume: col.wei(),
+    trades: col.int8(),
+    creator_fee_bps: col.int4(),
+    burn_fee_bps: col.int4(),
+    treasury_fee_bps: col.int4(),
+    treasury: col.text(),
   },
   primaryKey: ["id"],
   rollback: "journal",
@@ -176,7 +140,7 @@ export const creatorMarket = defineTable<{
 async function market(ctx: HandlerContext) {
   const m = await ctx.store.get(creatorMarket, { id: 1 });
   if (m) return m;
-  const [implementation] = await ctx.readContract("CreatorMarket", "tokenImplementation() view returns (address)");
+  const [implementation] = await ctx.readContract("CreatorMarket", "tokenImplementation");
   return {
     id: 1,
     address: ctx.contracts.CreatorMarket,
@@ -209,7 +173,7 @@ async function tokenOf(ctx: HandlerContext, creator: string) {
 async function onCreated(a: { creator: string; token: string; index: bigint }, ctx: HandlerContext) {
   const m = await market(ctx);
   // Name and symbol are the same for every clone today; read them so the index follows the code.
-  const [[name], [symbol]] = await Promise.all([ctx.readContract(a.token, "name() view returns (string)"), ctx.readContract(a.token, "symbol() view returns (string)")]);
+  const [[name], [symbol]] = await Promise.all([ctx.readContract("CreatorToken", "name", [], a.token), ctx.readContract("CreatorToken", "symbol", [], a.token)]);
   await ctx.store.set(creatorTokens, {
     token: a.token,
     creator: a.creator,
@@ -349,121 +313,37 @@ export const creatorModule: IndexerModule = {
   name: "creator",
   events: {
     CreatorMarket: [
-      "CreatorTokenCreated(address indexed creator, address indexed token, uint256 index)",
-      "Buy(address indexed creator, address indexed trader, uint256 amount, uint256 cost, uint256 creatorFee, uint256 burnFee, uint256 treasuryFee, uint256 newSupply)",
-      "Sell(address indexed creator, address indexed trader, uint256 amount, uint256 value, uint256 creatorFee, uint256 burnFee, uint256 treasuryFee, uint256 newSupply)",
-      "CreatorFeesClaimed(address indexed creator, uint256 amount)",
-      "TreasuryFeesWithdrawn(address indexed treasury, uint256 amount)",
-      "FeesSet(uint16 creatorFeeBps, uint16 burnFeeBps, uint16 treasuryFeeBps)",
-      "TreasurySet(address treasury)",
+      "CreatorTokenCreated",
+      "Buy",
+      "Sell",
+      "CreatorFeesClaimed",
+      "TreasuryFeesWithdrawn",
+      "FeesSet",
+      "TreasurySet",
     ],
   },
   children: {
     CreatorToken: {
       createdBy: "CreatorMarket:CreatorTokenCreated",
       address: "token",
-      events: ["Transfer(address indexed from, address indexed to, uint256 value)"],
+      events: ["Transfer"],
     },
   },
   tables: [creatorTokens, creatorTokenHolders, creatorTrades, creatorMarket],
   handlers: {
-    "CreatorMarket:CreatorTokenCreated": (a, ctx) => onCreated(a as never, ctx),
-    "CreatorMarket:Buy": (a, ctx) => onTrade("BUY", a as never, a.cost, ctx),
-    "CreatorMarket:Sell": (a, ctx) => onTrade("SELL", a as never, a.value, ctx),
-    "CreatorMarket:CreatorFeesClaimed": (a, ctx) => onCreatorFeesClaimed(a as never, ctx),
-    "CreatorMarket:TreasuryFeesWithdrawn": (a, ctx) => onTreasuryFeesWithdrawn(a as never, ctx),
-    "CreatorMarket:FeesSet": (a, ctx) => onFeesSet(a as never, ctx),
-    "CreatorMarket:TreasurySet": (a, ctx) => onTreasurySet(a as never, ctx),
-    "CreatorToken:Transfer": (a, ctx) => onTokenTransfer(a as never, ctx),
+    "CreatorMarket:CreatorTokenCreated": onCreated,
+    "CreatorMarket:Buy": (a, ctx) => onTrade("BUY", a, a.cost, ctx),
+    "CreatorMarket:Sell": (a, ctx) => onTrade("SELL", a, a.value, ctx),
+    "CreatorMarket:CreatorFeesClaimed": onCreatorFeesClaimed,
+    "CreatorMarket:TreasuryFeesWithdrawn": onTreasuryFeesWithdrawn,
+    "CreatorMarket:FeesSet": onFeesSet,
+    "CreatorMarket:TreasurySet": onTreasurySet,
+    "CreatorToken:Transfer": onTokenTransfer,
   },
   migrations: {
     "161-creator": {
       async up(db: Kysely<any>) {
-        await db.schema
-          .createTable("creator_tokens")
-          .addColumn("token", "text", (c) => c.primaryKey())
-          .addColumn("creator", "text", (c) => c.notNull())
-          .addColumn("idx", "int8", (c) => c.notNull())
-          .addColumn("name", "text", (c) => c.notNull())
-          .addColumn("symbol", "text", (c) => c.notNull())
-          .addColumn("supply", WEI, (c) => c.notNull())
-          .addColumn("reserve", WEI, (c) => c.notNull())
-          .addColumn("price", WEI, (c) => c.notNull())
-          .addColumn("buy_volume", WEI, (c) => c.notNull())
-          .addColumn("sell_volume", WEI, (c) => c.notNull())
-          .addColumn("volume", WEI, (c) => c.notNull())
-          .addColumn("buys", "int8", (c) => c.notNull())
-          .addColumn("sells", "int8", (c) => c.notNull())
-          .addColumn("holders", "int8", (c) => c.notNull())
-          .addColumn("creator_fees_accrued", WEI, (c) => c.notNull())
-          .addColumn("creator_fees_claimed", WEI, (c) => c.notNull())
-          .addColumn("burn_fees", WEI, (c) => c.notNull())
-          .addColumn("treasury_fees", WEI, (c) => c.notNull())
-          .addColumn("created_block", "int8", (c) => c.notNull())
-          .addColumn("created_timestamp", "int8", (c) => c.notNull())
-          .addColumn("tx_hash", "text", (c) => c.notNull())
-          .addColumn("last_trade_block", "int8", (c) => c.notNull())
-          .execute();
-        // `creatorTokens` orderings (keyset: value then token) and the creator filter.
-        await db.schema.createIndex("creator_tokens_idx").on("creator_tokens").columns(["idx", "token"]).execute();
-        await db.schema.createIndex("creator_tokens_creator").on("creator_tokens").columns(["creator"]).execute();
-        await db.schema.createIndex("creator_tokens_supply").on("creator_tokens").columns(["supply", "token"]).execute();
-        await db.schema.createIndex("creator_tokens_volume").on("creator_tokens").columns(["volume", "token"]).execute();
-        await db.schema.createIndex("creator_tokens_holders").on("creator_tokens").columns(["holders", "token"]).execute();
-        await db.schema
-          .createTable("creator_token_holders")
-          .addColumn("token", "text", (c) => c.notNull())
-          .addColumn("address", "text", (c) => c.notNull())
-          .addColumn("balance", WEI, (c) => c.notNull())
-          .addColumn("first_block", "int8", (c) => c.notNull())
-          .addColumn("last_block", "int8", (c) => c.notNull())
-          .addPrimaryKeyConstraint("creator_token_holders_pk", ["token", "address"])
-          .execute();
-        // A token's holders by balance (by address: the primary key).
-        await db.schema.createIndex("creator_token_holders_balance").on("creator_token_holders").columns(["token", "balance", "address"]).execute();
-        await db.schema
-          .createTable("creator_trades")
-          .addColumn("block_number", "int8", (c) => c.notNull())
-          .addColumn("log_index", "int4", (c) => c.notNull())
-          .addColumn("timestamp", "int8", (c) => c.notNull())
-          .addColumn("tx_hash", "text", (c) => c.notNull())
-          .addColumn("token", "text", (c) => c.notNull())
-          .addColumn("creator", "text", (c) => c.notNull())
-          .addColumn("trader", "text", (c) => c.notNull())
-          .addColumn("side", "text", (c) => c.notNull())
-          .addColumn("amount", WEI, (c) => c.notNull())
-          .addColumn("flk", WEI, (c) => c.notNull())
-          .addColumn("creator_fee", WEI, (c) => c.notNull())
-          .addColumn("burn_fee", WEI, (c) => c.notNull())
-          .addColumn("treasury_fee", WEI, (c) => c.notNull())
-          .addColumn("trader_flk", WEI, (c) => c.notNull())
-          .addColumn("supply_after", WEI, (c) => c.notNull())
-          .addColumn("price_after", WEI, (c) => c.notNull())
-          .addPrimaryKeyConstraint("creator_trades_pk", ["block_number", "log_index"])
-          .execute();
-        // Trades of a token and of a trader, in order.
-        await db.schema.createIndex("creator_trades_token").on("creator_trades").columns(["token", "block_number", "log_index"]).execute();
-        await db.schema.createIndex("creator_trades_trader").on("creator_trades").columns(["trader", "block_number", "log_index"]).execute();
-        await db.schema
-          .createTable("creator_market")
-          .addColumn("id", "int4", (c) => c.primaryKey())
-          .addColumn("address", "text", (c) => c.notNull())
-          .addColumn("implementation", "text", (c) => c.notNull())
-          .addColumn("token_count", "int8", (c) => c.notNull())
-          .addColumn("total_reserve", WEI, (c) => c.notNull())
-          .addColumn("creator_fees_accrued", WEI, (c) => c.notNull())
-          .addColumn("creator_fees_claimed", WEI, (c) => c.notNull())
-          .addColumn("treasury_fees_accrued", WEI, (c) => c.notNull())
-          .addColumn("treasury_fees_withdrawn", WEI, (c) => c.notNull())
-          .addColumn("burn_fees", WEI, (c) => c.notNull())
-          .addColumn("buy_volume", WEI, (c) => c.notNull())
-          .addColumn("sell_volume", WEI, (c) => c.notNull())
-          .addColumn("trades", "int8", (c) => c.notNull())
-          .addColumn("creator_fee_bps", "int4", (c) => c.notNull())
-          .addColumn("burn_fee_bps", "int4", (c) => c.notNull())
-          .addColumn("treasury_fee_bps", "int4", (c) => c.notNull())
-          .addColumn("treasury", "text", (c) => c.notNull())
-          .execute();
+        await createTables(db, [creatorTokens, creatorTokenHolders, creatorTrades, creatorMarket]);
       },
     },
   },

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
+import type { EventArgsOf } from "../abi";
 import type { HandlerContext, IndexerModule } from "../module";
-import { WEI } from "../store/migrations";
-import { defineTable } from "../store/tables";
+import { col, createTables, defineTable } from "../store/tables";
 
 /**
  * Proposal lifecycle as the events tell it. Pending, active, succeeded and defeated depend on
@@ -11,69 +11,59 @@ import { defineTable } from "../store/tables";
 export type ProposalStatus = "created" | "queued" | "executed" | "canceled";
 
 /** A governor proposal with its running tallies. `id` is the uint256 proposal id in decimal. */
-export const proposals = defineTable<{
-  id: string;
-  proposer: string;
-  targets: string[];
-  values: string[];
-  calldatas: string[];
-  description: string;
-  vote_start: number;
-  vote_end: number;
-  /** Quorum numerator (percent of staked FLK at `vote_start`) when the proposal was created. */
-  quorum_numerator: bigint;
-  for_votes: bigint;
-  against_votes: bigint;
-  abstain_votes: bigint;
-  voters: number;
-  status: string;
-  /** Timelock ETA once queued. */
-  eta: number | null;
-  block_number: number;
-  timestamp: number;
-  tx_hash: string;
-}>({
+export const proposals = defineTable({
   name: "proposals",
   columns: {
-    id: "text",
-    proposer: "text",
-    targets: "jsonb",
-    values: "jsonb",
-    calldatas: "jsonb",
-    description: "text",
-    vote_start: "int8",
-    vote_end: "int8",
-    quorum_numerator: "numeric",
-    for_votes: "numeric",
-    against_votes: "numeric",
-    abstain_votes: "numeric",
-    voters: "int8",
-    status: "text",
-    eta: "int8",
-    block_number: "int8",
-    timestamp: "int8",
-    tx_hash: "text",
+    id: col.text(),
+    proposer: col.text(),
+    targets: col.json<string[]>(),
+    values: col.json<string[]>(),
+    calldatas: col.json<string[]>(),
+    description: col.text(),
+    vote_start: col.int8(),
+    vote_end: col.int8(),
+    /** Quorum numerator (percent of staked FLK at `vote_start`) when the proposal was created. */
+    quorum_numerator: col.wei(),
+    for_votes: col.wei(),
+    against_votes: col.wei(),
+    abstain_votes: col.wei(),
+    voters: col.int8(),
+    status: col.text(),
+    /** Timelock ETA once queued. */
+    eta: col.int8().orNull(),
+    block_number: col.int8(),
+    timestamp: col.int8(),
+    tx_hash: col.text(),
   },
   primaryKey: ["id"],
+  indexes: {
+    // `proposals` newest first (keyset: creation block then id).
+    proposals_block: ["block_number", "id"],
+  },
   rollback: "journal",
 });
 
 /** One vote; the governor accepts a single vote per voter and proposal. */
-export const votes = defineTable<{
-  proposal_id: string;
-  voter: string;
-  /** 0 against, 1 for, 2 abstain (GovernorCountingSimple). */
-  support: number;
-  weight: bigint;
-  reason: string;
-  block_number: number;
-  log_index: number;
-  timestamp: number;
-  tx_hash: string;
-}>({
+export const votes = defineTable({
   name: "votes",
-  columns: { proposal_id: "text", voter: "text", support: "int4", weight: "numeric", reason: "text", block_number: "int8", log_index: "int4", timestamp: "int8", tx_hash: "text" },
+  columns: {
+    proposal_id: col.text(),
+    voter: col.text(),
+    /** 0 against, 1 for, 2 abstain (GovernorCountingSimple). */
+    support: col.int4(),
+    weight: col.wei(),
+    reason: col.text(),
+    block_number: col.int8(),
+    log_index: col.int4(),
+    timestamp: col.int8(),
+    tx_hash: col.text(),
+  },
   primaryKey: ["proposal_id", "voter"],
+  indexes: {
+    // Votes of a proposal and of a voter, in order cast.
+    votes_proposal: ["proposal_id", "block_number", "log_index"],
+    votes_voter: ["voter", "block_number", "log_index"],
+  },
   rollback: "byBlock",
 });
 
@@ -83,14 +73,15 @@ async function proposal(ctx: HandlerContext, id: bigint) {
   return p;
 }
 
-async function onProposalCreated(a: Record<string, any>, ctx: HandlerContext) {
-  const [numerator] = await ctx.readContract("Governor", "quorumNumerator() view returns (uint256)");
+async function onProposalCreated(a: EventArgsOf<"Governor:ProposalCreated">, ctx: HandlerContext) {
+  // By signature: quorumNumerator(uint256 timepoint) overloads the name.
+  const [numerator] = await ctx.readContract("Governor", "quorumNumerator()");
   await ctx.store.set(proposals, {
-    id: (a.proposalId as bigint).toString(),
+    id: a.proposalId.toString(),
     proposer: a.proposer,
-    targets: Array.from(a.targets as string[]),
-    values: Array.from(a.values as bigint[], String),
-    calldatas: Array.from(a.calldatas as string[]),
+    targets: Array.from(a.targets),
+    values: Array.from(a.values, String),
+    calldatas: Array.from(a.calldatas),
     description: a.description,
     vote_start: Number(a.voteStart),
     vote_end: Number(a.voteEnd),
@@ -135,19 +126,19 @@ export const governanceModule: IndexerModule = {
   name: "governance",
   events: {
     Governor: [
-      "ProposalCreated(uint256 proposalId, address proposer, address[] targets, uint256[] values, string[] signatures, bytes[] calldatas, uint256 voteStart, uint256 voteEnd, string description)",
-      "VoteCast(address indexed voter, uint256 proposalId, uint8 support, uint256 weight, string reason)",
-      "VoteCastWithParams(address indexed voter, uint256 proposalId, uint8 support, uint256 weight, string reason, bytes params)",
-      "ProposalQueued(uint256 proposalId, uint256 etaSeconds)",
-      "ProposalExecuted(uint256 proposalId)",
-      "ProposalCanceled(uint256 proposalId)",
+      "ProposalCreated",
+      "VoteCast",
+      "VoteCastWithParams",
+      "ProposalQueued",
+      "ProposalExecuted",
+      "ProposalCanceled",
     ],
   },
   tables: [proposals, votes],
   handlers: {
     "Governor:ProposalCreated": (a, ctx) => onProposalCreated(a, ctx),
-    "Governor:VoteCast": (a, ctx) => onVoteCast(a as never, ctx),
-    "Governor:VoteCastWithParams": (a, ctx) => onVoteCast(a as never, ctx),
+    "Governor:VoteCast": onVoteCast,
+    "Governor:VoteCastWithParams": onVoteCast,
     "Governor:ProposalQueued": (a, ctx) => setStatus(ctx, a.proposalId, "queued", a.etaSeconds),
     "Governor:ProposalExecuted": (a, ctx) => setStatus(ctx, a.proposalId, "executed"),
     "Governor:ProposalCanceled": (a, ctx) => setStatus(ctx, a.proposalId, "canceled"),
@@ -155,45 +146,7 @@ export const governanceModule: IndexerModule = {
   migrations: {
     "140-governance": {
       async up(db: Kysely<any>) {
-        await db.schema
-          .createTable("proposals")
-          .addColumn("id", "text", (c) => c.primaryKey())
-          .addColumn("proposer", "text", (c) => c.notNull())
-          .addColumn("targets", "jsonb", (c) => c.notNull())
-          .addColumn("values", "jsonb", (c) => c.notNull())
-          .addColumn("calldatas", "jsonb", (c) => c.notNull())
-          .addColumn("description", "text", (c) => c.notNull())
-          .addColumn("vote_start", "int8", (c) => c.notNull())
-          .addColumn("vote_end", "int8", (c) => c.notNull())
-          .addColumn("quorum_numerator", WEI, (c) => c.notNull())
-          .addColumn("for_votes", WEI, (c) => c.notNull())
-          .addColumn("against_votes", WEI, (c) => c.notNull())
-          .addColumn("abstain_votes", WEI, (c) => c.notNull())
-          .addColumn("voters", "int8", (c) => c.notNull())
-          .addColumn("status", "text", (c) => c.notNull())
-          .addColumn("eta", "int8")
-          .addColumn("block_number", "int8", (c) => c.notNull())
-          .addColumn("timestamp", "int8", (c) => c.notNull())
-          .addColumn("tx_hash", "text", (c) => c.notNull())
-          .execute();
-        // `proposals` newest first (keyset: creation block then id).
-        await db.schema.createIndex("proposals_block").on("proposals").columns(["block_number", "id"]).execute();
-        await db.schema
-          .createTable("votes")
-          .addColumn("proposal_id", "text", (c) => c.notNull())
-          .addColumn("voter", "text", (c) => c.notNull())
-          .addColumn("support", "int4", (c) => c.notNull())
-          .addColumn("weight", WEI, (c) => c.notNull())
-          .addColumn("reason", "text", (c) => c.notNull())
-          .addColumn("block_number", "int8", (c) => c.notNull())
-          .addColumn("log_index", "int4", (c) => c.notNull())
-          .addColumn("timestamp", "int8", (c) => c.notNull())
-          .addColumn("tx_hash", "text", (c) => c.notNull())
-          .addPrimaryKeyConstraint("votes_pk", ["proposal_id", "voter"])
-          .execute();
-        // Votes of a proposal and of a voter, in order cast.
-        await db.schema.createIndex("votes_proposal").on("votes").columns(["proposal_id", "block_number", "log_index"]).execute();
-        await db.schema.createIndex("votes_voter").on("votes").columns(["voter", "block_number", "log_index"]).execute();
+        await createTables(db, [proposals, votes]);
       },
     },
   },

@@ -1,14 +1,59 @@
 import type { IndexerModule } from "../module";
+import type * as coreTables from "../store/core-tables";
+import type { DatabaseOf, TablesIn } from "../store/tables";
+import type * as children from "../sync/children";
+import type * as buyback from "./buyback";
+import type * as creator from "./creator";
+import type * as credits from "./credits";
+import type * as emission from "./emission";
+import type * as escrow from "./escrow";
+import type * as governance from "./governance";
+import type * as governanceTimeline from "./governance-timeline";
+import type * as registry from "./registry";
+import type * as registryRewards from "./registry-rewards";
+import type * as staking from "./staking";
+import type * as stakingRewards from "./staking-rewards";
+import type * as stakingRewardPayments from "./staking-reward-payments";
+import type * as supply from "./supply";
+import type * as token from "./token";
+import type * as vesting from "./vesting";
 import { buybackModule } from "./buyback";
 import { creatorModule } from "./creator";
 import { creditsModule } from "./credits";
 import { emissionModule } from "./emission";
+import { escrowModule } from "./escrow";
 import { governanceModule } from "./governance";
+import { governanceTimelineModule } from "./governance-timeline";
 import { registryModule } from "./registry";
 import { stakingModule } from "./staking";
 import { stakingRewardsModule } from "./staking-rewards";
+import { stakingRewardPaymentsModule } from "./staking-reward-payments";
 import { tokenModule } from "./token";
 import { vestingModule } from "./vesting";
 
 /** Every derivation module, in the order their handlers run for a shared event. */
-export const allModules: readonly IndexerModule[] = [tokenModule, vestingModule, emissionModule, stakingModule, governanceModule, creatorModule, buybackModule, registryModule, creditsModule, stakingRewardsModule];
+export const allModules: readonly IndexerModule[] = [tokenModule, vestingModule, emissionModule, stakingModule, governanceModule, creatorModule, buybackModule, registryModule, escrowModule, creditsModule, stakingRewardsModule, governanceTimelineModule, stakingRewardPaymentsModule];
+
+/**
+ * Every derived and engine table as queries return its rows: the API's `Kysely<Database>` checks
+ * table and column names against the declarations (a new module file adds its `typeof` here).
+ */
+export type Database = DatabaseOf<
+  | TablesIn<typeof buyback>
+  | TablesIn<typeof creator>
+  | TablesIn<typeof credits>
+  | TablesIn<typeof emission>
+  | TablesIn<typeof escrow>
+  | TablesIn<typeof governance>
+  | TablesIn<typeof governanceTimeline>
+  | TablesIn<typeof registry>
+  | TablesIn<typeof registryRewards>
+  | TablesIn<typeof staking>
+  | TablesIn<typeof stakingRewards>
+  | TablesIn<typeof stakingRewardPayments>
+  | TablesIn<typeof supply>
+  | TablesIn<typeof token>
+  | TablesIn<typeof vesting>
+  | TablesIn<typeof coreTables>
+  | TablesIn<typeof children>
+>;

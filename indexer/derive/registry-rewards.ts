@@ -1,7 +1,5 @@
-import type { Kysely } from "kysely";
 import type { HandlerContext } from "../module";
-import { WEI } from "../store/migrations";
-import { defineTable } from "../store/tables";
+import { col, defineTable, type RowOf } from "../store/tables";
 import type { EpochReport } from "../../protocol/report";
 import { checkEpochReport, reportReputationRoot, reportRewardsTree, type NodeStanding } from "../../protocol/reportRoots";
 import { flkWeight } from "../../protocol/rewards";
@@ -10,52 +8,58 @@ import { flkWeight } from "../../protocol/rewards";
  * A node's part in a reported epoch: the reputation and revenue the report gives it, its owner
  * and lock at the report, and the FLK weight they make (`protocol/rewards.ts: flkWeight`).
  */
-export const nodeEpochs = defineTable<{
-  node_id: number;
-  epoch: number;
-  owner: string;
-  uptime: number;
-  reputation: number;
-  revenue: bigint;
-  locked_until: number;
-  flk_weight: bigint;
-  block_number: number;
-}>({
+export const nodeEpochs = defineTable({
   name: "node_epochs",
-  columns: { node_id: "int8", epoch: "int8", owner: "text", uptime: "int4", reputation: "int4", revenue: "numeric", locked_until: "int8", flk_weight: "numeric", block_number: "int8" },
+  columns: {
+    node_id: col.int8(),
+    epoch: col.int8(),
+    owner: col.text(),
+    uptime: col.int4(),
+    reputation: col.int4(),
+    revenue: col.wei(),
+    locked_until: col.int8(),
+    flk_weight: col.wei(),
+    block_number: col.int8(),
+  },
   primaryKey: ["node_id", "epoch"],
+  indexes: {
+    // Per-epoch lists (leaderboards) besides the per-node history the primary key serves.
+    node_epochs_epoch: ["epoch", "node_id"],
+  },
   rollback: "byBlock",
 });
 
 /** A leaf of an epoch's recomputed rewards tree (one per owner) with its Merkle proof. */
-export const rewardTreeLeaves = defineTable<{ epoch: number; account: string; flk_weight: bigint; usdc_weight: bigint; proof: string[]; block_number: number }>({
+export const rewardTreeLeaves = defineTable({
   name: "reward_leaves",
-  columns: { epoch: "int8", account: "text", flk_weight: "numeric", usdc_weight: "numeric", proof: "jsonb", block_number: "int8" },
+  columns: {
+    epoch: col.int8(),
+    account: col.text(),
+    flk_weight: col.wei(),
+    usdc_weight: col.wei(),
+    proof: col.json<string[]>(),
+    block_number: col.int8(),
+  },
   primaryKey: ["epoch", "account"],
+  indexes: {
+    reward_leaves_account: ["account", "epoch"],
+  },
   rollback: "byBlock",
 });
 
-/** What the indexer found when it recomputed a report (stored on the epoch row). */
-export interface ReportRecomputation {
-  computed_reputation_root: string;
-  computed_rewards_root: string;
-  computed_flk_weight: bigint;
-  computed_usdc_weight: bigint;
-  reputation_root_ok: boolean;
-  rewards_root_ok: boolean;
-  totals_ok: boolean;
-}
-
-/** The epoch columns {@link recomputeReport} fills. */
+/** The epoch columns {@link recomputeReport} fills (null until the epoch is reported). */
 export const RECOMPUTATION_COLUMNS = {
-  computed_reputation_root: "text",
-  computed_rewards_root: "text",
-  computed_flk_weight: "numeric",
-  computed_usdc_weight: "numeric",
-  reputation_root_ok: "bool",
-  rewards_root_ok: "bool",
-  totals_ok: "bool",
-} as const;
+  computed_reputation_root: col.text().orNull(),
+  computed_rewards_root: col.text().orNull(),
+  computed_flk_weight: col.wei().orNull(),
+  computed_usdc_weight: col.wei().orNull(),
+  reputation_root_ok: col.bool().orNull(),
+  rewards_root_ok: col.bool().orNull(),
+  totals_ok: col.bool().orNull(),
+};
+
+/** What the indexer found when it recomputed a report (stored on the epoch row). */
+export type ReportRecomputation = { [K in keyof typeof RECOMPUTATION_COLUMNS]: NonNullable<RowOf<typeof RECOMPUTATION_COLUMNS>[K]> };
 
 /**
  * Recomputes a report's reputation root, rewards tree and totals with the shared protocol code,
@@ -102,34 +106,4 @@ export async function recomputeReport(ctx: HandlerContext, report: EpochReport, 
     rewards_root_ok: check.rewardsRoot,
     totals_ok: check.totals,
   };
-}
-
-/** Migration of the per-node and per-leaf tables (the epoch columns are in the registry's own). */
-export async function createRewardTables(db: Kysely<any>): Promise<void> {
-  await db.schema
-    .createTable("node_epochs")
-    .addColumn("node_id", "int8", (c) => c.notNull())
-    .addColumn("epoch", "int8", (c) => c.notNull())
-    .addColumn("owner", "text", (c) => c.notNull())
-    .addColumn("uptime", "int4", (c) => c.notNull())
-    .addColumn("reputation", "int4", (c) => c.notNull())
-    .addColumn("revenue", WEI, (c) => c.notNull())
-    .addColumn("locked_until", "int8", (c) => c.notNull())
-    .addColumn("flk_weight", WEI, (c) => c.notNull())
-    .addColumn("block_number", "int8", (c) => c.notNull())
-    .addPrimaryKeyConstraint("node_epochs_pk", ["node_id", "epoch"])
-    .execute();
-  // Per-epoch lists (leaderboards) besides the per-node history the primary key serves.
-  await db.schema.createIndex("node_epochs_epoch").on("node_epochs").columns(["epoch", "node_id"]).execute();
-  await db.schema
-    .createTable("reward_leaves")
-    .addColumn("epoch", "int8", (c) => c.notNull())
-    .addColumn("account", "text", (c) => c.notNull())
-    .addColumn("flk_weight", WEI, (c) => c.notNull())
-    .addColumn("usdc_weight", WEI, (c) => c.notNull())
-    .addColumn("proof", "jsonb", (c) => c.notNull())
-    .addColumn("block_number", "int8", (c) => c.notNull())
-    .addPrimaryKeyConstraint("reward_leaves_pk", ["epoch", "account"])
-    .execute();
-  await db.schema.createIndex("reward_leaves_account").on("reward_leaves").columns(["account", "epoch"]).execute();
 }

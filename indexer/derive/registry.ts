@@ -1,54 +1,49 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
-import { WEI } from "../store/migrations";
-import { defineTable } from "../store/tables";
-import type { EventArgs } from "../sync/decode";
+import { addColumns, col, createTables, defineTable } from "../store/tables";
+import type { EventArgsOf } from "../abi";
 import type { EpochReport } from "../../protocol/report";
-import { createRewardTables, nodeEpochs, RECOMPUTATION_COLUMNS, recomputeReport, rewardTreeLeaves, type ReportRecomputation } from "./registry-rewards";
+import { verifyKeyProofOfDigest } from "../../protocol/nodeKeyProof";
+import { nodeEpochs, RECOMPUTATION_COLUMNS, recomputeReport, rewardTreeLeaves } from "./registry-rewards";
 
 /** `NodeStaking.Status` by its uint8 value. */
 export const NODE_STATUS = ["NONE", "PENDING", "ACTIVE", "JAILED", "EXITED"] as const;
 
 /** A registered node, as `NodeRegistry.getNode` returns it, plus totals the views do not keep. */
-export const nodes = defineTable<{
-  id: number;
-  owner: string;
-  node_key: string;
-  signer: string;
-  host: string;
-  /** `{primary, worker, mempool, rpc, pool, gateway}`. */
-  ports: Record<string, number>;
-  status: string;
-  /** Epoch from which `status` holds (`NodeStatusChanged.epoch`). */
-  status_epoch: number;
-  stake: bigint;
-  unstaking: bigint;
-  unstake_ready_at: number;
-  locked_until: number;
-  /** FLK burned from this node by slashes, in all. */
-  slashed: bigint;
-  registered_block: number;
-  last_block: number;
-}>({
+export const nodes = defineTable({
   name: "nodes",
   columns: {
-    id: "int8",
-    owner: "text",
-    node_key: "text",
-    signer: "text",
-    host: "text",
-    ports: "jsonb",
-    status: "text",
-    status_epoch: "int8",
-    stake: "numeric",
-    unstaking: "numeric",
-    unstake_ready_at: "int8",
-    locked_until: "int8",
-    slashed: "numeric",
-    registered_block: "int8",
-    last_block: "int8",
+    id: col.int8(),
+    owner: col.text(),
+    node_key: col.text(),
+    signer: col.text(),
+    /**
+     * Whether the stored ed25519 proof of possession of `node_key` is valid (docs/registry.md): the
+     * chain cannot check it; a node without a valid one may have squatted the key and is ignored by nodes.
+     */
+    key_proof_valid: col.bool().added("151-registry-selection", sql`false`),
+    host: col.text(),
+    /** `{primary, worker, mempool, rpc, pool, gateway}`. */
+    ports: col.json<Record<string, number>>(),
+    status: col.text(),
+    /** Epoch from which `status` holds (`NodeStatusChanged.epoch`). */
+    status_epoch: col.int8(),
+    stake: col.wei(),
+    unstaking: col.wei(),
+    unstake_ready_at: col.int8(),
+    locked_until: col.int8(),
+    /** FLK burned from this node by slashes, in all. */
+    slashed: col.wei(),
+    registered_block: col.int8(),
+    last_block: col.int8(),
   },
   primaryKey: ["id"],
+  indexes: {
+    // `nodes` ordered by stake (keyset: stake then id) and filtered by owner or status.
+    nodes_stake: ["stake", "id"],
+    nodes_owner: ["owner", "id"],
+    nodes_status: ["status", "id"],
+  },
   rollback: "journal",
 });
 
@@ -56,37 +51,40 @@ export const nodes = defineTable<{
 export type StakeChangeKind = "REGISTERED" | "ADDED" | "UNSTAKED" | "WITHDRAWN" | "SLASHED";
 
 /** Every change of a node's stake or unstaking FLK, with both amounts after it. */
-export const nodeStakeChanges = defineTable<{
-  node_id: number;
-  block_number: number;
-  log_index: number;
-  kind: string;
-  amount: bigint;
-  stake: bigint;
-  unstaking: bigint;
-  /** The slashed epoch (slashes), the epoch of the change otherwise. */
-  epoch: number;
-  timestamp: number;
-  tx_hash: string;
-}>({
+export const nodeStakeChanges = defineTable({
   name: "node_stake_changes",
-  columns: { node_id: "int8", block_number: "int8", log_index: "int4", kind: "text", amount: "numeric", stake: "numeric", unstaking: "numeric", epoch: "int8", timestamp: "int8", tx_hash: "text" },
+  columns: {
+    node_id: col.int8(),
+    block_number: col.int8(),
+    log_index: col.int4(),
+    kind: col.text(),
+    amount: col.wei(),
+    stake: col.wei(),
+    unstaking: col.wei(),
+    /** The slashed epoch (slashes), the epoch of the change otherwise. */
+    epoch: col.int8(),
+    timestamp: col.int8(),
+    tx_hash: col.text(),
+  },
   primaryKey: ["block_number", "log_index"],
+  indexes: {
+    node_stake_changes_node: ["node_id", "block_number", "log_index"],
+  },
   rollback: "byBlock",
 });
 
 /** Registry parameters and the current epoch (a single row, id 1). */
-export const registryState = defineTable<{
-  id: number;
-  epoch: number;
-  epoch_duration: number;
-  reveal_duration: number;
-  committee_size: number;
-  slash_amount: bigint;
-  minimum_stake: bigint;
-}>({
+export const registryState = defineTable({
   name: "registry_state",
-  columns: { id: "int4", epoch: "int8", epoch_duration: "int8", reveal_duration: "int8", committee_size: "int8", slash_amount: "numeric", minimum_stake: "numeric" },
+  columns: {
+    id: col.int4(),
+    epoch: col.int8(),
+    epoch_duration: col.int8(),
+    reveal_duration: col.int8(),
+    committee_size: col.int8(),
+    slash_amount: col.wei(),
+    minimum_stake: col.wei(),
+  },
   primaryKey: ["id"],
   rollback: "journal",
 });
@@ -107,75 +105,73 @@ export interface StoredReport {
  * `RUNNING`, `REPORTED` (with the report, its digest and signers) or `SKIPPED` — plus the
  * rewards settlement of `EpochRewards.pools(epoch)`.
  */
-export const epochs = defineTable<{
-  number: number;
-  start: number;
-  /** `epochDuration` during the epoch (a parameter change applies to the running epoch). */
-  duration: number;
-  active_set: number[];
-  committee: number[];
-  /** Committee shuffle seed (zero when the whole active set is the committee). */
-  seed: string;
-  status: string;
-  report_digest: string | null;
-  report_signers: number[] | null;
-  report: StoredReport | null;
-  ended_block: number | null;
-  settled_root: string | null;
-  flk_pool: bigint | null;
-  usdc_pool: bigint | null;
-  settled_flk_weight: bigint | null;
-  settled_usdc_weight: bigint | null;
-  flk_paid: bigint;
-  usdc_paid: bigint;
-  start_block: number;
-} & { [K in keyof ReportRecomputation]: ReportRecomputation[K] | null }>({
+export const epochs = defineTable({
   name: "epochs",
   columns: {
-    number: "int8",
-    start: "int8",
-    duration: "int8",
-    active_set: "jsonb",
-    committee: "jsonb",
-    seed: "text",
-    status: "text",
-    report_digest: "text",
-    report_signers: "jsonb",
-    report: "jsonb",
-    ended_block: "int8",
-    settled_root: "text",
-    flk_pool: "numeric",
-    usdc_pool: "numeric",
-    settled_flk_weight: "numeric",
-    settled_usdc_weight: "numeric",
-    flk_paid: "numeric",
-    usdc_paid: "numeric",
-    start_block: "int8",
+    number: col.int8(),
+    start: col.int8(),
+    /** `epochDuration` during the epoch (a parameter change applies to the running epoch). */
+    duration: col.int8(),
+    active_set: col.json<number[]>(),
+    /** Draw weight of each `active_set` node (whole FLK staked at its selection): the pool of the next committee. */
+    active_weights: col.json<number[]>().added("151-registry-selection", sql`'[]'::jsonb`),
+    committee: col.json<number[]>(),
+    /** Committee shuffle seed (zero when the whole active set is the committee). */
+    seed: col.text(),
+    status: col.text(),
+    report_digest: col.text().orNull(),
+    report_signers: col.json<number[]>().orNull(),
+    report: col.json<StoredReport>().orNull(),
+    ended_block: col.int8().orNull(),
+    settled_root: col.text().orNull(),
+    flk_pool: col.wei().orNull(),
+    usdc_pool: col.wei().orNull(),
+    settled_flk_weight: col.wei().orNull(),
+    settled_usdc_weight: col.wei().orNull(),
+    flk_paid: col.wei(),
+    usdc_paid: col.wei(),
+    start_block: col.int8(),
     ...RECOMPUTATION_COLUMNS,
   },
   primaryKey: ["number"],
+  indexes: {
+    epochs_status: ["status", "number"],
+  },
   rollback: "journal",
 });
 
 /** A committee member's beacon in an epoch: commitment, then the revealed secret. */
-export const beacons = defineTable<{ epoch: number; node_id: number; commitment: string; secret: string | null; committed_block: number; revealed_block: number | null }>({
+export const beacons = defineTable({
   name: "epoch_beacons",
-  columns: { epoch: "int8", node_id: "int8", commitment: "text", secret: "text", committed_block: "int8", revealed_block: "int8" },
+  columns: {
+    epoch: col.int8(),
+    node_id: col.int8(),
+    commitment: col.text(),
+    secret: col.text().orNull(),
+    committed_block: col.int8(),
+    revealed_block: col.int8().orNull(),
+  },
   primaryKey: ["epoch", "node_id"],
   rollback: "journal",
 });
 
 /** A reward claim paid by `EpochRewards` (one per account and epoch). */
-export const rewardClaims = defineTable<{ epoch: number; account: string; flk: bigint; usdc: bigint; block_number: number; tx_hash: string }>({
+export const rewardClaims = defineTable({
   name: "reward_claims",
-  columns: { epoch: "int8", account: "text", flk: "numeric", usdc: "numeric", block_number: "int8", tx_hash: "text" },
+  columns: {
+    epoch: col.int8(),
+    account: col.text(),
+    flk: col.wei(),
+    usdc: col.wei(),
+    block_number: col.int8(),
+    tx_hash: col.text(),
+  },
   primaryKey: ["epoch", "account"],
+  indexes: {
+    reward_claims_account: ["account", "epoch"],
+  },
   rollback: "byBlock",
 });
-
-const ENDPOINTS = "tuple(string host, tuple(uint16 primary, uint16 worker, uint16 mempool, uint16 rpc, uint16 pool, uint16 gateway) ports)";
-const MEASUREMENT = "tuple(uint32 nodeId, uint8 uptime, uint32 latencyMs, uint64 bytesServed, uint64 deliveryAcks, uint64 revenue, uint8 reputation)";
-const REPORT = `tuple(uint64 epoch, ${MEASUREMENT}[] nodes, tuple(address client, uint128 amount)[] usage, bytes32 reputationRoot, bytes32 rewardsRoot, uint256 totalFlkWeight, uint256 totalUsdcWeight, uint256 totalUsage)`;
 
 async function state(ctx: HandlerContext) {
   return (await ctx.store.get(registryState, { id: 1 })) ?? { id: 1, epoch: 0, epoch_duration: 0, reveal_duration: 0, committee_size: 0, slash_amount: 0n, minimum_stake: 0n };
@@ -195,6 +191,7 @@ async function epoch(ctx: HandlerContext, number: bigint | number) {
       start: 0,
       duration: 0,
       active_set: [],
+      active_weights: [],
       committee: [],
       seed: `0x${"00".repeat(32)}`,
       status: "RUNNING",
@@ -236,23 +233,26 @@ async function recordChange(ctx: HandlerContext, n: { id: number; stake: bigint;
   });
 }
 
-function ports(endpoints: EventArgs): Record<string, number> {
+function ports(endpoints: EventArgsOf<"NodeRegistry:EndpointsUpdated">["endpoints"]): Record<string, number> {
   const p = endpoints.ports;
   return { primary: Number(p.primary), worker: Number(p.worker), mempool: Number(p.mempool), rpc: Number(p.rpc), pool: Number(p.pool), gateway: Number(p.gateway) };
 }
 
-async function onRegistered(a: EventArgs, ctx: HandlerContext) {
+async function onRegistered(a: EventArgsOf<"NodeRegistry:NodeRegistered">, ctx: HandlerContext) {
+  // The digest is the registry's own (it binds chain id and address): read at this block, checked here.
+  const [digest] = await ctx.readContract("NodeRegistry", "keyProofDigest", [a.owner, a.nodeKey, a.signer]);
   const row = {
     id: Number(a.nodeId),
-    owner: a.owner as string,
-    node_key: a.nodeKey as string,
-    signer: a.signer as string,
-    host: a.endpoints.host as string,
+    owner: a.owner,
+    node_key: a.nodeKey,
+    signer: a.signer,
+    key_proof_valid: verifyKeyProofOfDigest(digest, a.nodeKey, [...a.keyProof]),
+    host: a.endpoints.host,
     ports: ports(a.endpoints),
     // NodeStatusChanged(Pending) follows in the same transaction.
     status: "NONE",
     status_epoch: 0,
-    stake: a.stake as bigint,
+    stake: a.stake,
     unstaking: 0n,
     unstake_ready_at: 0,
     locked_until: 0,
@@ -264,40 +264,40 @@ async function onRegistered(a: EventArgs, ctx: HandlerContext) {
   await recordChange(ctx, row, "REGISTERED", row.stake);
 }
 
-async function onStakeAdded(a: EventArgs, ctx: HandlerContext) {
-  const n = { ...(await node(ctx, a.nodeId)), stake: a.stake as bigint };
+async function onStakeAdded(a: EventArgsOf<"NodeRegistry:StakeAdded">, ctx: HandlerContext) {
+  const n = { ...(await node(ctx, a.nodeId)), stake: a.stake };
   await ctx.store.set(nodes, n);
   await recordChange(ctx, n, "ADDED", a.amount);
 }
 
-async function onUnstaked(a: EventArgs, ctx: HandlerContext) {
+async function onUnstaked(a: EventArgsOf<"NodeRegistry:Unstaked">, ctx: HandlerContext) {
   const n0 = await node(ctx, a.nodeId);
-  const n = { ...n0, stake: a.stake as bigint, unstaking: n0.unstaking + (a.amount as bigint), unstake_ready_at: Number(a.readyAt) };
+  const n = { ...n0, stake: a.stake, unstaking: n0.unstaking + a.amount, unstake_ready_at: Number(a.readyAt) };
   await ctx.store.set(nodes, n);
   await recordChange(ctx, n, "UNSTAKED", a.amount);
 }
 
-async function onWithdrawn(a: EventArgs, ctx: HandlerContext) {
+async function onWithdrawn(a: EventArgsOf<"NodeRegistry:Withdrawn">, ctx: HandlerContext) {
   const n = { ...(await node(ctx, a.nodeId)), unstaking: 0n };
   await ctx.store.set(nodes, n);
   await recordChange(ctx, n, "WITHDRAWN", a.amount);
 }
 
 /** `_slash` takes from the stake first, then from the unstaking FLK; `amount` is what it took. */
-async function onSlashed(a: EventArgs, ctx: HandlerContext) {
+async function onSlashed(a: EventArgsOf<"NodeRegistry:Slashed">, ctx: HandlerContext) {
   const n0 = await node(ctx, a.nodeId);
-  const amount = a.amount as bigint;
+  const amount = a.amount;
   const fromStake = amount < n0.stake ? amount : n0.stake;
   const n = { ...n0, stake: n0.stake - fromStake, unstaking: n0.unstaking - (amount - fromStake), slashed: n0.slashed + amount };
   await ctx.store.set(nodes, n);
   await recordChange(ctx, n, "SLASHED", amount, Number(a.epoch));
 }
 
-async function onReported(a: EventArgs, ctx: HandlerContext) {
+async function onReported(a: EventArgsOf<"NodeRegistry:EpochReported">, ctx: HandlerContext) {
   const r = a.report;
   const e = await epoch(ctx, a.epoch);
   const report: StoredReport = {
-    measurements: [...r.nodes].map((m: EventArgs) => ({
+    measurements: [...r.nodes].map((m) => ({
       nodeId: Number(m.nodeId),
       uptime: Number(m.uptime),
       latencyMs: Number(m.latencyMs),
@@ -306,7 +306,7 @@ async function onReported(a: EventArgs, ctx: HandlerContext) {
       revenue: String(m.revenue),
       reputation: Number(m.reputation),
     })),
-    usage: [...r.usage].map((u: EventArgs) => ({ client: u.client as string, amount: String(u.amount) })),
+    usage: [...r.usage].map((u) => ({ client: u.client, amount: String(u.amount) })),
     reputationRoot: r.reputationRoot,
     rewardsRoot: r.rewardsRoot,
     totalFlkWeight: String(r.totalFlkWeight),
@@ -334,7 +334,7 @@ export function toReport(epochNumber: number, r: StoredReport): EpochReport {
   };
 }
 
-async function onParametersSet(a: EventArgs, ctx: HandlerContext) {
+async function onParametersSet(a: EventArgsOf<"NodeRegistry:ParametersSet">, ctx: HandlerContext) {
   const s = await state(ctx);
   const next = { ...s, epoch_duration: Number(a.epochDuration), reveal_duration: Number(a.revealDuration), committee_size: Number(a.committeeSize), slash_amount: a.slashAmount as bigint };
   await ctx.store.set(registryState, next);
@@ -343,12 +343,12 @@ async function onParametersSet(a: EventArgs, ctx: HandlerContext) {
   if (running && running.status === "RUNNING") await ctx.store.set(epochs, { ...running, duration: next.epoch_duration });
 }
 
-async function onEpochStarted(a: EventArgs, ctx: HandlerContext) {
+async function onEpochStarted(a: EventArgsOf<"NodeRegistry:EpochStarted">, ctx: HandlerContext) {
   await ctx.store.set(epochs, { ...(await epoch(ctx, a.epoch)), start: Number(a.start), duration: Number(a.duration), start_block: ctx.block.number });
   await ctx.store.set(registryState, { ...(await state(ctx)), epoch: Number(a.epoch) });
 }
 
-async function onSettled(a: EventArgs, ctx: HandlerContext) {
+async function onSettled(a: EventArgsOf<"EpochRewards:EpochSettled">, ctx: HandlerContext) {
   await ctx.store.set(epochs, {
     ...(await epoch(ctx, a.epoch)),
     settled_root: a.root,
@@ -360,7 +360,7 @@ async function onSettled(a: EventArgs, ctx: HandlerContext) {
   });
 }
 
-async function onClaimed(a: EventArgs, ctx: HandlerContext) {
+async function onClaimed(a: EventArgsOf<"EpochRewards:Claimed">, ctx: HandlerContext) {
   const e = await epoch(ctx, a.epoch);
   await ctx.store.set(epochs, { ...e, flk_paid: e.flk_paid + (a.flk as bigint), usdc_paid: e.usdc_paid + (a.usdc as bigint) });
   await ctx.store.set(rewardClaims, { epoch: Number(a.epoch), account: a.account, flk: a.flk, usdc: a.usdc, block_number: ctx.block.number, tx_hash: ctx.log.transactionHash });
@@ -371,27 +371,27 @@ export const registryModule: IndexerModule = {
   name: "registry",
   events: {
     NodeRegistry: [
-      `NodeRegistered(uint32 indexed nodeId, address indexed owner, bytes32 nodeKey, address signer, ${ENDPOINTS} endpoints, uint256 stake)`,
-      `EndpointsUpdated(uint32 indexed nodeId, ${ENDPOINTS} endpoints)`,
-      "NodeStatusChanged(uint32 indexed nodeId, uint8 status, uint64 epoch)",
-      "StakeAdded(uint32 indexed nodeId, uint256 amount, uint256 stake)",
-      "StakeLocked(uint32 indexed nodeId, uint64 lockedUntil)",
-      "Unstaked(uint32 indexed nodeId, uint256 amount, uint256 stake, uint64 readyAt)",
-      "Withdrawn(uint32 indexed nodeId, address indexed owner, uint256 amount)",
-      "Slashed(uint32 indexed nodeId, uint64 indexed epoch, uint256 amount)",
-      "MinimumStakeSet(uint256 minimumStake)",
-      "EpochStarted(uint64 indexed epoch, uint64 start, uint64 duration)",
-      "ActiveSetSelected(uint64 indexed epoch, uint32[] nodeIds)",
-      "CommitteeSelected(uint64 indexed epoch, uint32[] nodeIds, bytes32 seed)",
-      "BeaconCommitted(uint64 indexed epoch, uint32 indexed nodeId, bytes32 commitment)",
-      "BeaconRevealed(uint64 indexed epoch, uint32 indexed nodeId, bytes32 secret)",
-      `EpochReported(uint64 indexed epoch, bytes32 digest, ${REPORT} report, uint32[] signers)`,
-      "EpochSkipped(uint64 indexed epoch)",
-      "ParametersSet(uint64 epochDuration, uint64 revealDuration, uint32 committeeSize, uint256 slashAmount)",
+      "NodeRegistered",
+      "EndpointsUpdated",
+      "NodeStatusChanged",
+      "StakeAdded",
+      "StakeLocked",
+      "Unstaked",
+      "Withdrawn",
+      "Slashed",
+      "MinimumStakeSet",
+      "EpochStarted",
+      "ActiveSetSelected",
+      "CommitteeSelected",
+      "BeaconCommitted",
+      "BeaconRevealed",
+      "EpochReported",
+      "EpochSkipped",
+      "ParametersSet",
     ],
     EpochRewards: [
-      "EpochSettled(uint64 indexed epoch, bytes32 root, uint256 flkPool, uint256 usdcPool, uint256 totalFlkWeight, uint256 totalUsdcWeight)",
-      "Claimed(uint64 indexed epoch, address indexed account, uint256 flk, uint256 usdc)",
+      "EpochSettled",
+      "Claimed",
     ],
   },
   tables: [nodes, nodeStakeChanges, registryState, epochs, beacons, rewardClaims, nodeEpochs, rewardTreeLeaves],
@@ -407,7 +407,8 @@ export const registryModule: IndexerModule = {
     "NodeRegistry:Slashed": onSlashed,
     "NodeRegistry:MinimumStakeSet": async (a, ctx) => ctx.store.set(registryState, { ...(await state(ctx)), minimum_stake: a.minimumStake }),
     "NodeRegistry:EpochStarted": onEpochStarted,
-    "NodeRegistry:ActiveSetSelected": async (a, ctx) => ctx.store.set(epochs, { ...(await epoch(ctx, a.epoch)), active_set: [...a.nodeIds].map(Number) }),
+    "NodeRegistry:ActiveSetSelected": async (a, ctx) =>
+      ctx.store.set(epochs, { ...(await epoch(ctx, a.epoch)), active_set: [...a.nodeIds].map(Number), active_weights: [...a.weights].map(Number) }),
     "NodeRegistry:CommitteeSelected": async (a, ctx) => ctx.store.set(epochs, { ...(await epoch(ctx, a.epoch)), committee: [...a.nodeIds].map(Number), seed: a.seed }),
     "NodeRegistry:BeaconCommitted": (a, ctx) =>
       ctx.store.set(beacons, { epoch: Number(a.epoch), node_id: Number(a.nodeId), commitment: a.commitment, secret: null, committed_block: ctx.block.number, revealed_block: null }),
@@ -425,105 +426,13 @@ export const registryModule: IndexerModule = {
   migrations: {
     "150-registry": {
       async up(db: Kysely<any>) {
-        await db.schema
-          .createTable("nodes")
-          .addColumn("id", "int8", (c) => c.primaryKey())
-          .addColumn("owner", "text", (c) => c.notNull())
-          .addColumn("node_key", "text", (c) => c.notNull())
-          .addColumn("signer", "text", (c) => c.notNull())
-          .addColumn("host", "text", (c) => c.notNull())
-          .addColumn("ports", "jsonb", (c) => c.notNull())
-          .addColumn("status", "text", (c) => c.notNull())
-          .addColumn("status_epoch", "int8", (c) => c.notNull())
-          .addColumn("stake", WEI, (c) => c.notNull())
-          .addColumn("unstaking", WEI, (c) => c.notNull())
-          .addColumn("unstake_ready_at", "int8", (c) => c.notNull())
-          .addColumn("locked_until", "int8", (c) => c.notNull())
-          .addColumn("slashed", WEI, (c) => c.notNull())
-          .addColumn("registered_block", "int8", (c) => c.notNull())
-          .addColumn("last_block", "int8", (c) => c.notNull())
-          .execute();
-        // `nodes` ordered by stake (keyset: stake then id) and filtered by owner or status.
-        await db.schema.createIndex("nodes_stake").on("nodes").columns(["stake", "id"]).execute();
-        await db.schema.createIndex("nodes_owner").on("nodes").columns(["owner", "id"]).execute();
-        await db.schema.createIndex("nodes_status").on("nodes").columns(["status", "id"]).execute();
-        await db.schema
-          .createTable("node_stake_changes")
-          .addColumn("node_id", "int8", (c) => c.notNull())
-          .addColumn("block_number", "int8", (c) => c.notNull())
-          .addColumn("log_index", "int4", (c) => c.notNull())
-          .addColumn("kind", "text", (c) => c.notNull())
-          .addColumn("amount", WEI, (c) => c.notNull())
-          .addColumn("stake", WEI, (c) => c.notNull())
-          .addColumn("unstaking", WEI, (c) => c.notNull())
-          .addColumn("epoch", "int8", (c) => c.notNull())
-          .addColumn("timestamp", "int8", (c) => c.notNull())
-          .addColumn("tx_hash", "text", (c) => c.notNull())
-          .addPrimaryKeyConstraint("node_stake_changes_pk", ["block_number", "log_index"])
-          .execute();
-        await db.schema.createIndex("node_stake_changes_node").on("node_stake_changes").columns(["node_id", "block_number", "log_index"]).execute();
-        await db.schema
-          .createTable("registry_state")
-          .addColumn("id", "int4", (c) => c.primaryKey())
-          .addColumn("epoch", "int8", (c) => c.notNull())
-          .addColumn("epoch_duration", "int8", (c) => c.notNull())
-          .addColumn("reveal_duration", "int8", (c) => c.notNull())
-          .addColumn("committee_size", "int8", (c) => c.notNull())
-          .addColumn("slash_amount", WEI, (c) => c.notNull())
-          .addColumn("minimum_stake", WEI, (c) => c.notNull())
-          .execute();
-        await db.schema
-          .createTable("epochs")
-          .addColumn("number", "int8", (c) => c.primaryKey())
-          .addColumn("start", "int8", (c) => c.notNull())
-          .addColumn("duration", "int8", (c) => c.notNull())
-          .addColumn("active_set", "jsonb", (c) => c.notNull())
-          .addColumn("committee", "jsonb", (c) => c.notNull())
-          .addColumn("seed", "text", (c) => c.notNull())
-          .addColumn("status", "text", (c) => c.notNull())
-          .addColumn("report_digest", "text")
-          .addColumn("report_signers", "jsonb")
-          .addColumn("report", "jsonb")
-          .addColumn("ended_block", "int8")
-          .addColumn("settled_root", "text")
-          .addColumn("flk_pool", WEI)
-          .addColumn("usdc_pool", WEI)
-          .addColumn("settled_flk_weight", WEI)
-          .addColumn("settled_usdc_weight", WEI)
-          .addColumn("flk_paid", WEI, (c) => c.notNull())
-          .addColumn("usdc_paid", WEI, (c) => c.notNull())
-          .addColumn("start_block", "int8", (c) => c.notNull())
-          .addColumn("computed_reputation_root", "text")
-          .addColumn("computed_rewards_root", "text")
-          .addColumn("computed_flk_weight", WEI)
-          .addColumn("computed_usdc_weight", WEI)
-          .addColumn("reputation_root_ok", "boolean")
-          .addColumn("rewards_root_ok", "boolean")
-          .addColumn("totals_ok", "boolean")
-          .execute();
-        await db.schema.createIndex("epochs_status").on("epochs").columns(["status", "number"]).execute();
-        await db.schema
-          .createTable("epoch_beacons")
-          .addColumn("epoch", "int8", (c) => c.notNull())
-          .addColumn("node_id", "int8", (c) => c.notNull())
-          .addColumn("commitment", "text", (c) => c.notNull())
-          .addColumn("secret", "text")
-          .addColumn("committed_block", "int8", (c) => c.notNull())
-          .addColumn("revealed_block", "int8")
-          .addPrimaryKeyConstraint("epoch_beacons_pk", ["epoch", "node_id"])
-          .execute();
-        await db.schema
-          .createTable("reward_claims")
-          .addColumn("epoch", "int8", (c) => c.notNull())
-          .addColumn("account", "text", (c) => c.notNull())
-          .addColumn("flk", WEI, (c) => c.notNull())
-          .addColumn("usdc", WEI, (c) => c.notNull())
-          .addColumn("block_number", "int8", (c) => c.notNull())
-          .addColumn("tx_hash", "text", (c) => c.notNull())
-          .addPrimaryKeyConstraint("reward_claims_pk", ["epoch", "account"])
-          .execute();
-        await db.schema.createIndex("reward_claims_account").on("reward_claims").columns(["account", "epoch"]).execute();
-        await createRewardTables(db);
+        await createTables(db, [nodes, nodeStakeChanges, registryState, epochs, beacons, rewardClaims, nodeEpochs, rewardTreeLeaves]);
+      },
+    },
+    // Issue #14: proofs of possession of node keys, and the committee draw's weights.
+    "151-registry-selection": {
+      async up(db: Kysely<any>) {
+        await addColumns(db, "151-registry-selection", [nodes, epochs]);
       },
     },
   },

@@ -1,7 +1,6 @@
 import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
-import { WEI } from "../store/migrations";
-import { defineTable } from "../store/tables";
+import { col, createTables, defineTable } from "../store/tables";
 import { accrueRewards, rewardsBetween, stakingEmission } from "../../protocol/stakingRewards";
 
 /**
@@ -13,17 +12,28 @@ import { accrueRewards, rewardsBetween, stakingEmission } from "../../protocol/s
  */
 
 /** The accumulator (a single row, id 1), the stake it spreads over, and Emission's start. */
-export const rewardIndex = defineTable<{ id: number; index: bigint; distributed: bigint; total_staked: bigint; emission_start: number }>({
+export const rewardIndex = defineTable({
   name: "staking_reward_index",
-  columns: { id: "int4", index: "numeric", distributed: "numeric", total_staked: "numeric", emission_start: "int8" },
+  columns: {
+    id: col.int4(),
+    index: col.wei(),
+    distributed: col.wei(),
+    total_staked: col.wei(),
+    emission_start: col.int8(),
+  },
   primaryKey: ["id"],
   rollback: "journal",
 });
 
 /** An account's settled rewards and the accumulator value they were settled at. */
-export const accountRewards = defineTable<{ address: string; staked: bigint; paid_index: bigint; rewards: bigint }>({
+export const accountRewards = defineTable({
   name: "staking_account_rewards",
-  columns: { address: "text", staked: "numeric", paid_index: "numeric", rewards: "numeric" },
+  columns: {
+    address: col.text(),
+    staked: col.wei(),
+    paid_index: col.wei(),
+    rewards: col.wei(),
+  },
   primaryKey: ["address"],
   rollback: "journal",
 });
@@ -35,7 +45,7 @@ export const accountRewards = defineTable<{ address: string; staked: bigint; pai
 async function settle(ctx: HandlerContext, account: string, stakeDelta: bigint, paid: bigint): Promise<void> {
   let state = await ctx.store.get(rewardIndex, { id: 1 });
   if (!state) {
-    const [start] = await ctx.readContract("Emission", "start() view returns (uint256)");
+    const [start] = await ctx.readContract("Emission", "start");
     state = { id: 1, index: 0n, distributed: 0n, total_staked: 0n, emission_start: Number(start) };
   }
   const accrued = accrueRewards(state, state.total_staked, stakingEmission(BigInt(state.emission_start), BigInt(ctx.block.timestamp)));
@@ -51,10 +61,10 @@ export const stakingRewardsModule: IndexerModule = {
   name: "staking-rewards",
   events: {
     Staking: [
-      "Staked(address indexed account, uint256 amount, uint256 newStake)",
-      "Unstaked(address indexed account, uint256 indexed requestId, uint256 amount, uint64 releaseTime, uint256 newStake)",
-      "RewardClaimed(address indexed account, uint256 amount)",
-      "RewardCompounded(address indexed account, uint256 amount, uint256 newStake)",
+      "Staked",
+      "Unstaked",
+      "RewardClaimed",
+      "RewardCompounded",
     ],
   },
   tables: [rewardIndex, accountRewards],
@@ -67,22 +77,7 @@ export const stakingRewardsModule: IndexerModule = {
   migrations: {
     "153-staking-rewards": {
       async up(db: Kysely<any>) {
-        await db.schema
-          .createTable("staking_reward_index")
-          .addColumn("id", "int4", (c) => c.primaryKey())
-          .addColumn("index", WEI, (c) => c.notNull())
-          .addColumn("distributed", WEI, (c) => c.notNull())
-          .addColumn("total_staked", WEI, (c) => c.notNull())
-          .addColumn("emission_start", "int8", (c) => c.notNull())
-          .execute();
-        await db.schema
-          .createTable("staking_account_rewards")
-          .addColumn("address", "text", (c) => c.primaryKey())
-          .addColumn("staked", WEI, (c) => c.notNull())
-          // A uint160 on chain: well within 78 digits.
-          .addColumn("paid_index", WEI, (c) => c.notNull())
-          .addColumn("rewards", WEI, (c) => c.notNull())
-          .execute();
+        await createTables(db, [rewardIndex, accountRewards]);
       },
     },
   },

@@ -1,59 +1,63 @@
 import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
-import { WEI } from "../store/migrations";
-import { defineTable } from "../store/tables";
+import { col, createTables, defineTable } from "../store/tables";
 import { recordSupply } from "./supply";
 
 /**
  * A staking account: a staker, a delegatee, or both. Votes sit with delegatees, stake with
  * stakers, so one row carries both and a pure delegatee has `staked = 0`.
  */
-export const stakers = defineTable<{
-  address: string;
-  staked: bigint;
-  unbonding: bigint;
-  withdrawn: bigint;
-  /** Delegate of this account's stake: itself until it delegates, as `Staking.delegates`. */
-  delegate: string;
-  votes: bigint;
-  /** Rewards paid out by `claim` and turned into stake by `compound` (exact event amounts). */
-  rewards_claimed: bigint;
-  rewards_compounded: bigint;
-  /** Id of the first unbonding request not yet withdrawn (the contract's queue head). */
-  next_request_id: number;
-  first_block: number;
-  last_block: number;
-}>({
+export const stakers = defineTable({
   name: "stakers",
   columns: {
-    address: "text",
-    staked: "numeric",
-    unbonding: "numeric",
-    withdrawn: "numeric",
-    delegate: "text",
-    votes: "numeric",
-    rewards_claimed: "numeric",
-    rewards_compounded: "numeric",
-    next_request_id: "int8",
-    first_block: "int8",
-    last_block: "int8",
+    address: col.text(),
+    staked: col.wei(),
+    unbonding: col.wei(),
+    withdrawn: col.wei(),
+    /** Delegate of this account's stake: itself until it delegates, as `Staking.delegates`. */
+    delegate: col.text(),
+    votes: col.wei(),
+    /** Rewards paid out by `claim` and turned into stake by `compound` (exact event amounts). */
+    rewards_claimed: col.wei(),
+    rewards_compounded: col.wei(),
+    /** Id of the first unbonding request not yet withdrawn (the contract's queue head). */
+    next_request_id: col.int8(),
+    first_block: col.int8(),
+    last_block: col.int8(),
   },
   primaryKey: ["address"],
+  indexes: {
+    // `stakers` ordered by stake and by votes (keyset: amount then address).
+    stakers_staked: ["staked", "address"],
+    stakers_votes: ["votes", "address"],
+  },
   rollback: "journal",
 });
 
 /** An unbonding request; requests releasing at the same second share an id (as in the contract). */
-export const unbondingRequests = defineTable<{ account: string; request_id: number; amount: bigint; release_time: number; withdrawn: boolean; block_number: number }>({
+export const unbondingRequests = defineTable({
   name: "unbonding_requests",
-  columns: { account: "text", request_id: "int8", amount: "numeric", release_time: "int8", withdrawn: "bool", block_number: "int8" },
+  columns: {
+    account: col.text(),
+    request_id: col.int8(),
+    amount: col.wei(),
+    release_time: col.int8(),
+    withdrawn: col.bool(),
+    block_number: col.int8(),
+  },
   primaryKey: ["account", "request_id"],
   rollback: "journal",
 });
 
 /** Staking totals (a single row, id 1): `total_staked` equals `Staking.totalStaked()`. */
-export const stakingTotals = defineTable<{ id: number; total_staked: bigint; total_unbonding: bigint; stakers: number }>({
+export const stakingTotals = defineTable({
   name: "staking_totals",
-  columns: { id: "int4", total_staked: "numeric", total_unbonding: "numeric", stakers: "int8" },
+  columns: {
+    id: col.int4(),
+    total_staked: col.wei(),
+    total_unbonding: col.wei(),
+    stakers: col.int8(),
+  },
   primaryKey: ["id"],
   rollback: "journal",
 });
@@ -141,62 +145,29 @@ export const stakingModule: IndexerModule = {
   name: "staking",
   events: {
     Staking: [
-      "Staked(address indexed account, uint256 amount, uint256 newStake)",
-      "Unstaked(address indexed account, uint256 indexed requestId, uint256 amount, uint64 releaseTime, uint256 newStake)",
-      "Withdrawn(address indexed account, uint256 amount, uint256 nextRequestId)",
-      "RewardClaimed(address indexed account, uint256 amount)",
-      "RewardCompounded(address indexed account, uint256 amount, uint256 newStake)",
-      "DelegateChanged(address indexed delegator, address indexed fromDelegate, address indexed toDelegate)",
-      "DelegateVotesChanged(address indexed delegate, uint256 previousVotes, uint256 newVotes)",
+      "Staked",
+      "Unstaked",
+      "Withdrawn",
+      "RewardClaimed",
+      "RewardCompounded",
+      "DelegateChanged",
+      "DelegateVotesChanged",
     ],
   },
   tables: [stakers, unbondingRequests, stakingTotals],
   handlers: {
     "Staking:Staked": (a, ctx) => setStake(ctx, a.account as string, a.newStake as bigint, 0n),
-    "Staking:RewardClaimed": (a, ctx) => onRewardClaimed(a as never, ctx),
-    "Staking:RewardCompounded": (a, ctx) => onRewardCompounded(a as never, ctx),
-    "Staking:Unstaked": (a, ctx) => onUnstaked(a as never, ctx),
-    "Staking:Withdrawn": (a, ctx) => onWithdrawn(a as never, ctx),
-    "Staking:DelegateChanged": (a, ctx) => onDelegateChanged(a as never, ctx),
-    "Staking:DelegateVotesChanged": (a, ctx) => onDelegateVotesChanged(a as never, ctx),
+    "Staking:RewardClaimed": onRewardClaimed,
+    "Staking:RewardCompounded": onRewardCompounded,
+    "Staking:Unstaked": onUnstaked,
+    "Staking:Withdrawn": onWithdrawn,
+    "Staking:DelegateChanged": onDelegateChanged,
+    "Staking:DelegateVotesChanged": onDelegateVotesChanged,
   },
   migrations: {
     "130-staking": {
       async up(db: Kysely<any>) {
-        await db.schema
-          .createTable("stakers")
-          .addColumn("address", "text", (c) => c.primaryKey())
-          .addColumn("staked", WEI, (c) => c.notNull())
-          .addColumn("unbonding", WEI, (c) => c.notNull())
-          .addColumn("withdrawn", WEI, (c) => c.notNull())
-          .addColumn("delegate", "text", (c) => c.notNull())
-          .addColumn("votes", WEI, (c) => c.notNull())
-          .addColumn("rewards_claimed", WEI, (c) => c.notNull())
-          .addColumn("rewards_compounded", WEI, (c) => c.notNull())
-          .addColumn("next_request_id", "int8", (c) => c.notNull())
-          .addColumn("first_block", "int8", (c) => c.notNull())
-          .addColumn("last_block", "int8", (c) => c.notNull())
-          .execute();
-        // `stakers` ordered by stake and by votes (keyset: amount then address).
-        await db.schema.createIndex("stakers_staked").on("stakers").columns(["staked", "address"]).execute();
-        await db.schema.createIndex("stakers_votes").on("stakers").columns(["votes", "address"]).execute();
-        await db.schema
-          .createTable("unbonding_requests")
-          .addColumn("account", "text", (c) => c.notNull())
-          .addColumn("request_id", "int8", (c) => c.notNull())
-          .addColumn("amount", WEI, (c) => c.notNull())
-          .addColumn("release_time", "int8", (c) => c.notNull())
-          .addColumn("withdrawn", "boolean", (c) => c.notNull())
-          .addColumn("block_number", "int8", (c) => c.notNull())
-          .addPrimaryKeyConstraint("unbonding_requests_pk", ["account", "request_id"])
-          .execute();
-        await db.schema
-          .createTable("staking_totals")
-          .addColumn("id", "int4", (c) => c.primaryKey())
-          .addColumn("total_staked", WEI, (c) => c.notNull())
-          .addColumn("total_unbonding", WEI, (c) => c.notNull())
-          .addColumn("stakers", "int8", (c) => c.notNull())
-          .execute();
+        await createTables(db, [stakers, unbondingRequests, stakingTotals]);
       },
     },
   },

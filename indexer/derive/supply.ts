@@ -1,4 +1,4 @@
-import { defineTable } from "../store/tables";
+import { col, defineTable } from "../store/tables";
 import type { HandlerContext } from "../module";
 
 /**
@@ -8,10 +8,19 @@ import type { HandlerContext } from "../module";
  * before a time. Locked-in-vesting is not stored: it moves every second, so the API computes it
  * exactly from the schedules.
  */
-export const supplyComponents = defineTable<{ component: string; block_number: number; timestamp: number; amount: bigint }>({
+export const supplyComponents = defineTable({
   name: "supply_components",
-  columns: { component: "text", block_number: "int8", timestamp: "int8", amount: "numeric" },
+  columns: {
+    component: col.text(),
+    block_number: col.int8(),
+    timestamp: col.int8(),
+    amount: col.wei(),
+  },
   primaryKey: ["component", "block_number"],
+  indexes: {
+    // tokenSupply(at): latest row per component at or before a time.
+    supply_components_time: ["component", "timestamp"],
+  },
   rollback: "byBlock",
 });
 

@@ -1,38 +1,59 @@
 import { ZeroAddress } from "ethers";
 import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
-import { WEI } from "../store/migrations";
-import { defineTable } from "../store/tables";
+import { col, createTables, defineTable } from "../store/tables";
 import { recordSupply, supplyComponents } from "./supply";
 
 /** An FLK holder (or former holder). */
-export const accounts = defineTable<{ address: string; balance: bigint; transfer_count: number; first_block: number; last_block: number }>({
+export const accounts = defineTable({
   name: "accounts",
-  columns: { address: "text", balance: "numeric", transfer_count: "int8", first_block: "int8", last_block: "int8" },
+  columns: {
+    address: col.text(),
+    balance: col.wei(),
+    transfer_count: col.int8(),
+    first_block: col.int8(),
+    last_block: col.int8(),
+  },
   primaryKey: ["address"],
+  indexes: {
+    // Holders ordered by balance (keyset: balance then address).
+    accounts_balance: ["balance", "address"],
+  },
   rollback: "journal",
 });
 
 /** Every FLK transfer; mints come from the zero address and burns go to it. */
-export const transfers = defineTable<{
-  block_number: number;
-  log_index: number;
-  timestamp: number;
-  tx_hash: string;
-  from: string;
-  to: string;
-  value: bigint;
-}>({
+export const transfers = defineTable({
   name: "transfers",
-  columns: { block_number: "int8", log_index: "int4", timestamp: "int8", tx_hash: "text", from: "text", to: "text", value: "numeric" },
+  columns: {
+    block_number: col.int8(),
+    log_index: col.int4(),
+    timestamp: col.int8(),
+    tx_hash: col.text(),
+    from: col.text(),
+    to: col.text(),
+    value: col.wei(),
+  },
   primaryKey: ["block_number", "log_index"],
+  indexes: {
+    // Transfers of an account, newest first; burns are transfers to the zero address.
+    transfers_from: ["from", "block_number", "log_index"],
+    transfers_to: ["to", "block_number", "log_index"],
+  },
   rollback: "byBlock",
 });
 
 /** Running token totals (a single row, id 1). */
-export const tokenTotals = defineTable<{ id: number; total_supply: bigint; total_minted: bigint; burned: bigint; holders: number; transfers: number }>({
+export const tokenTotals = defineTable({
   name: "token_totals",
-  columns: { id: "int4", total_supply: "numeric", total_minted: "numeric", burned: "numeric", holders: "int8", transfers: "int8" },
+  columns: {
+    id: col.int4(),
+    total_supply: col.wei(),
+    total_minted: col.wei(),
+    burned: col.wei(),
+    holders: col.int8(),
+    transfers: col.int8(),
+  },
   primaryKey: ["id"],
   rollback: "journal",
 });
@@ -79,9 +100,9 @@ async function onTransfer(args: { from: string; to: string; value: bigint }, ctx
 /** FLK balances, holders, transfers, burns and the token's supply components. */
 export const tokenModule: IndexerModule = {
   name: "token",
-  events: { FLK: ["Transfer(address indexed from, address indexed to, uint256 value)"] },
+  events: { FLK: ["Transfer"] },
   tables: [accounts, transfers, tokenTotals, supplyComponents],
-  handlers: { "FLK:Transfer": (args, ctx) => onTransfer(args as unknown as { from: string; to: string; value: bigint }, ctx) },
+  handlers: { "FLK:Transfer": onTransfer },
   prefetch: {
     "FLK:Transfer": (args) => [
       { table: accounts, key: { address: args.from } },
@@ -91,49 +112,7 @@ export const tokenModule: IndexerModule = {
   migrations: {
     "100-token": {
       async up(db: Kysely<any>) {
-        await db.schema
-          .createTable("accounts")
-          .addColumn("address", "text", (c) => c.primaryKey())
-          .addColumn("balance", WEI, (c) => c.notNull())
-          .addColumn("transfer_count", "int8", (c) => c.notNull())
-          .addColumn("first_block", "int8", (c) => c.notNull())
-          .addColumn("last_block", "int8", (c) => c.notNull())
-          .execute();
-        // Holders ordered by balance (keyset: balance then address).
-        await db.schema.createIndex("accounts_balance").on("accounts").columns(["balance", "address"]).execute();
-        await db.schema
-          .createTable("transfers")
-          .addColumn("block_number", "int8", (c) => c.notNull())
-          .addColumn("log_index", "int4", (c) => c.notNull())
-          .addColumn("timestamp", "int8", (c) => c.notNull())
-          .addColumn("tx_hash", "text", (c) => c.notNull())
-          .addColumn("from", "text", (c) => c.notNull())
-          .addColumn("to", "text", (c) => c.notNull())
-          .addColumn("value", WEI, (c) => c.notNull())
-          .addPrimaryKeyConstraint("transfers_pk", ["block_number", "log_index"])
-          .execute();
-        // Transfers of an account, newest first; burns are transfers to the zero address.
-        await db.schema.createIndex("transfers_from").on("transfers").columns(["from", "block_number", "log_index"]).execute();
-        await db.schema.createIndex("transfers_to").on("transfers").columns(["to", "block_number", "log_index"]).execute();
-        await db.schema
-          .createTable("token_totals")
-          .addColumn("id", "int4", (c) => c.primaryKey())
-          .addColumn("total_supply", WEI, (c) => c.notNull())
-          .addColumn("total_minted", WEI, (c) => c.notNull())
-          .addColumn("burned", WEI, (c) => c.notNull())
-          .addColumn("holders", "int8", (c) => c.notNull())
-          .addColumn("transfers", "int8", (c) => c.notNull())
-          .execute();
-        await db.schema
-          .createTable("supply_components")
-          .addColumn("component", "text", (c) => c.notNull())
-          .addColumn("block_number", "int8", (c) => c.notNull())
-          .addColumn("timestamp", "int8", (c) => c.notNull())
-          .addColumn("amount", WEI, (c) => c.notNull())
-          .addPrimaryKeyConstraint("supply_components_pk", ["component", "block_number"])
-          .execute();
-        // tokenSupply(at): latest row per component at or before a time.
-        await db.schema.createIndex("supply_components_time").on("supply_components").columns(["component", "timestamp"]).execute();
+        await createTables(db, [accounts, transfers, tokenTotals, supplyComponents]);
       },
     },
   },

@@ -1,51 +1,64 @@
 import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
-import { WEI } from "../store/migrations";
-import { defineTable } from "../store/tables";
+import { col, createTables, defineTable } from "../store/tables";
 
 /** A genesis allocation with its vesting shape (times in seconds; `start` is the TGE). */
-export const vestingAllocations = defineTable<{
-  id: number;
-  name: string;
-  total: bigint;
-  tge_bps: number;
-  cliff: number;
-  duration: number;
-  start: number;
-}>({
+export const vestingAllocations = defineTable({
   name: "vesting_allocations",
-  columns: { id: "int4", name: "text", total: "numeric", tge_bps: "int4", cliff: "int8", duration: "int8", start: "int8" },
+  columns: {
+    id: col.int4(),
+    name: col.text(),
+    total: col.wei(),
+    tge_bps: col.int4(),
+    cliff: col.int8(),
+    duration: col.int8(),
+    start: col.int8(),
+  },
   primaryKey: ["id"],
   rollback: "journal",
 });
 
 /** One beneficiary's schedule and what it has released so far. */
-export const vestingSchedules = defineTable<{ id: number; allocation_id: number; beneficiary: string; amount: bigint; released: bigint; created_block: number }>({
+export const vestingSchedules = defineTable({
   name: "vesting_schedules",
-  columns: { id: "int8", allocation_id: "int4", beneficiary: "text", amount: "numeric", released: "numeric", created_block: "int8" },
+  columns: {
+    id: col.int8(),
+    allocation_id: col.int4(),
+    beneficiary: col.text(),
+    amount: col.wei(),
+    released: col.wei(),
+    created_block: col.int8(),
+  },
   primaryKey: ["id"],
+  indexes: {
+    vesting_schedules_beneficiary: ["beneficiary", "id"],
+    vesting_schedules_allocation: ["allocation_id", "id"],
+  },
   rollback: "journal",
 });
 
 /** Every release of vested tokens. */
-export const vestingReleases = defineTable<{
-  block_number: number;
-  log_index: number;
-  timestamp: number;
-  tx_hash: string;
-  schedule_id: number;
-  beneficiary: string;
-  amount: bigint;
-}>({
+export const vestingReleases = defineTable({
   name: "vesting_releases",
-  columns: { block_number: "int8", log_index: "int4", timestamp: "int8", tx_hash: "text", schedule_id: "int8", beneficiary: "text", amount: "numeric" },
+  columns: {
+    block_number: col.int8(),
+    log_index: col.int4(),
+    timestamp: col.int8(),
+    tx_hash: col.text(),
+    schedule_id: col.int8(),
+    beneficiary: col.text(),
+    amount: col.wei(),
+  },
   primaryKey: ["block_number", "log_index"],
+  indexes: {
+    vesting_releases_schedule: ["schedule_id", "block_number"],
+  },
   rollback: "byBlock",
 });
 
 async function onAllocationCreated(args: { allocationId: bigint; name: string; total: bigint; tgeBps: bigint; cliff: bigint; duration: bigint }, ctx: HandlerContext) {
   // The TGE is an immutable of the contract, not in any event: read it at this block.
-  const [start] = await ctx.readContract("Vesting", "start() view returns (uint64)");
+  const [start] = await ctx.readContract("Vesting", "start");
   await ctx.store.set(vestingAllocations, {
     id: Number(args.allocationId),
     name: args.name,
@@ -89,53 +102,21 @@ export const vestingModule: IndexerModule = {
   name: "vesting",
   events: {
     Vesting: [
-      "AllocationCreated(uint256 indexed allocationId, string name, uint256 total, uint16 tgeBps, uint32 cliff, uint32 duration)",
-      "ScheduleCreated(uint256 indexed scheduleId, uint256 indexed allocationId, address indexed beneficiary, uint256 amount)",
-      "Released(uint256 indexed scheduleId, address indexed beneficiary, uint256 amount)",
+      "AllocationCreated",
+      "ScheduleCreated",
+      "Released",
     ],
   },
   tables: [vestingAllocations, vestingSchedules, vestingReleases],
   handlers: {
-    "Vesting:AllocationCreated": (a, ctx) => onAllocationCreated(a as never, ctx),
-    "Vesting:ScheduleCreated": (a, ctx) => onScheduleCreated(a as never, ctx),
-    "Vesting:Released": (a, ctx) => onReleased(a as never, ctx),
+    "Vesting:AllocationCreated": onAllocationCreated,
+    "Vesting:ScheduleCreated": onScheduleCreated,
+    "Vesting:Released": onReleased,
   },
   migrations: {
     "110-vesting": {
       async up(db: Kysely<any>) {
-        await db.schema
-          .createTable("vesting_allocations")
-          .addColumn("id", "int4", (c) => c.primaryKey())
-          .addColumn("name", "text", (c) => c.notNull())
-          .addColumn("total", WEI, (c) => c.notNull())
-          .addColumn("tge_bps", "int4", (c) => c.notNull())
-          .addColumn("cliff", "int8", (c) => c.notNull())
-          .addColumn("duration", "int8", (c) => c.notNull())
-          .addColumn("start", "int8", (c) => c.notNull())
-          .execute();
-        await db.schema
-          .createTable("vesting_schedules")
-          .addColumn("id", "int8", (c) => c.primaryKey())
-          .addColumn("allocation_id", "int4", (c) => c.notNull())
-          .addColumn("beneficiary", "text", (c) => c.notNull())
-          .addColumn("amount", WEI, (c) => c.notNull())
-          .addColumn("released", WEI, (c) => c.notNull())
-          .addColumn("created_block", "int8", (c) => c.notNull())
-          .execute();
-        await db.schema.createIndex("vesting_schedules_beneficiary").on("vesting_schedules").columns(["beneficiary", "id"]).execute();
-        await db.schema.createIndex("vesting_schedules_allocation").on("vesting_schedules").columns(["allocation_id", "id"]).execute();
-        await db.schema
-          .createTable("vesting_releases")
-          .addColumn("block_number", "int8", (c) => c.notNull())
-          .addColumn("log_index", "int4", (c) => c.notNull())
-          .addColumn("timestamp", "int8", (c) => c.notNull())
-          .addColumn("tx_hash", "text", (c) => c.notNull())
-          .addColumn("schedule_id", "int8", (c) => c.notNull())
-          .addColumn("beneficiary", "text", (c) => c.notNull())
-          .addColumn("amount", WEI, (c) => c.notNull())
-          .addPrimaryKeyConstraint("vesting_releases_pk", ["block_number", "log_index"])
-          .execute();
-        await db.schema.createIndex("vesting_releases_schedule").on("vesting_releases").columns(["schedule_id", "block_number"]).execute();
+        await createTables(db, [vestingAllocations, vestingSchedules, vestingReleases]);
       },
     },
   },

@@ -41,7 +41,7 @@ async function insertChunks(db: Kysely<any>, table: AnyTable, rows: Record<strin
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
     const arrays = columns.map((c) => {
-      const type = table.columns[c] as ColumnType;
+      const type = table.columns[c].type;
       return sql`${chunk.map((r) => toDb(type, r[c]))}::${sql.raw(ARRAY_TYPE[type])}`;
     });
     await sql`${sql.raw(head)}${sql.join(arrays)}${sql.raw(")" + tail)}`.execute(db);
@@ -53,7 +53,7 @@ export async function deleteRows(db: Kysely<any>, table: AnyTable, keys: Record<
   if (keys.length === 0) return;
   const cols = table.primaryKey.map((c) => `"${c}"`).join(", ");
   const arrays = table.primaryKey.map((c) => {
-    const type = table.columns[c] as ColumnType;
+    const type = table.columns[c].type;
     return sql`${keys.map((k) => toDb(type, k[c]))}::${sql.raw(ARRAY_TYPE[type])}`;
   });
   await sql`DELETE FROM ${sql.raw(`"${table.name}"`)} WHERE (${sql.raw(cols)}) IN (SELECT * FROM unnest(${sql.join(arrays)}))`.execute(db);
@@ -64,7 +64,7 @@ export async function selectByKeys(db: Kysely<any>, table: AnyTable, keys: Recor
   if (keys.length === 0) return [];
   const cols = table.primaryKey.map((c) => `"${c}"`).join(", ");
   const arrays = table.primaryKey.map((c) => {
-    const type = table.columns[c] as ColumnType;
+    const type = table.columns[c].type;
     return sql`${keys.map((k) => toDb(type, k[c]))}::${sql.raw(ARRAY_TYPE[type])}`;
   });
   const { rows } = await sql<Record<string, unknown>>`SELECT * FROM ${sql.raw(`"${table.name}"`)} WHERE (${sql.raw(cols)}) IN (SELECT * FROM unnest(${sql.join(arrays)}))`.execute(db);

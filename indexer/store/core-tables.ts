@@ -1,4 +1,4 @@
-import { defineTable } from "./tables";
+import { col, defineTable } from "./tables";
 
 /**
  * The engine's own tables. `indexer_state` holds the sync cursor (advanced in the same
@@ -8,22 +8,27 @@ import { defineTable } from "./tables";
  */
 
 /** Journal entry: the image of a row before its first change in a block (null = row was absent). */
-export const JOURNAL_TABLE = defineTable<{
-  block_number: number;
-  table_name: string;
-  pk: string;
-  before: Record<string, unknown> | null;
-}>({
+export const JOURNAL_TABLE = defineTable({
   name: "indexer_journal",
-  columns: { block_number: "int8", table_name: "text", pk: "text", before: "jsonb" },
+  columns: {
+    block_number: col.int8(),
+    table_name: col.text(),
+    pk: col.text(),
+    before: col.json<Record<string, unknown>>().orNull(),
+  },
   primaryKey: ["block_number", "table_name", "pk"],
   rollback: "byBlock",
 });
 
 /** A block the indexer has processed, kept while it may still be reorged out. */
-export const BLOCKS_TABLE = defineTable<{ block_number: number; hash: string; parent_hash: string; timestamp: number }>({
+export const BLOCKS_TABLE = defineTable({
   name: "indexer_blocks",
-  columns: { block_number: "int8", hash: "text", parent_hash: "text", timestamp: "int8" },
+  columns: {
+    block_number: col.int8(),
+    hash: col.text(),
+    parent_hash: col.text(),
+    timestamp: col.int8(),
+  },
   primaryKey: ["block_number"],
   rollback: "byBlock",
 });

@@ -238,5 +238,5 @@ function cacheKey(table: AnyTable, row: Record<string, unknown>): string {
 }
 
 function keyPart(table: AnyTable, column: string, value: unknown): string {
-  return table.columns[column] === "jsonb" ? JSON.stringify(value) : String(value);
+  return table.columns[column].type === "jsonb" ? JSON.stringify(value) : String(value);
 }

@@ -1,5 +1,7 @@
 import { Migrator, sql, type Kysely, type Migration } from "kysely";
+import { BLOCKS_TABLE, JOURNAL_TABLE } from "./core-tables";
 import { SYNC_STATE_CHANNEL } from "./sync-state";
+import { createTables } from "./tables";
 
 /**
  * The engine's own schema. Each derivation module brings its own migrations; names sort in
@@ -21,31 +23,24 @@ export const coreMigrations: Record<string, Migration> = {
         .addColumn("chain_head", "int8")
         .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
         .execute();
-      await db.schema
-        .createTable("indexer_blocks")
-        .addColumn("block_number", "int8", (c) => c.primaryKey())
-        .addColumn("hash", "text", (c) => c.notNull())
-        .addColumn("parent_hash", "text", (c) => c.notNull())
-        .addColumn("timestamp", "int8", (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable("indexer_journal")
-        .addColumn("block_number", "int8", (c) => c.notNull())
-        .addColumn("table_name", "text", (c) => c.notNull())
-        .addColumn("pk", "text", (c) => c.notNull())
-        .addColumn("before", "jsonb")
-        .addPrimaryKeyConstraint("indexer_journal_pk", ["block_number", "table_name", "pk"])
-        .execute();
+      await createTables(db, [BLOCKS_TABLE, JOURNAL_TABLE]);
     },
   },
-  // Every change of the cursor (a batch, a rollback, a new chain head) is announced at commit, so
-  // API processes can drop their response caches without polling (see api/state-watcher.ts).
+  // Every change of the cursor was announced at commit, for the API's cache (undone by 002).
   "001-state-notify": {
     async up(db: Kysely<any>) {
       await sql`CREATE FUNCTION indexer_state_notify() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN PERFORM pg_notify(${sql.lit(SYNC_STATE_CHANNEL)}, ''); RETURN NULL; END $$`.execute(db);
       await sql`CREATE TRIGGER indexer_state_notify AFTER INSERT OR UPDATE OR DELETE ON indexer_state
         FOR EACH STATEMENT EXECUTE FUNCTION indexer_state_notify()`.execute(db);
+    },
+  },
+  // API processes now read the cursor at the start of every request (a notification arrives after
+  // the commit, so answers keyed on it could be older than what /health had shown): nobody listens.
+  "002-state-notify-dropped": {
+    async up(db: Kysely<any>) {
+      await sql`DROP TRIGGER IF EXISTS indexer_state_notify ON indexer_state`.execute(db);
+      await sql`DROP FUNCTION IF EXISTS indexer_state_notify()`.execute(db);
     },
   },
 };
@@ -63,6 +58,3 @@ export async function migrate(db: Kysely<any>, migrations: Record<string, Migrat
     throw new Error(`migration ${failed ?? "?"} failed: ${(error as Error).message}`);
   }
 }
-
-/** Column type for wei amounts: 78 digits hold any uint256. */
-export const WEI = sql`numeric(78,0)`;

@@ -1,8 +1,8 @@
-import { Interface } from "ethers";
+import { eventsInterface } from "../abi";
 import type { Kysely, Migration } from "kysely";
-import type { IndexerModule } from "../module";
+import type { ChildContracts as ChildSpec, IndexerModule } from "../module";
 import type { EntityStore } from "../store/entity-store";
-import { defineTable } from "../store/tables";
+import { col, createTables, defineTable } from "../store/tables";
 import { buildDecoders, type EventArgs, type LogDecoder } from "./decode";
 import { LogFetcher, type RawLog } from "./log-fetcher";
 import type { Rpc } from "./rpc";
@@ -14,9 +14,13 @@ import type { Rpc } from "./rpc";
  */
 
 /** Every child contract seen, with the block of its creation event (a reorg drops it). */
-export const CHILDREN_TABLE = defineTable<{ address: string; contract: string; block_number: number }>({
+export const CHILDREN_TABLE = defineTable({
   name: "indexer_children",
-  columns: { address: "text", contract: "text", block_number: "int8" },
+  columns: {
+    address: col.text(),
+    contract: col.text(),
+    block_number: col.int8(),
+  },
   primaryKey: ["address"],
   rollback: "byBlock",
 });
@@ -25,12 +29,7 @@ export const CHILDREN_TABLE = defineTable<{ address: string; contract: string; b
 export const childrenMigrations: Record<string, Migration> = {
   "160-indexer-children": {
     async up(db: Kysely<any>) {
-      await db.schema
-        .createTable("indexer_children")
-        .addColumn("address", "text", (c) => c.primaryKey())
-        .addColumn("contract", "text", (c) => c.notNull())
-        .addColumn("block_number", "int8", (c) => c.notNull())
-        .execute();
+      await createTables(db, [CHILDREN_TABLE]);
     },
   },
 };
@@ -69,8 +68,8 @@ export class ChildContracts {
   /** `decoders` is the engine's map: children are added to it as they are discovered. */
   constructor(modules: readonly IndexerModule[], contracts: Record<string, string>, private readonly decoders: DecoderMap) {
     for (const m of modules) {
-      for (const [child, spec] of Object.entries(m.children ?? {})) {
-        this.childDecoders.set(child, buildDecoders(new Interface(spec.events.map((e) => (e.startsWith("event ") ? e : `event ${e}`)))));
+      for (const [child, spec] of Object.entries(m.children ?? {}) as [string, ChildSpec][]) {
+        this.childDecoders.set(child, buildDecoders(eventsInterface(child, spec.events)));
         const [contract, event] = spec.createdBy.split(":");
         const factory = contracts[contract]?.toLowerCase();
         const found = factory ? [...(decoders.get(factory)?.events ?? [])].find(([, d]) => d.name === event) : undefined;
@@ -116,7 +115,7 @@ export class ChildContracts {
       // One call for the whole range unless the node refuses it (then the fetcher splits it).
       const span = to - from + 1;
       const fetcher = new LogFetcher(rpc, addresses.slice(i, i + ADDRESSES_PER_CALL), { initialRange: span, maxRange: span });
-      for await (const chunk of fetcher.fetch(from, to)) childLogs.push(...chunk.logs);
+      for await (const chunk of fetcher.fetch(from, to)) for (const log of chunk.logs) childLogs.push(log);
     }
     if (childLogs.length === 0) return logs;
     return logs.concat(childLogs).sort((a, b) => Number(a.blockNumber) - Number(b.blockNumber) || Number(a.logIndex) - Number(b.logIndex));

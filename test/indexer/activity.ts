@@ -1,7 +1,7 @@
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
-import type { Suite } from "../helpers/deploy";
+import { FLK } from "../../protocol/units";
+import type { Suite } from "../../testkit/deploy";
 
 /**
  * Scripted token activity over the first two years: releases of every kind of schedule, transfers

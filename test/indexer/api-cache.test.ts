@@ -1,14 +1,14 @@
 /**
- * The API's answer cache: answers are kept per indexed state, announced by the database
- * (LISTEN/NOTIFY), served with an ETag naming that state, and dropped the moment the state
- * changes, on PGlite and on the PostgreSQL server, also after the listening connection is killed.
+ * The API's answer cache: answers are kept per indexed state (read at the start of each request),
+ * served with an ETag naming that state, and dropped the moment the state changes, on PGlite and
+ * on the PostgreSQL server, also after its connections are killed.
  */
 import net from "node:net";
 import { expect } from "chai";
 import hre from "hardhat";
-import { sql } from "kysely";
+import pg from "pg";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { deploySuite, type Suite } from "../helpers/deploy";
+import { deploySuite, type Suite } from "../../testkit/deploy";
 import { startApiServer, type ApiServer } from "../../indexer/api/server";
 import type { IndexerDatabase } from "../../indexer/store/database";
 import { writeChainHead } from "../../indexer/store/sync-state";
@@ -161,22 +161,25 @@ describe("indexer API answer cache", function () {
       });
 
       if (name === "postgres") {
-        it("stays correct while its listening connection is killed, and caches again once it is back", async () => {
-          const { rows } = await sql<{ n: number }>`
-            SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND query ILIKE 'LISTEN%'`.execute(database.db);
-          expect(rows[0].n).to.equal(1);
+        it("never answers from an old state after its database connections are killed, and caches again", async () => {
+          const before = await ask(api, QUERY);
+          const admin = new pg.Client({ connectionString: database.url });
+          await admin.connect();
+          const { rows } = await admin.query(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+          await admin.end();
+          expect(rows[0].n).to.be.greaterThan(0);
           await transfer();
           await engine.syncToHead();
-          // Until the watcher is back, answers are read from the database: never one of the old state.
+          // Unconditionally: the first answer after the sync is of the new state.
           const meanwhile = await ask(api, QUERY);
-          if (meanwhile.etag === null) expect(meanwhile.body.data.health.indexedBlock).to.equal(engine.cursor);
-          await settled(api, (block) => block === engine.cursor);
-          // Reconnected: a notification is heard again.
-          await transfer();
-          await engine.syncToHead();
-          const next = await settled(api, (block) => block === engine.cursor);
-          expect(next.body.data.health.indexedBlock).to.equal(engine.cursor);
+          expect(meanwhile.status).to.equal(200);
+          expect(meanwhile.body.data.health.indexedBlock).to.equal(engine.cursor);
+          expect(meanwhile.body.data.tokenStats.transfers).to.equal(before.body.data.tokenStats.transfers + 1);
+          expect((await ask(api, QUERY, { "if-none-match": before.etag! })).status).to.equal(200);
+          // And it is cached again, under the new state.
+          const again = await ask(api, QUERY, { "if-none-match": meanwhile.etag! });
+          expect(again.status).to.equal(304);
+          expect(meanwhile.etag!.startsWith(`${engine.cursor}.`)).to.equal(true);
         });
       }
 
@@ -187,20 +190,66 @@ describe("indexer API answer cache", function () {
             const first = await ask(small, query);
             return (await ask(small, query, { "if-none-match": first.etag! })).status === 304;
           };
-          const tiny = (i: number) => `{ a${i}: tokenSupply(at: ${i}) { timestamp } }`; // ~40 characters each
+          const tiny = (i: number) => `{ a${i}: tokenSupply(at: ${i}) { timestamp } }`; // ~34 characters each
           expect(await kept(tiny(0))).to.equal(true);
           // An answer larger than the whole cache is not kept, and does not push the others out.
           const large = `{ __type(name: "Query") { fields { name description } } }`;
           expect(JSON.stringify((await ask(small, large)).body).length).to.be.greaterThan(2_000);
           expect(await kept(large)).to.equal(false);
           expect(await kept(tiny(0))).to.equal(true);
-          // Enough small ones push the first out.
-          for (let i = 1; i <= 60; i++) await ask(small, tiny(i));
-          const first = await ask(small, tiny(0));
-          expect(first.status).to.equal(200);
-          expect((await ask(small, tiny(60), { "if-none-match": (await ask(small, tiny(60))).etag! })).status).to.equal(304);
+          // Enough small ones push the first out; one re-read meanwhile stays (least recently used
+          // leave first). 304 means kept: a cache 1,000 times larger would keep tiny(0) too.
+          const etag0 = (await ask(small, tiny(0))).etag!;
+          const etag1 = (await ask(small, tiny(1))).etag!;
+          const etags: string[] = [];
+          for (let i = 2; i <= 80; i++) {
+            etags.push((await ask(small, tiny(i))).etag!);
+            expect((await ask(small, tiny(1), { "if-none-match": etag1 })).status).to.equal(304);
+          }
+          expect((await ask(small, tiny(1), { "if-none-match": etag1 })).status).to.equal(304);
+          expect((await ask(small, tiny(80), { "if-none-match": etags[etags.length - 1] })).status).to.equal(304);
+          // Newest first: a 200 re-stores an answer and pushes out the least recently used, which
+          // by then is one already counted.
+          let stayed = 0;
+          for (let i = 80; i >= 2; i--) if ((await ask(small, tiny(i), { "if-none-match": etags[i - 2] })).status === 304) stayed++;
+          // ~2,000 characters of ~34-character answers: about 58 of the 79 stay.
+          expect(stayed).to.be.within(40, 60);
+          expect((await ask(small, tiny(0), { "if-none-match": etag0 })).status).to.equal(200);
         } finally {
           await small.close();
+        }
+      });
+
+      it("with cacheMb 0, answers queries yoga validated before without yoga, exactly as yoga did (data, masked errors, codes, limits)", async () => {
+        const uncached = await startApiServer({ database, port: 0, cacheMb: 0 });
+        const cursor = `query($c: String) { accounts(after: $c, orderBy: BALANCE) { nodes { address } } }`;
+        const requests = [
+          JSON.stringify({ query: QUERY }),
+          JSON.stringify({ query: `query($first: Int) { accounts(first: $first, orderBy: BALANCE, orderDirection: DESC) { nodes { address balance } pageInfo { endCursor } } }`, variables: { first: 3 } }),
+          JSON.stringify({ query: `query A { tokenStats { holders } } query B { health { indexedBlock } }`, operationName: "B" }),
+          // An execution error: masked to its code, data null beside it.
+          JSON.stringify({ query: cursor, variables: { c: "not-a-cursor" } }),
+          // Variables that do not coerce, an unknown operation: request errors, yoga's answer.
+          JSON.stringify({ query: cursor, variables: { c: 5 } }),
+          JSON.stringify({ query: QUERY, operationName: "Nope" }),
+          // Past the limits and invalid: never remembered, yoga's answer each time.
+          JSON.stringify({ query: `{ accounts(first: 1000000) { nodes { address } } }` }),
+          JSON.stringify({ query: `{ ${Array.from({ length: 50 }, (_, i) => `a${i}: tokenStats { holders }`).join(" ")} }` }),
+          JSON.stringify({ query: `{ nope }` }),
+        ];
+        try {
+          const first = [];
+          for (const body of requests) first.push(await post(uncached, body));
+          expect(uncached.fastPathAnswers()).to.equal(0);
+          for (const [i, body] of requests.entries()) expect(await post(uncached, body), body).to.deep.equal(first[i]);
+          // The four that execute to data (the three valid ones and the masked cursor error).
+          expect(uncached.fastPathAnswers()).to.equal(4);
+          expect(first[3].body.errors.map((e: any) => e.extensions.code)).to.deep.equal(["BAD_USER_INPUT"]);
+          expect(first[6].body.errors.map((e: any) => e.extensions.code)).to.deep.equal(["QUERY_TOO_COMPLEX"]);
+          expect(first[7].body.errors.map((e: any) => e.extensions.code)).to.include("QUERY_TOO_COMPLEX");
+          expect(first[0].body.data.health.indexedBlock).to.equal(engine.cursor);
+        } finally {
+          await uncached.close();
         }
       });
 

@@ -3,7 +3,7 @@ import hre from "hardhat";
 import { sql } from "kysely";
 import { getIntrospectionQuery } from "graphql";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { deploySuite, type Suite } from "../helpers/deploy";
+import { deploySuite, type Suite } from "../../testkit/deploy";
 import { startApiServer, type ApiServer } from "../../indexer/api/server";
 import { openDatabase, type IndexerDatabase } from "../../indexer/store/database";
 import { scriptedActivity } from "./activity";
@@ -58,6 +58,11 @@ describe("indexer GraphQL API", function () {
         expect(BigInt(s.lockedInVesting)).to.equal(await suite.vesting.lockedAt(head.timestamp));
         expect(BigInt(s.circulating)).to.equal(BigInt(s.total) - BigInt(s.lockedInVesting));
         expect(s.staked).to.equal("0");
+        // The scripted activity burns 123 FLK + 456 wei, then 1 wei; nothing is minted to the market.
+        expect(s.burned).to.equal((123n * 10n ** 18n + 457n).toString());
+        expect(BigInt(s.burned)).to.equal((await suite.flk.totalMinted()) - (await suite.flk.totalSupply()));
+        expect(s.curveReserves).to.equal("0");
+        expect(await suite.flk.balanceOf(await suite.creatorMarket.getAddress())).to.equal(0n);
         const start = Number(await suite.vesting.start());
         const tge = await gql(api, `query($at: Int) { tokenSupply(at: $at) { circulating } }`, { at: start });
         expect(tge.data.tokenSupply.circulating).to.equal((28_000_000n * 10n ** 18n).toString());

@@ -6,12 +6,13 @@ import path from "node:path";
 import hre from "hardhat";
 import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { deploySuite, type Suite } from "../helpers/deploy";
-import { FLK } from "../../ignition/genesis";
+import { deploySuite, suiteContracts, type Suite } from "../../testkit/deploy";
+import { FLK } from "../../protocol/units";
 import { openDatabase } from "../../indexer/store/database";
 import { acquireWriterLock, WriterLockBusyError } from "../../indexer/store/writer-lock";
 import { scriptedActivity } from "./activity";
-import { dropTestDatabases, dumpDerived, freshPostgresUrl, newEngine, suiteContracts, testBackends } from "./helpers";
+import { prng } from "../../testkit/prng";
+import { dropTestDatabases, dumpDerived, freshPostgresUrl, newEngine, testBackends } from "./helpers";
 
 const CLI = path.resolve(__dirname, "../../indexer/cli.ts");
 
@@ -84,8 +85,12 @@ describe("indexer crash safety (kill -9 at random points, then restart)", functi
       // Kill while starting or migrating, then several times at a random moment after a random
       // committed batch (mid-handlers, mid-commit, between batches).
       let kills = 0;
-      const plan = [{ afterBatches: 0, delayMs: 400 + Math.floor(Math.random() * 800) }];
-      for (let i = 0; i < 4; i++) plan.push({ afterBatches: 1 + Math.floor(Math.random() * 5), delayMs: Math.floor(Math.random() * 40) });
+      // Seeded, and the seed logged: a failing plan replays with CRASH_SEED.
+      const seed = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+      const random = prng(seed);
+      const plan = [{ afterBatches: 0, delayMs: 400 + Math.floor(random() * 800) }];
+      for (let i = 0; i < 4; i++) plan.push({ afterBatches: 1 + Math.floor(random() * 5), delayMs: Math.floor(random() * 40) });
+      console.log(`      crash plan seed ${seed} (CRASH_SEED=${seed} replays it): ${JSON.stringify(plan)}`);
       for (const kill of plan) {
         const run = await runSync(args, kill);
         if (!run.killed) {

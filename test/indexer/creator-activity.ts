@@ -2,8 +2,8 @@ import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { ContractTransactionResponse } from "ethers";
-import { FLK } from "../../ignition/genesis";
-import { deploySuite, timelockSigner, type Suite } from "../helpers/deploy";
+import { FLK } from "../../protocol/units";
+import { deploySuite, timelockSigner, type Suite } from "../../testkit/deploy";
 
 /** A trade as the contract quoted it just before, and what it did to the trader's FLK. */
 export interface QuotedTrade {
@@ -116,8 +116,10 @@ export async function creatorActivity(): Promise<CreatorSuite> {
   await buy(suite, trades, d, x.address, 1n * FLK);
   await flk.connect(f).burn(5n * FLK);
 
-  // Buyback: auction 0 sold early, auction 1 waits past a floor change into the floor.
-  await buyback.connect(a).deposit(1_000n * USDC);
+  // Buyback: auction 0 sold early (10 USDC at ~958 FLK per USDC), auction 1 (restarted by the 500
+  // USDC deposit; the 250 USDC transfer is too small to restart it) waits past a floor change into
+  // the floor, auction 2 restarted by the last deposit.
+  await buyback.connect(a).deposit(10n * USDC);
   await time.increase(3_600);
   await buyback.connect(b).buy(0, hre.ethers.MaxUint256, NO_DEADLINE, c.address);
   await buyback.connect(a).deposit(500n * USDC);

@@ -4,6 +4,7 @@ import { sql, type Kysely } from "kysely";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { ZeroAddress } from "ethers";
 import { supplyAt } from "../../indexer/api/supply";
+import { potPrice } from "../../protocol/buyback";
 import { startApiServer, type ApiServer } from "../../indexer/api/server";
 import type { IndexerDatabase } from "../../indexer/store/database";
 import { creatorActivity, type CreatorSuite } from "./creator-activity";
@@ -207,7 +208,8 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
           expect([r.buyer, r.recipient, r.sold_block]).to.deep.equal([sale.args.buyer, sale.args.recipient, sale.blockNumber]);
         }
         // Auction 1 sold at the floor set mid-auction; auction 1's lot had a plain transfer in it.
-        expect(BigInt(rows[1].flk_paid)).to.equal(20n * 10n ** 18n);
+        // 750 USDC at the 20-FLK-per-USDC floor.
+        expect(BigInt(rows[1].flk_paid)).to.equal(15_000n * 10n ** 18n);
         expect(BigInt(rows[1].usdc_amount)).to.equal(750n * 10n ** 6n);
         expect(BigInt(rows[1].deposited)).to.equal(500n * 10n ** 6n);
         const [id, start, period, startPrice] = await s.buyback.auction();
@@ -230,10 +232,10 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
           }
         }
         expect(checked).to.be.greaterThan(5);
-        // At its sale, a sold auction's price path ends at the price paid.
+        // At its sale, a sold auction's price per USDC times its lot is the price paid.
         for (const r of rows.filter((x) => x.status === "SOLD")) {
-          const at = await gql(api, `{ auction(id: ${r.id}) { priceAt(timestamp: ${r.sold_timestamp}) pricePaid } }`);
-          expect(at.data.auction.priceAt).to.equal(at.data.auction.pricePaid).and.to.equal(r.flk_paid);
+          const at = await gql(api, `{ auction(id: ${r.id}) { priceAt(timestamp: ${r.sold_timestamp}) pricePaid usdcAmount } }`);
+          expect(potPrice(BigInt(at.data.auction.priceAt), BigInt(at.data.auction.usdcAmount)).toString()).to.equal(at.data.auction.pricePaid).and.to.equal(r.flk_paid);
         }
         const now = await gql(api, `{ buyback { currentAuction { id currentPrice } totalBurned auctionsSold params { floor } } }`);
         expect(BigInt(now.data.buyback.currentAuction.currentPrice)).to.equal(await s.buyback.currentPrice({ blockTag: head }));

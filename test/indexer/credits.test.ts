@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
+import { FLK } from "../../protocol/units";
 import { startApiServer } from "../../indexer/api/server";
-import { timelockSigner } from "../helpers/deploy";
+import { timelockSigner } from "../../testkit/deploy";
 import { stakingFixture, type StakingSuite } from "../staking/fixture";
 import { gql } from "./graphql";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";

@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { deploySuite, type Suite } from "../helpers/deploy";
+import { deploySuite, type Suite } from "../../testkit/deploy";
 import { loadScheduleShapes, lockedAt, supplyAt, unlockCalendar } from "../../indexer/api/supply";
-import { MONTH } from "../../ignition/genesis";
+import { MONTH } from "../../protocol/units";
 import { scriptedActivity } from "./activity";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";
 

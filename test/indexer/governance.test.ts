@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
-import { GOVERNANCE } from "../../ignition/governance";
+import { FLK } from "../../protocol/units";
+import { GOVERNANCE } from "../../protocol/governance";
 import { startApiServer } from "../../indexer/api/server";
 import { stakingFixture, type StakingSuite } from "../staking/fixture";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";
@@ -71,7 +71,8 @@ describe("indexer governance area matches the governor to the wei", function () 
           headers: { "content-type": "application/json" },
           body: JSON.stringify({
             query: `{ proposals(first: 10, orderDirection: ASC) { nodes { id proposer targets values calldatas description voteStart voteEnd
-              forVotes againstVotes abstainVotes quorum voters state votes { nodes { voter support weight reason } } } } }`,
+              forVotes againstVotes abstainVotes quorum voters state votes { nodes { voter support weight reason } }
+              timestamp lifecycle { kind blockNumber timestamp transactionHash } } } }`,
           }),
         });
         const body = (await res.json()) as any;
@@ -98,6 +99,28 @@ describe("indexer governance area matches the governor to the wei", function () 
             expect(BigInt(v.weight)).to.equal(await governor.getVotes(v.voter, p.voteStart));
           }
         }
+        // Each proposal's timeline: creation, then queue, execute and cancel at the times of the governor's events.
+        const steps = await Promise.all(
+          (["ProposalQueued", "ProposalExecuted", "ProposalCanceled"] as const).map(async (name) =>
+            Promise.all(
+              (await governor.queryFilter(governor.filters[name]())).map(async (e: any) => ({
+                id: String(e.args.proposalId),
+                kind: name.slice("Proposal".length).toUpperCase(),
+                blockNumber: e.blockNumber,
+                timestamp: (await e.getBlock()).timestamp,
+                transactionHash: e.transactionHash,
+              })),
+            ),
+          ),
+        );
+        for (const p of nodes) {
+          const created = (await governor.queryFilter(governor.filters.ProposalCreated())).find((e: any) => String(e.args.proposalId) === p.id)!;
+          expect(p.timestamp).to.equal((await created.getBlock()).timestamp);
+          const expected = steps.flat().filter((e) => e.id === p.id).sort((x, y) => x.blockNumber - y.blockNumber);
+          expect(p.lifecycle).to.deep.equal(expected.map(({ id: _, ...e }) => e), `lifecycle of ${p.id}`);
+        }
+        expect(nodes[0].lifecycle.map((e: any) => e.kind)).to.deep.equal(["QUEUED", "EXECUTED"]);
+        expect(nodes[1].lifecycle.map((e: any) => e.kind)).to.deep.equal(["CANCELED"]);
         const executed = nodes[0];
         expect(executed.votes.nodes.map((v: any) => [v.support, v.reason])).to.deep.equal([["FOR", ""], ["AGAINST", "too short"], ["ABSTAIN", ""], ["FOR", ""]]);
         expect(executed.votes.nodes[3].weight).to.equal("0"); // staked after the snapshot

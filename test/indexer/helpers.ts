@@ -8,7 +8,7 @@ import { rpcFromEip1193, type Rpc } from "../../indexer/sync/rpc";
 import { allModules } from "../../indexer/derive";
 import { coreMigrations, migrate } from "../../indexer/store/migrations";
 import { childrenMigrations } from "../../indexer/sync/children";
-import type { Suite } from "../helpers/deploy";
+import { suiteContracts, type Suite } from "../../testkit/deploy";
 
 /** The PostgreSQL server the tests use besides PGlite (override with TEST_DATABASE_URL). */
 export const TEST_SERVER_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -81,22 +81,6 @@ export async function testBackends(): Promise<TestBackend[]> {
   pgliteTemplate ??= migratedPgliteTemplate();
   const snapshot = await pgliteTemplate;
   return [{ name: "pglite", fresh: () => openDatabase({ dataDir: "memory://", pgliteSnapshot: snapshot }) }, postgres];
-}
-
-/** The suite's contract addresses by the names the modules use. */
-export async function suiteContracts(suite: Suite): Promise<Record<string, string>> {
-  return {
-    FLK: await suite.flk.getAddress(),
-    Vesting: await suite.vesting.getAddress(),
-    Emission: await suite.emission.getAddress(),
-    Staking: await suite.staking.getAddress(),
-    Governor: await suite.governor.getAddress(),
-    CreatorMarket: await suite.creatorMarket.getAddress(),
-    BuybackBurner: await suite.buyback.getAddress(),
-    NodeRegistry: await suite.registry.getAddress(),
-    EpochRewards: await suite.rewards.getAddress(),
-    ServiceCredits: await suite.serviceCredits.getAddress(),
-  };
 }
 
 /** The in-process Hardhat network as an RPC. */

@@ -1,13 +1,13 @@
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { keccak256, toUtf8Bytes } from "ethers";
-import { FLK } from "../../ignition/genesis";
+import { FLK, USDC } from "../../protocol/units";
 import { beaconCommitment } from "../../protocol/committee";
 import type { EpochReport, NodeMeasurement } from "../../protocol/report";
 import { completeEpochReport } from "../../protocol/reportRoots";
 import { rewardProof } from "../../protocol/rewards";
-import { ENDPOINTS, MIN_STAKE, registrySuite, standings, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../registry/fixtures";
+import { ENDPOINTS, MIN_STAKE, registrySuite, standings, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../../testkit/registry";
 
-export const USDC = 10n ** 6n;
+export { USDC };
 
 /** The registry suite with seven active nodes (operator 0 owns two) and a 4-member committee. */
 export interface RegistryActivity extends RegistrySuite {
@@ -16,7 +16,7 @@ export interface RegistryActivity extends RegistrySuite {
 
 const secretOf = (epoch: bigint, id: number) => keccak256(toUtf8Bytes(`secret-${epoch}-${id}`));
 
-/** Seven nodes with stakes 1,000 + 100·i FLK, active from epoch 1; committee of 4 chosen by shuffle. */
+/** Seven nodes with stakes 1,000 + 100·i FLK, active from epoch 1; committee of 4 drawn by stake. */
 export async function sevenActiveNodes(): Promise<RegistryActivity> {
   const s = await registrySuite();
   await s.registry.connect(s.adminSigner).setParameters(3_600, 60, 4, MIN_STAKE);
@@ -35,8 +35,9 @@ export async function runBeacon(s: RegistryActivity, silent: ReadonlySet<number>
   return members;
 }
 
-/** Changes the epoch without a report, once the committee has stalled long enough. */
+/** Changes the epoch without a report, once the committee has stalled long enough (its beacon ran: silence is jailed). */
 export async function skipEpoch(s: RegistryActivity): Promise<void> {
+  if (BigInt(await time.latest()) + 1n < (await s.registry.epochEnd())) await runBeacon(s);
   const opens = (await s.registry.reportOpensAt()) + (await s.registry.epochDuration());
   if (BigInt(await time.latest()) < opens) await time.increaseTo(opens);
   await s.registry.advanceEpoch();
@@ -82,7 +83,9 @@ export async function registryActivity(): Promise<RegistryActivity> {
   // n1 and n7 share an owner (one leaf); n3's lock boosts its FLK weight; the rest earn nothing.
   const earning = [n1, n2, n3, n7];
   const measured = s.nodes.map((n, i) => measurement(n.id, earning.includes(n) ? (10n + BigInt(i)) * USDC + 7n : 0n, 40 + 7 * i, n.id === low ? 30 : 95));
-  const tree = await reportEpoch(s, measured, [{ client: client.address, amount: 40n * USDC }]);
+  // The client pays exactly the revenue the nodes are weighed by (the registry requires it).
+  const paid = measured.reduce((sum, m) => sum + m.revenue, 0n);
+  const tree = await reportEpoch(s, measured, [{ client: client.address, amount: paid }]);
   const { leaf, proof } = rewardProof(tree, n1.owner.address);
   await s.rewards.claim(1, leaf.account, leaf.flkWeight, leaf.usdcWeight, proof);
 

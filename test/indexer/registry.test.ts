@@ -27,8 +27,9 @@ describe("indexer registry area matches NodeRegistry and EpochRewards to the wei
         expect(rows.map((r) => r.id)).to.deep.equal(s.nodes.map((n) => n.id));
         for (const r of rows) {
           const v = await registry.getNode(r.id);
-          expect([r.owner, r.node_key, r.signer, r.status, BigInt(r.stake), BigInt(r.unstaking), r.unstake_ready_at, r.locked_until]).to.deep.equal(
-            [v.owner, v.nodeKey, v.signer, NODE_STATUS[Number(v.status)], v.stake, v.unstaking, Number(v.unstakeReadyAt), Number(v.lockedUntil)],
+          // Every fixture node registers with a valid ed25519 key proof (forged ones: test/node/chain).
+          expect([r.owner, r.node_key, r.signer, r.status, BigInt(r.stake), BigInt(r.unstaking), r.unstake_ready_at, r.locked_until, r.key_proof_valid]).to.deep.equal(
+            [v.owner, v.nodeKey, v.signer, NODE_STATUS[Number(v.status)], v.stake, v.unstaking, Number(v.unstakeReadyAt), Number(v.lockedUntil), true],
             `node ${r.id}`,
           );
           expect([r.host, r.ports]).to.deep.equal([v.endpoints.host, { primary: 4310, worker: 4311, mempool: 4210, rpc: 4240, pool: 4300, gateway: 4220 }]);
@@ -117,7 +118,8 @@ describe("indexer registry area matches NodeRegistry and EpochRewards to the wei
 
         const ep = (await gql(api.url, "{ epoch(number: 1) { number start duration status activeSet committee seed beacons { nodeId revealed } report { digest signers rewardsRoot totalUsage measurements { nodeId uptime bytesServed } usage { client amount } } settlement { root flkPool flkPaid } } }")).data.epoch;
         expect([ep.status, ep.activeSet, ep.committee, ep.report.digest, ep.report.signers]).to.deep.equal(["REPORTED", e1.active_set, e1.committee, e1.report_digest, e1.report_signers]);
-        expect(ep.report.usage).to.deep.equal([{ client: s.clients[0].address, amount: (40n * 10n ** 6n).toString() }]);
+        // The client pays the earning nodes' revenue: (10 + 11 + 12 + 16) USDC + 4 × 7 units.
+        expect(ep.report.usage).to.deep.equal([{ client: s.clients[0].address, amount: (49n * 10n ** 6n + 28n).toString() }]);
         expect(ep.beacons.filter((b: any) => !b.revealed)).to.have.length(1);
         expect(ep.settlement.flkPool).to.equal((await rewards.pools(1)).flkPool.toString());
         const list = (await gql(api.url, "{ epochs(first: 3) { nodes { number status } pageInfo { hasNextPage } } }")).data.epochs;

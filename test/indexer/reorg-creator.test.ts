@@ -2,9 +2,9 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { sql } from "kysely";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
+import { FLK } from "../../protocol/units";
 import type { IndexerDatabase } from "../../indexer/store/database";
-import { deploySuite, type Suite } from "../helpers/deploy";
+import { deploySuite, type Suite } from "../../testkit/deploy";
 import { buy, fundedTraders, sell, type QuotedTrade } from "./creator-activity";
 import { dropTestDatabases, dumpDerived, newEngine, testBackends } from "./helpers";
 
@@ -18,7 +18,8 @@ async function tradedSuite() {
   const trades: QuotedTrade[] = [];
   await buy(s, trades, a, a.address, 10n * FLK);
   await buy(s, trades, b, a.address, 4n * FLK);
-  await s.buyback.connect(a).deposit(1_000n * 10n ** 6n);
+  // 10 USDC: an hour in, auction 0 asks ~958 FLK per USDC.
+  await s.buyback.connect(a).deposit(10n * 10n ** 6n);
   return { ...s, traders, trades };
 }
 

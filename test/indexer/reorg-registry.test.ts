@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
+import { FLK } from "../../protocol/units";
 import { NODE_STATUS } from "../../indexer/derive/registry";
 import { runBeacon, sevenActiveNodes, skipEpoch } from "./registry-activity";
 import { dropTestDatabases, dumpDerived, newEngine, testBackends } from "./helpers";

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
+import { FLK } from "../../protocol/units";
 import { stakingFixture, type StakingSuite } from "../staking/fixture";
 import { dropTestDatabases, dumpDerived, newEngine, testBackends } from "./helpers";
 
@@ -25,7 +25,7 @@ describe("indexer reorgs over staking and governance events", function () {
   after(dropTestDatabases);
 
   for (const name of ["pglite", "postgres"] as const) {
-    it(`${name}: a reorg replacing votes, unstakes and delegations ends identical to a fresh sync`, async function () {
+    it(`${name}: a reorg replacing votes, unstakes, delegations and reward payments ends identical to a fresh sync`, async function () {
       const backend = (await testBackends()).find((b) => b.name === name)!;
       if (!backend.fresh) return this.skip();
       const s = await loadFixture(stakedWithOpenProposal);
@@ -40,6 +40,7 @@ describe("indexer reorgs over staking and governance events", function () {
         await governor.connect(a).castVote(proposalId, 1);
         await staking.connect(b).unstake(10n * FLK);
         await staking.connect(c).delegate(a.address);
+        await staking.connect(a).claim();
         await engine.syncToHead();
         await hre.network.provider.send("evm_revert", [fork]);
         await governor.connect(b).castVote(proposalId, 0);
@@ -47,6 +48,7 @@ describe("indexer reorgs over staking and governance events", function () {
         await staking.connect(a).unstake(1n);
         await staking.connect(d).stake(3n * FLK);
         await staking.connect(c).delegate(b.address);
+        await staking.connect(b).compound();
         await engine.syncToHead();
         expect(engine.stats.reorgs).to.equal(1);
 
@@ -61,6 +63,8 @@ describe("indexer reorgs over staking and governance events", function () {
         const [against, forVotes] = await governor.proposalVotes(proposalId);
         expect([BigInt(p.against_votes), BigInt(p.for_votes)]).to.deep.equal([against, forVotes]);
         expect(got.votes).to.have.length(1);
+        // The replaced branch's claim is gone, the new branch's compound is the only reward payment.
+        expect((got.staking_reward_payments as { account: string; kind: string }[]).map((r) => [r.account, r.kind])).to.deep.equal([[b.address, "compounded"]]);
       } finally {
         await database.close();
         await reference.close();

@@ -4,7 +4,7 @@ import { keccak256, toUtf8Bytes } from "ethers";
 import { startApiServer } from "../../indexer/api/server";
 import { reportRewardsTree } from "../../protocol/reportRoots";
 import { claimAmount, flkWeight } from "../../protocol/rewards";
-import { standings } from "../registry/fixtures";
+import { standings } from "../../testkit/registry";
 import { measurement, registryActivity, reportEpoch, sevenActiveNodes, USDC, type RegistryActivity } from "./registry-activity";
 import { apiReached, gql } from "./graphql";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";
@@ -24,7 +24,7 @@ async function tamperedReports(): Promise<RegistryActivity> {
   wrong.set(s.nodes[0].id, { ...wrong.get(s.nodes[0].id)!, lockedUntil: 700n });
   const forged = reportRewardsTree(1n, nodes, wrong);
   await reportEpoch(s, nodes, [{ client: client.address, amount: 28n * USDC }], (r) => ({ ...r, rewardsRoot: forged.root, totalFlkWeight: forged.totalFlkWeight }));
-  await reportEpoch(s, nodes, [], (r) => ({ ...r, reputationRoot: keccak256(toUtf8Bytes("not the scores")) }));
+  await reportEpoch(s, nodes, [{ client: client.address, amount: 28n * USDC }], (r) => ({ ...r, reputationRoot: keccak256(toUtf8Bytes("not the scores")) }));
   return s;
 }
 

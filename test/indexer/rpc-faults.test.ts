@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { deploySuite, type Suite } from "../helpers/deploy";
+import { deploySuite, type Suite } from "../../testkit/deploy";
 import { RetryingRpc, type Rpc } from "../../indexer/sync/rpc";
 import { scriptedActivity } from "./activity";
 import { creatorActivity } from "./creator-activity";

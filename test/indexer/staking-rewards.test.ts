@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
+import { FLK } from "../../protocol/units";
 import { startApiServer } from "../../indexer/api/server";
 import { stakingFixture, type StakingSuite } from "../staking/fixture";
 import { apiReached, gql } from "./graphql";
@@ -39,7 +39,7 @@ describe("indexer staking rewards earned: the contract's accumulator replayed", 
   after(dropTestDatabases);
 
   for (const name of ["pglite", "postgres"] as const) {
-    it(`${name}: rewardsEarned equals Staking.earned at the indexed block, also blocks after the last event`, async function () {
+    it(`${name}: rewardsEarned equals Staking.earned at the indexed block, also blocks after the last event; each claim and compound in the history`, async function () {
       const backend = (await testBackends()).find((x) => x.name === name)!;
       if (!backend.fresh) return this.skip();
       const s = await loadFixture(rewardActivity);
@@ -68,6 +68,22 @@ describe("indexer staking rewards earned: the contract's accumulator replayed", 
         const [a] = s.stakers;
         await s.staking.connect(a).compound();
         await check();
+
+        // Each account's reward history: the contract's RewardClaimed and RewardCompounded events, oldest first.
+        const paid = [
+          ...(await s.staking.queryFilter(s.staking.filters.RewardClaimed())).map((e) => ({ e, kind: "CLAIMED" })),
+          ...(await s.staking.queryFilter(s.staking.filters.RewardCompounded())).map((e) => ({ e, kind: "COMPOUNDED" })),
+        ].sort((x, y) => x.e.blockNumber - y.e.blockNumber || x.e.index - y.e.index);
+        expect(paid.map((p) => p.kind)).to.include.members(["CLAIMED", "COMPOUNDED"]);
+        for (const x of s.stakers) {
+          const mine = await Promise.all(
+            paid
+              .filter((p) => p.e.args.account === x.address)
+              .map(async ({ e, kind }) => ({ kind, amount: e.args.amount.toString(), blockNumber: e.blockNumber, timestamp: (await e.getBlock()).timestamp, transactionHash: e.transactionHash })),
+          );
+          const got = (await gql(api.url, `{ stakingRewardPayments(account: "${x.address.toLowerCase()}") { nodes { kind amount blockNumber timestamp transactionHash } } }`)).data.stakingRewardPayments.nodes;
+          expect(got, `reward payments of ${x.address}`).to.deep.equal(mine);
+        }
       } finally {
         await api.close();
         await database.close();

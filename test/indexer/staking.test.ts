@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
+import { FLK } from "../../protocol/units";
 import { supplyAt } from "../../indexer/api/supply";
 import { startApiServer } from "../../indexer/api/server";
 import { STAKER_FUNDS, stakingFixture, type StakingSuite } from "../staking/fixture";
@@ -120,6 +120,20 @@ describe("indexer staking area matches the staking contract to the wei", functio
         expect(BigInt(data.staker.votes)).to.equal(await staking.getVotes(a));
         expect(data.staker.unbondingRequests).to.deep.equal([{ requestId: 2, amount: (10n * FLK).toString() }]);
         expect(BigInt(data.stakingTotals.totalStaked)).to.equal(await staking.totalStaked());
+
+        // The delegate leaderboard: every account with votes, the non-staking delegatee too, most votes first.
+        const holders = await Promise.all([...suite.stakers.map((s) => s.address), outsider].map(async (address) => ({ address, votes: await staking.getVotes(address) })));
+        const leaderboard = holders
+          .filter((h) => h.votes > 0n)
+          .sort((x, y) => (x.votes === y.votes ? (x.address < y.address ? 1 : -1) : x.votes < y.votes ? 1 : -1))
+          .map((h) => ({ address: h.address, votes: h.votes.toString() }));
+        expect(leaderboard.some((h) => h.address === outsider), "the fixture delegates to a non-staker").to.equal(true);
+        const delegates = await fetch(`${api.url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: "{ delegates(first: 20) { nodes { address votes } } }" }),
+        });
+        expect(((await delegates.json()) as any).data.delegates.nodes).to.deep.equal(leaderboard);
       } finally {
         await api.close();
         await database.close();
