@@ -4,7 +4,7 @@
  * {
  *   "keySeed": "<hex 32-byte ed25519 seed>",         // or "keyFile": "<file holding the hex seed>"
  *   "dataDir": "<folder for the logs of every epoch>",
- *   "host": "127.0.0.1", "clientPort": 7100,          // client endpoint (submit, subscribe)
+ *   "host": "127.0.0.1", "mempoolPort": 7100,          // client endpoint (submit, subscribe)
  *   "committee": { "file": "<committee JSON>" },      // static source (see committee-source.ts)
  *            or  { "rpcUrl": "...", "chainId": 8453,         // chain source: the NodeRegistry contract
  *                  "registry": "0x...", "pollMs": 1000,   //   (pollMs optional: block polling period;
@@ -19,6 +19,8 @@
  *   "signerKey": "0x<secp256k1 private key>",             // or "signerKeyFile": the registered report signer
  *   "reporting": { "enabled": true, "pingMs": 5000,       // optional; on by default with a signer key
  *                  "tickMs": 1000, "submitStaggerMs": 5000 }  //   and the chain source
+ *   "services": { "functions": { "limits": { "cpuMs": 50 } } }  // optional, needs gateway: services by id
+ *                                                         //   (re-read on SIGHUP; docs/functions.md)
  * }
  * Without operatorTokenFile, the gateway's operator token (for POST /origins) comes from FLEEK_OPERATOR_TOKEN.
  * Relative paths are resolved against the config file's folder.
@@ -31,6 +33,7 @@ import { DEFAULT_PARAMETERS, Parameters } from "./consensus/parameters";
 import { KeyPair } from "./consensus/types/crypto";
 import { DEFAULT_REGISTRY_POLLING, RegistryCommitteeSource } from "./chain/registryCommittee";
 import { Logger } from "./logger";
+import { checkServicesConfig } from "./services/serviceCatalog";
 
 /** The parsed configuration file. */
 export interface NodeConfigFile {
@@ -38,13 +41,14 @@ export interface NodeConfigFile {
   keyFile?: string;
   dataDir: string;
   host: string;
-  clientPort: number;
+  mempoolPort: number;
   committee: { file: string } | { rpcUrl: string; chainId: number; registry: string; pollMs?: number; fromBlock?: number };
   parameters?: Partial<Parameters>;
   gateway?: Omit<GatewayConfig, "operatorToken"> & { operatorTokenFile?: string };
   signerKey?: string;
   signerKeyFile?: string;
   reporting?: Partial<ReportingConfig> & { enabled?: boolean };
+  services?: Record<string, Record<string, unknown>>;
 }
 
 /** The gateway section: where edge services listen and store. */
@@ -82,7 +86,7 @@ export interface NodeConfig {
   key: KeyPair;
   dataDir: string;
   host: string;
-  clientPort: number;
+  mempoolPort: number;
   source: CommitteeSource;
   params: Parameters;
   /** The registry, with the chain committee source. */
@@ -92,6 +96,8 @@ export interface NodeConfig {
   signer?: Wallet;
   /** Set when the node reports: a signer key, the chain source, and not disabled. */
   reporting?: ReportingConfig;
+  /** Services to run by id, with their options (node/services/serviceCatalog.ts); needs `gateway`. */
+  services?: Record<string, Record<string, unknown>>;
 }
 
 /** Reads and validates a configuration file; `logger` receives the chain source's RPC errors. */
@@ -101,7 +107,9 @@ export function loadConfig(file: string, logger: Logger = new Logger()): NodeCon
   const seedHex = raw.keySeed ?? (raw.keyFile ? fs.readFileSync(path.resolve(dir, raw.keyFile), "utf8").trim() : undefined);
   if (!seedHex || !/^[0-9a-fA-F]{64}$/.test(seedHex)) throw new Error("config: keySeed/keyFile must give a 32-byte hex seed");
   if (!raw.dataDir) throw new Error("config: dataDir is required");
-  if (!Number.isInteger(raw.clientPort)) throw new Error("config: clientPort is required");
+  // Renamed for the on-chain name of the port (Endpoints.ports.mempool); say so rather than "required".
+  if ("clientPort" in raw) throw new Error("config: clientPort is now called mempoolPort");
+  if (!Number.isInteger(raw.mempoolPort)) throw new Error("config: mempoolPort is required");
   const key = KeyPair.fromSeed(Buffer.from(seedHex, "hex"));
   let source: CommitteeSource;
   if ("file" in raw.committee) source = new StaticCommitteeSource(path.resolve(dir, raw.committee.file));
@@ -113,18 +121,21 @@ export function loadConfig(file: string, logger: Logger = new Logger()): NodeCon
   const chain = "file" in raw.committee ? undefined : chainOf(raw.committee);
   const signer = signerOf(raw, dir);
   const reporting = raw.reporting?.enabled === false || !signer || !chain ? undefined : reportingOf(raw.reporting ?? {});
+  const services = raw.services === undefined ? undefined : checkServicesConfig(raw.services);
+  if (services && !raw.gateway) throw new Error("config: services need the gateway section (they are served at /services/<id>/ and /fn/)");
   if (raw.reporting?.enabled && !reporting) throw new Error("config: reporting needs signerKey/signerKeyFile and the chain committee source");
   return {
     key,
     dataDir: path.resolve(dir, raw.dataDir),
     host: raw.host ?? "127.0.0.1",
-    clientPort: raw.clientPort,
+    mempoolPort: raw.mempoolPort,
     source,
     params,
     chain,
     gateway: raw.gateway ? gatewayOf(raw.gateway, dir) : undefined,
     signer,
     reporting,
+    services,
   };
 }
 

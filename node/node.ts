@@ -3,13 +3,15 @@
  * in which it is a member (a member that leaves stops; one that joins starts from the new epoch's
  * genesis), and serves clients: transaction submission and the committed sequence.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { CommitteeSource } from "./committee/committee-source";
 import { ConsensusInstance } from "./consensus/instance";
 import { Parameters } from "./consensus/parameters";
 import { Committee } from "./consensus/types/committee";
 import { KeyPair } from "./consensus/types/crypto";
 import { CommittedBatch } from "./consensus/executor/executor";
-import { checkTransaction } from "./client/transaction";
+import { checkTransaction, TxRules } from "./client/transaction";
 import { SubmitResult, SubmitStatus } from "./client/protocol";
 import { Logger } from "./logger";
 
@@ -69,6 +71,7 @@ export class FleekNode {
       await previous.stop();
       this.o.logger.info("left epoch", { epoch: previous.committee.epoch });
     }
+    this.deleteEpochsBefore(committee.epoch - 1);
     if (committee.indexOf(this.o.key.publicKey) === undefined) {
       this.o.logger.info("not in the committee", { epoch: committee.epoch });
       return;
@@ -82,6 +85,21 @@ export class FleekNode {
     for (const s of this.subscriptions) this.attach(s, 1);
   }
 
+  /**
+   * Deletes the consensus folders of epochs below `epoch`. The chain moved on only once their
+   * reports were settled (submitted, or skipped by the keeper), and a node only ever serves its
+   * current epoch, so nothing reads them again; the previous epoch's folder is kept for inspection.
+   */
+  private deleteEpochsBefore(epoch: number): void {
+    if (!fs.existsSync(this.o.dataDir)) return;
+    for (const entry of fs.readdirSync(this.o.dataDir)) {
+      const m = /^epoch-(\d+)$/.exec(entry);
+      if (!m || Number(m[1]) >= epoch) continue;
+      fs.rmSync(path.join(this.o.dataDir, entry), { recursive: true, force: true });
+      this.o.logger.info("deleted the consensus data of a past epoch", { epoch: Number(m[1]) });
+    }
+  }
+
   private attach(s: Subscription, from: number): void {
     const instance = this.instance;
     if (!instance) return;
@@ -89,15 +107,34 @@ export class FleekNode {
     s.cancel = instance.subscribe(from, (b) => s.listener({ ...b, epoch }));
   }
 
+  /** Admission rules for client transactions, from the parameters. */
+  get txRules(): TxRules {
+    return { maxTxSize: this.o.params.maxTxSize, verifySignatures: this.o.params.verifyTxSignatures };
+  }
+
+  /** Bytes of transactions the node takes now (0 when saturated); undefined when not a member. */
+  room(): number | undefined {
+    return this.instance?.worker.room;
+  }
+
+  /** Adds transactions that passed admission, in order; returns how many were taken. */
+  addChecked(txs: Buffer[]): number {
+    const worker = this.instance?.worker;
+    let taken = 0;
+    while (worker && taken < txs.length && worker.submit(txs[taken])) taken++;
+    return taken;
+  }
+
   /**
-   * Submits transactions in order until the first refusal: Invalid (breaks the rules), Busy
+   * Submits the node's own transactions (signed in this process; clients go through
+   * client/admission.ts) in order until the first refusal: Invalid (breaks the rules), Busy
    * (backpressure: retry later) or Unavailable (not a committee member now).
    */
   submit(txs: Buffer[]): SubmitResult {
     const instance = this.instance;
     if (!instance) return { accepted: 0, status: SubmitStatus.Unavailable, reason: "not in the current committee" };
     for (let i = 0; i < txs.length; i++) {
-      const bad = checkTransaction(txs[i], { maxTxSize: this.o.params.maxTxSize, verifySignatures: this.o.params.verifyTxSignatures });
+      const bad = checkTransaction(txs[i], this.txRules);
       if (bad) return { accepted: i, status: SubmitStatus.Invalid, reason: bad };
       if (!instance.worker.submit(txs[i])) return { accepted: i, status: SubmitStatus.Busy, reason: "node saturated, retry" };
     }

@@ -2,7 +2,8 @@
  * What `node run` starts next to consensus: the edge gateway (blockstore, origins, peer fetch,
  * delivery acks) when configured, and the epoch reporting duties when the node has a report signer
  * and follows the registry. Peers (for peer fetch and pings) come from the registry's active nodes
- * when the node follows the chain, from `gateway.peers` otherwise.
+ * when the node follows the chain, from `gateway.peers` otherwise. With a gateway, the services of
+ * the config's `services` section run beside it, each in its own process (services/serviceSupervisor.ts).
  */
 import * as path from "node:path";
 import { JsonRpcProvider, Network } from "ethers";
@@ -15,14 +16,20 @@ import { PeerPinger } from "./app/peerPinger";
 import { RegistryReporting } from "./chain/registryReporting";
 import type { NodeConfig } from "./config";
 import { startEdgeNode, type EdgeNode } from "./edge/edgeNode";
+import { functionLimitsFrom } from "./functions/functionLimits";
 import type { Logger } from "./logger";
 import type { FleekNode } from "./node";
 import { RegistryPeerDirectory } from "./peerfetch/registryPeerDirectory";
+import { ServiceSupervisor } from "./services/serviceSupervisor";
 
 /** The running services; `close` stops them. */
 export interface NodeServices {
   edge?: EdgeNode;
   reporter?: EpochReporter;
+  /** The loadable services (functions, ...), each in its own process; present with a gateway. */
+  supervisor?: ServiceSupervisor;
+  /** Applies a reloaded config's `services` section (SIGHUP): adds, removes, restarts services. */
+  reloadServices(services: NodeConfig["services"]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,8 +50,11 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
   const submitter = chain ? new CommitteeSubmitter(node, cachedFor(5_000, async () => (await chain.committeeNodes()).map((m) => m.mempool)), logger.child({ component: "forward" })) : undefined;
   const forwarder = config.reporting && submitter ? new AckForwarder(submitter, config.key, logger.child({ component: "acks" })) : undefined;
   let edge: EdgeNode | undefined;
+  let supervisor: ServiceSupervisor | undefined;
   if (config.gateway) {
     const g = config.gateway;
+    const nodeHosts = [...new Set([config.host, g.host ?? config.host])];
+    supervisor = new ServiceSupervisor({ gatewayUrl: () => edge!.gateway.url, nodeHosts, logger: logger.child({ component: "services" }) });
     edge = await startEdgeNode({
       directory: g.blockstore,
       maxBytes: (g.maxGiB ?? 10) * 2 ** 30,
@@ -56,8 +66,14 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
       nodeKey: ed25519PrivateKeyFromSeed(config.key.seed),
       ackSink: forwarder ?? new QueuedAckSink(),
       ackClock: chain ? () => chain.chainTimeMs() : undefined,
+      services: supervisor,
+      // A node that follows the chain charges for functions (docs/functions.md, "Metering and payment").
+      compute: chain && config.services?.functions ? { terms: (account) => chain.computeTerms(account), cpuLimitMs: functionLimitsFrom(config.services.functions.limits).cpuMs } : undefined,
     });
     logger.info("gateway running", { url: edge.gateway.url });
+    // Once, on the first start after the upgrade to BLAKE3 roots: old names stop resolving.
+    if (edge.store.migrated.length > 0) logger.warn("blockstore: legacy objects renamed to their BLAKE3 roots", { renamed: edge.store.migrated });
+    await supervisor.reconcile(config.services ?? {});
   }
   let reporter: EpochReporter | undefined;
   if (config.reporting && chain && directory && config.signer) {
@@ -78,9 +94,15 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
   return {
     edge,
     reporter,
+    supervisor,
+    reloadServices: async (services) => {
+      if (!supervisor) throw new Error("services need the gateway section in the config");
+      await supervisor.reconcile(services ?? {});
+    },
     close: async () => {
       reporter?.stop();
       submitter?.close();
+      await supervisor?.close();
       await edge?.close();
     },
   };

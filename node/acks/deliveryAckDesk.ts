@@ -1,4 +1,6 @@
+import { LRUCache } from "lru-cache";
 import type { ContentHash } from "../blockstore/contentHash";
+import type { SignedComputeAck } from "./computeReceipt";
 import { newAckNonce, verifyDeliveryAckSignature, type DeliveryAck, type SignedDeliveryAck } from "./deliveryAck";
 import { verifyPayerBinding, type PayerBinding } from "./payerBinding";
 import { ReplayGuard } from "./replayGuard";
@@ -12,13 +14,28 @@ export interface DeliveryAckSink {
   submit(signed: SignedDeliveryAck): void;
   /** Takes a verified binding of a client key to the escrow account that pays for it. */
   bindPayer(binding: PayerBinding): void;
+  /** Takes one countersigned compute receipt (both signatures verified, first seen) of this node. */
+  submitCompute(signed: SignedComputeAck): void;
 }
 
 /** A sink that queues acks in memory until they are drained (by consensus, or by tests). */
 export class QueuedAckSink implements DeliveryAckSink {
   private queue: SignedDeliveryAck[] = [];
+  private computeQueue: SignedComputeAck[] = [];
   /** Bindings received, by client key (hex); the latest one of each client. */
   readonly payers = new Map<string, PayerBinding>();
+
+  /** @inheritdoc */
+  submitCompute(signed: SignedComputeAck): void {
+    this.computeQueue.push(signed);
+  }
+
+  /** Takes every queued compute acknowledgment, oldest first. */
+  drainCompute(): SignedComputeAck[] {
+    const drained = this.computeQueue;
+    this.computeQueue = [];
+    return drained;
+  }
 
   /** @inheritdoc */
   submit(signed: SignedDeliveryAck): void {
@@ -51,6 +68,8 @@ export interface DeliveryAckDeskOptions {
   now?: () => number;
   /** Acks remembered for replay protection at once (default 1,000,000). */
   replayCapacity?: number;
+  /** Payer bindings remembered for the compute desk's admission, least recently used forgotten (default 100,000). */
+  payerCapacity?: number;
 }
 
 /** Why an ack was refused. */
@@ -67,9 +86,12 @@ export class DeliveryAckDesk {
   private readonly maxWindowMs: number;
   private readonly clockSkewMs: number;
   private readonly now: () => number;
+  /** Client key (hex) → its latest verified binding, for {@link payerOf}. */
+  private readonly payers: LRUCache<string, PayerBinding>;
 
   constructor(private readonly options: DeliveryAckDeskOptions) {
     this.guard = new ReplayGuard(options.replayCapacity);
+    this.payers = new LRUCache({ max: options.payerCapacity ?? 100_000 });
     this.maxWindowMs = options.maxWindowMs ?? 10 * 60_000;
     this.clockSkewMs = options.clockSkewMs ?? 30_000;
     this.now = options.now ?? Date.now;
@@ -105,7 +127,13 @@ export class DeliveryAckDesk {
   /** Checks a payer binding's two signatures and passes it to the sink; false if they do not hold. */
   acceptPayer(binding: PayerBinding): boolean {
     if (!verifyPayerBinding(binding)) return false;
+    this.payers.set(binding.clientKey.toString("hex"), binding);
     this.options.sink.bindPayer(binding);
     return true;
+  }
+
+  /** The latest verified binding of `clientKey` this node received (undefined: none, or forgotten). */
+  payerOf(clientKey: Buffer): PayerBinding | undefined {
+    return this.payers.get(clientKey.toString("hex"));
   }
 }

@@ -1,3 +1,4 @@
+import type { SignedComputeAck } from "../acks/computeReceipt";
 import type { SignedDeliveryAck } from "../acks/deliveryAck";
 import type { DeliveryAckSink } from "../acks/deliveryAckDesk";
 import type { PayerBinding } from "../acks/payerBinding";
@@ -5,18 +6,19 @@ import { SubmitStatus, type SubmitResult } from "../client/protocol";
 import { signTransaction } from "../client/transaction";
 import type { KeyPair } from "../consensus/types/crypto";
 import type { Logger } from "../logger";
-import { AppTxKind, encodeAppTx, MAX_ACKS_PER_TX } from "./appTransactions";
+import { AppTxKind, encodeAppTx, MAX_ACKS_PER_TX, MAX_COMPUTE_ACKS_PER_TX } from "./appTransactions";
 import type { TxSubmitter } from "./committeeSubmitter";
 
 /**
  * The gateway's ack sink: queues verified acks and payer bindings and submits them as consensus
  * transactions signed with the node key (through its own consensus instance, or a committee
  * member's when it is not a member: see CommitteeSubmitter), acks in batches of up to
- * {@link MAX_ACKS_PER_TX}. A client's binding is sent (again) in each epoch before its acks, since
+ * {@link MAX_ACKS_PER_TX} (compute acknowledgments in their own transactions of up to
+ * {@link MAX_COMPUTE_ACKS_PER_TX}). A client's binding is sent (again) in each epoch before its acks, since
  * each epoch's state starts empty. Refused submissions (Busy, between epochs) stay queued.
  */
 export class AckForwarder implements DeliveryAckSink {
-  private queue: SignedDeliveryAck[] = [];
+  private queue: (SignedDeliveryAck | SignedComputeAck)[] = [];
   private readonly payers = new Map<string, PayerBinding>();
   /** Client key → epoch in which its binding was last submitted. */
   private readonly boundIn = new Map<string, number>();
@@ -34,6 +36,15 @@ export class AckForwarder implements DeliveryAckSink {
 
   /** @inheritdoc */
   submit(signed: SignedDeliveryAck): void {
+    this.enqueue(signed);
+  }
+
+  /** @inheritdoc */
+  submitCompute(signed: SignedComputeAck): void {
+    this.enqueue(signed);
+  }
+
+  private enqueue(signed: SignedDeliveryAck | SignedComputeAck): void {
     this.queue.push(signed);
     if (this.queue.length > this.maxQueued) {
       this.queue.shift();
@@ -69,24 +80,32 @@ export class AckForwarder implements DeliveryAckSink {
 
   private async flushOnce(): Promise<void> {
     const { epoch } = this.node.status();
-    const ready = this.queue.filter((a) => a.ack.windowStart < this.holdFromMs);
+    const ready = this.queue.filter((a) => windowOf(a).windowStart < this.holdFromMs);
     if (ready.length === 0) return;
-    const held = this.queue.filter((a) => a.ack.windowStart >= this.holdFromMs);
+    const held = this.queue.filter((a) => windowOf(a).windowStart >= this.holdFromMs);
     // Acks arriving during the submission queue up behind what is put back.
     this.queue = [];
     let left = ready;
     try {
-      const bindings = [...new Set(ready.map((a) => a.ack.clientKey.toString("hex")))].filter((c) => this.payers.has(c) && this.boundIn.get(c) !== epoch);
+      const bindings = [...new Set(ready.map((a) => windowOf(a).clientKey.toString("hex")))].filter((c) => this.payers.has(c) && this.boundIn.get(c) !== epoch);
       if (bindings.length > 0) {
         const res = await this.node.submit(bindings.map((c) => this.sign({ kind: AppTxKind.Payer, binding: this.payers.get(c)! })));
         for (const c of bindings.slice(0, res.accepted)) this.boundIn.set(c, epoch);
         if (res.status !== SubmitStatus.Ok) return this.logRefusal(res);
       }
       while (left.length > 0) {
-        const chunk = left.slice(0, MAX_ACKS_PER_TX);
-        const res = await this.node.submit([this.sign({ kind: AppTxKind.Acks, acks: chunk })]);
+        // The longest run of one kind at the head, as one transaction: order is kept.
+        const compute = "receipt" in left[0];
+        const max = compute ? MAX_COMPUTE_ACKS_PER_TX : MAX_ACKS_PER_TX;
+        let n = 1;
+        while (n < left.length && n < max && "receipt" in left[n] === compute) n++;
+        const chunk = left.slice(0, n);
+        const tx = compute
+          ? ({ kind: AppTxKind.ComputeAcks, acks: chunk as SignedComputeAck[] } as const)
+          : ({ kind: AppTxKind.Acks, acks: chunk as SignedDeliveryAck[] } as const);
+        const res = await this.node.submit([this.sign(tx)]);
         if (res.accepted === 0) return this.logRefusal(res);
-        left = left.slice(chunk.length);
+        left = left.slice(n);
       }
     } finally {
       this.queue = [...left, ...held, ...this.queue];
@@ -100,4 +119,9 @@ export class AckForwarder implements DeliveryAckSink {
   private logRefusal(res: SubmitResult): void {
     this.logger.debug("ack submission deferred", { status: res.status, reason: res.reason });
   }
+}
+
+/** The window and client of a queued acknowledgment of either kind. */
+function windowOf(a: SignedDeliveryAck | SignedComputeAck): { windowStart: number; clientKey: Buffer } {
+  return "receipt" in a ? a.receipt : a.ack;
 }

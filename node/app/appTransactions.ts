@@ -10,9 +10,13 @@
  *                   (protocol/reputation.ts METRICS order)
  *   4 CloseEpoch    u64 epoch: the submitter saw the epoch's end on chain
  *   5 ReportSignature u64 epoch | signature 65: the submitter's EIP-712 signature of the report
+ *   6 ComputeAcks   u16 count, each: node key 32 | client key 32 | function root 32 |
+ *                   request hash 32 | response hash 32 | u64 cpuUs | u64 wallMs | u64 egressBytes |
+ *                   u64 windowStart | u64 windowEnd | nonce 16 | node signature 64 | client signature 64
  */
 import { getAddress } from "ethers";
 import type { SignedDeliveryAck } from "../acks/deliveryAck";
+import type { SignedComputeAck } from "../acks/computeReceipt";
 import type { PayerBinding } from "../acks/payerBinding";
 import type { ContentHash } from "../blockstore/contentHash";
 import { DecodeError, Reader, Writer } from "../consensus/types/codec";
@@ -25,10 +29,13 @@ export enum AppTxKind {
   Measurements = 3,
   CloseEpoch = 4,
   ReportSignature = 5,
+  ComputeAcks = 6,
 }
 
 /** Most acks in one transaction: 250 × 264 bytes stays well under the 64 KiB transaction cap. */
 export const MAX_ACKS_PER_TX = 250;
+/** Most compute acks in one transaction: 150 × 344 bytes stays well under the 64 KiB transaction cap. */
+export const MAX_COMPUTE_ACKS_PER_TX = 150;
 /** Most peers one measurements transaction covers (the active set is at most 100). */
 export const MAX_MEASUREMENTS_PER_TX = 200;
 
@@ -41,7 +48,8 @@ export type AppTx =
   | { kind: AppTxKind.Payer; binding: PayerBinding }
   | { kind: AppTxKind.Measurements; epoch: number; reports: PeerReport[] }
   | { kind: AppTxKind.CloseEpoch; epoch: number }
-  | { kind: AppTxKind.ReportSignature; epoch: number; signature: Buffer };
+  | { kind: AppTxKind.ReportSignature; epoch: number; signature: Buffer }
+  | { kind: AppTxKind.ComputeAcks; acks: SignedComputeAck[] };
 
 /** Encodes an application transaction's payload; throws if a cap or a field width is broken. */
 export function encodeAppTx(tx: AppTx): Buffer {
@@ -75,6 +83,15 @@ export function encodeAppTx(tx: AppTx): Buffer {
       break;
     case AppTxKind.ReportSignature:
       w.u64(tx.epoch).fixed(exact(tx.signature, 65));
+      break;
+    case AppTxKind.ComputeAcks:
+      if (tx.acks.length > MAX_COMPUTE_ACKS_PER_TX) throw new RangeError(`at most ${MAX_COMPUTE_ACKS_PER_TX} compute acks per transaction`);
+      w.u16(tx.acks.length);
+      for (const { receipt: r, nodeSignature, clientSignature } of tx.acks) {
+        for (const b of [r.nodeKey, r.clientKey, r.functionRoot, r.requestHash, r.responseHash]) w.fixed(exact(b, 32));
+        w.u64(r.cpuUs).u64(r.wallMs).u64(r.egressBytes).u64(r.windowStart).u64(r.windowEnd);
+        w.fixed(exact(r.nonce, 16)).fixed(exact(nodeSignature, 64)).fixed(exact(clientSignature, 64));
+      }
       break;
   }
   return Buffer.from(w.finish());
@@ -137,6 +154,20 @@ export function decodeAppTx(payload: Buffer): AppTx {
     case AppTxKind.ReportSignature:
       tx = { kind, epoch: r.u64(), signature: Buffer.from(r.fixed(65)) };
       break;
+    case AppTxKind.ComputeAcks: {
+      const count = r.u16();
+      if (count === 0 || count > MAX_COMPUTE_ACKS_PER_TX) throw new DecodeError(`compute ack count ${count} outside 1..${MAX_COMPUTE_ACKS_PER_TX}`);
+      const acks: SignedComputeAck[] = [];
+      const bytes = (n: number) => Buffer.from(r.fixed(n));
+      for (let i = 0; i < count; i++) {
+        const [nodeKey, clientKey, functionRoot, requestHash, responseHash] = [bytes(32), bytes(32), bytes(32), bytes(32), bytes(32)];
+        const [cpuUs, wallMs, egressBytes, windowStart, windowEnd] = [r.u64(), r.u64(), r.u64(), r.u64(), r.u64()];
+        const receipt = { nodeKey, clientKey, functionRoot, requestHash, responseHash, cpuUs, wallMs, egressBytes, windowStart, windowEnd, nonce: bytes(16) };
+        acks.push({ receipt, nodeSignature: bytes(64), clientSignature: bytes(64) });
+      }
+      tx = { kind, acks };
+      break;
+    }
     default:
       throw new DecodeError(`unknown application transaction kind ${kind}`);
   }

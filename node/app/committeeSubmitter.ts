@@ -8,7 +8,7 @@ export interface TxSubmitter {
   status(): { epoch: number; member: boolean };
 }
 
-/** A committee member's transaction endpoint (its registered `mempool` port = its `clientPort`). */
+/** A committee member's transaction endpoint (its registered `mempool` port = its `mempoolPort`). */
 export interface MempoolEndpoint {
   host: string;
   port: number;
@@ -16,7 +16,7 @@ export interface MempoolEndpoint {
 
 /**
  * Submits through the local consensus instance while this node is a committee member, and
- * otherwise to a member's client port (reference/lightning.md §5: non-members forward to committee
+ * otherwise to a member's mempool port (docs/consensus.md "Fleek's own node": non-members forward to committee
  * workers), moving to the next member when one refuses or cannot be reached.
  */
 export class CommitteeSubmitter implements TxSubmitter {

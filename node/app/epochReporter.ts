@@ -1,6 +1,6 @@
 /**
- * Drives a committee member through the end of each epoch (SPEC §5, reference/lightning.md §2
- * "How the epoch changes", adapted to an on-chain registry):
+ * Drives a committee member through the end of each epoch (docs/spec.md §5, docs/consensus.md "Fleek's own node"
+ * (committee and epochs), adapted to an on-chain registry):
  *
  * 1. During the epoch: forwards acks, pings peers, commits a beacon secret (persisted first).
  * 2. At the epoch's end on chain: submits its peer measurements and a CloseEpoch transaction; the
@@ -119,12 +119,17 @@ export class EpochReporter {
     return s;
   }
 
-  private async loadContext(epoch: number) {
+  private loadContext(epoch: number) {
+    return this.retrying("reading the epoch context", epoch, () => this.o.chain.context(epoch));
+  }
+
+  /** Runs a chain read until it succeeds, backing off: the state cannot go on without it. */
+  private async retrying<T>(what: string, epoch: number, read: () => Promise<T>): Promise<T> {
     for (let backoff = 500; ; backoff = Math.min(backoff * 2, 30_000)) {
       try {
-        return await this.o.chain.context(epoch);
+        return await read();
       } catch (err) {
-        this.o.logger.warn("reading the epoch context failed, retrying", { epoch, err: String(err), retryMs: backoff });
+        this.o.logger.warn(`${what} failed, retrying`, { epoch, err: String(err), retryMs: backoff });
         await new Promise((r) => setTimeout(r, backoff));
       }
     }
@@ -133,7 +138,10 @@ export class EpochReporter {
   private async applyBatch(b: EpochBatch): Promise<void> {
     const state = await this.state(b.epoch);
     const wasClosed = state.closed;
-    for (const tx of decodeBatch(b.batch)) {
+    const txs = decodeBatch(b.batch);
+    const payers = state.unknownPayers(txs);
+    if (payers.length > 0) state.setDebitable(await this.retrying("reading escrow balances", b.epoch, () => this.o.chain.debitable(state.context, payers)));
+    for (const tx of txs) {
       const result = state.apply(tx);
       if (!result.ok && result.late) this.o.logger.debug("late or duplicate transaction ignored", { epoch: b.epoch, reason: result.reason });
       else if (!result.ok) this.o.logger.warn("transaction refused", { epoch: b.epoch, reason: result.reason });

@@ -6,6 +6,7 @@
  * refused here with a reason and change nothing; the node logs them and goes on.
  */
 import { recoverAddress, type TypedDataDomain } from "ethers";
+import { verifyComputeAck, type SignedComputeAck } from "../acks/computeReceipt";
 import { verifyDeliveryAckSignature, type SignedDeliveryAck } from "../acks/deliveryAck";
 import { verifyPayerBinding, type PayerBinding } from "../acks/payerBinding";
 import { checkTransaction, transactionPayload } from "../client/transaction";
@@ -14,7 +15,7 @@ import { quorum, reportDigest, reportDomain, type EpochReport, type NodeMeasurem
 import { completeEpochReport, type NodeStanding } from "../../protocol/reportRoots";
 import { computeReputation, isPlausible, METRICS, type PeerMeasurement } from "../../protocol/reputation";
 import type { RewardsTree } from "../../protocol/rewards";
-import { BANDWIDTH_PRICE_PER_GB, usageTotals, type Delivery } from "../../protocol/usage";
+import { BANDWIDTH_PRICE_PER_GB, DEFAULT_COMPUTE_PRICES, usageTotals, type ComputePrices, type Delivery } from "../../protocol/usage";
 
 /** A node as the epoch's context knows it. */
 export interface ContextNode {
@@ -48,6 +49,10 @@ export interface EpochContext {
   previousReputation: ReadonlyMap<number, number>;
   /** USDC units per 10^9 bytes (default protocol/usage.ts BANDWIDTH_PRICE_PER_GB). */
   pricePerGB?: bigint;
+  /** Edge function prices, `ServiceEscrow`'s at the epoch's first block (default protocol/usage.ts DEFAULT_COMPUTE_PRICES). */
+  computePrices?: ComputePrices;
+  /** The block that started the epoch: escrow balances and limits are read there. */
+  startBlock?: number;
 }
 
 /**
@@ -72,11 +77,13 @@ export class EpochState {
   private readonly activeIds: Set<number>;
   /** client:nonce of every ack counted. */
   private readonly seenAcks = new Set<string>();
-  /** Acked bytes per (node id, client key hex), in first-seen order. */
-  private readonly served = new Map<string, { nodeId: number; client: string; bytes: bigint }>();
+  /** Acked bytes and invocations per (node id, client key hex), in first-seen order. */
+  private readonly served = new Map<string, { nodeId: number; client: string; bytes: bigint; requests: bigint; cpuUs: bigint }>();
   private readonly acksPerNode = new Map<number, bigint>();
   private readonly bytesPerNode = new Map<number, bigint>();
   private readonly payers = new Map<string, PayerBinding>();
+  /** Escrow account (lower-case) → what the report may debit it (`ServiceEscrow.debitable` at the epoch's first block). */
+  private readonly debitable = new Map<string, bigint>();
   /** Latest report of each (reporter, peer), keyed "reporter:peer". */
   private readonly measurements = new Map<string, PeerMeasurement>();
   private readonly closers = new Set<number>();
@@ -122,6 +129,30 @@ export class EpochState {
     return this.closers.has(id);
   }
 
+  /**
+   * The escrow accounts that `txs`' payer bindings name and whose debitable amount is not known
+   * yet: the caller reads them at the epoch's first block and hands them to {@link setDebitable}
+   * before applying `txs`, so the report never depends on when a member read the chain.
+   */
+  unknownPayers(txs: readonly Buffer[]): string[] {
+    const accounts = new Set<string>();
+    for (const tx of txs) {
+      if (checkTransaction(tx, TX_RULES)) continue;
+      try {
+        const d = decodeAppTx(transactionPayload(tx));
+        if (d.kind === AppTxKind.Payer && !this.debitable.has(d.binding.account.toLowerCase())) accounts.add(d.binding.account.toLowerCase());
+      } catch {
+        // apply() refuses it with the reason.
+      }
+    }
+    return [...accounts];
+  }
+
+  /** Records what the escrow lets this epoch's report debit each account (see {@link unknownPayers}). */
+  setDebitable(amounts: ReadonlyMap<string, bigint>): void {
+    for (const [account, amount] of amounts) this.debitable.set(account.toLowerCase(), amount);
+  }
+
   /** Applies one committed transaction (signed envelope); a refusal changes nothing. */
   apply(tx: Buffer): ApplyResult {
     const bad = checkTransaction(tx, TX_RULES);
@@ -136,9 +167,12 @@ export class EpochState {
     // Acks and bindings come from any active node (non-members forward through a member); the
     // epoch's own business only from the committee.
     const member = this.memberByKey.get(signerKey);
-    if (decoded.kind === AppTxKind.Acks || decoded.kind === AppTxKind.Payer) {
+    if (decoded.kind === AppTxKind.Acks || decoded.kind === AppTxKind.Payer || decoded.kind === AppTxKind.ComputeAcks) {
       if (!member && !this.activeByKey.has(signerKey)) return { ok: false, reason: "signer is not an active node" };
-      return decoded.kind === AppTxKind.Acks ? this.applyAcks(decoded.acks) : this.applyPayer(decoded.binding);
+      if (decoded.kind === AppTxKind.Payer) return this.applyPayer(decoded.binding);
+      if (this.closed) return { ok: false, reason: "epoch closed", late: true };
+      const counted = decoded.kind === AppTxKind.Acks ? decoded.acks.map((a) => this.countAck(a)) : decoded.acks.map((a) => this.countComputeAck(a));
+      return { ok: true, refusedAcks: counted.filter((c) => !c).length };
     }
     if (!member) return { ok: false, reason: "signer is not a committee member" };
     switch (decoded.kind) {
@@ -170,16 +204,13 @@ export class EpochState {
     }
   }
 
-  private applyAcks(acks: SignedDeliveryAck[]): ApplyResult {
-    if (this.closed) return { ok: false, reason: "epoch closed", late: true };
-    return { ok: true, refusedAcks: acks.filter((a) => !this.countAck(a)).length };
-  }
-
   /** The first valid binding of a client in the epoch holds. */
   private applyPayer(binding: PayerBinding): ApplyResult {
     const key = binding.clientKey.toString("hex");
     if (this.payers.has(key)) return { ok: false, reason: "client already bound this epoch", late: true };
     if (!verifyPayerBinding(binding)) return { ok: false, reason: "bad payer binding signature" };
+    // A caller bug, not a bad transaction: every member must know the same amounts.
+    if (!this.debitable.has(binding.account.toLowerCase())) throw new Error(`debitable amount of ${binding.account} not loaded`);
     this.payers.set(key, binding);
     return { ok: true };
   }
@@ -192,13 +223,39 @@ export class EpochState {
     const id = `${ack.clientKey.toString("hex")}:${ack.nonce.toString("hex")}`;
     if (this.seenAcks.has(id) || !verifyDeliveryAckSignature(signed)) return false;
     this.seenAcks.add(id);
-    const key = `${node.id}:${ack.clientKey.toString("hex")}`;
-    const entry = this.served.get(key) ?? { nodeId: node.id, client: ack.clientKey.toString("hex"), bytes: 0n };
-    entry.bytes += BigInt(ack.bytes);
-    this.served.set(key, entry);
+    this.servedTo(node.id, ack.clientKey).bytes += BigInt(ack.bytes);
     this.acksPerNode.set(node.id, (this.acksPerNode.get(node.id) ?? 0n) + 1n);
     this.bytesPerNode.set(node.id, (this.bytesPerNode.get(node.id) ?? 0n) + BigInt(ack.bytes));
     return true;
+  }
+
+  /**
+   * Counts a compute acknowledgment if the receipt is signed by an active node, countersigned by
+   * its client, this epoch's, and new: one invocation and its CPU time for the (node, client) pair,
+   * charged at {@link EpochContext.computePrices}. It counts as one of the node's acks; its egress
+   * is not in `bytesServed` (content deliveries), nor charged per byte (docs/functions.md).
+   */
+  private countComputeAck(signed: SignedComputeAck): boolean {
+    const r = signed.receipt;
+    const node = this.activeByKey.get(r.nodeKey.toString("hex"));
+    if (!node || r.windowStart < this.context.acksFromMs || r.windowStart >= this.context.acksUntilMs || r.windowEnd <= r.windowStart) return false;
+    // Its own id space: a compute nonce never shadows a delivery ack's.
+    const id = `compute:${r.clientKey.toString("hex")}:${r.nonce.toString("hex")}`;
+    if (this.seenAcks.has(id) || !verifyComputeAck(signed)) return false;
+    this.seenAcks.add(id);
+    const entry = this.servedTo(node.id, r.clientKey);
+    entry.requests += 1n;
+    entry.cpuUs += BigInt(r.cpuUs);
+    this.acksPerNode.set(node.id, (this.acksPerNode.get(node.id) ?? 0n) + 1n);
+    return true;
+  }
+
+  private servedTo(nodeId: number, clientKey: Buffer) {
+    const client = clientKey.toString("hex");
+    const key = `${nodeId}:${client}`;
+    let entry = this.served.get(key);
+    if (!entry) this.served.set(key, (entry = { nodeId, client, bytes: 0n, requests: 0n, cpuUs: 0n }));
+    return entry;
   }
 
   /** Keeps a reporter's latest plausible measurement of an active peer. */
@@ -219,9 +276,15 @@ export class EpochState {
     for (const s of this.served.values()) {
       const payer = this.payers.get(s.client);
       // A client that never named its escrow account cannot be charged: its deliveries earn nothing.
-      if (payer) deliveries.push({ nodeId: s.nodeId, account: payer.account, bytes: s.bytes });
+      if (payer) deliveries.push({ nodeId: s.nodeId, account: payer.account, bytes: s.bytes, requests: s.requests, cpuUs: s.cpuUs });
     }
-    const { usage, revenue } = usageTotals(deliveries, this.context.pricePerGB ?? BANDWIDTH_PRICE_PER_GB);
+    // Charged at most what the escrow will debit, so revenue is only ever USDC actually paid.
+    const { usage, revenue } = usageTotals(
+      deliveries,
+      this.debitable,
+      this.context.pricePerGB ?? BANDWIDTH_PRICE_PER_GB,
+      this.context.computePrices ?? DEFAULT_COMPUTE_PRICES,
+    );
     const measurements = this.orderedMeasurements();
     const ids = this.context.active.map((n) => n.id).sort((a, b) => a - b);
     const reputation = computeReputation(ids, measurements, this.context.previousReputation);

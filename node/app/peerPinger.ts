@@ -11,7 +11,7 @@ interface PeerStats {
 }
 
 /**
- * Measures the other active nodes (reference/lightning.md §3, local collection): every
+ * Measures the other active nodes (docs/consensus.md "Fleek's own node", reputation): every
  * `intervalMs` a `GET /health` to each peer's gateway. Latency is the mean RTT/2 of answered
  * pings, uptime the percent answered, interactions answered minus failed pings, bytesReceived
  * what they sent back. {@link take} hands the epoch's figures over and starts afresh.

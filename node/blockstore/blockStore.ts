@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadBlockHashing, type BlockHashing } from "./blockHashing";
-import { BLOCK_SIZE, blockLength, rootFromLeaves } from "./blockTree";
+import { blocksOf, verifiedBlocks, type AnnouncedTree } from "./blockStream";
+import { BLOCK_SIZE, blockLength, leafOf, rootFromLeaves } from "./blockTree";
 import { contentHashOf, HASH_BYTES, parseContentHash, type ContentHash } from "./contentHash";
 import { ContentNotFoundError, ContentTooLargeError, CorruptContentError, IntegrityError } from "./errors";
-import { decodeObjectIndex, encodeObjectIndex, type ObjectIndex } from "./objectIndexFile";
+import { decodeObjectIndex, encodeObjectIndex, INDEX_HEADER_BYTES, type ObjectIndex } from "./objectIndexFile";
 import { VerifiedBlockCache } from "./verifiedBlockCache";
 
 /** How a {@link BlockStore} is set up. */
@@ -31,7 +33,13 @@ export interface PutOptions {
    * against `expectedHash` first, then every block is checked as soon as it arrives, so a lying
    * peer is cut off at its first bad block.
    */
-  expectedTree?: { length: number; leaves: readonly Buffer[] };
+  expectedTree?: AnnouncedTree;
+}
+
+/** A legacy object re-hashed at open: its old (keyed-tree) name and its BLAKE3 root now. */
+export interface MigratedObject {
+  from: string;
+  to: ContentHash;
 }
 
 /** Summary of a stored object. */
@@ -56,6 +64,8 @@ export class BlockStore {
   private readonly cache: VerifiedBlockCache;
   private readonly objectsDir: string;
   private readonly tmpDir: string;
+  /** Objects of the legacy format found at open and re-hashed under their BLAKE3 root. */
+  readonly migrated: MigratedObject[] = [];
 
   private constructor(
     private readonly hashing: BlockHashing,
@@ -69,6 +79,9 @@ export class BlockStore {
   /**
    * Opens (or creates) a store. Existing objects whose index does not hash to their name, or
    * whose data file has the wrong size, are deleted; leftover temporary files are removed.
+   * Objects of the legacy format (keyed-tree roots) are re-hashed and renamed to their BLAKE3
+   * root (listed in {@link migrated}); this reads each once, so the first open after the
+   * upgrade takes as long as hashing the store.
    */
   static async open(options: BlockStoreOptions): Promise<BlockStore> {
     const store = new BlockStore(await loadBlockHashing(), options);
@@ -111,47 +124,34 @@ export class BlockStore {
   async put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: PutOptions = {}): Promise<StoredObject> {
     const limit = Math.min(options.maxLength ?? Infinity, this.options.maxBytes);
     const expectedTree = options.expectedTree;
-    if (expectedTree) {
-      const announced = rootFromLeaves(this.hashing, expectedTree.length, expectedTree.leaves);
-      if (options.expectedHash === undefined || contentHashOf(announced) !== options.expectedHash) {
-        throw new IntegrityError("the announced block hashes do not produce the expected root");
-      }
-    }
+    if (expectedTree && options.expectedHash === undefined) throw new IntegrityError("an announced tree needs the root it must produce");
     const tmpData = join(this.tmpDir, randomUUID());
     const file = await open(tmpData, "w");
     const leaves: Buffer[] = [];
-    const block = Buffer.allocUnsafe(BLOCK_SIZE);
-    let filled = 0;
     let length = 0;
-    const flush = async () => {
-      const bytes = block.subarray(0, filled);
-      const leaf = this.hashing.leaf(bytes);
-      if (expectedTree && !leaf.equals(expectedTree.leaves[leaves.length] ?? Buffer.alloc(0))) {
-        throw new IntegrityError(`block ${leaves.length} does not match its announced hash`);
-      }
-      leaves.push(leaf);
-      await file.write(bytes);
-      filled = 0;
-    };
+    let lastBlock: Buffer = Buffer.alloc(0);
     try {
-      for await (const chunk of source) {
-        length += chunk.length;
+      const blocks = expectedTree ? verifiedBlocks(this.hashing, options.expectedHash!, expectedTree, source) : blocksOf(source);
+      for await (const block of blocks) {
+        length += block.length;
         if (length > limit) throw new ContentTooLargeError(limit);
-        for (let at = 0; at < chunk.length; ) {
-          const take = Math.min(BLOCK_SIZE - filled, chunk.length - at);
-          block.set(chunk.subarray(at, at + take), filled);
-          filled += take;
-          at += take;
-          if (filled === BLOCK_SIZE) await flush();
+        // A short first block is the only one, and its leaf is the root; whether a full first
+        // block is the only one is known only at the end: that case is fixed up below.
+        if (!expectedTree) {
+          const onlyBlock = leaves.length === 0 && block.length < BLOCK_SIZE;
+          leaves.push(onlyBlock ? this.hashing.hash(block) : this.hashing.blockChainingValue(block, leaves.length));
         }
+        await file.write(block);
+        lastBlock = block;
       }
-      if (filled > 0 || leaves.length === 0) await flush();
     } catch (error) {
       await file.close();
       await rm(tmpData, { force: true });
       throw error;
     }
     await file.close();
+    if (expectedTree) leaves.push(...expectedTree.leaves);
+    else if (length === BLOCK_SIZE) leaves[0] = this.hashing.hash(lastBlock);
     const hash = contentHashOf(rootFromLeaves(this.hashing, length, leaves));
     if (options.expectedHash !== undefined && hash !== options.expectedHash) {
       await rm(tmpData, { force: true });
@@ -242,7 +242,7 @@ export class BlockStore {
     const size = blockLength(index.length, blockIndex);
     const bytes = Buffer.allocUnsafe(Math.max(0, size));
     const { bytesRead } = await file.read(bytes, 0, bytes.length, blockIndex * BLOCK_SIZE);
-    if (bytesRead !== bytes.length || !this.hashing.leaf(bytes).equals(index.leaves[blockIndex])) {
+    if (bytesRead !== bytes.length || !leafOf(this.hashing, index.length, blockIndex, bytes).equals(index.leaves[blockIndex])) {
       await this.evict(hash);
       throw new CorruptContentError(hash, blockIndex);
     }
@@ -280,6 +280,7 @@ export class BlockStore {
 
   private async loadExisting(): Promise<void> {
     const found: { hash: ContentHash; index: ObjectIndex; mtimeMs: number }[] = [];
+    const legacy: { name: string; contentType?: string }[] = [];
     for (const name of await readdir(this.objectsDir)) {
       const [stem, extension] = name.split(".");
       const hash = parseContentHash(stem);
@@ -288,10 +289,15 @@ export class BlockStore {
         continue;
       }
       try {
-        const index = decodeObjectIndex(await readFile(this.path(hash, "tree")));
+        const { legacy: isLegacy, ...index } = decodeObjectIndex(await readFile(this.path(hash, "tree")));
         const data = await stat(this.path(hash, "data"));
-        if (data.size !== index.length || contentHashOf(rootFromLeaves(this.hashing, index.length, index.leaves)) !== hash) {
-          throw new Error("index does not match its root or data");
+        if (data.size !== index.length) throw new Error("data does not have the indexed length");
+        if (isLegacy) {
+          legacy.push({ name: hash, contentType: index.contentType });
+          continue;
+        }
+        if (contentHashOf(rootFromLeaves(this.hashing, index.length, index.leaves)) !== hash) {
+          throw new Error("index does not match its root");
         }
         found.push({ hash, index, mtimeMs: data.mtimeMs });
       } catch {
@@ -305,12 +311,30 @@ export class BlockStore {
       this.objects.set(hash, index);
       this.usedBytes += diskBytes(index);
     }
+    for (const { name, contentType } of legacy) await this.migrate(name as ContentHash, contentType).catch(() => undefined);
     // Data files whose index is gone are leftovers of an interrupted eviction.
     for (const name of await readdir(this.objectsDir)) {
       const hash = parseContentHash(name.split(".")[0]);
       if (hash && !this.objects.has(hash)) await rm(join(this.objectsDir, name), { force: true });
     }
     await this.evictOverBudget("" as ContentHash);
+  }
+
+  /**
+   * Re-hashes a legacy object into the current format under its BLAKE3 root. Its old hashes
+   * cannot be checked any more (that code is gone), so the name it gets is the hash of the bytes
+   * on disk: if they rotted, they are stored under the root of what they now are, which nobody
+   * asks for, rather than under the old name. An object that cannot be read is dropped.
+   */
+  private async migrate(oldName: ContentHash, contentType: string | undefined): Promise<void> {
+    try {
+      const stored = await this.put(createReadStream(this.path(oldName, "data"), { highWaterMark: BLOCK_SIZE }), { contentType });
+      this.migrated.push({ from: oldName, to: stored.hash });
+    } finally {
+      // Migrated or unreadable (then dropped, as a bad index is): the old files go either way.
+      await rm(this.path(oldName, "tree"), { force: true });
+      await rm(this.path(oldName, "data"), { force: true });
+    }
   }
 
   private path(hash: ContentHash, kind: "data" | "tree"): string {
@@ -320,6 +344,6 @@ export class BlockStore {
 
 /** Disk an object takes: its bytes plus its index file. */
 function diskBytes(index: ObjectIndex): number {
-  return index.length + 10 + Buffer.byteLength(index.contentType ?? "") + index.leaves.length * HASH_BYTES;
+  return index.length + INDEX_HEADER_BYTES + Buffer.byteLength(index.contentType ?? "") + index.leaves.length * HASH_BYTES;
 }
 

@@ -1,7 +1,10 @@
 import type { BlockHashing } from "./blockHashing";
 import { HASH_BYTES } from "./contentHash";
 
-/** Bytes per block: the unit of storage, of verification and of peer transfer (as Fleek's node). */
+/**
+ * Bytes per block: the unit of storage, of verification and of peer transfer (as Fleek's node).
+ * A block is 256 BLAKE3 chunks, so each block is one complete subtree of BLAKE3's own tree.
+ */
 export const BLOCK_SIZE = 256 * 1024;
 
 /** Number of blocks (leaves) of content of `length` bytes; empty content is one empty block. */
@@ -15,8 +18,16 @@ export function blockLength(length: number, index: number): number {
 }
 
 /**
+ * The leaf of block `index` of content of `length` bytes: its BLAKE3 chaining value, or for
+ * content of one block (which is the whole BLAKE3 tree) the content root itself.
+ */
+export function leafOf(hashing: BlockHashing, length: number, index: number, block: Uint8Array): Buffer {
+  return blockCount(length) === 1 ? hashing.hash(block) : hashing.blockChainingValue(block, index);
+}
+
+/**
  * Where the tree splits `count` leaves: the left subtree takes the largest power of two strictly
- * below `count`, as in BLAKE3's own tree, so the shape depends on the length alone.
+ * below `count`. Since a block is 256 chunks this is exactly where BLAKE3 splits the chunks.
  */
 function leftCount(count: number): number {
   let power = 1;
@@ -24,24 +35,25 @@ function leftCount(count: number): number {
   return power;
 }
 
-/** Hash of the subtree over leaves [from, to). */
-function subtreeHash(hashing: BlockHashing, leaves: readonly Uint8Array[], from: number, to: number): Buffer {
+/** Chaining value of the subtree over leaves [from, to); `root` for the whole tree. */
+function subtreeHash(hashing: BlockHashing, leaves: readonly Uint8Array[], from: number, to: number, root = false): Buffer {
   if (to - from === 1) return Buffer.from(leaves[from]);
   const split = from + leftCount(to - from);
-  return hashing.parent(subtreeHash(hashing, leaves, from, split), subtreeHash(hashing, leaves, split, to));
+  return hashing.parent(subtreeHash(hashing, leaves, from, split), subtreeHash(hashing, leaves, split, to), root);
 }
 
-/** The content root of content of `length` bytes whose block hashes are `leaves`. */
+/** The content root (the standard BLAKE3 hash) of content of `length` bytes with these leaves. */
 export function rootFromLeaves(hashing: BlockHashing, length: number, leaves: readonly Uint8Array[]): Buffer {
   if (leaves.length !== blockCount(length)) {
     throw new Error(`content of ${length} bytes has ${blockCount(length)} blocks, got ${leaves.length} leaf hashes`);
   }
-  return hashing.root(length, subtreeHash(hashing, leaves, 0, leaves.length));
+  return subtreeHash(hashing, leaves, 0, leaves.length, true);
 }
 
 /**
- * The proof of block `index`: the sibling hashes on its path, from the top of the tree down.
- * With the block's bytes, the content length and these, anyone can recompute the root.
+ * The proof of block `index`: the chaining values of the sibling subtrees on its path, from the
+ * top of the tree down (bao's order). With the block's bytes, the content length and these,
+ * anyone can recompute the root.
  */
 export function proofForBlock(hashing: BlockHashing, leaves: readonly Uint8Array[], index: number): Buffer[] {
   const siblings: Buffer[] = [];
@@ -62,7 +74,8 @@ export function proofForBlock(hashing: BlockHashing, leaves: readonly Uint8Array
 
 /**
  * Whether `block` is block `index` of the content with this root and length, given its proof
- * (from {@link proofForBlock}). This is what a client uses for verified streaming.
+ * (from {@link proofForBlock}): the block's chaining value is folded up with the siblings, the
+ * ROOT flag applied at the top only. This is what a client uses for verified streaming.
  */
 export function verifyBlockProof(
   hashing: BlockHashing,
@@ -72,7 +85,7 @@ export function verifyBlockProof(
   block: Uint8Array,
   proof: readonly Uint8Array[],
 ): boolean {
-  if (index < 0 || index >= blockCount(length) || block.length !== Math.max(0, blockLength(length, index))) return false;
+  if (!Number.isSafeInteger(index) || index < 0 || index >= blockCount(length) || block.length !== Math.max(0, blockLength(length, index))) return false;
   // Walk down to learn on which side each sibling sits, then fold the hashes back up.
   const siblingOnLeft: boolean[] = [];
   let from = 0;
@@ -84,11 +97,11 @@ export function verifyBlockProof(
     else from = split;
   }
   if (siblingOnLeft.length !== proof.length || proof.some((hash) => hash.length !== HASH_BYTES)) return false;
-  let hash = hashing.leaf(block);
+  let hash = leafOf(hashing, length, index, block);
   for (let level = proof.length - 1; level >= 0; level--) {
-    hash = siblingOnLeft[level] ? hashing.parent(proof[level], hash) : hashing.parent(hash, proof[level]);
+    hash = siblingOnLeft[level] ? hashing.parent(proof[level], hash, level === 0) : hashing.parent(hash, proof[level], level === 0);
   }
-  return hashing.root(length, hash).equals(root);
+  return hash.equals(root);
 }
 
 /** Splits an outboard (the concatenated leaf hashes) into leaves; throws on a ragged length. */

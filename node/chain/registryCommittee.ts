@@ -1,5 +1,5 @@
 /**
- * The committee read from the NodeRegistry contract (SPEC §5, docs/registry.md "Views for the
+ * The committee read from the NodeRegistry contract (docs/spec.md §5, docs/registry.md "Views for the
  * consensus node"): one `committee()` call gives the epoch and every member's ed25519 key and
  * endpoints. Epoch changes are followed by polling that view on each new block rather than
  * subscribing to events: the view is the source of truth, a missed or reorged log cannot make
@@ -9,15 +9,8 @@ import { Contract, JsonRpcProvider, Network, type Provider } from "ethers";
 import { CommitteeSource } from "../committee/committee-source";
 import { Committee, Member } from "../consensus/types/committee";
 import { Logger } from "../logger";
-
-/** NodeStaking.NodeView as an ABI tuple (with Endpoints and Ports). */
-export const NODE_VIEW_TUPLE =
-  "tuple(uint32 id, address owner, bytes32 nodeKey, address signer, uint8 status, uint256 stake, uint64 lockedUntil, " +
-  "uint256 unstaking, uint64 unstakeReadyAt, tuple(string host, tuple(uint16 primary, uint16 worker, uint16 mempool, " +
-  "uint16 rpc, uint16 pool, uint16 gateway) ports) endpoints)";
-
-/** The one view the node needs, as declared in NodeRegistry.sol. */
-const REGISTRY_ABI = [`function committee() view returns (uint64 epoch, uint64 start, uint64 duration, ${NODE_VIEW_TUPLE}[] members)`];
+import { NODE_REGISTRY_ABI } from "./registryAbi";
+import { verifyNodeKeyProof } from "../../protocol/nodeKeyProof";
 
 /** Timing of the chain source. */
 export interface RegistryPolling {
@@ -34,23 +27,43 @@ export const DEFAULT_REGISTRY_POLLING: RegistryPolling = { pollMs: 1_000, minBac
 /** The on-chain shape of one committee member, as decoded by ethers. */
 interface NodeViewResult {
   id: bigint;
+  owner: string;
   nodeKey: string;
+  signer: string;
   endpoints: { host: string; ports: { primary: bigint; worker: bigint } };
+  keyProof: readonly string[];
+}
+
+/** Where a registry lives: what a node key's proof of possession is bound to. */
+export interface RegistryAddress {
+  chainId: bigint;
+  registry: string;
+}
+
+/**
+ * Whether the registered node proved it holds its ed25519 key (docs/registry.md, "Proof of
+ * possession"): the chain stores the proof without checking it, so every node does. A node without
+ * a valid proof may have squatted someone else's key: it is ignored.
+ */
+export function hasValidKeyProof(at: RegistryAddress, n: Pick<NodeViewResult, "owner" | "nodeKey" | "signer" | "keyProof">): boolean {
+  return verifyNodeKeyProof(at.chainId, at.registry, { operator: n.owner, nodeKey: n.nodeKey, signer: n.signer }, n.keyProof);
 }
 
 /**
  * Maps the result of `committee()` to the node's Committee, or undefined before the network's
  * first epoch change (no members yet). Every member has weight 1 (node/README.md, "One vote each").
+ * Members without a valid key proof are left out: every honest node leaves out the same ones.
  */
-export function committeeFromChain(epoch: bigint, members: readonly NodeViewResult[]): Committee | undefined {
-  if (members.length === 0) return undefined;
-  const mapped: Member[] = members.map((m) => ({
+export function committeeFromChain(epoch: bigint, members: readonly NodeViewResult[], at: RegistryAddress): Committee | undefined {
+  const valid = members.filter((m) => hasValidKeyProof(at, m));
+  if (valid.length === 0) return undefined;
+  const mapped: Member[] = valid.map((m) => ({
     publicKey: Buffer.from(m.nodeKey.slice(2), "hex"),
     primary: { host: m.endpoints.host, port: Number(m.endpoints.ports.primary) },
     worker: { host: m.endpoints.host, port: Number(m.endpoints.ports.worker) },
     weight: 1,
   }));
-  return new Committee(Number(epoch), mapped);
+  return new Committee(Number(epoch), mapped, at);
 }
 
 /** A provider that also passes raw JSON-RPC calls (ethers' JsonRpcProvider, Hardhat's provider). */
@@ -62,6 +75,7 @@ export class ChainMismatchError extends Error {}
 /** A CommitteeSource backed by the NodeRegistry contract over JSON-RPC. */
 export class RegistryCommitteeSource implements CommitteeSource {
   private readonly registry: Contract;
+  private readonly at: RegistryAddress;
   private chainChecked = false;
 
   constructor(
@@ -72,7 +86,8 @@ export class RegistryCommitteeSource implements CommitteeSource {
     private readonly logger: Logger,
     private readonly polling: RegistryPolling = DEFAULT_REGISTRY_POLLING,
   ) {
-    this.registry = new Contract(registryAddress, REGISTRY_ABI, provider);
+    this.registry = new Contract(registryAddress, NODE_REGISTRY_ABI, provider);
+    this.at = { chainId, registry: registryAddress };
   }
 
   /**
@@ -92,7 +107,7 @@ export class RegistryCommitteeSource implements CommitteeSource {
       this.chainChecked = true;
     }
     const [epoch, , , members] = (await this.registry.committee()) as [bigint, bigint, bigint, NodeViewResult[]];
-    return committeeFromChain(epoch, members);
+    return committeeFromChain(epoch, members, this.at);
   }
 
   /**

@@ -6,35 +6,14 @@
  */
 import { Contract, getAddress, type ContractEventName, type EventLog, type Wallet } from "ethers";
 import type { ContextNode, EpochContext } from "../app/epochState";
+import type { ComputeTerms } from "../acks/computeDesk";
 import type { EpochReport } from "../../protocol/report";
-import { NODE_VIEW_TUPLE, type RpcProvider } from "./registryCommittee";
+import type { ComputePrices } from "../../protocol/usage";
+import { NODE_REGISTRY_ABI, SERVICE_ESCROW_ABI } from "./registryAbi";
+import { hasValidKeyProof, type RpcProvider } from "./registryCommittee";
 
-const MEASUREMENT_TUPLE =
-  "tuple(uint32 nodeId, uint8 uptime, uint32 latencyMs, uint64 bytesServed, uint64 deliveryAcks, uint64 revenue, uint8 reputation)";
-const REPORT_TUPLE =
-  `tuple(uint64 epoch, ${MEASUREMENT_TUPLE}[] nodes, tuple(address client, uint128 amount)[] usage, bytes32 reputationRoot, ` +
-  "bytes32 rewardsRoot, uint256 totalFlkWeight, uint256 totalUsdcWeight, uint256 totalUsage)";
-
-const ABI = [
-  `function committee() view returns (uint64 epoch, uint64 start, uint64 duration, ${NODE_VIEW_TUPLE}[] members)`,
-  `function activeNodes() view returns (${NODE_VIEW_TUPLE}[])`,
-  "function epoch() view returns (uint64)",
-  "function epochEnd() view returns (uint64)",
-  "function reportOpensAt() view returns (uint64)",
-  "function beacons(uint64 epoch, uint32 nodeId) view returns (bytes32 commitment, bool revealed)",
-  "function commitBeacon(uint32 nodeId, bytes32 commitment)",
-  "function revealBeacon(uint32 nodeId, bytes32 secret)",
-  `function submitEpochReport(${REPORT_TUPLE} report, bytes[] signatures)`,
-  "event EpochStarted(uint64 indexed epoch, uint64 start, uint64 duration)",
-  `event EpochReported(uint64 indexed epoch, bytes32 digest, ${REPORT_TUPLE} report, uint32[] signers)`,
-  "error NodeRegistryWrongEpoch(uint64 reportEpoch, uint64 epoch)",
-  "error NodeRegistryTooEarly(uint64 opensAt)",
-  "error NodeRegistryBadBeacon(uint32 nodeId)",
-  "error NodeRegistryBeaconPhase()",
-  "error NodeRegistryNotEnoughSignatures(uint256 count, uint256 required)",
-  "error NodeRegistryNotCommitteeSigner(address signer)",
-  "error NodeRegistryNotCommitteeMember(uint32 nodeId)",
-];
+/** Accounts per `debitable` call (a bounded request whatever an epoch's number of payers). */
+const DEBITABLE_BATCH = 500;
 
 /** Blocks per `eth_getLogs` request: public Base endpoints refuse wider ranges. */
 export const LOG_RANGE = 10_000;
@@ -43,7 +22,7 @@ export const LOG_RANGE = 10_000;
 export interface RegisteredNode extends ContextNode {
   /** `http://host:port` of its gateway. */
   gatewayUrl: string;
-  /** Its transaction endpoint (`ports.mempool`, which is the node's `clientPort`). */
+  /** Its transaction endpoint (`ports.mempool`, which is the node's `mempoolPort`). */
   mempool: { host: string; port: number };
 }
 
@@ -54,6 +33,7 @@ interface NodeViewResult {
   signer: string;
   lockedUntil: bigint;
   endpoints: { host: string; ports: { gateway: bigint; mempool: bigint } };
+  keyProof: readonly string[];
 }
 
 /** Where the current epoch stands on chain. */
@@ -80,6 +60,8 @@ export class RegistryReporting {
   private sending: Promise<unknown> = Promise.resolve();
   /** Largest (block time − local time) seen, ms: chain time runs at least this far ahead. */
   private clockOffsetMs = 0;
+  /** The current epoch's first block, once found (computeTerms reads there on every call). */
+  private readonly startBlocks = new Map<number, number>();
 
   constructor(
     private readonly provider: RpcProvider,
@@ -90,7 +72,7 @@ export class RegistryReporting {
     /** The registry's deployment block: log searches never go below it. */
     private readonly fromBlock = 0,
   ) {
-    this.registry = new Contract(address, ABI, wallet ? wallet.connect(provider) : provider);
+    this.registry = new Contract(address, NODE_REGISTRY_ABI, wallet ? wallet.connect(provider) : provider);
   }
 
   /** The current epoch and its deadlines against the chain's time. */
@@ -123,9 +105,10 @@ export class RegistryReporting {
     return members.map(registered);
   }
 
-  /** The active nodes now (for pings and peer fetch). */
+  /** The active nodes now (for pings and peer fetch), without those whose key proof is invalid. */
   async activeNodes(): Promise<RegisteredNode[]> {
-    return ((await this.registry.activeNodes()) as NodeViewResult[]).map(registered);
+    const at = { chainId: this.chainId, registry: this.address };
+    return ((await this.registry.activeNodes()) as NodeViewResult[]).filter((n) => hasValidKeyProof(at, n)).map(registered);
   }
 
   /**
@@ -162,7 +145,64 @@ export class RegistryReporting {
       committee: members.map(registered),
       active: active.map(registered),
       previousReputation,
+      computePrices: await this.computePricesAt(blockTag),
+      startBlock: blockTag,
     };
+  }
+
+  /** The escrow's edge function prices at `blockTag` (governance parameters, docs/functions.md). */
+  private async computePricesAt(blockTag: number): Promise<ComputePrices> {
+    const escrow = await this.escrowAt(blockTag);
+    const [perMillionRequests, perMillionCpuMs] = (await Promise.all([
+      escrow.pricePerMillionRequests({ blockTag }),
+      escrow.pricePerMillionCpuMs({ blockTag }),
+    ])) as [bigint, bigint];
+    return { perMillionRequests, perMillionCpuMs };
+  }
+
+  private async escrowAt(blockTag: number): Promise<Contract> {
+    return new Contract((await this.registry.escrow({ blockTag })) as string, SERVICE_ESCROW_ABI, this.provider);
+  }
+
+  /**
+   * What the current epoch's report may charge `account` for edge functions and at what prices,
+   * both read at the block that started the epoch, as the committee reads them: the gateway admits
+   * a paid request only when this covers it.
+   */
+  async computeTerms(account: string): Promise<ComputeTerms> {
+    const epoch = Number(await this.registry.epoch());
+    let startBlock = this.startBlocks.get(epoch);
+    if (startBlock === undefined) {
+      const log = await this.latestLog(this.registry.filters.EpochStarted(epoch), await this.provider.getBlockNumber());
+      if (!log) throw new Error(`epoch ${epoch} has not started`);
+      startBlock = log.blockNumber;
+      this.startBlocks.clear();
+      this.startBlocks.set(epoch, startBlock);
+    }
+    const escrow = await this.escrowAt(startBlock);
+    const [[debitable], prices] = await Promise.all([
+      escrow.debitable([account], epoch, { blockTag: startBlock }) as Promise<bigint[]>,
+      this.computePricesAt(startBlock),
+    ]);
+    return { epoch, debitable, prices };
+  }
+
+  /**
+   * What the escrow lets `context`'s report debit each account (`ServiceEscrow.debitable`), read at
+   * the block that started the epoch: every member reads the same amounts whenever it asks, and
+   * none of them can fall before the report (docs/payments.md).
+   */
+  async debitable(context: EpochContext, accounts: readonly string[]): Promise<Map<string, bigint>> {
+    if (context.startBlock === undefined) throw new Error(`epoch ${context.epoch}'s context has no start block`);
+    const blockTag = context.startBlock;
+    const escrow = await this.escrowAt(blockTag);
+    const amounts = new Map<string, bigint>();
+    for (let i = 0; i < accounts.length; i += DEBITABLE_BATCH) {
+      const part = accounts.slice(i, i + DEBITABLE_BATCH);
+      const got = (await escrow.debitable(part, context.epoch, { blockTag })) as bigint[];
+      part.forEach((a, j) => amounts.set(a.toLowerCase(), got[j]));
+    }
+    return amounts;
   }
 
   /**

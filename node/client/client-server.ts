@@ -1,26 +1,62 @@
 /**
  * The client endpoint of a node: a TCP server speaking node/client/protocol.ts. Each connection
- * may submit transactions and/or subscribe to the committed sequence. A subscriber that does not
- * read is disconnected once its send buffer passes a cap, instead of growing the node's memory.
+ * may submit transactions and/or subscribe to the committed sequence.
+ *
+ * Bounds (docs/consensus.md "Client admission"): at most MAX_CONNECTIONS connections; requests of
+ * a connection are handled one at a time (the socket is paused meanwhile, so a client that
+ * pipelines waits on TCP, not in our memory); each connection may submit RATE_PER_CONNECTION
+ * transactions a second (token bucket); a subscriber that does not read is disconnected once its
+ * send buffer passes a cap.
  */
 import * as net from "node:net";
 import { frame, FrameDecoder } from "../network/frame";
 import { FleekNode } from "../node";
 import { Logger } from "../logger";
-import { decodeRequest, encodeCommitted, encodeSubmitResult } from "./protocol";
+import { SubmitAdmission } from "./admission";
+import { decodeRequest, encodeCommitted, encodeSubmitResult, SubmitStatus } from "./protocol";
+import { SignatureVerifier } from "./signatureVerifier";
 
 const MAX_REQUEST = 8 * 1024 * 1024;
 const MAX_SUBSCRIBER_BUFFER = 256 * 1024 * 1024;
+/** Open client connections; more are closed on accept. */
+const MAX_CONNECTIONS = 1024;
+/** Transactions a second one connection may submit (also the burst). */
+const RATE_PER_CONNECTION = 50_000;
+
+/** A token bucket refilled at `rate` a second, holding at most `rate`. */
+class RateLimit {
+  private tokens: number;
+  private at = Date.now();
+
+  constructor(private readonly rate: number) {
+    this.tokens = rate;
+  }
+
+  /** Takes `n` tokens if there are that many. */
+  take(n: number): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.rate, this.tokens + ((now - this.at) / 1000) * this.rate);
+    this.at = now;
+    if (n > this.tokens) return false;
+    this.tokens -= n;
+    return true;
+  }
+}
 
 /** Serves clients of one node. */
 export class ClientServer {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private readonly verifier = new SignatureVerifier();
+  private readonly admission: SubmitAdmission;
+  private refusedConnections = 0;
 
   constructor(
     private readonly node: FleekNode,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.admission = new SubmitAdmission(node, node.txRules, this.verifier);
+  }
 
   /** Listens on host:port. */
   async listen(host: string, port: number): Promise<void> {
@@ -32,9 +68,15 @@ export class ClientServer {
   }
 
   private serve(socket: net.Socket): void {
+    if (this.sockets.size >= MAX_CONNECTIONS) {
+      if (this.refusedConnections++ % 1000 === 0) this.logger.warn("client connections above the cap, refusing", { cap: MAX_CONNECTIONS, refused: this.refusedConnections });
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(MAX_REQUEST);
+    const rate = new RateLimit(RATE_PER_CONNECTION);
     const unsubscribes: (() => void)[] = [];
     const send = (payload: Buffer | Buffer[]): void => {
       if (socket.destroyed) return;
@@ -45,17 +87,41 @@ export class ClientServer {
       }
       for (const part of frame(payload)) socket.write(part);
     };
-    socket.on("data", (chunk) => {
+    const waiting: Buffer[] = [];
+    let busy = false;
+    const handle = async (f: Buffer): Promise<void> => {
+      const req = decodeRequest(f);
+      if (req.kind === "subscribe") {
+        unsubscribes.push(this.node.subscribe(req.from, (b) => send(encodeCommitted(b.epoch, b.subDagIndex, b.leaderRound, b.createdAt, b.batch))));
+      } else if (!rate.take(req.txs.length)) {
+        send(encodeSubmitResult({ accepted: 0, status: SubmitStatus.Busy, reason: `above ${RATE_PER_CONNECTION} transactions a second on this connection, retry later` }));
+      } else {
+        send(encodeSubmitResult(await this.admission.admit(req.txs)));
+      }
+    };
+    // One request at a time, in order (responses are matched to requests by order).
+    const drain = async (): Promise<void> => {
+      if (busy) return;
+      busy = true;
+      socket.pause();
       try {
-        for (const f of decoder.push(chunk)) {
-          const req = decodeRequest(f);
-          if (req.kind === "submit") send(encodeSubmitResult(this.node.submit(req.txs)));
-          else unsubscribes.push(this.node.subscribe(req.from, (b) => send(encodeCommitted(b.epoch, b.subDagIndex, b.leaderRound, b.createdAt, b.batch))));
-        }
+        while (waiting.length > 0 && !socket.destroyed) await handle(waiting.shift()!);
       } catch (err) {
         this.logger.warn("malformed client request, disconnecting", { err: String(err) });
         socket.destroy();
       }
+      busy = false;
+      if (!socket.destroyed) socket.resume();
+    };
+    socket.on("data", (chunk) => {
+      try {
+        waiting.push(...decoder.push(chunk));
+      } catch (err) {
+        this.logger.warn("malformed client stream, disconnecting", { err: String(err) });
+        socket.destroy();
+        return;
+      }
+      void drain();
     });
     socket.on("error", () => {});
     socket.on("close", () => {
@@ -64,9 +130,10 @@ export class ClientServer {
     });
   }
 
-  /** Closes the server and every client connection. */
+  /** Closes the server, every client connection and the verifier threads. */
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.verifier.close();
   }
 }

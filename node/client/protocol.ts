@@ -1,5 +1,5 @@
 /**
- * The client protocol on a node's client port (framed like peer links, no authentication:
+ * The client protocol on a node's mempool port (framed like peer links, no authentication:
  * transactions carry their own signatures).
  *
  * Requests:  1 Submit(u32 count, then each transaction as u32 length | bytes)

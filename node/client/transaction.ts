@@ -5,8 +5,10 @@
  */
 import { hash, KeyPair, PUBLIC_KEY_LEN, SIGNATURE_LEN, verifySignature } from "../consensus/types/crypto";
 
-const TX_TAG = Buffer.from("fleek-tx-v1");
-const ENVELOPE = PUBLIC_KEY_LEN + SIGNATURE_LEN;
+/** Domain tag of the signed message: the signature covers H(TX_TAG | payload). */
+export const TX_TAG = Buffer.from("fleek-tx-v1");
+/** Bytes before the payload: public key then signature. */
+export const ENVELOPE = PUBLIC_KEY_LEN + SIGNATURE_LEN;
 
 /** Builds a signed transaction around `payload`. */
 export function signTransaction(payload: Uint8Array, key: KeyPair): Buffer {
@@ -26,11 +28,17 @@ export interface TxRules {
   verifySignatures: boolean;
 }
 
-/** Returns why a submitted transaction is refused, or undefined when it is admissible. */
-export function checkTransaction(tx: Buffer, rules: TxRules): string | undefined {
+/** Returns why a transaction breaks the size rules (cheap checks only), or undefined. */
+export function checkTransactionShape(tx: Buffer, rules: TxRules): string | undefined {
   if (tx.length > rules.maxTxSize) return `transaction of ${tx.length} bytes above ${rules.maxTxSize}`;
   if (tx.length < ENVELOPE) return "transaction shorter than its envelope";
-  if (!rules.verifySignatures) return undefined;
+  return undefined;
+}
+
+/** Returns why a submitted transaction is refused, or undefined when it is admissible. */
+export function checkTransaction(tx: Buffer, rules: TxRules): string | undefined {
+  const bad = checkTransactionShape(tx, rules);
+  if (bad || !rules.verifySignatures) return bad;
   const ok = verifySignature(tx.subarray(0, PUBLIC_KEY_LEN), hash(TX_TAG, tx.subarray(ENVELOPE)), tx.subarray(PUBLIC_KEY_LEN, ENVELOPE));
   return ok ? undefined : "bad transaction signature";
 }

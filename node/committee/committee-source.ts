@@ -1,9 +1,9 @@
 /**
  * Where a node learns the committee of the current epoch. The registry contract is the source of
- * truth (SPEC §5); until it exists, a JSON file stands in with the same shape of data.
+ * truth (docs/spec.md §5); until it exists, a JSON file stands in with the same shape of data.
  */
 import * as fs from "node:fs";
-import { Committee, Member } from "../consensus/types/committee";
+import { Committee, Member, NO_CHAIN } from "../consensus/types/committee";
 
 /** A source of the current committee that reports epoch changes. */
 export interface CommitteeSource {
@@ -37,7 +37,7 @@ export function parseCommittee(json: CommitteeFile): Committee {
     worker: { host: m.host, port: m.workerPort },
     weight: m.weight ?? 1,
   }));
-  return new Committee(json.epoch, members);
+  return new Committee(json.epoch, members, NO_CHAIN);
 }
 
 /** A committee read from a JSON file, polled for changes (rewrite the file to change epoch). */

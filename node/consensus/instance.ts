@@ -13,13 +13,27 @@ import { KeyPair } from "./types/crypto";
 import { hex } from "./types/messages";
 import { Worker } from "./worker/worker";
 import { PeerNetwork } from "../network/peer-network";
-import { ConsensusStore } from "../storage/consensus-store";
+import { ConsensusStore, StoreStats } from "../storage/consensus-store";
 import { Logger } from "../logger";
 
 /** Largest frame between peers: a full batch plus slack. */
 function maxFrame(p: Parameters): number {
   return p.batchSize + p.maxTxSize + 1024 * 1024;
 }
+
+/**
+ * Above the largest batch an honest worker seals: just under `batchSize` of transactions plus one
+ * more, plus a 4-byte length per transaction of at least 96 bytes (its envelope).
+ */
+function maxSealedBatch(p: Parameters): number {
+  return Math.ceil(1.05 * (p.batchSize + p.maxTxSize)) + 8;
+}
+
+/** Per-peer send queue of the primary: headers, votes, certificates and catch-up replies. */
+const PRIMARY_QUEUE_BYTES = 16 * 1024 * 1024;
+/** Per-peer send queue of the worker: batches and their re-sends. */
+const WORKER_QUEUE_BYTES = 32 * 1024 * 1024;
+
 
 /** A running consensus instance for one epoch. */
 export class ConsensusInstance {
@@ -41,7 +55,7 @@ export class ConsensusInstance {
     const me = committee.indexOf(key.publicKey);
     if (me === undefined) throw new Error("this node is not in the committee");
     const log = logger.child({ epoch: committee.epoch, node: me });
-    const store = new ConsensusStore(dataDir, committee.epoch);
+    const store = new ConsensusStore(dataDir, committee.epoch, { gcDepth: params.gcDepth });
     const net = (domain: "primary" | "worker", maxQueueBytes: number) =>
       new PeerNetwork({
         key,
@@ -53,8 +67,9 @@ export class ConsensusInstance {
         maxQueueBytes,
         logger: log.child({ domain }),
       });
-    const primaryNet = net("primary", 64 * 1024 * 1024);
-    const workerNet = net("worker", 256 * 1024 * 1024);
+    // Per-peer send queues (docs/consensus.md "Resource bounds").
+    const primaryNet = net("primary", PRIMARY_QUEUE_BYTES);
+    const workerNet = net("worker", WORKER_QUEUE_BYTES);
     const worker = new Worker({
       committee,
       me,
@@ -65,6 +80,10 @@ export class ConsensusInstance {
       maxBatchDelayMs: params.maxBatchDelayMs,
       retryMs: params.syncRetryMs,
       maxPendingBatches: params.maxPendingBatches,
+      maxPenBytes: params.maxPendingBatches * maxSealedBatch(params),
+      // Two full headers of one author may wait for their payload at once.
+      maxWantedPerAuthor: 2 * params.maxHeaderBatches,
+      serveBytesPerSecond: params.serveBytesPerSecond,
     });
     const primary = new Primary({
       committee,
@@ -79,8 +98,10 @@ export class ConsensusInstance {
       maxHeaderDelayMs: params.maxHeaderDelayMs,
       headerResendMs: params.headerResendMs,
       syncRetryMs: params.syncRetryMs,
+      maxFrame: maxFrame(params),
+      gcDepth: params.gcDepth,
     });
-    const executor = new Executor(store, worker);
+    const executor = new Executor(store, worker, params.gcDepth);
     executor.subscribe(executor.deliveredIndex + 1, (b) => {
       if (b.author === me) worker.committed(b.digest);
     });
@@ -94,7 +115,9 @@ export class ConsensusInstance {
       for (const sub of bullshark.processCertificate(c)) {
         consensusLog.debug("committed", { index: sub.index, leaderRound: sub.leader.header.round, certificates: sub.certificates.length });
         // Persist each commit before it reaches the executor, in order.
-        persisted = persisted.then(() => store.recordCommit(sub)).then(() => executor.enqueue(sub));
+        const batches = executor.plan(sub);
+        const record = { index: sub.index, leaderRound: sub.leader.header.round, batches };
+        persisted = persisted.then(() => store.recordCommit(sub, batches)).then(() => executor.enqueue(record));
         primary.onCommitted(sub.leader.header.round, sub.certificates);
       }
       primary.setGcRound(bullshark.gcRound);
@@ -102,14 +125,19 @@ export class ConsensusInstance {
     await Promise.all([workerNet.start(), primaryNet.start()]);
     // Synchronously after listening: no peer frame can be handled before the stored DAG is back,
     // so Bullshark still sees certificates in causal order.
-    primary.recover();
-    log.info("consensus started", { round: primary.round });
+    const recovered = primary.recover();
+    log.info("consensus started", { round: primary.round, recovered });
     return new ConsensusInstance(committee, me, primaryNet, workerNet, worker, primary, executor, store);
   }
 
   /** Subscribes to the committed sequence from sub-DAG `from` (1 = the epoch's start). */
   subscribe(from: number, listener: CommitListener): () => void {
     return this.executor.subscribe(from, listener);
+  }
+
+  /** Sizes of the in-memory structures that could grow with the epoch, for tests and diagnostics. */
+  stats(): StoreStats & { recentBatches: number } {
+    return { ...this.store.stats(), ...this.executor.stats() };
   }
 
   /** Stops networking and timers and closes the store. */

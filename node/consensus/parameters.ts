@@ -22,6 +22,8 @@ export interface Parameters {
   maxTxSize: number;
   /** Verify client transaction signatures. */
   verifyTxSignatures: boolean;
+  /** Bytes of batches served to one peer per second (also the burst): what its requests can make us read. */
+  serveBytesPerSecond: number;
 }
 
 /** Defaults for a node on a LAN or loopback; see node/README.md for the reasoning. */
@@ -37,4 +39,5 @@ export const DEFAULT_PARAMETERS: Parameters = {
   maxPendingBatches: 100,
   maxTxSize: 64 * 1024,
   verifyTxSignatures: true,
+  serveBytesPerSecond: 32 * 1024 * 1024,
 };

@@ -1,41 +1,93 @@
 /**
- * Runs an edge node: `npx tsx node/edge/cli.ts --dir <path> [--port 4220] [--host 127.0.0.1]
- * [--max-gib 10] [--peer http://host:port]... [--ipfs-gateway https://ipfs.io]...`.
- * The operator token for POST /origins is read from FLEEK_OPERATOR_TOKEN (never from argv,
- * which other users of the machine can see); the node key seed (32 bytes hex) from FLEEK_NODE_SEED.
+ * Runs an edge node on its own (blockstore, origins, peer fetch, HTTP gateway; docs/blockstore.md).
+ * Every flag has an environment variable; `--help` lists them. The operator token for POST /origins
+ * is read from FLEEK_OPERATOR_TOKEN only (never from argv, which other users of the machine can
+ * see), the node key seed (32 bytes hex) from FLEEK_NODE_SEED.
  */
 import { parseArgs } from "node:util";
 import { ed25519PrivateKeyFromSeed } from "../acks/ed25519Keys";
 import { startEdgeNode } from "./edgeNode";
 
-async function main(): Promise<void> {
+const USAGE = `usage: edge --dir DIR [flags]
+
+  --dir DIR              blockstore folder (EDGE_DIR; required)
+  --port N               gateway port, 0 for any free one (EDGE_PORT; default 4220)
+  --host H               gateway address (EDGE_HOST; default 127.0.0.1)
+  --max-gib N            blockstore disk budget in GiB (EDGE_MAX_GIB; default 10)
+  --peer URL             a peer's gateway, repeatable (EDGE_PEERS, comma-separated)
+  --ipfs-gateway URL     a gateway for ipfs:// origins, repeatable (EDGE_IPFS_GATEWAYS, comma-separated)
+  -h, --help             this text
+
+Environment only: FLEEK_OPERATOR_TOKEN (bearer token of POST /origins), FLEEK_NODE_SEED (hex
+ed25519 seed signing delivery receipts).
+`;
+
+class UsageError extends Error {}
+
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, got "${value}"`);
+  return n;
+}
+
+/** A repeatable flag, else its comma-separated environment variable. */
+function list(values: string[] | undefined, env: string | undefined): string[] {
+  if (values && values.length > 0) return values;
+  return (env ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function parse(argv: string[]) {
   const { values } = parseArgs({
+    args: argv,
     options: {
       dir: { type: "string" },
-      port: { type: "string", default: "4220" },
-      host: { type: "string", default: "127.0.0.1" },
-      "max-gib": { type: "string", default: "10" },
-      peer: { type: "string", multiple: true, default: [] },
-      "ipfs-gateway": { type: "string", multiple: true, default: [] },
+      port: { type: "string" },
+      host: { type: "string" },
+      "max-gib": { type: "string" },
+      peer: { type: "string", multiple: true },
+      "ipfs-gateway": { type: "string", multiple: true },
+      help: { type: "boolean", short: "h" },
     },
   });
-  if (!values.dir) throw new Error("--dir <blockstore directory> is required");
+  const env = process.env;
+  if (values.help) return undefined;
+  const dir = values.dir ?? env.EDGE_DIR;
+  if (!dir) throw new UsageError("--dir <blockstore directory> is required (or EDGE_DIR)");
+  const portText = values.port ?? env.EDGE_PORT ?? "4220";
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be a TCP port (0: any free one), got "${portText}"`);
+  return {
+    dir,
+    port,
+    host: values.host ?? env.EDGE_HOST ?? "127.0.0.1",
+    maxGiB: positive("--max-gib", values["max-gib"] ?? env.EDGE_MAX_GIB ?? "10"),
+    peers: list(values.peer, env.EDGE_PEERS),
+    ipfsGateways: list(values["ipfs-gateway"], env.EDGE_IPFS_GATEWAYS),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parse(process.argv.slice(2));
+  if (!options) return void process.stdout.write(USAGE);
   const seed = process.env.FLEEK_NODE_SEED;
   const node = await startEdgeNode({
-    directory: values.dir,
-    maxBytes: Number(values["max-gib"]) * 2 ** 30,
-    host: values.host,
-    port: Number(values.port),
-    peers: values.peer,
-    origins: { ipfsGateways: values["ipfs-gateway"] },
+    directory: options.dir,
+    maxBytes: options.maxGiB * 2 ** 30,
+    host: options.host,
+    port: options.port,
+    peers: options.peers,
+    origins: { ipfsGateways: options.ipfsGateways },
     operatorToken: process.env.FLEEK_OPERATOR_TOKEN,
     nodeKey: seed ? ed25519PrivateKeyFromSeed(Buffer.from(seed, "hex")) : undefined,
   });
   console.log(`edge gateway on ${node.gateway.url} (${node.store.bytesUsed} bytes stored)`);
+  for (const { from, to } of node.store.migrated) console.log(`migrated legacy object ${from} to its BLAKE3 root ${to}`);
   process.on("SIGINT", () => void node.close().then(() => process.exit(0)));
 }
 
 main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
+  // parseArgs refuses unknown or malformed flags with ERR_PARSE_ARGS_* codes: usage errors too.
+  const usage = error instanceof UsageError || String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS");
+  process.stderr.write(`edge: ${error instanceof Error ? error.message : error}\n${usage ? USAGE : ""}`);
+  process.exit(usage ? 2 : 1);
 });

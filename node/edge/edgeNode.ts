@@ -1,8 +1,9 @@
 import type { KeyObject } from "node:crypto";
+import { ComputeDesk, type ComputeTerms } from "../acks/computeDesk";
 import { DeliveryAckDesk, QueuedAckSink, type DeliveryAckSink } from "../acks/deliveryAckDesk";
 import { rawEd25519PublicKey } from "../acks/ed25519Keys";
 import { BlockStore } from "../blockstore/blockStore";
-import { startGateway, type RunningGateway } from "../gateway/gatewayServer";
+import { startGateway, type RunningGateway, type ServiceRouter } from "../gateway/gatewayServer";
 import { OriginFetcher, type OriginFetcherOptions } from "../origins/originFetcher";
 import { StaticPeerDirectory, type PeerDirectory } from "../peerfetch/peerDirectory";
 import { PeerFetcher, type PeerFetcherOptions } from "../peerfetch/peerFetcher";
@@ -30,6 +31,13 @@ export interface EdgeNodeOptions {
   host?: string;
   /** Gateway port (0 picks a free one). */
   port?: number;
+  /** The node's services, routed at /services/<id>/ and /fn/. */
+  services?: ServiceRouter;
+  /**
+   * Paid functions (needs `nodeKey`): the current epoch's terms of an escrow account and the
+   * functions' CPU limit (a request reserves its cost at the limit). Unset: functions run unmetered.
+   */
+  compute?: { terms: (account: string) => Promise<ComputeTerms>; cpuLimitMs: number; maxUnacknowledged?: number };
 }
 
 /** A running edge node and its parts, for the rest of the node to use. */
@@ -38,6 +46,7 @@ export interface EdgeNode {
   origins: OriginFetcher;
   peerFetcher: PeerFetcher;
   acks?: DeliveryAckDesk;
+  compute?: ComputeDesk;
   gateway: RunningGateway;
   close(): Promise<void>;
 }
@@ -48,17 +57,31 @@ export async function startEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode>
   const origins = new OriginFetcher(store, options.origins);
   const peers = Array.isArray(options.peers) ? new StaticPeerDirectory(options.peers) : (options.peers ?? new StaticPeerDirectory([]));
   const peerFetcher = new PeerFetcher(store, peers, options.peerFetch);
-  const acks = options.nodeKey
-    ? new DeliveryAckDesk({ nodeKey: rawEd25519PublicKey(options.nodeKey), sink: options.ackSink ?? new QueuedAckSink(), now: options.ackClock })
-    : undefined;
+  const sink = options.ackSink ?? new QueuedAckSink();
+  const acks = options.nodeKey ? new DeliveryAckDesk({ nodeKey: rawEd25519PublicKey(options.nodeKey), sink, now: options.ackClock }) : undefined;
+  const compute =
+    options.nodeKey && acks && options.compute
+      ? new ComputeDesk({
+          nodePrivateKey: options.nodeKey,
+          nodeKey: acks.nodeKey,
+          sink,
+          payerOf: (client) => acks.payerOf(client),
+          terms: options.compute.terms,
+          cpuLimitMs: options.compute.cpuLimitMs,
+          maxUnacknowledged: options.compute.maxUnacknowledged,
+          now: options.ackClock,
+        })
+      : undefined;
   const gateway = await startGateway({
     store,
     origins,
     acks,
+    compute,
     operatorToken: options.operatorToken,
     fetchMissing: (hash) => peerFetcher.fetch(hash),
+    services: options.services,
     host: options.host,
     port: options.port,
   });
-  return { store, origins, peerFetcher, acks, gateway, close: () => gateway.close() };
+  return { store, origins, peerFetcher, acks, compute, gateway, close: () => gateway.close() };
 }

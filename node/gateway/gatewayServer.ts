@@ -1,8 +1,10 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { deliveryAckFromJson, deliveryAckToJson, encodeDeliveryAck, type SignedDeliveryAck } from "../acks/deliveryAck";
 import type { AckRefusal, DeliveryAckDesk } from "../acks/deliveryAckDesk";
+import { CLIENT_HEADER, METER_HEADER, RECEIPT_HEADER, type ComputeDesk, type InvocationMeter } from "../acks/computeDesk";
+import { computeAckFromJson, type SignedComputeAck } from "../acks/computeReceipt";
 import { payerBindingFromJson } from "../acks/payerBinding";
 import type { BlockStore } from "../blockstore/blockStore";
 import { proofForBlock, leavesFromOutboard, blockCount } from "../blockstore/blockTree";
@@ -28,6 +30,31 @@ export interface GatewayOptions {
   operatorToken?: string;
   /** Needed for the /acks routes; its node key is also sent as `x-fleek-node` on content. */
   acks?: DeliveryAckDesk;
+  /** The node's services (its ServiceSupervisor), for /services/... and /fn/... */
+  services?: ServiceRouter;
+  /**
+   * Paid functions: with it, `/fn/` requests must name a client key whose payer can cover them
+   * (402 otherwise, before anything runs) and answers carry a signed receipt; `POST /acks/compute`
+   * takes the client's countersignature. Without it functions run unmetered.
+   */
+  compute?: ComputeDesk;
+}
+
+/** What the gateway needs of the node's services. */
+export interface ServiceRouter {
+  /**
+   * Forwards the request to service `id` as `forwardPath` (path and query); `hook` is called once
+   * with the answer's status and headers (undefined: no answer) and returns the headers to send.
+   */
+  route(
+    id: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    forwardPath: string,
+    hook?: (status: number, headers: IncomingHttpHeaders | undefined) => IncomingHttpHeaders | undefined,
+  ): void;
+  /** Each service's state, for GET /services. */
+  status(): unknown;
 }
 
 const NO_QUERY = new URLSearchParams();
@@ -58,7 +85,10 @@ const ACK_STATUS: Record<AckRefusal, number> = {
  * - `POST /origins` `{url, integrity?}` with `Authorization: Bearer <operator token>`;
  * - `GET /acks/draft?hash=&bytes=&client=` the ack a client should sign; `POST /acks` a signed ack;
  * - `POST /acks/payer` the escrow account that pays for a client key's acks (see payerBinding.ts);
- * - `GET /health` a small answer peers time for their latency and uptime measurements.
+ * - `POST /acks/compute` a function receipt countersigned by its client (see computeReceipt.ts);
+ * - `GET /health` a small answer peers time for their latency and uptime measurements;
+ * - `GET /services` the services' states; `/services/<id>/<rest>` forwarded to service `id` as `/<rest>`;
+ * - `/fn/<scheme>/<root>/<path>` forwarded to the functions service as is (docs/functions.md).
  */
 export function createGatewayHandler(options: GatewayOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const nodeHeaders: Record<string, string> = options.acks ? { "x-fleek-node": options.acks.nodeKey.toString("hex") } : {};
@@ -71,6 +101,15 @@ export function createGatewayHandler(options: GatewayOptions): (req: IncomingMes
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     const query = queryAt < 0 ? NO_QUERY : new URLSearchParams(url.slice(queryAt + 1));
     const parts = path.split("/");
+    if (parts[1] === "fn" || parts[1] === "services") {
+      if (!options.services) return replyError(res, 404, "this node runs no services");
+      if (parts[1] === "fn") return routeFunction(options.services, options.compute, req, res, url);
+      if (parts.length === 2 || (parts.length === 3 && parts[2] === "")) return replyJson(res, 200, { services: options.services.status() });
+      const forward = "/" + parts.slice(3).join("/") + (queryAt < 0 ? "" : url.slice(queryAt));
+      // The functions service by its id is the same paid door as /fn/.
+      if (parts[2] === "functions") return routeFunction(options.services, options.compute, req, res, forward);
+      return options.services.route(parts[2], req, res, forward, stripMeter);
+    }
     if (parts[1] === "blake3" && parts.length >= 3) {
       const hash = parseContentHash(parts[2]);
       if (!hash) return replyError(res, 400, `not a content root (64 hex characters): ${JSON.stringify(parts[2])}`);
@@ -86,6 +125,7 @@ export function createGatewayHandler(options: GatewayOptions): (req: IncomingMes
     if (path === "/acks/draft" && req.method === "GET") return draftAck(options.acks, res, query);
     if (path === "/acks" && req.method === "POST") return acceptAck(options.acks, req, res);
     if (path === "/acks/payer" && req.method === "POST") return acceptPayer(options.acks, req, res);
+    if (path === "/acks/compute" && req.method === "POST") return acceptComputeAck(options.compute, req, res);
     if (path === "/health" && req.method === "GET") return replyJson(res, 200, { ok: true, node: options.acks?.nodeKey.toString("hex") ?? null });
     return replyError(res, 404, `no route ${req.method} ${path}`);
   };
@@ -211,6 +251,60 @@ async function acceptPayer(desk: DeliveryAckDesk | undefined, req: IncomingMessa
     return replyError(res, 400, `malformed payer binding: ${(error as Error).message}`);
   }
   if (!desk.acceptPayer(binding)) return replyError(res, 401, "payer binding refused: bad client or account signature");
+  replyJson(res, 202, { accepted: true });
+}
+
+/**
+ * `/fn/...` to the functions service. On a paid node the request runs only if the payer of its
+ * client key (`x-fleek-client`) can cover it (402 before anything runs), and the answer carries
+ * the node-signed receipt of what the invocation used (`x-fleek-receipt`) for the client to
+ * countersign; an answer without a meter (the function failed a limit, the service is down) is
+ * not charged and frees its reservation.
+ */
+async function routeFunction(services: ServiceRouter, compute: ComputeDesk | undefined, req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+  if (!compute) return services.route("functions", req, res, url, stripMeter);
+  const client = req.headers[CLIENT_HEADER];
+  if (typeof client !== "string" || !/^[0-9a-fA-F]{64}$/.test(client)) {
+    return replyError(res, 402, `functions on this node are paid: send ${CLIENT_HEADER}: <Ed25519 public key, 64 hex> bound to an escrow account with POST /acks/payer`);
+  }
+  const admission = await compute.admit(Buffer.from(client, "hex"));
+  if (typeof admission === "string") return replyError(res, 402, admission);
+  services.route("functions", req, res, url, (_, headers) => {
+    const meter = headers?.[METER_HEADER];
+    if (typeof meter !== "string") {
+      compute.release(admission);
+      return headers;
+    }
+    const { [METER_HEADER]: _meter, ...rest } = headers!;
+    try {
+      return { ...rest, [RECEIPT_HEADER]: JSON.stringify(compute.issue(admission, JSON.parse(meter) as InvocationMeter)) };
+    } catch {
+      // A meter the node cannot sign (never one its own service writes): the answer goes out
+      // unreceipted rather than the exception escaping the proxy's callback.
+      compute.release(admission);
+      return rest;
+    }
+  });
+}
+
+/** A meter is never passed on (unpaid node, other services): it is the gateway's business, not the client's. */
+function stripMeter(_: number, headers: IncomingHttpHeaders | undefined): IncomingHttpHeaders | undefined {
+  if (!headers) return headers;
+  const { [METER_HEADER]: _meter, ...rest } = headers;
+  return rest;
+}
+
+async function acceptComputeAck(desk: ComputeDesk | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!desk) return replyError(res, 404, "this node runs no paid functions");
+  let signed: SignedComputeAck;
+  try {
+    signed = computeAckFromJson(await readJsonBody(req));
+  } catch (error) {
+    if (error instanceof BadBodyError) throw error;
+    return replyError(res, 400, `malformed compute ack: ${(error as Error).message}`);
+  }
+  const refusal = desk.accept(signed);
+  if (refusal) return replyError(res, ACK_STATUS[refusal], `compute ack refused: ${refusal}`);
   replyJson(res, 202, { accepted: true });
 }
 

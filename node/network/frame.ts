@@ -22,6 +22,11 @@ export class FrameDecoder {
 
   constructor(private readonly maxFrame: number) {}
 
+  /** Bytes received and not yet returned as frames. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
   /** Adds a chunk; returns every frame now complete (views or copies, owned by the caller). */
   push(chunk: Buffer): Buffer[] {
     this.chunks.push(chunk);

@@ -2,7 +2,8 @@
  * Mutual authentication of a fresh connection against the committee's ed25519 node keys.
  *
  * Each side sends Hello(magic, domain, epoch, public key, 32-byte random nonce), then
- * Auth(signature over H(tag | domain | epoch | the other side's nonce | signer key | other key)).
+ * Auth(signature over H(tag | domain | epoch | chain binding | the other side's nonce | signer key |
+ * other key)); the chain binding (committee.ts) is the chain id and registry address.
  * Signing the other side's fresh nonce proves possession of the key now (no replay); binding both
  * keys, the domain (primary / worker) and the epoch stops a signature being reused elsewhere.
  */
@@ -42,8 +43,8 @@ export class Handshake {
   }
 
   private transcript(nonce: Buffer, signer: Buffer, other: Buffer): Buffer {
-    const w = new Writer(128);
-    w.u8(this.domain === "primary" ? 1 : 2).u64(this.committee.epoch).fixed(nonce).fixed(signer).fixed(other);
+    const w = new Writer(160);
+    w.u8(this.domain === "primary" ? 1 : 2).u64(this.committee.epoch).fixed(this.committee.domain).fixed(nonce).fixed(signer).fixed(other);
     return hash(AUTH_TAG, w.finish());
   }
 

@@ -5,10 +5,15 @@
  * Each node dials every peer and sends only on its own outbound connection; it receives on the
  * connections peers dialled to it. So each direction has one owner that reconnects it (with
  * backoff) and one queue to bound:
- * - backpressure: frames wait in a per-peer queue while the socket is not writable or the peer is
- *   down; past `maxQueueBytes` new frames are dropped (and counted) — the protocols above
- *   tolerate loss (headers are re-sent, missing certificates and batches are fetched);
- * - a peer that fails the handshake or sends an oversized frame is disconnected and logged.
+ * - backpressure: frames wait in a per-peer queue while the socket is not writable; past
+ *   `maxQueueBytes` new frames are dropped (and counted) — the protocols above tolerate loss
+ *   (headers are re-sent, missing certificates and batches are fetched). While the peer is down
+ *   the queue is cut to its newest `maxFrame` bytes and takes no more, so a crashed peer costs
+ *   one frame of memory, not a full queue;
+ * - a peer that fails the handshake or sends an oversized frame is disconnected and logged;
+ * - before authentication a connection may buffer only a handshake's worth of bytes, at most
+ *   MAX_UNAUTHENTICATED such connections are open at once, and an authenticated peer has one
+ *   inbound connection (a new one replaces the old).
  */
 import * as net from "node:net";
 import { AuthorityIndex, Committee, Endpoint } from "../consensus/types/committee";
@@ -39,6 +44,10 @@ export type FrameHandler = (from: AuthorityIndex, payload: Buffer) => void;
 const HANDSHAKE_TIMEOUT_MS = 5_000;
 const MAX_BACKOFF_MS = 2_000;
 const MAX_HANDSHAKE_FRAME = 1024;
+/** Bytes an unauthenticated connection may have sent beyond complete frames: Hello and Auth. */
+const MAX_PRE_AUTH_BUFFER = 2 * (4 + MAX_HANDSHAKE_FRAME);
+/** Connections still in their handshake; more are closed on accept. */
+const MAX_UNAUTHENTICATED = 32;
 
 /** One outbound link: the socket we send on, its queue and reconnection. */
 class Outbound {
@@ -60,7 +69,8 @@ class Outbound {
   }
 
   send(payload: Buffer): boolean {
-    if (this.queuedBytes + payload.length > this.options.maxQueueBytes) {
+    const limit = this.ready ? this.options.maxQueueBytes : Math.min(this.options.maxQueueBytes, this.options.maxFrame);
+    if (this.queuedBytes + payload.length > limit) {
       if (this.dropped++ % 1000 === 0) {
         this.options.logger.warn("send queue full, dropping frames", { peer: this.peer, dropped: this.dropped });
       }
@@ -128,6 +138,8 @@ class Outbound {
       if (this.socket === socket) {
         this.socket = undefined;
         this.ready = false;
+        // Down: keep only the newest frames, at most one maxFrame's worth.
+        while (this.queuedBytes > this.options.maxFrame) this.queuedBytes -= this.queue.shift()!.length;
       }
       if (this.closed) return;
       this.timer = setTimeout(() => this.connect(), this.backoff);
@@ -147,6 +159,9 @@ export class PeerNetwork {
   private server: net.Server | undefined;
   private readonly outbound = new Map<AuthorityIndex, Outbound>();
   private readonly inbound = new Set<net.Socket>();
+  /** The authenticated inbound connection of each peer. */
+  private readonly inboundOf = new Map<AuthorityIndex, net.Socket>();
+  private unauthenticated = 0;
   private handler: FrameHandler = () => {};
 
   constructor(private readonly options: PeerNetworkOptions) {}
@@ -170,14 +185,27 @@ export class PeerNetwork {
   }
 
   private accept(socket: net.Socket): void {
+    const log = this.options.logger;
+    if (this.unauthenticated >= MAX_UNAUTHENTICATED) {
+      log.debug("too many connections in handshake, refusing", { remote: socket.remoteAddress });
+      socket.destroy();
+      return;
+    }
+    this.unauthenticated++;
     socket.setNoDelay(true);
     this.inbound.add(socket);
-    const log = this.options.logger;
     const handshake = new Handshake(this.options.key, this.options.committee, this.options.domain);
     // One decoder for the whole stream: the peer's first data frames may share a chunk with its Auth.
     const decoder = new FrameDecoder(this.options.maxFrame);
     let peer: AuthorityIndex | undefined;
     const timeout = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    const authenticated = (p: AuthorityIndex): void => {
+      peer = p;
+      clearTimeout(timeout);
+      this.unauthenticated--;
+      this.inboundOf.get(p)?.destroy(); // a reconnecting peer: its old link is dead or dying
+      this.inboundOf.set(p, socket);
+    };
     socket.write(Buffer.concat(frame(handshake.hello())));
     socket.on("data", (chunk) => {
       let frames: Buffer[];
@@ -197,8 +225,7 @@ export class PeerNetwork {
           if (f.length > MAX_HANDSHAKE_FRAME) throw new Error("oversized handshake frame");
           const reply = handshake.receive(f);
           if (reply === "done") {
-            peer = handshake.peer!;
-            clearTimeout(timeout);
+            authenticated(handshake.peer!);
             continue;
           }
           socket.write(Buffer.concat(frame(reply)));
@@ -209,11 +236,17 @@ export class PeerNetwork {
           return;
         }
       }
+      if (peer === undefined && decoder.bufferedBytes > MAX_PRE_AUTH_BUFFER) {
+        log.warn("unauthenticated peer sent more than a handshake, disconnecting", { remote: socket.remoteAddress });
+        socket.destroy();
+      }
     });
     socket.on("error", () => {});
     socket.on("close", () => {
       clearTimeout(timeout);
       this.inbound.delete(socket);
+      if (peer === undefined) this.unauthenticated--;
+      else if (this.inboundOf.get(peer) === socket) this.inboundOf.delete(peer);
     });
   }
 

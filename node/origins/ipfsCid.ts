@@ -2,6 +2,8 @@
 const RAW_CODEC = 0x55;
 /** Multihash code of SHA2-256. */
 const SHA2_256 = 0x12;
+/** Multihash code of BLAKE3 (32-byte digest): the standard BLAKE3 hash, which is this node's content root. */
+const BLAKE3 = 0x1e;
 
 /** What this node can learn from a CID. */
 export interface DecodedCid {
@@ -13,6 +15,11 @@ export interface DecodedCid {
    * node does not decode: their content is taken from the gateway unverified (docs/blockstore.md).
    */
   rawSha256?: Buffer;
+  /**
+   * The BLAKE3 hash of the bytes, when the CID is a CIDv1 `raw` with a BLAKE3 multihash
+   * (`bafkr4…`): exactly the node's content root of those bytes (docs/blockstore.md).
+   */
+  rawBlake3?: Buffer;
 }
 
 const BASE32_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
@@ -34,7 +41,9 @@ export function decodeCid(text: string): DecodedCid | undefined {
   if (version !== 1 || codec === undefined || hashCode === undefined || digestLength === undefined) return undefined;
   if (reader.at + digestLength !== bytes.length) return undefined;
   const digest = Buffer.from(bytes.subarray(reader.at));
-  return codec === RAW_CODEC && hashCode === SHA2_256 && digestLength === 32 ? { text, rawSha256: digest } : { text };
+  if (codec !== RAW_CODEC || digestLength !== 32) return { text };
+  if (hashCode === SHA2_256) return { text, rawSha256: digest };
+  return hashCode === BLAKE3 ? { text, rawBlake3: digest } : { text };
 }
 
 function readVarint(reader: { bytes: Uint8Array; at: number }): number | undefined {

@@ -10,7 +10,8 @@
 import * as fs from "node:fs";
 import { crc32 } from "node:zlib";
 
-const RECORD_HEADER = 8;
+/** Bytes before each payload: length and CRC. */
+export const RECORD_HEADER = 8;
 
 /** Where a record's payload lives in the file, for reading it back later. */
 export interface RecordLocation {
@@ -23,11 +24,15 @@ export class AppendLog {
   private pending: Buffer[] = [];
   private pendingWaiters: (() => void)[] = [];
   private flushing = false;
+  /** Set by {@link close}: no more appends, the last flush runs. */
+  private closing = false;
   private closed = false;
   /** Bytes appended, including those still buffered. */
   private size: number;
   /** Bytes handed to the writer so far: where the next flush starts. */
   private flushedSize: number;
+  /** Bytes known written to the OS: records below it can be read back. */
+  private writtenSize: number;
 
   private constructor(
     private readonly fd: number,
@@ -36,14 +41,21 @@ export class AppendLog {
   ) {
     this.size = size;
     this.flushedSize = size;
+    this.writtenSize = size;
+  }
+
+  /** Bytes of intact records in the file when it was opened, plus those appended since. */
+  get length(): number {
+    return this.size;
   }
 
   /**
    * Opens (or creates) the log at `path`, calling `onRecord` for every intact record in order,
-   * then truncating anything after the last intact one. With `fsync: false`, {@link sync}
+   * then truncating anything after the last intact one. A record `onRecord` refuses (returns
+   * false: it depends on something another log lost) is dropped like a corrupt one, with all after it. With `fsync: false`, {@link sync}
    * resolves once records are written to the OS (they survive a process crash, not a power loss).
    */
-  static open(path: string, onRecord: (payload: Buffer, at: RecordLocation) => void, opts = { fsync: true }): AppendLog {
+  static open(path: string, onRecord: (payload: Buffer, at: RecordLocation) => void | boolean, opts = { fsync: true }): AppendLog {
     const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     const total = fs.fstatSync(fd).size;
     const chunk = Buffer.allocUnsafe(RECORD_HEADER);
@@ -56,7 +68,7 @@ export class AppendLog {
       const payload = Buffer.allocUnsafe(len);
       fs.readSync(fd, payload, 0, len, pos + RECORD_HEADER);
       if (crc32(payload) >>> 0 !== crc) break;
-      onRecord(payload, { offset: pos + RECORD_HEADER, length: len });
+      if (onRecord(payload, { offset: pos + RECORD_HEADER, length: len }) === false) break;
       pos += RECORD_HEADER + len;
     }
     if (pos !== total) fs.ftruncateSync(fd, pos);
@@ -70,7 +82,7 @@ export class AppendLog {
    */
   append(payload: Buffer | Buffer[]): RecordLocation {
     // A stopped consensus instance may still have work in flight; it must not crash the node.
-    if (this.closed) return { offset: -1, length: 0 };
+    if (this.closed || this.closing) return { offset: -1, length: 0 };
     const parts = Array.isArray(payload) ? payload : [payload];
     let length = 0;
     let crc = 0;
@@ -116,8 +128,10 @@ export class AppendLog {
     this.pending = [];
     this.pendingWaiters = [];
     this.flushedSize = this.size;
+    const end = this.size;
     writeAll(this.fd, bufs, position, (err) => {
       if (err) throw err; // a node that cannot persist must not keep voting
+      this.writtenSize = end;
       const done = (syncErr: Error | null): void => {
         if (syncErr) throw syncErr;
         this.flushing = false;
@@ -136,9 +150,27 @@ export class AppendLog {
     return out;
   }
 
+  /**
+   * Reads the record whose header starts at `offset` (a record boundary, e.g. a payload offset
+   * minus 8); undefined at or past what is written to the OS. For scans of a log that is being
+   * appended to: records are read where they are, without their CRC (it was checked at open or
+   * computed by this process).
+   */
+  readRecordAt(offset: number): { payload: Buffer; at: RecordLocation; next: number } | undefined {
+    if (this.closed || offset + RECORD_HEADER > this.writtenSize) return undefined;
+    const header = Buffer.allocUnsafe(RECORD_HEADER);
+    fs.readSync(this.fd, header, 0, RECORD_HEADER, offset);
+    const at = { offset: offset + RECORD_HEADER, length: header.readUInt32LE(0) };
+    if (at.offset + at.length > this.writtenSize) return undefined;
+    return { payload: this.read(at), at, next: at.offset + at.length };
+  }
+
   /** Flushes and closes the file. */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.closing) return;
+    // Appends stop first: one arriving while the last flush runs would start another write,
+    // which the file's closing would then fail.
+    this.closing = true;
     await this.sync();
     this.closed = true;
     fs.closeSync(this.fd);

@@ -6,7 +6,17 @@
  * - `batches.log`:      digest | batch bytes, for own and peers' batches (acknowledged once written).
  * - `primary.log`:      votes cast (author, round, header id) and own headers, fsynced before the vote
  *                       or header leaves the node, so a restart never votes twice or equivocates.
- * - `consensus.log`:    each committed sub-DAG (index, certificate digests) with the Bullshark state.
+ * - `consensus.log`:    each committed sub-DAG (index, leader round, the batches it delivers) with
+ *                       the Bullshark state.
+ * - `rounds.idx`, `commits.idx`: on-disk indexes (see {@link SlotFile}) from a round to its first
+ *                       certificate in certificates.log and from a sub-DAG index to its record in
+ *                       consensus.log.
+ *
+ * Memory does not grow with the epoch (docs/consensus.md "Memory over an epoch"): certificates
+ * are indexed in memory only for the rounds above `gcRound - gcDepth`; older rounds are read back
+ * from disk by round range (catch-up of lagging peers), and the committed sequence is read back
+ * from consensus.log (subscribers replaying the past). A restart decodes only the certificates
+ * above the last commit's GC round.
  *
  * Every log is written to the OS before the operation that depends on it proceeds (so a killed
  * process loses nothing), but only `primary.log` is also fsynced: see the constructor. Fsyncing
@@ -27,9 +37,13 @@ import {
   readHeader,
   writeHeader,
 } from "../consensus/types/messages";
-import { AppendLog, RecordLocation } from "./append-log";
+import { DEFAULT_PARAMETERS } from "../consensus/parameters";
+import { AppendLog, RECORD_HEADER, RecordLocation } from "./append-log";
+import { SlotFile } from "./slot-file";
 
 const RECORD_VOTE = 1;
+/** Memory for recently stored batches (see `batchCache`). */
+const BATCH_CACHE_BYTES = 64 * 1024 * 1024;
 const RECORD_OWN_HEADER = 2;
 
 /** A vote this node cast, remembered per header author. */
@@ -38,52 +52,87 @@ export interface VoteRecord {
   headerId: Digest;
 }
 
-/** A committed sub-DAG as stored: enough to replay the committed sequence from the certificates. */
+/** A batch a committed sub-DAG delivers (the first time it is committed), as stored. */
+export interface DeliveredBatch {
+  digest: Digest;
+  /** Author and round of the certificate whose header carried it. */
+  author: number;
+  round: number;
+  /** That header's creation time (ms). */
+  createdAt: number;
+}
+
+/** A committed sub-DAG as stored: what the executor delivers for it. */
 export interface CommitRecord {
   index: number;
   leaderRound: number;
-  certificates: Digest[];
+  batches: DeliveredBatch[];
+}
+
+/** Options of a {@link ConsensusStore}. */
+export interface StoreOptions {
+  /** Bullshark's GC depth: rounds kept below the last committed round (see the class comment). */
+  gcDepth: number;
+}
+
+/** Sizes of the in-memory structures, for tests and diagnostics. */
+export interface StoreStats {
+  /** Certificates indexed in memory. */
+  certificates: number;
+  /** Certificates kept decoded. */
+  decoded: number;
+  /** Rounds with a first-certificate offset in memory. */
+  rounds: number;
+  /** Batch digests located. */
+  batches: number;
 }
 
 /** The persistent state of one node in one epoch. */
 export class ConsensusStore {
-  /** Decoded certificates of recent rounds (older ones are read back from the log on demand). */
+  /** Decoded certificates of the rounds kept in memory. */
   private readonly certificates = new Map<string, Certificate>();
-  /** Every stored certificate: where it is in the log and its round. */
+  /** Certificates of the rounds kept in memory: where each is in the log and its round. */
   private readonly certificateIndex = new Map<string, { at: RecordLocation; round: number }>();
-  /** Keys of cached certificates by round, to evict whole rounds. */
-  private readonly cachedRounds = new Map<number, string[]>();
-  /** Certificates found on open, in stored (causal) order; handed out once for recovery. */
+  /** Keys of kept certificates by round, to prune whole rounds. */
+  private readonly keptRounds = new Map<number, string[]>();
+  /** Per kept round, where its first certificate's record starts (mirrors rounds.idx). */
+  private readonly roundStart = new Map<number, number>();
+  /** Certificates above the last commit's GC round found on open, in stored (causal) order; once. */
   private recovered: Certificate[] = [];
   private readonly batchLocations = new Map<string, RecordLocation>();
-  /** Batches not yet known to be on disk or still wanted soon (released by the executor). */
+  /**
+   * Recently stored batches, wanted soon by the executor (which releases them), in insertion
+   * order: past BATCH_CACHE_BYTES the oldest go (they stay on disk), so batches whose header was
+   * garbage-collected uncommitted cannot pile up in memory.
+   */
   private readonly batchCache = new Map<string, Buffer>();
+  private batchCacheBytes = 0;
   private readonly votes = new Map<number, VoteRecord>();
   private lastOwnHeaderValue: Header | undefined;
-  private readonly commits: CommitRecord[] = [];
   private bullsharkState: BullsharkState | undefined;
+  private lastCommit: { index: number; leaderRound: number } | undefined;
+  /** Batches delivered by the last commits found on open (digest → leader round), see {@link takeRecentDeliveries}. */
+  private readonly delivered = new Map<string, number>();
+  private readonly gcDepth: number;
 
   private readonly certLog: AppendLog;
   private readonly batchLog: AppendLog;
   private readonly primaryLog: AppendLog;
   private readonly consensusLog: AppendLog;
+  private readonly roundsIdx: SlotFile;
+  private readonly commitsIdx: SlotFile;
 
   /** Opens (creating if needed) the store for `epoch` under `dataDir`, replaying what is there. */
-  constructor(dataDir: string, epoch: number) {
+  constructor(dataDir: string, epoch: number, opts: StoreOptions = { gcDepth: DEFAULT_PARAMETERS.gcDepth }) {
+    this.gcDepth = opts.gcDepth;
     const dir = path.join(dataDir, `epoch-${epoch}`);
     fs.mkdirSync(dir, { recursive: true });
     // Only primary.log is fsynced: a vote or header forgotten after a power cut could make us
     // equivocate. Lost certificates are fetched again, lost commits are recomputed identically
     // from the certificates, lost batches are fetched from the 2f+1 nodes that acknowledged them.
-    this.certLog = AppendLog.open(
-      path.join(dir, "certificates.log"),
-      (p, at) => {
-        const c = decodeCertificate(p);
-        this.cache(hex(c.digest), c, at);
-        this.recovered.push(c);
-      },
-      { fsync: false },
-    );
+    // Opening checks every record's CRC; certificates are decoded below, from the last commit's
+    // GC round on only.
+    this.certLog = AppendLog.open(path.join(dir, "certificates.log"), () => {}, { fsync: false });
     this.batchLog = AppendLog.open(
       path.join(dir, "batches.log"),
       (p, at) => {
@@ -95,7 +144,55 @@ export class ConsensusStore {
       { fsync: false },
     );
     this.primaryLog = AppendLog.open(path.join(dir, "primary.log"), (p) => this.replayPrimary(p));
-    this.consensusLog = AppendLog.open(path.join(dir, "consensus.log"), (p) => this.replayCommit(p), { fsync: false });
+    this.roundsIdx = new SlotFile(path.join(dir, "rounds.idx"));
+    this.commitsIdx = new SlotFile(path.join(dir, "commits.idx"));
+    let recoverFrom = 0;
+    this.consensusLog = AppendLog.open(
+      path.join(dir, "consensus.log"),
+      (p, at) => {
+        let rec: StoredCommit;
+        try {
+          rec = decodeCommit(p);
+        } catch (err) {
+          // A record of an older format (the log of an epoch started by a previous release):
+          // dropped with every later one like a lost commit, so Bullshark recomputes them.
+          if (err instanceof DecodeError) return false;
+          throw err;
+        }
+        // A commit is written after the certificates it lists; if a crash lost some of them (the
+        // record says how long certificates.log was), it is dropped with every later one and
+        // Bullshark recomputes them, identically, from the certificates replayed or fetched again.
+        if (rec.certLogEnd > this.certLog.length) return false;
+        this.noteCommit(rec);
+        for (const b of rec.batches) this.delivered.set(hex(b.digest), rec.leaderRound);
+        pruneDeliveries(this.delivered, rec.leaderRound - DELIVERY_WINDOW_GC_DEPTHS * this.gcDepth);
+        // The slot may be missing after a crash (it is not fsynced).
+        if (this.commitsIdx.get(rec.index) !== at.offset - RECORD_HEADER) this.commitsIdx.set(rec.index, at.offset - RECORD_HEADER);
+        recoverFrom = rec.recoverFrom;
+        return true;
+      },
+      { fsync: false },
+    );
+    this.commitsIdx.truncate((this.lastCommit?.index ?? 0) + 1);
+    this.recover(recoverFrom);
+  }
+
+  /** Decodes the certificates above the last commit's GC round, from `from` in certificates.log. */
+  private recover(from: number): void {
+    const gcRound = this.gcRoundOf(this.bullsharkState);
+    let maxRound = gcRound;
+    for (let r = this.certLog.readRecordAt(from); r; r = this.certLog.readRecordAt(r.next)) {
+      const c = decodeCertificate(r.payload);
+      if (c.header.round <= gcRound) continue;
+      this.index(c, r.at, true);
+      this.recovered.push(c);
+      maxRound = Math.max(maxRound, c.header.round);
+    }
+    this.roundsIdx.truncate(maxRound + 1); // slots past it pointed at records a crash lost
+  }
+
+  private gcRoundOf(state: BullsharkState | undefined): number {
+    return state ? Math.max(0, Math.max(...state.lastCommitted) - this.gcDepth) : 0;
   }
 
   private replayPrimary(p: Buffer): void {
@@ -112,68 +209,94 @@ export class ConsensusStore {
     r.end();
   }
 
-  private replayCommit(p: Buffer): void {
-    const r = new Reader(p);
-    const index = r.u64();
-    const leaderRound = r.u64();
-    const certificates: Digest[] = [];
-    for (let i = 0, n = r.count(1_000_000); i < n; i++) certificates.push(Buffer.from(r.fixed(DIGEST_LEN)));
-    const lastCommitted: number[] = [];
-    for (let i = 0, n = r.count(0xffff); i < n; i++) lastCommitted.push(r.u64());
-    r.end();
-    this.commits.push({ index, leaderRound, certificates });
-    this.bullsharkState = { lastCommitted, lastSubDagIndex: index };
-  }
-
   // -- certificates ---------------------------------------------------------------------------
 
-  private cache(key: string, c: Certificate, at: RecordLocation): void {
+  /** Indexes a certificate in memory; `rewriteSlot` on recovery, where a crash may have left it stale. */
+  private index(c: Certificate, at: RecordLocation, rewriteSlot: boolean): void {
+    const key = hex(c.digest);
     const round = c.header.round;
     this.certificateIndex.set(key, { at, round });
     this.certificates.set(key, c);
-    const keys = this.cachedRounds.get(round);
+    const keys = this.keptRounds.get(round);
     if (keys) keys.push(key);
-    else this.cachedRounds.set(round, [key]);
+    else this.keptRounds.set(round, [key]);
+    if (!this.roundStart.has(round)) {
+      this.roundStart.set(round, at.offset - RECORD_HEADER);
+      if (rewriteSlot || this.roundsIdx.get(round) === undefined) this.roundsIdx.set(round, at.offset - RECORD_HEADER);
+    }
   }
 
   /** Stores a certificate (written at the next group flush; a lost one is fetched again). */
   putCertificate(c: Certificate): void {
-    const key = hex(c.digest);
-    if (this.certificateIndex.has(key)) return;
-    this.cache(key, c, this.certLog.append(encodeCertificate(c)));
+    if (this.certificateIndex.has(hex(c.digest))) return;
+    this.index(c, this.certLog.append(encodeCertificate(c)), false);
   }
 
-  /** True if the certificate is stored. */
+  /** True if the certificate is stored and its round is kept in memory. */
   hasCertificate(digest: Digest): boolean {
     return this.certificateIndex.has(hex(digest));
   }
 
-  /** A stored certificate by digest: from memory for recent rounds, else read back from the log. */
+  /** A certificate of the rounds kept in memory, by digest. */
   getCertificate(digest: Digest): Certificate | undefined {
-    const key = hex(digest);
-    const cached = this.certificates.get(key);
-    if (cached) return cached;
-    const entry = this.certificateIndex.get(key);
-    return entry && decodeCertificate(this.certLog.read(entry.at));
+    return this.certificates.get(hex(digest));
   }
 
   /**
-   * Frees the decoded certificates of rounds below `round` (they stay on disk and indexed).
-   * Call only for rounds whose records were flushed long ago (far below the GC round).
+   * Forgets the certificates of rounds below `round` (they stay on disk, found by round range).
+   * The primary calls it with `gcRound - gcDepth` at each garbage collection.
    */
-  evictCertificatesBelow(round: number): void {
-    for (const [r, keys] of this.cachedRounds) {
+  pruneBelow(round: number): void {
+    for (const [r, keys] of this.keptRounds) {
       if (r >= round) continue;
-      for (const k of keys) this.certificates.delete(k);
-      this.cachedRounds.delete(r);
+      for (const k of keys) {
+        this.certificates.delete(k);
+        this.certificateIndex.delete(k);
+      }
+      this.keptRounds.delete(r);
+      this.roundStart.delete(r);
     }
   }
 
-  /** The certificates stored before this process opened the store, in stored (causal) order; once. */
+  /**
+   * Stored certificates of rounds `from`..`to`, read from disk in stored order from the first
+   * certificate of the lowest of those rounds on: until `maxBytes` of them are found or
+   * `maxScanBytes` of the log are read, so one request costs a bounded read.
+   */
+  certificatesInRounds(from: number, to: number, maxBytes: number, maxScanBytes: number): Certificate[] {
+    let start: number | undefined;
+    for (let r = Math.max(1, from); r <= to && start === undefined; r++) start = this.roundStart.get(r) ?? this.roundsIdx.get(r);
+    const out: Certificate[] = [];
+    if (start === undefined) return out;
+    let found = 0;
+    let scanned = 0;
+    for (let rec = this.certLog.readRecordAt(start); rec; rec = this.certLog.readRecordAt(rec.next)) {
+      scanned += rec.payload.length;
+      const c = decodeCertificate(rec.payload);
+      if (c.header.round >= from && c.header.round <= to) {
+        out.push(c);
+        found += rec.payload.length;
+      }
+      if (found >= maxBytes || scanned >= maxScanBytes) break;
+    }
+    return out;
+  }
+
+  /** The certificates above the last commit's GC round stored before this process opened the store, in stored (causal) order; once. */
   takeRecovered(): Certificate[] {
     const out = this.recovered;
     this.recovered = [];
     return out;
+  }
+
+  /** Sizes of the in-memory structures. */
+  stats(): StoreStats {
+    return {
+      certificates: this.certificateIndex.size,
+      decoded: this.certificates.size,
+      rounds: this.roundStart.size,
+      batches: this.batchLocations.size,
+    };
   }
 
   // -- batches --------------------------------------------------------------------------------
@@ -183,6 +306,12 @@ export class ConsensusStore {
     const key = hex(digest);
     if (!this.batchLocations.has(key)) {
       this.batchCache.set(key, batch);
+      this.batchCacheBytes += batch.length;
+      for (const [old, b] of this.batchCache) {
+        if (this.batchCacheBytes <= BATCH_CACHE_BYTES) break;
+        this.batchCache.delete(old);
+        this.batchCacheBytes -= b.length;
+      }
       const at = this.batchLog.append([digest, batch]);
       this.batchLocations.set(key, { offset: at.offset + DIGEST_LEN, length: batch.length });
     }
@@ -207,7 +336,11 @@ export class ConsensusStore {
 
   /** Drops a batch from memory (it stays on disk): the executor has delivered it. */
   releaseBatch(digest: Digest): void {
-    this.batchCache.delete(hex(digest));
+    const key = hex(digest);
+    const b = this.batchCache.get(key);
+    if (!b) return;
+    this.batchCache.delete(key);
+    this.batchCacheBytes -= b.length;
   }
 
   // -- votes and own headers ------------------------------------------------------------------
@@ -224,6 +357,11 @@ export class ConsensusStore {
     w.u8(RECORD_VOTE).u16(author).u64(round).fixed(headerId);
     this.primaryLog.append(Buffer.from(w.finish()));
     await this.primaryLog.sync();
+  }
+
+  /** Resolves once every vote recorded so far is durable. */
+  votesDurable(): Promise<void> {
+    return this.primaryLog.sync();
   }
 
   /** The last header this node proposed. */
@@ -243,19 +381,27 @@ export class ConsensusStore {
 
   // -- committed sequence ---------------------------------------------------------------------
 
-  /** Records a committed sub-DAG with the Bullshark state after it; resolves once written. */
-  async recordCommit(sub: CommittedSubDag): Promise<void> {
+  /**
+   * Records a committed sub-DAG, the batches it delivers and the Bullshark state after it;
+   * resolves once written.
+   */
+  async recordCommit(sub: CommittedSubDag, batches: DeliveredBatch[]): Promise<void> {
+    // The certificates reach the file before the commit that lists them (see the constructor).
+    await this.certLog.sync();
     const state = sub.state;
-    const record = { index: sub.index, leaderRound: sub.leader.header.round, certificates: sub.certificates.map((c) => c.digest) };
-    this.commits.push(record);
-    this.bullsharkState = state;
-    const w = new Writer(64 + 32 * record.certificates.length + 8 * state.lastCommitted.length);
-    w.u64(record.index).u64(record.leaderRound).u32(record.certificates.length);
-    for (const d of record.certificates) w.fixed(d);
-    w.u32(state.lastCommitted.length);
-    for (const r of state.lastCommitted) w.u64(r);
-    this.consensusLog.append(Buffer.from(w.finish()));
+    const gcRound = this.gcRoundOf(state);
+    let recoverFrom = this.certLog.length;
+    for (const [r, at] of this.roundStart) if (r > gcRound) recoverFrom = Math.min(recoverFrom, at);
+    const rec: StoredCommit = { index: sub.index, leaderRound: sub.leader.header.round, batches, state, certLogEnd: this.certLog.length, recoverFrom };
+    this.noteCommit(rec);
+    const at = this.consensusLog.append(encodeCommit(rec));
+    this.commitsIdx.set(rec.index, at.offset - RECORD_HEADER);
     await this.consensusLog.sync();
+  }
+
+  private noteCommit(rec: StoredCommit): void {
+    this.bullsharkState = rec.state;
+    this.lastCommit = { index: rec.index, leaderRound: rec.leaderRound };
   }
 
   /** The Bullshark state after the last recorded commit (undefined before the first). */
@@ -263,14 +409,88 @@ export class ConsensusStore {
     return this.bullsharkState;
   }
 
-  /** Committed sub-DAGs with index ≥ `from`, in order. */
-  commitsFrom(from: number): CommitRecord[] {
-    const first = this.commits[0]?.index ?? 1;
-    return this.commits.slice(Math.max(0, from - first));
+  /** Index of the last recorded commit (0 before the first). */
+  get lastCommitIndex(): number {
+    return this.lastCommit?.index ?? 0;
+  }
+
+  /**
+   * Batches delivered by the commits recorded before this process opened the store, digest →
+   * leader round, for the executor's duplicate window: those of the commits whose leader round
+   * is within {@link DELIVERY_WINDOW_GC_DEPTHS}·gcDepth of the last one. Handed out once.
+   */
+  takeRecentDeliveries(): Map<string, number> {
+    const out = new Map(this.delivered);
+    this.delivered.clear();
+    return out;
+  }
+
+  /** Committed sub-DAGs with index ≥ `from`, in order, read from consensus.log. */
+  *commitsFrom(from: number): Generator<CommitRecord> {
+    let offset = this.commitsIdx.get(Math.max(1, from));
+    for (let rec = offset === undefined ? undefined : this.consensusLog.readRecordAt(offset); rec; rec = this.consensusLog.readRecordAt(offset)) {
+      offset = rec.next;
+      const { index, leaderRound, batches } = decodeCommit(rec.payload);
+      yield { index, leaderRound, batches };
+    }
   }
 
   /** Flushes and closes every log. */
   async close(): Promise<void> {
     await Promise.all([this.certLog.close(), this.batchLog.close(), this.primaryLog.close(), this.consensusLog.close()]);
+    this.roundsIdx.close();
+    this.commitsIdx.close();
+  }
+}
+
+/** A commit record as on disk. */
+interface StoredCommit extends CommitRecord {
+  state: BullsharkState;
+  /** Length of certificates.log when it was written: every certificate it committed is below. */
+  certLogEnd: number;
+  /** Where in certificates.log the certificates above this commit's GC round start. */
+  recoverFrom: number;
+}
+
+function encodeCommit(c: StoredCommit): Buffer {
+  const w = new Writer(64 + 8 * c.state.lastCommitted.length + 58 * c.batches.length);
+  w.u64(c.index).u64(c.leaderRound).u64(c.certLogEnd).u64(c.recoverFrom);
+  w.u32(c.state.lastCommitted.length);
+  for (const r of c.state.lastCommitted) w.u64(r);
+  w.u32(c.batches.length);
+  for (const b of c.batches) w.fixed(b.digest).u16(b.author).u64(b.round).u64(b.createdAt);
+  return Buffer.from(w.finish());
+}
+
+function decodeCommit(p: Buffer): StoredCommit {
+  const r = new Reader(p);
+  const index = r.u64();
+  const leaderRound = r.u64();
+  const certLogEnd = r.u64();
+  const recoverFrom = r.u64();
+  const lastCommitted: number[] = [];
+  for (let i = 0, n = r.count(0xffff); i < n; i++) lastCommitted.push(r.u64());
+  const batches: DeliveredBatch[] = [];
+  for (let i = 0, n = r.count(10_000_000); i < n; i++) {
+    batches.push({ digest: Buffer.from(r.fixed(DIGEST_LEN)), author: r.u16(), round: r.u64(), createdAt: r.u64() });
+  }
+  r.end();
+  return { index, leaderRound, batches, certLogEnd, recoverFrom, state: { lastCommitted, lastSubDagIndex: index } };
+}
+
+/**
+ * A batch committed again within this many GC depths (in leader rounds) of its first commit is
+ * not delivered again (docs/consensus.md "Memory over an epoch" says why 2 is enough).
+ */
+export const DELIVERY_WINDOW_GC_DEPTHS = 2;
+
+/**
+ * Drops from `delivered` (digest → leader round, in insertion order, so in ascending leader
+ * round) the entries whose leader round is below `below`.
+ */
+export function pruneDeliveries(delivered: Map<string, number>, below: number): void {
+  for (const [k, round] of delivered) {
+    if (round >= below) break;
+    delivered.delete(k);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Bullshark (partially synchronous) as in reference/narwhal.md §5, with the later Sui fixes:
+ * Bullshark (partially synchronous) as in docs/consensus.md "Bullshark", with the later Sui fixes:
  * only even rounds are walked when ordering earlier leaders, a guarded insert, `<=` as the
  * "already committed" test, and garbage collection by `lastCommittedRound - gcDepth`.
  *

@@ -1,12 +1,14 @@
 /**
  * Turns committed sub-DAGs into the committed transaction sequence: sub-DAGs by index, within a
  * sub-DAG certificates in Bullshark's order, within a certificate its batches in digest order,
- * within a batch its transactions in order. A batch referenced twice is delivered once (the
- * first time). Batches a node does not hold yet are fetched before anything after them is emitted.
+ * within a batch its transactions in order. A batch committed again by a sub-DAG whose leader
+ * round is within 2·gcDepth of its first commit is not delivered again: the window bounds memory
+ * and covers every honest re-proposal (docs/consensus.md "Memory over an epoch"). Batches a node
+ * does not hold yet are fetched before anything after them is emitted.
  */
 import { CommittedSubDag } from "../bullshark/bullshark";
 import { Digest, hex } from "../types/messages";
-import { ConsensusStore } from "../../storage/consensus-store";
+import { CommitRecord, ConsensusStore, DeliveredBatch, DELIVERY_WINDOW_GC_DEPTHS, pruneDeliveries } from "../../storage/consensus-store";
 import { Worker } from "../worker/worker";
 
 /** One batch of the committed sequence. */
@@ -31,25 +33,20 @@ export type CommitListener = (b: CommittedBatch) => void;
 /** Delivers the committed sequence to subscribers, live or from a past sub-DAG index. */
 export class Executor {
   private chain: Promise<void> = Promise.resolve();
-  /** Each batch digest committed so far → the sub-DAG that delivers it (its first). */
-  private readonly firstIndex = new Map<string, number>();
+  /** Batches delivered by recent sub-DAGs: digest → leader round (ascending, see {@link plan}). */
+  private readonly recent: Map<string, number>;
   private readonly listeners = new Set<CommitListener>();
   /** Index of the last sub-DAG fully delivered. */
-  private lastIndex = 0;
+  private lastIndex: number;
 
   constructor(
     private readonly store: ConsensusStore,
     private readonly worker: Worker,
+    private readonly gcDepth: number,
   ) {
     // After a restart: everything recorded as committed was (or will be, from the store) delivered.
-    for (const rec of store.commitsFrom(1)) {
-      for (const d of rec.certificates) {
-        for (const b of store.getCertificate(d)?.header.payload ?? []) {
-          if (!this.firstIndex.has(hex(b))) this.firstIndex.set(hex(b), rec.index);
-        }
-      }
-      this.lastIndex = rec.index;
-    }
+    this.lastIndex = store.lastCommitIndex;
+    this.recent = store.takeRecentDeliveries();
   }
 
   /** Index of the last sub-DAG whose batches were all delivered. */
@@ -57,71 +54,86 @@ export class Executor {
     return this.lastIndex;
   }
 
-  /** Queues a committed sub-DAG (call in index order). */
-  enqueue(sub: CommittedSubDag): void {
-    const batches: { digest: Digest; author: number; round: number; createdAt: number }[] = [];
+  /**
+   * The batches a committed sub-DAG delivers, in order, without those a sub-DAG of the last
+   * 2·gcDepth leader rounds delivered. Call once per sub-DAG, in index order, before recording it:
+   * every node prunes at the same leader rounds, so every node drops the same duplicates.
+   */
+  plan(sub: CommittedSubDag): DeliveredBatch[] {
+    const leaderRound = sub.leader.header.round;
+    pruneDeliveries(this.recent, leaderRound - DELIVERY_WINDOW_GC_DEPTHS * this.gcDepth);
+    const batches: DeliveredBatch[] = [];
     for (const c of sub.certificates) {
       for (const digest of c.header.payload) {
         const key = hex(digest);
-        if (this.firstIndex.has(key)) continue;
-        this.firstIndex.set(key, sub.index);
+        if (this.recent.has(key)) continue;
+        this.recent.set(key, leaderRound);
         batches.push({ digest, author: c.header.author, round: c.header.round, createdAt: c.header.createdAt });
       }
     }
+    return batches;
+  }
+
+  /** Queues a committed sub-DAG as {@link plan} made it (call in index order). */
+  enqueue(rec: CommitRecord): void {
     this.chain = this.chain.then(async () => {
-      for (const b of batches) {
-        await this.worker.fetch([b.digest], b.author);
-        const batch = (await this.store.getBatch(b.digest))!;
-        this.store.releaseBatch(b.digest);
-        const out: CommittedBatch = { subDagIndex: sub.index, leaderRound: sub.leader.header.round, ...b, batch };
-        for (const l of this.listeners) l(out);
-      }
-      this.lastIndex = sub.index;
+      await this.emitCommit(rec, (b) => {
+        for (const l of this.listeners) l(b);
+      });
+      for (const b of rec.batches) this.store.releaseBatch(b.digest);
+      this.lastIndex = rec.index;
     });
   }
 
+  /** Sizes of the in-memory structures, for tests and diagnostics. */
+  stats(): { recentBatches: number } {
+    return { recentBatches: this.recent.size };
+  }
+
   /**
-   * Calls `listener` for every committed batch from sub-DAG `from` on: first the stored past,
-   * then live. Returns a function that unsubscribes.
+   * Calls `listener` for every committed batch from sub-DAG `from` on, exactly once and in order:
+   * first the stored past, then live. Returns a function that unsubscribes.
+   *
+   * Live delivery emits a sub-DAG batch by batch, awaiting fetches in between, so a listener
+   * added at an arbitrary moment could join mid sub-DAG. The replay therefore runs outside the
+   * delivery chain while it is long (so it does not hold up other subscribers), and finishes
+   * inside it: between two sub-DAGs, where `lastIndex` is exactly what was delivered.
    */
   subscribe(from: number, listener: CommitListener): () => void {
     let active = true;
-    const replay = async (): Promise<void> => {
-      let next = from;
-      // Replay until caught up with the live stream; the check and the attach happen in the same tick.
+    let next = Math.max(1, from);
+    const live: CommitListener = (b) => {
+      if (b.subDagIndex >= next) listener(b);
+    };
+    const replayDelivered = async (): Promise<void> => {
       while (active && next <= this.lastIndex) {
         const upTo = this.lastIndex;
         for (const rec of this.store.commitsFrom(next)) {
-          if (rec.index > upTo) break;
-          const seen = new Set<string>();
-          for (const d of rec.certificates) {
-            const c = this.store.getCertificate(d)!;
-            for (const digest of c.header.payload) {
-              const key = hex(digest);
-              if (seen.has(key) || this.firstIndex.get(key) !== rec.index) continue;
-              seen.add(key);
-              const batch = await this.store.getBatch(digest);
-              if (!active || !batch) continue;
-              listener({
-                subDagIndex: rec.index,
-                leaderRound: rec.leaderRound,
-                author: c.header.author,
-                round: c.header.round,
-                createdAt: c.header.createdAt,
-                digest,
-                batch,
-              });
-            }
-          }
+          if (rec.index > upTo || !active) break;
+          await this.emitCommit(rec, (b) => active && listener(b));
           next = rec.index + 1;
         }
       }
-      if (active) this.listeners.add(listener);
     };
-    void replay();
+    void replayDelivered().then(() => {
+      if (!active) return;
+      this.chain = this.chain.then(async () => {
+        await replayDelivered();
+        if (active) this.listeners.add(live);
+      });
+    });
     return () => {
       active = false;
-      this.listeners.delete(listener);
+      this.listeners.delete(live);
     };
+  }
+
+  /** Emits the batches of sub-DAG `rec`, fetching any not stored (after a restart, or a partition). */
+  private async emitCommit(rec: CommitRecord, emit: CommitListener): Promise<void> {
+    for (const b of rec.batches) {
+      await this.worker.fetch([b.digest], b.author);
+      const batch = (await this.store.getBatch(b.digest))!;
+      emit({ subDagIndex: rec.index, leaderRound: rec.leaderRound, ...b, batch });
+    }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The primary (reference/narwhal.md §4): validates headers and votes for them under the vote rule,
+ * The primary (docs/consensus.md "Narwhal: vote rule"): validates headers and votes for them under the vote rule,
  * aggregates votes on its own header into a certificate, accepts certificates once all their
  * parents are stored (so consensus receives them in causal order), fetches missing parents, and
  * garbage-collects rounds below the consensus GC round.
@@ -12,6 +12,7 @@ import { KeyPair } from "../types/crypto";
 import {
   Certificate,
   checkCertificate,
+  encodeCertificate,
   checkHeader,
   Digest,
   genesis,
@@ -23,15 +24,20 @@ import {
   verifyVote,
   Vote,
 } from "../types/messages";
-import { decodePrimary, encodePrimary, PrimaryMessage } from "../types/wire";
+import { decodePrimary, encodeCertificateReplies, encodePrimary, PrimaryMessage } from "../types/wire";
+import { hash } from "../types/crypto";
 import { PeerNetwork } from "../../network/peer-network";
 import { ConsensusStore } from "../../storage/consensus-store";
 import { Logger } from "../../logger";
 import { Worker } from "../worker/worker";
 import { Proposer } from "./proposer";
 
-/** Rounds below the GC round whose certificates stay decoded in memory. */
-const CERTIFICATE_CACHE_ROUNDS = 100;
+/** Most rounds one catch-up request asks for (the reply is bounded in bytes anyway). */
+const RANGE_ROUNDS = 100;
+/** A header created further in the future than this (by our clock) is refused. */
+const MAX_CLOCK_SKEW_MS = 30_000;
+/** Certificates that failed their check, remembered (by hash of their bytes) so a replay costs one hash. */
+const REJECTED_CERTIFICATES = 10_000;
 
 /** Options of a {@link Primary}. */
 export interface PrimaryOptions {
@@ -49,6 +55,10 @@ export interface PrimaryOptions {
   headerResendMs: number;
   /** Ask another peer for missing certificates after this long. */
   syncRetryMs: number;
+  /** Largest frame a peer accepts: catch-up replies are split under it. */
+  maxFrame: number;
+  /** Bullshark's GC depth: certificates stay in memory for this many rounds below the GC round. */
+  gcDepth: number;
 }
 
 interface Votes {
@@ -73,10 +83,14 @@ export class Primary {
   private readonly waitingHeaders = new Map<AuthorityIndex, { header: Header; from: AuthorityIndex; missing: Set<string> }>();
   /** Certificates we asked for and when. */
   private readonly requested = new Map<string, number>();
+  /** Hashes of the bytes of certificates that failed their check (insertion order, bounded). */
+  private readonly rejected = new Set<string>();
   private current: Votes | undefined;
   /** Payloads of own headers not yet seen committed, by round (see {@link onCommitted}). */
   private readonly ownPayloads = new Map<number, Digest[]>();
   private gcRound = 0;
+  /** The last catch-up request by round range: when, and the last round it asked for. */
+  private rangeAsked = { at: 0, to: 0 };
   private readonly proposer: Proposer;
   private readonly timer: NodeJS.Timeout;
   private readonly log: Logger;
@@ -109,13 +123,16 @@ export class Primary {
 
   /**
    * Re-accepts the certificates stored before a restart (in their stored, causal order), which
-   * also hands them to `onCertificate`. Call once, after setting `onCertificate`.
+   * also hands them to `onCertificate`. Call once, after setting `onCertificate`. Returns how
+   * many there were.
    */
-  recover(): void {
-    for (const c of this.o.store.takeRecovered()) this.accept(c, false);
+  recover(): number {
+    const recovered = this.o.store.takeRecovered();
+    for (const c of recovered) this.accept(c, false);
     if (this.current && this.o.store.hasCertificate(makeCertificate(this.current.header, []).digest)) {
       this.current.certified = true;
     }
+    return recovered.length;
   }
 
   /** Round of our latest header. */
@@ -136,6 +153,7 @@ export class Primary {
     const header = signHeader(
       { epoch: this.committee.epoch, round, author: this.o.me, createdAt: Date.now(), payload, parents: parents.map((c) => c.digest) },
       this.o.key,
+      this.committee.domain,
     );
     await this.o.store.recordOwnHeader(header);
     this.current = { header, signatures: new Map(), certified: false, sentAt: Date.now() };
@@ -152,6 +170,7 @@ export class Primary {
       this.o.network.broadcast(encodePrimary({ kind: "header", header: c.header }));
       void this.processHeader(c.header, this.o.me); // after a restart our own vote may be missing too
     }
+    this.catchUp(this.randomPeer());
     const retry: Digest[] = [];
     for (const [key, at] of this.requested) {
       if (now - at >= this.o.syncRetryMs) {
@@ -159,11 +178,39 @@ export class Primary {
         retry.push(Buffer.from(key, "hex"));
       }
     }
-    if (retry.length > 0) {
-      const peers = [...this.committee.members.keys()].filter((i) => i !== this.o.me);
-      const peer = peers[Math.floor(Math.random() * peers.length)];
-      this.o.network.send(peer, encodePrimary({ kind: "certificates-request", digests: retry.slice(0, 1000) }));
-    }
+    if (retry.length > 0) this.o.network.send(this.randomPeer(), encodePrimary({ kind: "certificates-request", digests: retry.slice(0, 1000) }));
+  }
+
+  private randomPeer(): AuthorityIndex {
+    const peers = [...this.committee.members.keys()].filter((i) => i !== this.o.me);
+    return peers[Math.floor(Math.random() * peers.length)];
+  }
+
+  /** Highest round of the DAG we hold (the GC round when it holds nothing above it). */
+  private highestRound(): number {
+    let high = this.gcRound;
+    for (const r of this.dag.keys()) high = Math.max(high, r);
+    return high;
+  }
+
+  /**
+   * Catch-up by round range (docs/consensus.md "Catch-up"): when a certificate waits for parents
+   * more than one round above the DAG we hold, we are behind, and walking parents one round per
+   * round trip (and past what peers keep in memory) would not end; so ask `peer` for the rounds
+   * from the highest we hold on. The next range is asked once the previous one arrived, or after
+   * `syncRetryMs`.
+   */
+  private catchUp(peer: AuthorityIndex): void {
+    let target = 0;
+    for (const certs of this.parkedCerts.values()) for (const c of certs) target = Math.max(target, c.header.round);
+    const from = Math.max(this.gcRound + 1, this.highestRound());
+    if (target <= from + 1) return;
+    const now = Date.now();
+    if (now - this.rangeAsked.at < this.o.syncRetryMs && from < this.rangeAsked.to) return;
+    const to = Math.min(target - 1, from + RANGE_ROUNDS - 1);
+    this.rangeAsked = { at: now, to };
+    this.log.info("catching up by round range", { peer, from, to, target });
+    this.o.network.send(peer, encodePrimary({ kind: "certificates-range", from, to }));
   }
 
   // -- messages -------------------------------------------------------------------------------
@@ -179,7 +226,14 @@ export class Primary {
     switch (m.kind) {
       case "header": {
         if (from !== this.o.me) {
-          const bad = m.header.author !== from ? `header of ${m.header.author} sent by ${from}` : checkHeader(m.header, this.committee);
+          const bad =
+            m.header.author !== from
+              ? `header of ${m.header.author} sent by ${from}`
+              : m.header.payload.length > this.o.maxHeaderBatches
+                ? `payload of ${m.header.payload.length} batches above ${this.o.maxHeaderBatches}`
+                : m.header.createdAt > Date.now() + MAX_CLOCK_SKEW_MS
+                  ? `created ${m.header.createdAt - Date.now()} ms in the future`
+                  : checkHeader(m.header, this.committee);
           if (bad) {
             this.log.warn("header rejected", { from, round: m.header.round, reason: bad });
             return;
@@ -196,16 +250,26 @@ export class Primary {
         break;
       case "certificates":
         for (const c of [...m.certificates].sort((a, b) => a.header.round - b.header.round)) this.processCertificate(c, from);
+        this.catchUp(from);
         break;
+      case "certificates-range": {
+        // While more than a reply is still queued for this peer, asking again costs no disk read:
+        // what one peer makes us read is bounded by what it drains (docs/consensus.md "Catch-up").
+        if (this.o.network.pending(from) > this.o.maxFrame || m.to < m.from) break;
+        const found = this.o.store.certificatesInRounds(m.from, Math.min(m.to, m.from + RANGE_ROUNDS - 1), this.o.maxFrame, 4 * this.o.maxFrame);
+        for (const f of encodeCertificateReplies(found, this.o.maxFrame / 2)) this.o.network.send(from, f);
+        break;
+      }
       case "certificates-request": {
         const found = m.digests.flatMap((d) => this.o.store.getCertificate(d) ?? []);
-        if (found.length > 0) this.o.network.send(from, encodePrimary({ kind: "certificates", certificates: found }));
+        // Half a frame each: the frame also carries the tag and count, and slack costs nothing.
+        for (const f of encodeCertificateReplies(found, this.o.maxFrame / 2)) this.o.network.send(from, f);
         break;
       }
     }
   }
 
-  /** The vote rule (reference/narwhal.md §4.2), persisted so that a restart never votes twice. */
+  /** The vote rule (docs/consensus.md "Narwhal: vote rule"), persisted so that a restart never votes twice. */
   private async processHeader(h: Header, from: AuthorityIndex): Promise<void> {
     if (h.round <= this.gcRound) return;
     const missing = h.parents.filter((p) => !this.known(p));
@@ -227,7 +291,10 @@ export class Primary {
       this.log.warn("header rejected", { from, round: h.round, reason: "parents below quorum" });
       return;
     }
-    if (h.author !== this.o.me) await this.o.worker.fetch(h.payload, h.author);
+    if (h.author !== this.o.me && !(await this.o.worker.fetch(h.payload, h.author, { round: h.round }))) {
+      this.log.debug("header payload not fetched, no vote", { author: h.author, round: h.round });
+      return;
+    }
 
     const last = this.o.store.lastVote(h.author);
     if (last && last.round > h.round) return;
@@ -236,7 +303,10 @@ export class Primary {
       return;
     }
     if (!last || last.round !== h.round) await this.o.store.recordVote(h.author, h.round, h.id);
-    const vote = signVote(h, this.o.me, this.o.key);
+    // The same header again, possibly while the first vote's record is still being fsynced: the
+    // vote may leave only once that record is durable.
+    else await this.o.store.votesDurable();
+    const vote = signVote(h, this.o.me, this.o.key, this.committee.domain);
     if (h.author === this.o.me) this.processVote(vote, this.o.me);
     else this.o.network.send(h.author, encodePrimary({ kind: "vote", vote }));
   }
@@ -264,9 +334,13 @@ export class Primary {
   private processCertificate(c: Certificate, from: AuthorityIndex): void {
     if (c.header.round <= this.gcRound || this.o.store.hasCertificate(c.digest)) return;
     if (from !== this.o.me) {
+      const key = hash(encodeCertificate(c)).toString("hex");
+      if (this.rejected.has(key)) return;
       const bad = checkCertificate(c, this.committee);
       if (bad) {
         this.log.warn("certificate rejected", { from, round: c.header.round, reason: bad });
+        if (this.rejected.size >= REJECTED_CERTIFICATES) this.rejected.delete(this.rejected.values().next().value!);
+        this.rejected.add(key);
         return;
       }
     }
@@ -275,6 +349,7 @@ export class Primary {
     if (missing.length > 0) {
       for (const p of missing) this.park(p, c);
       this.request(missing, from);
+      this.catchUp(from);
       return;
     }
     this.accept(c, true);
@@ -361,10 +436,11 @@ export class Primary {
   setGcRound(gcRound: number): void {
     if (gcRound <= this.gcRound) return;
     this.gcRound = gcRound;
+    this.o.worker.setRounds(gcRound, this.round);
     for (const r of this.dag.keys()) if (r <= gcRound) this.dag.delete(r);
-    // Decoded certificates far below the GC round are only needed to serve lagging peers or
-    // replays, which read them back from disk.
-    this.o.store.evictCertificatesBelow(gcRound - CERTIFICATE_CACHE_ROUNDS);
+    // Certificates further below are only needed to serve lagging peers, which ask by round
+    // range, read from disk.
+    this.o.store.pruneBelow(gcRound - this.o.gcDepth);
     for (const [key, certs] of this.parkedCerts) {
       const live = certs.filter((c) => c.header.round > gcRound);
       if (live.length === 0) this.parkedCerts.delete(key);

@@ -1,5 +1,5 @@
 /**
- * Decides when this node creates its next header (reference/narwhal.md §4.1, Bullshark rules of
+ * Decides when this node creates its next header (docs/consensus.md "Narwhal: proposer", Bullshark rules of
  * the Sui code): a header for round r+1 needs 2f+1 weight of round-r certificates; it is created
  * as soon as enough batch digests are waiting and the round is "ready", or when the header delay
  * expires (possibly empty).

@@ -3,7 +3,7 @@
  * Members are identified inside consensus by their index in the committee sorted by public key,
  * so every node derives the same indexes from the same committee.
  */
-import { PUBLIC_KEY_LEN } from "./crypto";
+import { hash, PUBLIC_KEY_LEN } from "./crypto";
 
 /** A network endpoint. */
 export interface Endpoint {
@@ -23,10 +23,35 @@ export interface Member {
   weight: number;
 }
 
+/**
+ * The deployment a committee belongs to: the chain and the NodeRegistry it was read from. Every
+ * signed consensus message binds it (through {@link Committee.domain}), so a signature made for
+ * one deployment is worthless on another, even with the same node keys and epoch numbers.
+ */
+export interface ChainBinding {
+  chainId: bigint;
+  /** 0x-prefixed registry address. */
+  registry: string;
+}
+
+/** The binding of committees read from a file, without a chain (tests and local clusters). */
+export const NO_CHAIN: ChainBinding = { chainId: 0n, registry: `0x${"00".repeat(20)}` };
+
+const DOMAIN_TAG = Buffer.from("fleek-consensus-domain-v1");
+
+/** The 32-byte domain every consensus signature of a deployment binds: H(tag | chain id | registry). */
+export function consensusDomain(b: ChainBinding): Buffer {
+  const chainId = Buffer.alloc(8);
+  chainId.writeBigUInt64BE(b.chainId);
+  const registry = Buffer.from(b.registry.replace(/^0x/i, "").toLowerCase(), "hex");
+  if (registry.length !== 20) throw new Error(`registry address must be 20 bytes: ${b.registry}`);
+  return hash(DOMAIN_TAG, chainId, registry);
+}
+
 /** Index of a member in the committee (sorted by public key). */
 export type AuthorityIndex = number;
 
-/** An immutable committee with the quorum arithmetic of Narwhal (reference/narwhal.md §1). */
+/** An immutable committee with the quorum arithmetic of Narwhal (docs/consensus.md "Narwhal: committee arithmetic"). */
 export class Committee {
   /** Members sorted by public key; the position is the member's authority index. */
   readonly members: readonly Member[];
@@ -36,13 +61,18 @@ export class Committee {
   readonly quorumThreshold: number;
   /** f+1: floor((total + 2) / 3). */
   readonly validityThreshold: number;
+  /** What every signature of this committee binds (see {@link ChainBinding}). */
+  readonly domain: Buffer;
   private readonly indexByKey = new Map<string, AuthorityIndex>();
 
   constructor(
     /** Epoch number this committee runs. */
     readonly epoch: number,
     members: Member[],
+    /** The chain and registry the committee was read from. */
+    readonly chain: ChainBinding,
   ) {
+    this.domain = consensusDomain(chain);
     if (members.length === 0) throw new Error("empty committee");
     if (members.length > 0xffff) throw new Error("committee too large");
     this.members = [...members].sort((a, b) => Buffer.compare(a.publicKey, b.publicKey));

@@ -20,9 +20,12 @@ export function hash(...parts: Uint8Array[]): Buffer {
 }
 
 // DER prefixes that wrap a raw ed25519 key into SPKI / PKCS#8, the forms node:crypto imports.
-const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+/** DER prefix of an ed25519 SPKI public key (exported for the signature verifier threads). */
+export const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 
+/** Clients' keys pass through here too: past this many the cache starts over. */
+const PUBLIC_KEY_CACHE_SIZE = 4096;
 const publicKeyCache = new Map<string, KeyObject>();
 
 /** The node:crypto KeyObject for a raw 32-byte ed25519 public key (cached). */
@@ -31,6 +34,7 @@ function publicKeyObject(raw: Uint8Array): KeyObject {
   let key = publicKeyCache.get(hex);
   if (!key) {
     key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: "der", type: "spki" });
+    if (publicKeyCache.size >= PUBLIC_KEY_CACHE_SIZE) publicKeyCache.clear();
     publicKeyCache.set(hex, key);
   }
   return key;

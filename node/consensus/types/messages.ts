@@ -1,6 +1,6 @@
 /**
  * Narwhal's data types — batches, headers, votes, certificates — with their canonical encodings,
- * digests and verification (reference/narwhal.md §2). Authors and voters are authority indexes
+ * digests and verification (docs/consensus.md "Narwhal: headers, votes, certificates"). Authors and voters are authority indexes
  * into the epoch's committee. One worker per node, so a header's payload is a list of batch digests.
  *
  * Domain tags in every digest preimage keep a signature over one kind of message from ever being
@@ -16,6 +16,16 @@ export type Digest = Buffer;
 const TAG_BATCH = Buffer.from([1]);
 const TAG_HEADER = 2;
 const TAG_VOTE = 3;
+const TAG_SIGNED = Buffer.from("fleek-consensus-signed-v1");
+
+/**
+ * What a header's author or a voter actually signs: the message's digest bound to the
+ * deployment's domain (committee.ts, ChainBinding). Ids and certificate digests stay free of it:
+ * they name content; the signatures say for which deployment it was signed.
+ */
+function signedDigest(domain: Uint8Array, digest: Digest): Digest {
+  return hash(TAG_SIGNED, domain, digest);
+}
 
 /** Maximum digests in a header's payload or parents, checked while decoding. */
 const MAX_LIST = 10_000;
@@ -96,15 +106,15 @@ export function headerId(h: HeaderBody): Digest {
   return hash(w.finish());
 }
 
-/** Builds and signs a header, sorting payload and parents into canonical order. */
-export function signHeader(body: HeaderBody, key: KeyPair): Header {
+/** Builds and signs a header for the deployment of `domain`, sorting payload and parents into canonical order. */
+export function signHeader(body: HeaderBody, key: KeyPair, domain: Uint8Array): Header {
   const canonical = {
     ...body,
     payload: [...body.payload].sort(compareDigests),
     parents: [...body.parents].sort(compareDigests),
   };
   const id = headerId(canonical);
-  return { ...canonical, id, signature: key.sign(id) };
+  return { ...canonical, id, signature: key.sign(signedDigest(domain, id)) };
 }
 
 /** Writes a signed header (body then signature). */
@@ -144,7 +154,7 @@ export function checkHeader(h: Header, committee: Committee): string | undefined
   if (committee.weight(h.author) === 0) return `unknown author ${h.author}`;
   if (h.round === 0) return "round 0 is genesis only";
   if (!strictlySorted(h.payload) || !strictlySorted(h.parents)) return "payload or parents not canonical";
-  if (!verifySignature(committee.members[h.author].publicKey, h.id, h.signature)) return "bad header signature";
+  if (!verifySignature(committee.members[h.author].publicKey, signedDigest(committee.domain, h.id), h.signature)) return "bad header signature";
   return undefined;
 }
 
@@ -152,7 +162,7 @@ export function checkHeader(h: Header, committee: Committee): string | undefined
 // Votes and certificates
 
 /**
- * The digest a vote signs, which is also the certificate's digest (reference/narwhal.md §2.1):
+ * The digest a vote signs, which is also the certificate's digest (docs/consensus.md "Narwhal: headers, votes, certificates"):
  * a certificate is checked by verifying each vote signature against it.
  */
 export function voteDigest(headerIdValue: Digest, round: number, epoch: number, origin: AuthorityIndex): Digest {
@@ -171,9 +181,9 @@ export interface Vote {
   signature: Buffer;
 }
 
-/** Signs a vote for a header. */
-export function signVote(h: Header, voter: AuthorityIndex, key: KeyPair): Vote {
-  const d = voteDigest(h.id, h.round, h.epoch, h.author);
+/** Signs a vote for a header, for the deployment of `domain`. */
+export function signVote(h: Header, voter: AuthorityIndex, key: KeyPair, domain: Uint8Array): Vote {
+  const d = signedDigest(domain, voteDigest(h.id, h.round, h.epoch, h.author));
   return { headerId: h.id, round: h.round, epoch: h.epoch, origin: h.author, voter, signature: key.sign(d) };
 }
 
@@ -198,7 +208,7 @@ export function readVote(r: Reader): Vote {
 export function verifyVote(v: Vote, committee: Committee): boolean {
   const member = committee.members[v.voter];
   if (!member || v.epoch !== committee.epoch) return false;
-  return verifySignature(member.publicKey, voteDigest(v.headerId, v.round, v.epoch, v.origin), v.signature);
+  return verifySignature(member.publicKey, signedDigest(committee.domain, voteDigest(v.headerId, v.round, v.epoch, v.origin)), v.signature);
 }
 
 /** A header with 2f+1 votes: proof that a quorum stored it and its payload. */
@@ -272,8 +282,9 @@ export function checkCertificate(c: Certificate, committee: Committee): string |
     weight += member.weight;
   }
   if (weight < committee.quorumThreshold) return "certificate without quorum";
+  const signed = signedDigest(committee.domain, c.digest);
   for (const v of c.votes) {
-    if (!verifySignature(committee.members[v.voter].publicKey, c.digest, v.signature)) return "bad vote signature";
+    if (!verifySignature(committee.members[v.voter].publicKey, signed, v.signature)) return "bad vote signature";
   }
   return undefined;
 }

@@ -8,6 +8,7 @@ import { DIGEST_LEN } from "./crypto";
 import {
   Certificate,
   Digest,
+  encodeCertificate,
   Header,
   readCertificate,
   readHeader,
@@ -25,6 +26,8 @@ export type PrimaryMessage =
   | { kind: "certificate"; certificate: Certificate }
   /** Ask a peer for certificates by digest (missing parents). */
   | { kind: "certificates-request"; digests: Digest[] }
+  /** Ask a peer for the certificates it stored of rounds `from`..`to` (catch-up after a partition). */
+  | { kind: "certificates-range"; from: number; to: number }
   /** The certificates a peer had of a request, in round order. */
   | { kind: "certificates"; certificates: Certificate[] };
 
@@ -67,8 +70,34 @@ export function encodePrimary(m: PrimaryMessage): Buffer {
       w.u8(5).u32(m.certificates.length);
       for (const c of m.certificates) writeCertificate(w, c);
       break;
+    case "certificates-range":
+      w.u8(6).u64(m.from).u64(m.to);
+      break;
   }
   return w.finish();
+}
+
+/**
+ * Encodes a reply of certificates as as many "certificates" frames as needed for each to stay
+ * under `maxBytes` (at committee 100 one certificate is ~8 KB, so a full reply of 1,000 would
+ * not fit one frame, and the peer would drop the link).
+ */
+export function encodeCertificateReplies(certificates: Certificate[], maxBytes: number): Buffer[] {
+  const frames: Buffer[] = [];
+  let group: Certificate[] = [];
+  let size = 5;
+  for (const c of certificates) {
+    const bytes = encodeCertificate(c).length;
+    if (group.length > 0 && size + bytes > maxBytes) {
+      frames.push(encodePrimary({ kind: "certificates", certificates: group }));
+      group = [];
+      size = 5;
+    }
+    group.push(c);
+    size += bytes;
+  }
+  if (group.length > 0) frames.push(encodePrimary({ kind: "certificates", certificates: group }));
+  return frames;
 }
 
 /** Decodes a primary message; throws {@link DecodeError} on malformed bytes. */
@@ -94,6 +123,9 @@ export function decodePrimary(bytes: Buffer): PrimaryMessage {
       m = { kind: "certificates", certificates };
       break;
     }
+    case 6:
+      m = { kind: "certificates-range", from: r.u64(), to: r.u64() };
+      break;
     default:
       throw new DecodeError("unknown primary message");
   }

@@ -1,7 +1,7 @@
 /**
  * Accumulates client transactions and seals them into a batch when their size reaches
  * `batchSize` bytes or `maxBatchDelayMs` after the first transaction, whichever comes first
- * (reference/narwhal.md §3.1).
+ * (docs/consensus.md "Narwhal: workers").
  */
 import { encodeBatch } from "../types/messages";
 
@@ -20,6 +20,11 @@ export class BatchMaker {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: BatchMakerOptions) {}
+
+  /** Bytes of transactions waiting to be sealed. */
+  get pendingBytes(): number {
+    return this.bytes;
+  }
 
   /** Adds a transaction (already validated). */
   add(tx: Buffer): void {

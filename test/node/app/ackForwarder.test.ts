@@ -5,6 +5,7 @@
  */
 import { expect } from "chai";
 import { signPayerBinding } from "../../../node/acks/payerBinding";
+import type { SignedComputeAck } from "../../../node/acks/computeReceipt";
 import { AckForwarder } from "../../../node/app/ackForwarder";
 import { AppTxKind, decodeAppTx } from "../../../node/app/appTransactions";
 import { SubmitStatus, type SubmitResult } from "../../../node/client/protocol";
@@ -54,5 +55,46 @@ describe("app: ack forwarder", () => {
     await forwarder.flush();
     expect(sent.slice(2).map((t) => t.kind)).to.deep.equal([AppTxKind.Payer, AppTxKind.Acks], "bound again in the new epoch");
     expect(forwarder.pending).to.equal(0);
+  });
+
+  it("sends delivery and compute acks in their order, each run of one kind as one transaction, holding next-epoch receipts", async () => {
+    const key = KeyPair.generate();
+    const client = newClient();
+    const sent: ReturnType<typeof decodeAppTx>[] = [];
+    const node = {
+      status: () => ({ epoch: 1, member: true }),
+      submit: (txs: Buffer[]): SubmitResult => {
+        sent.push(...txs.map((t) => decodeAppTx(transactionPayload(t))));
+        return { accepted: txs.length, status: SubmitStatus.Ok, reason: "" };
+      },
+    };
+    const forwarder = new AckForwarder(node, key, new Logger());
+    const receipt = (windowStart: number, cpuUs: number): SignedComputeAck => ({
+      receipt: {
+        nodeKey: key.publicKey,
+        clientKey: client.key,
+        functionRoot: Buffer.alloc(32, 1),
+        requestHash: Buffer.alloc(32, 2),
+        responseHash: Buffer.alloc(32, 3),
+        cpuUs,
+        wallMs: 1,
+        egressBytes: 1,
+        windowStart,
+        windowEnd: windowStart + 60_000,
+        nonce: Buffer.alloc(16, cpuUs),
+      },
+      nodeSignature: Buffer.alloc(64),
+      clientSignature: Buffer.alloc(64),
+    });
+    forwarder.submit(ackFrom(client, key.publicKey, 10, 1_000));
+    forwarder.submitCompute(receipt(1_000, 1));
+    forwarder.submitCompute(receipt(1_001, 2));
+    forwarder.submitCompute(receipt(5_000, 3));
+    forwarder.submit(ackFrom(client, key.publicKey, 20, 1_002));
+    forwarder.holdFrom(5_000);
+    await forwarder.flush();
+    expect(sent.map((t) => t.kind)).to.deep.equal([AppTxKind.Acks, AppTxKind.ComputeAcks, AppTxKind.Acks]);
+    expect(sent[1].kind === AppTxKind.ComputeAcks && sent[1].acks.map((a) => a.receipt.cpuUs)).to.deep.equal([1, 2]);
+    expect(forwarder.pending).to.equal(1, "the next epoch's receipt waits");
   });
 });

@@ -16,7 +16,7 @@ import { SubmitStatus } from "../../../node/client/protocol";
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { Logger } from "../../../node/logger";
 import { beaconCommitment } from "../../../protocol/committee";
-import { registrySuite } from "../../registry/fixtures";
+import { registrySuite } from "../../../testkit/registry";
 import { CHAIN_ID, registerChainNode, serveChain } from "../chain/chainNodes";
 
 describe("app: beacon duty across a restart", function () {

@@ -17,7 +17,7 @@ import { orderSignatures } from "../../../protocol/report";
 import { computeReputation } from "../../../protocol/reputation";
 import { checkEpochReport } from "../../../protocol/reportRoots";
 import { bandwidthCharge } from "../../../protocol/usage";
-import { registrySuite } from "../../registry/fixtures";
+import { registrySuite, runBeacon } from "../../../testkit/registry";
 import { CHAIN_ID, registerChainNode, serveChain } from "../chain/chainNodes";
 import { ackFrom, newClient, payerTx, signatureTx, tx, type TestClient } from "./appFixtures";
 
@@ -41,7 +41,7 @@ function members(n: number): Member[] {
 /** A JSON-RPC provider that refuses `eth_getLogs` over more than LOG_RANGE blocks, and records the widest it served. */
 class RangeLimitedProvider extends JsonRpcProvider {
   widest = 0;
-  override async send(method: string, params: unknown[]): Promise<any> {
+  override async send(method: string, params: unknown[]): Promise<unknown> {
     if (method === "eth_getLogs") {
       const { fromBlock, toBlock } = params[0] as { fromBlock: string; toBlock: string };
       const span = Number(toBlock) - Number(fromBlock);
@@ -80,6 +80,20 @@ async function sequence(ms: Member[], clients: TestClient[]): Promise<Buffer[]> 
   return txs;
 }
 
+/**
+ * A state whose payers each may be debited 10^6 USDC: the amounts a member reads from the escrow
+ * at the epoch's first block, given here before each transaction as the reporter does per batch.
+ */
+function fundedState(ctx: EpochContext): EpochState {
+  const state = new EpochState(ctx);
+  const apply = state.apply.bind(state);
+  state.apply = (t) => {
+    state.setDebitable(new Map(state.unknownPayers([t]).map((a) => [a, 10n ** 12n])));
+    return apply(t);
+  };
+  return state;
+}
+
 function applyAll(state: EpochState, txs: Buffer[]) {
   return txs.map((t) => state.apply(t));
 }
@@ -92,8 +106,8 @@ describe("app: epoch state", () => {
 
   it("gives every member the identical report for the same sequence", async () => {
     const txs = await sequence(ms, clients);
-    const one = new EpochState(context(ms));
-    const two = new EpochState(context(ms));
+    const one = fundedState(context(ms));
+    const two = fundedState(context(ms));
     expect(applyAll(one, txs).every((r) => r.ok)).to.equal(true);
     applyAll(two, txs);
     expect(one.closed).to.equal(true);
@@ -123,7 +137,7 @@ describe("app: epoch state", () => {
 
   it("refuses forged, replayed, foreign, stale and malformed transactions and keeps going", async () => {
     const [a, b] = ms;
-    const state = new EpochState(context(ms));
+    const state = fundedState(context(ms));
     const genuine = ackFrom(clients[0], a.key.publicKey, 1_000, START_MS + 5);
     const forged = { ...genuine, ack: { ...genuine.ack, bytes: 9_999_999 } };
     const early = ackFrom(clients[0], a.key.publicKey, 1_000, START_MS - 1);
@@ -167,7 +181,7 @@ describe("app: epoch state", () => {
   });
 
   it("takes acks forwarded by an active node outside the committee, but not its epoch business", () => {
-    const state = new EpochState(context(ms, { committee: ms.slice(0, 3).map((m) => m.node) }));
+    const state = fundedState(context(ms, { committee: ms.slice(0, 3).map((m) => m.node) }));
     const outsider = ms[3];
     expect(state.apply(tx(outsider.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], outsider.key.publicKey, 10, START_MS + 1)] }))).to.deep.equal({ ok: true, refusedAcks: 0 });
     expect(state.apply(tx(outsider.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }))).to.deep.equal({ ok: false, reason: "signer is not a committee member" });
@@ -187,6 +201,8 @@ describe("app: epoch state", () => {
       const keys = Array.from({ length: 4 }, () => KeyPair.generate());
       const nodes = [];
       for (let i = 0; i < 4; i++) nodes.push(await registerChainNode(s, i, 21_000 + 10 * i, keys[i]));
+      const funded = newClient(new Wallet(Wallet.createRandom().privateKey, hre.ethers.provider));
+      await s.escrow.connect(s.clients[0]).deposit(funded.account.address, 1_000_000n);
       await time.increaseTo(await s.registry.epochEnd());
       await s.registry.advanceEpoch();
       const provider = new JsonRpcProvider(chain.url, Network.from(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1 });
@@ -198,21 +214,25 @@ describe("app: epoch state", () => {
 
       const client = newClient(new Wallet(Wallet.createRandom().privateKey, hre.ethers.provider));
       const [payer] = s.clients;
+      // Deposited after the epoch's first block: this epoch's report may not debit it.
       await s.escrow.connect(payer).deposit(client.account.address, 1_000_000n);
+      expect(await reporting[0].debitable(ctx, [client.account.address])).to.deep.equal(new Map([[client.account.address.toLowerCase(), 0n]]));
       const state = new EpochState(ctx);
       const chainMembers = nodes.map((n, i) => ({ key: keys[i], signer: n.signer }));
       const at = ctx.acksFromMs + 1;
       const seq = [
-        await payerTx(keys[0], client),
-        tx(keys[0], { kind: AppTxKind.Acks, acks: [ackFrom(client, keys[0].publicKey, 20_000_000, at)] }),
-        tx(keys[1], { kind: AppTxKind.Acks, acks: [ackFrom(client, keys[1].publicKey, 30_000_000, at)] }),
+        await payerTx(keys[0], funded),
+        tx(keys[0], { kind: AppTxKind.Acks, acks: [ackFrom(funded, keys[0].publicKey, 20_000_000, at)] }),
+        tx(keys[1], { kind: AppTxKind.Acks, acks: [ackFrom(funded, keys[1].publicKey, 30_000_000, at)] }),
         ...keys.slice(0, 3).map((k) => tx(k, { kind: AppTxKind.CloseEpoch, epoch: 1 })),
       ];
+      state.setDebitable(await reporting[0].debitable(ctx, state.unknownPayers(seq)));
       for (const t of seq) expect(state.apply(t).ok).to.equal(true);
       for (const m of chainMembers) state.apply(signatureTx(m.key, m.signer, 1, state.report!.digest));
       expect(state.hasQuorum).to.equal(true);
       expect(state.report!.digest).to.equal(await s.registry.reportDigest(state.report!.report));
 
+      await runBeacon(s, nodes); // as the members' epoch reporters do: silent members are jailed
       await time.increaseTo(await s.registry.reportOpensAt());
       const sigs = orderSignatures(state.reportSignatures);
       const results = await Promise.all([reporting[0].submitReport(state.report!.report, sigs), reporting[1].submitReport(state.report!.report, sigs)]);
@@ -220,7 +240,7 @@ describe("app: epoch state", () => {
       expect(await reporting[2].submitReport(state.report!.report, sigs)).to.equal("already-reported");
       expect(await s.registry.epoch()).to.equal(2n);
       const charged = bandwidthCharge(50_000_000n);
-      expect((await s.escrow.accounts(client.account.address)).balance).to.equal(1_000_000n - charged);
+      expect((await s.escrow.accounts(funded.account.address)).balance).to.equal(1_000_000n - charged);
       // The next epoch's context takes its previous reputation from this report.
       const next = await reporting[0].context(2);
       const reputation = state.report!.report.nodes.map((n) => [n.nodeId, n.reputation]);
@@ -229,6 +249,8 @@ describe("app: epoch state", () => {
       // Two log ranges later, after an epoch skipped without a report, through a provider that
       // refuses wider log requests (as Base's public endpoint does), the search still finds both.
       const reportBlock = await hre.ethers.provider.getBlockNumber();
+      // The members still run epoch 2's beacon (a member that never commits is jailed); only the report is missing.
+      await runBeacon(s, nodes);
       await mine(2 * LOG_RANGE);
       await time.increaseTo((await s.registry.reportOpensAt()) + (await s.registry.epochDuration()));
       await s.registry.advanceEpoch();

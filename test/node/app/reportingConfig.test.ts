@@ -12,7 +12,7 @@ describe("app: gateway and reporting config", () => {
   const chain = { rpcUrl: "http://127.0.0.1:8545", chainId: 8453, registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
   const signerKey = `0x${"22".repeat(32)}`;
   const load = (extra: object, committee: object = chain) => {
-    fs.writeFileSync(file, JSON.stringify({ keySeed: "11".repeat(32), dataDir: "data", clientPort: 7100, committee, ...extra }));
+    fs.writeFileSync(file, JSON.stringify({ keySeed: "11".repeat(32), dataDir: "data", mempoolPort: 7100, committee, ...extra }));
     return loadConfig(file);
   };
 
@@ -32,6 +32,7 @@ describe("app: gateway and reporting config", () => {
 
   it("refuses bad signer keys, reporting without its prerequisites, and bad gateway settings", () => {
     expect(() => load({ signerKey: "0x1234" })).to.throw("signerKey");
+    expect(() => load({ clientPort: 7100 })).to.throw("config: clientPort is now called mempoolPort");
     for (const fromBlock of [-1, 1.5, "7"]) expect(() => load({}, { ...chain, fromBlock })).to.throw("committee.fromBlock");
     expect(() => load({ reporting: { enabled: true } })).to.throw("reporting needs");
     expect(() => load({ signerKey, reporting: { tickMs: 0 } })).to.throw("reporting.tickMs");

@@ -21,7 +21,8 @@ import { transactionPayload } from "../../../node/client/transaction";
 import type { NodeConfigFile } from "../../../node/config";
 import { claimAmount } from "../../../protocol/rewards";
 import { bandwidthCharge } from "../../../protocol/usage";
-import { MIN_STAKE, registrySuite } from "../../registry/fixtures";
+import { signNodeKeyProof } from "../../../protocol/nodeKeyProof";
+import { MIN_STAKE, registrySuite } from "../../../testkit/registry";
 import { Cluster, eventually } from "../consensus/cluster";
 import { CHAIN_ID, serveChain } from "../chain/chainNodes";
 import { bindPayer, fetchAndAck, postJson } from "../../helpers/gatewayClient";
@@ -56,7 +57,7 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
     cluster = new Cluster(5);
     const registry = await s.registry.getAddress();
     const nodes: { id: number; owner: (typeof s.operators)[number]; gateway: string; dataDir: string }[] = [];
-    for (const [i, n] of cluster.devnet.nodes.entries()) {
+    for (const [i, n] of cluster.configs.nodes.entries()) {
       const signer = new Wallet(Wallet.createRandom().privateKey);
       await setBalance(signer.address, 10n ** 19n);
       const gatewayPort = n.member.primaryPort + 60;
@@ -69,9 +70,14 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
       const owner = s.operators[i];
       const p = n.member.primaryPort;
       const ports = { primary: p, worker: p + 1, mempool: p + 2, rpc: p + 2, pool: p + 2, gateway: gatewayPort };
-      await s.registry.connect(owner).register(`0x${n.key.publicKey.toString("hex")}`, signer.address, { host: "127.0.0.1", ports }, MIN_STAKE);
+      const proof = await signNodeKeyProof(CHAIN_ID, registry, owner.address, n.key, signer);
+      await s.registry.connect(owner).register(proof.nodeKey, signer.address, { host: "127.0.0.1", ports }, MIN_STAKE, proof.signerProof, proof.keyProof);
       nodes.push({ id: Number(await s.registry.nodeCount()), owner, gateway: `http://127.0.0.1:${gatewayPort}`, dataDir: path.join(cluster.dir, `data-${i}`) });
     }
+    // The client: an ack key, an escrow account funded by a payer before epoch 1 (a report debits
+    // at most what was debitable at its epoch's first block), bound to each other at both gateways.
+    const client = newClient(new Wallet(Wallet.createRandom().privateKey));
+    await s.escrow.connect(s.clients[0]).deposit(client.account.address, 10_000_000n);
     await time.increaseTo(await s.registry.epochEnd());
     await s.registry.advanceEpoch();
     process.env.FLEEK_OPERATOR_TOKEN = TOKEN;
@@ -85,7 +91,7 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
     const servers = [members[0], members[1], outsider];
     // Watch a member's committed sequence for the acks.
     let committedAcks = 0;
-    const watcher = await NodeClient.connect("127.0.0.1", cluster.nodes[nodes.indexOf(members[2])].clientPort);
+    const watcher = await NodeClient.connect("127.0.0.1", cluster.nodes[nodes.indexOf(members[2])].mempoolPort);
     closers.push(async () => watcher.close());
     watcher.subscribe(1, (f) => {
       for (const t of f.txs) {
@@ -94,9 +100,6 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
       }
     });
 
-    // The client: an ack key, an escrow account funded by a payer, bound to each other at both gateways.
-    const client = newClient(new Wallet(Wallet.createRandom().privateKey));
-    await s.escrow.connect(s.clients[0]).deposit(client.account.address, 10_000_000n);
     const added = await postJson(`${servers[0].gateway}/origins`, { url: `http://127.0.0.1:${(origin.address() as AddressInfo).port}/file` }, { authorization: `Bearer ${TOKEN}` });
     expect(added.status).to.equal(201);
     const { hash } = (await added.json()) as { hash: string };

@@ -7,9 +7,10 @@ import * as fs from "node:fs";
 import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
 import { Wallet } from "ethers";
 import type { NodeConfigFile } from "../../../node/config";
-import { Committee } from "../../../node/consensus/types/committee";
+import { Committee, NO_CHAIN } from "../../../node/consensus/types/committee";
 import { KeyPair } from "../../../node/consensus/types/crypto";
-import { MIN_STAKE, type RegistrySuite, type TestNode } from "../../registry/fixtures";
+import { MIN_STAKE, type RegistrySuite, type TestNode } from "../../../testkit/registry";
+import { signNodeKeyProof } from "../../../protocol/nodeKeyProof";
 
 /** Hardhat's chain id. */
 export const CHAIN_ID = 31337n;
@@ -25,14 +26,24 @@ export interface ChainNode extends TestNode {
  * Registers a node with `ed25519` listening on 127.0.0.1 `primaryPort` and `primaryPort + 1`
  * (worker); owner `i` round-robin over the operators, a fresh report-signing wallet, minimum stake.
  */
-export async function registerChainNode(s: RegistrySuite, i: number, primaryPort: number, ed25519 = KeyPair.generate()): Promise<ChainNode> {
+export async function registerChainNode(
+  s: RegistrySuite,
+  i: number,
+  primaryPort: number,
+  ed25519 = KeyPair.generate(),
+  opts: { forgeKeyProof?: boolean } = {},
+): Promise<ChainNode> {
   const owner = s.operators[i % s.operators.length];
   const signer = new Wallet(Wallet.createRandom().privateKey);
   // Only primary and worker matter to consensus; the registry wants every port non-zero.
   const p = primaryPort;
   const ports = { primary: p, worker: p + 1, mempool: p + 2, rpc: p + 2, pool: p + 2, gateway: p + 2 };
   const key = `0x${ed25519.publicKey.toString("hex")}`;
-  await s.registry.connect(owner).register(key, signer.address, { host: "127.0.0.1", ports }, MIN_STAKE);
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  const proof = await signNodeKeyProof(chainId, await s.registry.getAddress(), owner.address, ed25519, signer);
+  // A forged key proof: the signature of another key over the same digest.
+  const keyProof = opts.forgeKeyProof ? (await signNodeKeyProof(chainId, await s.registry.getAddress(), owner.address, KeyPair.generate(), signer)).keyProof : proof.keyProof;
+  await s.registry.connect(owner).register(key, signer.address, { host: "127.0.0.1", ports }, MIN_STAKE, proof.signerProof, keyProof);
   return { id: Number(await s.registry.nodeCount()), owner, signer, key, ed25519, primaryPort: p, workerPort: p + 1 };
 }
 
@@ -44,7 +55,7 @@ export function expectedCommittee(epoch: number, nodes: readonly ChainNode[]) {
     worker: { host: "127.0.0.1", port: n.workerPort },
     weight: 1,
   }));
-  return describeCommittee(new Committee(epoch, members));
+  return describeCommittee(new Committee(epoch, members, NO_CHAIN));
 }
 
 /** A committee in a form chai can compare deeply. */

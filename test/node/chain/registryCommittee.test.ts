@@ -13,7 +13,7 @@ import { ChainMismatchError, RegistryCommitteeSource } from "../../../node/chain
 import { loadConfig } from "../../../node/config";
 import { Committee } from "../../../node/consensus/types/committee";
 import { Logger } from "../../../node/logger";
-import { MIN_STAKE, emptyReport, registrySuite, submitReport } from "../../registry/fixtures";
+import { MIN_STAKE, emptyReport, registrySuite, submitReport } from "../../../testkit/registry";
 import { waitFor } from "../consensus/cluster";
 import { CHAIN_ID, describeCommittee, expectedCommittee as expected, registerChainNode, serveChain, type ChainNode } from "./chainNodes";
 
@@ -60,13 +60,32 @@ describe("RegistryCommitteeSource (NodeRegistry on Hardhat, over JSON-RPC)", fun
     const leaver = nodes[1];
     await submitReport(s, nodes, await emptyReport(s, { nodes: [{ nodeId: leaver.id, uptime: 0, latencyMs: 0, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 }] }));
     await s.registry.connect(leaver.owner).unstake(leaver.id, MIN_STAKE);
-    const swapped = [...nodes.filter((n) => n !== leaver), joiner];
+    // The committee of epoch 2 is drawn from epoch 1's active set: the joiner sits from epoch 3.
+    const remaining = nodes.filter((n) => n !== leaver);
 
     await waitFor("epoch 2 on watch()", () => seen.length === 2);
-    expect(describeCommittee(seen[1])).to.deep.equal(expected(2, swapped));
+    expect(describeCommittee(seen[1])).to.deep.equal(expected(2, remaining));
     expect(seen[1].indexOf(leaver.ed25519.publicKey)).to.equal(undefined);
-    expect(seen[1].indexOf(joiner.ed25519.publicKey)).to.not.equal(undefined);
-    expect(describeCommittee(await source.current())).to.deep.equal(expected(2, swapped));
+    expect(describeCommittee(await source.current())).to.deep.equal(expected(2, remaining));
+    await submitReport(s, remaining, await emptyReport(s));
+    await waitFor("epoch 3 on watch()", () => seen.length === 3);
+    expect(describeCommittee(seen[2])).to.deep.equal(expected(3, [...remaining, joiner]));
+    expect(seen[2].indexOf(joiner.ed25519.publicKey)).to.not.equal(undefined);
+  });
+
+  it("leaves out a member whose stored ed25519 key proof is not valid (a squatted key)", async () => {
+    const s = await loadFixture(registrySuite);
+    const nodes: ChainNode[] = [];
+    for (let i = 0; i < 3; i++) nodes.push(await registerChainNode(s, i, 20_100 + 10 * i));
+    // The fourth registers someone else's key: its signer proof is its own (the chain checks that), its key proof is forged.
+    const squatter = await registerChainNode(s, 3, 20_130, undefined, { forgeKeyProof: true });
+    await time.increaseTo(await s.registry.epochEnd());
+    await s.registry.advanceEpoch();
+    expect((await s.registry.committeeIds()).map(Number)).to.include(squatter.id);
+    const source = new RegistryCommitteeSource(s.registry.runner!.provider as never, CHAIN_ID, await s.registry.getAddress(), new Logger());
+    const committee = (await source.read())!;
+    expect(describeCommittee(committee)).to.deep.equal(expected(1, nodes));
+    expect(committee.indexOf(squatter.ed25519.publicKey)).to.equal(undefined);
   });
 
   it("retries while the RPC is unreachable and reads the committee once it answers", async () => {
@@ -106,7 +125,7 @@ describe("RegistryCommitteeSource (NodeRegistry on Hardhat, over JSON-RPC)", fun
     closers.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, "node.json");
     const write = (committee: object) =>
-      fs.writeFileSync(file, JSON.stringify({ keySeed: "11".repeat(32), dataDir: "data", host: "127.0.0.1", clientPort: 7100, committee }));
+      fs.writeFileSync(file, JSON.stringify({ keySeed: "11".repeat(32), dataDir: "data", host: "127.0.0.1", mempoolPort: 7100, committee }));
     const good = { rpcUrl: "http://127.0.0.1:8545", chainId: 8453, registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
     write(good);
     expect(loadConfig(file).source).to.be.instanceOf(RegistryCommitteeSource);

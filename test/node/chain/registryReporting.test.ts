@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { JsonRpcProvider, Network } from "ethers";
 import { RegistryReporting } from "../../../node/chain/registryReporting";
-import { registrySuite } from "../../registry/fixtures";
+import { registrySuite } from "../../../testkit/registry";
 import { CHAIN_ID, serveChain } from "./chainNodes";
 
 describe("chain: RegistryReporting's phase between blocks", function () {

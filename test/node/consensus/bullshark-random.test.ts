@@ -1,5 +1,5 @@
 /**
- * The randomized execution-plan test of reference/narwhal.md §9.2: random DAGs with crashed and
+ * The randomized execution-plan test of docs/consensus.md "Testing: random execution plans": random DAGs with crashed and
  * slow nodes, each delivered to fresh Bullshark instances in hundreds of random causal orders;
  * every order must produce the same committed sequence.
  */
@@ -7,18 +7,8 @@ import { expect } from "chai";
 import { Bullshark } from "../../../node/consensus/bullshark/bullshark";
 import { Certificate, hex } from "../../../node/consensus/types/messages";
 import { DagBuilder, testCommittee } from "./dag-fixtures";
+import { prng } from "../../../testkit/prng";
 
-/** mulberry32: a tiny seeded PRNG so every failure is reproducible from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface DagOptions {
   rounds: number;
@@ -39,7 +29,7 @@ function randomDag(builder: DagBuilder, rand: () => number, o: DagOptions): void
   const f = n - builder.committee.quorumThreshold;
   for (let r = 1; r <= o.rounds; r++) {
     const prev = [...builder.rounds[r - 1].keys()];
-    let authors = [...Array(n).keys()];
+    const authors = [...Array(n).keys()];
     for (let k = 0; k < f; k++) {
       if (rand() < o.failureProbability) authors.splice(Math.floor(rand() * authors.length), 1);
     }

@@ -5,10 +5,7 @@
  * of it, never vote twice for one round, log it, and keep committing.
  */
 import { expect } from "chai";
-import * as fs from "node:fs";
 import * as net from "node:net";
-import { parseCommittee } from "../../../node/committee/committee-source";
-import { Committee } from "../../../node/consensus/types/committee";
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { Certificate, hex, makeCertificate, signHeader } from "../../../node/consensus/types/messages";
 import { decodePrimary, encodePrimary } from "../../../node/consensus/types/wire";
@@ -16,7 +13,7 @@ import { frame, FrameDecoder } from "../../../node/network/frame";
 import { Handshake } from "../../../node/network/handshake";
 import { PeerNetwork } from "../../../node/network/peer-network";
 import { Logger } from "../../../node/logger";
-import { Cluster, waitFor } from "./cluster";
+import { Cluster, startWithByzantineSeat, waitFor } from "./cluster";
 
 describe("Byzantine member against 3 honest processes", function () {
   this.timeout(120_000);
@@ -30,12 +27,7 @@ describe("Byzantine member against 3 honest processes", function () {
   it("refuses equivocation, foreign signatures, relayed headers, forged certificates and garbage, and keeps committing", async () => {
     // A deep GC window: the restarted node must still consider the Byzantine round after its restart.
     cluster = new Cluster(4, { parameters: { gcDepth: 10_000 } });
-    const honest = cluster.nodes.slice(0, 3);
-    await Promise.all(honest.map((n) => n.start()));
-    await Promise.all(honest.map((n) => n.subscribe()));
-    const committee: Committee = parseCommittee(JSON.parse(fs.readFileSync(cluster.devnet.committeeFile, "utf8")));
-    const evilKey = cluster.nodes[3].key;
-    const me = committee.indexOf(evilKey.publicKey)!;
+    const { honest, committee, evilKey, me } = await startWithByzantineSeat(cluster);
     const keyOf = (i: number): KeyPair => cluster!.nodes.find((n) => n.key.publicKey.equals(committee.members[i].publicKey))!.key;
 
     // The Byzantine member listens and dials like a node, but runs no protocol of its own.
@@ -72,11 +64,11 @@ describe("Byzantine member against 3 honest processes", function () {
     const round = Math.max(...[...certs.keys()].filter((r) => certs.get(r)!.length >= 3));
     const parents = certs.get(round)!.slice(0, 3).map((c) => c.digest);
     const body = { epoch: committee.epoch, round: round + 1, author: me, payload: [], parents };
-    const first = signHeader({ ...body, createdAt: 1 }, evilKey);
-    const second = signHeader({ ...body, createdAt: 2 }, evilKey);
-    const foreign = signHeader({ ...body, createdAt: 3 }, KeyPair.generate());
+    const first = signHeader({ ...body, createdAt: 1 }, evilKey, committee.domain);
+    const second = signHeader({ ...body, createdAt: 2 }, evilKey, committee.domain);
+    const foreign = signHeader({ ...body, createdAt: 3 }, KeyPair.generate(), committee.domain);
     const other = (me + 1) % committee.size;
-    const relayed = signHeader({ ...body, author: other, createdAt: 4 }, keyOf(other));
+    const relayed = signHeader({ ...body, author: other, createdAt: 4 }, keyOf(other), committee.domain);
     const forged = makeCertificate(second, [0, 1, 2, 3].map((voter) => ({ voter, signature: KeyPair.generate().sign(Buffer.alloc(32)) })));
     for (const header of [first, second, foreign, relayed]) byzantine.broadcast(encodePrimary({ kind: "header", header }));
     byzantine.broadcast(encodePrimary({ kind: "certificate", certificate: forged }));

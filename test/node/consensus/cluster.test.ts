@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { SubmitStatus } from "../../../node/client/protocol";
-import { writeCommittee } from "../../../node/devnet";
+import { writeCommittee } from "../../../node/clusterConfigs";
 import { Cluster, expectMemberSwap, payloads, waitFor } from "./cluster";
 
 /** Asserts every sequence is a prefix of the longest, and returns the longest. */
@@ -40,7 +40,7 @@ describe("consensus cluster (4 processes over loopback)", function () {
     }
     // Admission: a forged signature and an oversized transaction are refused, nothing else changes.
     const forged = await cluster.nodes[0].client!.submit([Buffer.alloc(200, 1)]);
-    expect([forged.status, forged.reason]).to.deep.equal([SubmitStatus.Invalid, "bad transaction signature"]);
+    expect([forged.status, forged.reason]).to.deep.equal([SubmitStatus.Invalid, "transaction 0: bad transaction signature"]);
     const huge = await cluster.nodes[1].submit(["x".repeat(70_000)]);
     expect(huge.status).to.equal(SubmitStatus.Invalid);
     expect(huge.reason).to.match(/above 65536/);
@@ -78,8 +78,8 @@ describe("consensus cluster (4 processes over loopback)", function () {
     await a.submitAll(payloads("epoch1", 10));
     await waitFor("epoch 1 commits", () => joiner.committed.length === 0 && a.committed.length >= 10);
 
-    const members = cluster.devnet.nodes.map((x) => x.member);
-    writeCommittee(cluster.devnet.committeeFile, 2, [members[0], members[1], members[2], members[4]]);
+    const members = cluster.configs.nodes.map((x) => x.member);
+    writeCommittee(cluster.configs.committeeFile, 2, [members[0], members[1], members[2], members[4]]);
     await expectMemberSwap(a, leaver, joiner);
   });
 });

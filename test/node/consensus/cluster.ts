@@ -12,8 +12,10 @@ import { CommittedFrame, SubmitStatus } from "../../../node/client/protocol";
 import { signTransaction, transactionPayload } from "../../../node/client/transaction";
 import { Parameters } from "../../../node/consensus/parameters";
 import { KeyPair } from "../../../node/consensus/types/crypto";
-import { Devnet, writeDevnet } from "../../../node/devnet";
-import { spawnNode } from "../../../node/devnet-process";
+import { Committee } from "../../../node/consensus/types/committee";
+import { parseCommittee } from "../../../node/committee/committee-source";
+import { ClusterConfigs, writeClusterConfigs } from "../../../node/clusterConfigs";
+import { spawnNode } from "../../../node/nodeProcess";
 
 
 /** Fast timers so tests take seconds, not minutes. */
@@ -38,6 +40,8 @@ export class NodeProcess {
   private child: ChildProcess | undefined;
   /** Committed transaction payloads (utf-8), in order, as "epoch/payload". */
   readonly committed: string[] = [];
+  /** Leader round of the last committed batch received. */
+  leaderRound = 0;
   /** Standard error of the process (structured logs). */
   stderr = "";
   client: NodeClient | undefined;
@@ -45,21 +49,22 @@ export class NodeProcess {
 
   constructor(
     readonly configFile: string,
-    readonly clientPort: number,
+    readonly mempoolPort: number,
     readonly key: KeyPair,
   ) {}
 
-  /** Starts the process and waits until it serves clients. */
-  async start(): Promise<void> {
-    this.child = await spawnNode(this.configFile, (d) => (this.stderr += d));
-    this.client = await NodeClient.connect("127.0.0.1", this.clientPort);
+  /** Starts the process (logging at `logLevel`, default LOG_LEVEL or warn) and waits until it serves clients. */
+  async start(logLevel?: string): Promise<void> {
+    this.child = await spawnNode(this.configFile, (d) => (this.stderr += d), logLevel);
+    this.client = await NodeClient.connect("127.0.0.1", this.mempoolPort);
   }
 
   /** Subscribes from the epoch's first sub-DAG, recording the committed payloads. */
   async subscribe(): Promise<void> {
     this.committed.length = 0;
-    this.subscriber = await NodeClient.connect("127.0.0.1", this.clientPort);
+    this.subscriber = await NodeClient.connect("127.0.0.1", this.mempoolPort);
     this.subscriber.subscribe(1, (f: CommittedFrame) => {
+      this.leaderRound = f.leaderRound;
       for (const tx of f.txs) this.committed.push(`${f.epoch}/${transactionPayload(tx).toString()}`);
     });
   }
@@ -75,9 +80,21 @@ export class NodeProcess {
     if (res.status !== SubmitStatus.Ok) throw new Error(`submit refused: ${res.reason}`);
   }
 
+  /** Resident memory of the process in bytes (Linux /proc), or 0 when it is not running. */
+  get rss(): number {
+    if (!this.alive) return 0;
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${this.child!.pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  }
+
   /** True while the process runs. */
   get alive(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Sends `signal` to the running process (SIGSTOP/SIGCONT cut it off the network and back). */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
   }
 
   /** Stops the process (SIGKILL simulates a crash) and waits for it to exit. */
@@ -93,9 +110,9 @@ export class NodeProcess {
   }
 }
 
-/** A devnet of node processes in a temporary folder. */
+/** A local cluster of node processes in a temporary folder. */
 export class Cluster {
-  readonly devnet: Devnet;
+  readonly configs: ClusterConfigs;
   readonly nodes: NodeProcess[];
   readonly dir: string;
 
@@ -103,8 +120,8 @@ export class Cluster {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "cluster-"));
     // Below the ephemeral range (32768+), so no outgoing connection can hold one of our ports.
     const basePort = 20_000 + Math.floor(Math.random() * 120) * 100;
-    this.devnet = writeDevnet(this.dir, n, basePort, { ...TEST_PARAMETERS, ...opts.parameters }, { members: opts.members });
-    this.nodes = this.devnet.nodes.map((x) => new NodeProcess(x.configFile, x.clientPort, x.key));
+    this.configs = writeClusterConfigs(this.dir, n, basePort, { ...TEST_PARAMETERS, ...opts.parameters }, { members: opts.members });
+    this.nodes = this.configs.nodes.map((x) => new NodeProcess(x.configFile, x.mempoolPort, x.key));
   }
 
   /** Starts every node (in parallel) and subscribes to each. */
@@ -138,17 +155,30 @@ export function payloads(tag: string, count: number): string[] {
  * transactions through `a`): the leaver stops taking transactions and runs no epoch-2 consensus,
  * the joiner starts from the new genesis and commits the same epoch-2 sequence as `a`.
  */
-export async function expectMemberSwap(a: NodeProcess, leaver: NodeProcess, joiner: NodeProcess): Promise<void> {
+export async function expectMemberSwap(a: NodeProcess, leaver: NodeProcess, joiner: NodeProcess, epoch = 2): Promise<void> {
   await eventually("the leaver refuses transactions", async () => (await leaver.submit(["late"])).status === SubmitStatus.Unavailable);
   await eventually("the joiner accepts transactions", async () => (await joiner.submit(["joined"])).status === SubmitStatus.Ok);
-  // Sent to the joiner, which only accepts once it runs epoch 2: a member that has not switched
+  // Sent to the joiner, which only accepts once it runs `epoch`: a member that has not switched
   // yet would still take transactions into epoch 1, which ends without committing them.
-  await joiner.submitAll(payloads("epoch2", 10));
-  const epoch2 = (n: NodeProcess) => n.committed.filter((x) => x.startsWith("2/"));
-  await waitFor("epoch 2 commits on members old and new", () => [a, joiner].every((n) => epoch2(n).length >= 11));
-  expect(epoch2(joiner)).to.deep.equal(epoch2(a).slice(0, epoch2(joiner).length));
-  expect(epoch2(a)).to.include("2/joined");
-  expect(epoch2(leaver)).to.deep.equal([], "the leaver runs no epoch-2 consensus");
+  await joiner.submitAll(payloads(`epoch${epoch}`, 10));
+  const inEpoch = (n: NodeProcess) => n.committed.filter((x) => x.startsWith(`${epoch}/`));
+  await waitFor(`epoch ${epoch} commits on members old and new`, () => [a, joiner].every((n) => inEpoch(n).length >= 11));
+  expect(inEpoch(joiner)).to.deep.equal(inEpoch(a).slice(0, inEpoch(joiner).length));
+  expect(inEpoch(a)).to.include(`${epoch}/joined`);
+  expect(inEpoch(leaver)).to.deep.equal([], `the leaver runs no epoch-${epoch} consensus`);
   expect(a.committed.filter((x) => x.startsWith("1/"))).to.have.length(10);
   expect(joiner.committed.filter((x) => x.startsWith("1/"))).to.deep.equal([], "the joiner ran no epoch-1 consensus");
+}
+
+/**
+ * Starts every node of `cluster` but the last, subscribed, and hands the last seat to a test that
+ * plays it as a Byzantine member: the committee, that seat's key and its index.
+ */
+export async function startWithByzantineSeat(cluster: Cluster): Promise<{ honest: NodeProcess[]; committee: Committee; evilKey: KeyPair; me: number }> {
+  const honest = cluster.nodes.slice(0, -1);
+  await Promise.all(honest.map((n) => n.start()));
+  await Promise.all(honest.map((n) => n.subscribe()));
+  const committee = parseCommittee(JSON.parse(fs.readFileSync(cluster.configs.committeeFile, "utf8")));
+  const evilKey = cluster.nodes[cluster.nodes.length - 1].key;
+  return { honest, committee, evilKey, me: committee.indexOf(evilKey.publicKey)! };
 }

@@ -3,7 +3,7 @@
  * chooses. Bullshark never checks signatures (the primary does before delivery), so these
  * certificates carry real digests but no votes.
  */
-import { Committee, Member } from "../../../node/consensus/types/committee";
+import { Committee, Member, NO_CHAIN } from "../../../node/consensus/types/committee";
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { Certificate, genesis, makeCertificate, signHeader } from "../../../node/consensus/types/messages";
 
@@ -16,7 +16,7 @@ export function testCommittee(n: number, epoch = 1): { committee: Committee; key
     worker: { host: "127.0.0.1", port: 11_000 + i },
     weight: 1,
   }));
-  const committee = new Committee(epoch, members);
+  const committee = new Committee(epoch, members, NO_CHAIN);
   const keys = committee.members.map((m) => pairs.find((p) => p.publicKey.equals(m.publicKey))!);
   return { committee, keys };
 }
@@ -49,6 +49,7 @@ export class DagBuilder {
     const header = signHeader(
       { epoch: this.committee.epoch, round, author, createdAt: round, payload: [], parents },
       this.keys[author],
+      this.committee.domain,
     );
     const cert = makeCertificate(header, []);
     (this.rounds[round] ??= new Map()).set(author, cert);

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { AppendLog } from "../../../node/storage/append-log";
 import { ConsensusStore } from "../../../node/storage/consensus-store";
 import { Bullshark } from "../../../node/consensus/bullshark/bullshark";
-import { batchDigest, encodeBatch, signHeader } from "../../../node/consensus/types/messages";
+import { batchDigest, encodeBatch, encodeCertificate, signHeader } from "../../../node/consensus/types/messages";
 import { DagBuilder, testCommittee } from "./dag-fixtures";
 
 function tempDir(): string {
@@ -22,7 +22,7 @@ describe("AppendLog", () => {
     expect(log.read(locations[30]).equals(records[30])).to.equal(true);
     await log.close();
     const replayed: Buffer[] = [];
-    await AppendLog.open(file, (p) => replayed.push(p)).close();
+    await AppendLog.open(file, (p) => void replayed.push(p)).close();
     expect(replayed).to.deep.equal(records);
   });
 
@@ -43,7 +43,7 @@ describe("AppendLog", () => {
     bytes[8 + 5 + 8] ^= 0xff;
     fs.writeFileSync(file, bytes);
     const seen: string[] = [];
-    await AppendLog.open(file, (p) => seen.push(p.toString())).close();
+    await AppendLog.open(file, (p) => void seen.push(p.toString())).close();
     expect(seen).to.deep.equal(["first"]);
   });
 });
@@ -60,29 +60,85 @@ describe("ConsensusStore", () => {
     const digest = batchDigest(batch);
     await store.putBatch(digest, batch);
     store.releaseBatch(digest); // later reads come from disk
-    const header = signHeader({ epoch: 1, round: 4, author: 0, createdAt: 9, payload: [digest], parents: [] }, keys[0]);
+    const header = signHeader({ epoch: 1, round: 4, author: 0, createdAt: 9, payload: [digest], parents: [] }, keys[0], committee.domain);
     await store.recordOwnHeader(header);
     await store.recordVote(2, 3, dag.get(3, 2).header.id);
     const bullshark = new Bullshark(committee, 50);
     const subs = dag.all().flatMap((c) => bullshark.processCertificate(c));
     expect(subs).to.have.length(1);
-    await store.recordCommit(subs[0]);
+    const delivered = [{ digest, author: 1, round: 2, createdAt: 7 }];
+    await store.recordCommit(subs[0], delivered);
     await store.close();
 
     const reopened = new ConsensusStore(dir, 1);
     expect(reopened.takeRecovered().map((c) => c.digest)).to.deep.equal(dag.all().map((c) => c.digest));
     expect(reopened.takeRecovered()).to.deep.equal([], "handed out once");
-    // Evicted from memory, still served from disk.
-    reopened.evictCertificatesBelow(3);
+    // Pruned from memory, still served from disk by round range.
+    reopened.pruneBelow(3);
     const old = dag.get(1, 2);
-    expect(reopened.hasCertificate(old.digest)).to.equal(true);
-    expect(reopened.getCertificate(old.digest)?.header.id).to.deep.equal(old.header.id);
+    expect(reopened.hasCertificate(old.digest)).to.equal(false);
+    expect(reopened.stats().certificates).to.equal(4, "round 3 only");
+    expect(reopened.certificatesInRounds(1, 2, 1 << 20, 1 << 20).map((c) => c.digest)).to.deep.equal(dag.all().slice(0, 8).map((c) => c.digest));
+    expect(reopened.certificatesInRounds(2, 2, 1, 1 << 20), "stops at the byte bound").to.have.length(1);
     expect((await reopened.getBatch(digest))?.equals(batch)).to.equal(true);
     expect(reopened.lastOwnHeader()?.id).to.deep.equal(header.id);
     expect(reopened.lastVote(2)).to.deep.equal({ round: 3, headerId: dag.get(3, 2).header.id });
     expect(reopened.lastVote(1)).to.equal(undefined);
     expect(reopened.lastBullsharkState()).to.deep.equal(bullshark.state());
-    expect(reopened.commitsFrom(1).map((c) => c.certificates)).to.deep.equal([subs[0].certificates.map((c) => c.digest)]);
+    expect([...reopened.commitsFrom(1)]).to.deep.equal([{ index: 1, leaderRound: 2, batches: delivered }]);
+    expect(reopened.takeRecentDeliveries()).to.deep.equal(new Map([[digest.toString("hex"), 2]]));
     await reopened.close();
+  });
+
+  it("drops commits whose certificates a crash lost, and recomputes them identically", async () => {
+    const dir = tempDir();
+    const { committee, keys } = testCommittee(4);
+    const dag = new DagBuilder(committee, keys);
+    dag.fullRounds(1, 3, [0, 1, 2, 3]);
+    const all = dag.all();
+    const store = new ConsensusStore(dir, 1);
+    for (const c of all) store.putCertificate(c);
+    const bullshark = new Bullshark(committee, 50);
+    const subs = all.flatMap((c) => bullshark.processCertificate(c));
+    expect(subs).to.have.length(1);
+    await store.recordCommit(subs[0], []);
+    await store.close();
+
+    // The unsynced tail of certificates.log is lost from the leader's certificate on.
+    const leader = all.findIndex((c) => c.digest.equals(subs[0].leader.digest));
+    const keep = all.slice(0, leader).reduce((n, c) => n + 8 + encodeCertificate(c).length, 0);
+    const certFile = path.join(dir, "epoch-1", "certificates.log");
+    fs.truncateSync(certFile, keep);
+
+    const reopened = new ConsensusStore(dir, 1);
+    expect([...reopened.commitsFrom(1)], "a commit listing a lost certificate").to.deep.equal([]);
+    expect(reopened.lastBullsharkState()).to.equal(undefined);
+    expect(fs.statSync(path.join(dir, "epoch-1", "consensus.log")).size, "consensus.log truncated").to.equal(0);
+    // Replaying what is left and receiving the lost certificates again commits the same sub-DAG.
+    const again = new Bullshark(committee, 50, reopened.lastBullsharkState());
+    const recovered = reopened.takeRecovered();
+    expect(recovered.map((c) => c.digest)).to.deep.equal(all.slice(0, leader).map((c) => c.digest));
+    const redone = [...recovered, ...all.slice(leader)].flatMap((c) => {
+      reopened.putCertificate(c);
+      return again.processCertificate(c);
+    });
+    expect(redone.map((s) => s.certificates.map((c) => c.digest))).to.deep.equal([subs[0].certificates.map((c) => c.digest)]);
+    await reopened.recordCommit(redone[0], []);
+    await reopened.close();
+    const third = new ConsensusStore(dir, 1);
+    expect([...third.commitsFrom(1)].map((c) => c.leaderRound)).to.deep.equal([subs[0].leader.header.round]);
+    expect(third.lastBullsharkState()).to.deep.equal(again.state());
+    await third.close();
+
+    // A commit record that does not decode (an older release's format) is dropped like a lost one.
+    const consensusFile = path.join(dir, "epoch-1", "consensus.log");
+    fs.writeFileSync(consensusFile, "");
+    const old = AppendLog.open(consensusFile, () => {});
+    old.append(Buffer.from([1, 2, 3]));
+    await old.close();
+    const fourth = new ConsensusStore(dir, 1);
+    expect([...fourth.commitsFrom(1)]).to.deep.equal([]);
+    expect(fourth.takeRecovered().map((c) => c.digest), "every certificate, to recompute the commits").to.deep.equal(all.map((c) => c.digest));
+    await fourth.close();
   });
 });

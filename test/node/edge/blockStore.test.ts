@@ -1,13 +1,15 @@
 import { expect } from "chai";
-import { open, readdir, truncate, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BlockStore } from "../../../node/blockstore/blockStore";
 import { BLOCK_SIZE, leavesFromOutboard } from "../../../node/blockstore/blockTree";
 import { ContentNotFoundError, ContentTooLargeError, CorruptContentError, IntegrityError } from "../../../node/blockstore/errors";
 import type { ContentHash } from "../../../node/blockstore/contentHash";
-import { collect, inPieces, patternBytes, tempDirectory } from "./fixtures";
+import { collect, inPieces, patternBytes, tempDirectory, vectorInput } from "./fixtures";
 
 const MiB = 1024 * 1024;
+/** A `.tree` file besides its media type and leaves: "fleek-b3", u64 length, u16 type length. */
+const INDEX_HEADER = 8 + 8 + 2;
 
 /** Flips one byte of a stored object's data file in place, as disk rot would. */
 async function corruptByte(directory: string, hash: ContentHash, offset: number): Promise<void> {
@@ -55,7 +57,7 @@ describe("edge: blockstore", () => {
     const content = patternBytes(2 * BLOCK_SIZE + 3, 5);
     const results = await Promise.all(Array.from({ length: 4 }, () => store.put(inPieces(content, 50_000))));
     expect(new Set(results.map((r) => r.hash)).size).to.equal(1);
-    expect(store.bytesUsed).to.equal(content.length + 10 + 3 * 32);
+    expect(store.bytesUsed).to.equal(content.length + INDEX_HEADER + 3 * 32);
     expect((await readdir(join(dir.path, "objects"))).length).to.equal(2);
     expect(await readdir(join(dir.path, "tmp"))).to.deep.equal([]);
   });
@@ -108,7 +110,52 @@ describe("edge: blockstore", () => {
     expect(reopened.has(good.hash)).to.equal(true);
     expect(reopened.has(bad.hash)).to.equal(false);
     expect((await readdir(join(dir.path, "objects"))).sort()).to.deep.equal([`${good.hash}.data`, `${good.hash}.tree`].sort());
-    expect(reopened.bytesUsed).to.equal(store.stat(good.hash)!.length + 10 + 32);
+    expect(reopened.bytesUsed).to.equal(store.stat(good.hash)!.length + INDEX_HEADER + 32);
+  });
+
+  it("stores content under the root b3sum prints", async () => {
+    const store = await BlockStore.open({ directory: dir.path, maxBytes: 64 * MiB });
+    // BLAKE3 test-vector input; roots from the official vectors (0, 1025 bytes) and b3sum 1.2.0.
+    for (const [length, root] of [
+      [0, "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"],
+      [1025, "d00278ae47eb27b34faecf67b4fe263f82d5412916c1ffd97c8cb7fb814b8444"],
+      [BLOCK_SIZE, "d57dc906e20d3fd326ffaa85535500486f46a0979f5a323f028dcabfd381fd4a"],
+      [BLOCK_SIZE + 1, "531c319935cf78f34869faebd865e5748266b1799039103bfb851a680d9ed30c"],
+      [5 * BLOCK_SIZE + 1, "5091a4ab664374a784e38657d959db3e3e8ab54f2a53f235e8b269f70a1aecda"],
+    ] as const) {
+      expect((await store.put(inPieces(vectorInput(length), 10_000))).hash, `length ${length}`).to.equal(root);
+    }
+  });
+
+  it("migrates a store written in the legacy keyed-tree format: content readable under its BLAKE3 root", async () => {
+    // The legacy layout: objects/<old root>.data and .tree = u64le length ‖ u16le type length ‖
+    // type ‖ 32-byte keyed-tree leaves (their values are not checked any more).
+    const objects = join(dir.path, "objects");
+    await mkdir(objects, { recursive: true });
+    const content = vectorInput(BLOCK_SIZE + 1);
+    const oldName = "9c".repeat(32);
+    const type = Buffer.from("text/javascript");
+    const header = Buffer.alloc(10);
+    header.writeBigUInt64LE(BigInt(content.length), 0);
+    header.writeUInt16LE(type.length, 8);
+    await writeFile(join(objects, `${oldName}.data`), content);
+    await writeFile(join(objects, `${oldName}.tree`), Buffer.concat([header, type, Buffer.alloc(64, 7)]));
+    // A legacy object whose data lost its tail is dropped, as a bad index always was.
+    const brokenName = "7e".repeat(32);
+    await writeFile(join(objects, `${brokenName}.data`), content.subarray(0, 100));
+    await writeFile(join(objects, `${brokenName}.tree`), Buffer.concat([header, type, Buffer.alloc(64, 7)]));
+
+    const store = await BlockStore.open({ directory: dir.path, maxBytes: 64 * MiB });
+    const root = "531c319935cf78f34869faebd865e5748266b1799039103bfb851a680d9ed30c" as ContentHash; // b3sum
+    expect(store.migrated).to.deep.equal([{ from: oldName, to: root }]);
+    expect(store.stat(root)).to.deep.equal({ hash: root, length: content.length, contentType: "text/javascript" });
+    expect((await collect(store.read(root))).equals(content)).to.equal(true);
+    expect((await readdir(objects)).sort()).to.deep.equal([`${root}.data`, `${root}.tree`]);
+    expect(store.bytesUsed).to.equal(content.length + INDEX_HEADER + type.length + 2 * 32);
+
+    const reopened = await BlockStore.open({ directory: dir.path, maxBytes: 64 * MiB });
+    expect(reopened.migrated).to.deep.equal([]);
+    expect((await collect(reopened.read(root))).equals(content)).to.equal(true);
   });
 
   it("evicts the least recently used objects past its disk budget", async () => {

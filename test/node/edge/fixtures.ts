@@ -32,3 +32,8 @@ export async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer
   for await (const part of stream) parts.push(part);
   return Buffer.concat(parts);
 }
+
+/** The input of BLAKE3's official test vectors: bytes 0, 1, …, 250, 0, 1, … */
+export function vectorInput(length: number): Buffer {
+  return Buffer.from(Uint8Array.from({ length }, (_, i) => i % 251));
+}

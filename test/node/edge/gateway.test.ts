@@ -13,7 +13,7 @@ import { BLOCK_SIZE, leavesFromOutboard, verifyBlockProof } from "../../../node/
 import type { ContentHash } from "../../../node/blockstore/contentHash";
 import { startGateway, type RunningGateway } from "../../../node/gateway/gatewayServer";
 import { OriginFetcher } from "../../../node/origins/originFetcher";
-import { inPieces, patternBytes, tempDirectory } from "./fixtures";
+import { inPieces, patternBytes, tempDirectory, vectorInput } from "./fixtures";
 import { startLoopbackServer, type LoopbackServer } from "./loopbackServer";
 
 const TOKEN = "operator-secret";
@@ -229,6 +229,31 @@ describe("edge: HTTP gateway", function () {
       const block = content.subarray(index * BLOCK_SIZE, (index + 1) * BLOCK_SIZE);
       expect(verifyBlockProof(hashing, Buffer.from(hash, "hex"), content.length, index, block, proof)).to.equal(true);
       expect(verifyBlockProof(hashing, Buffer.from(hash, "hex"), content.length, index, Buffer.from(block).fill(1, 0, 1), proof)).to.equal(false);
+    }
+  });
+
+  it("names content added from an origin by the root b3sum prints, and proves its blocks against that root", async () => {
+    // Four blocks and a tail of the BLAKE3 test-vector input; the root is b3sum 1.2.0's output.
+    const vector = vectorInput(4 * BLOCK_SIZE + 12345);
+    const b3sum = "7a7e1c6a800e0cfbd45304d16a3544d5d55e2a723a11fc021bf9fb45ee8c1472";
+    const source = await startLoopbackServer((_req, res) => res.writeHead(200).end(vector));
+    try {
+      const added = await fetch(`${gateway.url}/origins`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ url: `${source.base}/bundle.js`, integrity: `blake3-${b3sum}` }),
+      });
+      expect(added.status).to.equal(201);
+      expect(((await added.json()) as { hash: string }).hash).to.equal(b3sum);
+    } finally {
+      await source.close();
+    }
+    expect(Buffer.from(await (await fetch(`${gateway.url}/blake3/${b3sum}`)).arrayBuffer()).equals(vector)).to.equal(true);
+    const hashing = await loadBlockHashing();
+    for (let index = 0; index < 5; index++) {
+      const proof = leavesFromOutboard(Buffer.from(await (await fetch(`${gateway.url}/blake3/${b3sum}/proof/${index}`)).arrayBuffer()));
+      const block = vector.subarray(index * BLOCK_SIZE, (index + 1) * BLOCK_SIZE);
+      expect(verifyBlockProof(hashing, Buffer.from(b3sum, "hex"), vector.length, index, block, proof), `block ${index}`).to.equal(true);
     }
   });
 

@@ -26,10 +26,15 @@ describe("edge: origin pointers and integrity strings", () => {
     // bafkrei… is CIDv1 raw + sha2-256: of the bytes "hello world" here.
     const raw = decodeCid("bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e");
     expect(raw?.rawSha256?.toString("hex")).to.equal(createHash("sha256").update("hello world").digest("hex"));
+    // bafkr4… is CIDv1 raw + BLAKE3: its digest is b3sum's "hello world", the node's content root.
+    const blake3 = decodeCid("bafkr4igxjga67jykbseaxdmmdgc5a5o3zp3htom2l6mrjznk7fvyggu6eq");
+    expect(blake3?.rawBlake3?.toString("hex")).to.equal("d74981efa70a0c880b8d8c1985d075dbcbf679b99a5f9914e5aaf96b831a9e24");
+    expect(blake3?.rawSha256).to.equal(undefined);
     // bafybei… is CIDv1 dag-pb: decoded but not verifiable as raw bytes.
     const dagPb = decodeCid("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi");
     expect(dagPb).to.not.equal(undefined);
     expect(dagPb?.rawSha256).to.equal(undefined);
+    expect(dagPb?.rawBlake3).to.equal(undefined);
     for (const bad of ["Qm123", "bafk!", "zQmfoo", ""]) expect(decodeCid(bad), bad).to.equal(undefined);
   });
 

@@ -103,6 +103,37 @@ describe("edge: peer fetch between two nodes", function () {
     expect((await fetch(`${fetcher.gateway.url}/blake3/${hash}`)).status).to.equal(404);
   });
 
+  it("refuses a peer with a wrong outboard and one that cuts the stream short, and serves nothing", async () => {
+    /** A peer that answers the outboard with `outboard(real)` and the content with `body(content)`, chunked. */
+    async function startPeer(outboard: (real: Buffer) => Buffer, body: (bytes: Buffer) => Buffer) {
+      const server = await startLoopbackServer(async (req, res) => {
+        if (req.url?.endsWith("/outboard")) {
+          const real = await fetch(`${holder.gateway.url}${req.url}`);
+          res.writeHead(200, { "x-fleek-content-length": real.headers.get("x-fleek-content-length")! });
+          return res.end(outboard(Buffer.from(await real.arrayBuffer())));
+        }
+        res.writeHead(200);
+        res.end(body(content));
+      });
+      cleanups.push(() => server.close());
+      return server;
+    }
+    const wrongOutboard = await startPeer((real) => Buffer.from(real).fill(0, 40, 41), (bytes) => bytes);
+    const truncating = await startPeer((real) => real, (bytes) => bytes.subarray(0, 3 * BLOCK_SIZE + 10));
+    const fetcher = await startNode("fetcher", [wrongOutboard.base, truncating.base]);
+    try {
+      await fetcher.peerFetcher.fetch(hash);
+      expect.fail("fetch from a peer with a wrong outboard and a truncating one succeeded");
+    } catch (error) {
+      expect(error).to.be.instanceOf(PeerFetchError);
+      const reasons = (error as PeerFetchError).reasons;
+      expect(reasons[0]).to.match(/the announced block hashes do not produce the expected root$/);
+      expect(reasons[1]).to.match(new RegExp(`the stream ended after ${3 * BLOCK_SIZE + 10} of ${content.length} bytes$`));
+    }
+    expect(fetcher.store.bytesUsed).to.equal(0);
+    expect((await fetch(`${fetcher.gateway.url}/blake3/${hash}`)).status).to.equal(404);
+  });
+
   it("re-fetches a copy found corrupt on disk from its peer instead of failing the request", async () => {
     const fetcher = await startNode("fetcher", [holder.gateway.url]);
     await fetcher.peerFetcher.fetch(hash);

@@ -1,6 +1,7 @@
 /**
- * Writes a local devnet: n fresh node keys, a committee file and one config per node, on
- * consecutive loopback ports. Used by `node devnet`, the multi-process tests and the benchmark.
+ * Writes a local cluster: n fresh node keys, a static committee file and one config per node, on
+ * consecutive loopback ports, with no chain. Used by `node cluster`, the multi-process tests and
+ * the consensus benchmark. (The devnet of `npm start` reads its committee from the chain.)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -9,27 +10,27 @@ import { Parameters } from "./consensus/parameters";
 import { KeyPair } from "./consensus/types/crypto";
 import { NodeConfigFile } from "./config";
 
-/** What {@link writeDevnet} created. */
-export interface Devnet {
+/** What {@link writeClusterConfigs} created. */
+export interface ClusterConfigs {
   committeeFile: string;
   /** One per node, in creation order (not committee order). */
-  nodes: { configFile: string; key: KeyPair; clientPort: number; member: CommitteeFile["members"][number] }[];
+  nodes: { configFile: string; key: KeyPair; mempoolPort: number; member: CommitteeFile["members"][number] }[];
 }
 
 /**
  * Creates `n` node configs under `dir` (node i uses ports base + 3i .. base + 3i + 2). The first
  * `members` nodes (default all) form the committee of `epoch`.
  */
-export function writeDevnet(
+export function writeClusterConfigs(
   dir: string,
   n: number,
   basePort: number,
   parameters: Partial<Parameters> = {},
   opts: { members?: number; epoch?: number } = {},
-): Devnet {
+): ClusterConfigs {
   fs.mkdirSync(dir, { recursive: true });
   const committeeFile = path.join(dir, "committee.json");
-  const nodes: Devnet["nodes"] = [];
+  const nodes: ClusterConfigs["nodes"] = [];
   for (let i = 0; i < n; i++) {
     const key = KeyPair.generate();
     const port = basePort + 3 * i;
@@ -38,13 +39,13 @@ export function writeDevnet(
       keySeed: key.seed.toString("hex"),
       dataDir: `data-${i}`,
       host: "127.0.0.1",
-      clientPort: port + 2,
+      mempoolPort: port + 2,
       committee: { file: "committee.json" },
       parameters,
     };
     const configFile = path.join(dir, `node-${i}.json`);
     fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-    nodes.push({ configFile, key, clientPort: port + 2, member });
+    nodes.push({ configFile, key, mempoolPort: port + 2, member });
   }
   writeCommittee(committeeFile, opts.epoch ?? 1, nodes.slice(0, opts.members ?? n).map((x) => x.member));
   return { committeeFile, nodes };

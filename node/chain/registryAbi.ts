@@ -1,0 +1,11 @@
+/**
+ * The NodeRegistry ABI as compiled (artifacts/, made by `hardhat compile`): the node's one ABI
+ * source, so a struct the contracts change (NodeView, Endpoints, EpochReport) reaches the node
+ * without a hand-written tuple to update, and every custom error of the registry decodes.
+ */
+import artifact from "../../artifacts/contracts/registry/NodeRegistry.sol/NodeRegistry.json";
+
+export const NODE_REGISTRY_ABI = artifact.abi;
+
+/** The ServiceEscrow ABI as compiled: the node reads what each client can be debited from it. */
+export { abi as SERVICE_ESCROW_ABI } from "../../artifacts/contracts/payments/ServiceEscrow.sol/ServiceEscrow.json";

@@ -1,0 +1,51 @@
+/**
+ * The limits every function runs under (docs/functions.md "Limits"). Defaults follow issue 19
+ * (128 MiB heap, 15 s wall) and Cloudflare Workers' free plan where the issue names no figure.
+ */
+export interface FunctionLimits {
+  /** V8 heap of one function's isolate, MiB (isolated-vm refuses less than 8). */
+  memoryMiB: number;
+  /** CPU time one request may use inside the isolate, ms. */
+  cpuMs: number;
+  /** Wall time of one request, including subrequests, ms. */
+  wallMs: number;
+  /** Largest bundle (the module's source), bytes. */
+  bundleBytes: number;
+  /** Largest request body, bytes. */
+  requestBytes: number;
+  /** Largest response body (the function's, and each subrequest's), bytes. */
+  responseBytes: number;
+  /** Outbound fetches one request may make. */
+  subrequests: number;
+  /** Functions kept warm (one isolate each); the least recently used is dropped beyond it. */
+  warmIsolates: number;
+  /** Compiled code kept by root (V8 code cache), bytes. */
+  codeCacheBytes: number;
+}
+
+/** The defaults; a node overrides any of them in its config (`services.functions.limits`). */
+export const DEFAULT_FUNCTION_LIMITS: FunctionLimits = {
+  memoryMiB: 128,
+  cpuMs: 50,
+  wallMs: 15_000,
+  bundleBytes: 1024 * 1024,
+  requestBytes: 1024 * 1024,
+  responseBytes: 10 * 1024 * 1024,
+  subrequests: 50,
+  warmIsolates: 64,
+  codeCacheBytes: 64 * 1024 * 1024,
+};
+
+/** The limits of a config section, each a positive integer; throws naming the bad key. */
+export function functionLimitsFrom(raw: unknown): FunctionLimits {
+  if (raw === undefined) return { ...DEFAULT_FUNCTION_LIMITS };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("config: services.functions.limits must be an object");
+  const limits = { ...DEFAULT_FUNCTION_LIMITS };
+  for (const [key, value] of Object.entries(raw)) {
+    if (!(key in DEFAULT_FUNCTION_LIMITS)) throw new Error(`config: unknown function limit ${key}`);
+    if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new Error(`config: function limit ${key} must be a positive integer`);
+    limits[key as keyof FunctionLimits] = value as number;
+  }
+  if (limits.memoryMiB < 8) throw new Error("config: function limit memoryMiB must be at least 8");
+  return limits;
+}

@@ -1,0 +1,300 @@
+/**
+ * Runs functions in V8 isolates (isolated-vm): one warm isolate per function root with its own
+ * heap limit and one context, locked down once (sandboxLockdown.ts) and reused by all the
+ * function's requests, as workerd reuses a worker's globals; an isolate that hit a limit is
+ * discarded and rebuilt; the least recently used isolate is disposed beyond `warmIsolates`; V8's
+ * compiled code is kept by root so a function whose isolate was evicted compiles from cache.
+ * See docs/functions.md ("Isolation" and "Measured": why not a context per request).
+ */
+import ivm from "isolated-vm";
+import { LRUCache } from "lru-cache";
+import type { FunctionLimits } from "./functionLimits";
+import { outboundFetch, OutboundRefused, type OutboundResponse } from "./outboundFetch";
+import { SANDBOX_PRELUDE } from "./sandboxPrelude";
+
+/** How often the CPU clock of a running request is read, ms. */
+const CPU_WATCH_MS = 5;
+
+/** Why a function did not answer: each maps to one HTTP status (functionsService.ts). */
+export type FunctionFailure = "cpu" | "wall" | "memory" | "bad-module" | "threw" | "response-too-large";
+
+/** A function that failed, with the reason the client is told. */
+export class FunctionError extends Error {
+  constructor(
+    readonly failure: FunctionFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a function receives: the web Request's parts, and Fleek's `main(params)` object. */
+export interface FunctionRequest {
+  method: string;
+  url: string;
+  headers: [string, string][];
+  body: Uint8Array | null;
+  params: { method: string; path: string; query: Record<string, string>; headers: Record<string, string>; body?: string };
+}
+
+/** What a function answered. */
+export interface FunctionResponse {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array;
+}
+
+/** What a function answered, with the CPU time its isolate spent on the request (the receipt's figure). */
+export interface MeteredResponse extends FunctionResponse {
+  /**
+   * Microseconds of the isolate's CPU clock from the request's start to its answer: the module's
+   * evaluation on a cold request included, the context's construction not. Requests a function
+   * serves at once share the clock, so each is charged the isolate's time meanwhile (exact for
+   * one at a time, never less than what it used).
+   */
+  cpuUs: number;
+}
+
+/** What one request may still spend on subrequests, and until when. */
+interface RequestBudget {
+  deadline: number;
+  subrequests: number;
+}
+
+/** One function's isolate with its locked-down context, its module and the entry the host calls. */
+class WarmFunction {
+  inflight = 0;
+  retired = false;
+  /** The requests running now: their subrequests are charged to them (see `hostFetch`). */
+  readonly running = new Set<RequestBudget>();
+  /** The locked-down context and the prelude's entry, built before the function is known. */
+  base!: Promise<{ context: ivm.Context; entry: ivm.Reference }>;
+  /** Settles once the function's module is evaluated in `base`. */
+  ready?: Promise<{ entry: ivm.Reference; namespace: ivm.Reference }>;
+  constructor(readonly isolate: ivm.Isolate) {}
+
+  /** Disposes the isolate now, or once its last request finished. */
+  retire(): void {
+    this.retired = true;
+    // After the answer went out: freeing a large heap takes milliseconds nobody should wait for.
+    if (this.inflight === 0) setImmediate(() => this.isolate.isDisposed || this.isolate.dispose());
+  }
+}
+
+/** The functions' sandbox. */
+export class FunctionRuntime {
+  private readonly warm: LRUCache<string, WarmFunction>;
+  /**
+   * An isolate with its context locked down, built between requests, for the next function that
+   * is not warm: its first request then pays only for compiling and evaluating the module.
+   */
+  private spare?: WarmFunction;
+  private closed = false;
+  private readonly codeCache: LRUCache<string, { data: ivm.ExternalCopy<ArrayBuffer>; bytes: number }>;
+
+  constructor(
+    private readonly limits: FunctionLimits,
+    /** Hosts a function may not fetch from besides non-public addresses (the node's own names). */
+    private readonly refusedHosts: ReadonlySet<string> = new Set(),
+  ) {
+    this.warm = new LRUCache({ max: limits.warmIsolates, dispose: (w) => w.retire() });
+    this.codeCache = new LRUCache({ maxSize: limits.codeCacheBytes, sizeCalculation: (c) => Math.max(1, c.bytes) });
+  }
+
+  /** Number of warm isolates (for status and tests). */
+  get warmCount(): number {
+    return this.warm.size;
+  }
+
+  /** Runs the module `source` (content root `root`) on `request`; rejects with {@link FunctionError}. */
+  async run(root: string, source: string, request: FunctionRequest): Promise<MeteredResponse> {
+    const warm = this.warmFunction(root);
+    warm.inflight++;
+    const budget: RequestBudget = { deadline: Date.now() + this.limits.wallMs, subrequests: this.limits.subrequests };
+    warm.running.add(budget);
+    let wallTimer: NodeJS.Timeout | undefined;
+    let cpuWatch: NodeJS.Timeout | undefined;
+    let finished = false;
+    try {
+      let outOfTime!: (failure: FunctionError) => void;
+      const stopped = new Promise<never>((_, reject) => {
+        outOfTime = reject;
+        wallTimer = setTimeout(() => reject(new FunctionError("wall", `the function ran over its wall time limit (${this.limits.wallMs} ms)`)), this.limits.wallMs);
+      });
+      const answered = (async () => {
+        // Building the context (our prelude and lockdown) is not the function's CPU time; its
+        // module's top level is, under V8's timeout in prepare().
+        let cpuAtStart = warm.isolate.cpuTime;
+        if (!warm.ready) {
+          // The prelude and lockdown are ours: the clock starts after them, before the module.
+          warm.ready = this.prepare(warm, root, source, () => (cpuAtStart = warm.isolate.cpuTime));
+        }
+        const { entry, namespace } = await warm.ready;
+        if (finished) throw new FunctionError("wall", "the request ended before its function was ready");
+        cpuWatch = this.watchCpu(warm, outOfTime);
+        const answer = (await entry.apply(undefined, [namespace.derefInto(), new ivm.ExternalCopy(request).copyInto()], {
+          timeout: this.limits.cpuMs,
+          result: { promise: true, copy: true },
+        })) as FunctionResponse;
+        return { ...answer, cpuUs: Number((warm.isolate.cpuTime - cpuAtStart) / 1_000n) };
+      })();
+      const response = await Promise.race([answered, stopped]);
+      // A heap past half its limit after a request (the function's state, or garbage V8 put off
+      // collecting) is replaced, so what accumulated never reads as the next request's memory bomb.
+      if (warm.isolate.getHeapStatisticsSync().used_heap_size > (this.limits.memoryMiB * 2 ** 20) / 2) this.drop(root, warm);
+      if (response.body.byteLength > this.limits.responseBytes) {
+        throw new FunctionError("response-too-large", `the function's response body is over ${this.limits.responseBytes} bytes`);
+      }
+      return response;
+    } catch (error) {
+      const failure = this.failureOf(warm, error);
+      // Execution stopped mid-run (a limit, a termination) may leave the context in any state: the
+      // next request gets a new isolate. An exception the function threw leaves it as it was.
+      if (failure.failure === "cpu" || failure.failure === "wall" || failure.failure === "memory") this.drop(root, warm);
+      throw failure;
+    } finally {
+      finished = true;
+      clearTimeout(wallTimer);
+      clearInterval(cpuWatch);
+      warm.running.delete(budget);
+      warm.inflight--;
+      if (!this.spare && !this.closed) this.spare = this.newWarmFunction();
+      if (warm.retired) warm.retire();
+    }
+  }
+
+  /** Disposes every isolate. */
+  close(): void {
+    this.closed = true;
+    this.warm.clear();
+    this.spare?.retire();
+    this.spare = undefined;
+  }
+
+  /**
+   * V8's timeout bounds each run the host starts; code resumed after a subrequest runs outside it,
+   * so the isolate's CPU clock is watched too (shared by the requests it serves at once).
+   */
+  private watchCpu(warm: WarmFunction, outOfTime: (failure: FunctionError) => void): NodeJS.Timeout {
+    const cpuAtStart = warm.isolate.cpuTime;
+    let overlapping = 1;
+    return setInterval(() => {
+      overlapping = Math.max(overlapping, warm.inflight);
+      if (warm.isolate.isDisposed) return;
+      if (Number(warm.isolate.cpuTime - cpuAtStart) / 1e6 > this.limits.cpuMs * overlapping) {
+        outOfTime(new FunctionError("cpu", `the function ran over its CPU time limit (${this.limits.cpuMs} ms)`));
+      }
+    }, CPU_WATCH_MS);
+  }
+
+  private warmFunction(root: string): WarmFunction {
+    const existing = this.warm.get(root);
+    if (existing && !existing.isolate.isDisposed) return existing;
+    const warm = this.spare ?? this.newWarmFunction();
+    this.spare = undefined;
+    this.warm.set(root, warm);
+    return warm;
+  }
+
+  /** A new isolate whose context (host fetch, prelude, lockdown) starts building now. */
+  private newWarmFunction(): WarmFunction {
+    const warm = new WarmFunction(new ivm.Isolate({ memoryLimit: this.limits.memoryMiB }));
+    warm.base = (async () => {
+      const context = await warm.isolate.createContext();
+      await context.global.set("__fleekHostFetch", this.hostFetch(warm));
+      const prelude = await warm.isolate.compileScript(SANDBOX_PRELUDE, { filename: "fleek:prelude" });
+      return { context, entry: (await prelude.run(context, { reference: true })) as ivm.Reference };
+    })();
+    // A spare disposed before use rejects here with nobody waiting; a used one is awaited in prepare().
+    warm.base.catch(() => undefined);
+    return warm;
+  }
+
+  /**
+   * Builds the function in its isolate once: the locked-down context (`base`), then the module,
+   * evaluated under the CPU limit. A module that fails to build drops the isolate, so the next
+   * request tries again from scratch.
+   */
+  private async prepare(warm: WarmFunction, root: string, source: string, baseReady: () => void): Promise<{ entry: ivm.Reference; namespace: ivm.Reference }> {
+    try {
+      const { context, entry } = await warm.base;
+      baseReady();
+      const module = await this.compile(warm.isolate, root, source);
+      await module.instantiate(context, (specifier) => {
+        throw new Error(`imports are not supported (${JSON.stringify(specifier)}): bundle the function into one module`);
+      });
+      await module.evaluate({ timeout: this.limits.cpuMs });
+      return { entry, namespace: module.namespace };
+    } catch (error) {
+      this.drop(root, warm);
+      throw error;
+    }
+  }
+
+  private drop(root: string, warm: WarmFunction): void {
+    if (this.warm.peek(root) === warm) this.warm.delete(root);
+    else warm.retire();
+  }
+
+  /** Compiles the module, from V8's code cache when this root was compiled before. */
+  private async compile(isolate: ivm.Isolate, root: string, source: string): Promise<ivm.Module> {
+    const cached = this.codeCache.get(root);
+    const filename = `fleek:fn/${root}`;
+    try {
+      if (cached) return await isolate.compileModule(source, { filename, cachedData: cached.data });
+      const module = await isolate.compileModule(source, { filename, produceCachedData: true });
+      const data = (module as unknown as ivm.CachedDataResult).cachedData;
+      if (data) this.codeCache.set(root, { data, bytes: data.copy().byteLength });
+      return module;
+    } catch (error) {
+      if (isolate.isDisposed) throw error;
+      throw new FunctionError("bad-module", `the function's module does not compile: ${messageOf(error)}`);
+    }
+  }
+
+  /**
+   * The reference the prelude's `fetch` calls, one per context. A shared context cannot tell which
+   * of the requests it serves at once made a call, so each call is charged to the first running
+   * request with subrequests left, and bounded by its deadline: exact for one request at a time,
+   * never more than the running requests' total. A call when none runs (a promise the function
+   * left behind) is refused. It never rejects, so a rejection nobody awaits never surfaces in the
+   * host as an unhandled rejection: failures are answered as `{ error }` and thrown inside.
+   */
+  private hostFetch(warm: WarmFunction): ivm.Reference {
+    return new ivm.Reference(async (url: string, method: string, headers: [string, string][], body: Uint8Array | null): Promise<ivm.Copy<OutboundResponse | { error: string }>> => {
+      let budget: RequestBudget | undefined;
+      for (const running of warm.running) {
+        if (running.subrequests > 0) {
+          budget = running;
+          break;
+        }
+      }
+      if (!budget) {
+        const error = warm.running.size === 0 ? "fetch refused: no request of this function is running" : `fetch refused: over ${this.limits.subrequests} subrequests in one request`;
+        return new ivm.ExternalCopy({ error }).copyInto();
+      }
+      budget.subrequests--;
+      try {
+        const response = await outboundFetch(url, method, headers, body, { deadline: budget.deadline, maxResponseBytes: this.limits.responseBytes, refusedHosts: this.refusedHosts });
+        return new ivm.ExternalCopy(response).copyInto();
+      } catch (error) {
+        // Only the message crosses into the isolate, never a host object.
+        return new ivm.ExternalCopy({ error: error instanceof OutboundRefused ? error.message : `fetch failed: ${messageOf(error)}` }).copyInto();
+      }
+    });
+  }
+
+  private failureOf(warm: WarmFunction, error: unknown): FunctionError {
+    if (error instanceof FunctionError) return error;
+    const message = messageOf(error);
+    if (/memory limit|allocation failed/i.test(message) || (warm.isolate.isDisposed && !warm.retired)) {
+      return new FunctionError("memory", `the function ran out of memory (limit ${this.limits.memoryMiB} MiB)`);
+    }
+    if (/timed out/i.test(message)) return new FunctionError("cpu", `the function ran over its CPU time limit (${this.limits.cpuMs} ms)`);
+    return new FunctionError("threw", `the function threw: ${message.slice(0, 500)}`);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,208 @@
+/**
+ * Runs the configured services, each in its own child process, and routes the gateway's requests
+ * to them. A service that exits or fails to start is restarted after a backoff (200 ms doubling to
+ * 30 s; back to 200 ms once a process ran for a minute). `reconcile` adds, removes and restarts
+ * services to match a new `services` config (SIGHUP on `node run`). Consensus runs in the node
+ * process and never waits on a service: the only link is this HTTP proxy.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import * as path from "node:path";
+import { replyError } from "../gateway/httpReplies";
+import type { Logger } from "../logger";
+import type { ServiceLaunch, ServiceReady } from "./serviceProcess";
+
+const SERVICE_PROCESS = path.join(__dirname, "serviceProcess.ts");
+const FIRST_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 30_000;
+const HEALTHY_AFTER_MS = 60_000;
+const START_TIMEOUT_MS = 30_000;
+
+/** Sees a service's answer (no headers: none came) and returns the headers to send; see {@link ServiceSupervisor.route}. */
+export type AnswerHook = (status: number, headers: IncomingHttpHeaders | undefined) => IncomingHttpHeaders | undefined;
+
+/** A service's state as `GET /services` shows it. */
+export interface ServiceStatus {
+  id: string;
+  state: "starting" | "running" | "backoff" | "stopped";
+  pid: number | null;
+  restarts: number;
+}
+
+/** Where services reach the node. */
+export interface SupervisorEnvironment {
+  /** The gateway's URL; read when a service starts (the gateway starts after the supervisor it routes to). */
+  gatewayUrl: () => string;
+  nodeHosts: string[];
+  logger: Logger;
+}
+
+/** One service and its current process. */
+class SupervisedService {
+  private child: ChildProcess | undefined;
+  private port: number | undefined;
+  private failures = 0;
+  private startedAt = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private startTimer: NodeJS.Timeout | undefined;
+  restarts = 0;
+  state: ServiceStatus["state"] = "starting";
+  readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+  constructor(
+    readonly id: string,
+    readonly options: Record<string, unknown>,
+    private readonly env: SupervisorEnvironment,
+  ) {
+    this.start();
+  }
+
+  /** The loopback port of the running process. */
+  get target(): number | undefined {
+    return this.state === "running" ? this.port : undefined;
+  }
+
+  status(): ServiceStatus {
+    return { id: this.id, state: this.state, pid: this.child?.pid ?? null, restarts: this.restarts };
+  }
+
+  private start(): void {
+    this.state = "starting";
+    this.startedAt = Date.now();
+    const launch: ServiceLaunch = { id: this.id, options: this.options, gatewayUrl: this.env.gatewayUrl(), nodeHosts: this.env.nodeHosts };
+    // isolated-vm needs --no-node-snapshot on Node 20; tsx comes with the parent's --import, or is
+    // added when the parent loads TypeScript otherwise (a Hardhat test runs the gateway in process).
+    const inherited = process.execArgv.filter((a) => a !== "--no-node-snapshot");
+    const tsx = inherited.some((a) => a.includes("tsx")) ? [] : ["--import", "tsx"];
+    const child = fork(SERVICE_PROCESS, [], {
+      execArgv: [...inherited, ...tsx, "--no-node-snapshot"],
+      env: { ...process.env, FLEEK_SERVICE: JSON.stringify(launch) },
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    });
+    this.child = child;
+    this.startTimer = setTimeout(() => {
+      this.env.logger.warn("service did not start in time", { service: this.id, ms: START_TIMEOUT_MS });
+      child.kill("SIGKILL");
+    }, START_TIMEOUT_MS);
+    child.on("message", (message: ServiceReady) => {
+      if (!message?.ready || this.child !== child) return;
+      clearTimeout(this.startTimer);
+      this.port = message.port;
+      this.state = "running";
+      this.env.logger.info("service running", { service: this.id, pid: child.pid, port: message.port });
+    });
+    child.on("exit", (code, signal) => this.exited(child, code, signal));
+  }
+
+  private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child !== child) return;
+    clearTimeout(this.startTimer);
+    this.port = undefined;
+    this.agent.destroy();
+    if (this.state === "stopped") return;
+    if (Date.now() - this.startedAt > HEALTHY_AFTER_MS) this.failures = 0;
+    const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** this.failures++);
+    this.state = "backoff";
+    this.env.logger.warn("service exited, restarting", { service: this.id, code, signal, inMs: delay });
+    this.restartTimer = setTimeout(() => {
+      this.restarts++;
+      this.start();
+    }, delay);
+  }
+
+  /** Stops the process for good; resolves once it exited. */
+  async stop(): Promise<void> {
+    this.state = "stopped";
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.startTimer);
+    this.agent.destroy();
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGTERM");
+    const forced = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(forced);
+  }
+}
+
+/** The node's services. */
+export class ServiceSupervisor {
+  private readonly services = new Map<string, SupervisedService>();
+
+  constructor(private readonly env: SupervisorEnvironment) {}
+
+  /** Starts, stops and restarts services so that exactly `config`'s run, with its options. */
+  async reconcile(config: Record<string, Record<string, unknown>>): Promise<void> {
+    for (const [id, service] of [...this.services]) {
+      if (JSON.stringify(config[id]) === JSON.stringify(service.options)) continue;
+      this.services.delete(id);
+      await service.stop();
+      this.env.logger.info("service removed", { service: id });
+    }
+    for (const [id, options] of Object.entries(config)) {
+      if (!this.services.has(id)) this.services.set(id, new SupervisedService(id, options, this.env));
+    }
+  }
+
+  status(): ServiceStatus[] {
+    return [...this.services.values()].map((s) => s.status());
+  }
+
+  /** Resolves once service `id` serves (for startup and tests); rejects after `ms`. */
+  async whenRunning(id: string, ms = START_TIMEOUT_MS): Promise<void> {
+    const end = Date.now() + ms;
+    while (this.services.get(id)?.target === undefined) {
+      if (Date.now() > end) throw new Error(`service ${id} is not running`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /**
+   * Forwards a request to service `id` as `forwardPath` (path and query). `hook`, when given, is
+   * called once: with the service's status and headers before they are sent on (it returns the
+   * headers to send: the gateway signs the functions' receipts there), or with no headers when the
+   * service gave no answer.
+   */
+  route(id: string, req: IncomingMessage, res: ServerResponse, forwardPath: string, hook?: AnswerHook): void {
+    let called = false;
+    const answered: AnswerHook = (status, headers) => {
+      if (called || !hook) return headers;
+      called = true;
+      return hook(status, headers);
+    };
+    const service = this.services.get(id);
+    if (!service) {
+      answered(404, undefined);
+      return replyError(res, 404, `no service ${JSON.stringify(id)} on this node`);
+    }
+    const port = service.target;
+    if (port === undefined) answered(503, undefined);
+    if (port === undefined) return replyError(res, 503, `service ${id} is ${service.state === "stopped" ? "stopped" : "restarting"}; retry shortly`, { "retry-after": "1" });
+    const upstream = request(
+      { host: "127.0.0.1", port, method: req.method, path: forwardPath, headers: req.headers, agent: service.agent },
+      (answer: IncomingMessage) => {
+        const status = answer.statusCode ?? 502;
+        res.writeHead(status, answered(status, answer.headers) ?? answer.headers);
+        answer.pipe(res);
+        answer.on("error", () => res.destroy());
+      },
+    );
+    upstream.on("error", (error) => {
+      answered(502, undefined);
+      if (res.headersSent) return res.destroy();
+      replyError(res, 502, `service ${id} failed while answering: ${error.message}`);
+    });
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.pipe(upstream);
+  }
+
+  /** Stops every service. */
+  async close(): Promise<void> {
+    const all = [...this.services.values()];
+    this.services.clear();
+    await Promise.all(all.map((s) => s.stop()));
+  }
+}

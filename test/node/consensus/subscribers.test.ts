@@ -1,0 +1,79 @@
+/**
+ * Exact delivery to subscribers: while 4 node processes commit a steady load, clients attach to
+ * random nodes at random moments (so some land in the middle of a sub-DAG's delivery) from
+ * random sub-DAG indices, up to a few beyond the newest. Each must receive exactly the batches
+ * of the reference sequence (a subscriber from index 1 attached before any load) whose index is
+ * at least its own: no gap, no duplicate, same order.
+ */
+import { expect } from "chai";
+import { NodeClient } from "../../../node/client/client";
+import { CommittedFrame } from "../../../node/client/protocol";
+import { transactionPayload } from "../../../node/client/transaction";
+import { Cluster, payloads, waitFor } from "./cluster";
+
+/** One received batch, as comparable text: "index|payload,payload,...". */
+function key(f: CommittedFrame): string {
+  return `${f.subDagIndex}|${f.txs.map((tx) => transactionPayload(tx).toString()).join(",")}`;
+}
+
+describe("subscribers attaching at random moments and indices", function () {
+  this.timeout(180_000);
+  let cluster: Cluster | undefined;
+  const clients: NodeClient[] = [];
+  afterEach(async function () {
+    if (this.currentTest?.state === "failed") for (const n of cluster?.nodes ?? []) console.error(n.stderr.slice(-2000));
+    clients.forEach((c) => c.close());
+    await cluster?.stop();
+  });
+
+  it("delivers every batch from the requested index exactly once", async () => {
+    cluster = new Cluster(4);
+    await cluster.start();
+    const connect = async (node: number) => {
+      const c = await NodeClient.connect("127.0.0.1", cluster!.nodes[node].mempoolPort);
+      clients.push(c);
+      return c;
+    };
+    const reference: string[] = [];
+    let newest = 0;
+    (await connect(0)).subscribe(1, (f) => {
+      reference.push(key(f));
+      newest = f.subDagIndex;
+    });
+
+    const late: { node: number; from: number; got: string[] }[] = [];
+    let loading = true;
+    const load = (async () => {
+      for (let wave = 0; loading; wave++) {
+        await Promise.all(cluster!.nodes.map((n, i) => n.submitAll(payloads(`w${wave}n${i}`, 30))));
+        await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
+      }
+    })();
+    for (let i = 0; i < 40; i++) {
+      await new Promise((r) => setTimeout(r, Math.random() * 150));
+      const s = { node: i % 4, from: 1 + Math.floor(Math.random() * (newest + 4)), got: [] as string[] };
+      late.push(s);
+      (await connect(s.node)).subscribe(s.from, (f) => s.got.push(key(f)));
+    }
+    loading = false;
+    await load;
+
+    // A last transaction marks the end: every subscriber from at or below its sub-DAG must reach it.
+    await cluster.nodes[0].submitAll(["tail"]);
+    await waitFor("the tail committed", () => reference.some((k) => k.includes("tail")));
+    const indexOf = (k: string) => Number(k.split("|")[0]);
+    const final = indexOf(reference.find((k) => k.includes("tail"))!);
+    await waitFor(
+      "every subscriber reaches the tail's sub-DAG",
+      () => late.every((s) => s.from > final || s.got.some((k) => indexOf(k) >= final)),
+      30_000,
+      () => late.map((s) => [s.from, s.got.length]),
+    );
+    expect(late.filter((s) => s.from <= final).length, "subscribers with something to receive").to.be.greaterThan(20);
+    const upTo = (list: string[]) => list.filter((k) => indexOf(k) <= final);
+    for (const s of late) {
+      const expected = upTo(reference).filter((k) => indexOf(k) >= s.from);
+      expect(upTo(s.got), `subscriber from ${s.from} on node ${s.node}`).to.deep.equal(expected);
+    }
+  });
+});

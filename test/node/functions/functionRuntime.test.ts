@@ -1,0 +1,112 @@
+/**
+ * The isolate runtime on its own (no HTTP), for what the node test cannot pin down under its
+ * 50 ms CPU limit: the 128 MiB heap limit alone stops a heap bomb, and the next request on the
+ * same function gets a new isolate. Also the outbound address rules on literal addresses.
+ */
+import { expect } from "chai";
+import { DEFAULT_FUNCTION_LIMITS, functionLimitsFrom } from "../../../node/functions/functionLimits";
+import { FunctionError, FunctionRuntime, type FunctionRequest } from "../../../node/functions/functionRuntime";
+import { refusalOf } from "../../../node/functions/outboundFetch";
+
+const REQUEST: FunctionRequest = { method: "GET", url: "http://fn/", headers: [], body: null, params: { method: "GET", path: "/", query: {}, headers: {} } };
+
+describe("function runtime (issue 19)", function () {
+  this.timeout(60_000);
+
+  it("stops a heap bomb at the 128 MiB heap limit and serves the same function again", async () => {
+    const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 10_000 });
+    const bomb = `export default { fetch(request) {
+      if (request.url.endsWith("/calm")) return new Response("calm");
+      const hoard = []; for (;;) hoard.push(new Array(1e6).fill(0.5));
+    } }`;
+    try {
+      for (let i = 0; i < 3; i++) {
+        const failure = await runtime.run("bomb", bomb, REQUEST).then(() => undefined, (e: unknown) => e);
+        expect(failure).to.be.instanceOf(FunctionError);
+        expect((failure as FunctionError).message).to.equal("the function ran out of memory (limit 128 MiB)");
+        const calm = await runtime.run("bomb", bomb, { ...REQUEST, url: "http://fn/calm" });
+        expect(Buffer.from(calm.body).toString()).to.equal("calm");
+      }
+    } finally {
+      runtime.close();
+    }
+  });
+
+  it("evaluates a module once for the requests that arrive together, and rebuilds its context after a limit", async () => {
+    const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 50 });
+    const counter = `let evaluated = 0, served = 0; evaluated++;
+      export default { fetch(request) {
+        if (request.url.endsWith("/loop")) for (;;) {}
+        served++;
+        return Response.json({ evaluated, served });
+      } }`;
+    const served = async (url = "http://fn/") => JSON.parse(Buffer.from((await runtime.run("counter", counter, { ...REQUEST, url })).body).toString()) as { evaluated: number; served: number };
+    try {
+      const together = await Promise.all(Array.from({ length: 20 }, () => served()));
+      expect(together.map((a) => a.evaluated)).to.deep.equal(Array(20).fill(1));
+      expect(together.map((a) => a.served).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1));
+      const failure = await served("http://fn/loop").then(() => undefined, (e: unknown) => e);
+      expect((failure as FunctionError).failure).to.equal("cpu");
+      // The looping request's context is gone with its state: a new module instance serves.
+      expect(await served()).to.deep.equal({ evaluated: 1, served: 1 });
+      expect(await served()).to.deep.equal({ evaluated: 1, served: 2 });
+    } finally {
+      runtime.close();
+    }
+  });
+
+  it("never lets one function see another's globals or state, pre-built spare isolates included", async () => {
+    const runtime = new FunctionRuntime(DEFAULT_FUNCTION_LIMITS);
+    const source = (name: string) => `let mine = 0;
+      export default { fetch() {
+        const seen = Object.keys(globalThis).filter((k) => k.startsWith("owner_"));
+        globalThis["owner_${name}"] = ++mine;
+        return Response.json({ seen, mine });
+      } }`;
+    try {
+      for (const name of ["a", "b", "c"]) {
+        for (let i = 1; i <= 2; i++) {
+          const answer = JSON.parse(Buffer.from((await runtime.run(name, source(name), REQUEST)).body).toString()) as { seen: string[]; mine: number };
+          expect(answer, `${name} #${i}`).to.deep.equal({ seen: i === 1 ? [] : [`owner_${name}`], mine: i });
+        }
+      }
+    } finally {
+      runtime.close();
+    }
+  });
+
+  it("keeps at most warmIsolates isolates, evicting the least recently used, whose function still serves", async () => {
+    const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, warmIsolates: 2 });
+    const source = (name: string) => `export default { fetch() { return new Response("${name}") } }`;
+    try {
+      for (const name of ["a", "b", "c", "a", "d", "b"]) {
+        const answer = await runtime.run(name, source(name), REQUEST);
+        expect(Buffer.from(answer.body).toString()).to.equal(name);
+        expect(runtime.warmCount).to.be.at.most(2);
+      }
+      expect(runtime.warmCount).to.equal(2);
+    } finally {
+      runtime.close();
+    }
+  });
+
+  it("refuses loopback, private, link-local, CGNAT, mapped and reserved addresses, and allows public ones", () => {
+    for (const address of ["127.0.0.1", "127.255.0.9", "10.0.0.1", "172.31.255.255", "192.168.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "::1", "::", "fe80::1", "fd12::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"]) {
+      expect(refusalOf(address), address).to.be.a("string");
+    }
+    for (const address of ["1.1.1.1", "8.8.8.8", "172.32.0.1", "2606:4700:4700::1111"]) {
+      expect(refusalOf(address), address).to.equal(undefined);
+    }
+  });
+
+  it("reads limits from the config and refuses bad ones", () => {
+    expect(functionLimitsFrom(undefined)).to.deep.equal({
+      memoryMiB: 128, cpuMs: 50, wallMs: 15_000, bundleBytes: 1_048_576, requestBytes: 1_048_576,
+      responseBytes: 10_485_760, subrequests: 50, warmIsolates: 64, codeCacheBytes: 67_108_864,
+    });
+    expect(functionLimitsFrom({ cpuMs: 10 }).cpuMs).to.equal(10);
+    expect(() => functionLimitsFrom({ cpuMs: 0 })).to.throw("function limit cpuMs must be a positive integer");
+    expect(() => functionLimitsFrom({ memoryMiB: 4 })).to.throw("at least 8");
+    expect(() => functionLimitsFrom({ heap: 1 })).to.throw("unknown function limit heap");
+  });
+});
