@@ -8,6 +8,7 @@ import { WalletProvider } from "./wallet/WalletContext";
 import { WalletButton } from "./wallet/WalletButton";
 import { useHashRoute, ROUTES, type Route } from "./router";
 import { Overview } from "./pages/Overview";
+import { PageErrorBoundary } from "./components/PageErrorBoundary";
 
 // The first page ships in the entry chunk; the others load when opened, which keeps the first
 // page's bundle small.
@@ -44,6 +45,9 @@ export function App() {
   const [error, setError] = useState<string>();
   const [version, setVersion] = useState(0);
   const route = useHashRoute();
+  // On narrow screens the navigation folds under a Menu button; opening a page folds it again.
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [route]);
 
   useEffect(() => {
     loadDeployment().then(setDeployment, (err) => setError(describeError(err)));
@@ -67,9 +71,18 @@ export function App() {
       <a className="skip" href="#main">
         Skip to content
       </a>
-      <header>
+      <header onKeyDown={(e) => e.key === "Escape" && setMenuOpen(false)}>
         <strong className="brand">Fleek Network</strong>
-        <nav aria-label="Pages">
+        <button
+          type="button"
+          className="menu-toggle"
+          aria-expanded={menuOpen}
+          aria-controls="pages-nav"
+          onClick={() => setMenuOpen((open) => !open)}
+        >
+          Menu
+        </button>
+        <nav id="pages-nav" aria-label="Pages" data-open={menuOpen}>
           {ROUTES.map((r) => (
             <a key={r.route} href={`#/${r.route}`} aria-current={route === r.route ? "page" : undefined}>
               {r.label}
@@ -87,9 +100,12 @@ export function App() {
         {!error && !app && <p aria-busy="true">Loading the deployment…</p>}
         {app && (
           <AppContext.Provider value={app}>
-            <Suspense fallback={<p aria-busy="true">Loading the page…</p>}>
-              <Page route={route} />
-            </Suspense>
+            {/* Outside Suspense too: a page chunk that fails to load is an error of that page only. */}
+            <PageErrorBoundary key={route}>
+              <Suspense fallback={<p aria-busy="true">Loading the page…</p>}>
+                <Page route={route} />
+              </Suspense>
+            </PageErrorBoundary>
           </AppContext.Provider>
         )}
       </main>

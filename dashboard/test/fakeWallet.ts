@@ -4,7 +4,7 @@ import type { Eip1193Provider, WalletInfo } from "../src/wallet/eip6963";
 export function fakeWallet(name: string, options: { chainId: number; account: string; rejectSwitch?: number }) {
   const calls: { method: string; params?: unknown }[] = [];
   let chainId = options.chainId;
-  const listeners = new Map<string, (...args: any[]) => void>();
+  const listeners = new Map<string, (...args: unknown[]) => void>();
   const provider: Eip1193Provider = {
     async request({ method, params }) {
       calls.push({ method, params });
@@ -27,7 +27,7 @@ export function fakeWallet(name: string, options: { chainId: number; account: st
           throw new Error(`unexpected ${method}`);
       }
     },
-    on: (event, listener) => void listeners.set(event, listener),
+    on: (event, listener) => void listeners.set(event, listener as (...args: unknown[]) => void),
     removeListener: (event) => void listeners.delete(event),
   };
   const info: WalletInfo = { uuid: `uuid-${name}`, name, icon: "", rdns: `test.${name.toLowerCase()}` };

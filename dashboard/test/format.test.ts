@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AmountError, formatAmount, formatBps, formatCompact, formatDate, formatDuration, formatToken, parseAmount, shortAddress } from "../src/lib/format";
+import { AmountError, formatAmount, formatBps, formatCompact, formatDate, formatDuration, formatShare, formatToken, parseAmount, shortAddress } from "../src/lib/format";
 
 const FLK = 10n ** 18n;
 
@@ -16,6 +16,14 @@ describe("formatAmount", () => {
   it("shows dust as below the smallest digit instead of zero", () => {
     expect(formatAmount(1n)).toBe("<0.0001");
     expect(formatAmount(-1n)).toBe(">-0.0001");
+    expect(formatAmount(1n, 18, 2)).toBe("<0.01");
+    expect(formatAmount(1n, 18, 1)).toBe("<0.1");
+  });
+  it("shows amounts under one whole token as below 1 when no decimals are shown", () => {
+    expect(formatAmount(5n * 10n ** 17n, 18, 0)).toBe("<1");
+    expect(formatAmount(-(5n * 10n ** 17n), 18, 0)).toBe(">-1");
+    expect(formatToken(999_999_999_999_999_999n, "FLK", 18, 0)).toBe("<1 FLK");
+    expect(formatToken(10n ** 18n, "FLK", 18, 0)).toBe("1 FLK");
   });
   it("handles other decimals and negatives", () => {
     expect(formatAmount(1_500_000n, 6, 2)).toBe("1.5");
@@ -57,5 +65,13 @@ describe("other formats", () => {
     expect(formatCompact(28_500_000n * FLK)).toBe("28.5M");
     expect(formatBps(250)).toBe("2.5%");
     expect(shortAddress("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")).toBe("0xf39F…2266");
+  });
+  it("formats shares as truncated percentages with at most two decimals", () => {
+    expect(formatShare(1n, 3n)).toBe("33.33%");
+    expect(formatShare(2n, 3n)).toBe("66.66%");
+    expect(formatShare(1n, 8n)).toBe("12.5%");
+    expect(formatShare(20_000n * FLK, 20_000n * FLK)).toBe("100%");
+    expect(formatShare(1n, 200_000n)).toBe("0%");
+    expect(formatShare(5n, 0n)).toBe("0%");
   });
 });

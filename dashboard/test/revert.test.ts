@@ -29,6 +29,11 @@ describe("describeError", () => {
     expect(describeError({ error: { data: { data } } })).toBe("Your balance of 1 FLK is less than the 3 FLK needed.");
   });
 
+  it("names the token a balance error is about: a creator token's symbol when selling it", () => {
+    const data = flk.encodeErrorResult("ERC20InsufficientBalance", ["0x0000000000000000000000000000000000000001", 6n * FLK, 7n * FLK]);
+    expect(describeError(callException(data), "ALICE")).toBe("Your balance of 6 ALICE is less than the 7 ALICE needed.");
+  });
+
   it("explains slippage failures with the moved price", () => {
     const data = market.encodeErrorResult("CreatorMarketMaxCost", [11n * FLK, 10n * FLK]);
     expect(describeError(callException(data))).toMatch(/costs 11 FLK, above your limit of 10 FLK/);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { emissionSchedule, supplyProjection, unlockCalendar, MONTH, YEAR } from "../src/lib/schedule";
-import { CIRCULATING_AT_TGE, FLK } from "../../ignition/genesis";
+import { CIRCULATING_AT_TGE } from "../../protocol/genesis";
+import { FLK } from "../../protocol/units";
 
 const TGE = 1_800_000_000n;
 

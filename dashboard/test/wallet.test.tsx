@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { discoverWallets, type DiscoveredWallet } from "../src/wallet/eip6963";
 import { WalletProvider } from "../src/wallet/WalletContext";
@@ -107,6 +107,42 @@ describe("WalletButton keyboard", () => {
     fireEvent.click(toggle);
     expect(toggle.getAttribute("aria-expanded")).toBe("true");
     fireEvent.keyDown(screen.getByRole("button", { name: /Alpha/ }), { key: "Escape" });
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
+    expect(screen.queryByRole("list", { name: "Wallets found in this browser" })).toBeNull();
+  });
+});
+
+describe("WalletButton menu focus and dismissal", () => {
+  // An earlier test's connection is remembered and would reconnect silently, replacing the menu.
+  beforeEach(() => localStorage.clear());
+  const open = () => {
+    render(
+      <WalletProvider expectedChainId={31337}>
+        <WalletButton />
+        <p>Outside the menu</p>
+      </WalletProvider>,
+    );
+    const toggle = screen.getByRole("button", { name: "Connect wallet" });
+    fireEvent.click(toggle);
+    return toggle;
+  };
+
+  it("moves focus into the menu when it opens, and back to its button on Escape pressed anywhere", async () => {
+    make("Alpha", { chainId: 31337, account: ACCOUNT });
+    const toggle = open();
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole("button", { name: /Alpha/ })));
+    // Escape from outside the list (where focus was before this fix) closes it too.
+    fireEvent.keyDown(document.body, { key: "Escape" });
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
+    expect(document.activeElement).toBe(toggle);
+  });
+
+  it("closes on a click outside, and stays open on a click inside", () => {
+    make("Alpha", { chainId: 31337, account: ACCOUNT });
+    const toggle = open();
+    fireEvent.pointerDown(screen.getByRole("list", { name: "Wallets found in this browser" }));
+    expect(toggle.getAttribute("aria-expanded")).toBe("true");
+    fireEvent.pointerDown(screen.getByText("Outside the menu"));
     expect(toggle.getAttribute("aria-expanded")).toBe("false");
     expect(screen.queryByRole("list", { name: "Wallets found in this browser" })).toBeNull();
   });

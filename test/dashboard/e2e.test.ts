@@ -1,5 +1,5 @@
 /**
- * End to end: the devnet (scripts/devnet.ts in a child process, so its clock jumps stay out of the
+ * End to end: the devnet's chain (scripts/chain.ts in a child process, so its clock jumps stay out of the
  * other tests' chain), the indexer following it (indexer/cli.ts `all` on PGlite in a temp folder),
  * the production build of the dashboard served as static files, and Debian's Chromium driven by
  * playwright-core with an EIP-6963 test wallet that signs with Hardhat account 0.
@@ -11,16 +11,20 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { expect } from "chai";
-import { Contract, JsonRpcProvider, Wallet, formatUnits, parseEther, type EventLog } from "ethers";
+import { Contract, JsonRpcProvider, Wallet, formatUnits, keccak256, parseEther, toUtf8Bytes, type EventLog } from "ethers";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { GOVERNANCE } from "../../ignition/governance";
+import { GOVERNANCE, UNBONDING_PERIOD } from "../../protocol/governance";
 import { serveDashboard, type DashboardServer } from "../../scripts/network/dashboard";
-import { GENESIS_ALLOCATIONS, vestedAmount } from "../../ignition/genesis";
+import { GENESIS_ALLOCATIONS, vestedAmount } from "../../protocol/genesis";
 import { orderSignatures, quorum, reportDomain, signEpochReport, type ClientUsage } from "../../protocol/report";
 import { completeEpochReport } from "../../protocol/reportRoots";
+import { beaconCommitment } from "../../protocol/committee";
 import { rewardProof } from "../../protocol/rewards";
-import { formatToken } from "../../dashboard/src/lib/format";
+import { stakingRewardRateBps } from "../../protocol/stakingRewards";
+import { formatDateTime, formatDuration, formatShare, formatToken, formatUsdc } from "../../dashboard/src/lib/format";
 import { installTestWallet, rawRpc } from "../helpers/testWallet";
+import { signNodeKeyProof } from "../../protocol/nodeKeyProof";
+import { KeyPair } from "../../node/consensus/types/crypto";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIST = path.join(ROOT, "dist/dashboard");
@@ -54,10 +58,10 @@ interface Indexer {
 
 const abi = (file: string) => JSON.parse(fs.readFileSync(path.join(ROOT, "artifacts/contracts", file), "utf8")).abi;
 
-/** Starts scripts/devnet.ts on a free port and resolves with what it wrote to addresses.json. */
+/** Starts scripts/chain.ts on a free port and resolves with what it wrote to addresses.json. */
 async function startDevnet(dir: string): Promise<{ child: ChildProcess; deployment: Deployment }> {
   const out = path.join(dir, "addresses.json");
-  const child = spawn(path.join(ROOT, "node_modules/.bin/hardhat"), ["run", "scripts/devnet.ts"], {
+  const child = spawn(path.join(ROOT, "node_modules/.bin/hardhat"), ["run", "scripts/chain.ts"], {
     cwd: ROOT,
     env: { ...process.env, DEVNET_PORT: "0", DEVNET_ADDRESSES: out },
     stdio: ["ignore", "pipe", "pipe"],
@@ -143,6 +147,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   let rpc: JsonRpcProvider;
   let wallet: Wallet;
   const consoleErrors: string[] = [];
+  /** Uncaught exceptions in the page: each fails the case it happened in. */
+  const pageErrors: string[] = [];
+  /** Set by the case that stops the indexer: the browser then logs its refused requests, which are expected. */
+  let indexerStopped = false;
 
   async function advanceTime(seconds: bigint) {
     await rawRpc(deployment.rpcUrl, "evm_increaseTime", [Number(seconds)]);
@@ -177,9 +185,20 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const nodes = served.map((n) => ({ ...n, uptime: 100, latencyMs: 20, bytesServed: 0n, deliveryAcks: 0n }));
     const standing = new Map(await Promise.all(served.map(async (n) => [n.nodeId, await registry.getNode(n.nodeId)] as const)));
     const { report, rewards } = completeEpochReport({ epoch, nodes, usage }, new Map([...standing].map(([id, n]) => [id, { owner: n.owner as string, lockedUntil: n.lockedUntil as bigint }])));
-    const members = ((await registry.committee())[3] as { signer: string }[]).map((m) => NODE_SIGNERS.find((w) => w.address === m.signer)!);
+    const committee = (await registry.committee())[3] as { id: bigint; signer: string }[];
+    const members = committee.map((m) => NODE_SIGNERS.find((w) => w.address === m.signer)!);
     const domain = reportDomain(BigInt(deployment.chainId), deployment.contracts.registry);
     const signatures = orderSignatures(await Promise.all(members.slice(0, quorum(members.length)).map((w) => signEpochReport(w, domain, report))));
+    // The members' beacon, as their nodes run it (a member that does not commit and reveal is jailed):
+    // commits before the epoch's end, reveals after it, before reports open.
+    const secret = (id: bigint) => keccak256(toUtf8Bytes(`e2e-${epoch}-${id}`));
+    const as = (i: number) => registry.connect(members[i].connect(rpc)) as Contract;
+    const end: bigint = await registry.epochEnd();
+    const now = BigInt((await rpc.getBlock("latest"))!.timestamp);
+    expect(now + 1n < end, "reportEpoch needs the epoch's commit window still open").to.equal(true);
+    for (const [i, m] of committee.entries()) await (await as(i).commitBeacon(m.id, beaconCommitment(epoch, Number(m.id), secret(m.id)))).wait();
+    await advanceTime(end - BigInt((await rpc.getBlock("latest"))!.timestamp));
+    for (const [i, m] of committee.entries()) await (await as(i).revealBeacon(m.id, secret(m.id))).wait();
     const latest = BigInt((await rpc.getBlock("latest"))!.timestamp);
     const opens: bigint = await registry.reportOpensAt();
     if (latest < opens) await advanceTime(opens - latest);
@@ -188,9 +207,29 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     return { epoch, rewards };
   }
 
-  async function screenshot(name: string) {
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  async function screenshot(name: string, on: Page = page) {
+    await on.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
   }
+
+  /** Opens a page from the navigation, through the Menu button where it is folded (narrow screens), and checks it folds again. */
+  async function openPage(name: string, on: Page = page) {
+    const menu = on.getByRole("button", { name: "Menu", exact: true });
+    const folded = await menu.isVisible();
+    if (folded) {
+      expect(await on.getByRole("link", { name }).isVisible(), "links hidden while the menu is folded").to.equal(false);
+      await menu.click();
+      expect(await menu.getAttribute("aria-expanded")).to.equal("true");
+    }
+    await on.getByRole("link", { name }).click();
+    if (folded) expect(await menu.getAttribute("aria-expanded")).to.equal("false");
+  }
+
+  /** The browser's launch options: headless Chromium, no background traffic. */
+  const launchOptions = {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
+  };
 
   /** Waits until `step`'s transaction in `scope` settles and returns its status line, failing with the reason shown. */
   async function settled(scope: ReturnType<Page["locator"]>, step: string) {
@@ -226,17 +265,33 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     wallet = new Wallet(KEY, rpc);
     await indexerCaughtUp();
 
-    context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
-      viewport: { width: 1280, height: 900 },
-    });
+    context = await chromium.launchPersistentContext(path.join(tmp, "profile"), { ...launchOptions, viewport: { width: 1280, height: 900 } });
     await installTestWallet(context, wallet, deployment.chainId, deployment.rpcUrl);
     page = context.pages()[0] ?? (await context.newPage());
     page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
-    page.on("pageerror", (e) => consoleErrors.push(e.message));
+    page.on("pageerror", (e) => pageErrors.push(`${e.name}: ${e.message}`));
   });
+
+  // Any uncaught error or console error fails the case it happened in (a page that renders its
+  // error boundary logs one too), except the refused requests to a stopped indexer.
+  afterEach(() => {
+    const errors = [...pageErrors.splice(0), ...consoleErrors.splice(0).filter((e) => !(indexerStopped && /Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(e)))];
+    if (errors.length > 0) throw new Error(`the page logged errors:\n${errors.join("\n")}`);
+  });
+
+  /** Fails when `figure.chart` text sticks out of its SVG's view box (a clipped axis label). */
+  async function chartLabelsInside(on: Page = page) {
+    const outside = await on.evaluate(() =>
+      [...document.querySelectorAll("figure.chart svg")].flatMap((svg) => {
+        const box = (svg as SVGSVGElement).viewBox.baseVal;
+        return [...svg.querySelectorAll("text")]
+          .map((t) => ({ text: t.textContent, b: (t as SVGTextElement).getBBox() }))
+          .filter(({ b }) => b.x < box.x - 0.5 || b.x + b.width > box.x + box.width + 0.5)
+          .map(({ text }) => `${svg.getAttribute("aria-label")}: "${text}"`);
+      }),
+    );
+    expect(outside, "chart labels outside the chart").to.deep.equal([]);
+  }
 
   after(async () => {
     await context?.close();
@@ -281,7 +336,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     }
     // The supply on screen is the chain's.
     expect(await page.getByTestId("total-supply").textContent()).to.equal("100,000,000 FLK");
-    // SPEC §2: 28M unlocked at the TGE, the rest locked (a few FLK have vested in the seconds since).
+    // docs/spec.md §2: 28M unlocked at the TGE, the rest locked (a few FLK have vested in the seconds since).
     expect(await page.getByTestId("circulating").textContent()).to.match(/^28,000,0\d\d FLK$/);
     expect(await page.getByTestId("locked").textContent()).to.match(/^71,999,9\d\d FLK$/);
     // The page computes "locked" with the genesis formulas instead of a second round trip: it
@@ -297,6 +352,39 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     expect(await page.getByTestId("unlock-row").count()).to.equal(GENESIS_ALLOCATIONS.length);
     expect(await page.getByTestId("unlock-row").first().textContent()).to.contain("Team");
     await page.getByRole("img", { name: /measured from the TGE/ }).waitFor();
+    // At 1,400 px the calendar fits, and its scroll area (for narrow screens) is a named, focusable region.
+    await page.setViewportSize({ width: 1400, height: 900 });
+    const calendar = page.getByRole("region", { name: "Unlock calendar table" });
+    expect(await calendar.getAttribute("tabindex")).to.equal("0");
+    expect(await calendar.evaluate((e) => e.scrollWidth - e.clientWidth)).to.be.at.most(0);
+    await chartLabelsInside();
+    // The stacked supply chart's tooltip follows the pointer: the left edge is the TGE's sample.
+    const supplyChart = page.getByRole("img", { name: /stacked, measured from the TGE/ });
+    await supplyChart.scrollIntoViewIfNeeded();
+    const box = (await supplyChart.boundingBox())!;
+    await supplyChart.hover({ position: { x: box.width * 0.05, y: box.height / 2 } });
+    const tip = page.getByTestId("chart-tip");
+    await tip.waitFor();
+    expect(await tip.textContent()).to.match(new RegExp(`^${formatDateTime(tge).replace(/ UTC$/, "")}.*Circulating and reserves: .*Staked: 0 .*Locked in vesting: 72M .*Burned: 0$`));
+    await page.mouse.move(0, 0);
+    await tip.waitFor({ state: "detached" });
+    // Etherscan's counts and tabs, from the token's own events: holders are accounts with a positive balance.
+    const flk = new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), rpc);
+    const transfers = (await flk.queryFilter(flk.filters.Transfer())) as EventLog[];
+    const accounts = [...new Set(transfers.flatMap((e) => [e.args.from as string, e.args.to as string]))].filter((a) => BigInt(a) !== 0n);
+    const holders = (await Promise.all(accounts.map(async (a) => ((await flk.balanceOf(a)) as bigint) > 0n))).filter(Boolean).length;
+    await page.getByTestId("holders").filter({ hasText: holders.toLocaleString("en-US") }).waitFor();
+    expect(await page.getByTestId("transfers").textContent()).to.equal(transfers.length.toLocaleString("en-US"));
+    expect(await page.getByTestId("flk-address").textContent()).to.equal(deployment.contracts.flk);
+    const tabs = page.getByRole("tablist", { name: "Holders and transfers" });
+    expect(await tabs.getByRole("tab").allTextContents()).to.deep.equal([`Holders (${holders})`, `Transfers (${transfers.length})`]);
+    await page.getByTestId("holder-row").first().waitFor();
+    expect(await page.getByTestId("holder-row").count()).to.equal(Math.min(holders, 25));
+    await tabs.getByRole("tab", { name: /^Transfers/ }).click();
+    const latest = transfers[transfers.length - 1];
+    await page.getByTestId("transfer-row").first().waitFor();
+    expect(await page.getByTestId("transfer-row").first().locator("td").nth(1).textContent()).to.equal(String(latest.blockNumber));
+    await page.setViewportSize({ width: 1280, height: 900 });
     await screenshot("overview");
   });
 
@@ -311,31 +399,58 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const staking = new Contract(deployment.contracts.staking, abi("staking/Staking.sol/Staking.json"), rpc);
     await page.getByRole("link", { name: "Account" }).click();
     const vesting = page.locator("section", { has: page.getByRole("heading", { name: "Vesting" }) });
+    // Each schedule's progress, next unlock and the amount on its Release button (the sale is released in full at the TGE).
+    await vesting.getByTestId("vesting-row").filter({ hasText: "100%" }).waitFor();
     await vesting.getByRole("button", { name: "Release" }).click();
     await settled(vesting, "Release");
     expect(await flk.balanceOf(wallet.address)).to.equal(parseEther("20000000"));
     await page.getByTestId("balance").filter({ hasText: "20,000,000 FLK" }).waitFor();
 
     const stake = page.locator("section", { has: page.getByRole("heading", { name: "Stake", exact: true }) });
-    await stake.getByLabel("Amount").fill("20,000");
+    await stake.getByLabel("Amount to stake").fill("20,000");
+    // Approve, then stake: said as two steps before the wallet asks twice.
+    expect(await stake.getByRole("list", { name: "Steps" }).textContent()).to.equal("Approve 20,000 FLK for the staking contract (to do)Stake 20,000 FLK (to do)");
     await stake.getByRole("button", { name: "Stake", exact: true }).click();
     await settled(stake, "Stake");
     expect(await staking.stakeOf(wallet.address)).to.equal(parseEther("20000"));
     expect(await staking.getVotes(wallet.address)).to.equal(parseEther("20000"));
     await page.getByTestId("staked-balance").filter({ hasText: "20,000 FLK" }).waitFor();
     expect(await page.getByTestId("tier").textContent()).to.equal("2 of 3");
+    // The reward rate: the stakers' next 365 days of emission over all stake (protocol/stakingRewards.ts), at the chain's clock.
+    const emission = new Contract(deployment.contracts.emission, abi("token/Emission.sol/Emission.json"), rpc);
+    const rate = stakingRewardRateBps(await emission.start(), BigInt((await rpc.getBlock("latest"))!.timestamp), await staking.totalStaked());
+    await page.getByTestId("reward-rate").filter({ hasText: `${Number(rate) / 100}% a year` }).waitFor();
+    expect(await page.getByTestId("yearly-rewards").textContent()).to.equal(formatToken((parseEther("20000") * rate!) / 10_000n, "FLK", 18, 2));
+    // Claiming a day of rewards puts the payment in the reward history (the indexer's).
+    const rewardsSection = page.locator("section", { has: page.getByRole("heading", { name: "Staking rewards" }) });
+    expect(await rewardsSection.getByText("No rewards claimed or compounded yet.").count()).to.equal(1);
+    await advanceTime(86_400n);
+    await page.reload();
+    await stake.getByRole("button", { name: /^Claim / }).click();
+    await settled(stake, "Claim rewards");
+    const [claimed] = (await staking.queryFilter(staking.filters.RewardClaimed(wallet.address))) as EventLog[];
+    await rewardsSection.getByTestId("reward-payment").first().waitFor();
+    expect(await rewardsSection.getByTestId("reward-payment").allTextContents()).to.deep.equal([
+      `${formatDateTime((await claimed.getBlock()).timestamp)}Claimed to the wallet${formatToken(claimed.args.amount)}${claimed.transactionHash.slice(0, 6)}…${claimed.transactionHash.slice(-4)} Copy`,
+    ]);
     // Credits per month are the indexer's: the running month, counted from the stake.
     const month = page.getByTestId("credit-month");
     await month.first().waitFor();
     expect(await month.count()).to.equal(1);
     expect(await month.first().textContent()).to.match(/^\d{4}-\d{2} \(so far\)<?[\d,.]+ credits<?[\d,.]+ FLK\d$/);
 
+    // Unstaking more than staked is refused before sending; the unbonding time is said first.
+    await stake.getByLabel("Amount to unstake").fill("30000");
+    await stake.locator(".error").filter({ hasText: "You have 20,000 FLK staked." }).waitFor();
+    expect(await stake.getByRole("button", { name: "Unstake" }).isDisabled()).to.equal(true);
+    expect(await stake.getByTestId("unbonding-note").textContent()).to.contain(`after the unbonding period of ${UNBONDING_PERIOD / 86_400n} days`);
     // A failing transaction shows the contract's reason in words.
-    await stake.getByLabel("Amount").fill("30000");
-    await stake.getByRole("button", { name: "Unstake" }).click();
-    const failed = stake.locator('[data-status="failed"]');
+    const delegation = page.locator("section", { has: page.getByRole("heading", { name: "Delegation" }) });
+    await delegation.getByLabel(/Delegate your votes to/).fill(`0x${"0".repeat(40)}`);
+    await delegation.getByRole("button", { name: "Delegate", exact: true }).click();
+    const failed = delegation.locator('[data-status="failed"]');
     await failed.waitFor({ timeout: 30_000 });
-    expect(await failed.textContent()).to.equal("Unstake failed: You asked to unstake 30,000 FLK but only 20,000 FLK is staked.");
+    expect(await failed.textContent()).to.equal("Delegate failed: Delegate to an address, not the zero address.");
     await screenshot("account");
   });
 
@@ -345,6 +460,15 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await page.getByRole("link", { name: "Governance" }).click();
     await page.getByText("No proposals yet.").waitFor();
     await page.getByLabel("Parameter", { exact: true }).selectOption({ label: "Staking unbonding period" });
+    // The range and the value in force are shown; 9 seconds (in days) is refused before sending.
+    const unbonding: bigint = await staking.unbondingPeriod();
+    await page.getByTestId("param-range").filter({ hasText: `Allowed: 1 to 90 days. Now: ${unbonding / 86_400n} days.` }).waitFor();
+    await page.getByLabel(/New value/).fill(String(9 / 86_400));
+    await page.getByLabel(/Description/).fill("Nine-second unbonding");
+    // The proposer's voting power beside the threshold it must reach.
+    expect(await page.getByTestId("proposer-power").textContent()).to.equal(`Your voting power: 20,000 FLK; proposing needs ${formatToken(GOVERNANCE.proposalThreshold, "FLK", 18, 0)}.`);
+    expect(await page.getByTestId("param-error").textContent()).to.equal("The unbonding period must be 1 to 90 days.");
+    expect(await page.getByRole("button", { name: "Propose" }).isDisabled()).to.equal(true);
     await page.getByLabel(/New value/).fill("3");
     await page.getByLabel(/Description/).fill("Shorten unbonding to 3 days\nFaster exits for stakers.");
     await page.getByRole("button", { name: "Propose" }).click();
@@ -354,6 +478,18 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const proposal = page.getByTestId("proposal");
     await proposal.filter({ hasText: "Shorten unbonding to 3 days" }).waitFor();
     expect(await proposal.getByTestId("proposal-state").textContent()).to.equal("Pending");
+    expect(await proposal.getByTestId("proposal-body").textContent()).to.equal("Faster exits for stakers.");
+    // The timeline: created at the proposal's block, voting opens at the snapshot with a countdown, the rest ahead.
+    const createdAt = (await created.getBlock()).timestamp;
+    const snapshot: bigint = await governor.proposalSnapshot(id);
+    const steps = proposal.getByTestId("timeline-step");
+    expect(await steps.allTextContents()).to.deep.equal([
+      `Created ${formatDateTime(createdAt)}`,
+      `Voting opens ${formatDateTime(snapshot)} (in ${formatDuration(snapshot - BigInt((await rpc.getBlock("latest"))!.timestamp))})`,
+      `Voting closes ${formatDateTime(await governor.proposalDeadline(id))} (in ${formatDuration((await governor.proposalDeadline(id)) - BigInt((await rpc.getBlock("latest"))!.timestamp))})`,
+      "Queued after the vote, if it passes",
+      "Executable after the vote, if it passes",
+    ]);
 
     await advanceTime(GOVERNANCE.votingDelay + 1n);
     await page.reload();
@@ -364,9 +500,23 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const [, forVotes] = await governor.proposalVotes(id);
     expect(forVotes).to.equal(parseEther("20000"));
     await proposal.getByTestId("votes-for").filter({ hasText: "20,000 FLK (100%)" }).waitFor();
-    // Votes and stakers are the indexer's lists.
-    expect(await proposal.getByTestId("vote").allTextContents()).to.deep.equal(["0xf39F…2266 voted for with 20,000 FLK"]);
-    expect(await page.getByTestId("staker-row").allTextContents()).to.deep.equal(["0xf39F…226620,000 FLK20,000 FLKitself"]);
+    // The tally as a bar with the quorum marked, said in words for screen readers.
+    const quorumVotes: bigint = await governor.quorum((await governor.proposalSnapshot(id)) as bigint);
+    expect(await proposal.getByTestId("vote-bar").getAttribute("aria-label")).to.equal(
+      `For 20,000 FLK, against 0 FLK, abstain 0 FLK; quorum ${formatToken(quorumVotes, "FLK", 18, 0)}, ${quorumVotes <= parseEther("20000") ? "reached" : "not reached"}`,
+    );
+    // The vote is said, and the buttons are gone (a second click could only fail).
+    expect(await proposal.getByTestId("your-vote").textContent()).to.equal("You voted For.");
+    expect(await proposal.getByRole("button", { name: /^Vote / }).count()).to.equal(0);
+    await page.reload();
+    await proposal.getByTestId("your-vote").filter({ hasText: "You voted For." }).waitFor();
+    expect(await proposal.getByRole("button", { name: /^Vote / }).count()).to.equal(0);
+    // Voters and delegates are the indexer's lists: the voter's side, weight and share of the votes cast;
+    // the delegate's rank, share of all voting power (the staked FLK) and own stake, already the wallet's delegate.
+    expect(await proposal.getByTestId("vote").allTextContents()).to.deep.equal(["0xf39F…2266For20,000 FLK100%—"]);
+    expect(await page.getByTestId("delegate-row").allTextContents()).to.deep.equal([
+      `10xf39F…2266 (you)20,000 FLK${formatShare(parseEther("20000"), await staking.totalStaked())}20,000 FLKYour delegate`,
+    ]);
     await screenshot("governance-voted");
 
     await advanceTime(GOVERNANCE.votingPeriod + 1n);
@@ -380,6 +530,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await settled(proposal, "Execute");
     expect(await staking.unbondingPeriod()).to.equal(3n * 86_400n);
     await proposal.and(page.locator('[data-state="Executed"]')).waitFor();
+    // Every step done, queue and execution at their transactions' block times.
+    const at = async (name: "ProposalQueued" | "ProposalExecuted") => formatDateTime((await (await governor.queryFilter(governor.filters[name]()))[0].getBlock()).timestamp);
+    expect(await steps.evaluateAll((li) => li.map((l) => l.className))).to.deep.equal(["done", "done", "done", "done", "done"]);
+    expect((await steps.allTextContents()).slice(3)).to.deep.equal([`Queued ${await at("ProposalQueued")}Copy`, `Executed ${await at("ProposalExecuted")}Copy`]);
     await screenshot("governance-executed");
   });
 
@@ -392,6 +546,18 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const form = page.locator("form", { has: page.getByRole("radiogroup") });
     await form.getByLabel("Tokens").fill("10");
     await form.getByTestId("quote").filter({ hasText: /^Costs/ }).waitFor();
+    // Slippage typed as people type it is refused in words, not crashed on (BigInt(NaN) blanked the app).
+    const slippage = form.getByTestId("slippage");
+    for (const [typed, reason] of [
+      ["0,5", "Use a dot for decimals, like 0.5."],
+      ["1%", "Enter a percentage from 0 to 50, like 0.5 (without %; at most two decimals)."],
+      ["1e400", "Enter a percentage from 0 to 50, like 0.5 (without %; at most two decimals)."],
+    ]) {
+      await slippage.fill(typed);
+      await form.getByText(reason).waitFor();
+      expect(await form.getByRole("button", { name: "Buy" }).isDisabled()).to.equal(true);
+    }
+    await slippage.fill("1");
     const [expectedCost] = await market.buyCost(CREATOR, parseEther("10"));
     const flkToken = new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), rpc);
     const flkBefore = await flkToken.balanceOf(wallet.address);
@@ -412,6 +578,25 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await settled(form, "Sell");
     expect(await token.balanceOf(wallet.address)).to.equal(parseEther("6"));
     await page.getByTestId("creator-balance").filter({ hasText: /^6$/ }).waitFor();
+    // Selling is bounded by what is held (6), not by the supply, and says so with the token's symbol.
+    const symbol: string = await token.symbol();
+    await form.getByLabel("Tokens").fill("7");
+    await form.locator(".error").filter({ hasText: `You hold 6 ${symbol}.` }).waitFor();
+    expect(await form.getByRole("button", { name: "Sell" }).isDisabled()).to.equal(true);
+    await form.getByLabel("Tokens").fill("");
+    // The token's page, pump.fun style: the indexer's trades (newest first), holders, and the list's symbol, holders and volume.
+    const trades = page.getByTestId("trade-row");
+    await trades.nth(1).waitFor();
+    expect(await trades.count()).to.equal(2);
+    expect(await trades.nth(0).textContent()).to.contain("0xf39F…2266sell4");
+    expect(await trades.nth(1).textContent()).to.contain("0xf39F…2266buy10");
+    expect(await page.getByTestId("holder-row").allTextContents()).to.deep.equal(["0xf39F…22666"]);
+    await page.getByRole("img", { name: "Price of one token after each trade over time" }).waitFor();
+    const listed = page.getByTestId("creator-row").first();
+    await listed.getByTestId("holders").filter({ hasText: /^1$/ }).waitFor();
+    expect(await listed.textContent()).to.contain(symbol);
+    expect(await listed.getByTestId("volume").textContent()).to.match(/^[\d,.]+ FLK$/);
+    await page.getByTestId("your-token").filter({ hasText: "Your token" }).waitFor();
     const fees = await market.creatorFeesOf(CREATOR);
     expect(fees).to.be.greaterThan(0n);
     const feesSection = page.locator("section", { has: page.getByRole("heading", { name: "Your creator fees" }) });
@@ -426,8 +611,15 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
 
   it("registers a node with an FLK approval, adds and locks stake, and shows a registry revert in words", async () => {
     const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), rpc);
-    const KEY = `0x${"5e".repeat(32)}`;
-    const SIGNER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"; // Hardhat account 1
+    // The node's keys stay with the node: `node prove` signs for the wallet, the form takes its JSON.
+    const proofFor = async (operator: string) => ({
+      chainId: String(deployment.chainId),
+      registry: deployment.contracts.registry,
+      operator,
+      signer: NODE_SIGNERS[0].address,
+      ...(await signNodeKeyProof(BigInt(deployment.chainId), deployment.contracts.registry, operator, KeyPair.fromSeed(Buffer.alloc(32, 0x5e)), NODE_SIGNERS[0])),
+    });
+    const proof = await proofFor(wallet.address);
     await page.getByRole("link", { name: "Nodes" }).click();
     await page.getByRole("heading", { name: "Nodes" }).waitFor();
     const [epoch] = await registry.committee();
@@ -436,14 +628,13 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
 
     const form = page.getByRole("form", { name: "Register a node" });
     const fill = async () => {
-      await form.getByLabel(/Node key/).fill(KEY);
-      await form.getByLabel(/Signer address/).fill(SIGNER);
+      await form.getByTestId("node-proof").fill(JSON.stringify(proof));
       await form.getByLabel("Host", { exact: true }).fill("node1.example.org");
       await form.getByLabel(/^Stake/).fill("1500");
     };
-    // The form refuses what the contract would: a short key keeps the submit disabled.
-    await form.getByLabel(/Node key/).fill("0x1234");
-    await form.getByText(/this is 4 digits/).waitFor();
+    // The form refuses what the contract would: a proof made for another wallet keeps the submit disabled.
+    await form.getByTestId("node-proof").fill(JSON.stringify(await proofFor(NODE_SIGNERS[1].address)));
+    await form.getByText(`The proof names ${NODE_SIGNERS[1].address} as the operator; run \`node prove\` again with --operator ${wallet.address}.`).waitFor();
     expect(await form.getByRole("button", { name: "Approve and register" }).isDisabled()).to.equal(true);
     await fill();
     await form.getByRole("button", { name: "Approve and register" }).click();
@@ -451,8 +642,8 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await settled(section, "Register node");
     const [node] = await registry.getNodes([nodeId]);
     expect(node.owner).to.equal(wallet.address);
-    expect(node.nodeKey).to.equal(KEY);
-    expect(node.signer).to.equal(SIGNER);
+    expect(node.nodeKey).to.equal(proof.nodeKey);
+    expect(node.signer).to.equal(NODE_SIGNERS[0].address);
     expect(node.status).to.equal(1n); // Pending until the next epoch change
     expect(node.stake).to.equal(parseEther("1500"));
     expect(node.endpoints.host).to.equal("node1.example.org");
@@ -514,7 +705,9 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const flk = new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), wallet);
     // A second node, registered directly: the form was tested above. Not locked, not yet active.
     await (await flk.approve(deployment.contracts.registry, parseEther("1500"))).wait();
-    await (await registry.register(`0x${"6f".repeat(32)}`, NODE_SIGNERS[1].address, { host: "node2.example.org", ports: { primary: 1, worker: 2, mempool: 3, rpc: 4, pool: 5, gateway: 6 } }, parseEther("1500"))).wait();
+    const p = await signNodeKeyProof(BigInt(deployment.chainId), deployment.contracts.registry, wallet.address, KeyPair.fromSeed(Buffer.alloc(32, 0x6f)), NODE_SIGNERS[1]);
+    const endpoints = { host: "node2.example.org", ports: { primary: 1, worker: 2, mempool: 3, rpc: 4, pool: 5, gateway: 6 } };
+    await (await registry.register(p.nodeKey, NODE_SIGNERS[1].address, endpoints, parseEther("1500"), p.signerProof, p.keyProof)).wait();
     const id = 2;
     await indexerCaughtUp();
     await page.reload();
@@ -572,16 +765,20 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const usdc = new Contract(deployment.contracts.usdc, abi("test/MockUSDC.sol/MockUSDC.json"), wallet);
     const flk = new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), rpc);
     const escrow = new Contract(deployment.contracts.escrow, abi("payments/ServiceEscrow.sol/ServiceEscrow.json"), wallet);
-    // The test account is also a client of the network: 100 USDC of usage, 80% of it to the nodes.
+    // The test account is also a client of the network: 40 then 100 USDC of usage (the nodes'
+    // revenue: a report's revenue is USDC debited), 80% of it to the nodes.
     const USDC = 10n ** 6n;
-    await (await usdc.mint(wallet.address, 100n * USDC)).wait();
-    await (await usdc.approve(deployment.contracts.escrow, 100n * USDC)).wait();
-    await (await escrow.deposit(wallet.address, 100n * USDC)).wait();
+    await (await usdc.mint(wallet.address, 140n * USDC)).wait();
+    await (await usdc.approve(deployment.contracts.escrow, 140n * USDC)).wait();
+    await (await escrow.deposit(wallet.address, 140n * USDC)).wait();
     // Two reported epochs: reputation 80 then 90 for node 1, 60 then 70 for node 2 (both the test account's).
-    const first = await reportEpoch([
-      { nodeId: 1, revenue: 30n * USDC, reputation: 80 },
-      { nodeId: 2, revenue: 10n * USDC, reputation: 60 },
-    ]);
+    const first = await reportEpoch(
+      [
+        { nodeId: 1, revenue: 30n * USDC, reputation: 80 },
+        { nodeId: 2, revenue: 10n * USDC, reputation: 60 },
+      ],
+      [{ client: wallet.address, amount: 40n * USDC }],
+    );
     const second = await reportEpoch(
       [
         { nodeId: 1, revenue: 60n * USDC, reputation: 90 },
@@ -597,7 +794,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
         return { epoch, flkAmount, usdcAmount };
       }),
     );
-    expect(owed[0].usdcAmount).to.equal(0n); // no usage billed in the first epoch
+    expect(owed[0].usdcAmount).to.equal(32n * USDC);
     expect(owed[1].usdcAmount).to.equal(80n * USDC);
     const flkOwed = owed[0].flkAmount + owed[1].flkAmount;
     expect(flkOwed).to.be.greaterThan(0n);
@@ -605,21 +802,199 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await page.reload();
     const own = page.locator("section", { has: page.getByRole("heading", { name: "Your node 1" }) });
     await own.getByRole("img", { name: "Reputation of node 1 over epochs, 0 to 100" }).waitFor();
+    // The registry table: committee seats and each node's recent reputation as a sparkline.
+    const row1 = page.getByTestId("node-1");
+    await row1.getByRole("img", { name: `Reputation 80, 90 in epochs ${first.epoch} to ${second.epoch}` }).waitFor();
+    expect(await row1.getByTestId("node-reputation").textContent()).to.equal(" 90");
+    const [, , , committeeNow] = await new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), rpc).committee();
+    for (const id of [1, 2]) {
+      const member = committeeNow.some((m: { id: bigint }) => m.id === BigInt(id));
+      expect(await page.getByTestId(`node-${id}`).getByTestId("node-committee").textContent()).to.equal(member ? "member" : "—");
+    }
     expect(await own.getByTestId("reward-row").count()).to.equal(2);
     const section = page.locator("section", { has: page.getByRole("heading", { name: "Your rewards" }) });
     const claim = section.getByRole("button", { name: /^Claim/ });
-    expect(await claim.textContent()).to.equal(`Claim ${formatToken(flkOwed)} and 80 USDC`);
+    expect(await claim.textContent()).to.equal(`Claim ${formatToken(flkOwed)} and 112 USDC`);
     const [flkBefore, usdcBefore]: bigint[] = await Promise.all([flk.balanceOf(wallet.address), usdc.balanceOf(wallet.address)]);
     await claim.click();
     await settled(section, "Claim rewards");
     for (const { epoch } of owed) expect(await rewards.claimed(epoch, wallet.address)).to.equal(true);
     expect((await flk.balanceOf(wallet.address)) - flkBefore).to.equal(flkOwed);
-    expect((await usdc.balanceOf(wallet.address)) - usdcBefore).to.equal(80n * USDC);
+    expect((await usdc.balanceOf(wallet.address)) - usdcBefore).to.equal(112n * USDC);
     await section.getByRole("button", { name: "Nothing to claim" }).waitFor();
     // The node's history is its own query: it may answer a moment after the claim section does.
     await own.getByTestId("reward-row").filter({ hasText: /no$/ }).first().waitFor({ state: "detached" });
     expect(await own.getByTestId("reward-row").allTextContents()).to.satisfy((rows: string[]) => rows.length === 2 && rows.every((r) => r.endsWith("yes")));
     await screenshot("nodes-rewards");
+  });
+
+  it("sets the escrow's spending limit from the next epoch, deposits USDC and shows both, on chain and in the page", async () => {
+    const escrow = new Contract(deployment.contracts.escrow, abi("payments/ServiceEscrow.sol/ServiceEscrow.json"), rpc);
+    const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), wallet);
+    const usdc = new Contract(deployment.contracts.usdc, abi("test/MockUSDC.sol/MockUSDC.json"), wallet);
+    const USDC = 10n ** 6n;
+    // Its own 30 USDC to deposit, whatever the earlier cases left in the wallet and the escrow.
+    await (await usdc.mint(wallet.address, 30n * USDC)).wait();
+    await indexerCaughtUp();
+    const epoch = Number(await registry.epoch());
+    const before: bigint = (await escrow.accounts(wallet.address)).balance;
+    // A client that never set a limit has the default, 1,000 USDC per epoch.
+    expect(await escrow.spendingLimit(wallet.address, epoch)).to.equal(1000n * USDC);
+    await page.getByRole("link", { name: "Account" }).click();
+    const section = page.locator("section", { has: page.getByRole("heading", { name: "Service escrow" }) });
+    await section.getByTestId("escrow-balance").filter({ hasText: formatUsdc(before) }).waitFor();
+    expect(await section.getByTestId("spending-limit").textContent()).to.equal("1,000 USDC per epoch");
+    expect(await section.getByTestId("pending-limit").textContent()).to.equal("unchanged");
+
+    // A limit with more decimals than USDC has is refused before sending.
+    const limitField = section.getByLabel("New spending limit per epoch");
+    await limitField.fill("1.0000001");
+    await section.locator(".error").filter({ hasText: "At most 6 decimals." }).waitFor();
+    const setLimit = section.getByRole("button", { name: `Set limit from epoch ${epoch + 1}` });
+    expect(await setLimit.isDisabled()).to.equal(true);
+    expect(await section.getByTestId("limit-note").textContent()).to.contain(`Takes effect at the next epoch (epoch ${epoch + 1})`);
+    await limitField.fill("25.5");
+    await setLimit.click();
+    await settled(section, "Set spending limit");
+    // On chain: this epoch keeps the default, the next one has the new limit.
+    expect(await escrow.spendingLimit(wallet.address, epoch)).to.equal(1000n * USDC);
+    expect(await escrow.spendingLimit(wallet.address, epoch + 1)).to.equal(25_500_000n);
+    await section.getByTestId("pending-limit").filter({ hasText: `25.5 USDC from epoch ${epoch + 1}` }).waitFor();
+    expect(await section.getByTestId("spending-limit").textContent()).to.equal("1,000 USDC per epoch");
+
+    // Deposit 30 USDC: an exact approval, then the deposit.
+    await section.getByLabel("Amount to deposit").fill("30");
+    await section.getByRole("button", { name: "Deposit", exact: true }).click();
+    await settled(section, "Deposit");
+    expect((await escrow.accounts(wallet.address)).balance).to.equal(before + 30n * USDC);
+    await section.getByTestId("escrow-balance").filter({ hasText: formatUsdc(before + 30n * USDC) }).waitFor();
+    await screenshot("account-escrow");
+
+    // The next epoch, through the committee's report. The new limit is then in force and bounds the reserve.
+    await reportEpoch();
+    expect(Number(await registry.epoch())).to.equal(epoch + 1);
+    expect((await escrow.debitable([wallet.address], epoch + 1))[0]).to.equal(25_500_000n);
+    await page.reload();
+    await section.getByTestId("spending-limit").filter({ hasText: "25.5 USDC per epoch" }).waitFor();
+    expect(await section.getByText(`Spending limit in epoch ${epoch + 1}`).count()).to.equal(1);
+    expect(await section.getByTestId("pending-limit").textContent()).to.equal("unchanged");
+    expect(await section.getByTestId("escrow-reserved").textContent()).to.equal("25.5 USDC");
+  });
+
+  it("keeps the Account page for a top-tier staker (100,000 FLK), also right after the stake that reaches it", async () => {
+    const staking = new Contract(deployment.contracts.staking, abi("staking/Staking.sol/Staking.json"), rpc);
+    const credits = new Contract(deployment.contracts.serviceCredits, abi("staking/ServiceCredits.sol/ServiceCredits.json"), rpc);
+    const thresholds: bigint[] = [...(await credits.tierThresholds())];
+    const top = thresholds[thresholds.length - 1];
+    expect(top).to.equal(parseEther("100000"));
+    await page.getByRole("link", { name: "Account" }).click();
+    const stake = page.locator("section", { has: page.getByRole("heading", { name: "Stake", exact: true }) });
+    const missing = top - ((await staking.stakeOf(wallet.address)) as bigint);
+    await stake.getByLabel("Amount to stake").fill(formatUnits(missing, 18));
+    await stake.getByRole("button", { name: "Stake", exact: true }).click();
+    await settled(stake, "Stake");
+    expect(await staking.stakeOf(wallet.address)).to.equal(top);
+    await page.getByTestId("staked-balance").filter({ hasText: "100,000 FLK" }).waitFor();
+    expect(await page.getByTestId("tier").textContent()).to.equal(`${thresholds.length} of ${thresholds.length}`);
+    await page.getByText("top tier reached").waitFor();
+    // Opened afresh as a top-tier account, and every page at both widths: no error boundary, navigation kept.
+    for (const width of [1400, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      for (const [link, heading] of [
+        ["Overview", "FLK overview"],
+        ["Account", "Account"],
+        ["Governance", "Governance"],
+        ["Nodes", "Nodes"],
+        ["Creator tokens", "Creator tokens"],
+      ]) {
+        await openPage(link);
+        await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
+        if (link === "Account") await page.getByTestId("tier").waitFor();
+        expect(await page.getByTestId("page-error").count(), `${link} at ${width} px`).to.equal(0);
+      }
+      await screenshot(`top-tier-${width}`);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it("shows every page to an empty account (no FLK, no stake, no history) at 1,400 and 390 px, in words and without errors", async () => {
+    // A fresh key: no ETH, no FLK, no stake, no votes, no vesting, no node, no escrow, no history.
+    const empty = new Wallet(Wallet.createRandom().privateKey, rpc);
+    const ctx = await chromium.launchPersistentContext(path.join(tmp, "profile-empty"), { ...launchOptions, viewport: { width: 1400, height: 900 } });
+    const errors: string[] = [];
+    try {
+      await installTestWallet(ctx, empty, deployment.chainId, deployment.rpcUrl);
+      const p = ctx.pages()[0] ?? (await ctx.newPage());
+      p.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+      p.on("pageerror", (e) => errors.push(`${e.name}: ${e.message}`));
+      await p.goto(url);
+      await p.getByTestId("total-supply").waitFor();
+      await p.getByRole("button", { name: "Connect wallet" }).click();
+      await p.getByRole("button", { name: /Hardhat test wallet/ }).click();
+      await p.getByTestId("account").filter({ hasText: `${empty.address.slice(0, 6)}…${empty.address.slice(-4)}` }).waitFor();
+      for (const width of [1400, 390]) {
+        await p.setViewportSize({ width, height: 900 });
+        // Nothing is wider than the screen: tables scroll inside their own regions.
+        const fits = async (where: string) => {
+          const { overflow, widest } = await p.evaluate(() => {
+            const right = document.documentElement.clientWidth;
+            // The innermost elements past the right edge, to say what is too wide.
+            const past = [...document.querySelectorAll("main *")].filter((e) => e.getBoundingClientRect().right > right + 0.5 && ![...e.children].some((c) => c.getBoundingClientRect().right > right + 0.5));
+            return { overflow: document.documentElement.scrollWidth - right, widest: past.slice(0, 3).map((e) => `${e.tagName.toLowerCase()}: ${e.textContent?.slice(0, 60)}`) };
+          });
+          expect(overflow, `${where} at ${width} px is wider than the screen: ${widest.join("; ")}`).to.be.at.most(0);
+        };
+
+        await openPage("Overview", p);
+        await p.getByTestId("holder-row").first().waitFor();
+        await fits("Overview");
+
+        await openPage("Account", p);
+        await p.getByRole("heading", { name: "Account", level: 1 }).waitFor();
+        await p.getByTestId("balance").filter({ hasText: /^0 FLK$/ }).waitFor();
+        expect(await p.getByTestId("staked-balance").textContent()).to.equal("0 FLK");
+        expect(await p.getByTestId("votes").textContent()).to.equal("0 FLK");
+        expect(await p.getByTestId("tier").textContent()).to.equal("0 of 3");
+        expect(await p.getByRole("heading", { name: "Vesting" }).count()).to.equal(0);
+        // Others stake, so the rate is shown; this account would earn nothing at it yet.
+        await p.getByTestId("reward-rate").filter({ hasText: /% a year$/ }).waitFor();
+        expect(await p.getByTestId("yearly-rewards").textContent()).to.equal("0 FLK");
+        await p.getByText("No rewards claimed or compounded yet.").waitFor();
+        await p.getByText("No credits yet: staking earns them from the month of your first stake.").waitFor();
+        const stake = p.locator("section", { has: p.getByRole("heading", { name: "Stake", exact: true }) });
+        await stake.getByLabel("Amount to stake").fill("1");
+        await stake.locator(".error").filter({ hasText: "Your wallet holds 0 FLK." }).waitFor();
+        expect(await stake.getByRole("button", { name: "Stake", exact: true }).isDisabled()).to.equal(true);
+        await stake.getByLabel("Amount to stake").fill("");
+        for (const button of [/^Withdraw /, /^Claim /, /^Compound /]) expect(await stake.getByRole("button", { name: button }).isDisabled()).to.equal(true);
+        await p.getByTestId("escrow-balance").waitFor();
+        await fits("Account");
+        await screenshot(`empty-account-${width}`, p);
+
+        await openPage("Governance", p);
+        await p.getByTestId("delegate-row").first().waitFor();
+        // No delegate chosen yet: every row offers Delegate.
+        expect(await p.getByTestId("delegate-row").getByText("Your delegate").count()).to.equal(0);
+        expect(await p.getByTestId("your-vote").count()).to.equal(0);
+        await fits("Governance");
+
+        await openPage("Nodes", p);
+        await p.getByRole("form", { name: "Register a node" }).waitFor();
+        expect(await p.getByRole("heading", { name: /^Your node/ }).count()).to.equal(0);
+        await fits("Nodes");
+
+        await openPage("Creator tokens", p);
+        await p.getByTestId("creator-row").first().waitFor();
+        expect(await p.getByTestId("your-token").textContent()).to.equal("Launch your token");
+        await fits("Creator tokens");
+
+        expect(await p.getByTestId("page-error").count(), `error boundary at ${width} px`).to.equal(0);
+        if (width === 390) await chartLabelsInside(p);
+      }
+    } finally {
+      await ctx.close();
+    }
+    expect(errors, "the empty account's page logged errors").to.deep.equal([]);
   });
 
   it("shows the nodes page and logs no console errors anywhere", async () => {
@@ -630,9 +1005,11 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     expect(await emission.nodeRecipient()).to.equal(deployment.contracts.rewards);
     expect(await page.getByTestId("node-recipient").textContent()).to.contain("the epoch rewards pool (EpochRewards)");
     expect(await page.getByTestId("node-emission").textContent()).to.match(/^[\d,]+(\.\d+)? FLK$/);
+    // With the indexer up its lists are used: no stale-data banner (a refused query would show one).
+    expect(await page.getByTestId("stale-banner").count()).to.equal(0);
     await screenshot("nodes");
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.getByRole("link", { name: "Overview" }).click();
+    await openPage("Overview");
     await page.getByTestId("total-supply").waitFor();
     // The creator trades burned their 1% fee: two burns, listed newest first, summed in "Burned".
     const burnRows = page.getByTestId("burn-row");
@@ -655,9 +1032,29 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const alert = page.getByRole("alert").filter({ hasText: "Could not load the supply" });
     await alert.waitFor();
     expect(await alert.textContent()).to.match(/^Could not load the supply: The indexer at http:\/\/127\.0\.0\.1:\d+\/graphql is unreachable/);
+    indexerStopped = true;
+    // The Overview keeps the formula-only projection and calendar, under a "may be stale, retry" banner.
+    await page.getByRole("img", { name: /Unlocked genesis supply and cumulative emission/ }).waitFor();
+    expect(await page.getByTestId("unlock-row").count()).to.equal(GENESIS_ALLOCATIONS.length);
+    expect(await alert.textContent()).to.contain("Data may be stale.");
+    await alert.getByRole("button", { name: "Retry" }).waitFor();
+    await screenshot("indexer-down");
     // The pages that read the chain directly still work: the wallet's account page.
     await page.getByRole("link", { name: "Account" }).click();
     await page.getByTestId("balance").waitFor();
-    await screenshot("indexer-down");
+    // The Nodes page reads the registry from the chain: the operator's forms still send.
+    const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), rpc);
+    await page.getByRole("link", { name: "Nodes" }).click();
+    await page.getByTestId("stale-banner").filter({ hasText: /^Could not load the indexer's node list: .*Data may be stale\./ }).waitFor();
+    expect(await page.getByTestId("node-1").getByTestId("node-status").textContent()).to.equal("active");
+    expect(await page.getByTestId("node-1").getByTestId("node-reputation").textContent()).to.equal("needs the indexer");
+    const own = page.locator("section", { has: page.getByRole("heading", { name: "Your node 1" }) });
+    const before: bigint = (await registry.getNodes([1]))[0].stake;
+    await own.getByLabel("Add stake", { exact: true }).fill("1");
+    await own.getByRole("button", { name: "Add stake" }).click();
+    await settled(own, "Add stake");
+    expect((await registry.getNodes([1]))[0].stake).to.equal(before + parseEther("1"));
+    await page.getByRole("form", { name: "Register a node" }).waitFor();
+    await screenshot("indexer-down-nodes");
   });
 });

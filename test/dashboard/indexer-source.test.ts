@@ -6,24 +6,28 @@
 import http from "node:http";
 import { expect } from "chai";
 import hre from "hardhat";
-import { loadFixture, mine } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { deploySuite, type Suite } from "../helpers/deploy";
+import { loadFixture, mine, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { deploySuite, type Suite } from "../../testkit/deploy";
 import { scriptedActivity } from "../indexer/activity";
 import { newEngine, testBackends } from "../indexer/helpers";
 import { startApiServer, type ApiServer } from "../../indexer/api/server";
 import type { IndexerDatabase } from "../../indexer/store/database";
 import type { SyncEngine } from "../../indexer/sync/engine";
-import { FLK, GENESIS_ALLOCATIONS } from "../../ignition/genesis";
+import { GENESIS_ALLOCATIONS } from "../../protocol/genesis";
+import { FLK } from "../../protocol/units";
 import { graphqlClient, IndexerError } from "../../dashboard/src/data/graphql";
 import { indexerData } from "../../dashboard/src/data/indexer";
 
 async function suiteWithActivity(): Promise<Suite> {
   const suite = await deploySuite();
   await scriptedActivity(suite);
-  // A staker, for the stakers list.
+  // A staker, for the delegate leaderboard.
   const [, , staker] = await hre.ethers.getSigners();
   await suite.flk.connect(staker).approve(await suite.staking.getAddress(), 500n * FLK);
   await suite.staking.connect(staker).stake(500n * FLK);
+  // A claim a day later, for the reward history.
+  await time.increase(86_400);
+  await suite.staking.connect(staker).claim();
   return suite;
 }
 
@@ -92,15 +96,44 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
     expect(allocations.map((a) => [a.name, a.total, a.tgeBps, a.cliff, a.duration])).to.deep.equal(GENESIS_ALLOCATIONS.map((a) => [a.name, a.total, a.tgeBps, a.cliff, a.duration]));
   });
 
-  it("lists burns newest first and stakers largest first", async () => {
+  it("lists burns newest first and delegates with the most votes first", async () => {
     const signers = await hre.ethers.getSigners();
     const burns = await data.burns(10);
     expect(burns.map((b) => [b.from, b.amount, b.source])).to.deep.equal([
       [signers[10].address, 1n, "OTHER"],
       [signers[2].address, 123n * FLK + 456n, "OTHER"],
     ]);
-    expect(await data.stakers(5)).to.deep.equal([{ address: signers[2].address, staked: 500n * FLK, votes: 500n * FLK, delegate: signers[2].address }]);
     expect(await data.proposals()).to.deep.equal([]);
+    // The delegate leaderboard: the one account with votes, and all voting power (the staked FLK).
+    expect(await data.delegates(5)).to.deep.equal({ totalVotes: await suite.staking.totalStaked(), delegates: [{ address: signers[2].address, votes: 500n * FLK, staked: 500n * FLK }] });
+  });
+
+  it("gives an account's staking rewards paid, as the staking contract's events give them", async () => {
+    const [, , staker] = await hre.ethers.getSigners();
+    const [claim] = await suite.staking.queryFilter(suite.staking.filters.RewardClaimed(staker.address));
+    expect(claim.args.amount).to.be.greaterThan(0n);
+    expect(await data.rewardPayments(staker.address, 10)).to.deep.equal([
+      { block: claim.blockNumber, time: (await claim.getBlock()).timestamp, txHash: claim.transactionHash, kind: "claimed", amount: claim.args.amount },
+    ]);
+    expect(await data.rewardPayments((await hre.ethers.getSigners())[3].address, 10)).to.deep.equal([]);
+  });
+
+  it("counts holders and transfers and lists the largest holders and the latest transfers as the token's events give them", async () => {
+    const events = await suite.flk.queryFilter(suite.flk.filters.Transfer());
+    const accounts = [...new Set(events.flatMap((e) => [e.args.from, e.args.to]))].filter((a) => a !== hre.ethers.ZeroAddress);
+    const balances = (await Promise.all(accounts.map(async (address) => ({ address, balance: (await suite.flk.balanceOf(address)) as bigint })))).filter((h) => h.balance > 0n);
+    expect(await data.tokenStats()).to.deep.equal({ holders: balances.length, transfers: events.length });
+    // Equal balances in the indexer's keyset order: address, descending.
+    const largest = [...balances].sort((a, b) => (a.balance === b.balance ? b.address.toLowerCase().localeCompare(a.address.toLowerCase()) : a.balance > b.balance ? -1 : 1)).slice(0, 5);
+    expect((await data.holders(5)).map((h) => ({ ...h, address: hre.ethers.getAddress(h.address) }))).to.deep.equal(largest);
+    const latest = await Promise.all(
+      events
+        .slice(-5)
+        .reverse()
+        .map(async (e) => ({ block: e.blockNumber, time: (await e.getBlock()).timestamp, txHash: e.transactionHash, from: e.args.from, to: e.args.to, amount: e.args.value as bigint })),
+    );
+    const transfers = (await data.transfers(5)).map((t) => ({ ...t, from: hre.ethers.getAddress(t.from), to: hre.ethers.getAddress(t.to) }));
+    expect(transfers).to.deep.equal(latest);
   });
 
   it("waits for the indexer to reach the user's last transaction, and says so when it does not", async () => {
@@ -141,12 +174,14 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
     expect(refused.message).to.match(/^The indexer refused the query: Cannot query field "nothing" on type "Query"\. \(GRAPHQL_VALIDATION_FAILED\)\.$/);
   });
 
-  it("lists creator tokens with the curve state the market gives, and labels their fee burns", async () => {
+  it("lists creator tokens with the curve state the market gives, its trades and holders, and labels their fee burns", async () => {
     const [buyer, creator] = (await hre.ethers.getSigners()).slice(2, 4);
     const market = suite.creatorMarket;
     await suite.flk.connect(buyer).approve(await market.getAddress(), 10n ** 30n);
-    await market.connect(buyer).buy(creator.address, 25n * FLK, 10n ** 30n, 2n ** 40n);
+    const [paid, curveCost] = await market.buyCost(creator.address, 25n * FLK);
+    const receipt = await (await market.connect(buyer).buy(creator.address, 25n * FLK, 10n ** 30n, 2n ** 40n)).wait();
     await engine.syncToHead();
+    const token = await hre.ethers.getContractAt("CreatorToken", await market.tokenOf(creator.address));
     const lower = <T extends { creator: string; token: string }>(t: T) => ({ ...t, creator: t.creator.toLowerCase(), token: t.token.toLowerCase() });
     expect((await data.creatorTokens()).map(lower)).to.deep.equal([
       lower({
@@ -156,8 +191,27 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
         supply: await market.supplyOf(creator.address),
         spotPrice: await market.spotPrice(creator.address),
         reserve: await market.reserveOf(creator.address),
+        symbol: await token.symbol(),
+        // One buy: the volume is its curve cost.
+        volume: curveCost,
+        holders: 1,
       }),
     ]);
+    const block = await hre.ethers.provider.getBlock(receipt!.blockNumber);
+    const activity = await data.creatorActivity(creator.address, 10, 10);
+    expect(activity.trades.map((t) => ({ ...t, trader: t.trader.toLowerCase() }))).to.deep.equal([
+      {
+        block: receipt!.blockNumber,
+        time: block!.timestamp,
+        txHash: receipt!.hash,
+        trader: buyer.address.toLowerCase(),
+        side: "buy",
+        amount: 25n * FLK,
+        flk: paid,
+        priceAfter: await market.spotPrice(creator.address),
+      },
+    ]);
+    expect(activity.holders.map((h) => ({ ...h, address: h.address.toLowerCase() }))).to.deep.equal([{ address: buyer.address.toLowerCase(), balance: 25n * FLK }]);
     expect((await data.burns(1))[0].source).to.equal("CREATOR_MARKET");
   });
 });

@@ -20,6 +20,7 @@ export function AmountField({
   onChange,
   max,
   symbol = "FLK",
+  decimals = 18,
   check,
 }: {
   label: string;
@@ -27,10 +28,12 @@ export function AmountField({
   onChange: (v: string) => void;
   max?: bigint;
   symbol?: string;
+  /** The token's decimals (USDC: 6). */
+  decimals?: number;
   check?: (amount: bigint) => string | undefined;
 }) {
   const id = useId();
-  const parsed = value === "" ? {} : readAmount(value);
+  const parsed = value === "" ? {} : readAmount(value, decimals);
   const error = parsed.error ?? (parsed.value !== undefined ? check?.(parsed.value) : undefined);
   return (
     <div className="field">
@@ -39,7 +42,7 @@ export function AmountField({
         <input id={id} inputMode="decimal" autoComplete="off" placeholder="0.0" value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={!!error} aria-describedby={error ? `${id}-err` : undefined} />
         <span className="unit">{symbol}</span>
         {max !== undefined && (
-          <button type="button" onClick={() => onChange(formatAmount(max, 18, 18).replace(/,/g, ""))}>
+          <button type="button" onClick={() => onChange(formatAmount(max, decimals, decimals).replace(/,/g, ""))}>
             Max
           </button>
         )}

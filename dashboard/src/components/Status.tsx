@@ -10,3 +10,20 @@ export function Loaded<T>({ state, what, children }: { state: AsyncState<T>; wha
   if (state.error) return <p role="alert" className="error">Could not load {what}: {state.error}</p>;
   return <p aria-busy="true">Loading {what}…</p>;
 }
+
+/**
+ * Says that a source (the indexer) failed and what is shown instead, and offers to read again:
+ * the page keeps working from the chain and the formulas while the source is down.
+ */
+export function StaleBanner({ what, reason, fallback, onRetry }: { what: string; reason: string; fallback: string; onRetry: () => void }) {
+  return (
+    <div role="alert" className="stale" data-testid="stale-banner">
+      <p>
+        Could not load {what}: {reason} Data may be stale. {fallback}
+      </p>
+      <button type="button" onClick={onRetry}>
+        Retry
+      </button>
+    </div>
+  );
+}

@@ -13,12 +13,15 @@ export type Column = string | { ariaLabel: string };
  * With `empty`, an empty list is said in words instead of drawn as a table with no rows.
  */
 export function Table<T>({
+  label,
   columns,
   rows,
   empty,
   testId,
   children,
 }: {
+  /** Names the scroll area for screen readers; it is focusable so keyboards can scroll a table wider than the screen. */
+  label?: string;
   columns: readonly Column[];
   rows: readonly T[];
   empty?: ReactNode;
@@ -27,7 +30,7 @@ export function Table<T>({
 }) {
   if (rows.length === 0 && empty !== undefined) return <p className="empty">{empty}</p>;
   return (
-    <div className="table-scroll">
+    <div className="table-scroll" tabIndex={0} role="region" aria-label={label ?? (typeof columns[0] === "string" ? `Table of ${columns[0].toLowerCase()}` : "Table")}>
       <table data-testid={testId}>
         <thead>
           <tr>

@@ -4,12 +4,14 @@
  * from before it, so a query is repeated until the indexer has reached the transaction's block.
  */
 import { IndexerError, type GraphQuery } from "./graphql";
-import { PROPOSAL_STATES, type Burn, type DashboardData, type NodeStatus, type Proposal, type ProposalState, type SupplySample, type Vote } from "./source";
+import { PROPOSAL_STATES, type Burn, type DashboardData, type NodeStatus, type Proposal, type ProposalEvent, type ProposalState, type ReputationPoint, type SupplySample, type TokenStats, type Vote } from "./source";
 import type { Deployment } from "../lib/contracts";
 
 /** How long a read waits for the indexer to reach a confirmed transaction's block, by default. */
 const CATCH_UP_MS = 20_000;
 const RETRY_MS = 250;
+/** Votes listed per proposal: the 20 proposals' lists stay within the indexer's query-cost limit. */
+const VOTES_PER_PROPOSAL = 50;
 
 interface Fresh {
   health: { indexedBlock: number | null };
@@ -32,6 +34,24 @@ const ALLOCATIONS = /* GraphQL */ `
     vestingAllocations { id name total tgeBps cliff duration }
   }`;
 
+const TOKEN_STATS = /* GraphQL */ `
+  query TokenStats {
+    health { indexedBlock }
+    tokenStats { holders transfers }
+  }`;
+
+const HOLDERS = /* GraphQL */ `
+  query Holders($first: Int!) {
+    health { indexedBlock }
+    accounts(first: $first, where: { balance_gt: "0" }, orderBy: BALANCE, orderDirection: DESC) { nodes { address balance } }
+  }`;
+
+const TRANSFERS = /* GraphQL */ `
+  query Transfers($first: Int!) {
+    health { indexedBlock }
+    transfers(first: $first, orderDirection: DESC) { nodes { blockNumber timestamp transactionHash from to value } }
+  }`;
+
 const BURNS = /* GraphQL */ `
   query Burns($first: Int!) {
     health { indexedBlock }
@@ -41,25 +61,42 @@ const BURNS = /* GraphQL */ `
 const CREATOR_TOKENS = /* GraphQL */ `
   query CreatorTokens {
     health { indexedBlock }
-    creatorTokens(first: 1000) { nodes { address creator index supply price reserve } }
+    creatorTokens(first: 1000) { nodes { address creator index symbol supply price reserve volume holderCount } }
+  }`;
+
+const CREATOR_ACTIVITY = /* GraphQL */ `
+  query CreatorActivity($creator: String!, $trades: Int!, $holders: Int!) {
+    health { indexedBlock }
+    creatorToken(creator: $creator) {
+      trades(first: $trades, orderDirection: DESC) { nodes { blockNumber timestamp transactionHash trader side amount traderFlk priceAfter } }
+      holders(first: $holders) { nodes { address balance } }
+    }
   }`;
 
 const PROPOSALS = /* GraphQL */ `
-  query Proposals {
+  query Proposals($votes: Int!) {
     health { indexedBlock }
     proposals(first: 20) {
       nodes {
         id proposer description targets values calldatas voteStart voteEnd state
-        forVotes againstVotes abstainVotes quorum eta
-        votes(first: 10, orderDirection: DESC) { nodes { voter support weight } }
+        forVotes againstVotes abstainVotes quorum eta timestamp voters
+        lifecycle { kind timestamp transactionHash }
+        votes(first: $votes, orderDirection: DESC) { nodes { voter support weight reason } }
       }
     }
   }`;
 
-const STAKERS = /* GraphQL */ `
-  query Stakers($first: Int!) {
+const DELEGATES = /* GraphQL */ `
+  query Delegates($first: Int!) {
     health { indexedBlock }
-    stakers(first: $first) { nodes { address staked votes delegate } }
+    stakingTotals { totalStaked }
+    delegates(first: $first) { nodes { address votes staked } }
+  }`;
+
+const REWARD_PAYMENTS = /* GraphQL */ `
+  query RewardPayments($account: String!, $first: Int!) {
+    health { indexedBlock }
+    stakingRewardPayments(account: $account, first: $first, orderDirection: DESC) { nodes { kind amount blockNumber timestamp transactionHash } }
   }`;
 
 const CREDIT_MONTHS = /* GraphQL */ `
@@ -72,6 +109,13 @@ const NODES = /* GraphQL */ `
   query Nodes {
     health { indexedBlock }
     nodes(first: 1000) { nodes { id owner nodeKey signer endpoints { host } status stake unstaking unstakeReadyAt lockedUntil } }
+  }`;
+
+// Its own query, for fewer nodes than the list: nested lists of all 1,000 nodes exceed the indexer's query cost limit.
+const RECENT_REPUTATION = /* GraphQL */ `
+  query RecentReputation($first: Int!, $last: Int!) {
+    health { indexedBlock }
+    nodes(first: $first) { nodes { id reputation(last: $last) { epoch score } } }
   }`;
 
 const CURRENT_EPOCH = /* GraphQL */ `
@@ -170,18 +214,68 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
       return d.vestingAllocations.map((a) => ({ key: String(a.id), name: a.name, total: BigInt(a.total), tgeBps: a.tgeBps, cliff: BigInt(a.cliff), duration: BigInt(a.duration) }));
     },
 
+    async tokenStats() {
+      const d = await fresh<Fresh & { tokenStats: TokenStats }>(TOKEN_STATS);
+      return d.tokenStats;
+    },
+
+    async holders(limit) {
+      const d = await fresh<Fresh & { accounts: { nodes: { address: string; balance: Amount }[] } }>(HOLDERS, { first: limit });
+      return d.accounts.nodes.map((a) => ({ address: a.address, balance: BigInt(a.balance) }));
+    },
+
+    async transfers(limit) {
+      type Row = { blockNumber: number; timestamp: number; transactionHash: string; from: string; to: string; value: Amount };
+      const d = await fresh<Fresh & { transfers: { nodes: Row[] } }>(TRANSFERS, { first: limit });
+      return d.transfers.nodes.map((t) => ({ block: t.blockNumber, time: t.timestamp, txHash: t.transactionHash, from: t.from, to: t.to, amount: BigInt(t.value) }));
+    },
+
     async burns(limit) {
       const d = await fresh<Fresh & { burns: { nodes: { blockNumber: number; transactionHash: string; from: string; value: Amount; source: Burn["source"] }[] } }>(BURNS, { first: limit });
       return d.burns.nodes.map((b) => ({ block: b.blockNumber, txHash: b.transactionHash, from: b.from, amount: BigInt(b.value), source: b.source }));
     },
 
     async creatorTokens() {
-      const d = await fresh<Fresh & { creatorTokens: { nodes: { address: string; creator: string; index: number; supply: Amount; price: Amount; reserve: Amount }[] } }>(CREATOR_TOKENS);
-      return d.creatorTokens.nodes.map((t) => ({ creator: t.creator, token: t.address, index: t.index, supply: BigInt(t.supply), spotPrice: BigInt(t.price), reserve: BigInt(t.reserve) }));
+      type Row = { address: string; creator: string; index: number; symbol: string; supply: Amount; price: Amount; reserve: Amount; volume: Amount; holderCount: number };
+      const d = await fresh<Fresh & { creatorTokens: { nodes: Row[] } }>(CREATOR_TOKENS);
+      return d.creatorTokens.nodes.map((t) => ({
+        creator: t.creator,
+        token: t.address,
+        index: t.index,
+        symbol: t.symbol,
+        supply: BigInt(t.supply),
+        spotPrice: BigInt(t.price),
+        reserve: BigInt(t.reserve),
+        volume: BigInt(t.volume),
+        holders: t.holderCount,
+      }));
+    },
+
+    async creatorActivity(creator, trades, holders) {
+      type Trade = { blockNumber: number; timestamp: number; transactionHash: string; trader: string; side: "BUY" | "SELL"; amount: Amount; traderFlk: Amount; priceAfter: Amount };
+      const d = await fresh<Fresh & { creatorToken: { trades: { nodes: Trade[] }; holders: { nodes: { address: string; balance: Amount }[] } } | null }>(CREATOR_ACTIVITY, {
+        creator: creator.toLowerCase(),
+        trades,
+        holders,
+      });
+      if (!d.creatorToken) return { trades: [], holders: [] };
+      return {
+        trades: d.creatorToken.trades.nodes.map((t) => ({
+          block: t.blockNumber,
+          time: t.timestamp,
+          txHash: t.transactionHash,
+          trader: t.trader,
+          side: t.side === "BUY" ? ("buy" as const) : ("sell" as const),
+          amount: BigInt(t.amount),
+          flk: BigInt(t.traderFlk),
+          priceAfter: BigInt(t.priceAfter),
+        })),
+        holders: d.creatorToken.holders.nodes.map((h) => ({ address: h.address, balance: BigInt(h.balance) })),
+      };
     },
 
     async proposals() {
-      type Row = Omit<Proposal, "id" | "values" | "voteStart" | "voteEnd" | "state" | "forVotes" | "againstVotes" | "abstainVotes" | "quorum" | "eta" | "votes"> & {
+      type Row = Omit<Proposal, "id" | "values" | "voteStart" | "voteEnd" | "state" | "forVotes" | "againstVotes" | "abstainVotes" | "quorum" | "eta" | "created" | "lifecycle" | "votes"> & {
         id: string;
         values: Amount[];
         voteStart: number;
@@ -192,10 +286,12 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
         abstainVotes: Amount;
         quorum: Amount | null;
         eta: number | null;
-        votes: { nodes: { voter: string; support: string; weight: Amount }[] };
+        timestamp: number;
+        lifecycle: { kind: string; timestamp: number; transactionHash: string }[];
+        votes: { nodes: { voter: string; support: string; weight: Amount; reason: string }[] };
       };
-      const d = await fresh<Fresh & { proposals: { nodes: Row[] } }>(PROPOSALS);
-      return d.proposals.nodes.map((p) => ({
+      const d = await fresh<Fresh & { proposals: { nodes: Row[] } }>(PROPOSALS, { votes: VOTES_PER_PROPOSAL });
+      return d.proposals.nodes.map(({ timestamp, ...p }) => ({
         ...p,
         id: BigInt(p.id),
         values: p.values.map(BigInt),
@@ -207,13 +303,30 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
         abstainVotes: BigInt(p.abstainVotes),
         quorum: BigInt(p.quorum ?? 0),
         eta: BigInt(p.eta ?? 0),
-        votes: p.votes.nodes.map((v) => ({ voter: v.voter, support: SUPPORT[v.support], weight: BigInt(v.weight) })),
+        created: BigInt(timestamp),
+        lifecycle: p.lifecycle.map((e) => ({ kind: e.kind.toLowerCase() as ProposalEvent["kind"], time: BigInt(e.timestamp), txHash: e.transactionHash })),
+        votes: p.votes.nodes.map((v) => ({ voter: v.voter, support: SUPPORT[v.support], weight: BigInt(v.weight), reason: v.reason })),
       }));
     },
 
-    async stakers(limit) {
-      const d = await fresh<Fresh & { stakers: { nodes: { address: string; staked: Amount; votes: Amount; delegate: string }[] } }>(STAKERS, { first: limit });
-      return d.stakers.nodes.map((s) => ({ address: s.address, staked: BigInt(s.staked), votes: BigInt(s.votes), delegate: s.delegate }));
+    async delegates(limit) {
+      const d = await fresh<Fresh & { stakingTotals: { totalStaked: Amount }; delegates: { nodes: { address: string; votes: Amount; staked: Amount }[] } }>(DELEGATES, { first: limit });
+      return {
+        totalVotes: BigInt(d.stakingTotals.totalStaked),
+        delegates: d.delegates.nodes.map((x) => ({ address: x.address, votes: BigInt(x.votes), staked: BigInt(x.staked) })),
+      };
+    },
+
+    async rewardPayments(account, limit) {
+      type Row = { kind: "CLAIMED" | "COMPOUNDED"; amount: Amount; blockNumber: number; timestamp: number; transactionHash: string };
+      const d = await fresh<Fresh & { stakingRewardPayments: { nodes: Row[] } }>(REWARD_PAYMENTS, { account, first: limit });
+      return d.stakingRewardPayments.nodes.map((p) => ({
+        block: p.blockNumber,
+        time: p.timestamp,
+        txHash: p.transactionHash,
+        kind: p.kind === "CLAIMED" ? ("claimed" as const) : ("compounded" as const),
+        amount: BigInt(p.amount),
+      }));
     },
 
     async creditMonths(account) {
@@ -223,7 +336,18 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
     },
 
     async nodes() {
-      type Row = { id: number; owner: string; nodeKey: string; signer: string; endpoints: { host: string }; status: string; stake: Amount; unstaking: Amount; unstakeReadyAt: number; lockedUntil: number };
+      type Row = {
+        id: number;
+        owner: string;
+        nodeKey: string;
+        signer: string;
+        endpoints: { host: string };
+        status: string;
+        stake: Amount;
+        unstaking: Amount;
+        unstakeReadyAt: number;
+        lockedUntil: number;
+      };
       const d = await fresh<Fresh & { nodes: { nodes: Row[] } }>(NODES);
       return d.nodes.nodes.map((n) => ({
         id: n.id,
@@ -237,6 +361,11 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
         unstakeReadyAt: BigInt(n.unstakeReadyAt),
         lockedUntil: BigInt(n.lockedUntil),
       }));
+    },
+
+    async recentReputation(nodes, epochs) {
+      const d = await fresh<Fresh & { nodes: { nodes: { id: number; reputation: ReputationPoint[] }[] } }>(RECENT_REPUTATION, { first: nodes, last: epochs });
+      return new Map(d.nodes.nodes.map((n) => [n.id, n.reputation]));
     },
 
     async currentEpoch() {

@@ -11,7 +11,7 @@ export interface SupplyBreakdown {
   circulating: bigint;
   /**
    * Genesis supply not yet vested. Vested but unreleased tokens count as circulating: their
-   * beneficiaries can release them at any time (so at the TGE circulating is SPEC §2's 28M).
+   * beneficiaries can release them at any time (so at the TGE circulating is docs/spec.md §2's 28M).
    */
   vesting: bigint;
   /** Held by the staking contract: stakes, unbonding stakes and undistributed rewards. */
@@ -47,8 +47,22 @@ export interface Proposal {
   quorum: bigint;
   /** When a queued proposal may be executed (0 unless queued). */
   eta: bigint;
+  /** When it was created, unix seconds. */
+  created: bigint;
+  /** Its queue, execute and cancel, in order. */
+  lifecycle: ProposalEvent[];
+  /** How many accounts voted (`votes` may hold fewer). */
+  voters: number;
   /** The latest votes, newest first. */
   votes: Vote[];
+}
+
+/** A step of a proposal after its creation. */
+export interface ProposalEvent {
+  kind: "queued" | "executed" | "canceled";
+  /** Unix seconds. */
+  time: bigint;
+  txHash: string;
 }
 
 /** OpenZeppelin Governor's ProposalState, in its on-chain order. */
@@ -60,9 +74,52 @@ export interface CreatorTokenInfo {
   creator: string;
   token: string;
   index: number;
+  symbol: string;
   supply: bigint;
   spotPrice: bigint;
   reserve: bigint;
+  /** Curve amounts of all buys and sells (fees excluded), FLK wei. */
+  volume: bigint;
+  /** Accounts holding a positive balance. */
+  holders: number;
+}
+
+/** One trade on a creator's curve. */
+export interface CreatorTrade {
+  block: number;
+  /** Unix seconds. */
+  time: number;
+  txHash: string;
+  trader: string;
+  side: "buy" | "sell";
+  amount: bigint;
+  /** FLK the trader paid (buy) or received (sell), fees included. */
+  flk: bigint;
+  /** Spot price after the trade, FLK wei per whole token. */
+  priceAfter: bigint;
+}
+
+/** A creator token's latest trades (newest first) and largest holders. */
+export interface CreatorActivity {
+  trades: CreatorTrade[];
+  holders: { address: string; balance: bigint }[];
+}
+
+/** How many accounts hold FLK and how many transfers moved it. */
+export interface TokenStats {
+  holders: number;
+  transfers: number;
+}
+
+/** One FLK transfer (mints from and burns to the zero address included). */
+export interface Transfer {
+  block: number;
+  /** Unix seconds. */
+  time: number;
+  txHash: string;
+  from: string;
+  to: string;
+  amount: bigint;
 }
 
 /** One burn of FLK: a transfer to the zero address. */
@@ -97,14 +154,16 @@ export interface Vote {
   voter: string;
   support: "For" | "Against" | "Abstain";
   weight: bigint;
+  /** The voter's reason ("" when none was given). */
+  reason: string;
 }
 
-/** An account with a positive stake, and the votes delegated to it. */
-export interface Staker {
-  address: string;
-  staked: bigint;
-  votes: bigint;
-  delegate: string;
+/** The accounts holding the most votes, and the votes there are in all. */
+export interface DelegateBoard {
+  /** All staked FLK: the governor's total voting power (`getPastTotalSupply`). */
+  totalVotes: bigint;
+  /** Most votes first. */
+  delegates: { address: string; votes: bigint; staked: bigint }[];
 }
 
 /** A node's lifecycle state (`NodeStaking.Status`), in words. */
@@ -187,6 +246,16 @@ export interface CreditMonth {
   complete: boolean;
 }
 
+/** A staking reward paid out: claimed to the wallet or compounded into the stake. */
+export interface RewardPayment {
+  block: number;
+  /** Unix seconds. */
+  time: number;
+  txHash: string;
+  kind: "claimed" | "compounded";
+  amount: bigint;
+}
+
 /** The lists and aggregates the pages show. */
 export interface DashboardData {
   /** The supply breakdown at the latest indexed block. */
@@ -195,17 +264,29 @@ export interface DashboardData {
   supplyHistory(from: bigint, to: bigint, points: number): Promise<SupplySample[]>;
   /** The genesis allocations, for the unlock calendar. */
   allocations(): Promise<VestingAllocation[]>;
+  /** Holder and transfer counts. */
+  tokenStats(): Promise<TokenStats>;
+  /** The `limit` largest FLK holders (contracts included). */
+  holders(limit: number): Promise<{ address: string; balance: bigint }[]>;
+  /** The latest `limit` FLK transfers, newest first. */
+  transfers(limit: number): Promise<Transfer[]>;
   /** The latest `limit` burns, newest first. */
   burns(limit: number): Promise<Burn[]>;
   /** Proposals, newest first, each with its latest votes. */
   proposals(): Promise<Proposal[]>;
-  /** The `limit` largest stakers. */
-  stakers(limit: number): Promise<Staker[]>;
+  /** The `limit` accounts with the most votes (non-staking delegatees included). */
+  delegates(limit: number): Promise<DelegateBoard>;
   creatorTokens(): Promise<CreatorTokenInfo[]>;
+  /** The latest `trades` trades and the `holders` largest holders of `creator`'s token. */
+  creatorActivity(creator: string, trades: number, holders: number): Promise<CreatorActivity>;
+  /** The latest `limit` staking rewards `account` claimed or compounded, newest first. */
+  rewardPayments(account: string, limit: number): Promise<RewardPayment[]>;
   /** `account`'s service credits per month, from its first stake's month to the current one. */
   creditMonths(account: string): Promise<CreditMonth[]>;
   /** Every registered node, by id. */
   nodes(): Promise<NodeInfo[]>;
+  /** Reputation in the latest `epochs` measured epochs (oldest first) of the first `nodes` nodes, by node id. */
+  recentReputation(nodes: number, epochs: number): Promise<Map<number, ReputationPoint[]>>;
   /** The latest epoch the indexer has seen start. */
   currentEpoch(): Promise<EpochInfo>;
   /** Reputation and rewards of node `id`, oldest epoch first (null for an unknown node). */

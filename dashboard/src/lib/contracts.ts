@@ -17,6 +17,8 @@ import { abi as marketAbi } from "../../../artifacts/contracts/creator/CreatorMa
 import { abi as registryAbi } from "../../../artifacts/contracts/registry/NodeRegistry.sol/NodeRegistry.json";
 import { abi as rewardsAbi } from "../../../artifacts/contracts/registry/EpochRewards.sol/EpochRewards.json";
 import { abi as creatorTokenAbi } from "../../../artifacts/contracts/creator/CreatorToken.sol/CreatorToken.json";
+import { abi as escrowAbi } from "../../../artifacts/contracts/payments/ServiceEscrow.sol/ServiceEscrow.json";
+import { abi as erc20Abi } from "../../../artifacts/@openzeppelin/contracts/token/ERC20/IERC20.sol/IERC20.json";
 import type {
   FLK,
   Emission,
@@ -29,10 +31,12 @@ import type {
   CreatorToken,
   NodeRegistry,
   EpochRewards,
+  ServiceEscrow,
+  IERC20,
 } from "../../../typechain-types";
 
 /** Every ABI the dashboard talks to, for decoding custom errors raised anywhere in a call. */
-export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi, registryAbi, rewardsAbi];
+export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi, registryAbi, rewardsAbi, escrowAbi];
 
 /** Lets `describeError` (lib/revert.ts) decode the custom errors of every ABI of the suite. */
 export function registerSuiteErrors(): void {
@@ -42,7 +46,7 @@ export function registerSuiteErrors(): void {
 registerSuiteErrors();
 
 /**
- * The deployment the dashboard reads: what `scripts/devnet.ts` writes to addresses.json, plus the
+ * The deployment the dashboard reads: what `scripts/chain.ts` writes to addresses.json, plus the
  * indexer's GraphQL endpoint, which the host adds (the dev server from `DASHBOARD_INDEXER_URL`).
  */
 export interface Deployment {
@@ -79,6 +83,9 @@ export interface Suite {
   market: CreatorMarket;
   registry: NodeRegistry;
   rewards: EpochRewards;
+  escrow: ServiceEscrow;
+  /** The escrow's payment token (USDC; MockUSDC on the devnet). */
+  usdc: IERC20;
 }
 
 /** Binds every contract of `deployment` to `runner`. */
@@ -96,6 +103,8 @@ export function connectSuite(deployment: Deployment, runner: ContractRunner): Su
     market: at<CreatorMarket>(c.creatorMarket, marketAbi),
     registry: at<NodeRegistry>(c.registry, registryAbi),
     rewards: at<EpochRewards>(c.rewards, rewardsAbi),
+    escrow: at<ServiceEscrow>(c.escrow, escrowAbi),
+    usdc: at<IERC20>(c.usdc, erc20Abi),
   };
 }
 

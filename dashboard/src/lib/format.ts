@@ -14,15 +14,24 @@ export function formatAmount(value: bigint, decimals = 18, maxFraction = 4): str
   const whole = abs / base;
   let fraction = (abs % base).toString().padStart(decimals, "0").slice(0, maxFraction).replace(/0+$/, "");
   // A tiny non-zero amount would otherwise print as 0 and look like nothing.
-  if (whole === 0n && fraction === "" && abs !== 0n) return `${negative ? ">-" : "<"}0.${"0".repeat(Math.max(maxFraction - 1, 0))}1`;
+  // With no fraction digits shown the smallest step is 1, not 0.1.
+  if (whole === 0n && fraction === "" && abs !== 0n) return `${negative ? ">-" : "<"}${maxFraction > 0 ? `0.${"0".repeat(maxFraction - 1)}1` : "1"}`;
   const grouped = whole.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   if (fraction !== "") fraction = `.${fraction}`;
   return `${negative ? "-" : ""}${grouped}${fraction}`;
 }
 
+/** USDC has 6 decimals. */
+export const USDC_DECIMALS = 6;
+
 /** {@link formatAmount} followed by the symbol, e.g. `1,234.5 FLK`. */
 export function formatToken(value: bigint, symbol = "FLK", decimals = 18, maxFraction = 4): string {
   return `${formatAmount(value, decimals, maxFraction)} ${symbol}`;
+}
+
+/** USDC units as `1,234.5 USDC` (cents: two fraction digits at most). */
+export function formatUsdc(value: bigint): string {
+  return formatToken(value, "USDC", USDC_DECIMALS, 2);
 }
 
 /**
@@ -90,4 +99,11 @@ export function formatDuration(seconds: bigint | number): string {
 /** Basis points as a percentage, e.g. 250 → `2.5%`. */
 export function formatBps(bps: bigint | number): string {
   return `${Number(bps) / 100}%`;
+}
+
+/** `part` as a percentage of `whole` with two decimals, truncated, e.g. `12.34%` (`0%` of nothing). */
+export function formatShare(part: bigint, whole: bigint): string {
+  if (whole === 0n) return "0%";
+  const hundredths = (part * 10_000n) / whole;
+  return `${hundredths / 100n}${hundredths % 100n === 0n ? "" : `.${(hundredths % 100n).toString().padStart(2, "0").replace(/0$/, "")}`}%`;
 }

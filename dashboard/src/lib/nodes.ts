@@ -1,17 +1,15 @@
 /**
  * Node registration inputs and registry values in words: checks mirror `NodeStaking.register`
- * (non-zero 32-byte key, non-zero signer, host of 1-253 bytes, six non-zero ports) so a form
- * refuses what the contract would revert on.
+ * (host of 1-253 bytes, six non-zero ports; the keys come in a checked proof,
+ * protocol/nodeKeyProof.ts) so a form refuses what the contract would revert on.
  */
-import { isAddress } from "ethers";
-
 /** The six ports of a node, named as in `NodeStaking.Ports`. */
 export const PORT_NAMES = ["primary", "worker", "mempool", "rpc", "pool", "gateway"] as const;
 
 /** One of {@link PORT_NAMES}. */
 export type PortName = (typeof PORT_NAMES)[number];
 
-/** Ports prefilled in the registration form (the registry tests' fixture, `test/registry/fixtures.ts`). */
+/** Ports prefilled in the registration form (the registry tests' fixture, `testkit/registry.ts`). */
 export const DEFAULT_PORTS: Record<PortName, string> = { primary: "4310", worker: "4311", mempool: "4210", rpc: "4240", pool: "4300", gateway: "4220" };
 
 /** `NodeStaking.MAX_HOST_LENGTH`. */
@@ -19,15 +17,6 @@ export const MAX_HOST_LENGTH = 253;
 
 /** A parse: the value, or the reason the input is refused. */
 export type Parsed<T> = { value: T; error?: undefined } | { value?: undefined; error: string };
-
-/** An ed25519 public key as 32 bytes of hex (with or without `0x`), returned as a `0x` bytes32. */
-export function parseNodeKey(text: string): Parsed<string> {
-  const hex = text.trim().replace(/^0x/i, "");
-  if (!/^[0-9a-f]*$/i.test(hex)) return { error: "The key must be hexadecimal (0-9, a-f)." };
-  if (hex.length !== 64) return { error: `The key must be 32 bytes (64 hex digits); this is ${hex.length} digits.` };
-  if (/^0+$/.test(hex)) return { error: "The key must not be zero." };
-  return { value: `0x${hex.toLowerCase()}` };
-}
 
 /** A TCP/UDP port: a whole number from 1 to 65535. */
 export function parsePort(text: string): Parsed<number> {
@@ -47,14 +36,6 @@ export function parseHost(text: string): Parsed<string> {
   return { value: host };
 }
 
-/** The address that signs the node's epoch reports: a non-zero Ethereum address. */
-export function parseSigner(text: string): Parsed<string> {
-  const t = text.trim();
-  if (!isAddress(t)) return { error: "Enter an Ethereum address (0x and 40 hex digits)." };
-  if (/^0x0{40}$/i.test(t)) return { error: "The signer must not be the zero address." };
-  return { value: t };
-}
-
 /** A number of epochs to add to a stake lock: 1 to `max` (`MAX_LOCK_EPOCHS`). */
 export function parseLockEpochs(text: string, max: number): Parsed<bigint> {
   const t = text.trim();
@@ -66,7 +47,6 @@ export function parseLockEpochs(text: string, max: number): Parsed<bigint> {
 
 /** `NodeStaking.UNSTAKE_DELAY_EPOCHS`: epochs between an unstake and its withdrawal. */
 export const UNSTAKE_DELAY_EPOCHS = 5n;
-
 
 /** A node key shortened for tables: `0x1234…cdef`. */
 export function shortKey(key: string): string {

@@ -3,7 +3,8 @@
  * a contract's custom error decoded from any ABI of the suite, or the node's message.
  */
 import type { ErrorDescription, Interface } from "ethers";
-import { formatAmount } from "./format";
+import { MAX_SPENDING_LIMIT } from "../../../protocol/escrow";
+import { formatAmount, formatDateTime, formatUsdc, USDC_DECIMALS } from "./format";
 
 let combined: Pick<Interface, "parseError"> | undefined;
 
@@ -40,9 +41,13 @@ export function statusName(status: bigint | number): string {
 }
 
 const flk = (v: unknown) => `${formatAmount(v as bigint)} FLK`;
+const usdc = (v: unknown) => formatUsdc(v as bigint);
+/** Decimals of the tokens whose ERC-20 errors name them, when not 18. */
+const TOKEN_DECIMALS: Record<string, number> = { USDC: USDC_DECIMALS };
+const tokenAmount = (v: unknown, token: string) => `${formatAmount(v as bigint, TOKEN_DECIMALS[token] ?? 18)} ${token}`;
 
 /** Words for the errors users actually meet; anything else is described from its name and arguments. */
-const WORDS: Record<string, (args: readonly unknown[]) => string> = {
+const WORDS: Record<string, (args: readonly unknown[], token: string) => string> = {
   StakingZeroAmount: () => "The amount must be more than zero.",
   StakingInsufficientStake: ([requested, staked]) => `You asked to unstake ${flk(requested)} but only ${flk(staked)} is staked.`,
   StakingNothingToWithdraw: () => "Nothing to withdraw yet: unstaked FLK becomes withdrawable after the unbonding period.",
@@ -50,8 +55,9 @@ const WORDS: Record<string, (args: readonly unknown[]) => string> = {
   StakingRewardsUnfunded: () => "The staking contract does not hold enough rewards yet; try again after the next emission.",
   StakingZeroDelegate: () => "Delegate to an address, not the zero address.",
   VestingNothingToRelease: () => "Nothing of this schedule is releasable yet.",
-  ERC20InsufficientBalance: ([, balance, needed]) => `Your balance of ${flk(balance)} is less than the ${flk(needed)} needed.`,
-  ERC20InsufficientAllowance: ([, allowance, needed]) => `The approved allowance of ${flk(allowance)} is less than the ${flk(needed)} needed.`,
+  // The ERC-20 errors name the token the transaction moves: FLK, or a creator token when selling it.
+  ERC20InsufficientBalance: ([, balance, needed], token) => `Your balance of ${tokenAmount(balance, token)} is less than the ${tokenAmount(needed, token)} needed.`,
+  ERC20InsufficientAllowance: ([, allowance, needed], token) => `The approved allowance of ${tokenAmount(allowance, token)} is less than the ${tokenAmount(needed, token)} needed.`,
   CreatorMarketExpired: () => "The deadline passed before the trade was mined: try again.",
   CreatorMarketZeroAmount: () => "The amount must be more than zero.",
   CreatorMarketMaxCost: ([cost, max]) => `The price moved: the buy now costs ${flk(cost)}, above your limit of ${flk(max)}. Raise the slippage or retry.`,
@@ -84,6 +90,14 @@ const WORDS: Record<string, (args: readonly unknown[]) => string> = {
   RewardsInvalidProof: ([epoch]) => `The reward proof for epoch ${epoch} does not match the settled rewards (or the epoch is not settled yet).`,
   RewardsPoolExceeded: ([epoch]) => `Epoch ${epoch}'s reward pool is exhausted: its report's totals were wrong.`,
   NodeRegistryQueueFull: () => "The queue of nodes waiting for the next epoch is full; try again after the epoch change.",
+  EscrowBadAmount: ([amount]) =>
+    (amount as bigint) === 0n ? "The amount must be more than zero." : `You cannot withdraw ${usdc(amount)}: it is more than your escrow balance.`,
+  EscrowNotWithdrawable: ([at]) =>
+    (at as bigint) === 0n ? "No withdrawal is announced: announce one first." : `The withdrawal notice has not passed: the announced USDC can be withdrawn from ${formatDateTime(at as bigint)}.`,
+  EscrowSpendingLimitExceeded: ([client, amount, limit]) => `A report tried to debit ${client} ${usdc(amount)}, above its spending limit of ${usdc(limit)} per epoch.`,
+  EscrowInsufficientBalance: ([client, amount, balance]) => `A report tried to debit ${client} ${usdc(amount)}, more than its escrow balance of ${usdc(balance)}.`,
+  EscrowUnauthorized: () => "Only the node registry may debit the escrow.",
+  SafeCastOverflowedUintDowncast: ([bits]) => `The value does not fit in ${bits} bits: a spending limit is at most ${usdc(MAX_SPENDING_LIMIT)}.`,
   TimelockUnexpectedOperationState: () => "The timelock delay has not passed yet, or the operation was already executed.",
 };
 
@@ -92,10 +106,10 @@ function humanize(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/ ([A-Z])(?=[a-z])/g, (_m, c: string) => ` ${c.toLowerCase()}`);
 }
 
-/** Describes a decoded custom error in words. */
-export function describeCustomError(error: Pick<ErrorDescription, "name" | "args">): string {
+/** Describes a decoded custom error in words; `token` is the symbol of the ERC-20 the call moves. */
+export function describeCustomError(error: Pick<ErrorDescription, "name" | "args">, token = "FLK"): string {
   const words = WORDS[error.name];
-  if (words) return words([...error.args]);
+  if (words) return words([...error.args], token);
   if (error.name === "Error") return String(error.args[0]);
   if (error.name === "Panic") return `The contract panicked (code ${error.args[0]}).`;
   const args = [...error.args].map(String).join(", ");
@@ -120,14 +134,14 @@ function isUserRejection(error: unknown): boolean {
   return e?.code === "ACTION_REJECTED" || e?.code === 4001 || e?.info?.error?.code === 4001;
 }
 
-/** One sentence for any error a read or a transaction can throw. */
-export function describeError(error: unknown): string {
+/** One sentence for any error a read or a transaction can throw; `token` names the ERC-20 the call moves (FLK unless said). */
+export function describeError(error: unknown, token = "FLK"): string {
   if (isUserRejection(error)) return "You rejected the request in your wallet.";
   const data = findRevertData(error);
   if (data && combined) {
     try {
       const decoded = combined.parseError(data);
-      if (decoded) return describeCustomError(decoded);
+      if (decoded) return describeCustomError(decoded, token);
     } catch {
       // Unknown selector: fall through to the message.
     }

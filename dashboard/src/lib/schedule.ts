@@ -1,8 +1,11 @@
 /**
  * Unlock calendar and emission schedule computed with the genesis formulas the contracts mirror
- * (ignition/genesis.ts), so the dashboard and the chain cannot disagree about a date or amount.
+ * (protocol/genesis.ts, protocol/emission.ts), so the dashboard and the chain cannot disagree
+ * about a date or amount.
  */
-import { GENESIS_ALLOCATIONS, MONTH, YEAR, YEARLY_EMISSION, cumulativeEmission, vestedAmount, type GenesisAllocation } from "../../../ignition/genesis";
+import { YEARLY_EMISSION, cumulativeEmission } from "../../../protocol/emission";
+import { GENESIS_ALLOCATIONS, vestedAmount, type GenesisAllocation } from "../../../protocol/genesis";
+import { MONTH, YEAR } from "../../../protocol/units";
 
 export { GENESIS_ALLOCATIONS, MONTH, YEAR, YEARLY_EMISSION };
 
@@ -60,7 +63,7 @@ export interface EmissionYear {
   cumulative: bigint;
 }
 
-/** The emission schedule (SPEC §3) with dates for a TGE at `tge`. */
+/** The emission schedule (docs/spec.md §3) with dates for a TGE at `tge`. */
 export function emissionSchedule(tge: bigint): EmissionYear[] {
   return YEARLY_EMISSION.map((amount, i) => ({
     year: i + 1,

@@ -16,14 +16,15 @@ export type SendStep = (step: string, send: () => Promise<ContractTransactionRes
 
 /**
  * Runs transactions and exposes their state for {@link TxStatus}. `onConfirmed` runs after the
- * whole sequence is mined (pages reload their reads there).
+ * whole sequence is mined (pages reload their reads there). `run`'s `token` is the symbol of the
+ * ERC-20 the sequence moves, so a balance error names it (FLK unless said).
  */
 export function useTransaction(onConfirmed?: () => void) {
   const [state, setState] = useState<TxState>({ status: "idle" });
   const app = useContext(AppContext);
 
   const run = useCallback(
-    async (sequence: (send: SendStep) => Promise<void>): Promise<boolean> => {
+    async (sequence: (send: SendStep) => Promise<void>, token = "FLK"): Promise<boolean> => {
       let current = "";
       let last: TxState = { status: "idle" };
       const send: SendStep = async (step, sendTx) => {
@@ -43,7 +44,7 @@ export function useTransaction(onConfirmed?: () => void) {
         onConfirmed?.();
         return true;
       } catch (err) {
-        setState({ status: "failed", step: current, reason: describeError(err) });
+        setState({ status: "failed", step: current, reason: describeError(err, token) });
         return false;
       }
     },

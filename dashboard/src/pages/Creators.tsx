@@ -1,11 +1,14 @@
 import { useMemo, useState } from "react";
 import { isAddress, type JsonRpcSigner } from "ethers";
 import { useApp } from "../AppContext";
-import { useAsync } from "../lib/useAsync";
 import { useInputTransaction, useTransaction } from "../lib/useTransaction";
-import { connectSuite, creatorToken } from "../lib/contracts";
-import { useSuite, useReadProvider } from "../lib/useChain";
-import { spotPrice } from "../../../ignition/creator";
+import { connectSuite } from "../lib/contracts";
+import { useReadProvider } from "../lib/useChain";
+import { parseDeadlineMinutes, parseSlippage } from "../lib/trade";
+import { useCreatorActivity, useCreatorCurve, useCreatorFees, useCreatorHolding, useCreatorTokens, useTradeQuote } from "../hooks/useCreatorMarket";
+import { useWallet } from "../wallet/WalletContext";
+import { TextField } from "../components/TextField";
+import { spotPrice } from "../../../protocol/creatorMarket";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
 import { Table } from "../components/Table";
@@ -13,16 +16,19 @@ import { TxStatus } from "../components/TxStatus";
 import { AmountField, readAmount } from "../components/AmountField";
 import { RequireWallet } from "../components/RequireWallet";
 import { LineChart } from "../components/LineChart";
-import { formatAmount, formatCompact, formatToken, shortAddress } from "../lib/format";
+import { ApprovalSteps } from "../components/ApprovalSteps";
+import { useAllowance } from "../hooks/useAllowance";
+import { formatAmount, formatCompact, formatDateTime, formatToken, shortAddress } from "../lib/format";
 import type { CreatorTokenInfo } from "../data/source";
 
 const WEI = 10n ** 18n;
 
 /** Creator tokens, Uniswap-style: the list, one token's curve, a quoted trade and fee claims. */
 export default function Creators() {
-  const { data, version } = useApp();
-  const tokens = useAsync(() => data.creatorTokens(), [data, version]);
+  const tokens = useCreatorTokens();
+  const { account } = useWallet();
   const [creator, setCreator] = useState("");
+  const own = account && tokens.data?.some((t) => t.creator.toLowerCase() === account.toLowerCase());
   return (
     <>
       <h1>Creator tokens</h1>
@@ -31,6 +37,13 @@ export default function Creators() {
       </Loaded>
       <section aria-labelledby="trade-h">
         <h2 id="trade-h">Trade</h2>
+        {account && (
+          <div className="actions">
+            <button type="button" onClick={() => setCreator(account)} data-testid="your-token">
+              {own ? "Your token" : "Launch your token"}
+            </button>
+          </div>
+        )}
         <div className="field">
           <label htmlFor="creator">Creator address (buying the first token of a creator launches it)</label>
           <input id="creator" placeholder="0x…" value={creator} onChange={(e) => setCreator(e.target.value.trim())} aria-invalid={creator !== "" && !isAddress(creator)} />
@@ -45,7 +58,8 @@ export default function Creators() {
 function TokenList({ tokens, selected, onSelect }: { tokens: CreatorTokenInfo[]; selected: string; onSelect: (creator: string) => void }) {
   return (
     <Table
-      columns={["Creator", "Supply", "Price", "Reserve", { ariaLabel: "Actions" }]}
+      label="Creator tokens table"
+      columns={["Creator", "Token", "Price", "Market cap", "Volume", "Holders", "Reserve", { ariaLabel: "Actions" }]}
       rows={tokens}
       empty="No creator tokens yet. Enter your address below and buy the first token to launch yours."
     >
@@ -54,8 +68,11 @@ function TokenList({ tokens, selected, onSelect }: { tokens: CreatorTokenInfo[];
           <th scope="row" title={t.creator}>
             {shortAddress(t.creator)}
           </th>
-          <td>{formatAmount(t.supply)}</td>
+          <td title={t.token}>{t.symbol}</td>
           <td>{formatToken(t.spotPrice)}</td>
+          <td data-testid="market-cap">{formatToken((t.spotPrice * t.supply) / WEI, "FLK", 18, 2)}</td>
+          <td data-testid="volume">{formatToken(t.volume, "FLK", 18, 2)}</td>
+          <td data-testid="holders">{t.holders}</td>
           <td>{formatToken(t.reserve)}</td>
           <td>
             <button type="button" aria-pressed={selected.toLowerCase() === t.creator.toLowerCase()} onClick={() => onSelect(t.creator)}>
@@ -68,13 +85,57 @@ function TokenList({ tokens, selected, onSelect }: { tokens: CreatorTokenInfo[];
   );
 }
 
+/** The token's price after each trade over time, its latest trades and its largest holders (indexer). */
+function TokenActivity({ creator }: { creator: string }) {
+  const activity = useCreatorActivity(creator);
+  return (
+    <Loaded state={activity} what="the token's trades and holders">
+      {({ trades, holders }) => (
+        <>
+          <h3>Price over time</h3>
+          {trades.length === 0 ? (
+            <p className="empty">No trades yet.</p>
+          ) : (
+            <LineChart
+              label="Price of one token after each trade over time"
+              series={[{ name: "Price (FLK per token)", color: "#8b5cf6", points: [...trades].reverse().map((t) => [t.time, Number(t.priceAfter) / 1e18]) }]}
+              formatX={(x) => new Date(x * 1000).toISOString().slice(5, 16).replace("T", " ")}
+              formatY={(y) => y.toFixed(4)}
+              xName="Time (UTC)"
+              formatRowX={(x) => formatDateTime(x)}
+            />
+          )}
+          <h3>Latest trades</h3>
+          <Table label="Latest trades table" columns={["Time (UTC)", "Trader", "Side", "Tokens", "FLK"]} rows={trades} empty="No trades yet.">
+            {(t) => (
+              <tr key={`${t.txHash}-${t.trader}-${t.amount}`} data-testid="trade-row">
+                <td>{formatDateTime(t.time)}</td>
+                <td title={t.trader}>{shortAddress(t.trader)}</td>
+                <td>{t.side}</td>
+                <td>{formatAmount(t.amount)}</td>
+                <td>{formatToken(t.flk)}</td>
+              </tr>
+            )}
+          </Table>
+          <h3>Holders</h3>
+          <Table label="Holders table" columns={["Holder", "Balance"]} rows={holders} empty="Nobody holds this token.">
+            {(h) => (
+              <tr key={h.address} data-testid="holder-row">
+                <th scope="row" title={h.address}>
+                  {shortAddress(h.address)}
+                </th>
+                <td>{formatAmount(h.balance)}</td>
+              </tr>
+            )}
+          </Table>
+        </>
+      )}
+    </Loaded>
+  );
+}
+
 function CreatorPanel({ creator }: { creator: string }) {
-  const suite = useSuite();
-  const { version } = useApp();
-  const curve = useAsync(async () => {
-    const [supply, price, reserve, token] = await Promise.all([suite.market.supplyOf(creator), suite.market.spotPrice(creator), suite.market.reserveOf(creator), suite.market.tokenOf(creator)]);
-    return { supply, price, reserve, token };
-  }, [suite, creator, version]);
+  const curve = useCreatorCurve(creator);
   return (
     <Loaded state={curve} what="the curve">
       {(c) => (
@@ -85,6 +146,7 @@ function CreatorPanel({ creator }: { creator: string }) {
             <Stat label="Reserve" value={formatToken(c.reserve)} />
           </dl>
           <PriceCurve supply={c.supply} />
+          {c.supply > 0n && <TokenActivity creator={creator} />}
           <RequireWallet action="buy and sell">{(signer, account) => <TradeForm signer={signer} account={account} creator={creator} token={c.token} supply={c.supply} />}</RequireWallet>
         </>
       )}
@@ -112,40 +174,43 @@ function PriceCurve({ supply }: { supply: bigint }) {
 }
 
 function TradeForm({ signer, account, creator, token, supply }: { signer: JsonRpcSigner; account: string; creator: string; token: string; supply: bigint }) {
-  const suite = useSuite();
   const provider = useReadProvider();
-  const { deployment, version, refresh } = useApp();
+  const { deployment, refresh } = useApp();
   const writer = useMemo(() => connectSuite(deployment, signer), [deployment, signer]);
   const [side, setSide] = useState<"buy" | "sell">("buy");
   const { text, setText, tx } = useInputTransaction(refresh);
-  const [slippage, setSlippage] = useState("1");
-  const [deadlineMinutes, setDeadlineMinutes] = useState("20");
-  const amount = readAmount(text).value;
-  const slippageBps = BigInt(Math.round(Number(slippage) * 100));
-  const settingsValid = Number(slippage) >= 0 && Number(slippage) <= 50 && Number(deadlineMinutes) > 0;
-
-  const held = useAsync(() => (supply === 0n ? Promise.resolve(0n) : creatorToken(token, provider).balanceOf(account)), [token, account, supply, version]);
-  const quote = useAsync(async () => {
-    if (!amount) return undefined;
-    if (side === "buy") return (await suite.market.buyCost(creator, amount)).total;
-    return (await suite.market.sellReturn(creator, amount)).proceeds;
-  }, [side, creator, amount, supply, version]);
+  const [slippageText, setSlippageText] = useState("1");
+  const [deadlineText, setDeadlineText] = useState("20");
+  const slippage = parseSlippage(slippageText);
+  const deadlineSeconds = parseDeadlineMinutes(deadlineText);
+  const held = useCreatorHolding(token, account, supply);
+  const symbol = held.data?.symbol ?? "tokens";
+  // Selling is bounded by what the account holds, not by the curve's supply.
+  const overHeld = (value: bigint) => (side === "sell" && held.data && value > held.data.balance ? `You hold ${formatAmount(held.data.balance)} ${symbol}.` : undefined);
+  const parsed = readAmount(text).value;
+  const amount = parsed !== undefined && !overHeld(parsed) ? parsed : undefined;
+  const quote = useTradeQuote(side, creator, amount, supply);
+  const allowance = useAllowance("flk", account, "market");
   // Buys cap what is paid, sells floor what is received, both by the slippage tolerance.
-  const limit = quote.data === undefined ? undefined : side === "buy" ? (quote.data * (10_000n + slippageBps)) / 10_000n : (quote.data * (10_000n - slippageBps)) / 10_000n;
+  const bps = slippage.value;
+  const limit = quote.data === undefined || bps === undefined ? undefined : side === "buy" ? (quote.data * (10_000n + bps)) / 10_000n : (quote.data * (10_000n - bps)) / 10_000n;
 
   const trade = () =>
-    tx.run(async (send) => {
-      // The deadline counts from the chain's clock, which on a devnet may run ahead of the wall clock.
-      const now = BigInt((await provider.getBlock("latest"))!.timestamp);
-      const deadline = now + BigInt(Math.round(Number(deadlineMinutes) * 60));
-      if (side === "buy") {
-        const market = await writer.market.getAddress();
-        if ((await writer.flk.allowance(account, market)) < limit!) await send("Approve FLK", () => writer.flk.approve(market, limit!));
-        await send("Buy", () => writer.market.buy(creator, amount!, limit!, deadline));
-      } else {
-        await send("Sell", () => writer.market.sell(creator, amount!, limit!, deadline));
-      }
-    });
+    tx.run(
+      async (send) => {
+        // The deadline counts from the chain's clock, which on a devnet may run ahead of the wall clock.
+        const now = BigInt((await provider.getBlock("latest"))!.timestamp);
+        const deadline = now + deadlineSeconds.value!;
+        if (side === "buy") {
+          const market = await writer.market.getAddress();
+          if ((await writer.flk.allowance(account, market)) < limit!) await send("Approve FLK", () => writer.flk.approve(market, limit!));
+          await send("Buy", () => writer.market.buy(creator, amount!, limit!, deadline));
+        } else {
+          await send("Sell", () => writer.market.sell(creator, amount!, limit!, deadline));
+        }
+      },
+      side === "buy" ? "FLK" : symbol,
+    );
 
   return (
     <form className="card" onSubmit={(e) => e.preventDefault()}>
@@ -157,29 +222,37 @@ function TradeForm({ signer, account, creator, token, supply }: { signer: JsonRp
         ))}
       </div>
       <p>
-        You hold <span data-testid="creator-balance">{held.data === undefined ? "…" : formatAmount(held.data)}</span> of this token.
+        You hold <span data-testid="creator-balance">{held.data === undefined ? "…" : formatAmount(held.data.balance)}</span> {symbol === "tokens" ? "of this token" : symbol}.
       </p>
-      <AmountField label="Tokens" value={text} onChange={setText} symbol="tokens" max={side === "sell" ? held.data : undefined} />
+      <AmountField label="Tokens" value={text} onChange={setText} symbol={symbol} max={side === "sell" ? held.data?.balance : undefined} check={overHeld} />
       <div className="field-row">
-        <div className="field">
-          <label htmlFor="slippage">Slippage tolerance (%)</label>
-          <input id="slippage" inputMode="decimal" value={slippage} onChange={(e) => setSlippage(e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor="deadline">Deadline (minutes)</label>
-          <input id="deadline" inputMode="numeric" value={deadlineMinutes} onChange={(e) => setDeadlineMinutes(e.target.value)} />
-        </div>
+        <TextField label="Slippage tolerance (%)" inputMode="decimal" value={slippageText} onChange={setSlippageText} error={slippage.error} testId="slippage" />
+        <TextField label="Deadline (minutes)" inputMode="numeric" value={deadlineText} onChange={setDeadlineText} error={deadlineSeconds.error} testId="deadline" />
       </div>
       <p aria-live="polite" data-testid="quote">
         {quote.error
           ? quote.error
-          : quote.data === undefined || limit === undefined
+          : quote.data === undefined
             ? "Enter an amount for a quote."
-            : side === "buy"
-              ? `Costs ${formatToken(quote.data)} with fees; at most ${formatToken(limit)} with slippage.`
-              : `Returns ${formatToken(quote.data)} after fees; at least ${formatToken(limit)} with slippage.`}
+            : limit === undefined
+              ? "Fix the slippage tolerance for a limit."
+              : side === "buy"
+                ? `Costs ${formatToken(quote.data)} with fees; at most ${formatToken(limit)} with slippage.`
+                : `Returns ${formatToken(quote.data)} after fees; at least ${formatToken(limit)} with slippage.`}
       </p>
-      <button type="submit" disabled={tx.busy || limit === undefined || !settingsValid} onClick={trade}>
+      {side === "buy" && (
+        // The approval is for the most the buy may cost (the slippage limit), so the buy cannot fall short of it.
+        <ApprovalSteps
+          approve="Approve FLK"
+          action="Buy"
+          amount={limit}
+          allowance={allowance.data}
+          state={tx.state}
+          approveText={`Approve up to ${formatToken(limit ?? 0n)} for the creator market`}
+          actionText={`Buy ${formatAmount(amount ?? 0n)} ${symbol}`}
+        />
+      )}
+      <button type="submit" disabled={tx.busy || amount === undefined || limit === undefined || deadlineSeconds.value === undefined} onClick={trade}>
         {side === "buy" ? "Buy" : "Sell"}
       </button>
       <TxStatus state={tx.state} />
@@ -188,9 +261,8 @@ function TradeForm({ signer, account, creator, token, supply }: { signer: JsonRp
 }
 
 function CreatorFees({ signer, account }: { signer: JsonRpcSigner; account: string }) {
-  const suite = useSuite();
-  const { deployment, version, refresh } = useApp();
-  const fees = useAsync(() => suite.market.creatorFeesOf(account), [suite, account, version]);
+  const { deployment, refresh } = useApp();
+  const fees = useCreatorFees(account);
   const tx = useTransaction(refresh);
   const writer = useMemo(() => connectSuite(deployment, signer), [deployment, signer]);
   return (

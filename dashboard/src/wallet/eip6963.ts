@@ -6,8 +6,8 @@
 /** The minimal EIP-1193 surface the dashboard uses. */
 export interface Eip1193Provider {
   request(args: { method: string; params?: unknown[] | Record<string, unknown> }): Promise<unknown>;
-  on?(event: string, listener: (...args: any[]) => void): void;
-  removeListener?(event: string, listener: (...args: any[]) => void): void;
+  on?(event: string, listener: (...args: never[]) => void): void;
+  removeListener?(event: string, listener: (...args: never[]) => void): void;
 }
 
 /** What a wallet announces about itself (EIP-6963 `EIP6963ProviderInfo`). */
