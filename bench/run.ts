@@ -20,6 +20,7 @@ const ROOT = path.resolve(__dirname, "..");
 const BEGIN = "<!-- bench/run: generated below, do not edit by hand -->";
 const END = "<!-- bench/run: generated above -->";
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each bench prints lines of its own shape, read field by field below
 type Json = Record<string, any>;
 
 /** One benchmark run: its command, and what it printed. */
@@ -68,7 +69,7 @@ function machine(): string {
 }
 
 function gasSection(r: Run): string {
-  const out = [`### Gas (\`${r.command}\`)`, "", "Execution gas (receipt gas − 21,000 − calldata), against the anchors of shared/reference/contracts.md.", ""];
+  const out = [`### Gas (\`${r.command}\`)`, "", "Execution gas (receipt gas − 21,000 − calldata), against the anchors of docs/gas-anchors.md.", ""];
   for (const section of r.lines) {
     out.push(`#### ${section.section}`, "", "| call | gas | anchor | vs anchor | goal |", "|---|---:|---:|---:|---|");
     for (const row of section.rows) {

@@ -19,8 +19,8 @@ import { SubmitStatus } from "../../node/client/protocol";
 import { signTransaction } from "../../node/client/transaction";
 import { KeyPair } from "../../node/consensus/types/crypto";
 import { DEFAULT_PARAMETERS } from "../../node/consensus/parameters";
-import { writeDevnet } from "../../node/devnet";
-import { spawnNode } from "../../node/devnet-process";
+import { writeClusterConfigs } from "../../node/clusterConfigs";
+import { spawnNode } from "../../node/nodeProcess";
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,11 +43,11 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(DIR, "bench-consensus-"));
-  const devnet = writeDevnet(dir, 4, 24_000, { verifyTxSignatures: VERIFY, batchSize: BATCH_SIZE });
-  const live = devnet.nodes.slice(0, 4 - CRASHED);
+  const cluster = writeClusterConfigs(dir, 4, 24_000, { verifyTxSignatures: VERIFY, batchSize: BATCH_SIZE });
+  const live = cluster.nodes.slice(0, 4 - CRASHED);
   const children: ChildProcess[] = await Promise.all(live.map((n) => spawnNode(n.configFile, (d) => process.stderr.write(d))));
-  const clients = await Promise.all(live.map((n) => NodeClient.connect("127.0.0.1", n.clientPort)));
-  const subscriber = await NodeClient.connect("127.0.0.1", live[0].clientPort);
+  const clients = await Promise.all(live.map((n) => NodeClient.connect("127.0.0.1", n.mempoolPort)));
+  const subscriber = await NodeClient.connect("127.0.0.1", live[0].mempoolPort);
 
   // Transaction payload: u64 send time (ms, as a double) | u64 sequence | zero padding to 512 bytes overall.
   const signer = KeyPair.generate();

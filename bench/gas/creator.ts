@@ -1,11 +1,11 @@
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
-import { deploySuite } from "../../test/helpers/deploy";
-import { fundWithFlk } from "../../test/helpers/flk";
+import { FLK } from "../../protocol/units";
+import { deploySuite } from "../../testkit/deploy";
+import { fundWithFlk } from "../../testkit/flk";
 import { executionGas, type GasRow } from "./table";
 
-const ANCHOR = "FLK-priced friend.tech curve, shared/reference/contracts.md §3.1";
+const ANCHOR = "FLK-priced friend.tech curve, docs/gas-anchors.md (friend.tech)";
 
 /**
  * Gas of the creator-token market: buys of one whole token (creating the token; by a new holder of

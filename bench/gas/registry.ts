@@ -4,7 +4,7 @@ import { beaconCommitment } from "../../protocol/committee";
 import { quorum } from "../../protocol/report";
 import { completeEpochReport } from "../../protocol/reportRoots";
 import { rewardProof } from "../../protocol/rewards";
-import { ENDPOINTS, MIN_STAKE, committeeNodes, nodeIdentity, registerNodes, registrySuite, signReport, standings, type RegistrySuite, type TestNode } from "../../test/registry/fixtures";
+import { MIN_STAKE, committeeNodes, registerNode, registerNodes, runBeacon, registrySuite, signReport, standings, type RegistrySuite, type TestNode } from "../../testkit/registry";
 import { executionGas, type GasRow } from "./table";
 
 const USDC = 10n ** 6n;
@@ -16,7 +16,8 @@ async function fullReport(s: RegistrySuite) {
     {
       epoch: await s.registry.epoch(),
       nodes: active.map((nodeId) => ({ nodeId, uptime: 99, latencyMs: 40, bytesServed: 10n ** 9n, deliveryAcks: 1000n, revenue: 1_000n, reputation: 80 })),
-      usage: s.clients.map((c) => ({ client: c.address, amount: 5n * USDC })),
+      // The clients pay exactly the nodes' revenue (the registry requires revenue = usage).
+      usage: s.clients.map((c, i) => ({ client: c.address, amount: i === 0 ? 500n * BigInt(active.length) : 1_000n * BigInt(active.length) - 500n * BigInt(active.length) })),
     },
     await standings(s, active),
   );
@@ -38,9 +39,11 @@ async function beacon(s: RegistrySuite, nodes: readonly TestNode[]) {
 
 /** Signs with a quorum of the committee and submits; returns the gas. */
 async function submit(s: RegistrySuite, nodes: readonly TestNode[], report: Awaited<ReturnType<typeof fullReport>>["report"]) {
+  // Members that run no beacon are jailed for silence: the committee runs it unless beacon() did.
+  if (BigInt(await time.latest()) + 1n < (await s.registry.epochEnd())) await runBeacon(s, nodes);
   const members = await committeeNodes(s, nodes);
   const sigs = await signReport(s, report, members.slice(0, quorum(members.length)));
-  await time.increaseTo(await s.registry.reportOpensAt());
+  if (BigInt(await time.latest()) < (await s.registry.reportOpensAt())) await time.increaseTo(await s.registry.reportOpensAt());
   const tx = await s.registry.submitEpochReport(report, sigs);
   return { gas: await executionGas(tx), tx };
 }
@@ -80,8 +83,7 @@ export async function measureRegistry(): Promise<GasRow[]> {
     return { epoch, account: leaf.account, flkWeight: leaf.flkWeight, usdcWeight: leaf.usdcWeight, proof };
   });
   rows.push({ call: "EpochRewards.claimMany (2 epochs)", gas: await executionGas(await small.s.rewards.claimMany(claims)) });
-  const { key, signer } = nodeIdentity(999);
-  rows.push({ call: "NodeRegistry.register (1,000 FLK)", gas: await executionGas(await small.s.registry.connect(small.s.operators[0]).register(key, signer.address, ENDPOINTS, MIN_STAKE)) });
+  rows.push({ call: "NodeRegistry.register (1,000 FLK, proofs of possession)", gas: await executionGas(await registerNode(small.s, small.s.operators[0], 999, MIN_STAKE)) });
 
   const mid = await network(32, 32);
   const r32 = await fullReport(mid.s);
@@ -94,8 +96,10 @@ export async function measureRegistry(): Promise<GasRow[]> {
   rows.push({ call: "NodeRegistry.commitBeacon", gas: commitGas });
   rows.push({ call: "NodeRegistry.revealBeacon", gas: revealGas });
   const r100 = await fullReport(big.s);
-  rows.push({ call: "submitEpochReport, 100 active, 32-member shuffle (22 sigs, 100 nodes)", gas: (await submit(big.s, big.nodes, r100.report)).gas });
+  rows.push({ call: "submitEpochReport, 100 active, 32-member draw by stake (22 sigs, 100 nodes)", gas: (await submit(big.s, big.nodes, r100.report)).gas });
   const queued = await registerNodes(big.s, 100, (i) => MIN_STAKE + BigInt(i) * 10n ** 18n, 100);
+  // A full queue: the newcomer with more stake scans it and evicts the weakest (issue #14, attack 5).
+  rows.push({ call: "NodeRegistry.register into a full queue (evicts the weakest)", gas: await executionGas(await registerNode(big.s, big.s.operators[0], 998, 2n * MIN_STAKE)) });
   const all = [...big.nodes, ...queued];
   await beacon(big.s, all);
   const r200 = await fullReport(big.s);

@@ -1,12 +1,12 @@
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK } from "../../ignition/genesis";
-import { GOVERNANCE, UNBONDING_PERIOD } from "../../ignition/governance";
-import { deploySuite } from "../../test/helpers/deploy";
+import { FLK } from "../../protocol/units";
+import { GOVERNANCE, UNBONDING_PERIOD } from "../../protocol/governance";
+import { deploySuite } from "../../testkit/deploy";
 import { executionGas, type GasRow } from "./table";
 
-const STAKER = "withtally/staker gas report, shared/reference/contracts.md §2.2";
-const OZ = "shared/reference/contracts.md §1.4";
+const STAKER = "withtally/staker gas report, docs/gas-anchors.md (staker)";
+const OZ = "docs/gas-anchors.md (OpenZeppelin)";
 /** Our staking calls must come in at least 30% below the anchors. */
 const STAKING_GOAL = 0.7;
 

@@ -16,7 +16,7 @@ export interface GasRow {
 
 /**
  * Execution gas of a mined transaction: total gas minus the intrinsic 21,000 and the calldata
- * cost (4 per zero byte, 16 per other byte). The anchors in ../shared/reference/contracts.md are
+ * cost (4 per zero byte, 16 per other byte). The anchors in docs/gas-anchors.md are
  * measured that way (forge's gas report), so the two are comparable.
  */
 export async function executionGas(tx: ContractTransactionResponse): Promise<bigint> {

@@ -1,10 +1,10 @@
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { FLK, YEAR } from "../../ignition/genesis";
-import { deploySuite } from "../../test/helpers/deploy";
+import { FLK, YEAR } from "../../protocol/units";
+import { deploySuite } from "../../testkit/deploy";
 import { executionGas, type GasRow } from "./table";
 
-const ANCHORS = "shared/reference/contracts.md §1.4";
+const ANCHORS = "docs/gas-anchors.md (OpenZeppelin)";
 
 /** Gas of the token's user-facing calls: transfer, permit, burn, vesting release, emission mint. */
 export async function measureToken(): Promise<GasRow[]> {

@@ -1,17 +1,14 @@
 /**
  * Gateway benchmark: requests/s and MB/s for 4 KiB and 1 MiB objects served by this node's
- * gateway and by nginx serving the same files, side by side, plus BLAKE3 hashing throughput
- * beside b3sum. Run: `npx tsx bench/gateway/index.ts [seconds per run, default 5] [rounds, default 3] [nginx workers, default 1]`.
- * Needs Debian's nginx, wrk and b3sum: `apt-get install -y nginx-light wrk b3sum`.
+ * gateway and by nginx serving the same files, side by side (hashing throughput is
+ * bench/ingest's). Run: `npx tsx bench/gateway/index.ts [seconds per run, default 5] [rounds, default 3] [nginx workers, default 1]`.
+ * Needs Debian's nginx and wrk: `apt-get install -y nginx-light wrk`.
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createBLAKE3 } from "hash-wasm";
-import { loadBlockHashing } from "../../node/blockstore/blockHashing";
 import { BlockStore } from "../../node/blockstore/blockStore";
-import { BLOCK_SIZE } from "../../node/blockstore/blockTree";
 import { startGateway } from "../../node/gateway/gatewayServer";
 
 const SECONDS = Number(process.argv[2] ?? 5);
@@ -35,9 +32,9 @@ interface Figures {
 }
 
 function requireTools(): void {
-  const missing = ["nginx", "wrk", "b3sum"].filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
+  const missing = ["nginx", "wrk"].filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
   if (missing.length > 0) {
-    console.error(`missing ${missing.join(", ")}: install with  apt-get install -y nginx-light wrk b3sum`);
+    console.error(`missing ${missing.join(", ")}: install with  apt-get install -y nginx-light wrk`);
     process.exit(1);
   }
 }
@@ -85,42 +82,6 @@ http {
   return () => child.kill("SIGTERM");
 }
 
-/** MB/s of hashing `bytes` with `hash`, best of three. */
-function throughput(bytes: number, hash: () => void): number {
-  let best = Infinity;
-  for (let run = 0; run < 3; run++) {
-    const started = process.hrtime.bigint();
-    hash();
-    best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e9);
-  }
-  return bytes / best / 1e6;
-}
-
-async function hashingFigures(work: string): Promise<void> {
-  const size = 256 * 1024 * 1024;
-  const data = Buffer.alloc(size);
-  for (let at = 0; at < size; at += 4) data.writeUInt32LE((at * 2654435761) >>> 0, at);
-  const file = join(work, "hash-input.bin");
-  await writeFile(file, data);
-  const hashing = await loadBlockHashing();
-  const tree = throughput(size, () => {
-    for (let at = 0; at < size; at += BLOCK_SIZE) hashing.leaf(data.subarray(at, at + BLOCK_SIZE));
-  });
-  const plain = await createBLAKE3();
-  const standard = throughput(size, () => {
-    plain.init();
-    plain.update(data);
-    plain.digest();
-  });
-  const b3sum = (threads: number | undefined) =>
-    throughput(size, () => execFileSync("b3sum", [...(threads ? ["--num-threads", String(threads)] : []), "--no-mmap", file]));
-  console.log(`\nBLAKE3 hashing of 256 MiB (MB/s = 10^6 bytes/s, best of 3):`);
-  console.log(`  block tree leaves, hash-wasm (1 thread)   ${tree.toFixed(0).padStart(6)}`);
-  console.log(`  standard BLAKE3, hash-wasm (1 thread)     ${standard.toFixed(0).padStart(6)}`);
-  console.log(`  b3sum --num-threads 1 (from file)         ${b3sum(1).toFixed(0).padStart(6)}`);
-  console.log(`  b3sum, all ${cpus().length} cores (from file)        ${b3sum(undefined).toFixed(0).padStart(6)}`);
-}
-
 async function main(): Promise<void> {
   requireTools();
   const work = await mkdtemp(join(tmpdir(), "bench-gateway-"));
@@ -156,7 +117,6 @@ async function main(): Promise<void> {
         `${label.padEnd(8)}${"ratio".padEnd(10)}${`${((100 * ours.requestsPerSecond) / nginx.requestsPerSecond).toFixed(0)}%`.padStart(10)}${`${((100 * ours.megabytesPerSecond) / nginx.megabytesPerSecond).toFixed(0)}%`.padStart(10)}`,
       );
     }
-    await hashingFigures(work);
   } finally {
     stopNginx();
     await gateway.close();

@@ -18,7 +18,16 @@ export const ROLES = {
   operators: [10, 11, 12, 13],
   clients: [14, 15],
   creators: [7, 8],
+  developer: 16, // owns the example edge function on FunctionRegistry
 } as const;
+
+/**
+ * Seed of the demo client's Ed25519 key, whose calls to the example function the first service
+ * client's escrow pays: fixed, so the curl in the README is the one `npm start` prints. It is the
+ * secret key of RFC 8032's first test vector (public key d75a9801…511a), public like the accounts
+ * above: anyone can spend that escrow with it on a network that binds it.
+ */
+export const DEMO_CLIENT_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 
 /** Hardhat account `i` with its private key, connected to `provider`. */
 export function hardhatAccount(i: number, provider?: Provider): Wallet {
@@ -36,10 +45,12 @@ export function accountTable(): { index: number; role: string; address: string; 
     if (i === ROLES.incentives) return "incentives allocation";
     if ((ROLES.stakers as readonly number[]).includes(i)) return `staker${(ROLES.creators as readonly number[]).includes(i) ? ", creator token" : ""}`;
     if ((ROLES.operators as readonly number[]).includes(i)) return "node operator";
+    if (i === ROLES.clients[0]) return "service client (USDC in escrow), pays for the demo client key";
     if ((ROLES.clients as readonly number[]).includes(i)) return "service client (USDC in escrow)";
+    if (i === ROLES.developer) return "developer, owns the example function";
     return "spare";
   };
-  return Array.from({ length: 16 }, (_, i) => {
+  return Array.from({ length: ROLES.developer + 1 }, (_, i) => {
     const w = hardhatAccount(i);
     return { index: i, role: role(i), address: w.address, privateKey: w.privateKey };
   });

@@ -32,7 +32,26 @@ const PORT = Number(process.env.CHAIN_PORT ?? 8545);
 const PARAMETERS = path.resolve(process.env.CHAIN_PARAMETERS ?? "ignition/parameters/local.json");
 const FLUSH_MS = 2_000;
 
-type Rpc = (method: string, params?: unknown[]) => Promise<any>;
+type Rpc = <T = unknown>(method: string, params?: unknown[]) => Promise<T>;
+
+/** A transaction as eth_getBlockByNumber returns it (quantities in hex). */
+interface RpcTransaction {
+  type: string;
+  chainId: string;
+  nonce: string;
+  to: string | null;
+  input: string;
+  value: string;
+  gas: string;
+  gasPrice: string;
+  maxFeePerGas: string;
+  maxPriorityFeePerGas: string;
+  accessList?: { address: string; storageKeys: string[] }[];
+  r: string;
+  s: string;
+  v: string;
+  yParity?: string;
+}
 
 async function main(): Promise<void> {
   if (!DIR) throw new Error("CHAIN_DIR is required");
@@ -46,7 +65,7 @@ async function main(): Promise<void> {
   const genesisDate = resuming ? JSON.parse(fs.readFileSync(genesisFile, "utf8")).date : new Date().toISOString();
   hre.config.networks.hardhat.initialDate = genesisDate;
   const provider = hre.network.provider;
-  const rpc: Rpc = (method, params = []) => provider.request({ method, params });
+  const rpc: Rpc = (method, params = []) => provider.request({ method, params }) as Promise<never>;
 
   let journalled = 0;
   if (resuming) {
@@ -95,8 +114,8 @@ async function appendJournal(rpc: Rpc, file: string, from: number): Promise<numb
   const head = Number(await rpc("eth_blockNumber"));
   let lines = "";
   for (let n = from + 1; n <= head; n++) {
-    const block = await rpc("eth_getBlockByNumber", [`0x${n.toString(16)}`, true]);
-    const txs = (block.transactions as any[]).map((tx) => signedTransaction(tx));
+    const block = await rpc<{ timestamp: string; transactions: RpcTransaction[] }>("eth_getBlockByNumber", [`0x${n.toString(16)}`, true]);
+    const txs = block.transactions.map((tx) => signedTransaction(tx));
     lines += JSON.stringify({ number: n, timestamp: Number(block.timestamp), txs } satisfies JournalBlock) + "\n";
   }
   if (lines) fs.appendFileSync(file, lines);
@@ -104,7 +123,7 @@ async function appendJournal(rpc: Rpc, file: string, from: number): Promise<numb
 }
 
 /** The signed bytes of a transaction as returned by eth_getBlockByNumber. */
-function signedTransaction(tx: any): string {
+function signedTransaction(tx: RpcTransaction): string {
   return Transaction.from({
     type: Number(tx.type),
     chainId: BigInt(tx.chainId),

@@ -1,6 +1,6 @@
 /**
- * `npm start`: the whole Fleek Network on this machine on embedded defaults (see README.md,
- * "Running the network locally"). Ctrl-C stops every process it started.
+ * `npm start`: the whole Fleek Network on this machine on embedded defaults (see
+ * docs/network.md). Ctrl-C stops every process it started.
  *
  *   npm start [-- --reset] [--data-dir .data/devnet] [--rebuild-dashboard]
  *

@@ -10,6 +10,7 @@ import {
   EpochRewards__factory,
   FleekGovernor__factory,
   FLK__factory,
+  FunctionRegistry__factory,
   MockUSDC__factory,
   NodeRegistry__factory,
   ServiceEscrow__factory,
@@ -33,6 +34,7 @@ export function deployedSuite(deployment: Deployment, runner: ContractRunner) {
     registry: NodeRegistry__factory.connect(c.registry, runner),
     rewards: EpochRewards__factory.connect(c.rewards, runner),
     escrow: ServiceEscrow__factory.connect(c.escrow, runner),
+    functionRegistry: FunctionRegistry__factory.connect(c.functionRegistry, runner),
   };
 }
 

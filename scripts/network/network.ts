@@ -1,6 +1,7 @@
 /**
  * The whole network on one machine: the chain with the suite (seeded on its first start), four
- * registered nodes running `node run`, the indexer, the dashboard, and the epoch keeper. Used by
+ * registered nodes running `node run` (with the functions service), the example edge function
+ * deployed on them, the indexer, the dashboard, and the epoch keeper. Used by
  * `npm start` (scripts/network/cli.ts) and by the system test, so both run the same thing.
  *
  * Data folder layout: `chain/` (genesis date, block journal, the chain's addresses.json),
@@ -13,6 +14,7 @@ import net from "node:net";
 import path from "node:path";
 import { accountTable, hardhatAccount, ROLES } from "./accounts";
 import { startChain, type Chain } from "./chain";
+import { deployExampleFunction, EXAMPLE_BUNDLE, type ExampleFunction } from "./exampleFunction";
 import { localProvider } from "./contracts";
 import { buildDashboard, serveDashboard, type DashboardConfig, type DashboardServer } from "./dashboard";
 import { startIndexer, type Indexer } from "./indexer";
@@ -60,6 +62,8 @@ export interface Network {
   dashboard: DashboardServer;
   keeper: Keeper;
   processes: Processes;
+  /** The example edge function and the curl that calls it. */
+  exampleFunction: ExampleFunction;
   /** The deployment file with graphqlUrl and gateways. */
   deploymentFile: string;
   /** True when the chain was created (and seeded) by this start, false when its journal was replayed. */
@@ -69,7 +73,7 @@ export interface Network {
 
 /** Ports of `nodes` nodes from `base`: node i uses primary base+10i, worker +1, client +2, gateway +3. */
 export function nodePorts(base: number, nodes = 4): NodePorts[] {
-  return Array.from({ length: nodes }, (_, i) => ({ primary: base + 10 * i, worker: base + 10 * i + 1, client: base + 10 * i + 2, gateway: base + 10 * i + 3 }));
+  return Array.from({ length: nodes }, (_, i) => ({ primary: base + 10 * i, worker: base + 10 * i + 1, mempool: base + 10 * i + 2, gateway: base + 10 * i + 3 }));
 }
 
 /** Default ports of `npm start`. */
@@ -141,7 +145,8 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     const deploymentFile = path.join(dataDir, "addresses.json");
     const config: DashboardConfig = { ...chain.deployment, gateways: nodes.map((n) => n.gatewayUrl) };
     writeJson(deploymentFile, config);
-    const nodeProcesses = await step(`nodes: start ${nodes.length} \`node run\``, () => startNodes(processes, o.root, nodes));
+    const nodeProcesses = await step(`nodes: start ${nodes.length} \`node run\``, () => startNodes(processes, o.root, nodes, progress));
+    const exampleFunction = await step("functions: deploy the example function", () => deployExampleFunction(o.root, nodes, chain.deployment, provider));
     keeper = startKeeper(chain.deployment, provider, hardhatAccount(ROLES.deployer), o.keeperPollMs, (epoch) => progress(`keeper: no report for epoch ${epoch}, advanced the epoch`));
     const indexer = await step("indexer: sync and serve GraphQL", () => startIndexer(processes, { root: o.root, deploymentFile, dataDir: path.join(dataDir, "indexer"), port: o.ports.graphql }));
     config.graphqlUrl = indexer.graphqlUrl;
@@ -149,7 +154,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     await built;
     o.signal?.throwIfAborted();
     dashboard = await serveDashboard(dashboardDist, () => config, o.ports.dashboard);
-    return { dataDir, chain, nodes, nodeProcesses, indexer, dashboard, keeper, processes, deploymentFile, fresh, stop: stopAll };
+    return { dataDir, chain, nodes, nodeProcesses, indexer, dashboard, keeper, processes, exampleFunction, deploymentFile, fresh, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
@@ -164,8 +169,11 @@ export function banner(net: Network): string {
     `  dashboard     ${net.dashboard.url}`,
     `  GraphQL       ${net.indexer.graphqlUrl}`,
     `  chain RPC     ${net.chain.rpcUrl}  (chain id ${net.chain.deployment.chainId})`,
-    ...net.nodes.map((n) => `  node ${n.index}        gateway ${n.gatewayUrl}  client 127.0.0.1:${n.ports.client}  key ${n.key.publicKey.toString("hex").slice(0, 16)}…`),
+    ...net.nodes.map((n) => `  node ${n.index}        gateway ${n.gatewayUrl}  mempool 127.0.0.1:${n.ports.mempool}  key ${n.key.publicKey.toString("hex").slice(0, 16)}…`),
     `  deployment    ${path.relative(process.cwd(), net.deploymentFile)}    logs ${path.relative(process.cwd(), path.join(net.dataDir, "logs"))}/`,
+    "",
+    `Example edge function "${net.exampleFunction.name}" (${EXAMPLE_BUNDLE}, root ${net.exampleFunction.root}), paid by the demo client key:`,
+    `  ${net.exampleFunction.curl}`,
     "",
     "Test accounts (Hardhat's public keys: never use them on a live chain):",
     ...accountTable().map((a) => `  #${String(a.index).padEnd(2)} ${a.address}  ${a.privateKey}  ${a.role}`),
@@ -182,7 +190,7 @@ function dashboardIsStale(root: string, dist: string): boolean {
   const builtAt = fs.statSync(index).mtimeMs;
   const newest = (p: string): number =>
     !fs.existsSync(p) ? 0 : fs.statSync(p).isDirectory() ? Math.max(0, ...fs.readdirSync(p).map((e) => newest(path.join(p, e)))) : fs.statSync(p).mtimeMs;
-  return ["dashboard/src", "dashboard/index.html", "ignition/genesis.ts", "protocol", "artifacts/contracts"].some((p) => newest(path.join(root, p)) > builtAt);
+  return ["dashboard/src", "dashboard/index.html", "protocol", "artifacts/contracts"].some((p) => newest(path.join(root, p)) > builtAt);
 }
 
 function writeJson(file: string, value: unknown): void {

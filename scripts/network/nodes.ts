@@ -1,7 +1,8 @@
 /**
  * The network's consensus nodes: keys generated into the data folder, registration on the
  * NodeRegistry by the operator accounts, one `node run` config per node (committee from the
- * registry, content gateway with the other nodes as peers), and the `node run` processes.
+ * registry, content gateway with the other nodes as peers, the functions service), and the
+ * `node run` processes.
  *
  * Each node's folder `<dir>/node-<i>/` holds `node.json` (the config `node run` reads, so any
  * setting the node gains is one more key here), `key` (the ed25519 seed), `signer.key` (the
@@ -14,6 +15,7 @@ import path from "node:path";
 import { MaxUint256, Wallet, parseEther, type JsonRpcProvider } from "ethers";
 import type { NodeConfigFile } from "../../node/config";
 import { KeyPair } from "../../node/consensus/types/crypto";
+import { signNodeKeyProof } from "../../protocol/nodeKeyProof";
 import { hardhatAccount, ROLES } from "./accounts";
 import type { Deployment } from "./chain";
 import { deployedSuite } from "./contracts";
@@ -23,7 +25,7 @@ import type { Child, Processes } from "./processes";
 export interface NodePorts {
   primary: number;
   worker: number;
-  client: number;
+  mempool: number;
   gateway: number;
 }
 
@@ -62,10 +64,12 @@ export function prepareNodes(dir: string, ports: NodePorts[], deployment: Deploy
       keyFile: "key",
       dataDir: "data",
       host: HOST,
-      clientPort: p.client,
+      mempoolPort: p.mempool,
       committee: { rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, registry: deployment.contracts.registry, pollMs: 500, fromBlock: deployment.startBlock },
       gateway: { port: p.gateway, blockstore: "blocks", maxGiB: 1, operatorTokenFile: "operator-token" },
       signerKeyFile: "signer.key",
+      // Edge functions with the node's default limits (docs/functions.md): the example function runs here.
+      services: { functions: {} },
     };
     const configFile = path.join(nodeDir, "node.json");
     fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");
@@ -84,8 +88,11 @@ export async function registerNodes(nodes: LocalNode[], deployment: Deployment, 
   for (const n of nodes) {
     const owner = hardhatAccount(ROLES.operators[n.index % ROLES.operators.length], provider);
     await (await (flk.connect(owner)).approve(deployment.contracts.registry, MaxUint256)).wait();
-    const ports = { primary: n.ports.primary, worker: n.ports.worker, mempool: n.ports.client, rpc: n.ports.client, pool: n.ports.client, gateway: n.ports.gateway };
-    await (await (registry.connect(owner)).register(`0x${n.key.publicKey.toString("hex")}`, n.signer.address, { host: HOST, ports }, stake)).wait();
+    const ports = { primary: n.ports.primary, worker: n.ports.worker, mempool: n.ports.mempool, rpc: n.ports.mempool, pool: n.ports.mempool, gateway: n.ports.gateway };
+    // Proofs of possession of both keys, bound to this chain, registry and owner.
+    const { chainId } = await provider.getNetwork();
+    const proof = await signNodeKeyProof(chainId, deployment.contracts.registry, owner.address, n.key, n.signer);
+    await (await (registry.connect(owner)).register(proof.nodeKey, n.signer.address, { host: HOST, ports }, stake, proof.signerProof, proof.keyProof)).wait();
     // The signer pays the gas of its beacon commits, reveals and report submissions.
     await (await owner.sendTransaction({ to: n.signer.address, value: parseEther("10") })).wait();
   }
@@ -98,14 +105,26 @@ export async function registerNodes(nodes: LocalNode[], deployment: Deployment, 
   await (await (registry.connect(hardhatAccount(ROLES.deployer, provider))).advanceEpoch()).wait();
 }
 
-/** Starts `node run` for each node and waits until each serves clients and its gateway. */
-export async function startNodes(processes: Processes, root: string, nodes: LocalNode[]): Promise<Child[]> {
+/**
+ * Starts `node run` for each node and waits until each serves clients and its gateway. Should a
+ * node die later, `notify` gets a message saying so, where its log is, and the command that
+ * restarts it (its state is in its data folder: it resumes where it stopped).
+ */
+export async function startNodes(processes: Processes, root: string, nodes: LocalNode[], notify: (message: string) => void): Promise<Child[]> {
   return Promise.all(
     nodes.map(async (n) => {
+      const logLevel = process.env.LOG_LEVEL ?? "warn";
+      const cli = path.join(root, "node/cli.ts");
       // node --import tsx, not the tsx wrapper: one process per node, signalled directly.
-      const child = processes.spawn(`node-${n.index}`, process.execPath, ["--import", "tsx", path.join(root, "node/cli.ts"), "run", "--config", n.configFile], {
+      const child = processes.spawn(`node-${n.index}`, process.execPath, ["--import", "tsx", cli, "run", "--config", n.configFile], {
         cwd: root,
-        env: { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
+        env: { LOG_LEVEL: logLevel },
+        onUnexpectedExit: ({ code, signal, logFile }) =>
+          notify(
+            `node ${n.index} exited (${signal ?? `code ${code}`}); its log: ${logFile}. ` +
+              `Restart it in another terminal (it resumes from its data folder; stop it yourself later) with: ` +
+              `cd ${root} && LOG_LEVEL=${logLevel} ${process.execPath} --import tsx ${cli} run --config ${n.configFile}`,
+          ),
       });
       await child.waitForLine(/^ready /, 120_000);
       return child;

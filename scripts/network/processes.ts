@@ -22,11 +22,15 @@ export interface Child {
 export interface SpawnOptions {
   cwd: string;
   env?: NodeJS.ProcessEnv;
+  /** Called if the process exits without {@link Processes.stop} having been asked to stop it. */
+  onUnexpectedExit?: (exit: { code: number | null; signal: NodeJS.Signals | null; logFile: string }) => void;
 }
 
 /** Starts, tracks and stops the network's processes. */
 export class Processes {
   private readonly children: Child[] = [];
+  /** Children being stopped on purpose: their exit is expected. */
+  private readonly stopping = new Set<ChildProcess>();
   private readonly exitHook = () => {
     for (const c of this.children) signal(c.process, "SIGKILL");
   };
@@ -38,7 +42,8 @@ export class Processes {
 
   /** Spawns `command args` as process group leader, logging to `<logDir>/<name>.log`. */
   spawn(name: string, command: string, args: string[], options: SpawnOptions): Child {
-    const log = fs.openSync(path.join(this.logDir, `${name}.log`), "a");
+    const logFile = path.join(this.logDir, `${name}.log`);
+    const log = fs.openSync(logFile, "a");
     const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
     const lineWaiters = new Set<(line: string) => void>();
@@ -61,6 +66,9 @@ export class Processes {
     follow(child.stderr!);
     // "close", not "exit": output may still arrive between the two.
     child.once("close", () => fs.closeSync(log));
+    child.once("exit", (code, signal) => {
+      if (!this.stopping.has(child)) options.onUnexpectedExit?.({ code, signal, logFile });
+    });
     const entry: Child = {
       name,
       process: child,
@@ -89,6 +97,7 @@ export class Processes {
   /** Stops one child: SIGTERM to its group, SIGKILL after `graceMs`; resolves once the whole group is gone. */
   async stop(child: Child, graceMs = 10_000): Promise<void> {
     const p = child.process;
+    this.stopping.add(p);
     const deadline = Date.now() + graceMs;
     signal(p, "SIGTERM");
     // Wait for the group, not only the leader: a launcher may exit before its child is done.
@@ -96,6 +105,7 @@ export class Processes {
     signal(p, "SIGKILL");
     while (groupAlive(p)) await new Promise((r) => setTimeout(r, 20));
     this.children.splice(this.children.indexOf(child), 1);
+    this.stopping.delete(p);
   }
 
   /** Stops every child, the last started first (dashboard and indexer before the chain they read). */

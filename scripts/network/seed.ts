@@ -6,7 +6,7 @@
  * fixed accounts and amounts; chain time moves forward about five weeks.
  */
 import { MaxUint256, id, parseEther, parseUnits, type ContractTransactionResponse, type JsonRpcProvider } from "ethers";
-import { GOVERNANCE } from "../../ignition/governance";
+import { GOVERNANCE } from "../../protocol/governance";
 import { hardhatAccount, ROLES } from "./accounts";
 import { deployedSuite } from "./contracts";
 import type { Deployment } from "./chain";
@@ -105,7 +105,8 @@ export async function seedHistory(deployment: Deployment, provider: JsonRpcProvi
   await sent(s.usdc.connect(deployer).mint(deployer.address, parseUnits("1200", 6)));
   await sent(s.usdc.connect(deployer).approve(deployment.contracts.buyback, MaxUint256));
   await sent(s.buyback.connect(deployer).deposit(parseUnits("1200", 6)));
-  await increase(DAY / 2);
+  // The deposit restarted auction 0 at 1,000 FLK per USDC; an hour before its floor it asks ~42.
+  await increase(DAY - 3_600);
   const { id: auctionId } = await s.buyback.auction();
   await sent(s.flk.connect(deployer).approve(deployment.contracts.buyback, MaxUint256));
   await sent(s.buyback.connect(deployer).buy(auctionId, MaxUint256, await deadline(), deployer.address));

@@ -2,7 +2,8 @@
  * The system test: the whole network exactly as `npm start` runs it (scripts/network/cli.ts in
  * its own process group, a temporary data folder, free ports), driven through several epochs,
  * checked for agreement between its parts: chain views and the indexer, the four nodes'
- * committed sequences, content added through one gateway and served by another, content paid
+ * committed sequences, content added through one gateway and served by another, the example
+ * edge function called with the curl the banner prints (paid, with a receipt), content paid
  * for by a client counted in the nodes' epoch report, the indexer's reported epochs and their
  * roots against the chain's, an operator's claim with the indexer's proof, the dashboard in
  * Chromium (supply, committee, and to the operator its node's reputation and reward). Then Ctrl-C (twice, as a terminal and npm deliver it) must leave no process behind,
@@ -18,6 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import type { JsonRpcProvider } from "ethers";
+import { blake3 } from "hash-wasm";
 import { chromium } from "playwright-core";
 import { formatToken } from "../../dashboard/src/lib/format";
 import { AppTxKind, decodeAppTx } from "../../node/app/appTransactions";
@@ -186,7 +188,7 @@ describe("System: the whole network as npm start runs it", function () {
     nodes = [0, 1, 2, 3].map((i) => JSON.parse(fs.readFileSync(path.join(dataDir, `nodes/node-${i}/node.json`), "utf8")));
     for (const [i, n] of nodes.entries()) {
       committed[i] = [];
-      const client = await NodeClient.connect("127.0.0.1", n.clientPort);
+      const client = await NodeClient.connect("127.0.0.1", n.mempoolPort);
       client.subscribe(1, (f: CommittedFrame) => {
         for (const tx of f.txs) {
           const payload = transactionPayload(tx);
@@ -257,7 +259,7 @@ describe("System: the whole network as npm start runs it", function () {
   it("the four nodes commit the same sequence across two epoch changes (reported, or skipped by the keeper)", async () => {
     const s = deployedSuite(deployment, provider);
     const signer = KeyPair.generate();
-    const clients = await Promise.all(nodes.map((n) => NodeClient.connect("127.0.0.1", n.clientPort)));
+    const clients = await Promise.all(nodes.map((n) => NodeClient.connect("127.0.0.1", n.mempoolPort)));
     try {
       const isCommitted = (p: string) => committed.every((c) => c.some((x) => x.endsWith(`/${p}`)));
       for (let round = 0; round < 3; round++) {
@@ -308,6 +310,8 @@ describe("System: the whole network as npm start runs it", function () {
       });
       expect(added.status).to.equal(201);
       const { hash } = (await added.json()) as { hash: string };
+      // The content id is the plain BLAKE3 of the bytes, what `b3sum file.bin` prints.
+      expect(hash).to.equal(await blake3(body));
       const served = await fetch(`${deployment.gateways![2]}/blake3/${hash}`);
       expect(served.status).to.equal(200);
       expect(Buffer.from(await served.arrayBuffer()).equals(body)).to.equal(true);
@@ -316,6 +320,45 @@ describe("System: the whole network as npm start runs it", function () {
     } finally {
       origin.close();
     }
+  });
+
+  it("the curl npm start prints calls the example function, registered on FunctionRegistry, paid by the demo client with a signed receipt", async () => {
+    const bundle = fs.readFileSync(path.join(ROOT, "examples/functions/hello.js"));
+    const root = await blake3(bundle); // what `b3sum examples/functions/hello.js` prints
+    // The printed command, taken apart exactly as a shell would run it.
+    const printed = /^\s*curl -i -H '([^:']+): ([^']+)' (\S+)$/m.exec(cli!.output());
+    expect(printed, "the banner's curl").to.not.equal(null);
+    const [, header, clientKey, url] = printed!;
+    // RFC 8032's first test vector: the public key of the fixed demo seed.
+    expect([header, clientKey, url]).to.deep.equal(["x-fleek-client", "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", `${deployment.gateways![0]}/fn/blake3/${root}/hello`]);
+    const registry = deployedSuite(deployment, provider).functionRegistry;
+    const [, version, latest] = await registry.resolve("hello");
+    expect([version, latest.root]).to.deep.equal([1n, `0x${root}`]);
+    const [id] = await registry.resolve("hello");
+    expect((await registry.functions(id)).owner).to.equal(hardhatAccount(ROLES.developer).address);
+
+    const before = Date.now();
+    const res = await fetch(url, { headers: { [header]: clientKey } });
+    const after = Date.now();
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(res.status, body.toString()).to.equal(200);
+    const answer = JSON.parse(body.toString()) as { hello: string; path: string; time: string };
+    expect([answer.hello, answer.path]).to.deep.equal(["world", "/hello"]);
+    expect(Date.parse(answer.time)).to.be.within(before, after);
+    const receipt = JSON.parse(res.headers.get("x-fleek-receipt") ?? "null") as Record<string, unknown> | null;
+    expect(receipt, "the x-fleek-receipt header").to.not.equal(null);
+    const nodeKey = KeyPair.fromSeed(Buffer.from(fs.readFileSync(path.join(dataDir, "nodes/node-0/key"), "utf8").trim(), "hex")).publicKey.toString("hex");
+    expect([receipt!.nodeKey, receipt!.clientKey, receipt!.functionRoot, receipt!.responseHash]).to.deep.equal([
+      nodeKey,
+      clientKey,
+      root,
+      crypto.createHash("sha256").update(body).digest("hex"),
+    ]);
+    // Without the header the same call is refused before it runs: the node is paid.
+    expect((await fetch(url)).status).to.equal(402);
+    // The README's curl is this one on the default ports (node 0's gateway at 7003).
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    expect(readme).to.contain(printed![0].trim().replace(deployment.gateways![0], "http://127.0.0.1:7003"));
   });
 
   it("content served through the gateways is counted in the nodes' report of its epoch and paid from the client's escrow", async () => {
@@ -333,7 +376,11 @@ describe("System: the whole network as npm start runs it", function () {
       const added = await postJson(`${deployment.gateways![0]}/origins`, { url: `http://127.0.0.1:${(origin.address() as net.AddressInfo).port}/video.bin` }, { authorization: `Bearer ${token}` });
       expect(added.status).to.equal(201);
       const { hash } = (await added.json()) as { hash: string };
-      // Serve well inside an epoch: acks still in flight when it closes would count in no epoch.
+      // The deposit is debitable from the next epoch (a report debits at most what was debitable
+      // at its epoch's first block); serve well inside an epoch: acks still in flight when it
+      // closes would count in no epoch.
+      const deposited = await s.registry.epoch();
+      await eventually("the epoch after the deposit", async () => (await s.registry.epoch()) > deposited, 120_000);
       const [current, start, duration] = await s.registry.committee();
       if (start + duration - (await chainNow(provider)) < 25n) await eventually("the next epoch", async () => (await s.registry.epoch()) > current, 120_000);
       const ids = await nodeIds();

@@ -1,0 +1,162 @@
+/**
+ * Functions benchmark (issue 19): this node's functions service and Cloudflare's workerd side by
+ * side, in one run, with the same three functions (hello world, a JSON transform, a 50 KB bundle),
+ * through HTTP. Cold start: the first request to a function the service has not seen (a distinct
+ * root each time: bundle read through the gateway, new isolate, compile); for workerd, which loads
+ * its workers at process start, the time from spawning a one-worker workerd to its first answer.
+ * Warm: autocannon, 32 connections, requests/s and p99 latency.
+ * Run: `npx tsx bench/functions/index.ts [seconds per warm run, default 5] [cold samples, default 40]`.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import autocannon from "autocannon";
+import { startFunctionNode } from "../../testkit/functionNode";
+
+const SECONDS = Number(process.argv[2] ?? 5);
+const COLD_SAMPLES = Number(process.argv[3] ?? 40);
+const WORKERD_COLD_SAMPLES = 10;
+const CONNECTIONS = 32;
+const WORKERD = resolve(__dirname, "../../node_modules/.bin/workerd");
+const WORKERD_BASE_PORT = 18_470;
+
+/** A 50 KB module: a table of 1,000 records and a function that looks one up. */
+function fiftyKilobyteBundle(): string {
+  const rows = Array.from({ length: 1000 }, (_, i) => `{id:${i},name:"item-${i.toString(36).padStart(6, "0")}",price:${(i * 37) % 1000}}`);
+  return `const TABLE = [${rows.join(",\n")}];\nexport default { async fetch(request) {\n  const row = TABLE[request.url.length % TABLE.length];\n  return Response.json({ row, count: TABLE.length });\n} };\n`;
+}
+
+const FUNCTIONS = [
+  { name: "hello world", source: `export default { async fetch(request) { return new Response("Hello, world!"); } };\n`, method: "GET", body: undefined as string | undefined },
+  {
+    name: "JSON transform",
+    source: `export default { async fetch(request) {
+  const { items } = await request.json();
+  const out = items.map((i) => ({ id: i.id, name: i.name.toUpperCase(), total: i.price * i.qty }));
+  return Response.json({ count: out.length, sum: out.reduce((s, i) => s + i.total, 0), items: out });
+} };\n`,
+    method: "POST",
+    body: JSON.stringify({ items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `widget-${i}`, price: 3 + i, qty: 1 + (i % 4) })) }),
+  },
+  { name: "50 KB bundle", source: fiftyKilobyteBundle(), method: "GET", body: undefined as string | undefined },
+];
+
+interface Warm {
+  requestsPerSecond: number;
+  p99: number;
+  errors: number;
+}
+
+async function warm(url: string, method: string, body: string | undefined): Promise<Warm> {
+  const result = await autocannon({ url, method: method as "GET", body, headers: body ? { "content-type": "application/json" } : {}, connections: CONNECTIONS, duration: SECONDS });
+  return { requestsPerSecond: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function timed(url: string, method: string, body: string | undefined): Promise<number> {
+  const started = performance.now();
+  const answer = await fetch(url, { method, body, headers: body ? { "content-type": "application/json" } : {} });
+  await answer.arrayBuffer();
+  if (answer.status !== 200) throw new Error(`${url}: HTTP ${answer.status}`);
+  return performance.now() - started;
+}
+
+/** workerd config with one worker per function, each on its own port. */
+function workerdConfig(dir: string, functions: { source: string }[], basePort: number): string {
+  const parts = functions.map((f, i) => {
+    writeFileSync(join(dir, `fn${i}.js`), f.source);
+    return {
+      service: `(name = "fn${i}", worker = (modules = [(name = "fn${i}.js", esModule = embed "fn${i}.js")], compatibilityDate = "2024-09-23"))`,
+      socket: `(name = "s${i}", address = "127.0.0.1:${basePort + i}", http = (), service = "fn${i}")`,
+    };
+  });
+  const file = join(dir, `config-${basePort}.capnp`);
+  writeFileSync(file, `using Workerd = import "/workerd/workerd.capnp";\nconst config :Workerd.Config = (\n  services = [${parts.map((p) => p.service).join(", ")}],\n  sockets = [${parts.map((p) => p.socket).join(", ")}],\n);\n`);
+  return file;
+}
+
+function startWorkerd(config: string): ChildProcess {
+  return spawn(WORKERD, ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+async function untilAnswers(url: string, method: string, body: string | undefined, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const ok = await fetch(url, { method, body }).then((r) => r.arrayBuffer().then(() => r.ok), () => false);
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`${url} did not answer`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGKILL");
+  await exited;
+}
+
+const f0 = (n: number) => n.toFixed(0);
+const f1 = (n: number) => n.toFixed(1);
+const thousands = (n: number) => Math.round(n).toLocaleString("en-US");
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadBefore = loadavg();
+  const dir = mkdtempSync(join(tmpdir(), "bench-functions-"));
+  // Each function once for the warm runs, then COLD_SAMPLES distinct variants (distinct roots) for cold starts.
+  const bundles = FUNCTIONS.flatMap((f) => [f.source, ...Array.from({ length: COLD_SAMPLES }, (_, i) => `${f.source}// variant ${i}\n`)]);
+  const node = await startFunctionNode(bundles);
+  const rows: { name: string; cold: number[]; workerdCold: number[]; ours: Warm; theirs: Warm }[] = [];
+  try {
+    const workerdWarm = startWorkerd(workerdConfig(dir, FUNCTIONS, WORKERD_BASE_PORT));
+    try {
+      for (const [i, f] of FUNCTIONS.entries()) {
+        const base = i * (COLD_SAMPLES + 1);
+        const url = (k: number) => `${node.gatewayUrl}/fn/blake3/${node.roots[base + k]}/`;
+        const cold: number[] = [];
+        for (let k = 1; k <= COLD_SAMPLES; k++) cold.push(await timed(url(k), f.method, f.body));
+        const workerdCold: number[] = [];
+        for (let k = 0; k < WORKERD_COLD_SAMPLES; k++) {
+          const port = WORKERD_BASE_PORT + 10 + k;
+          const config = workerdConfig(dir, [f], port);
+          const started = performance.now();
+          const child = startWorkerd(config);
+          await untilAnswers(`http://127.0.0.1:${port}/`, f.method, f.body);
+          workerdCold.push(performance.now() - started);
+          await stopChild(child);
+        }
+        await timed(url(0), f.method, f.body);
+        const workerdUrl = `http://127.0.0.1:${WORKERD_BASE_PORT + i}/`;
+        await untilAnswers(workerdUrl, f.method, f.body);
+        const ours = await warm(url(0), f.method, f.body);
+        const theirs = await warm(workerdUrl, f.method, f.body);
+        rows.push({ name: f.name, cold, workerdCold, ours, theirs });
+        console.log(`${f.name}: cold p50 ${f1(percentile(cold, 50))} ms p99 ${f1(percentile(cold, 99))} ms (workerd process start p50 ${f0(percentile(workerdCold, 50))} ms); warm ${thousands(ours.requestsPerSecond)} req/s p99 ${ours.p99} ms vs workerd ${thousands(theirs.requestsPerSecond)} req/s p99 ${theirs.p99} ms (${f0((100 * ours.requestsPerSecond) / theirs.requestsPerSecond)}%), errors ${ours.errors}/${theirs.errors}`);
+      }
+    } finally {
+      await stopChild(workerdWarm);
+    }
+  } finally {
+    await node.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const loadAfter = loadavg();
+  const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(", ");
+  console.log(`\nRun ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC on ${cpus().length} cores (${cpus()[0].model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}. Load average ${load(loadBefore)} at the start, ${load(loadAfter)} at the end.\n`);
+  console.log("| function | cold p50 | cold p99 | workerd process start p50 | warm req/s (p99) | workerd warm req/s (p99) | vs workerd | errors (ours/workerd) |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of rows) {
+    console.log(`| ${r.name} | ${f1(percentile(r.cold, 50))} ms | ${f1(percentile(r.cold, 99))} ms | ${f0(percentile(r.workerdCold, 50))} ms | ${thousands(r.ours.requestsPerSecond)} (${r.ours.p99} ms) | ${thousands(r.theirs.requestsPerSecond)} (${r.theirs.p99} ms) | ${f0((100 * r.ours.requestsPerSecond) / r.theirs.requestsPerSecond)}% | ${r.ours.errors}/${r.theirs.errors} |`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
