@@ -40,7 +40,12 @@ export function parseCommittee(json: CommitteeFile): Committee {
   return new Committee(json.epoch, members, NO_CHAIN);
 }
 
-/** A committee read from a JSON file, polled for changes (rewrite the file to change epoch). */
+/**
+ * A committee read from a JSON file, re-read every `pollMs` (rewrite the file to change epoch).
+ * Like the registry source, the first read reports the committee of that moment too, so a rewrite
+ * between `current()` and `watch()` is never missed (FleekNode ignores epochs it already runs);
+ * polling the contents rather than the file's mtime also sees two rewrites within one mtime tick.
+ */
 export class StaticCommitteeSource implements CommitteeSource {
   constructor(
     private readonly file: string,
@@ -52,20 +57,25 @@ export class StaticCommitteeSource implements CommitteeSource {
   }
 
   watch(listener: (c: Committee) => void): () => void {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
     let epoch = -1;
-    void this.current().then((c) => (epoch = Math.max(epoch, c.epoch)));
-    const onChange = (): void => {
-      this.current().then(
-        (c) => {
-          if (c.epoch > epoch) {
-            epoch = c.epoch;
-            listener(c);
-          }
-        },
-        () => {}, // a half-written file: the next poll reads the complete one
-      );
+    const poll = async (): Promise<void> => {
+      try {
+        const c = await this.current();
+        if (c.epoch > epoch && !stopped) {
+          epoch = c.epoch;
+          listener(c);
+        }
+      } catch {
+        // A half-written file: the next poll reads the complete one.
+      }
+      if (!stopped) timer = setTimeout(() => void poll(), this.pollMs);
     };
-    fs.watchFile(this.file, { interval: this.pollMs }, onChange);
-    return () => fs.unwatchFile(this.file, onChange);
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }
 }
