@@ -25,8 +25,12 @@ import { waitFor } from "../consensus/cluster";
 
 const MiB = 1024 * 1024;
 
-/** Largest event-loop stall allowed while the node handles a request (old code: seconds). */
-const MAX_STALL_MS = 150;
+/**
+ * Largest event-loop stall allowed while the node handles a request. On-loop verification of the
+ * 10,000 signatures takes about 740 ms on one core here (13.5k verifies/s) and the old 8 MiB case
+ * seconds; a loaded CI machine adds up to ~200 ms of scheduling and GC pauses to any stall.
+ */
+const MAX_STALL_MS = 400;
 
 describe("client Submit admission", function () {
   this.timeout(120_000);
