@@ -164,8 +164,12 @@ export class ConsensusStore {
         // Bullshark recomputes them, identically, from the certificates replayed or fetched again.
         if (rec.certLogEnd > this.certLog.length) return false;
         this.noteCommit(rec);
-        for (const b of rec.batches) this.delivered.set(hex(b.digest), rec.leaderRound);
+        // The executor's order (Executor.plan): prune, then add. Adding first would update a batch
+        // committed again past the window in its old place, and pruning, which stops at the first
+        // entry inside the window, would keep older entries: the reopened node would then skip
+        // re-committed batches the others deliver.
         pruneDeliveries(this.delivered, rec.leaderRound - DELIVERY_WINDOW_GC_DEPTHS * this.gcDepth);
+        for (const b of rec.batches) this.delivered.set(hex(b.digest), rec.leaderRound);
         // The slot may be missing after a crash (it is not fsynced).
         if (this.commitsIdx.get(rec.index) !== at.offset - RECORD_HEADER) this.commitsIdx.set(rec.index, at.offset - RECORD_HEADER);
         recoverFrom = rec.recoverFrom;

@@ -90,6 +90,36 @@ describe("ConsensusStore", () => {
     await reopened.close();
   });
 
+  it("reopens with the executor's duplicate window: a batch committed again past the window counts from then", async () => {
+    // gcDepth 1: a batch is not delivered again within 2 leader rounds of its last delivery.
+    const dir = tempDir();
+    const { committee, keys } = testCommittee(4);
+    const dag = new DagBuilder(committee, keys);
+    dag.fullRounds(1, 9, [0, 1, 2, 3]);
+    const store = new ConsensusStore(dir, 1, { gcDepth: 1 });
+    for (const c of dag.all()) store.putCertificate(c);
+    const bullshark = new Bullshark(committee, 50);
+    const committed = dag.all().flatMap((c) => bullshark.processCertificate(c));
+    expect(committed.map((s) => s.leader.header.round)).to.deep.equal([2, 4, 6, 8]);
+    const d = (name: string) => ({ digest: batchDigest(encodeBatch([Buffer.from(name)])), author: 0, round: 1, createdAt: 1 });
+    const [a, b, c, e] = ["a", "b", "c", "e"].map(d);
+    // As Executor.plan delivers them: `a` again at leader round 6, its round-2 delivery out of the window.
+    const lists = [[a, b], [c], [a], [e]];
+    for (const [i, sub] of committed.entries()) await store.recordCommit(sub, lists[i]);
+    await store.close();
+
+    const reopened = new ConsensusStore(dir, 1, { gcDepth: 1 });
+    const hexOf = (x: { digest: Buffer }) => x.digest.toString("hex");
+    // Window after the leader of round 8: deliveries at rounds ≥ 6 only.
+    expect(reopened.takeRecentDeliveries()).to.deep.equal(
+      new Map([
+        [hexOf(a), 6],
+        [hexOf(e), 8],
+      ]),
+    );
+    await reopened.close();
+  });
+
   it("drops commits whose certificates a crash lost, and recomputes them identically", async () => {
     const dir = tempDir();
     const { committee, keys } = testCommittee(4);
