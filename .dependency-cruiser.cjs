@@ -24,7 +24,7 @@ module.exports = {
     },
     {
       name: "lib-is-neutral",
-      comment: "lib/ holds the plumbing the programs share (the logger), so it imports none of them.",
+      comment: "lib/ holds the plumbing the programs share (the logger, command-line flags), so it imports none of them.",
       severity: "error",
       from: { path: "^lib/" },
       to: { path: "^(indexer|node|dashboard|scripts|bench|test|testkit)/" },

@@ -5,6 +5,7 @@
  */
 import cluster from "node:cluster";
 import { parseArgs } from "node:util";
+import { integerFlag, isUsageError, UsageError } from "../lib/cli";
 import path from "node:path";
 import { DEFAULT_FINALITY_DEPTH, FALLBACK_FINALITY_DEPTH, loadContractsConfig, type ContractsConfig } from "./config";
 import { allModules } from "./derive";
@@ -37,14 +38,6 @@ const USAGE = `usage: indexer <sync|serve|all> [flags]
   --log-level L              ${LOG_LEVELS.join("|")} (LOG_LEVEL; default info: progress lines only)
 `;
 
-class UsageError extends Error {}
-
-function integer(name: string, value: string | undefined, fallback?: number): number | undefined {
-  if (value === undefined || value === "") return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a non-negative integer, got "${value}"`);
-  return n;
-}
 
 function parse(argv: string[]) {
   const { values, positionals } = parseArgs({
@@ -84,17 +77,17 @@ function parse(argv: string[]) {
     deployment: values.deployment ?? env.INDEXER_DEPLOYMENT ?? ".data/devnet/addresses.json",
     databaseUrl: values["database-url"] ?? env.DATABASE_URL,
     dataDir: path.resolve(values["data-dir"] ?? env.INDEXER_DATA_DIR ?? ".data/indexer"),
-    startBlock: integer("--start-block", values["start-block"] ?? env.INDEXER_START_BLOCK),
-    finalityDepth: integer("--finality-depth", values["finality-depth"] ?? env.INDEXER_FINALITY_DEPTH),
-    batchEvents: integer("--batch-events", values["batch-events"] ?? env.INDEXER_BATCH_EVENTS, 10_000)!,
-    pollIntervalMs: integer("--poll-interval-ms", values["poll-interval-ms"] ?? env.INDEXER_POLL_INTERVAL_MS, 1_000)!,
+    startBlock: integerFlag("--start-block", values["start-block"] ?? env.INDEXER_START_BLOCK, { min: 0 }),
+    finalityDepth: integerFlag("--finality-depth", values["finality-depth"] ?? env.INDEXER_FINALITY_DEPTH, { min: 0 }),
+    batchEvents: integerFlag("--batch-events", values["batch-events"] ?? env.INDEXER_BATCH_EVENTS, { min: 1, fallback: 10_000 }),
+    pollIntervalMs: integerFlag("--poll-interval-ms", values["poll-interval-ms"] ?? env.INDEXER_POLL_INTERVAL_MS, { min: 1, fallback: 1_000 }),
     exitWhenSynced: values["exit-when-synced"] ?? false,
     waitForLock: values["wait-for-lock"] ?? false,
-    port: integer("--port", values.port ?? env.PORT, 4000)!,
+    port: integerFlag("--port", values.port ?? env.PORT, { min: 0, max: 65_535, fallback: 4000 }),
     host: values.host ?? env.HOST ?? "127.0.0.1",
-    workers: integer("--workers", values.workers ?? env.INDEXER_WORKERS, 1)!,
-    statementTimeoutMs: integer("--statement-timeout-ms", values["statement-timeout-ms"] ?? env.INDEXER_STATEMENT_TIMEOUT_MS, 5_000)!,
-    cacheMb: integer("--cache-mb", values["cache-mb"] ?? env.INDEXER_CACHE_MB, 64)!,
+    workers: integerFlag("--workers", values.workers ?? env.INDEXER_WORKERS, { min: 0, fallback: 1 }),
+    statementTimeoutMs: integerFlag("--statement-timeout-ms", values["statement-timeout-ms"] ?? env.INDEXER_STATEMENT_TIMEOUT_MS, { min: 0, fallback: 5_000 }),
+    cacheMb: integerFlag("--cache-mb", values["cache-mb"] ?? env.INDEXER_CACHE_MB, { min: 0, fallback: 64 }),
     dev: values.dev ?? env.NODE_ENV === "development",
     logLevel,
   };
@@ -207,7 +200,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`indexer: ${(err as Error).message}\n${err instanceof UsageError ? USAGE : ""}`);
+  process.stderr.write(`indexer: ${(err as Error).message}\n${isUsageError(err) ? USAGE : ""}`);
   process.exitCode = 1;
   // A worker that failed to start must exit too, so the primary sees the failure.
   cluster.worker?.disconnect();

@@ -4,6 +4,7 @@
  * environment variable; `--help` lists them.
  */
 import { parseArgs } from "node:util";
+import { integerFlag, isUsageError, UsageError } from "../lib/cli";
 import { getAddress, isAddress } from "ethers";
 import { signNodeKeyProof, type RegistrationProof } from "../protocol/nodeKeyProof";
 import { ClientServer } from "./client/client-server";
@@ -30,14 +31,6 @@ const USAGE = `usage: node <run|keygen|prove|cluster> [flags]
 Logs: JSON lines on stderr, LOG_LEVEL=debug|info|warn|error|silent (default warn).
 `;
 
-class UsageError extends Error {}
-
-function integer(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined || value === "") return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got "${value}"`);
-  return n;
-}
 
 function parse(argv: string[]) {
   const { values, positionals } = parseArgs({
@@ -70,8 +63,8 @@ function parse(argv: string[]) {
     return {
       command: "cluster" as const,
       dir,
-      nodes: integer("--nodes", values.nodes ?? env.NODE_CLUSTER_NODES, 4),
-      port: integer("--port", values.port ?? env.NODE_CLUSTER_PORT, 7000),
+      nodes: integerFlag("--nodes", values.nodes ?? env.NODE_CLUSTER_NODES, { min: 1, fallback: 4 }),
+      port: integerFlag("--port", values.port ?? env.NODE_CLUSTER_PORT, { min: 1, max: 65_535, fallback: 7000 }),
     };
   }
   return { command: "keygen" as const };
@@ -140,8 +133,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  // parseArgs refuses unknown or malformed flags with ERR_PARSE_ARGS_* codes: usage errors too.
-  const usage = err instanceof UsageError || String((err as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS");
+  const usage = isUsageError(err);
   process.stderr.write(`node: ${err instanceof Error ? err.message : err}\n${usage ? USAGE : ""}`);
   process.exit(usage ? 2 : 1);
 });

@@ -5,6 +5,7 @@
  * see), the node key seed (32 bytes hex) from FLEEK_NODE_SEED.
  */
 import { parseArgs } from "node:util";
+import { integerFlag, isUsageError, positiveFlag, UsageError } from "../../lib/cli";
 import { ed25519PrivateKeyFromSeed } from "../acks/ed25519Keys";
 import { startEdgeNode } from "./edgeNode";
 
@@ -22,13 +23,6 @@ Environment only: FLEEK_OPERATOR_TOKEN (bearer token of POST /origins), FLEEK_NO
 ed25519 seed signing delivery receipts).
 `;
 
-class UsageError extends Error {}
-
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, got "${value}"`);
-  return n;
-}
 
 /** A repeatable flag, else its comma-separated environment variable. */
 function list(values: string[] | undefined, env: string | undefined): string[] {
@@ -53,14 +47,12 @@ function parse(argv: string[]) {
   if (values.help) return undefined;
   const dir = values.dir ?? env.EDGE_DIR;
   if (!dir) throw new UsageError("--dir <blockstore directory> is required (or EDGE_DIR)");
-  const portText = values.port ?? env.EDGE_PORT ?? "4220";
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be a TCP port (0: any free one), got "${portText}"`);
   return {
     dir,
-    port,
+    // 0: any free port.
+    port: integerFlag("--port", values.port ?? env.EDGE_PORT, { min: 0, max: 65_535, fallback: 4220 }),
     host: values.host ?? env.EDGE_HOST ?? "127.0.0.1",
-    maxGiB: positive("--max-gib", values["max-gib"] ?? env.EDGE_MAX_GIB ?? "10"),
+    maxGiB: positiveFlag("--max-gib", values["max-gib"] ?? env.EDGE_MAX_GIB ?? "10"),
     peers: list(values.peer, env.EDGE_PEERS),
     ipfsGateways: list(values["ipfs-gateway"], env.EDGE_IPFS_GATEWAYS),
   };
@@ -86,8 +78,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  // parseArgs refuses unknown or malformed flags with ERR_PARSE_ARGS_* codes: usage errors too.
-  const usage = error instanceof UsageError || String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS");
+  const usage = isUsageError(error);
   process.stderr.write(`edge: ${error instanceof Error ? error.message : error}\n${usage ? USAGE : ""}`);
   process.exit(usage ? 2 : 1);
 });

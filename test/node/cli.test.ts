@@ -47,6 +47,20 @@ describe("node CLIs: parseArgs, --help and environment fallbacks", function () {
     const missing = cli("node/edge/cli.ts", [], { EDGE_DIR: "" });
     expect(missing.code).to.equal(2);
     expect(missing.stderr).to.include("--dir <blockstore directory> is required");
+    const port = cli("node/edge/cli.ts", ["--dir", dir, "--port", "70000"]);
+    expect(port.code).to.equal(2);
+    expect(port.stderr).to.include('--port must be an integer from 0 to 65535, got "70000"');
+  });
+
+  it("indexer: a batch of 0 events or a port past 65535 is refused before anything starts", () => {
+    for (const [args, reason] of [
+      [["sync", "--batch-events", "0"], '--batch-events must be a positive integer, got "0"'],
+      [["serve", "--port", "65536"], '--port must be an integer from 0 to 65535, got "65536"'],
+    ] as const) {
+      const r = cli("indexer/cli.ts", [...args]);
+      expect(r.code, args.join(" ")).to.equal(1);
+      expect(r.stderr).to.include(reason).and.to.include("usage: indexer");
+    }
   });
 
   it("edge: runs from the environment alone and serves its gateway", async () => {
