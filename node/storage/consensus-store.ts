@@ -38,7 +38,7 @@ import {
   writeHeader,
 } from "../consensus/types/messages";
 import { DEFAULT_PARAMETERS } from "../consensus/parameters";
-import { AppendLog, RECORD_HEADER, RecordLocation } from "./append-log";
+import { AppendLog, LogDamage, RECORD_HEADER, RecordLocation } from "./append-log";
 import { SlotFile } from "./slot-file";
 
 const RECORD_VOTE = 1;
@@ -74,6 +74,18 @@ export interface StoreOptions {
   /** Bullshark's GC depth: rounds kept below the last committed round (see the class comment). */
   gcDepth: number;
 }
+
+/** Damage found in one of the logs when the store was opened (the part from `offset` on was dropped). */
+export interface StoreDamage extends LogDamage {
+  file: string;
+}
+
+/**
+ * primary.log has a damaged record that may have been synced: the votes and headers after it
+ * are unknown, so the node could vote twice or equivocate. It must not start (docs/consensus.md
+ * "Vote safety after disk damage").
+ */
+export class PrimaryLogCorrupt extends Error {}
 
 /** Sizes of the in-memory structures, for tests and diagnostics. */
 export interface StoreStats {
@@ -114,6 +126,8 @@ export class ConsensusStore {
   /** Batches delivered by the last commits found on open (digest → leader round), see {@link takeRecentDeliveries}. */
   private readonly delivered = new Map<string, number>();
   private readonly gcDepth: number;
+  /** What opening found damaged, for the caller to log. */
+  readonly damage: StoreDamage[] = [];
 
   private readonly certLog: AppendLog;
   private readonly batchLog: AppendLog;
@@ -132,23 +146,29 @@ export class ConsensusStore {
     // from the certificates, lost batches are fetched from the 2f+1 nodes that acknowledged them.
     // Opening checks every record's CRC; certificates are decoded below, from the last commit's
     // GC round on only.
-    this.certLog = AppendLog.open(path.join(dir, "certificates.log"), () => {}, { fsync: false });
+    const file = (name: string): string => path.join(dir, name);
+    const note = (name: string) => (d: LogDamage) => void this.damage.push({ file: file(name), ...d });
+    // First: if it refuses to open, no other file is open.
+    this.primaryLog = this.openPrimaryLog(file("primary.log"));
+    // A damaged record of the other logs is dropped with every later one (later ones are fetched
+    // again or recomputed: docs/consensus.md "Vote safety after disk damage" says why they are not
+    // salvaged), and the file is cut there so new records are not hidden behind it.
+    this.certLog = AppendLog.open(file("certificates.log"), () => {}, { fsync: false, onDamage: note("certificates.log") });
     this.batchLog = AppendLog.open(
-      path.join(dir, "batches.log"),
+      file("batches.log"),
       (p, at) => {
         this.batchLocations.set(hex(p.subarray(0, DIGEST_LEN)), {
           offset: at.offset + DIGEST_LEN,
           length: at.length - DIGEST_LEN,
         });
       },
-      { fsync: false },
+      { fsync: false, onDamage: note("batches.log") },
     );
-    this.primaryLog = AppendLog.open(path.join(dir, "primary.log"), (p) => this.replayPrimary(p));
     this.roundsIdx = new SlotFile(path.join(dir, "rounds.idx"));
     this.commitsIdx = new SlotFile(path.join(dir, "commits.idx"));
     let recoverFrom = 0;
     this.consensusLog = AppendLog.open(
-      path.join(dir, "consensus.log"),
+      file("consensus.log"),
       (p, at) => {
         let rec: StoredCommit;
         try {
@@ -171,7 +191,7 @@ export class ConsensusStore {
         recoverFrom = rec.recoverFrom;
         return true;
       },
-      { fsync: false },
+      { fsync: false, onDamage: note("consensus.log") },
     );
     this.commitsIdx.truncate((this.lastCommit?.index ?? 0) + 1);
     this.recover(recoverFrom);
@@ -193,6 +213,38 @@ export class ConsensusStore {
 
   private gcRoundOf(state: BullsharkState | undefined): number {
     return state ? Math.max(0, Math.max(...state.lastCommitted) - this.gcDepth) : 0;
+  }
+
+  /**
+   * Opens primary.log. Its records are fsynced before the vote or header they record leaves the
+   * node, so only a torn last record (cut short by a crash mid-write) was never relied on and is
+   * dropped; any other damage may hide votes or headers already sent, so the node refuses to
+   * start, leaving the file as it is for the operator.
+   */
+  private openPrimaryLog(file: string): AppendLog {
+    const refuse = (offset: number, what: string): never => {
+      throw new PrimaryLogCorrupt(
+        `${file}: ${what} at offset ${offset}; the votes and headers recorded after it are unknown, so this node could vote twice ` +
+          "or equivocate and refuses to start in this epoch (docs/consensus.md \"Vote safety after disk damage\")",
+      );
+    };
+    return AppendLog.open(
+      file,
+      (p, at) => {
+        try {
+          this.replayPrimary(p);
+        } catch (err) {
+          if (err instanceof DecodeError) refuse(at.offset - RECORD_HEADER, `undecodable record (${err.message})`);
+          throw err;
+        }
+      },
+      {
+        onDamage: (d) => {
+          if (d.kind !== "torn") refuse(d.offset, "corrupt record");
+          this.damage.push({ file, ...d });
+        },
+      },
+    );
   }
 
   private replayPrimary(p: Buffer): void {
