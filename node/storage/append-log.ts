@@ -68,6 +68,11 @@ export class AppendLog {
     this.writtenSize = size;
   }
 
+  /** Bytes known written to the OS: records below it can be read back. */
+  get written(): number {
+    return this.writtenSize;
+  }
+
   /** Bytes of intact records in the file when it was opened, plus those appended since. */
   get length(): number {
     return this.size;

@@ -11,6 +11,8 @@
  * - `rounds.idx`, `commits.idx`: on-disk indexes (see {@link SlotFile}) from a round to its first
  *                       certificate in certificates.log and from a sub-DAG index to its record in
  *                       consensus.log.
+ * - `batches.idx`:      on-disk hash table (see {@link DigestIndex}) from a batch digest to its
+ *                       record in batches.log, rebuilt at every open.
  *
  * Memory does not grow with the epoch (docs/consensus.md "Memory over an epoch"): certificates
  * are indexed in memory only for the rounds above `gcRound - gcDepth`; older rounds are read back
@@ -39,6 +41,7 @@ import {
 } from "../consensus/types/messages";
 import { DEFAULT_PARAMETERS } from "../consensus/parameters";
 import { AppendLog, LogDamage, RECORD_HEADER, RecordLocation } from "./append-log";
+import { DigestIndex } from "./digest-index";
 import { SlotFile } from "./slot-file";
 
 const RECORD_VOTE = 1;
@@ -95,7 +98,7 @@ export interface StoreStats {
   decoded: number;
   /** Rounds with a first-certificate offset in memory. */
   rounds: number;
-  /** Batch digests located. */
+  /** Batch digests located in memory (those stored since the GC before last). */
   batches: number;
 }
 
@@ -111,7 +114,13 @@ export class ConsensusStore {
   private readonly roundStart = new Map<number, number>();
   /** Certificates above the last commit's GC round found on open, in stored (causal) order; once. */
   private recovered: Certificate[] = [];
-  private readonly batchLocations = new Map<string, RecordLocation>();
+  /**
+   * Where the batches stored since the GC before last are, with the GC count when stored, in
+   * storage order; older ones are looked up in `batchIndex` (see {@link retireBatches}).
+   */
+  private readonly batchLocations = new Map<string, { at: RecordLocation; gc: number }>();
+  private gcCount = 0;
+  private readonly batchIndex: DigestIndex;
   /**
    * Recently stored batches, wanted soon by the executor (which releases them), in insertion
    * order: past BATCH_CACHE_BYTES the oldest go (they stay on disk), so batches whose header was
@@ -154,14 +163,10 @@ export class ConsensusStore {
     // again or recomputed: docs/consensus.md "Vote safety after disk damage" says why they are not
     // salvaged), and the file is cut there so new records are not hidden behind it.
     this.certLog = AppendLog.open(file("certificates.log"), () => {}, { fsync: false, onDamage: note("certificates.log") });
+    this.batchIndex = new DigestIndex(file("batches.idx"));
     this.batchLog = AppendLog.open(
       file("batches.log"),
-      (p, at) => {
-        this.batchLocations.set(hex(p.subarray(0, DIGEST_LEN)), {
-          offset: at.offset + DIGEST_LEN,
-          length: at.length - DIGEST_LEN,
-        });
-      },
+      (p, at) => this.batchIndex.add(p.subarray(0, DIGEST_LEN), at.offset - RECORD_HEADER),
       { fsync: false, onDamage: note("batches.log") },
     );
     this.roundsIdx = new SlotFile(path.join(dir, "rounds.idx"));
@@ -299,6 +304,7 @@ export class ConsensusStore {
    * The primary calls it with `gcRound - gcDepth` at each garbage collection.
    */
   pruneBelow(round: number): void {
+    this.retireBatches();
     for (const [r, keys] of this.keptRounds) {
       if (r >= round) continue;
       for (const k of keys) {
@@ -356,7 +362,7 @@ export class ConsensusStore {
   /** Stores a batch; resolves once written to the OS (a worker acknowledges only then). */
   async putBatch(digest: Digest, batch: Buffer): Promise<void> {
     const key = hex(digest);
-    if (!this.batchLocations.has(key)) {
+    if (!this.hasBatch(digest)) {
       this.batchCache.set(key, batch);
       this.batchCacheBytes += batch.length;
       for (const [old, b] of this.batchCache) {
@@ -365,14 +371,40 @@ export class ConsensusStore {
         this.batchCacheBytes -= b.length;
       }
       const at = this.batchLog.append([digest, batch]);
-      this.batchLocations.set(key, { offset: at.offset + DIGEST_LEN, length: batch.length });
+      this.batchLocations.set(key, { at: { offset: at.offset + DIGEST_LEN, length: batch.length }, gc: this.gcCount });
     }
     await this.batchLog.sync();
   }
 
   /** True if the batch is stored. */
   hasBatch(digest: Digest): boolean {
-    return this.batchLocations.has(hex(digest));
+    return this.batchLocations.has(hex(digest)) || this.locateOnDisk(digest) !== undefined;
+  }
+
+  /** Where a batch the memory index no longer holds is, through batches.idx. */
+  private locateOnDisk(digest: Digest): RecordLocation | undefined {
+    let found: RecordLocation | undefined;
+    this.batchIndex.get(digest, (start) => {
+      const head = this.batchLog.read({ offset: start, length: RECORD_HEADER + DIGEST_LEN });
+      if (!head.subarray(RECORD_HEADER).equals(digest)) return false;
+      found = { offset: start + RECORD_HEADER + DIGEST_LEN, length: head.readUInt32LE(0) - DIGEST_LEN };
+      return true;
+    });
+    return found;
+  }
+
+  /**
+   * At each GC: the batches stored before the GC before last leave the memory index for
+   * batches.idx (once written to the OS, where the check of a hit reads them), so the memory
+   * index holds about two GC intervals of batches however long the epoch.
+   */
+  private retireBatches(): void {
+    this.gcCount++;
+    for (const [key, { at, gc }] of this.batchLocations) {
+      if (gc >= this.gcCount - 1 || at.offset + at.length > this.batchLog.written) break;
+      this.batchIndex.add(Buffer.from(key, "hex"), at.offset - DIGEST_LEN - RECORD_HEADER);
+      this.batchLocations.delete(key);
+    }
   }
 
   /** A stored batch, from memory or disk. */
@@ -380,10 +412,13 @@ export class ConsensusStore {
     const key = hex(digest);
     const cached = this.batchCache.get(key);
     if (cached) return cached;
-    const at = this.batchLocations.get(key);
-    if (!at) return undefined;
-    await this.batchLog.sync(); // the record may still sit in the write buffer
-    return this.batchLog.read(at);
+    const recent = this.batchLocations.get(key);
+    if (recent) {
+      await this.batchLog.sync(); // the record may still sit in the write buffer
+      return this.batchLog.read(recent.at);
+    }
+    const at = this.locateOnDisk(digest);
+    return at && this.batchLog.read(at);
   }
 
   /** Drops a batch from memory (it stays on disk): the executor has delivered it. */
@@ -489,6 +524,7 @@ export class ConsensusStore {
 
   /** Flushes and closes every log. */
   async close(): Promise<void> {
+    this.batchIndex.close(); // first: a lookup while the logs close must not read a closed file
     await Promise.all([this.certLog.close(), this.batchLog.close(), this.primaryLog.close(), this.consensusLog.close()]);
     this.roundsIdx.close();
     this.commitsIdx.close();

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { AppendLog, LogDamage } from "../../../node/storage/append-log";
 import { ConsensusStore, PrimaryLogCorrupt } from "../../../node/storage/consensus-store";
+import { DigestIndex } from "../../../node/storage/digest-index";
 import { Bullshark } from "../../../node/consensus/bullshark/bullshark";
 import { batchDigest, encodeBatch, encodeCertificate, signHeader } from "../../../node/consensus/types/messages";
 import { DagBuilder, testCommittee } from "./dag-fixtures";
@@ -87,6 +88,34 @@ describe("AppendLog", () => {
     damage.length = 0;
     expect(open()).to.deep.equal(["one"]);
     expect(damage).to.deep.equal([{ kind: "corrupt", offset: 11, dropped: 16 }]);
+  });
+});
+
+describe("DigestIndex", () => {
+  it("finds every digest added across growths, checks hits against the full digest, and misses the rest", () => {
+    const file = path.join(tempDir(), "d.idx");
+    const index = new DigestIndex(file);
+    const digests = Array.from({ length: 5000 }, (_, i) => batchDigest(Buffer.from(`batch-${i}`)));
+    const full = new Map<number, Buffer>(); // offset → digest, what a log would hold there
+    digests.forEach((d, i) => {
+      index.add(d, i * 100);
+      full.set(i * 100, d);
+    });
+    // A digest with the same first 8 bytes as another (an author grinding them) at another offset.
+    const twin = Buffer.concat([digests[7].subarray(0, 8), Buffer.alloc(24, 1)]);
+    index.add(twin, 1);
+    full.set(1, twin);
+    const lookup = (d: Buffer) => index.get(d, (offset) => full.get(offset)!.equals(d));
+    let found = 0;
+    for (const [i, d] of digests.entries()) if (lookup(d) === i * 100) found++;
+    expect(found).to.equal(5000);
+    expect(lookup(twin)).to.equal(1);
+    expect(index.size).to.equal(5001);
+    expect(fs.statSync(file).size, "doubled from 1,024 slots to keep it at most half full").to.equal(16 * 16_384);
+    let missed = 0;
+    for (let i = 0; i < 1000; i++) if (lookup(batchDigest(Buffer.from(`absent-${i}`))) === undefined) missed++;
+    expect(missed).to.equal(1000);
+    index.close();
   });
 });
 
@@ -228,6 +257,38 @@ describe("ConsensusStore", () => {
     await unknown.close();
     fs.writeFileSync(file, Buffer.concat([intact, fs.readFileSync(path.join(dir, "x.log"))]));
     expect(() => new ConsensusStore(dir, 1)).to.throw(PrimaryLogCorrupt, `offset ${intact.length}`);
+  });
+
+  it("keeps batch locations in memory for two GC intervals only, and finds older batches on disk", async () => {
+    const dir = tempDir();
+    const store = new ConsensusStore(dir, 1);
+    const batch = (t: string) => encodeBatch([Buffer.from(`tx-${t}`)]);
+    const early = ["a", "b", "c"].map(batch);
+    for (const b of early) await store.putBatch(batchDigest(b), b);
+    for (const b of early) store.releaseBatch(batchDigest(b)); // delivered: not in the cache
+    expect(store.stats().batches).to.equal(3);
+    store.pruneBelow(1);
+    const late = batch("d");
+    await store.putBatch(batchDigest(late), late);
+    expect(store.stats().batches, "stored since the GC before last").to.equal(4);
+    store.pruneBelow(2);
+    expect(store.stats().batches, "the early ones left memory").to.equal(1);
+    for (const b of early) {
+      expect(store.hasBatch(batchDigest(b))).to.equal(true);
+      expect((await store.getBatch(batchDigest(b)))?.equals(b)).to.equal(true);
+    }
+    await store.putBatch(batchDigest(early[0]), early[0]);
+    expect(fs.statSync(path.join(dir, "epoch-1", "batches.log")).size, "not stored twice").to.equal(
+      [...early, late].reduce((n, b) => n + 8 + 32 + b.length, 0),
+    );
+    expect(store.hasBatch(batchDigest(batch("never")))).to.equal(false);
+    await store.close();
+
+    // A restart indexes the whole log on disk, nothing in memory.
+    const reopened = new ConsensusStore(dir, 1);
+    expect(reopened.stats().batches).to.equal(0);
+    for (const b of [...early, late]) expect((await reopened.getBatch(batchDigest(b)))?.equals(b)).to.equal(true);
+    await reopened.close();
   });
 
   it("reports a corrupt batches.log record with its offset and keeps new batches visible after a restart", async () => {
