@@ -141,6 +141,7 @@ export class ConsensusStore {
   private readonly certLog: AppendLog;
   private readonly batchLog: AppendLog;
   private readonly primaryLog: AppendLog;
+  private readonly primaryLogFile: string;
   private readonly consensusLog: AppendLog;
   private readonly roundsIdx: SlotFile;
   private readonly commitsIdx: SlotFile;
@@ -158,7 +159,8 @@ export class ConsensusStore {
     const file = (name: string): string => path.join(dir, name);
     const note = (name: string) => (d: LogDamage) => void this.damage.push({ file: file(name), ...d });
     // First: if it refuses to open, no other file is open.
-    this.primaryLog = this.openPrimaryLog(file("primary.log"));
+    this.primaryLogFile = file("primary.log");
+    this.primaryLog = this.openPrimaryLog(this.primaryLogFile);
     // A damaged record of the other logs is dropped with every later one (later ones are fetched
     // again or recomputed: docs/consensus.md "Vote safety after disk damage" says why they are not
     // salvaged), and the file is cut there so new records are not hidden behind it.
@@ -338,6 +340,28 @@ export class ConsensusStore {
       if (found >= maxBytes || scanned >= maxScanBytes) break;
     }
     return out;
+  }
+
+  /**
+   * Checks primary.log against the certificates recovered: each certificate carrying `me`'s vote
+   * (verified when it was accepted, so that vote was cast and recorded first) must be covered by
+   * the last vote recorded for its author, and each of `me`'s own by the last own header. Throws
+   * {@link PrimaryLogCorrupt} if not: records were lost in a way no CRC shows (the file cut at a
+   * record boundary, replaced or deleted).
+   */
+  checkPrimaryLog(me: number): void {
+    for (const c of this.recovered) {
+      const { author, round } = c.header;
+      const lostVote = c.votes.some((v) => v.voter === me) && (this.votes.get(author)?.round ?? 0) < round;
+      const lostHeader = author === me && (this.lastOwnHeaderValue?.round ?? 0) < round;
+      if (lostVote || lostHeader) {
+        throw new PrimaryLogCorrupt(
+          `${this.primaryLogFile}: misses the ${lostVote ? `vote for author ${author}` : "own header"} of round ${round} that a stored certificate shows; ` +
+            "the votes and headers it lost are unknown, so this node could vote twice or equivocate and refuses to start in this epoch " +
+            '(docs/consensus.md "Vote safety after disk damage")',
+        );
+      }
+    }
   }
 
   /** The certificates above the last commit's GC round stored before this process opened the store, in stored (causal) order; once. */

@@ -6,7 +6,7 @@ import { AppendLog, LogDamage } from "../../../node/storage/append-log";
 import { ConsensusStore, PrimaryLogCorrupt } from "../../../node/storage/consensus-store";
 import { DigestIndex } from "../../../node/storage/digest-index";
 import { Bullshark } from "../../../node/consensus/bullshark/bullshark";
-import { batchDigest, encodeBatch, encodeCertificate, signHeader } from "../../../node/consensus/types/messages";
+import { batchDigest, encodeBatch, encodeCertificate, makeCertificate, signHeader } from "../../../node/consensus/types/messages";
 import { DagBuilder, testCommittee } from "./dag-fixtures";
 
 function tempDir(): string {
@@ -257,6 +257,41 @@ describe("ConsensusStore", () => {
     await unknown.close();
     fs.writeFileSync(file, Buffer.concat([intact, fs.readFileSync(path.join(dir, "x.log"))]));
     expect(() => new ConsensusStore(dir, 1)).to.throw(PrimaryLogCorrupt, `offset ${intact.length}`);
+  });
+
+  it("refuses a primary.log missing a vote or own header that a stored certificate shows", async () => {
+    const dir = tempDir();
+    const { committee, keys } = testCommittee(4);
+    const dag = new DagBuilder(committee, keys);
+    dag.fullRounds(1, 3, [0, 1, 2, 3]);
+    const voted = (round: number, author: number) => makeCertificate(dag.get(round, author).header, [{ voter: 2, signature: Buffer.alloc(64) }]);
+    const store = new ConsensusStore(dir, 1);
+    for (let round = 1; round <= 3; round++) {
+      store.putCertificate(voted(round, 1)); // node 2 voted for author 1's headers
+      await store.recordVote(1, round, dag.get(round, 1).header.id);
+    }
+    store.putCertificate(dag.get(3, 2)); // node 2's own
+    await store.recordOwnHeader(dag.get(3, 2).header);
+    await store.close();
+    const file = path.join(dir, "epoch-1", "primary.log");
+    const intact = fs.readFileSync(file);
+    const check = (): void => {
+      const reopened = new ConsensusStore(dir, 1);
+      try {
+        reopened.checkPrimaryLog(2);
+      } finally {
+        void reopened.close();
+      }
+    };
+    check();
+    const VOTE = 8 + 43;
+    // Cut at a record boundary: no CRC fails, but the certificates show what was lost.
+    fs.writeFileSync(file, intact.subarray(0, 3 * VOTE));
+    expect(check).to.throw(PrimaryLogCorrupt, `${file}: misses the own header of round 3`);
+    fs.writeFileSync(file, intact.subarray(0, 2 * VOTE));
+    expect(check).to.throw(PrimaryLogCorrupt, "misses the vote for author 1 of round 3");
+    fs.writeFileSync(file, "");
+    expect(check).to.throw(PrimaryLogCorrupt, "misses the vote for author 1 of round 1");
   });
 
   it("keeps batch locations in memory for two GC intervals only, and finds older batches on disk", async () => {
