@@ -56,6 +56,17 @@ export class ConsensusInstance {
     if (me === undefined) throw new Error("this node is not in the committee");
     const log = logger.child({ epoch: committee.epoch, node: me });
     const store = new ConsensusStore(dataDir, committee.epoch, { gcDepth: params.gcDepth });
+    try {
+      store.checkPrimaryLog(me);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    for (const d of store.damage) {
+      // A commit whose certificates a crash lost is routine; a torn or corrupt record is not.
+      if (d.kind === "refused") log.info("log cut after a crash, the rest is recomputed", { ...d });
+      else log.warn("damaged log record dropped with everything after it", { ...d });
+    }
     const net = (domain: "primary" | "worker", maxQueueBytes: number) =>
       new PeerNetwork({
         key,

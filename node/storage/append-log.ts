@@ -3,9 +3,10 @@
  * flushes them with a single writev + fdatasync, so many records share one fsync (or, for logs
  * whose loss a node can repair from peers, writev only).
  *
- * Record format: u32 length (LE) | u32 CRC-32 of the payload (LE) | payload.
- * Opening replays every intact record and truncates a torn or corrupt tail (a crash mid-write),
- * so the log always ends at a record boundary.
+ * Record format: u32 length (LE) | u32 CRC-32 of the payload (LE) | payload (never empty).
+ * Opening replays every intact record and truncates at the first damaged one, so the log always
+ * ends at a record boundary and new appends are never hidden behind a bad record. It reports the
+ * damage (see {@link LogDamage}); a caller for whom a lost record is unsafe refuses it there.
  */
 import * as fs from "node:fs";
 import { crc32 } from "node:zlib";
@@ -17,6 +18,29 @@ export const RECORD_HEADER = 8;
 export interface RecordLocation {
   offset: number;
   length: number;
+}
+
+/**
+ * Where and how opening a log found it damaged (everything from `offset` on was dropped):
+ * - `torn`: the last record is cut short (a crash mid-write; it was never synced);
+ * - `corrupt`: a complete record fails its CRC or is empty (the disk changed it, or a power loss
+ *   reordered the pages of a write that was never synced: the two cannot be told apart);
+ * - `refused`: the caller's `onRecord` refused an intact record.
+ */
+export interface LogDamage {
+  kind: "torn" | "corrupt" | "refused";
+  /** File offset of the damaged record's header. */
+  offset: number;
+  /** Bytes from there to the end of the file. */
+  dropped: number;
+}
+
+/** Options of {@link AppendLog.open}. */
+export interface OpenOptions {
+  /** fdatasync each group flush (default true). */
+  fsync?: boolean;
+  /** Called before the damaged part is cut off; if it throws, the file is left as it is and open throws. */
+  onDamage?: (damage: LogDamage) => void;
 }
 
 /** An append-only log of byte records. */
@@ -44,6 +68,11 @@ export class AppendLog {
     this.writtenSize = size;
   }
 
+  /** Bytes known written to the OS: records below it can be read back. */
+  get written(): number {
+    return this.writtenSize;
+  }
+
   /** Bytes of intact records in the file when it was opened, plus those appended since. */
   get length(): number {
     return this.size;
@@ -51,28 +80,22 @@ export class AppendLog {
 
   /**
    * Opens (or creates) the log at `path`, calling `onRecord` for every intact record in order,
-   * then truncating anything after the last intact one. A record `onRecord` refuses (returns
-   * false: it depends on something another log lost) is dropped like a corrupt one, with all after it. With `fsync: false`, {@link sync}
-   * resolves once records are written to the OS (they survive a process crash, not a power loss).
+   * then truncating from the first damaged one on (reported to `onDamage` first). A record
+   * `onRecord` refuses (returns false: it depends on something another log lost) is dropped like
+   * a damaged one, with all after it. With `fsync: false`, {@link sync} resolves once records are
+   * written to the OS (they survive a process crash, not a power loss).
    */
-  static open(path: string, onRecord: (payload: Buffer, at: RecordLocation) => void | boolean, opts = { fsync: true }): AppendLog {
+  static open(path: string, onRecord: (payload: Buffer, at: RecordLocation) => void | boolean, opts: OpenOptions = {}): AppendLog {
     const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-    const total = fs.fstatSync(fd).size;
-    const chunk = Buffer.allocUnsafe(RECORD_HEADER);
-    let pos = 0;
-    while (pos + RECORD_HEADER <= total) {
-      fs.readSync(fd, chunk, 0, RECORD_HEADER, pos);
-      const len = chunk.readUInt32LE(0);
-      const crc = chunk.readUInt32LE(4);
-      if (pos + RECORD_HEADER + len > total) break;
-      const payload = Buffer.allocUnsafe(len);
-      fs.readSync(fd, payload, 0, len, pos + RECORD_HEADER);
-      if (crc32(payload) >>> 0 !== crc) break;
-      if (onRecord(payload, { offset: pos + RECORD_HEADER, length: len }) === false) break;
-      pos += RECORD_HEADER + len;
+    try {
+      const total = fs.fstatSync(fd).size;
+      const pos = replay(fd, total, onRecord, opts.onDamage ?? (() => {}));
+      if (pos !== total) fs.ftruncateSync(fd, pos);
+      return new AppendLog(fd, pos, opts.fsync ?? true);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
     }
-    if (pos !== total) fs.ftruncateSync(fd, pos);
-    return new AppendLog(fd, pos, opts.fsync);
   }
 
   /**
@@ -175,6 +198,40 @@ export class AppendLog {
     this.closed = true;
     fs.closeSync(this.fd);
   }
+}
+
+/** Longest rest of a file after a record header that may be a record whose length was changed. */
+const MAX_CHECKED_TAIL = 64 * 1024 * 1024;
+
+/** Replays the intact records of `fd` and returns where the first damaged one starts (or `total`). */
+function replay(fd: number, total: number, onRecord: (payload: Buffer, at: RecordLocation) => void | boolean, onDamage: (d: LogDamage) => void): number {
+  const chunk = Buffer.allocUnsafe(RECORD_HEADER);
+  let pos = 0;
+  const damaged = (kind: LogDamage["kind"]): number => {
+    onDamage({ kind, offset: pos, dropped: total - pos });
+    return pos;
+  };
+  while (pos < total) {
+    if (pos + RECORD_HEADER > total) return damaged("torn");
+    fs.readSync(fd, chunk, 0, RECORD_HEADER, pos);
+    const len = chunk.readUInt32LE(0);
+    const crc = chunk.readUInt32LE(4);
+    if (len === 0) return damaged("corrupt"); // no record is empty: zeroed blocks, not a write
+    if (pos + RECORD_HEADER + len > total) {
+      // Cut short, unless the rest is a complete record whose length field was changed (no
+      // record is near MAX_CHECKED_TAIL: a longer rest is not one record).
+      if (total - pos - RECORD_HEADER > MAX_CHECKED_TAIL) return damaged("corrupt");
+      const rest = Buffer.allocUnsafe(total - pos - RECORD_HEADER);
+      fs.readSync(fd, rest, 0, rest.length, pos + RECORD_HEADER);
+      return damaged(rest.length > 0 && crc32(rest) >>> 0 === crc ? "corrupt" : "torn");
+    }
+    const payload = Buffer.allocUnsafe(len);
+    fs.readSync(fd, payload, 0, len, pos + RECORD_HEADER);
+    if (crc32(payload) >>> 0 !== crc) return damaged("corrupt");
+    if (onRecord(payload, { offset: pos + RECORD_HEADER, length: len }) === false) return damaged("refused");
+    pos += RECORD_HEADER + len;
+  }
+  return pos;
 }
 
 /** Positional writev until every buffer is written (writev may write partially). */

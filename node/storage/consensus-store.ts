@@ -11,6 +11,8 @@
  * - `rounds.idx`, `commits.idx`: on-disk indexes (see {@link SlotFile}) from a round to its first
  *                       certificate in certificates.log and from a sub-DAG index to its record in
  *                       consensus.log.
+ * - `batches.idx`:      on-disk hash table (see {@link DigestIndex}) from a batch digest to its
+ *                       record in batches.log, rebuilt at every open.
  *
  * Memory does not grow with the epoch (docs/consensus.md "Memory over an epoch"): certificates
  * are indexed in memory only for the rounds above `gcRound - gcDepth`; older rounds are read back
@@ -38,7 +40,8 @@ import {
   writeHeader,
 } from "../consensus/types/messages";
 import { DEFAULT_PARAMETERS } from "../consensus/parameters";
-import { AppendLog, RECORD_HEADER, RecordLocation } from "./append-log";
+import { AppendLog, LogDamage, RECORD_HEADER, RecordLocation } from "./append-log";
+import { DigestIndex } from "./digest-index";
 import { SlotFile } from "./slot-file";
 
 const RECORD_VOTE = 1;
@@ -75,6 +78,18 @@ export interface StoreOptions {
   gcDepth: number;
 }
 
+/** Damage found in one of the logs when the store was opened (the part from `offset` on was dropped). */
+export interface StoreDamage extends LogDamage {
+  file: string;
+}
+
+/**
+ * primary.log has a damaged record that may have been synced: the votes and headers after it
+ * are unknown, so the node could vote twice or equivocate. It must not start (docs/consensus.md
+ * "Vote safety after disk damage").
+ */
+export class PrimaryLogCorrupt extends Error {}
+
 /** Sizes of the in-memory structures, for tests and diagnostics. */
 export interface StoreStats {
   /** Certificates indexed in memory. */
@@ -83,7 +98,7 @@ export interface StoreStats {
   decoded: number;
   /** Rounds with a first-certificate offset in memory. */
   rounds: number;
-  /** Batch digests located. */
+  /** Batch digests located in memory (those stored since the GC before last). */
   batches: number;
 }
 
@@ -99,7 +114,13 @@ export class ConsensusStore {
   private readonly roundStart = new Map<number, number>();
   /** Certificates above the last commit's GC round found on open, in stored (causal) order; once. */
   private recovered: Certificate[] = [];
-  private readonly batchLocations = new Map<string, RecordLocation>();
+  /**
+   * Where the batches stored since the GC before last are, with the GC count when stored, in
+   * storage order; older ones are looked up in `batchIndex` (see {@link retireBatches}).
+   */
+  private readonly batchLocations = new Map<string, { at: RecordLocation; gc: number }>();
+  private gcCount = 0;
+  private readonly batchIndex: DigestIndex;
   /**
    * Recently stored batches, wanted soon by the executor (which releases them), in insertion
    * order: past BATCH_CACHE_BYTES the oldest go (they stay on disk), so batches whose header was
@@ -114,10 +135,13 @@ export class ConsensusStore {
   /** Batches delivered by the last commits found on open (digest → leader round), see {@link takeRecentDeliveries}. */
   private readonly delivered = new Map<string, number>();
   private readonly gcDepth: number;
+  /** What opening found damaged, for the caller to log. */
+  readonly damage: StoreDamage[] = [];
 
   private readonly certLog: AppendLog;
   private readonly batchLog: AppendLog;
   private readonly primaryLog: AppendLog;
+  private readonly primaryLogFile: string;
   private readonly consensusLog: AppendLog;
   private readonly roundsIdx: SlotFile;
   private readonly commitsIdx: SlotFile;
@@ -132,23 +156,26 @@ export class ConsensusStore {
     // from the certificates, lost batches are fetched from the 2f+1 nodes that acknowledged them.
     // Opening checks every record's CRC; certificates are decoded below, from the last commit's
     // GC round on only.
-    this.certLog = AppendLog.open(path.join(dir, "certificates.log"), () => {}, { fsync: false });
+    const file = (name: string): string => path.join(dir, name);
+    const note = (name: string) => (d: LogDamage) => void this.damage.push({ file: file(name), ...d });
+    // First: if it refuses to open, no other file is open.
+    this.primaryLogFile = file("primary.log");
+    this.primaryLog = this.openPrimaryLog(this.primaryLogFile);
+    // A damaged record of the other logs is dropped with every later one (later ones are fetched
+    // again or recomputed: docs/consensus.md "Vote safety after disk damage" says why they are not
+    // salvaged), and the file is cut there so new records are not hidden behind it.
+    this.certLog = AppendLog.open(file("certificates.log"), () => {}, { fsync: false, onDamage: note("certificates.log") });
+    this.batchIndex = new DigestIndex(file("batches.idx"));
     this.batchLog = AppendLog.open(
-      path.join(dir, "batches.log"),
-      (p, at) => {
-        this.batchLocations.set(hex(p.subarray(0, DIGEST_LEN)), {
-          offset: at.offset + DIGEST_LEN,
-          length: at.length - DIGEST_LEN,
-        });
-      },
-      { fsync: false },
+      file("batches.log"),
+      (p, at) => this.batchIndex.add(p.subarray(0, DIGEST_LEN), at.offset - RECORD_HEADER),
+      { fsync: false, onDamage: note("batches.log") },
     );
-    this.primaryLog = AppendLog.open(path.join(dir, "primary.log"), (p) => this.replayPrimary(p));
     this.roundsIdx = new SlotFile(path.join(dir, "rounds.idx"));
     this.commitsIdx = new SlotFile(path.join(dir, "commits.idx"));
     let recoverFrom = 0;
     this.consensusLog = AppendLog.open(
-      path.join(dir, "consensus.log"),
+      file("consensus.log"),
       (p, at) => {
         let rec: StoredCommit;
         try {
@@ -175,7 +202,7 @@ export class ConsensusStore {
         recoverFrom = rec.recoverFrom;
         return true;
       },
-      { fsync: false },
+      { fsync: false, onDamage: note("consensus.log") },
     );
     this.commitsIdx.truncate((this.lastCommit?.index ?? 0) + 1);
     this.recover(recoverFrom);
@@ -197,6 +224,38 @@ export class ConsensusStore {
 
   private gcRoundOf(state: BullsharkState | undefined): number {
     return state ? Math.max(0, Math.max(...state.lastCommitted) - this.gcDepth) : 0;
+  }
+
+  /**
+   * Opens primary.log. Its records are fsynced before the vote or header they record leaves the
+   * node, so only a torn last record (cut short by a crash mid-write) was never relied on and is
+   * dropped; any other damage may hide votes or headers already sent, so the node refuses to
+   * start, leaving the file as it is for the operator.
+   */
+  private openPrimaryLog(file: string): AppendLog {
+    const refuse = (offset: number, what: string): never => {
+      throw new PrimaryLogCorrupt(
+        `${file}: ${what} at offset ${offset}; the votes and headers recorded after it are unknown, so this node could vote twice ` +
+          "or equivocate and refuses to start in this epoch (docs/consensus.md \"Vote safety after disk damage\")",
+      );
+    };
+    return AppendLog.open(
+      file,
+      (p, at) => {
+        try {
+          this.replayPrimary(p);
+        } catch (err) {
+          if (err instanceof DecodeError) refuse(at.offset - RECORD_HEADER, `undecodable record (${err.message})`);
+          throw err;
+        }
+      },
+      {
+        onDamage: (d) => {
+          if (d.kind !== "torn") refuse(d.offset, "corrupt record");
+          this.damage.push({ file, ...d });
+        },
+      },
+    );
   }
 
   private replayPrimary(p: Buffer): void {
@@ -251,6 +310,7 @@ export class ConsensusStore {
    * The primary calls it with `gcRound - gcDepth` at each garbage collection.
    */
   pruneBelow(round: number): void {
+    this.retireBatches();
     for (const [r, keys] of this.keptRounds) {
       if (r >= round) continue;
       for (const k of keys) {
@@ -286,6 +346,28 @@ export class ConsensusStore {
     return out;
   }
 
+  /**
+   * Checks primary.log against the certificates recovered: each certificate carrying `me`'s vote
+   * (verified when it was accepted, so that vote was cast and recorded first) must be covered by
+   * the last vote recorded for its author, and each of `me`'s own by the last own header. Throws
+   * {@link PrimaryLogCorrupt} if not: records were lost in a way no CRC shows (the file cut at a
+   * record boundary, replaced or deleted).
+   */
+  checkPrimaryLog(me: number): void {
+    for (const c of this.recovered) {
+      const { author, round } = c.header;
+      const lostVote = c.votes.some((v) => v.voter === me) && (this.votes.get(author)?.round ?? 0) < round;
+      const lostHeader = author === me && (this.lastOwnHeaderValue?.round ?? 0) < round;
+      if (lostVote || lostHeader) {
+        throw new PrimaryLogCorrupt(
+          `${this.primaryLogFile}: misses the ${lostVote ? `vote for author ${author}` : "own header"} of round ${round} that a stored certificate shows; ` +
+            "the votes and headers it lost are unknown, so this node could vote twice or equivocate and refuses to start in this epoch " +
+            '(docs/consensus.md "Vote safety after disk damage")',
+        );
+      }
+    }
+  }
+
   /** The certificates above the last commit's GC round stored before this process opened the store, in stored (causal) order; once. */
   takeRecovered(): Certificate[] {
     const out = this.recovered;
@@ -308,7 +390,7 @@ export class ConsensusStore {
   /** Stores a batch; resolves once written to the OS (a worker acknowledges only then). */
   async putBatch(digest: Digest, batch: Buffer): Promise<void> {
     const key = hex(digest);
-    if (!this.batchLocations.has(key)) {
+    if (!this.hasBatch(digest)) {
       this.batchCache.set(key, batch);
       this.batchCacheBytes += batch.length;
       for (const [old, b] of this.batchCache) {
@@ -317,14 +399,40 @@ export class ConsensusStore {
         this.batchCacheBytes -= b.length;
       }
       const at = this.batchLog.append([digest, batch]);
-      this.batchLocations.set(key, { offset: at.offset + DIGEST_LEN, length: batch.length });
+      this.batchLocations.set(key, { at: { offset: at.offset + DIGEST_LEN, length: batch.length }, gc: this.gcCount });
     }
     await this.batchLog.sync();
   }
 
   /** True if the batch is stored. */
   hasBatch(digest: Digest): boolean {
-    return this.batchLocations.has(hex(digest));
+    return this.batchLocations.has(hex(digest)) || this.locateOnDisk(digest) !== undefined;
+  }
+
+  /** Where a batch the memory index no longer holds is, through batches.idx. */
+  private locateOnDisk(digest: Digest): RecordLocation | undefined {
+    let found: RecordLocation | undefined;
+    this.batchIndex.get(digest, (start) => {
+      const head = this.batchLog.read({ offset: start, length: RECORD_HEADER + DIGEST_LEN });
+      if (!head.subarray(RECORD_HEADER).equals(digest)) return false;
+      found = { offset: start + RECORD_HEADER + DIGEST_LEN, length: head.readUInt32LE(0) - DIGEST_LEN };
+      return true;
+    });
+    return found;
+  }
+
+  /**
+   * At each GC: the batches stored before the GC before last leave the memory index for
+   * batches.idx (once written to the OS, where the check of a hit reads them), so the memory
+   * index holds about two GC intervals of batches however long the epoch.
+   */
+  private retireBatches(): void {
+    this.gcCount++;
+    for (const [key, { at, gc }] of this.batchLocations) {
+      if (gc >= this.gcCount - 1 || at.offset + at.length > this.batchLog.written) break;
+      this.batchIndex.add(Buffer.from(key, "hex"), at.offset - DIGEST_LEN - RECORD_HEADER);
+      this.batchLocations.delete(key);
+    }
   }
 
   /** A stored batch, from memory or disk. */
@@ -332,10 +440,13 @@ export class ConsensusStore {
     const key = hex(digest);
     const cached = this.batchCache.get(key);
     if (cached) return cached;
-    const at = this.batchLocations.get(key);
-    if (!at) return undefined;
-    await this.batchLog.sync(); // the record may still sit in the write buffer
-    return this.batchLog.read(at);
+    const recent = this.batchLocations.get(key);
+    if (recent) {
+      await this.batchLog.sync(); // the record may still sit in the write buffer
+      return this.batchLog.read(recent.at);
+    }
+    const at = this.locateOnDisk(digest);
+    return at && this.batchLog.read(at);
   }
 
   /** Drops a batch from memory (it stays on disk): the executor has delivered it. */
@@ -441,6 +552,7 @@ export class ConsensusStore {
 
   /** Flushes and closes every log. */
   async close(): Promise<void> {
+    this.batchIndex.close(); // first: a lookup while the logs close must not read a closed file
     await Promise.all([this.certLog.close(), this.batchLog.close(), this.primaryLog.close(), this.consensusLog.close()]);
     this.roundsIdx.close();
     this.commitsIdx.close();

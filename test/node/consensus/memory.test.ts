@@ -3,7 +3,8 @@
  * hundreds of rounds at a small GC depth. What a node holds in memory per certificate, per round
  * and per delivered batch must stay under a bound set by the GC depth alone, however many rounds
  * pass; the committed past stays readable from disk (a subscriber from index 1 at the end gets
- * the live sequence), and a restart decodes only the rounds above the last commit's GC round.
+ * the live sequence, its batches found through the on-disk batch index), and a restart decodes
+ * only the rounds above the last commit's GC round.
  */
 import { expect } from "chai";
 import * as fs from "node:fs";
@@ -61,7 +62,7 @@ describe("memory over an epoch (4 instances over loopback)", function () {
     const load = setInterval(() => {
       for (const x of instances) x?.worker.submit(Buffer.from(`tx-${tx++}`));
     }, 5);
-    const peak = { certificates: 0, decoded: 0, rounds: 0, recentBatches: 0 };
+    const peak = { certificates: 0, decoded: 0, rounds: 0, recentBatches: 0, batches: 0 };
     let windowBatches = 0;
     const sample = setInterval(() => {
       for (const x of instances) {
@@ -90,6 +91,8 @@ describe("memory over an epoch (4 instances over loopback)", function () {
     // rounds delivered it; a sample can fall between the sub-DAG's planning and its delivery.
     expect(peak.recentBatches).to.be.at.most(windowBatches + N * 2 * GC_DEPTH);
     expect(peak.recentBatches).to.be.lessThan(live.length / 4, "the duplicate window forgets");
+    // Batch locations stay in memory for two GC intervals (a few rounds), then only on disk.
+    expect(peak.batches).to.be.lessThan(live.length / 4, "batch locations leave memory");
 
     // The whole past, read back from disk: the same batches in the same order.
     const replay: CommittedBatch[] = [];

@@ -2,10 +2,11 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AppendLog } from "../../../node/storage/append-log";
-import { ConsensusStore } from "../../../node/storage/consensus-store";
+import { AppendLog, LogDamage } from "../../../node/storage/append-log";
+import { ConsensusStore, PrimaryLogCorrupt } from "../../../node/storage/consensus-store";
+import { DigestIndex } from "../../../node/storage/digest-index";
 import { Bullshark } from "../../../node/consensus/bullshark/bullshark";
-import { batchDigest, encodeBatch, encodeCertificate, signHeader } from "../../../node/consensus/types/messages";
+import { batchDigest, encodeBatch, encodeCertificate, makeCertificate, signHeader } from "../../../node/consensus/types/messages";
 import { DagBuilder, testCommittee } from "./dag-fixtures";
 
 function tempDir(): string {
@@ -45,6 +46,76 @@ describe("AppendLog", () => {
     const seen: string[] = [];
     await AppendLog.open(file, (p) => void seen.push(p.toString())).close();
     expect(seen).to.deep.equal(["first"]);
+  });
+
+  it("reports where the damage starts, cuts the file there and replays records appended after it", async () => {
+    const file = path.join(tempDir(), "c.log");
+    const log = AppendLog.open(file, () => {});
+    for (const r of ["one", "two", "three"]) log.append(Buffer.from(r));
+    await log.close();
+    const damage: LogDamage[] = [];
+    const open = (): string[] => {
+      const seen: string[] = [];
+      void AppendLog.open(file, (p) => void seen.push(p.toString()), { onDamage: (d) => void damage.push(d) }).close();
+      return seen;
+    };
+    const bytes = fs.readFileSync(file);
+    bytes[8 + 3 + 8] ^= 0xff; // a payload byte of "two", mid-file
+    fs.writeFileSync(file, bytes);
+    expect(open()).to.deep.equal(["one"]);
+    expect(damage).to.deep.equal([{ kind: "corrupt", offset: 11, dropped: bytes.length - 11 }]);
+    expect(fs.statSync(file).size, "cut at the bad record").to.equal(11);
+    const again = AppendLog.open(file, () => {});
+    again.append(Buffer.from("four"));
+    await again.close();
+    damage.length = 0;
+    expect(open(), "the new record is not hidden behind the bad one").to.deep.equal(["one", "four"]);
+    expect(damage).to.deep.equal([]);
+
+    // A record cut short by a crash is torn; a complete one whose length field changed is not,
+    // nor is a zeroed header (no record is empty).
+    const good = fs.statSync(file).size;
+    fs.appendFileSync(file, Buffer.from([200, 0, 0, 0, 1, 2, 3]));
+    expect(open()).to.deep.equal(["one", "four"]);
+    expect(damage).to.deep.equal([{ kind: "torn", offset: good, dropped: 7 }]);
+    const whole = fs.readFileSync(file);
+    whole[11] += 1; // "four" now claims 5 bytes
+    fs.writeFileSync(file, whole);
+    damage.length = 0;
+    expect(open()).to.deep.equal(["one"]);
+    expect(damage).to.deep.equal([{ kind: "corrupt", offset: 11, dropped: 12 }]);
+    fs.appendFileSync(file, Buffer.alloc(16));
+    damage.length = 0;
+    expect(open()).to.deep.equal(["one"]);
+    expect(damage).to.deep.equal([{ kind: "corrupt", offset: 11, dropped: 16 }]);
+  });
+});
+
+describe("DigestIndex", () => {
+  it("finds every digest added across growths, checks hits against the full digest, and misses the rest", () => {
+    const file = path.join(tempDir(), "d.idx");
+    const index = new DigestIndex(file);
+    const digests = Array.from({ length: 5000 }, (_, i) => batchDigest(Buffer.from(`batch-${i}`)));
+    const full = new Map<number, Buffer>(); // offset → digest, what a log would hold there
+    digests.forEach((d, i) => {
+      index.add(d, i * 100);
+      full.set(i * 100, d);
+    });
+    // A digest with the same first 8 bytes as another (an author grinding them) at another offset.
+    const twin = Buffer.concat([digests[7].subarray(0, 8), Buffer.alloc(24, 1)]);
+    index.add(twin, 1);
+    full.set(1, twin);
+    const lookup = (d: Buffer) => index.get(d, (offset) => full.get(offset)!.equals(d));
+    let found = 0;
+    for (const [i, d] of digests.entries()) if (lookup(d) === i * 100) found++;
+    expect(found).to.equal(5000);
+    expect(lookup(twin)).to.equal(1);
+    expect(index.size).to.equal(5001);
+    expect(fs.statSync(file).size, "doubled from 1,024 slots to keep it at most half full").to.equal(16 * 16_384);
+    let missed = 0;
+    for (let i = 0; i < 1000; i++) if (lookup(batchDigest(Buffer.from(`absent-${i}`))) === undefined) missed++;
+    expect(missed).to.equal(1000);
+    index.close();
   });
 });
 
@@ -170,5 +241,143 @@ describe("ConsensusStore", () => {
     expect([...fourth.commitsFrom(1)]).to.deep.equal([]);
     expect(fourth.takeRecovered().map((c) => c.digest), "every certificate, to recompute the commits").to.deep.equal(all.map((c) => c.digest));
     await fourth.close();
+  });
+
+  it("refuses to open when primary.log has a damaged record that is not a torn tail, and reopens after a torn tail", async () => {
+    const dir = tempDir();
+    const { committee, keys } = testCommittee(4);
+    const dag = new DagBuilder(committee, keys);
+    dag.fullRounds(1, 3, [0, 1, 2, 3]);
+    const store = new ConsensusStore(dir, 1);
+    const header = signHeader({ epoch: 1, round: 4, author: 0, createdAt: 9, payload: [], parents: [] }, keys[0], committee.domain);
+    for (let round = 1; round <= 3; round++) await store.recordVote(2, round, dag.get(round, 2).header.id);
+    await store.recordOwnHeader(header);
+    await store.close();
+    const file = path.join(dir, "epoch-1", "primary.log");
+    const intact = fs.readFileSync(file);
+    const VOTE = 8 + 43; // header + kind, author, round, header id
+
+    // A torn tail (a crash mid-write of a record never synced) is cut; what was synced is kept.
+    fs.appendFileSync(file, intact.subarray(0, 20));
+    const torn = new ConsensusStore(dir, 1);
+    expect(torn.lastVote(2)?.round).to.equal(3);
+    expect(torn.lastOwnHeader()?.id).to.deep.equal(header.id);
+    expect(torn.damage).to.deep.equal([{ file, kind: "torn", offset: intact.length, dropped: 20 }]);
+    await torn.close();
+    expect(fs.statSync(file).size).to.equal(intact.length);
+
+    // A flipped byte in the second vote: the third vote and the own header after it are intact
+    // but would be forgotten, so the store refuses, names the file and offset, and leaves the file.
+    const flipped = Buffer.from(intact);
+    flipped[VOTE + 8 + 5] ^= 0x01;
+    fs.writeFileSync(file, flipped);
+    expect(() => new ConsensusStore(dir, 1)).to.throw(PrimaryLogCorrupt, `${file}: corrupt record at offset ${VOTE}`);
+    expect(fs.readFileSync(file).equals(flipped), "left for the operator").to.equal(true);
+
+    // The last record (the own header) with a changed length field looks cut short, but the rest
+    // of the file is the whole record: it was synced, so refused too.
+    const lengthChanged = Buffer.from(intact);
+    lengthChanged.writeUInt32LE(lengthChanged.readUInt32LE(3 * VOTE) + 1, 3 * VOTE);
+    fs.writeFileSync(file, lengthChanged);
+    expect(() => new ConsensusStore(dir, 1)).to.throw(PrimaryLogCorrupt, `offset ${3 * VOTE}`);
+
+    // A record with a valid CRC that does not decode.
+    const unknown = AppendLog.open(path.join(dir, "x.log"), () => {});
+    unknown.append(Buffer.from([9]));
+    await unknown.close();
+    fs.writeFileSync(file, Buffer.concat([intact, fs.readFileSync(path.join(dir, "x.log"))]));
+    expect(() => new ConsensusStore(dir, 1)).to.throw(PrimaryLogCorrupt, `offset ${intact.length}`);
+  });
+
+  it("refuses a primary.log missing a vote or own header that a stored certificate shows", async () => {
+    const dir = tempDir();
+    const { committee, keys } = testCommittee(4);
+    const dag = new DagBuilder(committee, keys);
+    dag.fullRounds(1, 3, [0, 1, 2, 3]);
+    const voted = (round: number, author: number) => makeCertificate(dag.get(round, author).header, [{ voter: 2, signature: Buffer.alloc(64) }]);
+    const store = new ConsensusStore(dir, 1);
+    for (let round = 1; round <= 3; round++) {
+      store.putCertificate(voted(round, 1)); // node 2 voted for author 1's headers
+      await store.recordVote(1, round, dag.get(round, 1).header.id);
+    }
+    store.putCertificate(dag.get(3, 2)); // node 2's own
+    await store.recordOwnHeader(dag.get(3, 2).header);
+    await store.close();
+    const file = path.join(dir, "epoch-1", "primary.log");
+    const intact = fs.readFileSync(file);
+    const check = (): void => {
+      const reopened = new ConsensusStore(dir, 1);
+      try {
+        reopened.checkPrimaryLog(2);
+      } finally {
+        void reopened.close();
+      }
+    };
+    check();
+    const VOTE = 8 + 43;
+    // Cut at a record boundary: no CRC fails, but the certificates show what was lost.
+    fs.writeFileSync(file, intact.subarray(0, 3 * VOTE));
+    expect(check).to.throw(PrimaryLogCorrupt, `${file}: misses the own header of round 3`);
+    fs.writeFileSync(file, intact.subarray(0, 2 * VOTE));
+    expect(check).to.throw(PrimaryLogCorrupt, "misses the vote for author 1 of round 3");
+    fs.writeFileSync(file, "");
+    expect(check).to.throw(PrimaryLogCorrupt, "misses the vote for author 1 of round 1");
+  });
+
+  it("keeps batch locations in memory for two GC intervals only, and finds older batches on disk", async () => {
+    const dir = tempDir();
+    const store = new ConsensusStore(dir, 1);
+    const batch = (t: string) => encodeBatch([Buffer.from(`tx-${t}`)]);
+    const early = ["a", "b", "c"].map(batch);
+    for (const b of early) await store.putBatch(batchDigest(b), b);
+    for (const b of early) store.releaseBatch(batchDigest(b)); // delivered: not in the cache
+    expect(store.stats().batches).to.equal(3);
+    store.pruneBelow(1);
+    const late = batch("d");
+    await store.putBatch(batchDigest(late), late);
+    expect(store.stats().batches, "stored since the GC before last").to.equal(4);
+    store.pruneBelow(2);
+    expect(store.stats().batches, "the early ones left memory").to.equal(1);
+    for (const b of early) {
+      expect(store.hasBatch(batchDigest(b))).to.equal(true);
+      expect((await store.getBatch(batchDigest(b)))?.equals(b)).to.equal(true);
+    }
+    await store.putBatch(batchDigest(early[0]), early[0]);
+    expect(fs.statSync(path.join(dir, "epoch-1", "batches.log")).size, "not stored twice").to.equal(
+      [...early, late].reduce((n, b) => n + 8 + 32 + b.length, 0),
+    );
+    expect(store.hasBatch(batchDigest(batch("never")))).to.equal(false);
+    await store.close();
+
+    // A restart indexes the whole log on disk, nothing in memory.
+    const reopened = new ConsensusStore(dir, 1);
+    expect(reopened.stats().batches).to.equal(0);
+    for (const b of [...early, late]) expect((await reopened.getBatch(batchDigest(b)))?.equals(b)).to.equal(true);
+    await reopened.close();
+  });
+
+  it("reports a corrupt batches.log record with its offset and keeps new batches visible after a restart", async () => {
+    const dir = tempDir();
+    const store = new ConsensusStore(dir, 1);
+    const batches = ["a", "b", "c"].map((t) => encodeBatch([Buffer.from(`tx-${t}`)]));
+    for (const b of batches) await store.putBatch(batchDigest(b), b);
+    await store.close();
+    const file = path.join(dir, "epoch-1", "batches.log");
+    const bytes = fs.readFileSync(file);
+    const second = 8 + 32 + batches[0].length;
+    bytes[second + 8 + 32] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+
+    const reopened = new ConsensusStore(dir, 1);
+    expect(reopened.damage).to.deep.equal([{ file, kind: "corrupt", offset: second, dropped: bytes.length - second }]);
+    expect(reopened.hasBatch(batchDigest(batches[0]))).to.equal(true);
+    expect(reopened.hasBatch(batchDigest(batches[1]))).to.equal(false);
+    const fresh = encodeBatch([Buffer.from("tx-d")]);
+    await reopened.putBatch(batchDigest(fresh), fresh);
+    await reopened.close();
+    const third = new ConsensusStore(dir, 1);
+    expect(third.damage).to.deep.equal([]);
+    expect((await third.getBatch(batchDigest(fresh)))?.equals(fresh)).to.equal(true);
+    await third.close();
   });
 });
