@@ -43,7 +43,7 @@ export interface NodeConfigFile {
   dataDir: string;
   host: string;
   mempoolPort: number;
-  committee: { file: string } | { rpcUrl: string; chainId: number; registry: string; pollMs?: number; fromBlock?: number };
+  committee: { file: string } | { rpcUrl: string; chainId: number; registry: string; pollMs?: number; fromBlock?: number; functionRegistry?: string };
   parameters?: Partial<Parameters>;
   gateway?: Omit<GatewayConfig, "operatorToken"> & { operatorTokenFile?: string };
   signerKey?: string;

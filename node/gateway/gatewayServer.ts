@@ -262,11 +262,13 @@ async function acceptPayer(desk: DeliveryAckDesk | undefined, req: IncomingMessa
 }
 
 /**
- * `/fn/...` to the functions service. On a paid node the request runs only if the payer of its
- * client key (`x-fleek-client`) can cover it (402 before anything runs), and the answer carries
- * the node-signed receipt of what the invocation used (`x-fleek-receipt`) for the client to
- * countersign; an answer without a meter (the function failed a limit, the service is down) is
- * not charged and frees its reservation.
+ * `/fn/...` to the functions service, with the limits FunctionRegistry holds for the function's
+ * root (`x-fleek-limits`; the service caps them by the node's). On a paid node the request runs
+ * only if its payer can cover it (402 before anything runs): the function's owner when it pays
+ * (owner-pays), otherwise the escrow account its client key (`x-fleek-client`) is bound to. The
+ * answer, a run a limit stopped included, carries the node-signed receipt of what the invocation
+ * used (`x-fleek-receipt`) for the client to countersign; an answer without a meter (the module
+ * did not compile, the service is down) is not charged and frees its reservation.
  */
 async function routeFunction(options: GatewayOptions, services: ServiceRouter, req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
   let root: string;

@@ -208,6 +208,9 @@ describe("functions: metered and paid through the report (gateway + functions pr
       const acked = countersign(r, t.funded);
       expect(verifyComputeAck(computeAckFromJson(acked))).to.equal(true);
       expect((await postJson(`${t.gateway}/acks/compute`, acked)).status).to.equal(202);
+      // A client naming its own limits gets the registered ones: the gateway replaces the header.
+      const spoofed = await fetch(`${t.gateway}/fn/blake3/${loop}/`, { headers: { "x-fleek-client": t.funded.key.toString("hex"), "x-fleek-limits": JSON.stringify({ ...REGISTERED, cpuMs: CPU_LIMIT_MS }) } });
+      expect(JSON.parse(await spoofed.text()).error).to.contain(`(${REGISTERED_CPU_MS} ms)`);
       // A function nobody registered runs under the node's limits.
       const free = (await t.store.put([Buffer.from(LOOP + "\n// unregistered")], { contentType: "text/javascript" })).hash;
       const unregistered = await invoke(t.gateway, free, t.funded);
