@@ -90,7 +90,8 @@ export interface ComputeDeskOptions {
 
 /**
  * The node's counter for paid function invocations (docs/functions.md, "Metering and payment").
- * Before a request runs it checks that the client's payer can cover it: its debitable amount this
+ * Before a request runs it checks that its payer (the function's owner when it pays, the client's
+ * bound account otherwise) can cover it: its debitable amount this
  * epoch, less what this node already charged it, must cover a request at the CPU limit; otherwise
  * the gateway answers 402 and nothing runs; so does a client that left too many receipts
  * unacknowledged. After the run it signs the receipt of what was measured. It accepts the client's countersigned receipt as the delivery desk accepts acks:
@@ -105,6 +106,8 @@ export class ComputeDesk {
   /** "epoch:account" → what this node's receipts (and running requests' reservations) charge it. */
   private readonly spent: LRUCache<string, bigint>;
   private readonly cachedTerms: LRUCache<string, { at: number; terms: ComputeTerms }>;
+  /** Function root → its owner-pays sponsor (undefined: its clients pay), as read with the terms. */
+  private readonly cachedSponsors: LRUCache<string, { at: number; sponsor: FunctionSponsor | undefined }>;
   /** "epoch:client key" → receipts issued to the client in the epoch and not acknowledged. */
   private readonly unacknowledged: LRUCache<string, number>;
   /** Nonce (hex) of each receipt issued and not acknowledged → its "epoch:client key". */
@@ -119,6 +122,7 @@ export class ComputeDesk {
     this.termsCacheMs = o.termsCacheMs ?? 2_000;
     this.spent = new LRUCache({ max: o.maxAccounts ?? 100_000 });
     this.cachedTerms = new LRUCache({ max: o.maxAccounts ?? 100_000 });
+    this.cachedSponsors = new LRUCache({ max: o.maxAccounts ?? 100_000 });
     this.maxUnacknowledged = o.maxUnacknowledged ?? 100;
     this.unacknowledged = new LRUCache({ max: o.maxAccounts ?? 100_000 });
     this.issued = new LRUCache({ max: (o.maxAccounts ?? 100_000) * 10 });
@@ -130,7 +134,7 @@ export class ComputeDesk {
    * function's owner when it pays (within its cap per epoch), the client's bound account otherwise.
    */
   async admit(clientKey: Buffer, root: string, cpuLimitMs = this.o.cpuLimitMs): Promise<ComputeAdmission | string> {
-    const sponsor = await this.o.sponsorOf?.(root);
+    const sponsor = await this.sponsorOf(root);
     const binding = sponsor ? undefined : this.o.payerOf(clientKey);
     if (!sponsor && !binding) return `no escrow account pays for client key ${clientKey.toString("hex")}: bind one with POST /acks/payer`;
     const account = (sponsor?.account ?? binding!.account).toLowerCase();
@@ -211,6 +215,16 @@ export class ComputeDesk {
     }
     this.o.sink.submitCompute(signed);
     return undefined;
+  }
+
+  /** Who pays for `root` when its owner does, reused for `termsCacheMs` as terms are. */
+  private async sponsorOf(root: string): Promise<FunctionSponsor | undefined> {
+    if (!this.o.sponsorOf) return undefined;
+    const cached = this.cachedSponsors.get(root);
+    if (cached && this.now() - cached.at < this.termsCacheMs) return cached.sponsor;
+    const sponsor = await this.o.sponsorOf(root);
+    this.cachedSponsors.set(root, { at: this.now(), sponsor });
+    return sponsor;
   }
 
   private async termsOf(account: string): Promise<ComputeTerms> {
