@@ -8,7 +8,8 @@
  *   "committee": { "file": "<committee JSON>" },      // static source (see committee-source.ts)
  *            or  { "rpcUrl": "...", "chainId": 8453,         // chain source: the NodeRegistry contract
  *                  "registry": "0x...", "pollMs": 1000,   //   (pollMs optional: block polling period;
- *                  "fromBlock": 123 }                     //   fromBlock: the registry's deployment block)
+ *                  "fromBlock": 123,                      //   fromBlock: the registry's deployment block;
+ *                  "functionRegistry": "0x..." }          //   functionRegistry: registered function limits, owner pays)
  * The node runs consensus in the epochs whose committee holds its ed25519 key.
  *   "parameters": { ...overrides of DEFAULT_PARAMETERS },
  *   "gateway": { "port": 4220, "host": "127.0.0.1",       // optional: the HTTP gateway (edge services)
@@ -42,7 +43,7 @@ export interface NodeConfigFile {
   dataDir: string;
   host: string;
   mempoolPort: number;
-  committee: { file: string } | { rpcUrl: string; chainId: number; registry: string; pollMs?: number; fromBlock?: number };
+  committee: { file: string } | { rpcUrl: string; chainId: number; registry: string; pollMs?: number; fromBlock?: number; functionRegistry?: string };
   parameters?: Partial<Parameters>;
   gateway?: Omit<GatewayConfig, "operatorToken"> & { operatorTokenFile?: string };
   signerKey?: string;
@@ -79,6 +80,8 @@ export interface ChainConfig {
   registry: string;
   /** The registry's deployment block: searches for its events start there (default 0). */
   fromBlock: number;
+  /** FunctionRegistry: functions run under their registered limits and owners may pay (docs/functions.md). */
+  functionRegistry?: string;
 }
 
 /** A configuration ready to start a node. */
@@ -170,11 +173,20 @@ function reportingOf(r: Partial<ReportingConfig>): ReportingConfig {
 }
 
 /** The chain settings of a chain committee source (checked by {@link registrySource} first). */
-function chainOf(c: { rpcUrl: string; chainId: number; registry: string; fromBlock?: unknown }): ChainConfig {
+function chainOf(c: { rpcUrl: string; chainId: number; registry: string; fromBlock?: unknown; functionRegistry?: unknown }): ChainConfig {
   if (c.fromBlock !== undefined && !(Number.isSafeInteger(c.fromBlock) && (c.fromBlock as number) >= 0)) {
     throw new Error("config: committee.fromBlock must be the registry's deployment block (a block number)");
   }
-  return { rpcUrl: c.rpcUrl, chainId: BigInt(c.chainId), registry: c.registry, fromBlock: (c.fromBlock as number | undefined) ?? 0 };
+  if (c.functionRegistry !== undefined && (typeof c.functionRegistry !== "string" || !isAddress(c.functionRegistry))) {
+    throw new Error("config: committee.functionRegistry must be the FunctionRegistry address");
+  }
+  return {
+    rpcUrl: c.rpcUrl,
+    chainId: BigInt(c.chainId),
+    registry: c.registry,
+    fromBlock: (c.fromBlock as number | undefined) ?? 0,
+    ...(c.functionRegistry === undefined ? {} : { functionRegistry: c.functionRegistry as string }),
+  };
 }
 
 /** The chain committee source of a `{ rpcUrl, registry }` config, checked before any RPC call. */

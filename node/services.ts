@@ -13,6 +13,7 @@ import { AckForwarder } from "./app/ackForwarder";
 import { CommitteeSubmitter } from "./app/committeeSubmitter";
 import { EpochReporter } from "./app/epochReporter";
 import { PeerPinger } from "./app/peerPinger";
+import { FunctionDirectory, sponsorOf } from "./chain/functionDirectory";
 import { RegistryReporting } from "./chain/registryReporting";
 import type { NodeConfig } from "./config";
 import { startEdgeNode, type EdgeNode } from "./edge/edgeNode";
@@ -49,6 +50,9 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
   const directory = chain ? new RegistryPeerDirectory(chain, selfKey, logger.child({ component: "peers" })) : undefined;
   const submitter = chain ? new CommitteeSubmitter(node, cachedFor(5_000, async () => (await chain.committeeNodes()).map((m) => m.mempool)), logger.child({ component: "forward" })) : undefined;
   const forwarder = config.reporting && submitter ? new AckForwarder(submitter, config.key, logger.child({ component: "acks" })) : undefined;
+  const functionDirectory = config.chain?.functionRegistry
+    ? new FunctionDirectory(new JsonRpcProvider(config.chain.rpcUrl, Network.from(config.chain.chainId), { staticNetwork: true }), config.chain.functionRegistry)
+    : undefined;
   let edge: EdgeNode | undefined;
   let supervisor: ServiceSupervisor | undefined;
   if (config.gateway) {
@@ -68,7 +72,15 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
       ackClock: chain ? () => chain.chainTimeMs() : undefined,
       services: supervisor,
       // A node that follows the chain charges for functions (docs/functions.md, "Metering and payment").
-      compute: chain && config.services?.functions ? { terms: (account) => chain.computeTerms(account), cpuLimitMs: functionLimitsFrom(config.services.functions.limits).cpuMs } : undefined,
+      compute:
+        chain && config.services?.functions
+          ? {
+              terms: (account) => chain.computeTerms(account),
+              cpuLimitMs: functionLimitsFrom(config.services.functions.limits).cpuMs,
+              sponsorOf: functionDirectory ? async (root) => sponsorOf(await functionDirectory.lookup(root, (await chain.currentEpochStart()).startBlock)) : undefined,
+            }
+          : undefined,
+      functions: functionDirectory,
     });
     logger.info("gateway running", { url: edge.gateway.url });
     // Once, on the first start after the upgrade to BLAKE3 roots: old names stop resolving.
@@ -82,6 +94,7 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
       key: config.key,
       wallet: config.signer,
       chain,
+      functions: functionDirectory,
       dataDir: path.join(config.dataDir, "app"),
       logger: logger.child({ component: "reporter" }),
       acks: forwarder,

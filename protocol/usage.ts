@@ -54,6 +54,11 @@ export interface Delivery {
   requests?: bigint;
   /** CPU microseconds of those invocations (default 0). */
   cpuUs?: bigint;
+  /**
+   * A budget within the account the charge also counts against (an owner-pays function,
+   * `fn:<id>`; its cap in {@link usageTotals}' `budgets`). None: only the account's debitable caps it.
+   */
+  budget?: string;
 }
 
 /** Per-client usage and per-node revenue of an epoch. */
@@ -69,7 +74,8 @@ export interface UsageTotals {
  * {@link bandwidthCharge} plus its invocations with {@link computeCharge}. An account is debited at most what the escrow lets the epoch's report
  * take from it (`debitable`: `ServiceEscrow.debitable` at the epoch's first block; an account
  * missing from the map has 0): when its charges exceed that, each pair's charge is scaled down to
- * `charge × debitable / charges`, rounded down. Each (scaled) charge is credited both to the
+ * `charge × debitable / charges`, rounded down; before that, the pairs of a budget (an owner-pays
+ * function's cap per epoch) over its cap are scaled the same way to the cap. Each (scaled) charge is credited both to the
  * account's usage and to the node's revenue, so the nodes' revenue always equals the USDC the
  * report debits, and a node is never paid for usage nobody paid (docs/payments.md).
  */
@@ -78,20 +84,31 @@ export function usageTotals(
   debitable: ReadonlyMap<string, bigint>,
   pricePerGB: bigint = BANDWIDTH_PRICE_PER_GB,
   computePrices: ComputePrices = DEFAULT_COMPUTE_PRICES,
+  budgets: ReadonlyMap<string, bigint> = new Map(),
 ): UsageTotals {
-  const pairs = new Map<string, { nodeId: number; account: string; bytes: bigint; requests: bigint; cpuUs: bigint; charge: bigint }>();
+  const pairs = new Map<string, { nodeId: number; account: string; budget?: string; bytes: bigint; requests: bigint; cpuUs: bigint; charge: bigint }>();
   for (const d of deliveries) {
     const account = d.account.toLowerCase();
-    const key = `${d.nodeId}:${account}`;
-    const pair = pairs.get(key) ?? { nodeId: d.nodeId, account, bytes: 0n, requests: 0n, cpuUs: 0n, charge: 0n };
+    const key = `${d.nodeId}:${account}:${d.budget ?? ""}`;
+    const pair = pairs.get(key) ?? { nodeId: d.nodeId, account, budget: d.budget, bytes: 0n, requests: 0n, cpuUs: 0n, charge: 0n };
     pair.bytes += d.bytes;
     pair.requests += d.requests ?? 0n;
     pair.cpuUs += d.cpuUs ?? 0n;
     pairs.set(key, pair);
   }
-  const charged = new Map<string, bigint>();
+  const inBudget = new Map<string, bigint>();
   for (const p of pairs.values()) {
     p.charge = bandwidthCharge(p.bytes, pricePerGB) + computeCharge(p.requests, p.cpuUs, computePrices);
+    if (p.budget !== undefined) inBudget.set(p.budget, (inBudget.get(p.budget) ?? 0n) + p.charge);
+  }
+  // A budget over its cap (missing: 0) is scaled down first, as an account over its debitable is below.
+  const charged = new Map<string, bigint>();
+  for (const p of pairs.values()) {
+    if (p.budget !== undefined) {
+      const total = inBudget.get(p.budget)!;
+      const cap = budgets.get(p.budget) ?? 0n;
+      if (total > cap) p.charge = (p.charge * cap) / total;
+    }
     charged.set(p.account, (charged.get(p.account) ?? 0n) + p.charge);
   }
   const usage = new Map<string, bigint>();

@@ -7,7 +7,11 @@ pragma solidity ^0.8.28;
 /// publishing a new root is publishing a new version; versions are numbered from 1, never change
 /// and never repeat a root of the same function. The latest version is the one a name resolves to.
 /// Limits are per version and bounded by what a node enforces at most (the issue's 128 MiB and
-/// 15 s). The registry holds no funds and has no admin: events carry everything the indexer needs.
+/// 15 s). A root belongs to the first function that publishes it, so a node serving
+/// `/fn/blake3/<root>` finds the one function, version and limits it runs under ({lookup}).
+/// Owner-pays: the owner may let its own ServiceEscrow account pay for everyone's invocations of
+/// the function, up to a cap per epoch ({setOwnerPays}, docs/functions.md "Owner pays").
+/// The registry holds no funds and has no admin: events carry everything the indexer needs.
 contract FunctionRegistry {
     /// @notice Largest memory limit: the isolate heap a node gives a function at most.
     uint32 public constant MAX_MEMORY_MIB = 128;
@@ -50,6 +54,10 @@ contract FunctionRegistry {
     mapping(uint256 id => mapping(uint32 version => Version)) private _versions;
     /// @notice Version number of a root within a function (0: not published in it).
     mapping(uint256 id => mapping(bytes32 root => uint32 version)) public versionOfRoot;
+    /// @notice The function that published a root first (0: none); only it may publish that root.
+    mapping(bytes32 root => uint256 id) public functionOfRoot;
+    /// @notice USDC units per epoch the owner's escrow account pays for everyone's invocations (0: clients pay).
+    mapping(uint256 id => uint256 capPerEpoch) public ownerPaysCap;
 
     /// @notice A function was registered.
     event FunctionRegistered(uint256 indexed id, address indexed owner, string name);
@@ -57,6 +65,8 @@ contract FunctionRegistry {
     event VersionPublished(uint256 indexed id, uint32 indexed version, bytes32 indexed root, Limits limits);
     /// @notice A function changed owner.
     event FunctionOwnerChanged(uint256 indexed id, address indexed previousOwner, address indexed newOwner);
+    /// @notice `owner`'s escrow account pays up to `capPerEpoch` per epoch for the function's invocations (0: clients pay).
+    event OwnerPaysSet(uint256 indexed id, address indexed owner, uint256 capPerEpoch);
 
     /// @notice The name is empty, too long or has a character other than a-z, 0-9 and an inner '-'.
     error FunctionRegistryBadName(string name);
@@ -76,6 +86,8 @@ contract FunctionRegistry {
     error FunctionRegistryUnknownVersion(uint256 id, uint32 version);
     /// @notice Ownership cannot go to the zero address.
     error FunctionRegistryZeroOwner();
+    /// @notice The root belongs to function `id`.
+    error FunctionRegistryRootTaken(bytes32 root, uint256 id);
 
     /// @notice Registers `name` for the caller with its first version.
     /// @param name the function's name (unique; lower-case a-z, 0-9, inner '-'; at most 64 bytes)
@@ -114,6 +126,37 @@ contract FunctionRegistry {
         if (newOwner == address(0)) revert FunctionRegistryZeroOwner();
         emit FunctionOwnerChanged(id, f.owner, newOwner);
         f.owner = newOwner;
+        // The new owner's account pays nothing it did not agree to.
+        if (ownerPaysCap[id] != 0) {
+            ownerPaysCap[id] = 0;
+            emit OwnerPaysSet(id, newOwner, 0);
+        }
+    }
+
+    /// @notice Lets the owner's ServiceEscrow account pay for everyone's invocations of function
+    /// `id`, at most `capPerEpoch` per epoch (and at most what the escrow lets a report debit the
+    /// account); 0 returns to clients paying. Nodes and reports read it at an epoch's first block,
+    /// so a change applies from the next epoch.
+    /// @param id the function (owner only)
+    /// @param capPerEpoch USDC units (6 decimals) per epoch
+    function setOwnerPays(uint256 id, uint256 capPerEpoch) external {
+        Function storage f = _owned(id);
+        ownerPaysCap[id] = capPerEpoch;
+        emit OwnerPaysSet(id, f.owner, capPerEpoch);
+    }
+
+    /// @notice The function a root belongs to, the root's version in it, who pays and its limits.
+    /// @param root a content root
+    /// @return id the function (0: no function published the root; the other values are then zero)
+    /// @return version the root's version number
+    /// @return owner the function's owner
+    /// @return capPerEpoch {ownerPaysCap} of the function
+    /// @return limits the version's limits
+    function lookup(bytes32 root) external view returns (uint256 id, uint32 version, address owner, uint256 capPerEpoch, Limits memory limits) {
+        id = functionOfRoot[root];
+        if (id == 0) return (0, 0, address(0), 0, limits);
+        version = versionOfRoot[id][root];
+        return (id, version, functions[id].owner, ownerPaysCap[id], _versions[id][version].limits);
     }
 
     /// @notice Version `version` of function `id`.
@@ -139,6 +182,9 @@ contract FunctionRegistry {
     function _publish(uint256 id, Function storage f, bytes32 root, Limits calldata limits) private returns (uint32 version) {
         uint32 earlier = versionOfRoot[id][root];
         if (root == bytes32(0) || earlier != 0) revert FunctionRegistryBadRoot(root, earlier);
+        uint256 holder = functionOfRoot[root];
+        if (holder != 0) revert FunctionRegistryRootTaken(root, holder);
+        functionOfRoot[root] = id;
         if (
             limits.memoryMiB == 0 ||
             limits.memoryMiB > MAX_MEMORY_MIB ||

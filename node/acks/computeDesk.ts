@@ -41,9 +41,18 @@ export interface InvocationMeter {
 export interface ComputeAdmission {
   clientKey: Buffer;
   account: string;
+  /** Owner-pays: the function whose per-epoch cap the request also draws on. */
+  functionId?: number;
   epoch: number;
   prices: ComputePrices;
   reserved: bigint;
+}
+
+/** An owner-pays function: its owner's escrow account pays, at most `cap` per epoch (FunctionRegistry.ownerPaysCap). */
+export interface FunctionSponsor {
+  functionId: number;
+  account: string;
+  cap: bigint;
 }
 
 /** Settings of a {@link ComputeDesk}. */
@@ -56,8 +65,13 @@ export interface ComputeDeskOptions {
   payerOf: (clientKey: Buffer) => PayerBinding | undefined;
   /** Reads the current epoch's terms for an account (RegistryReporting.computeTerms). */
   terms: (account: string) => Promise<ComputeTerms>;
-  /** The functions' CPU limit: a request reserves what it would cost at that limit. */
+  /** The functions' CPU limit (the node's): a request reserves what it would cost at its function's limit, at most this. */
   cpuLimitMs: number;
+  /**
+   * Who pays for a function's invocations when its owner does (FunctionRegistry read at the
+   * current epoch's first block, as the report reads it); undefined: the client's payer pays.
+   */
+  sponsorOf?: (root: string) => Promise<FunctionSponsor | undefined>;
   /** Longest window (default 10 min), clock skew (default 30 s), clock, as DeliveryAckDesk. */
   maxWindowMs?: number;
   clockSkewMs?: number;
@@ -76,7 +90,8 @@ export interface ComputeDeskOptions {
 
 /**
  * The node's counter for paid function invocations (docs/functions.md, "Metering and payment").
- * Before a request runs it checks that the client's payer can cover it: its debitable amount this
+ * Before a request runs it checks that its payer (the function's owner when it pays, the client's
+ * bound account otherwise) can cover it: its debitable amount this
  * epoch, less what this node already charged it, must cover a request at the CPU limit; otherwise
  * the gateway answers 402 and nothing runs; so does a client that left too many receipts
  * unacknowledged. After the run it signs the receipt of what was measured. It accepts the client's countersigned receipt as the delivery desk accepts acks:
@@ -91,6 +106,8 @@ export class ComputeDesk {
   /** "epoch:account" → what this node's receipts (and running requests' reservations) charge it. */
   private readonly spent: LRUCache<string, bigint>;
   private readonly cachedTerms: LRUCache<string, { at: number; terms: ComputeTerms }>;
+  /** Function root → its owner-pays sponsor (undefined: its clients pay), as read with the terms. */
+  private readonly cachedSponsors: LRUCache<string, { at: number; sponsor: FunctionSponsor | undefined }>;
   /** "epoch:client key" → receipts issued to the client in the epoch and not acknowledged. */
   private readonly unacknowledged: LRUCache<string, number>;
   /** Nonce (hex) of each receipt issued and not acknowledged → its "epoch:client key". */
@@ -105,43 +122,60 @@ export class ComputeDesk {
     this.termsCacheMs = o.termsCacheMs ?? 2_000;
     this.spent = new LRUCache({ max: o.maxAccounts ?? 100_000 });
     this.cachedTerms = new LRUCache({ max: o.maxAccounts ?? 100_000 });
+    this.cachedSponsors = new LRUCache({ max: o.maxAccounts ?? 100_000 });
     this.maxUnacknowledged = o.maxUnacknowledged ?? 100;
     this.unacknowledged = new LRUCache({ max: o.maxAccounts ?? 100_000 });
     this.issued = new LRUCache({ max: (o.maxAccounts ?? 100_000) * 10 });
   }
 
-  /** Admits a request of `clientKey` or says why its payer cannot cover it (the 402's message). */
-  async admit(clientKey: Buffer): Promise<ComputeAdmission | string> {
-    const binding = this.o.payerOf(clientKey);
-    if (!binding) return `no escrow account pays for client key ${clientKey.toString("hex")}: bind one with POST /acks/payer`;
-    const account = binding.account.toLowerCase();
+  /**
+   * Admits a request of `clientKey` to function `root` (whose CPU limit is `cpuLimitMs`, at most
+   * the node's) or says why its payer cannot cover it (the 402's message). The payer is the
+   * function's owner when it pays (within its cap per epoch), the client's bound account otherwise.
+   */
+  async admit(clientKey: Buffer, root: string, cpuLimitMs = this.o.cpuLimitMs): Promise<ComputeAdmission | string> {
+    const sponsor = await this.sponsorOf(root);
+    const binding = sponsor ? undefined : this.o.payerOf(clientKey);
+    if (!sponsor && !binding) return `no escrow account pays for client key ${clientKey.toString("hex")}: bind one with POST /acks/payer`;
+    const account = (sponsor?.account ?? binding!.account).toLowerCase();
     const terms = await this.termsOf(account);
     const pending = this.unacknowledged.get(`${terms.epoch}:${clientKey.toString("hex")}`) ?? 0;
     if (pending >= this.maxUnacknowledged) {
       return `client key ${clientKey.toString("hex")} left ${pending} receipts unacknowledged in epoch ${terms.epoch}: countersign them (POST /acks/compute) first`;
     }
-    const reserved = computeCharge(1n, BigInt(this.o.cpuLimitMs) * 1_000n, terms.prices);
+    const reserved = computeCharge(1n, BigInt(Math.min(cpuLimitMs, this.o.cpuLimitMs)) * 1_000n, terms.prices);
     const key = `${terms.epoch}:${account}`;
     const spent = this.spent.get(key) ?? 0n;
-    if (spent + reserved > terms.debitable) {
-      const left = terms.debitable > spent ? terms.debitable - spent : 0n;
-      return `escrow account ${binding.account} cannot cover this request in epoch ${terms.epoch}: ${left} USDC units left, a request may cost ${reserved}`;
+    let left = terms.debitable > spent ? terms.debitable - spent : 0n;
+    if (sponsor) {
+      const used = this.spent.get(`${terms.epoch}:fn:${sponsor.functionId}`) ?? 0n;
+      const capLeft = sponsor.cap > used ? sponsor.cap - used : 0n;
+      if (capLeft < left) left = capLeft;
     }
-    this.spent.set(key, spent + reserved);
-    return { clientKey, account, epoch: terms.epoch, prices: terms.prices, reserved };
+    if (reserved > left) {
+      const payer = sponsor ? `the owner of function ${sponsor.functionId} (escrow account ${account}, owner pays)` : `escrow account ${binding!.account}`;
+      return `${payer} cannot cover this request in epoch ${terms.epoch}: ${left} USDC units left, a request may cost ${reserved}`;
+    }
+    const admission: ComputeAdmission = { clientKey, account, functionId: sponsor?.functionId, epoch: terms.epoch, prices: terms.prices, reserved };
+    this.charge(admission, reserved);
+    return admission;
   }
 
   /** Gives back an admitted request's reservation (it did not run to a receipt). */
   release(a: ComputeAdmission): void {
-    const key = `${a.epoch}:${a.account}`;
-    this.spent.set(key, (this.spent.get(key) ?? a.reserved) - a.reserved);
+    this.charge(a, -a.reserved);
+  }
+
+  /** Adds `amount` to what this node charged the admission's account (and its owner-pays function) this epoch. */
+  private charge(a: ComputeAdmission, amount: bigint): void {
+    const keys = [`${a.epoch}:${a.account}`, ...(a.functionId === undefined ? [] : [`${a.epoch}:fn:${a.functionId}`])];
+    for (const key of keys) this.spent.set(key, (this.spent.get(key) ?? 0n) + amount);
   }
 
   /** The signed receipt of an admitted request's invocation; its actual charge replaces the reservation. */
   issue(a: ComputeAdmission, meter: InvocationMeter): ComputeAckJson {
     this.release(a);
-    const key = `${a.epoch}:${a.account}`;
-    this.spent.set(key, (this.spent.get(key) ?? 0n) + computeCharge(1n, BigInt(meter.cpuUs), a.prices));
+    this.charge(a, computeCharge(1n, BigInt(meter.cpuUs), a.prices));
     const now = this.now();
     const receipt: ComputeReceipt = {
       nodeKey: this.o.nodeKey,
@@ -181,6 +215,16 @@ export class ComputeDesk {
     }
     this.o.sink.submitCompute(signed);
     return undefined;
+  }
+
+  /** Who pays for `root` when its owner does, reused for `termsCacheMs` as terms are. */
+  private async sponsorOf(root: string): Promise<FunctionSponsor | undefined> {
+    if (!this.o.sponsorOf) return undefined;
+    const cached = this.cachedSponsors.get(root);
+    if (cached && this.now() - cached.at < this.termsCacheMs) return cached.sponsor;
+    const sponsor = await this.o.sponsorOf(root);
+    this.cachedSponsors.set(root, { at: this.now(), sponsor });
+    return sponsor;
   }
 
   private async termsOf(account: string): Promise<ComputeTerms> {

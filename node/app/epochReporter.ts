@@ -27,7 +27,10 @@ import type { EpochBatch } from "../node";
 import { beaconCommitment } from "../../protocol/committee";
 import { orderSignatures } from "../../protocol/report";
 import { rewardProof } from "../../protocol/rewards";
+import { sponsorOf, type FunctionDirectory } from "../chain/functionDirectory";
 import type { RegistryReporting, EpochPhase } from "../chain/registryReporting";
+import type { FunctionSponsor } from "../acks/computeDesk";
+import type { EpochContext } from "./epochState";
 import type { AckForwarder } from "./ackForwarder";
 import { AppTxKind, encodeAppTx, type AppTx, type PeerReport } from "./appTransactions";
 import { EpochState, type ClosedReport } from "./epochState";
@@ -48,6 +51,11 @@ export interface ReporterOptions {
   /** The registered report signer. */
   wallet: Wallet;
   chain: RegistryReporting;
+  /**
+   * FunctionRegistry (the committee's `committee.functionRegistry`, the same for every member):
+   * owner-pays functions are charged to their owners. Without it every invocation is its client's.
+   */
+  functions?: FunctionDirectory;
   /** Beacon secrets go to `<dataDir>/beacon/`, closed reports and claim proofs to `<dataDir>/reports/`. */
   dataDir: string;
   logger: Logger;
@@ -124,6 +132,14 @@ export class EpochReporter {
   }
 
   /** Runs a chain read until it succeeds, backing off: the state cannot go on without it. */
+  /** Who pays for each root's invocations, read from FunctionRegistry at the epoch's first block. */
+  private async sponsorsAt(context: EpochContext, roots: readonly string[]): Promise<Map<string, FunctionSponsor | undefined>> {
+    const functions = this.o.functions;
+    const sponsors = new Map<string, FunctionSponsor | undefined>();
+    for (const root of roots) sponsors.set(root, functions ? sponsorOf(await functions.lookup(root, context.startBlock)) : undefined);
+    return sponsors;
+  }
+
   private async retrying<T>(what: string, epoch: number, read: () => Promise<T>): Promise<T> {
     for (let backoff = 500; ; backoff = Math.min(backoff * 2, 30_000)) {
       try {
@@ -139,6 +155,8 @@ export class EpochReporter {
     const state = await this.state(b.epoch);
     const wasClosed = state.closed;
     const txs = decodeBatch(b.batch);
+    const roots = state.unknownFunctions(txs);
+    if (roots.length > 0) state.setSponsors(await this.retrying("reading owner-pays functions", b.epoch, () => this.sponsorsAt(state.context, roots)));
     const payers = state.unknownPayers(txs);
     if (payers.length > 0) state.setDebitable(await this.retrying("reading escrow balances", b.epoch, () => this.o.chain.debitable(state.context, payers)));
     for (const tx of txs) {

@@ -6,6 +6,7 @@
  * refused here with a reason and change nothing; the node logs them and goes on.
  */
 import { recoverAddress, type TypedDataDomain } from "ethers";
+import type { FunctionSponsor } from "../acks/computeDesk";
 import { verifyComputeAck, type SignedComputeAck } from "../acks/computeReceipt";
 import { verifyDeliveryAckSignature, type SignedDeliveryAck } from "../acks/deliveryAck";
 import { verifyPayerBinding, type PayerBinding } from "../acks/payerBinding";
@@ -77,8 +78,10 @@ export class EpochState {
   private readonly activeIds: Set<number>;
   /** client:nonce of every ack counted. */
   private readonly seenAcks = new Set<string>();
-  /** Acked bytes and invocations per (node id, client key hex), in first-seen order. */
-  private readonly served = new Map<string, { nodeId: number; client: string; bytes: bigint; requests: bigint; cpuUs: bigint }>();
+  /** Acked bytes and invocations per (node id, client key hex or owner-pays function), in first-seen order. */
+  private readonly served = new Map<string, { nodeId: number; client: string; sponsor?: FunctionSponsor; bytes: bigint; requests: bigint; cpuUs: bigint }>();
+  /** Function root (hex) → its owner-pays sponsor at the epoch's first block, or null: its clients pay. */
+  private readonly sponsors = new Map<string, FunctionSponsor | null>();
   private readonly acksPerNode = new Map<number, bigint>();
   private readonly bytesPerNode = new Map<number, bigint>();
   private readonly payers = new Map<string, PayerBinding>();
@@ -136,16 +139,48 @@ export class EpochState {
    */
   unknownPayers(txs: readonly Buffer[]): string[] {
     const accounts = new Set<string>();
-    for (const tx of txs) {
-      if (checkTransaction(tx, TX_RULES)) continue;
-      try {
-        const d = decodeAppTx(transactionPayload(tx));
-        if (d.kind === AppTxKind.Payer && !this.debitable.has(d.binding.account.toLowerCase())) accounts.add(d.binding.account.toLowerCase());
-      } catch {
-        // apply() refuses it with the reason.
+    for (const d of this.decodedOf(txs)) {
+      if (d.kind === AppTxKind.Payer && !this.debitable.has(d.binding.account.toLowerCase())) accounts.add(d.binding.account.toLowerCase());
+      if (d.kind !== AppTxKind.ComputeAcks) continue;
+      for (const a of d.acks) {
+        const sponsor = this.sponsors.get(a.receipt.functionRoot.toString("hex"));
+        if (sponsor && !this.debitable.has(sponsor.account)) accounts.add(sponsor.account);
       }
     }
     return [...accounts];
+  }
+
+  /** The application transactions of `txs` that decode (apply() refuses the others with the reason). */
+  private *decodedOf(txs: readonly Buffer[]) {
+    for (const tx of txs) {
+      if (checkTransaction(tx, TX_RULES)) continue;
+      let d;
+      try {
+        d = decodeAppTx(transactionPayload(tx));
+      } catch {
+        continue;
+      }
+      yield d;
+    }
+  }
+
+  /**
+   * The function roots of `txs`' compute acks whose owner-pays terms are not known yet: the caller
+   * reads them from FunctionRegistry at the epoch's first block and hands them to
+   * {@link setSponsors} before {@link unknownPayers} (which then names the sponsors' accounts too).
+   */
+  unknownFunctions(txs: readonly Buffer[]): string[] {
+    const roots = new Set<string>();
+    for (const d of this.decodedOf(txs)) {
+      if (d.kind !== AppTxKind.ComputeAcks) continue;
+      for (const a of d.acks) if (!this.sponsors.has(a.receipt.functionRoot.toString("hex"))) roots.add(a.receipt.functionRoot.toString("hex"));
+    }
+    return [...roots];
+  }
+
+  /** Records who pays for each function root (undefined: its clients; see {@link unknownFunctions}). */
+  setSponsors(sponsors: ReadonlyMap<string, FunctionSponsor | undefined>): void {
+    for (const [root, sponsor] of sponsors) this.sponsors.set(root.toLowerCase(), sponsor ? { ...sponsor, account: sponsor.account.toLowerCase() } : null);
   }
 
   /** Records what the escrow lets this epoch's report debit each account (see {@link unknownPayers}). */
@@ -242,8 +277,12 @@ export class EpochState {
     // Its own id space: a compute nonce never shadows a delivery ack's.
     const id = `compute:${r.clientKey.toString("hex")}:${r.nonce.toString("hex")}`;
     if (this.seenAcks.has(id) || !verifyComputeAck(signed)) return false;
+    const root = r.functionRoot.toString("hex");
+    // A caller bug, not a bad transaction: every member must know the same sponsors.
+    if (!this.sponsors.has(root)) throw new Error(`owner-pays terms of function ${root} not loaded`);
     this.seenAcks.add(id);
-    const entry = this.servedTo(node.id, r.clientKey);
+    const sponsor = this.sponsors.get(root);
+    const entry = sponsor ? this.servedFor(node.id, sponsor) : this.servedTo(node.id, r.clientKey);
     entry.requests += 1n;
     entry.cpuUs += BigInt(r.cpuUs);
     this.acksPerNode.set(node.id, (this.acksPerNode.get(node.id) ?? 0n) + 1n);
@@ -255,6 +294,14 @@ export class EpochState {
     const key = `${nodeId}:${client}`;
     let entry = this.served.get(key);
     if (!entry) this.served.set(key, (entry = { nodeId, client, bytes: 0n, requests: 0n, cpuUs: 0n }));
+    return entry;
+  }
+
+  /** The entry of an owner-pays function's invocations on a node: charged to its owner, within its cap. */
+  private servedFor(nodeId: number, sponsor: FunctionSponsor) {
+    const key = `${nodeId}:fn:${sponsor.functionId}`;
+    let entry = this.served.get(key);
+    if (!entry) this.served.set(key, (entry = { nodeId, client: "", sponsor, bytes: 0n, requests: 0n, cpuUs: 0n }));
     return entry;
   }
 
@@ -273,7 +320,14 @@ export class EpochState {
 
   private close(): void {
     const deliveries: Delivery[] = [];
+    const budgets = new Map<string, bigint>();
     for (const s of this.served.values()) {
+      if (s.sponsor) {
+        const budget = `fn:${s.sponsor.functionId}`;
+        budgets.set(budget, s.sponsor.cap);
+        deliveries.push({ nodeId: s.nodeId, account: s.sponsor.account, budget, bytes: 0n, requests: s.requests, cpuUs: s.cpuUs });
+        continue;
+      }
       const payer = this.payers.get(s.client);
       // A client that never named its escrow account cannot be charged: its deliveries earn nothing.
       if (payer) deliveries.push({ nodeId: s.nodeId, account: payer.account, bytes: s.bytes, requests: s.requests, cpuUs: s.cpuUs });
@@ -284,6 +338,7 @@ export class EpochState {
       this.debitable,
       this.context.pricePerGB ?? BANDWIDTH_PRICE_PER_GB,
       this.context.computePrices ?? DEFAULT_COMPUTE_PRICES,
+      budgets,
     );
     const measurements = this.orderedMeasurements();
     const ids = this.context.active.map((n) => n.id).sort((a, b) => a - b);

@@ -9,3 +9,6 @@ export const NODE_REGISTRY_ABI = artifact.abi;
 
 /** The ServiceEscrow ABI as compiled: the node reads what each client can be debited from it. */
 export { abi as SERVICE_ESCROW_ABI } from "../../artifacts/contracts/payments/ServiceEscrow.sol/ServiceEscrow.json";
+
+/** The FunctionRegistry ABI as compiled: the node reads each function's limits and owner-pays budget from it. */
+export { abi as FUNCTION_REGISTRY_ABI } from "../../artifacts/contracts/functions/FunctionRegistry.sol/FunctionRegistry.json";

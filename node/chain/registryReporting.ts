@@ -170,6 +170,17 @@ export class RegistryReporting {
    * a paid request only when this covers it.
    */
   async computeTerms(account: string): Promise<ComputeTerms> {
+    const { epoch, startBlock } = await this.currentEpochStart();
+    const escrow = await this.escrowAt(startBlock);
+    const [[debitable], prices] = await Promise.all([
+      escrow.debitable([account], epoch, { blockTag: startBlock }) as Promise<bigint[]>,
+      this.computePricesAt(startBlock),
+    ]);
+    return { epoch, debitable, prices };
+  }
+
+  /** The current epoch and the block that started it (cached per epoch). */
+  async currentEpochStart(): Promise<{ epoch: number; startBlock: number }> {
     const epoch = Number(await this.registry.epoch());
     let startBlock = this.startBlocks.get(epoch);
     if (startBlock === undefined) {
@@ -179,12 +190,7 @@ export class RegistryReporting {
       this.startBlocks.clear();
       this.startBlocks.set(epoch, startBlock);
     }
-    const escrow = await this.escrowAt(startBlock);
-    const [[debitable], prices] = await Promise.all([
-      escrow.debitable([account], epoch, { blockTag: startBlock }) as Promise<bigint[]>,
-      this.computePricesAt(startBlock),
-    ]);
-    return { epoch, debitable, prices };
+    return { epoch, startBlock };
   }
 
   /**

@@ -1,9 +1,9 @@
 import type { KeyObject } from "node:crypto";
-import { ComputeDesk, type ComputeTerms } from "../acks/computeDesk";
+import { ComputeDesk, type ComputeTerms, type FunctionSponsor } from "../acks/computeDesk";
 import { DeliveryAckDesk, QueuedAckSink, type DeliveryAckSink } from "../acks/deliveryAckDesk";
 import { rawEd25519PublicKey } from "../acks/ed25519Keys";
 import { BlockStore } from "../blockstore/blockStore";
-import { startGateway, type RunningGateway, type ServiceRouter } from "../gateway/gatewayServer";
+import { startGateway, type GatewayOptions, type RunningGateway, type ServiceRouter } from "../gateway/gatewayServer";
 import { OriginFetcher, type OriginFetcherOptions } from "../origins/originFetcher";
 import { StaticPeerDirectory, type PeerDirectory } from "../peerfetch/peerDirectory";
 import { PeerFetcher, type PeerFetcherOptions } from "../peerfetch/peerFetcher";
@@ -37,7 +37,15 @@ export interface EdgeNodeOptions {
    * Paid functions (needs `nodeKey`): the current epoch's terms of an escrow account and the
    * functions' CPU limit (a request reserves its cost at the limit). Unset: functions run unmetered.
    */
-  compute?: { terms: (account: string) => Promise<ComputeTerms>; cpuLimitMs: number; maxUnacknowledged?: number };
+  compute?: {
+    terms: (account: string) => Promise<ComputeTerms>;
+    cpuLimitMs: number;
+    maxUnacknowledged?: number;
+    /** Owner-pays functions (FunctionRegistry at the epoch's first block): who pays for a root. */
+    sponsorOf?: (root: string) => Promise<FunctionSponsor | undefined>;
+  };
+  /** FunctionRegistry by root: functions run under their registered limits (GatewayOptions.functions). */
+  functions?: GatewayOptions["functions"];
 }
 
 /** A running edge node and its parts, for the rest of the node to use. */
@@ -68,6 +76,7 @@ export async function startEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode>
           payerOf: (client) => acks.payerOf(client),
           terms: options.compute.terms,
           cpuLimitMs: options.compute.cpuLimitMs,
+          sponsorOf: options.compute.sponsorOf,
           maxUnacknowledged: options.compute.maxUnacknowledged,
           now: options.ackClock,
         })
@@ -80,6 +89,7 @@ export async function startEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode>
     operatorToken: options.operatorToken,
     fetchMissing: (hash) => peerFetcher.fetch(hash),
     services: options.services,
+    functions: options.functions,
     host: options.host,
     port: options.port,
   });

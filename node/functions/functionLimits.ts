@@ -36,6 +36,31 @@ export const DEFAULT_FUNCTION_LIMITS: FunctionLimits = {
   codeCacheBytes: 64 * 1024 * 1024,
 };
 
+/** What FunctionRegistry stores per version (`Limits`): the limits its owner registered. */
+export type RegisteredLimits = Pick<FunctionLimits, "memoryMiB" | "cpuMs" | "wallMs" | "bundleBytes">;
+
+/**
+ * The header the gateway hands the functions service a registered function's limits in (JSON
+ * {@link RegisteredLimits}); the gateway sets or removes it on every request, so a client's own never arrives.
+ */
+export const LIMITS_HEADER = "x-fleek-limits";
+
+/**
+ * The limits one function runs under: what its owner registered, each capped by the node's own
+ * (its config, which are also the limits of a function nobody registered).
+ */
+export function effectiveLimits(node: FunctionLimits, registered: Partial<RegisteredLimits> | undefined): FunctionLimits {
+  const limits = { ...node };
+  if (!registered) return limits;
+  for (const key of ["memoryMiB", "cpuMs", "wallMs", "bundleBytes"] as const) {
+    const value = registered[key];
+    if (Number.isSafeInteger(value) && (value as number) > 0) limits[key] = Math.min(node[key], value as number);
+  }
+  // isolated-vm refuses a heap under 8 MiB.
+  limits.memoryMiB = Math.max(8, limits.memoryMiB);
+  return limits;
+}
+
 /** The limits of a config section, each a positive integer; throws naming the bad key. */
 export function functionLimitsFrom(raw: unknown): FunctionLimits {
   if (raw === undefined) return { ...DEFAULT_FUNCTION_LIMITS };

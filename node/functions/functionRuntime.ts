@@ -20,6 +20,8 @@ export type FunctionFailure = "cpu" | "wall" | "memory" | "bad-module" | "threw"
 
 /** A function that failed, with the reason the client is told. */
 export class FunctionError extends Error {
+  /** CPU µs the request used before it was stopped (set by {@link FunctionRuntime.run}: what a receipt charges). */
+  cpuUs?: number;
   constructor(
     readonly failure: FunctionFailure,
     message: string,
@@ -71,7 +73,11 @@ class WarmFunction {
   base!: Promise<{ context: ivm.Context; entry: ivm.Reference }>;
   /** Settles once the function's module is evaluated in `base`. */
   ready?: Promise<{ entry: ivm.Reference; namespace: ivm.Reference }>;
-  constructor(readonly isolate: ivm.Isolate) {}
+  constructor(
+    readonly isolate: ivm.Isolate,
+    /** The heap limit it was made with: a function registered with another limit gets its own. */
+    readonly memoryMiB: number,
+  ) {}
 
   /** Disposes the isolate now, or once its last request finished. */
   retire(): void {
@@ -106,48 +112,63 @@ export class FunctionRuntime {
     return this.warm.size;
   }
 
-  /** Runs the module `source` (content root `root`) on `request`; rejects with {@link FunctionError}. */
-  async run(root: string, source: string, request: FunctionRequest): Promise<MeteredResponse> {
-    const warm = this.warmFunction(root);
+  /**
+   * Runs the module `source` (content root `root`) on `request` under `limits` (the node's, or
+   * those registered for the function: functionLimits.ts effectiveLimits); rejects with
+   * {@link FunctionError}, which carries the CPU time used when a limit stopped the run.
+   */
+  async run(root: string, source: string, request: FunctionRequest, limits: FunctionLimits = this.limits): Promise<MeteredResponse> {
+    const warm = this.warmFunction(root, limits.memoryMiB);
     warm.inflight++;
-    const budget: RequestBudget = { deadline: Date.now() + this.limits.wallMs, subrequests: this.limits.subrequests };
+    const budget: RequestBudget = { deadline: Date.now() + limits.wallMs, subrequests: limits.subrequests };
     warm.running.add(budget);
     let wallTimer: NodeJS.Timeout | undefined;
     let cpuWatch: NodeJS.Timeout | undefined;
     let finished = false;
+    // The isolate's CPU clock when the request's own time started (after our prelude), and its
+    // latest reading: a disposed isolate (memory) can no longer be read.
+    let cpuAtStart: bigint | undefined;
+    let cpuSeen: bigint | undefined;
+    const cpuNow = () => {
+      if (!warm.isolate.isDisposed) cpuSeen = warm.isolate.cpuTime;
+      return cpuSeen;
+    };
     try {
       let outOfTime!: (failure: FunctionError) => void;
       const stopped = new Promise<never>((_, reject) => {
         outOfTime = reject;
-        wallTimer = setTimeout(() => reject(new FunctionError("wall", `the function ran over its wall time limit (${this.limits.wallMs} ms)`)), this.limits.wallMs);
+        wallTimer = setTimeout(() => reject(new FunctionError("wall", `the function ran over its wall time limit (${limits.wallMs} ms)`)), limits.wallMs);
       });
       const answered = (async () => {
         // Building the context (our prelude and lockdown) is not the function's CPU time; its
         // module's top level is, under V8's timeout in prepare().
-        let cpuAtStart = warm.isolate.cpuTime;
+        cpuAtStart = cpuNow();
         if (!warm.ready) {
           // The prelude and lockdown are ours: the clock starts after them, before the module.
-          warm.ready = this.prepare(warm, root, source, () => (cpuAtStart = warm.isolate.cpuTime));
+          warm.ready = this.prepare(warm, root, source, limits, () => (cpuAtStart = cpuNow()));
         }
         const { entry, namespace } = await warm.ready;
         if (finished) throw new FunctionError("wall", "the request ended before its function was ready");
-        cpuWatch = this.watchCpu(warm, outOfTime);
+        cpuWatch = this.watchCpu(warm, limits, cpuNow, outOfTime);
         const answer = (await entry.apply(undefined, [namespace.derefInto(), new ivm.ExternalCopy(request).copyInto()], {
-          timeout: this.limits.cpuMs,
+          timeout: limits.cpuMs,
           result: { promise: true, copy: true },
         })) as FunctionResponse;
-        return { ...answer, cpuUs: Number((warm.isolate.cpuTime - cpuAtStart) / 1_000n) };
+        return { ...answer, cpuUs: Number((warm.isolate.cpuTime - cpuAtStart!) / 1_000n) };
       })();
       const response = await Promise.race([answered, stopped]);
       // A heap past half its limit after a request (the function's state, or garbage V8 put off
       // collecting) is replaced, so what accumulated never reads as the next request's memory bomb.
-      if (warm.isolate.getHeapStatisticsSync().used_heap_size > (this.limits.memoryMiB * 2 ** 20) / 2) this.drop(root, warm);
-      if (response.body.byteLength > this.limits.responseBytes) {
-        throw new FunctionError("response-too-large", `the function's response body is over ${this.limits.responseBytes} bytes`);
+      if (warm.isolate.getHeapStatisticsSync().used_heap_size > (limits.memoryMiB * 2 ** 20) / 2) this.drop(root, warm);
+      if (response.body.byteLength > limits.responseBytes) {
+        throw new FunctionError("response-too-large", `the function's response body is over ${limits.responseBytes} bytes`);
       }
       return response;
     } catch (error) {
-      const failure = this.failureOf(warm, error);
+      const failure = this.failureOf(warm, limits, error);
+      // Read before the isolate is dropped: what the stopped run used is still charged.
+      const cpuEnd = cpuNow();
+      if (cpuAtStart !== undefined && cpuEnd !== undefined) failure.cpuUs = Number((cpuEnd - cpuAtStart) / 1_000n);
       // Execution stopped mid-run (a limit, a termination) may leave the context in any state: the
       // next request gets a new isolate. An exception the function threw leaves it as it was.
       if (failure.failure === "cpu" || failure.failure === "wall" || failure.failure === "memory") this.drop(root, warm);
@@ -175,30 +196,34 @@ export class FunctionRuntime {
    * V8's timeout bounds each run the host starts; code resumed after a subrequest runs outside it,
    * so the isolate's CPU clock is watched too (shared by the requests it serves at once).
    */
-  private watchCpu(warm: WarmFunction, outOfTime: (failure: FunctionError) => void): NodeJS.Timeout {
+  private watchCpu(warm: WarmFunction, limits: FunctionLimits, cpuNow: () => bigint | undefined, outOfTime: (failure: FunctionError) => void): NodeJS.Timeout {
     const cpuAtStart = warm.isolate.cpuTime;
     let overlapping = 1;
     return setInterval(() => {
       overlapping = Math.max(overlapping, warm.inflight);
-      if (warm.isolate.isDisposed) return;
-      if (Number(warm.isolate.cpuTime - cpuAtStart) / 1e6 > this.limits.cpuMs * overlapping) {
-        outOfTime(new FunctionError("cpu", `the function ran over its CPU time limit (${this.limits.cpuMs} ms)`));
+      const cpu = cpuNow();
+      if (warm.isolate.isDisposed || cpu === undefined) return;
+      if (Number(cpu - cpuAtStart) / 1e6 > limits.cpuMs * overlapping) {
+        outOfTime(new FunctionError("cpu", `the function ran over its CPU time limit (${limits.cpuMs} ms)`));
       }
     }, CPU_WATCH_MS);
   }
 
-  private warmFunction(root: string): WarmFunction {
+  private warmFunction(root: string, memoryMiB: number): WarmFunction {
     const existing = this.warm.get(root);
-    if (existing && !existing.isolate.isDisposed) return existing;
-    const warm = this.spare ?? this.newWarmFunction();
-    this.spare = undefined;
+    if (existing && !existing.isolate.isDisposed && existing.memoryMiB === memoryMiB) return existing;
+    if (existing) this.drop(root, existing);
+    // The spare has the node's heap limit; a function registered with a smaller one gets its own.
+    const fits = this.spare?.memoryMiB === memoryMiB;
+    const warm = fits ? this.spare! : this.newWarmFunction(memoryMiB);
+    if (fits) this.spare = undefined;
     this.warm.set(root, warm);
     return warm;
   }
 
   /** A new isolate whose context (host fetch, prelude, lockdown) starts building now. */
-  private newWarmFunction(): WarmFunction {
-    const warm = new WarmFunction(new ivm.Isolate({ memoryLimit: this.limits.memoryMiB }));
+  private newWarmFunction(memoryMiB = this.limits.memoryMiB): WarmFunction {
+    const warm = new WarmFunction(new ivm.Isolate({ memoryLimit: memoryMiB }), memoryMiB);
     warm.base = (async () => {
       const context = await warm.isolate.createContext();
       await context.global.set("__fleekHostFetch", this.hostFetch(warm));
@@ -215,7 +240,7 @@ export class FunctionRuntime {
    * evaluated under the CPU limit. A module that fails to build drops the isolate, so the next
    * request tries again from scratch.
    */
-  private async prepare(warm: WarmFunction, root: string, source: string, baseReady: () => void): Promise<{ entry: ivm.Reference; namespace: ivm.Reference }> {
+  private async prepare(warm: WarmFunction, root: string, source: string, limits: FunctionLimits, baseReady: () => void): Promise<{ entry: ivm.Reference; namespace: ivm.Reference }> {
     try {
       const { context, entry } = await warm.base;
       baseReady();
@@ -223,7 +248,7 @@ export class FunctionRuntime {
       await module.instantiate(context, (specifier) => {
         throw new Error(`imports are not supported (${JSON.stringify(specifier)}): bundle the function into one module`);
       });
-      await module.evaluate({ timeout: this.limits.cpuMs });
+      await module.evaluate({ timeout: limits.cpuMs });
       return { entry, namespace: module.namespace };
     } catch (error) {
       this.drop(root, warm);
@@ -284,13 +309,13 @@ export class FunctionRuntime {
     });
   }
 
-  private failureOf(warm: WarmFunction, error: unknown): FunctionError {
+  private failureOf(warm: WarmFunction, limits: FunctionLimits, error: unknown): FunctionError {
     if (error instanceof FunctionError) return error;
     const message = messageOf(error);
     if (/memory limit|allocation failed/i.test(message) || (warm.isolate.isDisposed && !warm.retired)) {
-      return new FunctionError("memory", `the function ran out of memory (limit ${this.limits.memoryMiB} MiB)`);
+      return new FunctionError("memory", `the function ran out of memory (limit ${limits.memoryMiB} MiB)`);
     }
-    if (/timed out/i.test(message)) return new FunctionError("cpu", `the function ran over its CPU time limit (${this.limits.cpuMs} ms)`);
+    if (/timed out/i.test(message)) return new FunctionError("cpu", `the function ran over its CPU time limit (${limits.cpuMs} ms)`);
     return new FunctionError("threw", `the function threw: ${message.slice(0, 500)}`);
   }
 }

@@ -10,9 +10,9 @@ import { LRUCache } from "lru-cache";
 import { requestHash, responseHash } from "../acks/computeReceipt";
 import { METER_HEADER, type InvocationMeter } from "../acks/computeDesk";
 import { replyError } from "../gateway/httpReplies";
-import { decodeCid } from "../origins/ipfsCid";
 import type { ServiceContext, ServiceInstance } from "../services/serviceContract";
-import { functionLimitsFrom, type FunctionLimits } from "./functionLimits";
+import { effectiveLimits, functionLimitsFrom, LIMITS_HEADER, type FunctionLimits, type RegisteredLimits } from "./functionLimits";
+import { BadFunctionPath, functionRootOf } from "./functionPath";
 import { FunctionError, FunctionRuntime, type FunctionFailure, type FunctionRequest } from "./functionRuntime";
 
 /** The HTTP status of each failure; the body says which limit or error it was. */
@@ -30,14 +30,10 @@ const SOURCE_CACHE_BYTES = 64 * 1024 * 1024;
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "trailer", "te"]);
 
 /** A request that cannot reach the function, with its status. */
-class RefusedRequest extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+class RefusedRequest extends BadFunctionPath {}
+
+/** Failures that stop a run partway: what it used until then is metered and charged. */
+const STOPPED: ReadonlySet<FunctionFailure> = new Set(["cpu", "wall", "memory"]);
 
 /** Starts the service (called in its own process by the service framework). */
 export async function startFunctionsService(context: ServiceContext): Promise<ServiceInstance> {
@@ -48,7 +44,7 @@ export async function startFunctionsService(context: ServiceContext): Promise<Se
     handle: (req, res) => {
       serve(runtime, sources, limits, req, res).catch((error: unknown) => {
         if (res.headersSent) return res.destroy();
-        if (error instanceof RefusedRequest) return replyError(res, error.status, error.message);
+        if (error instanceof BadFunctionPath) return replyError(res, error.status, error.message);
         if (error instanceof FunctionError) return replyError(res, FAILURE_STATUS[error.failure], error.message, { "x-fleek-function-error": error.failure });
         context.logger.warn("function request failed", { error: String(error) });
         replyError(res, 500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
@@ -58,17 +54,14 @@ export async function startFunctionsService(context: ServiceContext): Promise<Se
   };
 }
 
-async function serve(runtime: FunctionRuntime, sources: FunctionSources, limits: FunctionLimits, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLimits: FunctionLimits, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://function");
-  const parts = url.pathname.split("/");
-  // ["", "fn", scheme, id, ...path]
-  if (parts[1] !== "fn" || parts.length < 4) throw new RefusedRequest(404, "functions are at /fn/blake3/<root>/<path>");
-  const root = parts[2] === "ipfs" ? rootOfCid(parts[3]) : parts[3].toLowerCase();
-  if (parts[2] !== "blake3" && parts[2] !== "ipfs") throw new RefusedRequest(404, `unknown content scheme ${JSON.stringify(parts[2])}: use /fn/blake3/<root>/<path>`);
-  if (!/^[0-9a-f]{64}$/.test(root)) throw new RefusedRequest(400, `not a content root (64 hex characters): ${JSON.stringify(parts[3])}`);
+  const root = functionRootOf(url.pathname);
+  const limits = effectiveLimits(nodeLimits, registeredLimits(req.headers[LIMITS_HEADER]));
   const body = await readBody(req, limits.requestBytes);
   const source = await sources.get(root);
-  const path = "/" + parts.slice(4).join("/");
+  if (Buffer.byteLength(source) > limits.bundleBytes) throw new RefusedRequest(422, `the function's bundle is ${Buffer.byteLength(source)} bytes, over its ${limits.bundleBytes}-byte limit`);
+  const path = "/" + url.pathname.split("/").slice(4).join("/");
   const host = req.headers.host ?? "function";
   const headers: [string, string][] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i].toLowerCase(), req.rawHeaders[i + 1]]);
@@ -87,15 +80,33 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, limits:
     },
   };
   const started = Date.now();
-  const answer = await runtime.run(root, source, request);
-  const meter: InvocationMeter = {
+  const meterOf = (cpuUs: number, answered: Uint8Array): InvocationMeter => ({
     root,
     requestHash: requestHash(method, `${path}${url.search}`, body).toString("hex"),
-    responseHash: responseHash(answer.body).toString("hex"),
-    cpuUs: answer.cpuUs,
+    responseHash: responseHash(answered).toString("hex"),
+    cpuUs,
     wallMs: Date.now() - started,
-    egressBytes: answer.body.byteLength,
-  };
+    egressBytes: answered.byteLength,
+  });
+  let answer;
+  try {
+    answer = await runtime.run(root, source, request, limits);
+  } catch (error) {
+    // A run a limit stopped still used the node: its error answer is metered (and receipted by a
+    // paid gateway) with the CPU time spent, as Cloudflare bills a Worker that exceeded its limit.
+    if (!(error instanceof FunctionError) || !STOPPED.has(error.failure) || error.cpuUs === undefined) throw error;
+    const errorBody = Buffer.from(JSON.stringify({ error: error.message }));
+    res.writeHead(FAILURE_STATUS[error.failure], {
+      "content-type": "application/json",
+      "content-length": errorBody.length,
+      "x-fleek-function-error": error.failure,
+      "x-fleek-function": root,
+      [METER_HEADER]: JSON.stringify(meterOf(error.cpuUs, errorBody)),
+    });
+    res.end(errorBody);
+    return;
+  }
+  const meter = meterOf(answer.cpuUs, answer.body);
   const out: Record<string, string> = {};
   // x-fleek-* are the node's: a function cannot set its own meter or receipt.
   for (const [k, v] of answer.headers) if (!HOP_BY_HOP.has(k) && !k.startsWith("x-fleek-")) out[k] = v;
@@ -103,19 +114,15 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, limits:
   res.end(answer.body);
 }
 
-/**
- * The content root a CID names: a CIDv1 `raw` with a BLAKE3 multihash (`bafkr4…`) carries it
- * as its digest, so the function is read and verified through the blockstore as by root. Other
- * CIDs (sha2-256 raw leaves, dag-pb) name bytes by a hash the blockstore does not index.
- */
-function rootOfCid(text: string): string {
-  const cid = decodeCid(text);
-  if (!cid) throw new RefusedRequest(400, `not a CID (CIDv1 base32 or CIDv0): ${JSON.stringify(text)}`);
-  if (cid.rawBlake3) return cid.rawBlake3.toString("hex");
-  throw new RefusedRequest(
-    501,
-    "functions by IPFS CID need a CIDv1 raw with a BLAKE3 multihash (bafkr4…, the bundle's b3sum); for other CIDs add the bundle through POST /origins and call /fn/blake3/<root>",
-  );
+/** The limits the gateway read from FunctionRegistry for this function, if any (a malformed header counts as none). */
+function registeredLimits(header: string | string[] | undefined): Partial<RegisteredLimits> | undefined {
+  if (typeof header !== "string") return undefined;
+  try {
+    const parsed = JSON.parse(header) as unknown;
+    return typeof parsed === "object" && parsed !== null ? (parsed as Partial<RegisteredLimits>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {

@@ -5,6 +5,8 @@ import { deliveryAckFromJson, deliveryAckToJson, encodeDeliveryAck, type SignedD
 import type { AckRefusal, DeliveryAckDesk } from "../acks/deliveryAckDesk";
 import { CLIENT_HEADER, METER_HEADER, RECEIPT_HEADER, type ComputeDesk, type InvocationMeter } from "../acks/computeDesk";
 import { computeAckFromJson, type SignedComputeAck } from "../acks/computeReceipt";
+import { LIMITS_HEADER, type RegisteredLimits } from "../functions/functionLimits";
+import { BadFunctionPath, functionRootOf } from "../functions/functionPath";
 import { payerBindingFromJson } from "../acks/payerBinding";
 import type { BlockStore } from "../blockstore/blockStore";
 import { proofForBlock, leavesFromOutboard, blockCount } from "../blockstore/blockTree";
@@ -38,6 +40,11 @@ export interface GatewayOptions {
    * takes the client's countersignature. Without it functions run unmetered.
    */
   compute?: ComputeDesk;
+  /**
+   * FunctionRegistry (node/chain/functionDirectory.ts): a registered function runs under the
+   * limits its owner registered, capped by the node's. Without it every function runs under the node's.
+   */
+  functions?: { lookup(root: string): Promise<{ limits: RegisteredLimits } | undefined> };
 }
 
 /** What the gateway needs of the node's services. */
@@ -103,11 +110,11 @@ export function createGatewayHandler(options: GatewayOptions): (req: IncomingMes
     const parts = path.split("/");
     if (parts[1] === "fn" || parts[1] === "services") {
       if (!options.services) return replyError(res, 404, "this node runs no services");
-      if (parts[1] === "fn") return routeFunction(options.services, options.compute, req, res, url);
+      if (parts[1] === "fn") return routeFunction(options, options.services, req, res, url);
       if (parts.length === 2 || (parts.length === 3 && parts[2] === "")) return replyJson(res, 200, { services: options.services.status() });
       const forward = "/" + parts.slice(3).join("/") + (queryAt < 0 ? "" : url.slice(queryAt));
       // The functions service by its id is the same paid door as /fn/.
-      if (parts[2] === "functions") return routeFunction(options.services, options.compute, req, res, forward);
+      if (parts[2] === "functions") return routeFunction(options, options.services, req, res, forward);
       return options.services.route(parts[2], req, res, forward, stripMeter);
     }
     if (parts[1] === "blake3" && parts.length >= 3) {
@@ -255,19 +262,33 @@ async function acceptPayer(desk: DeliveryAckDesk | undefined, req: IncomingMessa
 }
 
 /**
- * `/fn/...` to the functions service. On a paid node the request runs only if the payer of its
- * client key (`x-fleek-client`) can cover it (402 before anything runs), and the answer carries
- * the node-signed receipt of what the invocation used (`x-fleek-receipt`) for the client to
- * countersign; an answer without a meter (the function failed a limit, the service is down) is
- * not charged and frees its reservation.
+ * `/fn/...` to the functions service, with the limits FunctionRegistry holds for the function's
+ * root (`x-fleek-limits`; the service caps them by the node's). On a paid node the request runs
+ * only if its payer can cover it (402 before anything runs): the function's owner when it pays
+ * (owner-pays), otherwise the escrow account its client key (`x-fleek-client`) is bound to. The
+ * answer, a run a limit stopped included, carries the node-signed receipt of what the invocation
+ * used (`x-fleek-receipt`) for the client to countersign; an answer without a meter (the module
+ * did not compile, the service is down) is not charged and frees its reservation.
  */
-async function routeFunction(services: ServiceRouter, compute: ComputeDesk | undefined, req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+async function routeFunction(options: GatewayOptions, services: ServiceRouter, req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+  let root: string;
+  try {
+    root = functionRootOf(url.split("?")[0]);
+  } catch (error) {
+    if (error instanceof BadFunctionPath) return replyError(res, error.status, error.message);
+    throw error;
+  }
+  // The service trusts this header for the function's limits: only the registry's reaches it.
+  delete req.headers[LIMITS_HEADER];
+  const registered = await options.functions?.lookup(root);
+  if (registered) req.headers[LIMITS_HEADER] = JSON.stringify(registered.limits);
+  const compute = options.compute;
   if (!compute) return services.route("functions", req, res, url, stripMeter);
   const client = req.headers[CLIENT_HEADER];
   if (typeof client !== "string" || !/^[0-9a-fA-F]{64}$/.test(client)) {
     return replyError(res, 402, `functions on this node are paid: send ${CLIENT_HEADER}: <Ed25519 public key, 64 hex> bound to an escrow account with POST /acks/payer`);
   }
-  const admission = await compute.admit(Buffer.from(client, "hex"));
+  const admission = await compute.admit(Buffer.from(client, "hex"), root, registered?.limits.cpuMs);
   if (typeof admission === "string") return replyError(res, 402, admission);
   services.route("functions", req, res, url, (_, headers) => {
     const meter = headers?.[METER_HEADER];

@@ -65,7 +65,15 @@ export function prepareNodes(dir: string, ports: NodePorts[], deployment: Deploy
       dataDir: "data",
       host: HOST,
       mempoolPort: p.mempool,
-      committee: { rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, registry: deployment.contracts.registry, pollMs: 500, fromBlock: deployment.startBlock },
+      committee: {
+        rpcUrl: deployment.rpcUrl,
+        chainId: deployment.chainId,
+        registry: deployment.contracts.registry,
+        pollMs: 500,
+        fromBlock: deployment.startBlock,
+        // Functions run under their registered limits; owner-pays functions charge their owners.
+        functionRegistry: deployment.contracts.functionRegistry,
+      },
       gateway: { port: p.gateway, blockstore: "blocks", maxGiB: 1, operatorTokenFile: "operator-token" },
       signerKeyFile: "signer.key",
       // Edge functions with the node's default limits (docs/functions.md): the example function runs here.

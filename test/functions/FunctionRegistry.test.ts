@@ -86,6 +86,31 @@ describe("FunctionRegistry", () => {
     await expect(registry.resolve("nobody")).to.be.revertedWithCustomError(registry, "FunctionRegistryUnknownName").withArgs("nobody");
   });
 
+  it("gives a root to the first function that publishes it, and looks it up with its version, owner, owner-pays cap and limits", async () => {
+    const { registry, owner, other } = await loadFixture(deployed);
+    const none = await registry.lookup(ROOT_A);
+    expect([none.id, none.version, none.owner, none.capPerEpoch]).to.deep.equal([0n, 0n, hre.ethers.ZeroAddress, 0n]);
+    await registry.connect(owner).register("first", ROOT_A, LIMITS);
+    await expect(registry.connect(other).register("second", ROOT_A, LIMITS)).to.be.revertedWithCustomError(registry, "FunctionRegistryRootTaken").withArgs(ROOT_A, 1);
+    await registry.connect(other).register("second", ROOT_B, { ...LIMITS, cpuMs: 7 });
+    await expect(registry.connect(owner).publish(1, ROOT_B, LIMITS)).to.be.revertedWithCustomError(registry, "FunctionRegistryRootTaken").withArgs(ROOT_B, 2);
+    const b = await registry.lookup(ROOT_B);
+    expect([b.id, b.version, b.owner, b.capPerEpoch, b.limits.cpuMs, b.limits.memoryMiB]).to.deep.equal([2n, 1n, other.address, 0n, 7n, 128n]);
+  });
+
+  it("lets only the owner set owner-pays, and a transfer ends it so the new owner's account pays nothing it did not agree to", async () => {
+    const { registry, owner, other } = await loadFixture(deployed);
+    await registry.connect(owner).register("sponsored", ROOT_A, LIMITS);
+    await expect(registry.connect(other).setOwnerPays(1, 5_000)).to.be.revertedWithCustomError(registry, "FunctionRegistryNotOwner").withArgs(1, other.address);
+    await expect(registry.connect(owner).setOwnerPays(2, 5_000)).to.be.revertedWithCustomError(registry, "FunctionRegistryUnknown").withArgs(2);
+    await expect(registry.connect(owner).setOwnerPays(1, 5_000)).to.emit(registry, "OwnerPaysSet").withArgs(1, owner.address, 5_000);
+    expect((await registry.lookup(ROOT_A)).capPerEpoch).to.equal(5_000n);
+    await expect(registry.connect(owner).transferFunction(1, other.address)).to.emit(registry, "OwnerPaysSet").withArgs(1, other.address, 0);
+    expect(await registry.ownerPaysCap(1)).to.equal(0n);
+    // Nothing to end: no event.
+    await expect(registry.connect(other).transferFunction(1, owner.address)).not.to.emit(registry, "OwnerPaysSet");
+  });
+
   const NAMES = ["a", "b", "c"];
   const ROOTS = [1, 2, 3, 4, 5, 0].map((i) => `0x${i.toString(16).padStart(64, "0")}`);
   const action = fc.oneof(
@@ -112,7 +137,8 @@ describe("FunctionRegistry", () => {
             let call: Promise<unknown>;
             if (a.kind === "register") {
               const name = NAMES[a.name];
-              allowed = !byName.has(name) && ROOTS[a.root] !== hre.ethers.ZeroHash;
+              // A root belongs to the first function that published it.
+              allowed = !byName.has(name) && ROOTS[a.root] !== hre.ethers.ZeroHash && !model.some((m) => m.roots.includes(ROOTS[a.root]));
               call = registry.connect(signer).register(name, ROOTS[a.root], LIMITS);
               if (allowed) {
                 model.push({ name, owner: signer.address, roots: [ROOTS[a.root]] });
@@ -121,7 +147,7 @@ describe("FunctionRegistry", () => {
             } else if (a.kind === "publish") {
               const f = model[a.id - 1];
               const root = ROOTS[a.root];
-              allowed = f !== undefined && f.owner === signer.address && root !== hre.ethers.ZeroHash && !f.roots.includes(root) && a.cpuMs <= LIMITS.wallMs;
+              allowed = f !== undefined && f.owner === signer.address && root !== hre.ethers.ZeroHash && !model.some((m) => m.roots.includes(root)) && a.cpuMs <= LIMITS.wallMs;
               call = registry.connect(signer).publish(a.id, root, { ...LIMITS, cpuMs: a.cpuMs });
               if (allowed) f.roots.push(root);
             } else {
@@ -146,6 +172,8 @@ describe("FunctionRegistry", () => {
             for (const [v, root] of f.roots.entries()) {
               expect((await registry.versionOf(id, v + 1)).root).to.equal(root);
               expect(await registry.versionOfRoot(id, root)).to.equal(BigInt(v + 1));
+              const found = await registry.lookup(root);
+              expect([found.id, found.version, found.owner]).to.deep.equal([BigInt(id), BigInt(v + 1), f.owner]);
             }
             const [resolved, latest] = await registry.resolve(f.name);
             expect([resolved, latest]).to.deep.equal([BigInt(id), BigInt(f.roots.length)]);

@@ -76,4 +76,23 @@ describe("protocol: usage and revenue", () => {
     // Exactly the debitable amount: charged in full.
     expect(usageTotals(deliveries, new Map([[A.toLowerCase(), 10n]])).usage.get(A.toLowerCase())).to.equal(10n);
   });
+
+  it("caps an owner-pays function's charges at its budget first, then the owner's account at its debitable amount", () => {
+    const prices = { perMillionRequests: 1_000_000n, perMillionCpuMs: 0n }; // 1 unit a request
+    const deliveries = [
+      { nodeId: 1, account: A, budget: "fn:1", bytes: 0n, requests: 4n },
+      { nodeId: 2, account: A, budget: "fn:1", bytes: 0n, requests: 6n },
+      { nodeId: 1, account: A, bytes: 0n, requests: 3n }, // A's own invocations as a client
+      { nodeId: 2, account: B, budget: "fn:2", bytes: 0n, requests: 5n }, // a budget with no cap: nothing
+    ];
+    const budgets = new Map([["fn:1", 5n]]);
+    // fn:1 owes 4 + 6 = 10 over its cap of 5: 4×5/10 = 2, 6×5/10 = 3; A's own 3 in full.
+    const roomy = usageTotals(deliveries, new Map([[A.toLowerCase(), 100n], [B.toLowerCase(), 100n]]), 0n, prices, budgets);
+    expect(roomy.usage).to.deep.equal(new Map([[A.toLowerCase(), 8n], [B.toLowerCase(), 0n]]));
+    expect(roomy.revenue).to.deep.equal(new Map([[1, 5n], [2, 3n]]));
+    // Then A's 8 over its debitable 4: 2×4/8 = 1, 3×4/8 = 1, 3×4/8 = 1.
+    const tight = usageTotals(deliveries, new Map([[A.toLowerCase(), 4n]]), 0n, prices, budgets);
+    expect(tight.usage.get(A.toLowerCase())).to.equal(3n);
+    expect(tight.revenue).to.deep.equal(new Map([[1, 2n], [2, 1n]]));
+  });
 });

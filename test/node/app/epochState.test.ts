@@ -8,6 +8,9 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, mine, setBalance, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { JsonRpcProvider, Network, Wallet } from "ethers";
+import { signComputeAck, signComputeReceipt } from "../../../node/acks/computeReceipt";
+import { newAckNonce } from "../../../node/acks/deliveryAck";
+import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
 import { AppTxKind } from "../../../node/app/appTransactions";
 import { EpochState, type ContextNode, type EpochContext } from "../../../node/app/epochState";
 import { LOG_RANGE, RegistryReporting } from "../../../node/chain/registryReporting";
@@ -266,5 +269,53 @@ describe("app: epoch state", () => {
     } finally {
       await chain.close();
     }
+  });
+
+  it("charges an owner-pays function's invocations to its owner, within its cap, and needs its terms loaded first", () => {
+    const [a, b] = ms;
+    const client = newClient(); // never binds a payer
+    const owner = Wallet.createRandom().address.toLowerCase();
+    const sponsored = "5a".repeat(32);
+    const clientPays = "c1".repeat(32);
+    // 1,000 units a request; the owner lets its function spend 5,000 an epoch.
+    const ctx = context(ms, { computePrices: { perMillionRequests: 1_000_000_000n, perMillionCpuMs: 0n } });
+    const receiptTx = (m: Member, root: string, n: number) => {
+      const acks = Array.from({ length: n }, (_, i) => {
+        const receipt = {
+          nodeKey: m.key.publicKey,
+          clientKey: client.key,
+          functionRoot: Buffer.from(root, "hex"),
+          requestHash: Buffer.alloc(32, 1),
+          responseHash: Buffer.alloc(32, 2),
+          cpuUs: 100,
+          wallMs: 1,
+          egressBytes: 5,
+          windowStart: START_MS + i,
+          windowEnd: START_MS + i + 60_000,
+          nonce: newAckNonce(),
+        };
+        return { receipt, nodeSignature: signComputeReceipt(receipt, ed25519PrivateKeyFromSeed(m.key.seed)), clientSignature: signComputeAck(receipt, client.privateKey) };
+      });
+      return tx(m.key, { kind: AppTxKind.ComputeAcks, acks });
+    };
+    const txs = [receiptTx(a, sponsored, 3), receiptTx(b, sponsored, 7), receiptTx(a, clientPays, 2)];
+    const unloaded = new EpochState(ctx);
+    expect(() => unloaded.apply(txs[0])).to.throw(`owner-pays terms of function ${sponsored} not loaded`);
+
+    const state = new EpochState(ctx);
+    expect(state.unknownFunctions(txs).sort()).to.deep.equal([clientPays, sponsored].sort());
+    state.setSponsors(new Map([[sponsored, { functionId: 4, account: owner, cap: 5_000n }], [clientPays, undefined]]));
+    expect(state.unknownPayers(txs)).to.deep.equal([owner]);
+    state.setDebitable(new Map([[owner, 10n ** 12n]]));
+    for (const t of txs) expect(state.apply(t)).to.deep.equal({ ok: true, refusedAcks: 0 });
+    for (const m of [a, b, ms[2]]) state.apply(tx(m.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }));
+    const report = state.report!.report;
+    // 10 invocations owe 10,000 over the cap of 5,000: node a's 3,000 → 1,500, node b's 7,000 → 3,500.
+    // The unbound client's own invocations of the other function are nobody's: not charged.
+    expect(report.usage).to.deep.equal([{ client: owner, amount: 5_000n }]);
+    expect(report.nodes.filter((n) => n.revenue > 0n).map((n) => [n.nodeId, n.revenue])).to.deep.equal([
+      [a.node.id, 1_500n],
+      [b.node.id, 3_500n],
+    ]);
   });
 });

@@ -22,6 +22,8 @@ describe("app: gateway and reporting config", () => {
     expect(on.signer?.privateKey).to.equal(signerKey);
     expect(on.chain).to.deep.equal({ rpcUrl: chain.rpcUrl, chainId: 8453n, registry: chain.registry, fromBlock: 0 });
     expect(load({ signerKey }, { ...chain, fromBlock: 12_345 }).chain?.fromBlock).to.equal(12_345);
+    const functionRegistry = "0x" + "ab".repeat(20);
+    expect(load({ signerKey }, { ...chain, functionRegistry }).chain?.functionRegistry).to.equal(functionRegistry);
     expect(load({}).reporting).to.equal(undefined);
     expect(load({ signerKey, reporting: { enabled: false } }).reporting).to.equal(undefined);
     expect(load({ signerKey }, { file: "committee.json" }).reporting).to.equal(undefined);
@@ -34,6 +36,7 @@ describe("app: gateway and reporting config", () => {
     expect(() => load({ signerKey: "0x1234" })).to.throw("signerKey");
     expect(() => load({ clientPort: 7100 })).to.throw("config: clientPort is now called mempoolPort");
     for (const fromBlock of [-1, 1.5, "7"]) expect(() => load({}, { ...chain, fromBlock })).to.throw("committee.fromBlock");
+    for (const functionRegistry of ["0x12", 7]) expect(() => load({}, { ...chain, functionRegistry })).to.throw("committee.functionRegistry");
     expect(() => load({ reporting: { enabled: true } })).to.throw("reporting needs");
     expect(() => load({ signerKey, reporting: { tickMs: 0 } })).to.throw("reporting.tickMs");
     expect(() => load({ gateway: { port: 70_000, blockstore: "b" } })).to.throw("gateway.port");

@@ -20,7 +20,9 @@ import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
 import { AckForwarder } from "../../../node/app/ackForwarder";
 import { AppTxKind, decodeAppTx } from "../../../node/app/appTransactions";
 import { EpochState } from "../../../node/app/epochState";
+import { FunctionDirectory, sponsorOf } from "../../../node/chain/functionDirectory";
 import { RegistryReporting } from "../../../node/chain/registryReporting";
+import { loadBlockHashing } from "../../../node/blockstore/blockHashing";
 import { SubmitStatus, type SubmitResult } from "../../../node/client/protocol";
 import { transactionPayload } from "../../../node/client/transaction";
 import { KeyPair } from "../../../node/consensus/types/crypto";
@@ -40,6 +42,12 @@ const CPU_LIMIT_MS = 50;
 /** Receipts a client may leave unacknowledged before the node refuses it. */
 const MAX_UNACKNOWLEDGED = 3;
 
+/** Loops for ever: only a limit stops it. */
+const LOOP = `export default { fetch() { for (;;) {} } };`;
+/** The CPU limit its owner registers for {@link LOOP}: well under the node's {@link CPU_LIMIT_MS}. */
+const REGISTERED_CPU_MS = 10;
+const REGISTERED = { memoryMiB: 64, cpuMs: REGISTERED_CPU_MS, wallMs: 1_000, bundleBytes: 1_024 };
+
 /** Counts its runs in module state: a request that never ran leaves the count as it was. */
 const COUNTER = `let runs = 0;
 export default { async fetch(request) { runs++; return new Response("run " + runs + " of " + request.url.slice(request.url.indexOf("/", "http://".length))); } };`;
@@ -47,7 +55,8 @@ export default { async fetch(request) { runs++; return new Response("run " + run
 describe("functions: metered and paid through the report (gateway + functions process + Hardhat chain)", function () {
   this.timeout(120_000);
 
-  async function paidNode() {
+  /** `beforeEpoch` runs before epoch 1 starts: what FunctionRegistry and the escrow hold then is what epoch 1 reads. */
+  async function paidNode(beforeEpoch?: (s: Awaited<ReturnType<typeof registrySuite>>) => Promise<void>) {
     const s = await loadFixture(registrySuite);
     const chain = await serveChain();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fn-paid-"));
@@ -62,6 +71,7 @@ describe("functions: metered and paid through the report (gateway + functions pr
     const funded = newClient(new Wallet(Wallet.createRandom().privateKey, hre.ethers.provider));
     const poor = newClient(new Wallet(Wallet.createRandom().privateKey, hre.ethers.provider));
     await escrow.connect(s.clients[0]).deposit(funded.account.address, 1_000_000n);
+    await beforeEpoch?.(s);
     await time.increaseTo(await s.registry.epochEnd());
     await s.registry.advanceEpoch();
     const provider = new JsonRpcProvider(chain.url, Network.from(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1 });
@@ -79,6 +89,7 @@ describe("functions: metered and paid through the report (gateway + functions pr
     const forwarder = new AckForwarder(consensus, key, new Logger());
     // The supervisor asks for the gateway's URL only when it starts a service, after this.
     const supervisor = new ServiceSupervisor({ gatewayUrl: () => edge.gateway.url, nodeHosts: ["127.0.0.1"], logger: new Logger() });
+    const functions = new FunctionDirectory(provider, await s.functionRegistry.getAddress());
     const edge: EdgeNode = await startEdgeNode({
       directory: path.join(dir, "blocks"),
       maxBytes: 2 ** 30,
@@ -86,7 +97,13 @@ describe("functions: metered and paid through the report (gateway + functions pr
       ackSink: forwarder,
       ackClock: () => reporting.chainTimeMs(),
       services: supervisor,
-      compute: { terms: (account) => reporting.computeTerms(account), cpuLimitMs: CPU_LIMIT_MS, maxUnacknowledged: MAX_UNACKNOWLEDGED },
+      compute: {
+        terms: (account) => reporting.computeTerms(account),
+        cpuLimitMs: CPU_LIMIT_MS,
+        maxUnacknowledged: MAX_UNACKNOWLEDGED,
+        sponsorOf: async (root) => sponsorOf(await functions.lookup(root, (await reporting.currentEpochStart()).startBlock)),
+      },
+      functions,
     });
     const root = (await edge.store.put([Buffer.from(COUNTER)], { contentType: "text/javascript" })).hash;
     await supervisor.reconcile({ functions: { limits: { cpuMs: CPU_LIMIT_MS } } });
@@ -97,7 +114,16 @@ describe("functions: metered and paid through the report (gateway + functions pr
       await chain.close();
       fs.rmSync(dir, { recursive: true, force: true });
     };
-    return { s, node, key, reporting, forwarder, submitted, gateway: edge.gateway.url, root, funded, poor, close };
+    /** The epoch's state with the owner-pays terms and debitable amounts of `txs` loaded, as EpochReporter loads them. */
+    const stateFor = async (txs: Buffer[]) => {
+      const context = await reporting.context(1);
+      const state = new EpochState(context);
+      const roots = state.unknownFunctions(txs);
+      state.setSponsors(new Map(await Promise.all(roots.map(async (r) => [r, sponsorOf(await functions.lookup(r, context.startBlock))] as const))));
+      state.setDebitable(await reporting.debitable(context, state.unknownPayers(txs)));
+      return { context, state };
+    };
+    return { s, node, key, reporting, forwarder, submitted, gateway: edge.gateway.url, store: edge.store, root, funded, poor, stateFor, close };
   }
 
   /** Calls the function as `client`; the answer, its body and the receipt header parsed. */
@@ -154,6 +180,48 @@ describe("functions: metered and paid through the report (gateway + functions pr
     }
   });
 
+  it("runs a function under the limits registered on FunctionRegistry (capped by the node's) and receipts a run a limit stopped with the CPU it used", async () => {
+    const t = await paidNode();
+    try {
+      const developer = t.s.clients[1];
+      const loop = (await t.store.put([Buffer.from(LOOP)], { contentType: "text/javascript" })).hash;
+      await t.s.functionRegistry.connect(developer).register("loop", `0x${loop}`, REGISTERED);
+      // A bundle over the size its owner registered is refused before it runs.
+      const big = (await t.store.put([Buffer.from(COUNTER + "\n// " + "x".repeat(2_000))], { contentType: "text/javascript" })).hash;
+      await t.s.functionRegistry.connect(developer).register("big", `0x${big}`, REGISTERED);
+      expect(await bindPayer(t.gateway, t.funded)).to.equal(202);
+      const tooBig = await invoke(t.gateway, big, t.funded);
+      expect(tooBig.status).to.equal(422);
+      expect(tooBig.body).to.contain("over its 1024-byte limit");
+
+      const stopped = await invoke(t.gateway, loop, t.funded);
+      expect(stopped.status).to.equal(503);
+      expect(JSON.parse(stopped.body)).to.deep.equal({ error: `the function ran over its CPU time limit (${REGISTERED_CPU_MS} ms)` });
+      // The client pays for what the stopped run used: a receipt of the error answer, node-signed.
+      const r = stopped.receipt!;
+      expect(r, "receipt of a stopped run").to.not.equal(undefined);
+      expect([r.functionRoot, r.clientKey, r.nodeKey]).to.deep.equal([loop, t.funded.key.toString("hex"), t.key.publicKey.toString("hex")]);
+      expect(r.responseHash).to.equal(createHash("sha256").update(stopped.body).digest("hex"));
+      expect(r.cpuUs, "metered CPU of the loop").to.be.greaterThan(1_000);
+      // Stopped at the registered 10 ms, not the node's 50 ms.
+      expect(r.cpuUs).to.be.below(CPU_LIMIT_MS * 1_000);
+      const acked = countersign(r, t.funded);
+      expect(verifyComputeAck(computeAckFromJson(acked))).to.equal(true);
+      expect((await postJson(`${t.gateway}/acks/compute`, acked)).status).to.equal(202);
+      // A client naming its own limits gets the registered ones: the gateway replaces the header.
+      const spoofed = await fetch(`${t.gateway}/fn/blake3/${loop}/`, { headers: { "x-fleek-client": t.funded.key.toString("hex"), "x-fleek-limits": JSON.stringify({ ...REGISTERED, cpuMs: CPU_LIMIT_MS }) } });
+      expect(JSON.parse(await spoofed.text()).error).to.contain(`(${REGISTERED_CPU_MS} ms)`);
+      // A function nobody registered runs under the node's limits.
+      const free = (await t.store.put([Buffer.from(LOOP + "\n// unregistered")], { contentType: "text/javascript" })).hash;
+      const unregistered = await invoke(t.gateway, free, t.funded);
+      expect(unregistered.status).to.equal(503);
+      expect(JSON.parse(unregistered.body).error).to.contain(`(${CPU_LIMIT_MS} ms)`);
+      expect(unregistered.receipt!.cpuUs).to.be.greaterThan(REGISTERED_CPU_MS * 1_000);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("refuses forged and replayed compute acks at the gateway and in consensus, and a client with too many unacknowledged receipts; debits exactly price × units, split 80/20", async () => {
     const t = await paidNode();
     try {
@@ -191,10 +259,8 @@ describe("functions: metered and paid through the report (gateway + functions pr
       await t.forwarder.flush();
       const kinds = t.submitted.map((s) => decodeAppTx(transactionPayload(s)).kind);
       expect(kinds).to.deep.equal([AppTxKind.Payer, AppTxKind.ComputeAcks]);
-      const context = await t.reporting.context(1);
+      const { context, state } = await t.stateFor(t.submitted);
       expect(context.computePrices).to.deep.equal({ perMillionRequests: PER_MILLION_REQUESTS, perMillionCpuMs: PER_MILLION_CPU_MS });
-      const state = new EpochState(context);
-      state.setDebitable(await t.reporting.debitable(context, state.unknownPayers(t.submitted)));
       for (const s of t.submitted) expect(state.apply(s)).to.deep.include({ ok: true });
       // A member replaying the acks, and one forging a client's signature, count nothing.
       const parsed = genuine.map((g) => computeAckFromJson(g));
@@ -222,6 +288,60 @@ describe("functions: metered and paid through the report (gateway + functions pr
       expect(await t.reporting.submitReport(report.report, orderSignatures(state.reportSignatures))).to.equal("submitted");
       expect((await t.s.escrow.accounts(t.funded.account.address)).balance).to.equal(1_000_000n - expected);
       expect((await t.s.usdc.balanceOf(rewards)) - before).to.equal((expected * 8_000n) / 10_000n);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("owner pays: a client with no escrow calls the function, its owner's account is debited by the report, and once the owner's cap is spent the node answers 402", async () => {
+    const sponsored = COUNTER + "\n// owner pays";
+    const sponsoredRoot = (await loadBlockHashing()).hash(Buffer.from(sponsored)).toString("hex");
+    // A cap of 20,000 units per epoch: each request reserves 2,000 + 500 × 10 ms = 7,000 and costs about 2,000.
+    const CAP = 20_000n;
+    let developer!: Awaited<ReturnType<typeof registrySuite>>["clients"][number];
+    const t = await paidNode(async (s) => {
+      developer = s.clients[1];
+      await s.functionRegistry.connect(developer).register("sponsored", `0x${sponsoredRoot}`, REGISTERED);
+      await expect(s.functionRegistry.connect(developer).setOwnerPays(1, CAP)).to.emit(s.functionRegistry, "OwnerPaysSet").withArgs(1, developer.address, CAP);
+      await s.escrow.connect(developer).deposit(developer.address, 1_000_000n);
+    });
+    try {
+      expect((await t.store.put([Buffer.from(sponsored)], { contentType: "text/javascript" })).hash).to.equal(sponsoredRoot);
+      const before = (await t.s.escrow.accounts(developer.address)).balance;
+      // The poor client never binds a payer nor deposits; it countersigns each receipt.
+      const receipts: ComputeAckJson[] = [];
+      let refused: Awaited<ReturnType<typeof invoke>> | undefined;
+      for (let i = 0; i < 20 && !refused; i++) {
+        const answer = await invoke(t.gateway, sponsoredRoot, t.poor, `/${i}`);
+        if (answer.status === 402) {
+          refused = answer;
+          break;
+        }
+        expect(answer.status, answer.body).to.equal(200);
+        expect(answer.body).to.equal(`run ${i + 1} of /${i}`);
+        expect(answer.receipt!.clientKey).to.equal(t.poor.key.toString("hex"));
+        expect((await postJson(`${t.gateway}/acks/compute`, countersign(answer.receipt!, t.poor))).status).to.equal(202);
+        receipts.push(answer.receipt!);
+      }
+      expect(receipts.length, "requests the owner paid for").to.be.greaterThan(0);
+      expect(refused?.body).to.match(/the owner of function 1 \(escrow account 0x[0-9a-f]{40}, owner pays\) cannot cover this request in epoch 1: \d+ USDC units left, a request may cost 7000/);
+      // The same client on a function whose owner does not pay still needs an escrow.
+      expect((await invoke(t.gateway, t.root, t.poor)).status).to.equal(402);
+
+      await t.forwarder.flush();
+      const { state } = await t.stateFor(t.submitted);
+      for (const s of t.submitted) expect(state.apply(s)).to.deep.include({ ok: true });
+      state.apply(tx(t.key, { kind: AppTxKind.CloseEpoch, epoch: 1 }));
+      const report = state.report!;
+      const cpuUs = receipts.reduce((sum, r) => sum + BigInt(r.cpuUs), 0n);
+      const expected = BigInt(receipts.length) * 2_000n + (cpuUs * 500n) / 1_000n;
+      expect(expected).to.be.at.most(CAP);
+      expect(report.report.usage).to.deep.equal([{ client: developer.address.toLowerCase(), amount: expected }]);
+      state.apply(signatureTx(t.key, t.node.signer, 1, report.digest));
+      await runBeacon(t.s, [t.node]);
+      await time.increaseTo(await t.s.registry.reportOpensAt());
+      expect(await t.reporting.submitReport(report.report, orderSignatures(state.reportSignatures))).to.equal("submitted");
+      expect((await t.s.escrow.accounts(developer.address)).balance).to.equal(before - expected);
     } finally {
       await t.close();
     }

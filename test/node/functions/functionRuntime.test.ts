@@ -4,7 +4,7 @@
  * same function gets a new isolate. Also the outbound address rules on literal addresses.
  */
 import { expect } from "chai";
-import { DEFAULT_FUNCTION_LIMITS, functionLimitsFrom } from "../../../node/functions/functionLimits";
+import { DEFAULT_FUNCTION_LIMITS, effectiveLimits, functionLimitsFrom } from "../../../node/functions/functionLimits";
 import { FunctionError, FunctionRuntime, type FunctionRequest } from "../../../node/functions/functionRuntime";
 import { refusalOf } from "../../../node/functions/outboundFetch";
 
@@ -30,6 +30,30 @@ describe("function runtime (issue 19)", function () {
     } finally {
       runtime.close();
     }
+  });
+
+  it("runs a function under the limits given for it (a registered 16 MiB heap) and reports the CPU a stopped run used", async () => {
+    const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 10_000 });
+    const bomb = `export default { fetch() { const hoard = []; for (;;) hoard.push(new Array(1e6).fill(0.5)); } }`;
+    const loop = `export default { fetch() { for (;;) {} } }`;
+    try {
+      const limits = effectiveLimits({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 10_000 }, { memoryMiB: 16 });
+      const bombed = (await runtime.run("bomb", bomb, REQUEST, limits).then(() => undefined, (e: unknown) => e)) as FunctionError;
+      expect(bombed.message).to.equal("the function ran out of memory (limit 16 MiB)");
+      expect(bombed.cpuUs, "CPU of the run until the heap filled").to.be.greaterThan(0);
+      const looped = (await runtime.run("loop", loop, REQUEST, effectiveLimits(DEFAULT_FUNCTION_LIMITS, { cpuMs: 20 })).then(() => undefined, (e: unknown) => e)) as FunctionError;
+      expect(looped.message).to.equal("the function ran over its CPU time limit (20 ms)");
+      expect(looped.cpuUs).to.be.greaterThan(5_000).and.below(DEFAULT_FUNCTION_LIMITS.cpuMs * 1_000);
+    } finally {
+      runtime.close();
+    }
+  });
+
+  it("caps registered limits by the node's and ignores malformed ones", () => {
+    const node = { ...DEFAULT_FUNCTION_LIMITS, cpuMs: 50 };
+    expect(effectiveLimits(node, { memoryMiB: 512, cpuMs: 10, wallMs: 0, bundleBytes: -1 })).to.deep.equal({ ...node, cpuMs: 10 });
+    expect(effectiveLimits(node, { memoryMiB: 1 }).memoryMiB).to.equal(8);
+    expect(effectiveLimits(node, undefined)).to.deep.equal(node);
   });
 
   it("evaluates a module once for the requests that arrive together, and rebuilds its context after a limit", async () => {
