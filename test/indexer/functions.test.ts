@@ -1,7 +1,11 @@
 import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { startApiServer } from "../../indexer/api/server";
+import { loadContractsConfig } from "../../indexer/config";
 import { deploySuite, timelockSigner, type Suite } from "../../testkit/deploy";
 import { gql } from "./graphql";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";
@@ -150,4 +154,21 @@ describe("indexer functions area: FunctionRegistry's functions and versions, Ser
       }
     });
   }
+});
+
+describe("indexer config: FunctionRegistry's address under the names deployments use", function () {
+  it("reads the devnet's functionRegistry and Ignition's Functions#FunctionRegistry as FunctionRegistry", function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "indexer-config-"));
+    const address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+    try {
+      fs.writeFileSync(path.join(dir, "addresses.json"), JSON.stringify({ chainId: 31337, contracts: { functionRegistry: address.toLowerCase() } }));
+      expect(loadContractsConfig(path.join(dir, "addresses.json")).contracts).to.deep.equal({ FunctionRegistry: address });
+      const ignition = path.join(dir, "chain-8453");
+      fs.mkdirSync(ignition);
+      fs.writeFileSync(path.join(ignition, "deployed_addresses.json"), JSON.stringify({ "Functions#FunctionRegistry": address }));
+      expect(loadContractsConfig(ignition).contracts).to.deep.equal({ FunctionRegistry: address });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
