@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanup, render, screen, within } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { AppContext, type AppState } from "../src/AppContext";
 import { WalletProvider } from "../src/wallet/WalletContext";
 import Functions from "../src/pages/Functions";
@@ -114,6 +114,13 @@ describe("Functions page", () => {
   const data = {
     edgeFunctions: async () => functions,
     computePrices: async () => ({ perMillionRequests: 400_000n, perMillionCpuMs: 30_000n, setAt: 1_767_225_600n }),
+    functionVersions: async (id: number) =>
+      id === 1
+        ? [
+            { version: 2, root: R2, limits: functions[0].limits, publishedAt: 1_767_225_600n, txHash: "0x02" },
+            { version: 1, root: R1, limits: DEFAULT_LIMITS, publishedAt: 1_767_139_200n, txHash: "0x01" },
+          ]
+        : [],
   } as unknown as DashboardData;
   const app: AppState = {
     deployment: { chainId: 31337, rpcUrl: "http://127.0.0.1:1", contracts: {} as AppState["deployment"]["contracts"] },
@@ -142,5 +149,17 @@ describe("Functions page", () => {
     expect(screen.getByTestId("price-cpu").textContent).toContain("0.03 USDC");
     expect(screen.getByTestId("price-example").textContent).toContain("1.9 USDC");
     expect(screen.getByText("Connect a wallet to deploy a function.")).toBeTruthy();
+
+    // A function's versions, newest first, on demand.
+    expect(screen.queryByTestId("version-row")).toBeNull();
+    fireEvent.click(within(rows[0]).getByRole("button", { name: "Versions" }));
+    const versions = await screen.findAllByTestId("version-row");
+    expect(screen.getByRole("heading", { name: "Versions of hello" })).toBeTruthy();
+    expect(versions.map((r) => [within(r).getByRole("rowheader").textContent, r.querySelector("code")!.textContent])).toEqual([
+      ["2", R2],
+      ["1", R1],
+    ]);
+    expect(versions[1].textContent).toContain("128 MiB, 50 ms CPU, 15,000 ms wall, 1,048,576 B");
+    expect(within(rows[0]).getByRole("button", { name: "Versions" }).getAttribute("aria-pressed")).toBe("true");
   });
 });

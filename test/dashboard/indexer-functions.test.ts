@@ -35,7 +35,7 @@ describe("Dashboard data source on the indexer's GraphQL: edge functions", funct
     await database?.close();
   });
 
-  it("lists functions with their latest version, finds one by name and gives the escrow's prices", async () => {
+  it("lists functions with their latest version, finds one by name, lists its versions newest first and gives the escrow's prices", async () => {
     const s = await loadFixture(twoFunctions);
     database = await (await testBackends()).find((b) => b.name === "pglite")!.fresh!();
     await (await newEngine(database, s)).syncToHead();
@@ -50,6 +50,17 @@ describe("Dashboard data source on the indexer's GraphQL: edge functions", funct
     expect(list[0].updatedAt).to.equal((await s.functionRegistry.versionOf(1, 2)).publishedAt);
     expect((await data.edgeFunction("echo"))?.owner).to.equal(s.bob);
     expect(await data.edgeFunction("nope")).to.equal(null);
+
+    const versions = await data.functionVersions(1, 50);
+    expect(versions.map(({ version, root, limits }) => ({ version, root, limits }))).to.deep.equal([
+      { version: 2, root: R2, limits: { memoryMiB: 64, cpuMs: 20, wallMs: 1_000, bundleBytes: 65_536 } },
+      { version: 1, root: R1, limits: { memoryMiB: 128, cpuMs: 50, wallMs: 15_000, bundleBytes: 1_048_576 } },
+    ]);
+    expect(versions[1].publishedAt).to.equal((await s.functionRegistry.versionOf(1, 1)).publishedAt);
+    expect((await data.functionVersions(1, 1)).map((v) => v.version)).to.deep.equal([2]);
+    let missing: unknown;
+    await data.functionVersions(9, 50).catch((err) => (missing = err));
+    expect((missing as Error).message).to.equal("The indexer has no function 9.");
 
     const prices = await data.computePrices();
     expect([prices?.perMillionRequests, prices?.perMillionCpuMs]).to.deep.equal([300_000n, 20_000n]);

@@ -4,7 +4,7 @@
  * from before it, so a query is repeated until the indexer has reached the transaction's block.
  */
 import { IndexerError, type GraphQuery } from "./graphql";
-import { PROPOSAL_STATES, type Burn, type DashboardData, type EdgeFunctionInfo, type NodeStatus, type Proposal, type ProposalEvent, type ProposalState, type ReputationPoint, type SupplySample, type TokenStats, type Vote } from "./source";
+import { PROPOSAL_STATES, type Burn, type DashboardData, type EdgeFunctionInfo, type FunctionVersionInfo, type NodeStatus, type Proposal, type ProposalEvent, type ProposalState, type ReputationPoint, type SupplySample, type TokenStats, type Vote } from "./source";
 import type { Deployment } from "../lib/contracts";
 
 /** How long a read waits for the indexer to reach a confirmed transaction's block, by default. */
@@ -136,6 +136,12 @@ const EDGE_FUNCTION = /* GraphQL */ `
   query EdgeFunction($name: String!) {
     health { indexedBlock }
     edgeFunction(name: $name) { ${FUNCTION_FIELDS} }
+  }`;
+
+const FUNCTION_VERSIONS = /* GraphQL */ `
+  query FunctionVersions($id: Int!, $first: Int!) {
+    health { indexedBlock }
+    edgeFunction(id: $id) { versions(first: $first, orderDirection: DESC) { nodes { version root limits { memoryMiB cpuMs wallMs bundleBytes } publishedAt transactionHash } } }
   }`;
 
 const COMPUTE_PRICES = /* GraphQL */ `
@@ -417,6 +423,13 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
     async edgeFunction(name) {
       const d = await fresh<Fresh & { edgeFunction: FunctionRow | null }>(EDGE_FUNCTION, { name });
       return d.edgeFunction && edgeFunction(d.edgeFunction);
+    },
+
+    async functionVersions(id, limit) {
+      type Row = Omit<FunctionVersionInfo, "publishedAt" | "txHash"> & { publishedAt: number; transactionHash: string };
+      const d = await fresh<Fresh & { edgeFunction: { versions: { nodes: Row[] } } | null }>(FUNCTION_VERSIONS, { id, first: limit });
+      if (!d.edgeFunction) throw new IndexerError(`The indexer has no function ${id}.`, "NOT_FOUND");
+      return d.edgeFunction.versions.nodes.map(({ transactionHash, publishedAt, ...v }) => ({ ...v, publishedAt: BigInt(publishedAt), txHash: transactionHash }));
     },
 
     async computePrices() {

@@ -183,6 +183,16 @@ export interface EdgeFunctionInfo {
   updatedAt: bigint;
 }
 
+/** One published version of a function. */
+export interface FunctionVersionInfo {
+  version: number;
+  root: string;
+  limits: FunctionLimits;
+  /** Unix seconds. */
+  publishedAt: bigint;
+  txHash: string;
+}
+
 /** ServiceEscrow's latest compute prices and when they were set (unix seconds). */
 export interface ComputePriceInfo extends ComputePrices {
   setAt: bigint;
@@ -314,6 +324,8 @@ export interface DashboardData {
   edgeFunctions(limit: number): Promise<EdgeFunctionInfo[]>;
   /** The function named `name` (null when the name is free). */
   edgeFunction(name: string): Promise<EdgeFunctionInfo | null>;
+  /** The latest `limit` versions of function `id`, newest first. */
+  functionVersions(id: number, limit: number): Promise<FunctionVersionInfo[]>;
   /** The latest compute prices (null before the indexer has seen ServiceEscrow's deployment). */
   computePrices(): Promise<ComputePriceInfo | null>;
   /** The proof to claim epoch `epoch`'s rewards of node `node`'s owner. */

@@ -11,6 +11,15 @@ export function useEdgeFunctions() {
   return useAsync(() => data.edgeFunctions(FUNCTIONS_LISTED), [data, version]);
 }
 
+/** Versions listed per function: the latest ones. */
+export const VERSIONS_LISTED = 50;
+
+/** The latest {@link VERSIONS_LISTED} versions of function `id`, newest first. */
+export function useFunctionVersions(id: number) {
+  const { data, version } = useApp();
+  return useAsync(() => data.functionVersions(id, VERSIONS_LISTED), [data, id, version]);
+}
+
 /** ServiceEscrow's latest compute prices. */
 export function useComputePrices() {
   const { data, version } = useApp();

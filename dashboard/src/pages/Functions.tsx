@@ -8,7 +8,7 @@ import type { JsonRpcSigner } from "ethers";
 import { useApp } from "../AppContext";
 import { connectSuite } from "../lib/contracts";
 import { useTransaction } from "../lib/useTransaction";
-import { useComputePrices, useEdgeFunctions, FUNCTIONS_LISTED } from "../hooks/useFunctions";
+import { useComputePrices, useEdgeFunctions, useFunctionVersions, FUNCTIONS_LISTED } from "../hooks/useFunctions";
 import { describeError } from "../lib/revert";
 import { costPerMillionCalls, DEFAULT_LIMITS, defaultUploadGateway, deployPlan, type DeployPlan, parseFunctionName, parseLimits, uploadBundle, type ComputePrices, type FunctionLimits } from "../lib/functions";
 import { Loaded } from "../components/Status";
@@ -26,6 +26,7 @@ const formatPrice = (units: bigint) => formatToken(units, "USDC", USDC_DECIMALS,
 export default function Functions() {
   const functions = useEdgeFunctions();
   const prices = useComputePrices();
+  const [selected, setSelected] = useState<EdgeFunctionInfo>();
   return (
     <>
       <h1>Edge functions</h1>
@@ -38,8 +39,9 @@ export default function Functions() {
       <section aria-labelledby="functions-h">
         <h2 id="functions-h">Functions</h2>
         <Loaded state={functions} what="functions">
-          {(list) => <FunctionList functions={list} prices={prices.data ?? null} />}
+          {(list) => <FunctionList functions={list} prices={prices.data ?? null} selected={selected?.id} onSelect={setSelected} />}
         </Loaded>
+        {selected && <Versions fn={selected} />}
         <p className="hint" data-testid="invocations-note">
           Invocations and revenue per function are not on chain: the epoch report carries each node&apos;s revenue for all services together (see a node&apos;s rewards on the Nodes
           page).
@@ -66,12 +68,22 @@ function PriceStats({ prices }: { prices: ComputePriceInfo }) {
   );
 }
 
-function FunctionList({ functions, prices }: { functions: EdgeFunctionInfo[]; prices: ComputePrices | null }) {
+function FunctionList({
+  functions,
+  prices,
+  selected,
+  onSelect,
+}: {
+  functions: EdgeFunctionInfo[];
+  prices: ComputePrices | null;
+  selected?: number;
+  onSelect: (f: EdgeFunctionInfo) => void;
+}) {
   return (
     <>
       <Table
         label="Functions table"
-        columns={["Name", "Owner", "Version", "Root", "Limits", "Most per million calls", "Updated"]}
+        columns={["Name", "Owner", "Version", "Root", "Limits", "Most per million calls", "Updated", { ariaLabel: "Actions" }]}
         rows={functions}
         empty="No function is registered yet. Deploy one below."
       >
@@ -86,11 +98,42 @@ function FunctionList({ functions, prices }: { functions: EdgeFunctionInfo[]; pr
             <td data-testid="function-limits">{formatLimits(f.limits)}</td>
             <td data-testid="function-cost">{prices ? formatPrice(costPerMillionCalls(prices, f.limits.cpuMs)) : "—"}</td>
             <td>{formatDateTime(f.updatedAt)}</td>
+            <td>
+              <button type="button" aria-pressed={selected === f.id} onClick={() => onSelect(f)}>
+                Versions
+              </button>
+            </td>
           </tr>
         )}
       </Table>
       {functions.length === FUNCTIONS_LISTED && <p className="hint">The first {FUNCTIONS_LISTED} functions are shown.</p>}
       <p className="hint">The most a call costs is at its CPU limit; a call that uses less CPU costs less.</p>
+    </>
+  );
+}
+
+/** A function's versions, newest first: each new root it published, with its limits. */
+function Versions({ fn }: { fn: EdgeFunctionInfo }) {
+  const versions = useFunctionVersions(fn.id);
+  return (
+    <>
+      <h3 id="versions-h">Versions of {fn.name}</h3>
+      <Loaded state={versions} what={`the versions of ${fn.name}`}>
+        {(list) => (
+          <Table label={`Versions of ${fn.name}`} columns={["Version", "Root", "Limits", "Published"]} rows={list}>
+            {(v) => (
+              <tr key={v.version} data-testid="version-row">
+                <th scope="row">{v.version}</th>
+                <td>
+                  <code>{v.root}</code>
+                </td>
+                <td>{formatLimits(v.limits)}</td>
+                <td>{formatDateTime(v.publishedAt)}</td>
+              </tr>
+            )}
+          </Table>
+        )}
+      </Loaded>
     </>
   );
 }
