@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { keccak256, toUtf8Bytes, ZeroAddress } from "ethers";
 import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { AppContext, type AppState } from "../src/AppContext";
 import { WalletProvider } from "../src/wallet/WalletContext";
 import Functions from "../src/pages/Functions";
-import { costPerMillionCalls, DEFAULT_LIMITS, defaultUploadGateway, deployPlan, parseFunctionName, parseLimits, rootToBytes32, uploadBundle, type FunctionLimits } from "../src/lib/functions";
+import { costPerMillionCalls, DEFAULT_LIMITS, defaultUploadGateway, deployPlan, nameHolder, parseFunctionName, parseLimits, rootToBytes32, uploadBundle, type FunctionLimits } from "../src/lib/functions";
 import type { DashboardData, EdgeFunctionInfo } from "../src/data/source";
 
 afterEach(cleanup);
@@ -56,13 +57,24 @@ describe("costPerMillionCalls", () => {
   });
 });
 
-describe("deployPlan", () => {
-  const hello = { id: 3, owner: ALICE, version: 2, root: R1 };
-  it("registers a free name, publishes the next version of the wallet's own function, refuses the rest", () => {
-    expect(deployPlan(null, ALICE, R1)).toEqual({ kind: "register" });
-    expect(deployPlan(hello, ALICE.toLowerCase(), R2)).toEqual({ kind: "publish", id: 3, nextVersion: 3 });
-    expect(deployPlan(hello, BOB, R2)).toEqual({ kind: "refused", reason: `The name is taken: function 3 belongs to ${ALICE}.` });
-    expect(deployPlan(hello, ALICE, R1.toUpperCase().replace("0X", "0x"))).toEqual({ kind: "refused", reason: "This bundle is already version 2 of the function." });
+describe("nameHolder and deployPlan (FunctionRegistry's rules for a deploy)", () => {
+  // The registry's views over two names: hello (id 3, Alice's, 2 versions); everything else free.
+  const registry = {
+    idOfName: async (hash: string) => (hash === keccak256(toUtf8Bytes("hello")) ? 3n : 0n),
+    functions: async (id: bigint) => (id === 3n ? { owner: ALICE, versionCount: 2n } : { owner: ZeroAddress, versionCount: 0n }),
+  };
+
+  it("reads who holds a name from the registry's views", async () => {
+    expect(await nameHolder(registry, "hello")).toEqual({ id: 3, owner: ALICE, version: 2 });
+    expect(await nameHolder(registry, "free")).toBe(null);
+  });
+
+  it("registers a free name, publishes a new root of the wallet's own function, refuses the rest", () => {
+    const hello = { id: 3, owner: ALICE, version: 2 };
+    expect(deployPlan(null, ALICE, 0)).toEqual({ kind: "register" });
+    expect(deployPlan(hello, ALICE.toLowerCase(), 0)).toEqual({ kind: "publish", id: 3, nextVersion: 3 });
+    expect(deployPlan(hello, BOB, 0)).toEqual({ kind: "refused", reason: `The name is taken: function 3 belongs to ${ALICE}.` });
+    expect(deployPlan(hello, ALICE, 1)).toEqual({ kind: "refused", reason: "This bundle is already version 1 of the function; a new version needs a new root." });
   });
 });
 

@@ -1005,12 +1005,14 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     expect(errors, "the empty account's page logged errors").to.deep.equal([]);
   });
 
-  it("deploys an edge function: uploads the bundle through a gateway, registers it and lists it with its cost", async () => {
+  it("deploys an edge function: uploads the bundle through a gateway, registers it, lists it with its cost, refuses the same root and publishes a second version", async () => {
     // A real gateway with its blockstore, and an origin serving the example bundle once asked.
     const bundle = fs.readFileSync(path.join(ROOT, "examples/functions/hello.js"));
     const store = await BlockStore.open({ directory: fs.mkdtempSync(path.join(tmp, "blocks-")), maxBytes: 64 * 1024 * 1024, verifiedCacheBytes: 0 });
     const gateway = await startGateway({ store, origins: new OriginFetcher(store), operatorToken: "e2e-token" });
-    const origin = http.createServer((_req, res) => res.writeHead(200, { "content-type": "text/javascript" }).end(bundle));
+    // Version 2 is the same module with a comment: another root.
+    const bundle2 = Buffer.concat([bundle, Buffer.from("\n// version 2\n")]);
+    const origin = http.createServer((req, res) => res.writeHead(200, { "content-type": "text/javascript" }).end(req.url === "/hello-2.js" ? bundle2 : bundle));
     await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
     gateways.push(gateway.url);
     try {
@@ -1024,7 +1026,8 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       await form.getByTestId("function-name").fill("E2E");
       await form.locator(".error").filter({ hasText: "Use only lower-case letters a-z, digits and '-'." }).waitFor();
       await form.getByTestId("function-name").fill("e2e-hello");
-      await form.getByTestId("bundle-url").fill(`http://127.0.0.1:${(origin.address() as AddressInfo).port}/hello.js`);
+      const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+      await form.getByTestId("bundle-url").fill(`${originUrl}/hello.js`);
       expect(await form.getByTestId("gateway-url").inputValue()).to.equal(new URL("gateways/0", url).href);
       await form.getByTestId("operator-token").fill("e2e-token");
       await form.getByTestId("limit-cpuMs").fill("20");
@@ -1042,6 +1045,21 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       await row.waitFor();
       expect(await row.getByTestId("function-version").textContent()).to.equal("1");
       expect(await row.getByTestId("function-cost").textContent()).to.equal("0.7 USDC");
+
+      // The same bundle again is refused before any transaction; another bundle is version 2.
+      const deploy = form.getByRole("button", { name: "Upload and register" });
+      await deploy.click();
+      await form.getByTestId("deploy-error").filter({ hasText: "This bundle is already version 1 of the function; a new version needs a new root." }).waitFor();
+      await form.getByTestId("bundle-url").fill(`${originUrl}/hello-2.js`);
+      await deploy.click();
+      await settled(form, "Publish version 2");
+      const root2 = `0x${Buffer.from(blake3(bundle2)).toString("hex")}`;
+      expect((await registry.resolve("e2e-hello"))[2].root).to.equal(root2);
+      await row.getByTestId("function-version").filter({ hasText: "2" }).waitFor();
+      await row.getByRole("button", { name: "Versions" }).click();
+      const versions = page.getByTestId("version-row");
+      await versions.nth(1).waitFor();
+      expect(await versions.locator("code").allTextContents()).to.deep.equal([root2, root]);
       await screenshot("functions");
     } finally {
       gateways.splice(0);

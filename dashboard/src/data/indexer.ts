@@ -132,12 +132,6 @@ const EDGE_FUNCTIONS = /* GraphQL */ `
     edgeFunctions(first: $first) { nodes { ${FUNCTION_FIELDS} } }
   }`;
 
-const EDGE_FUNCTION = /* GraphQL */ `
-  query EdgeFunction($name: String!) {
-    health { indexedBlock }
-    edgeFunction(name: $name) { ${FUNCTION_FIELDS} }
-  }`;
-
 const FUNCTION_VERSIONS = /* GraphQL */ `
   query FunctionVersions($id: Int!, $first: Int!) {
     health { indexedBlock }
@@ -418,11 +412,6 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
     async edgeFunctions(limit) {
       const d = await fresh<Fresh & { edgeFunctions: { nodes: FunctionRow[] } }>(EDGE_FUNCTIONS, { first: limit });
       return d.edgeFunctions.nodes.map(edgeFunction);
-    },
-
-    async edgeFunction(name) {
-      const d = await fresh<Fresh & { edgeFunction: FunctionRow | null }>(EDGE_FUNCTION, { name });
-      return d.edgeFunction && edgeFunction(d.edgeFunction);
     },
 
     async functionVersions(id, limit) {

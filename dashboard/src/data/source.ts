@@ -322,8 +322,6 @@ export interface DashboardData {
   nodeHistory(id: number): Promise<NodeHistory | null>;
   /** The first `limit` functions registered on FunctionRegistry, by id. */
   edgeFunctions(limit: number): Promise<EdgeFunctionInfo[]>;
-  /** The function named `name` (null when the name is free). */
-  edgeFunction(name: string): Promise<EdgeFunctionInfo | null>;
   /** The latest `limit` versions of function `id`, newest first. */
   functionVersions(id: number, limit: number): Promise<FunctionVersionInfo[]>;
   /** The latest compute prices (null before the indexer has seen ServiceEscrow's deployment). */

@@ -3,6 +3,7 @@
  * wallet is asked to sign, the cost of a call from ServiceEscrow's compute prices, and the upload
  * of a bundle to a gateway (`POST /origins`, as `npm start` adds the example function).
  */
+import { keccak256, toUtf8Bytes } from "ethers";
 
 /** FunctionRegistry's caps: what a node enforces at most (MAX_MEMORY_MIB, MAX_WALL_MS, MAX_BUNDLE_BYTES). */
 export const LIMIT_CAPS = { memoryMiB: 128, wallMs: 15_000, bundleBytes: 10 * 1024 * 1024 } as const;
@@ -63,14 +64,43 @@ export function costPerMillionCalls(prices: ComputePrices, cpuMs: number): bigin
   return prices.perMillionRequests + BigInt(cpuMs) * prices.perMillionCpuMs;
 }
 
-/** What deploying `name` from `account` does, given the function of that name if one is registered. */
+/** A registered name as FunctionRegistry holds it now: its function, owner and latest version. */
+export interface NameHolder {
+  id: number;
+  owner: string;
+  version: number;
+}
+
+/** The registry's views {@link nameHolder} reads. */
+export interface RegistryReads {
+  idOfName(nameHash: string): Promise<bigint>;
+  functions(id: bigint): Promise<{ owner: string; versionCount: bigint }>;
+}
+
+/**
+ * Who holds `name`, read from the chain at the moment of deploying (the indexer may not have seen
+ * a registration made a block ago); null when the name is free.
+ */
+export async function nameHolder(registry: RegistryReads, name: string): Promise<NameHolder | null> {
+  const id = await registry.idOfName(keccak256(toUtf8Bytes(name)));
+  if (id === 0n) return null;
+  const f = await registry.functions(id);
+  return { id: Number(id), owner: f.owner, version: Number(f.versionCount) };
+}
+
+/** What deploying does: register a free name, publish a root the account's function never had, or nothing and why. */
 export type DeployPlan = { kind: "register" } | { kind: "publish"; id: number; nextVersion: number } | { kind: "refused"; reason: string };
 
-export function deployPlan(existing: { id: number; owner: string; version: number; root: string } | null, account: string, root: string): DeployPlan {
-  if (!existing) return { kind: "register" };
-  if (existing.owner.toLowerCase() !== account.toLowerCase()) return { kind: "refused", reason: `The name is taken: function ${existing.id} belongs to ${existing.owner}.` };
-  if (existing.root.toLowerCase() === root.toLowerCase()) return { kind: "refused", reason: `This bundle is already version ${existing.version} of the function.` };
-  return { kind: "publish", id: existing.id, nextVersion: existing.version + 1 };
+/**
+ * The registry's rules for `account` deploying over `holder` (null: a free name). `publishedAs` is
+ * `versionOfRoot(id, root)` of the bundle's root (0: never published by this function); pass 0
+ * before the upload to learn early that the name is someone else's.
+ */
+export function deployPlan(holder: NameHolder | null, account: string, publishedAs: number): DeployPlan {
+  if (!holder) return { kind: "register" };
+  if (holder.owner.toLowerCase() !== account.toLowerCase()) return { kind: "refused", reason: `The name is taken: function ${holder.id} belongs to ${holder.owner}.` };
+  if (publishedAs !== 0) return { kind: "refused", reason: `This bundle is already version ${publishedAs} of the function; a new version needs a new root.` };
+  return { kind: "publish", id: holder.id, nextVersion: holder.version + 1 };
 }
 
 /** A content root as the registry takes it (bytes32), from the gateway's 64 hex characters. */

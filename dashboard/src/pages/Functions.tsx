@@ -8,9 +8,10 @@ import type { JsonRpcSigner } from "ethers";
 import { useApp } from "../AppContext";
 import { connectSuite } from "../lib/contracts";
 import { useTransaction } from "../lib/useTransaction";
+import { useSuite } from "../lib/useChain";
 import { useComputePrices, useEdgeFunctions, useFunctionVersions, FUNCTIONS_LISTED } from "../hooks/useFunctions";
 import { describeError } from "../lib/revert";
-import { costPerMillionCalls, DEFAULT_LIMITS, defaultUploadGateway, deployPlan, type DeployPlan, parseFunctionName, parseLimits, uploadBundle, type ComputePrices, type FunctionLimits } from "../lib/functions";
+import { costPerMillionCalls, DEFAULT_LIMITS, defaultUploadGateway, deployPlan, nameHolder, type DeployPlan, parseFunctionName, parseLimits, uploadBundle, type ComputePrices, type FunctionLimits } from "../lib/functions";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
 import { Table } from "../components/Table";
@@ -151,7 +152,8 @@ const LIMIT_FIELDS: { key: keyof FunctionLimits; label: string }[] = [
 
 /** Upload to a gateway, then register the name (or publish the next version of the wallet's function). */
 function DeployForm({ signer, account }: { signer: JsonRpcSigner; account: string }) {
-  const { deployment, data, refresh } = useApp();
+  const { deployment, refresh } = useApp();
+  const reads = useSuite();
   const [name, setName] = useState("");
   const [bundleUrl, setBundleUrl] = useState("");
   const [gateway, setGateway] = useState(() => defaultUploadGateway(deployment, location.href));
@@ -164,14 +166,18 @@ function DeployForm({ signer, account }: { signer: JsonRpcSigner; account: strin
   const urlError = bundleUrl === "" || /^https?:\/\/\S+$/.test(bundleUrl) ? undefined : "An http or https URL the gateway can fetch.";
   const ready = parsedName.value !== undefined && limits.value !== undefined && bundleUrl !== "" && !urlError && gateway !== "" && token !== "";
 
-  /** Upload and check the name first (no wallet involved), then the one transaction. */
+  /** Check the name on chain (no wallet prompt), upload, check the root, then the one transaction. */
   const deploy = async () => {
     setPrep({ busy: true });
-    let root: string;
+    let root: string | undefined;
     let plan: DeployPlan;
     try {
-      root = await uploadBundle(gateway, token, bundleUrl);
-      plan = deployPlan(await data.edgeFunction(parsedName.value!), account, root);
+      const holder = await nameHolder(reads.functionRegistry, parsedName.value!);
+      plan = deployPlan(holder, account, 0);
+      if (plan.kind !== "refused") {
+        root = await uploadBundle(gateway, token, bundleUrl);
+        plan = deployPlan(holder, account, holder ? Number(await reads.functionRegistry.versionOfRoot(holder.id, root)) : 0);
+      }
     } catch (err) {
       return setPrep({ busy: false, error: describeError(err) });
     }
@@ -180,8 +186,8 @@ function DeployForm({ signer, account }: { signer: JsonRpcSigner; account: strin
     const registry = connectSuite(deployment, signer).functionRegistry;
     await tx.run((send) =>
       plan.kind === "register"
-        ? send(`Register ${parsedName.value}`, () => registry.register(parsedName.value!, root, limits.value!))
-        : send(`Publish version ${plan.nextVersion}`, () => registry.publish(plan.id, root, limits.value!)),
+        ? send(`Register ${parsedName.value}`, () => registry.register(parsedName.value!, root!, limits.value!))
+        : send(`Publish version ${plan.nextVersion}`, () => registry.publish(plan.id, root!, limits.value!)),
     );
   };
 
