@@ -15,6 +15,7 @@ import type {
   Emission,
   FLK,
   FleekGovernor,
+  FunctionRegistry,
   NodeRegistry,
   ServiceCredits,
   ServiceEscrow,
@@ -25,6 +26,7 @@ import buybackBurner from "../artifacts/contracts/buyback/BuybackBurner.sol/Buyb
 import creatorMarket from "../artifacts/contracts/creator/CreatorMarket.sol/CreatorMarket.json";
 import creatorToken from "../artifacts/contracts/creator/CreatorToken.sol/CreatorToken.json";
 import fleekGovernor from "../artifacts/contracts/governance/FleekGovernor.sol/FleekGovernor.json";
+import functionRegistry from "../artifacts/contracts/functions/FunctionRegistry.sol/FunctionRegistry.json";
 import serviceEscrow from "../artifacts/contracts/payments/ServiceEscrow.sol/ServiceEscrow.json";
 import epochRewards from "../artifacts/contracts/registry/EpochRewards.sol/EpochRewards.json";
 import nodeRegistry from "../artifacts/contracts/registry/NodeRegistry.sol/NodeRegistry.json";
@@ -42,6 +44,7 @@ interface Contracts {
   Emission: Emission;
   EpochRewards: EpochRewards;
   FLK: FLK;
+  FunctionRegistry: FunctionRegistry;
   Governor: FleekGovernor;
   NodeRegistry: NodeRegistry;
   ServiceCredits: ServiceCredits;
@@ -61,6 +64,7 @@ const INTERFACES: { [C in ContractName]: Interface } = {
   Emission: new Interface(emission.abi),
   EpochRewards: new Interface(epochRewards.abi),
   FLK: new Interface(flk.abi),
+  FunctionRegistry: new Interface(functionRegistry.abi),
   Governor: new Interface(fleekGovernor.abi),
   NodeRegistry: new Interface(nodeRegistry.abi),
   ServiceCredits: new Interface(serviceCredits.abi),

@@ -16,7 +16,7 @@ export const DEFAULT_FINALITY_DEPTH: Record<number, number> = { 8453: 150, 84532
 export const FALLBACK_FINALITY_DEPTH = 64;
 
 /** Contract names the derivation modules use, by lower-case name. */
-const CANONICAL_NAMES: Record<string, string> = { flk: "FLK", vesting: "Vesting", emission: "Emission", staking: "Staking", governor: "Governor", fleekgovernor: "Governor", creatormarket: "CreatorMarket", buyback: "BuybackBurner", buybackburner: "BuybackBurner", registry: "NodeRegistry", noderegistry: "NodeRegistry", rewards: "EpochRewards", epochrewards: "EpochRewards", servicecredits: "ServiceCredits", escrow: "ServiceEscrow", serviceescrow: "ServiceEscrow" };
+const CANONICAL_NAMES: Record<string, string> = { flk: "FLK", vesting: "Vesting", emission: "Emission", staking: "Staking", governor: "Governor", fleekgovernor: "Governor", creatormarket: "CreatorMarket", buyback: "BuybackBurner", buybackburner: "BuybackBurner", registry: "NodeRegistry", noderegistry: "NodeRegistry", rewards: "EpochRewards", epochrewards: "EpochRewards", servicecredits: "ServiceCredits", escrow: "ServiceEscrow", serviceescrow: "ServiceEscrow", functionregistry: "FunctionRegistry" };
 
 /**
  * Reads contract addresses from one of:

@@ -16,6 +16,7 @@ const Account = lazy(() => import("./pages/Account"));
 const Governance = lazy(() => import("./pages/Governance"));
 const Nodes = lazy(() => import("./pages/Nodes"));
 const Creators = lazy(() => import("./pages/Creators"));
+const Functions = lazy(() => import("./pages/Functions"));
 
 /** Fetches the deployment the host serves next to the app: the devnet's addresses.json plus the indexer's `graphqlUrl`. */
 async function loadDeployment(): Promise<Deployment> {
@@ -34,6 +35,8 @@ function Page({ route }: { route: Route }) {
       return <Nodes />;
     case "creators":
       return <Creators />;
+    case "functions":
+      return <Functions />;
     default:
       return <Overview />;
   }

@@ -7,6 +7,7 @@ export const ROUTES = [
   { route: "governance", label: "Governance" },
   { route: "nodes", label: "Nodes" },
   { route: "creators", label: "Creator tokens" },
+  { route: "functions", label: "Functions" },
 ] as const;
 
 export type Route = (typeof ROUTES)[number]["route"];

@@ -22,6 +22,7 @@ const deployment: Deployment = {
     registry: "0x000000000000000000000000000000000000000b",
     rewards: "0x000000000000000000000000000000000000000c",
     escrow: "0x000000000000000000000000000000000000000d",
+    functionRegistry: "0x000000000000000000000000000000000000000e",
   },
 };
 const suite = connectSuite(deployment, new JsonRpcProvider(deployment.rpcUrl, 31337, { staticNetwork: true }));

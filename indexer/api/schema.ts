@@ -5,6 +5,7 @@ import { creatorSchema } from "./schema-creator";
 import { creditsSchema } from "./schema-credits";
 import { emissionSchema } from "./schema-emission";
 import { escrowSchema } from "./schema-escrow";
+import { functionsSchema } from "./schema-functions";
 import { governanceSchema } from "./schema-governance";
 import { governanceTimelineSchema } from "./schema-governance-timeline";
 import { registrySchema } from "./schema-registry";
@@ -15,7 +16,7 @@ import { tokenSchema } from "./schema-token";
 import { vestingSchema } from "./schema-vesting";
 
 /** Every schema part; a new area appends its own. */
-export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, creatorSchema, buybackSchema, registrySchema, escrowSchema, creditsSchema, stakingRewardsSchema, governanceTimelineSchema, stakingRewardPaymentsSchema];
+export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, creatorSchema, buybackSchema, registrySchema, escrowSchema, creditsSchema, stakingRewardsSchema, governanceTimelineSchema, stakingRewardPaymentsSchema, functionsSchema];
 
 /** The executable schema of the whole API. */
 export function buildSchema() {

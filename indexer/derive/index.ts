@@ -7,6 +7,7 @@ import type * as creator from "./creator";
 import type * as credits from "./credits";
 import type * as emission from "./emission";
 import type * as escrow from "./escrow";
+import type * as functions from "./functions";
 import type * as governance from "./governance";
 import type * as governanceTimeline from "./governance-timeline";
 import type * as registry from "./registry";
@@ -22,6 +23,7 @@ import { creatorModule } from "./creator";
 import { creditsModule } from "./credits";
 import { emissionModule } from "./emission";
 import { escrowModule } from "./escrow";
+import { functionsModule } from "./functions";
 import { governanceModule } from "./governance";
 import { governanceTimelineModule } from "./governance-timeline";
 import { registryModule } from "./registry";
@@ -32,7 +34,7 @@ import { tokenModule } from "./token";
 import { vestingModule } from "./vesting";
 
 /** Every derivation module, in the order their handlers run for a shared event. */
-export const allModules: readonly IndexerModule[] = [tokenModule, vestingModule, emissionModule, stakingModule, governanceModule, creatorModule, buybackModule, registryModule, escrowModule, creditsModule, stakingRewardsModule, governanceTimelineModule, stakingRewardPaymentsModule];
+export const allModules: readonly IndexerModule[] = [tokenModule, vestingModule, emissionModule, stakingModule, governanceModule, creatorModule, buybackModule, registryModule, escrowModule, creditsModule, stakingRewardsModule, governanceTimelineModule, stakingRewardPaymentsModule, functionsModule];
 
 /**
  * Every derived and engine table as queries return its rows: the API's `Kysely<Database>` checks
@@ -44,6 +46,7 @@ export type Database = DatabaseOf<
   | TablesIn<typeof credits>
   | TablesIn<typeof emission>
   | TablesIn<typeof escrow>
+  | TablesIn<typeof functions>
   | TablesIn<typeof governance>
   | TablesIn<typeof governanceTimeline>
   | TablesIn<typeof registry>

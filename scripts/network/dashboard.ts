@@ -1,7 +1,9 @@
 /**
  * The dashboard for the local network: the production build (made once, rebuilt when asked) served
  * as static files, with `/addresses.json` answering the deployment plus `graphqlUrl` (the indexer)
- * and `gateways`, so one build works against any network.
+ * and `gateways`, so one build works against any network. `POST /gateways/<i>/origins` is forwarded
+ * to gateway `i`: the Functions page uploads bundles through it, since a gateway answers no CORS
+ * preflight and a page cannot POST to it from another origin.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -15,6 +17,8 @@ export interface DashboardConfig {
   contracts: Record<string, string>;
   graphqlUrl?: string;
   gateways?: string[];
+  /** Set by {@link serveDashboard}: this host forwards `POST gateways/<i>/origins` to `gateways[i]`. */
+  gatewayForward?: boolean;
 }
 
 /** A served dashboard. */
@@ -46,9 +50,11 @@ export async function serveDashboard(distDir: string, config: () => DashboardCon
   const server = http.createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     if (urlPath === "/addresses.json") {
-      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(config()));
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify({ ...config(), gatewayForward: true }));
       return;
     }
+    const forward = /^\/gateways\/(\d{1,3})\/origins$/.exec(urlPath);
+    if (forward && req.method === "POST") return forwardUpload(config().gateways?.[Number(forward[1])], req, res);
     const file = path.join(distDir, urlPath === "/" ? "index.html" : urlPath);
     if (!file.startsWith(distDir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404).end();
@@ -69,4 +75,23 @@ export async function serveDashboard(distDir: string, config: () => DashboardCon
         server.close(() => resolve());
       }),
   };
+}
+
+/** Forwards one `POST /origins` (body, bearer token, content type) to `gateway` and its answer back. */
+function forwardUpload(gateway: string | undefined, req: http.IncomingMessage, res: http.ServerResponse): void {
+  if (!gateway) {
+    res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "no such gateway in this network" }));
+    return;
+  }
+  const headers: Record<string, string> = { "content-type": req.headers["content-type"] ?? "application/json" };
+  if (req.headers.authorization) headers.authorization = req.headers.authorization;
+  const upstream = http.request(`${gateway}/origins`, { method: "POST", headers }, (answer) => {
+    res.writeHead(answer.statusCode ?? 502, { "content-type": answer.headers["content-type"] ?? "application/json" });
+    answer.pipe(res);
+  });
+  upstream.on("error", (err) => {
+    if (!res.headersSent) res.writeHead(502, { "content-type": "application/json" }).end(JSON.stringify({ error: `gateway unreachable: ${err.message}` }));
+    else res.destroy();
+  });
+  req.pipe(upstream);
 }

@@ -25,6 +25,12 @@ import { formatDateTime, formatDuration, formatShare, formatToken, formatUsdc } 
 import { installTestWallet, rawRpc } from "../helpers/testWallet";
 import { signNodeKeyProof } from "../../protocol/nodeKeyProof";
 import { KeyPair } from "../../node/consensus/types/crypto";
+import { blake3 } from "@noble/hashes/blake3";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { BlockStore } from "../../node/blockstore/blockStore";
+import { startGateway } from "../../node/gateway/gatewayServer";
+import { OriginFetcher } from "../../node/origins/originFetcher";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIST = path.join(ROOT, "dist/dashboard");
@@ -151,6 +157,8 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   const pageErrors: string[] = [];
   /** Set by the case that stops the indexer: the browser then logs its refused requests, which are expected. */
   let indexerStopped = false;
+  /** The gateways the served addresses.json names (the Functions case starts one). */
+  const gateways: string[] = [];
 
   async function advanceTime(seconds: bigint) {
     await rawRpc(deployment.rpcUrl, "evm_increaseTime", [Number(seconds)]);
@@ -258,7 +266,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     deployment = started.deployment;
     [indexer] = await Promise.all([startIndexer(tmp, path.join(tmp, "addresses.json")), build]);
     const graphqlUrl = indexer.graphqlUrl;
-    server = await serveDashboard(DIST, () => ({ ...deployment, graphqlUrl }));
+    server = await serveDashboard(DIST, () => ({ ...deployment, graphqlUrl, gateways }));
     url = server.url;
     // No response cache: the wallet must see each new nonce right after the previous transaction.
     rpc = new JsonRpcProvider(deployment.rpcUrl, deployment.chainId, { staticNetwork: true, cacheTimeout: -1 });
@@ -995,6 +1003,69 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       await ctx.close();
     }
     expect(errors, "the empty account's page logged errors").to.deep.equal([]);
+  });
+
+  it("deploys an edge function: uploads the bundle through a gateway, registers it, lists it with its cost, refuses the same root and publishes a second version", async () => {
+    // A real gateway with its blockstore, and an origin serving the example bundle once asked.
+    const bundle = fs.readFileSync(path.join(ROOT, "examples/functions/hello.js"));
+    const store = await BlockStore.open({ directory: fs.mkdtempSync(path.join(tmp, "blocks-")), maxBytes: 64 * 1024 * 1024, verifiedCacheBytes: 0 });
+    const gateway = await startGateway({ store, origins: new OriginFetcher(store), operatorToken: "e2e-token" });
+    // Version 2 is the same module with a comment: another root.
+    const bundle2 = Buffer.concat([bundle, Buffer.from("\n// version 2\n")]);
+    const origin = http.createServer((req, res) => res.writeHead(200, { "content-type": "text/javascript" }).end(req.url === "/hello-2.js" ? bundle2 : bundle));
+    await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+    gateways.push(gateway.url);
+    try {
+      await page.reload();
+      await openPage("Functions");
+      await page.getByRole("heading", { name: "Edge functions" }).waitFor();
+      // The escrow's defaults: $0.30 per million requests and $0.02 per million CPU-ms.
+      expect(await page.getByTestId("price-requests").textContent()).to.contain("0.3 USDC");
+      expect(await page.getByTestId("price-cpu").textContent()).to.contain("0.02 USDC");
+      const form = page.getByRole("form", { name: "Deploy a function" });
+      await form.getByTestId("function-name").fill("E2E");
+      await form.locator(".error").filter({ hasText: "Use only lower-case letters a-z, digits and '-'." }).waitFor();
+      await form.getByTestId("function-name").fill("e2e-hello");
+      const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+      await form.getByTestId("bundle-url").fill(`${originUrl}/hello.js`);
+      expect(await form.getByTestId("gateway-url").inputValue()).to.equal(new URL("gateways/0", url).href);
+      await form.getByTestId("operator-token").fill("e2e-token");
+      await form.getByTestId("limit-cpuMs").fill("20");
+      await form.getByRole("button", { name: "Upload and register" }).click();
+      await settled(form, "Register e2e-hello");
+      const root = `0x${Buffer.from(blake3(bundle)).toString("hex")}`;
+      expect(await form.getByTestId("uploaded-root").textContent()).to.contain(root);
+      // On chain: the wallet owns version 1 with that root and the limits typed.
+      const registry = new Contract(deployment.contracts.functionRegistry, abi("functions/FunctionRegistry.sol/FunctionRegistry.json"), rpc);
+      const [id, version, latest] = await registry.resolve("e2e-hello");
+      expect([Number(version), latest.root, Number(latest.limits.cpuMs), Number(latest.limits.memoryMiB)]).to.deep.equal([1, root, 20, 128]);
+      expect((await registry.functions(id))[0]).to.equal(wallet.address);
+      // Listed from the indexer: at its 20 ms CPU limit a million calls cost at most 300,000 + 20 × 20,000 units.
+      const row = page.getByTestId("function-row").filter({ hasText: "e2e-hello" });
+      await row.waitFor();
+      expect(await row.getByTestId("function-version").textContent()).to.equal("1");
+      expect(await row.getByTestId("function-cost").textContent()).to.equal("0.7 USDC");
+
+      // The same bundle again is refused before any transaction; another bundle is version 2.
+      const deploy = form.getByRole("button", { name: "Upload and register" });
+      await deploy.click();
+      await form.getByTestId("deploy-error").filter({ hasText: "This bundle is already version 1 of the function; a new version needs a new root." }).waitFor();
+      await form.getByTestId("bundle-url").fill(`${originUrl}/hello-2.js`);
+      await deploy.click();
+      await settled(form, "Publish version 2");
+      const root2 = `0x${Buffer.from(blake3(bundle2)).toString("hex")}`;
+      expect((await registry.resolve("e2e-hello"))[2].root).to.equal(root2);
+      await row.getByTestId("function-version").filter({ hasText: "2" }).waitFor();
+      await row.getByRole("button", { name: "Versions" }).click();
+      const versions = page.getByTestId("version-row");
+      await versions.nth(1).waitFor();
+      expect(await versions.locator("code").allTextContents()).to.deep.equal([root2, root]);
+      await screenshot("functions");
+    } finally {
+      gateways.splice(0);
+      await gateway.close();
+      await new Promise((resolve) => origin.close(resolve));
+    }
   });
 
   it("shows the nodes page and logs no console errors anywhere", async () => {

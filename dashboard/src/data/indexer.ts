@@ -4,7 +4,7 @@
  * from before it, so a query is repeated until the indexer has reached the transaction's block.
  */
 import { IndexerError, type GraphQuery } from "./graphql";
-import { PROPOSAL_STATES, type Burn, type DashboardData, type NodeStatus, type Proposal, type ProposalEvent, type ProposalState, type ReputationPoint, type SupplySample, type TokenStats, type Vote } from "./source";
+import { PROPOSAL_STATES, type Burn, type DashboardData, type EdgeFunctionInfo, type FunctionVersionInfo, type NodeStatus, type Proposal, type ProposalEvent, type ProposalState, type ReputationPoint, type SupplySample, type TokenStats, type Vote } from "./source";
 import type { Deployment } from "../lib/contracts";
 
 /** How long a read waits for the indexer to reach a confirmed transaction's block, by default. */
@@ -123,6 +123,29 @@ const CURRENT_EPOCH = /* GraphQL */ `
     health { indexedBlock }
     epochs(first: 1) { nodes { number start duration committee } }
   }`;
+
+const FUNCTION_FIELDS = "id name owner version root limits { memoryMiB cpuMs wallMs bundleBytes } updatedAt";
+
+const EDGE_FUNCTIONS = /* GraphQL */ `
+  query EdgeFunctions($first: Int!) {
+    health { indexedBlock }
+    edgeFunctions(first: $first) { nodes { ${FUNCTION_FIELDS} } }
+  }`;
+
+const FUNCTION_VERSIONS = /* GraphQL */ `
+  query FunctionVersions($id: Int!, $first: Int!) {
+    health { indexedBlock }
+    edgeFunction(id: $id) { versions(first: $first, orderDirection: DESC) { nodes { version root limits { memoryMiB cpuMs wallMs bundleBytes } publishedAt transactionHash } } }
+  }`;
+
+const COMPUTE_PRICES = /* GraphQL */ `
+  query ComputePrices {
+    health { indexedBlock }
+    computePrices { perMillionRequests perMillionCpuMs timestamp }
+  }`;
+
+type FunctionRow = Omit<EdgeFunctionInfo, "updatedAt"> & { updatedAt: number };
+const edgeFunction = (f: FunctionRow): EdgeFunctionInfo => ({ ...f, updatedAt: BigInt(f.updatedAt) });
 
 const NODE_HISTORY = /* GraphQL */ `
   query NodeHistory($id: Int!) {
@@ -384,6 +407,24 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
         reputation: byEpoch(d.node.reputation),
         rewards: byEpoch(d.node.rewards).map((r) => ({ ...r, flkAmount: r.flkAmount === null ? null : BigInt(r.flkAmount), usdcAmount: r.usdcAmount === null ? null : BigInt(r.usdcAmount) })),
       };
+    },
+
+    async edgeFunctions(limit) {
+      const d = await fresh<Fresh & { edgeFunctions: { nodes: FunctionRow[] } }>(EDGE_FUNCTIONS, { first: limit });
+      return d.edgeFunctions.nodes.map(edgeFunction);
+    },
+
+    async functionVersions(id, limit) {
+      type Row = Omit<FunctionVersionInfo, "publishedAt" | "txHash"> & { publishedAt: number; transactionHash: string };
+      const d = await fresh<Fresh & { edgeFunction: { versions: { nodes: Row[] } } | null }>(FUNCTION_VERSIONS, { id, first: limit });
+      if (!d.edgeFunction) throw new IndexerError(`The indexer has no function ${id}.`, "NOT_FOUND");
+      return d.edgeFunction.versions.nodes.map(({ transactionHash, publishedAt, ...v }) => ({ ...v, publishedAt: BigInt(publishedAt), txHash: transactionHash }));
+    },
+
+    async computePrices() {
+      const d = await fresh<Fresh & { computePrices: { perMillionRequests: Amount; perMillionCpuMs: Amount; timestamp: number } | null }>(COMPUTE_PRICES);
+      const p = d.computePrices;
+      return p && { perMillionRequests: BigInt(p.perMillionRequests), perMillionCpuMs: BigInt(p.perMillionCpuMs), setAt: BigInt(p.timestamp) };
     },
 
     async rewardProof(epoch, node) {

@@ -4,6 +4,7 @@
  * live reads and for transactions.
  */
 import type { AllocationShape } from "../lib/schedule";
+import type { ComputePrices, FunctionLimits } from "../lib/functions";
 
 /** Where the FLK supply is, in wei. The parts sum to `total`. */
 export interface SupplyBreakdown {
@@ -169,6 +170,34 @@ export interface DelegateBoard {
 /** A node's lifecycle state (`NodeStaking.Status`), in words. */
 export type NodeStatus = "pending" | "active" | "jailed" | "exited";
 
+/** A function on FunctionRegistry with its latest version (what its name resolves to). */
+export interface EdgeFunctionInfo {
+  id: number;
+  name: string;
+  owner: string;
+  version: number;
+  /** The latest version's content root (bytes32). */
+  root: string;
+  limits: FunctionLimits;
+  /** When the latest version was published, unix seconds. */
+  updatedAt: bigint;
+}
+
+/** One published version of a function. */
+export interface FunctionVersionInfo {
+  version: number;
+  root: string;
+  limits: FunctionLimits;
+  /** Unix seconds. */
+  publishedAt: bigint;
+  txHash: string;
+}
+
+/** ServiceEscrow's latest compute prices and when they were set (unix seconds). */
+export interface ComputePriceInfo extends ComputePrices {
+  setAt: bigint;
+}
+
 /** A registered node, as `NodeRegistry.getNode` returns it. */
 export interface NodeInfo {
   id: number;
@@ -291,6 +320,12 @@ export interface DashboardData {
   currentEpoch(): Promise<EpochInfo>;
   /** Reputation and rewards of node `id`, oldest epoch first (null for an unknown node). */
   nodeHistory(id: number): Promise<NodeHistory | null>;
+  /** The first `limit` functions registered on FunctionRegistry, by id. */
+  edgeFunctions(limit: number): Promise<EdgeFunctionInfo[]>;
+  /** The latest `limit` versions of function `id`, newest first. */
+  functionVersions(id: number, limit: number): Promise<FunctionVersionInfo[]>;
+  /** The latest compute prices (null before the indexer has seen ServiceEscrow's deployment). */
+  computePrices(): Promise<ComputePriceInfo | null>;
   /** The proof to claim epoch `epoch`'s rewards of node `node`'s owner. */
   rewardProof(epoch: number, node: number): Promise<RewardProof>;
 }

@@ -18,6 +18,7 @@ import { abi as registryAbi } from "../../../artifacts/contracts/registry/NodeRe
 import { abi as rewardsAbi } from "../../../artifacts/contracts/registry/EpochRewards.sol/EpochRewards.json";
 import { abi as creatorTokenAbi } from "../../../artifacts/contracts/creator/CreatorToken.sol/CreatorToken.json";
 import { abi as escrowAbi } from "../../../artifacts/contracts/payments/ServiceEscrow.sol/ServiceEscrow.json";
+import { abi as functionRegistryAbi } from "../../../artifacts/contracts/functions/FunctionRegistry.sol/FunctionRegistry.json";
 import { abi as erc20Abi } from "../../../artifacts/@openzeppelin/contracts/token/ERC20/IERC20.sol/IERC20.json";
 import type {
   FLK,
@@ -32,11 +33,12 @@ import type {
   NodeRegistry,
   EpochRewards,
   ServiceEscrow,
+  FunctionRegistry,
   IERC20,
 } from "../../../typechain-types";
 
 /** Every ABI the dashboard talks to, for decoding custom errors raised anywhere in a call. */
-export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi, registryAbi, rewardsAbi, escrowAbi];
+export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi, registryAbi, rewardsAbi, escrowAbi, functionRegistryAbi];
 
 /** Lets `describeError` (lib/revert.ts) decode the custom errors of every ABI of the suite. */
 export function registerSuiteErrors(): void {
@@ -54,6 +56,10 @@ export interface Deployment {
   rpcUrl: string;
   /** The indexer's GraphQL endpoint (`…/graphql`); without it lists show an error. */
   graphqlUrl?: string;
+  /** The nodes' HTTP gateways (`npm start` adds them): where the Functions page uploads a bundle. */
+  gateways?: string[];
+  /** The host forwards `POST gateways/<i>/origins` (relative to the page) to `gateways[i]` (scripts/network/dashboard.ts). */
+  gatewayForward?: boolean;
   contracts: {
     flk: string;
     emission: string;
@@ -68,6 +74,7 @@ export interface Deployment {
     registry: string;
     rewards: string;
     escrow: string;
+    functionRegistry: string;
   };
 }
 
@@ -84,6 +91,7 @@ export interface Suite {
   registry: NodeRegistry;
   rewards: EpochRewards;
   escrow: ServiceEscrow;
+  functionRegistry: FunctionRegistry;
   /** The escrow's payment token (USDC; MockUSDC on the devnet). */
   usdc: IERC20;
 }
@@ -104,6 +112,7 @@ export function connectSuite(deployment: Deployment, runner: ContractRunner): Su
     registry: at<NodeRegistry>(c.registry, registryAbi),
     rewards: at<EpochRewards>(c.rewards, rewardsAbi),
     escrow: at<ServiceEscrow>(c.escrow, escrowAbi),
+    functionRegistry: at<FunctionRegistry>(c.functionRegistry, functionRegistryAbi),
     usdc: at<IERC20>(c.usdc, erc20Abi),
   };
 }
