@@ -6,7 +6,7 @@ import reactHooks from "eslint-plugin-react-hooks";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["artifacts/", "cache/", "typechain-types/", "node_modules/", "dashboard/dist/", "**/*.cjs"] },
+  { ignores: ["artifacts/", "cache/", "typechain-types/", "node_modules/", "dashboard/dist/", "dist/", ".data/", "**/*.cjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
