@@ -71,10 +71,14 @@ describe("nameHolder and deployPlan (FunctionRegistry's rules for a deploy)", ()
 
   it("registers a free name, publishes a new root of the wallet's own function, refuses the rest", () => {
     const hello = { id: 3, owner: ALICE, version: 2 };
-    expect(deployPlan(null, ALICE, 0)).toEqual({ kind: "register" });
-    expect(deployPlan(hello, ALICE.toLowerCase(), 0)).toEqual({ kind: "publish", id: 3, nextVersion: 3 });
-    expect(deployPlan(hello, BOB, 0)).toEqual({ kind: "refused", reason: `The name is taken: function 3 belongs to ${ALICE}.` });
-    expect(deployPlan(hello, ALICE, 1)).toEqual({ kind: "refused", reason: "This bundle is already version 1 of the function; a new version needs a new root." });
+    expect(deployPlan(null, ALICE, null)).toEqual({ kind: "register" });
+    expect(deployPlan(hello, ALICE.toLowerCase(), null)).toEqual({ kind: "publish", id: 3, nextVersion: 3 });
+    expect(deployPlan(hello, BOB, null)).toEqual({ kind: "refused", reason: `The name is taken: function 3 belongs to ${ALICE}.` });
+    expect(deployPlan(hello, ALICE, { id: 3, version: 1 })).toEqual({ kind: "refused", reason: "This bundle is already version 1 of the function; a new version needs a new root." });
+    // A root belongs to the first function that published it, for a new name and an existing one.
+    const taken = "This bundle is already published by function 7; change a byte to publish it under this name.";
+    expect(deployPlan(null, ALICE, { id: 7, version: 2 })).toEqual({ kind: "refused", reason: taken });
+    expect(deployPlan(hello, ALICE, { id: 7, version: 2 })).toEqual({ kind: "refused", reason: taken });
   });
 });
 

@@ -59,6 +59,8 @@ export const functionsSchema: SchemaPart = {
       "The latest version's content root (0x + the BLAKE3 hash of the bundle)."
       root: String!
       limits: FunctionLimits!
+      "USDC units per epoch the owner's escrow pays for callers' invocations (FunctionRegistry.setOwnerPays); 0: callers pay."
+      ownerPaysCapPerEpoch: BigInt!
       registeredAt: Int!
       registeredBlock: Int!
       "When the latest version was published (unix seconds)."
@@ -149,6 +151,7 @@ export const functionsSchema: SchemaPart = {
     },
     EdgeFunction: {
       limits,
+      ownerPaysCapPerEpoch: (f: any) => f.owner_pays_cap,
       registeredAt: (f: any) => f.registered_at,
       registeredBlock: (f: any) => f.registered_block,
       updatedAt: (f: any) => f.updated_at,

@@ -7,7 +7,7 @@ import { col, createTables, defineTable } from "../store/tables";
  * Edge functions (docs/functions.md, "Registry" and "Views"): FunctionRegistry's functions with
  * their latest version, every published version, and ServiceEscrow's compute prices. All of it
  * follows from events: `FunctionRegistered` then `VersionPublished` (version 1) in the same
- * transaction, `VersionPublished` for each new root, `FunctionOwnerChanged`, `ComputePricesSet`
+ * transaction, `VersionPublished` for each new root, `FunctionOwnerChanged`, `OwnerPaysSet`, `ComputePricesSet`
  * (also emitted by the escrow's constructor, so the defaults are indexed too). Invocations are not
  * here: the epoch report carries each node's revenue for all services together, nothing per
  * function or per compute request (what would be needed is in docs/functions.md).
@@ -28,6 +28,8 @@ export const functions = defineTable({
     cpu_ms: col.int4(),
     wall_ms: col.int4(),
     bundle_bytes: col.int4(),
+    /** USDC units per epoch its owner's escrow pays for its callers (`OwnerPaysSet`; 0: callers pay). */
+    owner_pays_cap: col.wei(),
     registered_block: col.int8(),
     registered_at: col.int8(),
     /** When the latest version was published (unix seconds). */
@@ -92,6 +94,7 @@ async function onRegistered(a: EventArgsOf<"FunctionRegistry:FunctionRegistered"
     cpu_ms: 0,
     wall_ms: 0,
     bundle_bytes: 0,
+    owner_pays_cap: 0n,
     registered_block: ctx.block.number,
     registered_at: ctx.block.timestamp,
     updated_at: ctx.block.timestamp,
@@ -124,11 +127,19 @@ async function onOwnerChanged(a: EventArgsOf<"FunctionRegistry:FunctionOwnerChan
   await ctx.store.set(functions, { ...row, owner: a.newOwner, last_block: ctx.block.number });
 }
 
+/** A transfer emits it with 0 when a cap was set: the new owner pays nothing it did not agree to. */
+async function onOwnerPaysSet(a: EventArgsOf<"FunctionRegistry:OwnerPaysSet">, ctx: HandlerContext) {
+  const id = Number(a.id);
+  const row = await ctx.store.get(functions, { id });
+  if (!row) throw new Error(`OwnerPaysSet for function ${id}, which was never registered`);
+  await ctx.store.set(functions, { ...row, owner_pays_cap: a.capPerEpoch, last_block: ctx.block.number });
+}
+
 /** Functions, versions and compute prices. */
 export const functionsModule: IndexerModule = {
   name: "functions",
   events: {
-    FunctionRegistry: ["FunctionRegistered", "VersionPublished", "FunctionOwnerChanged"],
+    FunctionRegistry: ["FunctionRegistered", "VersionPublished", "FunctionOwnerChanged", "OwnerPaysSet"],
     ServiceEscrow: ["ComputePricesSet"],
   },
   tables: [functions, functionVersions, computePrices],
@@ -136,6 +147,7 @@ export const functionsModule: IndexerModule = {
     "FunctionRegistry:FunctionRegistered": onRegistered,
     "FunctionRegistry:VersionPublished": onVersionPublished,
     "FunctionRegistry:FunctionOwnerChanged": onOwnerChanged,
+    "FunctionRegistry:OwnerPaysSet": onOwnerPaysSet,
     "ServiceEscrow:ComputePricesSet": (a, ctx) =>
       ctx.store.set(computePrices, {
         block_number: ctx.block.number,
@@ -149,6 +161,7 @@ export const functionsModule: IndexerModule = {
   prefetch: {
     "FunctionRegistry:VersionPublished": (a) => [{ table: functions, key: { id: Number(a.id) } }],
     "FunctionRegistry:FunctionOwnerChanged": (a) => [{ table: functions, key: { id: Number(a.id) } }],
+    "FunctionRegistry:OwnerPaysSet": (a) => [{ table: functions, key: { id: Number(a.id) } }],
   },
   migrations: {
     "156-functions": {

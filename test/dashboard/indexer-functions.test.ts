@@ -15,13 +15,14 @@ import { costPerMillionCalls } from "../../dashboard/src/lib/functions";
 
 const R1 = `0x${"11".repeat(32)}`;
 const R2 = `0x${"2a".repeat(32)}`;
+const R3 = `0x${"3b".repeat(32)}`;
 
 async function twoFunctions(): Promise<Suite & { alice: string; bob: string }> {
   const suite = await deploySuite();
   const [alice, bob] = (await hre.ethers.getSigners()).slice(10, 12);
   await suite.functionRegistry.connect(alice).register("hello", R1, { memoryMiB: 128, cpuMs: 50, wallMs: 15_000, bundleBytes: 1_048_576 });
   await suite.functionRegistry.connect(alice).publish(1, R2, { memoryMiB: 64, cpuMs: 20, wallMs: 1_000, bundleBytes: 65_536 });
-  await suite.functionRegistry.connect(bob).register("echo", R1, { memoryMiB: 32, cpuMs: 10, wallMs: 100, bundleBytes: 4_096 });
+  await suite.functionRegistry.connect(bob).register("echo", R3, { memoryMiB: 32, cpuMs: 10, wallMs: 100, bundleBytes: 4_096 });
   return { ...suite, alice: alice.address, bob: bob.address };
 }
 
@@ -45,7 +46,7 @@ describe("Dashboard data source on the indexer's GraphQL: edge functions", funct
     const list = await data.edgeFunctions(200);
     expect(list.map(({ updatedAt: _, ...f }) => f)).to.deep.equal([
       { id: 1, name: "hello", owner: s.alice, version: 2, root: R2, limits: { memoryMiB: 64, cpuMs: 20, wallMs: 1_000, bundleBytes: 65_536 } },
-      { id: 2, name: "echo", owner: s.bob, version: 1, root: R1, limits: { memoryMiB: 32, cpuMs: 10, wallMs: 100, bundleBytes: 4_096 } },
+      { id: 2, name: "echo", owner: s.bob, version: 1, root: R3, limits: { memoryMiB: 32, cpuMs: 10, wallMs: 100, bundleBytes: 4_096 } },
     ]);
     expect(list[0].updatedAt).to.equal((await s.functionRegistry.versionOf(1, 2)).publishedAt);
 

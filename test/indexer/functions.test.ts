@@ -12,6 +12,7 @@ import { dropTestDatabases, newEngine, testBackends } from "./helpers";
 
 const R1 = `0x${"11".repeat(32)}`;
 const R2 = `0x${"2a".repeat(32)}`;
+const R3 = `0x${"3b".repeat(32)}`;
 
 interface FunctionsScenario extends Suite {
   alice: string;
@@ -22,8 +23,9 @@ interface FunctionsScenario extends Suite {
 
 /**
  * Alice registers `hello` (root R1, the node's default limits) and publishes version 2 (root R2,
- * smaller limits); Bob registers `echo-2` with R1 (another function may publish the same root) and
- * hands it to Alice; governance sets the compute prices to 400,000 per million requests and
+ * smaller limits); Bob registers `echo-2` with R3 (a root belongs to the first function that publishes it) and
+ * hands it to Alice (Bob's owner-pays cap of 1,000 ends with the transfer); Alice pays up to
+ * 5,000,000 per epoch for `hello`'s callers; governance sets the compute prices to 400,000 per million requests and
  * 30,000 per million CPU-ms (the escrow's constructor set 300,000 and 20,000).
  */
 async function functionsScenario(): Promise<FunctionsScenario> {
@@ -37,13 +39,15 @@ async function functionsScenario(): Promise<FunctionsScenario> {
   const registry = s.functionRegistry;
   await at(registry.connect(alice).register("hello", R1, { memoryMiB: 128, cpuMs: 50, wallMs: 15_000, bundleBytes: 1_048_576 }));
   await at(registry.connect(alice).publish(1, R2, { memoryMiB: 64, cpuMs: 20, wallMs: 1_000, bundleBytes: 65_536 }));
-  await at(registry.connect(bob).register("echo-2", R1, { memoryMiB: 32, cpuMs: 10, wallMs: 100, bundleBytes: 4_096 }));
+  await at(registry.connect(bob).register("echo-2", R3, { memoryMiB: 32, cpuMs: 10, wallMs: 100, bundleBytes: 4_096 }));
+  await (await registry.connect(alice).setOwnerPays(1, 5_000_000n)).wait();
+  await (await registry.connect(bob).setOwnerPays(2, 1_000n)).wait();
   await (await registry.connect(bob).transferFunction(2, alice.address)).wait();
   await at(s.escrow.connect(await timelockSigner(s)).setComputePrices(400_000n, 30_000n));
   return { ...s, alice: alice.address, bob: bob.address, times };
 }
 
-const FUNCTION_FIELDS = "id name owner version root limits { memoryMiB cpuMs wallMs bundleBytes } registeredAt updatedAt maxCostPerMillionCalls";
+const FUNCTION_FIELDS = "id name owner version root limits { memoryMiB cpuMs wallMs bundleBytes } ownerPaysCapPerEpoch registeredAt updatedAt maxCostPerMillionCalls";
 
 describe("indexer functions area: FunctionRegistry's functions and versions, ServiceEscrow's compute prices", function () {
   this.timeout(300_000);
@@ -72,6 +76,7 @@ describe("indexer functions area: FunctionRegistry's functions and versions, Ser
           version: 2,
           root: R2,
           limits: { memoryMiB: 64, cpuMs: 20, wallMs: 1_000, bundleBytes: 65_536 },
+          ownerPaysCapPerEpoch: "5000000",
           registeredAt: registered,
           updatedAt: published,
           // 400,000 + 20 ms × 30,000 USDC units per million calls at its CPU limit.
@@ -82,8 +87,9 @@ describe("indexer functions area: FunctionRegistry's functions and versions, Ser
           name: "echo-2",
           owner: s.alice,
           version: 1,
-          root: R1,
+          root: R3,
           limits: { memoryMiB: 32, cpuMs: 10, wallMs: 100, bundleBytes: 4_096 },
+          ownerPaysCapPerEpoch: "0",
           registeredAt: echoRegistered,
           updatedAt: echoRegistered,
           maxCostPerMillionCalls: "700000",
@@ -117,10 +123,9 @@ describe("indexer functions area: FunctionRegistry's functions and versions, Ser
           { functionId: 1, version: 2, root: R2, limits: { memoryMiB: 64, cpuMs: 20, wallMs: 1_000, bundleBytes: 65_536 }, publishedAt: published },
         ]);
         expect(Number((await s.functionRegistry.versionOf(1, 1)).publishedAt)).to.equal(registered);
-        // Root R1 is version 1 of both functions (asked without 0x and in upper case).
+        // Root R1 is version 1 of `hello` only (asked without 0x and in upper case).
         expect((await q(`{ functionVersionsByRoot(root: "${R1.slice(2).toUpperCase()}") { nodes { functionId version } } }`)).functionVersionsByRoot.nodes).to.deep.equal([
           { functionId: 1, version: 1 },
-          { functionId: 2, version: 1 },
         ]);
 
         // Prices: the latest, what a call at 50 CPU-ms costs per million, and the history with the constructor's defaults.

@@ -91,15 +91,23 @@ export async function nameHolder(registry: RegistryReads, name: string): Promise
 /** What deploying does: register a free name, publish a root the account's function never had, or nothing and why. */
 export type DeployPlan = { kind: "register" } | { kind: "publish"; id: number; nextVersion: number } | { kind: "refused"; reason: string };
 
+/** Which function published a root, and as which version (FunctionRegistry's `lookup`); null: none. */
+export interface RootHolder {
+  id: number;
+  version: number;
+}
+
 /**
- * The registry's rules for `account` deploying over `holder` (null: a free name). `publishedAs` is
- * `versionOfRoot(id, root)` of the bundle's root (0: never published by this function); pass 0
- * before the upload to learn early that the name is someone else's.
+ * The registry's rules for `account` deploying over `holder` (null: a free name). `rootHolder` is
+ * who published the bundle's root (a root belongs to the first function that publishes it); pass
+ * null before the upload to learn early that the name is someone else's.
  */
-export function deployPlan(holder: NameHolder | null, account: string, publishedAs: number): DeployPlan {
+export function deployPlan(holder: NameHolder | null, account: string, rootHolder: RootHolder | null): DeployPlan {
+  if (holder && holder.owner.toLowerCase() !== account.toLowerCase()) return { kind: "refused", reason: `The name is taken: function ${holder.id} belongs to ${holder.owner}.` };
+  if (rootHolder && holder && rootHolder.id === holder.id)
+    return { kind: "refused", reason: `This bundle is already version ${rootHolder.version} of the function; a new version needs a new root.` };
+  if (rootHolder) return { kind: "refused", reason: `This bundle is already published by function ${rootHolder.id}; change a byte to publish it under this name.` };
   if (!holder) return { kind: "register" };
-  if (holder.owner.toLowerCase() !== account.toLowerCase()) return { kind: "refused", reason: `The name is taken: function ${holder.id} belongs to ${holder.owner}.` };
-  if (publishedAs !== 0) return { kind: "refused", reason: `This bundle is already version ${publishedAs} of the function; a new version needs a new root.` };
   return { kind: "publish", id: holder.id, nextVersion: holder.version + 1 };
 }
 

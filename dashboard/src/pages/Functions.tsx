@@ -173,10 +173,11 @@ function DeployForm({ signer, account }: { signer: JsonRpcSigner; account: strin
     let plan: DeployPlan;
     try {
       const holder = await nameHolder(reads.functionRegistry, parsedName.value!);
-      plan = deployPlan(holder, account, 0);
+      plan = deployPlan(holder, account, null);
       if (plan.kind !== "refused") {
         root = await uploadBundle(gateway, token, bundleUrl);
-        plan = deployPlan(holder, account, holder ? Number(await reads.functionRegistry.versionOfRoot(holder.id, root)) : 0);
+        const published = await reads.functionRegistry.lookup(root);
+        plan = deployPlan(holder, account, published.id === 0n ? null : { id: Number(published.id), version: Number(published.version) });
       }
     } catch (err) {
       return setPrep({ busy: false, error: describeError(err) });
