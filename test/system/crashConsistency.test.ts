@@ -11,18 +11,11 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { NodeClient } from "../../node/client/client";
-import { CommittedFrame } from "../../node/client/protocol";
-import { transactionPayload } from "../../node/client/transaction";
 import { prng } from "../../testkit/prng";
-import { Cluster, NodeProcess, payloads, waitFor } from "../node/consensus/cluster";
+import { Cluster, expectExactFromTail, frameKey as key, LateSubscriber, NodeProcess, payloads } from "../node/consensus/cluster";
 
 const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const LOGS = ["certificates.log", "batches.log", "consensus.log"];
-
-/** One received batch, as comparable text: "index|payload,payload,...". */
-function key(f: CommittedFrame): string {
-  return `${f.subDagIndex}|${f.txs.map((tx) => transactionPayload(tx).toString()).join(",")}`;
-}
 
 /** The path of `name` in the epoch-1 consensus folder of node `n`. */
 function epochFile(n: NodeProcess, name: string): string {
@@ -73,7 +66,7 @@ describe("System: crash consistency of the consensus logs (4 processes)", functi
       for (const [i, n] of nodes.entries()) if (n.alive) void n.submit(payloads(`w${w}n${i}`, 1 + Math.floor(loadRand() * 5))).catch(() => {});
     }, 30);
 
-    const late: { from: number; got: string[] }[] = [];
+    const late: LateSubscriber[] = [];
     for (const [crash, v] of victims.entries()) {
       const victim = nodes[v];
       await new Promise((r) => setTimeout(r, 1000 + rand() * 2000));
@@ -99,25 +92,12 @@ describe("System: crash consistency of the consensus logs (4 processes)", functi
     }
     clearInterval(load);
 
-    await nodes[0].submitAll(["tail"]);
-    await waitFor("the tail committed", () => reference.some((k) => k.includes("tail")));
-    const indexOf = (k: string) => Number(k.split("|")[0]);
-    const final = indexOf(reference.find((k) => k.includes("tail"))!);
-    await waitFor(
-      "every subscriber reaches the tail's sub-DAG",
-      () => late.every((s) => s.from > final || s.got.some((k) => indexOf(k) >= final)),
-      60_000,
-      () => late.map((s) => [s.from, s.got.length]),
-    );
-    const upTo = (list: string[]) => list.filter((k) => indexOf(k) <= final);
-    for (const s of late) {
-      expect(upTo(s.got), `subscriber from ${s.from}`).to.deep.equal(upTo(reference).filter((k) => indexOf(k) >= s.from));
-    }
+    const { upTo } = await expectExactFromTail(nodes[0], reference, late, 60_000);
     for (const n of nodes) {
       expect(n.alive, "no crash").to.equal(true);
       expect(n.stderr).to.not.match(/equivocating/, "no double vote seen");
     }
-    const all = upTo(reference).flatMap((k) => k.split("|")[1].split(",").filter((x) => x));
+    const all = upTo.flatMap((k) => k.split("|")[1].split(",").filter((x) => x));
     expect(new Set(all).size).to.equal(all.length, "a transaction committed twice");
   });
 });

@@ -182,3 +182,40 @@ export async function startWithByzantineSeat(cluster: Cluster): Promise<{ honest
   const evilKey = cluster.nodes[cluster.nodes.length - 1].key;
   return { honest, committee, evilKey, me: committee.indexOf(evilKey.publicKey)! };
 }
+
+/** One received batch, as comparable text: "index|payload,payload,...". */
+export function frameKey(f: CommittedFrame): string {
+  return `${f.subDagIndex}|${f.txs.map((tx) => transactionPayload(tx).toString()).join(",")}`;
+}
+
+/** A subscriber attached late: the sub-DAG index it asked from and the {@link frameKey}s it got. */
+export interface LateSubscriber {
+  from: number;
+  got: string[];
+  /** Named in a failure message. */
+  label?: string;
+}
+
+/**
+ * Ends a subscriber test: submits a last transaction "tail" through `node`, waits until `reference`
+ * (a subscriber from index 1) and every late subscriber asking from at or below the tail's sub-DAG
+ * received it, then checks each got exactly the reference's batches from its index up to there:
+ * no gap, no duplicate, same order. Returns the tail's sub-DAG index and the reference up to it.
+ */
+export async function expectExactFromTail(node: NodeProcess, reference: string[], late: LateSubscriber[], ms: number): Promise<{ final: number; upTo: string[] }> {
+  await node.submitAll(["tail"]);
+  await waitFor("the tail committed", () => reference.some((k) => k.includes("tail")));
+  const indexOf = (k: string) => Number(k.split("|")[0]);
+  const final = indexOf(reference.find((k) => k.includes("tail"))!);
+  await waitFor(
+    "every subscriber reaches the tail's sub-DAG",
+    () => late.every((s) => s.from > final || s.got.some((k) => indexOf(k) >= final)),
+    ms,
+    () => late.map((s) => [s.from, s.got.length]),
+  );
+  const upTo = (list: string[]) => list.filter((k) => indexOf(k) <= final);
+  for (const s of late) {
+    expect(upTo(s.got), `subscriber from ${s.from}${s.label ? ` ${s.label}` : ""}`).to.deep.equal(upTo(reference).filter((k) => indexOf(k) >= s.from));
+  }
+  return { final, upTo: upTo(reference) };
+}

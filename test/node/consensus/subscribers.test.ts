@@ -7,14 +7,7 @@
  */
 import { expect } from "chai";
 import { NodeClient } from "../../../node/client/client";
-import { CommittedFrame } from "../../../node/client/protocol";
-import { transactionPayload } from "../../../node/client/transaction";
-import { Cluster, payloads, waitFor } from "./cluster";
-
-/** One received batch, as comparable text: "index|payload,payload,...". */
-function key(f: CommittedFrame): string {
-  return `${f.subDagIndex}|${f.txs.map((tx) => transactionPayload(tx).toString()).join(",")}`;
-}
+import { Cluster, expectExactFromTail, frameKey as key, LateSubscriber, payloads } from "./cluster";
 
 describe("subscribers attaching at random moments and indices", function () {
   this.timeout(180_000);
@@ -41,7 +34,7 @@ describe("subscribers attaching at random moments and indices", function () {
       newest = f.subDagIndex;
     });
 
-    const late: { node: number; from: number; got: string[] }[] = [];
+    const late: LateSubscriber[] = [];
     let loading = true;
     const load = (async () => {
       for (let wave = 0; loading; wave++) {
@@ -51,29 +44,16 @@ describe("subscribers attaching at random moments and indices", function () {
     })();
     for (let i = 0; i < 40; i++) {
       await new Promise((r) => setTimeout(r, Math.random() * 150));
-      const s = { node: i % 4, from: 1 + Math.floor(Math.random() * (newest + 4)), got: [] as string[] };
+      const node = i % 4;
+      const s = { from: 1 + Math.floor(Math.random() * (newest + 4)), got: [] as string[], label: `on node ${node}` };
       late.push(s);
-      (await connect(s.node)).subscribe(s.from, (f) => s.got.push(key(f)));
+      (await connect(node)).subscribe(s.from, (f) => s.got.push(key(f)));
     }
     loading = false;
     await load;
 
     // A last transaction marks the end: every subscriber from at or below its sub-DAG must reach it.
-    await cluster.nodes[0].submitAll(["tail"]);
-    await waitFor("the tail committed", () => reference.some((k) => k.includes("tail")));
-    const indexOf = (k: string) => Number(k.split("|")[0]);
-    const final = indexOf(reference.find((k) => k.includes("tail"))!);
-    await waitFor(
-      "every subscriber reaches the tail's sub-DAG",
-      () => late.every((s) => s.from > final || s.got.some((k) => indexOf(k) >= final)),
-      30_000,
-      () => late.map((s) => [s.from, s.got.length]),
-    );
+    const { final } = await expectExactFromTail(cluster.nodes[0], reference, late, 30_000);
     expect(late.filter((s) => s.from <= final).length, "subscribers with something to receive").to.be.greaterThan(20);
-    const upTo = (list: string[]) => list.filter((k) => indexOf(k) <= final);
-    for (const s of late) {
-      const expected = upTo(reference).filter((k) => indexOf(k) >= s.from);
-      expect(upTo(s.got), `subscriber from ${s.from} on node ${s.node}`).to.deep.equal(expected);
-    }
   });
 });
