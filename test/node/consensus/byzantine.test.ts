@@ -12,7 +12,6 @@ import { decodePrimary, encodePrimary } from "../../../node/consensus/types/wire
 import { frame, FrameDecoder } from "../../../node/network/frame";
 import { Handshake } from "../../../node/network/handshake";
 import { PeerNetwork } from "../../../node/network/peer-network";
-import { Logger } from "../../../node/logger";
 import { Cluster, startWithByzantineSeat, waitFor } from "./cluster";
 
 describe("Byzantine member against 3 honest processes", function () {
@@ -27,23 +26,15 @@ describe("Byzantine member against 3 honest processes", function () {
   it("refuses equivocation, foreign signatures, relayed headers, forged certificates and garbage, and keeps committing", async () => {
     // A deep GC window: the restarted node must still consider the Byzantine round after its restart.
     cluster = new Cluster(4, { parameters: { gcDepth: 10_000 } });
-    const { honest, committee, evilKey, me } = await startWithByzantineSeat(cluster);
+    const seat = await startWithByzantineSeat(cluster);
+    const { honest, committee, evilKey, me } = seat;
     const keyOf = (i: number): KeyPair => cluster!.nodes.find((n) => n.key.publicKey.equals(committee.members[i].publicKey))!.key;
 
     // The Byzantine member listens and dials like a node, but runs no protocol of its own.
     const certs = new Map<number, Certificate[]>();
     const votes = new Map<string, Set<string>>(); // "voter/round" -> header ids voted for
     const voteCount = new Map<string, number>(); // "voter/header id" -> votes received
-    byzantine = new PeerNetwork({
-      key: evilKey,
-      committee,
-      me,
-      domain: "primary",
-      endpointOf: (i) => committee.members[i].primary,
-      maxFrame: 1 << 20,
-      maxQueueBytes: 1 << 24,
-      logger: new Logger({}, 100),
-    });
+    byzantine = seat.network("primary", { maxFrame: 1 << 20, maxQueueBytes: 1 << 24 });
     byzantine.onFrame((_from, f) => {
       const m = decodePrimary(f);
       if (m.kind === "certificate") (certs.get(m.certificate.header.round) ?? certs.set(m.certificate.header.round, []).get(m.certificate.header.round)!).push(m.certificate);

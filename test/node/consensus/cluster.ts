@@ -16,6 +16,8 @@ import { Committee } from "../../../node/consensus/types/committee";
 import { parseCommittee } from "../../../node/committee/committee-source";
 import { ClusterConfigs, writeClusterConfigs } from "../../../node/clusterConfigs";
 import { spawnNode } from "../../../node/nodeProcess";
+import { PeerNetwork } from "../../../node/network/peer-network";
+import { Logger } from "../../../node/logger";
 
 
 /** Fast timers so tests take seconds, not minutes. */
@@ -170,17 +172,30 @@ export async function expectMemberSwap(a: NodeProcess, leaver: NodeProcess, join
   expect(joiner.committed.filter((x) => x.startsWith("1/"))).to.deep.equal([], "the joiner ran no epoch-1 consensus");
 }
 
+/** The last seat of a cluster, played by a test as a Byzantine member. */
+export interface ByzantineSeat {
+  honest: NodeProcess[];
+  committee: Committee;
+  evilKey: KeyPair;
+  me: number;
+  /** A peer network of the seat's key in `domain` (primary or worker); the caller closes it. */
+  network(domain: "primary" | "worker", bounds: { maxFrame: number; maxQueueBytes: number }): PeerNetwork;
+}
+
 /**
  * Starts every node of `cluster` but the last, subscribed, and hands the last seat to a test that
- * plays it as a Byzantine member: the committee, that seat's key and its index.
+ * plays it as a Byzantine member: the committee, that seat's key, its index and its networks.
  */
-export async function startWithByzantineSeat(cluster: Cluster): Promise<{ honest: NodeProcess[]; committee: Committee; evilKey: KeyPair; me: number }> {
+export async function startWithByzantineSeat(cluster: Cluster): Promise<ByzantineSeat> {
   const honest = cluster.nodes.slice(0, -1);
   await Promise.all(honest.map((n) => n.start()));
   await Promise.all(honest.map((n) => n.subscribe()));
   const committee = parseCommittee(JSON.parse(fs.readFileSync(cluster.configs.committeeFile, "utf8")));
   const evilKey = cluster.nodes[cluster.nodes.length - 1].key;
-  return { honest, committee, evilKey, me: committee.indexOf(evilKey.publicKey)! };
+  const me = committee.indexOf(evilKey.publicKey)!;
+  const network = (domain: "primary" | "worker", bounds: { maxFrame: number; maxQueueBytes: number }) =>
+    new PeerNetwork({ key: evilKey, committee, me, domain, endpointOf: (i) => committee.members[i][domain], ...bounds, logger: new Logger({}, 100) });
+  return { honest, committee, evilKey, me, network };
 }
 
 /** One received batch, as comparable text: "index|payload,payload,...". */

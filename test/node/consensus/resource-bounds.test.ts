@@ -12,7 +12,6 @@ import * as path from "node:path";
 import { batchDigest, Certificate, encodeBatch, hex, makeCertificate, signHeader } from "../../../node/consensus/types/messages";
 import { decodePrimary, decodeWorker, encodePrimary, encodeWorker } from "../../../node/consensus/types/wire";
 import { PeerNetwork } from "../../../node/network/peer-network";
-import { Logger } from "../../../node/logger";
 import { Cluster, NodeProcess, payloads, startWithByzantineSeat, waitFor } from "./cluster";
 
 const GC_DEPTH = 10;
@@ -33,18 +32,10 @@ describe("Byzantine worker against 3 honest processes (resource bounds)", functi
 
   it("gives up made-up digests at GC, keeps unsolicited batches off disk and out of memory, and keeps committing", async () => {
     cluster = new Cluster(4, { parameters: { gcDepth: GC_DEPTH } });
-    const { honest, committee, evilKey, me } = await startWithByzantineSeat(cluster);
+    const seat = await startWithByzantineSeat(cluster);
+    const { honest, committee, evilKey, me } = seat;
     const net = (domain: "primary" | "worker") => {
-      const n = new PeerNetwork({
-        key: evilKey,
-        committee,
-        me,
-        domain,
-        endpointOf: (i) => committee.members[i][domain],
-        maxFrame: 4 * MiB,
-        maxQueueBytes: (JUNK_BATCHES + 10) * MiB,
-        logger: new Logger({}, 100),
-      });
+      const n = seat.network(domain, { maxFrame: 4 * MiB, maxQueueBytes: (JUNK_BATCHES + 10) * MiB });
       nets.push(n);
       return n;
     };

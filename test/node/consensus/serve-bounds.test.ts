@@ -9,7 +9,6 @@ import { expect } from "chai";
 import { decodePrimary, decodeWorker, encodeWorker } from "../../../node/consensus/types/wire";
 import { batchDigest, Digest, hex } from "../../../node/consensus/types/messages";
 import { PeerNetwork } from "../../../node/network/peer-network";
-import { Logger } from "../../../node/logger";
 import { Cluster, payloads, startWithByzantineSeat, waitFor } from "./cluster";
 
 const KiB = 1024;
@@ -31,18 +30,10 @@ describe("Byzantine peer spamming batch requests (serving bounds)", function () 
 
   it("serves one peer at most its budget and keeps committing", async () => {
     cluster = new Cluster(4, { parameters: { serveBytesPerSecond: SERVE_BYTES_PER_SECOND } });
-    const { honest, committee, evilKey, me } = await startWithByzantineSeat(cluster);
+    const seat = await startWithByzantineSeat(cluster);
+    const { honest, committee } = seat;
     const net = (domain: "primary" | "worker") => {
-      const n = new PeerNetwork({
-        key: evilKey,
-        committee,
-        me,
-        domain,
-        endpointOf: (i) => committee.members[i][domain],
-        maxFrame: 4 * 1024 * KiB,
-        maxQueueBytes: 64 * 1024 * KiB,
-        logger: new Logger({}, 100),
-      });
+      const n = seat.network(domain, { maxFrame: 4 * 1024 * KiB, maxQueueBytes: 64 * 1024 * KiB });
       nets.push(n);
       return n;
     };
