@@ -6,6 +6,8 @@ import { apiError, badInput } from "./errors";
 import { readSyncState, type SyncState } from "../store/sync-state";
 import type { SyncStateWatcher } from "./state-watcher";
 
+export type { Row } from "./api-database";
+
 /** What every resolver receives. */
 export interface ApiContext {
   db: Kysely<Database>;
@@ -15,12 +17,15 @@ export interface ApiContext {
   now(): Promise<number>;
 }
 
-/** A request context over `db`; the sync state comes from `watcher` while it knows it. */
-export function createContext(db: Kysely<Database>, watcher?: SyncStateWatcher): ApiContext {
+/**
+ * A request context over `db` (from `apiDatabase`); the sync state comes from `watcher` while
+ * it knows it, else from `raw` (the handle without the plugin, which the engine's reader expects).
+ */
+export function createContext(db: Kysely<Database>, raw: Kysely<unknown>, watcher?: SyncStateWatcher): ApiContext {
   let state: Promise<SyncState | undefined> | undefined;
   const syncState = () => {
     const known = watcher?.current();
-    return (state ??= known ? Promise.resolve(known.state) : readSyncState(db));
+    return (state ??= known ? Promise.resolve(known.state) : readSyncState(raw));
   };
   return {
     db,

@@ -18,9 +18,17 @@ export interface DatabaseOptions {
   pgliteSnapshot?: Blob;
 }
 
+/**
+ * The engine's handle: it reads and writes every table through its declaration (tables.ts), by
+ * names known at run time, so its type names no table. The API reads through the typed,
+ * camelCase handle of `apiDatabase` (api/schema-core.ts).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type RawDb = Kysely<any>;
+
 /** An open database: kysely handle plus what the engine needs to know about the backend. */
 export interface IndexerDatabase {
-  db: Kysely<any>;
+  db: RawDb;
   /** The embedded instance (undefined on PostgreSQL). */
   pglite?: PGlite;
   kind: "postgres" | "pglite";
@@ -58,13 +66,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<IndexerDat
       await pool.end();
       throw new Error(`cannot connect to PostgreSQL at ${redactUrl(options.databaseUrl)}: ${(err as Error).message}`);
     }
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    const db: RawDb = new Kysely({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: "postgres", url: options.databaseUrl, close: () => db.destroy() };
   }
   const dataDir = options.dataDir ?? "memory://";
   if (!dataDir.includes("://")) fs.mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (v: string) => Number(v) }, loadDataDir: options.pgliteSnapshot });
-  const db = new Kysely<any>({ dialect: new PGliteDialect(pglite) });
+  const db: RawDb = new Kysely({ dialect: new PGliteDialect(pglite) });
   return {
     db,
     pglite,
