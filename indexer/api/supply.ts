@@ -60,12 +60,16 @@ export function lockedAt(schedules: readonly ScheduleShape[], timestamp: number)
 /** The supply breakdown at `timestamp`: each component's latest value at or before it. */
 export async function supplyAt(handle: Handle, timestamp: number): Promise<SupplyBreakdown> {
   const db = apiDatabase(handle);
-  const { rows } = await sql<{ component: string; amount: string }>`
-    SELECT DISTINCT ON (component) component, amount FROM supply_components
-    WHERE timestamp <= ${timestamp} ORDER BY component, timestamp DESC, block_number DESC`.execute(db);
+  // Both at once: one round trip of latency instead of two.
+  const [{ rows }, schedules] = await Promise.all([
+    sql<{ component: string; amount: string }>`
+      SELECT DISTINCT ON (component) component, amount FROM supply_components
+      WHERE timestamp <= ${timestamp} ORDER BY component, timestamp DESC, block_number DESC`.execute(db),
+    loadScheduleShapes(db),
+  ]);
   const c = new Map(rows.map((r) => [r.component, BigInt(r.amount)]));
   const total = c.get("total") ?? 0n;
-  const lockedInVesting = lockedAt(await loadScheduleShapes(db), timestamp);
+  const lockedInVesting = lockedAt(schedules, timestamp);
   return {
     timestamp,
     total,
