@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import { PGliteDialect } from "./pglite-dialect";
+import { prepareSelects } from "./prepared";
 
 /** Where the indexer keeps its tables. */
 export interface DatabaseOptions {
@@ -14,6 +15,8 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
   /** Pool size on PostgreSQL. */
   poolSize?: number;
+  /** PostgreSQL: run reads as named prepared statements (`serve`: few texts, run again and again). */
+  prepareSelects?: boolean;
   /** PGlite: start from this data-folder dump instead of an empty cluster (skips initdb: tests). */
   pgliteSnapshot?: Blob;
 }
@@ -59,6 +62,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<IndexerDat
     // An idle connection dropped by the server (restart, admin action) is replaced on next use;
     // without a listener it would crash the process.
     pool.on("error", () => {});
+    if (options.prepareSelects) prepareSelects(pool);
     // Surface a bad URL or a server that is down now, with the URL's host in the message.
     try {
       (await pool.connect()).release();
