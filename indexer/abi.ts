@@ -82,7 +82,7 @@ export type EventKey = { [C in ContractName]: `${C}:${EventName<C>}` }[ContractN
 /** The decoded arguments of event `K` (`Contract:Event`), by name. */
 export type EventArgsOf<K extends EventKey> = K extends `${infer C extends ContractName}:${infer E}`
   ? E extends keyof Contracts[C]["filters"]
-    ? Contracts[C]["filters"][E] extends TypedContractEvent<any, any, infer O>
+    ? Contracts[C]["filters"][E] extends TypedContractEvent<never, never, infer O>
       ? O
       : never
     : never

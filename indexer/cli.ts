@@ -175,6 +175,8 @@ async function main(): Promise<void> {
       databaseUrl: options.databaseUrl,
       dataDir: options.dataDir,
       statementTimeoutMs: serving ? options.statementTimeoutMs : undefined,
+      // `all` also writes: its engine's reads have many texts (key lists of every length).
+      prepareSelects: options.command === "serve",
     });
   } catch (err) {
     await lock?.release();

@@ -41,7 +41,7 @@ export function loadContractsConfig(file: string): ContractsConfig {
   };
 }
 
-function readJson(file: string): Record<string, any> {
+function readJson(file: string): Record<string, unknown> {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (err) {

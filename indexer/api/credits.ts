@@ -13,9 +13,9 @@ export function parseMonth(label: string, argument = "month"): Month {
 /** Loads the histories credits need: the account's stakes, every rate and tier schedule, in order. */
 export async function loadCreditHistories(db: Kysely<Database>, account: string) {
   const [stakes, rates, tiers] = await Promise.all([
-    db.selectFrom("credit_stakes").selectAll().where("account", "=", account).orderBy(["block_number", "log_index"]).execute(),
-    db.selectFrom("credit_rates").selectAll().orderBy(["block_number", "log_index"]).execute(),
-    db.selectFrom("credit_tiers").selectAll().orderBy(["block_number", "log_index"]).execute(),
+    db.selectFrom("credit_stakes").selectAll().where("account", "=", account).orderBy(["blockNumber", "logIndex"]).execute(),
+    db.selectFrom("credit_rates").selectAll().orderBy(["blockNumber", "logIndex"]).execute(),
+    db.selectFrom("credit_tiers").selectAll().orderBy(["blockNumber", "logIndex"]).execute(),
   ]);
   return {
     stakes: stakes.map((r) => ({ timestamp: r.timestamp, value: BigInt(r.stake) })),

@@ -13,6 +13,16 @@ export interface PageArgs {
   orderDirection?: "ASC" | "DESC" | null;
 }
 
+/**
+ * A list's ordering: its name (in the cursor) and its columns, camelCase, each a key of the rows,
+ * qualified by a table alias in a join (the API handle's CamelCasePlugin turns them into the
+ * table's snake_case columns).
+ */
+export interface Ordering<T> {
+  name: string;
+  columns: readonly (keyof T & string | `${string}.${keyof T & string}`)[];
+}
+
 /** A page of a list, Relay-style. */
 export interface Connection<T> {
   nodes: T[];
@@ -25,9 +35,9 @@ export interface Connection<T> {
  * from another ordering is refused. Fetches one row more than asked to learn whether a next page
  * exists.
  */
-export async function paginate<T extends Record<string, unknown>>(
-  query: SelectQueryBuilder<any, any, T>,
-  ordering: { name: string; columns: readonly string[] },
+export async function paginate<DB, TB extends keyof DB, T extends Record<string, unknown>>(
+  query: SelectQueryBuilder<DB, TB, T>,
+  ordering: Ordering<T>,
   args: PageArgs,
 ): Promise<Connection<T>> {
   const first = args.first ?? DEFAULT_PAGE;
@@ -47,7 +57,7 @@ export async function paginate<T extends Record<string, unknown>>(
     nodes,
     pageInfo: {
       hasNextPage: rows.length > first,
-      endCursor: last ? encodeCursor(tag, ordering.columns.map((c) => last[c.split(".").pop()!])) : null,
+      endCursor: last ? encodeCursor(tag, ordering.columns.map((c) => last[c.slice(c.indexOf(".") + 1)])) : null,
     },
   };
 }

@@ -2,10 +2,10 @@ import { sql } from "kysely";
 import { auctionPrice } from "../../protocol/buyback";
 import { badInput } from "./errors";
 import { paginate, type PageArgs } from "./pagination";
-import { parseAddress, type ApiContext, type SchemaPart } from "./schema-core";
+import { parseAddress, type ApiContext, type Row, type SchemaPart } from "./schema-core";
 
 const AUCTION_ORDERING = { name: "id", columns: ["id"] } as const;
-const BURN_ORDERING = { name: "block", columns: ["block_number", "log_index"] } as const;
+const BURN_ORDERING = { name: "block", columns: ["blockNumber", "logIndex"] } as const;
 
 /** The burner's floor in force at `timestamp` (it applies at once when the owner changes it). */
 async function floorAt(ctx: ApiContext, timestamp: number): Promise<bigint> {
@@ -19,8 +19,8 @@ async function floorAt(ctx: ApiContext, timestamp: number): Promise<bigint> {
  * The price per USDC of auction `a` at `timestamp` (since its latest start or restart), as
  * `BuybackBurner.currentPrice` at a block of that time: protocol/buyback.ts with the floor then in force.
  */
-async function priceAt(ctx: ApiContext, a: any, timestamp: number): Promise<bigint> {
-  return auctionPrice(BigInt(a.start_price), await floorAt(ctx, timestamp), BigInt(a.period), BigInt(timestamp - a.start_time));
+async function priceAt(ctx: ApiContext, a: Row<"buyback_auctions">, timestamp: number): Promise<bigint> {
+  return auctionPrice(BigInt(a.startPrice), await floorAt(ctx, timestamp), BigInt(a.period), BigInt(timestamp - a.startTime));
 }
 
 /** Buyback auctions (price path, sale, lot), the burner's totals and every FLK burn with its source. */
@@ -139,36 +139,22 @@ export const buybackSchema: SchemaPart = {
       },
     },
     Buyback: {
-      currentAuction: (t: any, _: unknown, ctx: ApiContext) => ctx.db.selectFrom("buyback_auctions").selectAll().where("id", "=", t.current_auction).executeTakeFirstOrThrow(),
-      totalBurned: (t: any) => t.total_burned,
-      usdcSold: (t: any) => t.usdc_sold,
-      auctionsSold: (t: any) => t.auctions_sold,
-      params: (t: any) => t,
+      currentAuction: (t: Row<"buyback_totals">, _: unknown, ctx: ApiContext) => ctx.db.selectFrom("buyback_auctions").selectAll().where("id", "=", t.currentAuction).executeTakeFirstOrThrow(),
+      params: (t: Row<"buyback_totals">) => t,
     },
     Auction: {
-      startTime: (a: any) => a.start_time,
-      startBlock: (a: any) => a.start_block,
-      endTime: (a: any) => a.start_time + a.period,
-      startPrice: (a: any) => a.start_price,
-      currentPrice: async (a: any, _: unknown, ctx: ApiContext) => (a.status === "OPEN" ? priceAt(ctx, a, await ctx.now()) : null),
-      priceAt: async (a: any, args: { timestamp: number }, ctx: ApiContext) => {
-        const end = a.sold_timestamp ?? (await ctx.now());
-        if (args.timestamp < a.start_time || args.timestamp > end) throw badInput(`timestamp must be within the auction: ${a.start_time}..${end}`);
+      endTime: (a: Row<"buyback_auctions">) => a.startTime + a.period,
+      currentPrice: async (a: Row<"buyback_auctions">, _: unknown, ctx: ApiContext) => (a.status === "OPEN" ? priceAt(ctx, a, await ctx.now()) : null),
+      priceAt: async (a: Row<"buyback_auctions">, args: { timestamp: number }, ctx: ApiContext) => {
+        const end = a.soldTimestamp ?? (await ctx.now());
+        if (args.timestamp < a.startTime || args.timestamp > end) throw badInput(`timestamp must be within the auction: ${a.startTime}..${end}`);
         return priceAt(ctx, a, args.timestamp);
       },
-      usdcAmount: (a: any) => a.usdc_amount,
-      pricePaid: (a: any) => a.flk_paid,
-      nextStartPrice: (a: any) => a.next_start_price,
-      soldBlock: (a: any) => a.sold_block,
-      soldTimestamp: (a: any) => a.sold_timestamp,
-      transactionHash: (a: any) => a.tx_hash,
+      pricePaid: (a: Row<"buyback_auctions">) => a.flkPaid,
+      transactionHash: (a: Row<"buyback_auctions">) => a.txHash,
     },
     Burn: {
-      blockNumber: (b: any) => b.block_number,
-      logIndex: (b: any) => b.log_index,
-      transactionHash: (b: any) => b.tx_hash,
-      cumulativeBurned: (b: any) => b.cumulative_burned,
-      auctionId: (b: any) => b.auction_id,
+      transactionHash: (b: Row<"flk_burns">) => b.txHash,
     },
   },
 };

@@ -6,6 +6,8 @@ import { apiError, badInput } from "./errors";
 import { readSyncState, type SyncState } from "../store/sync-state";
 import type { SyncStateWatcher } from "./state-watcher";
 
+export type { Row } from "./api-database";
+
 /** What every resolver receives. */
 export interface ApiContext {
   db: Kysely<Database>;
@@ -15,12 +17,15 @@ export interface ApiContext {
   now(): Promise<number>;
 }
 
-/** A request context over `db`; the sync state comes from `watcher` while it knows it. */
-export function createContext(db: Kysely<Database>, watcher?: SyncStateWatcher): ApiContext {
+/**
+ * A request context over `db` (from `apiDatabase`); the sync state comes from `watcher` while
+ * it knows it, else from `raw` (the handle without the plugin, which the engine's reader expects).
+ */
+export function createContext(db: Kysely<Database>, raw: Kysely<unknown>, watcher?: SyncStateWatcher): ApiContext {
   let state: Promise<SyncState | undefined> | undefined;
   const syncState = () => {
     const known = watcher?.current();
-    return (state ??= known ? Promise.resolve(known.state) : readSyncState(db));
+    return (state ??= known ? Promise.resolve(known.state) : readSyncState(raw));
   };
   return {
     db,
@@ -53,10 +58,20 @@ function parseBigInt(v: unknown): bigint {
   throw badInput("BigInt values are decimal strings of at most 78 digits");
 }
 
+/** Addresses as clients wrote them → checksummed (at most {@link CHECKSUMS_KEPT}). */
+const checksums = new Map<string, string>();
+/** Checksumming hashes the address (keccak): a few percent of serve's CPU when every query names one. */
+const CHECKSUMS_KEPT = 10_000;
+
 /** An address from user input, checksummed as stored, or a BAD_USER_INPUT error. */
 export function parseAddress(value: string, argument: string): string {
+  const known = checksums.get(value);
+  if (known !== undefined) return known;
   if (!isAddress(value)) throw badInput(`${argument} is not an address: ${value}`);
-  return getAddress(value.toLowerCase());
+  const address = getAddress(value.toLowerCase());
+  if (checksums.size >= CHECKSUMS_KEPT) checksums.clear();
+  checksums.set(value, address);
+  return address;
 }
 
 /** Sync status for the API and the health endpoint (`state` as read by {@link readSyncState}). */

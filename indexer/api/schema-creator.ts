@@ -1,6 +1,6 @@
 import { badInput } from "./errors";
 import { paginate, type PageArgs } from "./pagination";
-import { parseAddress, type ApiContext, type SchemaPart } from "./schema-core";
+import { parseAddress, type ApiContext, type Row, type SchemaPart } from "./schema-core";
 
 const TOKEN_ORDERINGS = {
   CREATED: { name: "created", columns: ["idx", "token"] },
@@ -14,7 +14,7 @@ const HOLDER_ORDERINGS = {
   ADDRESS: { name: "address", columns: ["address"] },
 } as const;
 
-const TRADE_ORDERING = { name: "block", columns: ["block_number", "log_index"] } as const;
+const TRADE_ORDERING = { name: "block", columns: ["blockNumber", "logIndex"] } as const;
 
 interface TradeWhere {
   token?: string;
@@ -25,14 +25,17 @@ interface TradeWhere {
   blockNumber_lte?: number;
 }
 
+/** The market's row with the FLK it holds. */
+type MarketRow = Row<"creator_market"> & { flkBalance: string };
+
 /** Creator fees the market has accrued and not yet paid out (a `creator_market` row). */
-function marketCreatorFeesUnclaimed(m: { creator_fees_accrued: string; creator_fees_claimed: string }): bigint {
-  return BigInt(m.creator_fees_accrued) - BigInt(m.creator_fees_claimed);
+function marketCreatorFeesUnclaimed(m: { creatorFeesAccrued: string; creatorFeesClaimed: string }): bigint {
+  return BigInt(m.creatorFeesAccrued) - BigInt(m.creatorFeesClaimed);
 }
 
 /** Treasury fees the market holds, not yet withdrawn (a `creator_market` row). */
-function marketTreasuryFeesUnwithdrawn(m: { treasury_fees_accrued: string; treasury_fees_withdrawn: string }): bigint {
-  return BigInt(m.treasury_fees_accrued) - BigInt(m.treasury_fees_withdrawn);
+function marketTreasuryFeesUnwithdrawn(m: { treasuryFeesAccrued: string; treasuryFeesWithdrawn: string }): bigint {
+  return BigInt(m.treasuryFeesAccrued) - BigInt(m.treasuryFeesWithdrawn);
 }
 
 /** The token of `creator` (undefined when it has none yet). */
@@ -48,8 +51,8 @@ async function tradesQuery(ctx: ApiContext, where: TradeWhere) {
   if (where.creator) q = q.where("token", "=", (await tokenOfCreator(ctx, where.creator)) ?? "");
   if (where.trader) q = q.where("trader", "=", parseAddress(where.trader, "where.trader"));
   if (where.side) q = q.where("side", "=", where.side);
-  if (where.blockNumber_gte != null) q = q.where("block_number", ">=", where.blockNumber_gte);
-  if (where.blockNumber_lte != null) q = q.where("block_number", "<=", where.blockNumber_lte);
+  if (where.blockNumber_gte != null) q = q.where("blockNumber", ">=", where.blockNumber_gte);
+  if (where.blockNumber_lte != null) q = q.where("blockNumber", "<=", where.blockNumber_lte);
   return q;
 }
 
@@ -206,7 +209,7 @@ export const creatorSchema: SchemaPart = {
         const m = await ctx.db.selectFrom("creator_market").selectAll().executeTakeFirst();
         if (!m) return null;
         const account = await ctx.db.selectFrom("accounts").select("balance").where("address", "=", m.address).executeTakeFirst();
-        return { ...m, flk_balance: account?.balance ?? "0" };
+        return { ...m, flkBalance: account?.balance ?? "0" };
       },
       creatorTokens: (_: unknown, args: PageArgs & { where?: { creator?: string; supply_gt?: bigint }; orderBy?: keyof typeof TOKEN_ORDERINGS }, ctx: ApiContext) => {
         let q = ctx.db.selectFrom("creator_tokens").selectAll();
@@ -226,61 +229,28 @@ export const creatorSchema: SchemaPart = {
         paginate(await tradesQuery(ctx, args.where ?? {}), TRADE_ORDERING, { ...args, orderDirection: args.orderDirection ?? "DESC" }),
     },
     CreatorMarket: {
-      tokenCount: (m: any) => m.token_count,
-      totalReserve: (m: any) => m.total_reserve,
-      flkBalance: (m: any) => m.flk_balance,
-      creatorFeesAccrued: (m: any) => m.creator_fees_accrued,
-      creatorFeesClaimed: (m: any) => m.creator_fees_claimed,
-      creatorFeesUnclaimed: (m: any) => marketCreatorFeesUnclaimed(m),
-      treasuryFeesAccrued: (m: any) => m.treasury_fees_accrued,
-      treasuryFeesWithdrawn: (m: any) => m.treasury_fees_withdrawn,
-      treasuryFeesUnwithdrawn: (m: any) => marketTreasuryFeesUnwithdrawn(m),
-      burnFees: (m: any) => m.burn_fees,
-      buyVolume: (m: any) => m.buy_volume,
-      sellVolume: (m: any) => m.sell_volume,
-      creatorFeeBps: (m: any) => m.creator_fee_bps,
-      burnFeeBps: (m: any) => m.burn_fee_bps,
-      treasuryFeeBps: (m: any) => m.treasury_fee_bps,
-      surplus: (m: any) => BigInt(m.flk_balance) - BigInt(m.total_reserve) - marketCreatorFeesUnclaimed(m) - marketTreasuryFeesUnwithdrawn(m),
+      creatorFeesUnclaimed: (m: MarketRow) => marketCreatorFeesUnclaimed(m),
+      treasuryFeesUnwithdrawn: (m: MarketRow) => marketTreasuryFeesUnwithdrawn(m),
+      surplus: (m: MarketRow) => BigInt(m.flkBalance) - BigInt(m.totalReserve) - marketCreatorFeesUnclaimed(m) - marketTreasuryFeesUnwithdrawn(m),
     },
     CreatorToken: {
-      address: (t: any) => t.token,
-      index: (t: any) => t.idx,
-      buyVolume: (t: any) => t.buy_volume,
-      sellVolume: (t: any) => t.sell_volume,
-      holderCount: (t: any) => t.holders,
-      creatorFeesAccrued: (t: any) => t.creator_fees_accrued,
-      creatorFeesClaimed: (t: any) => t.creator_fees_claimed,
-      creatorFeesUnclaimed: (t: any) => BigInt(t.creator_fees_accrued) - BigInt(t.creator_fees_claimed),
-      burnFees: (t: any) => t.burn_fees,
-      treasuryFees: (t: any) => t.treasury_fees,
-      createdBlock: (t: any) => t.created_block,
-      createdTimestamp: (t: any) => t.created_timestamp,
-      transactionHash: (t: any) => t.tx_hash,
-      trades: async (t: any, args: PageArgs & { where?: TradeWhere }, ctx: ApiContext) =>
+      address: (t: Row<"creator_tokens">) => t.token,
+      index: (t: Row<"creator_tokens">) => t.idx,
+      holderCount: (t: Row<"creator_tokens">) => t.holders,
+      creatorFeesUnclaimed: (t: Row<"creator_tokens">) => BigInt(t.creatorFeesAccrued) - BigInt(t.creatorFeesClaimed),
+      transactionHash: (t: Row<"creator_tokens">) => t.txHash,
+      trades: async (t: Row<"creator_tokens">, args: PageArgs & { where?: TradeWhere }, ctx: ApiContext) =>
         paginate(await tradesQuery(ctx, { ...args.where, token: t.token }), TRADE_ORDERING, { ...args, orderDirection: args.orderDirection ?? "DESC" }),
-      holders: (t: any, args: PageArgs & { orderBy?: keyof typeof HOLDER_ORDERINGS }, ctx: ApiContext) =>
+      holders: (t: Row<"creator_tokens">, args: PageArgs & { orderBy?: keyof typeof HOLDER_ORDERINGS }, ctx: ApiContext) =>
         paginate(
           ctx.db.selectFrom("creator_token_holders").selectAll().where("token", "=", t.token).where("balance", ">", "0"),
           HOLDER_ORDERINGS[args.orderBy ?? "BALANCE"],
           { ...args, orderDirection: args.orderDirection ?? (args.orderBy === "ADDRESS" ? "ASC" : "DESC") },
         ),
     },
-    CreatorTokenHolder: {
-      firstBlock: (h: any) => h.first_block,
-      lastBlock: (h: any) => h.last_block,
-    },
     CreatorTrade: {
-      blockNumber: (t: any) => t.block_number,
-      logIndex: (t: any) => t.log_index,
-      transactionHash: (t: any) => t.tx_hash,
-      creatorFee: (t: any) => t.creator_fee,
-      burnFee: (t: any) => t.burn_fee,
-      treasuryFee: (t: any) => t.treasury_fee,
-      fee: (t: any) => BigInt(t.creator_fee) + BigInt(t.burn_fee) + BigInt(t.treasury_fee),
-      traderFlk: (t: any) => t.trader_flk,
-      supplyAfter: (t: any) => t.supply_after,
-      priceAfter: (t: any) => t.price_after,
+      transactionHash: (t: Row<"creator_trades">) => t.txHash,
+      fee: (t: Row<"creator_trades">) => BigInt(t.creatorFee) + BigInt(t.burnFee) + BigInt(t.treasuryFee),
     },
   },
 };

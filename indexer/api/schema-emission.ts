@@ -1,6 +1,6 @@
 import { cumulativeEmission } from "../../protocol/emission";
 import { paginate, type PageArgs } from "./pagination";
-import type { ApiContext, SchemaPart } from "./schema-core";
+import type { ApiContext, Row, SchemaPart } from "./schema-core";
 
 /** Emission state, the schedule and every mint. */
 export const emissionSchema: SchemaPart = {
@@ -43,7 +43,7 @@ export const emissionSchema: SchemaPart = {
       emission: async (_: unknown, __: unknown, ctx: ApiContext) =>
         (await ctx.db.selectFrom("emission_state").selectAll().executeTakeFirst()) ?? { start: null, minted: "0", mints: 0 },
       emissionMints: (_: unknown, args: PageArgs, ctx: ApiContext) =>
-        paginate(ctx.db.selectFrom("emission_mints").selectAll(), { name: "block", columns: ["block_number", "log_index"] }, args),
+        paginate(ctx.db.selectFrom("emission_mints").selectAll(), { name: "block", columns: ["blockNumber", "logIndex"] }, args),
     },
     Emission: {
       scheduled: async (e: { start: number | null }, args: { at?: number }, ctx: ApiContext) =>
@@ -55,13 +55,7 @@ export const emissionSchema: SchemaPart = {
       },
     },
     EmissionMint: {
-      blockNumber: (m: any) => m.block_number,
-      transactionHash: (m: any) => m.tx_hash,
-      stakingRecipient: (m: any) => m.staking_recipient,
-      stakingAmount: (m: any) => m.staking_amount,
-      nodeRecipient: (m: any) => m.node_recipient,
-      nodeAmount: (m: any) => m.node_amount,
-      totalMinted: (m: any) => m.total_minted,
+      transactionHash: (m: Row<"emission_mints">) => m.txHash,
     },
   },
 };

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { paginate, type PageArgs } from "./pagination";
-import { parseAddress, type ApiContext, type SchemaPart } from "./schema-core";
+import { parseAddress, type ApiContext, type Row, type SchemaPart } from "./schema-core";
 import { parseId } from "./schema-registry";
 import { debitableAmount, pendingSpendingLimit, spendingLimitAt, withdrawPayout, type SpendingLimitState } from "../../protocol/escrow";
 
@@ -10,9 +10,9 @@ const ACCOUNT_ORDERINGS = {
 } as const;
 const EPOCH_ORDERING = { name: "escrowEpoch", columns: ["epoch"] } as const;
 // A client's debits by epoch; an epoch's debits by client (block and log index: unique tiebreakers).
-const CLIENT_DEBIT_ORDERING = { name: "clientDebit", columns: ["epoch", "block_number", "log_index"] } as const;
-const EPOCH_DEBIT_ORDERING = { name: "epochDebit", columns: ["client", "block_number", "log_index"] } as const;
-const NODE_REVENUE_ORDERING = { name: "nodeRevenue", columns: ["node_id"] } as const;
+const CLIENT_DEBIT_ORDERING = { name: "clientDebit", columns: ["epoch", "blockNumber", "logIndex"] } as const;
+const EPOCH_DEBIT_ORDERING = { name: "epochDebit", columns: ["client", "blockNumber", "logIndex"] } as const;
+const NODE_REVENUE_ORDERING = { name: "nodeRevenue", columns: ["nodeId"] } as const;
 
 /** The registry's epoch at the latest indexed block: the epoch limits and reserves are answered for. */
 async function currentEpoch(ctx: ApiContext): Promise<number> {
@@ -21,8 +21,8 @@ async function currentEpoch(ctx: ApiContext): Promise<number> {
 }
 
 /** A stored account row with what the escrow's views would answer in `epoch`. */
-function withViews(row: any, epoch: number) {
-  const limits: SpendingLimitState = { limit: BigInt(row.spending_limit), nextLimit: BigInt(row.next_spending_limit), nextLimitFrom: Number(row.next_limit_from) };
+function withViews(row: Row<"escrow_accounts">, epoch: number) {
+  const limits: SpendingLimitState = { limit: BigInt(row.spendingLimit), nextLimit: BigInt(row.nextSpendingLimit), nextLimitFrom: Number(row.nextLimitFrom) };
   const balance = BigInt(row.balance);
   const pending = pendingSpendingLimit(limits, epoch);
   return {
@@ -33,7 +33,7 @@ function withViews(row: any, epoch: number) {
     pendingLimitFromEpoch: pending?.fromEpoch ?? null,
     limitSet: limits.nextLimitFrom !== 0,
     debitable: debitableAmount(balance, limits, epoch),
-    withdrawPayout: withdrawPayout(balance, BigInt(row.withdrawal_amount), limits, epoch),
+    withdrawPayout: withdrawPayout(balance, BigInt(row.withdrawalAmount), limits, epoch),
   };
 }
 
@@ -167,24 +167,14 @@ export const escrowSchema: SchemaPart = {
         paginate(ctx.db.selectFrom("escrow_epochs").selectAll(), EPOCH_ORDERING, { ...args, orderDirection: args.orderDirection ?? "DESC" }),
     },
     EscrowAccount: {
-      withdrawalAmount: (a: any) => a.withdrawal_amount,
-      withdrawableAt: (a: any) => a.withdrawable_at,
-      lastBlock: (a: any) => a.last_block,
-      debits: (a: any, args: PageArgs, ctx: ApiContext) => paginate(ctx.db.selectFrom("escrow_debits").selectAll().where("client", "=", a.client), CLIENT_DEBIT_ORDERING, args),
+      debits: (a: Row<"escrow_accounts">, args: PageArgs, ctx: ApiContext) => paginate(ctx.db.selectFrom("escrow_debits").selectAll().where("client", "=", a.client), CLIENT_DEBIT_ORDERING, args),
     },
     EscrowDebit: {
-      blockNumber: (d: any) => d.block_number,
-      transactionHash: (d: any) => d.tx_hash,
-    },
-    EscrowNodeRevenue: {
-      nodeId: (n: any) => n.node_id,
+      transactionHash: (d: Row<"escrow_debits">) => d.txHash,
     },
     EscrowEpoch: {
-      toNodes: (e: any) => e.to_nodes,
-      toBuyback: (e: any) => e.to_buyback,
-      blockNumber: (e: any) => e.block_number,
-      transactionHash: (e: any) => e.tx_hash,
-      revenueMatchesDebits: async (e: any, _: unknown, ctx: ApiContext) => {
+      transactionHash: (e: Row<"escrow_epochs">) => e.txHash,
+      revenueMatchesDebits: async (e: Row<"escrow_epochs">, _: unknown, ctx: ApiContext) => {
         const { revenue } = await ctx.db
           .selectFrom("node_epochs")
           .select(sql<string | null>`sum(revenue)`.as("revenue"))
@@ -192,9 +182,9 @@ export const escrowSchema: SchemaPart = {
           .executeTakeFirstOrThrow();
         return BigInt(revenue ?? 0) === BigInt(e.total);
       },
-      debits: (e: any, args: PageArgs, ctx: ApiContext) => paginate(ctx.db.selectFrom("escrow_debits").selectAll().where("epoch", "=", e.epoch), EPOCH_DEBIT_ORDERING, args),
-      nodes: (e: any, args: PageArgs, ctx: ApiContext) =>
-        paginate(ctx.db.selectFrom("node_epochs").select(["node_id", "owner", "revenue"]).where("epoch", "=", e.epoch).where("revenue", ">", "0"), NODE_REVENUE_ORDERING, args),
+      debits: (e: Row<"escrow_epochs">, args: PageArgs, ctx: ApiContext) => paginate(ctx.db.selectFrom("escrow_debits").selectAll().where("epoch", "=", e.epoch), EPOCH_DEBIT_ORDERING, args),
+      nodes: (e: Row<"escrow_epochs">, args: PageArgs, ctx: ApiContext) =>
+        paginate(ctx.db.selectFrom("node_epochs").select(["nodeId", "owner", "revenue"]).where("epoch", "=", e.epoch).where("revenue", ">", "0"), NODE_REVENUE_ORDERING, args),
     },
   },
 };

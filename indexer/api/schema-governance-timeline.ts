@@ -1,4 +1,4 @@
-import type { ApiContext, SchemaPart } from "./schema-core";
+import type { ApiContext, Row, SchemaPart } from "./schema-core";
 
 /** A proposal's queue, execute and cancel with their times (derive/governance-timeline.ts). */
 export const governanceTimelineSchema: SchemaPart = {
@@ -21,13 +21,12 @@ export const governanceTimelineSchema: SchemaPart = {
   `,
   resolvers: {
     Proposal: {
-      lifecycle: (p: any, _: unknown, ctx: ApiContext) =>
-        ctx.db.selectFrom("proposal_events").selectAll().where("proposal_id", "=", p.id).orderBy("block_number").orderBy("log_index").execute(),
+      lifecycle: (p: Row<"proposals">, _: unknown, ctx: ApiContext) =>
+        ctx.db.selectFrom("proposal_events").selectAll().where("proposalId", "=", p.id).orderBy("blockNumber").orderBy("logIndex").execute(),
     },
     ProposalEvent: {
-      kind: (e: any) => e.kind.toUpperCase(),
-      blockNumber: (e: any) => e.block_number,
-      transactionHash: (e: any) => e.tx_hash,
+      kind: (e: Row<"proposal_events">) => e.kind.toUpperCase(),
+      transactionHash: (e: Row<"proposal_events">) => e.txHash,
     },
   },
 };

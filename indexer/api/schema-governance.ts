@@ -1,9 +1,9 @@
 import { sql } from "kysely";
 import { paginate, type PageArgs } from "./pagination";
-import { parseAddress, type ApiContext, type SchemaPart } from "./schema-core";
+import { parseAddress, type ApiContext, type Row, type SchemaPart } from "./schema-core";
 
-const BLOCK_ORDERING = { name: "block", columns: ["block_number", "id"] } as const;
-const VOTE_ORDERING = { name: "block", columns: ["block_number", "log_index"] } as const;
+const BLOCK_ORDERING = { name: "block", columns: ["blockNumber", "id"] } as const;
+const VOTE_ORDERING = { name: "block", columns: ["blockNumber", "logIndex"] } as const;
 const SUPPORT = ["AGAINST", "FOR", "ABSTAIN"] as const;
 
 /** Total staked (the governor's `getPastTotalSupply`) at `timestamp`, from the staked supply rows. */
@@ -19,13 +19,13 @@ async function stakedAt(ctx: ApiContext, timestamp: number): Promise<bigint> {
  * against the vote window, then quorum (numerator percent of staked at the snapshot, counting
  * for and abstain) and for > against, in the order OpenZeppelin's Governor checks them.
  */
-async function proposalState(p: any, ctx: ApiContext): Promise<string> {
+async function proposalState(p: Row<"proposals">, ctx: ApiContext): Promise<string> {
   if (p.status !== "created") return p.status.toUpperCase();
   const now = await ctx.now();
-  if (p.vote_start >= now) return "PENDING";
-  if (p.vote_end >= now) return "ACTIVE";
-  const quorum = ((await stakedAt(ctx, p.vote_start)) * BigInt(p.quorum_numerator)) / 100n;
-  const [forVotes, against, abstain] = [p.for_votes, p.against_votes, p.abstain_votes].map(BigInt);
+  if (p.voteStart >= now) return "PENDING";
+  if (p.voteEnd >= now) return "ACTIVE";
+  const quorum = ((await stakedAt(ctx, p.voteStart)) * BigInt(p.quorumNumerator)) / 100n;
+  const [forVotes, against, abstain] = [p.forVotes, p.againstVotes, p.abstainVotes].map(BigInt);
   return quorum <= forVotes + abstain && forVotes > against ? "SUCCEEDED" : "DEFEATED";
 }
 
@@ -103,29 +103,21 @@ export const governanceSchema: SchemaPart = {
         paginate(ctx.db.selectFrom("proposals").selectAll(), BLOCK_ORDERING, { ...args, orderDirection: args.orderDirection ?? "DESC" }),
       votes: (_: unknown, args: PageArgs & { where?: { proposalId?: string; voter?: string } }, ctx: ApiContext) => {
         let q = ctx.db.selectFrom("votes").selectAll();
-        if (args.where?.proposalId) q = q.where("proposal_id", "=", args.where.proposalId);
+        if (args.where?.proposalId) q = q.where("proposalId", "=", args.where.proposalId);
         if (args.where?.voter) q = q.where("voter", "=", parseAddress(args.where.voter, "where.voter"));
         return paginate(q, VOTE_ORDERING, args);
       },
     },
     Proposal: {
-      voteStart: (p: any) => p.vote_start,
-      voteEnd: (p: any) => p.vote_end,
-      forVotes: (p: any) => p.for_votes,
-      againstVotes: (p: any) => p.against_votes,
-      abstainVotes: (p: any) => p.abstain_votes,
-      quorum: async (p: any, _: unknown, ctx: ApiContext) =>
-        p.vote_start >= (await ctx.now()) ? null : ((await stakedAt(ctx, p.vote_start)) * BigInt(p.quorum_numerator)) / 100n,
-      state: (p: any, _: unknown, ctx: ApiContext) => proposalState(p, ctx),
-      blockNumber: (p: any) => p.block_number,
-      transactionHash: (p: any) => p.tx_hash,
-      votes: (p: any, args: PageArgs, ctx: ApiContext) => paginate(ctx.db.selectFrom("votes").selectAll().where("proposal_id", "=", p.id), VOTE_ORDERING, args),
+      quorum: async (p: Row<"proposals">, _: unknown, ctx: ApiContext) =>
+        p.voteStart >= (await ctx.now()) ? null : ((await stakedAt(ctx, p.voteStart)) * BigInt(p.quorumNumerator)) / 100n,
+      state: (p: Row<"proposals">, _: unknown, ctx: ApiContext) => proposalState(p, ctx),
+      transactionHash: (p: Row<"proposals">) => p.txHash,
+      votes: (p: Row<"proposals">, args: PageArgs, ctx: ApiContext) => paginate(ctx.db.selectFrom("votes").selectAll().where("proposalId", "=", p.id), VOTE_ORDERING, args),
     },
     Vote: {
-      proposalId: (v: any) => v.proposal_id,
-      support: (v: any) => SUPPORT[v.support],
-      blockNumber: (v: any) => v.block_number,
-      transactionHash: (v: any) => v.tx_hash,
+      support: (v: Row<"votes">) => SUPPORT[v.support],
+      transactionHash: (v: Row<"votes">) => v.txHash,
     },
   },
 };

@@ -1,14 +1,14 @@
 import { claimAmount } from "../../protocol/rewards";
 import { apiError, badInput } from "./errors";
 import { paginate, type PageArgs } from "./pagination";
-import { parseAddress, type ApiContext, type SchemaPart } from "./schema-core";
+import { parseAddress, type ApiContext, type Row, type SchemaPart } from "./schema-core";
 
 const NODE_ORDERINGS = {
   ID: { name: "id", columns: ["id"] },
   STAKE: { name: "stake", columns: ["stake", "id"] },
 } as const;
 const EPOCH_ORDERING = { name: "epoch", columns: ["number"] } as const;
-const STAKE_CHANGE_ORDERING = { name: "change", columns: ["block_number", "log_index"] } as const;
+const STAKE_CHANGE_ORDERING = { name: "change", columns: ["blockNumber", "logIndex"] } as const;
 
 /** Node ids and epoch numbers are uint32 / uint64 on chain; int8 columns hold both. */
 export function parseId(value: number, argument: string): number {
@@ -23,8 +23,8 @@ async function latestNodeEpochs(ctx: ApiContext, nodeId: number, last = 100) {
     .selectFrom("node_epochs as n")
     .innerJoin("epochs as e", "e.number", "n.epoch")
     .leftJoin("reward_claims as c", (j) => j.onRef("c.epoch", "=", "n.epoch").onRef("c.account", "=", "n.owner"))
-    .select(["n.epoch", "n.owner", "n.uptime", "n.reputation", "n.revenue", "n.flk_weight", "e.settled_root", "e.rewards_root_ok", "e.flk_pool", "e.usdc_pool", "e.settled_flk_weight", "e.settled_usdc_weight", "c.block_number as claimed_block"])
-    .where("n.node_id", "=", nodeId)
+    .select(["n.epoch", "n.owner", "n.uptime", "n.reputation", "n.revenue", "n.flkWeight", "e.settledRoot", "e.rewardsRootOk", "e.flkPool", "e.usdcPool", "e.settledFlkWeight", "e.settledUsdcWeight", "c.blockNumber as claimedBlock"])
+    .where("n.nodeId", "=", nodeId)
     .orderBy("n.epoch", "desc")
     .limit(last)
     .execute();
@@ -35,22 +35,22 @@ async function latestNodeEpochs(ctx: ApiContext, nodeId: number, last = 100) {
 async function rewardProof(ctx: ApiContext, epoch: number, nodeId: number) {
   const e = await ctx.db.selectFrom("epochs").selectAll().where("number", "=", epoch).executeTakeFirst();
   if (!e) throw apiError("EPOCH_NOT_FOUND", `epoch ${epoch} is not indexed`);
-  if (e.settled_root === null) throw apiError("EPOCH_NOT_SETTLED", `epoch ${epoch} is ${String(e.status).toLowerCase()}: it has no settled rewards`);
-  if (!e.rewards_root_ok) throw apiError("REPORT_MISMATCH", `epoch ${epoch}'s signed rewards root ${e.settled_root} does not follow from its report (recomputed ${e.computed_rewards_root}): no proof can verify`);
-  const part = await ctx.db.selectFrom("node_epochs").select("owner").where("node_id", "=", nodeId).where("epoch", "=", epoch).executeTakeFirst();
+  if (e.settledRoot === null) throw apiError("EPOCH_NOT_SETTLED", `epoch ${epoch} is ${String(e.status).toLowerCase()}: it has no settled rewards`);
+  if (!e.rewardsRootOk) throw apiError("REPORT_MISMATCH", `epoch ${epoch}'s signed rewards root ${e.settledRoot} does not follow from its report (recomputed ${e.computedRewardsRoot}): no proof can verify`);
+  const part = await ctx.db.selectFrom("node_epochs").select("owner").where("nodeId", "=", nodeId).where("epoch", "=", epoch).executeTakeFirst();
   if (!part) return null;
   const leaf = await ctx.db.selectFrom("reward_leaves").selectAll().where("epoch", "=", epoch).where("account", "=", part.owner).executeTakeFirst();
   if (!leaf) return null;
-  const claim = await ctx.db.selectFrom("reward_claims").select("block_number").where("epoch", "=", epoch).where("account", "=", part.owner).executeTakeFirst();
+  const claim = await ctx.db.selectFrom("reward_claims").select("blockNumber").where("epoch", "=", epoch).where("account", "=", part.owner).executeTakeFirst();
   return {
     epoch,
     nodeId,
     account: leaf.account,
-    flkWeight: leaf.flk_weight,
-    usdcWeight: leaf.usdc_weight,
+    flkWeight: leaf.flkWeight,
+    usdcWeight: leaf.usdcWeight,
     // EpochSettled sets the pools and weights with the root, checked above.
-    flkAmount: claimAmount(BigInt(e.flk_pool!), BigInt(leaf.flk_weight), BigInt(e.settled_flk_weight!)),
-    usdcAmount: claimAmount(BigInt(e.usdc_pool!), BigInt(leaf.usdc_weight), BigInt(e.settled_usdc_weight!)),
+    flkAmount: claimAmount(BigInt(e.flkPool!), BigInt(leaf.flkWeight), BigInt(e.settledFlkWeight!)),
+    usdcAmount: claimAmount(BigInt(e.usdcPool!), BigInt(leaf.usdcWeight), BigInt(e.settledUsdcWeight!)),
     proof: leaf.proof,
     claimed: claim !== undefined,
   };
@@ -347,79 +347,68 @@ export const registrySchema: SchemaPart = {
       },
     },
     Node: {
-      reputation: async (n: any, args: { last?: number }, ctx: ApiContext) =>
-        (await latestNodeEpochs(ctx, n.id, args.last)).map((r: any) => ({ epoch: r.epoch, score: r.reputation, uptime: r.uptime })),
-      rewards: async (n: any, args: { last?: number }, ctx: ApiContext) =>
-        (await latestNodeEpochs(ctx, n.id, args.last)).map((r: any) => {
-          const payable = r.settled_root !== null && r.rewards_root_ok;
+      reputation: async (n: Row<"nodes">, args: { last?: number }, ctx: ApiContext) =>
+        (await latestNodeEpochs(ctx, n.id, args.last)).map((r) => ({ epoch: r.epoch, score: r.reputation, uptime: r.uptime })),
+      rewards: async (n: Row<"nodes">, args: { last?: number }, ctx: ApiContext) =>
+        (await latestNodeEpochs(ctx, n.id, args.last)).map((r) => {
+          const payable = r.settledRoot !== null && r.rewardsRootOk;
           return {
             epoch: r.epoch,
             account: r.owner,
             usdcWeight: r.revenue,
-            flkWeight: r.flk_weight,
-            flkAmount: payable ? claimAmount(BigInt(r.flk_pool), BigInt(r.flk_weight), BigInt(r.settled_flk_weight)) : null,
-            usdcAmount: payable ? claimAmount(BigInt(r.usdc_pool), BigInt(r.revenue), BigInt(r.settled_usdc_weight)) : null,
-            claimed: r.claimed_block !== null,
+            flkWeight: r.flkWeight,
+            // A settled epoch has its pools and weights.
+            flkAmount: payable ? claimAmount(BigInt(r.flkPool!), BigInt(r.flkWeight), BigInt(r.settledFlkWeight!)) : null,
+            usdcAmount: payable ? claimAmount(BigInt(r.usdcPool!), BigInt(r.revenue), BigInt(r.settledUsdcWeight!)) : null,
+            claimed: r.claimedBlock !== null,
           };
         }),
-      nodeKey: (n: any) => n.node_key,
-      keyProofValid: (n: any) => n.key_proof_valid,
-      endpoints: (n: any) => ({ host: n.host, ports: n.ports }),
-      statusEpoch: (n: any) => n.status_epoch,
-      unstakeReadyAt: (n: any) => n.unstake_ready_at,
-      lockedUntil: (n: any) => n.locked_until,
-      registeredBlock: (n: any) => n.registered_block,
-      stakeChanges: (n: any, args: PageArgs, ctx: ApiContext) =>
-        paginate(ctx.db.selectFrom("node_stake_changes").selectAll().where("node_id", "=", n.id), STAKE_CHANGE_ORDERING, args),
-      slashes: (n: any, _: unknown, ctx: ApiContext) =>
-        ctx.db.selectFrom("node_stake_changes").selectAll().where("node_id", "=", n.id).where("kind", "=", "SLASHED").orderBy("block_number").orderBy("log_index").execute(),
+      endpoints: (n: Row<"nodes">) => ({ host: n.host, ports: n.ports }),
+      stakeChanges: (n: Row<"nodes">, args: PageArgs, ctx: ApiContext) =>
+        paginate(ctx.db.selectFrom("node_stake_changes").selectAll().where("nodeId", "=", n.id), STAKE_CHANGE_ORDERING, args),
+      slashes: (n: Row<"nodes">, _: unknown, ctx: ApiContext) =>
+        ctx.db.selectFrom("node_stake_changes").selectAll().where("nodeId", "=", n.id).where("kind", "=", "SLASHED").orderBy("blockNumber").orderBy("logIndex").execute(),
     },
     NodeStakeChange: {
-      blockNumber: (c: any) => c.block_number,
-      transactionHash: (c: any) => c.tx_hash,
+      transactionHash: (c: Row<"node_stake_changes">) => c.txHash,
     },
     NodeSlash: {
-      blockNumber: (c: any) => c.block_number,
-      transactionHash: (c: any) => c.tx_hash,
+      transactionHash: (c: Row<"node_stake_changes">) => c.txHash,
     },
     Epoch: {
-      activeSet: (e: any) => e.active_set,
-      activeWeights: (e: any) => e.active_weights,
-      beacons: async (e: any, _: unknown, ctx: ApiContext) =>
-        (await ctx.db.selectFrom("epoch_beacons").selectAll().where("epoch", "=", e.number).orderBy("committed_block").orderBy("node_id").execute()).map((b: any) => ({
-          nodeId: b.node_id,
+      beacons: async (e: Row<"epochs">, _: unknown, ctx: ApiContext) =>
+        (await ctx.db.selectFrom("epoch_beacons").selectAll().where("epoch", "=", e.number).orderBy("committedBlock").orderBy("nodeId").execute()).map((b) => ({
+          nodeId: b.nodeId,
           commitment: b.commitment,
           secret: b.secret,
           revealed: b.secret !== null,
         })),
-      report: (e: any) => (e.report ? { ...e.report, digest: e.report_digest, signers: e.report_signers } : null),
-      settlement: (e: any) =>
-        e.settled_root === null
+      report: (e: Row<"epochs">) => (e.report ? { ...e.report, digest: e.reportDigest, signers: e.reportSigners } : null),
+      settlement: (e: Row<"epochs">) =>
+        e.settledRoot === null
           ? null
           : {
-              root: e.settled_root,
-              flkPool: e.flk_pool,
-              usdcPool: e.usdc_pool,
-              totalFlkWeight: e.settled_flk_weight,
-              totalUsdcWeight: e.settled_usdc_weight,
-              flkPaid: e.flk_paid,
-              usdcPaid: e.usdc_paid,
+              root: e.settledRoot,
+              flkPool: e.flkPool,
+              usdcPool: e.usdcPool,
+              totalFlkWeight: e.settledFlkWeight,
+              totalUsdcWeight: e.settledUsdcWeight,
+              flkPaid: e.flkPaid,
+              usdcPaid: e.usdcPaid,
             },
-      rootsMatch: (e: any) => (e.report ? e.reputation_root_ok && e.rewards_root_ok && e.totals_ok : null),
-      mismatch: (e: any) =>
+      rootsMatch: (e: Row<"epochs">) => (e.report ? e.reputationRootOk && e.rewardsRootOk && e.totalsOk : null),
+      mismatch: (e: Row<"epochs">) =>
         e.report
           ? [
-              ...(e.reputation_root_ok ? [] : ["REPUTATION_ROOT"]),
-              ...(e.rewards_root_ok ? [] : ["REWARDS_ROOT"]),
-              ...(e.totals_ok ? [] : ["TOTALS"]),
+              ...(e.reputationRootOk ? [] : ["REPUTATION_ROOT"]),
+              ...(e.rewardsRootOk ? [] : ["REWARDS_ROOT"]),
+              ...(e.totalsOk ? [] : ["TOTALS"]),
             ]
           : null,
-      recomputed: (e: any) =>
+      recomputed: (e: Row<"epochs">) =>
         e.report
-          ? { reputationRoot: e.computed_reputation_root, rewardsRoot: e.computed_rewards_root, totalFlkWeight: e.computed_flk_weight, totalUsdcWeight: e.computed_usdc_weight }
+          ? { reputationRoot: e.computedReputationRoot, rewardsRoot: e.computedRewardsRoot, totalFlkWeight: e.computedFlkWeight, totalUsdcWeight: e.computedUsdcWeight }
           : null,
-      startBlock: (e: any) => e.start_block,
-      endedBlock: (e: any) => e.ended_block,
     },
   },
 };

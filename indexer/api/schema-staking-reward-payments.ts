@@ -1,7 +1,7 @@
 import { paginate, type PageArgs } from "./pagination";
-import { parseAddress, type ApiContext, type SchemaPart } from "./schema-core";
+import { parseAddress, type ApiContext, type Row, type SchemaPart } from "./schema-core";
 
-const PAYMENT_ORDERING = { name: "block", columns: ["block_number", "log_index"] } as const;
+const PAYMENT_ORDERING = { name: "block", columns: ["blockNumber", "logIndex"] } as const;
 
 /** An account's staking rewards paid out (derive/staking-reward-payments.ts). */
 export const stakingRewardPaymentsSchema: SchemaPart = {
@@ -38,9 +38,8 @@ export const stakingRewardPaymentsSchema: SchemaPart = {
         paginate(ctx.db.selectFrom("staking_reward_payments").selectAll().where("account", "=", parseAddress(args.account, "account")), PAYMENT_ORDERING, args),
     },
     StakingRewardPayment: {
-      kind: (p: any) => p.kind.toUpperCase(),
-      blockNumber: (p: any) => p.block_number,
-      transactionHash: (p: any) => p.tx_hash,
+      kind: (p: Row<"staking_reward_payments">) => p.kind.toUpperCase(),
+      transactionHash: (p: Row<"staking_reward_payments">) => p.txHash,
     },
   },
 };

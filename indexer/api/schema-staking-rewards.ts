@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../derive";
 import { accrueRewards, rewardsBetween, stakingEmission } from "../../protocol/stakingRewards";
-import type { ApiContext, SchemaPart } from "./schema-core";
+import type { ApiContext, Row, SchemaPart } from "./schema-core";
 
 /** `Staking.earned(account)` at unix time `now` (the latest indexed block's), from the replayed accumulator. */
 export async function earnedAt(db: Kysely<Database>, account: string, now: number): Promise<bigint> {
@@ -12,10 +12,10 @@ export async function earnedAt(db: Kysely<Database>, account: string, now: numbe
   if (!state || !a) return 0n;
   const { index } = accrueRewards(
     { index: BigInt(state.index), distributed: BigInt(state.distributed) },
-    BigInt(state.total_staked),
-    stakingEmission(BigInt(state.emission_start), BigInt(now)),
+    BigInt(state.totalStaked),
+    stakingEmission(BigInt(state.emissionStart), BigInt(now)),
   );
-  return BigInt(a.rewards) + rewardsBetween(BigInt(a.staked), BigInt(a.paid_index), index);
+  return BigInt(a.rewards) + rewardsBetween(BigInt(a.staked), BigInt(a.paidIndex), index);
 }
 
 /** Rewards earned and not yet paid, on the staking area's `Staker`. */
@@ -28,7 +28,7 @@ export const stakingRewardsSchema: SchemaPart = {
   `,
   resolvers: {
     Staker: {
-      rewardsEarned: async (s: any, _: unknown, ctx: ApiContext) => earnedAt(ctx.db, s.address, await ctx.now()),
+      rewardsEarned: async (s: Row<"stakers">, _: unknown, ctx: ApiContext) => earnedAt(ctx.db, s.address, await ctx.now()),
     },
   },
 };

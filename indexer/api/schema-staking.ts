@@ -1,5 +1,5 @@
 import { paginate, type PageArgs } from "./pagination";
-import { parseAddress, type ApiContext, type SchemaPart } from "./schema-core";
+import { parseAddress, type ApiContext, type Row, type SchemaPart } from "./schema-core";
 
 const STAKER_ORDERINGS = {
   STAKE: { name: "staked", columns: ["staked", "address"] },
@@ -70,7 +70,7 @@ export const stakingSchema: SchemaPart = {
   resolvers: {
     Query: {
       stakingTotals: async (_: unknown, __: unknown, ctx: ApiContext) =>
-        (await ctx.db.selectFrom("staking_totals").selectAll().executeTakeFirst()) ?? { total_staked: "0", total_unbonding: "0", stakers: 0 },
+        (await ctx.db.selectFrom("staking_totals").selectAll().executeTakeFirst()) ?? { totalStaked: "0", totalUnbonding: "0", stakers: 0 },
       staker: (_: unknown, args: { address: string }, ctx: ApiContext) =>
         ctx.db.selectFrom("stakers").selectAll().where("address", "=", parseAddress(args.address, "address")).executeTakeFirst(),
       stakers: (_: unknown, args: PageArgs & { orderBy?: keyof typeof STAKER_ORDERINGS }, ctx: ApiContext) =>
@@ -81,21 +81,9 @@ export const stakingSchema: SchemaPart = {
       delegates: (_: unknown, args: PageArgs, ctx: ApiContext) =>
         paginate(ctx.db.selectFrom("stakers").selectAll().where("votes", ">", "0"), STAKER_ORDERINGS.VOTES, { ...args, orderDirection: args.orderDirection ?? "DESC" }),
     },
-    StakingTotals: {
-      totalStaked: (t: any) => t.total_staked,
-      totalUnbonding: (t: any) => t.total_unbonding,
-    },
     Staker: {
-      rewardsClaimed: (s: any) => s.rewards_claimed,
-      rewardsCompounded: (s: any) => s.rewards_compounded,
-      firstBlock: (s: any) => s.first_block,
-      lastBlock: (s: any) => s.last_block,
-      unbondingRequests: (s: any, _: unknown, ctx: ApiContext) =>
-        ctx.db.selectFrom("unbonding_requests").selectAll().where("account", "=", s.address).where("withdrawn", "=", false).orderBy("request_id").execute(),
-    },
-    UnbondingRequest: {
-      requestId: (r: any) => r.request_id,
-      releaseTime: (r: any) => r.release_time,
+      unbondingRequests: (s: Row<"stakers">, _: unknown, ctx: ApiContext) =>
+        ctx.db.selectFrom("unbonding_requests").selectAll().where("account", "=", s.address).where("withdrawn", "=", false).orderBy("requestId").execute(),
     },
   },
 };

@@ -1,7 +1,7 @@
 import { supplyAt } from "./supply";
 import { paginate, type PageArgs } from "./pagination";
 import { badInput } from "./errors";
-import { parseAddress, type ApiContext, type SchemaPart } from "./schema-core";
+import { parseAddress, type ApiContext, type Row, type SchemaPart } from "./schema-core";
 
 interface TransferWhere {
   from?: string;
@@ -16,7 +16,7 @@ const ACCOUNT_ORDERINGS = {
   BALANCE: { name: "balance", columns: ["balance", "address"] },
 } as const;
 
-const TRANSFER_ORDERING = { name: "block", columns: ["block_number", "log_index"] } as const;
+const TRANSFER_ORDERING = { name: "block", columns: ["blockNumber", "logIndex"] } as const;
 
 function transfersQuery(ctx: ApiContext, where: TransferWhere = {}) {
   let q = ctx.db.selectFrom("transfers").selectAll();
@@ -26,8 +26,8 @@ function transfersQuery(ctx: ApiContext, where: TransferWhere = {}) {
     const a = parseAddress(where.account, "where.account");
     q = q.where((eb) => eb.or([eb("from", "=", a), eb("to", "=", a)]));
   }
-  if (where.blockNumber_gte != null) q = q.where("block_number", ">=", where.blockNumber_gte);
-  if (where.blockNumber_lte != null) q = q.where("block_number", "<=", where.blockNumber_lte);
+  if (where.blockNumber_gte != null) q = q.where("blockNumber", ">=", where.blockNumber_gte);
+  if (where.blockNumber_lte != null) q = q.where("blockNumber", "<=", where.blockNumber_lte);
   return q;
 }
 
@@ -132,15 +132,8 @@ export const tokenSchema: SchemaPart = {
       },
       transfers: (_: unknown, args: PageArgs & { where?: TransferWhere }, ctx: ApiContext) => paginate(transfersQuery(ctx, args.where), TRANSFER_ORDERING, args),
     },
-    Account: {
-      transferCount: (a: any) => a.transfer_count,
-      firstBlock: (a: any) => a.first_block,
-      lastBlock: (a: any) => a.last_block,
-    },
     Transfer: {
-      blockNumber: (t: any) => t.block_number,
-      logIndex: (t: any) => t.log_index,
-      transactionHash: (t: any) => t.tx_hash,
+      transactionHash: (t: Row<"transfers">) => t.txHash,
     },
   },
 };

@@ -12,7 +12,7 @@ function calendarArgs(args: { from?: number | null; months?: number | null }, no
   return { from: args.from ?? now, months };
 }
 
-type ScheduleRow = { id: number; allocation_id: number; beneficiary: string; amount: string; released: string; start: number; tge_bps: number; cliff: number; duration: number };
+type ScheduleRow = { id: number; allocationId: number; beneficiary: string; amount: string; released: string; start: number; tgeBps: number; cliff: number; duration: number };
 
 function shape(s: ScheduleRow) {
   return { ...s, amount: BigInt(s.amount) };
@@ -86,10 +86,10 @@ export const vestingSchema: SchemaPart = {
       vestingSchedules: (_: unknown, args: PageArgs & { where?: { beneficiary?: string; allocationId?: number } }, ctx: ApiContext) => {
         let q = ctx.db
           .selectFrom("vesting_schedules as s")
-          .innerJoin("vesting_allocations as a", "a.id", "s.allocation_id")
-          .select(["s.id", "s.allocation_id", "s.beneficiary", "s.amount", "s.released", "a.name as allocation_name", "a.start", "a.tge_bps", "a.cliff", "a.duration"]);
+          .innerJoin("vesting_allocations as a", "a.id", "s.allocationId")
+          .select(["s.id", "s.allocationId", "s.beneficiary", "s.amount", "s.released", "a.name as allocationName", "a.start", "a.tgeBps", "a.cliff", "a.duration"]);
         if (args.where?.beneficiary) q = q.where("s.beneficiary", "=", parseAddress(args.where.beneficiary, "where.beneficiary"));
-        if (args.where?.allocationId != null) q = q.where("s.allocation_id", "=", args.where.allocationId);
+        if (args.where?.allocationId != null) q = q.where("s.allocationId", "=", args.where.allocationId);
         return paginate(q, { name: "id", columns: ["s.id"] }, args);
       },
       vestingUnlockCalendar: async (_: unknown, args: { from?: number; months?: number; beneficiary?: string; allocationId?: number }, ctx: ApiContext) => {
@@ -98,12 +98,7 @@ export const vestingSchema: SchemaPart = {
         return unlockCalendar(await loadScheduleShapes(ctx.db, { beneficiary, allocationId: args.allocationId ?? undefined }), from, months);
       },
     },
-    VestingAllocation: {
-      tgeBps: (a: any) => a.tge_bps,
-    },
     VestingSchedule: {
-      allocationId: (s: ScheduleRow) => s.allocation_id,
-      allocationName: (s: any) => s.allocation_name,
       vested: async (s: ScheduleRow, args: { at?: number }, ctx: ApiContext) => vestedAt(shape(s), await at(args, ctx)),
       releasable: async (s: ScheduleRow, args: { at?: number }, ctx: ApiContext) => {
         const vested = vestedAt(shape(s), await at(args, ctx));

@@ -12,6 +12,7 @@ import { ResponseCache } from "./response-cache";
 import { FastPath, readPlainJsonPost } from "./fast-path";
 import { buildSchema } from "./schema";
 import { createContext, health } from "./schema-core";
+import { apiDatabase } from "./api-database";
 import { readSyncState } from "../store/sync-state";
 import { watchSyncState, type KnownState, type SyncStateWatcher } from "./state-watcher";
 
@@ -53,7 +54,8 @@ export function createApi(options: ApiOptions, watcher?: SyncStateWatcher, cache
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const dev = options.dev ?? false;
   const schema = buildSchema();
-  const context = () => createContext(options.database.db, watcher);
+  const db = apiDatabase(options.database.db);
+  const context = () => createContext(db, options.database.db, watcher);
   const mask = (error: unknown) => maskError(error, dev);
   // With a cache, every miss goes through yoga, whose cache plugin stores its answer.
   const fastPath = cache ? undefined : new FastPath(schema, context, mask);

@@ -1,8 +1,8 @@
 import { ZeroAddress } from "ethers";
-import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
 import { col, createTables, defineTable } from "../store/tables";
 import { tokenTotals } from "./token";
+import type { RawDb } from "../store/database";
 
 /** Who burned FLK, as the burns list reports it. */
 export type BurnSource = "BUYBACK" | "CREATOR_MARKET" | "OTHER";
@@ -249,7 +249,7 @@ export const buybackModule: IndexerModule = {
   },
   migrations: {
     "170-buyback": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [buybackAuctions, buybackParams, buybackTotals, flkBurns]);
       },
     },

@@ -1,9 +1,9 @@
 import { getAddress, ZeroAddress } from "ethers";
-import type { Kysely } from "kysely";
 import { creatorTokenAddress, reserveAt, spotPrice } from "../../protocol/creatorMarket";
 import type { HandlerContext, IndexerModule } from "../module";
 import { col, createTables, defineTable } from "../store/tables";
 import { recordSupply } from "./supply";
+import type { RawDb } from "../store/database";
 
 /**
  * A creator token and its curve. Supply, creator fees and volumes come from the market's events;
@@ -342,7 +342,7 @@ export const creatorModule: IndexerModule = {
   },
   migrations: {
     "161-creator": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [creatorTokens, creatorTokenHolders, creatorTrades, creatorMarket]);
       },
     },

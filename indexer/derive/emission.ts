@@ -1,7 +1,7 @@
-import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
 import { col, createTables, defineTable } from "../store/tables";
 import { recordSupply } from "./supply";
+import type { RawDb } from "../store/database";
 
 /** Every emission mint with its two halves. */
 export const emissionMints = defineTable({
@@ -70,7 +70,7 @@ export const emissionModule: IndexerModule = {
   handlers: { "Emission:EmissionMinted": onEmissionMinted },
   migrations: {
     "120-emission": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [emissionMints, emissionState]);
       },
     },

@@ -1,8 +1,8 @@
-import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
 import { col, createTables, defineTable } from "../store/tables";
 import type { EventArgsOf } from "../abi";
 import { DEFAULT_SPENDING_LIMIT, withSpendingLimit } from "../../protocol/escrow";
+import type { RawDb } from "../store/database";
 
 /**
  * ServiceEscrow (docs/payments.md): each client's prepaid USDC, announced withdrawal and spending
@@ -169,7 +169,7 @@ export const escrowModule: IndexerModule = {
   ),
   migrations: {
     "154-escrow": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [escrowAccounts, escrowDebits, escrowEpochs]);
       },
     },

@@ -1,6 +1,6 @@
-import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
 import { col, createTables, defineTable } from "../store/tables";
+import type { RawDb } from "../store/database";
 
 /**
  * When each proposal was queued, executed or canceled. The governance module keeps only the
@@ -42,7 +42,7 @@ export const governanceTimelineModule: IndexerModule = {
   },
   migrations: {
     "141-governance-timeline": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [proposalEvents]);
       },
     },

@@ -1,7 +1,7 @@
-import type { Kysely } from "kysely";
 import type { EventArgsOf } from "../abi";
 import type { HandlerContext, IndexerModule } from "../module";
 import { col, createTables, defineTable } from "../store/tables";
+import type { RawDb } from "../store/database";
 
 /**
  * Proposal lifecycle as the events tell it. Pending, active, succeeded and defeated depend on
@@ -145,7 +145,7 @@ export const governanceModule: IndexerModule = {
   },
   migrations: {
     "140-governance": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [proposals, votes]);
       },
     },

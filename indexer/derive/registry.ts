@@ -1,10 +1,11 @@
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
 import { addColumns, col, createTables, defineTable } from "../store/tables";
 import type { EventArgsOf } from "../abi";
 import type { EpochReport } from "../../protocol/report";
 import { verifyKeyProofOfDigest } from "../../protocol/nodeKeyProof";
 import { nodeEpochs, RECOMPUTATION_COLUMNS, recomputeReport, rewardTreeLeaves } from "./registry-rewards";
+import type { RawDb } from "../store/database";
 
 /** `NodeStaking.Status` by its uint8 value. */
 export const NODE_STATUS = ["NONE", "PENDING", "ACTIVE", "JAILED", "EXITED"] as const;
@@ -425,13 +426,13 @@ export const registryModule: IndexerModule = {
   },
   migrations: {
     "150-registry": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [nodes, nodeStakeChanges, registryState, epochs, beacons, rewardClaims, nodeEpochs, rewardTreeLeaves]);
       },
     },
     // Issue #14: proofs of possession of node keys, and the committee draw's weights.
     "151-registry-selection": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await addColumns(db, "151-registry-selection", [nodes, epochs]);
       },
     },

@@ -1,6 +1,6 @@
-import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
 import { col, createTables, defineTable } from "../store/tables";
+import type { RawDb } from "../store/database";
 
 /**
  * Every staking reward paid out, by claim or by compound: an account's reward history. The staking
@@ -51,7 +51,7 @@ export const stakingRewardPaymentsModule: IndexerModule = {
   },
   migrations: {
     "155-staking-reward-payments": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [rewardPayments]);
       },
     },

@@ -1,7 +1,7 @@
-import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
 import { col, createTables, defineTable } from "../store/tables";
 import { accrueRewards, rewardsBetween, stakingEmission } from "../../protocol/stakingRewards";
+import type { RawDb } from "../store/database";
 
 /**
  * Rewards earned and not yet paid. No event carries the staking contract's accumulator, so this
@@ -76,7 +76,7 @@ export const stakingRewardsModule: IndexerModule = {
   },
   migrations: {
     "153-staking-rewards": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [rewardIndex, accountRewards]);
       },
     },

@@ -1,7 +1,7 @@
-import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
 import { col, createTables, defineTable } from "../store/tables";
 import { recordSupply } from "./supply";
+import type { RawDb } from "../store/database";
 
 /**
  * A staking account: a staker, a delegatee, or both. Votes sit with delegatees, stake with
@@ -166,7 +166,7 @@ export const stakingModule: IndexerModule = {
   },
   migrations: {
     "130-staking": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [stakers, unbondingRequests, stakingTotals]);
       },
     },

@@ -1,8 +1,8 @@
 import { ZeroAddress } from "ethers";
-import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
 import { col, createTables, defineTable } from "../store/tables";
 import { recordSupply, supplyComponents } from "./supply";
+import type { RawDb } from "../store/database";
 
 /** An FLK holder (or former holder). */
 export const accounts = defineTable({
@@ -111,7 +111,7 @@ export const tokenModule: IndexerModule = {
   },
   migrations: {
     "100-token": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [accounts, transfers, tokenTotals, supplyComponents]);
       },
     },

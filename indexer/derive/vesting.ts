@@ -1,6 +1,6 @@
-import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
 import { col, createTables, defineTable } from "../store/tables";
+import type { RawDb } from "../store/database";
 
 /** A genesis allocation with its vesting shape (times in seconds; `start` is the TGE). */
 export const vestingAllocations = defineTable({
@@ -115,7 +115,7 @@ export const vestingModule: IndexerModule = {
   },
   migrations: {
     "110-vesting": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [vestingAllocations, vestingSchedules, vestingReleases]);
       },
     },

@@ -1,5 +1,6 @@
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
 import { toDb, type AnyTable, type ColumnType } from "./tables";
+import type { RawDb } from "./database";
 
 /** Rows per statement: bounds the parameter arrays PGlite has to hold in its WASM heap. */
 const ROWS_PER_STATEMENT = 5_000;
@@ -17,7 +18,7 @@ const ARRAY_TYPE: Record<ColumnType, string> = {
  * Writes rows with one `INSERT … SELECT FROM unnest(...) ON CONFLICT DO UPDATE` per chunk: one
  * array parameter per column, whatever the row count, on PostgreSQL and PGlite alike.
  */
-export async function upsertRows(db: Kysely<any>, table: AnyTable, rows: Record<string, unknown>[]): Promise<void> {
+export async function upsertRows(db: RawDb, table: AnyTable, rows: Record<string, unknown>[]): Promise<void> {
   const columns = Object.keys(table.columns);
   const pk = new Set<string>(table.primaryKey);
   const updates = columns.filter((c) => !pk.has(c));
@@ -31,11 +32,11 @@ export async function upsertRows(db: Kysely<any>, table: AnyTable, rows: Record<
  * Inserts rows known to be new, as {@link upsertRows} without its conflict handling (a plain
  * insert skips the speculative-insertion work; a duplicate is an error).
  */
-export async function insertRows(db: Kysely<any>, table: AnyTable, rows: Record<string, unknown>[]): Promise<void> {
+export async function insertRows(db: RawDb, table: AnyTable, rows: Record<string, unknown>[]): Promise<void> {
   await insertChunks(db, table, rows, "");
 }
 
-async function insertChunks(db: Kysely<any>, table: AnyTable, rows: Record<string, unknown>[], tail: string): Promise<void> {
+async function insertChunks(db: RawDb, table: AnyTable, rows: Record<string, unknown>[], tail: string): Promise<void> {
   const columns = Object.keys(table.columns);
   const head = `INSERT INTO "${table.name}" (${columns.map((c) => `"${c}"`).join(", ")}) SELECT * FROM unnest(`;
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
@@ -49,7 +50,7 @@ async function insertChunks(db: Kysely<any>, table: AnyTable, rows: Record<strin
 }
 
 /** Deletes rows by primary key (`keys` hold at least the primary-key columns). */
-export async function deleteRows(db: Kysely<any>, table: AnyTable, keys: Record<string, unknown>[]): Promise<void> {
+export async function deleteRows(db: RawDb, table: AnyTable, keys: Record<string, unknown>[]): Promise<void> {
   if (keys.length === 0) return;
   const cols = table.primaryKey.map((c) => `"${c}"`).join(", ");
   const arrays = table.primaryKey.map((c) => {
@@ -60,7 +61,7 @@ export async function deleteRows(db: Kysely<any>, table: AnyTable, keys: Record<
 }
 
 /** The rows whose primary keys are among `keys`, in one query. */
-export async function selectByKeys(db: Kysely<any>, table: AnyTable, keys: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+export async function selectByKeys(db: RawDb, table: AnyTable, keys: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
   if (keys.length === 0) return [];
   const cols = table.primaryKey.map((c) => `"${c}"`).join(", ");
   const arrays = table.primaryKey.map((c) => {

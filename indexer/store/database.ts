@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import { PGliteDialect } from "./pglite-dialect";
+import { prepareSelects } from "./prepared";
 
 /** Where the indexer keeps its tables. */
 export interface DatabaseOptions {
@@ -14,13 +15,23 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
   /** Pool size on PostgreSQL. */
   poolSize?: number;
+  /** PostgreSQL: run reads as named prepared statements (`serve`: few texts, run again and again). */
+  prepareSelects?: boolean;
   /** PGlite: start from this data-folder dump instead of an empty cluster (skips initdb: tests). */
   pgliteSnapshot?: Blob;
 }
 
+/**
+ * The engine's handle: it reads and writes every table through its declaration (tables.ts), by
+ * names known at run time, so its type names no table. The API reads through the typed,
+ * camelCase handle of `apiDatabase` (api/schema-core.ts).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type RawDb = Kysely<any>;
+
 /** An open database: kysely handle plus what the engine needs to know about the backend. */
 export interface IndexerDatabase {
-  db: Kysely<any>;
+  db: RawDb;
   /** The embedded instance (undefined on PostgreSQL). */
   pglite?: PGlite;
   kind: "postgres" | "pglite";
@@ -51,6 +62,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<IndexerDat
     // An idle connection dropped by the server (restart, admin action) is replaced on next use;
     // without a listener it would crash the process.
     pool.on("error", () => {});
+    if (options.prepareSelects) prepareSelects(pool);
     // Surface a bad URL or a server that is down now, with the URL's host in the message.
     try {
       (await pool.connect()).release();
@@ -58,13 +70,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<IndexerDat
       await pool.end();
       throw new Error(`cannot connect to PostgreSQL at ${redactUrl(options.databaseUrl)}: ${(err as Error).message}`);
     }
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    const db: RawDb = new Kysely({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: "postgres", url: options.databaseUrl, close: () => db.destroy() };
   }
   const dataDir = options.dataDir ?? "memory://";
   if (!dataDir.includes("://")) fs.mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (v: string) => Number(v) }, loadDataDir: options.pgliteSnapshot });
-  const db = new Kysely<any>({ dialect: new PGliteDialect(pglite) });
+  const db: RawDb = new Kysely({ dialect: new PGliteDialect(pglite) });
   return {
     db,
     pglite,

@@ -1,7 +1,7 @@
-import type { Kysely } from "kysely";
 import { deleteRows, insertRows, selectByKeys, upsertRows } from "./bulk";
 import { JOURNAL_TABLE } from "./core-tables";
 import { rowFromDb, rowKey, rowToImage, type AnyTable, type TableDef } from "./tables";
+import type { RawDb } from "./database";
 
 interface CachedRow {
   table: AnyTable;
@@ -54,7 +54,7 @@ export class EntityStore {
   private blockNumber = -1;
   private journaling = false;
 
-  constructor(private readonly db: Kysely<any>) {}
+  constructor(private readonly db: RawDb) {}
 
   /** Starts a block: following writes belong to it and are journaled when `journaling`. */
   beginBlock(blockNumber: number, journaling: boolean): void {
@@ -216,7 +216,7 @@ export class EntityStore {
  * are plain inserts: a block's rows are all written by the batch that holds the block, and a
  * rollback deletes them, so they never exist yet.
  */
-export async function writePending(trx: Kysely<any>, pending: PendingWrites): Promise<void> {
+export async function writePending(trx: RawDb, pending: PendingWrites): Promise<void> {
   for (const [table, { upserts, deletes }] of pending.tables) {
     await deleteRows(trx, table, deletes);
     if (table.rollback === "byBlock") await insertRows(trx, table, upserts);

@@ -1,7 +1,8 @@
-import { Migrator, sql, type Kysely, type Migration } from "kysely";
+import { Migrator, sql, type Migration } from "kysely";
 import { BLOCKS_TABLE, JOURNAL_TABLE } from "./core-tables";
 import { SYNC_STATE_CHANNEL } from "./sync-state";
 import { createTables } from "./tables";
+import type { RawDb } from "./database";
 
 /**
  * The engine's own schema. Each derivation module brings its own migrations; names sort in
@@ -10,7 +11,7 @@ import { createTables } from "./tables";
  */
 export const coreMigrations: Record<string, Migration> = {
   "000-core": {
-    async up(db: Kysely<any>) {
+    async up(db: RawDb) {
       await db.schema
         .createTable("indexer_state")
         .addColumn("id", "int4", (c) => c.primaryKey())
@@ -28,7 +29,7 @@ export const coreMigrations: Record<string, Migration> = {
   },
   // Every change of the cursor was announced at commit, for the API's cache (undone by 002).
   "001-state-notify": {
-    async up(db: Kysely<any>) {
+    async up(db: RawDb) {
       await sql`CREATE FUNCTION indexer_state_notify() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN PERFORM pg_notify(${sql.lit(SYNC_STATE_CHANNEL)}, ''); RETURN NULL; END $$`.execute(db);
       await sql`CREATE TRIGGER indexer_state_notify AFTER INSERT OR UPDATE OR DELETE ON indexer_state
@@ -38,7 +39,7 @@ export const coreMigrations: Record<string, Migration> = {
   // API processes now read the cursor at the start of every request (a notification arrives after
   // the commit, so answers keyed on it could be older than what /health had shown): nobody listens.
   "002-state-notify-dropped": {
-    async up(db: Kysely<any>) {
+    async up(db: RawDb) {
       await sql`DROP TRIGGER IF EXISTS indexer_state_notify ON indexer_state`.execute(db);
       await sql`DROP FUNCTION IF EXISTS indexer_state_notify()`.execute(db);
     },
@@ -46,7 +47,7 @@ export const coreMigrations: Record<string, Migration> = {
 };
 
 /** Applies every pending migration; throws with the failing migration's name. */
-export async function migrate(db: Kysely<any>, migrations: Record<string, Migration>): Promise<void> {
+export async function migrate(db: RawDb, migrations: Record<string, Migration>): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },

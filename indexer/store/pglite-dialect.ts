@@ -6,10 +6,10 @@ import {
   type DatabaseConnection,
   type Dialect,
   type Driver,
-  type Kysely,
   type QueryResult,
 } from "kysely";
 import type { PGlite } from "@electric-sql/pglite";
+import type { RawDb } from "./database";
 
 /**
  * A kysely dialect over an embedded PGlite instance. PGlite is one connection in one thread, so
@@ -25,7 +25,7 @@ export class PGliteDialect implements Dialect {
   createDriver(): Driver {
     return new PGliteDriver(this.pglite);
   }
-  createIntrospector(db: Kysely<any>) {
+  createIntrospector(db: RawDb) {
     return new PostgresIntrospector(db);
   }
   createQueryCompiler() {

@@ -1,6 +1,7 @@
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
 import { deleteRows, upsertRows } from "./bulk";
 import { rowFromDb, type AnyTable } from "./tables";
+import type { RawDb } from "./database";
 
 /**
  * Undoes every derived change made after block `ancestor`, in the caller's transaction:
@@ -8,7 +9,7 @@ import { rowFromDb, type AnyTable } from "./tables";
  * before its earliest change past the ancestor (or is deleted if it did not exist then).
  * Cost is proportional to the rows changed, not to the size of the tables.
  */
-export async function rollbackTo(trx: Kysely<any>, tables: readonly AnyTable[], ancestor: number): Promise<void> {
+export async function rollbackTo(trx: RawDb, tables: readonly AnyTable[], ancestor: number): Promise<void> {
   const byName = new Map(tables.map((t) => [t.name, t]));
   const { rows } = await sql<{ table_name: string; pk: string; before: Record<string, unknown> | null }>`
     SELECT DISTINCT ON (table_name, pk) table_name, pk, before
@@ -40,7 +41,7 @@ export async function rollbackTo(trx: Kysely<any>, tables: readonly AnyTable[], 
  * below it (the floor's own hash stays: it is the deepest possible common ancestor, and the next
  * batch links to it when it is the cursor).
  */
-export async function pruneBelowFloor(trx: Kysely<any>, floor: number): Promise<void> {
+export async function pruneBelowFloor(trx: RawDb, floor: number): Promise<void> {
   await trx.deleteFrom("indexer_journal").where("block_number", "<=", floor).execute();
   await trx.deleteFrom("indexer_blocks").where("block_number", "<", floor).execute();
 }

@@ -1,4 +1,5 @@
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
+import type { RawDb } from "./database";
 
 /** The notification channel on which every change of `indexer_state` is announced at commit. */
 export const SYNC_STATE_CHANNEL = "indexer_state";
@@ -15,7 +16,7 @@ export interface SyncState {
 }
 
 /** Reads the cursor; undefined on a database that never synced. */
-export async function readSyncState(db: Kysely<any>): Promise<SyncState | undefined> {
+export async function readSyncState(db: RawDb): Promise<SyncState | undefined> {
   const row = await db.selectFrom("indexer_state").selectAll().where("id", "=", 1).executeTakeFirst();
   if (!row) return undefined;
   return {
@@ -29,7 +30,7 @@ export async function readSyncState(db: Kysely<any>): Promise<SyncState | undefi
 }
 
 /** Writes the cursor (inside the batch's transaction). */
-export async function writeSyncState(db: Kysely<any>, s: SyncState): Promise<void> {
+export async function writeSyncState(db: RawDb, s: SyncState): Promise<void> {
   const values = {
     id: 1,
     chain_id: s.chainId,
@@ -48,6 +49,6 @@ export async function writeSyncState(db: Kysely<any>, s: SyncState): Promise<voi
 }
 
 /** Records the chain head seen by the syncer (for the API's lag), outside any batch. */
-export async function writeChainHead(db: Kysely<any>, head: number): Promise<void> {
+export async function writeChainHead(db: RawDb, head: number): Promise<void> {
   await db.updateTable("indexer_state").set({ chain_head: head }).where("id", "=", 1).execute();
 }

@@ -1,4 +1,5 @@
-import { sql, type Kysely, type RawBuilder } from "kysely";
+import { sql, type RawBuilder } from "kysely";
+import type { RawDb } from "./database";
 
 /**
  * Table declarations: one per derived table, from which come its row type (what handlers read
@@ -79,7 +80,7 @@ export interface TableDef<Row extends Record<string, unknown>, Name extends stri
 }
 
 /** Any table descriptor. */
-export type AnyTable = TableDef<any>;
+export type AnyTable = TableDef<Record<string, unknown>>;
 
 /** Declares a table: its row type follows from its columns. */
 export function defineTable<const Name extends string, C extends Record<string, Column>>(def: {
@@ -105,16 +106,25 @@ export type RowOfTable<T> = T extends TableDef<infer Row> ? Row : never;
 export type SelectedRow<Row> = { [K in keyof Row]: Row[K] extends bigint ? string : Row[K] extends bigint | null ? string | null : Row[K] };
 
 /** The tables a module file exports (its `defineTable` constants). */
-export type TablesIn<M> = { [K in keyof M]: M[K] extends TableDef<any, string> ? M[K] : never }[keyof M];
+export type TablesIn<M> = { [K in keyof M]: M[K] extends TableDef<Record<string, unknown>, string> ? M[K] : never }[keyof M];
 
-/** The Kysely database type of some tables: each table's {@link SelectedRow} under its name. */
-export type DatabaseOf<T extends TableDef<any, string>> = { [D in T as D["name"]]: SelectedRow<RowOfTable<D>> };
+/** `snake_case` as `snakeCase`: what Kysely's CamelCasePlugin makes of a column name. */
+export type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
+
+/** A row with its column names in camelCase. */
+export type CamelRow<Row> = { [K in keyof Row as K extends string ? CamelCase<K> : K]: Row[K] };
+
+/**
+ * The Kysely database type of some tables, for a handle with the CamelCasePlugin (the API's): each
+ * table's {@link SelectedRow} under its name, its columns in camelCase.
+ */
+export type DatabaseOf<T extends TableDef<Record<string, unknown>, string>> = { [D in T as D["name"]]: CamelRow<SelectedRow<RowOfTable<D>>> };
 
 /**
  * Creates tables with their primary keys and indexes, leaving out the columns later migrations
  * add ({@link Column.added}): a migration's DDL must stay what it was when databases ran it.
  */
-export async function createTables(db: Kysely<any>, tables: readonly AnyTable[]): Promise<void> {
+export async function createTables(db: RawDb, tables: readonly AnyTable[]): Promise<void> {
   for (const table of tables) {
     const single = table.primaryKey.length === 1 ? table.primaryKey[0] : undefined;
     let create = db.schema.createTable(table.name);
@@ -130,7 +140,7 @@ export async function createTables(db: Kysely<any>, tables: readonly AnyTable[])
 }
 
 /** Adds to existing tables the columns declared as added by `migration`. */
-export async function addColumns(db: Kysely<any>, migration: string, tables: readonly AnyTable[]): Promise<void> {
+export async function addColumns(db: RawDb, migration: string, tables: readonly AnyTable[]): Promise<void> {
   for (const table of tables) {
     for (const [name, column] of Object.entries(table.columns) as [string, Column][]) {
       if (column.addedIn !== migration) continue;

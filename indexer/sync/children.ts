@@ -1,11 +1,12 @@
 import { eventsInterface } from "../abi";
-import type { Kysely, Migration } from "kysely";
+import type { Migration } from "kysely";
 import type { ChildContracts as ChildSpec, IndexerModule } from "../module";
 import type { EntityStore } from "../store/entity-store";
 import { col, createTables, defineTable } from "../store/tables";
 import { buildDecoders, type EventArgs, type LogDecoder } from "./decode";
 import { LogFetcher, type RawLog } from "./log-fetcher";
 import type { Rpc } from "./rpc";
+import type { RawDb } from "../store/database";
 
 /**
  * Contracts deployed at run time by a suite contract (creator-token clones), so that their
@@ -28,7 +29,7 @@ export const CHILDREN_TABLE = defineTable({
 /** The children table's migration. */
 export const childrenMigrations: Record<string, Migration> = {
   "160-indexer-children": {
-    async up(db: Kysely<any>) {
+    async up(db: RawDb) {
       await createTables(db, [CHILDREN_TABLE]);
     },
   },
@@ -81,7 +82,7 @@ export class ChildContracts {
   }
 
   /** Loads the children stored by earlier runs. */
-  async load(db: Kysely<any>): Promise<void> {
+  async load(db: RawDb): Promise<void> {
     if (this.factories.length === 0) return;
     for (const r of await db.selectFrom(CHILDREN_TABLE.name).selectAll().execute()) this.register(r.address, r.contract);
   }

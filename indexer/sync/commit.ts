@@ -1,7 +1,8 @@
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
 import { writePending, type PendingWrites } from "../store/entity-store";
 import { writeSyncState, type SyncState } from "../store/sync-state";
 import type { EngineParts } from "./engine-parts";
+import type { RawDb } from "../store/database";
 
 /**
  * Writes a batch's changes, `extra`'s writes and the cursor `next` in one transaction, then
@@ -18,7 +19,7 @@ export async function commitBatch(
   events: number,
   next: SyncState,
   asyncCommit: boolean,
-  extra: (trx: Kysely<any>) => Promise<void>,
+  extra: (trx: RawDb) => Promise<void>,
 ): Promise<void> {
   const started = Date.now();
   await parts.db.transaction().execute(async (trx) => {

@@ -1,7 +1,7 @@
 import { EventFragment, getAddress, Interface, type ParamType } from "ethers";
 
 /** Decoded event arguments by name. */
-export type EventArgs = Record<string, any>;
+export type EventArgs = Record<string, unknown>;
 
 /** Decodes one log's topics and data into named arguments. */
 export type LogDecoder = (topics: readonly string[], data: string) => EventArgs;

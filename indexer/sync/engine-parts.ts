@@ -1,4 +1,3 @@
-import type { Kysely } from "kysely";
 import type { Logger } from "../log";
 import type { EntityStore } from "../store/entity-store";
 import type { SyncState } from "../store/sync-state";
@@ -8,6 +7,7 @@ import type { SyncOptions, SyncStats } from "./engine";
 import { fetchHeaders, type Header } from "./headers";
 import type { LogFetcher, RawLog } from "./log-fetcher";
 import type { Progress } from "./progress";
+import type { RawDb } from "../store/database";
 
 /**
  * What the ways of following the chain (backfill.ts, realtime.ts, reorg.ts) share: the database
@@ -15,7 +15,7 @@ import type { Progress } from "./progress";
  */
 export interface EngineParts {
   readonly options: SyncOptions;
-  readonly db: Kysely<any>;
+  readonly db: RawDb;
   readonly store: EntityStore;
   readonly stats: SyncStats;
   readonly dispatch: Dispatcher;

@@ -1,8 +1,12 @@
 import type { Logger } from "../log";
 import { silentLogger } from "../log";
 
-/** A JSON-RPC endpoint: one method call at a time. */
+/**
+ * A JSON-RPC endpoint: one method call at a time. The caller names the result type of the method
+ * it calls (unchecked at run time, as with any JSON-RPC client); `any` by default.
+ */
 export interface Rpc {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the default result, see above
   send<T = any>(method: string, params: unknown[]): Promise<T>;
 }
 
@@ -13,6 +17,7 @@ export interface Eip1193Provider {
 
 /** Wraps an EIP-1193 provider as an {@link Rpc}. */
 export function rpcFromEip1193(provider: Eip1193Provider): Rpc {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Rpc's default result
   return { send: (method, params) => provider.request({ method, params }) as Promise<any> };
 }
 
@@ -111,6 +116,7 @@ export class RetryingRpc implements Rpc {
     this.log = options.log ?? silentLogger;
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Rpc's default result
   async send<T = any>(method: string, params: unknown[]): Promise<T> {
     const span = method === "eth_getLogs" ? logSpan(params) : 1;
     for (let attempt = 1; ; attempt++) {
