@@ -1,6 +1,6 @@
 import { badInput } from "./errors";
 import { paginate, type PageArgs } from "./pagination";
-import { parseAddress, type ApiContext, type SchemaPart } from "./schema-core";
+import { parseAddress, type ApiContext, type Row, type SchemaPart } from "./schema-core";
 import { parseId } from "./schema-registry";
 
 const FUNCTION_ORDERINGS = {
@@ -8,8 +8,8 @@ const FUNCTION_ORDERINGS = {
   NAME: { name: "functionName", columns: ["name"] },
 } as const;
 const VERSION_ORDERING = { name: "functionVersion", columns: ["version"] } as const;
-const ROOT_ORDERING = { name: "rootVersion", columns: ["function_id"] } as const;
-const PRICE_ORDERING = { name: "computePrice", columns: ["block_number", "log_index"] } as const;
+const ROOT_ORDERING = { name: "rootVersion", columns: ["functionId"] } as const;
+const PRICE_ORDERING = { name: "computePrice", columns: ["blockNumber", "logIndex"] } as const;
 
 /** FunctionRegistry's name rule (`_checkName`): 1-64 of a-z, 0-9 and inner '-'. */
 const NAME = /^(?=.{1,64}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
@@ -28,15 +28,15 @@ function parseRoot(value: string): string {
 
 /** The latest prices, or null before the escrow's constructor event is indexed. */
 async function latestPrices(ctx: ApiContext) {
-  return ctx.db.selectFrom("compute_prices").selectAll().orderBy("block_number", "desc").orderBy("log_index", "desc").limit(1).executeTakeFirst();
+  return ctx.db.selectFrom("compute_prices").selectAll().orderBy("blockNumber", "desc").orderBy("logIndex", "desc").limit(1).executeTakeFirst();
 }
 
 /** USDC units per million calls that use `cpuMs` each: exact, no rounding (docs/functions.md, "Views"). */
-function perMillionCalls(prices: { per_million_requests: string; per_million_cpu_ms: string }, cpuMs: number): bigint {
-  return BigInt(prices.per_million_requests) + BigInt(cpuMs) * BigInt(prices.per_million_cpu_ms);
+function perMillionCalls(prices: Pick<Row<"compute_prices">, "perMillionRequests" | "perMillionCpuMs">, cpuMs: number): bigint {
+  return BigInt(prices.perMillionRequests) + BigInt(cpuMs) * BigInt(prices.perMillionCpuMs);
 }
 
-const limits = (r: any) => ({ memoryMiB: r.memory_mib, cpuMs: r.cpu_ms, wallMs: r.wall_ms, bundleBytes: r.bundle_bytes });
+const limits = (r: Pick<Row<"functions">, "memoryMib" | "cpuMs" | "wallMs" | "bundleBytes">) => ({ memoryMiB: r.memoryMib, cpuMs: r.cpuMs, wallMs: r.wallMs, bundleBytes: r.bundleBytes });
 
 /** Edge functions: FunctionRegistry's functions and versions, ServiceEscrow's compute prices. */
 export const functionsSchema: SchemaPart = {
@@ -151,33 +151,24 @@ export const functionsSchema: SchemaPart = {
     },
     EdgeFunction: {
       limits,
-      ownerPaysCapPerEpoch: (f: any) => f.owner_pays_cap,
-      registeredAt: (f: any) => f.registered_at,
-      registeredBlock: (f: any) => f.registered_block,
-      updatedAt: (f: any) => f.updated_at,
-      lastBlock: (f: any) => f.last_block,
-      maxCostPerMillionCalls: async (f: any, _: unknown, ctx: ApiContext) => {
+      ownerPaysCapPerEpoch: (f: Row<"functions">) => f.ownerPaysCap,
+      maxCostPerMillionCalls: async (f: Row<"functions">, _: unknown, ctx: ApiContext) => {
         const prices = await latestPrices(ctx);
-        return prices ? perMillionCalls(prices, f.cpu_ms) : null;
+        return prices ? perMillionCalls(prices, f.cpuMs) : null;
       },
-      versions: (f: any, args: PageArgs, ctx: ApiContext) => paginate(ctx.db.selectFrom("function_versions").selectAll().where("function_id", "=", f.id), VERSION_ORDERING, args),
+      versions: (f: Row<"functions">, args: PageArgs, ctx: ApiContext) =>
+        paginate(ctx.db.selectFrom("function_versions").selectAll().where("functionId", "=", f.id), VERSION_ORDERING, args),
     },
     FunctionVersion: {
-      functionId: (v: any) => v.function_id,
       limits,
-      publishedAt: (v: any) => v.published_at,
-      blockNumber: (v: any) => v.block_number,
-      transactionHash: (v: any) => v.tx_hash,
+      transactionHash: (v: Row<"function_versions">) => v.txHash,
     },
     ComputePrices: {
-      perMillionRequests: (p: any) => p.per_million_requests,
-      perMillionCpuMs: (p: any) => p.per_million_cpu_ms,
-      perMillionCalls: (p: any, args: { cpuMs: number }) => {
+      perMillionCalls: (p: Row<"compute_prices">, args: { cpuMs: number }) => {
         if (!Number.isSafeInteger(args.cpuMs) || args.cpuMs < 0) throw badInput(`cpuMs must be a non-negative integer (got ${args.cpuMs})`);
         return perMillionCalls(p, args.cpuMs);
       },
-      blockNumber: (p: any) => p.block_number,
-      transactionHash: (p: any) => p.tx_hash,
+      transactionHash: (p: Row<"compute_prices">) => p.txHash,
     },
   },
 };

@@ -1,7 +1,7 @@
-import type { Kysely } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
 import type { EventArgsOf } from "../abi";
 import { col, createTables, defineTable } from "../store/tables";
+import type { RawDb } from "../store/database";
 
 /**
  * Edge functions (docs/functions.md, "Registry" and "Views"): FunctionRegistry's functions with
@@ -165,7 +165,7 @@ export const functionsModule: IndexerModule = {
   },
   migrations: {
     "156-functions": {
-      async up(db: Kysely<any>) {
+      async up(db: RawDb) {
         await createTables(db, [functions, functionVersions, computePrices]);
       },
     },
