@@ -35,7 +35,10 @@ function frame(title: string, xLabel: string, yLabel: string, yMax: number, body
     })
     .join("");
   const legendSvg = legend
-    .map((name, i) => `<rect x="${MARGIN.left + 10 + i * 150}" y="${MARGIN.top - 22}" width="10" height="10" fill="${COLOURS[i % COLOURS.length]}"/><text x="${MARGIN.left + 24 + i * 150}" y="${MARGIN.top - 13}">${escape(name)}</text>`)
+    .map(
+      (name, i) =>
+        `<rect x="${MARGIN.left + 10 + i * 150}" y="${MARGIN.top - 22}" width="10" height="10" fill="${COLOURS[i % COLOURS.length]}"/><text x="${MARGIN.left + 24 + i * 150}" y="${MARGIN.top - 13}">${escape(name)}</text>`,
+    )
     .join("");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11">
 <rect width="100%" height="100%" fill="white"/>
@@ -65,11 +68,20 @@ export function lineChart(o: { title: string; xLabel: string; yLabel: string; se
     .map((s, i) => {
       const colour = COLOURS[i % COLOURS.length];
       const pts = s.points.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`);
-      const marks = s.points.length <= 40 ? s.points.map(([a, b]) => `<circle cx="${x(a).toFixed(1)}" cy="${y(b).toFixed(1)}" r="3" fill="${colour}"/>`).join("") : "";
+      const marks =
+        s.points.length <= 40 ? s.points.map(([a, b]) => `<circle cx="${x(a).toFixed(1)}" cy="${y(b).toFixed(1)}" r="3" fill="${colour}"/>`).join("") : "";
       return `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${pts.join(" ")}"/>${marks}`;
     })
     .join("\n");
-  return frame(o.title, o.xLabel, o.yLabel, yMax, body, xTicks, o.series.map((s) => s.name));
+  return frame(
+    o.title,
+    o.xLabel,
+    o.yLabel,
+    yMax,
+    body,
+    xTicks,
+    o.series.map((s) => s.name),
+  );
 }
 
 /** A grouped bar chart: one group per category, one bar per series (values in category order). */
@@ -91,5 +103,13 @@ export function barChart(o: { title: string; xLabel: string; yLabel: string; cat
   const xTicks = o.categories
     .map((name, c) => `<text x="${MARGIN.left + c * group + group / 2}" y="${HEIGHT - MARGIN.bottom + 16}" text-anchor="middle">${escape(name)}</text>`)
     .join("");
-  return frame(o.title, o.xLabel, o.yLabel, yMax, body, xTicks, o.series.map((s) => s.name));
+  return frame(
+    o.title,
+    o.xLabel,
+    o.yLabel,
+    yMax,
+    body,
+    xTicks,
+    o.series.map((s) => s.name),
+  );
 }

@@ -77,7 +77,9 @@ function gasSection(r: Run): string {
       else {
         const ratio = Number(row.gas) / Number(row.anchor);
         const goal = row.goal ?? 1;
-        out.push(`| ${row.call} | ${fmt(row.gas)} | ${fmt(row.anchor)} | ${(ratio * 100).toFixed(1)}% | ≤ ${(goal * 100).toFixed(0)}%: ${ratio <= goal ? "met" : "MISSED"} |`);
+        out.push(
+          `| ${row.call} | ${fmt(row.gas)} | ${fmt(row.anchor)} | ${(ratio * 100).toFixed(1)}% | ≤ ${(goal * 100).toFixed(0)}%: ${ratio <= goal ? "met" : "MISSED"} |`,
+        );
       }
     }
     out.push("");
@@ -96,7 +98,10 @@ function gatewaySection(r: Run, charts: string): string {
       xLabel: "object size",
       yLabel: "requests/s",
       categories: objects,
-      series: ["gateway", "nginx"].map((server) => ({ name: server, values: objects.map((o) => r.lines.find((l) => l.object === o && l.server === server)?.requestsPerSecond ?? 0) })),
+      series: ["gateway", "nginx"].map((server) => ({
+        name: server,
+        values: objects.map((o) => r.lines.find((l) => l.object === o && l.server === server)?.requestsPerSecond ?? 0),
+      })),
     }),
   );
   out.push("", "Goals: 4 KiB ≥ 50% of nginx's req/s, 1 MiB ≥ 80% of its MB/s.", "", "![gateway requests/s by object size](charts/gateway.svg)", "");
@@ -112,7 +117,9 @@ function consensusSection(runs: Run[], charts: string): string {
   ];
   const rows: Json[] = runs.flatMap((r) => r.lines.map((l) => ({ ...l, command: r.command })));
   for (const l of rows) {
-    out.push(`| ${l.nodes - l.crashed} | ${fmt(l.inputRate)} | ${fmt(l.committedTps)} | ${fmt(l.p50LatencyMs)} ms | ${fmt(l.p99LatencyMs)} ms | ${l.sent ? ((100 * l.refusedOrBackedUp) / l.sent).toFixed(0) : 0}% | ${Number(l.loadAverage).toFixed(1)} | \`${l.command}\` |`);
+    out.push(
+      `| ${l.nodes - l.crashed} | ${fmt(l.inputRate)} | ${fmt(l.committedTps)} | ${fmt(l.p50LatencyMs)} ms | ${fmt(l.p99LatencyMs)} ms | ${l.sent ? ((100 * l.refusedOrBackedUp) / l.sent).toFixed(0) : 0}% | ${Number(l.loadAverage).toFixed(1)} | \`${l.command}\` |`,
+    );
   }
   const all = rows.filter((l) => l.crashed === 0).sort((a, b) => a.inputRate - b.inputRate);
   fs.writeFileSync(
@@ -127,15 +134,25 @@ function consensusSection(runs: Run[], charts: string): string {
       ],
     }),
   );
-  out.push("", "Goals: ≥ 50,000 tx/s with p50 < 1 s (4 up); ≥ 20,000 tx/s with one crashed.", "", "![consensus latency against throughput](charts/consensus.svg)", "");
+  out.push(
+    "",
+    "Goals: ≥ 50,000 tx/s with p50 < 1 s (4 up); ≥ 20,000 tx/s with one crashed.",
+    "",
+    "![consensus latency against throughput](charts/consensus.svg)",
+    "",
+  );
   return out.join("\n");
 }
 
 function indexerSection(r: Run, charts: string): string {
   const out = [`### Indexer (\`${r.command}\`)`, ""];
   const syncs = r.lines.filter((l) => l.kind === "sync");
-  for (const l of syncs) out.push(`- sync into ${l.database}: ${fmt(l.events)} events in ${Number(l.seconds).toFixed(1)} s = **${fmt(l.eventsPerSecond)} events/s**`);
-  for (const l of r.lines.filter((x) => x.kind === "graphql")) out.push(`- GraphQL (indexer serve on PostgreSQL, 50 connections, ${l.cached === false ? "no answer cache" : "answers cached per indexed state"}): **${fmt(l.requestsPerSecond)} requests/s**, p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, ${l.errors} errors`);
+  for (const l of syncs)
+    out.push(`- sync into ${l.database}: ${fmt(l.events)} events in ${Number(l.seconds).toFixed(1)} s = **${fmt(l.eventsPerSecond)} events/s**`);
+  for (const l of r.lines.filter((x) => x.kind === "graphql"))
+    out.push(
+      `- GraphQL (indexer serve on PostgreSQL, 50 connections, ${l.cached === false ? "no answer cache" : "answers cached per indexed state"}): **${fmt(l.requestsPerSecond)} requests/s**, p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, ${l.errors} errors`,
+    );
   // events/s over the sync: the slope over the last second (a shorter window only at the start),
   // so batch commits do not show as spikes.
   const rate = (series: [number, number][]) =>
@@ -147,7 +164,12 @@ function indexerSection(r: Run, charts: string): string {
     });
   fs.writeFileSync(
     path.join(charts, "indexer.svg"),
-    lineChart({ title: "Indexer: events/s over the sync", xLabel: "seconds since the sync started", yLabel: "events/s", series: syncs.map((l) => ({ name: l.database, points: rate(l.series) })) }),
+    lineChart({
+      title: "Indexer: events/s over the sync",
+      xLabel: "seconds since the sync started",
+      yLabel: "events/s",
+      series: syncs.map((l) => ({ name: l.database, points: rate(l.series) })),
+    }),
   );
   out.push("", "![indexer events/s over the sync](charts/indexer.svg)", "");
   return out.join("\n");
@@ -168,13 +190,16 @@ async function main(): Promise<void> {
 
   const npx = path.join(ROOT, "node_modules/.bin");
   if (only.has("gas")) sections.push(gasSection(keep(await run("gas", [`${npx}/hardhat`, "run", "bench/gas/index.ts"]))));
-  if (only.has("gateway")) sections.push(gatewaySection(keep(await run("gateway", [`${npx}/tsx`, "bench/gateway/index.ts", ...(quick ? ["1", "1"] : ["5", "3"])])), charts));
+  if (only.has("gateway"))
+    sections.push(gatewaySection(keep(await run("gateway", [`${npx}/tsx`, "bench/gateway/index.ts", ...(quick ? ["1", "1"] : ["5", "3"])])), charts));
   if (only.has("consensus")) {
     const rates = quick ? [2_000, 5_000] : [10_000, 25_000, 40_000, 50_000, 60_000];
     const window = quick ? ["--seconds", "5", "--warmup", "3"] : ["--seconds", "20", "--warmup", "5"];
     const runs: Run[] = [];
     for (const rate of rates) runs.push(keep(await run(`consensus ${rate} tx/s`, [`${npx}/tsx`, "bench/consensus/run.ts", "--rate", String(rate), ...window])));
-    runs.push(keep(await run("consensus, 1 crashed", [`${npx}/tsx`, "bench/consensus/run.ts", "--rate", String(quick ? 2_000 : 25_000), "--crashed", "1", ...window])));
+    runs.push(
+      keep(await run("consensus, 1 crashed", [`${npx}/tsx`, "bench/consensus/run.ts", "--rate", String(quick ? 2_000 : 25_000), "--crashed", "1", ...window])),
+    );
     sections.push(consensusSection(runs, charts));
   }
   if (only.has("indexer")) {
@@ -191,7 +216,20 @@ async function main(): Promise<void> {
     `Run ${started.toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine()}. Load average (1, 5, 15 min) ${loadBefore.map((l) => l.toFixed(1)).join(", ")} at the start, ${loadAfter.map((l) => l.toFixed(1)).join(", ")} at the end: on a shared machine the timings are lower bounds.`,
     "",
     ...sections,
-    ...(failures.length ? ["### Failed runs", "", ...failures.map((f) => `- \`${f.command}\` failed; its output ended with:\n\n  \`\`\`\n${f.tail.split("\n").map((l) => `  ${l}`).join("\n")}\n  \`\`\``), ""] : []),
+    ...(failures.length
+      ? [
+          "### Failed runs",
+          "",
+          ...failures.map(
+            (f) =>
+              `- \`${f.command}\` failed; its output ended with:\n\n  \`\`\`\n${f.tail
+                .split("\n")
+                .map((l) => `  ${l}`)
+                .join("\n")}\n  \`\`\``,
+          ),
+          "",
+        ]
+      : []),
     END,
   ].join("\n");
 

@@ -38,5 +38,8 @@ export default defineConfig({
   build: {
     // The ABIs weigh most of the entry chunk; the budget that matters is the 350 KB gzipped first page, checked by the e2e test.
     chunkSizeWarningLimit: 800,
-    outDir: path.resolve(__dirname, "../dist/dashboard"), emptyOutDir: true, target: "es2022" },
+    outDir: path.resolve(__dirname, "../dist/dashboard"),
+    emptyOutDir: true,
+    target: "es2022",
+  },
 });

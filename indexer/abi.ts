@@ -74,7 +74,8 @@ const INTERFACES: { [C in ContractName]: Interface } = {
 };
 
 /** The event names of contract `C` (typechain lists each by name and by signature). */
-export type EventName<C extends ContractName> = Extract<keyof Contracts[C]["filters"], string> extends infer K ? (K extends `${string}(${string}` ? never : K & string) : never;
+export type EventName<C extends ContractName> =
+  Extract<keyof Contracts[C]["filters"], string> extends infer K ? (K extends `${string}(${string}` ? never : K & string) : never;
 
 /** `Contract:Event` of every event the indexer could read. */
 export type EventKey = { [C in ContractName]: `${C}:${EventName<C>}` }[ContractName];

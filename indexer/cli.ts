@@ -38,7 +38,6 @@ const USAGE = `usage: indexer <sync|serve|all> [flags]
   --log-level L              ${LOG_LEVELS.join("|")} (LOG_LEVEL; default info: progress lines only)
 `;
 
-
 function parse(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -151,7 +150,8 @@ async function main(): Promise<void> {
   if (options.command === "serve" && !options.databaseUrl) {
     throw new UsageError("serve needs DATABASE_URL: an embedded PGlite database opens in one process only; run `indexer all` to sync and serve it");
   }
-  if (options.workers < 1 || (options.workers > 1 && options.command !== "serve")) throw new UsageError("--workers must be at least 1, and above 1 only with serve");
+  if (options.workers < 1 || (options.workers > 1 && options.command !== "serve"))
+    throw new UsageError("--workers must be at least 1, and above 1 only with serve");
   if (options.workers > 1 && cluster.isPrimary) return serveWorkers(options.workers);
   // Read the deployment before touching the database, so a wrong path fails fast.
   const deployment = options.command === "serve" ? undefined : loadContractsConfig(options.deployment);
@@ -186,7 +186,11 @@ async function main(): Promise<void> {
   try {
     if (serving) {
       api = await startApiServer({ database, port: options.port, host: options.host, dev: options.dev, cacheMb: options.cacheMb });
-      log.info("serving", { graphql: `${api.url}/graphql`, health: `${api.url}/health`, database: options.databaseUrl ? redactUrl(options.databaseUrl) : options.dataDir });
+      log.info("serving", {
+        graphql: `${api.url}/graphql`,
+        health: `${api.url}/health`,
+        database: options.databaseUrl ? redactUrl(options.databaseUrl) : options.dataDir,
+      });
     }
     if (options.command === "serve") await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));
     else await sync(options, deployment!, database, log, stop.signal);

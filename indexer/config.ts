@@ -16,7 +16,25 @@ export const DEFAULT_FINALITY_DEPTH: Record<number, number> = { 8453: 150, 84532
 export const FALLBACK_FINALITY_DEPTH = 64;
 
 /** Contract names the derivation modules use, by lower-case name. */
-const CANONICAL_NAMES: Record<string, string> = { flk: "FLK", vesting: "Vesting", emission: "Emission", staking: "Staking", governor: "Governor", fleekgovernor: "Governor", creatormarket: "CreatorMarket", buyback: "BuybackBurner", buybackburner: "BuybackBurner", registry: "NodeRegistry", noderegistry: "NodeRegistry", rewards: "EpochRewards", epochrewards: "EpochRewards", servicecredits: "ServiceCredits", escrow: "ServiceEscrow", serviceescrow: "ServiceEscrow", functionregistry: "FunctionRegistry" };
+const CANONICAL_NAMES: Record<string, string> = {
+  flk: "FLK",
+  vesting: "Vesting",
+  emission: "Emission",
+  staking: "Staking",
+  governor: "Governor",
+  fleekgovernor: "Governor",
+  creatormarket: "CreatorMarket",
+  buyback: "BuybackBurner",
+  buybackburner: "BuybackBurner",
+  registry: "NodeRegistry",
+  noderegistry: "NodeRegistry",
+  rewards: "EpochRewards",
+  epochrewards: "EpochRewards",
+  servicecredits: "ServiceCredits",
+  escrow: "ServiceEscrow",
+  serviceescrow: "ServiceEscrow",
+  functionregistry: "FunctionRegistry",
+};
 
 /**
  * Reads contract addresses from one of:
@@ -26,7 +44,8 @@ const CANONICAL_NAMES: Record<string, string> = { flk: "FLK", vesting: "Vesting"
  * - a JSON file mapping names to addresses, optionally with `startBlock`.
  */
 export function loadContractsConfig(file: string): ContractsConfig {
-  if (!fs.existsSync(file)) throw new Error(`no deployment at ${file}: pass --deployment (a devnet addresses.json, an Ignition deployment folder or a JSON of addresses)`);
+  if (!fs.existsSync(file))
+    throw new Error(`no deployment at ${file}: pass --deployment (a devnet addresses.json, an Ignition deployment folder or a JSON of addresses)`);
   if (fs.statSync(file).isDirectory()) {
     const addresses = readJson(path.join(file, "deployed_addresses.json"));
     return { contracts: normalise(addresses), startBlock: journalStartBlock(path.join(file, "journal.jsonl")) };

@@ -18,7 +18,14 @@ export function integerFlag(name: string, value: string | undefined, opts: { min
   const n = Number(value);
   const max = opts.max ?? Number.MAX_SAFE_INTEGER;
   if (!Number.isSafeInteger(n) || n < opts.min || n > max) {
-    const range = opts.max !== undefined ? `an integer from ${opts.min} to ${opts.max}` : opts.min === 0 ? "a non-negative integer" : opts.min === 1 ? "a positive integer" : `an integer ≥ ${opts.min}`;
+    const range =
+      opts.max !== undefined
+        ? `an integer from ${opts.min} to ${opts.max}`
+        : opts.min === 0
+          ? "a non-negative integer"
+          : opts.min === 1
+            ? "a positive integer"
+            : `an integer ≥ ${opts.min}`;
     throw new UsageError(`${name} must be ${range}, got "${value}"`);
   }
   return n;

@@ -31,7 +31,6 @@ const USAGE = `usage: node <run|keygen|prove|cluster> [flags]
 Logs: JSON lines on stderr, LOG_LEVEL=debug|info|warn|error|silent (default warn).
 `;
 
-
 function parse(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -54,7 +53,8 @@ function parse(argv: string[]) {
     if (!config) throw new UsageError(`${command} needs --config <file> (or NODE_CONFIG)`);
     if (command === "run") return { command: "run" as const, config };
     const operator = values.operator ?? env.NODE_OPERATOR;
-    if (!operator || !isAddress(operator)) throw new UsageError(`prove needs --operator <address of the registering wallet> (or NODE_OPERATOR), got "${operator ?? ""}"`);
+    if (!operator || !isAddress(operator))
+      throw new UsageError(`prove needs --operator <address of the registering wallet> (or NODE_OPERATOR), got "${operator ?? ""}"`);
     return { command: "prove" as const, config, operator: getAddress(operator) };
   }
   if (command === "cluster") {
@@ -78,7 +78,12 @@ async function run(configFile: string): Promise<void> {
   await node.start();
   await server.listen(config.host, config.mempoolPort);
   const services = await startServices(config, node, logger);
-  logger.info("node running", { mempoolPort: config.mempoolPort, gateway: services.edge?.gateway.url, reporting: services.reporter !== undefined, ...node.status() });
+  logger.info("node running", {
+    mempoolPort: config.mempoolPort,
+    gateway: services.edge?.gateway.url,
+    reporting: services.reporter !== undefined,
+    ...node.status(),
+  });
   process.stdout.write(`ready ${JSON.stringify(node.status())}\n`);
   const shutdown = async (): Promise<void> => {
     await services.close();

@@ -47,7 +47,11 @@ export function writeClusterConfigs(
     fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
     nodes.push({ configFile, key, mempoolPort: port + 2, member });
   }
-  writeCommittee(committeeFile, opts.epoch ?? 1, nodes.slice(0, opts.members ?? n).map((x) => x.member));
+  writeCommittee(
+    committeeFile,
+    opts.epoch ?? 1,
+    nodes.slice(0, opts.members ?? n).map((x) => x.member),
+  );
   return { committeeFile, nodes };
 }
 

@@ -194,7 +194,8 @@ function registrySource(c: { rpcUrl?: unknown; chainId?: unknown; registry?: unk
   if (typeof c.rpcUrl !== "string" || !/^(https?|wss?):\/\//.test(c.rpcUrl)) throw new Error("config: committee.rpcUrl must be an http(s) or ws(s) URL");
   if (!Number.isSafeInteger(c.chainId) || (c.chainId as number) <= 0) throw new Error("config: committee.chainId must be the registry's chain id (Base: 8453)");
   if (typeof c.registry !== "string" || !isAddress(c.registry)) throw new Error("config: committee.registry must be the NodeRegistry address");
-  if (c.pollMs !== undefined && (!Number.isInteger(c.pollMs) || (c.pollMs as number) <= 0)) throw new Error("config: committee.pollMs must be a positive integer");
+  if (c.pollMs !== undefined && (!Number.isInteger(c.pollMs) || (c.pollMs as number) <= 0))
+    throw new Error("config: committee.pollMs must be a positive integer");
   const polling = { ...DEFAULT_REGISTRY_POLLING, ...(c.pollMs !== undefined ? { pollMs: c.pollMs as number } : {}) };
   return RegistryCommitteeSource.fromUrl(c.rpcUrl, BigInt(c.chainId as number), c.registry, logger, polling);
 }

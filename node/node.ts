@@ -50,9 +50,11 @@ export class FleekNode {
   async start(): Promise<void> {
     await this.reconfigure(await this.o.source.current());
     this.stopWatching = this.o.source.watch((c) => {
-      this.reconfiguring = this.reconfiguring.then(() => this.reconfigure(c)).catch((err) => {
-        this.o.logger.error("reconfiguration failed", { err: String(err) });
-      });
+      this.reconfiguring = this.reconfiguring
+        .then(() => this.reconfigure(c))
+        .catch((err) => {
+          this.o.logger.error("reconfiguration failed", { err: String(err) });
+        });
     });
   }
 

@@ -48,10 +48,19 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
       )
     : undefined;
   const directory = chain ? new RegistryPeerDirectory(chain, selfKey, logger.child({ component: "peers" })) : undefined;
-  const submitter = chain ? new CommitteeSubmitter(node, cachedFor(5_000, async () => (await chain.committeeNodes()).map((m) => m.mempool)), logger.child({ component: "forward" })) : undefined;
+  const submitter = chain
+    ? new CommitteeSubmitter(
+        node,
+        cachedFor(5_000, async () => (await chain.committeeNodes()).map((m) => m.mempool)),
+        logger.child({ component: "forward" }),
+      )
+    : undefined;
   const forwarder = config.reporting && submitter ? new AckForwarder(submitter, config.key, logger.child({ component: "acks" })) : undefined;
   const functionDirectory = config.chain?.functionRegistry
-    ? new FunctionDirectory(new JsonRpcProvider(config.chain.rpcUrl, Network.from(config.chain.chainId), { staticNetwork: true }), config.chain.functionRegistry)
+    ? new FunctionDirectory(
+        new JsonRpcProvider(config.chain.rpcUrl, Network.from(config.chain.chainId), { staticNetwork: true }),
+        config.chain.functionRegistry,
+      )
     : undefined;
   let edge: EdgeNode | undefined;
   let supervisor: ServiceSupervisor | undefined;
@@ -77,7 +86,9 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
           ? {
               terms: (account) => chain.computeTerms(account),
               cpuLimitMs: functionLimitsFrom(config.services.functions.limits).cpuMs,
-              sponsorOf: functionDirectory ? async (root) => sponsorOf(await functionDirectory.lookup(root, (await chain.currentEpochStart()).startBlock)) : undefined,
+              sponsorOf: functionDirectory
+                ? async (root) => sponsorOf(await functionDirectory.lookup(root, (await chain.currentEpochStart()).startBlock))
+                : undefined,
             }
           : undefined,
       functions: functionDirectory,

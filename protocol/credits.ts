@@ -79,9 +79,17 @@ function valueAt<T>(steps: readonly Step<T>[], t: number, fallback: T): T {
  * so the integral is exact. The running month is integrated up to `now` and divided by the whole
  * month's length (credits accrue as the month passes); its average stake is over the elapsed part.
  */
-export function creditsForMonth(month: Month, now: number, stakes: readonly Step<bigint>[], rates: readonly Step<bigint>[], tiers: readonly Step<bigint[]>[]): MonthCredits {
+export function creditsForMonth(
+  month: Month,
+  now: number,
+  stakes: readonly Step<bigint>[],
+  rates: readonly Step<bigint>[],
+  tiers: readonly Step<bigint[]>[],
+): MonthCredits {
   const to = Math.min(month.end, now);
-  const points = [...new Set([month.start, to, ...[...stakes, ...rates].map((s) => s.timestamp).filter((t) => t > month.start && t < to)])].sort((a, b) => a - b);
+  const points = [...new Set([month.start, to, ...[...stakes, ...rates].map((s) => s.timestamp).filter((t) => t > month.start && t < to)])].sort(
+    (a, b) => a - b,
+  );
   let stakeSeconds = 0n;
   let weighted = 0n;
   for (let i = 0; i + 1 < points.length; i++) {

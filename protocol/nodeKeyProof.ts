@@ -105,13 +105,22 @@ export function parseRegistrationProof(
   const p = raw as Partial<Record<keyof RegistrationProof, unknown>>;
   const hex32 = (v: unknown) => typeof v === "string" && isHexString(v, 32);
   if (
-    typeof raw !== "object" || raw === null ||
-    typeof p.chainId !== "string" || !/^\d{1,20}$/.test(p.chainId) ||
-    typeof p.registry !== "string" || !isAddress(p.registry) ||
-    typeof p.operator !== "string" || !isAddress(p.operator) ||
-    typeof p.signer !== "string" || !isAddress(p.signer) ||
-    !hex32(p.nodeKey) || typeof p.signerProof !== "string" || !isHexString(p.signerProof, 65) ||
-    !Array.isArray(p.keyProof) || p.keyProof.length !== 2 || !p.keyProof.every(hex32)
+    typeof raw !== "object" ||
+    raw === null ||
+    typeof p.chainId !== "string" ||
+    !/^\d{1,20}$/.test(p.chainId) ||
+    typeof p.registry !== "string" ||
+    !isAddress(p.registry) ||
+    typeof p.operator !== "string" ||
+    !isAddress(p.operator) ||
+    typeof p.signer !== "string" ||
+    !isAddress(p.signer) ||
+    !hex32(p.nodeKey) ||
+    typeof p.signerProof !== "string" ||
+    !isHexString(p.signerProof, 65) ||
+    !Array.isArray(p.keyProof) ||
+    p.keyProof.length !== 2 ||
+    !p.keyProof.every(hex32)
   ) {
     return { error: "This is not a registration proof: it needs chainId, registry, operator, nodeKey, signer, signerProof and keyProof." };
   }

@@ -115,8 +115,14 @@ export function computeReputation(
     for (const metric of METRICS) {
       const present = reports.filter((r) => r[metric] !== undefined);
       if (present.length === 0) continue;
-      const weights = metricWeights(present.map((r) => repOf(r.reporter)), metric);
-      row[metric] = filteredWeightedMean(present.map((r) => r[metric] as number), weights);
+      const weights = metricWeights(
+        present.map((r) => repOf(r.reporter)),
+        metric,
+      );
+      row[metric] = filteredWeightedMean(
+        present.map((r) => r[metric] as number),
+        weights,
+      );
     }
     aggregated.set(id, row);
   }

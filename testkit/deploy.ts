@@ -4,7 +4,22 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { ModuleParameters } from "@nomicfoundation/ignition-core";
 import FleekModule from "../ignition/modules/Fleek";
 import { GENESIS_ALLOCATIONS } from "../protocol/genesis";
-import type { BuybackBurner, CreatorMarket, Emission, EpochRewards, FleekGovernor, FLK, FunctionRegistry, MockUSDC, NodeRegistry, ServiceCredits, ServiceEscrow, Staking, TimelockController, Vesting } from "../typechain-types";
+import type {
+  BuybackBurner,
+  CreatorMarket,
+  Emission,
+  EpochRewards,
+  FleekGovernor,
+  FLK,
+  FunctionRegistry,
+  MockUSDC,
+  NodeRegistry,
+  ServiceCredits,
+  ServiceEscrow,
+  Staking,
+  TimelockController,
+  Vesting,
+} from "../typechain-types";
 
 /** Beneficiaries and amounts for each genesis allocation, keyed by allocation key. */
 export type GenesisBeneficiaries = Record<string, { beneficiaries: string[]; amounts: bigint[] }>;

@@ -81,7 +81,12 @@ export interface ServiceEntry {
 }
 
 /** Polls `GET /services` until `cond` holds for service `id` (or its absence); fails after `ms`. */
-export async function waitForService(gatewayUrl: string, id: string, cond: (s: ServiceEntry | undefined) => boolean, ms = 30_000): Promise<ServiceEntry | undefined> {
+export async function waitForService(
+  gatewayUrl: string,
+  id: string,
+  cond: (s: ServiceEntry | undefined) => boolean,
+  ms = 30_000,
+): Promise<ServiceEntry | undefined> {
   const end = Date.now() + ms;
   for (;;) {
     const answer = await fetch(`${gatewayUrl}/services`).catch(() => undefined);

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     return Array.from({ length: count }, () => {
       const s = seq++;
       if (block) {
-        const tx = block.subarray((s % count) * TX_SIZE, (s % count + 1) * TX_SIZE);
+        const tx = block.subarray((s % count) * TX_SIZE, ((s % count) + 1) * TX_SIZE);
         tx.writeDoubleLE(now, 96);
         tx.writeUInt32LE(s, 104);
         return tx;

@@ -28,7 +28,12 @@ function fiftyKilobyteBundle(): string {
 }
 
 const FUNCTIONS = [
-  { name: "hello world", source: `export default { async fetch(request) { return new Response("Hello, world!"); } };\n`, method: "GET", body: undefined as string | undefined },
+  {
+    name: "hello world",
+    source: `export default { async fetch(request) { return new Response("Hello, world!"); } };\n`,
+    method: "GET",
+    body: undefined as string | undefined,
+  },
   {
     name: "JSON transform",
     source: `export default { async fetch(request) {
@@ -49,7 +54,14 @@ interface Warm {
 }
 
 async function warm(url: string, method: string, body: string | undefined): Promise<Warm> {
-  const result = await autocannon({ url, method: method as "GET", body, headers: body ? { "content-type": "application/json" } : {}, connections: CONNECTIONS, duration: SECONDS });
+  const result = await autocannon({
+    url,
+    method: method as "GET",
+    body,
+    headers: body ? { "content-type": "application/json" } : {},
+    connections: CONNECTIONS,
+    duration: SECONDS,
+  });
   return { requestsPerSecond: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
@@ -76,7 +88,10 @@ function workerdConfig(dir: string, functions: { source: string }[], basePort: n
     };
   });
   const file = join(dir, `config-${basePort}.capnp`);
-  writeFileSync(file, `using Workerd = import "/workerd/workerd.capnp";\nconst config :Workerd.Config = (\n  services = [${parts.map((p) => p.service).join(", ")}],\n  sockets = [${parts.map((p) => p.socket).join(", ")}],\n);\n`);
+  writeFileSync(
+    file,
+    `using Workerd = import "/workerd/workerd.capnp";\nconst config :Workerd.Config = (\n  services = [${parts.map((p) => p.service).join(", ")}],\n  sockets = [${parts.map((p) => p.socket).join(", ")}],\n);\n`,
+  );
   return file;
 }
 
@@ -87,7 +102,10 @@ function startWorkerd(config: string): ChildProcess {
 async function untilAnswers(url: string, method: string, body: string | undefined, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
-    const ok = await fetch(url, { method, body }).then((r) => r.arrayBuffer().then(() => r.ok), () => false);
+    const ok = await fetch(url, { method, body }).then(
+      (r) => r.arrayBuffer().then(() => r.ok),
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > end) throw new Error(`${url} did not answer`);
     await new Promise((r) => setTimeout(r, 2));
@@ -137,7 +155,9 @@ async function main(): Promise<void> {
         const ours = await warm(url(0), f.method, f.body);
         const theirs = await warm(workerdUrl, f.method, f.body);
         rows.push({ name: f.name, cold, workerdCold, ours, theirs });
-        console.log(`${f.name}: cold p50 ${f1(percentile(cold, 50))} ms p99 ${f1(percentile(cold, 99))} ms (workerd process start p50 ${f0(percentile(workerdCold, 50))} ms); warm ${thousands(ours.requestsPerSecond)} req/s p99 ${ours.p99} ms vs workerd ${thousands(theirs.requestsPerSecond)} req/s p99 ${theirs.p99} ms (${f0((100 * ours.requestsPerSecond) / theirs.requestsPerSecond)}%), errors ${ours.errors}/${theirs.errors}`);
+        console.log(
+          `${f.name}: cold p50 ${f1(percentile(cold, 50))} ms p99 ${f1(percentile(cold, 99))} ms (workerd process start p50 ${f0(percentile(workerdCold, 50))} ms); warm ${thousands(ours.requestsPerSecond)} req/s p99 ${ours.p99} ms vs workerd ${thousands(theirs.requestsPerSecond)} req/s p99 ${theirs.p99} ms (${f0((100 * ours.requestsPerSecond) / theirs.requestsPerSecond)}%), errors ${ours.errors}/${theirs.errors}`,
+        );
       }
     } finally {
       await stopChild(workerdWarm);
@@ -148,11 +168,17 @@ async function main(): Promise<void> {
   }
   const loadAfter = loadavg();
   const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(", ");
-  console.log(`\nRun ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC on ${cpus().length} cores (${cpus()[0].model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}. Load average ${load(loadBefore)} at the start, ${load(loadAfter)} at the end.\n`);
-  console.log("| function | cold p50 | cold p99 | workerd process start p50 | warm req/s (p99) | workerd warm req/s (p99) | vs workerd | errors (ours/workerd) |");
+  console.log(
+    `\nRun ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC on ${cpus().length} cores (${cpus()[0].model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}. Load average ${load(loadBefore)} at the start, ${load(loadAfter)} at the end.\n`,
+  );
+  console.log(
+    "| function | cold p50 | cold p99 | workerd process start p50 | warm req/s (p99) | workerd warm req/s (p99) | vs workerd | errors (ours/workerd) |",
+  );
   console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) {
-    console.log(`| ${r.name} | ${f1(percentile(r.cold, 50))} ms | ${f1(percentile(r.cold, 99))} ms | ${f0(percentile(r.workerdCold, 50))} ms | ${thousands(r.ours.requestsPerSecond)} (${r.ours.p99} ms) | ${thousands(r.theirs.requestsPerSecond)} (${r.theirs.p99} ms) | ${f0((100 * r.ours.requestsPerSecond) / r.theirs.requestsPerSecond)}% | ${r.ours.errors}/${r.theirs.errors} |`);
+    console.log(
+      `| ${r.name} | ${f1(percentile(r.cold, 50))} ms | ${f1(percentile(r.cold, 99))} ms | ${f0(percentile(r.workerdCold, 50))} ms | ${thousands(r.ours.requestsPerSecond)} (${r.ours.p99} ms) | ${thousands(r.theirs.requestsPerSecond)} (${r.theirs.p99} ms) | ${f0((100 * r.ours.requestsPerSecond) / r.theirs.requestsPerSecond)}% | ${r.ours.errors}/${r.theirs.errors} |`,
+    );
   }
 }
 

@@ -21,10 +21,16 @@ export async function measureBuyback(): Promise<GasRow[]> {
   await time.increase(12 * 3600);
   const [id] = await buyback.auction();
   const deadline = (await time.latest()) + 3600;
-  rows.push({ call: "BuybackBurner.buy (first USDC for the buyer)", gas: await executionGas(await buyback.connect(buyer).buy(id, 1_000_000n * FLK, deadline, buyer.address)) });
+  rows.push({
+    call: "BuybackBurner.buy (first USDC for the buyer)",
+    gas: await executionGas(await buyback.connect(buyer).buy(id, 1_000_000n * FLK, deadline, buyer.address)),
+  });
   await buyback.connect(payer).deposit(20n * 10n ** 6n);
   rows.push({ call: "BuybackBurner.deposit (adds to the pot)", gas: await executionGas(await buyback.connect(payer).deposit(10n * 10n ** 6n)) });
   await time.increase(12 * 3600);
-  rows.push({ call: "BuybackBurner.buy (repeat buyer)", gas: await executionGas(await buyback.connect(buyer).buy(id + 1n, 1_000_000n * FLK, deadline + 86_400, buyer.address)) });
+  rows.push({
+    call: "BuybackBurner.buy (repeat buyer)",
+    gas: await executionGas(await buyback.connect(buyer).buy(id + 1n, 1_000_000n * FLK, deadline + 86_400, buyer.address)),
+  });
   return rows;
 }

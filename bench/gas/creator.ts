@@ -25,10 +25,30 @@ export async function measureCreator(): Promise<GasRow[]> {
   // buy does not also pay for the market's first FLK balance.
   await market.connect(bob).buy(other.address, FLK, max, deadline);
 
-  rows.push({ call: "CreatorMarket.buy (first, creates the token)", gas: await executionGas(await market.connect(alice).buy(creator.address, FLK, max, deadline)), anchor: 136_016n, anchorSource: `first-time buyer, ${ANCHOR}` });
-  rows.push({ call: "CreatorMarket.buy (new holder)", gas: await executionGas(await market.connect(bob).buy(creator.address, FLK, max, deadline)), anchor: 136_016n, anchorSource: `first-time buyer, ${ANCHOR}` });
-  rows.push({ call: "CreatorMarket.buy (repeat)", gas: await executionGas(await market.connect(alice).buy(creator.address, FLK, max, deadline)), anchor: 67_616n, anchorSource: `repeat buy, ${ANCHOR}` });
-  rows.push({ call: "CreatorMarket.sell", gas: await executionGas(await market.connect(alice).sell(creator.address, FLK, 0n, deadline)), anchor: 64_316n, anchorSource: `sell, ${ANCHOR}` });
+  rows.push({
+    call: "CreatorMarket.buy (first, creates the token)",
+    gas: await executionGas(await market.connect(alice).buy(creator.address, FLK, max, deadline)),
+    anchor: 136_016n,
+    anchorSource: `first-time buyer, ${ANCHOR}`,
+  });
+  rows.push({
+    call: "CreatorMarket.buy (new holder)",
+    gas: await executionGas(await market.connect(bob).buy(creator.address, FLK, max, deadline)),
+    anchor: 136_016n,
+    anchorSource: `first-time buyer, ${ANCHOR}`,
+  });
+  rows.push({
+    call: "CreatorMarket.buy (repeat)",
+    gas: await executionGas(await market.connect(alice).buy(creator.address, FLK, max, deadline)),
+    anchor: 67_616n,
+    anchorSource: `repeat buy, ${ANCHOR}`,
+  });
+  rows.push({
+    call: "CreatorMarket.sell",
+    gas: await executionGas(await market.connect(alice).sell(creator.address, FLK, 0n, deadline)),
+    anchor: 64_316n,
+    anchorSource: `sell, ${ANCHOR}`,
+  });
   rows.push({ call: "CreatorMarket.claimCreatorFees", gas: await executionGas(await market.connect(creator).claimCreatorFees()) });
   rows.push({ call: "CreatorMarket.withdrawTreasuryFees", gas: await executionGas(await market.withdrawTreasuryFees()) });
   return rows;

@@ -4,7 +4,18 @@ import { beaconCommitment } from "../../protocol/committee";
 import { quorum } from "../../protocol/report";
 import { completeEpochReport } from "../../protocol/reportRoots";
 import { rewardProof } from "../../protocol/rewards";
-import { MIN_STAKE, committeeNodes, registerNode, registerNodes, runBeacon, registrySuite, signReport, standings, type RegistrySuite, type TestNode } from "../../testkit/registry";
+import {
+  MIN_STAKE,
+  committeeNodes,
+  registerNode,
+  registerNodes,
+  runBeacon,
+  registrySuite,
+  signReport,
+  standings,
+  type RegistrySuite,
+  type TestNode,
+} from "../../testkit/registry";
 import { executionGas, type GasRow } from "./table";
 
 const USDC = 10n ** 6n;
@@ -17,7 +28,10 @@ async function fullReport(s: RegistrySuite) {
       epoch: await s.registry.epoch(),
       nodes: active.map((nodeId) => ({ nodeId, uptime: 99, latencyMs: 40, bytesServed: 10n ** 9n, deliveryAcks: 1000n, revenue: 1_000n, reputation: 80 })),
       // The clients pay exactly the nodes' revenue (the registry requires revenue = usage).
-      usage: s.clients.map((c, i) => ({ client: c.address, amount: i === 0 ? 500n * BigInt(active.length) : 1_000n * BigInt(active.length) - 500n * BigInt(active.length) })),
+      usage: s.clients.map((c, i) => ({
+        client: c.address,
+        amount: i === 0 ? 500n * BigInt(active.length) : 1_000n * BigInt(active.length) - 500n * BigInt(active.length),
+      })),
     },
     await standings(s, active),
   );
@@ -83,7 +97,10 @@ export async function measureRegistry(): Promise<GasRow[]> {
     return { epoch, account: leaf.account, flkWeight: leaf.flkWeight, usdcWeight: leaf.usdcWeight, proof };
   });
   rows.push({ call: "EpochRewards.claimMany (2 epochs)", gas: await executionGas(await small.s.rewards.claimMany(claims)) });
-  rows.push({ call: "NodeRegistry.register (1,000 FLK, proofs of possession)", gas: await executionGas(await registerNode(small.s, small.s.operators[0], 999, MIN_STAKE)) });
+  rows.push({
+    call: "NodeRegistry.register (1,000 FLK, proofs of possession)",
+    gas: await executionGas(await registerNode(small.s, small.s.operators[0], 999, MIN_STAKE)),
+  });
 
   const mid = await network(32, 32);
   const r32 = await fullReport(mid.s);
@@ -99,7 +116,10 @@ export async function measureRegistry(): Promise<GasRow[]> {
   rows.push({ call: "submitEpochReport, 100 active, 32-member draw by stake (22 sigs, 100 nodes)", gas: (await submit(big.s, big.nodes, r100.report)).gas });
   const queued = await registerNodes(big.s, 100, (i) => MIN_STAKE + BigInt(i) * 10n ** 18n, 100);
   // A full queue: the newcomer with more stake scans it and evicts the weakest (issue #14, attack 5).
-  rows.push({ call: "NodeRegistry.register into a full queue (evicts the weakest)", gas: await executionGas(await registerNode(big.s, big.s.operators[0], 998, 2n * MIN_STAKE)) });
+  rows.push({
+    call: "NodeRegistry.register into a full queue (evicts the weakest)",
+    gas: await executionGas(await registerNode(big.s, big.s.operators[0], 998, 2n * MIN_STAKE)),
+  });
   const all = [...big.nodes, ...queued];
   await beacon(big.s, all);
   const r200 = await fullReport(big.s);

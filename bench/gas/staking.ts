@@ -30,12 +30,24 @@ export async function measureStaking(): Promise<GasRow[]> {
   await emission.mint();
   await time.increase(3600);
 
-  rows.push({ call: "Staking.stake (first)", gas: await executionGas(await staking.connect(alice).stake(20_000n * FLK)), anchor: 347_794n, anchorSource: `first stake, ${STAKER}`, goal: STAKING_GOAL });
+  rows.push({
+    call: "Staking.stake (first)",
+    gas: await executionGas(await staking.connect(alice).stake(20_000n * FLK)),
+    anchor: 347_794n,
+    anchorSource: `first stake, ${STAKER}`,
+    goal: STAKING_GOAL,
+  });
   await time.increase(3600);
   // Two stakes more: the vote and total histories each open a fresh slot every other checkpoint,
   // so consecutive calls alternate which one pays for it.
   for (const n of ["more", "more, again"]) {
-    rows.push({ call: `Staking.stake (${n})`, gas: await executionGas(await staking.connect(alice).stake(1_000n * FLK)), anchor: 95_257n, anchorSource: `stake more, ${STAKER}`, goal: STAKING_GOAL });
+    rows.push({
+      call: `Staking.stake (${n})`,
+      gas: await executionGas(await staking.connect(alice).stake(1_000n * FLK)),
+      anchor: 95_257n,
+      anchorSource: `stake more, ${STAKER}`,
+      goal: STAKING_GOAL,
+    });
     await time.increase(3600);
   }
   await time.increase(3600);
@@ -52,14 +64,31 @@ export async function measureStaking(): Promise<GasRow[]> {
   await time.increase(3600);
   rows.push({ call: "Staking.compound", gas: await executionGas(await staking.connect(alice).compound()) });
   await time.increase(3600);
-  rows.push({ call: "Staking.unstake (first)", gas: await executionGas(await staking.connect(alice).unstake(500n * FLK)), anchor: 118_338n, anchorSource: `withdraw partial, ${STAKER}`, goal: STAKING_GOAL });
+  rows.push({
+    call: "Staking.unstake (first)",
+    gas: await executionGas(await staking.connect(alice).unstake(500n * FLK)),
+    anchor: 118_338n,
+    anchorSource: `withdraw partial, ${STAKER}`,
+    goal: STAKING_GOAL,
+  });
   await time.increase(3600);
-  rows.push({ call: "Staking.unstake (again)", gas: await executionGas(await staking.connect(alice).unstake(500n * FLK)), anchor: 118_338n, anchorSource: `withdraw partial, ${STAKER}`, goal: STAKING_GOAL });
+  rows.push({
+    call: "Staking.unstake (again)",
+    gas: await executionGas(await staking.connect(alice).unstake(500n * FLK)),
+    anchor: 118_338n,
+    anchorSource: `withdraw partial, ${STAKER}`,
+    goal: STAKING_GOAL,
+  });
   await time.increase(UNBONDING_PERIOD);
   rows.push({ call: "Staking.withdraw (two requests)", gas: await executionGas(await staking.connect(alice).withdraw()) });
 
   await time.increase(3600);
-  rows.push({ call: "Staking.delegate (to another staker)", gas: await executionGas(await staking.connect(alice).delegate(bob.address)), anchor: 95_326n, anchorSource: `ERC20Votes delegate, ${OZ}` });
+  rows.push({
+    call: "Staking.delegate (to another staker)",
+    gas: await executionGas(await staking.connect(alice).delegate(bob.address)),
+    anchor: 95_326n,
+    anchorSource: `ERC20Votes delegate, ${OZ}`,
+  });
 
   // A proposal by bob (above the threshold), voted on by carol, a fresh staker.
   await staking.connect(carol).stake(10_000n * FLK);
@@ -69,6 +98,11 @@ export async function measureStaking(): Promise<GasRow[]> {
   await governor.connect(bob).propose([target], [0n], [call], "bench");
   const id = await governor.hashProposal([target], [0n], [call], hre.ethers.id("bench"));
   await time.increase(GOVERNANCE.votingDelay + 1n);
-  rows.push({ call: "FleekGovernor.castVote (first vote)", gas: await executionGas(await governor.connect(carol).castVote(id, 1)), anchor: 82_992n, anchorSource: `OZ Governor castVote, ${OZ}` });
+  rows.push({
+    call: "FleekGovernor.castVote (first vote)",
+    gas: await executionGas(await governor.connect(carol).castVote(id, 1)),
+    anchor: 82_992n,
+    anchorSource: `OZ Governor castVote, ${OZ}`,
+  });
   return rows;
 }

@@ -39,7 +39,9 @@ export function formatTable(rows: GasRow[]): string {
     const ratio = Number(r.gas) / Number(r.anchor);
     const goal = r.goal ?? 1;
     const verdict = ratio <= goal ? "met" : "MISSED";
-    lines.push(`| ${r.call} | ${fmt(r.gas)} | ${fmt(r.anchor)} | ${(ratio * 100).toFixed(1)}% | ≤ ${(goal * 100).toFixed(0)}%: ${verdict} | ${r.anchorSource ?? ""} |`);
+    lines.push(
+      `| ${r.call} | ${fmt(r.gas)} | ${fmt(r.anchor)} | ${(ratio * 100).toFixed(1)}% | ≤ ${(goal * 100).toFixed(0)}%: ${verdict} | ${r.anchorSource ?? ""} |`,
+    );
   }
   return lines.join("\n");
 }

@@ -15,7 +15,12 @@ export async function measureToken(): Promise<GasRow[]> {
 
   // First release of a fresh beneficiary (balance 0 -> non-0), as the anchor measures it.
   const [saleId] = await vesting.scheduleIdsOf(holder.address);
-  rows.push({ call: "Vesting.release (first)", gas: await executionGas(await vesting.release(saleId)), anchor: 70_255n, anchorSource: `OZ VestingWalletCliff release, ${ANCHORS}` });
+  rows.push({
+    call: "Vesting.release (first)",
+    gas: await executionGas(await vesting.release(saleId)),
+    anchor: 70_255n,
+    anchorSource: `OZ VestingWalletCliff release, ${ANCHORS}`,
+  });
 
   // Transfers beside OpenZeppelin's plain ERC-20 measured the same way in the same run: FLK must
   // cost no more (it carries no vote tracking).
@@ -24,17 +29,32 @@ export async function measureToken(): Promise<GasRow[]> {
   await flk.connect(holder).transfer(bob.address, FLK);
   const plainRepeat = await executionGas(await plain.connect(holder).transfer(bob.address, FLK));
   const plainFresh = await executionGas(await plain.connect(holder).transfer(alice.address, FLK));
-  rows.push({ call: "FLK.transfer (recipient holds FLK)", gas: await executionGas(await flk.connect(holder).transfer(bob.address, FLK)), anchor: plainRepeat, anchorSource: "OZ plain ERC20, same run" });
-  rows.push({ call: "FLK.transfer (new recipient)", gas: await executionGas(await flk.connect(holder).transfer(alice.address, FLK)), anchor: plainFresh, anchorSource: "OZ plain ERC20, same run" });
+  rows.push({
+    call: "FLK.transfer (recipient holds FLK)",
+    gas: await executionGas(await flk.connect(holder).transfer(bob.address, FLK)),
+    anchor: plainRepeat,
+    anchorSource: "OZ plain ERC20, same run",
+  });
+  rows.push({
+    call: "FLK.transfer (new recipient)",
+    gas: await executionGas(await flk.connect(holder).transfer(alice.address, FLK)),
+    anchor: plainFresh,
+    anchorSource: "OZ plain ERC20, same run",
+  });
 
   const deadline = (await time.latest()) + 3600;
   const { chainId } = await hre.ethers.provider.getNetwork();
   const signature = await holder.signTypedData(
     { name: "Fleek", version: "1", chainId, verifyingContract: await flk.getAddress() },
-    { Permit: [
-      { name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" },
-      { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" },
-    ] },
+    {
+      Permit: [
+        { name: "owner", type: "address" },
+        { name: "spender", type: "address" },
+        { name: "value", type: "uint256" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    },
     { owner: holder.address, spender: bob.address, value: FLK, nonce: await flk.nonces(holder.address), deadline },
   );
   const { v, r, s } = hre.ethers.Signature.from(signature);

@@ -109,8 +109,13 @@ async function main(): Promise<void> {
         ours = best(ours, await wrk(`${gateway.url}/blake3/${hash}`, bytes));
         nginx = best(nginx, await wrk(`http://127.0.0.1:${NGINX_PORT}/${hash}`, bytes));
       }
-      for (const [name, figures] of [["gateway", ours], ["nginx", nginx]] as const) {
-        console.log(`${label.padEnd(8)}${name.padEnd(10)}${figures.requestsPerSecond.toFixed(0).padStart(10)}${figures.megabytesPerSecond.toFixed(1).padStart(10)}`);
+      for (const [name, figures] of [
+        ["gateway", ours],
+        ["nginx", nginx],
+      ] as const) {
+        console.log(
+          `${label.padEnd(8)}${name.padEnd(10)}${figures.requestsPerSecond.toFixed(0).padStart(10)}${figures.megabytesPerSecond.toFixed(1).padStart(10)}`,
+        );
         console.log(`BENCH ${JSON.stringify({ bench: "gateway", object: label, bytes, server: name, nginxWorkers: NGINX_WORKERS, ...figures })}`);
       }
       console.log(

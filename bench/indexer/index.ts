@@ -165,7 +165,10 @@ async function databaseBackendsCpu(databaseUrl: string): Promise<Map<number, num
 }
 
 function loadAverage(): string {
-  return os.loadavg().map((l) => l.toFixed(1)).join(" ");
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
 }
 
 async function timeSync(label: string, database: IndexerDatabase, contracts: Record<string, string>, rpc: Rpc) {
@@ -203,7 +206,9 @@ async function timeSync(label: string, database: IndexerDatabase, contracts: Rec
     `${"".padEnd(17)} cpu: this process ${perEvent((user + system) / 1000)}` +
       (backends !== undefined ? `, PostgreSQL backends ${perEvent(backends - backendsBefore)}` : ""),
   );
-  console.log(`BENCH ${JSON.stringify({ bench: "indexer", kind: "sync", database: label, events: s.events, seconds, eventsPerSecond: Math.round(s.events / seconds), series })}`);
+  console.log(
+    `BENCH ${JSON.stringify({ bench: "indexer", kind: "sync", database: label, events: s.events, seconds, eventsPerSecond: Math.round(s.events / seconds), series })}`,
+  );
 }
 
 /** A free TCP port on the loopback interface. */
@@ -240,7 +245,9 @@ function dropTarget(target: HttpTarget): void {
 /** A child process's exit, failing on a non-zero code or a signal other than the one that stopped it. */
 function exited(child: ReturnType<typeof spawn>, label: string, expectedSignal?: NodeJS.Signals): Promise<void> {
   return new Promise((resolve, reject) =>
-    child.once("exit", (code, signal) => (code === 0 || (signal !== null && signal === expectedSignal) ? resolve() : reject(new Error(`${label} exited with ${code ?? signal}`)))),
+    child.once("exit", (code, signal) =>
+      code === 0 || (signal !== null && signal === expectedSignal) ? resolve() : reject(new Error(`${label} exited with ${code ?? signal}`)),
+    ),
   );
 }
 
@@ -299,9 +306,26 @@ async function ponderOverHttp(rpcUrl: string, flk: string, head: number, target:
   const started = Date.now();
   const child = spawn(
     process.execPath,
-    [path.resolve(__dirname, "../../node_modules/ponder/dist/esm/bin/ponder.js"), "start", "--root", root, "--schema", "bench", "--port", String(port), "--hostname", "127.0.0.1", "--log-level", "warn"],
+    [
+      path.resolve(__dirname, "../../node_modules/ponder/dist/esm/bin/ponder.js"),
+      "start",
+      "--root",
+      root,
+      "--schema",
+      "bench",
+      "--port",
+      String(port),
+      "--hostname",
+      "127.0.0.1",
+      "--log-level",
+      "warn",
+    ],
     // In its folder: it writes generated/ where it runs.
-    { cwd: root, env: { ...process.env, ...where, PONDER_RPC_URL: rpcUrl, PONDER_FLK: flk, PONDER_TELEMETRY_DISABLED: "true" }, stdio: ["ignore", "pipe", "inherit"] },
+    {
+      cwd: root,
+      env: { ...process.env, ...where, PONDER_RPC_URL: rpcUrl, PONDER_FLK: flk, PONDER_TELEMETRY_DISABLED: "true" },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
   );
   // Ponder logs to stdout: kept in a file (named if it fails or takes long), its tail shown if it fails.
   const logFile = path.join(os.tmpdir(), `ponder-bench-${port}.log`);
@@ -326,7 +350,10 @@ async function ponderOverHttp(rpcUrl: string, flk: string, head: number, target:
       child.kill("SIGKILL");
       throw new Error(`ponder: not at block ${head} after ${PONDER_TIMEOUT_MS / 1000} s; its log: ${logFile}`);
     }
-    const status = await fetch(`${url}/status`).then((r) => (r.ok ? (r.json() as Promise<Status | null>) : null), () => null);
+    const status = await fetch(`${url}/status`).then(
+      (r) => (r.ok ? (r.json() as Promise<Status | null>) : null),
+      () => null,
+    );
     if (status && Object.values(status).length > 0 && Object.values(status).every((n) => n.ready)) {
       reached = Math.min(...Object.values(status).map((n) => n.block?.number ?? -1));
       break;
@@ -335,12 +362,22 @@ async function ponderOverHttp(rpcUrl: string, flk: string, head: number, target:
   }
   const seconds = (Date.now() - started) / 1000;
   const { user, system } = process.cpuUsage(rpcCpu);
-  const answer = await fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ transfers { totalCount } }" }) });
+  const answer = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query: "{ transfers { totalCount } }" }),
+  });
   const { data } = (await answer.json()) as { data: { transfers: { totalCount: number } } };
   child.kill("SIGTERM");
   await done;
   const cpuAfter = endedChildrenCpuMs();
-  return { events: data.transfers.totalCount, seconds, cpuMs: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined, rpcCpuMs: (user + system) / 1000, block: reached };
+  return {
+    events: data.transfers.totalCount,
+    seconds,
+    cpuMs: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
+    rpcCpuMs: (user + system) / 1000,
+    block: reached,
+  };
 }
 
 /**
@@ -368,7 +405,9 @@ async function httpPhase(label: string, rpcUrl: string, contracts: Record<string
             `(cpu: ${who === "ours" ? "indexer" : "ponder"} ${r.cpuMs !== undefined ? perEvent(r.cpuMs) : "?"}, Hardhat RPC ${perEvent(r.rpcCpuMs)}; ` +
             `${r.block !== undefined && r.block < head ? `ready at block ${r.block} of ${head}` : `${head} blocks`}; load ${loadAverage()})`,
         );
-        console.log(`BENCH ${JSON.stringify({ bench: "indexer", kind: "http", chain: label, indexer: who, database: kind, events: r.events, seconds: r.seconds, eventsPerSecond: Math.round(r.events / r.seconds), cpuUsPerEvent: r.cpuMs !== undefined ? (r.cpuMs * 1000) / r.events : null })}`);
+        console.log(
+          `BENCH ${JSON.stringify({ bench: "indexer", kind: "http", chain: label, indexer: who, database: kind, events: r.events, seconds: r.seconds, eventsPerSecond: Math.round(r.events / r.seconds), cpuUsPerEvent: r.cpuMs !== undefined ? (r.cpuMs * 1000) / r.events : null })}`,
+        );
       } finally {
         if (target.kind === "postgres") await adminQuery(`DROP DATABASE IF EXISTS ${HTTP_DATABASE} WITH (FORCE)`);
         dropTarget(target);
@@ -381,7 +420,9 @@ async function httpPhase(label: string, rpcUrl: string, contracts: Record<string
       `${`${label} http`.padEnd(20)} ${kind.padEnd(8)} ours/Ponder = ${ratio.toFixed(2)}x events/s ` +
         `(time to synced: ours ${runs.ours.seconds.toFixed(1)} s, Ponder ${runs.ponder.seconds.toFixed(1)} s to ready, ${(runs.ponder.seconds / runs.ours.seconds).toFixed(2)}x)`,
     );
-    console.log(`BENCH ${JSON.stringify({ bench: "indexer", kind: "http-ratio", chain: label, database: kind, oursOverPonder: ratio, timeRatio: runs.ponder.seconds / runs.ours.seconds })}`);
+    console.log(
+      `BENCH ${JSON.stringify({ bench: "indexer", kind: "http-ratio", chain: label, database: kind, oursOverPonder: ratio, timeRatio: runs.ponder.seconds / runs.ours.seconds })}`,
+    );
   }
 }
 
@@ -397,7 +438,10 @@ async function startServe(databaseUrl: string, cacheMb: number): Promise<{ url: 
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (i > 200) throw new Error("indexer serve did not come up");
     await new Promise((r) => setTimeout(r, 100));
@@ -446,8 +490,11 @@ async function loadApi(databaseUrl: string, beneficiary: string, cached: boolean
   let backends = 0;
   for (const [pid, ms] of await databaseBackendsCpu(databaseUrl)) backends += ms - (backendsBefore.get(pid) ?? 0);
   const perRequest = (ms: number) => `${((ms * 1000) / result.requests.total).toFixed(0)} µs/request`;
-  if (serveCpu !== undefined && served !== undefined) console.log(`${"".padEnd(18)} cpu: serve ${perRequest(served - serveCpu)} (${WORKERS} workers), PostgreSQL backends ${perRequest(backends)}`);
-  console.log(`BENCH ${JSON.stringify({ bench: "indexer", kind: "graphql", cached, requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx })}`);
+  if (serveCpu !== undefined && served !== undefined)
+    console.log(`${"".padEnd(18)} cpu: serve ${perRequest(served - serveCpu)} (${WORKERS} workers), PostgreSQL backends ${perRequest(backends)}`);
+  console.log(
+    `BENCH ${JSON.stringify({ bench: "indexer", kind: "graphql", cached, requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx })}`,
+  );
   await api.close();
 }
 

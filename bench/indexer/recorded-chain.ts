@@ -59,7 +59,9 @@ export class RecordedChain {
       case "eth_getLogs": {
         const { address, fromBlock, toBlock } = params[0] as { address: string[]; fromBlock: string; toBlock: string };
         const wanted = new Set(address.map((a) => a.toLowerCase()));
-        const logs = (this.sorted ??= [...this.logs.values()].sort((a, b) => Number(a.blockNumber) - Number(b.blockNumber) || Number(a.logIndex) - Number(b.logIndex)));
+        const logs = (this.sorted ??= [...this.logs.values()].sort(
+          (a, b) => Number(a.blockNumber) - Number(b.blockNumber) || Number(a.logIndex) - Number(b.logIndex),
+        ));
         const from = firstAtOrAfter(logs, Number(fromBlock));
         const to = firstAtOrAfter(logs, Number(toBlock) + 1);
         return logs.slice(from, to).filter((l) => wanted.has(l.address.toLowerCase()));

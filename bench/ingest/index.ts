@@ -50,17 +50,23 @@ async function main(): Promise<void> {
   );
   try {
     const hashing = await loadBlockHashing();
-    report("block chaining values (hash-wasm + fold), in memory", await throughput(() => {
-      for (let at = 0; at < SIZE; at += BLOCK_SIZE) hashing.blockChainingValue(data.subarray(at, at + BLOCK_SIZE), at / BLOCK_SIZE);
-    }));
+    report(
+      "block chaining values (hash-wasm + fold), in memory",
+      await throughput(() => {
+        for (let at = 0; at < SIZE; at += BLOCK_SIZE) hashing.blockChainingValue(data.subarray(at, at + BLOCK_SIZE), at / BLOCK_SIZE);
+      }),
+    );
     const plain = await createBLAKE3();
     report("plain BLAKE3, hash-wasm one pass, in memory", await throughput(() => plain.init().update(data).digest()));
 
     const store = await BlockStore.open({ directory: join(work, "store"), maxBytes: 4 * SIZE });
-    report("BlockStore.put (hash + write to disk)", await throughput(async () => {
-      const { hash } = await store.put(pieces);
-      await store.evict(hash);
-    }));
+    report(
+      "BlockStore.put (hash + write to disk)",
+      await throughput(async () => {
+        const { hash } = await store.put(pieces);
+        await store.evict(hash);
+      }),
+    );
 
     const origin = createServer((_req, res) => {
       res.writeHead(200, { "content-length": SIZE, "content-type": "application/octet-stream" });
@@ -71,17 +77,20 @@ async function main(): Promise<void> {
     const node = await startEdgeNode({ directory: join(work, "edge"), maxBytes: 4 * SIZE, operatorToken: TOKEN });
     let round = 0;
     try {
-      report("gateway POST /origins (HTTP in, hash, write)", await throughput(async () => {
-        // A new URL each round: the gateway remembers pointers it already fetched.
-        const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/bench-${round++}.bin`;
-        const response = await fetch(`${node.gateway.url}/origins`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-          body: JSON.stringify({ url }),
-        });
-        if (response.status !== 201) throw new Error(`POST /origins answered ${response.status}: ${await response.text()}`);
-        await node.store.evict(((await response.json()) as { hash: never }).hash);
-      }));
+      report(
+        "gateway POST /origins (HTTP in, hash, write)",
+        await throughput(async () => {
+          // A new URL each round: the gateway remembers pointers it already fetched.
+          const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/bench-${round++}.bin`;
+          const response = await fetch(`${node.gateway.url}/origins`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+            body: JSON.stringify({ url }),
+          });
+          if (response.status !== 201) throw new Error(`POST /origins answered ${response.status}: ${await response.text()}`);
+          await node.store.evict(((await response.json()) as { hash: never }).hash);
+        }),
+      );
     } finally {
       await node.close();
       origin.close();

@@ -64,7 +64,13 @@ export function App() {
     if (!deployment) return undefined;
     const query: GraphQuery = deployment.graphqlUrl
       ? graphqlClient(deployment.graphqlUrl)
-      : () => Promise.reject(new IndexerError("This deployment names no indexer (`graphqlUrl` in addresses.json), so lists, history and totals cannot be shown.", "UNCONFIGURED"));
+      : () =>
+          Promise.reject(
+            new IndexerError(
+              "This deployment names no indexer (`graphqlUrl` in addresses.json), so lists, history and totals cannot be shown.",
+              "UNCONFIGURED",
+            ),
+          );
     const data = indexerData(query, deployment, () => minBlock.current);
     return { deployment, data, version, refresh, sawBlock };
   }, [deployment, version, refresh, sawBlock]);
@@ -76,13 +82,7 @@ export function App() {
       </a>
       <header onKeyDown={(e) => e.key === "Escape" && setMenuOpen(false)}>
         <strong className="brand">Fleek Network</strong>
-        <button
-          type="button"
-          className="menu-toggle"
-          aria-expanded={menuOpen}
-          aria-controls="pages-nav"
-          onClick={() => setMenuOpen((open) => !open)}
-        >
+        <button type="button" className="menu-toggle" aria-expanded={menuOpen} aria-controls="pages-nav" onClick={() => setMenuOpen((open) => !open)}>
           Menu
         </button>
         <nav id="pages-nav" aria-label="Pages" data-open={menuOpen}>

@@ -58,8 +58,22 @@ describe("LineChart", () => {
         label="stacked"
         stacked
         series={[
-          { name: "Liquid", color: "red", points: [[0, 30], [10, 40]] },
-          { name: "Staked", color: "blue", points: [[0, 10], [10, 20]] },
+          {
+            name: "Liquid",
+            color: "red",
+            points: [
+              [0, 30],
+              [10, 40],
+            ],
+          },
+          {
+            name: "Staked",
+            color: "blue",
+            points: [
+              [0, 10],
+              [10, 20],
+            ],
+          },
         ]}
         formatX={String}
         formatY={String}
@@ -71,7 +85,11 @@ describe("LineChart", () => {
     // The sum peaks at 60: round ticks 0..60 (step 20; 60 is the top of the frame, y = 12).
     const tickLabels = [...container.querySelectorAll("svg > g > text")].map((t) => t.textContent);
     expect(tickLabels).toEqual(["0", "20", "40", "60"]);
-    const ys = (polygon: Element) => polygon.getAttribute("points")!.split(" ").map((p) => Number(p.split(",")[1]));
+    const ys = (polygon: Element) =>
+      polygon
+        .getAttribute("points")!
+        .split(" ")
+        .map((p) => Number(p.split(",")[1]));
     const [frameTop, frameBottom] = [12, 260 - 28];
     const at = (v: number) => frameBottom - (v / 60) * (frameBottom - frameTop);
     // The bottom area runs along its own tops (30, 40) and back along the axis; the upper one from the sums (40, 60) back to the bottom's tops.
@@ -85,8 +103,24 @@ describe("LineChart", () => {
         label="tips"
         stacked
         series={[
-          { name: "Liquid", color: "red", points: [[0, 30], [10, 40], [20, 45]] },
-          { name: "Staked", color: "blue", points: [[0, 10], [10, 20], [20, 25]] },
+          {
+            name: "Liquid",
+            color: "red",
+            points: [
+              [0, 30],
+              [10, 40],
+              [20, 45],
+            ],
+          },
+          {
+            name: "Staked",
+            color: "blue",
+            points: [
+              [0, 10],
+              [10, 20],
+              [20, 25],
+            ],
+          },
         ]}
         formatX={(x) => `t${x}`}
         formatY={(y) => `${y} FLK`}
@@ -114,8 +148,23 @@ describe("LineChart", () => {
       <LineChart
         label="test chart"
         series={[
-          { name: "A", color: "red", points: [[0, 0], [1, 10], [2, 20]] },
-          { name: "B", color: "blue", points: [[0, 5], [2, 5]] },
+          {
+            name: "A",
+            color: "red",
+            points: [
+              [0, 0],
+              [1, 10],
+              [2, 20],
+            ],
+          },
+          {
+            name: "B",
+            color: "blue",
+            points: [
+              [0, 5],
+              [2, 5],
+            ],
+          },
         ]}
         formatX={String}
         formatY={String}
@@ -139,7 +188,23 @@ describe("LineChart", () => {
     }
   });
   it("keeps the outer x labels inside the frame (the last one was cut off)", () => {
-    const { container } = render(<LineChart label="t" series={[{ name: "A", color: "red", points: [[0, 1], [9, 2]] }]} formatX={String} formatY={String} />);
+    const { container } = render(
+      <LineChart
+        label="t"
+        series={[
+          {
+            name: "A",
+            color: "red",
+            points: [
+              [0, 1],
+              [9, 2],
+            ],
+          },
+        ]}
+        formatX={String}
+        formatY={String}
+      />,
+    );
     const anchors = [...container.querySelectorAll("svg > text")].map((t) => t.getAttribute("text-anchor"));
     expect(anchors).toEqual(["start", "middle", "middle", "end"]);
   });
@@ -147,7 +212,18 @@ describe("LineChart", () => {
     const { container } = render(
       <LineChart
         label="rep"
-        series={[{ name: "R", color: "red", points: [[1, 80], [2, 90], [3, null], [4, 70]] }]}
+        series={[
+          {
+            name: "R",
+            color: "red",
+            points: [
+              [1, 80],
+              [2, 90],
+              [3, null],
+              [4, 70],
+            ],
+          },
+        ]}
         formatX={String}
         formatY={(y) => String(Math.round(y))}
         yDomain={[0, 100]}
@@ -226,11 +302,23 @@ describe("TextField", () => {
 
 describe("Loaded", () => {
   it("shows loading, then the error in words, then data", () => {
-    const { rerender } = render(<Loaded state={{ loading: true }} what="proposals">{() => "data"}</Loaded>);
+    const { rerender } = render(
+      <Loaded state={{ loading: true }} what="proposals">
+        {() => "data"}
+      </Loaded>,
+    );
     expect(screen.getByText("Loading proposals…")).toBeTruthy();
-    rerender(<Loaded state={{ loading: false, error: "node down" }} what="proposals">{() => "data"}</Loaded>);
+    rerender(
+      <Loaded state={{ loading: false, error: "node down" }} what="proposals">
+        {() => "data"}
+      </Loaded>,
+    );
     expect(screen.getByRole("alert").textContent).toBe("Could not load proposals: node down");
-    rerender(<Loaded state={{ loading: false, data: 3 }} what="proposals">{(n) => `got ${n}`}</Loaded>);
+    rerender(
+      <Loaded state={{ loading: false, data: 3 }} what="proposals">
+        {(n) => `got ${n}`}
+      </Loaded>,
+    );
     expect(screen.getByText("got 3")).toBeTruthy();
   });
 });

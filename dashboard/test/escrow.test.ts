@@ -8,7 +8,15 @@ import { abi as escrowAbi } from "../../artifacts/contracts/payments/ServiceEscr
 import { abi as flkAbi } from "../../artifacts/contracts/token/FLK.sol/FLK.json";
 
 const U = 10n ** 6n;
-const account = (a: Partial<Parameters<typeof escrowView>[0]>) => ({ balance: 0n, withdrawalAmount: 0n, withdrawableAt: 0n, nextLimitFrom: 0n, limit: 0n, nextLimit: 0n, ...a });
+const account = (a: Partial<Parameters<typeof escrowView>[0]>) => ({
+  balance: 0n,
+  withdrawalAmount: 0n,
+  withdrawableAt: 0n,
+  nextLimitFrom: 0n,
+  limit: 0n,
+  nextLimit: 0n,
+  ...a,
+});
 
 describe("escrowView (ServiceEscrow's rules on accounts(client))", () => {
   it("applies the 1,000 USDC default to a client that never set a limit", () => {
@@ -80,7 +88,9 @@ describe("escrow errors in words", () => {
       "The withdrawal notice has not passed: the announced USDC can be withdrawn from 2027-01-15 08:00 UTC.",
     );
     expect(describeError(revert(escrow.encodeErrorResult("EscrowBadAmount", [0n])))).toBe("The amount must be more than zero.");
-    expect(describeError(revert(escrow.encodeErrorResult("EscrowBadAmount", [7n * U])))).toBe("You cannot withdraw 7 USDC: it is more than your escrow balance.");
+    expect(describeError(revert(escrow.encodeErrorResult("EscrowBadAmount", [7n * U])))).toBe(
+      "You cannot withdraw 7 USDC: it is more than your escrow balance.",
+    );
     expect(describeError(revert(escrow.encodeErrorResult("SafeCastOverflowedUintDowncast", [64n, 2n ** 64n])))).toBe(
       "The value does not fit in 64 bits: a spending limit is at most 18,446,744,073,709.55 USDC.",
     );

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { AmountError, formatAmount, formatBps, formatCompact, formatDate, formatDuration, formatShare, formatToken, parseAmount, shortAddress } from "../src/lib/format";
+import {
+  AmountError,
+  formatAmount,
+  formatBps,
+  formatCompact,
+  formatDate,
+  formatDuration,
+  formatShare,
+  formatToken,
+  parseAmount,
+  shortAddress,
+} from "../src/lib/format";
 
 const FLK = 10n ** 18n;
 

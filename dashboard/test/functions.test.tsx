@@ -4,7 +4,18 @@ import { cleanup, fireEvent, render, screen, within } from "@testing-library/rea
 import { AppContext, type AppState } from "../src/AppContext";
 import { WalletProvider } from "../src/wallet/WalletContext";
 import Functions from "../src/pages/Functions";
-import { costPerMillionCalls, DEFAULT_LIMITS, defaultUploadGateway, deployPlan, nameHolder, parseFunctionName, parseLimits, rootToBytes32, uploadBundle, type FunctionLimits } from "../src/lib/functions";
+import {
+  costPerMillionCalls,
+  DEFAULT_LIMITS,
+  defaultUploadGateway,
+  deployPlan,
+  nameHolder,
+  parseFunctionName,
+  parseLimits,
+  rootToBytes32,
+  uploadBundle,
+  type FunctionLimits,
+} from "../src/lib/functions";
 import type { DashboardData, EdgeFunctionInfo } from "../src/data/source";
 
 afterEach(cleanup);
@@ -74,7 +85,10 @@ describe("nameHolder and deployPlan (FunctionRegistry's rules for a deploy)", ()
     expect(deployPlan(null, ALICE, null)).toEqual({ kind: "register" });
     expect(deployPlan(hello, ALICE.toLowerCase(), null)).toEqual({ kind: "publish", id: 3, nextVersion: 3 });
     expect(deployPlan(hello, BOB, null)).toEqual({ kind: "refused", reason: `The name is taken: function 3 belongs to ${ALICE}.` });
-    expect(deployPlan(hello, ALICE, { id: 3, version: 1 })).toEqual({ kind: "refused", reason: "This bundle is already version 1 of the function; a new version needs a new root." });
+    expect(deployPlan(hello, ALICE, { id: 3, version: 1 })).toEqual({
+      kind: "refused",
+      reason: "This bundle is already version 1 of the function; a new version needs a new root.",
+    });
     // A root belongs to the first function that published it, for a new name and an existing one.
     const taken = "This bundle is already published by function 7; change a byte to publish it under this name.";
     expect(deployPlan(null, ALICE, { id: 7, version: 2 })).toEqual({ kind: "refused", reason: taken });
@@ -92,16 +106,30 @@ describe("uploadBundle (POST /origins)", () => {
   it("asks the gateway to fetch the bundle with the operator token and returns its root as bytes32", async () => {
     const seen: { url?: string; init?: RequestInit }[] = [];
     const hash = "AB".repeat(32);
-    expect(await uploadBundle("http://127.0.0.1:4220/", "secret", "https://example.org/hello.js", gateway(201, JSON.stringify({ hash }), seen))).toBe(`0x${"ab".repeat(32)}`);
+    expect(await uploadBundle("http://127.0.0.1:4220/", "secret", "https://example.org/hello.js", gateway(201, JSON.stringify({ hash }), seen))).toBe(
+      `0x${"ab".repeat(32)}`,
+    );
     expect(seen[0].url).toBe("http://127.0.0.1:4220/origins");
-    expect(seen[0].init).toMatchObject({ method: "POST", headers: { authorization: "Bearer secret", "content-type": "application/json" }, body: JSON.stringify({ url: "https://example.org/hello.js" }) });
+    expect(seen[0].init).toMatchObject({
+      method: "POST",
+      headers: { authorization: "Bearer secret", "content-type": "application/json" },
+      body: JSON.stringify({ url: "https://example.org/hello.js" }),
+    });
   });
 
   it("says why the gateway refused", async () => {
-    await expect(uploadBundle("http://g", "bad", "https://x/b.js", gateway(401, JSON.stringify({ error: "bad operator token" })))).rejects.toThrow("The gateway refused the operator token (bad operator token).");
-    await expect(uploadBundle("http://g", "t", "https://x/b.js", gateway(403, JSON.stringify({ error: "adding content is disabled" })))).rejects.toThrow("The gateway does not accept uploads (adding content is disabled).");
-    await expect(uploadBundle("http://g", "t", "https://x/b.js", gateway(502, "origin down"))).rejects.toThrow("The gateway refused the bundle: HTTP 502 origin down");
-    await expect(uploadBundle("http://g", "t", "https://x/b.js", gateway(201, JSON.stringify({ hash: "12" })))).rejects.toThrow("not a content root (64 hex characters): 12");
+    await expect(uploadBundle("http://g", "bad", "https://x/b.js", gateway(401, JSON.stringify({ error: "bad operator token" })))).rejects.toThrow(
+      "The gateway refused the operator token (bad operator token).",
+    );
+    await expect(uploadBundle("http://g", "t", "https://x/b.js", gateway(403, JSON.stringify({ error: "adding content is disabled" })))).rejects.toThrow(
+      "The gateway does not accept uploads (adding content is disabled).",
+    );
+    await expect(uploadBundle("http://g", "t", "https://x/b.js", gateway(502, "origin down"))).rejects.toThrow(
+      "The gateway refused the bundle: HTTP 502 origin down",
+    );
+    await expect(uploadBundle("http://g", "t", "https://x/b.js", gateway(201, JSON.stringify({ hash: "12" })))).rejects.toThrow(
+      "not a content root (64 hex characters): 12",
+    );
     const down = (async () => Promise.reject(new TypeError("fetch failed"))) as unknown as typeof fetch;
     await expect(uploadBundle("http://g", "t", "https://x/b.js", down)).rejects.toThrow("The gateway at http://g is unreachable from this page");
   });
@@ -116,7 +144,9 @@ describe("defaultUploadGateway", () => {
   it("goes through the page's host when it forwards uploads, else to gateway 0, else nowhere", () => {
     const gateways = ["http://127.0.0.1:4220", "http://127.0.0.1:4221"];
     expect(defaultUploadGateway({ gateways, gatewayForward: true }, "http://127.0.0.1:5173/#/functions")).toBe("http://127.0.0.1:5173/gateways/0");
-    expect(defaultUploadGateway({ gateways, gatewayForward: true }, "https://dash.example.org/app/index.html#/functions")).toBe("https://dash.example.org/app/gateways/0");
+    expect(defaultUploadGateway({ gateways, gatewayForward: true }, "https://dash.example.org/app/index.html#/functions")).toBe(
+      "https://dash.example.org/app/gateways/0",
+    );
     expect(defaultUploadGateway({ gateways }, "http://127.0.0.1:5173/")).toBe("http://127.0.0.1:4220");
     expect(defaultUploadGateway({}, "http://127.0.0.1:5173/")).toBe("");
   });
@@ -124,8 +154,24 @@ describe("defaultUploadGateway", () => {
 
 describe("Functions page", () => {
   const functions: EdgeFunctionInfo[] = [
-    { id: 1, name: "hello", owner: ALICE, version: 2, root: R2, limits: { memoryMiB: 64, cpuMs: 20, wallMs: 1_000, bundleBytes: 65_536 }, updatedAt: 1_767_225_600n },
-    { id: 2, name: "echo-2", owner: BOB, version: 1, root: R1, limits: { memoryMiB: 32, cpuMs: 10, wallMs: 100, bundleBytes: 4_096 }, updatedAt: 1_767_225_600n },
+    {
+      id: 1,
+      name: "hello",
+      owner: ALICE,
+      version: 2,
+      root: R2,
+      limits: { memoryMiB: 64, cpuMs: 20, wallMs: 1_000, bundleBytes: 65_536 },
+      updatedAt: 1_767_225_600n,
+    },
+    {
+      id: 2,
+      name: "echo-2",
+      owner: BOB,
+      version: 1,
+      root: R1,
+      limits: { memoryMiB: 32, cpuMs: 10, wallMs: 100, bundleBytes: 4_096 },
+      updatedAt: 1_767_225_600n,
+    },
   ];
   const data = {
     edgeFunctions: async () => functions,

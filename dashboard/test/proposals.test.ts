@@ -103,7 +103,10 @@ describe("proposal timeline", () => {
       ["Queued", queuedAt, true],
       ["Executable", eta, false],
     ]);
-    const executed = proposalTimeline({ ...queued, state: "Executed", lifecycle: [...queued.lifecycle, { kind: "executed", time: eta + 5n, txHash: "0xe" }] }, eta + 10n);
+    const executed = proposalTimeline(
+      { ...queued, state: "Executed", lifecycle: [...queued.lifecycle, { kind: "executed", time: eta + 5n, txHash: "0xe" }] },
+      eta + 10n,
+    );
     expect(executed.map((s) => s.done)).toEqual([true, true, true, true, true]);
     expect(executed[4]).toEqual({ label: "Executed", time: eta + 5n, done: true, txHash: "0xe" });
   });

@@ -14,7 +14,11 @@ const flk = new Interface(flkAbi);
 const registry = new Interface(registryAbi);
 
 /** The shape ethers v6 gives a failed estimateGas through a BrowserProvider. */
-const callException = (data: string) => ({ code: "CALL_EXCEPTION", shortMessage: "execution reverted (unknown custom error)", info: { error: { code: 3, data } } });
+const callException = (data: string) => ({
+  code: "CALL_EXCEPTION",
+  shortMessage: "execution reverted (unknown custom error)",
+  info: { error: { code: 3, data } },
+});
 
 describe("describeError", () => {
   beforeAll(registerSuiteErrors);

@@ -14,8 +14,8 @@ describe("unlock calendar", () => {
   it("puts the team's cliff at one year with a third of it, then monthly to month 36", () => {
     const team = rows.find((r) => r.allocation.key === "team")!;
     expect(team.cliffAt).toBe(TGE + YEAR);
-    expect(team.atCliff).toBe(20_000_000n * FLK / 3n);
-    expect(team.monthly).toBe(20_000_000n * FLK / 36n);
+    expect(team.atCliff).toBe((20_000_000n * FLK) / 3n);
+    expect(team.monthly).toBe((20_000_000n * FLK) / 36n);
     expect(team.endAt).toBe(TGE + 36n * MONTH);
   });
   it("unlocks the sale at once", () => {

@@ -22,24 +22,21 @@ export default buildModule("Registry", (m) => {
 
   // The committee draw and stake ranking run in a linked library (keeps NodeRegistry under the size limit).
   const selection = m.library("Selection");
-  const registry = m.contract("NodeRegistry", [
-    flk,
-    deployer,
-    m.getParameter("minimumStake", REGISTRY_DEFAULTS.minimumStake),
-    m.getParameter("epochDuration", REGISTRY_DEFAULTS.epochDuration),
-    m.getParameter("revealDuration", REGISTRY_DEFAULTS.revealDuration),
-    m.getParameter("committeeSize", REGISTRY_DEFAULTS.committeeSize),
-    m.getParameter("slashAmount", REGISTRY_DEFAULTS.slashAmount),
-  ], { libraries: { Selection: selection } });
+  const registry = m.contract(
+    "NodeRegistry",
+    [
+      flk,
+      deployer,
+      m.getParameter("minimumStake", REGISTRY_DEFAULTS.minimumStake),
+      m.getParameter("epochDuration", REGISTRY_DEFAULTS.epochDuration),
+      m.getParameter("revealDuration", REGISTRY_DEFAULTS.revealDuration),
+      m.getParameter("committeeSize", REGISTRY_DEFAULTS.committeeSize),
+      m.getParameter("slashAmount", REGISTRY_DEFAULTS.slashAmount),
+    ],
+    { libraries: { Selection: selection } },
+  );
   const rewards = m.contract("EpochRewards", [flk, usdc, registry, emission]);
-  const escrow = m.contract("ServiceEscrow", [
-    usdc,
-    registry,
-    rewards,
-    deployer,
-    buyback,
-    m.getParameter("noticePeriod", REGISTRY_DEFAULTS.noticePeriod),
-  ]);
+  const escrow = m.contract("ServiceEscrow", [usdc, registry, rewards, deployer, buyback, m.getParameter("noticePeriod", REGISTRY_DEFAULTS.noticePeriod)]);
   m.call(registry, "setPayments", [escrow, rewards]);
 
   return { registry, rewards, escrow, usdc };

@@ -35,14 +35,22 @@ export function maskError(error: unknown, isDev: boolean): GraphQLError {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   if (error instanceof GraphQLError && error.extensions?.code && !error.originalError) return error;
   if (original instanceof GraphQLError && original.extensions?.code) {
-    return error instanceof GraphQLError ? new GraphQLError(original.message, { nodes: error.nodes, path: error.path, extensions: original.extensions }) : original;
+    return error instanceof GraphQLError
+      ? new GraphQLError(original.message, { nodes: error.nodes, path: error.path, extensions: original.extensions })
+      : original;
   }
   const path = error instanceof GraphQLError ? error.path : undefined;
   if ((original as { code?: string })?.code === QUERY_CANCELED) {
-    return new GraphQLError("the query took longer than the statement timeout; narrow it (smaller `first`, more filters)", { path, extensions: { code: "QUERY_TIMEOUT" } });
+    return new GraphQLError("the query took longer than the statement timeout; narrow it (smaller `first`, more filters)", {
+      path,
+      extensions: { code: "QUERY_TIMEOUT" },
+    });
   }
   if ((original as { code?: string })?.code === INVALID_TEXT) {
     return new GraphQLError("invalid cursor or argument value", { path, extensions: { code: "BAD_USER_INPUT" } });
   }
-  return new GraphQLError(isDev ? `internal error: ${(original as Error)?.message}` : "internal error", { path, extensions: { code: "INTERNAL_SERVER_ERROR" } });
+  return new GraphQLError(isDev ? `internal error: ${(original as Error)?.message}` : "internal error", {
+    path,
+    extensions: { code: "INTERNAL_SERVER_ERROR" },
+  });
 }

@@ -20,7 +20,7 @@ export interface PageArgs {
  */
 export interface Ordering<T> {
   name: string;
-  columns: readonly (keyof T & string | `${string}.${keyof T & string}`)[];
+  columns: readonly ((keyof T & string) | `${string}.${keyof T & string}`)[];
 }
 
 /** A page of a list, Relay-style. */
@@ -57,7 +57,12 @@ export async function paginate<DB, TB extends keyof DB, T extends Record<string,
     nodes,
     pageInfo: {
       hasNextPage: rows.length > first,
-      endCursor: last ? encodeCursor(tag, ordering.columns.map((c) => last[c.slice(c.indexOf(".") + 1)])) : null,
+      endCursor: last
+        ? encodeCursor(
+            tag,
+            ordering.columns.map((c) => last[c.slice(c.indexOf(".") + 1)]),
+          )
+        : null,
     },
   };
 }

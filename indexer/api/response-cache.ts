@@ -84,7 +84,9 @@ export class ResponseCache {
 
   /** The cache key: the state's version and a hash of the operation (node:crypto: WebCrypto's costs a sixth of a hit). */
   private key(query: string, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): string {
-    const operation = createHash("sha256").update(`${query}|${operationName ?? ""}|${JSON.stringify(variables ?? {})}`).digest("base64url");
+    const operation = createHash("sha256")
+      .update(`${query}|${operationName ?? ""}|${JSON.stringify(variables ?? {})}`)
+      .digest("base64url");
     return `${this.watcher.current()?.version ?? "unknown"}:${operation}`;
   }
 

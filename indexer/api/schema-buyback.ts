@@ -26,9 +26,16 @@ async function priceAt(ctx: ApiContext, a: Row<"buyback_auctions">, timestamp: n
 /** Buyback auctions (price path, sale, lot), the burner's totals and every FLK burn with its source. */
 export const buybackSchema: SchemaPart = {
   typeDefs: /* GraphQL */ `
-    enum AuctionStatus { OPEN SOLD }
+    enum AuctionStatus {
+      OPEN
+      SOLD
+    }
     "Who burned: a buyback auction's payment, the creator market's burn share, or a holder's own burn."
-    enum BurnSource { BUYBACK CREATOR_MARKET OTHER }
+    enum BurnSource {
+      BUYBACK
+      CREATOR_MARKET
+      OTHER
+    }
 
     "A Dutch auction of the buyback burner's USDC pot, priced in FLK wei per USDC (a buy pays price × pot / 10^6 for the whole pot)."
     type Auction {
@@ -124,7 +131,8 @@ export const buybackSchema: SchemaPart = {
   resolvers: {
     Query: {
       buyback: (_: unknown, __: unknown, ctx: ApiContext) => ctx.db.selectFrom("buyback_totals").selectAll().executeTakeFirst(),
-      auction: (_: unknown, args: { id: number }, ctx: ApiContext) => ctx.db.selectFrom("buyback_auctions").selectAll().where("id", "=", args.id).executeTakeFirst(),
+      auction: (_: unknown, args: { id: number }, ctx: ApiContext) =>
+        ctx.db.selectFrom("buyback_auctions").selectAll().where("id", "=", args.id).executeTakeFirst(),
       auctions: (_: unknown, args: PageArgs & { where?: { status?: string; buyer?: string } }, ctx: ApiContext) => {
         let q = ctx.db.selectFrom("buyback_auctions").selectAll();
         if (args.where?.status) q = q.where("status", "=", args.where.status);
@@ -139,7 +147,8 @@ export const buybackSchema: SchemaPart = {
       },
     },
     Buyback: {
-      currentAuction: (t: Row<"buyback_totals">, _: unknown, ctx: ApiContext) => ctx.db.selectFrom("buyback_auctions").selectAll().where("id", "=", t.currentAuction).executeTakeFirstOrThrow(),
+      currentAuction: (t: Row<"buyback_totals">, _: unknown, ctx: ApiContext) =>
+        ctx.db.selectFrom("buyback_auctions").selectAll().where("id", "=", t.currentAuction).executeTakeFirstOrThrow(),
       params: (t: Row<"buyback_totals">) => t,
     },
     Auction: {

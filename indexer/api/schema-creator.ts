@@ -59,10 +59,21 @@ async function tradesQuery(ctx: ApiContext, where: TradeWhere) {
 /** Creator tokens (curve, volume, fees, holders), their trades and the market's totals. */
 export const creatorSchema: SchemaPart = {
   typeDefs: /* GraphQL */ `
-    enum TradeSide { BUY SELL }
+    enum TradeSide {
+      BUY
+      SELL
+    }
     "SUPPLY also orders by price and reserve (both grow with the supply)."
-    enum CreatorTokenOrderBy { CREATED SUPPLY VOLUME HOLDERS }
-    enum CreatorTokenHolderOrderBy { BALANCE ADDRESS }
+    enum CreatorTokenOrderBy {
+      CREATED
+      SUPPLY
+      VOLUME
+      HOLDERS
+    }
+    enum CreatorTokenHolderOrderBy {
+      BALANCE
+      ADDRESS
+    }
 
     "A creator token on the market's linear bonding curve (FLK wei, token wei)."
     type CreatorToken {
@@ -211,7 +222,11 @@ export const creatorSchema: SchemaPart = {
         const account = await ctx.db.selectFrom("accounts").select("balance").where("address", "=", m.address).executeTakeFirst();
         return { ...m, flkBalance: account?.balance ?? "0" };
       },
-      creatorTokens: (_: unknown, args: PageArgs & { where?: { creator?: string; supply_gt?: bigint }; orderBy?: keyof typeof TOKEN_ORDERINGS }, ctx: ApiContext) => {
+      creatorTokens: (
+        _: unknown,
+        args: PageArgs & { where?: { creator?: string; supply_gt?: bigint }; orderBy?: keyof typeof TOKEN_ORDERINGS },
+        ctx: ApiContext,
+      ) => {
         let q = ctx.db.selectFrom("creator_tokens").selectAll();
         if (args.where?.creator) q = q.where("creator", "=", parseAddress(args.where.creator, "where.creator"));
         if (args.where?.supply_gt != null) q = q.where("supply", ">", args.where.supply_gt.toString());

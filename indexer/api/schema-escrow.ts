@@ -167,7 +167,8 @@ export const escrowSchema: SchemaPart = {
         paginate(ctx.db.selectFrom("escrow_epochs").selectAll(), EPOCH_ORDERING, { ...args, orderDirection: args.orderDirection ?? "DESC" }),
     },
     EscrowAccount: {
-      debits: (a: Row<"escrow_accounts">, args: PageArgs, ctx: ApiContext) => paginate(ctx.db.selectFrom("escrow_debits").selectAll().where("client", "=", a.client), CLIENT_DEBIT_ORDERING, args),
+      debits: (a: Row<"escrow_accounts">, args: PageArgs, ctx: ApiContext) =>
+        paginate(ctx.db.selectFrom("escrow_debits").selectAll().where("client", "=", a.client), CLIENT_DEBIT_ORDERING, args),
     },
     EscrowDebit: {
       transactionHash: (d: Row<"escrow_debits">) => d.txHash,
@@ -182,9 +183,14 @@ export const escrowSchema: SchemaPart = {
           .executeTakeFirstOrThrow();
         return BigInt(revenue ?? 0) === BigInt(e.total);
       },
-      debits: (e: Row<"escrow_epochs">, args: PageArgs, ctx: ApiContext) => paginate(ctx.db.selectFrom("escrow_debits").selectAll().where("epoch", "=", e.epoch), EPOCH_DEBIT_ORDERING, args),
+      debits: (e: Row<"escrow_epochs">, args: PageArgs, ctx: ApiContext) =>
+        paginate(ctx.db.selectFrom("escrow_debits").selectAll().where("epoch", "=", e.epoch), EPOCH_DEBIT_ORDERING, args),
       nodes: (e: Row<"escrow_epochs">, args: PageArgs, ctx: ApiContext) =>
-        paginate(ctx.db.selectFrom("node_epochs").select(["nodeId", "owner", "revenue"]).where("epoch", "=", e.epoch).where("revenue", ">", "0"), NODE_REVENUE_ORDERING, args),
+        paginate(
+          ctx.db.selectFrom("node_epochs").select(["nodeId", "owner", "revenue"]).where("epoch", "=", e.epoch).where("revenue", ">", "0"),
+          NODE_REVENUE_ORDERING,
+          args,
+        ),
     },
   },
 };

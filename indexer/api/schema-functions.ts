@@ -36,7 +36,12 @@ function perMillionCalls(prices: Pick<Row<"compute_prices">, "perMillionRequests
   return BigInt(prices.perMillionRequests) + BigInt(cpuMs) * BigInt(prices.perMillionCpuMs);
 }
 
-const limits = (r: Pick<Row<"functions">, "memoryMib" | "cpuMs" | "wallMs" | "bundleBytes">) => ({ memoryMiB: r.memoryMib, cpuMs: r.cpuMs, wallMs: r.wallMs, bundleBytes: r.bundleBytes });
+const limits = (r: Pick<Row<"functions">, "memoryMib" | "cpuMs" | "wallMs" | "bundleBytes">) => ({
+  memoryMiB: r.memoryMib,
+  cpuMs: r.cpuMs,
+  wallMs: r.wallMs,
+  bundleBytes: r.bundleBytes,
+});
 
 /** Edge functions: FunctionRegistry's functions and versions, ServiceEscrow's compute prices. */
 export const functionsSchema: SchemaPart = {
@@ -138,7 +143,11 @@ export const functionsSchema: SchemaPart = {
         const query = ctx.db.selectFrom("functions").selectAll();
         return (args.id != null ? query.where("id", "=", parseId(args.id, "id")) : query.where("name", "=", parseName(args.name!))).executeTakeFirst();
       },
-      edgeFunctions: (_: unknown, args: PageArgs & { where?: { owner?: string | null } | null; orderBy?: keyof typeof FUNCTION_ORDERINGS | null }, ctx: ApiContext) => {
+      edgeFunctions: (
+        _: unknown,
+        args: PageArgs & { where?: { owner?: string | null } | null; orderBy?: keyof typeof FUNCTION_ORDERINGS | null },
+        ctx: ApiContext,
+      ) => {
         let query = ctx.db.selectFrom("functions").selectAll();
         if (args.where?.owner != null) query = query.where("owner", "=", parseAddress(args.where.owner, "owner"));
         return paginate(query, FUNCTION_ORDERINGS[args.orderBy ?? "ID"], args);

@@ -3,7 +3,11 @@ import type { ApiContext, Row, SchemaPart } from "./schema-core";
 /** A proposal's queue, execute and cancel with their times (derive/governance-timeline.ts). */
 export const governanceTimelineSchema: SchemaPart = {
   typeDefs: /* GraphQL */ `
-    enum ProposalEventKind { QUEUED EXECUTED CANCELED }
+    enum ProposalEventKind {
+      QUEUED
+      EXECUTED
+      CANCELED
+    }
 
     "A step of a proposal after its creation."
     type ProposalEvent {

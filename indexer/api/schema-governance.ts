@@ -32,8 +32,20 @@ async function proposalState(p: Row<"proposals">, ctx: ApiContext): Promise<stri
 /** Governor proposals with tallies and state, and votes. */
 export const governanceSchema: SchemaPart = {
   typeDefs: /* GraphQL */ `
-    enum ProposalState { PENDING ACTIVE CANCELED DEFEATED SUCCEEDED QUEUED EXECUTED }
-    enum VoteSupport { AGAINST FOR ABSTAIN }
+    enum ProposalState {
+      PENDING
+      ACTIVE
+      CANCELED
+      DEFEATED
+      SUCCEEDED
+      QUEUED
+      EXECUTED
+    }
+    enum VoteSupport {
+      AGAINST
+      FOR
+      ABSTAIN
+    }
 
     type Proposal {
       "The uint256 proposal id, in decimal."
@@ -113,7 +125,8 @@ export const governanceSchema: SchemaPart = {
         p.voteStart >= (await ctx.now()) ? null : ((await stakedAt(ctx, p.voteStart)) * BigInt(p.quorumNumerator)) / 100n,
       state: (p: Row<"proposals">, _: unknown, ctx: ApiContext) => proposalState(p, ctx),
       transactionHash: (p: Row<"proposals">) => p.txHash,
-      votes: (p: Row<"proposals">, args: PageArgs, ctx: ApiContext) => paginate(ctx.db.selectFrom("votes").selectAll().where("proposalId", "=", p.id), VOTE_ORDERING, args),
+      votes: (p: Row<"proposals">, args: PageArgs, ctx: ApiContext) =>
+        paginate(ctx.db.selectFrom("votes").selectAll().where("proposalId", "=", p.id), VOTE_ORDERING, args),
     },
     Vote: {
       support: (v: Row<"votes">) => SUPPORT[v.support],

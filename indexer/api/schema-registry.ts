@@ -23,7 +23,21 @@ async function latestNodeEpochs(ctx: ApiContext, nodeId: number, last = 100) {
     .selectFrom("node_epochs as n")
     .innerJoin("epochs as e", "e.number", "n.epoch")
     .leftJoin("reward_claims as c", (j) => j.onRef("c.epoch", "=", "n.epoch").onRef("c.account", "=", "n.owner"))
-    .select(["n.epoch", "n.owner", "n.uptime", "n.reputation", "n.revenue", "n.flkWeight", "e.settledRoot", "e.rewardsRootOk", "e.flkPool", "e.usdcPool", "e.settledFlkWeight", "e.settledUsdcWeight", "c.blockNumber as claimedBlock"])
+    .select([
+      "n.epoch",
+      "n.owner",
+      "n.uptime",
+      "n.reputation",
+      "n.revenue",
+      "n.flkWeight",
+      "e.settledRoot",
+      "e.rewardsRootOk",
+      "e.flkPool",
+      "e.usdcPool",
+      "e.settledFlkWeight",
+      "e.settledUsdcWeight",
+      "c.blockNumber as claimedBlock",
+    ])
     .where("n.nodeId", "=", nodeId)
     .orderBy("n.epoch", "desc")
     .limit(last)
@@ -36,7 +50,11 @@ async function rewardProof(ctx: ApiContext, epoch: number, nodeId: number) {
   const e = await ctx.db.selectFrom("epochs").selectAll().where("number", "=", epoch).executeTakeFirst();
   if (!e) throw apiError("EPOCH_NOT_FOUND", `epoch ${epoch} is not indexed`);
   if (e.settledRoot === null) throw apiError("EPOCH_NOT_SETTLED", `epoch ${epoch} is ${String(e.status).toLowerCase()}: it has no settled rewards`);
-  if (!e.rewardsRootOk) throw apiError("REPORT_MISMATCH", `epoch ${epoch}'s signed rewards root ${e.settledRoot} does not follow from its report (recomputed ${e.computedRewardsRoot}): no proof can verify`);
+  if (!e.rewardsRootOk)
+    throw apiError(
+      "REPORT_MISMATCH",
+      `epoch ${epoch}'s signed rewards root ${e.settledRoot} does not follow from its report (recomputed ${e.computedRewardsRoot}): no proof can verify`,
+    );
   const part = await ctx.db.selectFrom("node_epochs").select("owner").where("nodeId", "=", nodeId).where("epoch", "=", epoch).executeTakeFirst();
   if (!part) return null;
   const leaf = await ctx.db.selectFrom("reward_leaves").selectAll().where("epoch", "=", epoch).where("account", "=", part.owner).executeTakeFirst();
@@ -330,7 +348,8 @@ export const registrySchema: SchemaPart = {
   `,
   resolvers: {
     Query: {
-      node: (_: unknown, args: { id: number }, ctx: ApiContext) => ctx.db.selectFrom("nodes").selectAll().where("id", "=", parseId(args.id, "id")).executeTakeFirst(),
+      node: (_: unknown, args: { id: number }, ctx: ApiContext) =>
+        ctx.db.selectFrom("nodes").selectAll().where("id", "=", parseId(args.id, "id")).executeTakeFirst(),
       nodes: (_: unknown, args: PageArgs & { where?: { status?: string; owner?: string }; orderBy?: keyof typeof NODE_ORDERINGS }, ctx: ApiContext) => {
         let q = ctx.db.selectFrom("nodes").selectAll();
         if (args.where?.status) q = q.where("status", "=", args.where.status);
@@ -338,8 +357,10 @@ export const registrySchema: SchemaPart = {
         const orderBy = args.orderBy ?? "ID";
         return paginate(q, NODE_ORDERINGS[orderBy], { ...args, orderDirection: args.orderDirection ?? (orderBy === "STAKE" ? "DESC" : "ASC") });
       },
-      epoch: (_: unknown, args: { number: number }, ctx: ApiContext) => ctx.db.selectFrom("epochs").selectAll().where("number", "=", parseId(args.number, "number")).executeTakeFirst(),
-      rewardProof: (_: unknown, args: { epoch: number; node: number }, ctx: ApiContext) => rewardProof(ctx, parseId(args.epoch, "epoch"), parseId(args.node, "node")),
+      epoch: (_: unknown, args: { number: number }, ctx: ApiContext) =>
+        ctx.db.selectFrom("epochs").selectAll().where("number", "=", parseId(args.number, "number")).executeTakeFirst(),
+      rewardProof: (_: unknown, args: { epoch: number; node: number }, ctx: ApiContext) =>
+        rewardProof(ctx, parseId(args.epoch, "epoch"), parseId(args.node, "node")),
       epochs: (_: unknown, args: PageArgs & { where?: { status?: string } }, ctx: ApiContext) => {
         let q = ctx.db.selectFrom("epochs").selectAll();
         if (args.where?.status) q = q.where("status", "=", args.where.status);
@@ -367,7 +388,14 @@ export const registrySchema: SchemaPart = {
       stakeChanges: (n: Row<"nodes">, args: PageArgs, ctx: ApiContext) =>
         paginate(ctx.db.selectFrom("node_stake_changes").selectAll().where("nodeId", "=", n.id), STAKE_CHANGE_ORDERING, args),
       slashes: (n: Row<"nodes">, _: unknown, ctx: ApiContext) =>
-        ctx.db.selectFrom("node_stake_changes").selectAll().where("nodeId", "=", n.id).where("kind", "=", "SLASHED").orderBy("blockNumber").orderBy("logIndex").execute(),
+        ctx.db
+          .selectFrom("node_stake_changes")
+          .selectAll()
+          .where("nodeId", "=", n.id)
+          .where("kind", "=", "SLASHED")
+          .orderBy("blockNumber")
+          .orderBy("logIndex")
+          .execute(),
     },
     NodeStakeChange: {
       transactionHash: (c: Row<"node_stake_changes">) => c.txHash,
@@ -398,16 +426,15 @@ export const registrySchema: SchemaPart = {
             },
       rootsMatch: (e: Row<"epochs">) => (e.report ? e.reputationRootOk && e.rewardsRootOk && e.totalsOk : null),
       mismatch: (e: Row<"epochs">) =>
-        e.report
-          ? [
-              ...(e.reputationRootOk ? [] : ["REPUTATION_ROOT"]),
-              ...(e.rewardsRootOk ? [] : ["REWARDS_ROOT"]),
-              ...(e.totalsOk ? [] : ["TOTALS"]),
-            ]
-          : null,
+        e.report ? [...(e.reputationRootOk ? [] : ["REPUTATION_ROOT"]), ...(e.rewardsRootOk ? [] : ["REWARDS_ROOT"]), ...(e.totalsOk ? [] : ["TOTALS"])] : null,
       recomputed: (e: Row<"epochs">) =>
         e.report
-          ? { reputationRoot: e.computedReputationRoot, rewardsRoot: e.computedRewardsRoot, totalFlkWeight: e.computedFlkWeight, totalUsdcWeight: e.computedUsdcWeight }
+          ? {
+              reputationRoot: e.computedReputationRoot,
+              rewardsRoot: e.computedRewardsRoot,
+              totalFlkWeight: e.computedFlkWeight,
+              totalUsdcWeight: e.computedUsdcWeight,
+            }
           : null,
     },
   },

@@ -79,7 +79,10 @@ export const stakingSchema: SchemaPart = {
           orderDirection: args.orderDirection ?? "DESC",
         }),
       delegates: (_: unknown, args: PageArgs, ctx: ApiContext) =>
-        paginate(ctx.db.selectFrom("stakers").selectAll().where("votes", ">", "0"), STAKER_ORDERINGS.VOTES, { ...args, orderDirection: args.orderDirection ?? "DESC" }),
+        paginate(ctx.db.selectFrom("stakers").selectAll().where("votes", ">", "0"), STAKER_ORDERINGS.VOTES, {
+          ...args,
+          orderDirection: args.orderDirection ?? "DESC",
+        }),
     },
     Staker: {
       unbondingRequests: (s: Row<"stakers">, _: unknown, ctx: ApiContext) =>

@@ -130,7 +130,8 @@ export const tokenSchema: SchemaPart = {
         if (args.where?.balance_gt != null) q = q.where("balance", ">", args.where.balance_gt.toString());
         return paginate(q, ACCOUNT_ORDERINGS[args.orderBy ?? "ADDRESS"], args);
       },
-      transfers: (_: unknown, args: PageArgs & { where?: TransferWhere }, ctx: ApiContext) => paginate(transfersQuery(ctx, args.where), TRANSFER_ORDERING, args),
+      transfers: (_: unknown, args: PageArgs & { where?: TransferWhere }, ctx: ApiContext) =>
+        paginate(transfersQuery(ctx, args.where), TRANSFER_ORDERING, args),
     },
     Transfer: {
       transactionHash: (t: Row<"transfers">) => t.txHash,

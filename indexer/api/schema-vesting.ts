@@ -12,7 +12,17 @@ function calendarArgs(args: { from?: number | null; months?: number | null }, no
   return { from: args.from ?? now, months };
 }
 
-type ScheduleRow = { id: number; allocationId: number; beneficiary: string; amount: string; released: string; start: number; tgeBps: number; cliff: number; duration: number };
+type ScheduleRow = {
+  id: number;
+  allocationId: number;
+  beneficiary: string;
+  amount: string;
+  released: string;
+  start: number;
+  tgeBps: number;
+  cliff: number;
+  duration: number;
+};
 
 function shape(s: ScheduleRow) {
   return { ...s, amount: BigInt(s.amount) };
@@ -87,7 +97,18 @@ export const vestingSchema: SchemaPart = {
         let q = ctx.db
           .selectFrom("vesting_schedules as s")
           .innerJoin("vesting_allocations as a", "a.id", "s.allocationId")
-          .select(["s.id", "s.allocationId", "s.beneficiary", "s.amount", "s.released", "a.name as allocationName", "a.start", "a.tgeBps", "a.cliff", "a.duration"]);
+          .select([
+            "s.id",
+            "s.allocationId",
+            "s.beneficiary",
+            "s.amount",
+            "s.released",
+            "a.name as allocationName",
+            "a.start",
+            "a.tgeBps",
+            "a.cliff",
+            "a.duration",
+          ]);
         if (args.where?.beneficiary) q = q.where("s.beneficiary", "=", parseAddress(args.where.beneficiary, "where.beneficiary"));
         if (args.where?.allocationId != null) q = q.where("s.allocationId", "=", args.where.allocationId);
         return paginate(q, { name: "id", columns: ["s.id"] }, args);

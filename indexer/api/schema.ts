@@ -16,7 +16,23 @@ import { tokenSchema } from "./schema-token";
 import { vestingSchema } from "./schema-vesting";
 
 /** Every schema part; a new area appends its own. */
-export const schemaParts: readonly SchemaPart[] = [coreSchema, tokenSchema, vestingSchema, emissionSchema, stakingSchema, governanceSchema, creatorSchema, buybackSchema, registrySchema, escrowSchema, creditsSchema, stakingRewardsSchema, governanceTimelineSchema, stakingRewardPaymentsSchema, functionsSchema];
+export const schemaParts: readonly SchemaPart[] = [
+  coreSchema,
+  tokenSchema,
+  vestingSchema,
+  emissionSchema,
+  stakingSchema,
+  governanceSchema,
+  creatorSchema,
+  buybackSchema,
+  registrySchema,
+  escrowSchema,
+  creditsSchema,
+  stakingRewardsSchema,
+  governanceTimelineSchema,
+  stakingRewardPaymentsSchema,
+  functionsSchema,
+];
 
 /** The executable schema of the whole API. */
 export function buildSchema() {

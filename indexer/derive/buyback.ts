@@ -144,14 +144,31 @@ function openAuction(id: number, ctx: HandlerContext, period: number, startPrice
 /** The constructor's `ParamsSet` also opens auction 0 (no event of its own). */
 async function onParamsSet(a: { period: bigint; multiplier: bigint; floor: bigint }, ctx: HandlerContext) {
   const period = Number(a.period);
-  await ctx.store.set(buybackParams, { block_number: ctx.block.number, log_index: ctx.log.logIndex, timestamp: ctx.block.timestamp, period, multiplier: a.multiplier, floor: a.floor });
+  await ctx.store.set(buybackParams, {
+    block_number: ctx.block.number,
+    log_index: ctx.log.logIndex,
+    timestamp: ctx.block.timestamp,
+    period,
+    multiplier: a.multiplier,
+    floor: a.floor,
+  });
   const t = await ctx.store.get(buybackTotals, { id: 1 });
   if (t) return ctx.store.set(buybackTotals, { ...t, period, multiplier: a.multiplier, floor: a.floor });
   // The first start price is a constructor argument the burner keeps only in auction 0.
   const [id, , , startPrice] = await ctx.readContract("BuybackBurner", "auction");
   if (id !== 0n) throw new Error(`start with the BuybackBurner's deployment block: auction ${id} already runs at block ${ctx.block.number}`);
   await ctx.store.set(buybackAuctions, openAuction(0, ctx, period, startPrice as bigint));
-  await ctx.store.set(buybackTotals, { id: 1, current_auction: 0, total_burned: 0n, usdc_sold: 0n, deposited: 0n, auctions_sold: 0, period, multiplier: a.multiplier, floor: a.floor });
+  await ctx.store.set(buybackTotals, {
+    id: 1,
+    current_auction: 0,
+    total_burned: 0n,
+    usdc_sold: 0n,
+    deposited: 0n,
+    auctions_sold: 0,
+    period,
+    multiplier: a.multiplier,
+    floor: a.floor,
+  });
 }
 
 async function onRevenueDeposited(a: { amount: bigint }, ctx: HandlerContext) {
@@ -231,12 +248,7 @@ async function onFlkTransfer(a: { from: string; to: string; value: bigint }, ctx
 export const buybackModule: IndexerModule = {
   name: "buyback",
   events: {
-    BuybackBurner: [
-      "RevenueDeposited",
-      "AuctionBought",
-      "ParamsSet",
-      "AuctionRestarted",
-    ],
+    BuybackBurner: ["RevenueDeposited", "AuctionBought", "ParamsSet", "AuctionRestarted"],
     FLK: ["Transfer"],
   },
   tables: [buybackAuctions, buybackParams, buybackTotals, flkBurns],

@@ -173,7 +173,10 @@ async function tokenOf(ctx: HandlerContext, creator: string) {
 async function onCreated(a: { creator: string; token: string; index: bigint }, ctx: HandlerContext) {
   const m = await market(ctx);
   // Name and symbol are the same for every clone today; read them so the index follows the code.
-  const [[name], [symbol]] = await Promise.all([ctx.readContract("CreatorToken", "name", [], a.token), ctx.readContract("CreatorToken", "symbol", [], a.token)]);
+  const [[name], [symbol]] = await Promise.all([
+    ctx.readContract("CreatorToken", "name", [], a.token),
+    ctx.readContract("CreatorToken", "symbol", [], a.token),
+  ]);
   await ctx.store.set(creatorTokens, {
     token: a.token,
     creator: a.creator,
@@ -280,7 +283,12 @@ async function onTreasuryFeesWithdrawn(a: { amount: bigint }, ctx: HandlerContex
 
 async function onFeesSet(a: { creatorFeeBps: bigint; burnFeeBps: bigint; treasuryFeeBps: bigint }, ctx: HandlerContext) {
   const m = await market(ctx);
-  await ctx.store.set(creatorMarket, { ...m, creator_fee_bps: Number(a.creatorFeeBps), burn_fee_bps: Number(a.burnFeeBps), treasury_fee_bps: Number(a.treasuryFeeBps) });
+  await ctx.store.set(creatorMarket, {
+    ...m,
+    creator_fee_bps: Number(a.creatorFeeBps),
+    burn_fee_bps: Number(a.burnFeeBps),
+    treasury_fee_bps: Number(a.treasuryFeeBps),
+  });
 }
 
 async function onTreasurySet(a: { treasury: string }, ctx: HandlerContext) {
@@ -312,15 +320,7 @@ async function onTokenTransfer(a: { from: string; to: string; value: bigint }, c
 export const creatorModule: IndexerModule = {
   name: "creator",
   events: {
-    CreatorMarket: [
-      "CreatorTokenCreated",
-      "Buy",
-      "Sell",
-      "CreatorFeesClaimed",
-      "TreasuryFeesWithdrawn",
-      "FeesSet",
-      "TreasurySet",
-    ],
+    CreatorMarket: ["CreatorTokenCreated", "Buy", "Sell", "CreatorFeesClaimed", "TreasuryFeesWithdrawn", "FeesSet", "TreasurySet"],
   },
   children: {
     CreatorToken: {

@@ -56,17 +56,14 @@ function at(ctx: HandlerContext) {
   return { block_number: ctx.block.number, log_index: ctx.log.logIndex, timestamp: ctx.block.timestamp };
 }
 
-const recordStake = (a: { account: string; newStake: bigint }, ctx: HandlerContext) => ctx.store.set(creditStakes, { account: a.account, stake: a.newStake, ...at(ctx) });
+const recordStake = (a: { account: string; newStake: bigint }, ctx: HandlerContext) =>
+  ctx.store.set(creditStakes, { account: a.account, stake: a.newStake, ...at(ctx) });
 
 /** Stake and parameter histories for service credits and tiers. */
 export const creditsModule: IndexerModule = {
   name: "credits",
   events: {
-    Staking: [
-      "Staked",
-      "Unstaked",
-      "RewardCompounded",
-    ],
+    Staking: ["Staked", "Unstaked", "RewardCompounded"],
     ServiceCredits: ["CreditRateSet", "TierThresholdsSet"],
   },
   tables: [creditStakes, creditRates, creditTiers],

@@ -62,9 +62,7 @@ async function onEmissionMinted(
 export const emissionModule: IndexerModule = {
   name: "emission",
   events: {
-    Emission: [
-      "EmissionMinted",
-    ],
+    Emission: ["EmissionMinted"],
   },
   tables: [emissionMints, emissionState],
   handlers: { "Emission:EmissionMinted": onEmissionMinted },

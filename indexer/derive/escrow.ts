@@ -137,7 +137,11 @@ async function onDebited(a: EventArgsOf<"ServiceEscrow:Debited">, ctx: HandlerCo
 async function onSpendingLimitSet(a: EventArgsOf<"ServiceEscrow:SpendingLimitSet">, ctx: HandlerContext) {
   const row = await account(ctx, a.client);
   const from = Number(a.fromEpoch);
-  const next = withSpendingLimit({ limit: row.spending_limit, nextLimit: row.next_spending_limit, nextLimitFrom: row.next_limit_from }, a.limit as bigint, from - 1);
+  const next = withSpendingLimit(
+    { limit: row.spending_limit, nextLimit: row.next_spending_limit, nextLimitFrom: row.next_limit_from },
+    a.limit as bigint,
+    from - 1,
+  );
   await ctx.store.set(escrowAccounts, { ...row, spending_limit: next.limit, next_spending_limit: next.nextLimit, next_limit_from: next.nextLimitFrom });
 }
 
@@ -145,14 +149,7 @@ async function onSpendingLimitSet(a: EventArgsOf<"ServiceEscrow:SpendingLimitSet
 export const escrowModule: IndexerModule = {
   name: "escrow",
   events: {
-    ServiceEscrow: [
-      "Deposited",
-      "WithdrawalRequested",
-      "Withdrawn",
-      "Debited",
-      "EpochDebited",
-      "SpendingLimitSet",
-    ],
+    ServiceEscrow: ["Deposited", "WithdrawalRequested", "Withdrawn", "Debited", "EpochDebited", "SpendingLimitSet"],
   },
   tables: [escrowAccounts, escrowDebits, escrowEpochs],
   handlers: {
@@ -161,11 +158,21 @@ export const escrowModule: IndexerModule = {
     "ServiceEscrow:Withdrawn": onWithdrawn,
     "ServiceEscrow:Debited": onDebited,
     "ServiceEscrow:EpochDebited": (a, ctx) =>
-      ctx.store.set(escrowEpochs, { epoch: Number(a.epoch), total: a.total, to_nodes: a.toNodes, to_buyback: a.toBuyback, block_number: ctx.block.number, tx_hash: ctx.log.transactionHash }),
+      ctx.store.set(escrowEpochs, {
+        epoch: Number(a.epoch),
+        total: a.total,
+        to_nodes: a.toNodes,
+        to_buyback: a.toBuyback,
+        block_number: ctx.block.number,
+        tx_hash: ctx.log.transactionHash,
+      }),
     "ServiceEscrow:SpendingLimitSet": onSpendingLimitSet,
   },
   prefetch: Object.fromEntries(
-    ["Deposited", "WithdrawalRequested", "Withdrawn", "Debited", "SpendingLimitSet"].map((e) => [`ServiceEscrow:${e}`, (a: { client: string }) => [{ table: escrowAccounts, key: { client: a.client } }]]),
+    ["Deposited", "WithdrawalRequested", "Withdrawn", "Debited", "SpendingLimitSet"].map((e) => [
+      `ServiceEscrow:${e}`,
+      (a: { client: string }) => [{ table: escrowAccounts, key: { client: a.client } }],
+    ]),
   ),
   migrations: {
     "154-escrow": {

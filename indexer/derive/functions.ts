@@ -105,10 +105,22 @@ async function onRegistered(a: EventArgsOf<"FunctionRegistry:FunctionRegistered"
 /** Versions only grow (the registry numbers them), so the event's version is the latest. */
 async function onVersionPublished(a: EventArgsOf<"FunctionRegistry:VersionPublished">, ctx: HandlerContext) {
   const id = Number(a.id);
-  const limits = { memory_mib: Number(a.limits.memoryMiB), cpu_ms: Number(a.limits.cpuMs), wall_ms: Number(a.limits.wallMs), bundle_bytes: Number(a.limits.bundleBytes) };
+  const limits = {
+    memory_mib: Number(a.limits.memoryMiB),
+    cpu_ms: Number(a.limits.cpuMs),
+    wall_ms: Number(a.limits.wallMs),
+    bundle_bytes: Number(a.limits.bundleBytes),
+  };
   const row = await ctx.store.get(functions, { id });
   if (!row) throw new Error(`VersionPublished for function ${id}, which was never registered`);
-  await ctx.store.set(functions, { ...row, version: Number(a.version), root: a.root, ...limits, updated_at: ctx.block.timestamp, last_block: ctx.block.number });
+  await ctx.store.set(functions, {
+    ...row,
+    version: Number(a.version),
+    root: a.root,
+    ...limits,
+    updated_at: ctx.block.timestamp,
+    last_block: ctx.block.number,
+  });
   await ctx.store.set(functionVersions, {
     function_id: id,
     version: Number(a.version),

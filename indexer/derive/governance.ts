@@ -125,14 +125,7 @@ async function setStatus(ctx: HandlerContext, id: bigint, status: ProposalStatus
 export const governanceModule: IndexerModule = {
   name: "governance",
   events: {
-    Governor: [
-      "ProposalCreated",
-      "VoteCast",
-      "VoteCastWithParams",
-      "ProposalQueued",
-      "ProposalExecuted",
-      "ProposalCanceled",
-    ],
+    Governor: ["ProposalCreated", "VoteCast", "VoteCastWithParams", "ProposalQueued", "ProposalExecuted", "ProposalCanceled"],
   },
   tables: [proposals, votes],
   handlers: {

@@ -34,7 +34,22 @@ import { tokenModule } from "./token";
 import { vestingModule } from "./vesting";
 
 /** Every derivation module, in the order their handlers run for a shared event. */
-export const allModules: readonly IndexerModule[] = [tokenModule, vestingModule, emissionModule, stakingModule, governanceModule, creatorModule, buybackModule, registryModule, escrowModule, creditsModule, stakingRewardsModule, governanceTimelineModule, stakingRewardPaymentsModule, functionsModule];
+export const allModules: readonly IndexerModule[] = [
+  tokenModule,
+  vestingModule,
+  emissionModule,
+  stakingModule,
+  governanceModule,
+  creatorModule,
+  buybackModule,
+  registryModule,
+  escrowModule,
+  creditsModule,
+  stakingRewardsModule,
+  governanceTimelineModule,
+  stakingRewardPaymentsModule,
+  functionsModule,
+];
 
 /**
  * Every derived and engine table as queries return its rows: the API's `Kysely<Database>` checks

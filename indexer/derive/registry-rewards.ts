@@ -67,7 +67,11 @@ export type ReportRecomputation = { [K in keyof typeof RECOMPUTATION_COLUMNS]: N
  * the report is accepted (the `nodes` rows, before the epoch change that follows in the same
  * transaction). Stores each node's part and each leaf's proof; says which commitments match.
  */
-export async function recomputeReport(ctx: HandlerContext, report: EpochReport, standingOf: (nodeId: number) => Promise<NodeStanding | undefined>): Promise<ReportRecomputation> {
+export async function recomputeReport(
+  ctx: HandlerContext,
+  report: EpochReport,
+  standingOf: (nodeId: number) => Promise<NodeStanding | undefined>,
+): Promise<ReportRecomputation> {
   const epoch = Number(report.epoch);
   const standing = new Map<number, NodeStanding>();
   for (const m of report.nodes) {

@@ -60,12 +60,7 @@ async function settle(ctx: HandlerContext, account: string, stakeDelta: bigint, 
 export const stakingRewardsModule: IndexerModule = {
   name: "staking-rewards",
   events: {
-    Staking: [
-      "Staked",
-      "Unstaked",
-      "RewardClaimed",
-      "RewardCompounded",
-    ],
+    Staking: ["Staked", "Unstaked", "RewardClaimed", "RewardCompounded"],
   },
   tables: [rewardIndex, accountRewards],
   handlers: {

@@ -144,15 +144,7 @@ async function onDelegateVotesChanged(args: { delegate: string; newVotes: bigint
 export const stakingModule: IndexerModule = {
   name: "staking",
   events: {
-    Staking: [
-      "Staked",
-      "Unstaked",
-      "Withdrawn",
-      "RewardClaimed",
-      "RewardCompounded",
-      "DelegateChanged",
-      "DelegateVotesChanged",
-    ],
+    Staking: ["Staked", "Unstaked", "Withdrawn", "RewardClaimed", "RewardCompounded", "DelegateChanged", "DelegateVotesChanged"],
   },
   tables: [stakers, unbondingRequests, stakingTotals],
   handlers: {

@@ -56,7 +56,10 @@ export const vestingReleases = defineTable({
   rollback: "byBlock",
 });
 
-async function onAllocationCreated(args: { allocationId: bigint; name: string; total: bigint; tgeBps: bigint; cliff: bigint; duration: bigint }, ctx: HandlerContext) {
+async function onAllocationCreated(
+  args: { allocationId: bigint; name: string; total: bigint; tgeBps: bigint; cliff: bigint; duration: bigint },
+  ctx: HandlerContext,
+) {
   // The TGE is an immutable of the contract, not in any event: read it at this block.
   const [start] = await ctx.readContract("Vesting", "start");
   await ctx.store.set(vestingAllocations, {
@@ -101,11 +104,7 @@ async function onReleased(args: { scheduleId: bigint; beneficiary: string; amoun
 export const vestingModule: IndexerModule = {
   name: "vesting",
   events: {
-    Vesting: [
-      "AllocationCreated",
-      "ScheduleCreated",
-      "Released",
-    ],
+    Vesting: ["AllocationCreated", "ScheduleCreated", "Released"],
   },
   tables: [vestingAllocations, vestingSchedules, vestingReleases],
   handlers: {

@@ -22,9 +22,7 @@ export async function upsertRows(db: RawDb, table: AnyTable, rows: Record<string
   const columns = Object.keys(table.columns);
   const pk = new Set<string>(table.primaryKey);
   const updates = columns.filter((c) => !pk.has(c));
-  const conflict = updates.length
-    ? `DO UPDATE SET ${updates.map((c) => `"${c}" = EXCLUDED."${c}"`).join(", ")}`
-    : "DO NOTHING";
+  const conflict = updates.length ? `DO UPDATE SET ${updates.map((c) => `"${c}" = EXCLUDED."${c}"`).join(", ")}` : "DO NOTHING";
   await insertChunks(db, table, rows, ` ON CONFLICT (${table.primaryKey.map((c) => `"${c}"`).join(", ")}) ${conflict}`);
 }
 
@@ -68,6 +66,8 @@ export async function selectByKeys(db: RawDb, table: AnyTable, keys: Record<stri
     const type = table.columns[c].type;
     return sql`${keys.map((k) => toDb(type, k[c]))}::${sql.raw(ARRAY_TYPE[type])}`;
   });
-  const { rows } = await sql<Record<string, unknown>>`SELECT * FROM ${sql.raw(`"${table.name}"`)} WHERE (${sql.raw(cols)}) IN (SELECT * FROM unnest(${sql.join(arrays)}))`.execute(db);
+  const { rows } = await sql<
+    Record<string, unknown>
+  >`SELECT * FROM ${sql.raw(`"${table.name}"`)} WHERE (${sql.raw(cols)}) IN (SELECT * FROM unnest(${sql.join(arrays)}))`.execute(db);
   return rows;
 }

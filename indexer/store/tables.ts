@@ -67,7 +67,9 @@ export const col = {
 };
 
 /** The JS row of a table's columns. */
-export type RowOf<C extends Record<string, Column>> = { -readonly [K in keyof C]: C[K] extends Column<infer T, infer N> ? (N extends true ? T | null : T) : never };
+export type RowOf<C extends Record<string, Column>> = {
+  -readonly [K in keyof C]: C[K] extends Column<infer T, infer N> ? (N extends true ? T | null : T) : never;
+};
 
 /** A derived table. `Row` is the JS shape handlers use. */
 export interface TableDef<Row extends Record<string, unknown>, Name extends string = string> {
@@ -135,7 +137,12 @@ export async function createTables(db: RawDb, tables: readonly AnyTable[]): Prom
     // Kysely checks constraint columns against literal column names; these are declared, so dynamic.
     if (!single) create = create.addPrimaryKeyConstraint(`${table.name}_pk`, [...table.primaryKey] as never[]);
     await create.execute();
-    for (const [name, columns] of Object.entries(table.indexes)) await db.schema.createIndex(name).on(table.name).columns([...columns]).execute();
+    for (const [name, columns] of Object.entries(table.indexes))
+      await db.schema
+        .createIndex(name)
+        .on(table.name)
+        .columns([...columns])
+        .execute();
   }
 }
 

@@ -54,7 +54,14 @@ export async function backfill(parts: EngineParts, target: number): Promise<void
  * now, then its commit once `previous` (the last batch's) is in. Returns the commit, still running
  * (wrapped: an async function's returned promise would be awaited).
  */
-async function backfillBatch(parts: EngineParts, from: number, to: number, target: number, batch: RawLog[], previous: Promise<void> | undefined): Promise<{ writing: Promise<void> }> {
+async function backfillBatch(
+  parts: EngineParts,
+  from: number,
+  to: number,
+  target: number,
+  batch: RawLog[],
+  previous: Promise<void> | undefined,
+): Promise<{ writing: Promise<void> }> {
   const logs = await withChildLogs(parts, from, to, batch);
   const blocks = new Set(logs.filter((l) => !l.blockTimestamp).map((l) => Number(l.blockNumber)));
   blocks.add(to);
@@ -70,7 +77,10 @@ async function backfillBatch(parts: EngineParts, from: number, to: number, targe
   }).then(() => {
     parts.log.debug("backfill batch", { from, to, events: logs.length });
     const head = parts.state.chainHead ?? target;
-    parts.progress.update(parts.state.cursorBlock, head, parts.stats.events, { to: target, tailPasses: Math.ceil((head - target) / (parts.options.maxRealtimeBlocks ?? 100)) });
+    parts.progress.update(parts.state.cursorBlock, head, parts.stats.events, {
+      to: target,
+      tailPasses: Math.ceil((head - target) / (parts.options.maxRealtimeBlocks ?? 100)),
+    });
   });
   // Awaited before the next commit or at the end; meanwhile a failure is not unhandled.
   writing.catch(() => {});

@@ -67,7 +67,11 @@ export class ChildContracts {
   private readonly known = new Set<string>();
 
   /** `decoders` is the engine's map: children are added to it as they are discovered. */
-  constructor(modules: readonly IndexerModule[], contracts: Record<string, string>, private readonly decoders: DecoderMap) {
+  constructor(
+    modules: readonly IndexerModule[],
+    contracts: Record<string, string>,
+    private readonly decoders: DecoderMap,
+  ) {
     for (const m of modules) {
       for (const [child, spec] of Object.entries(m.children ?? {}) as [string, ChildSpec][]) {
         this.childDecoders.set(child, buildDecoders(eventsInterface(child, spec.events)));

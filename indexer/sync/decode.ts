@@ -18,9 +18,7 @@ export function buildDecoders(iface: Interface): Map<string, { name: string; dec
   const out = new Map<string, { name: string; decode: LogDecoder }>();
   iface.forEachEvent((event: EventFragment) => {
     const fast = event.inputs.every((p) => STATIC.test(p.type)) && !event.anonymous;
-    const decode: LogDecoder = fast
-      ? staticDecoder(event.inputs)
-      : (topics, data) => iface.decodeEventLog(event, data, topics).toObject();
+    const decode: LogDecoder = fast ? staticDecoder(event.inputs) : (topics, data) => iface.decodeEventLog(event, data, topics).toObject();
     out.set(event.topicHash, { name: event.name, decode });
   });
   return out;

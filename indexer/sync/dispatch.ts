@@ -37,7 +37,11 @@ export class Dispatcher {
   private readonly handlers = new Map<string, EventHandler[]>();
   private readonly prefetchers = new Map<string, ((args: EventArgs) => PrefetchKey[])[]>();
 
-  constructor(modules: readonly IndexerModule[], private readonly contracts: Record<string, string>, private readonly rpc: Rpc) {
+  constructor(
+    modules: readonly IndexerModule[],
+    private readonly contracts: Record<string, string>,
+    private readonly rpc: Rpc,
+  ) {
     const names = new Map<string, string[]>();
     for (const m of modules) {
       for (const [contract, events] of Object.entries(m.events) as [string, readonly string[]][]) {
@@ -46,7 +50,8 @@ export class Dispatcher {
       }
       // Each handler was typed for its key's arguments, which the decoder of that key produces.
       for (const [key, handler] of Object.entries(m.handlers) as [string, EventHandler][]) this.handlers.set(key, [...(this.handlers.get(key) ?? []), handler]);
-      for (const [key, fetch] of Object.entries(m.prefetch ?? {}) as [string, (args: EventArgs) => PrefetchKey[]][]) this.prefetchers.set(key, [...(this.prefetchers.get(key) ?? []), fetch]);
+      for (const [key, fetch] of Object.entries(m.prefetch ?? {}) as [string, (args: EventArgs) => PrefetchKey[]][])
+        this.prefetchers.set(key, [...(this.prefetchers.get(key) ?? []), fetch]);
     }
     for (const [contract, events] of names) {
       this.decoders.set(contracts[contract].toLowerCase(), { contract, events: buildDecoders(eventsInterface(contract, events)) });

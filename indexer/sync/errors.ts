@@ -5,8 +5,7 @@ export class ChainMovedError extends Error {}
 export class UnrecoverableReorgError extends Error {
   constructor(cursor: number, floor: number) {
     super(
-      `reorg below block ${floor + 1}, the oldest block that can be undone (cursor ${cursor}); ` +
-        `raise --finality-depth and resync from an empty database`,
+      `reorg below block ${floor + 1}, the oldest block that can be undone (cursor ${cursor}); ` + `raise --finality-depth and resync from an empty database`,
     );
   }
 }

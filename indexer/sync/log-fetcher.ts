@@ -64,7 +64,11 @@ export class LogFetcher {
   private readonly maxConcurrency: number;
   private concurrency: number;
 
-  constructor(private readonly rpc: Rpc, private readonly addresses: readonly string[], options: LogFetcherOptions = {}) {
+  constructor(
+    private readonly rpc: Rpc,
+    private readonly addresses: readonly string[],
+    options: LogFetcherOptions = {},
+  ) {
     this.maxRange = options.maxRange ?? 100_000;
     this.range = Math.min(this.maxRange, options.initialRange ?? 10);
     this.ceiling = this.maxRange;

@@ -22,7 +22,10 @@ export class Progress {
   private startEvents = 0;
   private samples: { at: number; block: number }[] = [];
 
-  constructor(private readonly log: Logger, private readonly everyMs = 5_000) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly everyMs = 5_000,
+  ) {}
 
   /** A catch-up starts at `block` (the cursor) with `events` applied so far. */
   begin(block: number, events: number): void {
@@ -47,7 +50,10 @@ export class Progress {
     const blocksDone = block - this.startBlock!;
     const blocksLeft = Math.max(0, (backfill?.to ?? target) - block);
     const half = now - (now - this.startedAt) / 2;
-    const fromIndex = Math.max(0, this.samples.findIndex((s) => s.at >= half && s.at < now));
+    const fromIndex = Math.max(
+      0,
+      this.samples.findIndex((s) => s.at >= half && s.at < now),
+    );
     const from = this.samples[fromIndex];
     const windowSeconds = (now - from.at) / 1000;
     const rate = windowSeconds > 0 ? (block - from.block) / windowSeconds : 0;

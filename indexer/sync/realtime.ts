@@ -38,7 +38,11 @@ export async function applyUnfinalized(parts: EngineParts, from: number, to: num
   try {
     await parts.dispatch.run(logs, headers, true, parts.store, parts.stats);
     await commitBatch(parts, parts.store.takeWrites(), logs.length, state, false, async (trx) => {
-      await upsertRows(trx, BLOCKS_TABLE, numbers.map((n) => headerRow(headers.get(n)!)));
+      await upsertRows(
+        trx,
+        BLOCKS_TABLE,
+        numbers.map((n) => headerRow(headers.get(n)!)),
+      );
       await pruneBelowFloor(trx, journalFloor);
     });
   } catch (err) {

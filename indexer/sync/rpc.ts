@@ -65,7 +65,13 @@ export function rpcFromUrl(url: string, timeoutMs = 30_000): Rpc {
       }
       if (!response.ok) {
         const retryAfter = Number(response.headers.get("retry-after"));
-        throw new RpcError(`rpc ${method}: HTTP ${response.status} ${response.statusText}: ${text.slice(0, 300)}`, response.status, undefined, undefined, Number.isFinite(retryAfter) ? retryAfter : undefined);
+        throw new RpcError(
+          `rpc ${method}: HTTP ${response.status} ${response.statusText}: ${text.slice(0, 300)}`,
+          response.status,
+          undefined,
+          undefined,
+          Number.isFinite(retryAfter) ? retryAfter : undefined,
+        );
       }
       let answer: { result?: T; error?: { code?: number; message?: string; data?: unknown } };
       try {
@@ -73,7 +79,8 @@ export function rpcFromUrl(url: string, timeoutMs = 30_000): Rpc {
       } catch {
         throw new RpcError(`rpc ${method}: the answer is not JSON: ${text.slice(0, 300)}`, response.status);
       }
-      if (answer.error) throw new RpcError(`rpc ${method}: ${answer.error.message ?? "error"} (${answer.error.code})`, response.status, answer.error.code, answer.error.data);
+      if (answer.error)
+        throw new RpcError(`rpc ${method}: ${answer.error.message ?? "error"} (${answer.error.code})`, response.status, answer.error.code, answer.error.data);
       if (!("result" in answer)) throw new RpcError(`rpc ${method}: an answer without result or error`, response.status);
       return answer.result as T;
     },
@@ -108,7 +115,10 @@ export class RetryingRpc implements Rpc {
   /** Calls made and retries needed so far (progress and tests). */
   readonly stats = { calls: 0, retries: 0 };
 
-  constructor(private readonly inner: Rpc, options: RetryOptions = {}) {
+  constructor(
+    private readonly inner: Rpc,
+    options: RetryOptions = {},
+  ) {
     this.attempts = options.attempts ?? 8;
     this.baseDelayMs = options.baseDelayMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 10_000;

@@ -46,7 +46,11 @@ export function encodeDeliveryAck(ack: DeliveryAck): Buffer {
   at += copyExact(ack.nodeKey, 32, "node key", out, at);
   at += copyExact(ack.clientKey, 32, "client key", out, at);
   at += copyExact(Buffer.from(ack.contentHash, "hex"), 32, "content hash", out, at);
-  for (const [name, value] of [["bytes", ack.bytes], ["windowStart", ack.windowStart], ["windowEnd", ack.windowEnd]] as const) {
+  for (const [name, value] of [
+    ["bytes", ack.bytes],
+    ["windowStart", ack.windowStart],
+    ["windowEnd", ack.windowEnd],
+  ] as const) {
     if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative safe integer`);
     out.writeBigUInt64BE(BigInt(value), at);
     at += 8;

@@ -80,5 +80,10 @@ export function payerBindingFromJson(value: unknown): PayerBinding {
     return Buffer.from(text.replace(/^0x/, ""), "hex");
   };
   if (typeof json.account !== "string" || !isAddress(json.account)) throw new Error("account must be an Ethereum address");
-  return { clientKey: hex("clientKey", 32), account: getAddress(json.account), clientSignature: hex("clientSignature", 64), accountSignature: hex("accountSignature", 65) };
+  return {
+    clientKey: hex("clientKey", 32),
+    account: getAddress(json.account),
+    clientSignature: hex("clientSignature", 64),
+    accountSignature: hex("accountSignature", 65),
+  };
 }

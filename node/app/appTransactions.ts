@@ -59,13 +59,18 @@ export function encodeAppTx(tx: AppTx): Buffer {
       if (tx.acks.length > MAX_ACKS_PER_TX) throw new RangeError(`at most ${MAX_ACKS_PER_TX} acks per transaction`);
       w.u16(tx.acks.length);
       for (const { ack, signature } of tx.acks) {
-        w.fixed(exact(ack.nodeKey, 32)).fixed(exact(ack.clientKey, 32)).fixed(exact(Buffer.from(ack.contentHash, "hex"), 32));
+        w.fixed(exact(ack.nodeKey, 32))
+          .fixed(exact(ack.clientKey, 32))
+          .fixed(exact(Buffer.from(ack.contentHash, "hex"), 32));
         w.u64(ack.bytes).u64(ack.windowStart).u64(ack.windowEnd).fixed(exact(ack.nonce, 16)).fixed(exact(signature, 64));
       }
       break;
     case AppTxKind.Payer: {
       const b = tx.binding;
-      w.fixed(exact(b.clientKey, 32)).fixed(Buffer.from(getAddress(b.account).slice(2), "hex")).fixed(exact(b.clientSignature, 64)).fixed(exact(b.accountSignature, 65));
+      w.fixed(exact(b.clientKey, 32))
+        .fixed(Buffer.from(getAddress(b.account).slice(2), "hex"))
+        .fixed(exact(b.clientSignature, 64))
+        .fixed(exact(b.accountSignature, 65));
       break;
     }
     case AppTxKind.Measurements:

@@ -287,7 +287,10 @@ export class EpochReporter {
 }
 
 /** Reads a report file written by the reporter (bigints as decimal strings). */
-export function readReportFile(dataDir: string, epoch: number): {
+export function readReportFile(
+  dataDir: string,
+  epoch: number,
+): {
   epoch: number;
   digest: string;
   claims: { account: string; flkWeight: string; usdcWeight: string; proof: string[] }[];

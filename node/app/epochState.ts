@@ -347,8 +347,14 @@ export class EpochState {
       const of = measurements.filter((m) => m.peer === id);
       return {
         nodeId: id,
-        uptime: meanOrDefault(of.map((m) => m.uptime), 100),
-        latencyMs: meanOrDefault(of.map((m) => m.latency), 0),
+        uptime: meanOrDefault(
+          of.map((m) => m.uptime),
+          100,
+        ),
+        latencyMs: meanOrDefault(
+          of.map((m) => m.latency),
+          0,
+        ),
         bytesServed: this.bytesPerNode.get(id) ?? 0n,
         deliveryAcks: this.acksPerNode.get(id) ?? 0n,
         revenue: revenue.get(id) ?? 0n,

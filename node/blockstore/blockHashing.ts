@@ -1,14 +1,5 @@
 import { createBLAKE3, type IHasher } from "hash-wasm";
-import {
-  BLAKE3_BLOCK_LEN,
-  BLAKE3_CHUNK_LEN,
-  bytesOf,
-  CHUNK_END,
-  CHUNK_START,
-  compress,
-  parentNode,
-  wordsOf,
-} from "./blake3Compression";
+import { BLAKE3_BLOCK_LEN, BLAKE3_CHUNK_LEN, bytesOf, CHUNK_END, CHUNK_START, compress, parentNode, wordsOf } from "./blake3Compression";
 
 /** BLAKE3 chunks per 256 KiB block (a block is a complete BLAKE3 subtree of 256 chunks). */
 export const CHUNKS_PER_BLOCK = 256;

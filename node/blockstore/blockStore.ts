@@ -233,12 +233,7 @@ export class BlockStore {
     }
   }
 
-  private async readVerifiedBlock(
-    file: Awaited<ReturnType<typeof open>>,
-    hash: ContentHash,
-    index: ObjectIndex,
-    blockIndex: number,
-  ): Promise<Buffer> {
+  private async readVerifiedBlock(file: Awaited<ReturnType<typeof open>>, hash: ContentHash, index: ObjectIndex, blockIndex: number): Promise<Buffer> {
     const size = blockLength(index.length, blockIndex);
     const bytes = Buffer.allocUnsafe(Math.max(0, size));
     const { bytesRead } = await file.read(bytes, 0, bytes.length, blockIndex * BLOCK_SIZE);
@@ -346,4 +341,3 @@ export class BlockStore {
 function diskBytes(index: ObjectIndex): number {
   return index.length + INDEX_HEADER_BYTES + Buffer.byteLength(index.contentType ?? "") + index.leaves.length * HASH_BYTES;
 }
-

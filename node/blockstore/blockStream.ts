@@ -18,7 +18,7 @@ export async function* blocksOf(source: AsyncIterable<Uint8Array> | Iterable<Uin
   let filled = 0;
   let yielded = false;
   for await (const piece of source) {
-    for (let at = 0; at < piece.length; ) {
+    for (let at = 0; at < piece.length;) {
       const take = Math.min(BLOCK_SIZE - filled, piece.length - at);
       block.set(piece.subarray(at, at + take), filled);
       filled += take;

@@ -12,7 +12,10 @@ export class ContentNotFoundError extends Error {
  * evicted the whole object when this is thrown, so the bad bytes are never served again.
  */
 export class CorruptContentError extends Error {
-  constructor(readonly hash: ContentHash, readonly blockIndex: number) {
+  constructor(
+    readonly hash: ContentHash,
+    readonly blockIndex: number,
+  ) {
     super(`block ${blockIndex} of ${hash} does not match its hash; the local copy was evicted`);
   }
 }

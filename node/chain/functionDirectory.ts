@@ -72,7 +72,12 @@ export class FunctionDirectory {
             version: Number(r.version),
             owner: r.owner.toLowerCase(),
             ownerPaysCap: r.capPerEpoch,
-            limits: { memoryMiB: Number(r.limits.memoryMiB), cpuMs: Number(r.limits.cpuMs), wallMs: Number(r.limits.wallMs), bundleBytes: Number(r.limits.bundleBytes) },
+            limits: {
+              memoryMiB: Number(r.limits.memoryMiB),
+              cpuMs: Number(r.limits.cpuMs),
+              wallMs: Number(r.limits.wallMs),
+              bundleBytes: Number(r.limits.bundleBytes),
+            },
           };
     this.cache.set(key, { at: this.now(), fixed: blockTag !== undefined, value });
     return value;

@@ -69,7 +69,8 @@ export class ClientServer {
 
   private serve(socket: net.Socket): void {
     if (this.sockets.size >= MAX_CONNECTIONS) {
-      if (this.refusedConnections++ % 1000 === 0) this.logger.warn("client connections above the cap, refusing", { cap: MAX_CONNECTIONS, refused: this.refusedConnections });
+      if (this.refusedConnections++ % 1000 === 0)
+        this.logger.warn("client connections above the cap, refusing", { cap: MAX_CONNECTIONS, refused: this.refusedConnections });
       socket.destroy();
       return;
     }
@@ -94,7 +95,13 @@ export class ClientServer {
       if (req.kind === "subscribe") {
         unsubscribes.push(this.node.subscribe(req.from, (b) => send(encodeCommitted(b.epoch, b.subDagIndex, b.leaderRound, b.createdAt, b.batch))));
       } else if (!rate.take(req.txs.length)) {
-        send(encodeSubmitResult({ accepted: 0, status: SubmitStatus.Busy, reason: `above ${RATE_PER_CONNECTION} transactions a second on this connection, retry later` }));
+        send(
+          encodeSubmitResult({
+            accepted: 0,
+            status: SubmitStatus.Busy,
+            reason: `above ${RATE_PER_CONNECTION} transactions a second on this connection, retry later`,
+          }),
+        );
       } else {
         send(encodeSubmitResult(await this.admission.admit(req.txs)));
       }

@@ -34,7 +34,6 @@ const PRIMARY_QUEUE_BYTES = 16 * 1024 * 1024;
 /** Per-peer send queue of the worker: batches and their re-sends. */
 const WORKER_QUEUE_BYTES = 32 * 1024 * 1024;
 
-
 /** A running consensus instance for one epoch. */
 export class ConsensusInstance {
   private constructor(

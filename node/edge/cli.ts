@@ -23,11 +23,13 @@ Environment only: FLEEK_OPERATOR_TOKEN (bearer token of POST /origins), FLEEK_NO
 ed25519 seed signing delivery receipts).
 `;
 
-
 /** A repeatable flag, else its comma-separated environment variable. */
 function list(values: string[] | undefined, env: string | undefined): string[] {
   if (values && values.length > 0) return values;
-  return (env ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return (env ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function parse(argv: string[]) {

@@ -19,7 +19,8 @@ export function functionRootOf(pathname: string): string {
   const parts = pathname.split("/");
   // ["", "fn", scheme, id, ...path]
   if (parts[1] !== "fn" || parts.length < 4) throw new BadFunctionPath(404, "functions are at /fn/blake3/<root>/<path>");
-  if (parts[2] !== "blake3" && parts[2] !== "ipfs") throw new BadFunctionPath(404, `unknown content scheme ${JSON.stringify(parts[2])}: use /fn/blake3/<root>/<path>`);
+  if (parts[2] !== "blake3" && parts[2] !== "ipfs")
+    throw new BadFunctionPath(404, `unknown content scheme ${JSON.stringify(parts[2])}: use /fn/blake3/<root>/<path>`);
   const root = parts[2] === "ipfs" ? rootOfCid(parts[3]) : parts[3].toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(root)) throw new BadFunctionPath(400, `not a content root (64 hex characters): ${JSON.stringify(parts[3])}`);
   return root;

@@ -240,7 +240,13 @@ export class FunctionRuntime {
    * evaluated under the CPU limit. A module that fails to build drops the isolate, so the next
    * request tries again from scratch.
    */
-  private async prepare(warm: WarmFunction, root: string, source: string, limits: FunctionLimits, baseReady: () => void): Promise<{ entry: ivm.Reference; namespace: ivm.Reference }> {
+  private async prepare(
+    warm: WarmFunction,
+    root: string,
+    source: string,
+    limits: FunctionLimits,
+    baseReady: () => void,
+  ): Promise<{ entry: ivm.Reference; namespace: ivm.Reference }> {
     try {
       const { context, entry } = await warm.base;
       baseReady();
@@ -286,27 +292,36 @@ export class FunctionRuntime {
    * host as an unhandled rejection: failures are answered as `{ error }` and thrown inside.
    */
   private hostFetch(warm: WarmFunction): ivm.Reference {
-    return new ivm.Reference(async (url: string, method: string, headers: [string, string][], body: Uint8Array | null): Promise<ivm.Copy<OutboundResponse | { error: string }>> => {
-      let budget: RequestBudget | undefined;
-      for (const running of warm.running) {
-        if (running.subrequests > 0) {
-          budget = running;
-          break;
+    return new ivm.Reference(
+      async (url: string, method: string, headers: [string, string][], body: Uint8Array | null): Promise<ivm.Copy<OutboundResponse | { error: string }>> => {
+        let budget: RequestBudget | undefined;
+        for (const running of warm.running) {
+          if (running.subrequests > 0) {
+            budget = running;
+            break;
+          }
         }
-      }
-      if (!budget) {
-        const error = warm.running.size === 0 ? "fetch refused: no request of this function is running" : `fetch refused: over ${this.limits.subrequests} subrequests in one request`;
-        return new ivm.ExternalCopy({ error }).copyInto();
-      }
-      budget.subrequests--;
-      try {
-        const response = await outboundFetch(url, method, headers, body, { deadline: budget.deadline, maxResponseBytes: this.limits.responseBytes, refusedHosts: this.refusedHosts });
-        return new ivm.ExternalCopy(response).copyInto();
-      } catch (error) {
-        // Only the message crosses into the isolate, never a host object.
-        return new ivm.ExternalCopy({ error: error instanceof OutboundRefused ? error.message : `fetch failed: ${messageOf(error)}` }).copyInto();
-      }
-    });
+        if (!budget) {
+          const error =
+            warm.running.size === 0
+              ? "fetch refused: no request of this function is running"
+              : `fetch refused: over ${this.limits.subrequests} subrequests in one request`;
+          return new ivm.ExternalCopy({ error }).copyInto();
+        }
+        budget.subrequests--;
+        try {
+          const response = await outboundFetch(url, method, headers, body, {
+            deadline: budget.deadline,
+            maxResponseBytes: this.limits.responseBytes,
+            refusedHosts: this.refusedHosts,
+          });
+          return new ivm.ExternalCopy(response).copyInto();
+        } catch (error) {
+          // Only the message crosses into the isolate, never a host object.
+          return new ivm.ExternalCopy({ error: error instanceof OutboundRefused ? error.message : `fetch failed: ${messageOf(error)}` }).copyInto();
+        }
+      },
+    );
   }
 
   private failureOf(warm: WarmFunction, limits: FunctionLimits, error: unknown): FunctionError {

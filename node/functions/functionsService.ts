@@ -60,7 +60,8 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLim
   const limits = effectiveLimits(nodeLimits, registeredLimits(req.headers[LIMITS_HEADER]));
   const body = await readBody(req, limits.requestBytes);
   const source = await sources.get(root);
-  if (Buffer.byteLength(source) > limits.bundleBytes) throw new RefusedRequest(422, `the function's bundle is ${Buffer.byteLength(source)} bytes, over its ${limits.bundleBytes}-byte limit`);
+  if (Buffer.byteLength(source) > limits.bundleBytes)
+    throw new RefusedRequest(422, `the function's bundle is ${Buffer.byteLength(source)} bytes, over its ${limits.bundleBytes}-byte limit`);
   const path = "/" + url.pathname.split("/").slice(4).join("/");
   const host = req.headers.host ?? "function";
   const headers: [string, string][] = [];

@@ -17,11 +17,32 @@ export class OutboundRefused extends Error {}
 
 const NON_PUBLIC = new BlockList();
 for (const [net, bits] of [
-  ["0.0.0.0", 8], ["10.0.0.0", 8], ["100.64.0.0", 10], ["127.0.0.0", 8], ["169.254.0.0", 16], ["172.16.0.0", 12],
-  ["192.0.0.0", 24], ["192.0.2.0", 24], ["192.168.0.0", 16], ["198.18.0.0", 15], ["198.51.100.0", 24],
-  ["203.0.113.0", 24], ["224.0.0.0", 4], ["240.0.0.0", 4],
-] as const) NON_PUBLIC.addSubnet(net, bits, "ipv4");
-for (const [net, bits] of [["::", 128], ["::1", 128], ["fc00::", 7], ["fe80::", 10], ["ff00::", 8], ["2001:db8::", 32], ["64:ff9b::", 96], ["100::", 64]] as const) {
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
+  ["192.0.2.0", 24],
+  ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+  ["198.51.100.0", 24],
+  ["203.0.113.0", 24],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
+] as const)
+  NON_PUBLIC.addSubnet(net, bits, "ipv4");
+for (const [net, bits] of [
+  ["::", 128],
+  ["::1", 128],
+  ["fc00::", 7],
+  ["fe80::", 10],
+  ["ff00::", 8],
+  ["2001:db8::", 32],
+  ["64:ff9b::", 96],
+  ["100::", 64],
+] as const) {
   NON_PUBLIC.addSubnet(net, bits, "ipv6");
 }
 
@@ -60,16 +81,24 @@ export interface OutboundPolicy {
 }
 
 /** Fetches `url` for a function, or rejects with {@link OutboundRefused} / a network error. */
-export function outboundFetch(url: string, method: string, headers: [string, string][], body: Uint8Array | null, policy: OutboundPolicy): Promise<OutboundResponse> {
+export function outboundFetch(
+  url: string,
+  method: string,
+  headers: [string, string][],
+  body: Uint8Array | null,
+  policy: OutboundPolicy,
+): Promise<OutboundResponse> {
   let target: URL;
   try {
     target = new URL(url);
   } catch {
     return Promise.reject(new OutboundRefused(`fetch: not a URL: ${url}`));
   }
-  if (target.protocol !== "http:" && target.protocol !== "https:") return Promise.reject(new OutboundRefused(`fetch: only http and https, not ${target.protocol}`));
+  if (target.protocol !== "http:" && target.protocol !== "https:")
+    return Promise.reject(new OutboundRefused(`fetch: only http and https, not ${target.protocol}`));
   const host = target.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (policy.refusedHosts.has(host) || host === "localhost" || host.endsWith(".localhost")) return Promise.reject(new OutboundRefused(`fetch refused: ${host} is this node`));
+  if (policy.refusedHosts.has(host) || host === "localhost" || host.endsWith(".localhost"))
+    return Promise.reject(new OutboundRefused(`fetch refused: ${host} is this node`));
   if (isIP(host)) {
     const refusal = refusalOf(host);
     if (refusal) return Promise.reject(new OutboundRefused(`fetch refused: ${refusal}`));

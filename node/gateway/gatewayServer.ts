@@ -286,7 +286,11 @@ async function routeFunction(options: GatewayOptions, services: ServiceRouter, r
   if (!compute) return services.route("functions", req, res, url, stripMeter);
   const client = req.headers[CLIENT_HEADER];
   if (typeof client !== "string" || !/^[0-9a-fA-F]{64}$/.test(client)) {
-    return replyError(res, 402, `functions on this node are paid: send ${CLIENT_HEADER}: <Ed25519 public key, 64 hex> bound to an escrow account with POST /acks/payer`);
+    return replyError(
+      res,
+      402,
+      `functions on this node are paid: send ${CLIENT_HEADER}: <Ed25519 public key, 64 hex> bound to an escrow account with POST /acks/payer`,
+    );
   }
   const admission = await compute.admit(Buffer.from(client, "hex"), root, registered?.limits.cpuMs);
   if (typeof admission === "string") return replyError(res, 402, admission);

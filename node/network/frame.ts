@@ -11,7 +11,10 @@ export class FrameTooLarge extends Error {}
 export function frame(payload: Buffer | Buffer[]): Buffer[] {
   const parts = Array.isArray(payload) ? payload : [payload];
   const len = Buffer.allocUnsafe(4);
-  len.writeUInt32LE(parts.reduce((n, p) => n + p.length, 0), 0);
+  len.writeUInt32LE(
+    parts.reduce((n, p) => n + p.length, 0),
+    0,
+  );
   return [len, ...parts];
 }
 

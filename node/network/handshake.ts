@@ -38,13 +38,22 @@ export class Handshake {
   /** The first frame to send. */
   hello(): Buffer {
     const w = new Writer(96);
-    w.u32(MAGIC).u8(this.domain === "primary" ? 1 : 2).u64(this.committee.epoch).fixed(this.key.publicKey).fixed(this.nonce);
+    w.u32(MAGIC)
+      .u8(this.domain === "primary" ? 1 : 2)
+      .u64(this.committee.epoch)
+      .fixed(this.key.publicKey)
+      .fixed(this.nonce);
     return w.finish();
   }
 
   private transcript(nonce: Buffer, signer: Buffer, other: Buffer): Buffer {
     const w = new Writer(160);
-    w.u8(this.domain === "primary" ? 1 : 2).u64(this.committee.epoch).fixed(this.committee.domain).fixed(nonce).fixed(signer).fixed(other);
+    w.u8(this.domain === "primary" ? 1 : 2)
+      .u64(this.committee.epoch)
+      .fixed(this.committee.domain)
+      .fixed(nonce)
+      .fixed(signer)
+      .fixed(other);
     return hash(AUTH_TAG, w.finish());
   }
 

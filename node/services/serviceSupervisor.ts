@@ -178,7 +178,8 @@ export class ServiceSupervisor {
     }
     const port = service.target;
     if (port === undefined) answered(503, undefined);
-    if (port === undefined) return replyError(res, 503, `service ${id} is ${service.state === "stopped" ? "stopped" : "restarting"}; retry shortly`, { "retry-after": "1" });
+    if (port === undefined)
+      return replyError(res, 503, `service ${id} is ${service.state === "stopped" ? "stopped" : "restarting"}; retry shortly`, { "retry-after": "1" });
     const upstream = request(
       { host: "127.0.0.1", port, method: req.method, path: forwardPath, headers: req.headers, agent: service.agent },
       (answer: IncomingMessage) => {

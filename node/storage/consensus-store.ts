@@ -29,16 +29,7 @@ import * as path from "node:path";
 import { BullsharkState, CommittedSubDag } from "../consensus/bullshark/bullshark";
 import { DecodeError, Reader, Writer } from "../consensus/types/codec";
 import { DIGEST_LEN } from "../consensus/types/crypto";
-import {
-  Certificate,
-  decodeCertificate,
-  Digest,
-  encodeCertificate,
-  Header,
-  hex,
-  readHeader,
-  writeHeader,
-} from "../consensus/types/messages";
+import { Certificate, decodeCertificate, Digest, encodeCertificate, Header, hex, readHeader, writeHeader } from "../consensus/types/messages";
 import { DEFAULT_PARAMETERS } from "../consensus/parameters";
 import { AppendLog, LogDamage, RECORD_HEADER, RecordLocation } from "./append-log";
 import { DigestIndex } from "./digest-index";
@@ -166,11 +157,10 @@ export class ConsensusStore {
     // salvaged), and the file is cut there so new records are not hidden behind it.
     this.certLog = AppendLog.open(file("certificates.log"), () => {}, { fsync: false, onDamage: note("certificates.log") });
     this.batchIndex = new DigestIndex(file("batches.idx"));
-    this.batchLog = AppendLog.open(
-      file("batches.log"),
-      (p, at) => this.batchIndex.add(p.subarray(0, DIGEST_LEN), at.offset - RECORD_HEADER),
-      { fsync: false, onDamage: note("batches.log") },
-    );
+    this.batchLog = AppendLog.open(file("batches.log"), (p, at) => this.batchIndex.add(p.subarray(0, DIGEST_LEN), at.offset - RECORD_HEADER), {
+      fsync: false,
+      onDamage: note("batches.log"),
+    });
     this.roundsIdx = new SlotFile(path.join(dir, "rounds.idx"));
     this.commitsIdx = new SlotFile(path.join(dir, "commits.idx"));
     let recoverFrom = 0;
@@ -236,7 +226,7 @@ export class ConsensusStore {
     const refuse = (offset: number, what: string): never => {
       throw new PrimaryLogCorrupt(
         `${file}: ${what} at offset ${offset}; the votes and headers recorded after it are unknown, so this node could vote twice ` +
-          "or equivocate and refuses to start in this epoch (docs/consensus.md \"Vote safety after disk damage\")",
+          'or equivocate and refuses to start in this epoch (docs/consensus.md "Vote safety after disk damage")',
       );
     };
     return AppendLog.open(

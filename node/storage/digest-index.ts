@@ -87,7 +87,7 @@ export class DigestIndex {
     }
     const tmp = `${this.path}.tmp`;
     const fd = fs.openSync(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
-    for (let at = 0; at < table.length; ) at += fs.writeSync(fd, table, at, table.length - at, at);
+    for (let at = 0; at < table.length;) at += fs.writeSync(fd, table, at, table.length - at, at);
     fs.renameSync(tmp, this.path);
     fs.closeSync(this.fd);
     this.fd = fd;

@@ -80,7 +80,9 @@ async function main(): Promise<void> {
   const rpcUrl = `http://${HOST}:${port}`;
 
   if (!resuming) {
-    const parameters = JSON.parse(fs.readFileSync(PARAMETERS, "utf8"), (_key, value) => (typeof value === "string" && /^\d+n$/.test(value) ? BigInt(value.slice(0, -1)) : value));
+    const parameters = JSON.parse(fs.readFileSync(PARAMETERS, "utf8"), (_key, value) =>
+      typeof value === "string" && /^\d+n$/.test(value) ? BigInt(value.slice(0, -1)) : value,
+    );
     const deployed = await hre.ignition.deploy(FleekModule, { parameters });
     const contracts: Record<string, string> = {};
     for (const [name, contract] of Object.entries(deployed)) contracts[name] = await contract.getAddress();
@@ -94,9 +96,10 @@ async function main(): Promise<void> {
 
   // Journal new blocks as they come; one writer, so appends never interleave.
   let flushing: Promise<void> = Promise.resolve();
-  const flush = () => (flushing = flushing.then(async () => {
-    journalled = await appendJournal(rpc, journalFile, journalled);
-  }));
+  const flush = () =>
+    (flushing = flushing.then(async () => {
+      journalled = await appendJournal(rpc, journalFile, journalled);
+    }));
   const timer = setInterval(() => void flush().catch((err) => console.error(`journal: ${err}`)), FLUSH_MS);
   process.stdout.write(`ready ${JSON.stringify({ rpcUrl, replayedBlocks: resuming ? journalled : 0 })}\n`);
 
@@ -132,7 +135,9 @@ function signedTransaction(tx: RpcTransaction): string {
     data: tx.input,
     value: BigInt(tx.value),
     gasLimit: BigInt(tx.gas),
-    ...(Number(tx.type) >= 2 ? { maxFeePerGas: BigInt(tx.maxFeePerGas), maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas) } : { gasPrice: BigInt(tx.gasPrice) }),
+    ...(Number(tx.type) >= 2
+      ? { maxFeePerGas: BigInt(tx.maxFeePerGas), maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas) }
+      : { gasPrice: BigInt(tx.gasPrice) }),
     accessList: tx.accessList,
     signature: { r: tx.r, s: tx.s, v: Number(tx.v), yParity: tx.yParity !== undefined ? (Number(tx.yParity) as 0 | 1) : undefined },
   }).serialized;

@@ -27,16 +27,27 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png" };
+const TYPES: Record<string, string> = {
+  ".html": "text/html",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".json": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+};
 
 /** Builds the dashboard into `outDir` with Vite unless a build is there already (or `force`). */
 export async function buildDashboard(root: string, outDir: string, force = false): Promise<boolean> {
   if (!force && fs.existsSync(path.join(outDir, "index.html"))) return false;
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(path.join(root, "node_modules/.bin/vite"), ["build", "--config", "dashboard/vite.config.ts", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"], {
-      cwd: root,
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    const child = spawn(
+      path.join(root, "node_modules/.bin/vite"),
+      ["build", "--config", "dashboard/vite.config.ts", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
+      {
+        cwd: root,
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`vite build exited with ${code}`))));
   });
   return true;

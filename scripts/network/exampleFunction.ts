@@ -67,7 +67,14 @@ export async function deployExampleFunction(root: string, nodes: LocalNode[], de
   const url = `${nodes[0].gatewayUrl}/fn/blake3/${hash}${EXAMPLE_PATH}`;
   const headers = { [CLIENT_HEADER]: clientKey.toString("hex") };
   await waitForAnswer(url, headers);
-  return { name: EXAMPLE_NAME, root: hash, clientKey: clientKey.toString("hex"), url, headers, curl: `curl -i -H '${CLIENT_HEADER}: ${headers[CLIENT_HEADER]}' ${url}` };
+  return {
+    name: EXAMPLE_NAME,
+    root: hash,
+    clientKey: clientKey.toString("hex"),
+    url,
+    headers,
+    curl: `curl -i -H '${CLIENT_HEADER}: ${headers[CLIENT_HEADER]}' ${url}`,
+  };
 }
 
 /** Adds `bundle` to `node`'s blockstore with POST /origins from a local origin that serves it once; resolves with its root. */

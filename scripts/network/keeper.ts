@@ -19,25 +19,33 @@ export interface Keeper {
 }
 
 /** Starts the keeper: every `pollMs`, calls `advanceEpoch()` if the registry would accept it now. */
-export function startKeeper(deployment: Deployment, provider: JsonRpcProvider, wallet: Wallet, pollMs = 2_000, onSkip: (epoch: bigint) => void = () => {}): Keeper {
+export function startKeeper(
+  deployment: Deployment,
+  provider: JsonRpcProvider,
+  wallet: Wallet,
+  pollMs = 2_000,
+  onSkip: (epoch: bigint) => void = () => {},
+): Keeper {
   const registry = deployedSuite(deployment, wallet.connect(provider)).registry;
   let skipped = 0;
   let stopped = false;
   let running = Promise.resolve();
   const tick = async () => {
     const [epoch, , , members] = await registry.committee();
-    const opensAt = members.length === 0 ? (await registry.epochEnd()) : (await registry.reportOpensAt()) + (await registry.epochDuration());
+    const opensAt = members.length === 0 ? await registry.epochEnd() : (await registry.reportOpensAt()) + (await registry.epochDuration());
     // The chain's clock runs ahead of the wall clock after the seed's time jumps: read it from a fresh block's view.
     const now = BigInt((await provider.send("eth_getBlockByNumber", ["pending", false])).timestamp);
     if (now < opensAt) return;
-    await (await (registry).advanceEpoch()).wait();
+    await (await registry.advanceEpoch()).wait();
     skipped++;
     onSkip(epoch);
   };
   const timer = setInterval(() => {
-    running = running.then(() => (stopped ? undefined : tick())).catch(() => {
-      // A report or another caller changed the epoch first (TooEarly), or the chain is stopping: next tick.
-    });
+    running = running
+      .then(() => (stopped ? undefined : tick()))
+      .catch(() => {
+        // A report or another caller changed the epoch first (TooEarly), or the chain is stopping: next tick.
+      });
   }, pollMs);
   return {
     skipped: () => skipped,

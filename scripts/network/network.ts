@@ -73,7 +73,12 @@ export interface Network {
 
 /** Ports of `nodes` nodes from `base`: node i uses primary base+10i, worker +1, client +2, gateway +3. */
 export function nodePorts(base: number, nodes = 4): NodePorts[] {
-  return Array.from({ length: nodes }, (_, i) => ({ primary: base + 10 * i, worker: base + 10 * i + 1, mempool: base + 10 * i + 2, gateway: base + 10 * i + 3 }));
+  return Array.from({ length: nodes }, (_, i) => ({
+    primary: base + 10 * i,
+    worker: base + 10 * i + 1,
+    mempool: base + 10 * i + 2,
+    gateway: base + 10 * i + 3,
+  }));
 }
 
 /** Default ports of `npm start`. */
@@ -124,12 +129,16 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
       progress(`${name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return result;
     };
-    const chain = await step("chain: start, deploy the suite or replay the journal", () => startChain(processes, { root: o.root, dir: path.join(dataDir, "chain"), port: o.ports.rpc }));
+    const chain = await step("chain: start, deploy the suite or replay the journal", () =>
+      startChain(processes, { root: o.root, dir: path.join(dataDir, "chain"), port: o.ports.rpc }),
+    );
     const fresh = chain.replayedBlocks === 0;
     const provider = localProvider(chain.deployment);
     // The build needs the compiled artifacts, which the chain's start made: build while seeding.
     const dashboardDist = path.resolve(o.dashboardDist ?? path.join(dataDir, "dashboard"));
-    const built = step("dashboard: build (skipped when up to date)", () => buildDashboard(o.root, dashboardDist, o.rebuildDashboard || dashboardIsStale(o.root, dashboardDist)));
+    const built = step("dashboard: build (skipped when up to date)", () =>
+      buildDashboard(o.root, dashboardDist, o.rebuildDashboard || dashboardIsStale(o.root, dashboardDist)),
+    );
     built.catch(() => {}); // awaited below; an early rejection must not go unhandled meanwhile
     const nodes = prepareNodes(path.join(dataDir, "nodes"), o.ports.nodes, chain.deployment);
     const seeded = path.join(dataDir, "chain", "seeded");
@@ -147,8 +156,12 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     writeJson(deploymentFile, config);
     const nodeProcesses = await step(`nodes: start ${nodes.length} \`node run\``, () => startNodes(processes, o.root, nodes, progress));
     const exampleFunction = await step("functions: deploy the example function", () => deployExampleFunction(o.root, nodes, chain.deployment, provider));
-    keeper = startKeeper(chain.deployment, provider, hardhatAccount(ROLES.deployer), o.keeperPollMs, (epoch) => progress(`keeper: no report for epoch ${epoch}, advanced the epoch`));
-    const indexer = await step("indexer: sync and serve GraphQL", () => startIndexer(processes, { root: o.root, deploymentFile, dataDir: path.join(dataDir, "indexer"), port: o.ports.graphql }));
+    keeper = startKeeper(chain.deployment, provider, hardhatAccount(ROLES.deployer), o.keeperPollMs, (epoch) =>
+      progress(`keeper: no report for epoch ${epoch}, advanced the epoch`),
+    );
+    const indexer = await step("indexer: sync and serve GraphQL", () =>
+      startIndexer(processes, { root: o.root, deploymentFile, dataDir: path.join(dataDir, "indexer"), port: o.ports.graphql }),
+    );
     config.graphqlUrl = indexer.graphqlUrl;
     writeJson(deploymentFile, config);
     await built;
@@ -169,7 +182,9 @@ export function banner(net: Network): string {
     `  dashboard     ${net.dashboard.url}`,
     `  GraphQL       ${net.indexer.graphqlUrl}`,
     `  chain RPC     ${net.chain.rpcUrl}  (chain id ${net.chain.deployment.chainId})`,
-    ...net.nodes.map((n) => `  node ${n.index}        gateway ${n.gatewayUrl}  mempool 127.0.0.1:${n.ports.mempool}  key ${n.key.publicKey.toString("hex").slice(0, 16)}…`),
+    ...net.nodes.map(
+      (n) => `  node ${n.index}        gateway ${n.gatewayUrl}  mempool 127.0.0.1:${n.ports.mempool}  key ${n.key.publicKey.toString("hex").slice(0, 16)}…`,
+    ),
     `  deployment    ${path.relative(process.cwd(), net.deploymentFile)}    logs ${path.relative(process.cwd(), path.join(net.dataDir, "logs"))}/`,
     "",
     `Example edge function "${net.exampleFunction.name}" (${EXAMPLE_BUNDLE}, root ${net.exampleFunction.root}), paid by the demo client key:`,

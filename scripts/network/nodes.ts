@@ -57,7 +57,12 @@ export function prepareNodes(dir: string, ports: NodePorts[], deployment: Deploy
       if (!fs.existsSync(f)) fs.writeFileSync(f, make() + "\n", { mode: 0o600 });
       return fs.readFileSync(f, "utf8").trim();
     };
-    const key = KeyPair.fromSeed(Buffer.from(secret("key", () => KeyPair.generate().seed.toString("hex")), "hex"));
+    const key = KeyPair.fromSeed(
+      Buffer.from(
+        secret("key", () => KeyPair.generate().seed.toString("hex")),
+        "hex",
+      ),
+    );
     const signer = new Wallet(secret("signer.key", () => Wallet.createRandom().privateKey));
     const operatorToken = secret("operator-token", () => crypto.randomBytes(24).toString("hex"));
     const config: NodeConfigFile = {
@@ -95,12 +100,19 @@ export async function registerNodes(nodes: LocalNode[], deployment: Deployment, 
   const { flk, registry } = deployedSuite(deployment, provider);
   for (const n of nodes) {
     const owner = hardhatAccount(ROLES.operators[n.index % ROLES.operators.length], provider);
-    await (await (flk.connect(owner)).approve(deployment.contracts.registry, MaxUint256)).wait();
-    const ports = { primary: n.ports.primary, worker: n.ports.worker, mempool: n.ports.mempool, rpc: n.ports.mempool, pool: n.ports.mempool, gateway: n.ports.gateway };
+    await (await flk.connect(owner).approve(deployment.contracts.registry, MaxUint256)).wait();
+    const ports = {
+      primary: n.ports.primary,
+      worker: n.ports.worker,
+      mempool: n.ports.mempool,
+      rpc: n.ports.mempool,
+      pool: n.ports.mempool,
+      gateway: n.ports.gateway,
+    };
     // Proofs of possession of both keys, bound to this chain, registry and owner.
     const { chainId } = await provider.getNetwork();
     const proof = await signNodeKeyProof(chainId, deployment.contracts.registry, owner.address, n.key, n.signer);
-    await (await (registry.connect(owner)).register(proof.nodeKey, n.signer.address, { host: HOST, ports }, stake, proof.signerProof, proof.keyProof)).wait();
+    await (await registry.connect(owner).register(proof.nodeKey, n.signer.address, { host: HOST, ports }, stake, proof.signerProof, proof.keyProof)).wait();
     // The signer pays the gas of its beacon commits, reveals and report submissions.
     await (await owner.sendTransaction({ to: n.signer.address, value: parseEther("10") })).wait();
   }
@@ -110,7 +122,7 @@ export async function registerNodes(nodes: LocalNode[], deployment: Deployment, 
     await provider.send("evm_increaseTime", [Number(end - now) + 1]);
     await provider.send("evm_mine", []);
   }
-  await (await (registry.connect(hardhatAccount(ROLES.deployer, provider))).advanceEpoch()).wait();
+  await (await registry.connect(hardhatAccount(ROLES.deployer, provider)).advanceEpoch()).wait();
 }
 
 /**

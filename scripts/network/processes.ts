@@ -84,8 +84,15 @@ export class Processes {
           };
           const onLine = (line: string) => pattern.test(line) && done(undefined, line);
           const onExit = (code: number | null, sig: string | null) =>
-            done(new Error(`${name} exited (${code ?? sig}) before it was ready; its log (${path.join(this.logDir, `${name}.log`)}) ends with:\n${output.slice(-3000)}`));
-          const timer = setTimeout(() => done(new Error(`${name} not ready after ${timeoutMs / 1000} s; its log ends with:\n${output.slice(-3000)}`)), timeoutMs);
+            done(
+              new Error(
+                `${name} exited (${code ?? sig}) before it was ready; its log (${path.join(this.logDir, `${name}.log`)}) ends with:\n${output.slice(-3000)}`,
+              ),
+            );
+          const timer = setTimeout(
+            () => done(new Error(`${name} not ready after ${timeoutMs / 1000} s; its log ends with:\n${output.slice(-3000)}`)),
+            timeoutMs,
+          );
           lineWaiters.add(onLine);
           child.once("exit", onExit);
         }),

@@ -41,10 +41,22 @@ export async function seedHistory(deployment: Deployment, provider: JsonRpcProvi
 
   progress("stakers");
   const deployer = acct(ROLES.deployer);
-  for (const [i, amount] of [[ROLES.stakers[0], 60_000], [ROLES.stakers[1], 25_000], [ROLES.stakers[2], 8_000], ...ROLES.operators.map((o) => [o, 10_000]), ...ROLES.clients.map((c) => [c, 2_000])]) {
+  for (const [i, amount] of [
+    [ROLES.stakers[0], 60_000],
+    [ROLES.stakers[1], 25_000],
+    [ROLES.stakers[2], 8_000],
+    ...ROLES.operators.map((o) => [o, 10_000]),
+    ...ROLES.clients.map((c) => [c, 2_000]),
+  ]) {
     await sent(s.flk.connect(deployer).transfer(acct(i).address, parseEther(String(amount))));
   }
-  const stakes: [number, number][] = [[ROLES.deployer, 1_000_000], [ROLES.foundation, 400_000], [ROLES.stakers[0], 50_000], [ROLES.stakers[1], 20_000], [ROLES.stakers[2], 5_000]];
+  const stakes: [number, number][] = [
+    [ROLES.deployer, 1_000_000],
+    [ROLES.foundation, 400_000],
+    [ROLES.stakers[0], 50_000],
+    [ROLES.stakers[1], 20_000],
+    [ROLES.stakers[2], 5_000],
+  ];
   for (const [i, amount] of stakes) {
     const w = acct(i);
     await sent(s.flk.connect(w).approve(deployment.contracts.staking, MaxUint256));
@@ -81,7 +93,7 @@ export async function seedHistory(deployment: Deployment, provider: JsonRpcProvi
   const trader = acct(ROLES.stakers[2]);
   for (const w of [alice, bob, trader]) await sent(s.flk.connect(w).approve(deployment.contracts.creatorMarket, MaxUint256));
   const buy = async (w: typeof alice, creator: string, amount: bigint) => {
-    const [total] = (await s.creatorMarket.buyCost(creator, amount));
+    const [total] = await s.creatorMarket.buyCost(creator, amount);
     await sent(s.creatorMarket.connect(w).buy(creator, amount, total, await deadline()));
   };
   await buy(alice, alice.address, parseEther("100"));
@@ -89,7 +101,7 @@ export async function seedHistory(deployment: Deployment, provider: JsonRpcProvi
   await buy(trader, alice.address, parseEther("25"));
   await buy(bob, bob.address, parseEther("60"));
   await buy(alice, bob.address, parseEther("10"));
-  const [proceeds] = (await s.creatorMarket.sellReturn(alice.address, parseEther("15")));
+  const [proceeds] = await s.creatorMarket.sellReturn(alice.address, parseEther("15"));
   await sent(s.creatorMarket.connect(bob).sell(alice.address, parseEther("15"), proceeds, await deadline()));
   await sent(s.creatorMarket.connect(alice).claimCreatorFees());
 

@@ -41,7 +41,9 @@ describe("BuybackBurner", () => {
 
   it("accumulates revenue from deposits (with an event) and from plain transfers", async () => {
     const { buyback, usdc, payer } = await loadFixture(withBuyers);
-    await expect(buyback.connect(payer).deposit(300n * USDC)).to.emit(buyback, "RevenueDeposited").withArgs(payer.address, 300n * USDC);
+    await expect(buyback.connect(payer).deposit(300n * USDC))
+      .to.emit(buyback, "RevenueDeposited")
+      .withArgs(payer.address, 300n * USDC);
     await usdc.connect(payer).transfer(await buyback.getAddress(), 200n * USDC);
     expect(await buyback.pot()).to.equal(500n * USDC);
     await expect(buyback.connect(payer).deposit(0n)).to.be.revertedWithCustomError(buyback, "BuybackZeroInput");
@@ -72,7 +74,8 @@ describe("BuybackBurner", () => {
     await time.setNextBlockTimestamp(at);
     const next = nextStartPrice(rate, MULTIPLIER, FLOOR);
     await expect(buyback.connect(alice).buy(0n, price, at, recipient.address))
-      .to.emit(buyback, "AuctionBought").withArgs(0n, alice.address, recipient.address, 1_000n * USDC, price, next);
+      .to.emit(buyback, "AuctionBought")
+      .withArgs(0n, alice.address, recipient.address, 1_000n * USDC, price, next);
     expect(await flk.totalSupply()).to.equal(supplyBefore - price);
     expect(await flk.balanceOf(alice.address)).to.equal(aliceBefore - price);
     expect(await flk.balanceOf(await buyback.getAddress())).to.equal(0n);
@@ -86,21 +89,28 @@ describe("BuybackBurner", () => {
 
   it("reverts a stale auction id, a price above the maximum, a passed deadline, an empty pot and a zero recipient", async () => {
     const { buyback, payer, alice, bob } = await loadFixture(withBuyers);
-    await expect(buyback.connect(alice).buy(0n, hre.ethers.MaxUint256, (await time.latest()) + 60, alice.address)).to.be.revertedWithCustomError(buyback, "BuybackEmptyPot");
+    await expect(buyback.connect(alice).buy(0n, hre.ethers.MaxUint256, (await time.latest()) + 60, alice.address)).to.be.revertedWithCustomError(
+      buyback,
+      "BuybackEmptyPot",
+    );
     await buyback.connect(payer).deposit(10n * USDC);
     // Both buyers read auction 0; Alice's buy lands first, Bob's names a finished auction.
     await buyback.connect(alice).buy(0n, hre.ethers.MaxUint256, (await time.latest()) + 60, alice.address);
     await buyback.connect(payer).deposit(10n * USDC);
     await expect(buyback.connect(bob).buy(0n, hre.ethers.MaxUint256, (await time.latest()) + 60, bob.address))
-      .to.be.revertedWithCustomError(buyback, "BuybackWrongAuction").withArgs(0n, 1n);
+      .to.be.revertedWithCustomError(buyback, "BuybackWrongAuction")
+      .withArgs(0n, 1n);
     await expect(buyback.connect(bob).buy(2n, hre.ethers.MaxUint256, (await time.latest()) + 60, bob.address))
-      .to.be.revertedWithCustomError(buyback, "BuybackWrongAuction").withArgs(2n, 1n);
+      .to.be.revertedWithCustomError(buyback, "BuybackWrongAuction")
+      .withArgs(2n, 1n);
 
     const { start, startPrice } = await buyback.auction();
     const at = start + 100n;
     const price = potPrice(auctionPrice(startPrice, FLOOR, PERIOD, 100n), 10n * USDC);
     await time.setNextBlockTimestamp(at);
-    await expect(buyback.connect(bob).buy(1n, price - 1n, at, bob.address)).to.be.revertedWithCustomError(buyback, "BuybackMaxPayment").withArgs(price, price - 1n);
+    await expect(buyback.connect(bob).buy(1n, price - 1n, at, bob.address))
+      .to.be.revertedWithCustomError(buyback, "BuybackMaxPayment")
+      .withArgs(price, price - 1n);
     await expect(buyback.connect(bob).buy(1n, price, BigInt(await time.latest()), bob.address)).to.be.revertedWithCustomError(buyback, "BuybackExpired");
     await expect(buyback.connect(bob).buy(1n, price, at + 1000n, hre.ethers.ZeroAddress)).to.be.revertedWithCustomError(buyback, "BuybackZeroInput");
   });
@@ -109,7 +119,10 @@ describe("BuybackBurner", () => {
     const { buyback, usdc, flk, payer } = await loadFixture(withBuyers);
     const [poor] = (await hre.ethers.getSigners()).slice(12, 13);
     await buyback.connect(payer).deposit(10n * USDC);
-    await expect(buyback.connect(poor).buy(0n, hre.ethers.MaxUint256, (await time.latest()) + 60, poor.address)).to.be.revertedWithCustomError(flk, "ERC20InsufficientAllowance");
+    await expect(buyback.connect(poor).buy(0n, hre.ethers.MaxUint256, (await time.latest()) + 60, poor.address)).to.be.revertedWithCustomError(
+      flk,
+      "ERC20InsufficientAllowance",
+    );
     expect(await usdc.balanceOf(poor.address)).to.equal(0n);
     expect(await buyback.pot()).to.equal(10n * USDC);
   });
@@ -119,12 +132,17 @@ describe("BuybackBurner", () => {
     const owner = await timelockSigner({ admin });
     await expect(buyback.connect(alice).setParams(PERIOD, MULTIPLIER, FLOOR)).to.be.revertedWithCustomError(buyback, "OwnableUnauthorizedAccount");
     const bad: Array<[bigint, bigint, bigint]> = [
-      [3599n, MULTIPLIER, FLOOR], [30n * 86_400n + 1n, MULTIPLIER, FLOOR],
-      [PERIOD, 11n * 10n ** 17n - 1n, FLOOR], [PERIOD, 3n * 10n ** 18n + 1n, FLOOR],
-      [PERIOD, MULTIPLIER, 10n ** 12n - 1n], [PERIOD, MULTIPLIER, 1_000_000n * FLK + 1n],
+      [3599n, MULTIPLIER, FLOOR],
+      [30n * 86_400n + 1n, MULTIPLIER, FLOOR],
+      [PERIOD, 11n * 10n ** 17n - 1n, FLOOR],
+      [PERIOD, 3n * 10n ** 18n + 1n, FLOOR],
+      [PERIOD, MULTIPLIER, 10n ** 12n - 1n],
+      [PERIOD, MULTIPLIER, 1_000_000n * FLK + 1n],
     ];
     for (const [p, m, f] of bad) await expect(buyback.connect(owner).setParams(p, m, f)).to.be.revertedWithCustomError(buyback, "BuybackInvalidParams");
-    await expect(buyback.connect(owner).setParams(3600n, 3n * 10n ** 18n, 10n ** 12n)).to.emit(buyback, "ParamsSet").withArgs(3600n, 3n * 10n ** 18n, 10n ** 12n);
+    await expect(buyback.connect(owner).setParams(3600n, 3n * 10n ** 18n, 10n ** 12n))
+      .to.emit(buyback, "ParamsSet")
+      .withArgs(3600n, 3n * 10n ** 18n, 10n ** 12n);
     // The running auction keeps its period until it restarts; the new floor applies at once.
     expect((await buyback.auction()).period).to.equal(PERIOD);
     await buyback.connect(owner).setParams(PERIOD, 3n * 10n ** 18n, 10n ** 12n);
@@ -152,7 +170,11 @@ describe("BuybackBurner", () => {
     const { buyback, flk, usdc, payer, alice, bob } = await loadFixture(withBuyers);
     // Deposits up to 1 USDC: start prices can double at each early buy, and the buyers hold 1M FLK.
     // A zero deposit one step in three, so that buys often meet an empty pot.
-    const step = fc.record({ deposit: fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: USDC }), fc.bigInt({ min: 1n, max: USDC })), wait: fc.bigInt({ min: 0n, max: 2n * PERIOD }), buyer: fc.boolean() });
+    const step = fc.record({
+      deposit: fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: USDC }), fc.bigInt({ min: 1n, max: USDC })),
+      wait: fc.bigInt({ min: 0n, max: 2n * PERIOD }),
+      buyer: fc.boolean(),
+    });
     const done = { buy: 0, emptyPot: 0 };
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {

@@ -20,8 +20,24 @@ import { withTraders } from "./fixtures";
 const deadline = async () => (await time.latest()) + 3600;
 
 /** Supplies and amounts of many magnitudes: single wei, odd wei, whole tokens, millions of tokens. */
-const SIZES = [1n, 2n, 3n, 7n, 999n, 10n ** 9n + 7n, 10n ** 15n, 10n ** 18n - 1n, 10n ** 18n, 10n ** 18n + 1n, 3n * 10n ** 18n + 12345n,
-  10n ** 20n, 123_456_789_012_345_678_901n, 10n ** 22n, 10n ** 24n, 7n * 10n ** 25n + 3n];
+const SIZES = [
+  1n,
+  2n,
+  3n,
+  7n,
+  999n,
+  10n ** 9n + 7n,
+  10n ** 15n,
+  10n ** 18n - 1n,
+  10n ** 18n,
+  10n ** 18n + 1n,
+  3n * 10n ** 18n + 12345n,
+  10n ** 20n,
+  123_456_789_012_345_678_901n,
+  10n ** 22n,
+  10n ** 24n,
+  7n * 10n ** 25n + 3n,
+];
 
 describe("CreatorMarket", () => {
   async function tokenOf(market: { tokenOf(a: string): Promise<string> }, creator: string): Promise<CreatorToken> {
@@ -47,10 +63,12 @@ describe("CreatorMarket", () => {
       // 1 wei of token at zero supply costs 1 wei of FLK on the curve (reserveAt(1) = 1, rounded up):
       // 3%, 1% and 1% of it rounded down were nothing; rounded up, 1 wei each.
       await expect(market.connect(buyer).buy(creator.address, 1n, 4n, await deadline()))
-        .to.emit(market, "Buy").withArgs(creator.address, buyer.address, 1n, 1n, 1n, 1n, 1n, 1n);
+        .to.emit(market, "Buy")
+        .withArgs(creator.address, buyer.address, 1n, 1n, 1n, 1n, 1n, 1n);
       expect(await market.sellReturn(creator.address, 1n)).to.deep.equal([0n, 1n]);
       await expect(market.connect(buyer).sell(creator.address, 1n, 0n, await deadline()))
-        .to.be.revertedWithCustomError(market, "CreatorMarketDustTrade").withArgs(1n);
+        .to.be.revertedWithCustomError(market, "CreatorMarketDustTrade")
+        .withArgs(1n);
       // 10^6 wei of FLK of curve value: 30,000 + 10,000 + 10,000 wei exactly (no rounding needed).
       const q = quoteBuy(1n, 100_000_000n, DEFAULT_FEES);
       expect(q.cost).to.equal(1_000_000n);
@@ -79,7 +97,10 @@ describe("CreatorMarket", () => {
         expect([total, cost]).to.deep.equal([q.total, q.cost]);
         // A buy whose curve cost rounds to nothing would carry no fee: refused.
         if (q.dust) {
-          await expect(market.connect(buyer).buy(creator.address, amount, q.total, await deadline())).to.be.revertedWithCustomError(market, "CreatorMarketDustTrade");
+          await expect(market.connect(buyer).buy(creator.address, amount, q.total, await deadline())).to.be.revertedWithCustomError(
+            market,
+            "CreatorMarketDustTrade",
+          );
           continue;
         }
         bought.push(amount);
@@ -101,7 +122,10 @@ describe("CreatorMarket", () => {
         expect(await market.sellReturn(creator.address, amount)).to.deep.equal([q.dust ? 0n : q.proceeds, q.value]);
         // A sell worth less than its fees is refused; the dust stays with the holder.
         if (q.dust) {
-          await expect(market.connect(buyer).sell(creator.address, amount, 0n, await deadline())).to.be.revertedWithCustomError(market, "CreatorMarketDustTrade");
+          await expect(market.connect(buyer).sell(creator.address, amount, 0n, await deadline())).to.be.revertedWithCustomError(
+            market,
+            "CreatorMarketDustTrade",
+          );
           unsold += amount;
           continue;
         }
@@ -149,13 +173,15 @@ describe("CreatorMarket", () => {
       expect(await market.tokenExists(creator.address)).to.equal(false);
 
       await expect(market.connect(buyer).buy(creator.address, FLK, hre.ethers.MaxUint256, await deadline()))
-        .to.emit(market, "CreatorTokenCreated").withArgs(creator.address, predicted, 0n);
+        .to.emit(market, "CreatorTokenCreated")
+        .withArgs(creator.address, predicted, 0n);
       expect(await market.tokenExists(creator.address)).to.equal(true);
       expect(await hre.ethers.provider.getCode(predicted)).to.not.equal("0x");
       // A second buy does not create again.
       await expect(market.connect(buyer).buy(creator.address, FLK, hre.ethers.MaxUint256, await deadline())).to.not.emit(market, "CreatorTokenCreated");
       await expect(market.connect(buyer).buy(creator2.address, FLK, hre.ethers.MaxUint256, await deadline()))
-        .to.emit(market, "CreatorTokenCreated").withArgs(creator2.address, await market.tokenOf(creator2.address), 1n);
+        .to.emit(market, "CreatorTokenCreated")
+        .withArgs(creator2.address, await market.tokenOf(creator2.address), 1n);
       expect((await market.globalState()).tokenCount).to.equal(2n);
 
       const token = await tokenOf(market, creator.address);
@@ -184,10 +210,12 @@ describe("CreatorMarket", () => {
       const [buyer, creator] = traders;
       const b = quoteBuy(0n, 5n * FLK, DEFAULT_FEES);
       await expect(market.connect(buyer).buy(creator.address, 5n * FLK, b.total, await deadline()))
-        .to.emit(market, "Buy").withArgs(creator.address, buyer.address, 5n * FLK, b.cost, b.fees.creator, b.fees.burn, b.fees.treasury, 5n * FLK);
+        .to.emit(market, "Buy")
+        .withArgs(creator.address, buyer.address, 5n * FLK, b.cost, b.fees.creator, b.fees.burn, b.fees.treasury, 5n * FLK);
       const s = quoteSell(5n * FLK, 2n * FLK, DEFAULT_FEES);
       await expect(market.connect(buyer).sell(creator.address, 2n * FLK, s.proceeds, await deadline()))
-        .to.emit(market, "Sell").withArgs(creator.address, buyer.address, 2n * FLK, s.value, s.fees.creator, s.fees.burn, s.fees.treasury, 3n * FLK);
+        .to.emit(market, "Sell")
+        .withArgs(creator.address, buyer.address, 2n * FLK, s.value, s.fees.creator, s.fees.burn, s.fees.treasury, 3n * FLK);
     });
 
     it("reverts beyond the buyer's max cost or the seller's min return, by one wei", async () => {
@@ -195,11 +223,13 @@ describe("CreatorMarket", () => {
       const [buyer, creator] = traders;
       const b = quoteBuy(0n, 5n * FLK, DEFAULT_FEES);
       await expect(market.connect(buyer).buy(creator.address, 5n * FLK, b.total - 1n, await deadline()))
-        .to.be.revertedWithCustomError(market, "CreatorMarketMaxCost").withArgs(b.total, b.total - 1n);
+        .to.be.revertedWithCustomError(market, "CreatorMarketMaxCost")
+        .withArgs(b.total, b.total - 1n);
       await market.connect(buyer).buy(creator.address, 5n * FLK, b.total, await deadline());
       const s = quoteSell(5n * FLK, 5n * FLK, DEFAULT_FEES);
       await expect(market.connect(buyer).sell(creator.address, 5n * FLK, s.proceeds + 1n, await deadline()))
-        .to.be.revertedWithCustomError(market, "CreatorMarketMinReturn").withArgs(s.proceeds, s.proceeds + 1n);
+        .to.be.revertedWithCustomError(market, "CreatorMarketMinReturn")
+        .withArgs(s.proceeds, s.proceeds + 1n);
       await market.connect(buyer).sell(creator.address, 5n * FLK, s.proceeds, await deadline());
     });
 
@@ -207,34 +237,51 @@ describe("CreatorMarket", () => {
       const { creatorMarket: market, traders } = await loadFixture(withTraders);
       const [buyer, creator, other] = traders;
       const past = (await time.latest()) - 1;
-      await expect(market.connect(buyer).buy(creator.address, FLK, hre.ethers.MaxUint256, past)).to.be.revertedWithCustomError(market, "CreatorMarketExpired").withArgs(past);
-      await expect(market.connect(buyer).sell(creator.address, FLK, 0n, past)).to.be.revertedWithCustomError(market, "CreatorMarketExpired").withArgs(past);
+      await expect(market.connect(buyer).buy(creator.address, FLK, hre.ethers.MaxUint256, past))
+        .to.be.revertedWithCustomError(market, "CreatorMarketExpired")
+        .withArgs(past);
+      await expect(market.connect(buyer).sell(creator.address, FLK, 0n, past))
+        .to.be.revertedWithCustomError(market, "CreatorMarketExpired")
+        .withArgs(past);
       // The deadline itself is still valid.
       const now = (await time.latest()) + 1;
       await time.setNextBlockTimestamp(now);
       await market.connect(buyer).buy(creator.address, 2n * FLK, hre.ethers.MaxUint256, now);
 
-      await expect(market.connect(buyer).buy(creator.address, 0n, hre.ethers.MaxUint256, await deadline())).to.be.revertedWithCustomError(market, "CreatorMarketZeroAmount");
+      await expect(market.connect(buyer).buy(creator.address, 0n, hre.ethers.MaxUint256, await deadline())).to.be.revertedWithCustomError(
+        market,
+        "CreatorMarketZeroAmount",
+      );
       await expect(market.connect(buyer).sell(creator.address, 0n, 0n, await deadline())).to.be.revertedWithCustomError(market, "CreatorMarketZeroAmount");
-      await expect(market.connect(buyer).buy(hre.ethers.ZeroAddress, FLK, hre.ethers.MaxUint256, await deadline())).to.be.revertedWithCustomError(market, "CreatorMarketZeroAddress");
+      await expect(market.connect(buyer).buy(hre.ethers.ZeroAddress, FLK, hre.ethers.MaxUint256, await deadline())).to.be.revertedWithCustomError(
+        market,
+        "CreatorMarketZeroAddress",
+      );
       const room = MAX_SUPPLY - 2n * FLK;
       await expect(market.connect(buyer).buy(creator.address, room + 1n, hre.ethers.MaxUint256, await deadline()))
-        .to.be.revertedWithCustomError(market, "CreatorMarketSupplyCap").withArgs(room + 1n, room);
-      await expect(market.connect(buyer).buy(creator.address, hre.ethers.MaxUint256, hre.ethers.MaxUint256, await deadline()))
-        .to.be.revertedWithCustomError(market, "CreatorMarketSupplyCap");
+        .to.be.revertedWithCustomError(market, "CreatorMarketSupplyCap")
+        .withArgs(room + 1n, room);
+      await expect(market.connect(buyer).buy(creator.address, hre.ethers.MaxUint256, hre.ethers.MaxUint256, await deadline())).to.be.revertedWithCustomError(
+        market,
+        "CreatorMarketSupplyCap",
+      );
       await expect(market.connect(buyer).sell(creator.address, 2n * FLK + 1n, 0n, await deadline()))
-        .to.be.revertedWithCustomError(market, "CreatorMarketExceedsSupply").withArgs(2n * FLK + 1n, 2n * FLK);
+        .to.be.revertedWithCustomError(market, "CreatorMarketExceedsSupply")
+        .withArgs(2n * FLK + 1n, 2n * FLK);
       const token = await tokenOf(market, creator.address);
       await expect(market.connect(other).sell(creator.address, FLK, 0n, await deadline()))
-        .to.be.revertedWithCustomError(token, "ERC20InsufficientBalance").withArgs(other.address, 0n, FLK);
+        .to.be.revertedWithCustomError(token, "ERC20InsufficientBalance")
+        .withArgs(other.address, 0n, FLK);
     });
 
     it("reverts a buy the buyer cannot pay, leaving no token and no state behind", async () => {
       const { creatorMarket: market, flk } = await loadFixture(withTraders);
       const [poor, creator] = (await hre.ethers.getSigners()).slice(11, 13);
       await flk.connect(poor).approve(await market.getAddress(), hre.ethers.MaxUint256);
-      await expect(market.connect(poor).buy(creator.address, FLK, hre.ethers.MaxUint256, await deadline()))
-        .to.be.revertedWithCustomError(flk, "ERC20InsufficientBalance");
+      await expect(market.connect(poor).buy(creator.address, FLK, hre.ethers.MaxUint256, await deadline())).to.be.revertedWithCustomError(
+        flk,
+        "ERC20InsufficientBalance",
+      );
       expect(await market.tokenExists(creator.address)).to.equal(false);
       expect(await hre.ethers.provider.getCode(await market.tokenOf(creator.address))).to.equal("0x");
     });
@@ -275,12 +322,22 @@ describe("CreatorMarket", () => {
       const { creatorMarket: market, traders, admin } = await loadFixture(withTraders);
       const owner = await timelockSigner({ admin });
       const [stranger, newTreasury] = traders;
-      await expect(market.connect(stranger).setFees(0, 0, 0)).to.be.revertedWithCustomError(market, "OwnableUnauthorizedAccount").withArgs(stranger.address);
+      await expect(market.connect(stranger).setFees(0, 0, 0))
+        .to.be.revertedWithCustomError(market, "OwnableUnauthorizedAccount")
+        .withArgs(stranger.address);
       await expect(market.connect(stranger).setTreasury(stranger.address)).to.be.revertedWithCustomError(market, "OwnableUnauthorizedAccount");
-      for (const bad of [[501, 0, 0], [0, 501, 0], [0, 0, 501], [500, 500, 1], [400, 400, 201]]) {
+      for (const bad of [
+        [501, 0, 0],
+        [0, 501, 0],
+        [0, 0, 501],
+        [500, 500, 1],
+        [400, 400, 201],
+      ]) {
         await expect(market.connect(owner).setFees(bad[0], bad[1], bad[2])).to.be.revertedWithCustomError(market, "CreatorMarketFeeTooHigh");
       }
-      await expect(market.connect(owner).setFees(500, 0, 500)).to.emit(market, "FeesSet").withArgs(500, 0, 500);
+      await expect(market.connect(owner).setFees(500, 0, 500))
+        .to.emit(market, "FeesSet")
+        .withArgs(500, 0, 500);
       await expect(market.connect(owner).setTreasury(hre.ethers.ZeroAddress)).to.be.revertedWithCustomError(market, "CreatorMarketZeroAddress");
       await expect(market.connect(owner).setTreasury(newTreasury.address)).to.emit(market, "TreasurySet").withArgs(newTreasury.address);
 
@@ -288,7 +345,8 @@ describe("CreatorMarket", () => {
       const shares: FeeShares = { creatorBps: 500n, burnBps: 0n, treasuryBps: 500n };
       const q = quoteBuy(0n, FLK, shares);
       await expect(market.connect(stranger).buy(newTreasury.address, FLK, q.total, await deadline()))
-        .to.emit(market, "Buy").withArgs(newTreasury.address, stranger.address, FLK, q.cost, q.fees.creator, 0n, q.fees.treasury, FLK);
+        .to.emit(market, "Buy")
+        .withArgs(newTreasury.address, stranger.address, FLK, q.cost, q.fees.creator, 0n, q.fees.treasury, FLK);
     });
 
     it("with zero fees a round trip returns exactly what was paid", async () => {
@@ -310,10 +368,16 @@ describe("CreatorMarket", () => {
       const token = await tokenOf(market, creator.address);
       await expect(token.connect(a).transfer(b.address, 3n * FLK)).to.changeTokenBalances(token, [a, b], [-3n * FLK, 3n * FLK]);
       await expect(token.connect(a).transfer(hre.ethers.ZeroAddress, 1n)).to.be.revertedWithCustomError(token, "ERC20InvalidReceiver");
-      await expect(token.connect(a).transfer(b.address, 7n * FLK + 1n)).to.be.revertedWithCustomError(token, "ERC20InsufficientBalance").withArgs(a.address, 7n * FLK, 7n * FLK + 1n);
+      await expect(token.connect(a).transfer(b.address, 7n * FLK + 1n))
+        .to.be.revertedWithCustomError(token, "ERC20InsufficientBalance")
+        .withArgs(a.address, 7n * FLK, 7n * FLK + 1n);
       await expect(token.connect(a).approve(hre.ethers.ZeroAddress, 1n)).to.be.revertedWithCustomError(token, "ERC20InvalidSpender");
-      await expect(token.connect(a).approve(c.address, 2n * FLK)).to.emit(token, "Approval").withArgs(a.address, c.address, 2n * FLK);
-      await expect(token.connect(c).transferFrom(a.address, c.address, 2n * FLK + 1n)).to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance").withArgs(c.address, 2n * FLK, 2n * FLK + 1n);
+      await expect(token.connect(a).approve(c.address, 2n * FLK))
+        .to.emit(token, "Approval")
+        .withArgs(a.address, c.address, 2n * FLK);
+      await expect(token.connect(c).transferFrom(a.address, c.address, 2n * FLK + 1n))
+        .to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance")
+        .withArgs(c.address, 2n * FLK, 2n * FLK + 1n);
       await token.connect(c).transferFrom(a.address, c.address, 2n * FLK);
       expect(await token.allowance(a.address, c.address)).to.equal(0n);
       await token.connect(a).approve(c.address, hre.ethers.MaxUint256);

@@ -11,7 +11,11 @@ export const TRADER_FLK = 1_000_000n * FLK;
 export async function withTraders(): Promise<Suite & { traders: HardhatEthersSigner[] }> {
   const suite = await deploySuite();
   const traders = (await hre.ethers.getSigners()).slice(2, 10);
-  await fundWithFlk(suite, traders.map((t) => t.address), TRADER_FLK);
+  await fundWithFlk(
+    suite,
+    traders.map((t) => t.address),
+    TRADER_FLK,
+  );
   const market = await suite.creatorMarket.getAddress();
   for (const t of traders) await suite.flk.connect(t).approve(market, hre.ethers.MaxUint256);
   return { ...suite, traders };

@@ -66,7 +66,10 @@ describe("Creator market properties (fast-check on the EVM)", () => {
             if (a.kind === "buy") {
               const q = quoteBuy(supply[a.creator], a.amount, shares);
               if (q.dust) {
-                await expect(market.connect(accounts[a.trader]).buy(creators[a.creator].address, a.amount, q.total, far)).to.be.revertedWithCustomError(market, "CreatorMarketDustTrade");
+                await expect(market.connect(accounts[a.trader]).buy(creators[a.creator].address, a.amount, q.total, far)).to.be.revertedWithCustomError(
+                  market,
+                  "CreatorMarketDustTrade",
+                );
                 continue;
               }
               await market.connect(accounts[a.trader]).buy(creators[a.creator].address, a.amount, q.total, far);
@@ -80,7 +83,10 @@ describe("Creator market properties (fast-check on the EVM)", () => {
               if (a.kind === "sell") {
                 const q = quoteSell(supply[a.creator], value, shares);
                 if (q.dust) {
-                  await expect(market.connect(accounts[a.trader]).sell(creators[a.creator].address, value, 0n, far)).to.be.revertedWithCustomError(market, "CreatorMarketDustTrade");
+                  await expect(market.connect(accounts[a.trader]).sell(creators[a.creator].address, value, 0n, far)).to.be.revertedWithCustomError(
+                    market,
+                    "CreatorMarketDustTrade",
+                  );
                   continue;
                 }
                 await market.connect(accounts[a.trader]).sell(creators[a.creator].address, value, q.proceeds, far);
@@ -115,7 +121,10 @@ describe("Creator market properties (fast-check on the EVM)", () => {
               if (value === 0n) continue;
               const q = quoteSell(supply[c], value, shares);
               if (q.dust) {
-                await expect(market.connect(accounts[t]).sell(creators[c].address, value, 0n, far)).to.be.revertedWithCustomError(market, "CreatorMarketDustTrade");
+                await expect(market.connect(accounts[t]).sell(creators[c].address, value, 0n, far)).to.be.revertedWithCustomError(
+                  market,
+                  "CreatorMarketDustTrade",
+                );
                 continue;
               }
               await market.connect(accounts[t]).sell(creators[c].address, value, q.proceeds, far);
@@ -143,42 +152,48 @@ describe("Creator market properties (fast-check on the EVM)", () => {
     const far = (await time.latest()) + 10 * 365 * 86_400;
 
     await fc.assert(
-      fc.asyncProperty(fc.bigInt({ min: 0n, max: 10n ** 22n }), amount, fc.array(fraction, { maxLength: 4 }), feeShares, async (before, bought, pieces, shares) => {
-        const snapshot = await takeSnapshot();
-        try {
-          await market.connect(owner).setFees(shares.creatorBps, shares.burnBps, shares.treasuryBps);
-          if (before > 0n) await market.connect(other).buy(creator.address, before, hre.ethers.MaxUint256, far);
-          const start = await flk.balanceOf(trader.address);
-          const q = quoteBuy(before, bought, shares);
-          if (q.dust) {
-            await expect(market.connect(trader).buy(creator.address, bought, q.total, far)).to.be.revertedWithCustomError(market, "CreatorMarketDustTrade");
-            return;
-          }
-          await market.connect(trader).buy(creator.address, bought, q.total, far);
-          let left = bought;
-          let proceeds = 0n;
-          for (const part of pieces.concat([1_000_000])) {
-            const value = (left * BigInt(part)) / 1_000_000n;
-            if (value === 0n) continue;
-            const s = quoteSell(before + left, value, shares);
-            // A piece worth less than its fees is refused and kept.
-            if (s.dust) {
-              await expect(market.connect(trader).sell(creator.address, value, 0n, far)).to.be.revertedWithCustomError(market, "CreatorMarketDustTrade");
-              continue;
+      fc.asyncProperty(
+        fc.bigInt({ min: 0n, max: 10n ** 22n }),
+        amount,
+        fc.array(fraction, { maxLength: 4 }),
+        feeShares,
+        async (before, bought, pieces, shares) => {
+          const snapshot = await takeSnapshot();
+          try {
+            await market.connect(owner).setFees(shares.creatorBps, shares.burnBps, shares.treasuryBps);
+            if (before > 0n) await market.connect(other).buy(creator.address, before, hre.ethers.MaxUint256, far);
+            const start = await flk.balanceOf(trader.address);
+            const q = quoteBuy(before, bought, shares);
+            if (q.dust) {
+              await expect(market.connect(trader).buy(creator.address, bought, q.total, far)).to.be.revertedWithCustomError(market, "CreatorMarketDustTrade");
+              return;
             }
-            await market.connect(trader).sell(creator.address, value, s.proceeds, far);
-            proceeds += s.proceeds;
-            left -= value;
+            await market.connect(trader).buy(creator.address, bought, q.total, far);
+            let left = bought;
+            let proceeds = 0n;
+            for (const part of pieces.concat([1_000_000])) {
+              const value = (left * BigInt(part)) / 1_000_000n;
+              if (value === 0n) continue;
+              const s = quoteSell(before + left, value, shares);
+              // A piece worth less than its fees is refused and kept.
+              if (s.dust) {
+                await expect(market.connect(trader).sell(creator.address, value, 0n, far)).to.be.revertedWithCustomError(market, "CreatorMarketDustTrade");
+                continue;
+              }
+              await market.connect(trader).sell(creator.address, value, s.proceeds, far);
+              proceeds += s.proceeds;
+              left -= value;
+            }
+            const end = await flk.balanceOf(trader.address);
+            expect(end).to.equal(start - q.total + proceeds);
+            expect(end <= start).to.equal(true);
+            // The reserve gives back exactly what it took for what was sold; only fees are lost.
+            expect(await market.reserveOf(creator.address)).to.equal(reserveAt(before + left));
+          } finally {
+            await snapshot.restore();
           }
-          const end = await flk.balanceOf(trader.address);
-          expect(end).to.equal(start - q.total + proceeds);
-          expect(end <= start).to.equal(true);
-          // The reserve gives back exactly what it took for what was sold; only fees are lost.
-          expect(await market.reserveOf(creator.address)).to.equal(reserveAt(before + left));
-        } finally {
-          await snapshot.restore();
-        }
-      }),
+        },
+      ),
       { numRuns: RUNS * 2 },
     );
   });

@@ -99,7 +99,20 @@ async function startDevnet(dir: string): Promise<{ child: ChildProcess; deployme
  * against the devnet, and resolves with its URLs once it serves.
  */
 async function startIndexer(dir: string, deploymentFile: string): Promise<Indexer> {
-  const args = ["--import", "tsx", path.join(ROOT, "indexer/cli.ts"), "all", "--deployment", deploymentFile, "--data-dir", path.join(dir, "indexer"), "--port", "0", "--poll-interval-ms", "200"];
+  const args = [
+    "--import",
+    "tsx",
+    path.join(ROOT, "indexer/cli.ts"),
+    "all",
+    "--deployment",
+    deploymentFile,
+    "--data-dir",
+    path.join(dir, "indexer"),
+    "--port",
+    "0",
+    "--poll-interval-ms",
+    "200",
+  ];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], detached: true });
   const orphanGuard = () => child.exitCode === null && child.pid !== undefined && process.kill(-child.pid, "SIGTERM");
   process.once("exit", orphanGuard);
@@ -192,7 +205,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const epoch: bigint = await registry.epoch();
     const nodes = served.map((n) => ({ ...n, uptime: 100, latencyMs: 20, bytesServed: 0n, deliveryAcks: 0n }));
     const standing = new Map(await Promise.all(served.map(async (n) => [n.nodeId, await registry.getNode(n.nodeId)] as const)));
-    const { report, rewards } = completeEpochReport({ epoch, nodes, usage }, new Map([...standing].map(([id, n]) => [id, { owner: n.owner as string, lockedUntil: n.lockedUntil as bigint }])));
+    const { report, rewards } = completeEpochReport(
+      { epoch, nodes, usage },
+      new Map([...standing].map(([id, n]) => [id, { owner: n.owner as string, lockedUntil: n.lockedUntil as bigint }])),
+    );
     const committee = (await registry.committee())[3] as { id: bigint; signer: string }[];
     const members = committee.map((m) => NODE_SIGNERS.find((w) => w.address === m.signer)!);
     const domain = reportDomain(BigInt(deployment.chainId), deployment.contracts.registry);
@@ -236,7 +252,15 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   const launchOptions = {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      "--disable-sync",
+      "--disable-quic",
+    ],
   };
 
   /** Waits until `step`'s transaction in `scope` settles and returns its status line, failing with the reason shown. */
@@ -251,14 +275,19 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) {
       if (process.env.CI === "true") throw new Error(`Chromium not found at ${CHROMIUM}: CI must install it (apt-get install -y chromium)`);
-      console.log(`    skipped: Chromium not found at ${CHROMIUM}; run \`apt-get install -y chromium\` (or set CHROMIUM_PATH) to run the dashboard end-to-end test`);
+      console.log(
+        `    skipped: Chromium not found at ${CHROMIUM}; run \`apt-get install -y chromium\` (or set CHROMIUM_PATH) to run the dashboard end-to-end test`,
+      );
       this.skip();
     }
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-e2e-"));
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     // Build and start the chain at once: both take a while on a shared machine.
     const build = new Promise<void>((resolve, reject) => {
-      const child = spawn(path.join(ROOT, "node_modules/.bin/vite"), ["build", "--config", "dashboard/vite.config.ts", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
+      const child = spawn(path.join(ROOT, "node_modules/.bin/vite"), ["build", "--config", "dashboard/vite.config.ts", "--logLevel", "warn"], {
+        cwd: ROOT,
+        stdio: "inherit",
+      });
       child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`vite build exited with ${code}`))));
     });
     const started = await startDevnet(tmp);
@@ -283,7 +312,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   // Any uncaught error or console error fails the case it happened in (a page that renders its
   // error boundary logs one too), except the refused requests to a stopped indexer.
   afterEach(() => {
-    const errors = [...pageErrors.splice(0), ...consoleErrors.splice(0).filter((e) => !(indexerStopped && /Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(e)))];
+    const errors = [
+      ...pageErrors.splice(0),
+      ...consoleErrors.splice(0).filter((e) => !(indexerStopped && /Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(e))),
+    ];
     if (errors.length > 0) throw new Error(`the page logged errors:\n${errors.join("\n")}`);
   });
 
@@ -320,7 +352,9 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const interactiveMs = await page.evaluate(() => performance.getEntriesByName("fleek:first-page-interactive")[0].startTime);
     const [load] = os.loadavg();
     const cores = os.cpus().length;
-    console.log(`    first page: ${(bytes / 1024).toFixed(1)} KB gzipped (budget 350 KB), interactive in ${interactiveMs.toFixed(0)} ms (budget ${INTERACTIVE_BUDGET_MS} ms; load average ${load.toFixed(1)} on ${cores} cores)`);
+    console.log(
+      `    first page: ${(bytes / 1024).toFixed(1)} KB gzipped (budget 350 KB), interactive in ${interactiveMs.toFixed(0)} ms (budget ${INTERACTIVE_BUDGET_MS} ms; load average ${load.toFixed(1)} on ${cores} cores)`,
+    );
     // Where the time went: the script, the deployment, the indexer's first answer.
     const phases = await page.evaluate(() =>
       (performance.getEntriesByType("resource") as PerformanceResourceTiming[])
@@ -329,7 +363,9 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     );
     const { metrics } = await cdp.send("Performance.getMetrics");
     const busy = (name: string) => (metrics.find((m) => m.name === name)?.value ?? 0) * 1000;
-    console.log(`    (${phases.join(", ")}; main thread busy ${busy("TaskDuration").toFixed(0)} ms of CPU, of which script ${busy("ScriptDuration").toFixed(0)} ms)`);
+    console.log(
+      `    (${phases.join(", ")}; main thread busy ${busy("TaskDuration").toFixed(0)} ms of CPU, of which script ${busy("ScriptDuration").toFixed(0)} ms)`,
+    );
     await cdp.detach();
     expect(bytes).to.be.at.most(FIRST_PAGE_BUDGET_BYTES);
     // Asserted whatever the load: the page's own CPU time (thread time, which neighbours barely stretch).
@@ -373,7 +409,9 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await supplyChart.hover({ position: { x: box.width * 0.05, y: box.height / 2 } });
     const tip = page.getByTestId("chart-tip");
     await tip.waitFor();
-    expect(await tip.textContent()).to.match(new RegExp(`^${formatDateTime(tge).replace(/ UTC$/, "")}.*Circulating and reserves: .*Staked: 0 .*Locked in vesting: 72M .*Burned: 0$`));
+    expect(await tip.textContent()).to.match(
+      new RegExp(`^${formatDateTime(tge).replace(/ UTC$/, "")}.*Circulating and reserves: .*Staked: 0 .*Locked in vesting: 72M .*Burned: 0$`),
+    );
     await page.mouse.move(0, 0);
     await tip.waitFor({ state: "detached" });
     // Etherscan's counts and tabs, from the token's own events: holders are accounts with a positive balance.
@@ -381,7 +419,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const transfers = (await flk.queryFilter(flk.filters.Transfer())) as EventLog[];
     const accounts = [...new Set(transfers.flatMap((e) => [e.args.from as string, e.args.to as string]))].filter((a) => BigInt(a) !== 0n);
     const holders = (await Promise.all(accounts.map(async (a) => ((await flk.balanceOf(a)) as bigint) > 0n))).filter(Boolean).length;
-    await page.getByTestId("holders").filter({ hasText: holders.toLocaleString("en-US") }).waitFor();
+    await page
+      .getByTestId("holders")
+      .filter({ hasText: holders.toLocaleString("en-US") })
+      .waitFor();
     expect(await page.getByTestId("transfers").textContent()).to.equal(transfers.length.toLocaleString("en-US"));
     expect(await page.getByTestId("flk-address").textContent()).to.equal(deployment.contracts.flk);
     const tabs = page.getByRole("tablist", { name: "Holders and transfers" });
@@ -417,7 +458,9 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const stake = page.locator("section", { has: page.getByRole("heading", { name: "Stake", exact: true }) });
     await stake.getByLabel("Amount to stake").fill("20,000");
     // Approve, then stake: said as two steps before the wallet asks twice.
-    expect(await stake.getByRole("list", { name: "Steps" }).textContent()).to.equal("Approve 20,000 FLK for the staking contract (to do)Stake 20,000 FLK (to do)");
+    expect(await stake.getByRole("list", { name: "Steps" }).textContent()).to.equal(
+      "Approve 20,000 FLK for the staking contract (to do)Stake 20,000 FLK (to do)",
+    );
     await stake.getByRole("button", { name: "Stake", exact: true }).click();
     await settled(stake, "Stake");
     expect(await staking.stakeOf(wallet.address)).to.equal(parseEther("20000"));
@@ -427,7 +470,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     // The reward rate: the stakers' next 365 days of emission over all stake (protocol/stakingRewards.ts), at the chain's clock.
     const emission = new Contract(deployment.contracts.emission, abi("token/Emission.sol/Emission.json"), rpc);
     const rate = stakingRewardRateBps(await emission.start(), BigInt((await rpc.getBlock("latest"))!.timestamp), await staking.totalStaked());
-    await page.getByTestId("reward-rate").filter({ hasText: `${Number(rate) / 100}% a year` }).waitFor();
+    await page
+      .getByTestId("reward-rate")
+      .filter({ hasText: `${Number(rate) / 100}% a year` })
+      .waitFor();
     expect(await page.getByTestId("yearly-rewards").textContent()).to.equal(formatToken((parseEther("20000") * rate!) / 10_000n, "FLK", 18, 2));
     // Claiming a day of rewards puts the payment in the reward history (the indexer's).
     const rewardsSection = page.locator("section", { has: page.getByRole("heading", { name: "Staking rewards" }) });
@@ -470,11 +516,16 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await page.getByLabel("Parameter", { exact: true }).selectOption({ label: "Staking unbonding period" });
     // The range and the value in force are shown; 9 seconds (in days) is refused before sending.
     const unbonding: bigint = await staking.unbondingPeriod();
-    await page.getByTestId("param-range").filter({ hasText: `Allowed: 1 to 90 days. Now: ${unbonding / 86_400n} days.` }).waitFor();
+    await page
+      .getByTestId("param-range")
+      .filter({ hasText: `Allowed: 1 to 90 days. Now: ${unbonding / 86_400n} days.` })
+      .waitFor();
     await page.getByLabel(/New value/).fill(String(9 / 86_400));
     await page.getByLabel(/Description/).fill("Nine-second unbonding");
     // The proposer's voting power beside the threshold it must reach.
-    expect(await page.getByTestId("proposer-power").textContent()).to.equal(`Your voting power: 20,000 FLK; proposing needs ${formatToken(GOVERNANCE.proposalThreshold, "FLK", 18, 0)}.`);
+    expect(await page.getByTestId("proposer-power").textContent()).to.equal(
+      `Your voting power: 20,000 FLK; proposing needs ${formatToken(GOVERNANCE.proposalThreshold, "FLK", 18, 0)}.`,
+    );
     expect(await page.getByTestId("param-error").textContent()).to.equal("The unbonding period must be 1 to 90 days.");
     expect(await page.getByRole("button", { name: "Propose" }).isDisabled()).to.equal(true);
     await page.getByLabel(/New value/).fill("3");
@@ -539,9 +590,13 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     expect(await staking.unbondingPeriod()).to.equal(3n * 86_400n);
     await proposal.and(page.locator('[data-state="Executed"]')).waitFor();
     // Every step done, queue and execution at their transactions' block times.
-    const at = async (name: "ProposalQueued" | "ProposalExecuted") => formatDateTime((await (await governor.queryFilter(governor.filters[name]()))[0].getBlock()).timestamp);
+    const at = async (name: "ProposalQueued" | "ProposalExecuted") =>
+      formatDateTime((await (await governor.queryFilter(governor.filters[name]()))[0].getBlock()).timestamp);
     expect(await steps.evaluateAll((li) => li.map((l) => l.className))).to.deep.equal(["done", "done", "done", "done", "done"]);
-    expect((await steps.allTextContents()).slice(3)).to.deep.equal([`Queued ${await at("ProposalQueued")}Copy`, `Executed ${await at("ProposalExecuted")}Copy`]);
+    expect((await steps.allTextContents()).slice(3)).to.deep.equal([
+      `Queued ${await at("ProposalQueued")}Copy`,
+      `Executed ${await at("ProposalExecuted")}Copy`,
+    ]);
     await screenshot("governance-executed");
   });
 
@@ -553,7 +608,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await page.getByLabel(/Creator address/).fill(CREATOR);
     const form = page.locator("form", { has: page.getByRole("radiogroup") });
     await form.getByLabel("Tokens").fill("10");
-    await form.getByTestId("quote").filter({ hasText: /^Costs/ }).waitFor();
+    await form
+      .getByTestId("quote")
+      .filter({ hasText: /^Costs/ })
+      .waitFor();
     // Slippage typed as people type it is refused in words, not crashed on (BigInt(NaN) blanked the app).
     const slippage = form.getByTestId("slippage");
     for (const [typed, reason] of [
@@ -581,7 +639,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
 
     await form.getByLabel("Sell").check();
     await form.getByLabel("Tokens").fill("4");
-    await form.getByTestId("quote").filter({ hasText: /^Returns/ }).waitFor();
+    await form
+      .getByTestId("quote")
+      .filter({ hasText: /^Returns/ })
+      .waitFor();
     await form.getByRole("button", { name: "Sell" }).click();
     await settled(form, "Sell");
     expect(await token.balanceOf(wallet.address)).to.equal(parseEther("6"));
@@ -589,7 +650,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     // Selling is bounded by what is held (6), not by the supply, and says so with the token's symbol.
     const symbol: string = await token.symbol();
     await form.getByLabel("Tokens").fill("7");
-    await form.locator(".error").filter({ hasText: `You hold 6 ${symbol}.` }).waitFor();
+    await form
+      .locator(".error")
+      .filter({ hasText: `You hold 6 ${symbol}.` })
+      .waitFor();
     expect(await form.getByRole("button", { name: "Sell" }).isDisabled()).to.equal(true);
     await form.getByLabel("Tokens").fill("");
     // The token's page, pump.fun style: the indexer's trades (newest first), holders, and the list's symbol, holders and volume.
@@ -613,7 +677,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await settled(feesSection, "Claim creator fees");
     expect(await market.creatorFeesOf(CREATOR)).to.equal(0n);
     expect((await flkToken.balanceOf(wallet.address)) - flkBeforeClaim).to.equal(fees);
-    await feesSection.getByTestId("creator-fees").filter({ hasText: /^0 FLK$/ }).waitFor();
+    await feesSection
+      .getByTestId("creator-fees")
+      .filter({ hasText: /^0 FLK$/ })
+      .waitFor();
     await screenshot("creators");
   });
 
@@ -625,7 +692,13 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       registry: deployment.contracts.registry,
       operator,
       signer: NODE_SIGNERS[0].address,
-      ...(await signNodeKeyProof(BigInt(deployment.chainId), deployment.contracts.registry, operator, KeyPair.fromSeed(Buffer.alloc(32, 0x5e)), NODE_SIGNERS[0])),
+      ...(await signNodeKeyProof(
+        BigInt(deployment.chainId),
+        deployment.contracts.registry,
+        operator,
+        KeyPair.fromSeed(Buffer.alloc(32, 0x5e)),
+        NODE_SIGNERS[0],
+      )),
     });
     const proof = await proofFor(wallet.address);
     await page.getByRole("link", { name: "Nodes" }).click();
@@ -657,7 +730,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     expect(node.endpoints.host).to.equal("node1.example.org");
     expect(node.endpoints.ports.gateway).to.equal(4220n);
     const row = page.getByTestId(`node-${nodeId}`);
-    await row.getByTestId("node-status").filter({ hasText: /^pending$/ }).waitFor();
+    await row
+      .getByTestId("node-status")
+      .filter({ hasText: /^pending$/ })
+      .waitFor();
     expect(await row.textContent()).to.contain("1,500 FLK");
 
     // Registering the same key again: the wallet's estimate fails and the registry's error is shown in words.
@@ -713,7 +789,13 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const flk = new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), wallet);
     // A second node, registered directly: the form was tested above. Not locked, not yet active.
     await (await flk.approve(deployment.contracts.registry, parseEther("1500"))).wait();
-    const p = await signNodeKeyProof(BigInt(deployment.chainId), deployment.contracts.registry, wallet.address, KeyPair.fromSeed(Buffer.alloc(32, 0x6f)), NODE_SIGNERS[1]);
+    const p = await signNodeKeyProof(
+      BigInt(deployment.chainId),
+      deployment.contracts.registry,
+      wallet.address,
+      KeyPair.fromSeed(Buffer.alloc(32, 0x6f)),
+      NODE_SIGNERS[1],
+    );
     const endpoints = { host: "node2.example.org", ports: { primary: 1, worker: 2, mempool: 3, rpc: 4, pool: 5, gateway: 6 } };
     await (await registry.register(p.nodeKey, NODE_SIGNERS[1].address, endpoints, parseEther("1500"), p.signerProof, p.keyProof)).wait();
     const id = 2;
@@ -740,7 +822,11 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await reportEpoch();
     expect((await registry.getNodes([id]))[0].status).to.equal(4n); // Exited
     await page.reload();
-    await page.getByTestId(`node-${id}`).getByTestId("node-status").filter({ hasText: /^exited$/ }).waitFor();
+    await page
+      .getByTestId(`node-${id}`)
+      .getByTestId("node-status")
+      .filter({ hasText: /^exited$/ })
+      .waitFor();
     await own.getByRole("button", { name: "Rejoin" }).click();
     const refused = own.locator('[data-status="failed"]').filter({ hasText: /^Rejoin/ });
     await refused.waitFor({ timeout: 30_000 });
@@ -751,7 +837,11 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await own.getByRole("button", { name: "Rejoin" }).click();
     await settled(own, "Rejoin");
     expect((await registry.getNodes([id]))[0].status).to.equal(1n); // Pending again
-    await page.getByTestId(`node-${id}`).getByTestId("node-status").filter({ hasText: /^pending$/ }).waitFor();
+    await page
+      .getByTestId(`node-${id}`)
+      .getByTestId("node-status")
+      .filter({ hasText: /^pending$/ })
+      .waitFor();
 
     // Four more epochs reach the withdrawal epoch (the rejoined node becomes active and signs too).
     for (let i = 0; i < 4; i++) await reportEpoch();
@@ -850,7 +940,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     expect(await escrow.spendingLimit(wallet.address, epoch)).to.equal(1000n * USDC);
     await page.getByRole("link", { name: "Account" }).click();
     const section = page.locator("section", { has: page.getByRole("heading", { name: "Service escrow" }) });
-    await section.getByTestId("escrow-balance").filter({ hasText: formatUsdc(before) }).waitFor();
+    await section
+      .getByTestId("escrow-balance")
+      .filter({ hasText: formatUsdc(before) })
+      .waitFor();
     expect(await section.getByTestId("spending-limit").textContent()).to.equal("1,000 USDC per epoch");
     expect(await section.getByTestId("pending-limit").textContent()).to.equal("unchanged");
 
@@ -867,7 +960,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     // On chain: this epoch keeps the default, the next one has the new limit.
     expect(await escrow.spendingLimit(wallet.address, epoch)).to.equal(1000n * USDC);
     expect(await escrow.spendingLimit(wallet.address, epoch + 1)).to.equal(25_500_000n);
-    await section.getByTestId("pending-limit").filter({ hasText: `25.5 USDC from epoch ${epoch + 1}` }).waitFor();
+    await section
+      .getByTestId("pending-limit")
+      .filter({ hasText: `25.5 USDC from epoch ${epoch + 1}` })
+      .waitFor();
     expect(await section.getByTestId("spending-limit").textContent()).to.equal("1,000 USDC per epoch");
 
     // Deposit 30 USDC: an exact approval, then the deposit.
@@ -875,7 +971,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await section.getByRole("button", { name: "Deposit", exact: true }).click();
     await settled(section, "Deposit");
     expect((await escrow.accounts(wallet.address)).balance).to.equal(before + 30n * USDC);
-    await section.getByTestId("escrow-balance").filter({ hasText: formatUsdc(before + 30n * USDC) }).waitFor();
+    await section
+      .getByTestId("escrow-balance")
+      .filter({ hasText: formatUsdc(before + 30n * USDC) })
+      .waitFor();
     await screenshot("account-escrow");
 
     // The next epoch, through the committee's report. The new limit is then in force and bounds the reserve.
@@ -939,7 +1038,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       await p.getByTestId("total-supply").waitFor();
       await p.getByRole("button", { name: "Connect wallet" }).click();
       await p.getByRole("button", { name: /Hardhat test wallet/ }).click();
-      await p.getByTestId("account").filter({ hasText: `${empty.address.slice(0, 6)}…${empty.address.slice(-4)}` }).waitFor();
+      await p
+        .getByTestId("account")
+        .filter({ hasText: `${empty.address.slice(0, 6)}…${empty.address.slice(-4)}` })
+        .waitFor();
       for (const width of [1400, 390]) {
         await p.setViewportSize({ width, height: 900 });
         // Nothing is wider than the screen: tables scroll inside their own regions.
@@ -947,8 +1049,13 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
           const { overflow, widest } = await p.evaluate(() => {
             const right = document.documentElement.clientWidth;
             // The innermost elements past the right edge, to say what is too wide.
-            const past = [...document.querySelectorAll("main *")].filter((e) => e.getBoundingClientRect().right > right + 0.5 && ![...e.children].some((c) => c.getBoundingClientRect().right > right + 0.5));
-            return { overflow: document.documentElement.scrollWidth - right, widest: past.slice(0, 3).map((e) => `${e.tagName.toLowerCase()}: ${e.textContent?.slice(0, 60)}`) };
+            const past = [...document.querySelectorAll("main *")].filter(
+              (e) => e.getBoundingClientRect().right > right + 0.5 && ![...e.children].some((c) => c.getBoundingClientRect().right > right + 0.5),
+            );
+            return {
+              overflow: document.documentElement.scrollWidth - right,
+              widest: past.slice(0, 3).map((e) => `${e.tagName.toLowerCase()}: ${e.textContent?.slice(0, 60)}`),
+            };
           });
           expect(overflow, `${where} at ${width} px is wider than the screen: ${widest.join("; ")}`).to.be.at.most(0);
         };
@@ -959,13 +1066,19 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
 
         await openPage("Account", p);
         await p.getByRole("heading", { name: "Account", level: 1 }).waitFor();
-        await p.getByTestId("balance").filter({ hasText: /^0 FLK$/ }).waitFor();
+        await p
+          .getByTestId("balance")
+          .filter({ hasText: /^0 FLK$/ })
+          .waitFor();
         expect(await p.getByTestId("staked-balance").textContent()).to.equal("0 FLK");
         expect(await p.getByTestId("votes").textContent()).to.equal("0 FLK");
         expect(await p.getByTestId("tier").textContent()).to.equal("0 of 3");
         expect(await p.getByRole("heading", { name: "Vesting" }).count()).to.equal(0);
         // Others stake, so the rate is shown; this account would earn nothing at it yet.
-        await p.getByTestId("reward-rate").filter({ hasText: /% a year$/ }).waitFor();
+        await p
+          .getByTestId("reward-rate")
+          .filter({ hasText: /% a year$/ })
+          .waitFor();
         expect(await p.getByTestId("yearly-rewards").textContent()).to.equal("0 FLK");
         await p.getByText("No rewards claimed or compounded yet.").waitFor();
         await p.getByText("No credits yet: staking earns them from the month of your first stake.").waitFor();
@@ -1090,7 +1203,12 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const flk = new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), rpc);
     const burned = BigInt(await flk.totalMinted()) - BigInt(await flk.totalSupply());
     expect(burned).to.be.greaterThan(0n);
-    expect(await page.getByTestId("burned").textContent()).to.equal(`${formatUnits(burned, 18).replace(/(\.\d{6})\d*$/, "$1").replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "")} FLK`);
+    expect(await page.getByTestId("burned").textContent()).to.equal(
+      `${formatUnits(burned, 18)
+        .replace(/(\.\d{6})\d*$/, "$1")
+        .replace(/(\.\d*?)0+$/, "$1")
+        .replace(/\.$/, "")} FLK`,
+    );
     await screenshot("overview-mobile");
     expect(consoleErrors).to.deep.equal([]);
   });
@@ -1116,7 +1234,10 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     // The Nodes page reads the registry from the chain: the operator's forms still send.
     const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), rpc);
     await page.getByRole("link", { name: "Nodes" }).click();
-    await page.getByTestId("stale-banner").filter({ hasText: /^Could not load the indexer's node list: .*Data may be stale\./ }).waitFor();
+    await page
+      .getByTestId("stale-banner")
+      .filter({ hasText: /^Could not load the indexer's node list: .*Data may be stale\./ })
+      .waitFor();
     expect(await page.getByTestId("node-1").getByTestId("node-status").textContent()).to.equal("active");
     expect(await page.getByTestId("node-1").getByTestId("node-reputation").textContent()).to.equal("needs the indexer");
     const own = page.locator("section", { has: page.getByRole("heading", { name: "Your node 1" }) });

@@ -93,7 +93,9 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
 
   it("lists the genesis allocations as the Vesting contract holds them", async () => {
     const allocations = await data.allocations();
-    expect(allocations.map((a) => [a.name, a.total, a.tgeBps, a.cliff, a.duration])).to.deep.equal(GENESIS_ALLOCATIONS.map((a) => [a.name, a.total, a.tgeBps, a.cliff, a.duration]));
+    expect(allocations.map((a) => [a.name, a.total, a.tgeBps, a.cliff, a.duration])).to.deep.equal(
+      GENESIS_ALLOCATIONS.map((a) => [a.name, a.total, a.tgeBps, a.cliff, a.duration]),
+    );
   });
 
   it("lists burns newest first and delegates with the most votes first", async () => {
@@ -105,7 +107,10 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
     ]);
     expect(await data.proposals()).to.deep.equal([]);
     // The delegate leaderboard: the one account with votes, and all voting power (the staked FLK).
-    expect(await data.delegates(5)).to.deep.equal({ totalVotes: await suite.staking.totalStaked(), delegates: [{ address: signers[2].address, votes: 500n * FLK, staked: 500n * FLK }] });
+    expect(await data.delegates(5)).to.deep.equal({
+      totalVotes: await suite.staking.totalStaked(),
+      delegates: [{ address: signers[2].address, votes: 500n * FLK, staked: 500n * FLK }],
+    });
   });
 
   it("gives an account's staking rewards paid, as the staking contract's events give them", async () => {
@@ -121,16 +126,27 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
   it("counts holders and transfers and lists the largest holders and the latest transfers as the token's events give them", async () => {
     const events = await suite.flk.queryFilter(suite.flk.filters.Transfer());
     const accounts = [...new Set(events.flatMap((e) => [e.args.from, e.args.to]))].filter((a) => a !== hre.ethers.ZeroAddress);
-    const balances = (await Promise.all(accounts.map(async (address) => ({ address, balance: (await suite.flk.balanceOf(address)) as bigint })))).filter((h) => h.balance > 0n);
+    const balances = (await Promise.all(accounts.map(async (address) => ({ address, balance: (await suite.flk.balanceOf(address)) as bigint })))).filter(
+      (h) => h.balance > 0n,
+    );
     expect(await data.tokenStats()).to.deep.equal({ holders: balances.length, transfers: events.length });
     // Equal balances in the indexer's keyset order: address, descending.
-    const largest = [...balances].sort((a, b) => (a.balance === b.balance ? b.address.toLowerCase().localeCompare(a.address.toLowerCase()) : a.balance > b.balance ? -1 : 1)).slice(0, 5);
+    const largest = [...balances]
+      .sort((a, b) => (a.balance === b.balance ? b.address.toLowerCase().localeCompare(a.address.toLowerCase()) : a.balance > b.balance ? -1 : 1))
+      .slice(0, 5);
     expect((await data.holders(5)).map((h) => ({ ...h, address: hre.ethers.getAddress(h.address) }))).to.deep.equal(largest);
     const latest = await Promise.all(
       events
         .slice(-5)
         .reverse()
-        .map(async (e) => ({ block: e.blockNumber, time: (await e.getBlock()).timestamp, txHash: e.transactionHash, from: e.args.from, to: e.args.to, amount: e.args.value as bigint })),
+        .map(async (e) => ({
+          block: e.blockNumber,
+          time: (await e.getBlock()).timestamp,
+          txHash: e.transactionHash,
+          from: e.args.from,
+          to: e.args.to,
+          amount: e.args.value as bigint,
+        })),
     );
     const transfers = (await data.transfers(5)).map((t) => ({ ...t, from: hre.ethers.getAddress(t.from), to: hre.ethers.getAddress(t.to) }));
     expect(transfers).to.deep.equal(latest);
@@ -140,7 +156,9 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
     minBlock = (await hre.ethers.provider.getBlockNumber()) + 1;
     const err = await rejection(data.burns(1));
     expect(err.code).to.equal("BEHIND");
-    expect(err.message).to.equal(`The indexer is behind: it has reached block ${minBlock - 1}, your last transaction is in block ${minBlock}. Lists will catch up when it does.`);
+    expect(err.message).to.equal(
+      `The indexer is behind: it has reached block ${minBlock - 1}, your last transaction is in block ${minBlock}. Lists will catch up when it does.`,
+    );
     const waiting = data.burns(1);
     await mine(1);
     await engine.syncToHead();
@@ -155,7 +173,9 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
     await new Promise((resolve) => closed.close(resolve));
     const down = await rejection(indexerData(graphqlClient(`http://127.0.0.1:${port}/graphql`), { contracts: {} } as never, () => 0).burns(1));
     expect(down.code).to.equal("UNREACHABLE");
-    expect(down.message).to.equal(`The indexer at http://127.0.0.1:${port}/graphql is unreachable, so lists, history and totals cannot be shown. Check that it is running (\`npm run indexer -- all\`).`);
+    expect(down.message).to.equal(
+      `The indexer at http://127.0.0.1:${port}/graphql is unreachable, so lists, history and totals cannot be shown. Check that it is running (\`npm run indexer -- all\`).`,
+    );
 
     const empty = await (await testBackends()).find((b) => b.name === "pglite")!.fresh!();
     const emptyApi = await startApiServer({ database: empty, port: 0 });
@@ -211,7 +231,9 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
         priceAfter: await market.spotPrice(creator.address),
       },
     ]);
-    expect(activity.holders.map((h) => ({ ...h, address: h.address.toLowerCase() }))).to.deep.equal([{ address: buyer.address.toLowerCase(), balance: 25n * FLK }]);
+    expect(activity.holders.map((h) => ({ ...h, address: h.address.toLowerCase() }))).to.deep.equal([
+      { address: buyer.address.toLowerCase(), balance: 25n * FLK },
+    ]);
     expect((await data.burns(1))[0].source).to.equal("CREATOR_MARKET");
   });
 });

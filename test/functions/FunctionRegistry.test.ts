@@ -33,7 +33,9 @@ describe("FunctionRegistry", () => {
     expect((await suiteContracts(suite)).FunctionRegistry).to.equal(address);
     expect(await hre.ethers.provider.getCode(address)).to.equal((await hre.artifacts.readArtifact("FunctionRegistry")).deployedBytecode);
     const [, developer] = await hre.ethers.getSigners();
-    await expect(suite.functionRegistry.connect(developer).register("hello", ROOT_A, LIMITS)).to.emit(suite.functionRegistry, "FunctionRegistered").withArgs(1, developer.address, "hello");
+    await expect(suite.functionRegistry.connect(developer).register("hello", ROOT_A, LIMITS))
+      .to.emit(suite.functionRegistry, "FunctionRegistered")
+      .withArgs(1, developer.address, "hello");
   });
 
   it("registers a name with its first version and resolves the name to its latest version", async () => {
@@ -60,12 +62,22 @@ describe("FunctionRegistry", () => {
       await expect(registry.register(bad, ROOT_A, LIMITS), JSON.stringify(bad)).to.be.revertedWithCustomError(registry, "FunctionRegistryBadName");
     }
     await registry.connect(owner).register("a".repeat(64), ROOT_A, LIMITS);
-    await expect(registry.connect(other).register("a".repeat(64), ROOT_B, LIMITS)).to.be.revertedWithCustomError(registry, "FunctionRegistryNameTaken").withArgs("a".repeat(64), 1);
-    await expect(registry.connect(other).publish(1, ROOT_B, LIMITS)).to.be.revertedWithCustomError(registry, "FunctionRegistryNotOwner").withArgs(1, other.address);
+    await expect(registry.connect(other).register("a".repeat(64), ROOT_B, LIMITS))
+      .to.be.revertedWithCustomError(registry, "FunctionRegistryNameTaken")
+      .withArgs("a".repeat(64), 1);
+    await expect(registry.connect(other).publish(1, ROOT_B, LIMITS))
+      .to.be.revertedWithCustomError(registry, "FunctionRegistryNotOwner")
+      .withArgs(1, other.address);
     await expect(registry.connect(other).transferFunction(1, other.address)).to.be.revertedWithCustomError(registry, "FunctionRegistryNotOwner");
-    await expect(registry.connect(owner).publish(2, ROOT_B, LIMITS)).to.be.revertedWithCustomError(registry, "FunctionRegistryUnknown").withArgs(2);
-    await expect(registry.connect(owner).publish(1, ROOT_A, LIMITS)).to.be.revertedWithCustomError(registry, "FunctionRegistryBadRoot").withArgs(ROOT_A, 1);
-    await expect(registry.connect(owner).publish(1, hre.ethers.ZeroHash, LIMITS)).to.be.revertedWithCustomError(registry, "FunctionRegistryBadRoot").withArgs(hre.ethers.ZeroHash, 0);
+    await expect(registry.connect(owner).publish(2, ROOT_B, LIMITS))
+      .to.be.revertedWithCustomError(registry, "FunctionRegistryUnknown")
+      .withArgs(2);
+    await expect(registry.connect(owner).publish(1, ROOT_A, LIMITS))
+      .to.be.revertedWithCustomError(registry, "FunctionRegistryBadRoot")
+      .withArgs(ROOT_A, 1);
+    await expect(registry.connect(owner).publish(1, hre.ethers.ZeroHash, LIMITS))
+      .to.be.revertedWithCustomError(registry, "FunctionRegistryBadRoot")
+      .withArgs(hre.ethers.ZeroHash, 0);
     for (const limits of [
       { ...LIMITS, memoryMiB: 129 },
       { ...LIMITS, memoryMiB: 0 },
@@ -75,10 +87,15 @@ describe("FunctionRegistry", () => {
       { ...LIMITS, bundleBytes: 10 * 1024 * 1024 + 1 },
       { ...LIMITS, bundleBytes: 0 },
     ]) {
-      await expect(registry.connect(owner).publish(1, ROOT_B, limits), JSON.stringify(limits)).to.be.revertedWithCustomError(registry, "FunctionRegistryBadLimits");
+      await expect(registry.connect(owner).publish(1, ROOT_B, limits), JSON.stringify(limits)).to.be.revertedWithCustomError(
+        registry,
+        "FunctionRegistryBadLimits",
+      );
     }
     await expect(registry.connect(owner).transferFunction(1, hre.ethers.ZeroAddress)).to.be.revertedWithCustomError(registry, "FunctionRegistryZeroOwner");
-    await expect(registry.connect(owner).transferFunction(1, other.address)).to.emit(registry, "FunctionOwnerChanged").withArgs(1, owner.address, other.address);
+    await expect(registry.connect(owner).transferFunction(1, other.address))
+      .to.emit(registry, "FunctionOwnerChanged")
+      .withArgs(1, owner.address, other.address);
     await expect(registry.connect(owner).publish(1, ROOT_B, LIMITS)).to.be.revertedWithCustomError(registry, "FunctionRegistryNotOwner");
     await registry.connect(other).publish(1, ROOT_B, LIMITS);
     await expect(registry.versionOf(1, 3)).to.be.revertedWithCustomError(registry, "FunctionRegistryUnknownVersion").withArgs(1, 3);
@@ -91,9 +108,13 @@ describe("FunctionRegistry", () => {
     const none = await registry.lookup(ROOT_A);
     expect([none.id, none.version, none.owner, none.capPerEpoch]).to.deep.equal([0n, 0n, hre.ethers.ZeroAddress, 0n]);
     await registry.connect(owner).register("first", ROOT_A, LIMITS);
-    await expect(registry.connect(other).register("second", ROOT_A, LIMITS)).to.be.revertedWithCustomError(registry, "FunctionRegistryRootTaken").withArgs(ROOT_A, 1);
+    await expect(registry.connect(other).register("second", ROOT_A, LIMITS))
+      .to.be.revertedWithCustomError(registry, "FunctionRegistryRootTaken")
+      .withArgs(ROOT_A, 1);
     await registry.connect(other).register("second", ROOT_B, { ...LIMITS, cpuMs: 7 });
-    await expect(registry.connect(owner).publish(1, ROOT_B, LIMITS)).to.be.revertedWithCustomError(registry, "FunctionRegistryRootTaken").withArgs(ROOT_B, 2);
+    await expect(registry.connect(owner).publish(1, ROOT_B, LIMITS))
+      .to.be.revertedWithCustomError(registry, "FunctionRegistryRootTaken")
+      .withArgs(ROOT_B, 2);
     const b = await registry.lookup(ROOT_B);
     expect([b.id, b.version, b.owner, b.capPerEpoch, b.limits.cpuMs, b.limits.memoryMiB]).to.deep.equal([2n, 1n, other.address, 0n, 7n, 128n]);
   });
@@ -116,8 +137,20 @@ describe("FunctionRegistry", () => {
   const action = fc.oneof(
     // Two of the three accounts act, on ids up to one past the most registered, so that owners,
     // strangers and unknown ids all come up.
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant("register" as const), who: fc.nat(1), name: fc.nat(NAMES.length - 1), root: fc.nat(ROOTS.length - 1) }) },
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant("publish" as const), who: fc.nat(1), id: fc.nat(NAMES.length + 1), root: fc.nat(ROOTS.length - 1), cpuMs: fc.constantFrom(1, 50, 15_000, 15_001) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ kind: fc.constant("register" as const), who: fc.nat(1), name: fc.nat(NAMES.length - 1), root: fc.nat(ROOTS.length - 1) }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant("publish" as const),
+        who: fc.nat(1),
+        id: fc.nat(NAMES.length + 1),
+        root: fc.nat(ROOTS.length - 1),
+        cpuMs: fc.constantFrom(1, 50, 15_000, 15_001),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant("transfer" as const), who: fc.nat(1), id: fc.nat(NAMES.length + 1), to: fc.nat(2) }) },
   );
 
@@ -147,7 +180,12 @@ describe("FunctionRegistry", () => {
             } else if (a.kind === "publish") {
               const f = model[a.id - 1];
               const root = ROOTS[a.root];
-              allowed = f !== undefined && f.owner === signer.address && root !== hre.ethers.ZeroHash && !model.some((m) => m.roots.includes(root)) && a.cpuMs <= LIMITS.wallMs;
+              allowed =
+                f !== undefined &&
+                f.owner === signer.address &&
+                root !== hre.ethers.ZeroHash &&
+                !model.some((m) => m.roots.includes(root)) &&
+                a.cpuMs <= LIMITS.wallMs;
               call = registry.connect(signer).publish(a.id, root, { ...LIMITS, cpuMs: a.cpuMs });
               if (allowed) f.roots.push(root);
             } else {

@@ -6,8 +6,19 @@ import { FLK } from "../../protocol/units";
 import { GOVERNANCE, UNBONDING_PERIOD } from "../../protocol/governance";
 import { stakingFixture, type StakingSuite } from "../staking/fixture";
 
-enum State { Pending, Active, Canceled, Defeated, Succeeded, Queued, Expired, Executed }
-const For = 1, Against = 0, Abstain = 2;
+enum State {
+  Pending,
+  Active,
+  Canceled,
+  Defeated,
+  Succeeded,
+  Queued,
+  Expired,
+  Executed,
+}
+const For = 1,
+  Against = 0,
+  Abstain = 2;
 
 /** A proposal that sets the unbonding period through the timelock. */
 async function unbondingProposal(s: StakingSuite, period: bigint, description: string) {
@@ -56,8 +67,9 @@ describe("Governance (Governor + Timelock over staked FLK)", () => {
     const call = staking.interface.encodeFunctionData("setUnbondingPeriod", [0n]);
     const [deployer] = await hre.ethers.getSigners();
     for (const who of [deployer, stakers[0]]) {
-      await expect(timelock.connect(who).schedule(await staking.getAddress(), 0n, call, hre.ethers.ZeroHash, hre.ethers.ZeroHash, GOVERNANCE.timelockDelay))
-        .to.be.revertedWithCustomError(timelock, "AccessControlUnauthorizedAccount");
+      await expect(
+        timelock.connect(who).schedule(await staking.getAddress(), 0n, call, hre.ethers.ZeroHash, hre.ethers.ZeroHash, GOVERNANCE.timelockDelay),
+      ).to.be.revertedWithCustomError(timelock, "AccessControlUnauthorizedAccount");
       await expect(timelock.connect(who).cancel(hre.ethers.ZeroHash)).to.be.revertedWithCustomError(timelock, "AccessControlUnauthorizedAccount");
       await expect(timelock.connect(who).updateDelay(0n)).to.be.revertedWithCustomError(timelock, "TimelockUnauthorizedCaller");
     }
@@ -87,7 +99,9 @@ describe("Governance (Governor + Timelock over staked FLK)", () => {
     await time.increaseTo(snapshot + 1n);
     expect(await governor.state(p.id)).to.equal(State.Active);
     expect(await governor.quorum(snapshot)).to.equal((180_000n * FLK * 4n) / 100n);
-    await expect(governor.connect(a).castVote(p.id, For)).to.emit(governor, "VoteCast").withArgs(a.address, p.id, For, 100_000n * FLK, "");
+    await expect(governor.connect(a).castVote(p.id, For))
+      .to.emit(governor, "VoteCast")
+      .withArgs(a.address, p.id, For, 100_000n * FLK, "");
     await governor.connect(b).castVote(p.id, Against);
     await governor.connect(c).castVote(p.id, Abstain);
 
@@ -100,10 +114,14 @@ describe("Governance (Governor + Timelock over staked FLK)", () => {
     expect(await governor.state(p.id)).to.equal(State.Succeeded);
     await expect(governor.connect(outsider).queue(p.targets, p.values, p.calldatas, p.descriptionHash)).to.emit(governor, "ProposalQueued");
     expect(await governor.state(p.id)).to.equal(State.Queued);
-    await expect(governor.connect(outsider).execute(p.targets, p.values, p.calldatas, p.descriptionHash)).to.be.revertedWithCustomError(timelock, "TimelockUnexpectedOperationState");
+    await expect(governor.connect(outsider).execute(p.targets, p.values, p.calldatas, p.descriptionHash)).to.be.revertedWithCustomError(
+      timelock,
+      "TimelockUnexpectedOperationState",
+    );
     await time.increase(GOVERNANCE.timelockDelay);
     await expect(governor.connect(outsider).execute(p.targets, p.values, p.calldatas, p.descriptionHash))
-      .to.emit(staking, "UnbondingPeriodSet").withArgs(UNBONDING_PERIOD, 3n * 86_400n);
+      .to.emit(staking, "UnbondingPeriodSet")
+      .withArgs(UNBONDING_PERIOD, 3n * 86_400n);
     expect(await governor.state(p.id)).to.equal(State.Executed);
     expect(await staking.unbondingPeriod()).to.equal(3n * 86_400n);
   });
@@ -121,7 +139,10 @@ describe("Governance (Governor + Timelock over staked FLK)", () => {
     await governor.connect(a).castVote(p.id, For);
     await time.increaseTo((await governor.proposalDeadline(p.id)) + 1n);
     expect(await governor.state(p.id)).to.equal(State.Defeated);
-    await expect(governor.queue(p.targets, p.values, p.calldatas, p.descriptionHash)).to.be.revertedWithCustomError(governor, "GovernorUnexpectedProposalState");
+    await expect(governor.queue(p.targets, p.values, p.calldatas, p.descriptionHash)).to.be.revertedWithCustomError(
+      governor,
+      "GovernorUnexpectedProposalState",
+    );
     expect(await staking.unbondingPeriod()).to.equal(UNBONDING_PERIOD);
   });
 
@@ -133,9 +154,15 @@ describe("Governance (Governor + Timelock over staked FLK)", () => {
     await staking.connect(b).stake(10_000n * FLK);
     await mine();
     const p = await unbondingProposal(s, 86_400n, "Threshold");
-    await expect(governor.connect(a).propose(p.targets, p.values, p.calldatas, p.description)).to.be.revertedWithCustomError(governor, "GovernorInsufficientProposerVotes");
+    await expect(governor.connect(a).propose(p.targets, p.values, p.calldatas, p.description)).to.be.revertedWithCustomError(
+      governor,
+      "GovernorInsufficientProposerVotes",
+    );
     await governor.connect(b).propose(p.targets, p.values, p.calldatas, p.description);
-    await expect(governor.connect(a).cancel(p.targets, p.values, p.calldatas, p.descriptionHash)).to.be.revertedWithCustomError(governor, "GovernorUnableToCancel");
+    await expect(governor.connect(a).cancel(p.targets, p.values, p.calldatas, p.descriptionHash)).to.be.revertedWithCustomError(
+      governor,
+      "GovernorUnableToCancel",
+    );
     await expect(governor.connect(b).cancel(p.targets, p.values, p.calldatas, p.descriptionHash)).to.emit(governor, "ProposalCanceled");
     expect(await governor.state(p.id)).to.equal(State.Canceled);
   });

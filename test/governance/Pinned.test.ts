@@ -11,8 +11,15 @@ import { stakingFixture, type StakingSuite } from "../staking/fixture";
 
 const FLK = 10n ** 18n;
 const MONTH = (365n * 86_400n) / 12n;
-enum State { Pending, Active, Canceled, Defeated, Succeeded }
-const For = 1, Abstain = 2;
+enum State {
+  Pending,
+  Active,
+  Canceled,
+  Defeated,
+  Succeeded,
+}
+const For = 1,
+  Abstain = 2;
 
 describe("Pinned numbers of the seed and the decisions", () => {
   it("governance: delay 86,400 s, period 432,000 s, threshold 10,000 FLK, quorum 4%, timelock 172,800 s", async () => {

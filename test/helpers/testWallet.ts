@@ -26,8 +26,16 @@ const WALLET_SCRIPT = `(() => {
 })();`;
 
 /** Raw JSON-RPC to `rpcUrl`: the response as it came, errors included. */
-export async function rawRpc(rpcUrl: string, method: string, params: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string; data?: unknown } }> {
-  const response = await fetch(rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+export async function rawRpc(
+  rpcUrl: string,
+  method: string,
+  params: unknown[],
+): Promise<{ result?: unknown; error?: { code: number; message: string; data?: unknown } }> {
+  const response = await fetch(rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   return (await response.json()) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
 }
 

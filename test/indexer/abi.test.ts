@@ -36,7 +36,21 @@ describe("indexer ABI: every event the modules decode exists in its contract's a
       checked.set(contract, (checked.get(contract) ?? 0) + 1);
     }
     // Not vacuous: every contract the indexer reads had its events checked, the report tuple among them.
-    expect([...checked.keys()].sort()).to.include.members(["BuybackBurner", "CreatorMarket", "CreatorToken", "Emission", "EpochRewards", "FLK", "FunctionRegistry", "Governor", "NodeRegistry", "ServiceCredits", "ServiceEscrow", "Staking", "Vesting"]);
+    expect([...checked.keys()].sort()).to.include.members([
+      "BuybackBurner",
+      "CreatorMarket",
+      "CreatorToken",
+      "Emission",
+      "EpochRewards",
+      "FLK",
+      "FunctionRegistry",
+      "Governor",
+      "NodeRegistry",
+      "ServiceCredits",
+      "ServiceEscrow",
+      "Staking",
+      "Vesting",
+    ]);
     expect(events.length).to.be.greaterThan(30);
     expect(eventFragment("NodeRegistry", "EpochReported").format("full")).to.include("(uint32 nodeId, uint8 uptime");
   });
@@ -44,7 +58,8 @@ describe("indexer ABI: every event the modules decode exists in its contract's a
   it("has a handler only for events its module reads", () => {
     for (const m of allModules) {
       const read = new Set(decodedEvents([m]).map(([c, n]) => `${c}:${n}`));
-      for (const key of [...Object.keys(m.handlers), ...Object.keys(m.prefetch ?? {})]) expect(read.has(key), `module ${m.name}: ${key} is handled but not read`).to.equal(true);
+      for (const key of [...Object.keys(m.handlers), ...Object.keys(m.prefetch ?? {})])
+        expect(read.has(key), `module ${m.name}: ${key} is handled but not read`).to.equal(true);
     }
   });
 });

@@ -39,11 +39,15 @@ const ask = (api: ApiServer, query: string, headers?: Record<string, string>) =>
  */
 async function settled(api: ApiServer, wanted: (block: number, head: number) => boolean): Promise<Answer> {
   let answer: Answer | undefined;
-  await eventually("answers cached at the new state", async () => {
-    answer = await ask(api, QUERY);
-    const [block, , head] = answer.etag?.split(":")[0].split(".") ?? [];
-    return block !== undefined && wanted(Number(block), Number(head));
-  }, 10_000);
+  await eventually(
+    "answers cached at the new state",
+    async () => {
+      answer = await ask(api, QUERY);
+      const [block, , head] = answer.etag?.split(":")[0].split(".") ?? [];
+      return block !== undefined && wanted(Number(block), Number(head));
+    },
+    10_000,
+  );
   return answer!;
 }
 
@@ -92,7 +96,8 @@ describe("indexer API answer cache", function () {
           expect([unchanged.status, unchanged.body]).to.deep.equal([304, null]);
         }
         // Variables are part of the key.
-        const byVariable = (block: number) => post(api, JSON.stringify({ query: `query($at: Int) { tokenSupply(at: $at) { timestamp } }`, variables: { at: block } }));
+        const byVariable = (block: number) =>
+          post(api, JSON.stringify({ query: `query($at: Int) { tokenSupply(at: $at) { timestamp } }`, variables: { at: block } }));
         const [a, b] = [await byVariable(1_000), await byVariable(2_000)];
         expect([a.body.data.tokenSupply.timestamp, b.body.data.tokenSupply.timestamp]).to.deep.equal([1_000, 2_000]);
         expect(a.etag).to.not.equal(b.etag);
@@ -165,7 +170,9 @@ describe("indexer API answer cache", function () {
           const before = await ask(api, QUERY);
           const admin = new pg.Client({ connectionString: database.url });
           await admin.connect();
-          const { rows } = await admin.query(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+          const { rows } = await admin.query(
+            `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+          );
           await admin.end();
           expect(rows[0].n).to.be.greaterThan(0);
           await transfer();
@@ -225,7 +232,10 @@ describe("indexer API answer cache", function () {
         const cursor = `query($c: String) { accounts(after: $c, orderBy: BALANCE) { nodes { address } } }`;
         const requests = [
           JSON.stringify({ query: QUERY }),
-          JSON.stringify({ query: `query($first: Int) { accounts(first: $first, orderBy: BALANCE, orderDirection: DESC) { nodes { address balance } pageInfo { endCursor } } }`, variables: { first: 3 } }),
+          JSON.stringify({
+            query: `query($first: Int) { accounts(first: $first, orderBy: BALANCE, orderDirection: DESC) { nodes { address balance } pageInfo { endCursor } } }`,
+            variables: { first: 3 },
+          }),
           JSON.stringify({ query: `query A { tokenStats { holders } } query B { health { indexedBlock } }`, operationName: "B" }),
           // An execution error: masked to its code, data null beside it.
           JSON.stringify({ query: cursor, variables: { c: "not-a-cursor" } }),

@@ -16,7 +16,11 @@ async function deployedWithActivity(): Promise<Suite> {
 }
 
 async function gql(api: ApiServer, query: string, variables?: Record<string, unknown>) {
-  const res = await fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`${api.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
   return (await res.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
 }
 
@@ -72,7 +76,11 @@ describe("indexer GraphQL API", function () {
         const seen: { address: string; balance: string }[] = [];
         let after: string | null = null;
         for (;;) {
-          const r: any = await gql(api, `query($after: String) { accounts(first: 3, after: $after, orderBy: BALANCE, orderDirection: DESC, where: { balance_gt: "0" }) { nodes { address balance } pageInfo { hasNextPage endCursor } } }`, { after });
+          const r: any = await gql(
+            api,
+            `query($after: String) { accounts(first: 3, after: $after, orderBy: BALANCE, orderDirection: DESC, where: { balance_gt: "0" }) { nodes { address balance } pageInfo { hasNextPage endCursor } } }`,
+            { after },
+          );
           expect(r.errors).to.equal(undefined);
           seen.push(...r.data.accounts.nodes);
           if (!r.data.accounts.pageInfo.hasNextPage) break;
@@ -87,7 +95,11 @@ describe("indexer GraphQL API", function () {
       it("serves vesting schedules with vested amounts and a calendar, burns and emission", async () => {
         const beneficiary = suite.genesis.team.beneficiaries[0];
         const t = Number(await suite.vesting.start()) + 400 * 86400;
-        const r = await gql(api, `query($b: String, $t: Int) { vestingSchedules(where: { beneficiary: $b }) { nodes { id amount released vested(at: $t) unlockCalendar(months: 3) { amount } } } }`, { b: beneficiary.toLowerCase(), t });
+        const r = await gql(
+          api,
+          `query($b: String, $t: Int) { vestingSchedules(where: { beneficiary: $b }) { nodes { id amount released vested(at: $t) unlockCalendar(months: 3) { amount } } } }`,
+          { b: beneficiary.toLowerCase(), t },
+        );
         expect(r.errors).to.equal(undefined);
         const [s] = r.data.vestingSchedules.nodes;
         expect(BigInt(s.vested)).to.equal(await suite.vesting.vestedAmount(s.id, t));
@@ -124,7 +136,9 @@ describe("indexer GraphQL API", function () {
         const other = await gql(api, `query($c: String) { accounts(after: $c, orderBy: BALANCE) { nodes { address } } }`, { c: cursor });
         expect(codes(other)).to.deep.equal(["BAD_USER_INPUT"]);
         const forged = Buffer.from(JSON.stringify(["balance:a", "abc", "x"])).toString("base64url");
-        expect(codes(await gql(api, `query($c: String) { accounts(after: $c, orderBy: BALANCE) { nodes { address } } }`, { c: forged }))).to.deep.equal(["BAD_USER_INPUT"]);
+        expect(codes(await gql(api, `query($c: String) { accounts(after: $c, orderBy: BALANCE) { nodes { address } } }`, { c: forged }))).to.deep.equal([
+          "BAD_USER_INPUT",
+        ]);
         expect(codes(await gql(api, `{ account(address: "0x123") { balance } }`))).to.deep.equal(["BAD_USER_INPUT"]);
         expect(codes(await gql(api, `{ vestingUnlockCalendar(months: 100000) { amount } }`))).to.deep.equal(["BAD_USER_INPUT"]);
         const tokens = "{ " + Array.from({ length: 2500 }, () => "__typename").join(" ") + " }";
@@ -140,7 +154,10 @@ describe("indexer GraphQL API", function () {
     if (!backend.fresh) return this.skip();
     const database = await openDatabase({ databaseUrl: await freshPostgresUrl(), statementTimeoutMs: 50 });
     try {
-      const error = await sql`SELECT pg_sleep(1)`.execute(database.db).then(() => undefined, (e) => e);
+      const error = await sql`SELECT pg_sleep(1)`.execute(database.db).then(
+        () => undefined,
+        (e) => e,
+      );
       expect(error?.code).to.equal("57014");
       const { maskError } = await import("../../indexer/api/errors");
       expect(maskError(error, false).extensions.code).to.equal("QUERY_TIMEOUT");

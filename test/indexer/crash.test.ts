@@ -16,7 +16,6 @@ import { dropTestDatabases, dumpDerived, freshPostgresUrl, newEngine, testBacken
 
 const CLI = path.resolve(__dirname, "../../indexer/cli.ts");
 
-
 /** The suite with scripted activity plus 60 transfers, one block each. */
 async function busyChain(): Promise<Suite> {
   const suite = await deploySuite();
@@ -34,7 +33,9 @@ async function busyChain(): Promise<Suite> {
 function runSync(args: string[], kill?: { afterBatches: number; delayMs: number }): Promise<{ code: number | null; killed: boolean; stderr: string }> {
   return new Promise((resolve) => {
     // One process (node --import tsx), so SIGKILL leaves no orphan behind.
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, "sync", "--exit-when-synced", "--log-level", "debug", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", CLI, "sync", "--exit-when-synced", "--log-level", "debug", ...args], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     let batches = 0;
     let killed = false;
@@ -124,7 +125,10 @@ describe("indexer crash safety (kill -9 at random points, then restart)", functi
       const b = name === "postgres" ? await openDatabase(options) : a;
       try {
         const first = await acquireWriterLock(a, false);
-        const refused = await acquireWriterLock(b, false).then(() => undefined, (e) => e);
+        const refused = await acquireWriterLock(b, false).then(
+          () => undefined,
+          (e) => e,
+        );
         expect(refused).to.be.instanceOf(WriterLockBusyError);
         expect(refused.message).to.match(/already writing.*--wait-for-lock/);
         const waiting = acquireWriterLock(b, true, 20);

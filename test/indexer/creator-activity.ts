@@ -53,7 +53,9 @@ export async function fundedTraders(suite: Suite): Promise<HardhatEthersSigner[]
 /** Buys `amount` of `creator`'s token for `trader`, recording the quote and the FLK paid. */
 export async function buy(suite: Suite, trades: QuotedTrade[], trader: HardhatEthersSigner, creator: string, amount: bigint) {
   const [, curve] = await suite.creatorMarket.buyCost(creator, amount);
-  await recordTrade(suite, trades, trader, creator, "BUY", amount, curve, () => suite.creatorMarket.connect(trader).buy(creator, amount, hre.ethers.MaxUint256, NO_DEADLINE));
+  await recordTrade(suite, trades, trader, creator, "BUY", amount, curve, () =>
+    suite.creatorMarket.connect(trader).buy(creator, amount, hre.ethers.MaxUint256, NO_DEADLINE),
+  );
 }
 
 /** Sells `amount` of `creator`'s token for `trader`, recording the quote and the FLK received. */
@@ -75,7 +77,15 @@ async function recordTrade(
   const before = await suite.flk.balanceOf(trader.address);
   const receipt = (await (await send()).wait())!;
   const after = await suite.flk.balanceOf(trader.address);
-  trades.push({ block: receipt.blockNumber, trader: trader.address, creator, side, amount, curve, traderFlk: side === "BUY" ? before - after : after - before });
+  trades.push({
+    block: receipt.blockNumber,
+    trader: trader.address,
+    creator,
+    side,
+    amount,
+    curve,
+    traderFlk: side === "BUY" ? before - after : after - before,
+  });
 }
 
 /**

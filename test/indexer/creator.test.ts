@@ -11,7 +11,11 @@ import { creatorActivity, type CreatorSuite } from "./creator-activity";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";
 
 async function gql(api: ApiServer, query: string, variables?: Record<string, unknown>) {
-  const res = await fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`${api.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
   return (await res.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
 }
 
@@ -73,7 +77,9 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
         for (const r of rows) {
           const token = await hre.ethers.getContractAt("CreatorToken", r.token);
           expect(r.token).to.equal(await s.creatorMarket.tokenOf(r.creator));
-          expect(BigInt(r.supply)).to.equal(await s.creatorMarket.supplyOf(r.creator)).and.to.equal(await token.totalSupply());
+          expect(BigInt(r.supply))
+            .to.equal(await s.creatorMarket.supplyOf(r.creator))
+            .and.to.equal(await token.totalSupply());
           expect(BigInt(r.reserve)).to.equal(await s.creatorMarket.reserveOf(r.creator));
           expect(BigInt(r.price)).to.equal(await s.creatorMarket.spotPrice(r.creator));
           expect(BigInt(r.creator_fees_accrued) - BigInt(r.creator_fees_claimed)).to.equal(await s.creatorMarket.creatorFeesOf(r.creator));
@@ -112,7 +118,11 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
         }
         // d got its first tokens by a transfer, not a trade; b sold everything.
         const [, b, , d] = s.traders;
-        const x = await db.selectFrom("creator_token_holders").selectAll().where("token", "=", await s.creatorMarket.tokenOf(s.creators[0])).execute();
+        const x = await db
+          .selectFrom("creator_token_holders")
+          .selectAll()
+          .where("token", "=", await s.creatorMarket.tokenOf(s.creators[0]))
+          .execute();
         expect(x.find((h) => h.address === d.address)).to.not.equal(undefined);
         expect(BigInt(x.find((h) => h.address === b.address)!.balance)).to.equal(0n);
       });
@@ -137,7 +147,12 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
       it("market totals: token count, fee shares, treasury fees and the FLK the market holds", async () => {
         const m = await db.selectFrom("creator_market").selectAll().executeTakeFirstOrThrow();
         const [creatorBps, burnBps, treasuryBps, tokenCount, treasuryFees] = await s.creatorMarket.globalState();
-        expect([m.creator_fee_bps, m.burn_fee_bps, m.treasury_fee_bps, m.token_count]).to.deep.equal([Number(creatorBps), Number(burnBps), Number(treasuryBps), Number(tokenCount)]);
+        expect([m.creator_fee_bps, m.burn_fee_bps, m.treasury_fee_bps, m.token_count]).to.deep.equal([
+          Number(creatorBps),
+          Number(burnBps),
+          Number(treasuryBps),
+          Number(tokenCount),
+        ]);
         expect(BigInt(m.treasury_fees_accrued) - BigInt(m.treasury_fees_withdrawn)).to.equal(treasuryFees);
         expect(BigInt(m.treasury_fees_withdrawn)).to.be.greaterThan(0n);
         expect(m.treasury).to.equal(await s.creatorMarket.treasury());
@@ -178,7 +193,9 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
         }
         const burned = (await s.flk.totalMinted()) - (await s.flk.totalSupply());
         const head = (await hre.ethers.provider.getBlock("latest"))!;
-        expect(running).to.equal(burned).and.to.equal((await supplyAt(db, head.timestamp)).burned);
+        expect(running)
+          .to.equal(burned)
+          .and.to.equal((await supplyAt(db, head.timestamp)).burned);
         // Each block's burns are exactly its total-supply drop (no block here both mints and burns).
         for (const n of new Set(burns.map((b) => b.block_number))) {
           const drop = (await s.flk.totalSupply({ blockTag: n - 1 })) - (await s.flk.totalSupply({ blockTag: n }));
@@ -213,7 +230,12 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
         expect(BigInt(rows[1].usdc_amount)).to.equal(750n * 10n ** 6n);
         expect(BigInt(rows[1].deposited)).to.equal(500n * 10n ** 6n);
         const [id, start, period, startPrice] = await s.buyback.auction();
-        expect([rows[2].id, rows[2].start_time, rows[2].period, BigInt(rows[2].start_price)]).to.deep.equal([Number(id), Number(start), Number(period), startPrice]);
+        expect([rows[2].id, rows[2].start_time, rows[2].period, BigInt(rows[2].start_price)]).to.deep.equal([
+          Number(id),
+          Number(start),
+          Number(period),
+          startPrice,
+        ]);
         const totals = await db.selectFrom("buyback_totals").selectAll().executeTakeFirstOrThrow();
         const [pPeriod, pMultiplier, pFloor] = await s.buyback.params();
         expect([totals.period, BigInt(totals.multiplier), BigInt(totals.floor)]).to.deep.equal([Number(pPeriod), pMultiplier, pFloor]);
@@ -221,7 +243,10 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
         // The price path through GraphQL: at every block of auction 1 (before its sale) and of the
         // open auction, priceAt equals currentPrice() at that block; floor changed in between.
         const head = await hre.ethers.provider.getBlockNumber();
-        const spans = [[rows[1].id, rows[1].start_block, rows[1].sold_block - 1], [rows[2].id, rows[2].start_block, head]];
+        const spans = [
+          [rows[1].id, rows[1].start_block, rows[1].sold_block - 1],
+          [rows[2].id, rows[2].start_block, head],
+        ];
         let checked = 0;
         for (const [auctionId, from, to] of spans) {
           for (let n = from; n <= to; n++) {
@@ -235,7 +260,9 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
         // At its sale, a sold auction's price per USDC times its lot is the price paid.
         for (const r of rows.filter((x) => x.status === "SOLD")) {
           const at = await gql(api, `{ auction(id: ${r.id}) { priceAt(timestamp: ${r.sold_timestamp}) pricePaid usdcAmount } }`);
-          expect(potPrice(BigInt(at.data.auction.priceAt), BigInt(at.data.auction.usdcAmount)).toString()).to.equal(at.data.auction.pricePaid).and.to.equal(r.flk_paid);
+          expect(potPrice(BigInt(at.data.auction.priceAt), BigInt(at.data.auction.usdcAmount)).toString())
+            .to.equal(at.data.auction.pricePaid)
+            .and.to.equal(r.flk_paid);
         }
         const now = await gql(api, `{ buyback { currentAuction { id currentPrice } totalBurned auctionsSold params { floor } } }`);
         expect(BigInt(now.data.buyback.currentAuction.currentPrice)).to.equal(await s.buyback.currentPrice({ blockTag: head }));
@@ -244,7 +271,12 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
       });
 
       it("GraphQL: tokens by supply, holders and trades paged, market, auctions and burns by source", async () => {
-        const tokens = await allPages(api, (after) => `{ creatorTokens(first: 1, orderBy: SUPPLY${after ? `, after: "${after}"` : ""}) { nodes { address creator supply price reserve holderCount creatorFeesUnclaimed } pageInfo { hasNextPage endCursor } } }`, (d) => d.creatorTokens);
+        const tokens = await allPages(
+          api,
+          (after) =>
+            `{ creatorTokens(first: 1, orderBy: SUPPLY${after ? `, after: "${after}"` : ""}) { nodes { address creator supply price reserve holderCount creatorFeesUnclaimed } pageInfo { hasNextPage endCursor } } }`,
+          (d) => d.creatorTokens,
+        );
         const expected = await Promise.all(s.creators.map(async (c) => ({ creator: c, supply: await s.creatorMarket.supplyOf(c) })));
         expected.sort((p, q) => (p.supply === q.supply ? 0 : p.supply < q.supply ? 1 : -1));
         expect(tokens.map((t) => t.creator)).to.deep.equal(expected.map((e) => e.creator));
@@ -256,35 +288,57 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
 
         const x = s.creators[0];
         const tokenX = await hre.ethers.getContractAt("CreatorToken", await s.creatorMarket.tokenOf(x));
-        const holders = await allPages(api, (after) => `{ creatorToken(creator: "${x}") { holders(first: 2${after ? `, after: "${after}"` : ""}) { nodes { address balance } pageInfo { hasNextPage endCursor } } } }`, (d) => d.creatorToken.holders);
+        const holders = await allPages(
+          api,
+          (after) =>
+            `{ creatorToken(creator: "${x}") { holders(first: 2${after ? `, after: "${after}"` : ""}) { nodes { address balance } pageInfo { hasNextPage endCursor } } } }`,
+          (d) => d.creatorToken.holders,
+        );
         for (const h of holders) expect(BigInt(h.balance)).to.equal(await tokenX.balanceOf(h.address));
         const balances = holders.map((h) => BigInt(h.balance));
         expect(balances).to.deep.equal([...balances].sort((p, q) => (p === q ? 0 : p < q ? 1 : -1)));
-        expect(holders.length).to.equal((await gql(api, `{ creatorToken(address: "${(await tokenX.getAddress()).toLowerCase()}") { holderCount } }`)).data.creatorToken.holderCount);
+        expect(holders.length).to.equal(
+          (await gql(api, `{ creatorToken(address: "${(await tokenX.getAddress()).toLowerCase()}") { holderCount } }`)).data.creatorToken.holderCount,
+        );
 
-        const sells = await allPages(api, (after) => `{ creatorTrades(first: 1, where: { creator: "${x}", side: SELL }${after ? `, after: "${after}"` : ""}) { nodes { trader amount flk traderFlk side blockNumber } pageInfo { hasNextPage endCursor } } }`, (d) => d.creatorTrades);
+        const sells = await allPages(
+          api,
+          (after) =>
+            `{ creatorTrades(first: 1, where: { creator: "${x}", side: SELL }${after ? `, after: "${after}"` : ""}) { nodes { trader amount flk traderFlk side blockNumber } pageInfo { hasNextPage endCursor } } }`,
+          (d) => d.creatorTrades,
+        );
         const expectedSells = s.trades.filter((t) => t.creator === x && t.side === "SELL").reverse();
-        expect(sells.map((t) => [t.trader, BigInt(t.amount), BigInt(t.flk), BigInt(t.traderFlk), t.blockNumber])).to.deep.equal(expectedSells.map((t) => [t.trader, t.amount, t.curve, t.traderFlk, t.block]));
+        expect(sells.map((t) => [t.trader, BigInt(t.amount), BigInt(t.flk), BigInt(t.traderFlk), t.blockNumber])).to.deep.equal(
+          expectedSells.map((t) => [t.trader, t.amount, t.curve, t.traderFlk, t.block]),
+        );
 
-        const nested = (await gql(api, `{ creatorToken(creator: "${x}") { trades(orderDirection: ASC, where: { side: BUY }) { nodes { trader amount } } } }`)).data.creatorToken.trades.nodes;
+        const nested = (await gql(api, `{ creatorToken(creator: "${x}") { trades(orderDirection: ASC, where: { side: BUY }) { nodes { trader amount } } } }`))
+          .data.creatorToken.trades.nodes;
         const expectedBuys = s.trades.filter((t) => t.creator === x && t.side === "BUY");
         expect(nested.map((t: any) => [t.trader, BigInt(t.amount)])).to.deep.equal(expectedBuys.map((t) => [t.trader, t.amount]));
 
-        const m = (await gql(api, `{ creatorMarket { flkBalance totalReserve surplus treasuryFeesUnwithdrawn tokenCount } tokenSupply { curveReserves } }`)).data;
+        const m = (await gql(api, `{ creatorMarket { flkBalance totalReserve surplus treasuryFeesUnwithdrawn tokenCount } tokenSupply { curveReserves } }`))
+          .data;
         expect(BigInt(m.creatorMarket.flkBalance)).to.equal(await s.flk.balanceOf(market));
         expect(BigInt(m.creatorMarket.surplus)).to.equal(s.stray.amount);
         expect(m.creatorMarket.totalReserve).to.equal(m.tokenSupply.curveReserves);
 
         const buybackBurns = (await gql(api, `{ burns(where: { source: BUYBACK }) { nodes { from value auctionId cumulativeBurned } } }`)).data.burns.nodes;
         const sales = await s.buyback.queryFilter(s.buyback.filters.AuctionBought());
-        expect(buybackBurns.map((b: any) => [b.from, BigInt(b.value), b.auctionId])).to.deep.equal(sales.map((e) => [e.args.buyer, e.args.flkBurned, Number(e.args.auctionId)]));
+        expect(buybackBurns.map((b: any) => [b.from, BigInt(b.value), b.auctionId])).to.deep.equal(
+          sales.map((e) => [e.args.buyer, e.args.flkBurned, Number(e.args.auctionId)]),
+        );
         const newest = (await gql(api, `{ burns(first: 1, orderDirection: DESC) { nodes { cumulativeBurned } } }`)).data.burns.nodes[0];
         expect(BigInt(newest.cumulativeBurned)).to.equal((await s.flk.totalMinted()) - (await s.flk.totalSupply()));
 
         const auctions = (await gql(api, `{ auctions(first: 2) { nodes { id status pricePaid } pageInfo { hasNextPage } } }`)).data.auctions;
-        expect(auctions.nodes.map((a: any) => [a.id, a.status])).to.deep.equal([[2, "OPEN"], [1, "SOLD"]]);
+        expect(auctions.nodes.map((a: any) => [a.id, a.status])).to.deep.equal([
+          [2, "OPEN"],
+          [1, "SOLD"],
+        ]);
         expect(auctions.pageInfo.hasNextPage).to.equal(true);
-        const sold = (await gql(api, `{ auctions(where: { status: SOLD, buyer: "${s.traders[1].address}" }) { nodes { id usdcAmount } } }`)).data.auctions.nodes;
+        const sold = (await gql(api, `{ auctions(where: { status: SOLD, buyer: "${s.traders[1].address}" }) { nodes { id usdcAmount } } }`)).data.auctions
+          .nodes;
         expect(sold.map((a: any) => a.id)).to.deep.equal([0]);
       });
 
@@ -303,7 +357,9 @@ describe("indexer creator-token and buyback areas match the contracts to the wei
         ];
         for (const q of bad) expect(codes(await gql(api, q)), q).to.deep.equal(["BAD_USER_INPUT"]);
         const page = (await gql(api, `{ creatorTokens(first: 1, orderBy: VOLUME) { pageInfo { endCursor } } }`)).data.creatorTokens.pageInfo.endCursor;
-        expect(codes(await gql(api, `query($c: String) { creatorTokens(after: $c, orderBy: HOLDERS) { nodes { supply } } }`, { c: page }))).to.deep.equal(["BAD_USER_INPUT"]);
+        expect(codes(await gql(api, `query($c: String) { creatorTokens(after: $c, orderBy: HOLDERS) { nodes { supply } } }`, { c: page }))).to.deep.equal([
+          "BAD_USER_INPUT",
+        ]);
         // An unknown enum value fails validation, with GraphQL's own code.
         expect(codes(await gql(api, `{ burns(where: { source: MINT }) { nodes { value } } }`))).to.deep.equal(["GRAPHQL_VALIDATION_FAILED"]);
         // A creator without a token is not an error: nothing matches.

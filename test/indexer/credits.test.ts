@@ -88,7 +88,11 @@ function expected(timeline: readonly Snapshot[], initialRate: bigint, month: { s
   }
   stakeSeconds += current.stake * BigInt(to - from);
   weighted += current.stake * current.rate * BigInt(to - from);
-  return { credits: weighted / (BigInt(month.end - month.start) * 10n ** 18n), averageStake: stakeSeconds / BigInt(to - month.start), stakeAtEnd: current.stake };
+  return {
+    credits: weighted / (BigInt(month.end - month.start) * 10n ** 18n),
+    averageStake: stakeSeconds / BigInt(to - month.start),
+    stakeAtEnd: current.stake,
+  };
 }
 
 describe("indexer service credits per account, month and tier", function () {
@@ -109,7 +113,8 @@ describe("indexer service credits per account, month and tier", function () {
         const { initialRate } = s;
         const fields = "account month credits averageStake tier stakeAtEnd complete";
         for (const [i, month] of s.months.entries()) {
-          const got = (await gql(api.url, `{ serviceCredits(account: "${a.address.toLowerCase()}", month: "${month.label}") { ${fields} } }`)).data.serviceCredits;
+          const got = (await gql(api.url, `{ serviceCredits(account: "${a.address.toLowerCase()}", month: "${month.label}") { ${fields} } }`)).data
+            .serviceCredits;
           const want = expected(s.timeline, initialRate, month, now);
           // The tier of the average stake, by the contract's own tierOf at the month's last block.
           const tier = Number(await s.serviceCredits.tierOf(want.averageStake, { blockTag: s.lastBlockOf[i] }));

@@ -5,7 +5,11 @@ import { measurement, reportEpoch, sevenActiveNodes, type RegistryActivity } fro
 /** A report of the current epoch: `revenue` by node index, `usage` by client (sorted by address, as the registry requires). */
 export async function debitEpoch(s: RegistryActivity, revenue: Record<number, bigint>, usage: { client: string; amount: bigint }[]) {
   const measured = s.nodes.map((n, i) => measurement(n.id, revenue[i] ?? 0n, 60));
-  await reportEpoch(s, measured, [...usage].sort((a, b) => (BigInt(a.client) < BigInt(b.client) ? -1 : 1)));
+  await reportEpoch(
+    s,
+    measured,
+    [...usage].sort((a, b) => (BigInt(a.client) < BigInt(b.client) ? -1 : 1)),
+  );
 }
 
 /**

@@ -24,7 +24,8 @@ describe("indexer escrow area: balances, spending limits and debits match Servic
       const api = await startApiServer({ database, port: 0 });
       try {
         await (await newEngine(database, s)).syncToHead();
-        const account = async (client: string) => (await gql(api.url, `{ escrowAccount(client: "${client.toLowerCase()}") { ${ACCOUNT_FIELDS} } }`)).data.escrowAccount;
+        const account = async (client: string) =>
+          (await gql(api.url, `{ escrowAccount(client: "${client.toLowerCase()}") { ${ACCOUNT_FIELDS} } }`)).data.escrowAccount;
         const withdrawableAt1 = Number((await s.escrow.accounts(c1.address)).withdrawableAt);
 
         // Literal expectations from the scenario (escrow-activity.ts), in USDC units.
@@ -68,7 +69,11 @@ describe("indexer escrow area: balances, spending limits and debits match Servic
         // The same through the escrow's own views.
         for (const a of [a0, a1]) {
           const stored = await s.escrow.accounts(a.client);
-          expect([stored.balance, stored.withdrawalAmount, Number(stored.withdrawableAt)]).to.deep.equal([BigInt(a.balance), BigInt(a.withdrawalAmount), a.withdrawableAt]);
+          expect([stored.balance, stored.withdrawalAmount, Number(stored.withdrawableAt)]).to.deep.equal([
+            BigInt(a.balance),
+            BigInt(a.withdrawalAmount),
+            a.withdrawableAt,
+          ]);
           expect(await s.escrow.spendingLimit(a.client, 3)).to.equal(BigInt(a.spendingLimit));
           expect(await s.escrow.spendingLimit(a.client, 4)).to.equal(BigInt(a.pendingSpendingLimit ?? a.spendingLimit));
           expect(await s.escrow.debitable([a.client], 3)).to.deep.equal([BigInt(a.debitable)]);
@@ -81,7 +86,11 @@ describe("indexer escrow area: balances, spending limits and debits match Servic
         let after: string | null = null;
         do {
           const page: any = (
-            await gql(api.url, `query($after: String) { escrowAccount(client: "${c0.address}") { debits(first: 1, after: $after) { nodes { epoch client amount balance } pageInfo { hasNextPage endCursor } } } }`, { after })
+            await gql(
+              api.url,
+              `query($after: String) { escrowAccount(client: "${c0.address}") { debits(first: 1, after: $after) { nodes { epoch client amount balance } pageInfo { hasNextPage endCursor } } } }`,
+              { after },
+            )
           ).data.escrowAccount.debits;
           seen.push(...page.nodes);
           after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
@@ -93,7 +102,10 @@ describe("indexer escrow area: balances, spending limits and debits match Servic
 
         // Epochs: totals, the 80/20 split, debits per client and revenue per node.
         const epochs = (
-          await gql(api.url, "{ escrowEpochs { nodes { epoch total toNodes toBuyback revenueMatchesDebits debits { nodes { client amount } } nodes { nodes { nodeId owner revenue } } } pageInfo { hasNextPage } } }")
+          await gql(
+            api.url,
+            "{ escrowEpochs { nodes { epoch total toNodes toBuyback revenueMatchesDebits debits { nodes { client amount } } nodes { nodes { nodeId owner revenue } } } pageInfo { hasNextPage } } }",
+          )
         ).data.escrowEpochs;
         const byAddress = (x: { client: string }, y: { client: string }) => (BigInt(x.client) < BigInt(y.client) ? -1 : 1);
         const [n0, n1, n2] = s.nodes;
@@ -105,7 +117,12 @@ describe("indexer escrow area: balances, spending limits and debits match Servic
               toNodes: U(52n),
               toBuyback: U(13n),
               revenueMatchesDebits: true,
-              debits: { nodes: [{ client: c0.address, amount: U(60n) }, { client: c1.address, amount: U(5n) }].sort(byAddress) },
+              debits: {
+                nodes: [
+                  { client: c0.address, amount: U(60n) },
+                  { client: c1.address, amount: U(5n) },
+                ].sort(byAddress),
+              },
               nodes: { nodes: [{ nodeId: n2.id, owner: n2.owner.address, revenue: U(65n) }] },
             },
             {
@@ -114,7 +131,12 @@ describe("indexer escrow area: balances, spending limits and debits match Servic
               toNodes: U(184n),
               toBuyback: U(46n),
               revenueMatchesDebits: true,
-              debits: { nodes: [{ client: c0.address, amount: U(200n) }, { client: c1.address, amount: U(30n) }].sort(byAddress) },
+              debits: {
+                nodes: [
+                  { client: c0.address, amount: U(200n) },
+                  { client: c1.address, amount: U(30n) },
+                ].sort(byAddress),
+              },
               nodes: {
                 nodes: [
                   { nodeId: n0.id, owner: n0.owner.address, revenue: U(150n) },
@@ -131,9 +153,15 @@ describe("indexer escrow area: balances, spending limits and debits match Servic
         expect((await s.rewards.pools(1)).usdcPool).to.equal(184n * 10n ** 6n);
 
         // Accounts by balance, largest first, paged.
-        const first = (await gql(api.url, "{ escrowAccounts(first: 1, orderBy: BALANCE) { nodes { client balance } pageInfo { hasNextPage endCursor } } }")).data.escrowAccounts;
+        const first = (await gql(api.url, "{ escrowAccounts(first: 1, orderBy: BALANCE) { nodes { client balance } pageInfo { hasNextPage endCursor } } }"))
+          .data.escrowAccounts;
         expect(first.nodes).to.deep.equal([{ client: c1.address, balance: U(10n) }]);
-        const second = (await gql(api.url, `{ escrowAccounts(first: 1, orderBy: BALANCE, after: "${first.pageInfo.endCursor}") { nodes { client balance } pageInfo { hasNextPage } } }`)).data.escrowAccounts;
+        const second = (
+          await gql(
+            api.url,
+            `{ escrowAccounts(first: 1, orderBy: BALANCE, after: "${first.pageInfo.endCursor}") { nodes { client balance } pageInfo { hasNextPage } } }`,
+          )
+        ).data.escrowAccounts;
         expect(second).to.deep.equal({ nodes: [{ client: c0.address, balance: "0" }], pageInfo: { hasNextPage: false } });
 
         // Bad input gets clear codes.

@@ -48,7 +48,6 @@ export const RANGE_REFUSALS: Record<string, Refusal> = {
 /** Counts of what the proxy did, by kind. */
 export type FaultCounts = Record<string, number>;
 
-
 /**
  * A JSON-RPC proxy on loopback in front of `upstream` that imposes `plan`: range and result
  * caps, answers that never come, 429s, dropped connections, 5xx. Everything it does is counted.
@@ -71,11 +70,12 @@ export async function startFaultProxy(upstream: string, plan: FaultPlan): Promis
     count(`call ${call.method}`);
     // The first calls fail once in each way, so every run sees every kind; then at random.
     const calls = Object.entries(counts).reduce((n, [k, v]) => (k.startsWith("call ") ? n + v : n), 0);
-    const roll = calls >= 2 && calls <= 5 ? [0, plan.rateLimit, plan.rateLimit + plan.drop, plan.rateLimit + plan.drop + plan.hang][calls - 2] + 1e-9 : random();
-    if (roll < plan.rateLimit) return count("429"), send(res, 429, "Too Many Requests", call.id, { "retry-after": "0" });
-    if (roll < plan.rateLimit + plan.drop) return count("dropped"), req.socket.destroy();
-    if (roll < plan.rateLimit + plan.drop + plan.hang) return count("hang"), hanging.add(res);
-    if (roll < plan.rateLimit + plan.drop + plan.hang + plan.serverError) return count("503"), send(res, 503, "Service Unavailable", call.id);
+    const roll =
+      calls >= 2 && calls <= 5 ? [0, plan.rateLimit, plan.rateLimit + plan.drop, plan.rateLimit + plan.drop + plan.hang][calls - 2] + 1e-9 : random();
+    if (roll < plan.rateLimit) return (count("429"), send(res, 429, "Too Many Requests", call.id, { "retry-after": "0" }));
+    if (roll < plan.rateLimit + plan.drop) return (count("dropped"), req.socket.destroy());
+    if (roll < plan.rateLimit + plan.drop + plan.hang) return (count("hang"), hanging.add(res));
+    if (roll < plan.rateLimit + plan.drop + plan.hang + plan.serverError) return (count("503"), send(res, 503, "Service Unavailable", call.id));
     let span = 1;
     let from = 0;
     if (call.method === "eth_getLogs") {
@@ -93,12 +93,13 @@ export async function startFaultProxy(upstream: string, plan: FaultPlan): Promis
     const upstreamRes = await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(call) });
     const answer = (await upstreamRes.json()) as { result?: unknown };
     if (call.method === "eth_getLogs" && span > 1 && Array.isArray(answer.result)) {
-      if (answer.result.length > plan.slowAbove) return count("slow dense range"), hanging.add(res);
+      if (answer.result.length > plan.slowAbove) return (count("slow dense range"), hanging.add(res));
       // The first answer of several logs is capped too (a provider whose cap is lower that day), so
       // every run sees a result cap: whether a range lands between `maxResults` and `slowAbove`
       // depends on how the random faults moved the fetcher's ranges.
       const firstCap = plan.resultCapFirst && !counts["result cap"] && answer.result.length > 1;
-      if (answer.result.length > plan.maxResults || firstCap) return count("result cap"), send(res, 200, rpcError(-32005, `query returned more than ${plan.maxResults} results`).body, call.id);
+      if (answer.result.length > plan.maxResults || firstCap)
+        return (count("result cap"), send(res, 200, rpcError(-32005, `query returned more than ${plan.maxResults} results`).body, call.id));
     }
     send(res, upstreamRes.status, answer, call.id);
   });

@@ -47,7 +47,8 @@ async function functionsScenario(): Promise<FunctionsScenario> {
   return { ...s, alice: alice.address, bob: bob.address, times };
 }
 
-const FUNCTION_FIELDS = "id name owner version root limits { memoryMiB cpuMs wallMs bundleBytes } ownerPaysCapPerEpoch registeredAt updatedAt maxCostPerMillionCalls";
+const FUNCTION_FIELDS =
+  "id name owner version root limits { memoryMiB cpuMs wallMs bundleBytes } ownerPaysCapPerEpoch registeredAt updatedAt maxCostPerMillionCalls";
 
 describe("indexer functions area: FunctionRegistry's functions and versions, ServiceEscrow's compute prices", function () {
   this.timeout(300_000);
@@ -94,7 +95,10 @@ describe("indexer functions area: FunctionRegistry's functions and versions, Ser
           updatedAt: echoRegistered,
           maxCostPerMillionCalls: "700000",
         };
-        expect((await q(`{ edgeFunctions { nodes { ${FUNCTION_FIELDS} } pageInfo { hasNextPage } } }`)).edgeFunctions).to.deep.equal({ nodes: [hello, echo], pageInfo: { hasNextPage: false } });
+        expect((await q(`{ edgeFunctions { nodes { ${FUNCTION_FIELDS} } pageInfo { hasNextPage } } }`)).edgeFunctions).to.deep.equal({
+          nodes: [hello, echo],
+          pageInfo: { hasNextPage: false },
+        });
         // The registry's own answer for the name.
         const resolved = await s.functionRegistry.resolve("hello");
         expect([Number(resolved.version), resolved.latest.root]).to.deep.equal([hello.version, hello.root]);
@@ -109,24 +113,31 @@ describe("indexer functions area: FunctionRegistry's functions and versions, Ser
         const byName = (await q(`{ edgeFunctions(first: 1, orderBy: NAME) { nodes { name } pageInfo { hasNextPage endCursor } } }`)).edgeFunctions;
         expect(byName.nodes).to.deep.equal([{ name: "echo-2" }]);
         expect(byName.pageInfo.hasNextPage).to.equal(true);
-        expect((await q(`{ edgeFunctions(first: 1, orderBy: NAME, after: "${byName.pageInfo.endCursor}") { nodes { name } pageInfo { hasNextPage } } }`)).edgeFunctions).to.deep.equal({
+        expect(
+          (await q(`{ edgeFunctions(first: 1, orderBy: NAME, after: "${byName.pageInfo.endCursor}") { nodes { name } pageInfo { hasNextPage } } }`))
+            .edgeFunctions,
+        ).to.deep.equal({
           nodes: [{ name: "hello" }],
           pageInfo: { hasNextPage: false },
         });
         expect((await q(`{ edgeFunctions(where: { owner: "${s.bob}" }) { nodes { id } } }`)).edgeFunctions.nodes).to.deep.equal([]);
-        expect((await q(`{ edgeFunctions(where: { owner: "${s.alice.toLowerCase()}" }, orderDirection: DESC) { nodes { id } } }`)).edgeFunctions.nodes).to.deep.equal([{ id: 2 }, { id: 1 }]);
+        expect(
+          (await q(`{ edgeFunctions(where: { owner: "${s.alice.toLowerCase()}" }, orderDirection: DESC) { nodes { id } } }`)).edgeFunctions.nodes,
+        ).to.deep.equal([{ id: 2 }, { id: 1 }]);
 
         // Version history: a new root is a new version; the registry's versionOf agrees.
-        const versions = (await q(`{ edgeFunction(id: 1) { versions { nodes { functionId version root limits { memoryMiB cpuMs wallMs bundleBytes } publishedAt } } } }`)).edgeFunction.versions.nodes;
+        const versions = (
+          await q(`{ edgeFunction(id: 1) { versions { nodes { functionId version root limits { memoryMiB cpuMs wallMs bundleBytes } publishedAt } } } }`)
+        ).edgeFunction.versions.nodes;
         expect(versions).to.deep.equal([
           { functionId: 1, version: 1, root: R1, limits: { memoryMiB: 128, cpuMs: 50, wallMs: 15_000, bundleBytes: 1_048_576 }, publishedAt: registered },
           { functionId: 1, version: 2, root: R2, limits: { memoryMiB: 64, cpuMs: 20, wallMs: 1_000, bundleBytes: 65_536 }, publishedAt: published },
         ]);
         expect(Number((await s.functionRegistry.versionOf(1, 1)).publishedAt)).to.equal(registered);
         // Root R1 is version 1 of `hello` only (asked without 0x and in upper case).
-        expect((await q(`{ functionVersionsByRoot(root: "${R1.slice(2).toUpperCase()}") { nodes { functionId version } } }`)).functionVersionsByRoot.nodes).to.deep.equal([
-          { functionId: 1, version: 1 },
-        ]);
+        expect(
+          (await q(`{ functionVersionsByRoot(root: "${R1.slice(2).toUpperCase()}") { nodes { functionId version } } }`)).functionVersionsByRoot.nodes,
+        ).to.deep.equal([{ functionId: 1, version: 1 }]);
 
         // Prices: the latest, what a call at 50 CPU-ms costs per million, and the history with the constructor's defaults.
         expect((await q(`{ computePrices { perMillionRequests perMillionCpuMs perMillionCalls(cpuMs: 50) timestamp } }`)).computePrices).to.deep.equal({

@@ -116,13 +116,24 @@ describe("indexer governance area matches the governor to the wei", function () 
         for (const p of nodes) {
           const created = (await governor.queryFilter(governor.filters.ProposalCreated())).find((e: any) => String(e.args.proposalId) === p.id)!;
           expect(p.timestamp).to.equal((await created.getBlock()).timestamp);
-          const expected = steps.flat().filter((e) => e.id === p.id).sort((x, y) => x.blockNumber - y.blockNumber);
-          expect(p.lifecycle).to.deep.equal(expected.map(({ id: _, ...e }) => e), `lifecycle of ${p.id}`);
+          const expected = steps
+            .flat()
+            .filter((e) => e.id === p.id)
+            .sort((x, y) => x.blockNumber - y.blockNumber);
+          expect(p.lifecycle).to.deep.equal(
+            expected.map(({ id: _, ...e }) => e),
+            `lifecycle of ${p.id}`,
+          );
         }
         expect(nodes[0].lifecycle.map((e: any) => e.kind)).to.deep.equal(["QUEUED", "EXECUTED"]);
         expect(nodes[1].lifecycle.map((e: any) => e.kind)).to.deep.equal(["CANCELED"]);
         const executed = nodes[0];
-        expect(executed.votes.nodes.map((v: any) => [v.support, v.reason])).to.deep.equal([["FOR", ""], ["AGAINST", "too short"], ["ABSTAIN", ""], ["FOR", ""]]);
+        expect(executed.votes.nodes.map((v: any) => [v.support, v.reason])).to.deep.equal([
+          ["FOR", ""],
+          ["AGAINST", "too short"],
+          ["ABSTAIN", ""],
+          ["FOR", ""],
+        ]);
         expect(executed.votes.nodes[3].weight).to.equal("0"); // staked after the snapshot
         expect(BigInt(executed.forVotes)).to.equal(105_000n * FLK); // a's own stake plus d's delegation
       } finally {

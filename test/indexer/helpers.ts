@@ -75,9 +75,10 @@ export async function dropTestDatabases(): Promise<void> {
 export async function testBackends(): Promise<TestBackend[]> {
   serverReachable ??= probeServer();
   const reachable = await serverReachable;
-  const postgres: TestBackend = reachable || process.env.CI === "true"
-    ? { name: "postgres", fresh: async () => openDatabase({ databaseUrl: await freshPostgresUrl() }) }
-    : { name: "postgres", skipReason: `no PostgreSQL at ${TEST_SERVER_URL}: start one or set TEST_DATABASE_URL to run these tests` };
+  const postgres: TestBackend =
+    reachable || process.env.CI === "true"
+      ? { name: "postgres", fresh: async () => openDatabase({ databaseUrl: await freshPostgresUrl() }) }
+      : { name: "postgres", skipReason: `no PostgreSQL at ${TEST_SERVER_URL}: start one or set TEST_DATABASE_URL to run these tests` };
   pgliteTemplate ??= migratedPgliteTemplate();
   const snapshot = await pgliteTemplate;
   return [{ name: "pglite", fresh: () => openDatabase({ dataDir: "memory://", pgliteSnapshot: snapshot }) }, postgres];
@@ -108,7 +109,9 @@ export async function dumpDerived(database: IndexerDatabase): Promise<Record<str
   const out: Record<string, unknown[]> = {};
   for (const m of allModules) {
     for (const t of m.tables) {
-      const { rows } = await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(t.name)} ORDER BY ${sql.join(t.primaryKey.map((c) => sql.ref(c)))}`.execute(database.db);
+      const { rows } = await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(t.name)} ORDER BY ${sql.join(t.primaryKey.map((c) => sql.ref(c)))}`.execute(
+        database.db,
+      );
       out[t.name] = rows;
     }
   }

@@ -23,7 +23,9 @@ describe("indexer serve: reads as prepared statements", function () {
     expect(await read(2)).to.deep.equal([{ a: 2 }, { a: 3 }]);
     expect(await read(1)).to.deep.equal([{ a: 1 }, { a: 2 }, { a: 3 }]);
     // One connection (pool of 1): the text was prepared once, under one name.
-    const prepared = await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements WHERE statement LIKE ${"%\"t\"%"}`.execute(db);
+    const prepared = await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements WHERE statement LIKE ${'%"t"%'}`.execute(
+      db,
+    );
     expect(prepared.rows.map((r) => r.statement)).to.deep.equal(['select * from "t" where "a" >= $1 order by "a"']);
     // A migration adds a column: `select *` changes its result type, which a prepared plan refuses.
     await sql`ALTER TABLE t ADD COLUMN b int4 NOT NULL DEFAULT 7`.execute(db);

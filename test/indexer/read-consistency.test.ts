@@ -91,7 +91,10 @@ describe("indexer API reads consistent with /health", function () {
         // `past` asks for the supply at a time after the round's block (other suites move the clock, so no fixed date).
         let later = 0;
         const read = (api: ApiServer) =>
-          gql(api, `{ account(address: "${recipient}") { balance } tokenStats { transfers } tokenSupply { total burned } past: tokenSupply(at: ${later}) { total } health { indexedBlock } }`);
+          gql(
+            api,
+            `{ account(address: "${recipient}") { balance } tokenStats { transfers } tokenSupply { total burned } past: tokenSupply(at: ${later}) { total } health { indexedBlock } }`,
+          );
         let transfers = Number((await read(apis[0])).tokenStats.transfers);
         const rounds = 12;
         let checked = 0;
@@ -107,7 +110,7 @@ describe("indexer API reads consistent with /health", function () {
           const supply = await suite.flk.totalSupply({ blockTag: block });
           // Wait on one process's /health (turn by turn), then ask every process at once.
           const watched = apis[round % apis.length];
-          for (const end = Date.now() + 20_000; ; ) {
+          for (const end = Date.now() + 20_000; ;) {
             const at = await healthBlock(watched);
             if (at !== null && at >= block) break;
             if (Date.now() > end) throw new Error(`health still at ${at}, not ${block}`);

@@ -48,9 +48,20 @@ export async function skipEpoch(s: RegistryActivity): Promise<void> {
  * completed by the committee's code (`completeEpochReport`), then passed through `tamper` (a
  * committee signing something else). Returns the honest rewards tree.
  */
-export async function reportEpoch(s: RegistryActivity, measurements: NodeMeasurement[], usage: { client: string; amount: bigint }[] = [], tamper: (r: EpochReport) => EpochReport = (r) => r) {
+export async function reportEpoch(
+  s: RegistryActivity,
+  measurements: NodeMeasurement[],
+  usage: { client: string; amount: bigint }[] = [],
+  tamper: (r: EpochReport) => EpochReport = (r) => r,
+) {
   const epoch = await s.registry.epoch();
-  const { report, rewards } = completeEpochReport({ epoch, nodes: measurements, usage }, await standings(s, measurements.map((m) => m.nodeId)));
+  const { report, rewards } = completeEpochReport(
+    { epoch, nodes: measurements, usage },
+    await standings(
+      s,
+      measurements.map((m) => m.nodeId),
+    ),
+  );
   await submitReport(s, s.nodes, tamper(report));
   return rewards;
 }

@@ -28,7 +28,17 @@ describe("indexer registry area matches NodeRegistry and EpochRewards to the wei
         for (const r of rows) {
           const v = await registry.getNode(r.id);
           // Every fixture node registers with a valid ed25519 key proof (forged ones: test/node/chain).
-          expect([r.owner, r.node_key, r.signer, r.status, BigInt(r.stake), BigInt(r.unstaking), r.unstake_ready_at, r.locked_until, r.key_proof_valid]).to.deep.equal(
+          expect([
+            r.owner,
+            r.node_key,
+            r.signer,
+            r.status,
+            BigInt(r.stake),
+            BigInt(r.unstaking),
+            r.unstake_ready_at,
+            r.locked_until,
+            r.key_proof_valid,
+          ]).to.deep.equal(
             [v.owner, v.nodeKey, v.signer, NODE_STATUS[Number(v.status)], v.stake, v.unstaking, Number(v.unstakeReadyAt), Number(v.lockedUntil), true],
             `node ${r.id}`,
           );
@@ -49,7 +59,9 @@ describe("indexer registry area matches NodeRegistry and EpochRewards to the wei
         }
         const slashEvents = await registry.queryFilter(registry.filters.Slashed());
         const slashes = changes.filter((c) => c.kind === "SLASHED");
-        expect(slashes.map((c) => [c.node_id, c.epoch, BigInt(c.amount)])).to.deep.equal(slashEvents.map((e) => [Number(e.args.nodeId), Number(e.args.epoch), e.args.amount]));
+        expect(slashes.map((c) => [c.node_id, c.epoch, BigInt(c.amount)])).to.deep.equal(
+          slashEvents.map((e) => [Number(e.args.nodeId), Number(e.args.epoch), e.args.amount]),
+        );
         expect(slashes.length).to.equal(1);
 
         // Epochs: each one against the views at its last block (a duration change applies to the running epoch).
@@ -59,7 +71,12 @@ describe("indexer registry area matches NodeRegistry and EpochRewards to the wei
         for (const e of epochs) {
           const at = { blockTag: e.ended_block === null ? "latest" : e.ended_block - 1 };
           expect([e.start, e.duration, e.active_set, e.committee]).to.deep.equal(
-            [Number(await registry.epochStart(at)), Number(await registry.epochDuration(at)), (await registry.activeSetIds(at)).map(Number), (await registry.committeeIds(at)).map(Number)],
+            [
+              Number(await registry.epochStart(at)),
+              Number(await registry.epochDuration(at)),
+              (await registry.activeSetIds(at)).map(Number),
+              (await registry.committeeIds(at)).map(Number),
+            ],
             `epoch ${e.number}`,
           );
           const committers = (await registry.beaconCommitters(e.number)).map(Number);
@@ -71,7 +88,15 @@ describe("indexer registry area matches NodeRegistry and EpochRewards to the wei
           }
           const pools = await rewards.pools(e.number);
           if (e.settled_root !== null) {
-            expect([e.settled_root, BigInt(e.flk_pool), BigInt(e.usdc_pool), BigInt(e.settled_flk_weight), BigInt(e.settled_usdc_weight), BigInt(e.flk_paid), BigInt(e.usdc_paid)]).to.deep.equal(
+            expect([
+              e.settled_root,
+              BigInt(e.flk_pool),
+              BigInt(e.usdc_pool),
+              BigInt(e.settled_flk_weight),
+              BigInt(e.settled_usdc_weight),
+              BigInt(e.flk_paid),
+              BigInt(e.usdc_paid),
+            ]).to.deep.equal(
               [pools.root, pools.flkPool, pools.usdcPool, pools.totalFlkWeight, pools.totalUsdcWeight, pools.flkPaid, pools.usdcPaid],
               `pools of epoch ${e.number}`,
             );
@@ -96,7 +121,13 @@ describe("indexer registry area matches NodeRegistry and EpochRewards to the wei
         const seen: { id: number; stake: string }[] = [];
         let after: string | null = null;
         do {
-          const page: any = (await gql(api.url, "query($after: String) { nodes(first: 2, after: $after, orderBy: STAKE) { nodes { id stake } pageInfo { hasNextPage endCursor } } }", { after })).data.nodes;
+          const page: any = (
+            await gql(
+              api.url,
+              "query($after: String) { nodes(first: 2, after: $after, orderBy: STAKE) { nodes { id stake } pageInfo { hasNextPage endCursor } } }",
+              { after },
+            )
+          ).data.nodes;
           seen.push(...page.nodes);
           after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
         } while (after);
@@ -109,21 +140,41 @@ describe("indexer registry area matches NodeRegistry and EpochRewards to the wei
         expect(jailed.map((n: any) => n.id)).to.deep.equal(views.filter((v) => v.status === 3n).map((v) => Number(v.id)));
 
         const slashedId = slashes[0].node_id;
-        const one = (await gql(api.url, `{ node(id: ${slashedId}) { id nodeKey signer endpoints { host ports { primary gateway } } stake unstaking lockedUntil slashed stakeChanges { nodes { kind amount stake unstaking epoch } } slashes { epoch amount } } }`)).data.node;
+        const one = (
+          await gql(
+            api.url,
+            `{ node(id: ${slashedId}) { id nodeKey signer endpoints { host ports { primary gateway } } stake unstaking lockedUntil slashed stakeChanges { nodes { kind amount stake unstaking epoch } } slashes { epoch amount } } }`,
+          )
+        ).data.node;
         const v = await registry.getNode(slashedId);
         expect([one.nodeKey, one.stake, one.unstaking, one.slashed]).to.deep.equal([v.nodeKey, v.stake.toString(), v.unstaking.toString(), slashes[0].amount]);
         expect(one.endpoints).to.deep.equal({ host: v.endpoints.host, ports: { primary: 4310, gateway: 4220 } });
         expect(one.stakeChanges.nodes[0].kind).to.equal("REGISTERED");
         expect(one.slashes).to.deep.equal([{ epoch: slashes[0].epoch, amount: slashes[0].amount }]);
 
-        const ep = (await gql(api.url, "{ epoch(number: 1) { number start duration status activeSet committee seed beacons { nodeId revealed } report { digest signers rewardsRoot totalUsage measurements { nodeId uptime bytesServed } usage { client amount } } settlement { root flkPool flkPaid } } }")).data.epoch;
-        expect([ep.status, ep.activeSet, ep.committee, ep.report.digest, ep.report.signers]).to.deep.equal(["REPORTED", e1.active_set, e1.committee, e1.report_digest, e1.report_signers]);
+        const ep = (
+          await gql(
+            api.url,
+            "{ epoch(number: 1) { number start duration status activeSet committee seed beacons { nodeId revealed } report { digest signers rewardsRoot totalUsage measurements { nodeId uptime bytesServed } usage { client amount } } settlement { root flkPool flkPaid } } }",
+          )
+        ).data.epoch;
+        expect([ep.status, ep.activeSet, ep.committee, ep.report.digest, ep.report.signers]).to.deep.equal([
+          "REPORTED",
+          e1.active_set,
+          e1.committee,
+          e1.report_digest,
+          e1.report_signers,
+        ]);
         // The client pays the earning nodes' revenue: (10 + 11 + 12 + 16) USDC + 4 × 7 units.
         expect(ep.report.usage).to.deep.equal([{ client: s.clients[0].address, amount: (49n * 10n ** 6n + 28n).toString() }]);
         expect(ep.beacons.filter((b: any) => !b.revealed)).to.have.length(1);
         expect(ep.settlement.flkPool).to.equal((await rewards.pools(1)).flkPool.toString());
         const list = (await gql(api.url, "{ epochs(first: 3) { nodes { number status } pageInfo { hasNextPage } } }")).data.epochs;
-        expect(list.nodes).to.deep.equal([{ number: 7, status: "RUNNING" }, { number: 6, status: "SKIPPED" }, { number: 5, status: "SKIPPED" }]);
+        expect(list.nodes).to.deep.equal([
+          { number: 7, status: "RUNNING" },
+          { number: 6, status: "SKIPPED" },
+          { number: 5, status: "SKIPPED" },
+        ]);
         expect(list.pageInfo.hasNextPage).to.equal(true);
         const skipped = (await gql(api.url, "{ epochs(where: { status: REPORTED }) { nodes { number } } }")).data.epochs.nodes;
         expect(skipped).to.deep.equal([{ number: 1 }]);

@@ -35,12 +35,19 @@ async function expectTokensMatchChain(database: IndexerDatabase, s: Suite, accou
     expect(BigInt(t.supply)).to.equal(await s.creatorMarket.supplyOf(t.creator));
     const token = await hre.ethers.getContractAt("CreatorToken", t.token);
     for (const account of accounts) {
-      const row = await database.db.selectFrom("creator_token_holders").select("balance").where("token", "=", t.token).where("address", "=", account).executeTakeFirst();
+      const row = await database.db
+        .selectFrom("creator_token_holders")
+        .select("balance")
+        .where("token", "=", t.token)
+        .where("address", "=", account)
+        .executeTakeFirst();
       expect(BigInt(row?.balance ?? 0)).to.equal(await token.balanceOf(account), `${account} in ${t.token}`);
     }
   }
   const reserves = (await Promise.all(tokens.map((t) => s.creatorMarket.reserveOf(t.creator)))).reduce((x, y) => x + y, 0n);
-  const { rows } = await sql<{ amount: string }>`SELECT amount FROM supply_components WHERE component = 'curveReserves' ORDER BY block_number DESC LIMIT 1`.execute(database.db);
+  const { rows } = await sql<{
+    amount: string;
+  }>`SELECT amount FROM supply_components WHERE component = 'curveReserves' ORDER BY block_number DESC LIMIT 1`.execute(database.db);
   expect(BigInt(rows[0].amount)).to.equal(reserves);
 }
 
@@ -90,7 +97,11 @@ describe("indexer reorgs and restarts over creator-token trades and buyback auct
         expect((got.creator_tokens as { creator: string }[]).map((r) => r.creator).sort()).to.deep.equal([a.address, d.address].sort());
         const [sale] = got.buyback_auctions as { status: string; buyer: string }[];
         expect([sale.status, sale.buyer]).to.deep.equal(["SOLD", c.address]);
-        await expectTokensMatchChain(database, s, s.traders.map((t) => t.address));
+        await expectTokensMatchChain(
+          database,
+          s,
+          s.traders.map((t) => t.address),
+        );
       } finally {
         await database.close();
         await reference.close();
@@ -113,7 +124,11 @@ describe("indexer reorgs and restarts over creator-token trades and buyback auct
         await (await newEngine(database, s)).syncToHead();
         await (await newEngine(reference, s)).syncToHead();
         expect(await dumpDerived(database)).to.deep.equal(await dumpDerived(reference));
-        await expectTokensMatchChain(database, s, s.traders.map((t) => t.address));
+        await expectTokensMatchChain(
+          database,
+          s,
+          s.traders.map((t) => t.address),
+        );
       } finally {
         await database.close();
         await reference.close();

@@ -45,9 +45,9 @@ describe("indexer reorgs over escrow deposits, limits and debits", function () {
         expect(got).to.deep.equal(await dumpDerived(reference));
         expect(got.escrow_debits).to.deep.equal([]);
         expect(got.escrow_epochs).to.deep.equal([]);
-        expect((got.escrow_accounts as Record<string, unknown>[]).map((a) => [a.client, a.balance, a.next_spending_limit, a.next_limit_from, a.withdrawal_amount])).to.deep.equal([
-          [c0.address, (100n * USDC).toString(), (7n * USDC).toString(), 2, (60n * USDC).toString()],
-        ]);
+        expect(
+          (got.escrow_accounts as Record<string, unknown>[]).map((a) => [a.client, a.balance, a.next_spending_limit, a.next_limit_from, a.withdrawal_amount]),
+        ).to.deep.equal([[c0.address, (100n * USDC).toString(), (7n * USDC).toString(), 2, (60n * USDC).toString()]]);
         expect(await s.escrow.spendingLimit(c0.address, 2)).to.equal(7n * USDC);
       } finally {
         await database.close();

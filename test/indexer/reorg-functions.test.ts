@@ -42,12 +42,16 @@ describe("indexer reorgs over function registrations, versions and prices", func
         await (await newEngine(reference, s, { finalityDepth: 60 })).syncToHead();
         const got = await dumpDerived(database);
         expect(got).to.deep.equal(await dumpDerived(reference));
-        expect((got.functions as Record<string, unknown>[]).map((f) => [f.id, f.name, f.owner, f.version, f.root, f.memory_mib, f.cpu_ms])).to.deep.equal([[1, "hello", alice.address, 2, root("44"), 64, 50]]);
+        expect((got.functions as Record<string, unknown>[]).map((f) => [f.id, f.name, f.owner, f.version, f.root, f.memory_mib, f.cpu_ms])).to.deep.equal([
+          [1, "hello", alice.address, 2, root("44"), 64, 50],
+        ]);
         expect((got.function_versions as Record<string, unknown>[]).map((v) => [v.function_id, v.version, v.root])).to.deep.equal([
           [1, 1, root("11")],
           [1, 2, root("44")],
         ]);
-        expect((got.compute_prices as Record<string, unknown>[]).map((p) => [p.per_million_requests, p.per_million_cpu_ms])).to.deep.equal([["300000", "20000"]]);
+        expect((got.compute_prices as Record<string, unknown>[]).map((p) => [p.per_million_requests, p.per_million_cpu_ms])).to.deep.equal([
+          ["300000", "20000"],
+        ]);
       } finally {
         await database.close();
         await reference.close();

@@ -55,7 +55,10 @@ describe("indexer reorgs (Hardhat snapshot/revert)", function () {
             }
             // Nothing of the abandoned branch is left in the hash chain: every stored hash is the
             // chain's at that height, and the window up to the cursor is complete.
-            const stored = (await database.db.selectFrom("indexer_blocks").select(["block_number", "hash"]).orderBy("block_number").execute()) as { block_number: number; hash: string }[];
+            const stored = (await database.db.selectFrom("indexer_blocks").select(["block_number", "hash"]).orderBy("block_number").execute()) as {
+              block_number: number;
+              hash: string;
+            }[];
             expect(stored.length).to.be.within(1, 13);
             expect(stored[stored.length - 1].block_number).to.equal(engine.cursor);
             for (const { block_number, hash } of stored) {

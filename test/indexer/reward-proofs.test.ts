@@ -20,10 +20,17 @@ async function tamperedReports(): Promise<RegistryActivity> {
   const [client] = s.clients;
   await s.escrow.connect(client).deposit(client.address, 100n * USDC);
   const nodes = s.nodes.map((n, i) => measurement(n.id, BigInt(i + 1) * USDC, 50 + i));
-  const wrong = await standings(s, nodes.map((m) => m.nodeId));
+  const wrong = await standings(
+    s,
+    nodes.map((m) => m.nodeId),
+  );
   wrong.set(s.nodes[0].id, { ...wrong.get(s.nodes[0].id)!, lockedUntil: 700n });
   const forged = reportRewardsTree(1n, nodes, wrong);
-  await reportEpoch(s, nodes, [{ client: client.address, amount: 28n * USDC }], (r) => ({ ...r, rewardsRoot: forged.root, totalFlkWeight: forged.totalFlkWeight }));
+  await reportEpoch(s, nodes, [{ client: client.address, amount: 28n * USDC }], (r) => ({
+    ...r,
+    rewardsRoot: forged.root,
+    totalFlkWeight: forged.totalFlkWeight,
+  }));
   await reportEpoch(s, nodes, [{ client: client.address, amount: 28n * USDC }], (r) => ({ ...r, reputationRoot: keccak256(toUtf8Bytes("not the scores")) }));
   return s;
 }
@@ -43,7 +50,10 @@ describe("indexer rewards: reports recomputed, per-node reputation and rewards, 
       try {
         const engine = await newEngine(database, s);
         await engine.syncToHead();
-        const answer = await gql(api.url, "{ epoch(number: 1) { rootsMatch mismatch recomputed { rewardsRoot totalFlkWeight } report { rewardsRoot totalFlkWeight measurements { nodeId revenue reputation } } } }");
+        const answer = await gql(
+          api.url,
+          "{ epoch(number: 1) { rootsMatch mismatch recomputed { rewardsRoot totalFlkWeight } report { rewardsRoot totalFlkWeight measurements { nodeId revenue reputation } } } }",
+        );
         expect(answer.errors, JSON.stringify(answer.errors)).to.equal(undefined);
         const epoch1 = answer.data.epoch;
         expect([epoch1.rootsMatch, epoch1.mismatch]).to.deep.equal([true, []]);
@@ -56,7 +66,9 @@ describe("indexer rewards: reports recomputed, per-node reputation and rewards, 
         let withLeaf = 0;
         for (const n of s.nodes) {
           const p = (await gql(api.url, `{ rewardProof(epoch: 1, node: ${n.id}) { ${PROOF_FIELDS} } }`)).data.rewardProof;
-          const ownerEarns = s.nodes.some((o) => o.owner.address === n.owner.address && epoch1.report.measurements.find((x: any) => x.nodeId === o.id).revenue !== "0");
+          const ownerEarns = s.nodes.some(
+            (o) => o.owner.address === n.owner.address && epoch1.report.measurements.find((x: any) => x.nodeId === o.id).revenue !== "0",
+          );
           if (!ownerEarns) {
             expect(p, `node ${n.id} earns nothing`).to.equal(null);
             continue;
@@ -69,7 +81,9 @@ describe("indexer rewards: reports recomputed, per-node reputation and rewards, 
             expect(await rewards.claimed(1, p.account)).to.equal(true);
             continue;
           }
-          await expect(rewards.claim(1, p.account, p.flkWeight, p.usdcWeight, p.proof)).to.emit(rewards, "Claimed").withArgs(1, p.account, p.flkAmount, p.usdcAmount);
+          await expect(rewards.claim(1, p.account, p.flkWeight, p.usdcWeight, p.proof))
+            .to.emit(rewards, "Claimed")
+            .withArgs(1, p.account, p.flkAmount, p.usdcAmount);
         }
         expect(withLeaf).to.equal(4); // n1, n2, n3 and n7 earn; n1 and n7 share an owner's leaf
         await engine.syncToHead();
@@ -83,7 +97,12 @@ describe("indexer rewards: reports recomputed, per-node reputation and rewards, 
 
         // Per-node reputation and rewards (the dashboard's chart and claim list).
         const n3 = s.nodes[2];
-        const view = (await gql(api.url, `{ node(id: ${n3.id}) { reputation { epoch score } rewards { epoch account flkWeight usdcWeight flkAmount usdcAmount claimed } } }`)).data.node;
+        const view = (
+          await gql(
+            api.url,
+            `{ node(id: ${n3.id}) { reputation { epoch score } rewards { epoch account flkWeight usdcWeight flkAmount usdcAmount claimed } } }`,
+          )
+        ).data.node;
         const m3 = epoch1.report.measurements.find((x: any) => x.nodeId === n3.id);
         expect(view.reputation).to.deep.equal([{ epoch: 1, score: m3.reputation }]);
         const lockedUntil = (await registry.getNode(n3.id)).lockedUntil;
@@ -135,7 +154,9 @@ describe("indexer rewards: reports recomputed, per-node reputation and rewards, 
         expect(rewards1[0]).to.deep.equal({ epoch: 1, flkAmount: null, usdcAmount: null });
         // Epoch 2's rewards root is honest: its proofs verify on chain.
         const p = (await gql(api.url, `{ rewardProof(epoch: 2, node: 2) { ${PROOF_FIELDS} } }`)).data.rewardProof;
-        await expect(s.rewards.claim(2, p.account, p.flkWeight, p.usdcWeight, p.proof)).to.emit(s.rewards, "Claimed").withArgs(2, p.account, p.flkAmount, p.usdcAmount);
+        await expect(s.rewards.claim(2, p.account, p.flkWeight, p.usdcWeight, p.proof))
+          .to.emit(s.rewards, "Claimed")
+          .withArgs(2, p.account, p.flkAmount, p.usdcAmount);
       } finally {
         await api.close();
         await database.close();

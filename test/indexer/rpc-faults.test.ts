@@ -75,7 +75,11 @@ describe("indexer over a faulty RPC", function () {
         await (await newEngine(clean, suite)).syncToHead();
         const flaky = faultyRpc(hardhatRpc(), 3, 4);
         // Small batches: tokens are created in one batch and traded in later ones.
-        const engine = await newEngine(faulty, suite, { rpc: new RetryingRpc(flaky, { baseDelayMs: 1, maxDelayMs: 5 }), batchEvents: 7, fetcher: { initialRange: 64, concurrency: 3 } });
+        const engine = await newEngine(faulty, suite, {
+          rpc: new RetryingRpc(flaky, { baseDelayMs: 1, maxDelayMs: 5 }),
+          batchEvents: 7,
+          fetcher: { initialRange: 64, concurrency: 3 },
+        });
         await engine.syncToHead();
         expect(flaky.faults).to.be.greaterThan(10);
         const got = await dumpDerived(faulty);

@@ -55,7 +55,17 @@ describe("indexer over HTTP behind a faulty endpoint", function () {
       const node = await hardhatOverHttp();
       const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
       console.log(`      fault proxy seed ${seed} (FAULT_SEED=${seed} replays it)`);
-      const proxy = await startFaultProxy(node.url, { maxRange: 50, maxResults: 400, slowAbove: 700, rateLimit: 0.05, drop: 0.04, hang: 0.02, serverError: 0.04, resultCapFirst: true, seed });
+      const proxy = await startFaultProxy(node.url, {
+        maxRange: 50,
+        maxResults: 400,
+        slowAbove: 700,
+        rateLimit: 0.05,
+        drop: 0.04,
+        hang: 0.02,
+        serverError: 0.04,
+        resultCapFirst: true,
+        seed,
+      });
       const clean = await backend.fresh();
       const faulty = await backend.fresh();
       try {
@@ -86,7 +96,18 @@ describe("indexer over HTTP behind a faulty endpoint", function () {
     const node = await hardhatOverHttp();
     // A distant endpoint (200 ms a call) capping ranges at one block: the sync lasts seconds, one
     // block a batch, its pace set by the endpoint, not by this shared machine's CPU (few events a block).
-    const proxy = await startFaultProxy(node.url, { maxRange: 1, maxResults: 1e9, slowAbove: 1e9, rateLimit: 0, drop: 0, hang: 0, serverError: 0, seed: 1, latencyMs: 200, refusals: ["base"] });
+    const proxy = await startFaultProxy(node.url, {
+      maxRange: 1,
+      maxResults: 1e9,
+      slowAbove: 1e9,
+      rateLimit: 0,
+      drop: 0,
+      hang: 0,
+      serverError: 0,
+      seed: 1,
+      latencyMs: 200,
+      refusals: ["base"],
+    });
     const database = await backend.fresh!();
     const lines: { at: number; fields: Record<string, any> }[] = [];
     const log = createLogger("info", (line) => {
@@ -112,7 +133,9 @@ describe("indexer over HTTP behind a faulty endpoint", function () {
         if (fields.block - first < range / 10 || remaining < 0.5) continue;
         judged++;
         expect(fields.eventsPerSecond).to.be.greaterThan(0);
-        expect(Math.abs(fields.etaSeconds - remaining), `eta ${fields.etaSeconds} s at block ${fields.block}, ${remaining} s left`).to.be.at.most(0.25 * remaining + 0.3);
+        expect(Math.abs(fields.etaSeconds - remaining), `eta ${fields.etaSeconds} s at block ${fields.block}, ${remaining} s left`).to.be.at.most(
+          0.25 * remaining + 0.3,
+        );
       }
       expect(judged, JSON.stringify(lines.map((l) => l.fields))).to.be.at.least(3);
     } finally {
@@ -133,7 +156,17 @@ describe("indexer over HTTP behind a faulty endpoint", function () {
     try {
       const direct = await new LogFetcher(rpcFromUrl(node.url), addresses, { initialRange: 100_000 }).fetchRange(0, head);
       for (const shape of Object.keys(RANGE_REFUSALS)) {
-        const proxy = await startFaultProxy(node.url, { maxRange: 7, maxResults: 1e9, slowAbove: 1e9, rateLimit: 0, drop: 0, hang: 0, serverError: 0, seed: 1, refusals: [shape] });
+        const proxy = await startFaultProxy(node.url, {
+          maxRange: 7,
+          maxResults: 1e9,
+          slowAbove: 1e9,
+          rateLimit: 0,
+          drop: 0,
+          hang: 0,
+          serverError: 0,
+          seed: 1,
+          refusals: [shape],
+        });
         try {
           const fetcher = new LogFetcher(new RetryingRpc(rpcFromUrl(proxy.url), { baseDelayMs: 1 }), addresses, { initialRange: 1_000 });
           const logs = [];
@@ -157,7 +190,15 @@ describe("indexer over HTTP behind a faulty endpoint", function () {
   it("reads a 10 MB answer sent in 20,000 chunks in linear time (Hardhat writes one chunk per log)", async function () {
     // ethers' Node transport copied the whole body so far for every chunk: 20,000 chunks of a
     // 10 MB answer meant ~100 GB of copying (minutes). Read once and parsed once, it is ~0.1 s.
-    const log = { address: "0x" + "11".repeat(20), topics: ["0x" + "22".repeat(32)], data: "0x" + "33".repeat(150), blockNumber: "0x1", blockHash: "0x" + "44".repeat(32), transactionHash: "0x" + "55".repeat(32), logIndex: "0x0" };
+    const log = {
+      address: "0x" + "11".repeat(20),
+      topics: ["0x" + "22".repeat(32)],
+      data: "0x" + "33".repeat(150),
+      blockNumber: "0x1",
+      blockHash: "0x" + "44".repeat(32),
+      transactionHash: "0x" + "55".repeat(32),
+      logIndex: "0x0",
+    };
     const piece = JSON.stringify(log);
     const server = http.createServer((req, res) => {
       req.resume().on("end", () => {
@@ -227,7 +268,12 @@ describe("indexer over HTTP behind a faulty endpoint", function () {
       [new RpcTimeoutError("rpc eth_getLogs timed out after 30000 ms"), 50_000],
     ];
     for (const [err, want] of cases) expect(logRangeLimit(err, 100_000), (err as Error).message).to.equal(want);
-    for (const other of [e("Too Many Requests", undefined, 429), e("rate limit exceeded", -32005), e("internal error", -32603), e("fetch failed (other side closed)")]) {
+    for (const other of [
+      e("Too Many Requests", undefined, 429),
+      e("rate limit exceeded", -32005),
+      e("internal error", -32603),
+      e("fetch failed (other side closed)"),
+    ]) {
       expect(logRangeLimit(other, 100_000), (other as Error).message).to.equal(undefined);
     }
   });

@@ -79,9 +79,20 @@ describe("indexer staking rewards earned: the contract's accumulator replayed", 
           const mine = await Promise.all(
             paid
               .filter((p) => p.e.args.account === x.address)
-              .map(async ({ e, kind }) => ({ kind, amount: e.args.amount.toString(), blockNumber: e.blockNumber, timestamp: (await e.getBlock()).timestamp, transactionHash: e.transactionHash })),
+              .map(async ({ e, kind }) => ({
+                kind,
+                amount: e.args.amount.toString(),
+                blockNumber: e.blockNumber,
+                timestamp: (await e.getBlock()).timestamp,
+                transactionHash: e.transactionHash,
+              })),
           );
-          const got = (await gql(api.url, `{ stakingRewardPayments(account: "${x.address.toLowerCase()}") { nodes { kind amount blockNumber timestamp transactionHash } } }`)).data.stakingRewardPayments.nodes;
+          const got = (
+            await gql(
+              api.url,
+              `{ stakingRewardPayments(account: "${x.address.toLowerCase()}") { nodes { kind amount blockNumber timestamp transactionHash } } }`,
+            )
+          ).data.stakingRewardPayments.nodes;
           expect(got, `reward payments of ${x.address}`).to.deep.equal(mine);
         }
       } finally {

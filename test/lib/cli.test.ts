@@ -28,7 +28,8 @@ describe("lib/cli: the flags every command line reads", () => {
 
   it("positiveFlag: fractions yes, zero, negatives and words no", () => {
     expect(positiveFlag("--max-gib", "0.5")).to.equal(0.5);
-    for (const bad of ["0", "-2", "ten", "Infinity"]) expect(() => positiveFlag("--max-gib", bad)).to.throw(UsageError, `--max-gib must be a positive number, got "${bad}"`);
+    for (const bad of ["0", "-2", "ten", "Infinity"])
+      expect(() => positiveFlag("--max-gib", bad)).to.throw(UsageError, `--max-gib must be a positive number, got "${bad}"`);
   });
 
   it("isUsageError: our usage errors and parseArgs' refusals, not other failures", () => {

@@ -8,7 +8,12 @@ const ROOT = path.resolve(__dirname, "../..");
 
 /** Runs a CLI through tsx to its end. */
 function cli(script: string, args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, script), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -21,11 +26,28 @@ describe("node CLIs: parseArgs, --help and environment fallbacks", function () {
   it("node: --help lists every command and flag with its environment variable", () => {
     const r = cli("node/cli.ts", ["--help"]);
     expect(r.code).to.equal(0);
-    for (const word of ["run", "keygen", "prove", "NODE_OPERATOR", "cluster", "NODE_CONFIG", "NODE_CLUSTER_DIR", "NODE_CLUSTER_NODES", "NODE_CLUSTER_PORT", "LOG_LEVEL"]) expect(r.stdout).to.include(word);
+    for (const word of [
+      "run",
+      "keygen",
+      "prove",
+      "NODE_OPERATOR",
+      "cluster",
+      "NODE_CONFIG",
+      "NODE_CLUSTER_DIR",
+      "NODE_CLUSTER_NODES",
+      "NODE_CLUSTER_PORT",
+      "LOG_LEVEL",
+    ])
+      expect(r.stdout).to.include(word);
   });
 
   it("node: a usage error exits 2 with the reason and the usage, an unknown flag too", () => {
-    for (const [args, reason] of [[["run"], "run needs --config"], [["launch"], "expected one command"], [["cluster", "--dir", dir, "--nodes", "x"], "--nodes must be a positive integer"], [["keygen", "--bogus"], "Unknown option '--bogus'"]] as const) {
+    for (const [args, reason] of [
+      [["run"], "run needs --config"],
+      [["launch"], "expected one command"],
+      [["cluster", "--dir", dir, "--nodes", "x"], "--nodes must be a positive integer"],
+      [["keygen", "--bogus"], "Unknown option '--bogus'"],
+    ] as const) {
       const r = cli("node/cli.ts", [...args]);
       expect(r.code, args.join(" ")).to.equal(2);
       expect(r.stderr).to.include(reason).and.to.include("usage: node");
@@ -43,7 +65,8 @@ describe("node CLIs: parseArgs, --help and environment fallbacks", function () {
   it("edge: --help, and a missing --dir is a usage error", () => {
     const help = cli("node/edge/cli.ts", ["--help"]);
     expect(help.code).to.equal(0);
-    for (const word of ["EDGE_DIR", "EDGE_PORT", "EDGE_HOST", "EDGE_MAX_GIB", "EDGE_PEERS", "EDGE_IPFS_GATEWAYS", "FLEEK_OPERATOR_TOKEN"]) expect(help.stdout).to.include(word);
+    for (const word of ["EDGE_DIR", "EDGE_PORT", "EDGE_HOST", "EDGE_MAX_GIB", "EDGE_PEERS", "EDGE_IPFS_GATEWAYS", "FLEEK_OPERATOR_TOKEN"])
+      expect(help.stdout).to.include(word);
     const missing = cli("node/edge/cli.ts", [], { EDGE_DIR: "" });
     expect(missing.code).to.equal(2);
     expect(missing.stderr).to.include("--dir <blockstore directory> is required");

@@ -78,10 +78,14 @@ describe("ServiceEscrow: paid revenue and spending limits", () => {
     // The attack as it worked: the fabricator's node claims 900 USDC of usage by its own client,
     // which holds nothing; the old escrow debited 0 of it but weighed it (the honest node got
     // 800 × 1,000 / 1,900 = 421 USDC). The report's revenue adds up, but the escrow cannot debit it.
-    const forged = await reportWith(s, [1_000n * USDC, 900n * USDC], [
-      { client: honestClient.address, amount: 1_000n * USDC },
-      { client: emptyClient.address, amount: 900n * USDC },
-    ]);
+    const forged = await reportWith(
+      s,
+      [1_000n * USDC, 900n * USDC],
+      [
+        { client: honestClient.address, amount: 1_000n * USDC },
+        { client: emptyClient.address, amount: 900n * USDC },
+      ],
+    );
     await expect(submitReport(s, s.nodes, forged.report))
       .to.be.revertedWithCustomError(s.escrow, "EscrowInsufficientBalance")
       .withArgs(emptyClient.address, 900n * USDC, 0);
@@ -98,7 +102,9 @@ describe("ServiceEscrow: paid revenue and spending limits", () => {
     expect(report.nodes.map((n) => n.revenue)).to.deep.equal([1_000n * USDC, 0n, 0n, 0n]);
     expect(report.totalUsdcWeight).to.equal(1_000n * USDC);
     const tx = await submitReport(s, s.nodes, report);
-    await expect(tx).to.emit(s.escrow, "EpochDebited").withArgs(1, 1_000n * USDC, 800n * USDC, 200n * USDC);
+    await expect(tx)
+      .to.emit(s.escrow, "EpochDebited")
+      .withArgs(1, 1_000n * USDC, 800n * USDC, 200n * USDC);
     expect(await claimUsdc(s, 1n, rewards, honest.owner.address)).to.equal(800n * USDC);
     // The fabricator has no leaf: no USDC, no FLK weight.
     expect(() => rewardProof(rewards, fabricator.owner.address)).to.throw(/no leaf/);
@@ -134,7 +140,9 @@ describe("ServiceEscrow: paid revenue and spending limits", () => {
       .withArgs(client.address, 1_000n * USDC + 1n, 1_000n * USDC);
 
     // Lowered during epoch 1: epoch 1 keeps 1,000, epoch 2 gets 10.
-    await expect(s.escrow.connect(client).setSpendingLimit(10n * USDC)).to.emit(s.escrow, "SpendingLimitSet").withArgs(client.address, 10n * USDC, 2);
+    await expect(s.escrow.connect(client).setSpendingLimit(10n * USDC))
+      .to.emit(s.escrow, "SpendingLimitSet")
+      .withArgs(client.address, 10n * USDC, 2);
     expect(await s.escrow.spendingLimit(client.address, 1)).to.equal(1_000n * USDC);
     expect(await s.escrow.spendingLimit(client.address, 2)).to.equal(10n * USDC);
     // Only the client sets its own: another account's call sets the other account's limit.
@@ -149,7 +157,11 @@ describe("ServiceEscrow: paid revenue and spending limits", () => {
       .to.be.revertedWithCustomError(s.escrow, "EscrowSpendingLimitExceeded")
       .withArgs(client.address, 10n * USDC + 1n, 10n * USDC);
     // The committee's computation caps at the limit: 100 USDC of usage debits 10.
-    const { report } = await committeeReport(s, [{ nodeId: s.nodes[0].id, account: client.address, bytes: bytesFor(100n) }], await debitableNow(s, [client.address]));
+    const { report } = await committeeReport(
+      s,
+      [{ nodeId: s.nodes[0].id, account: client.address, bytes: bytesFor(100n) }],
+      await debitableNow(s, [client.address]),
+    );
     expect(report.totalUsage).to.equal(10n * USDC);
     await submitReport(s, s.nodes, report);
     expect((await s.escrow.accounts(client.address)).balance).to.equal(3_990n * USDC);
@@ -202,7 +214,9 @@ describe("ServiceEscrow: paid revenue and spending limits", () => {
     expect(await s.escrow.debitable([client.address], 2)).to.deep.equal([0n]);
     await expect(s.escrow.connect(client).withdraw()).to.changeTokenBalance(s.usdc, client, 700n * USDC);
     const over = await reportWith(s, [1n], [{ client: client.address, amount: 1n }]);
-    await expect(submitReport(s, s.nodes, over.report)).to.be.revertedWithCustomError(s.escrow, "EscrowSpendingLimitExceeded").withArgs(client.address, 1n, 0n);
+    await expect(submitReport(s, s.nodes, over.report))
+      .to.be.revertedWithCustomError(s.escrow, "EscrowSpendingLimitExceeded")
+      .withArgs(client.address, 1n, 0n);
   });
 
   it("takes the edge functions' prices from governance only, within bounds, with an event", async () => {
@@ -210,7 +224,9 @@ describe("ServiceEscrow: paid revenue and spending limits", () => {
     // Cloudflare Workers' prices by default: $0.30 per million requests, $0.02 per million CPU-ms.
     expect(await s.escrow.pricePerMillionRequests()).to.equal(300_000n);
     expect(await s.escrow.pricePerMillionCpuMs()).to.equal(20_000n);
-    await expect(s.escrow.connect(s.clients[0]).setComputePrices(1n, 1n)).to.be.revertedWithCustomError(s.escrow, "OwnableUnauthorizedAccount").withArgs(s.clients[0].address);
+    await expect(s.escrow.connect(s.clients[0]).setComputePrices(1n, 1n))
+      .to.be.revertedWithCustomError(s.escrow, "OwnableUnauthorizedAccount")
+      .withArgs(s.clients[0].address);
     // Up to 1 USDC per request and per CPU-ms, no further.
     const max = 10n ** 12n;
     expect(await s.escrow.MAX_COMPUTE_PRICE()).to.equal(max);

@@ -93,7 +93,15 @@ describe("ServiceEscrow and EpochRewards properties (fast-check on the EVM)", ()
             const { report, rewards } = completeEpochReport(
               {
                 epoch,
-                nodes: ids.map((id) => ({ nodeId: id, uptime: 100, latencyMs: 5, bytesServed: 0n, deliveryAcks: 0n, revenue: revenue.get(id) ?? 0n, reputation: 90 })),
+                nodes: ids.map((id) => ({
+                  nodeId: id,
+                  uptime: 100,
+                  latencyMs: 5,
+                  bytesServed: 0n,
+                  deliveryAcks: 0n,
+                  revenue: revenue.get(id) ?? 0n,
+                  reputation: 90,
+                })),
                 usage: [...usage].map(([client, amount]) => ({ client, amount })),
               },
               standing,
@@ -146,7 +154,7 @@ describe("ServiceEscrow and EpochRewards properties (fast-check on the EVM)", ()
             }
             expect(await s.rewards.usdcOwed()).to.equal(owed);
             expect(await s.usdc.balanceOf(rewardsAddress)).to.equal(owed + (toNodesIn - pooled));
-            expect(await s.flk.balanceOf(rewardsAddress) >= (await s.rewards.flkOwed())).to.equal(true);
+            expect((await s.flk.balanceOf(rewardsAddress)) >= (await s.rewards.flkOwed())).to.equal(true);
           }
         } finally {
           await snapshot.restore();
@@ -156,18 +164,36 @@ describe("ServiceEscrow and EpochRewards properties (fast-check on the EVM)", ()
         numRuns: RUNS,
         // One sequence that reaches every action whatever the seed: deposit, limit, request, a paid
         // report, then the withdrawal and the claims.
-        examples: [[[
-          {
-            actions: [
-              { kind: "deposit", client: 0, amount: 1_500n * USDC },
-              { kind: "limit", client: 1, limit: 10n * USDC },
-              { kind: "request", client: 0, permille: 500 },
+        examples: [
+          [
+            [
+              {
+                actions: [
+                  { kind: "deposit", client: 0, amount: 1_500n * USDC },
+                  { kind: "limit", client: 1, limit: 10n * USDC },
+                  { kind: "request", client: 0, permille: 500 },
+                ],
+                bytes: [
+                  [10n ** 13n, 0n],
+                  [0n, 0n],
+                  [0n, 0n],
+                  [0n, 0n],
+                ],
+                claim: false,
+              },
+              {
+                actions: [{ kind: "withdraw", client: 0 }],
+                bytes: [
+                  [10n ** 13n, 0n],
+                  [5n * 10n ** 12n, 0n],
+                  [0n, 0n],
+                  [0n, 0n],
+                ],
+                claim: true,
+              },
             ],
-            bytes: [[10n ** 13n, 0n], [0n, 0n], [0n, 0n], [0n, 0n]],
-            claim: false,
-          },
-          { actions: [{ kind: "withdraw", client: 0 }], bytes: [[10n ** 13n, 0n], [5n * 10n ** 12n, 0n], [0n, 0n], [0n, 0n]], claim: true },
-        ]]],
+          ],
+        ],
       },
     );
     for (const [action, count] of Object.entries(done)) expect(count, `${action} never succeeded`).to.be.greaterThan(0);

@@ -107,7 +107,9 @@ describe("FLK supply conservation across every burn path (fast-check on the EVM)
       }),
       {
         numRuns: RUNS,
-        examples: [[[{ kind: "creator", amount: 100n * FLK }, { kind: "buyback", usdc: 10n * USDC, wait: 86_000 }, { kind: "slash" }, { kind: "own", amount: FLK }]]],
+        examples: [
+          [[{ kind: "creator", amount: 100n * FLK }, { kind: "buyback", usdc: 10n * USDC, wait: 86_000 }, { kind: "slash" }, { kind: "own", amount: FLK }]],
+        ],
       },
     );
     for (const [path, count] of Object.entries(done)) expect(count, `${path} never burned`).to.be.greaterThan(0);

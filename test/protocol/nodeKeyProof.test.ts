@@ -68,7 +68,10 @@ describe("node key proofs", () => {
     });
 
     it("accepts the proof for this wallet, chain and registry, whatever the addresses' case", () => {
-      const parsed = parseRegistrationProof(text({ ...proof, operator: operator.toLowerCase(), registry: registry.toLowerCase() }), { ...expected, operator: operator.toUpperCase().replace("0X", "0x") });
+      const parsed = parseRegistrationProof(text({ ...proof, operator: operator.toLowerCase(), registry: registry.toLowerCase() }), {
+        ...expected,
+        operator: operator.toUpperCase().replace("0X", "0x"),
+      });
       expect(parsed.error).to.equal(undefined);
       expect(parsed.value!.nodeKey).to.equal("0xd04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c9778737");
       expect(parsed.value!.signer).to.equal(signer.address);
@@ -76,7 +79,15 @@ describe("node key proofs", () => {
 
     it("refuses text that is not a proof", () => {
       expect(parseRegistrationProof("0xd04ab2…", expected).error).to.match(/Paste the JSON/);
-      for (const bad of ["null", "[]", "{}", text({ ...proof, keyProof: [proof.keyProof[0]] }), text({ ...proof, signerProof: "0x12" }), text({ ...proof, chainId: 8453 }), text({ ...proof, nodeKey: "0x12" })]) {
+      for (const bad of [
+        "null",
+        "[]",
+        "{}",
+        text({ ...proof, keyProof: [proof.keyProof[0]] }),
+        text({ ...proof, signerProof: "0x12" }),
+        text({ ...proof, chainId: 8453 }),
+        text({ ...proof, nodeKey: "0x12" }),
+      ]) {
         expect(parseRegistrationProof(bad, expected).error, bad).to.match(/not a registration proof/);
       }
     });

@@ -5,7 +5,17 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { beaconCommitment, beaconMix, committeeSeed, selectActiveSet, selectCommittee, drawCommittee } from "../../protocol/committee";
 import { computeReputation, defaultScore, filteredWeightedMean, reputationRoot, type PeerMeasurement } from "../../protocol/reputation";
-import { BOOST_SCALE, buildRewardsTree, claimAmount, flkWeight, lockBoost, rewardLeaves, rewardProof, splitDebits, REWARD_LEAF_TYPES } from "../../protocol/rewards";
+import {
+  BOOST_SCALE,
+  buildRewardsTree,
+  claimAmount,
+  flkWeight,
+  lockBoost,
+  rewardLeaves,
+  rewardProof,
+  splitDebits,
+  REWARD_LEAF_TYPES,
+} from "../../protocol/rewards";
 import { orderSignatures, quorum } from "../../protocol/report";
 import { checkEpochReport, completeEpochReport } from "../../protocol/reportRoots";
 
@@ -37,7 +47,10 @@ describe("protocol: rewards", () => {
   });
 
   it("builds an OpenZeppelin StandardMerkleTree whose proofs verify", () => {
-    const tree = buildRewardsTree([{ account: A, flkWeight: 3n, usdcWeight: 4n }, { account: B, flkWeight: 5n, usdcWeight: 0n }]);
+    const tree = buildRewardsTree([
+      { account: A, flkWeight: 3n, usdcWeight: 4n },
+      { account: B, flkWeight: 5n, usdcWeight: 0n },
+    ]);
     expect(tree.totalFlkWeight).to.equal(8n);
     expect(tree.totalUsdcWeight).to.equal(4n);
     const { leaf, proof } = rewardProof(tree, B);
@@ -47,11 +60,15 @@ describe("protocol: rewards", () => {
 
   it("pays pool × weight / total, rounded down, never more than the pool", () => {
     fc.assert(
-      fc.property(fc.array(fc.bigInt({ min: 0n, max: 10n ** 30n }), { minLength: 1, maxLength: 20 }), fc.bigInt({ min: 0n, max: 10n ** 27n }), (weights, pool) => {
-        const total = weights.reduce((s, w) => s + w, 0n);
-        const paid = weights.reduce((s, w) => s + claimAmount(pool, w, total), 0n);
-        return paid <= pool && (total === 0n || pool - paid < BigInt(weights.length));
-      }),
+      fc.property(
+        fc.array(fc.bigInt({ min: 0n, max: 10n ** 30n }), { minLength: 1, maxLength: 20 }),
+        fc.bigInt({ min: 0n, max: 10n ** 27n }),
+        (weights, pool) => {
+          const total = weights.reduce((s, w) => s + w, 0n);
+          const paid = weights.reduce((s, w) => s + claimAmount(pool, w, total), 0n);
+          return paid <= pool && (total === 0n || pool - paid < BigInt(weights.length));
+        },
+      ),
     );
     expect(splitDebits(101n, 8_000n)).to.deep.equal({ toNodes: 80n, toBuyback: 21n });
   });
@@ -73,14 +90,24 @@ describe("protocol: reputation", () => {
 
   it("scores min-max normalised metrics 0-100, smoothed 0.7 old + 0.3 new; unscored nodes decay", () => {
     const reporters = [4, 5, 6, 7];
-    const rows: Array<[number, number, number, number]> = [[1, 10, 100, 1000], [2, 20, 50, 500], [3, 30, 0, 0]];
+    const rows: Array<[number, number, number, number]> = [
+      [1, 10, 100, 1000],
+      [2, 20, 50, 500],
+      [3, 30, 0, 0],
+    ];
     const ms: PeerMeasurement[] = [];
     for (const [peer, latency, uptime, bytesSent] of rows) for (const reporter of reporters) ms.push({ reporter, peer, latency, uptime, bytesSent });
     for (const reporter of [4, 5, 6]) ms.push({ reporter, peer: 8, latency: 5, uptime: 100, bytesSent: 10 });
     ms.push({ reporter: 1, peer: 1, latency: 0, uptime: 100, bytesSent: 1e9 }); // self-reports are ignored
     const previous = new Map([1, 2, 3, 4, 5, 6, 7, 8].map((id) => [id, 50]));
     const scores = computeReputation([1, 2, 3, 8, 9], ms, previous);
-    expect([...scores.entries()]).to.deep.equal([[1, 65], [2, 50], [3, 35], [8, 35], [9, 35]]);
+    expect([...scores.entries()]).to.deep.equal([
+      [1, 65],
+      [2, 50],
+      [3, 35],
+      [8, 35],
+      [9, 35],
+    ]);
   });
 
   it("weighs reports by the reporters' reputation (inverted for latency)", () => {
@@ -91,7 +118,14 @@ describe("protocol: reputation", () => {
       ms.push({ reporter: 10, peer, uptime: peer === 1 ? 100 : 0, bytesSent: peer, interactions: peer });
       for (const reporter of [11, 12, 13]) ms.push({ reporter, peer, uptime: peer === 1 ? 0 : 100, bytesSent: peer, interactions: peer });
     }
-    const previous = new Map([[10, 90], [11, 10], [12, 10], [13, 10], [1, 0], [2, 0]]);
+    const previous = new Map([
+      [10, 90],
+      [11, 10],
+      [12, 10],
+      [13, 10],
+      [1, 0],
+      [2, 0],
+    ]);
     const scores = computeReputation(peers, ms, previous);
     // Peer 1: uptime 100 × 90/120 = 75 → 0.75; bytes and interactions normalise to 0: (0.75 + 0 + 0) / 3 → 25 → 0.3 × 25.
     expect(scores.get(1)).to.equal(7);
@@ -101,7 +135,14 @@ describe("protocol: reputation", () => {
 
   it("always yields integers 0-100 for every node asked, whatever the reports", () => {
     const metric = fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: undefined });
-    const m = fc.record({ reporter: fc.integer({ min: 1, max: 8 }), peer: fc.integer({ min: 1, max: 8 }), latency: metric, uptime: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }), bytesSent: metric, interactions: metric });
+    const m = fc.record({
+      reporter: fc.integer({ min: 1, max: 8 }),
+      peer: fc.integer({ min: 1, max: 8 }),
+      latency: metric,
+      uptime: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
+      bytesSent: metric,
+      interactions: metric,
+    });
     fc.assert(
       fc.property(fc.array(m, { maxLength: 80 }), fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 8, maxLength: 8 }), (ms, prev) => {
         const previous = new Map(prev.map((p, i) => [i + 1, p]));
@@ -116,8 +157,21 @@ describe("protocol: reputation", () => {
   });
 
   it("roots the scores in a Merkle tree of (nodeId, score)", () => {
-    const root = reputationRoot(new Map([[2, 40], [1, 99]]));
-    expect(root).to.equal(StandardMerkleTree.of([[1, 99], [2, 40]], ["uint32", "uint8"]).root);
+    const root = reputationRoot(
+      new Map([
+        [2, 40],
+        [1, 99],
+      ]),
+    );
+    expect(root).to.equal(
+      StandardMerkleTree.of(
+        [
+          [1, 99],
+          [2, 40],
+        ],
+        ["uint32", "uint8"],
+      ).root,
+    );
   });
 });
 
@@ -126,14 +180,19 @@ describe("protocol: committee and report helpers", () => {
     // A linked library's pure functions answer plain calls: the deployed library is its own harness.
     const selection = await hre.ethers.deployContract("Selection");
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.bigInt({ min: 1n, max: 1_000_000n }), { minLength: 2, maxLength: 60 }), fc.integer({ min: 1, max: 59 }), fc.string(), async (weights, k, s) => {
-        const size = Math.min(k, weights.length - 1);
-        const ids = weights.map((_, i) => i * 3 + 1);
-        const seed = keccak256(toUtf8Bytes(s));
-        const local = drawCommittee(ids, weights, size, seed);
-        expect(local).to.deep.equal((await selection.draw(ids, weights, size, seed)).map(Number));
-        expect(new Set(local).size).to.equal(size);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.bigInt({ min: 1n, max: 1_000_000n }), { minLength: 2, maxLength: 60 }),
+        fc.integer({ min: 1, max: 59 }),
+        fc.string(),
+        async (weights, k, s) => {
+          const size = Math.min(k, weights.length - 1);
+          const ids = weights.map((_, i) => i * 3 + 1);
+          const seed = keccak256(toUtf8Bytes(s));
+          const local = drawCommittee(ids, weights, size, seed);
+          expect(local).to.deep.equal((await selection.draw(ids, weights, size, seed)).map(Number));
+          expect(new Set(local).size).to.equal(size);
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -148,13 +207,25 @@ describe("protocol: committee and report helpers", () => {
   });
 
   it("keeps the top stakes, earlier candidates winning ties, and drops under-staked ones", () => {
-    const c = [{ id: 1, stake: 5n }, { id: 2, stake: 9n }, { id: 3, stake: 5n }, { id: 4, stake: 1n }, { id: 5, stake: 7n }];
+    const c = [
+      { id: 1, stake: 5n },
+      { id: 2, stake: 9n },
+      { id: 3, stake: 5n },
+      { id: 4, stake: 1n },
+      { id: 5, stake: 7n },
+    ];
     expect(selectActiveSet(c, 2n, 3)).to.deep.equal([2, 5, 1]);
     expect(selectActiveSet(c, 2n, 10)).to.deep.equal([1, 2, 3, 5]);
   });
 
   it("orders signatures by signer, once each, and needs more than 2/3", () => {
-    expect(orderSignatures([{ signer: B, signature: "0x02" }, { signer: A, signature: "0x01" }, { signer: B, signature: "0x02" }])).to.deep.equal(["0x01", "0x02"]);
+    expect(
+      orderSignatures([
+        { signer: B, signature: "0x02" },
+        { signer: A, signature: "0x01" },
+        { signer: B, signature: "0x02" },
+      ]),
+    ).to.deep.equal(["0x01", "0x02"]);
     expect([1, 3, 4, 7, 32, 100].map(quorum)).to.deep.equal([1, 3, 3, 5, 22, 67]);
   });
 });
@@ -165,18 +236,36 @@ describe("protocol: report roots", () => {
     [2, { owner: B, lockedUntil: 740n }],
     [3, { owner: A, lockedUntil: 20n }],
   ]);
-  const m = (nodeId: number, revenue: bigint, reputation: number) => ({ nodeId, uptime: 90, latencyMs: 30, bytesServed: 1n, deliveryAcks: 1n, revenue, reputation });
+  const m = (nodeId: number, revenue: bigint, reputation: number) => ({
+    nodeId,
+    uptime: 90,
+    latencyMs: 30,
+    bytesServed: 1n,
+    deliveryAcks: 1n,
+    revenue,
+    reputation,
+  });
   const facts = { epoch: 10n, nodes: [m(3, 50n, 80), m(1, 100n, 60), m(2, 0n, 90)], usage: [{ client: B, amount: 150n }] };
 
   it("completes a report from its per-node fields and the nodes' owners and locks", () => {
     const { report, rewards } = completeEpochReport(facts, standing);
     expect(report.nodes.map((n) => n.nodeId)).to.deep.equal([1, 2, 3]);
-    expect(report.reputationRoot).to.equal(reputationRoot(new Map([[1, 60], [2, 90], [3, 80]])));
+    expect(report.reputationRoot).to.equal(
+      reputationRoot(
+        new Map([
+          [1, 60],
+          [2, 90],
+          [3, 80],
+        ]),
+      ),
+    );
     // A owns nodes 1 (no lock) and 3 (10 epochs left); B's node earned nothing, so B has no leaf.
-    const expected = buildRewardsTree(rewardLeaves([
-      { owner: A, revenue: 100n, remainingLockEpochs: -10n, reputation: 60 },
-      { owner: A, revenue: 50n, remainingLockEpochs: 10n, reputation: 80 },
-    ]));
+    const expected = buildRewardsTree(
+      rewardLeaves([
+        { owner: A, revenue: 100n, remainingLockEpochs: -10n, reputation: 60 },
+        { owner: A, revenue: 50n, remainingLockEpochs: 10n, reputation: 80 },
+      ]),
+    );
     expect(report.rewardsRoot).to.equal(expected.root);
     expect(rewards.tree!.length).to.equal(1);
     expect(report.totalFlkWeight).to.equal((100n * BOOST_SCALE * 60n) / 100n + (50n * lockBoost(10n) * 80n) / 100n);

@@ -38,11 +38,19 @@ describe("protocol: usage and revenue", () => {
     );
     // Node 1: 1 unit of bandwidth + 3 × 2,000 + 1,001 µs × 0.5 = 6,501; node 2: 2,000. Charges
     // 8,501 over a debitable 5,000: 6,501 × 5,000 / 8,501 = 3,823 and 2,000 × 5,000 / 8,501 = 1,176.
-    expect(revenue).to.deep.equal(new Map([[1, 3_823n], [2, 1_176n]]));
+    expect(revenue).to.deep.equal(
+      new Map([
+        [1, 3_823n],
+        [2, 1_176n],
+      ]),
+    );
     expect(usage).to.deep.equal(new Map([[A.toLowerCase(), 4_999n]]));
   });
 
-  const paysAll = new Map([[A.toLowerCase(), 10n ** 12n], [B.toLowerCase(), 10n ** 12n]]);
+  const paysAll = new Map([
+    [A.toLowerCase(), 10n ** 12n],
+    [B.toLowerCase(), 10n ** 12n],
+  ]);
 
   it("sums each (node, account) pair before rounding and credits the same charge to usage and revenue", () => {
     const { usage, revenue } = usageTotals(
@@ -55,8 +63,18 @@ describe("protocol: usage and revenue", () => {
       paysAll,
     );
     // 12,000 bytes on one pair charge 1 unit although each delivery alone would round to 0.
-    expect(usage).to.deep.equal(new Map([[A.toLowerCase(), 3n], [B.toLowerCase(), 0n]]));
-    expect(revenue).to.deep.equal(new Map([[1, 1n], [2, 2n]]));
+    expect(usage).to.deep.equal(
+      new Map([
+        [A.toLowerCase(), 3n],
+        [B.toLowerCase(), 0n],
+      ]),
+    );
+    expect(revenue).to.deep.equal(
+      new Map([
+        [1, 1n],
+        [2, 2n],
+      ]),
+    );
     const sum = <K>(m: Map<K, bigint>) => [...m.values()].reduce((s, v) => s + v, 0n);
     expect(sum(usage)).to.equal(sum(revenue));
   });
@@ -71,8 +89,19 @@ describe("protocol: usage and revenue", () => {
     // A owes 1 + 2 + 7 = 10 units and may be debited 5: 1×5/10 = 0, 2×5/10 = 1, 7×5/10 = 3.
     // B is unknown to the escrow (no balance): nothing.
     const { usage, revenue } = usageTotals(deliveries, new Map([[A.toLowerCase(), 5n]]));
-    expect(usage).to.deep.equal(new Map([[A.toLowerCase(), 4n], [B.toLowerCase(), 0n]]));
-    expect(revenue).to.deep.equal(new Map([[1, 0n], [2, 1n], [3, 3n]]));
+    expect(usage).to.deep.equal(
+      new Map([
+        [A.toLowerCase(), 4n],
+        [B.toLowerCase(), 0n],
+      ]),
+    );
+    expect(revenue).to.deep.equal(
+      new Map([
+        [1, 0n],
+        [2, 1n],
+        [3, 3n],
+      ]),
+    );
     // Exactly the debitable amount: charged in full.
     expect(usageTotals(deliveries, new Map([[A.toLowerCase(), 10n]])).usage.get(A.toLowerCase())).to.equal(10n);
   });
@@ -87,12 +116,36 @@ describe("protocol: usage and revenue", () => {
     ];
     const budgets = new Map([["fn:1", 5n]]);
     // fn:1 owes 4 + 6 = 10 over its cap of 5: 4×5/10 = 2, 6×5/10 = 3; A's own 3 in full.
-    const roomy = usageTotals(deliveries, new Map([[A.toLowerCase(), 100n], [B.toLowerCase(), 100n]]), 0n, prices, budgets);
-    expect(roomy.usage).to.deep.equal(new Map([[A.toLowerCase(), 8n], [B.toLowerCase(), 0n]]));
-    expect(roomy.revenue).to.deep.equal(new Map([[1, 5n], [2, 3n]]));
+    const roomy = usageTotals(
+      deliveries,
+      new Map([
+        [A.toLowerCase(), 100n],
+        [B.toLowerCase(), 100n],
+      ]),
+      0n,
+      prices,
+      budgets,
+    );
+    expect(roomy.usage).to.deep.equal(
+      new Map([
+        [A.toLowerCase(), 8n],
+        [B.toLowerCase(), 0n],
+      ]),
+    );
+    expect(roomy.revenue).to.deep.equal(
+      new Map([
+        [1, 5n],
+        [2, 3n],
+      ]),
+    );
     // Then A's 8 over its debitable 4: 2×4/8 = 1, 3×4/8 = 1, 3×4/8 = 1.
     const tight = usageTotals(deliveries, new Map([[A.toLowerCase(), 4n]]), 0n, prices, budgets);
     expect(tight.usage.get(A.toLowerCase())).to.equal(3n);
-    expect(tight.revenue).to.deep.equal(new Map([[1, 2n], [2, 1n]]));
+    expect(tight.revenue).to.deep.equal(
+      new Map([
+        [1, 2n],
+        [2, 1n],
+      ]),
+    );
   });
 });

@@ -2,7 +2,18 @@ import { expect } from "chai";
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK } from "../../protocol/units";
 import { committeeSeed, selectCommittee } from "../../protocol/committee";
-import { MIN_STAKE, emptyReport, registerNode, registerNodes, registrySuite, runBeacon, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../../testkit/registry";
+import {
+  MIN_STAKE,
+  emptyReport,
+  registerNode,
+  registerNodes,
+  registrySuite,
+  runBeacon,
+  submitReport,
+  withActiveNodes,
+  type RegistrySuite,
+  type TestNode,
+} from "../../testkit/registry";
 
 const Status = { Pending: 1n, Active: 2n, Jailed: 3n, Exited: 4n };
 
@@ -95,7 +106,9 @@ describe("NodeRegistry: attacks of issue #14", () => {
     await runBeacon(s, committed);
     const tx = await submitReport(s, s.nodes, await emptyReport(s));
     await expect(tx).to.emit(s.registry, "BeaconMissed").withArgs(epoch, silent);
-    await expect(tx).to.emit(s.registry, "NodeStatusChanged").withArgs(silent, Status.Jailed, epoch + 1n);
+    await expect(tx)
+      .to.emit(s.registry, "NodeStatusChanged")
+      .withArgs(silent, Status.Jailed, epoch + 1n);
     expect((await s.registry.activeSetIds()).map(Number)).to.not.include(silent);
   });
 
@@ -145,7 +158,9 @@ describe("NodeRegistry: attacks of issue #14", () => {
     expect((await s.registry.getNode(newcomer)).status).to.equal(Status.Active);
     // A jailed honest node (uptime below 40%) returns too, with the queue stuffed again after the change.
     const jailed = honest[5];
-    const report = await emptyReport(s, { nodes: [{ nodeId: jailed.id, uptime: 10, latencyMs: 1, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 }] });
+    const report = await emptyReport(s, {
+      nodes: [{ nodeId: jailed.id, uptime: 10, latencyMs: 1, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 }],
+    });
     await submitReport(s, all, report);
     expect((await s.registry.getNode(jailed.id)).status).to.equal(Status.Jailed);
     await stuff();

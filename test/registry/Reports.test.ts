@@ -3,7 +3,18 @@ import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { Wallet, keccak256, toUtf8Bytes } from "ethers";
 import { buildEpochReport, quorum, reportDigest, reportDomain } from "../../protocol/report";
-import { MIN_STAKE, ZERO32, committeeNodes, emptyReport, registerNodes, registrySuite, signReport, submitReport, withActiveNodes, type RegistrySuite } from "../../testkit/registry";
+import {
+  MIN_STAKE,
+  ZERO32,
+  committeeNodes,
+  emptyReport,
+  registerNodes,
+  registrySuite,
+  signReport,
+  submitReport,
+  withActiveNodes,
+  type RegistrySuite,
+} from "../../testkit/registry";
 
 const Status = { Active: 2n, Jailed: 3n };
 
@@ -29,7 +40,10 @@ describe("NodeRegistry: epoch reports", () => {
         { nodeId: 2, uptime: 97, latencyMs: 41, bytesServed: 10n ** 12n, deliveryAcks: 1234n, revenue: 90n, reputation: 71 },
         { nodeId: 1, uptime: 100, latencyMs: 12, bytesServed: 5n, deliveryAcks: 1n, revenue: 8n, reputation: 100 },
       ],
-      usage: [{ client: s.clients[1].address, amount: 7n }, { client: s.clients[0].address, amount: 3n }],
+      usage: [
+        { client: s.clients[1].address, amount: 7n },
+        { client: s.clients[0].address, amount: 3n },
+      ],
       reputationRoot: keccak256(toUtf8Bytes("rep")),
       rewardsRoot: keccak256(toUtf8Bytes("rewards")),
       totalFlkWeight: 99n,
@@ -43,7 +57,9 @@ describe("NodeRegistry: epoch reports", () => {
 
   it("accepts a report signed by more than 2/3 of the committee, emits it and advances the epoch", async () => {
     const s = await loadFixture(reporting);
-    const report = await emptyReport(s, { nodes: s.nodes.map((n) => ({ nodeId: n.id, uptime: 90, latencyMs: 20, bytesServed: 1n, deliveryAcks: 1n, revenue: 0n, reputation: 50 })) });
+    const report = await emptyReport(s, {
+      nodes: s.nodes.map((n) => ({ nodeId: n.id, uptime: 90, latencyMs: 20, bytesServed: 1n, deliveryAcks: 1n, revenue: 0n, reputation: 50 })),
+    });
     const signers = s.members.slice(0, quorum(7));
     const sigs = await signReport(s, report, signers);
     await atReportTime(s);
@@ -66,16 +82,22 @@ describe("NodeRegistry: epoch reports", () => {
     const q = quorum(7);
     const reg = s.registry;
     const few = await signReport(s, report, s.members.slice(0, q - 1));
-    await expect(reg.submitEpochReport(report, few)).to.be.revertedWithCustomError(reg, "NodeRegistryNotEnoughSignatures").withArgs(q - 1, q);
+    await expect(reg.submitEpochReport(report, few))
+      .to.be.revertedWithCustomError(reg, "NodeRegistryNotEnoughSignatures")
+      .withArgs(q - 1, q);
     const good = await signReport(s, report, s.members.slice(0, q));
     await expect(reg.submitEpochReport(report, [...good.slice(0, q - 1), good[q - 2]])).to.be.revertedWithCustomError(reg, "NodeRegistryUnsortedSignatures");
     await expect(reg.submitEpochReport(report, [...good].reverse())).to.be.revertedWithCustomError(reg, "NodeRegistryUnsortedSignatures");
     // A registered, active node that is not on the committee, and a stranger.
     const withOutsider = await signReport(s, report, [...s.members.slice(0, q - 1), s.outsider]);
-    await expect(reg.submitEpochReport(report, withOutsider)).to.be.revertedWithCustomError(reg, "NodeRegistryNotCommitteeSigner").withArgs(s.outsider.signer.address);
+    await expect(reg.submitEpochReport(report, withOutsider))
+      .to.be.revertedWithCustomError(reg, "NodeRegistryNotCommitteeSigner")
+      .withArgs(s.outsider.signer.address);
     const stranger = { ...s.outsider, signer: Wallet.createRandom() as unknown as Wallet };
     const withStranger = await signReport(s, report, [...s.members.slice(0, q - 1), stranger]);
-    await expect(reg.submitEpochReport(report, withStranger)).to.be.revertedWithCustomError(reg, "NodeRegistryNotCommitteeSigner").withArgs(stranger.signer.address);
+    await expect(reg.submitEpochReport(report, withStranger))
+      .to.be.revertedWithCustomError(reg, "NodeRegistryNotCommitteeSigner")
+      .withArgs(stranger.signer.address);
     // Signatures of another report recover to other addresses.
     const tampered = { ...report, totalFlkWeight: 1n };
     await expect(reg.submitEpochReport(tampered, good)).to.be.revertedWithCustomError(reg, "NodeRegistryNotCommitteeSigner");
@@ -87,10 +109,14 @@ describe("NodeRegistry: epoch reports", () => {
     const reg = s.registry;
     const q = s.members.slice(0, quorum(7));
     const early = await emptyReport(s);
-    await expect(reg.submitEpochReport(early, await signReport(s, early, q))).to.be.revertedWithCustomError(reg, "NodeRegistryTooEarly").withArgs(await reg.reportOpensAt());
+    await expect(reg.submitEpochReport(early, await signReport(s, early, q)))
+      .to.be.revertedWithCustomError(reg, "NodeRegistryTooEarly")
+      .withArgs(await reg.reportOpensAt());
     await atReportTime(s);
     const wrong = await emptyReport(s, { epoch: 2n });
-    await expect(reg.submitEpochReport(wrong, await signReport(s, wrong, q))).to.be.revertedWithCustomError(reg, "NodeRegistryWrongEpoch").withArgs(2, 1);
+    await expect(reg.submitEpochReport(wrong, await signReport(s, wrong, q)))
+      .to.be.revertedWithCustomError(reg, "NodeRegistryWrongEpoch")
+      .withArgs(2, 1);
     const m = (nodeId: number, uptime = 50, reputation = 50) => ({ nodeId, uptime, latencyMs: 1, bytesServed: 1n, deliveryAcks: 1n, revenue: 0n, reputation });
     const bad = [
       { ...(await emptyReport(s)), nodes: [m(2), m(1)] },
@@ -103,13 +129,29 @@ describe("NodeRegistry: epoch reports", () => {
     for (const r of bad) await expect(reg.submitEpochReport(r, await signReport(s, r, q))).to.be.revertedWithCustomError(reg, "NodeRegistryBadMeasurement");
     const [a, b] = [s.clients[0].address, s.clients[1].address].sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
     const badUsage = [
-      { ...(await emptyReport(s)), usage: [{ client: b, amount: 1n }, { client: a, amount: 1n }], totalUsage: 2n },
+      {
+        ...(await emptyReport(s)),
+        usage: [
+          { client: b, amount: 1n },
+          { client: a, amount: 1n },
+        ],
+        totalUsage: 2n,
+      },
       { ...(await emptyReport(s)), usage: [{ client: a, amount: 1n }], totalUsage: 2n },
     ];
     for (const r of badUsage) await expect(reg.submitEpochReport(r, await signReport(s, r, q))).to.be.revertedWithCustomError(reg, "NodeRegistryBadUsage");
     // The USDC weight is the nodes' revenue: a report whose total says otherwise is refused.
-    const badRevenue = { ...(await emptyReport(s)), nodes: [{ ...m(1), revenue: 7n }, { ...m(2), revenue: 5n }], totalUsdcWeight: 13n };
-    await expect(reg.submitEpochReport(badRevenue, await signReport(s, badRevenue, q))).to.be.revertedWithCustomError(reg, "NodeRegistryBadRevenue").withArgs(12n, 13n);
+    const badRevenue = {
+      ...(await emptyReport(s)),
+      nodes: [
+        { ...m(1), revenue: 7n },
+        { ...m(2), revenue: 5n },
+      ],
+      totalUsdcWeight: 13n,
+    };
+    await expect(reg.submitEpochReport(badRevenue, await signReport(s, badRevenue, q)))
+      .to.be.revertedWithCustomError(reg, "NodeRegistryBadRevenue")
+      .withArgs(12n, 13n);
   });
 
   it("jails nodes under 40% uptime at the epoch change; they may rejoin later", async () => {

@@ -41,7 +41,15 @@ async function reportEpoch(s: RegistrySuite & { nodes: TestNode[]; payer: { addr
   const { report, rewards: tree } = completeEpochReport(
     {
       epoch,
-      nodes: rewards.map((r) => ({ nodeId: idOf(r.owner), uptime: 100, latencyMs: 10, bytesServed: 0n, deliveryAcks: 0n, revenue: r.revenue, reputation: r.reputation })),
+      nodes: rewards.map((r) => ({
+        nodeId: idOf(r.owner),
+        uptime: 100,
+        latencyMs: 10,
+        bytesServed: 0n,
+        deliveryAcks: 0n,
+        revenue: r.revenue,
+        reputation: r.reputation,
+      })),
       usage,
     },
     new Map(rewards.map((r) => [idOf(r.owner), { owner: r.owner, lockedUntil: epoch + r.remainingLockEpochs }])),
@@ -61,7 +69,12 @@ describe("EpochRewards and ServiceEscrow", () => {
   it("pays each epoch's FLK pool by weight, claimed for several epochs at once, exact to the wei", async () => {
     const s = await loadFixture(rewarding);
     const [n1, n2, n3, n4] = s.nodes;
-    const r = (n: TestNode, revenue: bigint, lock: bigint, reputation: number): NodeReward => ({ owner: n.owner.address, revenue, remainingLockEpochs: lock, reputation });
+    const r = (n: TestNode, revenue: bigint, lock: bigint, reputation: number): NodeReward => ({
+      owner: n.owner.address,
+      revenue,
+      remainingLockEpochs: lock,
+      reputation,
+    });
     const e1 = await reportEpoch(s, [r(n1, 100n, 0n, 80), r(n2, 300n, 1460n, 50), r(n3, 0n, 0n, 90), r(n4, 50n, 730n, 100)]);
     const pool1 = (await s.rewards.pools(1)).flkPool;
     expect(pool1).to.equal(e1.flkIn);
@@ -75,7 +88,9 @@ describe("EpochRewards and ServiceEscrow", () => {
     const before = await s.flk.balanceOf(a);
     const claims = [claimArgs(1n, e1.tree, a), claimArgs(2n, e2.tree, a)];
     const expected = claimAmount(pool1, claims[0].flkWeight, e1.tree.totalFlkWeight) + claimAmount(pool2, claims[1].flkWeight, e2.tree.totalFlkWeight);
-    await expect(s.rewards.claimMany(claims)).to.emit(s.rewards, "Claimed").withArgs(1, a, claimAmount(pool1, claims[0].flkWeight, e1.tree.totalFlkWeight), 80n);
+    await expect(s.rewards.claimMany(claims))
+      .to.emit(s.rewards, "Claimed")
+      .withArgs(1, a, claimAmount(pool1, claims[0].flkWeight, e1.tree.totalFlkWeight), 80n);
     expect((await s.flk.balanceOf(a)) - before).to.equal(expected);
     // USDC: the payer's 450 units debited, 360 to the pool, 100/450 of it to n1.
     expect((await s.rewards.pools(1)).usdcPool).to.equal(360n);
@@ -87,7 +102,9 @@ describe("EpochRewards and ServiceEscrow", () => {
     await expect(s.rewards.claim(2, b.account, b.flkWeight, b.usdcWeight, b.proof)).to.be.revertedWithCustomError(s.rewards, "RewardsInvalidProof");
     // Anyone may submit; the tokens go to the leaf's account.
     await expect(s.rewards.connect(s.clients[0]).claim(1, b.account, b.flkWeight, b.usdcWeight, b.proof)).to.changeTokenBalance(
-      s.flk, n2.owner, claimAmount(pool1, b.flkWeight, e1.tree.totalFlkWeight),
+      s.flk,
+      n2.owner,
+      claimAmount(pool1, b.flkWeight, e1.tree.totalFlkWeight),
     );
     const d = claimArgs(1n, e1.tree, n4.owner.address);
     await s.rewards.claim(1, d.account, d.flkWeight, d.usdcWeight, d.proof);
@@ -119,12 +136,22 @@ describe("EpochRewards and ServiceEscrow", () => {
     const s = await loadFixture(rewarding);
     const rewards = s.nodes.slice(0, 2).map((n) => ({ owner: n.owner.address, revenue: 10n, remainingLockEpochs: 0n, reputation: 100 }));
     const tree = buildRewardsTree(rewardLeaves(rewards));
-    const report = buildEpochReport({ epoch: 1n, nodes: [], usage: [], reputationRoot: tree.root, rewardsRoot: tree.root, totalFlkWeight: tree.totalFlkWeight / 2n, totalUsdcWeight: 0n });
+    const report = buildEpochReport({
+      epoch: 1n,
+      nodes: [],
+      usage: [],
+      reputationRoot: tree.root,
+      rewardsRoot: tree.root,
+      totalFlkWeight: tree.totalFlkWeight / 2n,
+      totalUsdcWeight: 0n,
+    });
     await submitReport(s, s.nodes, report);
     const pool = (await s.rewards.pools(1)).flkPool;
     const [c1, c2] = rewards.map((r) => claimArgs(1n, tree, r.owner));
     await expect(s.rewards.claim(1, c1.account, c1.flkWeight, c1.usdcWeight, c1.proof)).to.changeTokenBalance(s.flk, s.nodes[0].owner, pool);
-    await expect(s.rewards.claim(1, c2.account, c2.flkWeight, c2.usdcWeight, c2.proof)).to.be.revertedWithCustomError(s.rewards, "RewardsPoolExceeded").withArgs(1);
+    await expect(s.rewards.claim(1, c2.account, c2.flkWeight, c2.usdcWeight, c2.proof))
+      .to.be.revertedWithCustomError(s.rewards, "RewardsPoolExceeded")
+      .withArgs(1);
   });
 
   it("debits the clients' usage from escrow: 80% to the node pool, 20% to buyback, USDC claimed by revenue served", async () => {
@@ -133,7 +160,10 @@ describe("EpochRewards and ServiceEscrow", () => {
     await s.escrow.connect(c1).deposit(c1.address, 100n * USDC);
     await s.escrow.connect(c2).deposit(c2.address, 5n * USDC);
     // c2 used 8 USDC but holds 5: the committee charges it 5 (protocol/usage.ts caps at the debitable amount).
-    const usage = [{ client: c1.address, amount: 30n * USDC + 1n }, { client: c2.address, amount: 5n * USDC }];
+    const usage = [
+      { client: c1.address, amount: 30n * USDC + 1n },
+      { client: c2.address, amount: 5n * USDC },
+    ];
     const [n1, n2] = s.nodes;
     const rewards = [
       { owner: n1.owner.address, revenue: 30n * USDC + 1n, remainingLockEpochs: 0n, reputation: 60 },
@@ -144,7 +174,9 @@ describe("EpochRewards and ServiceEscrow", () => {
     const { tx, tree } = await reportEpoch(s, rewards, usage);
     const debited = 35n * USDC + 1n;
     const { toNodes, toBuyback } = splitDebits(debited, 8_000n);
-    await expect(tx).to.emit(s.escrow, "Debited").withArgs(1, c2.address, 5n * USDC, 0);
+    await expect(tx)
+      .to.emit(s.escrow, "Debited")
+      .withArgs(1, c2.address, 5n * USDC, 0);
     await expect(tx).to.emit(s.escrow, "EpochDebited").withArgs(1, debited, toNodes, toBuyback);
     expect((await s.escrow.accounts(c1.address)).balance).to.equal(70n * USDC - 1n);
     expect((await s.escrow.accounts(c2.address)).balance).to.equal(0n);
@@ -152,7 +184,11 @@ describe("EpochRewards and ServiceEscrow", () => {
     expect((await s.rewards.pools(1)).usdcPool).to.equal(toNodes);
     for (const r of rewards) {
       const c = claimArgs(1n, tree, r.owner);
-      await expect(s.rewards.claim(1, c.account, c.flkWeight, c.usdcWeight, c.proof)).to.changeTokenBalance(s.usdc, r.owner, claimAmount(toNodes, r.revenue, tree.totalUsdcWeight));
+      await expect(s.rewards.claim(1, c.account, c.flkWeight, c.usdcWeight, c.proof)).to.changeTokenBalance(
+        s.usdc,
+        r.owner,
+        claimAmount(toNodes, r.revenue, tree.totalUsdcWeight),
+      );
     }
     const p = await s.rewards.pools(1);
     expect(p.usdcPaid <= toNodes).to.equal(true);
@@ -169,7 +205,11 @@ describe("EpochRewards and ServiceEscrow", () => {
     await s.escrow.connect(c1).requestWithdrawal(10n * USDC);
     const at = BigInt(await time.latest()) + notice;
     await expect(s.escrow.connect(c1).withdraw()).to.be.revertedWithCustomError(s.escrow, "EscrowNotWithdrawable").withArgs(at);
-    await reportEpoch(s, [{ owner: s.nodes[0].owner.address, revenue: 4n * USDC, remainingLockEpochs: 0n, reputation: 0 }], [{ client: c1.address, amount: 4n * USDC }]);
+    await reportEpoch(
+      s,
+      [{ owner: s.nodes[0].owner.address, revenue: 4n * USDC, remainingLockEpochs: 0n, reputation: 0 }],
+      [{ client: c1.address, amount: 4n * USDC }],
+    );
     await time.increaseTo(at);
     // Epoch 2 reserves what its report may still debit (min(balance, limit) = 6 USDC): the limit
     // goes to zero from epoch 3 and the rest is paid then.
@@ -191,7 +231,9 @@ describe("EpochRewards and ServiceEscrow", () => {
     await expect(admin.setParameters(s.admin, 4_999, 0)).to.be.revertedWithCustomError(s.escrow, "EscrowBadParameter");
     await expect(admin.setParameters(s.admin, 10_001, 0)).to.be.revertedWithCustomError(s.escrow, "EscrowBadParameter");
     await expect(admin.setParameters(s.admin, 8_000, 31 * 86_400)).to.be.revertedWithCustomError(s.escrow, "EscrowBadParameter");
-    await expect(admin.setParameters(s.admin, 9_000, 3_600)).to.emit(s.escrow, "ParametersSet").withArgs(s.admin, 9_000, 3_600);
+    await expect(admin.setParameters(s.admin, 9_000, 3_600))
+      .to.emit(s.escrow, "ParametersSet")
+      .withArgs(s.admin, 9_000, 3_600);
     await expect(s.escrow.deposit(s.admin, 0)).to.be.revertedWithCustomError(s.escrow, "EscrowBadAmount");
     const plain = await hre.ethers.deployContract("PlainERC20", [s.admin, 1n]);
     const Escrow = await hre.ethers.getContractFactory("ServiceEscrow");

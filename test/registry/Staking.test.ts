@@ -2,7 +2,20 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK } from "../../protocol/units";
-import { ENDPOINTS, MIN_STAKE, ZERO32, keyProofs, nodeIdentity, registerNode, registerNodes, registrySuite, runBeacon, withActiveNodes, type RegistrySuite, type TestNode } from "../../testkit/registry";
+import {
+  ENDPOINTS,
+  MIN_STAKE,
+  ZERO32,
+  keyProofs,
+  nodeIdentity,
+  registerNode,
+  registerNodes,
+  registrySuite,
+  runBeacon,
+  withActiveNodes,
+  type RegistrySuite,
+  type TestNode,
+} from "../../testkit/registry";
 
 const Status = { None: 0n, Pending: 1n, Active: 2n, Jailed: 3n, Exited: 4n };
 
@@ -69,15 +82,22 @@ describe("NodeRegistry: registration and stake", () => {
     const b = nodeIdentity(1);
     const pa = await keyProofs(s, op.address, 0);
     const r = s.registry.connect(op);
-    const reg = (key: string, signer: string, endpoints: typeof ENDPOINTS, stake: bigint, p = pa) => r.register(key, signer, endpoints, stake, p.signerProof, p.keyProof);
+    const reg = (key: string, signer: string, endpoints: typeof ENDPOINTS, stake: bigint, p = pa) =>
+      r.register(key, signer, endpoints, stake, p.signerProof, p.keyProof);
     await expect(reg(ZERO32, a.signer.address, ENDPOINTS, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadNodeKey");
     await expect(reg(a.key, hre.ethers.ZeroAddress, ENDPOINTS, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadSigner");
     await expect(reg(a.key, a.signer.address, ENDPOINTS, MIN_STAKE - 1n))
       .to.be.revertedWithCustomError(s.registry, "NodeRegistryUnderStaked")
       .withArgs(MIN_STAKE - 1n, MIN_STAKE);
     await expect(reg(a.key, a.signer.address, { ...ENDPOINTS, host: "" }, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadEndpoints");
-    await expect(reg(a.key, a.signer.address, { ...ENDPOINTS, host: "x".repeat(254) }, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadEndpoints");
-    await expect(reg(a.key, a.signer.address, { ...ENDPOINTS, ports: { ...ENDPOINTS.ports, rpc: 0 } }, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadEndpoints");
+    await expect(reg(a.key, a.signer.address, { ...ENDPOINTS, host: "x".repeat(254) }, MIN_STAKE)).to.be.revertedWithCustomError(
+      s.registry,
+      "NodeRegistryBadEndpoints",
+    );
+    await expect(reg(a.key, a.signer.address, { ...ENDPOINTS, ports: { ...ENDPOINTS.ports, rpc: 0 } }, MIN_STAKE)).to.be.revertedWithCustomError(
+      s.registry,
+      "NodeRegistryBadEndpoints",
+    );
     // Proofs of possession: a's proofs replayed for b, or b's proofs (made for op) sent by another account.
     await expect(s.registry.connect(other).register(b.key, b.signer.address, ENDPOINTS, MIN_STAKE, pa.signerProof, pa.keyProof))
       .to.be.revertedWithCustomError(s.registry, "NodeRegistryBadSignerProof")
@@ -86,8 +106,10 @@ describe("NodeRegistry: registration and stake", () => {
     await expect(s.registry.connect(other).register(b.key, b.signer.address, ENDPOINTS, MIN_STAKE, pbForOp.signerProof, pbForOp.keyProof))
       .to.be.revertedWithCustomError(s.registry, "NodeRegistryBadSignerProof")
       .withArgs(b.signer.address);
-    await expect(s.registry.connect(other).register(b.key, b.signer.address, ENDPOINTS, MIN_STAKE, "0x", pbForOp.keyProof))
-      .to.be.revertedWithCustomError(s.registry, "NodeRegistryBadSignerProof");
+    await expect(s.registry.connect(other).register(b.key, b.signer.address, ENDPOINTS, MIN_STAKE, "0x", pbForOp.keyProof)).to.be.revertedWithCustomError(
+      s.registry,
+      "NodeRegistryBadSignerProof",
+    );
     await reg(a.key, a.signer.address, ENDPOINTS, MIN_STAKE);
     // A squatter reusing a's key with its own signer gets past the signer check, not the key's uniqueness.
     const squat = await keyProofs(s, other.address, 1);
@@ -127,7 +149,9 @@ describe("NodeRegistry: registration and stake", () => {
     const s = await loadFixture(registrySuite);
     const [n] = await registerNodes(s, 1);
     const [, other] = s.operators;
-    await expect(s.registry.connect(other).addStake(n.id, 5n * FLK)).to.emit(s.registry, "StakeAdded").withArgs(n.id, 5n * FLK, MIN_STAKE + 5n * FLK);
+    await expect(s.registry.connect(other).addStake(n.id, 5n * FLK))
+      .to.emit(s.registry, "StakeAdded")
+      .withArgs(n.id, 5n * FLK, MIN_STAKE + 5n * FLK);
     await expect(s.registry.connect(other).addStake(n.id, 0)).to.be.revertedWithCustomError(s.registry, "NodeRegistryZeroAmount");
     await expect(s.registry.connect(other).addStake(99, FLK)).to.be.revertedWithCustomError(s.registry, "NodeRegistryUnknownNode").withArgs(99);
     const moved = { host: "10.0.0.7", ports: { ...ENDPOINTS.ports, rpc: 5000 } };
@@ -157,7 +181,9 @@ describe("NodeRegistry: registration and stake", () => {
     const n = nodes.find((x) => BigInt(x.id) !== member)!;
     const r = s.registry.connect(n.owner);
     await expect(r.unstake(n.id, 3n * MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryInsufficientStake");
-    await expect(r.unstake(n.id, MIN_STAKE + 1n)).to.emit(s.registry, "Unstaked").withArgs(n.id, MIN_STAKE + 1n, MIN_STAKE - 1n, 6);
+    await expect(r.unstake(n.id, MIN_STAKE + 1n))
+      .to.emit(s.registry, "Unstaked")
+      .withArgs(n.id, MIN_STAKE + 1n, MIN_STAKE - 1n, 6);
     await expect(r.withdraw(n.id)).to.be.revertedWithCustomError(s.registry, "NodeRegistryNotWithdrawable").withArgs(6);
     await advanceEpochs(s, 1, nodes);
     expect((await s.registry.getNode(n.id)).status).to.equal(Status.Exited);
@@ -187,7 +213,9 @@ describe("NodeRegistry: registration and stake", () => {
   it("caps the join queue at 100 nodes; a full queue admits only more stake than its weakest, which exits", async () => {
     const s = await loadFixture(registrySuite);
     await registerNodes(s, 100);
-    await expect(registerNode(s, s.operators[0], 100, MIN_STAKE)).to.be.revertedWithCustomError(s.registry, "NodeRegistryQueueFull").withArgs(MIN_STAKE);
+    await expect(registerNode(s, s.operators[0], 100, MIN_STAKE))
+      .to.be.revertedWithCustomError(s.registry, "NodeRegistryQueueFull")
+      .withArgs(MIN_STAKE);
     // Of equal stakes the latest queued (id 100) is the weakest.
     await expect(registerNode(s, s.operators[0], 100, MIN_STAKE + 1n))
       .to.emit(s.registry, "NodeStatusChanged")
@@ -212,7 +240,12 @@ describe("NodeRegistry: registration and stake", () => {
     await expect(admin.setParameters(60, 0, 0, 0)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadParameter");
     // No reveal window: every committer would be slashed.
     await expect(admin.setParameters(60, 0, 4, 0)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadParameter");
-    await expect(admin.setParameters(60, 5, 4, 7n)).to.emit(s.registry, "ParametersSet").withArgs(60, 5, 4, 7n);
-    await expect(admin.setPayments(await s.escrow.getAddress(), await s.rewards.getAddress())).to.be.revertedWithCustomError(s.registry, "NodeRegistryPaymentsSet");
+    await expect(admin.setParameters(60, 5, 4, 7n))
+      .to.emit(s.registry, "ParametersSet")
+      .withArgs(60, 5, 4, 7n);
+    await expect(admin.setPayments(await s.escrow.getAddress(), await s.rewards.getAddress())).to.be.revertedWithCustomError(
+      s.registry,
+      "NodeRegistryPaymentsSet",
+    );
   });
 });

@@ -62,15 +62,17 @@ describe("Staking", () => {
         model.unstake(who.address, amount, last);
         stakes.set(who.address, stakes.get(who.address)! - amount);
       };
-      const doClaim = (who: typeof a, compound = false) => async () => {
-        const before = await flk.balanceOf(who.address);
-        if (compound) await staking.connect(who).compound();
-        else await staking.connect(who).claim();
-        const expected = model.claim(who.address, last, compound);
-        if (compound) stakes.set(who.address, stakes.get(who.address)! + expected);
-        else expect((await flk.balanceOf(who.address)) - before).to.equal(expected);
-        claimed.set(who.address, (claimed.get(who.address) ?? 0n) + expected);
-      };
+      const doClaim =
+        (who: typeof a, compound = false) =>
+        async () => {
+          const before = await flk.balanceOf(who.address);
+          if (compound) await staking.connect(who).compound();
+          else await staking.connect(who).claim();
+          const expected = model.claim(who.address, last, compound);
+          if (compound) stakes.set(who.address, stakes.get(who.address)! + expected);
+          else expect((await flk.balanceOf(who.address)) - before).to.equal(expected);
+          claimed.set(who.address, (claimed.get(who.address) ?? 0n) + expected);
+        };
       const check = async () => {
         const now = BigInt(await time.latest());
         for (const x of [a, b, c]) expect(await staking.earned(x.address)).to.equal(model.earned(x.address, now), x.address);
@@ -170,18 +172,27 @@ describe("Staking", () => {
       const sig = hre.ethers.Signature.from(
         await fresh.signTypedData(
           { name: "Fleek", version: "1", chainId, verifyingContract: await flk.getAddress() },
-          { Permit: [
-            { name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" },
-            { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" },
-          ] },
+          {
+            Permit: [
+              { name: "owner", type: "address" },
+              { name: "spender", type: "address" },
+              { name: "value", type: "uint256" },
+              { name: "nonce", type: "uint256" },
+              { name: "deadline", type: "uint256" },
+            ],
+          },
           { owner: fresh.address, spender: await staking.getAddress(), value: 60n * FLK, nonce: 0n, deadline },
         ),
       );
       await expect(staking.connect(fresh).stakeWithPermit(60n * FLK, deadline, sig.v, sig.r, sig.s))
-        .to.emit(staking, "Staked").withArgs(fresh.address, 60n * FLK, 60n * FLK);
+        .to.emit(staking, "Staked")
+        .withArgs(fresh.address, 60n * FLK, 60n * FLK);
       expect(await staking.getVotes(fresh.address)).to.equal(60n * FLK);
       // A replayed (already used) permit is ignored; without allowance the transfer then fails.
-      await expect(staking.connect(fresh).stakeWithPermit(10n * FLK, deadline, sig.v, sig.r, sig.s)).to.be.revertedWithCustomError(flk, "ERC20InsufficientAllowance");
+      await expect(staking.connect(fresh).stakeWithPermit(10n * FLK, deadline, sig.v, sig.r, sig.s)).to.be.revertedWithCustomError(
+        flk,
+        "ERC20InsufficientAllowance",
+      );
     });
   });
 
@@ -192,7 +203,9 @@ describe("Staking", () => {
       await staking.connect(a).stake(1_000n * FLK);
       const t = BigInt(await time.latest()) + 10n;
       await time.setNextBlockTimestamp(t);
-      await expect(staking.connect(a).unstake(400n * FLK)).to.emit(staking, "Unstaked").withArgs(a.address, 0n, 400n * FLK, t + UNBONDING_PERIOD, 600n * FLK);
+      await expect(staking.connect(a).unstake(400n * FLK))
+        .to.emit(staking, "Unstaked")
+        .withArgs(a.address, 0n, 400n * FLK, t + UNBONDING_PERIOD, 600n * FLK);
       expect(await staking.totalUnbonding()).to.equal(400n * FLK);
       expect(await staking.getVotes(a.address)).to.equal(600n * FLK);
       await time.setNextBlockTimestamp(t + UNBONDING_PERIOD - 1n);
@@ -214,16 +227,24 @@ describe("Staking", () => {
       await staking.connect(a).unstake(100n * FLK);
       await expect(staking.connect(timelock).setUnbondingPeriod(DAY)).to.emit(staking, "UnbondingPeriodSet").withArgs(UNBONDING_PERIOD, DAY);
       // Would release in a day, but waits for the first request, and so joins it.
-      await expect(staking.connect(a).unstake(200n * FLK)).to.emit(staking, "Unstaked").withArgs(a.address, 0n, 200n * FLK, t1 + UNBONDING_PERIOD, 700n * FLK);
+      await expect(staking.connect(a).unstake(200n * FLK))
+        .to.emit(staking, "Unstaked")
+        .withArgs(a.address, 0n, 200n * FLK, t1 + UNBONDING_PERIOD, 700n * FLK);
       const [firstId, requests] = await staking.unbondingRequests(a.address);
       expect(firstId).to.equal(0n);
       expect(requests.map((r) => [r.amount, r.releaseTime])).to.deep.equal([[300n * FLK, t1 + UNBONDING_PERIOD]]);
       await time.setNextBlockTimestamp(t1 + UNBONDING_PERIOD);
-      await expect(staking.connect(a).unstake(300n * FLK)).to.emit(staking, "Unstaked").withArgs(a.address, 1n, 300n * FLK, t1 + UNBONDING_PERIOD + DAY, 400n * FLK);
+      await expect(staking.connect(a).unstake(300n * FLK))
+        .to.emit(staking, "Unstaked")
+        .withArgs(a.address, 1n, 300n * FLK, t1 + UNBONDING_PERIOD + DAY, 400n * FLK);
       expect(await staking.withdrawable(a.address)).to.equal(300n * FLK);
-      await expect(staking.connect(a).withdraw()).to.emit(staking, "Withdrawn").withArgs(a.address, 300n * FLK, 1n);
+      await expect(staking.connect(a).withdraw())
+        .to.emit(staking, "Withdrawn")
+        .withArgs(a.address, 300n * FLK, 1n);
       await time.increase(DAY);
-      await expect(staking.connect(a).withdraw()).to.emit(staking, "Withdrawn").withArgs(a.address, 300n * FLK, 2n);
+      await expect(staking.connect(a).withdraw())
+        .to.emit(staking, "Withdrawn")
+        .withArgs(a.address, 300n * FLK, 2n);
       expect((await staking.unbondingRequests(a.address))[1]).to.deep.equal([]);
     });
 
@@ -248,7 +269,9 @@ describe("Staking", () => {
         [40n * FLK, release(t0 + 2n)],
       ]);
       await time.setNextBlockTimestamp(release(t0 + 1n));
-      await expect(staking.connect(a).withdraw()).to.emit(staking, "Withdrawn").withArgs(a.address, 60n * FLK, 2n);
+      await expect(staking.connect(a).withdraw())
+        .to.emit(staking, "Withdrawn")
+        .withArgs(a.address, 60n * FLK, 2n);
       await time.setNextBlockTimestamp(release(t0 + 2n));
       await expect(staking.connect(a).withdraw()).to.changeTokenBalance(flk, a, 40n * FLK);
       expect((await staking.unbondingRequests(a.address))[1]).to.deep.equal([]);
@@ -278,7 +301,9 @@ describe("Staking", () => {
     it("self-delegates on first stake so the staker can vote at once", async () => {
       const { staking, stakers } = await loadFixture(stakingFixture);
       const [a] = stakers;
-      await expect(staking.connect(a).stake(5n * FLK)).to.emit(staking, "DelegateChanged").withArgs(a.address, hre.ethers.ZeroAddress, a.address);
+      await expect(staking.connect(a).stake(5n * FLK))
+        .to.emit(staking, "DelegateChanged")
+        .withArgs(a.address, hre.ethers.ZeroAddress, a.address);
       expect(await staking.delegates(a.address)).to.equal(a.address);
       expect(await staking.getVotes(a.address)).to.equal(5n * FLK);
       expect(await staking.clock()).to.equal(BigInt(await time.latest()));
@@ -372,7 +397,13 @@ describe("Staking", () => {
       const expiry = BigInt(await time.latest()) + 3600n;
       const { chainId } = await hre.ethers.provider.getNetwork();
       const domain = { name: "Fleek Staking", version: "1", chainId, verifyingContract: await staking.getAddress() };
-      const types = { Delegation: [{ name: "delegatee", type: "address" }, { name: "nonce", type: "uint256" }, { name: "expiry", type: "uint256" }] };
+      const types = {
+        Delegation: [
+          { name: "delegatee", type: "address" },
+          { name: "nonce", type: "uint256" },
+          { name: "expiry", type: "uint256" },
+        ],
+      };
       const sig = hre.ethers.Signature.from(await a.signTypedData(domain, types, { delegatee: b.address, nonce: 0n, expiry }));
       await staking.connect(c).delegateBySig(b.address, 0n, expiry, sig.v, sig.r, sig.s);
       expect(await staking.delegates(a.address)).to.equal(b.address);
@@ -380,7 +411,10 @@ describe("Staking", () => {
       expect(await staking.getVotes(a.address)).to.equal(0n);
       await expect(staking.connect(c).delegateBySig(b.address, 0n, expiry, sig.v, sig.r, sig.s)).to.be.revertedWithCustomError(staking, "InvalidAccountNonce");
       await time.increaseTo(expiry + 1n);
-      await expect(staking.connect(c).delegateBySig(b.address, 1n, expiry, sig.v, sig.r, sig.s)).to.be.revertedWithCustomError(staking, "VotesExpiredSignature");
+      await expect(staking.connect(c).delegateBySig(b.address, 1n, expiry, sig.v, sig.r, sig.s)).to.be.revertedWithCustomError(
+        staking,
+        "VotesExpiredSignature",
+      );
       await expect(staking.connect(a).delegate(hre.ethers.ZeroAddress)).to.be.revertedWithCustomError(staking, "StakingZeroDelegate");
     });
 
@@ -406,11 +440,18 @@ describe("Staking", () => {
       expect(await credits.tierOf(100_000n * FLK)).to.equal(3n);
       await expect(credits.connect(s.stakers[0]).setCreditRate(2n)).to.be.revertedWithCustomError(credits, "OwnableUnauthorizedAccount");
       const timelock = await timelockSigner(s);
-      await expect(credits.connect(timelock).setCreditRate(2n * FLK)).to.emit(credits, "CreditRateSet").withArgs(FLK, 2n * FLK);
+      await expect(credits.connect(timelock).setCreditRate(2n * FLK))
+        .to.emit(credits, "CreditRateSet")
+        .withArgs(FLK, 2n * FLK);
       await expect(credits.connect(timelock).setTierThresholds([5n, 5n])).to.be.revertedWithCustomError(credits, "ServiceCreditsInvalidThresholds");
       await expect(credits.connect(timelock).setTierThresholds([0n, 5n])).to.be.revertedWithCustomError(credits, "ServiceCreditsInvalidThresholds");
-      await expect(credits.connect(timelock).setTierThresholds(Array.from({ length: 17 }, (_, i) => BigInt(i + 1)))).to.be.revertedWithCustomError(credits, "ServiceCreditsInvalidThresholds");
-      await expect(credits.connect(timelock).setTierThresholds([5n, 50n])).to.emit(credits, "TierThresholdsSet").withArgs([5n, 50n]);
+      await expect(credits.connect(timelock).setTierThresholds(Array.from({ length: 17 }, (_, i) => BigInt(i + 1)))).to.be.revertedWithCustomError(
+        credits,
+        "ServiceCreditsInvalidThresholds",
+      );
+      await expect(credits.connect(timelock).setTierThresholds([5n, 50n]))
+        .to.emit(credits, "TierThresholdsSet")
+        .withArgs([5n, 50n]);
       expect(await credits.tierOf(49n)).to.equal(1n);
     });
   });

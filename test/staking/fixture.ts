@@ -93,5 +93,4 @@ export class RewardModel {
     const x = this.account(a);
     return x.rewards + rewardsBetween(x.staked, x.paid, this.preview(t)[0]);
   }
-
 }

@@ -97,7 +97,12 @@ describe("System: crash consistency of the consensus logs (4 processes)", functi
       expect(n.alive, "no crash").to.equal(true);
       expect(n.stderr).to.not.match(/equivocating/, "no double vote seen");
     }
-    const all = upTo.flatMap((k) => k.split("|")[1].split(",").filter((x) => x));
+    const all = upTo.flatMap((k) =>
+      k
+        .split("|")[1]
+        .split(",")
+        .filter((x) => x),
+    );
     expect(new Set(all).size).to.equal(all.length, "a transaction committed twice");
   });
 });

@@ -44,7 +44,14 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Ports nobody listens on right now (held open together so they are distinct). */
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => resolve(s)); })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve) => {
+          const s = net.createServer();
+          s.listen(0, "127.0.0.1", () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -124,7 +131,11 @@ async function jumpTo(provider: JsonRpcProvider, at: bigint): Promise<void> {
 async function endEpoch(s: ReturnType<typeof deployedSuite>, provider: JsonRpcProvider, epoch: bigint): Promise<bigint[]> {
   await jumpTo(provider, await s.registry.epochEnd());
   const committers = [...(await s.registry.beaconCommitters(epoch))];
-  await eventually("the beacon reveals", async () => (await Promise.all(committers.map((id) => s.registry.beacons(epoch, id)))).every((b) => b.revealed), 60_000);
+  await eventually(
+    "the beacon reveals",
+    async () => (await Promise.all(committers.map((id) => s.registry.beacons(epoch, id)))).every((b) => b.revealed),
+    60_000,
+  );
   await jumpTo(provider, await s.registry.reportOpensAt());
   return committers;
 }
@@ -181,7 +192,13 @@ describe("System: the whole network as npm start runs it", function () {
       if ((await Promise.all(Array.from({ length: 40 }, (_, k) => portFree(candidate + k)))).every(Boolean)) base = candidate;
     }
     // The e2e test builds the dashboard into dist/dashboard: reuse it when it is up to date.
-    env = { DEVNET_PORT: String(rpc), INDEXER_PORT: String(graphqlPort), DASHBOARD_PORT: String(dashboard), NODE_BASE_PORT: String(base), DASHBOARD_DIST: path.join(ROOT, "dist/dashboard") };
+    env = {
+      DEVNET_PORT: String(rpc),
+      INDEXER_PORT: String(graphqlPort),
+      DASHBOARD_PORT: String(dashboard),
+      NODE_BASE_PORT: String(base),
+      DASHBOARD_DIST: path.join(ROOT, "dist/dashboard"),
+    };
     cli = await startCli(dataDir, env);
     deployment = JSON.parse(fs.readFileSync(path.join(dataDir, "addresses.json"), "utf8"));
     provider = localProvider(deployment);
@@ -241,17 +258,23 @@ describe("System: the whole network as npm start runs it", function () {
   it("the indexer's supply equals the chain's views", async () => {
     const s = deployedSuite(deployment, provider);
     let last: unknown;
-    await eventually("the indexer to reach the chain's supply", async () => {
-      // Before its first batch the indexer answers NOT_INDEXED: keep polling.
-      const answer = await graphql<{ tokenSupply: { total: string; staked: string } }>(deployment.graphqlUrl!, "{ tokenSupply { total staked } }").catch((err: Error) => {
-        last = err.message;
-        return undefined;
-      });
-      if (!answer) return false;
-      const { tokenSupply } = answer;
-      last = tokenSupply;
-      return BigInt(tokenSupply.total) === (await s.flk.totalSupply()) && BigInt(tokenSupply.staked) === (await s.staking.totalStaked());
-    }, 90_000).catch((err) => {
+    await eventually(
+      "the indexer to reach the chain's supply",
+      async () => {
+        // Before its first batch the indexer answers NOT_INDEXED: keep polling.
+        const answer = await graphql<{ tokenSupply: { total: string; staked: string } }>(deployment.graphqlUrl!, "{ tokenSupply { total staked } }").catch(
+          (err: Error) => {
+            last = err.message;
+            return undefined;
+          },
+        );
+        if (!answer) return false;
+        const { tokenSupply } = answer;
+        last = tokenSupply;
+        return BigInt(tokenSupply.total) === (await s.flk.totalSupply()) && BigInt(tokenSupply.staked) === (await s.staking.totalStaked());
+      },
+      90_000,
+    ).catch((err) => {
       throw new Error(`${err.message}; last answer ${JSON.stringify(last)}`);
     });
   });
@@ -266,14 +289,18 @@ describe("System: the whole network as npm start runs it", function () {
         const [epoch] = await s.registry.committee();
         const batch = clients.flatMap((_, i) => [0, 1].map((k) => ({ node: i, payload: `e${epoch}-r${round}-n${i}-${k}` })));
         // A node still switching epochs may take a transaction into the epoch that ends: resubmit what did not commit.
-        await eventually(`epoch ${epoch}: every node commits every transaction`, async () => {
-          const missing = batch.filter((t) => !isCommitted(t.payload));
-          if (missing.length === 0) return true;
-          await Promise.all(clients.map((c, i) => c.submit(missing.filter((t) => t.node === i).map((t) => signTransaction(Buffer.from(t.payload), signer)))));
-          const until = Date.now() + 5_000;
-          while (Date.now() < until && !missing.every((t) => isCommitted(t.payload))) await new Promise((r) => setTimeout(r, 100));
-          return missing.every((t) => isCommitted(t.payload));
-        }, 90_000);
+        await eventually(
+          `epoch ${epoch}: every node commits every transaction`,
+          async () => {
+            const missing = batch.filter((t) => !isCommitted(t.payload));
+            if (missing.length === 0) return true;
+            await Promise.all(clients.map((c, i) => c.submit(missing.filter((t) => t.node === i).map((t) => signTransaction(Buffer.from(t.payload), signer)))));
+            const until = Date.now() + 5_000;
+            while (Date.now() < until && !missing.every((t) => isCommitted(t.payload))) await new Promise((r) => setTimeout(r, 100));
+            return missing.every((t) => isCommitted(t.payload));
+          },
+          90_000,
+        );
         if (round === 2) break;
         // End the epoch as the committee would; jumping straight to where the keeper may skip it
         // would cut the beacon reveals short, and the registry slashes a committed, unrevealed beacon.
@@ -330,7 +357,11 @@ describe("System: the whole network as npm start runs it", function () {
     expect(printed, "the banner's curl").to.not.equal(null);
     const [, header, clientKey, url] = printed!;
     // RFC 8032's first test vector: the public key of the fixed demo seed.
-    expect([header, clientKey, url]).to.deep.equal(["x-fleek-client", "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", `${deployment.gateways![0]}/fn/blake3/${root}/hello`]);
+    expect([header, clientKey, url]).to.deep.equal([
+      "x-fleek-client",
+      "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+      `${deployment.gateways![0]}/fn/blake3/${root}/hello`,
+    ]);
     const registry = deployedSuite(deployment, provider).functionRegistry;
     const [, version, latest] = await registry.resolve("hello");
     expect([version, latest.root]).to.deep.equal([1n, `0x${root}`]);
@@ -373,7 +404,11 @@ describe("System: the whole network as npm start runs it", function () {
     await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
     try {
       const token = fs.readFileSync(path.join(dataDir, "nodes/node-0/operator-token"), "utf8").trim();
-      const added = await postJson(`${deployment.gateways![0]}/origins`, { url: `http://127.0.0.1:${(origin.address() as net.AddressInfo).port}/video.bin` }, { authorization: `Bearer ${token}` });
+      const added = await postJson(
+        `${deployment.gateways![0]}/origins`,
+        { url: `http://127.0.0.1:${(origin.address() as net.AddressInfo).port}/video.bin` },
+        { authorization: `Bearer ${token}` },
+      );
       expect(added.status).to.equal(201);
       const { hash } = (await added.json()) as { hash: string };
       // The deposit is debitable from the next epoch (a report debits at most what was debitable
@@ -411,11 +446,16 @@ describe("System: the whole network as npm start runs it", function () {
 
       // End the epoch on chain: the committee closes it, reveals its beacons, signs and reports.
       expect(await endEpoch(s, provider, epoch)).to.not.be.empty;
-      await eventually(`the nodes' report of epoch ${epoch}`, async () => {
-        if ((await s.registry.queryFilter(s.registry.filters.EpochReported(epoch))).length > 0) return true;
-        if ((await s.registry.queryFilter(s.registry.filters.EpochSkipped(epoch))).length > 0) throw new Error(`epoch ${epoch} was skipped by the keeper, not reported`);
-        return false;
-      }, 60_000);
+      await eventually(
+        `the nodes' report of epoch ${epoch}`,
+        async () => {
+          if ((await s.registry.queryFilter(s.registry.filters.EpochReported(epoch))).length > 0) return true;
+          if ((await s.registry.queryFilter(s.registry.filters.EpochSkipped(epoch))).length > 0)
+            throw new Error(`epoch ${epoch} was skipped by the keeper, not reported`);
+          return false;
+        },
+        60_000,
+      );
       const [event] = await s.registry.queryFilter(s.registry.filters.EpochReported(epoch));
       const { report } = event.args;
       const byId = new Map(report.nodes.map((m) => [Number(m.nodeId), m]));
@@ -443,19 +483,57 @@ describe("System: the whole network as npm start runs it", function () {
       number: number;
       rootsMatch: boolean | null;
       mismatch: string[] | null;
-      report: { digest: string; reputationRoot: string; rewardsRoot: string; totalFlkWeight: string; totalUsdcWeight: string; totalUsage: string; measurements: { nodeId: number; bytesServed: string; revenue: string; reputation: number }[] } | null;
+      report: {
+        digest: string;
+        reputationRoot: string;
+        rewardsRoot: string;
+        totalFlkWeight: string;
+        totalUsdcWeight: string;
+        totalUsage: string;
+        measurements: { nodeId: number; bytesServed: string; revenue: string; reputation: number }[];
+      } | null;
       settlement: { root: string } | null;
     };
     let indexed = new Map<number, Indexed>();
-    await eventually("the indexer to index every report", async () => {
-      const answer = await graphql<{ epochs: { nodes: Indexed[] } }>(
-        deployment.graphqlUrl!,
-        `{ epochs(first: 100, where: { status: REPORTED }) { nodes { number rootsMatch mismatch settlement { root }
-            report { digest reputationRoot rewardsRoot totalFlkWeight totalUsdcWeight totalUsage measurements { nodeId bytesServed revenue reputation } } } } }`,
-      ).catch(() => undefined);
-      indexed = new Map((answer?.epochs.nodes ?? []).map((e) => [e.number, e]));
-      return events.every((e) => indexed.has(Number(e.args.epoch)));
-    }, 60_000);
+    await eventually(
+      "the indexer to index every report",
+      async () => {
+        const answer = await graphql<{ epochs: { nodes: Indexed[] } }>(
+          deployment.graphqlUrl!,
+          `
+            {
+              epochs(first: 100, where: { status: REPORTED }) {
+                nodes {
+                  number
+                  rootsMatch
+                  mismatch
+                  settlement {
+                    root
+                  }
+                  report {
+                    digest
+                    reputationRoot
+                    rewardsRoot
+                    totalFlkWeight
+                    totalUsdcWeight
+                    totalUsage
+                    measurements {
+                      nodeId
+                      bytesServed
+                      revenue
+                      reputation
+                    }
+                  }
+                }
+              }
+            }
+          `,
+        ).catch(() => undefined);
+        indexed = new Map((answer?.epochs.nodes ?? []).map((e) => [e.number, e]));
+        return events.every((e) => indexed.has(Number(e.args.epoch)));
+      },
+      60_000,
+    );
     expect([...indexed.keys()].sort()).to.deep.equal(events.map((e) => Number(e.args.epoch)).sort());
     for (const e of events) {
       const r = e.args.report;
@@ -467,7 +545,12 @@ describe("System: the whole network as npm start runs it", function () {
         totalFlkWeight: r.totalFlkWeight.toString(),
         totalUsdcWeight: r.totalUsdcWeight.toString(),
         totalUsage: r.totalUsage.toString(),
-        measurements: r.nodes.map((m) => ({ nodeId: Number(m.nodeId), bytesServed: m.bytesServed.toString(), revenue: m.revenue.toString(), reputation: Number(m.reputation) })),
+        measurements: r.nodes.map((m) => ({
+          nodeId: Number(m.nodeId),
+          bytesServed: m.bytesServed.toString(),
+          revenue: m.revenue.toString(),
+          reputation: Number(m.reputation),
+        })),
       });
       expect(i.settlement?.root).to.equal((await s.rewards.pools(e.args.epoch)).root);
       expect([i.rootsMatch, i.mismatch], `epoch ${e.args.epoch}`).to.deep.equal([true, []]);
@@ -495,7 +578,11 @@ describe("System: the whole network as npm start runs it", function () {
     await expect(s.rewards.connect(owner).claim(epoch, p!.account, p!.flkWeight, p!.usdcWeight, p!.proof))
       .to.be.revertedWithCustomError(s.rewards, "RewardsAlreadyClaimed")
       .withArgs(epoch, owner.address);
-    await eventually("the indexer to see the claim", async () => (await graphql<{ rewardProof: Proof }>(deployment.graphqlUrl!, query)).rewardProof.claimed, 30_000);
+    await eventually(
+      "the indexer to see the claim",
+      async () => (await graphql<{ rewardProof: Proof }>(deployment.graphqlUrl!, query)).rewardProof.claimed,
+      30_000,
+    );
   });
 
   it("the dashboard shows the chain's supply, the four committee nodes, and to an operator its node's reported epoch", async () => {
@@ -509,11 +596,22 @@ describe("System: the whole network as npm start runs it", function () {
       await installTestWallet(context, hardhatAccount(ROLES.operators[srv.index], provider), deployment.chainId, deployment.rpcUrl);
       const page = await context.newPage();
       await page.goto(`http://127.0.0.1:${env.DASHBOARD_PORT}/`, { waitUntil: "commit" });
-      await page.getByTestId("total-supply").filter({ hasText: formatToken(await s.flk.totalSupply(), "FLK", 18, 0) }).waitFor({ timeout: 60_000 });
+      await page
+        .getByTestId("total-supply")
+        .filter({ hasText: formatToken(await s.flk.totalSupply(), "FLK", 18, 0) })
+        .waitFor({ timeout: 60_000 });
       await page.getByRole("link", { name: "Nodes" }).click();
       const [current] = await s.registry.committee();
-      await page.getByTestId("epoch").filter({ hasText: new RegExp(`^${current}$`) }).waitFor({ timeout: 30_000 });
-      for (const id of [1, 2, 3, 4]) await page.getByTestId(`node-${id}`).getByTestId("node-status").filter({ hasText: /^active$/ }).waitFor({ timeout: 30_000 });
+      await page
+        .getByTestId("epoch")
+        .filter({ hasText: new RegExp(`^${current}$`) })
+        .waitFor({ timeout: 30_000 });
+      for (const id of [1, 2, 3, 4])
+        await page
+          .getByTestId(`node-${id}`)
+          .getByTestId("node-status")
+          .filter({ hasText: /^active$/ })
+          .waitFor({ timeout: 30_000 });
 
       await page.getByRole("button", { name: "Connect wallet" }).click();
       await page.getByRole("button", { name: /Hardhat test wallet/ }).click();
@@ -521,7 +619,10 @@ describe("System: the whole network as npm start runs it", function () {
       await own.getByRole("img", { name: `Reputation of node ${srv.id} over epochs, 0 to 100` }).waitFor({ timeout: 30_000 });
       // The reported epoch's reward as the indexer computes it, claimed by the previous test.
       type Reward = { epoch: number; flkAmount: string; usdcAmount: string; claimed: boolean };
-      const { node } = await graphql<{ node: { rewards: Reward[] } }>(deployment.graphqlUrl!, `{ node(id: ${srv.id}) { rewards { epoch flkAmount usdcAmount claimed } } }`);
+      const { node } = await graphql<{ node: { rewards: Reward[] } }>(
+        deployment.graphqlUrl!,
+        `{ node(id: ${srv.id}) { rewards { epoch flkAmount usdcAmount claimed } } }`,
+      );
       const reward = node.rewards.find((r) => r.epoch === Number(epoch))!;
       expect(reward.claimed).to.equal(true);
       const row = own.getByTestId("reward-row").filter({ has: page.getByRole("rowheader", { name: String(epoch), exact: true }) });
@@ -548,10 +649,14 @@ describe("System: the whole network as npm start runs it", function () {
     expect(cli.output()).to.contain("network resumed from its journal");
     const again = await provider.getBlock(head!.number);
     expect(again!.hash).to.equal(head!.hash);
-    await eventually("the resumed indexer to agree with the chain", async () => {
-      const answer = await graphql<{ tokenSupply: { total: string } }>(deployment.graphqlUrl!, "{ tokenSupply { total } }").catch(() => undefined);
-      return answer !== undefined && BigInt(answer.tokenSupply.total) === (await s.flk.totalSupply());
-    }, 60_000);
+    await eventually(
+      "the resumed indexer to agree with the chain",
+      async () => {
+        const answer = await graphql<{ tokenSupply: { total: string } }>(deployment.graphqlUrl!, "{ tokenSupply { total } }").catch(() => undefined);
+        return answer !== undefined && BigInt(answer.tokenSupply.total) === (await s.flk.totalSupply());
+      },
+      60_000,
+    );
     expect(await interrupt(cli.child)).to.equal(0);
     expect(processesUsing(dataDir)).to.deep.equal([]);
   });

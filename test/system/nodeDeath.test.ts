@@ -50,12 +50,22 @@ describe("orchestrator: a node process that dies", function () {
     let out = "";
     restarted.stdout!.on("data", (d) => (out += d));
     restarted.stderr!.on("data", (d) => (out += d));
-    await waitFor("the restarted node ready", () => /^ready /m.test(out), 60_000, () => out.slice(-2000));
+    await waitFor(
+      "the restarted node ready",
+      () => /^ready /m.test(out),
+      60_000,
+      () => out.slice(-2000),
+    );
     const client = await NodeClient.connect("127.0.0.1", mempoolPort);
     stops.push(() => client.close());
 
     // Stopping on purpose is not a death.
-    const second = await startNodes(processes, root, [{ ...node, configFile: writeClusterConfigs(path.join(dir, "b"), 1, base + 50).nodes[0].configFile }], (m) => notices.push(m));
+    const second = await startNodes(
+      processes,
+      root,
+      [{ ...node, configFile: writeClusterConfigs(path.join(dir, "b"), 1, base + 50).nodes[0].configFile }],
+      (m) => notices.push(m),
+    );
     await processes.stop(second[0]);
     expect(notices).to.have.length(1);
   });

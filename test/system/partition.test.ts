@@ -43,13 +43,24 @@ describe("System: a partitioned node heals, is killed mid-catch-up and converges
     const submitters = (n: NodeProcess) => n !== p || p.alive;
     load = setInterval(() => {
       const w = wave++;
-      for (const [i, n] of nodes.entries()) if (submitters(n) && rand() < 0.5) void n.submit(payloads(`w${w}n${i}`, 1 + Math.floor(rand() * 4))).catch(() => {});
+      for (const [i, n] of nodes.entries())
+        if (submitters(n) && rand() < 0.5) void n.submit(payloads(`w${w}n${i}`, 1 + Math.floor(rand() * 4))).catch(() => {});
     }, 40);
 
-    await waitFor("first commits everywhere", () => nodes.every((n) => n.leaderRound >= 4 * GC_DEPTH), 60_000, () => nodes.map((n) => n.leaderRound));
+    await waitFor(
+      "first commits everywhere",
+      () => nodes.every((n) => n.leaderRound >= 4 * GC_DEPTH),
+      60_000,
+      () => nodes.map((n) => n.leaderRound),
+    );
     p.signal("SIGSTOP");
     const cutAt = a.leaderRound;
-    await waitFor(`${downRounds} rounds without node ${cut}`, () => a.leaderRound >= cutAt + downRounds, 90_000, () => a.leaderRound);
+    await waitFor(
+      `${downRounds} rounds without node ${cut}`,
+      () => a.leaderRound >= cutAt + downRounds,
+      90_000,
+      () => a.leaderRound,
+    );
     p.signal("SIGCONT");
     await waitFor("node catching up by round range", () => p.stderr.includes('"msg":"catching up by round range"'), 30_000);
     await p.stop("SIGKILL");
@@ -57,7 +68,12 @@ describe("System: a partitioned node heals, is killed mid-catch-up and converges
     await p.start("info");
     await p.subscribe();
     const target = a.leaderRound;
-    await waitFor("the restarted node catches up", () => p.leaderRound >= target, CATCH_UP_MS, () => [p.leaderRound, target]);
+    await waitFor(
+      "the restarted node catches up",
+      () => p.leaderRound >= target,
+      CATCH_UP_MS,
+      () => [p.leaderRound, target],
+    );
     const catchUpMs = Date.now() - restartedAt;
 
     clearInterval(load);

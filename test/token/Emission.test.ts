@@ -72,17 +72,22 @@ describe("Emission", () => {
     const { emission, flk, adminSigner, stakers, nodes, mintedBefore } = await loadFixture(withRecipients);
     const [, , , , , other, another] = await hre.ethers.getSigners();
     await expect(emission.connect(other).setRecipients(other.address, other.address))
-      .to.be.revertedWithCustomError(emission, "OwnableUnauthorizedAccount").withArgs(other.address);
-    await expect(emission.connect(adminSigner).setRecipients(hre.ethers.ZeroAddress, other.address))
-      .to.be.revertedWithCustomError(emission, "EmissionZeroAddress");
-    await expect(emission.connect(adminSigner).setRecipients(other.address, hre.ethers.ZeroAddress))
-      .to.be.revertedWithCustomError(emission, "EmissionZeroAddress");
+      .to.be.revertedWithCustomError(emission, "OwnableUnauthorizedAccount")
+      .withArgs(other.address);
+    await expect(emission.connect(adminSigner).setRecipients(hre.ethers.ZeroAddress, other.address)).to.be.revertedWithCustomError(
+      emission,
+      "EmissionZeroAddress",
+    );
+    await expect(emission.connect(adminSigner).setRecipients(other.address, hre.ethers.ZeroAddress)).to.be.revertedWithCustomError(
+      emission,
+      "EmissionZeroAddress",
+    );
 
     const start = await emission.start();
     await time.setNextBlockTimestamp(start + 5000n);
     await emission.connect(adminSigner).setRecipients(other.address, another.address);
     const due = cumulativeEmission(5000n);
-    expect(await flk.balanceOf(stakers.address) + (await flk.balanceOf(nodes.address))).to.equal(due - mintedBefore);
+    expect((await flk.balanceOf(stakers.address)) + (await flk.balanceOf(nodes.address))).to.equal(due - mintedBefore);
     expect(await emission.stakingRecipient()).to.equal(other.address);
     expect(await emission.nodeRecipient()).to.equal(another.address);
   });
@@ -97,7 +102,7 @@ describe("Emission", () => {
     await emission.setRecipients(a.address, b.address);
     await time.setNextBlockTimestamp(start + 101n);
     await emission.mint();
-    expect(await flk.balanceOf(a.address) + (await flk.balanceOf(b.address))).to.equal(cumulativeEmission(101n));
+    expect((await flk.balanceOf(a.address)) + (await flk.balanceOf(b.address))).to.equal(cumulativeEmission(101n));
     expect(await flk.balanceOf(deployer.address)).to.equal(100_000_000n * FLK);
   });
 });

@@ -38,17 +38,24 @@ describe("FLK", () => {
     const nonce = await flk.nonces(holder.address);
     const signature = await holder.signTypedData(
       { name: "Fleek", version: "1", chainId, verifyingContract: await flk.getAddress() },
-      { Permit: [
-        { name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" },
-      ] },
+      {
+        Permit: [
+          { name: "owner", type: "address" },
+          { name: "spender", type: "address" },
+          { name: "value", type: "uint256" },
+          { name: "nonce", type: "uint256" },
+          { name: "deadline", type: "uint256" },
+        ],
+      },
       { owner: holder.address, spender: spender.address, value, nonce, deadline },
     );
     const { v, r, s } = hre.ethers.Signature.from(signature);
     await flk.connect(spender).permit(holder.address, spender.address, value, deadline, v, r, s);
     expect(await flk.allowance(holder.address, spender.address)).to.equal(value);
-    await expect(flk.connect(spender).permit(holder.address, spender.address, value, deadline, v, r, s))
-      .to.be.revertedWithCustomError(flk, "ERC2612InvalidSigner");
+    await expect(flk.connect(spender).permit(holder.address, spender.address, value, deadline, v, r, s)).to.be.revertedWithCustomError(
+      flk,
+      "ERC2612InvalidSigner",
+    );
   });
 
   it("lets holders burn: supply falls for good, the minted total (and so the cap's room) does not", async () => {
@@ -62,8 +69,7 @@ describe("FLK", () => {
 
   it("refuses mint from anyone but the emission contract", async () => {
     const { flk, holder } = await loadFixture(withBalances);
-    await expect(flk.connect(holder).mint(holder.address, 1n))
-      .to.be.revertedWithCustomError(flk, "FLKUnauthorizedMinter").withArgs(holder.address);
+    await expect(flk.connect(holder).mint(holder.address, 1n)).to.be.revertedWithCustomError(flk, "FLKUnauthorizedMinter").withArgs(holder.address);
   });
 
   it("never mints past 116.5M ever minted, even after burns", async () => {
@@ -71,7 +77,9 @@ describe("FLK", () => {
     const [minter, holder] = await hre.ethers.getSigners();
     const flk = await hre.ethers.deployContract("FLK", [holder.address]);
     const room = 16_500_000n * ONE;
-    await expect(flk.mint(holder.address, room + 1n)).to.be.revertedWithCustomError(flk, "FLKCapExceeded").withArgs(room + 1n, room);
+    await expect(flk.mint(holder.address, room + 1n))
+      .to.be.revertedWithCustomError(flk, "FLKCapExceeded")
+      .withArgs(room + 1n, room);
     await flk.connect(minter).mint(holder.address, room);
     await flk.connect(holder).burn(50n * ONE);
     await expect(flk.mint(holder.address, 1n)).to.be.revertedWithCustomError(flk, "FLKCapExceeded").withArgs(1n, 0n);

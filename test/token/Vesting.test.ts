@@ -44,7 +44,9 @@ describe("Vesting", () => {
         const already = await vesting.released(s.id);
         await time.setNextBlockTimestamp(start + at);
         if (expected > already) {
-          await expect(vesting.release(s.id)).to.emit(vesting, "Released").withArgs(s.id, s.beneficiary, expected - already);
+          await expect(vesting.release(s.id))
+            .to.emit(vesting, "Released")
+            .withArgs(s.id, s.beneficiary, expected - already);
         } else {
           await expect(vesting.release(s.id)).to.be.revertedWithCustomError(vesting, "VestingNothingToRelease").withArgs(s.id);
         }
@@ -109,14 +111,19 @@ describe("Vesting", () => {
     it("schedules that do not sum to the declared total", async () => {
       const [a] = await hre.ethers.getSigners();
       const { factory, tx } = await deploy([{ ...base, beneficiaries: [a.address], amounts: [9n * FLK] }]);
-      await expect(tx).to.be.revertedWithCustomError(factory, "VestingTotalMismatch").withArgs(0, 10n * FLK, 9n * FLK);
+      await expect(tx)
+        .to.be.revertedWithCustomError(factory, "VestingTotalMismatch")
+        .withArgs(0, 10n * FLK, 9n * FLK);
     });
     it("a TGE share over 100% or a cliff after the end", async () => {
       const [a] = await hre.ethers.getSigners();
       const ok = { beneficiaries: [a.address], amounts: [10n * FLK] };
       const bad1 = await deploy([{ ...base, ...ok, tgeBps: 10_001 }]);
       await expect(bad1.tx).to.be.revertedWithCustomError(bad1.factory, "VestingInvalidShape").withArgs(0);
-      const bad2 = await deploy([{ ...base, ...ok }, { ...base, ...ok, cliff: 101 }]);
+      const bad2 = await deploy([
+        { ...base, ...ok },
+        { ...base, ...ok, cliff: 101 },
+      ]);
       await expect(bad2.tx).to.be.revertedWithCustomError(bad2.factory, "VestingInvalidShape").withArgs(1);
     });
     it("a zero beneficiary or a zero amount", async () => {

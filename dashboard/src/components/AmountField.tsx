@@ -39,7 +39,16 @@ export function AmountField({
     <div className="field">
       <label htmlFor={id}>{label}</label>
       <div className="input-row">
-        <input id={id} inputMode="decimal" autoComplete="off" placeholder="0.0" value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={!!error} aria-describedby={error ? `${id}-err` : undefined} />
+        <input
+          id={id}
+          inputMode="decimal"
+          autoComplete="off"
+          placeholder="0.0"
+          value={value}
+          onChange={(e) => onChange(e.target.value)}
+          aria-invalid={!!error}
+          aria-describedby={error ? `${id}-err` : undefined}
+        />
         <span className="unit">{symbol}</span>
         {max !== undefined && (
           <button type="button" onClick={() => onChange(formatAmount(max, decimals, decimals).replace(/,/g, ""))}>

@@ -8,7 +8,19 @@ export type StepStatus = "to do" | "not needed" | "confirm in your wallet" | "pe
  * approval (not needed when the allowance covers `amount`) and the action. `approve` and `action`
  * are the step names the form passes to `send`, so the state names the step it is at.
  */
-function approvalSteps({ approve, action, amount, allowance, state }: { approve: string; action: string; amount: bigint; allowance: bigint | undefined; state: TxState }): [StepStatus, StepStatus] {
+function approvalSteps({
+  approve,
+  action,
+  amount,
+  allowance,
+  state,
+}: {
+  approve: string;
+  action: string;
+  amount: bigint;
+  allowance: bigint | undefined;
+  state: TxState;
+}): [StepStatus, StepStatus] {
   const at = state.status === "idle" ? -1 : [approve, action].indexOf(state.step);
   // Unknown allowance: the approval may be needed, and the form checks again before sending.
   const needed = allowance === undefined || allowance < amount;
@@ -24,7 +36,15 @@ function approvalSteps({ approve, action, amount, allowance, state }: { approve:
  * "1. Approve 20,000 FLK for the staking contract, 2. Stake", each with its status, shown before
  * and while a form sends: the wallet asks for two signatures, and users should know why.
  */
-export function ApprovalSteps(props: { approve: string; action: string; amount: bigint | undefined; allowance: bigint | undefined; state: TxState; approveText: string; actionText: string }) {
+export function ApprovalSteps(props: {
+  approve: string;
+  action: string;
+  amount: bigint | undefined;
+  allowance: bigint | undefined;
+  state: TxState;
+  approveText: string;
+  actionText: string;
+}) {
   const { amount, approveText, actionText } = props;
   if (amount === undefined || amount === 0n) return null;
   const [first, second] = approvalSteps({ ...props, amount });

@@ -156,7 +156,9 @@ export function LineChart({ label, series, formatX, formatY, marker, yDomain, xN
               return <polygon key={series[i].name} points={outline} fill={series[i].color} fillOpacity={0.75} stroke={series[i].color} />;
             })
           : series.flatMap((s) =>
-              runs(s.points).map((run, i) => <polyline key={`${s.name}-${i}`} fill="none" stroke={s.color} strokeWidth={2} points={run.map(([x, y]) => `${sx(x)},${sy(y)}`).join(" ")} />),
+              runs(s.points).map((run, i) => (
+                <polyline key={`${s.name}-${i}`} fill="none" stroke={s.color} strokeWidth={2} points={run.map(([x, y]) => `${sx(x)},${sy(y)}`).join(" ")} />
+              )),
             )}
         {shown !== undefined && (
           <g className="cursor" aria-hidden="true">
@@ -178,7 +180,12 @@ export function LineChart({ label, series, formatX, formatY, marker, yDomain, xN
       </svg>
       {shown !== undefined && (
         // Announced as it changes, so arrowing through the chart reads each point's values.
-        <div className={`chart-tip ${sx(shown) > W / 2 ? "left" : "right"}`} style={{ left: `${(sx(shown) / W) * 100}%` }} role="status" data-testid="chart-tip">
+        <div
+          className={`chart-tip ${sx(shown) > W / 2 ? "left" : "right"}`}
+          style={{ left: `${(sx(shown) / W) * 100}%` }}
+          role="status"
+          data-testid="chart-tip"
+        >
           <strong>{formatRowX(shown)}</strong>
           {series.map((s) => {
             const y = valueAt(s, shown);

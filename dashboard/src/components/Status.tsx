@@ -7,7 +7,12 @@ import type { ReactNode } from "react";
  */
 export function Loaded<T>({ state, what, children }: { state: AsyncState<T>; what: string; children: (data: T) => ReactNode }) {
   if (state.data !== undefined) return <>{children(state.data)}</>;
-  if (state.error) return <p role="alert" className="error">Could not load {what}: {state.error}</p>;
+  if (state.error)
+    return (
+      <p role="alert" className="error">
+        Could not load {what}: {state.error}
+      </p>
+    );
   return <p aria-busy="true">Loading {what}…</p>;
 }
 

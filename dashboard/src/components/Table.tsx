@@ -30,11 +30,24 @@ export function Table<T>({
 }) {
   if (rows.length === 0 && empty !== undefined) return <p className="empty">{empty}</p>;
   return (
-    <div className="table-scroll" tabIndex={0} role="region" aria-label={label ?? (typeof columns[0] === "string" ? `Table of ${columns[0].toLowerCase()}` : "Table")}>
+    <div
+      className="table-scroll"
+      tabIndex={0}
+      role="region"
+      aria-label={label ?? (typeof columns[0] === "string" ? `Table of ${columns[0].toLowerCase()}` : "Table")}
+    >
       <table data-testid={testId}>
         <thead>
           <tr>
-            {columns.map((c, i) => (typeof c === "string" ? <th key={i} scope="col">{c}</th> : <th key={i} scope="col" aria-label={c.ariaLabel} />))}
+            {columns.map((c, i) =>
+              typeof c === "string" ? (
+                <th key={i} scope="col">
+                  {c}
+                </th>
+              ) : (
+                <th key={i} scope="col" aria-label={c.ariaLabel} />
+              ),
+            )}
           </tr>
         </thead>
         <tbody>{rows.map((row) => children(row))}</tbody>

@@ -39,7 +39,11 @@ export function TextField({
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      {multiline ? <textarea rows={6} {...props} onChange={(e) => onChange(e.target.value)} /> : <input inputMode={inputMode} {...props} onChange={(e) => onChange(e.target.value)} />}
+      {multiline ? (
+        <textarea rows={6} {...props} onChange={(e) => onChange(e.target.value)} />
+      ) : (
+        <input inputMode={inputMode} {...props} onChange={(e) => onChange(e.target.value)} />
+      )}
       {shown && (
         <small id={`${id}-err`} className="error">
           {shown}

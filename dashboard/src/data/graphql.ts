@@ -28,10 +28,17 @@ export function graphqlClient(url: string, fetchImpl: typeof fetch = (...args) =
   return async <T>(document: string, variables?: Record<string, unknown>) => {
     let response: Response;
     try {
-      response = await fetchImpl(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: document, variables }) });
+      response = await fetchImpl(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: document, variables }),
+      });
     } catch {
       // fetch only throws when no answer came back at all (refused, DNS, CORS, offline).
-      throw new IndexerError(`The indexer at ${url} is unreachable, so lists, history and totals cannot be shown. Check that it is running (\`npm run indexer -- all\`).`, "UNREACHABLE");
+      throw new IndexerError(
+        `The indexer at ${url} is unreachable, so lists, history and totals cannot be shown. Check that it is running (\`npm run indexer -- all\`).`,
+        "UNREACHABLE",
+      );
     }
     let body: GraphResponse;
     try {

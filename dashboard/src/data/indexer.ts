@@ -4,7 +4,21 @@
  * from before it, so a query is repeated until the indexer has reached the transaction's block.
  */
 import { IndexerError, type GraphQuery } from "./graphql";
-import { PROPOSAL_STATES, type Burn, type DashboardData, type EdgeFunctionInfo, type FunctionVersionInfo, type NodeStatus, type Proposal, type ProposalEvent, type ProposalState, type ReputationPoint, type SupplySample, type TokenStats, type Vote } from "./source";
+import {
+  PROPOSAL_STATES,
+  type Burn,
+  type DashboardData,
+  type EdgeFunctionInfo,
+  type FunctionVersionInfo,
+  type NodeStatus,
+  type Proposal,
+  type ProposalEvent,
+  type ProposalState,
+  type ReputationPoint,
+  type SupplySample,
+  type TokenStats,
+  type Vote,
+} from "./source";
 import type { Deployment } from "../lib/contracts";
 
 /** How long a read waits for the indexer to reach a confirmed transaction's block, by default. */
@@ -19,110 +33,308 @@ interface Fresh {
 
 const SUPPLY = /* GraphQL */ `
   query Supply($staking: String!, $treasury: String!, $curves: String!) {
-    health { indexedBlock }
-    tokenSupply { timestamp total burned emitted lockedInVesting }
-    emission { mintable }
-    vestingAllocations { start }
-    staking: account(address: $staking) { balance }
-    treasury: account(address: $treasury) { balance }
-    curves: account(address: $curves) { balance }
-  }`;
+    health {
+      indexedBlock
+    }
+    tokenSupply {
+      timestamp
+      total
+      burned
+      emitted
+      lockedInVesting
+    }
+    emission {
+      mintable
+    }
+    vestingAllocations {
+      start
+    }
+    staking: account(address: $staking) {
+      balance
+    }
+    treasury: account(address: $treasury) {
+      balance
+    }
+    curves: account(address: $curves) {
+      balance
+    }
+  }
+`;
 
 const ALLOCATIONS = /* GraphQL */ `
   query Allocations {
-    health { indexedBlock }
-    vestingAllocations { id name total tgeBps cliff duration }
-  }`;
+    health {
+      indexedBlock
+    }
+    vestingAllocations {
+      id
+      name
+      total
+      tgeBps
+      cliff
+      duration
+    }
+  }
+`;
 
 const TOKEN_STATS = /* GraphQL */ `
   query TokenStats {
-    health { indexedBlock }
-    tokenStats { holders transfers }
-  }`;
+    health {
+      indexedBlock
+    }
+    tokenStats {
+      holders
+      transfers
+    }
+  }
+`;
 
 const HOLDERS = /* GraphQL */ `
   query Holders($first: Int!) {
-    health { indexedBlock }
-    accounts(first: $first, where: { balance_gt: "0" }, orderBy: BALANCE, orderDirection: DESC) { nodes { address balance } }
-  }`;
+    health {
+      indexedBlock
+    }
+    accounts(first: $first, where: { balance_gt: "0" }, orderBy: BALANCE, orderDirection: DESC) {
+      nodes {
+        address
+        balance
+      }
+    }
+  }
+`;
 
 const TRANSFERS = /* GraphQL */ `
   query Transfers($first: Int!) {
-    health { indexedBlock }
-    transfers(first: $first, orderDirection: DESC) { nodes { blockNumber timestamp transactionHash from to value } }
-  }`;
+    health {
+      indexedBlock
+    }
+    transfers(first: $first, orderDirection: DESC) {
+      nodes {
+        blockNumber
+        timestamp
+        transactionHash
+        from
+        to
+        value
+      }
+    }
+  }
+`;
 
 const BURNS = /* GraphQL */ `
   query Burns($first: Int!) {
-    health { indexedBlock }
-    burns(first: $first, orderDirection: DESC) { nodes { blockNumber transactionHash from value source } }
-  }`;
+    health {
+      indexedBlock
+    }
+    burns(first: $first, orderDirection: DESC) {
+      nodes {
+        blockNumber
+        transactionHash
+        from
+        value
+        source
+      }
+    }
+  }
+`;
 
 const CREATOR_TOKENS = /* GraphQL */ `
   query CreatorTokens {
-    health { indexedBlock }
-    creatorTokens(first: 1000) { nodes { address creator index symbol supply price reserve volume holderCount } }
-  }`;
+    health {
+      indexedBlock
+    }
+    creatorTokens(first: 1000) {
+      nodes {
+        address
+        creator
+        index
+        symbol
+        supply
+        price
+        reserve
+        volume
+        holderCount
+      }
+    }
+  }
+`;
 
 const CREATOR_ACTIVITY = /* GraphQL */ `
   query CreatorActivity($creator: String!, $trades: Int!, $holders: Int!) {
-    health { indexedBlock }
-    creatorToken(creator: $creator) {
-      trades(first: $trades, orderDirection: DESC) { nodes { blockNumber timestamp transactionHash trader side amount traderFlk priceAfter } }
-      holders(first: $holders) { nodes { address balance } }
+    health {
+      indexedBlock
     }
-  }`;
+    creatorToken(creator: $creator) {
+      trades(first: $trades, orderDirection: DESC) {
+        nodes {
+          blockNumber
+          timestamp
+          transactionHash
+          trader
+          side
+          amount
+          traderFlk
+          priceAfter
+        }
+      }
+      holders(first: $holders) {
+        nodes {
+          address
+          balance
+        }
+      }
+    }
+  }
+`;
 
 const PROPOSALS = /* GraphQL */ `
   query Proposals($votes: Int!) {
-    health { indexedBlock }
+    health {
+      indexedBlock
+    }
     proposals(first: 20) {
       nodes {
-        id proposer description targets values calldatas voteStart voteEnd state
-        forVotes againstVotes abstainVotes quorum eta timestamp voters
-        lifecycle { kind timestamp transactionHash }
-        votes(first: $votes, orderDirection: DESC) { nodes { voter support weight reason } }
+        id
+        proposer
+        description
+        targets
+        values
+        calldatas
+        voteStart
+        voteEnd
+        state
+        forVotes
+        againstVotes
+        abstainVotes
+        quorum
+        eta
+        timestamp
+        voters
+        lifecycle {
+          kind
+          timestamp
+          transactionHash
+        }
+        votes(first: $votes, orderDirection: DESC) {
+          nodes {
+            voter
+            support
+            weight
+            reason
+          }
+        }
       }
     }
-  }`;
+  }
+`;
 
 const DELEGATES = /* GraphQL */ `
   query Delegates($first: Int!) {
-    health { indexedBlock }
-    stakingTotals { totalStaked }
-    delegates(first: $first) { nodes { address votes staked } }
-  }`;
+    health {
+      indexedBlock
+    }
+    stakingTotals {
+      totalStaked
+    }
+    delegates(first: $first) {
+      nodes {
+        address
+        votes
+        staked
+      }
+    }
+  }
+`;
 
 const REWARD_PAYMENTS = /* GraphQL */ `
   query RewardPayments($account: String!, $first: Int!) {
-    health { indexedBlock }
-    stakingRewardPayments(account: $account, first: $first, orderDirection: DESC) { nodes { kind amount blockNumber timestamp transactionHash } }
-  }`;
+    health {
+      indexedBlock
+    }
+    stakingRewardPayments(account: $account, first: $first, orderDirection: DESC) {
+      nodes {
+        kind
+        amount
+        blockNumber
+        timestamp
+        transactionHash
+      }
+    }
+  }
+`;
 
 const CREDIT_MONTHS = /* GraphQL */ `
   query CreditMonths($account: String!) {
-    health { indexedBlock }
-    serviceCreditMonths(account: $account) { month credits averageStake tier complete }
-  }`;
+    health {
+      indexedBlock
+    }
+    serviceCreditMonths(account: $account) {
+      month
+      credits
+      averageStake
+      tier
+      complete
+    }
+  }
+`;
 
 const NODES = /* GraphQL */ `
   query Nodes {
-    health { indexedBlock }
-    nodes(first: 1000) { nodes { id owner nodeKey signer endpoints { host } status stake unstaking unstakeReadyAt lockedUntil } }
-  }`;
+    health {
+      indexedBlock
+    }
+    nodes(first: 1000) {
+      nodes {
+        id
+        owner
+        nodeKey
+        signer
+        endpoints {
+          host
+        }
+        status
+        stake
+        unstaking
+        unstakeReadyAt
+        lockedUntil
+      }
+    }
+  }
+`;
 
 // Its own query, for fewer nodes than the list: nested lists of all 1,000 nodes exceed the indexer's query cost limit.
 const RECENT_REPUTATION = /* GraphQL */ `
   query RecentReputation($first: Int!, $last: Int!) {
-    health { indexedBlock }
-    nodes(first: $first) { nodes { id reputation(last: $last) { epoch score } } }
-  }`;
+    health {
+      indexedBlock
+    }
+    nodes(first: $first) {
+      nodes {
+        id
+        reputation(last: $last) {
+          epoch
+          score
+        }
+      }
+    }
+  }
+`;
 
 const CURRENT_EPOCH = /* GraphQL */ `
   query CurrentEpoch {
-    health { indexedBlock }
-    epochs(first: 1) { nodes { number start duration committee } }
-  }`;
+    health {
+      indexedBlock
+    }
+    epochs(first: 1) {
+      nodes {
+        number
+        start
+        duration
+        committee
+      }
+    }
+  }
+`;
 
 const FUNCTION_FIELDS = "id name owner version root limits { memoryMiB cpuMs wallMs bundleBytes } updatedAt";
 
@@ -134,33 +346,83 @@ const EDGE_FUNCTIONS = /* GraphQL */ `
 
 const FUNCTION_VERSIONS = /* GraphQL */ `
   query FunctionVersions($id: Int!, $first: Int!) {
-    health { indexedBlock }
-    edgeFunction(id: $id) { versions(first: $first, orderDirection: DESC) { nodes { version root limits { memoryMiB cpuMs wallMs bundleBytes } publishedAt transactionHash } } }
-  }`;
+    health {
+      indexedBlock
+    }
+    edgeFunction(id: $id) {
+      versions(first: $first, orderDirection: DESC) {
+        nodes {
+          version
+          root
+          limits {
+            memoryMiB
+            cpuMs
+            wallMs
+            bundleBytes
+          }
+          publishedAt
+          transactionHash
+        }
+      }
+    }
+  }
+`;
 
 const COMPUTE_PRICES = /* GraphQL */ `
   query ComputePrices {
-    health { indexedBlock }
-    computePrices { perMillionRequests perMillionCpuMs timestamp }
-  }`;
+    health {
+      indexedBlock
+    }
+    computePrices {
+      perMillionRequests
+      perMillionCpuMs
+      timestamp
+    }
+  }
+`;
 
 type FunctionRow = Omit<EdgeFunctionInfo, "updatedAt"> & { updatedAt: number };
 const edgeFunction = (f: FunctionRow): EdgeFunctionInfo => ({ ...f, updatedAt: BigInt(f.updatedAt) });
 
 const NODE_HISTORY = /* GraphQL */ `
   query NodeHistory($id: Int!) {
-    health { indexedBlock }
-    node(id: $id) {
-      reputation { epoch score }
-      rewards { epoch account flkAmount usdcAmount claimed }
+    health {
+      indexedBlock
     }
-  }`;
+    node(id: $id) {
+      reputation {
+        epoch
+        score
+      }
+      rewards {
+        epoch
+        account
+        flkAmount
+        usdcAmount
+        claimed
+      }
+    }
+  }
+`;
 
 const REWARD_PROOF = /* GraphQL */ `
   query RewardProof($epoch: Int!, $node: Int!) {
-    health { indexedBlock }
-    rewardProof(epoch: $epoch, node: $node) { epoch nodeId account flkWeight usdcWeight flkAmount usdcAmount proof claimed }
-  }`;
+    health {
+      indexedBlock
+    }
+    rewardProof(epoch: $epoch, node: $node) {
+      epoch
+      nodeId
+      account
+      flkWeight
+      usdcWeight
+      flkAmount
+      usdcAmount
+      proof
+      claimed
+    }
+  }
+`;
 
 type Amount = string;
 type SupplyFields = { timestamp: number; total: Amount; burned: Amount; emitted: Amount; lockedInVesting: Amount; staked: Amount };
@@ -188,22 +450,29 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
       const indexed = data.health.indexedBlock ?? -1;
       const wanted = minBlock();
       if (indexed >= wanted) return data;
-      if (Date.now() > deadline) throw new IndexerError(`The indexer is behind: it has reached block ${indexed}, your last transaction is in block ${wanted}. Lists will catch up when it does.`, "BEHIND");
+      if (Date.now() > deadline)
+        throw new IndexerError(
+          `The indexer is behind: it has reached block ${indexed}, your last transaction is in block ${wanted}. Lists will catch up when it does.`,
+          "BEHIND",
+        );
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
   }
 
   return {
     async supply() {
-      const d = await fresh<Fresh & {
-        tokenSupply: Omit<SupplyFields, "staked">;
-        emission: { mintable: Amount };
-        vestingAllocations: { start: number }[];
-        staking: { balance: Amount } | null;
-        treasury: { balance: Amount } | null;
-        curves: { balance: Amount } | null;
-      }>(SUPPLY, { staking: c.staking, treasury: c.timelock, curves: c.creatorMarket });
-      if (d.vestingAllocations.length === 0) throw new IndexerError("The indexer has not seen the vesting allocations yet; try again in a moment.", "NOT_INDEXED");
+      const d = await fresh<
+        Fresh & {
+          tokenSupply: Omit<SupplyFields, "staked">;
+          emission: { mintable: Amount };
+          vestingAllocations: { start: number }[];
+          staking: { balance: Amount } | null;
+          treasury: { balance: Amount } | null;
+          curves: { balance: Amount } | null;
+        }
+      >(SUPPLY, { staking: c.staking, treasury: c.timelock, curves: c.creatorMarket });
+      if (d.vestingAllocations.length === 0)
+        throw new IndexerError("The indexer has not seen the vesting allocations yet; try again in a moment.", "NOT_INDEXED");
       const s = d.tokenSupply;
       const balance = (a: { balance: Amount } | null) => BigInt(a?.balance ?? 0);
       const [total, vesting, staked, reserves] = [BigInt(s.total), BigInt(s.lockedInVesting), balance(d.staking), balance(d.treasury) + balance(d.curves)];
@@ -228,13 +497,29 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
       const d = await fresh<Fresh & Record<string, SupplyFields>>(`query SupplyHistory { health { indexedBlock } ${fields} }`);
       return times.map((_, i): SupplySample => {
         const p = d[`p${i}`];
-        return { time: BigInt(p.timestamp), total: BigInt(p.total), vesting: BigInt(p.lockedInVesting), staked: BigInt(p.staked), burned: BigInt(p.burned), emitted: BigInt(p.emitted) };
+        return {
+          time: BigInt(p.timestamp),
+          total: BigInt(p.total),
+          vesting: BigInt(p.lockedInVesting),
+          staked: BigInt(p.staked),
+          burned: BigInt(p.burned),
+          emitted: BigInt(p.emitted),
+        };
       });
     },
 
     async allocations() {
-      const d = await fresh<Fresh & { vestingAllocations: { id: number; name: string; total: Amount; tgeBps: number; cliff: number; duration: number }[] }>(ALLOCATIONS);
-      return d.vestingAllocations.map((a) => ({ key: String(a.id), name: a.name, total: BigInt(a.total), tgeBps: a.tgeBps, cliff: BigInt(a.cliff), duration: BigInt(a.duration) }));
+      const d = await fresh<Fresh & { vestingAllocations: { id: number; name: string; total: Amount; tgeBps: number; cliff: number; duration: number }[] }>(
+        ALLOCATIONS,
+      );
+      return d.vestingAllocations.map((a) => ({
+        key: String(a.id),
+        name: a.name,
+        total: BigInt(a.total),
+        tgeBps: a.tgeBps,
+        cliff: BigInt(a.cliff),
+        duration: BigInt(a.duration),
+      }));
     },
 
     async tokenStats() {
@@ -250,16 +535,35 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
     async transfers(limit) {
       type Row = { blockNumber: number; timestamp: number; transactionHash: string; from: string; to: string; value: Amount };
       const d = await fresh<Fresh & { transfers: { nodes: Row[] } }>(TRANSFERS, { first: limit });
-      return d.transfers.nodes.map((t) => ({ block: t.blockNumber, time: t.timestamp, txHash: t.transactionHash, from: t.from, to: t.to, amount: BigInt(t.value) }));
+      return d.transfers.nodes.map((t) => ({
+        block: t.blockNumber,
+        time: t.timestamp,
+        txHash: t.transactionHash,
+        from: t.from,
+        to: t.to,
+        amount: BigInt(t.value),
+      }));
     },
 
     async burns(limit) {
-      const d = await fresh<Fresh & { burns: { nodes: { blockNumber: number; transactionHash: string; from: string; value: Amount; source: Burn["source"] }[] } }>(BURNS, { first: limit });
+      const d = await fresh<
+        Fresh & { burns: { nodes: { blockNumber: number; transactionHash: string; from: string; value: Amount; source: Burn["source"] }[] } }
+      >(BURNS, { first: limit });
       return d.burns.nodes.map((b) => ({ block: b.blockNumber, txHash: b.transactionHash, from: b.from, amount: BigInt(b.value), source: b.source }));
     },
 
     async creatorTokens() {
-      type Row = { address: string; creator: string; index: number; symbol: string; supply: Amount; price: Amount; reserve: Amount; volume: Amount; holderCount: number };
+      type Row = {
+        address: string;
+        creator: string;
+        index: number;
+        symbol: string;
+        supply: Amount;
+        price: Amount;
+        reserve: Amount;
+        volume: Amount;
+        holderCount: number;
+      };
       const d = await fresh<Fresh & { creatorTokens: { nodes: Row[] } }>(CREATOR_TOKENS);
       return d.creatorTokens.nodes.map((t) => ({
         creator: t.creator,
@@ -275,12 +579,24 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
     },
 
     async creatorActivity(creator, trades, holders) {
-      type Trade = { blockNumber: number; timestamp: number; transactionHash: string; trader: string; side: "BUY" | "SELL"; amount: Amount; traderFlk: Amount; priceAfter: Amount };
-      const d = await fresh<Fresh & { creatorToken: { trades: { nodes: Trade[] }; holders: { nodes: { address: string; balance: Amount }[] } } | null }>(CREATOR_ACTIVITY, {
-        creator: creator.toLowerCase(),
-        trades,
-        holders,
-      });
+      type Trade = {
+        blockNumber: number;
+        timestamp: number;
+        transactionHash: string;
+        trader: string;
+        side: "BUY" | "SELL";
+        amount: Amount;
+        traderFlk: Amount;
+        priceAfter: Amount;
+      };
+      const d = await fresh<Fresh & { creatorToken: { trades: { nodes: Trade[] }; holders: { nodes: { address: string; balance: Amount }[] } } | null }>(
+        CREATOR_ACTIVITY,
+        {
+          creator: creator.toLowerCase(),
+          trades,
+          holders,
+        },
+      );
       if (!d.creatorToken) return { trades: [], holders: [] };
       return {
         trades: d.creatorToken.trades.nodes.map((t) => ({
@@ -298,7 +614,22 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
     },
 
     async proposals() {
-      type Row = Omit<Proposal, "id" | "values" | "voteStart" | "voteEnd" | "state" | "forVotes" | "againstVotes" | "abstainVotes" | "quorum" | "eta" | "created" | "lifecycle" | "votes"> & {
+      type Row = Omit<
+        Proposal,
+        | "id"
+        | "values"
+        | "voteStart"
+        | "voteEnd"
+        | "state"
+        | "forVotes"
+        | "againstVotes"
+        | "abstainVotes"
+        | "quorum"
+        | "eta"
+        | "created"
+        | "lifecycle"
+        | "votes"
+      > & {
         id: string;
         values: Amount[];
         voteStart: number;
@@ -333,7 +664,10 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
     },
 
     async delegates(limit) {
-      const d = await fresh<Fresh & { stakingTotals: { totalStaked: Amount }; delegates: { nodes: { address: string; votes: Amount; staked: Amount }[] } }>(DELEGATES, { first: limit });
+      const d = await fresh<Fresh & { stakingTotals: { totalStaked: Amount }; delegates: { nodes: { address: string; votes: Amount; staked: Amount }[] } }>(
+        DELEGATES,
+        { first: limit },
+      );
       return {
         totalVotes: BigInt(d.stakingTotals.totalStaked),
         delegates: d.delegates.nodes.map((x) => ({ address: x.address, votes: BigInt(x.votes), staked: BigInt(x.staked) })),
@@ -405,7 +739,11 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
       const byEpoch = <T extends { epoch: number }>(list: T[]) => [...list].sort((a, b) => a.epoch - b.epoch);
       return {
         reputation: byEpoch(d.node.reputation),
-        rewards: byEpoch(d.node.rewards).map((r) => ({ ...r, flkAmount: r.flkAmount === null ? null : BigInt(r.flkAmount), usdcAmount: r.usdcAmount === null ? null : BigInt(r.usdcAmount) })),
+        rewards: byEpoch(d.node.rewards).map((r) => ({
+          ...r,
+          flkAmount: r.flkAmount === null ? null : BigInt(r.flkAmount),
+          usdcAmount: r.usdcAmount === null ? null : BigInt(r.usdcAmount),
+        })),
       };
     },
 
@@ -418,7 +756,11 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
       type Row = Omit<FunctionVersionInfo, "publishedAt" | "txHash"> & { publishedAt: number; transactionHash: string };
       const d = await fresh<Fresh & { edgeFunction: { versions: { nodes: Row[] } } | null }>(FUNCTION_VERSIONS, { id, first: limit });
       if (!d.edgeFunction) throw new IndexerError(`The indexer has no function ${id}.`, "NOT_FOUND");
-      return d.edgeFunction.versions.nodes.map(({ transactionHash, publishedAt, ...v }) => ({ ...v, publishedAt: BigInt(publishedAt), txHash: transactionHash }));
+      return d.edgeFunction.versions.nodes.map(({ transactionHash, publishedAt, ...v }) => ({
+        ...v,
+        publishedAt: BigInt(publishedAt),
+        txHash: transactionHash,
+      }));
     },
 
     async computePrices() {
@@ -428,7 +770,17 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
     },
 
     async rewardProof(epoch, node) {
-      type Proof = { epoch: number; nodeId: number; account: string; flkWeight: Amount; usdcWeight: Amount; flkAmount: Amount; usdcAmount: Amount; proof: string[]; claimed: boolean };
+      type Proof = {
+        epoch: number;
+        nodeId: number;
+        account: string;
+        flkWeight: Amount;
+        usdcWeight: Amount;
+        flkAmount: Amount;
+        usdcAmount: Amount;
+        proof: string[];
+        claimed: boolean;
+      };
       const { rewardProof: p } = await fresh<Fresh & { rewardProof: Proof | null }>(REWARD_PROOF, { epoch, node });
       if (!p) throw new IndexerError(`The indexer has no reward proof for node ${node} in epoch ${epoch}.`, "NOT_FOUND");
       return { ...p, flkWeight: BigInt(p.flkWeight), usdcWeight: BigInt(p.usdcWeight), flkAmount: BigInt(p.flkAmount), usdcAmount: BigInt(p.usdcAmount) };

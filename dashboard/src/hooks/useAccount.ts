@@ -27,7 +27,21 @@ export async function readAccount(suite: Suite, account: string) {
     Promise.all(scheduleIds.map(async (id) => ({ id, schedule: await vesting.schedule(id), releasable: await vesting.releasable(id) }))),
   ]);
   // Plain arrays: an ethers Result throws on an index past its end (the next tier of the top tier).
-  return { balance, staked, earned, votes, delegatee, withdrawable, unbonding: [...unbonding.requests], unbondingPeriod, tge, schedules, tier, thresholds: [...thresholds], rate };
+  return {
+    balance,
+    staked,
+    earned,
+    votes,
+    delegatee,
+    withdrawable,
+    unbonding: [...unbonding.requests],
+    unbondingPeriod,
+    tge,
+    schedules,
+    tier,
+    thresholds: [...thresholds],
+    rate,
+  };
 }
 
 export type AccountData = Awaited<ReturnType<typeof readAccount>>;

@@ -22,7 +22,12 @@ export function useCreatorCurve(creator: string) {
   const { version } = useApp();
   return useAsync(async () => {
     const { market } = suite;
-    const [supply, price, reserve, token] = await Promise.all([market.supplyOf(creator), market.spotPrice(creator), market.reserveOf(creator), market.tokenOf(creator)]);
+    const [supply, price, reserve, token] = await Promise.all([
+      market.supplyOf(creator),
+      market.spotPrice(creator),
+      market.reserveOf(creator),
+      market.tokenOf(creator),
+    ]);
     return { supply, price, reserve, token };
   }, [suite, creator, version]);
 }

@@ -119,7 +119,8 @@ export function useUnclaimedRewards(nodes: readonly NodeInfo[]) {
     const histories = await Promise.all(nodes.map(async (n) => ({ id: n.id, history: await data.nodeHistory(n.id) })));
     const nodeOfEpoch = new Map<number, number>();
     for (const { id, history } of histories)
-      for (const r of history?.rewards ?? []) if (!r.claimed && r.flkAmount !== null && (r.flkAmount > 0n || (r.usdcAmount ?? 0n) > 0n)) nodeOfEpoch.set(r.epoch, id);
+      for (const r of history?.rewards ?? [])
+        if (!r.claimed && r.flkAmount !== null && (r.flkAmount > 0n || (r.usdcAmount ?? 0n) > 0n)) nodeOfEpoch.set(r.epoch, id);
     const proofs = await Promise.all([...nodeOfEpoch].map(([epoch, node]) => data.rewardProof(epoch, node)));
     return proofs.filter((p) => !p.claimed).sort((a, b) => a.epoch - b.epoch);
   }, [data, version, nodes.map((n) => n.id).join()]);

@@ -38,7 +38,21 @@ import type {
 } from "../../../typechain-types";
 
 /** Every ABI the dashboard talks to, for decoding custom errors raised anywhere in a call. */
-export const ALL_ABIS = [flkAbi, emissionAbi, vestingAbi, stakingAbi, creditsAbi, governorAbi, timelockAbi, marketAbi, creatorTokenAbi, registryAbi, rewardsAbi, escrowAbi, functionRegistryAbi];
+export const ALL_ABIS = [
+  flkAbi,
+  emissionAbi,
+  vestingAbi,
+  stakingAbi,
+  creditsAbi,
+  governorAbi,
+  timelockAbi,
+  marketAbi,
+  creatorTokenAbi,
+  registryAbi,
+  rewardsAbi,
+  escrowAbi,
+  functionRegistryAbi,
+];
 
 /** Lets `describeError` (lib/revert.ts) decode the custom errors of every ABI of the suite. */
 export function registerSuiteErrors(): void {

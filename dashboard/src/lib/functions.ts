@@ -103,10 +103,12 @@ export interface RootHolder {
  * null before the upload to learn early that the name is someone else's.
  */
 export function deployPlan(holder: NameHolder | null, account: string, rootHolder: RootHolder | null): DeployPlan {
-  if (holder && holder.owner.toLowerCase() !== account.toLowerCase()) return { kind: "refused", reason: `The name is taken: function ${holder.id} belongs to ${holder.owner}.` };
+  if (holder && holder.owner.toLowerCase() !== account.toLowerCase())
+    return { kind: "refused", reason: `The name is taken: function ${holder.id} belongs to ${holder.owner}.` };
   if (rootHolder && holder && rootHolder.id === holder.id)
     return { kind: "refused", reason: `This bundle is already version ${rootHolder.version} of the function; a new version needs a new root.` };
-  if (rootHolder) return { kind: "refused", reason: `This bundle is already published by function ${rootHolder.id}; change a byte to publish it under this name.` };
+  if (rootHolder)
+    return { kind: "refused", reason: `This bundle is already published by function ${rootHolder.id}; change a byte to publish it under this name.` };
   if (!holder) return { kind: "register" };
   return { kind: "publish", id: holder.id, nextVersion: holder.version + 1 };
 }

@@ -142,13 +142,22 @@ export function proposalTimeline(p: Pick<Proposal, "state" | "created" | "voteSt
     { label: "Voting opens", time: p.voteStart, done: now > p.voteStart },
     { label: "Voting closes", time: p.voteEnd, done: now > p.voteEnd },
   ];
-  if (canceled) return [...steps, ...voting.filter((s) => s.done && s.time! < canceled.time), { label: "Canceled", time: canceled.time, done: true, txHash: canceled.txHash }];
+  if (canceled)
+    return [
+      ...steps,
+      ...voting.filter((s) => s.done && s.time! < canceled.time),
+      { label: "Canceled", time: canceled.time, done: true, txHash: canceled.txHash },
+    ];
   steps.push(...voting);
   if (p.state === "Defeated") return [...steps, { label: "Defeated", time: p.voteEnd, done: true }];
   const queued = event("queued");
   const executed = event("executed");
   steps.push(queued ? { label: "Queued", time: queued.time, done: true, txHash: queued.txHash } : { label: "Queued", done: false });
   if (p.state === "Expired") return [...steps, { label: "Expired", done: true }];
-  steps.push(executed ? { label: "Executed", time: executed.time, done: true, txHash: executed.txHash } : { label: "Executable", time: p.eta > 0n ? p.eta : undefined, done: false });
+  steps.push(
+    executed
+      ? { label: "Executed", time: executed.time, done: true, txHash: executed.txHash }
+      : { label: "Executable", time: p.eta > 0n ? p.eta : undefined, done: false },
+  );
   return steps;
 }

@@ -56,12 +56,15 @@ const WORDS: Record<string, (args: readonly unknown[], token: string) => string>
   StakingZeroDelegate: () => "Delegate to an address, not the zero address.",
   VestingNothingToRelease: () => "Nothing of this schedule is releasable yet.",
   // The ERC-20 errors name the token the transaction moves: FLK, or a creator token when selling it.
-  ERC20InsufficientBalance: ([, balance, needed], token) => `Your balance of ${tokenAmount(balance, token)} is less than the ${tokenAmount(needed, token)} needed.`,
-  ERC20InsufficientAllowance: ([, allowance, needed], token) => `The approved allowance of ${tokenAmount(allowance, token)} is less than the ${tokenAmount(needed, token)} needed.`,
+  ERC20InsufficientBalance: ([, balance, needed], token) =>
+    `Your balance of ${tokenAmount(balance, token)} is less than the ${tokenAmount(needed, token)} needed.`,
+  ERC20InsufficientAllowance: ([, allowance, needed], token) =>
+    `The approved allowance of ${tokenAmount(allowance, token)} is less than the ${tokenAmount(needed, token)} needed.`,
   CreatorMarketExpired: () => "The deadline passed before the trade was mined: try again.",
   CreatorMarketZeroAmount: () => "The amount must be more than zero.",
   CreatorMarketMaxCost: ([cost, max]) => `The price moved: the buy now costs ${flk(cost)}, above your limit of ${flk(max)}. Raise the slippage or retry.`,
-  CreatorMarketMinReturn: ([proceeds, min]) => `The price moved: the sale now returns ${flk(proceeds)}, below your minimum of ${flk(min)}. Raise the slippage or retry.`,
+  CreatorMarketMinReturn: ([proceeds, min]) =>
+    `The price moved: the sale now returns ${flk(proceeds)}, below your minimum of ${flk(min)}. Raise the slippage or retry.`,
   CreatorMarketExceedsSupply: ([amount, supply]) => `Only ${formatAmount(supply as bigint)} tokens exist; you cannot sell ${formatAmount(amount as bigint)}.`,
   CreatorMarketNothingToClaim: () => "You have no creator fees to claim.",
   CreatorTokenUnauthorized: () => "Only the creator market may mint or burn creator tokens.",
@@ -93,9 +96,13 @@ const WORDS: Record<string, (args: readonly unknown[], token: string) => string>
   EscrowBadAmount: ([amount]) =>
     (amount as bigint) === 0n ? "The amount must be more than zero." : `You cannot withdraw ${usdc(amount)}: it is more than your escrow balance.`,
   EscrowNotWithdrawable: ([at]) =>
-    (at as bigint) === 0n ? "No withdrawal is announced: announce one first." : `The withdrawal notice has not passed: the announced USDC can be withdrawn from ${formatDateTime(at as bigint)}.`,
-  EscrowSpendingLimitExceeded: ([client, amount, limit]) => `A report tried to debit ${client} ${usdc(amount)}, above its spending limit of ${usdc(limit)} per epoch.`,
-  EscrowInsufficientBalance: ([client, amount, balance]) => `A report tried to debit ${client} ${usdc(amount)}, more than its escrow balance of ${usdc(balance)}.`,
+    (at as bigint) === 0n
+      ? "No withdrawal is announced: announce one first."
+      : `The withdrawal notice has not passed: the announced USDC can be withdrawn from ${formatDateTime(at as bigint)}.`,
+  EscrowSpendingLimitExceeded: ([client, amount, limit]) =>
+    `A report tried to debit ${client} ${usdc(amount)}, above its spending limit of ${usdc(limit)} per epoch.`,
+  EscrowInsufficientBalance: ([client, amount, balance]) =>
+    `A report tried to debit ${client} ${usdc(amount)}, more than its escrow balance of ${usdc(balance)}.`,
   EscrowUnauthorized: () => "Only the node registry may debit the escrow.",
   SafeCastOverflowedUintDowncast: ([bits]) => `The value does not fit in ${bits} bits: a spending limit is at most ${usdc(MAX_SPENDING_LIMIT)}.`,
   TimelockUnexpectedOperationState: () => "The timelock delay has not passed yet, or the operation was already executed.",

@@ -75,7 +75,11 @@ function VestingSection({ data, writer, onDone }: { data: AccountData; writer: S
   return (
     <section aria-labelledby="vest-h">
       <h2 id="vest-h">Vesting</h2>
-      <Table label="Vesting schedules table" columns={["Allocation", "Amount", "Vested", "Next unlock", "Released", "Releasable now", { ariaLabel: "Actions" }]} rows={data.schedules}>
+      <Table
+        label="Vesting schedules table"
+        columns={["Allocation", "Amount", "Vested", "Next unlock", "Released", "Releasable now", { ariaLabel: "Actions" }]}
+        rows={data.schedules}
+      >
         {({ id, schedule, releasable }) => {
           const allocation = GENESIS_ALLOCATIONS[Number(schedule.allocation)];
           const vested = schedule.released + releasable;
@@ -91,7 +95,11 @@ function VestingSection({ data, writer, onDone }: { data: AccountData; writer: S
               <td>{formatToken(schedule.released)}</td>
               <td>{formatToken(releasable)}</td>
               <td>
-                <button type="button" disabled={tx.busy || releasable === 0n} onClick={() => tx.run((send) => send("Release", () => writer.vesting.release(id)))}>
+                <button
+                  type="button"
+                  disabled={tx.busy || releasable === 0n}
+                  onClick={() => tx.run((send) => send("Release", () => writer.vesting.release(id)))}
+                >
                   Release {formatToken(releasable)}
                 </button>
               </td>
@@ -185,13 +193,21 @@ function RewardActions({ data, writer, onDone }: { data: AccountData; writer: Su
   return (
     <>
       <div className="actions">
-        <button type="button" disabled={tx.busy || data.withdrawable === 0n} onClick={() => tx.run((send) => send("Withdraw", () => writer.staking.withdraw()))}>
+        <button
+          type="button"
+          disabled={tx.busy || data.withdrawable === 0n}
+          onClick={() => tx.run((send) => send("Withdraw", () => writer.staking.withdraw()))}
+        >
           Withdraw {formatToken(data.withdrawable)}
         </button>
         <button type="button" disabled={tx.busy || data.earned === 0n} onClick={() => tx.run((send) => send("Claim rewards", () => writer.staking.claim()))}>
           Claim {formatToken(data.earned)}
         </button>
-        <button type="button" disabled={tx.busy || data.earned === 0n} onClick={() => tx.run((send) => send("Compound rewards", () => writer.staking.compound()))}>
+        <button
+          type="button"
+          disabled={tx.busy || data.earned === 0n}
+          onClick={() => tx.run((send) => send("Compound rewards", () => writer.staking.compound()))}
+        >
           Compound {formatToken(data.earned)}
         </button>
       </div>
@@ -215,11 +231,16 @@ function RewardsSection({ data, account }: { data: AccountData; account: string 
           <>
             <dl className="stats">
               <Stat label="Reward rate" value={r.rateBps === undefined ? "nothing staked yet" : `${formatBps(r.rateBps)} a year`} testId="reward-rate" />
-              <Stat label="Your rewards a year at this rate" value={formatToken(r.rateBps === undefined ? 0n : (data.staked * r.rateBps) / 10_000n, "FLK", 18, 2)} testId="yearly-rewards" />
+              <Stat
+                label="Your rewards a year at this rate"
+                value={formatToken(r.rateBps === undefined ? 0n : (data.staked * r.rateBps) / 10_000n, "FLK", 18, 2)}
+                testId="yearly-rewards"
+              />
               <Stat label="Earned, not yet claimed" value={formatToken(data.earned)} />
             </dl>
             <p className="hint">
-              The stakers' half of the next 365 days' emission over all {formatToken(r.totalStaked, "FLK", 18, 0)} staked: more stake lowers the rate, and emission falls each year.
+              The stakers' half of the next 365 days' emission over all {formatToken(r.totalStaked, "FLK", 18, 0)} staked: more stake lowers the rate, and
+              emission falls each year.
             </p>
           </>
         )}
@@ -227,7 +248,13 @@ function RewardsSection({ data, account }: { data: AccountData; account: string 
       <h3>Reward history</h3>
       <Loaded state={history} what="your reward history">
         {(list) => (
-          <Table label="Reward history table" columns={["Time (UTC)", "Paid", "Amount", "Transaction"]} rows={list} empty="No rewards claimed or compounded yet." testId="reward-history">
+          <Table
+            label="Reward history table"
+            columns={["Time (UTC)", "Paid", "Amount", "Transaction"]}
+            rows={list}
+            empty="No rewards claimed or compounded yet."
+            testId="reward-history"
+          >
             {(p) => (
               <tr key={p.txHash} data-testid="reward-payment">
                 <td>{formatDateTime(p.time)}</td>
@@ -287,7 +314,11 @@ function CreditsSection({ data, account }: { data: AccountData; account: string 
       <h3>Per month</h3>
       <Loaded state={months} what="your service credits per month">
         {(list) => (
-          <Table columns={["Month (UTC)", "Credits", "Average stake", "Tier"]} rows={list} empty="No credits yet: staking earns them from the month of your first stake.">
+          <Table
+            columns={["Month (UTC)", "Credits", "Average stake", "Tier"]}
+            rows={list}
+            empty="No credits yet: staking earns them from the month of your first stake."
+          >
             {(m) => (
               <tr key={m.month} data-testid="credit-month">
                 <th scope="row">

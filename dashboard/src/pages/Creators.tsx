@@ -46,7 +46,13 @@ export default function Creators() {
         )}
         <div className="field">
           <label htmlFor="creator">Creator address (buying the first token of a creator launches it)</label>
-          <input id="creator" placeholder="0x…" value={creator} onChange={(e) => setCreator(e.target.value.trim())} aria-invalid={creator !== "" && !isAddress(creator)} />
+          <input
+            id="creator"
+            placeholder="0x…"
+            value={creator}
+            onChange={(e) => setCreator(e.target.value.trim())}
+            aria-invalid={creator !== "" && !isAddress(creator)}
+          />
         </div>
         {isAddress(creator) ? <CreatorPanel creator={creator} /> : <p className="hint">Pick a token above or enter a creator's address.</p>}
       </section>
@@ -147,7 +153,9 @@ function CreatorPanel({ creator }: { creator: string }) {
           </dl>
           <PriceCurve supply={c.supply} />
           {c.supply > 0n && <TokenActivity creator={creator} />}
-          <RequireWallet action="buy and sell">{(signer, account) => <TradeForm signer={signer} account={account} creator={creator} token={c.token} supply={c.supply} />}</RequireWallet>
+          <RequireWallet action="buy and sell">
+            {(signer, account) => <TradeForm signer={signer} account={account} creator={creator} token={c.token} supply={c.supply} />}
+          </RequireWallet>
         </>
       )}
     </Loaded>
@@ -186,14 +194,20 @@ function TradeForm({ signer, account, creator, token, supply }: { signer: JsonRp
   const held = useCreatorHolding(token, account, supply);
   const symbol = held.data?.symbol ?? "tokens";
   // Selling is bounded by what the account holds, not by the curve's supply.
-  const overHeld = (value: bigint) => (side === "sell" && held.data && value > held.data.balance ? `You hold ${formatAmount(held.data.balance)} ${symbol}.` : undefined);
+  const overHeld = (value: bigint) =>
+    side === "sell" && held.data && value > held.data.balance ? `You hold ${formatAmount(held.data.balance)} ${symbol}.` : undefined;
   const parsed = readAmount(text).value;
   const amount = parsed !== undefined && !overHeld(parsed) ? parsed : undefined;
   const quote = useTradeQuote(side, creator, amount, supply);
   const allowance = useAllowance("flk", account, "market");
   // Buys cap what is paid, sells floor what is received, both by the slippage tolerance.
   const bps = slippage.value;
-  const limit = quote.data === undefined || bps === undefined ? undefined : side === "buy" ? (quote.data * (10_000n + bps)) / 10_000n : (quote.data * (10_000n - bps)) / 10_000n;
+  const limit =
+    quote.data === undefined || bps === undefined
+      ? undefined
+      : side === "buy"
+        ? (quote.data * (10_000n + bps)) / 10_000n
+        : (quote.data * (10_000n - bps)) / 10_000n;
 
   const trade = () =>
     tx.run(
@@ -222,12 +236,27 @@ function TradeForm({ signer, account, creator, token, supply }: { signer: JsonRp
         ))}
       </div>
       <p>
-        You hold <span data-testid="creator-balance">{held.data === undefined ? "…" : formatAmount(held.data.balance)}</span> {symbol === "tokens" ? "of this token" : symbol}.
+        You hold <span data-testid="creator-balance">{held.data === undefined ? "…" : formatAmount(held.data.balance)}</span>{" "}
+        {symbol === "tokens" ? "of this token" : symbol}.
       </p>
       <AmountField label="Tokens" value={text} onChange={setText} symbol={symbol} max={side === "sell" ? held.data?.balance : undefined} check={overHeld} />
       <div className="field-row">
-        <TextField label="Slippage tolerance (%)" inputMode="decimal" value={slippageText} onChange={setSlippageText} error={slippage.error} testId="slippage" />
-        <TextField label="Deadline (minutes)" inputMode="numeric" value={deadlineText} onChange={setDeadlineText} error={deadlineSeconds.error} testId="deadline" />
+        <TextField
+          label="Slippage tolerance (%)"
+          inputMode="decimal"
+          value={slippageText}
+          onChange={setSlippageText}
+          error={slippage.error}
+          testId="slippage"
+        />
+        <TextField
+          label="Deadline (minutes)"
+          inputMode="numeric"
+          value={deadlineText}
+          onChange={setDeadlineText}
+          error={deadlineSeconds.error}
+          testId="deadline"
+        />
       </div>
       <p aria-live="polite" data-testid="quote">
         {quote.error
@@ -272,7 +301,11 @@ function CreatorFees({ signer, account }: { signer: JsonRpcSigner; account: stri
         {(f) => (
           <p>
             Unclaimed: <span data-testid="creator-fees">{formatToken(f)}</span>{" "}
-            <button type="button" disabled={tx.busy || f === 0n} onClick={() => tx.run((send) => send("Claim creator fees", () => writer.market.claimCreatorFees()))}>
+            <button
+              type="button"
+              disabled={tx.busy || f === 0n}
+              onClick={() => tx.run((send) => send("Claim creator fees", () => writer.market.claimCreatorFees()))}
+            >
               Claim
             </button>
           </p>

@@ -34,8 +34,8 @@ export function EscrowSection({ writer, account, onDone }: { writer: Suite; acco
               <Stat label="USDC in your wallet" value={formatUsdc(e.wallet)} testId="usdc-wallet" />
             </dl>
             <p className="hint">
-              Each epoch's report may debit at most the smaller of your balance and your spending limit. That much stays reserved until the report; the rest can be
-              withdrawn after a notice of {formatDuration(e.noticePeriod)}.
+              Each epoch's report may debit at most the smaller of your balance and your spending limit. That much stays reserved until the report; the rest can
+              be withdrawn after a notice of {formatDuration(e.noticePeriod)}.
             </p>
             <SpendingLimitForm data={e} writer={writer} onDone={onDone} />
             <DepositForm data={e} writer={writer} account={account} onDone={onDone} />
@@ -55,11 +55,15 @@ function SpendingLimitForm({ data, writer, onDone }: { data: EscrowData; writer:
     <form className="card" onSubmit={(e) => e.preventDefault()} aria-label="Set spending limit">
       <AmountField label="New spending limit per epoch" value={text} onChange={setText} symbol="USDC" decimals={USDC_DECIMALS} check={() => parsed.error} />
       <p className="hint" data-testid="limit-note">
-        Takes effect at the next epoch (epoch {data.epoch + 1}): this epoch's limit of {formatUsdc(data.limit)} stays, since the report may already count on it. 0 stops all debits
-        from then on and frees your whole balance for withdrawal.
+        Takes effect at the next epoch (epoch {data.epoch + 1}): this epoch's limit of {formatUsdc(data.limit)} stays, since the report may already count on it.
+        0 stops all debits from then on and frees your whole balance for withdrawal.
       </p>
       <div className="actions">
-        <button type="submit" disabled={tx.busy || limit === undefined} onClick={() => tx.run((send) => send("Set spending limit", () => writer.escrow.setSpendingLimit(limit!)), "USDC")}>
+        <button
+          type="submit"
+          disabled={tx.busy || limit === undefined}
+          onClick={() => tx.run((send) => send("Set spending limit", () => writer.escrow.setSpendingLimit(limit!)), "USDC")}
+        >
           Set limit from epoch {data.epoch + 1}
         </button>
       </div>
@@ -81,7 +85,15 @@ function DepositForm({ data, writer, account, onDone }: { data: EscrowData; writ
     }, "USDC");
   return (
     <form className="card" onSubmit={(e) => e.preventDefault()} aria-label="Deposit USDC">
-      <AmountField label="Amount to deposit" value={text} onChange={setText} max={data.wallet} symbol="USDC" decimals={USDC_DECIMALS} check={() => parsed.error} />
+      <AmountField
+        label="Amount to deposit"
+        value={text}
+        onChange={setText}
+        max={data.wallet}
+        symbol="USDC"
+        decimals={USDC_DECIMALS}
+        check={() => parsed.error}
+      />
       <ApprovalSteps
         approve="Approve USDC"
         action="Deposit"
@@ -109,14 +121,26 @@ function WithdrawForms({ data, writer, onDone }: { data: EscrowData; writer: Sui
   const amount = parsed.value;
   return (
     <form className="card" onSubmit={(e) => e.preventDefault()} aria-label="Withdraw USDC">
-      <AmountField label="Amount to withdraw" value={text} onChange={setText} max={data.balance} symbol="USDC" decimals={USDC_DECIMALS} check={() => parsed.error} />
+      <AmountField
+        label="Amount to withdraw"
+        value={text}
+        onChange={setText}
+        max={data.balance}
+        symbol="USDC"
+        decimals={USDC_DECIMALS}
+        check={() => parsed.error}
+      />
       <p className="hint" data-testid="withdrawal-note">
         {data.announced === 0n
           ? `Announce it first; it can be withdrawn after ${formatDuration(data.noticePeriod)}. A new announcement replaces the earlier one.`
           : `Announced: ${formatUsdc(data.announced)}, withdrawable from ${formatDateTime(data.withdrawableAt)}; now it would pay ${formatUsdc(data.payout)} (what is reserved for this epoch's report stays).`}
       </p>
       <div className="actions">
-        <button type="submit" disabled={tx.busy || amount === undefined} onClick={() => tx.run((send) => send("Announce withdrawal", () => writer.escrow.requestWithdrawal(amount!)), "USDC")}>
+        <button
+          type="submit"
+          disabled={tx.busy || amount === undefined}
+          onClick={() => tx.run((send) => send("Announce withdrawal", () => writer.escrow.requestWithdrawal(amount!)), "USDC")}
+        >
           Announce withdrawal
         </button>
         <button

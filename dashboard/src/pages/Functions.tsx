@@ -11,7 +11,19 @@ import { useTransaction } from "../lib/useTransaction";
 import { useSuite } from "../lib/useChain";
 import { useComputePrices, useEdgeFunctions, useFunctionVersions, FUNCTIONS_LISTED } from "../hooks/useFunctions";
 import { describeError } from "../lib/revert";
-import { costPerMillionCalls, DEFAULT_LIMITS, defaultUploadGateway, deployPlan, nameHolder, type DeployPlan, parseFunctionName, parseLimits, uploadBundle, type ComputePrices, type FunctionLimits } from "../lib/functions";
+import {
+  costPerMillionCalls,
+  DEFAULT_LIMITS,
+  defaultUploadGateway,
+  deployPlan,
+  nameHolder,
+  type DeployPlan,
+  parseFunctionName,
+  parseLimits,
+  uploadBundle,
+  type ComputePrices,
+  type FunctionLimits,
+} from "../lib/functions";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
 import { Table } from "../components/Table";
@@ -44,8 +56,8 @@ export default function Functions() {
         </Loaded>
         {selected && <Versions fn={selected} />}
         <p className="hint" data-testid="invocations-note">
-          Invocations and revenue per function are not on chain: the epoch report carries each node&apos;s revenue for all services together (see a node&apos;s rewards on the Nodes
-          page).
+          Invocations and revenue per function are not on chain: the epoch report carries each node&apos;s revenue for all services together (see a node&apos;s
+          rewards on the Nodes page).
         </p>
       </section>
       <section aria-labelledby="deploy-h">
@@ -158,7 +170,9 @@ function DeployForm({ signer, account }: { signer: JsonRpcSigner; account: strin
   const [bundleUrl, setBundleUrl] = useState("");
   const [gateway, setGateway] = useState(() => defaultUploadGateway(deployment, location.href));
   const [token, setToken] = useState("");
-  const [limitText, setLimitText] = useState(() => Object.fromEntries(LIMIT_FIELDS.map((f) => [f.key, String(DEFAULT_LIMITS[f.key])])) as Record<keyof FunctionLimits, string>);
+  const [limitText, setLimitText] = useState(
+    () => Object.fromEntries(LIMIT_FIELDS.map((f) => [f.key, String(DEFAULT_LIMITS[f.key])])) as Record<keyof FunctionLimits, string>,
+  );
   const [prep, setPrep] = useState<{ busy: boolean; root?: string; error?: string }>({ busy: false });
   const tx = useTransaction(refresh);
   const parsedName = parseFunctionName(name);
@@ -195,14 +209,35 @@ function DeployForm({ signer, account }: { signer: JsonRpcSigner; account: strin
   return (
     <form className="card" onSubmit={(e) => e.preventDefault()} aria-label="Deploy a function">
       <TextField label="Name (a-z, 0-9 and inner '-')" value={name} onChange={(v) => setName(v.trim())} error={parsedName.error} testId="function-name" />
-      <TextField label="Bundle URL (one ES module the gateway fetches)" value={bundleUrl} onChange={(v) => setBundleUrl(v.trim())} error={urlError} placeholder="https://…/bundle.js" testId="bundle-url" />
+      <TextField
+        label="Bundle URL (one ES module the gateway fetches)"
+        value={bundleUrl}
+        onChange={(v) => setBundleUrl(v.trim())}
+        error={urlError}
+        placeholder="https://…/bundle.js"
+        testId="bundle-url"
+      />
       <TextField label="Gateway" value={gateway} onChange={(v) => setGateway(v.trim())} placeholder="http://127.0.0.1:…" testId="gateway-url" />
       <div className="field">
         <label htmlFor="operator-token">Gateway operator token</label>
-        <input id="operator-token" type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value.trim())} data-testid="operator-token" />
+        <input
+          id="operator-token"
+          type="password"
+          autoComplete="off"
+          value={token}
+          onChange={(e) => setToken(e.target.value.trim())}
+          data-testid="operator-token"
+        />
       </div>
       {LIMIT_FIELDS.map((f) => (
-        <TextField key={f.key} label={f.label} inputMode="numeric" value={limitText[f.key]} onChange={(v) => setLimitText((t) => ({ ...t, [f.key]: v }))} testId={`limit-${f.key}`} />
+        <TextField
+          key={f.key}
+          label={f.label}
+          inputMode="numeric"
+          value={limitText[f.key]}
+          onChange={(v) => setLimitText((t) => ({ ...t, [f.key]: v }))}
+          testId={`limit-${f.key}`}
+        />
       ))}
       {limits.error && (
         <p className="error" role="alert" data-testid="limits-error">

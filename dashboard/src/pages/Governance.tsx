@@ -99,7 +99,14 @@ function ProposalCard({ proposal: p, now }: { proposal: Proposal; now: bigint })
         <Stat label="For" value={`${formatToken(p.forVotes, "FLK", 18, 2)} (${formatShare(p.forVotes, total)})`} testId="votes-for" />
         <Stat label="Against" value={`${formatToken(p.againstVotes, "FLK", 18, 2)} (${formatShare(p.againstVotes, total)})`} />
         <Stat label="Abstain" value={`${formatToken(p.abstainVotes, "FLK", 18, 2)} (${formatShare(p.abstainVotes, total)})`} />
-        <Stat label="Quorum" value={p.quorum === 0n ? "set at the snapshot" : `${formatToken(quorumVotes, "FLK", 18, 0)} of ${formatToken(p.quorum, "FLK", 18, 0)}${quorumVotes >= p.quorum ? " (reached)" : ""}`} />
+        <Stat
+          label="Quorum"
+          value={
+            p.quorum === 0n
+              ? "set at the snapshot"
+              : `${formatToken(quorumVotes, "FLK", 18, 0)} of ${formatToken(p.quorum, "FLK", 18, 0)}${quorumVotes >= p.quorum ? " (reached)" : ""}`
+          }
+        />
       </dl>
       <VoteBar proposal={p} />
       <Timeline proposal={p} now={now} />
@@ -191,7 +198,10 @@ function useMyVote(p: Proposal, account: string | undefined, now: bigint) {
     if (!account || p.state === "Pending") return undefined;
     // Past votes only: the snapshot must be before the chain's clock.
     const started = p.voteStart < now;
-    const [voted, power] = await Promise.all([suite.governor.hasVoted(p.id, account), started ? suite.governor.getVotes(account, p.voteStart) : Promise.resolve(undefined)]);
+    const [voted, power] = await Promise.all([
+      suite.governor.hasVoted(p.id, account),
+      started ? suite.governor.getVotes(account, p.voteStart) : Promise.resolve(undefined),
+    ]);
     const support = p.votes.find((v) => v.voter.toLowerCase() === account.toLowerCase())?.support;
     return { voted, support, power };
   }, [suite, p.id, p.state, p.votes, account, version]);
@@ -226,7 +236,12 @@ function ProposalActions({ proposal: p, now }: { proposal: Proposal; now: bigint
         {p.state === "Active" &&
           !voted &&
           (["Against", "For", "Abstain"] as const).map((label, support) => (
-            <button key={label} type="button" disabled={tx.busy || mine.loading} onClick={() => tx.run((send) => send(`Vote ${label}`, () => writer.governor.castVote(p.id, support)))}>
+            <button
+              key={label}
+              type="button"
+              disabled={tx.busy || mine.loading}
+              onClick={() => tx.run((send) => send(`Vote ${label}`, () => writer.governor.castVote(p.id, support)))}
+            >
               Vote {label}
             </button>
           ))}
@@ -267,7 +282,13 @@ function Delegates() {
       <p className="hint">Voting power is staked FLK; stakers vote themselves or delegate to someone who votes for them.</p>
       <Loaded state={board} what="delegates">
         {(b) => (
-          <Table label="Delegates table" columns={["Rank", "Delegate", "Voting power", "Share", "Own stake", { ariaLabel: "Actions" }]} rows={b.delegates} empty="Nobody holds votes yet: staking gives them." testId="delegates">
+          <Table
+            label="Delegates table"
+            columns={["Rank", "Delegate", "Voting power", "Share", "Own stake", { ariaLabel: "Actions" }]}
+            rows={b.delegates}
+            empty="Nobody holds votes yet: staking gives them."
+            testId="delegates"
+          >
             {(d) => {
               const rank = b.delegates.indexOf(d) + 1;
               const chosen = mine.data === d.address.toLowerCase();
@@ -286,7 +307,11 @@ function Delegates() {
                       <span className="hint">Your delegate</span>
                     ) : (
                       writer && (
-                        <button type="button" disabled={tx.busy} onClick={() => tx.run((send) => send(`Delegate to ${shortAddress(d.address)}`, () => writer.staking.delegate(d.address)))}>
+                        <button
+                          type="button"
+                          disabled={tx.busy}
+                          onClick={() => tx.run((send) => send(`Delegate to ${shortAddress(d.address)}`, () => writer.staking.delegate(d.address)))}
+                        >
                           Delegate
                         </button>
                       )

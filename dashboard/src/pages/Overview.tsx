@@ -41,7 +41,12 @@ export function Overview() {
       <h1>FLK overview</h1>
       {indexerDown ? (
         <>
-          <StaleBanner what="the supply" reason={supply.error!} fallback="Below: the schedule from the genesis formulas the contracts implement, without measured figures." onRetry={refresh} />
+          <StaleBanner
+            what="the supply"
+            reason={supply.error!}
+            fallback="Below: the schedule from the genesis formulas the contracts implement, without measured figures."
+            onRetry={refresh}
+          />
           <FormulaOnly />
         </>
       ) : (
@@ -91,7 +96,8 @@ function SupplySection({ supply: s }: { supply: SupplyBreakdown }) {
     <section aria-labelledby="supply-h">
       <h2 id="supply-h">Supply</h2>
       <p className="contract">
-        FLK contract <code data-testid="flk-address">{deployment.contracts.flk}</code> <CopyButton value={deployment.contracts.flk} label="Copy the FLK contract address" />
+        FLK contract <code data-testid="flk-address">{deployment.contracts.flk}</code>{" "}
+        <CopyButton value={deployment.contracts.flk} label="Copy the FLK contract address" />
       </p>
       <dl className="stats">
         <Stat label="Holders" value={stats.data ? stats.data.holders.toLocaleString("en-US") : stats.error ? "—" : "…"} testId="holders" />
@@ -208,7 +214,13 @@ function HoldersTable({ total }: { total: bigint }) {
   return (
     <Loaded state={holders} what="the holders">
       {(list) => (
-        <Table label="Largest holders table" columns={["Rank", "Holder", "Balance", "Share of supply"]} rows={list} empty="Nobody holds FLK yet." testId="holders-table">
+        <Table
+          label="Largest holders table"
+          columns={["Rank", "Holder", "Balance", "Share of supply"]}
+          rows={list}
+          empty="Nobody holds FLK yet."
+          testId="holders-table"
+        >
           {(h) => (
             <tr key={h.address} data-testid="holder-row">
               <td>{list.indexOf(h) + 1}</td>
@@ -231,7 +243,13 @@ function TransfersTable() {
   return (
     <Loaded state={transfers} what="the transfers">
       {(list) => (
-        <Table label="Latest transfers table" columns={["Time (UTC)", "Block", "From", "To", "Amount"]} rows={list} empty="No transfers yet." testId="transfers-table">
+        <Table
+          label="Latest transfers table"
+          columns={["Time (UTC)", "Block", "From", "To", "Amount"]}
+          rows={list}
+          empty="No transfers yet."
+          testId="transfers-table"
+        >
           {(t) => (
             <tr key={`${t.txHash}-${t.from}-${t.to}-${t.amount}`} data-testid="transfer-row">
               <td>{formatDateTime(t.time)}</td>
@@ -263,7 +281,12 @@ function UnlockTable({ tge, allocations }: { tge: bigint; allocations: readonly 
     <section aria-labelledby="unlock-h">
       <h2 id="unlock-h">Unlock calendar</h2>
       <p>Token generation event (TGE): {formatDate(tge)}. Months are twelfths of a 365-day year.</p>
-      <Table label="Unlock calendar table" columns={["Allocation", "Total", "At TGE", "Cliff", "Then per month", "Fully unlocked"]} rows={unlockCalendar(tge, allocations)} testId="unlock-calendar">
+      <Table
+        label="Unlock calendar table"
+        columns={["Allocation", "Total", "At TGE", "Cliff", "Then per month", "Fully unlocked"]}
+        rows={unlockCalendar(tge, allocations)}
+        testId="unlock-calendar"
+      >
         {(row) => (
           <tr key={row.allocation.key} data-testid="unlock-row">
             <th scope="row">{row.allocation.name}</th>

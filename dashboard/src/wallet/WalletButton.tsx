@@ -52,7 +52,11 @@ export function WalletButton() {
         <button type="button" onClick={disconnect}>
           Disconnect
         </button>
-        {error && <span role="alert" className="error">{error}</span>}
+        {error && (
+          <span role="alert" className="error">
+            {error}
+          </span>
+        )}
       </div>
     );
   }
@@ -79,7 +83,11 @@ export function WalletButton() {
           ))}
         </ul>
       )}
-      {error && <span role="alert" className="error">{error}</span>}
+      {error && (
+        <span role="alert" className="error">
+          {error}
+        </span>
+      )}
     </div>
   );
 }

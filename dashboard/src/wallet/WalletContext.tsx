@@ -127,7 +127,10 @@ export function WalletProvider({ expectedChainId, children }: { expectedChainId:
     // ethers loads with the first signer, not with the first page.
     import("ethers")
       .then(({ BrowserProvider }) => new BrowserProvider(wallet.provider as never, chainId).getSigner(account))
-      .then((s) => live && setSigner(s), (err) => live && setError(describeError(err)));
+      .then(
+        (s) => live && setSigner(s),
+        (err) => live && setError(describeError(err)),
+      );
     return () => {
       live = false;
     };

@@ -32,10 +32,7 @@ export type PrimaryMessage =
   | { kind: "certificates"; certificates: Certificate[] };
 
 /** Messages between workers. */
-export type WorkerMessage =
-  | { kind: "batch"; batch: Buffer }
-  | { kind: "batch-ack"; digest: Digest }
-  | { kind: "batch-request"; digests: Digest[] };
+export type WorkerMessage = { kind: "batch"; batch: Buffer } | { kind: "batch-ack"; digest: Digest } | { kind: "batch-request"; digests: Digest[] };
 
 const MAX_REQUEST = 1_000;
 

@@ -27,7 +27,15 @@ export function newClient(account: Wallet = Wallet.createRandom() as unknown as 
 
 /** A client-signed ack of `bytes` delivered by `nodeKey`, its window starting at `at` (Unix ms). */
 export function ackFrom(client: TestClient, nodeKey: Buffer, bytes: number, at: number): SignedDeliveryAck {
-  const ack = { nodeKey, clientKey: client.key, contentHash: "ab".repeat(32) as ContentHash, bytes, windowStart: at, windowEnd: at + 60_000, nonce: newAckNonce() };
+  const ack = {
+    nodeKey,
+    clientKey: client.key,
+    contentHash: "ab".repeat(32) as ContentHash,
+    bytes,
+    windowStart: at,
+    windowEnd: at + 60_000,
+    nonce: newAckNonce(),
+  };
   return signDeliveryAck(ack, client.privateKey);
 }
 

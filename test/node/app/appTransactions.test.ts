@@ -32,7 +32,11 @@ describe("app: transaction encoding", () => {
     const txs: AppTx[] = [
       { kind: AppTxKind.Acks, acks: [ackFrom(client, node.publicKey, 123, 1_000), ackFrom(client, node.publicKey, 0, 2_000)] },
       { kind: AppTxKind.Payer, binding: await signPayerBinding(client.privateKey, client.key, client.account) },
-      { kind: AppTxKind.Measurements, epoch: 7, reports: [{ peer: 3, latency: 12.5, uptime: 100 }, { peer: 9, bytesSent: 4096, interactions: -3 }, { peer: 4 }] },
+      {
+        kind: AppTxKind.Measurements,
+        epoch: 7,
+        reports: [{ peer: 3, latency: 12.5, uptime: 100 }, { peer: 9, bytesSent: 4096, interactions: -3 }, { peer: 4 }],
+      },
       { kind: AppTxKind.CloseEpoch, epoch: 7 },
       { kind: AppTxKind.ReportSignature, epoch: 7, signature: Buffer.alloc(65, 9) },
       { kind: AppTxKind.ComputeAcks, acks: [computeAck, computeAck] },

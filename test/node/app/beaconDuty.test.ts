@@ -43,7 +43,14 @@ describe("app: beacon duty across a restart", function () {
         subscribe: () => () => undefined,
       };
       const reporter = () =>
-        new EpochReporter({ node, key: keys[0], wallet: me.signer, chain: new RegistryReporting(provider, CHAIN_ID, String(s.registry.target), me.signer), dataDir, logger: new Logger() });
+        new EpochReporter({
+          node,
+          key: keys[0],
+          wallet: me.signer,
+          chain: new RegistryReporting(provider, CHAIN_ID, String(s.registry.target), me.signer),
+          dataDir,
+          logger: new Logger(),
+        });
 
       await reporter().tick();
       const { commitment, revealed } = await s.registry.beacons(1n, me.id);

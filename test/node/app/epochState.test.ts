@@ -64,7 +64,10 @@ function context(ms: Member[], overrides: Partial<EpochContext> = {}): EpochCont
     registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
     committee: ms.map((m) => m.node),
     active: ms.map((m) => m.node),
-    previousReputation: new Map([[1, 60], [2, 40]]),
+    previousReputation: new Map([
+      [1, 60],
+      [2, 40],
+    ]),
     ...overrides,
   };
 }
@@ -73,10 +76,17 @@ function context(ms: Member[], overrides: Partial<EpochContext> = {}): EpochCont
 async function sequence(ms: Member[], clients: TestClient[]): Promise<Buffer[]> {
   const [a, b, c, d] = ms;
   const txs = [await payerTx(a.key, clients[0]), await payerTx(b.key, clients[1])];
-  txs.push(tx(a.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], a.key.publicKey, 3_000_000, START_MS + 1), ackFrom(clients[1], a.key.publicKey, 5_000_000, START_MS + 2)] }));
+  txs.push(
+    tx(a.key, {
+      kind: AppTxKind.Acks,
+      acks: [ackFrom(clients[0], a.key.publicKey, 3_000_000, START_MS + 1), ackFrom(clients[1], a.key.publicKey, 5_000_000, START_MS + 2)],
+    }),
+  );
   txs.push(tx(b.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], b.key.publicKey, 7_000_000, START_MS + 3)] }));
   for (const reporter of ms) {
-    const reports = ms.filter((p) => p !== reporter).map((p, i) => ({ peer: p.node.id, latency: 10 + p.node.id + i, uptime: p === d ? 30 : 100, interactions: 5, bytesReceived: 100 * p.node.id }));
+    const reports = ms
+      .filter((p) => p !== reporter)
+      .map((p, i) => ({ peer: p.node.id, latency: 10 + p.node.id + i, uptime: p === d ? 30 : 100, interactions: 5, bytesReceived: 100 * p.node.id }));
     txs.push(tx(reporter.key, { kind: AppTxKind.Measurements, epoch: 3, reports }));
   }
   for (const m of [a, b, c]) txs.push(tx(m.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }));
@@ -122,7 +132,10 @@ describe("app: epoch state", () => {
     const c0 = bandwidthCharge(3_000_000n) + bandwidthCharge(7_000_000n);
     const c1 = bandwidthCharge(5_000_000n);
     expect(new Map(report.usage.map((u) => [u.client, u.amount]))).to.deep.equal(
-      new Map([[clients[0].account.address.toLowerCase(), c0], [clients[1].account.address.toLowerCase(), c1]]),
+      new Map([
+        [clients[0].account.address.toLowerCase(), c0],
+        [clients[1].account.address.toLowerCase(), c1],
+      ]),
     );
     const node = (id: number) => report.nodes.find((n) => n.nodeId === id)!;
     expect(node(1).revenue).to.equal(bandwidthCharge(3_000_000n) + c1);
@@ -132,7 +145,14 @@ describe("app: epoch state", () => {
     expect(node(4).uptime).to.equal(30);
     expect(node(1).uptime).to.equal(100);
     // Reputation with the shared formula over the ordered measurements, smoothed with the previous scores.
-    const expected = computeReputation([1, 2, 3, 4], one.orderedMeasurements(), new Map([[1, 60], [2, 40]]));
+    const expected = computeReputation(
+      [1, 2, 3, 4],
+      one.orderedMeasurements(),
+      new Map([
+        [1, 60],
+        [2, 40],
+      ]),
+    );
     expect(report.nodes.map((n) => n.reputation)).to.deep.equal([1, 2, 3, 4].map((id) => expected.get(id)));
     const standing = new Map(ms.map((m) => [m.node.id, { owner: m.node.owner, lockedUntil: m.node.lockedUntil }]));
     expect(checkEpochReport(report, standing).ok).to.equal(true);
@@ -148,9 +168,15 @@ describe("app: epoch state", () => {
     const stranger = KeyPair.generate();
     const strangerAck = ackFrom(clients[0], stranger.publicKey, 1_000, START_MS + 6);
     expect(state.apply(await payerTx(a.key, clients[0]))).to.deep.equal({ ok: true });
-    expect(state.apply(tx(a.key, { kind: AppTxKind.Acks, acks: [genuine, forged, early, nextEpochs, strangerAck] }))).to.deep.equal({ ok: true, refusedAcks: 4 });
+    expect(state.apply(tx(a.key, { kind: AppTxKind.Acks, acks: [genuine, forged, early, nextEpochs, strangerAck] }))).to.deep.equal({
+      ok: true,
+      refusedAcks: 4,
+    });
     expect(state.apply(tx(b.key, { kind: AppTxKind.Acks, acks: [genuine] }))).to.deep.equal({ ok: true, refusedAcks: 1 });
-    expect(state.apply(tx(stranger, { kind: AppTxKind.Acks, acks: [ackFrom(clients[1], a.key.publicKey, 5, START_MS + 7)] }))).to.deep.include({ ok: false, reason: "signer is not an active node" });
+    expect(state.apply(tx(stranger, { kind: AppTxKind.Acks, acks: [ackFrom(clients[1], a.key.publicKey, 5, START_MS + 7)] }))).to.deep.include({
+      ok: false,
+      reason: "signer is not an active node",
+    });
     expect(state.apply(signTransaction(Buffer.from([AppTxKind.Acks, 0, 0]), a.key)).ok).to.equal(false);
     expect(state.apply(signTransaction(Buffer.from([99]), a.key)).ok).to.equal(false);
     const corrupted = tx(a.key, { kind: AppTxKind.CloseEpoch, epoch: 3 });
@@ -167,7 +193,10 @@ describe("app: epoch state", () => {
 
     for (const m of ms.slice(0, 3)) state.apply(tx(m.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }));
     expect(state.closed).to.equal(true);
-    expect(state.apply(tx(a.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], a.key.publicKey, 1, START_MS + 9)] }))).to.deep.include({ ok: false, reason: "epoch closed" });
+    expect(state.apply(tx(a.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], a.key.publicKey, 1, START_MS + 9)] }))).to.deep.include({
+      ok: false,
+      reason: "epoch closed",
+    });
     const report = state.report!.report;
     expect(report.nodes[0].bytesServed).to.equal(1_000n);
     expect(report.nodes[0].deliveryAcks).to.equal(1n);
@@ -186,7 +215,10 @@ describe("app: epoch state", () => {
   it("takes acks forwarded by an active node outside the committee, but not its epoch business", () => {
     const state = fundedState(context(ms, { committee: ms.slice(0, 3).map((m) => m.node) }));
     const outsider = ms[3];
-    expect(state.apply(tx(outsider.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], outsider.key.publicKey, 10, START_MS + 1)] }))).to.deep.equal({ ok: true, refusedAcks: 0 });
+    expect(state.apply(tx(outsider.key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[0], outsider.key.publicKey, 10, START_MS + 1)] }))).to.deep.equal({
+      ok: true,
+      refusedAcks: 0,
+    });
     expect(state.apply(tx(outsider.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }))).to.deep.equal({ ok: false, reason: "signer is not a committee member" });
     expect(state.apply(tx(outsider.key, { kind: AppTxKind.Measurements, epoch: 3, reports: [{ peer: 1, uptime: 0 }] })).ok).to.equal(false);
     for (const m of ms.slice(0, 2)) state.apply(tx(m.key, { kind: AppTxKind.CloseEpoch, epoch: 3 }));
@@ -294,7 +326,11 @@ describe("app: epoch state", () => {
           windowEnd: START_MS + i + 60_000,
           nonce: newAckNonce(),
         };
-        return { receipt, nodeSignature: signComputeReceipt(receipt, ed25519PrivateKeyFromSeed(m.key.seed)), clientSignature: signComputeAck(receipt, client.privateKey) };
+        return {
+          receipt,
+          nodeSignature: signComputeReceipt(receipt, ed25519PrivateKeyFromSeed(m.key.seed)),
+          clientSignature: signComputeAck(receipt, client.privateKey),
+        };
       });
       return tx(m.key, { kind: AppTxKind.ComputeAcks, acks });
     };
@@ -304,7 +340,12 @@ describe("app: epoch state", () => {
 
     const state = new EpochState(ctx);
     expect(state.unknownFunctions(txs).sort()).to.deep.equal([clientPays, sponsored].sort());
-    state.setSponsors(new Map([[sponsored, { functionId: 4, account: owner, cap: 5_000n }], [clientPays, undefined]]));
+    state.setSponsors(
+      new Map([
+        [sponsored, { functionId: 4, account: owner, cap: 5_000n }],
+        [clientPays, undefined],
+      ]),
+    );
     expect(state.unknownPayers(txs)).to.deep.equal([owner]);
     state.setDebitable(new Map([[owner, 10n ** 12n]]));
     for (const t of txs) expect(state.apply(t)).to.deep.equal({ ok: true, refusedAcks: 0 });

@@ -100,11 +100,19 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
       }
     });
 
-    const added = await postJson(`${servers[0].gateway}/origins`, { url: `http://127.0.0.1:${(origin.address() as AddressInfo).port}/file` }, { authorization: `Bearer ${TOKEN}` });
+    const added = await postJson(
+      `${servers[0].gateway}/origins`,
+      { url: `http://127.0.0.1:${(origin.address() as AddressInfo).port}/file` },
+      { authorization: `Bearer ${TOKEN}` },
+    );
     expect(added.status).to.equal(201);
     const { hash } = (await added.json()) as { hash: string };
     const served: Record<number, number> = {};
-    for (const [i, times] of [[0, 2], [1, 1], [2, 1]] as const) {
+    for (const [i, times] of [
+      [0, 2],
+      [1, 1],
+      [2, 1],
+    ] as const) {
       const node = servers[i];
       expect(await bindPayer(node.gateway, client)).to.equal(202);
       for (let k = 0; k < times; k++) {
@@ -123,10 +131,14 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
     await eventually("every member closed epoch 1", async () => members.every((n) => fs.existsSync(reportFile(n))), 60_000);
     const files = members.map((n) => fs.readFileSync(reportFile(n), "utf8"));
     expect(new Set(files).size).to.equal(1, "every member computed the identical report");
-    await eventually("beacon reveals", async () => {
-      const b = await Promise.all(members.map((n) => s.registry.beacons(1n, n.id)));
-      return b.every((x) => x.revealed);
-    }, 60_000);
+    await eventually(
+      "beacon reveals",
+      async () => {
+        const b = await Promise.all(members.map((n) => s.registry.beacons(1n, n.id)));
+        return b.every((x) => x.revealed);
+      },
+      60_000,
+    );
 
     await time.increaseTo(await s.registry.reportOpensAt());
     await eventually("the report accepted on chain", async () => (await s.registry.epoch()) === 2n, 60_000);
@@ -138,7 +150,10 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
     const charges = servers.map((_, i) => bandwidthCharge(BigInt(served[i])));
     const total = charges.reduce((a, b) => a + b, 0n);
     const byId = new Map(reported.nodes.map((m) => [Number(m.nodeId), m]));
-    expect(reported.nodes.map((m) => Number(m.nodeId))).to.deep.equal(nodes.map((n) => n.id), "the report covers the whole active set");
+    expect(reported.nodes.map((m) => Number(m.nodeId))).to.deep.equal(
+      nodes.map((n) => n.id),
+      "the report covers the whole active set",
+    );
     servers.forEach((n, i) => {
       expect(byId.get(n.id)!.revenue).to.equal(charges[i]);
       expect(byId.get(n.id)!.bytesServed).to.equal(BigInt(served[i]));

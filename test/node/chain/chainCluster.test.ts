@@ -11,7 +11,6 @@ import { emptyReport, registrySuite, submitReport } from "../../../testkit/regis
 import { Cluster, expectMemberSwap, payloads, waitFor } from "../consensus/cluster";
 import { registerChainNode, serveChain, useRegistry, type ChainNode } from "./chainNodes";
 
-
 describe("consensus cluster on the registry (5 processes, Hardhat chain)", function () {
   this.timeout(120_000);
   let cluster: Cluster | undefined;
@@ -46,7 +45,11 @@ describe("consensus cluster on the registry (5 processes, Hardhat chain)", funct
     await register(4);
     await submitReport(s, members, await emptyReport(s));
     const leaving = members[1];
-    await submitReport(s, members, await emptyReport(s, { nodes: [{ nodeId: leaving.id, uptime: 0, latencyMs: 0, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 }] }));
+    await submitReport(
+      s,
+      members,
+      await emptyReport(s, { nodes: [{ nodeId: leaving.id, uptime: 0, latencyMs: 0, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 }] }),
+    );
     expect(await s.registry.epoch()).to.equal(3n);
     await expectMemberSwap(a, leaver, joiner, 3);
   });

@@ -42,7 +42,9 @@ export async function registerChainNode(
   const { chainId } = await hre.ethers.provider.getNetwork();
   const proof = await signNodeKeyProof(chainId, await s.registry.getAddress(), owner.address, ed25519, signer);
   // A forged key proof: the signature of another key over the same digest.
-  const keyProof = opts.forgeKeyProof ? (await signNodeKeyProof(chainId, await s.registry.getAddress(), owner.address, KeyPair.generate(), signer)).keyProof : proof.keyProof;
+  const keyProof = opts.forgeKeyProof
+    ? (await signNodeKeyProof(chainId, await s.registry.getAddress(), owner.address, KeyPair.generate(), signer)).keyProof
+    : proof.keyProof;
   await s.registry.connect(owner).register(key, signer.address, { host: "127.0.0.1", ports }, MIN_STAKE, proof.signerProof, keyProof);
   return { id: Number(await s.registry.nodeCount()), owner, signer, key, ed25519, primaryPort: p, workerPort: p + 1 };
 }

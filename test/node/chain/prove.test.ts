@@ -85,7 +85,10 @@ describe("node prove: a registration proof for a wallet that holds neither node 
     }
     const fileSource = path.join(dir, "file-source.json");
     fs.writeFileSync(path.join(dir, "committee.json"), "{}");
-    fs.writeFileSync(fileSource, JSON.stringify({ keySeed: "11".repeat(32), dataDir: "data", mempoolPort: 17900, committee: { file: "committee.json" }, signerKey: SIGNER_KEY }));
+    fs.writeFileSync(
+      fileSource,
+      JSON.stringify({ keySeed: "11".repeat(32), dataDir: "data", mempoolPort: 17900, committee: { file: "committee.json" }, signerKey: SIGNER_KEY }),
+    );
     const r = prove(["--config", fileSource, "--operator", SIGNER]);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include("the config's committee must be the chain source");

@@ -58,7 +58,11 @@ describe("RegistryCommitteeSource (NodeRegistry on Hardhat, over JSON-RPC)", fun
     // which jails it at the change (a member cannot unstake below the minimum during its epoch).
     const joiner = await registerChainNode(s, 4, 20_040);
     const leaver = nodes[1];
-    await submitReport(s, nodes, await emptyReport(s, { nodes: [{ nodeId: leaver.id, uptime: 0, latencyMs: 0, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 }] }));
+    await submitReport(
+      s,
+      nodes,
+      await emptyReport(s, { nodes: [{ nodeId: leaver.id, uptime: 0, latencyMs: 0, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 }] }),
+    );
     await s.registry.connect(leaver.owner).unstake(leaver.id, MIN_STAKE);
     // The committee of epoch 2 is drawn from epoch 1's active set: the joiner sits from epoch 3.
     const remaining = nodes.filter((n) => n !== leaver);
@@ -104,7 +108,10 @@ describe("RegistryCommitteeSource (NodeRegistry on Hardhat, over JSON-RPC)", fun
     const seen: Committee[] = [];
     closers.push(source.watch((c) => seen.push(c)));
     const pending = source.current();
-    await waitFor("retry warnings", () => warnings.filter((w) => w.includes("registry read failed")).length >= 2 && warnings.some((w) => w.includes("registry poll failed")));
+    await waitFor(
+      "retry warnings",
+      () => warnings.filter((w) => w.includes("registry read failed")).length >= 2 && warnings.some((w) => w.includes("registry poll failed")),
+    );
     const chain = await serveChain(port);
     closers.push(chain.close);
     expect((await pending).epoch).to.equal(1);

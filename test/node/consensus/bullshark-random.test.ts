@@ -9,7 +9,6 @@ import { Certificate, hex } from "../../../node/consensus/types/messages";
 import { DagBuilder, testCommittee } from "./dag-fixtures";
 import { prng } from "../../../testkit/prng";
 
-
 interface DagOptions {
   rounds: number;
   /** Per round, the chance that each of up to f authorities produces nothing. */
@@ -52,10 +51,11 @@ function randomCausalOrder(certs: Certificate[], rand: () => number): Certificat
   const byDigest = new Map(certs.map((c) => [hex(c.digest), c]));
   const missing = new Map(certs.map((c) => [c, c.header.parents.filter((p) => byDigest.has(hex(p))).length]));
   const children = new Map<string, Certificate[]>();
-  for (const c of certs) for (const p of c.header.parents) {
-    const k = hex(p);
-    if (byDigest.has(k)) (children.get(k) ?? children.set(k, []).get(k)!).push(c);
-  }
+  for (const c of certs)
+    for (const p of c.header.parents) {
+      const k = hex(p);
+      if (byDigest.has(k)) (children.get(k) ?? children.set(k, []).get(k)!).push(c);
+    }
   const ready = certs.filter((c) => missing.get(c) === 0);
   const order: Certificate[] = [];
   while (ready.length > 0) {

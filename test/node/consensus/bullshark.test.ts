@@ -36,7 +36,11 @@ describe("Bullshark on hand-built DAGs", () => {
     const dag = new DagBuilder(committee, keys);
     const leader2 = committee.leader(2);
     dag.fullRounds(1, 1, all);
-    dag.fullRounds(2, 2, all.filter((a) => a !== leader2));
+    dag.fullRounds(
+      2,
+      2,
+      all.filter((a) => a !== leader2),
+    );
     dag.fullRounds(3, 4, all);
     const b = new Bullshark(committee, 50);
     expect(run(b, dag.all())).to.deep.equal([]);
@@ -107,9 +111,7 @@ describe("Bullshark on hand-built DAGs", () => {
     expect(rounds(after[0])).to.deep.equal([4, 4, 4, 5, 5, 5, 5, 6]);
     // Exactly what the node would have committed had it never stopped.
     const continued = run(first, [...dag.rounds[6].values(), ...dag.rounds[7].values()]);
-    expect(continued.map((s) => s.certificates.map((c) => c.digest))).to.deep.equal(
-      after.map((s) => s.certificates.map((c) => c.digest)),
-    );
+    expect(continued.map((s) => s.certificates.map((c) => c.digest))).to.deep.equal(after.map((s) => s.certificates.map((c) => c.digest)));
   });
 
   it("reports an equivocating certificate and keeps the first", () => {

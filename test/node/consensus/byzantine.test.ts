@@ -37,7 +37,8 @@ describe("Byzantine member against 3 honest processes", function () {
     byzantine = seat.network("primary", { maxFrame: 1 << 20, maxQueueBytes: 1 << 24 });
     byzantine.onFrame((_from, f) => {
       const m = decodePrimary(f);
-      if (m.kind === "certificate") (certs.get(m.certificate.header.round) ?? certs.set(m.certificate.header.round, []).get(m.certificate.header.round)!).push(m.certificate);
+      if (m.kind === "certificate")
+        (certs.get(m.certificate.header.round) ?? certs.set(m.certificate.header.round, []).get(m.certificate.header.round)!).push(m.certificate);
       if (m.kind === "vote") {
         const k = `${m.vote.voter}/${m.vote.round}`;
         (votes.get(k) ?? votes.set(k, new Set()).get(k)!).add(hex(m.vote.headerId));
@@ -53,14 +54,20 @@ describe("Byzantine member against 3 honest processes", function () {
     // on without transactions, so wait until it has seen a full quorum of one round.
     await waitFor("a round of 3 certificates seen by the Byzantine member", () => [...certs.values()].some((c) => c.length >= 3));
     const round = Math.max(...[...certs.keys()].filter((r) => certs.get(r)!.length >= 3));
-    const parents = certs.get(round)!.slice(0, 3).map((c) => c.digest);
+    const parents = certs
+      .get(round)!
+      .slice(0, 3)
+      .map((c) => c.digest);
     const body = { epoch: committee.epoch, round: round + 1, author: me, payload: [], parents };
     const first = signHeader({ ...body, createdAt: 1 }, evilKey, committee.domain);
     const second = signHeader({ ...body, createdAt: 2 }, evilKey, committee.domain);
     const foreign = signHeader({ ...body, createdAt: 3 }, KeyPair.generate(), committee.domain);
     const other = (me + 1) % committee.size;
     const relayed = signHeader({ ...body, author: other, createdAt: 4 }, keyOf(other), committee.domain);
-    const forged = makeCertificate(second, [0, 1, 2, 3].map((voter) => ({ voter, signature: KeyPair.generate().sign(Buffer.alloc(32)) })));
+    const forged = makeCertificate(
+      second,
+      [0, 1, 2, 3].map((voter) => ({ voter, signature: KeyPair.generate().sign(Buffer.alloc(32)) })),
+    );
     for (const header of [first, second, foreign, relayed]) byzantine.broadcast(encodePrimary({ kind: "header", header }));
     byzantine.broadcast(encodePrimary({ kind: "certificate", certificate: forged }));
     byzantine.broadcast(Buffer.from("not a message at all"));
@@ -106,7 +113,14 @@ describe("Byzantine member against 3 honest processes", function () {
     for (const n of honest) expect(n.alive).to.equal(true);
     const logs = honest.map((n) => n.stderr).join("");
     expect(victim.stderr, "the restarted node refused the second header again").to.include("equivocating header refused");
-    for (const reason of ["equivocating header refused", "bad header signature", "sent by", "bad vote signature", "malformed primary message", "inbound peer refused"]) {
+    for (const reason of [
+      "equivocating header refused",
+      "bad header signature",
+      "sent by",
+      "bad vote signature",
+      "malformed primary message",
+      "inbound peer refused",
+    ]) {
       expect(logs, reason).to.include(reason);
     }
   });

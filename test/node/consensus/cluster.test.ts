@@ -44,7 +44,12 @@ describe("consensus cluster (4 processes over loopback)", function () {
     const huge = await cluster.nodes[1].submit(["x".repeat(70_000)]);
     expect(huge.status).to.equal(SubmitStatus.Invalid);
     expect(huge.reason).to.match(/above 65536/);
-    await waitFor("all transactions committed everywhere", () => cluster!.nodes.every((n) => n.committed.length >= all.length), 30_000, () => cluster!.nodes.map((n) => n.committed.length));
+    await waitFor(
+      "all transactions committed everywhere",
+      () => cluster!.nodes.every((n) => n.committed.length >= all.length),
+      30_000,
+      () => cluster!.nodes.map((n) => n.committed.length),
+    );
     const sequence = assertSamePrefix(cluster.nodes.map((n) => n.committed));
     expect([...sequence].sort()).to.deep.equal([...all].sort());
   });
@@ -65,7 +70,12 @@ describe("consensus cluster (4 processes over loopback)", function () {
     await d.submitAll(payloads("after", 25));
     const after = () => [a, d].map((n) => n.committed.filter((x) => x.startsWith("1/after")).length);
     await waitFor("restarted node's new transactions committed", () => after().every((k) => k === 25), 30_000, after);
-    await waitFor("restarted node replayed everything", () => d.committed.length >= 135, 30_000, () => d.committed.length);
+    await waitFor(
+      "restarted node replayed everything",
+      () => d.committed.length >= 135,
+      30_000,
+      () => d.committed.length,
+    );
     assertSamePrefix(cluster.nodes.map((n) => n.committed));
     expect(d.committed.slice(0, 20)).to.deep.equal(a.committed.slice(0, 20));
   });

@@ -19,7 +19,6 @@ import { spawnNode } from "../../../node/nodeProcess";
 import { PeerNetwork } from "../../../node/network/peer-network";
 import { Logger } from "../../../node/logger";
 
-
 /** Fast timers so tests take seconds, not minutes. */
 export const TEST_PARAMETERS: Partial<Parameters> = {
   maxBatchDelayMs: 20,
@@ -217,7 +216,12 @@ export interface LateSubscriber {
  * received it, then checks each got exactly the reference's batches from its index up to there:
  * no gap, no duplicate, same order. Returns the tail's sub-DAG index and the reference up to it.
  */
-export async function expectExactFromTail(node: NodeProcess, reference: string[], late: LateSubscriber[], ms: number): Promise<{ final: number; upTo: string[] }> {
+export async function expectExactFromTail(
+  node: NodeProcess,
+  reference: string[],
+  late: LateSubscriber[],
+  ms: number,
+): Promise<{ final: number; upTo: string[] }> {
   await node.submitAll(["tail"]);
   await waitFor("the tail committed", () => reference.some((k) => k.includes("tail")));
   const indexOf = (k: string) => Number(k.split("|")[0]);

@@ -46,11 +46,7 @@ export class DagBuilder {
   add(round: number, author: number, parentAuthors?: number[]): Certificate {
     const prev = this.rounds[round - 1];
     const parents = (parentAuthors ?? [...prev.keys()]).map((a) => this.get(round - 1, a).digest);
-    const header = signHeader(
-      { epoch: this.committee.epoch, round, author, createdAt: round, payload: [], parents },
-      this.keys[author],
-      this.committee.domain,
-    );
+    const header = signHeader({ epoch: this.committee.epoch, round, author, createdAt: round, payload: [], parents }, this.keys[author], this.committee.domain);
     const cert = makeCertificate(header, []);
     (this.rounds[round] ??= new Map()).set(author, cert);
     return cert;

@@ -23,7 +23,10 @@ describe("domain separation of consensus signatures", () => {
     const signedFor = deployments.base;
     const header = signHeader({ epoch: local.epoch, round: 1, author: 0, createdAt: 1, payload: [], parents: [] }, keys[0], signedFor.domain);
     const votes = [0, 1, 2].map((voter) => signVote(header, voter, keys[voter], signedFor.domain));
-    const cert = makeCertificate(header, votes.map((v) => ({ voter: v.voter, signature: v.signature })));
+    const cert = makeCertificate(
+      header,
+      votes.map((v) => ({ voter: v.voter, signature: v.signature })),
+    );
     expect(checkHeader(header, signedFor)).to.equal(undefined);
     expect(votes.every((v) => verifyVote(v, signedFor))).to.equal(true);
     expect(checkCertificate(cert, signedFor)).to.equal(undefined);

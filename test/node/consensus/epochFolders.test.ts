@@ -28,7 +28,11 @@ describe("consensus folders of past epochs", function () {
       fs.mkdirSync(path.join(config.dataDir, `epoch-${e}`), { recursive: true });
       fs.writeFileSync(path.join(config.dataDir, `epoch-${e}`, "batches.log"), Buffer.alloc(1000));
     }
-    const epochs = () => fs.readdirSync(config.dataDir).filter((e) => e.startsWith("epoch-")).sort();
+    const epochs = () =>
+      fs
+        .readdirSync(config.dataDir)
+        .filter((e) => e.startsWith("epoch-"))
+        .sort();
     node = new FleekNode({ key: config.key, dataDir: config.dataDir, source: config.source, params: config.params, logger });
     await node.start();
     expect(epochs()).to.deep.equal(["epoch-3", "epoch-4"]);

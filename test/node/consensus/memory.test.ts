@@ -76,7 +76,12 @@ describe("memory over an epoch (4 instances over loopback)", function () {
       windowBatches = Math.max(windowBatches, live.filter((b) => b.leaderRound >= last - 2 * GC_DEPTH).length);
     }, 20);
     try {
-      await waitFor(`${ROUNDS} rounds`, () => instances.every((x) => x!.primary.round >= ROUNDS), 120_000, () => instances.map((x) => x!.primary.round));
+      await waitFor(
+        `${ROUNDS} rounds`,
+        () => instances.every((x) => x!.primary.round >= ROUNDS),
+        120_000,
+        () => instances.map((x) => x!.primary.round),
+      );
     } finally {
       clearInterval(load);
       clearInterval(sample);
@@ -98,7 +103,12 @@ describe("memory over an epoch (4 instances over loopback)", function () {
     const replay: CommittedBatch[] = [];
     const upTo = live.length;
     const unsubscribe = instances[0]!.subscribe(1, (b) => void replay.push(b));
-    await waitFor("the replay from index 1", () => replay.length >= upTo, 30_000, () => [replay.length, upTo]);
+    await waitFor(
+      "the replay from index 1",
+      () => replay.length >= upTo,
+      30_000,
+      () => [replay.length, upTo],
+    );
     unsubscribe();
     const text = (bs: CommittedBatch[]) => bs.map((b) => `${b.subDagIndex}:${hex(b.digest)}:${b.batch.toString("hex")}`);
     expect(text(replay.slice(0, upTo))).to.deep.equal(text(live.slice(0, upTo)));
@@ -111,6 +121,11 @@ describe("memory over an epoch (4 instances over loopback)", function () {
     expect(restarted.stats().certificates, "decoded at restart").to.be.at.most(N * HELD_ROUNDS);
     const resumeAt = restarted.primary.round;
     expect(resumeAt).to.be.greaterThan(ROUNDS - GC_DEPTH, "resumes near its last round, not from genesis");
-    await waitFor("the restarted node proposes again", () => restarted.primary.round > resumeAt + 2 * GC_DEPTH, 30_000, () => restarted.primary.round);
+    await waitFor(
+      "the restarted node proposes again",
+      () => restarted.primary.round > resumeAt + 2 * GC_DEPTH,
+      30_000,
+      () => restarted.primary.round,
+    );
   });
 });

@@ -35,8 +35,15 @@ describe("catch-up replies", () => {
     const { committee, keys } = testCommittee(100);
     const parents = Array.from({ length: 67 }, () => randomBytes(32));
     const certificates = Array.from({ length: 1_000 }, (_, i) => {
-      const header = signHeader({ epoch: 1, round: 1 + (i >> 6), author: i % 100, createdAt: i, payload: [randomBytes(32)], parents }, keys[i % 100], committee.domain);
-      return makeCertificate(header, Array.from({ length: 67 }, (_, voter) => ({ voter, signature: randomBytes(64) })));
+      const header = signHeader(
+        { epoch: 1, round: 1 + (i >> 6), author: i % 100, createdAt: i, payload: [randomBytes(32)], parents },
+        keys[i % 100],
+        committee.domain,
+      );
+      return makeCertificate(
+        header,
+        Array.from({ length: 67 }, (_, voter) => ({ voter, signature: randomBytes(64) })),
+      );
     });
     const maxFrame = committee.size * 10_000; // 1 MB: what one frame of all 1,000 (~6.8 MB) exceeds
     const frames = encodeCertificateReplies(certificates, maxFrame);

@@ -52,15 +52,30 @@ describe("recovery and catch-up (4 processes over loopback)", function () {
   /** Kills `d`, lets the others run `DOWN_ROUNDS` leader rounds, runs `whileDown`, restarts `d`. */
   async function downAndBack(nodes: NodeProcess[], whileDown: () => void): Promise<void> {
     const [a, , , d] = nodes;
-    await waitFor("first commits", () => d.leaderRound >= 4 * GC_DEPTH, 30_000, () => d.leaderRound);
+    await waitFor(
+      "first commits",
+      () => d.leaderRound >= 4 * GC_DEPTH,
+      30_000,
+      () => d.leaderRound,
+    );
     await d.stop("SIGKILL");
     const downAt = a.leaderRound;
-    await waitFor(`${DOWN_ROUNDS} rounds without node 3`, () => a.leaderRound >= downAt + DOWN_ROUNDS, 60_000, () => a.leaderRound);
+    await waitFor(
+      `${DOWN_ROUNDS} rounds without node 3`,
+      () => a.leaderRound >= downAt + DOWN_ROUNDS,
+      60_000,
+      () => a.leaderRound,
+    );
     whileDown();
     await d.start("info");
     await d.subscribe();
     const target = a.leaderRound;
-    await waitFor("the restarted node catches up", () => d.leaderRound >= target, 60_000, () => [d.leaderRound, target]);
+    await waitFor(
+      "the restarted node catches up",
+      () => d.leaderRound >= target,
+      60_000,
+      () => [d.leaderRound, target],
+    );
   }
 
   it("restarts from the last commit's GC round and catches up by round range", async () => {
@@ -106,7 +121,12 @@ describe("recovery and catch-up (4 processes over loopback)", function () {
     const nodes = await startLoaded();
     const [a, , , d] = nodes;
     const file = epochFile(d, "primary.log");
-    await waitFor("first commits", () => d.leaderRound >= 2 * GC_DEPTH, 30_000, () => d.leaderRound);
+    await waitFor(
+      "first commits",
+      () => d.leaderRound >= 2 * GC_DEPTH,
+      30_000,
+      () => d.leaderRound,
+    );
     await d.stop("SIGKILL");
     const intact = fs.readFileSync(file);
     // A record cut short by a crash mid-write was never synced, so nothing relied on it.
@@ -115,7 +135,12 @@ describe("recovery and catch-up (4 processes over loopback)", function () {
     await d.subscribe();
     expect(logLine(d, "damaged log record dropped with everything after it")).to.include({ file, kind: "torn", offset: intact.length });
     const target = a.leaderRound;
-    await waitFor("the restarted node commits", () => d.leaderRound >= target, 60_000, () => [d.leaderRound, target]);
+    await waitFor(
+      "the restarted node commits",
+      () => d.leaderRound >= target,
+      60_000,
+      () => [d.leaderRound, target],
+    );
 
     // A flipped byte before the end: the votes after it are unknown, so the node must not run.
     await d.stop("SIGKILL");

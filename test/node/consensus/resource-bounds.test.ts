@@ -43,7 +43,8 @@ describe("Byzantine worker against 3 honest processes (resource bounds)", functi
     const primary = net("primary");
     primary.onFrame((_from, f) => {
       const m = decodePrimary(f);
-      if (m.kind === "certificate") (certs.get(m.certificate.header.round) ?? certs.set(m.certificate.header.round, []).get(m.certificate.header.round)!).push(m.certificate);
+      if (m.kind === "certificate")
+        (certs.get(m.certificate.header.round) ?? certs.set(m.certificate.header.round, []).get(m.certificate.header.round)!).push(m.certificate);
     });
     const fake = new Set<string>();
     let fakeAsked = 0;
@@ -65,21 +66,25 @@ describe("Byzantine worker against 3 honest processes (resource bounds)", functi
 
     // Headers listing made-up digests, each on real parents of a round the honest nodes hold.
     const used = new Set<number>();
-    await waitFor(`${FAKE_HEADERS} headers with made-up digests sent`, () => {
-      for (const [round, cs] of certs) {
-        if (used.has(round) || cs.length < 3) continue;
-        used.add(round);
-        const digests = Array.from({ length: FAKE_PER_HEADER }, () => randomBytes(32));
-        for (const d of digests) fake.add(hex(d));
-        const header = signHeader(
-          { epoch: committee.epoch, round: round + 1, author: me, createdAt: Date.now(), payload: digests, parents: cs.slice(0, 3).map((c) => c.digest) },
-          evilKey,
-          committee.domain,
-        );
-        primary.broadcast(encodePrimary({ kind: "header", header }));
-      }
-      return used.size >= FAKE_HEADERS;
-    }, 60_000);
+    await waitFor(
+      `${FAKE_HEADERS} headers with made-up digests sent`,
+      () => {
+        for (const [round, cs] of certs) {
+          if (used.has(round) || cs.length < 3) continue;
+          used.add(round);
+          const digests = Array.from({ length: FAKE_PER_HEADER }, () => randomBytes(32));
+          for (const d of digests) fake.add(hex(d));
+          const header = signHeader(
+            { epoch: committee.epoch, round: round + 1, author: me, createdAt: Date.now(), payload: digests, parents: cs.slice(0, 3).map((c) => c.digest) },
+            evilKey,
+            committee.domain,
+          );
+          primary.broadcast(encodePrimary({ kind: "header", header }));
+        }
+        return used.size >= FAKE_HEADERS;
+      },
+      60_000,
+    );
     const newestRound = () => Math.max(...[...certs].filter(([, cs]) => cs.length >= 3).map(([r]) => r));
     const lastFakeRound = Math.max(...used) + 1;
     await waitFor("the made-up digests requested", () => fakeAsked > 0);
@@ -88,9 +93,26 @@ describe("Byzantine worker against 3 honest processes (resource bounds)", functi
     // A second one, sent after, shows when the replays were all handled (frames arrive in order).
     const fakeVotes = () => [0, 1, 2, 3].map((voter) => ({ voter, signature: randomBytes(64) }));
     const someHeader = (round: number, createdAt = Date.now()) =>
-      signHeader({ epoch: committee.epoch, round, author: me, createdAt, payload: [], parents: certs.get(round - 1)!.slice(0, 3).map((c) => c.digest) }, evilKey, committee.domain);
+      signHeader(
+        {
+          epoch: committee.epoch,
+          round,
+          author: me,
+          createdAt,
+          payload: [],
+          parents: certs
+            .get(round - 1)!
+            .slice(0, 3)
+            .map((c) => c.digest),
+        },
+        evilKey,
+        committee.domain,
+      );
     // Rounds right above the newest full ones: far above garbage collection.
-    const full = [...certs].filter(([, cs]) => cs.length >= 3).map(([r]) => r).sort((a, b) => b - a);
+    const full = [...certs]
+      .filter(([, cs]) => cs.length >= 3)
+      .map(([r]) => r)
+      .sort((a, b) => b - a);
     const [replayRound, sentinelRound] = [full[0] + 1, full[1] + 1];
     const corrupt = makeCertificate(someHeader(replayRound), fakeVotes());
     for (let i = 0; i < 30; i++) primary.broadcast(encodePrimary({ kind: "certificate", certificate: corrupt }));

@@ -67,7 +67,12 @@ describe("Byzantine peer spamming batch requests (serving bounds)", function () 
         for (const [i, n] of honest.entries()) void n.submit(payloads(`${"x".repeat(1000)}-w${w}n${i}`, 10)).catch(() => {});
       }, 50),
     );
-    await waitFor("batches referenced", () => seen.length >= 50, 30_000, () => seen.length);
+    await waitFor(
+      "batches referenced",
+      () => seen.length >= 50,
+      30_000,
+      () => seen.length,
+    );
     const rate = async (ms: number) => {
       const before = honest[0].committed.length;
       await new Promise((r) => setTimeout(r, ms));

@@ -149,7 +149,12 @@ describe("ConsensusStore", () => {
     const old = dag.get(1, 2);
     expect(reopened.hasCertificate(old.digest)).to.equal(false);
     expect(reopened.stats().certificates).to.equal(4, "round 3 only");
-    expect(reopened.certificatesInRounds(1, 2, 1 << 20, 1 << 20).map((c) => c.digest)).to.deep.equal(dag.all().slice(0, 8).map((c) => c.digest));
+    expect(reopened.certificatesInRounds(1, 2, 1 << 20, 1 << 20).map((c) => c.digest)).to.deep.equal(
+      dag
+        .all()
+        .slice(0, 8)
+        .map((c) => c.digest),
+    );
     expect(reopened.certificatesInRounds(2, 2, 1, 1 << 20), "stops at the byte bound").to.have.length(1);
     expect((await reopened.getBatch(digest))?.equals(batch)).to.equal(true);
     expect(reopened.lastOwnHeader()?.id).to.deep.equal(header.id);
@@ -239,7 +244,10 @@ describe("ConsensusStore", () => {
     await old.close();
     const fourth = new ConsensusStore(dir, 1);
     expect([...fourth.commitsFrom(1)]).to.deep.equal([]);
-    expect(fourth.takeRecovered().map((c) => c.digest), "every certificate, to recompute the commits").to.deep.equal(all.map((c) => c.digest));
+    expect(
+      fourth.takeRecovered().map((c) => c.digest),
+      "every certificate, to recompute the commits",
+    ).to.deep.equal(all.map((c) => c.digest));
     await fourth.close();
   });
 

@@ -37,7 +37,13 @@ describe("edge: blockstore", () => {
     expect(stored.length).to.equal(content.length);
     expect(store.stat(stored.hash)).to.deep.equal({ hash: stored.hash, length: content.length, contentType: "text/plain" });
     expect((await collect(store.read(stored.hash))).equals(content)).to.equal(true);
-    for (const [start, end] of [[0, 0], [0, 1], [BLOCK_SIZE - 1, BLOCK_SIZE + 1], [content.length - 1, content.length], [5, 2 * BLOCK_SIZE + 7]]) {
+    for (const [start, end] of [
+      [0, 0],
+      [0, 1],
+      [BLOCK_SIZE - 1, BLOCK_SIZE + 1],
+      [content.length - 1, content.length],
+      [5, 2 * BLOCK_SIZE + 7],
+    ]) {
       expect((await collect(store.read(stored.hash, start, end))).equals(content.subarray(start, end)), `${start}-${end}`).to.equal(true);
     }
     // The same bytes cut differently give the same root; one byte more does not.
@@ -171,7 +177,10 @@ describe("edge: blockstore", () => {
 
   it("refuses content over its limit or the whole budget and leaves nothing behind", async () => {
     const store = await BlockStore.open({ directory: dir.path, maxBytes: MiB });
-    for (const [content, options] of [[patternBytes(2 * MiB), {}], [patternBytes(5000), { maxLength: 4096 }]] as const) {
+    for (const [content, options] of [
+      [patternBytes(2 * MiB), {}],
+      [patternBytes(5000), { maxLength: 4096 }],
+    ] as const) {
       try {
         await store.put(inPieces(content, 4096), options);
         expect.fail("oversized content was stored");
@@ -192,10 +201,7 @@ describe("edge: blockstore", () => {
 
     const wrongRoot = "00".repeat(32) as ContentHash;
     await expectRejects(store.put(inPieces(content, 65536), { expectedHash: wrongRoot }), IntegrityError);
-    await expectRejects(
-      store.put(inPieces(content, 65536), { expectedHash: wrongRoot, expectedTree: { length: content.length, leaves } }),
-      IntegrityError,
-    );
+    await expectRejects(store.put(inPieces(content, 65536), { expectedHash: wrongRoot, expectedTree: { length: content.length, leaves } }), IntegrityError);
 
     const lying = Buffer.from(content);
     lying[BLOCK_SIZE + 3] ^= 1;

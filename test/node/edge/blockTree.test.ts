@@ -1,15 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { loadBlockHashing, type BlockHashing } from "../../../node/blockstore/blockHashing";
-import {
-  BLOCK_SIZE,
-  blockCount,
-  blockLength,
-  leafOf,
-  proofForBlock,
-  rootFromLeaves,
-  verifyBlockProof,
-} from "../../../node/blockstore/blockTree";
+import { BLOCK_SIZE, blockCount, blockLength, leafOf, proofForBlock, rootFromLeaves, verifyBlockProof } from "../../../node/blockstore/blockTree";
 import { patternBytes, vectorInput } from "./fixtures";
 
 /**

@@ -293,7 +293,8 @@ describe("edge: HTTP gateway", function () {
       sign: string;
     };
     const signature = sign(null, Buffer.from(draft.sign, "hex"), client.privateKey).toString("hex");
-    const submit = (body: unknown) => fetch(`${gateway.url}/acks`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const submit = (body: unknown) =>
+      fetch(`${gateway.url}/acks`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     sink.drain();
     expect((await submit({ ...draft.ack, signature })).status).to.equal(202);
     expect((await submit({ ...draft.ack, signature })).status).to.equal(409);
@@ -310,7 +311,8 @@ describe("edge: HTTP gateway", function () {
     const clientKey = rawEd25519PublicKey(client.privateKey);
     const account = Wallet.createRandom();
     const binding = payerBindingToJson(await signPayerBinding(client.privateKey, clientKey, account));
-    const post = (body: unknown) => fetch(`${gateway.url}/acks/payer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const post = (body: unknown) =>
+      fetch(`${gateway.url}/acks/payer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     expect((await post({ ...binding, account: Wallet.createRandom().address })).status).to.equal(401);
     expect((await post({ ...binding, clientKey: "ab".repeat(32) })).status).to.equal(401);
     expect((await post({ ...binding, accountSignature: "00" })).status).to.equal(400);

@@ -43,7 +43,10 @@ describe("edge: origin pointers and integrity strings", () => {
     for (const url of [`https://gw.example/ipfs/${cid}`, `https://${cid}.ipfs.gw.example/`, `ipfs://${cid}`]) {
       const pointer = parseOriginPointer(url);
       expect(pointer.ipfs?.cid.text, url).to.equal(cid);
-      expect(pointer.integrity.map((i) => i.algorithm), url).to.deep.equal(["sha256"]);
+      expect(
+        pointer.integrity.map((i) => i.algorithm),
+        url,
+      ).to.deep.equal(["sha256"]);
     }
     const withPath = parseOriginPointer(`https://gw.example/ipfs/${cid}/a.txt`);
     expect(withPath.ipfs?.path).to.equal("/a.txt");

@@ -21,7 +21,12 @@ describe("edge: peer fetch between two nodes", function () {
 
   /** A node with its own store and gateway that fetches what it lacks from `peers`. */
   async function startNode(name: string, peers: string[]) {
-    const node = await startEdgeNode({ directory: join(dir.path, name), maxBytes: 256 * MiB, peers, peerFetch: { timeouts: { responseMs: 500, idleMs: 500 } } });
+    const node = await startEdgeNode({
+      directory: join(dir.path, name),
+      maxBytes: 256 * MiB,
+      peers,
+      peerFetch: { timeouts: { responseMs: 500, idleMs: 500 } },
+    });
     const requests: string[] = [];
     node.gateway.server.on("request", (req) => requests.push(req.url ?? ""));
     cleanups.push(() => node.close());
@@ -118,8 +123,14 @@ describe("edge: peer fetch between two nodes", function () {
       cleanups.push(() => server.close());
       return server;
     }
-    const wrongOutboard = await startPeer((real) => Buffer.from(real).fill(0, 40, 41), (bytes) => bytes);
-    const truncating = await startPeer((real) => real, (bytes) => bytes.subarray(0, 3 * BLOCK_SIZE + 10));
+    const wrongOutboard = await startPeer(
+      (real) => Buffer.from(real).fill(0, 40, 41),
+      (bytes) => bytes,
+    );
+    const truncating = await startPeer(
+      (real) => real,
+      (bytes) => bytes.subarray(0, 3 * BLOCK_SIZE + 10),
+    );
     const fetcher = await startNode("fetcher", [wrongOutboard.base, truncating.base]);
     try {
       await fetcher.peerFetcher.fetch(hash);

@@ -209,7 +209,9 @@ describe("functions: metered and paid through the report (gateway + functions pr
       expect(verifyComputeAck(computeAckFromJson(acked))).to.equal(true);
       expect((await postJson(`${t.gateway}/acks/compute`, acked)).status).to.equal(202);
       // A client naming its own limits gets the registered ones: the gateway replaces the header.
-      const spoofed = await fetch(`${t.gateway}/fn/blake3/${loop}/`, { headers: { "x-fleek-client": t.funded.key.toString("hex"), "x-fleek-limits": JSON.stringify({ ...REGISTERED, cpuMs: CPU_LIMIT_MS }) } });
+      const spoofed = await fetch(`${t.gateway}/fn/blake3/${loop}/`, {
+        headers: { "x-fleek-client": t.funded.key.toString("hex"), "x-fleek-limits": JSON.stringify({ ...REGISTERED, cpuMs: CPU_LIMIT_MS }) },
+      });
       expect(JSON.parse(await spoofed.text()).error).to.contain(`(${REGISTERED_CPU_MS} ms)`);
       // A function nobody registered runs under the node's limits.
       const free = (await t.store.put([Buffer.from(LOOP + "\n// unregistered")], { contentType: "text/javascript" })).hash;
@@ -267,7 +269,10 @@ describe("functions: metered and paid through the report (gateway + functions pr
       expect(state.apply(tx(t.key, { kind: AppTxKind.ComputeAcks, acks: parsed }))).to.deep.equal({ ok: true, refusedAcks: 3 });
       expect(state.apply(tx(t.key, { kind: AppTxKind.ComputeAcks, acks: [computeAckFromJson(foreign)] }))).to.deep.equal({ ok: true, refusedAcks: 1 });
       const fresh = await invoke(t.gateway, t.root, t.funded, "/g");
-      const forgedNew = computeAckFromJson({ ...fresh.receipt!, clientSignature: sign(null, computeAckMessage(computeAckFromJson(countersign(fresh.receipt!, t.funded)).receipt), stranger).toString("hex") });
+      const forgedNew = computeAckFromJson({
+        ...fresh.receipt!,
+        clientSignature: sign(null, computeAckMessage(computeAckFromJson(countersign(fresh.receipt!, t.funded)).receipt), stranger).toString("hex"),
+      });
       expect(state.apply(tx(t.key, { kind: AppTxKind.ComputeAcks, acks: [forgedNew] }))).to.deep.equal({ ok: true, refusedAcks: 1 });
       expect(state.apply(await payerTx(t.key, t.funded)).ok).to.equal(false, "bound already");
 
@@ -324,7 +329,9 @@ describe("functions: metered and paid through the report (gateway + functions pr
         receipts.push(answer.receipt!);
       }
       expect(receipts.length, "requests the owner paid for").to.be.greaterThan(0);
-      expect(refused?.body).to.match(/the owner of function 1 \(escrow account 0x[0-9a-f]{40}, owner pays\) cannot cover this request in epoch 1: \d+ USDC units left, a request may cost 7000/);
+      expect(refused?.body).to.match(
+        /the owner of function 1 \(escrow account 0x[0-9a-f]{40}, owner pays\) cannot cover this request in epoch 1: \d+ USDC units left, a request may cost 7000/,
+      );
       // The same client on a function whose owner does not pay still needs an escrow.
       expect((await invoke(t.gateway, t.root, t.poor)).status).to.equal(402);
 

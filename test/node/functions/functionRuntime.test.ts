@@ -21,7 +21,10 @@ describe("function runtime (issue 19)", function () {
     } }`;
     try {
       for (let i = 0; i < 3; i++) {
-        const failure = await runtime.run("bomb", bomb, REQUEST).then(() => undefined, (e: unknown) => e);
+        const failure = await runtime.run("bomb", bomb, REQUEST).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(failure).to.be.instanceOf(FunctionError);
         expect((failure as FunctionError).message).to.equal("the function ran out of memory (limit 128 MiB)");
         const calm = await runtime.run("bomb", bomb, { ...REQUEST, url: "http://fn/calm" });
@@ -38,12 +41,20 @@ describe("function runtime (issue 19)", function () {
     const loop = `export default { fetch() { for (;;) {} } }`;
     try {
       const limits = effectiveLimits({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 10_000 }, { memoryMiB: 16 });
-      const bombed = (await runtime.run("bomb", bomb, REQUEST, limits).then(() => undefined, (e: unknown) => e)) as FunctionError;
+      const bombed = (await runtime.run("bomb", bomb, REQUEST, limits).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as FunctionError;
       expect(bombed.message).to.equal("the function ran out of memory (limit 16 MiB)");
       expect(bombed.cpuUs, "CPU of the run until the heap filled").to.be.greaterThan(0);
-      const looped = (await runtime.run("loop", loop, REQUEST, effectiveLimits(DEFAULT_FUNCTION_LIMITS, { cpuMs: 20 })).then(() => undefined, (e: unknown) => e)) as FunctionError;
+      const looped = (await runtime.run("loop", loop, REQUEST, effectiveLimits(DEFAULT_FUNCTION_LIMITS, { cpuMs: 20 })).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as FunctionError;
       expect(looped.message).to.equal("the function ran over its CPU time limit (20 ms)");
-      expect(looped.cpuUs).to.be.greaterThan(5_000).and.below(DEFAULT_FUNCTION_LIMITS.cpuMs * 1_000);
+      expect(looped.cpuUs)
+        .to.be.greaterThan(5_000)
+        .and.below(DEFAULT_FUNCTION_LIMITS.cpuMs * 1_000);
     } finally {
       runtime.close();
     }
@@ -64,12 +75,16 @@ describe("function runtime (issue 19)", function () {
         served++;
         return Response.json({ evaluated, served });
       } }`;
-    const served = async (url = "http://fn/") => JSON.parse(Buffer.from((await runtime.run("counter", counter, { ...REQUEST, url })).body).toString()) as { evaluated: number; served: number };
+    const served = async (url = "http://fn/") =>
+      JSON.parse(Buffer.from((await runtime.run("counter", counter, { ...REQUEST, url })).body).toString()) as { evaluated: number; served: number };
     try {
       const together = await Promise.all(Array.from({ length: 20 }, () => served()));
       expect(together.map((a) => a.evaluated)).to.deep.equal(Array(20).fill(1));
       expect(together.map((a) => a.served).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1));
-      const failure = await served("http://fn/loop").then(() => undefined, (e: unknown) => e);
+      const failure = await served("http://fn/loop").then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect((failure as FunctionError).failure).to.equal("cpu");
       // The looping request's context is gone with its state: a new module instance serves.
       expect(await served()).to.deep.equal({ evaluated: 1, served: 1 });
@@ -115,7 +130,23 @@ describe("function runtime (issue 19)", function () {
   });
 
   it("refuses loopback, private, link-local, CGNAT, mapped and reserved addresses, and allows public ones", () => {
-    for (const address of ["127.0.0.1", "127.255.0.9", "10.0.0.1", "172.31.255.255", "192.168.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "::1", "::", "fe80::1", "fd12::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"]) {
+    for (const address of [
+      "127.0.0.1",
+      "127.255.0.9",
+      "10.0.0.1",
+      "172.31.255.255",
+      "192.168.0.1",
+      "169.254.169.254",
+      "100.64.0.1",
+      "0.0.0.0",
+      "224.0.0.1",
+      "::1",
+      "::",
+      "fe80::1",
+      "fd12::1",
+      "::ffff:127.0.0.1",
+      "::ffff:10.0.0.1",
+    ]) {
       expect(refusalOf(address), address).to.be.a("string");
     }
     for (const address of ["1.1.1.1", "8.8.8.8", "172.32.0.1", "2606:4700:4700::1111"]) {
@@ -125,8 +156,15 @@ describe("function runtime (issue 19)", function () {
 
   it("reads limits from the config and refuses bad ones", () => {
     expect(functionLimitsFrom(undefined)).to.deep.equal({
-      memoryMiB: 128, cpuMs: 50, wallMs: 15_000, bundleBytes: 1_048_576, requestBytes: 1_048_576,
-      responseBytes: 10_485_760, subrequests: 50, warmIsolates: 64, codeCacheBytes: 67_108_864,
+      memoryMiB: 128,
+      cpuMs: 50,
+      wallMs: 15_000,
+      bundleBytes: 1_048_576,
+      requestBytes: 1_048_576,
+      responseBytes: 10_485_760,
+      subrequests: 50,
+      warmIsolates: 64,
+      codeCacheBytes: 67_108_864,
     });
     expect(functionLimitsFrom({ cpuMs: 10 }).cpuMs).to.equal(10);
     expect(() => functionLimitsFrom({ cpuMs: 0 })).to.throw("function limit cpuMs must be a positive integer");

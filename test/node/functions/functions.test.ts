@@ -204,7 +204,9 @@ describe("edge functions (issue 19)", function () {
         expect(JSON.parse(answer.text).error).to.equal(`the function ran over its CPU time limit (${CPU_MS} ms)`);
         expect(answer.ms).to.be.at.least(CPU_MS);
         console.log(`      ${name}: answered after ${answer.ms.toFixed(1)} ms (cold trivial request ${cold.ms.toFixed(1)} ms)`);
-        expect(answer.ms, `loop answered after ${answer.ms.toFixed(1)} ms, a cold trivial request took ${cold.ms.toFixed(1)} ms`).to.be.at.most(CPU_MS + 5 + cold.ms + SCHEDULING_SLACK_MS);
+        expect(answer.ms, `loop answered after ${answer.ms.toFixed(1)} ms, a cold trivial request took ${cold.ms.toFixed(1)} ms`).to.be.at.most(
+          CPU_MS + 5 + cold.ms + SCHEDULING_SLACK_MS,
+        );
         expect((await call("transform", { method: "POST", body: '{"a":1,"b":2}' })).status).to.equal(200);
       }
     });
@@ -234,7 +236,10 @@ describe("edge functions (issue 19)", function () {
       bombing = false;
       await meanwhile;
       expect(others.length).to.be.greaterThan(0);
-      expect(others.every((s) => s === 200), `statuses meanwhile: ${others.join(",")}`).to.equal(true);
+      expect(
+        others.every((s) => s === 200),
+        `statuses meanwhile: ${others.join(",")}`,
+      ).to.equal(true);
       expect((await call("hello")).status).to.equal(200);
     });
 
@@ -253,14 +258,26 @@ describe("edge functions (issue 19)", function () {
     });
 
     it("keeps no globalThis tampering or prototype pollution from one request to the next", async () => {
-      const originals = { polluted: null, arrayMap: 2, functionCall: "call", jsonParse: 7, promiseThen: 6, fetch: "fetch", response: "function", errorPrepare: "undefined" };
+      const originals = {
+        polluted: null,
+        arrayMap: 2,
+        functionCall: "call",
+        jsonParse: 7,
+        promiseThen: 6,
+        fetch: "fetch",
+        response: "function",
+        errorPrepare: "undefined",
+      };
       for (let i = 0; i < 3; i++) {
         const answer = await call("tamper");
         expect(answer.status, answer.text).to.equal(200);
         const { seen, refused } = JSON.parse(answer.text) as { seen: unknown; refused: Record<string, boolean> };
         expect(seen, `request ${i}`).to.deep.equal(originals);
         // Each attempt failed with a TypeError the function itself saw.
-        expect(Object.values(refused).every((r) => r === true), JSON.stringify(refused)).to.equal(true);
+        expect(
+          Object.values(refused).every((r) => r === true),
+          JSON.stringify(refused),
+        ).to.equal(true);
       }
       // The other functions of the node were never in this context.
       expect((await call("hello")).status).to.equal(200);

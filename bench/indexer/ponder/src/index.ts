@@ -15,9 +15,15 @@ ponder.on("FLK:Transfer", async ({ event, context }) => {
     transactionHash: event.transaction.hash,
   });
   if (from !== zeroAddress) {
-    await context.db.insert(account).values({ address: from, balance: -value }).onConflictDoUpdate((row) => ({ balance: row.balance - value }));
+    await context.db
+      .insert(account)
+      .values({ address: from, balance: -value })
+      .onConflictDoUpdate((row) => ({ balance: row.balance - value }));
   }
   if (to !== zeroAddress) {
-    await context.db.insert(account).values({ address: to, balance: value }).onConflictDoUpdate((row) => ({ balance: row.balance + value }));
+    await context.db
+      .insert(account)
+      .values({ address: to, balance: value })
+      .onConflictDoUpdate((row) => ({ balance: row.balance + value }));
   }
 });

@@ -15,7 +15,9 @@ export function EmissionSection() {
           <Stat label="Node rewards emitted to date" value={formatToken(r.due, "FLK", 18, 2)} testId="node-emission" />
           <Stat
             label="Paid to"
-            value={r.recipient.toLowerCase() === deployment.contracts.rewards.toLowerCase() ? "the epoch rewards pool (EpochRewards)" : shortAddress(r.recipient)}
+            value={
+              r.recipient.toLowerCase() === deployment.contracts.rewards.toLowerCase() ? "the epoch rewards pool (EpochRewards)" : shortAddress(r.recipient)
+            }
             testId="node-recipient"
           />
         </dl>

@@ -13,7 +13,13 @@ function Sparkline({ points }: { points: readonly ReputationPoint[] }) {
   const latest = points[points.length - 1];
   return (
     <span className="sparkline">
-      <svg viewBox="0 0 64 18" width={64} height={18} role="img" aria-label={`Reputation ${points.map((p) => p.score).join(", ")} in epochs ${first} to ${latest.epoch}`}>
+      <svg
+        viewBox="0 0 64 18"
+        width={64}
+        height={18}
+        role="img"
+        aria-label={`Reputation ${points.map((p) => p.score).join(", ")} in epochs ${first} to ${latest.epoch}`}
+      >
         <polyline fill="none" stroke="#8b5cf6" strokeWidth={1.5} points={coords} />
       </svg>{" "}
       {latest.score}
@@ -27,7 +33,12 @@ export function NodesTable({ nodes, committee }: { nodes: NodeInfo[]; committee:
   return (
     <section aria-labelledby="nodes-h">
       <h2 id="nodes-h">Registry</h2>
-      <Table columns={["Node", "Key", "Host", "Owner", "Status", "Committee", "Reputation", "Stake", "Locked until epoch"]} rows={nodes} empty="No node is registered yet." testId="nodes">
+      <Table
+        columns={["Node", "Key", "Host", "Owner", "Status", "Committee", "Reputation", "Stake", "Locked until epoch"]}
+        rows={nodes}
+        empty="No node is registered yet."
+        testId="nodes"
+      >
         {(n) => (
           <tr key={n.id} data-testid={`node-${n.id}`}>
             <th scope="row">{n.id}</th>

@@ -36,13 +36,20 @@ export function RegisterForm({ writer, account, minimumStake, onDone }: { writer
   const amount = readAmount(stake);
   const belowMinimum = (value: bigint) => (value < minimumStake ? `A node needs at least ${formatToken(minimumStake)}.` : undefined);
   const valid =
-    proof.value !== undefined && parsedHost.value !== undefined && portParses.every(([, p]) => p.value !== undefined) && amount.value !== undefined && !belowMinimum(amount.value);
+    proof.value !== undefined &&
+    parsedHost.value !== undefined &&
+    portParses.every(([, p]) => p.value !== undefined) &&
+    amount.value !== undefined &&
+    !belowMinimum(amount.value);
 
   const allowance = useAllowance("flk", account, "registry");
   const register = () =>
     tx.run(async (send) => {
       const p = proof.value!;
-      const endpoints = { host: parsedHost.value!, ports: Object.fromEntries(portParses.map(([name, port]) => [name, port.value!])) as Record<PortName, number> };
+      const endpoints = {
+        host: parsedHost.value!,
+        ports: Object.fromEntries(portParses.map(([name, port]) => [name, port.value!])) as Record<PortName, number>,
+      };
       await approveRegistry(writer, account, amount.value!, send);
       await send("Register node", () => writer.registry.register(p.nodeKey, p.signer, endpoints, amount.value!, p.signerProof, p.keyProof));
     });
@@ -69,7 +76,14 @@ export function RegisterForm({ writer, account, minimumStake, onDone }: { writer
         <fieldset className="field-row">
           <legend>Ports</legend>
           {portParses.map(([name, p]) => (
-            <TextField key={name} label={`${name} port`} inputMode="numeric" value={ports[name]} onChange={(v) => setPorts({ ...ports, [name]: v })} error={p.error} />
+            <TextField
+              key={name}
+              label={`${name} port`}
+              inputMode="numeric"
+              value={ports[name]}
+              onChange={(v) => setPorts({ ...ports, [name]: v })}
+              error={p.error}
+            />
           ))}
         </fieldset>
         <AmountField label={`Stake (at least ${formatToken(minimumStake)})`} value={stake} onChange={setStake} check={belowMinimum} />

@@ -6,7 +6,6 @@ import { TxStatus } from "../../components/TxStatus";
 import type { NodeInfo } from "../../data/source";
 import { formatToken, formatUsdc } from "../../lib/format";
 
-
 /**
  * The account's unclaimed rewards over all its nodes, and one Claim for all of them: an owner has
  * one leaf per epoch, so each unclaimed epoch takes one proof (from any of its nodes) in `claimMany`.
@@ -28,7 +27,11 @@ export function RewardsClaim({ nodes, writer, onDone }: { nodes: NodeInfo[]; wri
                 {proofs.length === 0 ? "Nothing to claim." : `Unclaimed: epoch${proofs.length > 1 ? "s" : ""} ${proofs.map((p) => p.epoch).join(", ")}.`}
               </p>
               <div className="actions">
-                <button type="button" disabled={tx.busy || proofs.length === 0} onClick={() => tx.run((send) => send("Claim rewards", () => writer.rewards.claimMany(claims)))}>
+                <button
+                  type="button"
+                  disabled={tx.busy || proofs.length === 0}
+                  onClick={() => tx.run((send) => send("Claim rewards", () => writer.rewards.claimMany(claims)))}
+                >
                   {proofs.length === 0 ? "Nothing to claim" : `Claim ${formatToken(flk)} and ${formatUsdc(usdc)}`}
                 </button>
               </div>

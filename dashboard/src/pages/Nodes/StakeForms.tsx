@@ -59,7 +59,11 @@ export function LockStakeForm({ node, writer, maxEpochs, onDone }: { node: NodeI
       <p>{node.lockedUntil === 0n ? "The stake is not locked." : `The stake is locked until epoch ${node.lockedUntil}.`}</p>
       <TextField label="Lock for more epochs" inputMode="numeric" value={text} onChange={setText} error={epochs.error} />
       <div className="actions">
-        <button type="submit" disabled={tx.busy || epochs.value === undefined} onClick={() => tx.run((send) => send("Lock stake", () => writer.registry.lockStake(node.id, epochs.value!)))}>
+        <button
+          type="submit"
+          disabled={tx.busy || epochs.value === undefined}
+          onClick={() => tx.run((send) => send("Lock stake", () => writer.registry.lockStake(node.id, epochs.value!)))}
+        >
           Lock stake
         </button>
       </div>
@@ -109,7 +113,11 @@ export function WithdrawForm({ node, writer, epoch, onDone }: { node: NodeInfo; 
           : `Unstaking: ${formatToken(node.unstaking)}, ${ready ? "withdrawable now" : `withdrawable from epoch ${node.unstakeReadyAt} (this is epoch ${epoch})`}.`}
       </p>
       <div className="actions">
-        <button type="submit" disabled={tx.busy || node.unstaking === 0n} onClick={() => tx.run((send) => send("Withdraw", () => writer.registry.withdraw(node.id)))}>
+        <button
+          type="submit"
+          disabled={tx.busy || node.unstaking === 0n}
+          onClick={() => tx.run((send) => send("Withdraw", () => writer.registry.withdraw(node.id)))}
+        >
           Withdraw {formatToken(node.unstaking)}
         </button>
       </div>

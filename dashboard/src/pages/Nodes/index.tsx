@@ -22,10 +22,19 @@ export default function Nodes() {
       <Loaded state={registry} what="the node registry">
         {(r) => (
           <>
-            {r.stale && <StaleBanner what="the indexer's node list" reason={r.stale} fallback="Nodes, stakes and the committee are read from the chain instead; history and rewards need the indexer." onRetry={refresh} />}
+            {r.stale && (
+              <StaleBanner
+                what="the indexer's node list"
+                reason={r.stale}
+                fallback="Nodes, stakes and the committee are read from the chain instead; history and rewards need the indexer."
+                onRetry={refresh}
+              />
+            )}
             <CommitteeSection data={r} />
             <NodesTable nodes={r.nodes} committee={r.members.map((m) => m.id)} />
-            <RequireWallet action="register a node or manage your node's stake">{(signer, account) => <OperatorSection data={r} signer={signer} account={account} />}</RequireWallet>
+            <RequireWallet action="register a node or manage your node's stake">
+              {(signer, account) => <OperatorSection data={r} signer={signer} account={account} />}
+            </RequireWallet>
           </>
         )}
       </Loaded>
