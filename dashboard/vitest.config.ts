@@ -6,6 +6,6 @@ export default defineConfig({
     environment: "happy-dom",
     include: ["test/**/*.test.{ts,tsx}"],
     // The mocha-style summary lets .ci/run count these tests with the Hardhat ones.
-    reporters: ["default", "./mocha-summary-reporter.ts"],
+    reporters: ["default", "./mochaSummaryReporter.ts"],
   },
 });

@@ -12,7 +12,7 @@ import { allModules } from "./derive";
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "./log";
 import { startApiServer, type ApiServer } from "./api/server";
 import { openDatabase, redactUrl, type IndexerDatabase } from "./store/database";
-import { acquireWriterLock, type WriterLock } from "./store/writer-lock";
+import { acquireWriterLock, type WriterLock } from "./store/writerLock";
 import { SyncEngine } from "./sync/engine";
 import { RetryingRpc, rpcFromUrl } from "./sync/rpc";
 

@@ -1,7 +1,7 @@
 import type { Migration } from "kysely";
 import type { Result } from "ethers";
 import type { EventArgs } from "./sync/decode";
-import type { EntityStore } from "./store/entity-store";
+import type { EntityStore } from "./store/entityStore";
 import type { AnyTable } from "./store/tables";
 import type { ContractName, EventArgsOf, EventKey, EventName } from "./abi";
 

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { integerFlag, isUsageError, UsageError } from "../lib/cli";
 import { getAddress, isAddress } from "ethers";
 import { signNodeKeyProof, type RegistrationProof } from "../protocol/nodeKeyProof";
-import { ClientServer } from "./client/client-server";
+import { ClientServer } from "./client/clientServer";
 import { loadConfig } from "./config";
 import { KeyPair } from "./consensus/types/crypto";
 import { writeClusterConfigs } from "./clusterConfigs";

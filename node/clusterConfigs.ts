@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CommitteeFile } from "./committee/committee-source";
+import { CommitteeFile } from "./committee/committeeSource";
 import { Parameters } from "./consensus/parameters";
 import { KeyPair } from "./consensus/types/crypto";
 import { NodeConfigFile } from "./config";

@@ -5,7 +5,7 @@
  *   "keySeed": "<hex 32-byte ed25519 seed>",         // or "keyFile": "<file holding the hex seed>"
  *   "dataDir": "<folder for the logs of every epoch>",
  *   "host": "127.0.0.1", "mempoolPort": 7100,          // client endpoint (submit, subscribe)
- *   "committee": { "file": "<committee JSON>" },      // static source (see committee-source.ts)
+ *   "committee": { "file": "<committee JSON>" },      // static source (see committeeSource.ts)
  *            or  { "rpcUrl": "...", "chainId": 8453,         // chain source: the NodeRegistry contract
  *                  "registry": "0x...", "pollMs": 1000,   //   (pollMs optional: block polling period;
  *                  "fromBlock": 123,                      //   fromBlock: the registry's deployment block;
@@ -29,7 +29,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isAddress, Wallet } from "ethers";
-import { CommitteeSource, StaticCommitteeSource } from "./committee/committee-source";
+import { CommitteeSource, StaticCommitteeSource } from "./committee/committeeSource";
 import { DEFAULT_PARAMETERS, Parameters } from "./consensus/parameters";
 import { KeyPair } from "./consensus/types/crypto";
 import { DEFAULT_REGISTRY_POLLING, RegistryCommitteeSource } from "./chain/registryCommittee";

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CommitteeSource } from "./committee/committee-source";
+import { CommitteeSource } from "./committee/committeeSource";
 import { ConsensusInstance } from "./consensus/instance";
 import { Parameters } from "./consensus/parameters";
 import { Committee } from "./consensus/types/committee";

@@ -27,7 +27,7 @@ import { allModules } from "../../indexer/derive";
 import { openDatabase, type IndexerDatabase } from "../../indexer/store/database";
 import { SyncEngine } from "../../indexer/sync/engine";
 import { rpcFromEip1193, type Rpc } from "../../indexer/sync/rpc";
-import { RecordedChain } from "./recorded-chain";
+import { RecordedChain } from "./recordedChain";
 import { sql } from "kysely";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";

@@ -1,19 +1,19 @@
 import { createSchema } from "graphql-yoga";
-import { coreSchema, type ApiContext, type SchemaPart } from "./schema-core";
-import { buybackSchema } from "./schema-buyback";
-import { creatorSchema } from "./schema-creator";
-import { creditsSchema } from "./schema-credits";
-import { emissionSchema } from "./schema-emission";
-import { escrowSchema } from "./schema-escrow";
-import { functionsSchema } from "./schema-functions";
-import { governanceSchema } from "./schema-governance";
-import { governanceTimelineSchema } from "./schema-governance-timeline";
-import { registrySchema } from "./schema-registry";
-import { stakingSchema } from "./schema-staking";
-import { stakingRewardsSchema } from "./schema-staking-rewards";
-import { stakingRewardPaymentsSchema } from "./schema-staking-reward-payments";
-import { tokenSchema } from "./schema-token";
-import { vestingSchema } from "./schema-vesting";
+import { coreSchema, type ApiContext, type SchemaPart } from "./schemaCore";
+import { buybackSchema } from "./schemaBuyback";
+import { creatorSchema } from "./schemaCreator";
+import { creditsSchema } from "./schemaCredits";
+import { emissionSchema } from "./schemaEmission";
+import { escrowSchema } from "./schemaEscrow";
+import { functionsSchema } from "./schemaFunctions";
+import { governanceSchema } from "./schemaGovernance";
+import { governanceTimelineSchema } from "./schemaGovernanceTimeline";
+import { registrySchema } from "./schemaRegistry";
+import { stakingSchema } from "./schemaStaking";
+import { stakingRewardsSchema } from "./schemaStakingRewards";
+import { stakingRewardPaymentsSchema } from "./schemaStakingRewardPayments";
+import { tokenSchema } from "./schemaToken";
+import { vestingSchema } from "./schemaVesting";
 
 /** Every schema part; a new area appends its own. */
 export const schemaParts: readonly SchemaPart[] = [

@@ -8,13 +8,13 @@ import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import type { IndexerDatabase } from "../store/database";
 import { maskError } from "./errors";
-import { ResponseCache } from "./response-cache";
-import { FastPath, readPlainJsonPost } from "./fast-path";
+import { ResponseCache } from "./responseCache";
+import { FastPath, readPlainJsonPost } from "./fastPath";
 import { buildSchema } from "./schema";
-import { createContext, health } from "./schema-core";
-import { apiDatabase } from "./api-database";
-import { readSyncState } from "../store/sync-state";
-import { watchSyncState, type KnownState, type SyncStateWatcher } from "./state-watcher";
+import { createContext, health } from "./schemaCore";
+import { apiDatabase } from "./apiDatabase";
+import { readSyncState } from "../store/syncState";
+import { watchSyncState, type KnownState, type SyncStateWatcher } from "./stateWatcher";
 
 /** Limits every query must pass before it runs. */
 export interface QueryLimits {

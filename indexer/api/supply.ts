@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { apiDatabase, type Handle } from "./api-database";
+import { apiDatabase, type Handle } from "./apiDatabase";
 import { vestedAmount } from "../../protocol/genesis";
 import { MONTH } from "../../protocol/units";
 

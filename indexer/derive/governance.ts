@@ -6,7 +6,7 @@ import type { RawDb } from "../store/database";
 /**
  * Proposal lifecycle as the events tell it. Pending, active, succeeded and defeated depend on
  * the clock and the quorum, so the API derives them from `vote_start`, `vote_end`, the tallies and
- * `quorum` (see `api/schema-governance.ts`).
+ * `quorum` (see `api/schemaGovernance.ts`).
  */
 export type ProposalStatus = "created" | "queued" | "executed" | "canceled";
 

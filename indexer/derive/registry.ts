@@ -4,7 +4,7 @@ import { addColumns, col, createTables, defineTable } from "../store/tables";
 import type { EventArgsOf } from "../abi";
 import type { EpochReport } from "../../protocol/report";
 import { verifyKeyProofOfDigest } from "../../protocol/nodeKeyProof";
-import { nodeEpochs, RECOMPUTATION_COLUMNS, recomputeReport, rewardTreeLeaves } from "./registry-rewards";
+import { nodeEpochs, RECOMPUTATION_COLUMNS, recomputeReport, rewardTreeLeaves } from "./registryRewards";
 import type { RawDb } from "../store/database";
 
 /** `NodeStaking.Status` by its uint8 value. */

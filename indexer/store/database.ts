@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
-import { PGliteDialect } from "./pglite-dialect";
+import { PGliteDialect } from "./pgliteDialect";
 import { prepareSelects } from "./prepared";
 
 /** Where the indexer keeps its tables. */
@@ -24,7 +24,7 @@ export interface DatabaseOptions {
 /**
  * The engine's handle: it reads and writes every table through its declaration (tables.ts), by
  * names known at run time, so its type names no table. The API reads through the typed,
- * camelCase handle of `apiDatabase` (api/schema-core.ts).
+ * camelCase handle of `apiDatabase` (api/schemaCore.ts).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 export type RawDb = Kysely<any>;

@@ -1,6 +1,6 @@
 import { Migrator, sql, type Migration } from "kysely";
-import { BLOCKS_TABLE, JOURNAL_TABLE } from "./core-tables";
-import { SYNC_STATE_CHANNEL } from "./sync-state";
+import { BLOCKS_TABLE, JOURNAL_TABLE } from "./coreTables";
+import { SYNC_STATE_CHANNEL } from "./syncState";
 import { createTables } from "./tables";
 import type { RawDb } from "./database";
 

@@ -1,10 +1,10 @@
 import { upsertRows } from "../store/bulk";
-import { BLOCKS_TABLE } from "../store/core-tables";
+import { BLOCKS_TABLE } from "../store/coreTables";
 import { pruneBelowFloor } from "../store/rollback";
 import { commitBatch } from "./commit";
-import { headersOf, timedRpc, withChildLogs, type EngineParts } from "./engine-parts";
+import { headersOf, timedRpc, withChildLogs, type EngineParts } from "./engineParts";
 import { headerRow } from "./headers";
-import type { RawLog } from "./log-fetcher";
+import type { RawLog } from "./logFetcher";
 
 /**
  * Applies the finalized blocks up to `target` in large batches, pipelined: while one batch's

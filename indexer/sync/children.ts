@@ -1,10 +1,10 @@
 import { eventsInterface } from "../abi";
 import type { Migration } from "kysely";
 import type { ChildContracts as ChildSpec, IndexerModule } from "../module";
-import type { EntityStore } from "../store/entity-store";
+import type { EntityStore } from "../store/entityStore";
 import { col, createTables, defineTable } from "../store/tables";
 import { buildDecoders, type EventArgs, type LogDecoder } from "./decode";
-import { LogFetcher, type RawLog } from "./log-fetcher";
+import { LogFetcher, type RawLog } from "./logFetcher";
 import type { Rpc } from "./rpc";
 import type { RawDb } from "../store/database";
 

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
-import { writePending, type PendingWrites } from "../store/entity-store";
-import { writeSyncState, type SyncState } from "../store/sync-state";
-import type { EngineParts } from "./engine-parts";
+import { writePending, type PendingWrites } from "../store/entityStore";
+import { writeSyncState, type SyncState } from "../store/syncState";
+import type { EngineParts } from "./engineParts";
 import type { RawDb } from "../store/database";
 
 /**

@@ -1,11 +1,11 @@
 import type { Result } from "ethers";
 import type { EventHandler, HandlerContext, IndexerModule, PrefetchKey } from "../module";
-import type { EntityStore } from "../store/entity-store";
+import type { EntityStore } from "../store/entityStore";
 import type { AnyTable } from "../store/tables";
 import { ChildContracts, type DecoderMap } from "./children";
 import { buildDecoders, type EventArgs } from "./decode";
 import type { Header } from "./headers";
-import { hex, type RawLog } from "./log-fetcher";
+import { hex, type RawLog } from "./logFetcher";
 import type { Rpc } from "./rpc";
 import { contractInterface, eventsInterface, functionFragment } from "../abi";
 

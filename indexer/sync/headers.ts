@@ -1,5 +1,5 @@
 import { ChainMovedError } from "./errors";
-import { hex } from "./log-fetcher";
+import { hex } from "./logFetcher";
 import type { Rpc } from "./rpc";
 
 /** What the engine keeps of a block header. */

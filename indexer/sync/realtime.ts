@@ -1,8 +1,8 @@
 import { upsertRows } from "../store/bulk";
-import { BLOCKS_TABLE } from "../store/core-tables";
+import { BLOCKS_TABLE } from "../store/coreTables";
 import { pruneBelowFloor } from "../store/rollback";
 import { commitBatch } from "./commit";
-import { headersOf, timedRpc, withChildLogs, type EngineParts } from "./engine-parts";
+import { headersOf, timedRpc, withChildLogs, type EngineParts } from "./engineParts";
 import { ChainMovedError } from "./errors";
 import { headerRow } from "./headers";
 import { handleReorg } from "./reorg";

@@ -1,6 +1,6 @@
 import { rollbackTo } from "../store/rollback";
-import { writeSyncState } from "../store/sync-state";
-import type { EngineParts } from "./engine-parts";
+import { writeSyncState } from "../store/syncState";
+import type { EngineParts } from "./engineParts";
 import { UnrecoverableReorgError } from "./errors";
 import { fetchHeader } from "./headers";
 

@@ -6,7 +6,7 @@
  * the node skip an epoch, and it needs nothing from the RPC beyond `eth_blockNumber`/`eth_call`.
  */
 import { Contract, JsonRpcProvider, Network, type Provider } from "ethers";
-import { CommitteeSource } from "../committee/committee-source";
+import { CommitteeSource } from "../committee/committeeSource";
 import { Committee, Member } from "../consensus/types/committee";
 import { Logger } from "../logger";
 import { NODE_REGISTRY_ABI } from "./registryAbi";

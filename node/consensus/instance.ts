@@ -12,8 +12,8 @@ import { AuthorityIndex, Committee } from "./types/committee";
 import { KeyPair } from "./types/crypto";
 import { hex } from "./types/messages";
 import { Worker } from "./worker/worker";
-import { PeerNetwork } from "../network/peer-network";
-import { ConsensusStore, StoreStats } from "../storage/consensus-store";
+import { PeerNetwork } from "../network/peerNetwork";
+import { ConsensusStore, StoreStats } from "../storage/consensusStore";
 import { Logger } from "../logger";
 
 /** Largest frame between peers: a full batch plus slack. */

@@ -1,5 +1,5 @@
 /**
- * Starts the local chain (scripts/network/chain-server.ts under `hardhat run`, a child process so
+ * Starts the local chain (scripts/network/chainServer.ts under `hardhat run`, a child process so
  * its clock jumps never touch another chain in the same process) and reads its deployment.
  */
 import fs from "node:fs";
@@ -36,7 +36,7 @@ export interface ChainOptions {
 
 /** Starts the chain and waits until it serves and the suite is deployed (first start) or replayed. */
 export async function startChain(processes: Processes, o: ChainOptions): Promise<Chain> {
-  const child = processes.spawn("chain", path.join(o.root, "node_modules/.bin/hardhat"), ["run", "scripts/network/chain-server.ts"], {
+  const child = processes.spawn("chain", path.join(o.root, "node_modules/.bin/hardhat"), ["run", "scripts/network/chainServer.ts"], {
     cwd: o.root,
     env: {
       CHAIN_DIR: o.dir,

@@ -9,7 +9,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { deploySuite, suiteContracts, type Suite } from "../../testkit/deploy";
 import { FLK } from "../../protocol/units";
 import { openDatabase } from "../../indexer/store/database";
-import { acquireWriterLock, WriterLockBusyError } from "../../indexer/store/writer-lock";
+import { acquireWriterLock, WriterLockBusyError } from "../../indexer/store/writerLock";
 import { scriptedActivity } from "./activity";
 import { prng } from "../../testkit/prng";
 import { dropTestDatabases, dumpDerived, freshPostgresUrl, newEngine, testBackends } from "./helpers";

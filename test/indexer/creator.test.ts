@@ -7,7 +7,7 @@ import { supplyAt } from "../../indexer/api/supply";
 import { potPrice } from "../../protocol/buyback";
 import { startApiServer, type ApiServer } from "../../indexer/api/server";
 import type { IndexerDatabase } from "../../indexer/store/database";
-import { creatorActivity, type CreatorSuite } from "./creator-activity";
+import { creatorActivity, type CreatorSuite } from "./creatorActivity";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";
 
 async function gql(api: ApiServer, query: string, variables?: Record<string, unknown>) {

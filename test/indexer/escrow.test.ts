@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { startApiServer } from "../../indexer/api/server";
-import { escrowActivity } from "./escrow-activity";
+import { escrowActivity } from "./escrowActivity";
 import { gql } from "./graphql";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";
 
@@ -28,7 +28,7 @@ describe("indexer escrow area: balances, spending limits and debits match Servic
           (await gql(api.url, `{ escrowAccount(client: "${client.toLowerCase()}") { ${ACCOUNT_FIELDS} } }`)).data.escrowAccount;
         const withdrawableAt1 = Number((await s.escrow.accounts(c1.address)).withdrawableAt);
 
-        // Literal expectations from the scenario (escrow-activity.ts), in USDC units.
+        // Literal expectations from the scenario (escrowActivity.ts), in USDC units.
         expect(Number(await s.registry.epoch())).to.equal(3);
         const a0 = await account(c0.address);
         expect(a0).to.deep.equal({

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { startApiServer } from "../../indexer/api/server";
 import { NODE_STATUS } from "../../indexer/derive/registry";
-import { registryActivity } from "./registry-activity";
+import { registryActivity } from "./registryActivity";
 import { gql } from "./graphql";
 import { dropTestDatabases, newEngine, testBackends } from "./helpers";
 

@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { sql } from "kysely";
 import { allModules } from "../../indexer/derive";
-import { BLOCKS_TABLE, JOURNAL_TABLE } from "../../indexer/store/core-tables";
+import { BLOCKS_TABLE, JOURNAL_TABLE } from "../../indexer/store/coreTables";
 import { coreMigrations, migrate } from "../../indexer/store/migrations";
 import type { AnyTable, ColumnType } from "../../indexer/store/tables";
 import { CHILDREN_TABLE, childrenMigrations } from "../../indexer/sync/children";

@@ -6,7 +6,7 @@
  * Input: certificates in causal order (every parent above the GC round delivered first).
  * Output: committed sub-DAGs, each a deterministic sequence of certificates ending with its leader.
  * The committed sequence depends only on the DAG, never on the delivery order; the randomized
- * test in test/node/consensus/bullshark-random.test.ts checks that.
+ * test in test/node/consensus/bullsharkRandom.test.ts checks that.
  */
 import { Committee, AuthorityIndex } from "../types/committee";
 import { Certificate, hex } from "../types/messages";

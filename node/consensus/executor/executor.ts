@@ -8,7 +8,7 @@
  */
 import { CommittedSubDag } from "../bullshark/bullshark";
 import { Digest, hex } from "../types/messages";
-import { CommitRecord, ConsensusStore, DeliveredBatch, DELIVERY_WINDOW_GC_DEPTHS, pruneDeliveries } from "../../storage/consensus-store";
+import { CommitRecord, ConsensusStore, DeliveredBatch, DELIVERY_WINDOW_GC_DEPTHS, pruneDeliveries } from "../../storage/consensusStore";
 import { Worker } from "../worker/worker";
 
 /** One batch of the committed sequence. */

@@ -26,8 +26,8 @@ import {
 } from "../types/messages";
 import { decodePrimary, encodeCertificateReplies, encodePrimary, PrimaryMessage } from "../types/wire";
 import { hash } from "../types/crypto";
-import { PeerNetwork } from "../../network/peer-network";
-import { ConsensusStore } from "../../storage/consensus-store";
+import { PeerNetwork } from "../../network/peerNetwork";
+import { ConsensusStore } from "../../storage/consensusStore";
 import { Logger } from "../../logger";
 import { Worker } from "../worker/worker";
 import { Proposer } from "./proposer";

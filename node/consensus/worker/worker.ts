@@ -19,10 +19,10 @@
 import { AuthorityIndex, Committee } from "../types/committee";
 import { batchDigest, decodeBatch, Digest, hex } from "../types/messages";
 import { decodeWorker, encodeWorker, WorkerMessage } from "../types/wire";
-import { PeerNetwork } from "../../network/peer-network";
-import { ConsensusStore } from "../../storage/consensus-store";
+import { PeerNetwork } from "../../network/peerNetwork";
+import { ConsensusStore } from "../../storage/consensusStore";
 import { Logger } from "../../logger";
-import { BatchMaker } from "./batch-maker";
+import { BatchMaker } from "./batchMaker";
 
 /** Options of a {@link Worker}. */
 export interface WorkerOptions {

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { ClientServer } from "../../../node/client/client-server";
+import { ClientServer } from "../../../node/client/clientServer";
 import { NodeClient } from "../../../node/client/client";
 import { SubmitStatus } from "../../../node/client/protocol";
 import { SignatureVerifier } from "../../../node/client/signatureVerifier";

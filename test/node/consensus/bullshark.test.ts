@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { Bullshark, CommittedSubDag } from "../../../node/consensus/bullshark/bullshark";
 import { Certificate } from "../../../node/consensus/types/messages";
-import { DagBuilder, testCommittee } from "./dag-fixtures";
+import { DagBuilder, testCommittee } from "./dagFixtures";
 
 /** Feeds certificates in order and collects every committed sub-DAG. */
 function run(bullshark: Bullshark, certs: Certificate[]): CommittedSubDag[] {

@@ -11,7 +11,7 @@ import { Certificate, hex, makeCertificate, signHeader } from "../../../node/con
 import { decodePrimary, encodePrimary } from "../../../node/consensus/types/wire";
 import { frame, FrameDecoder } from "../../../node/network/frame";
 import { Handshake } from "../../../node/network/handshake";
-import { PeerNetwork } from "../../../node/network/peer-network";
+import { PeerNetwork } from "../../../node/network/peerNetwork";
 import { Cluster, startWithByzantineSeat, waitFor } from "./cluster";
 
 describe("Byzantine member against 3 honest processes", function () {

@@ -13,10 +13,10 @@ import { signTransaction, transactionPayload } from "../../../node/client/transa
 import { Parameters } from "../../../node/consensus/parameters";
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { Committee } from "../../../node/consensus/types/committee";
-import { parseCommittee } from "../../../node/committee/committee-source";
+import { parseCommittee } from "../../../node/committee/committeeSource";
 import { ClusterConfigs, writeClusterConfigs } from "../../../node/clusterConfigs";
 import { spawnNode } from "../../../node/nodeProcess";
-import { PeerNetwork } from "../../../node/network/peer-network";
+import { PeerNetwork } from "../../../node/network/peerNetwork";
 import { Logger } from "../../../node/logger";
 
 /** Fast timers so tests take seconds, not minutes. */

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { Committee, NO_CHAIN } from "../../../node/consensus/types/committee";
 import { checkCertificate, checkHeader, makeCertificate, signHeader, signVote, verifyVote } from "../../../node/consensus/types/messages";
 import { Handshake } from "../../../node/network/handshake";
-import { testCommittee } from "./dag-fixtures";
+import { testCommittee } from "./dagFixtures";
 
 describe("domain separation of consensus signatures", () => {
   const { committee: local, keys } = testCommittee(4);

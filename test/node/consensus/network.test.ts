@@ -7,9 +7,9 @@ import { KeyPair } from "../../../node/consensus/types/crypto";
 import { Committee } from "../../../node/consensus/types/committee";
 import { frame, FrameDecoder, FrameTooLarge } from "../../../node/network/frame";
 import { Handshake } from "../../../node/network/handshake";
-import { PeerNetwork } from "../../../node/network/peer-network";
+import { PeerNetwork } from "../../../node/network/peerNetwork";
 import { Logger } from "../../../node/logger";
-import { testCommittee } from "./dag-fixtures";
+import { testCommittee } from "./dagFixtures";
 import { waitFor } from "./cluster";
 
 describe("framing", () => {

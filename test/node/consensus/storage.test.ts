@@ -2,12 +2,12 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AppendLog, LogDamage } from "../../../node/storage/append-log";
-import { ConsensusStore, PrimaryLogCorrupt } from "../../../node/storage/consensus-store";
-import { DigestIndex } from "../../../node/storage/digest-index";
+import { AppendLog, LogDamage } from "../../../node/storage/appendLog";
+import { ConsensusStore, PrimaryLogCorrupt } from "../../../node/storage/consensusStore";
+import { DigestIndex } from "../../../node/storage/digestIndex";
 import { Bullshark } from "../../../node/consensus/bullshark/bullshark";
 import { batchDigest, encodeBatch, encodeCertificate, makeCertificate, signHeader } from "../../../node/consensus/types/messages";
-import { DagBuilder, testCommittee } from "./dag-fixtures";
+import { DagBuilder, testCommittee } from "./dagFixtures";
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "consensus-store-"));

@@ -1,0 +1,602 @@
+/**
+ * Everything one node must keep across a crash for one epoch, in four append-only logs under
+ * `<dataDir>/epoch-<n>/`:
+ *
+ * - `certificates.log`: every certificate accepted into the DAG (replayed in order on restart).
+ * - `batches.log`:      digest | batch bytes, for own and peers' batches (acknowledged once written).
+ * - `primary.log`:      votes cast (author, round, header id) and own headers, fsynced before the vote
+ *                       or header leaves the node, so a restart never votes twice or equivocates.
+ * - `consensus.log`:    each committed sub-DAG (index, leader round, the batches it delivers) with
+ *                       the Bullshark state.
+ * - `rounds.idx`, `commits.idx`: on-disk indexes (see {@link SlotFile}) from a round to its first
+ *                       certificate in certificates.log and from a sub-DAG index to its record in
+ *                       consensus.log.
+ * - `batches.idx`:      on-disk hash table (see {@link DigestIndex}) from a batch digest to its
+ *                       record in batches.log, rebuilt at every open.
+ *
+ * Memory does not grow with the epoch (docs/consensus.md "Memory over an epoch"): certificates
+ * are indexed in memory only for the rounds above `gcRound - gcDepth`; older rounds are read back
+ * from disk by round range (catch-up of lagging peers), and the committed sequence is read back
+ * from consensus.log (subscribers replaying the past). A restart decodes only the certificates
+ * above the last commit's GC round.
+ *
+ * Every log is written to the OS before the operation that depends on it proceeds (so a killed
+ * process loses nothing), but only `primary.log` is also fsynced: see the constructor. Fsyncing
+ * the batch traffic would stall votes (on ext4 an fsync also flushes other files' new blocks).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { BullsharkState, CommittedSubDag } from "../consensus/bullshark/bullshark";
+import { DecodeError, Reader, Writer } from "../consensus/types/codec";
+import { DIGEST_LEN } from "../consensus/types/crypto";
+import { Certificate, decodeCertificate, Digest, encodeCertificate, Header, hex, readHeader, writeHeader } from "../consensus/types/messages";
+import { DEFAULT_PARAMETERS } from "../consensus/parameters";
+import { AppendLog, LogDamage, RECORD_HEADER, RecordLocation } from "./appendLog";
+import { DigestIndex } from "./digestIndex";
+import { SlotFile } from "./slotFile";
+
+const RECORD_VOTE = 1;
+/** Memory for recently stored batches (see `batchCache`). */
+const BATCH_CACHE_BYTES = 64 * 1024 * 1024;
+const RECORD_OWN_HEADER = 2;
+
+/** A vote this node cast, remembered per header author. */
+export interface VoteRecord {
+  round: number;
+  headerId: Digest;
+}
+
+/** A batch a committed sub-DAG delivers (the first time it is committed), as stored. */
+export interface DeliveredBatch {
+  digest: Digest;
+  /** Author and round of the certificate whose header carried it. */
+  author: number;
+  round: number;
+  /** That header's creation time (ms). */
+  createdAt: number;
+}
+
+/** A committed sub-DAG as stored: what the executor delivers for it. */
+export interface CommitRecord {
+  index: number;
+  leaderRound: number;
+  batches: DeliveredBatch[];
+}
+
+/** Options of a {@link ConsensusStore}. */
+export interface StoreOptions {
+  /** Bullshark's GC depth: rounds kept below the last committed round (see the class comment). */
+  gcDepth: number;
+}
+
+/** Damage found in one of the logs when the store was opened (the part from `offset` on was dropped). */
+export interface StoreDamage extends LogDamage {
+  file: string;
+}
+
+/**
+ * primary.log has a damaged record that may have been synced: the votes and headers after it
+ * are unknown, so the node could vote twice or equivocate. It must not start (docs/consensus.md
+ * "Vote safety after disk damage").
+ */
+export class PrimaryLogCorrupt extends Error {}
+
+/** Sizes of the in-memory structures, for tests and diagnostics. */
+export interface StoreStats {
+  /** Certificates indexed in memory. */
+  certificates: number;
+  /** Certificates kept decoded. */
+  decoded: number;
+  /** Rounds with a first-certificate offset in memory. */
+  rounds: number;
+  /** Batch digests located in memory (those stored since the GC before last). */
+  batches: number;
+}
+
+/** The persistent state of one node in one epoch. */
+export class ConsensusStore {
+  /** Decoded certificates of the rounds kept in memory. */
+  private readonly certificates = new Map<string, Certificate>();
+  /** Certificates of the rounds kept in memory: where each is in the log and its round. */
+  private readonly certificateIndex = new Map<string, { at: RecordLocation; round: number }>();
+  /** Keys of kept certificates by round, to prune whole rounds. */
+  private readonly keptRounds = new Map<number, string[]>();
+  /** Per kept round, where its first certificate's record starts (mirrors rounds.idx). */
+  private readonly roundStart = new Map<number, number>();
+  /** Certificates above the last commit's GC round found on open, in stored (causal) order; once. */
+  private recovered: Certificate[] = [];
+  /**
+   * Where the batches stored since the GC before last are, with the GC count when stored, in
+   * storage order; older ones are looked up in `batchIndex` (see {@link retireBatches}).
+   */
+  private readonly batchLocations = new Map<string, { at: RecordLocation; gc: number }>();
+  private gcCount = 0;
+  private readonly batchIndex: DigestIndex;
+  /**
+   * Recently stored batches, wanted soon by the executor (which releases them), in insertion
+   * order: past BATCH_CACHE_BYTES the oldest go (they stay on disk), so batches whose header was
+   * garbage-collected uncommitted cannot pile up in memory.
+   */
+  private readonly batchCache = new Map<string, Buffer>();
+  private batchCacheBytes = 0;
+  private readonly votes = new Map<number, VoteRecord>();
+  private lastOwnHeaderValue: Header | undefined;
+  private bullsharkState: BullsharkState | undefined;
+  private lastCommit: { index: number; leaderRound: number } | undefined;
+  /** Batches delivered by the last commits found on open (digest → leader round), see {@link takeRecentDeliveries}. */
+  private readonly delivered = new Map<string, number>();
+  private readonly gcDepth: number;
+  /** What opening found damaged, for the caller to log. */
+  readonly damage: StoreDamage[] = [];
+
+  private readonly certLog: AppendLog;
+  private readonly batchLog: AppendLog;
+  private readonly primaryLog: AppendLog;
+  private readonly primaryLogFile: string;
+  private readonly consensusLog: AppendLog;
+  private readonly roundsIdx: SlotFile;
+  private readonly commitsIdx: SlotFile;
+
+  /** Opens (creating if needed) the store for `epoch` under `dataDir`, replaying what is there. */
+  constructor(dataDir: string, epoch: number, opts: StoreOptions = { gcDepth: DEFAULT_PARAMETERS.gcDepth }) {
+    this.gcDepth = opts.gcDepth;
+    const dir = path.join(dataDir, `epoch-${epoch}`);
+    fs.mkdirSync(dir, { recursive: true });
+    // Only primary.log is fsynced: a vote or header forgotten after a power cut could make us
+    // equivocate. Lost certificates are fetched again, lost commits are recomputed identically
+    // from the certificates, lost batches are fetched from the 2f+1 nodes that acknowledged them.
+    // Opening checks every record's CRC; certificates are decoded below, from the last commit's
+    // GC round on only.
+    const file = (name: string): string => path.join(dir, name);
+    const note = (name: string) => (d: LogDamage) => void this.damage.push({ file: file(name), ...d });
+    // First: if it refuses to open, no other file is open.
+    this.primaryLogFile = file("primary.log");
+    this.primaryLog = this.openPrimaryLog(this.primaryLogFile);
+    // A damaged record of the other logs is dropped with every later one (later ones are fetched
+    // again or recomputed: docs/consensus.md "Vote safety after disk damage" says why they are not
+    // salvaged), and the file is cut there so new records are not hidden behind it.
+    this.certLog = AppendLog.open(file("certificates.log"), () => {}, { fsync: false, onDamage: note("certificates.log") });
+    this.batchIndex = new DigestIndex(file("batches.idx"));
+    this.batchLog = AppendLog.open(file("batches.log"), (p, at) => this.batchIndex.add(p.subarray(0, DIGEST_LEN), at.offset - RECORD_HEADER), {
+      fsync: false,
+      onDamage: note("batches.log"),
+    });
+    this.roundsIdx = new SlotFile(path.join(dir, "rounds.idx"));
+    this.commitsIdx = new SlotFile(path.join(dir, "commits.idx"));
+    let recoverFrom = 0;
+    this.consensusLog = AppendLog.open(
+      file("consensus.log"),
+      (p, at) => {
+        let rec: StoredCommit;
+        try {
+          rec = decodeCommit(p);
+        } catch (err) {
+          // A record of an older format (the log of an epoch started by a previous release):
+          // dropped with every later one like a lost commit, so Bullshark recomputes them.
+          if (err instanceof DecodeError) return false;
+          throw err;
+        }
+        // A commit is written after the certificates it lists; if a crash lost some of them (the
+        // record says how long certificates.log was), it is dropped with every later one and
+        // Bullshark recomputes them, identically, from the certificates replayed or fetched again.
+        if (rec.certLogEnd > this.certLog.length) return false;
+        this.noteCommit(rec);
+        // The executor's order (Executor.plan): prune, then add. Adding first would update a batch
+        // committed again past the window in its old place, and pruning, which stops at the first
+        // entry inside the window, would keep older entries: the reopened node would then skip
+        // re-committed batches the others deliver.
+        pruneDeliveries(this.delivered, rec.leaderRound - DELIVERY_WINDOW_GC_DEPTHS * this.gcDepth);
+        for (const b of rec.batches) this.delivered.set(hex(b.digest), rec.leaderRound);
+        // The slot may be missing after a crash (it is not fsynced).
+        if (this.commitsIdx.get(rec.index) !== at.offset - RECORD_HEADER) this.commitsIdx.set(rec.index, at.offset - RECORD_HEADER);
+        recoverFrom = rec.recoverFrom;
+        return true;
+      },
+      { fsync: false, onDamage: note("consensus.log") },
+    );
+    this.commitsIdx.truncate((this.lastCommit?.index ?? 0) + 1);
+    this.recover(recoverFrom);
+  }
+
+  /** Decodes the certificates above the last commit's GC round, from `from` in certificates.log. */
+  private recover(from: number): void {
+    const gcRound = this.gcRoundOf(this.bullsharkState);
+    let maxRound = gcRound;
+    for (let r = this.certLog.readRecordAt(from); r; r = this.certLog.readRecordAt(r.next)) {
+      const c = decodeCertificate(r.payload);
+      if (c.header.round <= gcRound) continue;
+      this.index(c, r.at, true);
+      this.recovered.push(c);
+      maxRound = Math.max(maxRound, c.header.round);
+    }
+    this.roundsIdx.truncate(maxRound + 1); // slots past it pointed at records a crash lost
+  }
+
+  private gcRoundOf(state: BullsharkState | undefined): number {
+    return state ? Math.max(0, Math.max(...state.lastCommitted) - this.gcDepth) : 0;
+  }
+
+  /**
+   * Opens primary.log. Its records are fsynced before the vote or header they record leaves the
+   * node, so only a torn last record (cut short by a crash mid-write) was never relied on and is
+   * dropped; any other damage may hide votes or headers already sent, so the node refuses to
+   * start, leaving the file as it is for the operator.
+   */
+  private openPrimaryLog(file: string): AppendLog {
+    const refuse = (offset: number, what: string): never => {
+      throw new PrimaryLogCorrupt(
+        `${file}: ${what} at offset ${offset}; the votes and headers recorded after it are unknown, so this node could vote twice ` +
+          'or equivocate and refuses to start in this epoch (docs/consensus.md "Vote safety after disk damage")',
+      );
+    };
+    return AppendLog.open(
+      file,
+      (p, at) => {
+        try {
+          this.replayPrimary(p);
+        } catch (err) {
+          if (err instanceof DecodeError) refuse(at.offset - RECORD_HEADER, `undecodable record (${err.message})`);
+          throw err;
+        }
+      },
+      {
+        onDamage: (d) => {
+          if (d.kind !== "torn") refuse(d.offset, "corrupt record");
+          this.damage.push({ file, ...d });
+        },
+      },
+    );
+  }
+
+  private replayPrimary(p: Buffer): void {
+    const r = new Reader(p);
+    const kind = r.u8();
+    if (kind === RECORD_VOTE) {
+      const author = r.u16();
+      this.votes.set(author, { round: r.u64(), headerId: Buffer.from(r.fixed(DIGEST_LEN)) });
+    } else if (kind === RECORD_OWN_HEADER) {
+      this.lastOwnHeaderValue = readHeader(r);
+    } else {
+      throw new DecodeError(`unknown primary record ${kind}`);
+    }
+    r.end();
+  }
+
+  // -- certificates ---------------------------------------------------------------------------
+
+  /** Indexes a certificate in memory; `rewriteSlot` on recovery, where a crash may have left it stale. */
+  private index(c: Certificate, at: RecordLocation, rewriteSlot: boolean): void {
+    const key = hex(c.digest);
+    const round = c.header.round;
+    this.certificateIndex.set(key, { at, round });
+    this.certificates.set(key, c);
+    const keys = this.keptRounds.get(round);
+    if (keys) keys.push(key);
+    else this.keptRounds.set(round, [key]);
+    if (!this.roundStart.has(round)) {
+      this.roundStart.set(round, at.offset - RECORD_HEADER);
+      if (rewriteSlot || this.roundsIdx.get(round) === undefined) this.roundsIdx.set(round, at.offset - RECORD_HEADER);
+    }
+  }
+
+  /** Stores a certificate (written at the next group flush; a lost one is fetched again). */
+  putCertificate(c: Certificate): void {
+    if (this.certificateIndex.has(hex(c.digest))) return;
+    this.index(c, this.certLog.append(encodeCertificate(c)), false);
+  }
+
+  /** True if the certificate is stored and its round is kept in memory. */
+  hasCertificate(digest: Digest): boolean {
+    return this.certificateIndex.has(hex(digest));
+  }
+
+  /** A certificate of the rounds kept in memory, by digest. */
+  getCertificate(digest: Digest): Certificate | undefined {
+    return this.certificates.get(hex(digest));
+  }
+
+  /**
+   * Forgets the certificates of rounds below `round` (they stay on disk, found by round range).
+   * The primary calls it with `gcRound - gcDepth` at each garbage collection.
+   */
+  pruneBelow(round: number): void {
+    this.retireBatches();
+    for (const [r, keys] of this.keptRounds) {
+      if (r >= round) continue;
+      for (const k of keys) {
+        this.certificates.delete(k);
+        this.certificateIndex.delete(k);
+      }
+      this.keptRounds.delete(r);
+      this.roundStart.delete(r);
+    }
+  }
+
+  /**
+   * Stored certificates of rounds `from`..`to`, read from disk in stored order from the first
+   * certificate of the lowest of those rounds on: until `maxBytes` of them are found or
+   * `maxScanBytes` of the log are read, so one request costs a bounded read.
+   */
+  certificatesInRounds(from: number, to: number, maxBytes: number, maxScanBytes: number): Certificate[] {
+    let start: number | undefined;
+    for (let r = Math.max(1, from); r <= to && start === undefined; r++) start = this.roundStart.get(r) ?? this.roundsIdx.get(r);
+    const out: Certificate[] = [];
+    if (start === undefined) return out;
+    let found = 0;
+    let scanned = 0;
+    for (let rec = this.certLog.readRecordAt(start); rec; rec = this.certLog.readRecordAt(rec.next)) {
+      scanned += rec.payload.length;
+      const c = decodeCertificate(rec.payload);
+      if (c.header.round >= from && c.header.round <= to) {
+        out.push(c);
+        found += rec.payload.length;
+      }
+      if (found >= maxBytes || scanned >= maxScanBytes) break;
+    }
+    return out;
+  }
+
+  /**
+   * Checks primary.log against the certificates recovered: each certificate carrying `me`'s vote
+   * (verified when it was accepted, so that vote was cast and recorded first) must be covered by
+   * the last vote recorded for its author, and each of `me`'s own by the last own header. Throws
+   * {@link PrimaryLogCorrupt} if not: records were lost in a way no CRC shows (the file cut at a
+   * record boundary, replaced or deleted).
+   */
+  checkPrimaryLog(me: number): void {
+    for (const c of this.recovered) {
+      const { author, round } = c.header;
+      const lostVote = c.votes.some((v) => v.voter === me) && (this.votes.get(author)?.round ?? 0) < round;
+      const lostHeader = author === me && (this.lastOwnHeaderValue?.round ?? 0) < round;
+      if (lostVote || lostHeader) {
+        throw new PrimaryLogCorrupt(
+          `${this.primaryLogFile}: misses the ${lostVote ? `vote for author ${author}` : "own header"} of round ${round} that a stored certificate shows; ` +
+            "the votes and headers it lost are unknown, so this node could vote twice or equivocate and refuses to start in this epoch " +
+            '(docs/consensus.md "Vote safety after disk damage")',
+        );
+      }
+    }
+  }
+
+  /** The certificates above the last commit's GC round stored before this process opened the store, in stored (causal) order; once. */
+  takeRecovered(): Certificate[] {
+    const out = this.recovered;
+    this.recovered = [];
+    return out;
+  }
+
+  /** Sizes of the in-memory structures. */
+  stats(): StoreStats {
+    return {
+      certificates: this.certificateIndex.size,
+      decoded: this.certificates.size,
+      rounds: this.roundStart.size,
+      batches: this.batchLocations.size,
+    };
+  }
+
+  // -- batches --------------------------------------------------------------------------------
+
+  /** Stores a batch; resolves once written to the OS (a worker acknowledges only then). */
+  async putBatch(digest: Digest, batch: Buffer): Promise<void> {
+    const key = hex(digest);
+    if (!this.hasBatch(digest)) {
+      this.batchCache.set(key, batch);
+      this.batchCacheBytes += batch.length;
+      for (const [old, b] of this.batchCache) {
+        if (this.batchCacheBytes <= BATCH_CACHE_BYTES) break;
+        this.batchCache.delete(old);
+        this.batchCacheBytes -= b.length;
+      }
+      const at = this.batchLog.append([digest, batch]);
+      this.batchLocations.set(key, { at: { offset: at.offset + DIGEST_LEN, length: batch.length }, gc: this.gcCount });
+    }
+    await this.batchLog.sync();
+  }
+
+  /** True if the batch is stored. */
+  hasBatch(digest: Digest): boolean {
+    return this.batchLocations.has(hex(digest)) || this.locateOnDisk(digest) !== undefined;
+  }
+
+  /** Where a batch the memory index no longer holds is, through batches.idx. */
+  private locateOnDisk(digest: Digest): RecordLocation | undefined {
+    let found: RecordLocation | undefined;
+    this.batchIndex.get(digest, (start) => {
+      const head = this.batchLog.read({ offset: start, length: RECORD_HEADER + DIGEST_LEN });
+      if (!head.subarray(RECORD_HEADER).equals(digest)) return false;
+      found = { offset: start + RECORD_HEADER + DIGEST_LEN, length: head.readUInt32LE(0) - DIGEST_LEN };
+      return true;
+    });
+    return found;
+  }
+
+  /**
+   * At each GC: the batches stored before the GC before last leave the memory index for
+   * batches.idx (once written to the OS, where the check of a hit reads them), so the memory
+   * index holds about two GC intervals of batches however long the epoch.
+   */
+  private retireBatches(): void {
+    this.gcCount++;
+    for (const [key, { at, gc }] of this.batchLocations) {
+      if (gc >= this.gcCount - 1 || at.offset + at.length > this.batchLog.written) break;
+      this.batchIndex.add(Buffer.from(key, "hex"), at.offset - DIGEST_LEN - RECORD_HEADER);
+      this.batchLocations.delete(key);
+    }
+  }
+
+  /** A stored batch, from memory or disk. */
+  async getBatch(digest: Digest): Promise<Buffer | undefined> {
+    const key = hex(digest);
+    const cached = this.batchCache.get(key);
+    if (cached) return cached;
+    const recent = this.batchLocations.get(key);
+    if (recent) {
+      await this.batchLog.sync(); // the record may still sit in the write buffer
+      return this.batchLog.read(recent.at);
+    }
+    const at = this.locateOnDisk(digest);
+    return at && this.batchLog.read(at);
+  }
+
+  /** Drops a batch from memory (it stays on disk): the executor has delivered it. */
+  releaseBatch(digest: Digest): void {
+    const key = hex(digest);
+    const b = this.batchCache.get(key);
+    if (!b) return;
+    this.batchCache.delete(key);
+    this.batchCacheBytes -= b.length;
+  }
+
+  // -- votes and own headers ------------------------------------------------------------------
+
+  /** The last vote cast for headers of `author`. */
+  lastVote(author: number): VoteRecord | undefined {
+    return this.votes.get(author);
+  }
+
+  /** Records a vote; resolves once durable, before the vote may be sent. */
+  async recordVote(author: number, round: number, headerId: Digest): Promise<void> {
+    this.votes.set(author, { round, headerId });
+    const w = new Writer(64);
+    w.u8(RECORD_VOTE).u16(author).u64(round).fixed(headerId);
+    this.primaryLog.append(Buffer.from(w.finish()));
+    await this.primaryLog.sync();
+  }
+
+  /** Resolves once every vote recorded so far is durable. */
+  votesDurable(): Promise<void> {
+    return this.primaryLog.sync();
+  }
+
+  /** The last header this node proposed. */
+  lastOwnHeader(): Header | undefined {
+    return this.lastOwnHeaderValue;
+  }
+
+  /** Records an own header; resolves once durable, before it may be broadcast. */
+  async recordOwnHeader(h: Header): Promise<void> {
+    this.lastOwnHeaderValue = h;
+    const w = new Writer(512);
+    w.u8(RECORD_OWN_HEADER);
+    writeHeader(w, h);
+    this.primaryLog.append(Buffer.from(w.finish()));
+    await this.primaryLog.sync();
+  }
+
+  // -- committed sequence ---------------------------------------------------------------------
+
+  /**
+   * Records a committed sub-DAG, the batches it delivers and the Bullshark state after it;
+   * resolves once written.
+   */
+  async recordCommit(sub: CommittedSubDag, batches: DeliveredBatch[]): Promise<void> {
+    // The certificates reach the file before the commit that lists them (see the constructor).
+    await this.certLog.sync();
+    const state = sub.state;
+    const gcRound = this.gcRoundOf(state);
+    let recoverFrom = this.certLog.length;
+    for (const [r, at] of this.roundStart) if (r > gcRound) recoverFrom = Math.min(recoverFrom, at);
+    const rec: StoredCommit = { index: sub.index, leaderRound: sub.leader.header.round, batches, state, certLogEnd: this.certLog.length, recoverFrom };
+    this.noteCommit(rec);
+    const at = this.consensusLog.append(encodeCommit(rec));
+    this.commitsIdx.set(rec.index, at.offset - RECORD_HEADER);
+    await this.consensusLog.sync();
+  }
+
+  private noteCommit(rec: StoredCommit): void {
+    this.bullsharkState = rec.state;
+    this.lastCommit = { index: rec.index, leaderRound: rec.leaderRound };
+  }
+
+  /** The Bullshark state after the last recorded commit (undefined before the first). */
+  lastBullsharkState(): BullsharkState | undefined {
+    return this.bullsharkState;
+  }
+
+  /** Index of the last recorded commit (0 before the first). */
+  get lastCommitIndex(): number {
+    return this.lastCommit?.index ?? 0;
+  }
+
+  /**
+   * Batches delivered by the commits recorded before this process opened the store, digest →
+   * leader round, for the executor's duplicate window: those of the commits whose leader round
+   * is within {@link DELIVERY_WINDOW_GC_DEPTHS}·gcDepth of the last one. Handed out once.
+   */
+  takeRecentDeliveries(): Map<string, number> {
+    const out = new Map(this.delivered);
+    this.delivered.clear();
+    return out;
+  }
+
+  /** Committed sub-DAGs with index ≥ `from`, in order, read from consensus.log. */
+  *commitsFrom(from: number): Generator<CommitRecord> {
+    let offset = this.commitsIdx.get(Math.max(1, from));
+    for (let rec = offset === undefined ? undefined : this.consensusLog.readRecordAt(offset); rec; rec = this.consensusLog.readRecordAt(offset)) {
+      offset = rec.next;
+      const { index, leaderRound, batches } = decodeCommit(rec.payload);
+      yield { index, leaderRound, batches };
+    }
+  }
+
+  /** Flushes and closes every log. */
+  async close(): Promise<void> {
+    this.batchIndex.close(); // first: a lookup while the logs close must not read a closed file
+    await Promise.all([this.certLog.close(), this.batchLog.close(), this.primaryLog.close(), this.consensusLog.close()]);
+    this.roundsIdx.close();
+    this.commitsIdx.close();
+  }
+}
+
+/** A commit record as on disk. */
+interface StoredCommit extends CommitRecord {
+  state: BullsharkState;
+  /** Length of certificates.log when it was written: every certificate it committed is below. */
+  certLogEnd: number;
+  /** Where in certificates.log the certificates above this commit's GC round start. */
+  recoverFrom: number;
+}
+
+function encodeCommit(c: StoredCommit): Buffer {
+  const w = new Writer(64 + 8 * c.state.lastCommitted.length + 58 * c.batches.length);
+  w.u64(c.index).u64(c.leaderRound).u64(c.certLogEnd).u64(c.recoverFrom);
+  w.u32(c.state.lastCommitted.length);
+  for (const r of c.state.lastCommitted) w.u64(r);
+  w.u32(c.batches.length);
+  for (const b of c.batches) w.fixed(b.digest).u16(b.author).u64(b.round).u64(b.createdAt);
+  return Buffer.from(w.finish());
+}
+
+function decodeCommit(p: Buffer): StoredCommit {
+  const r = new Reader(p);
+  const index = r.u64();
+  const leaderRound = r.u64();
+  const certLogEnd = r.u64();
+  const recoverFrom = r.u64();
+  const lastCommitted: number[] = [];
+  for (let i = 0, n = r.count(0xffff); i < n; i++) lastCommitted.push(r.u64());
+  const batches: DeliveredBatch[] = [];
+  for (let i = 0, n = r.count(10_000_000); i < n; i++) {
+    batches.push({ digest: Buffer.from(r.fixed(DIGEST_LEN)), author: r.u16(), round: r.u64(), createdAt: r.u64() });
+  }
+  r.end();
+  return { index, leaderRound, batches, certLogEnd, recoverFrom, state: { lastCommitted, lastSubDagIndex: index } };
+}
+
+/**
+ * A batch committed again within this many GC depths (in leader rounds) of its first commit is
+ * not delivered again (docs/consensus.md "Memory over an epoch" says why 2 is enough).
+ */
+export const DELIVERY_WINDOW_GC_DEPTHS = 2;
+
+/**
+ * Drops from `delivered` (digest → leader round, in insertion order, so in ascending leader
+ * round) the entries whose leader round is below `below`.
+ */
+export function pruneDeliveries(delivered: Map<string, number>, below: number): void {
+  for (const [k, round] of delivered) {
+    if (round >= below) break;
+    delivered.delete(k);
+  }
+}
