@@ -71,7 +71,11 @@ function main() {
   const fmt = (x: number) => x.toExponential(2);
   console.log(`committee ${SEATS} of ${CANDIDATES} candidates; capture ≥ ${CAPTURE} seats, liveness ≥ ${BLOCK} seats`);
   console.log("stake | adversary nodes | P(capture) | P(≥ 1/3) | P(capture) if seats were uniform per node (old rule)");
-  for (const [label, stake] of [["1/4", 1 / 4], ["1/3", 1 / 3], ["40%", 0.4]] as const) {
+  for (const [label, stake] of [
+    ["1/4", 1 / 4],
+    ["1/3", 1 / 3],
+    ["40%", 0.4],
+  ] as const) {
     // Equal stake per node (the adversary's share of nodes = its share of stake), then the
     // adversary spreading the same stake over more minimum-stake nodes.
     for (const a of [Math.round(stake * CANDIDATES), 50, 68, 80]) {
@@ -82,7 +86,11 @@ function main() {
   // The bound: the worst split of the adversary's stake while the honest stake sits on at least as
   // many nodes as there are seats (below that the honest side cannot fill a quorum however it is drawn).
   console.log("stake | worst P(capture) over adversary node counts, honest stake on ≥ 32 nodes | at");
-  for (const [label, stake] of [["1/4", 1 / 4], ["1/3", 1 / 3], ["40%", 0.4]] as const) {
+  for (const [label, stake] of [
+    ["1/4", 1 / 4],
+    ["1/3", 1 / 3],
+    ["40%", 0.4],
+  ] as const) {
     let worst = { a: 0, capture: 0 };
     for (let a = 1; a <= CANDIDATES - SEATS; a++) {
       const r = row(stake, a);

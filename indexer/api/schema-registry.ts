@@ -23,7 +23,21 @@ async function latestNodeEpochs(ctx: ApiContext, nodeId: number, last = 100) {
     .selectFrom("node_epochs as n")
     .innerJoin("epochs as e", "e.number", "n.epoch")
     .leftJoin("reward_claims as c", (j) => j.onRef("c.epoch", "=", "n.epoch").onRef("c.account", "=", "n.owner"))
-    .select(["n.epoch", "n.owner", "n.uptime", "n.reputation", "n.revenue", "n.flk_weight", "e.settled_root", "e.rewards_root_ok", "e.flk_pool", "e.usdc_pool", "e.settled_flk_weight", "e.settled_usdc_weight", "c.block_number as claimed_block"])
+    .select([
+      "n.epoch",
+      "n.owner",
+      "n.uptime",
+      "n.reputation",
+      "n.revenue",
+      "n.flk_weight",
+      "e.settled_root",
+      "e.rewards_root_ok",
+      "e.flk_pool",
+      "e.usdc_pool",
+      "e.settled_flk_weight",
+      "e.settled_usdc_weight",
+      "c.block_number as claimed_block",
+    ])
     .where("n.node_id", "=", nodeId)
     .orderBy("n.epoch", "desc")
     .limit(last)
@@ -36,7 +50,11 @@ async function rewardProof(ctx: ApiContext, epoch: number, nodeId: number) {
   const e = await ctx.db.selectFrom("epochs").selectAll().where("number", "=", epoch).executeTakeFirst();
   if (!e) throw apiError("EPOCH_NOT_FOUND", `epoch ${epoch} is not indexed`);
   if (e.settled_root === null) throw apiError("EPOCH_NOT_SETTLED", `epoch ${epoch} is ${String(e.status).toLowerCase()}: it has no settled rewards`);
-  if (!e.rewards_root_ok) throw apiError("REPORT_MISMATCH", `epoch ${epoch}'s signed rewards root ${e.settled_root} does not follow from its report (recomputed ${e.computed_rewards_root}): no proof can verify`);
+  if (!e.rewards_root_ok)
+    throw apiError(
+      "REPORT_MISMATCH",
+      `epoch ${epoch}'s signed rewards root ${e.settled_root} does not follow from its report (recomputed ${e.computed_rewards_root}): no proof can verify`,
+    );
   const part = await ctx.db.selectFrom("node_epochs").select("owner").where("node_id", "=", nodeId).where("epoch", "=", epoch).executeTakeFirst();
   if (!part) return null;
   const leaf = await ctx.db.selectFrom("reward_leaves").selectAll().where("epoch", "=", epoch).where("account", "=", part.owner).executeTakeFirst();
@@ -330,7 +348,8 @@ export const registrySchema: SchemaPart = {
   `,
   resolvers: {
     Query: {
-      node: (_: unknown, args: { id: number }, ctx: ApiContext) => ctx.db.selectFrom("nodes").selectAll().where("id", "=", parseId(args.id, "id")).executeTakeFirst(),
+      node: (_: unknown, args: { id: number }, ctx: ApiContext) =>
+        ctx.db.selectFrom("nodes").selectAll().where("id", "=", parseId(args.id, "id")).executeTakeFirst(),
       nodes: (_: unknown, args: PageArgs & { where?: { status?: string; owner?: string }; orderBy?: keyof typeof NODE_ORDERINGS }, ctx: ApiContext) => {
         let q = ctx.db.selectFrom("nodes").selectAll();
         if (args.where?.status) q = q.where("status", "=", args.where.status);
@@ -338,8 +357,10 @@ export const registrySchema: SchemaPart = {
         const orderBy = args.orderBy ?? "ID";
         return paginate(q, NODE_ORDERINGS[orderBy], { ...args, orderDirection: args.orderDirection ?? (orderBy === "STAKE" ? "DESC" : "ASC") });
       },
-      epoch: (_: unknown, args: { number: number }, ctx: ApiContext) => ctx.db.selectFrom("epochs").selectAll().where("number", "=", parseId(args.number, "number")).executeTakeFirst(),
-      rewardProof: (_: unknown, args: { epoch: number; node: number }, ctx: ApiContext) => rewardProof(ctx, parseId(args.epoch, "epoch"), parseId(args.node, "node")),
+      epoch: (_: unknown, args: { number: number }, ctx: ApiContext) =>
+        ctx.db.selectFrom("epochs").selectAll().where("number", "=", parseId(args.number, "number")).executeTakeFirst(),
+      rewardProof: (_: unknown, args: { epoch: number; node: number }, ctx: ApiContext) =>
+        rewardProof(ctx, parseId(args.epoch, "epoch"), parseId(args.node, "node")),
       epochs: (_: unknown, args: PageArgs & { where?: { status?: string } }, ctx: ApiContext) => {
         let q = ctx.db.selectFrom("epochs").selectAll();
         if (args.where?.status) q = q.where("status", "=", args.where.status);
@@ -372,7 +393,14 @@ export const registrySchema: SchemaPart = {
       stakeChanges: (n: any, args: PageArgs, ctx: ApiContext) =>
         paginate(ctx.db.selectFrom("node_stake_changes").selectAll().where("node_id", "=", n.id), STAKE_CHANGE_ORDERING, args),
       slashes: (n: any, _: unknown, ctx: ApiContext) =>
-        ctx.db.selectFrom("node_stake_changes").selectAll().where("node_id", "=", n.id).where("kind", "=", "SLASHED").orderBy("block_number").orderBy("log_index").execute(),
+        ctx.db
+          .selectFrom("node_stake_changes")
+          .selectAll()
+          .where("node_id", "=", n.id)
+          .where("kind", "=", "SLASHED")
+          .orderBy("block_number")
+          .orderBy("log_index")
+          .execute(),
     },
     NodeStakeChange: {
       blockNumber: (c: any) => c.block_number,
@@ -386,12 +414,14 @@ export const registrySchema: SchemaPart = {
       activeSet: (e: any) => e.active_set,
       activeWeights: (e: any) => e.active_weights,
       beacons: async (e: any, _: unknown, ctx: ApiContext) =>
-        (await ctx.db.selectFrom("epoch_beacons").selectAll().where("epoch", "=", e.number).orderBy("committed_block").orderBy("node_id").execute()).map((b: any) => ({
-          nodeId: b.node_id,
-          commitment: b.commitment,
-          secret: b.secret,
-          revealed: b.secret !== null,
-        })),
+        (await ctx.db.selectFrom("epoch_beacons").selectAll().where("epoch", "=", e.number).orderBy("committed_block").orderBy("node_id").execute()).map(
+          (b: any) => ({
+            nodeId: b.node_id,
+            commitment: b.commitment,
+            secret: b.secret,
+            revealed: b.secret !== null,
+          }),
+        ),
       report: (e: any) => (e.report ? { ...e.report, digest: e.report_digest, signers: e.report_signers } : null),
       settlement: (e: any) =>
         e.settled_root === null
@@ -408,15 +438,16 @@ export const registrySchema: SchemaPart = {
       rootsMatch: (e: any) => (e.report ? e.reputation_root_ok && e.rewards_root_ok && e.totals_ok : null),
       mismatch: (e: any) =>
         e.report
-          ? [
-              ...(e.reputation_root_ok ? [] : ["REPUTATION_ROOT"]),
-              ...(e.rewards_root_ok ? [] : ["REWARDS_ROOT"]),
-              ...(e.totals_ok ? [] : ["TOTALS"]),
-            ]
+          ? [...(e.reputation_root_ok ? [] : ["REPUTATION_ROOT"]), ...(e.rewards_root_ok ? [] : ["REWARDS_ROOT"]), ...(e.totals_ok ? [] : ["TOTALS"])]
           : null,
       recomputed: (e: any) =>
         e.report
-          ? { reputationRoot: e.computed_reputation_root, rewardsRoot: e.computed_rewards_root, totalFlkWeight: e.computed_flk_weight, totalUsdcWeight: e.computed_usdc_weight }
+          ? {
+              reputationRoot: e.computed_reputation_root,
+              rewardsRoot: e.computed_rewards_root,
+              totalFlkWeight: e.computed_flk_weight,
+              totalUsdcWeight: e.computed_usdc_weight,
+            }
           : null,
       startBlock: (e: any) => e.start_block,
       endedBlock: (e: any) => e.ended_block,

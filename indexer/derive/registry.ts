@@ -174,7 +174,17 @@ export const rewardClaims = defineTable({
 });
 
 async function state(ctx: HandlerContext) {
-  return (await ctx.store.get(registryState, { id: 1 })) ?? { id: 1, epoch: 0, epoch_duration: 0, reveal_duration: 0, committee_size: 0, slash_amount: 0n, minimum_stake: 0n };
+  return (
+    (await ctx.store.get(registryState, { id: 1 })) ?? {
+      id: 1,
+      epoch: 0,
+      epoch_duration: 0,
+      reveal_duration: 0,
+      committee_size: 0,
+      slash_amount: 0n,
+      minimum_stake: 0n,
+    }
+  );
 }
 
 async function node(ctx: HandlerContext, id: bigint | number) {
@@ -218,7 +228,13 @@ async function epoch(ctx: HandlerContext, number: bigint | number) {
   );
 }
 
-async function recordChange(ctx: HandlerContext, n: { id: number; stake: bigint; unstaking: bigint }, kind: StakeChangeKind, amount: bigint, epochNumber?: number) {
+async function recordChange(
+  ctx: HandlerContext,
+  n: { id: number; stake: bigint; unstaking: bigint },
+  kind: StakeChangeKind,
+  amount: bigint,
+  epochNumber?: number,
+) {
   await ctx.store.set(nodeStakeChanges, {
     node_id: n.id,
     block_number: ctx.block.number,
@@ -235,7 +251,14 @@ async function recordChange(ctx: HandlerContext, n: { id: number; stake: bigint;
 
 function ports(endpoints: EventArgsOf<"NodeRegistry:EndpointsUpdated">["endpoints"]): Record<string, number> {
   const p = endpoints.ports;
-  return { primary: Number(p.primary), worker: Number(p.worker), mempool: Number(p.mempool), rpc: Number(p.rpc), pool: Number(p.pool), gateway: Number(p.gateway) };
+  return {
+    primary: Number(p.primary),
+    worker: Number(p.worker),
+    mempool: Number(p.mempool),
+    rpc: Number(p.rpc),
+    pool: Number(p.pool),
+    gateway: Number(p.gateway),
+  };
 }
 
 async function onRegistered(a: EventArgsOf<"NodeRegistry:NodeRegistered">, ctx: HandlerContext) {
@@ -317,7 +340,15 @@ async function onReported(a: EventArgsOf<"NodeRegistry:EpochReported">, ctx: Han
     const n = await ctx.store.get(nodes, { id });
     return n && { owner: n.owner, lockedUntil: BigInt(n.locked_until) };
   });
-  await ctx.store.set(epochs, { ...e, status: "REPORTED", report_digest: a.digest, report_signers: [...a.signers].map(Number), report, ended_block: ctx.block.number, ...recomputed });
+  await ctx.store.set(epochs, {
+    ...e,
+    status: "REPORTED",
+    report_digest: a.digest,
+    report_signers: [...a.signers].map(Number),
+    report,
+    ended_block: ctx.block.number,
+    ...recomputed,
+  });
 }
 
 /** The stored report in the shape of `protocol/report.ts`. */
@@ -336,7 +367,13 @@ export function toReport(epochNumber: number, r: StoredReport): EpochReport {
 
 async function onParametersSet(a: EventArgsOf<"NodeRegistry:ParametersSet">, ctx: HandlerContext) {
   const s = await state(ctx);
-  const next = { ...s, epoch_duration: Number(a.epochDuration), reveal_duration: Number(a.revealDuration), committee_size: Number(a.committeeSize), slash_amount: a.slashAmount as bigint };
+  const next = {
+    ...s,
+    epoch_duration: Number(a.epochDuration),
+    reveal_duration: Number(a.revealDuration),
+    committee_size: Number(a.committeeSize),
+    slash_amount: a.slashAmount as bigint,
+  };
   await ctx.store.set(registryState, next);
   // A new duration applies to the running epoch too (`epochEnd` reads the parameter).
   const running = await ctx.store.get(epochs, { number: s.epoch });
@@ -363,7 +400,14 @@ async function onSettled(a: EventArgsOf<"EpochRewards:EpochSettled">, ctx: Handl
 async function onClaimed(a: EventArgsOf<"EpochRewards:Claimed">, ctx: HandlerContext) {
   const e = await epoch(ctx, a.epoch);
   await ctx.store.set(epochs, { ...e, flk_paid: e.flk_paid + (a.flk as bigint), usdc_paid: e.usdc_paid + (a.usdc as bigint) });
-  await ctx.store.set(rewardClaims, { epoch: Number(a.epoch), account: a.account, flk: a.flk, usdc: a.usdc, block_number: ctx.block.number, tx_hash: ctx.log.transactionHash });
+  await ctx.store.set(rewardClaims, {
+    epoch: Number(a.epoch),
+    account: a.account,
+    flk: a.flk,
+    usdc: a.usdc,
+    block_number: ctx.block.number,
+    tx_hash: ctx.log.transactionHash,
+  });
 }
 
 /** Nodes, their stake history and slashes, epochs with committees, beacons, reports and reward settlements. */
@@ -389,15 +433,13 @@ export const registryModule: IndexerModule = {
       "EpochSkipped",
       "ParametersSet",
     ],
-    EpochRewards: [
-      "EpochSettled",
-      "Claimed",
-    ],
+    EpochRewards: ["EpochSettled", "Claimed"],
   },
   tables: [nodes, nodeStakeChanges, registryState, epochs, beacons, rewardClaims, nodeEpochs, rewardTreeLeaves],
   handlers: {
     "NodeRegistry:NodeRegistered": onRegistered,
-    "NodeRegistry:EndpointsUpdated": async (a, ctx) => ctx.store.set(nodes, { ...(await node(ctx, a.nodeId)), host: a.endpoints.host, ports: ports(a.endpoints) }),
+    "NodeRegistry:EndpointsUpdated": async (a, ctx) =>
+      ctx.store.set(nodes, { ...(await node(ctx, a.nodeId)), host: a.endpoints.host, ports: ports(a.endpoints) }),
     "NodeRegistry:NodeStatusChanged": async (a, ctx) =>
       ctx.store.set(nodes, { ...(await node(ctx, a.nodeId)), status: NODE_STATUS[Number(a.status)], status_epoch: Number(a.epoch) }),
     "NodeRegistry:StakeAdded": onStakeAdded,
@@ -409,9 +451,17 @@ export const registryModule: IndexerModule = {
     "NodeRegistry:EpochStarted": onEpochStarted,
     "NodeRegistry:ActiveSetSelected": async (a, ctx) =>
       ctx.store.set(epochs, { ...(await epoch(ctx, a.epoch)), active_set: [...a.nodeIds].map(Number), active_weights: [...a.weights].map(Number) }),
-    "NodeRegistry:CommitteeSelected": async (a, ctx) => ctx.store.set(epochs, { ...(await epoch(ctx, a.epoch)), committee: [...a.nodeIds].map(Number), seed: a.seed }),
+    "NodeRegistry:CommitteeSelected": async (a, ctx) =>
+      ctx.store.set(epochs, { ...(await epoch(ctx, a.epoch)), committee: [...a.nodeIds].map(Number), seed: a.seed }),
     "NodeRegistry:BeaconCommitted": (a, ctx) =>
-      ctx.store.set(beacons, { epoch: Number(a.epoch), node_id: Number(a.nodeId), commitment: a.commitment, secret: null, committed_block: ctx.block.number, revealed_block: null }),
+      ctx.store.set(beacons, {
+        epoch: Number(a.epoch),
+        node_id: Number(a.nodeId),
+        commitment: a.commitment,
+        secret: null,
+        committed_block: ctx.block.number,
+        revealed_block: null,
+      }),
     "NodeRegistry:BeaconRevealed": async (a, ctx) => {
       const b = await ctx.store.get(beacons, { epoch: Number(a.epoch), node_id: Number(a.nodeId) });
       if (!b) throw new Error(`beacon reveal without a commit (epoch ${a.epoch}, node ${a.nodeId}): events missing`);

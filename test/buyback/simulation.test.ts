@@ -81,7 +81,9 @@ describe("BuybackBurner: a market simulation with lumpy revenue", () => {
         const rate = auctionPrice(startPrice, floor, period, at - start);
         expect(rate <= P).to.equal(true);
         const paid = potPrice(rate, pot);
-        await expect(s.buyback.connect(s.buyer).buy(id, paid, at, s.buyer.address)).to.emit(s.buyback, "AuctionBought").withArgs(id, s.buyer.address, s.buyer.address, pot, paid, rate * 2n);
+        await expect(s.buyback.connect(s.buyer).buy(id, paid, at, s.buyer.address))
+          .to.emit(s.buyback, "AuctionBought")
+          .withArgs(id, s.buyer.address, s.buyer.address, pot, paid, rate * 2n);
         usdcSold += pot;
         flkBurned += paid;
         buys++;

@@ -2,7 +2,19 @@ import { expect } from "chai";
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK } from "../../protocol/units";
 import { committeeSeed, drawCommittee, drawWeight } from "../../protocol/committee";
-import { MIN_STAKE, ZERO32, emptyReport, registerNode, registerNodes, registrySuite, runBeacon, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../../testkit/registry";
+import {
+  MIN_STAKE,
+  ZERO32,
+  emptyReport,
+  registerNode,
+  registerNodes,
+  registrySuite,
+  runBeacon,
+  submitReport,
+  withActiveNodes,
+  type RegistrySuite,
+  type TestNode,
+} from "../../testkit/registry";
 
 const Status = { Pending: 1n, Active: 2n, Jailed: 3n, Exited: 4n };
 
@@ -57,9 +69,17 @@ describe("NodeRegistry: attacks of issue #14", () => {
       for (const id of silent) {
         await expect(tx).to.emit(s.registry, "Slashed").withArgs(id, epoch, MIN_STAKE);
         // 2,000 − 1,000 FLK still meets the minimum: jailed for withholding, not for the stake.
-        await expect(tx).to.emit(s.registry, "NodeStatusChanged").withArgs(id, Status.Jailed, epoch + 1n);
+        await expect(tx)
+          .to.emit(s.registry, "NodeStatusChanged")
+          .withArgs(id, Status.Jailed, epoch + 1n);
       }
-      await expect(tx).to.emit(s.registry, "CommitteeSelected").withArgs(epoch + 1n, members.filter((id) => !silent.includes(id)), ZERO32);
+      await expect(tx)
+        .to.emit(s.registry, "CommitteeSelected")
+        .withArgs(
+          epoch + 1n,
+          members.filter((id) => !silent.includes(id)),
+          ZERO32,
+        );
       await snapshot.restore();
     }
   });
@@ -93,9 +113,17 @@ describe("NodeRegistry: attacks of issue #14", () => {
     expect(next.filter((id) => adversary.has(id)).length, "adversary seats").to.be.lessThan(7);
     // No draw: the members of e keep their seats, less the withholder, slashed and jailed; the seed is zero.
     expect(next.filter((id) => adversary.has(id)).length).to.equal(members.filter((id) => adversary.has(id)).length - 1);
-    await expect(tx).to.emit(s.registry, "CommitteeSelected").withArgs(e + 1n, members.filter((id) => id !== withholder), ZERO32);
+    await expect(tx)
+      .to.emit(s.registry, "CommitteeSelected")
+      .withArgs(
+        e + 1n,
+        members.filter((id) => id !== withholder),
+        ZERO32,
+      );
     await expect(tx).to.emit(s.registry, "Slashed").withArgs(withholder, e, MIN_STAKE);
-    await expect(tx).to.emit(s.registry, "NodeStatusChanged").withArgs(withholder, Status.Jailed, e + 1n);
+    await expect(tx)
+      .to.emit(s.registry, "NodeStatusChanged")
+      .withArgs(withholder, Status.Jailed, e + 1n);
   });
 
   it("attack 1: seats follow stake, not node count (weights frozen at the active set's selection)", async () => {
@@ -121,7 +149,9 @@ describe("NodeRegistry: attacks of issue #14", () => {
     await runBeacon(s, committed);
     const tx = await submitReport(s, s.nodes, await emptyReport(s));
     await expect(tx).to.emit(s.registry, "BeaconMissed").withArgs(epoch, silent);
-    await expect(tx).to.emit(s.registry, "NodeStatusChanged").withArgs(silent, Status.Jailed, epoch + 1n);
+    await expect(tx)
+      .to.emit(s.registry, "NodeStatusChanged")
+      .withArgs(silent, Status.Jailed, epoch + 1n);
     expect((await s.registry.activeSetIds()).map(Number)).to.not.include(silent);
   });
 
@@ -171,7 +201,9 @@ describe("NodeRegistry: attacks of issue #14", () => {
     expect((await s.registry.getNode(newcomer)).status).to.equal(Status.Active);
     // A jailed honest node (uptime below 40%) returns too, with the queue stuffed again after the change.
     const jailed = honest[5];
-    const report = await emptyReport(s, { nodes: [{ nodeId: jailed.id, uptime: 10, latencyMs: 1, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 }] });
+    const report = await emptyReport(s, {
+      nodes: [{ nodeId: jailed.id, uptime: 10, latencyMs: 1, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 }],
+    });
     await submitReport(s, all, report);
     expect((await s.registry.getNode(jailed.id)).status).to.equal(Status.Jailed);
     await stuff();

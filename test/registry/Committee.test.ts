@@ -3,7 +3,20 @@ import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK } from "../../protocol/units";
 import { beaconCommitment, committeeSeed, selectActiveSet, selectCommittee } from "../../protocol/committee";
-import { MIN_STAKE, ZERO32, beaconSecret, committeeNodes, emptyReport, registerNodes, registrySuite, runBeacon, signReport, submitReport, withActiveNodes, type RegistrySuite } from "../../testkit/registry";
+import {
+  MIN_STAKE,
+  ZERO32,
+  beaconSecret,
+  committeeNodes,
+  emptyReport,
+  registerNodes,
+  registrySuite,
+  runBeacon,
+  signReport,
+  submitReport,
+  withActiveNodes,
+  type RegistrySuite,
+} from "../../testkit/registry";
 import { quorum } from "../../protocol/report";
 
 const secretOf = beaconSecret;
@@ -24,7 +37,10 @@ async function recomputeFromEvents(s: RegistrySuite, blockNumber: number) {
   const complete = reveals.length === commits.length;
   const [paramsEv] = (await reg.queryFilter(reg.filters.ParametersSet(), 0, blockNumber)).slice(-1);
   const active = activeEv.args.nodeIds.map(Number);
-  const seed = committeeSeed(epoch - 1n, reveals.map((r) => r.args.secret));
+  const seed = committeeSeed(
+    epoch - 1n,
+    reveals.map((r) => r.args.secret),
+  );
   const ids = pool.args.nodeIds.map(Number);
   // A withheld reveal: no draw, the ending committee stays (less the jailed).
   const [endingEv] = complete ? [] : await reg.queryFilter(reg.filters.CommitteeSelected(epoch - 1n), 0, blockNumber - 1);
@@ -42,7 +58,9 @@ describe("NodeRegistry: epochs and committee", () => {
     const tx = await s.registry.advanceEpoch();
     const ids = nodes.map((n) => BigInt(n.id));
     await expect(tx).to.emit(s.registry, "CommitteeSelected").withArgs(1, ids, ZERO32);
-    await expect(tx).to.emit(s.registry, "EpochStarted").withArgs(1, await time.latest(), 86_400);
+    await expect(tx)
+      .to.emit(s.registry, "EpochStarted")
+      .withArgs(1, await time.latest(), 86_400);
     expect(await s.registry.committeeIds()).to.deep.equal(ids);
     const r = await recomputeFromEvents(s, tx.blockNumber!);
     expect(r.actual).to.deep.equal(r.expected);
@@ -80,7 +98,9 @@ describe("NodeRegistry: epochs and committee", () => {
     await runBeacon(s, nodes, new Set([silent]));
     const tx = await submitReport(s, nodes, await emptyReport(s));
     await expect(tx).to.emit(s.registry, "Slashed").withArgs(silent, epoch, MIN_STAKE);
-    await expect(tx).to.emit(s.registry, "NodeStatusChanged").withArgs(silent, Status.Jailed, epoch + 1n);
+    await expect(tx)
+      .to.emit(s.registry, "NodeStatusChanged")
+      .withArgs(silent, Status.Jailed, epoch + 1n);
     // Burned: supply is genesis + emission minted − the slash.
     expect(await s.flk.totalSupply()).to.equal(100_000_000n * FLK + (await s.emission.minted()) - MIN_STAKE);
     expect((await s.registry.getNode(silent)).stake).to.equal(0n);
@@ -107,12 +127,17 @@ describe("NodeRegistry: epochs and committee", () => {
     await expect(s.registry.connect(m.owner).revealBeacon(m.id, secretOf(epoch, m.id))).to.be.revertedWithCustomError(s.registry, "NodeRegistryBeaconPhase");
     // The signer key may act for the node too.
     await hre.network.provider.send("hardhat_setBalance", [m.signer.address, "0xDE0B6B3A7640000"]);
-    await expect(s.registry.connect(m.signer.connect(hre.ethers.provider)).commitBeacon(m.id, c)).to.emit(s.registry, "BeaconCommitted").withArgs(epoch, m.id, c);
+    await expect(s.registry.connect(m.signer.connect(hre.ethers.provider)).commitBeacon(m.id, c))
+      .to.emit(s.registry, "BeaconCommitted")
+      .withArgs(epoch, m.id, c);
     await expect(s.registry.connect(m.owner).commitBeacon(m.id, c)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadBeacon");
     await time.increaseTo(await s.registry.epochEnd());
     const other = nodes.find((n) => n.id === members[1])!;
     await expect(s.registry.connect(other.owner).commitBeacon(other.id, c)).to.be.revertedWithCustomError(s.registry, "NodeRegistryBeaconPhase");
-    await expect(s.registry.connect(other.owner).revealBeacon(other.id, secretOf(epoch, other.id))).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadBeacon");
+    await expect(s.registry.connect(other.owner).revealBeacon(other.id, secretOf(epoch, other.id))).to.be.revertedWithCustomError(
+      s.registry,
+      "NodeRegistryBadBeacon",
+    );
     await expect(s.registry.connect(m.owner).revealBeacon(m.id, secretOf(epoch, 999))).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadBeacon");
     await s.registry.connect(m.owner).revealBeacon(m.id, secretOf(epoch, m.id));
     await expect(s.registry.connect(m.owner).revealBeacon(m.id, secretOf(epoch, m.id))).to.be.revertedWithCustomError(s.registry, "NodeRegistryBadBeacon");
@@ -126,7 +151,9 @@ describe("NodeRegistry: epochs and committee", () => {
     await withActiveNodes(s, 3);
     const opens = await s.registry.reportOpensAt();
     await time.increaseTo(opens + 86_400n - 2n);
-    await expect(s.registry.advanceEpoch()).to.be.revertedWithCustomError(s.registry, "NodeRegistryTooEarly").withArgs(opens + 86_400n);
+    await expect(s.registry.advanceEpoch())
+      .to.be.revertedWithCustomError(s.registry, "NodeRegistryTooEarly")
+      .withArgs(opens + 86_400n);
     await expect(s.registry.advanceEpoch()).to.emit(s.registry, "EpochSkipped").withArgs(1);
     expect(await s.registry.epoch()).to.equal(2n);
   });
@@ -145,7 +172,10 @@ describe("NodeRegistry: epochs and committee", () => {
     const tx = await s.registry.advanceEpoch();
     // The next committee's members rank first (drawn from the previous set), then stake.
     const members = new Set((await s.registry.committeeIds()).map(Number));
-    const expected = selectActiveSet(candidates.map((id) => ({ id, stake: stakes.get(id)!, member: members.has(id) })), MIN_STAKE);
+    const expected = selectActiveSet(
+      candidates.map((id) => ({ id, stake: stakes.get(id)!, member: members.has(id) })),
+      MIN_STAKE,
+    );
     const active = (await s.registry.activeSetIds()).map(Number);
     expect(active).to.deep.equal(expected);
     expect(active).to.have.length(100);

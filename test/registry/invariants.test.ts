@@ -7,7 +7,20 @@ import { beaconCommitment } from "../../protocol/committee";
 import { usageTotals } from "../../protocol/usage";
 import { completeEpochReport } from "../../protocol/reportRoots";
 import type { RewardsTree } from "../../protocol/rewards";
-import { MIN_STAKE, beaconSecret, committeeNodes, emptyReport, registerNodes, registrySuite, runBeacon, standings, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../../testkit/registry";
+import {
+  MIN_STAKE,
+  beaconSecret,
+  committeeNodes,
+  emptyReport,
+  registerNodes,
+  registrySuite,
+  runBeacon,
+  standings,
+  submitReport,
+  withActiveNodes,
+  type RegistrySuite,
+  type TestNode,
+} from "../../testkit/registry";
 
 const USDC = 10n ** 6n;
 const RUNS = Number(process.env.FC_RUNS ?? 15);
@@ -148,12 +161,16 @@ describe("invariants under random operations", () => {
           const trees = new Map<bigint, RewardsTree>();
           const claimed = new Set<string>();
           const rewardsAddress = await s.rewards.getAddress();
-          const flkIn = async () => (await s.emission.queryFilter(s.emission.filters.EmissionMinted(undefined, undefined, rewardsAddress))).reduce((a, e) => a + e.args.nodeAmount, 0n);
+          const flkIn = async () =>
+            (await s.emission.queryFilter(s.emission.filters.EmissionMinted(undefined, undefined, rewardsAddress))).reduce((a, e) => a + e.args.nodeAmount, 0n);
           for (const a of actions) {
             const node = (i: number) => nodes[i % nodes.length];
             switch (a.kind) {
               case "register":
-                counts.record(a.kind, nodes.length < 12 && (await attempt(async () => nodes.push(...(await registerNodes(s, 1, () => MIN_STAKE + a.extra * FLK, nodes.length))))));
+                counts.record(
+                  a.kind,
+                  nodes.length < 12 && (await attempt(async () => nodes.push(...(await registerNodes(s, 1, () => MIN_STAKE + a.extra * FLK, nodes.length))))),
+                );
                 break;
               case "addStake":
                 await s.registry.connect(node(a.node).owner).addStake(node(a.node).id, a.amount * FLK);
@@ -197,13 +214,26 @@ describe("invariants under random operations", () => {
                 const active = (await s.registry.activeSetIds()).map(Number);
                 // Each client's usage spread over the nodes by the drawn weights, charged at most what
                 // the escrow lets the report debit (protocol/usage.ts, as the committee does).
-                const debitable = await s.escrow.debitable(s.clients.map((c) => c.address), epoch);
-                const deliveries = active.flatMap((id, i) => s.clients.map((c, j) => ({ nodeId: id, account: c.address, bytes: a.usage[j] * a.revenue[i % 12] * 10n ** 7n })));
+                const debitable = await s.escrow.debitable(
+                  s.clients.map((c) => c.address),
+                  epoch,
+                );
+                const deliveries = active.flatMap((id, i) =>
+                  s.clients.map((c, j) => ({ nodeId: id, account: c.address, bytes: a.usage[j] * a.revenue[i % 12] * 10n ** 7n })),
+                );
                 const paid = usageTotals(deliveries, new Map(s.clients.map((c, j) => [c.address.toLowerCase(), debitable[j]])));
                 const { report, rewards } = completeEpochReport(
                   {
                     epoch,
-                    nodes: active.map((id, i) => ({ nodeId: id, uptime: a.uptimes[i % 12], latencyMs: 10, bytesServed: 1n, deliveryAcks: 1n, revenue: paid.revenue.get(id) ?? 0n, reputation: 50 })),
+                    nodes: active.map((id, i) => ({
+                      nodeId: id,
+                      uptime: a.uptimes[i % 12],
+                      latencyMs: 10,
+                      bytesServed: 1n,
+                      deliveryAcks: 1n,
+                      revenue: paid.revenue.get(id) ?? 0n,
+                      reputation: 50,
+                    })),
                     usage: [...paid.usage].map(([client, amount]) => ({ client, amount })),
                   },
                   await standings(s, active),
@@ -237,8 +267,19 @@ describe("invariants under random operations", () => {
         numRuns: RUNS,
         // One sequence that always reaches a report and paid claims, so the guard below holds whatever the seed.
         examples: [
-          [[{ kind: "deposit", client: 0, amount: 5n }, { kind: "report", uptimes: Array(12).fill(100), usage: [5n, 0n], revenue: Array(12).fill(500n), silent: -1 }, { kind: "claim" }]],
-          [[{ kind: "unstake", node: 1, amount: 100n }, { kind: "withdraw", node: 1, wait: true }]],
+          [
+            [
+              { kind: "deposit", client: 0, amount: 5n },
+              { kind: "report", uptimes: Array(12).fill(100), usage: [5n, 0n], revenue: Array(12).fill(500n), silent: -1 },
+              { kind: "claim" },
+            ],
+          ],
+          [
+            [
+              { kind: "unstake", node: 1, amount: 100n },
+              { kind: "withdraw", node: 1, wait: true },
+            ],
+          ],
         ],
       },
     );
@@ -272,9 +313,11 @@ describe("invariants under random operations", () => {
             const n = nodes[m.node % nodes.length];
             const r = s.registry.connect(n.owner);
             let ok: boolean;
-            if (m.kind === "register") ok = await attempt(async () => nodes.push(...(await registerNodes(s, 1, () => MIN_STAKE + m.amount * FLK, nodes.length))));
+            if (m.kind === "register")
+              ok = await attempt(async () => nodes.push(...(await registerNodes(s, 1, () => MIN_STAKE + m.amount * FLK, nodes.length))));
             else if (m.kind === "addStake") ok = await attempt(() => r.addStake(n.id, m.amount * FLK));
-            else if (m.kind === "unstake") ok = await attempt(() => r.unstake(n.id, (m.amount * FLK) / 100n)); // up to 50 FLK: above the minimum it is allowed
+            else if (m.kind === "unstake")
+              ok = await attempt(() => r.unstake(n.id, (m.amount * FLK) / 100n)); // up to 50 FLK: above the minimum it is allowed
             else if (m.kind === "lock") ok = await attempt(() => r.lockStake(n.id, Number(m.amount % 1000n) + 1));
             else ok = await attempt(() => r.rejoin(n.id));
             counts.record(m.kind, ok);
@@ -287,7 +330,17 @@ describe("invariants under random operations", () => {
       }),
       // One sequence that always has the jailed node (slashed below the minimum) top up and rejoin,
       // so the guard below holds whatever the seed.
-      { numRuns: RUNS, examples: [[[{ kind: "addStake", node: s0.jailed, amount: 5_000n }, { kind: "rejoin", node: s0.jailed, amount: 1n }]]] },
+      {
+        numRuns: RUNS,
+        examples: [
+          [
+            [
+              { kind: "addStake", node: s0.jailed, amount: 5_000n },
+              { kind: "rejoin", node: s0.jailed, amount: 1n },
+            ],
+          ],
+        ],
+      },
     );
     counts.check(["register", "addStake", "unstake", "lock", "rejoin"]);
   });
@@ -321,7 +374,8 @@ describe("queue liveness under random adversary moves", () => {
           for (const m of moves) {
             const n = adversary[m.node % adversary.length];
             let ok: boolean;
-            if (m.kind === "register") ok = await attempt(async () => adversary.push(...(await registerNodes(s, 1, () => MIN_STAKE + m.amount * FLK, 200 + adversary.length))));
+            if (m.kind === "register")
+              ok = await attempt(async () => adversary.push(...(await registerNodes(s, 1, () => MIN_STAKE + m.amount * FLK, 200 + adversary.length))));
             else if (m.kind === "addStake") ok = await attempt(() => s.registry.connect(n.owner).addStake(n.id, (m.amount + 1n) * FLK));
             else ok = await attempt(() => s.registry.connect(n.owner).rejoin(n.id));
             counts.record(m.kind, ok);
@@ -351,7 +405,18 @@ describe("queue liveness under random adversary moves", () => {
         }
       }),
       // One sequence where every move succeeds whatever the seed: a stronger node evicts the weakest, which tops up and rejoins.
-      { numRuns: RUNS, examples: [[[{ kind: "register", node: 0, amount: 8n }, { kind: "addStake", node: 95, amount: 8n }, { kind: "rejoin", node: 95, amount: 0n }]]] },
+      {
+        numRuns: RUNS,
+        examples: [
+          [
+            [
+              { kind: "register", node: 0, amount: 8n },
+              { kind: "addStake", node: 95, amount: 8n },
+              { kind: "rejoin", node: 95, amount: 0n },
+            ],
+          ],
+        ],
+      },
     );
     counts.check(["register", "addStake", "rejoin"]);
     expect(admitted).to.be.greaterThan(0);
