@@ -25,9 +25,9 @@ export function beaconMix(secrets: readonly string[]): string {
 }
 
 /**
- * The draw seed for the committee that follows `epoch`: keccak256(abi.encode(epoch, mix)). Pass the
- * secrets revealed in `epoch` only if every committed secret was revealed; if any was withheld the
- * registry uses the fallback keccak256(abi.encode(epoch, 0)), which is what an empty list gives.
+ * The draw seed for the committee that follows `epoch`: keccak256(abi.encode(epoch, mix)) over the
+ * secrets revealed in `epoch`. Used only if every committed secret was revealed: otherwise there is
+ * no draw (see {@link selectCommittee}).
  */
 export function committeeSeed(epoch: bigint, revealedSecrets: readonly string[]): string {
   return keccak256(abi.encode(["uint64", "bytes32"], [epoch, beaconMix(revealedSecrets)]));
@@ -54,9 +54,11 @@ export function drawCommittee(pool: readonly number[], weights: readonly bigint[
 }
 
 /**
- * The committee of the epoch after the pool's: the pool is the active set of the ending epoch with
- * the weights of its ActiveSetSelected event, all of it if it fits, otherwise the draw; members no
- * longer Active with the minimum stake at the change (`eligible` false) leave their seat empty.
+ * The committee of the epoch after the pool's. If every committed secret was revealed: the pool (the
+ * active set of the ending epoch with the weights of its ActiveSetSelected event), all of it if it
+ * fits, otherwise the draw. If a reveal was withheld (`kept`: the ending committee): no draw, that
+ * committee stays. Either way members no longer Active with the minimum stake at the change
+ * (`eligible` false; withholders are jailed) leave their seat empty.
  */
 export function selectCommittee(
   pool: readonly number[],
@@ -64,8 +66,9 @@ export function selectCommittee(
   committeeSize: number,
   seed: string,
   eligible: (id: number) => boolean = () => true,
+  kept?: readonly number[],
 ): number[] {
-  const drawn = pool.length <= committeeSize ? [...pool] : drawCommittee(pool, weights, committeeSize, seed);
+  const drawn = kept ? [...kept] : pool.length <= committeeSize ? [...pool] : drawCommittee(pool, weights, committeeSize, seed);
   return drawn.filter(eligible);
 }
 

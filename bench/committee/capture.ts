@@ -11,8 +11,8 @@
  *   capture:  more than 2/3 of the seats (≥ 22 of 32): the adversary alone signs a report
  *   liveness: at least 1/3 (≥ 11 of 32): the adversary can withhold every quorum
  *
- * A withheld reveal gives the adversary a second draw at most (the one fallback seed) at the price
- * of a slash, so the probability it can steer to a capture is at most 1 − (1 − p)² ≤ 2p: printed too.
+ * A withheld reveal gives the adversary no second draw (the registry then keeps the ending committee,
+ * less the jailed withholders), so these are the probabilities whatever it reveals.
  *
  * Run: npx tsx bench/committee/capture.ts
  */
@@ -60,7 +60,7 @@ function row(stake: number, a: number) {
   const h = CANDIDATES - a;
   const dist = seatDistribution(a, stake / a, h, (1 - stake) / h);
   const capture = atLeast(dist, CAPTURE);
-  return { capture, withheld: 1 - (1 - capture) ** 2, liveness: atLeast(dist, BLOCK), uniform: hypergeometricTail(CANDIDATES, a, SEATS, CAPTURE) };
+  return { capture, liveness: atLeast(dist, BLOCK), uniform: hypergeometricTail(CANDIDATES, a, SEATS, CAPTURE) };
 }
 
 function main() {
@@ -70,7 +70,7 @@ function main() {
   if (Math.abs(check - closed) > 1e-12 * closed) throw new Error(`DP ${check} ≠ hypergeometric ${closed}`);
   const fmt = (x: number) => x.toExponential(2);
   console.log(`committee ${SEATS} of ${CANDIDATES} candidates; capture ≥ ${CAPTURE} seats, liveness ≥ ${BLOCK} seats`);
-  console.log("stake | adversary nodes | P(capture) | with one withheld reveal | P(≥ 1/3) | P(capture) if seats were uniform per node (old rule)");
+  console.log("stake | adversary nodes | P(capture) | P(≥ 1/3) | P(capture) if seats were uniform per node (old rule)");
   for (const [label, stake] of [
     ["1/4", 1 / 4],
     ["1/3", 1 / 3],
@@ -80,23 +80,23 @@ function main() {
     // adversary spreading the same stake over more minimum-stake nodes.
     for (const a of [Math.round(stake * CANDIDATES), 50, 68, 80]) {
       const r = row(stake, a);
-      console.log(`${label} | ${a} | ${fmt(r.capture)} | ${fmt(r.withheld)} | ${fmt(r.liveness)} | ${fmt(r.uniform)}`);
+      console.log(`${label} | ${a} | ${fmt(r.capture)} | ${fmt(r.liveness)} | ${fmt(r.uniform)}`);
     }
   }
   // The bound: the worst split of the adversary's stake while the honest stake sits on at least as
   // many nodes as there are seats (below that the honest side cannot fill a quorum however it is drawn).
-  console.log("stake | worst P(capture) over adversary node counts, honest stake on ≥ 32 nodes | at | with one withheld reveal");
+  console.log("stake | worst P(capture) over adversary node counts, honest stake on ≥ 32 nodes | at");
   for (const [label, stake] of [
     ["1/4", 1 / 4],
     ["1/3", 1 / 3],
     ["40%", 0.4],
   ] as const) {
-    let worst = { a: 0, capture: 0, withheld: 0 };
+    let worst = { a: 0, capture: 0 };
     for (let a = 1; a <= CANDIDATES - SEATS; a++) {
       const r = row(stake, a);
-      if (r.capture > worst.capture) worst = { a, capture: r.capture, withheld: r.withheld };
+      if (r.capture > worst.capture) worst = { a, capture: r.capture };
     }
-    console.log(`${label} | ${fmt(worst.capture)} | ${worst.a} nodes | ${fmt(worst.withheld)}`);
+    console.log(`${label} | ${fmt(worst.capture)} | ${worst.a} nodes`);
   }
 }
 

@@ -14,9 +14,10 @@ import {EpochReport, IEpochRewards, IServiceEscrow, NodeMeasurement} from "./Epo
 /// beacon secrets until the epoch's end and reveals them during the next {revealDuration} seconds;
 /// from then on {submitEpochReport} accepts one EIP-712 report signed by more than 2/3 of the
 /// committee, which debits the clients' service usage, settles the rewards, and changes the epoch:
-/// non-revealers are slashed and silent members jailed, nodes under 40% uptime are jailed, the next
-/// committee is drawn by stake from the epoch's own active set (frozen before any seed is known),
-/// the next active set (the committee, then the top {MAX_ACTIVE} by stake) is chosen, and the next
+/// non-revealers are slashed and jailed, silent members jailed, nodes under 40% uptime are jailed,
+/// the next committee is drawn by stake from the epoch's own active set (frozen before any seed is
+/// known; if a reveal was withheld there is no draw and the ending committee stays, less the
+/// jailed), the next active set (the committee, then the top {MAX_ACTIVE} by stake) is chosen, and the next
 /// epoch starts at once.
 /// If the committee is empty, or stalls for a whole epoch past the reporting time, anyone may
 /// change the epoch without a report ({advanceEpoch}). docs/registry.md has the algorithm.
@@ -400,7 +401,8 @@ contract NodeRegistry is NodeStaking, EIP712 {
     function _changeEpoch(uint64 e) private {
         uint64 next = e + 1;
         uint256 minStake = minimumStake;
-        bytes32 mix = _settleBeacon(e, next, minStake);
+        uint32[] memory ending = _committee;
+        (bytes32 mix, bool complete) = _settleBeacon(e, next, ending);
         bool bootstrap = _activeSet.length == 0;
         bytes32 seed;
         uint32[] memory members;
@@ -409,14 +411,14 @@ contract NodeRegistry is NodeStaking, EIP712 {
         // the seed can be known (register, stake, unstake, rejoin) changes who is drawn. Members no
         // longer eligible now (jailed, slashed or unstaked below the minimum: only their own doing
         // or the report's) leave their seat empty rather than pass it on.
-        if (!bootstrap) (members, seed) = _drawCommittee(e, mix, next, minStake);
+        if (!bootstrap) (members, seed) = _drawCommittee(e, mix, complete, complete ? _activeSet : ending, next, minStake);
 
         (uint32[] memory active, uint32[] memory weights) = Selection.selectActiveSet(_nodes, _activeSet, _pending, _committeeBits[next], next, minStake);
         _activeSet = active;
         _activeWeights = weights;
         emit ActiveSetSelected(next, active, weights);
         // The first committee (no active set before) comes from the first active set.
-        if (bootstrap) (members, seed) = _drawCommittee(e, mix, next, minStake);
+        if (bootstrap) (members, seed) = _drawCommittee(e, mix, true, _activeSet, next, minStake);
         _committee = members;
         emit CommitteeSelected(next, members, seed);
 
@@ -426,14 +428,12 @@ contract NodeRegistry is NodeStaking, EIP712 {
         emit EpochStarted(next, epochStart, epochDuration);
     }
 
-    /// @dev Slashes the members of epoch `e`'s committee that committed and did not reveal, jails
-    /// those that did not commit. Returns the beacon mix if every committed secret was revealed,
-    /// otherwise zero: a withheld reveal only ever swaps the seed for the one fixed fallback
-    /// keccak256(abi.encode(e, 0)), whoever withholds, at the price of the slash.
-    function _settleBeacon(uint64 e, uint64 next, uint256 minStake) private returns (bytes32 mix) {
-        uint32[] memory members = _committee;
+    /// @dev Slashes the members of epoch `e`'s committee that committed and did not reveal and jails
+    /// them, jails those that did not commit. `complete`: every committed secret was revealed.
+    function _settleBeacon(uint64 e, uint64 next, uint32[] memory members) private returns (bytes32 mix, bool complete) {
         uint256 amount = slashAmount;
         mix = beaconMix[e];
+        complete = true;
         for (uint256 i = 0; i < members.length; ++i) {
             uint32 id = members[i];
             Beacon storage b = beacons[e][id];
@@ -442,24 +442,29 @@ contract NodeRegistry is NodeStaking, EIP712 {
                 emit BeaconMissed(e, id);
                 if (n.status == Status.Active) _setStatus(id, n, Status.Jailed, next);
             } else if (!b.revealed) {
-                mix = bytes32(0);
+                complete = false;
                 _slash(id, n, amount, e);
-                if (n.stake < minStake && n.status == Status.Active) _setStatus(id, n, Status.Jailed, next);
+                if (n.status == Status.Active) _setStatus(id, n, Status.Jailed, next);
             }
         }
     }
 
-    /// @dev Draws the committee of `next` from `_activeSet` by `_activeWeights` (all of it when it
-    /// fits), keeps the members still Active with the minimum stake, and marks them.
-    function _drawCommittee(uint64 e, bytes32 mix, uint64 next, uint256 minStake) private returns (uint32[] memory members, bytes32 seed) {
-        uint32[] memory pool = _activeSet;
-        members = pool;
-        if (pool.length > committeeSize) {
+    /// @dev The committee of `next` from `source`. Every committed secret revealed: `source` is
+    /// `_activeSet`, drawn by `_activeWeights` (all of it when it fits). A reveal withheld: `source`
+    /// is `e`'s committee and there is no draw, its members keep their seats (seed zero), less the
+    /// withholders, who were jailed. So a withholder never
+    /// gets a second draw (a fixed fallback seed would be known before the pool is frozen, and the
+    /// pool could be tuned against it offline): it only chooses between the honest draw and the
+    /// committee it already sits on, less its own seat. Keeps the members still Active with the
+    /// minimum stake and marks them.
+    function _drawCommittee(uint64 e, bytes32 mix, bool complete, uint32[] memory source, uint64 next, uint256 minStake) private returns (uint32[] memory members, bytes32 seed) {
+        members = source;
+        if (complete && members.length > committeeSize) {
             uint32[] memory w = _activeWeights;
             uint256[] memory weights = new uint256[](w.length);
             for (uint256 i = 0; i < w.length; ++i) weights[i] = w[i];
             seed = keccak256(abi.encode(e, mix));
-            members = Selection.draw(pool, weights, committeeSize, seed);
+            members = Selection.draw(members, weights, committeeSize, seed);
         }
         mapping(uint256 => uint256) storage bits = _committeeBits[next];
         uint256 count;

@@ -305,7 +305,7 @@ export const registrySchema: SchemaPart = {
       activeWeights: [Int!]!
       "Node ids of the committee, in committee order."
       committee: [Int!]!
-      "Committee shuffle seed (zero when the whole active set is the committee)."
+      "Committee shuffle seed (zero when the whole active set is the committee, or when a withheld reveal kept the previous committee)."
       seed: String!
       beacons: [Beacon!]!
       "Null unless reported."

@@ -117,7 +117,7 @@ export const epochs = defineTable({
     /** Draw weight of each `active_set` node (whole FLK staked at its selection): the pool of the next committee. */
     active_weights: col.json<number[]>().added("151-registry-selection", sql`'[]'::jsonb`),
     committee: col.json<number[]>(),
-    /** Committee shuffle seed (zero when the whole active set is the committee). */
+    /** Committee shuffle seed (zero when the whole active set is the committee, or when a withheld reveal kept the previous committee). */
     seed: col.text(),
     status: col.text(),
     report_digest: col.text().orNull(),

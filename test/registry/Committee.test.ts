@@ -37,10 +37,16 @@ async function recomputeFromEvents(s: RegistrySuite, blockNumber: number) {
   const complete = reveals.length === commits.length;
   const [paramsEv] = (await reg.queryFilter(reg.filters.ParametersSet(), 0, blockNumber)).slice(-1);
   const active = activeEv.args.nodeIds.map(Number);
-  const seed = committeeSeed(epoch - 1n, complete ? reveals.map((r) => r.args.secret) : []);
+  const seed = committeeSeed(
+    epoch - 1n,
+    reveals.map((r) => r.args.secret),
+  );
   const ids = pool.args.nodeIds.map(Number);
-  const expected = selectCommittee(ids, [...pool.args.weights], Number(paramsEv.args.committeeSize), seed, (id) => active.includes(id));
-  const drew = ids.length > Number(paramsEv.args.committeeSize);
+  // A withheld reveal: no draw, the ending committee stays (less the jailed).
+  const [endingEv] = complete ? [] : await reg.queryFilter(reg.filters.CommitteeSelected(epoch - 1n), 0, blockNumber - 1);
+  const kept = endingEv?.args.nodeIds.map(Number);
+  const expected = selectCommittee(ids, [...pool.args.weights], Number(paramsEv.args.committeeSize), seed, (id) => active.includes(id), kept);
+  const drew = complete && ids.length > Number(paramsEv.args.committeeSize);
   return { expected, actual: committeeEv.args.nodeIds.map(Number), seed: drew ? seed : ZERO32, eventSeed: committeeEv.args.seed, active };
 }
 

@@ -345,3 +345,80 @@ describe("invariants under random operations", () => {
     counts.check(["register", "addStake", "unstake", "lock", "rejoin"]);
   });
 });
+
+/** {@link base} with the join queue stuffed: 100 adversary nodes of 1,000-1,004 FLK. */
+async function stuffed() {
+  const s = await base();
+  const adversary = await registerNodes(s, 100, (i) => MIN_STAKE + BigInt(i % 5) * FLK, 100);
+  expect((await s.registry.pendingNodes()).length).to.equal(100);
+  return { ...s, adversary };
+}
+
+describe("queue liveness under random adversary moves", () => {
+  it("a node with more stake than the weakest queued one is queued at once, evicting exactly that one, and is Active at the next change unless 100 candidates outrank it", async () => {
+    const s0 = await loadFixture(stuffed);
+    const counts = new ActionCounts();
+    type Move = { kind: "register" | "addStake" | "rejoin"; node: number; amount: bigint };
+    const move: fc.Arbitrary<Move> = fc.record({
+      kind: fc.constantFrom("register" as const, "addStake" as const, "rejoin" as const),
+      node: fc.nat({ max: 199 }),
+      amount: fc.bigInt({ min: 0n, max: 8n }),
+    });
+    let admitted = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(move, { minLength: 1, maxLength: 8 }), async (moves) => {
+        const snapshot = await takeSnapshot();
+        try {
+          const s = s0;
+          const adversary = [...s0.adversary];
+          for (const m of moves) {
+            const n = adversary[m.node % adversary.length];
+            let ok: boolean;
+            if (m.kind === "register")
+              ok = await attempt(async () => adversary.push(...(await registerNodes(s, 1, () => MIN_STAKE + m.amount * FLK, 200 + adversary.length))));
+            else if (m.kind === "addStake") ok = await attempt(() => s.registry.connect(n.owner).addStake(n.id, (m.amount + 1n) * FLK));
+            else ok = await attempt(() => s.registry.connect(n.owner).rejoin(n.id));
+            counts.record(m.kind, ok);
+          }
+          // The honest newcomer brings 1 wei more than the weakest queued node (adversary stakes are whole FLK: no ties).
+          const queue = (await s.registry.pendingNodes()).map(Number);
+          expect(queue.length).to.equal(100);
+          const stakes = await Promise.all(queue.map(async (id) => (await s.registry.getNode(id)).stake));
+          const weakest = stakes.reduce((a, b) => (a < b ? a : b));
+          // Of equal stakes, the latest queued is evicted.
+          const evicted = queue[stakes.lastIndexOf(weakest)];
+          const honest = await registerNodes(s, 1, () => weakest + 1n, 5_000);
+          const id = honest[0].id;
+          expect((await s.registry.getNode(id)).status).to.equal(1n); // Pending
+          expect((await s.registry.getNode(evicted)).status).to.equal(4n); // Exited
+          const candidates = [...(await s.registry.activeSetIds()).map(Number), ...(await s.registry.pendingNodes()).map(Number)].filter((c) => c !== id);
+          const stronger = new Set<number>();
+          for (const c of candidates) if ((await s.registry.getNode(c)).stake > weakest + 1n) stronger.add(c);
+          await submitReport(s, [...s.nodes, ...adversary, ...honest], await emptyReport(s));
+          // The next committee's members rank first whatever their stake.
+          for (const c of await s.registry.committeeIds()) if (Number(c) !== id) stronger.add(Number(c));
+          const active = (await s.registry.getNode(id)).status === 2n;
+          expect(active).to.equal(stronger.size < 100);
+          if (active) admitted++;
+        } finally {
+          await snapshot.restore();
+        }
+      }),
+      // One sequence where every move succeeds whatever the seed: a stronger node evicts the weakest, which tops up and rejoins.
+      {
+        numRuns: RUNS,
+        examples: [
+          [
+            [
+              { kind: "register", node: 0, amount: 8n },
+              { kind: "addStake", node: 95, amount: 8n },
+              { kind: "rejoin", node: 95, amount: 0n },
+            ],
+          ],
+        ],
+      },
+    );
+    counts.check(["register", "addStake", "rejoin"]);
+    expect(admitted).to.be.greaterThan(0);
+  });
+});
