@@ -1,6 +1,7 @@
 import { useMemo, useState } from "react";
 import { id as hashText, type JsonRpcSigner } from "ethers";
 import { useApp } from "../AppContext";
+import { useChainClock } from "../hooks/useChainClock";
 import { useAsync } from "../lib/useAsync";
 import { useTransaction } from "../lib/useTransaction";
 import { connectSuite, type Suite } from "../lib/contracts";
@@ -57,6 +58,7 @@ export default function Governance() {
   );
 }
 
+/** `now` is the chain's clock when the page read it; the cards' countdowns tick from it. */
 function ProposalList({ proposals, now }: { proposals: Proposal[]; now: bigint }) {
   if (proposals.length === 0) return <p className="empty">No proposals yet. Stakers with enough voting power can create one below.</p>;
   return (
@@ -109,15 +111,16 @@ function ProposalCard({ proposal: p, now }: { proposal: Proposal; now: bigint })
         />
       </dl>
       <VoteBar proposal={p} />
-      <Timeline proposal={p} now={now} />
+      <Timeline proposal={p} chainNow={now} />
       <Voters proposal={p} />
-      <ProposalActions proposal={p} now={now} />
+      <ProposalActions proposal={p} chainNow={now} />
     </li>
   );
 }
 
-/** Created, voting, queued and executed (or how it ended), with times and, ahead, countdowns from the chain's clock. */
-function Timeline({ proposal: p, now }: { proposal: Proposal; now: bigint }) {
+/** Created, voting, queued and executed (or how it ended), with times and, ahead, countdowns ticking from the chain's clock. */
+export function Timeline({ proposal: p, chainNow }: { proposal: Proposal; chainNow: bigint }) {
+  const now = useChainClock(chainNow);
   return (
     <ol className="timeline" aria-label="Timeline" data-testid="timeline">
       {proposalTimeline(p, now).map((step) => (
@@ -207,7 +210,9 @@ function useMyVote(p: Proposal, account: string | undefined, now: bigint) {
   }, [suite, p.id, p.state, p.votes, account, version]);
 }
 
-function ProposalActions({ proposal: p, now }: { proposal: Proposal; now: bigint }) {
+function ProposalActions({ proposal: p, chainNow }: { proposal: Proposal; chainNow: bigint }) {
+  // Ticking, so "Executable in …" counts down and the button enables when the delay has passed.
+  const now = useChainClock(chainNow);
   const { signer, account } = useWallet();
   const { deployment, refresh } = useApp();
   const tx = useTransaction(refresh);
