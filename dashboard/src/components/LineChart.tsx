@@ -5,7 +5,7 @@
  * table for screen readers and keyboards. Hand-written because a chart library would cost more of
  * the first page's bundle budget than every chart here together (the dashboard has none).
  */
-import { useState, type KeyboardEvent, type MouseEvent } from "react";
+import { ChartTip, useChartCursor } from "./ChartCursor";
 
 /** One line of the chart; x and y are plain numbers (scale bigints before). A null y is a gap: the line breaks there. */
 export interface Series {
@@ -84,8 +84,7 @@ function stack(series: readonly Series[]): [number, number][][] {
 const valueAt = (s: Series, x: number) => s.points.find((p) => p[0] === x)?.[1] ?? undefined;
 
 export function LineChart({ label, series, formatX, formatY, marker, yDomain, xName = "x", formatRowX = formatX, stacked = false }: LineChartProps) {
-  // The x value (index into `rows`) the tooltip shows: set by the pointer or, with focus, the arrow keys.
-  const [active, setActive] = useState<number>();
+  const cursor = useChartCursor();
   const tops = stacked ? stack(series) : undefined;
   const values = (tops ?? series.map((s) => s.points)).flat().filter((p): p is readonly [number, number] => p[1] !== null);
   if (values.length === 0) return <p>No data to chart yet.</p>;
@@ -101,39 +100,13 @@ export function LineChart({ label, series, formatX, formatY, marker, yDomain, xN
   // The outer x labels align to the frame's edges so they are not cut off.
   const anchor = (i: number) => (i === 0 ? "start" : i === xTicks.length - 1 ? "end" : "middle");
   const rows = [...new Set(xs)].sort((a, b) => a - b);
-  const shown = active === undefined ? undefined : rows[Math.min(active, rows.length - 1)];
-
-  // The pointer picks the nearest x; the view box scales with the element, so compare in its units.
-  const onPointer = (e: MouseEvent<SVGSVGElement>) => {
-    const box = e.currentTarget.getBoundingClientRect();
-    if (box.width === 0) return;
-    const x = ((e.clientX - box.left) / box.width) * W;
-    let nearest = 0;
-    rows.forEach((r, i) => Math.abs(sx(r) - x) < Math.abs(sx(rows[nearest]) - x) && (nearest = i));
-    setActive(nearest);
-  };
-  const onKey = (e: KeyboardEvent<SVGSVGElement>) => {
-    const current = active ?? rows.length - 1;
-    const next = { ArrowLeft: current - 1, ArrowRight: current + 1, Home: 0, End: rows.length - 1 }[e.key];
-    if (next === undefined) return;
-    e.preventDefault();
-    setActive(Math.max(0, Math.min(rows.length - 1, next)));
-  };
+  // The x value the tooltip shows.
+  const { shown: index, svgProps } = cursor(rows.map(sx), W);
+  const shown = index === undefined ? undefined : rows[index];
 
   return (
     <figure className="chart">
-      <svg
-        viewBox={`0 0 ${W} ${H}`}
-        role="img"
-        aria-label={label}
-        tabIndex={0}
-        aria-keyshortcuts="ArrowLeft ArrowRight Home End"
-        onMouseMove={onPointer}
-        onMouseLeave={() => setActive(undefined)}
-        onFocus={() => setActive((a) => a ?? rows.length - 1)}
-        onBlur={() => setActive(undefined)}
-        onKeyDown={onKey}
-      >
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} {...svgProps}>
         {yTicks.map((y, i) => (
           <g key={`y${i}`}>
             <line x1={PAD.left} x2={W - PAD.right} y1={sy(y)} y2={sy(y)} className="grid" />
@@ -179,13 +152,7 @@ export function LineChart({ label, series, formatX, formatY, marker, yDomain, xN
         )}
       </svg>
       {shown !== undefined && (
-        // Announced as it changes, so arrowing through the chart reads each point's values.
-        <div
-          className={`chart-tip ${sx(shown) > W / 2 ? "left" : "right"}`}
-          style={{ left: `${(sx(shown) / W) * 100}%` }}
-          role="status"
-          data-testid="chart-tip"
-        >
+        <ChartTip at={sx(shown) / W}>
           <strong>{formatRowX(shown)}</strong>
           {series.map((s) => {
             const y = valueAt(s, shown);
@@ -195,7 +162,7 @@ export function LineChart({ label, series, formatX, formatY, marker, yDomain, xN
               </span>
             );
           })}
-        </div>
+        </ChartTip>
       )}
       <figcaption>
         {series.map((s) => (
