@@ -41,54 +41,47 @@ async function deployedWithActivity(): Promise<Suite> {
 describe("indexer over a faulty RPC", function () {
   after(dropTestDatabases);
 
+  /**
+   * Syncs `fixture`'s chain into two fresh databases of `backend`, one over the clean RPC, one over
+   * the faulty one in small batches; returns both derived states and how many faults were served.
+   */
+  async function syncCleanAndFaulty(name: "pglite" | "postgres", fixture: () => Promise<Suite>) {
+    const backend = (await testBackends()).find((b) => b.name === name)!;
+    if (!backend.fresh) return undefined;
+    const suite = await loadFixture(fixture);
+    const clean = await backend.fresh();
+    const faulty = await backend.fresh();
+    try {
+      await (await newEngine(clean, suite)).syncToHead();
+      const flaky = faultyRpc(hardhatRpc(), 3, 4);
+      // Small batches: e.g. creator tokens are created in one batch and traded in later ones.
+      const engine = await newEngine(faulty, suite, {
+        rpc: new RetryingRpc(flaky, { baseDelayMs: 1, maxDelayMs: 5 }),
+        batchEvents: 7,
+        fetcher: { initialRange: 64, concurrency: 3 },
+      });
+      await engine.syncToHead();
+      return { faults: flaky.faults, clean: await dumpDerived(clean), faulty: await dumpDerived(faulty) };
+    } finally {
+      await clean.close();
+      await faulty.close();
+    }
+  }
+
   for (const name of ["pglite", "postgres"] as const) {
     it(`${name}: retries every failure and ends identical to a clean sync`, async function () {
-      const backend = (await testBackends()).find((b) => b.name === name)!;
-      if (!backend.fresh) return this.skip();
-      const suite = await loadFixture(deployedWithActivity);
-      const clean = await backend.fresh();
-      const faulty = await backend.fresh();
-      try {
-        await (await newEngine(clean, suite)).syncToHead();
-        const flaky = faultyRpc(hardhatRpc(), 3, 4);
-        const engine = await newEngine(faulty, suite, {
-          rpc: new RetryingRpc(flaky, { baseDelayMs: 1, maxDelayMs: 5 }),
-          batchEvents: 7,
-          fetcher: { initialRange: 64, concurrency: 3 },
-        });
-        await engine.syncToHead();
-        expect(flaky.faults).to.be.greaterThan(10);
-        expect(await dumpDerived(faulty)).to.deep.equal(await dumpDerived(clean));
-      } finally {
-        await clean.close();
-        await faulty.close();
-      }
+      const run = await syncCleanAndFaulty(name, deployedWithActivity);
+      if (!run) return this.skip();
+      expect(run.faults).to.be.greaterThan(10);
+      expect(run.faulty).to.deep.equal(run.clean);
     });
 
     it(`${name}: creator-token logs (fetched per batch from the clones) survive the same faults`, async function () {
-      const backend = (await testBackends()).find((b) => b.name === name)!;
-      if (!backend.fresh) return this.skip();
-      const suite = await loadFixture(creatorActivity);
-      const clean = await backend.fresh();
-      const faulty = await backend.fresh();
-      try {
-        await (await newEngine(clean, suite)).syncToHead();
-        const flaky = faultyRpc(hardhatRpc(), 3, 4);
-        // Small batches: tokens are created in one batch and traded in later ones.
-        const engine = await newEngine(faulty, suite, {
-          rpc: new RetryingRpc(flaky, { baseDelayMs: 1, maxDelayMs: 5 }),
-          batchEvents: 7,
-          fetcher: { initialRange: 64, concurrency: 3 },
-        });
-        await engine.syncToHead();
-        expect(flaky.faults).to.be.greaterThan(10);
-        const got = await dumpDerived(faulty);
-        expect(got).to.deep.equal(await dumpDerived(clean));
-        expect(got.creator_token_holders.length).to.be.greaterThan(3);
-      } finally {
-        await clean.close();
-        await faulty.close();
-      }
+      const run = await syncCleanAndFaulty(name, creatorActivity);
+      if (!run) return this.skip();
+      expect(run.faults).to.be.greaterThan(10);
+      expect(run.faulty).to.deep.equal(run.clean);
+      expect(run.faulty.creator_token_holders.length).to.be.greaterThan(3);
     });
   }
 
