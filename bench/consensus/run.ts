@@ -4,11 +4,17 @@
  * on the subscribed node) of every transaction.
  *
  *   npx tsx bench/consensus/run.ts [--rate 50000] [--seconds 20] [--warmup 5] [--crashed 0] [--verify] [--dir /dev/shm]
+ *   npx tsx bench/consensus/run.ts --rate 10000 --seconds 600 --sample-seconds 15 --epoch-seconds 120   (soak)
  *
  * --crashed k: the last k nodes are never started (as in the Narwhal papers' fault runs).
  * --verify: nodes verify each transaction's ed25519 signature (off by default: see RESULTS.md).
  * --batch-size: worker batch size in bytes (default: the node default).
  * --dir: where the nodes' data folders go (default: the OS temp folder, i.e. the disk).
+ * --sample-seconds s: every s seconds, print each node's resident memory and the data folders'
+ *   size (`SOAK {...}` lines), and report how both moved after the first sample past the warm-up.
+ * --epoch-seconds e: every e seconds, rewrite the committee file with the next epoch (same members),
+ *   as the registry does at each epoch change: each node then deletes the folders of epochs before
+ *   the previous one, so disk stays bounded by two epochs.
  */
 import { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -19,7 +25,7 @@ import { SubmitStatus } from "../../node/client/protocol";
 import { signTransaction } from "../../node/client/transaction";
 import { KeyPair } from "../../node/consensus/types/crypto";
 import { DEFAULT_PARAMETERS } from "../../node/consensus/parameters";
-import { writeClusterConfigs } from "../../node/clusterConfigs";
+import { writeClusterConfigs, writeCommittee } from "../../node/clusterConfigs";
 import { spawnNode } from "../../node/nodeProcess";
 
 function option(name: string, fallback: number): number {
@@ -33,9 +39,33 @@ const WARMUP = option("warmup", 5);
 const CRASHED = option("crashed", 0);
 const BATCH_SIZE = option("batch-size", DEFAULT_PARAMETERS.batchSize);
 const VERIFY = process.argv.includes("--verify");
+const SAMPLE_SECONDS = option("sample-seconds", 0);
+const EPOCH_SECONDS = option("epoch-seconds", 0);
 const DIR = process.argv.includes("--dir") ? process.argv[process.argv.indexOf("--dir") + 1] : os.tmpdir();
 const TX_SIZE = 512;
 const TICK_MS = 50;
+
+const MiB = 1024 * 1024;
+
+/** Resident memory of a process in MiB (Linux /proc), NaN once it is gone. */
+function rssMiB(pid: number | undefined): number {
+  try {
+    const kb = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+    return Math.round((kb / 1024) * 10) / 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Bytes under a folder (files only). */
+function folderBytes(dir: string): number {
+  let total = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    total += e.isDirectory() ? folderBytes(p) : e.isFile() ? fs.statSync(p).size : 0;
+  }
+  return total;
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -85,6 +115,38 @@ async function main(): Promise<void> {
     }
   });
 
+  // Soak: epoch changes and samples of memory and disk.
+  let epoch = 1;
+  const timers: NodeJS.Timeout[] = [];
+  if (EPOCH_SECONDS > 0) {
+    timers.push(
+      setInterval(
+        () =>
+          writeCommittee(
+            cluster.committeeFile,
+            ++epoch,
+            cluster.nodes.map((n) => n.member),
+          ),
+        EPOCH_SECONDS * 1000,
+      ),
+    );
+  }
+  const samples: { t: number; epoch: number; rssMiB: number[]; diskMiB: number }[] = [];
+  if (SAMPLE_SECONDS > 0) {
+    timers.push(
+      setInterval(() => {
+        const sample = {
+          t: Math.round((Date.now() - start) / 1000),
+          epoch,
+          rssMiB: children.map((c) => rssMiB(c.pid)),
+          diskMiB: Math.round((folderBytes(dir) / MiB) * 10) / 10,
+        };
+        samples.push(sample);
+        console.log(`SOAK ${JSON.stringify(sample)}`);
+      }, SAMPLE_SECONDS * 1000),
+    );
+  }
+
   let sent = 0;
   let refused = 0;
   let seq = 0;
@@ -115,6 +177,24 @@ async function main(): Promise<void> {
     tick();
   });
   await new Promise((r) => setTimeout(r, 500));
+  timers.forEach((t) => clearInterval(t));
+
+  // Growth after the warm-up (the first GC windows): the first sample past it against the last.
+  const settled = samples.find((x) => x.t * 1000 >= windowStart - start);
+  const last = samples[samples.length - 1];
+  const soak =
+    settled && last
+      ? {
+          samples: samples.length,
+          epochs: epoch,
+          rssSettledMiB: Math.max(...settled.rssMiB),
+          rssEndMiB: Math.max(...last.rssMiB),
+          rssPeakMiB: Math.max(...samples.flatMap((x) => x.rssMiB)),
+          diskSettledMiB: settled.diskMiB,
+          diskEndMiB: last.diskMiB,
+          diskPeakMiB: Math.max(...samples.map((x) => x.diskMiB)),
+        }
+      : undefined;
 
   latencies.sort((a, b) => a - b);
   const result = {
@@ -132,6 +212,7 @@ async function main(): Promise<void> {
     sent,
     refusedOrBackedUp: refused,
     lateTicks: late,
+    ...(soak ? { soak } : {}),
   };
   console.log(JSON.stringify(result));
   console.log(`BENCH ${JSON.stringify({ bench: "consensus", ...result, loadAverage: os.loadavg()[0] })}`);
