@@ -242,10 +242,11 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     if (folded) {
       expect(await on.getByRole("link", { name }).isVisible(), "links hidden while the menu is folded").to.equal(false);
       await menu.click();
-      expect(await menu.getAttribute("aria-expanded")).to.equal("true");
+      await on.getByRole("button", { name: "Menu", exact: true, expanded: true }).waitFor({ timeout: 5_000 });
     }
     await on.getByRole("link", { name }).click();
-    if (folded) expect(await menu.getAttribute("aria-expanded")).to.equal("false");
+    // The menu folds once the new route renders (an effect of the hash change), not within the click.
+    if (folded) await on.getByRole("button", { name: "Menu", exact: true, expanded: false }).waitFor({ timeout: 5_000 });
   }
 
   /** The browser's launch options: headless Chromium, no background traffic. */
