@@ -362,12 +362,24 @@ async function ponderOverHttp(rpcUrl: string, flk: string, head: number, target:
   }
   const seconds = (Date.now() - started) / 1000;
   const { user, system } = process.cpuUsage(rpcCpu);
-  const answer = await fetch(`${url}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ query: "{ transfers { totalCount } }" }),
-  });
-  const { data } = (await answer.json()) as { data: { transfers: { totalCount: number } } };
+  // Ready, Ponder may still answer a query with an empty body for a moment (seen on the dense
+  // chain): ask again for up to 10 s before giving up.
+  let data: { transfers: { totalCount: number } } | undefined;
+  let last = "";
+  for (const until = Date.now() + 10_000; !data && Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+    const answer = await fetch(`${url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ transfers { totalCount } }" }),
+    }).catch((err: Error) => ({ status: 0, text: async () => err.message }));
+    last = `${answer.status} ${await answer.text()}`;
+    try {
+      data = (JSON.parse(last.slice(last.indexOf(" ") + 1)) as { data?: typeof data }).data;
+    } catch {
+      // not JSON yet
+    }
+  }
+  if (!data) throw new Error(`Ponder's GraphQL did not answer the transfer count: ${last.slice(0, 200)}`);
   child.kill("SIGTERM");
   await done;
   const cpuAfter = endedChildrenCpuMs();
