@@ -499,6 +499,12 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await stake.locator(".error").filter({ hasText: "You have 20,000 FLK staked." }).waitFor();
     expect(await stake.getByRole("button", { name: "Unstake" }).isDisabled()).to.equal(true);
     expect(await stake.getByTestId("unbonding-note").textContent()).to.contain(`after the unbonding period of ${UNBONDING_PERIOD / 86_400n} days`);
+    // The withdrawable date runs on the chain's clock (a day ahead of the browser's here), not the browser's.
+    await stake.getByLabel("Amount to unstake").fill("10000");
+    const note = (await stake.getByTestId("unbonding-note").filter({ hasText: "from about" }).textContent())!;
+    const shown = Date.parse(note.match(/from about (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC/)![1].replace(" ", "T") + ":00Z") / 1000;
+    const expected = Number(BigInt((await rpc.getBlock("latest"))!.timestamp) + UNBONDING_PERIOD);
+    expect(shown).to.be.within(expected - 120, expected + 120);
     // A failing transaction shows the contract's reason in words.
     const delegation = page.locator("section", { has: page.getByRole("heading", { name: "Delegation" }) });
     await delegation.getByLabel(/Delegate your votes to/).fill(`0x${"0".repeat(40)}`);

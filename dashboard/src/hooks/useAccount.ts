@@ -4,11 +4,12 @@ import { useAsync } from "../lib/useAsync";
 import { useReadProvider, useSuite } from "../lib/useChain";
 import { stakingRewardRateBps } from "../../../protocol/stakingRewards";
 import type { Suite } from "../lib/contracts";
+import type { Provider } from "ethers";
 
 /** Everything the page shows about one account, read in one batch. */
-export async function readAccount(suite: Suite, account: string) {
+export async function readAccount(suite: Suite, provider: Provider, account: string) {
   const { flk, staking, vesting, credits } = suite;
-  const [balance, staked, earned, votes, delegatee, withdrawable, unbonding, unbondingPeriod, scheduleIds, thresholds, rate] = await Promise.all([
+  const [balance, staked, earned, votes, delegatee, withdrawable, unbonding, unbondingPeriod, scheduleIds, thresholds, rate, block] = await Promise.all([
     flk.balanceOf(account),
     staking.stakeOf(account),
     staking.earned(account),
@@ -20,6 +21,7 @@ export async function readAccount(suite: Suite, account: string) {
     vesting.scheduleIdsOf(account),
     credits.tierThresholds(),
     credits.creditsPerFlkMonth(),
+    provider.getBlock("latest"),
   ]);
   const tge = await vesting.start();
   const [tier, schedules] = await Promise.all([
@@ -41,6 +43,8 @@ export async function readAccount(suite: Suite, account: string) {
     tier,
     thresholds: [...thresholds],
     rate,
+    /** The latest block's time (unix seconds): the clock unlocks and unbonding run on, which a devnet may have moved away from the browser's. */
+    chainNow: BigInt(block?.timestamp ?? 0),
   };
 }
 
@@ -49,8 +53,9 @@ export type AccountData = Awaited<ReturnType<typeof readAccount>>;
 /** {@link readAccount}, read again after every confirmed transaction. */
 export function useAccountData(account: string) {
   const suite = useSuite();
+  const provider = useReadProvider();
   const { version } = useApp();
-  return useAsync(() => readAccount(suite, account), [suite, account, version]);
+  return useAsync(() => readAccount(suite, provider, account), [suite, provider, account, version]);
 }
 
 /** `account`'s service credits per month (indexer). */

@@ -28,7 +28,7 @@ export function useBurns(limit: number) {
  * formula-only projection needs when the indexer is down. The contract bindings load only then,
  * so they stay off the first page's bundle.
  */
-export function useChainClock(enabled: boolean) {
+export function useTgeAndChainTime(enabled: boolean) {
   const { deployment, version } = useApp();
   return useAsync(async () => {
     if (!enabled) return undefined;

@@ -7,6 +7,7 @@ import { useAccountData, useCreditMonths, useRewardPayments, useRewardRate, type
 import { CopyButton } from "../components/CopyButton";
 import { ApprovalSteps } from "../components/ApprovalSteps";
 import { useAllowance } from "../hooks/useAllowance";
+import { useChainClock } from "../hooks/useChainClock";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
 import { Table } from "../components/Table";
@@ -71,6 +72,7 @@ function nextUnlock(a: { cliff: bigint; duration: bigint }, tge: bigint, now: bi
 
 function VestingSection({ data, writer, onDone }: { data: AccountData; writer: Suite; onDone: () => void }) {
   const tx = useTransaction(onDone);
+  const now = useChainClock(data.chainNow);
   if (data.schedules.length === 0) return null;
   return (
     <section aria-labelledby="vest-h">
@@ -91,7 +93,7 @@ function VestingSection({ data, writer, onDone }: { data: AccountData; writer: S
               <td>
                 <progress max={1000} value={Math.round(percent * 10)} aria-label={`${percent}% vested`} /> {percent}%
               </td>
-              <td>{allocation ? nextUnlock(allocation, data.tge, BigInt(Math.floor(Date.now() / 1000))) : "—"}</td>
+              <td>{allocation ? nextUnlock(allocation, data.tge, now) : "—"}</td>
               <td>{formatToken(schedule.released)}</td>
               <td>{formatToken(releasable)}</td>
               <td>
@@ -167,6 +169,7 @@ function StakeSection({ data, writer, account, onDone }: { data: AccountData; wr
 /** Unstaking, with its own Max (the stake) and the unbonding time said before sending. */
 function UnstakeForm({ data, writer, onDone }: { data: AccountData; writer: Suite; onDone: () => void }) {
   const { text, setText, tx } = useInputTransaction(onDone);
+  const now = useChainClock(data.chainNow);
   const amount = readAmount(text).value;
   const overStake = (value: bigint) => (value > data.staked ? `You have ${formatToken(data.staked)} staked.` : undefined);
   const valid = amount !== undefined && amount > 0n && !overStake(amount);
@@ -175,7 +178,7 @@ function UnstakeForm({ data, writer, onDone }: { data: AccountData; writer: Suit
       <AmountField label="Amount to unstake" value={text} onChange={setText} max={data.staked} check={overStake} />
       <p className="hint" data-testid="unbonding-note">
         Unstaked FLK stops earning at once and is withdrawable after the unbonding period of {formatDuration(data.unbondingPeriod)}
-        {valid ? `, from about ${formatDateTime(BigInt(Math.floor(Date.now() / 1000)) + data.unbondingPeriod)}` : ""}.
+        {valid ? `, from about ${formatDateTime(now + data.unbondingPeriod)}` : ""}.
       </p>
       <div className="actions">
         <button type="submit" disabled={tx.busy || !valid} onClick={() => tx.run((send) => send("Unstake", () => writer.staking.unstake(amount!)))}>

@@ -1,7 +1,7 @@
 import { useEffect } from "react";
 import { useApp } from "../AppContext";
 import { Loaded, StaleBanner } from "../components/Status";
-import { useAllocations, useBurns, useChainClock, useHolders, useSupply, useSupplyHistory, useTokenStats, useTransfers } from "../hooks/useSupply";
+import { useAllocations, useBurns, useTgeAndChainTime, useHolders, useSupply, useSupplyHistory, useTokenStats, useTransfers } from "../hooks/useSupply";
 import { Tabs } from "../components/Tabs";
 import { CopyButton } from "../components/CopyButton";
 import type { Deployment } from "../lib/contracts";
@@ -67,7 +67,7 @@ export function Overview() {
 
 /** The projection, unlock calendar and emission schedule from the formulas alone (the indexer is down). */
 function FormulaOnly() {
-  const clock = useChainClock(true);
+  const clock = useTgeAndChainTime(true);
   return (
     <Loaded state={clock} what="the chain's clock">
       {(c) =>
