@@ -3,7 +3,13 @@ import { paginate, type PageArgs } from "./pagination";
 import { parseAddress, type ApiContext, type Row, type SchemaPart } from "./schemaCore";
 
 const BLOCK_ORDERING = { name: "block", columns: ["blockNumber", "id"] } as const;
-const VOTE_ORDERING = { name: "block", columns: ["blockNumber", "logIndex"] } as const;
+const VOTE_ORDERINGS = {
+  BLOCK: { name: "block", columns: ["blockNumber", "logIndex"] },
+  // A proposal's votes are one per voter, so a sort of them needs no index of its own.
+  WEIGHT: { name: "weight", columns: ["weight", "proposalId", "voter"] },
+} as const;
+
+type VoteArgs = PageArgs & { orderBy?: keyof typeof VOTE_ORDERINGS };
 const SUPPORT = ["AGAINST", "FOR", "ABSTAIN"] as const;
 
 /** Total staked (the governor's `getPastTotalSupply`) at `timestamp`, from the staked supply rows. */
@@ -41,6 +47,12 @@ export const governanceSchema: SchemaPart = {
       QUEUED
       EXECUTED
     }
+    enum VoteOrderBy {
+      "Order cast."
+      BLOCK
+      "By voting weight (heaviest first with orderDirection: DESC)."
+      WEIGHT
+    }
     enum VoteSupport {
       AGAINST
       FOR
@@ -71,7 +83,7 @@ export const governanceSchema: SchemaPart = {
       blockNumber: Int!
       timestamp: Int!
       transactionHash: String!
-      votes(first: Int, after: String, orderDirection: OrderDirection): VoteConnection!
+      votes(first: Int, after: String, orderBy: VoteOrderBy, orderDirection: OrderDirection): VoteConnection!
     }
 
     type Vote {
@@ -104,8 +116,8 @@ export const governanceSchema: SchemaPart = {
       proposal(id: String!): Proposal
       "Proposals by creation (default: newest first)."
       proposals(first: Int, after: String, orderDirection: OrderDirection): ProposalConnection!
-      "Votes in the order cast."
-      votes(first: Int, after: String, where: VoteWhere, orderDirection: OrderDirection): VoteConnection!
+      "Votes in the order cast (default) or by weight."
+      votes(first: Int, after: String, where: VoteWhere, orderBy: VoteOrderBy, orderDirection: OrderDirection): VoteConnection!
     }
   `,
   resolvers: {
@@ -113,11 +125,11 @@ export const governanceSchema: SchemaPart = {
       proposal: (_: unknown, args: { id: string }, ctx: ApiContext) => ctx.db.selectFrom("proposals").selectAll().where("id", "=", args.id).executeTakeFirst(),
       proposals: (_: unknown, args: PageArgs, ctx: ApiContext) =>
         paginate(ctx.db.selectFrom("proposals").selectAll(), BLOCK_ORDERING, { ...args, orderDirection: args.orderDirection ?? "DESC" }),
-      votes: (_: unknown, args: PageArgs & { where?: { proposalId?: string; voter?: string } }, ctx: ApiContext) => {
+      votes: (_: unknown, args: VoteArgs & { where?: { proposalId?: string; voter?: string } }, ctx: ApiContext) => {
         let q = ctx.db.selectFrom("votes").selectAll();
         if (args.where?.proposalId) q = q.where("proposalId", "=", args.where.proposalId);
         if (args.where?.voter) q = q.where("voter", "=", parseAddress(args.where.voter, "where.voter"));
-        return paginate(q, VOTE_ORDERING, args);
+        return paginate(q, VOTE_ORDERINGS[args.orderBy ?? "BLOCK"], args);
       },
     },
     Proposal: {
@@ -125,8 +137,8 @@ export const governanceSchema: SchemaPart = {
         p.voteStart >= (await ctx.now()) ? null : ((await stakedAt(ctx, p.voteStart)) * BigInt(p.quorumNumerator)) / 100n,
       state: (p: Row<"proposals">, _: unknown, ctx: ApiContext) => proposalState(p, ctx),
       transactionHash: (p: Row<"proposals">) => p.txHash,
-      votes: (p: Row<"proposals">, args: PageArgs, ctx: ApiContext) =>
-        paginate(ctx.db.selectFrom("votes").selectAll().where("proposalId", "=", p.id), VOTE_ORDERING, args),
+      votes: (p: Row<"proposals">, args: VoteArgs, ctx: ApiContext) =>
+        paginate(ctx.db.selectFrom("votes").selectAll().where("proposalId", "=", p.id), VOTE_ORDERINGS[args.orderBy ?? "BLOCK"], args),
     },
     Vote: {
       support: (v: Row<"votes">) => SUPPORT[v.support],

@@ -106,6 +106,7 @@ describe("Dashboard data source on the indexer's GraphQL", function () {
       [signers[2].address, 123n * FLK + 456n, "OTHER"],
     ]);
     expect(await data.proposals()).to.deep.equal([]);
+    expect(await data.vote(1n, signers[2].address)).to.equal(undefined);
     // The delegate leaderboard: the one account with votes, and all voting power (the staked FLK).
     expect(await data.delegates(5)).to.deep.equal({
       totalVotes: await suite.staking.totalStaked(),

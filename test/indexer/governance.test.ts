@@ -136,6 +136,30 @@ describe("indexer governance area matches the governor to the wei", function () 
         ]);
         expect(executed.votes.nodes[3].weight).to.equal("0"); // staked after the snapshot
         expect(BigInt(executed.forVotes)).to.equal(105_000n * FLK); // a's own stake plus d's delegation
+
+        // Heaviest first, two pages (the dashboard lists the heaviest voters, not the latest).
+        const page = async (after: string | null) => {
+          const r = await fetch(`${api.url}/graphql`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+              query: `query($id: String!, $after: String) { proposal(id: $id) { votes(first: 2, after: $after, orderBy: WEIGHT, orderDirection: DESC) {
+                nodes { voter weight } pageInfo { hasNextPage endCursor } } } }`,
+              variables: { id: executed.id, after },
+            }),
+          });
+          return ((await r.json()) as any).data.proposal.votes;
+        };
+        const first = await page(null);
+        const second = await page(first.pageInfo.endCursor);
+        const [a, b, c, , e] = s.stakers;
+        expect([...first.nodes, ...second.nodes]).to.deep.equal([
+          { voter: a.address, weight: String(105_000n * FLK) },
+          { voter: b.address, weight: String(60_000n * FLK) },
+          { voter: c.address, weight: String(20_000n * FLK + 3n) },
+          { voter: e.address, weight: "0" },
+        ]);
+        expect([first.pageInfo.hasNextPage, second.pageInfo.hasNextPage]).to.deep.equal([true, false]);
       } finally {
         await api.close();
         await database.close();

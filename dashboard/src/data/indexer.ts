@@ -215,7 +215,7 @@ const PROPOSALS = /* GraphQL */ `
           timestamp
           transactionHash
         }
-        votes(first: $votes, orderDirection: DESC) {
+        votes(first: $votes, orderBy: WEIGHT, orderDirection: DESC) {
           nodes {
             voter
             support
@@ -223,6 +223,22 @@ const PROPOSALS = /* GraphQL */ `
             reason
           }
         }
+      }
+    }
+  }
+`;
+
+const VOTE = /* GraphQL */ `
+  query Vote($proposalId: String!, $voter: String!) {
+    health {
+      indexedBlock
+    }
+    votes(first: 1, where: { proposalId: $proposalId, voter: $voter }) {
+      nodes {
+        voter
+        support
+        weight
+        reason
       }
     }
   }
@@ -436,6 +452,13 @@ function proposalState(state: string): ProposalState {
 
 const SUPPORT: Record<string, Vote["support"]> = { FOR: "For", AGAINST: "Against", ABSTAIN: "Abstain" };
 
+/** A `Vote` as GraphQL answers it. */
+type VoteRow = { voter: string; support: string; weight: Amount; reason: string };
+
+function toVote(v: VoteRow): Vote {
+  return { voter: v.voter, support: SUPPORT[v.support], weight: BigInt(v.weight), reason: v.reason };
+}
+
 /**
  * The indexer behind `query`. `minBlock` is the block of the latest transaction the user
  * confirmed: reads wait up to `catchUpMs` for the indexer to reach it.
@@ -642,7 +665,7 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
         eta: number | null;
         timestamp: number;
         lifecycle: { kind: string; timestamp: number; transactionHash: string }[];
-        votes: { nodes: { voter: string; support: string; weight: Amount; reason: string }[] };
+        votes: { nodes: VoteRow[] };
       };
       const d = await fresh<Fresh & { proposals: { nodes: Row[] } }>(PROPOSALS, { votes: VOTES_PER_PROPOSAL });
       return d.proposals.nodes.map(({ timestamp, ...p }) => ({
@@ -659,8 +682,13 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
         eta: BigInt(p.eta ?? 0),
         created: BigInt(timestamp),
         lifecycle: p.lifecycle.map((e) => ({ kind: e.kind.toLowerCase() as ProposalEvent["kind"], time: BigInt(e.timestamp), txHash: e.transactionHash })),
-        votes: p.votes.nodes.map((v) => ({ voter: v.voter, support: SUPPORT[v.support], weight: BigInt(v.weight), reason: v.reason })),
+        votes: p.votes.nodes.map(toVote),
       }));
+    },
+
+    async vote(proposalId, voter) {
+      const d = await fresh<Fresh & { votes: { nodes: VoteRow[] } }>(VOTE, { proposalId: proposalId.toString(), voter });
+      return d.votes.nodes.map(toVote)[0];
     },
 
     async delegates(limit) {

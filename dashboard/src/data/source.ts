@@ -54,7 +54,7 @@ export interface Proposal {
   lifecycle: ProposalEvent[];
   /** How many accounts voted (`votes` may hold fewer). */
   voters: number;
-  /** The latest votes, newest first. */
+  /** The heaviest votes, heaviest first. */
   votes: Vote[];
 }
 
@@ -301,8 +301,10 @@ export interface DashboardData {
   transfers(limit: number): Promise<Transfer[]>;
   /** The latest `limit` burns, newest first. */
   burns(limit: number): Promise<Burn[]>;
-  /** Proposals, newest first, each with its latest votes. */
+  /** Proposals, newest first, each with its heaviest votes. */
   proposals(): Promise<Proposal[]>;
+  /** `voter`'s vote on proposal `proposalId`, if the indexer has seen one. */
+  vote(proposalId: bigint, voter: string): Promise<Vote | undefined>;
   /** The `limit` accounts with the most votes (non-staking delegatees included). */
   delegates(limit: number): Promise<DelegateBoard>;
   creatorTokens(): Promise<CreatorTokenInfo[]>;

@@ -145,14 +145,13 @@ export function Timeline({ proposal: p, chainNow }: { proposal: Proposal; chainN
 function Voters({ proposal: p }: { proposal: Proposal }) {
   if (p.voters === 0) return null;
   const cast = p.forVotes + p.againstVotes + p.abstainVotes;
-  const voters = [...p.votes].sort((a, b) => (a.weight === b.weight ? 0 : a.weight > b.weight ? -1 : 1));
   return (
     <details className="voters" open={p.state === "Active"}>
       <summary>
         {p.voters} voter{p.voters === 1 ? "" : "s"}
-        {p.voters > p.votes.length ? ` (the latest ${p.votes.length} listed)` : ""}
+        {p.voters > p.votes.length ? ` (the ${p.votes.length} heaviest listed)` : ""}
       </summary>
-      <Table label={`Voters on proposal ${shortAddress(p.id.toString())}`} columns={["Voter", "Vote", "Weight", "Share", "Reason"]} rows={voters}>
+      <Table label={`Voters on proposal ${shortAddress(p.id.toString())}`} columns={["Voter", "Vote", "Weight", "Share", "Reason"]} rows={p.votes}>
         {(v) => (
           <tr key={v.voter} data-testid="vote">
             <th scope="row" title={v.voter}>
@@ -193,21 +192,21 @@ function VoteBar({ proposal: p }: { proposal: Proposal }) {
   );
 }
 
-/** Whether `account` voted on `p` (the chain's `hasVoted`), how (from the indexer's latest votes), and its voting power at the snapshot. */
+/** Whether `account` voted on `p` (the chain's `hasVoted`), how (the indexer's record of its vote), and its voting power at the snapshot. */
 function useMyVote(p: Proposal, account: string | undefined, now: bigint) {
   const suite = useSuite();
-  const { version } = useApp();
+  const { data, version } = useApp();
   return useAsync(async () => {
     if (!account || p.state === "Pending") return undefined;
     // Past votes only: the snapshot must be before the chain's clock.
     const started = p.voteStart < now;
-    const [voted, power] = await Promise.all([
+    const [voted, power, vote] = await Promise.all([
       suite.governor.hasVoted(p.id, account),
       started ? suite.governor.getVotes(account, p.voteStart) : Promise.resolve(undefined),
+      data.vote(p.id, account),
     ]);
-    const support = p.votes.find((v) => v.voter.toLowerCase() === account.toLowerCase())?.support;
-    return { voted, support, power };
-  }, [suite, p.id, p.state, p.votes, account, version]);
+    return { voted, support: vote?.support, power };
+  }, [suite, data, p.id, p.state, account, version]);
 }
 
 function ProposalActions({ proposal: p, chainNow }: { proposal: Proposal; chainNow: bigint }) {
