@@ -42,8 +42,10 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
     uint96 public constant MAX_TOKEN_PRICE = 1e27;
     /// @notice Highest hosting price, per GiB-hour or per 1,000 LLM tokens: 10 USDC.
     uint64 public constant MAX_HOSTING_PRICE = 10e6;
-    /// @notice Most revenue entries in one {settle} (one per agent and serving node of the epoch).
-    uint256 public constant MAX_SETTLE_ENTRIES = 1_024;
+    /// @notice Most revenue entries in one {settle}: 256 entries that each credit a new owner use
+    /// about 7.6M gas, half the 2^24 gas cap of a transaction, leaving the rest to the escrow's
+    /// debit in the same transaction (docs/agents.md).
+    uint256 public constant MAX_SETTLE_ENTRIES = 256;
 
     /// @notice An agent: owner, number of versions (the latest is served), lease and name.
     struct Agent {

@@ -280,7 +280,7 @@ describe("AgentMarketplace", () => {
         .to.be.revertedWithCustomError(market, "AgentMarketUnauthorized")
         .withArgs(owners[0].address);
       await expect(market.connect(settler).settle(6, [1, 2], [100])).to.be.revertedWithCustomError(market, "AgentMarketBadSettlement");
-      const many = Array.from({ length: 1_025 }, () => 1);
+      const many = Array.from({ length: 257 }, () => 1);
       await expect(market.connect(settler).settle(6, many, many)).to.be.revertedWithCustomError(market, "AgentMarketBadSettlement");
       await expect(market.connect(settler).settle(6, [1, 3], [100, 100]))
         .to.be.revertedWithCustomError(market, "AgentMarketUnknown")
@@ -292,8 +292,8 @@ describe("AgentMarketplace", () => {
       await expect(market.connect(settler).settle(6, [1], [100]))
         .to.be.revertedWithCustomError(market, "AgentMarketEpochSettled")
         .withArgs(6);
-      // 1,024 entries fit.
-      const full = Array.from({ length: 1_024 }, () => 1);
+      // 256 entries fit.
+      const full = Array.from({ length: 256 }, () => 1);
       await market.connect(settler).settle(7, full, full);
       expect(await market.balanceOf(owners[0].address)).to.equal(0n); // 1 unit: 0.7 rounds down, the unit is the nodes'
     });
@@ -306,6 +306,25 @@ describe("AgentMarketplace", () => {
       await usdc.connect(settler).approve(await market.getAddress(), 800_000);
       await market.connect(settler).settle(6, [1], [1_000_000]);
       expect(await usdc.balanceOf(settler.address)).to.equal(1_000_000n * USDC - 800_000n);
+    });
+
+    it("settles its largest batch, 256 entries each crediting a new owner, in under 8M gas (the transaction cap is 2^24)", async function () {
+      this.timeout(300_000);
+      const { market, settler, owners } = await loadFixture(twoAgents);
+      const ids: number[] = [];
+      for (let i = 0; i < 256; i++) {
+        await market.connect(owners[0]).register("a", ROOT_A, ROOT_B, 128, 1);
+        await market.connect(owners[0]).transferAgent(i + 3, hre.ethers.Wallet.createRandom().address);
+        ids.push(i + 3);
+      }
+      const receipt = await (
+        await market.connect(settler).settle(
+          6,
+          ids,
+          ids.map(() => 1_000_000),
+        )
+      ).wait();
+      expect(receipt!.gasUsed).to.be.lessThan(8_000_000n);
     });
 
     it("credits whoever owns the agent when the epoch settles", async () => {
