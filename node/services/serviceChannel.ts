@@ -9,7 +9,6 @@
  * the previous one, so a slow client never makes the node process hold a large answer.
  */
 import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import { Readable } from "node:stream";
 import type { Socket } from "node:net";
 
 /** The service process's file descriptor of its end of the channel (its stdio pipe 4; the supervisor holds the other end). */
@@ -149,6 +148,8 @@ export class ChannelClient {
   private readonly frames: FrameSocket;
   private readonly exchanges = new Map<number, Exchange>();
   private readonly waiting: (() => void)[] = [];
+  /** Requests whose body waits for the socket to drain. */
+  private readonly paused = new Set<IncomingMessage>();
   private nextId = 0;
   private closedFor: string | undefined;
 
@@ -157,7 +158,15 @@ export class ChannelClient {
     /** Called once when the channel breaks (the service is then restarted by its owner). */
     private readonly onBroken: (reason: string) => void,
   ) {
-    this.frames = new FrameSocket(socket, (id, kind, payload) => this.frame(id, kind, payload), (reason) => this.close(reason));
+    this.frames = new FrameSocket(
+      socket,
+      (id, kind, payload) => this.frame(id, kind, payload),
+      (reason) => this.close(reason),
+    );
+    socket.on("drain", () => {
+      for (const req of this.paused) req.resume();
+      this.paused.clear();
+    });
   }
 
   /**
@@ -195,7 +204,7 @@ export class ChannelClient {
       for (let at = 0; at < chunk.length; at += CHUNK) full = !this.frames.send(id, Kind.RequestBody, chunk.subarray(at, at + CHUNK)) || full;
       if (full) {
         req.pause();
-        this.frames.socket.once("drain", () => req.resume());
+        this.paused.add(req);
       }
     });
     req.on("end", () => {
@@ -260,6 +269,7 @@ export class ChannelClient {
     const exchange = this.exchanges.get(id);
     if (!exchange) return;
     this.exchanges.delete(id);
+    this.paused.delete(exchange.req);
     // The rest of a body the service no longer wants is read and dropped by Node's server.
     exchange.req.removeAllListeners("data");
     exchange.req.resume();
@@ -267,8 +277,49 @@ export class ChannelClient {
   }
 }
 
+/** A request body as it arrives: its chunks in order, then its end, or the client's leaving (an error). */
+class IncomingBody implements AsyncIterable<Buffer> {
+  private readonly chunks: Buffer[] = [];
+  private ended = false;
+  private error: Error | undefined;
+  private wake: (() => void) | undefined;
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.notify();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.notify();
+  }
+
+  /** Drops what is buffered; a reader still waiting gets `error`. */
+  fail(error: Error): void {
+    this.error = error;
+    this.chunks.length = 0;
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    for (;;) {
+      if (this.error) throw this.error;
+      const chunk = this.chunks.shift();
+      if (chunk) yield chunk;
+      else if (this.ended) return;
+      else await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
+
 interface Answering {
-  body: Readable;
+  body: IncomingBody;
   cancelled: boolean;
   /** Set once the answer is known: sends the next window of its body. */
   more?: () => void;
@@ -286,16 +337,16 @@ export function serveChannel(socket: Socket, invoke: (request: ServiceRequest) =
       const current = answering.get(id);
       if (kind === Kind.Request && !current) {
         const head = JSON.parse(payload.toString("utf8")) as { method: string; url: string; headers: IncomingHttpHeaders };
-        const state: Answering = { body: new Readable({ read() {} }), cancelled: false };
+        const state: Answering = { body: new IncomingBody(), cancelled: false };
         answering.set(id, state);
         void answer(id, state, { method: head.method, url: head.url, headers: head.headers, body: state.body });
       } else if (!current) {
         // An exchange this side already finished: the rest of its body, or a late cancel.
-      } else if (kind === Kind.RequestBody) current.body.push(Buffer.from(payload));
-      else if (kind === Kind.RequestEnd) current.body.push(null);
+      } else if (kind === Kind.RequestBody) current.body.push(payload);
+      else if (kind === Kind.RequestEnd) current.body.end();
       else if (kind === Kind.Cancel) {
         current.cancelled = true;
-        current.body.destroy(new Error("the client went away"));
+        current.body.fail(new Error("the client went away"));
         answering.delete(id);
       } else if (kind === Kind.More) current.more?.();
       else throw new ChannelError(`unexpected frame kind ${kind} for exchange ${id}`);
@@ -320,7 +371,11 @@ export function serveChannel(socket: Socket, invoke: (request: ServiceRequest) =
           ? `its headers are over ${MAX_PAYLOAD} bytes`
           : invalidHeader(reply.headers);
     if (refused !== undefined) {
-      reply = { status: 502, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ error: `the service's answer cannot be sent: ${refused}` })) };
+      reply = {
+        status: 502,
+        headers: { "content-type": "application/json" },
+        body: Buffer.from(JSON.stringify({ error: `the service's answer cannot be sent: ${refused}` })),
+      };
       head = headOf(reply);
     }
     frames.send(id, Kind.ResponseHead, head);
@@ -339,7 +394,7 @@ export function serveChannel(socket: Socket, invoke: (request: ServiceRequest) =
       }
       if (sent === body.byteLength && answering.get(id) === state) {
         answering.delete(id);
-        state.body.destroy();
+        state.body.fail(new Error("the request was answered"));
         frames.send(id, Kind.ResponseEnd);
       }
     };
