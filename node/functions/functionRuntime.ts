@@ -154,7 +154,7 @@ export class FunctionRuntime {
         // proxied): the asynchronous apply hands every call to isolated-vm's thread pool and back,
         // which cost more than a trivial function's whole run (docs/functions.md "Measured").
         // V8's timeout bounds the synchronous part as it bounded the asynchronous call.
-        const hostBefore = process.cpuUsage();
+        const callStarted = performance.now();
         let answer: FunctionResponse;
         try {
           answer = (await entry.applySync(undefined, [namespace.derefInto(), new ivm.ExternalCopy(request).copyInto()], {
@@ -163,10 +163,10 @@ export class FunctionRuntime {
           })) as FunctionResponse;
         } catch (error) {
           // A heap kill disposes the isolate during the call, before the watchdog could read its
-          // clock: the call ran on this thread, so the host's CPU meanwhile is what it used.
+          // clock: the call held this thread, so its duration is charged (process.cpuUsage, a
+          // system call, would cost every request more than the hop it replaces).
           if (warm.isolate.isDisposed && cpuSeen === cpuAtStart && cpuAtStart !== undefined) {
-            const used = process.cpuUsage(hostBefore);
-            cpuSeen = cpuAtStart + BigInt(used.user + used.system) * 1_000n;
+            cpuSeen = cpuAtStart + BigInt(Math.round((performance.now() - callStarted) * 1e6));
           }
           throw error;
         }
