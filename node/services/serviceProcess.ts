@@ -30,7 +30,8 @@ async function main(): Promise<void> {
   const invoke = service.invoke?.bind(service);
   if (invoke) {
     serveChannel(new Socket({ fd: CHANNEL_FD, readable: true, writable: true }), invoke, (reason) => {
-      logger.warn("channel to the gateway closed", { reason });
+      // The gateway closed it (the service stops, or it broke the protocol): the process ends.
+      logger.info("channel to the gateway closed", { reason });
       exit();
     });
     process.send!({ ready: true, channel: true } satisfies ServiceReady);

@@ -95,7 +95,7 @@ class SupervisedService {
       if ("channel" in message) {
         this.channel = new ChannelClient(child.stdio[CHANNEL_FD] as Socket, (reason) => {
           // A broken channel (the process died, or sent what the protocol forbids) ends the process: it is restarted.
-          if (this.child !== child) return;
+          if (this.child !== child || this.state === "stopped") return;
           this.env.logger.warn("service channel broken", { service: this.id, reason });
           child.kill("SIGKILL");
         });
