@@ -125,6 +125,46 @@ describe("service channel (issue 19: the gateway → service hop)", function () 
     expect(gateway.broken).to.deep.equal([]);
   });
 
+  it("holds a slow client's answer in the service, not the gateway: the service sends only the windows the client took", async () => {
+    const [serviceEnd, gatewayEnd] = await socketPair(dir);
+    sockets.push(serviceEnd, gatewayEnd);
+    let sent = 0;
+    const write = serviceEnd.write.bind(serviceEnd) as (chunk: Uint8Array) => boolean;
+    serviceEnd.write = ((chunk: Uint8Array) => {
+      sent += chunk.byteLength;
+      return write(chunk);
+    }) as typeof serviceEnd.write;
+    const size = 64 * 2 ** 20;
+    serveChannel(
+      serviceEnd,
+      async () => ({ status: 200, headers: {}, body: Buffer.alloc(size, 7) }),
+      () => undefined,
+    );
+    const gateway = await gatewayOver(gatewayEnd);
+    servers.push(gateway.server);
+    const response = await new Promise<import("node:http").IncomingMessage>((resolve) =>
+      request(gateway.url + "/big", (r) => {
+        r.pause();
+        resolve(r);
+      }).end(),
+    );
+    // Sockets and buffers between the client and the gateway take a few MiB; then the windows stop.
+    let last = -1;
+    let stable = 0;
+    await waitFor(() => {
+      stable = sent === last ? stable + 1 : 0;
+      last = sent;
+      return sent > 0 && stable >= 50;
+    });
+    expect(sent, "bytes the service sent while the client read nothing").to.be.below(size / 2);
+    let received = 0;
+    response.on("data", (chunk: Buffer) => (received += chunk.length));
+    response.resume();
+    await new Promise((resolve) => response.on("end", resolve));
+    expect(received).to.equal(size);
+    expect(gateway.broken).to.deep.equal([]);
+  });
+
   it("answers 502 for headers or a status Node cannot send, and the channel keeps serving", async () => {
     const gateway = await setUp(async (request): Promise<ServiceAnswer> => {
       if (request.url === "/bad-name") return { status: 200, headers: { "bad name": "x" }, body: Buffer.from("x") };
