@@ -4,11 +4,13 @@
  * through HTTP. Cold start: the first request to a function the service has not seen (a distinct
  * root each time: bundle read through the gateway, new isolate, compile); for workerd, which loads
  * its workers at process start, the time from spawning a one-worker workerd to its first answer.
- * Warm: autocannon, 32 connections, requests/s and p99 latency.
+ * Warm: autocannon, 32 connections, requests/s and p99 latency, and the CPU time each process of
+ * ours spent per warm request (node with its gateway, functions service, load generator; read from
+ * /proc, so Linux only): a figure the shared machine's load disturbs less than requests/s.
  * Run: `npx tsx bench/functions/index.ts [seconds per warm run, default 5] [cold samples, default 40]`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
@@ -51,9 +53,19 @@ interface Warm {
   requestsPerSecond: number;
   p99: number;
   errors: number;
+  /** CPU µs per request of [node and gateway, functions service, load generator], when measured. */
+  cpuPerRequest?: number[];
 }
 
-async function warm(url: string, method: string, body: string | undefined): Promise<Warm> {
+/** CPU time of process `pid` so far, µs (user + system clock ticks from /proc, 100 per second). */
+function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+async function warm(url: string, method: string, body: string | undefined, pids: number[] = []): Promise<Warm> {
+  const measured = pids.length > 0 && existsSync("/proc/self/stat");
+  const before = measured ? [...pids.map(cpuOf), cpuOf(process.pid)] : [];
   const result = await autocannon({
     url,
     method: method as "GET",
@@ -62,7 +74,9 @@ async function warm(url: string, method: string, body: string | undefined): Prom
     connections: CONNECTIONS,
     duration: SECONDS,
   });
-  return { requestsPerSecond: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  const after = measured ? [...pids.map(cpuOf), cpuOf(process.pid)] : [];
+  const cpuPerRequest = measured ? after.map((t, i) => (t - before[i]) / Math.max(1, result.requests.total)) : undefined;
+  return { requestsPerSecond: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx, cpuPerRequest };
 }
 
 function percentile(samples: number[], p: number): number {
@@ -122,6 +136,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 const f0 = (n: number) => n.toFixed(0);
 const f1 = (n: number) => n.toFixed(1);
 const thousands = (n: number) => Math.round(n).toLocaleString("en-US");
+const cpuText = (w: Warm) => (w.cpuPerRequest ? `node ${f0(w.cpuPerRequest[0])}, service ${f0(w.cpuPerRequest[1])}, load ${f0(w.cpuPerRequest[2])}` : "n/a");
 
 async function main(): Promise<void> {
   const startedAt = new Date();
@@ -130,6 +145,8 @@ async function main(): Promise<void> {
   // Each function once for the warm runs, then COLD_SAMPLES distinct variants (distinct roots) for cold starts.
   const bundles = FUNCTIONS.flatMap((f) => [f.source, ...Array.from({ length: COLD_SAMPLES }, (_, i) => `${f.source}// variant ${i}\n`)]);
   const node = await startFunctionNode(bundles);
+  const services = (await (await fetch(`${node.gatewayUrl}/services`)).json()) as { services: { id: string; pid: number }[] };
+  const pids = [node.child.pid!, services.services.find((s) => s.id === "functions")!.pid];
   const rows: { name: string; cold: number[]; workerdCold: number[]; ours: Warm; theirs: Warm }[] = [];
   try {
     const workerdWarm = startWorkerd(workerdConfig(dir, FUNCTIONS, WORKERD_BASE_PORT));
@@ -152,11 +169,11 @@ async function main(): Promise<void> {
         await timed(url(0), f.method, f.body);
         const workerdUrl = `http://127.0.0.1:${WORKERD_BASE_PORT + i}/`;
         await untilAnswers(workerdUrl, f.method, f.body);
-        const ours = await warm(url(0), f.method, f.body);
+        const ours = await warm(url(0), f.method, f.body, pids);
         const theirs = await warm(workerdUrl, f.method, f.body);
         rows.push({ name: f.name, cold, workerdCold, ours, theirs });
         console.log(
-          `${f.name}: cold p50 ${f1(percentile(cold, 50))} ms p99 ${f1(percentile(cold, 99))} ms (workerd process start p50 ${f0(percentile(workerdCold, 50))} ms); warm ${thousands(ours.requestsPerSecond)} req/s p99 ${ours.p99} ms vs workerd ${thousands(theirs.requestsPerSecond)} req/s p99 ${theirs.p99} ms (${f0((100 * ours.requestsPerSecond) / theirs.requestsPerSecond)}%), errors ${ours.errors}/${theirs.errors}`,
+          `${f.name}: cold p50 ${f1(percentile(cold, 50))} ms p99 ${f1(percentile(cold, 99))} ms (workerd process start p50 ${f0(percentile(workerdCold, 50))} ms); warm ${thousands(ours.requestsPerSecond)} req/s p99 ${ours.p99} ms vs workerd ${thousands(theirs.requestsPerSecond)} req/s p99 ${theirs.p99} ms (${f0((100 * ours.requestsPerSecond) / theirs.requestsPerSecond)}%), errors ${ours.errors}/${theirs.errors}; CPU µs per warm request: ${cpuText(ours)}`,
         );
       }
     } finally {
@@ -172,12 +189,12 @@ async function main(): Promise<void> {
     `\nRun ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC on ${cpus().length} cores (${cpus()[0].model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}. Load average ${load(loadBefore)} at the start, ${load(loadAfter)} at the end.\n`,
   );
   console.log(
-    "| function | cold p50 | cold p99 | workerd process start p50 | warm req/s (p99) | workerd warm req/s (p99) | vs workerd | errors (ours/workerd) |",
+    "| function | cold p50 | cold p99 | workerd process start p50 | warm req/s (p99) | workerd warm req/s (p99) | vs workerd | errors (ours/workerd) | CPU µs / warm request |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${f1(percentile(r.cold, 50))} ms | ${f1(percentile(r.cold, 99))} ms | ${f0(percentile(r.workerdCold, 50))} ms | ${thousands(r.ours.requestsPerSecond)} (${r.ours.p99} ms) | ${thousands(r.theirs.requestsPerSecond)} (${r.theirs.p99} ms) | ${f0((100 * r.ours.requestsPerSecond) / r.theirs.requestsPerSecond)}% | ${r.ours.errors}/${r.theirs.errors} |`,
+      `| ${r.name} | ${f1(percentile(r.cold, 50))} ms | ${f1(percentile(r.cold, 99))} ms | ${f0(percentile(r.workerdCold, 50))} ms | ${thousands(r.ours.requestsPerSecond)} (${r.ours.p99} ms) | ${thousands(r.theirs.requestsPerSecond)} (${r.theirs.p99} ms) | ${f0((100 * r.ours.requestsPerSecond) / r.theirs.requestsPerSecond)}% | ${r.ours.errors}/${r.theirs.errors} | ${cpuText(r.ours)} |`,
     );
   }
 }

@@ -150,10 +150,26 @@ export class FunctionRuntime {
         const { entry, namespace } = await warm.ready;
         if (finished) throw new FunctionError("wall", "the request ended before its function was ready");
         cpuWatch = this.watchCpu(warm, limits, cpuNow, outOfTime);
-        const answer = (await entry.apply(undefined, [namespace.derefInto(), new ivm.ExternalCopy(request).copyInto()], {
-          timeout: limits.cpuMs,
-          result: { promise: true, copy: true },
-        })) as FunctionResponse;
+        // Synchronous on this thread until the handler returns or awaits (then its promise is
+        // proxied): the asynchronous apply hands every call to isolated-vm's thread pool and back,
+        // which cost more than a trivial function's whole run (docs/functions.md "Measured").
+        // V8's timeout bounds the synchronous part as it bounded the asynchronous call.
+        const callStarted = performance.now();
+        let answer: FunctionResponse;
+        try {
+          answer = (await entry.applySync(undefined, [namespace.derefInto(), new ivm.ExternalCopy(request).copyInto()], {
+            timeout: limits.cpuMs,
+            result: { promise: true, copy: true },
+          })) as FunctionResponse;
+        } catch (error) {
+          // A heap kill disposes the isolate during the call, before the watchdog could read its
+          // clock: the call held this thread, so its duration is charged (process.cpuUsage, a
+          // system call, would cost every request more than the hop it replaces).
+          if (warm.isolate.isDisposed && cpuSeen === cpuAtStart && cpuAtStart !== undefined) {
+            cpuSeen = cpuAtStart + BigInt(Math.round((performance.now() - callStarted) * 1e6));
+          }
+          throw error;
+        }
         return { ...answer, cpuUs: Number((warm.isolate.cpuTime - cpuAtStart!) / 1_000n) };
       })();
       const response = await Promise.race([answered, stopped]);

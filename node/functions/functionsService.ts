@@ -5,11 +5,11 @@
  * (`GET /blake3/<root>`: the blockstore, which fetches missing content from peers and verifies
  * every block against the root), so the bytes that run are the bytes the root names.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import { LRUCache } from "lru-cache";
 import { requestHash, responseHash } from "../acks/computeReceipt";
 import { METER_HEADER, type InvocationMeter } from "../acks/computeDesk";
-import { replyError } from "../gateway/httpReplies";
+import type { ServiceAnswer, ServiceRequest } from "../services/serviceChannel";
 import type { ServiceContext, ServiceInstance } from "../services/serviceContract";
 import { effectiveLimits, functionLimitsFrom, LIMITS_HEADER, type FunctionLimits, type RegisteredLimits } from "./functionLimits";
 import { BadFunctionPath, functionRootOf } from "./functionPath";
@@ -41,21 +41,27 @@ export async function startFunctionsService(context: ServiceContext): Promise<Se
   const runtime = new FunctionRuntime(limits, new Set(context.nodeHosts.map((h) => h.toLowerCase())));
   const sources = new FunctionSources(context.gatewayUrl, limits);
   return {
-    handle: (req, res) => {
-      serve(runtime, sources, limits, req, res).catch((error: unknown) => {
-        if (res.headersSent) return res.destroy();
-        if (error instanceof BadFunctionPath) return replyError(res, error.status, error.message);
-        if (error instanceof FunctionError) return replyError(res, FAILURE_STATUS[error.failure], error.message, { "x-fleek-function-error": error.failure });
+    invoke: async (request) => {
+      try {
+        return await serve(runtime, sources, limits, request);
+      } catch (error) {
+        if (error instanceof BadFunctionPath) return errorAnswer(error.status, error.message);
+        if (error instanceof FunctionError) return errorAnswer(FAILURE_STATUS[error.failure], error.message, { "x-fleek-function-error": error.failure });
         context.logger.warn("function request failed", { error: String(error) });
-        replyError(res, 500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
-      });
+        return errorAnswer(500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
+      }
     },
     close: async () => runtime.close(),
   };
 }
 
-async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLimits: FunctionLimits, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://function");
+/** An error answer, `{"error": message}` as every error of the node. */
+function errorAnswer(status: number, message: string, headers: Record<string, string> = {}): ServiceAnswer {
+  return { status, headers: { ...headers, "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ error: message })) };
+}
+
+async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLimits: FunctionLimits, req: ServiceRequest): Promise<ServiceAnswer> {
+  const url = new URL(req.url, "http://function");
   const root = functionRootOf(url.pathname);
   const limits = effectiveLimits(nodeLimits, registeredLimits(req.headers[LIMITS_HEADER]));
   const body = await readBody(req, limits.requestBytes);
@@ -64,9 +70,8 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLim
     throw new RefusedRequest(422, `the function's bundle is ${Buffer.byteLength(source)} bytes, over its ${limits.bundleBytes}-byte limit`);
   const path = "/" + url.pathname.split("/").slice(4).join("/");
   const host = req.headers.host ?? "function";
-  const headers: [string, string][] = [];
-  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i].toLowerCase(), req.rawHeaders[i + 1]]);
-  const method = req.method ?? "GET";
+  const headers = headerPairs(req.headers);
+  const method = req.method;
   const request: FunctionRequest = {
     method,
     url: `http://${host}${path}${url.search}`,
@@ -96,23 +101,25 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLim
     // A run a limit stopped still used the node: its error answer is metered (and receipted by a
     // paid gateway) with the CPU time spent, as Cloudflare bills a Worker that exceeded its limit.
     if (!(error instanceof FunctionError) || !STOPPED.has(error.failure) || error.cpuUs === undefined) throw error;
-    const errorBody = Buffer.from(JSON.stringify({ error: error.message }));
-    res.writeHead(FAILURE_STATUS[error.failure], {
-      "content-type": "application/json",
-      "content-length": errorBody.length,
-      "x-fleek-function-error": error.failure,
-      "x-fleek-function": root,
-      [METER_HEADER]: JSON.stringify(meterOf(error.cpuUs, errorBody)),
-    });
-    res.end(errorBody);
-    return;
+    const stopped = errorAnswer(FAILURE_STATUS[error.failure], error.message, { "x-fleek-function-error": error.failure, "x-fleek-function": root });
+    stopped.headers[METER_HEADER] = JSON.stringify(meterOf(error.cpuUs, stopped.body));
+    return stopped;
   }
   const meter = meterOf(answer.cpuUs, answer.body);
   const out: Record<string, string> = {};
   // x-fleek-* are the node's: a function cannot set its own meter or receipt.
   for (const [k, v] of answer.headers) if (!HOP_BY_HOP.has(k) && !k.startsWith("x-fleek-")) out[k] = v;
-  res.writeHead(answer.status, { ...out, "content-length": answer.body.byteLength, "x-fleek-function": root, [METER_HEADER]: JSON.stringify(meter) });
-  res.end(answer.body);
+  return { status: answer.status, headers: { ...out, "x-fleek-function": root, [METER_HEADER]: JSON.stringify(meter) }, body: answer.body };
+}
+
+/** The request's headers as name/value pairs, a repeated header as several pairs (as on the wire). */
+function headerPairs(headers: IncomingHttpHeaders): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === "string") pairs.push([name, value]);
+    else if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
+  }
+  return pairs;
 }
 
 /** The limits the gateway read from FunctionRegistry for this function, if any (a malformed header counts as none). */
@@ -126,12 +133,12 @@ function registeredLimits(header: string | string[] | undefined): Partial<Regist
   }
 }
 
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+async function readBody(req: ServiceRequest, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > maxBytes) throw new RefusedRequest(413, `request body is ${declared} bytes, over the ${maxBytes}-byte limit`);
   const parts: Buffer[] = [];
   let size = 0;
-  for await (const part of req as AsyncIterable<Buffer>) {
+  for await (const part of req.body) {
     size += part.length;
     if (size > maxBytes) throw new RefusedRequest(413, `request body over the ${maxBytes}-byte limit`);
     parts.push(part);

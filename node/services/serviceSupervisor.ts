@@ -3,13 +3,16 @@
  * to them. A service that exits or fails to start is restarted after a backoff (200 ms doubling to
  * 30 s; back to 200 ms once a process ran for a minute). `reconcile` adds, removes and restarts
  * services to match a new `services` config (SIGHUP on `node run`). Consensus runs in the node
- * process and never waits on a service: the only link is this HTTP proxy.
+ * process and never waits on a service: the only link is this proxy, over the service's framed
+ * channel (serviceChannel.ts) or, for a service that streams its answers, HTTP on loopback.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import * as path from "node:path";
 import { replyError } from "../gateway/httpReplies";
 import type { Logger } from "../logger";
+import { CHANNEL_FD, ChannelClient } from "./serviceChannel";
 import type { ServiceLaunch, ServiceReady } from "./serviceProcess";
 
 const SERVICE_PROCESS = path.join(__dirname, "serviceProcess.ts");
@@ -41,6 +44,7 @@ export interface SupervisorEnvironment {
 class SupervisedService {
   private child: ChildProcess | undefined;
   private port: number | undefined;
+  private channel: ChannelClient | undefined;
   private failures = 0;
   private startedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -57,9 +61,9 @@ class SupervisedService {
     this.start();
   }
 
-  /** The loopback port of the running process. */
-  get target(): number | undefined {
-    return this.state === "running" ? this.port : undefined;
+  /** Where the running process answers: its channel, or its loopback port. */
+  get target(): ChannelClient | number | undefined {
+    return this.state === "running" ? (this.channel ?? this.port) : undefined;
   }
 
   status(): ServiceStatus {
@@ -77,7 +81,8 @@ class SupervisedService {
     const child = fork(SERVICE_PROCESS, [], {
       execArgv: [...inherited, ...tsx, "--no-node-snapshot"],
       env: { ...process.env, FLEEK_SERVICE: JSON.stringify(launch) },
-      stdio: ["ignore", "ignore", "inherit", "ipc"],
+      // fd CHANNEL_FD: a socketpair, the framed channel's two ends; nothing else can connect to it.
+      stdio: ["ignore", "ignore", "inherit", "ipc", "pipe"],
     });
     this.child = child;
     this.startTimer = setTimeout(() => {
@@ -87,9 +92,16 @@ class SupervisedService {
     child.on("message", (message: ServiceReady) => {
       if (!message?.ready || this.child !== child) return;
       clearTimeout(this.startTimer);
-      this.port = message.port;
+      if ("channel" in message) {
+        this.channel = new ChannelClient(child.stdio[CHANNEL_FD] as Socket, (reason) => {
+          // A broken channel (the process died, or sent what the protocol forbids) ends the process: it is restarted.
+          if (this.child !== child || this.state === "stopped") return;
+          this.env.logger.warn("service channel broken", { service: this.id, reason });
+          child.kill("SIGKILL");
+        });
+      } else this.port = message.port;
       this.state = "running";
-      this.env.logger.info("service running", { service: this.id, pid: child.pid, port: message.port });
+      this.env.logger.info("service running", { service: this.id, pid: child.pid, port: this.port ?? "channel" });
     });
     child.on("exit", (code, signal) => this.exited(child, code, signal));
   }
@@ -98,6 +110,8 @@ class SupervisedService {
     if (this.child !== child) return;
     clearTimeout(this.startTimer);
     this.port = undefined;
+    this.channel?.close(`the process exited (${signal ?? code})`);
+    this.channel = undefined;
     this.agent.destroy();
     if (this.state === "stopped") return;
     if (Date.now() - this.startedAt > HEALTHY_AFTER_MS) this.failures = 0;
@@ -115,6 +129,7 @@ class SupervisedService {
     this.state = "stopped";
     clearTimeout(this.restartTimer);
     clearTimeout(this.startTimer);
+    this.channel?.close("the service stopped");
     this.agent.destroy();
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -176,12 +191,18 @@ export class ServiceSupervisor {
       answered(404, undefined);
       return replyError(res, 404, `no service ${JSON.stringify(id)} on this node`);
     }
-    const port = service.target;
-    if (port === undefined) answered(503, undefined);
-    if (port === undefined)
+    const target = service.target;
+    if (target === undefined) answered(503, undefined);
+    if (target === undefined)
       return replyError(res, 503, `service ${id} is ${service.state === "stopped" ? "stopped" : "restarting"}; retry shortly`, { "retry-after": "1" });
+    const failed = (reason: string) => {
+      answered(502, undefined);
+      if (res.headersSent) return res.destroy();
+      replyError(res, 502, `service ${id} failed while answering: ${reason}`);
+    };
+    if (target instanceof ChannelClient) return target.forward(req, res, forwardPath, answered, failed);
     const upstream = request(
-      { host: "127.0.0.1", port, method: req.method, path: forwardPath, headers: req.headers, agent: service.agent },
+      { host: "127.0.0.1", port: target, method: req.method, path: forwardPath, headers: req.headers, agent: service.agent },
       (answer: IncomingMessage) => {
         const status = answer.statusCode ?? 502;
         res.writeHead(status, answered(status, answer.headers) ?? answer.headers);
@@ -189,11 +210,7 @@ export class ServiceSupervisor {
         answer.on("error", () => res.destroy());
       },
     );
-    upstream.on("error", (error) => {
-      answered(502, undefined);
-      if (res.headersSent) return res.destroy();
-      replyError(res, 502, `service ${id} failed while answering: ${error.message}`);
-    });
+    upstream.on("error", (error) => failed(error.message));
     res.on("close", () => {
       if (!res.writableFinished) upstream.destroy();
     });
