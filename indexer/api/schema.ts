@@ -9,6 +9,7 @@ import { functionsSchema } from "./schemaFunctions";
 import { governanceSchema } from "./schemaGovernance";
 import { governanceTimelineSchema } from "./schemaGovernanceTimeline";
 import { registrySchema } from "./schemaRegistry";
+import { serviceChargesSchema } from "./schemaServiceCharges";
 import { stakingSchema } from "./schemaStaking";
 import { stakingRewardsSchema } from "./schemaStakingRewards";
 import { stakingRewardPaymentsSchema } from "./schemaStakingRewardPayments";
@@ -32,6 +33,7 @@ export const schemaParts: readonly SchemaPart[] = [
   governanceTimelineSchema,
   stakingRewardPaymentsSchema,
   functionsSchema,
+  serviceChargesSchema,
 ];
 
 /** The executable schema of the whole API. */
