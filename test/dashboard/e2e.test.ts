@@ -1166,6 +1166,11 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       await row.waitFor();
       expect(await row.getByTestId("function-version").textContent()).to.equal("1");
       expect(await row.getByTestId("function-cost").textContent()).to.equal("0.7 USDC");
+      // Nobody has called it yet: no invocation in any report, nothing paid.
+      expect([await row.getByTestId("function-invocations").textContent(), await row.getByTestId("function-revenue").textContent()]).to.deep.equal([
+        "0",
+        "0 USDC",
+      ]);
 
       // The same bundle again is refused before any transaction; another bundle is version 2.
       const deploy = form.getByRole("button", { name: "Upload and register" });
