@@ -154,7 +154,7 @@ describe("NodeRegistry: epoch reports", () => {
       .withArgs(12n, 13n);
   });
 
-  it("checks the per-service charges: sorted, of reported nodes, known kinds, summing to each node's revenue, at most 1,024", async () => {
+  it("checks the per-service charges: sorted, of reported nodes, known kinds, summing to each node's revenue, at most 1,024 (which fits a transaction)", async () => {
     const s = await loadFixture(reporting);
     const reg = s.registry;
     const q = s.members.slice(0, quorum(7));
@@ -200,6 +200,14 @@ describe("NodeRegistry: epoch reports", () => {
     await expect(reg.submitEpochReport(tooMany, await signReport(s, tooMany, q)))
       .to.be.revertedWithCustomError(reg, "NodeRegistryTooManyCharges")
       .withArgs(1_025, 1_024);
+    // The bound itself fits a transaction: 1,024 charges (node 3's 1,021 zero-amount functions)
+    // are accepted well under EIP-7825's 2^24 gas per transaction.
+    const full = await withCharges([...good, ...many.slice(0, 1_021)]);
+    const snapshot = await hre.network.provider.send("evm_snapshot");
+    const receipt = await (await reg.submitEpochReport(full, await signReport(s, full, q))).wait();
+    console.log(`      submitEpochReport with 1,024 charges: ${receipt!.gasUsed} gas`);
+    expect(receipt!.gasUsed < 2n ** 24n).to.equal(true);
+    await hre.network.provider.send("evm_revert", [snapshot]);
     // Kind 2 (agents) is accepted already; the event carries every charge as signed.
     const accepted = await withCharges([c(1, 0, ZERO32, 3n), c(1, 2, rootA, 4n), c(2, 1, rootB, 5n)]);
     const tx = await reg.submitEpochReport(accepted, await signReport(s, accepted, q));
