@@ -129,7 +129,8 @@ export function foldCharges(charges: readonly ServiceCharge[]): ServiceCharge[] 
     (a, b) =>
       (a.amount > b.amount ? -1 : a.amount < b.amount ? 1 : 0) || (a.requests > b.requests ? -1 : a.requests < b.requests ? 1 : 0) || compareCharges(a, b),
   );
-  const folded = new Set(ranked.slice(MAX_REPORT_CHARGES - 2 * nodes));
+  // The registry's report has at most MAX_ACTIVE = 100 nodes, so the room left is positive.
+  const folded = new Set(ranked.slice(Math.max(0, MAX_REPORT_CHARGES - 2 * nodes)));
   const out = new Map<string, ServiceCharge>();
   for (const c of charges) {
     const entry = folded.has(c) || (c.kind === ServiceKind.Function && c.service === NO_SERVICE) ? { ...c, service: NO_SERVICE } : c;
