@@ -5,8 +5,9 @@ import {ClientUsage, EpochReport, IEpochReportErrors, NodeMeasurement, ServiceCh
 
 /// @title EpochReports: the EIP-712 hash and the consistency checks of an {EpochReport}
 /// @notice A linked library of NodeRegistry (its code would not fit in the registry's). The
-/// registry wraps {structHash} in its own EIP-712 domain and calls {check} before acting on a
-/// report; the errors are {IEpochReportErrors}, which the registry inherits.
+/// registry wraps {structHash} in its own EIP-712 domain; {verify} checks a report and hashes it in
+/// one call (the report is copied into the library's call once); the errors are
+/// {IEpochReportErrors}, which the registry inherits.
 library EpochReports {
     /// @notice EIP-712 type of a {NodeMeasurement}.
     bytes32 public constant NODE_MEASUREMENT_TYPEHASH =
@@ -32,7 +33,7 @@ library EpochReports {
 
     /// @notice The EIP-712 struct hash of `report` (NodeRegistry.reportDigest wraps it in its domain).
     /// @param report the report
-    function structHash(EpochReport calldata report) external pure returns (bytes32) {
+    function structHash(EpochReport calldata report) public pure returns (bytes32) {
         bytes32[] memory nodeHashes = new bytes32[](report.nodes.length);
         for (uint256 i = 0; i < nodeHashes.length; ++i) {
             NodeMeasurement calldata m = report.nodes[i];
@@ -74,7 +75,16 @@ library EpochReports {
     /// service), summing per node to that node's revenue.
     /// @param report the report
     /// @param nodeCount the registry's node count
-    function check(EpochReport calldata report, uint32 nodeCount) external pure {
+    /// @return the report's {structHash}
+    function verify(EpochReport calldata report, uint32 nodeCount) external pure returns (bytes32) {
+        check(report, nodeCount);
+        return structHash(report);
+    }
+
+    /// @dev The checks of {verify}, without the hash.
+    /// @param report the report
+    /// @param nodeCount the registry's node count
+    function check(EpochReport calldata report, uint32 nodeCount) internal pure {
         uint32 lastId;
         uint256 revenue;
         for (uint256 i = 0; i < report.nodes.length; ++i) {

@@ -183,9 +183,9 @@ contract NodeRegistry is NodeStaking, EIP712, IEpochReportErrors {
         uint64 e = epoch;
         if (report.epoch != e) revert NodeRegistryWrongEpoch(report.epoch, e);
         if (block.timestamp < reportOpensAt()) revert NodeRegistryTooEarly(reportOpensAt());
-        bytes32 digest = reportDigest(report);
+        // Checked and hashed in one library call: the report is copied into it once.
+        bytes32 digest = _hashTypedDataV4(EpochReports.verify(report, nodeCount));
         uint32[] memory signers = _checkSignatures(digest, signatures, e);
-        EpochReports.check(report, nodeCount);
         emit EpochReported(e, digest, report, signers);
         escrow.debit(e, report.usage);
         rewards.settle(e, report.rewardsRoot, report.totalFlkWeight, report.totalUsdcWeight);
