@@ -3,6 +3,9 @@
  * `NodeRegistry.submitEpochReport` accepts exactly what these functions produce.
  */
 import { TypedDataEncoder, type Signer, type TypedDataDomain } from "ethers";
+import { compareCharges, type ServiceCharge } from "./usage";
+
+export type { ServiceCharge } from "./usage";
 
 /** What the committee measured of one node (`NodeMeasurement` in Solidity). */
 export interface NodeMeasurement {
@@ -29,6 +32,8 @@ export interface EpochReport {
   epoch: bigint;
   nodes: NodeMeasurement[];
   usage: ClientUsage[];
+  /** Per (node, kind, service) paid USDC, in strictly increasing order (protocol/usage.ts). */
+  charges: ServiceCharge[];
   reputationRoot: string;
   rewardsRoot: string;
   totalFlkWeight: bigint;
@@ -42,6 +47,7 @@ export const EPOCH_REPORT_TYPES = {
     { name: "epoch", type: "uint64" },
     { name: "nodes", type: "NodeMeasurement[]" },
     { name: "usage", type: "ClientUsage[]" },
+    { name: "charges", type: "ServiceCharge[]" },
     { name: "reputationRoot", type: "bytes32" },
     { name: "rewardsRoot", type: "bytes32" },
     { name: "totalFlkWeight", type: "uint256" },
@@ -61,6 +67,14 @@ export const EPOCH_REPORT_TYPES = {
     { name: "client", type: "address" },
     { name: "amount", type: "uint128" },
   ],
+  ServiceCharge: [
+    { name: "nodeId", type: "uint32" },
+    { name: "kind", type: "uint8" },
+    { name: "service", type: "bytes32" },
+    { name: "requests", type: "uint64" },
+    { name: "cpuMs", type: "uint64" },
+    { name: "amount", type: "uint128" },
+  ],
 };
 
 /** The registry's EIP-712 domain. */
@@ -73,6 +87,7 @@ export interface ReportInput {
   epoch: bigint;
   nodes: readonly NodeMeasurement[];
   usage: readonly ClientUsage[];
+  charges: readonly ServiceCharge[];
   reputationRoot: string;
   rewardsRoot: string;
   totalFlkWeight: bigint;
@@ -81,7 +96,8 @@ export interface ReportInput {
 
 /**
  * A report in the canonical form the contract requires: nodes in increasing id order, clients in
- * increasing address order with zero usage left out, `totalUsage` their sum.
+ * increasing address order with zero usage left out, `totalUsage` their sum, charges in
+ * (nodeId, kind, service) order with empty ones (no request, no amount) left out.
  */
 export function buildEpochReport(input: ReportInput): EpochReport {
   const nodes = [...input.nodes].sort((a, b) => a.nodeId - b.nodeId);
@@ -90,6 +106,7 @@ export function buildEpochReport(input: ReportInput): EpochReport {
     epoch: input.epoch,
     nodes,
     usage,
+    charges: input.charges.filter((c) => c.requests > 0n || c.amount > 0n).sort(compareCharges),
     reputationRoot: input.reputationRoot,
     rewardsRoot: input.rewardsRoot,
     totalFlkWeight: input.totalFlkWeight,

@@ -4,7 +4,7 @@
  * {@link completeEpochReport}; the indexer (or anyone) checks a report on-chain with
  * {@link checkEpochReport}. One implementation, so the two can never disagree by construction.
  */
-import { buildEpochReport, type ClientUsage, type EpochReport, type NodeMeasurement } from "./report";
+import { buildEpochReport, type ClientUsage, type EpochReport, type NodeMeasurement, type ServiceCharge } from "./report";
 import { reputationRoot } from "./reputation";
 import { buildRewardsTree, rewardLeaves, type RewardsTree } from "./rewards";
 
@@ -40,11 +40,12 @@ export function reportReputationRoot(nodes: readonly NodeMeasurement[]): string 
   return reputationRoot(new Map(nodes.map((n) => [n.nodeId, n.reputation])));
 }
 
-/** What a committee fills in before signing: the epoch, the per-node fields and the clients' usage. */
+/** What a committee fills in before signing: the epoch, the per-node fields, the clients' usage and the per-service charges. */
 export interface ReportFacts {
   epoch: bigint;
   nodes: readonly NodeMeasurement[];
   usage: readonly ClientUsage[];
+  charges: readonly ServiceCharge[];
 }
 
 /** The canonical report of `facts` with its roots and totals, and the rewards tree (for proofs). */

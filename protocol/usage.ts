@@ -43,6 +43,27 @@ export function computeCharge(requests: bigint, cpuUs: bigint, prices: ComputePr
   return (requests * prices.perMillionRequests * 1_000n + cpuUs * prices.perMillionCpuMs) / 1_000_000_000n;
 }
 
+/** The kinds of service a {@link ServiceCharge} itemizes (`ServiceCharge.kind`). */
+export const ServiceKind = {
+  /** Content delivery: service zero, requests = delivery acks, no CPU. */
+  Content: 0,
+  /** Edge function: service = the function's content root (zero: folded, see {@link MAX_REPORT_CHARGES}). */
+  Function: 1,
+  /** Reserved for agents (issue #20): nothing produces it yet; the registry accepts it. */
+  Agent: 2,
+} as const;
+
+/** `bytes32(0)`: the service of content delivery and of folded functions. */
+export const NO_SERVICE = `0x${"00".repeat(32)}`;
+
+/**
+ * Most charges a report carries (`EpochReports.MAX_CHARGES`). Above it, each node's function
+ * charges beyond the largest `MAX_REPORT_CHARGES − 2 × nodes` (by amount, then requests, then
+ * node id and root) are folded into one (node, function, zero) entry: with at most 100 active
+ * nodes there is room for every node's content entry and folded entry.
+ */
+export const MAX_REPORT_CHARGES = 1024;
+
 /** What one node served one paying account over an epoch: content bytes and function invocations. */
 export interface Delivery {
   nodeId: number;
@@ -50,10 +71,14 @@ export interface Delivery {
   account: string;
   /** Content bytes delivered (delivery acks). */
   bytes: bigint;
+  /** Content delivery acks of those bytes (default 0; counted in the content charge's requests). */
+  acks?: bigint;
   /** Function invocations acknowledged (compute acks; default 0). */
   requests?: bigint;
   /** CPU microseconds of those invocations (default 0). */
   cpuUs?: bigint;
+  /** The invoked function's content root (0x hex; default {@link NO_SERVICE}). */
+  service?: string;
   /**
    * A budget within the account the charge also counts against (an owner-pays function,
    * `fn:<id>`; its cap in {@link usageTotals}' `budgets`). None: only the account's debitable caps it.
@@ -61,23 +86,76 @@ export interface Delivery {
   budget?: string;
 }
 
-/** Per-client usage and per-node revenue of an epoch. */
+/** USDC a node earned from one service (`ServiceCharge` of the report, protocol/report.ts). */
+export interface ServiceCharge {
+  nodeId: number;
+  /** A {@link ServiceKind}. */
+  kind: number;
+  /** bytes32, lower-case 0x hex: zero for content, the function's root for a function. */
+  service: string;
+  /** Delivery acks (content) or invocations (function). */
+  requests: bigint;
+  /** CPU milliseconds of the invocations, rounded down once over the entry's total. */
+  cpuMs: bigint;
+  /** USDC units paid (after budget and debitable scaling). */
+  amount: bigint;
+}
+
+/** Per-client usage, per-node revenue and per-(node, service) charges of an epoch. */
 export interface UsageTotals {
   /** Escrow account (lower-case) → USDC units debited (at most its debitable amount). */
   usage: Map<string, bigint>;
   /** Node id → USDC units of that usage it served (its revenue, the report's `revenue`). */
   revenue: Map<number, bigint>;
+  /** Per (node, kind, service), in strictly increasing order; each node's amounts sum to its revenue. */
+  charges: ServiceCharge[];
+}
+
+/** The canonical order of charges: (nodeId, kind, service) increasing. */
+export function compareCharges(a: ServiceCharge, b: ServiceCharge): number {
+  return a.nodeId - b.nodeId || a.kind - b.kind || (a.service < b.service ? -1 : a.service > b.service ? 1 : 0);
 }
 
 /**
- * Sums deliveries per (node, account) pair and charges each pair's bytes with
- * {@link bandwidthCharge} plus its invocations with {@link computeCharge}. An account is debited at most what the escrow lets the epoch's report
- * take from it (`debitable`: `ServiceEscrow.debitable` at the epoch's first block; an account
- * missing from the map has 0): when its charges exceed that, each pair's charge is scaled down to
- * `charge × debitable / charges`, rounded down; before that, the pairs of a budget (an owner-pays
- * function's cap per epoch) over its cap are scaled the same way to the cap. Each (scaled) charge is credited both to the
- * account's usage and to the node's revenue, so the nodes' revenue always equals the USDC the
- * report debits, and a node is never paid for usage nobody paid (docs/payments.md).
+ * Charges within {@link MAX_REPORT_CHARGES}: unchanged when they fit; otherwise the function
+ * charges outside the largest `MAX_REPORT_CHARGES − 2 × nodes` are merged per node into its
+ * (node, function, zero) entry. Amounts are moved, never rounded, so each node's sum is kept.
+ */
+export function foldCharges(charges: readonly ServiceCharge[]): ServiceCharge[] {
+  if (charges.length <= MAX_REPORT_CHARGES) return [...charges].sort(compareCharges);
+  const nodes = new Set(charges.map((c) => c.nodeId)).size;
+  const functions = charges.filter((c) => c.kind === ServiceKind.Function && c.service !== NO_SERVICE);
+  const ranked = [...functions].sort(
+    (a, b) =>
+      (a.amount > b.amount ? -1 : a.amount < b.amount ? 1 : 0) || (a.requests > b.requests ? -1 : a.requests < b.requests ? 1 : 0) || compareCharges(a, b),
+  );
+  // The registry's report has at most MAX_ACTIVE = 100 nodes, so the room left is positive.
+  const folded = new Set(ranked.slice(Math.max(0, MAX_REPORT_CHARGES - 2 * nodes)));
+  const out = new Map<string, ServiceCharge>();
+  for (const c of charges) {
+    const entry = folded.has(c) || (c.kind === ServiceKind.Function && c.service === NO_SERVICE) ? { ...c, service: NO_SERVICE } : c;
+    const key = `${entry.nodeId}:${entry.kind}:${entry.service}`;
+    const prev = out.get(key);
+    out.set(
+      key,
+      prev ? { ...prev, requests: prev.requests + entry.requests, cpuMs: prev.cpuMs + entry.cpuMs, amount: prev.amount + entry.amount } : { ...entry },
+    );
+  }
+  return [...out.values()].sort(compareCharges);
+}
+
+/**
+ * Charges each (node, account, budget, service) atom of the deliveries: a pair's content bytes
+ * with {@link bandwidthCharge}, and its invocations of each function with {@link computeCharge},
+ * each over the epoch's totals. An account is debited at most what the escrow lets the epoch's
+ * report take from it (`debitable`: `ServiceEscrow.debitable` at the epoch's first block; an account
+ * missing from the map has 0): when its charges exceed that, each atom's charge is scaled down to
+ * `charge × debitable / charges`, rounded down; before that, the atoms of a budget (an owner-pays
+ * function's cap per epoch) over its cap are scaled the same way to the cap. Each paid atom is
+ * then credited, unrounded again, to the account's usage, the node's revenue and the node's
+ * (kind, service) charge: the nodes' revenue always equals the USDC the report debits, each
+ * node's charges sum to its revenue by construction, and a node is never paid for usage nobody
+ * paid (docs/payments.md).
  */
 export function usageTotals(
   deliveries: Iterable<Delivery>,
@@ -86,39 +164,63 @@ export function usageTotals(
   computePrices: ComputePrices = DEFAULT_COMPUTE_PRICES,
   budgets: ReadonlyMap<string, bigint> = new Map(),
 ): UsageTotals {
-  const pairs = new Map<string, { nodeId: number; account: string; budget?: string; bytes: bigint; requests: bigint; cpuUs: bigint; charge: bigint }>();
+  interface Atom {
+    nodeId: number;
+    account: string;
+    budget?: string;
+    kind: number;
+    service: string;
+    bytes: bigint;
+    requests: bigint;
+    cpuUs: bigint;
+    charge: bigint;
+  }
+  const atoms = new Map<string, Atom>();
+  const add = (d: Delivery, account: string, kind: number, service: string, bytes: bigint, requests: bigint, cpuUs: bigint) => {
+    const key = `${d.nodeId}:${account}:${d.budget ?? ""}:${kind}:${service}`;
+    let atom = atoms.get(key);
+    if (!atom) atoms.set(key, (atom = { nodeId: d.nodeId, account, budget: d.budget, kind, service, bytes: 0n, requests: 0n, cpuUs: 0n, charge: 0n }));
+    atom.bytes += bytes;
+    atom.requests += requests;
+    atom.cpuUs += cpuUs;
+  };
   for (const d of deliveries) {
     const account = d.account.toLowerCase();
-    const key = `${d.nodeId}:${account}:${d.budget ?? ""}`;
-    const pair = pairs.get(key) ?? { nodeId: d.nodeId, account, budget: d.budget, bytes: 0n, requests: 0n, cpuUs: 0n, charge: 0n };
-    pair.bytes += d.bytes;
-    pair.requests += d.requests ?? 0n;
-    pair.cpuUs += d.cpuUs ?? 0n;
-    pairs.set(key, pair);
+    if (d.bytes > 0n || (d.acks ?? 0n) > 0n) add(d, account, ServiceKind.Content, NO_SERVICE, d.bytes, d.acks ?? 0n, 0n);
+    if ((d.requests ?? 0n) > 0n || (d.cpuUs ?? 0n) > 0n)
+      add(d, account, ServiceKind.Function, (d.service ?? NO_SERVICE).toLowerCase(), 0n, d.requests ?? 0n, d.cpuUs ?? 0n);
   }
   const inBudget = new Map<string, bigint>();
-  for (const p of pairs.values()) {
-    p.charge = bandwidthCharge(p.bytes, pricePerGB) + computeCharge(p.requests, p.cpuUs, computePrices);
-    if (p.budget !== undefined) inBudget.set(p.budget, (inBudget.get(p.budget) ?? 0n) + p.charge);
+  for (const a of atoms.values()) {
+    a.charge = a.kind === ServiceKind.Content ? bandwidthCharge(a.bytes, pricePerGB) : computeCharge(a.requests, a.cpuUs, computePrices);
+    if (a.budget !== undefined) inBudget.set(a.budget, (inBudget.get(a.budget) ?? 0n) + a.charge);
   }
   // A budget over its cap (missing: 0) is scaled down first, as an account over its debitable is below.
   const charged = new Map<string, bigint>();
-  for (const p of pairs.values()) {
-    if (p.budget !== undefined) {
-      const total = inBudget.get(p.budget)!;
-      const cap = budgets.get(p.budget) ?? 0n;
-      if (total > cap) p.charge = (p.charge * cap) / total;
+  for (const a of atoms.values()) {
+    if (a.budget !== undefined) {
+      const total = inBudget.get(a.budget)!;
+      const cap = budgets.get(a.budget) ?? 0n;
+      if (total > cap) a.charge = (a.charge * cap) / total;
     }
-    charged.set(p.account, (charged.get(p.account) ?? 0n) + p.charge);
+    charged.set(a.account, (charged.get(a.account) ?? 0n) + a.charge);
   }
   const usage = new Map<string, bigint>();
   const revenue = new Map<number, bigint>();
-  for (const p of pairs.values()) {
-    const total = charged.get(p.account)!;
-    const cap = debitable.get(p.account) ?? 0n;
-    const paid = total <= cap ? p.charge : (p.charge * cap) / total;
-    usage.set(p.account, (usage.get(p.account) ?? 0n) + paid);
-    revenue.set(p.nodeId, (revenue.get(p.nodeId) ?? 0n) + paid);
+  const byService = new Map<string, ServiceCharge & { cpuUs: bigint }>();
+  for (const a of atoms.values()) {
+    const total = charged.get(a.account)!;
+    const cap = debitable.get(a.account) ?? 0n;
+    const paid = total <= cap ? a.charge : (a.charge * cap) / total;
+    usage.set(a.account, (usage.get(a.account) ?? 0n) + paid);
+    revenue.set(a.nodeId, (revenue.get(a.nodeId) ?? 0n) + paid);
+    const key = `${a.nodeId}:${a.kind}:${a.service}`;
+    const c = byService.get(key) ?? { nodeId: a.nodeId, kind: a.kind, service: a.service, requests: 0n, cpuMs: 0n, cpuUs: 0n, amount: 0n };
+    c.requests += a.requests;
+    c.cpuUs += a.cpuUs;
+    c.amount += paid;
+    byService.set(key, c);
   }
-  return { usage, revenue };
+  const charges = [...byService.values()].map(({ cpuUs, ...c }) => ({ ...c, cpuMs: cpuUs / 1_000n }));
+  return { usage, revenue, charges: foldCharges(charges) };
 }

@@ -9,6 +9,7 @@ import { FLK } from "../protocol/units";
 import { deploySuite, timelockSigner, type Suite } from "./deploy";
 import type { NodeStanding } from "../protocol/reportRoots";
 import { buildEpochReport, orderSignatures, quorum, reportDomain, signEpochReport, type EpochReport, type ReportInput } from "../protocol/report";
+import { contentCharges } from "./reportCharges";
 
 export const MIN_STAKE = 1_000n * FLK;
 export const ZERO32 = `0x${"00".repeat(32)}`;
@@ -97,6 +98,7 @@ export async function emptyReport(s: RegistrySuite, overrides: Partial<ReportInp
     epoch: await s.registry.epoch(),
     nodes: [],
     usage: [],
+    charges: contentCharges(overrides.nodes ?? []),
     reputationRoot: ZERO32,
     rewardsRoot: ZERO32,
     totalFlkWeight: 0n,

@@ -16,6 +16,7 @@ import {
   type RegistrySuite,
   type TestNode,
 } from "../../testkit/registry";
+import { withContentCharges } from "../../testkit/reportCharges";
 import { executionGas, type GasRow } from "./table";
 
 const USDC = 10n ** 6n;
@@ -24,7 +25,7 @@ const USDC = 10n ** 6n;
 async function fullReport(s: RegistrySuite) {
   const active = (await s.registry.activeSetIds()).map(Number);
   const { report, rewards } = completeEpochReport(
-    {
+    withContentCharges({
       epoch: await s.registry.epoch(),
       nodes: active.map((nodeId) => ({ nodeId, uptime: 99, latencyMs: 40, bytesServed: 10n ** 9n, deliveryAcks: 1000n, revenue: 1_000n, reputation: 80 })),
       // The clients pay exactly the nodes' revenue (the registry requires revenue = usage).
@@ -32,7 +33,7 @@ async function fullReport(s: RegistrySuite) {
         client: c.address,
         amount: i === 0 ? 500n * BigInt(active.length) : 1_000n * BigInt(active.length) - 500n * BigInt(active.length),
       })),
-    },
+    }),
     await standings(s, active),
   );
   return { report, tree: rewards };

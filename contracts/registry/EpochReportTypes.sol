@@ -25,17 +25,53 @@ struct ClientUsage {
     uint128 amount;
 }
 
+/// @notice What one node earned from one service during the epoch: the per-function (and
+/// per-content) split of its `revenue` (docs/payments.md "Charges per service").
+struct ServiceCharge {
+    uint32 nodeId;
+    /// @dev 0: content delivery (`service` zero); 1: edge function (`service` its content root,
+    /// or zero for the functions folded together when the report would exceed its bound); 2:
+    /// reserved for agents (issue #20).
+    uint8 kind;
+    bytes32 service;
+    /// @dev Acknowledged requests: delivery acks (kind 0) or invocations (kind 1).
+    uint64 requests;
+    /// @dev CPU milliseconds of the invocations, rounded down (0 for content).
+    uint64 cpuMs;
+    /// @dev USDC units (6 decimals) paid for this service, after the escrow's caps.
+    uint128 amount;
+}
+
 /// @notice The report the committee signs (EIP-712) at the end of an epoch. `totalFlkWeight` and
 /// `totalUsdcWeight` are the sums of the rewards tree's leaf weights.
 struct EpochReport {
     uint64 epoch;
     NodeMeasurement[] nodes;
     ClientUsage[] usage;
+    /// @dev In strictly increasing (nodeId, kind, service) order; each node's amounts sum to its revenue.
+    ServiceCharge[] charges;
     bytes32 reputationRoot;
     bytes32 rewardsRoot;
     uint256 totalFlkWeight;
     uint256 totalUsdcWeight;
     uint256 totalUsage;
+}
+
+/// @notice Errors of a malformed report, raised by {EpochReports} inside NodeRegistry's call (the
+/// registry inherits this interface so its ABI decodes them).
+interface IEpochReportErrors {
+    /// @notice Measurements must name existing nodes in increasing id order, uptime and reputation at most 100.
+    error NodeRegistryBadMeasurement(uint32 nodeId);
+    /// @notice Usage must list clients in increasing address order and sum to `totalUsage`.
+    error NodeRegistryBadUsage();
+    /// @notice The nodes' revenues do not add up to the report's USDC weight.
+    error NodeRegistryBadRevenue(uint256 revenue, uint256 totalUsdcWeight);
+    /// @notice More charges than {EpochReports.MAX_CHARGES}.
+    error NodeRegistryTooManyCharges(uint256 count, uint256 max);
+    /// @notice Charge `index` is out of (nodeId, kind, service) order, of an unknown kind, or names a node not in the report.
+    error NodeRegistryBadCharge(uint256 index);
+    /// @notice A node's charges do not add up to its revenue.
+    error NodeRegistryBadChargeTotal(uint32 nodeId, uint256 charged, uint256 revenue);
 }
 
 /// @notice The service escrow as the registry drives it.

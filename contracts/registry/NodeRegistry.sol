@@ -7,7 +7,8 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {NodeStaking} from "./NodeStaking.sol";
 import {Selection} from "./Selection.sol";
-import {EpochReport, IEpochRewards, IServiceEscrow, NodeMeasurement} from "./EpochReportTypes.sol";
+import {EpochReports} from "./EpochReports.sol";
+import {EpochReport, IEpochReportErrors, IEpochRewards, IServiceEscrow, NodeMeasurement} from "./EpochReportTypes.sol";
 
 /// @title NodeRegistry: nodes, epochs, the committee and epoch reports (docs/spec.md §5)
 /// @notice Epoch `e` runs from {epochStart} for {epochDuration} seconds. Its committee commits to
@@ -21,20 +22,10 @@ import {EpochReport, IEpochRewards, IServiceEscrow, NodeMeasurement} from "./Epo
 /// epoch starts at once.
 /// If the committee is empty, or stalls for a whole epoch past the reporting time, anyone may
 /// change the epoch without a report ({advanceEpoch}). docs/registry.md has the algorithm.
-contract NodeRegistry is NodeStaking, EIP712 {
-    /// @notice EIP-712 type of a {NodeMeasurement}.
-    bytes32 public constant NODE_MEASUREMENT_TYPEHASH =
-        keccak256("NodeMeasurement(uint32 nodeId,uint8 uptime,uint32 latencyMs,uint64 bytesServed,uint64 deliveryAcks,uint64 revenue,uint8 reputation)");
-    /// @notice EIP-712 type of a {ClientUsage}.
-    bytes32 public constant CLIENT_USAGE_TYPEHASH = keccak256("ClientUsage(address client,uint128 amount)");
+/// The report's EIP-712 types, hash and checks live in the linked library {EpochReports}.
+contract NodeRegistry is NodeStaking, EIP712, IEpochReportErrors {
     /// @notice EIP-712 type of the proof of possession of a node's keys ({keyProofDigest}).
     bytes32 public constant NODE_KEY_PROOF_TYPEHASH = keccak256("NodeKeyProof(address operator,bytes32 nodeKey,address signer)");
-    /// @notice EIP-712 type of an {EpochReport}.
-    bytes32 public constant EPOCH_REPORT_TYPEHASH = keccak256(
-        "EpochReport(uint64 epoch,NodeMeasurement[] nodes,ClientUsage[] usage,bytes32 reputationRoot,bytes32 rewardsRoot,uint256 totalFlkWeight,uint256 totalUsdcWeight,uint256 totalUsage)"
-        "ClientUsage(address client,uint128 amount)"
-        "NodeMeasurement(uint32 nodeId,uint8 uptime,uint32 latencyMs,uint64 bytesServed,uint64 deliveryAcks,uint64 revenue,uint8 reputation)"
-    );
     /// @notice Nodes measured below this uptime (percent) are jailed at the epoch change.
     uint8 public constant MIN_UPTIME = 40;
     /// @notice Cap of {committeeSize}: the next committee keeps its places in the active set, so at
@@ -112,12 +103,6 @@ contract NodeRegistry is NodeStaking, EIP712 {
     error NodeRegistryUnsortedSignatures(address signer);
     /// @notice The signer is not a member of the current committee.
     error NodeRegistryNotCommitteeSigner(address signer);
-    /// @notice Measurements must name existing nodes in increasing id order, uptime and reputation at most 100.
-    error NodeRegistryBadMeasurement(uint32 nodeId);
-    /// @notice Usage must list clients in increasing address order and sum to `totalUsage`.
-    error NodeRegistryBadUsage();
-    /// @notice The nodes' revenues do not add up to the report's USDC weight.
-    error NodeRegistryBadRevenue(uint256 revenue, uint256 totalUsdcWeight);
     /// @notice The caller is neither the node's owner nor its signer.
     error NodeRegistryNotNodeOperator(uint32 nodeId, address caller);
     /// @notice Only current committee members commit and reveal beacons.
@@ -198,9 +183,9 @@ contract NodeRegistry is NodeStaking, EIP712 {
         uint64 e = epoch;
         if (report.epoch != e) revert NodeRegistryWrongEpoch(report.epoch, e);
         if (block.timestamp < reportOpensAt()) revert NodeRegistryTooEarly(reportOpensAt());
-        bytes32 digest = reportDigest(report);
+        // Checked and hashed in one library call: the report is copied into it once.
+        bytes32 digest = _hashTypedDataV4(EpochReports.verify(report, nodeCount));
         uint32[] memory signers = _checkSignatures(digest, signatures, e);
-        _checkReport(report);
         emit EpochReported(e, digest, report, signers);
         escrow.debit(e, report.usage);
         rewards.settle(e, report.rewardsRoot, report.totalFlkWeight, report.totalUsdcWeight);
@@ -225,32 +210,7 @@ contract NodeRegistry is NodeStaking, EIP712 {
     /// @notice The EIP-712 digest the committee signs for `report`.
     /// @param report the report
     function reportDigest(EpochReport calldata report) public view returns (bytes32) {
-        bytes32[] memory nodeHashes = new bytes32[](report.nodes.length);
-        for (uint256 i = 0; i < nodeHashes.length; ++i) {
-            NodeMeasurement calldata m = report.nodes[i];
-            nodeHashes[i] = keccak256(
-                abi.encode(NODE_MEASUREMENT_TYPEHASH, m.nodeId, m.uptime, m.latencyMs, m.bytesServed, m.deliveryAcks, m.revenue, m.reputation)
-            );
-        }
-        bytes32[] memory usageHashes = new bytes32[](report.usage.length);
-        for (uint256 i = 0; i < usageHashes.length; ++i) {
-            usageHashes[i] = keccak256(abi.encode(CLIENT_USAGE_TYPEHASH, report.usage[i].client, report.usage[i].amount));
-        }
-        return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    EPOCH_REPORT_TYPEHASH,
-                    report.epoch,
-                    keccak256(abi.encodePacked(nodeHashes)),
-                    keccak256(abi.encodePacked(usageHashes)),
-                    report.reputationRoot,
-                    report.rewardsRoot,
-                    report.totalFlkWeight,
-                    report.totalUsdcWeight,
-                    report.totalUsage
-                )
-            )
-        );
+        return _hashTypedDataV4(EpochReports.structHash(report));
     }
 
     // ------------------------------------------------------------------ views
@@ -369,30 +329,6 @@ contract NodeRegistry is NodeStaking, EIP712 {
             if (id == 0 || !_inCommittee(id, e)) revert NodeRegistryNotCommitteeSigner(signer);
             ids[i] = id;
         }
-    }
-
-    function _checkReport(EpochReport calldata report) private view {
-        uint32 lastId;
-        uint32 count = nodeCount;
-        uint256 revenue;
-        for (uint256 i = 0; i < report.nodes.length; ++i) {
-            NodeMeasurement calldata m = report.nodes[i];
-            if (m.nodeId <= lastId || m.nodeId > count || m.uptime > 100 || m.reputation > 100) {
-                revert NodeRegistryBadMeasurement(m.nodeId);
-            }
-            lastId = m.nodeId;
-            revenue += m.revenue;
-        }
-        if (revenue != report.totalUsdcWeight) revert NodeRegistryBadRevenue(revenue, report.totalUsdcWeight);
-        address lastClient;
-        uint256 total;
-        for (uint256 i = 0; i < report.usage.length; ++i) {
-            if (report.usage[i].client <= lastClient) revert NodeRegistryBadUsage();
-            lastClient = report.usage[i].client;
-            total += report.usage[i].amount;
-        }
-        // Revenue weights are USDC actually debited: the escrow debits each amount exactly or reverts.
-        if (total != report.totalUsage || total != revenue) revert NodeRegistryBadUsage();
     }
 
     /// @dev The epoch change. Bounded: at most {MAX_ACTIVE} + {MAX_PENDING} candidates are read

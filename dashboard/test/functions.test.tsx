@@ -162,6 +162,8 @@ describe("Functions page", () => {
       root: R2,
       limits: { memoryMiB: 64, cpuMs: 20, wallMs: 1_000, bundleBytes: 65_536 },
       updatedAt: 1_767_225_600n,
+      invocations: 1_234_567n,
+      revenue: 370_371n,
     },
     {
       id: 2,
@@ -171,6 +173,8 @@ describe("Functions page", () => {
       root: R1,
       limits: { memoryMiB: 32, cpuMs: 10, wallMs: 100, bundleBytes: 4_096 },
       updatedAt: 1_767_225_600n,
+      invocations: 0n,
+      revenue: 0n,
     },
   ];
   const data = {
@@ -206,6 +210,9 @@ describe("Functions page", () => {
     expect(within(rows[0]).getByTestId("function-limits").textContent).toBe("64 MiB, 20 ms CPU, 1,000 ms wall, 65,536 B");
     // 400,000 + 20 × 30,000 and 400,000 + 10 × 30,000 USDC units per million calls.
     expect(rows.map((r) => within(r).getByTestId("function-cost").textContent)).toEqual(["1 USDC", "0.7 USDC"]);
+    // What the reports charged: every invocation, and the USDC units paid to the nodes to the unit.
+    expect(rows.map((r) => within(r).getByTestId("function-invocations").textContent)).toEqual(["1,234,567", "0"]);
+    expect(rows.map((r) => within(r).getByTestId("function-revenue").textContent)).toEqual(["0.370371 USDC", "0 USDC"]);
     expect(within(rows[0]).getByTitle(R2).textContent).toBe("0x2a2a2a2a…2a2a2a");
     expect(screen.getByTestId("price-requests").textContent).toContain("0.4 USDC");
     expect(screen.getByTestId("price-cpu").textContent).toContain("0.03 USDC");

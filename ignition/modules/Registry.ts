@@ -20,8 +20,10 @@ export default buildModule("Registry", (m) => {
   const { usdc } = m.useModule(UsdcModule);
   const { buyback } = m.useModule(BuybackModule);
 
-  // The committee draw and stake ranking run in a linked library (keeps NodeRegistry under the size limit).
+  // The committee draw and stake ranking, and the report's EIP-712 hash and checks, run in linked
+  // libraries (keeps NodeRegistry under the size limit).
   const selection = m.library("Selection");
+  const epochReports = m.library("EpochReports");
   const registry = m.contract(
     "NodeRegistry",
     [
@@ -33,7 +35,7 @@ export default buildModule("Registry", (m) => {
       m.getParameter("committeeSize", REGISTRY_DEFAULTS.committeeSize),
       m.getParameter("slashAmount", REGISTRY_DEFAULTS.slashAmount),
     ],
-    { libraries: { Selection: selection } },
+    { libraries: { Selection: selection, EpochReports: epochReports } },
   );
   const rewards = m.contract("EpochRewards", [flk, usdc, registry, emission]);
   const escrow = m.contract("ServiceEscrow", [usdc, registry, rewards, deployer, buyback, m.getParameter("noticePeriod", REGISTRY_DEFAULTS.noticePeriod)]);

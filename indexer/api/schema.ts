@@ -10,6 +10,7 @@ import { functionsSchema } from "./schemaFunctions";
 import { governanceSchema } from "./schemaGovernance";
 import { governanceTimelineSchema } from "./schemaGovernanceTimeline";
 import { registrySchema } from "./schemaRegistry";
+import { serviceChargesSchema } from "./schemaServiceCharges";
 import { stakingSchema } from "./schemaStaking";
 import { stakingRewardsSchema } from "./schemaStakingRewards";
 import { stakingRewardPaymentsSchema } from "./schemaStakingRewardPayments";
@@ -33,6 +34,7 @@ export const schemaParts: readonly SchemaPart[] = [
   governanceTimelineSchema,
   stakingRewardPaymentsSchema,
   functionsSchema,
+  serviceChargesSchema,
   agentsSchema,
 ];
 

@@ -8,9 +8,8 @@ import type { RawDb } from "../store/database";
  * their latest version, every published version, and ServiceEscrow's compute prices. All of it
  * follows from events: `FunctionRegistered` then `VersionPublished` (version 1) in the same
  * transaction, `VersionPublished` for each new root, `FunctionOwnerChanged`, `OwnerPaysSet`, `ComputePricesSet`
- * (also emitted by the escrow's constructor, so the defaults are indexed too). Invocations are not
- * here: the epoch report carries each node's revenue for all services together, nothing per
- * function or per compute request (what would be needed is in docs/functions.md).
+ * (also emitted by the escrow's constructor, so the defaults are indexed too). Invocations and
+ * revenue per function come from the epoch reports' charges (./serviceCharges.ts).
  */
 
 /** A function and its latest version (`FunctionRegistry.functions(id)` and `resolve(name)`). */

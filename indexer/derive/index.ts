@@ -13,6 +13,7 @@ import type * as governance from "./governance";
 import type * as governanceTimeline from "./governanceTimeline";
 import type * as registry from "./registry";
 import type * as registryRewards from "./registryRewards";
+import type * as serviceCharges from "./serviceCharges";
 import type * as staking from "./staking";
 import type * as stakingRewards from "./stakingRewards";
 import type * as stakingRewardPayments from "./stakingRewardPayments";
@@ -29,6 +30,7 @@ import { functionsModule } from "./functions";
 import { governanceModule } from "./governance";
 import { governanceTimelineModule } from "./governanceTimeline";
 import { registryModule } from "./registry";
+import { serviceChargesModule } from "./serviceCharges";
 import { stakingModule } from "./staking";
 import { stakingRewardsModule } from "./stakingRewards";
 import { stakingRewardPaymentsModule } from "./stakingRewardPayments";
@@ -51,6 +53,7 @@ export const allModules: readonly IndexerModule[] = [
   governanceTimelineModule,
   stakingRewardPaymentsModule,
   functionsModule,
+  serviceChargesModule,
   agentsModule,
 ];
 
@@ -70,6 +73,7 @@ export type Database = DatabaseOf<
   | TablesIn<typeof governanceTimeline>
   | TablesIn<typeof registry>
   | TablesIn<typeof registryRewards>
+  | TablesIn<typeof serviceCharges>
   | TablesIn<typeof staking>
   | TablesIn<typeof stakingRewards>
   | TablesIn<typeof stakingRewardPayments>

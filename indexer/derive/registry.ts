@@ -94,6 +94,8 @@ export const registryState = defineTable({
 export interface StoredReport {
   measurements: { nodeId: number; uptime: number; latencyMs: number; bytesServed: string; deliveryAcks: string; revenue: string; reputation: number }[];
   usage: { client: string; amount: string }[];
+  /** Per (node, kind, service) paid USDC (also in the `service_charges` rows of indexer/derive/serviceCharges.ts). */
+  charges: { nodeId: number; kind: number; service: string; requests: string; cpuMs: string; amount: string }[];
   reputationRoot: string;
   rewardsRoot: string;
   totalFlkWeight: string;
@@ -331,6 +333,14 @@ async function onReported(a: EventArgsOf<"NodeRegistry:EpochReported">, ctx: Han
       reputation: Number(m.reputation),
     })),
     usage: [...r.usage].map((u) => ({ client: u.client, amount: String(u.amount) })),
+    charges: [...r.charges].map((c) => ({
+      nodeId: Number(c.nodeId),
+      kind: Number(c.kind),
+      service: c.service,
+      requests: String(c.requests),
+      cpuMs: String(c.cpuMs),
+      amount: String(c.amount),
+    })),
     reputationRoot: r.reputationRoot,
     rewardsRoot: r.rewardsRoot,
     totalFlkWeight: String(r.totalFlkWeight),
@@ -358,6 +368,7 @@ export function toReport(epochNumber: number, r: StoredReport): EpochReport {
     epoch: BigInt(epochNumber),
     nodes: r.measurements.map((m) => ({ ...m, bytesServed: BigInt(m.bytesServed), deliveryAcks: BigInt(m.deliveryAcks), revenue: BigInt(m.revenue) })),
     usage: r.usage.map((u) => ({ client: u.client, amount: BigInt(u.amount) })),
+    charges: r.charges.map((c) => ({ ...c, requests: BigInt(c.requests), cpuMs: BigInt(c.cpuMs), amount: BigInt(c.amount) })),
     reputationRoot: r.reputationRoot,
     rewardsRoot: r.rewardsRoot,
     totalFlkWeight: BigInt(r.totalFlkWeight),

@@ -78,8 +78,15 @@ export class EpochState {
   private readonly activeIds: Set<number>;
   /** client:nonce of every ack counted. */
   private readonly seenAcks = new Set<string>();
-  /** Acked bytes and invocations per (node id, client key hex or owner-pays function), in first-seen order. */
-  private readonly served = new Map<string, { nodeId: number; client: string; sponsor?: FunctionSponsor; bytes: bigint; requests: bigint; cpuUs: bigint }>();
+  /**
+   * Acked content (bytes, acks) per (node id, client key hex), and invocations per (node id, client
+   * key hex or owner-pays function, function root), in first-seen order: the report's per-function
+   * charges come from the root. One entry per counted ack at most, as before the root was kept.
+   */
+  private readonly served = new Map<
+    string,
+    { nodeId: number; client: string; sponsor?: FunctionSponsor; root?: string; bytes: bigint; acks: bigint; requests: bigint; cpuUs: bigint }
+  >();
   /** Function root (hex) → its owner-pays sponsor at the epoch's first block, or null: its clients pay. */
   private readonly sponsors = new Map<string, FunctionSponsor | null>();
   private readonly acksPerNode = new Map<number, bigint>();
@@ -258,7 +265,9 @@ export class EpochState {
     const id = `${ack.clientKey.toString("hex")}:${ack.nonce.toString("hex")}`;
     if (this.seenAcks.has(id) || !verifyDeliveryAckSignature(signed)) return false;
     this.seenAcks.add(id);
-    this.servedTo(node.id, ack.clientKey).bytes += BigInt(ack.bytes);
+    const entry = this.servedTo(node.id, ack.clientKey);
+    entry.bytes += BigInt(ack.bytes);
+    entry.acks += 1n;
     this.acksPerNode.set(node.id, (this.acksPerNode.get(node.id) ?? 0n) + 1n);
     this.bytesPerNode.set(node.id, (this.bytesPerNode.get(node.id) ?? 0n) + BigInt(ack.bytes));
     return true;
@@ -282,26 +291,27 @@ export class EpochState {
     if (!this.sponsors.has(root)) throw new Error(`owner-pays terms of function ${root} not loaded`);
     this.seenAcks.add(id);
     const sponsor = this.sponsors.get(root);
-    const entry = sponsor ? this.servedFor(node.id, sponsor) : this.servedTo(node.id, r.clientKey);
+    const entry = sponsor ? this.servedFor(node.id, sponsor, root) : this.servedTo(node.id, r.clientKey, root);
     entry.requests += 1n;
     entry.cpuUs += BigInt(r.cpuUs);
     this.acksPerNode.set(node.id, (this.acksPerNode.get(node.id) ?? 0n) + 1n);
     return true;
   }
 
-  private servedTo(nodeId: number, clientKey: Buffer) {
+  /** The entry of a client's content on a node (no `root`) or of its invocations of function `root`. */
+  private servedTo(nodeId: number, clientKey: Buffer, root?: string) {
     const client = clientKey.toString("hex");
-    const key = `${nodeId}:${client}`;
+    const key = `${nodeId}:${client}:${root ?? ""}`;
     let entry = this.served.get(key);
-    if (!entry) this.served.set(key, (entry = { nodeId, client, bytes: 0n, requests: 0n, cpuUs: 0n }));
+    if (!entry) this.served.set(key, (entry = { nodeId, client, root, bytes: 0n, acks: 0n, requests: 0n, cpuUs: 0n }));
     return entry;
   }
 
-  /** The entry of an owner-pays function's invocations on a node: charged to its owner, within its cap. */
-  private servedFor(nodeId: number, sponsor: FunctionSponsor) {
-    const key = `${nodeId}:fn:${sponsor.functionId}`;
+  /** The entry of an owner-pays function version's invocations on a node: charged to its owner, within its cap. */
+  private servedFor(nodeId: number, sponsor: FunctionSponsor, root: string) {
+    const key = `${nodeId}:fn:${sponsor.functionId}:${root}`;
     let entry = this.served.get(key);
-    if (!entry) this.served.set(key, (entry = { nodeId, client: "", sponsor, bytes: 0n, requests: 0n, cpuUs: 0n }));
+    if (!entry) this.served.set(key, (entry = { nodeId, client: "", sponsor, root, bytes: 0n, acks: 0n, requests: 0n, cpuUs: 0n }));
     return entry;
   }
 
@@ -322,18 +332,20 @@ export class EpochState {
     const deliveries: Delivery[] = [];
     const budgets = new Map<string, bigint>();
     for (const s of this.served.values()) {
+      const service = s.root === undefined ? undefined : `0x${s.root}`;
       if (s.sponsor) {
         const budget = `fn:${s.sponsor.functionId}`;
         budgets.set(budget, s.sponsor.cap);
-        deliveries.push({ nodeId: s.nodeId, account: s.sponsor.account, budget, bytes: 0n, requests: s.requests, cpuUs: s.cpuUs });
+        deliveries.push({ nodeId: s.nodeId, account: s.sponsor.account, budget, bytes: 0n, requests: s.requests, cpuUs: s.cpuUs, service });
         continue;
       }
       const payer = this.payers.get(s.client);
-      // A client that never named its escrow account cannot be charged: its deliveries earn nothing.
-      if (payer) deliveries.push({ nodeId: s.nodeId, account: payer.account, bytes: s.bytes, requests: s.requests, cpuUs: s.cpuUs });
+      // A client that never named its escrow account cannot be charged: its deliveries earn nothing
+      // and are not in the report's charges either (they list what was billed).
+      if (payer) deliveries.push({ nodeId: s.nodeId, account: payer.account, bytes: s.bytes, acks: s.acks, requests: s.requests, cpuUs: s.cpuUs, service });
     }
     // Charged at most what the escrow will debit, so revenue is only ever USDC actually paid.
-    const { usage, revenue } = usageTotals(
+    const { usage, revenue, charges } = usageTotals(
       deliveries,
       this.debitable,
       this.context.pricePerGB ?? BANDWIDTH_PRICE_PER_GB,
@@ -363,7 +375,7 @@ export class EpochState {
     });
     const standing = new Map<number, NodeStanding>(this.context.active.map((n) => [n.id, { owner: n.owner, lockedUntil: n.lockedUntil }]));
     const { report, rewards } = completeEpochReport(
-      { epoch: BigInt(this.context.epoch), nodes, usage: [...usage].map(([client, amount]) => ({ client, amount })) },
+      { epoch: BigInt(this.context.epoch), nodes, usage: [...usage].map(([client, amount]) => ({ client, amount })), charges },
       standing,
     );
     this.closedReport = { report, rewards, digest: reportDigest(this.domain, report) };

@@ -18,6 +18,7 @@ import { serveDashboard, type DashboardServer } from "../../scripts/network/dash
 import { GENESIS_ALLOCATIONS, vestedAmount } from "../../protocol/genesis";
 import { orderSignatures, quorum, reportDomain, signEpochReport, type ClientUsage } from "../../protocol/report";
 import { completeEpochReport } from "../../protocol/reportRoots";
+import { withContentCharges } from "../../testkit/reportCharges";
 import { beaconCommitment } from "../../protocol/committee";
 import { rewardProof } from "../../protocol/rewards";
 import { stakingRewardRateBps } from "../../protocol/stakingRewards";
@@ -206,7 +207,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const nodes = served.map((n) => ({ ...n, uptime: 100, latencyMs: 20, bytesServed: 0n, deliveryAcks: 0n }));
     const standing = new Map(await Promise.all(served.map(async (n) => [n.nodeId, await registry.getNode(n.nodeId)] as const)));
     const { report, rewards } = completeEpochReport(
-      { epoch, nodes, usage },
+      withContentCharges({ epoch, nodes, usage }),
       new Map([...standing].map(([id, n]) => [id, { owner: n.owner as string, lockedUntil: n.lockedUntil as bigint }])),
     );
     const committee = (await registry.committee())[3] as { id: bigint; signer: string }[];
@@ -1171,6 +1172,11 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       await row.waitFor();
       expect(await row.getByTestId("function-version").textContent()).to.equal("1");
       expect(await row.getByTestId("function-cost").textContent()).to.equal("0.7 USDC");
+      // Nobody has called it yet: no invocation in any report, nothing paid.
+      expect([await row.getByTestId("function-invocations").textContent(), await row.getByTestId("function-revenue").textContent()]).to.deep.equal([
+        "0",
+        "0 USDC",
+      ]);
 
       // The same bundle again is refused before any transaction; another bundle is version 2.
       const deploy = form.getByRole("button", { name: "Upload and register" });

@@ -45,8 +45,27 @@ describe("Dashboard data source on the indexer's GraphQL: edge functions", funct
 
     const list = await data.edgeFunctions(200);
     expect(list.map(({ updatedAt: _, ...f }) => f)).to.deep.equal([
-      { id: 1, name: "hello", owner: s.alice, version: 2, root: R2, limits: { memoryMiB: 64, cpuMs: 20, wallMs: 1_000, bundleBytes: 65_536 } },
-      { id: 2, name: "echo", owner: s.bob, version: 1, root: R3, limits: { memoryMiB: 32, cpuMs: 10, wallMs: 100, bundleBytes: 4_096 } },
+      // No report has charged either yet.
+      {
+        id: 1,
+        name: "hello",
+        owner: s.alice,
+        version: 2,
+        root: R2,
+        limits: { memoryMiB: 64, cpuMs: 20, wallMs: 1_000, bundleBytes: 65_536 },
+        invocations: 0n,
+        revenue: 0n,
+      },
+      {
+        id: 2,
+        name: "echo",
+        owner: s.bob,
+        version: 1,
+        root: R3,
+        limits: { memoryMiB: 32, cpuMs: 10, wallMs: 100, bundleBytes: 4_096 },
+        invocations: 0n,
+        revenue: 0n,
+      },
     ]);
     expect(list[0].updatedAt).to.equal((await s.functionRegistry.versionOf(1, 2)).publishedAt);
 

@@ -6,6 +6,7 @@ import type { EpochReport, NodeMeasurement } from "../../protocol/report";
 import { completeEpochReport } from "../../protocol/reportRoots";
 import { rewardProof } from "../../protocol/rewards";
 import { ENDPOINTS, MIN_STAKE, registrySuite, standings, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../../testkit/registry";
+import { withContentCharges } from "../../testkit/reportCharges";
 
 export { USDC };
 
@@ -56,7 +57,7 @@ export async function reportEpoch(
 ) {
   const epoch = await s.registry.epoch();
   const { report, rewards } = completeEpochReport(
-    { epoch, nodes: measurements, usage },
+    withContentCharges({ epoch, nodes: measurements, usage }),
     await standings(
       s,
       measurements.map((m) => m.nodeId),

@@ -13,6 +13,7 @@ import { completeEpochReport } from "../../protocol/reportRoots";
 import { rewardProof, type RewardsTree } from "../../protocol/rewards";
 import { usageTotals, type Delivery } from "../../protocol/usage";
 import { MIN_STAKE, registrySuite, runBeacon, standings, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../../testkit/registry";
+import { withContentCharges } from "../../testkit/reportCharges";
 
 const USDC = 10n ** 6n;
 /** Bytes that cost `usdc` whole USDC at 0.10 USDC per 10^9 bytes. */
@@ -36,13 +37,14 @@ async function debitableNow(s: Setup, accounts: string[]): Promise<Map<string, b
 /** The report a committee builds from `deliveries` with the given debitable amounts, as node/app does. */
 async function committeeReport(s: Setup, deliveries: Delivery[], debitable: Map<string, bigint>) {
   const epoch = await s.registry.epoch();
-  const { usage, revenue } = usageTotals(deliveries, debitable);
+  const { usage, revenue, charges } = usageTotals(deliveries, debitable);
   const ids = s.nodes.map((n) => n.id);
   return completeEpochReport(
     {
       epoch,
       nodes: ids.map((id) => ({ nodeId: id, uptime: 100, latencyMs: 10, bytesServed: 0n, deliveryAcks: 0n, revenue: revenue.get(id) ?? 0n, reputation: 100 })),
       usage: [...usage].map(([client, amount]) => ({ client, amount })),
+      charges,
     },
     await standings(s, ids),
   );
@@ -53,11 +55,11 @@ async function reportWith(s: Setup, revenue: bigint[], usage: ClientUsage[]) {
   const epoch = await s.registry.epoch();
   const ids = s.nodes.map((n) => n.id);
   return completeEpochReport(
-    {
+    withContentCharges({
       epoch,
       nodes: ids.map((id, i) => ({ nodeId: id, uptime: 100, latencyMs: 10, bytesServed: 0n, deliveryAcks: 0n, revenue: revenue[i] ?? 0n, reputation: 100 })),
       usage,
-    },
+    }),
     await standings(s, ids),
   );
 }

@@ -87,7 +87,7 @@ describe("ServiceEscrow and EpochRewards properties (fast-check on the EVM)", ()
               done[a.kind]++;
             }
             const deliveries = s.nodes.flatMap((n, i) => clients.map((account, j) => ({ nodeId: n.id, account, bytes: plan.bytes[i][j] })));
-            const { usage, revenue } = usageTotals(deliveries, new Map(clients.map((c, j) => [c.toLowerCase(), debitable[j]])));
+            const { usage, revenue, charges } = usageTotals(deliveries, new Map(clients.map((c, j) => [c.toLowerCase(), debitable[j]])));
             const ids = s.nodes.map((n) => n.id);
             const standing = await standings(s, ids);
             const { report, rewards } = completeEpochReport(
@@ -103,6 +103,7 @@ describe("ServiceEscrow and EpochRewards properties (fast-check on the EVM)", ()
                   reputation: 90,
                 })),
                 usage: [...usage].map(([client, amount]) => ({ client, amount })),
+                charges,
               },
               standing,
             );

@@ -245,7 +245,7 @@ describe("protocol: report roots", () => {
     revenue,
     reputation,
   });
-  const facts = { epoch: 10n, nodes: [m(3, 50n, 80), m(1, 100n, 60), m(2, 0n, 90)], usage: [{ client: B, amount: 150n }] };
+  const facts = { epoch: 10n, nodes: [m(3, 50n, 80), m(1, 100n, 60), m(2, 0n, 90)], usage: [{ client: B, amount: 150n }], charges: [] };
 
   it("completes a report from its per-node fields and the nodes' owners and locks", () => {
     const { report, rewards } = completeEpochReport(facts, standing);

@@ -1,5 +1,15 @@
 import { expect } from "chai";
-import { BANDWIDTH_PRICE_PER_GB, bandwidthCharge, computeCharge, DEFAULT_COMPUTE_PRICES, usageTotals } from "../../protocol/usage";
+import fc from "fast-check";
+import {
+  BANDWIDTH_PRICE_PER_GB,
+  bandwidthCharge,
+  computeCharge,
+  DEFAULT_COMPUTE_PRICES,
+  MAX_REPORT_CHARGES,
+  NO_SERVICE,
+  usageTotals,
+  type Delivery,
+} from "../../protocol/usage";
 
 const A = "0x00000000000000000000000000000000000000aA";
 const B = "0x00000000000000000000000000000000000000bB";
@@ -24,7 +34,7 @@ describe("protocol: usage and revenue", () => {
     expect(computeCharge(3n, 1_234n, { perMillionRequests: 2_000_000_000n, perMillionCpuMs: 500_000_000n })).to.equal(6_617n);
   });
 
-  it("adds a pair's invocations to its bytes before capping at the debitable amount", () => {
+  it("charges a pair's bytes and its invocations, then caps them at the debitable amount", () => {
     const prices = { perMillionRequests: 2_000_000_000n, perMillionCpuMs: 500_000_000n };
     const { usage, revenue } = usageTotals(
       [
@@ -147,5 +157,143 @@ describe("protocol: usage and revenue", () => {
         [2, 1n],
       ]),
     );
+  });
+
+  const ROOT_A = `0x${"0a".repeat(32)}`;
+  const ROOT_B = `0x${"0b".repeat(32)}`;
+  /** Node 1 serves A content and both functions, node 2 serves A function A, node 1 serves B function A. */
+  const twoFunctions: Delivery[] = [
+    // 10^9 bytes in 4 acks: $0.10 = 100,000 units.
+    { nodeId: 1, account: A, bytes: 1_000_000_000n, acks: 4n },
+    // 10^6 calls of 2 ms: 300,000 + 2×10^6 ms × 0.02 = 340,000 units.
+    { nodeId: 1, account: A, bytes: 0n, requests: 600_000n, cpuUs: 1_200_000_000n, service: ROOT_A },
+    { nodeId: 1, account: A, bytes: 0n, requests: 400_000n, cpuUs: 800_000_000n, service: ROOT_A.toUpperCase().replace("0X", "0x") },
+    // 10 calls, 100 ms in all: 3 + 2 = 5 units.
+    { nodeId: 1, account: A, bytes: 0n, requests: 10n, cpuUs: 100_000n, service: ROOT_B },
+    // 6,000 calls, 10,000 ms: 1,800 + 200 = 2,000 units.
+    { nodeId: 2, account: A, bytes: 0n, requests: 6_000n, cpuUs: 10_000_000n, service: ROOT_A },
+    // 1,000 calls of no measurable CPU: 300 units.
+    { nodeId: 1, account: B, bytes: 0n, requests: 1_000n, cpuUs: 0n, service: ROOT_A },
+  ];
+
+  it("itemizes the paid charges per (node, kind, service) in canonical order: known answers at the default prices", () => {
+    const full = usageTotals(twoFunctions, paysAll);
+    expect(full.charges).to.deep.equal([
+      { nodeId: 1, kind: 0, service: NO_SERVICE, requests: 4n, cpuMs: 0n, amount: 100_000n },
+      { nodeId: 1, kind: 1, service: ROOT_A, requests: 1_001_000n, cpuMs: 2_000_000n, amount: 340_300n },
+      { nodeId: 1, kind: 1, service: ROOT_B, requests: 10n, cpuMs: 100n, amount: 5n },
+      { nodeId: 2, kind: 1, service: ROOT_A, requests: 6_000n, cpuMs: 10_000n, amount: 2_000n },
+    ]);
+    expect(full.revenue).to.deep.equal(
+      new Map([
+        [1, 440_305n],
+        [2, 2_000n],
+      ]),
+    );
+    // A owes 100,000 + 340,000 + 5 + 2,000 = 442,005 and may be debited 220,001: each of its
+    // charges × 220,001 / 442,005, rounded down: 49,773, 169,229, 2 and 995. B's 300 in full.
+    const tight = usageTotals(
+      twoFunctions,
+      new Map([
+        [A.toLowerCase(), 220_001n],
+        [B.toLowerCase(), 300n],
+      ]),
+    );
+    expect(tight.charges.map((c) => c.amount)).to.deep.equal([49_773n, 169_529n, 2n, 995n]);
+    expect(tight.usage).to.deep.equal(
+      new Map([
+        [A.toLowerCase(), 219_999n],
+        [B.toLowerCase(), 300n],
+      ]),
+    );
+    expect(tight.revenue).to.deep.equal(
+      new Map([
+        [1, 219_304n],
+        [2, 995n],
+      ]),
+    );
+  });
+
+  it("folds the smallest function charges per node when a report would carry more than 1,024", () => {
+    const prices = { perMillionRequests: 1_000_000n, perMillionCpuMs: 0n }; // 1 unit a request
+    const root = (i: number) => `0x${i.toString(16).padStart(64, "0")}`;
+    // Content plus 1,100 functions on node 1, function i called i times.
+    const deliveries: Delivery[] = [{ nodeId: 1, account: A, bytes: 10_000n, acks: 1n }];
+    for (let i = 1; i <= 1_100; i++) deliveries.push({ nodeId: 1, account: A, bytes: 0n, requests: BigInt(i), service: root(i) });
+    const { charges, revenue } = usageTotals(deliveries, paysAll, BANDWIDTH_PRICE_PER_GB, prices);
+    expect(MAX_REPORT_CHARGES).to.equal(1_024);
+    // 1,024 − 2 × 1 node = 1,022 functions itemized (79..1,100); 1..78 folded: 78 × 79 / 2 = 3,081 calls.
+    expect(charges.length).to.equal(1_024);
+    expect(charges[0]).to.deep.equal({ nodeId: 1, kind: 0, service: NO_SERVICE, requests: 1n, cpuMs: 0n, amount: 1n });
+    expect(charges[1]).to.deep.equal({ nodeId: 1, kind: 1, service: NO_SERVICE, requests: 3_081n, cpuMs: 0n, amount: 3_081n });
+    expect(charges[2].service).to.equal(root(79));
+    expect(charges.reduce((s, c) => s + c.amount, 0n)).to.equal(revenue.get(1));
+    expect(revenue.get(1)).to.equal(1n + (1_100n * 1_101n) / 2n);
+  });
+
+  it("property: each node's charges sum to its revenue exactly, in strictly increasing order, whatever the caps", () => {
+    const roots = [undefined, ROOT_A, ROOT_B, `0x${"ff".repeat(32)}`];
+    const accounts = [A, B, "0x00000000000000000000000000000000000000cC"];
+    const delivery = fc.record({
+      nodeId: fc.integer({ min: 1, max: 4 }),
+      account: fc.constantFrom(...accounts),
+      bytes: fc.bigInt({ min: 0n, max: 10n ** 10n }),
+      acks: fc.bigInt({ min: 0n, max: 50n }),
+      requests: fc.bigInt({ min: 0n, max: 10n ** 7n }),
+      cpuUs: fc.bigInt({ min: 0n, max: 10n ** 10n }),
+      service: fc.constantFrom(...roots),
+      budget: fc.constantFrom(undefined, "fn:1", "fn:2"),
+    });
+    // Caps below the charges (scaled) or above any (paid in full).
+    const cap = fc.oneof(fc.bigInt({ min: 0n, max: 10n ** 6n }), fc.constant(10n ** 30n));
+    const cases = { scaled: 0, unscaled: 0, manyServices: 0, budgeted: 0 };
+    fc.assert(
+      fc.property(
+        fc.array(delivery, { minLength: 1, maxLength: 25 }),
+        fc.array(cap, { minLength: 3, maxLength: 3 }),
+        fc.array(cap, { minLength: 2, maxLength: 2 }),
+        (deliveries, caps, budgetCaps) => {
+          const debitable = new Map(accounts.map((a, i) => [a.toLowerCase(), caps[i]]));
+          const budgets = new Map([
+            ["fn:1", budgetCaps[0]],
+            ["fn:2", budgetCaps[1]],
+          ]);
+          const { usage, revenue, charges } = usageTotals(deliveries, debitable, BANDWIDTH_PRICE_PER_GB, DEFAULT_COMPUTE_PRICES, budgets);
+          const unlimited = usageTotals(
+            deliveries,
+            new Map(accounts.map((a) => [a.toLowerCase(), 10n ** 30n])),
+            BANDWIDTH_PRICE_PER_GB,
+            DEFAULT_COMPUTE_PRICES,
+            new Map([
+              ["fn:1", 10n ** 30n],
+              ["fn:2", 10n ** 30n],
+            ]),
+          );
+          const sum = (xs: Iterable<bigint>) => [...xs].reduce((s, v) => s + v, 0n);
+          const perNode = new Map<number, bigint>();
+          for (const c of charges) perNode.set(c.nodeId, (perNode.get(c.nodeId) ?? 0n) + c.amount);
+          for (const [id, r] of revenue) expect(perNode.get(id) ?? 0n, `node ${id}`).to.equal(r);
+          for (const id of perNode.keys()) expect(revenue.has(id)).to.equal(true);
+          expect(sum(usage.values())).to.equal(sum(revenue.values()));
+          for (let i = 1; i < charges.length; i++) {
+            const [a, b] = [charges[i - 1], charges[i]];
+            expect(a.nodeId < b.nodeId || (a.nodeId === b.nodeId && (a.kind < b.kind || (a.kind === b.kind && a.service < b.service)))).to.equal(true);
+          }
+          // Requests and CPU are what was acknowledged, whatever was paid; never more paid than charged.
+          expect(charges.map((c) => [c.nodeId, c.kind, c.service, c.requests, c.cpuMs])).to.deep.equal(
+            unlimited.charges.map((c) => [c.nodeId, c.kind, c.service, c.requests, c.cpuMs]),
+          );
+          charges.forEach((c, i) => expect(c.amount <= unlimited.charges[i].amount).to.equal(true));
+          const byNode = new Map<number, number>();
+          for (const c of charges) if (c.kind === 1) byNode.set(c.nodeId, (byNode.get(c.nodeId) ?? 0) + 1);
+          if ([...byNode.values()].some((n) => n > 1)) cases.manyServices++;
+          if (deliveries.some((d) => d.budget !== undefined && d.requests > 0n)) cases.budgeted++;
+          if (sum(usage.values()) < sum(unlimited.usage.values())) cases.scaled++;
+          else cases.unscaled++;
+        },
+      ),
+      { numRuns: 300 },
+    );
+    for (const [name, n] of Object.entries(cases)) expect(n, name).to.be.greaterThan(10);
   });
 });

@@ -154,6 +154,72 @@ describe("NodeRegistry: epoch reports", () => {
       .withArgs(12n, 13n);
   });
 
+  it("checks the per-service charges: sorted, of reported nodes, known kinds, summing to each node's revenue, at most 1,024 (which fits a transaction)", async () => {
+    const s = await loadFixture(reporting);
+    const reg = s.registry;
+    const q = s.members.slice(0, quorum(7));
+    await atReportTime(s);
+    const [client] = s.clients;
+    await s.escrow.connect(client).deposit(client.address, 1_000_000n);
+    const m = (nodeId: number, revenue: bigint) => ({ nodeId, uptime: 90, latencyMs: 1, bytesServed: 1n, deliveryAcks: 1n, revenue, reputation: 50 });
+    const rootA = `0x${"0a".repeat(32)}`;
+    const rootB = `0x${"0b".repeat(32)}`;
+    const c = (nodeId: number, kind: number, service: string, amount: bigint) => ({ nodeId, kind, service, requests: 3n, cpuMs: 2n, amount });
+    // Node 1 earned 7 (3 content + 4 of function A), node 2 earned 5 of function B, node 3 nothing.
+    const good = [c(1, 0, ZERO32, 3n), c(1, 1, rootA, 4n), c(2, 1, rootB, 5n)];
+    const base = {
+      nodes: [m(1, 7n), m(2, 5n), m(3, 0n)],
+      usage: [{ client: client.address, amount: 12n }],
+      totalUsdcWeight: 12n,
+    };
+    const withCharges = async (charges: ReturnType<typeof c>[]) => ({ ...(await emptyReport(s, base)), charges });
+    const refused: [ReturnType<typeof c>[], string, unknown[]][] = [
+      // Out of order, duplicated, or naming a node not in the report.
+      [[c(1, 1, rootA, 4n), c(1, 0, ZERO32, 3n), c(2, 1, rootB, 5n)], "NodeRegistryBadCharge", [1]],
+      [[c(1, 0, ZERO32, 3n), c(1, 1, rootA, 2n), c(1, 1, rootA, 2n), c(2, 1, rootB, 5n)], "NodeRegistryBadCharge", [2]],
+      [[c(1, 0, ZERO32, 3n), c(1, 1, rootB, 2n), c(1, 1, rootA, 2n), c(2, 1, rootB, 5n)], "NodeRegistryBadCharge", [2]],
+      [[c(2, 1, rootB, 5n), c(1, 0, ZERO32, 3n), c(1, 1, rootA, 4n)], "NodeRegistryBadChargeTotal", [1, 0n, 7n]],
+      [[...good, c(4, 1, rootA, 0n)], "NodeRegistryBadCharge", [3]],
+      // A kind above 2 (agents, reserved) and content naming a service.
+      [[c(1, 0, ZERO32, 3n), c(1, 3, rootA, 4n), c(2, 1, rootB, 5n)], "NodeRegistryBadCharge", [1]],
+      [[c(1, 0, rootA, 3n), c(1, 1, rootA, 4n), c(2, 1, rootB, 5n)], "NodeRegistryBadCharge", [0]],
+      // A node's charges that do not add up to its revenue (the total still does).
+      [[c(1, 0, ZERO32, 3n), c(1, 1, rootA, 5n), c(2, 1, rootB, 4n)], "NodeRegistryBadChargeTotal", [1, 8n, 7n]],
+      [[c(1, 0, ZERO32, 3n), c(1, 1, rootA, 4n)], "NodeRegistryBadChargeTotal", [2, 0n, 5n]],
+      [[], "NodeRegistryBadChargeTotal", [1, 0n, 7n]],
+    ];
+    for (const [charges, error, args] of refused) {
+      const r = await withCharges(charges);
+      await expect(reg.submitEpochReport(r, await signReport(s, r, q)), `${error} ${JSON.stringify(args.map(String))}`)
+        .to.be.revertedWithCustomError(reg, error)
+        .withArgs(...args);
+    }
+    // 1,025 charges (node 3's zero-amount invocations of distinct functions) exceed the bound.
+    const many = Array.from({ length: 1_022 }, (_, i) => c(3, 1, `0x${(i + 1).toString(16).padStart(64, "0")}`, 0n));
+    const tooMany = await withCharges([...good, ...many]);
+    await expect(reg.submitEpochReport(tooMany, await signReport(s, tooMany, q)))
+      .to.be.revertedWithCustomError(reg, "NodeRegistryTooManyCharges")
+      .withArgs(1_025, 1_024);
+    // The bound itself fits a transaction: 1,024 charges (node 3's 1,021 zero-amount functions)
+    // are accepted well under EIP-7825's 2^24 gas per transaction.
+    const full = await withCharges([...good, ...many.slice(0, 1_021)]);
+    const snapshot = await hre.network.provider.send("evm_snapshot");
+    const receipt = await (await reg.submitEpochReport(full, await signReport(s, full, q))).wait();
+    console.log(`      submitEpochReport with 1,024 charges: ${receipt!.gasUsed} gas`);
+    expect(receipt!.gasUsed < 2n ** 24n).to.equal(true);
+    await hre.network.provider.send("evm_revert", [snapshot]);
+    // Kind 2 (agents) is accepted already; the event carries every charge as signed.
+    const accepted = await withCharges([c(1, 0, ZERO32, 3n), c(1, 2, rootA, 4n), c(2, 1, rootB, 5n)]);
+    const tx = await reg.submitEpochReport(accepted, await signReport(s, accepted, q));
+    const log = (await reg.queryFilter(reg.filters.EpochReported(1), tx.blockNumber!, tx.blockNumber!))[0];
+    expect(log.args.report.charges.map((x) => [Number(x.nodeId), Number(x.kind), x.service, x.requests, x.cpuMs, x.amount])).to.deep.equal([
+      [1, 0, ZERO32, 3n, 2n, 3n],
+      [1, 2, rootA, 3n, 2n, 4n],
+      [2, 1, rootB, 3n, 2n, 5n],
+    ]);
+    expect(log.args.digest).to.equal(reportDigest(reportDomain((await hre.ethers.provider.getNetwork()).chainId, await reg.getAddress()), accepted));
+  });
+
   it("jails nodes under 40% uptime at the epoch change; they may rejoin later", async () => {
     const s = await loadFixture(reporting);
     const [low, edge] = s.nodes;

@@ -6,6 +6,7 @@ import { buildEpochReport, type ClientUsage } from "../../protocol/report";
 import { buildRewardsTree, claimAmount, rewardLeaves, rewardProof, splitDebits, type NodeReward, type RewardsTree } from "../../protocol/rewards";
 import { completeEpochReport } from "../../protocol/reportRoots";
 import { MIN_STAKE, ZERO32, registrySuite, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../../testkit/registry";
+import { withContentCharges } from "../../testkit/reportCharges";
 
 const USDC = 10n ** 6n;
 
@@ -39,7 +40,7 @@ async function reportEpoch(s: RegistrySuite & { nodes: TestNode[]; payer: { addr
   usage ??= [{ client: s.payer.address, amount: revenue }];
   const idOf = (owner: string) => s.nodes.find((n) => n.owner.address === owner)!.id;
   const { report, rewards: tree } = completeEpochReport(
-    {
+    withContentCharges({
       epoch,
       nodes: rewards.map((r) => ({
         nodeId: idOf(r.owner),
@@ -51,7 +52,7 @@ async function reportEpoch(s: RegistrySuite & { nodes: TestNode[]; payer: { addr
         reputation: r.reputation,
       })),
       usage,
-    },
+    }),
     new Map(rewards.map((r) => [idOf(r.owner), { owner: r.owner, lockedUntil: epoch + r.remainingLockEpochs }])),
   );
   const mintedBefore = await s.emission.minted();
@@ -126,7 +127,16 @@ describe("EpochRewards and ServiceEscrow", () => {
 
   it("keeps the pools unfixed when a report weighs rewards but names no root", async () => {
     const s = await loadFixture(rewarding);
-    const report = buildEpochReport({ epoch: 1n, nodes: [], usage: [], reputationRoot: ZERO32, rewardsRoot: ZERO32, totalFlkWeight: 5n, totalUsdcWeight: 0n });
+    const report = buildEpochReport({
+      epoch: 1n,
+      nodes: [],
+      usage: [],
+      charges: [],
+      reputationRoot: ZERO32,
+      rewardsRoot: ZERO32,
+      totalFlkWeight: 5n,
+      totalUsdcWeight: 0n,
+    });
     const tx = await submitReport(s, s.nodes, report);
     await expect(tx).to.emit(s.rewards, "EpochSettled").withArgs(1, ZERO32, 0, 0, 0, 0);
     expect(await s.rewards.flkOwed()).to.equal(0n);
@@ -140,6 +150,7 @@ describe("EpochRewards and ServiceEscrow", () => {
       epoch: 1n,
       nodes: [],
       usage: [],
+      charges: [],
       reputationRoot: tree.root,
       rewardsRoot: tree.root,
       totalFlkWeight: tree.totalFlkWeight / 2n,

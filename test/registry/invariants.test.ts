@@ -235,6 +235,7 @@ describe("invariants under random operations", () => {
                       reputation: 50,
                     })),
                     usage: [...paid.usage].map(([client, amount]) => ({ client, amount })),
+                    charges: paid.charges,
                   },
                   await standings(s, active),
                 );

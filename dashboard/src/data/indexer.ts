@@ -352,7 +352,7 @@ const CURRENT_EPOCH = /* GraphQL */ `
   }
 `;
 
-const FUNCTION_FIELDS = "id name owner version root limits { memoryMiB cpuMs wallMs bundleBytes } updatedAt";
+const FUNCTION_FIELDS = "id name owner version root limits { memoryMiB cpuMs wallMs bundleBytes } updatedAt invocations revenue";
 
 const EDGE_FUNCTIONS = /* GraphQL */ `
   query EdgeFunctions($first: Int!) {
@@ -397,8 +397,13 @@ const COMPUTE_PRICES = /* GraphQL */ `
   }
 `;
 
-type FunctionRow = Omit<EdgeFunctionInfo, "updatedAt"> & { updatedAt: number };
-const edgeFunction = (f: FunctionRow): EdgeFunctionInfo => ({ ...f, updatedAt: BigInt(f.updatedAt) });
+type FunctionRow = Omit<EdgeFunctionInfo, "updatedAt" | "invocations" | "revenue"> & { updatedAt: number; invocations: string; revenue: string };
+const edgeFunction = (f: FunctionRow): EdgeFunctionInfo => ({
+  ...f,
+  updatedAt: BigInt(f.updatedAt),
+  invocations: BigInt(f.invocations),
+  revenue: BigInt(f.revenue),
+});
 
 const NODE_HISTORY = /* GraphQL */ `
   query NodeHistory($id: Int!) {

@@ -181,6 +181,10 @@ export interface EdgeFunctionInfo {
   limits: FunctionLimits;
   /** When the latest version was published, unix seconds. */
   updatedAt: bigint;
+  /** Invocations of all its versions the epoch reports charged (their `ServiceCharge`s). */
+  invocations: bigint;
+  /** USDC units those invocations paid the nodes. */
+  revenue: bigint;
 }
 
 /** One published version of a function. */

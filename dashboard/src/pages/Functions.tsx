@@ -96,7 +96,7 @@ function FunctionList({
     <>
       <Table
         label="Functions table"
-        columns={["Name", "Owner", "Version", "Root", "Limits", "Most per million calls", "Updated", { ariaLabel: "Actions" }]}
+        columns={["Name", "Owner", "Version", "Root", "Limits", "Most per million calls", "Invocations", "Paid to nodes", "Updated", { ariaLabel: "Actions" }]}
         rows={functions}
         empty="No function is registered yet. Deploy one below."
       >
@@ -110,6 +110,8 @@ function FunctionList({
             </td>
             <td data-testid="function-limits">{formatLimits(f.limits)}</td>
             <td data-testid="function-cost">{prices ? formatPrice(costPerMillionCalls(prices, f.limits.cpuMs)) : "—"}</td>
+            <td data-testid="function-invocations">{f.invocations.toLocaleString("en-US")}</td>
+            <td data-testid="function-revenue">{formatPrice(f.revenue)}</td>
             <td>{formatDateTime(f.updatedAt)}</td>
             <td>
               <button type="button" aria-pressed={selected === f.id} onClick={() => onSelect(f)}>
@@ -120,7 +122,10 @@ function FunctionList({
         )}
       </Table>
       {functions.length === FUNCTIONS_LISTED && <p className="hint">The first {FUNCTIONS_LISTED} functions are shown.</p>}
-      <p className="hint">The most a call costs is at its CPU limit; a call that uses less CPU costs less.</p>
+      <p className="hint">
+        The most a call costs is at its CPU limit; a call that uses less CPU costs less. Invocations and what they paid cover every version over the reported
+        epochs (the committee&apos;s reports itemize them per function and node).
+      </p>
     </>
   );
 }

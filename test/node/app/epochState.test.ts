@@ -111,6 +111,33 @@ function applyAll(state: EpochState, txs: Buffer[]) {
   return txs.map((t) => state.apply(t));
 }
 
+/** A transaction of `n` compute acks of `client`'s calls to function `root` on member `m`, `cpuUs` each. */
+function receiptTx(m: Member, client: TestClient, root: string, n: number, cpuUs = 100): Buffer {
+  const acks = Array.from({ length: n }, (_, i) => {
+    const receipt = {
+      nodeKey: m.key.publicKey,
+      clientKey: client.key,
+      functionRoot: Buffer.from(root, "hex"),
+      requestHash: Buffer.alloc(32, 1),
+      responseHash: Buffer.alloc(32, 2),
+      cpuUs,
+      wallMs: 1,
+      egressBytes: 5,
+      windowStart: START_MS + i,
+      windowEnd: START_MS + i + 60_000,
+      nonce: newAckNonce(),
+    };
+    return {
+      receipt,
+      nodeSignature: signComputeReceipt(receipt, ed25519PrivateKeyFromSeed(m.key.seed)),
+      clientSignature: signComputeAck(receipt, client.privateKey),
+    };
+  });
+  return tx(m.key, { kind: AppTxKind.ComputeAcks, acks });
+}
+
+const ZERO32 = `0x${"00".repeat(32)}`;
+
 const json = (v: unknown) => JSON.stringify(v, (_, x) => (typeof x === "bigint" ? x.toString() : x));
 
 describe("app: epoch state", () => {
@@ -142,6 +169,10 @@ describe("app: epoch state", () => {
     expect(node(2).revenue).to.equal(bandwidthCharge(7_000_000n));
     expect([node(1).deliveryAcks, node(1).bytesServed, node(2).deliveryAcks, node(3).deliveryAcks]).to.deep.equal([2n, 8_000_000n, 1n, 0n]);
     expect(report.totalUsage).to.equal(c0 + c1);
+    expect(report.charges).to.deep.equal([
+      { nodeId: 1, kind: 0, service: ZERO32, requests: 2n, cpuMs: 0n, amount: 800n },
+      { nodeId: 2, kind: 0, service: ZERO32, requests: 1n, cpuMs: 0n, amount: 700n },
+    ]);
     expect(node(4).uptime).to.equal(30);
     expect(node(1).uptime).to.equal(100);
     // Reputation with the shared formula over the ordered measurements, smoothed with the previous scores.
@@ -311,30 +342,7 @@ describe("app: epoch state", () => {
     const clientPays = "c1".repeat(32);
     // 1,000 units a request; the owner lets its function spend 5,000 an epoch.
     const ctx = context(ms, { computePrices: { perMillionRequests: 1_000_000_000n, perMillionCpuMs: 0n } });
-    const receiptTx = (m: Member, root: string, n: number) => {
-      const acks = Array.from({ length: n }, (_, i) => {
-        const receipt = {
-          nodeKey: m.key.publicKey,
-          clientKey: client.key,
-          functionRoot: Buffer.from(root, "hex"),
-          requestHash: Buffer.alloc(32, 1),
-          responseHash: Buffer.alloc(32, 2),
-          cpuUs: 100,
-          wallMs: 1,
-          egressBytes: 5,
-          windowStart: START_MS + i,
-          windowEnd: START_MS + i + 60_000,
-          nonce: newAckNonce(),
-        };
-        return {
-          receipt,
-          nodeSignature: signComputeReceipt(receipt, ed25519PrivateKeyFromSeed(m.key.seed)),
-          clientSignature: signComputeAck(receipt, client.privateKey),
-        };
-      });
-      return tx(m.key, { kind: AppTxKind.ComputeAcks, acks });
-    };
-    const txs = [receiptTx(a, sponsored, 3), receiptTx(b, sponsored, 7), receiptTx(a, clientPays, 2)];
+    const txs = [receiptTx(a, client, sponsored, 3), receiptTx(b, client, sponsored, 7), receiptTx(a, client, clientPays, 2)];
     const unloaded = new EpochState(ctx);
     expect(() => unloaded.apply(txs[0])).to.throw(`owner-pays terms of function ${sponsored} not loaded`);
 
@@ -358,5 +366,50 @@ describe("app: epoch state", () => {
       [a.node.id, 1_500n],
       [b.node.id, 3_500n],
     ]);
+    // The same split per function: 3 and 7 calls of 100 µs (0 ms in all, rounded down).
+    expect(report.charges).to.deep.equal([
+      { nodeId: a.node.id, kind: 1, service: `0x${sponsored}`, requests: 3n, cpuMs: 0n, amount: 1_500n },
+      { nodeId: b.node.id, kind: 1, service: `0x${sponsored}`, requests: 7n, cpuMs: 0n, amount: 3_500n },
+    ]);
+  });
+
+  it("itemizes each function's invocations, CPU-ms and paid USDC per node, identically on every member", async () => {
+    const [a, b, c] = ms;
+    const client = newClient();
+    const fnX = "11".repeat(32);
+    const fnY = "22".repeat(32);
+    // 1,000 units a call and 1 unit a CPU-ms.
+    const ctx = context(ms, { computePrices: { perMillionRequests: 1_000_000_000n, perMillionCpuMs: 1_000_000n } });
+    const txs = [
+      await payerTx(a.key, client),
+      receiptTx(a, client, fnY, 1, 2_500),
+      receiptTx(a, client, fnX, 4, 2_500),
+      receiptTx(b, client, fnX, 2, 2_500),
+      tx(a.key, { kind: AppTxKind.Acks, acks: [ackFrom(client, a.key.publicKey, 3_000_000, START_MS + 9)] }),
+      ...[a, b, c].map((m) => tx(m.key, { kind: AppTxKind.CloseEpoch, epoch: 3 })),
+    ];
+    const build = () => {
+      const state = fundedState(ctx);
+      state.setSponsors(
+        new Map([
+          [fnX, undefined],
+          [fnY, undefined],
+        ]),
+      );
+      for (const t of txs) expect(state.apply(t).ok).to.equal(true);
+      return state.report!;
+    };
+    const [one, two] = [build(), build()];
+    expect(one.digest).to.equal(two.digest);
+    // a: 3,000,000 bytes = 300; fnX 4 calls, 10 ms = 4,010; fnY 1 call, 2.5 ms = 1,002 (rounded down).
+    // b: fnX 2 calls, 5 ms = 2,005.
+    expect(one.report.charges).to.deep.equal([
+      { nodeId: a.node.id, kind: 0, service: ZERO32, requests: 1n, cpuMs: 0n, amount: 300n },
+      { nodeId: a.node.id, kind: 1, service: `0x${fnX}`, requests: 4n, cpuMs: 10n, amount: 4_010n },
+      { nodeId: a.node.id, kind: 1, service: `0x${fnY}`, requests: 1n, cpuMs: 2n, amount: 1_002n },
+      { nodeId: b.node.id, kind: 1, service: `0x${fnX}`, requests: 2n, cpuMs: 5n, amount: 2_005n },
+    ]);
+    expect(one.report.nodes.map((n) => n.revenue)).to.deep.equal([5_312n, 2_005n, 0n, 0n]);
+    expect(one.report.usage).to.deep.equal([{ client: client.account.address.toLowerCase(), amount: 7_317n }]);
   });
 });

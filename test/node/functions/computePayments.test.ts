@@ -29,11 +29,14 @@ import { KeyPair } from "../../../node/consensus/types/crypto";
 import { startEdgeNode, type EdgeNode } from "../../../node/edge/edgeNode";
 import { Logger } from "../../../node/logger";
 import { ServiceSupervisor } from "../../../node/services/serviceSupervisor";
+import { startApiServer } from "../../../indexer/api/server";
 import { orderSignatures } from "../../../protocol/report";
 import { registrySuite, runBeacon } from "../../../testkit/registry";
 import { bindPayer, postJson } from "../../helpers/gatewayClient";
 import { CHAIN_ID, registerChainNode, serveChain } from "../chain/chainNodes";
 import { newClient, payerTx, signatureTx, tx, type TestClient } from "../app/appFixtures";
+import { gql } from "../../indexer/graphql";
+import { dropTestDatabases, newEngine, testBackends } from "../../indexer/helpers";
 
 /** The prices governance sets: 2,000 USDC units per request, 500 per CPU-ms (per million: ×10^6). */
 const PER_MILLION_REQUESTS = 2_000_000_000n;
@@ -48,12 +51,16 @@ const LOOP = `export default { fetch() { for (;;) {} } };`;
 const REGISTERED_CPU_MS = 10;
 const REGISTERED = { memoryMiB: 64, cpuMs: REGISTERED_CPU_MS, wallMs: 1_000, bundleBytes: 1_024 };
 
+/** A second function: answers with the path it was called on. */
+const ECHO = `export default { async fetch(request) { return new Response("echo " + request.url.slice(request.url.lastIndexOf("/"))); } };`;
+
 /** Counts its runs in module state: a request that never ran leaves the count as it was. */
 const COUNTER = `let runs = 0;
 export default { async fetch(request) { runs++; return new Response("run " + runs + " of " + request.url.slice(request.url.indexOf("/", "http://".length))); } };`;
 
 describe("functions: metered and paid through the report (gateway + functions process + Hardhat chain)", function () {
   this.timeout(120_000);
+  after(dropTestDatabases);
 
   /** `beforeEpoch` runs before epoch 1 starts: what FunctionRegistry and the escrow hold then is what epoch 1 reads. */
   async function paidNode(beforeEpoch?: (s: Awaited<ReturnType<typeof registrySuite>>) => Promise<void>) {
@@ -349,6 +356,91 @@ describe("functions: metered and paid through the report (gateway + functions pr
       await time.increaseTo(await t.s.registry.reportOpensAt());
       expect(await t.reporting.submitReport(report.report, orderSignatures(state.reportSignatures))).to.equal("submitted");
       expect((await t.s.escrow.accounts(developer.address)).balance).to.equal(before - expected);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("two functions: the report on chain itemizes each one's invocations, CPU-ms and USDC, and the indexer totals them per function", async () => {
+    const t = await paidNode();
+    try {
+      expect(await bindPayer(t.gateway, t.funded)).to.equal(202);
+      const echoRoot = (await t.store.put([Buffer.from(ECHO)], { contentType: "text/javascript" })).hash;
+      const receipts = new Map<string, ComputeAckJson[]>([
+        [t.root, []],
+        [echoRoot, []],
+      ]);
+      // Three calls of the counter and two of echo, each acknowledged at once.
+      for (const [root, paths] of [
+        [t.root, ["/1", "/2", "/3"]],
+        [echoRoot, ["/x", "/y"]],
+      ] as const) {
+        for (const p of paths) {
+          const answer = await invoke(t.gateway, root, t.funded, p);
+          expect(answer.status, answer.body).to.equal(200);
+          expect((await postJson(`${t.gateway}/acks/compute`, countersign(answer.receipt!, t.funded))).status).to.equal(202);
+          receipts.get(root)!.push(answer.receipt!);
+        }
+      }
+      await t.forwarder.flush();
+      const { state } = await t.stateFor(t.submitted);
+      for (const s of t.submitted) expect(state.apply(s)).to.deep.include({ ok: true });
+      state.apply(tx(t.key, { kind: AppTxKind.CloseEpoch, epoch: 1 }));
+      const closed = state.report!;
+      state.apply(signatureTx(t.key, t.node.signer, 1, closed.digest));
+      await runBeacon(t.s, [t.node]);
+      await time.increaseTo(await t.s.registry.reportOpensAt());
+      expect(await t.reporting.submitReport(closed.report, orderSignatures(state.reportSignatures))).to.equal("submitted");
+
+      // Each function at the governance prices: 2,000 units a call plus 500 a CPU-ms of the
+      // receipts' CPU time (signed by the node), rounded down per function; listed by root.
+      const expected = [...receipts]
+        .map(([root, rs]) => {
+          const cpuUs = rs.reduce((sum, r) => sum + BigInt(r.cpuUs), 0n);
+          return { root: `0x${root}`, requests: BigInt(rs.length), cpuMs: cpuUs / 1_000n, amount: BigInt(rs.length) * 2_000n + (cpuUs * 500n) / 1_000n };
+        })
+        .sort((a, b) => (a.root < b.root ? -1 : 1));
+      const reported = (await t.s.registry.queryFilter(t.s.registry.filters.EpochReported(1)))[0].args.report;
+      expect(reported.charges.map((c) => [Number(c.nodeId), Number(c.kind), c.service, c.requests, c.cpuMs, c.amount])).to.deep.equal(
+        expected.map((e) => [t.node.id, 1, e.root, e.requests, e.cpuMs, e.amount]),
+      );
+      const total = expected.reduce((sum, e) => sum + e.amount, 0n);
+      expect(reported.nodes.map((n) => [Number(n.nodeId), n.revenue])).to.deep.equal([[t.node.id, total]]);
+      expect((await t.s.escrow.accounts(t.funded.account.address)).balance).to.equal(1_000_000n - total);
+
+      // Registered afterwards (a root counts for whichever function publishes it), then indexed.
+      const developer = t.s.clients[1];
+      const limits = { memoryMiB: 64, cpuMs: 10, wallMs: 1_000, bundleBytes: 1_024 };
+      await t.s.functionRegistry.connect(developer).register("counter", `0x${t.root}`, limits);
+      await t.s.functionRegistry.connect(developer).register("echo", `0x${echoRoot}`, limits);
+      const database = await (await testBackends()).find((b) => b.name === "pglite")!.fresh!();
+      const api = await startApiServer({ database, port: 0 });
+      try {
+        await (await newEngine(database, t.s)).syncToHead();
+        const answer = await gql(api.url, `{ edgeFunctions { nodes { name root invocations cpuMs revenue usage { nodes { epoch nodeId amount } } } } }`);
+        expect(answer.errors).to.equal(undefined);
+        const of = (root: string) => expected.find((e) => e.root === `0x${root}`)!;
+        expect(answer.data.edgeFunctions.nodes).to.deep.equal(
+          [
+            ["counter", t.root, 3n],
+            ["echo", echoRoot, 2n],
+          ].map(([name, root, calls]) => {
+            const e = of(root as string);
+            expect(e.requests).to.equal(calls);
+            return {
+              name,
+              root: `0x${root}`,
+              invocations: String(e.requests),
+              cpuMs: String(e.cpuMs),
+              revenue: String(e.amount),
+              usage: { nodes: [{ epoch: 1, nodeId: t.node.id, amount: String(e.amount) }] },
+            };
+          }),
+        );
+      } finally {
+        await api.close();
+        await database.close();
+      }
     } finally {
       await t.close();
     }

@@ -1,0 +1,155 @@
+import { badInput } from "./errors";
+import { paginate, type PageArgs } from "./pagination";
+import type { ApiContext, Row, SchemaPart } from "./schemaCore";
+import { parseId } from "./schemaRegistry";
+
+/** `ServiceCharge.kind` on chain and its GraphQL name (kind 2 is reserved for agents, issue #20). */
+const KINDS = ["CONTENT", "FUNCTION", "AGENT"] as const;
+type KindName = (typeof KINDS)[number];
+const FUNCTION_KIND = 1;
+
+const USAGE_ORDERING = { name: "functionUsage", columns: ["epoch", "nodeId", "service"] } as const;
+const NODE_CHARGE_ORDERING = { name: "nodeCharge", columns: ["epoch", "kind", "service"] } as const;
+const EPOCH_CHARGE_ORDERING = { name: "epochCharge", columns: ["nodeId", "kind", "service"] } as const;
+const BY_NODE_ORDERING = { name: "functionByNode", columns: ["nodeId", "service"] } as const;
+const BY_SERVICE_ORDERING = { name: "nodeByService", columns: ["kind", "service"] } as const;
+
+/** The content roots `functionId` published (each root at most once per function). */
+function rootsOf(ctx: ApiContext, functionId: number) {
+  return ctx.db.selectFrom("function_versions").select("root").where("functionId", "=", functionId);
+}
+
+/** A function's totals over every reported epoch: the sums over its versions' roots. */
+async function functionTotals(ctx: ApiContext, f: Row<"functions">) {
+  const row = await ctx.db
+    .selectFrom("service_totals")
+    .select((eb) => [
+      eb.fn.sum<string | null>("requests").as("requests"),
+      eb.fn.sum<string | null>("cpuMs").as("cpuMs"),
+      eb.fn.sum<string | null>("amount").as("amount"),
+    ])
+    .where("kind", "=", FUNCTION_KIND)
+    .where("service", "in", rootsOf(ctx, f.id))
+    .executeTakeFirst();
+  return { requests: BigInt(row?.requests ?? 0), cpuMs: BigInt(row?.cpuMs ?? 0), amount: BigInt(row?.amount ?? 0) };
+}
+
+const kindName = (r: { kind: number }): KindName => KINDS[r.kind];
+
+/** Per-service charges of the epoch reports: per function, per node, per epoch. */
+export const serviceChargesSchema: SchemaPart = {
+  typeDefs: /* GraphQL */ `
+    "What a charge of the epoch report is for (ServiceCharge.kind)."
+    enum ServiceKind {
+      "Content delivery: service is zero, requests are delivery acks."
+      CONTENT
+      "An edge function: service is the version's content root (zero: functions folded together in a full report)."
+      FUNCTION
+      "Agents (reserved, issue #20)."
+      AGENT
+    }
+
+    "What one node was paid for one service in one reported epoch (the report's ServiceCharge). USDC units, 6 decimals."
+    type ServiceCharge {
+      epoch: Int!
+      nodeId: Int!
+      kind: ServiceKind!
+      "bytes32: zero for content, the function version's content root for a function."
+      service: String!
+      "Delivery acks (content) or invocations (function) acknowledged by clients."
+      requests: BigInt!
+      "CPU milliseconds of the invocations (rounded down per report entry)."
+      cpuMs: BigInt!
+      "USDC units paid, after the payers' caps."
+      amount: BigInt!
+    }
+
+    type ServiceChargeConnection {
+      nodes: [ServiceCharge!]!
+      pageInfo: PageInfo!
+    }
+
+    "A service's figures on one node over every reported epoch."
+    type NodeServiceTotal {
+      nodeId: Int!
+      kind: ServiceKind!
+      service: String!
+      requests: BigInt!
+      cpuMs: BigInt!
+      amount: BigInt!
+      "The latest reported epoch with a charge of it."
+      lastEpoch: Int!
+    }
+
+    type NodeServiceTotalConnection {
+      nodes: [NodeServiceTotal!]!
+      pageInfo: PageInfo!
+    }
+
+    extend type EdgeFunction {
+      "Invocations of all its versions over every reported epoch (paid or not)."
+      invocations: BigInt!
+      "CPU milliseconds of those invocations."
+      cpuMs: BigInt!
+      "USDC units its invocations paid the nodes."
+      revenue: BigInt!
+      "Its charges per epoch, node and version (default: oldest epoch first), optionally of one epoch or node."
+      usage(epoch: Int, nodeId: Int, first: Int, after: String, orderDirection: OrderDirection): ServiceChargeConnection!
+      "Its totals per node and version (by node id)."
+      usageByNode(first: Int, after: String, orderDirection: OrderDirection): NodeServiceTotalConnection!
+    }
+
+    extend type Node {
+      "What the node was paid per service over every reported epoch (by kind, then service), optionally of one kind."
+      revenueByService(kind: ServiceKind, first: Int, after: String, orderDirection: OrderDirection): NodeServiceTotalConnection!
+      "Its charges per reported epoch (default: oldest first), optionally of one epoch."
+      charges(epoch: Int, first: Int, after: String, orderDirection: OrderDirection): ServiceChargeConnection!
+    }
+
+    extend type Query {
+      "The charges of one reported epoch, by node, kind and service."
+      epochCharges(epoch: Int!, first: Int, after: String, orderDirection: OrderDirection): ServiceChargeConnection!
+    }
+  `,
+  resolvers: {
+    Query: {
+      epochCharges: (_: unknown, args: PageArgs & { epoch: number }, ctx: ApiContext) =>
+        paginate(ctx.db.selectFrom("service_charges").selectAll().where("epoch", "=", parseId(args.epoch, "epoch")), EPOCH_CHARGE_ORDERING, args),
+    },
+    EdgeFunction: {
+      invocations: async (f: Row<"functions">, _: unknown, ctx: ApiContext) => (await functionTotals(ctx, f)).requests,
+      cpuMs: async (f: Row<"functions">, _: unknown, ctx: ApiContext) => (await functionTotals(ctx, f)).cpuMs,
+      revenue: async (f: Row<"functions">, _: unknown, ctx: ApiContext) => (await functionTotals(ctx, f)).amount,
+      usage: (f: Row<"functions">, args: PageArgs & { epoch?: number | null; nodeId?: number | null }, ctx: ApiContext) => {
+        let query = ctx.db.selectFrom("service_charges").selectAll().where("kind", "=", FUNCTION_KIND).where("service", "in", rootsOf(ctx, f.id));
+        if (args.epoch != null) query = query.where("epoch", "=", parseId(args.epoch, "epoch"));
+        if (args.nodeId != null) query = query.where("nodeId", "=", parseId(args.nodeId, "nodeId"));
+        return paginate(query, USAGE_ORDERING, args);
+      },
+      usageByNode: (f: Row<"functions">, args: PageArgs, ctx: ApiContext) =>
+        paginate(
+          ctx.db.selectFrom("node_service_totals").selectAll().where("kind", "=", FUNCTION_KIND).where("service", "in", rootsOf(ctx, f.id)),
+          BY_NODE_ORDERING,
+          args,
+        ),
+    },
+    Node: {
+      revenueByService: (n: Row<"nodes">, args: PageArgs & { kind?: KindName | null }, ctx: ApiContext) => {
+        let query = ctx.db.selectFrom("node_service_totals").selectAll().where("nodeId", "=", n.id);
+        if (args.kind != null) {
+          const kind = KINDS.indexOf(args.kind);
+          if (kind < 0) throw badInput(`kind must be one of ${KINDS.join(", ")}`);
+          query = query.where("kind", "=", kind);
+        }
+        return paginate(query, BY_SERVICE_ORDERING, args);
+      },
+      charges: (n: Row<"nodes">, args: PageArgs & { epoch?: number | null }, ctx: ApiContext) => {
+        let query = ctx.db.selectFrom("service_charges").selectAll().where("nodeId", "=", n.id);
+        if (args.epoch != null) query = query.where("epoch", "=", parseId(args.epoch, "epoch"));
+        return paginate(query, NODE_CHARGE_ORDERING, args);
+      },
+    },
+    ServiceCharge: { kind: kindName },
+    NodeServiceTotal: { kind: kindName },
+  },
+};
