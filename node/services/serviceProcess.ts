@@ -14,6 +14,9 @@ export interface ServiceLaunch {
   options: Record<string, unknown>;
   gatewayUrl: string;
   nodeHosts: string[];
+  dataDir: string;
+  serviceToken?: string;
+  sealingKey?: string;
 }
 
 /** The message the child sends once it listens. */

@@ -7,6 +7,7 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { replyError } from "../gateway/httpReplies";
 import type { Logger } from "../logger";
@@ -34,6 +35,12 @@ export interface SupervisorEnvironment {
   /** The gateway's URL; read when a service starts (the gateway starts after the supervisor it routes to). */
   gatewayUrl: () => string;
   nodeHosts: string[];
+  /** Where services keep state: each gets `<dataDir>/<id>` (default: a folder under the system's temporary one). */
+  dataDir?: string;
+  /** Given to every service (ServiceContext.serviceToken). */
+  serviceToken?: string;
+  /** Given to the agents service only (ServiceContext.sealingKey). */
+  sealingKey?: string;
   logger: Logger;
 }
 
@@ -69,7 +76,15 @@ class SupervisedService {
   private start(): void {
     this.state = "starting";
     this.startedAt = Date.now();
-    const launch: ServiceLaunch = { id: this.id, options: this.options, gatewayUrl: this.env.gatewayUrl(), nodeHosts: this.env.nodeHosts };
+    const launch: ServiceLaunch = {
+      id: this.id,
+      options: this.options,
+      gatewayUrl: this.env.gatewayUrl(),
+      nodeHosts: this.env.nodeHosts,
+      dataDir: path.join(this.env.dataDir ?? path.join(tmpdir(), `fleek-services-${process.pid}`), this.id),
+      serviceToken: this.env.serviceToken,
+      sealingKey: this.id === "agents" ? this.env.sealingKey : undefined,
+    };
     // isolated-vm needs --no-node-snapshot on Node 20; tsx comes with the parent's --import, or is
     // added when the parent loads TypeScript otherwise (a Hardhat test runs the gateway in process).
     const inherited = process.execArgv.filter((a) => a !== "--no-node-snapshot");
