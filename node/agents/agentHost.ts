@@ -288,7 +288,10 @@ export class AgentHost {
         return this.setAlarm(args[0]);
       case "llm.chat": {
         if (budget.subrequests-- <= 0) throw new AgentError("threw", `llm.chat refused: over ${this.deps.limits.subrequests} subrequests in one request`);
-        const { answer, usage } = await this.deps.chat(this.agent, args[0] as ChatRequest, budget.deadline);
+        // Its errors are written for the agent (llm.chat: ...): passed on as they are.
+        const { answer, usage } = await this.deps.chat(this.agent, args[0] as ChatRequest, budget.deadline).catch((error: unknown) => {
+          throw error instanceof OutboundRefused ? error : new AgentError("threw", messageOf(error));
+        });
         budget.usage.promptTokens += usage.promptTokens;
         budget.usage.completionTokens += usage.completionTokens;
         return answer;
