@@ -63,6 +63,8 @@ export class AgentStore {
   /** The database's size when empty (a fresh PGlite database is ~7.6 MB of catalogs). */
   private baseline = 0;
   private size = 0;
+  private writesSinceMeasure = 0;
+  private bytesSinceMeasure = 0;
 
   private constructor(
     private readonly worker: Worker,
@@ -128,7 +130,7 @@ export class AgentStore {
     const writes = !READ_ONLY.test(sql);
     if (writes && this.usedBytes > this.limits.storageBytes && !DELETES.test(sql)) throw this.overQuota();
     const result = (await this.call({ op: "query", sql, params })) as { rows: Record<string, unknown>[]; affectedRows: number };
-    if (writes) this.size = (await this.call({ op: "size" })) as number;
+    if (writes) await this.measureAfterWrite(sql, params);
     if (result.rows.length > this.limits.rows)
       throw new StoreError("bad-input", `the query answered ${result.rows.length} rows, over the ${this.limits.rows}-row limit: add a LIMIT`);
     return result;
@@ -177,6 +179,22 @@ export class AgentStore {
     await this.call({ op: "close" }).catch(() => undefined);
     this.broken = new StoreError("closed", "the agent's store closed");
     await this.worker.terminate();
+  }
+
+  /**
+   * Measuring the database (`pg_database_size` stats every file of its folder) costs more than a
+   * small write, so it is measured after every 32nd write, after one whose text and parameters
+   * were over 16 KiB since the last measure, and after every write once within 1 MiB of the quota.
+   */
+  private async measureAfterWrite(sql: string, params: unknown[]): Promise<void> {
+    this.writesSinceMeasure++;
+    for (const p of params) this.bytesSinceMeasure += typeof p === "string" ? p.length : JSON.stringify(p ?? null).length;
+    this.bytesSinceMeasure += sql.length;
+    const near = this.limits.storageBytes - this.usedBytes < 2 ** 20;
+    if (!near && this.writesSinceMeasure < 32 && this.bytesSinceMeasure < 16 * 1024) return;
+    this.writesSinceMeasure = 0;
+    this.bytesSinceMeasure = 0;
+    this.size = (await this.call({ op: "size" })) as number;
   }
 
   private checkKey(key: string): void {

@@ -55,7 +55,7 @@ async function answer(db: PGlite, call: StoreCall): Promise<unknown> {
       return Number(result.rows[0].size);
     }
     case "dump": {
-      const file = await db.dumpDataDir("none");
+      const file = await db.dumpDataDir("gzip");
       return new Uint8Array(await file.arrayBuffer());
     }
     case "close":
