@@ -111,6 +111,12 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2_000));
     const after = rssMiB(pid);
     const perIdle = Math.max(0, after - before) / IDLE_AGENTS;
+    // The same again with the same agents: what the process keeps per agent once its heaps have grown.
+    for (let i = 0; i < IDLE_AGENTS; i += 4)
+      await Promise.all(Array.from({ length: Math.min(4, IDLE_AGENTS - i) }, (_, j) => fetch(`${node.gatewayUrl}/agents/idle-${i + j}/`)));
+    await waitAllClosed(node.gatewayUrl);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const again = rssMiB(pid);
     const dataDir = path.join(node.dataDir, "services", "agents", "agents", "idle-0");
     const diskMiB = Number((await import("node:child_process")).execSync(`du -sk ${dataDir}`).toString().split("\t")[0]) / 1024;
     console.log(
@@ -120,6 +126,9 @@ async function main(): Promise<void> {
       `  per idle agent: ${perIdle.toFixed(2)} MiB RSS → ${perIdle > 0 ? Math.floor(1024 / perIdle) : "unbounded by RSS"} idle agents per GiB (goal ≥ 200); ${diskMiB.toFixed(1)} MiB on disk each`,
     );
     console.log(
+      `  all ${IDLE_AGENTS} opened and idled out a second time: RSS ${again.toFixed(0)} MiB (${(((again - after) / IDLE_AGENTS) * 1024).toFixed(0)} KiB more per agent)`,
+    );
+    console.log(
       `  an open agent (isolate + PGlite thread): ~${((openPeak - before) / 4).toFixed(0)} MiB; first request of a closed agent ${firstRequests.toFixed(0)} ms on average (4 at once)`,
     );
 
@@ -127,6 +136,8 @@ async function main(): Promise<void> {
     const bare = await anchor(SECONDS);
     for (let i = 0; i < 4; i++) await fetch(`${node.gatewayUrl}/agents/hot-${i}/`);
     const one = await load(`${node.gatewayUrl}/agents/hot-0/`, SECONDS);
+    // Idle for the length of a run, the others were closed: opened again before they are loaded.
+    for (let i = 0; i < 4; i++) await fetch(`${node.gatewayUrl}/agents/hot-${i}/`);
     const four = await Promise.all([0, 1, 2, 3].map((i) => load(`${node.gatewayUrl}/agents/hot-${i}/`, SECONDS)));
     const fourRps = four.reduce((s, r) => s + r.rps, 0);
     console.log(`\nstateful read-modify-write, ${CONNECTIONS} connections per agent, ${SECONDS} s; load average ${loadavg()[0].toFixed(2)}`);
@@ -167,6 +178,9 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(2))
         .join(" ")}`,
     );
+  } catch (error) {
+    console.error(`node's log (last 3,000 characters):\n${node.stderr().slice(-3000)}`);
+    throw error;
   } finally {
     await node.stop();
   }

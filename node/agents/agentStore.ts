@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
+import { LRUCache } from "lru-cache";
 import type { StoreAnswer, StoreCall, StoreWorkerData } from "./agentStoreWorker";
 
 const WORKER = path.join(__dirname, "agentStoreWorker.ts");
@@ -63,6 +64,14 @@ export class AgentStore {
   /** The database's size when empty (a fresh PGlite database is ~7.6 MB of catalogs). */
   private baseline = 0;
   private size = 0;
+  /**
+   * Values read or written through the kv API (null: absent). The store has one writer, this
+   * object, so the copy is exact; a SQL statement that may write clears it (it may touch fleek_kv).
+   */
+  private readonly kvCache = new LRUCache<string, { value: string | null }>({
+    maxSize: 1024 * 1024,
+    sizeCalculation: (e, k) => k.length + (e.value?.length ?? 0) + 1,
+  });
   private writesSinceMeasure = 0;
   private bytesSinceMeasure = 0;
 
@@ -129,6 +138,7 @@ export class AgentStore {
     if (typeof sql !== "string" || !Array.isArray(params)) throw new StoreError("bad-input", "sql.query(sql: string, params?: array)");
     const writes = !READ_ONLY.test(sql);
     if (writes && this.usedBytes > this.limits.storageBytes && !DELETES.test(sql)) throw this.overQuota();
+    if (writes) this.kvCache.clear();
     const result = (await this.call({ op: "query", sql, params })) as { rows: Record<string, unknown>[]; affectedRows: number };
     if (writes) await this.measureAfterWrite(sql, params);
     if (result.rows.length > this.limits.rows)
@@ -139,8 +149,12 @@ export class AgentStore {
   /** `env.kv.get`: the value's JSON text, or null. */
   async get(key: string): Promise<string | null> {
     this.checkKey(key);
+    const cached = this.kvCache.get(key);
+    if (cached) return cached.value;
     const { rows } = await this.query("select value from fleek_kv where key = $1", [key]);
-    return rows.length ? (rows[0].value as string) : null;
+    const value = rows.length ? (rows[0].value as string) : null;
+    this.kvCache.set(key, { value });
+    return value;
   }
 
   /** `env.kv.put` with the value's JSON text. */
@@ -149,12 +163,15 @@ export class AgentStore {
     if (typeof value !== "string") throw new StoreError("bad-input", "kv.put needs a JSON-serialisable value");
     if (Buffer.byteLength(value) > this.limits.valueBytes) throw new StoreError("bad-input", `value over the ${this.limits.valueBytes}-byte limit`);
     await this.query("insert into fleek_kv (key, value) values ($1, $2) on conflict (key) do update set value = excluded.value", [key, value]);
+    this.kvCache.set(key, { value });
   }
 
   /** `env.kv.delete`: whether the key existed. */
   async delete(key: string): Promise<boolean> {
     this.checkKey(key);
-    return (await this.query("delete from fleek_kv where key = $1", [key])).affectedRows > 0;
+    const existed = (await this.query("delete from fleek_kv where key = $1", [key])).affectedRows > 0;
+    this.kvCache.set(key, { value: null });
+    return existed;
   }
 
   /** `env.kv.list`: keys from `prefix`, in order, with their JSON text, at most `limit` (≤ the row limit). */
