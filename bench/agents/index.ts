@@ -154,8 +154,11 @@ async function main(): Promise<void> {
     const operator = { authorization: `Bearer ${node.operatorToken}`, "content-type": "application/json" };
     let rows = 0;
     for (const kib of SIZES_KIB) {
-      const add = kib - rows;
-      await fetch(`${node.gatewayUrl}/agents/filler/?rows=${add}`, { method: "POST" });
+      // 100 rows a request: making the random text is the agent's CPU time, bounded per request.
+      for (; rows < kib; rows += 100) {
+        const filled = await fetch(`${node.gatewayUrl}/agents/filler/?rows=${Math.min(100, kib - rows)}`, { method: "POST" });
+        if (filled.status !== 200) throw new Error(`filling: ${filled.status} ${await filled.text()}`);
+      }
       rows = kib;
       let t = performance.now();
       const taken = await fetch(`${node.gatewayUrl}/agents/filler/_fleek/snapshot`, { method: "POST", headers: operator });
