@@ -153,14 +153,14 @@ export class AgentHost {
     let open: OpenAgent;
     try {
       open = await (this.opened ??= this.open());
+      if (open.store.closed) {
+        // Its store thread was stopped (a query over its time): reopen both before serving on.
+        await this.closeNow();
+        open = await (this.opened = this.open());
+      }
     } catch (error) {
       this.opened = undefined;
       throw error instanceof AgentError ? error : new AgentError("unavailable", `the agent could not start: ${messageOf(error)}`);
-    }
-    if (open.store.closed) {
-      // Its store thread was stopped (a query over its time): reopen both before serving on.
-      await this.closeNow();
-      open = await (this.opened = this.open());
     }
     this.budget = budget;
     const isolate = open.isolate;

@@ -61,8 +61,11 @@ describe("agent snapshots (issue 20)", function () {
       ],
       last: "gamma",
     });
-    const refused = await fetch(`${a.gatewayUrl}/agents/memo/_fleek/snapshot`, { method: "POST" });
+    // Management is the operator's: no bearer, or a guessed service token, is refused at the gateway.
+    const refused = await fetch(`${a.gatewayUrl}/agents/memo/_fleek/snapshot`, { method: "POST", headers: { "x-fleek-service-token": "guess" } });
     expect(refused.status).to.equal(401);
+    const guessed = await fetch(`${a.gatewayUrl}/agents/_snapshots?agent=memo`, { method: "POST", headers: { "x-fleek-service-token": "guess" }, body: "x" });
+    expect([guessed.status, ((await guessed.json()) as { error: string }).error]).to.deep.equal([401, "only the node's agents service stores snapshots"]);
     const taken = await fetch(`${a.gatewayUrl}/agents/memo/_fleek/snapshot`, operator(a));
     expect(taken.status).to.equal(201);
     const record = (await taken.json()) as SnapshotRecord;
