@@ -21,7 +21,8 @@
  *   "reporting": { "enabled": true, "pingMs": 5000,       // optional; on by default with a signer key
  *                  "tickMs": 1000, "submitStaggerMs": 5000 }  //   and the chain source
  *   "services": { "functions": { "limits": { "cpuMs": 50 } } }  // optional, needs gateway: services by id
- *                                                         //   (re-read on SIGHUP; docs/functions.md)
+ *                                                         //   (re-read on SIGHUP; docs/functions.md;
+ *                                                         //   "agents": docs/agents-runtime.md)
  * }
  * Without operatorTokenFile, the gateway's operator token (for POST /origins) comes from FLEEK_OPERATOR_TOKEN.
  * Relative paths are resolved against the config file's folder.

@@ -5,9 +5,11 @@
  * when the node follows the chain, from `gateway.peers` otherwise. With a gateway, the services of
  * the config's `services` section run beside it, each in its own process (services/serviceSupervisor.ts).
  */
+import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { JsonRpcProvider, Network } from "ethers";
 import { QueuedAckSink } from "./acks/deliveryAckDesk";
+import { sealingKeyFromSeed, sealingPublicKey } from "./agents/agentSecrets";
 import { ed25519PrivateKeyFromSeed } from "./acks/ed25519Keys";
 import { AckForwarder } from "./app/ackForwarder";
 import { CommitteeSubmitter } from "./app/committeeSubmitter";
@@ -67,7 +69,17 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
   if (config.gateway) {
     const g = config.gateway;
     const nodeHosts = [...new Set([config.host, g.host ?? config.host])];
-    supervisor = new ServiceSupervisor({ gatewayUrl: () => edge!.gateway.url, nodeHosts, logger: logger.child({ component: "services" }) });
+    // The services' token lives as long as this process: services and gateway vouch to each other with it.
+    const serviceToken = randomBytes(32).toString("hex");
+    const sealingKey = sealingKeyFromSeed(config.key.seed);
+    supervisor = new ServiceSupervisor({
+      gatewayUrl: () => edge!.gateway.url,
+      nodeHosts,
+      dataDir: path.join(config.dataDir, "services"),
+      serviceToken,
+      sealingKey: sealingKey.toString("hex"),
+      logger: logger.child({ component: "services" }),
+    });
     edge = await startEdgeNode({
       directory: g.blockstore,
       maxBytes: (g.maxGiB ?? 10) * 2 ** 30,
@@ -92,6 +104,7 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
             }
           : undefined,
       functions: functionDirectory,
+      agents: { serviceToken, sealingPublicKey: sealingPublicKey(sealingKey) },
     });
     logger.info("gateway running", { url: edge.gateway.url });
     // Once, on the first start after the upgrade to BLAKE3 roots: old names stop resolving.

@@ -46,6 +46,8 @@ export interface EdgeNodeOptions {
   };
   /** FunctionRegistry by root: functions run under their registered limits (GatewayOptions.functions). */
   functions?: GatewayOptions["functions"];
+  /** Agents (needs `nodeKey`): the services' token and the node's agent-sealing public key (gateway/agentRoutes.ts). */
+  agents?: { serviceToken: string; sealingPublicKey: Buffer };
 }
 
 /** A running edge node and its parts, for the rest of the node to use. */
@@ -90,6 +92,7 @@ export async function startEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode>
     fetchMissing: (hash) => peerFetcher.fetch(hash),
     services: options.services,
     functions: options.functions,
+    agents: options.nodeKey && acks && options.agents ? { ...options.agents, nodeKey: acks.nodeKey, nodePrivateKey: options.nodeKey } : undefined,
     host: options.host,
     port: options.port,
   });

@@ -78,6 +78,12 @@ export interface OutboundPolicy {
   deadline: number;
   /** Host names refused outright (lowercase). */
   refusedHosts: ReadonlySet<string>;
+  /**
+   * Skip the address rules: only for a destination the operator named in the node's config (an
+   * agent owner's model server on the operator's network, node/agents/agentLlm.ts), never for one
+   * a sandbox chose.
+   */
+  allowPrivate?: boolean;
 }
 
 /** Fetches `url` for a function, or rejects with {@link OutboundRefused} / a network error. */
@@ -97,6 +103,7 @@ export function outboundFetch(
   if (target.protocol !== "http:" && target.protocol !== "https:")
     return Promise.reject(new OutboundRefused(`fetch: only http and https, not ${target.protocol}`));
   const host = target.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (policy.allowPrivate) return send(target, method, headers, body, policy, undefined);
   if (policy.refusedHosts.has(host) || host === "localhost" || host.endsWith(".localhost"))
     return Promise.reject(new OutboundRefused(`fetch refused: ${host} is this node`));
   if (isIP(host)) {
@@ -114,11 +121,23 @@ export function outboundFetch(
       callback(null, list[0].address, list[0].family);
     });
   };
+  return send(target, method, headers, body, policy, checkedLookup);
+}
+
+/** Sends the request, connecting through `lookup` (the checked one unless the destination is allowed). */
+function send(
+  target: URL,
+  method: string,
+  headers: [string, string][],
+  body: Uint8Array | null,
+  policy: OutboundPolicy,
+  lookup: LookupFunction | undefined,
+): Promise<OutboundResponse> {
   const remaining = policy.deadline - Date.now();
   if (remaining <= 0) return Promise.reject(new OutboundRefused("fetch: the request's wall time is used up"));
   return new Promise((resolve, reject) => {
-    const send = target.protocol === "https:" ? httpsRequest : httpRequest;
-    const req = send(target, { method, headers: Object.fromEntries(headers), lookup: checkedLookup, timeout: remaining }, (res: IncomingMessage) => {
+    const request = target.protocol === "https:" ? httpsRequest : httpRequest;
+    const req = request(target, { method, headers: Object.fromEntries(headers), lookup, timeout: remaining }, (res: IncomingMessage) => {
       const parts: Buffer[] = [];
       let size = 0;
       res.on("data", (part: Buffer) => {

@@ -9,11 +9,20 @@ import { SANDBOX_LOCKDOWN } from "./sandboxLockdown";
  * the host's checked proxy through `__fleekHostFetch`, a reference the host sets on the context;
  * the prelude captures it and deletes the global so the function cannot replace it.
  */
-export const SANDBOX_PRELUDE = String.raw`
+export const SANDBOX_PRELUDE = sandboxPrelude();
+
+/**
+ * The prelude with an `env` the module's handlers receive (`fetch(request, env)`, `alarm(env)`):
+ * `envSource` is a JavaScript expression evaluated once in the context before the lockdown (the
+ * agents' host API, node/agents/agentEnv.ts); functions get none (`env` undefined).
+ */
+export function sandboxPrelude(envSource = "undefined"): string {
+  return String.raw`
 "use strict";
 (() => {
   const hostFetch = globalThis.__fleekHostFetch;
   delete globalThis.__fleekHostFetch;
+  const env = ${envSource};
   const encodeUtf8 = (text) => {
     const out = [];
     for (let i = 0; i < text.length; i++) {
@@ -113,7 +122,12 @@ export const SANDBOX_PRELUDE = String.raw`
   async function run(ns, req) {
     const request = new Request(req.url, { method: req.method, headers: req.headers, body: req.body });
     let result;
-    if (ns.default && typeof ns.default.fetch === "function") result = await ns.default.fetch(request);
+    if (req.alarm) {
+      if (!ns.default || typeof ns.default.alarm !== "function") throw new TypeError("an alarm fired but the module exports no default.alarm(env)");
+      await ns.default.alarm(env);
+      return { status: 204, headers: [], body: new Uint8Array(0) };
+    }
+    if (ns.default && typeof ns.default.fetch === "function") result = await ns.default.fetch(request, env);
     else if (typeof ns.main === "function") result = await ns.main(req.params);
     else throw new TypeError("the module exports neither default.fetch(request) nor main(params)");
     if (!(result instanceof Response)) {
@@ -132,3 +146,4 @@ export const SANDBOX_PRELUDE = String.raw`
   return run;
 })();
 `;
+}

@@ -14,6 +14,7 @@ import { loadBlockHashing } from "../blockstore/blockHashing";
 import { parseContentHash, type ContentHash } from "../blockstore/contentHash";
 import { OriginError, type OriginFailure } from "../origins/originError";
 import type { OriginFetcher } from "../origins/originFetcher";
+import { routeAgents, type AgentGateway } from "./agentRoutes";
 import { CONTENT_LENGTH_HEADER } from "./gatewayHeaders";
 import { BadBodyError, readJsonBody, replyError, replyJson } from "./httpReplies";
 import { serveContent, type ContentServing } from "./serveContent";
@@ -45,6 +46,8 @@ export interface GatewayOptions {
    * limits its owner registered, capped by the node's. Without it every function runs under the node's.
    */
   functions?: { lookup(root: string): Promise<{ limits: RegisteredLimits } | undefined> };
+  /** Agents (agentRoutes.ts): the node key to sign their receipts and snapshots' records, the services' token. */
+  agents?: AgentGateway;
 }
 
 /** What the gateway needs of the node's services. */
@@ -95,7 +98,8 @@ const ACK_STATUS: Record<AckRefusal, number> = {
  * - `POST /acks/compute` a function receipt countersigned by its client (see computeReceipt.ts);
  * - `GET /health` a small answer peers time for their latency and uptime measurements;
  * - `GET /services` the services' states; `/services/<id>/<rest>` forwarded to service `id` as `/<rest>`;
- * - `/fn/<scheme>/<root>/<path>` forwarded to the functions service as is (docs/functions.md).
+ * - `/fn/<scheme>/<root>/<path>` forwarded to the functions service as is (docs/functions.md);
+ * - `/agents/...` the agents service and its snapshots (agentRoutes.ts, docs/agents-runtime.md).
  */
 export function createGatewayHandler(options: GatewayOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const nodeHeaders: Record<string, string> = options.acks ? { "x-fleek-node": options.acks.nodeKey.toString("hex") } : {};
@@ -116,6 +120,10 @@ export function createGatewayHandler(options: GatewayOptions): (req: IncomingMes
       // The functions service by its id is the same paid door as /fn/.
       if (parts[2] === "functions") return routeFunction(options, options.services, req, res, forward);
       return options.services.route(parts[2], req, res, forward, stripMeter);
+    }
+    if (parts[1] === "agents") {
+      if (!options.services) return replyError(res, 404, "this node runs no services");
+      return routeAgents(options.agents, options.services, options.store, operatorDigest, req, res, parts, queryAt < 0 ? "" : url.slice(queryAt));
     }
     if (parts[1] === "blake3" && parts.length >= 3) {
       const hash = parseContentHash(parts[2]);

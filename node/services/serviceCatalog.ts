@@ -3,6 +3,7 @@
  * section in the node process (so a bad config fails at start or reload, not in a restart loop)
  * and loads its module in the service's own process.
  */
+import { agentsConfigFrom } from "../agents/agentsConfig";
 import { functionLimitsFrom } from "../functions/functionLimits";
 import type { ServiceContext, ServiceInstance } from "./serviceContract";
 
@@ -20,6 +21,10 @@ const CATALOG: Record<string, CatalogEntry> = {
       functionLimitsFrom(options.limits);
     },
     start: async (context) => (await import("../functions/functionsService")).startFunctionsService(context),
+  },
+  agents: {
+    check: (options) => void agentsConfigFrom(options),
+    start: async (context) => (await import("../agents/agentsService")).startAgentsService(context),
   },
 };
 

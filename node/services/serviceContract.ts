@@ -8,6 +8,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../logger";
 import type { ServiceAnswer, ServiceRequest } from "./serviceChannel";
 
+/** The header a service and the gateway vouch to each other with (ServiceContext.serviceToken); the gateway strips a client's own. */
+export const SERVICE_TOKEN_HEADER = "x-fleek-service-token";
+
 /** What a service process is started with. */
 export interface ServiceContext {
   id: string;
@@ -17,6 +20,12 @@ export interface ServiceContext {
   gatewayUrl: string;
   /** Host names that are the node itself (refused as outbound destinations). */
   nodeHosts: string[];
+  /** The service's own data folder (`<node dataDir>/services/<id>`), for services with state (agents). */
+  dataDir: string;
+  /** A secret the gateway knows too: the service vouches with it for its writes (agents' snapshots) and checks it on the operator's requests the gateway forwards. */
+  serviceToken?: string;
+  /** The node's agent-sealing key, hex (node/agents/agentSecrets.ts): only the agents service receives it. */
+  sealingKey?: string;
   logger: Logger;
 }
 

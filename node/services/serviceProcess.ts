@@ -16,6 +16,9 @@ export interface ServiceLaunch {
   options: Record<string, unknown>;
   gatewayUrl: string;
   nodeHosts: string[];
+  dataDir: string;
+  serviceToken?: string;
+  sealingKey?: string;
 }
 
 /** The message the child sends once it serves: on the channel, or on a loopback port. */

@@ -9,6 +9,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { replyError } from "../gateway/httpReplies";
 import type { Logger } from "../logger";
@@ -37,6 +38,12 @@ export interface SupervisorEnvironment {
   /** The gateway's URL; read when a service starts (the gateway starts after the supervisor it routes to). */
   gatewayUrl: () => string;
   nodeHosts: string[];
+  /** Where services keep state: each gets `<dataDir>/<id>` (default: a folder under the system's temporary one). */
+  dataDir?: string;
+  /** Given to every service (ServiceContext.serviceToken). */
+  serviceToken?: string;
+  /** Given to the agents service only (ServiceContext.sealingKey). */
+  sealingKey?: string;
   logger: Logger;
 }
 
@@ -73,14 +80,24 @@ class SupervisedService {
   private start(): void {
     this.state = "starting";
     this.startedAt = Date.now();
-    const launch: ServiceLaunch = { id: this.id, options: this.options, gatewayUrl: this.env.gatewayUrl(), nodeHosts: this.env.nodeHosts };
+    const launch: ServiceLaunch = {
+      id: this.id,
+      options: this.options,
+      gatewayUrl: this.env.gatewayUrl(),
+      nodeHosts: this.env.nodeHosts,
+      dataDir: path.join(this.env.dataDir ?? path.join(tmpdir(), `fleek-services-${process.pid}`), this.id),
+      serviceToken: this.env.serviceToken,
+      sealingKey: this.id === "agents" ? this.env.sealingKey : undefined,
+    };
     // isolated-vm needs --no-node-snapshot on Node 20; tsx comes with the parent's --import, or is
     // added when the parent loads TypeScript otherwise (a Hardhat test runs the gateway in process).
     const inherited = process.execArgv.filter((a) => a !== "--no-node-snapshot");
     const tsx = inherited.some((a) => a.includes("tsx")) ? [] : ["--import", "tsx"];
     const child = fork(SERVICE_PROCESS, [], {
       execArgv: [...inherited, ...tsx, "--no-node-snapshot"],
-      env: { ...process.env, FLEEK_SERVICE: JSON.stringify(launch) },
+      // The agents service runs a PGlite thread per open agent: glibc's default of 8 malloc arenas
+      // per core keeps what closed agents' threads freed (bench/agents: ~21 MiB per idle agent, ~9 with 2).
+      env: { ...process.env, FLEEK_SERVICE: JSON.stringify(launch), ...(this.id === "agents" ? { MALLOC_ARENA_MAX: "2" } : {}) },
       // fd CHANNEL_FD: a socketpair, the framed channel's two ends; nothing else can connect to it.
       stdio: ["ignore", "ignore", "inherit", "ipc", "pipe"],
     });

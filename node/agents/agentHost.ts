@@ -1,0 +1,357 @@
+/**
+ * One hosted agent (docs/agents-runtime.md "Runtime"): a V8 isolate with the functions' locked-down
+ * context (functions/sandboxPrelude.ts) plus the agent's `env`, and its store (agentStore.ts).
+ * Every request and alarm of the agent runs through one queue, so the agent has a single writer:
+ * a handler's read-modify-write of its store is never interleaved with another's. The isolate and
+ * the store are opened on demand and closed when the agent is idle; its data folder stays.
+ */
+import * as fs from "node:fs";
+import ivm from "isolated-vm";
+import type { FunctionRequest, FunctionResponse } from "../functions/functionRuntime";
+import { outboundFetch, OutboundRefused, type OutboundResponse } from "../functions/outboundFetch";
+import { sandboxPrelude } from "../functions/sandboxPrelude";
+import type { AgentEntry } from "./agentDirectory";
+import { AGENT_ENV } from "./agentEnv";
+import { AgentStore, StoreError } from "./agentStore";
+import type { AgentLimits } from "./agentsConfig";
+import type { ChatRequest, ChatUsage } from "./agentLlm";
+
+const PRELUDE = sandboxPrelude(AGENT_ENV);
+/** How often code resumed after a host call (outside V8's timeout) has its CPU clock read, ms. */
+const CPU_WATCH_MS = 5;
+
+/** Why a request or alarm failed; each maps to one HTTP status (agentsService.ts). */
+export type AgentFailure = "cpu" | "wall" | "memory" | "threw" | "bad-module" | "response-too-large" | "unavailable";
+
+/** A failed request or alarm, with the reason the client is told. */
+export class AgentError extends Error {
+  /** CPU µs used before it stopped (for the receipt). */
+  cpuUs?: number;
+  constructor(
+    readonly kind: AgentFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What one request or alarm used: the receipt's figures. */
+export interface AgentUsage {
+  cpuUs: number;
+  wallMs: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** What the host needs besides the agent itself. */
+export interface AgentHostDeps {
+  limits: AgentLimits;
+  /** The agent's data folder (its PGlite database, its last snapshot's record). */
+  dataDir: string;
+  /** An empty database to copy for a new agent, and its size. */
+  template: () => Promise<{ dir: string; baseline: number }>;
+  /** Content by root through the gateway (verified by the blockstore), bounded. */
+  content: (root: string, maxBytes: number) => Promise<Buffer>;
+  /** `env.llm.chat` for this agent (agentLlm.ts), bounded by the request's deadline. */
+  chat: (entry: AgentEntry, request: ChatRequest, deadline: number) => Promise<{ answer: unknown; usage: ChatUsage }>;
+  refusedHosts: ReadonlySet<string>;
+  /** Called when an alarm's handler failed (logged: nobody waits for an alarm's answer). */
+  alarmFailed: (id: string, error: Error) => void;
+}
+
+/** What the running request or alarm may still spend. */
+interface Budget {
+  deadline: number;
+  subrequests: number;
+  usage: AgentUsage;
+}
+
+/** The open isolate and store. */
+interface OpenAgent {
+  isolate: ivm.Isolate;
+  entry: ivm.Reference;
+  namespace: ivm.Reference;
+  store: AgentStore;
+}
+
+/** One agent: its queue, its open parts, its alarms. */
+export class AgentHost {
+  private opened: Promise<OpenAgent> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private budget: Budget | undefined;
+  private readonly alarms = new Set<NodeJS.Timeout>();
+  /** Requests and alarms queued or running. */
+  busy = 0;
+  lastUsed = Date.now();
+
+  constructor(
+    readonly agent: AgentEntry,
+    private readonly deps: AgentHostDeps,
+  ) {}
+
+  /** Whether the isolate and store are open. */
+  get isOpen(): boolean {
+    return this.opened !== undefined;
+  }
+
+  /** Alarms pending. */
+  get pendingAlarms(): number {
+    return this.alarms.size;
+  }
+
+  /** Runs one request (after the agent's earlier ones: single writer). */
+  request(request: FunctionRequest): Promise<{ response: FunctionResponse; usage: AgentUsage }> {
+    return this.serialized(() => this.run(request));
+  }
+
+  /** Runs `task` with the agent's store, in the agent's queue (snapshots, restores). */
+  withStore<T>(task: (store: AgentStore | undefined, close: () => Promise<void>) => Promise<T>): Promise<T> {
+    return this.serialized(async () => {
+      const open = await this.opened?.catch(() => undefined);
+      return task(open?.store, () => this.closeNow());
+    });
+  }
+
+  /** Closes the isolate and the store (idle, or the node closing); alarms stay set. */
+  close(): Promise<void> {
+    return this.serialized(() => this.closeNow());
+  }
+
+  /** Closes and cancels the alarms: the agent is no longer hosted here. */
+  async stop(): Promise<void> {
+    for (const timer of this.alarms) clearTimeout(timer);
+    this.alarms.clear();
+    await this.close();
+  }
+
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    this.busy++;
+    const run = this.queue.then(task);
+    this.queue = run
+      .catch(() => undefined)
+      .finally(() => {
+        this.busy--;
+        this.lastUsed = Date.now();
+      });
+    return run;
+  }
+
+  private async closeNow(): Promise<void> {
+    const opened = this.opened;
+    this.opened = undefined;
+    const open = await opened?.catch(() => undefined);
+    if (!open) return;
+    if (!open.isolate.isDisposed) open.isolate.dispose();
+    await open.store.close();
+  }
+
+  private async run(request: FunctionRequest | { alarm: true }): Promise<{ response: FunctionResponse; usage: AgentUsage }> {
+    const limits = this.deps.limits;
+    const started = Date.now();
+    const usage: AgentUsage = { cpuUs: 0, wallMs: 0, promptTokens: 0, completionTokens: 0 };
+    const budget: Budget = { deadline: started + limits.wallMs, subrequests: limits.subrequests, usage };
+    let open: OpenAgent;
+    try {
+      open = await (this.opened ??= this.open());
+      if (open.store.closed) {
+        // Its store thread was stopped (a query over its time): reopen both before serving on.
+        await this.closeNow();
+        open = await (this.opened = this.open());
+      }
+    } catch (error) {
+      this.opened = undefined;
+      throw error instanceof AgentError ? error : new AgentError("unavailable", `the agent could not start: ${messageOf(error)}`);
+    }
+    this.budget = budget;
+    const isolate = open.isolate;
+    const cpuAtStart = isolate.cpuTime;
+    let cpuSeen = cpuAtStart;
+    let wallTimer: NodeJS.Timeout | undefined;
+    let cpuWatch: NodeJS.Timeout | undefined;
+    try {
+      const stopped = new Promise<never>((_, reject) => {
+        wallTimer = setTimeout(() => reject(new AgentError("wall", `the agent ran over its wall time limit (${limits.wallMs} ms)`)), limits.wallMs);
+        cpuWatch = setInterval(() => {
+          if (isolate.isDisposed) return;
+          cpuSeen = isolate.cpuTime;
+          if (Number(cpuSeen - cpuAtStart) / 1e6 > limits.cpuMs) reject(new AgentError("cpu", `the agent ran over its CPU time limit (${limits.cpuMs} ms)`));
+        }, CPU_WATCH_MS);
+      });
+      const answered = open.entry.apply(undefined, [open.namespace.derefInto(), new ivm.ExternalCopy(request).copyInto()], {
+        timeout: limits.cpuMs,
+        result: { promise: true, copy: true },
+      }) as Promise<FunctionResponse>;
+      const response = await Promise.race([answered, stopped]);
+      if (!isolate.isDisposed) cpuSeen = isolate.cpuTime;
+      usage.cpuUs = Number((cpuSeen - cpuAtStart) / 1_000n);
+      usage.wallMs = Date.now() - started;
+      if (response.body.byteLength > limits.responseBytes)
+        throw new AgentError("response-too-large", `the agent's response body is over ${limits.responseBytes} bytes`);
+      return { response, usage };
+    } catch (error) {
+      const failure = this.failureOf(isolate, error);
+      if (!isolate.isDisposed) cpuSeen = isolate.cpuTime;
+      failure.cpuUs = Number((cpuSeen - cpuAtStart) / 1_000n);
+      // Stopped mid-run, the context may be in any state: the next request builds a new isolate
+      // (the store, the agent's durable state, is kept).
+      if (failure.kind === "cpu" || failure.kind === "wall" || failure.kind === "memory") {
+        if (!isolate.isDisposed) isolate.dispose();
+        this.opened = undefined;
+        await open.store.close();
+      }
+      throw failure;
+    } finally {
+      clearTimeout(wallTimer);
+      clearInterval(cpuWatch);
+      this.budget = undefined;
+    }
+  }
+
+  /** Opens the store and builds the isolate: prelude with env, lockdown, the agent's module. */
+  private async open(): Promise<OpenAgent> {
+    const limits = this.deps.limits;
+    const [source, configText] = await Promise.all([
+      this.deps.content(this.agent.bundleRoot, limits.bundleBytes),
+      this.deps.content(this.agent.configRoot, limits.bundleBytes),
+    ]);
+    let config: unknown;
+    try {
+      config = JSON.parse(configText.toString("utf8"));
+    } catch {
+      throw new AgentError("bad-module", `the agent's config ${this.agent.configRoot} is not JSON`);
+    }
+    fs.mkdirSync(this.deps.dataDir, { recursive: true });
+    const template = await this.deps.template();
+    const store = await AgentStore.open(`${this.deps.dataDir}/db`, storeLimits(limits), { template: template.dir, baseline: template.baseline });
+    const isolate = new ivm.Isolate({ memoryLimit: this.agent.memoryMiB });
+    try {
+      const context = await isolate.createContext();
+      await context.global.set("__fleekHostFetch", this.hostFetch());
+      await context.global.set("__fleekAgentHost", this.hostCall(store));
+      await context.global.set("__fleekAgentConfig", new ivm.ExternalCopy(config).copyInto());
+      const prelude = await isolate.compileScript(PRELUDE, { filename: "fleek:prelude" });
+      const entry = (await prelude.run(context, { reference: true })) as ivm.Reference;
+      let module: ivm.Module;
+      try {
+        module = await isolate.compileModule(source.toString("utf8"), { filename: `fleek:agent/${this.agent.id}` });
+      } catch (error) {
+        throw new AgentError("bad-module", `the agent's module does not compile: ${messageOf(error)}`);
+      }
+      await module.instantiate(context, (specifier) => {
+        throw new Error(`imports are not supported (${JSON.stringify(specifier)}): bundle the agent into one module`);
+      });
+      await module.evaluate({ timeout: limits.cpuMs });
+      return { isolate, entry, namespace: module.namespace, store };
+    } catch (error) {
+      if (!isolate.isDisposed) isolate.dispose();
+      await store.close();
+      throw error instanceof AgentError ? error : new AgentError("bad-module", `the agent's module failed to load: ${messageOf(error)}`);
+    }
+  }
+
+  /**
+   * The one reference `env` calls. It never rejects: failures are answered as `{error}` (thrown
+   * inside the isolate), so nothing the agent leaves unawaited surfaces in the host. A call with
+   * no request or alarm running (a promise left behind) is refused.
+   */
+  private hostCall(store: AgentStore): ivm.Reference {
+    return new ivm.Reference(async (op: string, args: unknown[]): Promise<ivm.Copy<{ value?: unknown; error?: string }>> => {
+      const budget = this.budget;
+      const reply = (v: { value?: unknown; error?: string }) => new ivm.ExternalCopy(v).copyInto();
+      if (!budget) return reply({ error: `${op} refused: no request of this agent is running` });
+      try {
+        return reply({ value: (await this.hostOp(store, budget, op, args)) ?? null });
+      } catch (error) {
+        return reply({
+          error:
+            error instanceof StoreError || error instanceof AgentError || error instanceof OutboundRefused
+              ? error.message
+              : `${op} failed: ${messageOf(error)}`,
+        });
+      }
+    });
+  }
+
+  private async hostOp(store: AgentStore, budget: Budget, op: string, args: unknown[]): Promise<unknown> {
+    switch (op) {
+      case "kv.get":
+        return store.get(args[0] as string);
+      case "kv.put":
+        return store.put(args[0] as string, args[1] as string);
+      case "kv.delete":
+        return store.delete(args[0] as string);
+      case "kv.list":
+        return store.list(args[0] as string, args[1] as number);
+      case "sql.query":
+        return store.query(args[0] as string, (args[1] ?? []) as unknown[]);
+      case "alarm.set":
+        return this.setAlarm(args[0]);
+      case "llm.chat": {
+        if (budget.subrequests-- <= 0) throw new AgentError("threw", `llm.chat refused: over ${this.deps.limits.subrequests} subrequests in one request`);
+        // Its errors are written for the agent (llm.chat: ...): passed on as they are.
+        const { answer, usage } = await this.deps.chat(this.agent, args[0] as ChatRequest, budget.deadline).catch((error: unknown) => {
+          throw error instanceof OutboundRefused ? error : new AgentError("threw", messageOf(error));
+        });
+        budget.usage.promptTokens += usage.promptTokens;
+        budget.usage.completionTokens += usage.completionTokens;
+        return answer;
+      }
+      default:
+        throw new AgentError("threw", `unknown host call ${op}`);
+    }
+  }
+
+  /** `env.setAlarm(ms)`: bounded count and minimum delay; the alarm runs `alarm(env)` in the queue. */
+  private setAlarm(ms: unknown): null {
+    const limits = this.deps.limits;
+    if (!Number.isSafeInteger(ms) || (ms as number) < limits.minAlarmMs || (ms as number) > 86_400_000)
+      throw new AgentError("threw", `setAlarm refused: the delay must be an integer from ${limits.minAlarmMs} ms to one day`);
+    if (this.alarms.size >= limits.alarms) throw new AgentError("threw", `setAlarm refused: ${limits.alarms} alarms are already pending (the limit)`);
+    const timer = setTimeout(() => {
+      this.alarms.delete(timer);
+      this.serialized(() => this.run({ alarm: true })).catch((error: Error) => this.deps.alarmFailed(this.agent.id, error));
+    }, ms as number);
+    this.alarms.add(timer);
+    return null;
+  }
+
+  /** The prelude's `fetch`: the functions' outbound rules, charged to the running request. */
+  private hostFetch(): ivm.Reference {
+    return new ivm.Reference(
+      async (url: string, method: string, headers: [string, string][], body: Uint8Array | null): Promise<ivm.Copy<OutboundResponse | { error: string }>> => {
+        const budget = this.budget;
+        if (!budget) return new ivm.ExternalCopy({ error: "fetch refused: no request of this agent is running" }).copyInto();
+        if (budget.subrequests-- <= 0)
+          return new ivm.ExternalCopy({ error: `fetch refused: over ${this.deps.limits.subrequests} subrequests in one request` }).copyInto();
+        try {
+          const response = await outboundFetch(url, method, headers, body, {
+            deadline: budget.deadline,
+            maxResponseBytes: this.deps.limits.responseBytes,
+            refusedHosts: this.deps.refusedHosts,
+          });
+          return new ivm.ExternalCopy(response).copyInto();
+        } catch (error) {
+          return new ivm.ExternalCopy({ error: error instanceof OutboundRefused ? error.message : `fetch failed: ${messageOf(error)}` }).copyInto();
+        }
+      },
+    );
+  }
+
+  private failureOf(isolate: ivm.Isolate, error: unknown): AgentError {
+    if (error instanceof AgentError) return error;
+    const message = messageOf(error);
+    if (/memory limit|allocation failed/i.test(message) || isolate.isDisposed)
+      return new AgentError("memory", `the agent ran out of memory (limit ${this.agent.memoryMiB} MiB)`);
+    if (/timed out/i.test(message)) return new AgentError("cpu", `the agent ran over its CPU time limit (${this.deps.limits.cpuMs} ms)`);
+    return new AgentError("threw", `the agent threw: ${message.slice(0, 500)}`);
+  }
+}
+
+/** The store's bounds from the agents' limits. */
+export function storeLimits(limits: AgentLimits) {
+  return { storageBytes: limits.storageMiB * 2 ** 20, queryMs: limits.queryMs, keyBytes: limits.keyBytes, valueBytes: limits.valueBytes, rows: limits.rows };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

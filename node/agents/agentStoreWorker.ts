@@ -1,0 +1,69 @@
+/**
+ * One agent's PGlite, in its own worker thread (agentStore.ts): PGlite runs PostgreSQL in
+ * WebAssembly on the thread that calls it and ignores `statement_timeout` (no signals), so a
+ * runaway query can only be stopped by terminating the thread that runs it. The host does that
+ * at the query time limit; PostgreSQL's WAL makes the data folder whole again on the next open.
+ */
+import { PGlite } from "@electric-sql/pglite";
+import { parentPort, workerData } from "node:worker_threads";
+
+/** What the host asks the worker. */
+export type StoreCall =
+  { id: number; op: "query"; sql: string; params: unknown[] } | { id: number; op: "size" } | { id: number; op: "dump" } | { id: number; op: "close" };
+
+/** What the worker answers: rows (or a number, or a tarball) or the database's error message. */
+export type StoreAnswer = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+
+/** The worker's start options. */
+export interface StoreWorkerData {
+  dataDir: string;
+  /** A data dir's tarball to start from (a snapshot being restored), written into `dataDir`. */
+  load?: Uint8Array;
+  /** PGlite's WebAssembly compiled once by the process (agentStore.ts). */
+  pgliteWasmModule?: WebAssembly.Module;
+  initdbWasmModule?: WebAssembly.Module;
+}
+
+async function main(): Promise<void> {
+  const { dataDir, load, pgliteWasmModule, initdbWasmModule } = workerData as StoreWorkerData;
+  const db = await PGlite.create({
+    dataDir,
+    pgliteWasmModule,
+    initdbWasmModule,
+    relaxedDurability: true,
+    ...(load ? { loadDataDir: new Blob([new Uint8Array(load)]) } : {}),
+  });
+  await db.exec("create table if not exists fleek_kv (key text primary key, value text not null)");
+  const port = parentPort!;
+  port.on("message", (call: StoreCall) => {
+    void answer(db, call).then(
+      (value) => port.postMessage({ id: call.id, ok: true, value } satisfies StoreAnswer),
+      (error: unknown) => port.postMessage({ id: call.id, ok: false, error: error instanceof Error ? error.message : String(error) } satisfies StoreAnswer),
+    );
+  });
+  port.postMessage({ ready: true });
+}
+
+async function answer(db: PGlite, call: StoreCall): Promise<unknown> {
+  switch (call.op) {
+    case "query": {
+      const result = await db.query(call.sql, call.params, { rowMode: "object" });
+      return { rows: result.rows, affectedRows: result.affectedRows ?? 0 };
+    }
+    case "size": {
+      const result = await db.query<{ size: string }>("select pg_database_size(current_database())::text as size");
+      return Number(result.rows[0].size);
+    }
+    case "dump": {
+      const file = await db.dumpDataDir("gzip");
+      return new Uint8Array(await file.arrayBuffer());
+    }
+    case "close":
+      await db.close();
+      return null;
+  }
+}
+
+main().catch((error: unknown) => {
+  parentPort!.postMessage({ failed: error instanceof Error ? error.message : String(error) });
+});

@@ -1,0 +1,133 @@
+/**
+ * The agents service's config section (`services.agents`, docs/agents-runtime.md "Config and
+ * limits"), checked in the node process like every service's.
+ */
+import type { AgentEntry } from "./agentDirectory";
+
+/** The bounds every agent runs under. */
+export interface AgentLimits {
+  /** Isolate heap when the agent names none, MiB; also the most an agent may name. */
+  memoryMiB: number;
+  /** CPU time of one request or alarm in the isolate, ms. */
+  cpuMs: number;
+  /** Wall time of one request or alarm (store, fetch and LLM calls included), ms. */
+  wallMs: number;
+  /** Time one SQL query (or kv call) may run; past it the agent's store thread is stopped, ms. */
+  queryMs: number;
+  /** Storage over an empty database, MiB. */
+  storageMiB: number;
+  /** Longest kv key, bytes. */
+  keyBytes: number;
+  /** Largest kv value (JSON text), bytes. */
+  valueBytes: number;
+  /** Most rows a query or kv.list answers. */
+  rows: number;
+  /** Largest request body, bytes. */
+  requestBytes: number;
+  /** Largest response body (the agent's, each fetch's), bytes. */
+  responseBytes: number;
+  /** Outbound fetches and LLM calls one request may make. */
+  subrequests: number;
+  /** Alarms an agent may have pending. */
+  alarms: number;
+  /** Shortest alarm delay, ms. */
+  minAlarmMs: number;
+  /** An agent unused this long has its isolate and store closed, ms. */
+  idleMs: number;
+  /** Agents open at once; the least recently used is closed beyond it. */
+  maxOpen: number;
+  /** Time one LLM call may take, ms (also bounded by the request's wall time). */
+  llmTimeoutMs: number;
+  /** Largest LLM response, bytes. */
+  llmResponseBytes: number;
+  /** Largest `max_tokens` an agent may ask for. */
+  llmMaxTokens: number;
+  /** Largest bundle, and largest config JSON, bytes. */
+  bundleBytes: number;
+  /** Largest snapshot (the store's tarball), bytes. */
+  snapshotBytes: number;
+}
+
+/** Defaults (docs/agents-runtime.md explains each figure). */
+export const DEFAULT_AGENT_LIMITS: AgentLimits = {
+  memoryMiB: 64,
+  cpuMs: 100,
+  wallMs: 30_000,
+  queryMs: 2_000,
+  storageMiB: 64,
+  keyBytes: 512,
+  valueBytes: 128 * 1024,
+  rows: 1_000,
+  requestBytes: 1024 * 1024,
+  responseBytes: 4 * 1024 * 1024,
+  subrequests: 20,
+  alarms: 16,
+  minAlarmMs: 1_000,
+  idleMs: 60_000,
+  maxOpen: 8,
+  llmTimeoutMs: 60_000,
+  llmResponseBytes: 1024 * 1024,
+  llmMaxTokens: 4_096,
+  bundleBytes: 1024 * 1024,
+  snapshotBytes: 256 * 1024 * 1024,
+};
+
+/** The checked section. */
+export interface AgentsConfig {
+  agents: AgentEntry[];
+  limits: AgentLimits;
+  /**
+   * `host:port` of LLM endpoints the operator allows although they are not public addresses (a
+   * model server on the node's own network); every other endpoint follows the fetch rules.
+   */
+  llmHosts: string[];
+}
+
+const ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+const ROOT = /^[0-9a-f]{64}$/;
+
+/** Checks `services.agents`; throws a config error naming the bad key. */
+export function agentsConfigFrom(options: Record<string, unknown>): AgentsConfig {
+  for (const key of Object.keys(options)) if (!["agents", "limits", "llmHosts"].includes(key)) throw new Error(`config: unknown key services.agents.${key}`);
+  const limits = { ...DEFAULT_AGENT_LIMITS };
+  const rawLimits = options.limits ?? {};
+  if (typeof rawLimits !== "object" || rawLimits === null || Array.isArray(rawLimits)) throw new Error("config: services.agents.limits must be an object");
+  for (const [key, value] of Object.entries(rawLimits)) {
+    if (!(key in DEFAULT_AGENT_LIMITS)) throw new Error(`config: unknown agent limit ${key}`);
+    if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new Error(`config: agent limit ${key} must be a positive integer`);
+    limits[key as keyof AgentLimits] = value as number;
+  }
+  if (limits.memoryMiB < 8) throw new Error("config: agent limit memoryMiB must be at least 8");
+  const llmHosts = options.llmHosts ?? [];
+  if (!Array.isArray(llmHosts) || !llmHosts.every((h) => typeof h === "string" && /^[^\s/]+:\d+$/.test(h)))
+    throw new Error('config: services.agents.llmHosts must be a list of "host:port"');
+  const rawAgents = options.agents ?? {};
+  if (typeof rawAgents !== "object" || rawAgents === null || Array.isArray(rawAgents))
+    throw new Error("config: services.agents.agents must be an object of id → agent");
+  const agents: AgentEntry[] = [];
+  for (const [id, raw] of Object.entries(rawAgents as Record<string, unknown>)) {
+    const where = `services.agents.agents.${id}`;
+    if (!ID.test(id)) throw new Error(`config: agent id ${JSON.stringify(id)} must be 1-64 of a-z, 0-9 and inner -`);
+    const a = raw as Record<string, unknown>;
+    if (typeof a !== "object" || a === null) throw new Error(`config: ${where} must be an object`);
+    for (const key of Object.keys(a))
+      if (!["config", "bundle", "owner", "memoryMiB", "llm"].includes(key)) throw new Error(`config: unknown key ${where}.${key}`);
+    if (typeof a.config !== "string" || !ROOT.test(a.config)) throw new Error(`config: ${where}.config must be a content root (64 lower-case hex)`);
+    if (typeof a.bundle !== "string" || !ROOT.test(a.bundle)) throw new Error(`config: ${where}.bundle must be a content root (64 lower-case hex)`);
+    if (typeof a.owner !== "string" || a.owner.length === 0 || a.owner.length > 128) throw new Error(`config: ${where}.owner must be a non-empty string`);
+    const memoryMiB = a.memoryMiB ?? limits.memoryMiB;
+    if (!Number.isSafeInteger(memoryMiB) || (memoryMiB as number) < 8 || (memoryMiB as number) > limits.memoryMiB)
+      throw new Error(`config: ${where}.memoryMiB must be an integer in 8..${limits.memoryMiB}`);
+    let llm: AgentEntry["llm"];
+    if (a.llm !== undefined) {
+      const l = a.llm as Record<string, unknown>;
+      if (typeof l !== "object" || l === null || typeof l.baseUrl !== "string" || !/^https?:\/\//.test(l.baseUrl))
+        throw new Error(`config: ${where}.llm.baseUrl must be an http(s) URL`);
+      if (l.model !== undefined && typeof l.model !== "string") throw new Error(`config: ${where}.llm.model must be a string`);
+      if (l.sealedApiKey !== undefined && typeof l.sealedApiKey !== "string") throw new Error(`config: ${where}.llm.sealedApiKey must be base64 text`);
+      llm = { baseUrl: l.baseUrl.replace(/\/+$/, ""), model: l.model as string | undefined, sealedApiKey: l.sealedApiKey as string | undefined };
+    }
+    agents.push({ id, configRoot: a.config, bundleRoot: a.bundle, owner: a.owner, memoryMiB: memoryMiB as number, llm });
+  }
+  return { agents, limits, llmHosts: llmHosts as string[] };
+}

@@ -1,0 +1,378 @@
+/**
+ * The agents service (docs/agents-runtime.md): `/agents/<id>/<path>` on the gateway reaches agent
+ * `id` here as `/<id>/<path>`. Agents come from an {@link AgentDirectory} (the config's, for now);
+ * their bundle and config are read through the gateway by root (verified by the blockstore). Each
+ * agent has a queue (single writer), an isolate and a PGlite store opened on demand and closed
+ * when idle. `/<id>/_fleek/snapshot` and `/<id>/_fleek/restore` are the operator's (the gateway
+ * checks its token and vouches with the service token).
+ */
+import * as fs from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import * as path from "node:path";
+import { createBLAKE3 } from "hash-wasm";
+import { LRUCache } from "lru-cache";
+import { requestHash, responseHash } from "../acks/computeReceipt";
+import type { FunctionRequest } from "../functions/functionRuntime";
+import { BadBodyError, readJsonBody, replyError, replyJson } from "../gateway/httpReplies";
+import { SERVICE_TOKEN_HEADER, type ServiceContext, type ServiceInstance } from "../services/serviceContract";
+import { ConfigAgentDirectory, type AgentDirectory, type AgentEntry } from "./agentDirectory";
+import { AgentError, AgentHost, storeLimits, type AgentFailure, type AgentUsage } from "./agentHost";
+import { chat } from "./agentLlm";
+import { AGENT_METER_HEADER, snapshotRecordRefusal, type AgentMeter, type SnapshotRecord } from "./agentRecords";
+import { openSecret } from "./agentSecrets";
+import { agentsConfigFrom, type AgentsConfig } from "./agentsConfig";
+import { AgentStore } from "./agentStore";
+
+const FAILURE_STATUS: Record<AgentFailure, number> = {
+  cpu: 503,
+  memory: 503,
+  wall: 504,
+  threw: 500,
+  "bad-module": 422,
+  "response-too-large": 502,
+  unavailable: 503,
+};
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "trailer", "te"]);
+
+/** A request that cannot reach an agent, with its status. */
+class Refused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Starts the service (in its own process, by the service framework). */
+export async function startAgentsService(context: ServiceContext): Promise<ServiceInstance> {
+  const config = agentsConfigFrom(context.options);
+  const runtime = new AgentsRuntime(config, new ConfigAgentDirectory(config.agents), context);
+  return {
+    handle: (req, res) => {
+      runtime.serve(req, res).catch((error: unknown) => {
+        if (res.headersSent) return res.destroy();
+        if (error instanceof Refused || error instanceof BadBodyError) return replyError(res, error.status, error.message);
+        if (error instanceof AgentError) return replyError(res, FAILURE_STATUS[error.kind], error.message, { "x-fleek-agent-error": error.kind });
+        context.logger.warn("agent request failed", { error: String(error) });
+        replyError(res, 500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    },
+    close: () => runtime.close(),
+  };
+}
+
+/** The hosted agents of one service process. */
+export class AgentsRuntime {
+  private readonly hosts = new Map<string, AgentHost>();
+  private readonly content = new LRUCache<string, Buffer>({ maxSize: 64 * 2 ** 20, sizeCalculation: (b) => Math.max(1, b.length) });
+  private template: Promise<{ dir: string; baseline: number }> | undefined;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly refusedHosts: ReadonlySet<string>;
+  private readonly sealingKey: Buffer | undefined;
+
+  constructor(
+    private readonly config: AgentsConfig,
+    private readonly directory: AgentDirectory,
+    private readonly context: ServiceContext,
+  ) {
+    this.refusedHosts = new Set(context.nodeHosts.map((h) => h.toLowerCase()));
+    this.sealingKey = context.sealingKey ? Buffer.from(context.sealingKey, "hex") : undefined;
+    this.sweeper = setInterval(() => void this.closeIdle(), Math.max(50, Math.min(5_000, config.limits.idleMs / 4)));
+  }
+
+  /** Answers one request routed to the service. */
+  async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://agent");
+    const parts = url.pathname.split("/");
+    const id = parts[1] ?? "";
+    if (id === "") return replyJson(res, 200, { agents: await this.status() });
+    const agent = await this.directory.lookup(id);
+    if (!agent) throw new Refused(404, `no agent ${JSON.stringify(id)} on this node`);
+    if (parts[2] === "_fleek") return this.manage(agent, parts[3] ?? "", req, res);
+    const host = this.hostOf(agent);
+    await this.makeRoom(host);
+    const body = await readBody(req, this.config.limits.requestBytes);
+    const target = "/" + parts.slice(2).join("/") + url.search;
+    const headers: [string, string][] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i].toLowerCase(), req.rawHeaders[i + 1]]);
+    const method = req.method ?? "GET";
+    const request: FunctionRequest = {
+      method,
+      url: `http://${req.headers.host ?? "agent"}${target}`,
+      headers,
+      body: body.length > 0 ? new Uint8Array(body) : null,
+      params: {
+        method,
+        path: target.split("?")[0],
+        query: Object.fromEntries(url.searchParams),
+        headers: Object.fromEntries(headers),
+        ...(body.length ? { body: body.toString("utf8") } : {}),
+      },
+    };
+    const meterOf = (usage: AgentUsage, answered: Uint8Array): AgentMeter => ({
+      agent: agent.id,
+      bundleRoot: agent.bundleRoot,
+      requestHash: requestHash(method, target, body).toString("hex"),
+      responseHash: responseHash(answered).toString("hex"),
+      cpuUs: usage.cpuUs,
+      wallMs: usage.wallMs,
+      egressBytes: answered.byteLength,
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+    });
+    const started = Date.now();
+    let answer;
+    try {
+      answer = await host.request(request);
+    } catch (error) {
+      if (!(error instanceof AgentError) || error.cpuUs === undefined) throw error;
+      // A run stopped by a limit still used the node: its error answer carries a meter too.
+      const errorBody = Buffer.from(JSON.stringify({ error: error.message }));
+      const usage = { cpuUs: error.cpuUs, wallMs: Date.now() - started, promptTokens: 0, completionTokens: 0 };
+      res.writeHead(FAILURE_STATUS[error.kind], {
+        "content-type": "application/json",
+        "content-length": errorBody.length,
+        "x-fleek-agent-error": error.kind,
+        [AGENT_METER_HEADER]: JSON.stringify(meterOf(usage, errorBody)),
+      });
+      res.end(errorBody);
+      return;
+    }
+    const out: Record<string, string> = {};
+    for (const [k, v] of answer.response.headers) if (!HOP_BY_HOP.has(k) && !k.startsWith("x-fleek-")) out[k] = v;
+    res.writeHead(answer.response.status, {
+      ...out,
+      "content-length": answer.response.body.byteLength,
+      [AGENT_METER_HEADER]: JSON.stringify(meterOf(answer.usage, answer.response.body)),
+    });
+    res.end(answer.response.body);
+  }
+
+  /** Closes every agent. */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.hosts.values()].map((h) => h.stop()));
+  }
+
+  private hostOf(agent: AgentEntry): AgentHost {
+    let host = this.hosts.get(agent.id);
+    if (!host) {
+      host = new AgentHost(agent, {
+        limits: this.config.limits,
+        dataDir: this.agentDir(agent.id),
+        template: () => (this.template ??= this.prepareTemplate()),
+        content: (root, max) => this.read(root, max),
+        chat: (entry, request, deadline) =>
+          chat(
+            { limits: this.config.limits, refusedHosts: this.refusedHosts, allowedHosts: new Set(this.config.llmHosts), apiKey: (a) => this.apiKey(a) },
+            entry,
+            request,
+            deadline,
+          ),
+        refusedHosts: this.refusedHosts,
+        alarmFailed: (id, error) => this.context.logger.warn("agent alarm failed", { agent: id, error: error.message }),
+      });
+      this.hosts.set(agent.id, host);
+    }
+    return host;
+  }
+
+  private apiKey(agent: AgentEntry): string | undefined {
+    const sealed = agent.llm?.sealedApiKey;
+    if (!sealed) return undefined;
+    if (!this.sealingKey) throw new Error("llm.chat refused: this node has no sealing key to open the owner's API key");
+    return openSecret(this.sealingKey, agent.id, sealed);
+  }
+
+  private agentDir(id: string): string {
+    return path.join(this.context.dataDir, "agents", id);
+  }
+
+  private async prepareTemplate(): Promise<{ dir: string; baseline: number }> {
+    const dir = path.join(this.context.dataDir, "template");
+    return { dir, baseline: await AgentStore.prepareTemplate(dir, storeLimits(this.config.limits)) };
+  }
+
+  /** Before opening a closed agent: closes the least recently used idle ones beyond `maxOpen`. */
+  private async makeRoom(host: AgentHost): Promise<void> {
+    if (host.isOpen) return;
+    const open = [...this.hosts.values()].filter((h) => h.isOpen && h !== host);
+    const idle = open.filter((h) => h.busy === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    for (let excess = open.length + 1 - this.config.limits.maxOpen; excess > 0 && idle.length > 0; excess--) await idle.shift()!.close();
+  }
+
+  private async closeIdle(): Promise<void> {
+    const now = Date.now();
+    for (const host of this.hosts.values()) {
+      if (host.isOpen && host.busy === 0 && now - host.lastUsed > this.config.limits.idleMs) await host.close();
+    }
+  }
+
+  private async status(): Promise<unknown[]> {
+    return (await this.directory.list()).map((a) => {
+      const host = this.hosts.get(a.id);
+      return {
+        id: a.id,
+        owner: a.owner,
+        bundleRoot: a.bundleRoot,
+        configRoot: a.configRoot,
+        open: host?.isOpen ?? false,
+        pendingAlarms: host?.pendingAlarms ?? 0,
+      };
+    });
+  }
+
+  /** Content by root through the gateway (verified by the blockstore), at most `maxBytes`. */
+  private async read(root: string, maxBytes: number): Promise<Buffer> {
+    const cached = this.content.get(root);
+    if (cached && cached.length <= maxBytes) return cached;
+    const bytes = await readContent(this.context.gatewayUrl, root, maxBytes);
+    this.content.set(root, bytes);
+    return bytes;
+  }
+
+  /** The operator's routes: snapshot, restore, status of one agent. */
+  private async manage(agent: AgentEntry, op: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.context.serviceToken || req.headers[SERVICE_TOKEN_HEADER] !== this.context.serviceToken)
+      throw new Refused(401, "agent management needs the node's operator token (Authorization: Bearer <token> on the gateway)");
+    const host = this.hostOf(agent);
+    if (op === "snapshot" && req.method === "POST") return replyJson(res, 201, await this.snapshot(host));
+    if (op === "restore" && req.method === "POST") {
+      const body = (await readJsonBody(req)) as { record?: unknown } | null;
+      return replyJson(res, 200, await this.restore(host, body?.record));
+    }
+    if (op === "usage" && req.method === "GET") {
+      const usedBytes = await host.withStore(async (store) => store?.usedBytes ?? null);
+      return replyJson(res, 200, {
+        agent: agent.id,
+        open: host.isOpen,
+        usedBytes,
+        pendingAlarms: host.pendingAlarms,
+        lastSnapshot: this.lastSnapshot(agent.id),
+      });
+    }
+    throw new Refused(404, "agent management: POST _fleek/snapshot, POST _fleek/restore {record}, GET _fleek/usage");
+  }
+
+  private lastSnapshot(id: string): SnapshotRecord | null {
+    const file = path.join(this.agentDir(id), "snapshot.json");
+    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as SnapshotRecord) : null;
+  }
+
+  /**
+   * Dumps the agent's store (in its queue: no write is half done), adds the tarball to the
+   * blockstore through the gateway, which signs the record with the node key; keeps the record.
+   */
+  private async snapshot(host: AgentHost): Promise<SnapshotRecord> {
+    const id = host.agent.id;
+    const tarball = await host.withStore(async (open) => {
+      if (open) return open.dump();
+      const template = await (this.template ??= this.prepareTemplate());
+      const store = await AgentStore.open(path.join(this.agentDir(id), "db"), storeLimits(this.config.limits), {
+        template: template.dir,
+        baseline: template.baseline,
+      });
+      try {
+        return await store.dump();
+      } finally {
+        await store.close();
+      }
+    });
+    if (tarball.byteLength > this.config.limits.snapshotBytes)
+      throw new Refused(413, `the agent's snapshot is ${tarball.byteLength} bytes, over the ${this.config.limits.snapshotBytes}-byte limit`);
+    const answer = await fetch(`${this.context.gatewayUrl}/agents/_snapshots?agent=${encodeURIComponent(id)}`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream", [SERVICE_TOKEN_HEADER]: this.context.serviceToken ?? "" },
+      body: Buffer.from(tarball),
+    });
+    const text = await answer.text();
+    if (answer.status !== 201) throw new Refused(502, `the gateway did not store the snapshot: HTTP ${answer.status} ${text.slice(0, 300)}`);
+    const record = JSON.parse(text) as SnapshotRecord;
+    fs.mkdirSync(this.agentDir(id), { recursive: true });
+    fs.writeFileSync(path.join(this.agentDir(id), "snapshot.json"), JSON.stringify(record));
+    return record;
+  }
+
+  /**
+   * Replaces the agent's state with a snapshot: the record must be signed by the node it names
+   * and be this agent's; the tarball, read through the gateway (blockstore or peers, verified by
+   * block), must hash to the record's root and have its length. Anything else is refused before
+   * the agent's current state is touched.
+   */
+  private async restore(host: AgentHost, record: unknown): Promise<{ restored: string; bytes: number }> {
+    const refusal = snapshotRecordRefusal(record, host.agent.id);
+    if (refusal) throw new Refused(400, `snapshot refused: ${refusal}`);
+    const r = record as SnapshotRecord;
+    if (r.bytes > this.config.limits.snapshotBytes)
+      throw new Refused(413, `snapshot refused: ${r.bytes} bytes, over the ${this.config.limits.snapshotBytes}-byte limit`);
+    let tarball: Buffer;
+    try {
+      tarball = await readContent(this.context.gatewayUrl, r.root, this.config.limits.snapshotBytes);
+    } catch (error) {
+      throw new Refused(error instanceof Refused ? error.status : 502, `snapshot refused: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const hasher = await createBLAKE3();
+    const root = hasher.init().update(tarball).digest("hex");
+    if (root !== r.root || tarball.length !== r.bytes)
+      throw new Refused(422, `snapshot refused: its content hashes to ${root} (${tarball.length} bytes), not the record's root ${r.root} (${r.bytes} bytes)`);
+    const dir = path.join(this.agentDir(host.agent.id), "db");
+    await host.withStore(async (_open, close) => {
+      await close();
+      const aside = `${dir}.replaced`;
+      fs.rmSync(aside, { recursive: true, force: true });
+      if (fs.existsSync(dir)) fs.renameSync(dir, aside);
+      try {
+        const template = await (this.template ??= this.prepareTemplate());
+        const store = await AgentStore.open(dir, storeLimits(this.config.limits), { load: new Uint8Array(tarball), baseline: template.baseline });
+        await store.close();
+        fs.rmSync(aside, { recursive: true, force: true });
+      } catch (error) {
+        // The tarball hashed right but does not open as a database: keep the agent's old state.
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (fs.existsSync(aside)) fs.renameSync(aside, dir);
+        throw new Refused(422, `snapshot refused: it does not open as a database: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+    fs.writeFileSync(path.join(this.agentDir(host.agent.id), "snapshot.json"), JSON.stringify(r));
+    return { restored: r.root, bytes: r.bytes };
+  }
+}
+
+/** Reads content `root` through the gateway, at most `maxBytes` (a 404 says no node holds it). */
+async function readContent(gatewayUrl: string, root: string, maxBytes: number): Promise<Buffer> {
+  const answer = await fetch(`${gatewayUrl}/blake3/${root}`);
+  if (answer.status === 404) {
+    await answer.body?.cancel();
+    throw new Refused(404, `no content with root ${root}: neither this node nor its peers hold it`);
+  }
+  if (!answer.ok || !answer.body) throw new Refused(502, `the blockstore could not give ${root}: HTTP ${answer.status}`);
+  if (Number(answer.headers.get("content-length") ?? 0) > maxBytes) {
+    await answer.body.cancel();
+    throw new Refused(422, `content ${root} is over the ${maxBytes}-byte limit`);
+  }
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = answer.body.getReader();
+  for (let part = await reader.read(); !part.done; part = await reader.read()) {
+    size += part.value.length;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new Refused(422, `content ${root} is over the ${maxBytes}-byte limit`);
+    }
+    parts.push(part.value);
+  }
+  return Buffer.concat(parts);
+}
+
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  if (Number(req.headers["content-length"] ?? 0) > maxBytes) throw new Refused(413, `request body over the ${maxBytes}-byte limit`);
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of req as AsyncIterable<Buffer>) {
+    size += part.length;
+    if (size > maxBytes) throw new Refused(413, `request body over the ${maxBytes}-byte limit`);
+    parts.push(part);
+  }
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,104 @@
+/**
+ * The gateway's agents routes (docs/agents-runtime.md "HTTP"):
+ * - `GET /agents/_key`: the node's Ed25519 key and its agent-sealing X25519 key (owners seal their secrets to it);
+ * - `POST /agents/_snapshots?agent=<id>` (agents service only, by the service token): stores a
+ *   snapshot's tarball in the blockstore and answers its record signed with the node key;
+ * - `/agents/<id>/_fleek/<op>`: the operator's (Bearer operator token), forwarded vouched by the service token;
+ * - `/agents/<id>/<path>`: forwarded to the agents service as `/<id>/<path>`; the service's meter
+ *   becomes a node-signed receipt (`x-fleek-receipt`), never passed on as is.
+ */
+import { createHash, timingSafeEqual, type KeyObject } from "node:crypto";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { AGENT_METER_HEADER, signAgentReceipt, signSnapshot, type AgentMeter } from "../agents/agentRecords";
+import type { BlockStore } from "../blockstore/blockStore";
+import { SERVICE_TOKEN_HEADER } from "../services/serviceContract";
+import { RECEIPT_HEADER } from "../acks/computeDesk";
+import { replyError, replyJson } from "./httpReplies";
+import type { ServiceRouter } from "./gatewayServer";
+
+/** What the gateway signs and checks for agents. */
+export interface AgentGateway {
+  nodeKey: Buffer;
+  nodePrivateKey: KeyObject;
+  /** The token the services were started with (ServiceContext.serviceToken). */
+  serviceToken: string;
+  /** Public half of the node's agent-sealing key (agents/agentSecrets.ts). */
+  sealingPublicKey: Buffer;
+  /** Largest snapshot the gateway stores (default 256 MiB). */
+  maxSnapshotBytes?: number;
+}
+
+/** Routes `/agents/...`; `parts` is the path split on `/`, `search` the query with its `?`. */
+export async function routeAgents(
+  agents: AgentGateway | undefined,
+  services: ServiceRouter,
+  store: BlockStore,
+  operatorDigest: Buffer | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  parts: string[],
+  search: string,
+): Promise<void> {
+  // Only this gateway vouches with the service token: a client's own never reaches the service.
+  const presentedService = req.headers[SERVICE_TOKEN_HEADER];
+  delete req.headers[SERVICE_TOKEN_HEADER];
+  if (parts[2] === "_key" && parts.length === 3) {
+    if (!agents) return replyError(res, 404, "this node hosts no agents");
+    return replyJson(res, 200, { nodeKey: agents.nodeKey.toString("hex"), sealingKey: agents.sealingPublicKey.toString("hex") });
+  }
+  if (parts[2] === "_snapshots" && parts.length === 3) {
+    if (!agents) return replyError(res, 404, "this node hosts no agents");
+    if (req.method !== "POST") return replyError(res, 405, "use POST", { allow: "POST" });
+    if (typeof presentedService !== "string" || !sameSecret(presentedService, agents.serviceToken))
+      return replyError(res, 401, "only the node's agents service stores snapshots");
+    const agent = new URLSearchParams(search.slice(1)).get("agent") ?? "";
+    if (!/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(agent)) return replyError(res, 400, "need ?agent=<agent id>");
+    const max = agents.maxSnapshotBytes ?? 256 * 2 ** 20;
+    if (Number(req.headers["content-length"] ?? 0) > max) return replyError(res, 413, `snapshot over ${max} bytes`);
+    let size = 0;
+    const bounded = (async function* () {
+      for await (const part of req as AsyncIterable<Buffer>) {
+        size += part.length;
+        if (size > max) throw new Error(`snapshot over ${max} bytes`);
+        yield part;
+      }
+    })();
+    const stored = await store.put(bounded, { contentType: "application/x-tar" });
+    const record = signSnapshot(
+      { agent, root: stored.hash, bytes: stored.length, takenAt: Date.now(), nodeKey: agents.nodeKey.toString("hex") },
+      agents.nodePrivateKey,
+    );
+    return replyJson(res, 201, record);
+  }
+  const id = parts[2] ?? "";
+  const forward = "/" + parts.slice(2).join("/") + search;
+  if (parts[3] === "_fleek") {
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    if (!agents || !operatorDigest) return replyError(res, 403, "agent management is disabled on this node (no operator token set)");
+    if (!bearer || !timingSafeEqual(sha256(bearer), operatorDigest))
+      return replyError(res, 401, "missing or wrong operator token", { "www-authenticate": "Bearer" });
+    req.headers[SERVICE_TOKEN_HEADER] = agents.serviceToken;
+  }
+  if (id.startsWith("_")) return replyError(res, 404, `no route ${req.method} /agents/${id}`);
+  services.route("agents", req, res, forward, (_, headers) => receiptOf(agents, headers));
+}
+
+/** Replaces the service's meter by a signed receipt (or drops it when the node signs none). */
+function receiptOf(agents: AgentGateway | undefined, headers: IncomingHttpHeaders | undefined): IncomingHttpHeaders | undefined {
+  if (!headers) return headers;
+  const { [AGENT_METER_HEADER]: meter, ...rest } = headers;
+  if (!agents || typeof meter !== "string") return rest;
+  try {
+    return { ...rest, [RECEIPT_HEADER]: JSON.stringify(signAgentReceipt(JSON.parse(meter) as AgentMeter, agents.nodeKey, agents.nodePrivateKey)) };
+  } catch {
+    return rest;
+  }
+}
+
+function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(sha256(a), sha256(b));
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
