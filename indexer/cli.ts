@@ -177,6 +177,8 @@ async function main(): Promise<void> {
       statementTimeoutMs: serving ? options.statementTimeoutMs : undefined,
       // `all` also writes: its engine's reads have many texts (key lists of every length).
       prepareSelects: options.command === "serve",
+      // `serve` only reads: its queries share a few connections, pipelined.
+      pipeline: options.command === "serve",
     });
   } catch (err) {
     await lock?.release();
