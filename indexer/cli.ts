@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     if (serving) {
       // graphql-js reads NODE_ENV when loaded: outside production every failed type check in
       // execution also compares class names across realms (bench/indexer: ~3% of serve's CPU).
-      process.env.NODE_ENV ??= options.dev ? "development" : "production";
+      process.env.NODE_ENV ||= options.dev ? "development" : "production";
       const { startApiServer } = await import("./api/server");
       api = await startApiServer({ database, port: options.port, host: options.host, dev: options.dev, cacheMb: options.cacheMb });
       log.info("serving", {

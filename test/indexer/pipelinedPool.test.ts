@@ -1,9 +1,15 @@
 // `serve`'s pooled connections: shared, queries pipelined (indexer/store/pipelinedPool.ts).
+import { spawn } from "node:child_process";
+import path from "node:path";
 import { expect } from "chai";
 import { sql } from "kysely";
 import pg from "pg";
+import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { deploySuite } from "../../testkit/deploy";
 import { openDatabase, type IndexerDatabase } from "../../indexer/store/database";
-import { dropTestDatabases, freshPostgresUrl, testBackends } from "./helpers";
+import { dropTestDatabases, freshPostgresUrl, newEngine, testBackends } from "./helpers";
+
+const CLI = path.resolve(__dirname, "../../indexer/cli.ts");
 
 /** The pids of the backends connected to `url`'s database (other than the asking one). */
 async function backends(url: string): Promise<number[]> {
@@ -110,5 +116,52 @@ describe("indexer serve: pipelined shared connections", function () {
     const next = sql<{ v: number }>`SELECT 4::int AS v`.execute(db).then((r) => r.rows);
     expect(await slow).to.match(/statement timeout/);
     expect(await next).to.deep.equal([{ v: 4 }]);
+  });
+
+  it("`indexer serve --cache-mb 0` (a process, as deployed) executes every request over at most two connections", async () => {
+    const suite = await loadFixture(deploySuite);
+    const url = await freshPostgresUrl();
+    database = await openDatabase({ databaseUrl: url });
+    await (await newEngine(database, suite)).syncToHead();
+    const head = (await sql<{ cursor_block: number }>`SELECT cursor_block FROM indexer_state`.execute(database.db)).rows[0].cursor_block;
+    const child = spawn(process.execPath, ["--import", "tsx", CLI, "serve", "--port", "0", "--cache-mb", "0"], {
+      env: { ...process.env, DATABASE_URL: url, NODE_ENV: undefined },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    try {
+      // The "serving" log line names the address it listens on.
+      const endpoint = await new Promise<string>((resolve, reject) => {
+        let stderr = "";
+        child.stderr.on("data", (d: Buffer) => {
+          stderr += d;
+          const line = stderr.split("\n").find((l) => l.includes('"serving"'));
+          if (line) resolve(JSON.parse(line).graphql);
+        });
+        void exited.then(() => reject(new Error(`serve exited: ${stderr}`)));
+      });
+      const query = `{ health { indexedBlock } tokenSupply { total } }`;
+      const answers = [];
+      // The first ask goes through yoga, the next ones through the fast path, all concurrent.
+      for (let round = 0; round < 3; round++) {
+        answers.push(
+          ...(await Promise.all(
+            Array.from({ length: 20 }, async () => {
+              const res = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+              expect(res.status).to.equal(200);
+              return res.json();
+            }),
+          )),
+        );
+      }
+      const supply = (await suite.flk.totalSupply()).toString();
+      for (const answer of answers) expect(answer).to.deep.equal({ data: { health: { indexedBlock: head }, tokenSupply: { total: supply } } });
+      expect(answers).to.have.length(60);
+      // The test's own handle holds one connection (pg.Pool); serve holds at most two.
+      expect((await backends(url)).length).to.be.within(2, 3);
+    } finally {
+      child.kill("SIGTERM");
+      expect(await exited).to.equal(0);
+    }
   });
 });
