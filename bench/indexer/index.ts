@@ -13,7 +13,9 @@
  * whole dense chain after: `indexer sync --exit-when-synced` and Ponder 1.0 (bench/indexer/ponder)
  * as their own processes, into fresh PGlite and PostgreSQL, events/s end to end and the ratio
  * ours/Ponder (BENCH_HTTP=0 leaves these out).
- * Run: `npx hardhat run bench/indexer/index.ts` (BENCH_EVENTS, BENCH_DATABASE_URL, BENCH_SECONDS).
+ * Run: `npx hardhat run bench/indexer/index.ts` (BENCH_EVENTS, BENCH_DATABASE_URL, BENCH_SECONDS;
+ * BENCH_GRAPHQL_ONLY=1 times only the PostgreSQL sync and the API loads, BENCH_GRAPHQL_REPEAT=N
+ * repeats the loads).
  * Each figure is also printed as one `BENCH {json}` line (read by bench/run).
  */
 import hre from "hardhat";
@@ -47,6 +49,10 @@ const HTTP = process.env.BENCH_HTTP !== "0";
 const PONDER_TIMEOUT_MS = Number(process.env.BENCH_PONDER_TIMEOUT_S ?? 1_200) * 1000;
 const SERVER = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+/** BENCH_GRAPHQL_ONLY=1: seed, sync into PostgreSQL and load the API; no other sync is timed. */
+const GRAPHQL_ONLY = process.env.BENCH_GRAPHQL_ONLY === "1";
+/** Each API load (cached, then uncached) runs this many times (BENCH_GRAPHQL_REPEAT). */
+const GRAPHQL_REPEAT = Number(process.env.BENCH_GRAPHQL_REPEAT ?? 1);
 /** `indexer serve --workers`: one process per core. */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? os.cpus().length);
 
@@ -118,6 +124,31 @@ function processCpuMs(pid: number): number | undefined {
   try {
     const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+  } catch {
+    return undefined;
+  }
+}
+
+/** Read and write system calls (socket reads and writes included) of a process and its children; undefined off Linux. */
+function processTreeSyscalls(pid: number): { reads: number; writes: number } | undefined {
+  const count = (p: number) => {
+    const io = fs.readFileSync(`/proc/${p}/io`, "utf8");
+    return { reads: Number(/syscr: (\d+)/.exec(io)?.[1]), writes: Number(/syscw: (\d+)/.exec(io)?.[1]) };
+  };
+  try {
+    const total = count(pid);
+    for (const entry of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (Number(fs.readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1].split(" ")[1]) !== pid) continue;
+        const child = count(Number(entry));
+        total.reads += child.reads;
+        total.writes += child.writes;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return total;
   } catch {
     return undefined;
   }
@@ -485,6 +516,7 @@ async function loadApi(databaseUrl: string, beneficiary: string, cached: boolean
     if (body.errors) throw new Error(`bench query failed: ${JSON.stringify(body.errors)}`);
   }
   const serveCpu = processTreeCpuMs(api.pid);
+  const syscallsBefore = processTreeSyscalls(api.pid);
   const backendsBefore = await databaseBackendsCpu(databaseUrl);
   const result = await autocannon({
     url: `${api.url}/graphql`,
@@ -498,12 +530,19 @@ async function loadApi(databaseUrl: string, beneficiary: string, cached: boolean
       `(50 connections, 5 queries, ${SECONDS} s, ${result.non2xx} non-2xx, ${result.errors} errors; load ${loadAverage()})`,
   );
   const served = processTreeCpuMs(api.pid);
+  const syscalls = processTreeSyscalls(api.pid);
   // Backends that started during the load count whole (their CPU before was none).
   let backends = 0;
   for (const [pid, ms] of await databaseBackendsCpu(databaseUrl)) backends += ms - (backendsBefore.get(pid) ?? 0);
   const perRequest = (ms: number) => `${((ms * 1000) / result.requests.total).toFixed(0)} µs/request`;
   if (serveCpu !== undefined && served !== undefined)
     console.log(`${"".padEnd(18)} cpu: serve ${perRequest(served - serveCpu)} (${WORKERS} workers), PostgreSQL backends ${perRequest(backends)}`);
+  if (syscallsBefore && syscalls) {
+    const per = (n: number) => (n / result.requests.total).toFixed(2);
+    console.log(
+      `${"".padEnd(18)} serve's system calls per request: ${per(syscalls.reads - syscallsBefore.reads)} reads, ${per(syscalls.writes - syscallsBefore.writes)} writes`,
+    );
+  }
   console.log(
     `BENCH ${JSON.stringify({ bench: "indexer", kind: "graphql", cached, requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx })}`,
   );
@@ -524,8 +563,15 @@ async function main() {
 }
 
 async function benchChain(rpcUrl: string, suite: Suite, beneficiary: string, contracts: Record<string, string>) {
-  if (HTTP) await httpPhase("sparse", rpcUrl, contracts);
+  if (HTTP && !GRAPHQL_ONLY) await httpPhase("sparse", rpcUrl, contracts);
   await seedDense(suite);
+  if (GRAPHQL_ONLY) {
+    const url = await freshServerDatabase();
+    const server = await openDatabase({ databaseUrl: url });
+    await timeSync("postgres", server, contracts, rpcFromEip1193(hre.network.provider));
+    await server.close();
+    return loadApis(url, beneficiary);
+  }
   const chain = new RecordedChain();
   const lite = await openDatabase({ dataDir: "memory://" });
   await timeSync("pglite", lite, contracts, chain.recording(rpcFromEip1193(hre.network.provider)));
@@ -538,9 +584,16 @@ async function benchChain(rpcUrl: string, suite: Suite, beneficiary: string, con
   await timeSync("postgres", server, contracts, rpcFromEip1193(hre.network.provider));
   await server.close();
   if (HTTP) await httpPhase("dense", rpcUrl, contracts);
+  await loadApis(url, beneficiary);
+}
+
+/** The API loads, GRAPHQL_REPEAT times each, on the synced database `url` (dropped after). */
+async function loadApis(url: string, beneficiary: string) {
   try {
-    await loadApi(url, beneficiary, true);
-    await loadApi(url, beneficiary, false);
+    for (let i = 0; i < GRAPHQL_REPEAT; i++) {
+      await loadApi(url, beneficiary, true);
+      await loadApi(url, beneficiary, false);
+    }
   } finally {
     await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
   }

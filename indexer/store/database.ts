@@ -4,6 +4,7 @@ import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import { PGliteDialect } from "./pgliteDialect";
 import { prepareSelects } from "./prepared";
+import { PipelinedPool } from "./pipelinedPool";
 
 /** Where the indexer keeps its tables. */
 export interface DatabaseOptions {
@@ -17,6 +18,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** PostgreSQL: run reads as named prepared statements (`serve`: few texts, run again and again). */
   prepareSelects?: boolean;
+  /** PostgreSQL, read-only serving: `poolSize` (default 2) shared connections with pipelined queries (pipelinedPool.ts); no transactions. */
+  pipeline?: boolean;
   /** PGlite: start from this data-folder dump instead of an empty cluster (skips initdb: tests). */
   pgliteSnapshot?: Blob;
 }
@@ -50,18 +53,18 @@ const INT8_OID = 20;
  */
 export async function openDatabase(options: DatabaseOptions): Promise<IndexerDatabase> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({
+    const config: pg.ClientConfig = {
       connectionString: options.databaseUrl,
-      max: options.poolSize ?? 10,
       options: options.statementTimeoutMs ? `-c statement_timeout=${options.statementTimeoutMs}` : undefined,
       types: {
         getTypeParser: ((oid: number, format?: "text" | "binary") =>
           oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
       },
-    });
+    };
+    const pool = options.pipeline ? new PipelinedPool(config, options.poolSize ?? 2) : new pg.Pool({ ...config, max: options.poolSize ?? 10 });
     // An idle connection dropped by the server (restart, admin action) is replaced on next use;
     // without a listener it would crash the process.
-    pool.on("error", () => {});
+    if (pool instanceof pg.Pool) pool.on("error", () => {});
     if (options.prepareSelects) prepareSelects(pool);
     // Surface a bad URL or a server that is down now, with the URL's host in the message.
     try {

@@ -13,7 +13,7 @@ const FEATURE_NOT_SUPPORTED = "0A000";
  * query shape; values are parameters). A read prepared before a migration changed its table's
  * columns is prepared again under a new name.
  */
-export function prepareSelects(pool: pg.Pool): void {
+export function prepareSelects(pool: { on(event: "connect", listener: (client: pg.Client) => void): unknown }): void {
   const names = new Map<string, string>();
   let next = 0;
   const rename = (text: string) => {

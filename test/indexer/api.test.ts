@@ -35,6 +35,8 @@ describe("indexer GraphQL API", function () {
     describe(name, function () {
       let suite: Suite;
       let database: IndexerDatabase;
+      // On PostgreSQL the API reads through its own handle, opened as `indexer serve` opens it.
+      let serving: IndexerDatabase | undefined;
       let api: ApiServer;
 
       before(async function () {
@@ -43,10 +45,12 @@ describe("indexer GraphQL API", function () {
         suite = await loadFixture(deployedWithActivity);
         database = await backend.fresh();
         await (await newEngine(database, suite)).syncToHead();
-        api = await startApiServer({ database, port: 0 });
+        if (database.url) serving = await openDatabase({ databaseUrl: database.url, prepareSelects: true, pipeline: true, statementTimeoutMs: 5_000 });
+        api = await startApiServer({ database: serving ?? database, port: 0 });
       });
       after(async () => {
         await api?.close();
+        await serving?.close();
         await database?.close();
       });
 
@@ -152,7 +156,7 @@ describe("indexer GraphQL API", function () {
   it("postgres: the serve pool cancels a statement past its timeout (mapped to QUERY_TIMEOUT)", async function () {
     const backend = (await testBackends()).find((b) => b.name === "postgres")!;
     if (!backend.fresh) return this.skip();
-    const database = await openDatabase({ databaseUrl: await freshPostgresUrl(), statementTimeoutMs: 50 });
+    const database = await openDatabase({ databaseUrl: await freshPostgresUrl(), statementTimeoutMs: 50, prepareSelects: true, pipeline: true });
     try {
       const error = await sql`SELECT pg_sleep(1)`.execute(database.db).then(
         () => undefined,

@@ -1,7 +1,8 @@
 /**
  * The API's answer cache: answers are kept per indexed state (read at the start of each request),
  * served with an ETag naming that state, and dropped the moment the state changes, on PGlite and
- * on the PostgreSQL server, also after its connections are killed.
+ * on the PostgreSQL server (read through a handle opened as `indexer serve` opens it), also after
+ * its connections are killed.
  */
 import net from "node:net";
 import { expect } from "chai";
@@ -10,7 +11,7 @@ import pg from "pg";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { deploySuite, type Suite } from "../../testkit/deploy";
 import { startApiServer, type ApiServer } from "../../indexer/api/server";
-import type { IndexerDatabase } from "../../indexer/store/database";
+import { openDatabase, type IndexerDatabase } from "../../indexer/store/database";
 import { writeChainHead } from "../../indexer/store/syncState";
 import type { SyncEngine } from "../../indexer/sync/engine";
 import { eventually } from "../node/consensus/cluster";
@@ -58,6 +59,7 @@ describe("indexer API answer cache", function () {
     describe(name, function () {
       let suite: Suite;
       let database: IndexerDatabase;
+      let serving: IndexerDatabase | undefined;
       let engine: SyncEngine;
       let api: ApiServer;
 
@@ -74,10 +76,13 @@ describe("indexer API answer cache", function () {
         database = await backend.fresh();
         engine = await newEngine(database, suite);
         await engine.syncToHead();
-        api = await startApiServer({ database, port: 0 });
+        // On PostgreSQL the API reads through its own handle, opened as `indexer serve` opens it.
+        if (database.url) serving = await openDatabase({ databaseUrl: database.url, prepareSelects: true, pipeline: true });
+        api = await startApiServer({ database: serving ?? database, port: 0 });
       });
       after(async () => {
         await api?.close();
+        await serving?.close();
         await database?.close();
       });
 
@@ -191,7 +196,7 @@ describe("indexer API answer cache", function () {
       }
 
       it("keeps at most cacheMb of answers, the least recently used leaving first", async () => {
-        const small = await startApiServer({ database, port: 0, cacheMb: 2_000 / 2 ** 20 }); // about 2,000 characters
+        const small = await startApiServer({ database: serving ?? database, port: 0, cacheMb: 2_000 / 2 ** 20 }); // about 2,000 characters
         try {
           const kept = async (query: string) => {
             const first = await ask(small, query);
@@ -228,7 +233,7 @@ describe("indexer API answer cache", function () {
       });
 
       it("with cacheMb 0, answers queries yoga validated before without yoga, exactly as yoga did (data, masked errors, codes, limits)", async () => {
-        const uncached = await startApiServer({ database, port: 0, cacheMb: 0 });
+        const uncached = await startApiServer({ database: serving ?? database, port: 0, cacheMb: 0 });
         const cursor = `query($c: String) { accounts(after: $c, orderBy: BALANCE) { nodes { address } } }`;
         const requests = [
           JSON.stringify({ query: QUERY }),
@@ -264,7 +269,7 @@ describe("indexer API answer cache", function () {
       });
 
       it("caches nothing with cacheMb 0", async () => {
-        const uncached = await startApiServer({ database, port: 0, cacheMb: 0 });
+        const uncached = await startApiServer({ database: serving ?? database, port: 0, cacheMb: 0 });
         try {
           const answer = await ask(uncached, QUERY);
           expect(answer.body.data.health.indexedBlock).to.equal(engine.cursor);

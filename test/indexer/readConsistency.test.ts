@@ -2,9 +2,10 @@
  * Reads consistent with the cursor: once `/health` (of any API process) reports block N, every
  * query of every API process reflects at least N, even for answers cached before N. The writer
  * follows the chain in the background (as `indexer sync` / `indexer all` do); one API shares its
- * database handle (`indexer all`), on PostgreSQL a second one has its own pool (a separate
- * `indexer serve`) reaching the server over a link that delays every byte from the server by
- * 50 ms, as a serve process on another host sees it (its notifications arrive late too).
+ * database handle (`indexer all`), on PostgreSQL two more have their own connections as a separate
+ * `indexer serve` opens them (shared, pipelined; one of them without the answer cache) reaching the
+ * server over a link that delays every byte from the server by 50 ms, as a serve process on
+ * another host sees it (its notifications arrive late too).
  * Expected values come from the chain (balanceOf, totalSupply at the block).
  */
 import net from "node:net";
@@ -83,9 +84,12 @@ describe("indexer API reads consistent with /health", function () {
         apis.push(await startApiServer({ database, port: 0 }));
         if (database.url) {
           link = await laggyLink(new URL(database.url), 50);
-          const own = await openDatabase({ databaseUrl: link.url });
+          // As `indexer serve` opens it: prepared reads on shared, pipelined connections.
+          const own = await openDatabase({ databaseUrl: link.url, prepareSelects: true, pipeline: true });
           databases.push(own);
           apis.push(await startApiServer({ database: own, port: 0 }));
+          // Without the answer cache: every request executed on the pipelined connections.
+          apis.push(await startApiServer({ database: own, port: 0, cacheMb: 0 }));
         }
         const recipient = hre.ethers.Wallet.createRandom().address;
         // `past` asks for the supply at a time after the round's block (other suites move the clock, so no fixed date).
