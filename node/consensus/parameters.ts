@@ -24,6 +24,11 @@ export interface Parameters {
   verifyTxSignatures: boolean;
   /** Bytes of batches served to one peer per second (also the burst): what its requests can make us read. */
   serveBytesPerSecond: number;
+  /**
+   * Leader rounds of the committed sequence whose batches stay on disk for subscribers replaying
+   * the past; older batches are compacted away (docs/consensus.md "Compaction").
+   */
+  retainRounds: number;
 }
 
 /** Defaults for a node on a LAN or loopback; see node/README.md for the reasoning. */
@@ -40,4 +45,5 @@ export const DEFAULT_PARAMETERS: Parameters = {
   maxTxSize: 64 * 1024,
   verifyTxSignatures: true,
   serveBytesPerSecond: 32 * 1024 * 1024,
+  retainRounds: 300,
 };

@@ -351,7 +351,7 @@ describe("ConsensusStore", () => {
       expect((await store.getBatch(batchDigest(b)))?.equals(b)).to.equal(true);
     }
     await store.putBatch(batchDigest(early[0]), early[0]);
-    expect(fs.statSync(path.join(dir, "epoch-1", "batches.log")).size, "not stored twice").to.equal(
+    expect(fs.statSync(path.join(dir, "epoch-1", "batches-0000000000000000.log")).size, "not stored twice").to.equal(
       [...early, late].reduce((n, b) => n + 8 + 32 + b.length, 0),
     );
     expect(store.hasBatch(batchDigest(batch("never")))).to.equal(false);
@@ -364,13 +364,13 @@ describe("ConsensusStore", () => {
     await reopened.close();
   });
 
-  it("reports a corrupt batches.log record with its offset and keeps new batches visible after a restart", async () => {
+  it("reports a corrupt batch segment record with its offset and keeps new batches visible after a restart", async () => {
     const dir = tempDir();
     const store = new ConsensusStore(dir, 1);
     const batches = ["a", "b", "c"].map((t) => encodeBatch([Buffer.from(`tx-${t}`)]));
     for (const b of batches) await store.putBatch(batchDigest(b), b);
     await store.close();
-    const file = path.join(dir, "epoch-1", "batches.log");
+    const file = path.join(dir, "epoch-1", "batches-0000000000000000.log");
     const bytes = fs.readFileSync(file);
     const second = 8 + 32 + batches[0].length;
     bytes[second + 8 + 32] ^= 0xff;
