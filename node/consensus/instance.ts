@@ -54,7 +54,11 @@ export class ConsensusInstance {
     const me = committee.indexOf(key.publicKey);
     if (me === undefined) throw new Error("this node is not in the committee");
     const log = logger.child({ epoch: committee.epoch, node: me });
-    const store = new ConsensusStore(dataDir, committee.epoch, { gcDepth: params.gcDepth, retainRounds: params.retainRounds });
+    const store = new ConsensusStore(dataDir, committee.epoch, {
+      gcDepth: params.gcDepth,
+      retainRounds: params.retainRounds,
+      segmentBytes: params.batchSegmentBytes,
+    });
     try {
       store.checkPrimaryLog(me);
     } catch (err) {

@@ -29,6 +29,8 @@ export interface Parameters {
    * the past; older batches are compacted away (docs/consensus.md "Compaction").
    */
   retainRounds: number;
+  /** Size of a batches.log segment, the unit in which batches are compacted away. */
+  batchSegmentBytes: number;
 }
 
 /** Defaults for a node on a LAN or loopback; see node/README.md for the reasoning. */
@@ -46,4 +48,5 @@ export const DEFAULT_PARAMETERS: Parameters = {
   verifyTxSignatures: true,
   serveBytesPerSecond: 32 * 1024 * 1024,
   retainRounds: 300,
+  batchSegmentBytes: 64 * 1024 * 1024,
 };

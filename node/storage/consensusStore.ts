@@ -44,8 +44,6 @@ const RECORD_VOTE = 1;
 /** Memory for recently stored batches (see `batchCache`). */
 const BATCH_CACHE_BYTES = 64 * 1024 * 1024;
 const RECORD_OWN_HEADER = 2;
-/** Size of a batches.log segment: the unit of compaction. */
-const SEGMENT_BYTES = 64 * 1024 * 1024;
 
 /** A vote this node cast, remembered per header author. */
 export interface VoteRecord {
@@ -76,7 +74,7 @@ export interface StoreOptions {
   gcDepth: number;
   /** Leader rounds of committed sub-DAGs whose batches stay on disk for subscribers (default {@link DEFAULT_PARAMETERS}). */
   retainRounds?: number;
-  /** Size at which batches.log starts a new segment (default 64 MiB). */
+  /** Size at which batches.log starts a new segment (default {@link DEFAULT_PARAMETERS}). */
   segmentBytes?: number;
 }
 
@@ -229,7 +227,7 @@ export class ConsensusStore {
         this.batchIndex.add(p.subarray(0, DIGEST_LEN), at.offset - RECORD_HEADER);
         this.batchRecords++;
       },
-      { fsync: false, segmentBytes: opts.segmentBytes ?? SEGMENT_BYTES, onDamage: (d) => void this.damage.push(d) },
+      { fsync: false, segmentBytes: opts.segmentBytes ?? DEFAULT_PARAMETERS.batchSegmentBytes, onDamage: (d) => void this.damage.push(d) },
     );
     this.retainedFile = file("retained");
     if (fs.existsSync(this.retainedFile)) this.retainedFromValue = Math.max(1, Number(fs.readFileSync(this.retainedFile, "utf8")) || 1);
