@@ -19,7 +19,7 @@ import { hex } from "../../../node/consensus/types/messages";
 import { CommittedBatch } from "../../../node/consensus/executor/executor";
 import { SequenceCompacted } from "../../../node/storage/consensusStore";
 import { Logger } from "../../../node/logger";
-import { TEST_PARAMETERS, waitFor } from "./cluster";
+import { batchBytes, TEST_PARAMETERS, waitFor } from "./cluster";
 
 const N = 4;
 const GC_DEPTH = 8;
@@ -41,14 +41,7 @@ const PARAMS: Parameters = {
  */
 const HELD_LEADER_ROUNDS = RETAIN_ROUNDS + 4 * GC_DEPTH;
 
-/** Bytes of the batch segment files in a node's epoch folder (read from the disk, not the store). */
-function segmentBytes(dir: string): number {
-  const epoch = path.join(dir, "epoch-1");
-  return fs
-    .readdirSync(epoch)
-    .filter((f) => /^batches(-\d{16})?\.log$/.test(f)) // batches.log: the old code, one file
-    .reduce((n, f) => n + fs.statSync(path.join(epoch, f)).size, 0);
-}
+const segmentBytes = (dir: string) => batchBytes(path.join(dir, "epoch-1"));
 
 const text = (bs: CommittedBatch[]) => bs.map((b) => `${b.subDagIndex}:${hex(b.digest)}:${b.batch.toString("hex")}`);
 
