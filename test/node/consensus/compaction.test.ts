@@ -19,7 +19,9 @@ import { hex } from "../../../node/consensus/types/messages";
 import { CommittedBatch } from "../../../node/consensus/executor/executor";
 import { SequenceCompacted } from "../../../node/storage/consensusStore";
 import { Logger } from "../../../node/logger";
-import { batchBytes, TEST_PARAMETERS, waitFor } from "./cluster";
+import { NodeClient } from "../../../node/client/client";
+import { SubscribeRefused } from "../../../node/client/protocol";
+import { batchBytes, Cluster, expectExactFromTail, frameKey, LateSubscriber, TEST_PARAMETERS, waitFor } from "./cluster";
 
 const N = 4;
 const GC_DEPTH = 8;
@@ -154,5 +156,64 @@ describe("disk over an epoch: batch compaction (4 instances over loopback)", fun
       30_000,
       () => restarted.primary.round,
     );
+  });
+});
+
+describe("batch compaction over TCP (4 processes)", function () {
+  this.timeout(240_000);
+  let cluster: Cluster | undefined;
+  let load: NodeJS.Timeout | undefined;
+  const clients: NodeClient[] = [];
+  after(async () => {
+    clearInterval(load);
+    clients.forEach((c) => c.close());
+    await cluster?.stop();
+  });
+
+  it("refuses a subscriber below the retained sub-DAGs with the first one held, and serves exactly from there", async () => {
+    cluster = new Cluster(4, { parameters: { gcDepth: GC_DEPTH, retainRounds: RETAIN_ROUNDS, batchSegmentBytes: SEGMENT } });
+    await cluster.start();
+    const node = cluster.nodes[0];
+    const connect = async () => {
+      const c = await NodeClient.connect("127.0.0.1", node.mempoolPort);
+      clients.push(c);
+      return c;
+    };
+    const reference: string[] = [];
+    (await connect()).subscribe(1, (f) => void reference.push(frameKey(f)));
+    let wave = 0;
+    load = setInterval(() => {
+      const w = wave++;
+      const pad = "x".repeat(1000);
+      for (const n of cluster!.nodes) void n.submit(Array.from({ length: 10 }, (_, i) => `w${w}-${i}-${pad}`)).catch(() => {});
+    }, 30);
+    // Until a subscriber from 1 is refused: the start of the epoch was compacted.
+    let refused: SubscribeRefused | undefined;
+    let probes = 0;
+    await waitFor(
+      "a subscription from 1 refused",
+      () => {
+        if (refused) return true;
+        if (probes++ % 20 === 0)
+          void connect().then((c) =>
+            c.subscribe(
+              1,
+              () => {},
+              (r) => (refused = r),
+            ),
+          );
+        return false;
+      },
+      180_000,
+      () => reference.length,
+    );
+    expect(refused!.epoch).to.equal(1);
+    expect(refused!.retainedFrom).to.be.greaterThan(1);
+    expect(refused!.reason).to.match(/no longer held/);
+    const late: LateSubscriber = { from: refused!.retainedFrom, got: [], label: "from the retained index" };
+    (await connect()).subscribe(late.from, (f) => void late.got.push(frameKey(f)));
+    clearInterval(load);
+    await expectExactFromTail(node, reference, [late], 60_000);
+    expect(late.got.length).to.be.greaterThan(0);
   });
 });
