@@ -538,7 +538,9 @@ export class ConsensusStore {
     const horizonRound = input.gcRound - this.retainRounds - 2 * this.gcDepth;
     while (this.marks.length > 1 && this.marks[1].gcRound <= horizonRound) this.marks.shift();
     if (this.compaction || this.marks[0].gcRound > horizonRound) return;
-    const count = this.batchLog.deletable(this.marks[0].end);
+    // Only segments written to the OS in full: their records are read below.
+    const end = Math.min(this.marks[0].end, this.batchLog.written);
+    const count = this.batchLog.deletable(end);
     if (count === 0) return;
     const keep = this.neededBatches(input);
     let gone = 0;
@@ -549,7 +551,6 @@ export class ConsensusStore {
       if (this.batchLocations.get(key)?.at.offset === payload.offset + DIGEST_LEN) this.batchLocations.delete(key);
       if (keep.has(key) || input.ownUncommitted(key)) this.appendBatch(key, [this.batchLog.read(payload)!]);
     }
-    const end = this.marks[0].end;
     this.compaction = (async () => {
       await this.batchLog.sync();
       writeDurably(this.retainedFile, String(this.retainedFromValue));
