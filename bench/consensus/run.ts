@@ -18,6 +18,7 @@
  * --retain-rounds r: leader rounds of the committed sequence whose batches a node keeps (default:
  *   the node default); older batch segments are compacted away, so disk stays flat within an epoch.
  *   A value above the run's rounds keeps the whole epoch, as before compaction (the anchor).
+ * --base-port p: the nodes' first port (default 24000), to run two benchmarks side by side.
  */
 import { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -45,6 +46,7 @@ const VERIFY = process.argv.includes("--verify");
 const SAMPLE_SECONDS = option("sample-seconds", 0);
 const EPOCH_SECONDS = option("epoch-seconds", 0);
 const RETAIN_ROUNDS = option("retain-rounds", DEFAULT_PARAMETERS.retainRounds);
+const BASE_PORT = option("base-port", 24_000);
 const DIR = process.argv.includes("--dir") ? process.argv[process.argv.indexOf("--dir") + 1] : os.tmpdir();
 const TX_SIZE = 512;
 const TICK_MS = 50;
@@ -77,7 +79,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(DIR, "bench-consensus-"));
-  const cluster = writeClusterConfigs(dir, 4, 24_000, { verifyTxSignatures: VERIFY, batchSize: BATCH_SIZE, retainRounds: RETAIN_ROUNDS });
+  const cluster = writeClusterConfigs(dir, 4, BASE_PORT, { verifyTxSignatures: VERIFY, batchSize: BATCH_SIZE, retainRounds: RETAIN_ROUNDS });
   const live = cluster.nodes.slice(0, 4 - CRASHED);
   const children: ChildProcess[] = await Promise.all(live.map((n) => spawnNode(n.configFile, (d) => process.stderr.write(d))));
   const clients = await Promise.all(live.map((n) => NodeClient.connect("127.0.0.1", n.mempoolPort)));
