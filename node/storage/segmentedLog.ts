@@ -10,9 +10,9 @@
  * survives a crash mid-deletion is still a run of consecutive segments. Opening replays them in
  * order; a damaged record cuts its segment there and every later segment is deleted, as a single
  * file would be cut (reported once, with the bytes of the later segments in `dropped`). A gap
- * between two segments is the same (the later ones go): the earlier one's tail was never written
- * while the next one's writes were (a crash mid-write just after a rotation: reported torn), or a
- * segment file is missing (corrupt).
+ * between two segments is the same (the later ones go, reported as torn): the earlier one's tail
+ * was never written while later ones' writes were (a crash mid-write after a rotation), or a
+ * segment file is missing.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -91,11 +91,10 @@ export class SegmentedLog {
       });
       segments.push({ base, file, log });
       const gap = i + 1 < found.length && found[i + 1] !== base + log.length;
-      // A gap shorter than a segment is the end of this one that was never written (the process
-      // or the machine stopped mid-write, the next segment's writes went first); a longer one is
-      // a missing file.
-      if (gap && !damaged)
-        report({ kind: found[i + 1] - base - log.length < opts.segmentBytes ? "torn" : "corrupt", file, offset: log.length, dropped: laterBytes });
+      // A gap: this segment's end was never written while later ones were (a crash mid-write
+      // after rotations), or a later file is missing. The two cannot be told apart (a burst of
+      // appends may fill whole segments before any is written); nothing after it is trusted.
+      if (gap && !damaged) report({ kind: "torn", file, offset: log.length, dropped: laterBytes });
       if (damaged || gap) {
         for (const f of later) fs.rmSync(f);
         break;

@@ -204,7 +204,7 @@ describe("SegmentedLog", () => {
     const files2 = segments(dir2);
     fs.rmSync(path.join(dir2, files2[2]));
     const o2 = reopen(dir2);
-    expect(o2.damage.map((d) => [path.basename(d.file), d.kind])).to.deep.equal([[files2[1], "corrupt"]]);
+    expect(o2.damage.map((d) => [path.basename(d.file), d.kind])).to.deep.equal([[files2[1], "torn"]]);
     expect(segments(dir2)).to.deep.equal(files2.slice(0, 2));
     await o2.log.close();
   });
