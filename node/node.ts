@@ -14,6 +14,7 @@ import { CommittedBatch } from "./consensus/executor/executor";
 import { checkTransaction, TxRules } from "./client/transaction";
 import { SubmitResult, SubmitStatus } from "./client/protocol";
 import { Logger } from "./logger";
+import { SequenceCompacted } from "./storage/consensusStore";
 
 /** A committed batch tagged with its epoch. */
 export interface EpochBatch extends CommittedBatch {
@@ -29,9 +30,15 @@ export interface NodeOptions {
   logger: Logger;
 }
 
+/** A subscription refused in `epoch`: its batches from the index asked for were compacted away. */
+export interface EpochCompacted extends SequenceCompacted {
+  epoch: number;
+}
+
 interface Subscription {
   from: number;
   listener: (b: EpochBatch) => void;
+  onCompacted?: (err: EpochCompacted) => void;
   cancel?: () => void;
 }
 
@@ -106,7 +113,11 @@ export class FleekNode {
     const instance = this.instance;
     if (!instance) return;
     const epoch = instance.committee.epoch;
-    s.cancel = instance.subscribe(from, (b) => s.listener({ ...b, epoch }));
+    s.cancel = instance.subscribe(
+      from,
+      (b) => s.listener({ ...b, epoch }),
+      (err) => s.onCompacted?.(Object.assign(err, { epoch })),
+    );
   }
 
   /** Admission rules for client transactions, from the parameters. */
@@ -145,10 +156,11 @@ export class FleekNode {
 
   /**
    * Calls `listener` with every committed batch of the current epoch from sub-DAG `from` on, and
-   * of each later epoch from its start. Returns a function that unsubscribes.
+   * of each later epoch from its start. Returns a function that unsubscribes. `onCompacted` is
+   * called instead if this node no longer holds the current epoch's sequence from `from`.
    */
-  subscribe(from: number, listener: (b: EpochBatch) => void): () => void {
-    const s: Subscription = { from, listener };
+  subscribe(from: number, listener: (b: EpochBatch) => void, onCompacted?: (err: EpochCompacted) => void): () => void {
+    const s: Subscription = { from, listener, onCompacted };
     this.subscriptions.add(s);
     this.attach(s, from);
     return () => {

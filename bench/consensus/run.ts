@@ -14,7 +14,11 @@
  *   size (`SOAK {...}` lines), and report how both moved after the first sample past the warm-up.
  * --epoch-seconds e: every e seconds, rewrite the committee file with the next epoch (same members),
  *   as the registry does at each epoch change: each node then deletes the folders of epochs before
- *   the previous one, so disk stays bounded by two epochs.
+ *   the previous one.
+ * --retain-rounds r: leader rounds of the committed sequence whose batches a node keeps (default:
+ *   the node default); older batch segments are compacted away, so disk stays flat within an epoch.
+ *   A value above the run's rounds keeps the whole epoch, as before compaction (the anchor).
+ * --base-port p: the nodes' first port (default 24000), to run two benchmarks side by side.
  */
 import { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -41,6 +45,8 @@ const BATCH_SIZE = option("batch-size", DEFAULT_PARAMETERS.batchSize);
 const VERIFY = process.argv.includes("--verify");
 const SAMPLE_SECONDS = option("sample-seconds", 0);
 const EPOCH_SECONDS = option("epoch-seconds", 0);
+const RETAIN_ROUNDS = option("retain-rounds", DEFAULT_PARAMETERS.retainRounds);
+const BASE_PORT = option("base-port", 24_000);
 const DIR = process.argv.includes("--dir") ? process.argv[process.argv.indexOf("--dir") + 1] : os.tmpdir();
 const TX_SIZE = 512;
 const TICK_MS = 50;
@@ -73,7 +79,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(DIR, "bench-consensus-"));
-  const cluster = writeClusterConfigs(dir, 4, 24_000, { verifyTxSignatures: VERIFY, batchSize: BATCH_SIZE });
+  const cluster = writeClusterConfigs(dir, 4, BASE_PORT, { verifyTxSignatures: VERIFY, batchSize: BATCH_SIZE, retainRounds: RETAIN_ROUNDS });
   const live = cluster.nodes.slice(0, 4 - CRASHED);
   const children: ChildProcess[] = await Promise.all(live.map((n) => spawnNode(n.configFile, (d) => process.stderr.write(d))));
   const clients = await Promise.all(live.map((n) => NodeClient.connect("127.0.0.1", n.mempoolPort)));
@@ -205,6 +211,7 @@ async function main(): Promise<void> {
     txSize: TX_SIZE,
     verifySignatures: VERIFY,
     batchSize: BATCH_SIZE,
+    retainRounds: RETAIN_ROUNDS,
     seconds: SECONDS,
     committedTps: Math.round(committedInWindow / SECONDS),
     p50LatencyMs: percentile(latencies, 50),

@@ -23,7 +23,7 @@ import { signTransaction } from "../client/transaction";
 import type { KeyPair } from "../consensus/types/crypto";
 import { decodeBatch } from "../consensus/types/messages";
 import type { Logger } from "../logger";
-import type { EpochBatch } from "../node";
+import type { EpochBatch, EpochCompacted } from "../node";
 import { beaconCommitment } from "../../protocol/committee";
 import { orderSignatures } from "../../protocol/report";
 import { rewardProof } from "../../protocol/rewards";
@@ -39,7 +39,7 @@ import type { PeerPinger } from "./peerPinger";
 /** The part of FleekNode the reporter uses. */
 export interface ReportingNode {
   submit(txs: Buffer[]): { accepted: number; status: number; reason: string };
-  subscribe(from: number, listener: (b: EpochBatch) => void): () => void;
+  subscribe(from: number, listener: (b: EpochBatch) => void, onCompacted?: (err: EpochCompacted) => void): () => void;
   status(): { epoch: number; member: boolean };
 }
 
@@ -102,9 +102,16 @@ export class EpochReporter {
 
   /** Subscribes to the committed sequence and starts the duty loop. */
   start(): void {
-    this.unsubscribe = this.o.node.subscribe(1, (b) => {
-      this.applying = this.applying.then(() => this.applyBatch(b));
-    });
+    this.unsubscribe = this.o.node.subscribe(
+      1,
+      (b) => {
+        this.applying = this.applying.then(() => this.applyBatch(b));
+      },
+      // Restarted after the epoch's start was compacted (docs/consensus.md "Compaction"): the
+      // state cannot be rebuilt, so this member neither closes nor signs that epoch's report
+      // (the others' 2/3 suffice); it takes part again from the next epoch's start.
+      (err) => this.o.logger.error("cannot rebuild the epoch's state, sitting out its report", { epoch: err.epoch, err: err.message }),
+    );
     this.timer = setInterval(() => void this.tick(), this.tickMs);
     this.o.pinger?.start();
   }

@@ -4,20 +4,22 @@
  */
 import * as net from "node:net";
 import { frame, FrameDecoder } from "../network/frame";
-import { CommittedFrame, decodeResponse, encodeSubmit, encodeSubscribe, SubmitResult } from "./protocol";
+import { CommittedFrame, decodeResponse, encodeSubmit, encodeSubscribe, SubmitResult, SubscribeRefused } from "./protocol";
 
 /** A connection to one node. */
 export class NodeClient {
   private readonly decoder = new FrameDecoder(64 * 1024 * 1024);
   private readonly pending: ((r: SubmitResult) => void)[] = [];
   private committedListener: ((f: CommittedFrame) => void) | undefined;
+  private refusedListener: ((r: SubscribeRefused) => void) | undefined;
 
   private constructor(private readonly socket: net.Socket) {
     socket.on("data", (chunk) => {
       for (const f of this.decoder.push(chunk)) {
         const res = decodeResponse(f);
         if (res.kind === "submit-result") this.pending.shift()?.(res.result);
-        else this.committedListener?.(res.frame);
+        else if (res.kind === "committed") this.committedListener?.(res.frame);
+        else this.refusedListener?.(res.refused);
       }
     });
     socket.on("error", () => {});
@@ -48,9 +50,13 @@ export class NodeClient {
     return this.socket.writableLength;
   }
 
-  /** Streams committed batches from sub-DAG `from` on (one subscription per client). */
-  subscribe(from: number, listener: (f: CommittedFrame) => void): void {
+  /**
+   * Streams committed batches from sub-DAG `from` on (one subscription per client). `onRefused`
+   * is called if the node no longer holds the sequence from there (it was compacted).
+   */
+  subscribe(from: number, listener: (f: CommittedFrame) => void, onRefused?: (r: SubscribeRefused) => void): void {
     this.committedListener = listener;
+    this.refusedListener = onRefused;
     for (const part of frame(encodeSubscribe(from))) this.socket.write(part);
   }
 

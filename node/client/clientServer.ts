@@ -13,7 +13,7 @@ import { frame, FrameDecoder } from "../network/frame";
 import { FleekNode } from "../node";
 import { Logger } from "../logger";
 import { SubmitAdmission } from "./admission";
-import { decodeRequest, encodeCommitted, encodeSubmitResult, SubmitStatus } from "./protocol";
+import { decodeRequest, encodeCommitted, encodeSubmitResult, encodeSubscribeRefused, SubmitStatus } from "./protocol";
 import { SignatureVerifier } from "./signatureVerifier";
 
 const MAX_REQUEST = 8 * 1024 * 1024;
@@ -93,7 +93,13 @@ export class ClientServer {
     const handle = async (f: Buffer): Promise<void> => {
       const req = decodeRequest(f);
       if (req.kind === "subscribe") {
-        unsubscribes.push(this.node.subscribe(req.from, (b) => send(encodeCommitted(b.epoch, b.subDagIndex, b.leaderRound, b.createdAt, b.batch))));
+        unsubscribes.push(
+          this.node.subscribe(
+            req.from,
+            (b) => send(encodeCommitted(b.epoch, b.subDagIndex, b.leaderRound, b.createdAt, b.batch)),
+            (err) => send(encodeSubscribeRefused(err.epoch, err.retainedFrom, err.message)),
+          ),
+        );
       } else if (!rate.take(req.txs.length)) {
         send(
           encodeSubmitResult({

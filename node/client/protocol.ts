@@ -74,8 +74,25 @@ export function encodeCommitted(epoch: number, subDagIndex: number, leaderRound:
   return [head, batch];
 }
 
+/**
+ * Encodes the refusal of a subscription: the node no longer holds the sequence from the index
+ * asked for (compacted), `retainedFrom` is the lowest it serves in `epoch`.
+ */
+export function encodeSubscribeRefused(epoch: number, retainedFrom: number, reason: string): Buffer {
+  return new Writer(32 + reason.length).u8(3).u64(epoch).u64(retainedFrom).bytes(Buffer.from(reason)).finish();
+}
+
+/** A refused subscription, as {@link encodeSubscribeRefused} sent it. */
+export interface SubscribeRefused {
+  epoch: number;
+  retainedFrom: number;
+  reason: string;
+}
+
 /** Decodes a response frame. */
-export function decodeResponse(bytes: Buffer): { kind: "submit-result"; result: SubmitResult } | { kind: "committed"; frame: CommittedFrame } {
+export function decodeResponse(
+  bytes: Buffer,
+): { kind: "submit-result"; result: SubmitResult } | { kind: "committed"; frame: CommittedFrame } | { kind: "subscribe-refused"; refused: SubscribeRefused } {
   const r = new Reader(bytes);
   const kind = r.u8();
   if (kind === 1) {
@@ -91,6 +108,11 @@ export function decodeResponse(bytes: Buffer): { kind: "submit-result"; result: 
     const leaderRound = r.u64();
     const createdAt = r.u64();
     return { kind: "committed", frame: { epoch, subDagIndex, leaderRound, createdAt, txs: decodeBatch(bytes.subarray(33)) } };
+  }
+  if (kind === 3) {
+    const refused = { epoch: r.u64(), retainedFrom: r.u64(), reason: r.bytes().toString() };
+    r.end();
+    return { kind: "subscribe-refused", refused };
   }
   throw new DecodeError("unknown client response");
 }

@@ -13,7 +13,7 @@ import { KeyPair } from "./types/crypto";
 import { hex } from "./types/messages";
 import { Worker } from "./worker/worker";
 import { PeerNetwork } from "../network/peerNetwork";
-import { ConsensusStore, StoreStats } from "../storage/consensusStore";
+import { ConsensusStore, SequenceCompacted, StoreStats } from "../storage/consensusStore";
 import { Logger } from "../logger";
 
 /** Largest frame between peers: a full batch plus slack. */
@@ -54,7 +54,11 @@ export class ConsensusInstance {
     const me = committee.indexOf(key.publicKey);
     if (me === undefined) throw new Error("this node is not in the committee");
     const log = logger.child({ epoch: committee.epoch, node: me });
-    const store = new ConsensusStore(dataDir, committee.epoch, { gcDepth: params.gcDepth });
+    const store = new ConsensusStore(dataDir, committee.epoch, {
+      gcDepth: params.gcDepth,
+      retainRounds: params.retainRounds,
+      segmentBytes: params.batchSegmentBytes,
+    });
     try {
       store.checkPrimaryLog(me);
     } catch (err) {
@@ -131,6 +135,7 @@ export class ConsensusInstance {
         primary.onCommitted(sub.leader.header.round, sub.certificates);
       }
       primary.setGcRound(bullshark.gcRound);
+      store.compactBatches({ gcRound: bullshark.gcRound, deliveredIndex: executor.deliveredIndex, ownUncommitted: (key) => worker.isUncommitted(key) });
     };
     await Promise.all([workerNet.start(), primaryNet.start()]);
     // Synchronously after listening: no peer frame can be handled before the stored DAG is back,
@@ -140,9 +145,12 @@ export class ConsensusInstance {
     return new ConsensusInstance(committee, me, primaryNet, workerNet, worker, primary, executor, store);
   }
 
-  /** Subscribes to the committed sequence from sub-DAG `from` (1 = the epoch's start). */
-  subscribe(from: number, listener: CommitListener): () => void {
-    return this.executor.subscribe(from, listener);
+  /**
+   * Subscribes to the committed sequence from sub-DAG `from` (1 = the epoch's start); if the
+   * batches from there were compacted away, `onCompacted` is called instead and nothing is delivered.
+   */
+  subscribe(from: number, listener: CommitListener, onCompacted?: (err: SequenceCompacted) => void): () => void {
+    return this.executor.subscribe(from, listener, onCompacted);
   }
 
   /** Sizes of the in-memory structures that could grow with the epoch, for tests and diagnostics. */

@@ -24,6 +24,13 @@ export interface Parameters {
   verifyTxSignatures: boolean;
   /** Bytes of batches served to one peer per second (also the burst): what its requests can make us read. */
   serveBytesPerSecond: number;
+  /**
+   * Leader rounds of the committed sequence whose batches stay on disk for subscribers replaying
+   * the past; older batches are compacted away (docs/consensus.md "Compaction").
+   */
+  retainRounds: number;
+  /** Size of a batches.log segment, the unit in which batches are compacted away. */
+  batchSegmentBytes: number;
 }
 
 /** Defaults for a node on a LAN or loopback; see node/README.md for the reasoning. */
@@ -40,4 +47,6 @@ export const DEFAULT_PARAMETERS: Parameters = {
   maxTxSize: 64 * 1024,
   verifyTxSignatures: true,
   serveBytesPerSecond: 32 * 1024 * 1024,
+  retainRounds: 300,
+  batchSegmentBytes: 64 * 1024 * 1024,
 };

@@ -3,7 +3,9 @@
  * `<dataDir>/epoch-<n>/`:
  *
  * - `certificates.log`: every certificate accepted into the DAG (replayed in order on restart).
- * - `batches.log`:      digest | batch bytes, for own and peers' batches (acknowledged once written).
+ * - `batches-<offset>.log`: digest | batch bytes, for own and peers' batches (acknowledged once
+ *                       written), in segments (see {@link SegmentedLog}); segments wholly below the
+ *                       compaction horizon are deleted (see {@link compactBatches}).
  * - `primary.log`:      votes cast (author, round, header id) and own headers, fsynced before the vote
  *                       or header leaves the node, so a restart never votes twice or equivocates.
  * - `consensus.log`:    each committed sub-DAG (index, leader round, the batches it delivers) with
@@ -12,7 +14,9 @@
  *                       certificate in certificates.log and from a sub-DAG index to its record in
  *                       consensus.log.
  * - `batches.idx`:      on-disk hash table (see {@link DigestIndex}) from a batch digest to its
- *                       record in batches.log, rebuilt at every open.
+ *                       record in the batch segments, rebuilt at every open and after compactions.
+ * - `retained`:         the lowest sub-DAG index whose batches are all still held (fsynced before
+ *                       any segment is deleted).
  *
  * Memory does not grow with the epoch (docs/consensus.md "Memory over an epoch"): certificates
  * are indexed in memory only for the rounds above `gcRound - gcDepth`; older rounds are read back
@@ -33,6 +37,7 @@ import { Certificate, decodeCertificate, Digest, encodeCertificate, Header, hex,
 import { DEFAULT_PARAMETERS } from "../consensus/parameters";
 import { AppendLog, LogDamage, RECORD_HEADER, RecordLocation } from "./appendLog";
 import { DigestIndex } from "./digestIndex";
+import { SegmentedLog } from "./segmentedLog";
 import { SlotFile } from "./slotFile";
 
 const RECORD_VOTE = 1;
@@ -67,6 +72,35 @@ export interface CommitRecord {
 export interface StoreOptions {
   /** Bullshark's GC depth: rounds kept below the last committed round (see the class comment). */
   gcDepth: number;
+  /** Leader rounds of committed sub-DAGs whose batches stay on disk for subscribers (default {@link DEFAULT_PARAMETERS}). */
+  retainRounds?: number;
+  /** Size at which batches.log starts a new segment (default {@link DEFAULT_PARAMETERS}). */
+  segmentBytes?: number;
+}
+
+/** What {@link ConsensusStore.compactBatches} needs from the rest of the node. */
+export interface CompactionInput {
+  /** Bullshark's GC round now. */
+  gcRound: number;
+  /** Index of the last sub-DAG the executor fully delivered: later ones keep their batches. */
+  deliveredIndex: number;
+  /** True for an own batch not committed yet (it may be proposed again). */
+  ownUncommitted: (key: string) => boolean;
+}
+
+/**
+ * A subscriber asked for sub-DAGs whose batches were deleted by compaction (docs/consensus.md
+ * "Compaction": only the last `retainRounds` leader rounds of the committed sequence are kept).
+ */
+export class SequenceCompacted extends Error {
+  constructor(
+    /** The sub-DAG index asked for. */
+    readonly from: number,
+    /** The lowest sub-DAG index still served. */
+    readonly retainedFrom: number,
+  ) {
+    super(`sub-DAG ${from} is no longer held: this node keeps the committed sequence from sub-DAG ${retainedFrom} on (older batches were compacted)`);
+  }
 }
 
 /** Damage found in one of the logs when the store was opened (the part from `offset` on was dropped). */
@@ -91,6 +125,8 @@ export interface StoreStats {
   rounds: number;
   /** Batch digests located in memory (those stored since the GC before last). */
   batches: number;
+  /** Bytes of batch segments on disk. */
+  batchBytes: number;
 }
 
 /** The persistent state of one node in one epoch. */
@@ -111,7 +147,18 @@ export class ConsensusStore {
    */
   private readonly batchLocations = new Map<string, { at: RecordLocation; gc: number }>();
   private gcCount = 0;
-  private readonly batchIndex: DigestIndex;
+  private batchIndex: DigestIndex;
+  /** Records in the batch segments held (the index is rebuilt once it holds far more entries). */
+  private batchRecords = 0;
+  /** At each GC, the GC round and where batches.log ended, oldest first (see {@link compactBatches}). */
+  private readonly marks: { gcRound: number; end: number }[] = [];
+  /** The lowest sub-DAG index whose batches are all held. */
+  private retainedFromValue = 1;
+  /** The compaction whose deletions are under way (close waits for it). */
+  private compaction: Promise<void> | undefined;
+  private readonly retainRounds: number;
+  private readonly batchIndexFile: string;
+  private readonly retainedFile: string;
   /**
    * Recently stored batches, wanted soon by the executor (which releases them), in insertion
    * order: past BATCH_CACHE_BYTES the oldest go (they stay on disk), so batches whose header was
@@ -130,7 +177,7 @@ export class ConsensusStore {
   readonly damage: StoreDamage[] = [];
 
   private readonly certLog: AppendLog;
-  private readonly batchLog: AppendLog;
+  private readonly batchLog: SegmentedLog;
   private readonly primaryLog: AppendLog;
   private readonly primaryLogFile: string;
   private readonly consensusLog: AppendLog;
@@ -140,6 +187,7 @@ export class ConsensusStore {
   /** Opens (creating if needed) the store for `epoch` under `dataDir`, replaying what is there. */
   constructor(dataDir: string, epoch: number, opts: StoreOptions = { gcDepth: DEFAULT_PARAMETERS.gcDepth }) {
     this.gcDepth = opts.gcDepth;
+    this.retainRounds = opts.retainRounds ?? DEFAULT_PARAMETERS.retainRounds;
     const dir = path.join(dataDir, `epoch-${epoch}`);
     fs.mkdirSync(dir, { recursive: true });
     // Only primary.log is fsynced: a vote or header forgotten after a power cut could make us
@@ -155,13 +203,34 @@ export class ConsensusStore {
     // A damaged record of the other logs is dropped with every later one (later ones are fetched
     // again or recomputed: docs/consensus.md "Vote safety after disk damage" says why they are not
     // salvaged), and the file is cut there so new records are not hidden behind it.
-    this.certLog = AppendLog.open(file("certificates.log"), () => {}, { fsync: false, onDamage: note("certificates.log") });
-    this.batchIndex = new DigestIndex(file("batches.idx"));
-    this.batchLog = AppendLog.open(file("batches.log"), (p, at) => this.batchIndex.add(p.subarray(0, DIGEST_LEN), at.offset - RECORD_HEADER), {
-      fsync: false,
-      onDamage: note("batches.log"),
-    });
-    this.roundsIdx = new SlotFile(path.join(dir, "rounds.idx"));
+    // rounds.idx is not fsynced: it is checked against certificates.log (whose records are read
+    // for their CRC anyway) and rewritten where a slot is missing, so a lost or cut file is
+    // rebuilt. Rounds first appear in increasing order (a certificate is stored after its parents).
+    this.roundsIdx = new SlotFile(file("rounds.idx"));
+    let highest = 0;
+    this.certLog = AppendLog.open(
+      file("certificates.log"),
+      (p, at) => {
+        const round = certificateRound(p);
+        if (round <= highest) return;
+        highest = round;
+        if (this.roundsIdx.get(round) !== at.offset - RECORD_HEADER) this.roundsIdx.set(round, at.offset - RECORD_HEADER);
+      },
+      { fsync: false, onDamage: note("certificates.log") },
+    );
+    this.batchIndexFile = file("batches.idx");
+    this.batchIndex = new DigestIndex(this.batchIndexFile);
+    this.batchLog = SegmentedLog.open(
+      dir,
+      "batches",
+      (p, at) => {
+        this.batchIndex.add(p.subarray(0, DIGEST_LEN), at.offset - RECORD_HEADER);
+        this.batchRecords++;
+      },
+      { fsync: false, segmentBytes: opts.segmentBytes ?? DEFAULT_PARAMETERS.batchSegmentBytes, onDamage: (d) => void this.damage.push(d) },
+    );
+    this.retainedFile = file("retained");
+    if (fs.existsSync(this.retainedFile)) this.retainedFromValue = Math.max(1, Number(fs.readFileSync(this.retainedFile, "utf8")) || 1);
     this.commitsIdx = new SlotFile(path.join(dir, "commits.idx"));
     let recoverFrom = 0;
     this.consensusLog = AppendLog.open(
@@ -196,6 +265,8 @@ export class ConsensusStore {
     );
     this.commitsIdx.truncate((this.lastCommit?.index ?? 0) + 1);
     this.recover(recoverFrom);
+    // Everything stored before this open was stored at or before the last commit's GC round.
+    this.marks.push({ gcRound: this.gcRoundOf(this.bullsharkState), end: this.batchLog.length });
   }
 
   /** Decodes the certificates above the last commit's GC round, from `from` in certificates.log. */
@@ -372,6 +443,7 @@ export class ConsensusStore {
       decoded: this.certificates.size,
       rounds: this.roundStart.size,
       batches: this.batchLocations.size,
+      batchBytes: this.batchLog.bytes,
     };
   }
 
@@ -388,10 +460,16 @@ export class ConsensusStore {
         this.batchCache.delete(old);
         this.batchCacheBytes -= b.length;
       }
-      const at = this.batchLog.append([digest, batch]);
-      this.batchLocations.set(key, { at: { offset: at.offset + DIGEST_LEN, length: batch.length }, gc: this.gcCount });
+      this.appendBatch(key, [digest, batch]);
     }
     await this.batchLog.sync();
+  }
+
+  /** Appends a batch record (digest | batch) and locates it in memory. */
+  private appendBatch(key: string, record: Buffer[]): void {
+    const at = this.batchLog.append(record);
+    this.batchRecords++;
+    this.batchLocations.set(key, { at: { offset: at.offset + DIGEST_LEN, length: at.length - DIGEST_LEN }, gc: this.gcCount });
   }
 
   /** True if the batch is stored. */
@@ -404,7 +482,7 @@ export class ConsensusStore {
     let found: RecordLocation | undefined;
     this.batchIndex.get(digest, (start) => {
       const head = this.batchLog.read({ offset: start, length: RECORD_HEADER + DIGEST_LEN });
-      if (!head.subarray(RECORD_HEADER).equals(digest)) return false;
+      if (!head?.subarray(RECORD_HEADER).equals(digest)) return false; // no head: compacted away
       found = { offset: start + RECORD_HEADER + DIGEST_LEN, length: head.readUInt32LE(0) - DIGEST_LEN };
       return true;
     });
@@ -437,6 +515,76 @@ export class ConsensusStore {
     }
     const at = this.locateOnDisk(digest);
     return at && this.batchLog.read(at);
+  }
+
+  /** The lowest sub-DAG index whose batches are all held (subscribers from below get {@link SequenceCompacted}). */
+  get retainedFrom(): number {
+    return this.retainedFromValue;
+  }
+
+  /**
+   * Deletes the batch segments wholly below the compaction horizon (docs/consensus.md
+   * "Compaction"): what was stored before the GC round was `retainRounds + 2·gcDepth` rounds
+   * lower than now. A batch there that is still needed is first copied to the current segment:
+   * one listed by a certificate still in memory (the live DAG, rounds above `gcRound - gcDepth`),
+   * by a committed sub-DAG the executor has not delivered or of the last `retainRounds` leader
+   * rounds (subscribers replaying), or an own batch not committed yet. The segments go once the
+   * copies are written to the OS and the new `retainedFrom` is fsynced. Call at each GC.
+   */
+  compactBatches(input: CompactionInput): void {
+    const last = this.marks[this.marks.length - 1];
+    if (last && input.gcRound <= last.gcRound) return;
+    this.marks.push({ gcRound: input.gcRound, end: this.batchLog.length });
+    const horizonRound = input.gcRound - this.retainRounds - 2 * this.gcDepth;
+    while (this.marks.length > 1 && this.marks[1].gcRound <= horizonRound) this.marks.shift();
+    if (this.compaction || this.marks[0].gcRound > horizonRound) return;
+    // Only segments written to the OS in full: their records are read below.
+    const end = Math.min(this.marks[0].end, this.batchLog.written);
+    const count = this.batchLog.deletable(end);
+    if (count === 0) return;
+    const keep = this.neededBatches(input);
+    let gone = 0;
+    for (const r of this.batchLog.heads(DIGEST_LEN, count)) {
+      gone++;
+      const key = r.head.toString("hex");
+      const payload = { offset: r.offset + RECORD_HEADER, length: r.length };
+      if (this.batchLocations.get(key)?.at.offset === payload.offset + DIGEST_LEN) this.batchLocations.delete(key);
+      if (keep.has(key) || input.ownUncommitted(key)) this.appendBatch(key, [this.batchLog.read(payload)!]);
+    }
+    this.compaction = (async () => {
+      await this.batchLog.sync();
+      writeDurably(this.retainedFile, String(this.retainedFromValue));
+      await this.batchLog.deleteBelow(end);
+      this.batchRecords -= gone;
+      if (this.batchIndex.size > 2 * this.batchRecords + 1024) this.rebuildBatchIndex();
+      this.compaction = undefined;
+    })();
+  }
+
+  /** The batches {@link compactBatches} must keep; advances `retainedFrom` past what it may drop. */
+  private neededBatches(input: CompactionInput): Set<string> {
+    const keep = new Set<string>();
+    for (const c of this.certificates.values()) for (const d of c.header.payload) keep.add(hex(d));
+    const lastLeader = this.lastCommit?.leaderRound ?? 0;
+    let advancing = true;
+    for (const rec of this.commitsFrom(this.retainedFromValue)) {
+      if (advancing && rec.index <= input.deliveredIndex && rec.leaderRound < lastLeader - this.retainRounds) {
+        this.retainedFromValue = rec.index + 1;
+        continue;
+      }
+      advancing = false;
+      for (const b of rec.batches) keep.add(hex(b.digest));
+    }
+    return keep;
+  }
+
+  /** Rebuilds batches.idx from the segments held (after compactions left it mostly stale entries). */
+  private rebuildBatchIndex(): void {
+    this.batchIndex.close();
+    this.batchIndex = new DigestIndex(this.batchIndexFile);
+    for (const r of this.batchLog.heads(DIGEST_LEN)) {
+      if (!this.batchLocations.has(r.head.toString("hex"))) this.batchIndex.add(r.head, r.offset);
+    }
   }
 
   /** Drops a batch from memory (it stays on disk): the executor has delivered it. */
@@ -542,6 +690,7 @@ export class ConsensusStore {
 
   /** Flushes and closes every log. */
   async close(): Promise<void> {
+    await this.compaction;
     this.batchIndex.close(); // first: a lookup while the logs close must not read a closed file
     await Promise.all([this.certLog.close(), this.batchLog.close(), this.primaryLog.close(), this.consensusLog.close()]);
     this.roundsIdx.close();
@@ -599,4 +748,22 @@ export function pruneDeliveries(delivered: Map<string, number>, below: number): 
     if (round >= below) break;
     delivered.delete(k);
   }
+}
+
+/** The round of an encoded certificate, read from its header without decoding it (tag u8, epoch u64, round u64). */
+function certificateRound(encoded: Buffer): number {
+  return encoded.length >= 17 ? Number(encoded.readBigUInt64LE(9)) : 0;
+}
+
+/** Writes a small file so that a crash leaves either the old or the new content, fsynced. */
+function writeDurably(file: string, content: string): void {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, "w", 0o600);
+  try {
+    fs.writeSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
 }

@@ -8,7 +8,7 @@
  */
 import { CommittedSubDag } from "../bullshark/bullshark";
 import { Digest, hex } from "../types/messages";
-import { CommitRecord, ConsensusStore, DeliveredBatch, DELIVERY_WINDOW_GC_DEPTHS, pruneDeliveries } from "../../storage/consensusStore";
+import { CommitRecord, ConsensusStore, DeliveredBatch, DELIVERY_WINDOW_GC_DEPTHS, pruneDeliveries, SequenceCompacted } from "../../storage/consensusStore";
 import { Worker } from "../worker/worker";
 
 /** One batch of the committed sequence. */
@@ -92,14 +92,16 @@ export class Executor {
 
   /**
    * Calls `listener` for every committed batch from sub-DAG `from` on, exactly once and in order:
-   * first the stored past, then live. Returns a function that unsubscribes.
+   * first the stored past, then live. Returns a function that unsubscribes. If the batches of a
+   * sub-DAG still to be replayed are compacted away (`from` below the store's `retainedFrom`, or
+   * a replay that fell behind it), `onCompacted` is called and delivery stops there.
    *
    * Live delivery emits a sub-DAG batch by batch, awaiting fetches in between, so a listener
    * added at an arbitrary moment could join mid sub-DAG. The replay therefore runs outside the
    * delivery chain while it is long (so it does not hold up other subscribers), and finishes
    * inside it: between two sub-DAGs, where `lastIndex` is exactly what was delivered.
    */
-  subscribe(from: number, listener: CommitListener): () => void {
+  subscribe(from: number, listener: CommitListener, onCompacted: (err: SequenceCompacted) => void = () => {}): () => void {
     let active = true;
     let next = Math.max(1, from);
     const live: CommitListener = (b) => {
@@ -115,13 +117,20 @@ export class Executor {
         }
       }
     };
-    void replayDelivered().then(() => {
-      if (!active) return;
-      this.chain = this.chain.then(async () => {
-        await replayDelivered();
-        if (active) this.listeners.add(live);
-      });
-    });
+    const compacted = (err: unknown): void => {
+      if (!(err instanceof SequenceCompacted)) throw err;
+      if (active) onCompacted(err);
+      active = false;
+    };
+    void replayDelivered()
+      .then(() => {
+        if (!active) return;
+        this.chain = this.chain.then(async () => {
+          await replayDelivered().catch(compacted);
+          if (active) this.listeners.add(live);
+        });
+      })
+      .catch(compacted);
     return () => {
       active = false;
       this.listeners.delete(live);
@@ -131,8 +140,11 @@ export class Executor {
   /** Emits the batches of sub-DAG `rec`, fetching any not stored (after a restart, or a partition). */
   private async emitCommit(rec: CommitRecord, emit: CommitListener): Promise<void> {
     for (const b of rec.batches) {
+      // Checked before fetching: a compacted batch may be held by no one any more.
+      if (rec.index < this.store.retainedFrom) throw new SequenceCompacted(rec.index, this.store.retainedFrom);
       await this.worker.fetch([b.digest], b.author);
-      const batch = (await this.store.getBatch(b.digest))!;
+      const batch = await this.store.getBatch(b.digest);
+      if (!batch) throw new SequenceCompacted(rec.index, this.store.retainedFrom); // compacted during the fetch
       emit({ subDagIndex: rec.index, leaderRound: rec.leaderRound, ...b, batch });
     }
   }

@@ -139,6 +139,11 @@ export class Worker {
     return Math.max(0, (this.o.maxPendingBatches - this.uncommitted.size) * this.o.batchSize - this.maker.pendingBytes);
   }
 
+  /** True for an own batch sealed and not committed yet (hex digest): it may be proposed again. */
+  isUncommitted(key: string): boolean {
+    return this.uncommitted.has(key);
+  }
+
   /** Marks an own batch as committed, freeing room for new transactions. */
   committed(digest: Digest): void {
     this.uncommitted.delete(hex(digest));

@@ -7,12 +7,11 @@
  */
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { batchDigest, Certificate, encodeBatch, hex, makeCertificate, signHeader } from "../../../node/consensus/types/messages";
 import { decodePrimary, decodeWorker, encodePrimary, encodeWorker } from "../../../node/consensus/types/wire";
 import { PeerNetwork } from "../../../node/network/peerNetwork";
-import { Cluster, NodeProcess, payloads, startWithByzantineSeat, waitFor } from "./cluster";
+import { batchBytes, Cluster, NodeProcess, payloads, startWithByzantineSeat, waitFor } from "./cluster";
 
 const GC_DEPTH = 10;
 const FAKE_HEADERS = 20;
@@ -60,8 +59,8 @@ describe("Byzantine worker against 3 honest processes (resource bounds)", functi
 
     await honest[0].submitAll(payloads("before", 5));
     await waitFor("honest progress", () => honest.every((n) => n.committed.length >= 5));
-    const batchesLog = (i: number) => path.join(cluster!.dir, `data-${i}`, "epoch-1", "batches.log");
-    const diskBefore = honest.map((_, i) => fs.statSync(batchesLog(i)).size);
+    const batchesOf = (i: number) => batchBytes(path.join(cluster!.dir, `data-${i}`, "epoch-1"));
+    const diskBefore = honest.map((_, i) => batchesOf(i));
     const rssBefore = honest.map((n) => n.rss);
 
     // Headers listing made-up digests, each on real parents of a round the honest nodes hold.
@@ -141,7 +140,7 @@ describe("Byzantine worker against 3 honest processes (resource bounds)", functi
     const watchUntil = newestRound() + 10; // ten more rounds: several fetch retry periods
     await waitFor("ten more rounds", () => newestRound() >= watchUntil, 60_000);
 
-    const diskGrowth = honest.map((_, i) => fs.statSync(batchesLog(i)).size - diskBefore[i]);
+    const diskGrowth = honest.map((_, i) => batchesOf(i) - diskBefore[i]);
     const rssGrowth = honest.map((n, i) => n.rss - rssBefore[i]);
     expect(fakeAsked, "made-up digests re-requested after GC").to.equal(askedAtGc);
     for (const g of diskGrowth) expect(g, "batches.log growth").to.be.lessThan(4 * MiB);

@@ -5,6 +5,8 @@ import * as path from "node:path";
 import { AppendLog, LogDamage } from "../../../node/storage/appendLog";
 import { ConsensusStore, PrimaryLogCorrupt } from "../../../node/storage/consensusStore";
 import { DigestIndex } from "../../../node/storage/digestIndex";
+import { SegmentDamage, SegmentedLog, segmentFile } from "../../../node/storage/segmentedLog";
+import { spawn } from "node:child_process";
 import { Bullshark } from "../../../node/consensus/bullshark/bullshark";
 import { batchDigest, encodeBatch, encodeCertificate, makeCertificate, signHeader } from "../../../node/consensus/types/messages";
 import { DagBuilder, testCommittee } from "./dagFixtures";
@@ -88,6 +90,166 @@ describe("AppendLog", () => {
     damage.length = 0;
     expect(open()).to.deep.equal(["one"]);
     expect(damage).to.deep.equal([{ kind: "corrupt", offset: 11, dropped: 16 }]);
+  });
+});
+
+describe("SegmentedLog", () => {
+  /** Record i: u32 i, then i bytes of padding (so lengths differ), at least 4 + 100 bytes. */
+  const record = (i: number) => {
+    const p = Buffer.alloc(104 + (i % 7) * 50, i % 256);
+    p.writeUInt32LE(i, 0);
+    return p;
+  };
+  const SEG = 1_000;
+  /** Opens `dir`'s log, returning the sequence numbers replayed and the damage reported. */
+  const reopen = (dir: string, segmentBytes = SEG) => {
+    const seqs: number[] = [];
+    const damage: SegmentDamage[] = [];
+    const log = SegmentedLog.open(dir, "batches", (p) => void seqs.push(p.readUInt32LE(0)), {
+      segmentBytes,
+      fsync: false,
+      onDamage: (d) => damage.push(d),
+    });
+    return { log, seqs, damage };
+  };
+  const filled = async (n: number) => {
+    const dir = tempDir();
+    const { log } = reopen(dir);
+    const at = Array.from({ length: n }, (_, i) => log.append(record(i)));
+    await log.sync();
+    return { dir, log, at };
+  };
+  const segments = (dir: string) =>
+    fs
+      .readdirSync(dir)
+      .filter((f) => /^batches-\d{16}\.log$/.test(f))
+      .sort();
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+  it("rotates into segments, reads across them by offset, deletes whole segments below an offset, and keeps offsets over a reopen", async () => {
+    const { dir, log, at } = await filled(40);
+    const files = segments(dir);
+    expect(files.length).to.be.greaterThan(4);
+    for (const [i, a] of at.entries()) expect(log.read(a)?.equals(record(i))).to.equal(true);
+    // Each segment starts where the previous one ended: its name is its first byte's offset.
+    let base = 0;
+    for (const f of files) {
+      expect(f).to.equal(path.basename(segmentFile(dir, "batches", base)));
+      base += fs.statSync(path.join(dir, f)).size;
+    }
+    expect(base).to.equal(log.length);
+    // Delete below record 20: only the segments that end at or before it go.
+    const cut = at[20].offset - 8;
+    const start = await log.deleteBelow(cut);
+    expect(start).to.be.at.most(cut);
+    expect(segments(dir).length).to.be.lessThan(files.length);
+    const firstKept = at.findIndex((a) => a.offset >= start);
+    for (const [i, a] of at.entries()) expect(log.read(a)?.equals(record(i)) ?? false).to.equal(i >= firstKept);
+    const more = log.append(record(40));
+    await log.close();
+    const again = reopen(dir);
+    expect(again.damage).to.deep.equal([]);
+    expect(again.seqs).to.deep.equal(range(firstKept, 41));
+    expect(again.log.start).to.equal(start);
+    expect(again.log.read(more)?.equals(record(40))).to.equal(true);
+    expect(again.log.readRecordAt(at[firstKept].offset - 8)?.payload.equals(record(firstKept))).to.equal(true);
+    await again.log.close();
+  });
+
+  it("opens after a crash mid-rotation (empty new segment) or mid-deletion (older segments partly gone)", async () => {
+    const { dir, log } = await filled(30);
+    const end = log.length;
+    await log.close();
+    fs.writeFileSync(segmentFile(dir, "batches", end), ""); // created, nothing written
+    let o = reopen(dir);
+    expect(o.damage).to.deep.equal([]);
+    expect(o.seqs).to.deep.equal(range(0, 30));
+    o.log.append(record(30));
+    await o.log.close();
+    // Deletion runs oldest first: a crash leaves the newer segments.
+    const [first, second] = segments(dir);
+    fs.rmSync(path.join(dir, first));
+    o = reopen(dir);
+    expect(o.damage).to.deep.equal([]);
+    expect(o.log.start).to.equal(Number(second.slice(8, 24)));
+    expect(o.seqs.at(-1)).to.equal(30);
+    expect(o.seqs).to.deep.equal(range(o.seqs[0], 31));
+    await o.log.close();
+  });
+
+  it("cuts at a torn or corrupt record of an older segment and deletes every later segment, as one file would be cut", async () => {
+    const { dir, log } = await filled(40);
+    await log.close();
+    const files = segments(dir);
+    const victim = path.join(dir, files[1]);
+    const size = fs.statSync(victim).size;
+    const laterBytes = files.slice(2).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+    fs.truncateSync(victim, size - 3); // the tail a power loss did not persist
+    const o = reopen(dir);
+    expect(o.damage).to.have.length(1);
+    expect(o.damage[0]).to.include({ file: victim, kind: "torn" });
+    expect(o.damage[0].dropped).to.equal(size - 3 - o.damage[0].offset + laterBytes);
+    expect(segments(dir)).to.deep.equal(files.slice(0, 2));
+    expect(o.seqs).to.deep.equal(range(0, o.seqs.length));
+    o.log.append(record(o.seqs.length));
+    await o.log.close();
+    const again = reopen(dir);
+    expect(again.damage).to.deep.equal([]);
+    expect(again.seqs).to.deep.equal(range(0, o.seqs.length + 1));
+    await again.log.close();
+
+    // A segment missing in the middle: the later ones go too.
+    const { dir: dir2, log: log2 } = await filled(40);
+    await log2.close();
+    const files2 = segments(dir2);
+    fs.rmSync(path.join(dir2, files2[2]));
+    const o2 = reopen(dir2);
+    expect(o2.damage.map((d) => [path.basename(d.file), d.kind])).to.deep.equal([[files2[1], "torn"]]);
+    expect(segments(dir2)).to.deep.equal(files2.slice(0, 2));
+    await o2.log.close();
+  });
+
+  it("survives SIGKILLs of a writer that rotates and deletes segments: consecutive records, nothing written to the OS lost", async function () {
+    this.timeout(120_000);
+    const WRITER_SEG = 20 * SEG;
+    const dir = tempDir();
+    let synced = -1;
+    let kills = 0;
+    for (let round = 0; round < 6; round++) {
+      const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "../../../testkit/segmentWriter.ts"), dir, String(WRITER_SEG)], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let seen = 0;
+      child.stdout.on("data", (d: Buffer) => {
+        for (const m of d.toString().matchAll(/synced (\d+)/g)) {
+          synced = Math.max(synced, Number(m[1]));
+          seen++;
+        }
+      });
+      // Killed at a random moment once it has written a while (rotations and deletions under way).
+      const target = 20 + Math.floor(Math.random() * 200);
+      await new Promise<void>((resolve) => {
+        const t = setInterval(() => {
+          if (seen < target) return;
+          clearInterval(t);
+          child.kill("SIGKILL");
+          resolve();
+        }, 5);
+      });
+      await new Promise((r) => child.once("exit", r));
+      kills++;
+      const o = reopen(dir, WRITER_SEG);
+      expect(
+        o.damage.filter((d) => d.kind !== "torn"),
+        "only a torn tail",
+      ).to.deep.equal([]);
+      expect(o.seqs.length).to.be.greaterThan(0);
+      expect(o.seqs, "consecutive").to.deep.equal(range(o.seqs[0], o.seqs[0] + o.seqs.length));
+      expect(o.seqs.at(-1)!, "nothing written to the OS lost").to.be.at.least(synced);
+      expect(segments(dir).length, "old segments deleted (3 segments of bytes kept, spread over up to 6 files)").to.be.at.most(6);
+      await o.log.close();
+    }
+    expect(kills).to.equal(6);
   });
 });
 
@@ -193,6 +355,26 @@ describe("ConsensusStore", () => {
         [hexOf(e), 8],
       ]),
     );
+    await reopened.close();
+  });
+
+  it("rebuilds a lost rounds.idx at open, so old rounds are still served by round range", async () => {
+    const dir = tempDir();
+    const { committee, keys } = testCommittee(4);
+    const dag = new DagBuilder(committee, keys);
+    dag.fullRounds(1, 9, [0, 1, 2, 3]);
+    const store = new ConsensusStore(dir, 1, { gcDepth: 1 });
+    for (const c of dag.all()) store.putCertificate(c);
+    const bullshark = new Bullshark(committee, 1);
+    for (const sub of dag.all().flatMap((c) => bullshark.processCertificate(c))) await store.recordCommit(sub, []);
+    await store.close();
+    fs.rmSync(path.join(dir, "epoch-1", "rounds.idx"));
+
+    // The last commit's GC round is 7: rounds 1-7 are not decoded at open, only found through rounds.idx.
+    const reopened = new ConsensusStore(dir, 1, { gcDepth: 1 });
+    const rounds1to3 = [1, 2, 3].flatMap((r) => [0, 1, 2, 3].map((a) => dag.get(r, a).digest));
+    expect(reopened.certificatesInRounds(1, 3, 1 << 20, 1 << 20).map((c) => c.digest)).to.deep.equal(rounds1to3);
+    expect(reopened.certificatesInRounds(5, 5, 1 << 20, 1 << 20).map((c) => c.header.round)).to.deep.equal([5, 5, 5, 5]);
     await reopened.close();
   });
 
@@ -351,7 +533,7 @@ describe("ConsensusStore", () => {
       expect((await store.getBatch(batchDigest(b)))?.equals(b)).to.equal(true);
     }
     await store.putBatch(batchDigest(early[0]), early[0]);
-    expect(fs.statSync(path.join(dir, "epoch-1", "batches.log")).size, "not stored twice").to.equal(
+    expect(fs.statSync(path.join(dir, "epoch-1", "batches-0000000000000000.log")).size, "not stored twice").to.equal(
       [...early, late].reduce((n, b) => n + 8 + 32 + b.length, 0),
     );
     expect(store.hasBatch(batchDigest(batch("never")))).to.equal(false);
@@ -364,13 +546,13 @@ describe("ConsensusStore", () => {
     await reopened.close();
   });
 
-  it("reports a corrupt batches.log record with its offset and keeps new batches visible after a restart", async () => {
+  it("reports a corrupt batch segment record with its offset and keeps new batches visible after a restart", async () => {
     const dir = tempDir();
     const store = new ConsensusStore(dir, 1);
     const batches = ["a", "b", "c"].map((t) => encodeBatch([Buffer.from(`tx-${t}`)]));
     for (const b of batches) await store.putBatch(batchDigest(b), b);
     await store.close();
-    const file = path.join(dir, "epoch-1", "batches.log");
+    const file = path.join(dir, "epoch-1", "batches-0000000000000000.log");
     const bytes = fs.readFileSync(file);
     const second = 8 + 32 + batches[0].length;
     bytes[second + 8 + 32] ^= 0xff;

@@ -1,0 +1,219 @@
+/**
+ * Disk over an epoch (issue 15): four consensus instances over real loopback sockets run hundreds
+ * of rounds at a small GC depth, retention window and segment size. The batch segments on each
+ * node's disk must stay under what the last `retainRounds + 2·gcDepth` leader rounds delivered
+ * (plus a few segments) however many rounds pass; the old code kept every batch of the epoch.
+ * After compaction a subscriber from index 1 is refused with the first index still held, one
+ * from that index gets exactly the live sequence, and a restarted node opens the compacted
+ * folder, serves its retained sequence exactly and keeps proposing.
+ */
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ConsensusInstance } from "../../../node/consensus/instance";
+import { DEFAULT_PARAMETERS, Parameters } from "../../../node/consensus/parameters";
+import { Committee, Member, NO_CHAIN } from "../../../node/consensus/types/committee";
+import { KeyPair } from "../../../node/consensus/types/crypto";
+import { hex } from "../../../node/consensus/types/messages";
+import { CommittedBatch } from "../../../node/consensus/executor/executor";
+import { SequenceCompacted } from "../../../node/storage/consensusStore";
+import { Logger } from "../../../node/logger";
+import { NodeClient } from "../../../node/client/client";
+import { SubscribeRefused } from "../../../node/client/protocol";
+import { batchBytes, Cluster, expectExactFromTail, frameKey, LateSubscriber, TEST_PARAMETERS, waitFor } from "./cluster";
+
+const N = 4;
+const GC_DEPTH = 8;
+const RETAIN_ROUNDS = 16;
+const SEGMENT = 64 * 1024;
+const ROUNDS = 40 * GC_DEPTH;
+const PARAMS: Parameters = {
+  ...DEFAULT_PARAMETERS,
+  ...TEST_PARAMETERS,
+  gcDepth: GC_DEPTH,
+  retainRounds: RETAIN_ROUNDS,
+  batchSegmentBytes: SEGMENT,
+  maxHeaderDelayMs: 15,
+  maxBatchDelayMs: 5,
+};
+/**
+ * Leader rounds whose batches a node may hold: the retention window, the `2·gcDepth` of the
+ * horizon, a GC window of rounds not committed yet, and slack for a node a little behind node 0.
+ */
+const HELD_LEADER_ROUNDS = RETAIN_ROUNDS + 4 * GC_DEPTH;
+
+const segmentBytes = (dir: string) => batchBytes(path.join(dir, "epoch-1"));
+
+const text = (bs: CommittedBatch[]) => bs.map((b) => `${b.subDagIndex}:${hex(b.digest)}:${b.batch.toString("hex")}`);
+
+describe("disk over an epoch: batch compaction (4 instances over loopback)", function () {
+  this.timeout(240_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compaction-"));
+  const keys = Array.from({ length: N }, () => KeyPair.generate());
+  const basePort = 20_000 + Math.floor(Math.random() * 120) * 100 + 70;
+  const members: Member[] = keys.map((k, i) => ({
+    publicKey: k.publicKey,
+    primary: { host: "127.0.0.1", port: basePort + 2 * i },
+    worker: { host: "127.0.0.1", port: basePort + 2 * i + 1 },
+    weight: 1,
+  }));
+  const committee = new Committee(1, members, NO_CHAIN);
+  const logger = new Logger({}, 40);
+  const instances: (ConsensusInstance | undefined)[] = [];
+  const nodeDir = (i: number) => path.join(dir, `node-${i}`);
+  const start = (i: number) => ConsensusInstance.start(committee, keys[i], nodeDir(i), PARAMS, logger);
+  after(async () => {
+    await Promise.all(instances.map((x) => x?.stop()));
+  });
+
+  it("keeps the batch segments under the window's bytes, refuses subscribers below it, serves the rest exactly, and restarts", async () => {
+    for (let i = 0; i < N; i++) instances[i] = await start(i);
+    const live: CommittedBatch[] = [];
+    instances[0]!.subscribe(1, (b) => void live.push(b));
+    let tx = 0;
+    const load = setInterval(() => {
+      for (const x of instances) x?.worker.submit(Buffer.concat([Buffer.from(`tx-${tx++}-`), Buffer.alloc(1024, tx % 251)]));
+    }, 5);
+    // Each sample: the segment bytes of the node holding most, and what the last
+    // HELD_LEADER_ROUNDS leader rounds delivered (every node stores every batch once, in a record
+    // of 8 + 32 bytes of header and digest).
+    const samples: { leaderRound: number; disk: number; window: number }[] = [];
+    const sample = setInterval(() => {
+      const leaderRound = live.at(-1)?.leaderRound ?? 0;
+      const window = live.filter((b) => b.leaderRound > leaderRound - HELD_LEADER_ROUNDS).reduce((n, b) => n + 40 + b.batch.length, 0);
+      samples.push({ leaderRound, disk: Math.max(...instances.map((_, i) => segmentBytes(nodeDir(i)))), window });
+    }, 100);
+    try {
+      await waitFor(
+        `${ROUNDS} rounds`,
+        () => instances.every((x) => x!.primary.round >= ROUNDS),
+        180_000,
+        () => instances.map((x) => x!.primary.round),
+      );
+    } finally {
+      clearInterval(load);
+      clearInterval(sample);
+    }
+    const stored = live.reduce((n, b) => n + 40 + b.batch.length, 0);
+    expect(live.at(-1)!.leaderRound).to.be.greaterThan(ROUNDS / 2, "consensus kept committing");
+    const settled = samples.filter((s) => s.leaderRound > 2 * HELD_LEADER_ROUNDS);
+    expect(settled.length).to.be.greaterThan(10, "samples past the first windows");
+    // A sample is taken between two reads of the disk; compaction runs at each GC, a segment at a time.
+    const over = settled.filter((s) => s.disk > s.window + 4 * SEGMENT);
+    expect(over, "samples above the window's bytes").to.deep.equal([]);
+    const end = Math.max(...instances.map((_, i) => segmentBytes(nodeDir(i))));
+    expect(end, "far less than the epoch's batches").to.be.lessThan(stored / 3);
+
+    // Below the retained sub-DAGs: refused, with where the node's sequence starts.
+    const refused = await new Promise<SequenceCompacted>((resolve, reject) => {
+      instances[0]!.subscribe(1, () => reject(new Error("a compacted batch was delivered")), resolve);
+    });
+    const retainedFrom = refused.retainedFrom;
+    expect(retainedFrom).to.be.greaterThan(1);
+    expect(refused.message).to.match(/no longer held/);
+    // From there: exactly the live sequence, read back from the compacted segments.
+    const upTo = live.length;
+    const expected = live.filter((b) => b.subDagIndex >= retainedFrom);
+    expect(expected.length).to.be.greaterThan(0);
+    const replay: CommittedBatch[] = [];
+    const unsubscribe = instances[0]!.subscribe(retainedFrom, (b) => void replay.push(b));
+    await waitFor(
+      "the replay from the retained index",
+      () => replay.length >= expected.length,
+      30_000,
+      () => [replay.length, expected.length],
+    );
+    unsubscribe();
+    expect(text(replay.slice(0, expected.length))).to.deep.equal(text(live.slice(upTo - expected.length, upTo)));
+
+    // A restart opens the compacted folder: same retained sequence, and consensus goes on.
+    await instances[3]!.stop();
+    instances[3] = undefined;
+    const restarted = await start(3);
+    instances[3] = restarted;
+    const from3 = await new Promise<number>((resolve) =>
+      restarted.subscribe(
+        1,
+        () => {},
+        (err) => resolve(err.retainedFrom),
+      ),
+    );
+    const expected3 = live.filter((b) => b.subDagIndex >= from3);
+    const replay3: CommittedBatch[] = [];
+    restarted.subscribe(from3, (b) => void replay3.push(b));
+    await waitFor(
+      "the restarted node's replay",
+      () => replay3.length >= expected3.length,
+      30_000,
+      () => [replay3.length, expected3.length],
+    );
+    expect(text(replay3.slice(0, expected3.length))).to.deep.equal(text(expected3));
+    const resumeAt = restarted.primary.round;
+    await waitFor(
+      "the restarted node proposes again",
+      () => restarted.primary.round > resumeAt + 2 * GC_DEPTH,
+      30_000,
+      () => restarted.primary.round,
+    );
+  });
+});
+
+describe("batch compaction over TCP (4 processes)", function () {
+  this.timeout(240_000);
+  let cluster: Cluster | undefined;
+  let load: NodeJS.Timeout | undefined;
+  const clients: NodeClient[] = [];
+  after(async () => {
+    clearInterval(load);
+    clients.forEach((c) => c.close());
+    await cluster?.stop();
+  });
+
+  it("refuses a subscriber below the retained sub-DAGs with the first one held, and serves exactly from there", async () => {
+    cluster = new Cluster(4, { parameters: { gcDepth: GC_DEPTH, retainRounds: RETAIN_ROUNDS, batchSegmentBytes: SEGMENT } });
+    await cluster.start();
+    const node = cluster.nodes[0];
+    const connect = async () => {
+      const c = await NodeClient.connect("127.0.0.1", node.mempoolPort);
+      clients.push(c);
+      return c;
+    };
+    const reference: string[] = [];
+    (await connect()).subscribe(1, (f) => void reference.push(frameKey(f)));
+    let wave = 0;
+    load = setInterval(() => {
+      const w = wave++;
+      const pad = "x".repeat(1000);
+      for (const n of cluster!.nodes) void n.submit(Array.from({ length: 10 }, (_, i) => `w${w}-${i}-${pad}`)).catch(() => {});
+    }, 30);
+    // Until a subscriber from 1 is refused: the start of the epoch was compacted.
+    let refused: SubscribeRefused | undefined;
+    let probes = 0;
+    await waitFor(
+      "a subscription from 1 refused",
+      () => {
+        if (refused) return true;
+        if (probes++ % 20 === 0)
+          void connect().then((c) =>
+            c.subscribe(
+              1,
+              () => {},
+              (r) => (refused = r),
+            ),
+          );
+        return false;
+      },
+      180_000,
+      () => reference.length,
+    );
+    expect(refused!.epoch).to.equal(1);
+    expect(refused!.retainedFrom).to.be.greaterThan(1);
+    expect(refused!.reason).to.match(/no longer held/);
+    const late: LateSubscriber = { from: refused!.retainedFrom, got: [], label: "from the retained index" };
+    (await connect()).subscribe(late.from, (f) => void late.got.push(frameKey(f)));
+    clearInterval(load);
+    await expectExactFromTail(node, reference, [late], 60_000);
+    expect(late.got.length).to.be.greaterThan(0);
+  });
+});
