@@ -15,6 +15,7 @@ import { requestHash, responseHash } from "../acks/computeReceipt";
 import type { FunctionRequest } from "../functions/functionRuntime";
 import { BadBodyError, readJsonBody, replyError, replyJson } from "../gateway/httpReplies";
 import { SERVICE_TOKEN_HEADER, type ServiceContext, type ServiceInstance } from "../services/serviceContract";
+import { readBoundedBody, readGatewayContent, ServiceRefusal } from "../services/serviceInput";
 import { ConfigAgentDirectory, type AgentDirectory, type AgentEntry } from "./agentDirectory";
 import { AgentError, AgentHost, storeLimits, type AgentFailure, type AgentUsage } from "./agentHost";
 import { chat } from "./agentLlm";
@@ -34,16 +35,6 @@ const FAILURE_STATUS: Record<AgentFailure, number> = {
 };
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "trailer", "te"]);
 
-/** A request that cannot reach an agent, with its status. */
-class Refused extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Starts the service (in its own process, by the service framework). */
 export async function startAgentsService(context: ServiceContext): Promise<ServiceInstance> {
   const config = agentsConfigFrom(context.options);
@@ -52,7 +43,7 @@ export async function startAgentsService(context: ServiceContext): Promise<Servi
     handle: (req, res) => {
       runtime.serve(req, res).catch((error: unknown) => {
         if (res.headersSent) return res.destroy();
-        if (error instanceof Refused || error instanceof BadBodyError) return replyError(res, error.status, error.message);
+        if (error instanceof ServiceRefusal || error instanceof BadBodyError) return replyError(res, error.status, error.message);
         if (error instanceof AgentError) return replyError(res, FAILURE_STATUS[error.kind], error.message, { "x-fleek-agent-error": error.kind });
         context.logger.warn("agent request failed", { error: String(error) });
         replyError(res, 500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
@@ -88,11 +79,11 @@ export class AgentsRuntime {
     const id = parts[1] ?? "";
     if (id === "") return replyJson(res, 200, { agents: await this.status() });
     const agent = await this.directory.lookup(id);
-    if (!agent) throw new Refused(404, `no agent ${JSON.stringify(id)} on this node`);
+    if (!agent) throw new ServiceRefusal(404, `no agent ${JSON.stringify(id)} on this node`);
     if (parts[2] === "_fleek") return this.manage(agent, parts[3] ?? "", req, res);
     const host = this.hostOf(agent);
     await this.makeRoom(host);
-    const body = await readBody(req, this.config.limits.requestBytes);
+    const body = await readBoundedBody(req, req.headers["content-length"], this.config.limits.requestBytes);
     const target = "/" + parts.slice(2).join("/") + url.search;
     const headers: [string, string][] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i].toLowerCase(), req.rawHeaders[i + 1]]);
@@ -227,7 +218,7 @@ export class AgentsRuntime {
   private async read(root: string, maxBytes: number): Promise<Buffer> {
     const cached = this.content.get(root);
     if (cached && cached.length <= maxBytes) return cached;
-    const bytes = await readContent(this.context.gatewayUrl, root, maxBytes);
+    const bytes = await readGatewayContent(this.context.gatewayUrl, root, maxBytes, { kind: "content", what: `content ${root}` });
     this.content.set(root, bytes);
     return bytes;
   }
@@ -235,7 +226,7 @@ export class AgentsRuntime {
   /** The operator's routes: snapshot, restore, status of one agent. */
   private async manage(agent: AgentEntry, op: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!this.context.serviceToken || req.headers[SERVICE_TOKEN_HEADER] !== this.context.serviceToken)
-      throw new Refused(401, "agent management needs the node's operator token (Authorization: Bearer <token> on the gateway)");
+      throw new ServiceRefusal(401, "agent management needs the node's operator token (Authorization: Bearer <token> on the gateway)");
     const host = this.hostOf(agent);
     if (op === "snapshot" && req.method === "POST") return replyJson(res, 201, await this.snapshot(host));
     if (op === "restore" && req.method === "POST") {
@@ -252,7 +243,7 @@ export class AgentsRuntime {
         lastSnapshot: this.lastSnapshot(agent.id),
       });
     }
-    throw new Refused(404, "agent management: POST _fleek/snapshot, POST _fleek/restore {record}, GET _fleek/usage");
+    throw new ServiceRefusal(404, "agent management: POST _fleek/snapshot, POST _fleek/restore {record}, GET _fleek/usage");
   }
 
   private lastSnapshot(id: string): SnapshotRecord | null {
@@ -280,14 +271,14 @@ export class AgentsRuntime {
       }
     });
     if (tarball.byteLength > this.config.limits.snapshotBytes)
-      throw new Refused(413, `the agent's snapshot is ${tarball.byteLength} bytes, over the ${this.config.limits.snapshotBytes}-byte limit`);
+      throw new ServiceRefusal(413, `the agent's snapshot is ${tarball.byteLength} bytes, over the ${this.config.limits.snapshotBytes}-byte limit`);
     const answer = await fetch(`${this.context.gatewayUrl}/agents/_snapshots?agent=${encodeURIComponent(id)}`, {
       method: "POST",
       headers: { "content-type": "application/octet-stream", [SERVICE_TOKEN_HEADER]: this.context.serviceToken ?? "" },
       body: Buffer.from(tarball),
     });
     const text = await answer.text();
-    if (answer.status !== 201) throw new Refused(502, `the gateway did not store the snapshot: HTTP ${answer.status} ${text.slice(0, 300)}`);
+    if (answer.status !== 201) throw new ServiceRefusal(502, `the gateway did not store the snapshot: HTTP ${answer.status} ${text.slice(0, 300)}`);
     const record = JSON.parse(text) as SnapshotRecord;
     fs.mkdirSync(this.agentDir(id), { recursive: true });
     fs.writeFileSync(path.join(this.agentDir(id), "snapshot.json"), JSON.stringify(record));
@@ -302,20 +293,26 @@ export class AgentsRuntime {
    */
   private async restore(host: AgentHost, record: unknown): Promise<{ restored: string; bytes: number }> {
     const refusal = snapshotRecordRefusal(record, host.agent.id);
-    if (refusal) throw new Refused(400, `snapshot refused: ${refusal}`);
+    if (refusal) throw new ServiceRefusal(400, `snapshot refused: ${refusal}`);
     const r = record as SnapshotRecord;
     if (r.bytes > this.config.limits.snapshotBytes)
-      throw new Refused(413, `snapshot refused: ${r.bytes} bytes, over the ${this.config.limits.snapshotBytes}-byte limit`);
+      throw new ServiceRefusal(413, `snapshot refused: ${r.bytes} bytes, over the ${this.config.limits.snapshotBytes}-byte limit`);
     let tarball: Buffer;
     try {
-      tarball = await readContent(this.context.gatewayUrl, r.root, this.config.limits.snapshotBytes);
+      tarball = await readGatewayContent(this.context.gatewayUrl, r.root, this.config.limits.snapshotBytes, { kind: "snapshot", what: "the snapshot" });
     } catch (error) {
-      throw new Refused(error instanceof Refused ? error.status : 502, `snapshot refused: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ServiceRefusal(
+        error instanceof ServiceRefusal ? error.status : 502,
+        `snapshot refused: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     const hasher = await createBLAKE3();
     const root = hasher.init().update(tarball).digest("hex");
     if (root !== r.root || tarball.length !== r.bytes)
-      throw new Refused(422, `snapshot refused: its content hashes to ${root} (${tarball.length} bytes), not the record's root ${r.root} (${r.bytes} bytes)`);
+      throw new ServiceRefusal(
+        422,
+        `snapshot refused: its content hashes to ${root} (${tarball.length} bytes), not the record's root ${r.root} (${r.bytes} bytes)`,
+      );
     const dir = path.join(this.agentDir(host.agent.id), "db");
     await host.withStore(async (_open, close) => {
       await close();
@@ -331,48 +328,10 @@ export class AgentsRuntime {
         // The tarball hashed right but does not open as a database: keep the agent's old state.
         fs.rmSync(dir, { recursive: true, force: true });
         if (fs.existsSync(aside)) fs.renameSync(aside, dir);
-        throw new Refused(422, `snapshot refused: it does not open as a database: ${error instanceof Error ? error.message : String(error)}`);
+        throw new ServiceRefusal(422, `snapshot refused: it does not open as a database: ${error instanceof Error ? error.message : String(error)}`);
       }
     });
     fs.writeFileSync(path.join(this.agentDir(host.agent.id), "snapshot.json"), JSON.stringify(r));
     return { restored: r.root, bytes: r.bytes };
   }
-}
-
-/** Reads content `root` through the gateway, at most `maxBytes` (a 404 says no node holds it). */
-async function readContent(gatewayUrl: string, root: string, maxBytes: number): Promise<Buffer> {
-  const answer = await fetch(`${gatewayUrl}/blake3/${root}`);
-  if (answer.status === 404) {
-    await answer.body?.cancel();
-    throw new Refused(404, `no content with root ${root}: neither this node nor its peers hold it`);
-  }
-  if (!answer.ok || !answer.body) throw new Refused(502, `the blockstore could not give ${root}: HTTP ${answer.status}`);
-  if (Number(answer.headers.get("content-length") ?? 0) > maxBytes) {
-    await answer.body.cancel();
-    throw new Refused(422, `content ${root} is over the ${maxBytes}-byte limit`);
-  }
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const reader = answer.body.getReader();
-  for (let part = await reader.read(); !part.done; part = await reader.read()) {
-    size += part.value.length;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new Refused(422, `content ${root} is over the ${maxBytes}-byte limit`);
-    }
-    parts.push(part.value);
-  }
-  return Buffer.concat(parts);
-}
-
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  if (Number(req.headers["content-length"] ?? 0) > maxBytes) throw new Refused(413, `request body over the ${maxBytes}-byte limit`);
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const part of req as AsyncIterable<Buffer>) {
-    size += part.length;
-    if (size > maxBytes) throw new Refused(413, `request body over the ${maxBytes}-byte limit`);
-    parts.push(part);
-  }
-  return Buffer.concat(parts);
 }

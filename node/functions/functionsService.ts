@@ -13,6 +13,7 @@ import type { ServiceAnswer, ServiceRequest } from "../services/serviceChannel";
 import type { ServiceContext, ServiceInstance } from "../services/serviceContract";
 import { effectiveLimits, functionLimitsFrom, LIMITS_HEADER, type FunctionLimits, type RegisteredLimits } from "./functionLimits";
 import { BadFunctionPath, functionRootOf } from "./functionPath";
+import { readBoundedBody, readGatewayContent, ServiceRefusal } from "../services/serviceInput";
 import { FunctionError, FunctionRuntime, type FunctionFailure, type FunctionRequest } from "./functionRuntime";
 
 /** The HTTP status of each failure; the body says which limit or error it was. */
@@ -29,9 +30,6 @@ const FAILURE_STATUS: Record<FunctionFailure, number> = {
 const SOURCE_CACHE_BYTES = 64 * 1024 * 1024;
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "trailer", "te"]);
 
-/** A request that cannot reach the function, with its status. */
-class RefusedRequest extends BadFunctionPath {}
-
 /** Failures that stop a run partway: what it used until then is metered and charged. */
 const STOPPED: ReadonlySet<FunctionFailure> = new Set(["cpu", "wall", "memory"]);
 
@@ -45,7 +43,7 @@ export async function startFunctionsService(context: ServiceContext): Promise<Se
       try {
         return await serve(runtime, sources, limits, request);
       } catch (error) {
-        if (error instanceof BadFunctionPath) return errorAnswer(error.status, error.message);
+        if (error instanceof BadFunctionPath || error instanceof ServiceRefusal) return errorAnswer(error.status, error.message);
         if (error instanceof FunctionError) return errorAnswer(FAILURE_STATUS[error.failure], error.message, { "x-fleek-function-error": error.failure });
         context.logger.warn("function request failed", { error: String(error) });
         return errorAnswer(500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
@@ -64,10 +62,10 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLim
   const url = new URL(req.url, "http://function");
   const root = functionRootOf(url.pathname);
   const limits = effectiveLimits(nodeLimits, registeredLimits(req.headers[LIMITS_HEADER]));
-  const body = await readBody(req, limits.requestBytes);
+  const body = await readBoundedBody(req.body, req.headers["content-length"] as string | undefined, limits.requestBytes);
   const source = await sources.get(root);
   if (Buffer.byteLength(source) > limits.bundleBytes)
-    throw new RefusedRequest(422, `the function's bundle is ${Buffer.byteLength(source)} bytes, over its ${limits.bundleBytes}-byte limit`);
+    throw new ServiceRefusal(422, `the function's bundle is ${Buffer.byteLength(source)} bytes, over its ${limits.bundleBytes}-byte limit`);
   const path = "/" + url.pathname.split("/").slice(4).join("/");
   const host = req.headers.host ?? "function";
   const headers = headerPairs(req.headers);
@@ -133,19 +131,6 @@ function registeredLimits(header: string | string[] | undefined): Partial<Regist
   }
 }
 
-async function readBody(req: ServiceRequest, maxBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > maxBytes) throw new RefusedRequest(413, `request body is ${declared} bytes, over the ${maxBytes}-byte limit`);
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const part of req.body) {
-    size += part.length;
-    if (size > maxBytes) throw new RefusedRequest(413, `request body over the ${maxBytes}-byte limit`);
-    parts.push(part);
-  }
-  return Buffer.concat(parts);
-}
-
 /** Function sources by root, read through the gateway once and kept in memory. */
 class FunctionSources {
   private readonly cache = new LRUCache<string, string>({ maxSize: SOURCE_CACHE_BYTES, sizeCalculation: (s) => Math.max(1, s.length) });
@@ -168,30 +153,8 @@ class FunctionSources {
   }
 
   private async load(root: string): Promise<string> {
-    const answer = await fetch(`${this.gatewayUrl}/blake3/${root}`);
-    if (answer.status === 404) {
-      await answer.body?.cancel();
-      throw new RefusedRequest(404, `no function with root ${root}: neither this node nor its peers hold it`);
-    }
-    if (!answer.ok || !answer.body) throw new RefusedRequest(502, `the blockstore could not give ${root}: HTTP ${answer.status}`);
-    const max = this.limits.bundleBytes;
-    const declared = Number(answer.headers.get("content-length") ?? 0);
-    if (declared > max) {
-      await answer.body.cancel();
-      throw new RefusedRequest(422, `the function's bundle is ${declared} bytes, over the ${max}-byte limit`);
-    }
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    const reader = answer.body.getReader();
-    for (let part = await reader.read(); !part.done; part = await reader.read()) {
-      size += part.value.length;
-      if (size > max) {
-        await reader.cancel();
-        throw new RefusedRequest(422, `the function's bundle is over the ${max}-byte limit`);
-      }
-      parts.push(part.value);
-    }
-    const source = Buffer.concat(parts).toString("utf8");
+    const bundle = await readGatewayContent(this.gatewayUrl, root, this.limits.bundleBytes, { kind: "function", what: "the function's bundle" });
+    const source = bundle.toString("utf8");
     this.cache.set(root, source);
     return source;
   }
