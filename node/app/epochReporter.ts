@@ -134,16 +134,17 @@ export class EpochReporter {
       this.states.set(epoch, Promise.resolve(snapshot.state));
       this.o.logger.info("epoch state restored from its snapshot", { epoch, subDag: at.subDag, batch: at.batch });
     }
-    this.delivered = { epoch, ...at, savedSubDag: at.subDag, savedAt: Date.now() };
+    // The resumed sub-DAG is delivered whole, from its first batch: counted from 0 again.
+    this.delivered = { epoch, subDag: at.subDag, batch: 0, savedSubDag: at.subDag, savedAt: Date.now() };
     this.unsubscribe = this.o.node.subscribe(
       Math.max(1, at.subDag),
       (b) => {
         const d = this.delivered;
         const position = d.epoch === b.epoch && d.subDag === b.subDagIndex ? d.batch + 1 : 1;
-        // The resumed sub-DAG is delivered whole: its batches in the snapshot are skipped.
-        if (d.epoch === b.epoch && (b.subDagIndex < d.subDag || (b.subDagIndex === d.subDag && position <= d.batch))) return;
         if (d.epoch !== b.epoch) Object.assign(d, { epoch: b.epoch, savedSubDag: 0, savedAt: Date.now() });
         Object.assign(d, { subDag: b.subDagIndex, batch: position });
+        // Already applied in the snapshot (its sub-DAG's first `at.batch` batches).
+        if (b.epoch === epoch && b.subDagIndex === at.subDag && position <= at.batch) return;
         const applied = { subDag: b.subDagIndex, batch: position };
         this.applying = this.applying.then(() => this.applyBatch(b, applied));
       },

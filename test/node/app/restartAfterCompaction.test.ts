@@ -23,7 +23,10 @@ import { signTransaction } from "../../../node/client/transaction";
 import { DEFAULT_PARAMETERS, type Parameters } from "../../../node/consensus/parameters";
 import { Committee, NO_CHAIN, type Member as ConsensusMember } from "../../../node/consensus/types/committee";
 import { Logger } from "../../../node/logger";
-import { FleekNode } from "../../../node/node";
+import { FleekNode, type EpochBatch } from "../../../node/node";
+import { SubmitStatus } from "../../../node/client/protocol";
+import { encodeBatch } from "../../../node/consensus/types/messages";
+import { readSnapshot } from "../../../node/app/epochStateSnapshot";
 import { ackFrom, context, members, newClient, payerTx, START_MS, tx } from "./appFixtures";
 import { TEST_PARAMETERS, waitFor } from "../consensus/cluster";
 
@@ -176,6 +179,79 @@ describe("app: a member restarted after its epoch's start was compacted (4 nodes
     const servedAcks = report.nodes.reduce((n, x) => n + x.deliveryAcks, 0n);
     expect(servedAcks).to.be.greaterThan(0n);
     expect(lines[3].some((l) => l.includes("cannot rebuild"))).to.equal(false);
+  });
+});
+
+describe("app: resuming inside a sub-DAG", () => {
+  it("skips exactly the batches of the resumed sub-DAG that the snapshot holds", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "app-resume-"));
+    const ms = members(N);
+    const client = newClient();
+    const chain = {
+      context: async () => context(ms, { epoch: 1 }),
+      debitable: async (_: unknown, accounts: string[]) => new Map(accounts.map((a) => [a.toLowerCase(), 10n ** 12n])),
+    } as unknown as RegistryReporting;
+    // Sub-DAGs 1..4 of three batches, each batch one member's ack.
+    const sequence: EpochBatch[] = [];
+    for (let subDagIndex = 1; subDagIndex <= 4; subDagIndex++)
+      for (let j = 0; j < 3; j++) {
+        const m = ms[(subDagIndex + j) % N];
+        const t = tx(m.key, { kind: AppTxKind.Acks, acks: [ackFrom(client, m.key.publicKey, 100, START_MS + sequence.length)] });
+        sequence.push({
+          epoch: 1,
+          subDagIndex,
+          leaderRound: 2 * subDagIndex,
+          author: 0,
+          round: 2 * subDagIndex - 1,
+          createdAt: 0,
+          digest: Buffer.alloc(32, sequence.length),
+          batch: encodeBatch([t]),
+        });
+      }
+    const subscribedFrom: number[] = [];
+    const node = {
+      status: () => ({ epoch: 1, member: false }),
+      submit: () => ({ accepted: 0, status: SubmitStatus.Unavailable, reason: "" }),
+      subscribe: (from: number, listener: (b: EpochBatch) => void) => {
+        subscribedFrom.push(from);
+        for (const b of sequence) if (b.subDagIndex >= from) listener(b);
+        return () => {};
+      },
+    };
+    const logs: string[][] = [[], []];
+    const reporter = (k: number) =>
+      new EpochReporter({
+        node,
+        key: ms[0].key,
+        wallet: ms[0].signer,
+        chain,
+        dataDir: path.join(dir, "app"),
+        logger: new Logger({}, 10, (line) => void logs[k].push(line)),
+        tickMs: 2 ** 30,
+        epochDir: () => dir,
+        // One snapshot, at the first batch of sub-DAG 3.
+        snapshotEverySubDags: 3,
+        snapshotEveryMs: 2 ** 30,
+      });
+    try {
+      const first = reporter(0);
+      first.start();
+      const whole = await first.state(1);
+      await waitFor("the whole sequence applied", () => whole.save().seenAcks.length === sequence.length);
+      first.stop();
+      expect(readSnapshot(dir, 1, new Logger({}, 100))!.position).to.deep.equal({ subDag: 3, batch: 1 });
+      const second = reporter(1);
+      second.start();
+      const resumed = await second.state(1);
+      await waitFor("the rest applied", () => resumed.save().seenAcks.length === sequence.length);
+      second.stop();
+      expect(subscribedFrom).to.deep.equal([1, 3]);
+      expect(JSON.stringify(resumed.save(), big)).to.equal(JSON.stringify(whole.save(), big));
+      // A batch applied twice would have its ack refused as a duplicate.
+      expect(logs[1].filter((l) => l.includes("acks refused") || l.includes("duplicate"))).to.deep.equal([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
