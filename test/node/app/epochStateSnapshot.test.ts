@@ -147,14 +147,15 @@ describe("app: epoch state snapshots", function () {
       fc.record({ kind: fc.constant("compute" as const), by, client, sponsored: fc.boolean() }),
       fc.record({ kind: fc.constant("payer" as const), by, client }),
       fc.record({ kind: fc.constant("measure" as const), by, uptime: fc.integer({ min: 0, max: 100 }) }),
-      fc.record({ kind: fc.constant("close" as const), by }),
-      fc.record({ kind: fc.constant("sign" as const), by }),
+      // Weighted so that many runs close (3 distinct closers) and then take signatures.
+      { arbitrary: fc.record({ kind: fc.constant("close" as const), by }), weight: 3 },
+      { arbitrary: fc.record({ kind: fc.constant("sign" as const), by }), weight: 3 },
       fc.record({ kind: fc.constant("replay" as const), back: fc.integer({ min: 0, max: 5 }) }),
     );
     const successes = new Map<string, number>();
     let closedRuns = 0;
     fc.assert(
-      fc.property(fc.array(action, { minLength: 1, maxLength: 40 }), fc.nat(), (actions, c) => {
+      fc.property(fc.array(action, { minLength: 1, maxLength: 50 }), fc.nat(), (actions, c) => {
         const { txs, state, ok } = build(ms, clients, payers, actions);
         for (const [k, n] of ok) successes.set(k, (successes.get(k) ?? 0) + n);
         if (state.closed) closedRuns++;
