@@ -94,6 +94,11 @@ export class FleekNode {
     for (const s of this.subscriptions) this.attach(s, 1);
   }
 
+  /** The folder of `epoch`'s consensus data; the epoch application keeps its snapshot there too. */
+  epochDir(epoch: number): string {
+    return path.join(this.o.dataDir, `epoch-${epoch}`);
+  }
+
   /**
    * Deletes the consensus folders of epochs below `epoch`. The chain moved on only once their
    * reports were settled (submitted, or skipped by the keeper), and a node only ever serves its

@@ -120,6 +120,7 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
       chain,
       functions: functionDirectory,
       dataDir: path.join(config.dataDir, "app"),
+      epochDir: (epoch) => node.epochDir(epoch),
       logger: logger.child({ component: "reporter" }),
       acks: forwarder,
       pinger: new PeerPinger(directory, logger.child({ component: "pinger" }), config.reporting.pingMs),

@@ -12,8 +12,11 @@
  *    take turns by committee position (the first at once, the next `submitStaggerMs` later, ...);
  *    a report already accepted counts as done, RPC errors are retried on the next tick.
  *
- * The state is rebuilt from the committed sequence after a restart (replay from index 1); only the
- * beacon secrets need a disk, and they are written before the commitment is sent.
+ * The state is a function of the committed sequence. It is snapshotted (epochStateSnapshot.ts)
+ * in the epoch's folder every `snapshotEverySubDags` sub-DAGs or `snapshotEveryMs`, and when it
+ * closes or takes a signature; after a restart it is restored from the snapshot and the sequence
+ * replayed from the next batch (from index 1 without one). The beacon secrets are written before
+ * the commitment is sent.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -35,6 +38,7 @@ import type { AckForwarder } from "./ackForwarder";
 import { AppTxKind, encodeAppTx, type AppTx, type PeerReport } from "./appTransactions";
 import { EpochState, type ClosedReport } from "./epochState";
 import type { PeerPinger } from "./peerPinger";
+import { readSnapshot, writeSnapshot, type AppliedPosition } from "./epochStateSnapshot";
 
 /** The part of FleekNode the reporter uses. */
 export interface ReportingNode {
@@ -67,6 +71,15 @@ export interface ReporterOptions {
   submitStaggerMs?: number;
   /** Re-send a close or signature not yet seen committed after this long (default 5 s). */
   resendMs?: number;
+  /** The consensus folder of an epoch: its state's snapshot goes there. Without it, no snapshots. */
+  epochDir?: (epoch: number) => string;
+  /**
+   * Snapshot the state after this many sub-DAGs (default 50) or this long (default 30 s) since
+   * the last snapshot, whichever comes first. Both must stay well inside the node's retention
+   * window (`retainRounds`), or a restart finds its snapshot's next batch compacted.
+   */
+  snapshotEverySubDags?: number;
+  snapshotEveryMs?: number;
 }
 
 const ZERO32 = `0x${"00".repeat(32)}`;
@@ -82,6 +95,13 @@ interface Progress {
   beaconDone?: boolean;
 }
 
+/** Where the applied sequence of an epoch stands, and when it was last snapshotted. */
+interface Applied extends AppliedPosition {
+  epoch: number;
+  savedSubDag: number;
+  savedAt: number;
+}
+
 /** The committee member's epoch-end duties; see the file comment. */
 export class EpochReporter {
   private readonly states = new Map<number, Promise<EpochState>>();
@@ -93,6 +113,8 @@ export class EpochReporter {
   private readonly tickMs: number;
   private readonly staggerMs: number;
   private readonly resendMs: number;
+  /** Updated as batches are delivered (before they are applied); the next batch is counted from it. */
+  private delivered: Applied = { epoch: -1, subDag: 0, batch: 0, savedSubDag: 0, savedAt: 0 };
 
   constructor(private readonly o: ReporterOptions) {
     this.tickMs = o.tickMs ?? 1_000;
@@ -100,16 +122,35 @@ export class EpochReporter {
     this.resendMs = o.resendMs ?? 5_000;
   }
 
-  /** Subscribes to the committed sequence and starts the duty loop. */
+  /**
+   * Restores the current epoch's state from its snapshot if there is a valid one, subscribes to
+   * the committed sequence from the batch after it (else from index 1) and starts the duty loop.
+   */
   start(): void {
+    const { epoch } = this.o.node.status();
+    const snapshot = this.o.epochDir && epoch >= 0 ? readSnapshot(this.o.epochDir(epoch), epoch, this.o.logger) : undefined;
+    const at = snapshot?.position ?? { subDag: 0, batch: 0 };
+    if (snapshot) {
+      this.states.set(epoch, Promise.resolve(snapshot.state));
+      this.o.logger.info("epoch state restored from its snapshot", { epoch, subDag: at.subDag, batch: at.batch });
+    }
+    // The resumed sub-DAG is delivered whole, from its first batch: counted from 0 again.
+    this.delivered = { epoch, subDag: at.subDag, batch: 0, savedSubDag: at.subDag, savedAt: Date.now() };
     this.unsubscribe = this.o.node.subscribe(
-      1,
+      Math.max(1, at.subDag),
       (b) => {
-        this.applying = this.applying.then(() => this.applyBatch(b));
+        const d = this.delivered;
+        const position = d.epoch === b.epoch && d.subDag === b.subDagIndex ? d.batch + 1 : 1;
+        if (d.epoch !== b.epoch) Object.assign(d, { epoch: b.epoch, savedSubDag: 0, savedAt: Date.now() });
+        Object.assign(d, { subDag: b.subDagIndex, batch: position });
+        // Already applied in the snapshot (its sub-DAG's first `at.batch` batches).
+        if (b.epoch === epoch && b.subDagIndex === at.subDag && position <= at.batch) return;
+        const applied = { subDag: b.subDagIndex, batch: position };
+        this.applying = this.applying.then(() => this.applyBatch(b, applied));
       },
-      // Restarted after the epoch's start was compacted (docs/consensus.md "Compaction"): the
-      // state cannot be rebuilt, so this member neither closes nor signs that epoch's report
-      // (the others' 2/3 suffice); it takes part again from the next epoch's start.
+      // Restarted after the epoch's start was compacted (docs/consensus.md "Compaction") with no
+      // usable snapshot: the state cannot be rebuilt, so this member neither closes nor signs that
+      // epoch's report (the others' 2/3 suffice); it takes part again from the next epoch's start.
       (err) => this.o.logger.error("cannot rebuild the epoch's state, sitting out its report", { epoch: err.epoch, err: err.message }),
     );
     this.timer = setInterval(() => void this.tick(), this.tickMs);
@@ -158,9 +199,10 @@ export class EpochReporter {
     }
   }
 
-  private async applyBatch(b: EpochBatch): Promise<void> {
+  private async applyBatch(b: EpochBatch, at: AppliedPosition): Promise<void> {
     const state = await this.state(b.epoch);
     const wasClosed = state.closed;
+    const signatures = state.reportSignatures.length;
     const txs = decodeBatch(b.batch);
     const roots = state.unknownFunctions(txs);
     if (roots.length > 0) state.setSponsors(await this.retrying("reading owner-pays functions", b.epoch, () => this.sponsorsAt(state.context, roots)));
@@ -175,6 +217,29 @@ export class EpochReporter {
     if (!wasClosed && state.report) {
       this.o.logger.info("epoch closed", { epoch: b.epoch, digest: state.report.digest });
       this.writeReport(b.epoch, state.report);
+    }
+    const changed = state.closed !== wasClosed || state.reportSignatures.length !== signatures;
+    this.maybeSnapshot(b.epoch, at, state, changed);
+  }
+
+  /**
+   * Snapshots `state` (just after the batch at `at`) when the epoch closed or took a signature,
+   * or enough sub-DAGs or time passed since the last one. A failure is logged: a restart then
+   * replays from the previous snapshot, or from index 1.
+   */
+  private maybeSnapshot(epoch: number, at: AppliedPosition, state: EpochState, changed: boolean): void {
+    const d = this.delivered;
+    if (!this.o.epochDir || d.epoch !== epoch) return;
+    const now = Date.now();
+    const due = changed || at.subDag - d.savedSubDag >= (this.o.snapshotEverySubDags ?? 50) || now - d.savedAt >= (this.o.snapshotEveryMs ?? 30_000);
+    if (!due) return;
+    d.savedSubDag = at.subDag;
+    d.savedAt = now;
+    try {
+      const bytes = writeSnapshot(this.o.epochDir(epoch), epoch, at, state);
+      this.o.logger.debug("epoch state snapshotted", { epoch, subDag: at.subDag, batch: at.batch, bytes });
+    } catch (err) {
+      this.o.logger.warn("epoch state snapshot failed", { epoch, err: String(err) });
     }
   }
 

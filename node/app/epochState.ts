@@ -13,7 +13,7 @@ import { verifyPayerBinding, type PayerBinding } from "../acks/payerBinding";
 import { checkTransaction, transactionPayload } from "../client/transaction";
 import { AppTxKind, decodeAppTx, type PeerReport } from "./appTransactions";
 import { quorum, reportDigest, reportDomain, type EpochReport, type NodeMeasurement } from "../../protocol/report";
-import { completeEpochReport, type NodeStanding } from "../../protocol/reportRoots";
+import { completeEpochReport, reportRewardsTree, type NodeStanding } from "../../protocol/reportRoots";
 import { computeReputation, isPlausible, METRICS, type PeerMeasurement } from "../../protocol/reputation";
 import type { RewardsTree } from "../../protocol/rewards";
 import { BANDWIDTH_PRICE_PER_GB, DEFAULT_COMPUTE_PRICES, usageTotals, type ComputePrices, type Delivery } from "../../protocol/usage";
@@ -71,6 +71,40 @@ export interface ClosedReport {
 
 const TX_RULES = { maxTxSize: 64 * 1024, verifySignatures: true };
 
+/** Acked content (bytes, acks) or invocations of one (node, client or owner-pays function, function root) entry. */
+export interface Served {
+  nodeId: number;
+  client: string;
+  sponsor?: FunctionSponsor;
+  /** The function's content root (invocations only): the report's per-function charges come from it. */
+  root?: string;
+  bytes: bigint;
+  acks: bigint;
+  requests: bigint;
+  cpuUs: bigint;
+}
+
+/**
+ * Everything an {@link EpochState} holds, as plain values in the state's own order (maps as entry
+ * lists in insertion order): {@link EpochState.save} and {@link EpochState.restore} round-trip it
+ * exactly. The closed report is kept as the report alone; its digest and rewards tree are
+ * recomputed from it and the context.
+ */
+export interface EpochStateData {
+  context: EpochContext;
+  seenAcks: string[];
+  served: [string, Served][];
+  sponsors: [string, FunctionSponsor | null][];
+  acksPerNode: [number, bigint][];
+  bytesPerNode: [number, bigint][];
+  payers: [string, PayerBinding][];
+  debitable: [string, bigint][];
+  measurements: [string, PeerMeasurement][];
+  closers: number[];
+  report?: EpochReport;
+  signatures: [number, { signer: string; signature: string }][];
+}
+
 /** One epoch's deterministic application state. */
 export class EpochState {
   private readonly memberByKey = new Map<string, ContextNode>();
@@ -83,10 +117,7 @@ export class EpochState {
    * key hex or owner-pays function, function root), in first-seen order: the report's per-function
    * charges come from the root. One entry per counted ack at most, as before the root was kept.
    */
-  private readonly served = new Map<
-    string,
-    { nodeId: number; client: string; sponsor?: FunctionSponsor; root?: string; bytes: bigint; acks: bigint; requests: bigint; cpuUs: bigint }
-  >();
+  private readonly served = new Map<string, Served>();
   /** Function root (hex) → its owner-pays sponsor at the epoch's first block, or null: its clients pay. */
   private readonly sponsors = new Map<string, FunctionSponsor | null>();
   private readonly acksPerNode = new Map<number, bigint>();
@@ -107,6 +138,48 @@ export class EpochState {
     for (const n of context.active) this.activeByKey.set(n.nodeKey, n);
     this.activeIds = new Set(context.active.map((n) => n.id));
     this.domain = reportDomain(context.chainId, context.registry);
+  }
+
+  /** A copy of the whole state (see {@link EpochStateData}); later transactions do not change it. */
+  save(): EpochStateData {
+    return {
+      context: this.context,
+      seenAcks: [...this.seenAcks],
+      served: [...this.served].map(([k, e]) => [k, { ...e }]),
+      sponsors: [...this.sponsors],
+      acksPerNode: [...this.acksPerNode],
+      bytesPerNode: [...this.bytesPerNode],
+      payers: [...this.payers],
+      debitable: [...this.debitable],
+      measurements: [...this.measurements],
+      closers: [...this.closers],
+      report: this.closedReport?.report,
+      signatures: [...this.signatures],
+    };
+  }
+
+  /**
+   * The state {@link save} copied. Throws if a closed report does not match its own rewards
+   * tree under this context (the data is not a state this code saved).
+   */
+  static restore(data: EpochStateData): EpochState {
+    const s = new EpochState(data.context);
+    for (const id of data.seenAcks) s.seenAcks.add(id);
+    for (const [k, e] of data.served) s.served.set(k, { ...e });
+    for (const [k, v] of data.sponsors) s.sponsors.set(k, v);
+    for (const [k, v] of data.acksPerNode) s.acksPerNode.set(k, v);
+    for (const [k, v] of data.bytesPerNode) s.bytesPerNode.set(k, v);
+    for (const [k, v] of data.payers) s.payers.set(k, v);
+    for (const [k, v] of data.debitable) s.debitable.set(k, v);
+    for (const [k, v] of data.measurements) s.measurements.set(k, v);
+    for (const id of data.closers) s.closers.add(id);
+    for (const [k, v] of data.signatures) s.signatures.set(k, v);
+    if (data.report) {
+      const rewards = reportRewardsTree(data.report.epoch, data.report.nodes, s.standing());
+      if (rewards.root !== data.report.rewardsRoot) throw new Error("the saved report's rewards root does not match its nodes");
+      s.closedReport = { report: data.report, rewards, digest: reportDigest(s.domain, data.report) };
+    }
+    return s;
   }
 
   /** True once more than 2/3 of the committee said the epoch ended: acks and measurements stop counting. */
@@ -373,12 +446,16 @@ export class EpochState {
         reputation: reputation.get(id) ?? 0,
       };
     });
-    const standing = new Map<number, NodeStanding>(this.context.active.map((n) => [n.id, { owner: n.owner, lockedUntil: n.lockedUntil }]));
     const { report, rewards } = completeEpochReport(
       { epoch: BigInt(this.context.epoch), nodes, usage: [...usage].map(([client, amount]) => ({ client, amount })), charges },
-      standing,
+      this.standing(),
     );
     this.closedReport = { report, rewards, digest: reportDigest(this.domain, report) };
+  }
+
+  /** The active nodes' owners and locks, which the rewards tree is built over. */
+  private standing(): Map<number, NodeStanding> {
+    return new Map(this.context.active.map((n) => [n.id, { owner: n.owner, lockedUntil: n.lockedUntil }]));
   }
 }
 

@@ -12,7 +12,7 @@ import { signComputeAck, signComputeReceipt } from "../../../node/acks/computeRe
 import { newAckNonce } from "../../../node/acks/deliveryAck";
 import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
 import { AppTxKind } from "../../../node/app/appTransactions";
-import { EpochState, type ContextNode, type EpochContext } from "../../../node/app/epochState";
+import { EpochState, type EpochContext } from "../../../node/app/epochState";
 import { LOG_RANGE, RegistryReporting } from "../../../node/chain/registryReporting";
 import { signTransaction } from "../../../node/client/transaction";
 import { KeyPair } from "../../../node/consensus/types/crypto";
@@ -22,24 +22,7 @@ import { checkEpochReport } from "../../../protocol/reportRoots";
 import { bandwidthCharge } from "../../../protocol/usage";
 import { registrySuite, runBeacon } from "../../../testkit/registry";
 import { CHAIN_ID, registerChainNode, serveChain } from "../chain/chainNodes";
-import { ackFrom, newClient, payerTx, signatureTx, tx, type TestClient } from "./appFixtures";
-
-const START_MS = 1_800_000_000_000;
-
-interface Member {
-  key: KeyPair;
-  signer: Wallet;
-  node: ContextNode;
-}
-
-function members(n: number): Member[] {
-  return Array.from({ length: n }, (_, i) => {
-    const key = KeyPair.generate();
-    const signer = Wallet.createRandom() as unknown as Wallet;
-    const owner = Wallet.createRandom().address;
-    return { key, signer, node: { id: i + 1, nodeKey: key.publicKey.toString("hex"), signer: signer.address, owner, lockedUntil: BigInt(10 * i) } };
-  });
-}
+import { ackFrom, context, members, newClient, payerTx, signatureTx, START_MS, tx, type Member, type TestClient } from "./appFixtures";
 
 /** A JSON-RPC provider that refuses `eth_getLogs` over more than LOG_RANGE blocks, and records the widest it served. */
 class RangeLimitedProvider extends JsonRpcProvider {
@@ -53,23 +36,6 @@ class RangeLimitedProvider extends JsonRpcProvider {
     }
     return super.send(method, params);
   }
-}
-
-function context(ms: Member[], overrides: Partial<EpochContext> = {}): EpochContext {
-  return {
-    epoch: 3,
-    acksFromMs: START_MS,
-    acksUntilMs: START_MS + 86_400_000,
-    chainId: CHAIN_ID,
-    registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-    committee: ms.map((m) => m.node),
-    active: ms.map((m) => m.node),
-    previousReputation: new Map([
-      [1, 60],
-      [2, 40],
-    ]),
-    ...overrides,
-  };
 }
 
 /** A sequence exercising every kind: bindings, acks, measurements, closes. */

@@ -1,0 +1,209 @@
+/**
+ * The epoch application's snapshot (issue 15): a state written at any point of a sequence and read
+ * back, then given the rest of the sequence, is the state that applied the whole sequence: same
+ * report digest, rewards tree, signatures, closes, measurements and every stored entry. Checked on
+ * a sequence exercising every transaction kind cut at every position, and on random sequences
+ * (fast-check). A damaged, truncated, foreign or oversized file is ignored with a warning.
+ */
+import { expect } from "chai";
+import fc from "fast-check";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Wallet } from "ethers";
+import { AppTxKind } from "../../../node/app/appTransactions";
+import { EpochState } from "../../../node/app/epochState";
+import { readSnapshot, SNAPSHOT_FILE, writeSnapshot } from "../../../node/app/epochStateSnapshot";
+import { Logger } from "../../../node/logger";
+import { ackFrom, computeAckTx, context, members, newClient, payerTx, signatureTx, START_MS, tx, type Member, type TestClient } from "./appFixtures";
+
+const SPONSORED = "5a".repeat(32);
+const CLIENT_PAYS = "c1".repeat(32);
+const OWNER = Wallet.createRandom().address.toLowerCase();
+
+/** Applies `t` after loading what a member reads from the chain for it, as the reporter does per batch. */
+function applyLoaded(state: EpochState, t: Buffer) {
+  const roots = state.unknownFunctions([t]);
+  if (roots.length > 0) state.setSponsors(new Map(roots.map((r) => [r, r === SPONSORED ? { functionId: 4, account: OWNER, cap: 5_000n } : undefined])));
+  const payers = state.unknownPayers([t]);
+  if (payers.length > 0) state.setDebitable(new Map(payers.map((a, i) => [a, 10n ** 9n + BigInt(i)])));
+  return state.apply(t);
+}
+
+/** Everything the state shows: its saved data and every accessor the reporter reads. */
+function observe(s: EpochState, ms: Member[]) {
+  return {
+    data: s.save(),
+    closed: s.closed,
+    report: s.report?.report,
+    digest: s.report?.digest,
+    rewards: s.report && { root: s.report.rewards.root, tree: s.report.rewards.tree?.dump() },
+    signatures: s.reportSignatures,
+    quorum: s.hasQuorum,
+    measurements: s.orderedMeasurements(),
+    closers: ms.map((m) => s.hasClosed(m.node.id)),
+    signers: ms.map((m) => s.hasSigned(m.node.id)),
+  };
+}
+
+type Action =
+  | { kind: "acks"; by: number; client: number; bytes: number }
+  | { kind: "compute"; by: number; client: number; sponsored: boolean }
+  | { kind: "payer"; by: number; client: number }
+  | { kind: "measure"; by: number; uptime: number }
+  | { kind: "close"; by: number }
+  | { kind: "sign"; by: number }
+  | { kind: "replay"; back: number };
+
+/**
+ * The transactions of `actions`, built against a reference state as they are applied (a signature
+ * signs the report's digest as it stands, or a wrong one before the close), and that state.
+ */
+function build(ms: Member[], clients: TestClient[], payers: Buffer[][], actions: Action[]) {
+  const state = new EpochState(context(ms));
+  const txs: Buffer[] = [];
+  const ok = new Map<string, number>();
+  let at = START_MS;
+  for (const a of actions) {
+    let t: Buffer;
+    if (a.kind === "acks") t = tx(ms[a.by].key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[a.client], ms[a.by].key.publicKey, a.bytes, at++)] });
+    else if (a.kind === "compute") t = computeAckTx(ms[a.by].key, clients[a.client], a.sponsored ? SPONSORED : CLIENT_PAYS, at++);
+    else if (a.kind === "payer") t = payers[a.by][a.client];
+    else if (a.kind === "measure") {
+      const reports = ms.filter((_, i) => i !== a.by).map((p) => ({ peer: p.node.id, uptime: a.uptime, latency: 10 + a.by }));
+      t = tx(ms[a.by].key, { kind: AppTxKind.Measurements, epoch: 3, reports });
+    } else if (a.kind === "close") t = tx(ms[a.by].key, { kind: AppTxKind.CloseEpoch, epoch: 3 });
+    else if (a.kind === "sign") t = signatureTx(ms[a.by].key, ms[a.by].signer, 3, state.report?.digest ?? `0x${"11".repeat(32)}`);
+    else t = txs[Math.max(0, txs.length - 1 - a.back)] ?? tx(ms[0].key, { kind: AppTxKind.CloseEpoch, epoch: 3 });
+    txs.push(t);
+    if (applyLoaded(state, t).ok) ok.set(a.kind, (ok.get(a.kind) ?? 0) + 1);
+  }
+  return { txs, state, ok };
+}
+
+describe("app: epoch state snapshots", function () {
+  this.timeout(120_000);
+  const ms = members(4);
+  const clients = [newClient(), newClient(), newClient()];
+  let payers: Buffer[][];
+  let dir: string;
+  const warnings: string[] = [];
+  const logger = new Logger({}, 30, (line) => void warnings.push(line));
+
+  before(async () => {
+    payers = await Promise.all(ms.map((m) => Promise.all(clients.map((c) => payerTx(m.key, c)))));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "app-snapshot-"));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => void warnings.splice(0));
+
+  /** Snapshot of the first `cut` transactions, through the file, then the rest. */
+  function resumed(txs: Buffer[], cut: number): EpochState {
+    const part = new EpochState(context(ms));
+    for (const t of txs.slice(0, cut)) applyLoaded(part, t);
+    writeSnapshot(dir, 3, { subDag: cut, batch: 0 }, part);
+    const back = readSnapshot(dir, 3, logger);
+    expect(back, `snapshot at ${cut}`).to.not.equal(undefined);
+    expect(back!.position).to.deep.equal({ subDag: cut, batch: 0 });
+    expect(observe(back!.state, ms)).to.deep.equal(observe(part, ms), `restored state at ${cut}`);
+    for (const t of txs.slice(cut)) applyLoaded(back!.state, t);
+    return back!.state;
+  }
+
+  it("restores a state cut anywhere in a sequence of every kind to the state of the whole sequence", () => {
+    const actions: Action[] = [
+      { kind: "payer", by: 0, client: 0 },
+      { kind: "acks", by: 0, client: 0, bytes: 3_000_000 },
+      { kind: "compute", by: 1, client: 1, sponsored: true },
+      { kind: "compute", by: 0, client: 1, sponsored: false },
+      { kind: "payer", by: 1, client: 1 },
+      { kind: "acks", by: 1, client: 1, bytes: 5_000_000 },
+      { kind: "replay", back: 0 },
+      ...ms.map((_, by) => ({ kind: "measure" as const, by, uptime: by === 3 ? 30 : 100 })),
+      { kind: "close", by: 0 },
+      { kind: "close", by: 1 },
+      { kind: "close", by: 2 },
+      // After the close: acks refused, a binding still taken, then the signatures.
+      { kind: "acks", by: 2, client: 0, bytes: 1 },
+      { kind: "payer", by: 2, client: 2 },
+      ...ms.map((_, by) => ({ kind: "sign" as const, by })),
+      { kind: "replay", back: 0 },
+    ];
+    const { txs, state, ok } = build(ms, clients, payers, actions);
+    expect(state.closed && state.hasQuorum).to.equal(true);
+    expect(ok.get("sign")).to.equal(4);
+    expect(ok.get("compute")).to.equal(2);
+    expect(state.report!.report.usage.length).to.equal(2, "the bound client and the sponsored function's owner are charged");
+    const expected = observe(state, ms);
+    for (let cut = 0; cut <= txs.length; cut++) expect(observe(resumed(txs, cut), ms)).to.deep.equal(expected, `cut at ${cut}`);
+    expect(warnings).to.deep.equal([]);
+  });
+
+  it("gives the same state for random sequences cut at a random point (fast-check)", () => {
+    const by = fc.integer({ min: 0, max: 3 });
+    const client = fc.integer({ min: 0, max: 2 });
+    const action: fc.Arbitrary<Action> = fc.oneof(
+      fc.record({ kind: fc.constant("acks" as const), by, client, bytes: fc.integer({ min: 1, max: 10_000_000 }) }),
+      fc.record({ kind: fc.constant("compute" as const), by, client, sponsored: fc.boolean() }),
+      fc.record({ kind: fc.constant("payer" as const), by, client }),
+      fc.record({ kind: fc.constant("measure" as const), by, uptime: fc.integer({ min: 0, max: 100 }) }),
+      // Weighted so that many runs close (3 distinct closers) and then take signatures.
+      { arbitrary: fc.record({ kind: fc.constant("close" as const), by }), weight: 3 },
+      { arbitrary: fc.record({ kind: fc.constant("sign" as const), by }), weight: 3 },
+      fc.record({ kind: fc.constant("replay" as const), back: fc.integer({ min: 0, max: 5 }) }),
+    );
+    const successes = new Map<string, number>();
+    let closedRuns = 0;
+    fc.assert(
+      fc.property(fc.array(action, { minLength: 1, maxLength: 50 }), fc.nat(), (actions, c) => {
+        const { txs, state, ok } = build(ms, clients, payers, actions);
+        for (const [k, n] of ok) successes.set(k, (successes.get(k) ?? 0) + n);
+        if (state.closed) closedRuns++;
+        expect(observe(resumed(txs, c % (txs.length + 1)), ms)).to.deep.equal(observe(state, ms));
+      }),
+      { numRuns: 60 },
+    );
+    for (const kind of ["acks", "compute", "payer", "measure", "close", "sign", "replay"]) expect(successes.get(kind) ?? 0, kind).to.be.greaterThan(0);
+    expect(closedRuns).to.be.greaterThan(0);
+  });
+
+  it("ignores a damaged, truncated, foreign, oversized or absent snapshot, with a warning for each that exists", () => {
+    const file = path.join(dir, SNAPSHOT_FILE);
+    const state = new EpochState(context(ms));
+    const good = () => writeSnapshot(dir, 3, { subDag: 7, batch: 2 }, state);
+    fs.rmSync(file, { force: true });
+    expect(readSnapshot(dir, 3, logger)).to.equal(undefined);
+    expect(warnings).to.deep.equal([], "no snapshot is not an error");
+
+    const cases: [string, () => void, RegExp][] = [
+      ["a flipped body byte", () => fs.writeFileSync(file, flip(fs.readFileSync(file), -3)), /checksum mismatch/],
+      ["a flipped checksum byte", () => fs.writeFileSync(file, flip(fs.readFileSync(file), 20)), /checksum mismatch/],
+      ["a cut tail", () => fs.truncateSync(file, fs.statSync(file).size - 10), /truncated/],
+      ["another file", () => fs.writeFileSync(file, "{}".repeat(40)), /not a snapshot file/],
+      ["another version", () => fs.writeFileSync(file, flip(fs.readFileSync(file), 11)), /version 0, this node reads 1/],
+    ];
+    for (const [what, damage, reason] of cases) {
+      good();
+      damage();
+      warnings.splice(0);
+      expect(readSnapshot(dir, 3, logger), what).to.equal(undefined);
+      expect(warnings.join("\n"), what)
+        .to.match(reason)
+        .and.match(/snapshot ignored, replaying the epoch from its start/);
+    }
+    good();
+    warnings.splice(0);
+    expect(readSnapshot(dir, 4, logger)).to.equal(undefined);
+    expect(warnings.join()).to.match(/a snapshot of epoch 3/);
+    expect(readSnapshot(dir, 3, logger, 100)).to.equal(undefined);
+    expect(warnings.join()).to.match(/more than the 100 a snapshot may have/);
+    expect(() => writeSnapshot(dir, 3, { subDag: 8, batch: 0 }, state, 100)).to.throw(/too large to snapshot/);
+    expect(readSnapshot(dir, 3, logger)!.position).to.deep.equal({ subDag: 7, batch: 2 }, "a refused write leaves the last snapshot");
+  });
+});
+
+function flip(bytes: Buffer, at: number): Buffer {
+  const i = at < 0 ? bytes.length + at : at;
+  bytes[i] ^= 1;
+  return bytes;
+}
