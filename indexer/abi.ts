@@ -8,6 +8,7 @@
 import { EventFragment, Interface, type FunctionFragment } from "ethers";
 import type { TypedContractEvent } from "../typechain-types/common";
 import type {
+  AgentMarketplace,
   BuybackBurner,
   CreatorMarket,
   CreatorToken,
@@ -22,6 +23,7 @@ import type {
   Staking,
   Vesting,
 } from "../typechain-types";
+import agentMarketplace from "../artifacts/contracts/agents/AgentMarketplace.sol/AgentMarketplace.json";
 import buybackBurner from "../artifacts/contracts/buyback/BuybackBurner.sol/BuybackBurner.json";
 import creatorMarket from "../artifacts/contracts/creator/CreatorMarket.sol/CreatorMarket.json";
 import creatorToken from "../artifacts/contracts/creator/CreatorToken.sol/CreatorToken.json";
@@ -38,6 +40,7 @@ import vesting from "../artifacts/contracts/token/Vesting.sol/Vesting.json";
 
 /** The typechain type of each contract, by the name modules use. */
 interface Contracts {
+  AgentMarketplace: AgentMarketplace;
   BuybackBurner: BuybackBurner;
   CreatorMarket: CreatorMarket;
   CreatorToken: CreatorToken;
@@ -58,6 +61,7 @@ export type ContractName = keyof Contracts;
 
 /** The compiled interface of each contract. */
 const INTERFACES: { [C in ContractName]: Interface } = {
+  AgentMarketplace: new Interface(agentMarketplace.abi),
   BuybackBurner: new Interface(buybackBurner.abi),
   CreatorMarket: new Interface(creatorMarket.abi),
   CreatorToken: new Interface(creatorToken.abi),

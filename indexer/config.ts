@@ -34,6 +34,7 @@ const CANONICAL_NAMES: Record<string, string> = {
   escrow: "ServiceEscrow",
   serviceescrow: "ServiceEscrow",
   functionregistry: "FunctionRegistry",
+  agentmarketplace: "AgentMarketplace",
 };
 
 /**

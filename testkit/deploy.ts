@@ -5,6 +5,7 @@ import type { ModuleParameters } from "@nomicfoundation/ignition-core";
 import FleekModule from "../ignition/modules/Fleek";
 import { GENESIS_ALLOCATIONS } from "../protocol/genesis";
 import type {
+  AgentMarketplace,
   BuybackBurner,
   CreatorMarket,
   Emission,
@@ -69,6 +70,8 @@ export interface Suite {
   escrow: ServiceEscrow;
   /** The edge functions' registry (docs/functions.md, "Registry"). */
   functionRegistry: FunctionRegistry;
+  /** The agent marketplace (docs/agents.md). */
+  agentMarketplace: AgentMarketplace;
   /** MockUSDC on the local chain. */
   usdc: MockUSDC;
   genesis: GenesisBeneficiaries;
@@ -96,6 +99,7 @@ export async function deploySuite(): Promise<Suite> {
     rewards: deployed.rewards as unknown as EpochRewards,
     escrow: deployed.escrow as unknown as ServiceEscrow,
     functionRegistry: deployed.functionRegistry as unknown as FunctionRegistry,
+    agentMarketplace: deployed.agentMarketplace as unknown as AgentMarketplace,
     usdc: deployed.usdc as unknown as MockUSDC,
     genesis,
     admin,
@@ -124,5 +128,6 @@ export async function suiteContracts(suite: Suite): Promise<Record<string, strin
     ServiceCredits: await suite.serviceCredits.getAddress(),
     ServiceEscrow: await suite.escrow.getAddress(),
     FunctionRegistry: await suite.functionRegistry.getAddress(),
+    AgentMarketplace: await suite.agentMarketplace.getAddress(),
   };
 }

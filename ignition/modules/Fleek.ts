@@ -6,13 +6,14 @@ import CreatorModule from "./Creator";
 import BuybackModule from "./Buyback";
 import RegistryModule from "./Registry";
 import FunctionsModule from "./Functions";
+import AgentsModule from "./Agents";
 
 /**
  * The whole suite, wired. The TimelockController (driven by the governor) is the admin of
  * everything: it owns Emission and every parameter and holds the ecosystem treasury; the node half
  * of emission streams to the node rewards contract. The deployer keeps nothing. The edge
  * functions' registry has no owner and no wiring: it is here so every part finds its address in
- * the same deployment record.
+ * the same deployment record. The agent marketplace is owned by the timelock like the rest.
  */
 export default buildModule("Fleek", (m) => {
   const { flk, emission, vesting } = m.useModule(TokenModule);
@@ -35,5 +36,24 @@ export default buildModule("Fleek", (m) => {
 
   const { functionRegistry } = m.useModule(FunctionsModule);
 
-  return { flk, emission, vesting, staking, serviceCredits, governor, timelock, creatorMarket, buyback, usdc, registry, rewards, escrow, functionRegistry };
+  const { agentMarketplace } = m.useModule(AgentsModule);
+  m.call(agentMarketplace, "transferOwnership", [timelock], { id: "AgentsToTimelock" });
+
+  return {
+    flk,
+    emission,
+    vesting,
+    staking,
+    serviceCredits,
+    governor,
+    timelock,
+    creatorMarket,
+    buyback,
+    usdc,
+    registry,
+    rewards,
+    escrow,
+    functionRegistry,
+    agentMarketplace,
+  };
 });

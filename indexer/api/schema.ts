@@ -1,5 +1,6 @@
 import { createSchema } from "graphql-yoga";
 import { coreSchema, type ApiContext, type SchemaPart } from "./schemaCore";
+import { agentsSchema } from "./schemaAgents";
 import { buybackSchema } from "./schemaBuyback";
 import { creatorSchema } from "./schemaCreator";
 import { creditsSchema } from "./schemaCredits";
@@ -34,6 +35,7 @@ export const schemaParts: readonly SchemaPart[] = [
   stakingRewardPaymentsSchema,
   functionsSchema,
   serviceChargesSchema,
+  agentsSchema,
 ];
 
 /** The executable schema of the whole API. */

@@ -2,6 +2,7 @@ import type { IndexerModule } from "../module";
 import type * as coreTables from "../store/coreTables";
 import type { DatabaseOf, TablesIn } from "../store/tables";
 import type * as children from "../sync/children";
+import type * as agents from "./agents";
 import type * as buyback from "./buyback";
 import type * as creator from "./creator";
 import type * as credits from "./credits";
@@ -19,6 +20,7 @@ import type * as stakingRewardPayments from "./stakingRewardPayments";
 import type * as supply from "./supply";
 import type * as token from "./token";
 import type * as vesting from "./vesting";
+import { agentsModule } from "./agents";
 import { buybackModule } from "./buyback";
 import { creatorModule } from "./creator";
 import { creditsModule } from "./credits";
@@ -52,6 +54,7 @@ export const allModules: readonly IndexerModule[] = [
   stakingRewardPaymentsModule,
   functionsModule,
   serviceChargesModule,
+  agentsModule,
 ];
 
 /**
@@ -59,6 +62,7 @@ export const allModules: readonly IndexerModule[] = [
  * table and column names against the declarations (a new module file adds its `typeof` here).
  */
 export type Database = DatabaseOf<
+  | TablesIn<typeof agents>
   | TablesIn<typeof buyback>
   | TablesIn<typeof creator>
   | TablesIn<typeof credits>

@@ -4,6 +4,7 @@
  */
 import { JsonRpcProvider, type ContractRunner } from "ethers";
 import {
+  AgentMarketplace__factory,
   BuybackBurner__factory,
   CreatorMarket__factory,
   Emission__factory,
@@ -35,6 +36,7 @@ export function deployedSuite(deployment: Deployment, runner: ContractRunner) {
     rewards: EpochRewards__factory.connect(c.rewards, runner),
     escrow: ServiceEscrow__factory.connect(c.escrow, runner),
     functionRegistry: FunctionRegistry__factory.connect(c.functionRegistry, runner),
+    agentMarketplace: AgentMarketplace__factory.connect(c.agentMarketplace, runner),
   };
 }
 
