@@ -49,7 +49,7 @@ export const ServiceKind = {
   Content: 0,
   /** Edge function: service = the function's content root (zero: folded, see {@link MAX_REPORT_CHARGES}). */
   Function: 1,
-  /** Reserved for agents (issue #20): nothing produces it yet; the registry accepts it. */
+  /** Agent calls: service = `bytes32(agentId)` of AgentMarketplace; split by the marketplace (docs/agents.md). */
   Agent: 2,
 } as const;
 

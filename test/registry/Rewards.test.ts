@@ -234,7 +234,8 @@ describe("EpochRewards and ServiceEscrow", () => {
 
   it("keeps debits and parameters to the registry and the admin", async () => {
     const s = await loadFixture(rewarding);
-    await expect(s.escrow.debit(1, [])).to.be.revertedWithCustomError(s.escrow, "EscrowUnauthorized");
+    await expect(s.escrow.debit(1, [], [])).to.be.revertedWithCustomError(s.escrow, "EscrowUnauthorized");
+    await expect(s.escrow.setMarketplace(s.agentMarketplace)).to.be.revertedWithCustomError(s.escrow, "OwnableUnauthorizedAccount");
     await expect(s.rewards.settle(1, hre.ethers.ZeroHash, 0, 0)).to.be.revertedWithCustomError(s.rewards, "RewardsUnauthorized");
     await expect(s.escrow.setParameters(s.admin, 8_000, 0)).to.be.revertedWithCustomError(s.escrow, "OwnableUnauthorizedAccount");
     const admin = s.escrow.connect(s.adminSigner);
