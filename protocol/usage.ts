@@ -56,6 +56,11 @@ export const ServiceKind = {
 /** `bytes32(0)`: the service of content delivery and of folded functions. */
 export const NO_SERVICE = `0x${"00".repeat(32)}`;
 
+/** The `service` of an agent's charges: `bytes32(agentId)`, 0x + 64 lower-case hex digits. */
+export function agentService(agentId: bigint | number): string {
+  return `0x${BigInt(agentId).toString(16).padStart(64, "0")}`;
+}
+
 /**
  * Most charges a report carries (`EpochReports.MAX_CHARGES`). Above it, each node's function
  * charges beyond the largest `MAX_REPORT_CHARGES − 2 × nodes` (by amount, then requests, then

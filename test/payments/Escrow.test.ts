@@ -106,7 +106,7 @@ describe("ServiceEscrow: paid revenue and spending limits", () => {
     const tx = await submitReport(s, s.nodes, report);
     await expect(tx)
       .to.emit(s.escrow, "EpochDebited")
-      .withArgs(1, 1_000n * USDC, 800n * USDC, 200n * USDC);
+      .withArgs(1, 1_000n * USDC, 800n * USDC, 200n * USDC, 0);
     expect(await claimUsdc(s, 1n, rewards, honest.owner.address)).to.equal(800n * USDC);
     // The fabricator has no leaf: no USDC, no FLK weight.
     expect(() => rewardProof(rewards, fabricator.owner.address)).to.throw(/no leaf/);

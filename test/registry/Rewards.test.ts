@@ -188,7 +188,7 @@ describe("EpochRewards and ServiceEscrow", () => {
     await expect(tx)
       .to.emit(s.escrow, "Debited")
       .withArgs(1, c2.address, 5n * USDC, 0);
-    await expect(tx).to.emit(s.escrow, "EpochDebited").withArgs(1, debited, toNodes, toBuyback);
+    await expect(tx).to.emit(s.escrow, "EpochDebited").withArgs(1, debited, toNodes, toBuyback, 0);
     expect((await s.escrow.accounts(c1.address)).balance).to.equal(70n * USDC - 1n);
     expect((await s.escrow.accounts(c2.address)).balance).to.equal(0n);
     expect((await s.usdc.balanceOf(buyback)) - buybackBefore).to.equal(toBuyback);
