@@ -184,10 +184,11 @@ describe("indexer service charges: invocations and revenue per function and node
         const answer = await gql(
           api.url,
           `{ agent(id: 1) { revenue toNodes toOwner toProtocol revenueByNode { nodes { nodeId kind service requests cpuMs amount } } charges(nodeId: ${n2}) { nodes { epoch amount } } }
-             agentSettlement(epoch: 1) { amount toNodes toOwners toProtocol } }`,
+             agentSettlement(epoch: 1) { amount toNodes toOwners toProtocol }
+             escrowEpoch(epoch: 1) { total toNodes toBuyback toMarketplace } }`,
         );
         expect(answer.errors, JSON.stringify(answer.errors)).to.equal(undefined);
-        const { agent, agentSettlement } = answer.data;
+        const { agent, agentSettlement, escrowEpoch } = answer.data;
         expect([agent.revenue, agent.toNodes, agent.toOwner, agent.toProtocol]).to.deep.equal(["1000000", "200000", "700000", "100000"]);
         expect(agent.revenueByNode.nodes).to.deep.equal([
           { nodeId: n1, kind: "AGENT", service: agentService(1), requests: "6", cpuMs: "40", amount: "600000" },
@@ -195,6 +196,8 @@ describe("indexer service charges: invocations and revenue per function and node
         ]);
         expect(agent.charges.nodes).to.deep.equal([{ epoch: 1, amount: "400000" }]);
         expect(agentSettlement).to.deep.equal({ amount: "1010000", toNodes: "202000", toOwners: "707000", toProtocol: "101000" });
+        // Content 100,000 at 80/20 beside the agents: 80,000 + 202,000 to nodes, 20,000 burned directly, 808,000 to the marketplace.
+        expect(escrowEpoch).to.deep.equal({ total: "1110000", toNodes: "282000", toBuyback: "20000", toMarketplace: "808000" });
         const bad = (await gql(api.url, `{ agent(id: 1) { charges(epoch: -1) { nodes { epoch } } } }`)).errors?.[0]?.extensions?.code;
         expect(bad).to.equal("BAD_USER_INPUT");
       } finally {
