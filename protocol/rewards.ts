@@ -123,6 +123,9 @@ export function splitAgentRevenue(amount: bigint, split: AgentSplit): { toNodes:
   return { toNodes: amount - toOwner - toProtocol, toOwner, toProtocol };
 }
 
+/** Most agents one settlement takes (`AgentMarketplace.MAX_SETTLE_ENTRIES`). */
+export const MAX_SETTLE_ENTRIES = 256;
+
 /** A report charge as the escrow's split reads it. */
 export interface SplitCharge {
   kind: number;
@@ -144,15 +147,23 @@ export interface EpochSplit {
 
 /**
  * The escrow's split of `total` debited: kind-2 charges of registered agents (ids 1 to
- * `agentCount`; `agentCount` 0 when no marketplace is set) are summed per agent and split by
- * {@link splitAgentRevenue}; everything else by {@link splitDebits}.
+ * `agentCount`; `agentCount` 0 when no marketplace is set) are summed per agent, the first
+ * `maxAgents` distinct ones in report order (`AgentMarketplace.MAX_SETTLE_ENTRIES`), and split
+ * by {@link splitAgentRevenue}; everything else by {@link splitDebits}.
  */
-export function splitEpochRevenue(total: bigint, charges: readonly SplitCharge[], nodeShareBps: bigint, split: AgentSplit, agentCount: bigint): EpochSplit {
+export function splitEpochRevenue(
+  total: bigint,
+  charges: readonly SplitCharge[],
+  nodeShareBps: bigint,
+  split: AgentSplit,
+  agentCount: bigint,
+  maxAgents = MAX_SETTLE_ENTRIES,
+): EpochSplit {
   const byAgent = new Map<bigint, bigint>();
   for (const c of charges) {
     if (c.kind !== ServiceKind.Agent || c.amount === 0n) continue;
     const id = BigInt(c.service);
-    if (id === 0n || id > agentCount) continue;
+    if (id === 0n || id > agentCount || (!byAgent.has(id) && byAgent.size === maxAgents)) continue;
     byAgent.set(id, (byAgent.get(id) ?? 0n) + c.amount);
   }
   const agents = [...byAgent].map(([agentId, amount]) => ({ agentId, amount, ...splitAgentRevenue(amount, split) }));

@@ -119,6 +119,9 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     /// @notice The marketplace refused the epoch's agent revenue (`amount`), split as other revenue
     /// instead so the report goes through (a misconfigured marketplace must not stall reports).
     event AgentSettlementFailed(uint64 indexed epoch, uint256 amount);
+    /// @notice Agents beyond the marketplace's `MAX_SETTLE_ENTRIES` distinct ones (in report order)
+    /// earned `amount` in `epoch`, split as other revenue: one settlement must fit a transaction.
+    event AgentRevenueUnsettled(uint64 indexed epoch, uint256 amount);
     /// @notice Governance set the agent marketplace.
     event MarketplaceSet(address marketplace);
     /// @notice A client set its spending limit per epoch, in force from epoch `fromEpoch`.
@@ -140,8 +143,6 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     error EscrowInsufficientBalance(address client, uint256 amount, uint256 balance);
     /// @notice A parameter outside its bounds, or a token without 6 decimals.
     error EscrowBadParameter();
-    /// @notice A report charges more distinct agents than one marketplace settlement takes.
-    error EscrowTooManyAgents(uint256 max);
 
     /// @param usdc_ USDC (any ERC-20 with 6 decimals)
     /// @param registry_ the node registry
@@ -236,9 +237,10 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     /// @inheritdoc IServiceEscrow
     /// @dev Agent charges are summed per agent across nodes; a charge naming no registered agent
     /// (id 0 or above the marketplace's `agentCount`), or any agent charge while no marketplace is
-    /// set, is split as other revenue. More distinct agents than the marketplace's
-    /// `MAX_SETTLE_ENTRIES` reverts ({EscrowTooManyAgents}): the committee bounds them before
-    /// signing. If the marketplace's `settle` reverts, its revenue is split as other revenue.
+    /// set, is split as other revenue; so are agents after the marketplace's `MAX_SETTLE_ENTRIES`
+    /// distinct ones ({AgentRevenueUnsettled}; the committee keeps the largest within the bound).
+    /// If the marketplace's `settle` reverts, its revenue is split as other revenue. No report is
+    /// refused for its agent charges.
     function debit(uint64 epoch, ClientUsage[] calldata usage, ServiceCharge[] calldata charges)
         external
         nonReentrant
@@ -263,7 +265,8 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
         if (total == 0) return 0;
         totalDebited += total;
         IAgentSettlement m = marketplace;
-        (uint256[] memory ids, uint256[] memory amounts, uint256 agentTotal) = _agentRevenue(m, charges);
+        (uint256[] memory ids, uint256[] memory amounts, uint256 agentTotal, uint256 unsettled) = _agentRevenue(m, charges);
+        if (unsettled != 0) emit AgentRevenueUnsettled(epoch, unsettled);
         // The marketplace pulls at most the approved agent revenue; what it leaves is the nodes'.
         uint256 toMarketplace;
         if (agentTotal != 0) {
@@ -329,13 +332,14 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
         emit ParametersSet(buyback_, nodeShareBps_, noticePeriod_);
     }
 
-    /// @dev The report's agent revenue summed per registered agent, in order of first appearance;
-    /// a transient index per agent id keeps the sum linear in the number of charges.
+    /// @dev The report's agent revenue summed per registered agent, in order of first appearance,
+    /// and what agents past the bound earned (`unsettled`); a transient index per agent id keeps
+    /// the sum linear in the number of charges.
     function _agentRevenue(IAgentSettlement m, ServiceCharge[] calldata charges)
         private
-        returns (uint256[] memory ids, uint256[] memory amounts, uint256 sum)
+        returns (uint256[] memory ids, uint256[] memory amounts, uint256 sum, uint256 unsettled)
     {
-        if (address(m) == address(0)) return (ids, amounts, 0);
+        if (address(m) == address(0)) return (ids, amounts, 0, 0);
         uint256 known = m.agentCount();
         uint256 max = m.MAX_SETTLE_ENTRIES();
         ids = new uint256[](max);
@@ -348,7 +352,10 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
             TransientSlot.Uint256Slot slot = AGENT_INDEX_SLOT.deriveMapping(id).asUint256();
             uint256 k = slot.tload();
             if (k == 0) {
-                if (n == max) revert EscrowTooManyAgents(max);
+                if (n == max) {
+                    unsettled += c.amount;
+                    continue;
+                }
                 ids[n] = id;
                 k = ++n;
                 slot.tstore(k);

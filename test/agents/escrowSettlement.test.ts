@@ -2,7 +2,7 @@
  * Agent revenue from the epoch report's kind-2 charges through ServiceEscrow.debit to
  * AgentMarketplace.settle (docs/payments.md "Agent revenue", docs/agents.md "Settlement"), on the
  * EVM: literal figures of the default 20/70/10 split, per-agent sums across nodes, unknown agents
- * and a refusing marketplace split as other revenue, the bound on distinct agents, governance's
+ * and a refusing marketplace split as other revenue, agents past the settlement bound likewise, governance's
  * wiring, and a fast-check property that no USDC is created or lost over random reports.
  * The escrow's registry is a mock epoch clock that the test impersonates to call `debit` directly.
  */
@@ -16,6 +16,7 @@ import { deploySuite } from "../../testkit/deploy";
 import { ROOT_A, ROOT_B, USDC } from "./fixtures";
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 40);
+const SPLIT_20_70_10: AgentSplit = { nodeBps: 2_000n, ownerBps: 7_000n, protocolBps: 1_000n };
 const agentService = (id: bigint | number) => hre.ethers.zeroPadValue(hre.ethers.toBeHex(id), 32);
 
 /** A charge of `amount` by node `nodeId` (kind 0 content, 1 function, 2 agent `id`). */
@@ -129,24 +130,34 @@ describe("Agent revenue through ServiceEscrow.debit", () => {
     expect(await s.usdc.allowance(await s.escrow.getAddress(), await s.market.getAddress())).to.equal(0n);
   });
 
-  it("refuses a report charging more distinct agents than one settlement takes, whole", async function () {
+  it("settles the first 256 distinct agents and splits the rest as other revenue: no report is stuck on agents", async function () {
     this.timeout(300_000);
     const s = await loadFixture(settlement);
     const max = Number(await s.market.MAX_SETTLE_ENTRIES());
-    for (let i = 3; i <= max; i++) await s.market.connect(s.owners[i % 3]).register(`a${i}`, ROOT_A, ROOT_B, 1, 0);
-    const charges = (n: number) =>
-      Array.from({ length: n }, (_, i) => charge(1 + (i % 2), ServiceKind.Agent, agentService(i + 1), 1_000n)).sort((a, b) => a.nodeId - b.nodeId);
-    const escrowBefore = (await holdings(s)).escrow;
-    // Agent 257 registered: 257 distinct agents cannot settle in one call.
-    await s.market.connect(s.owners[0]).register("one-too-many", ROOT_A, ROOT_B, 1, 0);
-    await expect(debit(s, 6, charges(max + 1)))
-      .to.be.revertedWithCustomError(s.escrow, "EscrowTooManyAgents")
-      .withArgs(max);
-    expect((await holdings(s)).escrow).to.equal(escrowBefore);
-    // The bound itself settles (each agent appears on one node; 256 entries).
-    await expect(debit(s, 6, charges(max)))
+    expect(max).to.equal(256);
+    for (let i = 4; i <= max + 1; i++) await s.market.connect(s.owners[i % 3]).register(`a${i}`, ROOT_A, ROOT_B, 1, 0);
+    // 257 agents, 1,000 units each, odd ids on node 1, even on node 2: the last in report order (agent 256) is the 257th.
+    const charges = Array.from({ length: max + 1 }, (_, i) => charge(1 + (i % 2), ServiceKind.Agent, agentService(i + 1), 1_000n)).sort(
+      (a, b) => a.nodeId - b.nodeId || (a.service < b.service ? -1 : 1),
+    );
+    const last = charges[charges.length - 1].service;
+    const before = await holdings(s);
+    const tx = debit(s, 6, charges);
+    await expect(tx).to.emit(s.escrow, "AgentRevenueUnsettled").withArgs(6, 1_000);
+    await expect(tx)
       .to.emit(s.market, "EpochSettled")
       .withArgs(6, max, BigInt(max) * 1_000n, BigInt(max) * 200n, BigInt(max) * 700n, BigInt(max) * 100n);
+    // 256 settled: 51,200 nodes, 179,200 owners, 25,600 fee; the 257th's 1,000 at 80/20.
+    await expect(tx)
+      .to.emit(s.escrow, "EpochDebited")
+      .withArgs(6, 257_000, 51_200 + 800, 200, 179_200 + 25_600);
+    const after = await holdings(s);
+    expect(before.escrow - after.escrow).to.equal(257_000n);
+    expect(after.rewards - before.rewards + (after.market - before.market) + (after.buyback - before.buyback)).to.equal(257_000n);
+    expect(BigInt(last)).to.equal(256n);
+    // protocol/'s model bounds the agents the same way.
+    const model = splitEpochRevenue(257_000n, charges, 8_000n, SPLIT_20_70_10, BigInt(max + 1));
+    expect([model.toNodes, model.toBuyback, model.toMarketplace]).to.deep.equal([after.rewards - before.rewards, 200n, 179_200n + 25_600n]);
   });
 
   it("lets only governance set the marketplace, and only one settled by this escrow", async () => {

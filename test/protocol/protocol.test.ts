@@ -98,6 +98,16 @@ describe("protocol: rewards", () => {
       toMarketplace: 800n,
       agents: [{ agentId: 1n, amount: 1_000n, toNodes: 200n, toOwner: 700n, toProtocol: 100n }],
     });
+    // With room for one agent only, agent 2 (second in report order) is plain revenue: 600 at 20/70/10, 100 at 80/20.
+    const bounded = splitEpochRevenue(
+      700n,
+      [charges[1], { kind: ServiceKind.Agent, service: agentService(2), amount: 100n }],
+      8_000n,
+      DEFAULT_AGENT_SPLIT,
+      2n,
+      1,
+    );
+    expect([bounded.toNodes, bounded.toBuyback, bounded.toMarketplace, bounded.agents.length]).to.deep.equal([120n + 80n, 20n, 480n, 1]);
   });
 });
 
