@@ -160,6 +160,24 @@ describe("Agent revenue through ServiceEscrow.debit", () => {
     expect([model.toNodes, model.toBuyback, model.toMarketplace]).to.deep.equal([after.rewards - before.rewards, 200n, 179_200n + 25_600n]);
   });
 
+  it("debits 1,024 agent charges of 256 agents, each of a new owner, in about 10M gas (measured: with the report's own 8.2M the worst case is near the 2^24 cap, docs/payments.md)", async function () {
+    this.timeout(600_000);
+    const s = await loadFixture(settlement);
+    const max = Number(await s.market.MAX_SETTLE_ENTRIES());
+    for (let i = 4; i <= max; i++) {
+      const owner = hre.ethers.Wallet.createRandom().connect(hre.ethers.provider);
+      await setBalance(owner.address, 10n ** 18n);
+      await s.market.connect(owner).register(`a${i}`, ROOT_A, ROOT_B, 1, 0);
+    }
+    // Four nodes each serve every agent: 1,024 charges, the report's bound.
+    const charges = [1, 2, 3, 4].flatMap((nodeId) => Array.from({ length: max }, (_, i) => charge(nodeId, ServiceKind.Agent, agentService(i + 1), 1_000n)));
+    const receipt = await (await debit(s, 6, charges)).wait();
+    console.log(`      debit of 1,024 agent charges, 256 agents, 253 new owners: ${receipt!.gasUsed} gas`);
+    // 9,977,647 on Hardhat's EVM when written; the bound catches a regression, not the cap.
+    expect(receipt!.gasUsed).to.be.lessThan(10_500_000n);
+    expect(await s.market.totalOwed()).to.equal(BigInt(max) * 2_800n);
+  });
+
   it("lets only governance set the marketplace, and only one settled by this escrow", async () => {
     const s = await loadFixture(settlement);
     await expect(s.escrow.connect(s.client).setMarketplace(s.market)).to.be.revertedWithCustomError(s.escrow, "OwnableUnauthorizedAccount");
