@@ -123,8 +123,8 @@ export function splitAgentRevenue(amount: bigint, split: AgentSplit): { toNodes:
   return { toNodes: amount - toOwner - toProtocol, toOwner, toProtocol };
 }
 
-/** Most agents one settlement takes (`AgentMarketplace.MAX_SETTLE_ENTRIES`). */
-export const MAX_SETTLE_ENTRIES = 256;
+/** Most agents one report settles (`ServiceEscrow.MAX_SETTLED_AGENTS`): the rest is plain revenue. */
+export const MAX_SETTLED_AGENTS = 128;
 
 /** A report charge as the escrow's split reads it. */
 export interface SplitCharge {
@@ -148,7 +148,7 @@ export interface EpochSplit {
 /**
  * The escrow's split of `total` debited: kind-2 charges of registered agents (ids 1 to
  * `agentCount`; `agentCount` 0 when no marketplace is set) are summed per agent, the first
- * `maxAgents` distinct ones in report order (`AgentMarketplace.MAX_SETTLE_ENTRIES`), and split
+ * `maxAgents` distinct ones in report order (`ServiceEscrow.MAX_SETTLED_AGENTS`), and split
  * by {@link splitAgentRevenue}; everything else by {@link splitDebits}.
  */
 export function splitEpochRevenue(
@@ -157,7 +157,7 @@ export function splitEpochRevenue(
   nodeShareBps: bigint,
   split: AgentSplit,
   agentCount: bigint,
-  maxAgents = MAX_SETTLE_ENTRIES,
+  maxAgents = MAX_SETTLED_AGENTS,
 ): EpochSplit {
   const byAgent = new Map<bigint, bigint>();
   for (const c of charges) {

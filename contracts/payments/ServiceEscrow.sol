@@ -21,8 +21,6 @@ interface IEpochClock {
 interface IAgentSettlement {
     /// @notice Agents registered: ids 1 to this, never removed.
     function agentCount() external view returns (uint256);
-    /// @notice Most entries one settlement takes.
-    function MAX_SETTLE_ENTRIES() external view returns (uint256);
     /// @notice The only caller of {settle}.
     function escrow() external view returns (address);
     /// @notice Pulls the owner and protocol shares of each agent's revenue from the caller.
@@ -51,6 +49,10 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
 
     /// @notice {ServiceCharge} kind of agent calls: `service` is `bytes32(agentId)`.
     uint8 public constant AGENT_KIND = 2;
+    /// @notice Most agents one report settles through the marketplace (at most its
+    /// `MAX_SETTLE_ENTRIES`, 256): a report at the 1,024-charge bound whose charges name 256 agents
+    /// of new owners ran out of the 2^24 gas a transaction may use; with 128 it fits (docs/payments.md).
+    uint256 public constant MAX_SETTLED_AGENTS = 128;
     /// @dev Transient-storage base of the per-agent index while a report's charges are summed.
     bytes32 private constant AGENT_INDEX_SLOT = keccak256("fleek.ServiceEscrow.agentIndex");
 
@@ -119,8 +121,8 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     /// @notice The marketplace refused the epoch's agent revenue (`amount`), split as other revenue
     /// instead so the report goes through (a misconfigured marketplace must not stall reports).
     event AgentSettlementFailed(uint64 indexed epoch, uint256 amount);
-    /// @notice Agents beyond the marketplace's `MAX_SETTLE_ENTRIES` distinct ones (in report order)
-    /// earned `amount` in `epoch`, split as other revenue: one settlement must fit a transaction.
+    /// @notice Agents beyond the first {MAX_SETTLED_AGENTS} distinct ones (in report order) earned
+    /// `amount` in `epoch`, split as other revenue: the report must fit a transaction.
     event AgentRevenueUnsettled(uint64 indexed epoch, uint256 amount);
     /// @notice Governance set the agent marketplace.
     event MarketplaceSet(address marketplace);
@@ -237,7 +239,7 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     /// @inheritdoc IServiceEscrow
     /// @dev Agent charges are summed per agent across nodes; a charge naming no registered agent
     /// (id 0 or above the marketplace's `agentCount`), or any agent charge while no marketplace is
-    /// set, is split as other revenue; so are agents after the marketplace's `MAX_SETTLE_ENTRIES`
+    /// set, is split as other revenue; so are agents after the first {MAX_SETTLED_AGENTS}
     /// distinct ones ({AgentRevenueUnsettled}; the committee keeps the largest within the bound).
     /// If the marketplace's `settle` reverts, its revenue is split as other revenue. No report is
     /// refused for its agent charges.
@@ -341,9 +343,8 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     {
         if (address(m) == address(0)) return (ids, amounts, 0, 0);
         uint256 known = m.agentCount();
-        uint256 max = m.MAX_SETTLE_ENTRIES();
-        ids = new uint256[](max);
-        amounts = new uint256[](max);
+        ids = new uint256[](MAX_SETTLED_AGENTS);
+        amounts = new uint256[](MAX_SETTLED_AGENTS);
         uint256 n;
         for (uint256 i = 0; i < charges.length; ++i) {
             ServiceCharge calldata c = charges[i];
@@ -352,7 +353,7 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
             TransientSlot.Uint256Slot slot = AGENT_INDEX_SLOT.deriveMapping(id).asUint256();
             uint256 k = slot.tload();
             if (k == 0) {
-                if (n == max) {
+                if (n == MAX_SETTLED_AGENTS) {
                     unsettled += c.amount;
                     continue;
                 }
