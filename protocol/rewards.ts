@@ -4,6 +4,7 @@
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { MAX_LOCK_EPOCHS } from "./params";
+import { ServiceKind } from "./usage";
 
 /** Fixed-point scale of {@link lockBoost}: 1,000,000 = a boost of 1. */
 export const BOOST_SCALE = 1_000_000n;
@@ -100,4 +101,74 @@ export function claimAmount(pool: bigint, weight: bigint, totalWeight: bigint): 
 export function splitDebits(total: bigint, nodeShareBps: bigint): { toNodes: bigint; toBuyback: bigint } {
   const toNodes = (total * nodeShareBps) / 10_000n;
   return { toNodes, toBuyback: total - toNodes };
+}
+
+/** The agent marketplace's split of call revenue, basis points summing to 10,000 (`AgentMarketplace.split`). */
+export interface AgentSplit {
+  nodeBps: bigint;
+  ownerBps: bigint;
+  protocolBps: bigint;
+}
+
+/** The marketplace's default split: 20% to the serving nodes, 70% to the owner, 10% bought back and burned. */
+export const DEFAULT_AGENT_SPLIT: AgentSplit = { nodeBps: 2_000n, ownerBps: 7_000n, protocolBps: 1_000n };
+
+/**
+ * One agent's revenue split as `AgentMarketplace.settle` does: owner and protocol shares rounded
+ * down, the nodes keep the rest (so nothing is lost to rounding).
+ */
+export function splitAgentRevenue(amount: bigint, split: AgentSplit): { toNodes: bigint; toOwner: bigint; toProtocol: bigint } {
+  const toOwner = (amount * split.ownerBps) / 10_000n;
+  const toProtocol = (amount * split.protocolBps) / 10_000n;
+  return { toNodes: amount - toOwner - toProtocol, toOwner, toProtocol };
+}
+
+/** Most agents one report settles (`ServiceEscrow.MAX_SETTLED_AGENTS`): the rest is plain revenue. */
+export const MAX_SETTLED_AGENTS = 128;
+
+/** A report charge as the escrow's split reads it. */
+export interface SplitCharge {
+  kind: number;
+  service: string;
+  amount: bigint;
+}
+
+/** How `ServiceEscrow.debit` splits an epoch's debits (docs/payments.md "Agent revenue"). */
+export interface EpochSplit {
+  /** To the rewards contract: the node pool. */
+  toNodes: bigint;
+  /** To the buyback directly: the non-node share of non-agent revenue. */
+  toBuyback: bigint;
+  /** Pulled by the marketplace: owner shares and protocol fees. */
+  toMarketplace: bigint;
+  /** Revenue per registered agent (summed across nodes), in order of first appearance. */
+  agents: { agentId: bigint; amount: bigint; toNodes: bigint; toOwner: bigint; toProtocol: bigint }[];
+}
+
+/**
+ * The escrow's split of `total` debited: kind-2 charges of registered agents (ids 1 to
+ * `agentCount`; `agentCount` 0 when no marketplace is set) are summed per agent, the first
+ * `maxAgents` distinct ones in report order (`ServiceEscrow.MAX_SETTLED_AGENTS`), and split
+ * by {@link splitAgentRevenue}; everything else by {@link splitDebits}.
+ */
+export function splitEpochRevenue(
+  total: bigint,
+  charges: readonly SplitCharge[],
+  nodeShareBps: bigint,
+  split: AgentSplit,
+  agentCount: bigint,
+  maxAgents = MAX_SETTLED_AGENTS,
+): EpochSplit {
+  const byAgent = new Map<bigint, bigint>();
+  for (const c of charges) {
+    if (c.kind !== ServiceKind.Agent || c.amount === 0n) continue;
+    const id = BigInt(c.service);
+    if (id === 0n || id > agentCount || (!byAgent.has(id) && byAgent.size === maxAgents)) continue;
+    byAgent.set(id, (byAgent.get(id) ?? 0n) + c.amount);
+  }
+  const agents = [...byAgent].map(([agentId, amount]) => ({ agentId, amount, ...splitAgentRevenue(amount, split) }));
+  const agentTotal = agents.reduce((sum, a) => sum + a.amount, 0n);
+  const other = splitDebits(total - agentTotal, nodeShareBps);
+  const toMarketplace = agents.reduce((sum, a) => sum + a.toOwner + a.toProtocol, 0n);
+  return { toNodes: other.toNodes + agentTotal - toMarketplace, toBuyback: other.toBuyback, toMarketplace, agents };
 }

@@ -49,12 +49,17 @@ export const ServiceKind = {
   Content: 0,
   /** Edge function: service = the function's content root (zero: folded, see {@link MAX_REPORT_CHARGES}). */
   Function: 1,
-  /** Reserved for agents (issue #20): nothing produces it yet; the registry accepts it. */
+  /** Agent calls: service = `bytes32(agentId)` of AgentMarketplace; split by the marketplace (docs/agents.md). */
   Agent: 2,
 } as const;
 
 /** `bytes32(0)`: the service of content delivery and of folded functions. */
 export const NO_SERVICE = `0x${"00".repeat(32)}`;
+
+/** The `service` of an agent's charges: `bytes32(agentId)`, 0x + 64 lower-case hex digits. */
+export function agentService(agentId: bigint | number): string {
+  return `0x${BigInt(agentId).toString(16).padStart(64, "0")}`;
+}
 
 /**
  * Most charges a report carries (`EpochReports.MAX_CHARGES`). Above it, each node's function

@@ -7,12 +7,24 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ClientUsage, IServiceEscrow} from "../registry/EpochReportTypes.sol";
+import {SlotDerivation} from "@openzeppelin/contracts/utils/SlotDerivation.sol";
+import {TransientSlot} from "@openzeppelin/contracts/utils/TransientSlot.sol";
+import {ClientUsage, IServiceEscrow, ServiceCharge} from "../registry/EpochReportTypes.sol";
 
 /// @dev The registry's epoch counter (spending limits take effect per epoch).
 interface IEpochClock {
     /// @notice The current epoch.
     function epoch() external view returns (uint64);
+}
+
+/// @dev The agent marketplace as the escrow drives it (AgentMarketplace).
+interface IAgentSettlement {
+    /// @notice Agents registered: ids 1 to this, never removed.
+    function agentCount() external view returns (uint256);
+    /// @notice The only caller of {settle}.
+    function escrow() external view returns (address);
+    /// @notice Pulls the owner and protocol shares of each agent's revenue from the caller.
+    function settle(uint64 epoch, uint256[] calldata agentIds, uint256[] calldata amounts) external returns (uint256 toNodes);
 }
 
 /// @title ServiceEscrow: clients prepay USDC for service; each epoch report debits their usage
@@ -25,10 +37,24 @@ interface IEpochClock {
 /// says: no client can make it revert, and the nodes' revenue weights are USDC actually paid.
 /// A client withdraws what is above its reserve after announcing it and waiting {noticePeriod}.
 /// {nodeShareBps} of the debits go to the rewards contract (the epoch's node pool), the rest to the
-/// buyback-and-burn contract.
+/// buyback-and-burn contract, except agent calls (report charges of kind 2): those are split by
+/// the {marketplace} (node share to the rewards contract, owner and protocol shares pulled by the
+/// marketplace's `settle`; docs/agents.md "Settlement").
 contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
+    using SlotDerivation for bytes32;
+    using TransientSlot for bytes32;
+    using TransientSlot for TransientSlot.Uint256Slot;
+
+    /// @notice {ServiceCharge} kind of agent calls: `service` is `bytes32(agentId)`.
+    uint8 public constant AGENT_KIND = 2;
+    /// @notice Most agents one report settles through the marketplace (at most its
+    /// `MAX_SETTLE_ENTRIES`, 256): a report at the 1,024-charge bound whose charges name 256 agents
+    /// of new owners ran out of the 2^24 gas a transaction may use; with 128 it fits (docs/payments.md).
+    uint256 public constant MAX_SETTLED_AGENTS = 128;
+    /// @dev Transient-storage base of the per-agent index while a report's charges are summed.
+    bytes32 private constant AGENT_INDEX_SLOT = keccak256("fleek.ServiceEscrow.agentIndex");
 
     /// @notice Basis-point denominator.
     uint256 public constant BPS = 10_000;
@@ -51,6 +77,9 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     address public buyback;
     /// @notice Share of debits paid to nodes, in basis points (governance parameter; default 8,000).
     uint256 public nodeShareBps;
+    /// @notice The agent marketplace that splits agent revenue (governance parameter; zero: none,
+    /// agent charges are split as any other revenue).
+    IAgentSettlement public marketplace;
     /// @notice Seconds between announcing a withdrawal and making it (governance parameter).
     uint64 public noticePeriod;
     /// @notice Edge functions: USDC units per million invocations (governance parameter; default
@@ -86,8 +115,17 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     event Withdrawn(address indexed client, uint256 amount, uint256 balance);
     /// @notice A client's usage was debited for an epoch.
     event Debited(uint64 indexed epoch, address indexed client, uint256 amount, uint256 balance);
-    /// @notice An epoch's debits were split.
-    event EpochDebited(uint64 indexed epoch, uint256 total, uint256 toNodes, uint256 toBuyback);
+    /// @notice An epoch's debits were split: `total` = `toNodes` (the rewards contract) + `toBuyback`
+    /// (the buyback, directly) + `toMarketplace` (agent owners and protocol fees, pulled by the marketplace).
+    event EpochDebited(uint64 indexed epoch, uint256 total, uint256 toNodes, uint256 toBuyback, uint256 toMarketplace);
+    /// @notice The marketplace refused the epoch's agent revenue (`amount`), split as other revenue
+    /// instead so the report goes through (a misconfigured marketplace must not stall reports).
+    event AgentSettlementFailed(uint64 indexed epoch, uint256 amount);
+    /// @notice Agents beyond the first {MAX_SETTLED_AGENTS} distinct ones (in report order) earned
+    /// `amount` in `epoch`, split as other revenue: the report must fit a transaction.
+    event AgentRevenueUnsettled(uint64 indexed epoch, uint256 amount);
+    /// @notice Governance set the agent marketplace.
+    event MarketplaceSet(address marketplace);
     /// @notice A client set its spending limit per epoch, in force from epoch `fromEpoch`.
     event SpendingLimitSet(address indexed client, uint256 limit, uint64 fromEpoch);
     /// @notice A parameter changed.
@@ -199,7 +237,17 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IServiceEscrow
-    function debit(uint64 epoch, ClientUsage[] calldata usage) external nonReentrant returns (uint256 toNodes) {
+    /// @dev Agent charges are summed per agent across nodes; a charge naming no registered agent
+    /// (id 0 or above the marketplace's `agentCount`), or any agent charge while no marketplace is
+    /// set, is split as other revenue; so are agents after the first {MAX_SETTLED_AGENTS}
+    /// distinct ones ({AgentRevenueUnsettled}; the committee keeps the largest within the bound).
+    /// If the marketplace's `settle` reverts, its revenue is split as other revenue. No report is
+    /// refused for its agent charges.
+    function debit(uint64 epoch, ClientUsage[] calldata usage, ServiceCharge[] calldata charges)
+        external
+        nonReentrant
+        returns (uint256 toNodes)
+    {
         if (msg.sender != registry) revert EscrowUnauthorized(msg.sender);
         uint256 total;
         for (uint256 i = 0; i < usage.length; ++i) {
@@ -218,10 +266,38 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
         }
         if (total == 0) return 0;
         totalDebited += total;
-        toNodes = (total * nodeShareBps) / BPS;
-        emit EpochDebited(epoch, total, toNodes, total - toNodes);
+        IAgentSettlement m = marketplace;
+        (uint256[] memory ids, uint256[] memory amounts, uint256 agentTotal, uint256 unsettled) = _agentRevenue(m, charges);
+        if (unsettled != 0) emit AgentRevenueUnsettled(epoch, unsettled);
+        // The marketplace pulls at most the approved agent revenue; what it leaves is the nodes'.
+        uint256 toMarketplace;
+        if (agentTotal != 0) {
+            uint256 before = usdc.balanceOf(address(this));
+            usdc.forceApprove(address(m), agentTotal);
+            try m.settle(epoch, ids, amounts) {}
+            catch {
+                emit AgentSettlementFailed(epoch, agentTotal);
+                agentTotal = 0;
+            }
+            usdc.forceApprove(address(m), 0);
+            toMarketplace = before - usdc.balanceOf(address(this));
+        }
+        // The registry checked that the charges sum to the usage, so agentTotal <= total.
+        uint256 other = total - agentTotal;
+        toNodes = (other * nodeShareBps) / BPS + (agentTotal - toMarketplace);
+        uint256 toBuyback = total - toNodes - toMarketplace;
+        emit EpochDebited(epoch, total, toNodes, toBuyback, toMarketplace);
         usdc.safeTransfer(rewards, toNodes);
-        usdc.safeTransfer(buyback, total - toNodes);
+        usdc.safeTransfer(buyback, toBuyback);
+    }
+
+    /// @notice Sets the agent marketplace that splits agent revenue (owner: the timelock).
+    /// @param marketplace_ zero (agent revenue split as other revenue) or a marketplace whose
+    /// escrow is this contract (its `settle` admits no other caller)
+    function setMarketplace(IAgentSettlement marketplace_) external onlyOwner {
+        if (address(marketplace_) != address(0) && marketplace_.escrow() != address(this)) revert EscrowBadParameter();
+        marketplace = marketplace_;
+        emit MarketplaceSet(address(marketplace_));
     }
 
     /// @notice Sets the buyback recipient, the nodes' share and the notice period (owner: the timelock).
@@ -256,6 +332,45 @@ contract ServiceEscrow is IServiceEscrow, Ownable, ReentrancyGuardTransient {
         nodeShareBps = nodeShareBps_;
         noticePeriod = noticePeriod_;
         emit ParametersSet(buyback_, nodeShareBps_, noticePeriod_);
+    }
+
+    /// @dev The report's agent revenue summed per registered agent, in order of first appearance,
+    /// and what agents past the bound earned (`unsettled`); a transient index per agent id keeps
+    /// the sum linear in the number of charges.
+    function _agentRevenue(IAgentSettlement m, ServiceCharge[] calldata charges)
+        private
+        returns (uint256[] memory ids, uint256[] memory amounts, uint256 sum, uint256 unsettled)
+    {
+        if (address(m) == address(0)) return (ids, amounts, 0, 0);
+        uint256 known = m.agentCount();
+        ids = new uint256[](MAX_SETTLED_AGENTS);
+        amounts = new uint256[](MAX_SETTLED_AGENTS);
+        uint256 n;
+        for (uint256 i = 0; i < charges.length; ++i) {
+            ServiceCharge calldata c = charges[i];
+            uint256 id = uint256(c.service);
+            if (c.kind != AGENT_KIND || c.amount == 0 || id == 0 || id > known) continue;
+            TransientSlot.Uint256Slot slot = AGENT_INDEX_SLOT.deriveMapping(id).asUint256();
+            uint256 k = slot.tload();
+            if (k == 0) {
+                if (n == MAX_SETTLED_AGENTS) {
+                    unsettled += c.amount;
+                    continue;
+                }
+                ids[n] = id;
+                k = ++n;
+                slot.tstore(k);
+            }
+            amounts[k - 1] += c.amount;
+            sum += c.amount;
+        }
+        // Cleared before returning: a later call in the same transaction starts from zero.
+        for (uint256 j = 0; j < n; ++j) AGENT_INDEX_SLOT.deriveMapping(ids[j]).asUint256().tstore(0);
+        // Trim both arrays to the agents found (shrinking a memory array's length in place).
+        assembly ("memory-safe") {
+            mstore(ids, n)
+            mstore(amounts, n)
+        }
     }
 
     function _limitAt(Account storage a, uint64 epoch) private view returns (uint64) {

@@ -31,7 +31,7 @@ struct ServiceCharge {
     uint32 nodeId;
     /// @dev 0: content delivery (`service` zero); 1: edge function (`service` its content root,
     /// or zero for the functions folded together when the report would exceed its bound); 2:
-    /// reserved for agents (issue #20).
+    /// agent calls (`service` the agent's id in AgentMarketplace, `bytes32(agentId)`).
     uint8 kind;
     bytes32 service;
     /// @dev Acknowledged requests: delivery acks (kind 0) or invocations (kind 1).
@@ -77,9 +77,13 @@ interface IEpochReportErrors {
 /// @notice The service escrow as the registry drives it.
 interface IServiceEscrow {
     /// @notice Debits each client exactly its usage (reverts above its balance or its spending
-    /// limit of the epoch) and pays out the split.
+    /// limit of the epoch) and pays out the split: agent charges (kind 2) through the agent
+    /// marketplace's split, the rest through the escrow's node share.
+    /// @param epoch the reported epoch
+    /// @param usage what each client owes (the report's `usage`)
+    /// @param charges what each node earned per service (the report's `charges`, checked by the registry)
     /// @return toNodes USDC sent to the rewards contract for the epoch's node pool
-    function debit(uint64 epoch, ClientUsage[] calldata usage) external returns (uint256 toNodes);
+    function debit(uint64 epoch, ClientUsage[] calldata usage, ServiceCharge[] calldata charges) external returns (uint256 toNodes);
 }
 
 /// @notice The rewards contract as the registry drives it.

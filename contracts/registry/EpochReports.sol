@@ -28,7 +28,7 @@ library EpochReports {
     /// keeps two per node for content and folded functions and itemizes up to 824 functions
     /// (protocol/usage.ts MAX_REPORT_CHARGES); the report's submission stays well under a block.
     uint256 public constant MAX_CHARGES = 1024;
-    /// @notice Highest {ServiceCharge} kind: 0 content, 1 edge function, 2 agent (reserved, issue #20).
+    /// @notice Highest {ServiceCharge} kind: 0 content, 1 edge function, 2 agent (settled through AgentMarketplace by the escrow).
     uint8 public constant MAX_KIND = 2;
 
     /// @notice The EIP-712 struct hash of `report` (NodeRegistry.reportDigest wraps it in its domain).

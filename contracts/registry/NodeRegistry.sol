@@ -187,7 +187,7 @@ contract NodeRegistry is NodeStaking, EIP712, IEpochReportErrors {
         bytes32 digest = _hashTypedDataV4(EpochReports.verify(report, nodeCount));
         uint32[] memory signers = _checkSignatures(digest, signatures, e);
         emit EpochReported(e, digest, report, signers);
-        escrow.debit(e, report.usage);
+        escrow.debit(e, report.usage, report.charges);
         rewards.settle(e, report.rewardsRoot, report.totalFlkWeight, report.totalUsdcWeight);
         for (uint256 i = 0; i < report.nodes.length; ++i) {
             NodeMeasurement calldata m = report.nodes[i];

@@ -13,7 +13,8 @@ import AgentsModule from "./Agents";
  * everything: it owns Emission and every parameter and holds the ecosystem treasury; the node half
  * of emission streams to the node rewards contract. The deployer keeps nothing. The edge
  * functions' registry has no owner and no wiring: it is here so every part finds its address in
- * the same deployment record. The agent marketplace is owned by the timelock like the rest.
+ * the same deployment record. The agent marketplace is owned by the timelock like the rest; the
+ * escrow splits agent revenue through it (docs/agents.md "Settlement").
  */
 export default buildModule("Fleek", (m) => {
   const { flk, emission, vesting } = m.useModule(TokenModule);
@@ -32,11 +33,13 @@ export default buildModule("Fleek", (m) => {
   m.call(buyback, "transferOwnership", [timelock]);
 
   m.call(registry, "transferOwnership", [timelock], { id: "RegistryToTimelock" });
-  m.call(escrow, "transferOwnership", [timelock], { id: "EscrowToTimelock" });
 
   const { functionRegistry } = m.useModule(FunctionsModule);
 
+  // The escrow hands agent revenue to the marketplace (which admits only this escrow), then both go to the timelock.
   const { agentMarketplace } = m.useModule(AgentsModule);
+  const escrowMarketplace = m.call(escrow, "setMarketplace", [agentMarketplace]);
+  m.call(escrow, "transferOwnership", [timelock], { id: "EscrowToTimelock", after: [escrowMarketplace] });
   m.call(agentMarketplace, "transferOwnership", [timelock], { id: "AgentsToTimelock" });
 
   return {

@@ -107,9 +107,12 @@ export const escrowSchema: SchemaPart = {
     type EscrowEpoch {
       epoch: Int!
       total: BigInt!
-      "nodeShareBps of total, sent to EpochRewards (the epoch's USDC pool)."
+      "Sent to EpochRewards (the epoch's USDC pool): nodeShareBps of non-agent revenue plus the agents' node share."
       toNodes: BigInt!
+      "Sent to BuybackBurner directly: the rest of non-agent revenue."
       toBuyback: BigInt!
+      "Pulled by AgentMarketplace: agent owners' shares and protocol fees (total = toNodes + toBuyback + toMarketplace)."
+      toMarketplace: BigInt!
       "Whether the report's node revenues add up to total (revenue weight = USDC actually debited)."
       revenueMatchesDebits: Boolean!
       "Debits per client (default: by client address)."

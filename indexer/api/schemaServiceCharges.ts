@@ -1,12 +1,13 @@
+import { agentService, ServiceKind } from "../../protocol/usage";
 import { badInput } from "./errors";
 import { paginate, type PageArgs } from "./pagination";
 import type { ApiContext, Row, SchemaPart } from "./schemaCore";
 import { parseId } from "./schemaRegistry";
 
-/** `ServiceCharge.kind` on chain and its GraphQL name (kind 2 is reserved for agents, issue #20). */
+/** `ServiceCharge.kind` on chain and its GraphQL name. */
 const KINDS = ["CONTENT", "FUNCTION", "AGENT"] as const;
 type KindName = (typeof KINDS)[number];
-const FUNCTION_KIND = 1;
+const FUNCTION_KIND = ServiceKind.Function;
 
 const USAGE_ORDERING = { name: "functionUsage", columns: ["epoch", "nodeId", "service"] } as const;
 const NODE_CHARGE_ORDERING = { name: "nodeCharge", columns: ["epoch", "kind", "service"] } as const;
@@ -45,7 +46,7 @@ export const serviceChargesSchema: SchemaPart = {
       CONTENT
       "An edge function: service is the version's content root (zero: functions folded together in a full report)."
       FUNCTION
-      "Agents (reserved, issue #20)."
+      "An agent's calls: service is bytes32(agentId) of AgentMarketplace; amounts are gross, before the marketplace's split."
       AGENT
     }
 
@@ -99,6 +100,13 @@ export const serviceChargesSchema: SchemaPart = {
       usageByNode(first: Int, after: String, orderDirection: OrderDirection): NodeServiceTotalConnection!
     }
 
+    extend type Agent {
+      "What each node was paid for the agent's calls over every reported epoch (gross, before the 20/70/10-style split; by node id)."
+      revenueByNode(first: Int, after: String, orderDirection: OrderDirection): NodeServiceTotalConnection!
+      "Its charges per epoch and node (default: oldest epoch first), optionally of one epoch or node."
+      charges(epoch: Int, nodeId: Int, first: Int, after: String, orderDirection: OrderDirection): ServiceChargeConnection!
+    }
+
     extend type Node {
       "What the node was paid per service over every reported epoch (by kind, then service), optionally of one kind."
       revenueByService(kind: ServiceKind, first: Int, after: String, orderDirection: OrderDirection): NodeServiceTotalConnection!
@@ -132,6 +140,20 @@ export const serviceChargesSchema: SchemaPart = {
           BY_NODE_ORDERING,
           args,
         ),
+    },
+    Agent: {
+      revenueByNode: (a: Row<"agents">, args: PageArgs, ctx: ApiContext) =>
+        paginate(
+          ctx.db.selectFrom("node_service_totals").selectAll().where("kind", "=", ServiceKind.Agent).where("service", "=", agentService(a.id)),
+          BY_NODE_ORDERING,
+          args,
+        ),
+      charges: (a: Row<"agents">, args: PageArgs & { epoch?: number | null; nodeId?: number | null }, ctx: ApiContext) => {
+        let query = ctx.db.selectFrom("service_charges").selectAll().where("kind", "=", ServiceKind.Agent).where("service", "=", agentService(a.id));
+        if (args.epoch != null) query = query.where("epoch", "=", parseId(args.epoch, "epoch"));
+        if (args.nodeId != null) query = query.where("nodeId", "=", parseId(args.nodeId, "nodeId"));
+        return paginate(query, USAGE_ORDERING, args);
+      },
     },
     Node: {
       revenueByService: (n: Row<"nodes">, args: PageArgs & { kind?: KindName | null }, ctx: ApiContext) => {

@@ -1,5 +1,6 @@
 import type { HandlerContext, IndexerModule } from "../module";
-import { col, createTables, defineTable } from "../store/tables";
+import { sql } from "kysely";
+import { addColumns, col, createTables, defineTable } from "../store/tables";
 import type { EventArgsOf } from "../abi";
 import { DEFAULT_SPENDING_LIMIT, withSpendingLimit } from "../../protocol/escrow";
 import type { RawDb } from "../store/database";
@@ -68,7 +69,10 @@ export const escrowEpochs = defineTable({
     epoch: col.int8(),
     total: col.wei(),
     to_nodes: col.wei(),
+    /** Sent to the buyback directly (non-agent revenue's share). */
     to_buyback: col.wei(),
+    /** Pulled by the agent marketplace: owner shares and protocol fees (docs/payments.md "Agent revenue"). */
+    to_marketplace: col.wei().added("190-escrow-marketplace", sql`0`),
     block_number: col.int8(),
     tx_hash: col.text(),
   },
@@ -163,6 +167,7 @@ export const escrowModule: IndexerModule = {
         total: a.total,
         to_nodes: a.toNodes,
         to_buyback: a.toBuyback,
+        to_marketplace: a.toMarketplace,
         block_number: ctx.block.number,
         tx_hash: ctx.log.transactionHash,
       }),
@@ -178,6 +183,11 @@ export const escrowModule: IndexerModule = {
     "154-escrow": {
       async up(db: RawDb) {
         await createTables(db, [escrowAccounts, escrowDebits, escrowEpochs]);
+      },
+    },
+    "190-escrow-marketplace": {
+      async up(db: RawDb) {
+        await addColumns(db, "190-escrow-marketplace", [escrowEpochs]);
       },
     },
   },

@@ -7,7 +7,7 @@ import type { RawDb } from "../store/database";
  * Invocations and revenue per service (docs/functions.md, "Views"; docs/payments.md, "Charges per
  * service"): each `EpochReported` carries the report's `charges`, the USDC each node was paid per
  * (kind, service) — kind 0 content (service zero), 1 an edge function (service its content root,
- * zero for functions folded when the report was full), 2 agents (reserved). One row per charge
+ * zero for functions folded when the report was full), 2 an agent (service bytes32(agentId)). One row per charge
  * and epoch, and running totals per service and per (node, service). A function's figures are the
  * sum over its versions' roots (`function_versions`), resolved when asked, so a charge counts for
  * whichever function published its root, whenever it did.

@@ -19,7 +19,7 @@ const ZERO = hre.ethers.ZeroAddress;
 
 describe("AgentMarketplace", () => {
   describe("deployment", () => {
-    it("is deployed by the Fleek module, owned by the timelock and wired to USDC, the registry, the creator market, the escrow and the buyback", async () => {
+    it("is deployed by the Fleek module, owned by the timelock and wired to USDC, the registry, the creator market, the escrow (both ways) and the buyback", async () => {
       const suite = await loadFixture(deploySuite);
       const m = suite.agentMarketplace;
       const address = await m.getAddress();
@@ -27,6 +27,8 @@ describe("AgentMarketplace", () => {
       expect(await m.owner()).to.equal(suite.admin);
       expect(await m.usdc()).to.equal(await suite.usdc.getAddress());
       expect(await m.clock()).to.equal(await suite.registry.getAddress());
+      // The escrow hands agent revenue to it (docs/agents.md "Settlement").
+      expect(await suite.escrow.marketplace()).to.equal(address);
       expect(await m.creatorMarket()).to.equal(await suite.creatorMarket.getAddress());
       expect(await m.escrow()).to.equal(await suite.escrow.getAddress());
       expect(await m.buyback()).to.equal(await suite.buyback.getAddress());

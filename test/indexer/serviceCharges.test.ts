@@ -1,7 +1,8 @@
 /**
  * The report's per-service charges in the indexer (indexer/derive/serviceCharges.ts): per epoch,
  * function version and node on the real registry, totals per function over its versions' roots and
- * per node, over GraphQL, on PGlite and PostgreSQL, and a reorg that replaces a reported epoch.
+ * per node, over GraphQL, on PGlite and PostgreSQL, and a reorg that replaces a reported epoch;
+ * agent charges (kind 2) settled through the escrow and the marketplace, linked to the agent by node.
  */
 import { expect } from "chai";
 import hre from "hardhat";
@@ -9,6 +10,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { startApiServer } from "../../indexer/api/server";
 import type { ServiceCharge } from "../../protocol/report";
 import { completeEpochReport } from "../../protocol/reportRoots";
+import { agentService, ServiceKind } from "../../protocol/usage";
 import { standings, submitReport } from "../../testkit/registry";
 import { gql } from "./graphql";
 import { dropTestDatabases, dumpDerived, newEngine, testBackends } from "./helpers";
@@ -49,6 +51,16 @@ async function chargedNetwork(): Promise<RegistryActivity> {
   await s.functionRegistry.connect(alice).publish(1, R2, LIMITS);
   await s.functionRegistry.connect(alice).register("echo", R3, LIMITS);
   await s.escrow.connect(s.clients[0]).deposit(s.clients[0].address, 1_000_000n);
+  return s;
+}
+
+/** Two agents on the deployed marketplace (owners: accounts 11 and 12), the client funded. */
+async function agentNetwork(): Promise<RegistryActivity> {
+  const s = await sevenActiveNodes();
+  const [alice, bob] = (await hre.ethers.getSigners()).slice(11, 13);
+  await s.agentMarketplace.connect(alice).register("alpha", R1, R2, 128, 1_000);
+  await s.agentMarketplace.connect(bob).register("beta", R3, R2, 128, 1_000);
+  await s.escrow.connect(s.clients[0]).deposit(s.clients[0].address, 2_000_000n);
   return s;
 }
 
@@ -144,6 +156,50 @@ describe("indexer service charges: invocations and revenue per function and node
         expect(await bad(`{ edgeFunction(id: 1) { usageByNode(after: "${page.pageInfo.endCursor}") { nodes { nodeId } } } }`)).to.equal("BAD_USER_INPUT");
         expect(await bad(`{ epochCharges(epoch: -2) { nodes { epoch } } }`)).to.equal("BAD_USER_INPUT");
         expect(await bad(`{ node(id: ${n1}) { revenueByService(kind: OTHER) { nodes { amount } } } }`)).to.equal("GRAPHQL_VALIDATION_FAILED");
+      } finally {
+        await api.close();
+        await database.close();
+      }
+    });
+
+    it(`${name}: agent charges reach the owners through the escrow and the marketplace, and each agent's revenue by node`, async function () {
+      const backend = (await testBackends()).find((b) => b.name === name)!;
+      if (!backend.fresh) return this.skip();
+      const s = await loadFixture(agentNetwork);
+      const [n1, n2] = s.nodes.map((n) => n.id);
+      const [alice] = (await hre.ethers.getSigners()).slice(11, 12);
+      // Agent 1 on two nodes (600,000 + 400,000), agent 2 on node 2 (10,000), content on node 1 (100,000).
+      await reportCharges(s, [
+        charge(n1, ServiceKind.Content, ZERO, 5n, 0n, 100_000n),
+        charge(n1, ServiceKind.Agent, agentService(1), 6n, 40n, 600_000n),
+        charge(n2, ServiceKind.Agent, agentService(1), 4n, 30n, 400_000n),
+        charge(n2, ServiceKind.Agent, agentService(2), 1n, 2n, 10_000n),
+      ]);
+      // Default split 20/70/10 of 1,000,000 and 10,000; content at the escrow's 80%.
+      expect(await s.agentMarketplace.balanceOf(alice.address)).to.equal(700_000n);
+      const database = await backend.fresh();
+      const api = await startApiServer({ database, port: 0 });
+      try {
+        await (await newEngine(database, s)).syncToHead();
+        const answer = await gql(
+          api.url,
+          `{ agent(id: 1) { revenue toNodes toOwner toProtocol revenueByNode { nodes { nodeId kind service requests cpuMs amount } } charges(nodeId: ${n2}) { nodes { epoch amount } } }
+             agentSettlement(epoch: 1) { amount toNodes toOwners toProtocol }
+             escrowEpoch(epoch: 1) { total toNodes toBuyback toMarketplace } }`,
+        );
+        expect(answer.errors, JSON.stringify(answer.errors)).to.equal(undefined);
+        const { agent, agentSettlement, escrowEpoch } = answer.data;
+        expect([agent.revenue, agent.toNodes, agent.toOwner, agent.toProtocol]).to.deep.equal(["1000000", "200000", "700000", "100000"]);
+        expect(agent.revenueByNode.nodes).to.deep.equal([
+          { nodeId: n1, kind: "AGENT", service: agentService(1), requests: "6", cpuMs: "40", amount: "600000" },
+          { nodeId: n2, kind: "AGENT", service: agentService(1), requests: "4", cpuMs: "30", amount: "400000" },
+        ]);
+        expect(agent.charges.nodes).to.deep.equal([{ epoch: 1, amount: "400000" }]);
+        expect(agentSettlement).to.deep.equal({ amount: "1010000", toNodes: "202000", toOwners: "707000", toProtocol: "101000" });
+        // Content 100,000 at 80/20 beside the agents: 80,000 + 202,000 to nodes, 20,000 burned directly, 808,000 to the marketplace.
+        expect(escrowEpoch).to.deep.equal({ total: "1110000", toNodes: "282000", toBuyback: "20000", toMarketplace: "808000" });
+        const bad = (await gql(api.url, `{ agent(id: 1) { charges(epoch: -1) { nodes { epoch } } } }`)).errors?.[0]?.extensions?.code;
+        expect(bad).to.equal("BAD_USER_INPUT");
       } finally {
         await api.close();
         await database.close();

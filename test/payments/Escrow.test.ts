@@ -11,7 +11,7 @@ import { loadFixture, mine, time } from "@nomicfoundation/hardhat-toolbox/networ
 import type { ClientUsage } from "../../protocol/report";
 import { completeEpochReport } from "../../protocol/reportRoots";
 import { rewardProof, type RewardsTree } from "../../protocol/rewards";
-import { usageTotals, type Delivery } from "../../protocol/usage";
+import { agentService, NO_SERVICE, ServiceKind, usageTotals, type Delivery } from "../../protocol/usage";
 import { MIN_STAKE, registrySuite, runBeacon, standings, submitReport, withActiveNodes, type RegistrySuite, type TestNode } from "../../testkit/registry";
 import { withContentCharges } from "../../testkit/reportCharges";
 
@@ -106,7 +106,7 @@ describe("ServiceEscrow: paid revenue and spending limits", () => {
     const tx = await submitReport(s, s.nodes, report);
     await expect(tx)
       .to.emit(s.escrow, "EpochDebited")
-      .withArgs(1, 1_000n * USDC, 800n * USDC, 200n * USDC);
+      .withArgs(1, 1_000n * USDC, 800n * USDC, 200n * USDC, 0);
     expect(await claimUsdc(s, 1n, rewards, honest.owner.address)).to.equal(800n * USDC);
     // The fabricator has no leaf: no USDC, no FLK weight.
     expect(() => rewardProof(rewards, fabricator.owner.address)).to.throw(/no leaf/);
@@ -219,6 +219,51 @@ describe("ServiceEscrow: paid revenue and spending limits", () => {
     await expect(submitReport(s, s.nodes, over.report))
       .to.be.revertedWithCustomError(s.escrow, "EscrowSpendingLimitExceeded")
       .withArgs(client.address, 1n, 0n);
+  });
+
+  it('pools agent revenue\'s 20% node share with the rest and shares the pool by gross revenue (docs/payments.md "Agent revenue")', async () => {
+    const s = await loadFixture(paying);
+    const [client] = s.clients;
+    const [content, agentHost] = s.nodes;
+    const owner = (await hre.ethers.getSigners())[12];
+    await s.agentMarketplace.connect(owner).register("alpha", `0x${"11".repeat(32)}`, `0x${"22".repeat(32)}`, 128, 1_000);
+    await s.escrow.connect(client).deposit(client.address, 1_000n * USDC);
+    const epoch = await s.registry.epoch();
+    const ids = s.nodes.map((n) => n.id);
+    const revenue = new Map([
+      [content.id, 500n * USDC],
+      [agentHost.id, 500n * USDC],
+    ]);
+    const { report, rewards } = completeEpochReport(
+      {
+        epoch,
+        nodes: ids.map((id) => ({
+          nodeId: id,
+          uptime: 100,
+          latencyMs: 10,
+          bytesServed: 0n,
+          deliveryAcks: 0n,
+          revenue: revenue.get(id) ?? 0n,
+          reputation: 100,
+        })),
+        usage: [{ client: client.address, amount: 1_000n * USDC }],
+        charges: [
+          { nodeId: content.id, kind: ServiceKind.Content, service: NO_SERVICE, requests: 1n, cpuMs: 0n, amount: 500n * USDC },
+          { nodeId: agentHost.id, kind: ServiceKind.Agent, service: agentService(1), requests: 1n, cpuMs: 0n, amount: 500n * USDC },
+        ],
+      },
+      await standings(s, ids),
+    );
+    const buybackBefore = await s.usdc.balanceOf(await s.buyback.getAddress());
+    // Content: 400 to the pool, 100 burned; the agent: 100 to the pool, 350 to its owner, 50 burned.
+    await expect(submitReport(s, s.nodes, report))
+      .to.emit(s.escrow, "EpochDebited")
+      .withArgs(epoch, 1_000n * USDC, 500n * USDC, 100n * USDC, 400n * USDC);
+    expect(await s.agentMarketplace.balanceOf(owner.address)).to.equal(350n * USDC);
+    expect((await s.usdc.balanceOf(await s.buyback.getAddress())) - buybackBefore).to.equal(150n * USDC);
+    // Equal gross revenue, equal USDC weight: 250 each (alone, content would get 400 and the agent host 100).
+    expect(await claimUsdc(s, epoch, rewards, content.owner.address)).to.equal(250n * USDC);
+    expect(await claimUsdc(s, epoch, rewards, agentHost.owner.address)).to.equal(250n * USDC);
   });
 
   it("takes the edge functions' prices from governance only, within bounds, with an event", async () => {

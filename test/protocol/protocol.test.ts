@@ -13,9 +13,13 @@ import {
   lockBoost,
   rewardLeaves,
   rewardProof,
+  splitAgentRevenue,
   splitDebits,
+  splitEpochRevenue,
+  DEFAULT_AGENT_SPLIT,
   REWARD_LEAF_TYPES,
 } from "../../protocol/rewards";
+import { agentService, NO_SERVICE, ServiceKind } from "../../protocol/usage";
 import { orderSignatures, quorum } from "../../protocol/report";
 import { checkEpochReport, completeEpochReport } from "../../protocol/reportRoots";
 
@@ -71,6 +75,39 @@ describe("protocol: rewards", () => {
       ),
     );
     expect(splitDebits(101n, 8_000n)).to.deep.equal({ toNodes: 80n, toBuyback: 21n });
+  });
+
+  it("splits agent revenue 20/70/10 by default, the nodes keeping the rounding", () => {
+    expect(splitAgentRevenue(1_000_000n, DEFAULT_AGENT_SPLIT)).to.deep.equal({ toNodes: 200_000n, toOwner: 700_000n, toProtocol: 100_000n });
+    expect(splitAgentRevenue(333n, DEFAULT_AGENT_SPLIT)).to.deep.equal({ toNodes: 67n, toOwner: 233n, toProtocol: 33n });
+    expect(agentService(258)).to.equal(`0x${"00".repeat(30)}0102`);
+  });
+
+  it("splits an epoch: agents summed across nodes, unknown agents and the rest by the node share", () => {
+    const charges = [
+      { kind: ServiceKind.Content, service: NO_SERVICE, amount: 500n },
+      { kind: ServiceKind.Agent, service: agentService(1), amount: 600n },
+      { kind: ServiceKind.Agent, service: agentService(3), amount: 100n },
+      { kind: ServiceKind.Agent, service: agentService(1), amount: 400n },
+    ];
+    // Agent 3 is unknown (2 registered): 600 of other revenue at 80%, agent 1's 1,000 at 20/70/10.
+    const split = splitEpochRevenue(1_600n, charges, 8_000n, DEFAULT_AGENT_SPLIT, 2n);
+    expect(split).to.deep.equal({
+      toNodes: 480n + 200n,
+      toBuyback: 120n,
+      toMarketplace: 800n,
+      agents: [{ agentId: 1n, amount: 1_000n, toNodes: 200n, toOwner: 700n, toProtocol: 100n }],
+    });
+    // With room for one agent only, agent 2 (second in report order) is plain revenue: 600 at 20/70/10, 100 at 80/20.
+    const bounded = splitEpochRevenue(
+      700n,
+      [charges[1], { kind: ServiceKind.Agent, service: agentService(2), amount: 100n }],
+      8_000n,
+      DEFAULT_AGENT_SPLIT,
+      2n,
+      1,
+    );
+    expect([bounded.toNodes, bounded.toBuyback, bounded.toMarketplace, bounded.agents.length]).to.deep.equal([120n + 80n, 20n, 480n, 1]);
   });
 });
 

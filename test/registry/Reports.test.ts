@@ -220,6 +220,48 @@ describe("NodeRegistry: epoch reports", () => {
     expect(log.args.digest).to.equal(reportDigest(reportDomain((await hre.ethers.provider.getNetwork()).chainId, await reg.getAddress()), accepted));
   });
 
+  it("submits a full report of agent charges under the 2^24 gas cap: 1,024 charges of 256 agents of new owners, 128 settled (docs/payments.md, Agent revenue)", async function () {
+    this.timeout(600_000);
+    const s = await loadFixture(reporting);
+    for (let i = 0; i < 256; i++) {
+      const owner = hre.ethers.Wallet.createRandom().connect(hre.ethers.provider);
+      await hre.network.provider.send("hardhat_setBalance", [owner.address, "0xde0b6b3a7640000"]);
+      await s.agentMarketplace.connect(owner).register(`a${i}`, `0x${"0a".repeat(32)}`, `0x${"0b".repeat(32)}`, 1, 0);
+    }
+    await atReportTime(s);
+    const [client] = s.clients;
+    await s.escrow.connect(client).deposit(client.address, 20_000_000n);
+    const m = (nodeId: number, revenue: bigint) => ({ nodeId, uptime: 90, latencyMs: 1, bytesServed: 1n, deliveryAcks: 1n, revenue, reputation: 50 });
+    // Nodes 1-4 each serve all 256 agents, 10,000 units a charge: every owner's share is credited.
+    const charges = [1, 2, 3, 4].flatMap((nodeId) =>
+      Array.from({ length: 256 }, (_, i) => ({
+        nodeId,
+        kind: 2,
+        service: `0x${(i + 1).toString(16).padStart(64, "0")}`,
+        requests: 3n,
+        cpuMs: 2n,
+        amount: 10_000n,
+      })),
+    );
+    const report = {
+      ...(await emptyReport(s, {
+        nodes: [1, 2, 3, 4].map((id) => m(id, 2_560_000n)),
+        usage: [{ client: client.address, amount: 10_240_000n }],
+        totalUsdcWeight: 10_240_000n,
+      })),
+      charges,
+    };
+    const q = s.members.slice(0, quorum(7));
+    const receipt = await (await s.registry.submitEpochReport(report, await signReport(s, report, q))).wait();
+    console.log(`      submitEpochReport with 1,024 agent charges of 256 new owners: ${receipt!.gasUsed} gas (cap 2^24 = ${2n ** 24n})`);
+    expect(receipt!.gasUsed < 2n ** 24n).to.equal(true);
+    // ServiceEscrow.MAX_SETTLED_AGENTS = 128 agents settled (4 charges of 10,000 each, 70% to the owner); 128 as plain revenue.
+    expect(await s.agentMarketplace.totalOwed()).to.equal(128n * 4n * 7_000n);
+    await expect(receipt!.hash)
+      .to.emit(s.escrow, "AgentRevenueUnsettled")
+      .withArgs(1, 128n * 4n * 10_000n);
+  });
+
   it("jails nodes under 40% uptime at the epoch change; they may rejoin later", async () => {
     const s = await loadFixture(reporting);
     const [low, edge] = s.nodes;

@@ -188,7 +188,7 @@ describe("EpochRewards and ServiceEscrow", () => {
     await expect(tx)
       .to.emit(s.escrow, "Debited")
       .withArgs(1, c2.address, 5n * USDC, 0);
-    await expect(tx).to.emit(s.escrow, "EpochDebited").withArgs(1, debited, toNodes, toBuyback);
+    await expect(tx).to.emit(s.escrow, "EpochDebited").withArgs(1, debited, toNodes, toBuyback, 0);
     expect((await s.escrow.accounts(c1.address)).balance).to.equal(70n * USDC - 1n);
     expect((await s.escrow.accounts(c2.address)).balance).to.equal(0n);
     expect((await s.usdc.balanceOf(buyback)) - buybackBefore).to.equal(toBuyback);
@@ -234,7 +234,8 @@ describe("EpochRewards and ServiceEscrow", () => {
 
   it("keeps debits and parameters to the registry and the admin", async () => {
     const s = await loadFixture(rewarding);
-    await expect(s.escrow.debit(1, [])).to.be.revertedWithCustomError(s.escrow, "EscrowUnauthorized");
+    await expect(s.escrow.debit(1, [], [])).to.be.revertedWithCustomError(s.escrow, "EscrowUnauthorized");
+    await expect(s.escrow.setMarketplace(s.agentMarketplace)).to.be.revertedWithCustomError(s.escrow, "OwnableUnauthorizedAccount");
     await expect(s.rewards.settle(1, hre.ethers.ZeroHash, 0, 0)).to.be.revertedWithCustomError(s.rewards, "RewardsUnauthorized");
     await expect(s.escrow.setParameters(s.admin, 8_000, 0)).to.be.revertedWithCustomError(s.escrow, "OwnableUnauthorizedAccount");
     const admin = s.escrow.connect(s.adminSigner);
