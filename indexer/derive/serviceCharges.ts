@@ -119,7 +119,8 @@ export const serviceChargesModule: IndexerModule = {
   handlers: { "NodeRegistry:EpochReported": onReported },
   prefetch: {
     "NodeRegistry:EpochReported": (a) =>
-      a.report.charges.flatMap((c): PrefetchKey[] => {
+      // A plain array: an ethers Result's flatMap builds its output through Result's constructor, which loses the keys' objects.
+      Array.from(a.report.charges).flatMap((c): PrefetchKey[] => {
         const key = keyOf(c);
         return [
           { table: nodeServiceTotals, key },

@@ -91,6 +91,7 @@ export class Dispatcher {
     for (const event of events) {
       for (const fetch of this.prefetchers.get(event.key) ?? []) {
         for (const { table, key } of fetch(event.args)) {
+          if (!table) throw new Error(`a prefetch of ${event.key} returned an entry without its table`);
           const keys = byTable.get(table);
           if (keys) keys.push(key);
           else byTable.set(table, [key]);

@@ -152,7 +152,13 @@ export class SyncEngine {
         this.parts.state = (await readSyncState(this.parts.db)) ?? this.parts.state;
         failures++;
         const delay = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
-        this.parts.log.warn("sync pass failed; retrying from the committed cursor", { error: (err as Error).message, delayMs: delay });
+        // A programming error will fail every retry the same way: its stack says where.
+        const bug = err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError;
+        this.parts.log.warn("sync pass failed; retrying from the committed cursor", {
+          error: (err as Error).message,
+          delayMs: delay,
+          ...(bug ? { stack: err.stack } : {}),
+        });
         await sleep(delay, signal);
       }
     }

@@ -61,6 +61,8 @@ interface Indexer {
   child: ChildProcess;
   graphqlUrl: string;
   healthUrl: string;
+  /** Its log so far (stderr), for the errors of a test that waits on it. */
+  log: () => string;
 }
 
 const abi = (file: string) => JSON.parse(fs.readFileSync(path.join(ROOT, "artifacts/contracts", file), "utf8")).abi;
@@ -133,7 +135,7 @@ async function startIndexer(dir: string, deploymentFile: string): Promise<Indexe
       if (!line) return;
       clearTimeout(timer);
       const { graphql, health } = JSON.parse(line) as { graphql: string; health: string };
-      resolve({ child, graphqlUrl: graphql, healthUrl: health });
+      resolve({ child, graphqlUrl: graphql, healthUrl: health, log: () => log });
     });
   });
 }
@@ -191,7 +193,8 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       const response = await fetch(indexer!.healthUrl);
       const { indexedBlock } = (await response.json()) as { indexedBlock: number | null };
       if (indexedBlock !== null && indexedBlock >= head) return;
-      if (Date.now() > deadline) throw new Error(`the indexer is at block ${indexedBlock}, the chain at ${head}`);
+      if (Date.now() > deadline)
+        throw new Error(`the indexer is at block ${indexedBlock}, the chain at ${head}; its log ends:\n${indexer!.log().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
