@@ -20,7 +20,8 @@ describe("subscribers attaching at random moments and indices", function () {
   });
 
   it("delivers every batch from the requested index exactly once", async () => {
-    cluster = new Cluster(4);
+    // Exact delivery from any index of the epoch: nothing compacted during the test (compaction.test.ts covers refusals).
+    cluster = new Cluster(4, { parameters: { retainRounds: 1_000_000 } });
     await cluster.start();
     const connect = async (node: number) => {
       const c = await NodeClient.connect("127.0.0.1", cluster!.nodes[node].mempoolPort);
@@ -35,6 +36,7 @@ describe("subscribers attaching at random moments and indices", function () {
     });
 
     const late: LateSubscriber[] = [];
+    const refusals: string[] = [];
     let loading = true;
     const load = (async () => {
       for (let wave = 0; loading; wave++) {
@@ -47,13 +49,18 @@ describe("subscribers attaching at random moments and indices", function () {
       const node = i % 4;
       const s = { from: 1 + Math.floor(Math.random() * (newest + 4)), got: [] as string[], label: `on node ${node}` };
       late.push(s);
-      (await connect(node)).subscribe(s.from, (f) => s.got.push(key(f)));
+      (await connect(node)).subscribe(
+        s.from,
+        (f) => s.got.push(key(f)),
+        (r) => refusals.push(`from ${s.from} on node ${node}: ${r.reason}`),
+      );
     }
     loading = false;
     await load;
 
     // A last transaction marks the end: every subscriber from at or below its sub-DAG must reach it.
     const { final } = await expectExactFromTail(cluster.nodes[0], reference, late, 30_000);
+    expect(refusals, "subscriptions refused").to.deep.equal([]);
     expect(late.filter((s) => s.from <= final).length, "subscribers with something to receive").to.be.greaterThan(20);
   });
 });
