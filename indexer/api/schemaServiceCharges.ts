@@ -35,6 +35,15 @@ async function functionTotals(ctx: ApiContext, f: Row<"functions">) {
   return { requests: BigInt(row?.requests ?? 0), cpuMs: BigInt(row?.cpuMs ?? 0), amount: BigInt(row?.amount ?? 0) };
 }
 
+/** An agent's totals over every reported epoch (undefined: never charged). */
+const agentTotals = (ctx: ApiContext, id: number) =>
+  ctx.db
+    .selectFrom("service_totals")
+    .select(["requests", "amount"])
+    .where("kind", "=", ServiceKind.Agent)
+    .where("service", "=", agentService(id))
+    .executeTakeFirst();
+
 const kindName = (r: { kind: number }): KindName => KINDS[r.kind];
 
 /** Per-service charges of the epoch reports: per function, per node, per epoch. */
@@ -101,6 +110,10 @@ export const serviceChargesSchema: SchemaPart = {
     }
 
     extend type Agent {
+      "Calls the epoch reports charged for it over every reported epoch (all nodes; paid or not)."
+      calls: BigInt!
+      "USDC units its calls paid over every reported epoch (gross, before the split; settled revenue is \`revenue\`)."
+      charged: BigInt!
       "What each node was paid for the agent's calls over every reported epoch (gross, before the 20/70/10-style split; by node id)."
       revenueByNode(first: Int, after: String, orderDirection: OrderDirection): NodeServiceTotalConnection!
       "Its charges per epoch and node (default: oldest epoch first), optionally of one epoch or node."
@@ -142,6 +155,8 @@ export const serviceChargesSchema: SchemaPart = {
         ),
     },
     Agent: {
+      calls: async (a: Row<"agents">, _: unknown, ctx: ApiContext) => BigInt((await agentTotals(ctx, a.id))?.requests ?? 0),
+      charged: async (a: Row<"agents">, _: unknown, ctx: ApiContext) => BigInt((await agentTotals(ctx, a.id))?.amount ?? 0),
       revenueByNode: (a: Row<"agents">, args: PageArgs, ctx: ApiContext) =>
         paginate(
           ctx.db.selectFrom("node_service_totals").selectAll().where("kind", "=", ServiceKind.Agent).where("service", "=", agentService(a.id)),

@@ -183,12 +183,19 @@ describe("indexer service charges: invocations and revenue per function and node
         await (await newEngine(database, s)).syncToHead();
         const answer = await gql(
           api.url,
-          `{ agent(id: 1) { revenue toNodes toOwner toProtocol revenueByNode { nodes { nodeId kind service requests cpuMs amount } } charges(nodeId: ${n2}) { nodes { epoch amount } } }
+          `{ agent(id: 1) { calls charged revenue toNodes toOwner toProtocol revenueByNode { nodes { nodeId kind service requests cpuMs amount } } charges(nodeId: ${n2}) { nodes { epoch amount } } }
+             agents { nodes { id calls charged } }
              agentSettlement(epoch: 1) { amount toNodes toOwners toProtocol }
              escrowEpoch(epoch: 1) { total toNodes toBuyback toMarketplace } }`,
         );
         expect(answer.errors, JSON.stringify(answer.errors)).to.equal(undefined);
-        const { agent, agentSettlement, escrowEpoch } = answer.data;
+        const { agent, agents, agentSettlement, escrowEpoch } = answer.data;
+        // Calls: 6 + 4 for agent 1 on its two nodes, 1 for agent 2; charged: the gross amounts.
+        expect([agent.calls, agent.charged]).to.deep.equal(["10", "1000000"]);
+        expect(agents.nodes).to.deep.equal([
+          { id: 1, calls: "10", charged: "1000000" },
+          { id: 2, calls: "1", charged: "10000" },
+        ]);
         expect([agent.revenue, agent.toNodes, agent.toOwner, agent.toProtocol]).to.deep.equal(["1000000", "200000", "700000", "100000"]);
         expect(agent.revenueByNode.nodes).to.deep.equal([
           { nodeId: n1, kind: "AGENT", service: agentService(1), requests: "6", cpuMs: "40", amount: "600000" },
