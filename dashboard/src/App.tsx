@@ -17,6 +17,7 @@ const Governance = lazy(() => import("./pages/Governance"));
 const Nodes = lazy(() => import("./pages/Nodes"));
 const Creators = lazy(() => import("./pages/Creators"));
 const Functions = lazy(() => import("./pages/Functions"));
+const Agents = lazy(() => import("./pages/Agents"));
 
 /** Fetches the deployment the host serves next to the app: the devnet's addresses.json plus the indexer's `graphqlUrl`. */
 async function loadDeployment(): Promise<Deployment> {
@@ -37,6 +38,8 @@ function Page({ route }: { route: Route }) {
       return <Creators />;
     case "functions":
       return <Functions />;
+    case "agents":
+      return <Agents />;
     default:
       return <Overview />;
   }

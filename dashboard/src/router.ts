@@ -8,6 +8,7 @@ export const ROUTES = [
   { route: "nodes", label: "Nodes" },
   { route: "creators", label: "Creator tokens" },
   { route: "functions", label: "Functions" },
+  { route: "agents", label: "Agents" },
 ] as const;
 
 export type Route = (typeof ROUTES)[number]["route"];

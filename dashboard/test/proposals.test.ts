@@ -23,6 +23,7 @@ const deployment: Deployment = {
     rewards: "0x000000000000000000000000000000000000000c",
     escrow: "0x000000000000000000000000000000000000000d",
     functionRegistry: "0x000000000000000000000000000000000000000e",
+    agentMarketplace: "0x000000000000000000000000000000000000000f",
   },
 };
 const suite = connectSuite(deployment, new JsonRpcProvider(deployment.rpcUrl, 31337, { staticNetwork: true }));

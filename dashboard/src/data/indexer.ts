@@ -8,6 +8,9 @@ import {
   PROPOSAL_STATES,
   type Burn,
   type DashboardData,
+  type AgentEarnings,
+  type AgentInfo,
+  type AgentMarketInfo,
   type EdgeFunctionInfo,
   type FunctionVersionInfo,
   type NodeStatus,
@@ -405,6 +408,108 @@ const edgeFunction = (f: FunctionRow): EdgeFunctionInfo => ({
   revenue: BigInt(f.revenue),
 });
 
+const AGENTS = /* GraphQL */ `
+  query Agents($first: Int!) {
+    health {
+      indexedBlock
+    }
+    agents(first: $first) {
+      nodes {
+        id
+        name
+        owner
+        version
+        configRoot
+        bundleRoot
+        memoryMiB
+        paused
+        calls
+        charged
+        revenue
+        toOwner
+        price {
+          price
+          token
+          tokenPrice
+          fromEpoch
+        }
+      }
+    }
+  }
+`;
+
+const AGENT_MARKET = /* GraphQL */ `
+  query AgentMarket($first: Int!) {
+    health {
+      indexedBlock
+    }
+    agentMarket {
+      split {
+        nodeBps
+        ownerBps
+        protocolBps
+      }
+      agentCount
+      revenue
+      toOwners
+      toProtocol
+    }
+    agentSettlements(first: $first) {
+      nodes {
+        epoch
+        amount
+        toProtocol
+      }
+    }
+  }
+`;
+
+const AGENT_EARNINGS = /* GraphQL */ `
+  query AgentEarnings($owner: String!) {
+    health {
+      indexedBlock
+    }
+    agentOwner(owner: $owner) {
+      credited
+      withdrawn
+      balance
+    }
+  }
+`;
+
+const ESCROW_DEBITS = /* GraphQL */ `
+  query EscrowDebits($client: String!, $first: Int!) {
+    health {
+      indexedBlock
+    }
+    escrowAccount(client: $client) {
+      debits(first: $first, orderDirection: DESC) {
+        nodes {
+          epoch
+          amount
+          transactionHash
+        }
+      }
+    }
+  }
+`;
+
+type AgentRow = Omit<AgentInfo, "price" | "calls" | "charged" | "revenue" | "toOwner"> & {
+  price: { price: string; token: string | null; tokenPrice: string; fromEpoch: number } | null;
+  calls: string;
+  charged: string;
+  revenue: string;
+  toOwner: string;
+};
+const agentInfo = ({ price, calls, charged, revenue, toOwner, ...a }: AgentRow): AgentInfo => ({
+  ...a,
+  price: price && { ...price, price: BigInt(price.price), tokenPrice: BigInt(price.tokenPrice) },
+  calls: BigInt(calls),
+  charged: BigInt(charged),
+  revenue: BigInt(revenue),
+  toOwner: BigInt(toOwner),
+});
+
 const NODE_HISTORY = /* GraphQL */ `
   query NodeHistory($id: Int!) {
     health {
@@ -800,6 +905,39 @@ export function indexerData(query: GraphQuery, deployment: Pick<Deployment, "con
       const d = await fresh<Fresh & { computePrices: { perMillionRequests: Amount; perMillionCpuMs: Amount; timestamp: number } | null }>(COMPUTE_PRICES);
       const p = d.computePrices;
       return p && { perMillionRequests: BigInt(p.perMillionRequests), perMillionCpuMs: BigInt(p.perMillionCpuMs), setAt: BigInt(p.timestamp) };
+    },
+
+    async agents(limit) {
+      const d = await fresh<Fresh & { agents: { nodes: AgentRow[] } }>(AGENTS, { first: limit });
+      return d.agents.nodes.map(agentInfo);
+    },
+
+    async agentMarket(settlements) {
+      type Market = { split: AgentMarketInfo["split"]; agentCount: number; revenue: Amount; toOwners: Amount; toProtocol: Amount };
+      type Settlement = { epoch: number; amount: Amount; toProtocol: Amount };
+      const d = await fresh<Fresh & { agentMarket: Market | null; agentSettlements: { nodes: Settlement[] } }>(AGENT_MARKET, { first: settlements });
+      const m = d.agentMarket;
+      return (
+        m && {
+          ...m,
+          revenue: BigInt(m.revenue),
+          toOwners: BigInt(m.toOwners),
+          toProtocol: BigInt(m.toProtocol),
+          settlements: d.agentSettlements.nodes.map((s) => ({ epoch: s.epoch, amount: BigInt(s.amount), toProtocol: BigInt(s.toProtocol) })),
+        }
+      );
+    },
+
+    async agentEarnings(owner) {
+      const d = await fresh<Fresh & { agentOwner: Record<keyof AgentEarnings, Amount> | null }>(AGENT_EARNINGS, { owner });
+      const o = d.agentOwner;
+      return o ? { credited: BigInt(o.credited), withdrawn: BigInt(o.withdrawn), balance: BigInt(o.balance) } : { credited: 0n, withdrawn: 0n, balance: 0n };
+    },
+
+    async escrowDebits(client, limit) {
+      type Debit = { epoch: number; amount: Amount; transactionHash: string };
+      const d = await fresh<Fresh & { escrowAccount: { debits: { nodes: Debit[] } } | null }>(ESCROW_DEBITS, { client, first: limit });
+      return (d.escrowAccount?.debits.nodes ?? []).map((x) => ({ epoch: x.epoch, amount: BigInt(x.amount), txHash: x.transactionHash }));
     },
 
     async rewardProof(epoch, node) {

@@ -202,6 +202,52 @@ export interface ComputePriceInfo extends ComputePrices {
   setAt: bigint;
 }
 
+/** An agent on AgentMarketplace with its listing and what its calls brought (USDC units). */
+export interface AgentInfo {
+  id: number;
+  name: string;
+  owner: string;
+  version: number;
+  configRoot: string;
+  bundleRoot: string;
+  memoryMiB: number;
+  paused: boolean;
+  /** The latest price set: USDC units per call, from epoch `fromEpoch` (null: none set). */
+  price: { price: bigint; token: string | null; tokenPrice: bigint; fromEpoch: number } | null;
+  /** Calls the epoch reports charged, and the USDC they paid (gross, before the split). */
+  calls: bigint;
+  charged: bigint;
+  /** Settled call revenue and its owner's share. */
+  revenue: bigint;
+  toOwner: bigint;
+}
+
+/** The marketplace's split, totals and latest settlements (USDC units). */
+export interface AgentMarketInfo {
+  split: { nodeBps: number; ownerBps: number; protocolBps: number };
+  agentCount: number;
+  revenue: bigint;
+  toOwners: bigint;
+  /** Protocol fees deposited into BuybackBurner: the marketplace's contribution to burns. */
+  toProtocol: bigint;
+  /** Settled epochs, newest first. */
+  settlements: { epoch: number; amount: bigint; toProtocol: bigint }[];
+}
+
+/** An owner's agent revenue: credited by settlements, withdrawn, and what `withdraw` pays. */
+export interface AgentEarnings {
+  credited: bigint;
+  withdrawn: bigint;
+  balance: bigint;
+}
+
+/** One epoch's debit of a client's escrow account (all services together). */
+export interface EscrowDebitInfo {
+  epoch: number;
+  amount: bigint;
+  txHash: string;
+}
+
 /** A registered node, as `NodeRegistry.getNode` returns it. */
 export interface NodeInfo {
   id: number;
@@ -332,6 +378,14 @@ export interface DashboardData {
   functionVersions(id: number, limit: number): Promise<FunctionVersionInfo[]>;
   /** The latest compute prices (null before the indexer has seen ServiceEscrow's deployment). */
   computePrices(): Promise<ComputePriceInfo | null>;
+  /** The first `limit` agents on AgentMarketplace, by id. */
+  agents(limit: number): Promise<AgentInfo[]>;
+  /** The marketplace's totals and its latest `settlements` settled epochs (null before its deployment is indexed). */
+  agentMarket(settlements: number): Promise<AgentMarketInfo | null>;
+  /** `owner`'s agent revenue (zeros when never credited). */
+  agentEarnings(owner: string): Promise<AgentEarnings>;
+  /** The latest `limit` debits of `client`'s escrow account, newest first. */
+  escrowDebits(client: string, limit: number): Promise<EscrowDebitInfo[]>;
   /** The proof to claim epoch `epoch`'s rewards of node `node`'s owner. */
   rewardProof(epoch: number, node: number): Promise<RewardProof>;
 }

@@ -19,6 +19,7 @@ import { abi as rewardsAbi } from "../../../artifacts/contracts/registry/EpochRe
 import { abi as creatorTokenAbi } from "../../../artifacts/contracts/creator/CreatorToken.sol/CreatorToken.json";
 import { abi as escrowAbi } from "../../../artifacts/contracts/payments/ServiceEscrow.sol/ServiceEscrow.json";
 import { abi as functionRegistryAbi } from "../../../artifacts/contracts/functions/FunctionRegistry.sol/FunctionRegistry.json";
+import { abi as agentMarketplaceAbi } from "../../../artifacts/contracts/agents/AgentMarketplace.sol/AgentMarketplace.json";
 import { abi as erc20Abi } from "../../../artifacts/@openzeppelin/contracts/token/ERC20/IERC20.sol/IERC20.json";
 import type {
   FLK,
@@ -34,6 +35,7 @@ import type {
   EpochRewards,
   ServiceEscrow,
   FunctionRegistry,
+  AgentMarketplace,
   IERC20,
 } from "../../../typechain-types";
 
@@ -52,6 +54,7 @@ export const ALL_ABIS = [
   rewardsAbi,
   escrowAbi,
   functionRegistryAbi,
+  agentMarketplaceAbi,
 ];
 
 /** Lets `describeError` (lib/revert.ts) decode the custom errors of every ABI of the suite. */
@@ -89,6 +92,7 @@ export interface Deployment {
     rewards: string;
     escrow: string;
     functionRegistry: string;
+    agentMarketplace: string;
   };
 }
 
@@ -106,6 +110,7 @@ export interface Suite {
   rewards: EpochRewards;
   escrow: ServiceEscrow;
   functionRegistry: FunctionRegistry;
+  agentMarketplace: AgentMarketplace;
   /** The escrow's payment token (USDC; MockUSDC on the devnet). */
   usdc: IERC20;
 }
@@ -127,6 +132,7 @@ export function connectSuite(deployment: Deployment, runner: ContractRunner): Su
     rewards: at<EpochRewards>(c.rewards, rewardsAbi),
     escrow: at<ServiceEscrow>(c.escrow, escrowAbi),
     functionRegistry: at<FunctionRegistry>(c.functionRegistry, functionRegistryAbi),
+    agentMarketplace: at<AgentMarketplace>(c.agentMarketplace, agentMarketplaceAbi),
     usdc: at<IERC20>(c.usdc, erc20Abi),
   };
 }

@@ -1,0 +1,128 @@
+/**
+ * Agents on the dashboard (docs/agents.md): AgentMarketplace's rules checked before a wallet is
+ * asked to sign, and a call to an agent through a gateway (`/agents/<id>/<path>`,
+ * docs/agents-runtime.md "HTTP").
+ */
+import { AmountError, formatUsdc, parseAmount, USDC_DECIMALS } from "./format";
+import type { Parsed } from "./functions";
+
+/** AgentMarketplace's bounds: MAX_NAME_BYTES, MAX_MEMORY_MIB, MAX_CALL_PRICE (USDC units), MAX_TOKEN_PRICE (wei). */
+export const AGENT_CAPS = { nameBytes: 64, memoryMiB: 4_096, callPrice: 1_000_000_000n, tokenPrice: 10n ** 27n } as const;
+
+/** The name rule of `register`: 1 to 64 bytes of UTF-8, any characters (the id, not the name, is in URLs). */
+export function parseAgentName(text: string): Parsed<string> {
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes === 0 || bytes > AGENT_CAPS.nameBytes) return { error: `A name has 1 to ${AGENT_CAPS.nameBytes} bytes (UTF-8).` };
+  return { value: text };
+}
+
+/** The lease's reserved memory: a whole number of MiB, 1 to 4,096. */
+export function parseMemoryMiB(text: string): Parsed<number> {
+  const t = text.trim();
+  if (!/^[0-9]{1,5}$/.test(t) || Number(t) === 0 || Number(t) > AGENT_CAPS.memoryMiB)
+    return { error: `Memory is a whole number of MiB from 1 to ${AGENT_CAPS.memoryMiB.toLocaleString("en-US")}.` };
+  return { value: Number(t) };
+}
+
+function parseUnits(text: string, decimals: number): Parsed<bigint> {
+  try {
+    return { value: parseAmount(text, decimals) };
+  } catch (err) {
+    if (err instanceof AmountError) return { error: err.message };
+    throw err;
+  }
+}
+
+/** A USDC price per call: 0 (free calls) up to 1,000 USDC, at most 6 decimals. */
+export function parseCallPrice(text: string): Parsed<bigint> {
+  const parsed = parseUnits(text, USDC_DECIMALS);
+  if (parsed.value !== undefined && parsed.value > AGENT_CAPS.callPrice) return { error: `A call costs at most ${formatUsdc(AGENT_CAPS.callPrice)}.` };
+  return parsed;
+}
+
+/** A price per call in the owner's creator token (18 decimals): empty or 0 means none, at most 10^9 tokens. */
+export function parseTokenPrice(text: string): Parsed<bigint> {
+  if (text.trim() === "") return { value: 0n };
+  const parsed = parseUnits(text, 18);
+  if (parsed.value !== undefined && parsed.value > AGENT_CAPS.tokenPrice) return { error: "A token price is at most 1,000,000,000 tokens per call." };
+  return parsed;
+}
+
+/** Why `account` cannot manage an agent of `owner` (undefined: it can); `_owned` would revert with AgentMarketNotOwner. */
+export function ownerRefusal(owner: string, account: string): string | undefined {
+  return owner.toLowerCase() === account.toLowerCase() ? undefined : `Only the agent's owner (${owner}) can change it.`;
+}
+
+/**
+ * Why a token price cannot be set (undefined: it can): the marketplace quotes an agent only in its
+ * owner's own creator token, which must exist (AgentMarketNoCreatorToken).
+ */
+export function tokenPriceRefusal(tokenPrice: bigint, ownerHasToken: boolean): string | undefined {
+  if (tokenPrice === 0n || ownerHasToken) return undefined;
+  return "A token price needs your creator token: launch it on the Creator tokens page first.";
+}
+
+/** A path inside the agent: starts with '/', at most 1,024 characters, no '..' segment, no control characters. */
+export function parseAgentPath(text: string): Parsed<string> {
+  const t = text.trim() === "" ? "/" : text.trim();
+  if (!t.startsWith("/")) return { error: "A path starts with '/'." };
+  if (t.length > 1_024) return { error: "A path has at most 1,024 characters." };
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\s]/.test(t) || t.split(/[/?#]/).includes("..")) return { error: "A path has no spaces, control characters or '..'." };
+  return { value: t };
+}
+
+/** What an agent answered. */
+export interface AgentAnswer {
+  status: number;
+  contentType: string;
+  /** The answer's text, cut at {@link ANSWER_CHARS} characters. */
+  body: string;
+  truncated: boolean;
+  /** Whether the node signed a receipt for the call (`x-fleek-receipt`): what the epoch report charges. */
+  receipt: boolean;
+}
+
+/** Characters of an answer shown at most. */
+export const ANSWER_CHARS = 65_536;
+
+/** Largest body sent: the node's `requestBytes` default (docs/agents-runtime.md, "Limits"). */
+export const REQUEST_BYTES = 1_048_576;
+
+/**
+ * Calls agent `id` at `path` through the gateway at `gatewayUrl`: GET without a body, POST with
+ * `body` (sent as JSON when it parses as JSON, else as text).
+ */
+export async function callAgent(
+  gatewayUrl: string,
+  id: number,
+  path: string,
+  body: string,
+  fetchImpl: typeof fetch = (...a) => fetch(...a),
+): Promise<AgentAnswer> {
+  if (new TextEncoder().encode(body).length > REQUEST_BYTES) throw new Error(`A request body is at most ${REQUEST_BYTES.toLocaleString("en-US")} bytes.`);
+  const url = `${gatewayUrl.replace(/\/+$/, "")}/agents/${id}${path}`;
+  let json = true;
+  try {
+    JSON.parse(body);
+  } catch {
+    json = false;
+  }
+  let res: Response;
+  try {
+    res = await fetchImpl(
+      url,
+      body === "" ? { method: "GET" } : { method: "POST", headers: { "content-type": json ? "application/json" : "text/plain;charset=utf-8" }, body },
+    );
+  } catch {
+    throw new Error(`The gateway at ${gatewayUrl} is unreachable from this page (down, or it does not allow this page's origin).`);
+  }
+  const text = await res.text();
+  return {
+    status: res.status,
+    contentType: res.headers.get("content-type") ?? "",
+    body: text.slice(0, ANSWER_CHARS),
+    truncated: text.length > ANSWER_CHARS,
+    receipt: res.headers.has("x-fleek-receipt"),
+  };
+}

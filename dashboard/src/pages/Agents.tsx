@@ -1,0 +1,500 @@
+/**
+ * The agent marketplace (docs/agents.md): browse the listed agents, call one through a gateway,
+ * see your escrow's spend; and for an owner, deploy an agent (upload its config and bundle through
+ * a gateway, then register it), set its price, pause it, publish a new version, withdraw earnings.
+ */
+import { useState } from "react";
+import type { JsonRpcSigner } from "ethers";
+import { useApp } from "../AppContext";
+import { connectSuite } from "../lib/contracts";
+import { useTransaction } from "../lib/useTransaction";
+import { useSuite } from "../lib/useChain";
+import { describeError } from "../lib/revert";
+import { defaultUploadGateway, uploadBundle } from "../lib/functions";
+import {
+  callAgent,
+  ownerRefusal,
+  parseAgentName,
+  parseAgentPath,
+  parseCallPrice,
+  parseMemoryMiB,
+  parseTokenPrice,
+  tokenPriceRefusal,
+  type AgentAnswer,
+} from "../lib/agents";
+import { AGENTS_LISTED, useAgentEarnings, useAgentMarket, useAgents, useEscrowDebits } from "../hooks/useAgents";
+import { Loaded } from "../components/Status";
+import { Stat } from "../components/Stat";
+import { Table } from "../components/Table";
+import { TextField } from "../components/TextField";
+import { TxStatus } from "../components/TxStatus";
+import { RequireWallet } from "../components/RequireWallet";
+import { formatAmount, formatBps, formatToken, shortAddress, USDC_DECIMALS } from "../lib/format";
+import type { AgentInfo, AgentMarketInfo } from "../data/source";
+
+/** Prices go down to one USDC unit: all six decimals shown. */
+const usdc = (units: bigint) => formatToken(units, "USDC", USDC_DECIMALS, USDC_DECIMALS);
+
+function formatPrice(p: AgentInfo["price"]): string {
+  if (!p) return "—";
+  const token = p.tokenPrice > 0n ? ` or ${formatToken(p.tokenPrice, "creator tokens")}` : "";
+  return `${usdc(p.price)}${token}`;
+}
+
+export default function Agents() {
+  const agents = useAgents();
+  const market = useAgentMarket();
+  const { deployment } = useApp();
+  const [gateway, setGateway] = useState(() => defaultUploadGateway(deployment, location.href));
+  const [calling, setCalling] = useState<number>();
+  return (
+    <>
+      <h1>Agents</h1>
+      <section aria-labelledby="market-h">
+        <h2 id="market-h">Marketplace</h2>
+        <Loaded state={market} what="the marketplace">
+          {(m) => (m ? <MarketStats market={m} /> : <p className="empty">The indexer has not seen AgentMarketplace yet.</p>)}
+        </Loaded>
+      </section>
+      <section aria-labelledby="agents-h">
+        <h2 id="agents-h">Listed agents</h2>
+        <Loaded state={agents} what="agents">
+          {(list) => <AgentList agents={list} onCall={setCalling} />}
+        </Loaded>
+      </section>
+      <section aria-labelledby="call-h">
+        <h2 id="call-h">Call an agent</h2>
+        <TextField label="Gateway" value={gateway} onChange={(v) => setGateway(v.trim())} placeholder="http://127.0.0.1:…" testId="agent-gateway" />
+        <CallForm key={calling} gateway={gateway} initialId={calling} />
+      </section>
+      <section aria-labelledby="spend-h">
+        <h2 id="spend-h">Your spend</h2>
+        <RequireWallet action="see your spend">{(_, account) => <Spend account={account} />}</RequireWallet>
+      </section>
+      <section aria-labelledby="owner-h">
+        <h2 id="owner-h">Your agents</h2>
+        <RequireWallet action="deploy and manage agents">
+          {(signer, account) => <OwnerPage signer={signer} account={account} agents={agents.data ?? []} gateway={gateway} />}
+        </RequireWallet>
+      </section>
+    </>
+  );
+}
+
+function MarketStats({ market }: { market: AgentMarketInfo }) {
+  const s = market.split;
+  return (
+    <>
+      <dl className="stats">
+        <Stat label="Agents" value={market.agentCount.toLocaleString("en-US")} testId="market-agents" />
+        <Stat label="Settled call revenue" value={usdc(market.revenue)} testId="market-revenue" />
+        <Stat label="To owners" value={usdc(market.toOwners)} testId="market-owners" />
+        <Stat label="To BuybackBurner (burns FLK)" value={usdc(market.toProtocol)} testId="market-burns" />
+      </dl>
+      <p className="hint" data-testid="market-split">
+        Each call&apos;s price is split {formatBps(s.nodeBps)} to the serving node, {formatBps(s.ownerBps)} to the agent&apos;s owner and{" "}
+        {formatBps(s.protocolBps)} to BuybackBurner, which buys FLK back and burns it.
+      </p>
+      {market.settlements.length > 0 && (
+        <Table label="Settled epochs" columns={["Epoch", "Call revenue", "To BuybackBurner"]} rows={market.settlements}>
+          {(e) => (
+            <tr key={e.epoch} data-testid="settlement-row">
+              <th scope="row">{e.epoch}</th>
+              <td>{usdc(e.amount)}</td>
+              <td>{usdc(e.toProtocol)}</td>
+            </tr>
+          )}
+        </Table>
+      )}
+    </>
+  );
+}
+
+function AgentList({ agents, onCall }: { agents: AgentInfo[]; onCall: (id: number) => void }) {
+  return (
+    <>
+      <Table
+        label="Agents table"
+        columns={["Id", "Name", "Owner", "Price per call", "State", "Calls", "Paid by calls", "Owner's share", "Version", { ariaLabel: "Actions" }]}
+        rows={agents}
+        empty="No agent is listed yet. Deploy one below."
+      >
+        {(a) => (
+          <tr key={a.id} data-testid="agent-row">
+            <td>{a.id}</td>
+            <th scope="row">{a.name}</th>
+            <td title={a.owner}>{shortAddress(a.owner)}</td>
+            <td data-testid="agent-price">
+              {formatPrice(a.price)}
+              {a.price && <span className="hint"> from epoch {a.price.fromEpoch}</span>}
+            </td>
+            <td data-testid="agent-state">{a.paused ? "Paused" : "Listed"}</td>
+            <td data-testid="agent-calls">{a.calls.toLocaleString("en-US")}</td>
+            <td data-testid="agent-charged">{usdc(a.charged)}</td>
+            <td data-testid="agent-owner-share">{usdc(a.toOwner)}</td>
+            <td>{a.version}</td>
+            <td>
+              <button type="button" disabled={a.paused} onClick={() => onCall(a.id)}>
+                Call
+              </button>
+            </td>
+          </tr>
+        )}
+      </Table>
+      {agents.length === AGENTS_LISTED && <p className="hint">The first {AGENTS_LISTED} agents are shown.</p>}
+      <p className="hint">
+        Calls and what they paid come from the epoch reports (every node serving the agent); the owner&apos;s share is what settlements credited. A price
+        applies from the epoch it names.
+      </p>
+    </>
+  );
+}
+
+/** An HTTP request to `/agents/<id>/<path>` on a gateway, and its answer. */
+function CallForm({ gateway, initialId }: { gateway: string; initialId?: number }) {
+  const [id, setId] = useState(initialId === undefined ? "" : String(initialId));
+  const [path, setPath] = useState("/");
+  const [body, setBody] = useState("");
+  const [state, setState] = useState<{ busy: boolean; answer?: AgentAnswer; error?: string }>({ busy: false });
+  const parsedPath = parseAgentPath(path);
+  const idError = id === "" || /^[1-9][0-9]{0,9}$/.test(id) ? undefined : "An agent id: a whole number from 1.";
+  const ready = id !== "" && !idError && parsedPath.value !== undefined && gateway !== "";
+  const call = async () => {
+    setState({ busy: true });
+    try {
+      setState({ busy: false, answer: await callAgent(gateway, Number(id), parsedPath.value!, body) });
+    } catch (err) {
+      setState({ busy: false, error: describeError(err) });
+    }
+  };
+  return (
+    <form className="card" onSubmit={(e) => e.preventDefault()} aria-label="Call an agent">
+      <TextField label="Agent id" inputMode="numeric" value={id} onChange={(v) => setId(v.trim())} error={idError} testId="call-id" />
+      <TextField label="Path" value={path} onChange={setPath} error={parsedPath.error} testId="call-path" />
+      <TextField label="Body (empty: GET; JSON is sent as JSON)" value={body} onChange={setBody} multiline testId="call-body" />
+      <div className="actions">
+        <button type="submit" disabled={state.busy || !ready} onClick={call}>
+          Call
+        </button>
+      </div>
+      <p className="hint">
+        A call is charged from your escrow account at the price of the epoch it is served in, in that epoch&apos;s report (fund it on the Account page).
+      </p>
+      {state.busy && <p aria-busy="true">Calling…</p>}
+      {state.error && (
+        <p className="error" role="alert" data-testid="call-error">
+          {state.error}
+        </p>
+      )}
+      {state.answer && (
+        <div data-testid="agent-answer">
+          <p>
+            HTTP <span data-testid="answer-status">{state.answer.status}</span>
+            {state.answer.receipt ? ", receipt signed by the node" : ""}
+            {state.answer.truncated ? " (cut: the answer is longer)" : ""}
+          </p>
+          <pre data-testid="answer-body">{state.answer.body}</pre>
+        </div>
+      )}
+    </form>
+  );
+}
+
+/** The account's escrow debits: what the reports charged it, all services together. */
+function Spend({ account }: { account: string }) {
+  const debits = useEscrowDebits(account);
+  return (
+    <Loaded state={debits} what="your escrow debits">
+      {(list) => (
+        <>
+          <Table label="Your escrow debits" columns={["Epoch", "Debited"]} rows={list} empty="No report has debited your escrow account yet.">
+            {(d) => (
+              <tr key={d.epoch} data-testid="debit-row">
+                <th scope="row">{d.epoch}</th>
+                <td>{usdc(d.amount)}</td>
+              </tr>
+            )}
+          </Table>
+          <p className="hint">
+            Each report debits your account once for all services (content, functions and agents): reports carry charges per node and agent, not per caller, so
+            no one can read your calls from the chain.
+          </p>
+        </>
+      )}
+    </Loaded>
+  );
+}
+
+/** The owner's part: earnings and withdrawal, the owned agents' controls, and deployment. */
+function OwnerPage({ signer, account, agents, gateway }: { signer: JsonRpcSigner; account: string; agents: AgentInfo[]; gateway: string }) {
+  const owned = agents.filter((a) => !ownerRefusal(a.owner, account));
+  const [selected, setSelected] = useState<number>();
+  const agent = owned.find((a) => a.id === selected);
+  return (
+    <>
+      <Earnings signer={signer} account={account} />
+      {owned.length > 0 && (
+        <div className="actions" role="group" aria-label="Your agents">
+          {owned.map((a) => (
+            <button key={a.id} type="button" aria-pressed={a.id === selected} onClick={() => setSelected(a.id)}>
+              Manage {a.name} (#{a.id})
+            </button>
+          ))}
+        </div>
+      )}
+      {agent && <ManageAgent key={agent.id} agent={agent} signer={signer} account={account} gateway={gateway} />}
+      <h3>Deploy an agent</h3>
+      <DeployAgent signer={signer} gateway={gateway} />
+    </>
+  );
+}
+
+function Earnings({ signer, account }: { signer: JsonRpcSigner; account: string }) {
+  const { deployment, refresh } = useApp();
+  const reads = useSuite();
+  const earnings = useAgentEarnings(account);
+  const tx = useTransaction(refresh);
+  const [refusal, setRefusal] = useState<string>();
+  const withdraw = async () => {
+    // The chain's balance now: the indexer may lag a settlement or a withdrawal.
+    const balance = await reads.agentMarketplace.balanceOf(account);
+    if (balance === 0n) return setRefusal("Nothing to withdraw: settlements have not credited you since your last withdrawal.");
+    setRefusal(undefined);
+    await tx.run((send) => send(`Withdraw ${usdc(balance)}`, () => connectSuite(deployment, signer).agentMarketplace.withdraw()), "USDC");
+  };
+  return (
+    <Loaded state={earnings} what="your earnings">
+      {(e) => (
+        <>
+          <dl className="stats">
+            <Stat label="Credited by settlements" value={usdc(e.credited)} testId="earned-credited" />
+            <Stat label="Withdrawn" value={usdc(e.withdrawn)} testId="earned-withdrawn" />
+            <Stat label="Withdrawable" value={usdc(e.balance)} testId="earned-balance" />
+          </dl>
+          <div className="actions">
+            <button type="button" disabled={tx.busy} onClick={withdraw}>
+              Withdraw
+            </button>
+          </div>
+          {refusal && (
+            <p className="error" role="alert" data-testid="withdraw-error">
+              {refusal}
+            </p>
+          )}
+          <TxStatus state={tx.state} />
+        </>
+      )}
+    </Loaded>
+  );
+}
+
+/** Price, pause and new versions of one of the account's agents. */
+function ManageAgent({ agent, signer, account, gateway }: { agent: AgentInfo; signer: JsonRpcSigner; account: string; gateway: string }) {
+  const { deployment, refresh } = useApp();
+  const reads = useSuite();
+  const tx = useTransaction(refresh);
+  const [price, setPrice] = useState(agent.price ? formatAmount(agent.price.price, USDC_DECIMALS, USDC_DECIMALS).replace(/,/g, "") : "0");
+  const [tokenPrice, setTokenPrice] = useState("");
+  const [configUrl, setConfigUrl] = useState("");
+  const [bundleUrl, setBundleUrl] = useState("");
+  const [token, setToken] = useState("");
+  const [prep, setPrep] = useState<{ busy: boolean; error?: string }>({ busy: false });
+  const parsedPrice = parseCallPrice(price);
+  const parsedToken = parseTokenPrice(tokenPrice);
+  const market = () => connectSuite(deployment, signer).agentMarketplace;
+
+  /** Checks the chain's owner now (the indexer may lag a transfer), then runs `action`. */
+  const asOwner = async (action: () => Promise<string | void>) => {
+    setPrep({ busy: true });
+    try {
+      const refusal = ownerRefusal((await reads.agentMarketplace.agents(agent.id)).owner, account) ?? (await action());
+      setPrep({ busy: false, error: refusal || undefined });
+    } catch (err) {
+      setPrep({ busy: false, error: describeError(err) });
+    }
+  };
+  const savePrice = () =>
+    asOwner(async () => {
+      const refusal = tokenPriceRefusal(parsedToken.value!, await reads.market.tokenExists(account));
+      if (refusal) return refusal;
+      await tx.run((send) => send(`Set the price of ${agent.name}`, () => market().setPrice(agent.id, parsedPrice.value!, parsedToken.value!)));
+    });
+  const togglePause = () =>
+    asOwner(async () => {
+      const paused = await reads.agentMarketplace.paused(agent.id);
+      await tx.run((send) => send(paused ? `Resume ${agent.name}` : `Pause ${agent.name}`, () => market().setPaused(agent.id, !paused)));
+    });
+  const publish = () =>
+    asOwner(async () => {
+      const configRoot = await uploadBundle(gateway, token, configUrl);
+      const bundleRoot = await uploadBundle(gateway, token, bundleUrl);
+      await tx.run((send) => send(`Publish version ${agent.version + 1} of ${agent.name}`, () => market().publish(agent.id, configRoot, bundleRoot)));
+    });
+
+  return (
+    <form className="card" onSubmit={(e) => e.preventDefault()} aria-label={`Manage ${agent.name}`}>
+      <h3>
+        {agent.name} (#{agent.id}): {agent.paused ? "paused" : "listed"}
+      </h3>
+      <TextField
+        label="Price per call (USDC, at most 1,000)"
+        inputMode="decimal"
+        value={price}
+        onChange={setPrice}
+        error={parsedPrice.error}
+        testId="set-price"
+      />
+      <TextField
+        label="Price per call in your creator token (optional)"
+        inputMode="decimal"
+        value={tokenPrice}
+        onChange={setTokenPrice}
+        error={parsedToken.error}
+        testId="set-token-price"
+      />
+      <p className="hint">A new price applies from the next epoch: calls served in this epoch are charged the price it started with.</p>
+      <div className="actions">
+        <button type="button" disabled={prep.busy || tx.busy || parsedPrice.value === undefined || parsedToken.value === undefined} onClick={savePrice}>
+          Set price
+        </button>
+        <button type="button" disabled={prep.busy || tx.busy} onClick={togglePause}>
+          {agent.paused ? "Resume calls" : "Pause calls"}
+        </button>
+      </div>
+      <p className="hint">Pausing applies at once: nodes stop taking calls; calls already served this epoch are still charged.</p>
+      <UploadFields configUrl={configUrl} setConfigUrl={setConfigUrl} bundleUrl={bundleUrl} setBundleUrl={setBundleUrl} token={token} setToken={setToken} />
+      <div className="actions">
+        <button type="button" disabled={prep.busy || tx.busy || !urlsReady(configUrl, bundleUrl, gateway, token)} onClick={publish}>
+          Upload and publish a new version
+        </button>
+      </div>
+      {prep.busy && <p aria-busy="true">Checking and uploading…</p>}
+      {prep.error && (
+        <p className="error" role="alert" data-testid="manage-error">
+          {prep.error}
+        </p>
+      )}
+      <TxStatus state={tx.state} />
+    </form>
+  );
+}
+
+const urlError = (url: string) => (url === "" || /^https?:\/\/\S+$/.test(url) ? undefined : "An http or https URL the gateway can fetch.");
+const urlsReady = (config: string, bundle: string, gateway: string, token: string) =>
+  config !== "" && bundle !== "" && !urlError(config) && !urlError(bundle) && gateway !== "" && token !== "";
+
+/** The config and bundle URLs a gateway fetches into its blockstore, and its operator token. */
+function UploadFields(p: {
+  configUrl: string;
+  setConfigUrl: (v: string) => void;
+  bundleUrl: string;
+  setBundleUrl: (v: string) => void;
+  token: string;
+  setToken: (v: string) => void;
+}) {
+  return (
+    <>
+      <TextField
+        label="Config URL (the character/config JSON)"
+        value={p.configUrl}
+        onChange={(v) => p.setConfigUrl(v.trim())}
+        error={urlError(p.configUrl)}
+        placeholder="https://…/agent.json"
+        testId="config-url"
+      />
+      <TextField
+        label="Bundle URL (one ES module: fetch(request, env))"
+        value={p.bundleUrl}
+        onChange={(v) => p.setBundleUrl(v.trim())}
+        error={urlError(p.bundleUrl)}
+        placeholder="https://…/agent.js"
+        testId="agent-bundle-url"
+      />
+      <div className="field">
+        <label htmlFor="agent-operator-token">Gateway operator token</label>
+        <input
+          id="agent-operator-token"
+          type="password"
+          autoComplete="off"
+          value={p.token}
+          onChange={(e) => p.setToken(e.target.value.trim())}
+          data-testid="agent-operator-token"
+        />
+      </div>
+    </>
+  );
+}
+
+/** Upload the config and the bundle through the gateway, then `register` with the lease's memory and the price. */
+function DeployAgent({ signer, gateway }: { signer: JsonRpcSigner; gateway: string }) {
+  const { deployment, refresh } = useApp();
+  const [name, setName] = useState("");
+  const [memory, setMemory] = useState("64");
+  const [price, setPrice] = useState("0.01");
+  const [configUrl, setConfigUrl] = useState("");
+  const [bundleUrl, setBundleUrl] = useState("");
+  const [token, setToken] = useState("");
+  const [prep, setPrep] = useState<{ busy: boolean; roots?: [string, string]; error?: string }>({ busy: false });
+  const tx = useTransaction(refresh);
+  const parsedName = parseAgentName(name);
+  const parsedMemory = parseMemoryMiB(memory);
+  const parsedPrice = parseCallPrice(price);
+  const ready =
+    parsedName.value !== undefined && parsedMemory.value !== undefined && parsedPrice.value !== undefined && urlsReady(configUrl, bundleUrl, gateway, token);
+
+  const deploy = async () => {
+    setPrep({ busy: true });
+    let roots: [string, string];
+    try {
+      roots = [await uploadBundle(gateway, token, configUrl), await uploadBundle(gateway, token, bundleUrl)];
+    } catch (err) {
+      return setPrep({ busy: false, error: describeError(err) });
+    }
+    setPrep({ busy: false, roots });
+    const market = connectSuite(deployment, signer).agentMarketplace;
+    await tx.run((send) =>
+      send(`Register ${parsedName.value}`, () => market.register(parsedName.value!, roots[0], roots[1], parsedMemory.value!, parsedPrice.value!)),
+    );
+  };
+
+  return (
+    <form className="card" onSubmit={(e) => e.preventDefault()} aria-label="Deploy an agent">
+      <TextField label="Name (1 to 64 bytes)" value={name} onChange={setName} error={parsedName.error} testId="agent-name" />
+      <UploadFields configUrl={configUrl} setConfigUrl={setConfigUrl} bundleUrl={bundleUrl} setBundleUrl={setBundleUrl} token={token} setToken={setToken} />
+      <TextField
+        label="Memory the lease reserves (MiB, 1 to 4,096)"
+        inputMode="numeric"
+        value={memory}
+        onChange={setMemory}
+        error={parsedMemory.error}
+        testId="agent-memory"
+      />
+      <TextField
+        label="Price per call (USDC, at most 1,000; 0: free)"
+        inputMode="decimal"
+        value={price}
+        onChange={setPrice}
+        error={parsedPrice.error}
+        testId="agent-price-input"
+      />
+      <p className="hint">The agent is served from the epoch after its registration, at this price; your escrow account pays its hosting.</p>
+      {prep.busy && <p aria-busy="true">Uploading the config and the bundle through the gateway…</p>}
+      {prep.roots && (
+        <p className="hint" data-testid="agent-roots">
+          Uploaded: config <code>{prep.roots[0]}</code>, bundle <code>{prep.roots[1]}</code>
+        </p>
+      )}
+      {prep.error && (
+        <p className="error" role="alert" data-testid="agent-deploy-error">
+          {prep.error}
+        </p>
+      )}
+      <div className="actions">
+        <button type="submit" disabled={prep.busy || tx.busy || !ready} onClick={deploy}>
+          Upload and register
+        </button>
+      </div>
+      <TxStatus state={tx.state} />
+    </form>
+  );
+}
