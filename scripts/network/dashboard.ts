@@ -2,8 +2,10 @@
  * The dashboard for the local network: the production build (made once, rebuilt when asked) served
  * as static files, with `/addresses.json` answering the deployment plus `graphqlUrl` (the indexer)
  * and `gateways`, so one build works against any network. `POST /gateways/<i>/origins` is forwarded
- * to gateway `i`: the Functions page uploads bundles through it, since a gateway answers no CORS
- * preflight and a page cannot POST to it from another origin.
+ * to gateway `i`: the Functions and Agents pages upload bundles through it, since a gateway answers
+ * no CORS preflight and a page cannot POST to it from another origin. So are the Agents page's
+ * calls, `GET`/`POST /gateways/<i>/agents/<id>/...` (without the page's credentials: an agent call
+ * needs none, and the operator's `_fleek` paths stay the operator's).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -17,7 +19,7 @@ export interface DashboardConfig {
   contracts: Record<string, string>;
   graphqlUrl?: string;
   gateways?: string[];
-  /** Set by {@link serveDashboard}: this host forwards `POST gateways/<i>/origins` to `gateways[i]`. */
+  /** Set by {@link serveDashboard}: this host forwards `POST gateways/<i>/origins` and agent calls to `gateways[i]`. */
   gatewayForward?: boolean;
 }
 
@@ -65,7 +67,10 @@ export async function serveDashboard(distDir: string, config: () => DashboardCon
       return;
     }
     const forward = /^\/gateways\/(\d{1,3})\/origins$/.exec(urlPath);
-    if (forward && req.method === "POST") return forwardUpload(config().gateways?.[Number(forward[1])], req, res);
+    if (forward && req.method === "POST") return forwardToGateway(config().gateways?.[Number(forward[1])], "/origins", true, req, res);
+    // The raw path: an agent's own path and query pass as the page sent them.
+    const call = /^\/gateways\/(\d{1,3})(\/agents\/[1-9][0-9]{0,9}(?:[/?].*)?)$/.exec(req.url ?? "");
+    if (call && (req.method === "GET" || req.method === "POST")) return forwardToGateway(config().gateways?.[Number(call[1])], call[2], false, req, res);
     const file = path.join(distDir, urlPath === "/" ? "index.html" : urlPath);
     if (!file.startsWith(distDir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404).end();
@@ -88,16 +93,22 @@ export async function serveDashboard(distDir: string, config: () => DashboardCon
   };
 }
 
-/** Forwards one `POST /origins` (body, bearer token, content type) to `gateway` and its answer back. */
-function forwardUpload(gateway: string | undefined, req: http.IncomingMessage, res: http.ServerResponse): void {
+/**
+ * Forwards one request (method, body, content type, and the bearer token when `withToken`) to
+ * `upstreamPath` on `gateway`, and its answer (status, content type, receipt) back.
+ */
+function forwardToGateway(gateway: string | undefined, upstreamPath: string, withToken: boolean, req: http.IncomingMessage, res: http.ServerResponse): void {
   if (!gateway) {
     res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "no such gateway in this network" }));
     return;
   }
   const headers: Record<string, string> = { "content-type": req.headers["content-type"] ?? "application/json" };
-  if (req.headers.authorization) headers.authorization = req.headers.authorization;
-  const upstream = http.request(`${gateway}/origins`, { method: "POST", headers }, (answer) => {
-    res.writeHead(answer.statusCode ?? 502, { "content-type": answer.headers["content-type"] ?? "application/json" });
+  if (withToken && req.headers.authorization) headers.authorization = req.headers.authorization;
+  const upstream = http.request(`${gateway}${upstreamPath}`, { method: req.method, headers }, (answer) => {
+    const back: Record<string, string> = { "content-type": answer.headers["content-type"] ?? "application/json" };
+    const receipt = answer.headers["x-fleek-receipt"];
+    if (typeof receipt === "string") back["x-fleek-receipt"] = receipt;
+    res.writeHead(answer.statusCode ?? 502, back);
     answer.pipe(res);
   });
   upstream.on("error", (err) => {

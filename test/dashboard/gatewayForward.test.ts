@@ -10,6 +10,7 @@ import { startGateway, type RunningGateway } from "../../node/gateway/gatewaySer
 import { OriginFetcher } from "../../node/origins/originFetcher";
 import { serveDashboard, type DashboardServer } from "../../scripts/network/dashboard";
 import { uploadBundle } from "../../dashboard/src/lib/functions";
+import { callAgent } from "../../dashboard/src/lib/agents";
 import { tempDirectory } from "../node/edge/fixtures";
 
 const TOKEN = "operator-secret";
@@ -28,21 +29,37 @@ describe("dashboard host: uploads forwarded to a gateway", function () {
   let origin: http.Server;
   let originUrl: string;
   let dashboard: DashboardServer;
+  /** A stand-in node that records what reaches it and answers as an agent would, with a receipt. */
+  let node: http.Server;
+  const seen: { method?: string; url?: string; authorization?: string; contentType?: string; body: string }[] = [];
 
   before(async () => {
+    node = http.createServer(async (req, res) => {
+      let body = "";
+      for await (const part of req) body += part;
+      seen.push({ method: req.method, url: req.url, authorization: req.headers.authorization, contentType: req.headers["content-type"], body });
+      res.writeHead(200, { "content-type": "application/json", "x-fleek-receipt": "signed", "set-cookie": "a=b" }).end('{"n":1}');
+    });
+    await new Promise<void>((resolve) => node.listen(0, "127.0.0.1", resolve));
     dir = await tempDirectory("dashboard-forward");
     store = await BlockStore.open({ directory: dir.path, maxBytes: 64 * 1024 * 1024, verifiedCacheBytes: 0 });
     gateway = await startGateway({ store, origins: new OriginFetcher(store), operatorToken: TOKEN });
     origin = http.createServer((_req, res) => res.writeHead(200, { "content-type": "text/javascript" }).end(BUNDLE));
     await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
     originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/hello.js`;
-    dashboard = await serveDashboard(dir.path, () => ({ chainId: 31337, rpcUrl: "http://127.0.0.1:1", contracts: {}, gateways: [gateway.url] }));
+    dashboard = await serveDashboard(dir.path, () => ({
+      chainId: 31337,
+      rpcUrl: "http://127.0.0.1:1",
+      contracts: {},
+      gateways: [gateway.url, `http://127.0.0.1:${(node.address() as AddressInfo).port}`],
+    }));
   });
 
   after(async () => {
     await dashboard.close();
     await gateway.close();
     await new Promise((resolve) => origin.close(resolve));
+    await new Promise((resolve) => node.close(resolve));
     await dir.remove();
   });
 
@@ -60,5 +77,27 @@ describe("dashboard host: uploads forwarded to a gateway", function () {
     expect((refused as Error).message).to.match(/^The gateway refused the operator token \(.+\)\.$/);
     const res = await fetch(new URL("gateways/7/origins", dashboard.url), { method: "POST", body: "{}" });
     expect([res.status, await res.json()]).to.deep.equal([404, { error: "no such gateway in this network" }]);
+  });
+
+  it("forwards the Agents page's calls to /agents/<id>/... with path, query and body, without credentials, and the receipt back", async () => {
+    const base = new URL("gateways/1", dashboard.url).href;
+    const answer = await callAgent(base, 42, "/chat?q=a%20b", '{"q":"hi"}');
+    expect(answer).to.deep.equal({ status: 200, contentType: "application/json", body: '{"n":1}', truncated: false, receipt: true });
+    const get = await fetch(`${base}/agents/42/`, { headers: { authorization: "Bearer operator" } });
+    expect([get.status, get.headers.get("set-cookie")]).to.deep.equal([200, null]);
+    expect(seen).to.deep.equal([
+      { method: "POST", url: "/agents/42/chat?q=a%20b", authorization: undefined, contentType: "application/json", body: '{"q":"hi"}' },
+      { method: "GET", url: "/agents/42/", authorization: undefined, contentType: "application/json", body: "" },
+    ]);
+    // Only agent calls by id: the node's key and snapshot paths, other methods and unknown gateways are not forwarded.
+    for (const [path, method] of [
+      ["gateways/1/agents/_key", "GET"],
+      ["gateways/1/agents/_snapshots?agent=1", "POST"],
+      ["gateways/1/agents/42/", "DELETE"],
+    ])
+      expect((await fetch(new URL(path, dashboard.url), { method })).status, path).to.equal(404);
+    expect(seen.length).to.equal(2);
+    const unknown = await fetch(new URL("gateways/7/agents/1/", dashboard.url));
+    expect([unknown.status, await unknown.json()]).to.deep.equal([404, { error: "no such gateway in this network" }]);
   });
 });
