@@ -1126,6 +1126,11 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
         expect(await p.getByTestId("your-token").textContent()).to.equal("Launch your token");
         await fits("Creator tokens");
 
+        await openPage("Agents", p);
+        await p.getByText("No report has debited your escrow account yet.").waitFor();
+        expect(await p.getByTestId("earned-balance").textContent()).to.equal("0 USDC");
+        await fits("Agents");
+
         expect(await p.getByTestId("page-error").count(), `error boundary at ${width} px`).to.equal(0);
         if (width === 390) await chartLabelsInside(p);
       }
@@ -1196,6 +1201,101 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       await versions.nth(1).waitFor();
       expect(await versions.locator("code").allTextContents()).to.deep.equal([root2, root]);
       await screenshot("functions");
+    } finally {
+      gateways.splice(0);
+      await gateway.close();
+      await new Promise((resolve) => origin.close(resolve));
+    }
+  });
+
+  it("deploys an agent through a gateway, lists it with its price from the next epoch, sets its price, pauses it, refuses an empty withdrawal and calls it through the page's host", async () => {
+    // A real gateway (no services: it hosts no agent) and an origin serving the agent's config and bundle.
+    const config = Buffer.from(JSON.stringify({ name: "e2e agent", greeting: "hi" }));
+    const bundle = Buffer.from('export default { async fetch() { return new Response("hi"); } };\n');
+    const store = await BlockStore.open({ directory: fs.mkdtempSync(path.join(tmp, "agent-blocks-")), maxBytes: 64 * 1024 * 1024, verifiedCacheBytes: 0 });
+    const gateway = await startGateway({ store, origins: new OriginFetcher(store), operatorToken: "e2e-token" });
+    const origin = http.createServer((req, res) =>
+      req.url === "/agent.json"
+        ? res.writeHead(200, { "content-type": "application/json" }).end(config)
+        : res.writeHead(200, { "content-type": "text/javascript" }).end(bundle),
+    );
+    await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+    gateways.push(gateway.url);
+    try {
+      await page.reload();
+      await openPage("Agents");
+      await page.getByRole("heading", { name: "Agents", exact: true }).waitFor();
+      // The default split, and no call revenue yet: nothing burned through the marketplace.
+      expect(await page.getByTestId("market-split").textContent()).to.contain("20% to the serving node, 70% to the agent's owner and 10% to BuybackBurner");
+      expect(await page.getByTestId("market-burns").textContent()).to.equal("0 USDC");
+
+      const form = page.getByRole("form", { name: "Deploy an agent" });
+      const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+      await form.getByTestId("agent-name").fill("e2e agent");
+      await form.getByTestId("config-url").fill(`${originUrl}/agent.json`);
+      await form.getByTestId("agent-bundle-url").fill(`${originUrl}/agent.js`);
+      await form.getByTestId("agent-operator-token").fill("e2e-token");
+      await form.getByTestId("agent-memory").fill("5000");
+      await form.locator(".error").filter({ hasText: "Memory is a whole number of MiB from 1 to 4,096." }).waitFor();
+      expect(await form.getByRole("button", { name: "Upload and register" }).isDisabled()).to.equal(true);
+      await form.getByTestId("agent-memory").fill("64");
+      await form.getByTestId("agent-price-input").fill("0.25");
+      await form.getByRole("button", { name: "Upload and register" }).click();
+      await settled(form, "Register e2e agent");
+      const configRoot = `0x${Buffer.from(blake3(config)).toString("hex")}`;
+      const bundleRoot = `0x${Buffer.from(blake3(bundle)).toString("hex")}`;
+      const market = new Contract(deployment.contracts.agentMarketplace, abi("agents/AgentMarketplace.sol/AgentMarketplace.json"), rpc);
+      const id = Number(await market.agentCount());
+      const agent = await market.agents(id);
+      const version = await market.versionOf(id, 1);
+      expect([agent.owner, agent.name, Number(agent.memoryMiB), version.configRoot, version.bundleRoot]).to.deep.equal([
+        wallet.address,
+        "e2e agent",
+        64,
+        configRoot,
+        bundleRoot,
+      ]);
+      // Served and priced from the epoch after its registration.
+      const epoch = Number(await new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), rpc).epoch());
+      const row = page.getByTestId("agent-row").filter({ hasText: "e2e agent" });
+      await row
+        .getByTestId("agent-price")
+        .filter({ hasText: `0.25 USDC from epoch ${epoch + 1}` })
+        .waitFor();
+      expect([await row.getByTestId("agent-state").textContent(), await row.getByTestId("agent-calls").textContent()]).to.deep.equal(["Listed", "0"]);
+
+      // The owner's page: a new price from the next epoch, then a pause at once.
+      await page.getByRole("button", { name: `Manage e2e agent (#${id})` }).click();
+      const manage = page.getByRole("form", { name: "Manage e2e agent" });
+      expect(await manage.textContent()).to.contain("A new price applies from the next epoch");
+      await manage.getByTestId("set-price").fill("0.5");
+      await manage.getByRole("button", { name: "Set price" }).click();
+      await settled(manage, "Set the price of e2e agent");
+      expect((await market.priceAt(id, epoch + 1)).price).to.equal(500_000n);
+      await row
+        .getByTestId("agent-price")
+        .filter({ hasText: `0.5 USDC from epoch ${epoch + 1}` })
+        .waitFor();
+      await manage.getByRole("button", { name: "Pause calls" }).click();
+      await settled(manage, "Pause e2e agent");
+      expect(await market.paused(id)).to.equal(true);
+      await row.getByTestId("agent-state").filter({ hasText: "Paused" }).waitFor();
+      // Nothing settled for this owner: refused in words, no transaction.
+      expect(await page.getByTestId("earned-balance").textContent()).to.equal("0 USDC");
+      await page.getByRole("button", { name: "Withdraw", exact: true }).click();
+      await page.getByTestId("withdraw-error").filter({ hasText: "Nothing to withdraw" }).waitFor();
+
+      // A call goes through the page's host to the gateway's /agents/<id>/ path: this gateway hosts no agent and says so.
+      const call = page.getByRole("form", { name: "Call an agent" });
+      expect(await page.getByTestId("agent-gateway").inputValue()).to.equal(new URL("gateways/0", url).href);
+      await call.getByTestId("call-id").fill(String(id));
+      await call.getByTestId("call-path").fill("/hello");
+      await call.getByRole("button", { name: "Call" }).click();
+      await call.getByTestId("answer-status").filter({ hasText: "404" }).waitFor();
+      expect(await call.getByTestId("answer-body").textContent()).to.contain("this node runs no services");
+      // Chromium logs every 4xx answer to a fetch; this one is the expected answer the page shows.
+      consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !/status of 404 \(Not Found\)/.test(e)));
+      await screenshot("agents");
     } finally {
       gateways.splice(0);
       await gateway.close();
