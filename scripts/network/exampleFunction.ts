@@ -49,7 +49,7 @@ export interface ExampleFunction {
  */
 export async function deployExampleFunction(root: string, nodes: LocalNode[], deployment: Deployment, provider: JsonRpcProvider): Promise<ExampleFunction> {
   const bundle = fs.readFileSync(path.join(root, EXAMPLE_BUNDLE));
-  const hash = await uploadThroughGateway(nodes[0], bundle);
+  const hash = await uploadThroughGateway(nodes[0], bundle, path.basename(EXAMPLE_BUNDLE));
 
   const registry = deployedSuite(deployment, provider).functionRegistry.connect(hardhatAccount(ROLES.developer, provider));
   const id = await registry.idOfName(keccak256(toUtf8Bytes(EXAMPLE_NAME)));
@@ -77,17 +77,18 @@ export async function deployExampleFunction(root: string, nodes: LocalNode[], de
   };
 }
 
-/** Adds `bundle` to `node`'s blockstore with POST /origins from a local origin that serves it once; resolves with its root. */
-async function uploadThroughGateway(node: LocalNode, bundle: Buffer): Promise<string> {
-  const origin = http.createServer((_req, res) => res.writeHead(200, { "content-type": "text/javascript" }).end(bundle));
+/** Adds `content` to `node`'s blockstore with POST /origins from a local origin that serves it once as `fileName`; resolves with its root. */
+export async function uploadThroughGateway(node: LocalNode, content: Buffer, fileName: string): Promise<string> {
+  const type = fileName.endsWith(".json") ? "application/json" : "text/javascript";
+  const origin = http.createServer((_req, res) => res.writeHead(200, { "content-type": type }).end(content));
   await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
   try {
     const res = await fetch(`${node.gatewayUrl}/origins`, {
       method: "POST",
       headers: { authorization: `Bearer ${node.operatorToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ url: `http://127.0.0.1:${(origin.address() as net.AddressInfo).port}/${path.basename(EXAMPLE_BUNDLE)}` }),
+      body: JSON.stringify({ url: `http://127.0.0.1:${(origin.address() as net.AddressInfo).port}/${fileName}` }),
     });
-    if (res.status !== 201) throw new Error(`node ${node.index} refused the example bundle: ${res.status} ${await res.text()}`);
+    if (res.status !== 201) throw new Error(`node ${node.index} refused ${fileName}: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { hash: string }).hash;
   } finally {
     await new Promise((resolve) => origin.close(resolve));

@@ -15,6 +15,7 @@ import path from "node:path";
 import { accountTable, hardhatAccount, ROLES } from "./accounts";
 import { startChain, type Chain } from "./chain";
 import { deployExampleFunction, EXAMPLE_BUNDLE, type ExampleFunction } from "./exampleFunction";
+import { deployExampleAgent, EXAMPLE_AGENT_BUNDLE, exampleAgentService, type ExampleAgent } from "./exampleAgent";
 import { localProvider } from "./contracts";
 import { buildDashboard, serveDashboard, type DashboardConfig, type DashboardServer } from "./dashboard";
 import { startIndexer, type Indexer } from "./indexer";
@@ -64,6 +65,8 @@ export interface Network {
   processes: Processes;
   /** The example edge function and the curl that calls it. */
   exampleFunction: ExampleFunction;
+  /** The example agent and the curl that calls it. */
+  exampleAgent: ExampleAgent;
   /** The deployment file with graphqlUrl and gateways. */
   deploymentFile: string;
   /** True when the chain was created (and seeded) by this start, false when its journal was replayed. */
@@ -140,7 +143,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
       buildDashboard(o.root, dashboardDist, o.rebuildDashboard || dashboardIsStale(o.root, dashboardDist)),
     );
     built.catch(() => {}); // awaited below; an early rejection must not go unhandled meanwhile
-    const nodes = prepareNodes(path.join(dataDir, "nodes"), o.ports.nodes, chain.deployment);
+    const nodes = prepareNodes(path.join(dataDir, "nodes"), o.ports.nodes, chain.deployment, await exampleAgentService(o.root));
     const seeded = path.join(dataDir, "chain", "seeded");
     if (fresh) {
       await step("seed: a month of history", () => seedHistory(chain.deployment, provider, (s) => progress(`  seed: ${s}`)));
@@ -156,6 +159,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     writeJson(deploymentFile, config);
     const nodeProcesses = await step(`nodes: start ${nodes.length} \`node run\``, () => startNodes(processes, o.root, nodes, progress));
     const exampleFunction = await step("functions: deploy the example function", () => deployExampleFunction(o.root, nodes, chain.deployment, provider));
+    const exampleAgent = await step("agents: list and host the example agent", () => deployExampleAgent(o.root, nodes, chain.deployment, provider));
     keeper = startKeeper(chain.deployment, provider, hardhatAccount(ROLES.deployer), o.keeperPollMs, (epoch) =>
       progress(`keeper: no report for epoch ${epoch}, advanced the epoch`),
     );
@@ -167,7 +171,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     await built;
     o.signal?.throwIfAborted();
     dashboard = await serveDashboard(dashboardDist, () => config, o.ports.dashboard);
-    return { dataDir, chain, nodes, nodeProcesses, indexer, dashboard, keeper, processes, exampleFunction, deploymentFile, fresh, stop: stopAll };
+    return { dataDir, chain, nodes, nodeProcesses, indexer, dashboard, keeper, processes, exampleFunction, exampleAgent, deploymentFile, fresh, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
@@ -189,6 +193,8 @@ export function banner(net: Network): string {
     "",
     `Example edge function "${net.exampleFunction.name}" (${EXAMPLE_BUNDLE}, root ${net.exampleFunction.root}), paid by the demo client key:`,
     `  ${net.exampleFunction.curl}`,
+    `Example agent ${net.exampleAgent.id} (${EXAMPLE_AGENT_BUNDLE}, listed on AgentMarketplace, hosted by node 0; it counts its calls):`,
+    `  ${net.exampleAgent.curl}`,
     "",
     "Test accounts (Hardhat's public keys: never use them on a live chain):",
     ...accountTable().map((a) => `  #${String(a.index).padEnd(2)} ${a.address}  ${a.privateKey}  ${a.role}`),

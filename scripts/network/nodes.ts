@@ -47,7 +47,7 @@ const HOST = "127.0.0.1";
  * Writes (or reads back) the files of `ports.length` nodes under `dir`: keys are generated once and
  * kept, configs are rewritten (the RPC URL may change between runs).
  */
-export function prepareNodes(dir: string, ports: NodePorts[], deployment: Deployment): LocalNode[] {
+export function prepareNodes(dir: string, ports: NodePorts[], deployment: Deployment, node0Agents?: Record<string, unknown>): LocalNode[] {
   const gatewayUrls = ports.map((p) => `http://${HOST}:${p.gateway}`);
   return ports.map((p, index) => {
     const nodeDir = path.join(dir, `node-${index}`);
@@ -81,8 +81,9 @@ export function prepareNodes(dir: string, ports: NodePorts[], deployment: Deploy
       },
       gateway: { port: p.gateway, blockstore: "blocks", maxGiB: 1, operatorTokenFile: "operator-token" },
       signerKeyFile: "signer.key",
-      // Edge functions with the node's default limits (docs/functions.md): the example function runs here.
-      services: { functions: {} },
+      // Edge functions with the node's default limits (docs/functions.md): the example function runs here;
+      // node 0 also hosts the example agent (scripts/network/exampleAgent.ts).
+      services: { functions: {}, ...(index === 0 && node0Agents ? { agents: node0Agents } : {}) },
     };
     const configFile = path.join(nodeDir, "node.json");
     fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");

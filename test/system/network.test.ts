@@ -392,6 +392,35 @@ describe("System: the whole network as npm start runs it", function () {
     expect(readme).to.contain(printed![0].trim().replace(deployment.gateways![0], "http://127.0.0.1:7003"));
   });
 
+  it("the curl npm start prints calls the example agent, listed on AgentMarketplace and hosted by node 0, which counts its calls in its store", async () => {
+    const printed = /^\s*curl -i -X POST (\S+)$/m.exec(cli!.output());
+    expect(printed, "the banner's agent curl").to.not.equal(null);
+    const url = printed![1];
+    expect(url).to.equal(`${deployment.gateways![0]}/agents/1/`);
+    const market = deployedSuite(deployment, provider).agentMarketplace;
+    const [agent, version] = await Promise.all([market.agents(1), market.versionOf(1, 1)]);
+    const rootOf = async (file: string) => `0x${await blake3(fs.readFileSync(path.join(ROOT, file)))}`;
+    expect([agent.owner, agent.name, Number(agent.memoryMiB), version.configRoot, version.bundleRoot]).to.deep.equal([
+      hardhatAccount(ROLES.developer).address,
+      "counter",
+      64,
+      await rootOf("examples/agents/counter.json"),
+      await rootOf("examples/agents/counter.js"),
+    ]);
+    const call = async () => {
+      const res = await fetch(url, { method: "POST" });
+      const text = await res.text();
+      expect(res.status, text).to.equal(200);
+      expect(res.headers.get("x-fleek-receipt"), "the node's receipt").to.not.equal(null);
+      return JSON.parse(text) as { agent: string; greeting: string; calls: number };
+    };
+    const first = await call();
+    const second = await call();
+    expect([second.agent, second.greeting, second.calls]).to.deep.equal(["counter", "Hello from an agent on the Fleek Network devnet", first.calls + 1]);
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    expect(readme).to.contain(printed![0].trim().replace(deployment.gateways![0], "http://127.0.0.1:7003"));
+  });
+
   it("content served through the gateways is counted in the nodes' report of its epoch and paid from the client's escrow", async () => {
     const s = deployedSuite(deployment, provider);
     // The client: a fresh ack key paid for by Hardhat account 15, which deposits into the escrow.
