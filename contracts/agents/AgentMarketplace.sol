@@ -46,6 +46,11 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
     /// about 7.6M gas, half the 2^24 gas cap of a transaction, leaving the rest to the escrow's
     /// debit in the same transaction (docs/agents.md).
     uint256 public constant MAX_SETTLE_ENTRIES = 256;
+    /// @notice Lease credit is kept in USDC units × 3,600 s × 1,024 MiB, so one second of a lease
+    /// costs exactly `memoryMiB × pricePerGiBHour` of it: no rounding however often it is charged.
+    uint256 public constant LEASE_SCALE = 3_686_400;
+    /// @notice Most leases one {collectRent} charges.
+    uint256 public constant MAX_COLLECT = 256;
 
     /// @notice An agent: owner, number of versions (the latest is served), lease and name.
     struct Agent {
@@ -80,6 +85,15 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
         uint16 nodeBps;
         uint16 ownerBps;
         uint16 protocolBps;
+    }
+
+    /// @notice A hosting lease: `credit` (USDC units × {LEASE_SCALE}) as of `paidTo`, spent at
+    /// `rate` per second (`memoryMiB × pricePerGiBHour`, fixed at the last checkpoint) while the
+    /// listing is not paused.
+    struct Lease {
+        uint192 credit;
+        uint64 paidTo;
+        uint64 rate;
     }
 
     /// @dev Sums of one {settle}.
@@ -123,6 +137,12 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
     uint256 public totalWithdrawn;
     /// @notice USDC of protocol fees sent to the buyback in all.
     uint256 public totalProtocolFees;
+    /// @notice Each agent's hosting lease.
+    mapping(uint256 id => Lease) public leases;
+    /// @notice Rent charged to leases and not yet sent to the rewards pool (× {LEASE_SCALE}).
+    uint256 public rentAccrued;
+    /// @notice USDC of rent sent to the node rewards pool in all.
+    uint256 public totalRentCollected;
 
     /// @notice An agent was registered.
     event AgentRegistered(uint256 indexed id, address indexed owner, string name);
@@ -135,6 +155,16 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
     /// @notice From epoch `fromEpoch` a call costs `price` USDC units, or `tokenPrice` of `token`
     /// (the owner's creator token; zero address and 0: no token price).
     event ListingPriceSet(uint256 indexed id, uint64 price, address token, uint96 tokenPrice, uint64 fromEpoch);
+    /// @notice `from` added `amount` USDC units to agent `id`'s lease.
+    event LeaseFunded(uint256 indexed id, address indexed from, uint256 amount);
+    /// @notice Agent `id`'s lease after a checkpoint: `balance` USDC units left (rounded down),
+    /// funded until `endsAt` (0: paused, not running; 2^64-1: free, never ends), `rent` units
+    /// charged since the previous checkpoint (rounded down).
+    event LeaseUpdated(uint256 indexed id, uint256 balance, uint64 endsAt, uint256 rent);
+    /// @notice The owner took back the unused balance of paused agent `id`'s lease.
+    event LeaseWithdrawn(uint256 indexed id, address indexed owner, uint256 amount);
+    /// @notice `amount` USDC of rent went to the node rewards pool `rewards` after charging `leases`.
+    event RentCollected(address indexed rewards, uint256 amount, uint256 leases);
     /// @notice The owner paused or resumed the listing (at once).
     event ListingPausedSet(uint256 indexed id, bool paused);
     /// @notice Governance set the hosting prices.
@@ -184,6 +214,12 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
     error AgentMarketBadSettlement();
     /// @notice Nothing to withdraw.
     error AgentMarketNothingToWithdraw();
+    /// @notice A lease is funded with zero.
+    error AgentMarketZeroAmount();
+    /// @notice A running lease's balance cannot be withdrawn: pause the agent first.
+    error AgentMarketLeaseRunning(uint256 id);
+    /// @notice More than {MAX_COLLECT} leases in one {collectRent}.
+    error AgentMarketTooManyLeases(uint256 count);
 
     /// @param usdc_ USDC (6 decimals)
     /// @param clock_ the node registry (its epoch)
@@ -256,12 +292,68 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
         if (l.tokenPrice != 0 || l.nextTokenPrice != 0) _setPrice(id, l, e, l.nextPrice, address(0), 0);
     }
 
-    /// @notice Sets the memory agent `id`'s lease reserves on its host node (owner only). The
-    /// report charges the reservation read at the epoch's first block.
+    /// @notice Sets the memory agent `id`'s lease reserves on its host node (owner only): the time
+    /// until now is charged at the old rate, the new rate (at the hosting price now in force)
+    /// applies from now.
     /// @param id the agent
     /// @param memoryMiB 1 to {MAX_MEMORY_MIB}
     function setLease(uint256 id, uint32 memoryMiB) external {
         _setLease(id, _owned(id), memoryMiB);
+    }
+
+    // ---------------------------------------------------------------- leases
+
+    /// @notice Adds `amount` USDC (approve first) to agent `id`'s lease, from anyone; a lease that
+    /// ran out runs again from now. Unused funds go back to the agent's owner ({withdrawLease}).
+    /// @param id the agent
+    /// @param amount USDC units, not zero
+    function fundLease(uint256 id, uint128 amount) external nonReentrant {
+        Agent storage a = _agent(id);
+        if (amount == 0) revert AgentMarketZeroAmount();
+        Lease storage s = leases[id];
+        uint256 rent = _accrue(id, s);
+        s.credit += uint192(uint256(amount) * LEASE_SCALE);
+        emit LeaseFunded(id, msg.sender, amount);
+        _rerate(id, a, s, rent);
+        usdc.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Sends the owner of paused agent `id` its lease's unused balance (owner only).
+    /// @param id the agent, paused
+    /// @return amount USDC units sent (whole units; a fraction stays with the lease)
+    function withdrawLease(uint256 id) external nonReentrant returns (uint256 amount) {
+        Agent storage a = _owned(id);
+        if (!_listings[id].paused) revert AgentMarketLeaseRunning(id);
+        Lease storage s = leases[id];
+        amount = s.credit / LEASE_SCALE;
+        if (amount == 0) revert AgentMarketNothingToWithdraw();
+        s.credit -= uint192(amount * LEASE_SCALE);
+        emit LeaseWithdrawn(id, msg.sender, amount);
+        _rerate(id, a, s, _accrue(id, s));
+        usdc.safeTransfer(msg.sender, amount);
+    }
+
+    /// @notice Charges the leases of `ids` up to now (anyone; a lease may appear twice) and sends
+    /// all rent charged so far to the node rewards pool (the escrow's `rewards`, where the node
+    /// share of service revenue goes). Charging re-reads the hosting price: a price change applies
+    /// to a lease from its next checkpoint, never backwards.
+    /// @param ids at most {MAX_COLLECT} agents, each registered (none: only send what was charged)
+    /// @return amount USDC units sent
+    function collectRent(uint256[] calldata ids) external nonReentrant returns (uint256 amount) {
+        uint256 n = ids.length;
+        if (n > MAX_COLLECT) revert AgentMarketTooManyLeases(n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 id = ids[i];
+            Agent storage a = _agent(id);
+            Lease storage s = leases[id];
+            _rerate(id, a, s, _accrue(id, s));
+        }
+        amount = rentAccrued / LEASE_SCALE;
+        rentAccrued -= amount * LEASE_SCALE;
+        totalRentCollected += amount;
+        address rewards = escrow.rewards();
+        emit RentCollected(rewards, amount, n);
+        if (amount != 0) usdc.safeTransfer(rewards, amount);
     }
 
     // ---------------------------------------------------------------- listings
@@ -286,15 +378,19 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Pauses or resumes agent `id`'s listing at once (owner only): nodes stop taking
-    /// calls for a paused agent; calls already served this epoch are charged at the epoch's price.
+    /// calls for a paused agent and free its memory, so its lease stops being charged (and may be
+    /// withdrawn) until it resumes; calls already served this epoch are charged at the epoch's price.
     /// @param id the agent
     /// @param paused the new state
     function setPaused(uint256 id, bool paused) external {
-        _owned(id);
+        Agent storage a = _owned(id);
         Listing storage l = _listings[id];
         if (l.paused == paused) revert AgentMarketPauseUnchanged(paused);
+        Lease storage s = leases[id];
+        uint256 rent = _accrue(id, s);
         l.paused = paused;
         emit ListingPausedSet(id, paused);
+        _rerate(id, a, s, rent);
     }
 
     // ---------------------------------------------------------------- settlement
@@ -388,6 +484,26 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
         return _listings[id].paused;
     }
 
+    /// @notice Until when agent `id`'s lease is funded: 0 while paused (not running), 2^64-1 while
+    /// the hosting price is zero, otherwise the second its balance runs out (in the past: ended).
+    /// @param id the agent
+    function leaseEnds(uint256 id) public view returns (uint64) {
+        if (agents[id].owner == address(0)) revert AgentMarketUnknown(id);
+        if (_listings[id].paused) return 0;
+        Lease storage s = leases[id];
+        if (s.rate == 0) return type(uint64).max;
+        uint256 ends = s.paidTo + s.credit / s.rate;
+        return ends > type(uint64).max ? type(uint64).max : uint64(ends);
+    }
+
+    /// @notice Agent `id`'s lease balance now, USDC units (rounded down).
+    /// @param id the agent
+    function leaseBalance(uint256 id) external view returns (uint256) {
+        if (agents[id].owner == address(0)) revert AgentMarketUnknown(id);
+        Lease storage s = leases[id];
+        return (s.credit - _due(id, s)) / LEASE_SCALE;
+    }
+
     /// @notice Version `version` of agent `id`.
     /// @param id the agent
     /// @param version 1 to its version count
@@ -434,8 +550,32 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
 
     function _setLease(uint256 id, Agent storage a, uint32 memoryMiB) private {
         if (memoryMiB == 0 || memoryMiB > MAX_MEMORY_MIB) revert AgentMarketBadLease(memoryMiB);
+        Lease storage s = leases[id];
+        uint256 rent = _accrue(id, s);
         a.memoryMiB = memoryMiB;
         emit LeaseSet(id, memoryMiB);
+        _rerate(id, a, s, rent);
+    }
+
+    /// @dev Lease credit spent since the last checkpoint: none while paused, at most the credit.
+    function _due(uint256 id, Lease storage s) private view returns (uint256 due) {
+        if (_listings[id].paused) return 0;
+        due = (block.timestamp - s.paidTo) * s.rate;
+        if (due > s.credit) due = s.credit;
+    }
+
+    /// @dev Charges the lease up to now into {rentAccrued}; returns the rent (× {LEASE_SCALE}).
+    function _accrue(uint256 id, Lease storage s) private returns (uint256 rent) {
+        rent = _due(id, s);
+        s.credit -= uint192(rent);
+        s.paidTo = uint64(block.timestamp);
+        rentAccrued += rent;
+    }
+
+    /// @dev After {_accrue} and any change: the rate from now at the hosting price in force.
+    function _rerate(uint256 id, Agent storage a, Lease storage s, uint256 rent) private {
+        s.rate = uint64(uint256(a.memoryMiB) * pricePerGiBHour);
+        emit LeaseUpdated(id, s.credit / LEASE_SCALE, leaseEnds(id), rent / LEASE_SCALE);
     }
 
     /// @dev Moves the prices due by epoch `e` into the current slot, so the next ones can be set.
@@ -480,9 +620,13 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
         emit SettlementSet(address(escrow_), address(buyback_));
     }
 
-    function _owned(uint256 id) private view returns (Agent storage a) {
+    function _agent(uint256 id) private view returns (Agent storage a) {
         a = agents[id];
         if (a.owner == address(0)) revert AgentMarketUnknown(id);
+    }
+
+    function _owned(uint256 id) private view returns (Agent storage a) {
+        a = _agent(id);
         if (a.owner != msg.sender) revert AgentMarketNotOwner(id, msg.sender);
     }
 }
