@@ -96,6 +96,18 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
         uint64 rate;
     }
 
+    /// @notice What a node needs to host an agent ({hosting}).
+    struct Hosting {
+        address owner;
+        uint32 version;
+        uint32 memoryMiB;
+        bytes32 configRoot;
+        bytes32 bundleRoot;
+        bool paused;
+        uint64 endsAt;
+        uint64 secondsLeft;
+    }
+
     /// @dev Sums of one {settle}.
     struct Totals {
         uint256 amount;
@@ -494,6 +506,23 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
         if (s.rate == 0) return type(uint64).max;
         uint256 ends = s.paidTo + s.credit / s.rate;
         return ends > type(uint64).max ? type(uint64).max : uint64(ends);
+    }
+
+    /// @notice What a node needs to host agent `id`, read in one call at one block: its owner,
+    /// latest version and roots, reserved memory, pause state, lease end ({leaseEnds}) and the
+    /// seconds the lease has left now (the node times the end with its own clock from this).
+    /// @param id the agent
+    function hosting(uint256 id) external view returns (Hosting memory h) {
+        Agent storage a = _agent(id);
+        Version storage v = _versions[id][a.versionCount];
+        h.owner = a.owner;
+        h.version = a.versionCount;
+        h.memoryMiB = a.memoryMiB;
+        h.configRoot = v.configRoot;
+        h.bundleRoot = v.bundleRoot;
+        h.paused = _listings[id].paused;
+        h.endsAt = leaseEnds(id);
+        if (h.endsAt > block.timestamp) h.secondsLeft = h.endsAt - uint64(block.timestamp);
     }
 
     /// @notice Agent `id`'s lease balance now, USDC units (rounded down).

@@ -51,6 +51,9 @@ describe("AgentMarketplace hosting leases", () => {
       .and.to.emit(market, "LeaseUpdated")
       .withArgs(1, 3_500, t0 + 100 + 7_200, 0);
     expect(await market.leaseEnds(1)).to.equal(t0 + 7_300);
+    // What a node reads in one call: owner, version and roots, memory, pause, end, seconds left.
+    expect(await market.hosting(1)).to.deep.equal([alice.address, 1n, 256n, ROOT_A, ROOT_B, false, BigInt(t0 + 7_300), 7_200n]);
+    await expect(market.hosting(2)).to.be.revertedWithCustomError(market, "AgentMarketUnknown").withArgs(2);
 
     // One hour later: 1,750 charged, 1,750 left; collecting sends it to the rewards pool.
     const poolBefore = await usdc.balanceOf(rewards);
