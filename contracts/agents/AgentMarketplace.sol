@@ -16,8 +16,9 @@ import {ServiceEscrow, IEpochClock} from "../payments/ServiceEscrow.sol";
 /// listing is a price per call in USDC and optionally in the owner's creator token; a price set in
 /// epoch `e` applies from `e + 1` ({priceAt}), so a call served in an epoch is charged the price
 /// fixed when the epoch started, whatever the owner does meanwhile (docs/agents.md). Pausing
-/// applies at once. The lease is the memory the agent reserves on its host node, charged at the
-/// governance's hosting prices. After an epoch's report the escrow hands each agent's call revenue
+/// applies at once. The lease is the memory the agent reserves on its host node, prepaid here and
+/// charged by the second at the governance's price per GiB-hour; {collectRent} sends the rent to
+/// the node rewards pool. After an epoch's report the escrow hands each agent's call revenue
 /// to {settle}: the node share stays with the escrow's node pool, the owner share is credited here
 /// for the owner to {withdraw} (pull), and the protocol fee goes to the buyback-and-burn contract.
 /// The owner (the timelock) sets the split, the hosting prices and the settlement addresses.
@@ -460,9 +461,10 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
         _setSplit(nodeBps, ownerBps, protocolBps);
     }
 
-    /// @notice Sets the hosting prices (owner: the timelock); the committee reads them at each
-    /// epoch's first block, so they apply from the next epoch. CPU is charged at the escrow's
-    /// price per CPU-ms, set there.
+    /// @notice Sets the hosting prices (owner: the timelock). The committee reads the token price at
+    /// each epoch's first block, so it applies from the next epoch; the GiB-hour price applies to
+    /// each lease from its next checkpoint (never backwards). CPU is charged at the escrow's price
+    /// per CPU-ms, set there.
     /// @param perGiBHour USDC units per reserved GiB per agent-hour, at most {MAX_HOSTING_PRICE}
     /// @param per1kTokens USDC units per 1,000 LLM tokens, at most {MAX_HOSTING_PRICE}
     function setHostingPrices(uint64 perGiBHour, uint64 per1kTokens) external onlyOwner {

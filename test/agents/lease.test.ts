@@ -198,6 +198,23 @@ describe("AgentMarketplace hosting leases", () => {
     await expect(market.connect(bob).collectRent([])).to.emit(market, "RentCollected");
   });
 
+  it("collects 256 leases in one transaction under 8M gas (half the 2^24 cap)", async () => {
+    const { market, alice, bob } = await loadFixture(leaseFixture);
+    const signers = await hre.ethers.getSigners();
+    for (let i = 0; i < 256; i++) {
+      const owner = signers[i % signers.length];
+      await market.connect(owner).register("a", ROOT_A, ROOT_B, 4_096, 0);
+      await market.connect(i % 2 ? alice : bob).fundLease(i + 1, 1_000_000);
+    }
+    await time.increase(3_600);
+    const ids = Array.from({ length: 256 }, (_, i) => i + 1);
+    const receipt = await (await market.connect(bob).collectRent(ids)).wait();
+    console.log(`      collectRent of 256 leases: ${receipt!.gasUsed} gas`);
+    expect(receipt!.gasUsed).to.be.lessThan(8_000_000n);
+    // 4 GiB at 7,000 per GiB-hour: 28,000 an hour each, an hour and a few seconds of blocks.
+    expect(await market.totalRentCollected()).to.be.greaterThanOrEqual(256n * 28_000n);
+  });
+
   it("creates and loses no USDC: held × scale = owner balances × scale + lease credits + rent not collected (fast-check)", async function () {
     this.timeout(900_000);
     const { market, usdc, alice, bob, gov, rewards } = await loadFixture(leaseFixture);
