@@ -42,7 +42,14 @@ const FAST: Partial<Parameters> = { maxBatchDelayMs: 20, maxHeaderDelayMs: 100, 
 /** Stores the agents' bundles and configs and starts a node hosting them under `limits`. */
 export async function startAgentNode(
   agents: Record<string, AgentSpec>,
-  options: { limits?: Partial<AgentLimits>; llmHosts?: string[]; peers?: string[]; keySeed?: string } = {},
+  options: {
+    limits?: Partial<AgentLimits>;
+    llmHosts?: string[];
+    peers?: string[];
+    keySeed?: string;
+    /** Take the agents from AgentMarketplace (the test registers them with `roots`) instead of the config. */
+    marketplace?: { rpcUrl: string; address: string; ttlMs?: number };
+  } = {},
 ): Promise<AgentNode> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-node-"));
   const basePort = 20_000 + Math.floor(Math.random() * 120) * 100 + 60;
@@ -70,7 +77,8 @@ export async function startAgentNode(
       ...(spec.llm ? { llm: spec.llm } : {}),
     };
   }
-  config.services = { agents: { agents: entries, limits: options.limits ?? {}, llmHosts: options.llmHosts ?? [] } };
+  const source = options.marketplace ? { marketplace: options.marketplace } : { agents: entries };
+  config.services = { agents: { ...source, limits: options.limits ?? {}, llmHosts: options.llmHosts ?? [] } };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
   let stderr = "";
   const child = await spawnNode(configFile, (d) => (stderr += d), process.env.LOG_LEVEL ?? "info");

@@ -16,8 +16,9 @@ import {ServiceEscrow, IEpochClock} from "../payments/ServiceEscrow.sol";
 /// listing is a price per call in USDC and optionally in the owner's creator token; a price set in
 /// epoch `e` applies from `e + 1` ({priceAt}), so a call served in an epoch is charged the price
 /// fixed when the epoch started, whatever the owner does meanwhile (docs/agents.md). Pausing
-/// applies at once. The lease is the memory the agent reserves on its host node, charged at the
-/// governance's hosting prices. After an epoch's report the escrow hands each agent's call revenue
+/// applies at once. The lease is the memory the agent reserves on its host node, prepaid here and
+/// charged by the second at the governance's price per GiB-hour; {collectRent} sends the rent to
+/// the node rewards pool. After an epoch's report the escrow hands each agent's call revenue
 /// to {settle}: the node share stays with the escrow's node pool, the owner share is credited here
 /// for the owner to {withdraw} (pull), and the protocol fee goes to the buyback-and-burn contract.
 /// The owner (the timelock) sets the split, the hosting prices and the settlement addresses.
@@ -46,6 +47,11 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
     /// about 7.6M gas, half the 2^24 gas cap of a transaction, leaving the rest to the escrow's
     /// debit in the same transaction (docs/agents.md).
     uint256 public constant MAX_SETTLE_ENTRIES = 256;
+    /// @notice Lease credit is kept in USDC units × 3,600 s × 1,024 MiB, so one second of a lease
+    /// costs exactly `memoryMiB × pricePerGiBHour` of it: no rounding however often it is charged.
+    uint256 public constant LEASE_SCALE = 3_686_400;
+    /// @notice Most leases one {collectRent} charges.
+    uint256 public constant MAX_COLLECT = 256;
 
     /// @notice An agent: owner, number of versions (the latest is served), lease and name.
     struct Agent {
@@ -80,6 +86,27 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
         uint16 nodeBps;
         uint16 ownerBps;
         uint16 protocolBps;
+    }
+
+    /// @notice A hosting lease: `credit` (USDC units × {LEASE_SCALE}) as of `paidTo`, spent at
+    /// `rate` per second (`memoryMiB × pricePerGiBHour`, fixed at the last checkpoint) while the
+    /// listing is not paused.
+    struct Lease {
+        uint192 credit;
+        uint64 paidTo;
+        uint64 rate;
+    }
+
+    /// @notice What a node needs to host an agent ({hosting}).
+    struct Hosting {
+        address owner;
+        uint32 version;
+        uint32 memoryMiB;
+        bytes32 configRoot;
+        bytes32 bundleRoot;
+        bool paused;
+        uint64 endsAt;
+        uint64 secondsLeft;
     }
 
     /// @dev Sums of one {settle}.
@@ -123,6 +150,12 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
     uint256 public totalWithdrawn;
     /// @notice USDC of protocol fees sent to the buyback in all.
     uint256 public totalProtocolFees;
+    /// @notice Each agent's hosting lease.
+    mapping(uint256 id => Lease) public leases;
+    /// @notice Rent charged to leases and not yet sent to the rewards pool (× {LEASE_SCALE}).
+    uint256 public rentAccrued;
+    /// @notice USDC of rent sent to the node rewards pool in all.
+    uint256 public totalRentCollected;
 
     /// @notice An agent was registered.
     event AgentRegistered(uint256 indexed id, address indexed owner, string name);
@@ -135,6 +168,16 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
     /// @notice From epoch `fromEpoch` a call costs `price` USDC units, or `tokenPrice` of `token`
     /// (the owner's creator token; zero address and 0: no token price).
     event ListingPriceSet(uint256 indexed id, uint64 price, address token, uint96 tokenPrice, uint64 fromEpoch);
+    /// @notice `from` added `amount` USDC units to agent `id`'s lease.
+    event LeaseFunded(uint256 indexed id, address indexed from, uint256 amount);
+    /// @notice Agent `id`'s lease after a checkpoint: `balance` USDC units left (rounded down),
+    /// funded until `endsAt` (0: paused, not running; 2^64-1: free, never ends), `rent` units
+    /// charged since the previous checkpoint (rounded down).
+    event LeaseUpdated(uint256 indexed id, uint256 balance, uint64 endsAt, uint256 rent);
+    /// @notice The owner took back the unused balance of paused agent `id`'s lease.
+    event LeaseWithdrawn(uint256 indexed id, address indexed owner, uint256 amount);
+    /// @notice `amount` USDC of rent went to the node rewards pool `rewards` after charging `leases`.
+    event RentCollected(address indexed rewards, uint256 amount, uint256 leases);
     /// @notice The owner paused or resumed the listing (at once).
     event ListingPausedSet(uint256 indexed id, bool paused);
     /// @notice Governance set the hosting prices.
@@ -184,6 +227,12 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
     error AgentMarketBadSettlement();
     /// @notice Nothing to withdraw.
     error AgentMarketNothingToWithdraw();
+    /// @notice A lease is funded with zero.
+    error AgentMarketZeroAmount();
+    /// @notice A running lease's balance cannot be withdrawn: pause the agent first.
+    error AgentMarketLeaseRunning(uint256 id);
+    /// @notice More than {MAX_COLLECT} leases in one {collectRent}.
+    error AgentMarketTooManyLeases(uint256 count);
 
     /// @param usdc_ USDC (6 decimals)
     /// @param clock_ the node registry (its epoch)
@@ -256,12 +305,68 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
         if (l.tokenPrice != 0 || l.nextTokenPrice != 0) _setPrice(id, l, e, l.nextPrice, address(0), 0);
     }
 
-    /// @notice Sets the memory agent `id`'s lease reserves on its host node (owner only). The
-    /// report charges the reservation read at the epoch's first block.
+    /// @notice Sets the memory agent `id`'s lease reserves on its host node (owner only): the time
+    /// until now is charged at the old rate, the new rate (at the hosting price now in force)
+    /// applies from now.
     /// @param id the agent
     /// @param memoryMiB 1 to {MAX_MEMORY_MIB}
     function setLease(uint256 id, uint32 memoryMiB) external {
         _setLease(id, _owned(id), memoryMiB);
+    }
+
+    // ---------------------------------------------------------------- leases
+
+    /// @notice Adds `amount` USDC (approve first) to agent `id`'s lease, from anyone; a lease that
+    /// ran out runs again from now. Unused funds go back to the agent's owner ({withdrawLease}).
+    /// @param id the agent
+    /// @param amount USDC units, not zero
+    function fundLease(uint256 id, uint128 amount) external nonReentrant {
+        Agent storage a = _agent(id);
+        if (amount == 0) revert AgentMarketZeroAmount();
+        Lease storage s = leases[id];
+        uint256 rent = _accrue(id, s);
+        s.credit += uint192(uint256(amount) * LEASE_SCALE);
+        emit LeaseFunded(id, msg.sender, amount);
+        _rerate(id, a, s, rent);
+        usdc.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Sends the owner of paused agent `id` its lease's unused balance (owner only).
+    /// @param id the agent, paused
+    /// @return amount USDC units sent (whole units; a fraction stays with the lease)
+    function withdrawLease(uint256 id) external nonReentrant returns (uint256 amount) {
+        Agent storage a = _owned(id);
+        if (!_listings[id].paused) revert AgentMarketLeaseRunning(id);
+        Lease storage s = leases[id];
+        amount = s.credit / LEASE_SCALE;
+        if (amount == 0) revert AgentMarketNothingToWithdraw();
+        s.credit -= uint192(amount * LEASE_SCALE);
+        emit LeaseWithdrawn(id, msg.sender, amount);
+        _rerate(id, a, s, _accrue(id, s));
+        usdc.safeTransfer(msg.sender, amount);
+    }
+
+    /// @notice Charges the leases of `ids` up to now (anyone; a lease may appear twice) and sends
+    /// all rent charged so far to the node rewards pool (the escrow's `rewards`, where the node
+    /// share of service revenue goes). Charging re-reads the hosting price: a price change applies
+    /// to a lease from its next checkpoint, never backwards.
+    /// @param ids at most {MAX_COLLECT} agents, each registered (none: only send what was charged)
+    /// @return amount USDC units sent
+    function collectRent(uint256[] calldata ids) external nonReentrant returns (uint256 amount) {
+        uint256 n = ids.length;
+        if (n > MAX_COLLECT) revert AgentMarketTooManyLeases(n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 id = ids[i];
+            Agent storage a = _agent(id);
+            Lease storage s = leases[id];
+            _rerate(id, a, s, _accrue(id, s));
+        }
+        amount = rentAccrued / LEASE_SCALE;
+        rentAccrued -= amount * LEASE_SCALE;
+        totalRentCollected += amount;
+        address rewards = escrow.rewards();
+        emit RentCollected(rewards, amount, n);
+        if (amount != 0) usdc.safeTransfer(rewards, amount);
     }
 
     // ---------------------------------------------------------------- listings
@@ -286,15 +391,19 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Pauses or resumes agent `id`'s listing at once (owner only): nodes stop taking
-    /// calls for a paused agent; calls already served this epoch are charged at the epoch's price.
+    /// calls for a paused agent and free its memory, so its lease stops being charged (and may be
+    /// withdrawn) until it resumes; calls already served this epoch are charged at the epoch's price.
     /// @param id the agent
     /// @param paused the new state
     function setPaused(uint256 id, bool paused) external {
-        _owned(id);
+        Agent storage a = _owned(id);
         Listing storage l = _listings[id];
         if (l.paused == paused) revert AgentMarketPauseUnchanged(paused);
+        Lease storage s = leases[id];
+        uint256 rent = _accrue(id, s);
         l.paused = paused;
         emit ListingPausedSet(id, paused);
+        _rerate(id, a, s, rent);
     }
 
     // ---------------------------------------------------------------- settlement
@@ -352,9 +461,10 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
         _setSplit(nodeBps, ownerBps, protocolBps);
     }
 
-    /// @notice Sets the hosting prices (owner: the timelock); the committee reads them at each
-    /// epoch's first block, so they apply from the next epoch. CPU is charged at the escrow's
-    /// price per CPU-ms, set there.
+    /// @notice Sets the hosting prices (owner: the timelock). The committee reads the token price at
+    /// each epoch's first block, so it applies from the next epoch; the GiB-hour price applies to
+    /// each lease from its next checkpoint (never backwards). CPU is charged at the escrow's price
+    /// per CPU-ms, set there.
     /// @param perGiBHour USDC units per reserved GiB per agent-hour, at most {MAX_HOSTING_PRICE}
     /// @param per1kTokens USDC units per 1,000 LLM tokens, at most {MAX_HOSTING_PRICE}
     function setHostingPrices(uint64 perGiBHour, uint64 per1kTokens) external onlyOwner {
@@ -386,6 +496,43 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
     /// @param id the agent
     function paused(uint256 id) external view returns (bool) {
         return _listings[id].paused;
+    }
+
+    /// @notice Until when agent `id`'s lease is funded: 0 while paused (not running), 2^64-1 while
+    /// the hosting price is zero, otherwise the second its balance runs out (in the past: ended).
+    /// @param id the agent
+    function leaseEnds(uint256 id) public view returns (uint64) {
+        if (agents[id].owner == address(0)) revert AgentMarketUnknown(id);
+        if (_listings[id].paused) return 0;
+        Lease storage s = leases[id];
+        if (s.rate == 0) return type(uint64).max;
+        uint256 ends = s.paidTo + s.credit / s.rate;
+        return ends > type(uint64).max ? type(uint64).max : uint64(ends);
+    }
+
+    /// @notice What a node needs to host agent `id`, read in one call at one block: its owner,
+    /// latest version and roots, reserved memory, pause state, lease end ({leaseEnds}) and the
+    /// seconds the lease has left now (the node times the end with its own clock from this).
+    /// @param id the agent
+    function hosting(uint256 id) external view returns (Hosting memory h) {
+        Agent storage a = _agent(id);
+        Version storage v = _versions[id][a.versionCount];
+        h.owner = a.owner;
+        h.version = a.versionCount;
+        h.memoryMiB = a.memoryMiB;
+        h.configRoot = v.configRoot;
+        h.bundleRoot = v.bundleRoot;
+        h.paused = _listings[id].paused;
+        h.endsAt = leaseEnds(id);
+        if (h.endsAt > block.timestamp) h.secondsLeft = h.endsAt - uint64(block.timestamp);
+    }
+
+    /// @notice Agent `id`'s lease balance now, USDC units (rounded down).
+    /// @param id the agent
+    function leaseBalance(uint256 id) external view returns (uint256) {
+        if (agents[id].owner == address(0)) revert AgentMarketUnknown(id);
+        Lease storage s = leases[id];
+        return (s.credit - _due(id, s)) / LEASE_SCALE;
     }
 
     /// @notice Version `version` of agent `id`.
@@ -434,8 +581,32 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
 
     function _setLease(uint256 id, Agent storage a, uint32 memoryMiB) private {
         if (memoryMiB == 0 || memoryMiB > MAX_MEMORY_MIB) revert AgentMarketBadLease(memoryMiB);
+        Lease storage s = leases[id];
+        uint256 rent = _accrue(id, s);
         a.memoryMiB = memoryMiB;
         emit LeaseSet(id, memoryMiB);
+        _rerate(id, a, s, rent);
+    }
+
+    /// @dev Lease credit spent since the last checkpoint: none while paused, at most the credit.
+    function _due(uint256 id, Lease storage s) private view returns (uint256 due) {
+        if (_listings[id].paused) return 0;
+        due = (block.timestamp - s.paidTo) * s.rate;
+        if (due > s.credit) due = s.credit;
+    }
+
+    /// @dev Charges the lease up to now into {rentAccrued}; returns the rent (× {LEASE_SCALE}).
+    function _accrue(uint256 id, Lease storage s) private returns (uint256 rent) {
+        rent = _due(id, s);
+        s.credit -= uint192(rent);
+        s.paidTo = uint64(block.timestamp);
+        rentAccrued += rent;
+    }
+
+    /// @dev After {_accrue} and any change: the rate from now at the hosting price in force.
+    function _rerate(uint256 id, Agent storage a, Lease storage s, uint256 rent) private {
+        s.rate = uint64(uint256(a.memoryMiB) * pricePerGiBHour);
+        emit LeaseUpdated(id, s.credit / LEASE_SCALE, leaseEnds(id), rent / LEASE_SCALE);
     }
 
     /// @dev Moves the prices due by epoch `e` into the current slot, so the next ones can be set.
@@ -480,9 +651,13 @@ contract AgentMarketplace is Ownable, ReentrancyGuardTransient {
         emit SettlementSet(address(escrow_), address(buyback_));
     }
 
-    function _owned(uint256 id) private view returns (Agent storage a) {
+    function _agent(uint256 id) private view returns (Agent storage a) {
         a = agents[id];
         if (a.owner == address(0)) revert AgentMarketUnknown(id);
+    }
+
+    function _owned(uint256 id) private view returns (Agent storage a) {
+        a = _agent(id);
         if (a.owner != msg.sender) revert AgentMarketNotOwner(id, msg.sender);
     }
 }

@@ -45,7 +45,17 @@ export const agentsSchema: SchemaPart = {
       bundleRoot: String!
       "Memory the hosting lease reserves on the host node."
       memoryMiB: Int!
+      "Paused by its owner: not served, its lease not charged."
       paused: Boolean!
+      "Until when the hosting lease is funded (unix seconds; in the past: ended; 0: paused; null: free, never ends)."
+      leaseEndsAt: Int
+      "Lease balance (USDC units) at its last checkpoint, leaseUpdatedAt; it runs down until leaseEndsAt."
+      leaseBalance: BigInt!
+      leaseUpdatedAt: Int!
+      "USDC units paid into the lease, taken back by the owner, and charged as rent (each checkpoint rounded down)."
+      leaseFunded: BigInt!
+      leaseWithdrawn: BigInt!
+      leaseRent: BigInt!
       "The latest price set; it applies from its fromEpoch (priceAt gives any epoch's)."
       price: AgentPrice
       "The price a call served in epoch \`epoch\` is charged (null: none applies yet)."
@@ -164,6 +174,8 @@ export const agentsSchema: SchemaPart = {
       "Protocol fees deposited into BuybackBurner: the marketplace's contribution to burns."
       toProtocol: BigInt!
       withdrawn: BigInt!
+      "Hosting lease rent sent to the node rewards pool."
+      rentCollected: BigInt!
     }
 
     type AgentConnection {

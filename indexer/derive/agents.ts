@@ -1,6 +1,7 @@
+import { sql } from "kysely";
 import type { HandlerContext, IndexerModule } from "../module";
 import type { EventArgsOf } from "../abi";
-import { col, createTables, defineTable } from "../store/tables";
+import { addColumns, col, createTables, defineTable } from "../store/tables";
 import type { RawDb } from "../store/database";
 
 /**
@@ -8,8 +9,9 @@ import type { RawDb } from "../store/database";
  * version, lease, listing and revenue; every version; the listing's price history (each price with
  * the epoch it applies from, so the price of any epoch is the latest set that applies by then);
  * the split's history; each settled epoch and each agent's revenue in it; owners' balances and
- * withdrawals; and the marketplace's totals, among them the protocol fees it deposited into
- * BuybackBurner (its contribution to burns). Everything follows from the contract's events; the
+ * withdrawals; each agent's hosting lease (balance and end at its last checkpoint, funded,
+ * withdrawn, rent); and the marketplace's totals, among them the protocol fees it deposited into
+ * BuybackBurner (its contribution to burns) and the rent it sent to the node rewards pool. Everything follows from the contract's events; the
  * constructor emits `SettlementSet`, `SplitSet` and `HostingPricesSet`, so defaults are indexed too.
  */
 
@@ -37,6 +39,19 @@ export const agents = defineTable({
     /** When the latest version was published (unix seconds). */
     updated_at: col.int8(),
     last_block: col.int8(),
+    /** Lease balance at its last checkpoint (`LeaseUpdated`), USDC units rounded down. */
+    lease_balance: col.wei().added("191-agent-leases", sql`0`),
+    /** Until when the lease is funded (unix seconds; 0 paused; null: free, never ends). */
+    lease_ends_at: col
+      .int8()
+      .orNull()
+      .added("191-agent-leases", sql`0`),
+    /** When the lease was last checkpointed (unix seconds). */
+    lease_updated_at: col.int8().added("191-agent-leases", sql`0`),
+    lease_funded: col.wei().added("191-agent-leases", sql`0`),
+    lease_withdrawn: col.wei().added("191-agent-leases", sql`0`),
+    /** Rent charged, the sum of each checkpoint's rounded-down figure (exact in total: agent_market.rent_collected). */
+    lease_rent: col.wei().added("191-agent-leases", sql`0`),
   },
   primaryKey: ["id"],
   indexes: {
@@ -190,6 +205,8 @@ export const agentMarket = defineTable({
     to_protocol: col.wei(),
     withdrawn: col.wei(),
     epochs_settled: col.int4(),
+    /** Lease rent sent to the node rewards pool (`RentCollected`). */
+    rent_collected: col.wei().added("191-agent-leases", sql`0`),
   },
   primaryKey: ["id"],
   rollback: "journal",
@@ -215,6 +232,7 @@ async function market(ctx: HandlerContext) {
       to_protocol: 0n,
       withdrawn: 0n,
       epochs_settled: 0,
+      rent_collected: 0n,
     }
   );
 }
@@ -247,6 +265,12 @@ async function onRegistered(a: EventArgsOf<"AgentMarketplace:AgentRegistered">, 
     registered_at: ctx.block.timestamp,
     updated_at: ctx.block.timestamp,
     last_block: ctx.block.number,
+    lease_balance: 0n,
+    lease_ends_at: ctx.block.timestamp,
+    lease_updated_at: ctx.block.timestamp,
+    lease_funded: 0n,
+    lease_withdrawn: 0n,
+    lease_rent: 0n,
   });
   const m = await market(ctx);
   await ctx.store.set(agentMarket, { ...m, agent_count: m.agent_count + 1 });
@@ -374,6 +398,21 @@ async function onSplitSet(a: EventArgsOf<"AgentMarketplace:SplitSet">, ctx: Hand
   });
 }
 
+/** The contract's "never ends" (2^64-1, a zero hosting price) does not fit int8: stored as null. */
+const NEVER = 2n ** 64n - 1n;
+
+async function onLeaseUpdated(a: EventArgsOf<"AgentMarketplace:LeaseUpdated">, ctx: HandlerContext) {
+  const row = await agent(ctx, a.id, "LeaseUpdated");
+  await ctx.store.set(agents, {
+    ...row,
+    lease_balance: a.balance,
+    lease_ends_at: a.endsAt === NEVER ? null : Number(a.endsAt),
+    lease_updated_at: ctx.block.timestamp,
+    lease_rent: row.lease_rent + a.rent,
+    last_block: ctx.block.number,
+  });
+}
+
 const byAgent = (a: { id: bigint }) => [{ table: agents, key: { id: Number(a.id) } }];
 
 /** Agents, versions, prices, splits, settlements, owners' balances and withdrawals. */
@@ -393,6 +432,10 @@ export const agentsModule: IndexerModule = {
       "AgentRevenue",
       "EpochSettled",
       "Withdrawn",
+      "LeaseFunded",
+      "LeaseUpdated",
+      "LeaseWithdrawn",
+      "RentCollected",
     ],
   },
   tables: [agents, agentVersions, agentPrices, agentSplits, agentSettlements, agentEpochRevenue, agentOwners, agentWithdrawals, agentMarket],
@@ -413,6 +456,19 @@ export const agentsModule: IndexerModule = {
     "AgentMarketplace:AgentRevenue": onRevenue,
     "AgentMarketplace:EpochSettled": onEpochSettled,
     "AgentMarketplace:Withdrawn": onWithdrawn,
+    "AgentMarketplace:LeaseFunded": async (a, ctx) => {
+      const row = await agent(ctx, a.id, "LeaseFunded");
+      await ctx.store.set(agents, { ...row, lease_funded: row.lease_funded + a.amount, last_block: ctx.block.number });
+    },
+    "AgentMarketplace:LeaseUpdated": onLeaseUpdated,
+    "AgentMarketplace:LeaseWithdrawn": async (a, ctx) => {
+      const row = await agent(ctx, a.id, "LeaseWithdrawn");
+      await ctx.store.set(agents, { ...row, lease_withdrawn: row.lease_withdrawn + a.amount, last_block: ctx.block.number });
+    },
+    "AgentMarketplace:RentCollected": async (a, ctx) => {
+      const m = await market(ctx);
+      await ctx.store.set(agentMarket, { ...m, rent_collected: m.rent_collected + a.amount });
+    },
   },
   prefetch: {
     "AgentMarketplace:AgentVersionPublished": byAgent,
@@ -421,6 +477,9 @@ export const agentsModule: IndexerModule = {
     "AgentMarketplace:ListingPriceSet": byAgent,
     "AgentMarketplace:ListingPausedSet": byAgent,
     "AgentMarketplace:AgentRevenue": byAgent,
+    "AgentMarketplace:LeaseFunded": byAgent,
+    "AgentMarketplace:LeaseUpdated": byAgent,
+    "AgentMarketplace:LeaseWithdrawn": byAgent,
   },
   migrations: {
     "180-agents": {
@@ -436,6 +495,11 @@ export const agentsModule: IndexerModule = {
           agentWithdrawals,
           agentMarket,
         ]);
+      },
+    },
+    "191-agent-leases": {
+      async up(db: RawDb) {
+        await addColumns(db, "191-agent-leases", [agents, agentMarket]);
       },
     },
   },

@@ -1,8 +1,7 @@
 /**
- * Which agents a node hosts (docs/agents-runtime.md "Directory"). For now the node's config says
- * (`services.agents.agents`); the on-chain AgentMarketplace (issue 20, another part) will be a
- * second implementation of {@link AgentDirectory}, read at the epoch's first block as
- * FunctionRegistry is, without the runtime changing.
+ * Which agents a node hosts (docs/agents-runtime.md "Directory"): the node's config
+ * (`services.agents.agents`, for tests and devnets) or AgentMarketplace on chain
+ * (node/chain/agentMarketDirectory.ts), with each agent's pause state and hosting lease.
  */
 
 /** One hosted agent: what it runs and who owns it. */
@@ -26,6 +25,25 @@ export interface AgentEntry {
     /** The API key sealed to this node's agent-secrets key (agentSecrets.ts), base64. */
     sealedApiKey?: string;
   };
+  /** Its pause state and hosting lease (docs/agents.md "Hosting lease"); absent: always served (config agents). */
+  lease?: AgentLease;
+}
+
+/** An agent's pause state and lease as the marketplace says. */
+export interface AgentLease {
+  paused: boolean;
+  /** When the lease runs out, on the node's clock (ms since the epoch); null: never (a zero hosting price). */
+  untilMs: number | null;
+}
+
+/** Why the runtime refuses calls to `agent` at `nowMs`: paused (423) or lease ended (402); undefined: served. */
+export function leaseRefusal(agent: AgentEntry, nowMs: number): { status: 402 | 423; reason: string } | undefined {
+  const lease = agent.lease;
+  if (!lease) return undefined;
+  if (lease.paused) return { status: 423, reason: `agent ${agent.id} is paused by its owner; its state is kept` };
+  if (lease.untilMs !== null && nowMs >= lease.untilMs)
+    return { status: 402, reason: `agent ${agent.id}'s hosting lease has run out; its state is kept and it resumes once the lease is funded` };
+  return undefined;
 }
 
 /** Where the runtime learns which agents it hosts. */

@@ -81,6 +81,8 @@ export interface AgentsConfig {
    * model server on the node's own network); every other endpoint follows the fetch rules.
    */
   llmHosts: string[];
+  /** Agents from AgentMarketplace on chain instead of `agents` (docs/agents-runtime.md "Directory"). */
+  marketplace?: { rpcUrl: string; address: string; ttlMs: number };
 }
 
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
@@ -88,7 +90,8 @@ const ROOT = /^[0-9a-f]{64}$/;
 
 /** Checks `services.agents`; throws a config error naming the bad key. */
 export function agentsConfigFrom(options: Record<string, unknown>): AgentsConfig {
-  for (const key of Object.keys(options)) if (!["agents", "limits", "llmHosts"].includes(key)) throw new Error(`config: unknown key services.agents.${key}`);
+  for (const key of Object.keys(options))
+    if (!["agents", "limits", "llmHosts", "marketplace"].includes(key)) throw new Error(`config: unknown key services.agents.${key}`);
   const limits = { ...DEFAULT_AGENT_LIMITS };
   const rawLimits = options.limits ?? {};
   if (typeof rawLimits !== "object" || rawLimits === null || Array.isArray(rawLimits)) throw new Error("config: services.agents.limits must be an object");
@@ -129,5 +132,20 @@ export function agentsConfigFrom(options: Record<string, unknown>): AgentsConfig
     }
     agents.push({ id, configRoot: a.config, bundleRoot: a.bundle, owner: a.owner, memoryMiB: memoryMiB as number, llm });
   }
-  return { agents, limits, llmHosts: llmHosts as string[] };
+  let marketplace: AgentsConfig["marketplace"];
+  if (options.marketplace !== undefined) {
+    const m = options.marketplace as Record<string, unknown>;
+    if (typeof m !== "object" || m === null) throw new Error("config: services.agents.marketplace must be an object");
+    for (const key of Object.keys(m))
+      if (!["rpcUrl", "address", "ttlMs"].includes(key)) throw new Error(`config: unknown key services.agents.marketplace.${key}`);
+    if (typeof m.rpcUrl !== "string" || !/^https?:\/\//.test(m.rpcUrl)) throw new Error("config: services.agents.marketplace.rpcUrl must be an http(s) URL");
+    if (typeof m.address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(m.address))
+      throw new Error("config: services.agents.marketplace.address must be an address");
+    const ttlMs = m.ttlMs ?? 5_000;
+    if (!Number.isSafeInteger(ttlMs) || (ttlMs as number) < 0 || (ttlMs as number) > 600_000)
+      throw new Error("config: services.agents.marketplace.ttlMs must be an integer in 0..600000");
+    if (agents.length > 0) throw new Error("config: services.agents takes its agents from agents or from marketplace, not both");
+    marketplace = { rpcUrl: m.rpcUrl, address: m.address, ttlMs: ttlMs as number };
+  }
+  return { agents, limits, llmHosts: llmHosts as string[], ...(marketplace ? { marketplace } : {}) };
 }

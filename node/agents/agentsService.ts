@@ -1,7 +1,8 @@
 /**
  * The agents service (docs/agents-runtime.md): `/agents/<id>/<path>` on the gateway reaches agent
- * `id` here as `/<id>/<path>`. Agents come from an {@link AgentDirectory} (the config's, for now);
- * their bundle and config are read through the gateway by root (verified by the blockstore). Each
+ * `id` here as `/<id>/<path>`. Agents come from an {@link AgentDirectory} (the config's or
+ * AgentMarketplace's); a paused agent or one whose lease ran out is refused (423, 402) and closed
+ * with its state kept, and served again once resumed or funded. Their bundle and config are read through the gateway by root (verified by the blockstore). Each
  * agent has a queue (single writer), an isolate and a PGlite store opened on demand and closed
  * when idle. `/<id>/_fleek/snapshot` and `/<id>/_fleek/restore` are the operator's (the gateway
  * checks its token and vouches with the service token).
@@ -16,7 +17,9 @@ import type { FunctionRequest } from "../functions/functionRuntime";
 import { BadBodyError, readJsonBody, replyError, replyJson } from "../gateway/httpReplies";
 import { SERVICE_TOKEN_HEADER, type ServiceContext, type ServiceInstance } from "../services/serviceContract";
 import { readBoundedBody, readGatewayContent, ServiceRefusal } from "../services/serviceInput";
-import { ConfigAgentDirectory, type AgentDirectory, type AgentEntry } from "./agentDirectory";
+import { JsonRpcProvider } from "ethers";
+import { AgentMarketDirectory } from "../chain/agentMarketDirectory";
+import { ConfigAgentDirectory, leaseRefusal, type AgentDirectory, type AgentEntry } from "./agentDirectory";
 import { AgentError, AgentHost, storeLimits, type AgentFailure, type AgentUsage } from "./agentHost";
 import { chat } from "./agentLlm";
 import { AGENT_METER_HEADER, snapshotRecordRefusal, type AgentMeter, type SnapshotRecord } from "./agentRecords";
@@ -38,7 +41,16 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "co
 /** Starts the service (in its own process, by the service framework). */
 export async function startAgentsService(context: ServiceContext): Promise<ServiceInstance> {
   const config = agentsConfigFrom(context.options);
-  const runtime = new AgentsRuntime(config, new ConfigAgentDirectory(config.agents), context);
+  const market = config.marketplace;
+  const directory = market
+    ? new AgentMarketDirectory(new JsonRpcProvider(market.rpcUrl, undefined, { staticNetwork: true }), market.address, {
+        ttlMs: market.ttlMs,
+        missTtlMs: market.ttlMs,
+        minMemoryMiB: 8,
+        maxMemoryMiB: config.limits.memoryMiB,
+      })
+    : new ConfigAgentDirectory(config.agents);
+  const runtime = new AgentsRuntime(config, directory, context);
   return {
     handle: (req, res) => {
       runtime.serve(req, res).catch((error: unknown) => {
@@ -56,6 +68,8 @@ export async function startAgentsService(context: ServiceContext): Promise<Servi
 /** The hosted agents of one service process. */
 export class AgentsRuntime {
   private readonly hosts = new Map<string, AgentHost>();
+  /** Agents being closed because they are paused or their lease ran out. */
+  private readonly parking = new Set<string>();
   private readonly content = new LRUCache<string, Buffer>({ maxSize: 64 * 2 ** 20, sizeCalculation: (b) => Math.max(1, b.length) });
   private template: Promise<{ dir: string; baseline: number }> | undefined;
   private readonly sweeper: NodeJS.Timeout;
@@ -81,6 +95,11 @@ export class AgentsRuntime {
     const agent = await this.directory.lookup(id);
     if (!agent) throw new ServiceRefusal(404, `no agent ${JSON.stringify(id)} on this node`);
     if (parts[2] === "_fleek") return this.manage(agent, parts[3] ?? "", req, res);
+    const refusal = leaseRefusal(agent, Date.now());
+    if (refusal) {
+      this.park(agent.id);
+      throw new ServiceRefusal(refusal.status, refusal.reason);
+    }
     const host = this.hostOf(agent);
     await this.makeRoom(host);
     const body = await readBoundedBody(req, req.headers["content-length"], this.config.limits.requestBytes);
@@ -195,13 +214,35 @@ export class AgentsRuntime {
 
   private async closeIdle(): Promise<void> {
     const now = Date.now();
-    for (const host of this.hosts.values()) {
-      if (host.isOpen && host.busy === 0 && now - host.lastUsed > this.config.limits.idleMs) await host.close();
+    for (const [id, host] of this.hosts) {
+      if (!host.isOpen && host.pendingAlarms === 0) continue;
+      const agent = await this.directory.lookup(id).catch(() => undefined);
+      if (agent && leaseRefusal(agent, now)) this.park(id);
+      else if (host.isOpen && host.busy === 0 && now - host.lastUsed > this.config.limits.idleMs) await host.close();
     }
   }
 
+  /**
+   * A paused agent or an ended lease: cancels its alarms and closes its isolate and store after
+   * the requests already in its queue (admitted while it was served, they finish). Its data folder
+   * and last snapshot stay; the next request once it is served again reopens it in the same queue.
+   */
+  private park(id: string): void {
+    const host = this.hosts.get(id);
+    if (!host || this.parking.has(id) || (!host.isOpen && host.pendingAlarms === 0)) return;
+    this.parking.add(id);
+    host
+      .stop()
+      .catch((error: Error) => this.context.logger.warn("closing a paused agent failed", { agent: id, error: error.message }))
+      .finally(() => this.parking.delete(id));
+  }
+
   private async status(): Promise<unknown[]> {
-    return (await this.directory.list()).map((a) => {
+    const now = Date.now();
+    const listed = await this.directory.list();
+    // Looked up again: a chain directory refreshes what its cache holds past its time to live.
+    const agents = (await Promise.all(listed.map((a) => this.directory.lookup(a.id)))).filter((a) => a !== undefined);
+    return agents.map((a) => {
       const host = this.hosts.get(a.id);
       return {
         id: a.id,
@@ -209,7 +250,10 @@ export class AgentsRuntime {
         bundleRoot: a.bundleRoot,
         configRoot: a.configRoot,
         open: host?.isOpen ?? false,
+        busy: host?.busy ?? 0,
         pendingAlarms: host?.pendingAlarms ?? 0,
+        refused: leaseRefusal(a, now)?.status ?? null,
+        ...(a.lease ? { paused: a.lease.paused, leaseUntil: a.lease.untilMs === null ? null : new Date(a.lease.untilMs).toISOString() } : {}),
       };
     });
   }
