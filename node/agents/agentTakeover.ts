@@ -80,8 +80,12 @@ export class AgentTakeover {
     const assigned = await hosting.hostOf(agent.id);
     if (assigned.nodeKey !== hosting.selfKey) {
       if (this.hostedHere.delete(agent.id)) {
-        // Another node hosts it again: this one stops its alarms so the agent keeps one writer.
+        // Another node hosts it again: this one hands it its latest state and stops its alarms so the agent keeps one writer.
         this.deps.logger.info("agent handed back", { agent: agent.id, host: assigned.nodeKey });
+        if (host.writes !== (this.snapshotWrites.get(agent.id) ?? 0))
+          await this.snapshotAndHand(host).catch((error: unknown) =>
+            this.deps.logger.warn("agent snapshot at hand-back failed", { agent: agent.id, error: String(error) }),
+          );
         await host.stop();
       }
       return assigned;
@@ -129,6 +133,14 @@ export class AgentTakeover {
     return readRecord(this.deps.agentDir(id), KEPT_RECORD);
   }
 
+  /** `GET /agents/_records?agent=<id>`: the newest record this node holds for the agent (its own or one kept), for a node taking the agent over. */
+  async newest(id: string): Promise<SnapshotRecord | null> {
+    if (!(await this.deps.directory.lookup(id))) throw new ServiceRefusal(404, `no agent ${JSON.stringify(id)} on this node`);
+    const dir = this.deps.agentDir(id);
+    const records = [readRecord(dir, KEPT_RECORD), readRecord(dir, OWN_RECORD)].filter((r) => r !== undefined);
+    return records.sort((a, b) => b.takenAt - a.takenAt)[0] ?? null;
+  }
+
   /** Snapshots `host` and hands the record to the next nodes in its order; how many kept it. */
   async snapshotAndHand(host: AgentHost): Promise<{ record: SnapshotRecord; keptBy: number }> {
     const writes = host.writes;
@@ -169,6 +181,26 @@ export class AgentTakeover {
     return this.snapshotting;
   }
 
+  /** The newest records the next nodes of the agent's order hold (those that answer in time). */
+  private async pull(id: string): Promise<SnapshotRecord[]> {
+    const hosting = await this.hosting();
+    const answers = await Promise.all(
+      hosting.successors(id, RECORD_KEEPERS).map(async (node) => {
+        try {
+          const answer = await fetch(`${node.gatewayUrl}/agents/_records?agent=${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(5_000) });
+          if (answer.status !== 200 || Number(answer.headers.get("content-length") ?? 0) > 16 * 1024) {
+            await answer.body?.cancel();
+            return undefined;
+          }
+          return ((await answer.json()) as { record?: SnapshotRecord | null }).record ?? undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    return answers.filter((r) => r !== undefined);
+  }
+
   /** At clean shutdown: the periodic timer stops and changed agents are snapshotted a last time. */
   async close(): Promise<void> {
     clearInterval(this.ticker);
@@ -176,11 +208,17 @@ export class AgentTakeover {
     await this.snapshotChanged();
   }
 
-  /** Becoming `host`'s node: restores the newest record handed here when it is newer than this node's own state. */
+  /**
+   * Becoming `host`'s node: restores the newest record handed here, or held by the next nodes of
+   * its order (a node that hosted it while this one was away), when newer than this node's own state.
+   */
   private async adopt(host: AgentHost, selfKey: string): Promise<void> {
     const dir = this.deps.agentDir(host.agent.id);
-    const kept = readRecord(dir, KEPT_RECORD);
     const own = readRecord(dir, OWN_RECORD);
+    const candidates = [readRecord(dir, KEPT_RECORD), ...(await this.pull(host.agent.id))].filter(
+      (r): r is SnapshotRecord => r !== undefined && snapshotRecordRefusal(r, host.agent.id) === undefined,
+    );
+    const kept = candidates.sort((a, b) => b.takenAt - a.takenAt)[0];
     if (!kept || kept.nodeKey === selfKey || kept.takenAt <= (own?.takenAt ?? -1)) return;
     this.deps.logger.info("agent taken over", { agent: host.agent.id, from: kept.nodeKey, root: kept.root });
     await this.deps.restore(host, kept);

@@ -120,8 +120,10 @@ export class AgentsRuntime {
     const parts = url.pathname.split("/");
     const id = parts[1] ?? "";
     if (id === "") return replyJson(res, 200, { agents: await this.status() });
-    if (id === "_records" && req.method === "POST") {
-      if (!this.takeover) throw new ServiceRefusal(404, "this node takes no agent records (no services.agents.hosting)");
+    if (id === "_records") {
+      if (!this.takeover) throw new ServiceRefusal(404, "this node keeps no agent records (no services.agents.hosting)");
+      if (req.method === "GET") return replyJson(res, 200, { record: await this.takeover.newest(url.searchParams.get("agent") ?? "") });
+      if (req.method !== "POST") throw new ServiceRefusal(405, "GET /agents/_records?agent=<id> or POST /agents/_records {record}");
       const answer = await this.takeover.receive(await readBoundedBody(req, req.headers["content-length"], 16 * 1024));
       return replyJson(res, answer.status, answer.body);
     }

@@ -200,6 +200,18 @@ describe("agent take-over between nodes (issue 20)", function () {
     expect((await usage(next)).lastSnapshot).to.deep.equal(own.lastSnapshot);
     expect((await count(next)).json).to.deep.equal({ n: 4 });
   });
+
+  it("the first host comes back: it takes the agent back with the newer state the other node holds", async () => {
+    await host.restart();
+    // Its own last snapshot says n = 3; the other node's newer one (n = 4) wins.
+    expect((await count(host, "POST")).json).to.deep.equal({ n: 5 });
+    const back = await waitFor("the other node to redirect again", async () => {
+      const answer = await count(next);
+      return answer.status === 307 ? answer : undefined;
+    });
+    expect(back.location).to.equal(`${host.gatewayUrl}/agents/counter/`);
+    expect((await count(host)).json).to.deep.equal({ n: 5 });
+  });
 });
 
 describe("agent alarms across a restart (issue 20)", function () {
