@@ -13,6 +13,7 @@ import { agentHostOrder } from "../../../protocol/agentHosting";
 import { rawEd25519PublicKey } from "../../../node/acks/ed25519Keys";
 import { AgentHosting, type HostNode } from "../../../node/agents/agentHosting";
 import { signSnapshot, type SnapshotRecord } from "../../../node/agents/agentRecords";
+import { agentsConfigFrom } from "../../../node/agents/agentsConfig";
 import { planAgentNode, startAgentNode, type AgentNode } from "../../../testkit/agentNode";
 
 const COUNTER = {
@@ -105,6 +106,28 @@ describe("agent hosting order (issue 20)", () => {
     expect(probes).to.be.greaterThan(3);
     expect(hosting.isHostNode(key(2))).to.equal(true);
     expect(hosting.isHostNode(key(9))).to.equal(false);
+  });
+});
+
+describe("agent hosting config (issue 20)", () => {
+  const hosting = (h: unknown) => () => agentsConfigFrom({ hosting: h });
+  it("takes a node set with defaults and refuses a bad one with the key named", () => {
+    const nodes = [{ nodeKey: key(1), gatewayUrl: "http://10.0.0.1:8080/" }];
+    expect(agentsConfigFrom({ hosting: { nodes } }).hosting).to.deep.equal({
+      nodes: [{ nodeKey: key(1), gatewayUrl: "http://10.0.0.1:8080" }],
+      snapshotEveryMs: 600_000,
+      probeMs: 5_000,
+    });
+    expect(hosting({ nodes: [] })).to.throw("config: services.agents.hosting.nodes must list 1-256 nodes");
+    expect(hosting({ nodes: [...nodes, ...nodes] })).to.throw("config: services.agents.hosting.nodes names a node twice");
+    expect(hosting({ nodes: [{ nodeKey: "AB", gatewayUrl: "http://x" }] })).to.throw(
+      "config: services.agents.hosting.nodes[0].nodeKey must be 32 bytes of lower-case hex",
+    );
+    expect(hosting({ nodes: [{ nodeKey: key(1), gatewayUrl: "ftp://x/y" }] })).to.throw(
+      "config: services.agents.hosting.nodes[0].gatewayUrl must be an http(s) origin",
+    );
+    expect(hosting({ nodes, snapshotEveryMs: 5 })).to.throw("config: services.agents.hosting.snapshotEveryMs must be an integer of at least 100 ms");
+    expect(hosting({ nodes, every: 1 })).to.throw("config: unknown key services.agents.hosting.every");
   });
 });
 
