@@ -14,3 +14,4 @@ export * from "./report";
 export * from "./reportRoots";
 export * from "./usage";
 export * from "./escrow";
+export * from "./agentHosting";

@@ -24,8 +24,17 @@ export interface AgentSpec {
   llm?: { baseUrl: string; model?: string; sealedApiKey?: string };
 }
 
+/** A node's folder, config, key and gateway chosen before it starts (so nodes can name each other in their configs). */
+export interface AgentNodePlan {
+  dir: string;
+  configFile: string;
+  nodeKey: string;
+  gatewayUrl: string;
+}
+
 /** A started node hosting agents. */
 export interface AgentNode {
+  nodeKey: string;
   gatewayUrl: string;
   operatorToken: string;
   dataDir: string;
@@ -34,10 +43,20 @@ export interface AgentNode {
   stderr: () => string;
   /** The bundle and config roots of each agent. */
   roots: Record<string, { bundle: string; config: string }>;
+  /** Stops it (SIGTERM, a clean shutdown) and starts it again on the same folder. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
 const FAST: Partial<Parameters> = { maxBatchDelayMs: 20, maxHeaderDelayMs: 100, headerResendMs: 500, syncRetryMs: 500 };
+
+/** Picks a one-member committee, a key and a gateway port for a node to start later. */
+export function planAgentNode(): AgentNodePlan {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-node-"));
+  const basePort = 20_000 + Math.floor(Math.random() * 120) * 100 + 60;
+  const { nodes } = writeClusterConfigs(dir, 1, basePort, FAST);
+  return { dir, configFile: nodes[0].configFile, nodeKey: nodes[0].key.publicKey.toString("hex"), gatewayUrl: `http://127.0.0.1:${basePort + 11}` };
+}
 
 /** Stores the agents' bundles and configs and starts a node hosting them under `limits`. */
 export async function startAgentNode(
@@ -47,16 +66,16 @@ export async function startAgentNode(
     llmHosts?: string[];
     peers?: string[];
     keySeed?: string;
+    plan?: AgentNodePlan;
+    /** `services.agents.hosting` (take-over between nodes). */
+    hosting?: Record<string, unknown>;
     /** Take the agents from AgentMarketplace (the test registers them with `roots`) instead of the config. */
     marketplace?: { rpcUrl: string; address: string; ttlMs?: number };
   } = {},
 ): Promise<AgentNode> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-node-"));
-  const basePort = 20_000 + Math.floor(Math.random() * 120) * 100 + 60;
-  const { nodes } = writeClusterConfigs(dir, 1, basePort, FAST);
-  const configFile = nodes[0].configFile;
+  const { dir, configFile, nodeKey, gatewayUrl } = options.plan ?? planAgentNode();
   const config = JSON.parse(fs.readFileSync(configFile, "utf8")) as NodeConfigFile;
-  const gatewayPort = basePort + 11;
+  const gatewayPort = Number(new URL(gatewayUrl).port);
   const operatorToken = `operator-${Math.random().toString(36).slice(2)}`;
   fs.writeFileSync(path.join(path.dirname(configFile), "operator-token"), operatorToken);
   config.gateway = { port: gatewayPort, blockstore: "blocks", operatorTokenFile: "operator-token", ...(options.peers ? { peers: options.peers } : {}) };
@@ -78,26 +97,39 @@ export async function startAgentNode(
     };
   }
   const source = options.marketplace ? { marketplace: options.marketplace } : { agents: entries };
-  config.services = { agents: { ...source, limits: options.limits ?? {}, llmHosts: options.llmHosts ?? [] } };
+  config.services = {
+    agents: { ...source, limits: options.limits ?? {}, llmHosts: options.llmHosts ?? [], ...(options.hosting ? { hosting: options.hosting } : {}) },
+  };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
   let stderr = "";
-  const child = await spawnNode(configFile, (d) => (stderr += d), process.env.LOG_LEVEL ?? "info");
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  await waitForService(gatewayUrl, "agents", (s) => s?.state === "running");
-  return {
+  const spawn = async () => {
+    const child = await spawnNode(configFile, (d) => (stderr += d), process.env.LOG_LEVEL ?? "info");
+    await waitForService(gatewayUrl, "agents", (s) => s?.state === "running");
+    return child;
+  };
+  const terminate = async (child: ChildProcess) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  };
+  const node: AgentNode = {
+    nodeKey,
     gatewayUrl,
     operatorToken,
     dataDir: path.resolve(path.dirname(configFile), config.dataDir),
     blockstore,
-    child,
+    child: await spawn(),
     stderr: () => stderr,
     roots,
+    restart: async () => {
+      await terminate(node.child);
+      node.child = await spawn();
+    },
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
+      await terminate(node.child);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+  return node;
 }

@@ -12,6 +12,7 @@ import { outboundFetch, OutboundRefused, type OutboundResponse } from "../functi
 import { sandboxPrelude } from "../functions/sandboxPrelude";
 import type { AgentEntry } from "./agentDirectory";
 import { AGENT_ENV } from "./agentEnv";
+import { nextAlarmDue, removeAlarm, storeAlarm, storedAlarms, writeWakeHint } from "./agentAlarms";
 import { AgentStore, StoreError } from "./agentStore";
 import type { AgentLimits } from "./agentsConfig";
 import type { ChatRequest, ChatUsage } from "./agentLlm";
@@ -79,7 +80,10 @@ export class AgentHost {
   private opened: Promise<OpenAgent> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private budget: Budget | undefined;
-  private readonly alarms = new Set<NodeJS.Timeout>();
+  /** Pending alarms by their row in the store's `fleek_alarms` (agentAlarms.ts). */
+  private readonly alarms = new Map<number, NodeJS.Timeout>();
+  /** Store calls that may have changed the agent's state since it started here (snapshots are taken when it moved). */
+  writes = 0;
   /** Requests and alarms queued or running. */
   busy = 0;
   lastUsed = Date.now();
@@ -117,11 +121,21 @@ export class AgentHost {
     return this.serialized(() => this.closeNow());
   }
 
-  /** Closes and cancels the alarms: the agent is no longer hosted here. */
+  /** Closes and cancels the alarms' timers (their rows stay in the store): the agent is no longer hosted here. */
   async stop(): Promise<void> {
-    for (const timer of this.alarms) clearTimeout(timer);
-    this.alarms.clear();
+    this.dropAlarmTimers();
     await this.close();
+  }
+
+  /** Forgets the alarms' timers; the next open schedules them again from the store (after a restore, a restart). */
+  dropAlarmTimers(): void {
+    for (const timer of this.alarms.values()) clearTimeout(timer);
+    this.alarms.clear();
+  }
+
+  /** Opens the agent (which schedules its stored alarms) without a request: a restarted node's wake-up for a due alarm. */
+  wake(): Promise<void> {
+    return this.serialized(async () => void (await this.openForUse()));
   }
 
   private serialized<T>(task: () => Promise<T>): Promise<T> {
@@ -150,18 +164,7 @@ export class AgentHost {
     const started = Date.now();
     const usage: AgentUsage = { cpuUs: 0, wallMs: 0, promptTokens: 0, completionTokens: 0 };
     const budget: Budget = { deadline: started + limits.wallMs, subrequests: limits.subrequests, usage };
-    let open: OpenAgent;
-    try {
-      open = await (this.opened ??= this.open());
-      if (open.store.closed) {
-        // Its store thread was stopped (a query over its time): reopen both before serving on.
-        await this.closeNow();
-        open = await (this.opened = this.open());
-      }
-    } catch (error) {
-      this.opened = undefined;
-      throw error instanceof AgentError ? error : new AgentError("unavailable", `the agent could not start: ${messageOf(error)}`);
-    }
+    const open = await this.openForUse();
     this.budget = budget;
     const isolate = open.isolate;
     const cpuAtStart = isolate.cpuTime;
@@ -207,6 +210,21 @@ export class AgentHost {
     }
   }
 
+  private async openForUse(): Promise<OpenAgent> {
+    try {
+      let open = await (this.opened ??= this.open());
+      if (open.store.closed) {
+        // Its store thread was stopped (a query over its time): reopen both before serving on.
+        await this.closeNow();
+        open = await (this.opened = this.open());
+      }
+      return open;
+    } catch (error) {
+      this.opened = undefined;
+      throw error instanceof AgentError ? error : new AgentError("unavailable", `the agent could not start: ${messageOf(error)}`);
+    }
+  }
+
   /** Opens the store and builds the isolate: prelude with env, lockdown, the agent's module. */
   private async open(): Promise<OpenAgent> {
     const limits = this.deps.limits;
@@ -223,6 +241,12 @@ export class AgentHost {
     fs.mkdirSync(this.deps.dataDir, { recursive: true });
     const template = await this.deps.template();
     const store = await AgentStore.open(`${this.deps.dataDir}/db`, storeLimits(limits), { template: template.dir, baseline: template.baseline });
+    try {
+      for (const alarm of await storedAlarms(store, limits.alarms)) if (!this.alarms.has(alarm.id)) this.schedule(alarm.id, alarm.due);
+    } catch (error) {
+      await store.close();
+      throw new AgentError("unavailable", `the agent's alarms could not be read: ${messageOf(error)}`);
+    }
     const isolate = new ivm.Isolate({ memoryLimit: this.agent.memoryMiB });
     try {
       const context = await isolate.createContext();
@@ -277,15 +301,18 @@ export class AgentHost {
       case "kv.get":
         return store.get(args[0] as string);
       case "kv.put":
+        this.writes++;
         return store.put(args[0] as string, args[1] as string);
       case "kv.delete":
+        this.writes++;
         return store.delete(args[0] as string);
       case "kv.list":
         return store.list(args[0] as string, args[1] as number);
       case "sql.query":
+        this.writes++;
         return store.query(args[0] as string, (args[1] ?? []) as unknown[]);
       case "alarm.set":
-        return this.setAlarm(args[0]);
+        return this.setAlarm(store, args[0]);
       case "llm.chat": {
         if (budget.subrequests-- <= 0) throw new AgentError("threw", `llm.chat refused: over ${this.deps.limits.subrequests} subrequests in one request`);
         // Its errors are written for the agent (llm.chat: ...): passed on as they are.
@@ -301,18 +328,40 @@ export class AgentHost {
     }
   }
 
-  /** `env.setAlarm(ms)`: bounded count and minimum delay; the alarm runs `alarm(env)` in the queue. */
-  private setAlarm(ms: unknown): null {
+  /**
+   * `env.setAlarm(ms)`: bounded count and minimum delay. The alarm is a row of the agent's store
+   * first (so it survives a restart and travels in snapshots), then a timer; it runs `alarm(env)`
+   * in the queue.
+   */
+  private async setAlarm(store: AgentStore, ms: unknown): Promise<null> {
     const limits = this.deps.limits;
     if (!Number.isSafeInteger(ms) || (ms as number) < limits.minAlarmMs || (ms as number) > 86_400_000)
       throw new AgentError("threw", `setAlarm refused: the delay must be an integer from ${limits.minAlarmMs} ms to one day`);
     if (this.alarms.size >= limits.alarms) throw new AgentError("threw", `setAlarm refused: ${limits.alarms} alarms are already pending (the limit)`);
-    const timer = setTimeout(() => {
-      this.alarms.delete(timer);
-      this.serialized(() => this.run({ alarm: true })).catch((error: Error) => this.deps.alarmFailed(this.agent.id, error));
-    }, ms as number);
-    this.alarms.add(timer);
+    this.writes++;
+    const due = Date.now() + (ms as number);
+    this.schedule(await storeAlarm(store, due), due);
     return null;
+  }
+
+  /** Arms alarm `id` (its row already stored) for `due` (Unix ms); a restarted node wakes the agent by the hint file. */
+  private schedule(id: number, due: number): void {
+    const timer = setTimeout(
+      () => {
+        this.alarms.delete(id);
+        this.serialized(async () => {
+          const open = await this.openForUse();
+          // Removed before it runs: an alarm that fails is not retried forever after a restart.
+          if (!(await removeAlarm(open.store, id))) return;
+          this.writes++;
+          writeWakeHint(this.deps.dataDir, await nextAlarmDue(open.store));
+          await this.run({ alarm: true });
+        }).catch((error: Error) => this.deps.alarmFailed(this.agent.id, error));
+      },
+      Math.max(0, due - Date.now()),
+    );
+    this.alarms.set(id, timer);
+    writeWakeHint(this.deps.dataDir, due, true);
   }
 
   /** The prelude's `fetch`: the functions' outbound rules, charged to the running request. */

@@ -29,6 +29,9 @@ export interface StoreLimits {
 }
 
 /** Why a store call failed; `kind` says which bound or error. */
+/** Longest a snapshot's dump of the store may take, ms. */
+const DUMP_MS = 120_000;
+
 export class StoreError extends Error {
   constructor(
     readonly kind: "quota" | "query-time" | "bad-input" | "sql" | "closed",
@@ -187,7 +190,9 @@ export class AgentStore {
 
   /** The data folder as a tarball (PGlite `dumpDataDir`): the agent's snapshot. */
   async dump(): Promise<Uint8Array> {
-    return (await this.call({ op: "dump" })) as Uint8Array;
+    // The node's own work, not the agent's query: bounded by DUMP_MS, as a loaded machine
+    // (load 18 on 2 cores) takes over the agent's 2 s query time to gzip the folder.
+    return (await this.call({ op: "dump" }, DUMP_MS)) as Uint8Array;
   }
 
   /** Closes the database cleanly and ends its thread. */
@@ -223,14 +228,14 @@ export class AgentStore {
     return new StoreError("quota", `the agent's storage quota is used up (${this.usedBytes} of ${this.limits.storageBytes} bytes): delete data to write again`);
   }
 
-  private call(call: DistributiveOmit<StoreCall, "id">): Promise<unknown> {
+  private call(call: DistributiveOmit<StoreCall, "id">, timeoutMs = this.limits.queryMs): Promise<unknown> {
     if (this.broken) return Promise.reject(this.broken);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.broken = new StoreError("query-time", `the agent's query ran over its time limit (${this.limits.queryMs} ms); its store was stopped`);
+        this.broken = new StoreError("query-time", `the agent's query ran over its time limit (${timeoutMs} ms); its store was stopped`);
         void this.worker.terminate();
-      }, this.limits.queryMs);
+      }, timeoutMs);
       this.pending.set(id, {
         resolve: (v) => (clearTimeout(timer), resolve(v)),
         reject: (e) => (clearTimeout(timer), reject(e)),

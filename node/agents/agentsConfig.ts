@@ -83,6 +83,46 @@ export interface AgentsConfig {
   llmHosts: string[];
   /** Agents from AgentMarketplace on chain instead of `agents` (docs/agents-runtime.md "Directory"). */
   marketplace?: { rpcUrl: string; address: string; ttlMs: number };
+  /** Take-over between nodes (docs/agents-runtime.md "Hosting and take-over"); absent, this node hosts its agents alone. */
+  hosting?: HostingConfig;
+}
+
+/** The nodes offering the agents service and the snapshot cadence. */
+export interface HostingConfig {
+  /** The active nodes offering the agents service, this one included: Ed25519 key and gateway. */
+  nodes: { nodeKey: string; gatewayUrl: string }[];
+  /** How often a changed agent is snapshotted, ms (also at clean shutdown). */
+  snapshotEveryMs: number;
+  /** How long a node's answer (or silence) to the liveness probe is trusted, ms. */
+  probeMs: number;
+}
+
+const MAX_HOSTING_NODES = 256;
+
+function hostingFrom(raw: unknown): HostingConfig | undefined {
+  if (raw === undefined) return undefined;
+  const h = raw as Record<string, unknown>;
+  if (typeof h !== "object" || h === null || Array.isArray(h)) throw new Error("config: services.agents.hosting must be an object");
+  for (const key of Object.keys(h))
+    if (!["nodes", "snapshotEveryMs", "probeMs"].includes(key)) throw new Error(`config: unknown key services.agents.hosting.${key}`);
+  if (!Array.isArray(h.nodes) || h.nodes.length === 0 || h.nodes.length > MAX_HOSTING_NODES)
+    throw new Error(`config: services.agents.hosting.nodes must list 1-${MAX_HOSTING_NODES} nodes`);
+  const nodes = h.nodes.map((n: unknown, i: number) => {
+    const node = n as Record<string, unknown>;
+    if (typeof node !== "object" || node === null || typeof node.nodeKey !== "string" || !ROOT.test(node.nodeKey))
+      throw new Error(`config: services.agents.hosting.nodes[${i}].nodeKey must be 32 bytes of lower-case hex`);
+    if (typeof node.gatewayUrl !== "string" || !/^https?:\/\/[^\s/]+$/.test(node.gatewayUrl.replace(/\/+$/, "")))
+      throw new Error(`config: services.agents.hosting.nodes[${i}].gatewayUrl must be an http(s) origin`);
+    return { nodeKey: node.nodeKey, gatewayUrl: node.gatewayUrl.replace(/\/+$/, "") };
+  });
+  if (new Set(nodes.map((n) => n.nodeKey)).size !== nodes.length) throw new Error("config: services.agents.hosting.nodes names a node twice");
+  const positive = (key: string, fallback: number): number => {
+    const value = h[key] ?? fallback;
+    if (!Number.isSafeInteger(value) || (value as number) < 100)
+      throw new Error(`config: services.agents.hosting.${key} must be an integer of at least 100 ms`);
+    return value as number;
+  };
+  return { nodes, snapshotEveryMs: positive("snapshotEveryMs", 10 * 60_000), probeMs: positive("probeMs", 5_000) };
 }
 
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
@@ -91,7 +131,7 @@ const ROOT = /^[0-9a-f]{64}$/;
 /** Checks `services.agents`; throws a config error naming the bad key. */
 export function agentsConfigFrom(options: Record<string, unknown>): AgentsConfig {
   for (const key of Object.keys(options))
-    if (!["agents", "limits", "llmHosts", "marketplace"].includes(key)) throw new Error(`config: unknown key services.agents.${key}`);
+    if (!["agents", "limits", "llmHosts", "marketplace", "hosting"].includes(key)) throw new Error(`config: unknown key services.agents.${key}`);
   const limits = { ...DEFAULT_AGENT_LIMITS };
   const rawLimits = options.limits ?? {};
   if (typeof rawLimits !== "object" || rawLimits === null || Array.isArray(rawLimits)) throw new Error("config: services.agents.limits must be an object");
@@ -147,5 +187,5 @@ export function agentsConfigFrom(options: Record<string, unknown>): AgentsConfig
     if (agents.length > 0) throw new Error("config: services.agents takes its agents from agents or from marketplace, not both");
     marketplace = { rpcUrl: m.rpcUrl, address: m.address, ttlMs: ttlMs as number };
   }
-  return { agents, limits, llmHosts: llmHosts as string[], ...(marketplace ? { marketplace } : {}) };
+  return { agents, limits, llmHosts: llmHosts as string[], ...(marketplace ? { marketplace } : {}), hosting: hostingFrom(options.hosting) };
 }

@@ -24,8 +24,10 @@ import { AgentError, AgentHost, storeLimits, type AgentFailure, type AgentUsage 
 import { chat } from "./agentLlm";
 import { AGENT_METER_HEADER, snapshotRecordRefusal, type AgentMeter, type SnapshotRecord } from "./agentRecords";
 import { openSecret } from "./agentSecrets";
+import { readWakeHint } from "./agentAlarms";
 import { agentsConfigFrom, type AgentsConfig } from "./agentsConfig";
 import { AgentStore } from "./agentStore";
+import { AgentTakeover, readRecord } from "./agentTakeover";
 
 const FAILURE_STATUS: Record<AgentFailure, number> = {
   cpu: 503,
@@ -75,6 +77,8 @@ export class AgentsRuntime {
   private readonly sweeper: NodeJS.Timeout;
   private readonly refusedHosts: ReadonlySet<string>;
   private readonly sealingKey: Buffer | undefined;
+  private readonly takeover: AgentTakeover | undefined;
+  private readonly wakes = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly config: AgentsConfig,
@@ -84,6 +88,44 @@ export class AgentsRuntime {
     this.refusedHosts = new Set(context.nodeHosts.map((h) => h.toLowerCase()));
     this.sealingKey = context.sealingKey ? Buffer.from(context.sealingKey, "hex") : undefined;
     this.sweeper = setInterval(() => void this.closeIdle(), Math.max(50, Math.min(5_000, config.limits.idleMs / 4)));
+    this.takeover = config.hosting
+      ? new AgentTakeover({
+          hosting: config.hosting,
+          limits: config.limits,
+          gatewayUrl: context.gatewayUrl,
+          logger: context.logger,
+          directory,
+          agentDir: (id) => this.agentDir(id),
+          hosts: () => this.hosts.values(),
+          snapshot: (host) => this.snapshot(host),
+          restore: (host, record) => this.restore(host, record),
+        })
+      : undefined;
+    void this.scheduleWakes();
+  }
+
+  /** After a restart: opens each agent whose stored alarm is due then (opening schedules its alarms). */
+  private async scheduleWakes(): Promise<void> {
+    for (const agent of await this.directory.list()) {
+      const due = readWakeHint(this.agentDir(agent.id));
+      if (due === undefined) continue;
+      const timer = setTimeout(
+        () => {
+          this.wakes.delete(timer);
+          void this.wake(agent).catch((error: unknown) => this.context.logger.warn("agent wake failed", { agent: agent.id, error: String(error) }));
+        },
+        Math.max(0, due - Date.now()),
+      );
+      this.wakes.add(timer);
+    }
+  }
+
+  private async wake(agent: AgentEntry): Promise<void> {
+    const host = this.hostOf(agent);
+    // With take-over, only the agent's host runs its alarms (routing adopts it first).
+    if (this.takeover && (await this.takeover.route(agent, host))) return;
+    await this.makeRoom(host);
+    await host.wake();
   }
 
   /** Answers one request routed to the service. */
@@ -92,6 +134,13 @@ export class AgentsRuntime {
     const parts = url.pathname.split("/");
     const id = parts[1] ?? "";
     if (id === "") return replyJson(res, 200, { agents: await this.status() });
+    if (id === "_records") {
+      if (!this.takeover) throw new ServiceRefusal(404, "this node keeps no agent records (no services.agents.hosting)");
+      if (req.method === "GET") return replyJson(res, 200, { record: await this.takeover.newest(url.searchParams.get("agent") ?? "") });
+      if (req.method !== "POST") throw new ServiceRefusal(405, "GET /agents/_records?agent=<id> or POST /agents/_records {record}");
+      const answer = await this.takeover.receive(await readBoundedBody(req, req.headers["content-length"], 16 * 1024));
+      return replyJson(res, answer.status, answer.body);
+    }
     const agent = await this.directory.lookup(id);
     if (!agent) throw new ServiceRefusal(404, `no agent ${JSON.stringify(id)} on this node`);
     if (parts[2] === "_fleek") return this.manage(agent, parts[3] ?? "", req, res);
@@ -101,6 +150,13 @@ export class AgentsRuntime {
       throw new ServiceRefusal(refusal.status, refusal.reason);
     }
     const host = this.hostOf(agent);
+    const elsewhere = await this.takeover?.route(agent, host);
+    if (elsewhere) {
+      // 307 keeps the method and body: the client sends the same request to the agent's host.
+      const location = `${elsewhere.gatewayUrl}/agents/${parts.slice(1).join("/")}${url.search}`;
+      req.resume();
+      return replyJson(res, 307, { error: `agent ${id} is hosted by node ${elsewhere.nodeKey}`, host: elsewhere }, { location });
+    }
     await this.makeRoom(host);
     const body = await readBoundedBody(req, req.headers["content-length"], this.config.limits.requestBytes);
     const target = "/" + parts.slice(2).join("/") + url.search;
@@ -162,6 +218,8 @@ export class AgentsRuntime {
   /** Closes every agent. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    for (const timer of this.wakes) clearTimeout(timer);
+    await this.takeover?.close();
     await Promise.all([...this.hosts.values()].map((h) => h.stop()));
   }
 
@@ -272,7 +330,11 @@ export class AgentsRuntime {
     if (!this.context.serviceToken || req.headers[SERVICE_TOKEN_HEADER] !== this.context.serviceToken)
       throw new ServiceRefusal(401, "agent management needs the node's operator token (Authorization: Bearer <token> on the gateway)");
     const host = this.hostOf(agent);
-    if (op === "snapshot" && req.method === "POST") return replyJson(res, 201, await this.snapshot(host));
+    if (op === "snapshot" && req.method === "POST") {
+      if (!this.takeover) return replyJson(res, 201, await this.snapshot(host));
+      const { record, keptBy } = await this.takeover.snapshotAndHand(host);
+      return replyJson(res, 201, record, { "x-fleek-record-kept-by": String(keptBy) });
+    }
     if (op === "restore" && req.method === "POST") {
       const body = (await readJsonBody(req)) as { record?: unknown } | null;
       return replyJson(res, 200, await this.restore(host, body?.record));
@@ -284,15 +346,12 @@ export class AgentsRuntime {
         open: host.isOpen,
         usedBytes,
         pendingAlarms: host.pendingAlarms,
-        lastSnapshot: this.lastSnapshot(agent.id),
+        lastSnapshot: readRecord(this.agentDir(agent.id)) ?? null,
+        keptRecord: this.takeover?.keptRecord(agent.id) ?? null,
+        snapshotPasses: this.takeover?.ticks ?? null,
       });
     }
     throw new ServiceRefusal(404, "agent management: POST _fleek/snapshot, POST _fleek/restore {record}, GET _fleek/usage");
-  }
-
-  private lastSnapshot(id: string): SnapshotRecord | null {
-    const file = path.join(this.agentDir(id), "snapshot.json");
-    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as SnapshotRecord) : null;
   }
 
   /**
@@ -330,6 +389,17 @@ export class AgentsRuntime {
   }
 
   /**
+   * Only a node that may host agents signs records another node restores from; without a hosting
+   * set this node restores only its own.
+   */
+  private async signerRefusal(r: SnapshotRecord): Promise<string | undefined> {
+    if (this.takeover) return this.takeover.signerRefusal(r);
+    const answer = await fetch(`${this.context.gatewayUrl}/agents/_key`);
+    const self = answer.status === 200 ? ((await answer.json()) as { nodeKey: string }).nodeKey : undefined;
+    return r.nodeKey === self ? undefined : `signed by node ${r.nodeKey}, not this node (restoring another node's record needs services.agents.hosting)`;
+  }
+
+  /**
    * Replaces the agent's state with a snapshot: the record must be signed by the node it names
    * and be this agent's; the tarball, read through the gateway (blockstore or peers, verified by
    * block), must hash to the record's root and have its length. Anything else is refused before
@@ -339,6 +409,8 @@ export class AgentsRuntime {
     const refusal = snapshotRecordRefusal(record, host.agent.id);
     if (refusal) throw new ServiceRefusal(400, `snapshot refused: ${refusal}`);
     const r = record as SnapshotRecord;
+    const signer = await this.signerRefusal(r);
+    if (signer) throw new ServiceRefusal(403, `snapshot refused: ${signer}`);
     if (r.bytes > this.config.limits.snapshotBytes)
       throw new ServiceRefusal(413, `snapshot refused: ${r.bytes} bytes, over the ${this.config.limits.snapshotBytes}-byte limit`);
     let tarball: Buffer;
@@ -360,6 +432,8 @@ export class AgentsRuntime {
     const dir = path.join(this.agentDir(host.agent.id), "db");
     await host.withStore(async (_open, close) => {
       await close();
+      // The old state's alarms go with it; the restored state's are scheduled when it opens.
+      host.dropAlarmTimers();
       const aside = `${dir}.replaced`;
       fs.rmSync(aside, { recursive: true, force: true });
       if (fs.existsSync(dir)) fs.renameSync(dir, aside);

@@ -3,6 +3,7 @@
  * - `GET /agents/_key`: the node's Ed25519 key and its agent-sealing X25519 key (owners seal their secrets to it);
  * - `POST /agents/_snapshots?agent=<id>` (agents service only, by the service token): stores a
  *   snapshot's tarball in the blockstore and answers its record signed with the node key;
+ * - `POST /agents/_records {record}`: another host's signed snapshot record, forwarded to the service (take-over);
  * - `/agents/<id>/_fleek/<op>`: the operator's (Bearer operator token), forwarded vouched by the service token;
  * - `/agents/<id>/<path>`: forwarded to the agents service as `/<id>/<path>`; the service's meter
  *   becomes a node-signed receipt (`x-fleek-receipt`), never passed on as is.
@@ -79,7 +80,8 @@ export async function routeAgents(
       return replyError(res, 401, "missing or wrong operator token", { "www-authenticate": "Bearer" });
     req.headers[SERVICE_TOKEN_HEADER] = agents.serviceToken;
   }
-  if (id.startsWith("_")) return replyError(res, 404, `no route ${req.method} /agents/${id}`);
+  // `_records` is another host handing over a snapshot record: self-authenticating (its signature, its signer in the hosting set), checked by the service.
+  if (id.startsWith("_") && !(id === "_records" && parts.length === 3)) return replyError(res, 404, `no route ${req.method} /agents/${id}`);
   services.route("agents", req, res, forward, (_, headers) => receiptOf(agents, headers));
 }
 

@@ -1,0 +1,227 @@
+/**
+ * Take-over between nodes (docs/agents-runtime.md "Hosting and take-over"). The host of an agent
+ * (agentHosting.ts) serves it; any other node answers its requests with a redirect to the host.
+ * The host snapshots each agent whose state changed every `snapshotEveryMs` and at clean shutdown,
+ * and hands each signed record to the next nodes in the agent's order, which fetch the snapshot
+ * into their own blockstores at once. When a node becomes an agent's host (the one before it
+ * stopped answering, left the set, or it starts), it restores the newest record it holds that is
+ * newer than its own state's, then serves.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Logger } from "../logger";
+import { ServiceRefusal, readGatewayContent } from "../services/serviceInput";
+import type { AgentDirectory, AgentEntry } from "./agentDirectory";
+import type { AgentHost } from "./agentHost";
+import { AgentHosting, type HostNode } from "./agentHosting";
+import { snapshotRecordRefusal, type SnapshotRecord } from "./agentRecords";
+import type { AgentLimits, HostingConfig } from "./agentsConfig";
+
+/** Nodes after the host that keep each of its snapshot records. */
+const RECORD_KEEPERS = 2;
+const KEPT_RECORD = "kept-record.json";
+const OWN_RECORD = "snapshot.json";
+
+/** What take-over needs from the runtime. */
+export interface TakeoverDeps {
+  hosting: HostingConfig;
+  limits: AgentLimits;
+  gatewayUrl: string;
+  logger: Logger;
+  directory: AgentDirectory;
+  agentDir: (id: string) => string;
+  /** The hosts the runtime has built. */
+  hosts: () => Iterable<AgentHost>;
+  snapshot: (host: AgentHost) => Promise<SnapshotRecord>;
+  restore: (host: AgentHost, record: unknown) => Promise<unknown>;
+}
+
+/** Reads a record file of an agent's folder, if any. */
+export function readRecord(dir: string, name = OWN_RECORD): SnapshotRecord | undefined {
+  const file = path.join(dir, name);
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as SnapshotRecord) : undefined;
+}
+
+/** One runtime's take-over. */
+export class AgentTakeover {
+  private view: Promise<AgentHosting> | undefined;
+  /** Agents this node serves as their host now (adopted). */
+  private readonly hostedHere = new Set<string>();
+  /** Each agent's write count at its last snapshot. */
+  private readonly snapshotWrites = new Map<string, number>();
+  private readonly ticker: NodeJS.Timeout;
+  private snapshotting: Promise<void> | undefined;
+  /** Periodic snapshot passes done (for status: a pass that snapshots nothing still counts). */
+  ticks = 0;
+
+  constructor(private readonly deps: TakeoverDeps) {
+    this.ticker = setInterval(() => void this.snapshotChanged(), deps.hosting.snapshotEveryMs);
+  }
+
+  /** The hosting view, once this node's key is known (from its gateway). */
+  hosting(): Promise<AgentHosting> {
+    this.view ??= (async () => {
+      const answer = await fetch(`${this.deps.gatewayUrl}/agents/_key`);
+      if (answer.status !== 200) throw new ServiceRefusal(503, `this node's key is not known yet: HTTP ${answer.status} from its gateway`);
+      return new AgentHosting(this.deps.hosting, ((await answer.json()) as { nodeKey: string }).nodeKey);
+    })().catch((error: unknown) => {
+      this.view = undefined;
+      throw error;
+    });
+    return this.view;
+  }
+
+  /**
+   * Where a request for `agent` goes: undefined when this node is its host (its newest known state
+   * restored first), else the host to redirect to.
+   */
+  async route(agent: AgentEntry, host: AgentHost): Promise<HostNode | undefined> {
+    const hosting = await this.hosting();
+    const assigned = await hosting.hostOf(agent.id);
+    if (assigned.nodeKey !== hosting.selfKey) {
+      if (this.hostedHere.delete(agent.id)) {
+        // Another node hosts it again: this one hands it its latest state and stops its alarms so the agent keeps one writer.
+        this.deps.logger.info("agent handed back", { agent: agent.id, host: assigned.nodeKey });
+        if (host.writes !== (this.snapshotWrites.get(agent.id) ?? 0))
+          await this.snapshotAndHand(host).catch((error: unknown) =>
+            this.deps.logger.warn("agent snapshot at hand-back failed", { agent: agent.id, error: String(error) }),
+          );
+        await host.stop();
+      }
+      return assigned;
+    }
+    if (!this.hostedHere.has(agent.id)) {
+      await this.adopt(host, hosting.selfKey);
+      this.hostedHere.add(agent.id);
+    }
+    return undefined;
+  }
+
+  /** Why a record to restore is refused by its signer, or undefined when its signer may host agents. */
+  async signerRefusal(record: SnapshotRecord): Promise<string | undefined> {
+    const hosting = await this.hosting();
+    if (record.nodeKey === hosting.selfKey || hosting.isHostNode(record.nodeKey)) return undefined;
+    return `signed by node ${record.nodeKey}, which is not one of the nodes that host agents`;
+  }
+
+  /** `POST /agents/_records {record}` from a host: kept (and its snapshot fetched) when newer than the one kept. */
+  async receive(body: Buffer): Promise<{ status: number; body: unknown }> {
+    let record: unknown;
+    try {
+      record = (JSON.parse(body.toString("utf8")) as { record?: unknown }).record;
+    } catch {
+      throw new ServiceRefusal(400, "need JSON {record}");
+    }
+    const id = (record as { agent?: unknown } | null)?.agent;
+    if (typeof id !== "string" || !(await this.deps.directory.lookup(id))) throw new ServiceRefusal(404, `no agent ${JSON.stringify(id)} on this node`);
+    const refusal = snapshotRecordRefusal(record, id) ?? (await this.signerRefusal(record as SnapshotRecord));
+    if (refusal) throw new ServiceRefusal(400, `record refused: ${refusal}`);
+    const r = record as SnapshotRecord;
+    if (r.bytes > this.deps.limits.snapshotBytes) throw new ServiceRefusal(413, `record refused: ${r.bytes} bytes, over the snapshot limit`);
+    const dir = this.deps.agentDir(id);
+    const kept = readRecord(dir, KEPT_RECORD);
+    if (kept && kept.takenAt >= r.takenAt) return { status: 200, body: { kept: false, reason: "a newer record is kept" } };
+    // Fetched now, while its host is up: the gateway brings it from peers into this blockstore.
+    await readGatewayContent(this.deps.gatewayUrl, r.root, this.deps.limits.snapshotBytes, { kind: "snapshot", what: "the snapshot" });
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, KEPT_RECORD), JSON.stringify(r));
+    return { status: 202, body: { kept: true } };
+  }
+
+  /** The record another host handed this node for `id`, if any. */
+  keptRecord(id: string): SnapshotRecord | undefined {
+    return readRecord(this.deps.agentDir(id), KEPT_RECORD);
+  }
+
+  /** `GET /agents/_records?agent=<id>`: the newest record this node holds for the agent (its own or one kept), for a node taking the agent over. */
+  async newest(id: string): Promise<SnapshotRecord | null> {
+    if (!(await this.deps.directory.lookup(id))) throw new ServiceRefusal(404, `no agent ${JSON.stringify(id)} on this node`);
+    const dir = this.deps.agentDir(id);
+    const records = [readRecord(dir, KEPT_RECORD), readRecord(dir, OWN_RECORD)].filter((r) => r !== undefined);
+    return records.sort((a, b) => b.takenAt - a.takenAt)[0] ?? null;
+  }
+
+  /** Snapshots `host` and hands the record to the next nodes in its order; how many kept it. */
+  async snapshotAndHand(host: AgentHost): Promise<{ record: SnapshotRecord; keptBy: number }> {
+    const writes = host.writes;
+    const record = await this.deps.snapshot(host);
+    this.snapshotWrites.set(host.agent.id, writes);
+    const hosting = await this.hosting();
+    const answers = await Promise.all(
+      hosting.successors(host.agent.id, RECORD_KEEPERS).map(async (node) => {
+        try {
+          const answer = await fetch(`${node.gatewayUrl}/agents/_records`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ record }),
+            signal: AbortSignal.timeout(60_000),
+          });
+          await answer.body?.cancel();
+          return answer.status === 202;
+        } catch (error) {
+          this.deps.logger.warn("agent record not handed on", { agent: host.agent.id, node: node.nodeKey, error: String(error) });
+          return false;
+        }
+      }),
+    );
+    return { record, keptBy: answers.filter(Boolean).length };
+  }
+
+  /** Snapshots every agent hosted here whose state moved since its last snapshot. */
+  snapshotChanged(): Promise<void> {
+    this.snapshotting ??= (async () => {
+      for (const host of this.deps.hosts()) {
+        if (!this.hostedHere.has(host.agent.id) || host.writes === (this.snapshotWrites.get(host.agent.id) ?? 0)) continue;
+        await this.snapshotAndHand(host).catch((error: unknown) =>
+          this.deps.logger.warn("agent snapshot failed", { agent: host.agent.id, error: String(error) }),
+        );
+      }
+      this.ticks++;
+    })().finally(() => (this.snapshotting = undefined));
+    return this.snapshotting;
+  }
+
+  /** The newest records the next nodes of the agent's order hold (those that answer in time). */
+  private async pull(id: string): Promise<SnapshotRecord[]> {
+    const hosting = await this.hosting();
+    const answers = await Promise.all(
+      hosting.successors(id, RECORD_KEEPERS).map(async (node) => {
+        try {
+          const answer = await fetch(`${node.gatewayUrl}/agents/_records?agent=${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(5_000) });
+          if (answer.status !== 200 || Number(answer.headers.get("content-length") ?? 0) > 16 * 1024) {
+            await answer.body?.cancel();
+            return undefined;
+          }
+          return ((await answer.json()) as { record?: SnapshotRecord | null }).record ?? undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    return answers.filter((r) => r !== undefined);
+  }
+
+  /** At clean shutdown: the periodic timer stops and changed agents are snapshotted a last time. */
+  async close(): Promise<void> {
+    clearInterval(this.ticker);
+    await this.snapshotting;
+    await this.snapshotChanged();
+  }
+
+  /**
+   * Becoming `host`'s node: restores the newest record handed here, or held by the next nodes of
+   * its order (a node that hosted it while this one was away), when newer than this node's own state.
+   */
+  private async adopt(host: AgentHost, selfKey: string): Promise<void> {
+    const dir = this.deps.agentDir(host.agent.id);
+    const own = readRecord(dir, OWN_RECORD);
+    const candidates = [readRecord(dir, KEPT_RECORD), ...(await this.pull(host.agent.id))].filter(
+      (r): r is SnapshotRecord => r !== undefined && snapshotRecordRefusal(r, host.agent.id) === undefined,
+    );
+    const kept = candidates.sort((a, b) => b.takenAt - a.takenAt)[0];
+    if (!kept || kept.nodeKey === selfKey || kept.takenAt <= (own?.takenAt ?? -1)) return;
+    this.deps.logger.info("agent taken over", { agent: host.agent.id, from: kept.nodeKey, root: kept.root });
+    await this.deps.restore(host, kept);
+    this.snapshotWrites.set(host.agent.id, host.writes);
+  }
+}
