@@ -11,6 +11,7 @@ import { LRUCache } from "lru-cache";
 import type { FunctionLimits } from "./functionLimits";
 import { outboundFetch, OutboundRefused, type OutboundResponse } from "./outboundFetch";
 import { SANDBOX_PRELUDE } from "./sandboxPrelude";
+import { hostUrlReference } from "./sandboxUrl";
 
 /** Isolates kept built for functions that are not warm (`FunctionRuntime.spares`). */
 const SPARES = 2;
@@ -267,6 +268,7 @@ export class FunctionRuntime {
     warm.base = (async () => {
       const context = await warm.isolate.createContext();
       await context.global.set("__fleekHostFetch", this.hostFetch(warm));
+      await context.global.set("__fleekHostUrl", hostUrlReference());
       const prelude = await this.compilePrelude(warm.isolate);
       const entry = (await prelude.run(context, { reference: true })) as ivm.Reference;
       // One request through the prelude's own code (Request, Headers, Response, the body readers)
