@@ -22,6 +22,8 @@ const WARMUP_MODULE = `({ default: { async fetch(request) {
   return new Response("", { headers: { "content-type": "text/plain" } });
 } } })`;
 const WARMUP_REQUEST = { method: "POST", url: "http://warmup/", headers: [["content-type", "text/plain"]], body: new Uint8Array([120]), params: {} };
+/** Answers between two reads of a function's heap size. */
+const HEAP_CHECK_EVERY = 8;
 /** How often the CPU clock of a running request is read, ms. */
 const CPU_WATCH_MS = 5;
 
@@ -73,9 +75,23 @@ interface RequestBudget {
   subrequests: number;
 }
 
+/** A running request as the watchdog sees it (FunctionRuntime.watch). */
+interface Watch {
+  warm: WarmFunction;
+  limits: FunctionLimits;
+  deadline: number;
+  /** The isolate's CPU clock when the request's call started; unset while its module is prepared. */
+  cpuAtStart?: bigint;
+  overlapping: number;
+  cpuNow: () => bigint | undefined;
+  stop: (failure: FunctionError) => void;
+}
+
 /** One function's isolate with its locked-down context, its module and the entry the host calls. */
 class WarmFunction {
   inflight = 0;
+  /** Requests answered, for the heap check's period. */
+  served = 0;
   retired = false;
   /** The requests running now: their subrequests are charged to them (see `hostFetch`). */
   readonly running = new Set<RequestBudget>();
@@ -107,6 +123,8 @@ export class FunctionRuntime {
    */
   private readonly spares: WarmFunction[] = [];
   private sparesScheduled = false;
+  private readonly watched = new Set<Watch>();
+  private watchdog?: NodeJS.Timeout;
   private closed = false;
   /** V8's code cache of the prelude (compilePrelude). */
   private preludeCache?: ivm.ExternalCopy<ArrayBuffer>;
@@ -136,9 +154,8 @@ export class FunctionRuntime {
     warm.inflight++;
     const budget: RequestBudget = { deadline: Date.now() + limits.wallMs, subrequests: limits.subrequests };
     warm.running.add(budget);
-    let wallTimer: NodeJS.Timeout | undefined;
-    let cpuWatch: NodeJS.Timeout | undefined;
     let finished = false;
+    let watch: Watch | undefined;
     // The isolate's CPU clock when the request's own time started (after our prelude), and its
     // latest reading: a disposed isolate (memory) can no longer be read.
     let cpuAtStart: bigint | undefined;
@@ -148,10 +165,9 @@ export class FunctionRuntime {
       return cpuSeen;
     };
     try {
-      let outOfTime!: (failure: FunctionError) => void;
       const stopped = new Promise<never>((_, reject) => {
-        outOfTime = reject;
-        wallTimer = setTimeout(() => reject(new FunctionError("wall", `the function ran over its wall time limit (${limits.wallMs} ms)`)), limits.wallMs);
+        watch = { warm, limits, deadline: budget.deadline, overlapping: 1, cpuNow, stop: reject };
+        this.watch(watch);
       });
       const answered = (async () => {
         // Building the context (our prelude and lockdown) is not the function's CPU time; its
@@ -163,7 +179,7 @@ export class FunctionRuntime {
         }
         const { entry, namespace } = await warm.ready;
         if (finished) throw new FunctionError("wall", "the request ended before its function was ready");
-        cpuWatch = this.watchCpu(warm, limits, cpuNow, outOfTime);
+        watch!.cpuAtStart = warm.isolate.cpuTime;
         // Synchronous on this thread until the handler returns or awaits (then its promise is
         // proxied): the asynchronous apply hands every call to isolated-vm's thread pool and back,
         // which cost more than a trivial function's whole run (docs/functions.md "Measured").
@@ -189,7 +205,11 @@ export class FunctionRuntime {
       const response = await Promise.race([answered, stopped]);
       // A heap past half its limit after a request (the function's state, or garbage V8 put off
       // collecting) is replaced, so what accumulated never reads as the next request's memory bomb.
-      if (warm.isolate.getHeapStatisticsSync().used_heap_size > (limits.memoryMiB * 2 ** 20) / 2) this.drop(root, warm);
+      // Read every HEAP_CHECK_EVERY requests (a synchronous call into the isolate, ~13 µs): what one
+      // request allocates past the limit is the heap limit's to stop, this is for slow growth.
+      if (++warm.served % HEAP_CHECK_EVERY === 0 && warm.isolate.getHeapStatisticsSync().used_heap_size > (limits.memoryMiB * 2 ** 20) / 2) {
+        this.drop(root, warm);
+      }
       if (response.body.byteLength > limits.responseBytes) {
         throw new FunctionError("response-too-large", `the function's response body is over ${limits.responseBytes} bytes`);
       }
@@ -205,8 +225,7 @@ export class FunctionRuntime {
       throw failure;
     } finally {
       finished = true;
-      clearTimeout(wallTimer);
-      clearInterval(cpuWatch);
+      this.watched.delete(watch!);
       warm.running.delete(budget);
       warm.inflight--;
       this.keepSpares();
@@ -222,20 +241,37 @@ export class FunctionRuntime {
   }
 
   /**
-   * V8's timeout bounds each run the host starts; code resumed after a subrequest runs outside it,
-   * so the isolate's CPU clock is watched too (shared by the requests it serves at once).
+   * Watches a request until its answer: its wall deadline, and its isolate's CPU clock once its
+   * call started (V8's timeout bounds each run the host starts; code resumed after a subrequest
+   * runs outside it). One interval for all running requests, stopped when none runs: two timers
+   * set and cleared per request cost more than the checks.
    */
-  private watchCpu(warm: WarmFunction, limits: FunctionLimits, cpuNow: () => bigint | undefined, outOfTime: (failure: FunctionError) => void): NodeJS.Timeout {
-    const cpuAtStart = warm.isolate.cpuTime;
-    let overlapping = 1;
-    return setInterval(() => {
-      overlapping = Math.max(overlapping, warm.inflight);
-      const cpu = cpuNow();
-      if (warm.isolate.isDisposed || cpu === undefined) return;
-      if (Number(cpu - cpuAtStart) / 1e6 > limits.cpuMs * overlapping) {
-        outOfTime(new FunctionError("cpu", `the function ran over its CPU time limit (${limits.cpuMs} ms)`));
+  private watch(watch: Watch): void {
+    this.watched.add(watch);
+    this.watchdog ??= setInterval(() => this.checkWatched(), CPU_WATCH_MS);
+  }
+
+  private checkWatched(): void {
+    if (this.watched.size === 0) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
+      return;
+    }
+    const now = Date.now();
+    for (const w of this.watched) {
+      if (now >= w.deadline) {
+        w.stop(new FunctionError("wall", `the function ran over its wall time limit (${w.limits.wallMs} ms)`));
+        continue;
       }
-    }, CPU_WATCH_MS);
+      if (w.cpuAtStart === undefined) continue;
+      // Requests a function serves at once share its clock: each may use the limit times their number.
+      w.overlapping = Math.max(w.overlapping, w.warm.inflight);
+      const cpu = w.cpuNow();
+      if (w.warm.isolate.isDisposed || cpu === undefined) continue;
+      if (Number(cpu - w.cpuAtStart) / 1e6 > w.limits.cpuMs * w.overlapping) {
+        w.stop(new FunctionError("cpu", `the function ran over its CPU time limit (${w.limits.cpuMs} ms)`));
+      }
+    }
   }
 
   private warmFunction(root: string, memoryMiB: number): WarmFunction {
