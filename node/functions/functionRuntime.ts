@@ -11,7 +11,19 @@ import { LRUCache } from "lru-cache";
 import type { FunctionLimits } from "./functionLimits";
 import { outboundFetch, OutboundRefused, type OutboundResponse } from "./outboundFetch";
 import { SANDBOX_PRELUDE } from "./sandboxPrelude";
+import { hostUrlReference } from "./sandboxUrl";
 
+/** Isolates kept built for functions that are not warm (`FunctionRuntime.spares`). */
+const SPARES = 2;
+/** A namespace-like object whose handler uses what most functions use, and the request it gets. */
+const WARMUP_MODULE = `({ default: { async fetch(request) {
+  await request.text();
+  Response.json({ warm: true });
+  return new Response("", { headers: { "content-type": "text/plain" } });
+} } })`;
+const WARMUP_REQUEST = { method: "POST", url: "http://warmup/", headers: [["content-type", "text/plain"]], body: new Uint8Array([120]), params: {} };
+/** Answers between two reads of a function's heap size. */
+const HEAP_CHECK_EVERY = 8;
 /** How often the CPU clock of a running request is read, ms. */
 const CPU_WATCH_MS = 5;
 
@@ -63,9 +75,23 @@ interface RequestBudget {
   subrequests: number;
 }
 
+/** A running request as the watchdog sees it (FunctionRuntime.watch). */
+interface Watch {
+  warm: WarmFunction;
+  limits: FunctionLimits;
+  deadline: number;
+  /** The isolate's CPU clock when the request's call started; unset while its module is prepared. */
+  cpuAtStart?: bigint;
+  overlapping: number;
+  cpuNow: () => bigint | undefined;
+  stop: (failure: FunctionError) => void;
+}
+
 /** One function's isolate with its locked-down context, its module and the entry the host calls. */
 class WarmFunction {
   inflight = 0;
+  /** Requests answered, for the heap check's period. */
+  served = 0;
   retired = false;
   /** The requests running now: their subrequests are charged to them (see `hostFetch`). */
   readonly running = new Set<RequestBudget>();
@@ -91,11 +117,17 @@ class WarmFunction {
 export class FunctionRuntime {
   private readonly warm: LRUCache<string, WarmFunction>;
   /**
-   * An isolate with its context locked down, built between requests, for the next function that
-   * is not warm: its first request then pays only for compiling and evaluating the module.
+   * Isolates with their context locked down, built between requests, for the next functions that
+   * are not warm: their first request then pays only for compiling and evaluating the module. Two,
+   * so a cold request right after another finds one built while the other is (re)built.
    */
-  private spare?: WarmFunction;
+  private readonly spares: WarmFunction[] = [];
+  private sparesScheduled = false;
+  private readonly watched = new Set<Watch>();
+  private watchdog?: NodeJS.Timeout;
   private closed = false;
+  /** V8's code cache of the prelude (compilePrelude). */
+  private preludeCache?: ivm.ExternalCopy<ArrayBuffer>;
   private readonly codeCache: LRUCache<string, { data: ivm.ExternalCopy<ArrayBuffer>; bytes: number }>;
 
   constructor(
@@ -122,9 +154,8 @@ export class FunctionRuntime {
     warm.inflight++;
     const budget: RequestBudget = { deadline: Date.now() + limits.wallMs, subrequests: limits.subrequests };
     warm.running.add(budget);
-    let wallTimer: NodeJS.Timeout | undefined;
-    let cpuWatch: NodeJS.Timeout | undefined;
     let finished = false;
+    let watch: Watch | undefined;
     // The isolate's CPU clock when the request's own time started (after our prelude), and its
     // latest reading: a disposed isolate (memory) can no longer be read.
     let cpuAtStart: bigint | undefined;
@@ -134,10 +165,9 @@ export class FunctionRuntime {
       return cpuSeen;
     };
     try {
-      let outOfTime!: (failure: FunctionError) => void;
       const stopped = new Promise<never>((_, reject) => {
-        outOfTime = reject;
-        wallTimer = setTimeout(() => reject(new FunctionError("wall", `the function ran over its wall time limit (${limits.wallMs} ms)`)), limits.wallMs);
+        watch = { warm, limits, deadline: budget.deadline, overlapping: 1, cpuNow, stop: reject };
+        this.watch(watch);
       });
       const answered = (async () => {
         // Building the context (our prelude and lockdown) is not the function's CPU time; its
@@ -149,7 +179,7 @@ export class FunctionRuntime {
         }
         const { entry, namespace } = await warm.ready;
         if (finished) throw new FunctionError("wall", "the request ended before its function was ready");
-        cpuWatch = this.watchCpu(warm, limits, cpuNow, outOfTime);
+        watch!.cpuAtStart = warm.isolate.cpuTime;
         // Synchronous on this thread until the handler returns or awaits (then its promise is
         // proxied): the asynchronous apply hands every call to isolated-vm's thread pool and back,
         // which cost more than a trivial function's whole run (docs/functions.md "Measured").
@@ -175,7 +205,11 @@ export class FunctionRuntime {
       const response = await Promise.race([answered, stopped]);
       // A heap past half its limit after a request (the function's state, or garbage V8 put off
       // collecting) is replaced, so what accumulated never reads as the next request's memory bomb.
-      if (warm.isolate.getHeapStatisticsSync().used_heap_size > (limits.memoryMiB * 2 ** 20) / 2) this.drop(root, warm);
+      // Read every HEAP_CHECK_EVERY requests (a synchronous call into the isolate, ~13 µs): what one
+      // request allocates past the limit is the heap limit's to stop, this is for slow growth.
+      if (++warm.served % HEAP_CHECK_EVERY === 0 && warm.isolate.getHeapStatisticsSync().used_heap_size > (limits.memoryMiB * 2 ** 20) / 2) {
+        this.drop(root, warm);
+      }
       if (response.body.byteLength > limits.responseBytes) {
         throw new FunctionError("response-too-large", `the function's response body is over ${limits.responseBytes} bytes`);
       }
@@ -191,11 +225,10 @@ export class FunctionRuntime {
       throw failure;
     } finally {
       finished = true;
-      clearTimeout(wallTimer);
-      clearInterval(cpuWatch);
+      this.watched.delete(watch!);
       warm.running.delete(budget);
       warm.inflight--;
-      if (!this.spare && !this.closed) this.spare = this.newWarmFunction();
+      this.keepSpares();
       if (warm.retired) warm.retire();
     }
   }
@@ -204,37 +237,65 @@ export class FunctionRuntime {
   close(): void {
     this.closed = true;
     this.warm.clear();
-    this.spare?.retire();
-    this.spare = undefined;
+    for (const spare of this.spares.splice(0)) spare.retire();
   }
 
   /**
-   * V8's timeout bounds each run the host starts; code resumed after a subrequest runs outside it,
-   * so the isolate's CPU clock is watched too (shared by the requests it serves at once).
+   * Watches a request until its answer: its wall deadline, and its isolate's CPU clock once its
+   * call started (V8's timeout bounds each run the host starts; code resumed after a subrequest
+   * runs outside it). One interval for all running requests, stopped when none runs: two timers
+   * set and cleared per request cost more than the checks.
    */
-  private watchCpu(warm: WarmFunction, limits: FunctionLimits, cpuNow: () => bigint | undefined, outOfTime: (failure: FunctionError) => void): NodeJS.Timeout {
-    const cpuAtStart = warm.isolate.cpuTime;
-    let overlapping = 1;
-    return setInterval(() => {
-      overlapping = Math.max(overlapping, warm.inflight);
-      const cpu = cpuNow();
-      if (warm.isolate.isDisposed || cpu === undefined) return;
-      if (Number(cpu - cpuAtStart) / 1e6 > limits.cpuMs * overlapping) {
-        outOfTime(new FunctionError("cpu", `the function ran over its CPU time limit (${limits.cpuMs} ms)`));
+  private watch(watch: Watch): void {
+    this.watched.add(watch);
+    this.watchdog ??= setInterval(() => this.checkWatched(), CPU_WATCH_MS);
+  }
+
+  private checkWatched(): void {
+    if (this.watched.size === 0) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
+      return;
+    }
+    const now = Date.now();
+    for (const w of this.watched) {
+      if (now >= w.deadline) {
+        w.stop(new FunctionError("wall", `the function ran over its wall time limit (${w.limits.wallMs} ms)`));
+        continue;
       }
-    }, CPU_WATCH_MS);
+      if (w.cpuAtStart === undefined) continue;
+      // Requests a function serves at once share its clock: each may use the limit times their number.
+      w.overlapping = Math.max(w.overlapping, w.warm.inflight);
+      const cpu = w.cpuNow();
+      if (w.warm.isolate.isDisposed || cpu === undefined) continue;
+      if (Number(cpu - w.cpuAtStart) / 1e6 > w.limits.cpuMs * w.overlapping) {
+        w.stop(new FunctionError("cpu", `the function ran over its CPU time limit (${w.limits.cpuMs} ms)`));
+      }
+    }
   }
 
   private warmFunction(root: string, memoryMiB: number): WarmFunction {
     const existing = this.warm.get(root);
     if (existing && !existing.isolate.isDisposed && existing.memoryMiB === memoryMiB) return existing;
     if (existing) this.drop(root, existing);
-    // The spare has the node's heap limit; a function registered with a smaller one gets its own.
-    const fits = this.spare?.memoryMiB === memoryMiB;
-    const warm = fits ? this.spare! : this.newWarmFunction(memoryMiB);
-    if (fits) this.spare = undefined;
+    // Spares have the node's heap limit; a function registered with a smaller one gets its own.
+    // The oldest spare first: the likeliest to be built.
+    const warm = memoryMiB === this.limits.memoryMiB ? (this.spares.shift() ?? this.newWarmFunction(memoryMiB)) : this.newWarmFunction(memoryMiB);
     this.warm.set(root, warm);
     return warm;
+  }
+
+  /**
+   * Tops the spares up once the current answer went out: `new Isolate` takes ~1.7 ms of this
+   * thread, which a request should not wait for (the rest of the build runs on the isolate's).
+   */
+  private keepSpares(): void {
+    if (this.sparesScheduled || this.spares.length >= SPARES) return;
+    this.sparesScheduled = true;
+    setImmediate(() => {
+      this.sparesScheduled = false;
+      while (!this.closed && this.spares.length < SPARES) this.spares.push(this.newWarmFunction());
+    });
   }
 
   /** A new isolate whose context (host fetch, prelude, lockdown) starts building now. */
@@ -243,8 +304,15 @@ export class FunctionRuntime {
     warm.base = (async () => {
       const context = await warm.isolate.createContext();
       await context.global.set("__fleekHostFetch", this.hostFetch(warm));
-      const prelude = await warm.isolate.compileScript(SANDBOX_PRELUDE, { filename: "fleek:prelude" });
-      return { context, entry: (await prelude.run(context, { reference: true })) as ivm.Reference };
+      await context.global.set("__fleekHostUrl", hostUrlReference());
+      const prelude = await this.compilePrelude(warm.isolate);
+      const entry = (await prelude.run(context, { reference: true })) as ivm.Reference;
+      // One request through the prelude's own code (Request, Headers, Response, the body readers)
+      // so V8 compiles it now rather than during the function's first request (~0.5 ms of it).
+      const warmup = (await context.eval(WARMUP_MODULE, { reference: true })) as ivm.Reference;
+      await entry.apply(undefined, [warmup.derefInto(), new ivm.ExternalCopy(WARMUP_REQUEST).copyInto()], { result: { promise: true, copy: true } });
+      warmup.release();
+      return { context, entry };
     })();
     // A spare disposed before use rejects here with nobody waiting; a used one is awaited in prepare().
     warm.base.catch(() => undefined);
@@ -266,11 +334,14 @@ export class FunctionRuntime {
     try {
       const { context, entry } = await warm.base;
       baseReady();
-      const module = await this.compile(warm.isolate, root, source);
-      await module.instantiate(context, (specifier) => {
+      // Synchronous on this thread, as the request's call (run()): each asynchronous step is a hop
+      // to isolated-vm's thread pool and back, and three of them cost more than a small module's
+      // compilation and evaluation (docs/functions.md "Measured"). V8's timeout bounds the evaluation.
+      const module = this.compile(warm.isolate, root, source);
+      module.instantiateSync(context, (specifier) => {
         throw new Error(`imports are not supported (${JSON.stringify(specifier)}): bundle the function into one module`);
       });
-      await module.evaluate({ timeout: limits.cpuMs });
+      module.evaluateSync({ timeout: limits.cpuMs });
       return { entry, namespace: module.namespace };
     } catch (error) {
       this.drop(root, warm);
@@ -283,13 +354,25 @@ export class FunctionRuntime {
     else warm.retire();
   }
 
+  /**
+   * The prelude is the same in every isolate: V8's code cache of its first compilation spares the
+   * next ones the parse (measured ~2.7 ms → ~0.2 ms of every new isolate's construction).
+   */
+  private async compilePrelude(isolate: ivm.Isolate): Promise<ivm.Script> {
+    const filename = "fleek:prelude";
+    if (this.preludeCache) return isolate.compileScript(SANDBOX_PRELUDE, { filename, cachedData: this.preludeCache });
+    const script = await isolate.compileScript(SANDBOX_PRELUDE, { filename, produceCachedData: true });
+    this.preludeCache ??= (script as unknown as ivm.CachedDataResult).cachedData;
+    return script;
+  }
+
   /** Compiles the module, from V8's code cache when this root was compiled before. */
-  private async compile(isolate: ivm.Isolate, root: string, source: string): Promise<ivm.Module> {
+  private compile(isolate: ivm.Isolate, root: string, source: string): ivm.Module {
     const cached = this.codeCache.get(root);
     const filename = `fleek:fn/${root}`;
     try {
-      if (cached) return await isolate.compileModule(source, { filename, cachedData: cached.data });
-      const module = await isolate.compileModule(source, { filename, produceCachedData: true });
+      if (cached) return isolate.compileModuleSync(source, { filename, cachedData: cached.data });
+      const module = isolate.compileModuleSync(source, { filename, produceCachedData: true });
       const data = (module as unknown as ivm.CachedDataResult).cachedData;
       if (data) this.codeCache.set(root, { data, bytes: data.copy().byteLength });
       return module;

@@ -1,8 +1,10 @@
 import { SANDBOX_LOCKDOWN } from "./sandboxLockdown";
+import { SANDBOX_URL } from "./sandboxUrl";
 
 /**
  * The source run once in a function's context before its module: the small web API a function
- * sees (Headers, Request, Response, fetch, TextEncoder/TextDecoder, console), then the lockdown
+ * sees (Headers, Request, Response, fetch, TextEncoder/TextDecoder, console, and URL and
+ * URLSearchParams when the host sets `__fleekHostUrl`: sandboxUrl.ts), then the lockdown
  * (sandboxLockdown.ts). Its completion value is the entry the host calls for each request,
  * `run(namespace, request)`. A V8 isolate has only the language's built-ins; everything here is
  * plain JavaScript over copies of the request, so nothing of the host is reachable. `fetch` goes to
@@ -22,6 +24,8 @@ export function sandboxPrelude(envSource = "undefined"): string {
 (() => {
   const hostFetch = globalThis.__fleekHostFetch;
   delete globalThis.__fleekHostFetch;
+  const { URL, URLSearchParams } = ${SANDBOX_URL}(globalThis.__fleekHostUrl);
+  delete globalThis.__fleekHostUrl;
   const env = ${envSource};
   const encodeUtf8 = (text) => {
     const out = [];
@@ -138,7 +142,7 @@ export function sandboxPrelude(envSource = "undefined"): string {
     const body = result._bytes;
     return { status: result.status, headers: [...result.headers], body: body ?? new Uint8Array(0) };
   }
-  for (const [name, value] of Object.entries({ Headers, Request, Response, fetch, TextEncoder, TextDecoder, console })) {
+  for (const [name, value] of Object.entries({ Headers, Request, Response, fetch, TextEncoder, TextDecoder, console, ...(URL ? { URL, URLSearchParams } : {}) })) {
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
   }
   const lockdown = ${SANDBOX_LOCKDOWN};

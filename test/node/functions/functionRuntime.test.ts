@@ -35,6 +35,64 @@ describe("function runtime (issue 19)", function () {
     }
   });
 
+  it("gives functions the WHATWG URL and URLSearchParams, parsed by the host, frozen and bounded", async () => {
+    const runtime = new FunctionRuntime(DEFAULT_FUNCTION_LIMITS);
+    const source = `export default { async fetch(request) {
+      const u = new URL(request.url);
+      const out = { host: u.host, pathname: u.pathname, q: u.searchParams.get("q"), all: [...u.searchParams] };
+      u.searchParams.append("z", "a b&c");
+      out.appended = u.href;
+      u.pathname = "/new path";
+      out.renamed = u.href;
+      u.search = "?only=1";
+      out.params = [...u.searchParams];
+      out.relative = new URL("../c?d#e", "https://example.com/a/b/").href;
+      out.normal = new URL("HTTPS://EXAMPLE.com:443/%7Efoo/./bar/..").href;
+      out.idn = new URL("http://münchen.de/").hostname;
+      out.ipv4 = new URL("http://0x7f.1/").host;
+      out.origin = new URL("blob:https://a.example:8080/x").origin;
+      out.form = new URLSearchParams({ a: "1", b: "é ~" }).toString();
+      const sorted = new URLSearchParams("c=3&a=2&b=1&a=1"); sorted.sort();
+      out.sorted = sorted.toString();
+      try { new URL("no scheme"); } catch (e) { out.invalid = e instanceof TypeError && e.message; }
+      out.canParse = [URL.canParse("http://x"), URL.canParse("/path"), URL.canParse("/path", "http://x")];
+      out.oversized = URL.canParse("http://x/" + "a".repeat(1024 * 1024));
+      out.frozen = Object.isFrozen(URL.prototype) && Object.isFrozen(URLSearchParams.prototype);
+      out.reached = u.constructor.constructor("return typeof process")();
+      return Response.json(out);
+    } };`;
+    try {
+      const answer = await runtime.run("url", source, { ...REQUEST, url: "http://fn.example/a/b?q=%20x&q=2" });
+      // Expected values per the URL Standard (url.spec.whatwg.org), not computed by the host.
+      expect(JSON.parse(Buffer.from(answer.body).toString())).to.deep.equal({
+        host: "fn.example",
+        pathname: "/a/b",
+        q: " x",
+        all: [
+          ["q", " x"],
+          ["q", "2"],
+        ],
+        appended: "http://fn.example/a/b?q=+x&q=2&z=a+b%26c",
+        renamed: "http://fn.example/new%20path?q=+x&q=2&z=a+b%26c",
+        params: [["only", "1"]],
+        relative: "https://example.com/a/c?d#e",
+        normal: "https://example.com/%7Efoo/",
+        idn: "xn--mnchen-3ya.de",
+        ipv4: "127.0.0.1",
+        origin: "https://a.example:8080",
+        form: "a=1&b=%C3%A9+%7E",
+        sorted: "a=2&a=1&b=1&c=3",
+        invalid: "Invalid URL: no scheme",
+        canParse: [true, false, true],
+        oversized: false,
+        frozen: true,
+        reached: "undefined",
+      });
+    } finally {
+      runtime.close();
+    }
+  });
+
   it("runs a function under the limits given for it (a registered 16 MiB heap) and reports the CPU a stopped run used", async () => {
     const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 10_000 });
     const bomb = `export default { fetch() { const hoard = []; for (;;) hoard.push(new Array(1e6).fill(0.5)); } }`;
