@@ -103,9 +103,21 @@ export class AgentHost {
     return this.alarms.size;
   }
 
-  /** Runs one request (after the agent's earlier ones: single writer). */
-  request(request: FunctionRequest): Promise<{ response: FunctionResponse; usage: AgentUsage }> {
-    return this.serialized(() => this.run(request));
+  /**
+   * Runs one request (after the agent's earlier ones: single writer). The next request may run as
+   * soon as this one's handler answered; this one is answered once its kv writes, and those it
+   * may have read, are committed (the store's group commit, agentStore.ts).
+   */
+  async request(request: FunctionRequest): Promise<{ response: FunctionResponse; usage: AgentUsage }> {
+    const { response, usage, committed } = await this.serialized(() => this.run(request));
+    try {
+      await committed;
+    } catch (error) {
+      const failure = new AgentError("unavailable", messageOf(error));
+      failure.cpuUs = usage.cpuUs;
+      throw failure;
+    }
+    return { response, usage };
   }
 
   /** Runs `task` with the agent's store, in the agent's queue (snapshots, restores). */
@@ -159,7 +171,7 @@ export class AgentHost {
     await open.store.close();
   }
 
-  private async run(request: FunctionRequest | { alarm: true }): Promise<{ response: FunctionResponse; usage: AgentUsage }> {
+  private async run(request: FunctionRequest | { alarm: true }): Promise<{ response: FunctionResponse; usage: AgentUsage; committed: Promise<void> }> {
     const limits = this.deps.limits;
     const started = Date.now();
     const usage: AgentUsage = { cpuUs: 0, wallMs: 0, promptTokens: 0, completionTokens: 0 };
@@ -190,7 +202,9 @@ export class AgentHost {
       usage.wallMs = Date.now() - started;
       if (response.body.byteLength > limits.responseBytes)
         throw new AgentError("response-too-large", `the agent's response body is over ${limits.responseBytes} bytes`);
-      return { response, usage };
+      const committed = open.store.flush();
+      committed.catch(() => undefined); // awaited by request(), or by the alarm's chain
+      return { response, usage, committed };
     } catch (error) {
       const failure = this.failureOf(isolate, error);
       if (!isolate.isDisposed) cpuSeen = isolate.cpuTime;
@@ -352,11 +366,14 @@ export class AgentHost {
         this.serialized(async () => {
           const open = await this.openForUse();
           // Removed before it runs: an alarm that fails is not retried forever after a restart.
-          if (!(await removeAlarm(open.store, id))) return;
+          if (!(await removeAlarm(open.store, id))) return undefined;
           this.writes++;
           writeWakeHint(this.deps.dataDir, await nextAlarmDue(open.store));
-          await this.run({ alarm: true });
-        }).catch((error: Error) => this.deps.alarmFailed(this.agent.id, error));
+          return this.run({ alarm: true });
+        })
+          // Its writes are group-committed after the agent's queue moves on; a failed commit is the alarm's failure.
+          .then((ran) => ran?.committed)
+          .catch((error: Error) => this.deps.alarmFailed(this.agent.id, error));
       },
       Math.max(0, due - Date.now()),
     );

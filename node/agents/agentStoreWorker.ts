@@ -9,7 +9,12 @@ import { parentPort, workerData } from "node:worker_threads";
 
 /** What the host asks the worker. */
 export type StoreCall =
-  { id: number; op: "query"; sql: string; params: unknown[] } | { id: number; op: "size" } | { id: number; op: "dump" } | { id: number; op: "close" };
+  | { id: number; op: "query"; sql: string; params: unknown[] }
+  | { id: number; op: "exec"; sql: string }
+  | { id: number; op: "writes"; sql: string[] }
+  | { id: number; op: "size" }
+  | { id: number; op: "dump" }
+  | { id: number; op: "close" };
 
 /** What the worker answers: rows (or a number, or a tarball) or the database's error message. */
 export type StoreAnswer = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
@@ -31,6 +36,10 @@ async function main(): Promise<void> {
     pgliteWasmModule,
     initdbWasmModule,
     relaxedDurability: true,
+    // PostgreSQL's default 128 MB of shared buffers made an open agent's thread ~210 MiB of RSS;
+    // with 16 MB, ~90 MiB (an agent's database is at most its storage quota, 64 MiB by default,
+    // and its files stay in the OS page cache).
+    startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"],
     ...(load ? { loadDataDir: new Blob([new Uint8Array(load)]) } : {}),
   });
   await db.exec("create table if not exists fleek_kv (key text primary key, value text not null)");
@@ -50,6 +59,25 @@ async function answer(db: PGlite, call: StoreCall): Promise<unknown> {
       const result = await db.query(call.sql, call.params, { rowMode: "object" });
       return { rows: result.rows, affectedRows: result.affectedRows ?? 0 };
     }
+    case "exec": {
+      // The kv API's statements, literals quoted by the host (agentStore.ts): PGlite's simple
+      // protocol takes half the CPU of its extended one (parse, bind, describe, execute, sync).
+      const [result] = await db.exec(call.sql);
+      return { rows: result?.rows ?? [], affectedRows: result?.affectedRows ?? 0 };
+    }
+    case "writes":
+      // Queued kv writes of one or more requests, committed together (the host answers none of
+      // them before this returns). A failure rolls back all of them; the host then stops the store.
+      if (call.sql.length === 1) await db.exec(call.sql[0]);
+      else {
+        try {
+          await db.exec(["begin", ...call.sql, "commit"].join(";\n"));
+        } catch (error) {
+          await db.exec("rollback").catch(() => undefined);
+          throw error;
+        }
+      }
+      return null;
     case "size": {
       const result = await db.query<{ size: string }>("select pg_database_size(current_database())::text as size");
       return Number(result.rows[0].size);

@@ -8,6 +8,7 @@
 import { expect } from "chai";
 import { verifyAgentReceipt, type AgentReceipt } from "../../../node/agents/agentRecords";
 import { startAgentNode, type AgentNode } from "../../../testkit/agentNode";
+import { waitForService } from "../../../testkit/functionNode";
 
 const AGENTS = {
   counter: {
@@ -55,6 +56,15 @@ const AGENTS = {
       },
       async alarm(env) { await env.kv.put("fired", ((await env.kv.get("fired")) ?? 0) + 1); },
     }`,
+  },
+  tally: {
+    config: {},
+    bundle: `export default { async fetch(request, env) {
+      if (request.url.endsWith("/nul")) { try { await env.kv.put("a\\u0000b", 1); } catch (e) { return new Response(e.message); } }
+      const n = ((await env.kv.get("n")) ?? 0) + 1;
+      await env.kv.put("n", n);
+      return Response.json({ n });
+    } }`,
   },
   loop: { config: {}, bundle: `export default { async fetch(request, env) { if (request.url.endsWith("/after-kv")) await env.kv.get("x"); for (;;) {} } }` },
   bomb: { config: {}, memoryMiB: 16, bundle: `export default { fetch() { const hoard = []; for (;;) hoard.push(new Array(1e6).fill(0.5)); } }` },
@@ -205,5 +215,18 @@ describe("agents (issue 20)", function () {
     const runaway = await call("query", "/runaway");
     expect(runaway.text).to.equal("refused: the agent's query ran over its time limit (2000 ms); its store was stopped");
     expect((await call("query")).json()).to.deep.equal({ n: before + 1 });
+  });
+
+  it("answers a request only once its kv writes are committed: 60 concurrent increments, the service killed at once, all 60 kept", async () => {
+    const answers = await Promise.all(Array.from({ length: 60 }, () => call("tally")));
+    expect(answers.map((a) => a.status)).to.deep.equal(Array(60).fill(200));
+    expect(answers.map((a) => a.json().n as number).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 60 }, (_, i) => i + 1));
+    const { pid } = (await waitForService(node.gatewayUrl, "agents", (s) => s?.state === "running"))!;
+    process.kill(pid!, "SIGKILL");
+    await waitForService(node.gatewayUrl, "agents", (s) => s?.state === "running" && s.pid !== pid, 60_000);
+    expect((await call("tally")).json()).to.deep.equal({ n: 61 });
+    // A key with a NUL (PostgreSQL text cannot hold one) is refused, and nothing else is lost.
+    expect((await call("tally", "/nul")).text).to.equal("a key is a non-empty string of at most 512 bytes, without NUL");
+    expect((await call("tally")).json()).to.deep.equal({ n: 62 });
   });
 });
