@@ -13,16 +13,32 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { EpochState, type EpochStateData } from "../../node/app/epochState";
+import { EpochState, type EpochContext, type EpochStateData } from "../../node/app/epochState";
 import { readSnapshot, writeSnapshot } from "../../node/app/epochStateSnapshot";
 import { Logger } from "../../node/logger";
-import { context, members } from "../../test/node/app/appFixtures";
 
 const ACKS = Number(process.argv[2] ?? 1_000_000);
 const CLIENTS = Number(process.argv[3] ?? 10_000);
 const DIR = process.argv[4] ?? os.tmpdir();
 
-const ctx = context(members(4));
+// Four members (keys and addresses only shape the state: nothing is signed or checked here).
+const nodes = Array.from({ length: 4 }, (_, i) => ({
+  id: i + 1,
+  nodeKey: randomBytes(32).toString("hex"),
+  signer: `0x${randomBytes(20).toString("hex")}`,
+  owner: `0x${randomBytes(20).toString("hex")}`,
+  lockedUntil: 0n,
+}));
+const ctx: EpochContext = {
+  epoch: 3,
+  acksFromMs: 1_800_000_000_000,
+  acksUntilMs: 1_800_086_400_000,
+  chainId: 31337n,
+  registry: `0x${"5f".repeat(20)}`,
+  committee: nodes,
+  active: nodes,
+  previousReputation: new Map(),
+};
 const clients = Array.from({ length: CLIENTS }, () => randomBytes(32).toString("hex"));
 const empty = new EpochState(ctx).save();
 const data: EpochStateData = {
