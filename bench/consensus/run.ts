@@ -19,6 +19,11 @@
  *   the node default); older batch segments are compacted away, so disk stays flat within an epoch.
  *   A value above the run's rounds keeps the whole epoch, as before compaction (the anchor).
  * --base-port p: the nodes' first port (default 24000), to run two benchmarks side by side.
+ *
+ * The result's `cpu` says where the cores went in the window (Linux /proc): per node, cores used by
+ * its main thread (consensus, admission) and by its other threads (signature verifier pool, GC,
+ * libuv), the client's cores, and microseconds of node CPU per committed transaction, a figure
+ * that other load on a shared machine disturbs less than the rates.
  */
 import { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -71,6 +76,30 @@ function folderBytes(dir: string): number {
     total += e.isDirectory() ? folderBytes(p) : e.isFile() ? fs.statSync(p).size : 0;
   }
   return total;
+}
+
+/** CPU seconds used so far by a process: its main thread, and its other threads together (Linux /proc). */
+function cpuSeconds(pid: number | undefined): { main: number; other: number } {
+  const ticks = (stat: string): number => {
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100 a second)
+  };
+  let main = 0;
+  let other = 0;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const t = ticks(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")) / 100;
+        if (Number(tid) === pid) main += t;
+        else other += t;
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // not Linux, or the process is gone
+  }
+  return { main, other };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -171,6 +200,15 @@ async function main(): Promise<void> {
     );
   }
 
+  // CPU used in the measured window, per node process (main thread / other threads: the verifier
+  // pool with --verify) and by this client: CPU per transaction is disturbed less by other load on
+  // the machine than the wall-clock rate.
+  const pids = [...children.map((c) => c.pid), process.pid];
+  let cpuAtStart: { main: number; other: number }[] = [];
+  let cpuAtEnd: { main: number; other: number }[] = [];
+  timers.push(setTimeout(() => (cpuAtStart = pids.map(cpuSeconds)), windowStart - Date.now()));
+  timers.push(setTimeout(() => (cpuAtEnd = pids.map(cpuSeconds)), windowEnd - Date.now()));
+
   let sent = 0;
   let refused = 0;
   let late = 0;
@@ -219,6 +257,18 @@ async function main(): Promise<void> {
       : undefined;
 
   latencies.sort((a, b) => a - b);
+  const used = cpuAtEnd.map((e, i) => ({ main: e.main - cpuAtStart[i].main, other: e.other - cpuAtStart[i].other }));
+  const nodesUsed = used.slice(0, -1);
+  const perTxUs = (seconds: number): number => Math.round((seconds / Math.max(1, committedInWindow)) * 1e6 * 10) / 10;
+  const cpu = {
+    // cores used on average in the window
+    nodeMainCores: nodesUsed.map((u) => Math.round((u.main / SECONDS) * 100) / 100),
+    nodeOtherCores: nodesUsed.map((u) => Math.round((u.other / SECONDS) * 100) / 100),
+    clientCores: Math.round(((used[used.length - 1].main + used[used.length - 1].other) / SECONDS) * 100) / 100,
+    // microseconds of CPU per committed transaction, all nodes together
+    nodeMainUsPerTx: perTxUs(nodesUsed.reduce((a, u) => a + u.main, 0)),
+    nodeOtherUsPerTx: perTxUs(nodesUsed.reduce((a, u) => a + u.other, 0)),
+  };
   const result = {
     nodes: 4,
     crashed: CRASHED,
@@ -235,6 +285,7 @@ async function main(): Promise<void> {
     sent,
     refusedOrBackedUp: refused,
     lateTicks: late,
+    cpu,
     ...(soak ? { soak } : {}),
   };
   console.log(JSON.stringify(result));

@@ -1,24 +1,38 @@
 /**
  * The epoch application's snapshot (docs/consensus.md "Compaction", "The epoch application"): an
- * {@link EpochState} and the position in the committed sequence it has applied, in one file of
+ * {@link EpochState} and the position in the committed sequence it has applied, in two files of
  * the epoch's folder, so a restart resumes from there instead of replaying the epoch from sub-DAG
  * 1, which compaction may have deleted.
  *
+ * The ids of the acks counted (`seenAcks`, the bulk of the state: ~100 bytes each, 1M acks ≈ 100 MB)
+ * only grow within an epoch, so they go to `<epochDir>/app-acks.log`, one per line, and each
+ * snapshot appends only the ids counted since the previous one (bench/RESULTS.md "Epoch
+ * application snapshot": a whole-state write at 1M acks blocked the event loop for 1.3-1.9 s of
+ * CPU every 30 s).
+ *
  * File `<epochDir>/app-state.snapshot`: magic `FLKAPPST`, version (u32 BE), body length (u32 BE),
- * SHA-256 of the body (32 bytes), then the body: JSON of `{ epoch, subDag, batch, state }` with
- * bigints, byte strings, maps and undefined values tagged (`{"$b": "12"}`, `{"$x": "ab"}`,
- * `{"$m": [[k, v]]}`, `{"$u": 1}`) so {@link EpochState.restore} gets back exactly what
- * {@link EpochState.save} gave. It is replaced atomically (temporary file, fsync, rename, fsync of
- * the folder); one that does not check is ignored with a warning and the epoch replays from 1.
+ * SHA-256 of the body (32 bytes), then the body: JSON of `{ epoch, subDag, batch, acks, state }`
+ * where `acks` = `{ count, bytes, sha256 }` names the prefix of app-acks.log that holds the
+ * state's ack ids, and `state` is the rest of the state, with bigints, byte strings, maps and
+ * undefined values tagged (`{"$b": "12"}`, `{"$x": "ab"}`, `{"$m": [[k, v]]}`, `{"$u": 1}`) so
+ * {@link EpochState.restore} gets back exactly what {@link EpochState.save} gave. The ids are
+ * appended and fsynced first, then the snapshot is replaced atomically (temporary file, fsync,
+ * rename, fsync of the folder): a crash in between leaves ids past the named prefix, which the
+ * next read ignores and the next write cuts. A snapshot that does not check, or whose prefix of
+ * app-acks.log does not, is ignored with a warning and the epoch replays from 1.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import type { Logger } from "../logger";
 import { EpochState, type EpochStateData } from "./epochState";
 
 /** The snapshot's file name inside the epoch's folder. */
 export const SNAPSHOT_FILE = "app-state.snapshot";
+/** The file of counted ack ids, one per line, inside the epoch's folder. */
+export const ACKS_FILE = "app-acks.log";
+/** Largest prefix of app-acks.log read back (4 GiB, ~40M acks): bounds what a damaged snapshot can make us read. */
+const MAX_ACKS_BYTES = 4 * 2 ** 30;
 /**
  * Largest snapshot written or read (256 MiB): bounds the memory a damaged or foreign file can
  * cost at start. A state past it is not snapshotted (a restart replays, as before snapshots).
@@ -26,7 +40,7 @@ export const SNAPSHOT_FILE = "app-state.snapshot";
 export const MAX_SNAPSHOT_BYTES = 256 * 2 ** 20;
 
 const MAGIC = Buffer.from("FLKAPPST");
-const VERSION = 1;
+const VERSION = 2;
 const HEADER = MAGIC.length + 4 + 4 + 32;
 
 /**
@@ -46,14 +60,37 @@ export interface EpochSnapshot {
   state: EpochState;
 }
 
+/** What app-acks.log holds for a state written or read in this process: its first `count` ids. */
+interface AckJournal {
+  dir: string;
+  /** Which write of `dir` in this process this is (see `lastJournal`). */
+  generation: number;
+  count: number;
+  bytes: number;
+  /** SHA-256 over those bytes, to be continued. */
+  hash: Hash;
+}
+
+/** Per state object: the journal its ids went to (a state's ids only grow, so it appends). */
+const journals = new WeakMap<EpochState, AckJournal>();
+/** Per folder, the generation of the journal last written or read there: another state's is stale. */
+const lastJournal = new Map<string, number>();
+let generations = 0;
+
 /**
  * Writes the snapshot of `state` at `position` to `<dir>/app-state.snapshot`, atomically and
- * durably; returns its size. Throws when the state encodes to more than `maxBytes`.
+ * durably, after appending the ack ids counted since this state's last snapshot to
+ * `<dir>/app-acks.log`; returns the bytes written. Throws when the rest of the state encodes to
+ * more than `maxBytes`.
  */
 export function writeSnapshot(dir: string, epoch: number, position: AppliedPosition, state: EpochState, maxBytes = MAX_SNAPSHOT_BYTES): number {
+  const { seenAcks, ...rest } = state.save();
+  // Ids appended past the snapshot in place (if this one is refused below) are not read back.
+  const journal = appendAcks(dir, state, seenAcks);
+  const acks = { count: journal.count, bytes: journal.bytes, sha256: journal.hash.copy().digest("hex") };
   let json: string;
   try {
-    json = JSON.stringify({ epoch, subDag: position.subDag, batch: position.batch, state: state.save() }, tag);
+    json = JSON.stringify({ epoch, subDag: position.subDag, batch: position.batch, acks, state: rest }, tag);
   } catch (err) {
     if (err instanceof RangeError) throw new Error(`the epoch state is too large to snapshot: ${err.message}`);
     throw err;
@@ -75,13 +112,53 @@ export function writeSnapshot(dir: string, epoch: number, position: AppliedPosit
     fs.closeSync(fd);
   }
   fs.renameSync(`${file}.tmp`, file);
+  syncFolder(dir);
+  return HEADER + body.length + journal.appended;
+}
+
+/**
+ * Brings app-acks.log to `ids` (the state's ack ids, in the order counted) and fsyncs it: appends
+ * the new ones when the file holds this state's earlier ids as last written, else rewrites it.
+ */
+function appendAcks(dir: string, state: EpochState, ids: string[]): AckJournal & { appended: number } {
+  const file = path.join(dir, ACKS_FILE);
+  let journal = journals.get(state);
+  let size = -1;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    // no file yet
+  }
+  // Ids past the last snapshot's prefix (a crash before its rename) are cut.
+  if (journal && (journal.dir !== dir || lastJournal.get(dir) !== journal.generation || size < journal.bytes || ids.length < journal.count))
+    journal = undefined;
+  if (!journal) journal = { dir, generation: ++generations, count: 0, bytes: 0, hash: createHash("sha256") };
+  lastJournal.set(dir, journal.generation);
+  const text = ids.length > journal.count ? ids.slice(journal.count).join("\n") + "\n" : "";
+  const added = Buffer.from(text, "utf8");
+  const fd = fs.openSync(file, fs.existsSync(file) ? "r+" : "w");
+  try {
+    fs.ftruncateSync(fd, journal.bytes);
+    if (added.length > 0) fs.writeSync(fd, added, 0, added.length, journal.bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (journal.bytes === 0) syncFolder(dir);
+  journal.hash.update(added);
+  journal.count = ids.length;
+  journal.bytes += added.length;
+  journals.set(state, journal);
+  return { ...journal, appended: added.length };
+}
+
+function syncFolder(dir: string): void {
   const dirFd = fs.openSync(dir, "r");
   try {
     fs.fsyncSync(dirFd);
   } finally {
     fs.closeSync(dirFd);
   }
-  return HEADER + body.length;
 }
 
 /**
@@ -105,14 +182,58 @@ export function readSnapshot(dir: string, epoch: number, logger: Logger, maxByte
     const body = bytes.subarray(HEADER);
     if (bytes.readUInt32BE(12) !== body.length) throw new Error(`truncated: ${body.length} of ${bytes.readUInt32BE(12)} bytes`);
     if (!createHash("sha256").update(body).digest().equals(bytes.subarray(16, HEADER))) throw new Error("checksum mismatch");
-    const data = untag(JSON.parse(body.toString("utf8"))) as { epoch: number; subDag: number; batch: number; state: EpochStateData };
+    const data = untag(JSON.parse(body.toString("utf8"))) as {
+      epoch: number;
+      subDag: number;
+      batch: number;
+      acks: { count: number; bytes: number; sha256: string };
+      state: Omit<EpochStateData, "seenAcks">;
+    };
     if (data.epoch !== epoch || data.state.context.epoch !== epoch) throw new Error(`a snapshot of epoch ${data.epoch}`);
     if (!Number.isSafeInteger(data.subDag) || data.subDag < 0 || !Number.isSafeInteger(data.batch) || data.batch < 0) throw new Error("bad position");
-    return { epoch, position: { subDag: data.subDag, batch: data.batch }, state: EpochState.restore(data.state) };
+    const { count, bytes: ackBytes, sha256 } = data.acks ?? {};
+    if (
+      !Number.isSafeInteger(count) ||
+      count < 0 ||
+      !Number.isSafeInteger(ackBytes) ||
+      ackBytes < 0 ||
+      ackBytes > MAX_ACKS_BYTES ||
+      typeof sha256 !== "string"
+    ) {
+      throw new Error("bad ack journal reference");
+    }
+    const acks = readPrefix(path.join(dir, ACKS_FILE), ackBytes);
+    const hash = createHash("sha256").update(acks);
+    if (hash.copy().digest("hex") !== sha256) throw new Error(`${ACKS_FILE}: checksum mismatch in its first ${ackBytes} bytes`);
+    const seenAcks = ackBytes === 0 ? [] : acks.toString("utf8", 0, acks.length - 1).split("\n");
+    if (seenAcks.length !== count) throw new Error(`${ACKS_FILE}: ${seenAcks.length} ids where the snapshot counts ${count}`);
+    const state = EpochState.restore({ ...data.state, seenAcks });
+    const generation = ++generations;
+    journals.set(state, { dir, generation, count, bytes: ackBytes, hash });
+    lastJournal.set(dir, generation);
+    return { epoch, position: { subDag: data.subDag, batch: data.batch }, state };
   } catch (err) {
     logger.warn("epoch state snapshot ignored, replaying the epoch from its start", { epoch, file, err: (err as Error).message });
     return undefined;
   }
+}
+
+/** The first `bytes` bytes of `file`; throws when it is shorter. */
+function readPrefix(file: string, bytes: number): Buffer {
+  const out = Buffer.alloc(bytes);
+  if (bytes === 0) return out;
+  const fd = fs.openSync(file, "r");
+  try {
+    let at = 0;
+    while (at < bytes) {
+      const n = fs.readSync(fd, out, at, bytes - at, at);
+      if (n === 0) throw new Error(`${path.basename(file)}: truncated, ${at} of the ${bytes} bytes the snapshot names`);
+      at += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return out;
 }
 
 /** JSON.stringify replacer: tags what JSON cannot hold (reads `this[key]`: Buffer's toJSON ran already). */

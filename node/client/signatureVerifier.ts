@@ -47,8 +47,13 @@ parentPort.on("message", ({ id, bytes, lengths }) => {
 });
 `;
 
-/** Transactions per task: small enough that requests of many connections interleave. */
+/**
+ * Most transactions per task: small enough that requests of many connections interleave. A request
+ * is split across all threads (down to MIN_CHUNK per task), so one small request keeps every core
+ * busy rather than one.
+ */
 const CHUNK = 256;
+const MIN_CHUNK = 16;
 
 interface Task {
   id: number;
@@ -90,13 +95,16 @@ export class SignatureVerifier {
    * passed `checkTransactionShape` (at least an envelope).
    */
   async verify(txs: Buffer[]): Promise<boolean[]> {
+    const size = Math.min(CHUNK, Math.max(MIN_CHUNK, Math.ceil(txs.length / this.threads.length)));
     const parts: Promise<Uint8Array>[] = [];
-    for (let i = 0; i < txs.length; i += CHUNK) {
-      const chunk = txs.slice(i, i + CHUNK);
-      const bytes = Buffer.concat(chunk);
-      // A copy of our own (Buffer.concat may pool small results): safe to transfer.
-      const owned = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
-      parts.push(new Promise((resolve) => this.queue.push({ id: this.nextId++, bytes: owned, lengths: chunk.map((t) => t.length), resolve })));
+    for (let i = 0; i < txs.length; i += size) {
+      const chunk = txs.slice(i, i + size);
+      const lengths = chunk.map((t) => t.length);
+      // One copy into memory of our own (not the shared pool): safe to transfer to the thread.
+      const bytes = Buffer.allocUnsafeSlow(lengths.reduce((a, b) => a + b, 0));
+      let at = 0;
+      for (const t of chunk) at += t.copy(bytes, at);
+      parts.push(new Promise((resolve) => this.queue.push({ id: this.nextId++, bytes: bytes.buffer as ArrayBuffer, lengths, resolve })));
     }
     this.pump();
     const results = await Promise.all(parts);

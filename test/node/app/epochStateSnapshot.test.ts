@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { Wallet } from "ethers";
 import { AppTxKind } from "../../../node/app/appTransactions";
 import { EpochState } from "../../../node/app/epochState";
-import { readSnapshot, SNAPSHOT_FILE, writeSnapshot } from "../../../node/app/epochStateSnapshot";
+import { ACKS_FILE, readSnapshot, SNAPSHOT_FILE, writeSnapshot } from "../../../node/app/epochStateSnapshot";
 import { Logger } from "../../../node/logger";
 import { ackFrom, computeAckTx, context, members, newClient, payerTx, signatureTx, START_MS, tx, type Member, type TestClient } from "./appFixtures";
 
@@ -167,6 +167,73 @@ describe("app: epoch state snapshots", function () {
     expect(closedRuns).to.be.greaterThan(0);
   });
 
+  /** Applies `n` ack transactions (one ack each, members and clients in turn) to `state`. */
+  function addAcks(state: EpochState, n: number, at: number): void {
+    for (let i = 0; i < n; i++) {
+      const t = tx(ms[i % 4].key, { kind: AppTxKind.Acks, acks: [ackFrom(clients[i % 3], ms[i % 4].key.publicKey, 1000, at + i)] });
+      expect(applyLoaded(state, t).ok).to.equal(true);
+    }
+  }
+  /** One journal line: client key hex (64) ":" nonce hex (32) "\n". */
+  const LINE = 64 + 1 + 32 + 1;
+
+  it("appends only the acks counted since the last snapshot, and cuts ids a crash left past it", () => {
+    const sub = fs.mkdtempSync(path.join(dir, "journal-"));
+    const journal = path.join(sub, ACKS_FILE);
+    const state = new EpochState(context(ms));
+    addAcks(state, 40, START_MS);
+    writeSnapshot(sub, 3, { subDag: 1, batch: 0 }, state);
+    expect(fs.statSync(journal).size).to.equal(40 * LINE);
+    const snapshotSize = fs.statSync(path.join(sub, SNAPSHOT_FILE)).size;
+    addAcks(state, 5, START_MS + 1_000);
+    // The second snapshot appends 5 lines; its snapshot file does not grow with the acks.
+    const written = writeSnapshot(sub, 3, { subDag: 2, batch: 0 }, state);
+    expect(fs.statSync(journal).size).to.equal(45 * LINE);
+    expect(written).to.be.lessThan(snapshotSize + 5 * LINE + 64);
+    const expected = observe(state, ms);
+    expect(observe(readSnapshot(sub, 3, logger)!.state, ms)).to.deep.equal(expected);
+
+    // A crash after the journal append and before the snapshot's rename: ids past the named prefix.
+    fs.appendFileSync(journal, fs.readFileSync(journal).subarray(0, 3 * LINE));
+    const back = readSnapshot(sub, 3, logger)!;
+    expect(observe(back.state, ms)).to.deep.equal(expected, "the ids past the snapshot's prefix are not read");
+    addAcks(back.state, 2, START_MS + 2_000);
+    writeSnapshot(sub, 3, { subDag: 3, batch: 0 }, back.state);
+    expect(fs.statSync(journal).size).to.equal(47 * LINE, "the restored state cut the stray ids and appended its 2");
+    expect(observe(readSnapshot(sub, 3, logger)!.state, ms)).to.deep.equal(observe(back.state, ms));
+    expect(warnings).to.deep.equal([]);
+
+    // Another state written to the same folder rewrites the journal; the first one, written again, rewrites it back.
+    const other = new EpochState(context(ms));
+    addAcks(other, 3, START_MS + 3_000);
+    writeSnapshot(sub, 3, { subDag: 1, batch: 0 }, other);
+    expect(fs.statSync(journal).size).to.equal(3 * LINE);
+    writeSnapshot(sub, 3, { subDag: 4, batch: 0 }, back.state);
+    expect(observe(readSnapshot(sub, 3, logger)!.state, ms)).to.deep.equal(observe(back.state, ms));
+  });
+
+  it("ignores a snapshot whose ack journal is damaged or cut, with a warning", () => {
+    const sub = fs.mkdtempSync(path.join(dir, "journal-"));
+    const journal = path.join(sub, ACKS_FILE);
+    const state = new EpochState(context(ms));
+    addAcks(state, 6, START_MS);
+    const cases: [string, () => void, RegExp][] = [
+      ["a flipped id byte", () => fs.writeFileSync(journal, flip(fs.readFileSync(journal), 70)), /app-acks.log: checksum mismatch in its first 588 bytes/],
+      ["a cut journal", () => fs.truncateSync(journal, 5 * LINE), /app-acks.log: truncated, 490 of the 588 bytes the snapshot names/],
+      ["no journal", () => fs.rmSync(journal), /ENOENT/],
+    ];
+    for (const [what, damage, reason] of cases) {
+      writeSnapshot(sub, 3, { subDag: 1, batch: 0 }, new EpochState(context(ms)));
+      writeSnapshot(sub, 3, { subDag: 2, batch: 0 }, state);
+      damage();
+      warnings.splice(0);
+      expect(readSnapshot(sub, 3, logger), what).to.equal(undefined);
+      expect(warnings.join("\n"), what)
+        .to.match(reason)
+        .and.match(/snapshot ignored, replaying the epoch from its start/);
+    }
+  });
+
   it("ignores a damaged, truncated, foreign, oversized or absent snapshot, with a warning for each that exists", () => {
     const file = path.join(dir, SNAPSHOT_FILE);
     const state = new EpochState(context(ms));
@@ -180,7 +247,7 @@ describe("app: epoch state snapshots", function () {
       ["a flipped checksum byte", () => fs.writeFileSync(file, flip(fs.readFileSync(file), 20)), /checksum mismatch/],
       ["a cut tail", () => fs.truncateSync(file, fs.statSync(file).size - 10), /truncated/],
       ["another file", () => fs.writeFileSync(file, "{}".repeat(40)), /not a snapshot file/],
-      ["another version", () => fs.writeFileSync(file, flip(fs.readFileSync(file), 11)), /version 0, this node reads 1/],
+      ["another version", () => fs.writeFileSync(file, flip(fs.readFileSync(file), 11)), /version 3, this node reads 2/],
     ];
     for (const [what, damage, reason] of cases) {
       good();
