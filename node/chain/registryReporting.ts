@@ -169,7 +169,7 @@ export class RegistryReporting {
    * during the epoch charges only the next one's calls. Undefined for an id the marketplace does
    * not know (or no marketplace): its calls are not counted.
    */
-  async agentTerms(context: EpochContext, agents: readonly string[]): Promise<Map<string, AgentTerms | undefined>> {
+  async agentTerms(context: Pick<EpochContext, "epoch" | "startBlock">, agents: readonly string[]): Promise<Map<string, AgentTerms | undefined>> {
     if (context.startBlock === undefined) throw new Error(`epoch ${context.epoch}'s context has no start block`);
     const blockTag = context.startBlock;
     const market = await this.marketplaceAt(blockTag);
