@@ -4,13 +4,18 @@
  * plus CPU-ms, the owner paying the LLM tokens; forged and replayed acknowledgments count nothing.
  */
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import hre from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { JsonRpcProvider, Network, Wallet } from "ethers";
 import { computeAckMessage, signComputeAck, signComputeReceipt, type ComputeReceipt, type SignedComputeAck } from "../../../node/acks/computeReceipt";
 import { newAckNonce } from "../../../node/acks/deliveryAck";
 import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
 import { AppTxKind, decodeAppTx, encodeAppTx } from "../../../node/app/appTransactions";
 import { EpochState, type EpochContext } from "../../../node/app/epochState";
+import { RegistryReporting } from "../../../node/chain/registryReporting";
 import { agentService } from "../../../protocol/usage";
+import { registrySuite } from "../../../testkit/registry";
+import { CHAIN_ID, registerChainNode, serveChain } from "../chain/chainNodes";
 import { context, members, newClient, payerTx, START_MS, tx, type Member, type TestClient } from "./appFixtures";
 
 const AGENT_7 = agentService(7).slice(2);
@@ -168,6 +173,52 @@ describe("app: agent calls in the epoch state", () => {
         [alice.account.address.toLowerCase(), 50_000n],
       ]),
     );
+  });
+
+  it("reads each agent's price for the epoch from the chain: a setPrice racing epoch 1's calls charges only epoch 2's", async function () {
+    this.timeout(60_000);
+    const s = await loadFixture(registrySuite);
+    const chain = await serveChain();
+    try {
+      await registerChainNode(s, 0, 21_500);
+      const [dev] = s.clients;
+      // Agent 1 at 50,000 units a call; the marketplace's pricePer1kTokens as governance left it.
+      await s.agentMarketplace.connect(dev).register("echo", `0x${"aa".repeat(32)}`, `0x${"bb".repeat(32)}`, 128, 50_000);
+      await time.increaseTo(await s.registry.epochEnd());
+      await s.registry.advanceEpoch();
+      const provider = new JsonRpcProvider(chain.url, Network.from(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1 });
+      const reporting = new RegistryReporting(provider, CHAIN_ID, await s.registry.getAddress(), Wallet.createRandom());
+      const ctx = await reporting.context(1);
+      expect(ctx.agentPrices).to.deep.equal({ per1kTokens: await s.agentMarketplace.pricePer1kTokens() });
+      const one = agentService(1).slice(2);
+      const unknown = agentService(2).slice(2);
+      // The owner raises the price during epoch 1, after calls were admitted at 50,000.
+      await s.agentMarketplace.connect(dev).setPrice(1, 90_000, 0);
+      const owner = dev.address.toLowerCase();
+      const terms = await reporting.agentTerms(ctx, [one, unknown]);
+      expect(terms).to.deep.equal(
+        new Map([
+          [one, { price: 50_000n, owner: dev.address }],
+          [unknown, undefined],
+        ]),
+      );
+      // Read for epoch 1 at the latest block too: still 50,000; epoch 2's calls pay 90,000.
+      const latest = await hre.ethers.provider.getBlockNumber();
+      expect((await reporting.agentTerms({ epoch: 1, startBlock: latest }, [one])).get(one)).to.deep.equal({ price: 50_000n, owner: dev.address });
+      expect((await reporting.agentTerms({ epoch: 2, startBlock: latest }, [one])).get(one)).to.deep.equal({ price: 90_000n, owner: dev.address });
+      // The state built from the chain's terms charges epoch 1's two calls 100,000.
+      const [a] = ms;
+      const alice = newClient();
+      const state = new EpochState({ ...context(ms), epoch: 1 });
+      state.setAgentTerms(terms);
+      const txs = [await payerTx(a.key, alice), agentTx(a, [agentAck(a, alice, one, 0, 0), agentAck(a, alice, one, 0, 0)])];
+      expect(state.unknownPayers(txs).sort()).to.deep.equal([alice.account.address.toLowerCase(), owner].sort());
+      state.setDebitable(new Map(state.unknownPayers(txs).map((x) => [x, 10n ** 12n])));
+      for (const t of txs) expect(state.apply(t).ok).to.equal(true);
+      expect(close(state, ms).usage).to.deep.equal([{ client: alice.account.address, amount: 100_000n }]);
+    } finally {
+      await chain.close();
+    }
   });
 
   it("round-trips agent acks through the transaction encoding and the state through save/restore", async () => {
