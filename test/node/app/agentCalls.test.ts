@@ -187,7 +187,7 @@ describe("app: agent calls in the epoch state", () => {
       await time.increaseTo(await s.registry.epochEnd());
       await s.registry.advanceEpoch();
       const provider = new JsonRpcProvider(chain.url, Network.from(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1 });
-      const reporting = new RegistryReporting(provider, CHAIN_ID, await s.registry.getAddress(), Wallet.createRandom());
+      const reporting = new RegistryReporting(provider, CHAIN_ID, await s.registry.getAddress(), Wallet.createRandom() as unknown as Wallet);
       const ctx = await reporting.context(1);
       expect(ctx.agentPrices).to.deep.equal({ per1kTokens: await s.agentMarketplace.pricePer1kTokens() });
       const one = agentService(1).slice(2);
