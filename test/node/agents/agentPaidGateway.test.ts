@@ -25,10 +25,12 @@ import { startEdgeNode } from "../../../node/edge/edgeNode";
 import { Logger } from "../../../node/logger";
 import { ServiceSupervisor } from "../../../node/services/serviceSupervisor";
 import { agentService } from "../../../protocol/usage";
-import { registrySuite } from "../../../testkit/registry";
+import { registrySuite, runBeacon } from "../../../testkit/registry";
+import { EpochState } from "../../../node/app/epochState";
+import { orderSignatures } from "../../../protocol/report";
 import { bindPayer, postJson } from "../../helpers/gatewayClient";
 import { CHAIN_ID, registerChainNode, serveChain } from "../chain/chainNodes";
-import { newClient } from "../app/appFixtures";
+import { newClient, signatureTx, tx } from "../app/appFixtures";
 
 const COUNTER = `export default { async fetch(request, env) {
   const n = ((await env.kv.get("n")) ?? 0) + 1;
@@ -39,7 +41,7 @@ const COUNTER = `export default { async fetch(request, env) {
 describe("agents: paid calls through the gateway (agents process + Hardhat chain)", function () {
   this.timeout(120_000);
 
-  it("answers 402 before the agent runs when the caller's escrow cannot cover the price; a funded call's receipt is countersigned once and forwarded", async () => {
+  it("answers 402 before the agent runs when the caller's escrow cannot cover the price; a funded call is countersigned, reported, debited and settled to the owner", async () => {
     const s = await loadFixture(registrySuite);
     const chain = await serveChain();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-paid-"));
@@ -127,6 +129,38 @@ describe("agents: paid calls through the gateway (agents process + Hardhat chain
       await forwarder.flush();
       const agentTxs = submitted.map((t) => decodeAppTx(transactionPayload(t))).filter((t) => t.kind === AppTxKind.AgentAcks);
       expect(agentTxs).to.have.length(1);
+
+      // The epoch's state from what was forwarded, with the agent's terms and the payers' amounts read
+      // at the epoch's first block as EpochReporter reads them; the report, submitted, debits the
+      // caller and settles the call through the marketplace.
+      const context = await reporting.context(1);
+      const state = new EpochState(context);
+      state.setAgentTerms(await reporting.agentTerms(context, state.unknownAgents(submitted)));
+      state.setDebitable(await reporting.debitable(context, state.unknownPayers(submitted)));
+      for (const t of submitted) expect(state.apply(t).ok).to.equal(true);
+      state.apply(tx(key, { kind: AppTxKind.CloseEpoch, epoch: 1 }));
+      const closed = state.report!;
+      // One call at 50,000 units plus its CPU at $0.02 per million CPU-ms (under 50 ms: 0 units).
+      expect(signed.receipt.cpuUs).to.be.below(50_000);
+      expect(closed.report.usage).to.deep.equal([{ client: funded.account.address.toLowerCase(), amount: 50_000n }]);
+      expect(closed.report.charges).to.deep.equal([
+        { nodeId: node.id, kind: 2, service: `0x${one}`, requests: 1n, cpuMs: BigInt(signed.receipt.cpuUs) / 1_000n, amount: 50_000n },
+      ]);
+      state.apply(signatureTx(key, node.signer, 1, closed.digest));
+      await runBeacon(s, [node]);
+      await time.increaseTo(await s.registry.reportOpensAt());
+      const rewards = await s.rewards.getAddress();
+      const buyback = await s.buyback.getAddress();
+      const [rewardsBefore, buybackBefore] = [await s.usdc.balanceOf(rewards), await s.usdc.balanceOf(buyback)];
+      expect(await reporting.submitReport(closed.report, orderSignatures(state.reportSignatures))).to.equal("submitted");
+      // 50,000 split 20/70/10: 10,000 to the node pool, 35,000 withdrawable by the owner, 5,000 to BuybackBurner.
+      expect((await s.escrow.accounts(funded.account.address)).balance).to.equal(950_000n);
+      expect((await s.usdc.balanceOf(rewards)) - rewardsBefore).to.equal(10_000n);
+      expect(await s.agentMarketplace.balanceOf(dev.address)).to.equal(35_000n);
+      expect((await s.usdc.balanceOf(buyback)) - buybackBefore).to.equal(5_000n);
+      const devBefore = await s.usdc.balanceOf(dev.address);
+      await s.agentMarketplace.connect(dev).withdraw();
+      expect((await s.usdc.balanceOf(dev.address)) - devBefore).to.equal(35_000n);
     } finally {
       await supervisor.close();
       await edge.close();
