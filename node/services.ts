@@ -8,8 +8,12 @@
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { JsonRpcProvider, Network } from "ethers";
+import { LRUCache } from "lru-cache";
 import { QueuedAckSink } from "./acks/deliveryAckDesk";
 import { sealingKeyFromSeed, sealingPublicKey } from "./agents/agentSecrets";
+import { agentsConfigFrom } from "./agents/agentsConfig";
+import type { PaidAgents } from "./gateway/agentRoutes";
+import { agentService } from "../protocol/usage";
 import { ed25519PrivateKeyFromSeed } from "./acks/ed25519Keys";
 import { AckForwarder } from "./app/ackForwarder";
 import { CommitteeSubmitter } from "./app/committeeSubmitter";
@@ -92,19 +96,19 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
       ackSink: forwarder ?? new QueuedAckSink(),
       ackClock: chain ? () => chain.chainTimeMs() : undefined,
       services: supervisor,
-      // A node that follows the chain charges for functions (docs/functions.md, "Metering and payment").
+      // A node that follows the chain charges for functions and agent calls (docs/functions.md, "Metering and payment").
       compute:
-        chain && config.services?.functions
+        chain && (config.services?.functions || config.services?.agents)
           ? {
               terms: (account) => chain.computeTerms(account),
-              cpuLimitMs: functionLimitsFrom(config.services.functions.limits).cpuMs,
+              cpuLimitMs: functionLimitsFrom(config.services.functions?.limits).cpuMs,
               sponsorOf: functionDirectory
                 ? async (root) => sponsorOf(await functionDirectory.lookup(root, (await chain.currentEpochStart()).startBlock))
                 : undefined,
             }
           : undefined,
       functions: functionDirectory,
-      agents: { serviceToken, sealingPublicKey: sealingPublicKey(sealingKey) },
+      agents: { serviceToken, sealingPublicKey: sealingPublicKey(sealingKey), paid: chain ? paidAgents(chain, config.services?.agents) : undefined },
     });
     logger.info("gateway running", { url: edge.gateway.url });
     // Once, on the first start after the upgrade to BLAKE3 roots: old names stop resolving.
@@ -142,6 +146,33 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
       submitter?.close();
       await supervisor?.close();
       await edge?.close();
+    },
+  };
+}
+
+/**
+ * How the gateway charges the hosted agents' calls (docs/agents.md "Payment of calls"): each
+ * listed agent's marketplace id from the config, its price for an epoch as the committee reads it
+ * (at the epoch's first block, so it never changes within the epoch and is kept per epoch).
+ */
+function paidAgents(chain: RegistryReporting, raw: Record<string, unknown> | undefined): PaidAgents | undefined {
+  if (!raw) return undefined;
+  const { agents, limits } = agentsConfigFrom(raw);
+  const ids = new Map(agents.filter((a) => a.marketId !== undefined).map((a) => [a.id, BigInt(a.marketId!)]));
+  const prices = new LRUCache<string, { price: bigint | undefined }>({ max: 10_000 });
+  return {
+    marketId: (agent) => ids.get(agent),
+    cpuLimitMs: limits.cpuMs,
+    priceOf: async (marketId, epoch) => {
+      const key = `${epoch}:${marketId}`;
+      const cached = prices.get(key);
+      if (cached) return cached.price;
+      const start = await chain.currentEpochStart();
+      if (start.epoch !== epoch) throw new Error(`epoch ${epoch} is not the current one (${start.epoch})`);
+      const service = agentService(marketId).slice(2);
+      const price = (await chain.agentTerms(start, [service])).get(service)?.price;
+      prices.set(key, { price });
+      return price;
     },
   };
 }

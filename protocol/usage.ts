@@ -19,6 +19,8 @@ export function bandwidthCharge(bytes: bigint, pricePerGB: bigint = BANDWIDTH_PR
   return (bytes * pricePerGB) / GB;
 }
 
+import { agentCallCharge, llmTokenCharge, MAX_REPORT_AGENTS } from "./agentUsage";
+
 /**
  * Edge function prices (`ServiceEscrow.pricePerMillionRequests` and `pricePerMillionCpuMs`,
  * governance parameters read at the epoch's first block): USDC units per million invocations and
@@ -89,6 +91,22 @@ export interface Delivery {
    * `fn:<id>`; its cap in {@link usageTotals}' `budgets`). None: only the account's debitable caps it.
    */
   budget?: string;
+  /**
+   * The invocations are calls of agent `service` (`kind` {@link ServiceKind.Agent}) charged at this
+   * price per call (protocol/agentUsage.ts agentCallCharge); absent: function invocations.
+   */
+  callPrice?: bigint;
+  /**
+   * LLM tokens the node metered for an agent's owner, who is `account` (charged per 1,000 tokens,
+   * itemized as the node's (agent, zero) charge, which the escrow splits as plain revenue).
+   */
+  llmTokens?: bigint;
+}
+
+/** Prices of agent usage beyond each agent's own price per call (protocol/agentUsage.ts). */
+export interface AgentPrices {
+  /** `AgentMarketplace.pricePer1kTokens`: USDC units per 1,000 LLM tokens, paid by the agent's owner. */
+  per1kTokens: bigint;
 }
 
 /** USDC a node earned from one service (`ServiceCharge` of the report, protocol/report.ts). */
@@ -129,16 +147,48 @@ export function compareCharges(a: ServiceCharge, b: ServiceCharge): number {
 export function foldCharges(charges: readonly ServiceCharge[]): ServiceCharge[] {
   if (charges.length <= MAX_REPORT_CHARGES) return [...charges].sort(compareCharges);
   const nodes = new Set(charges.map((c) => c.nodeId)).size;
+  // Agent charges ({@link foldAgentCharges} bounded them) keep their room too.
+  const agentEntries = charges.filter((c) => c.kind === ServiceKind.Agent).length;
   const functions = charges.filter((c) => c.kind === ServiceKind.Function && c.service !== NO_SERVICE);
   const ranked = [...functions].sort(
     (a, b) =>
       (a.amount > b.amount ? -1 : a.amount < b.amount ? 1 : 0) || (a.requests > b.requests ? -1 : a.requests < b.requests ? 1 : 0) || compareCharges(a, b),
   );
   // The registry's report has at most MAX_ACTIVE = 100 nodes, so the room left is positive.
-  const folded = new Set(ranked.slice(Math.max(0, MAX_REPORT_CHARGES - 2 * nodes)));
+  const folded = new Set(ranked.slice(Math.max(0, MAX_REPORT_CHARGES - 2 * nodes - agentEntries)));
+  return mergeFolded(charges, (c) => folded.has(c) || (c.kind === ServiceKind.Function && c.service === NO_SERVICE));
+}
+
+/**
+ * Charges of at most {@link MAX_REPORT_AGENTS} agents: unchanged when they fit; otherwise the
+ * agents outside the largest `MAX_REPORT_AGENTS` (by amount over all nodes, then requests, then
+ * agent id) have their charges merged per node into its (node, agent, zero) entry, which the
+ * escrow splits as plain revenue (no agent to settle). As {@link foldCharges}, amounts are moved,
+ * never rounded, so each node's sum is kept.
+ */
+export function foldAgentCharges(charges: readonly ServiceCharge[]): ServiceCharge[] {
+  const totals = new Map<string, { amount: bigint; requests: bigint }>();
+  for (const c of charges) {
+    if (c.kind !== ServiceKind.Agent || c.service === NO_SERVICE) continue;
+    const t = totals.get(c.service) ?? { amount: 0n, requests: 0n };
+    t.amount += c.amount;
+    t.requests += c.requests;
+    totals.set(c.service, t);
+  }
+  if (totals.size <= MAX_REPORT_AGENTS) return [...charges].sort(compareCharges);
+  const ranked = [...totals].sort(
+    ([sa, a], [sb, b]) =>
+      (a.amount > b.amount ? -1 : a.amount < b.amount ? 1 : 0) || (a.requests > b.requests ? -1 : a.requests < b.requests ? 1 : 0) || (sa < sb ? -1 : 1),
+  );
+  const kept = new Set(ranked.slice(0, MAX_REPORT_AGENTS).map(([service]) => service));
+  return mergeFolded(charges, (c) => c.kind === ServiceKind.Agent && !kept.has(c.service));
+}
+
+/** `charges` with those `fold` picks moved to their node's (kind, zero) entry, in canonical order. */
+function mergeFolded(charges: readonly ServiceCharge[], fold: (c: ServiceCharge) => boolean): ServiceCharge[] {
   const out = new Map<string, ServiceCharge>();
   for (const c of charges) {
-    const entry = folded.has(c) || (c.kind === ServiceKind.Function && c.service === NO_SERVICE) ? { ...c, service: NO_SERVICE } : c;
+    const entry = fold(c) ? { ...c, service: NO_SERVICE } : c;
     const key = `${entry.nodeId}:${entry.kind}:${entry.service}`;
     const prev = out.get(key);
     out.set(
@@ -151,8 +201,9 @@ export function foldCharges(charges: readonly ServiceCharge[]): ServiceCharge[] 
 
 /**
  * Charges each (node, account, budget, service) atom of the deliveries: a pair's content bytes
- * with {@link bandwidthCharge}, and its invocations of each function with {@link computeCharge},
- * each over the epoch's totals. An account is debited at most what the escrow lets the epoch's
+ * with {@link bandwidthCharge}, its invocations of each function with {@link computeCharge}, its
+ * calls of each agent with agentCallCharge and an owner's LLM tokens with llmTokenCharge (at
+ * `agentPrices`; protocol/agentUsage.ts), each over the epoch's totals. An account is debited at most what the escrow lets the epoch's
  * report take from it (`debitable`: `ServiceEscrow.debitable` at the epoch's first block; an account
  * missing from the map has 0): when its charges exceed that, each atom's charge is scaled down to
  * `charge × debitable / charges`, rounded down; before that, the atoms of a budget (an owner-pays
@@ -168,6 +219,7 @@ export function usageTotals(
   pricePerGB: bigint = BANDWIDTH_PRICE_PER_GB,
   computePrices: ComputePrices = DEFAULT_COMPUTE_PRICES,
   budgets: ReadonlyMap<string, bigint> = new Map(),
+  agentPrices: AgentPrices = { per1kTokens: 0n },
 ): UsageTotals {
   interface Atom {
     nodeId: number;
@@ -178,26 +230,44 @@ export function usageTotals(
     bytes: bigint;
     requests: bigint;
     cpuUs: bigint;
+    /** Agent calls: the agent's price per call; LLM tokens of the (agent, zero) atom. */
+    callPrice: bigint;
+    tokens: bigint;
     charge: bigint;
   }
   const atoms = new Map<string, Atom>();
-  const add = (d: Delivery, account: string, kind: number, service: string, bytes: bigint, requests: bigint, cpuUs: bigint) => {
+  const add = (d: Delivery, account: string, kind: number, service: string, bytes: bigint, requests: bigint, cpuUs: bigint, tokens = 0n) => {
     const key = `${d.nodeId}:${account}:${d.budget ?? ""}:${kind}:${service}`;
     let atom = atoms.get(key);
-    if (!atom) atoms.set(key, (atom = { nodeId: d.nodeId, account, budget: d.budget, kind, service, bytes: 0n, requests: 0n, cpuUs: 0n, charge: 0n }));
+    const callPrice = d.callPrice ?? 0n;
+    if (!atom) {
+      atom = { nodeId: d.nodeId, account, budget: d.budget, kind, service, bytes: 0n, requests: 0n, cpuUs: 0n, callPrice, tokens: 0n, charge: 0n };
+      atoms.set(key, atom);
+    } else if (kind === ServiceKind.Agent && service !== NO_SERVICE && atom.callPrice !== callPrice) {
+      // An agent has one price in an epoch (priceAt at its first block): two are a caller bug.
+      throw new Error(`agent ${service} charged at ${atom.callPrice} and ${callPrice} in one epoch`);
+    }
     atom.bytes += bytes;
     atom.requests += requests;
     atom.cpuUs += cpuUs;
+    atom.tokens += tokens;
   };
   for (const d of deliveries) {
     const account = d.account.toLowerCase();
     if (d.bytes > 0n || (d.acks ?? 0n) > 0n) add(d, account, ServiceKind.Content, NO_SERVICE, d.bytes, d.acks ?? 0n, 0n);
-    if ((d.requests ?? 0n) > 0n || (d.cpuUs ?? 0n) > 0n)
-      add(d, account, ServiceKind.Function, (d.service ?? NO_SERVICE).toLowerCase(), 0n, d.requests ?? 0n, d.cpuUs ?? 0n);
+    const kind = d.callPrice === undefined ? ServiceKind.Function : ServiceKind.Agent;
+    if ((d.requests ?? 0n) > 0n || (d.cpuUs ?? 0n) > 0n) add(d, account, kind, (d.service ?? NO_SERVICE).toLowerCase(), 0n, d.requests ?? 0n, d.cpuUs ?? 0n);
+    if ((d.llmTokens ?? 0n) > 0n) add(d, account, ServiceKind.Agent, NO_SERVICE, 0n, 0n, 0n, d.llmTokens);
   }
   const inBudget = new Map<string, bigint>();
   for (const a of atoms.values()) {
-    a.charge = a.kind === ServiceKind.Content ? bandwidthCharge(a.bytes, pricePerGB) : computeCharge(a.requests, a.cpuUs, computePrices);
+    a.charge =
+      a.kind === ServiceKind.Content
+        ? bandwidthCharge(a.bytes, pricePerGB)
+        : a.kind === ServiceKind.Function
+          ? computeCharge(a.requests, a.cpuUs, computePrices)
+          : agentCallCharge(a.requests, a.cpuUs, { perCall: a.callPrice, perMillionCpuMs: computePrices.perMillionCpuMs }) +
+            llmTokenCharge(a.tokens, agentPrices.per1kTokens);
     if (a.budget !== undefined) inBudget.set(a.budget, (inBudget.get(a.budget) ?? 0n) + a.charge);
   }
   // A budget over its cap (missing: 0) is scaled down first, as an account over its debitable is below.
@@ -227,5 +297,5 @@ export function usageTotals(
     byService.set(key, c);
   }
   const charges = [...byService.values()].map(({ cpuUs, ...c }) => ({ ...c, cpuMs: cpuUs / 1_000n }));
-  return { usage, revenue, charges: foldCharges(charges) };
+  return { usage, revenue, charges: foldCharges(foldAgentCharges(charges)) };
 }

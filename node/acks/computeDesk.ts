@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { LRUCache } from "lru-cache";
+import { agentCallCharge } from "../../protocol/agentUsage";
 import { computeCharge, type ComputePrices } from "../../protocol/usage";
 import { newAckNonce } from "./deliveryAck";
 import type { AckRefusal, DeliveryAckSink } from "./deliveryAckDesk";
@@ -35,6 +36,8 @@ export interface InvocationMeter {
   cpuUs: number;
   wallMs: number;
   egressBytes: number;
+  /** Agent calls: the LLM tokens the host metered (the receipt is then an agent call's). */
+  llmTokens?: number;
 }
 
 /** A request admitted to run: what it reserved of its payer's epoch budget. */
@@ -46,6 +49,8 @@ export interface ComputeAdmission {
   epoch: number;
   prices: ComputePrices;
   reserved: bigint;
+  /** An agent call: the agent's price per call this epoch (protocol/agentUsage.ts charges it). */
+  callPrice?: bigint;
 }
 
 /** An owner-pays function: its owner's escrow account pays, at most `cap` per epoch (FunctionRegistry.ownerPaysCap). */
@@ -139,11 +144,39 @@ export class ComputeDesk {
     if (!sponsor && !binding) return `no escrow account pays for client key ${clientKey.toString("hex")}: bind one with POST /acks/payer`;
     const account = (sponsor?.account ?? binding!.account).toLowerCase();
     const terms = await this.termsOf(account);
+    const reserved = computeCharge(1n, BigInt(Math.min(cpuLimitMs, this.o.cpuLimitMs)) * 1_000n, terms.prices);
+    return this.reserve({ clientKey, account, functionId: sponsor?.functionId, epoch: terms.epoch, prices: terms.prices, reserved }, terms, sponsor, binding);
+  }
+
+  /**
+   * Admits a call of an agent (docs/agents.md "Payment of calls") the way {@link admit} admits a
+   * function's request: the client's bound account must cover the agent's price for this epoch
+   * (`priceOf(epoch)`, AgentMarketplace.priceAt at the epoch's first block; undefined: not a
+   * marketplace agent, refused) plus `cpuLimitMs` of CPU, or the call is refused (402) before it runs.
+   */
+  async admitAgent(clientKey: Buffer, priceOf: (epoch: number) => Promise<bigint | undefined>, cpuLimitMs: number): Promise<ComputeAdmission | string> {
+    const binding = this.o.payerOf(clientKey);
+    if (!binding) return `no escrow account pays for client key ${clientKey.toString("hex")}: bind one with POST /acks/payer`;
+    const account = binding.account.toLowerCase();
+    const terms = await this.termsOf(account);
+    const callPrice = await priceOf(terms.epoch);
+    if (callPrice === undefined) return "this agent is not listed on the marketplace: its calls cannot be paid";
+    const reserved = agentCallCharge(1n, BigInt(cpuLimitMs) * 1_000n, { perCall: callPrice, perMillionCpuMs: terms.prices.perMillionCpuMs });
+    return this.reserve({ clientKey, account, epoch: terms.epoch, prices: terms.prices, reserved, callPrice }, terms, undefined, binding);
+  }
+
+  /** Reserves `a.reserved` of its payer's epoch budget, or says why the payer cannot cover it (the 402's message). */
+  private reserve(
+    a: ComputeAdmission,
+    terms: ComputeTerms,
+    sponsor: FunctionSponsor | undefined,
+    binding: PayerBinding | undefined,
+  ): ComputeAdmission | string {
+    const { clientKey, account, reserved } = a;
     const pending = this.unacknowledged.get(`${terms.epoch}:${clientKey.toString("hex")}`) ?? 0;
     if (pending >= this.maxUnacknowledged) {
       return `client key ${clientKey.toString("hex")} left ${pending} receipts unacknowledged in epoch ${terms.epoch}: countersign them (POST /acks/compute) first`;
     }
-    const reserved = computeCharge(1n, BigInt(Math.min(cpuLimitMs, this.o.cpuLimitMs)) * 1_000n, terms.prices);
     const key = `${terms.epoch}:${account}`;
     const spent = this.spent.get(key) ?? 0n;
     let left = terms.debitable > spent ? terms.debitable - spent : 0n;
@@ -156,9 +189,8 @@ export class ComputeDesk {
       const payer = sponsor ? `the owner of function ${sponsor.functionId} (escrow account ${account}, owner pays)` : `escrow account ${binding!.account}`;
       return `${payer} cannot cover this request in epoch ${terms.epoch}: ${left} USDC units left, a request may cost ${reserved}`;
     }
-    const admission: ComputeAdmission = { clientKey, account, functionId: sponsor?.functionId, epoch: terms.epoch, prices: terms.prices, reserved };
-    this.charge(admission, reserved);
-    return admission;
+    this.charge(a, reserved);
+    return a;
   }
 
   /** Gives back an admitted request's reservation (it did not run to a receipt). */
@@ -175,7 +207,14 @@ export class ComputeDesk {
   /** The signed receipt of an admitted request's invocation; its actual charge replaces the reservation. */
   issue(a: ComputeAdmission, meter: InvocationMeter): ComputeAckJson {
     this.release(a);
-    this.charge(a, computeCharge(1n, BigInt(meter.cpuUs), a.prices));
+    const cpuUs = BigInt(meter.cpuUs);
+    const agent = a.callPrice === undefined ? undefined : { llmTokens: meter.llmTokens ?? 0 };
+    this.charge(
+      a,
+      a.callPrice === undefined
+        ? computeCharge(1n, cpuUs, a.prices)
+        : agentCallCharge(1n, cpuUs, { perCall: a.callPrice, perMillionCpuMs: a.prices.perMillionCpuMs }),
+    );
     const now = this.now();
     const receipt: ComputeReceipt = {
       nodeKey: this.o.nodeKey,
@@ -189,6 +228,7 @@ export class ComputeDesk {
       windowStart: now,
       windowEnd: now + this.maxWindowMs,
       nonce: newAckNonce(),
+      ...(agent ? { agent } : {}),
     };
     const client = `${a.epoch}:${a.clientKey.toString("hex")}`;
     this.unacknowledged.set(client, (this.unacknowledged.get(client) ?? 0) + 1);

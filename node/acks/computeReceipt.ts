@@ -7,7 +7,9 @@ import { ed25519PublicKeyFromRaw } from "./ed25519Keys";
  * response, at a time in [windowStart, windowEnd]". The client countersigns it (a compute
  * acknowledgment); only the pair of signatures counts in the report, so neither side alone can
  * make an invocation: the node cannot invent usage (no client signature), the client cannot
- * claim other figures (no node signature).
+ * claim other figures (no node signature). An agent call's receipt has the same shape with
+ * `agent` set (docs/agents.md "Payment of calls"): `functionRoot` then holds `bytes32(agentId)` of
+ * AgentMarketplace, and its own domain tags keep a function's and an agent's receipts apart.
  */
 export interface ComputeReceipt {
   /** Ed25519 public key of the node that ran the function (32 bytes). */
@@ -32,6 +34,8 @@ export interface ComputeReceipt {
   windowEnd: number;
   /** 16 random bytes: one receipt, one charge. */
   nonce: Buffer;
+  /** An agent call (report charges of kind 2): the LLM tokens the host metered, which the agent's owner pays. */
+  agent?: { llmTokens: number };
 }
 
 /** A receipt with the node's signature, and the client's countersignature once acknowledged. */
@@ -46,6 +50,8 @@ export interface SignedComputeAck {
 /** Domain tags: neither signature can be replayed as the other, or as any other statement. */
 const RECEIPT_DOMAIN = Buffer.from("fleek-network/compute-receipt/v1\0", "utf8");
 const ACK_DOMAIN = Buffer.from("fleek-network/compute-ack/v1\0", "utf8");
+const AGENT_RECEIPT_DOMAIN = Buffer.from("fleek-network/agent-call-receipt/v1\0", "utf8");
+const AGENT_ACK_DOMAIN = Buffer.from("fleek-network/agent-call-ack/v1\0", "utf8");
 const BODY_BYTES = 32 * 5 + 8 * 5 + 16;
 
 /** Canonical bytes of a receipt without domain: keys, root, hashes, five u64be figures, nonce. */
@@ -75,17 +81,22 @@ function receiptBody(r: ComputeReceipt): Buffer {
   }
   if (r.nonce.length !== 16) throw new Error(`nonce must have 16 bytes, got ${r.nonce.length}`);
   r.nonce.copy(out, at);
-  return out;
+  if (!r.agent) return out;
+  const tokens = r.agent.llmTokens;
+  if (!Number.isSafeInteger(tokens) || tokens < 0) throw new Error("llmTokens must be a non-negative safe integer");
+  const tail = Buffer.alloc(8);
+  tail.writeBigUInt64BE(BigInt(tokens));
+  return Buffer.concat([out, tail]);
 }
 
 /** What the node signs: receipt domain ‖ receipt body (fixed width: one encoding per receipt). */
 export function encodeComputeReceipt(r: ComputeReceipt): Buffer {
-  return Buffer.concat([RECEIPT_DOMAIN, receiptBody(r)]);
+  return Buffer.concat([r.agent ? AGENT_RECEIPT_DOMAIN : RECEIPT_DOMAIN, receiptBody(r)]);
 }
 
 /** What the client signs to acknowledge: ack domain ‖ receipt body. */
 export function computeAckMessage(r: ComputeReceipt): Buffer {
-  return Buffer.concat([ACK_DOMAIN, receiptBody(r)]);
+  return Buffer.concat([r.agent ? AGENT_ACK_DOMAIN : ACK_DOMAIN, receiptBody(r)]);
 }
 
 /**
@@ -144,6 +155,8 @@ export interface ComputeAckJson {
   windowStart: number;
   windowEnd: number;
   nonce: string;
+  /** Agent calls only: LLM tokens the host metered (their presence makes the receipt an agent call's). */
+  llmTokens?: number;
   nodeSignature: string;
   clientSignature?: string;
 }
@@ -162,6 +175,7 @@ export function computeAckToJson(receipt: ComputeReceipt, nodeSignature: Buffer,
     windowStart: receipt.windowStart,
     windowEnd: receipt.windowEnd,
     nonce: receipt.nonce.toString("hex"),
+    ...(receipt.agent ? { llmTokens: receipt.agent.llmTokens } : {}),
     nodeSignature: nodeSignature.toString("hex"),
     ...(clientSignature ? { clientSignature: clientSignature.toString("hex") } : {}),
   };
@@ -193,6 +207,7 @@ export function computeAckFromJson(value: unknown): SignedComputeAck {
       windowStart: integer("windowStart"),
       windowEnd: integer("windowEnd"),
       nonce: hex("nonce", 16),
+      ...(json.llmTokens === undefined ? {} : { agent: { llmTokens: integer("llmTokens") } }),
     },
     nodeSignature: hex("nodeSignature", 64),
     clientSignature: hex("clientSignature", 64),

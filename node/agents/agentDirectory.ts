@@ -14,6 +14,8 @@ export interface AgentEntry {
   bundleRoot: string;
   /** Its owner (an address or key, as the marketplace will name it); in receipts and snapshots' records. */
   owner: string;
+  /** Its AgentMarketplace id, when listed: a paying node charges its calls at the listing's price (docs/agents.md "Payment of calls"). */
+  marketId?: number;
   /** Heap of its isolate, MiB. */
   memoryMiB: number;
   /** The owner's OpenAI-compatible endpoint for `env.llm.chat`, if any. */

@@ -154,13 +154,15 @@ export function agentsConfigFrom(options: Record<string, unknown>): AgentsConfig
     const a = raw as Record<string, unknown>;
     if (typeof a !== "object" || a === null) throw new Error(`config: ${where} must be an object`);
     for (const key of Object.keys(a))
-      if (!["config", "bundle", "owner", "memoryMiB", "llm"].includes(key)) throw new Error(`config: unknown key ${where}.${key}`);
+      if (!["config", "bundle", "owner", "memoryMiB", "llm", "marketId"].includes(key)) throw new Error(`config: unknown key ${where}.${key}`);
     if (typeof a.config !== "string" || !ROOT.test(a.config)) throw new Error(`config: ${where}.config must be a content root (64 lower-case hex)`);
     if (typeof a.bundle !== "string" || !ROOT.test(a.bundle)) throw new Error(`config: ${where}.bundle must be a content root (64 lower-case hex)`);
     if (typeof a.owner !== "string" || a.owner.length === 0 || a.owner.length > 128) throw new Error(`config: ${where}.owner must be a non-empty string`);
     const memoryMiB = a.memoryMiB ?? limits.memoryMiB;
     if (!Number.isSafeInteger(memoryMiB) || (memoryMiB as number) < 8 || (memoryMiB as number) > limits.memoryMiB)
       throw new Error(`config: ${where}.memoryMiB must be an integer in 8..${limits.memoryMiB}`);
+    if (a.marketId !== undefined && (!Number.isSafeInteger(a.marketId) || (a.marketId as number) < 1))
+      throw new Error(`config: ${where}.marketId must be a positive integer (its AgentMarketplace id)`);
     let llm: AgentEntry["llm"];
     if (a.llm !== undefined) {
       const l = a.llm as Record<string, unknown>;
@@ -170,7 +172,15 @@ export function agentsConfigFrom(options: Record<string, unknown>): AgentsConfig
       if (l.sealedApiKey !== undefined && typeof l.sealedApiKey !== "string") throw new Error(`config: ${where}.llm.sealedApiKey must be base64 text`);
       llm = { baseUrl: l.baseUrl.replace(/\/+$/, ""), model: l.model as string | undefined, sealedApiKey: l.sealedApiKey as string | undefined };
     }
-    agents.push({ id, configRoot: a.config, bundleRoot: a.bundle, owner: a.owner, memoryMiB: memoryMiB as number, llm });
+    agents.push({
+      id,
+      configRoot: a.config,
+      bundleRoot: a.bundle,
+      owner: a.owner,
+      memoryMiB: memoryMiB as number,
+      llm,
+      ...(a.marketId === undefined ? {} : { marketId: a.marketId as number }),
+    });
   }
   let marketplace: AgentsConfig["marketplace"];
   if (options.marketplace !== undefined) {

@@ -95,14 +95,12 @@ export class AckForwarder implements DeliveryAckSink {
       }
       while (left.length > 0) {
         // The longest run of one kind at the head, as one transaction: order is kept.
-        const compute = "receipt" in left[0];
-        const max = compute ? MAX_COMPUTE_ACKS_PER_TX : MAX_ACKS_PER_TX;
+        const kind = kindOf(left[0]);
+        const max = kind === AppTxKind.Acks ? MAX_ACKS_PER_TX : MAX_COMPUTE_ACKS_PER_TX;
         let n = 1;
-        while (n < left.length && n < max && "receipt" in left[n] === compute) n++;
+        while (n < left.length && n < max && kindOf(left[n]) === kind) n++;
         const chunk = left.slice(0, n);
-        const tx = compute
-          ? ({ kind: AppTxKind.ComputeAcks, acks: chunk as SignedComputeAck[] } as const)
-          : ({ kind: AppTxKind.Acks, acks: chunk as SignedDeliveryAck[] } as const);
+        const tx = kind === AppTxKind.Acks ? ({ kind, acks: chunk as SignedDeliveryAck[] } as const) : { kind, acks: chunk as SignedComputeAck[] };
         const res = await this.node.submit([this.sign(tx)]);
         if (res.accepted === 0) return this.logRefusal(res);
         left = left.slice(n);
@@ -119,6 +117,12 @@ export class AckForwarder implements DeliveryAckSink {
   private logRefusal(res: SubmitResult): void {
     this.logger.debug("ack submission deferred", { status: res.status, reason: res.reason });
   }
+}
+
+/** The transaction kind that carries a queued acknowledgment: content, function or agent call. */
+function kindOf(a: SignedDeliveryAck | SignedComputeAck): AppTxKind.Acks | AppTxKind.ComputeAcks | AppTxKind.AgentAcks {
+  if (!("receipt" in a)) return AppTxKind.Acks;
+  return a.receipt.agent ? AppTxKind.AgentAcks : AppTxKind.ComputeAcks;
 }
 
 /** The window and client of a queued acknowledgment of either kind. */

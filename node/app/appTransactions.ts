@@ -13,6 +13,8 @@
  *   6 ComputeAcks   u16 count, each: node key 32 | client key 32 | function root 32 |
  *                   request hash 32 | response hash 32 | u64 cpuUs | u64 wallMs | u64 egressBytes |
  *                   u64 windowStart | u64 windowEnd | nonce 16 | node signature 64 | client signature 64
+ *   7 AgentAcks     as ComputeAcks, with u64 llmTokens after windowEnd: acknowledged agent calls
+ *                   (the "function root" is bytes32(agentId); computeReceipt.ts)
  */
 import { getAddress } from "ethers";
 import type { SignedDeliveryAck } from "../acks/deliveryAck";
@@ -30,6 +32,7 @@ export enum AppTxKind {
   CloseEpoch = 4,
   ReportSignature = 5,
   ComputeAcks = 6,
+  AgentAcks = 7,
 }
 
 /** Most acks in one transaction: 250 × 264 bytes stays well under the 64 KiB transaction cap. */
@@ -49,7 +52,7 @@ export type AppTx =
   | { kind: AppTxKind.Measurements; epoch: number; reports: PeerReport[] }
   | { kind: AppTxKind.CloseEpoch; epoch: number }
   | { kind: AppTxKind.ReportSignature; epoch: number; signature: Buffer }
-  | { kind: AppTxKind.ComputeAcks; acks: SignedComputeAck[] };
+  | { kind: AppTxKind.ComputeAcks | AppTxKind.AgentAcks; acks: SignedComputeAck[] };
 
 /** Encodes an application transaction's payload; throws if a cap or a field width is broken. */
 export function encodeAppTx(tx: AppTx): Buffer {
@@ -90,11 +93,15 @@ export function encodeAppTx(tx: AppTx): Buffer {
       w.u64(tx.epoch).fixed(exact(tx.signature, 65));
       break;
     case AppTxKind.ComputeAcks:
+    case AppTxKind.AgentAcks:
       if (tx.acks.length > MAX_COMPUTE_ACKS_PER_TX) throw new RangeError(`at most ${MAX_COMPUTE_ACKS_PER_TX} compute acks per transaction`);
       w.u16(tx.acks.length);
       for (const { receipt: r, nodeSignature, clientSignature } of tx.acks) {
+        // One kind per transaction: an agent call's receipt never travels as a function's.
+        if (!r.agent !== (tx.kind === AppTxKind.ComputeAcks)) throw new RangeError("agent receipts go in AgentAcks, function receipts in ComputeAcks");
         for (const b of [r.nodeKey, r.clientKey, r.functionRoot, r.requestHash, r.responseHash]) w.fixed(exact(b, 32));
         w.u64(r.cpuUs).u64(r.wallMs).u64(r.egressBytes).u64(r.windowStart).u64(r.windowEnd);
+        if (r.agent) w.u64(r.agent.llmTokens);
         w.fixed(exact(r.nonce, 16)).fixed(exact(nodeSignature, 64)).fixed(exact(clientSignature, 64));
       }
       break;
@@ -159,7 +166,8 @@ export function decodeAppTx(payload: Buffer): AppTx {
     case AppTxKind.ReportSignature:
       tx = { kind, epoch: r.u64(), signature: Buffer.from(r.fixed(65)) };
       break;
-    case AppTxKind.ComputeAcks: {
+    case AppTxKind.ComputeAcks:
+    case AppTxKind.AgentAcks: {
       const count = r.u16();
       if (count === 0 || count > MAX_COMPUTE_ACKS_PER_TX) throw new DecodeError(`compute ack count ${count} outside 1..${MAX_COMPUTE_ACKS_PER_TX}`);
       const acks: SignedComputeAck[] = [];
@@ -167,7 +175,21 @@ export function decodeAppTx(payload: Buffer): AppTx {
       for (let i = 0; i < count; i++) {
         const [nodeKey, clientKey, functionRoot, requestHash, responseHash] = [bytes(32), bytes(32), bytes(32), bytes(32), bytes(32)];
         const [cpuUs, wallMs, egressBytes, windowStart, windowEnd] = [r.u64(), r.u64(), r.u64(), r.u64(), r.u64()];
-        const receipt = { nodeKey, clientKey, functionRoot, requestHash, responseHash, cpuUs, wallMs, egressBytes, windowStart, windowEnd, nonce: bytes(16) };
+        const agent = kind === AppTxKind.AgentAcks ? { llmTokens: r.u64() } : undefined;
+        const receipt = {
+          nodeKey,
+          clientKey,
+          functionRoot,
+          requestHash,
+          responseHash,
+          cpuUs,
+          wallMs,
+          egressBytes,
+          windowStart,
+          windowEnd,
+          nonce: bytes(16),
+          ...(agent ? { agent } : {}),
+        };
         acks.push({ receipt, nodeSignature: bytes(64), clientSignature: bytes(64) });
       }
       tx = { kind, acks };

@@ -188,6 +188,12 @@ export class EpochReporter {
     return sponsors;
   }
 
+  /** Reads the marketplace terms of the agents `txs` acknowledge calls of and the state does not know yet. */
+  private async loadAgentTerms(state: EpochState, txs: readonly Buffer[], epoch: number): Promise<void> {
+    const agents = state.unknownAgents(txs);
+    if (agents.length > 0) state.setAgentTerms(await this.retrying("reading agent prices", epoch, () => this.o.chain.agentTerms(state.context, agents)));
+  }
+
   private async retrying<T>(what: string, epoch: number, read: () => Promise<T>): Promise<T> {
     for (let backoff = 500; ; backoff = Math.min(backoff * 2, 30_000)) {
       try {
@@ -206,6 +212,7 @@ export class EpochReporter {
     const txs = decodeBatch(b.batch);
     const roots = state.unknownFunctions(txs);
     if (roots.length > 0) state.setSponsors(await this.retrying("reading owner-pays functions", b.epoch, () => this.sponsorsAt(state.context, roots)));
+    await this.loadAgentTerms(state, txs, b.epoch);
     const payers = state.unknownPayers(txs);
     if (payers.length > 0) state.setDebitable(await this.retrying("reading escrow balances", b.epoch, () => this.o.chain.debitable(state.context, payers)));
     for (const tx of txs) {

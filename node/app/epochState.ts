@@ -16,7 +16,7 @@ import { quorum, reportDigest, reportDomain, type EpochReport, type NodeMeasurem
 import { completeEpochReport, reportRewardsTree, type NodeStanding } from "../../protocol/reportRoots";
 import { computeReputation, isPlausible, METRICS, type PeerMeasurement } from "../../protocol/reputation";
 import type { RewardsTree } from "../../protocol/rewards";
-import { BANDWIDTH_PRICE_PER_GB, DEFAULT_COMPUTE_PRICES, usageTotals, type ComputePrices, type Delivery } from "../../protocol/usage";
+import { BANDWIDTH_PRICE_PER_GB, DEFAULT_COMPUTE_PRICES, usageTotals, type AgentPrices, type ComputePrices, type Delivery } from "../../protocol/usage";
 
 /** A node as the epoch's context knows it. */
 export interface ContextNode {
@@ -54,6 +54,26 @@ export interface EpochContext {
   computePrices?: ComputePrices;
   /** The block that started the epoch: escrow balances and limits are read there. */
   startBlock?: number;
+  /** `AgentMarketplace.pricePer1kTokens` at the epoch's first block (default: tokens are not charged). */
+  agentPrices?: AgentPrices;
+}
+
+/** An agent's terms for the epoch, read from AgentMarketplace at its first block. */
+export interface AgentTerms {
+  /** `priceAt(id, epoch)`: USDC units per call (a change made during the epoch applies from the next). */
+  price: bigint;
+  /** Its owner's escrow account, which pays the LLM tokens its calls used. */
+  owner: string;
+}
+
+/** Acknowledged calls of one agent by one client on one node (the agent is `bytes32(agentId)`, hex without 0x). */
+export interface AgentCalls {
+  nodeId: number;
+  client: string;
+  agent: string;
+  requests: bigint;
+  cpuUs: bigint;
+  llmTokens: bigint;
 }
 
 /**
@@ -103,6 +123,9 @@ export interface EpochStateData {
   closers: number[];
   report?: EpochReport;
   signatures: [number, { signer: string; signature: string }][];
+  /** Agent terms and calls (absent in snapshots from before agent calls were charged). */
+  agentTerms?: [string, AgentTerms | null][];
+  agentCalls?: [string, AgentCalls][];
 }
 
 /** One epoch's deterministic application state. */
@@ -131,6 +154,10 @@ export class EpochState {
   private closedReport: ClosedReport | undefined;
   /** Member id → its report signature, in sequence order. */
   private readonly signatures = new Map<number, { signer: string; signature: string }>();
+  /** Agent (`bytes32(agentId)` hex) → its terms at the epoch's first block, or null: not a marketplace agent. */
+  private readonly agentTerms = new Map<string, AgentTerms | null>();
+  /** "node:client key:agent" → acknowledged calls, in first-seen order. */
+  private readonly agentCalls = new Map<string, AgentCalls>();
   readonly domain: TypedDataDomain;
 
   constructor(readonly context: EpochContext) {
@@ -155,6 +182,8 @@ export class EpochState {
       closers: [...this.closers],
       report: this.closedReport?.report,
       signatures: [...this.signatures],
+      agentTerms: [...this.agentTerms],
+      agentCalls: [...this.agentCalls].map(([k, c]) => [k, { ...c }]),
     };
   }
 
@@ -174,6 +203,8 @@ export class EpochState {
     for (const [k, v] of data.measurements) s.measurements.set(k, v);
     for (const id of data.closers) s.closers.add(id);
     for (const [k, v] of data.signatures) s.signatures.set(k, v);
+    for (const [k, v] of data.agentTerms ?? []) s.agentTerms.set(k, v);
+    for (const [k, c] of data.agentCalls ?? []) s.agentCalls.set(k, { ...c });
     if (data.report) {
       const rewards = reportRewardsTree(data.report.epoch, data.report.nodes, s.standing());
       if (rewards.root !== data.report.rewardsRoot) throw new Error("the saved report's rewards root does not match its nodes");
@@ -221,6 +252,12 @@ export class EpochState {
     const accounts = new Set<string>();
     for (const d of this.decodedOf(txs)) {
       if (d.kind === AppTxKind.Payer && !this.debitable.has(d.binding.account.toLowerCase())) accounts.add(d.binding.account.toLowerCase());
+      if (d.kind === AppTxKind.AgentAcks) {
+        for (const a of d.acks) {
+          const terms = this.agentTerms.get(a.receipt.functionRoot.toString("hex"));
+          if (terms && !this.debitable.has(terms.owner)) accounts.add(terms.owner);
+        }
+      }
       if (d.kind !== AppTxKind.ComputeAcks) continue;
       for (const a of d.acks) {
         const sponsor = this.sponsors.get(a.receipt.functionRoot.toString("hex"));
@@ -258,6 +295,25 @@ export class EpochState {
     return [...roots];
   }
 
+  /**
+   * The agents (`bytes32(agentId)` hex) of `txs`' agent-call acks whose terms are not known yet: the
+   * caller reads them from AgentMarketplace at the epoch's first block (`priceAt(id, epoch)` and the
+   * owner) and hands them to {@link setAgentTerms} before {@link unknownPayers}.
+   */
+  unknownAgents(txs: readonly Buffer[]): string[] {
+    const agents = new Set<string>();
+    for (const d of this.decodedOf(txs)) {
+      if (d.kind !== AppTxKind.AgentAcks) continue;
+      for (const a of d.acks) if (!this.agentTerms.has(a.receipt.functionRoot.toString("hex"))) agents.add(a.receipt.functionRoot.toString("hex"));
+    }
+    return [...agents];
+  }
+
+  /** Records each agent's terms (undefined: not a marketplace agent, its calls are not counted). */
+  setAgentTerms(terms: ReadonlyMap<string, AgentTerms | undefined>): void {
+    for (const [agent, t] of terms) this.agentTerms.set(agent.toLowerCase(), t ? { price: t.price, owner: t.owner.toLowerCase() } : null);
+  }
+
   /** Records who pays for each function root (undefined: its clients; see {@link unknownFunctions}). */
   setSponsors(sponsors: ReadonlyMap<string, FunctionSponsor | undefined>): void {
     for (const [root, sponsor] of sponsors) this.sponsors.set(root.toLowerCase(), sponsor ? { ...sponsor, account: sponsor.account.toLowerCase() } : null);
@@ -282,11 +338,16 @@ export class EpochState {
     // Acks and bindings come from any active node (non-members forward through a member); the
     // epoch's own business only from the committee.
     const member = this.memberByKey.get(signerKey);
-    if (decoded.kind === AppTxKind.Acks || decoded.kind === AppTxKind.Payer || decoded.kind === AppTxKind.ComputeAcks) {
+    if (decoded.kind === AppTxKind.Acks || decoded.kind === AppTxKind.Payer || decoded.kind === AppTxKind.ComputeAcks || decoded.kind === AppTxKind.AgentAcks) {
       if (!member && !this.activeByKey.has(signerKey)) return { ok: false, reason: "signer is not an active node" };
       if (decoded.kind === AppTxKind.Payer) return this.applyPayer(decoded.binding);
       if (this.closed) return { ok: false, reason: "epoch closed", late: true };
-      const counted = decoded.kind === AppTxKind.Acks ? decoded.acks.map((a) => this.countAck(a)) : decoded.acks.map((a) => this.countComputeAck(a));
+      const counted =
+        decoded.kind === AppTxKind.Acks
+          ? decoded.acks.map((a) => this.countAck(a))
+          : decoded.kind === AppTxKind.AgentAcks
+            ? decoded.acks.map((a) => this.countAgentAck(a))
+            : decoded.acks.map((a) => this.countComputeAck(a));
       return { ok: true, refusedAcks: counted.filter((c) => !c).length };
     }
     if (!member) return { ok: false, reason: "signer is not a committee member" };
@@ -371,6 +432,48 @@ export class EpochState {
     return true;
   }
 
+  /**
+   * Counts an agent call's acknowledgment as {@link countComputeAck} counts a function's (active
+   * node, this epoch's window, both signatures, new nonce in its own id space), if the agent is a
+   * marketplace agent: one call and its CPU time for the (node, client, agent) triple, charged at
+   * the agent's price for this epoch, and its LLM tokens, charged to the agent's owner.
+   */
+  private countAgentAck(signed: SignedComputeAck): boolean {
+    const r = signed.receipt;
+    const node = this.activeByKey.get(r.nodeKey.toString("hex"));
+    if (!r.agent || !node || r.windowStart < this.context.acksFromMs || r.windowStart >= this.context.acksUntilMs || r.windowEnd <= r.windowStart) return false;
+    const id = `agent:${r.clientKey.toString("hex")}:${r.nonce.toString("hex")}`;
+    if (this.seenAcks.has(id) || !verifyComputeAck(signed)) return false;
+    const agent = r.functionRoot.toString("hex");
+    // A caller bug, not a bad transaction: every member must know the same terms.
+    if (!this.agentTerms.has(agent)) throw new Error(`marketplace terms of agent 0x${agent} not loaded`);
+    if (this.agentTerms.get(agent) === null) return false;
+    this.seenAcks.add(id);
+    const client = r.clientKey.toString("hex");
+    const key = `${node.id}:${client}:${agent}`;
+    let calls = this.agentCalls.get(key);
+    if (!calls) this.agentCalls.set(key, (calls = { nodeId: node.id, client, agent, requests: 0n, cpuUs: 0n, llmTokens: 0n }));
+    calls.requests += 1n;
+    calls.cpuUs += BigInt(r.cpuUs);
+    calls.llmTokens += BigInt(r.agent.llmTokens);
+    this.acksPerNode.set(node.id, (this.acksPerNode.get(node.id) ?? 0n) + 1n);
+    return true;
+  }
+
+  /** The deliveries of the agent calls counted: the callers' calls at each agent's price, the owners' tokens. */
+  private agentDeliveries(): Delivery[] {
+    const out: Delivery[] = [];
+    for (const c of this.agentCalls.values()) {
+      const terms = this.agentTerms.get(c.agent)!;
+      const payer = this.payers.get(c.client);
+      const service = `0x${c.agent}`;
+      // As for functions, a client that named no escrow account is not charged for its calls.
+      if (payer) out.push({ nodeId: c.nodeId, account: payer.account, bytes: 0n, requests: c.requests, cpuUs: c.cpuUs, service, callPrice: terms.price });
+      if (c.llmTokens > 0n) out.push({ nodeId: c.nodeId, account: terms.owner, bytes: 0n, llmTokens: c.llmTokens });
+    }
+    return out;
+  }
+
   /** The entry of a client's content on a node (no `root`) or of its invocations of function `root`. */
   private servedTo(nodeId: number, clientKey: Buffer, root?: string) {
     const client = clientKey.toString("hex");
@@ -417,6 +520,7 @@ export class EpochState {
       // and are not in the report's charges either (they list what was billed).
       if (payer) deliveries.push({ nodeId: s.nodeId, account: payer.account, bytes: s.bytes, acks: s.acks, requests: s.requests, cpuUs: s.cpuUs, service });
     }
+    deliveries.push(...this.agentDeliveries());
     // Charged at most what the escrow will debit, so revenue is only ever USDC actually paid.
     const { usage, revenue, charges } = usageTotals(
       deliveries,
@@ -424,6 +528,7 @@ export class EpochState {
       this.context.pricePerGB ?? BANDWIDTH_PRICE_PER_GB,
       this.context.computePrices ?? DEFAULT_COMPUTE_PRICES,
       budgets,
+      this.context.agentPrices,
     );
     const measurements = this.orderedMeasurements();
     const ids = this.context.active.map((n) => n.id).sort((a, b) => a - b);

@@ -13,5 +13,5 @@ export { abi as SERVICE_ESCROW_ABI } from "../../artifacts/contracts/payments/Se
 /** The FunctionRegistry ABI as compiled: the node reads each function's limits and owner-pays budget from it. */
 export { abi as FUNCTION_REGISTRY_ABI } from "../../artifacts/contracts/functions/FunctionRegistry.sol/FunctionRegistry.json";
 
-/** The AgentMarketplace ABI as compiled: the agents service reads what it hosts from it. */
+/** The AgentMarketplace ABI as compiled: the agents service reads what it hosts from it, the reporter each agent's price for an epoch and its owner. */
 export { abi as AGENT_MARKETPLACE_ABI } from "../../artifacts/contracts/agents/AgentMarketplace.sol/AgentMarketplace.json";

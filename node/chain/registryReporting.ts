@@ -4,12 +4,12 @@
  * it asks at), the report window, the beacon, and the report submission. Writes are signed by the
  * node's report signer (`signer` in its registration), which also pays their gas.
  */
-import { Contract, getAddress, type ContractEventName, type EventLog, type Wallet } from "ethers";
-import type { ContextNode, EpochContext } from "../app/epochState";
+import { Contract, getAddress, ZeroAddress, type ContractEventName, type EventLog, type Wallet } from "ethers";
+import type { AgentTerms, ContextNode, EpochContext } from "../app/epochState";
 import type { ComputeTerms } from "../acks/computeDesk";
 import type { EpochReport } from "../../protocol/report";
-import type { ComputePrices } from "../../protocol/usage";
-import { NODE_REGISTRY_ABI, SERVICE_ESCROW_ABI } from "./registryAbi";
+import type { AgentPrices, ComputePrices } from "../../protocol/usage";
+import { AGENT_MARKETPLACE_ABI, NODE_REGISTRY_ABI, SERVICE_ESCROW_ABI } from "./registryAbi";
 import { hasValidKeyProof, type RpcProvider } from "./registryCommittee";
 
 /** Accounts per `debitable` call (a bounded request whatever an epoch's number of payers). */
@@ -147,7 +147,47 @@ export class RegistryReporting {
       previousReputation,
       computePrices: await this.computePricesAt(blockTag),
       startBlock: blockTag,
+      agentPrices: await this.agentPricesAt(blockTag),
     };
+  }
+
+  /** The escrow's marketplace at `blockTag`, or undefined when it has none (agent calls are then not charged). */
+  private async marketplaceAt(blockTag: number): Promise<Contract | undefined> {
+    const address = (await (await this.escrowAt(blockTag)).marketplace({ blockTag })) as string;
+    return address === ZeroAddress ? undefined : new Contract(address, AGENT_MARKETPLACE_ABI, this.provider);
+  }
+
+  /** The marketplace's LLM token price at `blockTag` (no marketplace: tokens are free). */
+  private async agentPricesAt(blockTag: number): Promise<AgentPrices> {
+    const market = await this.marketplaceAt(blockTag);
+    return { per1kTokens: market ? ((await market.pricePer1kTokens({ blockTag })) as bigint) : 0n };
+  }
+
+  /**
+   * Each agent's terms for `context`'s epoch (`agents`: `bytes32(agentId)` hex, without 0x): its
+   * price `priceAt(id, epoch)` and its owner, read at the epoch's first block, so a price set
+   * during the epoch charges only the next one's calls. Undefined for an id the marketplace does
+   * not know (or no marketplace): its calls are not counted.
+   */
+  async agentTerms(context: Pick<EpochContext, "epoch" | "startBlock">, agents: readonly string[]): Promise<Map<string, AgentTerms | undefined>> {
+    if (context.startBlock === undefined) throw new Error(`epoch ${context.epoch}'s context has no start block`);
+    const blockTag = context.startBlock;
+    const market = await this.marketplaceAt(blockTag);
+    const count = market ? ((await market.agentCount({ blockTag })) as bigint) : 0n;
+    const terms = new Map<string, AgentTerms | undefined>();
+    for (const agent of agents) {
+      const id = BigInt(`0x${agent}`);
+      if (!market || id === 0n || id > count) {
+        terms.set(agent, undefined);
+        continue;
+      }
+      const [[price], { owner }] = (await Promise.all([market.priceAt(id, context.epoch, { blockTag }), market.agents(id, { blockTag })])) as [
+        [bigint],
+        { owner: string },
+      ];
+      terms.set(agent, { price, owner });
+    }
+    return terms;
   }
 
   /** The escrow's edge function prices at `blockTag` (governance parameters, docs/functions.md). */

@@ -6,14 +6,18 @@
  * - `POST /agents/_records {record}`: another host's signed snapshot record, forwarded to the service (take-over);
  * - `/agents/<id>/_fleek/<op>`: the operator's (Bearer operator token), forwarded vouched by the service token;
  * - `/agents/<id>/<path>`: forwarded to the agents service as `/<id>/<path>`; the service's meter
- *   becomes a node-signed receipt (`x-fleek-receipt`), never passed on as is.
+ *   becomes a node-signed receipt (`x-fleek-receipt`), never passed on as is. On a paid node
+ *   (docs/agents.md "Payment of calls") the call runs only if the client's escrow covers the
+ *   agent's price and its CPU limit (402 before it runs, as functions), and the receipt is an
+ *   agent-call compute receipt the client countersigns with `POST /acks/compute`.
  */
 import { createHash, timingSafeEqual, type KeyObject } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { AGENT_METER_HEADER, signAgentReceipt, signSnapshot, type AgentMeter } from "../agents/agentRecords";
 import type { BlockStore } from "../blockstore/blockStore";
 import { SERVICE_TOKEN_HEADER } from "../services/serviceContract";
-import { RECEIPT_HEADER } from "../acks/computeDesk";
+import { CLIENT_HEADER, RECEIPT_HEADER, type ComputeAdmission, type ComputeDesk } from "../acks/computeDesk";
+import { agentService } from "../../protocol/usage";
 import { replyError, replyJson } from "./httpReplies";
 import type { ServiceRouter } from "./gatewayServer";
 
@@ -27,6 +31,18 @@ export interface AgentGateway {
   sealingPublicKey: Buffer;
   /** Largest snapshot the gateway stores (default 256 MiB). */
   maxSnapshotBytes?: number;
+  /** On a node that charges for calls (with the gateway's ComputeDesk). */
+  paid?: PaidAgents;
+}
+
+/** What the gateway needs to charge agent calls. */
+export interface PaidAgents {
+  /** The AgentMarketplace id of a hosted agent (config `marketId`), or undefined: not listed, calls refused. */
+  marketId: (agent: string) => bigint | undefined;
+  /** `priceAt(id, epoch)` read at the epoch's first block (undefined: unknown to the marketplace). */
+  priceOf: (marketId: bigint, epoch: number) => Promise<bigint | undefined>;
+  /** The agents' CPU limit per request, ms: a call reserves its price plus this much CPU. */
+  cpuLimitMs: number;
 }
 
 /** Routes `/agents/...`; `parts` is the path split on `/`, `search` the query with its `?`. */
@@ -39,6 +55,7 @@ export async function routeAgents(
   res: ServerResponse,
   parts: string[],
   search: string,
+  compute?: ComputeDesk,
 ): Promise<void> {
   // Only this gateway vouches with the service token: a client's own never reaches the service.
   const presentedService = req.headers[SERVICE_TOKEN_HEADER];
@@ -82,7 +99,58 @@ export async function routeAgents(
   }
   // `_records` is another host handing over a snapshot record: self-authenticating (its signature, its signer in the hosting set), checked by the service.
   if (id.startsWith("_") && !(id === "_records" && parts.length === 3)) return replyError(res, 404, `no route ${req.method} /agents/${id}`);
+  if (compute && agents?.paid && parts[3] !== "_fleek" && !id.startsWith("_")) return routePaidCall(agents.paid, compute, services, req, res, id, forward);
   services.route("agents", req, res, forward, (_, headers) => receiptOf(agents, headers));
+}
+
+/** A paid call: admitted against the client's escrow (402 otherwise), its meter turned into a compute receipt. */
+async function routePaidCall(
+  paid: PaidAgents,
+  compute: ComputeDesk,
+  services: ServiceRouter,
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  forward: string,
+): Promise<void> {
+  const client = req.headers[CLIENT_HEADER];
+  if (typeof client !== "string" || !/^[0-9a-fA-F]{64}$/.test(client))
+    return replyError(
+      res,
+      402,
+      `agent calls on this node are paid: send ${CLIENT_HEADER}: <Ed25519 public key, 64 hex> bound to an escrow account with POST /acks/payer`,
+    );
+  const marketId = paid.marketId(id);
+  if (marketId === undefined) return replyError(res, 402, `agent ${id} is not listed on the marketplace: its calls cannot be paid`);
+  const admission = await compute.admitAgent(Buffer.from(client, "hex"), (epoch) => paid.priceOf(marketId, epoch), paid.cpuLimitMs);
+  if (typeof admission === "string") return replyError(res, 402, admission);
+  services.route("agents", req, res, forward, (_, headers) => callReceiptOf(compute, admission, marketId, headers));
+}
+
+/** Replaces the service's meter by the call's compute receipt; no meter (the service failed): not charged. */
+function callReceiptOf(compute: ComputeDesk, admission: ComputeAdmission, marketId: bigint, headers: IncomingHttpHeaders | undefined) {
+  const { [AGENT_METER_HEADER]: meter, ...rest } = headers ?? {};
+  if (typeof meter !== "string") {
+    compute.release(admission);
+    return headers && rest;
+  }
+  try {
+    const m = JSON.parse(meter) as AgentMeter;
+    const receipt = compute.issue(admission, {
+      root: agentService(marketId).slice(2),
+      requestHash: m.requestHash,
+      responseHash: m.responseHash,
+      cpuUs: m.cpuUs,
+      wallMs: m.wallMs,
+      egressBytes: m.egressBytes,
+      llmTokens: m.promptTokens + m.completionTokens,
+    });
+    return { ...rest, [RECEIPT_HEADER]: JSON.stringify(receipt) };
+  } catch {
+    // A meter the node cannot sign (never one its own service writes): unreceipted, not charged.
+    compute.release(admission);
+    return rest;
+  }
 }
 
 /** Replaces the service's meter by a signed receipt (or drops it when the node signs none). */

@@ -123,7 +123,17 @@ export function createGatewayHandler(options: GatewayOptions): (req: IncomingMes
     }
     if (parts[1] === "agents") {
       if (!options.services) return replyError(res, 404, "this node runs no services");
-      return routeAgents(options.agents, options.services, options.store, operatorDigest, req, res, parts, queryAt < 0 ? "" : url.slice(queryAt));
+      return routeAgents(
+        options.agents,
+        options.services,
+        options.store,
+        operatorDigest,
+        req,
+        res,
+        parts,
+        queryAt < 0 ? "" : url.slice(queryAt),
+        options.compute,
+      );
     }
     if (parts[1] === "blake3" && parts.length >= 3) {
       const hash = parseContentHash(parts[2]);
