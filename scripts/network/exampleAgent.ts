@@ -41,33 +41,53 @@ export async function exampleAgentService(root: string): Promise<Record<string, 
         bundle: await rootOf(EXAMPLE_AGENT_BUNDLE),
         owner: hardhatAccount(ROLES.developer).address,
         memoryMiB: MEMORY_MIB,
+        // Its calls are paid: charged from the caller's escrow at the marketplace's price (docs/agents.md "Payment of calls").
+        marketId: AGENT_ID,
       },
     },
   };
 }
 
 /**
- * Stores the files on node 0 and lists the agent (idempotent: on a resumed network both are done
- * already), then calls it until it answers, so the printed curl works when it is printed.
+ * Lists the agent on AgentMarketplace from the files' roots, before epoch 1 starts: the nodes read
+ * an agent's price at its epoch's first block (`priceAt`, a price applying from the epoch after it
+ * was set), so an agent listed later in epoch 1 could not be paid for until epoch 2.
  */
-export async function deployExampleAgent(root: string, nodes: LocalNode[], deployment: Deployment, provider: JsonRpcProvider): Promise<ExampleAgent> {
-  const files = [EXAMPLE_AGENT_CONFIG, EXAMPLE_AGENT_BUNDLE];
-  const [config, bundle] = await Promise.all(files.map((f) => uploadThroughGateway(nodes[0], fs.readFileSync(path.join(root, f)), path.basename(f))));
+export async function listExampleAgent(root: string, deployment: Deployment, provider: JsonRpcProvider): Promise<void> {
+  const rootOf = async (file: string) => `0x${await blake3(fs.readFileSync(path.join(root, file)))}`;
   const market = deployedSuite(deployment, provider).agentMarketplace.connect(hardhatAccount(ROLES.developer, provider));
-  if ((await market.agentCount()) === 0n) await (await market.register("counter", `0x${config}`, `0x${bundle}`, MEMORY_MIB, PRICE)).wait();
-  const listed = await market.agents(AGENT_ID);
+  if ((await market.agentCount()) === 0n)
+    await (await market.register("counter", await rootOf(EXAMPLE_AGENT_CONFIG), await rootOf(EXAMPLE_AGENT_BUNDLE), MEMORY_MIB, PRICE)).wait();
+}
+
+/**
+ * Stores the files on node 0 (idempotent) and checks the listing, then calls the agent until it
+ * answers, so the printed curl works when it is printed.
+ */
+export async function deployExampleAgent(
+  root: string,
+  nodes: LocalNode[],
+  deployment: Deployment,
+  provider: JsonRpcProvider,
+  /** The demo client's header (its payer bound by the example function's step): calls are paid. */
+  client: Record<string, string>,
+): Promise<ExampleAgent> {
+  const files = [EXAMPLE_AGENT_CONFIG, EXAMPLE_AGENT_BUNDLE];
+  await Promise.all(files.map((f) => uploadThroughGateway(nodes[0], fs.readFileSync(path.join(root, f)), path.basename(f))));
+  const listed = await deployedSuite(deployment, provider).agentMarketplace.agents(AGENT_ID);
   if (listed.owner !== hardhatAccount(ROLES.developer).address) throw new Error(`agent ${AGENT_ID} on AgentMarketplace is not the example agent`);
   const url = `${nodes[0].gatewayUrl}/agents/${AGENT_ID}/`;
-  await waitForAgent(url);
-  return { id: AGENT_ID, url, curl: `curl -i -X POST ${url}` };
+  await waitForAgent(url, client);
+  const [[name, value]] = Object.entries(client);
+  return { id: AGENT_ID, url, curl: `curl -i -X POST -H '${name}: ${value}' ${url}` };
 }
 
 /** Calls the agent until it answers 200: the agents service starts after the node reports ready, and opening an agent's store takes seconds. */
-async function waitForAgent(url: string, ms = 180_000): Promise<void> {
+async function waitForAgent(url: string, headers: Record<string, string>, ms = 180_000): Promise<void> {
   const end = Date.now() + ms;
   let last = "no answer";
   for (;;) {
-    const res = await fetch(url, { method: "POST" }).catch((err: Error) => err);
+    const res = await fetch(url, { method: "POST", headers }).catch((err: Error) => err);
     if (!(res instanceof Error)) {
       if (res.status === 200) return;
       last = `${res.status} ${await res.text()}`;

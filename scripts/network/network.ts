@@ -15,7 +15,7 @@ import path from "node:path";
 import { accountTable, hardhatAccount, ROLES } from "./accounts";
 import { startChain, type Chain } from "./chain";
 import { deployExampleFunction, EXAMPLE_BUNDLE, type ExampleFunction } from "./exampleFunction";
-import { deployExampleAgent, EXAMPLE_AGENT_BUNDLE, exampleAgentService, type ExampleAgent } from "./exampleAgent";
+import { deployExampleAgent, EXAMPLE_AGENT_BUNDLE, exampleAgentService, listExampleAgent, type ExampleAgent } from "./exampleAgent";
 import { localProvider } from "./contracts";
 import { buildDashboard, serveDashboard, type DashboardConfig, type DashboardServer } from "./dashboard";
 import { startIndexer, type Indexer } from "./indexer";
@@ -147,6 +147,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     const seeded = path.join(dataDir, "chain", "seeded");
     if (fresh) {
       await step("seed: a month of history", () => seedHistory(chain.deployment, provider, (s) => progress(`  seed: ${s}`)));
+      await step("agents: list the example agent", () => listExampleAgent(o.root, chain.deployment, provider));
       await step(`nodes: register ${nodes.length} nodes and start epoch 1`, () => registerNodes(nodes, chain.deployment, provider));
       fs.writeFileSync(seeded, new Date().toISOString() + "\n");
     } else if (!fs.existsSync(seeded)) {
@@ -159,7 +160,9 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     writeJson(deploymentFile, config);
     const nodeProcesses = await step(`nodes: start ${nodes.length} \`node run\``, () => startNodes(processes, o.root, nodes, progress));
     const exampleFunction = await step("functions: deploy the example function", () => deployExampleFunction(o.root, nodes, chain.deployment, provider));
-    const exampleAgent = await step("agents: list and host the example agent", () => deployExampleAgent(o.root, nodes, chain.deployment, provider));
+    const exampleAgent = await step("agents: host the example agent", () =>
+      deployExampleAgent(o.root, nodes, chain.deployment, provider, exampleFunction.headers),
+    );
     keeper = startKeeper(chain.deployment, provider, hardhatAccount(ROLES.deployer), o.keeperPollMs, (epoch) =>
       progress(`keeper: no report for epoch ${epoch}, advanced the epoch`),
     );

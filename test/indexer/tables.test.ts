@@ -73,7 +73,7 @@ describe("indexer tables: the migrated schema is each table's declaration", func
           TABLES.filter((t) => Object.values(t.columns).some((c) => c.addedIn))
             .map((t) => t.name)
             .sort(),
-        ).to.deep.equal(["epochs", "escrow_epochs", "nodes"]);
+        ).to.deep.equal(["agent_market", "agents", "epochs", "escrow_epochs", "nodes"]);
       } finally {
         await database.close();
       }

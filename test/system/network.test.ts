@@ -393,9 +393,9 @@ describe("System: the whole network as npm start runs it", function () {
   });
 
   it("the curl npm start prints calls the example agent, listed on AgentMarketplace and hosted by node 0, which counts its calls in its store", async () => {
-    const printed = /^\s*curl -i -X POST (\S+)$/m.exec(cli!.output());
+    const printed = /^\s*curl -i -X POST -H '([^:']+): ([^']+)' (\S+)$/m.exec(cli!.output());
     expect(printed, "the banner's agent curl").to.not.equal(null);
-    const url = printed![1];
+    const url = printed![3];
     expect(url).to.equal(`${deployment.gateways![0]}/agents/1/`);
     const market = deployedSuite(deployment, provider).agentMarketplace;
     const [agent, version] = await Promise.all([market.agents(1), market.versionOf(1, 1)]);
@@ -408,12 +408,15 @@ describe("System: the whole network as npm start runs it", function () {
       await rootOf("examples/agents/counter.js"),
     ]);
     const call = async () => {
-      const res = await fetch(url, { method: "POST" });
+      const res = await fetch(url, { method: "POST", headers: { [printed![1]]: printed![2] } });
       const text = await res.text();
       expect(res.status, text).to.equal(200);
       expect(res.headers.get("x-fleek-receipt"), "the node's receipt").to.not.equal(null);
       return JSON.parse(text) as { agent: string; greeting: string; calls: number };
     };
+    // Without the client's key the call is refused before it runs: agent calls are paid.
+    const unpaid = await fetch(url, { method: "POST" });
+    expect(unpaid.status, await unpaid.text()).to.equal(402);
     const first = await call();
     const second = await call();
     expect([second.agent, second.greeting, second.calls]).to.deep.equal(["counter", "Hello from an agent on the Fleek Network devnet", first.calls + 1]);
