@@ -3,7 +3,19 @@ import { cleanup, fireEvent, render, screen, within } from "@testing-library/rea
 import { AppContext, type AppState } from "../src/AppContext";
 import { WalletProvider } from "../src/wallet/WalletContext";
 import Agents from "../src/pages/Agents";
-import { callAgent, ownerRefusal, parseAgentName, parseAgentPath, parseCallPrice, parseMemoryMiB, parseTokenPrice, tokenPriceRefusal } from "../src/lib/agents";
+import {
+  callAgent,
+  leaseFundingRefusal,
+  leaseText,
+  ownerRefusal,
+  parseAgentName,
+  parseAgentPath,
+  parseCallPrice,
+  parseLeaseFunding,
+  parseMemoryMiB,
+  parseTokenPrice,
+  tokenPriceRefusal,
+} from "../src/lib/agents";
 import type { AgentInfo, DashboardData } from "../src/data/source";
 
 afterEach(() => {
@@ -49,6 +61,20 @@ describe("AgentMarketplace's rules before the wallet", () => {
     expect(tokenPriceRefusal(0n, false)).toBe(undefined);
     expect(tokenPriceRefusal(1n, true)).toBe(undefined);
     expect(tokenPriceRefusal(1n, false)).toBe("A token price needs your creator token: launch it on the Creator tokens page first.");
+  });
+  it("lease funding: more than 0 USDC, at most 6 decimals, at most what the wallet holds; the lease in words", () => {
+    expect(parseLeaseFunding("1.75")).toEqual({ value: 1_750_000n });
+    expect(parseLeaseFunding("0")).toEqual({ error: "The amount must be more than zero." });
+    expect(parseLeaseFunding("0.0000001").error).toBeTruthy();
+    expect(leaseFundingRefusal(1_750_000n, 1_750_000n)).toBe(undefined);
+    expect(leaseFundingRefusal(1_750_001n, 1_750_000n)).toBe("Your wallet holds 1.75 USDC.");
+    // 1,800,000,000 s is 2027-01-15 08:00 UTC.
+    expect(leaseText(1_800_000_000, false)).toBe("Funded until 2027-01-15 08:00 UTC");
+    expect(leaseText(0, false)).toBe("Paused: not charged");
+    expect(leaseText(1_800_000_000, true)).toBe("Paused: not charged");
+    expect(leaseText(null, false)).toBe("Free hosting");
+    expect(leaseText(1_800_000_000, false, 1_800_000_000)).toBe("Ran out 2027-01-15 08:00 UTC: calls refused until funded");
+    expect(leaseText(1_800_000_000, false, 1_799_999_999)).toBe("Funded until 2027-01-15 08:00 UTC");
   });
   it("paths: from '/', no '..', no spaces, at most 1,024 characters", () => {
     expect(parseAgentPath("")).toEqual({ value: "/" });
@@ -105,6 +131,7 @@ describe("Agents page", () => {
       bundleRoot: R2,
       memoryMiB: 64,
       paused: false,
+      leaseEndsAt: 1_800_000_000,
       price: { price: 10_000n, token: null, tokenPrice: 0n, fromEpoch: 4 },
       calls: 1_234n,
       charged: 12_340_000n,
@@ -120,6 +147,7 @@ describe("Agents page", () => {
       bundleRoot: R2,
       memoryMiB: 128,
       paused: true,
+      leaseEndsAt: 0,
       price: { price: 1n, token: "0x00000000000000000000000000000000000000aa", tokenPrice: 5n * 10n ** 17n, fromEpoch: 2 },
       calls: 0n,
       charged: 0n,
@@ -169,6 +197,7 @@ describe("Agents page", () => {
       "0.000001 USDC or 0.5 creator tokens from epoch 2",
     ]);
     expect(rows.map((r) => within(r).getByTestId("agent-state").textContent)).toEqual(["Listed", "Paused"]);
+    expect(rows.map((r) => within(r).getByTestId("agent-lease").textContent)).toEqual(["Funded until 2027-01-15 08:00 UTC", "Paused: not charged"]);
     expect(rows.map((r) => within(r).getByTestId("agent-calls").textContent)).toEqual(["1,234", "0"]);
     expect(rows.map((r) => within(r).getByTestId("agent-charged").textContent)).toEqual(["12.34 USDC", "0 USDC"]);
     expect(rows.map((r) => within(r).getByTestId("agent-owner-share").textContent)).toEqual(["8.638 USDC", "0 USDC"]);

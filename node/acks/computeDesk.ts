@@ -118,6 +118,8 @@ export class ComputeDesk {
   /** Nonce (hex) of each receipt issued and not acknowledged → its "epoch:client key". */
   private readonly issued: LRUCache<string, string>;
   private readonly maxUnacknowledged: number;
+  /** Admissions holding a reservation (weakly held: one dropped by its caller costs no memory). */
+  private readonly reserved = new WeakSet<ComputeAdmission>();
 
   constructor(private readonly o: ComputeDeskOptions) {
     this.guard = new ReplayGuard();
@@ -190,11 +192,17 @@ export class ComputeDesk {
       return `${payer} cannot cover this request in epoch ${terms.epoch}: ${left} USDC units left, a request may cost ${reserved}`;
     }
     this.charge(a, reserved);
+    this.reserved.add(a);
     return a;
   }
 
-  /** Gives back an admitted request's reservation (it did not run to a receipt). */
+  /**
+   * Gives back an admitted request's reservation (it did not run to a receipt). Once only: a
+   * second release of the same admission (a caller's error path after `issue` released it and
+   * then threw on a bad meter) would hand the payer budget it never had.
+   */
   release(a: ComputeAdmission): void {
+    if (!this.reserved.delete(a)) return;
     this.charge(a, -a.reserved);
   }
 

@@ -10,6 +10,7 @@ import ivm from "isolated-vm";
 import type { FunctionRequest, FunctionResponse } from "../functions/functionRuntime";
 import { outboundFetch, OutboundRefused, type OutboundResponse } from "../functions/outboundFetch";
 import { sandboxPrelude } from "../functions/sandboxPrelude";
+import { hostUrlReference } from "../functions/sandboxUrl";
 import type { AgentEntry } from "./agentDirectory";
 import { AGENT_ENV } from "./agentEnv";
 import { nextAlarmDue, removeAlarm, storeAlarm, storedAlarms, writeWakeHint } from "./agentAlarms";
@@ -265,6 +266,7 @@ export class AgentHost {
     try {
       const context = await isolate.createContext();
       await context.global.set("__fleekHostFetch", this.hostFetch());
+      await context.global.set("__fleekHostUrl", hostUrlReference());
       await context.global.set("__fleekAgentHost", this.hostCall(store));
       await context.global.set("__fleekAgentConfig", new ivm.ExternalCopy(config).copyInto());
       const prelude = await isolate.compileScript(PRELUDE, { filename: "fleek:prelude" });

@@ -11,7 +11,7 @@ import { verifyComputeAck, type SignedComputeAck } from "../acks/computeReceipt"
 import { verifyDeliveryAckSignature, type SignedDeliveryAck } from "../acks/deliveryAck";
 import { verifyPayerBinding, type PayerBinding } from "../acks/payerBinding";
 import { checkTransaction, transactionPayload } from "../client/transaction";
-import { AppTxKind, decodeAppTx, type PeerReport } from "./appTransactions";
+import { AppTxKind, decodeAppTx, type AppTx, type PeerReport } from "./appTransactions";
 import { quorum, reportDigest, reportDomain, type EpochReport, type NodeMeasurement } from "../../protocol/report";
 import { completeEpochReport, reportRewardsTree, type NodeStanding } from "../../protocol/reportRoots";
 import { computeReputation, isPlausible, METRICS, type PeerMeasurement } from "../../protocol/reputation";
@@ -91,6 +91,9 @@ export interface ClosedReport {
 
 const TX_RULES = { maxTxSize: 64 * 1024, verifySignatures: true };
 
+/** A committed transaction checked and decoded, or why not (see EpochState.checked). */
+type CheckedTx = { decoded: AppTx; bad?: undefined } | { decoded?: undefined; bad: string };
+
 /** Acked content (bytes, acks) or invocations of one (node, client or owner-pays function, function root) entry. */
 export interface Served {
   nodeId: number;
@@ -146,6 +149,8 @@ export class EpochState {
   private readonly acksPerNode = new Map<number, bigint>();
   private readonly bytesPerNode = new Map<number, bigint>();
   private readonly payers = new Map<string, PayerBinding>();
+  /** Each transaction's check, while its buffer lives (a batch's transactions are checked once, not once per pass). */
+  private readonly checkedTxs = new WeakMap<Buffer, CheckedTx>();
   /** Escrow account (lower-case) → what the report may debit it (`ServiceEscrow.debitable` at the epoch's first block). */
   private readonly debitable = new Map<string, bigint>();
   /** Latest report of each (reporter, peer), keyed "reporter:peer". */
@@ -270,15 +275,31 @@ export class EpochState {
   /** The application transactions of `txs` that decode (apply() refuses the others with the reason). */
   private *decodedOf(txs: readonly Buffer[]) {
     for (const tx of txs) {
-      if (checkTransaction(tx, TX_RULES)) continue;
-      let d;
-      try {
-        d = decodeAppTx(transactionPayload(tx));
-      } catch {
-        continue;
-      }
-      yield d;
+      const c = this.checked(tx);
+      if (c.decoded) yield c.decoded;
     }
+  }
+
+  /**
+   * `tx`'s envelope check (its ed25519 signature) and decoding, done once per transaction: the
+   * reporter asks for a batch's unknown functions, agents and payers and then applies it, and each
+   * of those used to verify every signature again (four checks per transaction, on the event loop).
+   */
+  private checked(tx: Buffer): CheckedTx {
+    let c = this.checkedTxs.get(tx);
+    if (!c) {
+      const bad = checkTransaction(tx, TX_RULES);
+      if (bad) c = { bad };
+      else {
+        try {
+          c = { decoded: decodeAppTx(transactionPayload(tx)) };
+        } catch (err) {
+          c = { bad: `undecodable: ${(err as Error).message}` };
+        }
+      }
+      this.checkedTxs.set(tx, c);
+    }
+    return c;
   }
 
   /**
@@ -326,15 +347,9 @@ export class EpochState {
 
   /** Applies one committed transaction (signed envelope); a refusal changes nothing. */
   apply(tx: Buffer): ApplyResult {
-    const bad = checkTransaction(tx, TX_RULES);
-    if (bad) return { ok: false, reason: bad };
+    const { bad, decoded } = this.checked(tx);
+    if (!decoded) return { ok: false, reason: bad };
     const signerKey = tx.subarray(0, 32).toString("hex");
-    let decoded;
-    try {
-      decoded = decodeAppTx(transactionPayload(tx));
-    } catch (err) {
-      return { ok: false, reason: `undecodable: ${(err as Error).message}` };
-    }
     // Acks and bindings come from any active node (non-members forward through a member); the
     // epoch's own business only from the committee.
     const member = this.memberByKey.get(signerKey);

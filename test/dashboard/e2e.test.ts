@@ -1276,6 +1276,16 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
         .getByTestId("agent-price")
         .filter({ hasText: `0.5 USDC from epoch ${epoch + 1}` })
         .waitFor();
+      // Registered with an empty lease: the page says it ran out; funded from the page: 1.75 USDC on chain
+      // (64 MiB at 7,000 units per GiB-hour is 437.5 units an hour: a few of them may be charged by now).
+      await manage.getByTestId("manage-lease").filter({ hasText: "calls refused until funded" }).waitFor();
+      await manage.getByTestId("fund-lease").fill("1.75");
+      await manage.getByRole("button", { name: "Fund lease" }).click();
+      await settled(manage, "Fund the hosting lease of e2e agent");
+      const leaseBalance = await market.leaseBalance(id);
+      expect(leaseBalance > 1_749_000n && leaseBalance <= 1_750_000n, `lease balance ${leaseBalance}`).to.equal(true);
+      expect(await market.leaseEnds(id)).to.be.greaterThan(BigInt(Math.floor(Date.now() / 1000)) + 3_000n * 3_600n);
+      await manage.getByTestId("manage-lease").filter({ hasText: "Hosting: Funded until" }).waitFor();
       await manage.getByRole("button", { name: "Pause calls" }).click();
       await settled(manage, "Pause e2e agent");
       expect(await market.paused(id)).to.equal(true);

@@ -423,6 +423,7 @@ const AGENTS = /* GraphQL */ `
         bundleRoot
         memoryMiB
         paused
+        leaseEndsAt
         calls
         charged
         revenue

@@ -212,6 +212,8 @@ export interface AgentInfo {
   bundleRoot: string;
   memoryMiB: number;
   paused: boolean;
+  /** Until when its hosting lease is funded (unix seconds; 0: paused; null: free hosting). */
+  leaseEndsAt: number | null;
   /** The latest price set: USDC units per call, from epoch `fromEpoch` (null: none set). */
   price: { price: bigint; token: string | null; tokenPrice: bigint; fromEpoch: number } | null;
   /** Calls the epoch reports charged, and the USDC they paid (gross, before the split). */

@@ -40,6 +40,30 @@ export function parseCallPrice(text: string): Parsed<bigint> {
   return parsed;
 }
 
+/** USDC to pay into a hosting lease (`fundLease`): more than 0, at most 6 decimals. */
+export function parseLeaseFunding(text: string): Parsed<bigint> {
+  const parsed = parseUnits(text, USDC_DECIMALS);
+  if (parsed.value === 0n) return { error: "The amount must be more than zero." };
+  return parsed;
+}
+
+/** The refusal before the wallet when it holds less USDC than the lease funding asked. */
+export function leaseFundingRefusal(amount: bigint, wallet: bigint): string | undefined {
+  return amount > wallet ? `Your wallet holds ${formatUsdc(wallet)}.` : undefined;
+}
+
+/**
+ * The hosting lease in words, from `leaseEndsAt` (unix seconds; 0 paused, null free, as the
+ * indexer gives it). With the chain's time `now`, a lease that ran out says so: nodes answer 402
+ * until it is funded again (docs/agents.md "Hosting lease"); without it, the date alone.
+ */
+export function leaseText(endsAt: number | null, paused: boolean, now?: number): string {
+  if (paused || endsAt === 0) return "Paused: not charged";
+  if (endsAt === null) return "Free hosting";
+  const date = `${new Date(endsAt * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return now !== undefined && endsAt <= now ? `Ran out ${date}: calls refused until funded` : `Funded until ${date}`;
+}
+
 /** A price per call in the owner's creator token (18 decimals): empty or 0 means none, at most 10^9 tokens. */
 export function parseTokenPrice(text: string): Parsed<bigint> {
   if (text.trim() === "") return { value: 0n };

@@ -8,15 +8,19 @@ import type { JsonRpcSigner } from "ethers";
 import { useApp } from "../AppContext";
 import { connectSuite } from "../lib/contracts";
 import { useTransaction } from "../lib/useTransaction";
-import { useSuite } from "../lib/useChain";
+import { useReadProvider, useSuite } from "../lib/useChain";
+import { useAsync } from "../lib/useAsync";
 import { describeError } from "../lib/revert";
 import { defaultUploadGateway, uploadBundle } from "../lib/functions";
 import {
   callAgent,
+  leaseFundingRefusal,
+  leaseText,
   ownerRefusal,
   parseAgentName,
   parseAgentPath,
   parseCallPrice,
+  parseLeaseFunding,
   parseMemoryMiB,
   parseTokenPrice,
   tokenPriceRefusal,
@@ -115,7 +119,7 @@ function AgentList({ agents, onCall }: { agents: AgentInfo[]; onCall: (id: numbe
     <>
       <Table
         label="Agents table"
-        columns={["Id", "Name", "Owner", "Price per call", "State", "Calls", "Paid by calls", "Owner's share", "Version", { ariaLabel: "Actions" }]}
+        columns={["Id", "Name", "Owner", "Price per call", "State", "Hosting", "Calls", "Paid by calls", "Owner's share", "Version", { ariaLabel: "Actions" }]}
         rows={agents}
         empty="No agent is listed yet. Deploy one below."
       >
@@ -129,6 +133,7 @@ function AgentList({ agents, onCall }: { agents: AgentInfo[]; onCall: (id: numbe
               {a.price && <span className="hint"> from epoch {a.price.fromEpoch}</span>}
             </td>
             <td data-testid="agent-state">{a.paused ? "Paused" : "Listed"}</td>
+            <td data-testid="agent-lease">{leaseText(a.leaseEndsAt, a.paused)}</td>
             <td data-testid="agent-calls">{a.calls.toLocaleString("en-US")}</td>
             <td data-testid="agent-charged">{usdc(a.charged)}</td>
             <td data-testid="agent-owner-share">{usdc(a.toOwner)}</td>
@@ -301,7 +306,12 @@ function ManageAgent({ agent, signer, account, gateway }: { agent: AgentInfo; si
   const [prep, setPrep] = useState<{ busy: boolean; error?: string }>({ busy: false });
   const parsedPrice = parseCallPrice(price);
   const parsedToken = parseTokenPrice(tokenPrice);
+  const [funding, setFunding] = useState("");
+  const parsedFunding = parseLeaseFunding(funding);
   const market = () => connectSuite(deployment, signer).agentMarketplace;
+  const provider = useReadProvider();
+  // The lease as the chain sees it now: the indexer's end and the chain's clock (a devnet's may differ from the browser's).
+  const chainNow = useAsync(async () => (await provider.getBlock("latest"))?.timestamp, [provider, agent.leaseEndsAt]);
 
   /** Checks the chain's owner now (the indexer may lag a transfer), then runs `action`. */
   const asOwner = async (action: () => Promise<string | void>) => {
@@ -323,6 +333,19 @@ function ManageAgent({ agent, signer, account, gateway }: { agent: AgentInfo; si
     asOwner(async () => {
       const paused = await reads.agentMarketplace.paused(agent.id);
       await tx.run((send) => send(paused ? `Resume ${agent.name}` : `Pause ${agent.name}`, () => market().setPaused(agent.id, !paused)));
+    });
+  const fundLease = () =>
+    asOwner(async () => {
+      const amount = parsedFunding.value!;
+      const refusal = leaseFundingRefusal(amount, await reads.usdc.balanceOf(account));
+      if (refusal) return refusal;
+      const writer = connectSuite(deployment, signer);
+      const spender = await writer.agentMarketplace.getAddress();
+      await tx.run(async (send) => {
+        // Approve only what is missing: an exact allowance, never an unlimited one.
+        if ((await writer.usdc.allowance(account, spender)) < amount) await send("Approve USDC", () => writer.usdc.approve(spender, amount));
+        await send(`Fund the hosting lease of ${agent.name}`, () => writer.agentMarketplace.fundLease(agent.id, amount));
+      });
     });
   const publish = () =>
     asOwner(async () => {
@@ -362,6 +385,20 @@ function ManageAgent({ agent, signer, account, gateway }: { agent: AgentInfo; si
         </button>
       </div>
       <p className="hint">Pausing applies at once: nodes stop taking calls; calls already served this epoch are still charged.</p>
+      <p data-testid="manage-lease">Hosting: {leaseText(agent.leaseEndsAt, agent.paused, chainNow.data)}</p>
+      <TextField
+        label={`Pay into the hosting lease (USDC; ${agent.memoryMiB} MiB reserved, charged by the second)`}
+        inputMode="decimal"
+        value={funding}
+        onChange={setFunding}
+        error={funding === "" ? undefined : parsedFunding.error}
+        testId="fund-lease"
+      />
+      <div className="actions">
+        <button type="button" disabled={prep.busy || tx.busy || parsedFunding.value === undefined} onClick={fundLease}>
+          Fund lease
+        </button>
+      </div>
       <UploadFields configUrl={configUrl} setConfigUrl={setConfigUrl} bundleUrl={bundleUrl} setBundleUrl={setBundleUrl} token={token} setToken={setToken} />
       <div className="actions">
         <button type="button" disabled={prep.busy || tx.busy || !urlsReady(configUrl, bundleUrl, gateway, token)} onClick={publish}>
@@ -477,7 +514,10 @@ function DeployAgent({ signer, gateway }: { signer: JsonRpcSigner; gateway: stri
         error={parsedPrice.error}
         testId="agent-price-input"
       />
-      <p className="hint">The agent is served from the epoch after its registration, at this price; your escrow account pays its hosting.</p>
+      <p className="hint">
+        The agent is served from the epoch after its registration, at this price, once its hosting lease is funded (below, after registering): nodes refuse its
+        calls with 402 while the lease is empty.
+      </p>
       {prep.busy && <p aria-busy="true">Uploading the config and the bundle through the gateway…</p>}
       {prep.roots && (
         <p className="hint" data-testid="agent-roots">

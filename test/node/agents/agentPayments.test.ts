@@ -63,6 +63,20 @@ describe("agents: paid calls at the node", () => {
     expect(await d.admitAgent(Buffer.alloc(32, 9), priceOf, 100)).to.match(/bind one with POST \/acks\/payer/);
   });
 
+  it("gives a reservation back once: a bad meter after issue released it does not hand the payer budget twice", async () => {
+    const priceOf = async () => 50_000n;
+    // Room for exactly one call of 52,000 (50,000 + 100,000 ms × 20,000 / 10^6).
+    const { d } = desk(52_000n);
+    const admission = await d.admitAgent(clientKey, priceOf, 100_000);
+    if (typeof admission === "string") throw new Error(admission);
+    // A meter the node cannot sign: issue releases the reservation, then throws; the gateway's catch releases again.
+    expect(() => d.issue(admission, { ...meter, cpuUs: 1.5 })).to.throw();
+    d.release(admission);
+    // The budget is back to one call, not two.
+    expect(typeof (await d.admitAgent(clientKey, priceOf, 100_000))).to.equal("object");
+    expect(await d.admitAgent(clientKey, priceOf, 100_000)).to.match(/cannot cover this request in epoch 5: 0 USDC units left/);
+  });
+
   it("signs an agent-call receipt the client countersigns once; forged and replayed acknowledgments are refused", async () => {
     const { d, sink } = desk(10n ** 9n);
     const admission = await d.admitAgent(clientKey, async () => 50_000n, 100);

@@ -44,12 +44,12 @@ const AGENTS = {
     config: {},
     bundle: `export default {
       async fetch(request, env) {
-        // No URL class in the sandbox: the query is read by hand.
-        if (request.url.endsWith("/count")) return Response.json({ fired: (await env.kv.get("fired")) ?? 0 });
-        const query = Object.fromEntries(request.url.split("?")[1].split("&").map((p) => p.split("=")));
-        const delay = Number(query.ms);
+        // The sandbox's WHATWG URL, as functions have it.
+        const url = new URL(request.url);
+        if (url.pathname.endsWith("/count")) return Response.json({ fired: (await env.kv.get("fired")) ?? 0 });
+        const delay = Number(url.searchParams.get("ms"));
         const results = [];
-        for (let i = 0; i < Number(query.n); i++) {
+        for (let i = 0; i < Number(url.searchParams.get("n")); i++) {
           try { await env.setAlarm(delay); results.push("set"); } catch (e) { results.push(e.message); }
         }
         return Response.json(results);
