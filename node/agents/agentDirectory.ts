@@ -26,6 +26,8 @@ export interface AgentEntry {
     model?: string;
     /** The API key sealed to this node's agent-secrets key (agentSecrets.ts), base64. */
     sealedApiKey?: string;
+    /** The owner sealed its key to other nodes only: refuse rather than call the endpoint without it. */
+    sealedElsewhere?: boolean;
   };
   /** Its pause state and hosting lease (docs/agents.md "Hosting lease"); absent: always served (config agents). */
   lease?: AgentLease;

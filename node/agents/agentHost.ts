@@ -16,7 +16,7 @@ import { AGENT_ENV } from "./agentEnv";
 import { nextAlarmDue, removeAlarm, storeAlarm, storedAlarms, writeWakeHint } from "./agentAlarms";
 import { AgentStore, StoreError } from "./agentStore";
 import type { AgentLimits } from "./agentsConfig";
-import type { ChatRequest, ChatUsage } from "./agentLlm";
+import { llmOfAgentConfig, type ChatRequest, type ChatUsage } from "./agentLlm";
 
 const PRELUDE = sandboxPrelude(AGENT_ENV);
 /** How often code resumed after a host call (outside V8's timeout) has its CPU clock read, ms. */
@@ -54,6 +54,8 @@ export interface AgentHostDeps {
   template: () => Promise<{ dir: string; baseline: number }>;
   /** Content by root through the gateway (verified by the blockstore), bounded. */
   content: (root: string, maxBytes: number) => Promise<Buffer>;
+  /** This node's agent-sealing public key (hex): picks the owner's key sealed to it in the agent's config file. */
+  sealingKeyHex?: string;
   /** `env.llm.chat` for this agent (agentLlm.ts), bounded by the request's deadline. */
   chat: (entry: AgentEntry, request: ChatRequest, deadline: number) => Promise<{ answer: unknown; usage: ChatUsage }>;
   refusedHosts: ReadonlySet<string>;
@@ -81,6 +83,8 @@ export class AgentHost {
   private opened: Promise<OpenAgent> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private budget: Budget | undefined;
+  /** The owner's LLM endpoint, read when the agent opens (agentLlm.ts `llmOfAgentConfig`). */
+  private llm: AgentEntry["llm"];
   /** Pending alarms by their row in the store's `fleek_alarms` (agentAlarms.ts). */
   private readonly alarms = new Map<number, NodeJS.Timeout>();
   /** Store calls that may have changed the agent's state since it started here (snapshots are taken when it moved). */
@@ -253,6 +257,12 @@ export class AgentHost {
     } catch {
       throw new AgentError("bad-module", `the agent's config ${this.agent.configRoot} is not JSON`);
     }
+    // The node's config names the endpoint of config agents; listed agents name theirs in their config file.
+    try {
+      this.llm = this.agent.llm ?? llmOfAgentConfig(config, this.deps.sealingKeyHex);
+    } catch (error) {
+      throw new AgentError("bad-module", `the agent's config ${this.agent.configRoot}: ${messageOf(error)}`);
+    }
     fs.mkdirSync(this.deps.dataDir, { recursive: true });
     const template = await this.deps.template();
     const store = await AgentStore.open(`${this.deps.dataDir}/db`, storeLimits(limits), { template: template.dir, baseline: template.baseline });
@@ -332,7 +342,7 @@ export class AgentHost {
       case "llm.chat": {
         if (budget.subrequests-- <= 0) throw new AgentError("threw", `llm.chat refused: over ${this.deps.limits.subrequests} subrequests in one request`);
         // Its errors are written for the agent (llm.chat: ...): passed on as they are.
-        const { answer, usage } = await this.deps.chat(this.agent, args[0] as ChatRequest, budget.deadline).catch((error: unknown) => {
+        const { answer, usage } = await this.deps.chat({ ...this.agent, llm: this.llm }, args[0] as ChatRequest, budget.deadline).catch((error: unknown) => {
           throw error instanceof OutboundRefused ? error : new AgentError("threw", messageOf(error));
         });
         budget.usage.promptTokens += usage.promptTokens;

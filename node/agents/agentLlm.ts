@@ -33,6 +33,43 @@ export interface LlmCaller {
   apiKey: (agent: AgentEntry) => string | undefined;
 }
 
+/** Owners seal their key to at most this many nodes in an agent's config file (the hosting set's bound). */
+export const MAX_SEALED_KEYS = 256;
+
+/** The endpoint part of an `llm` section, checked: `where` names it in errors. */
+export function llmEndpoint(section: unknown, where: string): { baseUrl: string; model?: string } {
+  const l = section as Record<string, unknown>;
+  if (typeof l !== "object" || l === null || typeof l.baseUrl !== "string" || l.baseUrl.length > 2048 || !/^https?:\/\/[^\s]+$/.test(l.baseUrl))
+    throw new Error(`${where}.baseUrl must be an http(s) URL`);
+  if (l.model !== undefined && (typeof l.model !== "string" || l.model.length > 256))
+    throw new Error(`${where}.model must be a string of at most 256 characters`);
+  return { baseUrl: l.baseUrl.replace(/\/+$/, ""), ...(l.model === undefined ? {} : { model: l.model as string }) };
+}
+
+/**
+ * The owner's endpoint as the agent's own config file names it (docs/agents-runtime.md "LLM and
+ * secrets"), for agents the marketplace lists: the config file is public content, so the API key
+ * is in it sealed to each node that may host the agent, keyed by the node's sealing key (hex, as
+ * `GET /agents/_key` gives it): `"llm": {"baseUrl", "model"?, "sealedApiKeys"?: {"<hex>": "<base64>"}}`.
+ * Undefined when the file has no `llm`; throws on a malformed one.
+ */
+export function llmOfAgentConfig(config: unknown, sealingKeyHex: string | undefined): AgentEntry["llm"] {
+  const section = (config as { llm?: unknown } | null)?.llm;
+  if (section === undefined) return undefined;
+  const endpoint = llmEndpoint(section, "llm");
+  const sealed = (section as { sealedApiKeys?: unknown }).sealedApiKeys;
+  if (sealed === undefined) return endpoint;
+  if (typeof sealed !== "object" || sealed === null || Array.isArray(sealed))
+    throw new Error("llm.sealedApiKeys must map sealing keys (hex) to sealed keys (base64)");
+  const entries = Object.entries(sealed);
+  if (entries.length > MAX_SEALED_KEYS) throw new Error(`llm.sealedApiKeys names over ${MAX_SEALED_KEYS} nodes`);
+  for (const [key, value] of entries)
+    if (!/^[0-9a-f]{64}$/.test(key) || typeof value !== "string" || value.length > 4096)
+      throw new Error("llm.sealedApiKeys must map sealing keys (64 lower-case hex) to sealed keys (base64)");
+  const mine = sealingKeyHex === undefined ? undefined : (sealed as Record<string, string>)[sealingKeyHex];
+  return mine === undefined ? { ...endpoint, sealedElsewhere: entries.length > 0 } : { ...endpoint, sealedApiKey: mine };
+}
+
 const ROLES = new Set(["system", "user", "assistant", "tool", "developer"]);
 
 /** Calls the agent's endpoint; throws with a message the agent sees. */

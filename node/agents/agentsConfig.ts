@@ -3,6 +3,7 @@
  * limits"), checked in the node process like every service's.
  */
 import type { AgentEntry } from "./agentDirectory";
+import { llmEndpoint } from "./agentLlm";
 
 /** The bounds every agent runs under. */
 export interface AgentLimits {
@@ -166,11 +167,9 @@ export function agentsConfigFrom(options: Record<string, unknown>): AgentsConfig
     let llm: AgentEntry["llm"];
     if (a.llm !== undefined) {
       const l = a.llm as Record<string, unknown>;
-      if (typeof l !== "object" || l === null || typeof l.baseUrl !== "string" || !/^https?:\/\//.test(l.baseUrl))
-        throw new Error(`config: ${where}.llm.baseUrl must be an http(s) URL`);
-      if (l.model !== undefined && typeof l.model !== "string") throw new Error(`config: ${where}.llm.model must be a string`);
+      const endpoint = llmEndpoint(l, `config: ${where}.llm`);
       if (l.sealedApiKey !== undefined && typeof l.sealedApiKey !== "string") throw new Error(`config: ${where}.llm.sealedApiKey must be base64 text`);
-      llm = { baseUrl: l.baseUrl.replace(/\/+$/, ""), model: l.model as string | undefined, sealedApiKey: l.sealedApiKey as string | undefined };
+      llm = { ...endpoint, sealedApiKey: l.sealedApiKey as string | undefined };
     }
     agents.push({
       id,

@@ -23,7 +23,7 @@ import { ConfigAgentDirectory, leaseRefusal, type AgentDirectory, type AgentEntr
 import { AgentError, AgentHost, storeLimits, type AgentFailure, type AgentUsage } from "./agentHost";
 import { chat } from "./agentLlm";
 import { AGENT_METER_HEADER, snapshotRecordRefusal, type AgentMeter, type SnapshotRecord } from "./agentRecords";
-import { openSecret } from "./agentSecrets";
+import { openSecret, sealingPublicKey } from "./agentSecrets";
 import { readWakeHint } from "./agentAlarms";
 import { agentsConfigFrom, type AgentsConfig } from "./agentsConfig";
 import { AgentStore } from "./agentStore";
@@ -231,6 +231,7 @@ export class AgentsRuntime {
         dataDir: this.agentDir(agent.id),
         template: () => (this.template ??= this.prepareTemplate()),
         content: (root, max) => this.read(root, max),
+        sealingKeyHex: this.sealingKey ? sealingPublicKey(this.sealingKey).toString("hex") : undefined,
         chat: (entry, request, deadline) =>
           chat(
             { limits: this.config.limits, refusedHosts: this.refusedHosts, allowedHosts: new Set(this.config.llmHosts), apiKey: (a) => this.apiKey(a) },
@@ -248,6 +249,7 @@ export class AgentsRuntime {
 
   private apiKey(agent: AgentEntry): string | undefined {
     const sealed = agent.llm?.sealedApiKey;
+    if (agent.llm?.sealedElsewhere) throw new Error("llm.chat refused: the agent's owner sealed its API key to other nodes, not to this one");
     if (!sealed) return undefined;
     if (!this.sealingKey) throw new Error("llm.chat refused: this node has no sealing key to open the owner's API key");
     return openSecret(this.sealingKey, agent.id, sealed);

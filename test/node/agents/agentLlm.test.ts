@@ -14,6 +14,7 @@ import { sealSecret } from "../../../node/agents/agentSecrets";
 import { startAgentNode, type AgentNode } from "../../../testkit/agentNode";
 
 const API_KEY = "sk-test-owner-key-123";
+const OTHER_NODE = "ab".repeat(32);
 const CHAT = `export default { async fetch(request, env) {
   const { model, max_tokens } = await request.json();
   try {
@@ -71,6 +72,17 @@ describe("agents' LLM host API (issue 20)", function () {
         thief: { bundle: CHAT, config: {}, llm: { ...endpoint, sealedApiKey: sealSecret(Buffer.from(sealingKey, "hex"), "chat", API_KEY) } },
         // A loopback endpoint the operator did not allow.
         private: { bundle: CHAT, config: {}, llm: { baseUrl: "http://127.0.0.1:9", model: "stand-in" } },
+        // As a listed agent: no endpoint in the node's config; its own config file names it, with
+        // the key sealed to this node and to another one.
+        listed: {
+          bundle: CHAT,
+          config: {
+            llm: { ...endpoint, sealedApiKeys: { [OTHER_NODE]: "b3RoZXI=", [sealingKey]: sealSecret(Buffer.from(sealingKey, "hex"), "listed", API_KEY) } },
+          },
+        },
+        // Sealed to another node only: refused, never sent without the key.
+        elsewhere: { bundle: CHAT, config: { llm: { ...endpoint, sealedApiKeys: { [OTHER_NODE]: "b3RoZXI=" } } } },
+        malformed: { bundle: CHAT, config: { llm: { baseUrl: "ftp://example.org" } } },
       },
       { keySeed: seed, llmHosts: [`127.0.0.1:${port}`], limits: { llmTimeoutMs: 1_500, llmResponseBytes: 64 * 1024, llmMaxTokens: 512 } },
     );
@@ -118,5 +130,18 @@ describe("agents' LLM host API (issue 20)", function () {
     expect((await ask("chat", { model: "huge" })).json.error).to.equal("fetch: response over 65536 bytes");
     // The agent serves on.
     expect((await ask("chat", {})).json.content).to.equal("hello node");
+  });
+
+  it("takes a listed agent's endpoint from its config file, with the key sealed to this node among others'", async () => {
+    const { json, receipt } = await ask("listed", { max_tokens: 32 });
+    expect(json.content).to.equal("hello node");
+    expect(seen[seen.length - 1].authorization).to.equal(`Bearer ${API_KEY}`);
+    expect([receipt!.promptTokens, receipt!.completionTokens]).to.deep.equal([7, 2]);
+    const calls = seen.length;
+    expect((await ask("elsewhere", {})).json.error).to.equal("llm.chat refused: the agent's owner sealed its API key to other nodes, not to this one");
+    expect(seen.length).to.equal(calls);
+    const malformed = await fetch(`${node.gatewayUrl}/agents/malformed/`, { method: "POST", body: "{}" });
+    expect(malformed.status).to.be.greaterThanOrEqual(400);
+    expect(await malformed.text()).to.include("llm.baseUrl must be an http(s) URL");
   });
 });
