@@ -64,10 +64,9 @@ export function agentService(agentId: bigint | number): string {
 }
 
 /**
- * Most charges a report carries (`EpochReports.MAX_CHARGES`). Above it, each node's function
- * charges beyond the largest `MAX_REPORT_CHARGES − 2 × nodes` (by amount, then requests, then
- * node id and root) are folded into one (node, function, zero) entry: with at most 100 active
- * nodes there is room for every node's content entry and folded entry.
+ * Most charges a report carries (`EpochReports.MAX_CHARGES`). Above it, {@link foldCharges} folds
+ * the smallest (node, agent) and (node, function) entries into their node's zero entries: with at
+ * most 100 active nodes there is room for every node's content entry and folded entries.
  */
 export const MAX_REPORT_CHARGES = 1024;
 
@@ -140,23 +139,33 @@ export function compareCharges(a: ServiceCharge, b: ServiceCharge): number {
 }
 
 /**
- * Charges within {@link MAX_REPORT_CHARGES}: unchanged when they fit; otherwise the function
- * charges outside the largest `MAX_REPORT_CHARGES − 2 × nodes` are merged per node into its
- * (node, function, zero) entry. Amounts are moved, never rounded, so each node's sum is kept.
+ * Charges within {@link MAX_REPORT_CHARGES}: unchanged when they fit; otherwise each node keeps
+ * room for its content entry and its folded (function, zero) and (agent, zero) entries, the
+ * (node, agent) entries outside the largest that fit are folded into their node's (agent, zero)
+ * entry (up to 128 agents, {@link foldAgentCharges}, served by up to 100 nodes is more than a
+ * report carries), and the function charges outside the largest that fit in the room left into
+ * their node's (function, zero) entry. Ranked by amount, then requests, then canonical order.
+ * Amounts are moved, never rounded, so each node's sum is kept.
  */
 export function foldCharges(charges: readonly ServiceCharge[]): ServiceCharge[] {
   if (charges.length <= MAX_REPORT_CHARGES) return [...charges].sort(compareCharges);
   const nodes = new Set(charges.map((c) => c.nodeId)).size;
-  // Agent charges ({@link foldAgentCharges} bounded them) keep their room too.
-  const agentEntries = charges.filter((c) => c.kind === ServiceKind.Agent).length;
-  const functions = charges.filter((c) => c.kind === ServiceKind.Function && c.service !== NO_SERVICE);
-  const ranked = [...functions].sort(
+  const agentNodes = new Set(charges.filter((c) => c.kind === ServiceKind.Agent).map((c) => c.nodeId)).size;
+  // The registry's report has at most MAX_ACTIVE = 100 nodes, so the room left is positive.
+  const room = MAX_REPORT_CHARGES - 2 * nodes - agentNodes;
+  const agents = largestFirst(charges.filter((c) => c.kind === ServiceKind.Agent && c.service !== NO_SERVICE));
+  const foldedAgents = new Set(agents.slice(room));
+  const functions = largestFirst(charges.filter((c) => c.kind === ServiceKind.Function && c.service !== NO_SERVICE));
+  const folded = new Set(functions.slice(Math.max(0, room - (agents.length - foldedAgents.size))));
+  return mergeFolded(charges, (c) => folded.has(c) || foldedAgents.has(c) || (c.kind === ServiceKind.Function && c.service === NO_SERVICE));
+}
+
+/** `charges` by amount, then requests, decreasing, then in canonical order. */
+function largestFirst(charges: ServiceCharge[]): ServiceCharge[] {
+  return charges.sort(
     (a, b) =>
       (a.amount > b.amount ? -1 : a.amount < b.amount ? 1 : 0) || (a.requests > b.requests ? -1 : a.requests < b.requests ? 1 : 0) || compareCharges(a, b),
   );
-  // The registry's report has at most MAX_ACTIVE = 100 nodes, so the room left is positive.
-  const folded = new Set(ranked.slice(Math.max(0, MAX_REPORT_CHARGES - 2 * nodes - agentEntries)));
-  return mergeFolded(charges, (c) => folded.has(c) || (c.kind === ServiceKind.Function && c.service === NO_SERVICE));
 }
 
 /**

@@ -53,6 +53,59 @@ describe("protocol: agent calls and LLM tokens", () => {
     );
   });
 
+  it("folds the smallest (node, agent) entries when 128 agents served on 10 nodes exceed the report's 1,024 charges: known answers", () => {
+    // Agent a (1..128) called a × 100 + n times on node n (1..10), at 1 unit a call: 1,280 entries.
+    const deliveries: Delivery[] = [];
+    for (let a = 1; a <= 128; a++)
+      for (let n = 1; n <= 10; n++)
+        deliveries.push({ nodeId: n, account: A, bytes: 0n, requests: BigInt(a * 100 + n), service: agentService(a), callPrice: 1n });
+    const { revenue, charges } = usageTotals(deliveries, paysAll, undefined, CPU);
+    // Room: 1,024 − 2 × 10 nodes (content, folded functions) − 10 nodes with agents (folded agents)
+    // = 994 entries kept; the 286 smallest are folded: agents 1..28 on every node, agent 29 on 1..6.
+    expect(charges.length).to.equal(994 + 10);
+    const zero = (n: number) => charges.find((c) => c.nodeId === n && c.kind === 2 && c.service === NO_SERVICE)!;
+    // Node n: Σ_{a=1..28} (100a + n) = 40,600 + 28n, plus 2,900 + n when agent 29 is folded there.
+    expect([1, 6, 7, 10].map((n) => zero(n).amount)).to.deep.equal([43_529n, 43_674n, 40_796n, 40_880n]);
+    expect(zero(1).requests).to.equal(43_529n);
+    expect(charges.some((c) => c.service === agentService(29) && c.nodeId === 7)).to.equal(true);
+    expect(charges.some((c) => c.service === agentService(29) && c.nodeId === 6)).to.equal(false);
+    for (const [id, r] of revenue) expect(charges.filter((c) => c.nodeId === id).reduce((t, c) => t + c.amount, 0n)).to.equal(r);
+  });
+
+  it("property: up to 100 nodes serving up to 128 agents and functions never make a report over 1,024 charges", () => {
+    const cases = { foldedAgents: 0, foldedFunctions: 0, fits: 0 };
+    fc.assert(
+      fc.property(
+        // Small committees too, so that some reports fit or fold only functions.
+        fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 100 })),
+        fc.oneof(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 128 })),
+        fc.integer({ min: 0, max: 1_200 }),
+        fc.integer({ min: 1, max: 1_000 }),
+        (nodes, agents, functions, seed) => {
+          const deliveries: Delivery[] = [];
+          // Each agent on a pseudo-random subset of nodes; functions spread over the nodes.
+          for (let a = 1; a <= agents; a++)
+            for (let n = 1; n <= nodes; n++)
+              if ((a * 31 + n * 17 + seed) % 3 !== 0)
+                deliveries.push({ nodeId: n, account: A, bytes: 0n, requests: BigInt(((a * n + seed) % 97) + 1), service: agentService(a), callPrice: 1n });
+          for (let f = 1; f <= functions; f++)
+            deliveries.push({ nodeId: (f % nodes) + 1, account: B, bytes: 0n, requests: BigInt(f), service: `0x${(f + 7).toString(16).padStart(64, "0")}` });
+          const { revenue, charges } = usageTotals(deliveries, paysAll, undefined, CPU);
+          expect(charges.length).to.be.at.most(1_024);
+          for (const [id, r] of revenue) expect(charges.filter((c) => c.nodeId === id).reduce((t, c) => t + c.amount, 0n)).to.equal(r);
+          for (let i = 1; i < charges.length; i++) expect(compareCharges(charges[i - 1], charges[i])).to.be.lessThan(0);
+          const itemizedAgents = charges.filter((c) => c.kind === 2 && c.service !== NO_SERVICE).length;
+          const agentEntries = deliveries.filter((d) => d.callPrice !== undefined).length;
+          if (itemizedAgents < agentEntries) cases.foldedAgents++;
+          else if (charges.some((c) => c.kind === 1 && c.service === NO_SERVICE)) cases.foldedFunctions++;
+          else cases.fits++;
+        },
+      ),
+      { numRuns: 40 },
+    );
+    for (const [name, n] of Object.entries(cases)) expect(n, name).to.be.greaterThan(2);
+  });
+
   it("charges the same calls at each epoch's own price (a price change applies from the next epoch)", () => {
     const calls = (callPrice: bigint): Delivery[] => [{ nodeId: 1, account: A, bytes: 0n, requests: 4n, service: agentService(3), callPrice }];
     // priceAt(3, N) = 10,000 and priceAt(3, N + 1) = 90,000 after a setPrice during epoch N.
