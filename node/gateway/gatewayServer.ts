@@ -9,6 +9,7 @@ import { LIMITS_HEADER, type RegisteredLimits } from "../functions/functionLimit
 import { BadFunctionPath, functionRootOf } from "../functions/functionPath";
 import { payerBindingFromJson } from "../acks/payerBinding";
 import type { BlockStore } from "../blockstore/blockStore";
+import { isChainUnreachable } from "../chain/chainUnreachable";
 import { proofForBlock, leavesFromOutboard, blockCount } from "../blockstore/blockTree";
 import { loadBlockHashing } from "../blockstore/blockHashing";
 import { parseContentHash, type ContentHash } from "../blockstore/contentHash";
@@ -68,6 +69,9 @@ export interface ServiceRouter {
 }
 
 const NO_QUERY = new URLSearchParams();
+
+/** `retry-after` of a 503 when the chain's RPC did not answer (a directory's or the escrow's read). */
+const CHAIN_RETRY_SECONDS = 5;
 
 const ORIGIN_STATUS: Record<OriginFailure, number> = {
   "bad-pointer": 400,
@@ -159,7 +163,11 @@ export function createGatewayHandler(options: GatewayOptions): (req: IncomingMes
     route(req, res).catch((error: unknown) => {
       if (error instanceof BadBodyError) return replyError(res, error.status, error.message);
       if (res.headersSent) return res.destroy();
-      replyError(res, 500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
+      const message = error instanceof Error ? error.message : String(error);
+      // Registry, escrow and marketplace reads: the request was fine, the chain's RPC did not answer.
+      if (isChainUnreachable(error))
+        return replyError(res, 503, `this node could not read the chain (${message}); retry shortly`, { "retry-after": String(CHAIN_RETRY_SECONDS) });
+      replyError(res, 500, `internal error: ${message}`);
     });
   };
 }

@@ -3,12 +3,13 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import { open, readFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
-import { Wallet } from "ethers";
+import { JsonRpcProvider, Network, Wallet } from "ethers";
 import { DeliveryAckDesk, QueuedAckSink } from "../../../node/acks/deliveryAckDesk";
 import { rawEd25519PublicKey } from "../../../node/acks/ed25519Keys";
 import { payerBindingToJson, signPayerBinding } from "../../../node/acks/payerBinding";
 import { loadBlockHashing } from "../../../node/blockstore/blockHashing";
 import { BlockStore } from "../../../node/blockstore/blockStore";
+import { FunctionDirectory } from "../../../node/chain/functionDirectory";
 import { BLOCK_SIZE, leavesFromOutboard, verifyBlockProof } from "../../../node/blockstore/blockTree";
 import type { ContentHash } from "../../../node/blockstore/contentHash";
 import { startGateway, type RunningGateway } from "../../../node/gateway/gatewayServer";
@@ -322,5 +323,28 @@ describe("edge: HTTP gateway", function () {
     const health = await fetch(`${gateway.url}/health`);
     expect(health.status).to.equal(200);
     expect(((await health.json()) as { node: string }).node).to.equal(rawEd25519PublicKey(node.privateKey).toString("hex"));
+  });
+
+  it("answers 503 with retry-after, not 500, when the chain's RPC is down for a function's registry read", async () => {
+    // A port nothing listens on: the registry read fails to connect.
+    const closed = await startLoopbackServer((_, res) => res.end());
+    const rpcUrl = closed.base;
+    await closed.close();
+    const provider = new JsonRpcProvider(rpcUrl, Network.from(31337), { staticNetwork: true });
+    let routed = 0;
+    const services = { route: () => void routed++, status: () => ({}) };
+    const withRegistry = await startGateway({ store, services, functions: new FunctionDirectory(provider, `0x${"11".repeat(20)}`) });
+    try {
+      const res = await fetch(`${withRegistry.url}/fn/blake3/${"ab".repeat(32)}/`);
+      expect(res.status).to.equal(503);
+      expect(res.headers.get("retry-after")).to.equal("5");
+      expect(((await res.json()) as { error: string }).error).to.match(/^this node could not read the chain \(.*ECONNREFUSED.*\); retry shortly$/);
+      expect(routed, "the function never ran without its registered limits").to.equal(0);
+      // The gateway serves on.
+      expect((await fetch(`${withRegistry.url}/blake3/${hash}`)).status).to.equal(200);
+    } finally {
+      await withRegistry.close();
+      provider.destroy();
+    }
   });
 });
