@@ -1,3 +1,6 @@
+import DataLoader from "dataloader";
+import type { ExpressionBuilder } from "kysely";
+import type { Database } from "../derive";
 import { agentService, ServiceKind } from "../../protocol/usage";
 import { badInput } from "./errors";
 import { paginate, type PageArgs } from "./pagination";
@@ -20,29 +23,64 @@ function rootsOf(ctx: ApiContext, functionId: number) {
   return ctx.db.selectFrom("function_versions").select("root").where("functionId", "=", functionId);
 }
 
-/** A function's totals over every reported epoch: the sums over its versions' roots. */
-async function functionTotals(ctx: ApiContext, f: Row<"functions">) {
-  const row = await ctx.db
-    .selectFrom("service_totals")
-    .select((eb) => [
-      eb.fn.sum<string | null>("requests").as("requests"),
-      eb.fn.sum<string | null>("cpuMs").as("cpuMs"),
-      eb.fn.sum<string | null>("amount").as("amount"),
-    ])
-    .where("kind", "=", FUNCTION_KIND)
-    .where("service", "in", rootsOf(ctx, f.id))
-    .executeTakeFirst();
-  return { requests: BigInt(row?.requests ?? 0), cpuMs: BigInt(row?.cpuMs ?? 0), amount: BigInt(row?.amount ?? 0) };
+interface Totals {
+  requests: bigint;
+  cpuMs: bigint;
+  amount: bigint;
 }
+const NO_TOTALS: Totals = { requests: 0n, cpuMs: 0n, amount: 0n };
 
-/** An agent's totals over every reported epoch (undefined: never charged). */
-const agentTotals = (ctx: ApiContext, id: number) =>
-  ctx.db
-    .selectFrom("service_totals")
-    .select(["requests", "amount"])
-    .where("kind", "=", ServiceKind.Agent)
-    .where("service", "=", agentService(id))
-    .executeTakeFirst();
+/**
+ * Totals over every reported epoch, batched per request: a page of 100 functions or agents asking
+ * for their calls and revenue is one query, not one per field of each (DataLoader collects the
+ * ids a resolver tick asks for). Keyed by the request's context, so nothing outlives the request.
+ */
+const totalsLoaders = new WeakMap<ApiContext, { functions: DataLoader<number, Totals>; agents: DataLoader<number, Totals> }>();
+
+function totalsOf(ctx: ApiContext) {
+  let loaders = totalsLoaders.get(ctx);
+  if (!loaders) {
+    const sums = (eb: ExpressionBuilder<Database, "service_totals">) => [
+      eb.fn.sum<string | null>("service_totals.requests").as("requests"),
+      eb.fn.sum<string | null>("service_totals.cpuMs").as("cpuMs"),
+      eb.fn.sum<string | null>("service_totals.amount").as("amount"),
+    ];
+    const totals = (r: { requests: string | null; cpuMs: string | null; amount: string | null }): Totals => ({
+      requests: BigInt(r.requests ?? 0),
+      cpuMs: BigInt(r.cpuMs ?? 0),
+      amount: BigInt(r.amount ?? 0),
+    });
+    loaders = {
+      // A function's totals are the sums over its versions' roots.
+      functions: new DataLoader(async (ids) => {
+        const rows = await ctx.db
+          .selectFrom("service_totals")
+          .innerJoin("function_versions", "function_versions.root", "service_totals.service")
+          .select((eb) => ["function_versions.functionId as id", ...sums(eb)])
+          .where("service_totals.kind", "=", FUNCTION_KIND)
+          .where("function_versions.functionId", "in", [...ids])
+          .groupBy("function_versions.functionId")
+          .execute();
+        const byId = new Map(rows.map((r) => [Number(r.id), totals(r)]));
+        return ids.map((id) => byId.get(id) ?? NO_TOTALS);
+      }),
+      agents: new DataLoader(async (ids) => {
+        const services = ids.map((id) => agentService(id));
+        const rows = await ctx.db
+          .selectFrom("service_totals")
+          .select((eb) => ["service_totals.service", ...sums(eb)])
+          .where("service_totals.kind", "=", ServiceKind.Agent)
+          .where("service_totals.service", "in", services)
+          .groupBy("service_totals.service")
+          .execute();
+        const byService = new Map(rows.map((r) => [r.service, totals(r)]));
+        return services.map((s) => byService.get(s) ?? NO_TOTALS);
+      }),
+    };
+    totalsLoaders.set(ctx, loaders);
+  }
+  return loaders;
+}
 
 const kindName = (r: { kind: number }): KindName => KINDS[r.kind];
 
@@ -138,9 +176,9 @@ export const serviceChargesSchema: SchemaPart = {
         paginate(ctx.db.selectFrom("service_charges").selectAll().where("epoch", "=", parseId(args.epoch, "epoch")), EPOCH_CHARGE_ORDERING, args),
     },
     EdgeFunction: {
-      invocations: async (f: Row<"functions">, _: unknown, ctx: ApiContext) => (await functionTotals(ctx, f)).requests,
-      cpuMs: async (f: Row<"functions">, _: unknown, ctx: ApiContext) => (await functionTotals(ctx, f)).cpuMs,
-      revenue: async (f: Row<"functions">, _: unknown, ctx: ApiContext) => (await functionTotals(ctx, f)).amount,
+      invocations: async (f: Row<"functions">, _: unknown, ctx: ApiContext) => (await totalsOf(ctx).functions.load(f.id)).requests,
+      cpuMs: async (f: Row<"functions">, _: unknown, ctx: ApiContext) => (await totalsOf(ctx).functions.load(f.id)).cpuMs,
+      revenue: async (f: Row<"functions">, _: unknown, ctx: ApiContext) => (await totalsOf(ctx).functions.load(f.id)).amount,
       usage: (f: Row<"functions">, args: PageArgs & { epoch?: number | null; nodeId?: number | null }, ctx: ApiContext) => {
         let query = ctx.db.selectFrom("service_charges").selectAll().where("kind", "=", FUNCTION_KIND).where("service", "in", rootsOf(ctx, f.id));
         if (args.epoch != null) query = query.where("epoch", "=", parseId(args.epoch, "epoch"));
@@ -155,8 +193,8 @@ export const serviceChargesSchema: SchemaPart = {
         ),
     },
     Agent: {
-      calls: async (a: Row<"agents">, _: unknown, ctx: ApiContext) => BigInt((await agentTotals(ctx, a.id))?.requests ?? 0),
-      charged: async (a: Row<"agents">, _: unknown, ctx: ApiContext) => BigInt((await agentTotals(ctx, a.id))?.amount ?? 0),
+      calls: async (a: Row<"agents">, _: unknown, ctx: ApiContext) => (await totalsOf(ctx).agents.load(a.id)).requests,
+      charged: async (a: Row<"agents">, _: unknown, ctx: ApiContext) => (await totalsOf(ctx).agents.load(a.id)).amount,
       revenueByNode: (a: Row<"agents">, args: PageArgs, ctx: ApiContext) =>
         paginate(
           ctx.db.selectFrom("node_service_totals").selectAll().where("kind", "=", ServiceKind.Agent).where("service", "=", agentService(a.id)),
