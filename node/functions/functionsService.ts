@@ -1,9 +1,10 @@
 /**
  * The functions service (docs/functions.md): `/fn/blake3/<root>/<path>` runs the JavaScript
  * module whose content root is `<root>` on the request (`/fn/ipfs/<cid>/<path>` for a CIDv1 raw
- * BLAKE3 CID, whose digest is that root). The module comes from the node's gateway
- * (`GET /blake3/<root>`: the blockstore, which fetches missing content from peers and verifies
- * every block against the root), so the bytes that run are the bytes the root names.
+ * BLAKE3 CID, whose digest is that root). The module comes from the node's blockstore, which
+ * fetches missing content from peers and verifies every block against the root, so the bytes that
+ * run are the bytes the root names: handed with the request that first names it when the node
+ * holds it (gateway/bundleAttachment.ts), else read through the gateway (`GET /blake3/<root>`).
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { LRUCache } from "lru-cache";
@@ -63,7 +64,7 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLim
   const root = functionRootOf(url.pathname);
   const limits = effectiveLimits(nodeLimits, registeredLimits(req.headers[LIMITS_HEADER]));
   const body = await readBoundedBody(req.body, req.headers["content-length"] as string | undefined, limits.requestBytes);
-  const source = await sources.get(root);
+  const source = await sources.get(root, req.attachment?.key === root ? req.attachment.bytes : undefined);
   if (Buffer.byteLength(source) > limits.bundleBytes)
     throw new ServiceRefusal(422, `the function's bundle is ${Buffer.byteLength(source)} bytes, over its ${limits.bundleBytes}-byte limit`);
   const path = "/" + url.pathname.split("/").slice(4).join("/");
@@ -141,9 +142,15 @@ class FunctionSources {
     private readonly limits: FunctionLimits,
   ) {}
 
-  async get(root: string): Promise<string> {
+  /** The source of `root`: kept, else `attached` (the bundle the gateway handed with the request, read from its blockstore), else read through the gateway. */
+  async get(root: string, attached?: Buffer): Promise<string> {
     const cached = this.cache.get(root);
     if (cached !== undefined) return cached;
+    if (attached) {
+      const source = attached.toString("utf8");
+      this.cache.set(root, source);
+      return source;
+    }
     let pending = this.loading.get(root);
     if (!pending) {
       pending = this.load(root).finally(() => this.loading.delete(root));

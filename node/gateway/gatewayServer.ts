@@ -15,7 +15,9 @@ import { loadBlockHashing } from "../blockstore/blockHashing";
 import { parseContentHash, type ContentHash } from "../blockstore/contentHash";
 import { OriginError, type OriginFailure } from "../origins/originError";
 import type { OriginFetcher } from "../origins/originFetcher";
+import type { Attachment } from "../services/serviceChannel";
 import { routeAgents, type AgentGateway } from "./agentRoutes";
+import { bundleAttachment } from "./bundleAttachment";
 import { CONTENT_LENGTH_HEADER } from "./gatewayHeaders";
 import { BadBodyError, readJsonBody, replyError, replyJson } from "./httpReplies";
 import { serveContent, type ContentServing } from "./serveContent";
@@ -63,7 +65,12 @@ export interface ServiceRouter {
     res: ServerResponse,
     forwardPath: string,
     hook?: (status: number, headers: IncomingHttpHeaders | undefined) => IncomingHttpHeaders | undefined,
+    attachment?: Attachment,
   ): void;
+  /** Whether service `id` would take an attachment keyed `key` (it has not been handed it before). */
+  wantsAttachment(id: string, key: string): boolean;
+  /** Service `id`'s config section, if configured. */
+  optionsOf(id: string): Record<string, unknown> | undefined;
   /** Each service's state, for GET /services. */
   status(): unknown;
 }
@@ -309,7 +316,10 @@ async function routeFunction(options: GatewayOptions, services: ServiceRouter, r
   const registered = await options.functions?.lookup(root);
   if (registered) req.headers[LIMITS_HEADER] = JSON.stringify(registered.limits);
   const compute = options.compute;
-  if (!compute) return services.route("functions", req, res, url, stripMeter);
+  // A cold start's bundle goes with its request rather than being read back over HTTP (after the
+  // payment check on a paid node: a refused request reads nothing).
+  const attachment = () => bundleAttachment(options.store, services, root, registered?.limits);
+  if (!compute) return services.route("functions", req, res, url, stripMeter, await attachment());
   const client = req.headers[CLIENT_HEADER];
   if (typeof client !== "string" || !/^[0-9a-fA-F]{64}$/.test(client)) {
     return replyError(
@@ -320,7 +330,7 @@ async function routeFunction(options: GatewayOptions, services: ServiceRouter, r
   }
   const admission = await compute.admit(Buffer.from(client, "hex"), root, registered?.limits.cpuMs);
   if (typeof admission === "string") return replyError(res, 402, admission);
-  services.route("functions", req, res, url, (_, headers) => {
+  const receipted = (_: number, headers: IncomingHttpHeaders | undefined) => {
     const meter = headers?.[METER_HEADER];
     if (typeof meter !== "string") {
       compute.release(admission);
@@ -335,7 +345,8 @@ async function routeFunction(options: GatewayOptions, services: ServiceRouter, r
       compute.release(admission);
       return rest;
     }
-  });
+  };
+  services.route("functions", req, res, url, receipted, await attachment());
 }
 
 /** A meter is never passed on (unpaid node, other services): it is the gateway's business, not the client's. */

@@ -10,6 +10,7 @@
  */
 import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { LRUCache } from "lru-cache";
 
 /** The service process's file descriptor of its end of the channel (its stdio pipe 4; the supervisor holds the other end). */
 export const CHANNEL_FD = 4;
@@ -39,6 +40,21 @@ export const enum Kind {
   ResponseEnd = 7,
   /** gateway → service: send the next {@link WINDOW} of the response body */
   More = 8,
+  /**
+   * gateway → service: content handed with a request (a function's bundle, so a cold start does
+   * not read it back over HTTP), announced in the request's head as `attachment: {key, length}`
+   * and sent right after it, in one frame (at most {@link MAX_PAYLOAD} bytes). One that was not
+   * announced, comes late or differs from its announced length is dropped: the request runs
+   * without it, and the channel keeps serving.
+   */
+  Attachment = 9,
+}
+
+/** Content a gateway hands a service with one request (see {@link Kind.Attachment}). */
+export interface Attachment {
+  /** What the content is, in the service's terms (the functions service: the bundle's root). */
+  key: string;
+  bytes: Buffer;
 }
 
 /** A request as a service process receives it over the channel. */
@@ -49,6 +65,8 @@ export interface ServiceRequest {
   headers: IncomingHttpHeaders;
   /** The body, in chunks; ends early (with an error) when the client leaves. */
   body: AsyncIterable<Buffer>;
+  /** Content the gateway handed with this request, if any (a function's bundle). */
+  attachment?: Attachment;
 }
 
 /** A service's complete answer. */
@@ -117,7 +135,7 @@ export class FrameSocket {
       if (length > MAX_PAYLOAD) throw new ChannelError(`frame of ${length} bytes over the ${MAX_PAYLOAD}-byte limit`);
       if (data.length - at < HEADER + length) break;
       const kind = data.readUInt8(at + 8);
-      if (kind < Kind.Request || kind > Kind.More) throw new ChannelError(`unknown frame kind ${kind}`);
+      if (kind < Kind.Request || kind > Kind.Attachment) throw new ChannelError(`unknown frame kind ${kind}`);
       onFrame(data.readUInt32BE(at + 4), kind, data.subarray(at + HEADER, at + HEADER + length));
       at += HEADER + length;
     }
@@ -142,6 +160,11 @@ interface Exchange {
 
 /** At most this many requests are in the service at once; more wait in order (as an HTTP agent's `maxSockets`). */
 const MAX_INFLIGHT = 256;
+/**
+ * Keys of attachments a channel remembers having handed (the most recent); one forgotten is only
+ * handed again, one the service dropped meanwhile is read by the service itself, as without one.
+ */
+const ATTACHED_KEYS = 4096;
 
 /** The gateway's end of a service's channel. */
 export class ChannelClient {
@@ -152,6 +175,7 @@ export class ChannelClient {
   private readonly paused = new Set<IncomingMessage>();
   private nextId = 0;
   private closedFor: string | undefined;
+  private readonly attached = new LRUCache<string, true>({ max: ATTACHED_KEYS });
 
   constructor(
     socket: Socket,
@@ -169,18 +193,30 @@ export class ChannelClient {
     });
   }
 
+  /** Whether an attachment keyed `key` is worth handing: this channel has not handed it before (as far as it remembers). */
+  wantsAttachment(key: string): boolean {
+    return this.closedFor === undefined && !this.attached.has(key);
+  }
+
   /**
    * Sends `req` to the service as `url` and answers `res` with what comes back. `hook` sees the
    * status and headers first; `failed` writes the answer for a service that gave none.
+   * `attachment` (at most {@link MAX_PAYLOAD} bytes, else not sent) goes with the request.
    */
-  forward(req: IncomingMessage, res: ServerResponse, url: string, hook: ChannelHook, failed: (reason: string) => void): void {
+  forward(req: IncomingMessage, res: ServerResponse, url: string, hook: ChannelHook, failed: (reason: string) => void, attachment?: Attachment): void {
     if (this.closedFor !== undefined) return failed(this.closedFor);
     if (this.exchanges.size >= MAX_INFLIGHT) {
-      this.waiting.push(() => (res.destroyed ? failed("the client left") : this.forward(req, res, url, hook, failed)));
+      this.waiting.push(() => (res.destroyed ? failed("the client left") : this.forward(req, res, url, hook, failed, attachment)));
       return;
     }
+    const attached = attachment !== undefined && attachment.bytes.byteLength <= MAX_PAYLOAD ? attachment : undefined;
     // Node's limit on a request's head (16 KiB) keeps this far below a frame's limit.
-    const head = JSON.stringify({ method: req.method, url, headers: req.headers });
+    const head = JSON.stringify({
+      method: req.method,
+      url,
+      headers: req.headers,
+      ...(attached ? { attachment: { key: attached.key, length: attached.bytes.byteLength } } : {}),
+    });
     if (Buffer.byteLength(head) > MAX_PAYLOAD) return failed(`the request's head is over ${MAX_PAYLOAD} bytes`);
     const id = (this.nextId = (this.nextId + 1) >>> 0);
     const exchange: Exchange = { req, res, hook, failed, headSent: false, received: 0, granted: WINDOW };
@@ -193,6 +229,10 @@ export class ChannelClient {
       this.frames.send(id, Kind.Cancel);
     });
     this.frames.send(id, Kind.Request, head);
+    if (attached) {
+      this.frames.send(id, Kind.Attachment, attached.bytes);
+      this.attached.set(attached.key, true);
+    }
     // A request without a body (no length, no chunked encoding) is complete with its head.
     if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) {
       this.frames.send(id, Kind.RequestEnd);
@@ -321,6 +361,8 @@ class IncomingBody implements AsyncIterable<Buffer> {
 interface Answering {
   body: IncomingBody;
   cancelled: boolean;
+  /** The request, held until the attachment its head announced arrives. */
+  awaiting?: { request: ServiceRequest; key: string; length: number };
   /** Set once the answer is known: sends the next window of its body. */
   more?: () => void;
 }
@@ -336,19 +378,35 @@ export function serveChannel(socket: Socket, invoke: (request: ServiceRequest) =
     (id, kind, payload) => {
       const current = answering.get(id);
       if (kind === Kind.Request && !current) {
-        const head = JSON.parse(payload.toString("utf8")) as { method: string; url: string; headers: IncomingHttpHeaders };
+        const head = JSON.parse(payload.toString("utf8")) as { method: string; url: string; headers: IncomingHttpHeaders; attachment?: unknown };
         const state: Answering = { body: new IncomingBody(), cancelled: false };
         answering.set(id, state);
-        void answer(id, state, { method: head.method, url: head.url, headers: head.headers, body: state.body });
-      } else if (!current) {
-        // An exchange this side already finished: the rest of its body, or a late cancel.
-      } else if (kind === Kind.RequestBody) current.body.push(payload);
+        const request: ServiceRequest = { method: head.method, url: head.url, headers: head.headers, body: state.body };
+        const announced = announcedAttachment(head.attachment);
+        if (announced) state.awaiting = { request, ...announced };
+        else void answer(id, state, request);
+        return;
+      }
+      if (!current) return; // An exchange this side already finished: the rest of its body, or a late cancel.
+      const awaiting = current.awaiting;
+      if (awaiting) {
+        // The attachment comes right after its head or not at all: any other frame runs the request without it
+        // (a cancel: not at all).
+        current.awaiting = undefined;
+        if (kind === Kind.Cancel) return void answering.delete(id);
+        const fits = kind === Kind.Attachment && payload.length === awaiting.length;
+        void answer(id, current, fits ? { ...awaiting.request, attachment: { key: awaiting.key, bytes: Buffer.from(payload) } } : awaiting.request);
+        if (kind === Kind.Attachment) return;
+      }
+      if (kind === Kind.RequestBody) current.body.push(payload);
       else if (kind === Kind.RequestEnd) current.body.end();
       else if (kind === Kind.Cancel) {
         current.cancelled = true;
         current.body.fail(new Error("the client went away"));
         answering.delete(id);
       } else if (kind === Kind.More) current.more?.();
+      else if (kind === Kind.Attachment)
+        return; // not announced, or a second one: dropped
       else throw new ChannelError(`unexpected frame kind ${kind} for exchange ${id}`);
     },
     onClose,
@@ -400,6 +458,14 @@ export function serveChannel(socket: Socket, invoke: (request: ServiceRequest) =
     };
     send();
   }
+}
+
+/** An attachment a request's head announces, if well formed (`{key: string, length: 0..MAX_PAYLOAD}`); anything else is ignored. */
+function announcedAttachment(value: unknown): { key: string; length: number } | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { key, length } = value as { key?: unknown; length?: unknown };
+  if (typeof key !== "string" || !Number.isInteger(length) || (length as number) < 0 || (length as number) > MAX_PAYLOAD) return undefined;
+  return { key, length: length as number };
 }
 
 function headOf(reply: ServiceAnswer): string {

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { replyError } from "../gateway/httpReplies";
 import type { Logger } from "../logger";
-import { CHANNEL_FD, ChannelClient } from "./serviceChannel";
+import { CHANNEL_FD, ChannelClient, type Attachment } from "./serviceChannel";
 import type { ServiceLaunch, ServiceReady } from "./serviceProcess";
 
 const SERVICE_PROCESS = path.join(__dirname, "serviceProcess.ts");
@@ -190,13 +190,28 @@ export class ServiceSupervisor {
     }
   }
 
+  /** Service `id`'s options (its section of the config), if it is configured. */
+  optionsOf(id: string): Record<string, unknown> | undefined {
+    return this.services.get(id)?.options;
+  }
+
+  /**
+   * Whether service `id` would take an attachment keyed `key` with its next request: it answers on
+   * a framed channel that has not been handed `key` since its process started.
+   */
+  wantsAttachment(id: string, key: string): boolean {
+    const target = this.services.get(id)?.target;
+    return target instanceof ChannelClient && target.wantsAttachment(key);
+  }
+
   /**
    * Forwards a request to service `id` as `forwardPath` (path and query). `hook`, when given, is
    * called once: with the service's status and headers before they are sent on (it returns the
    * headers to send: the gateway signs the functions' receipts there), or with no headers when the
-   * service gave no answer.
+   * service gave no answer. `attachment` goes with the request to a service on a channel (see
+   * serviceChannel.ts `Kind.Attachment`); a service on a port does not get it.
    */
-  route(id: string, req: IncomingMessage, res: ServerResponse, forwardPath: string, hook?: AnswerHook): void {
+  route(id: string, req: IncomingMessage, res: ServerResponse, forwardPath: string, hook?: AnswerHook, attachment?: Attachment): void {
     let called = false;
     const answered: AnswerHook = (status, headers) => {
       if (called || !hook) return headers;
@@ -217,7 +232,7 @@ export class ServiceSupervisor {
       if (res.headersSent) return res.destroy();
       replyError(res, 502, `service ${id} failed while answering: ${reason}`);
     };
-    if (target instanceof ChannelClient) return target.forward(req, res, forwardPath, answered, failed);
+    if (target instanceof ChannelClient) return target.forward(req, res, forwardPath, answered, failed, attachment);
     const upstream = request(
       { host: "127.0.0.1", port: target, method: req.method, path: forwardPath, headers: req.headers, agent: service.agent },
       (answer: IncomingMessage) => {

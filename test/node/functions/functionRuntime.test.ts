@@ -187,6 +187,29 @@ describe("function runtime (issue 19)", function () {
     }
   });
 
+  it("makes a root's code cache on its second compilation, not its first, and compiles from it after that", async () => {
+    const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, warmIsolates: 1 });
+    const cached = () => [...(runtime as unknown as { codeCache: Map<string, unknown> }).codeCache.keys()].sort();
+    const source = (name: string) => `export default { fetch() { return new Response("${name}") } }`;
+    try {
+      // One warm isolate: each run of the other root evicts this one, so every run compiles.
+      const runs: [string, string[]][] = [
+        ["a", []],
+        ["b", []],
+        ["a", ["a"]],
+        ["b", ["a", "b"]],
+        ["a", ["a", "b"]],
+      ];
+      for (const [name, expected] of runs) {
+        const answer = await runtime.run(name, source(name), REQUEST);
+        expect(Buffer.from(answer.body).toString()).to.equal(name);
+        expect(cached(), `after running ${name}`).to.deep.equal(expected);
+      }
+    } finally {
+      runtime.close();
+    }
+  });
+
   it("refuses loopback, private, link-local, CGNAT, mapped and reserved addresses, and allows public ones", () => {
     for (const address of [
       "127.0.0.1",

@@ -12,7 +12,16 @@ import { createServer, request, type Server } from "node:http";
 import { createServer as createNetServer, connect, type AddressInfo, type Socket } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ChannelClient, MAX_PAYLOAD, serveChannel, WINDOW, type ServiceAnswer, type ServiceRequest } from "../../../node/services/serviceChannel";
+import {
+  ChannelClient,
+  FrameSocket,
+  Kind,
+  MAX_PAYLOAD,
+  serveChannel,
+  WINDOW,
+  type ServiceAnswer,
+  type ServiceRequest,
+} from "../../../node/services/serviceChannel";
 
 /** Two connected sockets (the service's end first). */
 async function socketPair(dir: string): Promise<[Socket, Socket]> {
@@ -221,6 +230,115 @@ describe("service channel (issue 19: the gateway → service hop)", function () 
     release();
     expect(await (await fetch(gateway.url + "/ok")).text()).to.equal("fine");
     expect(gateway.broken).to.deep.equal([]);
+  });
+
+  it("hands an attachment with its request, once per key, and not one over a frame's size", async () => {
+    const [serviceEnd, gatewayEnd] = await socketPair(dir);
+    sockets.push(serviceEnd, gatewayEnd);
+    const seen: { url: string; key?: string; sha?: string; length?: number }[] = [];
+    serveChannel(
+      serviceEnd,
+      async (request) => {
+        const a = request.attachment;
+        seen.push({ url: request.url, key: a?.key, sha: a && sha(a.bytes), length: a?.bytes.length });
+        return { status: 200, headers: {}, body: await bodyOf(request) };
+      },
+      () => undefined,
+    );
+    const channel = new ChannelClient(gatewayEnd, () => undefined);
+    const bundle = Buffer.alloc(MAX_PAYLOAD, 7);
+    const server = createServer((req, res) => {
+      const key = req.url === "/big" ? "big" : "k1";
+      const bytes = req.url === "/big" ? Buffer.alloc(MAX_PAYLOAD + 1) : bundle;
+      const attachment = channel.wantsAttachment(key) ? { key, bytes } : undefined;
+      channel.forward(
+        req,
+        res,
+        req.url ?? "/",
+        (_, headers) => headers,
+        () => res.destroy(),
+        attachment,
+      );
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const first = await fetch(url + "/a", { method: "POST", body: "with a body" });
+    expect(await first.text()).to.equal("with a body");
+    await (await fetch(url + "/b")).arrayBuffer();
+    await (await fetch(url + "/big")).arrayBuffer();
+    expect(seen).to.deep.equal([
+      // Exactly MAX_PAYLOAD bytes cross, intact, with the request's own body after them.
+      { url: "/a", key: "k1", sha: sha(bundle), length: MAX_PAYLOAD },
+      // Handed once: the next request for the same key goes without.
+      { url: "/b", key: undefined, sha: undefined, length: undefined },
+      // One byte over a frame: not sent (the service reads it itself).
+      { url: "/big", key: undefined, sha: undefined, length: undefined },
+    ]);
+    expect(channel.wantsAttachment("big")).to.equal(true);
+  });
+
+  it("drops a malformed, unannounced, late or mismatched attachment: the request runs without it and the service keeps serving", async () => {
+    const [serviceEnd, gatewayEnd] = await socketPair(dir);
+    sockets.push(serviceEnd, gatewayEnd);
+    const seen = new Map<string, string | undefined>();
+    let closed: string | undefined;
+    serveChannel(
+      serviceEnd,
+      async (request) => {
+        seen.set(request.url, request.attachment?.bytes.toString());
+        return { status: 200, headers: {}, body: Buffer.from(request.url) };
+      },
+      (reason) => (closed = reason),
+    );
+    const answers = new Map<number, number>();
+    const frames = new FrameSocket(
+      gatewayEnd,
+      (id, kind) => {
+        if (kind === Kind.ResponseHead) answers.set(id, (answers.get(id) ?? 0) + 1);
+      },
+      () => undefined,
+    );
+    const head = (id: number, url: string, attachment?: unknown) =>
+      frames.send(id, Kind.Request, JSON.stringify({ method: "GET", url, headers: {}, ...(attachment === undefined ? {} : { attachment }) }));
+    // Announced 5 bytes, sent 3: dropped.
+    head(1, "/short", { key: "k", length: 5 });
+    frames.send(1, Kind.Attachment, "abc");
+    frames.send(1, Kind.RequestEnd);
+    // Announced over a frame's size, or not a length at all: the announcement is ignored, and so is what follows.
+    head(2, "/huge", { key: "k", length: MAX_PAYLOAD + 1 });
+    frames.send(2, Kind.Attachment, "abc");
+    frames.send(2, Kind.RequestEnd);
+    head(3, "/nokey", { length: 3 });
+    frames.send(3, Kind.Attachment, "abc");
+    frames.send(3, Kind.RequestEnd);
+    // Not announced; and one for an exchange that never began.
+    head(4, "/unannounced");
+    frames.send(4, Kind.Attachment, "abc");
+    frames.send(4, Kind.RequestEnd);
+    frames.send(99, Kind.Attachment, "abc");
+    // Announced, but the body's end came first: the request runs without it, the late one is dropped.
+    head(5, "/late", { key: "k", length: 3 });
+    frames.send(5, Kind.RequestEnd);
+    frames.send(5, Kind.Attachment, "abc");
+    // Announced and cancelled before it came: never run.
+    head(6, "/cancelled", { key: "k", length: 3 });
+    frames.send(6, Kind.Cancel);
+    // A well-formed one after all that still arrives.
+    head(7, "/good", { key: "k", length: 3 });
+    frames.send(7, Kind.Attachment, "abc");
+    frames.send(7, Kind.RequestEnd);
+    await waitFor(() => answers.size === 6);
+    expect(Object.fromEntries(seen)).to.deep.equal({
+      "/short": undefined,
+      "/huge": undefined,
+      "/nokey": undefined,
+      "/unannounced": undefined,
+      "/late": undefined,
+      "/good": "abc",
+    });
+    expect([...answers.keys()].sort((a, b) => a - b)).to.deep.equal([1, 2, 3, 4, 5, 7]);
+    expect(closed).to.equal(undefined);
   });
 
   for (const [name, frame, reason, headFirst] of [
