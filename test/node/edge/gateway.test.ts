@@ -332,7 +332,7 @@ describe("edge: HTTP gateway", function () {
     await closed.close();
     const provider = new JsonRpcProvider(rpcUrl, Network.from(31337), { staticNetwork: true });
     let routed = 0;
-    const services = { route: () => void routed++, status: () => ({}) };
+    const services = { route: () => void routed++, status: () => ({}), wantsAttachment: () => false, optionsOf: () => undefined };
     const withRegistry = await startGateway({ store, services, functions: new FunctionDirectory(provider, `0x${"11".repeat(20)}`) });
     try {
       const res = await fetch(`${withRegistry.url}/fn/blake3/${"ab".repeat(32)}/`);
