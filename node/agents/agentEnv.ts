@@ -8,14 +8,17 @@
  */
 export const AGENT_ENV = String.raw`(() => {
   const host = globalThis.__fleekAgentHost;
+  const hostSync = globalThis.__fleekAgentHostSync;
   const config = globalThis.__fleekAgentConfig;
   delete globalThis.__fleekAgentHost;
+  delete globalThis.__fleekAgentHostSync;
   delete globalThis.__fleekAgentConfig;
-  const call = async (op, args) => {
-    const answer = await host.apply(undefined, [op, args], { arguments: { copy: true }, result: { promise: true, copy: true } });
+  const valueOf = (answer) => {
     if (answer.error !== undefined) throw new Error(answer.error);
     return answer.value;
   };
+  const call = async (op, args) => valueOf(await host.apply(undefined, [op, args], { arguments: { copy: true }, result: { promise: true, copy: true } }));
+  const callSync = (op, args) => hostSync.applySync(undefined, [op, args], { arguments: { copy: true }, result: { copy: true } });
   const json = (value) => {
     const text = JSON.stringify(value);
     if (text === undefined) throw new TypeError("kv.put needs a JSON-serialisable value");
@@ -25,8 +28,16 @@ export const AGENT_ENV = String.raw`(() => {
   return Object.freeze({
     config: deepFreeze(config),
     kv: Object.freeze({
-      get: async (key) => { const text = await call("kv.get", [key]); return text === null ? null : JSON.parse(text); },
-      put: async (key, value) => { await call("kv.put", [key, json(value)]); },
+      get: async (key) => {
+        const cached = callSync("kv.get", [key]);
+        const text = cached.miss ? await call("kv.get", [key]) : valueOf(cached);
+        return text === null ? null : JSON.parse(text);
+      },
+      put: async (key, value) => {
+        const queued = callSync("kv.put", [key, json(value)]);
+        if (queued.measure) await call("kv.measured", []);
+        else valueOf(queued);
+      },
       delete: (key) => call("kv.delete", [key]),
       list: async (options = {}) =>
         (await call("kv.list", [options.prefix ?? "", options.limit ?? 100])).map(([key, text]) => ({ key, value: JSON.parse(text) })),

@@ -85,6 +85,8 @@ export class AgentHost {
   private budget: Budget | undefined;
   /** The owner's LLM endpoint, read when the agent opens (agentLlm.ts `llmOfAgentConfig`). */
   private llm: AgentEntry["llm"];
+  /** The quota measure a synchronous `kv.put` made due, awaited by the isolate's next call (`kv.measured`). */
+  private measuring: Promise<void> | undefined;
   /** Pending alarms by their row in the store's `fleek_alarms` (agentAlarms.ts). */
   private readonly alarms = new Map<number, NodeJS.Timeout>();
   /** Store calls that may have changed the agent's state since it started here (snapshots are taken when it moved). */
@@ -226,6 +228,7 @@ export class AgentHost {
       clearTimeout(wallTimer);
       clearInterval(cpuWatch);
       this.budget = undefined;
+      this.measuring = undefined;
     }
   }
 
@@ -278,6 +281,7 @@ export class AgentHost {
       await context.global.set("__fleekHostFetch", this.hostFetch());
       await context.global.set("__fleekHostUrl", hostUrlReference());
       await context.global.set("__fleekAgentHost", this.hostCall(store));
+      await context.global.set("__fleekAgentHostSync", this.hostCallSync(store));
       await context.global.set("__fleekAgentConfig", new ivm.ExternalCopy(config).copyInto());
       const prelude = await isolate.compileScript(PRELUDE, { filename: "fleek:prelude" });
       const entry = (await prelude.run(context, { reference: true })) as ivm.Reference;
@@ -322,10 +326,47 @@ export class AgentHost {
     });
   }
 
+  /**
+   * The reference `env.kv` calls first, synchronously (the isolate waits for the service's event
+   * loop, but no promise crosses back into it; measured, bench/RESULTS.md "Agents"): a cached
+   * `kv.get` is answered (`{miss: true}`: not cached, ask {@link hostCall}), a `kv.put` is queued as
+   * by `store.put`, and `{measure: true}` says a quota measure is due, which the isolate then awaits
+   * through {@link hostCall}'s `kv.measured` before its `put` resolves. Same answers and refusals
+   * as {@link hostCall}.
+   */
+  private hostCallSync(store: AgentStore): ivm.Reference {
+    return new ivm.Reference((op: string, args: unknown[]): { value?: unknown; error?: string; miss?: true; measure?: true } => {
+      if (!this.budget) return { error: `${op} refused: no request of this agent is running` };
+      try {
+        if (op === "kv.get") {
+          const cached = store.cached(args[0] as string);
+          return cached ? { value: cached.value } : { miss: true };
+        }
+        if (op !== "kv.put") return { error: `unknown host call ${op}` };
+        this.writes++;
+        const measured = store.queuePut(args[0] as string, args[1] as string);
+        if (!measured) return { value: null };
+        // Awaited by kv.measured, which the isolate calls next (with an earlier put's, if not awaited yet).
+        const measuring = this.measuring ? Promise.all([this.measuring, measured]).then(() => undefined) : measured;
+        measuring.catch(() => undefined);
+        this.measuring = measuring;
+        return { measure: true };
+      } catch (error) {
+        return { error: error instanceof StoreError ? error.message : `${op} failed: ${messageOf(error)}` };
+      }
+    });
+  }
+
   private async hostOp(store: AgentStore, budget: Budget, op: string, args: unknown[]): Promise<unknown> {
     switch (op) {
       case "kv.get":
         return store.get(args[0] as string);
+      case "kv.measured": {
+        const measuring = this.measuring;
+        await measuring;
+        if (this.measuring === measuring) this.measuring = undefined;
+        return null;
+      }
       case "kv.put":
         this.writes++;
         return store.put(args[0] as string, args[1] as string);

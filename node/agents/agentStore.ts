@@ -99,8 +99,12 @@ export class AgentStore {
   });
   private writesSinceMeasure = 0;
   private bytesSinceMeasure = 0;
-  /** kv writes not yet sent to the thread: sent when it has no batch in hand (group commit). */
-  private queued: string[] = [];
+  /**
+   * kv writes not yet sent to the thread, by key: sent when it has no batch in hand (group
+   * commit). A later write of a key replaces the queued one: the batch commits as one transaction,
+   * so no reader could see the value it replaces (a read or SQL statement sends the queue first).
+   */
+  private queued = new Map<string, string>();
   private queuedDone: Deferred | undefined;
   /** The batch the thread is committing, if any. */
   private committing: Promise<void> | undefined;
@@ -182,8 +186,7 @@ export class AgentStore {
 
   /** `env.kv.get`: the value's JSON text, or null. */
   async get(key: string): Promise<string | null> {
-    this.checkKey(key);
-    const cached = this.kvCache.get(key);
+    const cached = this.cached(key);
     if (cached) return cached.value;
     const { rows } = (await this.call({ op: "exec", sql: `select value from fleek_kv where key = ${literal(key)}` })) as { rows: { value: string }[] };
     const value = rows.length ? rows[0].value : null;
@@ -198,6 +201,14 @@ export class AgentStore {
    * committed. Queued writes of consecutive requests are committed in one transaction.
    */
   async put(key: string, value: string): Promise<void> {
+    await this.queuePut(key, value);
+  }
+
+  /**
+   * {@link put}'s work, synchronous: it throws what `put` rejects with and queues the write; the
+   * promise it answers (only when a measure is due) is what `put` would still wait for.
+   */
+  queuePut(key: string, value: string): Promise<void> | undefined {
     this.checkKey(key);
     if (typeof value !== "string" || value.includes("\0")) throw new StoreError("bad-input", "kv.put needs a JSON-serialisable value");
     if (Buffer.byteLength(value) > this.limits.valueBytes) throw new StoreError("bad-input", `value over the ${this.limits.valueBytes}-byte limit`);
@@ -206,13 +217,17 @@ export class AgentStore {
     const sql = `insert into fleek_kv (key, value) values (${literal(key)}, ${literal(value)}) on conflict (key) do update set value = excluded.value`;
     this.kvCache.set(key, { value });
     const done = (this.queuedDone ??= deferred());
-    this.queued.push(sql);
+    this.queued.set(key, sql);
     if (!this.committing) this.sendQueued();
     // A measure due (every 32nd write, 16 KiB, near the quota) waits for the write: the quota's bound holds.
-    if (this.measureDue(sql, [])) {
-      await done.promise;
-      await this.measure();
-    }
+    if (this.measureDue(sql, [])) return done.promise.then(() => this.measure());
+    return undefined;
+  }
+
+  /** The value of `key` if the cache holds it (the single writer's exact copy), else undefined: {@link get} would read the thread. */
+  cached(key: string): { value: string | null } | undefined {
+    this.checkKey(key);
+    return this.kvCache.get(key);
   }
 
   /** Resolves once every kv write queued so far is committed; rejects if the store failed before. */
@@ -259,8 +274,8 @@ export class AgentStore {
   }
 
   /**
-   * Measuring the database (`pg_database_size` stats every file of its folder) costs more than a
-   * small write, so it is measured after every 32nd write, after one whose text and parameters
+   * Measuring the database (the thread stats every file of its folder, agentStoreWorker.ts
+   * `databaseBytes`) costs more than a small write, so it is measured after every 32nd write, after one whose text and parameters
    * were over 16 KiB since the last measure, and after every write once within 1 MiB of the quota.
    */
   private measureDue(sql: string, params: unknown[]): boolean {
@@ -280,9 +295,9 @@ export class AgentStore {
 
   /** Sends the queued kv writes as one batch; the next batch goes when this one is committed. */
   private sendQueued(): void {
-    const sql = this.queued;
+    const sql = [...this.queued.values()];
     const done = this.queuedDone!;
-    this.queued = [];
+    this.queued = new Map();
     this.queuedDone = undefined;
     const committing = this.send({ op: "writes", sql }).then(
       () => done.resolve(),
@@ -299,7 +314,7 @@ export class AgentStore {
     void committing.finally(() => {
       if (this.committing !== committing) return;
       this.committing = undefined;
-      if (this.queued.length > 0) this.sendQueued();
+      if (this.queued.size > 0) this.sendQueued();
     });
   }
 
@@ -314,7 +329,7 @@ export class AgentStore {
 
   /** Any call but a batch of kv writes: the writes queued before it go first (the thread answers in order). */
   private call(call: DistributiveOmit<StoreCall, "id">, timeoutMs = this.limits.queryMs): Promise<unknown> {
-    if (this.queued.length > 0) this.sendQueued();
+    if (this.queued.size > 0) this.sendQueued();
     return this.send(call, timeoutMs);
   }
 

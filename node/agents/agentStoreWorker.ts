@@ -6,6 +6,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import { parentPort, workerData } from "node:worker_threads";
+import { databaseBytes } from "./agentStoreSize";
 
 /** What the host asks the worker. */
 export type StoreCall =
@@ -43,9 +44,11 @@ async function main(): Promise<void> {
     ...(load ? { loadDataDir: new Blob([new Uint8Array(load)]) } : {}),
   });
   await db.exec("create table if not exists fleek_kv (key text primary key, value text not null)");
+  const { rows } = await db.query<{ oid: number }>("select oid::int as oid from pg_database where datname = current_database()");
+  const size = () => databaseBytes(dataDir, rows[0].oid);
   const port = parentPort!;
   port.on("message", (call: StoreCall) => {
-    void answer(db, call).then(
+    void answer(db, call, size).then(
       (value) => port.postMessage({ id: call.id, ok: true, value } satisfies StoreAnswer),
       (error: unknown) => port.postMessage({ id: call.id, ok: false, error: error instanceof Error ? error.message : String(error) } satisfies StoreAnswer),
     );
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
   port.postMessage({ ready: true });
 }
 
-async function answer(db: PGlite, call: StoreCall): Promise<unknown> {
+async function answer(db: PGlite, call: StoreCall, size: () => number): Promise<unknown> {
   switch (call.op) {
     case "query": {
       const result = await db.query(call.sql, call.params, { rowMode: "object" });
@@ -78,10 +81,8 @@ async function answer(db: PGlite, call: StoreCall): Promise<unknown> {
         }
       }
       return null;
-    case "size": {
-      const result = await db.query<{ size: string }>("select pg_database_size(current_database())::text as size");
-      return Number(result.rows[0].size);
-    }
+    case "size":
+      return size();
     case "dump": {
       const file = await db.dumpDataDir("gzip");
       return new Uint8Array(await file.arrayBuffer());
