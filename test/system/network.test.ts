@@ -4,9 +4,12 @@
  * checked for agreement between its parts: chain views and the indexer, the four nodes'
  * committed sequences, content added through one gateway and served by another, the example
  * edge function called with the curl the banner prints (paid, with a receipt), content paid
- * for by a client counted in the nodes' epoch report, the indexer's reported epochs and their
- * roots against the chain's, an operator's claim with the indexer's proof, the dashboard in
- * Chromium (supply, committee, and to the operator its node's reputation and reward). Then Ctrl-C (twice, as a terminal and npm deliver it) must leave no process behind,
+ * for by a client counted in the nodes' epoch report, a paying client's function invocations
+ * through one node and agent calls through another countersigned, committed, charged in the
+ * report, debited and split (and a client without funds refused with 402), the indexer's reported
+ * epochs and their roots against the chain's, an operator's claim with the indexer's proof, the
+ * dashboard in Chromium (supply, committee, and to the operator its node's reputation and
+ * reward). Then Ctrl-C (twice, as a terminal and npm deliver it) must leave no process behind,
  * and a second start must resume the same chain from its journal.
  * KEEP_SYSTEM_DATA=1 keeps the data folder (logs, journal, databases) for a look afterwards.
  */
@@ -33,9 +36,9 @@ import { deployedSuite, localProvider } from "../../scripts/network/contracts";
 import type { Deployment } from "../../scripts/network/chain";
 import type { DashboardConfig } from "../../scripts/network/dashboard";
 import { bandwidthCharge } from "../../protocol/usage";
-import { bindPayer, fetchAndAck, postJson } from "../helpers/gatewayClient";
+import { bindPayer, callAndAck, fetchAndAck, postJson, type AckedCall } from "../helpers/gatewayClient";
 import { installTestWallet } from "../helpers/testWallet";
-import { newClient } from "../node/app/appFixtures";
+import { newClient, type TestClient } from "../node/app/appFixtures";
 import { eventually } from "../node/consensus/cluster";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -140,11 +143,44 @@ async function endEpoch(s: ReturnType<typeof deployedSuite>, provider: JsonRpcPr
   return committers;
 }
 
-/** The delivery acks a committed transaction payload carries (none for other payloads, such as the test's raw ones). */
-function acksIn(payload: Buffer) {
+/**
+ * Waits until the epoch is later than `after` (a deposit made in `after` is debitable from the next
+ * epoch: a report debits at most what was debitable at its epoch's first block) with at least 25 s
+ * of it left, so what is served now is acknowledged and committed within it (acks still in flight
+ * when it closes would count in no epoch). Resolves with that epoch.
+ */
+async function servingEpoch(s: ReturnType<typeof deployedSuite>, provider: JsonRpcProvider, after: bigint): Promise<bigint> {
+  await eventually(`the epoch after ${after}`, async () => (await s.registry.epoch()) > after, 120_000);
+  const [current, start, duration] = await s.registry.committee();
+  if (start + duration - (await chainNow(provider)) >= 25n) return current;
+  await eventually("the next epoch", async () => (await s.registry.epoch()) > current, 120_000);
+  return s.registry.epoch();
+}
+
+/** Ends `epoch` as its committee sees it end ({@link endEpoch}) and resolves with the event of its report (a skip by the keeper throws). */
+async function reportOf(s: ReturnType<typeof deployedSuite>, provider: JsonRpcProvider, epoch: bigint) {
+  expect(await endEpoch(s, provider, epoch)).to.not.be.empty;
+  await eventually(
+    `the nodes' report of epoch ${epoch}`,
+    async () => {
+      if ((await s.registry.queryFilter(s.registry.filters.EpochReported(epoch))).length > 0) return true;
+      if ((await s.registry.queryFilter(s.registry.filters.EpochSkipped(epoch))).length > 0)
+        throw new Error(`epoch ${epoch} was skipped by the keeper, not reported`);
+      return false;
+    },
+    60_000,
+  );
+  const [event] = await s.registry.queryFilter(s.registry.filters.EpochReported(epoch));
+  return event;
+}
+
+/** Nonces (hex) of the delivery, compute and agent-call acks a committed transaction payload carries (none for other payloads, such as the test's raw ones). */
+function ackNoncesIn(payload: Buffer): string[] {
   try {
     const tx = decodeAppTx(payload);
-    return tx.kind === AppTxKind.Acks ? tx.acks : [];
+    if (tx.kind === AppTxKind.Acks) return tx.acks.map((a) => a.ack.nonce.toString("hex"));
+    if (tx.kind === AppTxKind.ComputeAcks || tx.kind === AppTxKind.AgentAcks) return tx.acks.map((a) => a.receipt.nonce.toString("hex"));
+    return [];
   } catch {
     return [];
   }
@@ -162,10 +198,12 @@ describe("System: the whole network as npm start runs it", function () {
   const subscribers: NodeClient[] = [];
   /** What each node committed: `epoch/payload` in order. */
   const committed: string[][] = [];
-  /** Nonce (hex) of each delivery ack in node 0's committed sequence → the epoch it was committed in. */
+  /** Nonce (hex) of each delivery, compute or agent-call ack in node 0's committed sequence → the epoch it was committed in. */
   const committedAcks = new Map<string, number>();
   /** The epoch the test's client was served in, as the nodes reported it (set by the content test). */
   let served: { epoch: bigint; servers: { index: number; id: number; bytes: bigint; acks: bigint }[] } | undefined;
+  /** The paying client of the compute test, its 1 USDC deposited by the content test in `depositEpoch`. */
+  let compute: { client: TestClient; depositEpoch: bigint } | undefined;
 
   /** The registry's id of each node, by its index in the data folder. */
   async function nodeIds(): Promise<number[]> {
@@ -175,6 +213,11 @@ describe("System: the whole network as npm start runs it", function () {
       const key = KeyPair.fromSeed(Buffer.from(fs.readFileSync(path.join(dataDir, `nodes/node-${i}/key`), "utf8").trim(), "hex")).publicKey.toString("hex");
       return Number(views.find((v) => v.nodeKey === `0x${key}`)!.id);
     });
+  }
+
+  /** Node `i`'s Ed25519 public key (hex), what its receipts name. */
+  function nodeKeyOf(i: number): string {
+    return KeyPair.fromSeed(Buffer.from(fs.readFileSync(path.join(dataDir, `nodes/node-${i}/key`), "utf8").trim(), "hex")).publicKey.toString("hex");
   }
 
   before(async function () {
@@ -210,7 +253,7 @@ describe("System: the whole network as npm start runs it", function () {
         for (const tx of f.txs) {
           const payload = transactionPayload(tx);
           committed[i].push(`${f.epoch}/${payload.toString()}`);
-          if (i === 0) for (const a of acksIn(payload)) committedAcks.set(a.ack.nonce.toString("hex"), f.epoch);
+          if (i === 0) for (const nonce of ackNoncesIn(payload)) committedAcks.set(nonce, f.epoch);
         }
       });
       subscribers.push(client);
@@ -378,9 +421,8 @@ describe("System: the whole network as npm start runs it", function () {
     expect(Date.parse(answer.time)).to.be.within(before, after);
     const receipt = JSON.parse(res.headers.get("x-fleek-receipt") ?? "null") as Record<string, unknown> | null;
     expect(receipt, "the x-fleek-receipt header").to.not.equal(null);
-    const nodeKey = KeyPair.fromSeed(Buffer.from(fs.readFileSync(path.join(dataDir, "nodes/node-0/key"), "utf8").trim(), "hex")).publicKey.toString("hex");
     expect([receipt!.nodeKey, receipt!.clientKey, receipt!.functionRoot, receipt!.responseHash]).to.deep.equal([
-      nodeKey,
+      nodeKeyOf(0),
       clientKey,
       root,
       crypto.createHash("sha256").update(body).digest("hex"),
@@ -429,7 +471,7 @@ describe("System: the whole network as npm start runs it", function () {
     // The client: a fresh ack key paid for by Hardhat account 15, which deposits into the escrow.
     const payer = hardhatAccount(ROLES.clients[1], provider);
     const client = newClient(payer);
-    await (await s.usdc.connect(payer).mint(payer.address, 5_000_000n)).wait();
+    await (await s.usdc.connect(payer).mint(payer.address, 6_000_000n)).wait();
     await (await s.escrow.connect(payer).deposit(payer.address, 5_000_000n)).wait();
     const body = crypto.randomBytes(3 * 1024 * 1024 + 4_321);
     const origin = http.createServer((_req, res) => res.writeHead(200, { "content-type": "application/octet-stream" }).end(body));
@@ -443,13 +485,12 @@ describe("System: the whole network as npm start runs it", function () {
       );
       expect(added.status).to.equal(201);
       const { hash } = (await added.json()) as { hash: string };
-      // The deposit is debitable from the next epoch (a report debits at most what was debitable
-      // at its epoch's first block); serve well inside an epoch: acks still in flight when it
-      // closes would count in no epoch.
+      // The compute test's client deposits now too, so its deposit is debitable when that test runs.
+      const computeClient = newClient();
+      await (await s.escrow.connect(payer).deposit(computeClient.account.address, 1_000_000n)).wait();
       const deposited = await s.registry.epoch();
-      await eventually("the epoch after the deposit", async () => (await s.registry.epoch()) > deposited, 120_000);
-      const [current, start, duration] = await s.registry.committee();
-      if (start + duration - (await chainNow(provider)) < 25n) await eventually("the next epoch", async () => (await s.registry.epoch()) > current, 120_000);
+      compute = { client: computeClient, depositEpoch: deposited };
+      await servingEpoch(s, provider, deposited);
       const ids = await nodeIds();
       // Node 0 holds the content, node 3 fetches it from a peer; each is acknowledged per download.
       const servers = [
@@ -477,19 +518,7 @@ describe("System: the whole network as npm start runs it", function () {
       const escrowBefore = (await s.escrow.accounts(payer.address)).balance;
 
       // End the epoch on chain: the committee closes it, reveals its beacons, signs and reports.
-      expect(await endEpoch(s, provider, epoch)).to.not.be.empty;
-      await eventually(
-        `the nodes' report of epoch ${epoch}`,
-        async () => {
-          if ((await s.registry.queryFilter(s.registry.filters.EpochReported(epoch))).length > 0) return true;
-          if ((await s.registry.queryFilter(s.registry.filters.EpochSkipped(epoch))).length > 0)
-            throw new Error(`epoch ${epoch} was skipped by the keeper, not reported`);
-          return false;
-        },
-        60_000,
-      );
-      const [event] = await s.registry.queryFilter(s.registry.filters.EpochReported(epoch));
-      const { report } = event.args;
+      const { report } = (await reportOf(s, provider, epoch)).args;
       const byId = new Map(report.nodes.map((m) => [Number(m.nodeId), m]));
       for (const srv of servers) {
         const m = byId.get(srv.id);
@@ -505,6 +534,137 @@ describe("System: the whole network as npm start runs it", function () {
     } finally {
       origin.close();
     }
+  });
+
+  it("a function called through node 2 and the agent through its host node 0 are charged in the nodes' report of their epoch, debited from the caller's escrow and split; a caller without funds gets 402 on node 1", async () => {
+    const s = deployedSuite(deployment, provider);
+    const gateways = deployment.gateways!;
+    const { client, depositEpoch } = compute!;
+    const ids = await nodeIds();
+    const root = await blake3(fs.readFileSync(path.join(ROOT, "examples/functions/hello.js")));
+    const functionUrl = (node: number) => `${gateways[node]}/fn/blake3/${root}/hello`;
+    const agentUrl = `${gateways[0]}/agents/1/`;
+    const agentService = `0x${"00".repeat(31)}01`; // bytes32(agentId 1)
+    for (const node of [0, 2]) expect(await bindPayer(gateways[node], client)).to.equal(202);
+    // A second client bound to an account that never deposited: node 1 refuses it before running
+    // anything, from the escrow's state at the epoch's first block, which every node reads alike.
+    const poor = newClient();
+    expect(await bindPayer(gateways[1], poor)).to.equal(202);
+    const refused = await fetch(functionUrl(1), { headers: { "x-fleek-client": poor.key.toString("hex") } });
+    expect(refused.status).to.equal(402);
+    expect(((await refused.json()) as { error: string }).error).to.match(
+      new RegExp(`^escrow account ${poor.account.address} cannot cover this request in epoch \\d+: 0 USDC units left`, "i"),
+    );
+
+    const epoch = await servingEpoch(s, provider, depositEpoch);
+    // 20 invocations of the function through node 2 (which fetches its bundle from node 0), 3 calls
+    // of the agent through node 0; each receipt countersigned and posted to the node that served.
+    const invocations: AckedCall[] = [];
+    for (let k = 0; k < 20; k++) invocations.push(await callAndAck(functionUrl(2), client));
+    const calls: AckedCall[] = [];
+    for (let k = 0; k < 3; k++) calls.push(await callAndAck(agentUrl, client, { method: "POST" }));
+    expect(invocations.map((c) => [c.servedBy, c.ack.nodeKey, c.ack.functionRoot, c.status])).to.deep.equal(
+      invocations.map(() => [gateways[2], nodeKeyOf(2), root, 202]),
+    );
+    expect(calls.map((c) => [c.servedBy, c.ack.nodeKey, c.ack.functionRoot, c.ack.llmTokens, c.status])).to.deep.equal(
+      calls.map(() => [gateways[0], nodeKeyOf(0), agentService.slice(2), 0, 202]),
+    );
+    const nonces = [...invocations, ...calls].map((c) => c.ack.nonce);
+    await eventually("the compute acks in the committed sequence", async () => nonces.every((n) => committedAcks.has(n)), 60_000);
+    expect([...new Set(nonces.map((n) => committedAcks.get(n)!))]).to.deep.equal([Number(epoch)]);
+    expect(await s.registry.epoch()).to.equal(epoch);
+
+    const rewards = await s.rewards.getAddress();
+    const buyback = await s.buyback.getAddress();
+    const developer = hardhatAccount(ROLES.developer).address;
+    const balances = () =>
+      Promise.all([s.escrow.accounts(client.account.address), s.usdc.balanceOf(rewards), s.usdc.balanceOf(buyback), s.agentMarketplace.balanceOf(developer)]);
+    const [, rewardsBefore, buybackBefore, ownerBefore] = await balances();
+    const event = await reportOf(s, provider, epoch);
+    const { report } = event.args;
+
+    // The charges by hand, at the devnet's prices: ServiceEscrow's defaults, $0.30 per million
+    // requests (300,000 units) and $0.02 per million CPU-ms (20,000 units), and the example agent's
+    // listed 10,000 units (0.01 USDC) per call. Each is rounded down once over its (node, client,
+    // service) totals:
+    //   function: (20 × 300,000 × 1,000 + CPU µs × 20,000) / 10^9 = 6 + CPU µs × 20,000 / 10^9
+    //   agent:    3 × 10,000 + CPU µs × 20,000 / 10^9          = 30,000 + CPU µs × 20,000 / 10^9
+    // (the CPU part is 0 units below 50 ms in all).
+    const cpuUs = (acked: AckedCall[]) => acked.reduce((sum, c) => sum + BigInt(c.ack.cpuUs), 0n);
+    const [functionCpuUs, agentCpuUs] = [cpuUs(invocations), cpuUs(calls)];
+    const functionCharge = (20n * 300_000n * 1_000n + functionCpuUs * 20_000n) / 1_000_000_000n;
+    const agentCharge = 3n * 10_000n + (agentCpuUs * 20_000n) / 1_000_000_000n;
+    expect(functionCharge).to.be.at.least(6n);
+    const functionEntry = { nodeId: ids[2], kind: 1n, service: `0x${root}`, requests: 20n, cpuMs: functionCpuUs / 1_000n, amount: functionCharge };
+    const agentEntry = { nodeId: ids[0], kind: 2n, service: agentService, requests: 3n, cpuMs: agentCpuUs / 1_000n, amount: agentCharge };
+    // Nothing else was served in the epoch; the charges are in (node, kind, service) order.
+    const entries = [functionEntry, agentEntry].sort((a, b) => a.nodeId - b.nodeId);
+    expect(
+      report.charges.map((c) => ({ nodeId: Number(c.nodeId), kind: c.kind, service: c.service, requests: c.requests, cpuMs: c.cpuMs, amount: c.amount })),
+    ).to.deep.equal(entries);
+    const byId = new Map(report.nodes.map((m) => [Number(m.nodeId), m.revenue]));
+    expect([byId.get(ids[2]), byId.get(ids[0])]).to.deep.equal([functionCharge, agentCharge]);
+    const total = functionCharge + agentCharge;
+    expect(report.usage.map((u) => [u.client, u.amount])).to.deep.equal([[client.account.address, total]]);
+
+    // The split. Agent calls 20/70/10 (AgentMarketplace's default): 70% to the owner's balance on
+    // the marketplace, 10% to BuybackBurner, the rest to the node pool (21,000 / 3,000 / 6,000 when
+    // the CPU part is 0). The function's charge 80/20 (ServiceEscrow's nodeShareBps 8,000): 80% to
+    // the node pool, rounded down, the rest to BuybackBurner (4 / 2 at 6 units).
+    const owner = (agentCharge * 7_000n) / 10_000n;
+    const fee = (agentCharge * 1_000n) / 10_000n;
+    const functionToNodes = (functionCharge * 8_000n) / 10_000n;
+    const toNodes = functionToNodes + (agentCharge - owner - fee);
+    const debited = (await s.escrow.queryFilter(s.escrow.filters.EpochDebited(epoch))).map((e) => [
+      e.args.total,
+      e.args.toNodes,
+      e.args.toBuyback,
+      e.args.toMarketplace,
+    ]);
+    expect(debited).to.deep.equal([[total, toNodes, functionCharge - functionToNodes, owner + fee]]);
+    const [account, rewardsAfter, buybackAfter, ownerAfter] = await balances();
+    expect(account.balance).to.equal(1_000_000n - total);
+    expect(rewardsAfter - rewardsBefore).to.equal(toNodes);
+    expect(buybackAfter - buybackBefore).to.equal(functionCharge - functionToNodes + fee);
+    expect(ownerAfter - ownerBefore).to.equal(owner);
+
+    // The indexer derives the same charges for the function and the agent, and its totals over
+    // every reported epoch are the sums of the reports' charges on chain.
+    type Charge = { nodeId: number; kind: string; service: string; requests: string; cpuMs: string; amount: string };
+    const fields = "nodes { nodeId kind service requests cpuMs amount }";
+    const indexed = (c: typeof functionEntry) => ({
+      nodeId: c.nodeId,
+      kind: c.kind === 1n ? "FUNCTION" : "AGENT",
+      service: c.service,
+      requests: c.requests.toString(),
+      cpuMs: c.cpuMs.toString(),
+      amount: c.amount.toString(),
+    });
+    await eventually(
+      `the indexer's charges of epoch ${epoch}`,
+      async () => {
+        const answer = await graphql<{
+          edgeFunction: { invocations: string; usage: { nodes: Charge[] } };
+          agent: { calls: string; charged: string; charges: { nodes: Charge[] } };
+        }>(
+          deployment.graphqlUrl!,
+          `{
+            edgeFunction(name: "hello") { invocations usage(epoch: ${epoch}) { ${fields} } }
+            agent(id: 1) { calls charged charges(epoch: ${epoch}) { ${fields} } }
+          }`,
+        ).catch(() => undefined);
+        if (!answer || answer.edgeFunction.usage.nodes.length + answer.agent.charges.nodes.length === 0) return false;
+        expect([answer.edgeFunction.usage.nodes, answer.agent.charges.nodes]).to.deep.equal([[indexed(functionEntry)], [indexed(agentEntry)]]);
+        const reported = (await s.registry.queryFilter(s.registry.filters.EpochReported())).flatMap((e) => e.args.report.charges);
+        const sum = (kind: bigint, service: string, field: "requests" | "amount") =>
+          reported.filter((c) => c.kind === kind && c.service === service).reduce((x, c) => x + c[field], 0n);
+        expect([answer.edgeFunction.invocations, answer.agent.calls, answer.agent.charged]).to.deep.equal(
+          [sum(1n, `0x${root}`, "requests"), sum(2n, agentService, "requests"), sum(2n, agentService, "amount")].map(String),
+        );
+        return true;
+      },
+      60_000,
+    );
   });
 
   it("the indexer's reported epochs carry the chain's roots and totals, none flagged as mismatching", async () => {

@@ -32,7 +32,7 @@ import { ServiceSupervisor } from "../../../node/services/serviceSupervisor";
 import { startApiServer } from "../../../indexer/api/server";
 import { orderSignatures } from "../../../protocol/report";
 import { registrySuite, runBeacon } from "../../../testkit/registry";
-import { bindPayer, postJson } from "../../helpers/gatewayClient";
+import { bindPayer, countersign, postJson } from "../../helpers/gatewayClient";
 import { CHAIN_ID, registerChainNode, serveChain } from "../chain/chainNodes";
 import { newClient, payerTx, signatureTx, tx, type TestClient } from "../app/appFixtures";
 import { gql } from "../../indexer/graphql";
@@ -139,12 +139,6 @@ describe("functions: metered and paid through the report (gateway + functions pr
     const body = await res.text();
     const header = res.headers.get("x-fleek-receipt");
     return { status: res.status, body, receipt: header ? (JSON.parse(header) as ComputeAckJson) : undefined, meter: res.headers.get("x-fleek-meter") };
-  }
-
-  /** The client's countersignature over a receipt it got. */
-  function countersign(receipt: ComputeAckJson, client: TestClient): ComputeAckJson {
-    const parsed = computeAckFromJson({ ...receipt, clientSignature: "00".repeat(64) });
-    return { ...receipt, clientSignature: sign(null, computeAckMessage(parsed.receipt), client.privateKey).toString("hex") };
   }
 
   it("refuses with 402 before running when the payer cannot cover the request, and runs a paid one", async () => {
