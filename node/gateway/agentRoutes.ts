@@ -13,7 +13,8 @@
  */
 import { createHash, timingSafeEqual, type KeyObject } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { AGENT_METER_HEADER, signAgentReceipt, signSnapshot, type AgentMeter } from "../agents/agentRecords";
+import { AGENT_METER_HEADER, signAgentReceipt, signSnapshot, type AgentMeter, type SnapshotRecord } from "../agents/agentRecords";
+import { marketplaceAgentId } from "../../protocol/agentSnapshots";
 import type { BlockStore } from "../blockstore/blockStore";
 import { SERVICE_TOKEN_HEADER } from "../services/serviceContract";
 import { CLIENT_HEADER, RECEIPT_HEADER, type ComputeAdmission, type ComputeDesk } from "../acks/computeDesk";
@@ -33,6 +34,8 @@ export interface AgentGateway {
   maxSnapshotBytes?: number;
   /** On a node that charges for calls (with the gateway's ComputeDesk). */
   paid?: PaidAgents;
+  /** On a reporting node: where the records it signs of marketplace agents go to consensus (AckForwarder.submitSnapshot). */
+  recordSink?: (record: SnapshotRecord) => void;
 }
 
 /** What the gateway needs to charge agent calls. */
@@ -89,6 +92,8 @@ export async function routeAgents(
       { agent, root: stored.hash, bytes: stored.length, sequence, takenAt: Date.now(), nodeKey: agents.nodeKey.toString("hex") },
       agents.nodePrivateKey,
     );
+    // Into the epoch report's agentSnapshotsRoot, for a marketplace agent (the epoch state keeps only those).
+    if (marketplaceAgentId(agent) !== undefined) agents.recordSink?.(record);
     return replyJson(res, 201, record);
   }
   const id = parts[2] ?? "";
