@@ -108,7 +108,12 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
             }
           : undefined,
       functions: functionDirectory,
-      agents: { serviceToken, sealingPublicKey: sealingPublicKey(sealingKey), paid: chain ? paidAgents(chain, config.services?.agents) : undefined },
+      agents: {
+        serviceToken,
+        sealingPublicKey: sealingPublicKey(sealingKey),
+        paid: chain ? paidAgents(chain, config.services?.agents) : undefined,
+        recordSink: forwarder && ((record) => forwarder.submitSnapshot(record)),
+      },
     });
     logger.info("gateway running", { url: edge.gateway.url });
     // Once, on the first start after the upgrade to BLAKE3 roots: old names stop resolving.

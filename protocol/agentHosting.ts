@@ -20,3 +20,12 @@ export function agentHostOrder(agent: string, nodeKeys: readonly string[]): stri
   const scored = [...new Set(nodeKeys)].map((key) => ({ key, score: agentHostScore(agent, key) }));
   return scored.sort((a, b) => (a.score === b.score ? 0 : a.score > b.score ? -1 : 1)).map((s) => s.key);
 }
+
+/**
+ * The host an agent is assigned among `hostingSet` (node keys): the first of its rendezvous order.
+ * The epoch state keeps only this node's snapshot records of the agent (docs/agents-runtime.md
+ * "Snapshots through consensus"); undefined with an empty set.
+ */
+export function assignedAgentHost(agent: string, hostingSet: readonly string[]): string | undefined {
+  return agentHostOrder(agent, hostingSet)[0];
+}

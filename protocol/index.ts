@@ -15,3 +15,4 @@ export * from "./reportRoots";
 export * from "./usage";
 export * from "./escrow";
 export * from "./agentHosting";
+export * from "./agentSnapshots";

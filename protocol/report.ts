@@ -36,6 +36,8 @@ export interface EpochReport {
   charges: ServiceCharge[];
   reputationRoot: string;
   rewardsRoot: string;
+  /** protocol/agentSnapshots.ts: the epoch's newest snapshot record of each agent, signed by its assigned host (zero: none). */
+  agentSnapshotsRoot: string;
   totalFlkWeight: bigint;
   totalUsdcWeight: bigint;
   totalUsage: bigint;
@@ -50,6 +52,7 @@ export const EPOCH_REPORT_TYPES = {
     { name: "charges", type: "ServiceCharge[]" },
     { name: "reputationRoot", type: "bytes32" },
     { name: "rewardsRoot", type: "bytes32" },
+    { name: "agentSnapshotsRoot", type: "bytes32" },
     { name: "totalFlkWeight", type: "uint256" },
     { name: "totalUsdcWeight", type: "uint256" },
     { name: "totalUsage", type: "uint256" },
@@ -90,6 +93,8 @@ export interface ReportInput {
   charges: readonly ServiceCharge[];
   reputationRoot: string;
   rewardsRoot: string;
+  /** Zero when absent (no agent snapshotted). */
+  agentSnapshotsRoot?: string;
   totalFlkWeight: bigint;
   totalUsdcWeight: bigint;
 }
@@ -109,6 +114,7 @@ export function buildEpochReport(input: ReportInput): EpochReport {
     charges: input.charges.filter((c) => c.requests > 0n || c.amount > 0n).sort(compareCharges),
     reputationRoot: input.reputationRoot,
     rewardsRoot: input.rewardsRoot,
+    agentSnapshotsRoot: input.agentSnapshotsRoot ?? `0x${"00".repeat(32)}`,
     totalFlkWeight: input.totalFlkWeight,
     totalUsdcWeight: input.totalUsdcWeight,
     totalUsage: usage.reduce((s, u) => s + u.amount, 0n),

@@ -46,6 +46,8 @@ export interface ReportFacts {
   nodes: readonly NodeMeasurement[];
   usage: readonly ClientUsage[];
   charges: readonly ServiceCharge[];
+  /** protocol/agentSnapshots.ts `agentSnapshotsRoot` (zero when absent). */
+  agentSnapshotsRoot?: string;
 }
 
 /** The canonical report of `facts` with its roots and totals, and the rewards tree (for proofs). */

@@ -52,6 +52,11 @@ struct EpochReport {
     ServiceCharge[] charges;
     bytes32 reputationRoot;
     bytes32 rewardsRoot;
+    /// @dev StandardMerkleTree over the epoch's newest snapshot record of each agent that its
+    /// assigned host signed: (agentId, root, bytes, sequence, signer node key); zero for none.
+    /// Not checked on chain: the committee signs it, and a node taking an agent over proves a
+    /// record against it (docs/agents-runtime.md "Snapshots through consensus").
+    bytes32 agentSnapshotsRoot;
     uint256 totalFlkWeight;
     uint256 totalUsdcWeight;
     uint256 totalUsage;

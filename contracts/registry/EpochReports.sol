@@ -19,7 +19,7 @@ library EpochReports {
         keccak256("ServiceCharge(uint32 nodeId,uint8 kind,bytes32 service,uint64 requests,uint64 cpuMs,uint128 amount)");
     /// @notice EIP-712 type of an {EpochReport} (referenced types in alphabetical order).
     bytes32 public constant EPOCH_REPORT_TYPEHASH = keccak256(
-        "EpochReport(uint64 epoch,NodeMeasurement[] nodes,ClientUsage[] usage,ServiceCharge[] charges,bytes32 reputationRoot,bytes32 rewardsRoot,uint256 totalFlkWeight,uint256 totalUsdcWeight,uint256 totalUsage)"
+        "EpochReport(uint64 epoch,NodeMeasurement[] nodes,ClientUsage[] usage,ServiceCharge[] charges,bytes32 reputationRoot,bytes32 rewardsRoot,bytes32 agentSnapshotsRoot,uint256 totalFlkWeight,uint256 totalUsdcWeight,uint256 totalUsage)"
         "ClientUsage(address client,uint128 amount)"
         "NodeMeasurement(uint32 nodeId,uint8 uptime,uint32 latencyMs,uint64 bytesServed,uint64 deliveryAcks,uint64 revenue,uint8 reputation)"
         "ServiceCharge(uint32 nodeId,uint8 kind,bytes32 service,uint64 requests,uint64 cpuMs,uint128 amount)"
@@ -60,6 +60,7 @@ library EpochReports {
                 keccak256(abi.encodePacked(chargeHashes)),
                 report.reputationRoot,
                 report.rewardsRoot,
+                report.agentSnapshotsRoot,
                 report.totalFlkWeight,
                 report.totalUsdcWeight,
                 report.totalUsage

@@ -276,6 +276,8 @@ export const registrySchema: SchemaPart = {
       usage: [ClientUsage!]!
       reputationRoot: String!
       rewardsRoot: String!
+      "The epoch's newest snapshot record of each agent, signed by its assigned host (protocol/agentSnapshots.ts); zero for none."
+      agentSnapshotsRoot: String!
       totalFlkWeight: BigInt!
       totalUsdcWeight: BigInt!
       totalUsage: BigInt!
@@ -411,7 +413,8 @@ export const registrySchema: SchemaPart = {
           secret: b.secret,
           revealed: b.secret !== null,
         })),
-      report: (e: Row<"epochs">) => (e.report ? { ...e.report, digest: e.reportDigest, signers: e.reportSigners } : null),
+      report: (e: Row<"epochs">) =>
+        e.report ? { agentSnapshotsRoot: `0x${"00".repeat(32)}`, ...e.report, digest: e.reportDigest, signers: e.reportSigners } : null,
       settlement: (e: Row<"epochs">) =>
         e.settledRoot === null
           ? null

@@ -7,6 +7,9 @@ import { verifyKeyProofOfDigest } from "../../protocol/nodeKeyProof";
 import { nodeEpochs, RECOMPUTATION_COLUMNS, recomputeReport, rewardTreeLeaves } from "./registryRewards";
 import type { RawDb } from "../store/database";
 
+/** The root of a report indexed before `agentSnapshotsRoot` existed. */
+const ZERO_ROOT = `0x${"00".repeat(32)}`;
+
 /** `NodeStaking.Status` by its uint8 value. */
 export const NODE_STATUS = ["NONE", "PENDING", "ACTIVE", "JAILED", "EXITED"] as const;
 
@@ -98,6 +101,8 @@ export interface StoredReport {
   charges: { nodeId: number; kind: number; service: string; requests: string; cpuMs: string; amount: string }[];
   reputationRoot: string;
   rewardsRoot: string;
+  /** Absent in reports indexed before the field existed (read as zero). */
+  agentSnapshotsRoot?: string;
   totalFlkWeight: string;
   totalUsdcWeight: string;
   totalUsage: string;
@@ -343,6 +348,7 @@ async function onReported(a: EventArgsOf<"NodeRegistry:EpochReported">, ctx: Han
     })),
     reputationRoot: r.reputationRoot,
     rewardsRoot: r.rewardsRoot,
+    agentSnapshotsRoot: r.agentSnapshotsRoot,
     totalFlkWeight: String(r.totalFlkWeight),
     totalUsdcWeight: String(r.totalUsdcWeight),
     totalUsage: String(r.totalUsage),
@@ -371,6 +377,7 @@ export function toReport(epochNumber: number, r: StoredReport): EpochReport {
     charges: r.charges.map((c) => ({ ...c, requests: BigInt(c.requests), cpuMs: BigInt(c.cpuMs), amount: BigInt(c.amount) })),
     reputationRoot: r.reputationRoot,
     rewardsRoot: r.rewardsRoot,
+    agentSnapshotsRoot: r.agentSnapshotsRoot ?? ZERO_ROOT,
     totalFlkWeight: BigInt(r.totalFlkWeight),
     totalUsdcWeight: BigInt(r.totalUsdcWeight),
     totalUsage: BigInt(r.totalUsage),

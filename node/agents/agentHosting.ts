@@ -46,6 +46,25 @@ export class AgentHosting {
     return this.byKey.has(nodeKey);
   }
 
+  /**
+   * Why `signer` was not `agent`'s host as far as this node can tell, or undefined when it may have
+   * been: this node, or a node of the hosting set that every node before it in the agent's order
+   * let host (each is this node, which is taking the agent back, or does not answer now). A node of
+   * the set ranked after a host that answers never hosted the agent: its records are refused.
+   * Records in a reported `agentSnapshotsRoot` need no such guess (the committee checked them
+   * against the epoch's hosting set: docs/agents-runtime.md "Snapshots through consensus").
+   */
+  async hostRefusal(agent: string, signer: string): Promise<string | undefined> {
+    if (signer === this.selfKey) return undefined;
+    if (!this.byKey.has(signer)) return `signed by node ${signer}, which is not one of the nodes that host agents`;
+    for (const node of this.order(agent)) {
+      if (node.nodeKey === signer) return undefined;
+      if (node.nodeKey !== this.selfKey && (await this.isUp(node)))
+        return `signed by node ${signer}, which was not the agent's host: node ${node.nodeKey} comes before it in the agent's order and answers`;
+    }
+    return undefined;
+  }
+
   /** The agent's nodes in hosting order. */
   order(agent: string): HostNode[] {
     return agentHostOrder(agent, [...this.byKey.keys()]).map((key) => this.byKey.get(key)!);

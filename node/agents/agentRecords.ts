@@ -1,14 +1,15 @@
 /**
  * What the node signs about its agents with its Ed25519 key (in the gateway, which alone holds
- * it): a snapshot's record ("agent A's state is the content with root R, B bytes, taken at T by
- * node N") for the epoch report and for another node to restore from, and one receipt per request
+ * it): a snapshot's record ("agent A's state number S is the content with root R, B bytes, taken
+ * at T by node N") for the epoch report and for another node to restore from, and one receipt per request
  * (what it used, LLM tokens included). Fixed-width encodings behind a domain tag, as compute
  * receipts (acks/computeReceipt.ts): no signature can be replayed as another statement.
  */
 import { createHash, randomBytes, sign, verify, type KeyObject } from "node:crypto";
 import { ed25519PublicKeyFromRaw } from "../acks/ed25519Keys";
 
-const SNAPSHOT_DOMAIN = Buffer.from("fleek-network/agent-snapshot/v1\0", "utf8");
+// v2: the record carries its sequence number (a v1 signature never verifies as a v2 record).
+const SNAPSHOT_DOMAIN = Buffer.from("fleek-network/agent-snapshot/v2\0", "utf8");
 const RECEIPT_DOMAIN = Buffer.from("fleek-network/agent-receipt/v1\0", "utf8");
 
 /** A snapshot's signed record (JSON form: hex and numbers). */
@@ -17,7 +18,13 @@ export interface SnapshotRecord {
   /** Content root of the store's tarball in the blockstore. */
   root: string;
   bytes: number;
-  /** Unix ms. */
+  /**
+   * The agent's snapshot number: one more than the record its state was last snapshotted or
+   * restored from, whichever node took it. Records of an agent are ordered by it (never by
+   * `takenAt`, which compares two nodes' clocks); an older or equal one is a replay.
+   */
+  sequence: number;
+  /** Unix ms, on the signer's clock (information only). */
   takenAt: number;
   /** Ed25519 public key of the node that took it, hex. */
   nodeKey: string;
@@ -71,6 +78,7 @@ function snapshotMessage(r: Omit<SnapshotRecord, "signature">): Buffer {
     agentDigest(r.agent),
     hex32(r.root, "root"),
     u64(r.bytes, "bytes"),
+    u64(r.sequence, "sequence"),
     u64(r.takenAt, "takenAt"),
     hex32(r.nodeKey, "nodeKey"),
   ]);
@@ -94,6 +102,13 @@ export function snapshotRecordRefusal(value: unknown, agent: string): string | u
     return `malformed snapshot record: ${error instanceof Error ? error.message : String(error)}`;
   }
   return undefined;
+}
+
+/** The newest of `records` by sequence (the first of equals), or undefined when there is none. */
+export function newestRecord(records: readonly (SnapshotRecord | undefined)[]): SnapshotRecord | undefined {
+  let newest: SnapshotRecord | undefined;
+  for (const r of records) if (r && (!newest || r.sequence > newest.sequence)) newest = r;
+  return newest;
 }
 
 function receiptMessage(r: Omit<AgentReceipt, "signature">): Buffer {

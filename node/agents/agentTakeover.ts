@@ -14,7 +14,7 @@ import { ServiceRefusal, readGatewayContent } from "../services/serviceInput";
 import type { AgentDirectory, AgentEntry } from "./agentDirectory";
 import type { AgentHost } from "./agentHost";
 import { AgentHosting, type HostNode } from "./agentHosting";
-import { snapshotRecordRefusal, type SnapshotRecord } from "./agentRecords";
+import { newestRecord, snapshotRecordRefusal, type SnapshotRecord } from "./agentRecords";
 import type { AgentLimits, HostingConfig } from "./agentsConfig";
 
 /** Nodes after the host that keep each of its snapshot records. */
@@ -97,11 +97,9 @@ export class AgentTakeover {
     return undefined;
   }
 
-  /** Why a record to restore is refused by its signer, or undefined when its signer may host agents. */
+  /** Why a record to restore is refused by its signer, or undefined when its signer was the agent's host (AgentHosting.hostRefusal). */
   async signerRefusal(record: SnapshotRecord): Promise<string | undefined> {
-    const hosting = await this.hosting();
-    if (record.nodeKey === hosting.selfKey || hosting.isHostNode(record.nodeKey)) return undefined;
-    return `signed by node ${record.nodeKey}, which is not one of the nodes that host agents`;
+    return (await this.hosting()).hostRefusal(record.agent, record.nodeKey);
   }
 
   /** `POST /agents/_records {record}` from a host: kept (and its snapshot fetched) when newer than the one kept. */
@@ -120,7 +118,8 @@ export class AgentTakeover {
     if (r.bytes > this.deps.limits.snapshotBytes) throw new ServiceRefusal(413, `record refused: ${r.bytes} bytes, over the snapshot limit`);
     const dir = this.deps.agentDir(id);
     const kept = readRecord(dir, KEPT_RECORD);
-    if (kept && kept.takenAt >= r.takenAt) return { status: 200, body: { kept: false, reason: "a newer record is kept" } };
+    if (kept && kept.sequence >= r.sequence)
+      return { status: 200, body: { kept: false, reason: `record ${kept.sequence} is kept, not older than ${r.sequence}` } };
     // Fetched now, while its host is up: the gateway brings it from peers into this blockstore.
     await readGatewayContent(this.deps.gatewayUrl, r.root, this.deps.limits.snapshotBytes, { kind: "snapshot", what: "the snapshot" });
     fs.mkdirSync(dir, { recursive: true });
@@ -137,8 +136,7 @@ export class AgentTakeover {
   async newest(id: string): Promise<SnapshotRecord | null> {
     if (!(await this.deps.directory.lookup(id))) throw new ServiceRefusal(404, `no agent ${JSON.stringify(id)} on this node`);
     const dir = this.deps.agentDir(id);
-    const records = [readRecord(dir, KEPT_RECORD), readRecord(dir, OWN_RECORD)].filter((r) => r !== undefined);
-    return records.sort((a, b) => b.takenAt - a.takenAt)[0] ?? null;
+    return newestRecord([readRecord(dir, KEPT_RECORD), readRecord(dir, OWN_RECORD)]) ?? null;
   }
 
   /** Snapshots `host` and hands the record to the next nodes in its order; how many kept it. */
@@ -218,8 +216,8 @@ export class AgentTakeover {
     const candidates = [readRecord(dir, KEPT_RECORD), ...(await this.pull(host.agent.id))].filter(
       (r): r is SnapshotRecord => r !== undefined && snapshotRecordRefusal(r, host.agent.id) === undefined,
     );
-    const kept = candidates.sort((a, b) => b.takenAt - a.takenAt)[0];
-    if (!kept || kept.nodeKey === selfKey || kept.takenAt <= (own?.takenAt ?? -1)) return;
+    const kept = newestRecord(candidates);
+    if (!kept || kept.nodeKey === selfKey || kept.sequence <= (own?.sequence ?? 0)) return;
     this.deps.logger.info("agent taken over", { agent: host.agent.id, from: kept.nodeKey, root: kept.root });
     await this.deps.restore(host, kept);
     this.snapshotWrites.set(host.agent.id, host.writes);

@@ -377,7 +377,9 @@ export class AgentsRuntime {
     });
     if (tarball.byteLength > this.config.limits.snapshotBytes)
       throw new ServiceRefusal(413, `the agent's snapshot is ${tarball.byteLength} bytes, over the ${this.config.limits.snapshotBytes}-byte limit`);
-    const answer = await fetch(`${this.context.gatewayUrl}/agents/_snapshots?agent=${encodeURIComponent(id)}`, {
+    // The next number after the record this state was last snapshotted or restored from, on whichever node.
+    const sequence = (readRecord(this.agentDir(id))?.sequence ?? 0) + 1;
+    const answer = await fetch(`${this.context.gatewayUrl}/agents/_snapshots?agent=${encodeURIComponent(id)}&sequence=${sequence}`, {
       method: "POST",
       headers: { "content-type": "application/octet-stream", [SERVICE_TOKEN_HEADER]: this.context.serviceToken ?? "" },
       body: Buffer.from(tarball),
@@ -413,6 +415,10 @@ export class AgentsRuntime {
     const r = record as SnapshotRecord;
     const signer = await this.signerRefusal(r);
     if (signer) throw new ServiceRefusal(403, `snapshot refused: ${signer}`);
+    const current = readRecord(this.agentDir(host.agent.id));
+    // A replay: an older record, or another one of the same number (restoring the very record of the state is a roll-back to it).
+    if (current && (r.sequence < current.sequence || (r.sequence === current.sequence && r.signature !== current.signature)))
+      throw new ServiceRefusal(409, `snapshot refused: record ${r.sequence} is not newer than the state's record ${current.sequence}`);
     if (r.bytes > this.config.limits.snapshotBytes)
       throw new ServiceRefusal(413, `snapshot refused: ${r.bytes} bytes, over the ${this.config.limits.snapshotBytes}-byte limit`);
     let tarball: Buffer;

@@ -6,7 +6,8 @@ import { SubmitStatus, type SubmitResult } from "../client/protocol";
 import { signTransaction } from "../client/transaction";
 import type { KeyPair } from "../consensus/types/crypto";
 import type { Logger } from "../logger";
-import { AppTxKind, encodeAppTx, MAX_ACKS_PER_TX, MAX_COMPUTE_ACKS_PER_TX } from "./appTransactions";
+import { newestRecord, type SnapshotRecord } from "../agents/agentRecords";
+import { AppTxKind, encodeAppTx, MAX_ACKS_PER_TX, MAX_COMPUTE_ACKS_PER_TX, MAX_SNAPSHOTS_PER_TX } from "./appTransactions";
 import type { TxSubmitter } from "./committeeSubmitter";
 
 /**
@@ -16,9 +17,13 @@ import type { TxSubmitter } from "./committeeSubmitter";
  * {@link MAX_ACKS_PER_TX} (compute acknowledgments in their own transactions of up to
  * {@link MAX_COMPUTE_ACKS_PER_TX}). A client's binding is sent (again) in each epoch before its acks, since
  * each epoch's state starts empty. Refused submissions (Busy, between epochs) stay queued.
+ * The node's signed agent snapshot records go the same way, in AgentSnapshots transactions (the
+ * newest per agent waits, so the queue is bounded by the agents hosted here).
  */
 export class AckForwarder implements DeliveryAckSink {
   private queue: (SignedDeliveryAck | SignedComputeAck)[] = [];
+  /** Agent → its newest snapshot record not yet submitted. */
+  private snapshots = new Map<string, SnapshotRecord>();
   private readonly payers = new Map<string, PayerBinding>();
   /** Client key → epoch in which its binding was last submitted. */
   private readonly boundIn = new Map<string, number>();
@@ -52,6 +57,11 @@ export class AckForwarder implements DeliveryAckSink {
     }
   }
 
+  /** Queues a snapshot record this node signed (a marketplace agent's) for the epoch report's `agentSnapshotsRoot`. */
+  submitSnapshot(record: SnapshotRecord): void {
+    this.snapshots.set(record.agent, newestRecord([this.snapshots.get(record.agent), record])!);
+  }
+
   /** @inheritdoc */
   bindPayer(binding: PayerBinding): void {
     const client = binding.clientKey.toString("hex");
@@ -79,6 +89,7 @@ export class AckForwarder implements DeliveryAckSink {
   }
 
   private async flushOnce(): Promise<void> {
+    await this.flushSnapshots();
     const { epoch } = this.node.status();
     const ready = this.queue.filter((a) => windowOf(a).windowStart < this.holdFromMs);
     if (ready.length === 0) return;
@@ -107,6 +118,21 @@ export class AckForwarder implements DeliveryAckSink {
       }
     } finally {
       this.queue = [...left, ...held, ...this.queue];
+    }
+  }
+
+  /** Submits the queued snapshot records; those refused wait for the next flush unless a newer one of the agent came meanwhile. */
+  private async flushSnapshots(): Promise<void> {
+    let left = [...this.snapshots.values()];
+    this.snapshots = new Map();
+    try {
+      while (left.length > 0) {
+        const res = await this.node.submit([this.sign({ kind: AppTxKind.AgentSnapshots, records: left.slice(0, MAX_SNAPSHOTS_PER_TX) })]);
+        if (res.accepted === 0) return this.logRefusal(res);
+        left = left.slice(MAX_SNAPSHOTS_PER_TX);
+      }
+    } finally {
+      for (const r of left) this.submitSnapshot(r);
     }
   }
 

@@ -15,6 +15,9 @@
  *                   u64 windowStart | u64 windowEnd | nonce 16 | node signature 64 | client signature 64
  *   7 AgentAcks     as ComputeAcks, with u64 llmTokens after windowEnd: acknowledged agent calls
  *                   (the "function root" is bytes32(agentId); computeReceipt.ts)
+ *   8 AgentSnapshots u16 count, each: u64 agent (AgentMarketplace id) | root 32 | u64 bytes |
+ *                   u64 sequence | u64 takenAt | node key 32 | signature 64: node-signed snapshot
+ *                   records of marketplace agents (agents/agentRecords.ts), for agentSnapshotsRoot
  */
 import { getAddress } from "ethers";
 import type { SignedDeliveryAck } from "../acks/deliveryAck";
@@ -23,6 +26,8 @@ import type { PayerBinding } from "../acks/payerBinding";
 import type { ContentHash } from "../blockstore/contentHash";
 import { DecodeError, Reader, Writer } from "../consensus/types/codec";
 import { METRICS, type PeerMeasurement } from "../../protocol/reputation";
+import { marketplaceAgentId } from "../../protocol/agentSnapshots";
+import type { SnapshotRecord } from "../agents/agentRecords";
 
 /** Kinds of application transactions. */
 export enum AppTxKind {
@@ -33,12 +38,15 @@ export enum AppTxKind {
   ReportSignature = 5,
   ComputeAcks = 6,
   AgentAcks = 7,
+  AgentSnapshots = 8,
 }
 
 /** Most acks in one transaction: 250 × 264 bytes stays well under the 64 KiB transaction cap. */
 export const MAX_ACKS_PER_TX = 250;
 /** Most compute acks in one transaction: 150 × 344 bytes stays well under the 64 KiB transaction cap. */
 export const MAX_COMPUTE_ACKS_PER_TX = 150;
+/** Most snapshot records in one transaction (224 bytes each). */
+export const MAX_SNAPSHOTS_PER_TX = 64;
 /** Most peers one measurements transaction covers (the active set is at most 100). */
 export const MAX_MEASUREMENTS_PER_TX = 200;
 
@@ -52,7 +60,8 @@ export type AppTx =
   | { kind: AppTxKind.Measurements; epoch: number; reports: PeerReport[] }
   | { kind: AppTxKind.CloseEpoch; epoch: number }
   | { kind: AppTxKind.ReportSignature; epoch: number; signature: Buffer }
-  | { kind: AppTxKind.ComputeAcks | AppTxKind.AgentAcks; acks: SignedComputeAck[] };
+  | { kind: AppTxKind.ComputeAcks | AppTxKind.AgentAcks; acks: SignedComputeAck[] }
+  | { kind: AppTxKind.AgentSnapshots; records: SnapshotRecord[] };
 
 /** Encodes an application transaction's payload; throws if a cap or a field width is broken. */
 export function encodeAppTx(tx: AppTx): Buffer {
@@ -103,6 +112,22 @@ export function encodeAppTx(tx: AppTx): Buffer {
         w.u64(r.cpuUs).u64(r.wallMs).u64(r.egressBytes).u64(r.windowStart).u64(r.windowEnd);
         if (r.agent) w.u64(r.agent.llmTokens);
         w.fixed(exact(r.nonce, 16)).fixed(exact(nodeSignature, 64)).fixed(exact(clientSignature, 64));
+      }
+      break;
+    case AppTxKind.AgentSnapshots:
+      if (tx.records.length === 0 || tx.records.length > MAX_SNAPSHOTS_PER_TX)
+        throw new RangeError(`1..${MAX_SNAPSHOTS_PER_TX} snapshot records per transaction`);
+      w.u16(tx.records.length);
+      for (const r of tx.records) {
+        const agentId = marketplaceAgentId(r.agent);
+        if (agentId === undefined) throw new RangeError(`agent ${JSON.stringify(r.agent)} is not a marketplace id`);
+        w.u64(Number(agentId))
+          .fixed(exact(Buffer.from(r.root, "hex"), 32))
+          .u64(r.bytes)
+          .u64(r.sequence)
+          .u64(r.takenAt)
+          .fixed(exact(Buffer.from(r.nodeKey, "hex"), 32))
+          .fixed(exact(Buffer.from(r.signature, "hex"), 64));
       }
       break;
   }
@@ -193,6 +218,20 @@ export function decodeAppTx(payload: Buffer): AppTx {
         acks.push({ receipt, nodeSignature: bytes(64), clientSignature: bytes(64) });
       }
       tx = { kind, acks };
+      break;
+    }
+    case AppTxKind.AgentSnapshots: {
+      const count = r.u16();
+      if (count === 0 || count > MAX_SNAPSHOTS_PER_TX) throw new DecodeError(`snapshot record count ${count} outside 1..${MAX_SNAPSHOTS_PER_TX}`);
+      const records: SnapshotRecord[] = [];
+      for (let i = 0; i < count; i++) {
+        const agent = r.u64();
+        if (agent === 0) throw new DecodeError("agent id 0");
+        const root = r.fixed(32).toString("hex");
+        const [bytes, sequence, takenAt] = [r.u64(), r.u64(), r.u64()];
+        records.push({ agent: String(agent), root, bytes, sequence, takenAt, nodeKey: r.fixed(32).toString("hex"), signature: r.fixed(64).toString("hex") });
+      }
+      tx = { kind, records };
       break;
     }
     default:

@@ -16,7 +16,18 @@ import { quorum, reportDigest, reportDomain, type EpochReport, type NodeMeasurem
 import { completeEpochReport, reportRewardsTree, type NodeStanding } from "../../protocol/reportRoots";
 import { computeReputation, isPlausible, METRICS, type PeerMeasurement } from "../../protocol/reputation";
 import type { RewardsTree } from "../../protocol/rewards";
-import { BANDWIDTH_PRICE_PER_GB, DEFAULT_COMPUTE_PRICES, usageTotals, type AgentPrices, type ComputePrices, type Delivery } from "../../protocol/usage";
+import { assignedAgentHost } from "../../protocol/agentHosting";
+import { agentSnapshotsRoot, type AgentSnapshotLeaf } from "../../protocol/agentSnapshots";
+import { snapshotRecordRefusal, type SnapshotRecord } from "../agents/agentRecords";
+import {
+  agentService,
+  BANDWIDTH_PRICE_PER_GB,
+  DEFAULT_COMPUTE_PRICES,
+  usageTotals,
+  type AgentPrices,
+  type ComputePrices,
+  type Delivery,
+} from "../../protocol/usage";
 
 /** A node as the epoch's context knows it. */
 export interface ContextNode {
@@ -129,6 +140,18 @@ export interface EpochStateData {
   /** Agent terms and calls (absent in snapshots from before agent calls were charged). */
   agentTerms?: [string, AgentTerms | null][];
   agentCalls?: [string, AgentCalls][];
+  /** Snapshot records kept and refused (absent in snapshots from before they went through consensus). */
+  agentSnapshots?: [string, SnapshotRecord][];
+  refusedSnapshots?: number;
+}
+
+/**
+ * The nodes that host agents in `context`'s epoch (node keys): the active set, so a node that left
+ * or was jailed hosts no agent from the next epoch and its agents move to their next node. The one
+ * place the epoch state takes its hosting set from (docs/agents-runtime.md "Snapshots through consensus").
+ */
+export function agentHostingSet(context: EpochContext): string[] {
+  return context.active.map((n) => n.nodeKey);
 }
 
 /** One epoch's deterministic application state. */
@@ -163,6 +186,9 @@ export class EpochState {
   private readonly agentTerms = new Map<string, AgentTerms | null>();
   /** "node:client key:agent" → acknowledged calls, in first-seen order. */
   private readonly agentCalls = new Map<string, AgentCalls>();
+  /** Agent (marketplace id, decimal) → the newest snapshot record its assigned host signed this epoch: one per agent. */
+  private readonly agentSnapshots = new Map<string, SnapshotRecord>();
+  private refusedSnapshotCount = 0;
   readonly domain: TypedDataDomain;
 
   constructor(readonly context: EpochContext) {
@@ -189,6 +215,8 @@ export class EpochState {
       signatures: [...this.signatures],
       agentTerms: [...this.agentTerms],
       agentCalls: [...this.agentCalls].map(([k, c]) => [k, { ...c }]),
+      agentSnapshots: [...this.agentSnapshots],
+      refusedSnapshots: this.refusedSnapshotCount,
     };
   }
 
@@ -210,7 +238,11 @@ export class EpochState {
     for (const [k, v] of data.signatures) s.signatures.set(k, v);
     for (const [k, v] of data.agentTerms ?? []) s.agentTerms.set(k, v);
     for (const [k, c] of data.agentCalls ?? []) s.agentCalls.set(k, { ...c });
+    for (const [k, r] of data.agentSnapshots ?? []) s.agentSnapshots.set(k, r);
+    s.refusedSnapshotCount = data.refusedSnapshots ?? 0;
     if (data.report) {
+      if (data.report.agentSnapshotsRoot !== agentSnapshotsRoot(s.agentSnapshotLeaves()))
+        throw new Error("the saved report's agent snapshots root does not match its records");
       const rewards = reportRewardsTree(data.report.epoch, data.report.nodes, s.standing());
       if (rewards.root !== data.report.rewardsRoot) throw new Error("the saved report's rewards root does not match its nodes");
       s.closedReport = { report: data.report, rewards, digest: reportDigest(s.domain, data.report) };
@@ -241,6 +273,22 @@ export class EpochState {
   /** Whether member `id`'s signature is in. */
   hasSigned(id: number): boolean {
     return this.signatures.has(id);
+  }
+
+  /** The snapshot records kept so far as the report's leaves (one per agent). */
+  agentSnapshotLeaves(): AgentSnapshotLeaf[] {
+    return [...this.agentSnapshots.values()].map((r) => ({
+      agentId: BigInt(r.agent),
+      root: r.root,
+      bytes: BigInt(r.bytes),
+      sequence: BigInt(r.sequence),
+      nodeKey: r.nodeKey,
+    }));
+  }
+
+  /** Snapshot records refused so far: not the assigned host's, not newer than the one kept, not a marketplace agent's, or a bad signature. */
+  get refusedSnapshots(): number {
+    return this.refusedSnapshotCount;
   }
 
   /** Whether member `id` closed the epoch. */
@@ -324,9 +372,11 @@ export class EpochState {
   unknownAgents(txs: readonly Buffer[]): string[] {
     const agents = new Set<string>();
     for (const d of this.decodedOf(txs)) {
+      if (d.kind === AppTxKind.AgentSnapshots) for (const r of d.records) agents.add(agentService(BigInt(r.agent)).slice(2));
       if (d.kind !== AppTxKind.AgentAcks) continue;
-      for (const a of d.acks) if (!this.agentTerms.has(a.receipt.functionRoot.toString("hex"))) agents.add(a.receipt.functionRoot.toString("hex"));
+      for (const a of d.acks) agents.add(a.receipt.functionRoot.toString("hex"));
     }
+    for (const a of agents) if (this.agentTerms.has(a)) agents.delete(a);
     return [...agents];
   }
 
@@ -353,10 +403,21 @@ export class EpochState {
     // Acks and bindings come from any active node (non-members forward through a member); the
     // epoch's own business only from the committee.
     const member = this.memberByKey.get(signerKey);
-    if (decoded.kind === AppTxKind.Acks || decoded.kind === AppTxKind.Payer || decoded.kind === AppTxKind.ComputeAcks || decoded.kind === AppTxKind.AgentAcks) {
+    if (
+      decoded.kind === AppTxKind.Acks ||
+      decoded.kind === AppTxKind.Payer ||
+      decoded.kind === AppTxKind.ComputeAcks ||
+      decoded.kind === AppTxKind.AgentAcks ||
+      decoded.kind === AppTxKind.AgentSnapshots
+    ) {
       if (!member && !this.activeByKey.has(signerKey)) return { ok: false, reason: "signer is not an active node" };
       if (decoded.kind === AppTxKind.Payer) return this.applyPayer(decoded.binding);
       if (this.closed) return { ok: false, reason: "epoch closed", late: true };
+      if (decoded.kind === AppTxKind.AgentSnapshots) {
+        const refused = decoded.records.filter((r) => !this.keepSnapshot(r)).length;
+        this.refusedSnapshotCount += refused;
+        return { ok: true, refusedAcks: refused };
+      }
       const counted =
         decoded.kind === AppTxKind.Acks
           ? decoded.acks.map((a) => this.countAck(a))
@@ -475,6 +536,22 @@ export class EpochState {
     return true;
   }
 
+  /**
+   * Keeps a snapshot record if it is a marketplace agent's, signed by the agent's assigned host in
+   * this epoch's hosting set ({@link agentHostingSet}), and newer (by sequence) than the one kept:
+   * at most one record per agent, so the state is bounded by the marketplace's agents.
+   */
+  private keepSnapshot(r: SnapshotRecord): boolean {
+    const terms = this.agentTerms.get(agentService(BigInt(r.agent)).slice(2));
+    // A caller bug, not a bad transaction: every member must know the same agents.
+    if (terms === undefined) throw new Error(`marketplace terms of agent ${r.agent} not loaded`);
+    if (terms === null || r.nodeKey !== assignedAgentHost(r.agent, agentHostingSet(this.context))) return false;
+    const kept = this.agentSnapshots.get(r.agent);
+    if ((kept && kept.sequence >= r.sequence) || snapshotRecordRefusal(r, r.agent) !== undefined) return false;
+    this.agentSnapshots.set(r.agent, r);
+    return true;
+  }
+
   /** The deliveries of the agent calls counted: the callers' calls at each agent's price, the owners' tokens. */
   private agentDeliveries(): Delivery[] {
     const out: Delivery[] = [];
@@ -567,7 +644,13 @@ export class EpochState {
       };
     });
     const { report, rewards } = completeEpochReport(
-      { epoch: BigInt(this.context.epoch), nodes, usage: [...usage].map(([client, amount]) => ({ client, amount })), charges },
+      {
+        epoch: BigInt(this.context.epoch),
+        nodes,
+        usage: [...usage].map(([client, amount]) => ({ client, amount })),
+        charges,
+        agentSnapshotsRoot: agentSnapshotsRoot(this.agentSnapshotLeaves()),
+      },
       this.standing(),
     );
     this.closedReport = { report, rewards, digest: reportDigest(this.domain, report) };

@@ -4,7 +4,7 @@ import { DeliveryAckDesk, QueuedAckSink, type DeliveryAckSink } from "../acks/de
 import { rawEd25519PublicKey } from "../acks/ed25519Keys";
 import { BlockStore } from "../blockstore/blockStore";
 import { startGateway, type GatewayOptions, type RunningGateway, type ServiceRouter } from "../gateway/gatewayServer";
-import type { PaidAgents } from "../gateway/agentRoutes";
+import type { AgentGateway, PaidAgents } from "../gateway/agentRoutes";
 import { OriginFetcher, type OriginFetcherOptions } from "../origins/originFetcher";
 import { StaticPeerDirectory, type PeerDirectory } from "../peerfetch/peerDirectory";
 import { PeerFetcher, type PeerFetcherOptions } from "../peerfetch/peerFetcher";
@@ -48,7 +48,7 @@ export interface EdgeNodeOptions {
   /** FunctionRegistry by root: functions run under their registered limits (GatewayOptions.functions). */
   functions?: GatewayOptions["functions"];
   /** Agents (needs `nodeKey`): the services' token and the node's agent-sealing public key (gateway/agentRoutes.ts). */
-  agents?: { serviceToken: string; sealingPublicKey: Buffer; paid?: PaidAgents };
+  agents?: { serviceToken: string; sealingPublicKey: Buffer; paid?: PaidAgents; recordSink?: AgentGateway["recordSink"] };
 }
 
 /** A running edge node and its parts, for the rest of the node to use. */

@@ -1,8 +1,8 @@
 /**
  * The gateway's agents routes (docs/agents-runtime.md "HTTP"):
  * - `GET /agents/_key`: the node's Ed25519 key and its agent-sealing X25519 key (owners seal their secrets to it);
- * - `POST /agents/_snapshots?agent=<id>` (agents service only, by the service token): stores a
- *   snapshot's tarball in the blockstore and answers its record signed with the node key;
+ * - `POST /agents/_snapshots?agent=<id>&sequence=<n>` (agents service only, by the service token):
+ *   stores a snapshot's tarball in the blockstore and answers its record signed with the node key;
  * - `POST /agents/_records {record}`: another host's signed snapshot record, forwarded to the service (take-over);
  * - `/agents/<id>/_fleek/<op>`: the operator's (Bearer operator token), forwarded vouched by the service token;
  * - `/agents/<id>/<path>`: forwarded to the agents service as `/<id>/<path>`; the service's meter
@@ -13,7 +13,8 @@
  */
 import { createHash, timingSafeEqual, type KeyObject } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { AGENT_METER_HEADER, signAgentReceipt, signSnapshot, type AgentMeter } from "../agents/agentRecords";
+import { AGENT_METER_HEADER, signAgentReceipt, signSnapshot, type AgentMeter, type SnapshotRecord } from "../agents/agentRecords";
+import { marketplaceAgentId } from "../../protocol/agentSnapshots";
 import type { BlockStore } from "../blockstore/blockStore";
 import { SERVICE_TOKEN_HEADER } from "../services/serviceContract";
 import { CLIENT_HEADER, RECEIPT_HEADER, type ComputeAdmission, type ComputeDesk } from "../acks/computeDesk";
@@ -33,6 +34,8 @@ export interface AgentGateway {
   maxSnapshotBytes?: number;
   /** On a node that charges for calls (with the gateway's ComputeDesk). */
   paid?: PaidAgents;
+  /** On a reporting node: where the records it signs of marketplace agents go to consensus (AckForwarder.submitSnapshot). */
+  recordSink?: (record: SnapshotRecord) => void;
 }
 
 /** What the gateway needs to charge agent calls. */
@@ -69,8 +72,11 @@ export async function routeAgents(
     if (req.method !== "POST") return replyError(res, 405, "use POST", { allow: "POST" });
     if (typeof presentedService !== "string" || !sameSecret(presentedService, agents.serviceToken))
       return replyError(res, 401, "only the node's agents service stores snapshots");
-    const agent = new URLSearchParams(search.slice(1)).get("agent") ?? "";
-    if (!/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(agent)) return replyError(res, 400, "need ?agent=<agent id>");
+    const query = new URLSearchParams(search.slice(1));
+    const agent = query.get("agent") ?? "";
+    const sequence = Number(query.get("sequence"));
+    if (!/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(agent) || !Number.isSafeInteger(sequence) || sequence < 1)
+      return replyError(res, 400, "need ?agent=<agent id>&sequence=<snapshot number, from 1>");
     const max = agents.maxSnapshotBytes ?? 256 * 2 ** 20;
     if (Number(req.headers["content-length"] ?? 0) > max) return replyError(res, 413, `snapshot over ${max} bytes`);
     let size = 0;
@@ -83,9 +89,11 @@ export async function routeAgents(
     })();
     const stored = await store.put(bounded, { contentType: "application/x-tar" });
     const record = signSnapshot(
-      { agent, root: stored.hash, bytes: stored.length, takenAt: Date.now(), nodeKey: agents.nodeKey.toString("hex") },
+      { agent, root: stored.hash, bytes: stored.length, sequence, takenAt: Date.now(), nodeKey: agents.nodeKey.toString("hex") },
       agents.nodePrivateKey,
     );
+    // Into the epoch report's agentSnapshotsRoot, for a marketplace agent (the epoch state keeps only those).
+    if (marketplaceAgentId(agent) !== undefined) agents.recordSink?.(record);
     return replyJson(res, 201, record);
   }
   const id = parts[2] ?? "";

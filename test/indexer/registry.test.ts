@@ -108,6 +108,8 @@ describe("indexer registry area matches NodeRegistry and EpochRewards to the wei
         expect(e1.report_digest).to.equal(reported.args.digest);
         expect(e1.report_signers).to.deep.equal(reported.args.signers.map(Number));
         expect(e1.report.rewardsRoot).to.equal(reported.args.report.rewardsRoot);
+        // Stored with the report: the root the committee signed of the epoch's agent snapshot records.
+        expect(e1.report.agentSnapshotsRoot).to.equal(reported.args.report.agentSnapshotsRoot);
         expect(e1.report.measurements).to.have.length(7);
         expect(BigInt(e1.flk_paid)).to.be.greaterThan(0n);
 
@@ -155,7 +157,7 @@ describe("indexer registry area matches NodeRegistry and EpochRewards to the wei
         const ep = (
           await gql(
             api.url,
-            "{ epoch(number: 1) { number start duration status activeSet committee seed beacons { nodeId revealed } report { digest signers rewardsRoot totalUsage measurements { nodeId uptime bytesServed } usage { client amount } } settlement { root flkPool flkPaid } } }",
+            "{ epoch(number: 1) { number start duration status activeSet committee seed beacons { nodeId revealed } report { digest signers rewardsRoot agentSnapshotsRoot totalUsage measurements { nodeId uptime bytesServed } usage { client amount } } settlement { root flkPool flkPaid } } }",
           )
         ).data.epoch;
         expect([ep.status, ep.activeSet, ep.committee, ep.report.digest, ep.report.signers]).to.deep.equal([
@@ -165,6 +167,7 @@ describe("indexer registry area matches NodeRegistry and EpochRewards to the wei
           e1.report_digest,
           e1.report_signers,
         ]);
+        expect(ep.report.agentSnapshotsRoot).to.equal(reported.args.report.agentSnapshotsRoot);
         // The client pays the earning nodes' revenue: (10 + 11 + 12 + 16) USDC + 4 × 7 units.
         expect(ep.report.usage).to.deep.equal([{ client: s.clients[0].address, amount: (49n * 10n ** 6n + 28n).toString() }]);
         expect(ep.beacons.filter((b: any) => !b.revealed)).to.have.length(1);

@@ -46,6 +46,7 @@ describe("NodeRegistry: epoch reports", () => {
       ],
       reputationRoot: keccak256(toUtf8Bytes("rep")),
       rewardsRoot: keccak256(toUtf8Bytes("rewards")),
+      agentSnapshotsRoot: keccak256(toUtf8Bytes("agent snapshots")),
       totalFlkWeight: 99n,
       totalUsdcWeight: 98n,
     });
@@ -59,6 +60,7 @@ describe("NodeRegistry: epoch reports", () => {
     const s = await loadFixture(reporting);
     const report = await emptyReport(s, {
       nodes: s.nodes.map((n) => ({ nodeId: n.id, uptime: 90, latencyMs: 20, bytesServed: 1n, deliveryAcks: 1n, revenue: 0n, reputation: 50 })),
+      agentSnapshotsRoot: keccak256(toUtf8Bytes("agent snapshots")),
     });
     const signers = s.members.slice(0, quorum(7));
     const sigs = await signReport(s, report, signers);
@@ -69,6 +71,8 @@ describe("NodeRegistry: epoch reports", () => {
     const [ev] = await s.registry.queryFilter(s.registry.filters.EpochReported(1), tx.blockNumber!, tx.blockNumber!);
     expect(ev.args.digest).to.equal(digest);
     expect(ev.args.report.nodes.length).to.equal(8);
+    // The indexer reads the agent snapshots root from the event.
+    expect(ev.args.report.agentSnapshotsRoot).to.equal(keccak256(toUtf8Bytes("agent snapshots")));
     const bySigner = [...signers].sort((a, b) => (BigInt(a.signer.address) < BigInt(b.signer.address) ? -1 : 1));
     expect(ev.args.signers.map(Number)).to.deep.equal(bySigner.map((n) => n.id));
     expect(await s.registry.epoch()).to.equal(2n);

@@ -32,6 +32,7 @@ describe("agent snapshots (issue 20)", function () {
   this.timeout(300_000);
   let a: AgentNode;
   let b: AgentNode;
+  let firstRecord: SnapshotRecord;
   const call = async (node: AgentNode, path = "/", init: RequestInit = {}) => {
     const answer = await fetch(`${node.gatewayUrl}/agents/memo${path}`, init);
     return { status: answer.status, json: (await answer.json()) as Record<string, unknown> };
@@ -80,6 +81,9 @@ describe("agent snapshots (issue 20)", function () {
     expect(taken.status, await taken.clone().text()).to.equal(201);
     const record = (await taken.json()) as SnapshotRecord;
     expect(record.agent).to.equal("memo");
+    // The agent's first snapshot.
+    expect(record.sequence).to.equal(1);
+    firstRecord = record;
     const key = (await (await fetch(`${a.gatewayUrl}/agents/_key`)).json()) as { nodeKey: string };
     expect(record.nodeKey).to.equal(key.nodeKey);
     // The tarball is in A's blockstore under the record's root, with the record's length.
@@ -94,6 +98,21 @@ describe("agent snapshots (issue 20)", function () {
     expect((await call(b)).json).to.deep.equal(onA.json);
     // And it goes on from there.
     expect((await call(b, "/", { method: "POST", body: "delta" })).json.rows).to.have.length(4);
+  });
+
+  it("numbers an agent's snapshots and refuses a replayed older record", async () => {
+    const second = (await (await fetch(`${a.gatewayUrl}/agents/memo/_fleek/snapshot`, operator(a))).json()) as SnapshotRecord;
+    expect(second.sequence).to.equal(2);
+    const onA = await call(a);
+    const restore = async (r: unknown) => {
+      const answer = await fetch(`${b.gatewayUrl}/agents/memo/_fleek/restore`, operator(b, { record: r }));
+      return { status: answer.status, body: (await answer.json()) as { error?: string } };
+    };
+    expect((await restore(second)).status).to.equal(200);
+    expect((await call(b)).json).to.deep.equal(onA.json);
+    // Record 1 again: a replay of an older state, refused before its content is read; B keeps record 2's state.
+    expect(await restore(firstRecord)).to.deep.equal({ status: 409, body: { error: "snapshot refused: record 1 is not newer than the state's record 2" } });
+    expect((await call(b)).json).to.deep.equal(onA.json);
   });
 
   it("refuses an altered record, another agent's record, a record signed by a node that does not host agents, and a snapshot altered on the host's disk", async () => {
@@ -114,7 +133,10 @@ describe("agent snapshots (issue 20)", function () {
     // A record correctly signed by a key that is not one of the hosting nodes: refused before its content is read.
     const stranger = generateKeyPairSync("ed25519").privateKey;
     const strangerKey = rawEd25519PublicKey(stranger).toString("hex");
-    const forged = signSnapshot({ agent: "memo", root: a.roots.memo.bundle, bytes: record.bytes, takenAt: Date.now(), nodeKey: strangerKey }, stranger);
+    const forged = signSnapshot(
+      { agent: "memo", root: a.roots.memo.bundle, bytes: record.bytes, sequence: 9, takenAt: Date.now(), nodeKey: strangerKey },
+      stranger,
+    );
     expect(await restore(forged)).to.deep.equal({
       status: 403,
       error: `snapshot refused: signed by node ${strangerKey}, which is not one of the nodes that host agents`,

@@ -3,11 +3,12 @@
  * agents service, docs/agents-runtime.md "Hosting and take-over"), requests to another node
  * redirected to the host, periodic snapshots handed to the next node, and a host SIGKILLed
  * mid-session: the next node restores the last snapshot and the agent's counter goes on from the
- * snapshot's value. Also: a record signed by a node that may not host agents is refused, and
+ * snapshot's value. Also: a record signed by a node that may not host agents, or by one of the
+ * hosting set that was not the agent's host, or an older record replayed, is refused, and
  * alarms survive a restart of the node (kept in the agent's store).
  */
 import { expect } from "chai";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { concat, keccak256, toUtf8Bytes } from "ethers";
 import { agentHostOrder } from "../../../protocol/agentHosting";
 import { rawEd25519PublicKey } from "../../../node/acks/ed25519Keys";
@@ -135,6 +136,8 @@ describe("agent take-over between nodes (issue 20)", function () {
   this.timeout(300_000);
   let host: AgentNode;
   let next: AgentNode;
+  let outsider: KeyObject;
+  let outsiderKey: string;
   const operator = (node: AgentNode, body?: unknown): RequestInit => ({
     method: "POST",
     headers: { authorization: `Bearer ${node.operatorToken}`, "content-type": "application/json" },
@@ -160,7 +163,12 @@ describe("agent take-over between nodes (issue 20)", function () {
       nodes.map((n) => n.nodeKey),
     )[0];
     const [hostPlan, nextPlan] = plans[0].nodeKey === first ? plans : [plans[1], plans[0]];
-    const hosting = { nodes, snapshotEveryMs: 60_000, probeMs: 200 };
+    // A third node of the hosting set that ranks last for the agent and never runs: its records were never the host's.
+    do {
+      outsider = generateKeyPairSync("ed25519").privateKey;
+      outsiderKey = rawEd25519PublicKey(outsider).toString("hex");
+    } while (agentHostOrder("counter", [...nodes.map((n) => n.nodeKey), outsiderKey])[2] !== outsiderKey);
+    const hosting = { nodes: [...nodes, { nodeKey: outsiderKey, gatewayUrl: "http://127.0.0.1:1" }], snapshotEveryMs: 60_000, probeMs: 200 };
     [host, next] = await Promise.all([
       startAgentNode({ counter: COUNTER }, { plan: hostPlan, hosting, peers: [nextPlan.gatewayUrl] }),
       startAgentNode({ counter: COUNTER }, { plan: nextPlan, hosting: { ...hosting, snapshotEveryMs: 1_000 }, peers: [hostPlan.gatewayUrl] }),
@@ -192,7 +200,7 @@ describe("agent take-over between nodes (issue 20)", function () {
     const record = (await usage(next)).keptRecord!;
     const stranger = generateKeyPairSync("ed25519").privateKey;
     const strangerKey = rawEd25519PublicKey(stranger).toString("hex");
-    const forged = signSnapshot({ ...record, nodeKey: strangerKey, takenAt: record.takenAt + 1 }, stranger);
+    const forged = signSnapshot({ ...record, nodeKey: strangerKey, sequence: record.sequence + 1 }, stranger);
     const restored = await fetch(`${next.gatewayUrl}/agents/counter/_fleek/restore`, operator(next, { record: forged }));
     expect([restored.status, ((await restored.json()) as { error: string }).error]).to.deep.equal([
       403,
@@ -200,6 +208,19 @@ describe("agent take-over between nodes (issue 20)", function () {
     ]);
     // Nor is it kept when handed over as a host's record.
     const handed = await fetch(`${next.gatewayUrl}/agents/_records`, { method: "POST", body: JSON.stringify({ record: forged }) });
+    expect(handed.status).to.equal(400);
+    expect((await usage(next)).keptRecord).to.deep.equal(record);
+  });
+
+  it("refuses a record signed by a node of the hosting set that was not the agent's host (the host ranks before it and answers)", async () => {
+    const record = (await usage(next)).keptRecord!;
+    const notHost = signSnapshot({ ...record, nodeKey: outsiderKey, sequence: record.sequence + 1 }, outsider);
+    const restored = await fetch(`${next.gatewayUrl}/agents/counter/_fleek/restore`, operator(next, { record: notHost }));
+    expect([restored.status, ((await restored.json()) as { error: string }).error]).to.deep.equal([
+      403,
+      `snapshot refused: signed by node ${outsiderKey}, which was not the agent's host: node ${host.nodeKey} comes before it in the agent's order and answers`,
+    ]);
+    const handed = await fetch(`${next.gatewayUrl}/agents/_records`, { method: "POST", body: JSON.stringify({ record: notHost }) });
     expect(handed.status).to.equal(400);
     expect((await usage(next)).keptRecord).to.deep.equal(record);
   });
@@ -221,6 +242,15 @@ describe("agent take-over between nodes (issue 20)", function () {
     });
     await waitFor("two more snapshot passes", async () => ((await usage(next)).snapshotPasses >= own.snapshotPasses + 2 ? true : undefined));
     expect((await usage(next)).lastSnapshot).to.deep.equal(own.lastSnapshot);
+    expect((await count(next)).json).to.deep.equal({ n: 4 });
+    // Its record goes on from the restored one's number; the host's record 1, replayed, is refused.
+    const hostRecord = (await usage(next)).keptRecord!;
+    expect([hostRecord.sequence, own.lastSnapshot!.sequence]).to.deep.equal([1, 2]);
+    const replayed = await fetch(`${next.gatewayUrl}/agents/counter/_fleek/restore`, operator(next, { record: hostRecord }));
+    expect([replayed.status, ((await replayed.json()) as { error: string }).error]).to.deep.equal([
+      409,
+      "snapshot refused: record 1 is not newer than the state's record 2",
+    ]);
     expect((await count(next)).json).to.deep.equal({ n: 4 });
   });
 

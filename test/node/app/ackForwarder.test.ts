@@ -6,6 +6,8 @@
 import { expect } from "chai";
 import { signPayerBinding } from "../../../node/acks/payerBinding";
 import type { SignedComputeAck } from "../../../node/acks/computeReceipt";
+import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
+import { signSnapshot } from "../../../node/agents/agentRecords";
 import { AckForwarder } from "../../../node/app/ackForwarder";
 import { AppTxKind, decodeAppTx } from "../../../node/app/appTransactions";
 import { SubmitStatus, type SubmitResult } from "../../../node/client/protocol";
@@ -55,6 +57,35 @@ describe("app: ack forwarder", () => {
     await forwarder.flush();
     expect(sent.slice(2).map((t) => t.kind)).to.deep.equal([AppTxKind.Payer, AppTxKind.Acks], "bound again in the new epoch");
     expect(forwarder.pending).to.equal(0);
+  });
+
+  it("submits the newest snapshot record per agent as AgentSnapshots, keeping refused ones unless a newer came", async () => {
+    const key = KeyPair.generate();
+    let status = SubmitStatus.Busy;
+    const sent: ReturnType<typeof decodeAppTx>[] = [];
+    const node = {
+      status: () => ({ epoch: 1, member: true }),
+      submit: (txs: Buffer[]): SubmitResult => {
+        if (status !== SubmitStatus.Ok) return { accepted: 0, status, reason: "busy" };
+        sent.push(...txs.map((t) => decodeAppTx(transactionPayload(t))));
+        return { accepted: txs.length, status, reason: "" };
+      },
+    };
+    const forwarder = new AckForwarder(node, key, new Logger());
+    const nodePrivateKey = ed25519PrivateKeyFromSeed(key.seed);
+    const record = (agent: string, sequence: number) =>
+      signSnapshot({ agent, root: "ab".repeat(32), bytes: 10, sequence, takenAt: 1, nodeKey: key.publicKey.toString("hex") }, nodePrivateKey);
+    forwarder.submitSnapshot(record("7", 2));
+    forwarder.submitSnapshot(record("7", 1));
+    forwarder.submitSnapshot(record("9", 1));
+    await forwarder.flush();
+    expect(sent).to.deep.equal([]);
+    forwarder.submitSnapshot(record("9", 3));
+    status = SubmitStatus.Ok;
+    await forwarder.flush();
+    expect(sent).to.deep.equal([{ kind: AppTxKind.AgentSnapshots, records: [record("7", 2), record("9", 3)] }]);
+    await forwarder.flush();
+    expect(sent).to.have.length(1, "nothing left to send");
   });
 
   it("sends delivery and compute acks in their order, each run of one kind as one transaction, holding next-epoch receipts", async () => {

@@ -1,0 +1,116 @@
+/**
+ * Agent snapshot records through consensus (docs/agents-runtime.md "Snapshots through consensus"):
+ * the host's signed records travel in AgentSnapshots transactions; the epoch state keeps the newest
+ * record (by sequence) of each marketplace agent signed by its assigned host in the epoch's hosting
+ * set (the active nodes), drops and counts the others, and commits them in the report's
+ * `agentSnapshotsRoot`, a StandardMerkleTree a node taking an agent over proves a record against.
+ */
+import { expect } from "chai";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
+import { signSnapshot, type SnapshotRecord } from "../../../node/agents/agentRecords";
+import { AppTxKind, decodeAppTx, encodeAppTx } from "../../../node/app/appTransactions";
+import { EpochState } from "../../../node/app/epochState";
+import { agentHostOrder } from "../../../protocol/agentHosting";
+import { agentSnapshotProof, verifyAgentSnapshotLeaf } from "../../../protocol/agentSnapshots";
+import { agentService } from "../../../protocol/usage";
+import { context, members, tx, type Member } from "./appFixtures";
+
+const ZERO = `0x${"00".repeat(32)}`;
+const root = (b: number) => b.toString(16).padStart(2, "0").repeat(32);
+
+describe("app: agent snapshot records in the epoch state", () => {
+  const ms = members(4);
+  const ctx = context(ms);
+  const byKey = new Map(ms.map((m) => [m.node.nodeKey, m]));
+  // Agent 7's host among the active nodes, and a node of the set that is not its host.
+  const order7 = agentHostOrder(
+    "7",
+    ms.map((m) => m.node.nodeKey),
+  ).map((k) => byKey.get(k)!);
+  const [host7, second7] = order7;
+  const host9 = byKey.get(
+    agentHostOrder(
+      "9",
+      ms.map((m) => m.node.nodeKey),
+    )[0],
+  )!;
+  const record = (m: Member, agent: string, sequence: number, rootByte: number): SnapshotRecord =>
+    signSnapshot(
+      { agent, root: root(rootByte), bytes: 1000 + sequence, sequence, takenAt: 1_800_000_000_000 + sequence, nodeKey: m.node.nodeKey },
+      ed25519PrivateKeyFromSeed(m.key.seed),
+    );
+  const snapshots = (m: Member, records: SnapshotRecord[]) => tx(m.key, { kind: AppTxKind.AgentSnapshots, records });
+  const fresh = () => {
+    const state = new EpochState(ctx);
+    state.setAgentTerms(
+      new Map([
+        [agentService(7).slice(2), { price: 0n, owner: ms[0].node.owner }],
+        [agentService(9).slice(2), { price: 0n, owner: ms[0].node.owner }],
+        [agentService(500).slice(2), undefined],
+      ]),
+    );
+    return state;
+  };
+  const close = (state: EpochState) => {
+    for (const m of ms.slice(0, 3)) expect(state.apply(tx(m.key, { kind: AppTxKind.CloseEpoch, epoch: ctx.epoch }))).to.deep.equal({ ok: true });
+    return state.report!.report;
+  };
+
+  it("encodes records with a marketplace agent id, and refuses others", () => {
+    const r = record(host7, "7", 3, 0xab);
+    const encoded = encodeAppTx({ kind: AppTxKind.AgentSnapshots, records: [r] });
+    // kind 1 | count 2 | agent 8 | root 32 | bytes 8 | sequence 8 | takenAt 8 | node key 32 | signature 64
+    expect(encoded.length).to.equal(1 + 2 + 8 + 32 + 8 + 8 + 8 + 32 + 64);
+    expect(decodeAppTx(encoded)).to.deep.equal({ kind: AppTxKind.AgentSnapshots, records: [r] });
+    expect(() => encodeAppTx({ kind: AppTxKind.AgentSnapshots, records: [{ ...r, agent: "memo" }] })).to.throw('agent "memo" is not a marketplace id');
+    expect(() => encodeAppTx({ kind: AppTxKind.AgentSnapshots, records: [] })).to.throw("1..64 snapshot records per transaction");
+  });
+
+  it("keeps each agent's newest record of its assigned host; a non-host's, a replay, an unlisted agent's and an altered one are dropped and counted", () => {
+    const state = fresh();
+    expect(state.unknownAgents([snapshots(host7, [record(host7, "12", 1, 1)])])).to.deep.equal([agentService(12).slice(2)]);
+    expect(state.apply(snapshots(host7, [record(host7, "7", 1, 0x01), record(host7, "7", 2, 0x02)]))).to.deep.equal({ ok: true, refusedAcks: 0 });
+    // Signed by a node of the hosting set that is not agent 7's host: dropped.
+    expect(state.apply(snapshots(second7, [record(second7, "7", 5, 0x05)]))).to.deep.equal({ ok: true, refusedAcks: 1 });
+    // Record 2 again, and record 1: not newer.
+    expect(state.apply(snapshots(host7, [record(host7, "7", 2, 0x22), record(host7, "7", 1, 0x01)]))).to.deep.equal({ ok: true, refusedAcks: 2 });
+    // Not a marketplace agent; and a record altered after signing (its root).
+    const altered = { ...record(host9, "9", 4, 0x04), root: root(0x44) };
+    expect(state.apply(snapshots(host9, [record(host9, "500", 1, 0x50), altered]))).to.deep.equal({ ok: true, refusedAcks: 2 });
+    expect(state.apply(snapshots(host9, [record(host9, "9", 4, 0x04)]))).to.deep.equal({ ok: true, refusedAcks: 0 });
+    expect(state.refusedSnapshots).to.equal(5);
+
+    const report = close(state);
+    // The tree over (agentId, root, bytes, sequence, signer) of agent 7's record 2 and agent 9's record 4, written out here.
+    const expected = StandardMerkleTree.of(
+      [
+        [7n, `0x${root(0x02)}`, 1002n, 2n, `0x${host7.node.nodeKey}`],
+        [9n, `0x${root(0x04)}`, 1004n, 4n, `0x${host9.node.nodeKey}`],
+      ],
+      ["uint256", "bytes32", "uint64", "uint64", "bytes32"],
+    );
+    expect(report.agentSnapshotsRoot).to.equal(expected.root);
+    // A node taking agent 7 over proves record 2 against the reported root; record 1, or another root, does not prove.
+    const proven = agentSnapshotProof(state.agentSnapshotLeaves(), 7n)!;
+    expect(proven.leaf).to.deep.equal({ agentId: 7n, root: root(0x02), bytes: 1002n, sequence: 2n, nodeKey: host7.node.nodeKey });
+    expect(verifyAgentSnapshotLeaf(report.agentSnapshotsRoot, proven.leaf, proven.proof)).to.equal(true);
+    expect(verifyAgentSnapshotLeaf(report.agentSnapshotsRoot, { ...proven.leaf, sequence: 1n, bytes: 1001n, root: root(0x01) }, proven.proof)).to.equal(false);
+    expect(verifyAgentSnapshotLeaf(report.agentSnapshotsRoot, { ...proven.leaf, root: root(0x66) }, proven.proof)).to.equal(false);
+    // After the close, records are late.
+    expect(state.apply(snapshots(host7, [record(host7, "7", 3, 0x03)]))).to.deep.equal({ ok: false, reason: "epoch closed", late: true });
+    // Saved and restored, the state keeps its records and its root.
+    const again = EpochState.restore(state.save());
+    expect(again.report!.report.agentSnapshotsRoot).to.equal(expected.root);
+    expect(again.refusedSnapshots).to.equal(5);
+  });
+
+  it("an epoch with no snapshot has a zero root; a node outside the active set hosts nothing", () => {
+    expect(close(fresh()).agentSnapshotsRoot).to.equal(ZERO);
+    // The host of agent 7 left the active set: its records are dropped, and the next node of the order is the host.
+    const state = new EpochState({ ...ctx, active: ctx.active.filter((n) => n.nodeKey !== host7.node.nodeKey) });
+    state.setAgentTerms(new Map([[agentService(7).slice(2), { price: 0n, owner: ms[0].node.owner }]]));
+    expect(state.apply(snapshots(second7, [record(host7, "7", 1, 0x01), record(second7, "7", 2, 0x02)]))).to.deep.equal({ ok: true, refusedAcks: 1 });
+    expect(state.agentSnapshotLeaves().map((l) => [l.sequence, l.nodeKey])).to.deep.equal([[2n, second7.node.nodeKey]]);
+  });
+});
