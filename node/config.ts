@@ -20,6 +20,8 @@
  *   "signerKey": "0x<secp256k1 private key>",             // or "signerKeyFile": the registered report signer
  *   "reporting": { "enabled": true, "pingMs": 5000,       // optional; on by default with a signer key
  *                  "tickMs": 1000, "submitStaggerMs": 5000 }  //   and the chain source
+ *   "rentKeeper": { "marketplace": "0x...",               // optional, off by default (one node per network):
+ *                   "everyMs": 600000, "scanPerTick": 256 }  //   collectRent for due leases; needs signer and chain
  *   "services": { "functions": { "limits": { "cpuMs": 50 } } }  // optional, needs gateway: services by id
  *                                                         //   (re-read on SIGHUP; docs/functions.md;
  *                                                         //   "agents": docs/agents-runtime.md)
@@ -50,7 +52,15 @@ export interface NodeConfigFile {
   signerKey?: string;
   signerKeyFile?: string;
   reporting?: Partial<ReportingConfig> & { enabled?: boolean };
+  rentKeeper?: Partial<RentKeeperConfig>;
   services?: Record<string, Record<string, unknown>>;
+}
+
+/** The rent keeper duty (node/chain/rentKeeper.ts): AgentMarketplace's address, tick period and batch. */
+export interface RentKeeperConfig {
+  marketplace: string;
+  everyMs: number;
+  scanPerTick: number;
 }
 
 /** The gateway section: where edge services listen and store. */
@@ -100,6 +110,8 @@ export interface NodeConfig {
   signer?: Wallet;
   /** Set when the node reports: a signer key, the chain source, and not disabled. */
   reporting?: ReportingConfig;
+  /** Set when this node collects the marketplace's due rent (needs the signer and the chain source). */
+  rentKeeper?: RentKeeperConfig;
   /** Services to run by id, with their options (node/services/serviceCatalog.ts); needs `gateway`. */
   services?: Record<string, Record<string, unknown>>;
 }
@@ -139,8 +151,18 @@ export function loadConfig(file: string, logger: Logger = new Logger()): NodeCon
     gateway: raw.gateway ? gatewayOf(raw.gateway, dir) : undefined,
     signer,
     reporting,
+    rentKeeper: raw.rentKeeper === undefined ? undefined : rentKeeperOf(raw.rentKeeper, Boolean(signer && chain)),
     services,
   };
+}
+
+function rentKeeperOf(r: Partial<RentKeeperConfig>, canSend: boolean): RentKeeperConfig {
+  if (!canSend) throw new Error("config: rentKeeper needs signerKey/signerKeyFile and the chain committee source");
+  const { marketplace, everyMs = 600_000, scanPerTick = 256 } = r;
+  if (typeof marketplace !== "string" || !isAddress(marketplace)) throw new Error("config: rentKeeper.marketplace must be the AgentMarketplace address");
+  if (!Number.isSafeInteger(everyMs) || everyMs < 1_000) throw new Error("config: rentKeeper.everyMs must be an integer of at least 1000 ms");
+  if (!Number.isSafeInteger(scanPerTick) || scanPerTick < 1 || scanPerTick > 256) throw new Error("config: rentKeeper.scanPerTick must be 1-256");
+  return { marketplace, everyMs, scanPerTick };
 }
 
 function signerOf(raw: NodeConfigFile, dir: string): Wallet | undefined {

@@ -21,6 +21,7 @@ import { EpochReporter } from "./app/epochReporter";
 import { PeerPinger } from "./app/peerPinger";
 import { FunctionDirectory, sponsorOf } from "./chain/functionDirectory";
 import { RegistryReporting } from "./chain/registryReporting";
+import { RentKeeper } from "./chain/rentKeeper";
 import type { NodeConfig } from "./config";
 import { startEdgeNode, type EdgeNode } from "./edge/edgeNode";
 import { functionLimitsFrom } from "./functions/functionLimits";
@@ -138,6 +139,7 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
     });
     reporter.start();
   }
+  const rentKeeper = config.rentKeeper && chain && config.signer ? startRentKeeper(config, logger.child({ component: "rent" })) : undefined;
   return {
     edge,
     reporter,
@@ -147,12 +149,32 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
       await supervisor.reconcile(services ?? {});
     },
     close: async () => {
+      clearInterval(rentKeeper);
       reporter?.stop();
       submitter?.close();
       await supervisor?.close();
       await edge?.close();
     },
   };
+}
+
+/** The rent keeper duty: a tick every `everyMs`, one at a time; failures are logged and retried at the next tick. */
+function startRentKeeper(config: NodeConfig, logger: Logger): NodeJS.Timeout {
+  const { rpcUrl, chainId } = config.chain!;
+  const { marketplace, everyMs, scanPerTick } = config.rentKeeper!;
+  const keeper = new RentKeeper(new JsonRpcProvider(rpcUrl, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1 }), marketplace, config.signer!, {
+    scanPerTick,
+  });
+  let running = false;
+  return setInterval(() => {
+    if (running) return;
+    running = true;
+    keeper
+      .tick()
+      .then((sent) => sent > 0n && logger.info("rent collected", { units: String(sent) }))
+      .catch((err: unknown) => logger.warn("collecting rent failed", { err: String(err) }))
+      .finally(() => (running = false));
+  }, everyMs);
 }
 
 /**

@@ -12,6 +12,7 @@ import { BlockStore } from "../node/blockstore/blockStore";
 import { writeClusterConfigs } from "../node/clusterConfigs";
 import type { NodeConfigFile } from "../node/config";
 import type { Parameters } from "../node/consensus/parameters";
+import type { KeyPair } from "../node/consensus/types/crypto";
 import { spawnNode } from "../node/nodeProcess";
 import { waitForService } from "./functionNode";
 
@@ -29,6 +30,8 @@ export interface AgentNodePlan {
   dir: string;
   configFile: string;
   nodeKey: string;
+  /** Its Ed25519 key pair (to register it on a test chain). */
+  key: KeyPair;
   gatewayUrl: string;
 }
 
@@ -55,7 +58,13 @@ export function planAgentNode(): AgentNodePlan {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-node-"));
   const basePort = 20_000 + Math.floor(Math.random() * 120) * 100 + 60;
   const { nodes } = writeClusterConfigs(dir, 1, basePort, FAST);
-  return { dir, configFile: nodes[0].configFile, nodeKey: nodes[0].key.publicKey.toString("hex"), gatewayUrl: `http://127.0.0.1:${basePort + 11}` };
+  return {
+    dir,
+    configFile: nodes[0].configFile,
+    nodeKey: nodes[0].key.publicKey.toString("hex"),
+    key: nodes[0].key,
+    gatewayUrl: `http://127.0.0.1:${basePort + 11}`,
+  };
 }
 
 /** Stores the agents' bundles and configs and starts a node hosting them under `limits`. */

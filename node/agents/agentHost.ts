@@ -61,6 +61,11 @@ export interface AgentHostDeps {
   refusedHosts: ReadonlySet<string>;
   /** Called when an alarm's handler failed (logged: nobody waits for an alarm's answer). */
   alarmFailed: (id: string, error: Error) => void;
+  /**
+   * Whether a due alarm may run now; false while the agent is parked (paused, lease ended): the
+   * alarm's row stays stored and runs once the agent is served again.
+   */
+  alarmAllowed: () => Promise<boolean>;
 }
 
 /** What the running request or alarm may still spend. */
@@ -417,6 +422,7 @@ export class AgentHost {
       () => {
         this.alarms.delete(id);
         this.serialized(async () => {
+          if (!(await this.deps.alarmAllowed())) return undefined;
           const open = await this.openForUse();
           // Removed before it runs: an alarm that fails is not retried forever after a restart.
           if (!(await removeAlarm(open.store, id))) return undefined;

@@ -13,7 +13,9 @@ import type { Logger } from "../logger";
 import { ServiceRefusal, readGatewayContent } from "../services/serviceInput";
 import type { AgentDirectory, AgentEntry } from "./agentDirectory";
 import type { AgentHost } from "./agentHost";
-import { AgentHosting, type HostNode } from "./agentHosting";
+import { JsonRpcProvider, Network } from "ethers";
+import { RegistryHostingNodes } from "../chain/registryHostingNodes";
+import { AgentHosting, type HostingNodes, type HostNode } from "./agentHosting";
 import { newestRecord, snapshotRecordRefusal, type SnapshotRecord } from "./agentRecords";
 import type { AgentLimits, HostingConfig } from "./agentsConfig";
 
@@ -36,6 +38,22 @@ export interface TakeoverDeps {
   restore: (host: AgentHost, record: unknown) => Promise<unknown>;
 }
 
+/**
+ * The hosting set's one source (docs/agents-runtime.md "Hosting and take-over"): the registry's
+ * active, non-jailed nodes of the current epoch when `hosting.registry` is set, else the config's
+ * `hosting.nodes` (a node that follows no chain).
+ */
+export function hostingNodes(config: HostingConfig): HostingNodes {
+  if (config.registry) {
+    const r = config.registry;
+    const provider = new JsonRpcProvider(r.rpcUrl, Network.from(r.chainId), { staticNetwork: true, cacheTimeout: -1 });
+    const registry = new RegistryHostingNodes(provider, BigInt(r.chainId), r.address, r.pollMs);
+    return () => registry.nodes();
+  }
+  const set = { nodes: config.nodes ?? [], left: [] };
+  return async () => set;
+}
+
 /** Reads a record file of an agent's folder, if any. */
 export function readRecord(dir: string, name = OWN_RECORD): SnapshotRecord | undefined {
   const file = path.join(dir, name);
@@ -45,6 +63,7 @@ export function readRecord(dir: string, name = OWN_RECORD): SnapshotRecord | und
 /** One runtime's take-over. */
 export class AgentTakeover {
   private view: Promise<AgentHosting> | undefined;
+  private readonly hostingNodes: HostingNodes;
   /** Agents this node serves as their host now (adopted). */
   private readonly hostedHere = new Set<string>();
   /** Each agent's write count at its last snapshot. */
@@ -55,6 +74,7 @@ export class AgentTakeover {
   ticks = 0;
 
   constructor(private readonly deps: TakeoverDeps) {
+    this.hostingNodes = hostingNodes(deps.hosting);
     this.ticker = setInterval(() => void this.snapshotChanged(), deps.hosting.snapshotEveryMs);
   }
 
@@ -63,7 +83,7 @@ export class AgentTakeover {
     this.view ??= (async () => {
       const answer = await fetch(`${this.deps.gatewayUrl}/agents/_key`);
       if (answer.status !== 200) throw new ServiceRefusal(503, `this node's key is not known yet: HTTP ${answer.status} from its gateway`);
-      return new AgentHosting(this.deps.hosting, ((await answer.json()) as { nodeKey: string }).nodeKey);
+      return new AgentHosting(this.hostingNodes, this.deps.hosting.probeMs, ((await answer.json()) as { nodeKey: string }).nodeKey);
     })().catch((error: unknown) => {
       this.view = undefined;
       throw error;
@@ -99,7 +119,7 @@ export class AgentTakeover {
 
   /** Why a record to restore is refused by its signer, or undefined when its signer was the agent's host (AgentHosting.hostRefusal). */
   async signerRefusal(record: SnapshotRecord): Promise<string | undefined> {
-    return (await this.hosting()).hostRefusal(record.agent, record.nodeKey);
+    return (await this.hosting()).hostRefusal(record.agent, record.nodeKey, record.takenAt);
   }
 
   /** `POST /agents/_records {record}` from a host: kept (and its snapshot fetched) when newer than the one kept. */
@@ -146,7 +166,7 @@ export class AgentTakeover {
     this.snapshotWrites.set(host.agent.id, writes);
     const hosting = await this.hosting();
     const answers = await Promise.all(
-      hosting.successors(host.agent.id, RECORD_KEEPERS).map(async (node) => {
+      (await hosting.successors(host.agent.id, RECORD_KEEPERS)).map(async (node) => {
         try {
           const answer = await fetch(`${node.gatewayUrl}/agents/_records`, {
             method: "POST",
@@ -183,7 +203,7 @@ export class AgentTakeover {
   private async pull(id: string): Promise<SnapshotRecord[]> {
     const hosting = await this.hosting();
     const answers = await Promise.all(
-      hosting.successors(id, RECORD_KEEPERS).map(async (node) => {
+      (await hosting.successors(id, RECORD_KEEPERS)).map(async (node) => {
         try {
           const answer = await fetch(`${node.gatewayUrl}/agents/_records?agent=${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(5_000) });
           if (answer.status !== 200 || Number(answer.headers.get("content-length") ?? 0) > 16 * 1024) {

@@ -88,10 +88,15 @@ export interface AgentsConfig {
   hosting?: HostingConfig;
 }
 
-/** The nodes offering the agents service and the snapshot cadence. */
+/** Where the hosting set comes from (one of `nodes` or `registry`) and the snapshot cadence. */
 export interface HostingConfig {
-  /** The active nodes offering the agents service, this one included: Ed25519 key and gateway. */
-  nodes: { nodeKey: string; gatewayUrl: string }[];
+  /** The nodes offering the agents service, this one included: Ed25519 key and gateway (a node that follows no chain). */
+  nodes?: { nodeKey: string; gatewayUrl: string }[];
+  /**
+   * The NodeRegistry whose active, non-jailed nodes are the hosting set, re-read at each epoch
+   * change (node/chain/registryHostingNodes.ts); `pollMs`: how often the epoch is checked.
+   */
+  registry?: { rpcUrl: string; chainId: number; address: string; pollMs: number };
   /** How often a changed agent is snapshotted, ms (also at clean shutdown). */
   snapshotEveryMs: number;
   /** How long a node's answer (or silence) to the liveness probe is trusted, ms. */
@@ -105,7 +110,17 @@ function hostingFrom(raw: unknown): HostingConfig | undefined {
   const h = raw as Record<string, unknown>;
   if (typeof h !== "object" || h === null || Array.isArray(h)) throw new Error("config: services.agents.hosting must be an object");
   for (const key of Object.keys(h))
-    if (!["nodes", "snapshotEveryMs", "probeMs"].includes(key)) throw new Error(`config: unknown key services.agents.hosting.${key}`);
+    if (!["nodes", "registry", "snapshotEveryMs", "probeMs"].includes(key)) throw new Error(`config: unknown key services.agents.hosting.${key}`);
+  if ((h.nodes === undefined) === (h.registry === undefined))
+    throw new Error("config: services.agents.hosting takes its nodes from nodes or from registry, one of the two");
+  const positive = (key: string, fallback: number, from: Record<string, unknown> = h, where = "hosting"): number => {
+    const value = from[key] ?? fallback;
+    if (!Number.isSafeInteger(value) || (value as number) < 100)
+      throw new Error(`config: services.agents.${where}.${key} must be an integer of at least 100 ms`);
+    return value as number;
+  };
+  const timing = { snapshotEveryMs: positive("snapshotEveryMs", 10 * 60_000), probeMs: positive("probeMs", 5_000) };
+  if (h.registry !== undefined) return { registry: registryFrom(h.registry, positive), ...timing };
   if (!Array.isArray(h.nodes) || h.nodes.length === 0 || h.nodes.length > MAX_HOSTING_NODES)
     throw new Error(`config: services.agents.hosting.nodes must list 1-${MAX_HOSTING_NODES} nodes`);
   const nodes = h.nodes.map((n: unknown, i: number) => {
@@ -117,13 +132,23 @@ function hostingFrom(raw: unknown): HostingConfig | undefined {
     return { nodeKey: node.nodeKey, gatewayUrl: node.gatewayUrl.replace(/\/+$/, "") };
   });
   if (new Set(nodes.map((n) => n.nodeKey)).size !== nodes.length) throw new Error("config: services.agents.hosting.nodes names a node twice");
-  const positive = (key: string, fallback: number): number => {
-    const value = h[key] ?? fallback;
-    if (!Number.isSafeInteger(value) || (value as number) < 100)
-      throw new Error(`config: services.agents.hosting.${key} must be an integer of at least 100 ms`);
-    return value as number;
-  };
-  return { nodes, snapshotEveryMs: positive("snapshotEveryMs", 10 * 60_000), probeMs: positive("probeMs", 5_000) };
+  return { nodes, ...timing };
+}
+
+function registryFrom(
+  raw: unknown,
+  positive: (key: string, fallback: number, from: Record<string, unknown>, where: string) => number,
+): HostingConfig["registry"] {
+  const r = raw as Record<string, unknown>;
+  if (typeof r !== "object" || r === null || Array.isArray(r)) throw new Error("config: services.agents.hosting.registry must be an object");
+  for (const key of Object.keys(r))
+    if (!["rpcUrl", "chainId", "address", "pollMs"].includes(key)) throw new Error(`config: unknown key services.agents.hosting.registry.${key}`);
+  if (typeof r.rpcUrl !== "string" || !/^https?:\/\//.test(r.rpcUrl)) throw new Error("config: services.agents.hosting.registry.rpcUrl must be an http(s) URL");
+  if (!Number.isSafeInteger(r.chainId) || (r.chainId as number) <= 0)
+    throw new Error("config: services.agents.hosting.registry.chainId must be the registry's chain id");
+  if (typeof r.address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(r.address))
+    throw new Error("config: services.agents.hosting.registry.address must be the NodeRegistry address");
+  return { rpcUrl: r.rpcUrl, chainId: r.chainId as number, address: r.address, pollMs: positive("pollMs", 5_000, r, "hosting.registry") };
 }
 
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;

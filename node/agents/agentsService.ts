@@ -72,6 +72,8 @@ export class AgentsRuntime {
   private readonly hosts = new Map<string, AgentHost>();
   /** Agents being closed because they are paused or their lease ran out. */
   private readonly parking = new Set<string>();
+  /** Agents parked (paused, lease ended): the sweep resumes their stored alarms once they are served again. */
+  private readonly parked = new Set<string>();
   private readonly content = new LRUCache<string, Buffer>({ maxSize: 64 * 2 ** 20, sizeCalculation: (b) => Math.max(1, b.length) });
   private template: Promise<{ dir: string; baseline: number }> | undefined;
   private readonly sweeper: NodeJS.Timeout;
@@ -122,6 +124,8 @@ export class AgentsRuntime {
 
   private async wake(agent: AgentEntry): Promise<void> {
     const host = this.hostOf(agent);
+    // A parked agent's alarms wait in its store until it is served again (the sweep wakes it then).
+    if (leaseRefusal(agent, Date.now())) return this.park(agent.id);
     // With take-over, only the agent's host runs its alarms (routing adopts it first).
     if (this.takeover && (await this.takeover.route(agent, host))) return;
     await this.makeRoom(host);
@@ -241,6 +245,7 @@ export class AgentsRuntime {
           ),
         refusedHosts: this.refusedHosts,
         alarmFailed: (id, error) => this.context.logger.warn("agent alarm failed", { agent: id, error: error.message }),
+        alarmAllowed: () => this.alarmAllowed(agent.id),
       });
       this.hosts.set(agent.id, host);
     }
@@ -272,8 +277,24 @@ export class AgentsRuntime {
     for (let excess = open.length + 1 - this.config.limits.maxOpen; excess > 0 && idle.length > 0; excess--) await idle.shift()!.close();
   }
 
+  /** A due alarm of `id` runs unless the agent is parked now (then it is parked: its timers dropped, its rows kept). */
+  private async alarmAllowed(id: string): Promise<boolean> {
+    const agent = await this.directory.lookup(id);
+    if (!agent || !leaseRefusal(agent, Date.now())) return true;
+    this.park(id);
+    return false;
+  }
+
   private async closeIdle(): Promise<void> {
     const now = Date.now();
+    for (const id of this.parked) {
+      const agent = await this.directory.lookup(id).catch(() => undefined);
+      if (!agent || leaseRefusal(agent, now)) continue;
+      // Served again (funded, resumed): its stored alarms are scheduled, those due while parked run now.
+      this.parked.delete(id);
+      if (readWakeHint(this.agentDir(id)) !== undefined)
+        void this.wake(agent).catch((error: unknown) => this.context.logger.warn("agent wake failed", { agent: id, error: String(error) }));
+    }
     for (const [id, host] of this.hosts) {
       if (!host.isOpen && host.pendingAlarms === 0) continue;
       const agent = await this.directory.lookup(id).catch(() => undefined);
@@ -283,11 +304,13 @@ export class AgentsRuntime {
   }
 
   /**
-   * A paused agent or an ended lease: cancels its alarms and closes its isolate and store after
-   * the requests already in its queue (admitted while it was served, they finish). Its data folder
-   * and last snapshot stay; the next request once it is served again reopens it in the same queue.
+   * A paused agent or an ended lease: cancels its alarms' timers and closes its isolate and store
+   * after the requests already in its queue (admitted while it was served, they finish). Its data
+   * folder, last snapshot and stored alarms stay; once it is served again the sweep (or its next
+   * request) reopens it in the same queue and its alarms run, those due meanwhile at once.
    */
   private park(id: string): void {
+    this.parked.add(id);
     const host = this.hosts.get(id);
     if (!host || this.parking.has(id) || (!host.isOpen && host.pendingAlarms === 0)) return;
     this.parking.add(id);

@@ -305,6 +305,11 @@ export class RegistryReporting {
   }
 }
 
+/** The gateway origin a node registered: `http://host:ports.gateway`. */
+export function gatewayUrlOf(endpoints: { host: string; ports: { gateway: bigint } }): string {
+  return `http://${endpoints.host}:${Number(endpoints.ports.gateway)}`;
+}
+
 function registered(n: NodeViewResult): RegisteredNode {
   return {
     id: Number(n.id),
@@ -312,7 +317,7 @@ function registered(n: NodeViewResult): RegisteredNode {
     signer: getAddress(n.signer),
     owner: getAddress(n.owner),
     lockedUntil: BigInt(n.lockedUntil),
-    gatewayUrl: `http://${n.endpoints.host}:${Number(n.endpoints.ports.gateway)}`,
+    gatewayUrl: gatewayUrlOf(n.endpoints),
     mempool: { host: n.endpoints.host, port: Number(n.endpoints.ports.mempool) },
   };
 }

@@ -29,6 +29,21 @@ const COUNTER = {
   } }`,
 };
 
+/** Sets an alarm on POST `?ms=`; its handler counts runs and keeps the last run's time. */
+const ALARMED = {
+  config: { name: "Alarmed" },
+  bundle: `export default {
+    async fetch(request, env) {
+      if (request.method === "POST") await env.setAlarm(Number(request.url.split("ms=")[1]));
+      return Response.json({ fired: (await env.kv.get("fired")) ?? 0, firedAt: (await env.kv.get("firedAt")) ?? null });
+    },
+    async alarm(env) {
+      await env.kv.put("fired", ((await env.kv.get("fired")) ?? 0) + 1);
+      await env.kv.put("firedAt", Date.now());
+    },
+  }`,
+};
+
 interface Status {
   id: string;
   open: boolean;
@@ -69,7 +84,7 @@ describe("agents: hosting lease on a real chain (issue 20)", function () {
     suite = await deploySuite();
     chain = await serveChain();
     node = await startAgentNode(
-      { counter: COUNTER },
+      { counter: COUNTER, alarmed: ALARMED },
       {
         limits: { cpuMs: 20_000, idleMs: 600_000 },
         marketplace: { rpcUrl: chain.url, address: await suite.agentMarketplace.getAddress(), ttlMs: 100 },
@@ -146,5 +161,48 @@ describe("agents: hosting lease on a real chain (issue 20)", function () {
     expect(answer.status, answer.text).to.equal(200);
     expect(JSON.parse(answer.text)).to.deep.equal({ slow: "finished" });
     await waitFor(status, (s) => s?.open === false && s.busy === 0);
+  });
+
+  it("keeps a parked agent's alarms: none runs while it is paused, and once resumed the one due meanwhile runs without a request", async () => {
+    const [, alice] = await hre.ethers.getSigners();
+    const m = suite.agentMarketplace.connect(alice);
+    const roots = node.roots.alarmed;
+    await m.register("alarmed", `0x${roots.config}`, `0x${roots.bundle}`, 256, 0); // marketplace id 2
+    await m.fundLease(2, 3_500);
+    const get = async (init?: RequestInit) => {
+      const answer = await fetch(`${node.gatewayUrl}/agents/2/?ms=6000`, init);
+      return { status: answer.status, text: await answer.text() };
+    };
+    const usage = async () =>
+      (await (await fetch(`${node.gatewayUrl}/agents/2/_fleek/usage`, { headers: { authorization: `Bearer ${node.operatorToken}` } })).json()) as {
+        open: boolean;
+        pendingAlarms: number;
+      };
+    const set = await waitFor(
+      () => get({ method: "POST" }),
+      (r) => r.status !== 402,
+    );
+    expect(set.status, set.text).to.equal(200);
+    const due = Date.now() + 6_000;
+    expect(JSON.parse(set.text)).to.deep.equal({ fired: 0, firedAt: null });
+
+    // Paused before the alarm is due: parked, its isolate closed and its alarm's timer dropped (the row stays stored).
+    await m.setPaused(2, true);
+    await waitFor(get, (r) => r.status === 423);
+    await waitFor(usage, (u) => !u.open && u.pendingAlarms === 0);
+    // The due time passes while it is parked.
+    await waitFor(
+      async () => Date.now(),
+      (now) => now > due + 1_000,
+      30_000,
+    );
+    const resumedAt = Date.now();
+    await m.setPaused(2, false);
+    // No request: the node's sweep sees it served again and wakes it, which runs the alarm due meanwhile.
+    await waitFor(usage, (u) => u.open);
+    const fired = await waitFor(get, (r) => r.status === 200 && (JSON.parse(r.text) as { fired: number }).fired > 0);
+    const after = JSON.parse(fired.text) as { fired: number; firedAt: number };
+    expect(after.fired).to.equal(1);
+    expect(after.firedAt, "the alarm ran while the agent was paused").to.be.at.least(resumedAt);
   });
 });

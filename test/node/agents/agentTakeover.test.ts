@@ -91,10 +91,15 @@ describe("agent hosting order (issue 20)", () => {
     let probes = 0;
     const order = agentHostOrder("counter", [key(1), key(2), key(3)]);
     const last = order[2];
-    const hosting = new AgentHosting({ nodes, snapshotEveryMs: 1000, probeMs: 100 }, last, async (n) => {
-      probes++;
-      return !down.has(n.nodeKey);
-    });
+    const hosting = new AgentHosting(
+      async () => ({ nodes, left: [{ nodeKey: key(7), atMs: 5_000 }] }),
+      100,
+      last,
+      async (n) => {
+        probes++;
+        return !down.has(n.nodeKey);
+      },
+    );
     expect((await hosting.hostOf("counter")).nodeKey).to.equal(order[0]);
     down.add(order[0]);
     // The first node's answer is trusted for probeMs: wait for it to be probed again.
@@ -105,8 +110,12 @@ describe("agent hosting order (issue 20)", () => {
     down.clear();
     await waitFor("the first node back", async () => ((await hosting.hostOf("counter")).nodeKey === order[0] ? true : undefined), 5_000);
     expect(probes).to.be.greaterThan(3);
-    expect(hosting.isHostNode(key(2))).to.equal(true);
-    expect(hosting.isHostNode(key(9))).to.equal(false);
+    expect(await hosting.isHostNode(key(2))).to.equal(true);
+    expect(await hosting.isHostNode(key(9))).to.equal(false);
+    // A node that left the set at the last epoch change (at 5,000 ms) signed as a host only before it left.
+    expect(await hosting.isHostNode(key(7), 5_000)).to.equal(true);
+    expect(await hosting.isHostNode(key(7), 5_001)).to.equal(false);
+    expect(await hosting.isHostNode(key(7))).to.equal(false);
   });
 });
 
@@ -129,6 +138,26 @@ describe("agent hosting config (issue 20)", () => {
     );
     expect(hosting({ nodes, snapshotEveryMs: 5 })).to.throw("config: services.agents.hosting.snapshotEveryMs must be an integer of at least 100 ms");
     expect(hosting({ nodes, every: 1 })).to.throw("config: unknown key services.agents.hosting.every");
+  });
+
+  it("takes the set from a registry instead (not both), with the registry's settings checked", () => {
+    const registry = { rpcUrl: "http://127.0.0.1:8545", chainId: 31337, address: `0x${"ab".repeat(20)}` };
+    expect(agentsConfigFrom({ hosting: { registry } }).hosting).to.deep.equal({
+      registry: { ...registry, pollMs: 5_000 },
+      snapshotEveryMs: 600_000,
+      probeMs: 5_000,
+    });
+    expect(hosting({ registry, nodes: [{ nodeKey: key(1), gatewayUrl: "http://x" }] })).to.throw(
+      "config: services.agents.hosting takes its nodes from nodes or from registry, one of the two",
+    );
+    expect(hosting({})).to.throw("config: services.agents.hosting takes its nodes from nodes or from registry, one of the two");
+    expect(hosting({ registry: { ...registry, address: "0x12" } })).to.throw(
+      "config: services.agents.hosting.registry.address must be the NodeRegistry address",
+    );
+    expect(hosting({ registry: { ...registry, pollMs: 10 } })).to.throw(
+      "config: services.agents.hosting.registry.pollMs must be an integer of at least 100 ms",
+    );
+    expect(hosting({ registry: { ...registry, url: "x" } })).to.throw("config: unknown key services.agents.hosting.registry.url");
   });
 });
 

@@ -44,4 +44,14 @@ describe("app: gateway and reporting config", () => {
     expect(() => load({ gateway: { port: 4220, blockstore: "b", peers: ["ftp://x"] } })).to.throw("gateway.peers");
     expect(load({ gateway: { port: 4220, blockstore: "b" } }).gateway?.blockstore).to.equal(path.join(dir, "b"));
   });
+
+  it("runs the rent keeper only when configured, with a signer on the chain source", () => {
+    const marketplace = "0x" + "cd".repeat(20);
+    expect(load({ signerKey }).rentKeeper).to.equal(undefined);
+    expect(load({ signerKey, rentKeeper: { marketplace } }).rentKeeper).to.deep.equal({ marketplace, everyMs: 600_000, scanPerTick: 256 });
+    expect(() => load({ rentKeeper: { marketplace } })).to.throw("config: rentKeeper needs signerKey/signerKeyFile and the chain committee source");
+    expect(() => load({ signerKey, rentKeeper: { marketplace: "0x12" } })).to.throw("config: rentKeeper.marketplace must be the AgentMarketplace address");
+    expect(() => load({ signerKey, rentKeeper: { marketplace, scanPerTick: 257 } })).to.throw("config: rentKeeper.scanPerTick must be 1-256");
+    expect(() => load({ signerKey, rentKeeper: { marketplace, everyMs: 10 } })).to.throw("config: rentKeeper.everyMs must be an integer of at least 1000 ms");
+  });
 });

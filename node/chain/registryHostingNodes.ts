@@ -1,0 +1,87 @@
+/**
+ * The nodes that may host agents, from the NodeRegistry (docs/agents-runtime.md "Hosting and
+ * take-over"): the current epoch's active set, without the nodes that are not `Active` (jailed,
+ * exiting) and those whose key proof is invalid, each with the gateway origin it registered
+ * (`http://host:ports.gateway`). The registry has no "offers agents" flag: every active node is in
+ * the set, and one that does not run the agents service simply never answers the host probe
+ * (`GET /agents/_key`), so it is passed over like a node that is down.
+ *
+ * The set changes only at an epoch change (registration, jailing and exit all take effect there),
+ * so the epoch is checked at most every `pollMs` and the set re-read, at the same block, only when
+ * it moved. While the RPC fails the last set is kept; before the first read succeeds, callers get
+ * the error.
+ */
+import { Contract, getAddress } from "ethers";
+import type { HostingSet, HostNode } from "../agents/agentHosting";
+import { NODE_REGISTRY_ABI } from "./registryAbi";
+import { hasValidKeyProof, type RegistryAddress, type RpcProvider } from "./registryCommittee";
+import { gatewayUrlOf } from "./registryReporting";
+
+/** NodeStaking.Status.Active. */
+const ACTIVE = 2n;
+
+interface NodeViewResult {
+  owner: string;
+  nodeKey: string;
+  signer: string;
+  status: bigint;
+  endpoints: { host: string; ports: { gateway: bigint } };
+  keyProof: readonly string[];
+}
+
+/** The hosting set read from the registry, re-read at each epoch change. */
+export class RegistryHostingNodes {
+  private readonly registry: Contract;
+  private readonly at: RegistryAddress;
+  private set: (HostingSet & { epoch: bigint }) | undefined;
+  private checkedAt = -Infinity;
+  private reading: Promise<void> | undefined;
+
+  constructor(
+    private readonly provider: RpcProvider,
+    chainId: bigint,
+    address: string,
+    private readonly pollMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.registry = new Contract(address, NODE_REGISTRY_ABI, provider);
+    this.at = { chainId, registry: getAddress(address) };
+  }
+
+  /** The hosting set of the current epoch (checked against the chain at most every `pollMs`). */
+  async nodes(): Promise<HostingSet> {
+    if (this.now() - this.checkedAt >= this.pollMs) {
+      this.reading ??= this.refresh().finally(() => (this.reading = undefined));
+      try {
+        await this.reading;
+      } catch (error) {
+        if (!this.set) throw error;
+      }
+    }
+    return this.set!;
+  }
+
+  private async refresh(): Promise<void> {
+    const blockTag = await this.provider.getBlockNumber();
+    const epoch = (await this.registry.epoch({ blockTag })) as bigint;
+    if (epoch !== this.set?.epoch) {
+      const [views, start] = await Promise.all([
+        this.registry.activeNodes({ blockTag }) as Promise<NodeViewResult[]>,
+        this.registry.epochStart({ blockTag }) as Promise<bigint>,
+      ]);
+      const nodes = hostingNodesOf(views, this.at);
+      // Who left at this change, as far as this node saw the previous epoch (a node started in this epoch knows of none).
+      const stay = new Set(nodes.map((n) => n.nodeKey));
+      const left = (this.set?.nodes ?? []).filter((n) => !stay.has(n.nodeKey)).map((n) => ({ nodeKey: n.nodeKey, atMs: Number(start) * 1000 }));
+      this.set = { epoch, nodes, left };
+    }
+    this.checkedAt = this.now();
+  }
+}
+
+/** The registry's active set as hosting nodes: `Active` status, a valid key proof and a gateway port. */
+export function hostingNodesOf(views: readonly NodeViewResult[], at: RegistryAddress): HostNode[] {
+  return views
+    .filter((n) => BigInt(n.status) === ACTIVE && Number(n.endpoints.ports.gateway) > 0 && hasValidKeyProof(at, n))
+    .map((n) => ({ nodeKey: n.nodeKey.slice(2).toLowerCase(), gatewayUrl: gatewayUrlOf(n.endpoints) }));
+}
