@@ -217,4 +217,25 @@ describe("Agents page", () => {
     expect(screen.getByTestId("agent-answer").textContent).toContain("HTTP 200, receipt signed by the node");
     expect(seen).toEqual(["http://127.0.0.1:4220/agents/1/chat"]);
   });
+
+  it("says a call goes unpaid without a wallet, and puts a 402's figures in words with where to deposit", async () => {
+    const error = "escrow account 0xabc cannot cover this request in epoch 5: 1200 USDC units left, a request may cost 10002";
+    vi.stubGlobal("fetch", async () => new Response(JSON.stringify({ error }), { status: 402, headers: { "content-type": "application/json" } }));
+    render(
+      <WalletProvider expectedChainId={31337}>
+        <AppContext.Provider value={app}>
+          <Agents />
+        </AppContext.Provider>
+      </WalletProvider>,
+    );
+    fireEvent.click(within((await screen.findAllByTestId("agent-row"))[0]).getByRole("button", { name: "Call" }));
+    expect(screen.getByTestId("call-payment").textContent).toBe(
+      "Connect a wallet to pay for calls from your escrow account: without one, a node that charges for the agent answers 402.",
+    );
+    fireEvent.click(within(screen.getByRole("form", { name: "Call an agent" })).getByRole("button", { name: "Call" }));
+    expect((await screen.findByTestId("call-refusal")).textContent).toBe(
+      "Your escrow account can pay 0.0012 USDC more in epoch 5; a call may cost 0.010002 USDC. Deposit to escrow (or raise its spending limit) on the Account page.",
+    );
+    expect(screen.getByTestId("answer-status").textContent).toBe("402");
+  });
 });
