@@ -35,6 +35,7 @@ import { Stat } from "../components/Stat";
 import { Table } from "../components/Table";
 import { TextField } from "../components/TextField";
 import { TxStatus } from "../components/TxStatus";
+import { UploadStatus } from "../components/UploadStatus";
 import { RequireWallet } from "../components/RequireWallet";
 import { formatAmount, formatBps, formatToken, shortAddress, USDC_DECIMALS } from "../lib/format";
 import type { AgentInfo, AgentMarketInfo } from "../data/source";
@@ -474,12 +475,7 @@ function ManageAgent({ agent, signer, account, gateway }: { agent: AgentInfo; si
           Upload and publish a new version
         </button>
       </div>
-      {prep.busy && <p aria-busy="true">Checking and uploading…</p>}
-      {prep.error && (
-        <p className="error" role="alert" data-testid="manage-error">
-          {prep.error}
-        </p>
-      )}
+      <UploadStatus busy={prep.busy} busyText="Checking and uploading…" error={prep.error} errorTestId="manage-error" />
       <TxStatus state={tx.state} />
     </form>
   );
@@ -587,17 +583,20 @@ function DeployAgent({ signer, gateway }: { signer: JsonRpcSigner; gateway: stri
         The agent is served from the epoch after its registration, at this price, once its hosting lease is funded (below, after registering): nodes refuse its
         calls with 402 while the lease is empty.
       </p>
-      {prep.busy && <p aria-busy="true">Uploading the config and the bundle through the gateway…</p>}
-      {prep.roots && (
-        <p className="hint" data-testid="agent-roots">
-          Uploaded: config <code>{prep.roots[0]}</code>, bundle <code>{prep.roots[1]}</code>
-        </p>
-      )}
-      {prep.error && (
-        <p className="error" role="alert" data-testid="agent-deploy-error">
-          {prep.error}
-        </p>
-      )}
+      <UploadStatus
+        busy={prep.busy}
+        busyText="Uploading the config and the bundle through the gateway…"
+        done={
+          prep.roots && (
+            <>
+              Uploaded: config <code>{prep.roots[0]}</code>, bundle <code>{prep.roots[1]}</code>
+            </>
+          )
+        }
+        doneTestId="agent-roots"
+        error={prep.error}
+        errorTestId="agent-deploy-error"
+      />
       <div className="actions">
         <button type="submit" disabled={prep.busy || tx.busy || !ready} onClick={deploy}>
           Upload and register
