@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { ed25519 } from "@noble/curves/ed25519";
 import {
-  boundSlot,
   callerKeyFromSeed,
   callerKeyOf,
   callerKeySlot,
   computeAckMessage,
   countersign,
   fromHex,
+  isComputeReceipt,
   payerAccountMessage,
   payerBinding,
   payerClientMessage,
@@ -62,7 +62,6 @@ describe("the page's call key (x-fleek-client)", () => {
     // A stored seed is used as it is.
     storage.setItem(callerKeySlot(ALICE), RFC_SEED);
     expect(toHex(callerKeyOf(storage, ALICE).publicKey)).toBe(RFC_PUBLIC);
-    expect(boundSlot(ALICE, "http://h/gateways/0")).toBe(`fleek.agents.bound.${ALICE.toLowerCase()}.http://h/gateways/0`);
   });
 });
 
@@ -101,6 +100,12 @@ describe("the countersignature (POST /acks/compute)", () => {
     expect(plain.length).toBe(29 + 32 * 5 + 8 * 5 + 16);
     expect(() => computeAckMessage(receipt({ nonce: "06" }))).toThrow("nonce must have 16 bytes, got 1");
     expect(() => computeAckMessage(receipt({ cpuUs: -1 }))).toThrow("cpuUs must be a non-negative safe integer");
+  });
+
+  it("tells a paid node's compute receipt from an unpaid node's agent receipt", () => {
+    expect(isComputeReceipt(receipt())).toBe(true);
+    expect(isComputeReceipt({ nodeKey: "01".repeat(32), agent: "1", bundleRoot: "bb".repeat(32), cpuUs: 1, signature: "00".repeat(64) })).toBe(false);
+    expect(isComputeReceipt(null)).toBe(false);
   });
 
   it("countersigns only a receipt made out to its own key", () => {

@@ -18,7 +18,7 @@ import { BlockStore } from "../../node/blockstore/blockStore";
 import { startGateway, type RunningGateway, type ServiceRouter } from "../../node/gateway/gatewayServer";
 import { serveDashboard, type DashboardServer } from "../../scripts/network/dashboard";
 import { bindCaller, callAgentPaid, type Caller } from "../../dashboard/src/lib/agents";
-import { boundSlot, callerKeyOf, countersign, payerBinding, type ReceiptJson } from "../../dashboard/src/lib/callerKey";
+import { callerKeyOf, countersign, payerBinding, type ReceiptJson } from "../../dashboard/src/lib/callerKey";
 import { agentService } from "../../protocol/usage";
 import { tempDirectory } from "../node/edge/fixtures";
 
@@ -29,11 +29,12 @@ const POOR = new Wallet("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a
 const PRICE = 50_000n;
 
 /** A page's storage. */
-function memoryStorage(): Caller["storage"] & { items: Map<string, string> } {
+function memoryStorage() {
   const items = new Map<string, string>();
-  return { items, getItem: (k) => items.get(k) ?? null, setItem: (k, v) => void items.set(k, v), removeItem: (k) => void items.delete(k) };
+  return { items, getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v) };
 }
 
+/** The page's caller for `wallet`: its key in a fresh storage, the wallet's signatures recorded. */
 function caller(wallet: Wallet, storage = memoryStorage()): Caller & { storage: ReturnType<typeof memoryStorage>; signed: string[] } {
   const signed: string[] = [];
   return {
@@ -117,7 +118,7 @@ describe("dashboard: a paid agent call from the page's key (real gateway and des
     expect(callerKeyOf(c.storage, POOR.address).publicKey).not.to.deep.equal(c.key.publicKey);
   });
 
-  it("binds once, calls with the key, countersigns the receipt (202), and sends the figures of a 402 when the escrow is short", async () => {
+  it("binds the key when the node does not know it (once), calls with it, countersigns the receipt (202), and gets the figures of a 402 when the escrow is short", async () => {
     const funded = caller(FUNDED);
     const first = await callAgentPaid(base, 7, "/", "", funded);
     expect([first.status, first.body, first.ackStatus]).to.deep.equal([200, "1", 202]);
@@ -149,14 +150,8 @@ describe("dashboard: a paid agent call from the page's key (real gateway and des
     expect(JSON.parse(refused.body).error).to.match(/cannot cover this request in epoch 3: 40000 USDC units left, a request may cost 50002$/);
   });
 
-  it("binds again when the node forgot the binding (a restart), and says why a binding is refused", async () => {
-    const funded = caller(FUNDED);
-    // The page believes it bound this key; the node never saw it.
-    funded.storage.setItem(boundSlot(FUNDED.address, base), Buffer.from(funded.key.publicKey).toString("hex"));
-    const answer = await callAgentPaid(base, 7, "/", "", funded);
-    expect([answer.status, answer.ackStatus, funded.signed.length]).to.deep.equal([200, 202, 1]);
-    sink.drainCompute();
-    // A wallet that signs for another account: the node refuses the binding, the page says so and calls nothing.
+  it("says why a binding is refused, and calls nothing more", async () => {
+    // A wallet that signs for another account: the node refuses the binding, the page says so.
     const liar = { ...caller(POOR), signMessage: (m: string) => FUNDED.signMessage(m) };
     const before = ran;
     let error: unknown;

@@ -5,7 +5,17 @@
  */
 import { AmountError, formatUsdc, parseAmount, USDC_DECIMALS } from "./format";
 import type { Parsed } from "./functions";
-import { boundSlot, CLIENT_HEADER, countersign, payerAccountMessage, payerBinding, RECEIPT_HEADER, toHex, type CallerKey, type ReceiptJson } from "./callerKey";
+import {
+  CLIENT_HEADER,
+  countersign,
+  isComputeReceipt,
+  payerAccountMessage,
+  payerBinding,
+  RECEIPT_HEADER,
+  toHex,
+  type CallerKey,
+  type ReceiptJson,
+} from "./callerKey";
 
 /** AgentMarketplace's bounds: MAX_NAME_BYTES, MAX_MEMORY_MIB, MAX_CALL_PRICE (USDC units), MAX_TOKEN_PRICE (wei). */
 export const AGENT_CAPS = { nameBytes: 64, memoryMiB: 4_096, callPrice: 1_000_000_000n, tokenPrice: 10n ** 27n } as const;
@@ -106,7 +116,7 @@ export interface AgentAnswer {
   truncated: boolean;
   /** Whether the node signed a receipt for the call (`x-fleek-receipt`): what the epoch report charges. */
   receipt: boolean;
-  /** The receipt itself, when it parses (what the caller countersigns). */
+  /** The receipt itself when it is a compute receipt (a paid node's, what the caller countersigns). */
   signedReceipt?: ReceiptJson;
 }
 
@@ -154,7 +164,9 @@ export async function callAgent(
   const receipt = res.headers.get(RECEIPT_HEADER);
   let signedReceipt: ReceiptJson | undefined;
   try {
-    signedReceipt = receipt ? (JSON.parse(receipt) as ReceiptJson) : undefined;
+    const parsed: unknown = receipt ? JSON.parse(receipt) : undefined;
+    // An unpaid node signs an agent receipt of another shape, for no one to countersign.
+    signedReceipt = isComputeReceipt(parsed) ? parsed : undefined;
   } catch {
     signedReceipt = undefined;
   }
@@ -168,12 +180,11 @@ export async function callAgent(
   };
 }
 
-/** What a paying caller needs: its key, the wallet account it is bound to, the wallet's EIP-191 signer, the page's storage. */
+/** What a paying caller needs: its key, the wallet account that pays for it, the wallet's EIP-191 signer. */
 export interface Caller {
   key: CallerKey;
   account: string;
   signMessage: (message: string) => Promise<string>;
-  storage: Pick<Storage, "getItem" | "setItem" | "removeItem">;
 }
 
 /** A paid call's outcome: the answer, and whether the countersigned receipt was accepted. */
@@ -201,23 +212,18 @@ const errorOf = async (res: Response) => {
   }
 };
 
-/**
- * Binds the caller's key to its wallet account at the gateway (`POST /acks/payer`, the wallet
- * signs once per gateway and key; remembered in the page's storage).
- */
+/** Binds the caller's key to its wallet account at the gateway (`POST /acks/payer`; the wallet signs). */
 export async function bindCaller(gatewayUrl: string, caller: Caller, fetchImpl: Fetch = defaultFetch): Promise<void> {
-  const slot = boundSlot(caller.account, trimmed(gatewayUrl));
-  if (caller.storage.getItem(slot) === toHex(caller.key.publicKey)) return;
   const signature = await caller.signMessage(payerAccountMessage(caller.key.publicKey));
   const res = await postJson(fetchImpl, `${trimmed(gatewayUrl)}/acks/payer`, payerBinding(caller.key, caller.account, signature));
   if (res.status !== 202) throw new Error(`The gateway refused to bind your call key to your escrow account (${res.status}): ${await errorOf(res)}`);
-  caller.storage.setItem(slot, toHex(caller.key.publicKey));
 }
 
 /**
- * A paid call (docs/agents.md "Payment of calls"): the key bound to the wallet's escrow account
- * once, the call sent as that client, its receipt countersigned and posted (`POST /acks/compute`).
- * A node that lost the binding (restarted) is bound again and the call retried once.
+ * A paid call (docs/agents.md "Payment of calls"): sent as the caller's key; when the node knows no
+ * escrow account for the key (its first call there, or the node restarted) the key is bound to the
+ * wallet's account and the call sent again, once. A node that charges nothing never asks the
+ * wallet. The answer's compute receipt is countersigned and posted (`POST /acks/compute`).
  */
 export async function callAgentPaid(
   gatewayUrl: string,
@@ -227,10 +233,8 @@ export async function callAgentPaid(
   caller: Caller,
   fetchImpl: Fetch = defaultFetch,
 ): Promise<PaidAnswer> {
-  await bindCaller(gatewayUrl, caller, fetchImpl);
   let answer = await callAgent(gatewayUrl, id, path, body, fetchImpl, caller.key.publicKey);
   if (answer.status === 402 && answer.body.includes("bind one with POST /acks/payer")) {
-    caller.storage.removeItem(boundSlot(caller.account, trimmed(gatewayUrl)));
     await bindCaller(gatewayUrl, caller, fetchImpl);
     answer = await callAgent(gatewayUrl, id, path, body, fetchImpl, caller.key.publicKey);
   }

@@ -1,8 +1,8 @@
 /**
  * The page's paying client key for agent calls (docs/agents.md "Payment of calls", "Dashboard"):
- * an Ed25519 key kept in the page's storage per wallet account, bound to the account's escrow
- * with `POST /acks/payer` (the account signs in the wallet, the key signs too), sent as
- * `x-fleek-client`, and the node's receipt countersigned for `POST /acks/compute`.
+ * an Ed25519 key kept in the page's storage per wallet account, sent as `x-fleek-client`, bound
+ * to the account's escrow with `POST /acks/payer` when a node does not know it (the account signs
+ * in the wallet, the key signs too), and the node's receipt countersigned for `POST /acks/compute`.
  *
  * The byte layouts are the node's (node/acks/payerBinding.ts, node/acks/computeReceipt.ts),
  * written again here without node:crypto or Buffer so the page can run them; test/dashboard/
@@ -58,8 +58,6 @@ export function callerKeyFromSeed(seed: Uint8Array): CallerKey {
 
 /** The storage slot of an account's key (one key per wallet account: each pays from its own escrow). */
 export const callerKeySlot = (account: string) => `fleek.agents.callerKey.${account.toLowerCase()}`;
-/** The storage slot that records a gateway took the account's binding (bound once per gateway). */
-export const boundSlot = (account: string, gateway: string) => `fleek.agents.bound.${account.toLowerCase()}.${gateway}`;
 
 /** The account's key from `storage`, made and stored on first use. */
 export function callerKeyOf(storage: Pick<Storage, "getItem" | "setItem">, account: string): CallerKey {
@@ -106,6 +104,12 @@ export interface ReceiptJson {
   /** Present on an agent call's receipt. */
   llmTokens?: number;
   nodeSignature: string;
+}
+
+/** Whether `value` has a compute receipt's shape (an unpaid node's agent receipt has not). */
+export function isComputeReceipt(value: unknown): value is ReceiptJson {
+  const r = value as Partial<ReceiptJson> | null;
+  return typeof r?.clientKey === "string" && typeof r.functionRoot === "string" && typeof r.nodeSignature === "string";
 }
 
 function u64(value: number, name: string): Uint8Array {

@@ -169,9 +169,9 @@ interface Tally {
 
 /**
  * An HTTP request to `/agents/<id>/<path>` on a gateway, and its answer. With a wallet connected
- * the call is paid (docs/agents.md "Payment of calls"): the page's key for the account, bound to
- * its escrow once (the wallet signs), is sent as the client, and the node's receipt is
- * countersigned and posted. Without one the call goes out unpaid (a paid node answers 402).
+ * the call is paid (docs/agents.md "Payment of calls"): the page's key for the account is sent as
+ * the client (bound to the account's escrow when the node does not know it: the wallet signs),
+ * and the node's receipt is countersigned and posted. Without one the call goes out unpaid (a paid node answers 402).
  */
 function CallForm({
   gateway,
@@ -202,7 +202,6 @@ function CallForm({
             key: callerKeyOf(localStorage, payer.account),
             account: payer.account,
             signMessage: (message) => payer.signer.signMessage(message),
-            storage: localStorage,
           })
         : await callAgent(gateway, Number(id), parsedPath.value!, body);
       if (answer.ackStatus === 202) onAcknowledged(answer.signedReceipt!.cpuUs);
@@ -225,7 +224,7 @@ function CallForm({
       </div>
       <p className="hint" data-testid="call-payment">
         {payer
-          ? `Paid from the escrow account of ${shortAddress(payer.account)}${price ? ` (${usdc(price.price)} a call from epoch ${price.fromEpoch}, plus its CPU)` : ""}: the page keeps a call key for this account and asks your wallet once per gateway to let it pay, then acknowledges each answer's receipt. The report of the epoch charges it (fund your escrow on the Account page).`
+          ? `Paid from the escrow account of ${shortAddress(payer.account)}${price ? ` (${usdc(price.price)} a call from epoch ${price.fromEpoch}, plus its CPU)` : ""}: the page keeps a call key for this account, asks your wallet to let it pay when a node does not know it yet, and acknowledges each answer's receipt. The report of the epoch charges it (fund your escrow on the Account page).`
           : "Connect a wallet to pay for calls from your escrow account: without one, a node that charges for the agent answers 402."}
       </p>
       {state.busy && <p aria-busy="true">Calling…</p>}
