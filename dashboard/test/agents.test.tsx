@@ -177,12 +177,8 @@ describe("Agents page", () => {
     sawBlock: () => {},
   };
 
-  it("lists agents with price, state, calls and revenue, the burns, calls one through the gateway, and asks for a wallet for spend and ownership", async () => {
-    const seen: string[] = [];
-    vi.stubGlobal("fetch", async (url: string) => {
-      seen.push(url);
-      return new Response('{"reply":"hello"}', { status: 200, headers: { "content-type": "application/json", "x-fleek-receipt": "r" } });
-    });
+  /** The page without a connected wallet. */
+  const renderPage = () =>
     render(
       <WalletProvider expectedChainId={31337}>
         <AppContext.Provider value={app}>
@@ -190,6 +186,14 @@ describe("Agents page", () => {
         </AppContext.Provider>
       </WalletProvider>,
     );
+
+  it("lists agents with price, state, calls and revenue, the burns, calls one through the gateway, and asks for a wallet for spend and ownership", async () => {
+    const seen: string[] = [];
+    vi.stubGlobal("fetch", async (url: string) => {
+      seen.push(url);
+      return new Response('{"reply":"hello"}', { status: 200, headers: { "content-type": "application/json", "x-fleek-receipt": "r" } });
+    });
+    renderPage();
     const rows = await screen.findAllByTestId("agent-row");
     expect(rows.map((r) => within(r).getByRole("rowheader").textContent)).toEqual(["support bot", "tutor"]);
     expect(rows.map((r) => within(r).getByTestId("agent-price").textContent)).toEqual([
@@ -221,13 +225,7 @@ describe("Agents page", () => {
   it("says a call goes unpaid without a wallet, and puts a 402's figures in words with where to deposit", async () => {
     const error = "escrow account 0xabc cannot cover this request in epoch 5: 1200 USDC units left, a request may cost 10002";
     vi.stubGlobal("fetch", async () => new Response(JSON.stringify({ error }), { status: 402, headers: { "content-type": "application/json" } }));
-    render(
-      <WalletProvider expectedChainId={31337}>
-        <AppContext.Provider value={app}>
-          <Agents />
-        </AppContext.Provider>
-      </WalletProvider>,
-    );
+    renderPage();
     fireEvent.click(within((await screen.findAllByTestId("agent-row"))[0]).getByRole("button", { name: "Call" }));
     expect(screen.getByTestId("call-payment").textContent).toBe(
       "Connect a wallet to pay for calls from your escrow account: without one, a node that charges for the agent answers 402.",
