@@ -177,12 +177,8 @@ describe("Agents page", () => {
     sawBlock: () => {},
   };
 
-  it("lists agents with price, state, calls and revenue, the burns, calls one through the gateway, and asks for a wallet for spend and ownership", async () => {
-    const seen: string[] = [];
-    vi.stubGlobal("fetch", async (url: string) => {
-      seen.push(url);
-      return new Response('{"reply":"hello"}', { status: 200, headers: { "content-type": "application/json", "x-fleek-receipt": "r" } });
-    });
+  /** The page without a connected wallet. */
+  const renderPage = () =>
     render(
       <WalletProvider expectedChainId={31337}>
         <AppContext.Provider value={app}>
@@ -190,6 +186,14 @@ describe("Agents page", () => {
         </AppContext.Provider>
       </WalletProvider>,
     );
+
+  it("lists agents with price, state, calls and revenue, the burns, calls one through the gateway, and asks for a wallet for spend and ownership", async () => {
+    const seen: string[] = [];
+    vi.stubGlobal("fetch", async (url: string) => {
+      seen.push(url);
+      return new Response('{"reply":"hello"}', { status: 200, headers: { "content-type": "application/json", "x-fleek-receipt": "r" } });
+    });
+    renderPage();
     const rows = await screen.findAllByTestId("agent-row");
     expect(rows.map((r) => within(r).getByRole("rowheader").textContent)).toEqual(["support bot", "tutor"]);
     expect(rows.map((r) => within(r).getByTestId("agent-price").textContent)).toEqual([
@@ -216,5 +220,20 @@ describe("Agents page", () => {
     expect((await screen.findByTestId("answer-body")).textContent).toBe('{"reply":"hello"}');
     expect(screen.getByTestId("agent-answer").textContent).toContain("HTTP 200, receipt signed by the node");
     expect(seen).toEqual(["http://127.0.0.1:4220/agents/1/chat"]);
+  });
+
+  it("says a call goes unpaid without a wallet, and puts a 402's figures in words with where to deposit", async () => {
+    const error = "escrow account 0xabc cannot cover this request in epoch 5: 1200 USDC units left, a request may cost 10002";
+    vi.stubGlobal("fetch", async () => new Response(JSON.stringify({ error }), { status: 402, headers: { "content-type": "application/json" } }));
+    renderPage();
+    fireEvent.click(within((await screen.findAllByTestId("agent-row"))[0]).getByRole("button", { name: "Call" }));
+    expect(screen.getByTestId("call-payment").textContent).toBe(
+      "Connect a wallet to pay for calls from your escrow account: without one, a node that charges for the agent answers 402.",
+    );
+    fireEvent.click(within(screen.getByRole("form", { name: "Call an agent" })).getByRole("button", { name: "Call" }));
+    expect((await screen.findByTestId("call-refusal")).textContent).toBe(
+      "Your escrow account can pay 0.0012 USDC more in epoch 5; a call may cost 0.010002 USDC. Deposit to escrow (or raise its spending limit) on the Account page.",
+    );
+    expect(screen.getByTestId("answer-status").textContent).toBe("402");
   });
 });

@@ -17,9 +17,10 @@ import { AGENT_METER_HEADER, signAgentReceipt, signSnapshot, type AgentMeter, ty
 import { marketplaceAgentId } from "../../protocol/agentSnapshots";
 import type { BlockStore } from "../blockstore/blockStore";
 import { SERVICE_TOKEN_HEADER } from "../services/serviceContract";
-import { CLIENT_HEADER, RECEIPT_HEADER, type ComputeAdmission, type ComputeDesk } from "../acks/computeDesk";
+import { CLIENT_HEADER, RECEIPT_HEADER, type ComputeDesk } from "../acks/computeDesk";
 import { agentService } from "../../protocol/usage";
 import { replyError, replyJson } from "./httpReplies";
+import { meterReceiptHook } from "./meterReceipt";
 import type { ServiceRouter } from "./gatewayServer";
 
 /** What the gateway signs and checks for agents. */
@@ -132,19 +133,12 @@ async function routePaidCall(
   if (marketId === undefined) return replyError(res, 402, `agent ${id} is not listed on the marketplace: its calls cannot be paid`);
   const admission = await compute.admitAgent(Buffer.from(client, "hex"), (epoch) => paid.priceOf(marketId, epoch), paid.cpuLimitMs);
   if (typeof admission === "string") return replyError(res, 402, admission);
-  services.route("agents", req, res, forward, (_, headers) => callReceiptOf(compute, admission, marketId, headers));
-}
-
-/** Replaces the service's meter by the call's compute receipt; no meter (the service failed): not charged. */
-function callReceiptOf(compute: ComputeDesk, admission: ComputeAdmission, marketId: bigint, headers: IncomingHttpHeaders | undefined) {
-  const { [AGENT_METER_HEADER]: meter, ...rest } = headers ?? {};
-  if (typeof meter !== "string") {
-    compute.release(admission);
-    return headers && rest;
-  }
-  try {
-    const m = JSON.parse(meter) as AgentMeter;
-    const receipt = compute.issue(admission, {
+  services.route(
+    "agents",
+    req,
+    res,
+    forward,
+    meterReceiptHook(compute, admission, AGENT_METER_HEADER, (m: AgentMeter) => ({
       root: agentService(marketId).slice(2),
       requestHash: m.requestHash,
       responseHash: m.responseHash,
@@ -152,13 +146,8 @@ function callReceiptOf(compute: ComputeDesk, admission: ComputeAdmission, market
       wallMs: m.wallMs,
       egressBytes: m.egressBytes,
       llmTokens: m.promptTokens + m.completionTokens,
-    });
-    return { ...rest, [RECEIPT_HEADER]: JSON.stringify(receipt) };
-  } catch {
-    // A meter the node cannot sign (never one its own service writes): unreceipted, not charged.
-    compute.release(admission);
-    return rest;
-  }
+    })),
+  );
 }
 
 /** Replaces the service's meter by a signed receipt (or drops it when the node signs none). */

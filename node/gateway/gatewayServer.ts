@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from "node:net";
 import { deliveryAckFromJson, deliveryAckToJson, encodeDeliveryAck, type SignedDeliveryAck } from "../acks/deliveryAck";
 import type { AckRefusal, DeliveryAckDesk } from "../acks/deliveryAckDesk";
-import { CLIENT_HEADER, METER_HEADER, RECEIPT_HEADER, type ComputeDesk, type InvocationMeter } from "../acks/computeDesk";
+import { CLIENT_HEADER, METER_HEADER, type ComputeDesk, type InvocationMeter } from "../acks/computeDesk";
 import { computeAckFromJson, type SignedComputeAck } from "../acks/computeReceipt";
 import { LIMITS_HEADER, type RegisteredLimits } from "../functions/functionLimits";
 import { BadFunctionPath, functionRootOf } from "../functions/functionPath";
@@ -19,6 +19,7 @@ import type { Attachment } from "../services/serviceChannel";
 import { routeAgents, type AgentGateway } from "./agentRoutes";
 import { bundleAttachment } from "./bundleAttachment";
 import { CONTENT_LENGTH_HEADER } from "./gatewayHeaders";
+import { meterReceiptHook } from "./meterReceipt";
 import { BadBodyError, readJsonBody, replyError, replyJson } from "./httpReplies";
 import { serveContent, type ContentServing } from "./serveContent";
 
@@ -330,23 +331,14 @@ async function routeFunction(options: GatewayOptions, services: ServiceRouter, r
   }
   const admission = await compute.admit(Buffer.from(client, "hex"), root, registered?.limits.cpuMs);
   if (typeof admission === "string") return replyError(res, 402, admission);
-  const receipted = (_: number, headers: IncomingHttpHeaders | undefined) => {
-    const meter = headers?.[METER_HEADER];
-    if (typeof meter !== "string") {
-      compute.release(admission);
-      return headers;
-    }
-    const { [METER_HEADER]: _meter, ...rest } = headers!;
-    try {
-      return { ...rest, [RECEIPT_HEADER]: JSON.stringify(compute.issue(admission, JSON.parse(meter) as InvocationMeter)) };
-    } catch {
-      // A meter the node cannot sign (never one its own service writes): the answer goes out
-      // unreceipted rather than the exception escaping the proxy's callback.
-      compute.release(admission);
-      return rest;
-    }
-  };
-  services.route("functions", req, res, url, receipted, await attachment());
+  services.route(
+    "functions",
+    req,
+    res,
+    url,
+    meterReceiptHook(compute, admission, METER_HEADER, (meter: InvocationMeter) => meter),
+    await attachment(),
+  );
 }
 
 /** A meter is never passed on (unpaid node, other services): it is the gateway's business, not the client's. */

@@ -5,7 +5,8 @@
  * to gateway `i`: the Functions and Agents pages upload bundles through it, since a gateway answers
  * no CORS preflight and a page cannot POST to it from another origin. So are the Agents page's
  * calls, `GET`/`POST /gateways/<i>/agents/<id>/...` (without the page's credentials: an agent call
- * needs none, and the operator's `_fleek` paths stay the operator's).
+ * needs none, and the operator's `_fleek` paths stay the operator's; the caller's `x-fleek-client`
+ * key passes), and its payment steps, `POST /gateways/<i>/acks/payer` and `/acks/compute`.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -19,7 +20,7 @@ export interface DashboardConfig {
   contracts: Record<string, string>;
   graphqlUrl?: string;
   gateways?: string[];
-  /** Set by {@link serveDashboard}: this host forwards `POST gateways/<i>/origins` and agent calls to `gateways[i]`. */
+  /** Set by {@link serveDashboard}: this host forwards `POST gateways/<i>/origins`, agent calls and their acks to `gateways[i]`. */
   gatewayForward?: boolean;
 }
 
@@ -66,8 +67,10 @@ export async function serveDashboard(distDir: string, config: () => DashboardCon
       res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify({ ...config(), gatewayForward: true }));
       return;
     }
-    const forward = /^\/gateways\/(\d{1,3})\/origins$/.exec(urlPath);
-    if (forward && req.method === "POST") return forwardToGateway(config().gateways?.[Number(forward[1])], "/origins", true, req, res);
+    const forward = /^\/gateways\/(\d{1,3})\/(origins|acks\/payer|acks\/compute)$/.exec(urlPath);
+    // The operator's token goes with uploads only; a payer binding and a countersigned receipt need none.
+    if (forward && req.method === "POST")
+      return forwardToGateway(config().gateways?.[Number(forward[1])], `/${forward[2]}`, forward[2] === "origins", req, res);
     // The raw path: an agent's own path and query pass as the page sent them.
     const call = /^\/gateways\/(\d{1,3})(\/agents\/[1-9][0-9]{0,9}(?:[/?].*)?)$/.exec(req.url ?? "");
     if (call && (req.method === "GET" || req.method === "POST")) return forwardToGateway(config().gateways?.[Number(call[1])], call[2], false, req, res);
@@ -104,6 +107,9 @@ function forwardToGateway(gateway: string | undefined, upstreamPath: string, wit
   }
   const headers: Record<string, string> = { "content-type": req.headers["content-type"] ?? "application/json" };
   if (withToken && req.headers.authorization) headers.authorization = req.headers.authorization;
+  // A paying caller's key (docs/agents.md "Payment of calls"): public, it names who pays, not a credential.
+  const client = req.headers["x-fleek-client"];
+  if (typeof client === "string") headers["x-fleek-client"] = client;
   const upstream = http.request(`${gateway}${upstreamPath}`, { method: req.method, headers }, (answer) => {
     const back: Record<string, string> = { "content-type": answer.headers["content-type"] ?? "application/json" };
     const receipt = answer.headers["x-fleek-receipt"];

@@ -32,6 +32,15 @@ import type { AddressInfo } from "node:net";
 import { BlockStore } from "../../node/blockstore/blockStore";
 import { startGateway } from "../../node/gateway/gatewayServer";
 import { OriginFetcher } from "../../node/origins/originFetcher";
+import { QueuedAckSink } from "../../node/acks/deliveryAckDesk";
+import { verifyComputeAck } from "../../node/acks/computeReceipt";
+import { ed25519PrivateKeyFromSeed, rawEd25519PublicKey } from "../../node/acks/ed25519Keys";
+import { sealingKeyFromSeed, sealingPublicKey } from "../../node/agents/agentSecrets";
+import { RegistryReporting } from "../../node/chain/registryReporting";
+import { startEdgeNode } from "../../node/edge/edgeNode";
+import { Logger } from "../../node/logger";
+import { ServiceSupervisor } from "../../node/services/serviceSupervisor";
+import { agentService } from "../../protocol/usage";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIST = path.join(ROOT, "dist/dashboard");
@@ -1310,6 +1319,107 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       gateways.splice(0);
       await gateway.close();
       await new Promise((resolve) => origin.close(resolve));
+    }
+  });
+
+  it("calls the example agent from the page, paid from the wallet's escrow: the page's key bound by a wallet signature on the node's 402, a 200 with a receipt, the ack accepted", async () => {
+    // A paid node: its gateway charges calls from the caller's escrow (terms read from the devnet's
+    // chain at the epoch's first block), its agents service hosts examples/agents/counter.js as the
+    // marketplace agent the previous case deployed.
+    const market = new Contract(deployment.contracts.agentMarketplace, abi("agents/AgentMarketplace.sol/AgentMarketplace.json"), wallet);
+    const id = Number(await market.agentCount());
+    expect((await market.agents(id)).name).to.equal("e2e agent");
+    await (await market.setPaused(id, false)).wait();
+    // 5 USDC more in escrow (the node reads what the escrow may debit at the epoch's first block: earlier cases' deposits).
+    const usdc = new Contract(deployment.contracts.usdc, abi("test/MockUSDC.sol/MockUSDC.json"), wallet);
+    const escrow = new Contract(deployment.contracts.escrow, abi("payments/ServiceEscrow.sol/ServiceEscrow.json"), wallet);
+    await (await usdc.mint(wallet.address, 5_000_000n)).wait();
+    await (await usdc.approve(deployment.contracts.escrow, 5_000_000n)).wait();
+    await (await escrow.deposit(wallet.address, 5_000_000n)).wait();
+    // The agent was registered in this epoch, after its first block, where a node reads prices; this test's node
+    // reads its price now instead, so the epoch need not change (skipping it would jail the committee the later cases use).
+    const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), rpc);
+    const epoch: bigint = await registry.epoch();
+    const reporting = new RegistryReporting(rpc, BigInt(deployment.chainId), deployment.contracts.registry);
+    const marketRoot = agentService(id).slice(2);
+
+    const dir = fs.mkdtempSync(path.join(tmp, "paid-node-"));
+    const seed = Buffer.alloc(32, 7);
+    const sealing = sealingKeyFromSeed(seed);
+    const serviceToken = "s".repeat(64);
+    const sink = new QueuedAckSink();
+    const supervisor = new ServiceSupervisor({
+      gatewayUrl: () => edge.gateway.url,
+      nodeHosts: ["127.0.0.1"],
+      dataDir: path.join(dir, "services"),
+      serviceToken,
+      sealingKey: sealing.toString("hex"),
+      logger: new Logger(),
+    });
+    const edge = await startEdgeNode({
+      directory: path.join(dir, "blocks"),
+      maxBytes: 2 ** 28,
+      nodeKey: ed25519PrivateKeyFromSeed(seed),
+      ackSink: sink,
+      services: supervisor,
+      compute: { terms: (account) => reporting.computeTerms(account), cpuLimitMs: 100 },
+      agents: {
+        serviceToken,
+        sealingPublicKey: sealingPublicKey(sealing),
+        paid: {
+          marketId: (agent) => (agent === String(id) ? BigInt(id) : undefined),
+          priceOf: async (_, at) => ((await market.priceAt(id, at)) as [bigint])[0],
+          cpuLimitMs: 100,
+        },
+      },
+    });
+    gateways.push(edge.gateway.url);
+    try {
+      const put = async (file: string, type: string) => (await edge.store.put([fs.readFileSync(path.join(ROOT, file))], { contentType: type })).hash;
+      const [config, bundle] = [await put("examples/agents/counter.json", "application/json"), await put("examples/agents/counter.js", "text/javascript")];
+      await supervisor.reconcile({ agents: { agents: { [String(id)]: { config, bundle, owner: wallet.address, marketId: id } } } });
+      await supervisor.whenRunning("agents");
+
+      await page.reload();
+      await openPage("Agents");
+      const call = page.getByRole("form", { name: "Call an agent" });
+      await call.getByTestId("call-payment").filter({ hasText: "Paid from the escrow account of" }).waitFor();
+      await call.getByTestId("call-id").fill(String(id));
+      await call.getByTestId("call-path").fill("/");
+      await call.getByRole("button", { name: "Call" }).click();
+      // The agents service opens the agent's store on its first call: seconds on a loaded machine.
+      await call.getByTestId("answer-ack").waitFor({ timeout: 60_000 });
+      expect(await call.getByTestId("answer-status").textContent()).to.equal("200");
+      expect(JSON.parse((await call.getByTestId("answer-body").textContent())!)).to.deep.equal({
+        agent: "counter",
+        greeting: "Hello from an agent on the Fleek Network devnet",
+        calls: 1,
+      });
+      expect(await call.getByTestId("answer-ack").textContent()).to.match(/^Acknowledged: the node measured [\d,]+ µs of CPU/);
+      // The node took the page's binding (the wallet's account pays for the page's key) and its countersigned receipt.
+      const key = await page.evaluate((slot) => localStorage.getItem(slot), `fleek.agents.callerKey.${wallet.address.toLowerCase()}`);
+      const publicKey = rawEd25519PublicKey(ed25519PrivateKeyFromSeed(Buffer.from(key!, "hex")));
+      expect(edge.acks!.payerOf(publicKey)?.account).to.equal(wallet.address);
+      const acks = sink.drainCompute();
+      expect(acks.map((a) => [a.receipt.clientKey.toString("hex"), a.receipt.functionRoot.toString("hex"), verifyComputeAck(a)])).to.deep.equal([
+        [publicKey.toString("hex"), marketRoot, true],
+      ]);
+      await page.getByTestId("session-spend").filter({ hasText: "This page acknowledged 1 call" }).waitFor();
+      // The node did not know the page's key: it answered the first try 402, the page bound the key and called again
+      // (Chromium logs every 4xx answer to a fetch; this one is expected).
+      consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !/status of 402 \(Payment Required\)/.test(e)));
+      // A second call: no new wallet signature needed, the agent's store counts on.
+      await call.getByRole("button", { name: "Call" }).click();
+      await call.getByTestId("answer-body").filter({ hasText: '"calls":2' }).waitFor({ timeout: 30_000 });
+      await page.getByTestId("session-spend").filter({ hasText: "This page acknowledged 2 calls" }).waitFor();
+      expect(sink.drainCompute()).to.have.length(1);
+      expect(await registry.epoch()).to.equal(epoch);
+      await screenshot("agents-paid-call");
+    } finally {
+      gateways.splice(0);
+      await supervisor.close();
+      await edge.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -4,7 +4,7 @@
  * chain from the test, transactions signed with the test's key, everything else forwarded to the
  * chain's JSON-RPC untouched (errors included, as a real wallet passes them on).
  */
-import type { Wallet } from "ethers";
+import { getBytes, type Wallet } from "ethers";
 import type { BrowserContext } from "playwright-core";
 
 /** The in-page half: requests go to the exposed `__testWallet` function. */
@@ -54,6 +54,12 @@ export async function installTestWallet(context: BrowserContext, wallet: Wallet,
         return JSON.stringify({ result: `0x${chainId.toString(16)}` });
       case "wallet_switchEthereumChain":
         return JSON.stringify({ result: null });
+      case "personal_sign": {
+        // EIP-191 over the message's bytes (hex, as ethers' JsonRpcSigner sends it), by this account only.
+        const [message, address] = params as [string, string];
+        if (address.toLowerCase() !== wallet.address.toLowerCase()) return JSON.stringify({ error: { code: 4100, message: "unknown account" } });
+        return JSON.stringify({ result: await wallet.signMessage(getBytes(message)) });
+      }
       case "eth_sendTransaction": {
         const tx = params[0] as { to?: string; data?: string; value?: string; gas?: string };
         try {

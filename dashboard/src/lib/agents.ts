@@ -5,6 +5,17 @@
  */
 import { AmountError, formatUsdc, parseAmount, USDC_DECIMALS } from "./format";
 import type { Parsed } from "./functions";
+import {
+  CLIENT_HEADER,
+  countersign,
+  isComputeReceipt,
+  payerAccountMessage,
+  payerBinding,
+  RECEIPT_HEADER,
+  toHex,
+  type CallerKey,
+  type ReceiptJson,
+} from "./callerKey";
 
 /** AgentMarketplace's bounds: MAX_NAME_BYTES, MAX_MEMORY_MIB, MAX_CALL_PRICE (USDC units), MAX_TOKEN_PRICE (wei). */
 export const AGENT_CAPS = { nameBytes: 64, memoryMiB: 4_096, callPrice: 1_000_000_000n, tokenPrice: 10n ** 27n } as const;
@@ -105,6 +116,8 @@ export interface AgentAnswer {
   truncated: boolean;
   /** Whether the node signed a receipt for the call (`x-fleek-receipt`): what the epoch report charges. */
   receipt: boolean;
+  /** The receipt itself when it is a compute receipt (a paid node's, what the caller countersigns). */
+  signedReceipt?: ReceiptJson;
 }
 
 /** Characters of an answer shown at most. */
@@ -113,40 +126,119 @@ export const ANSWER_CHARS = 65_536;
 /** Largest body sent: the node's `requestBytes` default (docs/agents-runtime.md, "Limits"). */
 export const REQUEST_BYTES = 1_048_576;
 
+type Fetch = typeof fetch;
+const defaultFetch: Fetch = (...a) => fetch(...a);
+const trimmed = (gatewayUrl: string) => gatewayUrl.replace(/\/+$/, "");
+
 /**
  * Calls agent `id` at `path` through the gateway at `gatewayUrl`: GET without a body, POST with
- * `body` (sent as JSON when it parses as JSON, else as text).
+ * `body` (sent as JSON when it parses as JSON, else as text); with `clientKey`, as that paying
+ * client (`x-fleek-client`).
  */
 export async function callAgent(
   gatewayUrl: string,
   id: number,
   path: string,
   body: string,
-  fetchImpl: typeof fetch = (...a) => fetch(...a),
+  fetchImpl: Fetch = defaultFetch,
+  clientKey?: Uint8Array,
 ): Promise<AgentAnswer> {
   if (new TextEncoder().encode(body).length > REQUEST_BYTES) throw new Error(`A request body is at most ${REQUEST_BYTES.toLocaleString("en-US")} bytes.`);
-  const url = `${gatewayUrl.replace(/\/+$/, "")}/agents/${id}${path}`;
+  const url = `${trimmed(gatewayUrl)}/agents/${id}${path}`;
   let json = true;
   try {
     JSON.parse(body);
   } catch {
     json = false;
   }
+  const headers: Record<string, string> = clientKey ? { [CLIENT_HEADER]: toHex(clientKey) } : {};
+  if (body !== "") headers["content-type"] = json ? "application/json" : "text/plain;charset=utf-8";
   let res: Response;
   try {
-    res = await fetchImpl(
-      url,
-      body === "" ? { method: "GET" } : { method: "POST", headers: { "content-type": json ? "application/json" : "text/plain;charset=utf-8" }, body },
-    );
+    const sent = Object.keys(headers).length > 0 ? { headers } : {};
+    res = await fetchImpl(url, body === "" ? { method: "GET", ...sent } : { method: "POST", ...sent, body });
   } catch {
     throw new Error(`The gateway at ${gatewayUrl} is unreachable from this page (down, or it does not allow this page's origin).`);
   }
   const text = await res.text();
+  const receipt = res.headers.get(RECEIPT_HEADER);
+  let signedReceipt: ReceiptJson | undefined;
+  try {
+    const parsed: unknown = receipt ? JSON.parse(receipt) : undefined;
+    // An unpaid node signs an agent receipt of another shape, for no one to countersign.
+    signedReceipt = isComputeReceipt(parsed) ? parsed : undefined;
+  } catch {
+    signedReceipt = undefined;
+  }
   return {
     status: res.status,
     contentType: res.headers.get("content-type") ?? "",
     body: text.slice(0, ANSWER_CHARS),
     truncated: text.length > ANSWER_CHARS,
-    receipt: res.headers.has("x-fleek-receipt"),
+    receipt: receipt !== null,
+    ...(signedReceipt ? { signedReceipt } : {}),
   };
+}
+
+/** What a paying caller needs: its key, the wallet account that pays for it, the wallet's EIP-191 signer. */
+export interface Caller {
+  key: CallerKey;
+  account: string;
+  signMessage: (message: string) => Promise<string>;
+}
+
+/** A paid call's outcome: the answer, and whether the countersigned receipt was accepted. */
+export interface PaidAnswer extends AgentAnswer {
+  /** The gateway's status for `POST /acks/compute` (202: accepted); undefined without a receipt. */
+  ackStatus?: number;
+  /** Why the ack was refused, in the gateway's words. */
+  ackError?: string;
+}
+
+async function postJson(fetchImpl: Fetch, url: string, body: unknown): Promise<Response> {
+  try {
+    return await fetchImpl(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  } catch {
+    throw new Error(`The gateway at ${url.replace(/\/acks\/.*$/, "")} is unreachable from this page.`);
+  }
+}
+
+const errorOf = async (res: Response) => {
+  const text = await res.text();
+  try {
+    return String((JSON.parse(text) as { error?: unknown }).error ?? text);
+  } catch {
+    return text;
+  }
+};
+
+/** Binds the caller's key to its wallet account at the gateway (`POST /acks/payer`; the wallet signs). */
+export async function bindCaller(gatewayUrl: string, caller: Caller, fetchImpl: Fetch = defaultFetch): Promise<void> {
+  const signature = await caller.signMessage(payerAccountMessage(caller.key.publicKey));
+  const res = await postJson(fetchImpl, `${trimmed(gatewayUrl)}/acks/payer`, payerBinding(caller.key, caller.account, signature));
+  if (res.status !== 202) throw new Error(`The gateway refused to bind your call key to your escrow account (${res.status}): ${await errorOf(res)}`);
+}
+
+/**
+ * A paid call (docs/agents.md "Payment of calls"): sent as the caller's key; when the node knows no
+ * escrow account for the key (its first call there, or the node restarted) the key is bound to the
+ * wallet's account and the call sent again, once. A node that charges nothing never asks the
+ * wallet. The answer's compute receipt is countersigned and posted (`POST /acks/compute`).
+ */
+export async function callAgentPaid(
+  gatewayUrl: string,
+  id: number,
+  path: string,
+  body: string,
+  caller: Caller,
+  fetchImpl: Fetch = defaultFetch,
+): Promise<PaidAnswer> {
+  let answer = await callAgent(gatewayUrl, id, path, body, fetchImpl, caller.key.publicKey);
+  if (answer.status === 402 && answer.body.includes("bind one with POST /acks/payer")) {
+    await bindCaller(gatewayUrl, caller, fetchImpl);
+    answer = await callAgent(gatewayUrl, id, path, body, fetchImpl, caller.key.publicKey);
+  }
+  if (!answer.signedReceipt) return answer;
+  const ack = await postJson(fetchImpl, `${trimmed(gatewayUrl)}/acks/compute`, countersign(answer.signedReceipt, caller.key));
+  return { ...answer, ackStatus: ack.status, ...(ack.status === 202 ? {} : { ackError: await errorOf(ack) }) };
 }

@@ -14,6 +14,7 @@ import { describeError } from "../lib/revert";
 import { defaultUploadGateway, uploadBundle } from "../lib/functions";
 import {
   callAgent,
+  callAgentPaid,
   leaseFundingRefusal,
   leaseText,
   ownerRefusal,
@@ -24,14 +25,17 @@ import {
   parseMemoryMiB,
   parseTokenPrice,
   tokenPriceRefusal,
-  type AgentAnswer,
+  type PaidAnswer,
 } from "../lib/agents";
+import { callerKeyOf, paymentRefusal } from "../lib/callerKey";
+import { useWallet } from "../wallet/WalletContext";
 import { AGENTS_LISTED, useAgentEarnings, useAgentMarket, useAgents, useEscrowDebits } from "../hooks/useAgents";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
 import { Table } from "../components/Table";
 import { TextField } from "../components/TextField";
 import { TxStatus } from "../components/TxStatus";
+import { UploadStatus } from "../components/UploadStatus";
 import { RequireWallet } from "../components/RequireWallet";
 import { formatAmount, formatBps, formatToken, shortAddress, USDC_DECIMALS } from "../lib/format";
 import type { AgentInfo, AgentMarketInfo } from "../data/source";
@@ -51,6 +55,8 @@ export default function Agents() {
   const { deployment } = useApp();
   const [gateway, setGateway] = useState(() => defaultUploadGateway(deployment, location.href));
   const [calling, setCalling] = useState<number>();
+  const [acked, setAcked] = useState<Tally>({ calls: 0, cpuUs: 0 });
+  const countAck = (cpuUs: number) => setAcked((t) => ({ calls: t.calls + 1, cpuUs: t.cpuUs + cpuUs }));
   return (
     <>
       <h1>Agents</h1>
@@ -69,11 +75,11 @@ export default function Agents() {
       <section aria-labelledby="call-h">
         <h2 id="call-h">Call an agent</h2>
         <TextField label="Gateway" value={gateway} onChange={(v) => setGateway(v.trim())} placeholder="http://127.0.0.1:…" testId="agent-gateway" />
-        <CallForm key={calling} gateway={gateway} initialId={calling} />
+        <CallForm key={calling} gateway={gateway} initialId={calling} agents={agents.data ?? []} onAcknowledged={countAck} />
       </section>
       <section aria-labelledby="spend-h">
         <h2 id="spend-h">Your spend</h2>
-        <RequireWallet action="see your spend">{(_, account) => <Spend account={account} />}</RequireWallet>
+        <RequireWallet action="see your spend">{(_, account) => <Spend account={account} acked={acked} />}</RequireWallet>
       </section>
       <section aria-labelledby="owner-h">
         <h2 id="owner-h">Your agents</h2>
@@ -155,23 +161,57 @@ function AgentList({ agents, onCall }: { agents: AgentInfo[]; onCall: (id: numbe
   );
 }
 
-/** An HTTP request to `/agents/<id>/<path>` on a gateway, and its answer. */
-function CallForm({ gateway, initialId }: { gateway: string; initialId?: number }) {
+/** Calls this page acknowledged since it opened. */
+interface Tally {
+  calls: number;
+  cpuUs: number;
+}
+
+/**
+ * An HTTP request to `/agents/<id>/<path>` on a gateway, and its answer. With a wallet connected
+ * the call is paid (docs/agents.md "Payment of calls"): the page's key for the account is sent as
+ * the client (bound to the account's escrow when the node does not know it: the wallet signs),
+ * and the node's receipt is countersigned and posted. Without one the call goes out unpaid (a paid node answers 402).
+ */
+function CallForm({
+  gateway,
+  initialId,
+  agents,
+  onAcknowledged,
+}: {
+  gateway: string;
+  initialId?: number;
+  agents: AgentInfo[];
+  onAcknowledged: (cpuUs: number) => void;
+}) {
+  const { account, signer, chainId, expectedChainId } = useWallet();
+  const payer = signer && account && chainId === expectedChainId ? { signer, account } : undefined;
   const [id, setId] = useState(initialId === undefined ? "" : String(initialId));
   const [path, setPath] = useState("/");
   const [body, setBody] = useState("");
-  const [state, setState] = useState<{ busy: boolean; answer?: AgentAnswer; error?: string }>({ busy: false });
+  const [state, setState] = useState<{ busy: boolean; answer?: PaidAnswer; error?: string }>({ busy: false });
   const parsedPath = parseAgentPath(path);
   const idError = id === "" || /^[1-9][0-9]{0,9}$/.test(id) ? undefined : "An agent id: a whole number from 1.";
   const ready = id !== "" && !idError && parsedPath.value !== undefined && gateway !== "";
+  const price = agents.find((a) => a.id === Number(id))?.price;
   const call = async () => {
     setState({ busy: true });
     try {
-      setState({ busy: false, answer: await callAgent(gateway, Number(id), parsedPath.value!, body) });
+      const answer: PaidAnswer = payer
+        ? await callAgentPaid(gateway, Number(id), parsedPath.value!, body, {
+            key: callerKeyOf(localStorage, payer.account),
+            account: payer.account,
+            signMessage: (message) => payer.signer.signMessage(message),
+          })
+        : await callAgent(gateway, Number(id), parsedPath.value!, body);
+      if (answer.ackStatus === 202) onAcknowledged(answer.signedReceipt!.cpuUs);
+      setState({ busy: false, answer });
     } catch (err) {
       setState({ busy: false, error: describeError(err) });
     }
   };
+  const answer = state.answer;
+  const refusal = answer?.status === 402 ? paymentRefusal(messageOf(answer.body), usdc) : undefined;
   return (
     <form className="card" onSubmit={(e) => e.preventDefault()} aria-label="Call an agent">
       <TextField label="Agent id" inputMode="numeric" value={id} onChange={(v) => setId(v.trim())} error={idError} testId="call-id" />
@@ -182,8 +222,10 @@ function CallForm({ gateway, initialId }: { gateway: string; initialId?: number 
           Call
         </button>
       </div>
-      <p className="hint">
-        A call is charged from your escrow account at the price of the epoch it is served in, in that epoch&apos;s report (fund it on the Account page).
+      <p className="hint" data-testid="call-payment">
+        {payer
+          ? `Paid from the escrow account of ${shortAddress(payer.account)}${price ? ` (${usdc(price.price)} a call from epoch ${price.fromEpoch}, plus its CPU)` : ""}: the page keeps a call key for this account, asks your wallet to let it pay when a node does not know it yet, and acknowledges each answer's receipt. The report of the epoch charges it (fund your escrow on the Account page).`
+          : "Connect a wallet to pay for calls from your escrow account: without one, a node that charges for the agent answers 402."}
       </p>
       {state.busy && <p aria-busy="true">Calling…</p>}
       {state.error && (
@@ -191,27 +233,54 @@ function CallForm({ gateway, initialId }: { gateway: string; initialId?: number 
           {state.error}
         </p>
       )}
-      {state.answer && (
+      {refusal && (
+        <p className="error" role="alert" data-testid="call-refusal">
+          {refusal}
+        </p>
+      )}
+      {answer && (
         <div data-testid="agent-answer">
           <p>
-            HTTP <span data-testid="answer-status">{state.answer.status}</span>
-            {state.answer.receipt ? ", receipt signed by the node" : ""}
-            {state.answer.truncated ? " (cut: the answer is longer)" : ""}
+            HTTP <span data-testid="answer-status">{answer.status}</span>
+            {answer.receipt ? ", receipt signed by the node" : ""}
+            {answer.truncated ? " (cut: the answer is longer)" : ""}
           </p>
-          <pre data-testid="answer-body">{state.answer.body}</pre>
+          {answer.ackStatus !== undefined && (
+            <p data-testid="answer-ack" className={answer.ackStatus === 202 ? "hint" : "error"}>
+              {answer.ackStatus === 202
+                ? `Acknowledged: the node measured ${answer.signedReceipt!.cpuUs.toLocaleString("en-US")} µs of CPU; the epoch's report charges the call to your escrow.`
+                : `The node refused the acknowledgment (${answer.ackStatus}): ${answer.ackError}`}
+            </p>
+          )}
+          <pre data-testid="answer-body">{answer.body}</pre>
         </div>
       )}
     </form>
   );
 }
 
+/** The `error` of a gateway's JSON refusal, or the text as it is. */
+function messageOf(body: string): string {
+  try {
+    return String((JSON.parse(body) as { error?: unknown }).error ?? body);
+  } catch {
+    return body;
+  }
+}
+
 /** The account's escrow debits: what the reports charged it, all services together. */
-function Spend({ account }: { account: string }) {
+function Spend({ account, acked }: { account: string; acked: Tally }) {
   const debits = useEscrowDebits(account);
   return (
     <Loaded state={debits} what="your escrow debits">
       {(list) => (
         <>
+          {acked.calls > 0 && (
+            <p data-testid="session-spend">
+              This page acknowledged {acked.calls.toLocaleString("en-US")} {acked.calls === 1 ? "call" : "calls"} ({acked.cpuUs.toLocaleString("en-US")} µs of
+              CPU): each is charged its agent&apos;s price for the epoch plus its CPU, in that epoch&apos;s debit below once the report is in.
+            </p>
+          )}
           <Table label="Your escrow debits" columns={["Epoch", "Debited"]} rows={list} empty="No report has debited your escrow account yet.">
             {(d) => (
               <tr key={d.epoch} data-testid="debit-row">
@@ -405,12 +474,7 @@ function ManageAgent({ agent, signer, account, gateway }: { agent: AgentInfo; si
           Upload and publish a new version
         </button>
       </div>
-      {prep.busy && <p aria-busy="true">Checking and uploading…</p>}
-      {prep.error && (
-        <p className="error" role="alert" data-testid="manage-error">
-          {prep.error}
-        </p>
-      )}
+      <UploadStatus busy={prep.busy} busyText="Checking and uploading…" error={prep.error} errorTestId="manage-error" />
       <TxStatus state={tx.state} />
     </form>
   );
@@ -518,17 +582,20 @@ function DeployAgent({ signer, gateway }: { signer: JsonRpcSigner; gateway: stri
         The agent is served from the epoch after its registration, at this price, once its hosting lease is funded (below, after registering): nodes refuse its
         calls with 402 while the lease is empty.
       </p>
-      {prep.busy && <p aria-busy="true">Uploading the config and the bundle through the gateway…</p>}
-      {prep.roots && (
-        <p className="hint" data-testid="agent-roots">
-          Uploaded: config <code>{prep.roots[0]}</code>, bundle <code>{prep.roots[1]}</code>
-        </p>
-      )}
-      {prep.error && (
-        <p className="error" role="alert" data-testid="agent-deploy-error">
-          {prep.error}
-        </p>
-      )}
+      <UploadStatus
+        busy={prep.busy}
+        busyText="Uploading the config and the bundle through the gateway…"
+        done={
+          prep.roots && (
+            <>
+              Uploaded: config <code>{prep.roots[0]}</code>, bundle <code>{prep.roots[1]}</code>
+            </>
+          )
+        }
+        doneTestId="agent-roots"
+        error={prep.error}
+        errorTestId="agent-deploy-error"
+      />
       <div className="actions">
         <button type="submit" disabled={prep.busy || tx.busy || !ready} onClick={deploy}>
           Upload and register

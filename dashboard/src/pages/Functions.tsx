@@ -29,6 +29,7 @@ import { Stat } from "../components/Stat";
 import { Table } from "../components/Table";
 import { TextField } from "../components/TextField";
 import { TxStatus } from "../components/TxStatus";
+import { UploadStatus } from "../components/UploadStatus";
 import { RequireWallet } from "../components/RequireWallet";
 import { formatDateTime, formatToken, shortAddress, USDC_DECIMALS } from "../lib/format";
 import type { ComputePriceInfo, EdgeFunctionInfo } from "../data/source";
@@ -249,17 +250,20 @@ function DeployForm({ signer, account }: { signer: JsonRpcSigner; account: strin
           {limits.error}
         </p>
       )}
-      {prep.busy && <p aria-busy="true">Uploading the bundle through the gateway…</p>}
-      {prep.root && (
-        <p className="hint" data-testid="uploaded-root">
-          Uploaded: content root <code>{prep.root}</code>
-        </p>
-      )}
-      {prep.error && (
-        <p className="error" role="alert" data-testid="deploy-error">
-          {prep.error}
-        </p>
-      )}
+      <UploadStatus
+        busy={prep.busy}
+        busyText="Uploading the bundle through the gateway…"
+        done={
+          prep.root && (
+            <>
+              Uploaded: content root <code>{prep.root}</code>
+            </>
+          )
+        }
+        doneTestId="uploaded-root"
+        error={prep.error}
+        errorTestId="deploy-error"
+      />
       <div className="actions">
         <button type="submit" disabled={prep.busy || tx.busy || !ready} onClick={deploy}>
           Upload and register
