@@ -261,8 +261,13 @@ describe("agent take-over between nodes (issue 20)", function () {
     const inFlight = fetch(`${host.gatewayUrl}/agents/counter/`, { method: "POST" }).catch((error: unknown) => error);
     host.child.kill("SIGKILL");
     await inFlight;
-    // The next node finds the host silent, restores the snapshot (n = 3) and counts on from it.
-    const resumed = await count(next, "POST");
+    // The next node finds the host silent, restores the snapshot (n = 3) and counts on from it. A
+    // probe that found the host up just before the kill is trusted for probeMs (200 ms): until
+    // then the next node still redirects, and a redirected POST counts nothing.
+    const resumed = await waitFor("the next node to serve the agent", async () => {
+      const answer = await count(next, "POST");
+      return answer.status === 307 ? undefined : answer;
+    });
     expect(resumed).to.deep.equal({ status: 200, location: null, json: { n: 4 } });
     // Now its host, it snapshots the changed state itself within a period, then no more while nothing changes.
     const own = await waitFor("the next node's own snapshot", async () => {
