@@ -115,6 +115,8 @@ export class EpochReporter {
   private readonly resendMs: number;
   /** Updated as batches are delivered (before they are applied); the next batch is counted from it. */
   private delivered: Applied = { epoch: -1, subDag: 0, batch: 0, savedSubDag: 0, savedAt: 0 };
+  /** The snapshots being written (off the event loop, see {@link writeSnapshot}). */
+  private snapshotting: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: ReporterOptions) {
     this.tickMs = o.tickMs ?? 1_000;
@@ -242,12 +244,21 @@ export class EpochReporter {
     if (!due) return;
     d.savedSubDag = at.subDag;
     d.savedAt = now;
+    const failed = (err: unknown) => this.o.logger.warn("epoch state snapshot failed", { epoch, err: String(err) });
     try {
-      const bytes = writeSnapshot(this.o.epochDir(epoch), epoch, at, state);
-      this.o.logger.debug("epoch state snapshotted", { epoch, subDag: at.subDag, batch: at.batch, bytes });
+      const written = writeSnapshot(this.o.epochDir(epoch), epoch, { ...at }, state).then(
+        (bytes) => this.o.logger.debug("epoch state snapshotted", { epoch, subDag: at.subDag, batch: at.batch, bytes }),
+        failed,
+      );
+      this.snapshotting = Promise.all([this.snapshotting, written]).then(() => {});
     } catch (err) {
-      this.o.logger.warn("epoch state snapshot failed", { epoch, err: String(err) });
+      failed(err);
     }
+  }
+
+  /** Resolves once every snapshot started so far is written (or failed, logged). */
+  snapshotsWritten(): Promise<void> {
+    return this.snapshotting;
   }
 
   private progressOf(epoch: number): Progress {

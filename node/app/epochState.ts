@@ -161,6 +161,8 @@ export class EpochState {
   private readonly activeIds: Set<number>;
   /** client:nonce of every ack counted. */
   private readonly seenAcks = new Set<string>();
+  /** The same ids in counting order, so a snapshot takes only those counted since the last one ({@link acksSince}). */
+  private readonly ackOrder: string[] = [];
   /**
    * Acked content (bytes, acks) per (node id, client key hex), and invocations per (node id, client
    * key hex or owner-pays function, function root), in first-seen order: the report's per-function
@@ -198,11 +200,14 @@ export class EpochState {
     this.domain = reportDomain(context.chainId, context.registry);
   }
 
-  /** A copy of the whole state (see {@link EpochStateData}); later transactions do not change it. */
-  save(): EpochStateData {
+  /**
+   * A copy of the state but the ack ids (see {@link EpochStateData}; the ids, the bulk of the
+   * state, only grow: {@link acksSince} gives those counted after a point); later transactions
+   * do not change it.
+   */
+  save(): Omit<EpochStateData, "seenAcks"> {
     return {
       context: this.context,
-      seenAcks: [...this.seenAcks],
       served: [...this.served].map(([k, e]) => [k, { ...e }]),
       sponsors: [...this.sponsors],
       acksPerNode: [...this.acksPerNode],
@@ -220,13 +225,29 @@ export class EpochState {
     };
   }
 
+  /** Number of ack ids counted. */
+  get ackCount(): number {
+    return this.ackOrder.length;
+  }
+
+  /** The ack ids counted after the first `from` (up to the first `to`), in counting order: a copy of those only. */
+  acksSince(from: number, to = this.ackOrder.length): string[] {
+    return this.ackOrder.slice(from, to);
+  }
+
+  /** Records an ack id as counted. */
+  private noteAck(id: string): void {
+    this.seenAcks.add(id);
+    this.ackOrder.push(id);
+  }
+
   /**
-   * The state {@link save} copied. Throws if a closed report does not match its own rewards
+   * The state {@link save} copied, with {@link acksSince}(0) as `seenAcks`. Throws if a closed report does not match its own rewards
    * tree under this context (the data is not a state this code saved).
    */
   static restore(data: EpochStateData): EpochState {
     const s = new EpochState(data.context);
-    for (const id of data.seenAcks) s.seenAcks.add(id);
+    for (const id of data.seenAcks) s.noteAck(id);
     for (const [k, e] of data.served) s.served.set(k, { ...e });
     for (const [k, v] of data.sponsors) s.sponsors.set(k, v);
     for (const [k, v] of data.acksPerNode) s.acksPerNode.set(k, v);
@@ -474,7 +495,7 @@ export class EpochState {
     if (!node || ack.windowStart < this.context.acksFromMs || ack.windowStart >= this.context.acksUntilMs || ack.windowEnd <= ack.windowStart) return false;
     const id = `${ack.clientKey.toString("hex")}:${ack.nonce.toString("hex")}`;
     if (this.seenAcks.has(id) || !verifyDeliveryAckSignature(signed)) return false;
-    this.seenAcks.add(id);
+    this.noteAck(id);
     const entry = this.servedTo(node.id, ack.clientKey);
     entry.bytes += BigInt(ack.bytes);
     entry.acks += 1n;
@@ -499,7 +520,7 @@ export class EpochState {
     const root = r.functionRoot.toString("hex");
     // A caller bug, not a bad transaction: every member must know the same sponsors.
     if (!this.sponsors.has(root)) throw new Error(`owner-pays terms of function ${root} not loaded`);
-    this.seenAcks.add(id);
+    this.noteAck(id);
     const sponsor = this.sponsors.get(root);
     const entry = sponsor ? this.servedFor(node.id, sponsor, root) : this.servedTo(node.id, r.clientKey, root);
     entry.requests += 1n;
@@ -524,7 +545,7 @@ export class EpochState {
     // A caller bug, not a bad transaction: every member must know the same terms.
     if (!this.agentTerms.has(agent)) throw new Error(`marketplace terms of agent 0x${agent} not loaded`);
     if (this.agentTerms.get(agent) === null) return false;
-    this.seenAcks.add(id);
+    this.noteAck(id);
     const client = r.clientKey.toString("hex");
     const key = `${node.id}:${client}:${agent}`;
     let calls = this.agentCalls.get(key);

@@ -18,10 +18,13 @@
  * {@link EpochState.restore} gets back exactly what {@link EpochState.save} gave. The ids are
  * appended and fsynced first, then the snapshot is replaced atomically (temporary file, fsync,
  * rename, fsync of the folder): a crash in between leaves ids past the named prefix, which the
- * next read ignores and the next write cuts. A snapshot that does not check, or whose prefix of
+ * next read ignores and the next write cuts. The state is copied (without its ids) and encoded
+ * when {@link writeSnapshot} is called; the writes and fsyncs then run off the event loop (the
+ * thread pool), one snapshot of a folder at a time, in the order above. A snapshot that does not check, or whose prefix of
  * app-acks.log does not, is ignored with a warning and the epoch replays from 1.
  */
 import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { createHash, type Hash } from "node:crypto";
 import type { Logger } from "../logger";
@@ -77,87 +80,100 @@ const journals = new WeakMap<EpochState, AckJournal>();
 const lastJournal = new Map<string, number>();
 let generations = 0;
 
+/** Per folder, the snapshot being written (the next one waits for it: they share app-acks.log). */
+const writing = new Map<string, Promise<unknown>>();
+
 /**
  * Writes the snapshot of `state` at `position` to `<dir>/app-state.snapshot`, atomically and
  * durably, after appending the ack ids counted since this state's last snapshot to
- * `<dir>/app-acks.log`; returns the bytes written. Throws when the rest of the state encodes to
- * more than `maxBytes`.
+ * `<dir>/app-acks.log`; resolves to the bytes written. The state is taken now (later
+ * transactions do not change what is written); the files are written off the event loop. Throws
+ * now when the rest of the state encodes to more than `maxBytes`.
  */
-export function writeSnapshot(dir: string, epoch: number, position: AppliedPosition, state: EpochState, maxBytes = MAX_SNAPSHOT_BYTES): number {
-  const { seenAcks, ...rest } = state.save();
-  // Ids appended past the snapshot in place (if this one is refused below) are not read back.
-  const journal = appendAcks(dir, state, seenAcks);
-  const acks = { count: journal.count, bytes: journal.bytes, sha256: journal.hash.copy().digest("hex") };
-  let json: string;
+export function writeSnapshot(dir: string, epoch: number, position: AppliedPosition, state: EpochState, maxBytes = MAX_SNAPSHOT_BYTES): Promise<number> {
+  const count = state.ackCount;
+  let stateJson: string;
   try {
-    json = JSON.stringify({ epoch, subDag: position.subDag, batch: position.batch, acks, state: rest }, tag);
+    stateJson = JSON.stringify(state.save(), tag);
   } catch (err) {
     if (err instanceof RangeError) throw new Error(`the epoch state is too large to snapshot: ${err.message}`);
     throw err;
   }
-  const body = Buffer.from(json, "utf8");
-  if (body.length > maxBytes) throw new Error(`the epoch state is too large to snapshot: ${body.length} bytes, at most ${maxBytes}`);
-  const header = Buffer.alloc(HEADER);
-  MAGIC.copy(header, 0);
-  header.writeUInt32BE(VERSION, 8);
-  header.writeUInt32BE(body.length, 12);
-  createHash("sha256").update(body).digest().copy(header, 16);
-  const file = path.join(dir, SNAPSHOT_FILE);
-  const fd = fs.openSync(`${file}.tmp`, "w");
-  try {
-    fs.writeSync(fd, header);
-    fs.writeSync(fd, body);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(`${file}.tmp`, file);
-  syncFolder(dir);
-  return HEADER + body.length + journal.appended;
+  const tooLarge = (bytes: number) => new Error(`the epoch state is too large to snapshot: ${bytes} bytes, at most ${maxBytes}`);
+  if (Buffer.byteLength(stateJson) > maxBytes) throw tooLarge(Buffer.byteLength(stateJson));
+  const write = async (): Promise<number> => {
+    // Ids appended past the snapshot in place (if this one is refused below) are not read back.
+    const journal = await appendAcks(dir, state, count);
+    const acks = { count: journal.count, bytes: journal.bytes, sha256: journal.hash.copy().digest("hex") };
+    const body = Buffer.from(
+      `{"epoch":${epoch},"subDag":${position.subDag},"batch":${position.batch},"acks":${JSON.stringify(acks)},"state":${stateJson}}`,
+      "utf8",
+    );
+    if (body.length > maxBytes) throw tooLarge(body.length);
+    const header = Buffer.alloc(HEADER);
+    MAGIC.copy(header, 0);
+    header.writeUInt32BE(VERSION, 8);
+    header.writeUInt32BE(body.length, 12);
+    createHash("sha256").update(body).digest().copy(header, 16);
+    const file = path.join(dir, SNAPSHOT_FILE);
+    const fh = await fsp.open(`${file}.tmp`, "w");
+    try {
+      await fh.writev([header, body]);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(`${file}.tmp`, file);
+    await syncFolder(dir);
+    return HEADER + body.length + journal.appended;
+  };
+  const done = (writing.get(dir) ?? Promise.resolve()).then(write, write);
+  const settled = done.catch(() => {});
+  writing.set(dir, settled);
+  void settled.then(() => writing.get(dir) === settled && writing.delete(dir));
+  return done;
 }
 
 /**
- * Brings app-acks.log to `ids` (the state's ack ids, in the order counted) and fsyncs it: appends
- * the new ones when the file holds this state's earlier ids as last written, else rewrites it.
+ * Brings app-acks.log to the state's first `count` ack ids and fsyncs it: appends those counted
+ * since the state's last snapshot when the file holds its earlier ids as last written, else
+ * rewrites it.
  */
-function appendAcks(dir: string, state: EpochState, ids: string[]): AckJournal & { appended: number } {
+async function appendAcks(dir: string, state: EpochState, count: number): Promise<AckJournal & { appended: number }> {
   const file = path.join(dir, ACKS_FILE);
   let journal = journals.get(state);
-  let size = -1;
-  try {
-    size = fs.statSync(file).size;
-  } catch {
-    // no file yet
-  }
+  const size = await fsp.stat(file).then(
+    (st) => st.size,
+    () => -1, // no file yet
+  );
   // Ids past the last snapshot's prefix (a crash before its rename) are cut.
-  if (journal && (journal.dir !== dir || lastJournal.get(dir) !== journal.generation || size < journal.bytes || ids.length < journal.count))
-    journal = undefined;
+  if (journal && (journal.dir !== dir || lastJournal.get(dir) !== journal.generation || size < journal.bytes || count < journal.count)) journal = undefined;
   if (!journal) journal = { dir, generation: ++generations, count: 0, bytes: 0, hash: createHash("sha256") };
   lastJournal.set(dir, journal.generation);
-  const text = ids.length > journal.count ? ids.slice(journal.count).join("\n") + "\n" : "";
-  const added = Buffer.from(text, "utf8");
-  const fd = fs.openSync(file, fs.existsSync(file) ? "r+" : "w");
+  const ids = state.acksSince(journal.count, count);
+  const added = Buffer.from(ids.length > 0 ? ids.join("\n") + "\n" : "", "utf8");
+  const fh = await fsp.open(file, size >= 0 ? "r+" : "w");
   try {
-    fs.ftruncateSync(fd, journal.bytes);
-    if (added.length > 0) fs.writeSync(fd, added, 0, added.length, journal.bytes);
-    fs.fsyncSync(fd);
+    await fh.truncate(journal.bytes);
+    if (added.length > 0) await fh.write(added, 0, added.length, journal.bytes);
+    await fh.sync();
   } finally {
-    fs.closeSync(fd);
+    await fh.close();
   }
-  if (journal.bytes === 0) syncFolder(dir);
+  if (journal.bytes === 0) await syncFolder(dir);
   journal.hash.update(added);
-  journal.count = ids.length;
+  journal.count = count;
   journal.bytes += added.length;
   journals.set(state, journal);
   return { ...journal, appended: added.length };
 }
 
-function syncFolder(dir: string): void {
-  const dirFd = fs.openSync(dir, "r");
+async function syncFolder(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, "r");
   try {
-    fs.fsyncSync(dirFd);
+    await fh.sync();
   } finally {
-    fs.closeSync(dirFd);
+    await fh.close();
   }
 }
 

@@ -34,6 +34,7 @@ function applyLoaded(state: EpochState, t: Buffer) {
 function observe(s: EpochState, ms: Member[]) {
   return {
     data: s.save(),
+    acks: s.acksSince(0),
     closed: s.closed,
     report: s.report?.report,
     digest: s.report?.digest,
@@ -98,10 +99,10 @@ describe("app: epoch state snapshots", function () {
   beforeEach(() => void warnings.splice(0));
 
   /** Snapshot of the first `cut` transactions, through the file, then the rest. */
-  function resumed(txs: Buffer[], cut: number): EpochState {
+  async function resumed(txs: Buffer[], cut: number): Promise<EpochState> {
     const part = new EpochState(context(ms));
     for (const t of txs.slice(0, cut)) applyLoaded(part, t);
-    writeSnapshot(dir, 3, { subDag: cut, batch: 0 }, part);
+    await writeSnapshot(dir, 3, { subDag: cut, batch: 0 }, part);
     const back = readSnapshot(dir, 3, logger);
     expect(back, `snapshot at ${cut}`).to.not.equal(undefined);
     expect(back!.position).to.deep.equal({ subDag: cut, batch: 0 });
@@ -110,7 +111,7 @@ describe("app: epoch state snapshots", function () {
     return back!.state;
   }
 
-  it("restores a state cut anywhere in a sequence of every kind to the state of the whole sequence", () => {
+  it("restores a state cut anywhere in a sequence of every kind to the state of the whole sequence", async () => {
     const actions: Action[] = [
       { kind: "payer", by: 0, client: 0 },
       { kind: "acks", by: 0, client: 0, bytes: 3_000_000 },
@@ -135,11 +136,11 @@ describe("app: epoch state snapshots", function () {
     expect(ok.get("compute")).to.equal(2);
     expect(state.report!.report.usage.length).to.equal(2, "the bound client and the sponsored function's owner are charged");
     const expected = observe(state, ms);
-    for (let cut = 0; cut <= txs.length; cut++) expect(observe(resumed(txs, cut), ms)).to.deep.equal(expected, `cut at ${cut}`);
+    for (let cut = 0; cut <= txs.length; cut++) expect(observe(await resumed(txs, cut), ms)).to.deep.equal(expected, `cut at ${cut}`);
     expect(warnings).to.deep.equal([]);
   });
 
-  it("gives the same state for random sequences cut at a random point (fast-check)", () => {
+  it("gives the same state for random sequences cut at a random point (fast-check)", async () => {
     const by = fc.integer({ min: 0, max: 3 });
     const client = fc.integer({ min: 0, max: 2 });
     const action: fc.Arbitrary<Action> = fc.oneof(
@@ -154,12 +155,12 @@ describe("app: epoch state snapshots", function () {
     );
     const successes = new Map<string, number>();
     let closedRuns = 0;
-    fc.assert(
-      fc.property(fc.array(action, { minLength: 1, maxLength: 50 }), fc.nat(), (actions, c) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 50 }), fc.nat(), async (actions, c) => {
         const { txs, state, ok } = build(ms, clients, payers, actions);
         for (const [k, n] of ok) successes.set(k, (successes.get(k) ?? 0) + n);
         if (state.closed) closedRuns++;
-        expect(observe(resumed(txs, c % (txs.length + 1)), ms)).to.deep.equal(observe(state, ms));
+        expect(observe(await resumed(txs, c % (txs.length + 1)), ms)).to.deep.equal(observe(state, ms));
       }),
       {
         numRuns: 60,
@@ -193,17 +194,17 @@ describe("app: epoch state snapshots", function () {
   /** One journal line: client key hex (64) ":" nonce hex (32) "\n". */
   const LINE = 64 + 1 + 32 + 1;
 
-  it("appends only the acks counted since the last snapshot, and cuts ids a crash left past it", () => {
+  it("appends only the acks counted since the last snapshot, and cuts ids a crash left past it", async () => {
     const sub = fs.mkdtempSync(path.join(dir, "journal-"));
     const journal = path.join(sub, ACKS_FILE);
     const state = new EpochState(context(ms));
     addAcks(state, 40, START_MS);
-    writeSnapshot(sub, 3, { subDag: 1, batch: 0 }, state);
+    await writeSnapshot(sub, 3, { subDag: 1, batch: 0 }, state);
     expect(fs.statSync(journal).size).to.equal(40 * LINE);
     const snapshotSize = fs.statSync(path.join(sub, SNAPSHOT_FILE)).size;
     addAcks(state, 5, START_MS + 1_000);
     // The second snapshot appends 5 lines; its snapshot file does not grow with the acks.
-    const written = writeSnapshot(sub, 3, { subDag: 2, batch: 0 }, state);
+    const written = await writeSnapshot(sub, 3, { subDag: 2, batch: 0 }, state);
     expect(fs.statSync(journal).size).to.equal(45 * LINE);
     expect(written).to.be.lessThan(snapshotSize + 5 * LINE + 64);
     const expected = observe(state, ms);
@@ -214,7 +215,7 @@ describe("app: epoch state snapshots", function () {
     const back = readSnapshot(sub, 3, logger)!;
     expect(observe(back.state, ms)).to.deep.equal(expected, "the ids past the snapshot's prefix are not read");
     addAcks(back.state, 2, START_MS + 2_000);
-    writeSnapshot(sub, 3, { subDag: 3, batch: 0 }, back.state);
+    await writeSnapshot(sub, 3, { subDag: 3, batch: 0 }, back.state);
     expect(fs.statSync(journal).size).to.equal(47 * LINE, "the restored state cut the stray ids and appended its 2");
     expect(observe(readSnapshot(sub, 3, logger)!.state, ms)).to.deep.equal(observe(back.state, ms));
     expect(warnings).to.deep.equal([]);
@@ -222,13 +223,56 @@ describe("app: epoch state snapshots", function () {
     // Another state written to the same folder rewrites the journal; the first one, written again, rewrites it back.
     const other = new EpochState(context(ms));
     addAcks(other, 3, START_MS + 3_000);
-    writeSnapshot(sub, 3, { subDag: 1, batch: 0 }, other);
+    await writeSnapshot(sub, 3, { subDag: 1, batch: 0 }, other);
     expect(fs.statSync(journal).size).to.equal(3 * LINE);
-    writeSnapshot(sub, 3, { subDag: 4, batch: 0 }, back.state);
+    await writeSnapshot(sub, 3, { subDag: 4, batch: 0 }, back.state);
     expect(observe(readSnapshot(sub, 3, logger)!.state, ms)).to.deep.equal(observe(back.state, ms));
   });
 
-  it("ignores a snapshot whose ack journal is damaged or cut, with a warning", () => {
+  it("copies only the ids counted since the last snapshot, writes after the call returns, and writes the state as it was at the call", async () => {
+    const sub = fs.mkdtempSync(path.join(dir, "journal-"));
+    const journal = path.join(sub, ACKS_FILE);
+    const file = path.join(sub, SNAPSHOT_FILE);
+    const state = new EpochState(context(ms));
+    addAcks(state, 40, START_MS);
+    await writeSnapshot(sub, 3, { subDag: 1, batch: 0 }, state);
+    addAcks(state, 5, START_MS + 1_000);
+    const expected = observe(state, ms);
+    const copied: number[] = [];
+    const acksSince = state.acksSince.bind(state);
+    state.acksSince = (from, to) => {
+      const ids = acksSince(from, to);
+      copied.push(ids.length);
+      return ids;
+    };
+    const before = fs.readFileSync(file);
+    const pending = writeSnapshot(sub, 3, { subDag: 2, batch: 0 }, state);
+    // The call only copies and encodes: the files change later, off the event loop.
+    expect(fs.readFileSync(file).equals(before), "snapshot file unchanged when the call returns").to.equal(true);
+    expect(fs.statSync(journal).size).to.equal(40 * LINE);
+    addAcks(state, 3, START_MS + 2_000); // after the call: not part of this snapshot
+    await pending;
+    expect(copied, "ack ids copied: the 5 new ones, not the 45").to.deep.equal([5]);
+    expect(fs.statSync(journal).size).to.equal(45 * LINE);
+    // Read from a copy: reading a folder makes the state read there the owner of its journal.
+    const copy = fs.mkdtempSync(path.join(dir, "copy-"));
+    for (const f of [ACKS_FILE, SNAPSHOT_FILE]) fs.copyFileSync(path.join(sub, f), path.join(copy, f));
+    expect(observe(readSnapshot(copy, 3, logger)!.state, ms)).to.deep.equal(expected);
+    // Snapshots started back to back are written one after the other (they share the journal).
+    const third = writeSnapshot(sub, 3, { subDag: 3, batch: 0 }, state);
+    addAcks(state, 2, START_MS + 3_000);
+    const fourth = writeSnapshot(sub, 3, { subDag: 4, batch: 0 }, state);
+    await Promise.all([third, fourth]);
+    expect(copied).to.deep.equal([5, 3, 2]);
+    expect(fs.statSync(journal).size).to.equal(50 * LINE);
+    const back = readSnapshot(sub, 3, logger)!;
+    expect(back.position).to.deep.equal({ subDag: 4, batch: 0 });
+    state.acksSince = acksSince;
+    expect(observe(back.state, ms)).to.deep.equal(observe(state, ms));
+    expect(warnings).to.deep.equal([]);
+  });
+
+  it("ignores a snapshot whose ack journal is damaged or cut, with a warning", async () => {
     const sub = fs.mkdtempSync(path.join(dir, "journal-"));
     const journal = path.join(sub, ACKS_FILE);
     const state = new EpochState(context(ms));
@@ -239,8 +283,8 @@ describe("app: epoch state snapshots", function () {
       ["no journal", () => fs.rmSync(journal), /ENOENT/],
     ];
     for (const [what, damage, reason] of cases) {
-      writeSnapshot(sub, 3, { subDag: 1, batch: 0 }, new EpochState(context(ms)));
-      writeSnapshot(sub, 3, { subDag: 2, batch: 0 }, state);
+      await writeSnapshot(sub, 3, { subDag: 1, batch: 0 }, new EpochState(context(ms)));
+      await writeSnapshot(sub, 3, { subDag: 2, batch: 0 }, state);
       damage();
       warnings.splice(0);
       expect(readSnapshot(sub, 3, logger), what).to.equal(undefined);
@@ -250,7 +294,7 @@ describe("app: epoch state snapshots", function () {
     }
   });
 
-  it("ignores a damaged, truncated, foreign, oversized or absent snapshot, with a warning for each that exists", () => {
+  it("ignores a damaged, truncated, foreign, oversized or absent snapshot, with a warning for each that exists", async () => {
     const file = path.join(dir, SNAPSHOT_FILE);
     const state = new EpochState(context(ms));
     const good = () => writeSnapshot(dir, 3, { subDag: 7, batch: 2 }, state);
@@ -266,7 +310,7 @@ describe("app: epoch state snapshots", function () {
       ["another version", () => fs.writeFileSync(file, flip(fs.readFileSync(file), 11)), /version 3, this node reads 2/],
     ];
     for (const [what, damage, reason] of cases) {
-      good();
+      await good();
       damage();
       warnings.splice(0);
       expect(readSnapshot(dir, 3, logger), what).to.equal(undefined);
@@ -274,13 +318,13 @@ describe("app: epoch state snapshots", function () {
         .to.match(reason)
         .and.match(/snapshot ignored, replaying the epoch from its start/);
     }
-    good();
+    await good();
     warnings.splice(0);
     expect(readSnapshot(dir, 4, logger)).to.equal(undefined);
     expect(warnings.join()).to.match(/a snapshot of epoch 3/);
     expect(readSnapshot(dir, 3, logger, 100)).to.equal(undefined);
     expect(warnings.join()).to.match(/more than the 100 a snapshot may have/);
-    expect(() => writeSnapshot(dir, 3, { subDag: 8, batch: 0 }, state, 100)).to.throw(/too large to snapshot/);
+    expect(() => void writeSnapshot(dir, 3, { subDag: 8, batch: 0 }, state, 100)).to.throw(/too large to snapshot/);
     expect(readSnapshot(dir, 3, logger)!.position).to.deep.equal({ subDag: 7, batch: 2 }, "a refused write leaves the last snapshot");
   });
 });
