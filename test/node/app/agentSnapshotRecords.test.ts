@@ -100,7 +100,7 @@ describe("app: agent snapshot records in the epoch state", () => {
     // After the close, records are late.
     expect(state.apply(snapshots(host7, [record(host7, "7", 3, 0x03)]))).to.deep.equal({ ok: false, reason: "epoch closed", late: true });
     // Saved and restored, the state keeps its records and its root.
-    const again = EpochState.restore(state.save());
+    const again = EpochState.restore({ ...state.save(), seenAcks: state.acksSince(0) });
     expect(again.report!.report.agentSnapshotsRoot).to.equal(expected.root);
     expect(again.refusedSnapshots).to.equal(5);
   });
