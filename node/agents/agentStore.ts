@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { LRUCache } from "lru-cache";
+import { agentSqlRefusal } from "./agentSqlRole";
 import type { StoreAnswer, StoreCall, StoreWorkerData } from "./agentStoreWorker";
 
 const WORKER = path.join(__dirname, "agentStoreWorker.ts");
@@ -174,6 +175,8 @@ export class AgentStore {
   /** Runs one SQL statement with `$1...` parameters; writes past the quota are refused. */
   async query(sql: string, params: unknown[] = []): Promise<{ rows: Record<string, unknown>[]; affectedRows: number }> {
     if (typeof sql !== "string" || !Array.isArray(params)) throw new StoreError("bad-input", "sql.query(sql: string, params?: array)");
+    const refusal = agentSqlRefusal(sql);
+    if (refusal) throw new StoreError("bad-input", refusal);
     const writes = !READ_ONLY.test(sql);
     if (writes && this.usedBytes > this.limits.storageBytes && !DELETES.test(sql)) throw this.overQuota();
     if (writes) this.kvCache.clear();

@@ -6,6 +6,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import { parentPort, workerData } from "node:worker_threads";
+import { AGENT_ROLE_SETUP } from "./agentSqlRole";
 import { databaseBytes } from "./agentStoreSize";
 
 /** What the host asks the worker. */
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
     ...(load ? { loadDataDir: new Blob([new Uint8Array(load)]) } : {}),
   });
   await db.exec("create table if not exists fleek_kv (key text primary key, value text not null)");
+  // From here on the session is the agent's unprivileged role, for the host's statements too.
+  await db.exec(AGENT_ROLE_SETUP);
   const { rows } = await db.query<{ oid: number }>("select oid::int as oid from pg_database where datname = current_database()");
   const size = () => databaseBytes(dataDir, rows[0].oid);
   const port = parentPort!;
