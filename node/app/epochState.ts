@@ -559,7 +559,7 @@ export class EpochState {
 
   /**
    * Keeps a snapshot record if it is a marketplace agent's, signed by the agent's assigned host in
-   * this epoch's hosting set ({@link agentHostingSet}), and newer (by sequence) than the one kept:
+   * this epoch's hosting set ({@link agentHostingSet}), taken in the epoch's window, and newer (by sequence) than the one kept:
    * at most one record per agent, so the state is bounded by the marketplace's agents.
    */
   private keepSnapshot(r: SnapshotRecord): boolean {
@@ -567,6 +567,11 @@ export class EpochState {
     // A caller bug, not a bad transaction: every member must know the same agents.
     if (terms === undefined) throw new Error(`marketplace terms of agent ${r.agent} not loaded`);
     if (terms === null || r.nodeKey !== assignedAgentHost(r.agent, agentHostingSet(this.context))) return false;
+    // Taken in this epoch's window (as acks are counted): each epoch's state starts empty, so
+    // without it an older record its host signed in an earlier epoch could be replayed here and
+    // committed under a later root than the newer one (takenAt is signed; only the host could
+    // sign another, and the host is trusted with its epoch's records anyway).
+    if (r.takenAt < this.context.acksFromMs || r.takenAt >= this.context.acksUntilMs) return false;
     const kept = this.agentSnapshots.get(r.agent);
     if ((kept && kept.sequence >= r.sequence) || snapshotRecordRefusal(r, r.agent) !== undefined) return false;
     this.agentSnapshots.set(r.agent, r);

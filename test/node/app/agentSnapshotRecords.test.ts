@@ -105,6 +105,32 @@ describe("app: agent snapshot records in the epoch state", () => {
     expect(again.refusedSnapshots).to.equal(5);
   });
 
+  it("refuses a record taken outside the epoch's window: an older record of an earlier epoch cannot be replayed into a later root", () => {
+    // Epoch 1 commits agent 7's record 5; records 3 and 5 were both signed by its host in epoch 1.
+    const first = fresh();
+    const three = record(host7, "7", 3, 0x03);
+    const five = record(host7, "7", 5, 0x05);
+    expect(first.apply(snapshots(host7, [three, five]))).to.deep.equal({ ok: true, refusedAcks: 0 });
+    expect(first.agentSnapshotLeaves().map((l) => l.sequence)).to.deep.equal([5n]);
+    // Epoch 2 (its window starts where epoch 1's ends) starts empty: record 3 again is refused, not committed as the newest.
+    const day = 86_400_000;
+    const second = new EpochState({ ...ctx, epoch: ctx.epoch + 1, acksFromMs: ctx.acksUntilMs, acksUntilMs: ctx.acksUntilMs + day });
+    second.setAgentTerms(new Map([[agentService(7).slice(2), { price: 0n, owner: ms[0].node.owner }]]));
+    expect(second.apply(snapshots(host7, [three, five]))).to.deep.equal({ ok: true, refusedAcks: 2 });
+    // A record taken after the window ends is refused too; the host's next record, taken in epoch 2, is kept.
+    const late = signSnapshot(
+      { agent: "7", root: root(0x07), bytes: 7, sequence: 7, takenAt: ctx.acksUntilMs + day, nodeKey: host7.node.nodeKey },
+      ed25519PrivateKeyFromSeed(host7.key.seed),
+    );
+    const six = signSnapshot(
+      { agent: "7", root: root(0x06), bytes: 6, sequence: 6, takenAt: ctx.acksUntilMs + 1_000, nodeKey: host7.node.nodeKey },
+      ed25519PrivateKeyFromSeed(host7.key.seed),
+    );
+    expect(second.apply(snapshots(host7, [late, six]))).to.deep.equal({ ok: true, refusedAcks: 1 });
+    expect(second.agentSnapshotLeaves().map((l) => [l.sequence, l.root])).to.deep.equal([[6n, root(0x06)]]);
+    expect(second.refusedSnapshots).to.equal(3);
+  });
+
   it("an epoch with no snapshot has a zero root; a node outside the active set hosts nothing", () => {
     expect(close(fresh()).agentSnapshotsRoot).to.equal(ZERO);
     // The host of agent 7 left the active set: its records are dropped, and the next node of the order is the host.
