@@ -37,6 +37,7 @@ import { DEFAULT_PARAMETERS, Parameters } from "./consensus/parameters";
 import { KeyPair } from "./consensus/types/crypto";
 import { DEFAULT_REGISTRY_POLLING, RegistryCommitteeSource } from "./chain/registryCommittee";
 import { Logger } from "./logger";
+import { withNodeChain } from "./agents/agentsConfig";
 import { checkServicesConfig } from "./services/serviceCatalog";
 
 /** The parsed configuration file. */
@@ -137,7 +138,7 @@ export function loadConfig(file: string, logger: Logger = new Logger()): NodeCon
   const chain = "file" in raw.committee ? undefined : chainOf(raw.committee);
   const signer = signerOf(raw, dir);
   const reporting = raw.reporting?.enabled === false || !signer || !chain ? undefined : reportingOf(raw.reporting ?? {});
-  const services = raw.services === undefined ? undefined : checkServicesConfig(raw.services);
+  const services = raw.services === undefined ? undefined : checkServicesConfig(servicesWithNodeChain(raw.services, chain));
   if (services && !raw.gateway) throw new Error("config: services need the gateway section (they are served at /services/<id>/ and /fn/)");
   if (raw.reporting?.enabled && !reporting) throw new Error("config: reporting needs signerKey/signerKeyFile and the chain committee source");
   return {
@@ -154,6 +155,13 @@ export function loadConfig(file: string, logger: Logger = new Logger()): NodeCon
     rentKeeper: raw.rentKeeper === undefined ? undefined : rentKeeperOf(raw.rentKeeper, Boolean(signer && chain)),
     services,
   };
+}
+
+/** The services' sections with what they may take from the node's chain settings (the agents' hosting registry). */
+function servicesWithNodeChain(services: NodeConfigFile["services"], chain: ChainConfig | undefined): unknown {
+  const agents = services?.agents;
+  if (typeof agents !== "object" || agents === null || Array.isArray(agents)) return services;
+  return { ...services, agents: withNodeChain(agents, chain) };
 }
 
 function rentKeeperOf(r: Partial<RentKeeperConfig>, canSend: boolean): RentKeeperConfig {

@@ -143,7 +143,8 @@ function registryFrom(
   if (typeof r !== "object" || r === null || Array.isArray(r)) throw new Error("config: services.agents.hosting.registry must be an object");
   for (const key of Object.keys(r))
     if (!["rpcUrl", "chainId", "address", "pollMs"].includes(key)) throw new Error(`config: unknown key services.agents.hosting.registry.${key}`);
-  if (typeof r.rpcUrl !== "string" || !/^https?:\/\//.test(r.rpcUrl)) throw new Error("config: services.agents.hosting.registry.rpcUrl must be an http(s) URL");
+  if (typeof r.rpcUrl !== "string" || !/^https?:\/\//.test(r.rpcUrl))
+    throw new Error("config: services.agents.hosting.registry.rpcUrl must be an http(s) URL (a node that follows the chain takes it from committee.rpcUrl)");
   if (!Number.isSafeInteger(r.chainId) || (r.chainId as number) <= 0)
     throw new Error("config: services.agents.hosting.registry.chainId must be the registry's chain id");
   if (typeof r.address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(r.address))
@@ -153,6 +154,23 @@ function registryFrom(
 
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 const ROOT = /^[0-9a-f]{64}$/;
+
+/**
+ * `services.agents` with what its hosting registry leaves out (`rpcUrl`, `chainId`, `address`)
+ * taken from the node's own chain settings (`committee`: the same chain and NodeRegistry), so an
+ * operator writes them once; values the section gives stay (another RPC endpoint, say). Anything
+ * else, and a node that follows no chain, is left as it is for {@link agentsConfigFrom} to check.
+ */
+export function withNodeChain(
+  options: Record<string, unknown>,
+  chain: { rpcUrl: string; chainId: bigint; registry: string } | undefined,
+): Record<string, unknown> {
+  const hosting = options.hosting as Record<string, unknown> | undefined;
+  const registry = hosting?.registry;
+  if (!chain || typeof hosting !== "object" || hosting === null || typeof registry !== "object" || registry === null || Array.isArray(registry)) return options;
+  const fromChain = { rpcUrl: chain.rpcUrl, chainId: Number(chain.chainId), address: chain.registry };
+  return { ...options, hosting: { ...hosting, registry: { ...fromChain, ...registry } } };
+}
 
 /** Checks `services.agents`; throws a config error naming the bad key. */
 export function agentsConfigFrom(options: Record<string, unknown>): AgentsConfig {

@@ -9,12 +9,16 @@
  */
 import { expect } from "chai";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { concat, keccak256, toUtf8Bytes } from "ethers";
 import { agentHostOrder } from "../../../protocol/agentHosting";
 import { rawEd25519PublicKey } from "../../../node/acks/ed25519Keys";
 import { AgentHosting, type HostNode } from "../../../node/agents/agentHosting";
 import { signSnapshot, type SnapshotRecord } from "../../../node/agents/agentRecords";
 import { agentsConfigFrom } from "../../../node/agents/agentsConfig";
+import { loadConfig } from "../../../node/config";
 import { planAgentNode, startAgentNode, type AgentNode } from "../../../testkit/agentNode";
 
 const COUNTER = {
@@ -158,6 +162,49 @@ describe("agent hosting config (issue 20)", () => {
       "config: services.agents.hosting.registry.pollMs must be an integer of at least 100 ms",
     );
     expect(hosting({ registry: { ...registry, url: "x" } })).to.throw("config: unknown key services.agents.hosting.registry.url");
+  });
+
+  it("takes the registry's rpcUrl, chainId and address from the node's chain settings when the section leaves them out", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hosting-config-"));
+    try {
+      const file = path.join(dir, "node.json");
+      const committee = { rpcUrl: "http://127.0.0.1:8545", chainId: 8453, registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
+      const load = (registry: object, from: object = committee) => {
+        const services = { agents: { agents: {}, hosting: { registry } } };
+        fs.writeFileSync(
+          file,
+          JSON.stringify({
+            keySeed: "11".repeat(32),
+            dataDir: "data",
+            mempoolPort: 7100,
+            committee: from,
+            gateway: { port: 4220, blockstore: "blocks" },
+            services,
+          }),
+        );
+        return agentsConfigFrom(loadConfig(file).services!.agents).hosting;
+      };
+      // Written once, in `committee`: the hosting set reads the same chain and registry.
+      expect(load({})).to.deep.equal({
+        registry: { rpcUrl: "http://127.0.0.1:8545", chainId: 8453, address: "0x5FbDB2315678afecb367f032d93F642f64180aa3", pollMs: 5_000 },
+        snapshotEveryMs: 600_000,
+        probeMs: 5_000,
+      });
+      // What the section gives stays.
+      expect(load({ rpcUrl: "https://rpc.example", pollMs: 1_000 })?.registry).to.deep.equal({
+        rpcUrl: "https://rpc.example",
+        chainId: 8453,
+        address: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        pollMs: 1_000,
+      });
+      // A node that follows no chain must write them.
+      fs.writeFileSync(path.join(dir, "committee.json"), "{}");
+      expect(() => load({}, { file: "committee.json" })).to.throw(
+        "config: services.agents.hosting.registry.rpcUrl must be an http(s) URL (a node that follows the chain takes it from committee.rpcUrl)",
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
