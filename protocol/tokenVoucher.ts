@@ -1,0 +1,45 @@
+/**
+ * Vouchers of agent calls paid in a creator token (contracts/agents/TokenCallEscrow.sol,
+ * docs/agents.md "Calls paid in the creator token"): the EIP-712 type the caller's wallet signs and
+ * the node checks, one definition for the node, the dashboard and the tests.
+ */
+import { verifyTypedData, type Signer, type TypedDataDomain } from "ethers";
+
+/** "The caller owes node `nodeId` for calls of agent `agentId` a cumulative `cumulative` wei of `token`." */
+export interface TokenVoucher {
+  caller: string;
+  agentId: bigint;
+  nodeId: number;
+  token: string;
+  cumulative: bigint;
+}
+
+/** The EIP-712 type, field for field TokenCallEscrow's `VOUCHER_TYPEHASH`. */
+export const TOKEN_VOUCHER_TYPES = {
+  Voucher: [
+    { name: "caller", type: "address" },
+    { name: "agentId", type: "uint256" },
+    { name: "nodeId", type: "uint32" },
+    { name: "token", type: "address" },
+    { name: "cumulative", type: "uint256" },
+  ],
+};
+
+/** TokenCallEscrow's EIP-712 domain on chain `chainId` at `escrow`. */
+export function tokenVoucherDomain(chainId: bigint, escrow: string): TypedDataDomain {
+  return { name: "TokenCallEscrow", version: "1", chainId, verifyingContract: escrow };
+}
+
+/** The caller's wallet signs `voucher` (its `caller` must be the wallet's address). */
+export function signTokenVoucher(wallet: Signer, domain: TypedDataDomain, voucher: TokenVoucher): Promise<string> {
+  return wallet.signTypedData(domain, TOKEN_VOUCHER_TYPES, voucher);
+}
+
+/** Whether `signature` is `voucher.caller`'s signature of `voucher` (an EOA's: a malformed signature is not). */
+export function isTokenVoucherSigned(domain: TypedDataDomain, voucher: TokenVoucher, signature: string): boolean {
+  try {
+    return verifyTypedData(domain, TOKEN_VOUCHER_TYPES, voucher, signature).toLowerCase() === voucher.caller.toLowerCase();
+  } catch {
+    return false;
+  }
+}
