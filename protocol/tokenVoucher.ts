@@ -3,7 +3,7 @@
  * docs/agents.md "Calls paid in the creator token"): the EIP-712 type the caller's wallet signs and
  * the node checks, one definition for the node, the dashboard and the tests.
  */
-import { verifyTypedData, type Signer, type TypedDataDomain } from "ethers";
+import { AbiCoder, keccak256, verifyTypedData, type Signer, type TypedDataDomain } from "ethers";
 
 /** "The caller owes node `nodeId` for calls of agent `agentId` a cumulative `cumulative` wei of `token`." */
 export interface TokenVoucher {
@@ -42,4 +42,9 @@ export function isTokenVoucherSigned(domain: TypedDataDomain, voucher: TokenVouc
   } catch {
     return false;
   }
+}
+
+/** The voucher's channel, as TokenCallEscrow.channelId: keccak256(abi.encode(caller, agentId, nodeId, token)). */
+export function tokenChannelId(v: Pick<TokenVoucher, "caller" | "agentId" | "nodeId" | "token">): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["address", "uint256", "uint32", "address"], [v.caller, v.agentId, v.nodeId, v.token]));
 }
