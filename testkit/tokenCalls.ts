@@ -6,6 +6,8 @@ import { tokenVoucherDomain, signTokenVoucher, type TokenVoucher } from "../prot
 import type { TypedDataDomain } from "ethers";
 import { fundWithFlk } from "./flk";
 import { registerNodes, registrySuite, type RegistrySuite, type TestNode } from "./registry";
+import { timelockSigner } from "./deploy";
+import { tokenCallChain } from "../node/chain/tokenCallChain";
 
 /** The suite with a creator token, callers holding it and a registered node (docs/agents.md "Calls paid in the creator token"). */
 export interface TokenCallSuite extends RegistrySuite {
@@ -58,4 +60,31 @@ export async function signedVoucher(
 ): Promise<{ voucher: TokenVoucher; signature: string }> {
   const voucher = { caller: caller.address, agentId: o.agentId ?? 1n, nodeId: o.nodeId ?? s.node.id, token: o.token ?? s.token, cumulative };
   return { voucher, signature: await signTokenVoucher(o.signer ?? caller, s.domain, voucher) };
+}
+
+/**
+ * The token-call suite with a marketplace whose epoch the test moves (the registry's moves only
+ * with reports) and an escrow over it: agent 1 of the creator at 2 tokens a call from epoch 6.
+ */
+export async function tokenDeskSuite() {
+  const s = await tokenCallSuite();
+  const gov = await timelockSigner(s);
+  const clock = await (await hre.ethers.getContractFactory("MockEpochClock")).deploy();
+  await clock.setEpoch(5);
+  const market = await (await hre.ethers.getContractFactory("AgentMarketplace")).deploy(s.usdc, clock, s.creatorMarket, gov.address, s.escrow, s.buyback);
+  const escrow = await (await hre.ethers.getContractFactory("TokenCallEscrow")).deploy(market, s.registry, 3_600);
+  await market.connect(s.creator).register("agent", `0x${"0a".repeat(32)}`, `0x${"0b".repeat(32)}`, 64, 0);
+  await market.connect(s.creator).setPrice(1, 0, 2n * FLK);
+  await clock.setEpoch(6);
+  const escrowAddress = await escrow.getAddress();
+  for (const c of s.callers) await (await hre.ethers.getContractAt("IERC20", s.token)).connect(c).approve(escrowAddress, hre.ethers.MaxUint256);
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  const domain = tokenVoucherDomain(chainId, escrowAddress);
+  const chain = tokenCallChain({
+    provider: hre.ethers.provider,
+    escrow: escrowAddress,
+    marketplace: await market.getAddress(),
+    epochStartBlock: () => hre.ethers.provider.getBlockNumber(),
+  });
+  return { s: { ...s, domain }, market, clock, escrow, chain };
 }

@@ -11,42 +11,13 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { TokenCallDesk } from "../../../node/acks/tokenCallDesk";
-import { tokenCallChain } from "../../../node/chain/tokenCallChain";
 import { FLK } from "../../../protocol/units";
-import { tokenChannelId, tokenVoucherDomain } from "../../../protocol/tokenVoucher";
-import { buyCreatorToken, signedVoucher, tokenCallSuite } from "../../../testkit/tokenCalls";
-import { timelockSigner } from "../../../testkit/deploy";
-
-/**
- * The token-call suite with a marketplace whose epoch the test moves (the registry's moves only
- * with reports) and an escrow over it: agent 1 of the creator at 2 tokens a call from epoch 6.
- */
-async function deskFixture() {
-  const s = await tokenCallSuite();
-  const gov = await timelockSigner(s);
-  const clock = await (await hre.ethers.getContractFactory("MockEpochClock")).deploy();
-  await clock.setEpoch(5);
-  const market = await (await hre.ethers.getContractFactory("AgentMarketplace")).deploy(s.usdc, clock, s.creatorMarket, gov.address, s.escrow, s.buyback);
-  const escrow = await (await hre.ethers.getContractFactory("TokenCallEscrow")).deploy(market, s.registry, 3_600);
-  await market.connect(s.creator).register("agent", `0x${"0a".repeat(32)}`, `0x${"0b".repeat(32)}`, 64, 0);
-  await market.connect(s.creator).setPrice(1, 0, 2n * FLK);
-  await clock.setEpoch(6);
-  const escrowAddress = await escrow.getAddress();
-  for (const c of s.callers) await (await hre.ethers.getContractAt("IERC20", s.token)).connect(c).approve(escrowAddress, hre.ethers.MaxUint256);
-  const { chainId } = await hre.ethers.provider.getNetwork();
-  const domain = tokenVoucherDomain(chainId, escrowAddress);
-  const chain = tokenCallChain({
-    provider: hre.ethers.provider,
-    escrow: escrowAddress,
-    marketplace: await market.getAddress(),
-    epochStartBlock: () => hre.ethers.provider.getBlockNumber(),
-  });
-  return { s: { ...s, domain }, market, clock, escrow, chain };
-}
+import { tokenChannelId } from "../../../protocol/tokenVoucher";
+import { buyCreatorToken, signedVoucher, tokenDeskSuite } from "../../../testkit/tokenCalls";
 
 /** The fixture and a desk of its own: the chain is restored per test, a desk's memory is not. */
 async function withDesk() {
-  const f = await loadFixture(deskFixture);
+  const f = await loadFixture(tokenDeskSuite);
   return { ...f, desk: new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain: f.chain }) };
 }
 
