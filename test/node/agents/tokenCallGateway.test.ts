@@ -22,11 +22,8 @@ import { ServiceSupervisor } from "../../../node/services/serviceSupervisor";
 import { FLK } from "../../../protocol/units";
 import { signedVoucher, tokenDeskSuite } from "../../../testkit/tokenCalls";
 
-const COUNTER = `export default { async fetch(request, env) {
-  const n = ((await env.kv.get("n")) ?? 0) + 1;
-  await env.kv.put("n", n);
-  return new Response(String(n));
-} }`;
+/** The example agent (examples/agents/counter.js): it counts its calls in its store. */
+const EXAMPLE = path.join(__dirname, "../../../examples/agents");
 
 describe("agents: calls paid in the creator token through the gateway (agents process + Hardhat)", function () {
   this.timeout(120_000);
@@ -60,8 +57,8 @@ describe("agents: calls paid in the creator token through the gateway (agents pr
       },
     });
     try {
-      const bundle = (await edge.store.put([Buffer.from(COUNTER)], { contentType: "text/javascript" })).hash;
-      const config = (await edge.store.put([Buffer.from("{}")], { contentType: "application/json" })).hash;
+      const bundle = (await edge.store.put([fs.readFileSync(path.join(EXAMPLE, "counter.js"))], { contentType: "text/javascript" })).hash;
+      const config = (await edge.store.put([fs.readFileSync(path.join(EXAMPLE, "counter.json"))], { contentType: "application/json" })).hash;
       await supervisor.reconcile({ agents: { agents: { counter: { config, bundle, owner: s.creator.address, marketId: 1 } } } });
       await supervisor.whenRunning("agents");
       const url = `${edge.gateway.url}/agents/counter/`;
@@ -72,7 +69,13 @@ describe("agents: calls paid in the creator token through the gateway (agents pr
           headers["x-fleek-voucher"] = JSON.stringify({ caller: voucher.caller, token: voucher.token, cumulative: String(voucher.cumulative), signature });
         }
         const res = await fetch(url, { headers });
-        return { status: res.status, body: await res.text(), meter: res.headers.get(AGENT_METER_HEADER), receipt: res.headers.get("x-fleek-receipt") };
+        const text = await res.text();
+        return {
+          status: res.status,
+          body: res.status === 200 ? String((JSON.parse(text) as { calls: number }).calls) : text,
+          meter: res.headers.get(AGENT_METER_HEADER),
+          receipt: res.headers.get("x-fleek-receipt"),
+        };
       };
       const noFunds = await call(2n * FLK);
       expect(noFunds.status).to.equal(402);
