@@ -19,6 +19,7 @@ import type {
   ServiceEscrow,
   Staking,
   TimelockController,
+  TokenCallEscrow,
   Vesting,
 } from "../typechain-types";
 
@@ -72,6 +73,8 @@ export interface Suite {
   functionRegistry: FunctionRegistry;
   /** The agent marketplace (docs/agents.md). */
   agentMarketplace: AgentMarketplace;
+  /** Agent calls paid in creator tokens (docs/agents.md "Calls paid in the creator token"). */
+  tokenCallEscrow: TokenCallEscrow;
   /** MockUSDC on the local chain. */
   usdc: MockUSDC;
   genesis: GenesisBeneficiaries;
@@ -100,6 +103,7 @@ export async function deploySuite(): Promise<Suite> {
     escrow: deployed.escrow as unknown as ServiceEscrow,
     functionRegistry: deployed.functionRegistry as unknown as FunctionRegistry,
     agentMarketplace: deployed.agentMarketplace as unknown as AgentMarketplace,
+    tokenCallEscrow: deployed.tokenCallEscrow as unknown as TokenCallEscrow,
     usdc: deployed.usdc as unknown as MockUSDC,
     genesis,
     admin,

@@ -37,7 +37,7 @@ export default buildModule("Fleek", (m) => {
   const { functionRegistry } = m.useModule(FunctionsModule);
 
   // The escrow hands agent revenue to the marketplace (which admits only this escrow), then both go to the timelock.
-  const { agentMarketplace } = m.useModule(AgentsModule);
+  const { agentMarketplace, tokenCallEscrow } = m.useModule(AgentsModule);
   const escrowMarketplace = m.call(escrow, "setMarketplace", [agentMarketplace]);
   m.call(escrow, "transferOwnership", [timelock], { id: "EscrowToTimelock", after: [escrowMarketplace] });
   m.call(agentMarketplace, "transferOwnership", [timelock], { id: "AgentsToTimelock" });
@@ -58,5 +58,6 @@ export default buildModule("Fleek", (m) => {
     escrow,
     functionRegistry,
     agentMarketplace,
+    tokenCallEscrow,
   };
 });

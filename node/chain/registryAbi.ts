@@ -15,3 +15,6 @@ export { abi as FUNCTION_REGISTRY_ABI } from "../../artifacts/contracts/function
 
 /** The AgentMarketplace ABI as compiled: the agents service reads what it hosts from it, the reporter each agent's price for an epoch and its owner. */
 export { abi as AGENT_MARKETPLACE_ABI } from "../../artifacts/contracts/agents/AgentMarketplace.sol/AgentMarketplace.json";
+
+/** The TokenCallEscrow ABI as compiled: the node reads deposits and redemptions of token-paid agent calls. */
+export { abi as TOKEN_CALL_ESCROW_ABI } from "../../artifacts/contracts/agents/TokenCallEscrow.sol/TokenCallEscrow.json";

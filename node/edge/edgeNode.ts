@@ -48,7 +48,13 @@ export interface EdgeNodeOptions {
   /** FunctionRegistry by root: functions run under their registered limits (GatewayOptions.functions). */
   functions?: GatewayOptions["functions"];
   /** Agents (needs `nodeKey`): the services' token and the node's agent-sealing public key (gateway/agentRoutes.ts). */
-  agents?: { serviceToken: string; sealingPublicKey: Buffer; paid?: PaidAgents; recordSink?: AgentGateway["recordSink"] };
+  agents?: {
+    serviceToken: string;
+    sealingPublicKey: Buffer;
+    paid?: PaidAgents;
+    tokenPaid?: AgentGateway["tokenPaid"];
+    recordSink?: AgentGateway["recordSink"];
+  };
 }
 
 /** A running edge node and its parts, for the rest of the node to use. */

@@ -22,6 +22,7 @@ import { agentService } from "../../protocol/usage";
 import { replyError, replyJson } from "./httpReplies";
 import { meterReceiptHook } from "./meterReceipt";
 import type { ServiceRouter } from "./gatewayServer";
+import { routeTokenPaidCall, wantsTokenPayment, type TokenPaidAgents } from "./agentTokenRoutes";
 
 /** What the gateway signs and checks for agents. */
 export interface AgentGateway {
@@ -35,6 +36,8 @@ export interface AgentGateway {
   maxSnapshotBytes?: number;
   /** On a node that charges for calls (with the gateway's ComputeDesk). */
   paid?: PaidAgents;
+  /** On a node that takes calls paid in the owner's creator token (`x-fleek-pay: token`, gateway/agentTokenRoutes.ts). */
+  tokenPaid?: TokenPaidAgents;
   /** On a reporting node: where the records it signs of marketplace agents go to consensus (AckForwarder.submitSnapshot). */
   recordSink?: (record: SnapshotRecord) => void;
 }
@@ -108,6 +111,8 @@ export async function routeAgents(
   }
   // `_records` is another host handing over a snapshot record: self-authenticating (its signature, its signer in the hosting set), checked by the service.
   if (id.startsWith("_") && !(id === "_records" && parts.length === 3)) return replyError(res, 404, `no route ${req.method} /agents/${id}`);
+  if (agents?.tokenPaid && wantsTokenPayment(req) && parts[3] !== "_fleek" && !id.startsWith("_"))
+    return routeTokenPaidCall(agents.tokenPaid, services, req, res, id, forward);
   if (compute && agents?.paid && parts[3] !== "_fleek" && !id.startsWith("_")) return routePaidCall(agents.paid, compute, services, req, res, id, forward);
   services.route("agents", req, res, forward, (_, headers) => receiptOf(agents, headers));
 }

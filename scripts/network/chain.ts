@@ -11,7 +11,7 @@ export interface Deployment {
   chainId: number;
   rpcUrl: string;
   startBlock: number;
-  /** Ignition's future names: flk, vesting, emission, staking, serviceCredits, governor, timelock, creatorMarket, buyback, usdc, registry, rewards, escrow, functionRegistry, agentMarketplace. */
+  /** Ignition's future names: flk, vesting, emission, staking, serviceCredits, governor, timelock, creatorMarket, buyback, usdc, registry, rewards, escrow, functionRegistry, agentMarketplace, tokenCallEscrow. */
   contracts: Record<string, string>;
 }
 

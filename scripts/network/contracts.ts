@@ -16,6 +16,7 @@ import {
   NodeRegistry__factory,
   ServiceEscrow__factory,
   Staking__factory,
+  TokenCallEscrow__factory,
   Vesting__factory,
 } from "../../typechain-types";
 import type { Deployment } from "./chain";
@@ -37,6 +38,7 @@ export function deployedSuite(deployment: Deployment, runner: ContractRunner) {
     escrow: ServiceEscrow__factory.connect(c.escrow, runner),
     functionRegistry: FunctionRegistry__factory.connect(c.functionRegistry, runner),
     agentMarketplace: AgentMarketplace__factory.connect(c.agentMarketplace, runner),
+    tokenCallEscrow: TokenCallEscrow__factory.connect(c.tokenCallEscrow, runner),
   };
 }
 

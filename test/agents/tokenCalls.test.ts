@@ -1,0 +1,256 @@
+/**
+ * Agent calls paid in the owner's creator token (contracts/agents/TokenCallEscrow.sol,
+ * docs/agents.md "Calls paid in the creator token"): deposits, EIP-712 vouchers redeemed for their
+ * increase only, the marketplace's split, withdrawal after a delay, claims, and the protocol fee
+ * sold on the creator's curve with its FLK burned. Real EVM, the suite deployed by Ignition.
+ */
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { FLK } from "../../protocol/units";
+import { isTokenVoucherSigned } from "../../protocol/tokenVoucher";
+import { signedVoucher, tokenCallSuite } from "../../testkit/tokenCalls";
+
+const DAY = 86_400;
+
+describe("TokenCallEscrow", () => {
+  it("is deployed by the suite with a day's withdrawal delay over the marketplace, registry and creator market", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const e = s.tokenCallEscrow;
+    expect(await e.marketplace()).to.equal(await s.agentMarketplace.getAddress());
+    expect(await e.registry()).to.equal(await s.registry.getAddress());
+    expect(await e.creatorMarket()).to.equal(await s.creatorMarket.getAddress());
+    expect(await e.flk()).to.equal(await s.flk.getAddress());
+    expect(await e.withdrawDelay()).to.equal(BigInt(DAY));
+    const factory = await hre.ethers.getContractFactory("TokenCallEscrow");
+    await expect(factory.deploy(s.agentMarketplace, s.registry, 3_599)).to.be.revertedWithCustomError(e, "TokenCallBadParameter");
+    await expect(factory.deploy(s.agentMarketplace, s.registry, 30 * DAY + 1)).to.be.revertedWithCustomError(e, "TokenCallBadParameter");
+    await expect(factory.deploy(s.agentMarketplace, hre.ethers.ZeroAddress, DAY)).to.be.revertedWithCustomError(e, "TokenCallBadParameter");
+  });
+
+  it("takes deposits of existing creator tokens only", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice] = s.callers;
+    const e = s.tokenCallEscrow;
+    await expect(e.connect(alice).deposit(alice.address, FLK)).to.be.revertedWithCustomError(e, "TokenCallNoCreatorToken").withArgs(alice.address);
+    await expect(e.connect(alice).deposit(s.creator.address, 0)).to.be.revertedWithCustomError(e, "TokenCallZeroAmount");
+    await expect(e.connect(alice).deposit(s.creator.address, 100n * FLK))
+      .to.emit(e, "TokensDeposited")
+      .withArgs(alice.address, s.token, s.creator.address, 100n * FLK);
+    expect((await e.deposits(alice.address, s.token)).balance).to.equal(100n * FLK);
+    expect(await e.creatorOf(s.token)).to.equal(s.creator.address);
+  });
+
+  it("redeems only the increase of the latest voucher, split 20/70/10 into the node operator's, the creator's and the protocol's shares", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice] = s.callers;
+    const e = s.tokenCallEscrow;
+    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    const first = await signedVoucher(s, alice, 10n * FLK);
+    expect(isTokenVoucherSigned(s.domain, first.voucher, first.signature)).to.equal(true);
+    await expect(e.connect(s.node.owner).redeem(first.voucher, first.signature))
+      .to.emit(e, "VoucherRedeemed")
+      .withArgs(alice.address, 1, s.node.id, s.token, 10n * FLK, 10n * FLK, s.node.owner.address, s.creator.address, 2n * FLK, 7n * FLK, FLK);
+    const second = await signedVoucher(s, alice, 25n * FLK);
+    // Anyone may send it: the shares go to the node's operator and the creator whoever sends.
+    await expect(e.connect(s.callers[1]).redeem(second.voucher, second.signature))
+      .to.emit(e, "VoucherRedeemed")
+      .withArgs(
+        alice.address,
+        1,
+        s.node.id,
+        s.token,
+        25n * FLK,
+        15n * FLK,
+        s.node.owner.address,
+        s.creator.address,
+        3n * FLK,
+        10_500_000_000_000_000_000n,
+        1_500_000_000_000_000_000n,
+      );
+    expect((await e.deposits(alice.address, s.token)).balance).to.equal(75n * FLK);
+    expect(await e.earnings(s.token, s.node.owner.address)).to.equal(5n * FLK);
+    expect(await e.earnings(s.token, s.creator.address)).to.equal(17_500_000_000_000_000_000n);
+    expect(await e.protocolFees(s.token)).to.equal(2_500_000_000_000_000_000n);
+    // The replay and an older voucher pay nothing.
+    await expect(e.redeem(second.voucher, second.signature))
+      .to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem")
+      .withArgs(25n * FLK, 25n * FLK, 75n * FLK);
+    await expect(e.redeem(first.voucher, first.signature))
+      .to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem")
+      .withArgs(10n * FLK, 25n * FLK, 75n * FLK);
+    // Another node's channel is its own: the same caller's voucher there starts from zero.
+    expect(await e.redeemed(await e.channelId(alice.address, 1, s.node.id, s.token))).to.equal(25n * FLK);
+    expect(await e.redeemed(await e.channelId(alice.address, 1, s.node.id + 1, s.token))).to.equal(0n);
+  });
+
+  it("splits odd amounts exactly: owner and protocol shares round down, the node gets the rest", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice] = s.callers;
+    const e = s.tokenCallEscrow;
+    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    const v = await signedVoucher(s, alice, 9_999n);
+    // 9,999 × 0.7 = 6,999.3 → 6,999; × 0.1 = 999.9 → 999; the node 9,999 − 6,999 − 999 = 2,001.
+    await expect(e.redeem(v.voucher, v.signature))
+      .to.emit(e, "VoucherRedeemed")
+      .withArgs(alice.address, 1, s.node.id, s.token, 9_999n, 9_999n, s.node.owner.address, s.creator.address, 2_001n, 6_999n, 999n);
+  });
+
+  it("refuses a voucher signed by anyone but its caller, or altered after signing", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice, bob] = s.callers;
+    const e = s.tokenCallEscrow;
+    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    const forged = await signedVoucher(s, alice, 10n * FLK, { signer: bob });
+    expect(isTokenVoucherSigned(s.domain, forged.voucher, forged.signature)).to.equal(false);
+    await expect(e.redeem(forged.voucher, forged.signature)).to.be.revertedWithCustomError(e, "TokenCallBadSignature").withArgs(alice.address);
+    const real = await signedVoucher(s, alice, 10n * FLK);
+    await expect(e.redeem({ ...real.voucher, cumulative: 50n * FLK }, real.signature)).to.be.revertedWithCustomError(e, "TokenCallBadSignature");
+    await expect(e.redeem({ ...real.voucher, nodeId: s.node.id + 1 }, real.signature)).to.be.revertedWithCustomError(e, "TokenCallBadSignature");
+    await expect(e.redeem(real.voucher, "0x1234")).to.be.revertedWithCustomError(e, "TokenCallBadSignature");
+    expect((await e.deposits(alice.address, s.token)).balance).to.equal(100n * FLK);
+  });
+
+  it("pays a voucher above the deposit only what the deposit holds, and the rest once the caller deposits again", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice] = s.callers;
+    const e = s.tokenCallEscrow;
+    await e.connect(alice).deposit(s.creator.address, 5n * FLK);
+    const v = await signedVoucher(s, alice, 8n * FLK);
+    await expect(e.redeem(v.voucher, v.signature))
+      .to.emit(e, "VoucherRedeemed")
+      .withArgs(
+        alice.address,
+        1,
+        s.node.id,
+        s.token,
+        8n * FLK,
+        5n * FLK,
+        s.node.owner.address,
+        s.creator.address,
+        FLK,
+        3_500_000_000_000_000_000n,
+        500_000_000_000_000_000n,
+      );
+    await expect(e.redeem(v.voucher, v.signature))
+      .to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem")
+      .withArgs(8n * FLK, 5n * FLK, 0n);
+    await e.connect(alice).deposit(s.creator.address, 10n * FLK);
+    await expect(e.redeem(v.voucher, v.signature))
+      .to.emit(e, "VoucherRedeemed")
+      .withArgs(
+        alice.address,
+        1,
+        s.node.id,
+        s.token,
+        8n * FLK,
+        3n * FLK,
+        s.node.owner.address,
+        s.creator.address,
+        600_000_000_000_000_000n,
+        2_100_000_000_000_000_000n,
+        300_000_000_000_000_000n,
+      );
+    expect((await e.deposits(alice.address, s.token)).balance).to.equal(7n * FLK);
+  });
+
+  it("a voucher in a token the caller never deposited pays nothing; an unknown node is refused", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice] = s.callers;
+    const e = s.tokenCallEscrow;
+    await e.connect(alice).deposit(s.creator.address, 5n * FLK);
+    const other = await s.creatorMarket.tokenOf(alice.address);
+    const v = await signedVoucher(s, alice, FLK, { token: other });
+    await expect(e.redeem(v.voucher, v.signature)).to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem").withArgs(FLK, 0n, 0n);
+    const ghost = await signedVoucher(s, alice, FLK, { nodeId: 99 });
+    await expect(e.redeem(ghost.voucher, ghost.signature)).to.be.revertedWithCustomError(s.registry, "NodeRegistryUnknownNode").withArgs(99);
+  });
+
+  it("lets a deposit leave only after the delay, and a node redeems what it served meanwhile", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice] = s.callers;
+    const e = s.tokenCallEscrow;
+    const erc20 = await hre.ethers.getContractAt("IERC20", s.token);
+    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    await expect(e.connect(alice).requestWithdrawal(s.token, 101n * FLK))
+      .to.be.revertedWithCustomError(e, "TokenCallExceedsDeposit")
+      .withArgs(101n * FLK, 100n * FLK);
+    await expect(e.connect(alice).withdraw(s.token)).to.be.revertedWithCustomError(e, "TokenCallWithdrawalNotReady").withArgs(0);
+    const tx = e.connect(alice).requestWithdrawal(s.token, 100n * FLK);
+    const readyAt = BigInt((await time.latest()) + 1 + DAY);
+    await expect(tx)
+      .to.emit(e, "WithdrawalRequested")
+      .withArgs(alice.address, s.token, 100n * FLK, readyAt);
+    // The caller races the node: its withdrawal waits, the node's redemption does not.
+    await expect(e.connect(alice).withdraw(s.token)).to.be.revertedWithCustomError(e, "TokenCallWithdrawalNotReady").withArgs(readyAt);
+    const v = await signedVoucher(s, alice, 30n * FLK);
+    await e.connect(s.node.owner).redeem(v.voucher, v.signature);
+    await time.setNextBlockTimestamp(readyAt - 1n);
+    await expect(e.connect(alice).withdraw(s.token)).to.be.revertedWithCustomError(e, "TokenCallWithdrawalNotReady");
+    const before = await erc20.balanceOf(alice.address);
+    await expect(e.connect(alice).withdraw(s.token))
+      .to.emit(e, "TokensWithdrawn")
+      .withArgs(alice.address, s.token, 70n * FLK);
+    expect((await erc20.balanceOf(alice.address)) - before).to.equal(70n * FLK);
+    expect(await e.deposits(alice.address, s.token)).to.deep.equal([0n, 0n, 0n]);
+    const later = await signedVoucher(s, alice, 200n * FLK);
+    await expect(e.redeem(later.voucher, later.signature)).to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem");
+  });
+
+  it("pays earnings on claim only (pull) and refuses an empty claim", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice] = s.callers;
+    const e = s.tokenCallEscrow;
+    const erc20 = await hre.ethers.getContractAt("IERC20", s.token);
+    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    const v = await signedVoucher(s, alice, 10n * FLK);
+    await e.redeem(v.voucher, v.signature);
+    const opBefore = await erc20.balanceOf(s.node.owner.address);
+    await expect(e.connect(s.node.owner).claim(s.token))
+      .to.emit(e, "EarningsClaimed")
+      .withArgs(s.node.owner.address, s.token, 2n * FLK);
+    expect((await erc20.balanceOf(s.node.owner.address)) - opBefore).to.equal(2n * FLK);
+    await expect(e.connect(s.node.owner).claim(s.token)).to.be.revertedWithCustomError(e, "TokenCallZeroAmount");
+    await expect(e.connect(s.creator).claim(s.token))
+      .to.emit(e, "EarningsClaimed")
+      .withArgs(s.creator.address, s.token, 7n * FLK);
+  });
+
+  it("sells the protocol fee on the creator's curve and burns the FLK it returns", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice] = s.callers;
+    const e = s.tokenCallEscrow;
+    const erc20 = await hre.ethers.getContractAt("IERC20", s.token);
+    await expect(e.burnFees(s.token, 0, hre.ethers.MaxUint256)).to.be.revertedWithCustomError(e, "TokenCallZeroAmount");
+    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    const v = await signedVoucher(s, alice, 100n * FLK);
+    await e.redeem(v.voucher, v.signature);
+    const [quote] = await s.creatorMarket.sellReturn(s.creator.address, 10n * FLK);
+    const flkSupply = await s.flk.totalSupply();
+    const tokenSupply = await erc20.totalSupply();
+    await expect(e.burnFees(s.token, quote + 1n, hre.ethers.MaxUint256)).to.be.revertedWithCustomError(s.creatorMarket, "CreatorMarketMinReturn");
+    await expect(e.burnFees(s.token, quote, hre.ethers.MaxUint256))
+      .to.emit(e, "FeesBurned")
+      .withArgs(s.token, 10n * FLK, quote);
+    expect(await e.protocolFees(s.token)).to.equal(0n);
+    expect(await erc20.totalSupply()).to.equal(tokenSupply - 10n * FLK);
+    // The sale's FLK is burned, and so is the curve's burn fee on it: supply falls by at least the proceeds.
+    expect(flkSupply - (await s.flk.totalSupply()) >= quote).to.equal(true);
+    expect(await s.flk.balanceOf(await e.getAddress())).to.equal(0n);
+    // The escrow holds exactly what is still owed: the deposit left and the two shares to claim.
+    expect(await erc20.balanceOf(await e.getAddress())).to.equal(90n * FLK);
+  });
+
+  it("redeems a channel's latest voucher, whatever the calls it covers, in under 200k gas (first of a channel: new storage slots)", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice] = s.callers;
+    const e = s.tokenCallEscrow;
+    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    const first = await signedVoucher(s, alice, 10n * FLK);
+    const cold = (await (await e.redeem(first.voucher, first.signature)).wait())!.gasUsed;
+    const next = await signedVoucher(s, alice, 20n * FLK);
+    const warm = (await (await e.redeem(next.voucher, next.signature)).wait())!.gasUsed;
+    console.log(`      redeem: first of a channel ${cold} gas, next ${warm} gas`);
+    expect(cold < 200_000n && warm < cold).to.equal(true);
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * The node's admission of agent calls paid in the creator token (node/acks/tokenCallDesk.ts,
+ * docs/agents.md "Calls paid in the creator token") against TokenCallEscrow and AgentMarketplace on
+ * Hardhat's EVM, read over the node's JSON-RPC reader (node/chain/tokenCallChain.ts): a call
+ * without token funds is refused before it runs, each call must raise the voucher by the agent's
+ * token price for the call's epoch (a price change racing a call does not reach it), forged and
+ * wrong-token vouchers are refused, a requested withdrawal stops covering calls, and the desk's
+ * redemption pays the node's operator on chain.
+ */
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { TokenCallDesk } from "../../../node/acks/tokenCallDesk";
+import { FLK } from "../../../protocol/units";
+import { tokenChannelId } from "../../../protocol/tokenVoucher";
+import { buyCreatorToken, signedVoucher, tokenDeskSuite } from "../../../testkit/tokenCalls";
+
+/** The fixture and a desk of its own: the chain is restored per test, a desk's memory is not. */
+async function withDesk() {
+  const f = await loadFixture(tokenDeskSuite);
+  return { ...f, desk: new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain: f.chain }) };
+}
+
+describe("TokenCallDesk: admission of token-paid agent calls", () => {
+  it("refuses a call without token funds, then admits calls each raising the voucher by the price until the deposit is vouched", async () => {
+    const { s, escrow, desk } = await withDesk();
+    const [alice] = s.callers;
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK))).to.match(/covers 0 .*2000000000000000000 would be vouched/);
+    await escrow.connect(alice).deposit(s.creator.address, 5n * FLK);
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK))).to.equal(undefined);
+    // The same voucher again, or one raised by less than a call, pays for nothing new.
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK))).to.match(/at least 4000000000000000000/);
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 3n * FLK))).to.match(/at least 4000000000000000000/);
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 4n * FLK))).to.equal(undefined);
+    // A third call would vouch 6 of a deposit of 5.
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 6n * FLK))).to.match(/covers 5000000000000000000/);
+    expect(desk.due().map((d) => d.voucher.cumulative)).to.deep.equal([4n * FLK]);
+  });
+
+  it("two calls racing with the same voucher: one is admitted", async () => {
+    const { s, escrow, desk } = await withDesk();
+    const [alice] = s.callers;
+    await escrow.connect(alice).deposit(s.creator.address, 10n * FLK);
+    const v = await signedVoucher(s, alice, 2n * FLK);
+    const answers = await Promise.all([desk.admit(1n, 6, v), desk.admit(1n, 6, v)]);
+    expect(answers.filter((a) => a === undefined)).to.have.length(1);
+  });
+
+  it("charges the price of the call's epoch: a price change in epoch 6 reaches only epoch 7's calls", async () => {
+    const { s, escrow, desk, market, clock } = await withDesk();
+    const [alice] = s.callers;
+    await escrow.connect(alice).deposit(s.creator.address, 100n * FLK);
+    await market.connect(s.creator).setPrice(1, 0, 10n * FLK);
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK))).to.equal(undefined);
+    await clock.setEpoch(7);
+    expect(await desk.admit(1n, 7, await signedVoucher(s, alice, 4n * FLK))).to.match(/at least 12000000000000000000 \(a call costs 10000000000000000000/);
+    expect(await desk.admit(1n, 7, await signedVoucher(s, alice, 12n * FLK))).to.equal(undefined);
+  });
+
+  it("refuses a forged voucher, one in another creator's token, one for another node or agent, and an agent without a token price", async () => {
+    const { s, escrow, desk, market } = await withDesk();
+    const [alice, bob] = s.callers;
+    await escrow.connect(alice).deposit(s.creator.address, 10n * FLK);
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK, { signer: bob }))).to.match(/not signed by its caller/);
+    // Alice's own token exists and she deposits it: still not the agent's token.
+    await buyCreatorToken(s, alice, alice.address, 10n * FLK);
+    const own = await s.creatorMarket.tokenOf(alice.address);
+    await (await hre.ethers.getContractAt("IERC20", own)).connect(alice).approve(await escrow.getAddress(), hre.ethers.MaxUint256);
+    await escrow.connect(alice).deposit(alice.address, 5n * FLK);
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK, { token: own }))).to.match(/is priced in token/);
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK, { nodeId: s.node.id + 1 }))).to.match(/not agent 1 on node/);
+    expect(await desk.admit(2n, 6, await signedVoucher(s, alice, 2n * FLK))).to.match(/not agent 2/);
+    expect(await desk.admit(2n, 6, await signedVoucher(s, alice, 2n * FLK, { agentId: 2n }))).to.match(/no price in a creator token/);
+    await market.connect(s.creator).register("free", `0x${"0a".repeat(32)}`, `0x${"0b".repeat(32)}`, 64, 0);
+    expect(await desk.admit(2n, 6, await signedVoucher(s, alice, 2n * FLK, { agentId: 2n }))).to.match(/no price in a creator token/);
+    expect(desk.due()).to.deep.equal([]);
+  });
+
+  it("stops covering calls with a deposit asked back, and redeems what it admitted to the node's operator", async () => {
+    const { s, escrow, desk, chain } = await withDesk();
+    const [alice] = s.callers;
+    await escrow.connect(alice).deposit(s.creator.address, 10n * FLK);
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK))).to.equal(undefined);
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 4n * FLK))).to.equal(undefined);
+    await escrow.connect(alice).requestWithdrawal(s.token, 5n * FLK);
+    expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 6n * FLK))).to.match(
+      /covers 5000000000000000000 \(less a requested withdrawal\), 6000000000000000000/,
+    );
+    const redeemed = await desk.redeemDue(async ({ voucher, signature }) => {
+      await (await escrow.connect(s.node.owner).redeem(voucher, signature)).wait();
+    });
+    expect(redeemed).to.equal(1);
+    expect(await escrow.redeemed(tokenChannelId({ caller: alice.address, agentId: 1n, nodeId: s.node.id, token: s.token }))).to.equal(4n * FLK);
+    expect(await escrow.channelId(alice.address, 1n, s.node.id, s.token)).to.equal(
+      tokenChannelId({ caller: alice.address, agentId: 1n, nodeId: s.node.id, token: s.token }),
+    );
+    // 20% of 4 tokens to the node's operator, 70% to the creator.
+    expect(await escrow.earnings(s.token, s.node.owner.address)).to.equal(800_000_000_000_000_000n);
+    expect(await escrow.earnings(s.token, s.creator.address)).to.equal(2_800_000_000_000_000_000n);
+    expect(desk.due()).to.deep.equal([]);
+    // Redeemed on chain: a fresh desk starts the channel from there, and counts only the 2 not yet
+    // redeemed against what the deposit still covers (10 − 4 redeemed − 5 asked back = 1).
+    const fresh = new TokenCallDesk({ nodeId: s.node.id, domain: s.domain, chain });
+    expect(await fresh.admit(1n, 6, await signedVoucher(s, alice, 4n * FLK))).to.match(/at least 6000000000000000000/);
+    expect(await fresh.admit(1n, 6, await signedVoucher(s, alice, 6n * FLK))).to.match(
+      /covers 1000000000000000000 \(less a requested withdrawal\), 2000000000000000000/,
+    );
+  });
+});
