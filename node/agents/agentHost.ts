@@ -204,10 +204,25 @@ export class AgentHost {
           if (Number(cpuSeen - cpuAtStart) / 1e6 > limits.cpuMs) reject(new AgentError("cpu", `the agent ran over its CPU time limit (${limits.cpuMs} ms)`));
         }, CPU_WATCH_MS);
       });
-      const answered = open.entry.apply(undefined, [open.namespace.derefInto(), new ivm.ExternalCopy(request).copyInto()], {
-        timeout: limits.cpuMs,
-        result: { promise: true, copy: true },
-      }) as Promise<FunctionResponse>;
+      // Synchronous on this thread until the handler returns or awaits a host call, as functions
+      // run (functionRuntime.ts): the asynchronous apply ran it on isolated-vm's thread, and each
+      // `env.kv` call then crossed back to this thread and waited for its event loop (measured,
+      // bench/RESULTS.md "Agents"); here a cached `kv.get` and a `kv.put` are plain calls. V8's
+      // timeout bounds the synchronous part as it bounded the asynchronous call.
+      const callStarted = performance.now();
+      const answered = (async () => {
+        try {
+          return (await open.entry.applySync(undefined, [open.namespace.derefInto(), new ivm.ExternalCopy(request).copyInto()], {
+            timeout: limits.cpuMs,
+            result: { promise: true, copy: true },
+          })) as FunctionResponse;
+        } catch (error) {
+          // A heap kill disposes the isolate during the call, before its clock could be read: the
+          // call held this thread, so its duration is charged.
+          if (isolate.isDisposed && cpuSeen === cpuAtStart) cpuSeen = cpuAtStart + BigInt(Math.round((performance.now() - callStarted) * 1e6));
+          throw error;
+        }
+      })();
       const response = await Promise.race([answered, stopped]);
       if (!isolate.isDisposed) cpuSeen = isolate.cpuTime;
       usage.cpuUs = Number((cpuSeen - cpuAtStart) / 1_000n);

@@ -8,13 +8,14 @@
  * checks its token and vouches with the service token).
  */
 import * as fs from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import * as path from "node:path";
 import { createBLAKE3 } from "hash-wasm";
 import { LRUCache } from "lru-cache";
 import { requestHash, responseHash } from "../acks/computeReceipt";
 import type { FunctionRequest } from "../functions/functionRuntime";
-import { BadBodyError, readJsonBody, replyError, replyJson } from "../gateway/httpReplies";
+import { headerPairs } from "../functions/functionsService";
+import { BadBodyError, readJsonBody } from "../gateway/httpReplies";
+import type { ServiceAnswer, ServiceRequest } from "../services/serviceChannel";
 import { SERVICE_TOKEN_HEADER, type ServiceContext, type ServiceInstance } from "../services/serviceContract";
 import { readBoundedBody, readGatewayContent, ServiceRefusal } from "../services/serviceInput";
 import { JsonRpcProvider } from "ethers";
@@ -54,17 +55,27 @@ export async function startAgentsService(context: ServiceContext): Promise<Servi
     : new ConfigAgentDirectory(config.agents);
   const runtime = new AgentsRuntime(config, directory, context);
   return {
-    handle: (req, res) => {
-      runtime.serve(req, res).catch((error: unknown) => {
-        if (res.headersSent) return res.destroy();
-        if (error instanceof ServiceRefusal || error instanceof BadBodyError) return replyError(res, error.status, error.message);
-        if (error instanceof AgentError) return replyError(res, FAILURE_STATUS[error.kind], error.message, { "x-fleek-agent-error": error.kind });
+    // On the framed channel (serviceChannel.ts), as functions: an agent's answer is bounded
+    // (`responseBytes`), and the HTTP hop cost the gateway and this process more CPU per request
+    // than the agent's own run (bench/RESULTS.md "Agents").
+    invoke: (request) =>
+      runtime.serve(request).catch((error: unknown) => {
+        if (error instanceof ServiceRefusal || error instanceof BadBodyError) return errorAnswer(error.status, error.message);
+        if (error instanceof AgentError) return errorAnswer(FAILURE_STATUS[error.kind], error.message, { "x-fleek-agent-error": error.kind });
         context.logger.warn("agent request failed", { error: String(error) });
-        replyError(res, 500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
-      });
-    },
+        return errorAnswer(500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
+      }),
     close: () => runtime.close(),
   };
+}
+
+function jsonAnswer(status: number, body: unknown, headers: Record<string, string> = {}): ServiceAnswer {
+  return { status, headers: { ...headers, "content-type": "application/json" }, body: Buffer.from(JSON.stringify(body)) };
+}
+
+/** An error answer, `{"error": message}` as every error of the node. */
+function errorAnswer(status: number, message: string, headers: Record<string, string> = {}): ServiceAnswer {
+  return jsonAnswer(status, { error: message }, headers);
 }
 
 /** The hosted agents of one service process. */
@@ -133,21 +144,22 @@ export class AgentsRuntime {
   }
 
   /** Answers one request routed to the service. */
-  async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://agent");
+  async serve(req: ServiceRequest): Promise<ServiceAnswer> {
+    const url = new URL(req.url, "http://agent");
     const parts = url.pathname.split("/");
     const id = parts[1] ?? "";
-    if (id === "") return replyJson(res, 200, { agents: await this.status() });
+    const declaredLength = req.headers["content-length"] as string | undefined;
+    if (id === "") return jsonAnswer(200, { agents: await this.status() });
     if (id === "_records") {
       if (!this.takeover) throw new ServiceRefusal(404, "this node keeps no agent records (no services.agents.hosting)");
-      if (req.method === "GET") return replyJson(res, 200, { record: await this.takeover.newest(url.searchParams.get("agent") ?? "") });
+      if (req.method === "GET") return jsonAnswer(200, { record: await this.takeover.newest(url.searchParams.get("agent") ?? "") });
       if (req.method !== "POST") throw new ServiceRefusal(405, "GET /agents/_records?agent=<id> or POST /agents/_records {record}");
-      const answer = await this.takeover.receive(await readBoundedBody(req, req.headers["content-length"], 16 * 1024));
-      return replyJson(res, answer.status, answer.body);
+      const answer = await this.takeover.receive(await readBoundedBody(req.body, declaredLength, 16 * 1024));
+      return jsonAnswer(answer.status, answer.body);
     }
     const agent = await this.directory.lookup(id);
     if (!agent) throw new ServiceRefusal(404, `no agent ${JSON.stringify(id)} on this node`);
-    if (parts[2] === "_fleek") return this.manage(agent, parts[3] ?? "", req, res);
+    if (parts[2] === "_fleek") return this.manage(agent, parts[3] ?? "", req);
     const refusal = leaseRefusal(agent, Date.now());
     if (refusal) {
       this.park(agent.id);
@@ -158,15 +170,13 @@ export class AgentsRuntime {
     if (elsewhere) {
       // 307 keeps the method and body: the client sends the same request to the agent's host.
       const location = `${elsewhere.gatewayUrl}/agents/${parts.slice(1).join("/")}${url.search}`;
-      req.resume();
-      return replyJson(res, 307, { error: `agent ${id} is hosted by node ${elsewhere.nodeKey}`, host: elsewhere }, { location });
+      return jsonAnswer(307, { error: `agent ${id} is hosted by node ${elsewhere.nodeKey}`, host: elsewhere }, { location });
     }
     await this.makeRoom(host);
-    const body = await readBoundedBody(req, req.headers["content-length"], this.config.limits.requestBytes);
+    const body = await readBoundedBody(req.body, declaredLength, this.config.limits.requestBytes);
     const target = "/" + parts.slice(2).join("/") + url.search;
-    const headers: [string, string][] = [];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i].toLowerCase(), req.rawHeaders[i + 1]]);
-    const method = req.method ?? "GET";
+    const headers = headerPairs(req.headers);
+    const method = req.method;
     const request: FunctionRequest = {
       method,
       url: `http://${req.headers.host ?? "agent"}${target}`,
@@ -198,25 +208,15 @@ export class AgentsRuntime {
     } catch (error) {
       if (!(error instanceof AgentError) || error.cpuUs === undefined) throw error;
       // A run stopped by a limit still used the node: its error answer carries a meter too.
-      const errorBody = Buffer.from(JSON.stringify({ error: error.message }));
+      const stopped = errorAnswer(FAILURE_STATUS[error.kind], error.message, { "x-fleek-agent-error": error.kind });
       const usage = { cpuUs: error.cpuUs, wallMs: Date.now() - started, promptTokens: 0, completionTokens: 0 };
-      res.writeHead(FAILURE_STATUS[error.kind], {
-        "content-type": "application/json",
-        "content-length": errorBody.length,
-        "x-fleek-agent-error": error.kind,
-        [AGENT_METER_HEADER]: JSON.stringify(meterOf(usage, errorBody)),
-      });
-      res.end(errorBody);
-      return;
+      stopped.headers[AGENT_METER_HEADER] = JSON.stringify(meterOf(usage, stopped.body));
+      return stopped;
     }
     const out: Record<string, string> = {};
     for (const [k, v] of answer.response.headers) if (!HOP_BY_HOP.has(k) && !k.startsWith("x-fleek-")) out[k] = v;
-    res.writeHead(answer.response.status, {
-      ...out,
-      "content-length": answer.response.body.byteLength,
-      [AGENT_METER_HEADER]: JSON.stringify(meterOf(answer.usage, answer.response.body)),
-    });
-    res.end(answer.response.body);
+    out[AGENT_METER_HEADER] = JSON.stringify(meterOf(answer.usage, answer.response.body));
+    return { status: answer.response.status, headers: out, body: answer.response.body };
   }
 
   /** Closes every agent. */
@@ -351,22 +351,24 @@ export class AgentsRuntime {
   }
 
   /** The operator's routes: snapshot, restore, status of one agent. */
-  private async manage(agent: AgentEntry, op: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async manage(agent: AgentEntry, op: string, req: ServiceRequest): Promise<ServiceAnswer> {
     if (!this.context.serviceToken || req.headers[SERVICE_TOKEN_HEADER] !== this.context.serviceToken)
       throw new ServiceRefusal(401, "agent management needs the node's operator token (Authorization: Bearer <token> on the gateway)");
     const host = this.hostOf(agent);
     if (op === "snapshot" && req.method === "POST") {
-      if (!this.takeover) return replyJson(res, 201, await this.snapshot(host));
+      if (!this.takeover) return jsonAnswer(201, await this.snapshot(host));
       const { record, keptBy } = await this.takeover.snapshotAndHand(host);
-      return replyJson(res, 201, record, { "x-fleek-record-kept-by": String(keptBy) });
+      return jsonAnswer(201, record, { "x-fleek-record-kept-by": String(keptBy) });
     }
     if (op === "restore" && req.method === "POST") {
-      const body = (await readJsonBody(req)) as { record?: unknown } | null;
-      return replyJson(res, 200, await this.restore(host, body?.record));
+      const body = (await readJsonBody({ headers: req.headers, [Symbol.asyncIterator]: () => req.body[Symbol.asyncIterator]() })) as {
+        record?: unknown;
+      } | null;
+      return jsonAnswer(200, await this.restore(host, body?.record));
     }
     if (op === "usage" && req.method === "GET") {
       const usedBytes = await host.withStore(async (store) => store?.usedBytes ?? null);
-      return replyJson(res, 200, {
+      return jsonAnswer(200, {
         agent: agent.id,
         open: host.isOpen,
         usedBytes,

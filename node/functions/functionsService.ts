@@ -112,7 +112,7 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLim
 }
 
 /** The request's headers as name/value pairs, a repeated header as several pairs (as on the wire). */
-function headerPairs(headers: IncomingHttpHeaders): [string, string][] {
+export function headerPairs(headers: IncomingHttpHeaders): [string, string][] {
   const pairs: [string, string][] = [];
   for (const [name, value] of Object.entries(headers)) {
     if (typeof value === "string") pairs.push([name, value]);

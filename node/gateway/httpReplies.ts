@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 
 /** Sends a JSON body with the right length. */
 export function replyJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -23,13 +23,13 @@ export class BadBodyError extends Error {
 }
 
 /** Reads a small JSON request body, refusing more than `maxBytes`. */
-export async function readJsonBody(req: IncomingMessage, maxBytes = 16 * 1024): Promise<unknown> {
+export async function readJsonBody(req: { headers: IncomingHttpHeaders } & AsyncIterable<Uint8Array>, maxBytes = 16 * 1024): Promise<unknown> {
   if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) {
     throw new BadBodyError(415, "send the body as application/json");
   }
-  const parts: Buffer[] = [];
+  const parts: Uint8Array[] = [];
   let size = 0;
-  for await (const part of req as AsyncIterable<Buffer>) {
+  for await (const part of req) {
     size += part.length;
     if (size > maxBytes) throw new BadBodyError(413, `request body over ${maxBytes} bytes`);
     parts.push(part);

@@ -17,10 +17,10 @@ const COUNTER = {
   config: { name: "Counter" },
   bundle: `export default { async fetch(request, env) {
     if (request.url.includes("/slow")) {
-      // Busy for the wall time the query names (no timers in the sandbox): a request in flight.
+      // In flight for the wall time the query names (no timers in the sandbox): a query that
+      // sleeps, which the handler awaits (a busy loop would hold the service's thread meanwhile).
       const ms = Number(request.url.split("ms=")[1]);
-      const end = Date.now() + ms;
-      while (Date.now() < end) {}
+      await env.sql.query("select pg_sleep($1)", [ms / 1000]);
       return Response.json({ slow: "finished" });
     }
     const n = ((await env.kv.get("n")) ?? 0) + 1;
@@ -86,7 +86,7 @@ describe("agents: hosting lease on a real chain (issue 20)", function () {
     node = await startAgentNode(
       { counter: COUNTER, alarmed: ALARMED },
       {
-        limits: { cpuMs: 20_000, idleMs: 600_000 },
+        limits: { cpuMs: 20_000, queryMs: 20_000, idleMs: 600_000 },
         marketplace: { rpcUrl: chain.url, address: await suite.agentMarketplace.getAddress(), ttlMs: 100 },
       },
     );

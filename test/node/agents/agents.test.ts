@@ -207,6 +207,13 @@ describe("agents (issue 20)", function () {
     expect(bombs[1].status).to.equal(200);
     expect(bombs[2].status).to.equal(503);
     expect(stopped).to.include(bombs[2].json().error);
+    // A run a limit stopped is still receipted with the CPU it used (the handler runs on the
+    // service's thread: a heap kill there is charged the call's duration).
+    for (const bomb of [bombs[0], bombs[2]]) {
+      const receipt = JSON.parse(bomb.headers.get("x-fleek-receipt")!) as AgentReceipt;
+      expect(receipt.cpuUs).to.be.greaterThan(0);
+      expect(verifyAgentReceipt(receipt)).to.equal(true);
+    }
     expect((await call("notes")).status).to.equal(200);
   });
 
