@@ -115,19 +115,25 @@ function workerdConfig(dir: string, functions: { source: string }[], basePort: n
   return file;
 }
 
-/** The workerd processes this run started and has not stopped: killed when it exits, on an error or Ctrl-C too. */
+/**
+ * The processes this run started and has not stopped (workerd, and our node, whose functions
+ * service exits with it): killed when the run exits, on an error or a signal too.
+ */
 const running = new Set<ChildProcess>();
 process.on("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
+
+function killedOnExit(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  return child;
+}
 process.on("SIGINT", () => process.exit(130));
 process.on("SIGTERM", () => process.exit(143));
 
 function startWorkerd(config: string): ChildProcess {
-  const child = spawn(WORKERD, ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  return child;
+  return killedOnExit(spawn(WORKERD, ["serve", config], { stdio: ["ignore", "ignore", "pipe"] }));
 }
 
 async function untilAnswers(url: string, method: string, body: string | undefined, ms = 10_000): Promise<void> {
@@ -162,6 +168,7 @@ async function main(): Promise<void> {
   // Each function once for the warm runs, then COLD_SAMPLES distinct variants (distinct roots) for cold starts.
   const bundles = FUNCTIONS.flatMap((f) => [f.source, ...Array.from({ length: COLD_SAMPLES }, (_, i) => `${f.source}// variant ${i}\n`)]);
   const node = await startFunctionNode(bundles);
+  killedOnExit(node.child);
   const services = (await (await fetch(`${node.gatewayUrl}/services`)).json()) as { services: { id: string; pid: number }[] };
   const pids = [node.child.pid!, services.services.find((s) => s.id === "functions")!.pid];
   const rows: { name: string; cold: number[]; workerdCold: number[]; ours: Warm; theirs: Warm }[] = [];
