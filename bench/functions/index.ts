@@ -10,9 +10,10 @@
  * Run: `npx tsx bench/functions/index.ts [seconds per warm run, default 5] [cold samples, default 40]`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import autocannon from "autocannon";
 import { startFunctionNode } from "../../testkit/functionNode";
 
@@ -20,7 +21,12 @@ const SECONDS = Number(process.argv[2] ?? 5);
 const COLD_SAMPLES = Number(process.argv[3] ?? 40);
 const WORKERD_COLD_SAMPLES = 10;
 const CONNECTIONS = 32;
-const WORKERD = resolve(__dirname, "../../node_modules/.bin/workerd");
+/**
+ * The workerd binary itself, as the npm package's `main` names it. Its `.bin/workerd` is a Node
+ * script that runs the binary as its child: killing the script left the binary serving (runs of
+ * this bench left workerd processes behind).
+ */
+const WORKERD = (createRequire(__filename)("workerd") as { default: string }).default;
 const WORKERD_BASE_PORT = 18_470;
 
 /** A 50 KB module: a table of 1,000 records and a function that looks one up. */
@@ -109,8 +115,25 @@ function workerdConfig(dir: string, functions: { source: string }[], basePort: n
   return file;
 }
 
+/**
+ * The processes this run started and has not stopped (workerd, and our node, whose functions
+ * service exits with it): killed when the run exits, on an error or a signal too.
+ */
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+function killedOnExit(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  return child;
+}
+process.on("SIGINT", () => process.exit(130));
+process.on("SIGTERM", () => process.exit(143));
+
 function startWorkerd(config: string): ChildProcess {
-  return spawn(WORKERD, ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
+  return killedOnExit(spawn(WORKERD, ["serve", config], { stdio: ["ignore", "ignore", "pipe"] }));
 }
 
 async function untilAnswers(url: string, method: string, body: string | undefined, ms = 10_000): Promise<void> {
@@ -145,6 +168,7 @@ async function main(): Promise<void> {
   // Each function once for the warm runs, then COLD_SAMPLES distinct variants (distinct roots) for cold starts.
   const bundles = FUNCTIONS.flatMap((f) => [f.source, ...Array.from({ length: COLD_SAMPLES }, (_, i) => `${f.source}// variant ${i}\n`)]);
   const node = await startFunctionNode(bundles);
+  killedOnExit(node.child);
   const services = (await (await fetch(`${node.gatewayUrl}/services`)).json()) as { services: { id: string; pid: number }[] };
   const pids = [node.child.pid!, services.services.find((s) => s.id === "functions")!.pid];
   const rows: { name: string; cold: number[]; workerdCold: number[]; ours: Warm; theirs: Warm }[] = [];
@@ -162,9 +186,12 @@ async function main(): Promise<void> {
           const config = workerdConfig(dir, [f], port);
           const started = performance.now();
           const child = startWorkerd(config);
-          await untilAnswers(`http://127.0.0.1:${port}/`, f.method, f.body);
-          workerdCold.push(performance.now() - started);
-          await stopChild(child);
+          try {
+            await untilAnswers(`http://127.0.0.1:${port}/`, f.method, f.body);
+            workerdCold.push(performance.now() - started);
+          } finally {
+            await stopChild(child);
+          }
         }
         await timed(url(0), f.method, f.body);
         const workerdUrl = `http://127.0.0.1:${WORKERD_BASE_PORT + i}/`;

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadBlockHashing, type BlockHashing } from "./blockHashing";
@@ -212,6 +212,46 @@ export class BlockStore {
     return slices;
   }
 
+  /**
+   * The whole of a stored object of at most one block (256 KiB), verified, read synchronously:
+   * from the verified-block cache, else with one read of its file (then cached). For a function's
+   * bundle handed with its first request (gateway/bundleAttachment.ts): the asynchronous read's
+   * open, read and close each wait for a thread-pool turn and a wake-up of the loop, where reading
+   * a file this small from the page cache costs the loop less than hashing it, which every read
+   * does on the loop anyway. Undefined when the object is not stored (or its file is gone), is
+   * larger than one block, or fails its check (then evicted, as by {@link read}).
+   */
+  readBlockSync(hash: ContentHash): Buffer | undefined {
+    const index = this.objects.get(hash);
+    if (!index || index.length > BLOCK_SIZE) return undefined;
+    const key = `${hash}:0`;
+    const cached = this.cache.get(key);
+    if (cached || index.length === 0) {
+      this.touch(hash, index);
+      return cached ?? Buffer.alloc(0);
+    }
+    const bytes = Buffer.allocUnsafe(index.length);
+    let bytesRead: number;
+    try {
+      const fd = openSync(this.path(hash, "data"), "r");
+      try {
+        bytesRead = readSync(fd, bytes, 0, bytes.length, 0);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      this.forget(hash);
+      return undefined;
+    }
+    if (bytesRead !== bytes.length || !leafOf(this.hashing, index.length, 0, bytes).equals(index.leaves[0])) {
+      this.forget(hash);
+      return undefined;
+    }
+    this.touch(hash, index);
+    this.cache.set(key, bytes);
+    return bytes;
+  }
+
   /** Removes an object (no error if absent). */
   async evict(hash: ContentHash): Promise<void> {
     const index = this.objects.get(hash);
@@ -222,6 +262,11 @@ export class BlockStore {
     // The index file goes first: without it the data file is ignored (and cleaned) on the next open.
     await rm(this.path(hash, "tree"), { force: true });
     await rm(this.path(hash, "data"), { force: true });
+  }
+
+  /** Evicts without waiting: the object is gone from the index at once; a file rm fails to remove is cleaned at the next open. */
+  private forget(hash: ContentHash): void {
+    this.evict(hash).catch(() => undefined);
   }
 
   private async openData(hash: ContentHash) {

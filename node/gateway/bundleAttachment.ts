@@ -2,8 +2,10 @@
  * A function's bundle handed to the functions service with the request that first names it
  * (serviceChannel.ts `Kind.Attachment`), so a cold start does not read it back from the gateway
  * over HTTP (docs/functions.md "Cold start, third pass"). Only what the service would accept
- * crosses: content this node's blockstore holds (read block by block, each verified against the
- * root, as `GET /blake3/<root>` reads it), within the function's bundle limit and one frame.
+ * crosses: content this node's blockstore holds (verified against the root, as `GET /blake3/<root>`
+ * reads it), within the function's bundle limit and one frame. One frame is at most one block, read
+ * synchronously (BlockStore.readBlockSync; docs/functions.md "Cold start, fourth pass"), so a
+ * request never waits for a promise here.
  * Anything else (content only peers hold, a bundle over its limit, a read that fails) is left to
  * the service's own read through `GET /blake3/<root>`, which answers those cases as before.
  */
@@ -19,12 +21,12 @@ export interface AttachingRouter {
 }
 
 /** The bundle of `root` to hand the functions service, or undefined when it should read it itself (see above). */
-export async function bundleAttachment(
+export function bundleAttachment(
   store: BlockStore,
   services: AttachingRouter,
   root: string,
   registered: Partial<RegisteredLimits> | undefined,
-): Promise<Attachment | undefined> {
+): Attachment | undefined {
   if (!services.wantsAttachment("functions", root)) return undefined;
   const hash = parseContentHash(root);
   const stored = hash && store.stat(hash);
@@ -36,15 +38,7 @@ export async function bundleAttachment(
     return undefined;
   }
   if (stored.length > limit) return undefined;
-  try {
-    let parts = stored.length === 0 ? [] : store.cachedSlices(hash, 0, stored.length);
-    if (!parts) {
-      parts = [];
-      for await (const part of store.read(hash)) parts.push(part);
-    }
-    return { key: root, bytes: Buffer.concat(parts) };
-  } catch {
-    // A block that fails its check is evicted; the service's own read fetches a good copy from peers.
-    return undefined;
-  }
+  // A block that fails its check is evicted: the service's own read then fetches a good copy from peers.
+  const bytes = store.readBlockSync(hash);
+  return bytes && { key: root, bytes };
 }

@@ -118,7 +118,8 @@ export function createGatewayHandler(options: GatewayOptions): (req: IncomingMes
   const serving: ContentServing = { store: options.store, fetchMissing: options.fetchMissing, extraHeaders: nodeHeaders };
   const operatorDigest = options.operatorToken ? sha256(options.operatorToken) : undefined;
 
-  const route = async (req: IncomingMessage, res: ServerResponse) => {
+  // Not async: a warm function's request is routed without a promise (docs/functions.md "Warm path, third pass").
+  const route = (req: IncomingMessage, res: ServerResponse): Promise<void> | void => {
     const url = req.url ?? "/";
     const queryAt = url.indexOf("?");
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
@@ -168,16 +169,25 @@ export function createGatewayHandler(options: GatewayOptions): (req: IncomingMes
   };
 
   return (req, res) => {
-    route(req, res).catch((error: unknown) => {
-      if (error instanceof BadBodyError) return replyError(res, error.status, error.message);
-      if (res.headersSent) return res.destroy();
-      const message = error instanceof Error ? error.message : String(error);
-      // Registry, escrow and marketplace reads: the request was fine, the chain's RPC did not answer.
-      if (isChainUnreachable(error))
-        return replyError(res, 503, `this node could not read the chain (${message}); retry shortly`, { "retry-after": String(CHAIN_RETRY_SECONDS) });
-      replyError(res, 500, `internal error: ${message}`);
-    });
+    let pending: Promise<void> | void;
+    try {
+      pending = route(req, res);
+    } catch (error) {
+      return replyFailure(res, error);
+    }
+    pending?.catch((error: unknown) => replyFailure(res, error));
   };
+}
+
+/** The answer to a request whose route threw. */
+function replyFailure(res: ServerResponse, error: unknown): void {
+  if (error instanceof BadBodyError) return replyError(res, error.status, error.message);
+  if (res.headersSent) return void res.destroy();
+  const message = error instanceof Error ? error.message : String(error);
+  // Registry, escrow and marketplace reads: the request was fine, the chain's RPC did not answer.
+  if (isChainUnreachable(error))
+    return replyError(res, 503, `this node could not read the chain (${message}); retry shortly`, { "retry-after": String(CHAIN_RETRY_SECONDS) });
+  replyError(res, 500, `internal error: ${message}`);
 }
 
 /** A running gateway. */
@@ -304,23 +314,38 @@ async function acceptPayer(desk: DeliveryAckDesk | undefined, req: IncomingMessa
  * used (`x-fleek-receipt`) for the client to countersign; an answer without a meter (the module
  * did not compile, the service is down) is not charged and frees its reservation.
  */
-async function routeFunction(options: GatewayOptions, services: ServiceRouter, req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+function routeFunction(options: GatewayOptions, services: ServiceRouter, req: IncomingMessage, res: ServerResponse, url: string): Promise<void> | void {
   let root: string;
   try {
-    root = functionRootOf(url.split("?")[0]);
+    const queryAt = url.indexOf("?");
+    root = functionRootOf(queryAt < 0 ? url : url.slice(0, queryAt));
   } catch (error) {
     if (error instanceof BadFunctionPath) return replyError(res, error.status, error.message);
     throw error;
   }
   // The service trusts this header for the function's limits: only the registry's reaches it.
-  delete req.headers[LIMITS_HEADER];
+  // (Deleted only when sent: a delete turns the headers into a slow dictionary for the rest of the request.)
+  if (req.headers[LIMITS_HEADER] !== undefined) delete req.headers[LIMITS_HEADER];
+  // Without a registry or payments a request waits for nothing (a warm function's usual case on an unpaid node).
+  if (!options.functions && !options.compute)
+    return services.route("functions", req, res, url, stripMeter, bundleAttachment(options.store, services, root, undefined));
+  return routePaidFunction(options, services, req, res, url, root);
+}
+
+async function routePaidFunction(
+  options: GatewayOptions,
+  services: ServiceRouter,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: string,
+  root: string,
+): Promise<void> {
   const registered = await options.functions?.lookup(root);
   if (registered) req.headers[LIMITS_HEADER] = JSON.stringify(registered.limits);
   const compute = options.compute;
   // A cold start's bundle goes with its request rather than being read back over HTTP (after the
   // payment check on a paid node: a refused request reads nothing).
-  const attachment = () => bundleAttachment(options.store, services, root, registered?.limits);
-  if (!compute) return services.route("functions", req, res, url, stripMeter, await attachment());
+  if (!compute) return services.route("functions", req, res, url, stripMeter, bundleAttachment(options.store, services, root, registered?.limits));
   const client = req.headers[CLIENT_HEADER];
   if (typeof client !== "string" || !/^[0-9a-fA-F]{64}$/.test(client)) {
     return replyError(
@@ -337,15 +362,15 @@ async function routeFunction(options: GatewayOptions, services: ServiceRouter, r
     res,
     url,
     meterReceiptHook(compute, admission, METER_HEADER, (meter: InvocationMeter) => meter),
-    await attachment(),
+    bundleAttachment(options.store, services, root, registered?.limits),
   );
 }
 
 /** A meter is never passed on (unpaid node, other services): it is the gateway's business, not the client's. */
 function stripMeter(_: number, headers: IncomingHttpHeaders | undefined): IncomingHttpHeaders | undefined {
-  if (!headers) return headers;
-  const { [METER_HEADER]: _meter, ...rest } = headers;
-  return rest;
+  // The service's headers are this request's own (parsed for it): removed in place rather than copied.
+  if (headers?.[METER_HEADER] !== undefined) delete headers[METER_HEADER];
+  return headers;
 }
 
 async function acceptComputeAck(desk: ComputeDesk | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {

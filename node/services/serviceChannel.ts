@@ -21,6 +21,8 @@ export const CHUNK = 64 * 1024;
 /** Response body bytes the service may send before the gateway grants more. */
 export const WINDOW = 4 * CHUNK;
 const HEADER = 9;
+/** Binary payloads up to this size are copied into their frame's buffer (see FrameSocket.send). */
+const JOIN_BELOW = 4096;
 
 /** Frame kinds. */
 export const enum Kind {
@@ -107,13 +109,17 @@ export class FrameSocket {
   /** Queues one frame; returns false when the socket's buffer is full (wait for `drain`). */
   send(id: number, kind: Kind, payload?: Uint8Array | string): boolean {
     if (this.socket.destroyed) return false;
-    const body = typeof payload === "string" ? Buffer.from(payload) : payload;
-    const length = body?.byteLength ?? 0;
+    const length = typeof payload === "string" ? Buffer.byteLength(payload) : (payload?.byteLength ?? 0);
     if (length > MAX_PAYLOAD) throw new ChannelError(`frame of ${length} bytes over the ${MAX_PAYLOAD}-byte limit`);
-    const header = Buffer.allocUnsafe(HEADER);
-    header.writeUInt32BE(length, 0);
-    header.writeUInt32BE(id, 4);
-    header.writeUInt8(kind, 8);
+    // A head (a string) or a small chunk goes in the same buffer as its frame header: one write
+    // and one buffer per frame rather than two; a large chunk is not copied.
+    const joined = typeof payload === "string" || length <= JOIN_BELOW;
+    const frame = Buffer.allocUnsafe(joined ? HEADER + length : HEADER);
+    frame.writeUInt32BE(length, 0);
+    frame.writeUInt32BE(id, 4);
+    frame.writeUInt8(kind, 8);
+    if (typeof payload === "string") frame.write(payload, HEADER);
+    else if (joined && payload) frame.set(payload, HEADER);
     if (!this.corked) {
       // Every frame of this tick goes out in one write.
       this.corked = true;
@@ -123,8 +129,8 @@ export class FrameSocket {
         this.socket.uncork();
       });
     }
-    this.socket.write(header);
-    return length === 0 ? !this.socket.writableNeedDrain : this.socket.write(body!);
+    const flowing = this.socket.write(frame);
+    return joined ? flowing : this.socket.write(payload as Uint8Array);
   }
 
   private read(chunk: Buffer, onFrame: (id: number, kind: Kind, payload: Buffer) => void): void {

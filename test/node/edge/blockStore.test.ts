@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdir, open, readdir, truncate, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BlockStore } from "../../../node/blockstore/blockStore";
 import { BLOCK_SIZE, leavesFromOutboard } from "../../../node/blockstore/blockTree";
@@ -92,6 +92,42 @@ describe("edge: blockstore", () => {
     } catch (error) {
       expect(error).to.be.instanceOf(ContentNotFoundError);
     }
+  });
+
+  it("reads an object of at most one block whole and verified without waiting (readBlockSync); a corrupt or missing one is evicted", async () => {
+    const store = await BlockStore.open({ directory: dir.path, maxBytes: 64 * MiB, verifiedCacheBytes: 0 });
+    const small = patternBytes(1000, 3);
+    const full = patternBytes(BLOCK_SIZE, 4);
+    const { hash: smallHash } = await store.put(inPieces(small, 300));
+    const { hash: fullHash } = await store.put(inPieces(full, 65536));
+    const { hash: twoBlocks } = await store.put(inPieces(patternBytes(BLOCK_SIZE + 1, 5), 65536));
+    const { hash: empty } = await store.put(inPieces(Buffer.alloc(0), 1));
+    expect(store.readBlockSync(smallHash)?.equals(small)).to.equal(true);
+    expect(store.readBlockSync(fullHash)?.equals(full)).to.equal(true);
+    expect(store.readBlockSync(empty)?.length).to.equal(0);
+    // More than one block is the streaming read's: nothing is read here.
+    expect(store.readBlockSync(twoBlocks)).to.equal(undefined);
+    expect(store.has(twoBlocks)).to.equal(true);
+    expect(store.readBlockSync("ab".repeat(32) as ContentHash)).to.equal(undefined);
+
+    await corruptByte(dir.path, smallHash, 999);
+    expect(store.readBlockSync(smallHash)).to.equal(undefined);
+    expect(store.has(smallHash)).to.equal(false);
+    await rm(join(dir.path, "objects", `${fullHash}.data`));
+    expect(store.readBlockSync(fullHash)).to.equal(undefined);
+    expect(store.has(fullHash)).to.equal(false);
+  });
+
+  it("keeps what readBlockSync verified in the verified-block cache: a later disk fault does not reach it", async () => {
+    const store = await BlockStore.open({ directory: dir.path, maxBytes: 64 * MiB });
+    const content = patternBytes(5000, 6);
+    // Reopened, so the block is not in the cache from the put.
+    const { hash } = await store.put(inPieces(content, 1000));
+    const reopened = await BlockStore.open({ directory: dir.path, maxBytes: 64 * MiB });
+    expect(reopened.readBlockSync(hash)?.equals(content)).to.equal(true);
+    await corruptByte(dir.path, hash, 10);
+    expect(reopened.readBlockSync(hash)?.equals(content)).to.equal(true);
+    expect(reopened.cachedSlices(hash, 0, content.length)).to.not.equal(undefined);
   });
 
   it("detects a truncated data file", async () => {

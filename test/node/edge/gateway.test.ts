@@ -12,7 +12,8 @@ import { BlockStore } from "../../../node/blockstore/blockStore";
 import { FunctionDirectory } from "../../../node/chain/functionDirectory";
 import { BLOCK_SIZE, leavesFromOutboard, verifyBlockProof } from "../../../node/blockstore/blockTree";
 import type { ContentHash } from "../../../node/blockstore/contentHash";
-import { startGateway, type RunningGateway } from "../../../node/gateway/gatewayServer";
+import { createGatewayHandler, startGateway, type RunningGateway, type ServiceRouter } from "../../../node/gateway/gatewayServer";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { OriginFetcher } from "../../../node/origins/originFetcher";
 import { inPieces, patternBytes, tempDirectory, vectorInput } from "./fixtures";
 import { startLoopbackServer, type LoopbackServer } from "./loopbackServer";
@@ -346,5 +347,38 @@ describe("edge: HTTP gateway", function () {
       await withRegistry.close();
       provider.destroy();
     }
+  });
+  it("routes an unpaid node's function request before its handler returns, with a cold root's bundle, read and verified, and without the service's meter", async () => {
+    const bundle = Buffer.from(`export default { fetch() { return new Response("hi"); } };`);
+    const { hash: root } = await store.put(inPieces(bundle, 7));
+    const routed: {
+      id: string;
+      url: string;
+      req: IncomingMessage;
+      attachment?: { key: string; bytes: Buffer };
+      hook?: Parameters<ServiceRouter["route"]>[4];
+    }[] = [];
+    const handed = new Set<string>();
+    const services: ServiceRouter = {
+      route: (id, req, _res, url, hook, attachment) => void routed.push({ id, url, req, attachment, hook }),
+      status: () => ({}),
+      wantsAttachment: (_, key) => !handed.has(key),
+      optionsOf: () => ({}),
+    };
+    const handle = createGatewayHandler({ store, services });
+    const call = (headers: Record<string, string> = {}) =>
+      handle({ url: `/fn/blake3/${root}/a?b=1`, method: "GET", headers } as unknown as IncomingMessage, {} as ServerResponse);
+    call({ "x-fleek-limits": '{"cpuMs":999}' });
+    // Synchronously: no promise between the client's request and the service's channel.
+    expect(routed.map((r) => [r.id, r.url])).to.deep.equal([["functions", `/fn/blake3/${root}/a?b=1`]]);
+    expect(routed[0].attachment?.key).to.equal(root);
+    expect(routed[0].attachment?.bytes.equals(bundle)).to.equal(true);
+    handed.add(root);
+    call();
+    expect(routed).to.have.length(2);
+    expect(routed[1].attachment).to.equal(undefined);
+    // A client's limits header never reaches the service; the service's meter never reaches the client.
+    expect(routed[0].req.headers).to.deep.equal({});
+    expect(routed[0].hook!(200, { "x-fleek-meter": "{}", "x-a": "b" })).to.deep.equal({ "x-a": "b" });
   });
 });
