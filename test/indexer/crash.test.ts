@@ -55,7 +55,9 @@ function runSync(args: string[], kill?: { afterBatches: number; delayMs: number 
 }
 
 describe("indexer crash safety (kill -9 at random points, then restart)", function () {
-  this.timeout(300_000);
+  // Both backends' runs share the machine (onBothBackends), each of a dozen processes started in
+  // turn: a loaded machine stretches the first test's wait to minutes.
+  this.timeout(600_000);
   let rpcUrl: string;
   let server: { close(): Promise<void> };
   let deploymentFile: string;
