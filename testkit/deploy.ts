@@ -1,5 +1,5 @@
 import hre from "hardhat";
-import { impersonateAccount, setBalance } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { impersonateAccount, loadFixture, setBalance, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { ModuleParameters } from "@nomicfoundation/ignition-core";
 import FleekModule from "../ignition/modules/Fleek";
@@ -82,8 +82,22 @@ export interface Suite {
   admin: string;
 }
 
-/** Deploys the whole suite with Ignition, exactly as `npm run deploy:local` does. Use with loadFixture. */
+/**
+ * The whole suite as `npm run deploy:local` deploys it (Ignition), deployed once per test process
+ * and restored from the chain's snapshot after that (loadFixture): each fixture that builds on it
+ * starts from a fresh deployment without paying the deployment's seconds of CPU again. Like
+ * loadFixture, it reverts the chain to just after that deployment, so it comes first in a fixture.
+ */
 export async function deploySuite(): Promise<Suite> {
+  const suite = await loadFixture(deployFleekSuite);
+  // The chain's clock ran on since the snapshot: resume it from the deployment's last block, so
+  // what the fixture does next happens right after the deployment, as on a fresh one.
+  await time.setNextBlockTimestamp((await time.latest()) + 1);
+  return { ...suite, genesis: structuredClone(suite.genesis) };
+}
+
+/** Deploys the whole suite with Ignition, exactly as `npm run deploy:local` does. */
+async function deployFleekSuite(): Promise<Suite> {
   const genesis = await testGenesis();
   const deployed = await hre.ignition.deploy(FleekModule, { parameters: { Token: tokenParameters(genesis) } });
   const admin = await deployed.timelock.getAddress();

@@ -4,6 +4,7 @@
  * Besides the Markdown tables, each section prints one `BENCH {json}` line (read by bench/run).
  */
 import hre from "hardhat";
+import { clearSnapshots } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { formatTable, type GasRow } from "./table";
 import { measureToken } from "./token";
 import { measureStaking } from "./staking";
@@ -27,6 +28,8 @@ async function main() {
     // One machine-readable line per section for bench/run.
     console.log(`BENCH ${JSON.stringify({ bench: "gas", section: title, rows }, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`);
     await hre.network.provider.send("evm_revert", [snapshot]);
+    // The revert voids the suite's snapshot (testkit/deploy.ts): the next section deploys afresh, on the same state.
+    await clearSnapshots();
   }
 }
 

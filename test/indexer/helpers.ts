@@ -84,6 +84,28 @@ export async function testBackends(): Promise<TestBackend[]> {
   return [{ name: "pglite", fresh: () => openDatabase({ dataDir: "memory://", pgliteSnapshot: snapshot }) }, postgres];
 }
 
+/**
+ * Runs `work` on both backends at once, after `setup` (a fixture, loaded once for both), and hands
+ * each backend's result (undefined when the backend cannot run here) to its own test: PGlite works
+ * in this process and PostgreSQL in its server, so on two cores the two runs overlap instead of
+ * queueing. The work starts when a test first asks for a result; a failure fails only the test of
+ * its backend.
+ */
+export function onBothBackends<S, T>(setup: () => Promise<S>, work: (backend: Required<TestBackend>, fixture: S) => Promise<T>) {
+  let runs: Promise<Map<TestBackend["name"], Promise<T | undefined>>> | undefined;
+  const start = async () => {
+    const fixture = await setup();
+    return new Map(
+      (await testBackends()).map((b) => {
+        const run = b.fresh ? work(b as Required<TestBackend>, fixture) : Promise.resolve(undefined);
+        run.catch(() => undefined); // awaited by its own test, not an unhandled rejection meanwhile
+        return [b.name, run] as const;
+      }),
+    );
+  };
+  return async (name: TestBackend["name"]): Promise<T | undefined> => (await (runs ??= start())).get(name)!;
+}
+
 /** The in-process Hardhat network as an RPC. */
 export function hardhatRpc(): Rpc {
   return rpcFromEip1193(hre.network.provider);

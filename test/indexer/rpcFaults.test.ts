@@ -4,7 +4,7 @@ import { deploySuite, type Suite } from "../../testkit/deploy";
 import { RetryingRpc, type Rpc } from "../../indexer/sync/rpc";
 import { scriptedActivity } from "./activity";
 import { creatorActivity } from "./creatorActivity";
-import { dropTestDatabases, dumpDerived, hardhatRpc, newEngine, testBackends } from "./helpers";
+import { dropTestDatabases, dumpDerived, hardhatRpc, newEngine, onBothBackends } from "./helpers";
 
 /**
  * The real Hardhat RPC, failing every `n`-th call (alternating a timeout-like error, a rate
@@ -39,45 +39,54 @@ async function deployedWithActivity(): Promise<Suite> {
 }
 
 describe("indexer over a faulty RPC", function () {
+  // Both backends' runs share the machine: the first test waits for its run while the other goes on.
+  this.timeout(300_000);
   after(dropTestDatabases);
 
   /**
-   * Syncs `fixture`'s chain into two fresh databases of `backend`, one over the clean RPC, one over
-   * the faulty one in small batches; returns both derived states and how many faults were served.
+   * Syncs `fixture`'s chain into two fresh databases of each backend (both backends at once), one
+   * over the clean RPC, one over the faulty one in small batches; returns both derived states and
+   * how many faults were served, per backend.
    */
-  async function syncCleanAndFaulty(name: "pglite" | "postgres", fixture: () => Promise<Suite>) {
-    const backend = (await testBackends()).find((b) => b.name === name)!;
-    if (!backend.fresh) return undefined;
-    const suite = await loadFixture(fixture);
-    const clean = await backend.fresh();
-    const faulty = await backend.fresh();
-    try {
-      await (await newEngine(clean, suite)).syncToHead();
-      const flaky = faultyRpc(hardhatRpc(), 3, 4);
-      // Small batches: e.g. creator tokens are created in one batch and traded in later ones.
-      const engine = await newEngine(faulty, suite, {
-        rpc: new RetryingRpc(flaky, { baseDelayMs: 1, maxDelayMs: 5 }),
-        batchEvents: 7,
-        fetcher: { initialRange: 64, concurrency: 3 },
-      });
-      await engine.syncToHead();
-      return { faults: flaky.faults, clean: await dumpDerived(clean), faulty: await dumpDerived(faulty) };
-    } finally {
-      await clean.close();
-      await faulty.close();
-    }
-  }
+  const syncCleanAndFaulty = (fixture: () => Promise<Suite>) =>
+    onBothBackends(
+      () => loadFixture(fixture),
+      async (backend, suite) => {
+        const clean = await backend.fresh();
+        const faulty = await backend.fresh();
+        try {
+          await (await newEngine(clean, suite)).syncToHead();
+          const flaky = faultyRpc(hardhatRpc(), 3, 4);
+          // Small batches: e.g. creator tokens are created in one batch and traded in later ones.
+          const engine = await newEngine(faulty, suite, {
+            rpc: new RetryingRpc(flaky, { baseDelayMs: 1, maxDelayMs: 5 }),
+            batchEvents: 7,
+            fetcher: { initialRange: 64, concurrency: 3 },
+          });
+          await engine.syncToHead();
+          return { faults: flaky.faults, clean: await dumpDerived(clean), faulty: await dumpDerived(faulty) };
+        } finally {
+          await clean.close();
+          await faulty.close();
+        }
+      },
+    );
 
+  // Each fixture's two runs end before the next fixture reverts the chain under them.
+  const scripted = syncCleanAndFaulty(deployedWithActivity);
   for (const name of ["pglite", "postgres"] as const) {
     it(`${name}: retries every failure and ends identical to a clean sync`, async function () {
-      const run = await syncCleanAndFaulty(name, deployedWithActivity);
+      const run = await scripted(name);
       if (!run) return this.skip();
       expect(run.faults).to.be.greaterThan(10);
       expect(run.faulty).to.deep.equal(run.clean);
     });
+  }
 
+  const creator = syncCleanAndFaulty(creatorActivity);
+  for (const name of ["pglite", "postgres"] as const) {
     it(`${name}: creator-token logs (fetched per batch from the clones) survive the same faults`, async function () {
-      const run = await syncCleanAndFaulty(name, creatorActivity);
+      const run = await creator(name);
       if (!run) return this.skip();
       expect(run.faults).to.be.greaterThan(10);
       expect(run.faulty).to.deep.equal(run.clean);

@@ -144,17 +144,36 @@ async function endEpoch(s: ReturnType<typeof deployedSuite>, provider: JsonRpcPr
 }
 
 /**
- * Waits until the epoch is later than `after` (a deposit made in `after` is debitable from the next
- * epoch: a report debits at most what was debitable at its epoch's first block) with at least 25 s
- * of it left, so what is served now is acknowledged and committed within it (acks still in flight
- * when it closes would count in no epoch). Resolves with that epoch.
+ * Ends `epoch` before its 60 s are out, as its committee sees it end ({@link endEpoch}), once every
+ * member has committed its beacon (one that has not would be jailed, which a natural end after a
+ * minute never does); resolves when the next epoch has started.
+ */
+async function endEpochEarly(s: ReturnType<typeof deployedSuite>, provider: JsonRpcProvider, epoch: bigint): Promise<void> {
+  const [, , , members] = await s.registry.committee();
+  await eventually(
+    `every member of epoch ${epoch} commits its beacon`,
+    async () => (await s.registry.beaconCommitters(epoch)).length === members.length,
+    60_000,
+  );
+  // It may have ended by itself meanwhile: then there is nothing to end (the jump would end the next).
+  if ((await s.registry.epoch()) === epoch) await endEpoch(s, provider, epoch);
+  await eventually(`the epoch after ${epoch}`, async () => (await s.registry.epoch()) > epoch, 120_000);
+}
+
+/**
+ * An epoch later than `after` (a deposit made in `after` is debitable from the next epoch: a report
+ * debits at most what was debitable at its epoch's first block) with at least 25 s of it left, so
+ * what is served now is acknowledged and committed within it (acks still in flight when it closes
+ * would count in no epoch). Ends the current epoch early ({@link endEpochEarly}) rather than wait
+ * for one. Resolves with that epoch.
  */
 async function servingEpoch(s: ReturnType<typeof deployedSuite>, provider: JsonRpcProvider, after: bigint): Promise<bigint> {
-  await eventually(`the epoch after ${after}`, async () => (await s.registry.epoch()) > after, 120_000);
-  const [current, start, duration] = await s.registry.committee();
-  if (start + duration - (await chainNow(provider)) >= 25n) return current;
-  await eventually("the next epoch", async () => (await s.registry.epoch()) > current, 120_000);
-  return s.registry.epoch();
+  for (let tries = 0; ; tries++) {
+    const [current, start, duration] = await s.registry.committee();
+    if (current > after && start + duration - (await chainNow(provider)) >= 25n) return current;
+    if (tries === 3) throw new Error(`no epoch after ${after} with 25 s left in ${tries} tries`);
+    await endEpochEarly(s, provider, current);
+  }
 }
 
 /** Ends `epoch` as its committee sees it end ({@link endEpoch}) and resolves with the event of its report (a skip by the keeper throws). */
