@@ -47,7 +47,7 @@ describe("System: crash consistency of the consensus logs (4 processes)", functi
     // Two distinct victims: a subscriber of the first one must not lose its node to the second crash.
     const first = 1 + Math.floor(rand() * 3);
     const victims = [first, 1 + ((first + Math.floor(rand() * 2)) % 3)];
-    cluster = new Cluster(4);
+    cluster = await Cluster.create(4);
     await cluster.start();
     const nodes = cluster.nodes;
     const reference: string[] = [];

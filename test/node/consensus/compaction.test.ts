@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConsensusInstance } from "../../../node/consensus/instance";
 import { DEFAULT_PARAMETERS, Parameters } from "../../../node/consensus/parameters";
-import { Committee, Member, NO_CHAIN } from "../../../node/consensus/types/committee";
+import type { Committee } from "../../../node/consensus/types/committee";
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { hex } from "../../../node/consensus/types/messages";
 import { CommittedBatch } from "../../../node/consensus/executor/executor";
@@ -22,6 +22,7 @@ import { Logger } from "../../../node/logger";
 import { NodeClient } from "../../../node/client/client";
 import { SubscribeRefused } from "../../../node/client/protocol";
 import { batchBytes, Cluster, expectExactFromTail, frameKey, LateSubscriber, TEST_PARAMETERS, waitFor } from "./cluster";
+import { loopbackCommittee } from "../../../testkit/freePorts";
 
 const N = 4;
 const GC_DEPTH = 8;
@@ -51,14 +52,10 @@ describe("disk over an epoch: batch compaction (4 instances over loopback)", fun
   this.timeout(240_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compaction-"));
   const keys = Array.from({ length: N }, () => KeyPair.generate());
-  const basePort = 20_000 + Math.floor(Math.random() * 120) * 100 + 70;
-  const members: Member[] = keys.map((k, i) => ({
-    publicKey: k.publicKey,
-    primary: { host: "127.0.0.1", port: basePort + 2 * i },
-    worker: { host: "127.0.0.1", port: basePort + 2 * i + 1 },
-    weight: 1,
-  }));
-  const committee = new Committee(1, members, NO_CHAIN);
+  let committee: Committee;
+  before(async () => {
+    committee = await loopbackCommittee(keys.map((k) => k.publicKey));
+  });
   const logger = new Logger({}, 40);
   const instances: (ConsensusInstance | undefined)[] = [];
   const nodeDir = (i: number) => path.join(dir, `node-${i}`);
@@ -171,7 +168,7 @@ describe("batch compaction over TCP (4 processes)", function () {
   });
 
   it("refuses a subscriber below the retained sub-DAGs with the first one held, and serves exactly from there", async () => {
-    cluster = new Cluster(4, { parameters: { gcDepth: GC_DEPTH, retainRounds: RETAIN_ROUNDS, batchSegmentBytes: SEGMENT } });
+    cluster = await Cluster.create(4, { parameters: { gcDepth: GC_DEPTH, retainRounds: RETAIN_ROUNDS, batchSegmentBytes: SEGMENT } });
     await cluster.start();
     const node = cluster.nodes[0];
     const connect = async () => {

@@ -39,7 +39,7 @@ describe("recovery and catch-up (4 processes over loopback)", function () {
 
   /** Starts 4 nodes under a steady load on the first three; returns them. */
   async function startLoaded(): Promise<NodeProcess[]> {
-    cluster = new Cluster(4, { parameters: { gcDepth: GC_DEPTH } });
+    cluster = await Cluster.create(4, { parameters: { gcDepth: GC_DEPTH } });
     await cluster.start();
     let wave = 0;
     load = setInterval(() => {
