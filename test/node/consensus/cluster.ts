@@ -28,18 +28,18 @@ export const TEST_PARAMETERS: Partial<Parameters> = {
   syncRetryMs: 500,
 };
 
-/** The batch segment files of an epoch folder, oldest first (`batches.log`: one file, before segments). */
-export function batchSegments(epochDir: string): string[] {
+/** The segment files of log `name` (batches, certificates, consensus) in an epoch folder, oldest first (`<name>.log`: one file, before segments). */
+export function logSegments(epochDir: string, name: string): string[] {
   return fs
     .readdirSync(epochDir)
-    .filter((f) => /^batches(-\d{16})?\.log$/.test(f))
+    .filter((f) => new RegExp(`^${name}(-\\d{16})?\\.log$`).test(f))
     .sort()
     .map((f) => path.join(epochDir, f));
 }
 
 /** Bytes of batches on disk in an epoch folder (read from the files, not from the store). */
 export function batchBytes(epochDir: string): number {
-  return batchSegments(epochDir).reduce((n, f) => n + fs.statSync(f).size, 0);
+  return logSegments(epochDir, "batches").reduce((n, f) => n + fs.statSync(f).size, 0);
 }
 
 /** Polls `cond` until true or fails after `ms`, with `detail()` in the error. */
