@@ -1,13 +1,14 @@
 /**
  * A process that runs a ConsensusStore as a node would until it is killed, for crash tests
  * (test/node/consensus/storage.test.ts): it stores the certificates of a fixed DAG (full rounds
- * of four members with fixed keys, so every run builds the same one), records Bullshark's commits
+ * of four members with fixed keys, so every run builds the same one) and a batch with each, records Bullshark's commits
  * and compacts at each GC with small segments, continuing from what the store recovers. Prints
  * `committed <index>` once a commit is written to the OS, and `done` after the last round.
  *
  *   node --import tsx testkit/storeWriter.ts <dataDir>
  */
 import { Bullshark } from "../node/consensus/bullshark/bullshark";
+import { batchDigest, encodeBatch } from "../node/consensus/types/messages";
 import { ConsensusStore, type StoreOptions } from "../node/storage/consensusStore";
 import { DagBuilder, testCommittee } from "../test/node/consensus/dagFixtures";
 
@@ -47,6 +48,9 @@ async function main(): Promise<void> {
   for (const c of dag.all()) {
     if (c.header.round < from || store.hasCertificate(c.digest)) continue;
     store.putCertificate(c);
+    // A batch with each, so batch segments fill and are compacted (retainedFrom moves with them).
+    const batch = encodeBatch([Buffer.from(`round ${c.header.round} author ${c.header.author}`), Buffer.alloc(400)]);
+    await store.putBatch(batchDigest(batch), batch);
     await accept(c);
   }
   process.stdout.write("done\n");

@@ -570,10 +570,12 @@ export class ConsensusStore {
     const horizonRound = input.gcRound - this.retainRounds - 2 * this.gcDepth;
     while (this.marks.length > 1 && this.marks[1].gcRound <= horizonRound) this.marks.shift();
     if (this.compaction) return;
-    this.advanceRetained(input);
     // Only segments written to the OS in full: their records are read below.
     const batchEnd = this.marks[0].gcRound <= horizonRound ? Math.min(this.marks[0].end, this.batchLog.written) : 0;
     const batchSegments = this.batchLog.deletable(batchEnd);
+    // Only with batches to delete: `retainedFrom` is the first sub-DAG whose batches may be gone,
+    // and is fsynced before they go (a restart must not serve from below what it holds).
+    if (batchSegments > 0) this.advanceRetained(input);
     // Every certificate stored before the first one of a round is of a lower round (its parents
     // were stored first), so this holds across restarts without marks.
     let certEnd = Math.min((horizonRound > 0 && this.roundsIdx.get(horizonRound)) || 0, this.recoverFromValue);
