@@ -10,7 +10,7 @@ import { signNodeKeyProof, type RegistrationProof } from "../protocol/nodeKeyPro
 import { ClientServer } from "./client/clientServer";
 import { loadConfig } from "./config";
 import { KeyPair } from "./consensus/types/crypto";
-import { writeClusterConfigs } from "./clusterConfigs";
+import { consecutivePorts, writeClusterConfigs } from "./clusterConfigs";
 import { Logger } from "./logger";
 import { FleekNode } from "./node";
 import { startServices } from "./services";
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify(await prove(options.config, options.operator), null, 2));
       break;
     case "cluster": {
-      const net = writeClusterConfigs(options.dir, options.nodes, options.port);
+      const net = writeClusterConfigs(options.dir, options.nodes, consecutivePorts(options.port, 3 * options.nodes));
       console.log(net.nodes.map((n) => n.configFile).join("\n"));
       break;
     }

@@ -15,6 +15,7 @@ import type { Parameters } from "../node/consensus/parameters";
 import type { KeyPair } from "../node/consensus/types/crypto";
 import { spawnNode } from "../node/nodeProcess";
 import { waitForService } from "./functionNode";
+import { freePorts } from "./freePorts";
 
 /** An agent to host: its bundle's source and its config JSON. */
 export interface AgentSpec {
@@ -54,16 +55,16 @@ export interface AgentNode {
 const FAST: Partial<Parameters> = { maxBatchDelayMs: 20, maxHeaderDelayMs: 100, headerResendMs: 500, syncRetryMs: 500 };
 
 /** Picks a one-member committee, a key and a gateway port for a node to start later. */
-export function planAgentNode(): AgentNodePlan {
+export async function planAgentNode(): Promise<AgentNodePlan> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-node-"));
-  const basePort = 20_000 + Math.floor(Math.random() * 120) * 100 + 60;
-  const { nodes } = writeClusterConfigs(dir, 1, basePort, FAST);
+  const ports = await freePorts(4);
+  const { nodes } = writeClusterConfigs(dir, 1, ports, FAST);
   return {
     dir,
     configFile: nodes[0].configFile,
     nodeKey: nodes[0].key.publicKey.toString("hex"),
     key: nodes[0].key,
-    gatewayUrl: `http://127.0.0.1:${basePort + 11}`,
+    gatewayUrl: `http://127.0.0.1:${ports[3]}`,
   };
 }
 
@@ -82,7 +83,7 @@ export async function startAgentNode(
     marketplace?: { rpcUrl: string; address: string; ttlMs?: number };
   } = {},
 ): Promise<AgentNode> {
-  const { dir, configFile, nodeKey, gatewayUrl } = options.plan ?? planAgentNode();
+  const { dir, configFile, nodeKey, gatewayUrl } = options.plan ?? (await planAgentNode());
   const config = JSON.parse(fs.readFileSync(configFile, "utf8")) as NodeConfigFile;
   const gatewayPort = Number(new URL(gatewayUrl).port);
   const operatorToken = `operator-${Math.random().toString(36).slice(2)}`;

@@ -13,6 +13,7 @@ import type { NodeConfigFile } from "../node/config";
 import type { Parameters } from "../node/consensus/parameters";
 import type { FunctionLimits } from "../node/functions/functionLimits";
 import { spawnNode } from "../node/nodeProcess";
+import { freePorts } from "./freePorts";
 
 /** A started node and where it serves. */
 export interface FunctionNode {
@@ -34,12 +35,11 @@ const FAST: Partial<Parameters> = { maxBatchDelayMs: 20, maxHeaderDelayMs: 100, 
 /** Stores `bundles` and starts a node serving them as functions with `limits`. */
 export async function startFunctionNode(bundles: (string | Buffer)[], limits: Partial<FunctionLimits> = {}): Promise<FunctionNode> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fn-node-"));
-  // Below the ephemeral range (32768+), so no outgoing connection can hold one of our ports.
-  const basePort = 20_000 + Math.floor(Math.random() * 120) * 100 + 50;
-  const { nodes } = writeClusterConfigs(dir, 1, basePort, FAST);
+  const ports = await freePorts(4);
+  const { nodes } = writeClusterConfigs(dir, 1, ports, FAST);
   const configFile = nodes[0].configFile;
   const config = JSON.parse(fs.readFileSync(configFile, "utf8")) as NodeConfigFile;
-  const gatewayPort = basePort + 10;
+  const gatewayPort = ports[3];
   config.gateway = { port: gatewayPort, blockstore: "blocks" };
   config.services = { functions: { limits } };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));

@@ -34,7 +34,7 @@ import { SubmitStatus } from "../../node/client/protocol";
 import { signTransaction } from "../../node/client/transaction";
 import { KeyPair } from "../../node/consensus/types/crypto";
 import { DEFAULT_PARAMETERS } from "../../node/consensus/parameters";
-import { writeClusterConfigs, writeCommittee } from "../../node/clusterConfigs";
+import { consecutivePorts, writeClusterConfigs, writeCommittee } from "../../node/clusterConfigs";
 import { spawnNode } from "../../node/nodeProcess";
 
 function option(name: string, fallback: number): number {
@@ -108,7 +108,11 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(DIR, "bench-consensus-"));
-  const cluster = writeClusterConfigs(dir, 4, BASE_PORT, { verifyTxSignatures: VERIFY, batchSize: BATCH_SIZE, retainRounds: RETAIN_ROUNDS });
+  const cluster = writeClusterConfigs(dir, 4, consecutivePorts(BASE_PORT, 12), {
+    verifyTxSignatures: VERIFY,
+    batchSize: BATCH_SIZE,
+    retainRounds: RETAIN_ROUNDS,
+  });
   const live = cluster.nodes.slice(0, 4 - CRASHED);
   const children: ChildProcess[] = await Promise.all(live.map((n) => spawnNode(n.configFile, (d) => process.stderr.write(d))));
   const clients = await Promise.all(live.map((n) => NodeClient.connect("127.0.0.1", n.mempoolPort)));

@@ -34,9 +34,9 @@ import { sql } from "kysely";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "../../testkit/freePorts";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 500_000);
 const PER_TX = 500;
@@ -240,15 +240,6 @@ async function timeSync(label: string, database: IndexerDatabase, contracts: Rec
   console.log(
     `BENCH ${JSON.stringify({ bench: "indexer", kind: "sync", database: label, events: s.events, seconds, eventsPerSecond: Math.round(s.events / seconds), series })}`,
   );
-}
-
-/** A free TCP port on the loopback interface. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /** CPU time (ms) of this process's children that have ended and been waited for (/proc/self/stat cutime + cstime). */

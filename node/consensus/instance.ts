@@ -58,6 +58,7 @@ export class ConsensusInstance {
       gcDepth: params.gcDepth,
       retainRounds: params.retainRounds,
       segmentBytes: params.batchSegmentBytes,
+      logSegmentBytes: params.logSegmentBytes,
     });
     try {
       store.checkPrimaryLog(me);
@@ -135,7 +136,7 @@ export class ConsensusInstance {
         primary.onCommitted(sub.leader.header.round, sub.certificates);
       }
       primary.setGcRound(bullshark.gcRound);
-      store.compactBatches({ gcRound: bullshark.gcRound, deliveredIndex: executor.deliveredIndex, ownUncommitted: (key) => worker.isUncommitted(key) });
+      store.compact({ gcRound: bullshark.gcRound, deliveredIndex: executor.deliveredIndex, ownUncommitted: (key) => worker.isUncommitted(key) });
     };
     await Promise.all([workerNet.start(), primaryNet.start()]);
     // Synchronously after listening: no peer frame can be handled before the stored DAG is back,

@@ -31,6 +31,8 @@ export interface Parameters {
   retainRounds: number;
   /** Size of a batches.log segment, the unit in which batches are compacted away. */
   batchSegmentBytes: number;
+  /** Size of a certificates.log or consensus.log segment, the unit in which they are compacted away. */
+  logSegmentBytes: number;
 }
 
 /** Defaults for a node on a LAN or loopback; see node/README.md for the reasoning. */
@@ -51,4 +53,5 @@ export const DEFAULT_PARAMETERS: Parameters = {
   // for less than that catches up the epoch's sequence from its peers (docs/consensus.md "Compaction").
   retainRounds: 3600,
   batchSegmentBytes: 64 * 1024 * 1024,
+  logSegmentBytes: 16 * 1024 * 1024,
 };

@@ -1,18 +1,21 @@
 /**
  * Everything one node must keep across a crash for one epoch, in four append-only logs under
- * `<dataDir>/epoch-<n>/`:
+ * `<dataDir>/epoch-<n>/`, three of them in segments (`<name>-<offset>.log`, see
+ * {@link SegmentedLog}: offsets stay global, so the indexes below never change) of which those
+ * wholly below the compaction horizon are deleted (see {@link compact}):
  *
- * - `certificates.log`: every certificate accepted into the DAG (replayed in order on restart).
+ * - `certificates-<offset>.log`: every certificate accepted into the DAG (replayed in order on
+ *                       restart from the last commit's GC round).
  * - `batches-<offset>.log`: digest | batch bytes, for own and peers' batches (acknowledged once
- *                       written), in segments (see {@link SegmentedLog}); segments wholly below the
- *                       compaction horizon are deleted (see {@link compactBatches}).
+ *                       written).
  * - `primary.log`:      votes cast (author, round, header id) and own headers, fsynced before the vote
  *                       or header leaves the node, so a restart never votes twice or equivocates.
- * - `consensus.log`:    each committed sub-DAG (index, leader round, the batches it delivers) with
- *                       the Bullshark state.
+ * - `consensus-<offset>.log`: each committed sub-DAG (index, leader round, the batches it delivers)
+ *                       with the Bullshark state.
  * - `rounds.idx`, `commits.idx`: on-disk indexes (see {@link SlotFile}) from a round to its first
- *                       certificate in certificates.log and from a sub-DAG index to its record in
- *                       consensus.log.
+ *                       certificate in the certificate segments and from a sub-DAG index to its
+ *                       record in the consensus segments (a slot pointing into a deleted segment
+ *                       is a miss).
  * - `batches.idx`:      on-disk hash table (see {@link DigestIndex}) from a batch digest to its
  *                       record in the batch segments, rebuilt at every open and after compactions.
  * - `retained`:         the lowest sub-DAG index whose batches are all still held (fsynced before
@@ -76,9 +79,11 @@ export interface StoreOptions {
   retainRounds?: number;
   /** Size at which batches.log starts a new segment (default {@link DEFAULT_PARAMETERS}). */
   segmentBytes?: number;
+  /** Size at which certificates.log and consensus.log start a new segment (default {@link DEFAULT_PARAMETERS}). */
+  logSegmentBytes?: number;
 }
 
-/** What {@link ConsensusStore.compactBatches} needs from the rest of the node. */
+/** What {@link ConsensusStore.compact} needs from the rest of the node. */
 export interface CompactionInput {
   /** Bullshark's GC round now. */
   gcRound: number;
@@ -127,6 +132,10 @@ export interface StoreStats {
   batches: number;
   /** Bytes of batch segments on disk. */
   batchBytes: number;
+  /** Bytes of certificate segments on disk. */
+  certificateBytes: number;
+  /** Bytes of consensus (commit record) segments on disk. */
+  commitBytes: number;
 }
 
 /** The persistent state of one node in one epoch. */
@@ -150,10 +159,14 @@ export class ConsensusStore {
   private batchIndex: DigestIndex;
   /** Records in the batch segments held (the index is rebuilt once it holds far more entries). */
   private batchRecords = 0;
-  /** At each GC, the GC round and where batches.log ended, oldest first (see {@link compactBatches}). */
+  /** At each GC, the GC round and where batches.log ended, oldest first (see {@link compact}). */
   private readonly marks: { gcRound: number; end: number }[] = [];
   /** The lowest sub-DAG index whose batches are all held. */
   private retainedFromValue = 1;
+  /** The value last written to the `retained` file. */
+  private retainedWritten = 1;
+  /** Where the certificates above the last commit's GC round start (a restart decodes from there). */
+  private recoverFromValue = 0;
   /** The compaction whose deletions are under way (close waits for it). */
   private compaction: Promise<void> | undefined;
   private readonly retainRounds: number;
@@ -176,11 +189,11 @@ export class ConsensusStore {
   /** What opening found damaged, for the caller to log. */
   readonly damage: StoreDamage[] = [];
 
-  private readonly certLog: AppendLog;
+  private readonly certLog: SegmentedLog;
   private readonly batchLog: SegmentedLog;
   private readonly primaryLog: AppendLog;
   private readonly primaryLogFile: string;
-  private readonly consensusLog: AppendLog;
+  private readonly consensusLog: SegmentedLog;
   private readonly roundsIdx: SlotFile;
   private readonly commitsIdx: SlotFile;
 
@@ -196,7 +209,7 @@ export class ConsensusStore {
     // Opening checks every record's CRC; certificates are decoded below, from the last commit's
     // GC round on only.
     const file = (name: string): string => path.join(dir, name);
-    const note = (name: string) => (d: LogDamage) => void this.damage.push({ file: file(name), ...d });
+    const logSegmentBytes = opts.logSegmentBytes ?? DEFAULT_PARAMETERS.logSegmentBytes;
     // First: if it refuses to open, no other file is open.
     this.primaryLogFile = file("primary.log");
     this.primaryLog = this.openPrimaryLog(this.primaryLogFile);
@@ -208,15 +221,16 @@ export class ConsensusStore {
     // rebuilt. Rounds first appear in increasing order (a certificate is stored after its parents).
     this.roundsIdx = new SlotFile(file("rounds.idx"));
     let highest = 0;
-    this.certLog = AppendLog.open(
-      file("certificates.log"),
+    this.certLog = SegmentedLog.open(
+      dir,
+      "certificates",
       (p, at) => {
         const round = certificateRound(p);
         if (round <= highest) return;
         highest = round;
         if (this.roundsIdx.get(round) !== at.offset - RECORD_HEADER) this.roundsIdx.set(round, at.offset - RECORD_HEADER);
       },
-      { fsync: false, onDamage: note("certificates.log") },
+      { fsync: false, segmentBytes: logSegmentBytes, onDamage: (d) => void this.damage.push(d) },
     );
     this.batchIndexFile = file("batches.idx");
     this.batchIndex = new DigestIndex(this.batchIndexFile);
@@ -231,10 +245,11 @@ export class ConsensusStore {
     );
     this.retainedFile = file("retained");
     if (fs.existsSync(this.retainedFile)) this.retainedFromValue = Math.max(1, Number(fs.readFileSync(this.retainedFile, "utf8")) || 1);
+    this.retainedWritten = this.retainedFromValue;
     this.commitsIdx = new SlotFile(path.join(dir, "commits.idx"));
-    let recoverFrom = 0;
-    this.consensusLog = AppendLog.open(
-      file("consensus.log"),
+    this.consensusLog = SegmentedLog.open(
+      dir,
+      "consensus",
       (p, at) => {
         let rec: StoredCommit;
         try {
@@ -258,22 +273,26 @@ export class ConsensusStore {
         for (const b of rec.batches) this.delivered.set(hex(b.digest), rec.leaderRound);
         // The slot may be missing after a crash (it is not fsynced).
         if (this.commitsIdx.get(rec.index) !== at.offset - RECORD_HEADER) this.commitsIdx.set(rec.index, at.offset - RECORD_HEADER);
-        recoverFrom = rec.recoverFrom;
+        this.recoverFromValue = rec.recoverFrom;
         return true;
       },
-      { fsync: false, onDamage: note("consensus.log") },
+      { fsync: false, segmentBytes: logSegmentBytes, onDamage: (d) => void this.damage.push(d) },
     );
     this.commitsIdx.truncate((this.lastCommit?.index ?? 0) + 1);
-    this.recover(recoverFrom);
+    this.recover(this.recoverFromValue);
     // Everything stored before this open was stored at or before the last commit's GC round.
     this.marks.push({ gcRound: this.gcRoundOf(this.bullsharkState), end: this.batchLog.length });
   }
 
-  /** Decodes the certificates above the last commit's GC round, from `from` in certificates.log. */
+  /**
+   * Decodes the certificates above the last commit's GC round, from `from` in certificates.log
+   * (never below the segments held: those below were compacted, or a crash lost the commits
+   * that had moved past them and their certificates are fetched again).
+   */
   private recover(from: number): void {
     const gcRound = this.gcRoundOf(this.bullsharkState);
     let maxRound = gcRound;
-    for (let r = this.certLog.readRecordAt(from); r; r = this.certLog.readRecordAt(r.next)) {
+    for (let r = this.certLog.readRecordAt(Math.max(from, this.certLog.start)); r; r = this.certLog.readRecordAt(r.next)) {
       const c = decodeCertificate(r.payload);
       if (c.header.round <= gcRound) continue;
       this.index(c, r.at, true);
@@ -390,7 +409,11 @@ export class ConsensusStore {
    */
   certificatesInRounds(from: number, to: number, maxBytes: number, maxScanBytes: number): Certificate[] {
     let start: number | undefined;
-    for (let r = Math.max(1, from); r <= to && start === undefined; r++) start = this.roundStart.get(r) ?? this.roundsIdx.get(r);
+    for (let r = Math.max(1, from); r <= to && start === undefined; r++) {
+      const at = this.roundStart.get(r) ?? this.roundsIdx.get(r);
+      // A round whose segment was compacted away is not held (docs/consensus.md "Catch-up").
+      if (at !== undefined && at >= this.certLog.start) start = at;
+    }
     const out: Certificate[] = [];
     if (start === undefined) return out;
     let found = 0;
@@ -444,6 +467,8 @@ export class ConsensusStore {
       rounds: this.roundStart.size,
       batches: this.batchLocations.size,
       batchBytes: this.batchLog.bytes,
+      certificateBytes: this.certLog.bytes,
+      commitBytes: this.consensusLog.bytes,
     };
   }
 
@@ -523,26 +548,76 @@ export class ConsensusStore {
   }
 
   /**
-   * Deletes the batch segments wholly below the compaction horizon (docs/consensus.md
-   * "Compaction"): what was stored before the GC round was `retainRounds + 2·gcDepth` rounds
-   * lower than now. A batch there that is still needed is first copied to the current segment:
-   * one listed by a certificate still in memory (the live DAG, rounds above `gcRound - gcDepth`),
-   * by a committed sub-DAG the executor has not delivered or of the last `retainRounds` leader
-   * rounds (subscribers replaying), or an own batch not committed yet. The segments go once the
-   * copies are written to the OS and the new `retainedFrom` is fsynced. Call at each GC.
+   * Compaction (docs/consensus.md "Compaction"); call at each GC. The horizon round is
+   * `retainRounds + 2·gcDepth` rounds below the GC round.
+   *
+   * - Batch segments wholly below where batches.log ended when the GC round was the horizon round
+   *   are deleted. A batch there that is still needed is first
+   *   copied to the current segment: one listed by a certificate still in memory (the live DAG,
+   *   rounds above `gcRound - gcDepth`), by a committed sub-DAG from `retainedFrom` on (not yet
+   *   delivered by the executor, or of the last `retainRounds` leader rounds: subscribers
+   *   replaying), or an own batch not committed yet.
+   * - Certificate segments wholly below the first certificate of the horizon round are deleted,
+   *   never from where the last commit's recovery starts or a round still in memory starts.
+   * - Commit record segments wholly below `retainedFrom`'s record are deleted.
+   *
+   * The segments go once the copies are written to the OS and the new `retainedFrom` is fsynced.
    */
-  compactBatches(input: CompactionInput): void {
+  compact(input: CompactionInput): void {
     const last = this.marks[this.marks.length - 1];
     if (last && input.gcRound <= last.gcRound) return;
     this.marks.push({ gcRound: input.gcRound, end: this.batchLog.length });
     const horizonRound = input.gcRound - this.retainRounds - 2 * this.gcDepth;
     while (this.marks.length > 1 && this.marks[1].gcRound <= horizonRound) this.marks.shift();
-    if (this.compaction || this.marks[0].gcRound > horizonRound) return;
+    if (this.compaction) return;
     // Only segments written to the OS in full: their records are read below.
-    const end = Math.min(this.marks[0].end, this.batchLog.written);
-    const count = this.batchLog.deletable(end);
-    if (count === 0) return;
-    const keep = this.neededBatches(input);
+    const batchEnd = this.marks[0].gcRound <= horizonRound ? Math.min(this.marks[0].end, this.batchLog.written) : 0;
+    const batchSegments = this.batchLog.deletable(batchEnd);
+    // Only with batches to delete: `retainedFrom` is the first sub-DAG whose batches may be gone,
+    // and is fsynced before they go (a restart must not serve from below what it holds).
+    if (batchSegments > 0) this.advanceRetained(input);
+    // Every certificate stored before the first one of a round is of a lower round (its parents
+    // were stored first), so this holds across restarts without marks.
+    let certEnd = Math.min((horizonRound > 0 && this.roundsIdx.get(horizonRound)) || 0, this.recoverFromValue);
+    for (const at of this.roundStart.values()) certEnd = Math.min(certEnd, at);
+    const commitEnd = this.commitsIdx.get(this.retainedFromValue) ?? 0;
+    if (batchSegments + this.certLog.deletable(certEnd) + this.consensusLog.deletable(commitEnd) === 0) return;
+    const gone = batchSegments > 0 ? this.carryForward(input, batchSegments) : 0;
+    this.compaction = (async () => {
+      await this.batchLog.sync();
+      if (this.retainedWritten !== this.retainedFromValue) {
+        writeDurably(this.retainedFile, String(this.retainedFromValue));
+        this.retainedWritten = this.retainedFromValue;
+      }
+      await this.batchLog.deleteBelow(batchEnd);
+      await this.certLog.deleteBelow(certEnd);
+      await this.consensusLog.deleteBelow(commitEnd);
+      this.batchRecords -= gone;
+      if (this.batchIndex.size > 2 * this.batchRecords + 1024) this.rebuildBatchIndex();
+      this.compaction = undefined;
+    })();
+  }
+
+  /**
+   * Moves `retainedFrom` past the sub-DAGs the executor delivered whose leader round is more than
+   * `retainRounds` (and the executor's duplicate window, which a restart rebuilds from these
+   * records) below the last commit's. Each record is read once over the epoch.
+   */
+  private advanceRetained(input: CompactionInput): void {
+    const below = (this.lastCommit?.leaderRound ?? 0) - Math.max(this.retainRounds, DELIVERY_WINDOW_GC_DEPTHS * this.gcDepth);
+    for (const rec of this.commitsFrom(this.retainedFromValue)) {
+      if (rec.index > input.deliveredIndex || rec.leaderRound >= below) break;
+      this.retainedFromValue = rec.index + 1;
+    }
+  }
+
+  /**
+   * Reads the digests of the first `count` batch segments, copies the batches still needed (see
+   * {@link compact}) to the current segment and forgets the memory locations of the rest.
+   * Returns the records read (those the deletion removes).
+   */
+  private carryForward(input: CompactionInput, count: number): number {
+    const keep = this.neededBatches();
     let gone = 0;
     for (const r of this.batchLog.heads(DIGEST_LEN, count)) {
       gone++;
@@ -551,30 +626,14 @@ export class ConsensusStore {
       if (this.batchLocations.get(key)?.at.offset === payload.offset + DIGEST_LEN) this.batchLocations.delete(key);
       if (keep.has(key) || input.ownUncommitted(key)) this.appendBatch(key, [this.batchLog.read(payload)!]);
     }
-    this.compaction = (async () => {
-      await this.batchLog.sync();
-      writeDurably(this.retainedFile, String(this.retainedFromValue));
-      await this.batchLog.deleteBelow(end);
-      this.batchRecords -= gone;
-      if (this.batchIndex.size > 2 * this.batchRecords + 1024) this.rebuildBatchIndex();
-      this.compaction = undefined;
-    })();
+    return gone;
   }
 
-  /** The batches {@link compactBatches} must keep; advances `retainedFrom` past what it may drop. */
-  private neededBatches(input: CompactionInput): Set<string> {
+  /** The batches {@link compact} must keep: listed by certificates in memory or by sub-DAGs from `retainedFrom` on. */
+  private neededBatches(): Set<string> {
     const keep = new Set<string>();
     for (const c of this.certificates.values()) for (const d of c.header.payload) keep.add(hex(d));
-    const lastLeader = this.lastCommit?.leaderRound ?? 0;
-    let advancing = true;
-    for (const rec of this.commitsFrom(this.retainedFromValue)) {
-      if (advancing && rec.index <= input.deliveredIndex && rec.leaderRound < lastLeader - this.retainRounds) {
-        this.retainedFromValue = rec.index + 1;
-        continue;
-      }
-      advancing = false;
-      for (const b of rec.batches) keep.add(hex(b.digest));
-    }
+    for (const rec of this.commitsFrom(this.retainedFromValue)) for (const b of rec.batches) keep.add(hex(b.digest));
     return keep;
   }
 
@@ -647,6 +706,7 @@ export class ConsensusStore {
     for (const [r, at] of this.roundStart) if (r > gcRound) recoverFrom = Math.min(recoverFrom, at);
     const rec: StoredCommit = { index: sub.index, leaderRound: sub.leader.header.round, batches, state, certLogEnd: this.certLog.length, recoverFrom };
     this.noteCommit(rec);
+    this.recoverFromValue = recoverFrom;
     const at = this.consensusLog.append(encodeCommit(rec));
     this.commitsIdx.set(rec.index, at.offset - RECORD_HEADER);
     await this.consensusLog.sync();
@@ -678,9 +738,16 @@ export class ConsensusStore {
     return out;
   }
 
-  /** Committed sub-DAGs with index ≥ `from`, in order, read from consensus.log. */
+  /**
+   * Committed sub-DAGs with index ≥ `from`, in order, read from consensus.log, as far as written.
+   * Throws {@link SequenceCompacted} if `from` is below `retainedFrom` (its record may be deleted);
+   * ends early if the records it reads are deleted meanwhile (the caller asks again from where it
+   * got to, and is refused).
+   */
   *commitsFrom(from: number): Generator<CommitRecord> {
-    let offset = this.commitsIdx.get(Math.max(1, from));
+    from = Math.max(1, from);
+    if (from < this.retainedFromValue) throw new SequenceCompacted(from, this.retainedFromValue);
+    let offset = this.commitsIdx.get(from);
     for (let rec = offset === undefined ? undefined : this.consensusLog.readRecordAt(offset); rec; rec = this.consensusLog.readRecordAt(offset)) {
       offset = rec.next;
       const { index, leaderRound, batches } = decodeCommit(rec.payload);

@@ -12,11 +12,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { NodeClient } from "../../node/client/client";
 import { prng } from "../../testkit/prng";
-import { batchSegments, Cluster, expectExactFromTail, frameKey as key, LateSubscriber, NodeProcess, payloads } from "../node/consensus/cluster";
+import { Cluster, expectExactFromTail, frameKey as key, LateSubscriber, logSegments, NodeProcess, payloads } from "../node/consensus/cluster";
 
 const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-/** The logs cut; for the batches, the last segment (the one being written). */
-const LOGS = ["certificates.log", "batches", "consensus.log"];
+/** The logs cut, each in its last segment (the one being written). */
+const LOGS = ["certificates", "batches", "consensus"];
 
 /** The path of `name` in the epoch-1 consensus folder of node `n`. */
 function epochFile(n: NodeProcess, name: string): string {
@@ -47,7 +47,7 @@ describe("System: crash consistency of the consensus logs (4 processes)", functi
     // Two distinct victims: a subscriber of the first one must not lose its node to the second crash.
     const first = 1 + Math.floor(rand() * 3);
     const victims = [first, 1 + ((first + Math.floor(rand() * 2)) % 3)];
-    cluster = new Cluster(4);
+    cluster = await Cluster.create(4);
     await cluster.start();
     const nodes = cluster.nodes;
     const reference: string[] = [];
@@ -74,7 +74,7 @@ describe("System: crash consistency of the consensus logs (4 processes)", functi
       await victim.stop("SIGKILL");
       const cuts: Record<string, string> = {};
       for (const name of LOGS) {
-        const file = name === "batches" ? batchSegments(epochFile(victim, "")).at(-1)! : epochFile(victim, name);
+        const file = logSegments(epochFile(victim, ""), name).at(-1)!;
         const size = fs.statSync(file).size;
         // The unsynced tail: up to the last quarter of the file, cut at any byte.
         const keep = size - Math.floor(rand() * (size / 4));

@@ -40,26 +40,10 @@ import { bindPayer, callAndAck, fetchAndAck, postJson, type AckedCall } from "..
 import { installTestWallet } from "../helpers/testWallet";
 import { newClient, type TestClient } from "../node/app/appFixtures";
 import { eventually } from "../node/consensus/cluster";
+import { freePorts } from "../../testkit/freePorts";
 
 const ROOT = path.resolve(__dirname, "../..");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
-/** Ports nobody listens on right now (held open together so they are distinct). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve) => {
-          const s = net.createServer();
-          s.listen(0, "127.0.0.1", () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 /** Pids of every process whose command line or environment names `dir` (the network's data folder). */
 function processesUsing(dir: string): number[] {

@@ -13,6 +13,7 @@ import { NodeClient } from "../../node/client/client";
 import { Processes } from "../../scripts/network/processes";
 import { startNodes, type LocalNode } from "../../scripts/network/nodes";
 import { waitFor } from "../node/consensus/cluster";
+import { freePorts } from "../../testkit/freePorts";
 
 describe("orchestrator: a node process that dies", function () {
   this.timeout(120_000);
@@ -23,8 +24,7 @@ describe("orchestrator: a node process that dies", function () {
 
   it("is reported with its log and a restart command that works", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orchestrator-"));
-    const base = 20_000 + Math.floor(Math.random() * 120) * 100;
-    const configs = writeClusterConfigs(dir, 1, base, { maxBatchDelayMs: 20, maxHeaderDelayMs: 100 });
+    const configs = writeClusterConfigs(dir, 1, await freePorts(3), { maxBatchDelayMs: 20, maxHeaderDelayMs: 100 });
     const { configFile, key, mempoolPort } = configs.nodes[0];
     // What startNodes reads of a LocalNode: its index and config file (the rest is the devnet's).
     const node = { index: 0, configFile, key } as LocalNode;
@@ -63,7 +63,7 @@ describe("orchestrator: a node process that dies", function () {
     const second = await startNodes(
       processes,
       root,
-      [{ ...node, configFile: writeClusterConfigs(path.join(dir, "b"), 1, base + 50).nodes[0].configFile }],
+      [{ ...node, configFile: writeClusterConfigs(path.join(dir, "b"), 1, await freePorts(3)).nodes[0].configFile }],
       (m) => notices.push(m),
     );
     await processes.stop(second[0]);

@@ -30,7 +30,7 @@ describe("System: a partitioned node heals, is killed mid-catch-up and converges
   it("same committed sequence everywhere after a 100+ round partition and a crash during catch-up", async () => {
     console.log(`      seed ${SEED}`);
     const rand = prng(SEED);
-    cluster = new Cluster(7, { parameters: { gcDepth: GC_DEPTH } });
+    cluster = await Cluster.create(7, { parameters: { gcDepth: GC_DEPTH } });
     const nodes = cluster.nodes;
     const cut = Math.floor(rand() * 7);
     const downRounds = 110 + Math.floor(rand() * 40);

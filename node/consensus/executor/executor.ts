@@ -110,11 +110,15 @@ export class Executor {
     const replayDelivered = async (): Promise<void> => {
       while (active && next <= this.lastIndex) {
         const upTo = this.lastIndex;
+        const was = next;
         for (const rec of this.store.commitsFrom(next)) {
           if (rec.index > upTo || !active) break;
           await this.emitCommit(rec, (b) => active && listener(b));
           next = rec.index + 1;
         }
+        // Delivered sub-DAGs are written and held from retainedFrom on, so a pass always gets
+        // somewhere; if one does not (its records were deleted meanwhile), stop rather than spin.
+        if (active && next === was) throw new SequenceCompacted(next, this.store.retainedFrom);
       }
     };
     const compacted = (err: unknown): void => {

@@ -66,7 +66,7 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
   before(async () => {
     s = await registrySuite();
     chain = await serveChain();
-    const plans = [planAgentNode(), planAgentNode()];
+    const plans = [await planAgentNode(), await planAgentNode()];
     for (const [i, plan] of plans.entries()) registered.set(plan.nodeKey, await register(s, i, plan));
     // Epoch 1 starts with both active (no committee yet: a forced change).
     await time.increaseTo(await s.registry.epochEnd());

@@ -46,11 +46,11 @@ describe("agent snapshots (issue 20)", function () {
   before(async () => {
     // B restores A's records only with A in its hosting set (the nodes that may host agents); B
     // ranks first for "memo" among the two (planned so), so B serves it rather than redirect to A.
-    let planA = planAgentNode();
-    const planB = planAgentNode();
+    let planA = await planAgentNode();
+    const planB = await planAgentNode();
     while (agentHostOrder("memo", [planA.nodeKey, planB.nodeKey])[0] !== planB.nodeKey) {
       fs.rmSync(planA.dir, { recursive: true, force: true });
-      planA = planAgentNode();
+      planA = await planAgentNode();
     }
     const hosting = { nodes: [planA, planB].map((p) => ({ nodeKey: p.nodeKey, gatewayUrl: p.gatewayUrl })) };
     a = await startAgentNode({ memo: MEMO, other: MEMO }, { plan: planA });

@@ -231,7 +231,7 @@ describe("agent take-over between nodes (issue 20)", function () {
   };
 
   before(async () => {
-    const plans = [planAgentNode(), planAgentNode()];
+    const plans = [await planAgentNode(), await planAgentNode()];
     const nodes = plans.map((p) => ({ nodeKey: p.nodeKey, gatewayUrl: p.gatewayUrl }));
     // The agent's host is the first node of its order; the test names the two by role.
     const first = agentHostOrder(

@@ -54,7 +54,7 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
     const r = s.registry;
     await r.connect(s.adminSigner).setParameters(await r.epochDuration(), await r.revealDuration(), 4, await r.slashAmount());
     // Five nodes: consensus ports from the devnet, a gateway each, a report signer with gas money.
-    cluster = new Cluster(5);
+    cluster = await Cluster.create(5);
     const registry = await s.registry.getAddress();
     const nodes: { id: number; owner: (typeof s.operators)[number]; gateway: string; dataDir: string }[] = [];
     for (const [i, n] of cluster.configs.nodes.entries()) {

@@ -21,7 +21,7 @@ import { AppTxKind } from "../../../node/app/appTransactions";
 import type { RegistryReporting } from "../../../node/chain/registryReporting";
 import { signTransaction } from "../../../node/client/transaction";
 import { DEFAULT_PARAMETERS, type Parameters } from "../../../node/consensus/parameters";
-import { Committee, NO_CHAIN, type Member as ConsensusMember } from "../../../node/consensus/types/committee";
+import type { Committee } from "../../../node/consensus/types/committee";
 import { Logger } from "../../../node/logger";
 import { FleekNode, type EpochBatch } from "../../../node/node";
 import { SubmitStatus } from "../../../node/client/protocol";
@@ -29,6 +29,7 @@ import { encodeBatch } from "../../../node/consensus/types/messages";
 import { readSnapshot } from "../../../node/app/epochStateSnapshot";
 import { ackFrom, context, members, newClient, payerTx, START_MS, tx } from "./appFixtures";
 import { TEST_PARAMETERS, waitFor } from "../consensus/cluster";
+import { loopbackCommittee } from "../../../testkit/freePorts";
 
 const N = 4;
 const PARAMS: Parameters = {
@@ -49,14 +50,10 @@ describe("app: a member restarted after its epoch's start was compacted (4 nodes
   const ms = members(N);
   const ctx = context(ms, { epoch: 1 });
   const client = newClient();
-  const basePort = 20_000 + Math.floor(Math.random() * 120) * 100 + 80;
-  const consensusMembers: ConsensusMember[] = ms.map((m, i) => ({
-    publicKey: m.key.publicKey,
-    primary: { host: "127.0.0.1", port: basePort + 2 * i },
-    worker: { host: "127.0.0.1", port: basePort + 2 * i + 1 },
-    weight: 1,
-  }));
-  const committee = new Committee(1, consensusMembers, NO_CHAIN);
+  let committee: Committee;
+  before(async () => {
+    committee = await loopbackCommittee(ms.map((m) => m.key.publicKey));
+  });
   let ended = false;
   // What a member reads from the registry: fixed context, every account debitable, the epoch's end when the test says.
   const chain = {

@@ -25,7 +25,7 @@ describe("consensus cluster on the registry (5 processes, Hardhat chain)", funct
     const s = await loadFixture(registrySuite);
     const chain = await serveChain();
     closeChain = chain.close;
-    cluster = new Cluster(5);
+    cluster = await Cluster.create(5);
     const registry = await s.registry.getAddress();
     for (const n of cluster.configs.nodes) useRegistry(n.configFile, chain.url, registry, 100);
     const register = (i: number) => registerChainNode(s, i, cluster!.configs.nodes[i].member.primaryPort, cluster!.configs.nodes[i].key);

@@ -5,7 +5,6 @@
  */
 import { expect } from "chai";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
@@ -16,17 +15,9 @@ import { Logger } from "../../../node/logger";
 import { MIN_STAKE, emptyReport, registrySuite, submitReport } from "../../../testkit/registry";
 import { waitFor } from "../consensus/cluster";
 import { CHAIN_ID, describeCommittee, expectedCommittee as expected, registerChainNode, serveChain, type ChainNode } from "./chainNodes";
+import { freePort } from "../../../testkit/freePorts";
 
 const POLLING = { pollMs: 50, minBackoffMs: 50, maxBackoffMs: 200 };
-
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe("RegistryCommitteeSource (NodeRegistry on Hardhat, over JSON-RPC)", function () {
   this.timeout(60_000);

@@ -23,6 +23,7 @@ import { KeyPair } from "../../../node/consensus/types/crypto";
 import { Logger } from "../../../node/logger";
 import { FleekNode } from "../../../node/node";
 import { waitFor } from "../consensus/cluster";
+import { freePorts } from "../../../testkit/freePorts";
 
 const MiB = 1024 * 1024;
 
@@ -43,8 +44,7 @@ describe("client Submit admission", function () {
 
   before(async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "admission-"));
-    const base = 20_000 + Math.floor(Math.random() * 120) * 100;
-    const configs = writeClusterConfigs(dir, 1, base, { maxBatchDelayMs: 20, maxHeaderDelayMs: 100 });
+    const configs = writeClusterConfigs(dir, 1, await freePorts(3), { maxBatchDelayMs: 20, maxHeaderDelayMs: 100 });
     const logger = new Logger({}, 100);
     const config = loadConfig(configs.nodes[0].configFile, logger);
     node = new FleekNode({ key: config.key, dataDir: config.dataDir, source: config.source, params: config.params, logger });

@@ -25,7 +25,7 @@ describe("Byzantine member against 3 honest processes", function () {
 
   it("refuses equivocation, foreign signatures, relayed headers, forged certificates and garbage, and keeps committing", async () => {
     // A deep GC window: the restarted node must still consider the Byzantine round after its restart.
-    cluster = new Cluster(4, { parameters: { gcDepth: 10_000 } });
+    cluster = await Cluster.create(4, { parameters: { gcDepth: 10_000 } });
     const seat = await startWithByzantineSeat(cluster);
     const { honest, committee, evilKey, me } = seat;
     const keyOf = (i: number): KeyPair => cluster!.nodes.find((n) => n.key.publicKey.equals(committee.members[i].publicKey))!.key;

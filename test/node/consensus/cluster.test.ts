@@ -26,7 +26,7 @@ describe("consensus cluster (4 processes over loopback)", function () {
   });
 
   it("commits the same sequence on every node, with every transaction exactly once", async () => {
-    cluster = new Cluster(4);
+    cluster = await Cluster.create(4);
     await cluster.start();
     const all: string[] = [];
     for (let wave = 0; wave < 3; wave++) {
@@ -55,7 +55,7 @@ describe("consensus cluster (4 processes over loopback)", function () {
   });
 
   it("keeps committing with a node killed, and the restarted node catches up and proposes again", async () => {
-    cluster = new Cluster(4);
+    cluster = await Cluster.create(4);
     await cluster.start();
     const [a, b, c, d] = cluster.nodes;
     await d.submitAll(payloads("before", 20));
@@ -81,7 +81,7 @@ describe("consensus cluster (4 processes over loopback)", function () {
   });
 
   it("follows an epoch change that swaps a member: the leaver stops, the joiner starts from genesis", async () => {
-    cluster = new Cluster(5, { members: 4 });
+    cluster = await Cluster.create(5, { members: 4 });
     await cluster.start();
     const [a, , , leaver, joiner] = cluster.nodes;
     expect((await joiner.submit(["early"])).status).to.equal(SubmitStatus.Unavailable);

@@ -18,6 +18,7 @@ import { ClusterConfigs, writeClusterConfigs } from "../../../node/clusterConfig
 import { spawnNode } from "../../../node/nodeProcess";
 import { PeerNetwork } from "../../../node/network/peerNetwork";
 import { Logger } from "../../../node/logger";
+import { freePorts } from "../../../testkit/freePorts";
 
 /** Fast timers so tests take seconds, not minutes. */
 export const TEST_PARAMETERS: Partial<Parameters> = {
@@ -27,18 +28,18 @@ export const TEST_PARAMETERS: Partial<Parameters> = {
   syncRetryMs: 500,
 };
 
-/** The batch segment files of an epoch folder, oldest first (`batches.log`: one file, before segments). */
-export function batchSegments(epochDir: string): string[] {
+/** The segment files of log `name` (batches, certificates, consensus) in an epoch folder, oldest first (`<name>.log`: one file, before segments). */
+export function logSegments(epochDir: string, name: string): string[] {
   return fs
     .readdirSync(epochDir)
-    .filter((f) => /^batches(-\d{16})?\.log$/.test(f))
+    .filter((f) => new RegExp(`^${name}(-\\d{16})?\\.log$`).test(f))
     .sort()
     .map((f) => path.join(epochDir, f));
 }
 
 /** Bytes of batches on disk in an epoch folder (read from the files, not from the store). */
 export function batchBytes(epochDir: string): number {
-  return batchSegments(epochDir).reduce((n, f) => n + fs.statSync(f).size, 0);
+  return logSegments(epochDir, "batches").reduce((n, f) => n + fs.statSync(f).size, 0);
 }
 
 /** Polls `cond` until true or fails after `ms`, with `detail()` in the error. */
@@ -131,12 +132,15 @@ export class Cluster {
   readonly nodes: NodeProcess[];
   readonly dir: string;
 
-  constructor(n: number, opts: { members?: number; parameters?: Partial<Parameters> } = {}) {
+  private constructor(n: number, ports: number[], opts: { members?: number; parameters?: Partial<Parameters> }) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "cluster-"));
-    // Below the ephemeral range (32768+), so no outgoing connection can hold one of our ports.
-    const basePort = 20_000 + Math.floor(Math.random() * 120) * 100;
-    this.configs = writeClusterConfigs(this.dir, n, basePort, { ...TEST_PARAMETERS, ...opts.parameters }, { members: opts.members });
+    this.configs = writeClusterConfigs(this.dir, n, ports, { ...TEST_PARAMETERS, ...opts.parameters }, { members: opts.members });
     this.nodes = this.configs.nodes.map((x) => new NodeProcess(x.configFile, x.mempoolPort, x.key));
+  }
+
+  /** Writes the configs of `n` nodes on free loopback ports (not started). */
+  static async create(n: number, opts: { members?: number; parameters?: Partial<Parameters> } = {}): Promise<Cluster> {
+    return new Cluster(n, await freePorts(3 * n), opts);
   }
 
   /** Starts every node (in parallel) and subscribes to each. */

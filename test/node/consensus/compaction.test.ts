@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConsensusInstance } from "../../../node/consensus/instance";
 import { DEFAULT_PARAMETERS, Parameters } from "../../../node/consensus/parameters";
-import { Committee, Member, NO_CHAIN } from "../../../node/consensus/types/committee";
+import type { Committee } from "../../../node/consensus/types/committee";
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { hex } from "../../../node/consensus/types/messages";
 import { CommittedBatch } from "../../../node/consensus/executor/executor";
@@ -21,12 +21,14 @@ import { SequenceCompacted } from "../../../node/storage/consensusStore";
 import { Logger } from "../../../node/logger";
 import { NodeClient } from "../../../node/client/client";
 import { SubscribeRefused } from "../../../node/client/protocol";
-import { batchBytes, Cluster, expectExactFromTail, frameKey, LateSubscriber, TEST_PARAMETERS, waitFor } from "./cluster";
+import { batchBytes, Cluster, expectExactFromTail, frameKey, LateSubscriber, logSegments, TEST_PARAMETERS, waitFor } from "./cluster";
+import { loopbackCommittee } from "../../../testkit/freePorts";
 
 const N = 4;
 const GC_DEPTH = 8;
 const RETAIN_ROUNDS = 16;
 const SEGMENT = 64 * 1024;
+const LOG_SEGMENT = 4 * 1024;
 const ROUNDS = 40 * GC_DEPTH;
 const PARAMS: Parameters = {
   ...DEFAULT_PARAMETERS,
@@ -34,6 +36,7 @@ const PARAMS: Parameters = {
   gcDepth: GC_DEPTH,
   retainRounds: RETAIN_ROUNDS,
   batchSegmentBytes: SEGMENT,
+  logSegmentBytes: LOG_SEGMENT,
   maxHeaderDelayMs: 15,
   maxBatchDelayMs: 5,
 };
@@ -45,20 +48,51 @@ const HELD_LEADER_ROUNDS = RETAIN_ROUNDS + 4 * GC_DEPTH;
 
 const segmentBytes = (dir: string) => batchBytes(path.join(dir, "epoch-1"));
 
+/**
+ * The record lengths (8-byte header included) of a log's files in an epoch folder, read from the
+ * files: `<name>.log` (one file for the epoch) or its segments `<name>-<offset>.log`.
+ */
+function logRecords(epochDir: string, name: string): number[] {
+  const out: number[] = [];
+  for (const f of logSegments(epochDir, name)) {
+    const bytes = fs.readFileSync(f);
+    for (let pos = 0; pos + 8 <= bytes.length; pos += 8 + bytes.readUInt32LE(pos)) out.push(8 + bytes.readUInt32LE(pos));
+  }
+  return out;
+}
+
+/**
+ * Certificates and commit records on disk against what the window holds: rounds of certificates
+ * (the window, `2·gcDepth` for the horizon, a GC window not committed yet, slack), each with a
+ * certificate per member, or commits of its leader rounds (one every two rounds), at most the bytes
+ * of that many of the largest records on disk, plus two segments (the one cut through by the
+ * horizon, the current one). On the old code, one file each for the epoch, they grew with the rounds.
+ */
+function logsOverWindow(epochDir: string): string[] {
+  const over: string[] = [];
+  for (const [name, records] of [
+    ["certificates", HELD_LEADER_ROUNDS * N],
+    ["consensus", HELD_LEADER_ROUNDS / 2 + 1],
+  ] as const) {
+    const lengths = logRecords(epochDir, name);
+    const bytes = lengths.reduce((n, l) => n + l, 0);
+    const largest = [...lengths].sort((x, y) => y - x).slice(0, records);
+    const bound = largest.reduce((n, l) => n + l, 0) + 2 * LOG_SEGMENT;
+    if (bytes > bound) over.push(`${name}: ${bytes} B on disk over the window's ${bound} B`);
+  }
+  return over;
+}
+
 const text = (bs: CommittedBatch[]) => bs.map((b) => `${b.subDagIndex}:${hex(b.digest)}:${b.batch.toString("hex")}`);
 
 describe("disk over an epoch: batch compaction (4 instances over loopback)", function () {
   this.timeout(240_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compaction-"));
   const keys = Array.from({ length: N }, () => KeyPair.generate());
-  const basePort = 20_000 + Math.floor(Math.random() * 120) * 100 + 70;
-  const members: Member[] = keys.map((k, i) => ({
-    publicKey: k.publicKey,
-    primary: { host: "127.0.0.1", port: basePort + 2 * i },
-    worker: { host: "127.0.0.1", port: basePort + 2 * i + 1 },
-    weight: 1,
-  }));
-  const committee = new Committee(1, members, NO_CHAIN);
+  let committee: Committee;
+  before(async () => {
+    committee = await loopbackCommittee(keys.map((k) => k.publicKey));
+  });
   const logger = new Logger({}, 40);
   const instances: (ConsensusInstance | undefined)[] = [];
   const nodeDir = (i: number) => path.join(dir, `node-${i}`);
@@ -72,17 +106,19 @@ describe("disk over an epoch: batch compaction (4 instances over loopback)", fun
     const live: CommittedBatch[] = [];
     instances[0]!.subscribe(1, (b) => void live.push(b));
     let tx = 0;
-    const load = setInterval(() => {
+    const submit = () => {
       for (const x of instances) x?.worker.submit(Buffer.concat([Buffer.from(`tx-${tx++}-`), Buffer.alloc(1024, tx % 251)]));
-    }, 5);
+    };
+    const load = setInterval(submit, 5);
     // Each sample: the segment bytes of the node holding most, and what the last
     // HELD_LEADER_ROUNDS leader rounds delivered (every node stores every batch once, in a record
     // of 8 + 32 bytes of header and digest).
-    const samples: { leaderRound: number; disk: number; window: number }[] = [];
+    const samples: { leaderRound: number; disk: number; window: number; logsOver: string[] }[] = [];
     const sample = setInterval(() => {
       const leaderRound = live.at(-1)?.leaderRound ?? 0;
       const window = live.filter((b) => b.leaderRound > leaderRound - HELD_LEADER_ROUNDS).reduce((n, b) => n + 40 + b.batch.length, 0);
-      samples.push({ leaderRound, disk: Math.max(...instances.map((_, i) => segmentBytes(nodeDir(i)))), window });
+      const logsOver = instances.flatMap((_, i) => logsOverWindow(path.join(nodeDir(i), "epoch-1")).map((o) => `node ${i} ${o}`));
+      samples.push({ leaderRound, disk: Math.max(...instances.map((_, i) => segmentBytes(nodeDir(i)))), window, logsOver });
     }, 100);
     try {
       await waitFor(
@@ -102,6 +138,10 @@ describe("disk over an epoch: batch compaction (4 instances over loopback)", fun
     // A sample is taken between two reads of the disk; compaction runs at each GC, a segment at a time.
     const over = settled.filter((s) => s.disk > s.window + 4 * SEGMENT);
     expect(over, "samples above the window's bytes").to.deep.equal([]);
+    expect(
+      settled.flatMap((s) => s.logsOver),
+      "certificates and commit records above the window's",
+    ).to.deep.equal([]);
     const end = Math.max(...instances.map((_, i) => segmentBytes(nodeDir(i))));
     expect(end, "far less than the epoch's batches").to.be.lessThan(stored / 3);
 
@@ -127,9 +167,12 @@ describe("disk over an epoch: batch compaction (4 instances over loopback)", fun
     unsubscribe();
     expect(text(replay.slice(0, expected.length))).to.deep.equal(text(live.slice(upTo - expected.length, upTo)));
 
-    // A restart opens the compacted folder: same retained sequence, and consensus goes on.
+    // A restart opens the compacted folder (the first certificate and commit segments are gone):
+    // same retained sequence, and consensus goes on.
     await instances[3]!.stop();
     instances[3] = undefined;
+    const held3 = fs.readdirSync(path.join(nodeDir(3), "epoch-1"));
+    expect(held3).to.not.include.members(["certificates-0000000000000000.log", "consensus-0000000000000000.log", "certificates.log", "consensus.log"]);
     const restarted = await start(3);
     instances[3] = restarted;
     const from3 = await new Promise<number>((resolve) =>
@@ -150,12 +193,23 @@ describe("disk over an epoch: batch compaction (4 instances over loopback)", fun
     );
     expect(text(replay3.slice(0, expected3.length))).to.deep.equal(text(expected3));
     const resumeAt = restarted.primary.round;
-    await waitFor(
-      "the restarted node proposes again",
-      () => restarted.primary.round > resumeAt + 2 * GC_DEPTH,
-      30_000,
-      () => restarted.primary.round,
-    );
+    const committedAt = replay3.at(-1)!.subDagIndex;
+    const moreLoad = setInterval(submit, 20);
+    try {
+      await waitFor(
+        "the restarted node proposes and commits again",
+        () => restarted.primary.round > resumeAt + 2 * GC_DEPTH && replay3.at(-1)!.subDagIndex > committedAt + 2,
+        60_000,
+        () => [restarted.primary.round, replay3.at(-1)!.subDagIndex],
+      );
+    } finally {
+      clearInterval(moreLoad);
+    }
+    // Its stream, up to its last whole sub-DAG, is node 0's.
+    const upTo3 = replay3.at(-1)!.subDagIndex - 1;
+    await waitFor("node 0 past the restarted node's commits", () => live.at(-1)!.subDagIndex > upTo3, 30_000);
+    const until = (bs: CommittedBatch[]) => bs.filter((b) => b.subDagIndex >= from3 && b.subDagIndex <= upTo3);
+    expect(text(until(replay3))).to.deep.equal(text(until(live)));
   });
 });
 
@@ -171,7 +225,7 @@ describe("batch compaction over TCP (4 processes)", function () {
   });
 
   it("refuses a subscriber below the retained sub-DAGs with the first one held, and serves exactly from there", async () => {
-    cluster = new Cluster(4, { parameters: { gcDepth: GC_DEPTH, retainRounds: RETAIN_ROUNDS, batchSegmentBytes: SEGMENT } });
+    cluster = await Cluster.create(4, { parameters: { gcDepth: GC_DEPTH, retainRounds: RETAIN_ROUNDS, batchSegmentBytes: SEGMENT } });
     await cluster.start();
     const node = cluster.nodes[0];
     const connect = async () => {

@@ -7,9 +7,12 @@ import { Committee, Member, NO_CHAIN } from "../../../node/consensus/types/commi
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { Certificate, genesis, makeCertificate, signHeader } from "../../../node/consensus/types/messages";
 
-/** A committee of `n` members with weight 1 on made-up ports, and their keys by authority index. */
-export function testCommittee(n: number, epoch = 1): { committee: Committee; keys: KeyPair[] } {
-  const pairs = Array.from({ length: n }, () => KeyPair.generate());
+/**
+ * A committee of `n` members with weight 1 on made-up ports, and their keys by authority index;
+ * with `seed`, the same keys every time (for a DAG two processes must build alike).
+ */
+export function testCommittee(n: number, epoch = 1, seed?: number): { committee: Committee; keys: KeyPair[] } {
+  const pairs = Array.from({ length: n }, (_, i) => (seed === undefined ? KeyPair.generate() : KeyPair.fromSeed(Buffer.alloc(32, seed + i))));
   const members: Member[] = pairs.map((k, i) => ({
     publicKey: k.publicKey,
     primary: { host: "127.0.0.1", port: 10_000 + i },

@@ -12,6 +12,7 @@ import { loadConfig } from "../../../node/config";
 import { Logger } from "../../../node/logger";
 import { FleekNode } from "../../../node/node";
 import { waitFor } from "./cluster";
+import { freePorts } from "../../../testkit/freePorts";
 
 describe("consensus folders of past epochs", function () {
   this.timeout(60_000);
@@ -20,8 +21,7 @@ describe("consensus folders of past epochs", function () {
 
   it("are deleted at start and at each epoch change, keeping the previous epoch's", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "epochs-"));
-    const base = 20_000 + Math.floor(Math.random() * 120) * 100;
-    const configs = writeClusterConfigs(dir, 1, base, { maxHeaderDelayMs: 100 }, { epoch: 4 });
+    const configs = writeClusterConfigs(dir, 1, await freePorts(3), { maxHeaderDelayMs: 100 }, { epoch: 4 });
     const logger = new Logger({}, 100);
     const config = loadConfig(configs.nodes[0].configFile, logger);
     for (const e of [1, 2, 3]) {

@@ -12,12 +12,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConsensusInstance } from "../../../node/consensus/instance";
 import { DEFAULT_PARAMETERS, Parameters } from "../../../node/consensus/parameters";
-import { Committee, Member, NO_CHAIN } from "../../../node/consensus/types/committee";
+import type { Committee } from "../../../node/consensus/types/committee";
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { hex } from "../../../node/consensus/types/messages";
 import { CommittedBatch } from "../../../node/consensus/executor/executor";
 import { Logger } from "../../../node/logger";
 import { TEST_PARAMETERS, waitFor } from "./cluster";
+import { loopbackCommittee } from "../../../testkit/freePorts";
 
 const N = 4;
 const GC_DEPTH = 8;
@@ -38,14 +39,10 @@ describe("memory over an epoch (4 instances over loopback)", function () {
   this.timeout(180_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memory-"));
   const keys = Array.from({ length: N }, () => KeyPair.generate());
-  const basePort = 20_000 + Math.floor(Math.random() * 120) * 100 + 50;
-  const members: Member[] = keys.map((k, i) => ({
-    publicKey: k.publicKey,
-    primary: { host: "127.0.0.1", port: basePort + 2 * i },
-    worker: { host: "127.0.0.1", port: basePort + 2 * i + 1 },
-    weight: 1,
-  }));
-  const committee = new Committee(1, members, NO_CHAIN);
+  let committee: Committee;
+  before(async () => {
+    committee = await loopbackCommittee(keys.map((k) => k.publicKey));
+  });
   const logger = new Logger({}, 40);
   const instances: (ConsensusInstance | undefined)[] = [];
   const start = (i: number) => ConsensusInstance.start(committee, keys[i], path.join(dir, `node-${i}`), PARAMS, logger);

@@ -39,7 +39,7 @@ describe("recovery and catch-up (4 processes over loopback)", function () {
 
   /** Starts 4 nodes under a steady load on the first three; returns them. */
   async function startLoaded(): Promise<NodeProcess[]> {
-    cluster = new Cluster(4, { parameters: { gcDepth: GC_DEPTH } });
+    cluster = await Cluster.create(4, { parameters: { gcDepth: GC_DEPTH } });
     await cluster.start();
     let wave = 0;
     load = setInterval(() => {
@@ -96,7 +96,7 @@ describe("recovery and catch-up (4 processes over loopback)", function () {
   it("drops a corrupt record in the middle of certificates.log with every later one, and converges", async () => {
     const nodes = await startLoaded();
     const [a, b, c, d] = nodes;
-    const file = epochFile(d, "certificates.log");
+    const file = epochFile(d, "certificates-0000000000000000.log"); // one segment: far below logSegmentBytes
     let half = 0;
     await downAndBack(nodes, () => {
       const bytes = fs.readFileSync(file);

@@ -30,7 +30,7 @@ describe("Byzantine worker against 3 honest processes (resource bounds)", functi
   });
 
   it("gives up made-up digests at GC, keeps unsolicited batches off disk and out of memory, and keeps committing", async () => {
-    cluster = new Cluster(4, { parameters: { gcDepth: GC_DEPTH } });
+    cluster = await Cluster.create(4, { parameters: { gcDepth: GC_DEPTH } });
     const seat = await startWithByzantineSeat(cluster);
     const { honest, committee, evilKey, me } = seat;
     const net = (domain: "primary" | "worker") => {

@@ -29,7 +29,7 @@ describe("Byzantine peer spamming batch requests (serving bounds)", function () 
   });
 
   it("serves one peer at most its budget and keeps committing", async () => {
-    cluster = new Cluster(4, { parameters: { serveBytesPerSecond: SERVE_BYTES_PER_SECOND } });
+    cluster = await Cluster.create(4, { parameters: { serveBytesPerSecond: SERVE_BYTES_PER_SECOND } });
     const seat = await startWithByzantineSeat(cluster);
     const { honest, committee } = seat;
     const net = (domain: "primary" | "worker") => {

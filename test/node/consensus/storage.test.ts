@@ -3,16 +3,45 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AppendLog, LogDamage } from "../../../node/storage/appendLog";
-import { ConsensusStore, PrimaryLogCorrupt } from "../../../node/storage/consensusStore";
+import { ConsensusStore, PrimaryLogCorrupt, SequenceCompacted } from "../../../node/storage/consensusStore";
 import { DigestIndex } from "../../../node/storage/digestIndex";
 import { SegmentDamage, SegmentedLog, segmentFile } from "../../../node/storage/segmentedLog";
 import { spawn } from "node:child_process";
 import { Bullshark } from "../../../node/consensus/bullshark/bullshark";
-import { batchDigest, encodeBatch, encodeCertificate, makeCertificate, signHeader } from "../../../node/consensus/types/messages";
+import { batchDigest, decodeCertificate, encodeBatch, encodeCertificate, makeCertificate, signHeader } from "../../../node/consensus/types/messages";
 import { DagBuilder, testCommittee } from "./dagFixtures";
+import { STORE_WRITER, writerDag } from "../../../testkit/storeWriter";
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "consensus-store-"));
+}
+
+/**
+ * Runs `testkit/<script>` with `args` and SIGKILLs it at a random moment, once it has printed
+ * `<word> <n>` `target` times (calling `onLine(n)` for each); rejects if it exits first.
+ */
+async function killMidway(script: string, args: string[], word: string, target: number, onLine: (n: number) => void): Promise<void> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "../../../testkit", script), ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let seen = 0;
+  child.stdout.on("data", (d: Buffer) => {
+    for (const m of d.toString().matchAll(new RegExp(`${word} (\\d+)`, "g"))) {
+      onLine(Number(m[1]));
+      seen++;
+    }
+  });
+  const exited = new Promise((r) => child.once("exit", r));
+  await new Promise<void>((resolve, reject) => {
+    const t = setInterval(() => {
+      if (seen < target && child.exitCode === null) return;
+      clearInterval(t);
+      if (child.exitCode !== null) reject(new Error(`${script} exited (${child.exitCode}) before it was killed`));
+      child.kill("SIGKILL");
+      resolve();
+    }, 5);
+  });
+  await exited;
 }
 
 describe("AppendLog", () => {
@@ -216,27 +245,8 @@ describe("SegmentedLog", () => {
     let synced = -1;
     let kills = 0;
     for (let round = 0; round < 6; round++) {
-      const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "../../../testkit/segmentWriter.ts"), dir, String(WRITER_SEG)], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      let seen = 0;
-      child.stdout.on("data", (d: Buffer) => {
-        for (const m of d.toString().matchAll(/synced (\d+)/g)) {
-          synced = Math.max(synced, Number(m[1]));
-          seen++;
-        }
-      });
       // Killed at a random moment once it has written a while (rotations and deletions under way).
-      const target = 20 + Math.floor(Math.random() * 200);
-      await new Promise<void>((resolve) => {
-        const t = setInterval(() => {
-          if (seen < target) return;
-          clearInterval(t);
-          child.kill("SIGKILL");
-          resolve();
-        }, 5);
-      });
-      await new Promise((r) => child.once("exit", r));
+      await killMidway("segmentWriter.ts", [dir, String(WRITER_SEG)], "synced", 20 + Math.floor(Math.random() * 200), (n) => (synced = Math.max(synced, n)));
       kills++;
       const o = reopen(dir, WRITER_SEG);
       expect(
@@ -395,13 +405,13 @@ describe("ConsensusStore", () => {
     // The unsynced tail of certificates.log is lost from the leader's certificate on.
     const leader = all.findIndex((c) => c.digest.equals(subs[0].leader.digest));
     const keep = all.slice(0, leader).reduce((n, c) => n + 8 + encodeCertificate(c).length, 0);
-    const certFile = path.join(dir, "epoch-1", "certificates.log");
+    const certFile = segmentFile(path.join(dir, "epoch-1"), "certificates", 0);
     fs.truncateSync(certFile, keep);
 
     const reopened = new ConsensusStore(dir, 1);
     expect([...reopened.commitsFrom(1)], "a commit listing a lost certificate").to.deep.equal([]);
     expect(reopened.lastBullsharkState()).to.equal(undefined);
-    expect(fs.statSync(path.join(dir, "epoch-1", "consensus.log")).size, "consensus.log truncated").to.equal(0);
+    expect(fs.statSync(segmentFile(path.join(dir, "epoch-1"), "consensus", 0)).size, "consensus.log truncated").to.equal(0);
     // Replaying what is left and receiving the lost certificates again commits the same sub-DAG.
     const again = new Bullshark(committee, 50, reopened.lastBullsharkState());
     const recovered = reopened.takeRecovered();
@@ -419,7 +429,7 @@ describe("ConsensusStore", () => {
     await third.close();
 
     // A commit record that does not decode (an older release's format) is dropped like a lost one.
-    const consensusFile = path.join(dir, "epoch-1", "consensus.log");
+    const consensusFile = segmentFile(path.join(dir, "epoch-1"), "consensus", 0);
     fs.writeFileSync(consensusFile, "");
     const old = AppendLog.open(consensusFile, () => {});
     old.append(Buffer.from([1, 2, 3]));
@@ -569,5 +579,70 @@ describe("ConsensusStore", () => {
     expect(third.damage).to.deep.equal([]);
     expect((await third.getBatch(batchDigest(fresh)))?.equals(fresh)).to.equal(true);
     await third.close();
+  });
+
+  it("survives SIGKILLs of a node's writer that compacts certificate and commit segments: exact commits, nothing written lost, old rounds not held", async function () {
+    this.timeout(120_000);
+    const dir = tempDir();
+    const epochDir = path.join(dir, "epoch-1");
+    // The sequence an uninterrupted Bullshark commits over the writer's DAG: leader round by index.
+    const dag = writerDag();
+    const reference = new Bullshark(dag.committee, STORE_WRITER.options.gcDepth);
+    const leaders = dag.all().flatMap((c) => reference.processCertificate(c).map((sub) => sub.leader.header.round));
+    // Certificates and commits of the window (see compaction.test.ts): rounds held at most the
+    // window, twice gcDepth for the horizon, a GC window, slack; plus two segments.
+    const { gcDepth, retainRounds, logSegmentBytes } = STORE_WRITER.options;
+    const certBound = (retainRounds + 6 * gcDepth) * 4 * (8 + encodeCertificate(dag.get(1, 0)).length) + 2 * logSegmentBytes;
+    let written = 0;
+    const check = async (label: string) => {
+      const store = new ConsensusStore(dir, 1, STORE_WRITER.options);
+      expect(
+        store.damage.filter((d) => d.kind !== "torn"),
+        `${label}: only a torn tail`,
+      ).to.deep.equal([]);
+      expect(store.lastCommitIndex, `${label}: nothing written to the OS lost`).to.be.at.least(written);
+      const from = store.retainedFrom;
+      const commits = [...store.commitsFrom(from)];
+      expect(
+        commits.map((c) => [c.index, c.leaderRound]),
+        `${label}: the commits held, exactly`,
+      ).to.deep.equal(leaders.slice(from - 1, store.lastCommitIndex).map((r, i) => [from + i, r]));
+      if (from > 1) expect(() => [...store.commitsFrom(1)]).to.throw(SequenceCompacted);
+      const stats = store.stats();
+      expect(stats.certificateBytes, `${label}: certificates within the window`).to.be.at.most(certBound);
+      // The lowest round held: that of the first record of the oldest certificate segment.
+      const oldest = fs.readFileSync(
+        path.join(
+          epochDir,
+          fs
+            .readdirSync(epochDir)
+            .filter((f) => /^certificates-\d{16}\.log$/.test(f))
+            .sort()[0],
+        ),
+      );
+      const low = decodeCertificate(oldest.subarray(8, 8 + oldest.readUInt32LE(0))).header.round;
+      if (low > 1) expect(store.certificatesInRounds(1, low - 1, 1 << 20, 1 << 20), `${label}: compacted rounds are not held`).to.deep.equal([]);
+      expect(store.certificatesInRounds(low, low, 1 << 20, 1 << 20).length, `${label}: held rounds are served`).to.be.greaterThan(0);
+      await store.close();
+      return store;
+    };
+    for (let kill = 0; kill < 5; kill++) {
+      // Killed at a random moment once it has committed a while (compactions under way).
+      await killMidway("storeWriter.ts", [dir], "committed", 5 + Math.floor(Math.random() * 20), (n) => (written = Math.max(written, n)));
+      await check(`after kill ${kill}`);
+    }
+    // Unkilled to the end: the whole sequence, the epoch's start compacted away.
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "../../../testkit/storeWriter.ts"), dir], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => child.once("exit", r));
+    expect(out).to.match(/done\n$/);
+    const last = await check("at the end");
+    expect(last.lastCommitIndex).to.equal(leaders.length);
+    expect(last.retainedFrom).to.be.greaterThan(1);
+    expect(fs.existsSync(segmentFile(epochDir, "consensus", 0)), "the first commit segment deleted").to.equal(false);
+    expect(fs.existsSync(segmentFile(epochDir, "certificates", 0)), "the first certificate segment deleted").to.equal(false);
   });
 });

@@ -21,7 +21,7 @@ describe("subscribers attaching at random moments and indices", function () {
 
   it("delivers every batch from the requested index exactly once", async () => {
     // Exact delivery from any index of the epoch: nothing compacted during the test (compaction.test.ts covers refusals).
-    cluster = new Cluster(4, { parameters: { retainRounds: 1_000_000 } });
+    cluster = await Cluster.create(4, { parameters: { retainRounds: 1_000_000 } });
     await cluster.start();
     const connect = async (node: number) => {
       const c = await NodeClient.connect("127.0.0.1", cluster!.nodes[node].mempoolPort);

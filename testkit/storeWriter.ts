@@ -1,0 +1,61 @@
+/**
+ * A process that runs a ConsensusStore as a node would until it is killed, for crash tests
+ * (test/node/consensus/storage.test.ts): it stores the certificates of a fixed DAG (full rounds
+ * of four members with fixed keys, so every run builds the same one) and a batch with each, records Bullshark's commits
+ * and compacts at each GC with small segments, continuing from what the store recovers. Prints
+ * `committed <index>` once a commit is written to the OS, and `done` after the last round.
+ *
+ *   node --import tsx testkit/storeWriter.ts <dataDir>
+ */
+import { Bullshark } from "../node/consensus/bullshark/bullshark";
+import { batchDigest, encodeBatch } from "../node/consensus/types/messages";
+import { ConsensusStore, type StoreOptions } from "../node/storage/consensusStore";
+import { DagBuilder, testCommittee } from "../test/node/consensus/dagFixtures";
+
+/** What the writer and the test that checks it share. */
+export const STORE_WRITER = {
+  rounds: 300,
+  seed: 7,
+  options: { gcDepth: 2, retainRounds: 6, segmentBytes: 4096, logSegmentBytes: 2048 } satisfies StoreOptions,
+};
+
+/** The DAG the writer stores, certificates in round order. */
+export function writerDag(): DagBuilder {
+  const { committee, keys } = testCommittee(4, 1, STORE_WRITER.seed);
+  const dag = new DagBuilder(committee, keys);
+  dag.fullRounds(1, STORE_WRITER.rounds, [0, 1, 2, 3]);
+  return dag;
+}
+
+async function main(): Promise<void> {
+  const dag = writerDag();
+  const { gcDepth } = STORE_WRITER.options;
+  const store = new ConsensusStore(process.argv[2], 1, STORE_WRITER.options);
+  const bullshark = new Bullshark(dag.committee, gcDepth, store.lastBullsharkState());
+  const accept = async (c: ReturnType<DagBuilder["get"]>) => {
+    for (const sub of bullshark.processCertificate(c)) {
+      await store.recordCommit(sub, []);
+      process.stdout.write(`committed ${sub.index}\n`);
+    }
+    store.pruneBelow(bullshark.gcRound - gcDepth);
+    store.compact({ gcRound: bullshark.gcRound, deliveredIndex: store.lastCommitIndex, ownUncommitted: () => false });
+  };
+  // As the primary does at start: the recovered certificates first, then the rest of the DAG
+  // (from the highest round recovered: a crash may have cut that round short).
+  const recovered = store.takeRecovered();
+  for (const c of recovered) await accept(c);
+  const from = Math.max(bullshark.gcRound + 1, ...recovered.map((c) => c.header.round));
+  for (const c of dag.all()) {
+    if (c.header.round < from || store.hasCertificate(c.digest)) continue;
+    store.putCertificate(c);
+    // A batch with each, so batch segments fill and are compacted (retainedFrom moves with them).
+    const batch = encodeBatch([Buffer.from(`round ${c.header.round} author ${c.header.author}`), Buffer.alloc(400)]);
+    await store.putBatch(batchDigest(batch), batch);
+    await accept(c);
+  }
+  process.stdout.write("done\n");
+  await store.close();
+}
+
+// Only when run as a process: the test imports the DAG and options from here.
+if (process.argv[1]?.endsWith("storeWriter.ts")) void main();
