@@ -71,6 +71,9 @@ interface IEpochReportErrors {
     error NodeRegistryBadUsage();
     /// @notice The nodes' revenues do not add up to the report's USDC weight.
     error NodeRegistryBadRevenue(uint256 revenue, uint256 totalUsdcWeight);
+    /// @notice The report is not in its canonical ABI encoding (the arrays right after the head
+    /// and each other, in order, each word a clean value of its field), which the registry logs as it is.
+    error NodeRegistryNonCanonicalReport();
     /// @notice More charges than {EpochReports.MAX_CHARGES}.
     error NodeRegistryTooManyCharges(uint256 count, uint256 max);
     /// @notice Charge `index` is out of (nodeId, kind, service) order, of an unknown kind, or names a node not in the report.

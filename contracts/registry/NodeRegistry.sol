@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
@@ -183,10 +184,12 @@ contract NodeRegistry is NodeStaking, EIP712, IEpochReportErrors {
         uint64 e = epoch;
         if (report.epoch != e) revert NodeRegistryWrongEpoch(report.epoch, e);
         if (block.timestamp < reportOpensAt()) revert NodeRegistryTooEarly(reportOpensAt());
-        // Checked and hashed in one library call: the report is copied into it once.
-        bytes32 digest = _hashTypedDataV4(EpochReports.verify(report, nodeCount));
+        (bytes32 hash, uint32 lastNodeId, uint256 reportLength) = abi.decode(_callReports(EpochReports.verify.selector), (bytes32, uint32, uint256));
+        // Ids increase strictly: the last one exists, so all do.
+        if (lastNodeId > nodeCount) revert NodeRegistryBadMeasurement(lastNodeId);
+        bytes32 digest = _hashTypedDataV4(hash);
         uint32[] memory signers = _checkSignatures(digest, signatures, e);
-        emit EpochReported(e, digest, report, signers);
+        _emitReported(e, digest, report, reportLength, signers);
         escrow.debit(e, report.usage, report.charges);
         rewards.settle(e, report.rewardsRoot, report.totalFlkWeight, report.totalUsdcWeight);
         for (uint256 i = 0; i < report.nodes.length; ++i) {
@@ -209,8 +212,9 @@ contract NodeRegistry is NodeStaking, EIP712, IEpochReportErrors {
 
     /// @notice The EIP-712 digest the committee signs for `report`.
     /// @param report the report
-    function reportDigest(EpochReport calldata report) public view returns (bytes32) {
-        return _hashTypedDataV4(EpochReports.structHash(report));
+    function reportDigest(EpochReport calldata report) external view returns (bytes32) {
+        report; // read by the library from this call's arguments
+        return _hashTypedDataV4(abi.decode(_callReports(EpochReports.structHash.selector), (bytes32)));
     }
 
     // ------------------------------------------------------------------ views
@@ -306,6 +310,34 @@ contract NodeRegistry is NodeStaking, EIP712, IEpochReportErrors {
         committeeSize = committeeSize_;
         slashAmount = slashAmount_;
         emit ParametersSet(epochDuration_, revealDuration_, committeeSize_, slashAmount_);
+    }
+
+    /// @dev Calls {EpochReports} function `selector` with this call's own arguments, the report
+    /// first: the library reads the report from the same calldata bytes, where passing it as an
+    /// argument would decode and re-encode each field of each element (about 1,500 gas per
+    /// measurement or charge).
+    function _callReports(bytes4 selector) private view returns (bytes memory) {
+        return Address.functionStaticCall(address(EpochReports), bytes.concat(selector, msg.data[4:]));
+    }
+
+    /// @dev Emits {EpochReported} with the report's bytes copied from calldata: {EpochReports.verify}
+    /// checked that the `reportLength` bytes there are its canonical ABI encoding, the bytes
+    /// `emit EpochReported(e, digest, report, signers)` would write after decoding and re-encoding
+    /// each field (about 1,400 gas per measurement or charge).
+    function _emitReported(uint64 e, bytes32 digest, EpochReport calldata report, uint256 reportLength, uint32[] memory signers) private {
+        uint256 start;
+        assembly ("memory-safe") {
+            start := report
+        }
+        // abi.encode(digest, report, signers): the head (the report's and the signers' offsets), the
+        // report, the signers' length and ids.
+        bytes memory data = bytes.concat(
+            abi.encode(digest, uint256(0x60), 0x60 + reportLength), msg.data[start:start + reportLength], abi.encode(signers.length), abi.encodePacked(signers)
+        );
+        bytes32 topic = EpochReported.selector;
+        assembly ("memory-safe") {
+            log2(add(data, 0x20), mload(data), topic, e)
+        }
     }
 
     function _checkMember(uint32 nodeId, uint64 e) private view {
