@@ -34,7 +34,7 @@ describe("agents: SQL as an unprivileged role (issue 20)", function () {
   };
 
   before(async () => {
-    const plan = planAgentNode();
+    const plan = await planAgentNode();
     // A folder from before the role: made by the superuser, with a table, a row and a schema of its own.
     const config = JSON.parse(fs.readFileSync(plan.configFile, "utf8")) as { dataDir: string };
     db = path.join(path.resolve(path.dirname(plan.configFile), config.dataDir), "services", "agents", "agents", "sql", "db");

@@ -16,6 +16,7 @@ import { writeClusterConfigs } from "../../../node/clusterConfigs";
 import type { NodeConfigFile } from "../../../node/config";
 import { spawnNode } from "../../../node/nodeProcess";
 import { registrySuite } from "../../../testkit/registry";
+import { freePorts } from "../../../testkit/freePorts";
 import { registerChainNode, serveChain, useRegistry } from "./chainNodes";
 
 const ROOT = `0x${"11".repeat(32)}`;
@@ -42,7 +43,7 @@ describe("rent keeper in a node process (issue 20)", function () {
     chain = await serveChain();
     // The node is the registry's one active node, so it runs as the committee of epoch 1.
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "rent-keeper-node-"));
-    const { nodes } = writeClusterConfigs(dir, 1, 20_000 + Math.floor(Math.random() * 120) * 100 + 70);
+    const { nodes } = writeClusterConfigs(dir, 1, await freePorts(3));
     const registered = await registerChainNode(suite, 0, nodes[0].member.primaryPort, nodes[0].key);
     await time.increaseTo(await suite.registry.epochEnd());
     await suite.registry.advanceEpoch();
