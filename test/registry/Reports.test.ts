@@ -79,6 +79,41 @@ describe("NodeRegistry: epoch reports", () => {
     expect((await s.rewards.pools(1)).root).to.equal(ZERO32);
   });
 
+  it("refuses a signed report sent in a non-canonical encoding, whose bytes the event would log as they are", async () => {
+    const s = await loadFixture(reporting);
+    const report = await emptyReport(s, {
+      nodes: s.nodes.map((n) => ({ nodeId: n.id, uptime: 90, latencyMs: 20, bytesServed: 1n, deliveryAcks: 1n, revenue: 0n, reputation: 50 })),
+    });
+    const sigs = await signReport(s, report, s.members.slice(0, quorum(7)));
+    await atReportTime(s);
+    const reg = s.registry;
+    const canonical = reg.interface.encodeFunctionData("submitEpochReport", [report, sigs]);
+    const words = (hex: string) => hex.match(/.{64}/g)!;
+    // After the selector: the report's offset (0x40) and the signatures', then the report's head of
+    // 10 words (words 1-3 the offsets of nodes, usage and charges), then the nodes' length.
+    const [selector, args] = [canonical.slice(0, 10), words(canonical.slice(10))];
+    const word = (n: bigint) => n.toString(16).padStart(64, "0");
+    const plus32 = (w: string) => word(BigInt(`0x${w}`) + 32n);
+    // The same report, hence the same digest and valid signatures, with a junk word before the nodes:
+    // ABI decoders follow the offsets and read the same values.
+    const padded = [...args];
+    padded[1] = plus32(padded[1]);
+    for (const i of [3, 4, 5]) padded[i] = plus32(padded[i]);
+    padded.splice(12, 0, "ff".repeat(32));
+    const from = (await hre.ethers.getSigners())[0];
+    expect(reg.interface.decodeFunctionData("submitEpochReport", selector + padded.join(""))[0].nodes.length).to.equal(8);
+    await expect(from.sendTransaction({ to: await reg.getAddress(), data: selector + padded.join("") })).to.be.revertedWithCustomError(
+      reg,
+      "NodeRegistryNonCanonicalReport",
+    );
+    // A node's latencyMs (a uint32) with a high bit set: the same word under the digest's hashing is refused.
+    const dirty = [...args];
+    const latency = 12 + 1 + 2; // the first node's third field
+    dirty[latency] = "80" + dirty[latency].slice(2);
+    await expect(from.sendTransaction({ to: await reg.getAddress(), data: selector + dirty.join("") })).to.be.reverted;
+    await expect(from.sendTransaction({ to: await reg.getAddress(), data: canonical })).to.emit(reg, "EpochReported");
+  });
+
   it("rejects too few, duplicate, foreign and unsorted signatures", async () => {
     const s = await loadFixture(reporting);
     const report = await emptyReport(s);
