@@ -4,7 +4,6 @@
  * `/services/<id>/...`. It reaches the rest of the node only over HTTP (the gateway's content
  * routes), so a crash, a leak or a loop in it never touches consensus.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../logger";
 import type { ServiceAnswer, ServiceRequest } from "./serviceChannel";
 
@@ -30,16 +29,14 @@ export interface ServiceContext {
 }
 
 /**
- * A started service: one of `invoke` or `handle`. The path a request names is the part after
- * `/services/<id>` (or `/fn/...` for functions).
+ * A started service. The path a request names is the part after `/services/<id>` (or `/fn/...`
+ * for functions, `/agents/...` for agents).
  */
 export interface ServiceInstance {
   /**
-   * Answers one request with a complete answer, over the framed channel (serviceChannel.ts): the
-   * cheaper transport, for services whose answers are bounded in size (functions).
+   * Answers one request with a complete answer, over the framed channel (serviceChannel.ts):
+   * answers are bounded in size, which every service's limits guarantee.
    */
-  invoke?(request: ServiceRequest): Promise<ServiceAnswer>;
-  /** Answers one request over HTTP on a loopback port (for services that stream their answers). */
-  handle?(req: IncomingMessage, res: ServerResponse): void;
+  invoke(request: ServiceRequest): Promise<ServiceAnswer>;
   close(): Promise<void>;
 }

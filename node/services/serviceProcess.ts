@@ -1,11 +1,9 @@
 /**
  * Entry of a service's child process (forked by serviceSupervisor.ts): starts the service named
- * by FLEEK_SERVICE, serves it on the framed channel the supervisor opened (a service with
- * `invoke`) or on a loopback port chosen by the system (one with `handle`), and tells the parent
- * which over IPC. It exits when the parent goes (IPC closed), so no service outlives its node.
+ * by FLEEK_SERVICE, serves it on the framed channel the supervisor opened, and tells the parent
+ * over IPC. It exits when the parent goes (IPC closed), so no service outlives its node.
  */
-import { createServer } from "node:http";
-import { Socket, type AddressInfo } from "node:net";
+import { Socket } from "node:net";
 import { Logger } from "../logger";
 import { serviceEntry } from "./serviceCatalog";
 import { CHANNEL_FD, serveChannel } from "./serviceChannel";
@@ -21,8 +19,8 @@ export interface ServiceLaunch {
   sealingKey?: string;
 }
 
-/** The message the child sends once it serves: on the channel, or on a loopback port. */
-export type ServiceReady = { ready: true; channel: true } | { ready: true; port: number };
+/** The message the child sends once it serves on the channel. */
+export type ServiceReady = { ready: true };
 
 async function main(): Promise<void> {
   const launch = JSON.parse(process.env.FLEEK_SERVICE ?? "") as ServiceLaunch;
@@ -30,20 +28,12 @@ async function main(): Promise<void> {
   const service = await serviceEntry(launch.id).start({ ...launch, logger });
   const exit = () => void service.close().finally(() => process.exit(0));
   process.on("disconnect", exit);
-  const invoke = service.invoke?.bind(service);
-  if (invoke) {
-    serveChannel(new Socket({ fd: CHANNEL_FD, readable: true, writable: true }), invoke, (reason) => {
-      // The gateway closed it (the service stops, or it broke the protocol): the process ends.
-      logger.info("channel to the gateway closed", { reason });
-      exit();
-    });
-    process.send!({ ready: true, channel: true } satisfies ServiceReady);
-    return;
-  }
-  const handle = service.handle!.bind(service);
-  const server = createServer({ keepAliveTimeout: 30_000 }, handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  process.send!({ ready: true, port: (server.address() as AddressInfo).port } satisfies ServiceReady);
+  serveChannel(new Socket({ fd: CHANNEL_FD, readable: true, writable: true }), service.invoke.bind(service), (reason) => {
+    // The gateway closed it (the service stops, or it broke the protocol): the process ends.
+    logger.info("channel to the gateway closed", { reason });
+    exit();
+  });
+  process.send!({ ready: true } satisfies ServiceReady);
 }
 
 main().catch((error: unknown) => {

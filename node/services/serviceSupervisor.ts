@@ -7,7 +7,7 @@
  * channel (serviceChannel.ts) or, for a service that streams its answers, HTTP on loopback.
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -50,7 +50,6 @@ export interface SupervisorEnvironment {
 /** One service and its current process. */
 class SupervisedService {
   private child: ChildProcess | undefined;
-  private port: number | undefined;
   private channel: ChannelClient | undefined;
   private failures = 0;
   private startedAt = 0;
@@ -58,7 +57,6 @@ class SupervisedService {
   private startTimer: NodeJS.Timeout | undefined;
   restarts = 0;
   state: ServiceStatus["state"] = "starting";
-  readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
   constructor(
     readonly id: string,
@@ -68,9 +66,9 @@ class SupervisedService {
     this.start();
   }
 
-  /** Where the running process answers: its channel, or its loopback port. */
-  get target(): ChannelClient | number | undefined {
-    return this.state === "running" ? (this.channel ?? this.port) : undefined;
+  /** The running process's framed channel. */
+  get target(): ChannelClient | undefined {
+    return this.state === "running" ? this.channel : undefined;
   }
 
   status(): ServiceStatus {
@@ -109,16 +107,14 @@ class SupervisedService {
     child.on("message", (message: ServiceReady) => {
       if (!message?.ready || this.child !== child) return;
       clearTimeout(this.startTimer);
-      if ("channel" in message) {
-        this.channel = new ChannelClient(child.stdio[CHANNEL_FD] as Socket, (reason) => {
-          // A broken channel (the process died, or sent what the protocol forbids) ends the process: it is restarted.
-          if (this.child !== child || this.state === "stopped") return;
-          this.env.logger.warn("service channel broken", { service: this.id, reason });
-          child.kill("SIGKILL");
-        });
-      } else this.port = message.port;
+      this.channel = new ChannelClient(child.stdio[CHANNEL_FD] as Socket, (reason) => {
+        // A broken channel (the process died, or sent what the protocol forbids) ends the process: it is restarted.
+        if (this.child !== child || this.state === "stopped") return;
+        this.env.logger.warn("service channel broken", { service: this.id, reason });
+        child.kill("SIGKILL");
+      });
       this.state = "running";
-      this.env.logger.info("service running", { service: this.id, pid: child.pid, port: this.port ?? "channel" });
+      this.env.logger.info("service running", { service: this.id, pid: child.pid });
     });
     child.on("exit", (code, signal) => this.exited(child, code, signal));
   }
@@ -126,10 +122,8 @@ class SupervisedService {
   private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child !== child) return;
     clearTimeout(this.startTimer);
-    this.port = undefined;
     this.channel?.close(`the process exited (${signal ?? code})`);
     this.channel = undefined;
-    this.agent.destroy();
     if (this.state === "stopped") return;
     if (Date.now() - this.startedAt > HEALTHY_AFTER_MS) this.failures = 0;
     const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** this.failures++);
@@ -147,7 +141,6 @@ class SupervisedService {
     clearTimeout(this.restartTimer);
     clearTimeout(this.startTimer);
     this.channel?.close("the service stopped");
-    this.agent.destroy();
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -200,8 +193,7 @@ export class ServiceSupervisor {
    * a framed channel that has not been handed `key` since its process started.
    */
   wantsAttachment(id: string, key: string): boolean {
-    const target = this.services.get(id)?.target;
-    return target instanceof ChannelClient && target.wantsAttachment(key);
+    return this.services.get(id)?.target?.wantsAttachment(key) ?? false;
   }
 
   /**
@@ -209,7 +201,7 @@ export class ServiceSupervisor {
    * called once: with the service's status and headers before they are sent on (it returns the
    * headers to send: the gateway signs the functions' receipts there), or with no headers when the
    * service gave no answer. `attachment` goes with the request to a service on a channel (see
-   * serviceChannel.ts `Kind.Attachment`); a service on a port does not get it.
+   * serviceChannel.ts `Kind.Attachment`).
    */
   route(id: string, req: IncomingMessage, res: ServerResponse, forwardPath: string, hook?: AnswerHook, attachment?: Attachment): void {
     let called = false;
@@ -232,21 +224,7 @@ export class ServiceSupervisor {
       if (res.headersSent) return res.destroy();
       replyError(res, 502, `service ${id} failed while answering: ${reason}`);
     };
-    if (target instanceof ChannelClient) return target.forward(req, res, forwardPath, answered, failed, attachment);
-    const upstream = request(
-      { host: "127.0.0.1", port: target, method: req.method, path: forwardPath, headers: req.headers, agent: service.agent },
-      (answer: IncomingMessage) => {
-        const status = answer.statusCode ?? 502;
-        res.writeHead(status, answered(status, answer.headers) ?? answer.headers);
-        answer.pipe(res);
-        answer.on("error", () => res.destroy());
-      },
-    );
-    upstream.on("error", (error) => failed(error.message));
-    res.on("close", () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    req.pipe(upstream);
+    target.forward(req, res, forwardPath, answered, failed, attachment);
   }
 
   /** Stops every service. */
