@@ -6,51 +6,33 @@
  * and the node redeems the voucher by itself: its operator is credited 20% of the token price.
  */
 import { expect } from "chai";
-import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { blake3 } from "hash-wasm";
 import { uploadThroughGateway } from "../../../scripts/network/exampleFunction";
-import { writeClusterConfigs } from "../../../node/clusterConfigs";
-import type { NodeConfigFile } from "../../../node/config";
-import { spawnNode } from "../../../node/nodeProcess";
 import { signTokenVoucher, tokenChannelId, tokenVoucherDomain } from "../../../protocol/tokenVoucher";
 import { FLK } from "../../../protocol/units";
 import { fundWithFlk } from "../../../testkit/flk";
 import { registrySuite } from "../../../testkit/registry";
 import { buyCreatorToken } from "../../../testkit/tokenCalls";
 import { eventually } from "../consensus/cluster";
-import { registerChainNode, serveChain, useRegistry } from "./chainNodes";
+import { OneChainNode } from "./chainNodes";
 
 const EXAMPLE = path.join(__dirname, "../../../examples/agents");
 const FILES = ["counter.json", "counter.js"];
 
 describe("token-paid agent calls in a node process (issue 20)", function () {
   this.timeout(300_000);
-  let chain: { url: string; close: () => Promise<void> } | undefined;
-  let child: ChildProcess | undefined;
-  let dir: string | undefined;
-  let stderr = "";
+  let node: OneChainNode | undefined;
 
-  after(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
-    await chain?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => node?.close());
 
   it("admits a call paid with a voucher and redeems the voucher by itself", async () => {
     const suite = await registrySuite();
-    chain = await serveChain();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "token-call-node-"));
-    const { nodes } = writeClusterConfigs(dir, 1, 20_000 + Math.floor(Math.random() * 120) * 100 + 80);
-    const registered = await registerChainNode(suite, 0, nodes[0].member.primaryPort, nodes[0].key);
+    node = await OneChainNode.create(suite, "token-call-node-", 80);
+    const { registered } = node;
     const signers = await hre.ethers.getSigners();
     const [creator, caller] = [signers[10], signers[11]];
     await fundWithFlk(suite, [creator.address, caller.address], 100_000n * FLK);
@@ -68,34 +50,31 @@ describe("token-paid agent calls in a node process (issue 20)", function () {
     await suite.registry.advanceEpoch();
     await signers[0].sendTransaction({ to: registered.signer.address, value: 10n ** 18n });
 
-    const configFile = nodes[0].configFile;
-    useRegistry(configFile, chain.url, await suite.registry.getAddress(), 200);
-    const config = JSON.parse(fs.readFileSync(configFile, "utf8")) as NodeConfigFile;
-    fs.writeFileSync(path.join(dir, "operator-token"), "op".repeat(16));
-    config.signerKey = registered.signer.privateKey;
-    config.reporting = { enabled: false };
-    config.gateway = { port: 0, blockstore: path.join(dir, "blocks"), operatorTokenFile: path.join(dir, "operator-token") };
-    config.services = { agents: { agents: { counter: { config: roots[0], bundle: roots[1], owner: creator.address, marketId: 1 } } } };
-    config.tokenCalls = { escrow: await escrow.getAddress(), redeemEveryMs: 1_000 };
-    fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-    child = await spawnNode(configFile, (d) => (stderr += d), "info");
+    const operatorToken = "op".repeat(16);
+    fs.writeFileSync(path.join(node.dir, "operator-token"), operatorToken);
+    const escrowAddress = await escrow.getAddress();
+    await node.start(suite, (config) => {
+      config.gateway = { port: 0, blockstore: path.join(node!.dir, "blocks"), operatorTokenFile: path.join(node!.dir, "operator-token") };
+      config.services = { agents: { agents: { counter: { config: roots[0], bundle: roots[1], owner: creator.address, marketId: 1 } } } };
+      config.tokenCalls = { escrow: escrowAddress, redeemEveryMs: 1_000 };
+    });
+    const n = node;
 
     let gatewayUrl = "";
     await eventually(
       "the gateway's url in the log",
       async () => {
-        gatewayUrl = /"msg":"gateway running".*?"url":"([^"]+)"/.exec(stderr)?.[1] ?? "";
-        if (child!.exitCode !== null) throw new Error(`the node exited:\n${stderr.slice(-3000)}`);
+        gatewayUrl = /"msg":"gateway running".*?"url":"([^"]+)"/.exec(n.stderr)?.[1] ?? "";
+        if (n.child!.exitCode !== null) throw new Error(`the node exited:\n${n.stderr.slice(-3000)}`);
         return gatewayUrl !== "";
       },
       60_000,
     ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${stderr.slice(-3000)}`);
+      throw new Error(`${err.message}\n${n.stderr.slice(-3000)}`);
     });
-    const node = { index: 0, gatewayUrl, operatorToken: "op".repeat(16) };
-    for (const f of FILES) await uploadThroughGateway(node, fs.readFileSync(path.join(EXAMPLE, f)), f);
+    for (const f of FILES) await uploadThroughGateway({ index: 0, gatewayUrl, operatorToken }, fs.readFileSync(path.join(EXAMPLE, f)), f);
 
-    await eventually("the agents service running", async () => /"msg":"service running".*"service":"agents"/.test(stderr), 60_000);
+    await eventually("the agents service running", async () => /"msg":"service running".*"service":"agents"/.test(n.stderr), 60_000);
 
     // A call admitted while the agent is still opening its store (502/503) is paid all the same, so each try raises the voucher.
     const { chainId } = await hre.ethers.provider.getNetwork();
@@ -114,12 +93,12 @@ describe("token-paid agent calls in a node process (issue 20)", function () {
       answer = `${res.status} ${await res.text()}`;
       if (res.status !== 502 && res.status !== 503) break;
     }
-    expect(answer.slice(0, 4), stderr.slice(-3000)).to.equal("200 ");
+    expect(answer.slice(0, 4), n.stderr.slice(-3000)).to.equal("200 ");
     expect((JSON.parse(answer.slice(4)) as { calls: number }).calls).to.equal(1);
     await eventually("the voucher redeemed by the node", async () => (await escrow.redeemed(tokenChannelId(voucher))) === voucher.cumulative, 60_000);
     // The node's operator: 20% of what was vouched (docs/agents.md, the split 20/70/10), the creator 70%.
     expect(await escrow.earnings(token, registered.owner.address)).to.equal((voucher.cumulative * 2_000n) / 10_000n);
     expect(await escrow.earnings(token, creator.address)).to.equal((voucher.cumulative * 7_000n) / 10_000n);
-    expect(stderr).to.match(/"msg":"token vouchers redeemed".*"count":1/);
+    expect(n.stderr).to.match(/"msg":"token vouchers redeemed".*"count":1/);
   });
 });
