@@ -200,6 +200,18 @@ async function onWithdrawn(a: EventArgsOf<"TokenCallEscrow:TokensWithdrawn">, ct
   await ctx.store.set(tokenCallTokens, { ...t, withdrawn: t.withdrawn + a.amount, last_block: ctx.block.number });
 }
 
+type Shares = { redemptions: number; to_nodes: bigint; to_owner: bigint; to_protocol: bigint };
+
+/** `row`'s redemption count and shares with redemption `a` added. */
+function withShares(row: Shares, a: EventArgsOf<"TokenCallEscrow:VoucherRedeemed">): Shares {
+  return {
+    redemptions: row.redemptions + 1,
+    to_nodes: row.to_nodes + a.toNode,
+    to_owner: row.to_owner + a.toOwner,
+    to_protocol: row.to_protocol + a.toProtocol,
+  };
+}
+
 async function onRedeemed(a: EventArgsOf<"TokenCallEscrow:VoucherRedeemed">, ctx: HandlerContext) {
   const block = ctx.block.number;
   const d = await depositRow(ctx, a.caller, a.token);
@@ -217,11 +229,8 @@ async function onRedeemed(a: EventArgsOf<"TokenCallEscrow:VoucherRedeemed">, ctx
   };
   await ctx.store.set(tokenCallAgentRevenue, {
     ...r,
-    redemptions: r.redemptions + 1,
+    ...withShares(r, a),
     amount: r.amount + a.amount,
-    to_nodes: r.to_nodes + a.toNode,
-    to_owner: r.to_owner + a.toOwner,
-    to_protocol: r.to_protocol + a.toProtocol,
     last_block: block,
   });
 
@@ -239,11 +248,8 @@ async function onRedeemed(a: EventArgsOf<"TokenCallEscrow:VoucherRedeemed">, ctx
   const t = await tokenRow(ctx, a.token);
   await ctx.store.set(tokenCallTokens, {
     ...t,
-    redemptions: t.redemptions + 1,
+    ...withShares(t, a),
     redeemed: t.redeemed + a.amount,
-    to_nodes: t.to_nodes + a.toNode,
-    to_owner: t.to_owner + a.toOwner,
-    to_protocol: t.to_protocol + a.toProtocol,
     last_block: block,
   });
   await credit(ctx, a.nodeOperator, a.token, a.toNode);
