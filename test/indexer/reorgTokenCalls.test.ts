@@ -3,7 +3,7 @@ import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK } from "../../protocol/units";
 import { signedVoucher, tokenCallSuite } from "../../testkit/tokenCalls";
-import { dropTestDatabases, dumpDerived, newEngine, testBackends } from "./helpers";
+import { afterOneReorg, dropTestDatabases, newEngine, testBackends } from "./helpers";
 
 describe("indexer reorgs over token-paid agent calls", function () {
   this.timeout(300_000);
@@ -39,13 +39,7 @@ describe("indexer reorgs over token-paid agent calls", function () {
         // Branch B: B deposits 5 and one token of it is redeemed.
         await e.connect(b).deposit(s.creator.address, 5n * FLK);
         await redeem(b, FLK);
-        for (let i = 0; i < 12; i++) await hre.network.provider.send("evm_mine");
-        await engine.syncToHead();
-        expect(engine.stats.reorgs).to.equal(1);
-
-        await (await newEngine(reference, s, { finalityDepth: 60 })).syncToHead();
-        const got = await dumpDerived(database);
-        expect(got).to.deep.equal(await dumpDerived(reference));
+        const got = await afterOneReorg(engine, database, reference, s);
         // Literal state of branch B: two redemptions of 1 token each at 20/70/10, nothing claimed or burned.
         expect(
           (got.token_call_agent_revenue as Record<string, unknown>[]).map((r) => [r.redemptions, r.amount, r.to_nodes, r.to_owner, r.to_protocol]),
