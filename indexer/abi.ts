@@ -21,9 +21,11 @@ import type {
   ServiceCredits,
   ServiceEscrow,
   Staking,
+  TokenCallEscrow,
   Vesting,
 } from "../typechain-types";
 import agentMarketplace from "../artifacts/contracts/agents/AgentMarketplace.sol/AgentMarketplace.json";
+import tokenCallEscrow from "../artifacts/contracts/agents/TokenCallEscrow.sol/TokenCallEscrow.json";
 import buybackBurner from "../artifacts/contracts/buyback/BuybackBurner.sol/BuybackBurner.json";
 import creatorMarket from "../artifacts/contracts/creator/CreatorMarket.sol/CreatorMarket.json";
 import creatorToken from "../artifacts/contracts/creator/CreatorToken.sol/CreatorToken.json";
@@ -53,6 +55,7 @@ interface Contracts {
   ServiceCredits: ServiceCredits;
   ServiceEscrow: ServiceEscrow;
   Staking: Staking;
+  TokenCallEscrow: TokenCallEscrow;
   Vesting: Vesting;
 }
 
@@ -74,6 +77,7 @@ const INTERFACES: { [C in ContractName]: Interface } = {
   ServiceCredits: new Interface(serviceCredits.abi),
   ServiceEscrow: new Interface(serviceEscrow.abi),
   Staking: new Interface(staking.abi),
+  TokenCallEscrow: new Interface(tokenCallEscrow.abi),
   Vesting: new Interface(vesting.abi),
 };
 

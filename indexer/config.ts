@@ -35,6 +35,7 @@ const CANONICAL_NAMES: Record<string, string> = {
   serviceescrow: "ServiceEscrow",
   functionregistry: "FunctionRegistry",
   agentmarketplace: "AgentMarketplace",
+  tokencallescrow: "TokenCallEscrow",
 };
 
 /**

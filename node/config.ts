@@ -22,6 +22,8 @@
  *                  "tickMs": 1000, "submitStaggerMs": 5000 }  //   and the chain source
  *   "rentKeeper": { "marketplace": "0x...",               // optional, off by default (one node per network):
  *                   "everyMs": 600000, "scanPerTick": 256 }  //   collectRent for due leases; needs signer and chain
+ *   "tokenCalls": { "escrow": "0x...",                    // optional: agent calls paid in creator tokens (TokenCallEscrow);
+ *                   "redeemEveryMs": 600000, "watchMs": 5000 }  //   needs signer, chain and services.agents
  *   "services": { "functions": { "limits": { "cpuMs": 50 } } }  // optional, needs gateway: services by id
  *                                                         //   (re-read on SIGHUP; docs/functions.md;
  *                                                         //   "agents": docs/agents-runtime.md)
@@ -54,7 +56,15 @@ export interface NodeConfigFile {
   signerKeyFile?: string;
   reporting?: Partial<ReportingConfig> & { enabled?: boolean };
   rentKeeper?: Partial<RentKeeperConfig>;
+  tokenCalls?: Partial<TokenCallsConfig>;
   services?: Record<string, Record<string, unknown>>;
+}
+
+/** Token-paid agent calls (node/chain/tokenCallKeeper.ts): TokenCallEscrow's address, how often to redeem, how often to look for withdrawal requests. */
+export interface TokenCallsConfig {
+  escrow: string;
+  redeemEveryMs: number;
+  watchMs: number;
 }
 
 /** The rent keeper duty (node/chain/rentKeeper.ts): AgentMarketplace's address, tick period and batch. */
@@ -113,6 +123,8 @@ export interface NodeConfig {
   reporting?: ReportingConfig;
   /** Set when this node collects the marketplace's due rent (needs the signer and the chain source). */
   rentKeeper?: RentKeeperConfig;
+  /** Set when the gateway admits agent calls paid in creator tokens and this node redeems their vouchers. */
+  tokenCalls?: TokenCallsConfig;
   /** Services to run by id, with their options (node/services/serviceCatalog.ts); needs `gateway`. */
   services?: Record<string, Record<string, unknown>>;
 }
@@ -153,8 +165,21 @@ export function loadConfig(file: string, logger: Logger = new Logger()): NodeCon
     signer,
     reporting,
     rentKeeper: raw.rentKeeper === undefined ? undefined : rentKeeperOf(raw.rentKeeper, Boolean(signer && chain)),
+    tokenCalls: raw.tokenCalls === undefined ? undefined : tokenCallsOf(raw.tokenCalls, Boolean(signer && chain && services?.agents)),
     services,
   };
+}
+
+function tokenCallsOf(t: Partial<TokenCallsConfig>, canRun: boolean): TokenCallsConfig {
+  if (!canRun) throw new Error("config: tokenCalls needs signerKey/signerKeyFile, the chain committee source and services.agents");
+  const { escrow, redeemEveryMs = 600_000, watchMs = 5_000 } = t;
+  if (typeof escrow !== "string" || !isAddress(escrow)) throw new Error("config: tokenCalls.escrow must be the TokenCallEscrow address");
+  for (const [name, ms] of [
+    ["redeemEveryMs", redeemEveryMs],
+    ["watchMs", watchMs],
+  ] as const)
+    if (!Number.isSafeInteger(ms) || ms < 1_000) throw new Error(`config: tokenCalls.${name} must be an integer of at least 1000 ms`);
+  return { escrow, redeemEveryMs, watchMs };
 }
 
 /** The services' sections with what they may take from the node's chain settings (the agents' hosting registry). */

@@ -22,6 +22,7 @@ import { PeerPinger } from "./app/peerPinger";
 import { FunctionDirectory, sponsorOf } from "./chain/functionDirectory";
 import { RegistryReporting } from "./chain/registryReporting";
 import { RentKeeper } from "./chain/rentKeeper";
+import { startTokenCalls, type TokenCalls } from "./chain/tokenCallKeeper";
 import type { NodeConfig } from "./config";
 import { startEdgeNode, type EdgeNode } from "./edge/edgeNode";
 import { functionLimitsFrom } from "./functions/functionLimits";
@@ -69,6 +70,23 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
         config.chain.functionRegistry,
       )
     : undefined;
+  const marketId = marketIdsOf(config.services?.agents);
+  const tokenCalls: TokenCalls | undefined =
+    config.tokenCalls && chain && config.signer
+      ? await startTokenCalls({
+          provider: new JsonRpcProvider(config.chain!.rpcUrl, Network.from(config.chain!.chainId), { staticNetwork: true, cacheTimeout: -1 }),
+          chainId: config.chain!.chainId,
+          registry: config.chain!.registry,
+          nodeKey: selfKey,
+          escrow: config.tokenCalls.escrow,
+          signer: config.signer,
+          marketId,
+          currentEpochStart: () => chain.currentEpochStart(),
+          redeemEveryMs: config.tokenCalls.redeemEveryMs,
+          watchMs: config.tokenCalls.watchMs,
+          logger: logger.child({ component: "token-calls" }),
+        })
+      : undefined;
   let edge: EdgeNode | undefined;
   let supervisor: ServiceSupervisor | undefined;
   if (config.gateway) {
@@ -112,7 +130,8 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
       agents: {
         serviceToken,
         sealingPublicKey: sealingPublicKey(sealingKey),
-        paid: chain ? paidAgents(chain, config.services?.agents) : undefined,
+        paid: chain && config.services?.agents ? paidAgents(chain, marketId, config.services.agents) : undefined,
+        tokenPaid: tokenCalls?.paid,
         recordSink: forwarder && ((record) => forwarder.submitSnapshot(record)),
       },
     });
@@ -150,6 +169,7 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
     },
     close: async () => {
       clearInterval(rentKeeper);
+      tokenCalls?.close();
       reporter?.stop();
       submitter?.close();
       await supervisor?.close();
@@ -182,14 +202,11 @@ function startRentKeeper(config: NodeConfig, logger: Logger): NodeJS.Timeout {
  * listed agent's marketplace id from the config, its price for an epoch as the committee reads it
  * (at the epoch's first block, so it never changes within the epoch and is kept per epoch).
  */
-function paidAgents(chain: RegistryReporting, raw: Record<string, unknown> | undefined): PaidAgents | undefined {
-  if (!raw) return undefined;
-  const { agents, limits } = agentsConfigFrom(raw);
-  const ids = new Map(agents.filter((a) => a.marketId !== undefined).map((a) => [a.id, BigInt(a.marketId!)]));
+function paidAgents(chain: RegistryReporting, marketId: (agent: string) => bigint | undefined, raw: Record<string, unknown>): PaidAgents {
   const prices = new LRUCache<string, { price: bigint | undefined }>({ max: 10_000 });
   return {
-    marketId: (agent) => ids.get(agent),
-    cpuLimitMs: limits.cpuMs,
+    marketId,
+    cpuLimitMs: agentsConfigFrom(raw).limits.cpuMs,
     priceOf: async (marketId, epoch) => {
       const key = `${epoch}:${marketId}`;
       const cached = prices.get(key);
@@ -202,6 +219,13 @@ function paidAgents(chain: RegistryReporting, raw: Record<string, unknown> | und
       return price;
     },
   };
+}
+
+/** Each hosted agent's marketplace id, from the config (undefined: not listed, its calls are not paid). */
+function marketIdsOf(raw: Record<string, unknown> | undefined): (agent: string) => bigint | undefined {
+  const agents = raw ? agentsConfigFrom(raw).agents : [];
+  const ids = new Map(agents.filter((a) => a.marketId !== undefined).map((a) => [a.id, BigInt(a.marketId!)]));
+  return (agent) => ids.get(agent);
 }
 
 /** `read`, answered from memory for `ms` after each successful call. */

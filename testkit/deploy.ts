@@ -147,5 +147,6 @@ export async function suiteContracts(suite: Suite): Promise<Record<string, strin
     ServiceEscrow: await suite.escrow.getAddress(),
     FunctionRegistry: await suite.functionRegistry.getAddress(),
     AgentMarketplace: await suite.agentMarketplace.getAddress(),
+    TokenCallEscrow: await suite.tokenCallEscrow.getAddress(),
   };
 }

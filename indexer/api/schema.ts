@@ -15,6 +15,7 @@ import { stakingSchema } from "./schemaStaking";
 import { stakingRewardsSchema } from "./schemaStakingRewards";
 import { stakingRewardPaymentsSchema } from "./schemaStakingRewardPayments";
 import { tokenSchema } from "./schemaToken";
+import { tokenCallsSchema } from "./schemaTokenCalls";
 import { vestingSchema } from "./schemaVesting";
 
 /** Every schema part; a new area appends its own. */
@@ -36,6 +37,7 @@ export const schemaParts: readonly SchemaPart[] = [
   functionsSchema,
   serviceChargesSchema,
   agentsSchema,
+  tokenCallsSchema,
 ];
 
 /** The executable schema of the whole API. */

@@ -19,6 +19,7 @@ import type * as stakingRewards from "./stakingRewards";
 import type * as stakingRewardPayments from "./stakingRewardPayments";
 import type * as supply from "./supply";
 import type * as token from "./token";
+import type * as tokenCalls from "./tokenCalls";
 import type * as vesting from "./vesting";
 import { agentsModule } from "./agents";
 import { buybackModule } from "./buyback";
@@ -35,6 +36,7 @@ import { stakingModule } from "./staking";
 import { stakingRewardsModule } from "./stakingRewards";
 import { stakingRewardPaymentsModule } from "./stakingRewardPayments";
 import { tokenModule } from "./token";
+import { tokenCallsModule } from "./tokenCalls";
 import { vestingModule } from "./vesting";
 
 /** Every derivation module, in the order their handlers run for a shared event. */
@@ -55,6 +57,7 @@ export const allModules: readonly IndexerModule[] = [
   functionsModule,
   serviceChargesModule,
   agentsModule,
+  tokenCallsModule,
 ];
 
 /**
@@ -79,6 +82,7 @@ export type Database = DatabaseOf<
   | TablesIn<typeof stakingRewardPayments>
   | TablesIn<typeof supply>
   | TablesIn<typeof token>
+  | TablesIn<typeof tokenCalls>
   | TablesIn<typeof vesting>
   | TablesIn<typeof coreTables>
   | TablesIn<typeof children>

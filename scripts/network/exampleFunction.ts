@@ -78,7 +78,11 @@ export async function deployExampleFunction(root: string, nodes: LocalNode[], de
 }
 
 /** Adds `content` to `node`'s blockstore with POST /origins from a local origin that serves it once as `fileName`; resolves with its root. */
-export async function uploadThroughGateway(node: LocalNode, content: Buffer, fileName: string): Promise<string> {
+export async function uploadThroughGateway(
+  node: Pick<LocalNode, "index" | "gatewayUrl" | "operatorToken">,
+  content: Buffer,
+  fileName: string,
+): Promise<string> {
   const type = fileName.endsWith(".json") ? "application/json" : "text/javascript";
   const origin = http.createServer((_req, res) => res.writeHead(200, { "content-type": type }).end(content));
   await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));

@@ -139,3 +139,25 @@ export async function dumpDerived(database: IndexerDatabase): Promise<Record<str
   }
   return out;
 }
+
+/**
+ * Ends a reorg test: mines 12 blocks on the branch that replaced the fork, syncs `engine` (which
+ * must see one reorg), syncs `reference` fresh and returns the derived tables, which must equal
+ * the fresh sync's.
+ */
+export async function afterOneReorg(
+  engine: SyncEngine,
+  database: IndexerDatabase,
+  reference: IndexerDatabase,
+  suite: Suite,
+): Promise<Record<string, unknown[]>> {
+  for (let i = 0; i < 12; i++) await hre.network.provider.send("evm_mine");
+  await engine.syncToHead();
+  if (engine.stats.reorgs !== 1) throw new Error(`expected one reorg, the engine saw ${engine.stats.reorgs}`);
+  await (await newEngine(reference, suite, { finalityDepth: 60 })).syncToHead();
+  const got = await dumpDerived(database);
+  const fresh = await dumpDerived(reference);
+  if (JSON.stringify(got) !== JSON.stringify(fresh))
+    throw new Error(`after the reorg the derived tables differ from a fresh sync's:\n${JSON.stringify(got)}\n${JSON.stringify(fresh)}`);
+  return got;
+}

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { deploySuite, timelockSigner } from "../../testkit/deploy";
-import { dropTestDatabases, dumpDerived, newEngine, testBackends } from "./helpers";
+import { afterOneReorg, dropTestDatabases, newEngine, testBackends } from "./helpers";
 
 const root = (byte: string) => `0x${byte.repeat(32)}`;
 
@@ -43,13 +43,7 @@ describe("indexer reorgs over agents, prices, settlements and withdrawals", func
         // Branch B: only a pause and another epoch 2.
         await m.connect(alice).setPaused(1, true);
         await m.connect(settler).settle(2, [1], [10_000]);
-        for (let i = 0; i < 12; i++) await hre.network.provider.send("evm_mine");
-        await engine.syncToHead();
-        expect(engine.stats.reorgs).to.equal(1);
-
-        await (await newEngine(reference, s, { finalityDepth: 60 })).syncToHead();
-        const got = await dumpDerived(database);
-        expect(got).to.deep.equal(await dumpDerived(reference));
+        const got = await afterOneReorg(engine, database, reference, s);
         // Literal state of branch B: 100,000 + 10,000 units at 20/70/10.
         expect((got.agents as Record<string, unknown>[]).map((a) => [a.id, a.owner, a.version, a.paused, a.revenue, a.to_owner])).to.deep.equal([
           [1, alice.address, 1, true, "110000", "77000"],

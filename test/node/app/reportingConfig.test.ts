@@ -54,4 +54,21 @@ describe("app: gateway and reporting config", () => {
     expect(() => load({ signerKey, rentKeeper: { marketplace, scanPerTick: 257 } })).to.throw("config: rentKeeper.scanPerTick must be 1-256");
     expect(() => load({ signerKey, rentKeeper: { marketplace, everyMs: 10 } })).to.throw("config: rentKeeper.everyMs must be an integer of at least 1000 ms");
   });
+
+  it("admits token-paid agent calls only when configured, with a signer on the chain source and the agents service", () => {
+    const escrow = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
+    const gateway = { port: 0, blockstore: "blocks" };
+    const services = { agents: {} };
+    expect(load({ signerKey, gateway, services }).tokenCalls).to.equal(undefined);
+    expect(load({ signerKey, gateway, services, tokenCalls: { escrow } }).tokenCalls).to.deep.equal({ escrow, redeemEveryMs: 600_000, watchMs: 5_000 });
+    const needs = "config: tokenCalls needs signerKey/signerKeyFile, the chain committee source and services.agents";
+    expect(() => load({ gateway, services, tokenCalls: { escrow } })).to.throw(needs);
+    expect(() => load({ signerKey, tokenCalls: { escrow } })).to.throw(needs);
+    expect(() => load({ signerKey, gateway, services, tokenCalls: { escrow: "0x12" } })).to.throw(
+      "config: tokenCalls.escrow must be the TokenCallEscrow address",
+    );
+    expect(() => load({ signerKey, gateway, services, tokenCalls: { escrow, watchMs: 10 } })).to.throw(
+      "config: tokenCalls.watchMs must be an integer of at least 1000 ms",
+    );
+  });
 });

@@ -3,10 +3,16 @@
  * loopback endpoints, the in-process chain served over JSON-RPC, node configs pointed at it.
  */
 import hre from "hardhat";
+import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
 import { Wallet } from "ethers";
+import { writeClusterConfigs } from "../../../node/clusterConfigs";
+import { freePorts } from "../../../testkit/freePorts";
 import type { NodeConfigFile } from "../../../node/config";
+import { spawnNode } from "../../../node/nodeProcess";
 import { Committee, NO_CHAIN } from "../../../node/consensus/types/committee";
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { MIN_STAKE, type RegistrySuite, type TestNode } from "../../../testkit/registry";
@@ -77,4 +83,54 @@ export function useRegistry(configFile: string, rpcUrl: string, registry: string
   const config = JSON.parse(fs.readFileSync(configFile, "utf8")) as NodeConfigFile;
   config.committee = { rpcUrl, chainId: Number(CHAIN_ID), registry, pollMs };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+}
+
+/**
+ * One registered node run as a `node run` process on the served chain, for the tests of a node's
+ * chain duties: {@link create} registers it, {@link start} spawns it with its report signer, its
+ * committee from the registry and reporting off (plus the test's config edit), {@link close} stops
+ * it and the chain and removes its folder.
+ */
+export class OneChainNode {
+  child: ChildProcess | undefined;
+  /** The process's logs (info level). */
+  stderr = "";
+
+  private constructor(
+    readonly chain: { url: string; close: () => Promise<void> },
+    readonly dir: string,
+    readonly configFile: string,
+    readonly registered: ChainNode,
+  ) {}
+
+  /** Serves the chain and registers the node (operator 0) in `s`'s registry, on ports the kernel picks. */
+  static async create(s: RegistrySuite, prefix: string): Promise<OneChainNode> {
+    const chain = await serveChain();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    const { nodes } = writeClusterConfigs(dir, 1, await freePorts(3));
+    const registered = await registerChainNode(s, 0, nodes[0].member.primaryPort, nodes[0].key);
+    return new OneChainNode(chain, dir, nodes[0].configFile, registered);
+  }
+
+  /** Spawns the node; `edit` adds the duty under test to its config. */
+  async start(s: RegistrySuite, edit: (config: NodeConfigFile) => void | Promise<void>): Promise<void> {
+    useRegistry(this.configFile, this.chain.url, await s.registry.getAddress(), 200);
+    const config = JSON.parse(fs.readFileSync(this.configFile, "utf8")) as NodeConfigFile;
+    config.signerKey = this.registered.signer.privateKey;
+    config.reporting = { enabled: false };
+    await edit(config);
+    fs.writeFileSync(this.configFile, JSON.stringify(config, null, 2));
+    this.child = await spawnNode(this.configFile, (d) => (this.stderr += d), "info");
+  }
+
+  async close(): Promise<void> {
+    const child = this.child;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    await this.chain.close();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
 }

@@ -1,0 +1,115 @@
+/**
+ * A running node's token-paid agent calls (docs/agents.md "Calls paid in the creator token"):
+ * the desk the gateway admits them with, and the redemption keeper that turns the desk's vouchers
+ * into the node's earnings on TokenCallEscrow. The keeper redeems every due voucher each
+ * `redeemEveryMs`, and at once when the escrow logs a `WithdrawalRequested` (looked for each
+ * `watchMs`): a caller who asks its deposit back has `withdrawDelay` before it leaves, and the
+ * node must redeem what it was vouched within it.
+ */
+import { Contract, type Provider, type Wallet } from "ethers";
+import { tokenVoucherDomain } from "../../protocol/tokenVoucher";
+import { TokenCallDesk } from "../acks/tokenCallDesk";
+import type { TokenPaidAgents } from "../gateway/agentTokenRoutes";
+import type { Logger } from "../logger";
+import { NODE_REGISTRY_ABI, TOKEN_CALL_ESCROW_ABI } from "./registryAbi";
+import { tokenCallChain } from "./tokenCallChain";
+
+/** Most blocks one look for withdrawal requests reads: after a longer gap the keeper redeems everything instead. */
+const MAX_WATCH_BLOCKS = 10_000;
+
+export interface TokenCallsOptions {
+  provider: Provider;
+  chainId: bigint;
+  /** NodeRegistry: this node's id is read from it by the node's key. */
+  registry: string;
+  /** The node's ed25519 public key (32 bytes, hex without 0x). */
+  nodeKey: string;
+  escrow: string;
+  /** Pays the redemptions' gas (the node's share goes to its operator whoever sends them). */
+  signer: Wallet;
+  /** The AgentMarketplace id of a hosted agent (undefined: not listed). */
+  marketId: (agent: string) => bigint | undefined;
+  /** The current epoch and the block that started it (RegistryReporting.currentEpochStart). */
+  currentEpochStart: () => Promise<{ epoch: number; startBlock: number }>;
+  redeemEveryMs: number;
+  watchMs: number;
+  logger: Logger;
+}
+
+/** The gateway's token-paid calls and the keeper running beside them; `close` stops the keeper. */
+export interface TokenCalls {
+  paid: TokenPaidAgents;
+  desk: TokenCallDesk;
+  close(): void;
+}
+
+/** Starts token-paid calls, or returns undefined (logged) while this node is not in the registry. */
+export async function startTokenCalls(o: TokenCallsOptions): Promise<TokenCalls | undefined> {
+  const registry = new Contract(o.registry, NODE_REGISTRY_ABI, o.provider);
+  const nodeId = Number((await registry.nodeIdOfKey(`0x${o.nodeKey}`)) as bigint);
+  if (nodeId === 0) {
+    o.logger.warn("token-paid agent calls off: this node's key is not in the registry", { registry: o.registry });
+    return undefined;
+  }
+  const escrow = new Contract(o.escrow, TOKEN_CALL_ESCROW_ABI, o.signer.connect(o.provider));
+  const epochStartBlock = async (epoch: number) => {
+    const start = await o.currentEpochStart();
+    if (start.epoch !== epoch) throw new Error(`epoch ${epoch} is not the current one (${start.epoch})`);
+    return start.startBlock;
+  };
+  const chain = tokenCallChain({ provider: o.provider, escrow: o.escrow, marketplace: (await escrow.marketplace()) as string, epochStartBlock });
+  const desk = new TokenCallDesk({ nodeId, domain: tokenVoucherDomain(o.chainId, o.escrow), chain });
+  const keeper = new RedemptionKeeper(desk, escrow, o.provider, await o.provider.getBlockNumber(), o.logger);
+  const redeemTimer = setInterval(() => keeper.run(), o.redeemEveryMs);
+  const watchTimer = setInterval(() => keeper.watch(), o.watchMs);
+  o.logger.info("token-paid agent calls on", { nodeId, escrow: o.escrow });
+  return {
+    desk,
+    paid: { desk, nodeId, marketId: o.marketId, epoch: async () => (await o.currentEpochStart()).epoch },
+    close: () => {
+      clearInterval(redeemTimer);
+      clearInterval(watchTimer);
+    },
+  };
+}
+
+/** Redeems the desk's due vouchers, one round at a time; failures are logged and retried next round. */
+class RedemptionKeeper {
+  private running = false;
+
+  constructor(
+    private readonly desk: TokenCallDesk,
+    private readonly escrow: Contract,
+    private readonly provider: Provider,
+    /** The last block looked at for withdrawal requests. */
+    private seen: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** One redemption round (skipped while one runs). */
+  run(): void {
+    if (this.running) return;
+    this.running = true;
+    this.desk
+      .redeemDue(async ({ voucher, signature }) => void (await (await this.escrow.redeem(voucher, signature)).wait()))
+      .then((count) => count > 0 && this.logger.info("token vouchers redeemed", { count }))
+      .catch((err: unknown) => this.logger.warn("redeeming token vouchers failed", { err: String(err) }))
+      .finally(() => (this.running = false));
+  }
+
+  /** Runs a round now if the escrow logged a withdrawal request since the last look (or the gap is too long to read). */
+  watch(): void {
+    void this.requestedSince()
+      .then((requested) => requested && this.run())
+      .catch((err: unknown) => this.logger.warn("watching withdrawal requests failed", { err: String(err) }));
+  }
+
+  private async requestedSince(): Promise<boolean> {
+    const latest = await this.provider.getBlockNumber();
+    if (latest <= this.seen) return false;
+    const from = this.seen + 1;
+    const requested = latest - from >= MAX_WATCH_BLOCKS || (await this.escrow.queryFilter(this.escrow.filters.WithdrawalRequested(), from, latest)).length > 0;
+    this.seen = latest;
+    return requested;
+  }
+}
