@@ -23,6 +23,7 @@ import { claimAmount } from "../../../protocol/rewards";
 import { bandwidthCharge } from "../../../protocol/usage";
 import { signNodeKeyProof } from "../../../protocol/nodeKeyProof";
 import { MIN_STAKE, registrySuite } from "../../../testkit/registry";
+import { freePort } from "../../../testkit/freePorts";
 import { Cluster, eventually } from "../consensus/cluster";
 import { CHAIN_ID, serveChain } from "../chain/chainNodes";
 import { bindPayer, fetchAndAck, postJson } from "../../helpers/gatewayClient";
@@ -60,7 +61,7 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
     for (const [i, n] of cluster.configs.nodes.entries()) {
       const signer = new Wallet(Wallet.createRandom().privateKey);
       await setBalance(signer.address, 10n ** 19n);
-      const gatewayPort = n.member.primaryPort + 60;
+      const gatewayPort = await freePort();
       const config = JSON.parse(fs.readFileSync(n.configFile, "utf8")) as NodeConfigFile;
       config.committee = { rpcUrl: chain.url, chainId: Number(CHAIN_ID), registry, pollMs: 100 };
       config.gateway = { port: gatewayPort, blockstore: `blocks-${i}` };
@@ -69,7 +70,8 @@ describe("epoch reports on chain (5 node processes, committee of 4, Hardhat chai
       fs.writeFileSync(n.configFile, JSON.stringify(config, null, 2));
       const owner = s.operators[i];
       const p = n.member.primaryPort;
-      const ports = { primary: p, worker: p + 1, mempool: p + 2, rpc: p + 2, pool: p + 2, gateway: gatewayPort };
+      const m = n.mempoolPort;
+      const ports = { primary: p, worker: n.member.workerPort, mempool: m, rpc: m, pool: m, gateway: gatewayPort };
       const proof = await signNodeKeyProof(CHAIN_ID, registry, owner.address, n.key, signer);
       await s.registry.connect(owner).register(proof.nodeKey, signer.address, { host: "127.0.0.1", ports }, MIN_STAKE, proof.signerProof, proof.keyProof);
       nodes.push({ id: Number(await s.registry.nodeCount()), owner, gateway: `http://127.0.0.1:${gatewayPort}`, dataDir: path.join(cluster.dir, `data-${i}`) });

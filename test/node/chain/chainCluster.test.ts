@@ -28,7 +28,10 @@ describe("consensus cluster on the registry (5 processes, Hardhat chain)", funct
     cluster = await Cluster.create(5);
     const registry = await s.registry.getAddress();
     for (const n of cluster.configs.nodes) useRegistry(n.configFile, chain.url, registry, 100);
-    const register = (i: number) => registerChainNode(s, i, cluster!.configs.nodes[i].member.primaryPort, cluster!.configs.nodes[i].key);
+    const register = (i: number) =>
+      registerChainNode(s, i, cluster!.configs.nodes[i].member.primaryPort, cluster!.configs.nodes[i].key, {
+        workerPort: cluster!.configs.nodes[i].member.workerPort,
+      });
 
     const members: ChainNode[] = [];
     for (let i = 0; i < 4; i++) members.push(await register(i));

@@ -29,21 +29,21 @@ export interface ChainNode extends TestNode {
 }
 
 /**
- * Registers a node with `ed25519` listening on 127.0.0.1 `primaryPort` and `primaryPort + 1`
- * (worker); owner `i` round-robin over the operators, a fresh report-signing wallet, minimum stake.
+ * Registers a node with `ed25519` listening on 127.0.0.1 `primaryPort` and `opts.workerPort`
+ * (default `primaryPort + 1`); owner `i` round-robin over the operators, a fresh report-signing wallet, minimum stake.
  */
 export async function registerChainNode(
   s: RegistrySuite,
   i: number,
   primaryPort: number,
   ed25519 = KeyPair.generate(),
-  opts: { forgeKeyProof?: boolean } = {},
+  opts: { forgeKeyProof?: boolean; workerPort?: number } = {},
 ): Promise<ChainNode> {
   const owner = s.operators[i % s.operators.length];
   const signer = new Wallet(Wallet.createRandom().privateKey);
   // Only primary and worker matter to consensus; the registry wants every port non-zero.
   const p = primaryPort;
-  const ports = { primary: p, worker: p + 1, mempool: p + 2, rpc: p + 2, pool: p + 2, gateway: p + 2 };
+  const ports = { primary: p, worker: opts.workerPort ?? p + 1, mempool: p + 2, rpc: p + 2, pool: p + 2, gateway: p + 2 };
   const key = `0x${ed25519.publicKey.toString("hex")}`;
   const { chainId } = await hre.ethers.provider.getNetwork();
   const proof = await signNodeKeyProof(chainId, await s.registry.getAddress(), owner.address, ed25519, signer);
@@ -108,7 +108,7 @@ export class OneChainNode {
     const chain = await serveChain();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     const { nodes } = writeClusterConfigs(dir, 1, await freePorts(3));
-    const registered = await registerChainNode(s, 0, nodes[0].member.primaryPort, nodes[0].key);
+    const registered = await registerChainNode(s, 0, nodes[0].member.primaryPort, nodes[0].key, { workerPort: nodes[0].member.workerPort });
     return new OneChainNode(chain, dir, nodes[0].configFile, registered);
   }
 
