@@ -30,6 +30,7 @@ import { PeerNetwork } from "../../network/peerNetwork";
 import { ConsensusStore } from "../../storage/consensusStore";
 import { Logger } from "../../logger";
 import { Worker } from "../worker/worker";
+import { OwnBatches } from "./ownBatches";
 import { Proposer } from "./proposer";
 
 /** Most rounds one catch-up request asks for (the reply is bounded in bytes anyway). */
@@ -86,8 +87,8 @@ export class Primary {
   /** Hashes of the bytes of certificates that failed their check (insertion order, bounded). */
   private readonly rejected = new Set<string>();
   private current: Votes | undefined;
-  /** Payloads of own headers not yet seen committed, by round (see {@link onCommitted}). */
-  private readonly ownPayloads = new Map<number, Digest[]>();
+  /** Payloads of own headers not yet seen committed (see {@link onCommitted}). */
+  private readonly ownBatches: OwnBatches;
   private gcRound = 0;
   /** The last catch-up request by round range: when, and the last round it asked for. */
   private rangeAsked = { at: 0, to: 0 };
@@ -115,7 +116,17 @@ export class Primary {
       lastOwn?.round ?? 0,
     );
     for (const c of this.genesis.values()) this.insert(c);
-    if (lastOwn) this.current = { header: lastOwn, signatures: new Map(), certified: false, sentAt: 0 };
+    this.ownBatches = new OwnBatches(o.me, o.gcDepth, o.store.lastBullsharkState()?.lastCommitted[o.me] ?? 0);
+    if (lastOwn) {
+      // Our own certificate is written before it leaves this node (processVote), so one that is
+      // not stored was never seen by anyone: its payload goes into our next header. One at or
+      // below our last committed round was committed or can no longer be (and was pruned from
+      // memory): it is left alone, or its batches would be proposed again and delivered twice.
+      const settled = this.ownBatches.settled(lastOwn.round);
+      const certified = settled || o.store.hasCertificate(makeCertificate(lastOwn, []).digest);
+      this.current = { header: lastOwn, signatures: new Map(), certified, sentAt: 0 };
+      this.ownBatches.proposed(lastOwn.round, lastOwn.payload);
+    }
     o.network.onFrame((from, frame) => this.onFrame(from, frame));
     o.worker.onOwnBatch = (d) => this.proposer.addBatch(d);
     this.timer = setInterval(() => this.tick(), Math.max(50, Math.min(o.headerResendMs, o.syncRetryMs) / 2));
@@ -129,9 +140,6 @@ export class Primary {
   recover(): number {
     const recovered = this.o.store.takeRecovered();
     for (const c of recovered) this.accept(c, false);
-    if (this.current && this.o.store.hasCertificate(makeCertificate(this.current.header, []).digest)) {
-      this.current.certified = true;
-    }
     return recovered.length;
   }
 
@@ -147,9 +155,9 @@ export class Primary {
     if (this.current && !this.current.certified) {
       const have = new Set(payload.map(hex));
       for (const d of this.current.header.payload) if (!have.has(hex(d))) payload.push(d);
-      this.ownPayloads.delete(this.current.header.round);
+      this.ownBatches.moved(this.current.header.round);
     }
-    if (payload.length > 0) this.ownPayloads.set(round, payload);
+    this.ownBatches.proposed(round, payload);
     const header = signHeader(
       { epoch: this.committee.epoch, round, author: this.o.me, createdAt: Date.now(), payload, parents: parents.map((c) => c.digest) },
       this.o.key,
@@ -327,8 +335,10 @@ export class Primary {
       c.header,
       [...c.signatures].map(([voter, signature]) => ({ voter, signature })),
     );
-    this.o.network.broadcast(encodePrimary({ kind: "certificate", certificate: cert }));
     this.processCertificate(cert, this.o.me);
+    // Sent once written (to the OS, enough for a killed process): a restart that does not find its
+    // own certificate may then take the header's batches into a new one (see the constructor).
+    void this.o.store.certificatesWritten().then(() => this.o.network.broadcast(encodePrimary({ kind: "certificate", certificate: cert })));
   }
 
   private processCertificate(c: Certificate, from: AuthorityIndex): void {
@@ -413,19 +423,12 @@ export class Primary {
   }
 
   /**
-   * Called with each committed sub-DAG. Own headers of rounds below the leader's previous round
-   * that are still uncommitted were certified too late for anyone to build on (e.g. while this
-   * node was catching up after a restart): their batches go into a new header. A batch that
-   * commits twice this way is delivered once by the executor.
+   * Called with each committed sub-DAG, in order. The batches of own headers that can no longer
+   * be committed (see {@link OwnBatches}) go into a new header.
    */
   onCommitted(leaderRound: number, certificates: Certificate[]): void {
-    for (const c of certificates) if (c.header.author === this.o.me) this.ownPayloads.delete(c.header.round);
-    const requeue: Digest[] = [];
-    for (const [round, payload] of this.ownPayloads) {
-      if (round >= leaderRound - 1) continue;
-      this.ownPayloads.delete(round);
-      requeue.push(...payload);
-    }
+    const keep = this.current && !this.current.certified ? this.current.header.round : undefined;
+    const requeue = this.ownBatches.committed(leaderRound, certificates, keep);
     if (requeue.length > 0) {
       this.log.debug("re-proposing uncommitted own batches", { batches: requeue.length });
       this.proposer.requeue(requeue);

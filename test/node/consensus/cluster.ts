@@ -56,6 +56,8 @@ export class NodeProcess {
   private child: ChildProcess | undefined;
   /** Committed transaction payloads (utf-8), in order, as "epoch/payload". */
   readonly committed: string[] = [];
+  /** Where each of {@link committed} came from: "subDagIndex@leaderRound", for failure reports. */
+  readonly committedAt: string[] = [];
   /** Leader round of the last committed batch received. */
   leaderRound = 0;
   /** Standard error of the process (structured logs). */
@@ -78,10 +80,14 @@ export class NodeProcess {
   /** Subscribes from the epoch's first sub-DAG, recording the committed payloads. */
   async subscribe(): Promise<void> {
     this.committed.length = 0;
+    this.committedAt.length = 0;
     this.subscriber = await NodeClient.connect("127.0.0.1", this.mempoolPort);
     this.subscriber.subscribe(1, (f: CommittedFrame) => {
       this.leaderRound = f.leaderRound;
-      for (const tx of f.txs) this.committed.push(`${f.epoch}/${transactionPayload(tx).toString()}`);
+      for (const tx of f.txs) {
+        this.committed.push(`${f.epoch}/${transactionPayload(tx).toString()}`);
+        this.committedAt.push(`${f.subDagIndex}@${f.leaderRound}`);
+      }
     });
   }
 

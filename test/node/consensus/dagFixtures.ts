@@ -44,12 +44,12 @@ export class DagBuilder {
 
   /**
    * Adds a certificate for `author` at `round` whose parents are the round-1 certificates of
-   * `parentAuthors` (default: all of them).
+   * `parentAuthors` (default: all of them), carrying the batch digests `payload`.
    */
-  add(round: number, author: number, parentAuthors?: number[]): Certificate {
+  add(round: number, author: number, parentAuthors?: number[], payload: Buffer[] = []): Certificate {
     const prev = this.rounds[round - 1];
     const parents = (parentAuthors ?? [...prev.keys()]).map((a) => this.get(round - 1, a).digest);
-    const header = signHeader({ epoch: this.committee.epoch, round, author, createdAt: round, payload: [], parents }, this.keys[author], this.committee.domain);
+    const header = signHeader({ epoch: this.committee.epoch, round, author, createdAt: round, payload, parents }, this.keys[author], this.committee.domain);
     const cert = makeCertificate(header, []);
     (this.rounds[round] ??= new Map()).set(author, cert);
     return cert;
