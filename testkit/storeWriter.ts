@@ -2,8 +2,11 @@
  * A process that runs a ConsensusStore as a node would until it is killed, for crash tests
  * (test/node/consensus/storage.test.ts): it stores the certificates of a fixed DAG (full rounds
  * of four members with fixed keys, so every run builds the same one) and a batch with each, records Bullshark's commits
- * and compacts at each GC with small segments, continuing from what the store recovers. Prints
- * `committed <index>` once a commit is written to the OS, and `done` after the last round.
+ * and compacts at each GC with small segments, continuing from what the store recovers. It also
+ * votes for every certificate's header (author 0's being its own) before storing it, as the
+ * primary does, with a small primary.log that is rewritten often. Prints `committed <index>` once
+ * a commit is written to the OS, `voted <round>` once the round's votes are durable, and `done`
+ * after the last round.
  *
  *   node --import tsx testkit/storeWriter.ts <dataDir>
  */
@@ -16,7 +19,7 @@ import { DagBuilder, testCommittee } from "../test/node/consensus/dagFixtures";
 export const STORE_WRITER = {
   rounds: 300,
   seed: 7,
-  options: { gcDepth: 2, retainRounds: 6, segmentBytes: 4096, logSegmentBytes: 2048 } satisfies StoreOptions,
+  options: { gcDepth: 2, retainRounds: 6, segmentBytes: 4096, logSegmentBytes: 2048, primaryLogBytes: 2048 } satisfies StoreOptions,
 };
 
 /** The DAG the writer stores, certificates in round order. */
@@ -47,6 +50,13 @@ async function main(): Promise<void> {
   const from = Math.max(bullshark.gcRound + 1, ...recovered.map((c) => c.header.round));
   for (const c of dag.all()) {
     if (c.header.round < from || store.hasCertificate(c.digest)) continue;
+    // The round's records share an fsync; the last member's resolves once all are durable.
+    if (c.header.author === 0) void store.recordOwnHeader(c.header);
+    const voted = store.recordVote(c.header.author, c.header.round, c.header.id);
+    if (c.header.author === 3) {
+      await voted;
+      process.stdout.write(`voted ${c.header.round}\n`);
+    }
     store.putCertificate(c);
     // A batch with each, so batch segments fill and are compacted (retainedFrom moves with them).
     const batch = encodeBatch([Buffer.from(`round ${c.header.round} author ${c.header.author}`), Buffer.alloc(400)]);

@@ -9,6 +9,7 @@
  * damage (see {@link LogDamage}); a caller for whom a lost record is unsafe refuses it there.
  */
 import * as fs from "node:fs";
+import * as nodePath from "node:path";
 import { crc32 } from "node:zlib";
 
 /** Bytes before each payload: length and CRC. */
@@ -164,6 +165,51 @@ export class AppendLog {
       if (this.fsync) fs.fdatasync(this.fd, done);
       else done(null);
     });
+  }
+
+  /** True when nothing is buffered or being written: the file holds every record appended. */
+  get idle(): boolean {
+    return this.pending.length === 0 && this.pendingWaiters.length === 0 && !this.flushing;
+  }
+
+  /**
+   * Replaces the log at `path` with one holding just `payloads` (fsynced), atomically: they are
+   * written to `<path>.tmp`, which is renamed over the log, and the directory is fsynced. A crash
+   * leaves the old log or the new one (and maybe a stale `.tmp`, which {@link open} ignores and
+   * the next rewrite overwrites). Synchronous, so no record can be appended in between; call it
+   * on a log that is {@link idle}, then reopen.
+   */
+  static rewrite(path: string, payloads: Buffer[]): void {
+    const tmp = `${path}.tmp`;
+    const parts: Buffer[] = [];
+    for (const p of payloads) {
+      const header = Buffer.allocUnsafe(RECORD_HEADER);
+      header.writeUInt32LE(p.length, 0);
+      header.writeUInt32LE(crc32(p) >>> 0, 4);
+      parts.push(header, p);
+    }
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
+    try {
+      const data = Buffer.concat(parts);
+      fs.writeSync(fd, data, 0, data.length, 0);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, path);
+    const dir = fs.openSync(nodePath.dirname(path), fs.constants.O_RDONLY);
+    try {
+      fs.fsyncSync(dir);
+    } finally {
+      fs.closeSync(dir);
+    }
+  }
+
+  /** Closes an {@link idle} log at once (see {@link rewrite}); throws if records are still buffered. */
+  closeIdle(): void {
+    if (!this.idle) throw new Error("closeIdle on a log with records in flight");
+    this.closed = true;
+    fs.closeSync(this.fd);
   }
 
   /** Reads back a record payload; only valid once a {@link sync} after its append resolved. */

@@ -81,7 +81,15 @@ export interface StoreOptions {
   segmentBytes?: number;
   /** Size at which certificates.log and consensus.log start a new segment (default {@link DEFAULT_PARAMETERS}). */
   logSegmentBytes?: number;
+  /** Size past which primary.log is rewritten to its live records (default {@link PRIMARY_LOG_BYTES}). */
+  primaryLogBytes?: number;
 }
+
+/**
+ * primary.log is rewritten to the last vote per author and the last own header once it grows
+ * past this: at committee 32 it grows ~2.7 KB a round, so about every 400 rounds, for two fsyncs.
+ */
+export const PRIMARY_LOG_BYTES = 1 << 20;
 
 /** What {@link ConsensusStore.compact} needs from the rest of the node. */
 export interface CompactionInput {
@@ -191,7 +199,8 @@ export class ConsensusStore {
 
   private readonly certLog: SegmentedLog;
   private readonly batchLog: SegmentedLog;
-  private readonly primaryLog: AppendLog;
+  private primaryLog: AppendLog;
+  private readonly primaryLogBytes: number;
   private readonly primaryLogFile: string;
   private readonly consensusLog: SegmentedLog;
   private readonly roundsIdx: SlotFile;
@@ -212,6 +221,7 @@ export class ConsensusStore {
     const logSegmentBytes = opts.logSegmentBytes ?? DEFAULT_PARAMETERS.logSegmentBytes;
     // First: if it refuses to open, no other file is open.
     this.primaryLogFile = file("primary.log");
+    this.primaryLogBytes = opts.primaryLogBytes ?? PRIMARY_LOG_BYTES;
     this.primaryLog = this.openPrimaryLog(this.primaryLogFile);
     // A damaged record of the other logs is dropped with every later one (later ones are fetched
     // again or recomputed: docs/consensus.md "Vote safety after disk damage" says why they are not
@@ -670,10 +680,9 @@ export class ConsensusStore {
   /** Records a vote; resolves once durable, before the vote may be sent. */
   async recordVote(author: number, round: number, headerId: Digest): Promise<void> {
     this.votes.set(author, { round, headerId });
-    const w = new Writer(64);
-    w.u8(RECORD_VOTE).u16(author).u64(round).fixed(headerId);
-    this.primaryLog.append(Buffer.from(w.finish()));
+    this.primaryLog.append(encodeVoteRecord(author, round, headerId));
     await this.primaryLog.sync();
+    this.rewritePrimaryLogIfLong();
   }
 
   /** Resolves once every vote recorded so far is durable. */
@@ -689,11 +698,24 @@ export class ConsensusStore {
   /** Records an own header; resolves once durable, before it may be broadcast. */
   async recordOwnHeader(h: Header): Promise<void> {
     this.lastOwnHeaderValue = h;
-    const w = new Writer(512);
-    w.u8(RECORD_OWN_HEADER);
-    writeHeader(w, h);
-    this.primaryLog.append(Buffer.from(w.finish()));
+    this.primaryLog.append(encodeOwnHeaderRecord(h));
     await this.primaryLog.sync();
+    this.rewritePrimaryLogIfLong();
+  }
+
+  /**
+   * Bounds primary.log (docs/consensus.md "Memory over an epoch"): once past `primaryLogBytes`,
+   * it is replaced by the records that still matter, the last vote per author and the last own
+   * header, which is all a restart replays into memory anyway. Only when every record appended
+   * is on disk, so the rewrite (synchronous) holds each one a caller may have relied on.
+   */
+  private rewritePrimaryLogIfLong(): void {
+    if (this.primaryLog.length < this.primaryLogBytes || !this.primaryLog.idle) return;
+    const records = [...this.votes].map(([author, v]) => encodeVoteRecord(author, v.round, v.headerId));
+    if (this.lastOwnHeaderValue) records.push(encodeOwnHeaderRecord(this.lastOwnHeaderValue));
+    this.primaryLog.closeIdle();
+    AppendLog.rewrite(this.primaryLogFile, records);
+    this.primaryLog = this.openPrimaryLog(this.primaryLogFile);
   }
 
   // -- committed sequence ---------------------------------------------------------------------
@@ -777,6 +799,19 @@ interface StoredCommit extends CommitRecord {
   certLogEnd: number;
   /** Where in certificates.log the certificates above this commit's GC round start. */
   recoverFrom: number;
+}
+
+/** A primary.log record of a vote for `author`'s header `headerId` at `round`. */
+function encodeVoteRecord(author: number, round: number, headerId: Digest): Buffer {
+  return Buffer.from(new Writer(64).u8(RECORD_VOTE).u16(author).u64(round).fixed(headerId).finish());
+}
+
+/** A primary.log record of an own header. */
+function encodeOwnHeaderRecord(h: Header): Buffer {
+  const w = new Writer(512);
+  w.u8(RECORD_OWN_HEADER);
+  writeHeader(w, h);
+  return Buffer.from(w.finish());
 }
 
 function encodeCommit(c: StoredCommit): Buffer {

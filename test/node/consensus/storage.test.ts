@@ -18,9 +18,17 @@ function tempDir(): string {
 
 /**
  * Runs `testkit/<script>` with `args` and SIGKILLs it at a random moment, once it has printed
- * `<word> <n>` `target` times (calling `onLine(n)` for each); rejects if it exits first.
+ * `<word> <n>` `target` times (calling `onLine(n)` for each, and `others[w](n)` for each `<w> <n>`);
+ * rejects if it exits first.
  */
-async function killMidway(script: string, args: string[], word: string, target: number, onLine: (n: number) => void): Promise<void> {
+async function killMidway(
+  script: string,
+  args: string[],
+  word: string,
+  target: number,
+  onLine: (n: number) => void,
+  others: Record<string, (n: number) => void> = {},
+): Promise<void> {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "../../../testkit", script), ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -30,6 +38,7 @@ async function killMidway(script: string, args: string[], word: string, target: 
       onLine(Number(m[1]));
       seen++;
     }
+    for (const [other, on] of Object.entries(others)) for (const m of d.toString().matchAll(new RegExp(`${other} (\\d+)`, "g"))) on(Number(m[1]));
   });
   const exited = new Promise((r) => child.once("exit", r));
   await new Promise<void>((resolve, reject) => {
@@ -338,6 +347,32 @@ describe("ConsensusStore", () => {
     await reopened.close();
   });
 
+  it("bounds primary.log: past primaryLogBytes it is rewritten to the last vote per author and the last own header", async () => {
+    const dir = tempDir();
+    const { committee, keys } = testCommittee(4);
+    const file = path.join(dir, "epoch-1", "primary.log");
+    const store = new ConsensusStore(dir, 1, { gcDepth: 50, primaryLogBytes: 1024 });
+    const id = (round: number, author: number) => Buffer.alloc(32, (round * 4 + author) % 251);
+    let header = signHeader({ epoch: 1, round: 1, author: 0, createdAt: 1, payload: [], parents: [] }, keys[0], committee.domain);
+    let largest = 0;
+    for (let round = 1; round <= 300; round++) {
+      header = signHeader({ epoch: 1, round, author: 0, createdAt: round, payload: [id(round, 9)], parents: [] }, keys[0], committee.domain);
+      await store.recordOwnHeader(header);
+      for (const author of [1, 2, 3]) await store.recordVote(author, round, id(round, author));
+      largest = Math.max(largest, fs.statSync(file).size);
+    }
+    // 300 rounds of records are ~60 KB: it was rewritten, and never grew past the bound and a record.
+    expect(largest, "primary.log bounded").to.be.at.most(1024 + 512);
+    await store.close();
+    // A crash mid-rewrite leaves a stale .tmp beside the log; it is not read.
+    fs.writeFileSync(`${file}.tmp`, "garbage");
+    const reopened = new ConsensusStore(dir, 1, { gcDepth: 50, primaryLogBytes: 1024 });
+    for (const author of [1, 2, 3]) expect(reopened.lastVote(author)).to.deep.equal({ round: 300, headerId: id(300, author) });
+    expect(reopened.lastVote(0)).to.equal(undefined);
+    expect(reopened.lastOwnHeader()?.id).to.deep.equal(header.id);
+    await reopened.close();
+  });
+
   it("reopens with the executor's duplicate window: a batch committed again past the window counts from then", async () => {
     // gcDepth 1: a batch is not delivered again within 2 leader rounds of its last delivery.
     const dir = tempDir();
@@ -594,8 +629,14 @@ describe("ConsensusStore", () => {
     const { gcDepth, retainRounds, logSegmentBytes } = STORE_WRITER.options;
     const certBound = (retainRounds + 6 * gcDepth) * 4 * (8 + encodeCertificate(dag.get(1, 0)).length) + 2 * logSegmentBytes;
     let written = 0;
+    let voted = 0;
     const check = async (label: string) => {
       const store = new ConsensusStore(dir, 1, STORE_WRITER.options);
+      // primary.log: rewritten often, killed mid-rewrite too; what was durable is there, and it stays small.
+      for (let a = 0; a < 4; a++) expect(store.lastVote(a)?.round ?? 0, `${label}: the last durable vote for ${a}`).to.be.at.least(voted);
+      expect(store.lastOwnHeader()?.round ?? 0, `${label}: the last own header`).to.be.at.least(voted);
+      store.checkPrimaryLog(0);
+      expect(fs.statSync(path.join(epochDir, "primary.log")).size, `${label}: primary.log bounded`).to.be.at.most(STORE_WRITER.options.primaryLogBytes + 1024);
       expect(
         store.damage.filter((d) => d.kind !== "torn"),
         `${label}: only a torn tail`,
@@ -628,7 +669,9 @@ describe("ConsensusStore", () => {
     };
     for (let kill = 0; kill < 5; kill++) {
       // Killed at a random moment once it has committed a while (compactions under way).
-      await killMidway("storeWriter.ts", [dir], "committed", 5 + Math.floor(Math.random() * 20), (n) => (written = Math.max(written, n)));
+      await killMidway("storeWriter.ts", [dir], "committed", 5 + Math.floor(Math.random() * 20), (n) => (written = Math.max(written, n)), {
+        voted: (n) => (voted = Math.max(voted, n)),
+      });
       await check(`after kill ${kill}`);
     }
     // Unkilled to the end: the whole sequence, the epoch's start compacted away.
