@@ -30,7 +30,7 @@ export async function buyCreatorToken(s: RegistrySuite, buyer: HardhatEthersSign
 /**
  * The registry suite, one node (owned by operator 0), a creator (signer 10) with its token and agent
  * 1 listed by it, and two callers (signers 11, 12) with 1,000 whole tokens each approved to
- * TokenCallEscrow.
+ * TokenCallEscrow, whose fee seller governance named signer 0 (the deployer, as a keeper).
  */
 export async function tokenCallSuite(): Promise<TokenCallSuite> {
   const s = await registrySuite();
@@ -47,6 +47,7 @@ export async function tokenCallSuite(): Promise<TokenCallSuite> {
   }
   await s.agentMarketplace.connect(creator).register("agent", `0x${"0a".repeat(32)}`, `0x${"0b".repeat(32)}`, 64, 0);
   const [node] = await registerNodes(s, 1);
+  await s.tokenCallEscrow.connect(await timelockSigner(s)).setFeeSeller(signers[0].address);
   const { chainId } = await hre.ethers.provider.getNetwork();
   return { ...s, creator, token, callers, node, domain: tokenVoucherDomain(chainId, escrow) };
 }

@@ -86,6 +86,8 @@ contract TokenCallEscrow is EIP712, ReentrancyGuardTransient {
     mapping(address token => uint256) public protocolFees;
     /// @notice The creator of each token deposited here (its owner share goes to the creator).
     mapping(address token => address) public creatorOf;
+    /// @notice Besides the marketplace's owner (governance), the one account that may {burnFees}.
+    address public feeSeller;
 
     /// @notice `caller` deposited `amount` of `token` (the creator token of `creator`).
     event TokensDeposited(address indexed caller, address indexed token, address indexed creator, uint256 amount);
@@ -113,6 +115,8 @@ contract TokenCallEscrow is EIP712, ReentrancyGuardTransient {
     event EarningsClaimed(address indexed account, address indexed token, uint256 amount);
     /// @notice `amount` of `token` in protocol fees was sold on the curve for `flkBurned` FLK, burned.
     event FeesBurned(address indexed token, uint256 amount, uint256 flkBurned);
+    /// @notice The marketplace's owner named `seller` to sell and burn the protocol fees.
+    event FeeSellerSet(address indexed seller);
 
     /// @notice A zero amount, or a zero amount to take.
     error TokenCallZeroAmount();
@@ -128,6 +132,8 @@ contract TokenCallEscrow is EIP712, ReentrancyGuardTransient {
     error TokenCallNothingToRedeem(uint256 cumulative, uint256 redeemed, uint256 balance);
     /// @notice A withdrawal delay outside its bounds, or a zero address.
     error TokenCallBadParameter();
+    /// @notice Only the marketplace's owner may do this ({setFeeSeller}), or it or the fee seller ({burnFees}).
+    error TokenCallUnauthorized(address account);
 
     /// @param marketplace_ the agent marketplace (split, creator market)
     /// @param registry_ the node registry (node operators)
@@ -228,14 +234,25 @@ contract TokenCallEscrow is EIP712, ReentrancyGuardTransient {
         IERC20(token).safeTransfer(msg.sender, amount);
     }
 
+    /// @notice Names the account that may {burnFees} besides the marketplace's owner (zero: none).
+    /// @param seller the fee seller (a keeper), or the zero address
+    function setFeeSeller(address seller) external {
+        if (msg.sender != marketplace.owner()) revert TokenCallUnauthorized(msg.sender);
+        feeSeller = seller;
+        emit FeeSellerSet(seller);
+    }
+
     /// @notice Sells the protocol fees accrued in `token` on its creator's bonding curve and burns
-    /// the FLK returned (anyone; BuybackBurner sells USDC only). Selling at once is exposed to a
-    /// sandwich on the curve: pass `minFlk` from `CreatorMarket.sellReturn` (docs/agents.md).
+    /// the FLK returned (BuybackBurner sells USDC only). The marketplace's owner or the
+    /// {feeSeller} only: the sale takes `minFlk` from its caller, so anyone could sell with
+    /// `minFlk` 0 between a sale and a buy-back of its own and keep the difference (a sandwich).
+    /// Quote `minFlk` with `CreatorMarket.sellReturn` less a slippage bound (docs/agents.md).
     /// @param token the creator token
     /// @param minFlk least FLK the sale must return
     /// @param deadline last timestamp at which the sale may execute
     /// @return burned FLK wei burned
     function burnFees(address token, uint256 minFlk, uint256 deadline) external nonReentrant returns (uint256 burned) {
+        if (msg.sender != feeSeller && msg.sender != marketplace.owner()) revert TokenCallUnauthorized(msg.sender);
         uint256 amount = protocolFees[token];
         if (amount == 0) revert TokenCallZeroAmount();
         protocolFees[token] = 0;

@@ -6,6 +6,7 @@
  */
 import { expect } from "chai";
 import hre from "hardhat";
+import { timelockSigner } from "../../testkit/deploy";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK } from "../../protocol/units";
 import { isTokenVoucherSigned } from "../../protocol/tokenVoucher";
@@ -239,6 +240,31 @@ describe("TokenCallEscrow", () => {
     expect(await s.flk.balanceOf(await e.getAddress())).to.equal(0n);
     // The escrow holds exactly what is still owed: the deposit left and the two shares to claim.
     expect(await erc20.balanceOf(await e.getAddress())).to.equal(90n * FLK);
+  });
+
+  it("sells fees only for governance or the fee seller it names: anyone else could sandwich the sale between a sale and a buy-back of its own", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice, mallory] = s.callers;
+    const e = s.tokenCallEscrow;
+    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    const v = await signedVoucher(s, alice, 100n * FLK);
+    await e.redeem(v.voucher, v.signature);
+    // Mallory's sandwich: sell first (the curve's price falls), have the fees sold at any price, buy back cheaper.
+    await s.creatorMarket.connect(mallory).sell(s.creator.address, 500n * FLK, 0, hre.ethers.MaxUint256);
+    await expect(e.connect(mallory).burnFees(s.token, 0, hre.ethers.MaxUint256))
+      .to.be.revertedWithCustomError(e, "TokenCallUnauthorized")
+      .withArgs(mallory.address);
+    await expect(e.connect(mallory).setFeeSeller(mallory.address)).to.be.revertedWithCustomError(e, "TokenCallUnauthorized").withArgs(mallory.address);
+    expect(await e.protocolFees(s.token)).to.equal(10n * FLK, "the fees are still there");
+    // Governance sells itself, or names (and replaces) the keeper that does.
+    const gov = await timelockSigner(s);
+    await expect(e.connect(gov).setFeeSeller(alice.address)).to.emit(e, "FeeSellerSet").withArgs(alice.address);
+    await expect(e.connect(alice).burnFees(s.token, 0, hre.ethers.MaxUint256)).to.emit(e, "FeesBurned");
+    await expect(e.burnFees(s.token, 0, hre.ethers.MaxUint256), "the former seller").to.be.revertedWithCustomError(e, "TokenCallUnauthorized");
+    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    const w = await signedVoucher(s, alice, 200n * FLK);
+    await e.redeem(w.voucher, w.signature);
+    await expect(e.connect(gov).burnFees(s.token, 0, hre.ethers.MaxUint256)).to.emit(e, "FeesBurned");
   });
 
   it("redeems a channel's latest voucher, whatever the calls it covers, in under 200k gas (first of a channel: new storage slots)", async () => {
