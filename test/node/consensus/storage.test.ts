@@ -704,7 +704,7 @@ describe("ConsensusStore", () => {
     expect(fs.existsSync(segmentFile(epochDir, "certificates", 0)), "the first certificate segment deleted").to.equal(false);
   });
 
-  it("keeps compacting batch segments across restarts more frequent than the window, and falls back to waiting a window on a torn or missing marks file", async function () {
+  it("keeps compacting batch segments across restarts more frequent than the window, falls back to waiting a window on a torn or missing marks file, and cuts the marks to a cut batch log", async function () {
     this.timeout(60_000);
     const opts = { gcDepth: 2, retainRounds: 6, segmentBytes: 4096, logSegmentBytes: 2048 };
     const { gcDepth, retainRounds, segmentBytes } = opts;
@@ -714,8 +714,9 @@ describe("ConsensusStore", () => {
     const { committee, keys } = testCommittee(4, 1, 11);
     const dag = new DagBuilder(committee, keys);
     const batches = new Map<string, Buffer>();
-    // Three more runs after ROUNDS, with the marks file damaged.
-    for (let r = 1; r <= ROUNDS + 3 * RUN; r++) {
+    // After ROUNDS: three runs with the marks file damaged, one with the batch log cut.
+    const LAST = ROUNDS + 3 * RUN + 20;
+    for (let r = 1; r <= LAST; r++) {
       for (let a = 0; a < 4; a++) {
         const batch = encodeBatch([Buffer.from(`round ${r} author ${a}`), Buffer.alloc(400)]);
         batches.set(hex(batchDigest(batch)), batch);
@@ -731,10 +732,16 @@ describe("ConsensusStore", () => {
     const own = encodeBatch([Buffer.from("own, not proposed yet")]);
     const ownKey = hex(batchDigest(own));
 
-    /** Opens the store in `dir`, runs the DAG on to round `to` through Bullshark, checks what is held and closes it; returns the peak batch bytes. */
-    const run = async (dir: string, to: number, label: string): Promise<number> => {
+    /**
+     * Opens the store in `dir`, runs the DAG on to round `to` through Bullshark, checks what is
+     * held and closes it; returns the peak batch bytes. With `pending`, a batch no certificate
+     * lists yet is stored at the open and must stay until the horizon reaches the open's GC round.
+     */
+    const run = async (dir: string, to: number, label: string, pending?: Buffer): Promise<number> => {
       const store = new ConsensusStore(dir, 1, opts);
       const bullshark = new Bullshark(dag.committee, gcDepth, store.lastBullsharkState());
+      const openGc = bullshark.gcRound;
+      if (pending) await store.putBatch(batchDigest(pending), pending);
       let peak = store.stats().batchBytes;
       const accept = async (c: Certificate) => {
         for (const sub of bullshark.processCertificate(c)) {
@@ -746,6 +753,9 @@ describe("ConsensusStore", () => {
         store.pruneBelow(bullshark.gcRound - gcDepth);
         store.compact({ gcRound: bullshark.gcRound, deliveredIndex: store.lastCommitIndex, ownUncommitted: (key) => key === ownKey });
         peak = Math.max(peak, store.stats().batchBytes);
+        if (pending && bullshark.gcRound - retainRounds - 2 * gcDepth < openGc) {
+          expect(store.hasBatch(batchDigest(pending)), `${label}: a batch stored at the open, at GC round ${bullshark.gcRound}`).to.equal(true);
+        }
       };
       if (!store.hasBatch(batchDigest(own))) await store.putBatch(batchDigest(own), own);
       const recovered = store.takeRecovered();
@@ -758,7 +768,9 @@ describe("ConsensusStore", () => {
         store.putCertificate(c);
         await accept(c);
       }
-      // The commits of the last retainRounds leader rounds (at least) are held, with all their batches.
+      // The commits of the last retainRounds leader rounds (at least) are held, with all their
+      // batches (unless a damaged batch log lost them: a node fetches those again).
+      if (store.damage.length > 0) return store.close().then(() => peak);
       const commits = [...store.commitsFrom(store.retainedFrom)];
       if (store.retainedFrom > 1) expect(commits[0].leaderRound, `${label}: the first commit held`).to.be.at.most(commits.at(-1)!.leaderRound - retainRounds);
       const unreadable: string[] = [];
@@ -796,5 +808,14 @@ describe("ConsensusStore", () => {
       await run(dir, (to += RUN), `after a ${what} marks file`);
       expect(batchSegments(), `${what} marks file: no segment held at the open deleted`).to.include.members(before);
     }
+
+    // A batch log cut at open (a damaged record in an older segment: it and every later segment
+    // go): the marks past the cut are cut to it, so the batches stored after the open, at those
+    // offsets, are not deleted before the horizon reaches the open's GC round.
+    const held = batchSegments().sort();
+    const bytes = fs.readFileSync(path.join(epochDir, held[held.length - 4]));
+    bytes[8 + 32] ^= 0xff;
+    fs.writeFileSync(path.join(epochDir, held[held.length - 4]), bytes);
+    await run(dir, LAST, "after the batch log was cut", encodeBatch([Buffer.from("pending: stored, no certificate lists it yet")]));
   });
 });
