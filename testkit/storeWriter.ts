@@ -1,7 +1,8 @@
 /**
  * A process that runs a ConsensusStore as a node would until it is killed, for crash tests
  * (test/node/consensus/storage.test.ts): it stores the certificates of a fixed DAG (full rounds
- * of four members with fixed keys, so every run builds the same one) and a batch with each, records Bullshark's commits
+ * of four members with fixed keys, so every run builds the same one) and a batch with each (stored
+ * first, as a batch is before a header lists it), records Bullshark's commits (each delivering its certificates' batches)
  * and compacts at each GC with small segments, continuing from what the store recovers. It also
  * votes for every certificate's header (author 0's being its own) before storing it, as the
  * primary does, with a small primary.log that is rewritten often. Prints `committed <index>` once
@@ -22,6 +23,11 @@ export const STORE_WRITER = {
   options: { gcDepth: 2, retainRounds: 6, segmentBytes: 4096, logSegmentBytes: 2048, primaryLogBytes: 2048 } satisfies StoreOptions,
 };
 
+/** The batch the writer stores with the certificate of `author` at `round`. */
+export function writerBatch(round: number, author: number): Buffer {
+  return encodeBatch([Buffer.from(`round ${round} author ${author}`), Buffer.alloc(400)]);
+}
+
 /** The DAG the writer stores, certificates in round order. */
 export function writerDag(): DagBuilder {
   const { committee, keys } = testCommittee(4, 1, STORE_WRITER.seed);
@@ -37,7 +43,13 @@ async function main(): Promise<void> {
   const bullshark = new Bullshark(dag.committee, gcDepth, store.lastBullsharkState());
   const accept = async (c: ReturnType<DagBuilder["get"]>) => {
     for (const sub of bullshark.processCertificate(c)) {
-      await store.recordCommit(sub, []);
+      const batches = sub.certificates.map(({ header: h }) => ({
+        digest: batchDigest(writerBatch(h.round, h.author)),
+        author: h.author,
+        round: h.round,
+        createdAt: h.createdAt,
+      }));
+      await store.recordCommit(sub, batches);
       process.stdout.write(`committed ${sub.index}\n`);
     }
     store.pruneBelow(bullshark.gcRound - gcDepth);
@@ -57,10 +69,10 @@ async function main(): Promise<void> {
       await voted;
       process.stdout.write(`voted ${c.header.round}\n`);
     }
-    store.putCertificate(c);
     // A batch with each, so batch segments fill and are compacted (retainedFrom moves with them).
-    const batch = encodeBatch([Buffer.from(`round ${c.header.round} author ${c.header.author}`), Buffer.alloc(400)]);
+    const batch = writerBatch(c.header.round, c.header.author);
     await store.putBatch(batchDigest(batch), batch);
+    store.putCertificate(c);
     await accept(c);
   }
   process.stdout.write("done\n");

@@ -20,6 +20,8 @@
  *                       record in the batch segments, rebuilt at every open and after compactions.
  * - `retained`:         the lowest sub-DAG index whose batches are all still held (fsynced before
  *                       any segment is deleted).
+ * - `marks`:            the compaction marks (see {@link compact}), rewritten durably at open and
+ *                       at the first GC in each new batch segment.
  *
  * Memory does not grow with the epoch (docs/consensus.md "Memory over an epoch"): certificates
  * are indexed in memory only for the rounds above `gcRound - gcDepth`; older rounds are read back
@@ -168,7 +170,10 @@ export class ConsensusStore {
   /** Records in the batch segments held (the index is rebuilt once it holds far more entries). */
   private batchRecords = 0;
   /** At each GC, the GC round and where batches.log ended, oldest first (see {@link compact}). */
-  private readonly marks: { gcRound: number; end: number }[] = [];
+  private readonly marks: Mark[] = [];
+  /** The batch segment (its start) that was current when the `marks` file was last written. */
+  private marksWrittenIn = -1;
+  private readonly marksFile: string;
   /** The lowest sub-DAG index whose batches are all held. */
   private retainedFromValue = 1;
   /** The value last written to the `retained` file. */
@@ -291,7 +296,20 @@ export class ConsensusStore {
     this.commitsIdx.truncate((this.lastCommit?.index ?? 0) + 1);
     this.recover(this.recoverFromValue);
     // Everything stored before this open was stored at or before the last commit's GC round.
-    this.marks.push({ gcRound: this.gcRoundOf(this.bullsharkState), end: this.batchLog.length });
+    // The marks of earlier runs below that round still hold for what is below their ends, up to
+    // where the batch log survived (a damaged tail was cut, and its offsets will hold newer
+    // batches): they are written back at once, clamped, so the old ends never come back.
+    const opened = { gcRound: this.gcRoundOf(this.bullsharkState), end: this.batchLog.length };
+    this.marksFile = file("marks");
+    for (const m of readMarks(this.marksFile)) if (m.gcRound < opened.gcRound) this.marks.push({ gcRound: m.gcRound, end: Math.min(m.end, opened.end) });
+    this.marks.push(opened);
+    this.writeMarks();
+  }
+
+  /** Writes the marks to the `marks` file (replaced whole, fsynced: a crash leaves the old or the new list). */
+  private writeMarks(): void {
+    writeDurably(this.marksFile, JSON.stringify(this.marks.map((m) => [m.gcRound, m.end])));
+    this.marksWrittenIn = this.batchLog.currentStart;
   }
 
   /**
@@ -584,6 +602,10 @@ export class ConsensusStore {
     this.marks.push({ gcRound: input.gcRound, end: this.batchLog.length });
     const horizonRound = input.gcRound - this.retainRounds - 2 * this.gcDepth;
     while (this.marks.length > 1 && this.marks[1].gcRound <= horizonRound) this.marks.shift();
+    // Segments go whole, so a restart needs, per segment, only the first mark past its end: the
+    // first of this GC's in a new segment. The marks taken since are lost at a crash, which only
+    // delays deletion (with fewer marks, the end below which segments go can only be lower).
+    if (this.batchLog.currentStart !== this.marksWrittenIn) this.writeMarks();
     if (this.compaction) return;
     // Only segments written to the OS in full: their records are read below.
     const batchEnd = this.marks[0].gcRound <= horizonRound ? Math.min(this.marks[0].end, this.batchLog.written) : 0;
@@ -860,6 +882,35 @@ export function pruneDeliveries(delivered: Map<string, number>, below: number): 
 /** The round of an encoded certificate, read from its header without decoding it (tag u8, epoch u64, round u64). */
 function certificateRound(encoded: Buffer): number {
   return encoded.length >= 17 ? Number(encoded.readBigUInt64LE(9)) : 0;
+}
+
+/** At a GC: its round, and where batches.log ended (everything below was stored at or before it). */
+interface Mark {
+  gcRound: number;
+  end: number;
+}
+
+/**
+ * The marks in `file` (a JSON list of [gcRound, end], both increasing), or none if it is missing
+ * or not such a list (a torn or damaged file): fewer marks only delay deletion.
+ */
+function readMarks(file: string): Mark[] {
+  let list: unknown;
+  try {
+    list = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(list)) return [];
+  const marks: Mark[] = [];
+  for (const m of list) {
+    if (!Array.isArray(m) || m.length !== 2 || !m.every((x) => Number.isSafeInteger(x) && x >= 0)) return [];
+    const [gcRound, end] = m as number[];
+    const prev = marks.at(-1);
+    if (prev && (gcRound <= prev.gcRound || end < prev.end)) return [];
+    marks.push({ gcRound, end });
+  }
+  return marks;
 }
 
 /** Writes a small file so that a crash leaves either the old or the new content, fsynced. */

@@ -116,6 +116,11 @@ export class SegmentedLog {
     return this.segments[0].base;
   }
 
+  /** Offset where the current (last) segment starts. */
+  get currentStart(): number {
+    return this.head.base;
+  }
+
   /** Offset past the last record appended (including those still buffered). */
   get length(): number {
     return this.head.base + this.head.log.length;

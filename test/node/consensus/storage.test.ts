@@ -8,9 +8,18 @@ import { DigestIndex } from "../../../node/storage/digestIndex";
 import { SegmentDamage, SegmentedLog, segmentFile } from "../../../node/storage/segmentedLog";
 import { spawn } from "node:child_process";
 import { Bullshark } from "../../../node/consensus/bullshark/bullshark";
-import { batchDigest, decodeCertificate, encodeBatch, encodeCertificate, makeCertificate, signHeader } from "../../../node/consensus/types/messages";
+import {
+  batchDigest,
+  Certificate,
+  decodeCertificate,
+  encodeBatch,
+  encodeCertificate,
+  hex,
+  makeCertificate,
+  signHeader,
+} from "../../../node/consensus/types/messages";
 import { DagBuilder, testCommittee } from "./dagFixtures";
-import { STORE_WRITER, writerDag } from "../../../testkit/storeWriter";
+import { STORE_WRITER, writerBatch, writerDag } from "../../../testkit/storeWriter";
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "consensus-store-"));
@@ -649,6 +658,12 @@ describe("ConsensusStore", () => {
         `${label}: the commits held, exactly`,
       ).to.deep.equal(leaders.slice(from - 1, store.lastCommitIndex).map((r, i) => [from + i, r]));
       if (from > 1) expect(() => [...store.commitsFrom(1)]).to.throw(SequenceCompacted);
+      // The batches of the commits held were not compacted away, whatever the kill interrupted.
+      const unreadable: string[] = [];
+      for (const b of commits.flatMap((c) => c.batches)) {
+        if (!(await store.getBatch(b.digest))?.equals(writerBatch(b.round, b.author))) unreadable.push(`round ${b.round} author ${b.author}`);
+      }
+      expect(unreadable, `${label}: batches of the commits held`).to.deep.equal([]);
       const stats = store.stats();
       expect(stats.certificateBytes, `${label}: certificates within the window`).to.be.at.most(certBound);
       // The lowest round held: that of the first record of the oldest certificate segment.
@@ -687,5 +702,120 @@ describe("ConsensusStore", () => {
     expect(last.retainedFrom).to.be.greaterThan(1);
     expect(fs.existsSync(segmentFile(epochDir, "consensus", 0)), "the first commit segment deleted").to.equal(false);
     expect(fs.existsSync(segmentFile(epochDir, "certificates", 0)), "the first certificate segment deleted").to.equal(false);
+  });
+
+  it("keeps compacting batch segments across restarts more frequent than the window, falls back to waiting a window on a torn or missing marks file, and cuts the marks to a cut batch log", async function () {
+    this.timeout(60_000);
+    const opts = { gcDepth: 2, retainRounds: 6, segmentBytes: 4096, logSegmentBytes: 2048 };
+    const { gcDepth, retainRounds, segmentBytes } = opts;
+    const ROUNDS = 200;
+    /** Rounds per run of the restarted store: fewer than the window (retainRounds + 2·gcDepth). */
+    const RUN = 4;
+    const { committee, keys } = testCommittee(4, 1, 11);
+    const dag = new DagBuilder(committee, keys);
+    const batches = new Map<string, Buffer>();
+    // After ROUNDS: three runs with the marks file damaged, one with the batch log cut.
+    const LAST = ROUNDS + 3 * RUN + 20;
+    for (let r = 1; r <= LAST; r++) {
+      for (let a = 0; a < 4; a++) {
+        const batch = encodeBatch([Buffer.from(`round ${r} author ${a}`), Buffer.alloc(400)]);
+        batches.set(hex(batchDigest(batch)), batch);
+        dag.add(r, a, undefined, [batchDigest(batch)]);
+      }
+    }
+    const record = 8 + 32 + [...batches.values()][0].length;
+    // What an uninterrupted run may hold (docs/consensus.md "Disk over an epoch"): the batches of
+    // the rounds from the horizon (retainRounds + 2·gcDepth below the GC round, itself about
+    // gcDepth below the round), a few rounds of slack, and the segment cut through plus the current one.
+    const bound = (retainRounds + 4 * gcDepth) * 4 * record + 2 * segmentBytes;
+    // An own batch no header carries: it may be proposed again, so it is never deleted.
+    const own = encodeBatch([Buffer.from("own, not proposed yet")]);
+    const ownKey = hex(batchDigest(own));
+
+    /**
+     * Opens the store in `dir`, runs the DAG on to round `to` through Bullshark, checks what is
+     * held and closes it; returns the peak batch bytes. With `pending`, a batch no certificate
+     * lists yet is stored at the open and must stay until the horizon reaches the open's GC round.
+     */
+    const run = async (dir: string, to: number, label: string, pending?: Buffer): Promise<number> => {
+      const store = new ConsensusStore(dir, 1, opts);
+      const bullshark = new Bullshark(dag.committee, gcDepth, store.lastBullsharkState());
+      const openGc = bullshark.gcRound;
+      if (pending) await store.putBatch(batchDigest(pending), pending);
+      let peak = store.stats().batchBytes;
+      const accept = async (c: Certificate) => {
+        for (const sub of bullshark.processCertificate(c)) {
+          await store.recordCommit(
+            sub,
+            sub.certificates.map(({ header: h }) => ({ digest: h.payload[0], author: h.author, round: h.round, createdAt: h.createdAt })),
+          );
+        }
+        store.pruneBelow(bullshark.gcRound - gcDepth);
+        store.compact({ gcRound: bullshark.gcRound, deliveredIndex: store.lastCommitIndex, ownUncommitted: (key) => key === ownKey });
+        peak = Math.max(peak, store.stats().batchBytes);
+        if (pending && bullshark.gcRound - retainRounds - 2 * gcDepth < openGc) {
+          expect(store.hasBatch(batchDigest(pending)), `${label}: a batch stored at the open, at GC round ${bullshark.gcRound}`).to.equal(true);
+        }
+      };
+      if (!store.hasBatch(batchDigest(own))) await store.putBatch(batchDigest(own), own);
+      const recovered = store.takeRecovered();
+      for (const c of recovered) await accept(c);
+      const from = Math.max(bullshark.gcRound + 1, ...recovered.map((c) => c.header.round));
+      for (const c of dag.all()) {
+        if (c.header.round < from || c.header.round > to || store.hasCertificate(c.digest)) continue;
+        const batch = batches.get(hex(c.header.payload[0]))!;
+        await store.putBatch(c.header.payload[0], batch);
+        store.putCertificate(c);
+        await accept(c);
+      }
+      // The commits of the last retainRounds leader rounds (at least) are held, with all their
+      // batches (unless a damaged batch log lost them: a node fetches those again).
+      if (store.damage.length > 0) return store.close().then(() => peak);
+      const commits = [...store.commitsFrom(store.retainedFrom)];
+      if (store.retainedFrom > 1) expect(commits[0].leaderRound, `${label}: the first commit held`).to.be.at.most(commits.at(-1)!.leaderRound - retainRounds);
+      const unreadable: string[] = [];
+      for (const b of commits.flatMap((c) => c.batches)) {
+        if (!(await store.getBatch(b.digest))?.equals(batches.get(hex(b.digest))!)) unreadable.push(`round ${b.round} author ${b.author}`);
+      }
+      expect(unreadable, `${label}: batches of the commits held`).to.deep.equal([]);
+      expect((await store.getBatch(batchDigest(own)))?.equals(own), `${label}: the own uncommitted batch`).to.equal(true);
+      await store.close();
+      return peak;
+    };
+
+    const uninterrupted = await run(tempDir(), ROUNDS, "uninterrupted");
+    expect(uninterrupted, "an uninterrupted run's peak batch bytes").to.be.at.most(bound);
+    const dir = tempDir();
+    let peak = 0;
+    for (let to = RUN; to <= ROUNDS; to += RUN) peak = Math.max(peak, await run(dir, to, `restarted at round ${to}`));
+    // On the old code each run started a window over, so nothing was ever deleted (~360 KB).
+    expect(peak, "peak batch bytes of a store reopened every few rounds").to.be.at.most(bound);
+
+    // A torn or missing marks file: nothing stored before the open is deleted during a run
+    // shorter than the window (as before marks were kept), and what is needed stays readable.
+    const epochDir = path.join(dir, "epoch-1");
+    const marks = path.join(epochDir, "marks");
+    const batchSegments = () => fs.readdirSync(epochDir).filter((f) => /^batches-\d{16}\.log$/.test(f));
+    const damages: [string, () => void][] = [
+      ["torn", () => fs.truncateSync(marks, Math.floor(fs.statSync(marks).size / 2))],
+      ["missing", () => fs.rmSync(marks)],
+      ["cut to an empty list", () => fs.writeFileSync(marks, "[]")],
+    ];
+    let to = ROUNDS;
+    for (const [what, damage] of damages) {
+      const before = batchSegments();
+      damage();
+      await run(dir, (to += RUN), `after a ${what} marks file`);
+      expect(batchSegments(), `${what} marks file: no segment held at the open deleted`).to.include.members(before);
+    }
+
+    // A batch log cut at open (a damaged record in an older segment: it and every later segment
+    // go): the marks past the cut are cut to it, so the batches stored after the open, at those
+    // offsets, are not deleted before the horizon reaches the open's GC round.
+    const held = batchSegments().sort();
+    const bytes = fs.readFileSync(path.join(epochDir, held[held.length - 4]));
+    bytes[8 + 32] ^= 0xff;
+    fs.writeFileSync(path.join(epochDir, held[held.length - 4]), bytes);
+    await run(dir, LAST, "after the batch log was cut", encodeBatch([Buffer.from("pending: stored, no certificate lists it yet")]));
   });
 });
