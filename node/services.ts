@@ -79,6 +79,7 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
           registry: config.chain!.registry,
           nodeKey: selfKey,
           escrow: config.tokenCalls.escrow,
+          dataDir: path.join(config.dataDir, "token-calls"),
           signer: config.signer,
           marketId,
           currentEpochStart: () => chain.currentEpochStart(),
@@ -169,11 +170,12 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
     },
     close: async () => {
       clearInterval(rentKeeper);
-      tokenCalls?.close();
       reporter?.stop();
       submitter?.close();
       await supervisor?.close();
       await edge?.close();
+      // After the gateway: a call it still admits keeps its voucher.
+      await tokenCalls?.close();
     },
   };
 }

@@ -6,9 +6,12 @@
  * and the caller's deposit (less a requested withdrawal) covers everything it vouched to this node
  * in that token and this node has not redeemed: otherwise the call is refused (402) before it runs.
  * The desk keeps the latest voucher of each channel and redeems them on chain ({@link redeemDue}).
+ * With a `file`, each voucher is on disk before its call is admitted and a restarted node redeems it:
+ * the vouchers are the operator's money for calls already served.
  */
 import type { TypedDataDomain } from "ethers";
 import { isTokenVoucherSigned, type TokenVoucher } from "../../protocol/tokenVoucher";
+import { AppendLog, type LogDamage } from "../storage/appendLog";
 
 /** What the desk reads from the chain. */
 export interface TokenCallChain {
@@ -40,15 +43,33 @@ export interface TokenCallDeskOptions {
   chain: TokenCallChain;
   /** Most channels held with unredeemed vouchers (default 100,000): a new caller beyond it is refused until a redemption frees room. */
   maxChannels?: number;
+  /** The append-only log the vouchers are kept in across restarts (undefined: in memory only). */
+  file?: string;
+  /** The log is rewritten to the live channels once past this or twice its last rewrite, whichever is more (default 1 MiB). */
+  logBytes?: number;
+  /** Told when opening the log found its end damaged and dropped it (a torn last record: a crash mid-write). */
+  onDamage?: (damage: LogDamage) => void;
 }
 
 /** Admits token-paid agent calls and keeps their vouchers until redeemed. */
 export class TokenCallDesk {
   private readonly channels = new Map<string, Channel>();
+  private closed = false;
   private readonly maxChannels: number;
+  private log: AppendLog | undefined;
+  private readonly logBytes: number;
+  /** The log's length after its last rewrite: the next one waits until it doubled. */
+  private rewrittenBytes = 0;
 
   constructor(private readonly o: TokenCallDeskOptions) {
     this.maxChannels = o.maxChannels ?? 100_000;
+    this.logBytes = o.logBytes ?? 2 ** 20;
+    if (o.file) {
+      this.log = AppendLog.open(o.file, (payload) => this.replay(payload), { onDamage: o.onDamage });
+      // Replay kept the channels' redemptions only to drop the channels they settle.
+      for (const [key, c] of this.channels) if (c.voucher.cumulative <= c.redeemed) this.channels.delete(key);
+      this.rewriteIfLong();
+    }
   }
 
   /**
@@ -72,6 +93,7 @@ export class TokenCallDesk {
     const [onChain, deposit] = await Promise.all([this.o.chain.redeemedOf(voucher), this.o.chain.depositOf(voucher.caller, voucher.token)]);
 
     // No await from here: check and record at once.
+    if (this.closed) return "this node is shutting down: try again later"; // its voucher could no longer be kept
     const current = this.channels.get(key);
     const redeemed = current && current.redeemed > onChain ? current.redeemed : onChain;
     const accepted = current && current.voucher.cumulative > redeemed ? current.voucher.cumulative : redeemed;
@@ -83,6 +105,12 @@ export class TokenCallDesk {
     if (vouched > available)
       return `the deposit of ${voucher.caller} in ${voucher.token} covers ${available} (less a requested withdrawal), ${vouched} would be vouched to this node: deposit more in TokenCallEscrow`;
     this.channels.set(key, { ...v, redeemed });
+    if (this.log) {
+      // The call is served only once its voucher survives a crash.
+      this.log.append(encodeVoucher(v));
+      await this.log.sync();
+      this.rewriteIfLong();
+    }
     return undefined;
   }
 
@@ -94,24 +122,79 @@ export class TokenCallDesk {
   /**
    * Redeems every due voucher with `send` (TokenCallEscrow.redeem from the node's wallet; anyone
    * may send it, the node's share goes to its operator) and forgets the channels it settled. A
-   * failed redemption keeps its channel for the next round. Returns how many were redeemed.
+   * failed redemption keeps its channel for the next round, unless the chain shows the voucher
+   * redeemed already (by anyone, or by this node before a restart lost the record of it).
+   * Returns how many this round redeemed.
    */
   async redeemDue(send: (v: SignedTokenVoucher) => Promise<void>): Promise<number> {
     let count = 0;
     for (const v of this.due()) {
       try {
         await send(v);
+        count++;
       } catch {
-        continue;
+        if ((await this.o.chain.redeemedOf(v.voucher).catch(() => 0n)) < v.voucher.cumulative) continue;
       }
-      count++;
       const key = channelKey(v.voucher);
       const c = this.channels.get(key);
       // A call admitted meanwhile raised the channel: keep it, with what is now redeemed.
       if (c && c.voucher.cumulative > v.voucher.cumulative) c.redeemed = v.voucher.cumulative;
       else this.channels.delete(key);
+      // Not synced: a lost redemption record only makes the next round ask the chain again.
+      this.log?.append(encodeRedeemed(key, v.voucher.cumulative));
+    }
+    if (this.log) {
+      await this.log.sync();
+      this.rewriteIfLong();
     }
     return count;
+  }
+
+  /** Flushes and closes the log; the desk admits nothing after. */
+  async close(): Promise<void> {
+    const log = this.log;
+    this.log = undefined;
+    this.closed = true;
+    await log?.close();
+  }
+
+  /** Applies one record of the log: the highest voucher of each channel and what it is known to have redeemed. */
+  private replay(payload: Buffer): void {
+    const r = decodeRecord(payload);
+    if (!r) return; // written by this desk and CRC-checked: only a newer format's record, which this one cannot use
+    if ("redeemed" in r) {
+      const c = this.channels.get(r.key);
+      if (c && c.redeemed < r.redeemed) c.redeemed = r.redeemed;
+      return;
+    }
+    const key = channelKey(r.voucher);
+    const c = this.channels.get(key);
+    if (!c) this.channels.set(key, { ...r, redeemed: 0n });
+    else if (c.voucher.cumulative < r.voucher.cumulative) this.channels.set(key, { ...r, redeemed: c.redeemed });
+  }
+
+  /**
+   * Bounds the log: past `logBytes` and twice its length after the last rewrite, it is replaced by
+   * the live channels (their voucher and what they redeemed), so settled channels and superseded
+   * vouchers leave the disk and a rewrite costs at most as much as the appends since the last.
+   * Only when every record appended is on disk, so the rewrite holds each one an admission relied on.
+   */
+  private rewriteIfLong(): void {
+    const log = this.log;
+    if (!log || !this.o.file || log.length < Math.max(this.logBytes, 2 * this.rewrittenBytes) || !log.idle) return;
+    const records: Buffer[] = [];
+    for (const [key, c] of this.channels) {
+      records.push(encodeVoucher(c));
+      if (c.redeemed > 0n) records.push(encodeRedeemed(key, c.redeemed));
+    }
+    log.closeIdle();
+    try {
+      AppendLog.rewrite(this.o.file, records);
+    } finally {
+      // A failed rewrite left the old log: appends go on to it (a closed one would hang every admission).
+      this.log = AppendLog.open(this.o.file, () => {});
+    }
+    this.rewrittenBytes = this.log.length;
   }
 
   /** What `caller` vouched to this node in `token` on its other channels and the node has not redeemed. */
@@ -127,4 +210,29 @@ export class TokenCallDesk {
 
 function channelKey(v: TokenVoucher): string {
   return `${v.caller.toLowerCase()}:${v.agentId}:${v.nodeId}:${v.token.toLowerCase()}`;
+}
+
+/** A log record: an accepted voucher with its signature (JSON, amounts in decimal). */
+function encodeVoucher({ voucher: v, signature }: SignedTokenVoucher): Buffer {
+  return Buffer.from(
+    JSON.stringify({ caller: v.caller, agentId: String(v.agentId), nodeId: v.nodeId, token: v.token, cumulative: String(v.cumulative), signature }),
+  );
+}
+
+/** A log record: channel `key` redeemed up to `redeemed` on chain. */
+function encodeRedeemed(key: string, redeemed: bigint): Buffer {
+  return Buffer.from(JSON.stringify({ channel: key, redeemed: String(redeemed) }));
+}
+
+function decodeRecord(payload: Buffer): SignedTokenVoucher | { key: string; redeemed: bigint } | undefined {
+  try {
+    const r = JSON.parse(payload.toString("utf8")) as Record<string, unknown>;
+    if (typeof r.channel === "string" && typeof r.redeemed === "string") return { key: r.channel, redeemed: BigInt(r.redeemed) };
+    const { caller, agentId, nodeId, token, cumulative, signature } = r;
+    if (typeof caller !== "string" || typeof agentId !== "string" || typeof nodeId !== "number" || typeof token !== "string") return undefined;
+    if (typeof cumulative !== "string" || typeof signature !== "string") return undefined;
+    return { voucher: { caller, agentId: BigInt(agentId), nodeId, token, cumulative: BigInt(cumulative) }, signature };
+  } catch {
+    return undefined;
+  }
 }

@@ -4,8 +4,11 @@
  * into the node's earnings on TokenCallEscrow. The keeper redeems every due voucher each
  * `redeemEveryMs`, and at once when the escrow logs a `WithdrawalRequested` (looked for each
  * `watchMs`): a caller who asks its deposit back has `withdrawDelay` before it leaves, and the
- * node must redeem what it was vouched within it.
+ * node must redeem what it was vouched within it. The desk keeps its vouchers in `dataDir`, one
+ * log per escrow, so a restarted node still redeems what it was vouched before.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { Contract, type Provider, type Wallet } from "ethers";
 import { tokenVoucherDomain } from "../../protocol/tokenVoucher";
 import { TokenCallDesk } from "../acks/tokenCallDesk";
@@ -25,6 +28,8 @@ export interface TokenCallsOptions {
   /** The node's ed25519 public key (32 bytes, hex without 0x). */
   nodeKey: string;
   escrow: string;
+  /** Where the desk's vouchers are kept across restarts (created if missing). */
+  dataDir: string;
   /** Pays the redemptions' gas (the node's share goes to its operator whoever sends them). */
   signer: Wallet;
   /** The AgentMarketplace id of a hosted agent (undefined: not listed). */
@@ -36,11 +41,11 @@ export interface TokenCallsOptions {
   logger: Logger;
 }
 
-/** The gateway's token-paid calls and the keeper running beside them; `close` stops the keeper. */
+/** The gateway's token-paid calls and the keeper running beside them; `close` stops the keeper and closes the desk's log. */
 export interface TokenCalls {
   paid: TokenPaidAgents;
   desk: TokenCallDesk;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Starts token-paid calls, or returns undefined (logged) while this node is not in the registry. */
@@ -58,7 +63,16 @@ export async function startTokenCalls(o: TokenCallsOptions): Promise<TokenCalls 
     return start.startBlock;
   };
   const chain = tokenCallChain({ provider: o.provider, escrow: o.escrow, marketplace: (await escrow.marketplace()) as string, epochStartBlock });
-  const desk = new TokenCallDesk({ nodeId, domain: tokenVoucherDomain(o.chainId, o.escrow), chain });
+  fs.mkdirSync(o.dataDir, { recursive: true });
+  const desk = new TokenCallDesk({
+    nodeId,
+    domain: tokenVoucherDomain(o.chainId, o.escrow),
+    chain,
+    // Vouchers are signed for one escrow: another escrow in the config starts a log of its own.
+    file: path.join(o.dataDir, `vouchers-${o.escrow.toLowerCase()}.log`),
+    onDamage: (damage) => o.logger.warn("token voucher log: a damaged end dropped (a crash mid-write)", { ...damage }),
+  });
+  if (desk.due().length > 0) o.logger.info("token vouchers reloaded", { due: desk.due().length });
   const keeper = new RedemptionKeeper(desk, escrow, o.provider, await o.provider.getBlockNumber(), o.logger);
   const redeemTimer = setInterval(() => keeper.run(), o.redeemEveryMs);
   const watchTimer = setInterval(() => keeper.watch(), o.watchMs);
@@ -66,9 +80,10 @@ export async function startTokenCalls(o: TokenCallsOptions): Promise<TokenCalls 
   return {
     desk,
     paid: { desk, nodeId, marketId: o.marketId, epoch: async () => (await o.currentEpochStart()).epoch },
-    close: () => {
+    close: async () => {
       clearInterval(redeemTimer);
       clearInterval(watchTimer);
+      await desk.close();
     },
   };
 }

@@ -5,15 +5,32 @@
  * without token funds is refused before it runs, each call must raise the voucher by the agent's
  * token price for the call's epoch (a price change racing a call does not reach it), forged and
  * wrong-token vouchers are refused, a requested withdrawal stops covering calls, and the desk's
- * redemption pays the node's operator on chain.
+ * redemption pays the node's operator on chain. With a file the vouchers outlive the desk: a torn
+ * last record reopens without that voucher, and the file stays bounded over many vouchers and
+ * redemptions.
  */
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { TokenCallDesk } from "../../../node/acks/tokenCallDesk";
+import type { LogDamage } from "../../../node/storage/appendLog";
 import { FLK } from "../../../protocol/units";
 import { tokenChannelId } from "../../../protocol/tokenVoucher";
 import { buyCreatorToken, signedVoucher, tokenDeskSuite } from "../../../testkit/tokenCalls";
+
+type DeskSuite = Awaited<ReturnType<typeof tokenDeskSuite>>;
+
+/** A desk keeping its vouchers in `file`, torn ends reported to `damage`. */
+function fileDesk(f: DeskSuite, file: string, damage: LogDamage[] = [], logBytes?: number): TokenCallDesk {
+  return new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain: f.chain, file, logBytes, onDamage: (d) => damage.push(d) });
+}
+
+function tempFile(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), "token-desk-")), "vouchers.log");
+}
 
 /** The fixture and a desk of its own: the chain is restored per test, a desk's memory is not. */
 async function withDesk() {
@@ -105,5 +122,107 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     expect(await fresh.admit(1n, 6, await signedVoucher(s, alice, 6n * FLK))).to.match(
       /covers 1000000000000000000 \(less a requested withdrawal\), 2000000000000000000/,
     );
+  });
+
+  it("forgets a channel whose voucher the chain shows redeemed already, also after a restart, when its redemption fails", async () => {
+    const f = await loadFixture(tokenDeskSuite);
+    const [alice, bob] = f.s.callers;
+    await f.escrow.connect(alice).deposit(f.s.creator.address, 10n * FLK);
+    const file = tempFile();
+    const desk = fileDesk(f, file);
+    const v = await signedVoucher(f.s, alice, 2n * FLK);
+    expect(await desk.admit(1n, 6, v)).to.equal(undefined);
+    // Anyone may redeem: bob does, so the node's own redemption reverts (TokenCallNothingToRedeem).
+    await (await f.escrow.connect(bob).redeem(v.voucher, v.signature)).wait();
+    await desk.close();
+    const reopened = fileDesk(f, file);
+    const send = async ({ voucher, signature }: { voucher: typeof v.voucher; signature: string }) =>
+      void (await (await f.escrow.connect(f.s.node.owner).redeem(voucher, signature)).wait());
+    expect(await reopened.redeemDue(send)).to.equal(0);
+    expect(reopened.due()).to.deep.equal([]);
+    await reopened.close();
+    const again = fileDesk(f, file);
+    expect(again.due()).to.deep.equal([]);
+    await again.close();
+    expect(await f.escrow.earnings(f.s.token, f.s.node.owner.address)).to.equal(400_000_000_000_000_000n);
+  });
+
+  it("reopens a file whose last record is torn without that voucher and without error, and appends after it", async () => {
+    const f = await loadFixture(tokenDeskSuite);
+    const [alice, bob] = f.s.callers;
+    await f.escrow.connect(alice).deposit(f.s.creator.address, 10n * FLK);
+    await f.escrow.connect(bob).deposit(f.s.creator.address, 10n * FLK);
+    const file = tempFile();
+    const desk = fileDesk(f, file);
+    expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK))).to.equal(undefined);
+    const aliceEnd = fs.statSync(file).size;
+    const bobs = await signedVoucher(f.s, bob, 2n * FLK);
+    expect(await desk.admit(1n, 6, bobs)).to.equal(undefined);
+    await desk.close();
+    // A crash in the middle of writing bob's record: its last 10 bytes never reached the disk.
+    fs.truncateSync(file, fs.statSync(file).size - 10);
+
+    const damage: LogDamage[] = [];
+    const reopened = fileDesk(f, file, damage);
+    expect(reopened.due().map((d) => [d.voucher.caller, d.voucher.cumulative])).to.deep.equal([[alice.address, 2n * FLK]]);
+    expect(damage.map((d) => [d.kind, d.offset])).to.deep.equal([["torn", aliceEnd]]);
+    // Bob's call was never served (admit had not returned): he sends the same voucher again.
+    expect(await reopened.admit(1n, 6, bobs)).to.equal(undefined);
+    await reopened.close();
+    const again = fileDesk(f, file, damage);
+    expect(again.due().map((d) => [d.voucher.caller, d.voucher.cumulative])).to.deep.equal([
+      [alice.address, 2n * FLK],
+      [bob.address, 2n * FLK],
+    ]);
+    expect(damage).to.have.length(1);
+    await again.close();
+  });
+
+  it("keeps its file bounded over many vouchers and redemptions, with only the live channels after a rewrite", async () => {
+    const f = await loadFixture(tokenDeskSuite);
+    const [alice, bob] = f.s.callers;
+    await f.escrow.connect(alice).deposit(f.s.creator.address, 500n * FLK);
+    await f.escrow.connect(bob).deposit(f.s.creator.address, 500n * FLK);
+    const file = tempFile();
+    // A record is under 400 bytes: past 2 KiB the file holds the 2 live channels only, well under 1 KiB.
+    const BOUND = 2048 + 400;
+    let desk = fileDesk(f, file, [], 2048);
+    const redeem = (d: TokenCallDesk) =>
+      d.redeemDue(async ({ voucher, signature }) => void (await (await f.escrow.connect(f.s.node.owner).redeem(voucher, signature)).wait()));
+    let sizes: number[] = [];
+    for (let call = 1n; call <= 30n; call++) {
+      for (const caller of [alice, bob]) {
+        expect(await desk.admit(1n, 6, await signedVoucher(f.s, caller, 2n * FLK * call))).to.equal(undefined);
+        sizes.push(fs.statSync(file).size);
+      }
+      if (call % 10n === 0n) {
+        expect(await redeem(desk)).to.equal(2);
+        sizes.push(fs.statSync(file).size);
+        // Reopened from the file: nothing due after a redemption, so a restart redeems nothing twice.
+        await desk.close();
+        desk = fileDesk(f, file, [], 2048);
+        expect(desk.due()).to.deep.equal([]);
+      }
+    }
+    expect(Math.max(...sizes)).to.be.at.most(BOUND);
+    expect(
+      sizes.some((size, i) => i > 0 && size < sizes[i - 1]),
+      "a rewrite shrank the file",
+    ).to.equal(true);
+
+    // Bob's channel settled, alice calls on until the file is rewritten: bob is off the disk.
+    let call = 30n;
+    sizes = [fs.statSync(file).size];
+    while (sizes.length < 2 || sizes[sizes.length - 1] >= sizes[sizes.length - 2]) {
+      expect(++call).to.be.below(60n);
+      expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK * call))).to.equal(undefined);
+      sizes.push(fs.statSync(file).size);
+    }
+    expect(fs.readFileSync(file, "utf8").toLowerCase()).to.not.include(bob.address.slice(2).toLowerCase());
+    expect(Math.max(...sizes)).to.be.at.most(BOUND);
+    await desk.close();
+    const reopened = fileDesk(f, file);
+    expect(reopened.due().map((d) => [d.voucher.caller, d.voucher.cumulative])).to.deep.equal([[alice.address, 2n * FLK * call]]);
+    await reopened.close();
   });
 });

@@ -1,9 +1,13 @@
 /**
  * The token-call redemption keeper (node/chain/tokenCallKeeper.ts) against TokenCallEscrow on
  * Hardhat: the node's id comes from the registry by its key; a voucher the desk admitted is
- * redeemed at once when its caller asks its deposit back, and on the keeper's period otherwise.
+ * redeemed at once when its caller asks its deposit back, and on the keeper's period otherwise; a
+ * voucher admitted before a restart is redeemed after it.
  */
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import hre from "hardhat";
 import { loadFixture, setBalance } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { startTokenCalls, type TokenCalls } from "../../../node/chain/tokenCallKeeper";
@@ -15,7 +19,7 @@ import { eventually } from "../consensus/cluster";
 
 type DeskSuite = Awaited<ReturnType<typeof tokenDeskSuite>>;
 
-async function start(d: DeskSuite, o: { redeemEveryMs: number; watchMs: number; nodeKey?: string }): Promise<TokenCalls | undefined> {
+async function start(d: DeskSuite, o: { redeemEveryMs: number; watchMs: number; nodeKey?: string; dataDir?: string }): Promise<TokenCalls | undefined> {
   const provider = hre.ethers.provider;
   await setBalance(d.s.node.signer.address, 10n ** 18n);
   return startTokenCalls({
@@ -24,6 +28,7 @@ async function start(d: DeskSuite, o: { redeemEveryMs: number; watchMs: number; 
     registry: await d.s.registry.getAddress(),
     nodeKey: o.nodeKey ?? d.s.node.key.slice(2),
     escrow: await d.escrow.getAddress(),
+    dataDir: o.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "token-calls-")),
     signer: d.s.node.signer,
     marketId: (agent) => (agent === "counter" ? 1n : undefined),
     currentEpochStart: async () => ({ epoch: 6, startBlock: await provider.getBlockNumber() }),
@@ -44,7 +49,7 @@ describe("token-call redemption keeper", function () {
       expect(calls!.paid.marketId("counter")).to.equal(1n);
       expect(await calls!.paid.epoch()).to.equal(6);
     } finally {
-      calls?.close();
+      await calls?.close();
     }
     expect(await start(d, { redeemEveryMs: 3_600_000, watchMs: 3_600_000, nodeKey: "ab".repeat(32) })).to.equal(undefined);
   });
@@ -63,7 +68,7 @@ describe("token-call redemption keeper", function () {
       expect(await d.escrow.earnings(d.s.token, d.s.node.owner.address)).to.equal(400_000_000_000_000_000n);
       expect(await d.escrow.earnings(d.s.token, d.s.creator.address)).to.equal(1_400_000_000_000_000_000n);
     } finally {
-      calls.close();
+      await calls.close();
     }
   });
 
@@ -81,7 +86,33 @@ describe("token-call redemption keeper", function () {
       await eventually("the second voucher redeemed", async () => (await d.escrow.redeemed(tokenChannelId(second.voucher))) === 4n * FLK);
       expect(await d.escrow.earnings(d.s.token, d.s.node.owner.address)).to.equal(800_000_000_000_000_000n);
     } finally {
-      calls.close();
+      await calls.close();
+    }
+  });
+
+  it("redeems after a restart a voucher admitted before it, and the operator's balance in the token rises by its share", async () => {
+    const d = await loadFixture(tokenDeskSuite);
+    const [alice] = d.s.callers;
+    const token = await hre.ethers.getContractAt("IERC20", d.s.token);
+    await d.escrow.connect(alice).deposit(d.s.creator.address, 10n * FLK);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "token-calls-"));
+    // No redemption before the restart: the period is an hour and nobody asks its deposit back.
+    const before = (await start(d, { redeemEveryMs: 3_600_000, watchMs: 3_600_000, dataDir }))!;
+    const v = await signedVoucher(d.s, alice, 6n * FLK);
+    expect(await before.desk.admit(1n, 6, v)).to.equal(undefined);
+    await before.close();
+    expect(await d.escrow.redeemed(tokenChannelId(v.voucher))).to.equal(0n);
+
+    const after = (await start(d, { redeemEveryMs: 200, watchMs: 3_600_000, dataDir }))!;
+    try {
+      await eventually("the voucher redeemed after the restart", async () => (await d.escrow.redeemed(tokenChannelId(v.voucher))) === 6n * FLK);
+      // 20% of 6 tokens to the node's operator (docs/agents.md: the split 20/70/10), claimed into its wallet.
+      const held = await token.balanceOf(d.s.node.owner.address);
+      await d.escrow.connect(d.s.node.owner).claim(d.s.token);
+      expect((await token.balanceOf(d.s.node.owner.address)) - held).to.equal(1_200_000_000_000_000_000n);
+      await eventually("the settled channel forgotten", async () => after.desk.due().length === 0);
+    } finally {
+      await after.close();
     }
   });
 });

@@ -53,7 +53,9 @@ describe("token-paid agent calls in a node process (issue 20)", function () {
     const operatorToken = "op".repeat(16);
     fs.writeFileSync(path.join(node.dir, "operator-token"), operatorToken);
     const escrowAddress = await escrow.getAddress();
+    let dataDir = "";
     await node.start(suite, (config) => {
+      dataDir = path.resolve(path.dirname(node!.configFile), config.dataDir);
       config.gateway = { port: 0, blockstore: path.join(node!.dir, "blocks"), operatorTokenFile: path.join(node!.dir, "operator-token") };
       config.services = { agents: { agents: { counter: { config: roots[0], bundle: roots[1], owner: creator.address, marketId: 1 } } } };
       config.tokenCalls = { escrow: escrowAddress, redeemEveryMs: 1_000 };
@@ -95,6 +97,9 @@ describe("token-paid agent calls in a node process (issue 20)", function () {
     }
     expect(answer.slice(0, 4), n.stderr.slice(-3000)).to.equal("200 ");
     expect((JSON.parse(answer.slice(4)) as { calls: number }).calls).to.equal(1);
+    // The voucher is in the node's data folder before the call is answered: a restart would still redeem it.
+    const log = fs.readFileSync(path.join(dataDir, "token-calls", `vouchers-${escrowAddress.toLowerCase()}.log`), "utf8");
+    expect(log).to.include(`"cumulative":"${voucher.cumulative}"`);
     await eventually("the voucher redeemed by the node", async () => (await escrow.redeemed(tokenChannelId(voucher))) === voucher.cumulative, 60_000);
     // The node's operator: 20% of what was vouched (docs/agents.md, the split 20/70/10), the creator 70%.
     expect(await escrow.earnings(token, registered.owner.address)).to.equal((voucher.cumulative * 2_000n) / 10_000n);
