@@ -403,11 +403,6 @@ export class ConsensusStore {
     this.index(c, this.certLog.append(encodeCertificate(c)), false);
   }
 
-  /** Resolves once every certificate stored so far is written to the OS (not fsynced: a killed process loses none). */
-  certificatesWritten(): Promise<void> {
-    return this.certLog.sync();
-  }
-
   /** True if the certificate is stored and its round is kept in memory. */
   hasCertificate(digest: Digest): boolean {
     return this.certificateIndex.has(hex(digest));

@@ -118,10 +118,11 @@ export class Primary {
     for (const c of this.genesis.values()) this.insert(c);
     this.ownBatches = new OwnBatches(o.me, o.gcDepth, o.store.lastBullsharkState()?.lastCommitted[o.me] ?? 0);
     if (lastOwn) {
-      // Our own certificate is written before it leaves this node (processVote), so one that is
-      // not stored was never seen by anyone: its payload goes into our next header. One at or
-      // below our last committed round was committed or can no longer be (and was pruned from
-      // memory): it is left alone, or its batches would be proposed again and delivered twice.
+      // A header whose certificate is not stored goes on collecting votes; its payload moves into
+      // our next header unless its certificate is formed again or comes back from a peer first
+      // (see accept). One at or below our last committed round was committed or can no longer be
+      // (and was pruned from memory): it is left alone, or its batches would be proposed again
+      // and delivered twice.
       const settled = this.ownBatches.settled(lastOwn.round);
       const certified = settled || o.store.hasCertificate(makeCertificate(lastOwn, []).digest);
       this.current = { header: lastOwn, signatures: new Map(), certified, sentAt: 0 };
@@ -335,10 +336,8 @@ export class Primary {
       c.header,
       [...c.signatures].map(([voter, signature]) => ({ voter, signature })),
     );
+    this.o.network.broadcast(encodePrimary({ kind: "certificate", certificate: cert }));
     this.processCertificate(cert, this.o.me);
-    // Sent once written (to the OS, enough for a killed process): a restart that does not find its
-    // own certificate may then take the header's batches into a new one (see the constructor).
-    void this.o.store.certificatesWritten().then(() => this.o.network.broadcast(encodePrimary({ kind: "certificate", certificate: cert })));
   }
 
   private processCertificate(c: Certificate, from: AuthorityIndex): void {
@@ -368,6 +367,8 @@ export class Primary {
   /** Stores a certificate whose parents are all present and passes it on. */
   private accept(c: Certificate, store: boolean): void {
     if (store) this.o.store.putCertificate(c);
+    // Our current header certified before a restart lost its certificate: a peer had it.
+    if (this.current && !this.current.certified && c.header.author === this.o.me && c.header.id.equals(this.current.header.id)) this.current.certified = true;
     this.requested.delete(hex(c.digest));
     this.insert(c);
     if (c.header.author !== this.o.me) void this.o.worker.fetch(c.header.payload, c.header.author);
