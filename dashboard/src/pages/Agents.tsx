@@ -174,6 +174,7 @@ interface Tally {
  * the call is paid (docs/agents.md "Payment of calls"): the page's key for the account is sent as
  * the client (bound to the account's escrow when the node does not know it: the wallet signs),
  * and the node's receipt is countersigned and posted. Without one the call goes out unpaid (a paid node answers 402).
+ * An agent priced in its owner's creator token can be paid with a voucher instead ({@link TokenPayment}).
  */
 function CallForm({
   gateway,

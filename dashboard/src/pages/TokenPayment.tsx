@@ -43,7 +43,8 @@ export function TokenPayment({
 }) {
   const state = useTokenCalls(account, agent.id, agent.owner);
   return (
-    <fieldset className="card" data-testid="token-payment">
+    // Inside the call form: Enter in its inputs must not submit the form, which would send a USDC-paid call.
+    <fieldset className="card" data-testid="token-payment" onKeyDown={(e) => e.key === "Enter" && e.target instanceof HTMLInputElement && e.preventDefault()}>
       <legend>Pay in the owner&apos;s creator token</legend>
       <Loaded state={state} what="your creator-token deposit">
         {(t) =>
