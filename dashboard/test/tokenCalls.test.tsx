@@ -32,15 +32,17 @@ describe("token-paid calls: the channel's cumulative", () => {
     expect(nextCumulative(4n, 10n, 2n)).toBe(12n);
   });
 
-  it("reads a channel's stored figure only as a decimal uint256, and recording never lowers it", () => {
+  it("keeps a channel's figure per chain and escrow, reads it only as a decimal uint256, and recording never lowers it", () => {
     const channel = `0x${"Ab".repeat(32)}`;
-    expect(channelSlot(channel)).toBe(`fleek.agents.tokenChannel.0x${"ab".repeat(32)}`);
-    for (const junk of ["", "abc", "-1", "1e18", "1".repeat(79)]) expect(storedCumulative(memoryStorage({ [channelSlot(channel)]: junk }), channel)).toBe(0n);
+    const slot = channelSlot(tokenVoucherDomain(31337n, ESCROW), channel);
+    expect(slot).toBe(`fleek.agents.tokenChannel.31337.${ESCROW}.0x${"ab".repeat(32)}`);
+    expect(channelSlot(tokenVoucherDomain(8453n, ESCROW), channel)).not.toBe(slot);
+    for (const junk of ["", "abc", "-1", "1e18", "1".repeat(79)]) expect(storedCumulative(memoryStorage({ [slot]: junk }), slot)).toBe(0n);
     const storage = memoryStorage();
-    recordVouched(storage, channel, 6n);
-    recordVouched(storage, channel, 4n);
-    expect(storedCumulative(storage, channel)).toBe(6n);
-    expect(storage.map.get(channelSlot(channel))).toBe("6");
+    recordVouched(storage, slot, 6n);
+    recordVouched(storage, slot, 4n);
+    expect(storedCumulative(storage, slot)).toBe(6n);
+    expect(storage.map.get(slot)).toBe("6");
   });
 
   it("signs each voucher with the wallet, sends it with x-fleek-pay: token, and keeps it only when the node admitted the call", async () => {
@@ -81,7 +83,7 @@ describe("token-paid calls: the channel's cumulative", () => {
       ["token", "6000000000000000000", true],
       ["token", "12000000000000000000", true],
     ]);
-    expect(storedCumulative(storage, tokenChannelId(channel))).toBe(12n * TOKENS);
+    expect(storedCumulative(storage, channelSlot(domain, tokenChannelId(channel)))).toBe(12n * TOKENS);
   });
 
   it("says in words that the deposit is too small, with its figures in tokens; other refusals as the node gives them", () => {

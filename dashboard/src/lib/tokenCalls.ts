@@ -15,18 +15,23 @@ import { paymentRefusal } from "./callerKey";
 export const PAY_HEADER = "x-fleek-pay";
 export const VOUCHER_HEADER = "x-fleek-voucher";
 
-/** The storage slot of what this page vouched on a channel. */
-export const channelSlot = (channel: string) => `fleek.agents.tokenChannel.${channel.toLowerCase()}`;
+/**
+ * The storage slot of what this page vouched on `channel` of the escrow of `domain`. The channel id
+ * names neither the chain nor the escrow: without them a devnet restarted at the same addresses
+ * would start from the old chain's figure, and the caller would sign (and pay) that much more.
+ */
+export const channelSlot = (domain: TypedDataDomain, channel: string) =>
+  `fleek.agents.tokenChannel.${String(domain.chainId)}.${String(domain.verifyingContract).toLowerCase()}.${channel.toLowerCase()}`;
 
-/** What this page vouched on `channel` (0: nothing, or a slot that is not a uint256 in decimal). */
-export function storedCumulative(storage: Pick<Storage, "getItem">, channel: string): bigint {
-  const stored = storage.getItem(channelSlot(channel));
+/** What this page vouched on the channel of `slot` (0: nothing, or a value that is not a uint256 in decimal). */
+export function storedCumulative(storage: Pick<Storage, "getItem">, slot: string): bigint {
+  const stored = storage.getItem(slot);
   return stored && /^[0-9]{1,78}$/.test(stored) ? BigInt(stored) : 0n;
 }
 
-/** Records that the node accepted `cumulative` on `channel`; a lower figure (an older tab) never lowers it. */
-export function recordVouched(storage: Pick<Storage, "getItem" | "setItem">, channel: string, cumulative: bigint): void {
-  if (cumulative > storedCumulative(storage, channel)) storage.setItem(channelSlot(channel), cumulative.toString());
+/** Records that the node accepted `cumulative` on the channel of `slot`; a lower figure (an older tab) never lowers it. */
+export function recordVouched(storage: Pick<Storage, "getItem" | "setItem">, slot: string, cumulative: bigint): void {
+  if (cumulative > storedCumulative(storage, slot)) storage.setItem(slot, cumulative.toString());
 }
 
 /** The next voucher's cumulative: the larger of the channel's redemptions and what the page vouched, plus one call's price. */
@@ -64,13 +69,13 @@ export async function callAgentWithToken(
   payer: TokenPayer,
   fetchImpl?: typeof fetch,
 ): Promise<TokenAnswer> {
-  const channel = tokenChannelId(payer.channel);
-  const cumulative = nextCumulative(await payer.redeemed(), storedCumulative(payer.storage, channel), payer.price);
+  const slot = channelSlot(payer.domain, tokenChannelId(payer.channel));
+  const cumulative = nextCumulative(await payer.redeemed(), storedCumulative(payer.storage, slot), payer.price);
   const voucher = { ...payer.channel, cumulative };
   const signature = await signTokenVoucher(payer.signer, payer.domain, voucher);
   const header = JSON.stringify({ caller: voucher.caller, token: voucher.token, cumulative: cumulative.toString(), signature });
   const answer = await callAgent(gatewayUrl, id, path, body, fetchImpl, { [PAY_HEADER]: "token", [VOUCHER_HEADER]: header });
-  if (answer.status !== 402) recordVouched(payer.storage, channel, cumulative);
+  if (answer.status !== 402) recordVouched(payer.storage, slot, cumulative);
   return { ...answer, cumulative };
 }
 
