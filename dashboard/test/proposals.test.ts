@@ -24,6 +24,7 @@ const deployment: Deployment = {
     escrow: "0x000000000000000000000000000000000000000d",
     functionRegistry: "0x000000000000000000000000000000000000000e",
     agentMarketplace: "0x000000000000000000000000000000000000000f",
+    tokenCallEscrow: "0x0000000000000000000000000000000000000010",
   },
 };
 const suite = connectSuite(deployment, new JsonRpcProvider(deployment.rpcUrl, 31337, { staticNetwork: true }));

@@ -6,7 +6,7 @@
  * no CORS preflight and a page cannot POST to it from another origin. So are the Agents page's
  * calls, `GET`/`POST /gateways/<i>/agents/<id>/...` (without the page's credentials: an agent call
  * needs none, and the operator's `_fleek` paths stay the operator's; the caller's `x-fleek-client`
- * key passes), and its payment steps, `POST /gateways/<i>/acks/payer` and `/acks/compute`.
+ * key and a token-paid call's `x-fleek-pay` and `x-fleek-voucher` pass), and its payment steps, `POST /gateways/<i>/acks/payer` and `/acks/compute`.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -108,8 +108,11 @@ function forwardToGateway(gateway: string | undefined, upstreamPath: string, wit
   const headers: Record<string, string> = { "content-type": req.headers["content-type"] ?? "application/json" };
   if (withToken && req.headers.authorization) headers.authorization = req.headers.authorization;
   // A paying caller's key (docs/agents.md "Payment of calls"): public, it names who pays, not a credential.
-  const client = req.headers["x-fleek-client"];
-  if (typeof client === "string") headers["x-fleek-client"] = client;
+  // So are a token-paid call's `x-fleek-pay` and voucher: the voucher is the payment the caller signed for this node.
+  for (const name of ["x-fleek-client", "x-fleek-pay", "x-fleek-voucher"]) {
+    const value = req.headers[name];
+    if (typeof value === "string") headers[name] = value;
+  }
   const upstream = http.request(`${gateway}${upstreamPath}`, { method: req.method, headers }, (answer) => {
     const back: Record<string, string> = { "content-type": answer.headers["content-type"] ?? "application/json" };
     const receipt = answer.headers["x-fleek-receipt"];

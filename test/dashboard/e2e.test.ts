@@ -41,6 +41,9 @@ import { startEdgeNode } from "../../node/edge/edgeNode";
 import { Logger } from "../../node/logger";
 import { ServiceSupervisor } from "../../node/services/serviceSupervisor";
 import { agentService } from "../../protocol/usage";
+import { tokenVoucherDomain } from "../../protocol/tokenVoucher";
+import { TokenCallDesk } from "../../node/acks/tokenCallDesk";
+import { tokenCallChain } from "../../node/chain/tokenCallChain";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIST = path.join(ROOT, "dist/dashboard");
@@ -1415,6 +1418,149 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       expect(sink.drainCompute()).to.have.length(1);
       expect(await registry.epoch()).to.equal(epoch);
       await screenshot("agents-paid-call");
+    } finally {
+      gateways.splice(0);
+      await supervisor.close();
+      await edge.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("pays the example agent in its owner's creator token from the page: a deposit too small is refused in the node's words, a deposit approved and made from the page pays a 200", async () => {
+    // The agent of the earlier cases, priced at 2 of its owner's (the wallet's) creator token from the next epoch:
+    // the page signs at the current epoch's price, as the node charges it.
+    const market = new Contract(deployment.contracts.agentMarketplace, abi("agents/AgentMarketplace.sol/AgentMarketplace.json"), wallet);
+    const id = Number(await market.agentCount());
+    await (await market.setPrice(id, 500_000n, parseEther("2"))).wait();
+    const creatorMarket = new Contract(deployment.contracts.creatorMarket, abi("creator/CreatorMarket.sol/CreatorMarket.json"), wallet);
+    const tokenAddress: string = await creatorMarket.tokenOf(wallet.address);
+    const token = new Contract(tokenAddress, abi("creator/CreatorToken.sol/CreatorToken.json"), wallet);
+    const symbol: string = await token.symbol();
+    const tokenEscrow = new Contract(deployment.contracts.tokenCallEscrow, abi("agents/TokenCallEscrow.sol/TokenCallEscrow.json"), rpc);
+    // The earlier cases outlast the devnet's 60 s epoch, so its committee's commit window has closed: the epoch is
+    // skipped once its report window has passed, as a keeper does (NodeRegistry.advanceEpoch).
+    const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), wallet);
+    const epoch: bigint = await registry.epoch();
+    const skipEpoch = async () => {
+      const members = (await registry.committee())[3] as unknown[];
+      const opensAt: bigint = members.length === 0 ? await registry.epochEnd() : (await registry.reportOpensAt()) + (await registry.epochDuration());
+      const now = BigInt((await rpc.getBlock("latest"))!.timestamp);
+      if (now < opensAt) await advanceTime(opensAt - now);
+      await (await registry.advanceEpoch()).wait();
+    };
+    const members = ((await registry.committee())[3] as { id: bigint }[]).map((m) => m.id);
+    await skipEpoch();
+    // That jailed the committee that did not commit (the wallet's node 1, which the later cases use): it rejoins and,
+    // with no committee left, is active again from the next epoch change, at the end of this one.
+    if (members.length > 0) {
+      for (const m of members) await (await registry.rejoin(m)).wait();
+      await skipEpoch();
+    }
+    await indexerCaughtUp();
+    for (const m of members) expect((await registry.getNode(m)).status).to.equal(2n); // Active
+    expect(await registry.epoch()).to.equal(epoch + (members.length > 0 ? 2n : 1n));
+    expect((await market.priceAt(id, await registry.epoch())).tokenPrice).to.equal(parseEther("2"));
+    expect(await token.balanceOf(wallet.address)).to.be.greaterThanOrEqual(parseEther("5"));
+
+    // A node taking token-paid calls: node 1 of the registry, reading the deposit and the price from the devnet's chain.
+    const nodeId = 1;
+    const chain = tokenCallChain({
+      provider: rpc,
+      escrow: deployment.contracts.tokenCallEscrow,
+      marketplace: deployment.contracts.agentMarketplace,
+      epochStartBlock: () => rpc.getBlockNumber(),
+    });
+    const desk = new TokenCallDesk({ nodeId, domain: tokenVoucherDomain(BigInt(deployment.chainId), deployment.contracts.tokenCallEscrow), chain });
+    const dir = fs.mkdtempSync(path.join(tmp, "token-node-"));
+    const seed = Buffer.alloc(32, 9);
+    const sealing = sealingKeyFromSeed(seed);
+    const serviceToken = "k".repeat(64);
+    const supervisor = new ServiceSupervisor({
+      gatewayUrl: () => edge.gateway.url,
+      nodeHosts: ["127.0.0.1"],
+      dataDir: path.join(dir, "services"),
+      serviceToken,
+      sealingKey: sealing.toString("hex"),
+      logger: new Logger(),
+    });
+    const edge = await startEdgeNode({
+      directory: path.join(dir, "blocks"),
+      maxBytes: 2 ** 28,
+      nodeKey: ed25519PrivateKeyFromSeed(seed),
+      ackSink: new QueuedAckSink(),
+      services: supervisor,
+      agents: {
+        serviceToken,
+        sealingPublicKey: sealingPublicKey(sealing),
+        tokenPaid: {
+          desk,
+          nodeId,
+          marketId: (agent) => (agent === String(id) ? BigInt(id) : undefined),
+          epoch: async () => Number(await registry.epoch()),
+        },
+      },
+    });
+    gateways.push(edge.gateway.url);
+    try {
+      const put = async (file: string, type: string) => (await edge.store.put([fs.readFileSync(path.join(ROOT, file))], { contentType: type })).hash;
+      const [config, bundle] = [await put("examples/agents/counter.json", "application/json"), await put("examples/agents/counter.js", "text/javascript")];
+      await supervisor.reconcile({ agents: { agents: { [String(id)]: { config, bundle, owner: wallet.address, marketId: id } } } });
+      await supervisor.whenRunning("agents");
+
+      await page.reload();
+      await openPage("Agents");
+      const call = page.getByRole("form", { name: "Call an agent" });
+      await call.getByTestId("call-id").fill(String(id));
+      await call.getByTestId("call-path").fill("/");
+      const pay = call.getByTestId("token-payment");
+      await pay
+        .getByTestId("token-price")
+        .filter({ hasText: `2 ${symbol}` })
+        .waitFor();
+      const before: bigint = (await tokenEscrow.deposits(wallet.address, tokenAddress)).balance;
+      expect(await pay.getByTestId("token-deposit").textContent()).to.equal(formatToken(before, symbol));
+      await pay.getByTestId("token-node").fill(String(nodeId));
+
+      // 1 token deposited: less than a call costs, the node refuses it before the agent runs and the page says why.
+      await pay.getByLabel("Amount to deposit").fill("1");
+      await pay
+        .getByTestId("approval-steps")
+        .filter({ hasText: `Approve 1 ${symbol} for TokenCallEscrow (to do)` })
+        .waitFor();
+      await pay.getByRole("button", { name: "Deposit", exact: true }).click();
+      await settled(pay, `Deposit ${symbol}`);
+      expect((await tokenEscrow.deposits(wallet.address, tokenAddress)).balance).to.equal(before + parseEther("1"));
+      await pay
+        .getByTestId("token-deposit")
+        .filter({ hasText: formatToken(before + parseEther("1"), symbol) })
+        .waitFor();
+      await pay.getByRole("button", { name: "Call with token" }).click();
+      await call.getByTestId("call-refusal").waitFor({ timeout: 60_000 });
+      expect(await call.getByTestId("call-refusal").textContent()).to.equal(
+        `Your deposit covers ${formatToken(before + parseEther("1"), symbol)} (less a requested withdrawal), and with this call you would owe this node ${formatToken(parseEther("2"), symbol)}: deposit more of the creator token above.`,
+      );
+      expect(desk.due()).to.deep.equal([]);
+      consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !/status of 402 \(Payment Required\)/.test(e)));
+
+      // 4 more: the call is paid by a voucher for 2 tokens, the agent answers, and the node holds the voucher to redeem.
+      await pay.getByLabel("Amount to deposit").fill("4");
+      await pay.getByRole("button", { name: "Deposit", exact: true }).click();
+      await settled(pay, `Deposit ${symbol}`);
+      await pay
+        .getByTestId("token-deposit")
+        .filter({ hasText: formatToken(before + parseEther("5"), symbol) })
+        .waitFor();
+      await pay.getByRole("button", { name: "Call with token" }).click();
+      await call.getByTestId("answer-status").filter({ hasText: "200" }).waitFor({ timeout: 60_000 });
+      expect(JSON.parse((await call.getByTestId("answer-body").textContent())!)).to.deep.include({ agent: "counter", calls: 1 });
+      expect(desk.due().map((d) => [d.voucher.caller, d.voucher.agentId, d.voucher.nodeId, d.voucher.token, d.voucher.cumulative])).to.deep.equal([
+        [wallet.address, BigInt(id), nodeId, tokenAddress, parseEther("2")],
+      ]);
+      // The page kept the channel's cumulative: the next call vouches 4 tokens in all.
+      await pay.getByRole("button", { name: "Call with token" }).click();
+      await call.getByTestId("answer-body").filter({ hasText: '"calls":2' }).waitFor({ timeout: 30_000 });
+      expect(desk.due().map((d) => d.voucher.cumulative)).to.deep.equal([parseEther("4")]);
+      await screenshot("agents-token-call");
     } finally {
       gateways.splice(0);
       await supervisor.close();

@@ -32,12 +32,15 @@ describe("dashboard host: uploads forwarded to a gateway", function () {
   /** A stand-in node that records what reaches it and answers as an agent would, with a receipt. */
   let node: http.Server;
   const seen: { method?: string; url?: string; authorization?: string; contentType?: string; body: string }[] = [];
+  /** The payment headers of token-paid calls that reached the node. */
+  const tokenPaid: unknown[][] = [];
 
   before(async () => {
     node = http.createServer(async (req, res) => {
       let body = "";
       for await (const part of req) body += part;
       seen.push({ method: req.method, url: req.url, authorization: req.headers.authorization, contentType: req.headers["content-type"], body });
+      if (req.headers["x-fleek-pay"]) tokenPaid.push([req.url, req.headers["x-fleek-pay"], req.headers["x-fleek-voucher"]]);
       res.writeHead(200, { "content-type": "application/json", "x-fleek-receipt": "signed", "set-cookie": "a=b" }).end('{"n":1}');
     });
     await new Promise<void>((resolve) => node.listen(0, "127.0.0.1", resolve));
@@ -99,5 +102,17 @@ describe("dashboard host: uploads forwarded to a gateway", function () {
     expect(seen.length).to.equal(2);
     const unknown = await fetch(new URL("gateways/7/agents/1/", dashboard.url));
     expect([unknown.status, await unknown.json()]).to.deep.equal([404, { error: "no such gateway in this network" }]);
+  });
+
+  it("passes a token-paid call's x-fleek-pay and x-fleek-voucher on: the voucher is the call's payment", async () => {
+    const voucher = JSON.stringify({
+      caller: `0x${"11".repeat(20)}`,
+      token: `0x${"22".repeat(20)}`,
+      cumulative: "2000000000000000000",
+      signature: `0x${"33".repeat(65)}`,
+    });
+    const answer = await callAgent(new URL("gateways/1", dashboard.url).href, 42, "/", "", undefined, { "x-fleek-pay": "token", "x-fleek-voucher": voucher });
+    expect(answer.status).to.equal(200);
+    expect(tokenPaid).to.deep.equal([["/agents/42/", "token", voucher]]);
   });
 });

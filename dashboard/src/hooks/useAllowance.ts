@@ -1,11 +1,16 @@
 /** What a wallet has approved a contract to take, read again after every confirmed transaction. */
 import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
-import { useSuite } from "../lib/useChain";
+import { useReadProvider, useSuite } from "../lib/useChain";
+import { creatorToken } from "../lib/contracts";
 
-/** `owner`'s allowance of the suite's `token` (FLK or USDC) to `spender` (a suite contract by name). */
-export function useAllowance(token: "flk" | "usdc", owner: string, spender: "staking" | "registry" | "market" | "escrow") {
+/** `owner`'s allowance of `token` ("flk", "usdc": the suite's; otherwise a creator token's address) to `spender` (a suite contract by name). */
+export function useAllowance(token: string, owner: string, spender: "staking" | "registry" | "market" | "escrow" | "tokenCallEscrow") {
   const suite = useSuite();
+  const provider = useReadProvider();
   const { version } = useApp();
-  return useAsync(async () => suite[token].allowance(owner, await suite[spender].getAddress()), [suite, token, owner, spender, version]);
+  return useAsync(async () => {
+    const erc20 = token === "flk" || token === "usdc" ? suite[token] : creatorToken(token, provider);
+    return erc20.allowance(owner, await suite[spender].getAddress());
+  }, [suite, provider, token, owner, spender, version]);
 }

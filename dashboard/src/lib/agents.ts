@@ -132,8 +132,8 @@ const trimmed = (gatewayUrl: string) => gatewayUrl.replace(/\/+$/, "");
 
 /**
  * Calls agent `id` at `path` through the gateway at `gatewayUrl`: GET without a body, POST with
- * `body` (sent as JSON when it parses as JSON, else as text); with `clientKey`, as that paying
- * client (`x-fleek-client`).
+ * `body` (sent as JSON when it parses as JSON, else as text), with the payment's `payHeaders`
+ * (a paying client's `x-fleek-client`, or a token voucher's).
  */
 export async function callAgent(
   gatewayUrl: string,
@@ -141,7 +141,7 @@ export async function callAgent(
   path: string,
   body: string,
   fetchImpl: Fetch = defaultFetch,
-  clientKey?: Uint8Array,
+  payHeaders: Record<string, string> = {},
 ): Promise<AgentAnswer> {
   if (new TextEncoder().encode(body).length > REQUEST_BYTES) throw new Error(`A request body is at most ${REQUEST_BYTES.toLocaleString("en-US")} bytes.`);
   const url = `${trimmed(gatewayUrl)}/agents/${id}${path}`;
@@ -151,7 +151,7 @@ export async function callAgent(
   } catch {
     json = false;
   }
-  const headers: Record<string, string> = clientKey ? { [CLIENT_HEADER]: toHex(clientKey) } : {};
+  const headers: Record<string, string> = { ...payHeaders };
   if (body !== "") headers["content-type"] = json ? "application/json" : "text/plain;charset=utf-8";
   let res: Response;
   try {
@@ -233,10 +233,11 @@ export async function callAgentPaid(
   caller: Caller,
   fetchImpl: Fetch = defaultFetch,
 ): Promise<PaidAnswer> {
-  let answer = await callAgent(gatewayUrl, id, path, body, fetchImpl, caller.key.publicKey);
+  const client = { [CLIENT_HEADER]: toHex(caller.key.publicKey) };
+  let answer = await callAgent(gatewayUrl, id, path, body, fetchImpl, client);
   if (answer.status === 402 && answer.body.includes("bind one with POST /acks/payer")) {
     await bindCaller(gatewayUrl, caller, fetchImpl);
-    answer = await callAgent(gatewayUrl, id, path, body, fetchImpl, caller.key.publicKey);
+    answer = await callAgent(gatewayUrl, id, path, body, fetchImpl, client);
   }
   if (!answer.signedReceipt) return answer;
   const ack = await postJson(fetchImpl, `${trimmed(gatewayUrl)}/acks/compute`, countersign(answer.signedReceipt, caller.key));

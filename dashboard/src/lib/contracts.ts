@@ -20,6 +20,7 @@ import { abi as creatorTokenAbi } from "../../../artifacts/contracts/creator/Cre
 import { abi as escrowAbi } from "../../../artifacts/contracts/payments/ServiceEscrow.sol/ServiceEscrow.json";
 import { abi as functionRegistryAbi } from "../../../artifacts/contracts/functions/FunctionRegistry.sol/FunctionRegistry.json";
 import { abi as agentMarketplaceAbi } from "../../../artifacts/contracts/agents/AgentMarketplace.sol/AgentMarketplace.json";
+import { abi as tokenCallEscrowAbi } from "../../../artifacts/contracts/agents/TokenCallEscrow.sol/TokenCallEscrow.json";
 import { abi as erc20Abi } from "../../../artifacts/@openzeppelin/contracts/token/ERC20/IERC20.sol/IERC20.json";
 import type {
   FLK,
@@ -36,6 +37,7 @@ import type {
   ServiceEscrow,
   FunctionRegistry,
   AgentMarketplace,
+  TokenCallEscrow,
   IERC20,
 } from "../../../typechain-types";
 
@@ -55,6 +57,7 @@ export const ALL_ABIS = [
   escrowAbi,
   functionRegistryAbi,
   agentMarketplaceAbi,
+  tokenCallEscrowAbi,
 ];
 
 /** Lets `describeError` (lib/revert.ts) decode the custom errors of every ABI of the suite. */
@@ -93,6 +96,7 @@ export interface Deployment {
     escrow: string;
     functionRegistry: string;
     agentMarketplace: string;
+    tokenCallEscrow: string;
   };
 }
 
@@ -111,6 +115,8 @@ export interface Suite {
   escrow: ServiceEscrow;
   functionRegistry: FunctionRegistry;
   agentMarketplace: AgentMarketplace;
+  /** Deposits of creator tokens that pay agent calls through vouchers (docs/agents.md "Calls paid in the creator token"). */
+  tokenCallEscrow: TokenCallEscrow;
   /** The escrow's payment token (USDC; MockUSDC on the devnet). */
   usdc: IERC20;
 }
@@ -133,6 +139,7 @@ export function connectSuite(deployment: Deployment, runner: ContractRunner): Su
     escrow: at<ServiceEscrow>(c.escrow, escrowAbi),
     functionRegistry: at<FunctionRegistry>(c.functionRegistry, functionRegistryAbi),
     agentMarketplace: at<AgentMarketplace>(c.agentMarketplace, agentMarketplaceAbi),
+    tokenCallEscrow: at<TokenCallEscrow>(c.tokenCallEscrow, tokenCallEscrowAbi),
     usdc: at<IERC20>(c.usdc, erc20Abi),
   };
 }

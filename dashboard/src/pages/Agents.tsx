@@ -28,6 +28,8 @@ import {
   type PaidAnswer,
 } from "../lib/agents";
 import { callerKeyOf, paymentRefusal } from "../lib/callerKey";
+import { callAgentWithToken, tokenRefusal } from "../lib/tokenCalls";
+import { TokenPayment } from "./TokenPayment";
 import { useWallet } from "../wallet/WalletContext";
 import { AGENTS_LISTED, useAgentEarnings, useAgentMarket, useAgents, useEscrowDebits } from "../hooks/useAgents";
 import { Loaded } from "../components/Status";
@@ -172,6 +174,7 @@ interface Tally {
  * the call is paid (docs/agents.md "Payment of calls"): the page's key for the account is sent as
  * the client (bound to the account's escrow when the node does not know it: the wallet signs),
  * and the node's receipt is countersigned and posted. Without one the call goes out unpaid (a paid node answers 402).
+ * An agent priced in its owner's creator token can be paid with a voucher instead ({@link TokenPayment}).
  */
 function CallForm({
   gateway,
@@ -189,29 +192,36 @@ function CallForm({
   const [id, setId] = useState(initialId === undefined ? "" : String(initialId));
   const [path, setPath] = useState("/");
   const [body, setBody] = useState("");
-  const [state, setState] = useState<{ busy: boolean; answer?: PaidAnswer; error?: string }>({ busy: false });
+  const [state, setState] = useState<CallState>({ busy: false });
   const parsedPath = parseAgentPath(path);
   const idError = id === "" || /^[1-9][0-9]{0,9}$/.test(id) ? undefined : "An agent id: a whole number from 1.";
   const ready = id !== "" && !idError && parsedPath.value !== undefined && gateway !== "";
-  const price = agents.find((a) => a.id === Number(id))?.price;
-  const call = async () => {
+  const agent = agents.find((a) => a.id === Number(id));
+  const price = agent?.price;
+  /** Runs one call and keeps its answer, with a 402 explained by `explain`. */
+  const send = async (call: () => Promise<PaidAnswer>, explain: (message: string) => string) => {
     setState({ busy: true });
     try {
-      const answer: PaidAnswer = payer
-        ? await callAgentPaid(gateway, Number(id), parsedPath.value!, body, {
-            key: callerKeyOf(localStorage, payer.account),
-            account: payer.account,
-            signMessage: (message) => payer.signer.signMessage(message),
-          })
-        : await callAgent(gateway, Number(id), parsedPath.value!, body);
+      const answer = await call();
       if (answer.ackStatus === 202) onAcknowledged(answer.signedReceipt!.cpuUs);
-      setState({ busy: false, answer });
+      setState({ busy: false, answer, ...(answer.status === 402 ? { refusal: explain(messageOf(answer.body)) } : {}) });
     } catch (err) {
       setState({ busy: false, error: describeError(err) });
     }
   };
-  const answer = state.answer;
-  const refusal = answer?.status === 402 ? paymentRefusal(messageOf(answer.body), usdc) : undefined;
+  const call = () =>
+    send(
+      () =>
+        payer
+          ? callAgentPaid(gateway, Number(id), parsedPath.value!, body, {
+              key: callerKeyOf(localStorage, payer.account),
+              account: payer.account,
+              signMessage: (message) => payer.signer.signMessage(message),
+            })
+          : callAgent(gateway, Number(id), parsedPath.value!, body),
+      (message) => paymentRefusal(message, usdc),
+    );
+  const { answer, refusal } = state;
   return (
     <form className="card" onSubmit={(e) => e.preventDefault()} aria-label="Call an agent">
       <TextField label="Agent id" inputMode="numeric" value={id} onChange={(v) => setId(v.trim())} error={idError} testId="call-id" />
@@ -227,6 +237,24 @@ function CallForm({
           ? `Paid from the escrow account of ${shortAddress(payer.account)}${price ? ` (${usdc(price.price)} a call from epoch ${price.fromEpoch}, plus its CPU)` : ""}: the page keeps a call key for this account, asks your wallet to let it pay when a node does not know it yet, and acknowledges each answer's receipt. The report of the epoch charges it (fund your escrow on the Account page).`
           : "Connect a wallet to pay for calls from your escrow account: without one, a node that charges for the agent answers 402."}
       </p>
+      {payer && agent && agent.price && agent.price.tokenPrice > 0n && (
+        <TokenPayment
+          key={`${agent.id}:${payer.account}`}
+          agent={agent}
+          signer={payer.signer}
+          account={payer.account}
+          busy={state.busy}
+          call={
+            ready
+              ? (payment, symbol) =>
+                  send(
+                    () => callAgentWithToken(gateway, agent.id, parsedPath.value!, body, payment),
+                    (message) => tokenRefusal(message, (wei) => formatToken(wei, symbol)),
+                  )
+              : undefined
+          }
+        />
+      )}
       {state.busy && <p aria-busy="true">Calling…</p>}
       {state.error && (
         <p className="error" role="alert" data-testid="call-error">
@@ -257,6 +285,14 @@ function CallForm({
       )}
     </form>
   );
+}
+
+/** Where the call form stands: its last answer, a 402 in words, or why the call failed. */
+interface CallState {
+  busy: boolean;
+  answer?: PaidAnswer;
+  refusal?: string;
+  error?: string;
 }
 
 /** The `error` of a gateway's JSON refusal, or the text as it is. */
