@@ -35,15 +35,13 @@ import { OriginFetcher } from "../../node/origins/originFetcher";
 import { QueuedAckSink } from "../../node/acks/deliveryAckDesk";
 import { verifyComputeAck } from "../../node/acks/computeReceipt";
 import { ed25519PrivateKeyFromSeed, rawEd25519PublicKey } from "../../node/acks/ed25519Keys";
-import { sealingKeyFromSeed, sealingPublicKey } from "../../node/agents/agentSecrets";
 import { RegistryReporting } from "../../node/chain/registryReporting";
 import { startEdgeNode } from "../../node/edge/edgeNode";
-import { Logger } from "../../node/logger";
-import { ServiceSupervisor } from "../../node/services/serviceSupervisor";
 import { agentService } from "../../protocol/usage";
 import { tokenVoucherDomain } from "../../protocol/tokenVoucher";
 import { TokenCallDesk } from "../../node/acks/tokenCallDesk";
 import { tokenCallChain } from "../../node/chain/tokenCallChain";
+import { agentsSupervisor } from "../../testkit/agentsSupervisor";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIST = path.join(ROOT, "dist/dashboard");
@@ -1348,17 +1346,8 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
 
     const dir = fs.mkdtempSync(path.join(tmp, "paid-node-"));
     const seed = Buffer.alloc(32, 7);
-    const sealing = sealingKeyFromSeed(seed);
-    const serviceToken = "s".repeat(64);
     const sink = new QueuedAckSink();
-    const supervisor = new ServiceSupervisor({
-      gatewayUrl: () => edge.gateway.url,
-      nodeHosts: ["127.0.0.1"],
-      dataDir: path.join(dir, "services"),
-      serviceToken,
-      sealingKey: sealing.toString("hex"),
-      logger: new Logger(),
-    });
+    const { supervisor, agentKeys } = agentsSupervisor(() => edge.gateway.url, dir, seed);
     const edge = await startEdgeNode({
       directory: path.join(dir, "blocks"),
       maxBytes: 2 ** 28,
@@ -1367,8 +1356,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       services: supervisor,
       compute: { terms: (account) => reporting.computeTerms(account), cpuLimitMs: 100 },
       agents: {
-        serviceToken,
-        sealingPublicKey: sealingPublicKey(sealing),
+        ...agentKeys,
         paid: {
           marketId: (agent) => (agent === String(id) ? BigInt(id) : undefined),
           priceOf: async (_, at) => ((await market.priceAt(id, at)) as [bigint])[0],
@@ -1473,16 +1461,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const desk = new TokenCallDesk({ nodeId, domain: tokenVoucherDomain(BigInt(deployment.chainId), deployment.contracts.tokenCallEscrow), chain });
     const dir = fs.mkdtempSync(path.join(tmp, "token-node-"));
     const seed = Buffer.alloc(32, 9);
-    const sealing = sealingKeyFromSeed(seed);
-    const serviceToken = "k".repeat(64);
-    const supervisor = new ServiceSupervisor({
-      gatewayUrl: () => edge.gateway.url,
-      nodeHosts: ["127.0.0.1"],
-      dataDir: path.join(dir, "services"),
-      serviceToken,
-      sealingKey: sealing.toString("hex"),
-      logger: new Logger(),
-    });
+    const { supervisor, agentKeys } = agentsSupervisor(() => edge.gateway.url, dir, seed);
     const edge = await startEdgeNode({
       directory: path.join(dir, "blocks"),
       maxBytes: 2 ** 28,
@@ -1490,8 +1469,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       ackSink: new QueuedAckSink(),
       services: supervisor,
       agents: {
-        serviceToken,
-        sealingPublicKey: sealingPublicKey(sealing),
+        ...agentKeys,
         tokenPaid: {
           desk,
           nodeId,

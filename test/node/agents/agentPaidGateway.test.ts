@@ -14,7 +14,6 @@ import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-toolbox/
 import { JsonRpcProvider, Network, Wallet } from "ethers";
 import { computeAckFromJson, signComputeAck, type ComputeAckJson } from "../../../node/acks/computeReceipt";
 import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
-import { sealingKeyFromSeed, sealingPublicKey } from "../../../node/agents/agentSecrets";
 import { AckForwarder } from "../../../node/app/ackForwarder";
 import { AppTxKind, decodeAppTx } from "../../../node/app/appTransactions";
 import { RegistryReporting } from "../../../node/chain/registryReporting";
@@ -23,7 +22,6 @@ import { transactionPayload } from "../../../node/client/transaction";
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { startEdgeNode } from "../../../node/edge/edgeNode";
 import { Logger } from "../../../node/logger";
-import { ServiceSupervisor } from "../../../node/services/serviceSupervisor";
 import { agentService } from "../../../protocol/usage";
 import { registrySuite, runBeacon } from "../../../testkit/registry";
 import { EpochState } from "../../../node/app/epochState";
@@ -31,6 +29,7 @@ import { orderSignatures } from "../../../protocol/report";
 import { bindPayer, postJson } from "../../helpers/gatewayClient";
 import { CHAIN_ID, registerChainNode, serveChain } from "../chain/chainNodes";
 import { newClient, signatureTx, tx } from "../app/appFixtures";
+import { agentsSupervisor } from "../../../testkit/agentsSupervisor";
 
 const COUNTER = `export default { async fetch(request, env) {
   const n = ((await env.kv.get("n")) ?? 0) + 1;
@@ -69,16 +68,7 @@ describe("agents: paid calls through the gateway (agents process + Hardhat chain
       },
     };
     const forwarder = new AckForwarder(consensus, key, new Logger());
-    const sealing = sealingKeyFromSeed(key.seed);
-    const serviceToken = "t".repeat(64);
-    const supervisor = new ServiceSupervisor({
-      gatewayUrl: () => edge.gateway.url,
-      nodeHosts: ["127.0.0.1"],
-      dataDir: path.join(dir, "services"),
-      serviceToken,
-      sealingKey: sealing.toString("hex"),
-      logger: new Logger(),
-    });
+    const { supervisor, agentKeys } = agentsSupervisor(() => edge.gateway.url, dir, key.seed);
     const one = agentService(1).slice(2);
     const edge = await startEdgeNode({
       directory: path.join(dir, "blocks"),
@@ -89,8 +79,7 @@ describe("agents: paid calls through the gateway (agents process + Hardhat chain
       services: supervisor,
       compute: { terms: (account) => reporting.computeTerms(account), cpuLimitMs: 100 },
       agents: {
-        serviceToken,
-        sealingPublicKey: sealingPublicKey(sealing),
+        ...agentKeys,
         paid: {
           marketId: (id) => (id === "counter" ? 1n : undefined),
           // agent 1 is the only listed one here (services.ts reads any id the same way)

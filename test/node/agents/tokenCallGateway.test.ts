@@ -14,13 +14,11 @@ import { QueuedAckSink } from "../../../node/acks/deliveryAckDesk";
 import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
 import { TokenCallDesk } from "../../../node/acks/tokenCallDesk";
 import { AGENT_METER_HEADER } from "../../../node/agents/agentRecords";
-import { sealingKeyFromSeed, sealingPublicKey } from "../../../node/agents/agentSecrets";
 import { KeyPair } from "../../../node/consensus/types/crypto";
 import { startEdgeNode } from "../../../node/edge/edgeNode";
-import { Logger } from "../../../node/logger";
-import { ServiceSupervisor } from "../../../node/services/serviceSupervisor";
 import { FLK } from "../../../protocol/units";
 import { signedVoucher, tokenDeskSuite } from "../../../testkit/tokenCalls";
+import { agentsSupervisor } from "../../../testkit/agentsSupervisor";
 
 /** The example agent (examples/agents/counter.js): it counts its calls in its store. */
 const EXAMPLE = path.join(__dirname, "../../../examples/agents");
@@ -33,16 +31,7 @@ describe("agents: calls paid in the creator token through the gateway (agents pr
     const [alice] = s.callers;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-token-"));
     const key = KeyPair.generate();
-    const sealing = sealingKeyFromSeed(key.seed);
-    const serviceToken = "t".repeat(64);
-    const supervisor = new ServiceSupervisor({
-      gatewayUrl: () => edge.gateway.url,
-      nodeHosts: ["127.0.0.1"],
-      dataDir: path.join(dir, "services"),
-      serviceToken,
-      sealingKey: sealing.toString("hex"),
-      logger: new Logger(),
-    });
+    const { supervisor, agentKeys } = agentsSupervisor(() => edge.gateway.url, dir, key.seed);
     const desk = new TokenCallDesk({ nodeId: s.node.id, domain: s.domain, chain });
     const edge = await startEdgeNode({
       directory: path.join(dir, "blocks"),
@@ -51,8 +40,7 @@ describe("agents: calls paid in the creator token through the gateway (agents pr
       ackSink: new QueuedAckSink(),
       services: supervisor,
       agents: {
-        serviceToken,
-        sealingPublicKey: sealingPublicKey(sealing),
+        ...agentKeys,
         tokenPaid: { desk, nodeId: s.node.id, marketId: (id) => (id === "counter" ? 1n : undefined), epoch: async () => Number(await clock.epoch()) },
       },
     });
