@@ -84,6 +84,8 @@ export function prepareNodes(dir: string, ports: NodePorts[], deployment: Deploy
       // Edge functions with the node's default limits (docs/functions.md): the example function runs here;
       // node 0 also hosts the example agent (scripts/network/exampleAgent.ts).
       services: { functions: {}, ...(index === 0 && node0Agents ? { agents: node0Agents } : {}) },
+      // Node 0's agents may also be paid in their owner's creator token (docs/agents.md).
+      ...(index === 0 && node0Agents ? { tokenCalls: { escrow: deployment.contracts.tokenCallEscrow } } : {}),
     };
     const configFile = path.join(nodeDir, "node.json");
     fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");
