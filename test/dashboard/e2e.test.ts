@@ -42,6 +42,7 @@ import { tokenVoucherDomain } from "../../protocol/tokenVoucher";
 import { TokenCallDesk } from "../../node/acks/tokenCallDesk";
 import { tokenCallChain } from "../../node/chain/tokenCallChain";
 import { agentsSupervisor } from "../../testkit/agentsSupervisor";
+import type { ServiceSupervisor } from "../../node/services/serviceSupervisor";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIST = path.join(ROOT, "dist/dashboard");
@@ -163,6 +164,14 @@ function firstPageGzipBytes(): number {
   const html = fs.readFileSync(path.join(DIST, "index.html"), "utf8");
   const assets = [...html.matchAll(/(?:src|href)="\.?\/?(assets\/[^"]+)"/g)].map((m) => m[1]);
   return [Buffer.from(html), ...assets.map((a) => fs.readFileSync(path.join(DIST, a)))].reduce((sum, b) => sum + zlib.gzipSync(b, { level: 9 }).length, 0);
+}
+
+/** Stores the example counter agent in `edge`'s blockstore and runs it as listing `id`, owned by `owner`. */
+async function hostCounterAgent(edge: { store: BlockStore }, supervisor: ServiceSupervisor, id: number, owner: string): Promise<void> {
+  const put = async (file: string, type: string) => (await edge.store.put([fs.readFileSync(path.join(ROOT, file))], { contentType: type })).hash;
+  const [config, bundle] = [await put("examples/agents/counter.json", "application/json"), await put("examples/agents/counter.js", "text/javascript")];
+  await supervisor.reconcile({ agents: { agents: { [String(id)]: { config, bundle, owner, marketId: id } } } });
+  await supervisor.whenRunning("agents");
 }
 
 describe("Dashboard end to end (Chromium, devnet, built app)", function () {
@@ -1366,10 +1375,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     });
     gateways.push(edge.gateway.url);
     try {
-      const put = async (file: string, type: string) => (await edge.store.put([fs.readFileSync(path.join(ROOT, file))], { contentType: type })).hash;
-      const [config, bundle] = [await put("examples/agents/counter.json", "application/json"), await put("examples/agents/counter.js", "text/javascript")];
-      await supervisor.reconcile({ agents: { agents: { [String(id)]: { config, bundle, owner: wallet.address, marketId: id } } } });
-      await supervisor.whenRunning("agents");
+      await hostCounterAgent(edge, supervisor, id, wallet.address);
 
       await page.reload();
       await openPage("Agents");
@@ -1480,10 +1486,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     });
     gateways.push(edge.gateway.url);
     try {
-      const put = async (file: string, type: string) => (await edge.store.put([fs.readFileSync(path.join(ROOT, file))], { contentType: type })).hash;
-      const [config, bundle] = [await put("examples/agents/counter.json", "application/json"), await put("examples/agents/counter.js", "text/javascript")];
-      await supervisor.reconcile({ agents: { agents: { [String(id)]: { config, bundle, owner: wallet.address, marketId: id } } } });
-      await supervisor.whenRunning("agents");
+      await hostCounterAgent(edge, supervisor, id, wallet.address);
 
       await page.reload();
       await openPage("Agents");
