@@ -87,7 +87,30 @@ export const SANDBOX_LOCKDOWN = String.raw`
     for (const key of ["constructor", "name", "message", "toString"]) shadowable(E.prototype, key);
   }
   for (const C of [Array, Promise, Map, Set, Date, RegExp]) shadowable(C.prototype, "constructor");
-  for (const value of reached) freeze(value);
+  // Object.freeze gives an object V8's frozen elements kind, and V8 sends every element store on an
+  // object with one in its prototype chain down a slow path: Uint8Array writes ran ~15x slower in a
+  // locked-down context (endojs/endo#1563). The prototypes arrays, typed arrays and plain objects
+  // inherit from get the same integrity level another way, sealed (sealed elements kind) with each
+  // data property made read-only, then made a constructor's prototype so V8 gives them fast
+  // properties again (the redefinitions left them in dictionary mode, which slows every look-up).
+  const { seal } = Object;
+  const typedArrays = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array];
+  const elementPrototypes = new Set([Object.prototype, Array.prototype, getPrototypeOf(Uint8Array.prototype), ...typedArrays.map((C) => C.prototype)]);
+  for (const value of reached) {
+    if (!elementPrototypes.has(value)) {
+      freeze(value);
+      continue;
+    }
+    seal(value);
+    const keys = ownKeys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const d = getOwnPropertyDescriptor(value, keys[i]);
+      if ("value" in d && d.writable) defineProperty(value, keys[i], { writable: false });
+    }
+    function Fast() {}
+    Fast.prototype = value;
+    new Fast();
+  }
 
   for (const key of ownKeys(globalThis)) {
     const d = getOwnPropertyDescriptor(globalThis, key);

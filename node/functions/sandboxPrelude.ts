@@ -27,29 +27,75 @@ export function sandboxPrelude(envSource = "undefined"): string {
   const { URL, URLSearchParams } = ${SANDBOX_URL}(globalThis.__fleekHostUrl);
   delete globalThis.__fleekHostUrl;
   const env = ${envSource};
+  // UTF-8 by hand (an isolate has no TextEncoder): exact-size output, ASCII runs copied byte for
+  // byte, lone surrogates as U+FFFD, as the web's TextEncoder does.
   const encodeUtf8 = (text) => {
-    const out = [];
-    for (let i = 0; i < text.length; i++) {
-      let c = text.codePointAt(i);
-      if (c > 0xffff) i++;
-      if (c < 0x80) out.push(c);
-      else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
-      else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-      else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    const n = text.length;
+    let size = n;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 0x80) continue;
+      if (c < 0x800) size += 1;
+      else if (c >= 0xd800 && c < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { size += 2; i++; }
+      else size += 2;
     }
-    return new Uint8Array(out);
+    const out = new Uint8Array(size);
+    for (let i = 0, j = 0; i < n; i++) {
+      let c = text.charCodeAt(i);
+      if (c < 0x80) { out[j++] = c; continue; }
+      if (c < 0x800) { out[j++] = 0xc0 | (c >> 6); out[j++] = 0x80 | (c & 63); continue; }
+      if ((c & 0xf800) === 0xd800) {
+        const d = text.charCodeAt(i + 1);
+        if (c < 0xdc00 && (d & 0xfc00) === 0xdc00) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+          out[j++] = 0xf0 | (c >> 18); out[j++] = 0x80 | ((c >> 12) & 63); out[j++] = 0x80 | ((c >> 6) & 63); out[j++] = 0x80 | (c & 63);
+          continue;
+        }
+        c = 0xfffd;
+      }
+      out[j++] = 0xe0 | (c >> 12); out[j++] = 0x80 | ((c >> 6) & 63); out[j++] = 0x80 | (c & 63);
+    }
+    return out;
   };
+  // The WHATWG UTF-8 decoder (a malformed sequence is one U+FFFD, as TextDecoder's), with ASCII
+  // runs turned into string pieces of up to 4,096 bytes at once: a string grown a character at a
+  // time is a long chain of V8 cons strings.
   const decodeUtf8 = (bytes) => {
+    const n = bytes.length;
     let s = "";
-    for (let i = 0; i < bytes.length; ) {
+    let need = 0, seen = 0, code = 0, lower = 0x80, upper = 0xbf;
+    for (let i = 0; i < n; ) {
+      if (need === 0) {
+        const start = i;
+        const stop = Math.min(n, i + 4096);
+        while (i < stop && bytes[i] < 0x80) i++;
+        if (i > start) s += String.fromCharCode.apply(undefined, bytes.subarray(start, i));
+        if (i === stop) continue;
+      }
       const b = bytes[i++];
-      let c = b;
-      if (b >= 0xf0) c = ((b & 7) << 18) | ((bytes[i++] & 63) << 12) | ((bytes[i++] & 63) << 6) | (bytes[i++] & 63);
-      else if (b >= 0xe0) c = ((b & 15) << 12) | ((bytes[i++] & 63) << 6) | (bytes[i++] & 63);
-      else if (b >= 0xc0) c = ((b & 31) << 6) | (bytes[i++] & 63);
-      s += String.fromCodePoint(c);
+      if (need === 0) {
+        if (b >= 0xc2 && b <= 0xdf) { need = 1; code = b & 0x1f; }
+        else if (b >= 0xe0 && b <= 0xef) { if (b === 0xe0) lower = 0xa0; else if (b === 0xed) upper = 0x9f; need = 2; code = b & 0xf; }
+        else if (b >= 0xf0 && b <= 0xf4) { if (b === 0xf0) lower = 0x90; else if (b === 0xf4) upper = 0x8f; need = 3; code = b & 7; }
+        else s += "\ufffd";
+        continue;
+      }
+      if (b < lower || b > upper) {
+        // The byte that broke the sequence starts the next one.
+        need = seen = code = 0; lower = 0x80; upper = 0xbf;
+        s += "\ufffd";
+        i--;
+        continue;
+      }
+      lower = 0x80; upper = 0xbf;
+      code = (code << 6) | (b & 0x3f);
+      if (++seen === need) {
+        s += String.fromCodePoint(code);
+        need = seen = code = 0;
+      }
     }
-    return s;
+    return need === 0 ? s : s + "\ufffd";
   };
   const toBytes = (body) =>
     body == null ? null
