@@ -221,19 +221,23 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     expect(((await unknown.json()) as { error: string }).error).to.match(new RegExp(`snapshot record of agent ${lender}\\b`));
   });
 
-  it("restores the reported record: a tampered record of its number and an older record are refused", async () => {
+  it("refuses a record beside the reported one (its number, other content) and restores the reported one", async () => {
     // The next node kept the host's other record 1 (n = 5): the report's record 1 (n = 3) is restored.
     const tamperedServed = await waitFor(
       () => count(next, "GET", tampered),
       (r) => r.status === 200,
     );
     expect(tamperedServed.json).to.deep.equal({ n: 3 });
+    expect(next.stderr()).to.match(new RegExp(`agent snapshot record refused.*"agent":"${tampered}".*a rollback or a tampered record`));
+  });
+
+  it("refuses a record older than the reported one, though it is the only one the next node holds", async () => {
     // The next node kept only record 1 (n = 2): the report's record 2 (n = 6) is restored.
     const rolledBackServed = await waitFor(
       () => count(next, "GET", rolledBack),
       (r) => r.status === 200,
     );
     expect(rolledBackServed.json).to.deep.equal({ n: 6 });
-    expect(next.stderr()).to.match(/agent snapshot record refused/);
+    expect(next.stderr()).to.match(new RegExp(`agent snapshot record refused.*"agent":"${rolledBack}".*a rollback or a tampered record`));
   });
 });
