@@ -70,8 +70,9 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
   let next: AgentNode;
   let hostPlan: AgentNodePlan;
   const registered = new Map<string, TestNode>();
-  /** Marketplace agents (decimal ids) the host ranks first: one tampered, one rolled back, one whose snapshots lend content. */
-  let tampered: string, rolledBack: string, lender: string;
+  /** Marketplace agents (decimal ids) the host ranks first: one tampered, one rolled back, one whose snapshots lend content, one moved with the chain down. */
+  let tampered: string, rolledBack: string, lender: string, offline: string;
+  let chainClosed = false;
   /** The records epoch 1's report holds. */
   const reported: SnapshotRecord[] = [];
 
@@ -108,10 +109,10 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     const [firstPlan, nextPlan] = plans[0].nodeKey === first ? plans : [plans[1], plans[0]];
     hostPlan = firstPlan;
     const keys = plans.map((p) => p.nodeKey);
-    [tampered, rolledBack, lender] = Array.from({ length: 64 }, (_, i) => String(i + 1))
+    [tampered, rolledBack, lender, offline] = Array.from({ length: 64 }, (_, i) => String(i + 1))
       .filter((id) => agentHostOrder(id, keys)[0] === hostPlan.nodeKey)
-      .slice(0, 3);
-    const agents = { counter: COUNTER, [tampered]: COUNTER, [rolledBack]: COUNTER, [lender]: COUNTER };
+      .slice(0, 4);
+    const agents = { counter: COUNTER, [tampered]: COUNTER, [rolledBack]: COUNTER, [lender]: COUNTER, [offline]: COUNTER };
     // No `nodes` in the config: the set is the registry's.
     const hosting = {
       registry: { rpcUrl: chain.url, chainId: Number(CHAIN_ID), address: await s.registry.getAddress(), pollMs: 200 },
@@ -126,7 +127,7 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
   after(async () => {
     await next?.stop();
     await host?.stop();
-    await chain?.close();
+    if (!chainClosed) await chain?.close();
   });
 
   it("ranks the registry's active nodes: the other node redirects to the host, which hands its record on", async () => {
@@ -171,7 +172,9 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     // Rolled back: the next node keeps record 1 (n = 2); the host's record 2 (the n = 6 store) is reported but never handed on.
     await post(host, rolledBack, 2);
     expect((await snapshotted(rolledBack, "1")).sequence).to.equal(1);
-    reported.push(real, hostSigns(rolledBack, six, 2));
+    // Reported and kept alike (n = 1): moved later with the chain down.
+    await post(host, offline, 1);
+    reported.push(real, hostSigns(rolledBack, six, 2), await snapshotted(offline, "1"));
     // The next node is a committee member of epoch 1 in this story: its reporter writes the report's records at the close.
     writeReportedAgentSnapshots(reportsDir(path.join(next.dataDir, "app")), 1, reported);
   });
@@ -239,5 +242,16 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     );
     expect(rolledBackServed.json).to.deep.equal({ n: 6 });
     expect(next.stderr()).to.match(new RegExp(`agent snapshot record refused.*"agent":"${rolledBack}".*a rollback or a tampered record`));
+  });
+
+  it("takes an agent over without its reported record when the chain does not answer (a warning, not a stop)", async () => {
+    await chain.close();
+    chainClosed = true;
+    const served = await waitFor(
+      () => count(next, "GET", offline),
+      (r) => r.status === 200,
+    );
+    expect(served.json).to.deep.equal({ n: 1 });
+    expect(next.stderr()).to.match(new RegExp(`the chain is unreachable: agent taken over without its reported record.*"agent":"${offline}"`));
   });
 });
