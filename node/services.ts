@@ -17,7 +17,7 @@ import { agentService } from "../protocol/usage";
 import { ed25519PrivateKeyFromSeed } from "./acks/ed25519Keys";
 import { AckForwarder } from "./app/ackForwarder";
 import { CommitteeSubmitter } from "./app/committeeSubmitter";
-import { EpochReporter } from "./app/epochReporter";
+import { EpochReporter, reportsDir } from "./app/epochReporter";
 import { PeerPinger } from "./app/peerPinger";
 import { FunctionDirectory, sponsorOf } from "./chain/functionDirectory";
 import { RegistryReporting } from "./chain/registryReporting";
@@ -45,6 +45,8 @@ export interface NodeServices {
 /** Starts the gateway and reporting as configured, for a started `node`. */
 export async function startServices(config: NodeConfig, node: FleekNode, logger: Logger): Promise<NodeServices> {
   const selfKey = config.key.publicKey.toString("hex");
+  // The reporter's folder: its closed reports are where the gateway proves agent snapshot records from.
+  const appDir = path.join(config.dataDir, "app");
   const chain = config.chain
     ? new RegistryReporting(
         // No response cache: duties act on the latest block, which ethers would otherwise serve up to 250 ms stale.
@@ -134,6 +136,7 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
         paid: chain && config.services?.agents ? paidAgents(chain, marketId, config.services.agents) : undefined,
         tokenPaid: tokenCalls?.paid,
         recordSink: forwarder && ((record) => forwarder.submitSnapshot(record)),
+        reportsDir: reportsDir(appDir),
       },
     });
     logger.info("gateway running", { url: edge.gateway.url });
@@ -149,7 +152,7 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
       wallet: config.signer,
       chain,
       functions: functionDirectory,
-      dataDir: path.join(config.dataDir, "app"),
+      dataDir: appDir,
       epochDir: (epoch) => node.epochDir(epoch),
       logger: logger.child({ component: "reporter" }),
       acks: forwarder,

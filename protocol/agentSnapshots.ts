@@ -50,10 +50,14 @@ export function agentSnapshotProof(leaves: readonly AgentSnapshotLeaf[], agentId
   return undefined;
 }
 
-/** Whether `leaf` is in the tree of root `root` by `proof`. */
+/** Whether `leaf` is in the tree of root `root` by `proof` (false for a malformed proof: it comes from another node). */
 export function verifyAgentSnapshotLeaf(root: string, leaf: AgentSnapshotLeaf, proof: readonly string[]): boolean {
   if (root === ZERO_ROOT) return false;
-  return StandardMerkleTree.verify(root, [...AGENT_SNAPSHOT_LEAF_TYPES], leafValue(leaf), [...proof]);
+  try {
+    return StandardMerkleTree.verify(root, [...AGENT_SNAPSHOT_LEAF_TYPES], leafValue(leaf), [...proof]);
+  } catch {
+    return false;
+  }
 }
 
 /** The marketplace id an agent's runtime id names (the chain directory's decimal ids), or undefined for another id. */

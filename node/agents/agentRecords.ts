@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes, sign, verify, type KeyObject } from "node:crypto";
 import { ed25519PublicKeyFromRaw } from "../acks/ed25519Keys";
+import type { AgentSnapshotLeaf } from "../../protocol/agentSnapshots";
 
 // v2: the record carries its sequence number (a v1 signature never verifies as a v2 record).
 const SNAPSHOT_DOMAIN = Buffer.from("fleek-network/agent-snapshot/v2\0", "utf8");
@@ -102,6 +103,11 @@ export function snapshotRecordRefusal(value: unknown, agent: string): string | u
     return `malformed snapshot record: ${error instanceof Error ? error.message : String(error)}`;
   }
   return undefined;
+}
+
+/** A marketplace agent's record as its leaf of the epoch report's `agentSnapshotsRoot` (its agent is the decimal marketplace id). */
+export function snapshotLeaf(r: SnapshotRecord): AgentSnapshotLeaf {
+  return { agentId: BigInt(r.agent), root: r.root, bytes: BigInt(r.bytes), sequence: BigInt(r.sequence), nodeKey: r.nodeKey };
 }
 
 /** The newest of `records` by sequence (the first of equals), or undefined when there is none. */

@@ -5,7 +5,10 @@
  * and hands each signed record to the next nodes in the agent's order, which fetch the snapshot
  * into their own blockstores at once. When a node becomes an agent's host (the one before it
  * stopped answering, left the set, or it starts), it restores the newest record it holds that is
- * newer than its own state's, then serves.
+ * newer than its own state's, then serves. For a marketplace agent on a node that follows the
+ * registry, the record of the latest epoch report holding the agent, proven against the root the
+ * chain holds, is a floor: records below it or beside it (its sequence, another content or signer)
+ * are refused, and it is restored without the guess of who hosted the agent.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,12 +18,18 @@ import type { AgentDirectory, AgentEntry } from "./agentDirectory";
 import type { AgentHost } from "./agentHost";
 import { JsonRpcProvider, Network } from "ethers";
 import { RegistryHostingNodes } from "../chain/registryHostingNodes";
+import { RegistryReporting } from "../chain/registryReporting";
+import { marketplaceAgentId, verifyAgentSnapshotLeaf } from "../../protocol/agentSnapshots";
 import { AgentHosting, type HostingNodes, type HostNode } from "./agentHosting";
-import { newestRecord, snapshotRecordRefusal, type SnapshotRecord } from "./agentRecords";
+import { newestRecord, snapshotLeaf, snapshotRecordRefusal, type SnapshotRecord } from "./agentRecords";
 import type { AgentLimits, HostingConfig } from "./agentsConfig";
 
 /** Nodes after the host that keep each of its snapshot records. */
 const RECORD_KEEPERS = 2;
+/** Nodes asked for a reported record's proof besides this one (the first of the agent's order after it). */
+const PROOF_SOURCES = 3;
+/** Largest proof answer read (a record and a path of 32-byte hashes). */
+const MAX_PROOF_BYTES = 64 * 1024;
 const KEPT_RECORD = "kept-record.json";
 const OWN_RECORD = "snapshot.json";
 
@@ -46,12 +55,20 @@ export interface TakeoverDeps {
 export function hostingNodes(config: HostingConfig): HostingNodes {
   if (config.registry) {
     const r = config.registry;
-    const provider = new JsonRpcProvider(r.rpcUrl, Network.from(r.chainId), { staticNetwork: true, cacheTimeout: -1 });
-    const registry = new RegistryHostingNodes(provider, BigInt(r.chainId), r.address, r.pollMs);
+    const registry = new RegistryHostingNodes(registryProvider(r), BigInt(r.chainId), r.address, r.pollMs);
     return () => registry.nodes();
   }
   const set = { nodes: config.nodes ?? [], left: [] };
   return async () => set;
+}
+
+function registryProvider(r: NonNullable<HostingConfig["registry"]>): JsonRpcProvider {
+  return new JsonRpcProvider(r.rpcUrl, Network.from(r.chainId), { staticNetwork: true, cacheTimeout: -1 });
+}
+
+/** Whether two records are the same leaf of a report (content, size, number, signer; not the signing time). */
+function sameLeaf(a: SnapshotRecord, b: SnapshotRecord): boolean {
+  return a.root === b.root && a.bytes === b.bytes && a.sequence === b.sequence && a.nodeKey === b.nodeKey;
 }
 
 /** Reads a record file of an agent's folder, if any. */
@@ -64,6 +81,10 @@ export function readRecord(dir: string, name = OWN_RECORD): SnapshotRecord | und
 export class AgentTakeover {
   private view: Promise<AgentHosting> | undefined;
   private readonly hostingNodes: HostingNodes;
+  /** The chain's `agentSnapshotsRoot` of a reported epoch, on a node that follows the registry. */
+  private readonly reportedRoot: ((epoch: number) => Promise<string | undefined>) | undefined;
+  /** Per agent, the record its latest report holds, proven at its last adoption here: the floor of what is restored. */
+  private readonly proven = new Map<string, { epoch: number; record: SnapshotRecord }>();
   /** Agents this node serves as their host now (adopted). */
   private readonly hostedHere = new Set<string>();
   /** Each agent's write count at its last snapshot. */
@@ -75,6 +96,11 @@ export class AgentTakeover {
 
   constructor(private readonly deps: TakeoverDeps) {
     this.hostingNodes = hostingNodes(deps.hosting);
+    const r = deps.hosting.registry;
+    if (r) {
+      const chain = new RegistryReporting(registryProvider(r), BigInt(r.chainId), r.address);
+      this.reportedRoot = (epoch) => chain.reportedAgentSnapshotsRoot(epoch);
+    }
     this.ticker = setInterval(() => void this.snapshotChanged(), deps.hosting.snapshotEveryMs);
   }
 
@@ -117,8 +143,17 @@ export class AgentTakeover {
     return undefined;
   }
 
-  /** Why a record to restore is refused by its signer, or undefined when its signer was the agent's host (AgentHosting.hostRefusal). */
-  async signerRefusal(record: SnapshotRecord): Promise<string | undefined> {
+  /**
+   * Why a record to restore or keep is refused, or undefined when it may be: the record the
+   * agent's latest report holds (proven at its adoption here) is taken as is; one below it, or of
+   * its sequence but another leaf, is a rollback or a tampered record; any other must have been
+   * signed by the agent's host (AgentHosting.hostRefusal).
+   */
+  async recordRefusal(record: SnapshotRecord): Promise<string | undefined> {
+    const floor = this.proven.get(record.agent);
+    if (floor && sameLeaf(record, floor.record)) return undefined;
+    if (floor && record.sequence <= floor.record.sequence)
+      return `record ${record.sequence} (root ${record.root}, signed by ${record.nodeKey}) is not newer than the record epoch ${floor.epoch}'s report holds (${floor.record.sequence}, root ${floor.record.root}): a rollback or a tampered record`;
     return (await this.hosting()).hostRefusal(record.agent, record.nodeKey, record.takenAt);
   }
 
@@ -132,7 +167,7 @@ export class AgentTakeover {
     }
     const id = (record as { agent?: unknown } | null)?.agent;
     if (typeof id !== "string" || !(await this.deps.directory.lookup(id))) throw new ServiceRefusal(404, `no agent ${JSON.stringify(id)} on this node`);
-    const refusal = snapshotRecordRefusal(record, id) ?? (await this.signerRefusal(record as SnapshotRecord));
+    const refusal = snapshotRecordRefusal(record, id) ?? (await this.recordRefusal(record as SnapshotRecord));
     if (refusal) throw new ServiceRefusal(400, `record refused: ${refusal}`);
     const r = record as SnapshotRecord;
     if (r.bytes > this.deps.limits.snapshotBytes) throw new ServiceRefusal(413, `record refused: ${r.bytes} bytes, over the snapshot limit`);
@@ -227,18 +262,86 @@ export class AgentTakeover {
   }
 
   /**
+   * The record of the latest epoch report holding marketplace agent `id` that this node or the
+   * first nodes of its order serve (`GET /agents/_snapshots/<id>`), proven against the root the
+   * chain holds for that epoch; the latest epoch's of those that prove. Undefined for another
+   * agent, a node that follows no chain, or when none proves: take-over then goes on without a
+   * floor (logged when the chain or every node failed to answer).
+   */
+  private async reportedRecord(id: string): Promise<{ epoch: number; record: SnapshotRecord } | undefined> {
+    const agentId = marketplaceAgentId(id);
+    const reportedRoot = this.reportedRoot;
+    if (agentId === undefined || !reportedRoot) return undefined;
+    const hosting = await this.hosting();
+    const sources = [this.deps.gatewayUrl, ...(await hosting.successors(id, PROOF_SOURCES)).map((n) => n.gatewayUrl)];
+    const answers = await Promise.all(
+      sources.map(async (source) => {
+        try {
+          const answer = await fetch(`${source}/agents/_snapshots/${agentId}`, { signal: AbortSignal.timeout(5_000) });
+          if (answer.status !== 200 || Number(answer.headers.get("content-length") ?? Infinity) > MAX_PROOF_BYTES) {
+            await answer.body?.cancel();
+            // A 404 answers too: that node holds no report with the agent.
+            return { source, answered: answer.status === 404 };
+          }
+          return { source, answered: true, served: (await answer.json()) as { epoch?: unknown; record?: unknown; proof?: unknown } };
+        } catch {
+          return { source, answered: false };
+        }
+      }),
+    );
+    let best: { epoch: number; record: SnapshotRecord } | undefined;
+    for (const { source, served } of answers) {
+      if (!served) continue;
+      const { epoch, record, proof } = served;
+      if (typeof epoch !== "number" || !Array.isArray(proof) || !proof.every((p) => typeof p === "string") || snapshotRecordRefusal(record, id)) {
+        this.deps.logger.warn("agent snapshot proof refused", {
+          agent: id,
+          source,
+          reason: "not {epoch, record, proof} with a record of the agent whose signature holds",
+        });
+        continue;
+      }
+      let root: string | undefined;
+      try {
+        root = await reportedRoot(epoch);
+      } catch (error) {
+        this.deps.logger.warn("the chain is unreachable: agent taken over without its reported record", { agent: id, error: String(error) });
+        return undefined;
+      }
+      const r = record as SnapshotRecord;
+      if (!root || !verifyAgentSnapshotLeaf(root, snapshotLeaf(r), proof as string[])) {
+        this.deps.logger.warn("agent snapshot proof refused", { agent: id, source, reason: `not in the report of epoch ${epoch} on chain` });
+        continue;
+      }
+      if (!best || epoch > best.epoch) best = { epoch, record: r };
+    }
+    if (!answers.some((a) => a.answered)) this.deps.logger.warn("no node answered for the agent's reported record: agent taken over without it", { agent: id });
+    return best;
+  }
+
+  /**
    * Becoming `host`'s node: restores the newest record handed here, or held by the next nodes of
-   * its order (a node that hosted it while this one was away), when newer than this node's own state.
+   * its order (a node that hosted it while this one was away), or proven in its latest report,
+   * when newer than this node's own state; records the proven one refuses are dropped.
    */
   private async adopt(host: AgentHost, selfKey: string): Promise<void> {
-    const dir = this.deps.agentDir(host.agent.id);
+    const id = host.agent.id;
+    const dir = this.deps.agentDir(id);
     const own = readRecord(dir, OWN_RECORD);
-    const candidates = [readRecord(dir, KEPT_RECORD), ...(await this.pull(host.agent.id))].filter(
-      (r): r is SnapshotRecord => r !== undefined && snapshotRecordRefusal(r, host.agent.id) === undefined,
+    const reported = await this.reportedRecord(id);
+    if (reported) this.proven.set(id, reported);
+    const offered = [readRecord(dir, KEPT_RECORD), ...(await this.pull(id)), reported?.record].filter(
+      (r): r is SnapshotRecord => r !== undefined && snapshotRecordRefusal(r, id) === undefined,
     );
+    const candidates: SnapshotRecord[] = [];
+    for (const r of offered) {
+      const floor = reported && r.sequence <= reported.record.sequence ? await this.recordRefusal(r) : undefined;
+      if (floor) this.deps.logger.warn("agent snapshot record refused", { agent: id, reason: floor });
+      else candidates.push(r);
+    }
     const kept = newestRecord(candidates);
     if (!kept || kept.nodeKey === selfKey || kept.sequence <= (own?.sequence ?? 0)) return;
-    this.deps.logger.info("agent taken over", { agent: host.agent.id, from: kept.nodeKey, root: kept.root });
+    this.deps.logger.info("agent taken over", { agent: id, from: kept.nodeKey, root: kept.root, sequence: kept.sequence, reportedEpoch: reported?.epoch });
     await this.deps.restore(host, kept);
     this.snapshotWrites.set(host.agent.id, host.writes);
   }

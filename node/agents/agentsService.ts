@@ -422,7 +422,7 @@ export class AgentsRuntime {
    * set this node restores only its own.
    */
   private async signerRefusal(r: SnapshotRecord): Promise<string | undefined> {
-    if (this.takeover) return this.takeover.signerRefusal(r);
+    if (this.takeover) return this.takeover.recordRefusal(r);
     const answer = await fetch(`${this.context.gatewayUrl}/agents/_key`);
     const self = answer.status === 200 ? ((await answer.json()) as { nodeKey: string }).nodeKey : undefined;
     return r.nodeKey === self ? undefined : `signed by node ${r.nodeKey}, not this node (restoring another node's record needs services.agents.hosting)`;

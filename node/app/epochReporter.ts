@@ -39,6 +39,7 @@ import { AppTxKind, encodeAppTx, type AppTx, type PeerReport } from "./appTransa
 import { EpochState, type ClosedReport } from "./epochState";
 import type { PeerPinger } from "./peerPinger";
 import { readSnapshot, writeSnapshot, type AppliedPosition } from "./epochStateSnapshot";
+import { writeReportedAgentSnapshots } from "./reportedAgentSnapshots";
 
 /** The part of FleekNode the reporter uses. */
 export interface ReportingNode {
@@ -60,7 +61,10 @@ export interface ReporterOptions {
    * owner-pays functions are charged to their owners. Without it every invocation is its client's.
    */
   functions?: FunctionDirectory;
-  /** Beacon secrets go to `<dataDir>/beacon/`, closed reports and claim proofs to `<dataDir>/reports/`. */
+  /**
+   * Beacon secrets go to `<dataDir>/beacon/`; closed reports, claim proofs and the last epochs'
+   * agent snapshot records (reportedAgentSnapshots.ts) to `<dataDir>/reports/`.
+   */
   dataDir: string;
   logger: Logger;
   acks?: AckForwarder;
@@ -226,6 +230,7 @@ export class EpochReporter {
     if (!wasClosed && state.report) {
       this.o.logger.info("epoch closed", { epoch: b.epoch, digest: state.report.digest });
       this.writeReport(b.epoch, state.report);
+      writeReportedAgentSnapshots(reportsDir(this.o.dataDir), b.epoch, state.agentSnapshotRecords());
     }
     const changed = state.closed !== wasClosed || state.reportSignatures.length !== signatures;
     this.maybeSnapshot(b.epoch, at, state, changed);
@@ -365,7 +370,7 @@ export class EpochReporter {
 
   /** Writes the closed report and every owner's claim proof to `<dataDir>/reports/epoch-<n>.json`. */
   private writeReport(epoch: number, closed: ClosedReport): void {
-    const dir = path.join(this.o.dataDir, "reports");
+    const dir = reportsDir(this.o.dataDir);
     fs.mkdirSync(dir, { recursive: true });
     const claims = (closed.rewards.tree ? [...closed.rewards.tree.entries()] : []).map(([, [account]]) => {
       const { leaf, proof } = rewardProof(closed.rewards, account);
@@ -374,6 +379,11 @@ export class EpochReporter {
     const body = JSON.stringify({ epoch, digest: closed.digest, report: closed.report, claims }, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2);
     fs.writeFileSync(path.join(dir, `epoch-${epoch}.json`), body);
   }
+}
+
+/** The folder of the reporter's closed reports, under its `dataDir`. */
+export function reportsDir(dataDir: string): string {
+  return path.join(dataDir, "reports");
 }
 
 /** Reads a report file written by the reporter (bigints as decimal strings). */
@@ -386,5 +396,5 @@ export function readReportFile(
   claims: { account: string; flkWeight: string; usdcWeight: string; proof: string[] }[];
   report: Record<string, unknown>;
 } {
-  return JSON.parse(fs.readFileSync(path.join(dataDir, "reports", `epoch-${epoch}.json`), "utf8"));
+  return JSON.parse(fs.readFileSync(path.join(reportsDir(dataDir), `epoch-${epoch}.json`), "utf8"));
 }

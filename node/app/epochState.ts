@@ -18,7 +18,7 @@ import { computeReputation, isPlausible, METRICS, type PeerMeasurement } from ".
 import type { RewardsTree } from "../../protocol/rewards";
 import { assignedAgentHost } from "../../protocol/agentHosting";
 import { agentSnapshotsRoot, type AgentSnapshotLeaf } from "../../protocol/agentSnapshots";
-import { snapshotRecordRefusal, type SnapshotRecord } from "../agents/agentRecords";
+import { snapshotLeaf, snapshotRecordRefusal, type SnapshotRecord } from "../agents/agentRecords";
 import {
   agentService,
   BANDWIDTH_PRICE_PER_GB,
@@ -298,13 +298,12 @@ export class EpochState {
 
   /** The snapshot records kept so far as the report's leaves (one per agent). */
   agentSnapshotLeaves(): AgentSnapshotLeaf[] {
-    return [...this.agentSnapshots.values()].map((r) => ({
-      agentId: BigInt(r.agent),
-      root: r.root,
-      bytes: BigInt(r.bytes),
-      sequence: BigInt(r.sequence),
-      nodeKey: r.nodeKey,
-    }));
+    return this.agentSnapshotRecords().map(snapshotLeaf);
+  }
+
+  /** The snapshot records kept so far (one per agent): the report's leaves with their signatures, for the proofs a node serves. */
+  agentSnapshotRecords(): SnapshotRecord[] {
+    return [...this.agentSnapshots.values()];
   }
 
   /** Snapshot records refused so far: not the assigned host's, not newer than the one kept, not a marketplace agent's, or a bad signature. */

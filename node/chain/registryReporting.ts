@@ -252,12 +252,28 @@ export class RegistryReporting {
   }
 
   /**
-   * The latest log of `filter` at or below `toBlock`, searched backward {@link LOG_RANGE} blocks
-   * at a time down to the deployment block (a provider refuses one request over a long chain).
+   * The `agentSnapshotsRoot` of `epoch`'s report as the chain holds it (in its `EpochReported`
+   * event; the registry keeps no report in storage), or undefined when the epoch is not over or
+   * ended without a report. Searched from the block that started the epoch, so an epoch that had
+   * no report costs no scan of the whole chain.
    */
-  private async latestLog(filter: ContractEventName, toBlock: number): Promise<EventLog | undefined> {
-    for (let to = toBlock; to >= this.fromBlock; to -= LOG_RANGE) {
-      const logs = await this.registry.queryFilter(filter, Math.max(this.fromBlock, to - LOG_RANGE + 1), to);
+  async reportedAgentSnapshotsRoot(epoch: number): Promise<string | undefined> {
+    if (!Number.isSafeInteger(epoch) || epoch < 0 || BigInt(epoch) >= ((await this.registry.epoch()) as bigint)) return undefined;
+    const head = await this.provider.getBlockNumber();
+    const started = await this.latestLog(this.registry.filters.EpochStarted(epoch), head);
+    if (!started) return undefined;
+    const reported = await this.latestLog(this.registry.filters.EpochReported(epoch), head, started.blockNumber);
+    return reported ? (reported.args.report as { agentSnapshotsRoot: string }).agentSnapshotsRoot : undefined;
+  }
+
+  /**
+   * The latest log of `filter` at or below `toBlock`, searched backward {@link LOG_RANGE} blocks
+   * at a time down to `fromBlock`, the deployment block by default (a provider refuses one
+   * request over a long chain).
+   */
+  private async latestLog(filter: ContractEventName, toBlock: number, fromBlock = this.fromBlock): Promise<EventLog | undefined> {
+    for (let to = toBlock; to >= fromBlock; to -= LOG_RANGE) {
+      const logs = await this.registry.queryFilter(filter, Math.max(fromBlock, to - LOG_RANGE + 1), to);
       const last = logs[logs.length - 1];
       if (last) return last as EventLog;
     }

@@ -54,6 +54,7 @@ export interface EdgeNodeOptions {
     paid?: PaidAgents;
     tokenPaid?: AgentGateway["tokenPaid"];
     recordSink?: AgentGateway["recordSink"];
+    reportsDir?: AgentGateway["reportsDir"];
   };
 }
 

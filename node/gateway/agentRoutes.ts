@@ -3,6 +3,8 @@
  * - `GET /agents/_key`: the node's Ed25519 key and its agent-sealing X25519 key (owners seal their secrets to it);
  * - `POST /agents/_snapshots?agent=<id>&sequence=<n>` (agents service only, by the service token):
  *   stores a snapshot's tarball in the blockstore and answers its record signed with the node key;
+ * - `GET /agents/_snapshots/<agentId>`: a marketplace agent's record in the latest epoch report this
+ *   node closed that holds one, with its proof against the report's `agentSnapshotsRoot` (take-over);
  * - `POST /agents/_records {record}`: another host's signed snapshot record, forwarded to the service (take-over);
  * - `/agents/<id>/_fleek/<op>`: the operator's (Bearer operator token), forwarded vouched by the service token;
  * - `/agents/<id>/<path>`: forwarded to the agents service as `/<id>/<path>`; the service's meter
@@ -15,6 +17,7 @@ import { createHash, timingSafeEqual, type KeyObject } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { AGENT_METER_HEADER, signAgentReceipt, signSnapshot, type AgentMeter, type SnapshotRecord } from "../agents/agentRecords";
 import { marketplaceAgentId } from "../../protocol/agentSnapshots";
+import { KEPT_SNAPSHOT_EPOCHS, reportedAgentSnapshot } from "../app/reportedAgentSnapshots";
 import type { BlockStore } from "../blockstore/blockStore";
 import { SERVICE_TOKEN_HEADER } from "../services/serviceContract";
 import { CLIENT_HEADER, RECEIPT_HEADER, type ComputeDesk } from "../acks/computeDesk";
@@ -40,6 +43,8 @@ export interface AgentGateway {
   tokenPaid?: TokenPaidAgents;
   /** On a reporting node: where the records it signs of marketplace agents go to consensus (AckForwarder.submitSnapshot). */
   recordSink?: (record: SnapshotRecord) => void;
+  /** The epoch reporter's reports folder (a committee member's closed reports): `GET /agents/_snapshots/<agentId>` proves from it. */
+  reportsDir?: string;
 }
 
 /** What the gateway needs to charge agent calls. */
@@ -99,6 +104,15 @@ export async function routeAgents(
     // Into the epoch report's agentSnapshotsRoot, for a marketplace agent (the epoch state keeps only those).
     if (marketplaceAgentId(agent) !== undefined) agents.recordSink?.(record);
     return replyJson(res, 201, record);
+  }
+  if (parts[2] === "_snapshots" && parts.length === 4) {
+    if (req.method !== "GET") return replyError(res, 405, "use GET", { allow: "GET" });
+    const agentId = marketplaceAgentId(parts[3]);
+    if (agentId === undefined) return replyError(res, 400, "need /agents/_snapshots/<marketplace agent id, decimal>");
+    const reported = agents?.reportsDir ? reportedAgentSnapshot(agents.reportsDir, agentId) : undefined;
+    if (!reported)
+      return replyError(res, 404, `no epoch report this node closed (it keeps the last ${KEPT_SNAPSHOT_EPOCHS}) holds a snapshot record of agent ${agentId}`);
+    return replyJson(res, 200, reported);
   }
   const id = parts[2] ?? "";
   const forward = "/" + parts.slice(2).join("/") + search;

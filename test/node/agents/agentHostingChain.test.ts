@@ -6,13 +6,23 @@
  * epoch change the next node drops it from the set and takes the agent over from the last snapshot
  * record (signed by the jailed node while it was a host); the jailed node, still running,
  * redirects to the new host.
+ *
+ * The same report carries the `agentSnapshotsRoot` of two marketplace agents' records, and the next
+ * node proves the records it restores against it (docs/agents-runtime.md "Snapshots through
+ * consensus"): a record the host signed beside the reported one (its sequence, other content) and
+ * an older record are refused, and the reported records are restored.
  */
 import { expect } from "chai";
+import * as path from "node:path";
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { Wallet } from "ethers";
 import { agentHostOrder } from "../../../protocol/agentHosting";
 import { signNodeKeyProof } from "../../../protocol/nodeKeyProof";
-import type { SnapshotRecord } from "../../../node/agents/agentRecords";
+import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
+import { signSnapshot, type SnapshotRecord } from "../../../node/agents/agentRecords";
+import { reportsDir } from "../../../node/app/epochReporter";
+import { writeReportedAgentSnapshots } from "../../../node/app/reportedAgentSnapshots";
 import { planAgentNode, startAgentNode, type AgentNode, type AgentNodePlan } from "../../../testkit/agentNode";
 import { emptyReport, MIN_STAKE, registrySuite, submitReport, type RegistrySuite, type TestNode } from "../../../testkit/registry";
 import { CHAIN_ID, serveChain } from "../chain/chainNodes";
@@ -37,6 +47,10 @@ async function register(s: RegistrySuite, i: number, plan: AgentNodePlan): Promi
   return { id: Number(await s.registry.nodeCount()), owner, signer, key: `0x${plan.nodeKey}` };
 }
 
+/** The report's leaf of a record, as the spec writes it: (uint256 agentId, bytes32 root, uint64 bytes, uint64 sequence, bytes32 signer). */
+const LEAF_TYPES = ["uint256", "bytes32", "uint64", "uint64", "bytes32"];
+const leafOf = (r: SnapshotRecord) => [BigInt(r.agent), `0x${r.root}`, BigInt(r.bytes), BigInt(r.sequence), `0x${r.nodeKey}`];
+
 /** Polls `read` until `until` holds, or fails after `ms` with the last value. */
 async function waitFor<T>(read: () => Promise<T>, until: (v: T) => boolean, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
@@ -54,14 +68,29 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
   let chain: { url: string; close: () => Promise<void> };
   let host: AgentNode;
   let next: AgentNode;
+  let hostPlan: AgentNodePlan;
   const registered = new Map<string, TestNode>();
+  /** Marketplace agents (decimal ids) the host ranks first: one tampered, one rolled back, one whose snapshots lend content, one moved with the chain down. */
+  let tampered: string, rolledBack: string, lender: string, offline: string;
+  let chainClosed = false;
+  /** The records epoch 1's report holds. */
+  const reported: SnapshotRecord[] = [];
 
-  const count = async (node: AgentNode, method = "GET") => {
-    const answer = await fetch(`${node.gatewayUrl}/agents/counter/`, { method, redirect: "manual" });
+  const count = async (node: AgentNode, method = "GET", agent = "counter") => {
+    const answer = await fetch(`${node.gatewayUrl}/agents/${agent}/`, { method, redirect: "manual" });
     return { status: answer.status, location: answer.headers.get("location"), json: (await answer.json()) as { n?: number; error?: string } };
   };
-  const snapshot = (node: AgentNode) =>
-    fetch(`${node.gatewayUrl}/agents/counter/_fleek/snapshot`, { method: "POST", headers: { authorization: `Bearer ${node.operatorToken}` } });
+  const snapshot = (node: AgentNode, agent = "counter") =>
+    fetch(`${node.gatewayUrl}/agents/${agent}/_fleek/snapshot`, { method: "POST", headers: { authorization: `Bearer ${node.operatorToken}` } });
+  const post = async (node: AgentNode, agent: string, times: number) => {
+    for (let i = 0; i < times; i++) expect((await count(node, "POST", agent)).status).to.equal(200);
+  };
+  /** A record of `agent` the host signs for content it stored (the host's key is the test's). */
+  const hostSigns = (agent: string, content: SnapshotRecord, sequence: number): SnapshotRecord =>
+    signSnapshot(
+      { agent, root: content.root, bytes: content.bytes, sequence, takenAt: Date.now(), nodeKey: host.nodeKey },
+      ed25519PrivateKeyFromSeed(hostPlan.key.seed),
+    );
 
   before(async () => {
     s = await registrySuite();
@@ -77,7 +106,13 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
       "counter",
       plans.map((p) => p.nodeKey),
     )[0];
-    const [hostPlan, nextPlan] = plans[0].nodeKey === first ? plans : [plans[1], plans[0]];
+    const [firstPlan, nextPlan] = plans[0].nodeKey === first ? plans : [plans[1], plans[0]];
+    hostPlan = firstPlan;
+    const keys = plans.map((p) => p.nodeKey);
+    [tampered, rolledBack, lender, offline] = Array.from({ length: 64 }, (_, i) => String(i + 1))
+      .filter((id) => agentHostOrder(id, keys)[0] === hostPlan.nodeKey)
+      .slice(0, 4);
+    const agents = { counter: COUNTER, [tampered]: COUNTER, [rolledBack]: COUNTER, [lender]: COUNTER, [offline]: COUNTER };
     // No `nodes` in the config: the set is the registry's.
     const hosting = {
       registry: { rpcUrl: chain.url, chainId: Number(CHAIN_ID), address: await s.registry.getAddress(), pollMs: 200 },
@@ -85,14 +120,14 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
       probeMs: 200,
     };
     [host, next] = await Promise.all([
-      startAgentNode({ counter: COUNTER }, { plan: hostPlan, hosting, peers: [nextPlan.gatewayUrl] }),
-      startAgentNode({ counter: COUNTER }, { plan: nextPlan, hosting, peers: [hostPlan.gatewayUrl] }),
+      startAgentNode(agents, { plan: hostPlan, hosting, peers: [nextPlan.gatewayUrl] }),
+      startAgentNode(agents, { plan: nextPlan, hosting, peers: [hostPlan.gatewayUrl] }),
     ]);
   });
   after(async () => {
     await next?.stop();
     await host?.stop();
-    await chain?.close();
+    if (!chainClosed) await chain?.close();
   });
 
   it("ranks the registry's active nodes: the other node redirects to the host, which hands its record on", async () => {
@@ -108,11 +143,48 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     expect((await count(host, "POST")).json).to.deep.equal({ n: 4 });
   });
 
+  it("the host hands the next node records other than those it reports", async () => {
+    const snapshotted = async (agent: string, keptBy: string) => {
+      const taken = await snapshot(host, agent);
+      expect(taken.status).to.equal(201);
+      expect(taken.headers.get("x-fleek-record-kept-by")).to.equal(keptBy);
+      return (await taken.json()) as SnapshotRecord;
+    };
+    // Stores with n = 5 and n = 6 in the host's blockstore (and the next node's): content for the records below.
+    await post(host, lender, 5);
+    const five = await snapshotted(lender, "1");
+    await post(host, lender, 1);
+    const six = await snapshotted(lender, "1");
+
+    // Tampered: the host hands the next node a record of number 1 whose content is the n = 5 store,
+    // then snapshots its real state (n = 3) as number 1 too, which the next node does not keep; the report holds the real one.
+    const handed = await fetch(`${next.gatewayUrl}/agents/_records`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ record: hostSigns(tampered, five, 1) }),
+    });
+    expect(handed.status).to.equal(202);
+    await post(host, tampered, 3);
+    const real = await snapshotted(tampered, "0");
+    expect(real.sequence).to.equal(1);
+    expect(real.root).to.not.equal(five.root);
+
+    // Rolled back: the next node keeps record 1 (n = 2); the host's record 2 (the n = 6 store) is reported but never handed on.
+    await post(host, rolledBack, 2);
+    expect((await snapshotted(rolledBack, "1")).sequence).to.equal(1);
+    // Reported and kept alike (n = 1): moved later with the chain down.
+    await post(host, offline, 1);
+    reported.push(real, hostSigns(rolledBack, six, 2), await snapshotted(offline, "1"));
+    // The next node is a committee member of epoch 1 in this story: its reporter writes the report's records at the close.
+    writeReportedAgentSnapshots(reportsDir(path.join(next.dataDir, "app")), 1, reported);
+  });
+
   it("a report jails the host: at the epoch change the next node takes the agent over from the last snapshot record", async () => {
     const jailed = registered.get(host.nodeKey)!;
     const other = registered.get(next.nodeKey)!;
     const measured = (nodeId: number, uptime: number) => ({ nodeId, uptime, latencyMs: 1, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 });
-    const report = await emptyReport(s, { nodes: [measured(jailed.id, 39), measured(other.id, 100)] });
+    const agentSnapshotsRoot = StandardMerkleTree.of(reported.map(leafOf), LEAF_TYPES).root;
+    const report = await emptyReport(s, { nodes: [measured(jailed.id, 39), measured(other.id, 100)], agentSnapshotsRoot });
     await submitReport(s, [jailed, other], report);
     expect(await s.registry.epoch()).to.equal(2n);
     expect((await s.registry.activeSetIds()).map(Number)).to.deep.equal([other.id]);
@@ -133,5 +205,53 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     expect(moved.location).to.equal(`${next.gatewayUrl}/agents/counter/`);
     // The new host keeps serving its own state (the old host's writes after its last snapshot are lost).
     expect((await count(next)).json).to.deep.equal({ n: 4 });
+  });
+
+  it("serves a reported record's proof, and refuses a bad or unknown agent id", async () => {
+    const proof = await fetch(`${next.gatewayUrl}/agents/_snapshots/${tampered}`);
+    expect(proof.status).to.equal(200);
+    const served = (await proof.json()) as { epoch: number; record: SnapshotRecord; proof: string[] };
+    expect(served.epoch).to.equal(1);
+    expect(served.record).to.deep.equal(reported[0]);
+    const [event] = await s.registry.queryFilter(s.registry.filters.EpochReported(1));
+    expect(StandardMerkleTree.verify(event.args.report.agentSnapshotsRoot, LEAF_TYPES, leafOf(served.record), served.proof)).to.equal(true);
+
+    const bad = await fetch(`${next.gatewayUrl}/agents/_snapshots/counter`);
+    expect(bad.status).to.equal(400);
+    expect(((await bad.json()) as { error: string }).error).to.match(/marketplace agent id/);
+    const unknown = await fetch(`${next.gatewayUrl}/agents/_snapshots/${lender}`);
+    expect(unknown.status).to.equal(404);
+    expect(((await unknown.json()) as { error: string }).error).to.match(new RegExp(`snapshot record of agent ${lender}\\b`));
+  });
+
+  it("refuses a record beside the reported one (its number, other content) and restores the reported one", async () => {
+    // The next node kept the host's other record 1 (n = 5): the report's record 1 (n = 3) is restored.
+    const tamperedServed = await waitFor(
+      () => count(next, "GET", tampered),
+      (r) => r.status === 200,
+    );
+    expect(tamperedServed.json).to.deep.equal({ n: 3 });
+    expect(next.stderr()).to.match(new RegExp(`agent snapshot record refused.*"agent":"${tampered}".*a rollback or a tampered record`));
+  });
+
+  it("refuses a record older than the reported one, though it is the only one the next node holds", async () => {
+    // The next node kept only record 1 (n = 2): the report's record 2 (n = 6) is restored.
+    const rolledBackServed = await waitFor(
+      () => count(next, "GET", rolledBack),
+      (r) => r.status === 200,
+    );
+    expect(rolledBackServed.json).to.deep.equal({ n: 6 });
+    expect(next.stderr()).to.match(new RegExp(`agent snapshot record refused.*"agent":"${rolledBack}".*a rollback or a tampered record`));
+  });
+
+  it("takes an agent over without its reported record when the chain does not answer (a warning, not a stop)", async () => {
+    await chain.close();
+    chainClosed = true;
+    const served = await waitFor(
+      () => count(next, "GET", offline),
+      (r) => r.status === 200,
+    );
+    expect(served.json).to.deep.equal({ n: 1 });
+    expect(next.stderr()).to.match(new RegExp(`the chain is unreachable: agent taken over without its reported record.*"agent":"${offline}"`));
   });
 });

@@ -6,11 +6,15 @@
  * `agentSnapshotsRoot`, a StandardMerkleTree a node taking an agent over proves a record against.
  */
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
 import { signSnapshot, type SnapshotRecord } from "../../../node/agents/agentRecords";
 import { AppTxKind, decodeAppTx, encodeAppTx } from "../../../node/app/appTransactions";
 import { EpochState } from "../../../node/app/epochState";
+import { reportedAgentSnapshot, writeReportedAgentSnapshots } from "../../../node/app/reportedAgentSnapshots";
 import { agentHostOrder } from "../../../protocol/agentHosting";
 import { agentSnapshotProof, verifyAgentSnapshotLeaf } from "../../../protocol/agentSnapshots";
 import { agentService } from "../../../protocol/usage";
@@ -129,6 +133,54 @@ describe("app: agent snapshot records in the epoch state", () => {
     expect(second.apply(snapshots(host7, [late, six]))).to.deep.equal({ ok: true, refusedAcks: 1 });
     expect(second.agentSnapshotLeaves().map((l) => [l.sequence, l.root])).to.deep.equal([[6n, root(0x06)]]);
     expect(second.refusedSnapshots).to.equal(3);
+  });
+
+  it("a member keeps the records of its last 4 closed epochs and proves an agent's from the latest that holds it", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "reported-snapshots-"));
+    try {
+      // Epochs 1-6 close with agent 7's record of the epoch's number; agent 9's only in epoch 3, an epoch with none writes nothing.
+      for (let epoch = 1; epoch <= 6; epoch++) {
+        const records = [record(host7, "7", epoch, epoch), ...(epoch === 3 ? [record(host9, "9", 1, 0x90)] : [])];
+        writeReportedAgentSnapshots(dir, epoch, records);
+      }
+      writeReportedAgentSnapshots(dir, 7, []);
+      expect(fs.readdirSync(dir).sort()).to.deep.equal([
+        "agent-snapshots-3.json",
+        "agent-snapshots-4.json",
+        "agent-snapshots-5.json",
+        "agent-snapshots-6.json",
+      ]);
+      const seven = reportedAgentSnapshot(dir, 7n)!;
+      expect(seven.epoch).to.equal(6);
+      expect(seven.record).to.deep.equal(record(host7, "7", 6, 6));
+      // The tree of epoch 6 is agent 7's record alone, written out here: its root is the leaf's hash and the proof is empty.
+      const epoch6 = StandardMerkleTree.of([[7n, `0x${root(6)}`, 1006n, 6n, `0x${host7.node.nodeKey}`]], ["uint256", "bytes32", "uint64", "uint64", "bytes32"]);
+      expect(seven.proof).to.deep.equal([]);
+      expect(
+        verifyAgentSnapshotLeaf(epoch6.root, { agentId: 7n, root: root(6), bytes: 1006n, sequence: 6n, nodeKey: host7.node.nodeKey }, seven.proof),
+      ).to.equal(true);
+      // Agent 9's record is in epoch 3's report only, which is still kept: proven against epoch 3's tree of two leaves.
+      const nine = reportedAgentSnapshot(dir, 9n)!;
+      expect(nine.epoch).to.equal(3);
+      const epoch3 = StandardMerkleTree.of(
+        [
+          [7n, `0x${root(3)}`, 1003n, 3n, `0x${host7.node.nodeKey}`],
+          [9n, `0x${root(0x90)}`, 1001n, 1n, `0x${host9.node.nodeKey}`],
+        ],
+        ["uint256", "bytes32", "uint64", "uint64", "bytes32"],
+      );
+      expect(
+        StandardMerkleTree.verify(
+          epoch3.root,
+          ["uint256", "bytes32", "uint64", "uint64", "bytes32"],
+          [9n, `0x${root(0x90)}`, 1001n, 1n, `0x${host9.node.nodeKey}`],
+          nine.proof,
+        ),
+      ).to.equal(true);
+      expect(reportedAgentSnapshot(dir, 8n)).to.equal(undefined);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("an epoch with no snapshot has a zero root; a node outside the active set hosts nothing", () => {
