@@ -125,7 +125,9 @@ class RedemptionKeeper {
     const latest = await this.provider.getBlockNumber();
     if (latest <= this.seen) return false;
     const from = this.seen + 1;
-    const requested = latest - from >= MAX_WATCH_BLOCKS || (await this.escrow.queryFilter(this.escrow.filters.WithdrawalRequested(undefined, undefined, this.nodeId), from, latest)).length > 0;
+    const requested =
+      latest - from >= MAX_WATCH_BLOCKS ||
+      (await this.escrow.queryFilter(this.escrow.filters.WithdrawalRequested(undefined, undefined, this.nodeId), from, latest)).length > 0;
     this.seen = latest;
     return requested;
   }

@@ -157,8 +157,7 @@ describe("TokenCallEscrow properties (fast-check on the EVM)", () => {
             expect(m.deposited).to.equal(balances + m.redeemed + m.withdrawn);
             expect(m.redeemed).to.equal(earnings + m.claimed + m.fees + m.burned);
             for (let i = 0; i < 2; i++)
-              for (let n = 0; n < 2; n++)
-                expect((await e.deposits(s.callers[i].address, s.token, nodes[n].id)).balance).to.equal(m.balance[i][n]);
+              for (let n = 0; n < 2; n++) expect((await e.deposits(s.callers[i].address, s.token, nodes[n].id)).balance).to.equal(m.balance[i][n]);
             for (let i = 0; i < payees.length; i++) expect(await e.earnings(s.token, payees[i].address)).to.equal(m.earnings[i]);
             expect(await e.protocolFees(s.token)).to.equal(m.fees);
             expect(await erc20.balanceOf(escrowAddress)).to.equal(balances + earnings + m.fees);

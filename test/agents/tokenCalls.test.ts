@@ -34,7 +34,9 @@ describe("TokenCallEscrow", () => {
     const s = await loadFixture(tokenCallSuite);
     const [alice] = s.callers;
     const e = s.tokenCallEscrow;
-    await expect(e.connect(alice).deposit(alice.address, s.node.id, FLK)).to.be.revertedWithCustomError(e, "TokenCallNoCreatorToken").withArgs(alice.address);
+    await expect(e.connect(alice).deposit(alice.address, s.node.id, FLK))
+      .to.be.revertedWithCustomError(e, "TokenCallNoCreatorToken")
+      .withArgs(alice.address);
     await expect(e.connect(alice).deposit(s.creator.address, s.node.id, 0)).to.be.revertedWithCustomError(e, "TokenCallZeroAmount");
     await expect(e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK))
       .to.emit(e, "TokensDeposited")
@@ -166,8 +168,12 @@ describe("TokenCallEscrow", () => {
     await expect(e.redeem(v.voucher, v.signature)).to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem").withArgs(FLK, 0n, 0n);
     const ghost = await signedVoucher(s, alice, FLK, { nodeId: 99 });
     await expect(e.redeem(ghost.voucher, ghost.signature)).to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem").withArgs(FLK, 0n, 0n);
-    await expect(e.connect(alice).deposit(s.creator.address, 99, FLK)).to.be.revertedWithCustomError(e, "TokenCallUnknownNode").withArgs(99);
-    await expect(e.connect(alice).deposit(s.creator.address, 0, FLK)).to.be.revertedWithCustomError(e, "TokenCallUnknownNode").withArgs(0);
+    await expect(e.connect(alice).deposit(s.creator.address, 99, FLK))
+      .to.be.revertedWithCustomError(e, "TokenCallUnknownNode")
+      .withArgs(99);
+    await expect(e.connect(alice).deposit(s.creator.address, 0, FLK))
+      .to.be.revertedWithCustomError(e, "TokenCallUnknownNode")
+      .withArgs(0);
   });
 
   it("pays a node only from the deposit made for it: one deposit vouched to two nodes pays one of them", async () => {
@@ -180,7 +186,9 @@ describe("TokenCallEscrow", () => {
     const toB = await signedVoucher(s, alice, 10n * FLK, { nodeId: b.id });
     const toA = await signedVoucher(s, alice, 10n * FLK);
     // B redeeming first takes nothing of A's deposit.
-    await expect(e.redeem(toB.voucher, toB.signature)).to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem").withArgs(10n * FLK, 0n, 0n);
+    await expect(e.redeem(toB.voucher, toB.signature))
+      .to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem")
+      .withArgs(10n * FLK, 0n, 0n);
     expect((await e.deposits(alice.address, s.token, s.node.id)).balance).to.equal(10n * FLK);
     await expect(e.redeem(toA.voucher, toA.signature))
       .to.emit(e, "VoucherRedeemed")
@@ -222,7 +230,9 @@ describe("TokenCallEscrow", () => {
       .withArgs(7n * FLK, 6n * FLK);
     const tx = e.connect(alice).requestWithdrawal(s.token, b.id, 6n * FLK);
     const readyAt = BigInt((await time.latest()) + 1 + DAY);
-    await expect(tx).to.emit(e, "WithdrawalRequested").withArgs(alice.address, s.token, b.id, 6n * FLK, readyAt);
+    await expect(tx)
+      .to.emit(e, "WithdrawalRequested")
+      .withArgs(alice.address, s.token, b.id, 6n * FLK, readyAt);
     expect(await e.deposits(alice.address, s.token, b.id)).to.deep.equal([6n * FLK, 6n * FLK, readyAt]);
     expect(await e.deposits(alice.address, s.token, s.node.id)).to.deep.equal([10n * FLK, 0n, 0n]);
     await time.increaseTo(readyAt);

@@ -65,6 +65,8 @@ describe("agents: calls paid in the creator token through the gateway (agents pr
           receipt: res.headers.get("x-fleek-receipt"),
         };
       };
+      // The page a caller deposits from learns which node to deposit for from the gateway.
+      expect(await (await fetch(`${edge.gateway.url}/health`)).json()).to.deep.include({ ok: true, tokenNodeId: s.node.id });
       const noFunds = await call(2n * FLK);
       expect(noFunds.status).to.equal(402);
       expect(noFunds.body).to.match(/covers 0/);
