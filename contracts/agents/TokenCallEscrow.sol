@@ -12,11 +12,14 @@ import {CreatorMarket} from "../creator/CreatorMarket.sol";
 import {NodeStaking} from "../registry/NodeStaking.sol";
 
 /// @title TokenCallEscrow: agent calls paid in the owner's creator token through payment channels
-/// @notice A caller deposits a creator token here. For each (agent, node, token) it signs EIP-712
-/// vouchers "I owe node N for calls of agent A a cumulative X of token T"; anyone may {redeem} the
-/// latest, which pays only the increase over what that channel already redeemed, from the caller's
-/// deposit. The amount is split with the marketplace's governance split: the node share is
-/// credited to the node's operator, the owner share to the token's creator (the owner of the
+/// @notice A caller deposits a creator token here for one serving node. For each (agent, node,
+/// token) it signs EIP-712 vouchers "I owe node N for calls of agent A a cumulative X of token T";
+/// anyone may {redeem} the latest, which pays only the increase over what that channel already
+/// redeemed, from the caller's deposit for node N only. A deposit backs one node's channels so a
+/// node, which sees only the vouchers given to it, can admit calls against it: a deposit shared by
+/// all nodes could be vouched in full to each and pay only the first to redeem (docs/agents.md).
+/// The amount is split with the marketplace's governance split: the node share is credited to the
+/// node's operator, the owner share to the token's creator (the owner of the
 /// agents priced in it), both withdrawn with {claim} (pull); the protocol share accrues and
 /// {burnFees} sells it on the creator's bonding curve and burns the FLK it returns. A deposit
 /// leaves only {withdrawDelay} seconds after {requestWithdrawal}, so a node can redeem what it
@@ -47,7 +50,7 @@ contract TokenCallEscrow is EIP712, ReentrancyGuardTransient {
         uint256 cumulative;
     }
 
-    /// @notice A caller's deposit of one token and its withdrawal request.
+    /// @notice A caller's deposit of one token for one node, and its withdrawal request.
     struct Deposit {
         // Wei that backs vouchers (requested withdrawals included until withdrawn).
         uint128 balance;
@@ -76,8 +79,8 @@ contract TokenCallEscrow is EIP712, ReentrancyGuardTransient {
     /// @notice Seconds between {requestWithdrawal} and {withdraw}.
     uint64 public immutable withdrawDelay;
 
-    /// @notice Each caller's deposit of each token.
-    mapping(address caller => mapping(address token => Deposit)) public deposits;
+    /// @notice Each caller's deposit of each token for each serving node.
+    mapping(address caller => mapping(address token => mapping(uint32 nodeId => Deposit))) public deposits;
     /// @notice Wei redeemed so far on each channel ({channelId}).
     mapping(bytes32 channel => uint256) public redeemed;
     /// @notice Wei of each token each node operator or creator may {claim}.
@@ -89,12 +92,12 @@ contract TokenCallEscrow is EIP712, ReentrancyGuardTransient {
     /// @notice Besides the marketplace's owner (governance), the one account that may {burnFees}.
     address public feeSeller;
 
-    /// @notice `caller` deposited `amount` of `token` (the creator token of `creator`).
-    event TokensDeposited(address indexed caller, address indexed token, address indexed creator, uint256 amount);
-    /// @notice `caller` asked back `amount` of `token`, withdrawable from `readyAt`.
-    event WithdrawalRequested(address indexed caller, address indexed token, uint256 amount, uint64 readyAt);
-    /// @notice `caller` took back `amount` of `token`.
-    event TokensWithdrawn(address indexed caller, address indexed token, uint256 amount);
+    /// @notice `caller` deposited `amount` of `token` (the creator token of `creator`) for calls on node `nodeId`.
+    event TokensDeposited(address indexed caller, address indexed token, uint32 indexed nodeId, address creator, uint256 amount);
+    /// @notice `caller` asked back `amount` of its deposit of `token` for node `nodeId`, withdrawable from `readyAt`.
+    event WithdrawalRequested(address indexed caller, address indexed token, uint32 indexed nodeId, uint256 amount, uint64 readyAt);
+    /// @notice `caller` took back `amount` of its deposit of `token` for node `nodeId`.
+    event TokensWithdrawn(address indexed caller, address indexed token, uint32 indexed nodeId, uint256 amount);
     /// @notice A voucher of `caller` for agent `agentId` on node `nodeId` was redeemed up to
     /// `cumulative`: `amount` of `token` left the deposit, `toNode` went to `nodeOperator`,
     /// `toOwner` to `creator`, `toProtocol` to the fees to burn.
@@ -128,8 +131,10 @@ contract TokenCallEscrow is EIP712, ReentrancyGuardTransient {
     error TokenCallWithdrawalNotReady(uint64 readyAt);
     /// @notice The signature is not the voucher's caller's.
     error TokenCallBadSignature(address caller);
-    /// @notice The voucher pays nothing: not above what its channel redeemed, or an empty deposit.
+    /// @notice The voucher pays nothing: not above what its channel redeemed, or an empty deposit for its node.
     error TokenCallNothingToRedeem(uint256 cumulative, uint256 redeemed, uint256 balance);
+    /// @notice A deposit for a node the registry does not know.
+    error TokenCallUnknownNode(uint32 nodeId);
     /// @notice A withdrawal delay outside its bounds, or a zero address.
     error TokenCallBadParameter();
     /// @notice Only the marketplace's owner may do this ({setFeeSeller}), or it or the fee seller ({burnFees}).
@@ -152,57 +157,63 @@ contract TokenCallEscrow is EIP712, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- callers
 
-    /// @notice Deposits `amount` of `creator`'s token for the caller's token-paid calls (approve
-    /// this contract first).
+    /// @notice Deposits `amount` of `creator`'s token for the caller's token-paid calls served by
+    /// node `nodeId` (approve this contract first). Only that node's vouchers are paid from it.
     /// @param creator whose creator token (it must exist)
+    /// @param nodeId the serving node (it must be registered)
     /// @param amount wei, not zero
-    function deposit(address creator, uint128 amount) external nonReentrant {
+    function deposit(address creator, uint32 nodeId, uint128 amount) external nonReentrant {
         if (amount == 0) revert TokenCallZeroAmount();
         if (!creatorMarket.tokenExists(creator)) revert TokenCallNoCreatorToken(creator);
+        // A deposit for an unknown node could back no voucher: a mistake.
+        if (nodeId == 0 || nodeId > registry.nodeCount()) revert TokenCallUnknownNode(nodeId);
         address token = creatorMarket.tokenOf(creator);
         creatorOf[token] = creator;
-        deposits[msg.sender][token].balance += amount;
-        emit TokensDeposited(msg.sender, token, creator, amount);
+        deposits[msg.sender][token][nodeId].balance += amount;
+        emit TokensDeposited(msg.sender, token, nodeId, creator, amount);
         IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @notice Asks back `amount` of the caller's deposit of `token`, withdrawable after
-    /// {withdrawDelay}; until then it still backs vouchers. A new request replaces the previous one
-    /// and restarts the delay.
+    /// @notice Asks back `amount` of the caller's deposit of `token` for node `nodeId`, withdrawable
+    /// after {withdrawDelay}; until then it still backs that node's vouchers. A new request replaces
+    /// the previous one and restarts the delay.
     /// @param token the creator token
+    /// @param nodeId the node the deposit is for
     /// @param amount wei, at most the deposit
-    function requestWithdrawal(address token, uint128 amount) external {
-        Deposit storage d = deposits[msg.sender][token];
+    function requestWithdrawal(address token, uint32 nodeId, uint128 amount) external {
+        Deposit storage d = deposits[msg.sender][token][nodeId];
         if (amount == 0) revert TokenCallZeroAmount();
         if (amount > d.balance) revert TokenCallExceedsDeposit(amount, d.balance);
         uint64 readyAt = uint64(block.timestamp) + withdrawDelay;
         d.pending = amount;
         d.readyAt = readyAt;
-        emit WithdrawalRequested(msg.sender, token, amount, readyAt);
+        emit WithdrawalRequested(msg.sender, token, nodeId, amount, readyAt);
     }
 
-    /// @notice Sends the caller its requested withdrawal of `token` once the delay has passed: the
-    /// amount requested, or what is left of the deposit if vouchers were redeemed meanwhile.
+    /// @notice Sends the caller its requested withdrawal of `token` for node `nodeId` once the delay
+    /// has passed: the amount requested, or what is left of the deposit if vouchers were redeemed
+    /// meanwhile.
     /// @param token the creator token
+    /// @param nodeId the node the deposit is for
     /// @return amount wei sent
-    function withdraw(address token) external nonReentrant returns (uint256 amount) {
-        Deposit storage d = deposits[msg.sender][token];
+    function withdraw(address token, uint32 nodeId) external nonReentrant returns (uint256 amount) {
+        Deposit storage d = deposits[msg.sender][token][nodeId];
         if (d.pending == 0 || block.timestamp < d.readyAt) revert TokenCallWithdrawalNotReady(d.readyAt);
         amount = d.pending < d.balance ? d.pending : d.balance;
         if (amount == 0) revert TokenCallZeroAmount();
         d.balance -= uint128(amount);
         d.pending = 0;
         d.readyAt = 0;
-        emit TokensWithdrawn(msg.sender, token, amount);
+        emit TokensWithdrawn(msg.sender, token, nodeId, amount);
         IERC20(token).safeTransfer(msg.sender, amount);
     }
 
     // ---------------------------------------------------------------- nodes
 
     /// @notice Redeems voucher `v` (anyone may send it): pays the increase of `v.cumulative` over
-    /// what its channel redeemed, or the caller's whole deposit if that is less (the rest stays
-    /// redeemable if the caller deposits again), split with the marketplace's split into the node
-    /// operator's, the token creator's and the protocol's shares. Moves no tokens: shares are
+    /// what its channel redeemed, or the caller's whole deposit for the voucher's node if that is
+    /// less (the rest stays redeemable if the caller deposits again); deposits for other nodes are
+    /// never touched. Split with the marketplace's split into the node operator's, the token creator's and the protocol's shares. Moves no tokens: shares are
     /// claimed ({claim}) or burned ({burnFees}).
     /// @param v the voucher
     /// @param signature `v.caller`'s EIP-712 signature of `v` (65-byte ECDSA, or ERC-1271)
@@ -211,7 +222,7 @@ contract TokenCallEscrow is EIP712, ReentrancyGuardTransient {
         if (!SignatureChecker.isValidSignatureNow(v.caller, voucherDigest(v), signature)) revert TokenCallBadSignature(v.caller);
         bytes32 channel = channelId(v.caller, v.agentId, v.nodeId, v.token);
         uint256 done = redeemed[channel];
-        Deposit storage d = deposits[v.caller][v.token];
+        Deposit storage d = deposits[v.caller][v.token][v.nodeId];
         uint256 balance = d.balance;
         amount = v.cumulative > done ? v.cumulative - done : 0;
         if (amount > balance) amount = balance;

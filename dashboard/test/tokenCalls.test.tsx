@@ -3,7 +3,16 @@ import { cleanup, fireEvent, render, screen } from "@testing-library/react";
 import { JsonRpcProvider, JsonRpcSigner, Wallet } from "ethers";
 import { AppContext, type AppState } from "../src/AppContext";
 import { TokenPaymentFields } from "../src/pages/TokenPayment";
-import { callAgentWithToken, channelSlot, nextCumulative, recordVouched, storedCumulative, tokenRefusal, type TokenPayer } from "../src/lib/tokenCalls";
+import {
+  callAgentWithToken,
+  channelSlot,
+  gatewayTokenNode,
+  nextCumulative,
+  recordVouched,
+  storedCumulative,
+  tokenRefusal,
+  type TokenPayer,
+} from "../src/lib/tokenCalls";
 import { formatToken } from "../src/lib/format";
 import { isTokenVoucherSigned, tokenChannelId, tokenVoucherDomain } from "../../protocol/tokenVoucher";
 import type { TokenCallsData } from "../src/hooks/useTokenCalls";
@@ -88,13 +97,40 @@ describe("token-paid calls: the channel's cumulative", () => {
 
   it("says in words that the deposit is too small, with its figures in tokens; other refusals as the node gives them", () => {
     const fmt = (wei: bigint) => formatToken(wei, "AGT");
-    const desk = `the deposit of ${ESCROW} in ${TOKEN} covers 1000000000000000000 (less a requested withdrawal), 2000000000000000000 would be vouched to this node: deposit more in TokenCallEscrow`;
+    const desk = `the deposit of ${ESCROW} in ${TOKEN} for node 3 covers 1000000000000000000 (less a requested withdrawal), 2000000000000000000 would be vouched to this node over all its agents: deposit more for node 3 in TokenCallEscrow`;
     expect(tokenRefusal(desk, fmt)).toBe(
-      "Your deposit covers 1 AGT (less a requested withdrawal), and with this call you would owe this node 2 AGT: deposit more of the creator token above.",
+      "Your deposit for node #3 covers 1 AGT (less a requested withdrawal), and with this call you would owe it 2 AGT over all its agents: deposit more of the creator token above.",
     );
     expect(tokenRefusal("the voucher is not signed by its caller 0x1", fmt)).toBe(
       "The node refused to serve the call (402): the voucher is not signed by its caller 0x1",
     );
+  });
+});
+
+describe("token-paid calls: the gateway's node", () => {
+  const answering = (status: number, body: string) => (async () => new Response(body, { status })) as unknown as typeof fetch;
+
+  it("reads the node that admits token calls from the gateway's /health, null when it takes none", async () => {
+    const asked: string[] = [];
+    const gateway = (async (url: string) => {
+      asked.push(url);
+      return new Response('{"ok":true,"node":"ab","tokenNodeId":4}');
+    }) as unknown as typeof fetch;
+    expect(await gatewayTokenNode("http://g//", gateway)).toBe(4);
+    expect(asked).toEqual(["http://g/health"]);
+    expect(await gatewayTokenNode("http://g", answering(200, '{"ok":true,"node":null,"tokenNodeId":null}'))).toBe(null);
+    // Anything but a registry id (uint32 from 1) is no node: the page never deposits for it.
+    for (const junk of ['"4"', "0", "-1", "1.5", "4294967296"])
+      expect(await gatewayTokenNode("http://g", answering(200, `{"tokenNodeId":${junk}}`))).toBe(null);
+    expect(await gatewayTokenNode("http://g", answering(200, "not json"))).toBe(null);
+  });
+
+  it("says when the gateway cannot be asked", async () => {
+    await expect(gatewayTokenNode("http://g", answering(503, ""))).rejects.toThrow("The gateway at http://g answered 503 to GET /health.");
+    const down = (async () => {
+      throw new TypeError("fetch failed");
+    }) as unknown as typeof fetch;
+    await expect(gatewayTokenNode("http://g", down)).rejects.toThrow("The gateway at http://g is unreachable from this page");
   });
 });
 
@@ -125,6 +161,7 @@ describe("token-paid calls: the page's deposit and call fields", () => {
     pending: 0n,
     readyAt: 0n,
     wallet: 4n * TOKENS,
+    now: 1_767_225_000n,
   };
   const app: AppState = {
     deployment: {
@@ -141,14 +178,15 @@ describe("token-paid calls: the page's deposit and call fields", () => {
   const renderFields = (d: TokenCallsData, call?: (payment: TokenPayer, symbol: string) => Promise<void>) =>
     render(
       <AppContext.Provider value={app}>
-        <TokenPaymentFields data={d} agent={agent} signer={signer} account={ALICE} busy={false} call={call} />
+        <TokenPaymentFields data={d} nodeId={3} agent={agent} signer={signer} account={ALICE} busy={false} call={call} />
       </AppContext.Provider>,
     );
   const button = (name: string) => screen.getByRole("button", { name }) as HTMLButtonElement;
 
   it("shows the deposit, a requested withdrawal and the epoch's price, and checks the amount before the two steps", () => {
     renderFields({ ...data, pending: TOKENS, readyAt: 1_767_225_600n });
-    expect(["token-deposit", "token-withdrawal", "token-price", "token-wallet"].map((t) => screen.getByTestId(t).textContent)).toEqual([
+    expect(["token-node", "token-deposit", "token-withdrawal", "token-price", "token-wallet"].map((t) => screen.getByTestId(t).textContent)).toEqual([
+      "#3",
       "3 AGT",
       "1 AGT from 2026-01-01 00:00 UTC",
       "2 AGT",
@@ -169,15 +207,33 @@ describe("token-paid calls: the page's deposit and call fields", () => {
     );
   });
 
-  it("calls with the token only with a node id, through the call form, on the channel of the caller, agent, node and token", () => {
+  it("requests a withdrawal of at most the deposit, and offers to withdraw once the chain's time reaches readyAt", () => {
+    renderFields(data);
+    expect(screen.getByTestId("token-withdraw-note").textContent).toBe(
+      "A withdrawal is requested first and taken after a delay, so the node can redeem the calls it served.",
+    );
+    expect([button("Request withdrawal").disabled, button("Withdraw").disabled]).toEqual([true, true]);
+    const amount = screen.getByLabelText("Amount to withdraw");
+    fireEvent.change(amount, { target: { value: "4" } });
+    expect(screen.getByText("Your deposit for node #3 holds 3 AGT.")).toBeTruthy();
+    expect(button("Request withdrawal").disabled).toBe(true);
+    fireEvent.change(amount, { target: { value: "3" } });
+    expect(button("Request withdrawal").disabled).toBe(false);
+    cleanup();
+    // Requested, one second before it is ready by the chain's clock.
+    renderFields({ ...data, pending: TOKENS, readyAt: 1_767_225_600n, now: 1_767_225_599n });
+    expect(button("Withdraw").disabled).toBe(true);
+    expect(screen.getByTestId("token-withdraw-note").textContent).toBe("1 AGT can be withdrawn from 2026-01-01 00:00 UTC; it no longer backs new calls.");
+    cleanup();
+    renderFields({ ...data, pending: TOKENS, readyAt: 1_767_225_600n, now: 1_767_225_600n });
+    expect(button("Withdraw").disabled).toBe(false);
+    expect(screen.getByTestId("token-withdraw-note").textContent).toBe("1 AGT can be withdrawn now (less what the node redeemed meanwhile).");
+  });
+
+  it("calls with the token through the call form, on the channel of the caller, agent, the gateway's node and token", () => {
     const call = vi.fn(async () => {});
     renderFields(data, call);
     expect(screen.getByTestId("token-withdrawal").textContent).toBe("none");
-    expect(button("Call with token").disabled).toBe(true);
-    fireEvent.change(screen.getByTestId("token-node"), { target: { value: "x" } });
-    expect(screen.getByText("A node id: a whole number from 1.")).toBeTruthy();
-    expect(button("Call with token").disabled).toBe(true);
-    fireEvent.change(screen.getByTestId("token-node"), { target: { value: "3" } });
     fireEvent.click(button("Call with token"));
     expect(call).toHaveBeenCalledTimes(1);
     const [payment, symbol] = call.mock.calls[0] as unknown as [TokenPayer, string];
@@ -194,7 +250,6 @@ describe("token-paid calls: the page's deposit and call fields", () => {
       { ...data, price: 0n },
       vi.fn(async () => {}),
     );
-    fireEvent.change(screen.getByTestId("token-node"), { target: { value: "3" } });
     expect(button("Call with token").disabled).toBe(true);
     expect(screen.getByTestId("token-price").textContent).toBe("none");
     expect(screen.getByTestId("token-call-note").textContent).toBe(
@@ -202,7 +257,6 @@ describe("token-paid calls: the page's deposit and call fields", () => {
     );
     cleanup();
     renderFields(data);
-    fireEvent.change(screen.getByTestId("token-node"), { target: { value: "3" } });
     expect(button("Call with token").disabled).toBe(true);
   });
 });

@@ -64,10 +64,11 @@ export const tokenCallsSchema: SchemaPart = {
       balance: BigInt!
     }
 
-    "A caller's deposit of a token; pending (0: none) may be withdrawn from readyAt."
+    "A caller's deposit of a token for one serving node (only that node's vouchers are paid from it); pending (0: none) may be withdrawn from readyAt."
     type TokenCallDeposit {
       caller: String!
       token: String!
+      nodeId: Int!
       deposited: BigInt!
       redeemed: BigInt!
       withdrawn: BigInt!
@@ -126,8 +127,8 @@ export const tokenCallsSchema: SchemaPart = {
       tokenCallTokens(creator: String, first: Int, after: String): TokenCallTokenConnection!
       "An account's token-call earnings, one entry per token."
       tokenCallEarnings(account: String!, first: Int, after: String): TokenCallEarningConnection!
-      "A caller's deposit of a token (null when none)."
-      tokenCallDeposit(caller: String!, token: String!): TokenCallDeposit
+      "A caller's deposit of a token for node nodeId (null when none)."
+      tokenCallDeposit(caller: String!, token: String!, nodeId: Int!): TokenCallDeposit
       "Sales of protocol fees, newest first by default."
       tokenCallBurns(first: Int, after: String, orderDirection: OrderDirection): TokenCallBurnConnection!
       "Totals (null before the first redemption or burn is indexed)."
@@ -145,12 +146,13 @@ export const tokenCallsSchema: SchemaPart = {
       },
       tokenCallEarnings: (_: unknown, args: PageArgs & { account: string }, ctx: ApiContext) =>
         paginate(ctx.db.selectFrom("token_call_earnings").selectAll().where("account", "=", parseAddress(args.account, "account")), EARNINGS_ORDERING, args),
-      tokenCallDeposit: (_: unknown, args: { caller: string; token: string }, ctx: ApiContext) =>
+      tokenCallDeposit: (_: unknown, args: { caller: string; token: string; nodeId: number }, ctx: ApiContext) =>
         ctx.db
           .selectFrom("token_call_deposits")
           .selectAll()
           .where("caller", "=", parseAddress(args.caller, "caller"))
           .where("token", "=", parseAddress(args.token, "token"))
+          .where("nodeId", "=", parseId(args.nodeId, "nodeId"))
           .executeTakeFirst(),
       tokenCallBurns: (_: unknown, args: PageArgs, ctx: ApiContext) =>
         paginate(ctx.db.selectFrom("token_call_burns").selectAll(), BURN_ORDERING, { ...args, orderDirection: args.orderDirection ?? "DESC" }),

@@ -2,6 +2,7 @@ import type { HandlerContext, IndexerModule } from "../module";
 import type { EventArgsOf } from "../abi";
 import { col, createTables, defineTable } from "../store/tables";
 import type { RawDb } from "../store/database";
+import { sql } from "kysely";
 
 /**
  * Agent calls paid in creator tokens (docs/agents.md "Calls paid in the creator token"):
@@ -86,12 +87,13 @@ export const tokenCallEarnings = defineTable({
   rollback: "journal",
 });
 
-/** A caller's deposit of a token: what backs its vouchers, and its pending withdrawal. */
+/** A caller's deposit of a token for one serving node: what backs its vouchers to that node, and its pending withdrawal. */
 export const tokenCallDeposits = defineTable({
   name: "token_call_deposits",
   columns: {
     caller: col.text(),
     token: col.text(),
+    node_id: col.int8(),
     deposited: col.wei(),
     redeemed: col.wei(),
     withdrawn: col.wei(),
@@ -101,7 +103,7 @@ export const tokenCallDeposits = defineTable({
     ready_at: col.int8(),
     last_block: col.int8(),
   },
-  primaryKey: ["caller", "token"],
+  primaryKey: ["caller", "token", "node_id"],
   rollback: "journal",
 });
 
@@ -154,11 +156,13 @@ async function tokenRow(ctx: HandlerContext, token: string) {
   );
 }
 
-async function depositRow(ctx: HandlerContext, caller: string, token: string) {
+async function depositRow(ctx: HandlerContext, caller: string, token: string, nodeId: bigint | number) {
+  const node_id = Number(nodeId);
   return (
-    (await ctx.store.get(tokenCallDeposits, { caller, token })) ?? {
+    (await ctx.store.get(tokenCallDeposits, { caller, token, node_id })) ?? {
       caller,
       token,
+      node_id,
       deposited: 0n,
       redeemed: 0n,
       withdrawn: 0n,
@@ -180,14 +184,14 @@ async function credit(ctx: HandlerContext, account: string, token: string, amoun
 }
 
 async function onDeposited(a: EventArgsOf<"TokenCallEscrow:TokensDeposited">, ctx: HandlerContext) {
-  const d = await depositRow(ctx, a.caller, a.token);
+  const d = await depositRow(ctx, a.caller, a.token, a.nodeId);
   await ctx.store.set(tokenCallDeposits, { ...d, deposited: d.deposited + a.amount, balance: d.balance + a.amount, last_block: ctx.block.number });
   const t = await tokenRow(ctx, a.token);
   await ctx.store.set(tokenCallTokens, { ...t, creator: a.creator, deposited: t.deposited + a.amount, last_block: ctx.block.number });
 }
 
 async function onWithdrawn(a: EventArgsOf<"TokenCallEscrow:TokensWithdrawn">, ctx: HandlerContext) {
-  const d = await depositRow(ctx, a.caller, a.token);
+  const d = await depositRow(ctx, a.caller, a.token, a.nodeId);
   await ctx.store.set(tokenCallDeposits, {
     ...d,
     withdrawn: d.withdrawn + a.amount,
@@ -214,7 +218,8 @@ function withShares(row: Shares, a: EventArgsOf<"TokenCallEscrow:VoucherRedeemed
 
 async function onRedeemed(a: EventArgsOf<"TokenCallEscrow:VoucherRedeemed">, ctx: HandlerContext) {
   const block = ctx.block.number;
-  const d = await depositRow(ctx, a.caller, a.token);
+  // The voucher's node's deposit paid it (TokenCallEscrow.redeem).
+  const d = await depositRow(ctx, a.caller, a.token, a.nodeId);
   await ctx.store.set(tokenCallDeposits, { ...d, redeemed: d.redeemed + a.amount, balance: d.balance - a.amount, last_block: block });
 
   const agentKey = { agent_id: Number(a.agentId), token: a.token };
@@ -299,7 +304,7 @@ export const tokenCallsModule: IndexerModule = {
     "TokenCallEscrow:TokensDeposited": onDeposited,
     "TokenCallEscrow:WithdrawalRequested": async (a, ctx) =>
       ctx.store.set(tokenCallDeposits, {
-        ...(await depositRow(ctx, a.caller, a.token)),
+        ...(await depositRow(ctx, a.caller, a.token, a.nodeId)),
         pending: a.amount,
         ready_at: Number(a.readyAt),
         last_block: ctx.block.number,
@@ -313,6 +318,15 @@ export const tokenCallsModule: IndexerModule = {
     "192-token-calls": {
       async up(db: RawDb) {
         await createTables(db, TABLES);
+      },
+    },
+    // Deposits became per serving node (docs/agents.md): the escrow was redeployed with new events,
+    // so the old rows (and their journal entries) describe a contract no longer indexed.
+    "193-token-call-deposits-per-node": {
+      async up(db: RawDb) {
+        await sql`DELETE FROM indexer_journal WHERE table_name = 'token_call_deposits'`.execute(db);
+        await sql`DROP TABLE token_call_deposits`.execute(db);
+        await createTables(db, [tokenCallDeposits]);
       },
     },
   },

@@ -3,8 +3,10 @@
  * the creator token", contracts/agents/TokenCallEscrow.sol). With each call the client sends a
  * voucher raising its channel (caller, agent, this node, token) by at least the agent's token price
  * for the epoch; the desk admits the call only if the voucher is the caller's, in the agent's token,
- * and the caller's deposit (less a requested withdrawal) covers everything it vouched to this node
- * in that token and this node has not redeemed: otherwise the call is refused (402) before it runs.
+ * and the caller's deposit for this node (less a requested withdrawal) covers everything it vouched
+ * to this node in that token, over all agents, and this node has not redeemed: otherwise the call
+ * is refused (402) before it runs. Deposits are per node on chain, so what the caller vouched to
+ * other nodes, which this node cannot see, is paid from other deposits (docs/agents.md).
  * The desk keeps the latest voucher of each channel and redeems them on chain ({@link redeemDue}).
  * With a `file`, each voucher is on disk before its call is admitted and a restarted node redeems it:
  * the vouchers are the operator's money for calls already served.
@@ -17,8 +19,8 @@ import { AppendLog, type LogDamage } from "../storage/appendLog";
 export interface TokenCallChain {
   /** Agent `marketId`'s token and token price for `epoch` (`priceAt` at the epoch's first block); undefined: unknown agent. */
   tokenPriceOf(marketId: bigint, epoch: number): Promise<{ token: string; tokenPrice: bigint } | undefined>;
-  /** The caller's deposit of `token` now: its balance and the withdrawal it asked for (TokenCallEscrow.deposits). */
-  depositOf(caller: string, token: string): Promise<{ balance: bigint; pending: bigint }>;
+  /** The caller's deposit of `token` for node `nodeId` now: its balance and the withdrawal it asked for (TokenCallEscrow.deposits). */
+  depositOf(caller: string, token: string, nodeId: number): Promise<{ balance: bigint; pending: bigint }>;
   /** What the channel of `v` redeemed on chain (TokenCallEscrow.redeemed(channelId)). */
   redeemedOf(v: TokenVoucher): Promise<bigint>;
 }
@@ -90,7 +92,7 @@ export class TokenCallDesk {
     const key = channelKey(voucher);
     const known = this.channels.get(key);
     if (!known && this.channels.size >= this.maxChannels) return "this node holds too many unredeemed channels: try again later";
-    const [onChain, deposit] = await Promise.all([this.o.chain.redeemedOf(voucher), this.o.chain.depositOf(voucher.caller, voucher.token)]);
+    const [onChain, deposit] = await Promise.all([this.o.chain.redeemedOf(voucher), this.o.chain.depositOf(voucher.caller, voucher.token, this.o.nodeId)]);
 
     // No await from here: check and record at once.
     if (this.closed) return "this node is shutting down: try again later"; // its voucher could no longer be kept
@@ -103,7 +105,7 @@ export class TokenCallDesk {
     const available = deposit.balance > deposit.pending ? deposit.balance - deposit.pending : 0n;
     const vouched = this.outstanding(voucher, key) + voucher.cumulative - redeemed;
     if (vouched > available)
-      return `the deposit of ${voucher.caller} in ${voucher.token} covers ${available} (less a requested withdrawal), ${vouched} would be vouched to this node: deposit more in TokenCallEscrow`;
+      return `the deposit of ${voucher.caller} in ${voucher.token} for node ${this.o.nodeId} covers ${available} (less a requested withdrawal), ${vouched} would be vouched to this node over all its agents: deposit more for node ${this.o.nodeId} in TokenCallEscrow`;
     this.channels.set(key, { ...v, redeemed });
     if (this.log) {
       // The call is served only once its voucher survives a crash.

@@ -2,8 +2,8 @@
  * A running node's token-paid agent calls (docs/agents.md "Calls paid in the creator token"):
  * the desk the gateway admits them with, and the redemption keeper that turns the desk's vouchers
  * into the node's earnings on TokenCallEscrow. The keeper redeems every due voucher each
- * `redeemEveryMs`, and at once when the escrow logs a `WithdrawalRequested` (looked for each
- * `watchMs`): a caller who asks its deposit back has `withdrawDelay` before it leaves, and the
+ * `redeemEveryMs`, and at once when the escrow logs a `WithdrawalRequested` of a deposit for this
+ * node (looked for each `watchMs`): a caller who asks its deposit back has `withdrawDelay` before it leaves, and the
  * node must redeem what it was vouched within it. The desk keeps its vouchers in `dataDir`, one
  * log per escrow, so a restarted node still redeems what it was vouched before.
  */
@@ -73,7 +73,7 @@ export async function startTokenCalls(o: TokenCallsOptions): Promise<TokenCalls 
     onDamage: (damage) => o.logger.warn("token voucher log: a damaged end dropped (a crash mid-write)", { ...damage }),
   });
   if (desk.due().length > 0) o.logger.info("token vouchers reloaded", { due: desk.due().length });
-  const keeper = new RedemptionKeeper(desk, escrow, o.provider, await o.provider.getBlockNumber(), o.logger);
+  const keeper = new RedemptionKeeper(desk, escrow, nodeId, o.provider, await o.provider.getBlockNumber(), o.logger);
   const redeemTimer = setInterval(() => keeper.run(), o.redeemEveryMs);
   const watchTimer = setInterval(() => keeper.watch(), o.watchMs);
   o.logger.info("token-paid agent calls on", { nodeId, escrow: o.escrow });
@@ -95,6 +95,8 @@ class RedemptionKeeper {
   constructor(
     private readonly desk: TokenCallDesk,
     private readonly escrow: Contract,
+    /** This node: only requests against its deposits concern it. */
+    private readonly nodeId: number,
     private readonly provider: Provider,
     /** The last block looked at for withdrawal requests. */
     private seen: number,
@@ -112,7 +114,7 @@ class RedemptionKeeper {
       .finally(() => (this.running = false));
   }
 
-  /** Runs a round now if the escrow logged a withdrawal request since the last look (or the gap is too long to read). */
+  /** Runs a round now if the escrow logged a withdrawal request of a deposit for this node since the last look (or the gap is too long to read). */
   watch(): void {
     void this.requestedSince()
       .then((requested) => requested && this.run())
@@ -123,7 +125,9 @@ class RedemptionKeeper {
     const latest = await this.provider.getBlockNumber();
     if (latest <= this.seen) return false;
     const from = this.seen + 1;
-    const requested = latest - from >= MAX_WATCH_BLOCKS || (await this.escrow.queryFilter(this.escrow.filters.WithdrawalRequested(), from, latest)).length > 0;
+    const requested =
+      latest - from >= MAX_WATCH_BLOCKS ||
+      (await this.escrow.queryFilter(this.escrow.filters.WithdrawalRequested(undefined, undefined, this.nodeId), from, latest)).length > 0;
     this.seen = latest;
     return requested;
   }

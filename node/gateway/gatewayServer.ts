@@ -164,7 +164,9 @@ export function createGatewayHandler(options: GatewayOptions): (req: IncomingMes
     if (path === "/acks" && req.method === "POST") return acceptAck(options.acks, req, res);
     if (path === "/acks/payer" && req.method === "POST") return acceptPayer(options.acks, req, res);
     if (path === "/acks/compute" && req.method === "POST") return acceptComputeAck(options.compute, req, res);
-    if (path === "/health" && req.method === "GET") return replyJson(res, 200, { ok: true, node: options.acks?.nodeKey.toString("hex") ?? null });
+    if (path === "/health" && req.method === "GET")
+      // tokenNodeId: the registry node that admits creator-token calls here, which a caller's deposit must name (null: none taken).
+      return replyJson(res, 200, { ok: true, node: options.acks?.nodeKey.toString("hex") ?? null, tokenNodeId: options.agents?.tokenPaid?.nodeId ?? null });
     return replyError(res, 404, `no route ${req.method} ${path}`);
   };
 

@@ -6,7 +6,8 @@
  * no CORS preflight and a page cannot POST to it from another origin. So are the Agents page's
  * calls, `GET`/`POST /gateways/<i>/agents/<id>/...` (without the page's credentials: an agent call
  * needs none, and the operator's `_fleek` paths stay the operator's; the caller's `x-fleek-client`
- * key and a token-paid call's `x-fleek-pay` and `x-fleek-voucher` pass), and its payment steps, `POST /gateways/<i>/acks/payer` and `/acks/compute`.
+ * key and a token-paid call's `x-fleek-pay` and `x-fleek-voucher` pass), and its payment steps, `POST /gateways/<i>/acks/payer` and `/acks/compute`,
+ * and `GET /gateways/<i>/health`, whose `tokenNodeId` names the node a creator-token deposit is for.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -71,6 +72,8 @@ export async function serveDashboard(distDir: string, config: () => DashboardCon
     // The operator's token goes with uploads only; a payer binding and a countersigned receipt need none.
     if (forward && req.method === "POST")
       return forwardToGateway(config().gateways?.[Number(forward[1])], `/${forward[2]}`, forward[2] === "origins", req, res);
+    const health = /^\/gateways\/(\d{1,3})\/health$/.exec(urlPath);
+    if (health && req.method === "GET") return forwardToGateway(config().gateways?.[Number(health[1])], "/health", false, req, res);
     // The raw path: an agent's own path and query pass as the page sent them.
     const call = /^\/gateways\/(\d{1,3})(\/agents\/[1-9][0-9]{0,9}(?:[/?].*)?)$/.exec(req.url ?? "");
     if (call && (req.method === "GET" || req.method === "POST")) return forwardToGateway(config().gateways?.[Number(call[1])], call[2], false, req, res);

@@ -1,11 +1,12 @@
 /**
- * TokenCallEscrow accounting over random sequences on the EVM (fast-check): callers deposit,
- * sign vouchers that raise (or replay) their channels, ask deposits back and withdraw them before
- * or after the delay; governance changes the marketplace's split; payees claim; anyone burns the
- * protocol fees. After every step, against a plain model: deposits = balances + redeemed +
- * withdrawn; redeemed = earnings + claimed + protocol fees + fees burned; the escrow holds exactly
- * balances + earnings + protocol fees; each redemption's three shares sum to its amount, the owner
- * and protocol shares rounded down. Every action must succeed at least once over the run.
+ * TokenCallEscrow accounting over random sequences on the EVM (fast-check): callers deposit for
+ * one of two nodes, sign vouchers to either node that raise (or replay) their channels, ask
+ * deposits back and withdraw them before or after the delay; governance changes the marketplace's
+ * split; payees claim; anyone burns the protocol fees. After every step, against a plain model:
+ * each (caller, node) deposit is paid only by that node's vouchers; deposits = balances + redeemed
+ * + withdrawn; redeemed = earnings + claimed + protocol fees + fees burned; the escrow holds
+ * exactly balances + earnings + protocol fees; each redemption's three shares sum to its amount,
+ * the owner and protocol shares rounded down. Every action must succeed at least once over the run.
  */
 import { expect } from "chai";
 import fc from "fast-check";
@@ -13,6 +14,7 @@ import hre from "hardhat";
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK } from "../../protocol/units";
 import { timelockSigner } from "../../testkit/deploy";
+import { registerNodes } from "../../testkit/registry";
 import { signedVoucher, tokenCallSuite } from "../../testkit/tokenCalls";
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 10);
@@ -25,24 +27,37 @@ const SPLITS: [number, number, number][] = [
 ];
 
 const action = fc.oneof(
-  fc.record({ kind: fc.constant("deposit" as const), caller: fc.nat(1), amount: fc.bigInt({ min: 1n, max: 50n * FLK }) }),
-  fc.record({ kind: fc.constant("redeem" as const), caller: fc.nat(1), agent: fc.nat(1), raise: fc.bigInt({ min: 0n, max: 30n * FLK }) }),
+  fc.record({ kind: fc.constant("deposit" as const), caller: fc.nat(1), node: fc.nat(1), amount: fc.bigInt({ min: 1n, max: 50n * FLK }) }),
+  fc.record({
+    kind: fc.constant("redeem" as const),
+    caller: fc.nat(1),
+    agent: fc.nat(1),
+    node: fc.nat(1),
+    raise: fc.bigInt({ min: 0n, max: 30n * FLK }),
+  }),
   fc.record({ kind: fc.constant("split" as const), split: fc.nat(SPLITS.length - 1) }),
-  fc.record({ kind: fc.constant("request" as const), caller: fc.nat(1), share: fc.integer({ min: 1, max: 100 }) }),
-  fc.record({ kind: fc.constant("withdraw" as const), caller: fc.nat(1), wait: fc.boolean() }),
-  fc.record({ kind: fc.constant("claim" as const), payee: fc.nat(1) }),
+  fc.record({ kind: fc.constant("request" as const), caller: fc.nat(1), node: fc.nat(1), share: fc.integer({ min: 1, max: 100 }) }),
+  fc.record({ kind: fc.constant("withdraw" as const), caller: fc.nat(1), node: fc.nat(1), wait: fc.boolean() }),
+  fc.record({ kind: fc.constant("claim" as const), payee: fc.nat(2) }),
   fc.record({ kind: fc.constant("burn" as const) }),
 );
 
+/** A rows × columns table of zeros. */
+const grid = (rows: number, columns: number): bigint[][] => Array.from({ length: rows }, () => Array<bigint>(columns).fill(0n));
+const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
+
 describe("TokenCallEscrow properties (fast-check on the EVM)", () => {
-  it("deposits = balances + redeemed + withdrawn, redeemed = earnings + claimed + fees, each split exact", async function () {
+  it("each node paid only from its own deposits; deposits = balances + redeemed + withdrawn, redeemed = earnings + claimed + fees, each split exact", async function () {
     this.timeout(900_000);
     const s = await loadFixture(tokenCallSuite);
     const e = s.tokenCallEscrow;
     const gov = await timelockSigner(s);
     const erc20 = await hre.ethers.getContractAt("IERC20", s.token);
     const escrowAddress = await e.getAddress();
-    const payees = [s.node.owner, s.creator];
+    const [other] = await registerNodes(s, 1, undefined, 1);
+    const nodes = [s.node, other];
+    // The two nodes' operators and the creator.
+    const payees = [s.node.owner, other.owner, s.creator];
     const done = { deposit: 0, redeem: 0, refusedRedeem: 0, split: 0, request: 0, withdraw: 0, refusedWithdraw: 0, claim: 0, burn: 0 };
 
     await fc.assert(
@@ -55,32 +70,30 @@ describe("TokenCallEscrow properties (fast-check on the EVM)", () => {
             redeemed: 0n,
             claimed: 0n,
             burned: 0n,
-            balance: [0n, 0n],
-            pending: [0n, 0n],
-            earnings: [0n, 0n],
+            // Per caller and node.
+            balance: grid(2, 2),
+            pending: grid(2, 2),
+            earnings: [0n, 0n, 0n],
             fees: 0n,
             split: SPLITS[0],
-            // Latest cumulative signed and redeemed, per caller and agent.
-            signed: [
-              [0n, 0n],
-              [0n, 0n],
-            ],
-            paid: [
-              [0n, 0n],
-              [0n, 0n],
-            ],
+            // Latest cumulative signed and redeemed, per caller and channel (agent × 2 + node).
+            signed: grid(2, 4),
+            paid: grid(2, 4),
           };
           for (const a of actions) {
             if (a.kind === "deposit") {
-              await e.connect(s.callers[a.caller]).deposit(s.creator.address, a.amount);
-              m.balance[a.caller] += a.amount;
+              await e.connect(s.callers[a.caller]).deposit(s.creator.address, nodes[a.node].id, a.amount);
+              m.balance[a.caller][a.node] += a.amount;
               m.deposited += a.amount;
             } else if (a.kind === "redeem") {
-              const cumulative = m.signed[a.caller][a.agent] + a.raise;
-              m.signed[a.caller][a.agent] = cumulative;
-              const v = await signedVoucher(s, s.callers[a.caller], cumulative, { agentId: BigInt(a.agent + 1) });
-              const due = cumulative - m.paid[a.caller][a.agent];
-              const amount = due < m.balance[a.caller] ? due : m.balance[a.caller];
+              const channel = a.agent * 2 + a.node;
+              const cumulative = m.signed[a.caller][channel] + a.raise;
+              m.signed[a.caller][channel] = cumulative;
+              const v = await signedVoucher(s, s.callers[a.caller], cumulative, { agentId: BigInt(a.agent + 1), nodeId: nodes[a.node].id });
+              const due = cumulative - m.paid[a.caller][channel];
+              // Only the deposit for the voucher's node pays it.
+              const held = m.balance[a.caller][a.node];
+              const amount = due < held ? due : held;
               if (amount === 0n) {
                 await expect(e.redeem(v.voucher, v.signature)).to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem");
                 done.refusedRedeem++;
@@ -94,34 +107,36 @@ describe("TokenCallEscrow properties (fast-check on the EVM)", () => {
               expect(event.args.amount).to.equal(amount);
               expect([event.args.toOwner, event.args.toProtocol]).to.deep.equal([toOwner, toProtocol]);
               expect(event.args.toNode + event.args.toOwner + event.args.toProtocol).to.equal(amount);
-              m.paid[a.caller][a.agent] += amount;
-              m.balance[a.caller] -= amount;
+              expect(event.args.nodeOperator).to.equal(nodes[a.node].owner.address);
+              m.paid[a.caller][channel] += amount;
+              m.balance[a.caller][a.node] -= amount;
               m.redeemed += amount;
-              m.earnings[0] += event.args.toNode;
-              m.earnings[1] += toOwner;
+              m.earnings[a.node] += event.args.toNode;
+              m.earnings[2] += toOwner;
               m.fees += toProtocol;
             } else if (a.kind === "split") {
               m.split = SPLITS[a.split];
               await s.agentMarketplace.connect(gov).setSplit(...m.split);
             } else if (a.kind === "request") {
-              const amount = (m.balance[a.caller] * BigInt(a.share)) / 100n;
+              const amount = (m.balance[a.caller][a.node] * BigInt(a.share)) / 100n;
               if (amount === 0n) continue;
-              await e.connect(s.callers[a.caller]).requestWithdrawal(s.token, amount);
-              m.pending[a.caller] = amount;
+              await e.connect(s.callers[a.caller]).requestWithdrawal(s.token, nodes[a.node].id, amount);
+              m.pending[a.caller][a.node] = amount;
             } else if (a.kind === "withdraw") {
               if (a.wait) await time.increase(DAY);
-              const ready = a.wait && m.pending[a.caller] !== 0n && m.balance[a.caller] !== 0n;
+              const [pending, balance] = [m.pending[a.caller][a.node], m.balance[a.caller][a.node]];
+              const ready = a.wait && pending !== 0n && balance !== 0n;
               if (!ready) {
-                await expect(e.connect(s.callers[a.caller]).withdraw(s.token)).to.be.reverted;
+                await expect(e.connect(s.callers[a.caller]).withdraw(s.token, nodes[a.node].id)).to.be.reverted;
                 done.refusedWithdraw++;
                 continue;
               }
-              const amount = m.pending[a.caller] < m.balance[a.caller] ? m.pending[a.caller] : m.balance[a.caller];
-              await expect(e.connect(s.callers[a.caller]).withdraw(s.token))
+              const amount = pending < balance ? pending : balance;
+              await expect(e.connect(s.callers[a.caller]).withdraw(s.token, nodes[a.node].id))
                 .to.emit(e, "TokensWithdrawn")
-                .withArgs(s.callers[a.caller].address, s.token, amount);
-              m.balance[a.caller] -= amount;
-              m.pending[a.caller] = 0n;
+                .withArgs(s.callers[a.caller].address, s.token, nodes[a.node].id, amount);
+              m.balance[a.caller][a.node] -= amount;
+              m.pending[a.caller][a.node] = 0n;
               m.withdrawn += amount;
             } else if (a.kind === "claim") {
               if (m.earnings[a.payee] === 0n) continue;
@@ -137,14 +152,15 @@ describe("TokenCallEscrow properties (fast-check on the EVM)", () => {
             }
             done[a.kind]++;
 
-            expect(m.deposited).to.equal(m.balance[0] + m.balance[1] + m.redeemed + m.withdrawn);
-            expect(m.redeemed).to.equal(m.earnings[0] + m.earnings[1] + m.claimed + m.fees + m.burned);
-            for (let i = 0; i < 2; i++) {
-              expect((await e.deposits(s.callers[i].address, s.token)).balance).to.equal(m.balance[i]);
-              expect(await e.earnings(s.token, payees[i].address)).to.equal(m.earnings[i]);
-            }
+            const balances = sum(m.balance.flat());
+            const earnings = sum(m.earnings);
+            expect(m.deposited).to.equal(balances + m.redeemed + m.withdrawn);
+            expect(m.redeemed).to.equal(earnings + m.claimed + m.fees + m.burned);
+            for (let i = 0; i < 2; i++)
+              for (let n = 0; n < 2; n++) expect((await e.deposits(s.callers[i].address, s.token, nodes[n].id)).balance).to.equal(m.balance[i][n]);
+            for (let i = 0; i < payees.length; i++) expect(await e.earnings(s.token, payees[i].address)).to.equal(m.earnings[i]);
             expect(await e.protocolFees(s.token)).to.equal(m.fees);
-            expect(await erc20.balanceOf(escrowAddress)).to.equal(m.balance[0] + m.balance[1] + m.earnings[0] + m.earnings[1] + m.fees);
+            expect(await erc20.balanceOf(escrowAddress)).to.equal(balances + earnings + m.fees);
           }
         } finally {
           await snapshot.restore();
@@ -156,16 +172,21 @@ describe("TokenCallEscrow properties (fast-check on the EVM)", () => {
         examples: [
           [
             [
-              { kind: "deposit", caller: 0, amount: 20n * FLK },
-              { kind: "redeem", caller: 0, agent: 0, raise: 7n * FLK },
-              { kind: "redeem", caller: 0, agent: 0, raise: 0n },
+              { kind: "deposit", caller: 0, node: 0, amount: 20n * FLK },
+              { kind: "redeem", caller: 0, agent: 0, node: 0, raise: 7n * FLK },
+              { kind: "redeem", caller: 0, agent: 0, node: 0, raise: 0n },
+              // Node 1 has no deposit of caller 0: node 0's does not pay it.
+              { kind: "redeem", caller: 0, agent: 0, node: 1, raise: 5n * FLK },
+              { kind: "deposit", caller: 0, node: 1, amount: 2n * FLK },
+              { kind: "redeem", caller: 0, agent: 0, node: 1, raise: 0n },
               { kind: "split", split: 2 },
-              { kind: "request", caller: 0, share: 100 },
-              { kind: "redeem", caller: 0, agent: 1, raise: 3n * FLK },
-              { kind: "withdraw", caller: 0, wait: false },
-              { kind: "withdraw", caller: 0, wait: true },
+              { kind: "request", caller: 0, node: 0, share: 100 },
+              { kind: "redeem", caller: 0, agent: 1, node: 0, raise: 3n * FLK },
+              { kind: "withdraw", caller: 0, node: 0, wait: false },
+              { kind: "withdraw", caller: 0, node: 0, wait: true },
               { kind: "claim", payee: 0 },
               { kind: "claim", payee: 1 },
+              { kind: "claim", payee: 2 },
               { kind: "burn" },
             ],
           ],

@@ -10,6 +10,7 @@ import { timelockSigner } from "../../testkit/deploy";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK } from "../../protocol/units";
 import { isTokenVoucherSigned } from "../../protocol/tokenVoucher";
+import { registerNodes } from "../../testkit/registry";
 import { signedVoucher, tokenCallSuite } from "../../testkit/tokenCalls";
 
 const DAY = 86_400;
@@ -33,12 +34,14 @@ describe("TokenCallEscrow", () => {
     const s = await loadFixture(tokenCallSuite);
     const [alice] = s.callers;
     const e = s.tokenCallEscrow;
-    await expect(e.connect(alice).deposit(alice.address, FLK)).to.be.revertedWithCustomError(e, "TokenCallNoCreatorToken").withArgs(alice.address);
-    await expect(e.connect(alice).deposit(s.creator.address, 0)).to.be.revertedWithCustomError(e, "TokenCallZeroAmount");
-    await expect(e.connect(alice).deposit(s.creator.address, 100n * FLK))
+    await expect(e.connect(alice).deposit(alice.address, s.node.id, FLK))
+      .to.be.revertedWithCustomError(e, "TokenCallNoCreatorToken")
+      .withArgs(alice.address);
+    await expect(e.connect(alice).deposit(s.creator.address, s.node.id, 0)).to.be.revertedWithCustomError(e, "TokenCallZeroAmount");
+    await expect(e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK))
       .to.emit(e, "TokensDeposited")
-      .withArgs(alice.address, s.token, s.creator.address, 100n * FLK);
-    expect((await e.deposits(alice.address, s.token)).balance).to.equal(100n * FLK);
+      .withArgs(alice.address, s.token, s.node.id, s.creator.address, 100n * FLK);
+    expect((await e.deposits(alice.address, s.token, s.node.id)).balance).to.equal(100n * FLK);
     expect(await e.creatorOf(s.token)).to.equal(s.creator.address);
   });
 
@@ -46,7 +49,7 @@ describe("TokenCallEscrow", () => {
     const s = await loadFixture(tokenCallSuite);
     const [alice] = s.callers;
     const e = s.tokenCallEscrow;
-    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
     const first = await signedVoucher(s, alice, 10n * FLK);
     expect(isTokenVoucherSigned(s.domain, first.voucher, first.signature)).to.equal(true);
     await expect(e.connect(s.node.owner).redeem(first.voucher, first.signature))
@@ -69,7 +72,7 @@ describe("TokenCallEscrow", () => {
         10_500_000_000_000_000_000n,
         1_500_000_000_000_000_000n,
       );
-    expect((await e.deposits(alice.address, s.token)).balance).to.equal(75n * FLK);
+    expect((await e.deposits(alice.address, s.token, s.node.id)).balance).to.equal(75n * FLK);
     expect(await e.earnings(s.token, s.node.owner.address)).to.equal(5n * FLK);
     expect(await e.earnings(s.token, s.creator.address)).to.equal(17_500_000_000_000_000_000n);
     expect(await e.protocolFees(s.token)).to.equal(2_500_000_000_000_000_000n);
@@ -89,7 +92,7 @@ describe("TokenCallEscrow", () => {
     const s = await loadFixture(tokenCallSuite);
     const [alice] = s.callers;
     const e = s.tokenCallEscrow;
-    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
     const v = await signedVoucher(s, alice, 9_999n);
     // 9,999 × 0.7 = 6,999.3 → 6,999; × 0.1 = 999.9 → 999; the node 9,999 − 6,999 − 999 = 2,001.
     await expect(e.redeem(v.voucher, v.signature))
@@ -101,7 +104,7 @@ describe("TokenCallEscrow", () => {
     const s = await loadFixture(tokenCallSuite);
     const [alice, bob] = s.callers;
     const e = s.tokenCallEscrow;
-    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
     const forged = await signedVoucher(s, alice, 10n * FLK, { signer: bob });
     expect(isTokenVoucherSigned(s.domain, forged.voucher, forged.signature)).to.equal(false);
     await expect(e.redeem(forged.voucher, forged.signature)).to.be.revertedWithCustomError(e, "TokenCallBadSignature").withArgs(alice.address);
@@ -109,14 +112,14 @@ describe("TokenCallEscrow", () => {
     await expect(e.redeem({ ...real.voucher, cumulative: 50n * FLK }, real.signature)).to.be.revertedWithCustomError(e, "TokenCallBadSignature");
     await expect(e.redeem({ ...real.voucher, nodeId: s.node.id + 1 }, real.signature)).to.be.revertedWithCustomError(e, "TokenCallBadSignature");
     await expect(e.redeem(real.voucher, "0x1234")).to.be.revertedWithCustomError(e, "TokenCallBadSignature");
-    expect((await e.deposits(alice.address, s.token)).balance).to.equal(100n * FLK);
+    expect((await e.deposits(alice.address, s.token, s.node.id)).balance).to.equal(100n * FLK);
   });
 
   it("pays a voucher above the deposit only what the deposit holds, and the rest once the caller deposits again", async () => {
     const s = await loadFixture(tokenCallSuite);
     const [alice] = s.callers;
     const e = s.tokenCallEscrow;
-    await e.connect(alice).deposit(s.creator.address, 5n * FLK);
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 5n * FLK);
     const v = await signedVoucher(s, alice, 8n * FLK);
     await expect(e.redeem(v.voucher, v.signature))
       .to.emit(e, "VoucherRedeemed")
@@ -136,7 +139,7 @@ describe("TokenCallEscrow", () => {
     await expect(e.redeem(v.voucher, v.signature))
       .to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem")
       .withArgs(8n * FLK, 5n * FLK, 0n);
-    await e.connect(alice).deposit(s.creator.address, 10n * FLK);
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 10n * FLK);
     await expect(e.redeem(v.voucher, v.signature))
       .to.emit(e, "VoucherRedeemed")
       .withArgs(
@@ -152,19 +155,96 @@ describe("TokenCallEscrow", () => {
         2_100_000_000_000_000_000n,
         300_000_000_000_000_000n,
       );
-    expect((await e.deposits(alice.address, s.token)).balance).to.equal(7n * FLK);
+    expect((await e.deposits(alice.address, s.token, s.node.id)).balance).to.equal(7n * FLK);
   });
 
-  it("a voucher in a token the caller never deposited pays nothing; an unknown node is refused", async () => {
+  it("a voucher in a token the caller never deposited pays nothing; a deposit for an unknown node is refused", async () => {
     const s = await loadFixture(tokenCallSuite);
     const [alice] = s.callers;
     const e = s.tokenCallEscrow;
-    await e.connect(alice).deposit(s.creator.address, 5n * FLK);
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 5n * FLK);
     const other = await s.creatorMarket.tokenOf(alice.address);
     const v = await signedVoucher(s, alice, FLK, { token: other });
     await expect(e.redeem(v.voucher, v.signature)).to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem").withArgs(FLK, 0n, 0n);
     const ghost = await signedVoucher(s, alice, FLK, { nodeId: 99 });
-    await expect(e.redeem(ghost.voucher, ghost.signature)).to.be.revertedWithCustomError(s.registry, "NodeRegistryUnknownNode").withArgs(99);
+    await expect(e.redeem(ghost.voucher, ghost.signature)).to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem").withArgs(FLK, 0n, 0n);
+    await expect(e.connect(alice).deposit(s.creator.address, 99, FLK))
+      .to.be.revertedWithCustomError(e, "TokenCallUnknownNode")
+      .withArgs(99);
+    await expect(e.connect(alice).deposit(s.creator.address, 0, FLK))
+      .to.be.revertedWithCustomError(e, "TokenCallUnknownNode")
+      .withArgs(0);
+  });
+
+  it("pays a node only from the deposit made for it: one deposit vouched to two nodes pays one of them", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice] = s.callers;
+    const e = s.tokenCallEscrow;
+    const [b] = await registerNodes(s, 1, undefined, 1);
+    // Alice deposits 10 for node A and vouches 10 to node A and 10 to node B.
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 10n * FLK);
+    const toB = await signedVoucher(s, alice, 10n * FLK, { nodeId: b.id });
+    const toA = await signedVoucher(s, alice, 10n * FLK);
+    // B redeeming first takes nothing of A's deposit.
+    await expect(e.redeem(toB.voucher, toB.signature))
+      .to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem")
+      .withArgs(10n * FLK, 0n, 0n);
+    expect((await e.deposits(alice.address, s.token, s.node.id)).balance).to.equal(10n * FLK);
+    await expect(e.redeem(toA.voucher, toA.signature))
+      .to.emit(e, "VoucherRedeemed")
+      .withArgs(alice.address, 1, s.node.id, s.token, 10n * FLK, 10n * FLK, s.node.owner.address, s.creator.address, 2n * FLK, 7n * FLK, FLK);
+    expect(await e.earnings(s.token, b.owner.address)).to.equal(0n);
+    // A deposit for B pays B's voucher, up to that deposit.
+    await e.connect(alice).deposit(s.creator.address, b.id, 4n * FLK);
+    await expect(e.redeem(toB.voucher, toB.signature))
+      .to.emit(e, "VoucherRedeemed")
+      .withArgs(
+        alice.address,
+        1,
+        b.id,
+        s.token,
+        10n * FLK,
+        4n * FLK,
+        b.owner.address,
+        s.creator.address,
+        800_000_000_000_000_000n,
+        2_800_000_000_000_000_000n,
+        400_000_000_000_000_000n,
+      );
+    expect(await e.deposits(alice.address, s.token, s.node.id)).to.deep.equal([0n, 0n, 0n]);
+    expect(await e.deposits(alice.address, s.token, b.id)).to.deep.equal([0n, 0n, 0n]);
+  });
+
+  it("withdraws each node's deposit on its own: a request for one node neither limits nor frees another", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice] = s.callers;
+    const e = s.tokenCallEscrow;
+    const erc20 = await hre.ethers.getContractAt("IERC20", s.token);
+    const [b] = await registerNodes(s, 1, undefined, 1);
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 10n * FLK);
+    await expect(e.connect(alice).deposit(s.creator.address, b.id, 6n * FLK))
+      .to.emit(e, "TokensDeposited")
+      .withArgs(alice.address, s.token, b.id, s.creator.address, 6n * FLK);
+    await expect(e.connect(alice).requestWithdrawal(s.token, b.id, 7n * FLK))
+      .to.be.revertedWithCustomError(e, "TokenCallExceedsDeposit")
+      .withArgs(7n * FLK, 6n * FLK);
+    const tx = e.connect(alice).requestWithdrawal(s.token, b.id, 6n * FLK);
+    const readyAt = BigInt((await time.latest()) + 1 + DAY);
+    await expect(tx)
+      .to.emit(e, "WithdrawalRequested")
+      .withArgs(alice.address, s.token, b.id, 6n * FLK, readyAt);
+    expect(await e.deposits(alice.address, s.token, b.id)).to.deep.equal([6n * FLK, 6n * FLK, readyAt]);
+    expect(await e.deposits(alice.address, s.token, s.node.id)).to.deep.equal([10n * FLK, 0n, 0n]);
+    await time.increaseTo(readyAt);
+    // A's deposit has no request of its own: B's does not free it.
+    await expect(e.connect(alice).withdraw(s.token, s.node.id)).to.be.revertedWithCustomError(e, "TokenCallWithdrawalNotReady").withArgs(0);
+    const before = await erc20.balanceOf(alice.address);
+    await expect(e.connect(alice).withdraw(s.token, b.id))
+      .to.emit(e, "TokensWithdrawn")
+      .withArgs(alice.address, s.token, b.id, 6n * FLK);
+    expect((await erc20.balanceOf(alice.address)) - before).to.equal(6n * FLK);
+    expect(await e.deposits(alice.address, s.token, b.id)).to.deep.equal([0n, 0n, 0n]);
+    expect(await e.deposits(alice.address, s.token, s.node.id)).to.deep.equal([10n * FLK, 0n, 0n]);
   });
 
   it("lets a deposit leave only after the delay, and a node redeems what it served meanwhile", async () => {
@@ -172,28 +252,28 @@ describe("TokenCallEscrow", () => {
     const [alice] = s.callers;
     const e = s.tokenCallEscrow;
     const erc20 = await hre.ethers.getContractAt("IERC20", s.token);
-    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
-    await expect(e.connect(alice).requestWithdrawal(s.token, 101n * FLK))
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
+    await expect(e.connect(alice).requestWithdrawal(s.token, s.node.id, 101n * FLK))
       .to.be.revertedWithCustomError(e, "TokenCallExceedsDeposit")
       .withArgs(101n * FLK, 100n * FLK);
-    await expect(e.connect(alice).withdraw(s.token)).to.be.revertedWithCustomError(e, "TokenCallWithdrawalNotReady").withArgs(0);
-    const tx = e.connect(alice).requestWithdrawal(s.token, 100n * FLK);
+    await expect(e.connect(alice).withdraw(s.token, s.node.id)).to.be.revertedWithCustomError(e, "TokenCallWithdrawalNotReady").withArgs(0);
+    const tx = e.connect(alice).requestWithdrawal(s.token, s.node.id, 100n * FLK);
     const readyAt = BigInt((await time.latest()) + 1 + DAY);
     await expect(tx)
       .to.emit(e, "WithdrawalRequested")
-      .withArgs(alice.address, s.token, 100n * FLK, readyAt);
+      .withArgs(alice.address, s.token, s.node.id, 100n * FLK, readyAt);
     // The caller races the node: its withdrawal waits, the node's redemption does not.
-    await expect(e.connect(alice).withdraw(s.token)).to.be.revertedWithCustomError(e, "TokenCallWithdrawalNotReady").withArgs(readyAt);
+    await expect(e.connect(alice).withdraw(s.token, s.node.id)).to.be.revertedWithCustomError(e, "TokenCallWithdrawalNotReady").withArgs(readyAt);
     const v = await signedVoucher(s, alice, 30n * FLK);
     await e.connect(s.node.owner).redeem(v.voucher, v.signature);
     await time.setNextBlockTimestamp(readyAt - 1n);
-    await expect(e.connect(alice).withdraw(s.token)).to.be.revertedWithCustomError(e, "TokenCallWithdrawalNotReady");
+    await expect(e.connect(alice).withdraw(s.token, s.node.id)).to.be.revertedWithCustomError(e, "TokenCallWithdrawalNotReady");
     const before = await erc20.balanceOf(alice.address);
-    await expect(e.connect(alice).withdraw(s.token))
+    await expect(e.connect(alice).withdraw(s.token, s.node.id))
       .to.emit(e, "TokensWithdrawn")
-      .withArgs(alice.address, s.token, 70n * FLK);
+      .withArgs(alice.address, s.token, s.node.id, 70n * FLK);
     expect((await erc20.balanceOf(alice.address)) - before).to.equal(70n * FLK);
-    expect(await e.deposits(alice.address, s.token)).to.deep.equal([0n, 0n, 0n]);
+    expect(await e.deposits(alice.address, s.token, s.node.id)).to.deep.equal([0n, 0n, 0n]);
     const later = await signedVoucher(s, alice, 200n * FLK);
     await expect(e.redeem(later.voucher, later.signature)).to.be.revertedWithCustomError(e, "TokenCallNothingToRedeem");
   });
@@ -203,7 +283,7 @@ describe("TokenCallEscrow", () => {
     const [alice] = s.callers;
     const e = s.tokenCallEscrow;
     const erc20 = await hre.ethers.getContractAt("IERC20", s.token);
-    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
     const v = await signedVoucher(s, alice, 10n * FLK);
     await e.redeem(v.voucher, v.signature);
     const opBefore = await erc20.balanceOf(s.node.owner.address);
@@ -223,7 +303,7 @@ describe("TokenCallEscrow", () => {
     const e = s.tokenCallEscrow;
     const erc20 = await hre.ethers.getContractAt("IERC20", s.token);
     await expect(e.burnFees(s.token, 0, hre.ethers.MaxUint256)).to.be.revertedWithCustomError(e, "TokenCallZeroAmount");
-    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
     const v = await signedVoucher(s, alice, 100n * FLK);
     await e.redeem(v.voucher, v.signature);
     const [quote] = await s.creatorMarket.sellReturn(s.creator.address, 10n * FLK);
@@ -246,7 +326,7 @@ describe("TokenCallEscrow", () => {
     const s = await loadFixture(tokenCallSuite);
     const [alice, mallory] = s.callers;
     const e = s.tokenCallEscrow;
-    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
     const v = await signedVoucher(s, alice, 100n * FLK);
     await e.redeem(v.voucher, v.signature);
     // Mallory's sandwich: sell first (the curve's price falls), have the fees sold at any price, buy back cheaper.
@@ -261,7 +341,7 @@ describe("TokenCallEscrow", () => {
     await expect(e.connect(gov).setFeeSeller(alice.address)).to.emit(e, "FeeSellerSet").withArgs(alice.address);
     await expect(e.connect(alice).burnFees(s.token, 0, hre.ethers.MaxUint256)).to.emit(e, "FeesBurned");
     await expect(e.burnFees(s.token, 0, hre.ethers.MaxUint256), "the former seller").to.be.revertedWithCustomError(e, "TokenCallUnauthorized");
-    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
     const w = await signedVoucher(s, alice, 200n * FLK);
     await e.redeem(w.voucher, w.signature);
     await expect(e.connect(gov).burnFees(s.token, 0, hre.ethers.MaxUint256)).to.emit(e, "FeesBurned");
@@ -271,7 +351,7 @@ describe("TokenCallEscrow", () => {
     const s = await loadFixture(tokenCallSuite);
     const [alice] = s.callers;
     const e = s.tokenCallEscrow;
-    await e.connect(alice).deposit(s.creator.address, 100n * FLK);
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
     const first = await signedVoucher(s, alice, 10n * FLK);
     const cold = (await (await e.redeem(first.voucher, first.signature)).wait())!.gasUsed;
     const next = await signedVoucher(s, alice, 20n * FLK);

@@ -1420,7 +1420,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     }
   });
 
-  it("pays the example agent in its owner's creator token from the page: a deposit too small is refused in the node's words, a deposit approved and made from the page pays a 200", async () => {
+  it("pays the example agent in its owner's creator token from the page: the deposit is for the gateway's node, one too small is refused in the node's words, one approved and made from the page pays a 200, and a withdrawal is requested, stops backing calls and is taken after the delay", async () => {
     // The agent of the earlier cases, priced at 2 of its owner's (the wallet's) creator token from the next epoch:
     // the page signs at the current epoch's price, as the node charges it.
     const market = new Contract(deployment.contracts.agentMarketplace, abi("agents/AgentMarketplace.sol/AgentMarketplace.json"), wallet);
@@ -1488,19 +1488,25 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     try {
       await hostCounterAgent(edge, supervisor, id, wallet.address);
 
-      await page.reload();
-      await openPage("Agents");
-      const call = page.getByRole("form", { name: "Call an agent" });
-      await call.getByTestId("call-id").fill(String(id));
-      await call.getByTestId("call-path").fill("/");
+      const callForm = async () => {
+        await page.reload();
+        await openPage("Agents");
+        const form = page.getByRole("form", { name: "Call an agent" });
+        await form.getByTestId("call-id").fill(String(id));
+        await form.getByTestId("call-path").fill("/");
+        return form;
+      };
+      const call = await callForm();
       const pay = call.getByTestId("token-payment");
       await pay
         .getByTestId("token-price")
         .filter({ hasText: `2 ${symbol}` })
         .waitFor();
-      const before: bigint = (await tokenEscrow.deposits(wallet.address, tokenAddress)).balance;
+      // The page asked the gateway which node takes its token calls (GET /health): deposits are per serving node.
+      expect(await pay.getByTestId("token-node").textContent()).to.equal(`#${nodeId}`);
+      const deposited = async (): Promise<bigint> => (await tokenEscrow.deposits(wallet.address, tokenAddress, nodeId)).balance;
+      const before = await deposited();
       expect(await pay.getByTestId("token-deposit").textContent()).to.equal(formatToken(before, symbol));
-      await pay.getByTestId("token-node").fill(String(nodeId));
 
       // 1 token deposited: less than a call costs, the node refuses it before the agent runs and the page says why.
       await pay.getByLabel("Amount to deposit").fill("1");
@@ -1510,7 +1516,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
         .waitFor();
       await pay.getByRole("button", { name: "Deposit", exact: true }).click();
       await settled(pay, `Deposit ${symbol}`);
-      expect((await tokenEscrow.deposits(wallet.address, tokenAddress)).balance).to.equal(before + parseEther("1"));
+      expect(await deposited()).to.equal(before + parseEther("1"));
       await pay
         .getByTestId("token-deposit")
         .filter({ hasText: formatToken(before + parseEther("1"), symbol) })
@@ -1518,7 +1524,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       await pay.getByRole("button", { name: "Call with token" }).click();
       await call.getByTestId("call-refusal").waitFor({ timeout: 60_000 });
       expect(await call.getByTestId("call-refusal").textContent()).to.equal(
-        `Your deposit covers ${formatToken(before + parseEther("1"), symbol)} (less a requested withdrawal), and with this call you would owe this node ${formatToken(parseEther("2"), symbol)}: deposit more of the creator token above.`,
+        `Your deposit for node #${nodeId} covers ${formatToken(before + parseEther("1"), symbol)} (less a requested withdrawal), and with this call you would owe it ${formatToken(parseEther("2"), symbol)} over all its agents: deposit more of the creator token above.`,
       );
       expect(desk.due()).to.deep.equal([]);
       consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !/status of 402 \(Payment Required\)/.test(e)));
@@ -1542,6 +1548,44 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       await call.getByTestId("answer-body").filter({ hasText: '"calls":2' }).waitFor({ timeout: 30_000 });
       expect(desk.due().map((d) => d.voucher.cumulative)).to.deep.equal([parseEther("4")]);
       await screenshot("agents-token-call");
+
+      // The whole deposit asked back: it stops backing calls at once, and leaves only after the delay.
+      const all = before + parseEther("5");
+      await pay.getByLabel("Amount to withdraw").fill(formatUnits(all, 18));
+      await pay.getByRole("button", { name: "Request withdrawal" }).click();
+      await settled(pay, "Request withdrawal");
+      const [, pending, readyAt] = (await tokenEscrow.deposits(wallet.address, tokenAddress, nodeId)) as [bigint, bigint, bigint];
+      expect(pending).to.equal(all);
+      await pay
+        .getByTestId("token-withdrawal")
+        .filter({ hasText: `${formatToken(all, symbol)} from ${formatDateTime(readyAt)}` })
+        .waitFor();
+      expect(await pay.getByTestId("token-withdraw-note").textContent()).to.equal(
+        `${formatToken(all, symbol)} can be withdrawn from ${formatDateTime(readyAt)}; it no longer backs new calls.`,
+      );
+      expect(await pay.getByRole("button", { name: "Withdraw", exact: true }).isDisabled()).to.equal(true);
+      await pay.getByRole("button", { name: "Call with token" }).click();
+      await call
+        .getByTestId("call-refusal")
+        .filter({ hasText: `covers ${formatToken(0n, symbol)} (less a requested withdrawal)` })
+        .waitFor({ timeout: 60_000 });
+      consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !/status of 402 \(Payment Required\)/.test(e)));
+      // The node redeems what it served before the delay ends (its keeper does so on the request).
+      const escrowAsWallet = new Contract(deployment.contracts.tokenCallEscrow, abi("agents/TokenCallEscrow.sol/TokenCallEscrow.json"), wallet);
+      expect(await desk.redeemDue(async ({ voucher, signature }) => void (await (await escrowAsWallet.redeem(voucher, signature)).wait()))).to.equal(1);
+      await advanceTime(readyAt - BigInt((await rpc.getBlock("latest"))!.timestamp));
+      // The page reads the chain's time again, and offers what the redemption left.
+      const later = (await callForm()).getByTestId("token-payment");
+      await later
+        .getByTestId("token-withdraw-note")
+        .filter({ hasText: `${formatToken(all, symbol)} can be withdrawn now` })
+        .waitFor();
+      const held: bigint = await token.balanceOf(wallet.address);
+      await later.getByRole("button", { name: "Withdraw", exact: true }).click();
+      await settled(later, "Withdraw");
+      expect((await token.balanceOf(wallet.address)) - held).to.equal(all - parseEther("4"));
+      expect(await deposited()).to.equal(0n);
+      await later.getByTestId("token-withdrawal").filter({ hasText: "none" }).waitFor();
     } finally {
       gateways.splice(0);
       await supervisor.close();

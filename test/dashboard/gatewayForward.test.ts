@@ -104,6 +104,13 @@ describe("dashboard host: uploads forwarded to a gateway", function () {
     expect([unknown.status, await unknown.json()]).to.deep.equal([404, { error: "no such gateway in this network" }]);
   });
 
+  it("forwards GET /health, where the page reads which node takes creator-token calls", async () => {
+    const health = await fetch(new URL("gateways/0/health", dashboard.url));
+    // This gateway takes no token calls: no node to deposit for.
+    expect([health.status, await health.json()]).to.deep.equal([200, { ok: true, node: null, tokenNodeId: null }]);
+    expect((await fetch(new URL("gateways/0/health", dashboard.url), { method: "POST" })).status).to.equal(404);
+  });
+
   it("passes a token-paid call's x-fleek-pay and x-fleek-voucher on: the voucher is the call's payment", async () => {
     const voucher = JSON.stringify({
       caller: `0x${"11".repeat(20)}`,

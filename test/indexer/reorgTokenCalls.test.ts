@@ -23,7 +23,7 @@ describe("indexer reorgs over token-paid agent calls", function () {
       const database = await backend.fresh();
       const reference = await backend.fresh();
       try {
-        await e.connect(a).deposit(s.creator.address, 10n * FLK);
+        await e.connect(a).deposit(s.creator.address, s.node.id, 10n * FLK);
         await redeem(a, FLK);
         const engine = await newEngine(database, s, { finalityDepth: 60 });
         await engine.syncToHead();
@@ -32,12 +32,12 @@ describe("indexer reorgs over token-paid agent calls", function () {
         await redeem(a, 3n * FLK);
         await e.connect(s.creator).claim(s.token);
         await e.burnFees(s.token, 0, (await time.latest()) + 600);
-        await e.connect(a).requestWithdrawal(s.token, 7n * FLK);
+        await e.connect(a).requestWithdrawal(s.token, s.node.id, 7n * FLK);
         await engine.syncToHead();
         expect(await database.db.selectFrom("token_call_burns").selectAll().execute()).to.have.length(1);
         await hre.network.provider.send("evm_revert", [fork]);
         // Branch B: B deposits 5 and one token of it is redeemed.
-        await e.connect(b).deposit(s.creator.address, 5n * FLK);
+        await e.connect(b).deposit(s.creator.address, s.node.id, 5n * FLK);
         await redeem(b, FLK);
         const got = await afterOneReorg(engine, database, reference, s);
         // Literal state of branch B: two redemptions of 1 token each at 20/70/10, nothing claimed or burned.
@@ -47,9 +47,9 @@ describe("indexer reorgs over token-paid agent calls", function () {
         expect(
           (got.token_call_tokens as Record<string, unknown>[]).map((t) => [t.deposited, t.redeemed, t.claimed, t.fees_burned, t.flk_burned]),
         ).to.deep.equal([["15000000000000000000", "2000000000000000000", "0", "0", "0"]]);
-        expect((got.token_call_deposits as Record<string, unknown>[]).map((d) => [d.caller, d.balance, d.pending])).to.have.deep.members([
-          [a.address, "9000000000000000000", "0"],
-          [b.address, "4000000000000000000", "0"],
+        expect((got.token_call_deposits as Record<string, unknown>[]).map((d) => [d.caller, d.node_id, d.balance, d.pending])).to.have.deep.members([
+          [a.address, s.node.id, "9000000000000000000", "0"],
+          [b.address, s.node.id, "4000000000000000000", "0"],
         ]);
         expect(got.token_call_burns).to.deep.equal([]);
         expect((got.token_call_totals as Record<string, unknown>[]).map((t) => [t.redemptions, t.burns, t.flk_burned])).to.deep.equal([[2, 0, "0"]]);

@@ -39,6 +39,24 @@ export function nextCumulative(redeemed: bigint, vouched: bigint, price: bigint)
   return (redeemed > vouched ? redeemed : vouched) + price;
 }
 
+/**
+ * The registry node that admits creator-token calls at the gateway `gatewayUrl` (the `tokenNodeId`
+ * of its `/health`): a deposit backs only the vouchers of the node it names, so the page deposits
+ * for, and vouches to, the node it calls through. Null: the gateway takes no token-paid calls.
+ */
+export async function gatewayTokenNode(gatewayUrl: string, fetchImpl: typeof fetch = (...a) => fetch(...a)): Promise<number | null> {
+  const url = `${gatewayUrl.replace(/\/+$/, "")}/health`;
+  let res: Response;
+  try {
+    res = await fetchImpl(url);
+  } catch {
+    throw new Error(`The gateway at ${gatewayUrl} is unreachable from this page (down, or it does not allow this page's origin).`);
+  }
+  if (!res.ok) throw new Error(`The gateway at ${gatewayUrl} answered ${res.status} to GET /health.`);
+  const id = ((await res.json().catch(() => ({}))) as { tokenNodeId?: unknown }).tokenNodeId;
+  return typeof id === "number" && Number.isInteger(id) && id > 0 && id < 2 ** 32 ? id : null;
+}
+
 /** The channel a token-paid call goes through, and what it needs to sign the next voucher. */
 export interface TokenPayer {
   signer: Signer;
@@ -84,11 +102,11 @@ export async function callAgentWithToken(
  * figures in tokens and where to deposit; other refusals in the gateway's words.
  */
 export function tokenRefusal(message: string, format: (wei: bigint) => string): string {
-  const short = /covers (\d+) \(less a requested withdrawal\), (\d+) would be vouched/.exec(message);
+  const short = /for node (\d+) covers (\d+) \(less a requested withdrawal\), (\d+) would be vouched/.exec(message);
   if (short)
     return (
-      `Your deposit covers ${format(BigInt(short[1]))} (less a requested withdrawal), and with this call you would owe this node ` +
-      `${format(BigInt(short[2]))}: deposit more of the creator token above.`
+      `Your deposit for node #${short[1]} covers ${format(BigInt(short[2]))} (less a requested withdrawal), and with this call you would owe it ` +
+      `${format(BigInt(short[3]))} over all its agents: deposit more of the creator token above.`
     );
   return paymentRefusal(message, format);
 }

@@ -240,6 +240,7 @@ function CallForm({
       {payer && agent && agent.price && agent.price.tokenPrice > 0n && (
         <TokenPayment
           key={`${agent.id}:${payer.account}`}
+          gateway={gateway}
           agent={agent}
           signer={payer.signer}
           account={payer.account}

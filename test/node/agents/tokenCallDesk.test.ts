@@ -19,6 +19,7 @@ import { TokenCallDesk } from "../../../node/acks/tokenCallDesk";
 import type { LogDamage } from "../../../node/storage/appendLog";
 import { FLK } from "../../../protocol/units";
 import { tokenChannelId } from "../../../protocol/tokenVoucher";
+import { registerNodes } from "../../../testkit/registry";
 import { buyCreatorToken, signedVoucher, tokenDeskSuite } from "../../../testkit/tokenCalls";
 
 type DeskSuite = Awaited<ReturnType<typeof tokenDeskSuite>>;
@@ -43,7 +44,7 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     const { s, escrow, desk } = await withDesk();
     const [alice] = s.callers;
     expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK))).to.match(/covers 0 .*2000000000000000000 would be vouched/);
-    await escrow.connect(alice).deposit(s.creator.address, 5n * FLK);
+    await escrow.connect(alice).deposit(s.creator.address, s.node.id, 5n * FLK);
     expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK))).to.equal(undefined);
     // The same voucher again, or one raised by less than a call, pays for nothing new.
     expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK))).to.match(/at least 4000000000000000000/);
@@ -54,10 +55,45 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     expect(desk.due().map((d) => d.voucher.cumulative)).to.deep.equal([4n * FLK]);
   });
 
+  it("admits against the caller's deposit for this node only, summed over all its agents here, less a requested withdrawal", async () => {
+    const { s, escrow, desk, market, clock } = await withDesk();
+    const [alice] = s.callers;
+    const [other] = await registerNodes(s, 1, undefined, 1);
+    await market.connect(s.creator).register("second", `0x${"0c".repeat(32)}`, `0x${"0d".repeat(32)}`, 64, 0);
+    await market.connect(s.creator).setPrice(2, 0, 2n * FLK);
+    await clock.setEpoch(7);
+    // A deposit for another node backs nothing here: that node's vouchers are paid from it.
+    await escrow.connect(alice).deposit(s.creator.address, other.id, 6n * FLK);
+    expect(await desk.admit(1n, 7, await signedVoucher(s, alice, 2n * FLK))).to.match(
+      new RegExp(`for node ${s.node.id} covers 0 \\(less a requested withdrawal\\), 2000000000000000000 would be vouched`),
+    );
+    await escrow.connect(alice).deposit(s.creator.address, s.node.id, 6n * FLK);
+    expect(await desk.admit(1n, 7, await signedVoucher(s, alice, 2n * FLK))).to.equal(undefined);
+    expect(await desk.admit(1n, 7, await signedVoucher(s, alice, 4n * FLK))).to.equal(undefined);
+    expect(await desk.admit(2n, 7, await signedVoucher(s, alice, 2n * FLK, { agentId: 2n }))).to.equal(undefined);
+    // Agent 1's 4 and agent 2's 2 vouch the whole deposit of 6: a third agent-2 call would vouch 8.
+    expect(await desk.admit(2n, 7, await signedVoucher(s, alice, 4n * FLK, { agentId: 2n }))).to.match(
+      /covers 6000000000000000000 \(less a requested withdrawal\), 8000000000000000000 would be vouched to this node over all its agents/,
+    );
+    await escrow.connect(alice).deposit(s.creator.address, s.node.id, 4n * FLK);
+    // 10 deposited, 3 asked back: 7 backs calls, 8 would be vouched.
+    await escrow.connect(alice).requestWithdrawal(s.token, s.node.id, 3n * FLK);
+    expect(await desk.admit(2n, 7, await signedVoucher(s, alice, 4n * FLK, { agentId: 2n }))).to.match(
+      /covers 7000000000000000000 \(less a requested withdrawal\), 8000000000000000000/,
+    );
+    // A smaller request replaces it: 8 backs calls.
+    await escrow.connect(alice).requestWithdrawal(s.token, s.node.id, 2n * FLK);
+    expect(await desk.admit(2n, 7, await signedVoucher(s, alice, 4n * FLK, { agentId: 2n }))).to.equal(undefined);
+    expect(desk.due().map((d) => [d.voucher.agentId, d.voucher.cumulative])).to.deep.equal([
+      [1n, 4n * FLK],
+      [2n, 4n * FLK],
+    ]);
+  });
+
   it("two calls racing with the same voucher: one is admitted", async () => {
     const { s, escrow, desk } = await withDesk();
     const [alice] = s.callers;
-    await escrow.connect(alice).deposit(s.creator.address, 10n * FLK);
+    await escrow.connect(alice).deposit(s.creator.address, s.node.id, 10n * FLK);
     const v = await signedVoucher(s, alice, 2n * FLK);
     const answers = await Promise.all([desk.admit(1n, 6, v), desk.admit(1n, 6, v)]);
     expect(answers.filter((a) => a === undefined)).to.have.length(1);
@@ -66,7 +102,7 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
   it("charges the price of the call's epoch: a price change in epoch 6 reaches only epoch 7's calls", async () => {
     const { s, escrow, desk, market, clock } = await withDesk();
     const [alice] = s.callers;
-    await escrow.connect(alice).deposit(s.creator.address, 100n * FLK);
+    await escrow.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
     await market.connect(s.creator).setPrice(1, 0, 10n * FLK);
     expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK))).to.equal(undefined);
     await clock.setEpoch(7);
@@ -77,13 +113,13 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
   it("refuses a forged voucher, one in another creator's token, one for another node or agent, and an agent without a token price", async () => {
     const { s, escrow, desk, market } = await withDesk();
     const [alice, bob] = s.callers;
-    await escrow.connect(alice).deposit(s.creator.address, 10n * FLK);
+    await escrow.connect(alice).deposit(s.creator.address, s.node.id, 10n * FLK);
     expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK, { signer: bob }))).to.match(/not signed by its caller/);
     // Alice's own token exists and she deposits it: still not the agent's token.
     await buyCreatorToken(s, alice, alice.address, 10n * FLK);
     const own = await s.creatorMarket.tokenOf(alice.address);
     await (await hre.ethers.getContractAt("IERC20", own)).connect(alice).approve(await escrow.getAddress(), hre.ethers.MaxUint256);
-    await escrow.connect(alice).deposit(alice.address, 5n * FLK);
+    await escrow.connect(alice).deposit(alice.address, s.node.id, 5n * FLK);
     expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK, { token: own }))).to.match(/is priced in token/);
     expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK, { nodeId: s.node.id + 1 }))).to.match(/not agent 1 on node/);
     expect(await desk.admit(2n, 6, await signedVoucher(s, alice, 2n * FLK))).to.match(/not agent 2/);
@@ -96,10 +132,10 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
   it("stops covering calls with a deposit asked back, and redeems what it admitted to the node's operator", async () => {
     const { s, escrow, desk, chain } = await withDesk();
     const [alice] = s.callers;
-    await escrow.connect(alice).deposit(s.creator.address, 10n * FLK);
+    await escrow.connect(alice).deposit(s.creator.address, s.node.id, 10n * FLK);
     expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 2n * FLK))).to.equal(undefined);
     expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 4n * FLK))).to.equal(undefined);
-    await escrow.connect(alice).requestWithdrawal(s.token, 5n * FLK);
+    await escrow.connect(alice).requestWithdrawal(s.token, s.node.id, 5n * FLK);
     expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 6n * FLK))).to.match(
       /covers 5000000000000000000 \(less a requested withdrawal\), 6000000000000000000/,
     );
@@ -127,7 +163,7 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
   it("forgets a channel whose voucher the chain shows redeemed already, also after a restart, when its redemption fails", async () => {
     const f = await loadFixture(tokenDeskSuite);
     const [alice, bob] = f.s.callers;
-    await f.escrow.connect(alice).deposit(f.s.creator.address, 10n * FLK);
+    await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
     const file = tempFile();
     const desk = fileDesk(f, file);
     const v = await signedVoucher(f.s, alice, 2n * FLK);
@@ -150,8 +186,8 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
   it("reopens a file whose last record is torn without that voucher and without error, and appends after it", async () => {
     const f = await loadFixture(tokenDeskSuite);
     const [alice, bob] = f.s.callers;
-    await f.escrow.connect(alice).deposit(f.s.creator.address, 10n * FLK);
-    await f.escrow.connect(bob).deposit(f.s.creator.address, 10n * FLK);
+    await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
+    await f.escrow.connect(bob).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
     const file = tempFile();
     const desk = fileDesk(f, file);
     expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK))).to.equal(undefined);
@@ -181,8 +217,8 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
   it("keeps its file bounded over many vouchers and redemptions, with only the live channels after a rewrite", async () => {
     const f = await loadFixture(tokenDeskSuite);
     const [alice, bob] = f.s.callers;
-    await f.escrow.connect(alice).deposit(f.s.creator.address, 500n * FLK);
-    await f.escrow.connect(bob).deposit(f.s.creator.address, 500n * FLK);
+    await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 500n * FLK);
+    await f.escrow.connect(bob).deposit(f.s.creator.address, f.s.node.id, 500n * FLK);
     const file = tempFile();
     // A record is under 400 bytes: past 2 KiB the file holds the 2 live channels only, well under 1 KiB.
     const BOUND = 2048 + 400;

@@ -65,11 +65,13 @@ describe("agents: calls paid in the creator token through the gateway (agents pr
           receipt: res.headers.get("x-fleek-receipt"),
         };
       };
+      // The page a caller deposits from learns which node to deposit for from the gateway.
+      expect(await (await fetch(`${edge.gateway.url}/health`)).json()).to.deep.include({ ok: true, tokenNodeId: s.node.id });
       const noFunds = await call(2n * FLK);
       expect(noFunds.status).to.equal(402);
       expect(noFunds.body).to.match(/covers 0/);
       expect((await call()).status).to.equal(402);
-      await escrow.connect(alice).deposit(s.creator.address, 5n * FLK);
+      await escrow.connect(alice).deposit(s.creator.address, s.node.id, 5n * FLK);
       const first = await call(2n * FLK);
       expect([first.status, first.body]).to.deep.equal([200, "1"]);
       // The voucher is the payment: no compute receipt, and the service's meter stays inside the node.
@@ -85,7 +87,7 @@ describe("agents: calls paid in the creator token through the gateway (agents pr
       expect(desk.due().map((d) => d.voucher.cumulative)).to.deep.equal([4n * FLK]);
       await desk.redeemDue(async ({ voucher, signature }) => void (await (await escrow.redeem(voucher, signature)).wait()));
       expect(await escrow.earnings(s.token, s.creator.address)).to.equal(2_800_000_000_000_000_000n);
-      await escrow.connect(alice).deposit(s.creator.address, 2n * FLK);
+      await escrow.connect(alice).deposit(s.creator.address, s.node.id, 2n * FLK);
       expect([(await call(6n * FLK)).body]).to.deep.equal(["3"]);
     } finally {
       await supervisor.close();

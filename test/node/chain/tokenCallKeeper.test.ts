@@ -57,12 +57,12 @@ describe("token-call redemption keeper", function () {
   it("redeems at once when the caller asks its deposit back (the period is an hour)", async () => {
     const d = await loadFixture(tokenDeskSuite);
     const [alice] = d.s.callers;
-    await d.escrow.connect(alice).deposit(d.s.creator.address, 10n * FLK);
+    await d.escrow.connect(alice).deposit(d.s.creator.address, d.s.node.id, 10n * FLK);
     const calls = (await start(d, { redeemEveryMs: 3_600_000, watchMs: 200 }))!;
     try {
       const v = await signedVoucher(d.s, alice, 2n * FLK);
       expect(await calls.desk.admit(1n, 6, v)).to.equal(undefined);
-      await d.escrow.connect(alice).requestWithdrawal(d.s.token, 10n * FLK);
+      await d.escrow.connect(alice).requestWithdrawal(d.s.token, d.s.node.id, 10n * FLK);
       await eventually("the voucher redeemed", async () => (await d.escrow.redeemed(tokenChannelId(v.voucher))) === 2n * FLK);
       // 20% of 2 tokens to the node's operator, 70% to the creator (docs/agents.md: the split 20/70/10).
       expect(await d.escrow.earnings(d.s.token, d.s.node.owner.address)).to.equal(400_000_000_000_000_000n);
@@ -75,7 +75,7 @@ describe("token-call redemption keeper", function () {
   it("redeems on its period without a withdrawal request", async () => {
     const d = await loadFixture(tokenDeskSuite);
     const [, bob] = d.s.callers;
-    await d.escrow.connect(bob).deposit(d.s.creator.address, 10n * FLK);
+    await d.escrow.connect(bob).deposit(d.s.creator.address, d.s.node.id, 10n * FLK);
     const calls = (await start(d, { redeemEveryMs: 500, watchMs: 3_600_000 }))!;
     try {
       const first = await signedVoucher(d.s, bob, 2n * FLK);
@@ -94,7 +94,7 @@ describe("token-call redemption keeper", function () {
     const d = await loadFixture(tokenDeskSuite);
     const [alice] = d.s.callers;
     const token = await hre.ethers.getContractAt("IERC20", d.s.token);
-    await d.escrow.connect(alice).deposit(d.s.creator.address, 10n * FLK);
+    await d.escrow.connect(alice).deposit(d.s.creator.address, d.s.node.id, 10n * FLK);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "token-calls-"));
     // No redemption before the restart: the period is an hour and nobody asks its deposit back.
     const before = (await start(d, { redeemEveryMs: 3_600_000, watchMs: 3_600_000, dataDir }))!;

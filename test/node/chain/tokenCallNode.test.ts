@@ -41,7 +41,7 @@ describe("token-paid agent calls in a node process (issue 20)", function () {
     const token = await suite.creatorMarket.tokenOf(creator.address);
     const escrow = suite.tokenCallEscrow;
     await (await hre.ethers.getContractAt("IERC20", token)).connect(caller).approve(await escrow.getAddress(), hre.ethers.MaxUint256);
-    await escrow.connect(caller).deposit(creator.address, 100n * FLK);
+    await escrow.connect(caller).deposit(creator.address, registered.id, 100n * FLK);
     const roots = await Promise.all(FILES.map(async (f) => blake3(fs.readFileSync(path.join(EXAMPLE, f)))));
     // Listed at 2 tokens a call from the next epoch, which the node then runs in.
     await suite.agentMarketplace.connect(creator).register("counter", `0x${roots[0]}`, `0x${roots[1]}`, 64, 0);

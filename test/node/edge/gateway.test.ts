@@ -323,7 +323,10 @@ describe("edge: HTTP gateway", function () {
     expect(sink.payers.get(clientKey.toString("hex"))?.account).to.equal(account.address);
     const health = await fetch(`${gateway.url}/health`);
     expect(health.status).to.equal(200);
-    expect(((await health.json()) as { node: string }).node).to.equal(rawEd25519PublicKey(node.privateKey).toString("hex"));
+    const reported = (await health.json()) as { node: string; tokenNodeId: number | null };
+    expect(reported.node).to.equal(rawEd25519PublicKey(node.privateKey).toString("hex"));
+    // No creator-token calls on this gateway: no node to deposit for.
+    expect(reported.tokenNodeId).to.equal(null);
   });
 
   it("answers 503 with retry-after, not 500, when the chain's RPC is down for a function's registry read", async () => {
