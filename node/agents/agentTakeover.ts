@@ -333,10 +333,12 @@ export class AgentTakeover {
     const offered = [readRecord(dir, KEPT_RECORD), ...(await this.pull(id)), reported?.record].filter(
       (r): r is SnapshotRecord => r !== undefined && snapshotRecordRefusal(r, id) === undefined,
     );
+    // Every record is checked here, not only at restore: one refused there (say, a newer record a
+    // node outside the hosting set signed) would stop the take-over instead of leaving the next best.
     const candidates: SnapshotRecord[] = [];
     for (const r of offered) {
-      const floor = reported && r.sequence <= reported.record.sequence ? await this.recordRefusal(r) : undefined;
-      if (floor) this.deps.logger.warn("agent snapshot record refused", { agent: id, reason: floor });
+      const refusal = await this.recordRefusal(r);
+      if (refusal) this.deps.logger.warn("agent snapshot record refused", { agent: id, reason: refusal });
       else candidates.push(r);
     }
     const kept = newestRecord(candidates);

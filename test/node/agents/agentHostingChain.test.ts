@@ -13,6 +13,8 @@
  * an older record are refused, and the reported records are restored.
  */
 import { expect } from "chai";
+import { generateKeyPairSync } from "node:crypto";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
@@ -70,8 +72,8 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
   let next: AgentNode;
   let hostPlan: AgentNodePlan;
   const registered = new Map<string, TestNode>();
-  /** Marketplace agents (decimal ids) the host ranks first: one tampered, one rolled back, one whose snapshots lend content, one moved with the chain down. */
-  let tampered: string, rolledBack: string, lender: string, offline: string;
+  /** Marketplace agents (decimal ids) the host ranks first: one tampered, one rolled back, one whose snapshots lend content, one moved with the chain down, one with a newer record an outsider signed. */
+  let tampered: string, rolledBack: string, lender: string, offline: string, forged: string;
   let chainClosed = false;
   /** The records epoch 1's report holds. */
   const reported: SnapshotRecord[] = [];
@@ -109,10 +111,10 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     const [firstPlan, nextPlan] = plans[0].nodeKey === first ? plans : [plans[1], plans[0]];
     hostPlan = firstPlan;
     const keys = plans.map((p) => p.nodeKey);
-    [tampered, rolledBack, lender, offline] = Array.from({ length: 64 }, (_, i) => String(i + 1))
+    [tampered, rolledBack, lender, offline, forged] = Array.from({ length: 64 }, (_, i) => String(i + 1))
       .filter((id) => agentHostOrder(id, keys)[0] === hostPlan.nodeKey)
-      .slice(0, 4);
-    const agents = { counter: COUNTER, [tampered]: COUNTER, [rolledBack]: COUNTER, [lender]: COUNTER, [offline]: COUNTER };
+      .slice(0, 5);
+    const agents = { counter: COUNTER, [tampered]: COUNTER, [rolledBack]: COUNTER, [lender]: COUNTER, [offline]: COUNTER, [forged]: COUNTER };
     // No `nodes` in the config: the set is the registry's.
     const hosting = {
       registry: { rpcUrl: chain.url, chainId: Number(CHAIN_ID), address: await s.registry.getAddress(), pollMs: 200 },
@@ -174,7 +176,23 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     expect((await snapshotted(rolledBack, "1")).sequence).to.equal(1);
     // Reported and kept alike (n = 1): moved later with the chain down.
     await post(host, offline, 1);
-    reported.push(real, hostSigns(rolledBack, six, 2), await snapshotted(offline, "1"));
+    // Forged: the report holds record 1 (n = 4); the next node holds a newer record 7, validly
+    // signed, but by a key outside the hosting set (written where a kept record goes).
+    await post(host, forged, 4);
+    const forgedReal = await snapshotted(forged, "1");
+    const outsider = generateKeyPairSync("ed25519");
+    const outsiderKey = Buffer.from(outsider.publicKey.export({ format: "der", type: "spki" }))
+      .subarray(-32)
+      .toString("hex");
+    const forgedDir = path.join(next.dataDir, "services", "agents", "agents", forged);
+    expect(fs.existsSync(path.join(forgedDir, "kept-record.json"))).to.equal(true);
+    fs.writeFileSync(
+      path.join(forgedDir, "kept-record.json"),
+      JSON.stringify(
+        signSnapshot({ agent: forged, root: six.root, bytes: six.bytes, sequence: 7, takenAt: Date.now(), nodeKey: outsiderKey }, outsider.privateKey),
+      ),
+    );
+    reported.push(real, hostSigns(rolledBack, six, 2), await snapshotted(offline, "1"), forgedReal);
     // The next node is a committee member of epoch 1 in this story: its reporter writes the report's records at the close.
     writeReportedAgentSnapshots(reportsDir(path.join(next.dataDir, "app")), 1, reported);
   });
@@ -242,6 +260,16 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     );
     expect(rolledBackServed.json).to.deep.equal({ n: 6 });
     expect(next.stderr()).to.match(new RegExp(`agent snapshot record refused.*"agent":"${rolledBack}".*a rollback or a tampered record`));
+  });
+
+  it("skips a newer record that fails the signer check and restores the reported one (the take-over goes on)", async () => {
+    // Before, the newest record was taken without the check and refused at restore: 403, the agent unserved.
+    const served = await waitFor(
+      () => count(next, "GET", forged),
+      (r) => r.status === 200,
+    );
+    expect(served.json).to.deep.equal({ n: 4 });
+    expect(next.stderr()).to.match(new RegExp(`agent snapshot record refused.*"agent":"${forged}".*not one of the nodes that host agents`));
   });
 
   it("takes an agent over without its reported record when the chain does not answer (a warning, not a stop)", async () => {
