@@ -12,6 +12,9 @@
  * report digest (the registry's `reportDigest` of the report), the restarted member's signature
  * among them, and the same state; the report is accepted with all four signers and debits the
  * client's escrow.
+ *
+ * The second test places a snapshot inside a sub-DAG: a fixed sequence stands in for the node's
+ * subscription (to cut sub-DAGs exactly), the epoch's context is the registry's.
  */
 import { expect } from "chai";
 import * as fs from "node:fs";
@@ -32,7 +35,7 @@ import { FleekNode, type EpochBatch } from "../../../node/node";
 import { SubmitStatus } from "../../../node/client/protocol";
 import { encodeBatch } from "../../../node/consensus/types/messages";
 import { readSnapshot } from "../../../node/app/epochStateSnapshot";
-import { ackFrom, context, members, newClient, payerTx, START_MS, tx } from "./appFixtures";
+import { ackFrom, newClient, payerTx, tx } from "./appFixtures";
 import { eventually, TEST_PARAMETERS, waitFor } from "../consensus/cluster";
 import { CHAIN_ID, registerChainNode, serveChain, type ChainNode } from "../chain/chainNodes";
 import { freePorts } from "../../../testkit/freePorts";
@@ -51,6 +54,32 @@ const PARAMS: Parameters = {
 /** The client's escrow deposit (USDC units): far more than its acks cost. */
 const DEPOSIT = 10_000_000n;
 
+/**
+ * Registers `N` nodes with consensus ports on loopback and gas for their report signers, and
+ * starts epoch 1 with them as its committee. `acksFromMs` is the start of epoch 1's acks window
+ * (Unix ms): the scheduled end of epoch 0, as the registry held it.
+ */
+async function committeeOnChain(s: RegistrySuite): Promise<{ ms: ChainNode[]; acksFromMs: number }> {
+  const ports = await freePorts(2 * N);
+  const ms: ChainNode[] = [];
+  for (let i = 0; i < N; i++) {
+    const m = await registerChainNode(s, i, ports[2 * i], KeyPair.generate(), { workerPort: ports[2 * i + 1] });
+    await setBalance(m.signer.address, 10n ** 19n); // gas for its beacon and the report
+    ms.push(m);
+  }
+  const acksFromMs = Number(await s.registry.epochEnd()) * 1000;
+  await time.increaseTo(await s.registry.epochEnd());
+  await s.registry.advanceEpoch();
+  expect((await s.registry.committeeIds()).map(Number).sort(byId)).to.deep.equal(ms.map((m) => m.id).sort(byId), "the four are epoch 1's committee");
+  return { ms, acksFromMs };
+}
+
+/** Ascending node ids. */
+const byId = (a: number, b: number) => a - b;
+
+/** A provider of the served chain without a response cache: each read sees the latest block. */
+const rpc = (url: string) => new JsonRpcProvider(url, Network.from(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1 });
+
 describe("app: a member restarted after its epoch's start was compacted (4 nodes over loopback, registry on Hardhat)", function () {
   this.timeout(300_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "app-restart-"));
@@ -59,25 +88,15 @@ describe("app: a member restarted after its epoch's start was compacted (4 nodes
   let chain: { url: string; close: () => Promise<void> } | undefined;
   let registry: string;
   /** The registered members, in the order of their node folders. */
-  const ms: ChainNode[] = [];
-  /** Start of epoch 1's acks window (Unix ms): the scheduled end of epoch 0, as the registry held it. */
+  let ms: ChainNode[];
   let acksFromMs: number;
   before(async () => {
     s = await loadFixture(registrySuite);
     chain = await serveChain();
     registry = await s.registry.getAddress();
-    const ports = await freePorts(2 * N);
-    for (let i = 0; i < N; i++) {
-      const m = await registerChainNode(s, i, ports[2 * i], KeyPair.generate(), { workerPort: ports[2 * i + 1] });
-      await setBalance(m.signer.address, 10n ** 19n); // gas for its beacon and the report
-      ms.push(m);
-    }
     // Funded before epoch 1 starts: the report debits at most what was debitable at its first block.
     await s.escrow.connect(s.clients[0]).deposit(client.account.address, DEPOSIT);
-    acksFromMs = Number(await s.registry.epochEnd()) * 1000;
-    await time.increaseTo(await s.registry.epochEnd());
-    await s.registry.advanceEpoch();
-    expect((await s.registry.committeeIds()).map(Number).sort()).to.deep.equal(ms.map((m) => m.id).sort(), "the four are epoch 1's committee");
+    ({ ms, acksFromMs } = await committeeOnChain(s));
   });
   const nodes: (FleekNode | undefined)[] = [];
   const reporters: (EpochReporter | undefined)[] = [];
@@ -85,7 +104,7 @@ describe("app: a member restarted after its epoch's start was compacted (4 nodes
   const nodeDir = (i: number) => path.join(dir, `node-${i}`);
   const polling = { pollMs: 500, minBackoffMs: 200, maxBackoffMs: 2_000 };
   // Each node (and its restart) reads the chain through its own provider, as its own process would.
-  const provider = () => new JsonRpcProvider(chain!.url, Network.from(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1 });
+  const provider = () => rpc(chain!.url);
   const startNode = async (i: number) => {
     const logger = new Logger({}, 100);
     const node = new FleekNode({
@@ -210,7 +229,6 @@ describe("app: a member restarted after its epoch's start was compacted (4 nodes
     await eventually("the report accepted on chain", async () => (await s.registry.epoch()) === 2n, 30_000);
     const [event] = await s.registry.queryFilter(s.registry.filters.EpochReported(1n));
     expect(event.args.digest).to.equal(digest);
-    const byId = (a: number, b: number) => a - b;
     expect(event.args.signers.map(Number).sort(byId)).to.deep.equal(ms.map((m) => m.id).sort(byId), "all four signed, the restarted member too");
     const [[payer, amount]] = event.args.report.usage.map((u) => [u.client, u.amount] as const);
     expect(payer).to.equal(client.account.address);
@@ -219,21 +237,21 @@ describe("app: a member restarted after its epoch's start was compacted (4 nodes
   });
 });
 
-describe("app: resuming inside a sub-DAG", () => {
+describe("app: resuming inside a sub-DAG (epoch context from the registry on Hardhat)", () => {
   it("skips exactly the batches of the resumed sub-DAG that the snapshot holds", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "app-resume-"));
-    const ms = members(N);
+    const s = await loadFixture(registrySuite);
+    const served = await serveChain();
+    const { ms, acksFromMs } = await committeeOnChain(s);
     const client = newClient();
-    const chain = {
-      context: async () => context(ms, { epoch: 1 }),
-      debitable: async (_: unknown, accounts: string[]) => new Map(accounts.map((a) => [a.toLowerCase(), 10n ** 12n])),
-    } as unknown as RegistryReporting;
+    // Read only: the reporter never ticks here.
+    const chain = new RegistryReporting(rpc(served.url), CHAIN_ID, await s.registry.getAddress());
     // Sub-DAGs 1..4 of three batches, each batch one member's ack.
     const sequence: EpochBatch[] = [];
     for (let subDagIndex = 1; subDagIndex <= 4; subDagIndex++)
       for (let j = 0; j < 3; j++) {
         const m = ms[(subDagIndex + j) % N];
-        const t = tx(m.key, { kind: AppTxKind.Acks, acks: [ackFrom(client, m.key.publicKey, 100, START_MS + sequence.length)] });
+        const t = tx(m.ed25519, { kind: AppTxKind.Acks, acks: [ackFrom(client, m.ed25519.publicKey, 100, acksFromMs + sequence.length)] });
         sequence.push({
           epoch: 1,
           subDagIndex,
@@ -259,7 +277,7 @@ describe("app: resuming inside a sub-DAG", () => {
     const reporter = (k: number) =>
       new EpochReporter({
         node,
-        key: ms[0].key,
+        key: ms[0].ed25519,
         wallet: ms[0].signer,
         chain,
         dataDir: path.join(dir, "app"),
@@ -288,6 +306,7 @@ describe("app: resuming inside a sub-DAG", () => {
       // A batch applied twice would have its ack refused as a duplicate.
       expect(logs[1].filter((l) => l.includes("acks refused") || l.includes("duplicate"))).to.deep.equal([]);
     } finally {
+      await served.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
