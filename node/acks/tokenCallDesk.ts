@@ -59,18 +59,17 @@ export class TokenCallDesk {
   private closed = false;
   private readonly maxChannels: number;
   private log: AppendLog | undefined;
-  private readonly logBytes: number;
-  /** The log's length after its last rewrite: the next one waits until it doubled. */
-  private rewrittenBytes = 0;
 
   constructor(private readonly o: TokenCallDeskOptions) {
     this.maxChannels = o.maxChannels ?? 100_000;
-    this.logBytes = o.logBytes ?? 2 ** 20;
     if (o.file) {
-      this.log = AppendLog.open(o.file, (payload) => this.replay(payload), { onDamage: o.onDamage });
+      // Bounded: past `logBytes` and twice its length after the last rewrite, it is replaced by the
+      // live channels (their voucher and what they redeemed), so settled channels and superseded
+      // vouchers leave the disk and a rewrite costs at most as much as the appends since the last.
+      const compact = { bytes: o.logBytes ?? 2 ** 20, records: () => this.liveRecords() };
+      this.log = AppendLog.open(o.file, (payload) => this.replay(payload), { onDamage: o.onDamage, compact });
       // Replay kept the channels' redemptions only to drop the channels they settle.
       for (const [key, c] of this.channels) if (c.voucher.cumulative <= c.redeemed) this.channels.delete(key);
-      this.rewriteIfLong();
     }
   }
 
@@ -111,7 +110,6 @@ export class TokenCallDesk {
       // The call is served only once its voucher survives a crash.
       this.log.append(encodeVoucher(v));
       await this.log.sync();
-      this.rewriteIfLong();
     }
     return undefined;
   }
@@ -145,10 +143,7 @@ export class TokenCallDesk {
       // Not synced: a lost redemption record only makes the next round ask the chain again.
       this.log?.append(encodeRedeemed(key, v.voucher.cumulative));
     }
-    if (this.log) {
-      await this.log.sync();
-      this.rewriteIfLong();
-    }
+    await this.log?.sync();
     return count;
   }
 
@@ -175,28 +170,14 @@ export class TokenCallDesk {
     else if (c.voucher.cumulative < r.voucher.cumulative) this.channels.set(key, { ...r, redeemed: c.redeemed });
   }
 
-  /**
-   * Bounds the log: past `logBytes` and twice its length after the last rewrite, it is replaced by
-   * the live channels (their voucher and what they redeemed), so settled channels and superseded
-   * vouchers leave the disk and a rewrite costs at most as much as the appends since the last.
-   * Only when every record appended is on disk, so the rewrite holds each one an admission relied on.
-   */
-  private rewriteIfLong(): void {
-    const log = this.log;
-    if (!log || !this.o.file || log.length < Math.max(this.logBytes, 2 * this.rewrittenBytes) || !log.idle) return;
+  /** The records a rewritten log holds: each live channel's voucher and what it redeemed. */
+  private liveRecords(): Buffer[] {
     const records: Buffer[] = [];
     for (const [key, c] of this.channels) {
       records.push(encodeVoucher(c));
       if (c.redeemed > 0n) records.push(encodeRedeemed(key, c.redeemed));
     }
-    log.closeIdle();
-    try {
-      AppendLog.rewrite(this.o.file, records);
-    } finally {
-      // A failed rewrite left the old log: appends go on to it (a closed one would hang every admission).
-      this.log = AppendLog.open(this.o.file, () => {});
-    }
-    this.rewrittenBytes = this.log.length;
+    return records;
   }
 
   /** What `caller` vouched to this node in `token` on its other channels and the node has not redeemed. */

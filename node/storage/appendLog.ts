@@ -42,6 +42,15 @@ export interface OpenOptions {
   fsync?: boolean;
   /** Called before the damaged part is cut off; if it throws, the file is left as it is and open throws. */
   onDamage?: (damage: LogDamage) => void;
+  /**
+   * Keeps the log bounded. Once it is past `bytes` and twice its length after the last rewrite,
+   * the next flush replaces it ({@link AppendLog.rewrite}) with `records()`, which must carry the
+   * effect of every record appended so far: records still buffered then are not written, and
+   * their {@link sync} resolves once the rewrite is durable. Done at a flush, so a log appended to
+   * without pause is rewritten too. The locations earlier appends returned are void after a
+   * rewrite: a compacted log is not read back by location.
+   */
+  compact?: { bytes: number; records: () => Buffer[] };
 }
 
 /** An append-only log of byte records. */
@@ -58,11 +67,15 @@ export class AppendLog {
   private flushedSize: number;
   /** Bytes known written to the OS: records below it can be read back. */
   private writtenSize: number;
+  /** Length after the last compaction (see {@link OpenOptions.compact}). */
+  private compactedSize = 0;
 
   private constructor(
-    private readonly fd: number,
+    private fd: number,
     size: number,
     private readonly fsync: boolean,
+    private readonly path: string,
+    private readonly compact: OpenOptions["compact"],
   ) {
     this.size = size;
     this.flushedSize = size;
@@ -92,7 +105,7 @@ export class AppendLog {
       const total = fs.fstatSync(fd).size;
       const pos = replay(fd, total, onRecord, opts.onDamage ?? (() => {}));
       if (pos !== total) fs.ftruncateSync(fd, pos);
-      return new AppendLog(fd, pos, opts.fsync ?? true);
+      return new AppendLog(fd, pos, opts.fsync ?? true, path, opts.compact);
     } catch (err) {
       fs.closeSync(fd);
       throw err;
@@ -139,6 +152,7 @@ export class AppendLog {
 
   private flush(): void {
     if (this.flushing || this.closed) return;
+    if (this.compact && this.size >= Math.max(this.compact.bytes, 2 * this.compactedSize) && this.rewriteNow()) return;
     if (this.pending.length === 0) {
       const waiters = this.pendingWaiters;
       this.pendingWaiters = [];
@@ -167,17 +181,34 @@ export class AppendLog {
     });
   }
 
-  /** True when nothing is buffered or being written: the file holds every record appended. */
-  get idle(): boolean {
-    return this.pending.length === 0 && this.pendingWaiters.length === 0 && !this.flushing;
+  /**
+   * Replaces the file with the compacted records (no write is in flight: called at the start of a
+   * flush); true when done. A failed rewrite leaves the old file, and the flush goes on with it.
+   */
+  private rewriteNow(): boolean {
+    const records = this.compact!.records();
+    try {
+      AppendLog.rewrite(this.path, records);
+    } catch {
+      this.compactedSize = this.size; // not again before the log doubles
+      return false;
+    }
+    fs.closeSync(this.fd);
+    this.fd = fs.openSync(this.path, fs.constants.O_RDWR);
+    this.size = this.flushedSize = this.writtenSize = this.compactedSize = fs.fstatSync(this.fd).size;
+    const waiters = this.pendingWaiters;
+    this.pending = [];
+    this.pendingWaiters = [];
+    waiters.forEach((w) => w());
+    return true;
   }
 
   /**
    * Replaces the log at `path` with one holding just `payloads` (fsynced), atomically: they are
    * written to `<path>.tmp`, which is renamed over the log, and the directory is fsynced. A crash
    * leaves the old log or the new one (and maybe a stale `.tmp`, which {@link open} ignores and
-   * the next rewrite overwrites). Synchronous, so no record can be appended in between; call it
-   * on a log that is {@link idle}, then reopen.
+   * the next rewrite overwrites). Synchronous, so no record can be appended in between (see
+   * {@link OpenOptions.compact}, which calls it).
    */
   static rewrite(path: string, payloads: Buffer[]): void {
     const tmp = `${path}.tmp`;
@@ -203,13 +234,6 @@ export class AppendLog {
     } finally {
       fs.closeSync(dir);
     }
-  }
-
-  /** Closes an {@link idle} log at once (see {@link rewrite}); throws if records are still buffered. */
-  closeIdle(): void {
-    if (!this.idle) throw new Error("closeIdle on a log with records in flight");
-    this.closed = true;
-    fs.closeSync(this.fd);
   }
 
   /** Reads back a record payload; only valid once a {@link sync} after its append resolved. */

@@ -204,7 +204,7 @@ export class ConsensusStore {
 
   private readonly certLog: SegmentedLog;
   private readonly batchLog: SegmentedLog;
-  private primaryLog: AppendLog;
+  private readonly primaryLog: AppendLog;
   private readonly primaryLogBytes: number;
   private readonly primaryLogFile: string;
   private readonly consensusLog: SegmentedLog;
@@ -361,6 +361,17 @@ export class ConsensusStore {
         onDamage: (d) => {
           if (d.kind !== "torn") refuse(d.offset, "corrupt record");
           this.damage.push({ file, ...d });
+        },
+        // Bounded (docs/consensus.md "Memory over an epoch"): past `primaryLogBytes` it is
+        // replaced by the records that still matter, the last vote per author and the last own
+        // header, which is all a restart replays into memory anyway.
+        compact: {
+          bytes: this.primaryLogBytes,
+          records: () => {
+            const records = [...this.votes].map(([author, v]) => encodeVoteRecord(author, v.round, v.headerId));
+            if (this.lastOwnHeaderValue) records.push(encodeOwnHeaderRecord(this.lastOwnHeaderValue));
+            return records;
+          },
         },
       },
     );
@@ -699,7 +710,6 @@ export class ConsensusStore {
     this.votes.set(author, { round, headerId });
     this.primaryLog.append(encodeVoteRecord(author, round, headerId));
     await this.primaryLog.sync();
-    this.rewritePrimaryLogIfLong();
   }
 
   /** Resolves once every vote recorded so far is durable. */
@@ -717,22 +727,6 @@ export class ConsensusStore {
     this.lastOwnHeaderValue = h;
     this.primaryLog.append(encodeOwnHeaderRecord(h));
     await this.primaryLog.sync();
-    this.rewritePrimaryLogIfLong();
-  }
-
-  /**
-   * Bounds primary.log (docs/consensus.md "Memory over an epoch"): once past `primaryLogBytes`,
-   * it is replaced by the records that still matter, the last vote per author and the last own
-   * header, which is all a restart replays into memory anyway. Only when every record appended
-   * is on disk, so the rewrite (synchronous) holds each one a caller may have relied on.
-   */
-  private rewritePrimaryLogIfLong(): void {
-    if (this.primaryLog.length < this.primaryLogBytes || !this.primaryLog.idle) return;
-    const records = [...this.votes].map(([author, v]) => encodeVoteRecord(author, v.round, v.headerId));
-    if (this.lastOwnHeaderValue) records.push(encodeOwnHeaderRecord(this.lastOwnHeaderValue));
-    this.primaryLog.closeIdle();
-    AppendLog.rewrite(this.primaryLogFile, records);
-    this.primaryLog = this.openPrimaryLog(this.primaryLogFile);
   }
 
   // -- committed sequence ---------------------------------------------------------------------

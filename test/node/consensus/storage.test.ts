@@ -382,6 +382,32 @@ describe("ConsensusStore", () => {
     await reopened.close();
   });
 
+  it("bounds primary.log under a vote stream that never pauses (a vote arrives during every fsync)", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, "epoch-1", "primary.log");
+    const store = new ConsensusStore(dir, 1, { gcDepth: 50, primaryLogBytes: 1024 });
+    const id = (round: number, author: number) => Buffer.alloc(32, (round * 4 + author) % 251);
+    // Votes arrive on their own clock, as from the network, not after the previous one is durable:
+    // one every turn of the event loop, so the log is rarely idle between its fsyncs.
+    const VOTES = 2000;
+    const durable: Promise<void>[] = [];
+    let largest = 0;
+    for (let i = 0; i < VOTES; i++) {
+      const author = i % 4;
+      const round = Math.floor(i / 4) + 1;
+      durable.push(store.recordVote(author, round, id(round, author)).then(() => void (largest = Math.max(largest, fs.statSync(file).size))));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(durable);
+    // 2,000 votes are ~120 KB of records: rewritten at flushes, never past the bound and one flush's records.
+    expect(largest, "primary.log bounded").to.be.at.most(1024 + 4096);
+    await store.close();
+    const reopened = new ConsensusStore(dir, 1, { gcDepth: 50, primaryLogBytes: 1024 });
+    for (const author of [0, 1, 2, 3])
+      expect(reopened.lastVote(author), `author ${author}`).to.deep.equal({ round: VOTES / 4, headerId: id(VOTES / 4, author) });
+    await reopened.close();
+  });
+
   it("reopens with the executor's duplicate window: a batch committed again past the window counts from then", async () => {
     // gcDepth 1: a batch is not delivered again within 2 leader rounds of its last delivery.
     const dir = tempDir();
