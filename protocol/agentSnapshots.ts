@@ -40,14 +40,12 @@ export function agentSnapshotsRoot(leaves: readonly AgentSnapshotLeaf[]): string
   return snapshotsTree(leaves)?.root ?? ZERO_ROOT;
 }
 
-/** The proof of agent `agentId`'s leaf among `leaves`, or undefined when it has none. */
-export function agentSnapshotProof(leaves: readonly AgentSnapshotLeaf[], agentId: bigint): { leaf: AgentSnapshotLeaf; proof: string[] } | undefined {
+/** The proof of each agent's leaf among `leaves`, by agent id (one tree for all of them). */
+export function agentSnapshotProofs(leaves: readonly AgentSnapshotLeaf[]): Map<bigint, string[]> {
+  const proofs = new Map<bigint, string[]>();
   const tree = snapshotsTree(leaves);
-  if (!tree) return undefined;
-  for (const [i, value] of tree.entries()) {
-    if (value[0] === agentId) return { leaf: leaves.find((l) => l.agentId === agentId)!, proof: tree.getProof(i) };
-  }
-  return undefined;
+  if (tree) for (const [i, value] of tree.entries()) proofs.set(value[0], tree.getProof(i));
+  return proofs;
 }
 
 /** Whether `leaf` is in the tree of root `root` by `proof` (false for a malformed proof: it comes from another node). */

@@ -291,32 +291,50 @@ export class AgentTakeover {
     );
     let best: { epoch: number; record: SnapshotRecord } | undefined;
     for (const { source, served } of answers) {
-      if (!served) continue;
-      const { epoch, record, proof } = served;
-      if (typeof epoch !== "number" || !Array.isArray(proof) || !proof.every((p) => typeof p === "string") || snapshotRecordRefusal(record, id)) {
-        this.deps.logger.warn("agent snapshot proof refused", {
-          agent: id,
-          source,
-          reason: "not {epoch, record, proof} with a record of the agent whose signature holds",
-        });
-        continue;
+      // The entry, then the one before it: between an epoch's close and its report on chain only
+      // the previous one verifies.
+      for (const entry of served ? [served, (served as { previous?: unknown }).previous] : []) {
+        if (entry === undefined) continue;
+        const proven = await this.provenEntry(id, source, entry, reportedRoot);
+        if (proven === "unreachable") return undefined;
+        if (!proven) continue;
+        if (!best || proven.epoch > best.epoch) best = proven;
+        break;
       }
-      let root: string | undefined;
-      try {
-        root = await reportedRoot(epoch);
-      } catch (error) {
-        this.deps.logger.warn("the chain is unreachable: agent taken over without its reported record", { agent: id, error: String(error) });
-        return undefined;
-      }
-      const r = record as SnapshotRecord;
-      if (!root || !verifyAgentSnapshotLeaf(root, snapshotLeaf(r), proof as string[])) {
-        this.deps.logger.warn("agent snapshot proof refused", { agent: id, source, reason: `not in the report of epoch ${epoch} on chain` });
-        continue;
-      }
-      if (!best || epoch > best.epoch) best = { epoch, record: r };
     }
     if (!answers.some((a) => a.answered)) this.deps.logger.warn("no node answered for the agent's reported record: agent taken over without it", { agent: id });
     return best;
+  }
+
+  /** `entry` of `source` when its record is in the report of its epoch on chain; "unreachable" when the chain did not answer. */
+  private async provenEntry(
+    id: string,
+    source: string,
+    entry: unknown,
+    reportedRoot: (epoch: number) => Promise<string | undefined>,
+  ): Promise<{ epoch: number; record: SnapshotRecord } | undefined | "unreachable"> {
+    const { epoch, record, proof } = (entry ?? {}) as { epoch?: unknown; record?: unknown; proof?: unknown };
+    if (typeof epoch !== "number" || !Array.isArray(proof) || !proof.every((p) => typeof p === "string") || snapshotRecordRefusal(record, id)) {
+      this.deps.logger.warn("agent snapshot proof refused", {
+        agent: id,
+        source,
+        reason: "not {epoch, record, proof} with a record of the agent whose signature holds",
+      });
+      return undefined;
+    }
+    let root: string | undefined;
+    try {
+      root = await reportedRoot(epoch);
+    } catch (error) {
+      this.deps.logger.warn("the chain is unreachable: agent taken over without its reported record", { agent: id, error: String(error) });
+      return "unreachable";
+    }
+    const r = record as SnapshotRecord;
+    if (!root || !verifyAgentSnapshotLeaf(root, snapshotLeaf(r), proof as string[])) {
+      this.deps.logger.warn("agent snapshot proof refused", { agent: id, source, reason: `not in the report of epoch ${epoch} on chain` });
+      return undefined;
+    }
+    return { epoch, record: r };
   }
 
   /**

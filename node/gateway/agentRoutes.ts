@@ -17,7 +17,7 @@ import { createHash, timingSafeEqual, type KeyObject } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { AGENT_METER_HEADER, signAgentReceipt, signSnapshot, type AgentMeter, type SnapshotRecord } from "../agents/agentRecords";
 import { marketplaceAgentId } from "../../protocol/agentSnapshots";
-import { KEPT_SNAPSHOT_EPOCHS, reportedAgentSnapshot } from "../app/reportedAgentSnapshots";
+import { reportedAgentSnapshot } from "../app/reportedAgentSnapshots";
 import type { BlockStore } from "../blockstore/blockStore";
 import { SERVICE_TOKEN_HEADER } from "../services/serviceContract";
 import { CLIENT_HEADER, RECEIPT_HEADER, type ComputeDesk } from "../acks/computeDesk";
@@ -111,7 +111,7 @@ export async function routeAgents(
     if (agentId === undefined) return replyError(res, 400, "need /agents/_snapshots/<marketplace agent id, decimal>");
     const reported = agents?.reportsDir ? reportedAgentSnapshot(agents.reportsDir, agentId) : undefined;
     if (!reported)
-      return replyError(res, 404, `no epoch report this node closed (it keeps the last ${KEPT_SNAPSHOT_EPOCHS}) holds a snapshot record of agent ${agentId}`);
+      return replyError(res, 404, `no epoch report this node closed holds a snapshot record of agent ${agentId}`);
     return replyJson(res, 200, reported);
   }
   const id = parts[2] ?? "";

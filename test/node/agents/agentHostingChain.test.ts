@@ -195,6 +195,9 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     reported.push(real, hostSigns(rolledBack, six, 2), await snapshotted(offline, "1"), forgedReal);
     // The next node is a committee member of epoch 1 in this story: its reporter writes the report's records at the close.
     writeReportedAgentSnapshots(reportsDir(path.join(next.dataDir, "app")), 1, reported);
+    // And epoch 2 closed with a later record of the rolled-back agent (n = 5), whose report is not on
+    // chain: the proof served for that agent does not verify, the previous entry's (epoch 1) does.
+    writeReportedAgentSnapshots(reportsDir(path.join(next.dataDir, "app")), 2, [hostSigns(rolledBack, five, 3)]);
   });
 
   it("a report jails the host: at the epoch change the next node takes the agent over from the last snapshot record", async () => {
@@ -253,7 +256,8 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
   });
 
   it("refuses a record older than the reported one, though it is the only one the next node holds", async () => {
-    // The next node kept only record 1 (n = 2): the report's record 2 (n = 6) is restored.
+    // The next node kept only record 1 (n = 2): the report's record 2 (n = 6) is restored, proven
+    // by the entry before epoch 2's, whose report is not on chain.
     const rolledBackServed = await waitFor(
       () => count(next, "GET", rolledBack),
       (r) => r.status === 200,

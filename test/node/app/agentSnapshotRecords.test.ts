@@ -16,7 +16,7 @@ import { AppTxKind, decodeAppTx, encodeAppTx } from "../../../node/app/appTransa
 import { EpochState } from "../../../node/app/epochState";
 import { reportedAgentSnapshot, writeReportedAgentSnapshots } from "../../../node/app/reportedAgentSnapshots";
 import { agentHostOrder } from "../../../protocol/agentHosting";
-import { agentSnapshotProof, verifyAgentSnapshotLeaf } from "../../../protocol/agentSnapshots";
+import { agentSnapshotProofs, verifyAgentSnapshotLeaf } from "../../../protocol/agentSnapshots";
 import { agentService } from "../../../protocol/usage";
 import { context, members, tx, type Member } from "./appFixtures";
 
@@ -96,8 +96,10 @@ describe("app: agent snapshot records in the epoch state", () => {
     );
     expect(report.agentSnapshotsRoot).to.equal(expected.root);
     // A node taking agent 7 over proves record 2 against the reported root; record 1, or another root, does not prove.
-    const proven = agentSnapshotProof(state.agentSnapshotLeaves(), 7n)!;
-    expect(proven.leaf).to.deep.equal({ agentId: 7n, root: root(0x02), bytes: 1002n, sequence: 2n, nodeKey: host7.node.nodeKey });
+    const proven = {
+      leaf: { agentId: 7n, root: root(0x02), bytes: 1002n, sequence: 2n, nodeKey: host7.node.nodeKey },
+      proof: agentSnapshotProofs(state.agentSnapshotLeaves()).get(7n)!,
+    };
     expect(verifyAgentSnapshotLeaf(report.agentSnapshotsRoot, proven.leaf, proven.proof)).to.equal(true);
     expect(verifyAgentSnapshotLeaf(report.agentSnapshotsRoot, { ...proven.leaf, sequence: 1n, bytes: 1001n, root: root(0x01) }, proven.proof)).to.equal(false);
     expect(verifyAgentSnapshotLeaf(report.agentSnapshotsRoot, { ...proven.leaf, root: root(0x66) }, proven.proof)).to.equal(false);
@@ -135,43 +137,47 @@ describe("app: agent snapshot records in the epoch state", () => {
     expect(second.refusedSnapshots).to.equal(3);
   });
 
-  it("a member keeps the records of its last 4 closed epochs and proves an agent's from the latest that holds it", () => {
+  it("a member keeps each agent's record of the latest closed epoch that had one, however long ago, with its proof", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "reported-snapshots-"));
     try {
-      // Epochs 1-6 close with agent 7's record of the epoch's number; agent 9's only in epoch 3, an epoch with none writes nothing.
-      for (let epoch = 1; epoch <= 6; epoch++) {
-        const records = [record(host7, "7", epoch, epoch), ...(epoch === 3 ? [record(host9, "9", 1, 0x90)] : [])];
+      // Epochs 1-8 close with agent 7's record of the epoch's number; agent 9's only in epoch 1, an epoch with none writes nothing.
+      for (let epoch = 1; epoch <= 8; epoch++) {
+        const records = [record(host7, "7", epoch, epoch), ...(epoch === 1 ? [record(host9, "9", 1, 0x90)] : [])];
         writeReportedAgentSnapshots(dir, epoch, records);
       }
-      writeReportedAgentSnapshots(dir, 7, []);
-      expect(fs.readdirSync(dir).sort()).to.deep.equal([
-        "agent-snapshots-3.json",
-        "agent-snapshots-4.json",
-        "agent-snapshots-5.json",
-        "agent-snapshots-6.json",
-      ]);
+      writeReportedAgentSnapshots(dir, 9, []);
+      // A late write of an older epoch (a member closing it again after a restart) does not replace a newer entry.
+      writeReportedAgentSnapshots(dir, 2, [record(host7, "7", 2, 2)]);
+      expect(fs.readdirSync(dir).sort()).to.deep.equal(["agent-snapshots.json"]);
       const seven = reportedAgentSnapshot(dir, 7n)!;
-      expect(seven.epoch).to.equal(6);
-      expect(seven.record).to.deep.equal(record(host7, "7", 6, 6));
-      // The tree of epoch 6 is agent 7's record alone, written out here: its root is the leaf's hash and the proof is empty.
-      const epoch6 = StandardMerkleTree.of([[7n, `0x${root(6)}`, 1006n, 6n, `0x${host7.node.nodeKey}`]], ["uint256", "bytes32", "uint64", "uint64", "bytes32"]);
+      expect(seven.epoch).to.equal(8);
+      expect(seven.record).to.deep.equal(record(host7, "7", 8, 8));
+      // The tree of epoch 8 is agent 7's record alone, written out here: its root is the leaf's hash and the proof is empty.
+      const epoch8 = StandardMerkleTree.of([[7n, `0x${root(8)}`, 1008n, 8n, `0x${host7.node.nodeKey}`]], ["uint256", "bytes32", "uint64", "uint64", "bytes32"]);
       expect(seven.proof).to.deep.equal([]);
       expect(
-        verifyAgentSnapshotLeaf(epoch6.root, { agentId: 7n, root: root(6), bytes: 1006n, sequence: 6n, nodeKey: host7.node.nodeKey }, seven.proof),
+        verifyAgentSnapshotLeaf(epoch8.root, { agentId: 7n, root: root(8), bytes: 1008n, sequence: 8n, nodeKey: host7.node.nodeKey }, seven.proof),
       ).to.equal(true);
-      // Agent 9's record is in epoch 3's report only, which is still kept: proven against epoch 3's tree of two leaves.
+      // The entry it replaced (epoch 7's) stays beside it, for the time epoch 8's report is not on chain.
+      const epoch7 = StandardMerkleTree.of([[7n, `0x${root(7)}`, 1007n, 7n, `0x${host7.node.nodeKey}`]], ["uint256", "bytes32", "uint64", "uint64", "bytes32"]);
+      expect(seven.previous?.epoch).to.equal(7);
+      expect(
+        verifyAgentSnapshotLeaf(epoch7.root, { agentId: 7n, root: root(7), bytes: 1007n, sequence: 7n, nodeKey: host7.node.nodeKey }, seven.previous!.proof),
+      ).to.equal(true);
+      expect(reportedAgentSnapshot(dir, 9n)?.previous).to.equal(undefined);
+      // Agent 9's record is in epoch 1's report only, seven closes ago: still there, proven against epoch 1's tree of two leaves.
       const nine = reportedAgentSnapshot(dir, 9n)!;
-      expect(nine.epoch).to.equal(3);
-      const epoch3 = StandardMerkleTree.of(
+      expect(nine.epoch).to.equal(1);
+      const epoch1 = StandardMerkleTree.of(
         [
-          [7n, `0x${root(3)}`, 1003n, 3n, `0x${host7.node.nodeKey}`],
+          [7n, `0x${root(1)}`, 1001n, 1n, `0x${host7.node.nodeKey}`],
           [9n, `0x${root(0x90)}`, 1001n, 1n, `0x${host9.node.nodeKey}`],
         ],
         ["uint256", "bytes32", "uint64", "uint64", "bytes32"],
       );
       expect(
         StandardMerkleTree.verify(
-          epoch3.root,
+          epoch1.root,
           ["uint256", "bytes32", "uint64", "uint64", "bytes32"],
           [9n, `0x${root(0x90)}`, 1001n, 1n, `0x${host9.node.nodeKey}`],
           nine.proof,
