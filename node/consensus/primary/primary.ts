@@ -152,10 +152,13 @@ export class Primary {
   // -- proposing ------------------------------------------------------------------------------
 
   private async propose(round: number, parents: Certificate[], payload: Digest[]): Promise<void> {
-    // Batches of a header of ours that was never certified go into this one instead.
+    // Batches of a header of ours that was never certified go into this one instead. Its votes
+    // are no longer collected (current is cleared before the write below, during which votes
+    // still arrive): a certificate formed now would let both headers commit.
     if (this.current) {
       const have = new Set(payload.map(hex));
       for (const d of this.ownBatches.superseded(this.current.header.round)) if (!have.has(hex(d))) payload.push(d);
+      this.current = undefined;
     }
     this.ownBatches.proposed(round, payload);
     const header = signHeader(
