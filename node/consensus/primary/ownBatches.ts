@@ -4,10 +4,10 @@
  * longer be committed, so an honest node never gets one batch into two committed certificates:
  *
  * - a header we never certified is dead as soon as we propose the next one (nobody else can
- *   certify it): the primary moves its payload into that next header itself;
- * - a certified header is dead once Bullshark can no longer order it: when a later certificate of
- *   ours was committed (a certificate at or below its author's last committed round is skipped),
- *   or when its round is at or below the GC round of a commit.
+ *   certify it): {@link OwnBatches.superseded} hands its payload to that next header;
+ * - a header that is or may be certified is dead once Bullshark can no longer order it: when a
+ *   later certificate of ours was committed (a certificate at or below its author's last
+ *   committed round is skipped), or when its round is at or below the GC round of a commit.
  *
  * Re-proposing earlier (say, when the next leader commits without it) lets the first header still
  * commit through a later leader: during catch-up that second commit can be hundreds of rounds
@@ -16,9 +16,15 @@
 import { AuthorityIndex } from "../types/committee";
 import { Certificate, Digest } from "../types/messages";
 
+interface Pending {
+  payload: Digest[];
+  /** False only for a header of this process whose certificate we have not formed. */
+  mayBeCertified: boolean;
+}
+
 /** Own header payloads not yet committed, by round. */
 export class OwnBatches {
-  private readonly pending = new Map<number, Digest[]>();
+  private readonly pending = new Map<number, Pending>();
   /** Round of our last committed certificate: ours at or below it can no longer commit. */
   private committedRound: number;
 
@@ -36,22 +42,44 @@ export class OwnBatches {
     return round <= this.committedRound;
   }
 
-  /** Records the payload of our header at `round`. */
+  /** Records the payload of our new header at `round`, not certified yet. */
   proposed(round: number, payload: Digest[]): void {
-    if (payload.length > 0 && !this.settled(round)) this.pending.set(round, payload);
+    this.track(round, payload, false);
   }
 
-  /** Forgets the header at `round`: its payload went into a newer header of ours. */
-  moved(round: number): void {
+  /** Our header at `round` is certified: from now on it is dead only by the rules of a certified header. */
+  certified(round: number): void {
+    const p = this.pending.get(round);
+    if (p) p.mayBeCertified = true;
+  }
+
+  /**
+   * Records our last header before a restart (from primary.log). Its certificate may exist at
+   * peers even if we did not store it (it is broadcast before it is written), so it is treated as
+   * certified: its payload is not handed to the next header, and is proposed again only once the
+   * header is dead. One at or below our last committed round is settled and ignored.
+   */
+  restored(round: number, payload: Digest[]): void {
+    this.track(round, payload, true);
+  }
+
+  /**
+   * We propose our next header: returns the payload of our header at `round` if it was never
+   * certified (it is dead, the next header takes its payload), else nothing (it stays tracked).
+   */
+  superseded(round: number): Digest[] {
+    const p = this.pending.get(round);
+    if (!p || p.mayBeCertified) return [];
     this.pending.delete(round);
+    return p.payload;
   }
 
   /**
    * Takes one committed sub-DAG (in commit order) and returns the digests to propose again: those
-   * of our headers that this commit makes dead. `keep` is the round of our uncertified current
-   * header, whose payload the next header takes over anyway.
+   * of our headers that this commit makes dead. A header never certified is left to
+   * {@link superseded}: only the current one can be such, and the next header takes its payload.
    */
-  committed(leaderRound: number, certificates: Certificate[], keep?: number): Digest[] {
+  committed(leaderRound: number, certificates: Certificate[]): Digest[] {
     for (const c of certificates) {
       if (c.header.author !== this.me) continue;
       this.pending.delete(c.header.round);
@@ -59,10 +87,10 @@ export class OwnBatches {
     }
     const gcRound = leaderRound - this.gcDepth;
     const dead: Digest[] = [];
-    for (const [round, payload] of this.pending) {
-      if (round === keep || (round > this.committedRound && round > gcRound)) continue;
+    for (const [round, p] of this.pending) {
+      if (!p.mayBeCertified || (round > this.committedRound && round > gcRound)) continue;
       this.pending.delete(round);
-      dead.push(...payload);
+      dead.push(...p.payload);
     }
     return dead;
   }
@@ -70,5 +98,9 @@ export class OwnBatches {
   /** Payloads waiting for their header's fate (bounded by the rounds a header can stay alive). */
   get size(): number {
     return this.pending.size;
+  }
+
+  private track(round: number, payload: Digest[], mayBeCertified: boolean): void {
+    if (payload.length > 0 && !this.settled(round)) this.pending.set(round, { payload, mayBeCertified });
   }
 }

@@ -118,15 +118,15 @@ export class Primary {
     for (const c of this.genesis.values()) this.insert(c);
     this.ownBatches = new OwnBatches(o.me, o.gcDepth, o.store.lastBullsharkState()?.lastCommitted[o.me] ?? 0);
     if (lastOwn) {
-      // A header whose certificate is not stored goes on collecting votes; its payload moves into
-      // our next header unless its certificate is formed again or comes back from a peer first
-      // (see accept). One at or below our last committed round was committed or can no longer be
-      // (and was pruned from memory): it is left alone, or its batches would be proposed again
-      // and delivered twice.
-      const settled = this.ownBatches.settled(lastOwn.round);
-      const certified = settled || o.store.hasCertificate(makeCertificate(lastOwn, []).digest);
+      // A header whose certificate is not stored goes on collecting votes until its certificate
+      // forms again or comes back from a peer (see accept), or we propose the next one. Peers may
+      // hold its certificate (broadcast before written), so OwnBatches treats it as certified:
+      // its payload waits for the header to be dead instead of moving into the next header. One
+      // at or below our last committed round was committed or can no longer be (and was pruned
+      // from memory): it is left alone.
+      const certified = this.ownBatches.settled(lastOwn.round) || o.store.hasCertificate(makeCertificate(lastOwn, []).digest);
       this.current = { header: lastOwn, signatures: new Map(), certified, sentAt: 0 };
-      this.ownBatches.proposed(lastOwn.round, lastOwn.payload);
+      this.ownBatches.restored(lastOwn.round, lastOwn.payload);
     }
     o.network.onFrame((from, frame) => this.onFrame(from, frame));
     o.worker.onOwnBatch = (d) => this.proposer.addBatch(d);
@@ -152,11 +152,13 @@ export class Primary {
   // -- proposing ------------------------------------------------------------------------------
 
   private async propose(round: number, parents: Certificate[], payload: Digest[]): Promise<void> {
-    // Batches of a header of ours that will now never be certified go into this one instead.
-    if (this.current && !this.current.certified) {
+    // Batches of a header of ours that was never certified go into this one instead. Its votes
+    // are no longer collected (current is cleared before the write below, during which votes
+    // still arrive): a certificate formed now would let both headers commit.
+    if (this.current) {
       const have = new Set(payload.map(hex));
-      for (const d of this.current.header.payload) if (!have.has(hex(d))) payload.push(d);
-      this.ownBatches.moved(this.current.header.round);
+      for (const d of this.ownBatches.superseded(this.current.header.round)) if (!have.has(hex(d))) payload.push(d);
+      this.current = undefined;
     }
     this.ownBatches.proposed(round, payload);
     const header = signHeader(
@@ -332,6 +334,7 @@ export class Primary {
     c.signatures.set(v.voter, v.signature);
     if (this.committee.weightOf(c.signatures.keys()) < this.committee.quorumThreshold) return;
     c.certified = true;
+    this.ownBatches.certified(c.header.round);
     const cert = makeCertificate(
       c.header,
       [...c.signatures].map(([voter, signature]) => ({ voter, signature })),
@@ -367,7 +370,8 @@ export class Primary {
   /** Stores a certificate whose parents are all present and passes it on. */
   private accept(c: Certificate, store: boolean): void {
     if (store) this.o.store.putCertificate(c);
-    // Our current header certified before a restart lost its certificate: a peer had it.
+    // Our current header certified before a restart lost its certificate: a peer had it, so stop
+    // collecting votes (OwnBatches already counts it as maybe certified).
     if (this.current && !this.current.certified && c.header.author === this.o.me && c.header.id.equals(this.current.header.id)) this.current.certified = true;
     this.requested.delete(hex(c.digest));
     this.insert(c);
@@ -428,8 +432,7 @@ export class Primary {
    * be committed (see {@link OwnBatches}) go into a new header.
    */
   onCommitted(leaderRound: number, certificates: Certificate[]): void {
-    const keep = this.current && !this.current.certified ? this.current.header.round : undefined;
-    const requeue = this.ownBatches.committed(leaderRound, certificates, keep);
+    const requeue = this.ownBatches.committed(leaderRound, certificates);
     if (requeue.length > 0) {
       this.log.debug("re-proposing uncommitted own batches", { batches: requeue.length });
       this.proposer.requeue(requeue);
