@@ -213,8 +213,17 @@ export class Primary {
    */
   private catchUp(peer: AuthorityIndex): void {
     let target = 0;
-    for (const certs of this.parkedCerts.values()) for (const c of certs) target = Math.max(target, c.header.round);
-    const from = Math.max(this.gcRound + 1, this.highestRound());
+    let lowest = Infinity;
+    for (const certs of this.parkedCerts.values())
+      for (const c of certs) {
+        target = Math.max(target, c.header.round);
+        lowest = Math.min(lowest, c.header.round);
+      }
+    // From the round of the lowest missing parent (one below the lowest parked certificate) when
+    // that is below the highest round we hold: a restart can leave a round we hold partly, whose
+    // missing certificate a later one needs, and peers answer requests by digest from memory only
+    // (rounds above their GC), so a range starting above it would never bring it.
+    const from = Math.max(this.gcRound + 1, Math.min(this.highestRound(), lowest - 1));
     if (target <= from + 1) return;
     const now = Date.now();
     if (now - this.rangeAsked.at < this.o.syncRetryMs && from < this.rangeAsked.to) return;
