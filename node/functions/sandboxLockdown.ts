@@ -35,6 +35,10 @@ export const SANDBOX_LOCKDOWN = String.raw`
     getPrototypeOf("a".matchAll(/a/g)),
     getPrototypeOf(Uint8Array),
   ];
+  // Iterator helpers (V8 12, Node 22): their prototypes are reachable from no global.
+  if (typeof Iterator === "function" && typeof Iterator.from === "function") {
+    hidden.push(getPrototypeOf([].values().map((x) => x)), getPrototypeOf(Iterator.from({ next: () => ({ done: true }) })));
+  }
   if (typeof Intl === "object" && typeof Intl.Segmenter === "function") {
     const segments = new Intl.Segmenter().segment("a");
     hidden.push(getPrototypeOf(segments), getPrototypeOf(segments[Symbol.iterator]()));

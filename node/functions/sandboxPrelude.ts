@@ -58,44 +58,62 @@ export function sandboxPrelude(envSource = "undefined"): string {
     }
     return out;
   };
-  // The WHATWG UTF-8 decoder (a malformed sequence is one U+FFFD, as TextDecoder's), with ASCII
-  // runs turned into string pieces of up to 4,096 bytes at once: a string grown a character at a
-  // time is a long chain of V8 cons strings.
+  // The WHATWG UTF-8 decoder (a malformed sequence is one U+FFFD, as TextDecoder's). The string is
+  // built from pieces of up to 4,096 code units, ASCII runs straight from the bytes: a string grown
+  // a character at a time is a chain of V8 cons strings, megabytes of it for a large text.
   const decodeUtf8 = (bytes) => {
     const n = bytes.length;
     let s = "";
+    const units = [];
+    const flush = () => {
+      s += String.fromCharCode.apply(undefined, units);
+      units.length = 0;
+    };
+    const unit = (c) => {
+      if (c > 0xffff) { c -= 0x10000; units.push(0xd800 | (c >> 10), 0xdc00 | (c & 0x3ff)); }
+      else units.push(c);
+      if (units.length >= 4096) flush();
+    };
     let need = 0, seen = 0, code = 0, lower = 0x80, upper = 0xbf;
     for (let i = 0; i < n; ) {
-      if (need === 0) {
+      if (need === 0 && bytes[i] < 0x80) {
         const start = i;
         const stop = Math.min(n, i + 4096);
         while (i < stop && bytes[i] < 0x80) i++;
-        if (i > start) s += String.fromCharCode.apply(undefined, bytes.subarray(start, i));
-        if (i === stop) continue;
+        if (i - start < 256) {
+          // A short run joins the pending units: "aé" repeated must not make a piece per character.
+          for (let k = start; k < i; k++) unit(bytes[k]);
+        } else {
+          if (units.length > 0) flush();
+          s += String.fromCharCode.apply(undefined, bytes.subarray(start, i));
+        }
+        continue;
       }
       const b = bytes[i++];
       if (need === 0) {
         if (b >= 0xc2 && b <= 0xdf) { need = 1; code = b & 0x1f; }
         else if (b >= 0xe0 && b <= 0xef) { if (b === 0xe0) lower = 0xa0; else if (b === 0xed) upper = 0x9f; need = 2; code = b & 0xf; }
         else if (b >= 0xf0 && b <= 0xf4) { if (b === 0xf0) lower = 0x90; else if (b === 0xf4) upper = 0x8f; need = 3; code = b & 7; }
-        else s += "\ufffd";
+        else unit(0xfffd);
         continue;
       }
       if (b < lower || b > upper) {
         // The byte that broke the sequence starts the next one.
         need = seen = code = 0; lower = 0x80; upper = 0xbf;
-        s += "\ufffd";
+        unit(0xfffd);
         i--;
         continue;
       }
       lower = 0x80; upper = 0xbf;
       code = (code << 6) | (b & 0x3f);
       if (++seen === need) {
-        s += String.fromCodePoint(code);
+        unit(code);
         need = seen = code = 0;
       }
     }
-    return need === 0 ? s : s + "\ufffd";
+    if (need !== 0) unit(0xfffd);
+    if (units.length > 0) flush();
+    return s;
   };
   const toBytes = (body) =>
     body == null ? null

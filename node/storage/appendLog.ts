@@ -44,7 +44,8 @@ export interface OpenOptions {
   onDamage?: (damage: LogDamage) => void;
   /**
    * Keeps the log bounded. Once it is past `bytes` and twice its length after the last rewrite,
-   * the next flush replaces it ({@link AppendLog.rewrite}) with `records()`, which must carry the
+   * the next flush replaces it (temporary file fsynced, renamed over it, folder fsynced) with
+   * `records()`, which must carry the
    * effect of every record appended so far: records still buffered then are not written, and
    * their {@link sync} resolves once the rewrite is durable. Done at a flush, so a log appended to
    * without pause is rewritten too. The locations earlier appends returned are void after a
@@ -182,17 +183,20 @@ export class AppendLog {
   }
 
   /**
-   * Replaces the file with the compacted records (no write is in flight: called at the start of a
-   * flush); true when done. A failed rewrite leaves the old file, and the flush goes on with it.
+   * Replaces the file with the compacted records, atomically (a crash leaves the old file or the
+   * new one); called at the start of a flush, so no write is in flight. True when done. A failure
+   * before the rename leaves the old file, and the flush goes on with it; after the rename the
+   * descriptor names a file no longer in the folder, whose appends a restart would not see, so
+   * the error is thrown, as a failed write is: a node that cannot persist must not go on.
    */
   private rewriteNow(): boolean {
-    const records = this.compact!.records();
     try {
-      AppendLog.rewrite(this.path, records);
+      AppendLog.writeTemp(this.path, this.compact!.records());
     } catch {
       this.compactedSize = this.size; // not again before the log doubles
       return false;
     }
+    AppendLog.replaceWithTemp(this.path);
     fs.closeSync(this.fd);
     this.fd = fs.openSync(this.path, fs.constants.O_RDWR);
     this.size = this.flushedSize = this.writtenSize = this.compactedSize = fs.fstatSync(this.fd).size;
@@ -204,14 +208,11 @@ export class AppendLog {
   }
 
   /**
-   * Replaces the log at `path` with one holding just `payloads` (fsynced), atomically: they are
-   * written to `<path>.tmp`, which is renamed over the log, and the directory is fsynced. A crash
-   * leaves the old log or the new one (and maybe a stale `.tmp`, which {@link open} ignores and
-   * the next rewrite overwrites). Synchronous, so no record can be appended in between (see
-   * {@link OpenOptions.compact}, which calls it).
+   * Writes `payloads` as a log to `<path>.tmp`, fsynced: the first half of a rewrite. A crash
+   * leaves the old log (and maybe a stale `.tmp`, which {@link open} ignores and the next rewrite
+   * overwrites).
    */
-  static rewrite(path: string, payloads: Buffer[]): void {
-    const tmp = `${path}.tmp`;
+  private static writeTemp(path: string, payloads: Buffer[]): void {
     const parts: Buffer[] = [];
     for (const p of payloads) {
       const header = Buffer.allocUnsafe(RECORD_HEADER);
@@ -219,15 +220,18 @@ export class AppendLog {
       header.writeUInt32LE(crc32(p) >>> 0, 4);
       parts.push(header, p);
     }
-    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
+    const fd = fs.openSync(`${path}.tmp`, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
     try {
-      const data = Buffer.concat(parts);
-      fs.writeSync(fd, data, 0, data.length, 0);
+      fs.writeFileSync(fd, Buffer.concat(parts)); // loops over short writes
       fs.fdatasyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
-    fs.renameSync(tmp, path);
+  }
+
+  /** Renames `<path>.tmp` over the log and fsyncs the folder: the second half of a rewrite. */
+  private static replaceWithTemp(path: string): void {
+    fs.renameSync(`${path}.tmp`, path);
     const dir = fs.openSync(nodePath.dirname(path), fs.constants.O_RDONLY);
     try {
       fs.fsyncSync(dir);

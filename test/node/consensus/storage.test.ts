@@ -408,6 +408,44 @@ describe("ConsensusStore", () => {
     await reopened.close();
   });
 
+  it("a compaction that cannot write its temporary file leaves the log as it was, and compacts once it can", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, "votes.log");
+    const live = new Map<number, number>();
+    const record = (key: number, value: number) => Buffer.from(`${key}=${value}`);
+    const log = AppendLog.open(file, () => {}, { compact: { bytes: 1024, records: () => [...live].map(([k, v]) => record(k, v)) } });
+    // A folder where the temporary file goes: opening it for writing fails (as a full disk would fail the write).
+    fs.mkdirSync(`${file}.tmp`);
+    for (let i = 0; i < 400; i++) {
+      live.set(i % 8, i);
+      log.append(record(i % 8, i));
+      await log.sync();
+    }
+    // Nothing was lost and nothing was cut: every record is in the file, which grew past the bound.
+    const seen: string[] = [];
+    const reread = AppendLog.open(file, (p) => void seen.push(p.toString()));
+    await reread.close();
+    expect(seen).to.have.length(400);
+    expect(seen[399]).to.equal("7=399");
+    expect(fs.statSync(file).size).to.be.greaterThan(4096);
+    // Once the temporary file can be written, the next flushes compact to the live records.
+    fs.rmdirSync(`${file}.tmp`);
+    for (let i = 400; i < 3000; i++) {
+      live.set(i % 8, i);
+      log.append(record(i % 8, i));
+      await log.sync();
+    }
+    await log.close();
+    expect(fs.statSync(file).size).to.be.lessThan(16 * 1024);
+    const after = new Map<string, string>();
+    const reopened = AppendLog.open(file, (p) => {
+      const [k, v] = p.toString().split("=");
+      after.set(k, v);
+    });
+    await reopened.close();
+    expect([...after]).to.deep.equal([...live].map(([k, v]) => [String(k), String(v)]));
+  });
+
   it("reopens with the executor's duplicate window: a batch committed again past the window counts from then", async () => {
     // gcDepth 1: a batch is not delivered again within 2 leader rounds of its last delivery.
     const dir = tempDir();

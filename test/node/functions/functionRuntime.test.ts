@@ -229,6 +229,14 @@ describe("function runtime (issue 19)", function () {
       );
       expect(random.decoded).to.deep.equal(bytes.map((b) => new TextDecoder().decode(b)));
       expect(random.encoded).to.deep.equal(texts.map((t) => Buffer.from(new TextEncoder().encode(t)).toString("hex")));
+      // A large text mixing ASCII and not decodes within the heap limit (built a piece per character,
+      // 8 MiB of "aé" ran a 128 MiB isolate out of memory).
+      const large = await runtime.run("utf8-large", `export default { async fetch(request) { return new Response(String((await request.text()).length)); } }`, {
+        ...REQUEST,
+        method: "POST",
+        body: new Uint8Array(Buffer.from("aé".repeat((8 * 2 ** 20) / 3))),
+      });
+      expect(Buffer.from(large.body).toString()).to.equal(String(2 * Math.floor((8 * 2 ** 20) / 3)));
       // The samples did reach the malformed and the surrogate cases.
       expect(random.decoded.filter((d) => d.includes("\ufffd")).length).to.be.greaterThan(20);
       expect(texts.filter((t) => /[\ud800-\udfff]/.test(t)).length).to.be.greaterThan(20);
