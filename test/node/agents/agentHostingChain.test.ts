@@ -194,10 +194,10 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     );
     reported.push(real, hostSigns(rolledBack, six, 2), await snapshotted(offline, "1"), forgedReal);
     // The next node is a committee member of epoch 1 in this story: its reporter writes the report's records at the close.
-    writeReportedAgentSnapshots(reportsDir(path.join(next.dataDir, "app")), 1, reported);
+    await writeReportedAgentSnapshots(reportsDir(path.join(next.dataDir, "app")), 1, reported);
     // And epoch 2 closed with a later record of the rolled-back agent (n = 5), whose report is not on
     // chain: the proof served for that agent does not verify, the previous entry's (epoch 1) does.
-    writeReportedAgentSnapshots(reportsDir(path.join(next.dataDir, "app")), 2, [hostSigns(rolledBack, five, 3)]);
+    await writeReportedAgentSnapshots(reportsDir(path.join(next.dataDir, "app")), 2, [hostSigns(rolledBack, five, 3)]);
   });
 
   it("a report jails the host: at the epoch change the next node takes the agent over from the last snapshot record", async () => {
