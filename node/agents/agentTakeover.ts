@@ -30,6 +30,8 @@ const RECORD_KEEPERS = 2;
 const PROOF_SOURCES = 3;
 /** Largest proof answer read (a record and a path of 32-byte hashes). */
 const MAX_PROOF_BYTES = 64 * 1024;
+/** Time the chain has to answer for the roots of the epochs a take-over's proofs name. */
+const PROOF_DEADLINE_MS = 30_000;
 const KEPT_RECORD = "kept-record.json";
 const OWN_RECORD = "snapshot.json";
 
@@ -85,6 +87,8 @@ export class AgentTakeover {
   private readonly reportedRoot: ((epoch: number) => Promise<string | undefined>) | undefined;
   /** Per agent, the record its latest report holds, proven at its last adoption here: the floor of what is restored. */
   private readonly proven = new Map<string, { epoch: number; record: SnapshotRecord }>();
+  /** Adoptions under way, by agent. */
+  private readonly adopting = new Map<string, Promise<void>>();
   /** Agents this node serves as their host now (adopted). */
   private readonly hostedHere = new Set<string>();
   /** Each agent's write count at its last snapshot. */
@@ -137,8 +141,15 @@ export class AgentTakeover {
       return assigned;
     }
     if (!this.hostedHere.has(agent.id)) {
-      await this.adopt(host, hosting.selfKey);
-      this.hostedHere.add(agent.id);
+      // One adoption per agent at a time: concurrent requests wait for it instead of each fetching, proving and restoring.
+      let adoption = this.adopting.get(agent.id);
+      if (!adoption) {
+        adoption = this.adopt(host, hosting.selfKey)
+          .then(() => void this.hostedHere.add(agent.id))
+          .finally(() => this.adopting.delete(agent.id));
+        this.adopting.set(agent.id, adoption);
+      }
+      await adoption;
     }
     return undefined;
   }
@@ -289,32 +300,51 @@ export class AgentTakeover {
         }
       }),
     );
+    // Each epoch served is looked up once (a source's entry and its `previous`, at most two per
+    // source), all within one deadline; an epoch the chain did not answer for leaves only the
+    // entries of that epoch unproven.
+    const entries = answers.flatMap(({ source, served }) =>
+      (served ? [served, (served as { previous?: unknown }).previous] : []).flatMap((entry) =>
+        entry === undefined ? [] : [{ source, entry: this.entryOf(id, source, entry) }],
+      ),
+    );
+    const epochs = [...new Set(entries.flatMap(({ entry }) => (entry ? [entry.epoch] : [])))];
+    const deadline = AbortSignal.timeout(PROOF_DEADLINE_MS);
+    const roots = new Map<number, string | undefined>();
+    let unanswered = 0;
+    await Promise.all(
+      epochs.map(async (epoch) => {
+        try {
+          roots.set(epoch, await untilAborted(reportedRoot(epoch), deadline));
+        } catch (error) {
+          unanswered++;
+          this.deps.logger.warn("the chain did not answer for a reported epoch's root", { agent: id, epoch, error: String(error) });
+        }
+      }),
+    );
     let best: { epoch: number; record: SnapshotRecord } | undefined;
-    for (const { source, served } of answers) {
-      // The entry, then the one before it: between an epoch's close and its report on chain only
-      // the previous one verifies.
-      for (const entry of served ? [served, (served as { previous?: unknown }).previous] : []) {
-        if (entry === undefined) continue;
-        const proven = await this.provenEntry(id, source, entry, reportedRoot);
-        if (proven === "unreachable") return undefined;
-        if (!proven) continue;
-        if (!best || proven.epoch > best.epoch) best = proven;
-        break;
+    const provenFrom = new Set<string>();
+    for (const { source, entry } of entries) {
+      // A source's entry, then the one before it: between an epoch's close and its report on chain
+      // only the previous one verifies.
+      if (!entry || provenFrom.has(source) || !roots.has(entry.epoch)) continue;
+      const root = roots.get(entry.epoch);
+      if (!root || !verifyAgentSnapshotLeaf(root, snapshotLeaf(entry.record), entry.proof)) {
+        this.deps.logger.warn("agent snapshot proof refused", { agent: id, source, reason: `not in the report of epoch ${entry.epoch} on chain` });
+        continue;
       }
+      provenFrom.add(source);
+      if (!best || entry.epoch > best.epoch) best = { epoch: entry.epoch, record: entry.record };
     }
     if (!answers.some((a) => a.answered)) this.deps.logger.warn("no node answered for the agent's reported record: agent taken over without it", { agent: id });
+    else if (!best && unanswered > 0) this.deps.logger.warn("the chain is unreachable: agent taken over without its reported record", { agent: id });
     return best;
   }
 
-  /** `entry` of `source` when its record is in the report of its epoch on chain; "unreachable" when the chain did not answer. */
-  private async provenEntry(
-    id: string,
-    source: string,
-    entry: unknown,
-    reportedRoot: (epoch: number) => Promise<string | undefined>,
-  ): Promise<{ epoch: number; record: SnapshotRecord } | undefined | "unreachable"> {
+  /** `entry` of `source` when it is {epoch, record, proof} with a record of the agent whose signature holds; else logged. */
+  private entryOf(id: string, source: string, entry: unknown): { epoch: number; record: SnapshotRecord; proof: string[] } | undefined {
     const { epoch, record, proof } = (entry ?? {}) as { epoch?: unknown; record?: unknown; proof?: unknown };
-    if (typeof epoch !== "number" || !Array.isArray(proof) || !proof.every((p) => typeof p === "string") || snapshotRecordRefusal(record, id)) {
+    if (!Number.isSafeInteger(epoch) || !Array.isArray(proof) || !proof.every((p) => typeof p === "string") || snapshotRecordRefusal(record, id)) {
       this.deps.logger.warn("agent snapshot proof refused", {
         agent: id,
         source,
@@ -322,19 +352,7 @@ export class AgentTakeover {
       });
       return undefined;
     }
-    let root: string | undefined;
-    try {
-      root = await reportedRoot(epoch);
-    } catch (error) {
-      this.deps.logger.warn("the chain is unreachable: agent taken over without its reported record", { agent: id, error: String(error) });
-      return "unreachable";
-    }
-    const r = record as SnapshotRecord;
-    if (!root || !verifyAgentSnapshotLeaf(root, snapshotLeaf(r), proof as string[])) {
-      this.deps.logger.warn("agent snapshot proof refused", { agent: id, source, reason: `not in the report of epoch ${epoch} on chain` });
-      return undefined;
-    }
-    return { epoch, record: r };
+    return { epoch: epoch as number, record: record as SnapshotRecord, proof: proof as string[] };
   }
 
   /**
@@ -347,7 +365,8 @@ export class AgentTakeover {
     const dir = this.deps.agentDir(id);
     const own = readRecord(dir, OWN_RECORD);
     const reported = await this.reportedRecord(id);
-    if (reported) this.proven.set(id, reported);
+    // The floor only rises: an adoption that proves only an older report keeps the newer one proven before.
+    if (reported && reported.epoch > (this.proven.get(id)?.epoch ?? -1)) this.proven.set(id, reported);
     const offered = [readRecord(dir, KEPT_RECORD), ...(await this.pull(id)), reported?.record].filter(
       (r): r is SnapshotRecord => r !== undefined && snapshotRecordRefusal(r, id) === undefined,
     );
@@ -365,4 +384,14 @@ export class AgentTakeover {
     await this.deps.restore(host, kept);
     this.snapshotWrites.set(host.agent.id, host.writes);
   }
+}
+
+/** `promise`, or a rejection when `signal` aborts first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(new Error(`no answer in ${PROOF_DEADLINE_MS} ms`));
+    if (signal.aborted) return abort();
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }

@@ -62,8 +62,8 @@ export interface ReporterOptions {
    */
   functions?: FunctionDirectory;
   /**
-   * Beacon secrets go to `<dataDir>/beacon/`; closed reports, claim proofs and the last epochs'
-   * agent snapshot records (reportedAgentSnapshots.ts) to `<dataDir>/reports/`.
+   * Beacon secrets go to `<dataDir>/beacon/`; closed reports, claim proofs and each marketplace
+   * agent's latest reported snapshot record (reportedAgentSnapshots.ts) to `<dataDir>/reports/`.
    */
   dataDir: string;
   logger: Logger;
@@ -230,7 +230,11 @@ export class EpochReporter {
     if (!wasClosed && state.report) {
       this.o.logger.info("epoch closed", { epoch: b.epoch, digest: state.report.digest });
       this.writeReport(b.epoch, state.report);
-      writeReportedAgentSnapshots(reportsDir(this.o.dataDir), b.epoch, state.agentSnapshotRecords());
+      // Off the batch's path: a failed write costs those agents' newest proofs, never the reporter.
+      const epoch = b.epoch;
+      writeReportedAgentSnapshots(reportsDir(this.o.dataDir), epoch, state.agentSnapshotRecords()).catch((error: unknown) =>
+        this.o.logger.warn("agent snapshot records not written", { epoch, error: String(error) }),
+      );
     }
     const changed = state.closed !== wasClosed || state.reportSignatures.length !== signatures;
     this.maybeSnapshot(b.epoch, at, state, changed);

@@ -1,22 +1,22 @@
 /**
  * The snapshot records behind the reports this node closed as a committee member
  * (docs/agents-runtime.md "Snapshots through consensus"): at each close the reporter merges the
- * epoch's records, each with its proof against the report's `agentSnapshotsRoot`, into
- * `<reports>/agent-snapshots.json`, which holds per marketplace agent the record of the latest
- * closed epoch that had one: an agent left unchanged for many epochs keeps its last. The gateway
- * serves an entry (`GET /agents/_snapshots/<agentId>`) to a node taking the agent over, which
- * checks the proof against the root the chain holds for that epoch. The file has one entry per
- * marketplace agent ever snapshotted (~1 KB with its proof), and is parsed once per change, not
- * per request.
+ * epoch's records, each with its proof against the report's `agentSnapshotsRoot`, into one small
+ * file per marketplace agent, `<reports>/agent-snapshots/<agentId>.json`, which holds the record of
+ * the latest closed epoch that had one (an agent left unchanged for many epochs keeps its last) and
+ * the entry it replaced. The gateway serves it (`GET /agents/_snapshots/<agentId>`) to a node
+ * taking the agent over, which checks the proof against the root the chain holds for that epoch.
+ * One file per agent (not one for all): a damaged or oversized file costs that agent's entry only,
+ * a request reads ~1 KB, and a close rewrites only the agents its epoch holds.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { agentSnapshotProofs } from "../../protocol/agentSnapshots";
 import { snapshotLeaf, type SnapshotRecord } from "../agents/agentRecords";
 
-/** Largest file read back. */
-const MAX_FILE_BYTES = 64 * 2 ** 20;
-const FILE = "agent-snapshots.json";
+/** Largest entry read back: a record, two proofs of 32-byte hashes and the entry replaced. */
+const MAX_ENTRY_BYTES = 64 * 1024;
+const FOLDER = "agent-snapshots";
 
 /** A reported record and its proof (`leaf` in JSON form: decimal strings for the integers). */
 export interface ReportedAgentSnapshot {
@@ -31,61 +31,77 @@ export interface ReportedAgentSnapshot {
   previous?: Omit<ReportedAgentSnapshot, "previous">;
 }
 
-/** The last parse of each folder's file, and the file's stamp when it was read. */
-const parsed = new Map<string, { stamp: string; entries: Map<string, ReportedAgentSnapshot> }>();
+/** Writes under way per reports folder: closes merge one after the other. */
+const writing = new Map<string, Promise<void>>();
 
-/** The entries of the file in `dir` by agent id; none when it is missing, too large or damaged. */
-function entriesOf(dir: string): Map<string, ReportedAgentSnapshot> {
-  const file = path.join(dir, FILE);
-  let stamp: string;
+function entryFile(dir: string, agentId: bigint): string {
+  return path.join(dir, FOLDER, `${agentId}.json`);
+}
+
+/** The entry of `agentId` in `dir`; undefined when it has none, or its file is too large or damaged. */
+async function readEntry(dir: string, agentId: bigint): Promise<ReportedAgentSnapshot | undefined> {
+  let file: fs.promises.FileHandle | undefined;
   try {
-    const st = fs.statSync(file);
-    if (st.size > MAX_FILE_BYTES) return new Map();
-    stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+    file = await fs.promises.open(entryFile(dir, agentId), "r");
+    const buffer = Buffer.alloc(MAX_ENTRY_BYTES + 1);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > MAX_ENTRY_BYTES) return undefined;
+    const entry = JSON.parse(buffer.subarray(0, bytesRead).toString("utf8")) as ReportedAgentSnapshot;
+    return entry.record?.agent === agentId.toString() && Number.isSafeInteger(entry.epoch) ? entry : undefined;
   } catch {
-    return new Map();
+    return undefined;
+  } finally {
+    await file?.close();
   }
-  const known = parsed.get(dir);
-  if (known?.stamp === stamp) return known.entries;
-  let entries = new Map<string, ReportedAgentSnapshot>();
+}
+
+/** Writes `content` to `file` durably and atomically (a reader, or a crash, sees the old file or the new one). */
+async function writeDurably(file: string, content: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const handle = await fs.promises.open(tmp, "w");
   try {
-    const list = (JSON.parse(fs.readFileSync(file, "utf8")) as { entries?: unknown }).entries;
-    if (Array.isArray(list)) entries = new Map((list as ReportedAgentSnapshot[]).map((e) => [e.record.agent, e]));
-  } catch {
-    // Damaged: served as empty until the next close rewrites it.
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
-  parsed.set(dir, { stamp, entries });
-  return entries;
+  await fs.promises.rename(tmp, file);
 }
 
 /**
- * Merges the closed epoch's records into the file (atomically: a reader sees the old file or the
- * new one): each agent's entry is replaced by this epoch's record and its proof (the replaced one
- * kept as its `previous`), unless the file already holds this epoch's or a later one's.
+ * Merges the closed epoch's records into their agents' files: each agent's entry is replaced by
+ * this epoch's record and its proof (the replaced one kept as its `previous`), unless it already
+ * holds this epoch's or a later one's. Runs after the writes before it in `dir`; the caller (the
+ * reporter, mid-batch) does not wait, and logs a failure.
  */
-export function writeReportedAgentSnapshots(dir: string, epoch: number, records: readonly SnapshotRecord[]): void {
-  if (records.length === 0) return;
-  const proofs = agentSnapshotProofs(records.map(snapshotLeaf));
-  const entries = new Map(entriesOf(dir));
-  for (const record of records) {
-    const old = entries.get(record.agent);
-    if (old && old.epoch >= epoch) continue;
-    const leaf = snapshotLeaf(record);
-    entries.set(record.agent, {
-      epoch,
-      record,
-      leaf: { agentId: leaf.agentId.toString(), root: leaf.root, bytes: leaf.bytes.toString(), sequence: leaf.sequence.toString(), nodeKey: leaf.nodeKey },
-      proof: proofs.get(leaf.agentId)!,
-      ...(old ? { previous: { epoch: old.epoch, record: old.record, leaf: old.leaf, proof: old.proof } } : {}),
-    });
-  }
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, FILE);
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify({ entries: [...entries.values()] }));
-  fs.renameSync(`${file}.tmp`, file);
+export function writeReportedAgentSnapshots(dir: string, epoch: number, records: readonly SnapshotRecord[]): Promise<void> {
+  const run = (writing.get(dir) ?? Promise.resolve()).then(async () => {
+    if (records.length === 0) return;
+    const proofs = agentSnapshotProofs(records.map(snapshotLeaf));
+    await fs.promises.mkdir(path.join(dir, FOLDER), { recursive: true });
+    for (const record of records) {
+      const leaf = snapshotLeaf(record);
+      const old = await readEntry(dir, leaf.agentId);
+      if (old && old.epoch >= epoch) continue;
+      const entry: ReportedAgentSnapshot = {
+        epoch,
+        record,
+        leaf: { agentId: leaf.agentId.toString(), root: leaf.root, bytes: leaf.bytes.toString(), sequence: leaf.sequence.toString(), nodeKey: leaf.nodeKey },
+        proof: proofs.get(leaf.agentId)!,
+        ...(old ? { previous: { epoch: old.epoch, record: old.record, leaf: old.leaf, proof: old.proof } } : {}),
+      };
+      await writeDurably(entryFile(dir, leaf.agentId), JSON.stringify(entry));
+    }
+  });
+  const settled = run.catch(() => undefined);
+  writing.set(dir, settled);
+  void settled.then(() => {
+    if (writing.get(dir) === settled) writing.delete(dir);
+  });
+  return run;
 }
 
 /** Agent `agentId`'s record of the latest closed epoch that had one, with its proof, or undefined. */
-export function reportedAgentSnapshot(dir: string, agentId: bigint): ReportedAgentSnapshot | undefined {
-  return entriesOf(dir).get(agentId.toString());
+export function reportedAgentSnapshot(dir: string, agentId: bigint): Promise<ReportedAgentSnapshot | undefined> {
+  return readEntry(dir, agentId);
 }

@@ -4,7 +4,7 @@
  * it asks at), the report window, the beacon, and the report submission. Writes are signed by the
  * node's report signer (`signer` in its registration), which also pays their gas.
  */
-import { Contract, getAddress, ZeroAddress, type ContractEventName, type EventLog, type Wallet } from "ethers";
+import { Contract, getAddress, isError, ZeroAddress, type ContractEventName, type EventLog, type Wallet } from "ethers";
 import type { AgentTerms, ContextNode, EpochContext } from "../app/epochState";
 import type { ComputeTerms } from "../acks/computeDesk";
 import type { EpochReport } from "../../protocol/report";
@@ -17,6 +17,9 @@ const DEBITABLE_BATCH = 500;
 
 /** Blocks per `eth_getLogs` request: public Base endpoints refuse wider ranges. */
 export const LOG_RANGE = 10_000;
+
+/** Reported epochs whose `agentSnapshotsRoot` is kept (a few bytes each). */
+const REPORTED_ROOTS_KEPT = 1024;
 
 /** A registered node as the reporting side uses it. */
 export interface RegisteredNode extends ContextNode {
@@ -62,6 +65,8 @@ export class RegistryReporting {
   private clockOffsetMs = 0;
   /** The current epoch's first block, once found (computeTerms reads there on every call). */
   private readonly startBlocks = new Map<number, number>();
+  /** `agentSnapshotsRoot` of reported epochs (undefined: ended without a report), oldest asked first. */
+  private readonly reportedRoots = new Map<number, string | undefined>();
 
   constructor(
     private readonly provider: RpcProvider,
@@ -254,16 +259,40 @@ export class RegistryReporting {
   /**
    * The `agentSnapshotsRoot` of `epoch`'s report as the chain holds it (in its `EpochReported`
    * event; the registry keeps no report in storage), or undefined when the epoch is not over or
-   * ended without a report. Searched from the block that started the epoch, so an epoch that had
-   * no report costs no scan of the whole chain.
+   * ended without a report. `epoch()` only grows and moves past an epoch in the transaction that
+   * reports (or skips) it, so that block is found by a binary search of `epoch()` over past
+   * blocks, about log2(head) calls whatever the epoch (a scan of logs back from the head cost one
+   * request per {@link LOG_RANGE} blocks, which a peer serving an old epoch could make run through
+   * the whole chain), and its logs are read in that one block. A reported epoch's answer never
+   * changes: kept (the last {@link REPORTED_ROOTS_KEPT} epochs asked).
    */
   async reportedAgentSnapshotsRoot(epoch: number): Promise<string | undefined> {
-    if (!Number.isSafeInteger(epoch) || epoch < 0 || BigInt(epoch) >= ((await this.registry.epoch()) as bigint)) return undefined;
+    if (!Number.isSafeInteger(epoch) || epoch < 0) return undefined;
+    if (this.reportedRoots.has(epoch)) return this.reportedRoots.get(epoch);
     const head = await this.provider.getBlockNumber();
-    const started = await this.latestLog(this.registry.filters.EpochStarted(epoch), head);
-    if (!started) return undefined;
-    const reported = await this.latestLog(this.registry.filters.EpochReported(epoch), head, started.blockNumber);
-    return reported ? (reported.args.report as { agentSnapshotsRoot: string }).agentSnapshotsRoot : undefined;
+    if ((await this.epochAt(head)) <= epoch) return undefined;
+    let lo = this.fromBlock;
+    let hi = head; // epoch() at `hi` is past `epoch`
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((await this.epochAt(mid)) > epoch) hi = mid;
+      else lo = mid + 1;
+    }
+    const reported = (await this.registry.queryFilter(this.registry.filters.EpochReported(epoch), hi, hi))[0] as EventLog | undefined;
+    const root = reported ? (reported.args.report as { agentSnapshotsRoot: string }).agentSnapshotsRoot : undefined;
+    if (this.reportedRoots.size >= REPORTED_ROOTS_KEPT) this.reportedRoots.delete(this.reportedRoots.keys().next().value!);
+    this.reportedRoots.set(epoch, root);
+    return root;
+  }
+
+  /** The registry's `epoch()` at `block`; -1 before its deployment (no code answers there). */
+  private async epochAt(block: number): Promise<number> {
+    try {
+      return Number((await this.registry.epoch({ blockTag: block })) as bigint);
+    } catch (error) {
+      if (isError(error, "BAD_DATA")) return -1;
+      throw error;
+    }
   }
 
   /**

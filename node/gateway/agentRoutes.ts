@@ -109,7 +109,7 @@ export async function routeAgents(
     if (req.method !== "GET") return replyError(res, 405, "use GET", { allow: "GET" });
     const agentId = marketplaceAgentId(parts[3]);
     if (agentId === undefined) return replyError(res, 400, "need /agents/_snapshots/<marketplace agent id, decimal>");
-    const reported = agents?.reportsDir ? reportedAgentSnapshot(agents.reportsDir, agentId) : undefined;
+    const reported = agents?.reportsDir ? await reportedAgentSnapshot(agents.reportsDir, agentId) : undefined;
     if (!reported) return replyError(res, 404, `no epoch report this node closed holds a snapshot record of agent ${agentId}`);
     return replyJson(res, 200, reported);
   }

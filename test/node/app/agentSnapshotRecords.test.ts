@@ -137,19 +137,19 @@ describe("app: agent snapshot records in the epoch state", () => {
     expect(second.refusedSnapshots).to.equal(3);
   });
 
-  it("a member keeps each agent's record of the latest closed epoch that had one, however long ago, with its proof", () => {
+  it("a member keeps each agent's record of the latest closed epoch that had one, however long ago, with its proof", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "reported-snapshots-"));
     try {
       // Epochs 1-8 close with agent 7's record of the epoch's number; agent 9's only in epoch 1, an epoch with none writes nothing.
       for (let epoch = 1; epoch <= 8; epoch++) {
         const records = [record(host7, "7", epoch, epoch), ...(epoch === 1 ? [record(host9, "9", 1, 0x90)] : [])];
-        writeReportedAgentSnapshots(dir, epoch, records);
+        await writeReportedAgentSnapshots(dir, epoch, records);
       }
-      writeReportedAgentSnapshots(dir, 9, []);
+      await writeReportedAgentSnapshots(dir, 9, []);
       // A late write of an older epoch (a member closing it again after a restart) does not replace a newer entry.
-      writeReportedAgentSnapshots(dir, 2, [record(host7, "7", 2, 2)]);
-      expect(fs.readdirSync(dir).sort()).to.deep.equal(["agent-snapshots.json"]);
-      const seven = reportedAgentSnapshot(dir, 7n)!;
+      await writeReportedAgentSnapshots(dir, 2, [record(host7, "7", 2, 2)]);
+      expect(fs.readdirSync(path.join(dir, "agent-snapshots")).sort()).to.deep.equal(["7.json", "9.json"]);
+      const seven = (await reportedAgentSnapshot(dir, 7n))!;
       expect(seven.epoch).to.equal(8);
       expect(seven.record).to.deep.equal(record(host7, "7", 8, 8));
       // The tree of epoch 8 is agent 7's record alone, written out here: its root is the leaf's hash and the proof is empty.
@@ -164,9 +164,9 @@ describe("app: agent snapshot records in the epoch state", () => {
       expect(
         verifyAgentSnapshotLeaf(epoch7.root, { agentId: 7n, root: root(7), bytes: 1007n, sequence: 7n, nodeKey: host7.node.nodeKey }, seven.previous!.proof),
       ).to.equal(true);
-      expect(reportedAgentSnapshot(dir, 9n)?.previous).to.equal(undefined);
+      expect((await reportedAgentSnapshot(dir, 9n))?.previous).to.equal(undefined);
       // Agent 9's record is in epoch 1's report only, seven closes ago: still there, proven against epoch 1's tree of two leaves.
-      const nine = reportedAgentSnapshot(dir, 9n)!;
+      const nine = (await reportedAgentSnapshot(dir, 9n))!;
       expect(nine.epoch).to.equal(1);
       const epoch1 = StandardMerkleTree.of(
         [
@@ -183,7 +183,43 @@ describe("app: agent snapshot records in the epoch state", () => {
           nine.proof,
         ),
       ).to.equal(true);
-      expect(reportedAgentSnapshot(dir, 8n)).to.equal(undefined);
+      expect(await reportedAgentSnapshot(dir, 8n)).to.equal(undefined);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a write torn by a crash costs only the agent it wrote: the next close keeps every other agent's proof", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "reported-snapshots-"));
+    try {
+      await writeReportedAgentSnapshots(dir, 1, [record(host9, "9", 1, 0x90)]);
+      await new Promise((r) => setTimeout(r, 20)); // the writes' modification times differ
+      await writeReportedAgentSnapshots(dir, 2, [record(host7, "7", 2, 2)]);
+      // The crash tore the last file written (no complete JSON left in it).
+      const files = fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+      const last = files.map((f) => path.join(f.parentPath, f.name)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+      fs.truncateSync(last, Math.floor(fs.statSync(last).size / 2));
+      await writeReportedAgentSnapshots(dir, 3, [record(host7, "7", 3, 3)]);
+      expect((await reportedAgentSnapshot(dir, 7n))?.epoch).to.equal(3);
+      const nine = (await reportedAgentSnapshot(dir, 9n))!;
+      expect(nine.epoch).to.equal(1);
+      expect(nine.record).to.deep.equal(record(host9, "9", 1, 0x90));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a failed write is the returned promise's rejection, not a throw into the reporter's batch", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "reported-snapshots-"));
+    try {
+      const notAFolder = path.join(dir, "file");
+      fs.writeFileSync(notAFolder, "");
+      let write: unknown;
+      expect(() => (write = writeReportedAgentSnapshots(notAFolder, 1, [record(host7, "7", 1, 1)]))).not.to.throw();
+      await expect(write).to.be.rejectedWith(/ENOTDIR|EEXIST/);
+      // The folder's later writes go on.
+      await writeReportedAgentSnapshots(dir, 1, [record(host7, "7", 1, 1)]);
+      expect((await reportedAgentSnapshot(dir, 7n))?.epoch).to.equal(1);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
