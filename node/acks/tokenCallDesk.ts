@@ -12,7 +12,7 @@
  * the vouchers are the operator's money for calls already served.
  */
 import type { TypedDataDomain } from "ethers";
-import { isTokenVoucherSigned, type TokenVoucher } from "../../protocol/tokenVoucher";
+import { tokenVoucherSignatureFault, type TokenVoucher } from "../../protocol/tokenVoucher";
 import { AppendLog, type LogDamage } from "../storage/appendLog";
 
 /** What the desk reads from the chain. */
@@ -87,7 +87,8 @@ export class TokenCallDesk {
     if (!terms || terms.tokenPrice === 0n) return `agent ${marketId} has no price in a creator token in epoch ${epoch}: pay in USDC`;
     if (voucher.token.toLowerCase() !== terms.token.toLowerCase())
       return `agent ${marketId} is priced in token ${terms.token} in epoch ${epoch}, the voucher is in ${voucher.token}`;
-    if (!isTokenVoucherSigned(this.o.domain, voucher, v.signature)) return `the voucher is not signed by its caller ${voucher.caller}`;
+    const fault = tokenVoucherSignatureFault(this.o.domain, voucher, v.signature);
+    if (fault) return fault;
     const key = channelKey(voucher);
     const known = this.channels.get(key);
     if (!known && this.channels.size >= this.maxChannels) return "this node holds too many unredeemed channels: try again later";

@@ -15,6 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { Signature, toBeHex } from "ethers";
 import { TokenCallDesk } from "../../../node/acks/tokenCallDesk";
 import type { LogDamage } from "../../../node/storage/appendLog";
 import { FLK } from "../../../protocol/units";
@@ -23,6 +24,9 @@ import { registerNodes } from "../../../testkit/registry";
 import { buyCreatorToken, signedVoucher, tokenDeskSuite } from "../../../testkit/tokenCalls";
 
 type DeskSuite = Awaited<ReturnType<typeof tokenDeskSuite>>;
+
+/** secp256k1's group order. */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 /** A desk keeping its vouchers in `file`, torn ends reported to `damage`. */
 function fileDesk(f: DeskSuite, file: string, damage: LogDamage[] = [], logBytes?: number): TokenCallDesk {
@@ -260,5 +264,18 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     const reopened = fileDesk(f, file);
     expect(reopened.due().map((d) => [d.voucher.caller, d.voucher.cumulative])).to.deep.equal([[alice.address, 2n * FLK * call]]);
     await reopened.close();
+  });
+  it("refuses a voucher signed with v 0/1 or a high s, which TokenCallEscrow would never redeem, saying why", async () => {
+    const { s, escrow, desk } = await withDesk();
+    const [alice] = s.callers;
+    await escrow.connect(alice).deposit(s.creator.address, s.node.id, 10n * FLK);
+    const good = await signedVoucher(s, alice, 2n * FLK);
+    const sig = Signature.from(good.signature);
+    const v01 = sig.r + sig.s.slice(2) + (sig.v - 27).toString(16).padStart(2, "0");
+    const highS = sig.r + toBeHex(SECP256K1_N - BigInt(sig.s), 32).slice(2) + (55 - sig.v).toString(16);
+    expect(await desk.admit(1n, 6, { voucher: good.voucher, signature: v01 })).to.match(/v = [01]: it must be 27 or 28/);
+    expect(await desk.admit(1n, 6, { voucher: good.voucher, signature: highS })).to.match(/high s/);
+    expect(desk.due()).to.deep.equal([]);
+    expect(await desk.admit(1n, 6, good)).to.equal(undefined);
   });
 });
