@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {AgentMarketplace} from "./AgentMarketplace.sol";
@@ -41,7 +42,7 @@ contract TokenCallEscrow is EIP712, ReentrancyGuardTransient {
         keccak256("Voucher(address caller,uint256 agentId,uint32 nodeId,address token,uint256 cumulative)");
 
     /// @notice A caller's promise: `cumulative` wei of `token` owed in all to node `nodeId` for
-    /// calls of agent `agentId`. Signed by `caller` (EOA, or ERC-1271 contract).
+    /// calls of agent `agentId`. Signed by `caller`'s key (ECDSA), or by its code (ERC-1271).
     struct Voucher {
         address caller;
         uint256 agentId;
@@ -216,10 +217,19 @@ contract TokenCallEscrow is EIP712, ReentrancyGuardTransient {
     /// never touched. Split with the marketplace's split into the node operator's, the token creator's and the protocol's shares. Moves no tokens: shares are
     /// claimed ({claim}) or burned ({burnFees}).
     /// @param v the voucher
-    /// @param signature `v.caller`'s EIP-712 signature of `v` (65-byte ECDSA, or ERC-1271)
+    /// @param signature `v.caller`'s EIP-712 signature of `v`: 65-byte ECDSA (v 27 or 28, low s: the
+    /// one form nodes admit, protocol/tokenVoucher.ts), whether or not the caller has code, or else ERC-1271
     /// @return amount wei taken from the deposit
     function redeem(Voucher calldata v, bytes calldata signature) external returns (uint256 amount) {
-        if (!SignatureChecker.isValidSignatureNow(v.caller, voucherDigest(v), signature)) revert TokenCallBadSignature(v.caller);
+        bytes32 digest = voucherDigest(v);
+        // The key's signature first, code or not: SignatureChecker asks only the code of an address
+        // that has some (an EOA delegating with EIP-7702 does), and the caller could make it refuse
+        // a voucher a node served calls against, then withdraw the deposit.
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (
+            (err != ECDSA.RecoverError.NoError || signer != v.caller)
+                && !SignatureChecker.isValidERC1271SignatureNowCalldata(v.caller, digest, signature)
+        ) revert TokenCallBadSignature(v.caller);
         bytes32 channel = channelId(v.caller, v.agentId, v.nodeId, v.token);
         uint256 done = redeemed[channel];
         Deposit storage d = deposits[v.caller][v.token][v.nodeId];

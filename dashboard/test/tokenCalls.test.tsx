@@ -14,7 +14,7 @@ import {
   type TokenPayer,
 } from "../src/lib/tokenCalls";
 import { formatToken } from "../src/lib/format";
-import { isTokenVoucherSigned, tokenChannelId, tokenVoucherDomain } from "../../protocol/tokenVoucher";
+import { tokenChannelId, tokenVoucherDomain, tokenVoucherSignatureFault } from "../../protocol/tokenVoucher";
 import type { TokenCallsData } from "../src/hooks/useTokenCalls";
 import type { AgentInfo, DashboardData } from "../src/data/source";
 
@@ -72,7 +72,7 @@ describe("token-paid calls: the channel's cumulative", () => {
       sent.map(({ headers }) => {
         const v = JSON.parse(headers["x-fleek-voucher"]) as { caller: string; token: string; cumulative: string; signature: string };
         const voucher = { ...channel, caller: v.caller, token: v.token, cumulative: BigInt(v.cumulative) };
-        return [headers["x-fleek-pay"], v.cumulative, isTokenVoucherSigned(domain, voucher, v.signature)];
+        return [headers["x-fleek-pay"], v.cumulative, tokenVoucherSignatureFault(domain, voucher, v.signature) === undefined];
       });
 
     expect((await call()).cumulative).toBe(2n * TOKENS);

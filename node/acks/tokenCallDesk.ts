@@ -12,17 +12,19 @@
  * the vouchers are the operator's money for calls already served.
  */
 import type { TypedDataDomain } from "ethers";
-import { isTokenVoucherSigned, type TokenVoucher } from "../../protocol/tokenVoucher";
+import { tokenVoucherSignatureFault, type TokenVoucher } from "../../protocol/tokenVoucher";
 import { AppendLog, type LogDamage } from "../storage/appendLog";
 
 /** What the desk reads from the chain. */
 export interface TokenCallChain {
   /** Agent `marketId`'s token and token price for `epoch` (`priceAt` at the epoch's first block); undefined: unknown agent. */
   tokenPriceOf(marketId: bigint, epoch: number): Promise<{ token: string; tokenPrice: bigint } | undefined>;
-  /** The caller's deposit of `token` for node `nodeId` now: its balance and the withdrawal it asked for (TokenCallEscrow.deposits). */
-  depositOf(caller: string, token: string, nodeId: number): Promise<{ balance: bigint; pending: bigint }>;
-  /** What the channel of `v` redeemed on chain (TokenCallEscrow.redeemed(channelId)). */
-  redeemedOf(v: TokenVoucher): Promise<bigint>;
+  /** The latest block the reader knows. */
+  blockNumber(): Promise<number>;
+  /** The caller's deposit of `token` for node `nodeId` at `blockTag`: its balance and the withdrawal it asked for (TokenCallEscrow.deposits). */
+  depositOf(caller: string, token: string, nodeId: number, blockTag: number): Promise<{ balance: bigint; pending: bigint }>;
+  /** What the channel of `v` redeemed on chain (TokenCallEscrow.redeemed(channelId)) at `blockTag` (undefined: the latest block). */
+  redeemedOf(v: TokenVoucher, blockTag?: number): Promise<bigint>;
 }
 
 /** A voucher and its caller's signature. */
@@ -59,6 +61,10 @@ export class TokenCallDesk {
   private closed = false;
   private readonly maxChannels: number;
   private log: AppendLog | undefined;
+  /** Bumped whenever this desk's redemptions change the chain or its channels: an admission whose reads span a bump reads again. */
+  private redemptions = 0;
+  /** The block of this desk's last redemption: an admission reading an older block would see the deposit it took. */
+  private redeemedBlock = 0;
 
   constructor(private readonly o: TokenCallDeskOptions) {
     this.maxChannels = o.maxChannels ?? 100_000;
@@ -77,7 +83,9 @@ export class TokenCallDesk {
    * Admits one call of agent `marketId` in `epoch` paid by `v` (the call's price is the agent's
    * token price for that epoch), keeping it as the channel's latest voucher; or says why not (the
    * 402's message). The chain is read first, then the checks and the update run without a pause,
-   * so two calls racing with the same voucher cannot both pass.
+   * so two calls racing with the same voucher cannot both pass. The reads are at a block no older
+   * than this desk's last redemption, and read again if a redemption of this desk landed meanwhile:
+   * otherwise a deposit read before a redemption would be checked against channels after it.
    */
   async admit(marketId: bigint, epoch: number, v: SignedTokenVoucher): Promise<string | undefined> {
     const { voucher } = v;
@@ -87,11 +95,14 @@ export class TokenCallDesk {
     if (!terms || terms.tokenPrice === 0n) return `agent ${marketId} has no price in a creator token in epoch ${epoch}: pay in USDC`;
     if (voucher.token.toLowerCase() !== terms.token.toLowerCase())
       return `agent ${marketId} is priced in token ${terms.token} in epoch ${epoch}, the voucher is in ${voucher.token}`;
-    if (!isTokenVoucherSigned(this.o.domain, voucher, v.signature)) return `the voucher is not signed by its caller ${voucher.caller}`;
+    const fault = tokenVoucherSignatureFault(this.o.domain, voucher, v.signature);
+    if (fault) return fault;
     const key = channelKey(voucher);
     const known = this.channels.get(key);
     if (!known && this.channels.size >= this.maxChannels) return "this node holds too many unredeemed channels: try again later";
-    const [onChain, deposit] = await Promise.all([this.o.chain.redeemedOf(voucher), this.o.chain.depositOf(voucher.caller, voucher.token, this.o.nodeId)]);
+    const read = await this.readChannel(voucher);
+    if (typeof read === "string") return read;
+    const { onChain, deposit } = read;
 
     // No await from here: check and record at once.
     if (this.closed) return "this node is shutting down: try again later"; // its voucher could no longer be kept
@@ -114,37 +125,67 @@ export class TokenCallDesk {
     return undefined;
   }
 
+  /** What the chain shows of `voucher`'s channel and deposit, read together after this desk's last redemption; or why not (a 402's message). */
+  private async readChannel(voucher: TokenVoucher): Promise<{ onChain: bigint; deposit: { balance: bigint; pending: bigint } } | string> {
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      const seen = this.redemptions;
+      const block = await this.o.chain.blockNumber();
+      // A reader behind (a lagging RPC) still shows the deposit this desk's redemption took.
+      if (block < this.redeemedBlock)
+        return `this node's chain reader is at block ${block}, before its last redemption at ${this.redeemedBlock}: try again shortly`;
+      const [onChain, deposit] = await Promise.all([
+        this.o.chain.redeemedOf(voucher, block),
+        this.o.chain.depositOf(voucher.caller, voucher.token, this.o.nodeId, block),
+      ]);
+      if (this.redemptions === seen) return { onChain, deposit };
+    }
+    return "this node is redeeming vouchers of this deposit: try again shortly";
+  }
+
   /** The latest voucher of every channel that pays more than it redeemed. */
   due(): SignedTokenVoucher[] {
     return [...this.channels.values()].filter((c) => c.voucher.cumulative > c.redeemed).map(({ voucher, signature }) => ({ voucher, signature }));
   }
 
   /**
-   * Redeems every due voucher with `send` (TokenCallEscrow.redeem from the node's wallet; anyone
-   * may send it, the node's share goes to its operator) and forgets the channels it settled. A
-   * failed redemption keeps its channel for the next round, unless the chain shows the voucher
-   * redeemed already (by anyone, or by this node before a restart lost the record of it).
+   * Redeems every due voucher with `send` (TokenCallEscrow.redeem from the node's wallet, resolving
+   * to its receipt's block; anyone may send it, the node's share goes to its operator), then records
+   * what the chain shows the channel redeemed and forgets the channels it settled. The contract pays
+   * at most the deposit, so a redemption may settle part of its voucher: the rest stays due. A failed
+   * redemption keeps its channel for the next round, unless the chain shows the voucher redeemed
+   * already (by anyone, or by this node before a restart lost the record of it).
    * Returns how many this round redeemed.
    */
-  async redeemDue(send: (v: SignedTokenVoucher) => Promise<void>): Promise<number> {
+  async redeemDue(send: (v: SignedTokenVoucher) => Promise<number>): Promise<number> {
     let count = 0;
     for (const v of this.due()) {
+      let block: number | undefined;
       try {
-        await send(v);
+        block = await send(v);
         count++;
+        this.redeemedBlock = Math.max(this.redeemedBlock, block);
+        this.redemptions++;
       } catch {
-        if ((await this.o.chain.redeemedOf(v.voucher).catch(() => 0n)) < v.voucher.cumulative) continue;
+        // Read below: redeemed already, or not at all.
       }
-      const key = channelKey(v.voucher);
-      const c = this.channels.get(key);
-      // A call admitted meanwhile raised the channel: keep it, with what is now redeemed.
-      if (c && c.voucher.cumulative > v.voucher.cumulative) c.redeemed = v.voucher.cumulative;
-      else this.channels.delete(key);
-      // Not synced: a lost redemption record only makes the next round ask the chain again.
-      this.log?.append(encodeRedeemed(key, v.voucher.cumulative));
+      const onChain = await this.o.chain.redeemedOf(v.voucher, block).catch(() => undefined);
+      if (onChain !== undefined) this.settle(v.voucher, onChain);
     }
     await this.log?.sync();
     return count;
+  }
+
+  /** Records that `voucher`'s channel redeemed `onChain` on chain, and forgets the channel if that settles it. */
+  private settle(voucher: TokenVoucher, onChain: bigint): void {
+    const key = channelKey(voucher);
+    const c = this.channels.get(key);
+    if (!c || onChain <= c.redeemed) return;
+    c.redeemed = onChain;
+    this.redemptions++;
+    // A call admitted meanwhile may have raised the channel above what is redeemed: then it stays.
+    if (c.voucher.cumulative <= onChain) this.channels.delete(key);
+    // Not synced: a lost redemption record only makes the next round ask the chain again.
+    this.log?.append(encodeRedeemed(key, onChain));
   }
 
   /** Flushes and closes the log; the desk admits nothing after. */
@@ -190,6 +231,9 @@ export class TokenCallDesk {
     return sum;
   }
 }
+
+/** Reads of one admission before it gives up while this desk's redemptions keep landing. */
+const READ_ATTEMPTS = 3;
 
 function channelKey(v: TokenVoucher): string {
   return `${v.caller.toLowerCase()}:${v.agentId}:${v.nodeId}:${v.token.toLowerCase()}`;

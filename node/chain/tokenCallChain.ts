@@ -1,7 +1,8 @@
 /**
  * TokenCallDesk's reads from the chain (node/acks/tokenCallDesk.ts): the agent's token price for
  * an epoch at the epoch's first block (as the committee reads the USDC price), and the caller's
- * deposit for the node and the channel's redemptions at the latest block (what a redemption now would find).
+ * deposit for the node and the channel's redemptions at the block the desk names (the latest it
+ * knows, not before its last redemption: what a redemption now would find).
  */
 import { Contract, type Provider } from "ethers";
 import { tokenChannelId, type TokenVoucher } from "../../protocol/tokenVoucher";
@@ -28,12 +29,13 @@ export function tokenCallChain(o: TokenCallChainOptions): TokenCallChain {
       const [, token, tokenPrice] = (await market.priceAt(marketId, epoch, { blockTag })) as [bigint, string, bigint];
       return { token, tokenPrice };
     },
-    async depositOf(caller, token, nodeId) {
-      const [balance, pending] = (await escrow.deposits(caller, token, nodeId)) as [bigint, bigint, bigint];
+    blockNumber: () => o.provider.getBlockNumber(),
+    async depositOf(caller, token, nodeId, blockTag) {
+      const [balance, pending] = (await escrow.deposits(caller, token, nodeId, { blockTag })) as [bigint, bigint, bigint];
       return { balance, pending };
     },
-    async redeemedOf(v: TokenVoucher) {
-      return (await escrow.redeemed(tokenChannelId(v))) as bigint;
+    async redeemedOf(v: TokenVoucher, blockTag?: number) {
+      return (await escrow.redeemed(tokenChannelId(v), { blockTag })) as bigint;
     },
   };
 }

@@ -88,6 +88,12 @@ export async function startTokenCalls(o: TokenCallsOptions): Promise<TokenCalls 
   };
 }
 
+/** The block of a mined transaction's receipt (ethers' `wait()` resolves to null only without confirmations). */
+export function receiptBlock(receipt: { blockNumber: number } | null): number {
+  if (!receipt) throw new Error("a redemption without a receipt");
+  return receipt.blockNumber;
+}
+
 /** Redeems the desk's due vouchers, one round at a time; failures are logged and retried next round. */
 class RedemptionKeeper {
   private running = false;
@@ -108,7 +114,7 @@ class RedemptionKeeper {
     if (this.running) return;
     this.running = true;
     this.desk
-      .redeemDue(async ({ voucher, signature }) => void (await (await this.escrow.redeem(voucher, signature)).wait()))
+      .redeemDue(async ({ voucher, signature }) => receiptBlock(await (await this.escrow.redeem(voucher, signature)).wait()))
       .then((count) => count > 0 && this.logger.info("token vouchers redeemed", { count }))
       .catch((err: unknown) => this.logger.warn("redeeming token vouchers failed", { err: String(err) }))
       .finally(() => (this.running = false));

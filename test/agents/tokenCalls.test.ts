@@ -6,14 +6,34 @@
  */
 import { expect } from "chai";
 import hre from "hardhat";
+import { Signature, toBeHex, type Signer } from "ethers";
 import { timelockSigner } from "../../testkit/deploy";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { FLK } from "../../protocol/units";
-import { isTokenVoucherSigned } from "../../protocol/tokenVoucher";
+import { signTokenVoucher, tokenVoucherSignatureFault } from "../../protocol/tokenVoucher";
 import { registerNodes } from "../../testkit/registry";
 import { signedVoucher, tokenCallSuite } from "../../testkit/tokenCalls";
 
 const DAY = 86_400;
+/** secp256k1's group order. */
+const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/** Forms of a valid signature ethers' recovery takes and OpenZeppelin's ECDSA does not, each with the node's reason. */
+function malleated(signature: string): [string, RegExp][] {
+  const sig = Signature.from(signature);
+  const highS = toBeHex(N - BigInt(sig.s), 32).slice(2);
+  return [
+    [sig.r + sig.s.slice(2) + (sig.v - 27).toString(16).padStart(2, "0"), /v = [01]: it must be 27 or 28/],
+    [sig.r + highS + (55 - sig.v).toString(16), /high s/],
+    [sig.compactSerialized, /must be 65 bytes/],
+  ];
+}
+
+/** Runtime code answering any call with the 4-byte `selector` left-aligned in a word (an ERC-1271 wallet's answer). */
+function returnsWord(selector: string): string {
+  // PUSH4 selector, PUSH1 0xe0, SHL, PUSH1 0, MSTORE, PUSH1 0x20, PUSH1 0, RETURN
+  return `0x63${selector}60e01b60005260206000f3`;
+}
 
 describe("TokenCallEscrow", () => {
   it("is deployed by the suite with a day's withdrawal delay over the marketplace, registry and creator market", async () => {
@@ -51,7 +71,7 @@ describe("TokenCallEscrow", () => {
     const e = s.tokenCallEscrow;
     await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
     const first = await signedVoucher(s, alice, 10n * FLK);
-    expect(isTokenVoucherSigned(s.domain, first.voucher, first.signature)).to.equal(true);
+    expect(tokenVoucherSignatureFault(s.domain, first.voucher, first.signature)).to.equal(undefined);
     await expect(e.connect(s.node.owner).redeem(first.voucher, first.signature))
       .to.emit(e, "VoucherRedeemed")
       .withArgs(alice.address, 1, s.node.id, s.token, 10n * FLK, 10n * FLK, s.node.owner.address, s.creator.address, 2n * FLK, 7n * FLK, FLK);
@@ -106,13 +126,51 @@ describe("TokenCallEscrow", () => {
     const e = s.tokenCallEscrow;
     await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
     const forged = await signedVoucher(s, alice, 10n * FLK, { signer: bob });
-    expect(isTokenVoucherSigned(s.domain, forged.voucher, forged.signature)).to.equal(false);
+    expect(tokenVoucherSignatureFault(s.domain, forged.voucher, forged.signature)).to.match(/not signed by its caller/);
     await expect(e.redeem(forged.voucher, forged.signature)).to.be.revertedWithCustomError(e, "TokenCallBadSignature").withArgs(alice.address);
     const real = await signedVoucher(s, alice, 10n * FLK);
     await expect(e.redeem({ ...real.voucher, cumulative: 50n * FLK }, real.signature)).to.be.revertedWithCustomError(e, "TokenCallBadSignature");
     await expect(e.redeem({ ...real.voucher, nodeId: s.node.id + 1 }, real.signature)).to.be.revertedWithCustomError(e, "TokenCallBadSignature");
     await expect(e.redeem(real.voucher, "0x1234")).to.be.revertedWithCustomError(e, "TokenCallBadSignature");
     expect((await e.deposits(alice.address, s.token, s.node.id)).balance).to.equal(100n * FLK);
+  });
+
+  it("recovers one ECDSA form, the one nodes admit: v 0/1, high-s and 64-byte forms of the caller's signature are refused on both sides", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice] = s.callers;
+    const e = s.tokenCallEscrow;
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
+    const good = await signedVoucher(s, alice, 10n * FLK);
+    for (const [signature, reason] of malleated(good.signature)) {
+      expect(tokenVoucherSignatureFault(s.domain, good.voucher, signature)).to.match(reason);
+      await expect(e.redeem(good.voucher, signature)).to.be.revertedWithCustomError(e, "TokenCallBadSignature").withArgs(alice.address);
+    }
+    // A wallet answering those forms gets its signature signed in the one form.
+    for (const [answer] of malleated(good.signature).slice(0, 2)) {
+      const wallet = { signTypedData: async () => answer } as unknown as Signer;
+      expect(await signTokenVoucher(wallet, s.domain, good.voucher)).to.equal(good.signature);
+    }
+    await expect(e.redeem(good.voucher, good.signature)).to.emit(e, "VoucherRedeemed");
+  });
+
+  it("redeems the caller's ECDSA voucher though its address has code that refuses it (EIP-7702 delegation), and asks code only for other signatures", async () => {
+    const s = await loadFixture(tokenCallSuite);
+    const [alice, bob] = s.callers;
+    const e = s.tokenCallEscrow;
+    await e.connect(alice).deposit(s.creator.address, s.node.id, 100n * FLK);
+    await e.connect(bob).deposit(s.creator.address, s.node.id, 100n * FLK);
+    const v = await signedVoucher(s, alice, 10n * FLK);
+    await hre.network.provider.send("hardhat_setCode", [alice.address, returnsWord("ffffffff")]);
+    await expect(e.redeem(v.voucher, v.signature))
+      .to.emit(e, "VoucherRedeemed")
+      .withArgs(alice.address, 1, s.node.id, s.token, 10n * FLK, 10n * FLK, s.node.owner.address, s.creator.address, 2n * FLK, 7n * FLK, FLK);
+    // Not alice's key's signature: her code is asked, and refuses.
+    const byBob = await signedVoucher(s, alice, 20n * FLK, { signer: bob });
+    await expect(e.redeem(byBob.voucher, byBob.signature)).to.be.revertedWithCustomError(e, "TokenCallBadSignature").withArgs(alice.address);
+    // A contract caller (ERC-1271) still signs with its code: bob's says yes to anything.
+    await hre.network.provider.send("hardhat_setCode", [bob.address, returnsWord("1626ba7e")]);
+    const contractSigned = { ...v.voucher, caller: bob.address };
+    await expect(e.redeem(contractSigned, "0x1234")).to.emit(e, "VoucherRedeemed");
   });
 
   it("pays a voucher above the deposit only what the deposit holds, and the rest once the caller deposits again", async () => {

@@ -41,6 +41,7 @@ import { agentService } from "../../protocol/usage";
 import { tokenVoucherDomain } from "../../protocol/tokenVoucher";
 import { TokenCallDesk } from "../../node/acks/tokenCallDesk";
 import { tokenCallChain } from "../../node/chain/tokenCallChain";
+import { receiptBlock } from "../../node/chain/tokenCallKeeper";
 import { agentsSupervisor } from "../../testkit/agentsSupervisor";
 import type { ServiceSupervisor } from "../../node/services/serviceSupervisor";
 
@@ -1572,7 +1573,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !/status of 402 \(Payment Required\)/.test(e)));
       // The node redeems what it served before the delay ends (its keeper does so on the request).
       const escrowAsWallet = new Contract(deployment.contracts.tokenCallEscrow, abi("agents/TokenCallEscrow.sol/TokenCallEscrow.json"), wallet);
-      expect(await desk.redeemDue(async ({ voucher, signature }) => void (await (await escrowAsWallet.redeem(voucher, signature)).wait()))).to.equal(1);
+      expect(await desk.redeemDue(async ({ voucher, signature }) => receiptBlock(await (await escrowAsWallet.redeem(voucher, signature)).wait()))).to.equal(1);
       await advanceTime(readyAt - BigInt((await rpc.getBlock("latest"))!.timestamp));
       // The page reads the chain's time again, and offers what the redemption left.
       const later = (await callForm()).getByTestId("token-payment");

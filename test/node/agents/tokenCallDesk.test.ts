@@ -14,8 +14,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import hre from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { TokenCallDesk } from "../../../node/acks/tokenCallDesk";
+import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { Signature, toBeHex } from "ethers";
+import { TokenCallDesk, type SignedTokenVoucher, type TokenCallChain } from "../../../node/acks/tokenCallDesk";
+import { receiptBlock } from "../../../node/chain/tokenCallKeeper";
 import type { LogDamage } from "../../../node/storage/appendLog";
 import { FLK } from "../../../protocol/units";
 import { tokenChannelId } from "../../../protocol/tokenVoucher";
@@ -24,6 +26,9 @@ import { buyCreatorToken, signedVoucher, tokenDeskSuite } from "../../../testkit
 
 type DeskSuite = Awaited<ReturnType<typeof tokenDeskSuite>>;
 
+/** secp256k1's group order. */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
 /** A desk keeping its vouchers in `file`, torn ends reported to `damage`. */
 function fileDesk(f: DeskSuite, file: string, damage: LogDamage[] = [], logBytes?: number): TokenCallDesk {
   return new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain: f.chain, file, logBytes, onDamage: (d) => damage.push(d) });
@@ -31,6 +36,11 @@ function fileDesk(f: DeskSuite, file: string, damage: LogDamage[] = [], logBytes
 
 function tempFile(): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), "token-desk-")), "vouchers.log");
+}
+
+/** The node's redemption: TokenCallEscrow.redeem from the node's operator, resolving to its receipt's block. */
+function redeemer(f: DeskSuite): (v: SignedTokenVoucher) => Promise<number> {
+  return async ({ voucher, signature }) => receiptBlock(await (await f.escrow.connect(f.s.node.owner).redeem(voucher, signature)).wait());
 }
 
 /** The fixture and a desk of its own: the chain is restored per test, a desk's memory is not. */
@@ -139,9 +149,9 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     expect(await desk.admit(1n, 6, await signedVoucher(s, alice, 6n * FLK))).to.match(
       /covers 5000000000000000000 \(less a requested withdrawal\), 6000000000000000000/,
     );
-    const redeemed = await desk.redeemDue(async ({ voucher, signature }) => {
-      await (await escrow.connect(s.node.owner).redeem(voucher, signature)).wait();
-    });
+    const redeemed = await desk.redeemDue(async ({ voucher, signature }) =>
+      receiptBlock(await (await escrow.connect(s.node.owner).redeem(voucher, signature)).wait()),
+    );
     expect(redeemed).to.equal(1);
     expect(await escrow.redeemed(tokenChannelId({ caller: alice.address, agentId: 1n, nodeId: s.node.id, token: s.token }))).to.equal(4n * FLK);
     expect(await escrow.channelId(alice.address, 1n, s.node.id, s.token)).to.equal(
@@ -173,7 +183,7 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     await desk.close();
     const reopened = fileDesk(f, file);
     const send = async ({ voucher, signature }: { voucher: typeof v.voucher; signature: string }) =>
-      void (await (await f.escrow.connect(f.s.node.owner).redeem(voucher, signature)).wait());
+      receiptBlock(await (await f.escrow.connect(f.s.node.owner).redeem(voucher, signature)).wait());
     expect(await reopened.redeemDue(send)).to.equal(0);
     expect(reopened.due()).to.deep.equal([]);
     await reopened.close();
@@ -224,7 +234,7 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     const BOUND = 2048 + 400;
     let desk = fileDesk(f, file, [], 2048);
     const redeem = (d: TokenCallDesk) =>
-      d.redeemDue(async ({ voucher, signature }) => void (await (await f.escrow.connect(f.s.node.owner).redeem(voucher, signature)).wait()));
+      d.redeemDue(async ({ voucher, signature }) => receiptBlock(await (await f.escrow.connect(f.s.node.owner).redeem(voucher, signature)).wait()));
     let sizes: number[] = [];
     for (let call = 1n; call <= 30n; call++) {
       for (const caller of [alice, bob]) {
@@ -260,5 +270,104 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     const reopened = fileDesk(f, file);
     expect(reopened.due().map((d) => [d.voucher.caller, d.voucher.cumulative])).to.deep.equal([[alice.address, 2n * FLK * call]]);
     await reopened.close();
+  });
+  it("refuses a voucher signed with v 0/1 or a high s, which TokenCallEscrow would never redeem, saying why", async () => {
+    const { s, escrow, desk } = await withDesk();
+    const [alice] = s.callers;
+    await escrow.connect(alice).deposit(s.creator.address, s.node.id, 10n * FLK);
+    const good = await signedVoucher(s, alice, 2n * FLK);
+    const sig = Signature.from(good.signature);
+    const v01 = sig.r + sig.s.slice(2) + (sig.v - 27).toString(16).padStart(2, "0");
+    const highS = sig.r + toBeHex(SECP256K1_N - BigInt(sig.s), 32).slice(2) + (55 - sig.v).toString(16);
+    expect(await desk.admit(1n, 6, { voucher: good.voucher, signature: v01 })).to.match(/v = [01]: it must be 27 or 28/);
+    expect(await desk.admit(1n, 6, { voucher: good.voucher, signature: highS })).to.match(/high s/);
+    expect(desk.due()).to.deep.equal([]);
+    expect(await desk.admit(1n, 6, good)).to.equal(undefined);
+  });
+
+  it("reads again when its own redemption lands during an admission's reads: a voucher below what was redeemed is refused", async () => {
+    const f = await loadFixture(tokenDeskSuite);
+    const [alice] = f.s.callers;
+    await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
+    // Reads asked while the gate is set are answered at once but reach the desk only when it opens (a slow RPC).
+    let gate: Promise<void> | undefined;
+    let held = 0;
+    const hold = async <T>(answer: Promise<T>): Promise<T> => {
+      const until = gate;
+      const value = await answer;
+      if (until) {
+        held++;
+        await until;
+      }
+      return value;
+    };
+    const chain: TokenCallChain = {
+      ...f.chain,
+      depositOf: (...a) => hold(f.chain.depositOf(...a)),
+      redeemedOf: (...a) => hold(f.chain.redeemedOf(...a)),
+    };
+    const desk = new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain });
+    for (let call = 1n; call <= 5n; call++) expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK * call))).to.equal(undefined);
+    let open!: () => void;
+    gate = new Promise((resolve) => (open = resolve));
+    // A voucher of 2 on the channel the node is about to redeem up to 10: its reads see nothing redeemed.
+    const late = desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK));
+    while (held < 2) await new Promise((resolve) => setImmediate(resolve));
+    gate = undefined;
+    expect(await desk.redeemDue(redeemer(f))).to.equal(1);
+    open();
+    expect(await late).to.match(/at least 12000000000000000000/);
+    expect(desk.due()).to.deep.equal([]);
+  });
+
+  it("refuses politely while its chain reader is behind its last redemption, which would show the deposit it took", async () => {
+    const f = await loadFixture(tokenDeskSuite);
+    const [alice] = f.s.callers;
+    await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
+    // Once `lagAt` is set, a lagging RPC: its head and every read are at that block.
+    let lagAt: number | undefined;
+    const chain: TokenCallChain = {
+      ...f.chain,
+      blockNumber: async () => lagAt ?? f.chain.blockNumber(),
+      depositOf: async (caller, token, nodeId, blockTag) => {
+        if (lagAt === undefined) return f.chain.depositOf(caller, token, nodeId, blockTag);
+        const [balance, pending] = await f.escrow.deposits(caller, token, nodeId, { blockTag: lagAt });
+        return { balance, pending };
+      },
+      redeemedOf: async (v, blockTag) => (lagAt === undefined ? f.chain.redeemedOf(v, blockTag) : f.escrow.redeemed(tokenChannelId(v), { blockTag: lagAt })),
+    };
+    const desk = new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain });
+    for (let call = 1n; call <= 5n; call++) expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK * call))).to.equal(undefined);
+    const before = await hre.ethers.provider.getBlockNumber();
+    expect(await desk.redeemDue(redeemer(f))).to.equal(1);
+    lagAt = before;
+    expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK))).to.match(
+      new RegExp(`chain reader is at block ${before}, before its last redemption at ${before + 1}: try again`),
+    );
+    lagAt = undefined;
+    expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK))).to.match(/at least 12000000000000000000/);
+    expect(desk.due()).to.deep.equal([]);
+  });
+
+  it("keeps the unpaid rest of a voucher the contract paid only in part, and redeems it once the caller deposits again", async () => {
+    const f = await loadFixture(tokenDeskSuite);
+    const [alice] = f.s.callers;
+    await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
+    const desk = new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain: f.chain });
+    for (let call = 1n; call <= 5n; call++) expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK * call))).to.equal(undefined);
+    // The node redeems late: alice asked 6 back and took it after the delay, 4 remain for a voucher of 10.
+    await f.escrow.connect(alice).requestWithdrawal(f.s.token, f.s.node.id, 6n * FLK);
+    await time.increase(3_600);
+    await f.escrow.connect(alice).withdraw(f.s.token, f.s.node.id);
+    const channel = tokenChannelId({ caller: alice.address, agentId: 1n, nodeId: f.s.node.id, token: f.s.token });
+    expect(await desk.redeemDue(redeemer(f))).to.equal(1);
+    expect(await f.escrow.redeemed(channel)).to.equal(4n * FLK);
+    expect(desk.due().map((d) => d.voucher.cumulative)).to.deep.equal([10n * FLK]);
+    await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 6n * FLK);
+    expect(await desk.redeemDue(redeemer(f))).to.equal(1);
+    expect(await f.escrow.redeemed(channel)).to.equal(10n * FLK);
+    expect(desk.due()).to.deep.equal([]);
+    // 20% of the 10 vouched to the node's operator.
+    expect(await f.escrow.earnings(f.s.token, f.s.node.owner.address)).to.equal(2n * FLK);
   });
 });

@@ -18,6 +18,7 @@ import { KeyPair } from "../../../node/consensus/types/crypto";
 import { startEdgeNode } from "../../../node/edge/edgeNode";
 import { FLK } from "../../../protocol/units";
 import { signedVoucher, tokenDeskSuite } from "../../../testkit/tokenCalls";
+import { receiptBlock } from "../../../node/chain/tokenCallKeeper";
 import { agentsSupervisor } from "../../../testkit/agentsSupervisor";
 
 /** The example agent (examples/agents/counter.js): it counts its calls in its store. */
@@ -85,7 +86,7 @@ describe("agents: calls paid in the creator token through the gateway (agents pr
       expect((await call(6n * FLK)).status).to.equal(402);
       expect([(await fetch(url, { headers: { "x-fleek-pay": "token", "x-fleek-voucher": "{" } })).status]).to.deep.equal([402]);
       expect(desk.due().map((d) => d.voucher.cumulative)).to.deep.equal([4n * FLK]);
-      await desk.redeemDue(async ({ voucher, signature }) => void (await (await escrow.redeem(voucher, signature)).wait()));
+      await desk.redeemDue(async ({ voucher, signature }) => receiptBlock(await (await escrow.redeem(voucher, signature)).wait()));
       expect(await escrow.earnings(s.token, s.creator.address)).to.equal(2_800_000_000_000_000_000n);
       await escrow.connect(alice).deposit(s.creator.address, s.node.id, 2n * FLK);
       expect([(await call(6n * FLK)).body]).to.deep.equal(["3"]);
