@@ -11,13 +11,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Primary } from "../../../node/consensus/primary/primary";
-import { Certificate, Digest, genesis, makeCertificate, signHeader, signVote } from "../../../node/consensus/types/messages";
-import { decodePrimary, encodePrimary, PrimaryMessage } from "../../../node/consensus/types/wire";
-import { PeerNetwork } from "../../../node/network/peerNetwork";
+import { Certificate, genesis, makeCertificate, signHeader, signVote } from "../../../node/consensus/types/messages";
+import { encodePrimary, PrimaryMessage } from "../../../node/consensus/types/wire";
 import { ConsensusStore } from "../../../node/storage/consensusStore";
-import { Worker } from "../../../node/consensus/worker/worker";
-import { Logger } from "../../../node/logger";
 import { testCommittee } from "./dagFixtures";
+import { standInPrimary } from "./standInPrimary";
 import { waitFor } from "./cluster";
 
 describe("Primary: catch-up below the highest round held", function () {
@@ -60,40 +58,15 @@ describe("Primary: catch-up below the highest round held", function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "catch-up-"));
     const s = (store = new ConsensusStore(dir, committee.epoch, { gcDepth: 50 }));
     const ranges: { from: number; to: number }[] = [];
-    let deliver: (from: number, frame: Buffer) => void = () => {};
     const reply = (m: PrimaryMessage) => {
       if (m.kind !== "certificates-range") return; // by digest: not in the peers' memory any more
       ranges.push({ from: m.from, to: m.to });
       const found = all.filter((c) => c.header.round >= m.from && c.header.round <= m.to);
       setImmediate(() => deliver(1, encodePrimary({ kind: "certificates", certificates: found })));
     };
-    const network = {
-      onFrame: (h: typeof deliver) => void (deliver = h),
-      broadcast: () => {},
-      send: (_to: number, frame: Buffer) => {
-        reply(decodePrimary(frame));
-        return true;
-      },
-      pending: () => 0,
-    };
-    const worker = { onOwnBatch: (_d: Digest) => {}, fetch: async () => true, setRounds: () => {} };
-    primary = new Primary({
-      committee,
-      me: 0,
-      key: keys[0],
-      network: network as unknown as PeerNetwork,
-      store: s,
-      worker: worker as unknown as Worker,
-      logger: new Logger({}, 100),
-      headerBatches: 1,
-      maxHeaderBatches: 10,
-      maxHeaderDelayMs: 60_000,
-      headerResendMs: 60_000,
-      syncRetryMs: 60_000,
-      maxFrame: 1 << 20,
-      gcDepth: 50,
-    });
-    primary.recover();
+    const node = standInPrimary(committee, keys, s, 50, reply);
+    primary = node.primary;
+    const deliver = node.deliver;
 
     // What node 0 held when it stopped, then the live certificates of the others.
     for (const c of [round1[0], round1[1], round1[2], x, y, ...rounds.slice(2).flat()]) deliver(1, encodePrimary({ kind: "certificate", certificate: c }));

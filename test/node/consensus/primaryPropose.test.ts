@@ -12,12 +12,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Primary } from "../../../node/consensus/primary/primary";
 import { Certificate, Digest, genesis, Header, hex, makeCertificate, signHeader, signVote } from "../../../node/consensus/types/messages";
-import { decodePrimary, encodePrimary, PrimaryMessage } from "../../../node/consensus/types/wire";
-import { PeerNetwork } from "../../../node/network/peerNetwork";
+import { encodePrimary, PrimaryMessage } from "../../../node/consensus/types/wire";
 import { ConsensusStore } from "../../../node/storage/consensusStore";
-import { Worker } from "../../../node/consensus/worker/worker";
-import { Logger } from "../../../node/logger";
 import { testCommittee } from "./dagFixtures";
+import { standInPrimary } from "./standInPrimary";
 import { waitFor } from "./cluster";
 
 function digest(n: number): Digest {
@@ -47,40 +45,18 @@ describe("Primary: proposing the next header", function () {
   function start(beforeOwnHeader: (h: Header) => void = () => {}) {
     const s = (store = new ConsensusStore(dir, committee.epoch, { gcDepth: GC_DEPTH }));
     const sent: PrimaryMessage[] = [];
-    let deliver: (from: number, frame: Buffer) => void = () => {};
-    const network = {
-      onFrame: (h: typeof deliver) => void (deliver = h),
-      broadcast: (frame: Buffer) => void sent.push(decodePrimary(frame)),
-      send: (_to: number, frame: Buffer) => sent.push(decodePrimary(frame)) > 0,
-      pending: () => 0,
-    };
-    const worker = { onOwnBatch: (_d: Digest) => {}, fetch: async () => true, setRounds: () => {} };
     const record = s.recordOwnHeader.bind(s);
     s.recordOwnHeader = (h: Header): Promise<void> => {
       beforeOwnHeader(h);
       return record(h);
     };
-    primary = new Primary({
-      committee,
-      me: 0,
-      key: keys[0],
-      network: network as unknown as PeerNetwork,
-      store: s,
-      worker: worker as unknown as Worker,
-      logger: new Logger({}, 100),
-      headerBatches: 1,
-      maxHeaderBatches: 10,
-      maxHeaderDelayMs: 60_000,
-      headerResendMs: 60_000,
-      syncRetryMs: 60_000,
-      maxFrame: 1 << 20,
-      gcDepth: GC_DEPTH,
-    });
-    primary.recover();
+    const node = standInPrimary(committee, keys, s, GC_DEPTH, (m) => void sent.push(m));
+    primary = node.primary;
+    const deliver = node.deliver;
     const headers = (round: number): Header[] =>
       sent.flatMap((m) => (m.kind === "header" && m.header.round === round && m.header.author === 0 ? [m.header] : []));
     return {
-      batch: (d: Digest) => worker.onOwnBatch(d),
+      batch: node.batch,
       headers,
       /** Rounds of the certificates of ours the primary broadcast. */
       ownCertificates: () => sent.flatMap((m) => (m.kind === "certificate" && m.certificate.header.author === 0 ? [m.certificate.header.round] : [])),
