@@ -54,18 +54,14 @@ export interface TakeoverDeps {
  * active, non-jailed nodes of the current epoch when `hosting.registry` is set, else the config's
  * `hosting.nodes` (a node that follows no chain).
  */
-export function hostingNodes(config: HostingConfig): HostingNodes {
-  if (config.registry) {
+function hostingNodes(config: HostingConfig, provider: JsonRpcProvider | undefined): HostingNodes {
+  if (config.registry && provider) {
     const r = config.registry;
-    const registry = new RegistryHostingNodes(registryProvider(r), BigInt(r.chainId), r.address, r.pollMs);
+    const registry = new RegistryHostingNodes(provider, BigInt(r.chainId), r.address, r.pollMs);
     return () => registry.nodes();
   }
   const set = { nodes: config.nodes ?? [], left: [] };
   return async () => set;
-}
-
-function registryProvider(r: NonNullable<HostingConfig["registry"]>): JsonRpcProvider {
-  return new JsonRpcProvider(r.rpcUrl, Network.from(r.chainId), { staticNetwork: true, cacheTimeout: -1 });
 }
 
 /** Whether two records are the same leaf of a report (content, size, number, signer; not the signing time). */
@@ -99,10 +95,12 @@ export class AgentTakeover {
   ticks = 0;
 
   constructor(private readonly deps: TakeoverDeps) {
-    this.hostingNodes = hostingNodes(deps.hosting);
+    // One provider for the hosting set and the reported roots: both read the same registry.
     const r = deps.hosting.registry;
-    if (r) {
-      const chain = new RegistryReporting(registryProvider(r), BigInt(r.chainId), r.address);
+    const provider = r && new JsonRpcProvider(r.rpcUrl, Network.from(r.chainId), { staticNetwork: true, cacheTimeout: -1 });
+    this.hostingNodes = hostingNodes(deps.hosting, provider);
+    if (r && provider) {
+      const chain = new RegistryReporting(provider, BigInt(r.chainId), r.address);
       this.reportedRoot = (epoch) => chain.reportedAgentSnapshotsRoot(epoch);
     }
     this.ticker = setInterval(() => void this.snapshotChanged(), deps.hosting.snapshotEveryMs);

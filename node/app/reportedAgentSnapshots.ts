@@ -38,8 +38,11 @@ function entryFile(dir: string, agentId: bigint): string {
   return path.join(dir, FOLDER, `${agentId}.json`);
 }
 
-/** The entry of `agentId` in `dir`; undefined when it has none, or its file is too large or damaged. */
-async function readEntry(dir: string, agentId: bigint): Promise<ReportedAgentSnapshot | undefined> {
+/**
+ * Agent `agentId`'s record of the latest closed epoch that had one, with its proof; undefined when
+ * it has none, or its file is too large or damaged.
+ */
+export async function reportedAgentSnapshot(dir: string, agentId: bigint): Promise<ReportedAgentSnapshot | undefined> {
   let file: fs.promises.FileHandle | undefined;
   try {
     file = await fs.promises.open(entryFile(dir, agentId), "r");
@@ -81,7 +84,7 @@ export function writeReportedAgentSnapshots(dir: string, epoch: number, records:
     await fs.promises.mkdir(path.join(dir, FOLDER), { recursive: true });
     for (const record of records) {
       const leaf = snapshotLeaf(record);
-      const old = await readEntry(dir, leaf.agentId);
+      const old = await reportedAgentSnapshot(dir, leaf.agentId);
       if (old && old.epoch >= epoch) continue;
       const entry: ReportedAgentSnapshot = {
         epoch,
@@ -99,9 +102,4 @@ export function writeReportedAgentSnapshots(dir: string, epoch: number, records:
     if (writing.get(dir) === settled) writing.delete(dir);
   });
   return run;
-}
-
-/** Agent `agentId`'s record of the latest closed epoch that had one, with its proof, or undefined. */
-export function reportedAgentSnapshot(dir: string, agentId: bigint): Promise<ReportedAgentSnapshot | undefined> {
-  return readEntry(dir, agentId);
 }
