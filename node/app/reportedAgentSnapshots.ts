@@ -33,6 +33,8 @@ export interface ReportedAgentSnapshot {
 
 /** Writes under way per reports folder: closes merge one after the other. */
 const writing = new Map<string, Promise<void>>();
+/** Reports folders this process has swept of the temporary files a crashed process left. */
+const swept = new Set<string>();
 
 function entryFile(dir: string, agentId: bigint): string {
   return path.join(dir, FOLDER, `${agentId}.json`);
@@ -72,6 +74,19 @@ async function writeDurably(file: string, content: string): Promise<void> {
 }
 
 /**
+ * Deletes the `.tmp` files of writes a crash interrupted (each names the pid that wrote it, so a
+ * later process never reuses one, and an agent not written again would keep it for good). Runs
+ * before this process's first write in `dir`: merges are serialized, so none of its own is open.
+ */
+async function removeStrayTemporaries(dir: string): Promise<void> {
+  const folder = path.join(dir, FOLDER);
+  for (const name of await fs.promises.readdir(folder)) {
+    if (name.endsWith(".tmp")) await fs.promises.rm(path.join(folder, name), { force: true });
+  }
+  swept.add(dir);
+}
+
+/**
  * Merges the closed epoch's records into their agents' files: each agent's entry is replaced by
  * this epoch's record and its proof (the replaced one kept as its `previous`), unless it already
  * holds this epoch's or a later one's. Runs after the writes before it in `dir`; the caller (the
@@ -82,6 +97,7 @@ export function writeReportedAgentSnapshots(dir: string, epoch: number, records:
     if (records.length === 0) return;
     const proofs = agentSnapshotProofs(records.map(snapshotLeaf));
     await fs.promises.mkdir(path.join(dir, FOLDER), { recursive: true });
+    if (!swept.has(dir)) await removeStrayTemporaries(dir);
     for (const record of records) {
       const leaf = snapshotLeaf(record);
       const old = await reportedAgentSnapshot(dir, leaf.agentId);

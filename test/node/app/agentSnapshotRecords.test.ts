@@ -209,6 +209,22 @@ describe("app: agent snapshot records in the epoch state", () => {
     }
   });
 
+  it("the first close after a restart deletes the temporary files a crash left mid-write", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "reported-snapshots-"));
+    try {
+      const folder = path.join(dir, "agent-snapshots");
+      fs.mkdirSync(folder);
+      // Left by a process (another pid) killed between writing the temporary file and renaming it.
+      const strays = ["9.json.4242.tmp", "7.json.4243.tmp"];
+      for (const name of strays) fs.writeFileSync(path.join(folder, name), '{"epoch":1');
+      await writeReportedAgentSnapshots(dir, 2, [record(host7, "7", 2, 2)]);
+      expect(fs.readdirSync(folder).sort()).to.deep.equal(["7.json"]);
+      expect((await reportedAgentSnapshot(dir, 7n))?.epoch).to.equal(2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a failed write is the returned promise's rejection, not a throw into the reporter's batch", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "reported-snapshots-"));
     try {
