@@ -7,9 +7,12 @@
  * to this node in that token, over all agents, and this node has not redeemed: otherwise the call
  * is refused (402) before it runs. Deposits are per node on chain, so what the caller vouched to
  * other nodes, which this node cannot see, is paid from other deposits (docs/agents.md).
- * The desk keeps the latest voucher of each channel and redeems them on chain ({@link redeemDue}).
+ * The desk keeps the latest voucher of each channel and redeems them on chain ({@link redeemDue}); when
+ * its table is full, a new paying caller takes the place of a channel left part-paid by a caller
+ * whose deposit for this node is empty (docs/agents.md "Part-paid channels give up their place").
  * With a `file`, each voucher is on disk before its call is admitted and a restarted node redeems it:
- * the vouchers are the operator's money for calls already served.
+ * the vouchers are the operator's money for calls already served. The file also keeps the block of
+ * the last redemption, so a restarted desk still refuses reads of a chain reader behind it.
  */
 import type { TypedDataDomain } from "ethers";
 import { tokenVoucherSignatureFault, type TokenVoucher } from "../../protocol/tokenVoucher";
@@ -45,7 +48,11 @@ export interface TokenCallDeskOptions {
   /** TokenCallEscrow's EIP-712 domain. */
   domain: TypedDataDomain;
   chain: TokenCallChain;
-  /** Most channels held with unredeemed vouchers (default 100,000): a new caller beyond it is refused until a redemption frees room. */
+  /**
+   * Most channels held with unredeemed vouchers (default 100,000): a new caller beyond it is
+   * refused until a redemption frees room, or takes the place of a channel its last redemption
+   * round left unpaid with the caller's deposit for this node empty (docs/agents.md).
+   */
   maxChannels?: number;
   /** The append-only log the vouchers are kept in across restarts (undefined: in memory only). */
   file?: string;
@@ -63,8 +70,19 @@ export class TokenCallDesk {
   private log: AppendLog | undefined;
   /** Bumped whenever this desk's redemptions change the chain or its channels: an admission whose reads span a bump reads again. */
   private redemptions = 0;
-  /** The block of this desk's last redemption: an admission reading an older block would see the deposit it took. */
+  /**
+   * The newest block whose redemptions the channels' `redeemed` reflect (this desk's last
+   * redemption receipt, or a read that showed a channel redeemed further): an admission reading an
+   * older block would see a deposit those redemptions took. Kept in the log: after a restart the
+   * replayed `redeemed` are as new as it.
+   */
   private redeemedBlock = 0;
+  /**
+   * Channels the last redemption round left due with the caller's deposit for this node empty,
+   * oldest first: when the table is full a new paying caller takes the place of the first one
+   * (read empty again at its admission's block).
+   */
+  private readonly unpaid = new Set<string>();
 
   constructor(private readonly o: TokenCallDeskOptions) {
     this.maxChannels = o.maxChannels ?? 100_000;
@@ -98,11 +116,13 @@ export class TokenCallDesk {
     const fault = tokenVoucherSignatureFault(this.o.domain, voucher, v.signature);
     if (fault) return fault;
     const key = channelKey(voucher);
-    const known = this.channels.get(key);
-    if (!known && this.channels.size >= this.maxChannels) return "this node holds too many unredeemed channels: try again later";
-    const read = await this.readChannel(voucher);
+    const full = !this.channels.has(key) && this.channels.size >= this.maxChannels;
+    // Full: the oldest unpaid channel is the one this call may replace, if its deposit is still empty.
+    const replace = full ? this.unpaid.values().next().value : undefined;
+    if (full && replace === undefined) return TOO_MANY_CHANNELS;
+    const read = await this.readChannel(voucher, replace);
     if (typeof read === "string") return read;
-    const { onChain, deposit } = read;
+    const { block, onChain, deposit } = read;
 
     // No await from here: check and record at once.
     if (this.closed) return "this node is shutting down: try again later"; // its voucher could no longer be kept
@@ -116,6 +136,8 @@ export class TokenCallDesk {
     const vouched = this.outstanding(voucher, key) + voucher.cumulative - redeemed;
     if (vouched > available)
       return `the deposit of ${voucher.caller} in ${voucher.token} for node ${this.o.nodeId} covers ${available} (less a requested withdrawal), ${vouched} would be vouched to this node over all its agents: deposit more for node ${this.o.nodeId} in TokenCallEscrow`;
+    if (!current && this.channels.size >= this.maxChannels && !this.evict(replace, read.replaced)) return TOO_MANY_CHANNELS;
+    if (onChain > (current?.redeemed ?? 0n)) this.raiseRedeemedBlock(block); // redeemed by someone else: the channel is as new as `block`
     this.channels.set(key, { ...v, redeemed });
     if (this.log) {
       // The call is served only once its voucher survives a crash.
@@ -125,21 +147,41 @@ export class TokenCallDesk {
     return undefined;
   }
 
-  /** What the chain shows of `voucher`'s channel and deposit, read together after this desk's last redemption; or why not (a 402's message). */
-  private async readChannel(voucher: TokenVoucher): Promise<{ onChain: bigint; deposit: { balance: bigint; pending: bigint } } | string> {
+  /**
+   * What the chain shows of `voucher`'s channel and deposit, and of the deposit of the channel
+   * `replace` (if any) would take the place of, read together at one block after this desk's last
+   * redemption; or why not (a 402's message).
+   */
+  private async readChannel(voucher: TokenVoucher, replace: string | undefined): Promise<ChannelRead | string> {
+    const other = replace === undefined ? undefined : this.channels.get(replace)?.voucher;
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
       const seen = this.redemptions;
       const block = await this.o.chain.blockNumber();
       // A reader behind (a lagging RPC) still shows the deposit this desk's redemption took.
       if (block < this.redeemedBlock)
         return `this node's chain reader is at block ${block}, before its last redemption at ${this.redeemedBlock}: try again shortly`;
-      const [onChain, deposit] = await Promise.all([
+      const [onChain, deposit, replaced] = await Promise.all([
         this.o.chain.redeemedOf(voucher, block),
         this.o.chain.depositOf(voucher.caller, voucher.token, this.o.nodeId, block),
+        other && this.o.chain.depositOf(other.caller, other.token, this.o.nodeId, block),
       ]);
-      if (this.redemptions === seen) return { onChain, deposit };
+      if (this.redemptions === seen) return { block, onChain, deposit, replaced };
     }
     return "this node is redeeming vouchers of this deposit: try again shortly";
+  }
+
+  /**
+   * Forgets unpaid channel `key` to make room, if the caller's deposit for this node was still
+   * empty at the admission's block (`deposit`): its rest could be paid only by a new deposit. If the
+   * caller deposited again the channel is payable and stays (the next round redeems it).
+   */
+  private evict(key: string | undefined, deposit: { balance: bigint } | undefined): boolean {
+    // Unmarked either way: evicted, payable, or taken by a racing admission already.
+    if (key === undefined || !this.unpaid.delete(key) || !this.channels.has(key)) return false;
+    if (!deposit || deposit.balance > 0n) return false;
+    this.channels.delete(key);
+    this.log?.append(encodeEvicted(key)); // synced with the voucher that takes its place
+    return true;
   }
 
   /** The latest voucher of every channel that pays more than it redeemed. */
@@ -153,8 +195,9 @@ export class TokenCallDesk {
    * what the chain shows the channel redeemed and forgets the channels it settled. The contract pays
    * at most the deposit, so a redemption may settle part of its voucher: the rest stays due. A failed
    * redemption keeps its channel for the next round, unless the chain shows the voucher redeemed
-   * already (by anyone, or by this node before a restart lost the record of it).
-   * Returns how many this round redeemed.
+   * already (by anyone, or by this node before a restart lost the record of it). A channel left due
+   * with the caller's deposit for this node empty is marked unpaid: a new caller may take its place
+   * when the table is full. Returns how many this round redeemed.
    */
   async redeemDue(send: (v: SignedTokenVoucher) => Promise<number>): Promise<number> {
     let count = 0;
@@ -163,29 +206,46 @@ export class TokenCallDesk {
       try {
         block = await send(v);
         count++;
-        this.redeemedBlock = Math.max(this.redeemedBlock, block);
+        this.raiseRedeemedBlock(block);
         this.redemptions++;
       } catch {
         // Read below: redeemed already, or not at all.
       }
-      const onChain = await this.o.chain.redeemedOf(v.voucher, block).catch(() => undefined);
-      if (onChain !== undefined) this.settle(v.voucher, onChain);
+      const at = block ?? (await this.o.chain.blockNumber().catch(() => undefined));
+      if (at === undefined) continue;
+      const [onChain, deposit] = await Promise.all([
+        this.o.chain.redeemedOf(v.voucher, at).catch(() => undefined),
+        this.o.chain.depositOf(v.voucher.caller, v.voucher.token, this.o.nodeId, at).catch(() => undefined),
+      ]);
+      if (onChain !== undefined) this.settle(v.voucher, onChain, at);
+      const key = channelKey(v.voucher);
+      if (deposit?.balance === 0n && this.channels.has(key)) this.unpaid.add(key);
+      else this.unpaid.delete(key);
     }
     await this.log?.sync();
     return count;
   }
 
-  /** Records that `voucher`'s channel redeemed `onChain` on chain, and forgets the channel if that settles it. */
-  private settle(voucher: TokenVoucher, onChain: bigint): void {
+  /** Records that `voucher`'s channel redeemed `onChain` on chain at block `at`, and forgets the channel if that settles it. */
+  private settle(voucher: TokenVoucher, onChain: bigint, at: number): void {
     const key = channelKey(voucher);
     const c = this.channels.get(key);
     if (!c || onChain <= c.redeemed) return;
+    this.raiseRedeemedBlock(at);
     c.redeemed = onChain;
     this.redemptions++;
     // A call admitted meanwhile may have raised the channel above what is redeemed: then it stays.
     if (c.voucher.cumulative <= onChain) this.channels.delete(key);
-    // Not synced: a lost redemption record only makes the next round ask the chain again.
+    // Not synced: a lost redemption record only makes the next round ask the chain again. It
+    // follows its block's record, so a replay never restores it without the block.
     this.log?.append(encodeRedeemed(key, onChain));
+  }
+
+  /** Raises {@link redeemedBlock} to `block`, in the log before any record of what was redeemed there. */
+  private raiseRedeemedBlock(block: number): void {
+    if (block <= this.redeemedBlock) return;
+    this.redeemedBlock = block;
+    this.log?.append(encodeRedeemedBlock(block));
   }
 
   /** Flushes and closes the log; the desk admits nothing after. */
@@ -200,6 +260,14 @@ export class TokenCallDesk {
   private replay(payload: Buffer): void {
     const r = decodeRecord(payload);
     if (!r) return; // written by this desk and CRC-checked: only a newer format's record, which this one cannot use
+    if ("block" in r) {
+      this.redeemedBlock = Math.max(this.redeemedBlock, r.block);
+      return;
+    }
+    if ("evicted" in r) {
+      this.channels.delete(r.evicted);
+      return;
+    }
     if ("redeemed" in r) {
       const c = this.channels.get(r.key);
       if (c && c.redeemed < r.redeemed) c.redeemed = r.redeemed;
@@ -211,9 +279,9 @@ export class TokenCallDesk {
     else if (c.voucher.cumulative < r.voucher.cumulative) this.channels.set(key, { ...r, redeemed: c.redeemed });
   }
 
-  /** The records a rewritten log holds: each live channel's voucher and what it redeemed. */
+  /** The records a rewritten log holds: the last redemption's block, each live channel's voucher and what it redeemed. */
   private liveRecords(): Buffer[] {
-    const records: Buffer[] = [];
+    const records: Buffer[] = this.redeemedBlock > 0 ? [encodeRedeemedBlock(this.redeemedBlock)] : [];
     for (const [key, c] of this.channels) {
       records.push(encodeVoucher(c));
       if (c.redeemed > 0n) records.push(encodeRedeemed(key, c.redeemed));
@@ -235,6 +303,17 @@ export class TokenCallDesk {
 /** Reads of one admission before it gives up while this desk's redemptions keep landing. */
 const READ_ATTEMPTS = 3;
 
+/** The 402's message when the table of channels is full. */
+const TOO_MANY_CHANNELS = "this node holds too many unredeemed channels: try again later";
+
+/** An admission's reads, at `block`: its channel's redemptions, its deposit and that of the unpaid channel it may replace. */
+interface ChannelRead {
+  block: number;
+  onChain: bigint;
+  deposit: { balance: bigint; pending: bigint };
+  replaced: { balance: bigint } | undefined;
+}
+
 function channelKey(v: TokenVoucher): string {
   return `${v.caller.toLowerCase()}:${v.agentId}:${v.nodeId}:${v.token.toLowerCase()}`;
 }
@@ -251,9 +330,23 @@ function encodeRedeemed(key: string, redeemed: bigint): Buffer {
   return Buffer.from(JSON.stringify({ channel: key, redeemed: String(redeemed) }));
 }
 
-function decodeRecord(payload: Buffer): SignedTokenVoucher | { key: string; redeemed: bigint } | undefined {
+/** A log record: the desk's redemptions are known up to block `block` ({@link TokenCallDesk}'s `redeemedBlock`). */
+function encodeRedeemedBlock(block: number): Buffer {
+  return Buffer.from(JSON.stringify({ redeemedBlock: block }));
+}
+
+/** A log record: unpaid channel `key` was forgotten to make room for a new caller. */
+function encodeEvicted(key: string): Buffer {
+  return Buffer.from(JSON.stringify({ evicted: key }));
+}
+
+type LogRecord = SignedTokenVoucher | { key: string; redeemed: bigint } | { block: number } | { evicted: string };
+
+function decodeRecord(payload: Buffer): LogRecord | undefined {
   try {
     const r = JSON.parse(payload.toString("utf8")) as Record<string, unknown>;
+    if (typeof r.redeemedBlock === "number") return { block: r.redeemedBlock };
+    if (typeof r.evicted === "string") return { evicted: r.evicted };
     if (typeof r.channel === "string" && typeof r.redeemed === "string") return { key: r.channel, redeemed: BigInt(r.redeemed) };
     const { caller, agentId, nodeId, token, cumulative, signature } = r;
     if (typeof caller !== "string" || typeof agentId !== "string" || typeof nodeId !== "number" || typeof token !== "string") return undefined;

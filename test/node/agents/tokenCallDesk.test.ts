@@ -22,6 +22,7 @@ import type { LogDamage } from "../../../node/storage/appendLog";
 import { FLK } from "../../../protocol/units";
 import { tokenChannelId } from "../../../protocol/tokenVoucher";
 import { registerNodes } from "../../../testkit/registry";
+import { fundWithFlk } from "../../../testkit/flk";
 import { buyCreatorToken, signedVoucher, tokenDeskSuite } from "../../../testkit/tokenCalls";
 
 type DeskSuite = Awaited<ReturnType<typeof tokenDeskSuite>>;
@@ -41,6 +42,24 @@ function tempFile(): string {
 /** The node's redemption: TokenCallEscrow.redeem from the node's operator, resolving to its receipt's block. */
 function redeemer(f: DeskSuite): (v: SignedTokenVoucher) => Promise<number> {
   return async ({ voucher, signature }) => receiptBlock(await (await f.escrow.connect(f.s.node.owner).redeem(voucher, signature)).wait());
+}
+
+/** The suite's chain reader, except that while `lagAt()` is a block it is a lagging RPC: its head and every read are at that block. */
+function laggingChain(f: DeskSuite, lagAt: () => number | undefined): TokenCallChain {
+  return {
+    ...f.chain,
+    blockNumber: async () => lagAt() ?? f.chain.blockNumber(),
+    depositOf: async (caller, token, nodeId, blockTag) => {
+      const at = lagAt();
+      if (at === undefined) return f.chain.depositOf(caller, token, nodeId, blockTag);
+      const [balance, pending] = await f.escrow.deposits(caller, token, nodeId, { blockTag: at });
+      return { balance, pending };
+    },
+    redeemedOf: async (v, blockTag) => {
+      const at = lagAt();
+      return at === undefined ? f.chain.redeemedOf(v, blockTag) : f.escrow.redeemed(tokenChannelId(v), { blockTag: at });
+    },
+  };
 }
 
 /** The fixture and a desk of its own: the chain is restored per test, a desk's memory is not. */
@@ -324,18 +343,8 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     const f = await loadFixture(tokenDeskSuite);
     const [alice] = f.s.callers;
     await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
-    // Once `lagAt` is set, a lagging RPC: its head and every read are at that block.
     let lagAt: number | undefined;
-    const chain: TokenCallChain = {
-      ...f.chain,
-      blockNumber: async () => lagAt ?? f.chain.blockNumber(),
-      depositOf: async (caller, token, nodeId, blockTag) => {
-        if (lagAt === undefined) return f.chain.depositOf(caller, token, nodeId, blockTag);
-        const [balance, pending] = await f.escrow.deposits(caller, token, nodeId, { blockTag: lagAt });
-        return { balance, pending };
-      },
-      redeemedOf: async (v, blockTag) => (lagAt === undefined ? f.chain.redeemedOf(v, blockTag) : f.escrow.redeemed(tokenChannelId(v), { blockTag: lagAt })),
-    };
+    const chain = laggingChain(f, () => lagAt);
     const desk = new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain });
     for (let call = 1n; call <= 5n; call++) expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK * call))).to.equal(undefined);
     const before = await hre.ethers.provider.getBlockNumber();
@@ -347,6 +356,93 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     lagAt = undefined;
     expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK))).to.match(/at least 12000000000000000000/);
     expect(desk.due()).to.deep.equal([]);
+  });
+
+  it("remembers its last redemption's block across restarts and a rewrite of its file: a lagging reader is still refused after reopening", async () => {
+    const f = await loadFixture(tokenDeskSuite);
+    const [alice, bob] = f.s.callers;
+    await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
+    await f.escrow.connect(bob).deposit(f.s.creator.address, f.s.node.id, 500n * FLK);
+    let lagAt: number | undefined;
+    const chain = laggingChain(f, () => lagAt);
+    const file = tempFile();
+    const open = () => new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain, file, logBytes: 2048 });
+    let desk = open();
+    for (let call = 1n; call <= 5n; call++) expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK * call))).to.equal(undefined);
+    const before = await hre.ethers.provider.getBlockNumber();
+    expect(await desk.redeemDue(redeemer(f))).to.equal(1); // alice's 10: her whole deposit, at block before + 1
+    await desk.close();
+    // A restart behind an RPC still at the block before the redemption, which shows alice's 10 unspent.
+    const behind = new RegExp(`chain reader is at block ${before}, before its last redemption at ${before + 1}: try again`);
+    desk = open();
+    lagAt = before;
+    expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK))).to.match(behind);
+    // Bob's calls, on an RPC caught up, grow the file until it is rewritten to the live channels: alice's settled one is gone.
+    lagAt = undefined;
+    const sizes = [fs.statSync(file).size];
+    for (let call = 1n; sizes.length < 2 || sizes[sizes.length - 1] >= sizes[sizes.length - 2]; call++) {
+      expect(call).to.be.below(20n);
+      expect(await desk.admit(1n, 6, await signedVoucher(f.s, bob, 2n * FLK * call))).to.equal(undefined);
+      sizes.push(fs.statSync(file).size);
+    }
+    expect(fs.readFileSync(file, "utf8").toLowerCase()).to.not.include(alice.address.slice(2).toLowerCase());
+    await desk.close();
+    desk = open();
+    lagAt = before;
+    expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK))).to.match(behind);
+    // Caught up, the chain shows alice's deposit spent.
+    lagAt = undefined;
+    expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 12n * FLK))).to.match(/covers 0 /);
+    await desk.close();
+  });
+
+  it("lets a new paying caller take the place of a channel left part-paid by a caller who withdrew when its table is full, and keeps one whose caller deposited again", async () => {
+    const f = await loadFixture(tokenDeskSuite);
+    const [alice, bob] = f.s.callers;
+    const carol = (await hre.ethers.getSigners())[13];
+    await fundWithFlk(f.s, [carol.address], 1_000n * FLK);
+    await buyCreatorToken(f.s, carol, f.s.creator.address, 100n * FLK);
+    await (await hre.ethers.getContractAt("IERC20", f.s.token)).connect(carol).approve(await f.escrow.getAddress(), hre.ethers.MaxUint256);
+    const file = tempFile();
+    const open = () => new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain: f.chain, file, maxChannels: 2 });
+    let desk = open();
+    // Alice and bob vouch 10 each against deposits of 10, then take 6 back before the node redeems: 4 paid each, 6 unpaid.
+    for (const caller of [alice, bob]) {
+      await f.escrow.connect(caller).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
+      expect(await desk.admit(1n, 6, await signedVoucher(f.s, caller, 10n * FLK))).to.equal(undefined);
+      await f.escrow.connect(caller).requestWithdrawal(f.s.token, f.s.node.id, 6n * FLK);
+    }
+    await time.increase(3_600);
+    for (const caller of [alice, bob]) await f.escrow.connect(caller).withdraw(f.s.token, f.s.node.id);
+    expect(await desk.redeemDue(redeemer(f))).to.equal(2);
+    const cumulatives = () => desk.due().map((d) => [d.voucher.caller, d.voucher.cumulative]);
+    expect(cumulatives()).to.deep.equal([
+      [alice.address, 10n * FLK],
+      [bob.address, 10n * FLK],
+    ]);
+    // A caller who cannot pay takes no one's place.
+    expect(await desk.admit(1n, 6, await signedVoucher(f.s, carol, 2n * FLK))).to.match(/covers 0 /);
+    expect(cumulatives()).to.have.length(2);
+    // Alice deposits again: her rest is payable, so her channel stays (and the next round redeems it).
+    await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, FLK);
+    await f.escrow.connect(carol).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
+    expect(await desk.admit(1n, 6, await signedVoucher(f.s, carol, 2n * FLK))).to.match(/too many unredeemed channels/);
+    // Bob's deposit is still empty: carol takes his place.
+    expect(await desk.admit(1n, 6, await signedVoucher(f.s, carol, 2n * FLK))).to.equal(undefined);
+    const kept = [
+      [alice.address, 10n * FLK],
+      [carol.address, 2n * FLK],
+    ];
+    expect(cumulatives()).to.deep.equal(kept);
+    // Forgotten on disk too.
+    await desk.close();
+    desk = open();
+    expect(cumulatives()).to.deep.equal(kept);
+    // Alice's 1 and carol's 2 are redeemed: 20% of 4 + 4 + 1 + 2 to the node's operator.
+    expect(await desk.redeemDue(redeemer(f))).to.equal(2);
+    expect(cumulatives()).to.deep.equal([[alice.address, 10n * FLK]]);
+    expect(await f.escrow.earnings(f.s.token, f.s.node.owner.address)).to.equal(2_200_000_000_000_000_000n);
+    await desk.close();
   });
 
   it("keeps the unpaid rest of a voucher the contract paid only in part, and redeems it once the caller deposits again", async () => {
