@@ -4,6 +4,7 @@
  * blockstore before it starts (BlockStore.put), an operator token for the management routes.
  */
 import type { ChildProcess } from "node:child_process";
+import { Wallet } from "ethers";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -14,8 +15,10 @@ import type { NodeConfigFile } from "../node/config";
 import type { Parameters } from "../node/consensus/parameters";
 import type { KeyPair } from "../node/consensus/types/crypto";
 import { spawnNode } from "../node/nodeProcess";
+import { signNodeKeyProof } from "../protocol/nodeKeyProof";
 import { waitForService } from "./functionNode";
 import { freePorts } from "./freePorts";
+import { MIN_STAKE, type RegistrySuite, type TestNode } from "./registry";
 
 /** An agent to host: its bundle's source and its config JSON. */
 export interface AgentSpec {
@@ -66,6 +69,20 @@ export async function planAgentNode(): Promise<AgentNodePlan> {
     key: nodes[0].key,
     gatewayUrl: `http://127.0.0.1:${ports[3]}`,
   };
+}
+
+/**
+ * Registers the planned node on the test registry as operator `i`, with its Ed25519 key and its
+ * gateway at 127.0.0.1 (the other ports unused by the agents tests, but non-zero) and a fresh signer.
+ */
+export async function registerAgentNode(s: RegistrySuite, chainId: bigint, i: number, plan: AgentNodePlan): Promise<TestNode> {
+  const owner = s.operators[i];
+  const signer = new Wallet(Wallet.createRandom().privateKey);
+  const gateway = Number(new URL(plan.gatewayUrl).port);
+  const ports = { primary: gateway + 1, worker: gateway + 2, mempool: gateway + 3, rpc: gateway + 3, pool: gateway + 3, gateway };
+  const proof = await signNodeKeyProof(chainId, await s.registry.getAddress(), owner.address, plan.key, signer);
+  await s.registry.connect(owner).register(`0x${plan.nodeKey}`, signer.address, { host: "127.0.0.1", ports }, MIN_STAKE, proof.signerProof, proof.keyProof);
+  return { id: Number(await s.registry.nodeCount()), owner, signer, key: `0x${plan.nodeKey}` };
 }
 
 /** Stores the agents' bundles and configs and starts a node hosting them under `limits`. */

@@ -71,6 +71,11 @@ contract NodeRegistry is NodeStaking, EIP712, IEpochReportErrors {
     /// @notice XOR of the secrets revealed in each epoch.
     mapping(uint64 epoch => bytes32) public beaconMix;
     mapping(uint64 epoch => uint32[]) private _committers;
+    /// @notice The `agentSnapshotsRoot` of each reported epoch's report: zero for an epoch not
+    /// reported (not over, or skipped) and for a report whose epoch snapshotted no agent, none of
+    /// which proves a record. Kept in storage so a node taking an agent over reads it in one call at
+    /// the latest block, where the {EpochReported} event alone needed an archive endpoint.
+    mapping(uint64 epoch => bytes32) public agentSnapshotsRoot;
 
     /// @notice A new epoch started.
     event EpochStarted(uint64 indexed epoch, uint64 start, uint64 duration);
@@ -189,6 +194,7 @@ contract NodeRegistry is NodeStaking, EIP712, IEpochReportErrors {
         if (lastNodeId > nodeCount) revert NodeRegistryBadMeasurement(lastNodeId);
         bytes32 digest = _hashTypedDataV4(hash);
         uint32[] memory signers = _checkSignatures(digest, signatures, e);
+        agentSnapshotsRoot[e] = report.agentSnapshotsRoot;
         _emitReported(e, digest, report, reportLength, signers);
         escrow.debit(e, report.usage, report.charges);
         rewards.settle(e, report.rewardsRoot, report.totalFlkWeight, report.totalUsdcWeight);

@@ -20,6 +20,7 @@ import { JsonRpcProvider, Network } from "ethers";
 import { RegistryHostingNodes } from "../chain/registryHostingNodes";
 import { RegistryReporting } from "../chain/registryReporting";
 import { marketplaceAgentId, verifyAgentSnapshotLeaf } from "../../protocol/agentSnapshots";
+import { agentHostOrder } from "../../protocol/agentHosting";
 import { AgentHosting, type HostingNodes, type HostNode } from "./agentHosting";
 import { newestRecord, snapshotLeaf, snapshotRecordRefusal, type SnapshotRecord } from "./agentRecords";
 import type { AgentLimits, HostingConfig } from "./agentsConfig";
@@ -28,6 +29,8 @@ import type { AgentLimits, HostingConfig } from "./agentsConfig";
 const RECORD_KEEPERS = 2;
 /** Nodes asked for a reported record's proof besides this one (the first of the agent's order after it). */
 const PROOF_SOURCES = 3;
+/** Committee members asked for it as well (those not asked already, first in the agent's order): only members keep proofs. */
+const PROOF_COMMITTEE_SOURCES = 3;
 /** Largest proof answer read (a record and a path of 32-byte hashes). */
 const MAX_PROOF_BYTES = 64 * 1024;
 /** Time the chain has to answer for the roots of the epochs a take-over's proofs name. */
@@ -52,16 +55,17 @@ export interface TakeoverDeps {
 /**
  * The hosting set's one source (docs/agents-runtime.md "Hosting and take-over"): the registry's
  * active, non-jailed nodes of the current epoch when `hosting.registry` is set, else the config's
- * `hosting.nodes` (a node that follows no chain).
+ * `hosting.nodes` (a node that follows no chain). With the registry, also its committee: the nodes
+ * that keep the reported snapshot proofs.
  */
-function hostingNodes(config: HostingConfig, provider: JsonRpcProvider | undefined): HostingNodes {
+function hostingNodes(config: HostingConfig, provider: JsonRpcProvider | undefined): { nodes: HostingNodes; committee?: () => Promise<HostNode[]> } {
   if (config.registry && provider) {
     const r = config.registry;
     const registry = new RegistryHostingNodes(provider, BigInt(r.chainId), r.address, r.pollMs);
-    return () => registry.nodes();
+    return { nodes: () => registry.nodes(), committee: () => registry.committee() };
   }
   const set = { nodes: config.nodes ?? [], left: [] };
-  return async () => set;
+  return { nodes: async () => set };
 }
 
 /** Whether two records are the same leaf of a report (content, size, number, signer; not the signing time). */
@@ -79,6 +83,8 @@ export function readRecord(dir: string, name = OWN_RECORD): SnapshotRecord | und
 export class AgentTakeover {
   private view: Promise<AgentHosting> | undefined;
   private readonly hostingNodes: HostingNodes;
+  /** The registry's committee (current, then the one before), on a node that follows the registry. */
+  private readonly committee: (() => Promise<HostNode[]>) | undefined;
   /** The chain's `agentSnapshotsRoot` of a reported epoch, on a node that follows the registry. */
   private readonly reportedRoot: ((epoch: number) => Promise<string | undefined>) | undefined;
   /** Per agent, the record its latest report holds, proven at its last adoption here: the floor of what is restored. */
@@ -98,7 +104,7 @@ export class AgentTakeover {
     // One provider for the hosting set and the reported roots: both read the same registry.
     const r = deps.hosting.registry;
     const provider = r && new JsonRpcProvider(r.rpcUrl, Network.from(r.chainId), { staticNetwork: true, cacheTimeout: -1 });
-    this.hostingNodes = hostingNodes(deps.hosting, provider);
+    ({ nodes: this.hostingNodes, committee: this.committee } = hostingNodes(deps.hosting, provider));
     if (r && provider) {
       const chain = new RegistryReporting(provider, BigInt(r.chainId), r.address);
       this.reportedRoot = (epoch) => chain.reportedAgentSnapshotsRoot(epoch);
@@ -271,8 +277,31 @@ export class AgentTakeover {
   }
 
   /**
-   * The record of the latest epoch report holding marketplace agent `id` that this node or the
-   * first nodes of its order serve (`GET /agents/_snapshots/<id>`), proven against the root the
+   * Where `id`'s reported record is asked for: this node, the first {@link PROOF_SOURCES} after it
+   * in the agent's order, and the first {@link PROOF_COMMITTEE_SOURCES} committee members not among
+   * those in that order (only members that closed a report keep its proofs, and the agent's order
+   * reaches them only by chance). At most 7 gateways, asked in parallel.
+   */
+  private async proofSources(id: string): Promise<string[]> {
+    const hosting = await this.hosting();
+    const successors = await hosting.successors(id, PROOF_SOURCES);
+    const asked = new Set([hosting.selfKey, ...successors.map((n) => n.nodeKey)]);
+    let members: HostNode[] = [];
+    try {
+      members = (await this.committee?.()) ?? [];
+    } catch (error) {
+      this.deps.logger.warn("the registry's committee is not known: proofs asked of the agent's order only", { agent: id, error: String(error) });
+    }
+    const byKey = new Map(members.filter((n) => !asked.has(n.nodeKey)).map((n) => [n.nodeKey, n]));
+    const fromCommittee = agentHostOrder(id, [...byKey.keys()])
+      .slice(0, PROOF_COMMITTEE_SOURCES)
+      .map((key) => byKey.get(key)!);
+    return [this.deps.gatewayUrl, ...[...successors, ...fromCommittee].map((n) => n.gatewayUrl)];
+  }
+
+  /**
+   * The record of the latest epoch report holding marketplace agent `id` that this node, the
+   * first nodes of its order or committee members serve (`GET /agents/_snapshots/<id>`), proven against the root the
    * chain holds for that epoch; the latest epoch's of those that prove. Undefined for another
    * agent, a node that follows no chain, or when none proves: take-over then goes on without a
    * floor (logged when the chain or every node failed to answer).
@@ -281,8 +310,7 @@ export class AgentTakeover {
     const agentId = marketplaceAgentId(id);
     const reportedRoot = this.reportedRoot;
     if (agentId === undefined || !reportedRoot) return undefined;
-    const hosting = await this.hosting();
-    const sources = [this.deps.gatewayUrl, ...(await hosting.successors(id, PROOF_SOURCES)).map((n) => n.gatewayUrl)];
+    const sources = await this.proofSources(id);
     const answers = await Promise.all(
       sources.map(async (source) => {
         try {

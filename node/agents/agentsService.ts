@@ -470,6 +470,8 @@ export class AgentsRuntime {
       const aside = `${dir}.replaced`;
       fs.rmSync(aside, { recursive: true, force: true });
       if (fs.existsSync(dir)) fs.renameSync(dir, aside);
+      // A node taking over an agent it never opened has no folder for it (nor for the template) yet.
+      fs.mkdirSync(this.agentDir(host.agent.id), { recursive: true });
       try {
         const template = await (this.template ??= this.prepareTemplate());
         const store = await AgentStore.open(dir, storeLimits(this.config.limits), { load: new Uint8Array(tarball), baseline: template.baseline });

@@ -9,7 +9,8 @@
  * The set changes only at an epoch change (registration, jailing and exit all take effect there),
  * so the epoch is checked at most every `pollMs` and the set re-read, at the same block, only when
  * it moved. While the RPC fails the last set is kept; before the first read succeeds, callers get
- * the error.
+ * the error. The committee is read with it: its members (and those of the committee before, as
+ * this node saw it) keep the reported snapshot proofs a node taking an agent over asks for.
  */
 import { Contract, getAddress } from "ethers";
 import type { HostingSet, HostNode } from "../agents/agentHosting";
@@ -33,7 +34,7 @@ interface NodeViewResult {
 export class RegistryHostingNodes {
   private readonly registry: Contract;
   private readonly at: RegistryAddress;
-  private set: (HostingSet & { epoch: bigint }) | undefined;
+  private set: (HostingSet & { epoch: bigint; committee: HostNode[]; previousCommittee: HostNode[] }) | undefined;
   private checkedAt = -Infinity;
   private reading: Promise<void> | undefined;
 
@@ -50,6 +51,24 @@ export class RegistryHostingNodes {
 
   /** The hosting set of the current epoch (checked against the chain at most every `pollMs`). */
   async nodes(): Promise<HostingSet> {
+    await this.current();
+    return this.set!;
+  }
+
+  /**
+   * The committee of the current epoch, then the members of the one before that are not on it (the
+   * nodes that closed the latest report; known only when this node read the previous epoch),
+   * those with a valid key proof and a gateway; read with the hosting set.
+   */
+  async committee(): Promise<HostNode[]> {
+    await this.current();
+    const { committee, previousCommittee } = this.set!;
+    const current = new Set(committee.map((n) => n.nodeKey));
+    return [...committee, ...previousCommittee.filter((n) => !current.has(n.nodeKey))];
+  }
+
+  /** Re-reads the set when `pollMs` has passed since the last check (the last set stands while the RPC fails). */
+  private async current(): Promise<void> {
     if (this.now() - this.checkedAt >= this.pollMs) {
       this.reading ??= this.refresh().finally(() => (this.reading = undefined));
       try {
@@ -58,22 +77,24 @@ export class RegistryHostingNodes {
         if (!this.set) throw error;
       }
     }
-    return this.set!;
   }
 
   private async refresh(): Promise<void> {
     const blockTag = await this.provider.getBlockNumber();
     const epoch = (await this.registry.epoch({ blockTag })) as bigint;
     if (epoch !== this.set?.epoch) {
-      const [views, start] = await Promise.all([
+      const [views, start, [, , , members]] = await Promise.all([
         this.registry.activeNodes({ blockTag }) as Promise<NodeViewResult[]>,
         this.registry.epochStart({ blockTag }) as Promise<bigint>,
+        this.registry.committee({ blockTag }) as Promise<[bigint, bigint, bigint, NodeViewResult[]]>,
       ]);
       const nodes = hostingNodesOf(views, this.at);
+      const committee = hostingNodesOf(members, this.at);
+      const previousCommittee = this.set && epoch === this.set.epoch + 1n ? this.set.committee : [];
       // Who left at this change, as far as this node saw the previous epoch (a node started in this epoch knows of none).
       const stay = new Set(nodes.map((n) => n.nodeKey));
       const left = (this.set?.nodes ?? []).filter((n) => !stay.has(n.nodeKey)).map((n) => ({ nodeKey: n.nodeKey, atMs: Number(start) * 1000 }));
-      this.set = { epoch, nodes, left };
+      this.set = { epoch, nodes, left, committee, previousCommittee };
     }
     this.checkedAt = this.now();
   }

@@ -4,7 +4,7 @@
  * it asks at), the report window, the beacon, and the report submission. Writes are signed by the
  * node's report signer (`signer` in its registration), which also pays their gas.
  */
-import { Contract, getAddress, isError, ZeroAddress, type ContractEventName, type EventLog, type Wallet } from "ethers";
+import { Contract, getAddress, ZeroAddress, type ContractEventName, type EventLog, type Wallet } from "ethers";
 import type { AgentTerms, ContextNode, EpochContext } from "../app/epochState";
 import type { ComputeTerms } from "../acks/computeDesk";
 import type { EpochReport } from "../../protocol/report";
@@ -65,8 +65,8 @@ export class RegistryReporting {
   private clockOffsetMs = 0;
   /** The current epoch's first block, once found (computeTerms reads there on every call). */
   private readonly startBlocks = new Map<number, number>();
-  /** `agentSnapshotsRoot` of reported epochs (undefined: ended without a report), oldest asked first. */
-  private readonly reportedRoots = new Map<number, string | undefined>();
+  /** Non-zero `agentSnapshotsRoot` of reported epochs, oldest asked first. */
+  private readonly reportedRoots = new Map<number, string>();
 
   constructor(
     private readonly provider: RpcProvider,
@@ -257,42 +257,24 @@ export class RegistryReporting {
   }
 
   /**
-   * The `agentSnapshotsRoot` of `epoch`'s report as the chain holds it (in its `EpochReported`
-   * event; the registry keeps no report in storage), or undefined when the epoch is not over or
-   * ended without a report. `epoch()` only grows and moves past an epoch in the transaction that
-   * reports (or skips) it, so that block is found by a binary search of `epoch()` over past
-   * blocks, about log2(head) calls whatever the epoch (a scan of logs back from the head cost one
-   * request per {@link LOG_RANGE} blocks, which a peer serving an old epoch could make run through
-   * the whole chain), and its logs are read in that one block. A reported epoch's answer never
-   * changes: kept (the last {@link REPORTED_ROOTS_KEPT} epochs asked).
+   * The `agentSnapshotsRoot` of `epoch`'s report as the registry stores it
+   * (`NodeRegistry.agentSnapshotsRoot(epoch)`), or undefined when the registry answers zero: the
+   * epoch is not reported yet (not over, or its report not on chain), ended without a report, or
+   * its report snapshotted no agent. None of these proves a record (a zero root proves nothing,
+   * protocol/agentSnapshots.ts), so a taker treats them alike. One `eth_call` at the latest block,
+   * whatever the epoch: no archive endpoint, no search. A reported epoch's root never changes:
+   * a non-zero answer is kept (the last {@link REPORTED_ROOTS_KEPT} epochs asked); a zero one is
+   * asked again, as its epoch may be reported yet.
    */
   async reportedAgentSnapshotsRoot(epoch: number): Promise<string | undefined> {
     if (!Number.isSafeInteger(epoch) || epoch < 0) return undefined;
-    if (this.reportedRoots.has(epoch)) return this.reportedRoots.get(epoch);
-    const head = await this.provider.getBlockNumber();
-    if ((await this.epochAt(head)) <= epoch) return undefined;
-    let lo = this.fromBlock;
-    let hi = head; // epoch() at `hi` is past `epoch`
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if ((await this.epochAt(mid)) > epoch) hi = mid;
-      else lo = mid + 1;
-    }
-    const reported = (await this.registry.queryFilter(this.registry.filters.EpochReported(epoch), hi, hi))[0] as EventLog | undefined;
-    const root = reported ? (reported.args.report as { agentSnapshotsRoot: string }).agentSnapshotsRoot : undefined;
+    const kept = this.reportedRoots.get(epoch);
+    if (kept) return kept;
+    const root = (await this.registry.agentSnapshotsRoot(epoch)) as string;
+    if (BigInt(root) === 0n) return undefined;
     if (this.reportedRoots.size >= REPORTED_ROOTS_KEPT) this.reportedRoots.delete(this.reportedRoots.keys().next().value!);
     this.reportedRoots.set(epoch, root);
     return root;
-  }
-
-  /** The registry's `epoch()` at `block`; -1 before its deployment (no code answers there). */
-  private async epochAt(block: number): Promise<number> {
-    try {
-      return Number((await this.registry.epoch({ blockTag: block })) as bigint);
-    } catch (error) {
-      if (isError(error, "BAD_DATA")) return -1;
-      throw error;
-    }
   }
 
   /**

@@ -79,6 +79,23 @@ describe("NodeRegistry: epoch reports", () => {
     expect((await s.rewards.pools(1)).root).to.equal(ZERO32);
   });
 
+  it("stores each reported epoch's agentSnapshotsRoot; a skipped or unreported epoch reads zero", async () => {
+    const s = await loadFixture(reporting);
+    const root = keccak256(toUtf8Bytes("agent snapshots"));
+    // Epoch 0 ended without a report (the forced change that made the nodes active); epoch 1 is not over.
+    expect(await s.registry.agentSnapshotsRoot(0)).to.equal(ZERO32);
+    expect(await s.registry.agentSnapshotsRoot(1)).to.equal(ZERO32);
+    await submitReport(s, s.nodes, await emptyReport(s, { agentSnapshotsRoot: root }));
+    expect(await s.registry.agentSnapshotsRoot(1)).to.equal(root);
+    expect(await s.registry.agentSnapshotsRoot(2)).to.equal(ZERO32);
+    // Epoch 2's committee stalls a whole epoch past the reporting time: skipped, its root stays zero.
+    await time.increaseTo((await s.registry.reportOpensAt()) + (await s.registry.epochDuration()));
+    await s.registry.advanceEpoch();
+    expect(await s.registry.epoch()).to.equal(3n);
+    expect(await s.registry.agentSnapshotsRoot(2)).to.equal(ZERO32);
+    expect(await s.registry.agentSnapshotsRoot(1)).to.equal(root);
+  });
+
   it("refuses a signed report sent in a non-canonical encoding, whose bytes the event would log as they are", async () => {
     const s = await loadFixture(reporting);
     const report = await emptyReport(s, {

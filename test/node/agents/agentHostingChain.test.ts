@@ -18,15 +18,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { Wallet } from "ethers";
 import { agentHostOrder } from "../../../protocol/agentHosting";
-import { signNodeKeyProof } from "../../../protocol/nodeKeyProof";
 import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
 import { signSnapshot, type SnapshotRecord } from "../../../node/agents/agentRecords";
 import { reportsDir } from "../../../node/app/epochReporter";
 import { writeReportedAgentSnapshots } from "../../../node/app/reportedAgentSnapshots";
-import { planAgentNode, startAgentNode, type AgentNode, type AgentNodePlan } from "../../../testkit/agentNode";
-import { emptyReport, MIN_STAKE, registrySuite, submitReport, type RegistrySuite, type TestNode } from "../../../testkit/registry";
+import { planAgentNode, registerAgentNode, startAgentNode, type AgentNode, type AgentNodePlan } from "../../../testkit/agentNode";
+import { emptyReport, registrySuite, submitReport, type RegistrySuite, type TestNode } from "../../../testkit/registry";
 import { CHAIN_ID, serveChain } from "../chain/chainNodes";
 
 const COUNTER = {
@@ -37,17 +35,6 @@ const COUNTER = {
     return Response.json({ n });
   } }`,
 };
-
-/** Registers the planned node on the registry with its key and gateway port (other ports unused here, but non-zero). */
-async function register(s: RegistrySuite, i: number, plan: AgentNodePlan): Promise<TestNode> {
-  const owner = s.operators[i];
-  const signer = new Wallet(Wallet.createRandom().privateKey);
-  const gateway = Number(new URL(plan.gatewayUrl).port);
-  const ports = { primary: gateway + 1, worker: gateway + 2, mempool: gateway + 3, rpc: gateway + 3, pool: gateway + 3, gateway };
-  const proof = await signNodeKeyProof(CHAIN_ID, await s.registry.getAddress(), owner.address, plan.key, signer);
-  await s.registry.connect(owner).register(`0x${plan.nodeKey}`, signer.address, { host: "127.0.0.1", ports }, MIN_STAKE, proof.signerProof, proof.keyProof);
-  return { id: Number(await s.registry.nodeCount()), owner, signer, key: `0x${plan.nodeKey}` };
-}
 
 /** The report's leaf of a record, as the spec writes it: (uint256 agentId, bytes32 root, uint64 bytes, uint64 sequence, bytes32 signer). */
 const LEAF_TYPES = ["uint256", "bytes32", "uint64", "uint64", "bytes32"];
@@ -102,7 +89,7 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     s = await registrySuite();
     chain = await serveChain();
     const plans = [await planAgentNode(), await planAgentNode()];
-    for (const [i, plan] of plans.entries()) registered.set(plan.nodeKey, await register(s, i, plan));
+    for (const [i, plan] of plans.entries()) registered.set(plan.nodeKey, await registerAgentNode(s, CHAIN_ID, i, plan));
     // Epoch 1 starts with both active (no committee yet: a forced change).
     await time.increaseTo(await s.registry.epochEnd());
     await s.registry.advanceEpoch();
