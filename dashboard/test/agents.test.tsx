@@ -13,7 +13,9 @@ import {
   parseCallPrice,
   parseLeaseFunding,
   parseMemoryMiB,
+  parseOwnTokenPrice,
   parseTokenPrice,
+  tokenPriceLabel,
   tokenPriceRefusal,
 } from "../src/lib/agents";
 import type { AgentInfo, DashboardData } from "../src/data/source";
@@ -61,6 +63,19 @@ describe("AgentMarketplace's rules before the wallet", () => {
     expect(tokenPriceRefusal(0n, false)).toBe(undefined);
     expect(tokenPriceRefusal(1n, true)).toBe(undefined);
     expect(tokenPriceRefusal(1n, false)).toBe("A token price needs your creator token: launch it on the Creator tokens page first.");
+  });
+  it("the owner forms' token price: refused at once without a creator token, left to the chain while it is read, named by its symbol", () => {
+    const none = "A token price needs your creator token: launch it on the Creator tokens page first.";
+    expect(parseOwnTokenPrice("2", null)).toEqual({ error: none });
+    expect(parseOwnTokenPrice("", null)).toEqual({ value: 0n });
+    expect(parseOwnTokenPrice("0", null)).toEqual({ value: 0n });
+    expect(parseOwnTokenPrice("2", undefined)).toEqual({ value: 2_000_000_000_000_000_000n });
+    expect(parseOwnTokenPrice("2", { symbol: "ALICE" })).toEqual({ value: 2_000_000_000_000_000_000n });
+    // A bad amount keeps its own reason, whatever the token.
+    expect(parseOwnTokenPrice("1e3", null)).toEqual({ error: "Enter a number, like 100 or 0.5." });
+    expect(parseOwnTokenPrice("1000000001", { symbol: "ALICE" })).toEqual({ error: "A token price is at most 1,000,000,000 tokens per call." });
+    expect(tokenPriceLabel({ symbol: "ALICE" })).toBe("Price per call in your creator token (ALICE) (optional, at most 1,000,000,000; empty or 0: none)");
+    expect(tokenPriceLabel(null)).toBe("Price per call in your creator token (optional; you have none yet: launch it on the Creator tokens page)");
   });
   it("lease funding: more than 0 USDC, at most 6 decimals, at most what the wallet holds; the lease in words", () => {
     expect(parseLeaseFunding("1.75")).toEqual({ value: 1_750_000n });
@@ -157,6 +172,7 @@ describe("Agents page", () => {
   ];
   const data = {
     agents: async () => agents,
+    creatorTokens: async () => [{ creator: BOB, token: "0x00000000000000000000000000000000000000AA", symbol: "TUTR" }],
     agentMarket: async () => ({
       split: { nodeBps: 2_000, ownerBps: 7_000, protocolBps: 1_000 },
       agentCount: 2,
@@ -196,10 +212,7 @@ describe("Agents page", () => {
     renderPage();
     const rows = await screen.findAllByTestId("agent-row");
     expect(rows.map((r) => within(r).getByRole("rowheader").textContent)).toEqual(["support bot", "tutor"]);
-    expect(rows.map((r) => within(r).getByTestId("agent-price").textContent)).toEqual([
-      "0.01 USDC from epoch 4",
-      "0.000001 USDC or 0.5 creator tokens from epoch 2",
-    ]);
+    expect(rows.map((r) => within(r).getByTestId("agent-price").textContent)).toEqual(["0.01 USDC from epoch 4", "0.000001 USDC or 0.5 TUTR from epoch 2"]);
     expect(rows.map((r) => within(r).getByTestId("agent-state").textContent)).toEqual(["Listed", "Paused"]);
     expect(rows.map((r) => within(r).getByTestId("agent-lease").textContent)).toEqual(["Funded until 2027-01-15 08:00 UTC", "Paused: not charged"]);
     expect(rows.map((r) => within(r).getByTestId("agent-calls").textContent)).toEqual(["1,234", "0"]);

@@ -51,10 +51,14 @@ const ARTIFACTS = path.join(ROOT, "test-artifacts/dashboard");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Hardhat account 0 ("test test … junk"): the sale beneficiary of ignition/parameters/local.json. */
 const KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-/** Consensus signers of the e2e's nodes 1, 2 (Hardhat accounts 1 and 2, public keys). */
+/**
+ * Consensus signers of the e2e's nodes (Hardhat accounts 1 to 3, public keys): nodes 1 and 2 of the
+ * node cases, and the node the token case registers when it runs before them (alone or reordered).
+ */
 const NODE_SIGNERS = [
   new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"),
   new Wallet("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"),
+  new Wallet("0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"),
 ];
 const FIRST_PAGE_BUDGET_BYTES = 350 * 1024;
 const INTERACTIVE_BUDGET_MS = 2000;
@@ -287,6 +291,69 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       "--disable-quic",
     ],
   };
+
+  /** Connects the page's test wallet unless the page reconnected it silently (a case run alone starts unconnected). */
+  async function connectWallet() {
+    if (!page.url().startsWith(url)) await page.goto(url);
+    const remembered = await page.evaluate(() => localStorage.getItem("fleek.dashboard.wallet"));
+    if (!remembered) {
+      await page.getByRole("button", { name: "Connect wallet" }).click();
+      await page.getByRole("button", { name: /Hardhat test wallet/ }).click();
+    }
+    await page.getByTestId("account").filter({ hasText: "0xf39F…2266" }).waitFor();
+  }
+
+  /** Makes the wallet hold at least `amount` FLK wei, releasing its vested sale allocation when it holds less. */
+  async function holdFlk(amount: bigint) {
+    const flk = new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), rpc);
+    if ((await flk.balanceOf(wallet.address)) >= amount) return;
+    const vesting = new Contract(deployment.contracts.vesting, abi("token/Vesting.sol/Vesting.json"), wallet);
+    for (const id of (await vesting.scheduleIdsOf(wallet.address)) as bigint[])
+      if ((await vesting.releasable(id)) > 0n) await (await vesting.release(id)).wait();
+    expect(await flk.balanceOf(wallet.address)).to.be.greaterThanOrEqual(amount);
+  }
+
+  /** Makes the wallet hold at least `amount` wei of its own creator token (its first buy launches it); returns the token. */
+  async function holdOwnCreatorTokens(amount: bigint): Promise<Contract> {
+    const market = new Contract(deployment.contracts.creatorMarket, abi("creator/CreatorMarket.sol/CreatorMarket.json"), wallet);
+    const token = new Contract(await market.tokenOf(wallet.address), abi("creator/CreatorToken.sol/CreatorToken.json"), wallet);
+    const held: bigint = (await market.tokenExists(wallet.address)) ? await token.balanceOf(wallet.address) : 0n;
+    if (held < amount) {
+      const [cost] = (await market.buyCost(wallet.address, amount - held)) as [bigint];
+      await holdFlk(cost);
+      const flk = new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), wallet);
+      await (await flk.approve(deployment.contracts.creatorMarket, cost)).wait();
+      const deadline = BigInt((await rpc.getBlock("latest"))!.timestamp) + 3_600n;
+      await (await market.buy(wallet.address, amount - held, cost, deadline)).wait();
+    }
+    expect(await token.balanceOf(wallet.address)).to.be.greaterThanOrEqual(amount);
+    return token;
+  }
+
+  /**
+   * A registered node for deposits to name (TokenCallEscrow refuses an unknown node id): node 1,
+   * registered here by the wallet (signer: Hardhat account 3) when no case has registered one.
+   */
+  async function someNode(): Promise<number> {
+    const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), wallet);
+    if ((await registry.nodeCount()) === 0n) {
+      const stake: bigint = await registry.minimumStake();
+      await holdFlk(stake);
+      const flk = new Contract(deployment.contracts.flk, abi("token/FLK.sol/FLK.json"), wallet);
+      await (await flk.approve(deployment.contracts.registry, stake)).wait();
+      const signer = NODE_SIGNERS[2];
+      const p = await signNodeKeyProof(
+        BigInt(deployment.chainId),
+        deployment.contracts.registry,
+        wallet.address,
+        KeyPair.fromSeed(Buffer.alloc(32, 0x7a)),
+        signer,
+      );
+      const endpoints = { host: "node3.example.org", ports: { primary: 1, worker: 2, mempool: 3, rpc: 4, pool: 5, gateway: 6 } };
+      await (await registry.register(p.nodeKey, signer.address, endpoints, stake, p.signerProof, p.keyProof)).wait();
+    }
+    return 1;
+  }
 
   /** Waits until `step`'s transaction in `scope` settles and returns its status line, failing with the reason shown. */
   async function settled(scope: ReturnType<Page["locator"]>, step: string) {
@@ -1421,44 +1488,19 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     }
   });
 
-  it("pays the example agent in its owner's creator token from the page: the deposit is for the gateway's node, one too small is refused in the node's words, one approved and made from the page pays a 200, and a withdrawal is requested, stops backing calls and is taken after the delay", async () => {
-    // The agent of the earlier cases, priced at 2 of its owner's (the wallet's) creator token from the next epoch:
-    // the page signs at the current epoch's price, as the node charges it.
-    const market = new Contract(deployment.contracts.agentMarketplace, abi("agents/AgentMarketplace.sol/AgentMarketplace.json"), wallet);
-    const id = Number(await market.agentCount());
-    await (await market.setPrice(id, 500_000n, parseEther("2"))).wait();
-    const creatorMarket = new Contract(deployment.contracts.creatorMarket, abi("creator/CreatorMarket.sol/CreatorMarket.json"), wallet);
-    const tokenAddress: string = await creatorMarket.tokenOf(wallet.address);
-    const token = new Contract(tokenAddress, abi("creator/CreatorToken.sol/CreatorToken.json"), wallet);
+  it("deploys an agent priced in its owner's creator token from the page and pays it in that token: the listing and the chain show both prices, the deposit is for the gateway's node, one too small is refused in the node's words, one approved and made from the page pays a 200, and a withdrawal is requested, stops backing calls and is taken after the delay", async () => {
+    // What this case needs, made here (it runs alone or in any order): the wallet's own creator token with 5 tokens
+    // held for the deposits, and a registered node to make them for.
+    const token = await holdOwnCreatorTokens(parseEther("5"));
+    const tokenAddress = await token.getAddress();
     const symbol: string = await token.symbol();
+    const nodeId = await someNode();
+    const market = new Contract(deployment.contracts.agentMarketplace, abi("agents/AgentMarketplace.sol/AgentMarketplace.json"), wallet);
     const tokenEscrow = new Contract(deployment.contracts.tokenCallEscrow, abi("agents/TokenCallEscrow.sol/TokenCallEscrow.json"), rpc);
-    // The earlier cases outlast the devnet's 60 s epoch, so its committee's commit window has closed: the epoch is
-    // skipped once its report window has passed, as a keeper does (NodeRegistry.advanceEpoch).
     const registry = new Contract(deployment.contracts.registry, abi("registry/NodeRegistry.sol/NodeRegistry.json"), wallet);
-    const epoch: bigint = await registry.epoch();
-    const skipEpoch = async () => {
-      const members = (await registry.committee())[3] as unknown[];
-      const opensAt: bigint = members.length === 0 ? await registry.epochEnd() : (await registry.reportOpensAt()) + (await registry.epochDuration());
-      const now = BigInt((await rpc.getBlock("latest"))!.timestamp);
-      if (now < opensAt) await advanceTime(opensAt - now);
-      await (await registry.advanceEpoch()).wait();
-    };
-    const members = ((await registry.committee())[3] as { id: bigint }[]).map((m) => m.id);
-    await skipEpoch();
-    // That jailed the committee that did not commit (the wallet's node 1, which the later cases use): it rejoins and,
-    // with no committee left, is active again from the next epoch change, at the end of this one.
-    if (members.length > 0) {
-      for (const m of members) await (await registry.rejoin(m)).wait();
-      await skipEpoch();
-    }
-    await indexerCaughtUp();
-    for (const m of members) expect((await registry.getNode(m)).status).to.equal(2n); // Active
-    expect(await registry.epoch()).to.equal(epoch + (members.length > 0 ? 2n : 1n));
-    expect((await market.priceAt(id, await registry.epoch())).tokenPrice).to.equal(parseEther("2"));
-    expect(await token.balanceOf(wallet.address)).to.be.greaterThanOrEqual(parseEther("5"));
 
-    // A node taking token-paid calls: node 1 of the registry, reading the deposit and the price from the devnet's chain.
-    const nodeId = 1;
+    // A node taking token-paid calls as node `nodeId`, reading the deposit and the price from the devnet's chain; its
+    // gateway also takes the page's uploads (operator token) from an origin serving the example counter agent.
     const chain = tokenCallChain({
       provider: rpc,
       escrow: deployment.contracts.tokenCallEscrow,
@@ -1469,11 +1511,14 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     const dir = fs.mkdtempSync(path.join(tmp, "token-node-"));
     const seed = Buffer.alloc(32, 9);
     const { supervisor, agentKeys } = agentsSupervisor(() => edge.gateway.url, dir, seed);
+    /** The agent's id, known once the page has registered it. */
+    let id = 0;
     const edge = await startEdgeNode({
       directory: path.join(dir, "blocks"),
       maxBytes: 2 ** 28,
       nodeKey: ed25519PrivateKeyFromSeed(seed),
       ackSink: new QueuedAckSink(),
+      operatorToken: "e2e-token",
       services: supervisor,
       agents: {
         ...agentKeys,
@@ -1485,9 +1530,79 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
         },
       },
     });
+    const [config, bundle] = ["examples/agents/counter.json", "examples/agents/counter.js"].map((f) => fs.readFileSync(path.join(ROOT, f)));
+    const origin = http.createServer((req, res) =>
+      req.url === "/agent.json"
+        ? res.writeHead(200, { "content-type": "application/json" }).end(config)
+        : res.writeHead(200, { "content-type": "text/javascript" }).end(bundle),
+    );
+    await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
     gateways.push(edge.gateway.url);
     try {
+      // Deployed from the owner's form at 0.5 USDC or 2 of the wallet's token a call (register, then setPrice).
+      await page.reload();
+      await connectWallet();
+      await openPage("Agents");
+      const deploy = page.getByRole("form", { name: "Deploy an agent" });
+      const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+      await deploy.getByText(`Price per call in your creator token (${symbol})`).waitFor();
+      await deploy.getByTestId("agent-name").fill("e2e token agent");
+      await deploy.getByTestId("config-url").fill(`${originUrl}/agent.json`);
+      await deploy.getByTestId("agent-bundle-url").fill(`${originUrl}/agent.js`);
+      await deploy.getByTestId("agent-operator-token").fill("e2e-token");
+      await deploy.getByTestId("agent-price-input").fill("0.5");
+      // A bad amount is refused in words before the wallet, and keeps the submit disabled.
+      await deploy.getByTestId("agent-token-price-input").fill("1000000001");
+      await deploy.locator(".error").filter({ hasText: "A token price is at most 1,000,000,000 tokens per call." }).waitFor();
+      expect(await deploy.getByRole("button", { name: "Upload and register" }).isDisabled()).to.equal(true);
+      await deploy.getByTestId("agent-token-price-input").fill("2");
+      await deploy.getByRole("button", { name: "Upload and register" }).click();
+      await settled(deploy, "Set the token price of e2e token agent");
+      id = Number(await market.agentCount());
+      const version = await market.versionOf(id, 1);
+      expect([(await market.agents(id)).name, version.configRoot, version.bundleRoot]).to.deep.equal([
+        "e2e token agent",
+        `0x${Buffer.from(blake3(config)).toString("hex")}`,
+        `0x${Buffer.from(blake3(bundle)).toString("hex")}`,
+      ]);
+      // Both prices from the next epoch, in the wallet's own token, as the contract reads them back; none before.
+      const epoch: bigint = await registry.epoch();
+      expect([...(await market.priceAt(id, epoch + 1n))]).to.deep.equal([500_000n, tokenAddress, parseEther("2")]);
+      expect([...(await market.priceAt(id, epoch))]).to.deep.equal([0n, "0x0000000000000000000000000000000000000000", 0n]);
+      await page
+        .getByTestId("agent-row")
+        .filter({ hasText: "e2e token agent" })
+        .getByTestId("agent-price")
+        .filter({ hasText: `0.5 USDC or 2 ${symbol} from epoch ${epoch + 1n}` })
+        .waitFor();
+      // The owner's price form starts from both prices set: "Set price" sets both, so an empty token field would end it.
+      await page.getByRole("button", { name: `Manage e2e token agent (#${id})` }).click();
+      const manage = page.getByRole("form", { name: "Manage e2e token agent" });
+      expect([await manage.getByTestId("set-price").inputValue(), await manage.getByTestId("set-token-price").inputValue()]).to.deep.equal(["0.5", "2"]);
       await hostCounterAgent(edge, supervisor, id, wallet.address);
+
+      // The page signs at the current epoch's price, as the node charges it: the prices start with the next epoch.
+      // The devnet's 60 s epoch is long over by now, so its committee's commit window has closed: the epoch is
+      // skipped once its report window has passed, as a keeper does (NodeRegistry.advanceEpoch).
+      const skipEpoch = async () => {
+        const members = (await registry.committee())[3] as unknown[];
+        const opensAt: bigint = members.length === 0 ? await registry.epochEnd() : (await registry.reportOpensAt()) + (await registry.epochDuration());
+        const now = BigInt((await rpc.getBlock("latest"))!.timestamp);
+        if (now < opensAt) await advanceTime(opensAt - now);
+        await (await registry.advanceEpoch()).wait();
+      };
+      const members = ((await registry.committee())[3] as { id: bigint }[]).map((m) => m.id);
+      await skipEpoch();
+      // That jailed the committee that did not commit (the wallet's node 1, which the later cases use): it rejoins and,
+      // with no committee left, is active again from the next epoch change, at the end of this one.
+      if (members.length > 0) {
+        for (const m of members) await (await registry.rejoin(m)).wait();
+        await skipEpoch();
+      }
+      await indexerCaughtUp();
+      for (const m of members) expect((await registry.getNode(m)).status).to.equal(2n); // Active
+      expect(await registry.epoch()).to.equal(epoch + (members.length > 0 ? 2n : 1n));
+      expect((await market.priceAt(id, await registry.epoch())).tokenPrice).to.equal(parseEther("2"));
 
       const callForm = async () => {
         await page.reload();
@@ -1591,6 +1706,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       gateways.splice(0);
       await supervisor.close();
       await edge.close();
+      await new Promise((resolve) => origin.close(resolve));
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,6 +1,8 @@
-/** The Agents page's reads from the indexer, reloaded after every confirmed transaction. */
+/** The Agents page's reads from the indexer (and the owner's creator token from the chain), reloaded after every confirmed transaction. */
 import { useApp } from "../AppContext";
 import { useAsync } from "../lib/useAsync";
+import { useReadProvider, useSuite } from "../lib/useChain";
+import { creatorToken } from "../lib/contracts";
 
 /** Agents listed at most: one indexer page. */
 export const AGENTS_LISTED = 200;
@@ -31,4 +33,19 @@ export function useAgentEarnings(owner: string) {
 export function useEscrowDebits(client: string) {
   const { data, version } = useApp();
   return useAsync(() => data.escrowDebits(client, DEBITS_LISTED), [data, client, version]);
+}
+
+/**
+ * `account`'s own creator token, the only one its agents can be priced in (null: not launched
+ * yet). From the chain, not the indexer: a token launched a block ago must already count.
+ */
+export function useOwnCreatorToken(account: string) {
+  const { version } = useApp();
+  const suite = useSuite();
+  const provider = useReadProvider();
+  return useAsync(async () => {
+    if (!(await suite.market.tokenExists(account))) return null;
+    const token = await suite.market.tokenOf(account);
+    return { token, symbol: await creatorToken(token, provider).symbol() };
+  }, [suite, provider, account, version]);
 }

@@ -97,6 +97,23 @@ export function tokenPriceRefusal(tokenPrice: bigint, ownerHasToken: boolean): s
   return "A token price needs your creator token: launch it on the Creator tokens page first.";
 }
 
+/**
+ * The token price field's parse: {@link parseTokenPrice}, refused at once when the owner has no
+ * creator token (`ownToken` null; undefined while it is being read, when the chain decides at the
+ * submit).
+ */
+export function parseOwnTokenPrice(text: string, ownToken: { symbol: string } | null | undefined): Parsed<bigint> {
+  const parsed = parseTokenPrice(text);
+  const refusal = parsed.value !== undefined && ownToken === null ? tokenPriceRefusal(parsed.value, false) : undefined;
+  return refusal ? { error: refusal } : parsed;
+}
+
+/** The label of a token price field: names the owner's token, or says it does not exist yet. */
+export function tokenPriceLabel(ownToken: { symbol: string } | null | undefined): string {
+  if (ownToken === null) return "Price per call in your creator token (optional; you have none yet: launch it on the Creator tokens page)";
+  return `Price per call in your creator token${ownToken ? ` (${ownToken.symbol})` : ""} (optional, at most 1,000,000,000; empty or 0: none)`;
+}
+
 /** A path inside the agent: starts with '/', at most 1,024 characters, no '..' segment, no control characters. */
 export function parseAgentPath(text: string): Parsed<string> {
   const t = text.trim() === "" ? "/" : text.trim();

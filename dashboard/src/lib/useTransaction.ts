@@ -1,6 +1,6 @@
 import { useCallback, useContext, useState } from "react";
 import { AppContext } from "../AppContext";
-import type { ContractTransactionResponse } from "ethers";
+import type { ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
 import { describeError } from "./revert";
 
 /** Where a transaction (or a short sequence, like approve then stake) stands. */
@@ -11,8 +11,8 @@ export type TxState =
   | { status: "confirmed"; step: string; hash: string; block: number }
   | { status: "failed"; step: string; reason: string };
 
-/** Sends one transaction of a sequence and waits for it to be mined. */
-export type SendStep = (step: string, send: () => Promise<ContractTransactionResponse>) => Promise<void>;
+/** Sends one transaction of a sequence and waits for it to be mined; its receipt carries the events a later step may need. */
+export type SendStep = (step: string, send: () => Promise<ContractTransactionResponse>) => Promise<ContractTransactionReceipt>;
 
 /**
  * Runs transactions and exposes their state for {@link TxStatus}. `onConfirmed` runs after the
@@ -24,7 +24,7 @@ export function useTransaction(onConfirmed?: () => void) {
   const app = useContext(AppContext);
 
   const run = useCallback(
-    async (sequence: (send: SendStep) => Promise<void>, token = "FLK"): Promise<boolean> => {
+    async (sequence: (send: SendStep) => Promise<unknown>, token = "FLK"): Promise<boolean> => {
       let current = "";
       let last: TxState = { status: "idle" };
       const send: SendStep = async (step, sendTx) => {
@@ -37,6 +37,7 @@ export function useTransaction(onConfirmed?: () => void) {
         if (!receipt) throw new Error("The transaction was replaced or dropped.");
         last = { status: "confirmed", step, hash: tx.hash, block: receipt.blockNumber };
         app?.sawBlock(receipt.blockNumber);
+        return receipt;
       };
       try {
         await sequence(send);

@@ -4,7 +4,7 @@
  * a gateway, then register it), set its price, pause it, publish a new version, withdraw earnings.
  */
 import { useState } from "react";
-import type { JsonRpcSigner } from "ethers";
+import type { ContractTransactionReceipt, Interface, JsonRpcSigner } from "ethers";
 import { useApp } from "../AppContext";
 import { connectSuite } from "../lib/contracts";
 import { useTransaction } from "../lib/useTransaction";
@@ -23,7 +23,8 @@ import {
   parseCallPrice,
   parseLeaseFunding,
   parseMemoryMiB,
-  parseTokenPrice,
+  parseOwnTokenPrice,
+  tokenPriceLabel,
   tokenPriceRefusal,
   type PaidAnswer,
 } from "../lib/agents";
@@ -31,7 +32,8 @@ import { callerKeyOf, paymentRefusal } from "../lib/callerKey";
 import { callAgentWithToken, tokenRefusal } from "../lib/tokenCalls";
 import { TokenPayment } from "./TokenPayment";
 import { useWallet } from "../wallet/WalletContext";
-import { AGENTS_LISTED, useAgentEarnings, useAgentMarket, useAgents, useEscrowDebits } from "../hooks/useAgents";
+import { AGENTS_LISTED, useAgentEarnings, useAgentMarket, useAgents, useEscrowDebits, useOwnCreatorToken } from "../hooks/useAgents";
+import { useCreatorTokens } from "../hooks/useCreatorMarket";
 import { Loaded } from "../components/Status";
 import { Stat } from "../components/Stat";
 import { Table } from "../components/Table";
@@ -45,15 +47,25 @@ import type { AgentInfo, AgentMarketInfo } from "../data/source";
 /** Prices go down to one USDC unit: all six decimals shown. */
 const usdc = (units: bigint) => formatToken(units, "USDC", USDC_DECIMALS, USDC_DECIMALS);
 
-function formatPrice(p: AgentInfo["price"]): string {
+/** Creator token symbols by lower-case token address (the indexer's token list). */
+type Symbols = ReadonlyMap<string, string>;
+
+/** The USDC price and, when set, the token price with its token's symbol ("creator tokens" while the symbol is unknown). */
+function formatPrice(p: AgentInfo["price"], symbols: Symbols): string {
   if (!p) return "—";
-  const token = p.tokenPrice > 0n ? ` or ${formatToken(p.tokenPrice, "creator tokens")}` : "";
+  const symbol = (p.token && symbols.get(p.token.toLowerCase())) ?? "creator tokens";
+  const token = p.tokenPrice > 0n ? ` or ${formatToken(p.tokenPrice, symbol, 18, 18)}` : "";
   return `${usdc(p.price)}${token}`;
 }
+
+/** A token amount as the price fields take it back: plain digits, no grouping. */
+const plain = (units: bigint, decimals: number) => formatAmount(units, decimals, decimals).replace(/,/g, "");
 
 export default function Agents() {
   const agents = useAgents();
   const market = useAgentMarket();
+  const tokens = useCreatorTokens();
+  const symbols: Symbols = new Map((tokens.data ?? []).map((t) => [t.token.toLowerCase(), t.symbol]));
   const { deployment } = useApp();
   const [gateway, setGateway] = useState(() => defaultUploadGateway(deployment, location.href));
   const [calling, setCalling] = useState<number>();
@@ -71,7 +83,7 @@ export default function Agents() {
       <section aria-labelledby="agents-h">
         <h2 id="agents-h">Listed agents</h2>
         <Loaded state={agents} what="agents">
-          {(list) => <AgentList agents={list} onCall={setCalling} />}
+          {(list) => <AgentList agents={list} symbols={symbols} onCall={setCalling} />}
         </Loaded>
       </section>
       <section aria-labelledby="call-h">
@@ -122,7 +134,7 @@ function MarketStats({ market }: { market: AgentMarketInfo }) {
   );
 }
 
-function AgentList({ agents, onCall }: { agents: AgentInfo[]; onCall: (id: number) => void }) {
+function AgentList({ agents, symbols, onCall }: { agents: AgentInfo[]; symbols: Symbols; onCall: (id: number) => void }) {
   return (
     <>
       <Table
@@ -137,7 +149,7 @@ function AgentList({ agents, onCall }: { agents: AgentInfo[]; onCall: (id: numbe
             <th scope="row">{a.name}</th>
             <td title={a.owner}>{shortAddress(a.owner)}</td>
             <td data-testid="agent-price">
-              {formatPrice(a.price)}
+              {formatPrice(a.price, symbols)}
               {a.price && <span className="hint"> from epoch {a.price.fromEpoch}</span>}
             </td>
             <td data-testid="agent-state">{a.paused ? "Paused" : "Listed"}</td>
@@ -341,6 +353,7 @@ function OwnerPage({ signer, account, agents, gateway }: { signer: JsonRpcSigner
   const owned = agents.filter((a) => !ownerRefusal(a.owner, account));
   const [selected, setSelected] = useState<number>();
   const agent = owned.find((a) => a.id === selected);
+  const ownToken = useOwnCreatorToken(account).data;
   return (
     <>
       <Earnings signer={signer} account={account} />
@@ -353,9 +366,9 @@ function OwnerPage({ signer, account, agents, gateway }: { signer: JsonRpcSigner
           ))}
         </div>
       )}
-      {agent && <ManageAgent key={agent.id} agent={agent} signer={signer} account={account} gateway={gateway} />}
+      {agent && <ManageAgent key={agent.id} agent={agent} signer={signer} account={account} gateway={gateway} ownToken={ownToken} />}
       <h3>Deploy an agent</h3>
-      <DeployAgent signer={signer} gateway={gateway} />
+      <DeployAgent signer={signer} account={account} gateway={gateway} ownToken={ownToken} />
     </>
   );
 }
@@ -399,19 +412,35 @@ function Earnings({ signer, account }: { signer: JsonRpcSigner; account: string 
   );
 }
 
+/** The account's creator token as the owner forms read it: null when not launched, undefined while read. */
+type OwnToken = { token: string; symbol: string } | null | undefined;
+
 /** Price, pause and new versions of one of the account's agents. */
-function ManageAgent({ agent, signer, account, gateway }: { agent: AgentInfo; signer: JsonRpcSigner; account: string; gateway: string }) {
+function ManageAgent({
+  agent,
+  signer,
+  account,
+  gateway,
+  ownToken,
+}: {
+  agent: AgentInfo;
+  signer: JsonRpcSigner;
+  account: string;
+  gateway: string;
+  ownToken: OwnToken;
+}) {
   const { deployment, refresh } = useApp();
   const reads = useSuite();
   const tx = useTransaction(refresh);
-  const [price, setPrice] = useState(agent.price ? formatAmount(agent.price.price, USDC_DECIMALS, USDC_DECIMALS).replace(/,/g, "") : "0");
-  const [tokenPrice, setTokenPrice] = useState("");
+  const [price, setPrice] = useState(agent.price ? plain(agent.price.price, USDC_DECIMALS) : "0");
+  // The token price in force is kept unless changed: "Set price" sets both, and an empty field would end it.
+  const [tokenPrice, setTokenPrice] = useState(agent.price && agent.price.tokenPrice > 0n ? plain(agent.price.tokenPrice, 18) : "");
   const [configUrl, setConfigUrl] = useState("");
   const [bundleUrl, setBundleUrl] = useState("");
   const [token, setToken] = useState("");
   const [prep, setPrep] = useState<{ busy: boolean; error?: string }>({ busy: false });
   const parsedPrice = parseCallPrice(price);
-  const parsedToken = parseTokenPrice(tokenPrice);
+  const parsedToken = parseOwnTokenPrice(tokenPrice, ownToken);
   const [funding, setFunding] = useState("");
   const parsedFunding = parseLeaseFunding(funding);
   const market = () => connectSuite(deployment, signer).agentMarketplace;
@@ -474,7 +503,7 @@ function ManageAgent({ agent, signer, account, gateway }: { agent: AgentInfo; si
         testId="set-price"
       />
       <TextField
-        label="Price per call in your creator token (optional)"
+        label={tokenPriceLabel(ownToken)}
         inputMode="decimal"
         value={tokenPrice}
         onChange={setTokenPrice}
@@ -563,12 +592,27 @@ function UploadFields(p: {
   );
 }
 
-/** Upload the config and the bundle through the gateway, then `register` with the lease's memory and the price. */
-function DeployAgent({ signer, gateway }: { signer: JsonRpcSigner; gateway: string }) {
+/** The id `register` gave the new agent, from its AgentRegistered event. */
+function registeredId(receipt: ContractTransactionReceipt, market: { interface: Interface }): bigint {
+  for (const log of receipt.logs) {
+    const event = market.interface.parseLog({ topics: [...log.topics], data: log.data });
+    if (event?.name === "AgentRegistered") return event.args.getValue("id") as bigint;
+  }
+  throw new Error("The registration's receipt has no AgentRegistered event.");
+}
+
+/**
+ * Upload the config and the bundle through the gateway, then `register` with the lease's memory and
+ * the USDC price; with a token price, `setPrice` follows at once (`register` takes no token price),
+ * so both apply from the same next epoch unless an epoch ends between the two transactions.
+ */
+function DeployAgent({ signer, account, gateway, ownToken }: { signer: JsonRpcSigner; account: string; gateway: string; ownToken: OwnToken }) {
   const { deployment, refresh } = useApp();
+  const reads = useSuite();
   const [name, setName] = useState("");
   const [memory, setMemory] = useState("64");
   const [price, setPrice] = useState("0.01");
+  const [tokenPrice, setTokenPrice] = useState("");
   const [configUrl, setConfigUrl] = useState("");
   const [bundleUrl, setBundleUrl] = useState("");
   const [token, setToken] = useState("");
@@ -577,22 +621,34 @@ function DeployAgent({ signer, gateway }: { signer: JsonRpcSigner; gateway: stri
   const parsedName = parseAgentName(name);
   const parsedMemory = parseMemoryMiB(memory);
   const parsedPrice = parseCallPrice(price);
+  const parsedToken = parseOwnTokenPrice(tokenPrice, ownToken);
   const ready =
-    parsedName.value !== undefined && parsedMemory.value !== undefined && parsedPrice.value !== undefined && urlsReady(configUrl, bundleUrl, gateway, token);
+    parsedName.value !== undefined &&
+    parsedMemory.value !== undefined &&
+    parsedPrice.value !== undefined &&
+    parsedToken.value !== undefined &&
+    urlsReady(configUrl, bundleUrl, gateway, token);
 
   const deploy = async () => {
+    const [name, tokenWei] = [parsedName.value!, parsedToken.value!];
     setPrep({ busy: true });
     let roots: [string, string];
     try {
+      // The chain decides, before anything is uploaded: the token may not exist yet (or the page read it before a launch).
+      const refusal = tokenPriceRefusal(tokenWei, tokenWei === 0n || (await reads.market.tokenExists(account)));
+      if (refusal) return setPrep({ busy: false, error: refusal });
       roots = [await uploadBundle(gateway, token, configUrl), await uploadBundle(gateway, token, bundleUrl)];
     } catch (err) {
       return setPrep({ busy: false, error: describeError(err) });
     }
     setPrep({ busy: false, roots });
     const market = connectSuite(deployment, signer).agentMarketplace;
-    await tx.run((send) =>
-      send(`Register ${parsedName.value}`, () => market.register(parsedName.value!, roots[0], roots[1], parsedMemory.value!, parsedPrice.value!)),
-    );
+    await tx.run(async (send) => {
+      const receipt = await send(`Register ${name}`, () => market.register(name, roots[0], roots[1], parsedMemory.value!, parsedPrice.value!));
+      if (tokenWei === 0n) return;
+      const id = registeredId(receipt, market);
+      await send(`Set the token price of ${name}`, () => market.setPrice(id, parsedPrice.value!, tokenWei));
+    });
   };
 
   return (
@@ -615,9 +671,18 @@ function DeployAgent({ signer, gateway }: { signer: JsonRpcSigner; gateway: stri
         error={parsedPrice.error}
         testId="agent-price-input"
       />
+      <TextField
+        label={tokenPriceLabel(ownToken)}
+        inputMode="decimal"
+        value={tokenPrice}
+        onChange={setTokenPrice}
+        error={parsedToken.error}
+        testId="agent-token-price-input"
+      />
       <p className="hint">
         The agent is served from the epoch after its registration, at this price, once its hosting lease is funded (below, after registering): nodes refuse its
-        calls with 402 while the lease is empty.
+        calls with 402 while the lease is empty. A price in your creator token is a second transaction right after the registration: callers may then pay either
+        price.
       </p>
       <UploadStatus
         busy={prep.busy}
