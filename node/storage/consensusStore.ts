@@ -196,10 +196,7 @@ export class ConsensusStore {
   private batchCacheBytes = 0;
   private readonly votes = new Map<number, VoteRecord>();
   private lastOwnHeaderValue: Header | undefined;
-  /**
-   * Own headers above the horizon of the last durable commit (see {@link ownHeaders}), by round,
-   * in increasing round (the order they are recorded in).
-   */
+  /** Own headers above the horizon of the last commit written (see {@link ownHeaders}), by round. */
   private readonly liveOwnHeaders = new Map<number, Header>();
   private bullsharkState: BullsharkState | undefined;
   private lastCommit: { index: number; leaderRound: number } | undefined;
@@ -380,7 +377,7 @@ export class ConsensusStore {
             const records = [...this.votes].map(([author, v]) => encodeVoteRecord(author, v.round, v.headerId));
             const last = this.lastOwnHeaderValue;
             if (last && !this.liveOwnHeaders.has(last.round)) records.push(encodeOwnHeaderRecord(last));
-            for (const h of this.liveOwnHeaders.values()) records.push(encodeOwnHeaderRecord(h));
+            for (const h of this.ownHeaders()) records.push(encodeOwnHeaderRecord(h));
             return records;
           },
         },
@@ -742,7 +739,7 @@ export class ConsensusStore {
    * "Re-proposing own batches"), so neither memory nor a rewritten primary.log keeps them.
    */
   ownHeaders(): Header[] {
-    return [...this.liveOwnHeaders.values()];
+    return [...this.liveOwnHeaders.values()].sort((a, b) => a.round - b.round);
   }
 
   /** Records an own header; resolves once durable, before it may be broadcast. */
@@ -759,10 +756,7 @@ export class ConsensusStore {
    */
   private pruneOwnHeaders(state: BullsharkState): void {
     const gcRound = this.gcRoundOf(state);
-    for (const [round, h] of this.liveOwnHeaders) {
-      if (round > gcRound && round > (state.lastCommitted[h.author] ?? 0)) break; // rounds increase
-      this.liveOwnHeaders.delete(round);
-    }
+    for (const [round, h] of this.liveOwnHeaders) if (round <= gcRound || round <= (state.lastCommitted[h.author] ?? 0)) this.liveOwnHeaders.delete(round);
   }
 
   // -- committed sequence ---------------------------------------------------------------------
