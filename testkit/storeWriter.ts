@@ -1,7 +1,9 @@
 /**
  * A process that runs a ConsensusStore as a node would until it is killed, for crash tests
- * (test/node/consensus/storage.test.ts): it stores the certificates of a fixed DAG (full rounds
- * of four members with fixed keys, so every run builds the same one) and a batch with each (stored
+ * (test/node/consensus/storage.test.ts): it stores the certificates of a fixed DAG (rounds of
+ * four members with fixed keys, so every run builds the same one; in every other stretch of ten
+ * rounds, and the last ten, members 1-3 leave member 0's certificates out, so several of its
+ * headers wait uncommitted) and a batch with each (stored
  * first, as a batch is before a header lists it), records Bullshark's commits (each delivering its certificates' batches)
  * and compacts at each GC with small segments, continuing from what the store recovers. It also
  * votes for every certificate's header (author 0's being its own) before storing it, as the
@@ -32,7 +34,10 @@ export function writerBatch(round: number, author: number): Buffer {
 export function writerDag(): DagBuilder {
   const { committee, keys } = testCommittee(4, 1, STORE_WRITER.seed);
   const dag = new DagBuilder(committee, keys);
-  dag.fullRounds(1, STORE_WRITER.rounds, [0, 1, 2, 3]);
+  for (let round = 1; round <= STORE_WRITER.rounds; round++) {
+    dag.add(round, 0);
+    for (const author of [1, 2, 3]) dag.add(round, author, round % 20 >= 10 || round > STORE_WRITER.rounds - 10 ? [1, 2, 3] : undefined);
+  }
   return dag;
 }
 

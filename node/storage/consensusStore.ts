@@ -9,7 +9,8 @@
  * - `batches-<offset>.log`: digest | batch bytes, for own and peers' batches (acknowledged once
  *                       written).
  * - `primary.log`:      votes cast (author, round, header id) and own headers, fsynced before the vote
- *                       or header leaves the node, so a restart never votes twice or equivocates.
+ *                       or header leaves the node, so a restart never votes twice or equivocates,
+ *                       and knows the payload of every own header that may still commit.
  * - `consensus-<offset>.log`: each committed sub-DAG (index, leader round, the batches it delivers)
  *                       with the Bullshark state.
  * - `rounds.idx`, `commits.idx`: on-disk indexes (see {@link SlotFile}) from a round to its first
@@ -88,8 +89,9 @@ export interface StoreOptions {
 }
 
 /**
- * primary.log is rewritten to the last vote per author and the last own header once it grows
- * past this: at committee 32 it grows ~2.7 KB a round, so about every 400 rounds, for two fsyncs.
+ * primary.log is rewritten to the last vote per author and the live own headers (see
+ * {@link ConsensusStore.ownHeaders}) once it grows past this: at committee 32 it grows ~2.7 KB a
+ * round, so about every 400 rounds, for two fsyncs.
  */
 export const PRIMARY_LOG_BYTES = 1 << 20;
 
@@ -194,6 +196,8 @@ export class ConsensusStore {
   private batchCacheBytes = 0;
   private readonly votes = new Map<number, VoteRecord>();
   private lastOwnHeaderValue: Header | undefined;
+  /** Own headers above the horizon of the last commit written (see {@link ownHeaders}), by round. */
+  private readonly liveOwnHeaders = new Map<number, Header>();
   private bullsharkState: BullsharkState | undefined;
   private lastCommit: { index: number; leaderRound: number } | undefined;
   /** Batches delivered by the last commits found on open (digest → leader round), see {@link takeRecentDeliveries}. */
@@ -295,6 +299,8 @@ export class ConsensusStore {
     );
     this.commitsIdx.truncate((this.lastCommit?.index ?? 0) + 1);
     this.recover(this.recoverFromValue);
+    // primary.log was replayed first, with every own header still in it.
+    if (this.bullsharkState) this.pruneOwnHeaders(this.bullsharkState);
     // Everything stored before this open was stored at or before the last commit's GC round.
     // The marks of earlier runs below that round still hold for what is below their ends, up to
     // where the batch log survived (a damaged tail was cut, and its offsets will hold newer
@@ -362,14 +368,16 @@ export class ConsensusStore {
           if (d.kind !== "torn") refuse(d.offset, "corrupt record");
           this.damage.push({ file, ...d });
         },
-        // Bounded (docs/consensus.md "Memory over an epoch"): past `primaryLogBytes` it is
-        // replaced by the records that still matter, the last vote per author and the last own
-        // header, which is all a restart replays into memory anyway.
+        // Bounded (docs/consensus.md "Compaction"): past `primaryLogBytes` it is replaced by the
+        // records that still matter, the last vote per author, the live own headers and the last
+        // one (its round is never proposed again), which is all a restart keeps anyway.
         compact: {
           bytes: this.primaryLogBytes,
           records: () => {
             const records = [...this.votes].map(([author, v]) => encodeVoteRecord(author, v.round, v.headerId));
-            if (this.lastOwnHeaderValue) records.push(encodeOwnHeaderRecord(this.lastOwnHeaderValue));
+            const last = this.lastOwnHeaderValue;
+            if (last && !this.liveOwnHeaders.has(last.round)) records.push(encodeOwnHeaderRecord(last));
+            for (const h of this.ownHeaders()) records.push(encodeOwnHeaderRecord(h));
             return records;
           },
         },
@@ -384,7 +392,9 @@ export class ConsensusStore {
       const author = r.u16();
       this.votes.set(author, { round: r.u64(), headerId: Buffer.from(r.fixed(DIGEST_LEN)) });
     } else if (kind === RECORD_OWN_HEADER) {
-      this.lastOwnHeaderValue = readHeader(r);
+      const h = readHeader(r);
+      this.lastOwnHeaderValue = h;
+      this.liveOwnHeaders.set(h.round, h);
     } else {
       throw new DecodeError(`unknown primary record ${kind}`);
     }
@@ -722,11 +732,31 @@ export class ConsensusStore {
     return this.lastOwnHeaderValue;
   }
 
+  /**
+   * The headers this node proposed that may still be committed, in increasing round: those above
+   * its author's last committed round and above the GC round, by the last commit written (see
+   * {@link recordCommit}). Older ones were committed or can no longer be (docs/consensus.md
+   * "Re-proposing own batches"), so neither memory nor a rewritten primary.log keeps them.
+   */
+  ownHeaders(): Header[] {
+    return [...this.liveOwnHeaders.values()].sort((a, b) => a.round - b.round);
+  }
+
   /** Records an own header; resolves once durable, before it may be broadcast. */
   async recordOwnHeader(h: Header): Promise<void> {
     this.lastOwnHeaderValue = h;
+    this.liveOwnHeaders.set(h.round, h);
     this.primaryLog.append(encodeOwnHeaderRecord(h));
     await this.primaryLog.sync();
+  }
+
+  /**
+   * Forgets the own headers that `state` (a commit written to the OS, so one a restart sees)
+   * shows committed or dead: at or below their author's last committed round or the GC round.
+   */
+  private pruneOwnHeaders(state: BullsharkState): void {
+    const gcRound = this.gcRoundOf(state);
+    for (const [round, h] of this.liveOwnHeaders) if (round <= gcRound || round <= (state.lastCommitted[h.author] ?? 0)) this.liveOwnHeaders.delete(round);
   }
 
   // -- committed sequence ---------------------------------------------------------------------
@@ -748,6 +778,9 @@ export class ConsensusStore {
     const at = this.consensusLog.append(encodeCommit(rec));
     this.commitsIdx.set(rec.index, at.offset - RECORD_HEADER);
     await this.consensusLog.sync();
+    // Only now: a header dropped on the strength of a commit a crash could still lose (in the
+    // write buffer) would be missing when that commit is recomputed after the restart.
+    this.pruneOwnHeaders(state);
   }
 
   private noteCommit(rec: StoredCommit): void {

@@ -14,7 +14,7 @@
  * after the first, past the executor's duplicate window, and the batch is delivered twice.
  */
 import { AuthorityIndex } from "../types/committee";
-import { Certificate, Digest } from "../types/messages";
+import { Certificate, Digest, hex } from "../types/messages";
 
 interface Pending {
   payload: Digest[];
@@ -54,13 +54,21 @@ export class OwnBatches {
   }
 
   /**
-   * Records our last header before a restart (from primary.log). Its certificate may exist at
-   * peers even if we did not store it (it is broadcast before it is written), so it is treated as
-   * certified: its payload is not handed to the next header, and is proposed again only once the
-   * header is dead. One at or below our last committed round is settled and ignored.
+   * Records our headers that may still commit, from before a restart (primary.log), in any order.
+   * A certificate of each may exist at peers even if we did not store it (it is broadcast before
+   * it is written), so each is treated as certified: its payload is not handed to the next header,
+   * and is proposed again only once the header is dead. A digest carried by several of them was
+   * moved out of the older ones when they died (or were superseded), so it stays with the latest
+   * only: re-proposing it when an older one dies again would commit it twice. Headers at or below
+   * our last committed round are settled and ignored.
    */
-  restored(round: number, payload: Digest[]): void {
-    this.track(round, payload, true);
+  restored(headers: readonly { round: number; payload: Digest[] }[]): void {
+    const later = new Set<string>();
+    for (const h of [...headers].sort((a, b) => b.round - a.round)) {
+      const payload = h.payload.filter((d) => !later.has(hex(d)));
+      for (const d of h.payload) later.add(hex(d));
+      this.track(h.round, payload, true);
+    }
   }
 
   /**

@@ -117,16 +117,16 @@ export class Primary {
     );
     for (const c of this.genesis.values()) this.insert(c);
     this.ownBatches = new OwnBatches(o.me, o.gcDepth, o.store.lastBullsharkState()?.lastCommitted[o.me] ?? 0);
+    // Every header of ours that may still commit, certified or not, stored or not (peers may
+    // hold a certificate we broadcast before writing it): OwnBatches treats each as certified,
+    // so their payloads wait for their headers to be dead, then are proposed again.
+    this.ownBatches.restored(o.store.ownHeaders());
     if (lastOwn) {
-      // A header whose certificate is not stored goes on collecting votes until its certificate
-      // forms again or comes back from a peer (see accept), or we propose the next one. Peers may
-      // hold its certificate (broadcast before written), so OwnBatches treats it as certified:
-      // its payload waits for the header to be dead instead of moving into the next header. One
-      // at or below our last committed round was committed or can no longer be (and was pruned
-      // from memory): it is left alone.
+      // The last one goes on collecting votes until its certificate forms again or comes back
+      // from a peer (see accept), or we propose the next one. One at or below our last committed
+      // round was committed or can no longer be (and was pruned from memory): it is left alone.
       const certified = this.ownBatches.settled(lastOwn.round) || o.store.hasCertificate(makeCertificate(lastOwn, []).digest);
       this.current = { header: lastOwn, signatures: new Map(), certified, sentAt: 0 };
-      this.ownBatches.restored(lastOwn.round, lastOwn.payload);
     }
     o.network.onFrame((from, frame) => this.onFrame(from, frame));
     o.worker.onOwnBatch = (d) => this.proposer.addBatch(d);

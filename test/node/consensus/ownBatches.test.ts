@@ -4,7 +4,8 @@
  * round through a real Bullshark; node 0 is slow (others often leave its certificate out) and
  * sometimes fails to certify its header, and each of its headers carries a new batch plus what
  * {@link OwnBatches} hands back, as the primary does. Some runs also kill node 0 between the
- * broadcast of its certificate and the write of it.
+ * broadcast of its certificate and the write of it, and restart it from its headers that may
+ * still commit (primary.log keeps them).
  */
 import { expect } from "chai";
 import { Bullshark } from "../../../node/consensus/bullshark/bullshark";
@@ -29,8 +30,6 @@ interface Run {
   created: number;
   /** Batches still waiting in node 0's last headers or queue when the run ended. */
   waiting: Set<string>;
-  /** Batches of older headers a restart forgot (see the crash below). */
-  forgotten: Set<string>;
   requeued: number;
   committedAfterRequeue: number;
   crashes: number;
@@ -49,8 +48,9 @@ describe("OwnBatches: re-proposal of own batches through Bullshark", function ()
    * 40 random rounds then `calm` rounds where every certificate references all of the round
    * below (so what is pending gets committed). With `crashRate`, node 0 may be killed right after
    * proposing (and maybe certifying and broadcasting) its header of a random round and before
-   * storing its certificate: it restarts as the primary does, from its last header (primary.log)
-   * and Bullshark's state, with no certificate of that header.
+   * storing its certificate: it restarts as the primary does, from Bullshark's state and its
+   * headers above its last committed round and the GC round (those primary.log keeps), with no
+   * certificate of the last one.
    */
   function drive(seed: number, crashRate: number, calm: number): Run {
     const rand = prng(seed);
@@ -62,7 +62,6 @@ describe("OwnBatches: re-proposal of own batches through Bullshark", function ()
       commits: new Map(),
       created: 0,
       waiting: new Set(),
-      forgotten: new Set(),
       requeued: 0,
       committedAfterRequeue: 0,
       crashes: 0,
@@ -86,14 +85,13 @@ describe("OwnBatches: re-proposal of own batches through Bullshark", function ()
       if (random && crashRate > 0 && rand() < crashRate) {
         // Killed now: what only memory held is gone. The header of round r is in primary.log
         // (written before its broadcast); its certificate, if formed, reached the peers only.
-        // Batches of older headers not committed yet and not carried by this one are forgotten
-        // by a restart (docs/consensus.md says why); they still count if committed twice.
+        // So are the older headers that may still commit, certified or not.
         run.crashes++;
-        const carried = new Set(payload.map(hex));
-        for (const [round, p] of payloads) for (const d of p) if (round < r && !carried.has(hex(d)) && !run.commits.has(hex(d))) run.forgotten.add(hex(d));
-        own = new OwnBatches(ME, gcDepth, bullshark.state().lastCommitted[ME]);
-        own.restored(r, payload);
-        uncertain = { round: r, batches: carried };
+        const committed = bullshark.state().lastCommitted[ME];
+        const live = [...payloads].filter(([round]) => round > Math.max(committed, bullshark.gcRound)).map(([round, p]) => ({ round, payload: p }));
+        own = new OwnBatches(ME, gcDepth, committed);
+        own.restored(live);
+        uncertain = { round: r, batches: new Set(payload.map(hex)) };
       }
       const authors = [...Array(committee.size).keys()].filter((a) => a !== ME || certifiedOurs);
       const certs: Certificate[] = [];
@@ -134,12 +132,12 @@ describe("OwnBatches: re-proposal of own batches through Bullshark", function ()
     return run;
   }
 
-  /** Each batch committed at most once; one not committed is waiting (or, after a crash, forgotten). */
+  /** Each batch committed at most once; one not committed is waiting. */
   function checkBatches(seed: number, run: Run): void {
     for (const [k, n] of run.commits) expect(n, `seed ${seed}: batch ${k.slice(0, 8)} committed ${n} times`).to.equal(1);
     for (let n = 0; n < run.created; n++) {
       const k = hex(digest(n));
-      expect(run.commits.has(k) || run.waiting.has(k) || run.forgotten.has(k), `seed ${seed}: batch ${n} lost`).to.equal(true);
+      expect(run.commits.has(k) || run.waiting.has(k), `seed ${seed}: batch ${n} lost`).to.equal(true);
     }
   }
 
@@ -184,9 +182,9 @@ describe("OwnBatches: re-proposal of own batches through Bullshark", function ()
     const own = new OwnBatches(ME, 5, 12);
     expect(own.settled(12)).to.equal(true);
     expect(own.settled(13)).to.equal(false);
-    own.restored(12, [digest(1)]);
+    own.restored([{ round: 12, payload: [digest(1)] }]);
     expect(own.size).to.equal(0);
-    own.restored(14, [digest(2)]);
+    own.restored([{ round: 14, payload: [digest(2)] }]);
     expect(own.size).to.equal(1);
     // A commit at leader round 20 (GC round 15) makes the header of round 14 dead: its batch comes back once.
     expect(own.committed(20, []).map(hex)).to.deep.equal([hex(digest(2))]);
@@ -195,7 +193,7 @@ describe("OwnBatches: re-proposal of own batches through Bullshark", function ()
 
   it("after a restart, the last header is not taken over by the next one: it may have been certified", () => {
     const own = new OwnBatches(ME, 5, 0);
-    own.restored(7, [digest(1)]);
+    own.restored([{ round: 7, payload: [digest(1)] }]);
     expect(own.superseded(7)).to.deep.equal([]);
     own.proposed(8, [digest(2)]);
     // A header of this process never certified is taken over by the next one...
@@ -207,6 +205,21 @@ describe("OwnBatches: re-proposal of own batches through Bullshark", function ()
     const builder = new DagBuilder(committee, keys);
     for (let r = 1; r <= 9; r++) builder.add(r, ME, [...builder.rounds[r - 1].keys()]);
     expect(own.committed(10, [builder.get(9, ME)]).map(hex)).to.deep.equal([hex(digest(1))]);
+    expect(own.size).to.equal(0);
+  });
+
+  it("after a restart, a batch carried by several restored headers stays with the latest: an older one dying again does not bring it back", () => {
+    // Round 5 was superseded before it was certified: its batch 1 moved into round 6.
+    const own = new OwnBatches(ME, 5, 4);
+    own.restored([
+      { round: 6, payload: [digest(1), digest(2)] },
+      { round: 5, payload: [digest(1), digest(3)] },
+    ]);
+    expect(own.size).to.equal(2);
+    const builder = new DagBuilder(committee, keys);
+    for (let r = 1; r <= 6; r++) builder.add(r, ME, [...builder.rounds[r - 1].keys()]);
+    // Our round-6 certificate commits: round 5 is dead, and only what no later header carries comes back.
+    expect(own.committed(6, [builder.get(6, ME)]).map(hex)).to.deep.equal([hex(digest(3))]);
     expect(own.size).to.equal(0);
   });
 });

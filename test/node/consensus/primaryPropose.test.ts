@@ -2,14 +2,16 @@
  * The primary's proposal of its next header (docs/consensus.md "Re-proposing own batches"): the
  * payload of a header of ours never certified moves into the next header, so the old header must
  * not be certified after that, or both commit; and after a restart, a last header whose
- * certificate was not stored may be certified at the peers, so its payload must not move. Real
- * store, real signatures; the network is a stand-in that records what the primary sends and
- * delivers the peers' frames.
+ * certificate was not stored may be certified at the peers, so its payload must not move; nor
+ * may a restart forget the older headers of ours that may still commit. Real store, real
+ * signatures; the network is a stand-in that records what the primary sends and delivers the
+ * peers' frames.
  */
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Bullshark } from "../../../node/consensus/bullshark/bullshark";
 import { Primary } from "../../../node/consensus/primary/primary";
 import { Certificate, Digest, genesis, Header, hex, makeCertificate, signHeader, signVote } from "../../../node/consensus/types/messages";
 import { encodePrimary, PrimaryMessage } from "../../../node/consensus/types/wire";
@@ -42,7 +44,7 @@ describe("Primary: proposing the next header", function () {
   });
 
   /** Node 0's primary on the store in `dir`, with what it sends and a way to deliver peer frames. */
-  function start(beforeOwnHeader: (h: Header) => void = () => {}) {
+  function start(beforeOwnHeader: (h: Header) => void = () => {}, onCertificate?: (c: Certificate, primary: Primary) => void) {
     const s = (store = new ConsensusStore(dir, committee.epoch, { gcDepth: GC_DEPTH }));
     const sent: PrimaryMessage[] = [];
     const record = s.recordOwnHeader.bind(s);
@@ -50,7 +52,7 @@ describe("Primary: proposing the next header", function () {
       beforeOwnHeader(h);
       return record(h);
     };
-    const node = standInPrimary(committee, keys, s, GC_DEPTH, (m) => void sent.push(m));
+    const node = standInPrimary(committee, keys, s, GC_DEPTH, (m) => void sent.push(m), onCertificate);
     primary = node.primary;
     const deliver = node.deliver;
     const headers = (round: number): Header[] =>
@@ -119,5 +121,67 @@ describe("Primary: proposing the next header", function () {
     node.others(2, roundOne);
     await waitFor("our round-3 header", () => node.headers(3).length > 0);
     expect(node.headers(3)[0].payload.map(hex)).to.deep.equal([hex(digest(1))]);
+  });
+
+  it("after a restart, every header of ours that may still commit keeps its payload: each batch is proposed again once its header dies, and committed exactly once", async () => {
+    // Consensus as the node runs it: a real Bullshark over what the primary accepts, each commit
+    // recorded in the store (a restart resumes from the last one) and handed to the primary.
+    let bullshark: Bullshark | undefined;
+    let persisted = Promise.resolve();
+    const commits = new Map<string, number>(); // node 0's batches, by digest: times committed
+    const consensus = (c: Certificate, p: Primary): void => {
+      bullshark ??= new Bullshark(committee, GC_DEPTH, store!.lastBullsharkState());
+      const s = store!;
+      for (const sub of bullshark.processCertificate(c)) {
+        for (const d of sub.certificates.flatMap((x) => (x.header.author === 0 ? x.header.payload : []))) commits.set(hex(d), (commits.get(hex(d)) ?? 0) + 1);
+        persisted = persisted.then(() => s.recordCommit(sub, []));
+        p.onCommitted(sub.leader.header.round, sub.certificates);
+      }
+      p.setGcRound(bullshark.gcRound);
+    };
+    const own = new Map<number, Header>(); // our header of each round
+    let node = start(undefined, consensus);
+    /** Waits for our header of `round` and certifies it (our vote and those of nodes 1 and 2). */
+    const certifyOurs = async (round: number): Promise<void> => {
+      await waitFor(`our round-${round} header`, () => node.headers(round).length > 0);
+      const h = node.headers(round)[0];
+      own.set(round, h);
+      for (const voter of [1, 2]) node.vote(h, voter);
+      await waitFor(`our round-${round} certificate`, () => node.ownCertificates().includes(round));
+    };
+    // Nodes 1-3 at `round`: while we are slow (up to round 11) their certificates leave ours out,
+    // so ours are not committed and die at GC; from round 12 on they reference ours too.
+    let others = roots;
+    const step = (round: number): void => {
+      node.batch(digest(round + 1)); // the fresh batch of our next header
+      const ours = round > 11 ? [makeCertificate(own.get(round - 1)!, []).digest] : [];
+      others = node.others(round, [...others, ...ours]);
+    };
+
+    node.batch(digest(1));
+    for (let round = 1; round <= 3; round++) {
+      await certifyOurs(round);
+      if (round < 3) step(round);
+    }
+    // Killed with three headers of ours certified, none committed (no leader committed yet).
+    expect(commits.size).to.equal(0);
+    primary!.stop();
+    await persisted;
+    await store!.close();
+    bullshark = undefined;
+
+    // Restarted: the leaders of nodes 1-3 commit without our certificates, so the GC round passes
+    // our headers of rounds 1-3 (at the commit of round 6 the first, of round 10 the others).
+    node = start(undefined, consensus);
+    expect(primary!.round).to.equal(3);
+    const wanted = Array.from({ length: 11 }, (_, i) => hex(digest(i + 1))); // the batches of rounds 1-11
+    step(3);
+    for (let round = 4; !wanted.every((k) => commits.has(k)); round++) {
+      expect(round, `batches never committed: ${wanted.filter((k) => !commits.has(k)).map((k) => parseInt(k.slice(0, 8), 16))}`).to.be.at.most(40);
+      await certifyOurs(round);
+      step(round);
+    }
+    for (const [k, n] of commits) expect(n, `batch ${parseInt(k.slice(0, 8), 16)} committed ${n} times`).to.equal(1);
+    await persisted;
   });
 });

@@ -2,12 +2,13 @@
  * Node 0's primary for the tests that drive it message by message: a real store and real
  * signatures, a stand-in network (what node 0 sends or broadcasts goes to `sent`; `deliver` hands
  * it a peer's frame) and a stand-in worker. Headers wait for a batch (`headerBatches` 1) and
- * nothing is resent or retried on a timer during a test.
+ * nothing is resent or retried on a timer during a test. `onCertificate` (set before the stored
+ * certificates are recovered) sees each certificate accepted, as consensus does.
  */
 import { Primary } from "../../../node/consensus/primary/primary";
 import type { Committee } from "../../../node/consensus/types/committee";
 import type { KeyPair } from "../../../node/consensus/types/crypto";
-import type { Digest } from "../../../node/consensus/types/messages";
+import type { Certificate, Digest } from "../../../node/consensus/types/messages";
 import { decodePrimary, type PrimaryMessage } from "../../../node/consensus/types/wire";
 import type { PeerNetwork } from "../../../node/network/peerNetwork";
 import type { ConsensusStore } from "../../../node/storage/consensusStore";
@@ -21,6 +22,7 @@ export function standInPrimary(
   store: ConsensusStore,
   gcDepth: number,
   sent: (m: PrimaryMessage) => void,
+  onCertificate: (c: Certificate, primary: Primary) => void = () => {},
 ): { primary: Primary; deliver: (from: number, frame: Buffer) => void; batch: (d: Digest) => void } {
   let deliver: (from: number, frame: Buffer) => void = () => {};
   const network = {
@@ -49,6 +51,7 @@ export function standInPrimary(
     maxFrame: 1 << 20,
     gcDepth,
   });
+  primary.onCertificate = (c) => onCertificate(c, primary);
   primary.recover();
   return { primary, deliver: (from, frame) => deliver(from, frame), batch: (d) => worker.onOwnBatch(d) };
 }

@@ -356,29 +356,67 @@ describe("ConsensusStore", () => {
     await reopened.close();
   });
 
-  it("bounds primary.log: past primaryLogBytes it is rewritten to the last vote per author and the last own header", async () => {
+  it("bounds primary.log over many rounds with commits: rewritten to the last vote per author and the own headers that may still commit, which a reopen restores", async () => {
     const dir = tempDir();
     const { committee, keys } = testCommittee(4);
     const file = path.join(dir, "epoch-1", "primary.log");
-    const store = new ConsensusStore(dir, 1, { gcDepth: 50, primaryLogBytes: 1024 });
-    const id = (round: number, author: number) => Buffer.alloc(32, (round * 4 + author) % 251);
-    let header = signHeader({ epoch: 1, round: 1, author: 0, createdAt: 1, payload: [], parents: [] }, keys[0], committee.domain);
+    const GC_DEPTH = 6;
+    const options = { gcDepth: GC_DEPTH, primaryLogBytes: 8192 };
+    let store = new ConsensusStore(dir, 1, options);
+    // Node 0 proposes every round; in some stretches (and at the end) the others leave its
+    // certificates out, so its headers wait for the GC round instead of being committed.
+    const dag = new DagBuilder(committee, keys);
+    const bullshark = new Bullshark(committee, GC_DEPTH);
+    const slow = (round: number) => round > 290 || round % 50 >= 30;
     let largest = 0;
+    let size = 0;
+    let mostLive = 0;
+    let rewrites = 0;
     for (let round = 1; round <= 300; round++) {
-      header = signHeader({ epoch: 1, round, author: 0, createdAt: round, payload: [id(round, 9)], parents: [] }, keys[0], committee.domain);
-      await store.recordOwnHeader(header);
-      for (const author of [1, 2, 3]) await store.recordVote(author, round, id(round, author));
-      largest = Math.max(largest, fs.statSync(file).size);
+      const ours = dag.add(round, 0, undefined, [Buffer.alloc(32, round % 251)]);
+      await store.recordOwnHeader(ours.header);
+      for (const author of [1, 2, 3]) {
+        const c = dag.add(round, author, slow(round) ? [1, 2, 3] : undefined);
+        await store.recordVote(author, round, c.header.id);
+      }
+      for (const c of [ours, ...[1, 2, 3].map((a) => dag.get(round, a))]) for (const sub of bullshark.processCertificate(c)) await store.recordCommit(sub, []);
+      const grown = fs.statSync(file).size;
+      largest = Math.max(largest, grown);
+      if (grown < size) {
+        // Just rewritten: a restart finds in it every header of ours that may still commit.
+        rewrites++;
+        const before = store.ownHeaders().map((h) => hex(h.id));
+        await store.close();
+        store = new ConsensusStore(dir, 1, options);
+        expect(
+          store.ownHeaders().map((h) => hex(h.id)),
+          `reopened after the rewrite at round ${round}`,
+        ).to.deep.equal(before);
+      }
+      size = grown;
+      // Ours that may still commit: above our last committed round and the GC round.
+      const live = Math.max(bullshark.state().lastCommitted[0], bullshark.gcRound);
+      const rounds = Array.from({ length: round - live }, (_, i) => live + 1 + i);
+      expect(
+        store.ownHeaders().map((h) => h.round),
+        `round ${round}`,
+      ).to.deep.equal(rounds);
+      mostLive = Math.max(mostLive, rounds.length);
     }
-    // 300 rounds of records are ~60 KB: it was rewritten, and never grew past the bound and a record.
-    expect(largest, "primary.log bounded").to.be.at.most(1024 + 512);
+    expect(mostLive, "rounds with several headers of ours alive").to.be.at.least(GC_DEPTH);
+    expect(rewrites, "rewrites of primary.log").to.be.at.least(5);
+    // 300 rounds of records are ~130 KB: rewritten, never past the bound and a round's records.
+    expect(largest, "primary.log bounded").to.be.at.most(8192 + 1024);
+    const alive = store.ownHeaders().map((h) => h.id);
+    expect(alive.length, "headers of ours alive at the end").to.be.at.least(GC_DEPTH);
     await store.close();
     // A crash mid-rewrite leaves a stale .tmp beside the log; it is not read.
     fs.writeFileSync(`${file}.tmp`, "garbage");
-    const reopened = new ConsensusStore(dir, 1, { gcDepth: 50, primaryLogBytes: 1024 });
-    for (const author of [1, 2, 3]) expect(reopened.lastVote(author)).to.deep.equal({ round: 300, headerId: id(300, author) });
+    const reopened = new ConsensusStore(dir, 1, options);
+    for (const author of [1, 2, 3]) expect(reopened.lastVote(author)).to.deep.equal({ round: 300, headerId: dag.get(300, author).header.id });
     expect(reopened.lastVote(0)).to.equal(undefined);
-    expect(reopened.lastOwnHeader()?.id).to.deep.equal(header.id);
+    expect(reopened.lastOwnHeader()?.id).to.deep.equal(dag.get(300, 0).header.id);
+    expect(reopened.ownHeaders().map((h) => h.id)).to.deep.equal(alive);
     await reopened.close();
   });
 
@@ -703,11 +741,23 @@ describe("ConsensusStore", () => {
     const certBound = (retainRounds + 6 * gcDepth) * 4 * (8 + encodeCertificate(dag.get(1, 0)).length) + 2 * logSegmentBytes;
     let written = 0;
     let voted = 0;
+    let mostLive = 0;
     const check = async (label: string) => {
       const store = new ConsensusStore(dir, 1, STORE_WRITER.options);
       // primary.log: rewritten often, killed mid-rewrite too; what was durable is there, and it stays small.
       for (let a = 0; a < 4; a++) expect(store.lastVote(a)?.round ?? 0, `${label}: the last durable vote for ${a}`).to.be.at.least(voted);
-      expect(store.lastOwnHeader()?.round ?? 0, `${label}: the last own header`).to.be.at.least(voted);
+      const lastOwn = store.lastOwnHeader()?.round ?? 0;
+      expect(lastOwn, `${label}: the last own header`).to.be.at.least(voted);
+      // Every own header that may still commit (above member 0's last committed round and the GC
+      // round of the last commit held) is there, whatever rewrite the kill interrupted.
+      const state = store.lastBullsharkState();
+      const live = state ? Math.max(state.lastCommitted[0], Math.max(...state.lastCommitted) - gcDepth) : 0;
+      const rounds = Array.from({ length: lastOwn - live }, (_, i) => live + 1 + i);
+      expect(
+        store.ownHeaders().map((h) => [h.round, hex(h.id)]),
+        `${label}: the own headers that may still commit`,
+      ).to.deep.equal(rounds.map((r) => [r, hex(dag.get(r, 0).header.id)]));
+      mostLive = Math.max(mostLive, rounds.length);
       store.checkPrimaryLog(0);
       expect(fs.statSync(path.join(epochDir, "primary.log")).size, `${label}: primary.log bounded`).to.be.at.most(STORE_WRITER.options.primaryLogBytes + 1024);
       expect(
@@ -762,6 +812,7 @@ describe("ConsensusStore", () => {
     await new Promise((r) => child.once("exit", r));
     expect(out).to.match(/done\n$/);
     const last = await check("at the end");
+    expect(mostLive, "several own headers alive at once (the DAG ends with ours left out)").to.be.at.least(3);
     expect(last.lastCommitIndex).to.equal(leaders.length);
     expect(last.retainedFrom).to.be.greaterThan(1);
     expect(fs.existsSync(segmentFile(epochDir, "consensus", 0)), "the first commit segment deleted").to.equal(false);
