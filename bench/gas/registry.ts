@@ -21,12 +21,13 @@ import { executionGas, type GasRow } from "./table";
 
 const USDC = 10n ** 6n;
 
-/** A full report for the current epoch: every active node measured, both clients used, a rewards root. */
+/** A full report for the current epoch: every active node measured, both clients used, a rewards root and an agent snapshots root (non-zero, so the registry stores it). */
 async function fullReport(s: RegistrySuite) {
   const active = (await s.registry.activeSetIds()).map(Number);
   const { report, rewards } = completeEpochReport(
     withContentCharges({
       epoch: await s.registry.epoch(),
+      agentSnapshotsRoot: keccak256(toUtf8Bytes("agent snapshots")),
       nodes: active.map((nodeId) => ({ nodeId, uptime: 99, latencyMs: 40, bytesServed: 10n ** 9n, deliveryAcks: 1000n, revenue: 1_000n, reputation: 80 })),
       // The clients pay exactly the nodes' revenue (the registry requires revenue = usage).
       usage: s.clients.map((c, i) => ({
