@@ -159,6 +159,9 @@ export class Primary {
       const have = new Set(payload.map(hex));
       for (const d of this.ownBatches.superseded(this.current.header.round)) if (!have.has(hex(d))) payload.push(d);
       this.current = undefined;
+      // Peers refuse a header above the cap, which would then move, larger, into every next one:
+      // what does not fit waits at the front of the queue for the next header.
+      if (payload.length > this.o.maxHeaderBatches) this.proposer.requeue(payload.splice(this.o.maxHeaderBatches));
     }
     this.ownBatches.proposed(round, payload);
     const header = signHeader(

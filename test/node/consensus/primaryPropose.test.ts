@@ -98,6 +98,25 @@ describe("Primary: proposing the next header", function () {
     expect(node.ownCertificates(), "rounds of our certificates broadcast").to.deep.equal([]);
   });
 
+  it("a payload moved into a full next header overflows into the one after, never above maxHeaderBatches (10 here)", async () => {
+    const node = start();
+    node.batch(digest(1));
+    await waitFor("our round-1 header", () => node.headers(1).length > 0);
+    // Round 1 is never certified; ten more batches fill the round-2 header before its payload moves in.
+    for (let n = 2; n <= 11; n++) node.batch(digest(n));
+    const roundOne = node.others(1, roots);
+    await waitFor("our round-2 header", () => node.headers(2).length > 0);
+    const h2 = node.headers(2)[0];
+    expect(h2.payload).to.have.length(10);
+    for (const voter of [1, 2, 3]) node.vote(h2, voter);
+    node.others(2, roundOne);
+    await waitFor("our round-3 header", () => node.headers(3).length > 0);
+    const h3 = node.headers(3)[0];
+    expect(h3.payload).to.have.length(1);
+    const proposed = [...h2.payload, ...h3.payload].map(hex);
+    expect(proposed).to.have.members(Array.from({ length: 11 }, (_, i) => hex(digest(i + 1))));
+  });
+
   it("after a restart, a last header whose certificate was not stored keeps its payload until it is dead, then it is proposed again", async () => {
     // Killed after broadcasting the certificate of its round-1 header, before writing it: the
     // store holds the header (primary.log), not the certificate, which the peers may commit.
