@@ -13,8 +13,8 @@ import { outboundFetch, OutboundRefused, type OutboundResponse } from "./outboun
 import { SANDBOX_PRELUDE } from "./sandboxPrelude";
 import { hostUrlReference } from "./sandboxUrl";
 
-/** Isolates kept built for functions that are not warm (`FunctionRuntime.spares`). */
-const SPARES = 2;
+/** Isolates kept built for functions that are not warm (`FunctionRuntime.spares`); ~2.4 MiB each. */
+const SPARES = 3;
 /** A namespace-like object whose handler uses what most functions use, and the request it gets. */
 const WARMUP_MODULE = `({ default: { async fetch(request) {
   await request.text();
@@ -22,6 +22,8 @@ const WARMUP_MODULE = `({ default: { async fetch(request) {
   return new Response("", { headers: { "content-type": "text/plain" } });
 } } })`;
 const WARMUP_REQUEST = { method: "POST", url: "http://warmup/", headers: [["content-type", "text/plain"]], body: new Uint8Array([120]), params: {} };
+/** The prelude's script name (its code cache is checked against its source, not its name). */
+const PRELUDE_FILENAME = "fleek:prelude";
 /** Answers between two reads of a function's heap size. */
 const HEAP_CHECK_EVERY = 8;
 /** Roots remembered as compiled once, so their next compilation makes a code cache (FunctionRuntime.compile). */
@@ -95,6 +97,8 @@ class WarmFunction {
   /** Requests answered, for the heap check's period. */
   served = 0;
   retired = false;
+  /** Set once `base` is built: a cold request takes a built spare before one still building. */
+  built = false;
   /** The requests running now: their subrequests are charged to them (see `hostFetch`). */
   readonly running = new Set<RequestBudget>();
   /** The locked-down context and the prelude's entry, built before the function is known. */
@@ -119,17 +123,18 @@ class WarmFunction {
 export class FunctionRuntime {
   private readonly warm: LRUCache<string, WarmFunction>;
   /**
-   * Isolates with their context locked down, built between requests, for the next functions that
-   * are not warm: their first request then pays only for compiling and evaluating the module. Two,
-   * so a cold request right after another finds one built while the other is (re)built.
+   * Isolates with their context locked down, built between requests (the first ones as the runtime
+   * starts), for the next functions that are not warm: their first request then pays only for
+   * compiling and evaluating the module. Three, so a cold request right after another finds one
+   * built while the two it and its predecessor used are rebuilt, one per core.
    */
   private readonly spares: WarmFunction[] = [];
   private sparesScheduled = false;
   private readonly watched = new Set<Watch>();
   private watchdog?: NodeJS.Timeout;
   private closed = false;
-  /** V8's code cache of the prelude (compilePrelude). */
-  private preludeCache?: ivm.ExternalCopy<ArrayBuffer>;
+  /** V8's code cache of the prelude (compilePrelude), `complete` once remade after a warm-up (recachePrelude). */
+  private preludeCache?: { data: ivm.ExternalCopy<ArrayBuffer>; complete: boolean };
   private readonly codeCache: LRUCache<string, { data: ivm.ExternalCopy<ArrayBuffer>; bytes: number }>;
   /** Roots compiled once without a code cache (see compile). */
   private readonly compiledOnce = new LRUCache<string, true>({ max: COMPILED_ONCE_ROOTS });
@@ -141,6 +146,13 @@ export class FunctionRuntime {
   ) {
     this.warm = new LRUCache({ max: limits.warmIsolates, dispose: (w) => w.retire() });
     this.codeCache = new LRUCache({ maxSize: limits.codeCacheBytes, sizeCalculation: (c) => Math.max(1, c.bytes) });
+    // Built now rather than after the first request: a node's first cold start finds one ready.
+    this.keepSpares();
+  }
+
+  /** Spare isolates kept, and how many of them are built (for tests). */
+  get spareCount(): { kept: number; built: number } {
+    return { kept: this.spares.length, built: this.spares.filter((s) => s.built).length };
   }
 
   /** Number of warm isolates (for status and tests). */
@@ -283,10 +295,15 @@ export class FunctionRuntime {
     if (existing && !existing.isolate.isDisposed && existing.memoryMiB === memoryMiB) return existing;
     if (existing) this.drop(root, existing);
     // Spares have the node's heap limit; a function registered with a smaller one gets its own.
-    // The oldest spare first: the likeliest to be built.
-    const warm = memoryMiB === this.limits.memoryMiB ? (this.spares.shift() ?? this.newWarmFunction(memoryMiB)) : this.newWarmFunction(memoryMiB);
+    const warm = memoryMiB === this.limits.memoryMiB ? (this.takeSpare() ?? this.newWarmFunction(memoryMiB)) : this.newWarmFunction(memoryMiB);
     this.warm.set(root, warm);
     return warm;
+  }
+
+  /** A built spare if one is (builds run in parallel and may end out of order), else the oldest, the likeliest to be built next. */
+  private takeSpare(): WarmFunction | undefined {
+    const built = this.spares.findIndex((s) => s.built);
+    return built >= 0 ? this.spares.splice(built, 1)[0] : this.spares.shift();
   }
 
   /**
@@ -306,16 +323,22 @@ export class FunctionRuntime {
   private newWarmFunction(memoryMiB = this.limits.memoryMiB): WarmFunction {
     const warm = new WarmFunction(new ivm.Isolate({ memoryLimit: memoryMiB }), memoryMiB);
     warm.base = (async () => {
-      const context = await warm.isolate.createContext();
-      await context.global.set("__fleekHostFetch", this.hostFetch(warm));
-      await context.global.set("__fleekHostUrl", hostUrlReference());
-      const prelude = await this.compilePrelude(warm.isolate);
+      // The short steps synchronously, on this thread: each asynchronous call is a hop to the
+      // isolate's thread and back, which cost more than the step (the context and its two
+      // references: ~0.5 ms of CPU asynchronously, ~0.3 synchronously; docs/functions.md "Cold
+      // start, fifth pass"). The prelude's run and the warm-up request, the long ones, stay off it.
+      const context = warm.isolate.createContextSync();
+      context.global.setSync("__fleekHostFetch", this.hostFetch(warm));
+      context.global.setSync("__fleekHostUrl", hostUrlReference());
+      const prelude = this.compilePrelude(warm.isolate);
       const entry = (await prelude.run(context, { reference: true })) as ivm.Reference;
       // One request through the prelude's own code (Request, Headers, Response, the body readers)
       // so V8 compiles it now rather than during the function's first request (~0.5 ms of it).
-      const warmup = (await context.eval(WARMUP_MODULE, { reference: true })) as ivm.Reference;
+      const warmup = context.evalSync(WARMUP_MODULE, { reference: true }) as ivm.Reference;
       await entry.apply(undefined, [warmup.derefInto(), new ivm.ExternalCopy(WARMUP_REQUEST).copyInto()], { result: { promise: true, copy: true } });
       warmup.release();
+      if (!this.preludeCache?.complete) this.recachePrelude(warm.isolate);
+      warm.built = true;
       return { context, entry };
     })();
     // A spare disposed before use rejects here with nobody waiting; a used one is awaited in prepare().
@@ -362,12 +385,29 @@ export class FunctionRuntime {
    * The prelude is the same in every isolate: V8's code cache of its first compilation spares the
    * next ones the parse (measured ~2.7 ms → ~0.2 ms of every new isolate's construction).
    */
-  private async compilePrelude(isolate: ivm.Isolate): Promise<ivm.Script> {
-    const filename = "fleek:prelude";
-    if (this.preludeCache) return isolate.compileScript(SANDBOX_PRELUDE, { filename, cachedData: this.preludeCache });
-    const script = await isolate.compileScript(SANDBOX_PRELUDE, { filename, produceCachedData: true });
-    this.preludeCache ??= (script as unknown as ivm.CachedDataResult).cachedData;
+  private compilePrelude(isolate: ivm.Isolate): ivm.Script {
+    if (this.preludeCache) return isolate.compileScriptSync(SANDBOX_PRELUDE, { filename: PRELUDE_FILENAME, cachedData: this.preludeCache.data });
+    const script = isolate.compileScriptSync(SANDBOX_PRELUDE, { filename: PRELUDE_FILENAME, produceCachedData: true });
+    const data = (script as unknown as ivm.CachedDataResult).cachedData;
+    if (data) this.preludeCache ??= { data, complete: false };
     return script;
+  }
+
+  /**
+   * Remakes the prelude's code cache in an isolate that ran the prelude, its lockdown and the
+   * warm-up request, before any function ran there: compiling the same source again finds the
+   * script in the isolate's compilation cache with the functions those runs compiled lazily, so
+   * the cache holds their bytecode too (~10 → ~24 KB) and the next isolates do not compile them
+   * (measured 2026-12-04: ~0.7 ms less of each spare's build, docs/functions.md "Cold start, fifth
+   * pass"). It is compiled code of our own constant source only, never data of a function: V8
+   * checks it against its version, its flags and the source's length (not the content, which is
+   * why the prelude's cache never serves another source; function caches are keyed by content root).
+   */
+  private recachePrelude(isolate: ivm.Isolate): void {
+    const script = isolate.compileScriptSync(SANDBOX_PRELUDE, { filename: PRELUDE_FILENAME, produceCachedData: true });
+    const data = (script as unknown as ivm.CachedDataResult).cachedData;
+    script.release();
+    if (data && !this.preludeCache?.complete) this.preludeCache = { data, complete: true };
   }
 
   /**
