@@ -234,7 +234,9 @@ export class FunctionRuntime {
       const failure = this.failureOf(warm, limits, error);
       // Read before the isolate is dropped: what the stopped run used is still charged.
       const cpuEnd = cpuNow();
-      if (cpuAtStart !== undefined && cpuEnd !== undefined) failure.cpuUs = Number((cpuEnd - cpuAtStart) / 1_000n);
+      // At most the CPU limit: read mid-run, isolated-vm's clock is wall time since the run last
+      // resumed (it cannot read another thread's CPU clock), which a loaded machine stretches.
+      if (cpuAtStart !== undefined && cpuEnd !== undefined) failure.cpuUs = Math.min(Number((cpuEnd - cpuAtStart) / 1_000n), limits.cpuMs * 1_000);
       // Execution stopped mid-run (a limit, a termination) may leave the context in any state: the
       // next request gets a new isolate. An exception the function threw leaves it as it was.
       if (failure.failure === "cpu" || failure.failure === "wall" || failure.failure === "memory") this.drop(root, warm);
