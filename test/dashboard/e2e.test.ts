@@ -23,7 +23,7 @@ import { beaconCommitment } from "../../protocol/committee";
 import { rewardProof } from "../../protocol/rewards";
 import { stakingRewardRateBps } from "../../protocol/stakingRewards";
 import { formatDateTime, formatDuration, formatShare, formatToken, formatUsdc } from "../../dashboard/src/lib/format";
-import { installTestWallet, rawRpc } from "../helpers/testWallet";
+import { installTestWallet, rawRpc, type TestWalletUser } from "../helpers/testWallet";
 import { signNodeKeyProof } from "../../protocol/nodeKeyProof";
 import { KeyPair } from "../../node/consensus/types/crypto";
 import { blake3 } from "@noble/hashes/blake3";
@@ -192,6 +192,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
   let page: Page;
   let rpc: JsonRpcProvider;
   let wallet: Wallet;
+  let walletUser: TestWalletUser;
   const consoleErrors: string[] = [];
   /** Uncaught exceptions in the page: each fails the case it happened in. */
   const pageErrors: string[] = [];
@@ -395,7 +396,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     await indexerCaughtUp();
 
     context = await chromium.launchPersistentContext(path.join(tmp, "profile"), { ...launchOptions, viewport: { width: 1280, height: 900 } });
-    await installTestWallet(context, wallet, deployment.chainId, deployment.rpcUrl);
+    walletUser = await installTestWallet(context, wallet, deployment.chainId, deployment.rpcUrl);
     page = context.pages()[0] ?? (await context.newPage());
     page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
     page.on("pageerror", (e) => pageErrors.push(`${e.name}: ${e.message}`));
@@ -1556,9 +1557,20 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       await deploy.locator(".error").filter({ hasText: "A token price is at most 1,000,000,000 tokens per call." }).waitFor();
       expect(await deploy.getByRole("button", { name: "Upload and register" }).isDisabled()).to.equal(true);
       await deploy.getByTestId("agent-token-price-input").fill("2");
+      // The wallet's user rejects the second transaction: the agent is registered without its token
+      // price, and the form then sets that price for it instead of registering it again.
+      const agentsBefore = Number(await market.agentCount());
+      walletUser.rejectNextTransaction(market.interface.getFunction("setPrice")!.selector);
       await deploy.getByRole("button", { name: "Upload and register" }).click();
-      await settled(deploy, "Set the token price of e2e token agent");
+      await deploy
+        .getByTestId("tx-status")
+        .filter({ hasText: /^Set the token price of e2e token agent failed/ })
+        .waitFor({ timeout: 30_000 });
       id = Number(await market.agentCount());
+      expect(id).to.equal(agentsBefore + 1);
+      await deploy.getByRole("button", { name: `Set the token price of agent ${id}` }).click();
+      await settled(deploy, "Set the token price of e2e token agent");
+      expect(Number(await market.agentCount()), "agents after the retry").to.equal(id);
       const version = await market.versionOf(id, 1);
       expect([(await market.agents(id)).name, version.configRoot, version.bundleRoot]).to.deep.equal([
         "e2e token agent",

@@ -39,11 +39,21 @@ export async function rawRpc(
   return (await response.json()) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
 }
 
+/** What a test does as the wallet's user. */
+export interface TestWalletUser {
+  /**
+   * The user rejects the next transaction the page asks to send whose calldata starts with
+   * `selector` (any, if undefined): EIP-1193 error 4001, as a wallet answers.
+   */
+  rejectNextTransaction(selector?: string): void;
+}
+
 /**
  * Puts the test wallet into every page of `context`: it holds `wallet` (connected to the chain's
  * provider) on chain `chainId` at `rpcUrl`. Set E2E_DEBUG to log refused transactions and RPC errors.
  */
-export async function installTestWallet(context: BrowserContext, wallet: Wallet, chainId: number, rpcUrl: string): Promise<void> {
+export async function installTestWallet(context: BrowserContext, wallet: Wallet, chainId: number, rpcUrl: string): Promise<TestWalletUser> {
+  let reject: { selector: string } | undefined;
   const answer = async (json: string): Promise<string> => {
     const { method, params } = JSON.parse(json) as { method: string; params: unknown[] };
     switch (method) {
@@ -62,6 +72,10 @@ export async function installTestWallet(context: BrowserContext, wallet: Wallet,
       }
       case "eth_sendTransaction": {
         const tx = params[0] as { to?: string; data?: string; value?: string; gas?: string };
+        if (reject && (tx.data ?? "0x").toLowerCase().startsWith(reject.selector)) {
+          reject = undefined;
+          return JSON.stringify({ error: { code: 4001, message: "User rejected the request." } });
+        }
         try {
           const sent = await wallet.sendTransaction({ to: tx.to, data: tx.data, value: tx.value ?? 0n, gasLimit: tx.gas });
           return JSON.stringify({ result: sent.hash });
@@ -80,4 +94,5 @@ export async function installTestWallet(context: BrowserContext, wallet: Wallet,
   };
   await context.exposeFunction("__testWallet", answer);
   await context.addInitScript(WALLET_SCRIPT);
+  return { rejectNextTransaction: (selector = "0x") => void (reject = { selector: selector.toLowerCase() }) };
 }

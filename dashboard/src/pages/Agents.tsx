@@ -7,7 +7,7 @@ import { useState } from "react";
 import type { ContractTransactionReceipt, Interface, JsonRpcSigner } from "ethers";
 import { useApp } from "../AppContext";
 import { connectSuite } from "../lib/contracts";
-import { useTransaction } from "../lib/useTransaction";
+import { useTransaction, type SendStep } from "../lib/useTransaction";
 import { useReadProvider, useSuite } from "../lib/useChain";
 import { useAsync } from "../lib/useAsync";
 import { describeError } from "../lib/revert";
@@ -592,9 +592,10 @@ function UploadFields(p: {
   );
 }
 
-/** The id `register` gave the new agent, from its AgentRegistered event. */
-function registeredId(receipt: ContractTransactionReceipt, market: { interface: Interface }): bigint {
+/** The id `register` gave the new agent, from the marketplace's AgentRegistered event (another contract's log of that shape is not it). */
+function registeredId(receipt: ContractTransactionReceipt, market: { interface: Interface }, address: string): bigint {
   for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== address.toLowerCase()) continue;
     const event = market.interface.parseLog({ topics: [...log.topics], data: log.data });
     if (event?.name === "AgentRegistered") return event.args.getValue("id") as bigint;
   }
@@ -617,6 +618,9 @@ function DeployAgent({ signer, account, gateway, ownToken }: { signer: JsonRpcSi
   const [bundleUrl, setBundleUrl] = useState("");
   const [token, setToken] = useState("");
   const [prep, setPrep] = useState<{ busy: boolean; roots?: [string, string]; error?: string }>({ busy: false });
+  // Registered, but its token price not set yet (that transaction failed or was refused): the
+  // button sets it for this agent rather than registering the agent a second time.
+  const [unpriced, setUnpriced] = useState<{ id: bigint; name: string }>();
   const tx = useTransaction(refresh);
   const parsedName = parseAgentName(name);
   const parsedMemory = parseMemoryMiB(memory);
@@ -631,6 +635,16 @@ function DeployAgent({ signer, account, gateway, ownToken }: { signer: JsonRpcSi
 
   const deploy = async () => {
     const [name, tokenWei] = [parsedName.value!, parsedToken.value!];
+    const market = connectSuite(deployment, signer).agentMarketplace;
+    const setTokenPrice = async (send: SendStep, agent: { id: bigint; name: string }) => {
+      setUnpriced(agent);
+      await send(`Set the token price of ${agent.name}`, () => market.setPrice(agent.id, parsedPrice.value!, tokenWei));
+      setUnpriced(undefined);
+    };
+    if (unpriced) {
+      await tx.run((send) => setTokenPrice(send, unpriced));
+      return;
+    }
     setPrep({ busy: true });
     let roots: [string, string];
     try {
@@ -642,12 +656,9 @@ function DeployAgent({ signer, account, gateway, ownToken }: { signer: JsonRpcSi
       return setPrep({ busy: false, error: describeError(err) });
     }
     setPrep({ busy: false, roots });
-    const market = connectSuite(deployment, signer).agentMarketplace;
     await tx.run(async (send) => {
       const receipt = await send(`Register ${name}`, () => market.register(name, roots[0], roots[1], parsedMemory.value!, parsedPrice.value!));
-      if (tokenWei === 0n) return;
-      const id = registeredId(receipt, market);
-      await send(`Set the token price of ${name}`, () => market.setPrice(id, parsedPrice.value!, tokenWei));
+      if (tokenWei > 0n) await setTokenPrice(send, { id: registeredId(receipt, market, deployment.contracts.agentMarketplace), name });
     });
   };
 
@@ -700,7 +711,7 @@ function DeployAgent({ signer, account, gateway, ownToken }: { signer: JsonRpcSi
       />
       <div className="actions">
         <button type="submit" disabled={prep.busy || tx.busy || !ready} onClick={deploy}>
-          Upload and register
+          {unpriced ? `Set the token price of agent ${unpriced.id}` : "Upload and register"}
         </button>
       </div>
       <TxStatus state={tx.state} />
