@@ -219,8 +219,8 @@ export class TokenCallDesk {
    * what the chain shows the channel redeemed and forgets the channels it settled. Each channel's
    * latest voucher is sent only if what it would pay now (the rest of the voucher, at most the
    * caller's deposit for this node) is at least `minRedeem`, or, if not marked unpaid, is more than
-   * 0 while its caller asked a withdrawal (it must be redeemed before the delay ends) or the table
-   * is full (places are scarce): a small channel waits, kept, and nobody makes the node pay a
+   * 0 while its caller asked a withdrawal that would leave the deposit short of what it vouched here
+   * (it must be redeemed before the delay ends) or the table is full (places are scarce): a small channel waits, kept, and nobody makes the node pay a
    * redemption's gas for 1 wei each round (docs/agents.md "Small channels wait"). The contract pays
    * at most the deposit, so a redemption may settle part of its voucher: the rest stays due. A
    * failed redemption keeps its channel for the next round, unless the chain shows the voucher
@@ -258,8 +258,21 @@ export class TokenCallDesk {
   /** Whether a round sends a redemption paying `read.payable` (more than 0) on channel `key`. */
   private worthRedeeming(key: string, read: PayableRead, full: boolean): boolean {
     if (read.payable >= this.minRedeem) return true;
-    // Small: once for a withdrawal request or a full table, not again while the caller pays nothing new.
-    return !this.unpaid.has(key) && (read.deposit.pending > 0n || full);
+    // Small: once for a withdrawal that could take what is vouched or for a full table, not again
+    // while the caller pays nothing new.
+    return !this.unpaid.has(key) && (this.withdrawalThreatens(read) || full);
+  }
+
+  /**
+   * Whether the caller's requested withdrawal, once withdrawn, would leave its deposit for this
+   * node short of what it vouched here in the token (over all its channels). Calls admitted after
+   * the request are covered without it (admission counts the deposit less the request), so only
+   * a request that reaches vouchers admitted before it calls for a small redemption.
+   */
+  private withdrawalThreatens({ v, deposit }: PayableRead): boolean {
+    if (deposit.pending === 0n) return false;
+    const left = deposit.balance > deposit.pending ? deposit.balance - deposit.pending : 0n;
+    return this.outstanding(v.voucher, "") > left;
   }
 
   /**
@@ -347,7 +360,7 @@ export class TokenCallDesk {
     return records;
   }
 
-  /** What `caller` vouched to this node in `token` on its other channels and the node has not redeemed. */
+  /** What `caller` vouched to this node in `token` on its channels other than `except` (a key, or "" for none) and the node has not redeemed. */
   private outstanding(v: TokenVoucher, except: string): bigint {
     let sum = 0n;
     for (const [key, c] of this.channels) {

@@ -507,7 +507,7 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
       expect(await f.escrow.redeemed(channel)).to.equal(5n * FLK + 3n);
     });
 
-    it("lets a small channel wait, and redeems it when its caller asks a withdrawal, before the delay ends", async () => {
+    it("lets a small channel wait, and redeems it when its caller asks a withdrawal that would take it, before the delay ends", async () => {
       const f = await loadFixture(tokenDeskSuite);
       const [alice] = f.s.callers;
       const desk = new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain: f.chain, minRedeem: 5n * FLK });
@@ -516,6 +516,10 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
       // 2 tokens due, under the 5 a redemption must pay: it waits.
       expect(await desk.redeemDue(redeemer(f))).to.equal(0);
       expect(desk.due().map((d) => d.voucher.cumulative)).to.deep.equal([2n * FLK]);
+      // A withdrawal of 8 leaves the 2 vouched: still no redemption (and none for each call made meanwhile).
+      await f.escrow.connect(alice).requestWithdrawal(f.s.token, f.s.node.id, 8n * FLK);
+      expect(await desk.redeemDue(redeemer(f))).to.equal(0);
+      // One of 10 would take them.
       await f.escrow.connect(alice).requestWithdrawal(f.s.token, f.s.node.id, 10n * FLK);
       expect(await desk.redeemDue(redeemer(f))).to.equal(1);
       const channel = tokenChannelId({ caller: alice.address, agentId: 1n, nodeId: f.s.node.id, token: f.s.token });
