@@ -245,14 +245,18 @@ export class TokenCallDesk {
         }
         read = await this.readPayable(key, block);
       }
+      // Unread (the reader failed), the mark stays as it was: the next round reads again.
       if (!this.channels.has(key)) this.unpaid.delete(key);
-      else if (read === undefined)
-        continue; // the reader failed: the next round asks again
-      else if (read.payable === 0n || (read.payable < this.minRedeem && this.unpaid.has(key))) this.unpaid.add(key);
-      else this.unpaid.delete(key);
+      else if (read !== undefined) this.markUnpaid(key, read.payable);
     }
     await this.log?.sync();
     return count;
+  }
+
+  /** Marks channel `key`, left due, unpaid when it can pay nothing, keeps it marked while it could pay under `minRedeem`, else unmarks it. */
+  private markUnpaid(key: string, payable: bigint): void {
+    if (payable === 0n || (payable < this.minRedeem && this.unpaid.has(key))) this.unpaid.add(key);
+    else this.unpaid.delete(key);
   }
 
   /** Whether a round sends a redemption paying `read.payable` (more than 0) on channel `key`. */
