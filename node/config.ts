@@ -23,7 +23,8 @@
  *   "rentKeeper": { "marketplace": "0x...",               // optional, off by default (one node per network):
  *                   "everyMs": 600000, "scanPerTick": 256 }  //   collectRent for due leases; needs signer and chain
  *   "tokenCalls": { "escrow": "0x...",                    // optional: agent calls paid in creator tokens (TokenCallEscrow);
- *                   "redeemEveryMs": 600000, "watchMs": 5000 }  //   needs signer, chain and services.agents
+ *                   "redeemEveryMs": 600000, "watchMs": 5000,  //   needs signer, chain and services.agents;
+ *                   "minRedeem": "1000000000000000000" }  //   least wei a redemption pays (docs/agents.md)
  *   "services": { "functions": { "limits": { "cpuMs": 50 } } }  // optional, needs gateway: services by id
  *                                                         //   (re-read on SIGHUP; docs/functions.md;
  *                                                         //   "agents": docs/agents-runtime.md)
@@ -60,11 +61,13 @@ export interface NodeConfigFile {
   services?: Record<string, Record<string, unknown>>;
 }
 
-/** Token-paid agent calls (node/chain/tokenCallKeeper.ts): TokenCallEscrow's address, how often to redeem, how often to look for withdrawal requests. */
+/** Token-paid agent calls (node/chain/tokenCallKeeper.ts): TokenCallEscrow's address, how often to redeem, how often to look for withdrawal requests, and the least a redemption pays. */
 export interface TokenCallsConfig {
   escrow: string;
   redeemEveryMs: number;
   watchMs: number;
+  /** Wei of the token (a decimal string in the file; default 10^18, one whole token): smaller channels wait (docs/agents.md "Small channels wait"). */
+  minRedeem: bigint;
 }
 
 /** The rent keeper duty (node/chain/rentKeeper.ts): AgentMarketplace's address, tick period and batch. */
@@ -170,16 +173,18 @@ export function loadConfig(file: string, logger: Logger = new Logger()): NodeCon
   };
 }
 
-function tokenCallsOf(t: Partial<TokenCallsConfig>, canRun: boolean): TokenCallsConfig {
+function tokenCallsOf(t: Partial<Omit<TokenCallsConfig, "minRedeem">> & { minRedeem?: unknown }, canRun: boolean): TokenCallsConfig {
   if (!canRun) throw new Error("config: tokenCalls needs signerKey/signerKeyFile, the chain committee source and services.agents");
-  const { escrow, redeemEveryMs = 600_000, watchMs = 5_000 } = t;
+  const { escrow, redeemEveryMs = 600_000, watchMs = 5_000, minRedeem = "1000000000000000000" } = t;
+  if (typeof minRedeem !== "string" || !/^[0-9]{1,40}$/.test(minRedeem))
+    throw new Error("config: tokenCalls.minRedeem must be a decimal string of wei (at most 40 digits)");
   if (typeof escrow !== "string" || !isAddress(escrow)) throw new Error("config: tokenCalls.escrow must be the TokenCallEscrow address");
   for (const [name, ms] of [
     ["redeemEveryMs", redeemEveryMs],
     ["watchMs", watchMs],
   ] as const)
     if (!Number.isSafeInteger(ms) || ms < 1_000) throw new Error(`config: tokenCalls.${name} must be an integer of at least 1000 ms`);
-  return { escrow, redeemEveryMs, watchMs };
+  return { escrow, redeemEveryMs, watchMs, minRedeem: BigInt(minRedeem) };
 }
 
 /** The services' sections with what they may take from the node's chain settings (the agents' hosting registry). */

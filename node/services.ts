@@ -87,6 +87,7 @@ export async function startServices(config: NodeConfig, node: FleekNode, logger:
           currentEpochStart: () => chain.currentEpochStart(),
           redeemEveryMs: config.tokenCalls.redeemEveryMs,
           watchMs: config.tokenCalls.watchMs,
+          minRedeem: config.tokenCalls.minRedeem,
           logger: logger.child({ component: "token-calls" }),
         })
       : undefined;

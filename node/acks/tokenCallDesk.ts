@@ -7,9 +7,11 @@
  * to this node in that token, over all agents, and this node has not redeemed: otherwise the call
  * is refused (402) before it runs. Deposits are per node on chain, so what the caller vouched to
  * other nodes, which this node cannot see, is paid from other deposits (docs/agents.md).
- * The desk keeps the latest voucher of each channel and redeems them on chain ({@link redeemDue}); when
- * its table is full, a new paying caller takes the place of a channel left part-paid by a caller
- * whose deposit for this node is empty (docs/agents.md "Part-paid channels give up their place").
+ * The desk keeps the latest voucher of each channel and redeems them on chain ({@link redeemDue}), a
+ * channel only once what it pays reaches `minRedeem` unless a withdrawal or a full table calls for
+ * it (docs/agents.md "Small channels wait"); when its table is full, a new paying caller takes the
+ * place of a channel left part-paid by a caller whose deposit for this node pays less than
+ * `minRedeem` of it (docs/agents.md "Part-paid channels give up their place").
  * With a `file`, each voucher is on disk before its call is admitted and a restarted node redeems it:
  * the vouchers are the operator's money for calls already served. The file also keeps the block of
  * the last redemption, so a restarted desk still refuses reads of a chain reader behind it.
@@ -50,10 +52,16 @@ export interface TokenCallDeskOptions {
   chain: TokenCallChain;
   /**
    * Most channels held with unredeemed vouchers (default 100,000): a new caller beyond it is
-   * refused until a redemption frees room, or takes the place of a channel its last redemption
-   * round left unpaid with the caller's deposit for this node empty (docs/agents.md).
+   * refused until a redemption frees room, or takes the place of a channel a redemption round left
+   * unpaid (docs/agents.md).
    */
   maxChannels?: number;
+  /**
+   * Least wei of the token a redemption must pay for a round to send it (default 10^18, one whole
+   * token): below it a channel waits, unless its caller asked a withdrawal or the table is full
+   * (docs/agents.md "Small channels wait"). The gas of a redemption is the node's.
+   */
+  minRedeem?: bigint;
   /** The append-only log the vouchers are kept in across restarts (undefined: in memory only). */
   file?: string;
   /** The log is rewritten to the live channels once past this or twice its last rewrite, whichever is more (default 1 MiB). */
@@ -67,6 +75,7 @@ export class TokenCallDesk {
   private readonly channels = new Map<string, Channel>();
   private closed = false;
   private readonly maxChannels: number;
+  private readonly minRedeem: bigint;
   private log: AppendLog | undefined;
   /** Bumped whenever this desk's redemptions change the chain or its channels: an admission whose reads span a bump reads again. */
   private redemptions = 0;
@@ -78,14 +87,17 @@ export class TokenCallDesk {
    */
   private redeemedBlock = 0;
   /**
-   * Channels the last redemption round left due with the caller's deposit for this node empty,
-   * oldest first: when the table is full a new paying caller takes the place of the first one
-   * (read empty again at its admission's block).
+   * Channels a redemption round left due with nothing payable (the caller's deposit for this node
+   * empty), kept marked while what they could pay stays under `minRedeem`, oldest first: when the
+   * table is full a new paying caller takes the place of the first one (read under `minRedeem`
+   * again at its admission's block). A marked channel is not redeemed for a withdrawal or a full
+   * table, only once it pays `minRedeem`: a 1-wei top-up neither keeps its place nor costs a redemption.
    */
   private readonly unpaid = new Set<string>();
 
   constructor(private readonly o: TokenCallDeskOptions) {
     this.maxChannels = o.maxChannels ?? 100_000;
+    this.minRedeem = o.minRedeem ?? 10n ** 18n;
     if (o.file) {
       // Bounded: past `logBytes` and twice its length after the last rewrite, it is replaced by the
       // live channels (their voucher and what they redeemed), so settled channels and superseded
@@ -139,6 +151,8 @@ export class TokenCallDesk {
     if (!current && this.channels.size >= this.maxChannels && !this.evict(replace, read.replaced)) return TOO_MANY_CHANNELS;
     if (onChain > (current?.redeemed ?? 0n)) this.raiseRedeemedBlock(block); // redeemed by someone else: the channel is as new as `block`
     this.channels.set(key, { ...v, redeemed });
+    // Its deposit covers all it vouched here: a paying caller, whose channel keeps its place.
+    this.unpaid.delete(key);
     if (this.log) {
       // The call is served only once its voucher survives a crash.
       this.log.append(encodeVoucher(v));
@@ -171,14 +185,16 @@ export class TokenCallDesk {
   }
 
   /**
-   * Forgets unpaid channel `key` to make room, if the caller's deposit for this node was still
-   * empty at the admission's block (`deposit`): its rest could be paid only by a new deposit. If the
-   * caller deposited again the channel is payable and stays (the next round redeems it).
+   * Forgets unpaid channel `key` to make room, if the caller's deposit for this node still paid
+   * less than `minRedeem` of it at the admission's block (`deposit`): what it forgoes is under
+   * `minRedeem`, deposited after a round found the deposit empty. If the caller deposited
+   * `minRedeem` or more the channel is payable and stays (the next round redeems it).
    */
   private evict(key: string | undefined, deposit: { balance: bigint } | undefined): boolean {
     // Unmarked either way: evicted, payable, or taken by a racing admission already.
-    if (key === undefined || !this.unpaid.delete(key) || !this.channels.has(key)) return false;
-    if (!deposit || deposit.balance > 0n) return false;
+    if (key === undefined || !this.unpaid.delete(key)) return false;
+    const c = this.channels.get(key);
+    if (!c || !deposit || payable(c.voucher.cumulative, c.redeemed, deposit.balance) >= this.minRedeem) return false;
     this.channels.delete(key);
     this.log?.append(encodeEvicted(key)); // synced with the voucher that takes its place
     return true;
@@ -186,44 +202,103 @@ export class TokenCallDesk {
 
   /** The latest voucher of every channel that pays more than it redeemed. */
   due(): SignedTokenVoucher[] {
-    return [...this.channels.values()].filter((c) => c.voucher.cumulative > c.redeemed).map(({ voucher, signature }) => ({ voucher, signature }));
+    return this.dueKeys().map((key) => {
+      const { voucher, signature } = this.channels.get(key)!;
+      return { voucher, signature };
+    });
+  }
+
+  /** The channels whose latest voucher pays more than they redeemed. */
+  private dueKeys(): string[] {
+    return [...this.channels].filter(([, c]) => c.voucher.cumulative > c.redeemed).map(([key]) => key);
   }
 
   /**
-   * Redeems every due voucher with `send` (TokenCallEscrow.redeem from the node's wallet, resolving
-   * to its receipt's block; anyone may send it, the node's share goes to its operator), then records
-   * what the chain shows the channel redeemed and forgets the channels it settled. The contract pays
-   * at most the deposit, so a redemption may settle part of its voucher: the rest stays due. A failed
-   * redemption keeps its channel for the next round, unless the chain shows the voucher redeemed
-   * already (by anyone, or by this node before a restart lost the record of it). A channel left due
-   * with the caller's deposit for this node empty is marked unpaid: a new caller may take its place
-   * when the table is full. Returns how many this round redeemed.
+   * Redeems due vouchers with `send` (TokenCallEscrow.redeem from the node's wallet, resolving to
+   * its receipt's block; anyone may send it, the node's share goes to its operator), then records
+   * what the chain shows the channel redeemed and forgets the channels it settled. Each channel's
+   * latest voucher is sent only if what it would pay now (the rest of the voucher, at most the
+   * caller's deposit for this node) is at least `minRedeem`, or, if not marked unpaid, is more than
+   * 0 while its caller asked a withdrawal that would leave the deposit short of what it vouched here
+   * (it must be redeemed before the delay ends) or the table is full (places are scarce): a small channel waits, kept, and nobody makes the node pay a
+   * redemption's gas for 1 wei each round (docs/agents.md "Small channels wait"). The contract pays
+   * at most the deposit, so a redemption may settle part of its voucher: the rest stays due. A
+   * failed redemption keeps its channel for the next round, unless the chain shows the voucher
+   * redeemed already (by anyone, or by this node before a restart lost the record of it). A channel
+   * left due with nothing payable is marked unpaid, and stays marked while it could pay less than
+   * `minRedeem`: a new caller may take its place when the table is full. Returns how many this round redeemed.
    */
   async redeemDue(send: (v: SignedTokenVoucher) => Promise<number>): Promise<number> {
     let count = 0;
-    for (const v of this.due()) {
-      let block: number | undefined;
-      try {
-        block = await send(v);
-        count++;
-        this.raiseRedeemedBlock(block);
-        this.redemptions++;
-      } catch {
-        // Read below: redeemed already, or not at all.
+    const full = this.channels.size >= this.maxChannels;
+    for (const key of this.dueKeys()) {
+      let read = await this.readPayable(key, undefined);
+      if (read !== undefined && read.payable > 0n && this.worthRedeeming(key, read, full)) {
+        let block: number | undefined;
+        try {
+          block = await send(read.v);
+          count++;
+          this.raiseRedeemedBlock(block);
+          this.redemptions++;
+        } catch {
+          // Read below: redeemed already, or not at all.
+        }
+        read = await this.readPayable(key, block);
       }
-      const at = block ?? (await this.o.chain.blockNumber().catch(() => undefined));
-      if (at === undefined) continue;
-      const [onChain, deposit] = await Promise.all([
-        this.o.chain.redeemedOf(v.voucher, at).catch(() => undefined),
-        this.o.chain.depositOf(v.voucher.caller, v.voucher.token, this.o.nodeId, at).catch(() => undefined),
-      ]);
-      if (onChain !== undefined) this.settle(v.voucher, onChain, at);
-      const key = channelKey(v.voucher);
-      if (deposit?.balance === 0n && this.channels.has(key)) this.unpaid.add(key);
-      else this.unpaid.delete(key);
+      // Unread (the reader failed), the mark stays as it was: the next round reads again.
+      if (!this.channels.has(key)) this.unpaid.delete(key);
+      else if (read !== undefined) this.markUnpaid(key, read.payable);
     }
     await this.log?.sync();
     return count;
+  }
+
+  /** Marks channel `key`, left due, unpaid when it can pay nothing, keeps it marked while it could pay under `minRedeem`, else unmarks it. */
+  private markUnpaid(key: string, payable: bigint): void {
+    if (payable === 0n || (payable < this.minRedeem && this.unpaid.has(key))) this.unpaid.add(key);
+    else this.unpaid.delete(key);
+  }
+
+  /** Whether a round sends a redemption paying `read.payable` (more than 0) on channel `key`. */
+  private worthRedeeming(key: string, read: PayableRead, full: boolean): boolean {
+    if (read.payable >= this.minRedeem) return true;
+    // Small: once for a withdrawal that could take what is vouched or for a full table, not again
+    // while the caller pays nothing new.
+    return !this.unpaid.has(key) && (this.withdrawalThreatens(read) || full);
+  }
+
+  /**
+   * Whether the caller's requested withdrawal, once withdrawn, would leave its deposit for this
+   * node short of what it vouched here in the token (over all its channels). Calls admitted after
+   * the request are covered without it (admission counts the deposit less the request), so only
+   * a request that reaches vouchers admitted before it calls for a small redemption.
+   */
+  private withdrawalThreatens({ v, deposit }: PayableRead): boolean {
+    if (deposit.pending === 0n) return false;
+    const left = deposit.balance > deposit.pending ? deposit.balance - deposit.pending : 0n;
+    return this.outstanding(v.voucher, "") > left;
+  }
+
+  /**
+   * Channel `key`'s latest voucher and what redeeming it would pay at block `at` (undefined: the
+   * reader's head, not before this desk's last redemption), after recording what the chain shows
+   * redeemed; undefined if the channel is gone or the chain could not be read.
+   */
+  private async readPayable(key: string, at: number | undefined): Promise<PayableRead | undefined> {
+    const c = this.channels.get(key);
+    if (!c) return undefined;
+    const head = at ?? (await this.o.chain.blockNumber().catch(() => undefined));
+    if (head === undefined) return undefined;
+    const block = Math.max(head, this.redeemedBlock);
+    const [onChain, deposit] = await Promise.all([
+      this.o.chain.redeemedOf(c.voucher, block).catch(() => undefined),
+      this.o.chain.depositOf(c.voucher.caller, c.voucher.token, this.o.nodeId, block).catch(() => undefined),
+    ]);
+    if (onChain !== undefined) this.settle(c.voucher, onChain, block);
+    if (onChain === undefined || deposit === undefined) return undefined;
+    const now = this.channels.get(key) ?? c;
+    const v = { voucher: now.voucher, signature: now.signature };
+    return { v, deposit, payable: payable(now.voucher.cumulative, now.redeemed, deposit.balance) };
   }
 
   /** Records that `voucher`'s channel redeemed `onChain` on chain at block `at`, and forgets the channel if that settles it. */
@@ -289,7 +364,7 @@ export class TokenCallDesk {
     return records;
   }
 
-  /** What `caller` vouched to this node in `token` on its other channels and the node has not redeemed. */
+  /** What `caller` vouched to this node in `token` on its channels other than `except` (a key, or "" for none) and the node has not redeemed. */
   private outstanding(v: TokenVoucher, except: string): bigint {
     let sum = 0n;
     for (const [key, c] of this.channels) {
@@ -312,6 +387,19 @@ interface ChannelRead {
   onChain: bigint;
   deposit: { balance: bigint; pending: bigint };
   replaced: { balance: bigint } | undefined;
+}
+
+/** What redeeming a channel would pay: its voucher's `cumulative` over what it `redeemed`, at most the deposit's `balance` (TokenCallEscrow.redeem). */
+function payable(cumulative: bigint, redeemed: bigint, balance: bigint): bigint {
+  const rest = cumulative > redeemed ? cumulative - redeemed : 0n;
+  return rest < balance ? rest : balance;
+}
+
+/** A round's read of one channel: its latest voucher, its caller's deposit for this node and what a redemption would pay. */
+interface PayableRead {
+  v: SignedTokenVoucher;
+  deposit: { balance: bigint; pending: bigint };
+  payable: bigint;
 }
 
 function channelKey(v: TokenVoucher): string {

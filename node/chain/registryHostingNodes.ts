@@ -9,17 +9,28 @@
  * The set changes only at an epoch change (registration, jailing and exit all take effect there),
  * so the epoch is checked at most every `pollMs` and the set re-read, at the same block, only when
  * it moved. While the RPC fails the last set is kept; before the first read succeeds, callers get
- * the error. The committee is read with it: its members (and those of the committee before, as
- * this node saw it) keep the reported snapshot proofs a node taking an agent over asks for.
+ * the error. The committee is read with it: its members (and those of the committee before) keep
+ * the reported snapshot proofs a node taking an agent over asks for. The committee before is the
+ * one this node read in the previous epoch; a node that did not (started in this epoch, or down
+ * over a change) reads it from the chain: the ids of the registry's `CommitteeSelected` of the
+ * previous epoch (a log found by its indexed epoch, searched back at most
+ * {@link PREVIOUS_COMMITTEE_BLOCKS}), their nodes as the registry shows them now.
  */
 import { Contract, getAddress } from "ethers";
 import type { HostingSet, HostNode } from "../agents/agentHosting";
 import { NODE_REGISTRY_ABI } from "./registryAbi";
 import { hasValidKeyProof, type RegistryAddress, type RpcProvider } from "./registryCommittee";
-import { gatewayUrlOf } from "./registryReporting";
+import { gatewayUrlOf, latestLogOf } from "./registryReporting";
 
 /** NodeStaking.Status.Active. */
 const ACTIVE = 2n;
+
+/**
+ * Blocks searched back for the previous epoch's `CommitteeSelected` (in requests of LOG_RANGE, at
+ * most 100): about 23 days of Base's 2-second blocks, two epochs of a day many times over; past it
+ * the committee before stays unknown, as it was for a node started in an epoch before this read.
+ */
+const PREVIOUS_COMMITTEE_BLOCKS = 1_000_000;
 
 interface NodeViewResult {
   owner: string;
@@ -90,13 +101,31 @@ export class RegistryHostingNodes {
       ]);
       const nodes = hostingNodesOf(views, this.at);
       const committee = hostingNodesOf(members, this.at);
-      const previousCommittee = this.set && epoch === this.set.epoch + 1n ? this.set.committee : [];
+      const previousCommittee = this.set && epoch === this.set.epoch + 1n ? this.set.committee : await this.committeeOf(epoch - 1n, blockTag);
       // Who left at this change, as far as this node saw the previous epoch (a node started in this epoch knows of none).
       const stay = new Set(nodes.map((n) => n.nodeKey));
       const left = (this.set?.nodes ?? []).filter((n) => !stay.has(n.nodeKey)).map((n) => ({ nodeKey: n.nodeKey, atMs: Number(start) * 1000 }));
       this.set = { epoch, nodes, left, committee, previousCommittee };
     }
     this.checkedAt = this.now();
+  }
+
+  /**
+   * The committee `epoch` started with, read at `blockTag`: the ids its `CommitteeSelected` log
+   * names, their nodes as the registry shows them at `blockTag`. Empty when the log is not within
+   * {@link PREVIOUS_COMMITTEE_BLOCKS} or the RPC refuses the search: the proof sources are then the
+   * current committee alone, as before this read, rather than no hosting set at all.
+   */
+  private async committeeOf(epoch: bigint, blockTag: number): Promise<HostNode[]> {
+    if (epoch < 0n) return [];
+    try {
+      const log = await latestLogOf(this.registry, this.registry.filters.CommitteeSelected(epoch), blockTag, Math.max(0, blockTag - PREVIOUS_COMMITTEE_BLOCKS));
+      const ids = (log?.args.nodeIds ?? []) as readonly bigint[];
+      if (ids.length === 0) return [];
+      return hostingNodesOf((await this.registry.getNodes([...ids], { blockTag })) as NodeViewResult[], this.at);
+    } catch {
+      return [];
+    }
   }
 }
 

@@ -18,6 +18,20 @@ const DEBITABLE_BATCH = 500;
 /** Blocks per `eth_getLogs` request: public Base endpoints refuse wider ranges. */
 export const LOG_RANGE = 10_000;
 
+/**
+ * The latest log of `filter` on `contract` at or below `toBlock`, searched backward
+ * {@link LOG_RANGE} blocks at a time down to `fromBlock` (a provider refuses one request over a
+ * long chain).
+ */
+export async function latestLogOf(contract: Contract, filter: ContractEventName, toBlock: number, fromBlock: number): Promise<EventLog | undefined> {
+  for (let to = toBlock; to >= fromBlock; to -= LOG_RANGE) {
+    const logs = await contract.queryFilter(filter, Math.max(fromBlock, to - LOG_RANGE + 1), to);
+    const last = logs[logs.length - 1];
+    if (last) return last as EventLog;
+  }
+  return undefined;
+}
+
 /** Reported epochs whose `agentSnapshotsRoot` is kept (a few bytes each). */
 const REPORTED_ROOTS_KEPT = 1024;
 
@@ -277,18 +291,9 @@ export class RegistryReporting {
     return root;
   }
 
-  /**
-   * The latest log of `filter` at or below `toBlock`, searched backward {@link LOG_RANGE} blocks
-   * at a time down to `fromBlock`, the deployment block by default (a provider refuses one
-   * request over a long chain).
-   */
-  private async latestLog(filter: ContractEventName, toBlock: number, fromBlock = this.fromBlock): Promise<EventLog | undefined> {
-    for (let to = toBlock; to >= fromBlock; to -= LOG_RANGE) {
-      const logs = await this.registry.queryFilter(filter, Math.max(fromBlock, to - LOG_RANGE + 1), to);
-      const last = logs[logs.length - 1];
-      if (last) return last as EventLog;
-    }
-    return undefined;
+  /** The registry's latest log of `filter` at or below `toBlock`, down to `fromBlock`, the deployment block by default ({@link latestLogOf}). */
+  private latestLog(filter: ContractEventName, toBlock: number, fromBlock = this.fromBlock): Promise<EventLog | undefined> {
+    return latestLogOf(this.registry, filter, toBlock, fromBlock);
   }
 
   /** The beacon state of `nodeId` in `epoch`. */

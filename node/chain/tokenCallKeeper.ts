@@ -1,8 +1,8 @@
 /**
  * A running node's token-paid agent calls (docs/agents.md "Calls paid in the creator token"):
  * the desk the gateway admits them with, and the redemption keeper that turns the desk's vouchers
- * into the node's earnings on TokenCallEscrow. The keeper redeems every due voucher each
- * `redeemEveryMs`, and at once when the escrow logs a `WithdrawalRequested` of a deposit for this
+ * into the node's earnings on TokenCallEscrow. The keeper redeems the due vouchers each
+ * `redeemEveryMs` (those paying `minRedeem` or more, docs/agents.md "Small channels wait"), and at once when the escrow logs a `WithdrawalRequested` of a deposit for this
  * node (looked for each `watchMs`): a caller who asks its deposit back has `withdrawDelay` before it leaves, and the
  * node must redeem what it was vouched within it. The desk keeps its vouchers in `dataDir`, one
  * log per escrow, so a restarted node still redeems what it was vouched before.
@@ -38,6 +38,8 @@ export interface TokenCallsOptions {
   currentEpochStart: () => Promise<{ epoch: number; startBlock: number }>;
   redeemEveryMs: number;
   watchMs: number;
+  /** Least wei a redemption must pay unless a withdrawal or a full table calls for it (TokenCallDeskOptions.minRedeem; undefined: its default). */
+  minRedeem?: bigint;
   logger: Logger;
 }
 
@@ -68,6 +70,7 @@ export async function startTokenCalls(o: TokenCallsOptions): Promise<TokenCalls 
     nodeId,
     domain: tokenVoucherDomain(o.chainId, o.escrow),
     chain,
+    minRedeem: o.minRedeem,
     // Vouchers are signed for one escrow: another escrow in the config starts a log of its own.
     file: path.join(o.dataDir, `vouchers-${o.escrow.toLowerCase()}.log`),
     onDamage: (damage) => o.logger.warn("token voucher log: a damaged end dropped (a crash mid-write)", { ...damage }),

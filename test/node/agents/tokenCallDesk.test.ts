@@ -466,4 +466,100 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     // 20% of the 10 vouched to the node's operator.
     expect(await f.escrow.earnings(f.s.token, f.s.node.owner.address)).to.equal(2n * FLK);
   });
+
+  describe('small channels wait (docs/agents.md "Small channels wait")', () => {
+    /** A desk over the suite's chain holding at most `maxChannels`, redeeming a channel only once it pays `minRedeem` (1 whole token). */
+    const smallDesk = (f: DeskSuite, maxChannels?: number) =>
+      new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain: f.chain, maxChannels, minRedeem: FLK });
+    /** Transactions the node's operator (the redeemer) has sent. */
+    const sentBy = (f: DeskSuite) => hre.ethers.provider.getTransactionCount(f.s.node.owner.address);
+
+    /** `callers` each vouch 10 against a deposit of 10 and take 6 back before the node redeems: the desk's round redeems 4 each, 6 stay due. */
+    async function partPaid(f: DeskSuite, desk: TokenCallDesk, callers: DeskSuite["s"]["callers"]): Promise<void> {
+      for (const caller of callers) {
+        await f.escrow.connect(caller).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
+        expect(await desk.admit(1n, 6, await signedVoucher(f.s, caller, 10n * FLK))).to.equal(undefined);
+        await f.escrow.connect(caller).requestWithdrawal(f.s.token, f.s.node.id, 6n * FLK);
+      }
+      await time.increase(3_600);
+      for (const caller of callers) await f.escrow.connect(caller).withdraw(f.s.token, f.s.node.id);
+      expect(await desk.redeemDue(redeemer(f))).to.equal(callers.length);
+    }
+
+    it("sends no redemption for a part-paid channel its caller tops up by 1 wei each round, and redeems the rest once it reaches the minimum", async () => {
+      const f = await loadFixture(tokenDeskSuite);
+      const [alice] = f.s.callers;
+      const desk = smallDesk(f);
+      await partPaid(f, desk, [alice]);
+      const channel = tokenChannelId({ caller: alice.address, agentId: 1n, nodeId: f.s.node.id, token: f.s.token });
+      expect(await f.escrow.redeemed(channel)).to.equal(4n * FLK);
+      const sent = await sentBy(f);
+      for (let round = 0; round < 3; round++) {
+        await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 1n);
+        expect(await desk.redeemDue(redeemer(f))).to.equal(0);
+      }
+      expect(await sentBy(f)).to.equal(sent);
+      // Kept, not lost: once the deposit pays a whole token, one redemption takes the 3 wei with it.
+      expect(desk.due().map((d) => d.voucher.cumulative)).to.deep.equal([10n * FLK]);
+      await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, FLK);
+      expect(await desk.redeemDue(redeemer(f))).to.equal(1);
+      expect(await sentBy(f)).to.equal(sent + 1);
+      expect(await f.escrow.redeemed(channel)).to.equal(5n * FLK + 3n);
+    });
+
+    it("lets a small channel wait, and redeems it when its caller asks a withdrawal that would take it, before the delay ends", async () => {
+      const f = await loadFixture(tokenDeskSuite);
+      const [alice] = f.s.callers;
+      const desk = new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain: f.chain, minRedeem: 5n * FLK });
+      await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
+      expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK))).to.equal(undefined);
+      // 2 tokens due, under the 5 a redemption must pay: it waits.
+      expect(await desk.redeemDue(redeemer(f))).to.equal(0);
+      expect(desk.due().map((d) => d.voucher.cumulative)).to.deep.equal([2n * FLK]);
+      // A withdrawal of 8 leaves the 2 vouched: still no redemption (and none for each call made meanwhile).
+      await f.escrow.connect(alice).requestWithdrawal(f.s.token, f.s.node.id, 8n * FLK);
+      expect(await desk.redeemDue(redeemer(f))).to.equal(0);
+      // One of 10 would take them.
+      await f.escrow.connect(alice).requestWithdrawal(f.s.token, f.s.node.id, 10n * FLK);
+      expect(await desk.redeemDue(redeemer(f))).to.equal(1);
+      const channel = tokenChannelId({ caller: alice.address, agentId: 1n, nodeId: f.s.node.id, token: f.s.token });
+      expect(await f.escrow.redeemed(channel)).to.equal(2n * FLK);
+      expect(desk.due()).to.deep.equal([]);
+      // After the delay the withdrawal gives back only what the calls did not use.
+      await time.increase(3_600);
+      const token = await hre.ethers.getContractAt("IERC20", f.s.token);
+      const held = await token.balanceOf(alice.address);
+      await f.escrow.connect(alice).withdraw(f.s.token, f.s.node.id);
+      expect((await token.balanceOf(alice.address)) - held).to.equal(8n * FLK);
+    });
+
+    it("lets a new paying caller take the place of a part-paid channel topped up by 1 wei after each round, without redeeming the wei", async () => {
+      const f = await loadFixture(tokenDeskSuite);
+      const [alice, bob] = f.s.callers;
+      const carol = (await hre.ethers.getSigners())[13];
+      await fundWithFlk(f.s, [carol.address], 1_000n * FLK);
+      await buyCreatorToken(f.s, carol, f.s.creator.address, 100n * FLK);
+      await (await hre.ethers.getContractAt("IERC20", f.s.token)).connect(carol).approve(await f.escrow.getAddress(), hre.ethers.MaxUint256);
+      const desk = smallDesk(f, 2);
+      await partPaid(f, desk, [alice, bob]);
+      const sent = await sentBy(f);
+      // After each round, alice and bob deposit 1 wei: a deposit no longer empty, as if they could pay.
+      for (const caller of [alice, bob]) await f.escrow.connect(caller).deposit(f.s.creator.address, f.s.node.id, 1n);
+      expect(await desk.redeemDue(redeemer(f))).to.equal(0);
+      for (const caller of [alice, bob]) await f.escrow.connect(caller).deposit(f.s.creator.address, f.s.node.id, 1n);
+      expect(await sentBy(f)).to.equal(sent);
+      await f.escrow.connect(carol).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
+      expect(await desk.admit(1n, 6, await signedVoucher(f.s, carol, 2n * FLK))).to.equal(undefined);
+      expect(desk.due().map((d) => [d.voucher.caller, d.voucher.cumulative])).to.deep.equal([
+        [bob.address, 10n * FLK],
+        [carol.address, 2n * FLK],
+      ]);
+      // What the node forgoes with alice's channel is the 2 wei she topped up.
+      expect((await f.escrow.deposits(alice.address, f.s.token, f.s.node.id)).balance).to.equal(2n);
+      // The next round redeems carol's 2 tokens, not bob's 2 wei.
+      expect(await desk.redeemDue(redeemer(f))).to.equal(1);
+      expect(await f.escrow.redeemed(tokenChannelId({ caller: carol.address, agentId: 1n, nodeId: f.s.node.id, token: f.s.token }))).to.equal(2n * FLK);
+      expect(await sentBy(f)).to.equal(sent + 1);
+    });
+  });
 });

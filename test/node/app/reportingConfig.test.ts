@@ -60,7 +60,13 @@ describe("app: gateway and reporting config", () => {
     const gateway = { port: 0, blockstore: "blocks" };
     const services = { agents: {} };
     expect(load({ signerKey, gateway, services }).tokenCalls).to.equal(undefined);
-    expect(load({ signerKey, gateway, services, tokenCalls: { escrow } }).tokenCalls).to.deep.equal({ escrow, redeemEveryMs: 600_000, watchMs: 5_000 });
+    expect(load({ signerKey, gateway, services, tokenCalls: { escrow } }).tokenCalls).to.deep.equal({
+      escrow,
+      redeemEveryMs: 600_000,
+      watchMs: 5_000,
+      minRedeem: 10n ** 18n,
+    });
+    expect(load({ signerKey, gateway, services, tokenCalls: { escrow, minRedeem: "250" } }).tokenCalls?.minRedeem).to.equal(250n);
     const needs = "config: tokenCalls needs signerKey/signerKeyFile, the chain committee source and services.agents";
     expect(() => load({ gateway, services, tokenCalls: { escrow } })).to.throw(needs);
     expect(() => load({ signerKey, tokenCalls: { escrow } })).to.throw(needs);
@@ -70,5 +76,9 @@ describe("app: gateway and reporting config", () => {
     expect(() => load({ signerKey, gateway, services, tokenCalls: { escrow, watchMs: 10 } })).to.throw(
       "config: tokenCalls.watchMs must be an integer of at least 1000 ms",
     );
+    for (const minRedeem of [1000, "-1", "1e18", "1".repeat(41)])
+      expect(() => load({ signerKey, gateway, services, tokenCalls: { escrow, minRedeem } })).to.throw(
+        "config: tokenCalls.minRedeem must be a decimal string of wei (at most 40 digits)",
+      );
   });
 });

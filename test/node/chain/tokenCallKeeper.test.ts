@@ -19,7 +19,10 @@ import { eventually } from "../consensus/cluster";
 
 type DeskSuite = Awaited<ReturnType<typeof tokenDeskSuite>>;
 
-async function start(d: DeskSuite, o: { redeemEveryMs: number; watchMs: number; nodeKey?: string; dataDir?: string }): Promise<TokenCalls | undefined> {
+async function start(
+  d: DeskSuite,
+  o: { redeemEveryMs: number; watchMs: number; nodeKey?: string; dataDir?: string; minRedeem?: bigint },
+): Promise<TokenCalls | undefined> {
   const provider = hre.ethers.provider;
   await setBalance(d.s.node.signer.address, 10n ** 18n);
   return startTokenCalls({
@@ -34,6 +37,7 @@ async function start(d: DeskSuite, o: { redeemEveryMs: number; watchMs: number; 
     currentEpochStart: async () => ({ epoch: 6, startBlock: await provider.getBlockNumber() }),
     redeemEveryMs: o.redeemEveryMs,
     watchMs: o.watchMs,
+    minRedeem: o.minRedeem,
     logger: new Logger({}, Infinity),
   });
 }
@@ -54,11 +58,12 @@ describe("token-call redemption keeper", function () {
     expect(await start(d, { redeemEveryMs: 3_600_000, watchMs: 3_600_000, nodeKey: "ab".repeat(32) })).to.equal(undefined);
   });
 
-  it("redeems at once when the caller asks its deposit back (the period is an hour)", async () => {
+  it("redeems at once when the caller asks its deposit back (the period is an hour), however small the voucher", async () => {
     const d = await loadFixture(tokenDeskSuite);
     const [alice] = d.s.callers;
     await d.escrow.connect(alice).deposit(d.s.creator.address, d.s.node.id, 10n * FLK);
-    const calls = (await start(d, { redeemEveryMs: 3_600_000, watchMs: 200 }))!;
+    // A voucher of 2 tokens, under the 100 a redemption must otherwise pay: the withdrawal request still has it redeemed.
+    const calls = (await start(d, { redeemEveryMs: 3_600_000, watchMs: 200, minRedeem: 100n * FLK }))!;
     try {
       const v = await signedVoucher(d.s, alice, 2n * FLK);
       expect(await calls.desk.admit(1n, 6, v)).to.equal(undefined);
