@@ -41,6 +41,8 @@ export interface SignedTokenVoucher {
 /** One channel as the node knows it: the latest voucher it accepted and what it knows is redeemed. */
 interface Channel extends SignedTokenVoucher {
   redeemed: bigint;
+  /** The block its latest voucher was admitted at (0: replayed from the log): a read of an older block predates that voucher's deposit. */
+  admittedAt: number;
 }
 
 /** Options of {@link TokenCallDesk}. */
@@ -148,9 +150,9 @@ export class TokenCallDesk {
     const vouched = this.outstanding(voucher, key) + voucher.cumulative - redeemed;
     if (vouched > available)
       return `the deposit of ${voucher.caller} in ${voucher.token} for node ${this.o.nodeId} covers ${available} (less a requested withdrawal), ${vouched} would be vouched to this node over all its agents: deposit more for node ${this.o.nodeId} in TokenCallEscrow`;
-    if (!current && this.channels.size >= this.maxChannels && !this.evict(replace, read.replaced)) return TOO_MANY_CHANNELS;
+    if (!current && this.channels.size >= this.maxChannels && !this.evict(replace, read.replaced, block)) return TOO_MANY_CHANNELS;
     if (onChain > (current?.redeemed ?? 0n)) this.raiseRedeemedBlock(block); // redeemed by someone else: the channel is as new as `block`
-    this.channels.set(key, { ...v, redeemed });
+    this.channels.set(key, { ...v, redeemed, admittedAt: block });
     // Its deposit covers all it vouched here: a paying caller, whose channel keeps its place.
     this.unpaid.delete(key);
     if (this.log) {
@@ -188,13 +190,15 @@ export class TokenCallDesk {
    * Forgets unpaid channel `key` to make room, if the caller's deposit for this node still paid
    * less than `minRedeem` of it at the admission's block (`deposit`): what it forgoes is under
    * `minRedeem`, deposited after a round found the deposit empty. If the caller deposited
-   * `minRedeem` or more the channel is payable and stays (the next round redeems it).
+   * `minRedeem` or more the channel is payable and stays (the next round redeems it). A read at a
+   * block before the channel's latest voucher was admitted (a slow or lagging reader) proves
+   * nothing about the deposit that voucher was admitted on: the channel stays.
    */
-  private evict(key: string | undefined, deposit: { balance: bigint } | undefined): boolean {
+  private evict(key: string | undefined, deposit: { balance: bigint } | undefined, block: number): boolean {
     // Unmarked either way: evicted, payable, or taken by a racing admission already.
     if (key === undefined || !this.unpaid.delete(key)) return false;
     const c = this.channels.get(key);
-    if (!c || !deposit || payable(c.voucher.cumulative, c.redeemed, deposit.balance) >= this.minRedeem) return false;
+    if (!c || !deposit || block < c.admittedAt || payable(c.voucher.cumulative, c.redeemed, deposit.balance) >= this.minRedeem) return false;
     this.channels.delete(key);
     this.log?.append(encodeEvicted(key)); // synced with the voucher that takes its place
     return true;
@@ -297,6 +301,9 @@ export class TokenCallDesk {
     if (onChain !== undefined) this.settle(c.voucher, onChain, block);
     if (onChain === undefined || deposit === undefined) return undefined;
     const now = this.channels.get(key) ?? c;
+    // A voucher admitted during the reads was admitted on a newer deposit than `deposit`: this read
+    // says nothing of it (it would mark a paying caller unpaid). The next round reads again.
+    if (now.voucher !== c.voucher) return undefined;
     const v = { voucher: now.voucher, signature: now.signature };
     return { v, deposit, payable: payable(now.voucher.cumulative, now.redeemed, deposit.balance) };
   }
@@ -350,8 +357,8 @@ export class TokenCallDesk {
     }
     const key = channelKey(r.voucher);
     const c = this.channels.get(key);
-    if (!c) this.channels.set(key, { ...r, redeemed: 0n });
-    else if (c.voucher.cumulative < r.voucher.cumulative) this.channels.set(key, { ...r, redeemed: c.redeemed });
+    if (!c) this.channels.set(key, { ...r, redeemed: 0n, admittedAt: 0 });
+    else if (c.voucher.cumulative < r.voucher.cumulative) this.channels.set(key, { ...r, redeemed: c.redeemed, admittedAt: 0 });
   }
 
   /** The records a rewritten log holds: the last redemption's block, each live channel's voucher and what it redeemed. */

@@ -533,6 +533,49 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
       expect((await token.balanceOf(alice.address)) - held).to.equal(8n * FLK);
     });
 
+    it("never evicts a caller admitted again while a round and a new caller's reads were under way at older blocks", async () => {
+      const f = await loadFixture(tokenDeskSuite);
+      const [alice, bob] = f.s.callers;
+      const carol = (await hre.ethers.getSigners())[13];
+      await fundWithFlk(f.s, [carol.address], 1_000n * FLK);
+      await buyCreatorToken(f.s, carol, f.s.creator.address, 100n * FLK);
+      await (await hre.ethers.getContractAt("IERC20", f.s.token)).connect(carol).approve(await f.escrow.getAddress(), hre.ethers.MaxUint256);
+      // The suite's reader, with the next head answers set by the test and bob's deposit reads held until released.
+      const heads: number[] = [];
+      let holdBob: Promise<void> | undefined;
+      const chain: TokenCallChain = {
+        ...f.chain,
+        blockNumber: async () => heads.shift() ?? f.chain.blockNumber(),
+        depositOf: async (caller, token, nodeId, blockTag) => {
+          const read = f.chain.depositOf(caller, token, nodeId, blockTag);
+          if (caller === bob.address && holdBob) await holdBob;
+          return read;
+        },
+      };
+      const desk = new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain, maxChannels: 2, minRedeem: FLK });
+      // Bob's channel part-paid and marked, alice's paid: the table is full.
+      await partPaid(f, desk, [bob]);
+      await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
+      expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, 2n * FLK))).to.equal(undefined);
+      await f.escrow.connect(carol).deposit(f.s.creator.address, f.s.node.id, 10n * FLK);
+      const beforeBob = await hre.ethers.provider.getBlockNumber();
+      // A round reads bob's empty deposit; before its answer arrives bob deposits 20 and pays a call on it.
+      let release = () => {};
+      holdBob = new Promise<void>((resolve) => (release = resolve));
+      // (Alice's redemption fails in this round, so the desk's last redemption stays before bob's deposit.)
+      const redeem = redeemer(f);
+      const round = desk.redeemDue((v) => (v.voucher.caller === alice.address ? Promise.reject(new Error("out of gas")) : redeem(v)));
+      await f.escrow.connect(bob).deposit(f.s.creator.address, f.s.node.id, 20n * FLK);
+      holdBob = undefined;
+      expect(await desk.admit(1n, 6, await signedVoucher(f.s, bob, 12n * FLK))).to.equal(undefined);
+      release();
+      await round;
+      // Carol's reads are at a block before bob's deposit (a lagging reader), where it is still empty.
+      heads.push(beforeBob);
+      expect(await desk.admit(1n, 6, await signedVoucher(f.s, carol, 2n * FLK))).to.match(/too many unredeemed channels/);
+      expect(desk.due().map((d) => [d.voucher.caller, d.voucher.cumulative])).to.deep.include([bob.address, 12n * FLK]);
+    });
+
     it("lets a new paying caller take the place of a part-paid channel topped up by 1 wei after each round, without redeeming the wei", async () => {
       const f = await loadFixture(tokenDeskSuite);
       const [alice, bob] = f.s.callers;
