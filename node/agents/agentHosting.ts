@@ -14,6 +14,14 @@ export interface HostNode {
   gatewayUrl: string;
 }
 
+/** A registry's committees as take-over asks them for reported snapshot proofs. */
+export interface Committees {
+  /** The previous epoch's: it signed the latest report, and its members keep that report's proofs. */
+  closedLast: HostNode[];
+  /** The current epoch's: it closes the next report. */
+  current: HostNode[];
+}
+
 const PROBE_TIMEOUT_MS = 1_500;
 
 /** Whether the node at `node.gatewayUrl` is up and is the node named (its gateway answers with its key). */

@@ -21,7 +21,7 @@ import { RegistryHostingNodes } from "../chain/registryHostingNodes";
 import { RegistryReporting } from "../chain/registryReporting";
 import { marketplaceAgentId, verifyAgentSnapshotLeaf } from "../../protocol/agentSnapshots";
 import { agentHostOrder } from "../../protocol/agentHosting";
-import { AgentHosting, type HostingNodes, type HostNode } from "./agentHosting";
+import { AgentHosting, type Committees, type HostingNodes, type HostNode } from "./agentHosting";
 import { newestRecord, snapshotLeaf, snapshotRecordRefusal, type SnapshotRecord } from "./agentRecords";
 import type { AgentLimits, HostingConfig } from "./agentsConfig";
 
@@ -58,11 +58,11 @@ export interface TakeoverDeps {
  * `hosting.nodes` (a node that follows no chain). With the registry, also its committee: the nodes
  * that keep the reported snapshot proofs.
  */
-function hostingNodes(config: HostingConfig, provider: JsonRpcProvider | undefined): { nodes: HostingNodes; committee?: () => Promise<HostNode[]> } {
+function hostingNodes(config: HostingConfig, provider: JsonRpcProvider | undefined): { nodes: HostingNodes; committees?: () => Promise<Committees> } {
   if (config.registry && provider) {
     const r = config.registry;
     const registry = new RegistryHostingNodes(provider, BigInt(r.chainId), r.address, r.pollMs);
-    return { nodes: () => registry.nodes(), committee: () => registry.committee() };
+    return { nodes: () => registry.nodes(), committees: () => registry.committees() };
   }
   const set = { nodes: config.nodes ?? [], left: [] };
   return { nodes: async () => set };
@@ -83,8 +83,8 @@ export function readRecord(dir: string, name = OWN_RECORD): SnapshotRecord | und
 export class AgentTakeover {
   private view: Promise<AgentHosting> | undefined;
   private readonly hostingNodes: HostingNodes;
-  /** The registry's committee (current, then the one before), on a node that follows the registry. */
-  private readonly committee: (() => Promise<HostNode[]>) | undefined;
+  /** The registry's committees (the one that closed the latest report, the current one), on a node that follows the registry. */
+  private readonly committees: (() => Promise<Committees>) | undefined;
   /** The chain's `agentSnapshotsRoot` of a reported epoch, on a node that follows the registry. */
   private readonly reportedRoot: ((epoch: number) => Promise<string | undefined>) | undefined;
   /** Per agent, the record its latest report holds, proven at its last adoption here: the floor of what is restored. */
@@ -104,7 +104,7 @@ export class AgentTakeover {
     // One provider for the hosting set and the reported roots: both read the same registry.
     const r = deps.hosting.registry;
     const provider = r && new JsonRpcProvider(r.rpcUrl, Network.from(r.chainId), { staticNetwork: true, cacheTimeout: -1 });
-    ({ nodes: this.hostingNodes, committee: this.committee } = hostingNodes(deps.hosting, provider));
+    ({ nodes: this.hostingNodes, committees: this.committees } = hostingNodes(deps.hosting, provider));
     if (r && provider) {
       const chain = new RegistryReporting(provider, BigInt(r.chainId), r.address);
       this.reportedRoot = (epoch) => chain.reportedAgentSnapshotsRoot(epoch);
@@ -278,24 +278,20 @@ export class AgentTakeover {
 
   /**
    * Where `id`'s reported record is asked for: this node, the first {@link PROOF_SOURCES} after it
-   * in the agent's order, and the first {@link PROOF_COMMITTEE_SOURCES} committee members not among
-   * those in that order (only members that closed a report keep its proofs, and the agent's order
-   * reaches them only by chance). At most 7 gateways, asked in parallel.
+   * in the agent's order, and {@link PROOF_COMMITTEE_SOURCES} committee members not among those
+   * ({@link committeeProofSources}). At most 7 gateways, asked in parallel.
    */
   private async proofSources(id: string): Promise<string[]> {
     const hosting = await this.hosting();
     const successors = await hosting.successors(id, PROOF_SOURCES);
-    const asked = new Set([hosting.selfKey, ...successors.map((n) => n.nodeKey)]);
-    let members: HostNode[] = [];
+    let committees: Committees = { closedLast: [], current: [] };
     try {
-      members = (await this.committee?.()) ?? [];
+      committees = (await this.committees?.()) ?? committees;
     } catch (error) {
       this.deps.logger.warn("the registry's committee is not known: proofs asked of the agent's order only", { agent: id, error: String(error) });
     }
-    const byKey = new Map(members.filter((n) => !asked.has(n.nodeKey)).map((n) => [n.nodeKey, n]));
-    const fromCommittee = agentHostOrder(id, [...byKey.keys()])
-      .slice(0, PROOF_COMMITTEE_SOURCES)
-      .map((key) => byKey.get(key)!);
+    const asked = new Set([hosting.selfKey, ...successors.map((n) => n.nodeKey)]);
+    const fromCommittee = committeeProofSources(id, asked, committees, PROOF_COMMITTEE_SOURCES);
     return [this.deps.gatewayUrl, ...[...successors, ...fromCommittee].map((n) => n.gatewayUrl)];
   }
 
@@ -420,4 +416,24 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener("abort", abort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
   });
+}
+
+/**
+ * The `count` committee members, not in `asked`, that `id`'s reported record is asked of: first
+ * the committee that closed the latest report (only its members keep that report's proofs; the
+ * current committee closes the next one, and its members hold older reports' at best), then the
+ * current committee's; within each, in the agent's order, so the load of take-overs spreads.
+ */
+export function committeeProofSources(id: string, asked: ReadonlySet<string>, committees: Committees, count: number): HostNode[] {
+  const chosen: HostNode[] = [];
+  const seen = new Set(asked);
+  for (const members of [committees.closedLast, committees.current]) {
+    const byKey = new Map(members.filter((n) => !seen.has(n.nodeKey)).map((n) => [n.nodeKey, n]));
+    for (const key of agentHostOrder(id, [...byKey.keys()])) {
+      if (chosen.length === count) return chosen;
+      chosen.push(byKey.get(key)!);
+      seen.add(key);
+    }
+  }
+  return chosen;
 }

@@ -17,7 +17,7 @@
  * {@link PREVIOUS_COMMITTEE_BLOCKS}), their nodes as the registry shows them now.
  */
 import { Contract, getAddress } from "ethers";
-import type { HostingSet, HostNode } from "../agents/agentHosting";
+import type { Committees, HostingSet, HostNode } from "../agents/agentHosting";
 import { NODE_REGISTRY_ABI } from "./registryAbi";
 import { hasValidKeyProof, type RegistryAddress, type RpcProvider } from "./registryCommittee";
 import { gatewayUrlOf, latestLogOf } from "./registryReporting";
@@ -67,15 +67,14 @@ export class RegistryHostingNodes {
   }
 
   /**
-   * The committee of the current epoch, then the members of the one before that are not on it (the
-   * nodes that closed the latest report; known only when this node read the previous epoch),
-   * those with a valid key proof and a gateway; read with the hosting set.
+   * The committee of the epoch before (`closedLast`: the nodes that signed the latest report and
+   * keep its proofs) and of the current epoch (`current`: they close the next one), those with a
+   * valid key proof and a gateway; read with the hosting set.
    */
-  async committee(): Promise<HostNode[]> {
+  async committees(): Promise<Committees> {
     await this.current();
     const { committee, previousCommittee } = this.set!;
-    const current = new Set(committee.map((n) => n.nodeKey));
-    return [...committee, ...previousCommittee.filter((n) => !current.has(n.nodeKey))];
+    return { closedLast: previousCommittee, current: committee };
   }
 
   /** Re-reads the set when `pollMs` has passed since the last check (the last set stands while the RPC fails). */

@@ -16,6 +16,7 @@ import { concat, keccak256, toUtf8Bytes } from "ethers";
 import { agentHostOrder } from "../../../protocol/agentHosting";
 import { rawEd25519PublicKey } from "../../../node/acks/ed25519Keys";
 import { AgentHosting, type HostNode } from "../../../node/agents/agentHosting";
+import { committeeProofSources } from "../../../node/agents/agentTakeover";
 import { signSnapshot, type SnapshotRecord } from "../../../node/agents/agentRecords";
 import { agentsConfigFrom } from "../../../node/agents/agentsConfig";
 import { loadConfig } from "../../../node/config";
@@ -120,6 +121,29 @@ describe("agent hosting order (issue 20)", () => {
     expect(await hosting.isHostNode(key(7), 5_000)).to.equal(true);
     expect(await hosting.isHostNode(key(7), 5_001)).to.equal(false);
     expect(await hosting.isHostNode(key(7))).to.equal(false);
+  });
+});
+
+describe("take-over's proof sources among the committees (issue 20)", () => {
+  const node = (n: number): HostNode => ({ nodeKey: n.toString(16).padStart(64, "0"), gatewayUrl: `http://10.0.0.${n}:4220` });
+  const keys = (nodes: HostNode[]) => nodes.map((n) => n.nodeKey).sort();
+
+  it("asks the committee that closed the latest report first, then the current one, never a node asked already nor one twice", () => {
+    // Node 2 is on both committees; node 1 is among the agent's first nodes, asked anyway.
+    const committees = { closedLast: [node(1), node(2), node(3)], current: [node(2), node(4), node(5), node(6), node(7)] };
+    const asked = new Set([node(1).nodeKey, node(9).nodeKey]);
+    const three = committeeProofSources("7", asked, committees, 3);
+    expect(three).to.have.length(3);
+    expect(keys(three.slice(0, 2))).to.deep.equal(keys([node(2), node(3)]));
+    expect([node(4), node(5), node(6), node(7)].map((n) => n.nodeKey)).to.include(three[2].nodeKey);
+    // Enough members of the committee that closed the report: none of the current one's.
+    const closing = { closedLast: [3, 4, 5, 6, 7].map(node), current: [10, 11, 12].map(node) };
+    const fromClosing = committeeProofSources("7", new Set(), closing, 3);
+    expect(fromClosing.every((n) => closing.closedLast.includes(n))).to.equal(true);
+    expect(new Set(keys(fromClosing)).size).to.equal(3);
+    // Fewer members than asked for: all of them, once.
+    expect(keys(committeeProofSources("7", asked, committees, 10))).to.deep.equal(keys([2, 3, 4, 5, 6, 7].map(node)));
+    expect(committeeProofSources("7", asked, { closedLast: [], current: [] }, 3)).to.deep.equal([]);
   });
 });
 
