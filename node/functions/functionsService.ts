@@ -76,13 +76,8 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLim
     url: `http://${host}${path}${url.search}`,
     headers,
     body: body.length > 0 ? new Uint8Array(body) : null,
-    params: {
-      method,
-      path,
-      query: Object.fromEntries(url.searchParams),
-      headers: Object.fromEntries(headers),
-      ...(body.length > 0 ? { body: body.toString("utf8") } : {}),
-    },
+    // main(params) is built in the isolate, only for a module that exports main (sandboxPrelude.ts).
+    params: { path, search: url.search },
   };
   const started = Date.now();
   const meterOf = (cpuUs: number, answered: Uint8Array): InvocationMeter => ({
