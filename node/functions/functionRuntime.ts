@@ -46,13 +46,27 @@ export class FunctionError extends Error {
   }
 }
 
-/** What a function receives: the web Request's parts, and Fleek's `main(params)` object. */
+/** Fleek's `main(params)` object. */
+export interface MainParams {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** What a function receives: the web Request's parts, and Fleek's `main(params)` object or what it is built from. */
 export interface FunctionRequest {
   method: string;
   url: string;
   headers: [string, string][];
   body: Uint8Array | null;
-  params: { method: string; path: string; query: Record<string, string>; headers: Record<string, string>; body?: string };
+  /**
+   * The `main(params)` object, or the path and query string the prelude builds it from (with the
+   * method, headers and body above) only when the module exports `main`: a `fetch` module, the
+   * common case, never pays for building and copying it.
+   */
+  params: MainParams | { path: string; search: string };
 }
 
 /** What a function answered. */

@@ -67,6 +67,11 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLim
   const source = await sources.get(root, req.attachment?.key === root ? req.attachment.bytes : undefined);
   if (Buffer.byteLength(source) > limits.bundleBytes)
     throw new ServiceRefusal(422, `the function's bundle is ${Buffer.byteLength(source)} bytes, over its ${limits.bundleBytes}-byte limit`);
+  // A meter only when the gateway asks for one (a paid node, which receipts it): an unpaid node's
+  // gateway stripped it unread, after it cost the request two hashes and its JSON.
+  const metered = req.headers[METER_HEADER] !== undefined;
+  // (The node's business, not the function's.)
+  if (metered) delete req.headers[METER_HEADER];
   const path = "/" + url.pathname.split("/").slice(4).join("/");
   const host = req.headers.host ?? "function";
   const headers = headerPairs(req.headers);
@@ -76,13 +81,8 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLim
     url: `http://${host}${path}${url.search}`,
     headers,
     body: body.length > 0 ? new Uint8Array(body) : null,
-    params: {
-      method,
-      path,
-      query: Object.fromEntries(url.searchParams),
-      headers: Object.fromEntries(headers),
-      ...(body.length > 0 ? { body: body.toString("utf8") } : {}),
-    },
+    // main(params) is built in the isolate, only for a module that exports main (sandboxPrelude.ts).
+    params: { path, search: url.search },
   };
   const started = Date.now();
   const meterOf = (cpuUs: number, answered: Uint8Array): InvocationMeter => ({
@@ -101,14 +101,15 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLim
     // paid gateway) with the CPU time spent, as Cloudflare bills a Worker that exceeded its limit.
     if (!(error instanceof FunctionError) || !STOPPED.has(error.failure) || error.cpuUs === undefined) throw error;
     const stopped = errorAnswer(FAILURE_STATUS[error.failure], error.message, { "x-fleek-function-error": error.failure, "x-fleek-function": root });
-    stopped.headers[METER_HEADER] = JSON.stringify(meterOf(error.cpuUs, stopped.body));
+    if (metered) stopped.headers[METER_HEADER] = JSON.stringify(meterOf(error.cpuUs, stopped.body));
     return stopped;
   }
-  const meter = meterOf(answer.cpuUs, answer.body);
   const out: Record<string, string> = {};
   // x-fleek-* are the node's: a function cannot set its own meter or receipt.
   for (const [k, v] of answer.headers) if (!HOP_BY_HOP.has(k) && !k.startsWith("x-fleek-")) out[k] = v;
-  return { status: answer.status, headers: { ...out, "x-fleek-function": root, [METER_HEADER]: JSON.stringify(meter) }, body: answer.body };
+  out["x-fleek-function"] = root;
+  if (metered) out[METER_HEADER] = JSON.stringify(meterOf(answer.cpuUs, answer.body));
+  return { status: answer.status, headers: out, body: answer.body };
 }
 
 /** The request's headers as name/value pairs, a repeated header as several pairs (as on the wire). */

@@ -358,6 +358,8 @@ async function routePaidFunction(
   }
   const admission = await compute.admit(Buffer.from(client, "hex"), root, registered?.limits.cpuMs);
   if (typeof admission === "string") return replyError(res, 402, admission);
+  // The service meters only a request that asks (set here, whatever a client sent: a paid request always asks).
+  req.headers[METER_HEADER] = "1";
   services.route(
     "functions",
     req,

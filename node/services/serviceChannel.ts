@@ -4,7 +4,9 @@
  * (a socketpair: no address, so no other process can reach it), carrying many requests at once
  * in small length-prefixed frames instead of one HTTP exchange per request. Frames:
  * `u32 payload length ‖ u32 exchange id ‖ u8 kind ‖ payload`; a payload is at most
- * {@link MAX_PAYLOAD} bytes, a head is JSON, a body goes in chunks of at most {@link CHUNK}.
+ * {@link MAX_PAYLOAD} bytes, a head is JSON, a body goes in chunks of at most {@link CHUNK}. A
+ * request without a body and a small answer are each one frame ({@link Kind.Request}'s `end`,
+ * {@link Kind.Response}): the common warm request crosses as one frame each way.
  * A response body flows in windows of {@link WINDOW} bytes the gateway grants once its client took
  * the previous one, so a slow client never makes the node process hold a large answer.
  */
@@ -26,7 +28,7 @@ const JOIN_BELOW = 4096;
 
 /** Frame kinds. */
 export const enum Kind {
-  /** gateway → service: `{method, url, headers}` */
+  /** gateway → service: `{method, url, headers, end?}`; `end: true`: there is no body (no {@link RequestEnd} follows) */
   Request = 1,
   /** gateway → service: a chunk of the request body */
   RequestBody = 2,
@@ -50,6 +52,11 @@ export const enum Kind {
    * without it, and the channel keeps serving.
    */
   Attachment = 9,
+  /**
+   * service → gateway: a whole answer, `u32 head length ‖ {status, headers} ‖ body`, the body at
+   * most {@link CHUNK} bytes (within the first window): head, body and end in one frame.
+   */
+  Response = 10,
 }
 
 /** Content a gateway hands a service with one request (see {@link Kind.Attachment}). */
@@ -120,17 +127,40 @@ export class FrameSocket {
     frame.writeUInt8(kind, 8);
     if (typeof payload === "string") frame.write(payload, HEADER);
     else if (joined && payload) frame.set(payload, HEADER);
-    if (!this.corked) {
-      // Every frame of this tick goes out in one write.
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
+    this.corkForTick();
     const flowing = this.socket.write(frame);
     return joined ? flowing : this.socket.write(payload as Uint8Array);
+  }
+
+  /** Queues a {@link Kind.Response} frame: `head` and `body` (at most {@link CHUNK} bytes) as one answer. */
+  sendResponse(id: number, head: string, body: Uint8Array): boolean {
+    if (this.socket.destroyed) return false;
+    const headLength = Buffer.byteLength(head);
+    const length = 4 + headLength + body.byteLength;
+    if (length > MAX_PAYLOAD || body.byteLength > CHUNK) throw new ChannelError(`an answer of ${length} bytes does not fit one frame`);
+    // As in send: a small body is copied into the frame's buffer, a large one written after it.
+    const joined = body.byteLength <= JOIN_BELOW;
+    const frame = Buffer.allocUnsafe(HEADER + 4 + headLength + (joined ? body.byteLength : 0));
+    frame.writeUInt32BE(length, 0);
+    frame.writeUInt32BE(id, 4);
+    frame.writeUInt8(Kind.Response, 8);
+    frame.writeUInt32BE(headLength, HEADER);
+    frame.write(head, HEADER + 4);
+    if (joined) frame.set(body, HEADER + 4 + headLength);
+    this.corkForTick();
+    const flowing = this.socket.write(frame);
+    return joined ? flowing : this.socket.write(body);
+  }
+
+  /** Every frame of this tick goes out in one write. */
+  private corkForTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
   }
 
   private read(chunk: Buffer, onFrame: (id: number, kind: Kind, payload: Buffer) => void): void {
@@ -141,7 +171,7 @@ export class FrameSocket {
       if (length > MAX_PAYLOAD) throw new ChannelError(`frame of ${length} bytes over the ${MAX_PAYLOAD}-byte limit`);
       if (data.length - at < HEADER + length) break;
       const kind = data.readUInt8(at + 8);
-      if (kind < Kind.Request || kind > Kind.Attachment) throw new ChannelError(`unknown frame kind ${kind}`);
+      if (kind < Kind.Request || kind > Kind.Response) throw new ChannelError(`unknown frame kind ${kind}`);
       onFrame(data.readUInt32BE(at + 4), kind, data.subarray(at + HEADER, at + HEADER + length));
       at += HEADER + length;
     }
@@ -216,46 +246,65 @@ export class ChannelClient {
       return;
     }
     const attached = attachment !== undefined && attachment.bytes.byteLength <= MAX_PAYLOAD ? attachment : undefined;
+    // A request without a body (no or a zero length, no chunked encoding) is complete with its head.
+    const length = req.headers["content-length"];
+    const bodyless = (length === undefined || length === "0") && req.headers["transfer-encoding"] === undefined;
     // Node's limit on a request's head (16 KiB) keeps this far below a frame's limit.
     const head = JSON.stringify({
       method: req.method,
       url,
       headers: req.headers,
       ...(attached ? { attachment: { key: attached.key, length: attached.bytes.byteLength } } : {}),
+      ...(bodyless ? { end: true } : {}),
     });
     if (Buffer.byteLength(head) > MAX_PAYLOAD) return failed(`the request's head is over ${MAX_PAYLOAD} bytes`);
     const id = (this.nextId = (this.nextId + 1) >>> 0);
     const exchange: Exchange = { req, res, hook, failed, headSent: false, received: 0, granted: WINDOW };
     this.exchanges.set(id, exchange);
+    let requestSent = false;
     res.on("close", () => {
       if (this.exchanges.get(id) !== exchange) return;
       // The client left: the service drops the exchange, and no answer is owed (nor receipted).
       this.finish(id);
       if (!exchange.headSent) hook(502, undefined);
-      this.frames.send(id, Kind.Cancel);
+      // (A request whose head has not gone out is unknown to the service.)
+      if (requestSent) this.frames.send(id, Kind.Cancel);
     });
-    this.frames.send(id, Kind.Request, head);
-    if (attached) {
-      this.frames.send(id, Kind.Attachment, attached.bytes);
-      this.attached.set(attached.key, true);
-    }
-    // A request without a body (no length, no chunked encoding) is complete with its head.
-    if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) {
+    const sendHead = () => {
+      requestSent = true;
+      this.frames.send(id, Kind.Request, head);
+      if (attached) {
+        this.frames.send(id, Kind.Attachment, attached.bytes);
+        this.attached.set(attached.key, true);
+      }
+    };
+    if (bodyless) return sendHead();
+    // A request with a body crosses with it: its head goes out with the body's first chunk (which
+    // Node emits a tick after the head) and its end with the body's last announced byte (Node's
+    // parser holds a body to its content-length) rather than a tick later with the 'end' event, so
+    // a small POST is one write to the service, as a GET is, instead of three.
+    const announced = length !== undefined ? Number(length) : -1;
+    let received = 0;
+    let ended = false;
+    const end = () => {
+      if (ended || this.exchanges.get(id) !== exchange) return;
+      ended = true;
+      if (!requestSent) sendHead();
       this.frames.send(id, Kind.RequestEnd);
-      return;
-    }
+    };
     req.on("data", (chunk: Buffer) => {
       if (this.exchanges.get(id) !== exchange) return;
+      if (!requestSent) sendHead();
       let full = false;
       for (let at = 0; at < chunk.length; at += CHUNK) full = !this.frames.send(id, Kind.RequestBody, chunk.subarray(at, at + CHUNK)) || full;
+      received += chunk.length;
+      if (received === announced) end();
       if (full) {
         req.pause();
         this.paused.add(req);
       }
     });
-    req.on("end", () => {
-      if (this.exchanges.get(id) === exchange) this.frames.send(id, Kind.RequestEnd);
-    });
+    req.on("end", end);
   }
 
   /** Fails every exchange and refuses new ones. */
@@ -278,18 +327,15 @@ export class ChannelClient {
     if (!exchange) return;
     const { res } = exchange;
     if (kind === Kind.ResponseHead && !exchange.headSent) {
-      const head = JSON.parse(payload.toString("utf8")) as { status: number; headers: IncomingHttpHeaders };
-      if (!Number.isInteger(head.status) || head.status < 100 || head.status > 599) throw new ChannelError(`bad status ${head.status}`);
-      exchange.headSent = true;
-      try {
-        res.writeHead(head.status, exchange.hook(head.status, head.headers) ?? head.headers);
-      } catch {
-        // Headers Node refuses to send (the service checks them first): this exchange fails alone.
-        this.finish(id);
-        this.frames.send(id, Kind.Cancel);
-        res.destroy();
-        return;
-      }
+      this.writeHead(id, exchange, payload);
+    } else if (kind === Kind.Response && !exchange.headSent) {
+      const headLength = payload.length >= 4 ? payload.readUInt32BE(0) : -1;
+      if (headLength < 0 || headLength > payload.length - 4) throw new ChannelError(`exchange ${id}: malformed answer frame`);
+      const body = payload.subarray(4 + headLength);
+      if (body.length > CHUNK) throw new ChannelError(`exchange ${id}: answer frame with ${body.length} bytes of body`);
+      if (!this.writeHead(id, exchange, payload.subarray(4, 4 + headLength))) return;
+      this.finish(id);
+      res.end(body);
     } else if (kind === Kind.ResponseBody && exchange.headSent) {
       exchange.received += payload.length;
       if (exchange.received > exchange.granted) throw new ChannelError(`exchange ${id} sent more body than granted`);
@@ -308,6 +354,23 @@ export class ChannelClient {
       res.end();
     } else {
       throw new ChannelError(`unexpected frame kind ${kind} for exchange ${id}`);
+    }
+  }
+
+  /** Writes the head the service sent; false when Node refused it (that exchange alone fails). */
+  private writeHead(id: number, exchange: Exchange, payload: Buffer): boolean {
+    const head = JSON.parse(payload.toString("utf8")) as { status: number; headers: IncomingHttpHeaders };
+    if (!Number.isInteger(head.status) || head.status < 100 || head.status > 599) throw new ChannelError(`bad status ${head.status}`);
+    exchange.headSent = true;
+    try {
+      exchange.res.writeHead(head.status, exchange.hook(head.status, head.headers) ?? head.headers);
+      return true;
+    } catch {
+      // Headers Node refuses to send (the service checks them first): this exchange fails alone.
+      this.finish(id);
+      this.frames.send(id, Kind.Cancel);
+      exchange.res.destroy();
+      return false;
     }
   }
 
@@ -384,8 +447,9 @@ export function serveChannel(socket: Socket, invoke: (request: ServiceRequest) =
     (id, kind, payload) => {
       const current = answering.get(id);
       if (kind === Kind.Request && !current) {
-        const head = JSON.parse(payload.toString("utf8")) as { method: string; url: string; headers: IncomingHttpHeaders; attachment?: unknown };
+        const head = JSON.parse(payload.toString("utf8")) as { method: string; url: string; headers: IncomingHttpHeaders; attachment?: unknown; end?: unknown };
         const state: Answering = { body: new IncomingBody(), cancelled: false };
+        if (head.end === true) state.body.end();
         answering.set(id, state);
         const request: ServiceRequest = { method: head.method, url: head.url, headers: head.headers, body: state.body };
         const announced = announcedAttachment(head.attachment);
@@ -442,8 +506,15 @@ export function serveChannel(socket: Socket, invoke: (request: ServiceRequest) =
       };
       head = headOf(reply);
     }
-    frames.send(id, Kind.ResponseHead, head);
     const body = reply.body;
+    if (body.byteLength <= CHUNK && Buffer.byteLength(head) + body.byteLength + 4 <= MAX_PAYLOAD) {
+      // The whole answer in one frame: one buffer, one frame to parse at the gateway.
+      answering.delete(id);
+      state.body.fail(new Error("the request was answered"));
+      frames.sendResponse(id, head, body);
+      return;
+    }
+    frames.send(id, Kind.ResponseHead, head);
     let sent = 0;
     let allowed = WINDOW;
     state.more = () => {

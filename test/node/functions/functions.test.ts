@@ -32,7 +32,7 @@ const WALL_MS = 2_000;
 
 const FUNCTIONS = {
   hello: `export default { async fetch(request) { return new Response("hello " + request.method + " " + request.url) } }`,
-  main: `export function main(params) { return { path: params.path, query: params.query, body: params.body ?? null } }`,
+  main: `export function main(params) { return { method: params.method, path: params.path, query: params.query, body: params.body ?? null, header: params.headers["x-test"] ?? null } }`,
   transform: `export default { async fetch(request) { const x = await request.json(); return Response.json({ sum: x.a + x.b, keys: Object.keys(x).sort() }) } }`,
   coldOnly: `export default { fetch() { return new Response("first") } }`,
   loop: `export default { fetch() { for (;;) {} } }`,
@@ -149,9 +149,13 @@ describe("edge functions (issue 19)", function () {
     });
 
     it("runs Fleek's main(params) and answers its object as JSON", async () => {
-      const answer = await call("main", { method: "POST", body: "payload" }, "/p?y=2");
+      // Built in the isolate for a main module (sandboxPrelude.ts): a repeated key keeps its last
+      // value, "+" and percent escapes decode, the body is UTF-8 text.
+      const answer = await call("main", { method: "POST", body: "payload é", headers: { "x-test": "yes" } }, "/p?y=2&y=3&z=a+b%20c");
       expect(answer.status).to.equal(200);
-      expect(JSON.parse(answer.text)).to.deep.equal({ path: "/p", query: { y: "2" }, body: "payload" });
+      expect(JSON.parse(answer.text)).to.deep.equal({ method: "POST", path: "/p", query: { y: "3", z: "a b c" }, body: "payload é", header: "yes" });
+      const get = await call("main", {}, "/q");
+      expect(JSON.parse(get.text)).to.deep.equal({ method: "GET", path: "/q", query: {}, body: null, header: null });
     });
 
     it("reads a JSON body and answers Response.json", async () => {

@@ -134,6 +134,103 @@ describe("service channel (issue 19: the gateway → service hop)", function () 
     expect(gateway.broken).to.deep.equal([]);
   });
 
+  it("sends a request without a body as one frame and a small answer as one frame; a large answer in windows as before", async () => {
+    // The service end as serveChannel runs it, the gateway's end read frame by frame.
+    const [serviceEnd, gatewayEnd] = await socketPair(dir);
+    sockets.push(serviceEnd, gatewayEnd);
+    const requests: { url: string; body: string }[] = [];
+    serveChannel(
+      serviceEnd,
+      async (request) => {
+        const body = (await bodyOf(request)).toString();
+        requests.push({ url: request.url, body });
+        const size = request.url === "/large" ? 65_537 : 5;
+        return { status: 201, headers: { "x-url": request.url }, body: Buffer.alloc(size, 97) };
+      },
+      () => undefined,
+    );
+    const received: { id: number; kind: Kind; payload: Buffer }[] = [];
+    const frames = new FrameSocket(
+      gatewayEnd,
+      (id, kind, payload) => received.push({ id, kind, payload: Buffer.from(payload) }),
+      () => undefined,
+    );
+    frames.send(1, Kind.Request, JSON.stringify({ method: "GET", url: "/small", headers: {}, end: true }));
+    await waitFor(() => received.length >= 1);
+    // The head's `end`: the body is complete without a RequestEnd frame, and the answer is one frame.
+    expect(requests).to.deep.equal([{ url: "/small", body: "" }]);
+    expect(received.map((f) => [f.id, f.kind])).to.deep.equal([[1, Kind.Response]]);
+    const headLength = received[0].payload.readUInt32BE(0);
+    expect(JSON.parse(received[0].payload.subarray(4, 4 + headLength).toString())).to.deep.equal({
+      status: 201,
+      headers: { "x-url": "/small", "content-length": "5" },
+    });
+    expect(received[0].payload.subarray(4 + headLength).toString()).to.equal("aaaaa");
+    // Without `end` the body still comes in frames; an answer over a chunk goes as head, body, end.
+    frames.send(2, Kind.Request, JSON.stringify({ method: "POST", url: "/large", headers: {} }));
+    frames.send(2, Kind.RequestBody, "posted");
+    frames.send(2, Kind.RequestEnd);
+    await waitFor(() => received.some((f) => f.id === 2 && f.kind === Kind.ResponseEnd));
+    expect(requests[1]).to.deep.equal({ url: "/large", body: "posted" });
+    expect(received.filter((f) => f.id === 2).map((f) => [f.kind, f.payload.length])).to.deep.equal([
+      [Kind.ResponseHead, received.find((f) => f.id === 2)!.payload.length],
+      [Kind.ResponseBody, 65_536],
+      [Kind.ResponseBody, 1],
+      [Kind.ResponseEnd, 0],
+    ]);
+
+    // The gateway's end, with the service's end read frame by frame: a GET is one frame, and a
+    // one-frame answer reaches the client whole.
+    const [rawService, rawGateway] = await socketPair(dir);
+    sockets.push(rawService, rawGateway);
+    const gateway = await gatewayOver(rawGateway);
+    servers.push(gateway.server);
+    const seen: [number, Kind][] = [];
+    const service: FrameSocket = new FrameSocket(
+      rawService,
+      (id, kind, payload) => {
+        seen.push([id, kind]);
+        if (kind === Kind.Request && (JSON.parse(payload.toString()) as { end?: boolean }).end === true)
+          service.sendResponse(id, JSON.stringify({ status: 202, headers: { "content-length": "2" } }), Buffer.from("ok"));
+      },
+      () => undefined,
+    );
+    const answer = await fetch(gateway.url + "/one");
+    expect([answer.status, await answer.text()]).to.deep.equal([202, "ok"]);
+    // A POST with an empty body (content-length: 0) is complete with its head too.
+    const empty = await fetch(gateway.url + "/empty", { method: "POST", body: "" });
+    expect([empty.status, await empty.text()]).to.deep.equal([202, "ok"]);
+    expect(seen).to.deep.equal([
+      [1, Kind.Request],
+      [2, Kind.Request],
+    ]);
+    expect(gateway.hooks).to.deep.equal([202, 202]);
+    // A small POST whose body came with its head: head, body and end in one write (the end is sent
+    // with the body's last announced byte, not a tick later with the request's 'end' event).
+    // The gateway end's socket writes, each a system call (net.Socket's _write and _writev).
+    const socket = rawGateway as unknown as Record<"_write" | "_writev", (...args: unknown[]) => void>;
+    const writes: number[] = [];
+    for (const name of ["_write", "_writev"] as const) {
+      const original = socket[name].bind(socket);
+      socket[name] = (...args: unknown[]) => (writes.push(name === "_writev" ? (args[0] as unknown[]).length : 1), original(...args));
+    }
+    const posted = new Promise<void>((resolve, reject) => {
+      const req = request(gateway.url + "/post", { method: "POST", headers: { "content-length": "5" } }, (res) => res.resume().on("end", resolve));
+      req.on("error", reject);
+      req.end("hello");
+    });
+    await waitFor(() => seen.some(([, kind]) => kind === Kind.RequestEnd));
+    expect(seen.slice(2)).to.deep.equal([
+      [3, Kind.Request],
+      [3, Kind.RequestBody],
+      [3, Kind.RequestEnd],
+    ]);
+    expect(writes).to.deep.equal([3]);
+    service.sendResponse(3, JSON.stringify({ status: 200, headers: { "content-length": "0" } }), Buffer.alloc(0));
+    await posted;
+    expect(gateway.broken).to.deep.equal([]);
+  });
+
   it("holds a slow client's answer in the service, not the gateway: the service sends only the windows the client took", async () => {
     const [serviceEnd, gatewayEnd] = await socketPair(dir);
     sockets.push(serviceEnd, gatewayEnd);
@@ -295,7 +392,7 @@ describe("service channel (issue 19: the gateway → service hop)", function () 
     const frames = new FrameSocket(
       gatewayEnd,
       (id, kind) => {
-        if (kind === Kind.ResponseHead) answers.set(id, (answers.get(id) ?? 0) + 1);
+        if (kind === Kind.ResponseHead || kind === Kind.Response) answers.set(id, (answers.get(id) ?? 0) + 1);
       },
       () => undefined,
     );
@@ -346,6 +443,13 @@ describe("service channel (issue 19: the gateway → service hop)", function () 
     ["a frame of an unknown kind", header(0, 1, 99), /unknown frame kind 99/, false],
     ["a head that is not JSON", Buffer.concat([header(3, 1, 5), Buffer.from("{{{")]), /JSON/, false],
     ["more body than the gateway granted", Buffer.concat([headFrame(1), ...bodyFrames(1, WINDOW + 1)]), /sent more body than granted/, true],
+    ["an answer frame whose head overruns it", Buffer.concat([header(6, 1, 10), u32(100), Buffer.from("{}")]), /malformed answer frame/, false],
+    [
+      "an answer frame with more body than a chunk",
+      Buffer.concat([header(4 + 2 + 65_537, 1, 10), u32(2), Buffer.from("{}"), Buffer.alloc(65_537)]),
+      /answer frame with 65537 bytes of body/,
+      false,
+    ],
   ] as const) {
     it(`closes the channel on ${name} from the service: its requests fail (502, or cut once their head went out), the gateway keeps running`, async () => {
       const [serviceEnd, gatewayEnd] = await socketPair(dir);
@@ -383,6 +487,12 @@ function header(length: number, id: number, kind: number): Buffer {
   b.writeUInt32BE(length, 0);
   b.writeUInt32BE(id, 4);
   b.writeUInt8(kind, 8);
+  return b;
+}
+
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(value);
   return b;
 }
 
