@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AgentLimits } from "../node/agents/agentsConfig";
+import type { SnapshotRecord } from "../node/agents/agentRecords";
 import { BlockStore } from "../node/blockstore/blockStore";
 import { writeClusterConfigs } from "../node/clusterConfigs";
 import type { NodeConfigFile } from "../node/config";
@@ -28,6 +29,21 @@ export interface AgentSpec {
   owner?: string;
   llm?: { baseUrl: string; model?: string; sealedApiKey?: string };
 }
+
+/** A stateful agent that counts its POSTs in its store and answers `{ n }` (the tests' agent of choice). */
+export const COUNTER_AGENT: AgentSpec = {
+  config: { name: "Counter" },
+  bundle: `export default { async fetch(request, env) {
+    let n = (await env.kv.get("n")) ?? 0;
+    if (request.method === "POST") { n += 1; await env.kv.put("n", n); }
+    return Response.json({ n });
+  } }`,
+};
+
+/** The epoch report's leaf of a snapshot record, as the spec writes it (not as the node builds it): (uint256 agentId, bytes32 root, uint64 bytes, uint64 sequence, bytes32 signer). */
+export const REPORT_LEAF_TYPES = ["uint256", "bytes32", "uint64", "uint64", "bytes32"];
+/** `record`'s leaf values in {@link REPORT_LEAF_TYPES}' order. */
+export const reportLeafOf = (r: SnapshotRecord) => [BigInt(r.agent), `0x${r.root}`, BigInt(r.bytes), BigInt(r.sequence), `0x${r.nodeKey}`];
 
 /** A node's folder, config, key and gateway chosen before it starts (so nodes can name each other in their configs). */
 export interface AgentNodePlan {

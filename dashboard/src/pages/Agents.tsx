@@ -494,21 +494,10 @@ function ManageAgent({
       <h3>
         {agent.name} (#{agent.id}): {agent.paused ? "paused" : "listed"}
       </h3>
-      <TextField
-        label="Price per call (USDC, at most 1,000)"
-        inputMode="decimal"
-        value={price}
-        onChange={setPrice}
-        error={parsedPrice.error}
-        testId="set-price"
-      />
-      <TextField
-        label={tokenPriceLabel(ownToken)}
-        inputMode="decimal"
-        value={tokenPrice}
-        onChange={setTokenPrice}
-        error={parsedToken.error}
-        testId="set-token-price"
+      <PriceFields
+        usdc={{ label: "Price per call (USDC, at most 1,000)", value: price, onChange: setPrice, error: parsedPrice.error, testId: "set-price" }}
+        token={{ value: tokenPrice, onChange: setTokenPrice, error: parsedToken.error, testId: "set-token-price" }}
+        ownToken={ownToken}
       />
       <p className="hint">A new price applies from the next epoch: calls served in this epoch are charged the price it started with.</p>
       <div className="actions">
@@ -588,6 +577,31 @@ function UploadFields(p: {
           data-testid="agent-operator-token"
         />
       </div>
+    </>
+  );
+}
+
+/** One price field's text, its error and its test id. */
+interface PriceInput {
+  value: string;
+  onChange: (value: string) => void;
+  error?: string;
+  testId: string;
+}
+
+/** An agent's two prices: per call in USDC, and optionally in the owner's creator token (named by its symbol). */
+function PriceFields({ usdc, token, ownToken }: { usdc: PriceInput & { label: string }; token: PriceInput; ownToken: OwnToken }) {
+  return (
+    <>
+      <TextField label={usdc.label} inputMode="decimal" value={usdc.value} onChange={usdc.onChange} error={usdc.error} testId={usdc.testId} />
+      <TextField
+        label={tokenPriceLabel(ownToken)}
+        inputMode="decimal"
+        value={token.value}
+        onChange={token.onChange}
+        error={token.error}
+        testId={token.testId}
+      />
     </>
   );
 }
@@ -674,21 +688,16 @@ function DeployAgent({ signer, account, gateway, ownToken }: { signer: JsonRpcSi
         error={parsedMemory.error}
         testId="agent-memory"
       />
-      <TextField
-        label="Price per call (USDC, at most 1,000; 0: free)"
-        inputMode="decimal"
-        value={price}
-        onChange={setPrice}
-        error={parsedPrice.error}
-        testId="agent-price-input"
-      />
-      <TextField
-        label={tokenPriceLabel(ownToken)}
-        inputMode="decimal"
-        value={tokenPrice}
-        onChange={setTokenPrice}
-        error={parsedToken.error}
-        testId="agent-token-price-input"
+      <PriceFields
+        usdc={{
+          label: "Price per call (USDC, at most 1,000; 0: free)",
+          value: price,
+          onChange: setPrice,
+          error: parsedPrice.error,
+          testId: "agent-price-input",
+        }}
+        token={{ value: tokenPrice, onChange: setTokenPrice, error: parsedToken.error, testId: "agent-token-price-input" }}
+        ownToken={ownToken}
       />
       <p className="hint">
         The agent is served from the epoch after its registration, at this price, once its hosting lease is funded (below, after registering): nodes refuse its

@@ -23,22 +23,18 @@ import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
 import { signSnapshot, type SnapshotRecord } from "../../../node/agents/agentRecords";
 import { reportsDir } from "../../../node/app/epochReporter";
 import { writeReportedAgentSnapshots } from "../../../node/app/reportedAgentSnapshots";
-import { planAgentNode, registerAgentNode, startAgentNode, type AgentNode, type AgentNodePlan } from "../../../testkit/agentNode";
+import {
+  COUNTER_AGENT,
+  REPORT_LEAF_TYPES,
+  reportLeafOf,
+  planAgentNode,
+  registerAgentNode,
+  startAgentNode,
+  type AgentNode,
+  type AgentNodePlan,
+} from "../../../testkit/agentNode";
 import { emptyReport, registrySuite, submitReport, type RegistrySuite, type TestNode } from "../../../testkit/registry";
 import { CHAIN_ID, serveChain } from "../chain/chainNodes";
-
-const COUNTER = {
-  config: { name: "Counter" },
-  bundle: `export default { async fetch(request, env) {
-    let n = (await env.kv.get("n")) ?? 0;
-    if (request.method === "POST") { n += 1; await env.kv.put("n", n); }
-    return Response.json({ n });
-  } }`,
-};
-
-/** The report's leaf of a record, as the spec writes it: (uint256 agentId, bytes32 root, uint64 bytes, uint64 sequence, bytes32 signer). */
-const LEAF_TYPES = ["uint256", "bytes32", "uint64", "uint64", "bytes32"];
-const leafOf = (r: SnapshotRecord) => [BigInt(r.agent), `0x${r.root}`, BigInt(r.bytes), BigInt(r.sequence), `0x${r.nodeKey}`];
 
 /** Polls `read` until `until` holds, or fails after `ms` with the last value. */
 async function waitFor<T>(read: () => Promise<T>, until: (v: T) => boolean, ms = 60_000): Promise<T> {
@@ -106,13 +102,13 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
       .filter((id) => agentHostOrder(id, keys)[0] === hostPlan.nodeKey)
       .slice(0, 6);
     const agents = {
-      counter: COUNTER,
-      [tampered]: COUNTER,
-      [rolledBack]: COUNTER,
-      [lender]: COUNTER,
-      [offline]: COUNTER,
-      [forged]: COUNTER,
-      [dark]: COUNTER,
+      counter: COUNTER_AGENT,
+      [tampered]: COUNTER_AGENT,
+      [rolledBack]: COUNTER_AGENT,
+      [lender]: COUNTER_AGENT,
+      [offline]: COUNTER_AGENT,
+      [forged]: COUNTER_AGENT,
+      [dark]: COUNTER_AGENT,
     };
     // No `nodes` in the config: the set is the registry's.
     const hosting = {
@@ -203,7 +199,7 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     const jailed = registered.get(host.nodeKey)!;
     const other = registered.get(next.nodeKey)!;
     const measured = (nodeId: number, uptime: number) => ({ nodeId, uptime, latencyMs: 1, bytesServed: 0n, deliveryAcks: 0n, revenue: 0n, reputation: 0 });
-    const agentSnapshotsRoot = StandardMerkleTree.of(reported.map(leafOf), LEAF_TYPES).root;
+    const agentSnapshotsRoot = StandardMerkleTree.of(reported.map(reportLeafOf), REPORT_LEAF_TYPES).root;
     const report = await emptyReport(s, { nodes: [measured(jailed.id, 39), measured(other.id, 100)], agentSnapshotsRoot });
     await submitReport(s, [jailed, other], report);
     expect(await s.registry.epoch()).to.equal(2n);
@@ -236,7 +232,7 @@ describe("agents: the hosting set from the registry, a jailed host (issue 20)", 
     expect(served.epoch).to.equal(1);
     expect(served.record).to.deep.equal(reported[0]);
     const [event] = await s.registry.queryFilter(s.registry.filters.EpochReported(1));
-    expect(StandardMerkleTree.verify(event.args.report.agentSnapshotsRoot, LEAF_TYPES, leafOf(served.record), served.proof)).to.equal(true);
+    expect(StandardMerkleTree.verify(event.args.report.agentSnapshotsRoot, REPORT_LEAF_TYPES, reportLeafOf(served.record), served.proof)).to.equal(true);
 
     const bad = await fetch(`${next.gatewayUrl}/agents/_snapshots/counter`);
     expect(bad.status).to.equal(400);

@@ -18,22 +18,18 @@ import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
 import { signSnapshot, type SnapshotRecord } from "../../../node/agents/agentRecords";
 import { reportsDir } from "../../../node/app/epochReporter";
 import { writeReportedAgentSnapshots } from "../../../node/app/reportedAgentSnapshots";
-import { planAgentNode, registerAgentNode, startAgentNode, type AgentNode, type AgentNodePlan } from "../../../testkit/agentNode";
+import {
+  COUNTER_AGENT,
+  REPORT_LEAF_TYPES,
+  reportLeafOf,
+  planAgentNode,
+  registerAgentNode,
+  startAgentNode,
+  type AgentNode,
+  type AgentNodePlan,
+} from "../../../testkit/agentNode";
 import { emptyReport, registrySuite, submitReport, type RegistrySuite, type TestNode } from "../../../testkit/registry";
 import { CHAIN_ID, serveChain } from "../chain/chainNodes";
-
-const COUNTER = {
-  config: { name: "Counter" },
-  bundle: `export default { async fetch(request, env) {
-    let n = (await env.kv.get("n")) ?? 0;
-    if (request.method === "POST") { n += 1; await env.kv.put("n", n); }
-    return Response.json({ n });
-  } }`,
-};
-
-/** The report's leaf of a record, as the spec writes it: (uint256 agentId, bytes32 root, uint64 bytes, uint64 sequence, bytes32 signer). */
-const LEAF_TYPES = ["uint256", "bytes32", "uint64", "uint64", "bytes32"];
-const leafOf = (r: SnapshotRecord) => [BigInt(r.agent), `0x${r.root}`, BigInt(r.bytes), BigInt(r.sequence), `0x${r.nodeKey}`];
 
 describe("agents: a taker asks the committee for the reported record (issue 20)", function () {
   this.timeout(300_000);
@@ -84,7 +80,7 @@ describe("agents: a taker asks the committee for the reported record (issue 20)"
       snapshotEveryMs: 60_000,
       probeMs: 200,
     };
-    const agents = { [agent]: COUNTER, [lender]: COUNTER };
+    const agents = { [agent]: COUNTER_AGENT, [lender]: COUNTER_AGENT };
     [taker, holder] = await Promise.all([
       startAgentNode(agents, { plan: takerPlan, hosting, peers: [holderPlan.gatewayUrl] }),
       startAgentNode(agents, { plan: holderPlan, hosting, peers: [takerPlan.gatewayUrl] }),
@@ -109,7 +105,7 @@ describe("agents: a taker asks the committee for the reported record (issue 20)"
       { agent, root: content.root, bytes: content.bytes, sequence: 1, takenAt: Date.now(), nodeKey: holder.nodeKey },
       ed25519PrivateKeyFromSeed(holderPlan.key.seed),
     );
-    const agentSnapshotsRoot = StandardMerkleTree.of([leafOf(record)], LEAF_TYPES).root;
+    const agentSnapshotsRoot = StandardMerkleTree.of([reportLeafOf(record)], REPORT_LEAF_TYPES).root;
     await submitReport(s, nodes, await emptyReport(s, { agentSnapshotsRoot }));
     expect(await s.registry.epoch()).to.equal(2n);
     await writeReportedAgentSnapshots(reportsDir(path.join(holder.dataDir, "app")), 1, [record]);

@@ -20,16 +20,7 @@ import { committeeProofSources } from "../../../node/agents/agentTakeover";
 import { signSnapshot, type SnapshotRecord } from "../../../node/agents/agentRecords";
 import { agentsConfigFrom } from "../../../node/agents/agentsConfig";
 import { loadConfig } from "../../../node/config";
-import { planAgentNode, startAgentNode, type AgentNode } from "../../../testkit/agentNode";
-
-const COUNTER = {
-  config: { name: "Counter" },
-  bundle: `export default { async fetch(request, env) {
-    let n = (await env.kv.get("n")) ?? 0;
-    if (request.method === "POST") { n += 1; await env.kv.put("n", n); }
-    return Response.json({ n });
-  } }`,
-};
+import { COUNTER_AGENT, planAgentNode, startAgentNode, type AgentNode } from "../../../testkit/agentNode";
 
 const ALARMED = {
   config: { name: "Alarmed" },
@@ -270,8 +261,8 @@ describe("agent take-over between nodes (issue 20)", function () {
     } while (agentHostOrder("counter", [...nodes.map((n) => n.nodeKey), outsiderKey])[2] !== outsiderKey);
     const hosting = { nodes: [...nodes, { nodeKey: outsiderKey, gatewayUrl: "http://127.0.0.1:1" }], snapshotEveryMs: 60_000, probeMs: 200 };
     [host, next] = await Promise.all([
-      startAgentNode({ counter: COUNTER }, { plan: hostPlan, hosting, peers: [nextPlan.gatewayUrl] }),
-      startAgentNode({ counter: COUNTER }, { plan: nextPlan, hosting: { ...hosting, snapshotEveryMs: 1_000 }, peers: [hostPlan.gatewayUrl] }),
+      startAgentNode({ counter: COUNTER_AGENT }, { plan: hostPlan, hosting, peers: [nextPlan.gatewayUrl] }),
+      startAgentNode({ counter: COUNTER_AGENT }, { plan: nextPlan, hosting: { ...hosting, snapshotEveryMs: 1_000 }, peers: [hostPlan.gatewayUrl] }),
     ]);
     for (const node of [host, next]) {
       const answered = (await (await fetch(`${node.gatewayUrl}/agents/_key`)).json()) as { nodeKey: string };

@@ -62,6 +62,15 @@ function laggingChain(f: DeskSuite, lagAt: () => number | undefined): TokenCallC
   };
 }
 
+/** A third caller (carol) holding the creator's token, the escrow approved to take it. */
+async function newCaller(f: DeskSuite) {
+  const carol = (await hre.ethers.getSigners())[13];
+  await fundWithFlk(f.s, [carol.address], 1_000n * FLK);
+  await buyCreatorToken(f.s, carol, f.s.creator.address, 100n * FLK);
+  await (await hre.ethers.getContractAt("IERC20", f.s.token)).connect(carol).approve(await f.escrow.getAddress(), hre.ethers.MaxUint256);
+  return carol;
+}
+
 /** The fixture and a desk of its own: the chain is restored per test, a desk's memory is not. */
 async function withDesk() {
   const f = await loadFixture(tokenDeskSuite);
@@ -399,10 +408,7 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
   it("lets a new paying caller take the place of a channel left part-paid by a caller who withdrew when its table is full, and keeps one whose caller deposited again", async () => {
     const f = await loadFixture(tokenDeskSuite);
     const [alice, bob] = f.s.callers;
-    const carol = (await hre.ethers.getSigners())[13];
-    await fundWithFlk(f.s, [carol.address], 1_000n * FLK);
-    await buyCreatorToken(f.s, carol, f.s.creator.address, 100n * FLK);
-    await (await hre.ethers.getContractAt("IERC20", f.s.token)).connect(carol).approve(await f.escrow.getAddress(), hre.ethers.MaxUint256);
+    const carol = await newCaller(f);
     const file = tempFile();
     const open = () => new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain: f.chain, file, maxChannels: 2 });
     let desk = open();
@@ -536,10 +542,7 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     it("never evicts a caller admitted again while a round and a new caller's reads were under way at older blocks", async () => {
       const f = await loadFixture(tokenDeskSuite);
       const [alice, bob] = f.s.callers;
-      const carol = (await hre.ethers.getSigners())[13];
-      await fundWithFlk(f.s, [carol.address], 1_000n * FLK);
-      await buyCreatorToken(f.s, carol, f.s.creator.address, 100n * FLK);
-      await (await hre.ethers.getContractAt("IERC20", f.s.token)).connect(carol).approve(await f.escrow.getAddress(), hre.ethers.MaxUint256);
+      const carol = await newCaller(f);
       // The suite's reader, with the next head answers set by the test and bob's deposit reads held until released.
       const heads: number[] = [];
       let holdBob: Promise<void> | undefined;
@@ -579,10 +582,7 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
     it("lets a new paying caller take the place of a part-paid channel topped up by 1 wei after each round, without redeeming the wei", async () => {
       const f = await loadFixture(tokenDeskSuite);
       const [alice, bob] = f.s.callers;
-      const carol = (await hre.ethers.getSigners())[13];
-      await fundWithFlk(f.s, [carol.address], 1_000n * FLK);
-      await buyCreatorToken(f.s, carol, f.s.creator.address, 100n * FLK);
-      await (await hre.ethers.getContractAt("IERC20", f.s.token)).connect(carol).approve(await f.escrow.getAddress(), hre.ethers.MaxUint256);
+      const carol = await newCaller(f);
       const desk = smallDesk(f, 2);
       await partPaid(f, desk, [alice, bob]);
       const sent = await sentBy(f);
