@@ -41,7 +41,7 @@ export interface SignedTokenVoucher {
 /** One channel as the node knows it: the latest voucher it accepted and what it knows is redeemed. */
 interface Channel extends SignedTokenVoucher {
   redeemed: bigint;
-  /** The block its latest voucher was admitted at (0: replayed from the log): a read of an older block predates that voucher's deposit. */
+  /** The block its latest voucher was admitted at (kept in the log): a read of an older block predates that voucher's deposit. */
   admittedAt: number;
 }
 
@@ -157,7 +157,7 @@ export class TokenCallDesk {
     this.unpaid.delete(key);
     if (this.log) {
       // The call is served only once its voucher survives a crash.
-      this.log.append(encodeVoucher(v));
+      this.log.append(encodeVoucher(v, block));
       await this.log.sync();
     }
     return undefined;
@@ -251,7 +251,7 @@ export class TokenCallDesk {
       }
       // Unread (the reader failed), the mark stays as it was: the next round reads again.
       if (!this.channels.has(key)) this.unpaid.delete(key);
-      else if (read !== undefined) this.markUnpaid(key, read.payable);
+      else if (read !== undefined && !read.stale) this.markUnpaid(key, read.payable);
     }
     await this.log?.sync();
     return count;
@@ -301,11 +301,14 @@ export class TokenCallDesk {
     if (onChain !== undefined) this.settle(c.voucher, onChain, block);
     if (onChain === undefined || deposit === undefined) return undefined;
     const now = this.channels.get(key) ?? c;
-    // A voucher admitted during the reads was admitted on a newer deposit than `deposit`: this read
-    // says nothing of it (it would mark a paying caller unpaid). The next round reads again.
-    if (now.voucher !== c.voucher) return undefined;
     const v = { voucher: now.voucher, signature: now.signature };
-    return { v, deposit, payable: payable(now.voucher.cumulative, now.redeemed, deposit.balance) };
+    // A voucher admitted during the reads, or at a later block than they read, was admitted on a
+    // newer deposit than `deposit`: the read may still redeem it (the contract pays what the
+    // deposit holds), but says nothing of whether its caller pays (it would mark a paying caller
+    // unpaid). Not a reason to skip the redemption: a caller calling during every round's reads
+    // would never be redeemed.
+    const stale = now.voucher !== c.voucher || block < now.admittedAt;
+    return { v, deposit, payable: payable(now.voucher.cumulative, now.redeemed, deposit.balance), stale };
   }
 
   /** Records that `voucher`'s channel redeemed `onChain` on chain at block `at`, and forgets the channel if that settles it. */
@@ -357,15 +360,15 @@ export class TokenCallDesk {
     }
     const key = channelKey(r.voucher);
     const c = this.channels.get(key);
-    if (!c) this.channels.set(key, { ...r, redeemed: 0n, admittedAt: 0 });
-    else if (c.voucher.cumulative < r.voucher.cumulative) this.channels.set(key, { ...r, redeemed: c.redeemed, admittedAt: 0 });
+    if (!c) this.channels.set(key, { ...r, redeemed: 0n });
+    else if (c.voucher.cumulative < r.voucher.cumulative) this.channels.set(key, { ...r, redeemed: c.redeemed });
   }
 
   /** The records a rewritten log holds: the last redemption's block, each live channel's voucher and what it redeemed. */
   private liveRecords(): Buffer[] {
     const records: Buffer[] = this.redeemedBlock > 0 ? [encodeRedeemedBlock(this.redeemedBlock)] : [];
     for (const [key, c] of this.channels) {
-      records.push(encodeVoucher(c));
+      records.push(encodeVoucher(c, c.admittedAt));
       if (c.redeemed > 0n) records.push(encodeRedeemed(key, c.redeemed));
     }
     return records;
@@ -407,6 +410,8 @@ interface PayableRead {
   v: SignedTokenVoucher;
   deposit: { balance: bigint; pending: bigint };
   payable: bigint;
+  /** Read before the channel's latest voucher was admitted: no ground to mark the channel unpaid. */
+  stale: boolean;
 }
 
 function channelKey(v: TokenVoucher): string {
@@ -414,9 +419,18 @@ function channelKey(v: TokenVoucher): string {
 }
 
 /** A log record: an accepted voucher with its signature (JSON, amounts in decimal). */
-function encodeVoucher({ voucher: v, signature }: SignedTokenVoucher): Buffer {
+/** A log record: a voucher and the block it was admitted at (see {@link Channel}'s `admittedAt`). */
+function encodeVoucher({ voucher: v, signature }: SignedTokenVoucher, admittedAt: number): Buffer {
   return Buffer.from(
-    JSON.stringify({ caller: v.caller, agentId: String(v.agentId), nodeId: v.nodeId, token: v.token, cumulative: String(v.cumulative), signature }),
+    JSON.stringify({
+      caller: v.caller,
+      agentId: String(v.agentId),
+      nodeId: v.nodeId,
+      token: v.token,
+      cumulative: String(v.cumulative),
+      signature,
+      at: admittedAt,
+    }),
   );
 }
 
@@ -435,7 +449,7 @@ function encodeEvicted(key: string): Buffer {
   return Buffer.from(JSON.stringify({ evicted: key }));
 }
 
-type LogRecord = SignedTokenVoucher | { key: string; redeemed: bigint } | { block: number } | { evicted: string };
+type LogRecord = (SignedTokenVoucher & { admittedAt: number }) | { key: string; redeemed: bigint } | { block: number } | { evicted: string };
 
 function decodeRecord(payload: Buffer): LogRecord | undefined {
   try {
@@ -446,7 +460,8 @@ function decodeRecord(payload: Buffer): LogRecord | undefined {
     const { caller, agentId, nodeId, token, cumulative, signature } = r;
     if (typeof caller !== "string" || typeof agentId !== "string" || typeof nodeId !== "number" || typeof token !== "string") return undefined;
     if (typeof cumulative !== "string" || typeof signature !== "string") return undefined;
-    return { voucher: { caller, agentId: BigInt(agentId), nodeId, token, cumulative: BigInt(cumulative) }, signature };
+    const admittedAt = typeof r.at === "number" ? r.at : 0;
+    return { voucher: { caller, agentId: BigInt(agentId), nodeId, token, cumulative: BigInt(cumulative) }, signature, admittedAt };
   } catch {
     return undefined;
   }

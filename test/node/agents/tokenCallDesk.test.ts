@@ -579,6 +579,39 @@ describe("TokenCallDesk: admission of token-paid agent calls", () => {
       expect(desk.due().map((d) => [d.voucher.caller, d.voucher.cumulative])).to.deep.include([bob.address, 12n * FLK]);
     });
 
+    it("redeems a caller who pays a call during every round's reads", async () => {
+      const f = await loadFixture(tokenDeskSuite);
+      const [alice] = f.s.callers;
+      // Alice's next call is admitted while each round reads her channel (the reader's head answer awaits it).
+      let cumulative = 2n * FLK;
+      let callDuringRead = false;
+      const chain: TokenCallChain = {
+        ...f.chain,
+        blockNumber: async () => {
+          if (callDuringRead) {
+            callDuringRead = false;
+            cumulative += 2n * FLK;
+            expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, cumulative))).to.equal(undefined);
+          }
+          return f.chain.blockNumber();
+        },
+      };
+      const desk = new TokenCallDesk({ nodeId: f.s.node.id, domain: f.s.domain, chain, minRedeem: FLK });
+      await f.escrow.connect(alice).deposit(f.s.creator.address, f.s.node.id, 50n * FLK);
+      expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, cumulative))).to.equal(undefined);
+      const channel = tokenChannelId({ caller: alice.address, agentId: 1n, nodeId: f.s.node.id, token: f.s.token });
+      for (let round = 1; round <= 3; round++) {
+        if (round > 1) {
+          cumulative += 2n * FLK; // a call between rounds, so the round has a voucher due
+          expect(await desk.admit(1n, 6, await signedVoucher(f.s, alice, cumulative))).to.equal(undefined);
+        }
+        callDuringRead = true;
+        expect(await desk.redeemDue(redeemer(f)), `round ${round}`).to.equal(1);
+        // Each round redeems up to the voucher of the call made during its reads, 2 tokens a call.
+        expect(await f.escrow.redeemed(channel)).to.equal(BigInt(4 * round) * FLK);
+      }
+    });
+
     it("lets a new paying caller take the place of a part-paid channel topped up by 1 wei after each round, without redeeming the wei", async () => {
       const f = await loadFixture(tokenDeskSuite);
       const [alice, bob] = f.s.callers;
