@@ -81,7 +81,7 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLim
     url: `http://${host}${path}${url.search}`,
     headers,
     body: body.length > 0 ? new Uint8Array(body) : null,
-    // main(params) is built in the isolate, only for a module that exports main (sandboxPrelude.ts).
+    // main(params) is built by the runtime, only for a module that exports main (functionRuntime.ts).
     params: { path, search: url.search },
   };
   const started = Date.now();

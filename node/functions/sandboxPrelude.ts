@@ -187,17 +187,6 @@ export function sandboxPrelude(envSource = "undefined"): string {
   const quiet = () => {};
   const console = { log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet };
 
-  // Fleek's main(params) object of a request that came with only its path and query string.
-  const mainParams = (req) => {
-    const params = {
-      method: req.method,
-      path: req.params.path,
-      query: Object.fromEntries(new URLSearchParams(req.params.search)),
-      headers: Object.fromEntries(req.headers),
-    };
-    if (req.body !== null && req.body.length > 0) params.body = decodeUtf8(req.body);
-    return params;
-  };
   async function run(ns, req) {
     const request = new Request(req.url, { method: req.method, headers: req.headers, body: req.body });
     let result;
@@ -207,7 +196,7 @@ export function sandboxPrelude(envSource = "undefined"): string {
       return { status: 204, headers: [], body: new Uint8Array(0) };
     }
     if (ns.default && typeof ns.default.fetch === "function") result = await ns.default.fetch(request, env);
-    else if (typeof ns.main === "function") result = await ns.main(req.params.query !== undefined ? req.params : mainParams(req));
+    else if (typeof ns.main === "function") result = await ns.main(req.params);
     else throw new TypeError("the module exports neither default.fetch(request) nor main(params)");
     if (!(result instanceof Response)) {
       result = typeof result === "string" ? new Response(result)
