@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import ivm from "isolated-vm";
 import type { FunctionRequest, FunctionResponse } from "../functions/functionRuntime";
+import { copyIntoIsolate } from "../functions/isolateCopy";
 import { outboundFetch, OutboundRefused, type OutboundResponse } from "../functions/outboundFetch";
 import { sandboxPrelude } from "../functions/sandboxPrelude";
 import { hostUrlReference } from "../functions/sandboxUrl";
@@ -70,6 +71,7 @@ export interface AgentHostDeps {
 
 /** What the running request or alarm may still spend. */
 interface Budget {
+  /** On `performance.now()`'s monotonic clock (outboundFetch.ts). */
   deadline: number;
   subrequests: number;
   usage: AgentUsage;
@@ -187,7 +189,7 @@ export class AgentHost {
     const limits = this.deps.limits;
     const started = Date.now();
     const usage: AgentUsage = { cpuUs: 0, wallMs: 0, promptTokens: 0, completionTokens: 0 };
-    const budget: Budget = { deadline: started + limits.wallMs, subrequests: limits.subrequests, usage };
+    const budget: Budget = { deadline: performance.now() + limits.wallMs, subrequests: limits.subrequests, usage };
     const open = await this.openForUse();
     this.budget = budget;
     const isolate = open.isolate;
@@ -212,7 +214,7 @@ export class AgentHost {
       const callStarted = performance.now();
       const answered = (async () => {
         try {
-          return (await open.entry.applySync(undefined, [open.namespace.derefInto(), new ivm.ExternalCopy(request).copyInto()], {
+          return (await open.entry.applySync(undefined, [open.namespace.derefInto(), copyIntoIsolate(request)], {
             timeout: limits.cpuMs,
             result: { promise: true, copy: true },
           })) as FunctionResponse;
@@ -469,7 +471,7 @@ export class AgentHost {
             maxResponseBytes: this.deps.limits.responseBytes,
             refusedHosts: this.deps.refusedHosts,
           });
-          return new ivm.ExternalCopy(response).copyInto();
+          return copyIntoIsolate(response);
         } catch (error) {
           return new ivm.ExternalCopy({ error: error instanceof OutboundRefused ? error.message : `fetch failed: ${messageOf(error)}` }).copyInto();
         }

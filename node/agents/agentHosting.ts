@@ -16,7 +16,7 @@ export interface HostNode {
 
 /** A registry's committees as take-over asks them for reported snapshot proofs. */
 export interface Committees {
-  /** The previous epoch's: it signed the latest report, and its members keep that report's proofs. */
+  /** The committee of the latest reported epoch (the previous one unless it was skipped): it signed that report, and its members keep its proofs. */
   closedLast: HostNode[];
   /** The current epoch's: it closes the next report. */
   current: HostNode[];

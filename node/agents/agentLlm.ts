@@ -100,7 +100,7 @@ export async function chat(caller: LlmCaller, agent: AgentEntry, request: ChatRe
   const url = `${agent.llm.baseUrl}/v1/chat/completions`;
   const target = new URL(url);
   const response = await outboundFetch(url, "POST", headers, Buffer.from(body), {
-    deadline: Math.min(deadline, Date.now() + limits.llmTimeoutMs),
+    deadline: Math.min(deadline, performance.now() + limits.llmTimeoutMs),
     maxResponseBytes: limits.llmResponseBytes,
     refusedHosts: caller.refusedHosts,
     allowPrivate: caller.allowedHosts.has(`${target.hostname}:${target.port || (target.protocol === "https:" ? 443 : 80)}`),

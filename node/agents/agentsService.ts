@@ -181,7 +181,7 @@ export class AgentsRuntime {
       method,
       url: `http://${req.headers.host ?? "agent"}${target}`,
       headers,
-      body: body.length > 0 ? new Uint8Array(body) : null,
+      body: body.length > 0 ? body : null,
       params: {
         method,
         path: target.split("?")[0],

@@ -10,11 +10,13 @@
  * so the epoch is checked at most every `pollMs` and the set re-read, at the same block, only when
  * it moved. While the RPC fails the last set is kept; before the first read succeeds, callers get
  * the error. The committee is read with it: its members (and those of the committee before) keep
- * the reported snapshot proofs a node taking an agent over asks for. The committee before is the
- * one this node read in the previous epoch; a node that did not (started in this epoch, or down
- * over a change) reads it from the chain: the ids of the registry's `CommitteeSelected` of the
- * previous epoch (a log found by its indexed epoch, searched back at most
- * {@link PREVIOUS_COMMITTEE_BLOCKS}), their nodes as the registry shows them now.
+ * the reported snapshot proofs a node taking an agent over asks for. The committee that signed the
+ * latest report is that of the epoch the registry's latest `EpochReported` names: the previous
+ * epoch's unless it was skipped (`EpochSkipped`, no report). It is the committee this node read in
+ * that epoch when it read it just before this change; otherwise (started since, down over a change,
+ * or the epoch skipped) it is read from the chain: the ids of that epoch's `CommitteeSelected` (a
+ * log found by its indexed epoch), their nodes as the registry shows them now. Both logs are
+ * searched back at most {@link PREVIOUS_COMMITTEE_BLOCKS}.
  */
 import { Contract, getAddress } from "ethers";
 import type { Committees, HostingSet, HostNode } from "../agents/agentHosting";
@@ -26,9 +28,10 @@ import { gatewayUrlOf, latestLogOf } from "./registryReporting";
 const ACTIVE = 2n;
 
 /**
- * Blocks searched back for the previous epoch's `CommitteeSelected` (in requests of LOG_RANGE, at
- * most 100): about 23 days of Base's 2-second blocks, two epochs of a day many times over; past it
- * the committee before stays unknown, as it was for a node started in an epoch before this read.
+ * Blocks searched back for the latest `EpochReported` and its epoch's `CommitteeSelected` (in
+ * requests of LOG_RANGE, at most 100 each): about 23 days of Base's 2-second blocks, many epochs of
+ * a day; past it the committee that signed the latest report stays unknown (the current committee
+ * alone is asked).
  */
 const PREVIOUS_COMMITTEE_BLOCKS = 1_000_000;
 
@@ -45,7 +48,7 @@ interface NodeViewResult {
 export class RegistryHostingNodes {
   private readonly registry: Contract;
   private readonly at: RegistryAddress;
-  private set: (HostingSet & { epoch: bigint; committee: HostNode[]; previousCommittee: HostNode[] }) | undefined;
+  private set: (HostingSet & { epoch: bigint; committee: HostNode[]; reportedCommittee: HostNode[] }) | undefined;
   private checkedAt = -Infinity;
   private reading: Promise<void> | undefined;
 
@@ -67,14 +70,14 @@ export class RegistryHostingNodes {
   }
 
   /**
-   * The committee of the epoch before (`closedLast`: the nodes that signed the latest report and
-   * keep its proofs) and of the current epoch (`current`: they close the next one), those with a
-   * valid key proof and a gateway; read with the hosting set.
+   * The committee of the latest reported epoch (`closedLast`: the nodes that signed the latest
+   * report and keep its proofs) and of the current epoch (`current`: they close the next one), those
+   * with a valid key proof and a gateway; read with the hosting set.
    */
   async committees(): Promise<Committees> {
     await this.current();
-    const { committee, previousCommittee } = this.set!;
-    return { closedLast: previousCommittee, current: committee };
+    const { committee, reportedCommittee } = this.set!;
+    return { closedLast: reportedCommittee, current: committee };
   }
 
   /** Re-reads the set when `pollMs` has passed since the last check (the last set stands while the RPC fails). */
@@ -100,26 +103,32 @@ export class RegistryHostingNodes {
       ]);
       const nodes = hostingNodesOf(views, this.at);
       const committee = hostingNodesOf(members, this.at);
-      const previousCommittee = this.set && epoch === this.set.epoch + 1n ? this.set.committee : await this.committeeOf(epoch - 1n, blockTag);
+      const reportedCommittee = await this.reportedCommittee(epoch, blockTag);
       // Who left at this change, as far as this node saw the previous epoch (a node started in this epoch knows of none).
       const stay = new Set(nodes.map((n) => n.nodeKey));
       const left = (this.set?.nodes ?? []).filter((n) => !stay.has(n.nodeKey)).map((n) => ({ nodeKey: n.nodeKey, atMs: Number(start) * 1000 }));
-      this.set = { epoch, nodes, left, committee, previousCommittee };
+      this.set = { epoch, nodes, left, committee, reportedCommittee };
     }
     this.checkedAt = this.now();
   }
 
   /**
-   * The committee `epoch` started with, read at `blockTag`: the ids its `CommitteeSelected` log
-   * names, their nodes as the registry shows them at `blockTag`. Empty when the log is not within
-   * {@link PREVIOUS_COMMITTEE_BLOCKS} or the RPC refuses the search: the proof sources are then the
-   * current committee alone, as before this read, rather than no hosting set at all.
+   * The committee that signed the latest report before `epoch`, read at `blockTag`: the one this
+   * node read in the epoch before when that epoch was reported, else the ids its epoch's
+   * `CommitteeSelected` log names, their nodes as the registry shows them at `blockTag`. Empty when
+   * a log is not within {@link PREVIOUS_COMMITTEE_BLOCKS} or the RPC refuses the search: the proof
+   * sources are then the current committee alone, rather than no hosting set at all.
    */
-  private async committeeOf(epoch: bigint, blockTag: number): Promise<HostNode[]> {
-    if (epoch < 0n) return [];
+  private async reportedCommittee(epoch: bigint, blockTag: number): Promise<HostNode[]> {
+    if (epoch === 0n) return [];
+    const from = Math.max(0, blockTag - PREVIOUS_COMMITTEE_BLOCKS);
     try {
-      const log = await latestLogOf(this.registry, this.registry.filters.CommitteeSelected(epoch), blockTag, Math.max(0, blockTag - PREVIOUS_COMMITTEE_BLOCKS));
-      const ids = (log?.args.nodeIds ?? []) as readonly bigint[];
+      const reported = await latestLogOf(this.registry, this.registry.filters.EpochReported(), blockTag, from);
+      if (!reported) return [];
+      const reportedEpoch = BigInt(reported.args.epoch as bigint);
+      if (this.set && reportedEpoch === this.set.epoch && epoch === this.set.epoch + 1n) return this.set.committee;
+      const selected = await latestLogOf(this.registry, this.registry.filters.CommitteeSelected(reportedEpoch), blockTag, from);
+      const ids = (selected?.args.nodeIds ?? []) as readonly bigint[];
       if (ids.length === 0) return [];
       return hostingNodesOf((await this.registry.getNodes([...ids], { blockTag })) as NodeViewResult[], this.at);
     } catch {

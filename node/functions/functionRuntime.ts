@@ -12,6 +12,7 @@ import type { FunctionLimits } from "./functionLimits";
 import { outboundFetch, OutboundRefused, type OutboundResponse } from "./outboundFetch";
 import { SANDBOX_PRELUDE } from "./sandboxPrelude";
 import { hostUrlReference } from "./sandboxUrl";
+import { copyIntoIsolate } from "./isolateCopy";
 
 /** Isolates kept built for functions that are not warm (`FunctionRuntime.spares`); ~2.4 MiB each. */
 const SPARES = 3;
@@ -89,6 +90,7 @@ export interface MeteredResponse extends FunctionResponse {
 
 /** What one request may still spend on subrequests, and until when. */
 interface RequestBudget {
+  /** On `performance.now()`'s monotonic clock, as every wall deadline here (outboundFetch.ts). */
   deadline: number;
   subrequests: number;
 }
@@ -115,6 +117,10 @@ class WarmFunction {
   built = false;
   /** The requests running now: their subrequests are charged to them (see `hostFetch`). */
   readonly running = new Set<RequestBudget>();
+  /** The running requests whose clock started, each with its share of the isolate's CPU so far (ns). */
+  readonly clocked = new Set<{ ns: bigint }>();
+  /** The isolate's CPU clock when it was last shared out (`shareClock`). */
+  private clockMark = 0n;
   /** The locked-down context and the prelude's entry, built before the function is known. */
   base!: Promise<{ context: ivm.Context; entry: ivm.Reference }>;
   /** Settles once the function's module is evaluated in `base`. */
@@ -124,6 +130,20 @@ class WarmFunction {
     /** The heap limit it was made with: a function registered with another limit gets its own. */
     readonly memoryMiB: number,
   ) {}
+
+  /**
+   * Shares the isolate's CPU since the last reading equally among the requests whose clock runs.
+   * Requests a function serves at once share one clock: charging each the whole of it while it ran
+   * charged overlapping requests each other's CPU.
+   */
+  shareClock(reading: bigint | undefined): void {
+    if (reading === undefined || reading <= this.clockMark) return;
+    if (this.clocked.size > 0) {
+      const share = (reading - this.clockMark) / BigInt(this.clocked.size);
+      for (const clock of this.clocked) clock.ns += share;
+    }
+    this.clockMark = reading;
+  }
 
   /** Disposes the isolate now, or once its last request finished. */
   retire(): void {
@@ -182,17 +202,32 @@ export class FunctionRuntime {
   async run(root: string, source: string, request: FunctionRequest, limits: FunctionLimits = this.limits): Promise<MeteredResponse> {
     const warm = this.warmFunction(root, limits.memoryMiB);
     warm.inflight++;
-    const budget: RequestBudget = { deadline: Date.now() + limits.wallMs, subrequests: limits.subrequests };
+    const budget: RequestBudget = { deadline: performance.now() + limits.wallMs, subrequests: limits.subrequests };
     warm.running.add(budget);
     let finished = false;
     let watch: Watch | undefined;
-    // The isolate's CPU clock when the request's own time started (after our prelude), and its
-    // latest reading: a disposed isolate (memory) can no longer be read.
-    let cpuAtStart: bigint | undefined;
+    // The request's share of its isolate's CPU clock, from when its own time started (after our
+    // prelude); the clock's latest reading: a disposed isolate (memory) can no longer be read.
+    const clock = { ns: 0n };
     let cpuSeen: bigint | undefined;
     const cpuNow = () => {
       if (!warm.isolate.isDisposed) cpuSeen = warm.isolate.cpuTime;
       return cpuSeen;
+    };
+    let clockStarted = false;
+    const startClock = () => {
+      warm.shareClock(cpuNow());
+      clock.ns = 0n;
+      warm.clocked.add(clock);
+      clockStarted = true;
+    };
+    /** The request's CPU (µs); its clock stops at the first call. */
+    const stopClock = () => {
+      if (warm.clocked.has(clock)) {
+        warm.shareClock(cpuNow());
+        warm.clocked.delete(clock);
+      }
+      return Number(clock.ns / 1_000n);
     };
     try {
       const stopped = new Promise<never>((_, reject) => {
@@ -202,17 +237,20 @@ export class FunctionRuntime {
       const answered = (async () => {
         // Building the context (our prelude and lockdown) is not the function's CPU time; its
         // module's top level is, under V8's timeout in prepare().
-        cpuAtStart = cpuNow();
+        startClock();
         if (!warm.ready) {
           // The prelude and lockdown are ours: the clock starts after them, before the module.
-          warm.ready = this.prepare(warm, root, source, limits, () => (cpuAtStart = cpuNow()));
+          warm.ready = this.prepare(warm, root, source, limits, startClock);
         }
         const { entry, namespace, exportsMain } = await warm.ready;
         if (finished) throw new FunctionError("wall", "the request ended before its function was ready");
         // On the host, before the function's clock: building it in the isolate (decoding a 1 MiB
         // body there) charged the client up to 15 ms of CPU a request, and counted to its limit.
-        const call = exportsMain && !("query" in request.params) ? { ...request, params: mainParamsOf(request, request.params) } : request;
-        watch!.cpuAtStart = warm.isolate.cpuTime;
+        // Its body goes as a string argument of its own: inside the copied object V8 deserialized
+        // it on the function's clock (1.5-5 ms for 1 MB), as an argument the host copies it.
+        const main = exportsMain && !("query" in request.params) ? mainParamsOf(request, request.params) : undefined;
+        const call = main ? { ...request, params: main.params } : request;
+        const callClock = (cpuSeen = watch!.cpuAtStart = warm.isolate.cpuTime);
         // Synchronous on this thread until the handler returns or awaits (then its promise is
         // proxied): the asynchronous apply hands every call to isolated-vm's thread pool and back,
         // which cost more than a trivial function's whole run (docs/functions.md "Measured").
@@ -220,7 +258,7 @@ export class FunctionRuntime {
         const callStarted = performance.now();
         let answer: FunctionResponse;
         try {
-          answer = (await entry.applySync(undefined, [namespace.derefInto(), new ivm.ExternalCopy(call).copyInto()], {
+          answer = (await entry.applySync(undefined, [namespace.derefInto(), copyIntoIsolate(call), main?.body], {
             timeout: limits.cpuMs,
             result: { promise: true, copy: true },
           })) as FunctionResponse;
@@ -228,12 +266,12 @@ export class FunctionRuntime {
           // A heap kill disposes the isolate during the call, before the watchdog could read its
           // clock: the call held this thread, so its duration is charged (process.cpuUsage, a
           // system call, would cost every request more than the hop it replaces).
-          if (warm.isolate.isDisposed && cpuSeen === cpuAtStart && cpuAtStart !== undefined) {
-            cpuSeen = cpuAtStart + BigInt(Math.round((performance.now() - callStarted) * 1e6));
-          }
+          if (warm.isolate.isDisposed && cpuSeen === callClock) cpuSeen = callClock + BigInt(Math.round((performance.now() - callStarted) * 1e6));
           throw error;
         }
-        return { ...answer, cpuUs: Number((warm.isolate.cpuTime - cpuAtStart!) / 1_000n) };
+        // At most the limit, which the gateway's admission reserved: a share of a clock the
+        // watchdog lets run to the limit times the requests at once can come out above it.
+        return { ...answer, cpuUs: Math.min(stopClock(), limits.cpuMs * 1_000) };
       })();
       const response = await Promise.race([answered, stopped]);
       // A heap past half its limit after a request (the function's state, or garbage V8 put off
@@ -249,17 +287,17 @@ export class FunctionRuntime {
       return response;
     } catch (error) {
       const failure = this.failureOf(warm, limits, error);
-      // Read before the isolate is dropped: what the stopped run used is still charged.
-      const cpuEnd = cpuNow();
-      // At most the CPU limit: read mid-run, isolated-vm's clock is wall time since the run last
-      // resumed (it cannot read another thread's CPU clock), which a loaded machine stretches.
-      if (cpuAtStart !== undefined && cpuEnd !== undefined) failure.cpuUs = Math.min(Number((cpuEnd - cpuAtStart) / 1_000n), limits.cpuMs * 1_000);
+      // Read before the isolate is dropped: what the stopped run used is still charged, at most its
+      // CPU limit: read mid-run, isolated-vm's clock is wall time since the run last resumed (it
+      // cannot read another thread's CPU clock), which a loaded machine stretches.
+      if (clockStarted) failure.cpuUs = Math.min(stopClock(), limits.cpuMs * 1_000);
       // Execution stopped mid-run (a limit, a termination) may leave the context in any state: the
       // next request gets a new isolate. An exception the function threw leaves it as it was.
       if (failure.failure === "cpu" || failure.failure === "wall" || failure.failure === "memory") this.drop(root, warm);
       throw failure;
     } finally {
       finished = true;
+      warm.clocked.delete(clock);
       this.watched.delete(watch!);
       warm.running.delete(budget);
       warm.inflight--;
@@ -292,7 +330,7 @@ export class FunctionRuntime {
       this.watchdog = undefined;
       return;
     }
-    const now = Date.now();
+    const now = performance.now();
     for (const w of this.watched) {
       if (now >= w.deadline) {
         w.stop(new FunctionError("wall", `the function ran over its wall time limit (${w.limits.wallMs} ms)`));
@@ -480,7 +518,7 @@ export class FunctionRuntime {
             maxResponseBytes: this.limits.responseBytes,
             refusedHosts: this.refusedHosts,
           });
-          return new ivm.ExternalCopy(response).copyInto();
+          return copyIntoIsolate(response);
         } catch (error) {
           // Only the message crosses into the isolate, never a host object.
           return new ivm.ExternalCopy({ error: error instanceof OutboundRefused ? error.message : `fetch failed: ${messageOf(error)}` }).copyInto();
@@ -525,10 +563,8 @@ function exportsMain(namespace: ivm.Reference): boolean {
 }
 
 /** Fleek's `main(params)` object of `request`, which came with only its path and query string. */
-function mainParamsOf(request: FunctionRequest, { path, search }: { path: string; search: string }): MainParams {
-  const body =
-    request.body !== null && request.body.length > 0
-      ? { body: Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString("utf8") }
-      : {};
-  return { method: request.method, path, query: Object.fromEntries(new URLSearchParams(search)), headers: Object.fromEntries(request.headers), ...body };
+function mainParamsOf(request: FunctionRequest, { path, search }: { path: string; search: string }): { params: MainParams; body?: string } {
+  const params = { method: request.method, path, query: Object.fromEntries(new URLSearchParams(search)), headers: Object.fromEntries(request.headers) };
+  if (request.body === null || request.body.length === 0) return { params };
+  return { params, body: Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString("utf8") };
 }

@@ -80,7 +80,7 @@ async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLim
     method,
     url: `http://${host}${path}${url.search}`,
     headers,
-    body: body.length > 0 ? new Uint8Array(body) : null,
+    body: body.length > 0 ? body : null,
     // main(params) is built by the runtime, only for a module that exports main (functionRuntime.ts).
     params: { path, search: url.search },
   };

@@ -74,7 +74,7 @@ export interface OutboundResponse {
 /** What an outbound fetch may do. */
 export interface OutboundPolicy {
   maxResponseBytes: number;
-  /** Until when the subrequest may run (the request's wall deadline), ms since epoch. */
+  /** Until when the subrequest may run (the request's wall deadline), on `performance.now()`'s monotonic clock: a wall clock slewed or stepped by NTP ends a request early or late. */
   deadline: number;
   /** Host names refused outright (lowercase). */
   refusedHosts: ReadonlySet<string>;
@@ -133,7 +133,7 @@ function send(
   policy: OutboundPolicy,
   lookup: LookupFunction | undefined,
 ): Promise<OutboundResponse> {
-  const remaining = policy.deadline - Date.now();
+  const remaining = policy.deadline - performance.now();
   if (remaining <= 0) return Promise.reject(new OutboundRefused("fetch: the request's wall time is used up"));
   return new Promise((resolve, reject) => {
     const request = target.protocol === "https:" ? httpsRequest : httpRequest;

@@ -187,7 +187,9 @@ export function sandboxPrelude(envSource = "undefined"): string {
   const quiet = () => {};
   const console = { log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet };
 
-  async function run(ns, req) {
+  // mainBody: main(params)'s body, a string argument of its own (functionRuntime.ts).
+  async function run(ns, req, mainBody) {
+    if (mainBody !== undefined) req.params.body = mainBody;
     const request = new Request(req.url, { method: req.method, headers: req.headers, body: req.body });
     let result;
     if (req.alarm) {
