@@ -231,7 +231,8 @@ describe("Agent revenue through ServiceEscrow.debit", () => {
           }
         },
       ),
-      { numRuns: RUNS },
+      // An epoch with no charges is a case every seed must reach; random arrays miss it in ~1% of runs.
+      { numRuns: RUNS, examples: [[[], 0, 5_000]] },
     );
     for (const [kind, n] of Object.entries(done)) expect(n, `${kind} never happened`).to.be.greaterThan(0);
   });

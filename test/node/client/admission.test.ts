@@ -30,9 +30,10 @@ const MiB = 1024 * 1024;
 /**
  * Largest event-loop stall allowed while the node handles a request. On-loop verification of the
  * 10,000 signatures takes about 740 ms on one core here (13.5k verifies/s) and the old 8 MiB case
- * seconds; a loaded CI machine adds up to ~200 ms of scheduling and GC pauses to any stall.
+ * seconds; a loaded CI machine adds ~200 ms of scheduling and GC pauses to any stall, more when
+ * shared. Noise only lengthens a stall, so 600 ms leaves it room and still fails on-loop verification.
  */
-const MAX_STALL_MS = 400;
+const MAX_STALL_MS = 600;
 
 describe("client Submit admission", function () {
   this.timeout(120_000);

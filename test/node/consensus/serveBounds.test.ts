@@ -3,7 +3,8 @@
  * requests for every batch it has seen referenced (1,000 digests, every 5 ms, so each stored
  * batch is asked for hundreds of times a second). What the honest worker reads and sends it must
  * stay within the per-peer serving budget (`serveBytesPerSecond`), and the honest nodes must keep
- * committing at no less than half their rate before the attack, with identical sequences.
+ * committing at no less than a third of their rate before the attack, with identical sequences
+ * (serving without the budget cut the victim's rate to a half, then to 0-15 commits/s of ~500).
  */
 import { expect } from "chai";
 import { decodePrimary, decodeWorker, encodeWorker } from "../../../node/consensus/types/wire";
@@ -78,7 +79,8 @@ describe("Byzantine peer spamming batch requests (serving bounds)", function () 
       await new Promise((r) => setTimeout(r, ms));
       return ((honest[0].committed.length - before) * 1000) / ms;
     };
-    const baseline = await rate(SPAM_MS);
+    // The slower of two windows: one window's rate varies by up to ~1.7x on this shared machine.
+    const baseline = Math.min(await rate(SPAM_MS), await rate(SPAM_MS));
 
     let requests = 0;
     timers.push(
@@ -89,6 +91,8 @@ describe("Byzantine peer spamming batch requests (serving bounds)", function () 
     );
     const servedBefore = served;
     const started = Date.now();
+    // Judged in the spam's second window, once unbounded serving would have built its backlog.
+    await new Promise((r) => setTimeout(r, SPAM_MS));
     const during = await rate(SPAM_MS);
     const elapsed = (Date.now() - started) / 1000;
     const spamServed = served - servedBefore;
@@ -98,7 +102,7 @@ describe("Byzantine peer spamming batch requests (serving bounds)", function () 
     // The budget, plus its one-second burst, plus one batch sent on the last tokens.
     expect(spamServed, `served of ${asked} batches asked`).to.be.at.most(SERVE_BYTES_PER_SECOND * (elapsed + 1) + 110 * KiB);
     expect(spamServed, "the peer was served (a budget, not a ban)").to.be.greaterThan(0);
-    expect(during, `commit rate during the spam (baseline ${baseline.toFixed(0)}/s)`).to.be.at.least(baseline / 2);
+    expect(during, `commit rate during the spam (baseline ${baseline.toFixed(0)}/s)`).to.be.at.least(baseline / 3);
     await waitFor("honest sequences", () => honest.every((n) => n.committed.length >= 100));
     const seq = honest[0].committed.slice(0, 100);
     for (const n of honest) expect(n.committed.slice(0, 100)).to.deep.equal(seq);

@@ -47,7 +47,10 @@ describe("subscribers attaching at random moments and indices", function () {
     for (let i = 0; i < 40; i++) {
       await new Promise((r) => setTimeout(r, Math.random() * 150));
       const node = i % 4;
-      const s = { from: 1 + Math.floor(Math.random() * (newest + 4)), got: [] as string[], label: `on node ${node}` };
+      // Two in three from an index already delivered, so at or below the tail's whatever the
+      // cluster's pace; the others from up to 4 beyond the newest.
+      const span = i % 3 === 2 ? newest + 4 : Math.max(newest, 1);
+      const s = { from: 1 + Math.floor(Math.random() * span), got: [] as string[], label: `on node ${node}` };
       late.push(s);
       (await connect(node)).subscribe(
         s.from,
@@ -61,6 +64,7 @@ describe("subscribers attaching at random moments and indices", function () {
     // A last transaction marks the end: every subscriber from at or below its sub-DAG must reach it.
     const { final } = await expectExactFromTail(cluster.nodes[0], reference, late, 30_000);
     expect(refusals, "subscriptions refused").to.deep.equal([]);
-    expect(late.filter((s) => s.from <= final).length, "subscribers with something to receive").to.be.greaterThan(20);
+    // The 27 drawn from delivered indices, and those of the others the cluster reached.
+    expect(late.filter((s) => s.from <= final).length, "subscribers with something to receive").to.be.at.least(27);
   });
 });
