@@ -238,7 +238,8 @@ function marketIdsOf(raw: Record<string, unknown> | undefined): (agent: string) 
 function cachedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
   let value: { at: number; v: T } | undefined;
   return async () => {
-    if (!value || Date.now() - value.at > ms) value = { at: Date.now(), v: await read() };
+    // performance.now(): a TTL is an interval, which a wall clock stepped back would stretch.
+    if (!value || performance.now() - value.at > ms) value = { at: performance.now(), v: await read() };
     return value.v;
   };
 }

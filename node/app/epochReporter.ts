@@ -88,7 +88,10 @@ export interface ReporterOptions {
 
 const ZERO32 = `0x${"00".repeat(32)}`;
 
-/** Per-epoch progress of this member. */
+/**
+ * Per-epoch progress of this member. Its times, and Applied's savedAt, are performance.now(): resend
+ * and snapshot intervals in this process, which a wall clock stepped back would stall.
+ */
 interface Progress {
   closeSentAt?: number;
   measurements?: PeerReport[];
@@ -141,13 +144,13 @@ export class EpochReporter {
       this.o.logger.info("epoch state restored from its snapshot", { epoch, subDag: at.subDag, batch: at.batch });
     }
     // The resumed sub-DAG is delivered whole, from its first batch: counted from 0 again.
-    this.delivered = { epoch, subDag: at.subDag, batch: 0, savedSubDag: at.subDag, savedAt: Date.now() };
+    this.delivered = { epoch, subDag: at.subDag, batch: 0, savedSubDag: at.subDag, savedAt: performance.now() };
     this.unsubscribe = this.o.node.subscribe(
       Math.max(1, at.subDag),
       (b) => {
         const d = this.delivered;
         const position = d.epoch === b.epoch && d.subDag === b.subDagIndex ? d.batch + 1 : 1;
-        if (d.epoch !== b.epoch) Object.assign(d, { epoch: b.epoch, savedSubDag: 0, savedAt: Date.now() });
+        if (d.epoch !== b.epoch) Object.assign(d, { epoch: b.epoch, savedSubDag: 0, savedAt: performance.now() });
         Object.assign(d, { subDag: b.subDagIndex, batch: position });
         // Already applied in the snapshot (its sub-DAG's first `at.batch` batches).
         if (b.epoch === epoch && b.subDagIndex === at.subDag && position <= at.batch) return;
@@ -248,7 +251,7 @@ export class EpochReporter {
   private maybeSnapshot(epoch: number, at: AppliedPosition, state: EpochState, changed: boolean): void {
     const d = this.delivered;
     if (!this.o.epochDir || d.epoch !== epoch) return;
-    const now = Date.now();
+    const now = performance.now();
     const due = changed || at.subDag - d.savedSubDag >= (this.o.snapshotEverySubDags ?? 50) || now - d.savedAt >= (this.o.snapshotEveryMs ?? 30_000);
     if (!due) return;
     d.savedSubDag = at.subDag;
@@ -294,8 +297,8 @@ export class EpochReporter {
       const p = this.progressOf(epoch);
       await this.beacon(epoch, me.id, phase, p);
       if (phase.now < phase.epochEnd) return;
-      const now = Date.now();
-      if (!state.closed && !state.hasClosed(me.id) && now - (p.closeSentAt ?? 0) >= this.resendMs) {
+      const now = performance.now();
+      if (!state.closed && !state.hasClosed(me.id) && now - (p.closeSentAt ?? -Infinity) >= this.resendMs) {
         p.measurements ??= this.o.pinger?.take() ?? [];
         await this.o.acks?.flush();
         this.submit([
@@ -306,7 +309,7 @@ export class EpochReporter {
       }
       const report = state.report;
       if (!report) return;
-      if (!state.hasSigned(me.id) && now - (p.signatureSentAt ?? 0) >= this.resendMs) {
+      if (!state.hasSigned(me.id) && now - (p.signatureSentAt ?? -Infinity) >= this.resendMs) {
         const signature = Buffer.from(this.o.wallet.signingKey.sign(report.digest).serialized.slice(2), "hex");
         this.submit([{ kind: AppTxKind.ReportSignature, epoch, signature }]);
         p.signatureSentAt = now;

@@ -30,10 +30,13 @@ const RATE_PER_CONNECTION = 50_000;
  */
 const MAX_PIPELINE = 4;
 
-/** A token bucket refilled at `rate` a second, holding at most `rate`. */
+/**
+ * A token bucket refilled at `rate` a second, holding at most `rate`. On the monotonic clock: a
+ * wall clock stepped back (NTP) would drain it by the step, refusing the connection that long.
+ */
 class RateLimit {
   private tokens: number;
-  private at = Date.now();
+  private at = performance.now();
 
   constructor(private readonly rate: number) {
     this.tokens = rate;
@@ -41,7 +44,7 @@ class RateLimit {
 
   /** Takes `n` tokens if there are that many. */
   take(n: number): boolean {
-    const now = Date.now();
+    const now = performance.now();
     this.tokens = Math.min(this.rate, this.tokens + ((now - this.at) / 1000) * this.rate);
     this.at = now;
     if (n > this.tokens) return false;

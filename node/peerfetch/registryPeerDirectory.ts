@@ -14,7 +14,8 @@ export interface ActiveNodesReader {
  */
 export class RegistryPeerDirectory implements PeerDirectory {
   private peerList: RegisteredNode[] = [];
-  private readAt = 0;
+  /** performance.now() of the last read: the refresh period is an interval, which a wall clock stepped back would stretch. */
+  private readAt = -Infinity;
   private reading: Promise<void> | undefined;
 
   constructor(
@@ -27,12 +28,12 @@ export class RegistryPeerDirectory implements PeerDirectory {
 
   /** The active nodes other than this one, refreshed when stale. */
   async peers(): Promise<RegisteredNode[]> {
-    if (Date.now() - this.readAt >= this.refreshMs) {
+    if (performance.now() - this.readAt >= this.refreshMs) {
       this.reading ??= this.chain
         .activeNodes()
         .then((nodes) => {
           this.peerList = nodes.filter((n) => n.nodeKey !== this.selfKey);
-          this.readAt = Date.now();
+          this.readAt = performance.now();
         })
         .catch((err) => this.logger.warn("reading peers from the registry failed", { err: String(err) }))
         .finally(() => (this.reading = undefined));

@@ -52,6 +52,7 @@ class SupervisedService {
   private child: ChildProcess | undefined;
   private channel: ChannelClient | undefined;
   private failures = 0;
+  /** performance.now() at the last start: how long it ran is an interval, not a wall-clock time. */
   private startedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private startTimer: NodeJS.Timeout | undefined;
@@ -77,7 +78,7 @@ class SupervisedService {
 
   private start(): void {
     this.state = "starting";
-    this.startedAt = Date.now();
+    this.startedAt = performance.now();
     const launch: ServiceLaunch = {
       id: this.id,
       options: this.options,
@@ -125,7 +126,7 @@ class SupervisedService {
     this.channel?.close(`the process exited (${signal ?? code})`);
     this.channel = undefined;
     if (this.state === "stopped") return;
-    if (Date.now() - this.startedAt > HEALTHY_AFTER_MS) this.failures = 0;
+    if (performance.now() - this.startedAt > HEALTHY_AFTER_MS) this.failures = 0;
     const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** this.failures++);
     this.state = "backoff";
     this.env.logger.warn("service exited, restarting", { service: this.id, code, signal, inMs: delay });
@@ -176,9 +177,9 @@ export class ServiceSupervisor {
 
   /** Resolves once service `id` serves (for startup and tests); rejects after `ms`. */
   async whenRunning(id: string, ms = START_TIMEOUT_MS): Promise<void> {
-    const end = Date.now() + ms;
+    const end = performance.now() + ms;
     while (this.services.get(id)?.target === undefined) {
-      if (Date.now() > end) throw new Error(`service ${id} is not running`);
+      if (performance.now() > end) throw new Error(`service ${id} is not running`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }

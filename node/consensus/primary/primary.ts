@@ -66,6 +66,10 @@ interface Votes {
   header: Header;
   signatures: Map<AuthorityIndex, Buffer>;
   certified: boolean;
+  /**
+   * performance.now() of the last broadcast, as are the other resend times here: intervals in this
+   * process, which a wall clock stepped back would stall (the header's createdAt stays wall-clock).
+   */
   sentAt: number;
 }
 
@@ -82,7 +86,7 @@ export class Primary {
    * author can make us hold by sending headers with made-up parents.
    */
   private readonly waitingHeaders = new Map<AuthorityIndex, { header: Header; from: AuthorityIndex; missing: Set<string> }>();
-  /** Certificates we asked for and when. */
+  /** Certificates we asked for and when (performance.now()). */
   private readonly requested = new Map<string, number>();
   /** Hashes of the bytes of certificates that failed their check (insertion order, bounded). */
   private readonly rejected = new Set<string>();
@@ -91,7 +95,7 @@ export class Primary {
   private readonly ownBatches: OwnBatches;
   private gcRound = 0;
   /** The last catch-up request by round range: when, and the last round it asked for. */
-  private rangeAsked = { at: 0, to: 0 };
+  private rangeAsked = { at: -Infinity, to: 0 };
   private readonly proposer: Proposer;
   private readonly timer: NodeJS.Timeout;
   private readonly log: Logger;
@@ -126,7 +130,7 @@ export class Primary {
       // from a peer (see accept), or we propose the next one. One at or below our last committed
       // round was committed or can no longer be (and was pruned from memory): it is left alone.
       const certified = this.ownBatches.settled(lastOwn.round) || o.store.hasCertificate(makeCertificate(lastOwn, []).digest);
-      this.current = { header: lastOwn, signatures: new Map(), certified, sentAt: 0 };
+      this.current = { header: lastOwn, signatures: new Map(), certified, sentAt: -Infinity };
     }
     o.network.onFrame((from, frame) => this.onFrame(from, frame));
     o.worker.onOwnBatch = (d) => this.proposer.addBatch(d);
@@ -170,14 +174,14 @@ export class Primary {
       this.committee.domain,
     );
     await this.o.store.recordOwnHeader(header);
-    this.current = { header, signatures: new Map(), certified: false, sentAt: Date.now() };
+    this.current = { header, signatures: new Map(), certified: false, sentAt: performance.now() };
     this.log.debug("proposed", { round, batches: payload.length, parents: parents.length });
     this.o.network.broadcast(encodePrimary({ kind: "header", header }));
     await this.processHeader(header, this.o.me);
   }
 
   private tick(): void {
-    const now = Date.now();
+    const now = performance.now();
     const c = this.current;
     if (c && !c.certified && now - c.sentAt >= this.o.headerResendMs) {
       c.sentAt = now;
@@ -228,7 +232,7 @@ export class Primary {
     // (rounds above their GC), so a range starting above it would never bring it.
     const from = Math.max(this.gcRound + 1, Math.min(this.highestRound(), lowest - 1));
     if (target <= from + 1) return;
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.rangeAsked.at < this.o.syncRetryMs && from < this.rangeAsked.to) return;
     const to = Math.min(target - 1, from + RANGE_ROUNDS - 1);
     this.rangeAsked = { at: now, to };
@@ -424,7 +428,7 @@ export class Primary {
   }
 
   private request(digests: Digest[], from: AuthorityIndex): void {
-    const now = Date.now();
+    const now = performance.now();
     const ask = digests.filter((d) => !this.requested.has(hex(d)));
     for (const d of ask) this.requested.set(hex(d), now);
     const target = from === this.o.me ? (this.o.me + 1) % this.committee.size : from;

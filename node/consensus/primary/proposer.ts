@@ -35,7 +35,8 @@ export class Proposer {
   private parentsRound = 0;
   private parents: Certificate[] = [];
   private digests: Digest[] = [];
-  private lastProposal = Date.now();
+  /** performance.now() of the last proposal: the max header delay is an interval, not a wall-clock time. */
+  private lastProposal = performance.now();
   private proposing = false;
   private readonly timer: NodeJS.Timeout;
 
@@ -105,7 +106,7 @@ export class Proposer {
   private tryPropose(): void {
     if (this.proposing || this.parentsRound < this.round) return;
     if (this.o.committee.weightOf(this.parents.map((c) => c.header.author)) < this.o.committee.quorumThreshold) return;
-    const timerExpired = Date.now() - this.lastProposal >= this.o.maxHeaderDelayMs;
+    const timerExpired = performance.now() - this.lastProposal >= this.o.maxHeaderDelayMs;
     const enoughDigests = this.digests.length >= this.o.headerBatches;
     if (!timerExpired && !(enoughDigests && this.ready())) return;
 
@@ -114,7 +115,7 @@ export class Proposer {
     const payload = this.digests.splice(0, this.o.maxHeaderBatches);
     this.round = round;
     this.parents = [];
-    this.lastProposal = Date.now();
+    this.lastProposal = performance.now();
     this.proposing = true;
     this.o.propose(round, parents, payload).finally(() => {
       this.proposing = false;

@@ -59,6 +59,10 @@ interface PendingBatch {
   /** The encoded worker frame, built once for the broadcast and every re-send. */
   frame: Buffer;
   acks: Set<AuthorityIndex>;
+  /**
+   * performance.now(), as are askedAt and a ServeState's at: retry periods and refills in this
+   * process, which a wall clock stepped back would stall or drain.
+   */
   sentAt: number;
   /** Delay before the next re-send; doubles each time so a slow peer is not flooded. */
   retryMs: number;
@@ -160,7 +164,7 @@ export class Worker {
     const digest = batchDigest(batch);
     const key = hex(digest);
     this.uncommitted.add(key);
-    const p: PendingBatch = { frame: encodeWorker({ kind: "batch", batch }), acks: new Set(), sentAt: Date.now(), retryMs: this.o.retryMs };
+    const p: PendingBatch = { frame: encodeWorker({ kind: "batch", batch }), acks: new Set(), sentAt: performance.now(), retryMs: this.o.retryMs };
     this.pending.set(key, p);
     this.o.network.broadcast(p.frame);
     await this.o.store.putBatch(digest, batch);
@@ -236,7 +240,7 @@ export class Worker {
 
   private serve(to: AuthorityIndex, digests: Digest[]): void {
     let s = this.serving.get(to);
-    if (!s) this.serving.set(to, (s = { tokens: this.o.serveBytesPerSecond, at: Date.now(), queue: Promise.resolve(), waiting: 0 }));
+    if (!s) this.serving.set(to, (s = { tokens: this.o.serveBytesPerSecond, at: performance.now(), queue: Promise.resolve(), waiting: 0 }));
     // One request at a time per peer and a few more queued (a fetch and a retry can arrive
     // together; dropping all but the first delayed honest fetches by a retry period); beyond, dropped.
     if (s.waiting >= MAX_QUEUED_REQUESTS) return;
@@ -256,7 +260,7 @@ export class Worker {
       const key = hex(d);
       if (seen.has(key)) continue;
       seen.add(key);
-      const now = Date.now();
+      const now = performance.now();
       s.tokens = Math.min(this.o.serveBytesPerSecond, s.tokens + ((now - s.at) / 1000) * this.o.serveBytesPerSecond);
       s.at = now;
       // Out of budget, or the peer has not drained what we sent: the rest waits for its retry.
@@ -317,7 +321,7 @@ export class Worker {
           let w = this.wanted.get(key);
           if (!w) {
             const others = [...this.o.committee.members.keys()].filter((i) => i !== from && i !== this.o.me);
-            w = { waiters: [], from: [from, ...others], askedAt: Date.now() };
+            w = { waiters: [], from: [from, ...others], askedAt: performance.now() };
             if (header) {
               w.header = { author: from, round: header.round };
               this.wantedByAuthor.set(from, (this.wantedByAuthor.get(from) ?? 0) + 1);
@@ -351,7 +355,7 @@ export class Worker {
   }
 
   private retry(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const p of this.pending.values()) {
       if (now - p.sentAt < p.retryMs) continue;
       p.sentAt = now;

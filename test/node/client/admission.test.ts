@@ -4,7 +4,8 @@
  * per-request cap is refused at once, signatures are checked on worker threads (the loop stays
  * responsive while 10,000 are verified), a connection's pipelined requests are answered and
  * committed in order, duplicates are dropped, a forged transaction stops the request with a clear
- * reason, and a connection above its rate gets Busy.
+ * reason, and a connection above its rate gets Busy (and below it does not when the wall clock
+ * steps back).
  */
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
@@ -155,6 +156,25 @@ describe("client Submit admission", function () {
       expect(busy.length).to.be.greaterThan(0);
       expect(busy[0]).to.deep.equal({ accepted: 0, status: SubmitStatus.Busy, reason: "above 50000 transactions a second on this connection, retry later" });
     } finally {
+      conn.close();
+    }
+  });
+
+  it("keeps a connection's rate when the wall clock steps back a minute", async () => {
+    const conn = await NodeClient.connect("127.0.0.1", port);
+    const realNow = Date.now;
+    try {
+      const key = KeyPair.generate();
+      const tx = () => signTransaction(randomBytes(16), key);
+      expect(await conn.submit([tx()])).to.deep.equal({ accepted: 1, status: SubmitStatus.Ok, reason: "" });
+      // NTP stepping the clock back: 10,000 fresh transactions are well within the 50,000 burst,
+      // so a bucket on the wall clock (drained by a minute of negative refill) is the only way to refuse them.
+      const txs = Array.from({ length: 10_000 }, tx);
+      Date.now = () => realNow() - 60_000;
+      const after = await conn.submit(txs);
+      expect(after).to.deep.equal({ accepted: 10_000, status: SubmitStatus.Ok, reason: "" });
+    } finally {
+      Date.now = realNow;
       conn.close();
     }
   });
