@@ -119,7 +119,6 @@ export class Primary {
       },
       lastOwn?.round ?? 0,
     );
-    for (const c of this.genesis.values()) this.insert(c);
     this.ownBatches = new OwnBatches(o.me, o.gcDepth, o.store.lastBullsharkState()?.lastCommitted[o.me] ?? 0);
     // Every header of ours that may still commit, certified or not, stored or not (peers may
     // hold a certificate we broadcast before writing it): OwnBatches treats each as certified,
@@ -132,6 +131,9 @@ export class Primary {
       const certified = this.ownBatches.settled(lastOwn.round) || o.store.hasCertificate(makeCertificate(lastOwn, []).digest);
       this.current = { header: lastOwn, signatures: new Map(), certified, sentAt: -Infinity };
     }
+    // After our own state is restored: the genesis round is a quorum, so inserting it may propose
+    // at once (the header delay already passed on a loaded machine), which reads that state.
+    for (const c of this.genesis.values()) this.insert(c);
     o.network.onFrame((from, frame) => this.onFrame(from, frame));
     o.worker.onOwnBatch = (d) => this.proposer.addBatch(d);
     this.timer = setInterval(() => this.tick(), Math.max(50, Math.min(o.headerResendMs, o.syncRetryMs) / 2));

@@ -81,6 +81,16 @@ describe("Primary: proposing the next header", function () {
     );
   }
 
+  it("starts when its header delay passed before the genesis round went in (a loaded machine), and proposes round 1", async () => {
+    // A delay of 0 is what a loaded machine makes of 100 ms passing between the proposer's creation
+    // and the genesis round's insertion: the genesis quorum proposes at once, in the constructor,
+    // which read the own batches before they were restored (a TypeError: the node died at start).
+    const sent: PrimaryMessage[] = [];
+    store = new ConsensusStore(dir, committee.epoch, { gcDepth: GC_DEPTH });
+    primary = standInPrimary(committee, keys, store, GC_DEPTH, (m) => void sent.push(m), undefined, 0).primary;
+    await waitFor("our round-1 header", () => sent.some((m) => m.kind === "header" && m.header.round === 1 && m.header.author === 0));
+  });
+
   it("a header whose payload moved into the next one is not certified by votes arriving while the next one is written", async () => {
     // Votes for our round-1 header arrive while the round-2 header is being made durable.
     const node = start((h) => {

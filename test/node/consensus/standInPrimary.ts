@@ -23,6 +23,8 @@ export function standInPrimary(
   gcDepth: number,
   sent: (m: PrimaryMessage) => void,
   onCertificate: (c: Certificate, primary: Primary) => void = () => {},
+  /** Header delay (ms); 60 s: headers wait for a batch. */
+  maxHeaderDelayMs = 60_000,
 ): { primary: Primary; deliver: (from: number, frame: Buffer) => void; batch: (d: Digest) => void } {
   let deliver: (from: number, frame: Buffer) => void = () => {};
   const network = {
@@ -45,7 +47,7 @@ export function standInPrimary(
     logger: new Logger({}, 100),
     headerBatches: 1,
     maxHeaderBatches: 10,
-    maxHeaderDelayMs: 60_000,
+    maxHeaderDelayMs,
     headerResendMs: 60_000,
     syncRetryMs: 60_000,
     maxFrame: 1 << 20,
