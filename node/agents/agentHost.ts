@@ -189,8 +189,10 @@ export class AgentHost {
     const limits = this.deps.limits;
     const started = Date.now();
     const usage: AgentUsage = { cpuUs: 0, wallMs: 0, promptTokens: 0, completionTokens: 0 };
-    const budget: Budget = { deadline: performance.now() + limits.wallMs, subrequests: limits.subrequests, usage };
     const open = await this.openForUse();
+    // From here, as the wall timer below: opening the agent (its database, on a first request) is
+    // the node's time, and on a loaded machine it once left a request's LLM call no time at all.
+    const budget: Budget = { deadline: performance.now() + limits.wallMs, subrequests: limits.subrequests, usage };
     this.budget = budget;
     const isolate = open.isolate;
     const cpuAtStart = isolate.cpuTime;
