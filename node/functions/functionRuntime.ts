@@ -100,9 +100,8 @@ interface Watch {
   warm: WarmFunction;
   limits: FunctionLimits;
   deadline: number;
-  /** The isolate's CPU clock when the request's call started; unset while its module is prepared. */
-  cpuAtStart?: bigint;
-  overlapping: number;
+  /** The request's share of the isolate's CPU (`WarmFunction.clocked`); unset while its module is prepared. */
+  clock?: { ns: bigint };
   cpuNow: () => bigint | undefined;
   stop: (failure: FunctionError) => void;
 }
@@ -132,9 +131,11 @@ class WarmFunction {
   ) {}
 
   /**
-   * Shares the isolate's CPU since the last reading equally among the requests whose clock runs.
-   * Requests a function serves at once share one clock: charging each the whole of it while it ran
-   * charged overlapping requests each other's CPU.
+   * Shares the isolate's CPU since the last reading equally among the requests whose clock runs:
+   * code resumed after an await (a subrequest's answer) runs for whichever request awaited, which
+   * the host cannot tell. A request's own synchronous run is its own (`ownRun`). Requests a
+   * function serves at once share one clock: charging each the whole of it while it ran charged
+   * overlapping requests each other's CPU.
    */
   shareClock(reading: bigint | undefined): void {
     if (reading === undefined || reading <= this.clockMark) return;
@@ -143,6 +144,19 @@ class WarmFunction {
       for (const clock of this.clocked) clock.ns += share;
     }
     this.clockMark = reading;
+  }
+
+  /** Charges `clock` the CPU of a synchronous run from `from` (the clock was shared out up to it) to `to`. */
+  ownRun(clock: { ns: bigint }, from: bigint, to: bigint): void {
+    if (to <= from) return;
+    clock.ns += to - from;
+    this.clockMark = to;
+  }
+
+  /** What `clock` has been charged, with its share of the CPU not shared out yet (at `reading`). */
+  shareOf(clock: { ns: bigint }, reading: bigint): bigint {
+    const unshared = reading > this.clockMark && this.clocked.size > 0 ? (reading - this.clockMark) / BigInt(this.clocked.size) : 0n;
+    return clock.ns + unshared;
   }
 
   /** Disposes the isolate now, or once its last request finished. */
@@ -206,8 +220,9 @@ export class FunctionRuntime {
     warm.running.add(budget);
     let finished = false;
     let watch: Watch | undefined;
-    // The request's share of its isolate's CPU clock, from when its own time started (after our
-    // prelude); the clock's latest reading: a disposed isolate (memory) can no longer be read.
+    // The request's share of its isolate's CPU clock, from when its own time started: its module's
+    // evaluation for the request that prepares it, else its call; the clock's latest reading: a
+    // disposed isolate (memory) can no longer be read.
     const clock = { ns: 0n };
     let cpuSeen: bigint | undefined;
     const cpuNow = () => {
@@ -215,10 +230,12 @@ export class FunctionRuntime {
       return cpuSeen;
     };
     let clockStarted = false;
+    // Once: a request that ended while its isolate was built never starts it (it would stay in `clocked`).
     const startClock = () => {
+      if (clockStarted || finished) return;
       warm.shareClock(cpuNow());
-      clock.ns = 0n;
       warm.clocked.add(clock);
+      watch!.clock = clock;
       clockStarted = true;
     };
     /** The request's CPU (µs); its clock stops at the first call. */
@@ -231,46 +248,51 @@ export class FunctionRuntime {
     };
     try {
       const stopped = new Promise<never>((_, reject) => {
-        watch = { warm, limits, deadline: budget.deadline, overlapping: 1, cpuNow, stop: reject };
+        watch = { warm, limits, deadline: budget.deadline, cpuNow, stop: reject };
         this.watch(watch);
       });
       const answered = (async () => {
         // Building the context (our prelude and lockdown) is not the function's CPU time; its
-        // module's top level is, under V8's timeout in prepare().
-        startClock();
+        // module's top level is, under V8's timeout in prepare(), for the request that prepares it.
         if (!warm.ready) {
           // The prelude and lockdown are ours: the clock starts after them, before the module.
           warm.ready = this.prepare(warm, root, source, limits, startClock);
         }
         const { entry, namespace, exportsMain } = await warm.ready;
         if (finished) throw new FunctionError("wall", "the request ended before its function was ready");
+        startClock();
         // On the host, before the function's clock: building it in the isolate (decoding a 1 MiB
         // body there) charged the client up to 15 ms of CPU a request, and counted to its limit.
         // Its body goes as a string argument of its own: inside the copied object V8 deserialized
         // it on the function's clock (1.5-5 ms for 1 MB), as an argument the host copies it.
         const main = exportsMain && !("query" in request.params) ? mainParamsOf(request, request.params) : undefined;
         const call = main ? { ...request, params: main.params } : request;
-        const callClock = (cpuSeen = watch!.cpuAtStart = warm.isolate.cpuTime);
+        const callClock = (cpuSeen = warm.isolate.cpuTime);
+        warm.shareClock(callClock);
         // Synchronous on this thread until the handler returns or awaits (then its promise is
         // proxied): the asynchronous apply hands every call to isolated-vm's thread pool and back,
         // which cost more than a trivial function's whole run (docs/functions.md "Measured").
         // V8's timeout bounds the synchronous part as it bounded the asynchronous call.
         const callStarted = performance.now();
-        let answer: FunctionResponse;
+        let pending: Promise<FunctionResponse>;
         try {
-          answer = (await entry.applySync(undefined, [namespace.derefInto(), copyIntoIsolate(call), main?.body], {
+          pending = entry.applySync(undefined, [namespace.derefInto(), copyIntoIsolate(call), main?.body], {
             timeout: limits.cpuMs,
             result: { promise: true, copy: true },
-          })) as FunctionResponse;
+          }) as unknown as Promise<FunctionResponse>;
         } catch (error) {
           // A heap kill disposes the isolate during the call, before the watchdog could read its
           // clock: the call held this thread, so its duration is charged (process.cpuUsage, a
           // system call, would cost every request more than the hop it replaces).
           if (warm.isolate.isDisposed && cpuSeen === callClock) cpuSeen = callClock + BigInt(Math.round((performance.now() - callStarted) * 1e6));
           throw error;
+        } finally {
+          // The synchronous run held the isolate and this thread: all of it is this request's.
+          warm.ownRun(clock, callClock, cpuNow() ?? callClock);
         }
-        // At most the limit, which the gateway's admission reserved: a share of a clock the
-        // watchdog lets run to the limit times the requests at once can come out above it.
+        const answer = await pending;
+        // At most the limit, which the gateway's admission reserved: the share shared out after
+        // the watchdog's last look can take it above.
         return { ...answer, cpuUs: Math.min(stopClock(), limits.cpuMs * 1_000) };
       })();
       const response = await Promise.race([answered, stopped]);
@@ -336,12 +358,11 @@ export class FunctionRuntime {
         w.stop(new FunctionError("wall", `the function ran over its wall time limit (${w.limits.wallMs} ms)`));
         continue;
       }
-      if (w.cpuAtStart === undefined) continue;
-      // Requests a function serves at once share its clock: each may use the limit times their number.
-      w.overlapping = Math.max(w.overlapping, w.warm.inflight);
+      if (w.clock === undefined) continue;
       const cpu = w.cpuNow();
       if (w.warm.isolate.isDisposed || cpu === undefined) continue;
-      if (Number(cpu - w.cpuAtStart) / 1e6 > w.limits.cpuMs * w.overlapping) {
+      // Its own share: another request's synchronous run is that request's, not this one's.
+      if (Number(w.warm.shareOf(w.clock, cpu)) / 1e6 > w.limits.cpuMs) {
         w.stop(new FunctionError("cpu", `the function ran over its CPU time limit (${w.limits.cpuMs} ms)`));
       }
     }

@@ -12,7 +12,10 @@ import ivm from "isolated-vm";
  */
 export function copyIntoIsolate<T extends object>(value: T): ivm.Copy<T> {
   const body = "body" in value ? value.body : undefined;
-  if (!(body instanceof Uint8Array) || body.byteLength === 0) return new ivm.ExternalCopy(value).copyInto();
+  if (!(body instanceof Uint8Array)) return new ivm.ExternalCopy(value).copyInto();
+  // Never the view itself, even empty: V8 serializes a view with its whole backing buffer, and a
+  // Buffer's is Node's shared pool (others' bytes).
+  if (body.byteLength === 0) return new ivm.ExternalCopy({ ...value, body: new Uint8Array(0) }).copyInto();
   const own = new Uint8Array(body);
   return new ivm.ExternalCopy({ ...value, body: own }, { transferList: [own.buffer] }).copyInto({ transferIn: true });
 }

@@ -185,11 +185,15 @@ describe("function runtime (issue 19)", function () {
         [pooled.subarray(1), [200, true, 3, [2, 3, 4], 4]],
         [large, [200, true, 1_000_000, [5, 5, 5], 5]],
         [new Uint8Array(0), [200, true, 0, [], undefined]],
+        [pooled.subarray(0, 0), [200, true, 0, [], undefined]],
       ] as const) {
         expect(read.applySync(undefined, [copyIntoIsolate({ status: 200, body })], { result: { copy: true } })).to.deep.equal(expected);
       }
       expect([...pooled, ...neighbour, large.byteLength, large[999_999]]).to.deep.equal([1, 2, 3, 4, 9, 8, 7, 1_000_000, 5]);
       expect(read.applySync(undefined, [copyIntoIsolate({ status: 204, body: null })], { result: { copy: true } })).to.deep.equal([204, false]);
+      // An empty view of the pool carries no pool bytes in.
+      const backing = context.evalSync(`(v) => v.body.buffer.byteLength`, { reference: true }) as ivm.Reference;
+      expect(backing.applySync(undefined, [copyIntoIsolate({ body: pooled.subarray(0, 0) })])).to.equal(0);
     } finally {
       isolate.dispose();
     }
@@ -223,6 +227,34 @@ describe("function runtime (issue 19)", function () {
       // resumed): 7 times one's work was seen at load 7.
       expect(sum, `alone ${alone} µs, together ${together.join(", ")} µs`).to.be.at.most(4 * alone * 2.5);
       for (const charged of together) expect(charged, `alone ${alone} µs, together ${together.join(", ")} µs`).to.be.at.least(alone * 0.4);
+    } finally {
+      runtime.close();
+    }
+  });
+
+  it("charges a request's own synchronous run to it alone: a heavy request run amid a light one's awaits is not shared with it", async () => {
+    const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 10_000 });
+    // light: ten slices of work, each followed by a subrequest the host refuses at once; heavy: one
+    // synchronous block thirty times a slice, run while light awaits.
+    const source = `const work = (n) => { let sum = 0; for (let j = 0; j < n; j++) sum += j % 7; return sum; };
+      export default { async fetch(request) {
+        if (request.url.endsWith("/heavy")) return new Response(String(work(3e7)));
+        let sum = 0;
+        for (let i = 0; i < 10; i++) { sum += work(1e6); try { await fetch("http://10.0.0.1/"); } catch {} }
+        return new Response(String(sum));
+      } }`;
+    const run = async (name: "light" | "heavy") => (await runtime.run("mixed", source, { ...REQUEST, url: `http://fn/${name}` })).cpuUs;
+    try {
+      await run("light"); // compiles the module
+      const alone = { light: Math.min(await run("light"), await run("light")), heavy: Math.min(await run("heavy"), await run("heavy")) };
+      const light = run("light");
+      await new Promise((resolve) => setTimeout(resolve, 3)); // light is between its slices
+      const together = { heavy: await run("heavy"), light: await light };
+      const seen = JSON.stringify({ alone, together });
+      // Shared equally, heavy paid about half its run and light the other half (a request with
+      // little work could push its cost onto its neighbours); charged whole to each, light paid both.
+      expect(together.heavy, seen).to.be.at.least(alone.heavy * 0.7);
+      expect(together.light, seen).to.be.at.most(alone.light * 1.5 + alone.heavy * 0.2);
     } finally {
       runtime.close();
     }
