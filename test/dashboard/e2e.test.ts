@@ -463,13 +463,12 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     expect(bytes).to.be.at.most(FIRST_PAGE_BUDGET_BYTES);
     // Asserted whatever the load: the page's own CPU time (thread time, which neighbours barely stretch).
     expect(busy("TaskDuration")).to.be.below(MAIN_THREAD_BUDGET_MS);
-    // The 2 s wall-clock budget is for a quiet machine, so it is asserted only then: at most one
-    // runnable process per two cores, as the load average lags a minute and leaves out this
-    // test's own chain, indexer and browser. Busier, the timing measures the neighbours (1.6 to
-    // 3.8 s at a load of 21 to 27 on 2 cores), so only a gross regression fails the test.
-    if (load <= cores / 2) expect(interactiveMs).to.be.below(INTERACTIVE_BUDGET_MS);
+    // The 2 s wall-clock budget is for this machine, not for it running several other builds at
+    // once: over one runnable process per core the timing measures the neighbours (1.6 to 3.8 s at
+    // a load of 21 to 27 on 2 cores), so only a gross regression fails the test then.
+    if (load <= cores) expect(interactiveMs).to.be.below(INTERACTIVE_BUDGET_MS);
     else {
-      console.log(`    (2 s budget not asserted: the machine is not quiet; ceiling ${OVERLOADED_CEILING_MS} ms)`);
+      console.log(`    (2 s budget not asserted: the machine is oversubscribed; ceiling ${OVERLOADED_CEILING_MS} ms)`);
       expect(interactiveMs).to.be.below(OVERLOADED_CEILING_MS);
     }
     // The supply on screen is the chain's.
