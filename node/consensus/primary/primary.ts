@@ -163,7 +163,8 @@ export class Primary {
     // still arrive): a certificate formed now would let both headers commit.
     if (this.current) {
       const have = new Set(payload.map(hex));
-      for (const d of this.ownBatches.superseded(this.current.header.round)) if (!have.has(hex(d))) payload.push(d);
+      // First, as they are older: a client's transactions commit in the order it sent them.
+      payload.unshift(...this.ownBatches.superseded(this.current.header.round).filter((d) => !have.has(hex(d))));
       this.current = undefined;
       // Peers refuse a header above the cap, which would then move, larger, into every next one:
       // what does not fit waits at the front of the queue for the next header.

@@ -108,7 +108,7 @@ describe("Primary: proposing the next header", function () {
     expect(node.ownCertificates(), "rounds of our certificates broadcast").to.deep.equal([]);
   });
 
-  it("a payload moved into a full next header overflows into the one after, never above maxHeaderBatches (10 here)", async () => {
+  it("a payload moved into a full next header goes first and overflows into the one after, never above maxHeaderBatches (10 here)", async () => {
     const node = start();
     node.batch(digest(1));
     await waitFor("our round-1 header", () => node.headers(1).length > 0);
@@ -123,8 +123,9 @@ describe("Primary: proposing the next header", function () {
     await waitFor("our round-3 header", () => node.headers(3).length > 0);
     const h3 = node.headers(3)[0];
     expect(h3.payload).to.have.length(1);
+    // In the order the batches were made: the moved one first, the newest waits.
     const proposed = [...h2.payload, ...h3.payload].map(hex);
-    expect(proposed).to.have.members(Array.from({ length: 11 }, (_, i) => hex(digest(i + 1))));
+    expect(proposed).to.deep.equal(Array.from({ length: 11 }, (_, i) => hex(digest(i + 1))));
   });
 
   it("after a restart, a last header whose certificate was not stored keeps its payload until it is dead, then it is proposed again", async () => {
