@@ -2,8 +2,11 @@
  * Functions benchmark (issue 19): this node's functions service and Cloudflare's workerd side by
  * side, in one run, with the same three functions (hello world, a JSON transform, a 50 KB bundle),
  * through HTTP. Cold start: the first request to a function the service has not seen (a distinct
- * root each time: bundle read through the gateway, new isolate, compile); for workerd, which loads
- * its workers at process start, the time from spawning a one-worker workerd to its first answer.
+ * root each time: bundle read through the gateway, new isolate, compile), in two series: back to
+ * back (a burst of new functions, where each waits for the spare isolate its predecessor used to be
+ * rebuilt) and spaced by {@link SPACED_PAUSE_MS} (new functions arriving one at a time, the spares
+ * rebuilt between them); for workerd, which loads its workers at process start, the time from
+ * spawning a one-worker workerd to its first answer.
  * Warm: autocannon, 32 connections, requests/s and p99 latency, and the CPU time each process of
  * ours spent per warm request (node with its gateway, functions service, load generator; read from
  * /proc, so Linux only): a figure the shared machine's load disturbs less than requests/s.
@@ -20,6 +23,8 @@ import { startFunctionNode } from "../../testkit/functionNode";
 const SECONDS = Number(process.argv[2] ?? 5);
 const COLD_SAMPLES = Number(process.argv[3] ?? 40);
 const WORKERD_COLD_SAMPLES = 10;
+/** Pause before each cold request of the spaced series: longer than a spare isolate's rebuild (12 ms on the slowest machine measured). */
+const SPACED_PAUSE_MS = 50;
 const CONNECTIONS = 32;
 /**
  * The workerd binary itself, as the npm package's `main` names it. Its `.bin/workerd` is a Node
@@ -165,21 +170,26 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = loadavg();
   const dir = mkdtempSync(join(tmpdir(), "bench-functions-"));
-  // Each function once for the warm runs, then COLD_SAMPLES distinct variants (distinct roots) for cold starts.
-  const bundles = FUNCTIONS.flatMap((f) => [f.source, ...Array.from({ length: COLD_SAMPLES }, (_, i) => `${f.source}// variant ${i}\n`)]);
+  // Each function once for the warm runs, then 2 × COLD_SAMPLES distinct variants (distinct roots) for the two cold series.
+  const bundles = FUNCTIONS.flatMap((f) => [f.source, ...Array.from({ length: 2 * COLD_SAMPLES }, (_, i) => `${f.source}// variant ${i}\n`)]);
   const node = await startFunctionNode(bundles);
   killedOnExit(node.child);
   const services = (await (await fetch(`${node.gatewayUrl}/services`)).json()) as { services: { id: string; pid: number }[] };
   const pids = [node.child.pid!, services.services.find((s) => s.id === "functions")!.pid];
-  const rows: { name: string; cold: number[]; workerdCold: number[]; ours: Warm; theirs: Warm }[] = [];
+  const rows: { name: string; cold: number[]; spaced: number[]; workerdCold: number[]; ours: Warm; theirs: Warm }[] = [];
   try {
     const workerdWarm = startWorkerd(workerdConfig(dir, FUNCTIONS, WORKERD_BASE_PORT));
     try {
       for (const [i, f] of FUNCTIONS.entries()) {
-        const base = i * (COLD_SAMPLES + 1);
+        const base = i * (2 * COLD_SAMPLES + 1);
         const url = (k: number) => `${node.gatewayUrl}/fn/blake3/${node.roots[base + k]}/`;
         const cold: number[] = [];
         for (let k = 1; k <= COLD_SAMPLES; k++) cold.push(await timed(url(k), f.method, f.body));
+        const spaced: number[] = [];
+        for (let k = COLD_SAMPLES + 1; k <= 2 * COLD_SAMPLES; k++) {
+          await new Promise((resolve) => setTimeout(resolve, SPACED_PAUSE_MS));
+          spaced.push(await timed(url(k), f.method, f.body));
+        }
         const workerdCold: number[] = [];
         for (let k = 0; k < WORKERD_COLD_SAMPLES; k++) {
           const port = WORKERD_BASE_PORT + 10 + k;
@@ -198,9 +208,9 @@ async function main(): Promise<void> {
         await untilAnswers(workerdUrl, f.method, f.body);
         const ours = await warm(url(0), f.method, f.body, pids);
         const theirs = await warm(workerdUrl, f.method, f.body);
-        rows.push({ name: f.name, cold, workerdCold, ours, theirs });
+        rows.push({ name: f.name, cold, spaced, workerdCold, ours, theirs });
         console.log(
-          `${f.name}: cold p50 ${f1(percentile(cold, 50))} ms p99 ${f1(percentile(cold, 99))} ms (workerd process start p50 ${f0(percentile(workerdCold, 50))} ms); warm ${thousands(ours.requestsPerSecond)} req/s p99 ${ours.p99} ms vs workerd ${thousands(theirs.requestsPerSecond)} req/s p99 ${theirs.p99} ms (${f0((100 * ours.requestsPerSecond) / theirs.requestsPerSecond)}%), errors ${ours.errors}/${theirs.errors}; CPU µs per warm request: ${cpuText(ours)}`,
+          `${f.name}: cold p50 ${f1(percentile(cold, 50))} ms p99 ${f1(percentile(cold, 99))} ms back to back, p50 ${f1(percentile(spaced, 50))} ms p99 ${f1(percentile(spaced, 99))} ms spaced (workerd process start p50 ${f0(percentile(workerdCold, 50))} ms); warm ${thousands(ours.requestsPerSecond)} req/s p99 ${ours.p99} ms vs workerd ${thousands(theirs.requestsPerSecond)} req/s p99 ${theirs.p99} ms (${f0((100 * ours.requestsPerSecond) / theirs.requestsPerSecond)}%), errors ${ours.errors}/${theirs.errors}; CPU µs per warm request: ${cpuText(ours)}`,
         );
       }
     } finally {
@@ -216,12 +226,12 @@ async function main(): Promise<void> {
     `\nRun ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC on ${cpus().length} cores (${cpus()[0].model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}. Load average ${load(loadBefore)} at the start, ${load(loadAfter)} at the end.\n`,
   );
   console.log(
-    "| function | cold p50 | cold p99 | workerd process start p50 | warm req/s (p99) | workerd warm req/s (p99) | vs workerd | errors (ours/workerd) | CPU µs / warm request |",
+    "| function | cold p50 | cold p99 | cold spaced p50 | cold spaced p99 | workerd process start p50 | warm req/s (p99) | workerd warm req/s (p99) | vs workerd | errors (ours/workerd) | CPU µs / warm request |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${f1(percentile(r.cold, 50))} ms | ${f1(percentile(r.cold, 99))} ms | ${f0(percentile(r.workerdCold, 50))} ms | ${thousands(r.ours.requestsPerSecond)} (${r.ours.p99} ms) | ${thousands(r.theirs.requestsPerSecond)} (${r.theirs.p99} ms) | ${f0((100 * r.ours.requestsPerSecond) / r.theirs.requestsPerSecond)}% | ${r.ours.errors}/${r.theirs.errors} | ${cpuText(r.ours)} |`,
+      `| ${r.name} | ${f1(percentile(r.cold, 50))} ms | ${f1(percentile(r.cold, 99))} ms | ${f1(percentile(r.spaced, 50))} ms | ${f1(percentile(r.spaced, 99))} ms | ${f0(percentile(r.workerdCold, 50))} ms | ${thousands(r.ours.requestsPerSecond)} (${r.ours.p99} ms) | ${thousands(r.theirs.requestsPerSecond)} (${r.theirs.p99} ms) | ${f0((100 * r.ours.requestsPerSecond) / r.theirs.requestsPerSecond)}% | ${r.ours.errors}/${r.theirs.errors} | ${cpuText(r.ours)} |`,
     );
   }
 }
