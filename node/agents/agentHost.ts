@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import ivm from "isolated-vm";
 import type { FunctionRequest, FunctionResponse } from "../functions/functionRuntime";
-import { copyIntoIsolate } from "../functions/isolateCopy";
+import { copyIntoIsolate, unanswered } from "../functions/isolateCopy";
 import { outboundFetch, OutboundRefused, type OutboundResponse } from "../functions/outboundFetch";
 import { sandboxPrelude } from "../functions/sandboxPrelude";
 import { hostUrlReference } from "../functions/sandboxUrl";
@@ -330,13 +330,16 @@ export class AgentHost {
   /**
    * The one reference `env` calls. It never rejects: failures are answered as `{error}` (thrown
    * inside the isolate), so nothing the agent leaves unawaited surfaces in the host. A call with
-   * no request or alarm running (a promise left behind) is refused.
+   * no request or alarm running (a promise left behind), or an answer once its request ended, is
+   * never answered ({@link unanswered}).
    */
   private hostCall(store: AgentStore): ivm.Reference {
     return new ivm.Reference(async (op: string, args: unknown[]): Promise<ivm.Copy<{ value?: unknown; error?: string }>> => {
       const budget = this.budget;
-      const reply = (v: { value?: unknown; error?: string }) => new ivm.ExternalCopy(v).copyInto();
-      if (!budget) return reply({ error: `${op} refused: no request of this agent is running` });
+      // Once the request or alarm ended, nothing (unanswered): a resumed loop held the isolate.
+      const reply = (v: { value?: unknown; error?: string }) =>
+        this.budget === budget ? new ivm.ExternalCopy(v).copyInto() : unanswered<ivm.Copy<typeof v>>();
+      if (!budget) return unanswered();
       try {
         return reply({ value: (await this.hostOp(store, budget, op, args)) ?? null });
       } catch (error) {
@@ -464,7 +467,7 @@ export class AgentHost {
     return new ivm.Reference(
       async (url: string, method: string, headers: [string, string][], body: Uint8Array | null): Promise<ivm.Copy<OutboundResponse | { error: string }>> => {
         const budget = this.budget;
-        if (!budget) return new ivm.ExternalCopy({ error: "fetch refused: no request of this agent is running" }).copyInto();
+        if (!budget) return unanswered();
         if (budget.subrequests-- <= 0)
           return new ivm.ExternalCopy({ error: `fetch refused: over ${this.deps.limits.subrequests} subrequests in one request` }).copyInto();
         try {
@@ -473,8 +476,9 @@ export class AgentHost {
             maxResponseBytes: this.deps.limits.responseBytes,
             refusedHosts: this.deps.refusedHosts,
           });
-          return copyIntoIsolate(response);
+          return this.budget === budget ? copyIntoIsolate(response) : unanswered();
         } catch (error) {
+          if (this.budget !== budget) return unanswered();
           return new ivm.ExternalCopy({ error: error instanceof OutboundRefused ? error.message : `fetch failed: ${messageOf(error)}` }).copyInto();
         }
       },

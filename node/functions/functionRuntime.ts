@@ -12,7 +12,7 @@ import type { FunctionLimits } from "./functionLimits";
 import { outboundFetch, OutboundRefused, type OutboundResponse } from "./outboundFetch";
 import { SANDBOX_PRELUDE } from "./sandboxPrelude";
 import { hostUrlReference } from "./sandboxUrl";
-import { copyIntoIsolate } from "./isolateCopy";
+import { copyIntoIsolate, unanswered } from "./isolateCopy";
 
 /** Isolates kept built for functions that are not warm (`FunctionRuntime.spares`); ~2.4 MiB each. */
 const SPARES = 3;
@@ -146,10 +146,15 @@ class WarmFunction {
     this.clockMark = reading;
   }
 
-  /** Charges `clock` the CPU of a synchronous run from `from` (the clock was shared out up to it) to `to`. */
+  /**
+   * Charges `clock` the CPU of a synchronous run from `from` to `to`, past what was shared out
+   * already: a reading taken while code ran elsewhere is wall time since it resumed (isolated-vm's
+   * executor.cc), so the mark can stand above a later reading, and the clock never moves it back.
+   */
   ownRun(clock: { ns: bigint }, from: bigint, to: bigint): void {
-    if (to <= from) return;
-    clock.ns += to - from;
+    const start = from > this.clockMark ? from : this.clockMark;
+    if (to <= start) return;
+    clock.ns += to - start;
     this.clockMark = to;
   }
 
@@ -512,8 +517,9 @@ export class FunctionRuntime {
    * of the requests it serves at once made a call, so each call is charged to the first running
    * request with subrequests left, and bounded by its deadline: exact for one request at a time,
    * never more than the running requests' total. A call when none runs (a promise the function
-   * left behind) is refused. It never rejects, so a rejection nobody awaits never surfaces in the
-   * host as an unhandled rejection: failures are answered as `{ error }` and thrown inside.
+   * left behind), or an answer once its request ended, is never answered ({@link unanswered}). It
+   * never rejects, so a rejection nobody awaits never surfaces in the host as an unhandled
+   * rejection: failures are answered as `{ error }` and thrown inside.
    */
   private hostFetch(warm: WarmFunction): ivm.Reference {
     return new ivm.Reference(
@@ -526,11 +532,8 @@ export class FunctionRuntime {
           }
         }
         if (!budget) {
-          const error =
-            warm.running.size === 0
-              ? "fetch refused: no request of this function is running"
-              : `fetch refused: over ${this.limits.subrequests} subrequests in one request`;
-          return new ivm.ExternalCopy({ error }).copyInto();
+          if (warm.running.size === 0) return unanswered();
+          return new ivm.ExternalCopy({ error: `fetch refused: over ${this.limits.subrequests} subrequests in one request` }).copyInto();
         }
         budget.subrequests--;
         try {
@@ -539,8 +542,9 @@ export class FunctionRuntime {
             maxResponseBytes: this.limits.responseBytes,
             refusedHosts: this.refusedHosts,
           });
-          return copyIntoIsolate(response);
+          return warm.running.has(budget) ? copyIntoIsolate(response) : unanswered();
         } catch (error) {
+          if (!warm.running.has(budget)) return unanswered();
           // Only the message crosses into the isolate, never a host object.
           return new ivm.ExternalCopy({ error: error instanceof OutboundRefused ? error.message : `fetch failed: ${messageOf(error)}` }).copyInto();
         }

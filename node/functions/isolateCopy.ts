@@ -19,3 +19,14 @@ export function copyIntoIsolate<T extends object>(value: T): ivm.Copy<T> {
   const own = new Uint8Array(body);
   return new ivm.ExternalCopy({ ...value, body: own }, { transferList: [own.buffer] }).copyInto({ transferIn: true });
 }
+
+/**
+ * The answer to a host call made, or answered, after the request it served ended: none. Code
+ * resumed then ran unwatched and uncharged, and a loop there held the isolate, so the next
+ * request's call blocked the service's thread for good (`fetch(x).catch(() => { for (;;); })`
+ * in a function that answers at once hung it). A promise that never settles resumes nothing; it
+ * is freed with the isolate.
+ */
+export function unanswered<T>(): Promise<T> {
+  return new Promise<T>(() => {});
+}

@@ -67,6 +67,18 @@ const AGENTS = {
     } }`,
   },
   loop: { config: {}, bundle: `export default { async fetch(request, env) { if (request.url.endsWith("/after-kv")) await env.kv.get("x"); for (;;) {} } }` },
+  // Host calls answered after its request ended: their code used to resume unwatched, and the loop held the isolate.
+  leaver: {
+    config: {},
+    bundle: `export default { fetch(request, env) {
+      if (request.url.endsWith("/leave")) {
+        env.kv.get("never-cached").then(() => { for (;;) {} });
+        fetch("http://10.0.0.1/").catch(() => { for (;;) {} });
+        return new Response("left");
+      }
+      return new Response("here");
+    } }`,
+  },
   bomb: { config: {}, memoryMiB: 16, bundle: `export default { fetch() { const hoard = []; for (;;) hoard.push(new Array(1e6).fill(0.5)); } }` },
   query: {
     config: {},
@@ -195,6 +207,15 @@ describe("agents (issue 20)", function () {
       expect(Date.now() - started).to.be.lessThan(30_000);
     }
     expect((await call("counter")).status).to.equal(200);
+  });
+
+  it("never resumes an agent after its request ended: loops left behind in host calls' answers cannot hold it", async () => {
+    const left = await call("leaver", "/leave");
+    expect([left.status, left.text]).to.deep.equal([200, "left"]);
+    // Time for the host's answers to come back (a few ms): nothing can be awaited for what must not happen.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const next = await call("leaver");
+    expect([next.status, next.text]).to.deep.equal([200, "here"]);
   });
 
   it("kills a memory bomb at its heap limit while other agents keep serving", async () => {

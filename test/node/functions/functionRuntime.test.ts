@@ -260,6 +260,30 @@ describe("function runtime (issue 19)", function () {
     }
   });
 
+  it("never resumes a function after its request ended: a loop left behind in a subrequest's answer cannot hold the isolate", async () => {
+    const runtime = new FunctionRuntime(DEFAULT_FUNCTION_LIMITS);
+    // Refused at once by the host, so answered after the request: the catch used to run unwatched,
+    // and its loop held the isolate, so the next request's call blocked this thread for good.
+    const source = `let resumed = 0;
+      export default { fetch(request) {
+        if (request.url.endsWith("/leave")) {
+          fetch("http://10.0.0.1/").catch(() => { resumed++; for (;;) {} });
+          fetch("http://10.0.0.1/").then(() => {}, () => { resumed++; fetch("http://10.0.0.1/").catch(() => resumed++); });
+          return new Response("left");
+        }
+        return Response.json({ resumed });
+      } }`;
+    const run = async (path: string) => Buffer.from((await runtime.run("leaves", source, { ...REQUEST, url: `http://fn${path}` })).body).toString();
+    try {
+      expect(await run("/leave")).to.equal("left");
+      // Time for the host's refusals to come back (a few ms): nothing can be awaited for what must not happen.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(JSON.parse(await run("/"))).to.deep.equal({ resumed: 0 });
+    } finally {
+      runtime.close();
+    }
+  });
+
   it("caps registered limits by the node's and ignores malformed ones", () => {
     const node = { ...DEFAULT_FUNCTION_LIMITS, cpuMs: 50 };
     expect(effectiveLimits(node, { memoryMiB: 512, cpuMs: 10, wallMs: 0, bundleBytes: -1 })).to.deep.equal({ ...node, cpuMs: 10 });
