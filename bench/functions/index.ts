@@ -13,6 +13,7 @@
  * Run: `npx tsx bench/functions/index.ts [seconds per warm run, default 5] [cold samples, default 40]`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import { createRequire } from "node:module";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -95,12 +96,21 @@ function percentile(samples: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-async function timed(url: string, method: string, body: string | undefined): Promise<number> {
+/** One connection kept open for the timed requests: node:http, lighter on the shared CPU than fetch (~1 ms less per request). */
+const TIMED_AGENT = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/** The latency of one request through {@link TIMED_AGENT}, ms; throws unless it answers 200. */
+function timed(url: string, method: string, body: string | undefined): Promise<number> {
   const started = performance.now();
-  const answer = await fetch(url, { method, body, headers: body ? { "content-type": "application/json" } : {} });
-  await answer.arrayBuffer();
-  if (answer.status !== 200) throw new Error(`${url}: HTTP ${answer.status}`);
-  return performance.now() - started;
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method, agent: TIMED_AGENT, headers: body ? { "content-type": "application/json" } : {} }, (answer) => {
+      answer.resume();
+      answer.on("end", () => (answer.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`${url}: HTTP ${answer.statusCode}`))));
+      answer.on("error", reject);
+    });
+    request.on("error", reject);
+    request.end(body);
+  });
 }
 
 /** workerd config with one worker per function, each on its own port. */

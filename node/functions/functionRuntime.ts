@@ -31,6 +31,35 @@ const HEAP_CHECK_EVERY = 8;
 const COMPILED_ONCE_ROOTS = 16_384;
 /** How often the CPU clock of a running request is read, ms. */
 const CPU_WATCH_MS = 5;
+/** Isolates built from the lockdown's plan, once one check passed, between two that also walk to check it. */
+const PLAN_CHECK_EVERY = 32;
+
+/** What the lockdown returns (sandboxLockdown.ts): its plan when it walked, whether it checked a plan and what it found unfrozen. */
+interface LockdownResult {
+  plan?: { ops: number[]; keys: (string | [string])[] };
+  checked: boolean;
+  missed: number;
+}
+
+/** The lockdown's options when it has no plan to follow: it walks, and returns its plan. */
+const NO_PLAN = new ivm.ExternalCopy({});
+
+/** The lockdown's plan, as the scripts that hand it to an isolate with and without the check. */
+interface LockdownPlan {
+  plain: CachedScript;
+  checked: CachedScript;
+  /** Isolates built from it once verified (for the period of the checks). */
+  followed: number;
+  /** Whether a check passed. */
+  verified: boolean;
+}
+
+/** A script of ours, and V8's code cache of it once made. */
+interface CachedScript {
+  source: string;
+  filename: string;
+  cache?: ivm.ExternalCopy<ArrayBuffer>;
+}
 
 /** Why a function did not answer: each maps to one HTTP status (functionsService.ts). */
 export type FunctionFailure = "cpu" | "wall" | "memory" | "bad-module" | "threw" | "response-too-large";
@@ -124,6 +153,8 @@ class WarmFunction {
   base!: Promise<{ context: ivm.Context; entry: ivm.Reference }>;
   /** Settles once the function's module is evaluated in `base`. */
   ready?: Promise<PreparedModule>;
+  /** The lockdown plan its context followed, if any (dropped with it when a check fails). */
+  plan?: LockdownPlan;
   constructor(
     readonly isolate: ivm.Isolate,
     /** The heap limit it was made with: a function registered with another limit gets its own. */
@@ -191,11 +222,18 @@ export class FunctionRuntime {
   private readonly codeCache: LRUCache<string, { data: ivm.ExternalCopy<ArrayBuffer>; bytes: number }>;
   /** Roots compiled once without a code cache (see compile). */
   private readonly compiledOnce = new LRUCache<string, true>({ max: COMPILED_ONCE_ROOTS });
+  /**
+   * The lockdown's plan (sandboxLockdown.ts); unset until a walk made one, `null` once a check
+   * found an object it missed or a walk could not make one: every isolate walks then.
+   */
+  private lockdownPlan?: LockdownPlan | null;
 
   constructor(
     private readonly limits: FunctionLimits,
     /** Hosts a function may not fetch from besides non-public addresses (the node's own names). */
     private readonly refusedHosts: ReadonlySet<string> = new Set(),
+    /** Told when a check found objects the lockdown's plan missed (the plan is dropped; the isolate was locked down by the walk). */
+    private readonly onPlanMissed: (missed: number) => void = () => undefined,
   ) {
     this.warm = new LRUCache({ max: limits.warmIsolates, dispose: (w) => w.retire() });
     this.codeCache = new LRUCache({ maxSize: limits.codeCacheBytes, sizeCalculation: (c) => Math.max(1, c.bytes) });
@@ -413,8 +451,15 @@ export class FunctionRuntime {
       const context = warm.isolate.createContextSync();
       context.global.setSync("__fleekHostFetch", this.hostFetch(warm));
       context.global.setSync("__fleekHostUrl", hostUrlReference());
+      const plan = this.lockdownPlan ?? undefined;
+      warm.plan = plan;
+      if (plan) this.compileCached(warm.isolate, this.planScript(plan)).runSync(context);
+      else context.global.setSync("__fleekLockdown", NO_PLAN.copyInto());
       const prelude = this.compilePrelude(warm.isolate);
       const entry = (await prelude.run(context, { reference: true })) as ivm.Reference;
+      // Read and deleted before any code of a function runs here.
+      this.learnLockdown(context.global.getSync("__fleekLockdown", { copy: true }) as LockdownResult, plan);
+      context.global.deleteSync("__fleekLockdown");
       // One request through the prelude's own code (Request, Headers, Response, the body readers)
       // so V8 compiles it now rather than during the function's first request (~0.5 ms of it).
       const warmup = context.evalSync(WARMUP_MODULE, { reference: true }) as ivm.Reference;
@@ -427,6 +472,54 @@ export class FunctionRuntime {
     // A spare disposed before use rejects here with nobody waiting; a used one is awaited in prepare().
     warm.base.catch(() => undefined);
     return warm;
+  }
+
+  /**
+   * The script that gives an isolate's lockdown `plan`: with the check until one check passed, then
+   * for every {@link PLAN_CHECK_EVERY}th isolate. A script rather than a copy: its literal's strings
+   * are internalized as it compiles (from its code cache); copied keys made the lockdown's look-ups
+   * slower (measured: ~0.6 ms more of each isolate's build).
+   */
+  private planScript(plan: LockdownPlan): CachedScript {
+    return !plan.verified || plan.followed++ % PLAN_CHECK_EVERY === 0 ? plan.checked : plan.plain;
+  }
+
+  /**
+   * Keeps the first plan a walk made. A check that passed lets isolates follow the plan without
+   * it; one that found an object the plan missed drops the plan, and every isolate built from it
+   * (spares and warm functions: they were not checked), so the next ones walk.
+   */
+  private learnLockdown(result: LockdownResult, followed: LockdownPlan | undefined): void {
+    if (followed) {
+      if (this.lockdownPlan !== followed) return;
+      if (result.missed === 0) {
+        if (result.checked) followed.verified = true;
+        return;
+      }
+      this.lockdownPlan = null;
+      this.onPlanMissed(result.missed);
+      for (const spare of this.spares.filter((s) => s.plan === followed)) {
+        this.spares.splice(this.spares.indexOf(spare), 1);
+        spare.retire();
+      }
+      for (const [root, warm] of [...this.warm.entries()]) if (warm.plan === followed) this.drop(root, warm);
+      this.keepSpares();
+      return;
+    }
+    if (this.lockdownPlan !== undefined) return;
+    const script = (check: boolean): CachedScript => ({
+      source: `globalThis.__fleekLockdown = { plan: ${JSON.stringify(result.plan)}, check: ${check} };`,
+      filename: "fleek:lockdown-plan",
+    });
+    this.lockdownPlan = result.plan ? { plain: script(false), checked: script(true), followed: 0, verified: false } : null;
+  }
+
+  /** Compiles `script` in `isolate` from its code cache, made by its first compilation. */
+  private compileCached(isolate: ivm.Isolate, script: CachedScript): ivm.Script {
+    if (script.cache) return isolate.compileScriptSync(script.source, { filename: script.filename, cachedData: script.cache });
+    const compiled = isolate.compileScriptSync(script.source, { filename: script.filename, produceCachedData: true });
+    script.cache = (compiled as unknown as ivm.CachedDataResult).cachedData;
+    return compiled;
   }
 
   /**

@@ -211,8 +211,12 @@ export function sandboxPrelude(envSource = "undefined"): string {
   for (const [name, value] of Object.entries({ Headers, Request, Response, fetch, TextEncoder, TextDecoder, console, ...(URL ? { URL, URLSearchParams } : {}) })) {
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
   }
-  const lockdown = ${SANDBOX_LOCKDOWN};
-  lockdown();
+  // The lockdown's plan and its result, when the host asks (functionRuntime.ts): gone before the
+  // lockdown, set again after it for the host to read and delete before the function's module.
+  const lockdownAsked = globalThis.__fleekLockdown;
+  delete globalThis.__fleekLockdown;
+  const locked = ${SANDBOX_LOCKDOWN}(lockdownAsked?.plan, lockdownAsked?.check);
+  if (lockdownAsked) globalThis.__fleekLockdown = locked;
   return run;
 })();
 `;

@@ -94,9 +94,7 @@ class SupervisedService {
     const tsx = inherited.some((a) => a.includes("tsx")) ? [] : ["--import", "tsx"];
     const child = fork(SERVICE_PROCESS, [], {
       execArgv: [...inherited, ...tsx, "--no-node-snapshot"],
-      // The agents service runs a PGlite thread per open agent: glibc's default of 8 malloc arenas
-      // per core keeps what closed agents' threads freed (bench/agents: ~21 MiB per idle agent, ~9 with 2).
-      env: { ...process.env, FLEEK_SERVICE: JSON.stringify(launch), ...(this.id === "agents" ? { MALLOC_ARENA_MAX: "2" } : {}) },
+      env: { ...process.env, FLEEK_SERVICE: JSON.stringify(launch), ...mallocSettings(this.id) },
       // fd CHANNEL_FD: a socketpair, the framed channel's two ends; nothing else can connect to it.
       stdio: ["ignore", "ignore", "inherit", "ipc", "pipe"],
     });
@@ -234,4 +232,20 @@ export class ServiceSupervisor {
     this.services.clear();
     await Promise.all(all.map((s) => s.stop()));
   }
+}
+
+/**
+ * glibc malloc's settings for a service's process, as the way it allocates asks:
+ * - agents runs a PGlite thread per open agent: glibc's default of 8 malloc arenas per core keeps
+ *   what closed agents' threads freed (bench/agents: ~21 MiB per idle agent, ~9 with 2);
+ * - functions makes a V8 isolate per function, whose tables malloc takes from fresh pages: with
+ *   transparent huge pages for its arenas (where the system allows them on request, its default),
+ *   a new isolate takes ~100 fewer page faults, which cost ~11 µs each on a virtual machine of the
+ *   kind we run on (docs/functions.md "Cold start, sixth pass"). An operator's own GLIBC_TUNABLES
+ *   follow it, so they win.
+ */
+function mallocSettings(id: string): Record<string, string> {
+  if (id === "agents") return { MALLOC_ARENA_MAX: "2" };
+  if (id === "functions") return { GLIBC_TUNABLES: ["glibc.malloc.hugetlb=1", process.env.GLIBC_TUNABLES].filter(Boolean).join(":") };
+  return {};
 }

@@ -496,6 +496,102 @@ describe("function runtime (issue 19)", function () {
     }
   });
 
+  /**
+   * A function that walks, with its own code (not the lockdown's), everything reachable from its
+   * global object and the intrinsics no global names, and answers how many objects it reached and
+   * which of them are not frozen, and which of the global object's bindings stay configurable.
+   */
+  const FROZEN_WALK = `export default { fetch() {
+    const hidden = [function* () {}, async function () {}, async function* () {}, [][Symbol.iterator](), new Map()[Symbol.iterator](),
+      new Set()[Symbol.iterator](), ""[Symbol.iterator](), "a".matchAll(/a/g), Uint8Array].map((v) => Object.getPrototypeOf(v));
+    const seen = new Set();
+    const stack = [...hidden, globalThis];
+    const open = [];
+    while (stack.length > 0) {
+      const o = stack.pop();
+      if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o)) continue;
+      seen.add(o);
+      if (o !== globalThis && !Object.isFrozen(o)) open.push(typeof o === "function" ? "function " + o.name : Object.prototype.toString.call(o));
+      stack.push(Object.getPrototypeOf(o));
+      for (const key of Reflect.ownKeys(o)) {
+        const d = Object.getOwnPropertyDescriptor(o, key);
+        stack.push(d.value, d.get, d.set);
+      }
+    }
+    const configurable = Reflect.ownKeys(globalThis).filter((k) => Object.getOwnPropertyDescriptor(globalThis, k).configurable).map(String);
+    return Response.json({ reached: seen.size, open, configurable });
+  } }`;
+  type Walked = { reached: number; open: string[]; configurable: string[] };
+  const walked = async (runtime: FunctionRuntime, root: string): Promise<Walked> =>
+    JSON.parse(Buffer.from((await runtime.run(root, `${FROZEN_WALK}// ${root}\n`, REQUEST)).body).toString()) as Walked;
+  type PlanState = { verified: boolean; followed: number; plain: { source: string } } | null | undefined;
+  const planOf = (runtime: FunctionRuntime) => (runtime as unknown as { lockdownPlan: PlanState }).lockdownPlan;
+  const until = async (condition: () => boolean) => {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
+  };
+
+  it("builds isolates from the lockdown's plan once a check passed, as frozen as the walk leaves them", async () => {
+    const missed: number[] = [];
+    const runtime = new FunctionRuntime(DEFAULT_FUNCTION_LIMITS, new Set(), (m) => missed.push(m));
+    try {
+      // The spares built as the runtime starts walk; the first of them made the plan.
+      await until(() => runtime.spareCount.built === 3);
+      expect(planOf(runtime)?.verified).to.equal(false);
+      const walkedFirst = await walked(runtime, "walked");
+      expect(walkedFirst.open).to.deep.equal([]);
+      expect(walkedFirst.reached).to.be.above(700);
+      // Cold starts consume spares; their replacements follow the plan, checked until a check passed.
+      for (let i = 0; i < 3; i++) await walked(runtime, `consume-${i}`);
+      await until(() => planOf(runtime)?.verified === true && runtime.spareCount.built === 3);
+      // Now unchecked: isolates built from the plan alone reach the same objects, all frozen.
+      for (let i = 0; i < 6; i++) {
+        const followed = await walked(runtime, `planned-${i}`);
+        expect(followed, `planned-${i}`).to.deep.equal({ reached: walkedFirst.reached, open: [], configurable: [] });
+      }
+      expect(planOf(runtime)!.followed).to.be.at.least(4);
+      expect(missed).to.deep.equal([]);
+    } finally {
+      runtime.close();
+    }
+  });
+
+  it("drops a plan a check finds incomplete, with the isolates built from it, and walks again", async () => {
+    const missed: number[] = [];
+    const runtime = new FunctionRuntime(DEFAULT_FUNCTION_LIMITS, new Set(), (m) => missed.push(m));
+    const learn = (plan: unknown) =>
+      (runtime as unknown as { learnLockdown(r: unknown, f: undefined): void }).learnLockdown({ plan, checked: false, missed: 0 }, undefined);
+    try {
+      await until(() => runtime.spareCount.built === 3 && planOf(runtime) !== undefined);
+      // A plan that misses the last 50 objects of the walk's (3 numbers each), trusted as if a check had passed.
+      const good = JSON.parse(/plan: (.*), check: false };$/.exec(planOf(runtime)!.plain.source)![1]) as { ops: number[]; keys: unknown[] };
+      (runtime as unknown as { lockdownPlan: PlanState }).lockdownPlan = undefined;
+      learn({ ops: good.ops.slice(0, -150), keys: good.keys });
+      const bad = planOf(runtime)!;
+      Object.assign(bad, { verified: true, followed: 1 });
+      // The three spares built before are used up; their replacements follow the bad plan unchecked.
+      for (let i = 0; i < 3; i++) await walked(runtime, `before-${i}`);
+      await until(() => runtime.spareCount.built === 3);
+      // The next isolate built from it is checked.
+      bad.followed = 32;
+      // The walk of the function's own code sees what the plan left open (so the test above can
+      // fail): most of the 50 objects (a few are frozen by the language itself, %ThrowTypeError%).
+      const exposed = await walked(runtime, "exposed");
+      expect(exposed.open.length).to.be.at.least(40);
+      // The check dropped the plan, the spares built from it and the warm function built from it.
+      await until(() => planOf(runtime) === null && runtime.spareCount.built === 3);
+      expect(missed).to.have.length(1);
+      expect(missed[0]).to.be.at.least(exposed.open.length);
+      const again = await walked(runtime, "exposed");
+      expect(again.open).to.deep.equal([]);
+      expect(again.reached).to.equal(exposed.reached);
+      // Every isolate walks from now on.
+      for (let i = 0; i < 4; i++) expect((await walked(runtime, `after-${i}`)).open, `after-${i}`).to.deep.equal([]);
+      expect(planOf(runtime)).to.equal(null);
+    } finally {
+      runtime.close();
+    }
+  });
+
   it("keeps typed array and array stores at full speed under the lockdown, which still freezes their prototypes", async () => {
     // V8 sends an element store down its slow path when a prototype in the receiver's chain has the
     // frozen elements kind Object.freeze gives (endojs/endo#1563): the CPU of the same loop in a

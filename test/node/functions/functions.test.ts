@@ -5,6 +5,7 @@
  * bundles and bodies, a crashed service process — each a clear status and reason, the node and
  * other functions serving on, consensus committing throughout.
  */
+import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import * as os from "node:os";
 import { NodeClient } from "../../../node/client/client";
@@ -380,6 +381,11 @@ describe("edge functions (issue 19)", function () {
         await committedSoon("during-crash");
         const after = (await waitForService(node.gatewayUrl, "functions", (s) => s?.state === "running" && s.pid !== before.pid))!;
         expect(after.restarts).to.equal(before.restarts + 1);
+        // Restarted with its malloc settings (serviceSupervisor.ts mallocSettings): huge pages for its arenas.
+        if (process.platform === "linux") {
+          const environment = readFileSync(`/proc/${after.pid}/environ`, "utf8").split("\0");
+          expect(environment.find((e) => e.startsWith("GLIBC_TUNABLES="))).to.match(/glibc\.malloc\.hugetlb=1/);
+        }
         await submit("after-restart");
         await committedSoon("after-restart");
         expect((await call("hello")).status).to.equal(200);
