@@ -41,8 +41,9 @@ interface LockdownResult {
   missed: number;
 }
 
-/** The lockdown's options when it has no plan to follow: it walks, and returns its plan. */
-const NO_PLAN = new ivm.ExternalCopy({});
+/** The lockdown's options without a plan to follow: it walks, and returns the plan of its walk when asked for one. */
+const WALK_FOR_PLAN = new ivm.ExternalCopy({ wantPlan: true });
+const WALK = new ivm.ExternalCopy({});
 
 /** The lockdown's plan, as the scripts that hand it to an isolate with and without the check. */
 interface LockdownPlan {
@@ -232,8 +233,8 @@ export class FunctionRuntime {
     private readonly limits: FunctionLimits,
     /** Hosts a function may not fetch from besides non-public addresses (the node's own names). */
     private readonly refusedHosts: ReadonlySet<string> = new Set(),
-    /** Told when a check found objects the lockdown's plan missed (the plan is dropped; the isolate was locked down by the walk). */
-    private readonly onPlanMissed: (missed: number) => void = () => undefined,
+    /** Told when the lockdown's plan is dropped, with how many objects a check found it missed (0: the prelude failed with it). */
+    private readonly onPlanDropped: (missed: number) => void = () => undefined,
   ) {
     this.warm = new LRUCache({ max: limits.warmIsolates, dispose: (w) => w.retire() });
     this.codeCache = new LRUCache({ maxSize: limits.codeCacheBytes, sizeCalculation: (c) => Math.max(1, c.bytes) });
@@ -454,9 +455,16 @@ export class FunctionRuntime {
       const plan = this.lockdownPlan ?? undefined;
       warm.plan = plan;
       if (plan) this.compileCached(warm.isolate, this.planScript(plan)).runSync(context);
-      else context.global.setSync("__fleekLockdown", NO_PLAN.copyInto());
+      else context.global.setSync("__fleekLockdown", (this.lockdownPlan === undefined ? WALK_FOR_PLAN : WALK).copyInto());
       const prelude = this.compilePrelude(warm.isolate);
-      const entry = (await prelude.run(context, { reference: true })) as ivm.Reference;
+      let entry: ivm.Reference;
+      try {
+        entry = (await prelude.run(context, { reference: true })) as ivm.Reference;
+      } catch (error) {
+        // A plan that made the prelude fail is not this isolate's (nor any later one's, then).
+        if (plan && !warm.isolate.isDisposed) this.dropPlan(plan);
+        throw error;
+      }
       // Read and deleted before any code of a function runs here.
       this.learnLockdown(context.global.getSync("__fleekLockdown", { copy: true }) as LockdownResult, plan);
       context.global.deleteSync("__fleekLockdown");
@@ -486,24 +494,13 @@ export class FunctionRuntime {
 
   /**
    * Keeps the first plan a walk made. A check that passed lets isolates follow the plan without
-   * it; one that found an object the plan missed drops the plan, and every isolate built from it
-   * (spares and warm functions: they were not checked), so the next ones walk.
+   * it; one that found an object the plan missed drops the plan.
    */
   private learnLockdown(result: LockdownResult, followed: LockdownPlan | undefined): void {
     if (followed) {
       if (this.lockdownPlan !== followed) return;
-      if (result.missed === 0) {
-        if (result.checked) followed.verified = true;
-        return;
-      }
-      this.lockdownPlan = null;
-      this.onPlanMissed(result.missed);
-      for (const spare of this.spares.filter((s) => s.plan === followed)) {
-        this.spares.splice(this.spares.indexOf(spare), 1);
-        spare.retire();
-      }
-      for (const [root, warm] of [...this.warm.entries()]) if (warm.plan === followed) this.drop(root, warm);
-      this.keepSpares();
+      if (result.missed > 0) this.dropPlan(followed, result.missed);
+      else if (result.checked) followed.verified = true;
       return;
     }
     if (this.lockdownPlan !== undefined) return;
@@ -512,6 +509,22 @@ export class FunctionRuntime {
       filename: "fleek:lockdown-plan",
     });
     this.lockdownPlan = result.plan ? { plain: script(false), checked: script(true), followed: 0, verified: false } : null;
+  }
+
+  /**
+   * Drops `plan`, and every isolate built from it, spares and warm functions, the one whose check
+   * found what it missed included (requests running in one finish there): every isolate walks from now on.
+   */
+  private dropPlan(plan: LockdownPlan, missed = 0): void {
+    if (this.lockdownPlan !== plan) return;
+    this.lockdownPlan = null;
+    this.onPlanDropped(missed);
+    for (const spare of this.spares.filter((s) => s.plan === plan)) {
+      this.spares.splice(this.spares.indexOf(spare), 1);
+      spare.retire();
+    }
+    for (const [root, warm] of [...this.warm.entries()]) if (warm.plan === plan) this.drop(root, warm);
+    this.keepSpares();
   }
 
   /** Compiles `script` in `isolate` from its code cache, made by its first compilation. */

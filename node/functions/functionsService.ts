@@ -38,7 +38,7 @@ const STOPPED: ReadonlySet<FunctionFailure> = new Set(["cpu", "wall", "memory"])
 export async function startFunctionsService(context: ServiceContext): Promise<ServiceInstance> {
   const limits = functionLimitsFrom(context.options.limits);
   const runtime = new FunctionRuntime(limits, new Set(context.nodeHosts.map((h) => h.toLowerCase())), (missed) =>
-    context.logger.warn("the lockdown's plan missed intrinsics: dropped, with the isolates built from it; every isolate walks now", { missed }),
+    context.logger.warn("the lockdown's plan did not fit an isolate: dropped, with the isolates built from it; every isolate walks now", { missed }),
   );
   const sources = new FunctionSources(context.gatewayUrl, limits);
   return {

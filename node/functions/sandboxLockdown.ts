@@ -25,24 +25,30 @@
  * every isolate built from it when a check finds anything (functionRuntime.ts).
  *
  * Evaluated as a function expression: the prelude calls it with its own globals defined, as
- * `(plan?, check?)`. It returns `{ plan?, checked, missed }`: the plan of its walk when it walked
- * without one (none when a key is a symbol other than a well-known one, which a plan cannot name);
+ * `(plan?, check?, wantPlan?)`. It returns `{ plan?, checked, missed }`: the plan of its walk when
+ * it walked without one and `wantPlan` (none when a key is a symbol other than a well-known one,
+ * which a plan cannot name);
  * whether it checked a plan; how many objects a check found not frozen yet (all it found when the
  * plan led to something that is not an object, so it is not this isolate's).
  */
 export const SANDBOX_LOCKDOWN = String.raw`
-((plan, check) => {
+((plan, check, wantPlan) => {
   "use strict";
   const { freeze, getPrototypeOf, getOwnPropertyDescriptor, defineProperty, hasOwn, isFrozen } = Object;
   const ownKeys = Reflect.ownKeys;
   const isObject = (v) => (typeof v === "object" && v !== null) || typeof v === "function";
 
   // The inherited data properties code commonly shadows by assignment (SES "moderate" taming),
-  // before the walk, so their accessors are found and frozen with the rest.
+  // before the walk, so their accessors are found and frozen with the rest. The built-ins they
+  // replace are then held only by the getters' closures, which no walk of descriptors reaches:
+  // they are roots of the walk (\`shadowed\`), or a request could change what the next one calls
+  // (\`Object.prototype.hasOwnProperty.call = ...\`).
+  const shadowed = [];
   const shadowable = (prototype, key) => {
     const d = getOwnPropertyDescriptor(prototype, key);
     if (!d || !("value" in d) || !d.configurable) return;
     const value = d.value;
+    if (isObject(value)) shadowed.push(value);
     defineProperty(prototype, key, {
       get() { return value; },
       set(next) {
@@ -72,6 +78,7 @@ export const SANDBOX_LOCKDOWN = String.raw`
     getPrototypeOf(""[Symbol.iterator]()),
     getPrototypeOf("a".matchAll(/a/g)),
     getPrototypeOf(Uint8Array),
+    ...shadowed,
   ];
   // Iterator helpers (V8 12, Node 22): their prototypes are reachable from no global.
   if (typeof Iterator === "function" && typeof Iterator.from === "function") {
@@ -88,7 +95,7 @@ export const SANDBOX_LOCKDOWN = String.raw`
 
   // Walks everything reachable from the global object and the hidden intrinsics, key by key rather
   // than getOwnPropertyDescriptors (a descriptor map per object doubled its cost). With
-  // \`planned\`, counts what it finds that is not frozen yet.
+  // \`planned\`, counts what it finds that is not frozen yet; with \`wantPlan\`, makes a plan.
   const walk = (planned) => {
     const reached = new Map();
     const ops = [];
@@ -96,6 +103,7 @@ export const SANDBOX_LOCKDOWN = String.raw`
     const keyIndex = new Map();
     let nameable = true;
     const indexOf = (key) => {
+      if (!wantPlan) return 0;
       let index = keyIndex.get(key);
       if (index === undefined) {
         let encoded = key;
@@ -132,16 +140,25 @@ export const SANDBOX_LOCKDOWN = String.raw`
       if (!isObject(value) || value === globalThis || reached.has(value)) continue;
       const index = reached.size;
       reached.set(value, index);
-      ops.push(how, from, key);
+      if (wantPlan) ops.push(how, from, key);
       if (planned && !isFrozen(value)) missed++;
       pending.push(getPrototypeOf(value), PROTOTYPE, index, 0);
       follow(value, index);
     }
-    return { objects: reached.keys(), count: reached.size, plan: nameable ? { ops, keys } : undefined, missed };
+    return { objects: reached.keys(), count: reached.size, plan: wantPlan && nameable ? { ops, keys } : undefined, missed };
   };
 
-  // Follows a plan; undefined when a step does not reach an object (the plan is not this isolate's).
-  const reach = ({ ops, keys }) => {
+  // Follows a plan; undefined when a step does not reach an object, or throws (a property the plan
+  // read as data is an accessor here, whose getter refuses the prototype): the plan is not this
+  // isolate's.
+  const reach = (plan) => {
+    try {
+      return reachAll(plan);
+    } catch {
+      return undefined;
+    }
+  };
+  const reachAll = ({ ops, keys }) => {
     const objects = [];
     for (let i = 0; i < ops.length; i += 3) {
       const how = ops[i], from = ops[i + 1], owner = from < 0 ? globalThis : objects[from];

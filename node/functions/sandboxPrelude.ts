@@ -215,7 +215,7 @@ export function sandboxPrelude(envSource = "undefined"): string {
   // lockdown, set again after it for the host to read and delete before the function's module.
   const lockdownAsked = globalThis.__fleekLockdown;
   delete globalThis.__fleekLockdown;
-  const locked = ${SANDBOX_LOCKDOWN}(lockdownAsked?.plan, lockdownAsked?.check);
+  const locked = ${SANDBOX_LOCKDOWN}(lockdownAsked?.plan, lockdownAsked?.check, lockdownAsked?.wantPlan);
   if (lockdownAsked) globalThis.__fleekLockdown = locked;
   return run;
 })();

@@ -516,6 +516,8 @@ describe("function runtime (issue 19)", function () {
       for (const key of Reflect.ownKeys(o)) {
         const d = Object.getOwnPropertyDescriptor(o, key);
         stack.push(d.value, d.get, d.set);
+        // What an accessor hands out is reachable too: the lockdown's shadowing accessors return the built-in they replaced.
+        if (d.get) try { stack.push(d.get.call(o)); } catch {}
       }
     }
     const configurable = Reflect.ownKeys(globalThis).filter((k) => Object.getOwnPropertyDescriptor(globalThis, k).configurable).map(String);
@@ -550,6 +552,53 @@ describe("function runtime (issue 19)", function () {
       }
       expect(planOf(runtime)!.followed).to.be.at.least(4);
       expect(missed).to.deep.equal([]);
+    } finally {
+      runtime.close();
+    }
+  });
+
+  it("keeps the built-ins its shadowing accessors replaced frozen, in isolates that walked and that followed the plan", async () => {
+    // Object.prototype.hasOwnProperty and the others are assignable on a function's own objects
+    // through accessors; the functions they replaced stay frozen, or one request could make
+    // \`Object.prototype.hasOwnProperty.call(...)\` in the next return what it likes (review).
+    const attempt = `export default { fetch() {
+      const originals = [Object.prototype.hasOwnProperty, Object.prototype.toString, Object.prototype.valueOf, Object.prototype.isPrototypeOf,
+        Object.prototype.propertyIsEnumerable, Object.prototype.toLocaleString, Function.prototype.toString, Error.prototype.toString];
+      const refused = originals.map((f) => { try { Object.defineProperty(f, "call", { value: () => true }); return false; } catch (e) { return e instanceof TypeError; } });
+      return Response.json({ refused, own: Object.prototype.hasOwnProperty.call({}, "secret") });
+    } }`;
+    const runtime = new FunctionRuntime(DEFAULT_FUNCTION_LIMITS);
+    try {
+      for (let i = 0; i < 8; i++) {
+        const answer = JSON.parse(Buffer.from((await runtime.run(`shadowed-${i}`, `${attempt}// ${i}\n`, REQUEST)).body).toString()) as {
+          refused: boolean[];
+          own: boolean;
+        };
+        expect(answer, `function ${i}`).to.deep.equal({ refused: Array(8).fill(true), own: false });
+      }
+      // The later ones ran in isolates built from the plan.
+      expect(planOf(runtime)?.verified).to.equal(true);
+    } finally {
+      runtime.close();
+    }
+  });
+
+  it("drops a plan that does not fit an isolate, without failing a request: a step that meets a getter refusing its prototype", async () => {
+    const dropped: number[] = [];
+    const runtime = new FunctionRuntime(DEFAULT_FUNCTION_LIMITS, new Set(), (m) => dropped.push(m));
+    try {
+      await until(() => runtime.spareCount.built === 3 && planOf(runtime) !== undefined);
+      // Map, Map.prototype, then Map.prototype.size read as data: its getter throws on the prototype (review).
+      (runtime as unknown as { lockdownPlan: PlanState }).lockdownPlan = undefined;
+      (runtime as unknown as { learnLockdown(r: unknown, f: undefined): void }).learnLockdown(
+        { plan: { ops: [2, -1, 0, 2, 0, 1, 2, 1, 2], keys: ["Map", "prototype", "size"] }, checked: false, missed: 0 },
+        undefined,
+      );
+      for (let i = 0; i < 6; i++) expect((await walked(runtime, `unfit-${i}`)).open, `unfit-${i}`).to.deep.equal([]);
+      expect(planOf(runtime)).to.equal(null);
+      expect(dropped).to.have.length(1);
+      // It missed everything the walk then found.
+      expect(dropped[0]).to.be.above(700);
     } finally {
       runtime.close();
     }
