@@ -154,7 +154,7 @@ class WarmFunction {
   base!: Promise<{ context: ivm.Context; entry: ivm.Reference }>;
   /** Settles once the function's module is evaluated in `base`. */
   ready?: Promise<PreparedModule>;
-  /** The lockdown plan its context followed, if any (dropped with it when a check fails). */
+  /** The lockdown plan its context followed, if any (the isolate is dropped with the plan). */
   plan?: LockdownPlan;
   constructor(
     readonly isolate: ivm.Isolate,

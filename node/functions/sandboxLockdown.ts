@@ -27,9 +27,8 @@
  * Evaluated as a function expression: the prelude calls it with its own globals defined, as
  * `(plan?, check?, wantPlan?)`. It returns `{ plan?, checked, missed }`: the plan of its walk when
  * it walked without one and `wantPlan` (none when a key is a symbol other than a well-known one,
- * which a plan cannot name);
- * whether it checked a plan; how many objects a check found not frozen yet (all it found when the
- * plan led to something that is not an object, so it is not this isolate's).
+ * which a plan cannot name); whether it checked a plan; how many objects a check found not frozen
+ * yet (all the walk found when the plan did not fit: a step reached no object or threw).
  */
 export const SANDBOX_LOCKDOWN = String.raw`
 ((plan, check, wantPlan) => {

@@ -5,8 +5,8 @@
  * bundles and bodies, a crashed service process — each a clear status and reason, the node and
  * other functions serving on, consensus committing throughout.
  */
-import { readFileSync } from "node:fs";
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
 import * as os from "node:os";
 import { NodeClient } from "../../../node/client/client";
 import { SubmitStatus, type CommittedFrame } from "../../../node/client/protocol";
