@@ -37,6 +37,15 @@ export const SANDBOX_LOCKDOWN = String.raw`
   const ownKeys = Reflect.ownKeys;
   const isObject = (v) => (typeof v === "object" && v !== null) || typeof v === "function";
 
+  // RegExp's legacy statics (RegExp.$1, input, lastMatch, leftContext...) hold the last match made
+  // anywhere in the context: a request could read the previous one's (a token it matched in a
+  // cookie), or set \`RegExp.input\` for the next. Removed, as SES removes them (review).
+  for (const key of ownKeys(RegExp)) {
+    if (typeof key !== "string") continue;
+    const d = getOwnPropertyDescriptor(RegExp, key);
+    if (d.get && d.configurable) delete RegExp[key];
+  }
+
   // The inherited data properties code commonly shadows by assignment (SES "moderate" taming),
   // before the walk, so their accessors are found and frozen with the rest. The built-ins they
   // replace are then held only by the getters' closures, which no walk of descriptors reaches:
@@ -164,7 +173,11 @@ export const SANDBOX_LOCKDOWN = String.raw`
       let value;
       if (how === HIDDEN) value = hidden[from];
       else if (how === PROTOTYPE) value = getPrototypeOf(owner);
-      else if (how === VALUE) value = owner[keyOf(keys[ops[i + 2]])];
+      else if (how === VALUE) {
+        // An own property, as the walk found it: an inherited one means the plan is not this isolate's.
+        const key = keyOf(keys[ops[i + 2]]);
+        value = hasOwn(owner, key) ? owner[key] : undefined;
+      }
       else {
         const d = getOwnPropertyDescriptor(owner, keyOf(keys[ops[i + 2]]));
         value = d && (how === GETTER ? d.get : d.set);
