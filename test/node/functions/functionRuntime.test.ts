@@ -528,6 +528,8 @@ describe("function runtime (issue 19)", function () {
     return Response.json({ reached: seen.size, open, configurable });
   } }`;
   type Walked = { reached: number; open: string[]; configurable: string[] };
+  // The walk takes ~10-20 ms of CPU; V8's timeout is a wall-clock timer, which a loaded machine stretches.
+  const WALK_LIMITS = { ...DEFAULT_FUNCTION_LIMITS, cpuMs: 10_000 };
   const walked = async (runtime: FunctionRuntime, root: string): Promise<Walked> =>
     JSON.parse(Buffer.from((await runtime.run(root, `${FROZEN_WALK}// ${root}\n`, REQUEST)).body).toString()) as Walked;
   type PlanState = { verified: boolean; followed: number; plain: { source: string } } | null | undefined;
@@ -538,7 +540,7 @@ describe("function runtime (issue 19)", function () {
 
   it("builds isolates from the lockdown's plan once a check passed, as frozen as the walk leaves them", async () => {
     const missed: number[] = [];
-    const runtime = new FunctionRuntime(DEFAULT_FUNCTION_LIMITS, new Set(), (m) => missed.push(m));
+    const runtime = new FunctionRuntime(WALK_LIMITS, new Set(), (m) => missed.push(m));
     try {
       // The spares built as the runtime starts walk; the first of them made the plan.
       await until(() => runtime.spareCount.built === 3);
@@ -612,7 +614,7 @@ describe("function runtime (issue 19)", function () {
 
   it("drops a plan that does not fit an isolate, without failing a request: a step that meets a getter refusing its prototype", async () => {
     const dropped: number[] = [];
-    const runtime = new FunctionRuntime(DEFAULT_FUNCTION_LIMITS, new Set(), (m) => dropped.push(m));
+    const runtime = new FunctionRuntime(WALK_LIMITS, new Set(), (m) => dropped.push(m));
     try {
       await until(() => runtime.spareCount.built === 3 && planOf(runtime) !== undefined);
       // Map, Map.prototype, then Map.prototype.size read as data: its getter throws on the prototype (review).
@@ -633,7 +635,7 @@ describe("function runtime (issue 19)", function () {
 
   it("drops a plan a check finds incomplete, with the isolates built from it, and walks again", async () => {
     const missed: number[] = [];
-    const runtime = new FunctionRuntime(DEFAULT_FUNCTION_LIMITS, new Set(), (m) => missed.push(m));
+    const runtime = new FunctionRuntime(WALK_LIMITS, new Set(), (m) => missed.push(m));
     const learn = (plan: unknown) =>
       (runtime as unknown as { learnLockdown(r: unknown, f: undefined): void }).learnLockdown({ plan, checked: false, missed: 0 }, undefined);
     try {
