@@ -58,6 +58,7 @@ export async function startFaultProxy(upstream: string, plan: FaultPlan): Promis
   const count = (kind: string) => (counts[kind] = (counts[kind] ?? 0) + 1);
   const refusals = Object.entries(RANGE_REFUSALS).filter(([name]) => !plan.refusals || plan.refusals.includes(name));
   let refusalTurn = 0;
+  let forced = 0;
   const hanging = new Set<http.ServerResponse>();
   const send = (res: http.ServerResponse, status: number, body: unknown, id: unknown, headers: Record<string, string> = {}) => {
     const text = typeof body === "string" ? body : JSON.stringify({ ...(body as object), id });
@@ -68,27 +69,31 @@ export async function startFaultProxy(upstream: string, plan: FaultPlan): Promis
     for await (const c of req) chunks.push(c as Buffer);
     const call = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { id: unknown; method: string; params: unknown[] };
     count(`call ${call.method}`);
-    // The first calls fail once in each way, so every run sees every kind; then at random.
-    const calls = Object.entries(counts).reduce((n, [k, v]) => (k.startsWith("call ") ? n + v : n), 0);
-    const roll =
-      calls >= 2 && calls <= 5 ? [0, plan.rateLimit, plan.rateLimit + plan.drop, plan.rateLimit + plan.drop + plan.hang][calls - 2] + 1e-9 : random();
-    if (roll < plan.rateLimit) return (count("429"), send(res, 429, "Too Many Requests", call.id, { "retry-after": "0" }));
-    if (roll < plan.rateLimit + plan.drop) return (count("dropped"), req.socket.destroy());
-    if (roll < plan.rateLimit + plan.drop + plan.hang) return (count("hang"), hanging.add(res));
-    if (roll < plan.rateLimit + plan.drop + plan.hang + plan.serverError) return (count("503"), send(res, 503, "Service Unavailable", call.id));
     let span = 1;
     let from = 0;
     if (call.method === "eth_getLogs") {
       const filter = call.params[0] as { fromBlock: string; toBlock: string };
       from = Number(filter.fromBlock);
       span = Number(filter.toBlock) - from + 1;
-      if (span > plan.maxRange) {
-        const [name, refuse] = refusals[refusalTurn++ % refusals.length];
-        count(`refused ${name}`);
-        const { status, body } = refuse(from, from + span - 1, plan.maxRange);
-        return send(res, status, body, call.id);
-      }
     }
+    const refuseRange = () => {
+      const [name, refuse] = refusals[refusalTurn++ % refusals.length];
+      count(`refused ${name}`);
+      const { status, body } = refuse(from, from + span - 1, plan.maxRange);
+      return send(res, status, body, call.id);
+    };
+    // The first range over the cap is refused whatever the roll: a fetcher that shrinks its range
+    // after the forced faults below could otherwise never send one (seed 2070468635 did not).
+    if (span > plan.maxRange && refusalTurn === 0) return refuseRange();
+    // The calls after the first fail once in each way, so every run sees every kind; then at random.
+    const calls = Object.entries(counts).reduce((n, [k, v]) => (k.startsWith("call ") ? n + v : n), 0);
+    const forcedRolls = [0, plan.rateLimit, plan.rateLimit + plan.drop, plan.rateLimit + plan.drop + plan.hang];
+    const roll = calls >= 2 && forced < forcedRolls.length ? forcedRolls[forced++] + 1e-9 : random();
+    if (roll < plan.rateLimit) return (count("429"), send(res, 429, "Too Many Requests", call.id, { "retry-after": "0" }));
+    if (roll < plan.rateLimit + plan.drop) return (count("dropped"), req.socket.destroy());
+    if (roll < plan.rateLimit + plan.drop + plan.hang) return (count("hang"), hanging.add(res));
+    if (roll < plan.rateLimit + plan.drop + plan.hang + plan.serverError) return (count("503"), send(res, 503, "Service Unavailable", call.id));
+    if (span > plan.maxRange) return refuseRange();
     if (plan.latencyMs) await new Promise((r) => setTimeout(r, plan.latencyMs));
     const upstreamRes = await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(call) });
     const answer = (await upstreamRes.json()) as { result?: unknown };
