@@ -23,6 +23,13 @@ export interface FunctionLimits {
   codeCacheBytes: number;
 }
 
+/**
+ * Runtime threads unless the node's config says: one, the runtime on the service's own thread. On
+ * 2 cores, two threads (functionThreads.ts) cost warm requests more than they gave cold ones
+ * (docs/functions.md "Runtime threads").
+ */
+export const DEFAULT_RUNTIME_THREADS = 1;
+
 /** The defaults; a node overrides any of them in its config (`services.functions.limits`). */
 export const DEFAULT_FUNCTION_LIMITS: FunctionLimits = {
   memoryMiB: 128,
@@ -73,4 +80,15 @@ export function functionLimitsFrom(raw: unknown): FunctionLimits {
   }
   if (limits.memoryMiB < 8) throw new Error("config: function limit memoryMiB must be at least 8");
   return limits;
+}
+
+/** Most runtime threads a node may ask for (`services.functions.threads`): each holds its own spares and V8 heaps. */
+export const MAX_RUNTIME_THREADS = 16;
+
+/** The functions service's runtime threads from its config (`services.functions.threads`), or `fallback`. */
+export function runtimeThreadsFrom(raw: unknown, fallback = DEFAULT_RUNTIME_THREADS): number {
+  if (raw === undefined) return fallback;
+  if (!Number.isSafeInteger(raw) || (raw as number) < 1 || (raw as number) > MAX_RUNTIME_THREADS)
+    throw new Error(`config: services.functions.threads must be an integer from 1 to ${MAX_RUNTIME_THREADS}`);
+  return raw as number;
 }

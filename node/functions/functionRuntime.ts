@@ -253,6 +253,15 @@ export class FunctionRuntime {
   }
 
   /**
+   * Whether a request for `root` with a `memoryMiB` heap would find the function's isolate, its
+   * module prepared or being prepared: {@link run} would not read its source.
+   */
+  holds(root: string, memoryMiB: number): boolean {
+    const warm = this.warm.peek(root);
+    return warm !== undefined && warm.ready !== undefined && !warm.isolate.isDisposed && warm.memoryMiB === memoryMiB;
+  }
+
+  /**
    * Runs the module `source` (content root `root`) on `request` under `limits` (the node's, or
    * those registered for the function: functionLimits.ts effectiveLimits); rejects with
    * {@link FunctionError}, which carries the CPU time used when a limit stopped the run.

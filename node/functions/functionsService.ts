@@ -12,10 +12,11 @@ import { requestHash, responseHash } from "../acks/computeReceipt";
 import { METER_HEADER, type InvocationMeter } from "../acks/computeDesk";
 import type { ServiceAnswer, ServiceRequest } from "../services/serviceChannel";
 import type { ServiceContext, ServiceInstance } from "../services/serviceContract";
-import { effectiveLimits, functionLimitsFrom, LIMITS_HEADER, type FunctionLimits, type RegisteredLimits } from "./functionLimits";
+import { effectiveLimits, functionLimitsFrom, runtimeThreadsFrom, LIMITS_HEADER, type FunctionLimits, type RegisteredLimits } from "./functionLimits";
 import { BadFunctionPath, functionRootOf } from "./functionPath";
 import { readBoundedBody, readGatewayContent, ServiceRefusal } from "../services/serviceInput";
 import { FunctionError, FunctionRuntime, type FunctionFailure, type FunctionRequest } from "./functionRuntime";
+import { FunctionThreads, type FunctionRunner } from "./functionThreads";
 
 /** The HTTP status of each failure; the body says which limit or error it was. */
 const FAILURE_STATUS: Record<FunctionFailure, number> = {
@@ -37,9 +38,27 @@ const STOPPED: ReadonlySet<FunctionFailure> = new Set(["cpu", "wall", "memory"])
 /** Starts the service (called in its own process by the service framework). */
 export async function startFunctionsService(context: ServiceContext): Promise<ServiceInstance> {
   const limits = functionLimitsFrom(context.options.limits);
-  const runtime = new FunctionRuntime(limits, new Set(context.nodeHosts.map((h) => h.toLowerCase())), (missed) =>
-    context.logger.warn("the lockdown's plan did not fit an isolate: dropped, with the isolates built from it; every isolate walks now", { missed }),
-  );
+  const refusedHosts = context.nodeHosts.map((h) => h.toLowerCase());
+  const onPlanDropped = (missed: number) =>
+    context.logger.warn("the lockdown's plan did not fit an isolate: dropped, with the isolates built from it; every isolate walks now", { missed });
+  const threads = runtimeThreadsFrom(context.options.threads);
+  // One runtime on this thread unless the node asks for more (docs/functions.md "Runtime threads").
+  const runtime: FunctionRunner =
+    threads === 1
+      ? new FunctionRuntime(limits, new Set(refusedHosts), onPlanDropped)
+      : await FunctionThreads.start(
+          limits,
+          refusedHosts,
+          {
+            onPlanDropped,
+            onThreadFailed: (reason) => {
+              // A fault of ours: the supervisor restarts the service, with its backoff.
+              context.logger.error("a function runtime thread stopped: the service restarts", { reason });
+              process.exit(1);
+            },
+          },
+          threads,
+        );
   const sources = new FunctionSources(context.gatewayUrl, limits);
   return {
     invoke: async (request) => {
@@ -61,7 +80,7 @@ function errorAnswer(status: number, message: string, headers: Record<string, st
   return { status, headers: { ...headers, "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ error: message })) };
 }
 
-async function serve(runtime: FunctionRuntime, sources: FunctionSources, nodeLimits: FunctionLimits, req: ServiceRequest): Promise<ServiceAnswer> {
+async function serve(runtime: FunctionRunner, sources: FunctionSources, nodeLimits: FunctionLimits, req: ServiceRequest): Promise<ServiceAnswer> {
   const url = new URL(req.url, "http://function");
   const root = functionRootOf(url.pathname);
   const limits = effectiveLimits(nodeLimits, registeredLimits(req.headers[LIMITS_HEADER]));

@@ -4,7 +4,7 @@
  * and loads its module in the service's own process.
  */
 import { agentsConfigFrom } from "../agents/agentsConfig";
-import { functionLimitsFrom } from "../functions/functionLimits";
+import { functionLimitsFrom, runtimeThreadsFrom } from "../functions/functionLimits";
 import type { ServiceContext, ServiceInstance } from "./serviceContract";
 
 interface CatalogEntry {
@@ -17,8 +17,9 @@ interface CatalogEntry {
 const CATALOG: Record<string, CatalogEntry> = {
   functions: {
     check: (options) => {
-      for (const key of Object.keys(options)) if (key !== "limits") throw new Error(`config: unknown key services.functions.${key}`);
+      for (const key of Object.keys(options)) if (key !== "limits" && key !== "threads") throw new Error(`config: unknown key services.functions.${key}`);
       functionLimitsFrom(options.limits);
+      runtimeThreadsFrom(options.threads);
     },
     start: async (context) => (await import("../functions/functionsService")).startFunctionsService(context),
   },

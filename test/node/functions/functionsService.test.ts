@@ -26,49 +26,51 @@ function expectedRequestHash(method: string, target: string, body: string): stri
     .digest("hex");
 }
 
-describe("functions service (issue 19: what it meters)", function () {
-  this.timeout(30_000);
-  let service: ServiceInstance;
+for (const options of [{}, { threads: 2 }]) {
+  describe(`functions service (issue 19: what it meters), options ${JSON.stringify(options)}`, function () {
+    this.timeout(30_000);
+    let service: ServiceInstance;
 
-  before(async () => {
-    service = await startFunctionsService({
-      id: "functions",
-      options: {},
-      gatewayUrl: "http://127.0.0.1:9",
-      nodeHosts: [],
-      dataDir: "",
-      logger: new Logger({ service: "functions-test" }),
+    before(async () => {
+      service = await startFunctionsService({
+        id: "functions",
+        options,
+        gatewayUrl: "http://127.0.0.1:9",
+        nodeHosts: [],
+        dataDir: "",
+        logger: new Logger({ service: "functions-test" }),
+      });
+    });
+    after(async () => service.close());
+
+    const invoke = (headers: Record<string, string>, body: string) =>
+      service.invoke({
+        method: "POST",
+        url: `/fn/blake3/${ROOT}/p?q=1`,
+        headers: { host: "node", "content-length": String(Buffer.byteLength(body)), ...headers },
+        body: (async function* () {
+          yield Buffer.from(body);
+        })(),
+        attachment: { key: ROOT, bytes: Buffer.from(SOURCE) },
+      });
+
+    it("meters an invocation only when the gateway asks (a paid node), and the function never sees the request for it", async () => {
+      const unpaid = await invoke({}, "first");
+      expect(unpaid.status).to.equal(200);
+      expect(JSON.parse(Buffer.from(unpaid.body).toString())).to.deep.equal({ meterHeader: null, body: "first" });
+      expect(unpaid.headers["x-fleek-function"]).to.equal(ROOT);
+      expect(unpaid.headers).to.not.have.property("x-fleek-meter");
+
+      const paid = await invoke({ "x-fleek-meter": "1" }, "second");
+      expect(paid.status).to.equal(200);
+      const answered = Buffer.from(paid.body);
+      expect(JSON.parse(answered.toString())).to.deep.equal({ meterHeader: null, body: "second" });
+      const meter = JSON.parse(paid.headers["x-fleek-meter"]) as Record<string, unknown>;
+      expect(meter.root).to.equal(ROOT);
+      expect(meter.requestHash).to.equal(expectedRequestHash("POST", "/p?q=1", "second"));
+      expect(meter.responseHash).to.equal(createHash("sha256").update(answered).digest("hex"));
+      expect(meter.egressBytes).to.equal(answered.length);
+      expect(meter.cpuUs).to.be.a("number").and.greaterThan(0);
     });
   });
-  after(async () => service.close());
-
-  const invoke = (headers: Record<string, string>, body: string) =>
-    service.invoke({
-      method: "POST",
-      url: `/fn/blake3/${ROOT}/p?q=1`,
-      headers: { host: "node", "content-length": String(Buffer.byteLength(body)), ...headers },
-      body: (async function* () {
-        yield Buffer.from(body);
-      })(),
-      attachment: { key: ROOT, bytes: Buffer.from(SOURCE) },
-    });
-
-  it("meters an invocation only when the gateway asks (a paid node), and the function never sees the request for it", async () => {
-    const unpaid = await invoke({}, "first");
-    expect(unpaid.status).to.equal(200);
-    expect(JSON.parse(Buffer.from(unpaid.body).toString())).to.deep.equal({ meterHeader: null, body: "first" });
-    expect(unpaid.headers["x-fleek-function"]).to.equal(ROOT);
-    expect(unpaid.headers).to.not.have.property("x-fleek-meter");
-
-    const paid = await invoke({ "x-fleek-meter": "1" }, "second");
-    expect(paid.status).to.equal(200);
-    const answered = Buffer.from(paid.body);
-    expect(JSON.parse(answered.toString())).to.deep.equal({ meterHeader: null, body: "second" });
-    const meter = JSON.parse(paid.headers["x-fleek-meter"]) as Record<string, unknown>;
-    expect(meter.root).to.equal(ROOT);
-    expect(meter.requestHash).to.equal(expectedRequestHash("POST", "/p?q=1", "second"));
-    expect(meter.responseHash).to.equal(createHash("sha256").update(answered).digest("hex"));
-    expect(meter.egressBytes).to.equal(answered.length);
-    expect(meter.cpuUs).to.be.a("number").and.greaterThan(0);
-  });
-});
+}
