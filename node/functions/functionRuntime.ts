@@ -258,7 +258,7 @@ export class FunctionRuntime {
    */
   holds(root: string, memoryMiB: number): boolean {
     const warm = this.warm.peek(root);
-    return warm !== undefined && warm.ready !== undefined && !warm.isolate.isDisposed && warm.memoryMiB === memoryMiB;
+    return warm !== undefined && !warm.isolate.isDisposed && warm.memoryMiB === memoryMiB;
   }
 
   /**
@@ -686,7 +686,8 @@ function compileScript(
   return { compiled, made: (compiled as unknown as ivm.CachedDataResult).cachedData };
 }
 
-function messageOf(error: unknown): string {
+/** An error's message, or the thrown value as a string. */
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 

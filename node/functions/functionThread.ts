@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { FunctionLimits } from "./functionLimits";
-import { FunctionError, FunctionRuntime, type FunctionFailure, type FunctionRequest, type MeteredResponse } from "./functionRuntime";
+import { FunctionError, FunctionRuntime, messageOf, type FunctionFailure, type FunctionRequest, type MeteredResponse } from "./functionRuntime";
 import { ownedBuffer } from "./functionThreads";
 
 /** What the service's thread sends: a request to run, or `{ close: true }`. */
@@ -38,26 +38,35 @@ const { limits, refusedHosts } = workerData as ThreadData;
 const post = (message: ThreadMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 const runtime = new FunctionRuntime(limits, new Set(refusedHosts), (missed) => post({ planDropped: missed }));
 
+/** Runs not yet answered: a closing thread ends once they are. */
+let running = 0;
+let closing = false;
+
 port.on("message", (call: ThreadOrder) => {
   if ("close" in call) {
-    // Disposed here, by the thread that made them: terminating a thread while isolated-vm still
-    // ran its isolates hung terminate() now and then. The thread ends once its loop is empty.
+    // Disposed here, by the thread that made them, once no run holds one: terminating a thread
+    // while isolated-vm still ran its isolates hung terminate() now and then. The thread ends once
+    // its port is closed and its loop empty.
+    closing = true;
     runtime.close();
-    port.close();
+    if (running === 0) port.close();
     return;
   }
   // Checked in the same turn as run() takes the isolate, so it cannot be evicted between the two.
   if (call.source === undefined && !runtime.holds(call.root, call.limits.memoryMiB)) return post({ id: call.id, needSource: true });
-  runtime.run(call.root, call.source ?? "", call.request, call.limits).then(
-    (ok) => post({ id: call.id, ok }, ownedBuffer(ok.body)),
-    (error: unknown) =>
-      post({
-        id: call.id,
-        failed:
-          error instanceof FunctionError
-            ? { failure: error.failure, message: error.message, cpuUs: error.cpuUs }
-            : { message: error instanceof Error ? error.message : String(error) },
-      }),
-  );
+  running++;
+  runtime
+    .run(call.root, call.source ?? "", call.request, call.limits)
+    .then(
+      (ok) => post({ id: call.id, ok }, ownedBuffer(ok.body)),
+      (error: unknown) =>
+        post({
+          id: call.id,
+          failed: error instanceof FunctionError ? { failure: error.failure, message: error.message, cpuUs: error.cpuUs } : { message: messageOf(error) },
+        }),
+    )
+    .finally(() => {
+      if (--running === 0 && closing) port.close();
+    });
 });
 post({ ready: true });

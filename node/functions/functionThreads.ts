@@ -43,7 +43,7 @@ export class FunctionThreads {
   private readonly affinity = new LRUCache<string, RuntimeThread>({ max: AFFINITY_ROOTS });
   private nextCold = 0;
   private nextId = 0;
-  private closing = false;
+  private closed?: Promise<void>;
 
   private constructor(
     private readonly threads: RuntimeThread[],
@@ -63,9 +63,8 @@ export class FunctionThreads {
         waiting?.reject(error);
       });
       const failed = (reason: string) => {
-        if (this.closing) return;
-        for (const { reject } of thread.pending.values()) reject(new Error(`the function runtime thread stopped: ${reason}`));
-        thread.pending.clear();
+        if (this.closed) return;
+        this.refusePending(thread, `the function runtime thread stopped: ${reason}`);
         events.onThreadFailed(reason);
       };
       thread.worker.on("error", (error) => failed(error.message));
@@ -82,7 +81,7 @@ export class FunctionThreads {
       limits: { ...limits, warmIsolates: Math.ceil(limits.warmIsolates / count), codeCacheBytes: Math.ceil(limits.codeCacheBytes / count) },
       refusedHosts: [...refusedHosts],
     };
-    const threads = Array.from({ length: Math.max(1, count) }, () => {
+    const threads = Array.from({ length: count }, () => {
       // A worker thread takes no --import hooks on Node 20: it registers tsx itself to load the TypeScript entry.
       const worker = new Worker(`require("tsx/cjs"); require(${JSON.stringify(THREAD)});`, { eval: true, workerData: data });
       return { worker, pending: new Map() } satisfies RuntimeThread;
@@ -112,31 +111,46 @@ export class FunctionThreads {
 
   /** {@link FunctionRuntime.run} on the thread that serves `root`. */
   run(root: string, source: string, request: FunctionRequest, limits: FunctionLimits): Promise<MeteredResponse> {
+    if (this.closed) return Promise.reject(new Error("the functions service closed"));
     const known = this.affinity.get(root);
     const thread = known ?? this.coldThread(root);
     // A thread that served the root likely holds it warm: its source (up to a 1 MiB copy) is sent
-    // only if the thread asks (`needSource`), which costs a root it evicted one more hop.
-    const call: ThreadCall = { id: this.nextId++, root, source: known ? undefined : source, request, limits };
+    // only if the thread asks (`needSource`), which costs a root it evicted one more hop. A body
+    // that is a view of a larger buffer (Node's 8 KiB pool for a small one) is cut to its own
+    // bytes: the whole buffer would be copied across. It is copied, not moved: the service hashes
+    // it for the receipt afterwards.
+    const body = request.body && ownedBuffer(request.body).length === 0 ? new Uint8Array(request.body) : request.body;
+    const call: ThreadCall = { id: this.nextId++, root, source: known ? undefined : source, request: { ...request, body }, limits };
     return new Promise<MeteredResponse>((resolve, reject) => {
       thread.pending.set(call.id, { call, source, resolve, reject });
-      // The request's body is copied, not moved: the service hashes it for the receipt afterwards.
       thread.worker.postMessage(call);
     });
   }
 
-  /** Disposes every isolate and stops the threads. */
-  async close(): Promise<void> {
-    this.closing = true;
+  /** Disposes every isolate and stops the threads; requests not answered yet are refused. */
+  close(): Promise<void> {
+    this.closed ??= this.stop();
+    return this.closed;
+  }
+
+  private async stop(): Promise<void> {
+    for (const thread of this.threads) this.refusePending(thread, "the functions service closed");
     await Promise.all(
       this.threads.map(async ({ worker }) => {
         const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
         worker.postMessage({ close: true } satisfies ThreadOrder);
-        // A thread whose loop stays busy (a request still running) is terminated, its isolates disposed by then.
-        const late = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);
-        await exited;
-        clearTimeout(late);
+        // A thread whose runs do not end (a function awaiting forever, until its wall limit) is
+        // terminated; one whose termination hangs is left to the process's exit.
+        if (await settlesWithin(exited, CLOSE_GRACE_MS)) return;
+        void worker.terminate();
+        if (!(await settlesWithin(exited, CLOSE_GRACE_MS))) worker.unref();
       }),
     );
+  }
+
+  private refusePending(thread: RuntimeThread, reason: string): void {
+    for (const { reject } of thread.pending.values()) reject(new Error(reason));
+    thread.pending.clear();
   }
 
   /** The thread a root no thread served goes to. */
@@ -152,10 +166,21 @@ export class FunctionThreads {
   }
 }
 
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
- * The buffer under `bytes` when `bytes` is all of it, to move between threads rather than copy:
- * a fresh copy costs this machine's page faults (a 1 MB body 1.2-2.8 ms); a view into a larger
- * buffer is copied.
+ * The buffer under `bytes` when `bytes` is all of it, to move between threads rather than copy (a
+ * fresh copy costs this machine's page faults: a 1 MB body 1.2-2.8 ms); none for a view of a
+ * larger buffer, which would carry the whole buffer across.
  */
 export function ownedBuffer(bytes: Uint8Array): ArrayBuffer[] {
   const buffer = bytes.buffer;

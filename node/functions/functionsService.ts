@@ -32,6 +32,9 @@ const FAILURE_STATUS: Record<FunctionFailure, number> = {
 const SOURCE_CACHE_BYTES = 64 * 1024 * 1024;
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "trailer", "te"]);
 
+/** How long a service whose runtime thread stopped answers its refused requests before it exits. */
+const THREAD_FAILED_EXIT_MS = 200;
+
 /** Failures that stop a run partway: what it used until then is metered and charged. */
 const STOPPED: ReadonlySet<FunctionFailure> = new Set(["cpu", "wall", "memory"]);
 
@@ -52,9 +55,10 @@ export async function startFunctionsService(context: ServiceContext): Promise<Se
           {
             onPlanDropped,
             onThreadFailed: (reason) => {
-              // A fault of ours: the supervisor restarts the service, with its backoff.
+              // A fault of ours: the supervisor restarts the service, with its backoff, once the
+              // thread's refused requests were answered (500).
               context.logger.error("a function runtime thread stopped: the service restarts", { reason });
-              process.exit(1);
+              setTimeout(() => process.exit(1), THREAD_FAILED_EXIT_MS);
             },
           },
           threads,

@@ -115,6 +115,19 @@ export function sandboxPrelude(envSource = "undefined"): string {
     if (units.length > 0) flush();
     return s;
   };
+  // A view over a buffer of its own, for what leaves the isolate: isolated-vm copies a view's whole
+  // buffer out, so a 1-byte view of 64 MiB cost the host a 64 MiB copy, off the function's clock.
+  // The getters are read now, before the function could reach them; new Uint8Array(view) copies only the view.
+  const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
+  const viewLength = Object.getOwnPropertyDescriptor(typedArrayProto, "byteLength").get;
+  const viewBuffer = Object.getOwnPropertyDescriptor(typedArrayProto, "buffer").get;
+  const bufferLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+  const ownBytes = (bytes) => {
+    try {
+      if (bufferLength.call(viewBuffer.call(bytes)) === viewLength.call(bytes)) return bytes;
+    } catch {}
+    return new Uint8Array(bytes);
+  };
   const toBytes = (body) =>
     body == null ? null
     : typeof body === "string" ? encodeUtf8(body)
@@ -176,7 +189,7 @@ export function sandboxPrelude(envSource = "undefined"): string {
   }
   async function fetch(input, init = {}) {
     const request = new Request(input, init);
-    const r = await hostFetch.apply(undefined, [request.url, request.method, [...request.headers], request._bytes], {
+    const r = await hostFetch.apply(undefined, [request.url, request.method, [...request.headers], request._bytes && ownBytes(request._bytes)], {
       arguments: { copy: true }, result: { promise: true, copy: true },
     });
     if (r.error !== undefined) throw new TypeError(r.error);
@@ -206,7 +219,7 @@ export function sandboxPrelude(envSource = "undefined"): string {
         : Response.json(result);
     }
     const body = result._bytes;
-    return { status: result.status, headers: [...result.headers], body: body ?? new Uint8Array(0) };
+    return { status: result.status, headers: [...result.headers], body: body ? ownBytes(body) : new Uint8Array(0) };
   }
   for (const [name, value] of Object.entries({ Headers, Request, Response, fetch, TextEncoder, TextDecoder, console, ...(URL ? { URL, URLSearchParams } : {}) })) {
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });

@@ -199,6 +199,30 @@ describe("function runtime (issue 19)", function () {
     }
   });
 
+  it("answers a body that is a view of a larger buffer with the view's bytes alone, copied on the function's clock", async () => {
+    const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 10_000 });
+    const source = `export default { fetch(request) {
+      const big = new Uint8Array(64 << 20); big[7] = 42;
+      const view = request.url.endsWith("/fake") ? Object.create(Uint8Array.prototype) : big.subarray(7, 9);
+      return new Response(view);
+    } }`;
+    try {
+      const answer = await runtime.run("view", source, REQUEST);
+      expect([...answer.body]).to.deep.equal([42, 0]);
+      // Not the 64 MiB buffer under the view: the host copied that out of the isolate, off the clock.
+      expect(answer.body.buffer.byteLength).to.be.below(1024);
+      // Something that only claims Uint8Array's prototype is the function's own error.
+      const fake = await runtime.run("view", source, { ...REQUEST, url: "http://fn/fake" }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(fake).to.be.instanceOf(FunctionError);
+      expect((fake as FunctionError).failure).to.equal("threw");
+    } finally {
+      runtime.close();
+    }
+  });
+
   it("shares an isolate's CPU among the requests it serves at once: four overlapping requests are charged their own work, not each other's", async () => {
     const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 10_000 });
     // Works, then awaits a subrequest the host refuses at once, five times: requests sent together

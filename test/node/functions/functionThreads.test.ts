@@ -125,6 +125,31 @@ describe("function runtime threads (issue 19)", function () {
     expect(await count("c")).to.equal("1");
   });
 
+  it("closes with requests in flight: they are refused, a function awaiting forever does not hold the close, and later calls are refused", async () => {
+    const pool = await start(2);
+    const forever = pool.run("forever", `export default { fetch() { return new Promise(() => {}); } }`, REQUEST, DEFAULT_FUNCTION_LIMITS);
+    // A cold root whose isolate is still being built when the close arrives.
+    const building = pool.run("building", `export default { fetch() { return new Response("x"); } }`, REQUEST, { ...DEFAULT_FUNCTION_LIMITS, memoryMiB: 64 });
+    const started = performance.now();
+    const closing = pool.close();
+    expect(pool.close()).to.equal(closing);
+    for (const run of [forever, building]) {
+      const error = await run.then(
+        () => expect.fail("answered"),
+        (e: unknown) => e as Error,
+      );
+      expect(error.message).to.equal("the functions service closed");
+    }
+    await closing;
+    // The thread whose run never ends is terminated after its grace (2 s), well before the 15 s wall limit.
+    expect(performance.now() - started).to.be.below(10_000);
+    const late = await pool.run("late", `export default { fetch() { return new Response("x"); } }`, REQUEST, DEFAULT_FUNCTION_LIMITS).then(
+      () => "answered",
+      (e: unknown) => (e as Error).message,
+    );
+    expect(late).to.equal("the functions service closed");
+  });
+
   it("takes its thread count from the config: 1 to 16, one by default", () => {
     expect(runtimeThreadsFrom(undefined)).to.equal(1);
     expect(runtimeThreadsFrom(1)).to.equal(1);
