@@ -2,6 +2,8 @@ import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
+// Its chai matchers check every compared value for a big number by failing requires: done once instead.
+import "./test/helpers/bigNumberCheck";
 
 /** Solidity compiler version; must equal the exact `solc` version pinned in package.json. */
 const SOLC_VERSION = "0.8.28";
