@@ -28,6 +28,18 @@ const ethersBigNumber = loaded("ethers", (m) => (m.ethers as Record<string, BigN
 const bnJs = loaded("bn.js", (m) => m as unknown as { isBN(value: unknown): boolean });
 const bigNumberJs = loaded("bignumber.js", (m) => m.BigNumber as BigNumberClass | undefined);
 
+/** A check that throws counts as no, as in hardhat's (bn.js's reads `constructor.wordSize`). */
+function says(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch {
+    return false;
+  }
+}
+
 const hardhatBigInt = requireAsHardhat("hardhat/common/bigInt") as { isBigNumber(value: unknown): boolean };
 hardhatBigInt.isBigNumber = (value) =>
-  typeof value === "bigint" || Boolean(ethersBigNumber?.isBigNumber(value)) || Boolean(bnJs?.isBN(value)) || Boolean(bigNumberJs?.isBigNumber(value));
+  typeof value === "bigint" ||
+  (ethersBigNumber !== undefined && says(() => ethersBigNumber.isBigNumber(value))) ||
+  (bnJs !== undefined && says(() => bnJs.isBN(value))) ||
+  (bigNumberJs !== undefined && says(() => bigNumberJs.isBigNumber(value)));
