@@ -85,9 +85,9 @@ export function functionLimitsFrom(raw: unknown): FunctionLimits {
 /** Most runtime threads a node may ask for (`services.functions.threads`): each holds its own spares and V8 heaps. */
 export const MAX_RUNTIME_THREADS = 16;
 
-/** The functions service's runtime threads from its config (`services.functions.threads`), or `fallback`. */
-export function runtimeThreadsFrom(raw: unknown, fallback = DEFAULT_RUNTIME_THREADS): number {
-  if (raw === undefined) return fallback;
+/** The functions service's runtime threads from its config (`services.functions.threads`), or the default. */
+export function runtimeThreadsFrom(raw: unknown): number {
+  if (raw === undefined) return DEFAULT_RUNTIME_THREADS;
   if (!Number.isSafeInteger(raw) || (raw as number) < 1 || (raw as number) > MAX_RUNTIME_THREADS)
     throw new Error(`config: services.functions.threads must be an integer from 1 to ${MAX_RUNTIME_THREADS}`);
   return raw as number;

@@ -257,8 +257,7 @@ export class FunctionRuntime {
    * module prepared or being prepared: {@link run} would not read its source.
    */
   holds(root: string, memoryMiB: number): boolean {
-    const warm = this.warm.peek(root);
-    return warm !== undefined && !warm.isolate.isDisposed && warm.memoryMiB === memoryMiB;
+    return serves(this.warm.peek(root), memoryMiB);
   }
 
   /**
@@ -423,7 +422,7 @@ export class FunctionRuntime {
 
   private warmFunction(root: string, memoryMiB: number): WarmFunction {
     const existing = this.warm.get(root);
-    if (existing && !existing.isolate.isDisposed && existing.memoryMiB === memoryMiB) return existing;
+    if (serves(existing, memoryMiB)) return existing;
     if (existing) this.drop(root, existing);
     // Spares have the node's heap limit; a function registered with a smaller one gets its own.
     const warm = memoryMiB === this.limits.memoryMiB ? (this.takeSpare() ?? this.newWarmFunction(memoryMiB)) : this.newWarmFunction(memoryMiB);
@@ -684,6 +683,11 @@ function compileScript(
   if (cache) return { compiled: isolate.compileScriptSync(source, { filename, cachedData: cache }) };
   const compiled = isolate.compileScriptSync(source, { filename, produceCachedData: true });
   return { compiled, made: (compiled as unknown as ivm.CachedDataResult).cachedData };
+}
+
+/** Whether `warm`, a root's kept isolate, serves its next request with a `memoryMiB` heap (else it is replaced). */
+function serves(warm: WarmFunction | undefined, memoryMiB: number): warm is WarmFunction {
+  return warm !== undefined && !warm.isolate.isDisposed && warm.memoryMiB === memoryMiB;
 }
 
 /** An error's message, or the thrown value as a string. */
