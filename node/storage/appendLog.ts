@@ -24,7 +24,7 @@ export interface RecordLocation {
 /**
  * Where and how opening a log found it damaged (everything from `offset` on was dropped):
  * - `torn`: the last record is cut short (a crash mid-write; it was never synced);
- * - `corrupt`: a complete record fails its CRC or is empty (the disk changed it, or a power loss
+ * - `corrupt`: a complete record fails its CRC, is empty or had its length changed (the disk changed it, or a power loss
  *   reordered the pages of a write that was never synced: the two cannot be told apart);
  * - `refused`: the caller's `onRecord` refused an intact record.
  */
@@ -292,12 +292,12 @@ function replay(fd: number, total: number, onRecord: (payload: Buffer, at: Recor
     const crc = chunk.readUInt32LE(4);
     if (len === 0) return damaged("corrupt"); // no record is empty: zeroed blocks, not a write
     if (pos + RECORD_HEADER + len > total) {
-      // Cut short, unless the rest is a complete record whose length field was changed (no
-      // record is near MAX_CHECKED_TAIL: a longer rest is not one record).
+      // Cut short, unless a complete record's length field was changed (no record is near
+      // MAX_CHECKED_TAIL: a longer rest is not one record).
       if (total - pos - RECORD_HEADER > MAX_CHECKED_TAIL) return damaged("corrupt");
       const rest = Buffer.allocUnsafe(total - pos - RECORD_HEADER);
       fs.readSync(fd, rest, 0, rest.length, pos + RECORD_HEADER);
-      return damaged(rest.length > 0 && crc32(rest) >>> 0 === crc ? "corrupt" : "torn");
+      return damaged(lengthWasChanged(rest, len, crc) ? "corrupt" : "torn");
     }
     const payload = Buffer.allocUnsafe(len);
     fs.readSync(fd, payload, 0, len, pos + RECORD_HEADER);
@@ -306,6 +306,31 @@ function replay(fd: number, total: number, onRecord: (payload: Buffer, at: Recor
     pos += RECORD_HEADER + len;
   }
   return pos;
+}
+
+/**
+ * Whether `rest`, the bytes after a header whose length `len` runs past the end of the file,
+ * holds a complete payload of CRC `crc` after all: the whole rest (the last record, its length
+ * changed), or a prefix whose length differs from `len` in one byte (a record before the last,
+ * with the records after it). A torn record's payload is cut short, so no prefix matches its CRC
+ * but by a 1-in-2^32 chance. The prefixes' CRCs are computed incrementally: one pass over `rest`.
+ */
+function lengthWasChanged(rest: Buffer, len: number, crc: number): boolean {
+  const lengths = new Set<number>(rest.length > 0 ? [rest.length] : []);
+  for (let shift = 0; shift < 32; shift += 8) {
+    for (let byte = 0; byte < 256; byte++) {
+      const candidate = ((len & ~(0xff << shift)) | (byte << shift)) >>> 0;
+      if (candidate > 0 && candidate <= rest.length) lengths.add(candidate);
+    }
+  }
+  let end = 0;
+  let sum = 0;
+  for (const length of [...lengths].sort((a, b) => a - b)) {
+    sum = crc32(rest.subarray(end, length), sum);
+    end = length;
+    if (sum >>> 0 === crc) return true;
+  }
+  return false;
 }
 
 /** Positional writev until every buffer is written (writev may write partially). */

@@ -138,6 +138,31 @@ describe("AppendLog", () => {
     expect(open()).to.deep.equal(["one"]);
     expect(damage).to.deep.equal([{ kind: "corrupt", offset: 11, dropped: 16 }]);
   });
+
+  it("calls a record before the last corrupt, not torn, when a changed byte of its length runs it past the end", async () => {
+    const file = path.join(tempDir(), "l.log");
+    const log = AppendLog.open(file, () => {});
+    for (const r of ["one", "two", "three", "four"]) log.append(Buffer.from(r));
+    await log.close();
+    const intact = fs.readFileSync(file);
+    // "two"'s header is at 11: its length 3 as bytes 03 00 00 00; the file is 47 bytes.
+    for (const [byte, value] of [
+      [0, 0xfc],
+      [0, 40],
+      [1, 0xff],
+      [2, 0x01],
+      [3, 0x80],
+    ]) {
+      const bytes = Buffer.from(intact);
+      bytes[11 + byte] = value;
+      fs.writeFileSync(file, bytes);
+      const damage: LogDamage[] = [];
+      const seen: string[] = [];
+      void AppendLog.open(file, (p) => void seen.push(p.toString()), { onDamage: (d) => void damage.push(d) }).close();
+      expect(seen, `byte ${byte} = ${value}`).to.deep.equal(["one"]);
+      expect(damage, `byte ${byte} = ${value}`).to.deep.equal([{ kind: "corrupt", offset: 11, dropped: 36 }]);
+    }
+  });
 });
 
 describe("SegmentedLog", () => {
