@@ -210,7 +210,11 @@ describe("app: a member restarted after its epoch's start was compacted (4 nodes
       "every member closed and saw every signature",
       () => states.every((st) => st.closed && ms.every((m) => st.hasSigned(m.id))),
       120_000,
-      () => states.map((st) => [st.closed, st.reportSignatures.length]),
+      // On a timeout: each state's missing signers and each reporter's last warnings say who stalled.
+      () => ({
+        states: states.map((st) => [st.closed, ms.filter((m) => !st.hasSigned(m.id)).map((m) => m.id)]),
+        warnings: lines.map((l) => l.filter((x) => /"level":"(warn|error)"/.test(x)).slice(-3)),
+      }),
     );
     // The same sequence applied: wait until every state saw the last of it, then compare.
     await waitFor("the states agree", () => new Set(states.map((st) => JSON.stringify([st.save(), st.acksSince(0)], big))).size === 1, 30_000);
