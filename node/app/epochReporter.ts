@@ -16,7 +16,8 @@
  * in the epoch's folder every `snapshotEverySubDags` sub-DAGs or `snapshotEveryMs`, and when it
  * closes or takes a signature; after a restart it is restored from the snapshot and the sequence
  * replayed from the next batch (from index 1 without one). The beacon secrets are written before
- * the commitment is sent.
+ * the commitment is sent; the beacon's transactions run beside the other duties, so one that does
+ * not mine never holds up a close or a signature.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -100,6 +101,8 @@ interface Progress {
   reported?: boolean;
   reportWritten?: boolean;
   beaconDone?: boolean;
+  /** Set while a beacon commit or reveal is under way (it may wait long on the chain). */
+  beaconRunning?: boolean;
 }
 
 /** Where the applied sequence of an epoch stands, and when it was last snapshotted. */
@@ -283,6 +286,7 @@ export class EpochReporter {
   async tick(): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
+    let beacon: Promise<void> | undefined;
     try {
       await this.o.acks?.flush();
       // Read by every node, members or not: it also keeps the chain clock acks are stamped with.
@@ -295,7 +299,15 @@ export class EpochReporter {
       const me = state.context.committee.find((m) => m.nodeKey === this.o.key.publicKey.toString("hex"));
       if (!me) return;
       const p = this.progressOf(epoch);
-      await this.beacon(epoch, me.id, phase, p);
+      // Beside the other duties, not before them: a commit or reveal whose transaction does not
+      // mine (a stalled RPC, fees below the market's) must not hold up the close and the
+      // signature, which do not need it. One at a time; the tick that started it awaits it last.
+      if (!p.beaconDone && !p.beaconRunning) {
+        p.beaconRunning = true;
+        beacon = this.beacon(epoch, me.id, phase, p)
+          .catch((err) => this.o.logger.warn("beacon duty failed, retrying", { epoch, err: String(err) }))
+          .finally(() => (p.beaconRunning = false));
+      }
       if (phase.now < phase.epochEnd) return;
       const now = performance.now();
       if (!state.closed && !state.hasClosed(me.id) && now - (p.closeSentAt ?? -Infinity) >= this.resendMs) {
@@ -325,6 +337,8 @@ export class EpochReporter {
       this.o.logger.warn("epoch duties failed, retrying", { err: String(err) });
     } finally {
       this.ticking = false;
+      // After the flag: the next ticks run meanwhile (a caller awaiting this tick sees its beacon step done).
+      await beacon;
     }
   }
 
