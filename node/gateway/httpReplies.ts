@@ -43,6 +43,9 @@ export async function readJsonBody(req: { headers: IncomingHttpHeaders } & Async
 
 /** Waits until the response can take more data, or the client has gone (then returns false). */
 export function drained(res: ServerResponse): Promise<boolean> {
+  // A client that left while the next block was read closed the response already: no event
+  // would come, and the handler would hold its file open until garbage collection.
+  if (res.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {
     const done = () => {
       res.off("drain", done);

@@ -13,10 +13,12 @@ import { FunctionDirectory } from "../../../node/chain/functionDirectory";
 import { BLOCK_SIZE, leavesFromOutboard, verifyBlockProof } from "../../../node/blockstore/blockTree";
 import type { ContentHash } from "../../../node/blockstore/contentHash";
 import { createGatewayHandler, startGateway, type RunningGateway, type ServiceRouter } from "../../../node/gateway/gatewayServer";
+import { drained } from "../../../node/gateway/httpReplies";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { OriginFetcher } from "../../../node/origins/originFetcher";
 import { inPieces, patternBytes, tempDirectory, vectorInput } from "./fixtures";
 import { startLoopbackServer, type LoopbackServer } from "./loopbackServer";
+import { waitFor } from "../consensus/cluster";
 
 const TOKEN = "operator-secret";
 
@@ -217,6 +219,31 @@ describe("edge: HTTP gateway", function () {
     });
     expect(readWhilePaused).to.be.below(8 * 1024 * 1024);
     expect(Buffer.concat(received).equals(big)).to.equal(true);
+  });
+
+  it("stops streaming to a client that left while the next block was read: the wait for drain ends at once", async () => {
+    // The handler's state when the client leaves during a disk read: the response already closed,
+    // so neither 'drain' nor 'close' comes again.
+    let afterLeaving: Promise<boolean | "still waiting"> | undefined;
+    const server = await startLoopbackServer((_req, res) => {
+      res.writeHead(200, { "content-length": 8 * 1024 * 1024 });
+      res.write(Buffer.alloc(1024 * 1024));
+      res.once("close", () => {
+        expect(res.write(Buffer.alloc(1024)), "a write after the client left").to.equal(false);
+        afterLeaving = Promise.race([drained(res), new Promise<"still waiting">((r) => setTimeout(() => r("still waiting"), 2_000))]);
+      });
+    });
+    try {
+      await new Promise<void>((resolve) => {
+        const req = request(`${server.base}/`, (res) => res.once("data", () => (req.destroy(), resolve())));
+        req.on("error", () => undefined);
+        req.end();
+      });
+      await waitFor("the response closed", () => afterLeaving !== undefined, 5_000);
+      expect(await afterLeaving).to.equal(false);
+    } finally {
+      await server.close();
+    }
   });
 
   it("lets a client verify any block against the root alone via outboard and proof", async () => {
