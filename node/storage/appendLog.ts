@@ -311,16 +311,18 @@ function replay(fd: number, total: number, onRecord: (payload: Buffer, at: Recor
 /**
  * Whether `rest`, the bytes after a header whose length `len` runs past the end of the file,
  * holds a complete payload of CRC `crc` after all: the whole rest (the last record, its length
- * changed), or a prefix whose length differs from `len` in one byte (a record before the last,
- * with the records after it). A torn record's payload is cut short, so no prefix matches its CRC
- * but by a 1-in-2^32 chance. The prefixes' CRCs are computed incrementally: one pass over `rest`.
+ * changed), or a prefix whose length differs from `len` in one byte and is followed by a complete
+ * record (a record before the last, with the records after it). A torn record's payload is cut
+ * short: the whole rest matches its CRC by a 1-in-2^32 chance, a prefix and the record after it
+ * by 1 in 2^64. The prefixes' CRCs are computed incrementally: one pass over `rest`.
  */
 function lengthWasChanged(rest: Buffer, len: number, crc: number): boolean {
-  const lengths = new Set<number>(rest.length > 0 ? [rest.length] : []);
+  if (rest.length > 0 && crc32(rest) >>> 0 === crc) return true;
+  const lengths = new Set<number>();
   for (let shift = 0; shift < 32; shift += 8) {
     for (let byte = 0; byte < 256; byte++) {
       const candidate = ((len & ~(0xff << shift)) | (byte << shift)) >>> 0;
-      if (candidate > 0 && candidate <= rest.length) lengths.add(candidate);
+      if (candidate > 0 && candidate < rest.length) lengths.add(candidate);
     }
   }
   let end = 0;
@@ -328,9 +330,17 @@ function lengthWasChanged(rest: Buffer, len: number, crc: number): boolean {
   for (const length of [...lengths].sort((a, b) => a - b)) {
     sum = crc32(rest.subarray(end, length), sum);
     end = length;
-    if (sum >>> 0 === crc) return true;
+    if (sum >>> 0 === crc && completeRecordAt(rest, length)) return true;
   }
   return false;
+}
+
+/** Whether a non-empty record with an intact CRC starts at `offset` of `bytes`. */
+function completeRecordAt(bytes: Buffer, offset: number): boolean {
+  if (offset + RECORD_HEADER > bytes.length) return false;
+  const len = bytes.readUInt32LE(offset);
+  const start = offset + RECORD_HEADER;
+  return len > 0 && start + len <= bytes.length && crc32(bytes.subarray(start, start + len)) >>> 0 === bytes.readUInt32LE(offset + 4);
 }
 
 /** Positional writev until every buffer is written (writev may write partially). */
