@@ -67,6 +67,13 @@ export interface EpochPhase {
   reportOpensAt: number;
 }
 
+/**
+ * Longest wait for a report or beacon transaction to be mined (ms). Sends are serialised, so one
+ * that never mines (a stalled RPC, fees below the market's) would otherwise hold every later one,
+ * and the reporter's duties with them; after it the send fails and is retried on a later tick.
+ */
+export const TX_WAIT_MS = 120_000;
+
 /** Outcome of a report submission. */
 export type SubmitOutcome = "submitted" | "already-reported";
 
@@ -90,6 +97,8 @@ export class RegistryReporting {
     wallet?: Wallet,
     /** The registry's deployment block: log searches never go below it. */
     private readonly fromBlock = 0,
+    /** Longest wait for a sent transaction to be mined; then the send fails and the next one may go. */
+    private readonly txWaitMs = TX_WAIT_MS,
   ) {
     this.registry = new Contract(address, NODE_REGISTRY_ABI, wallet ? wallet.connect(provider) : provider);
   }
@@ -304,12 +313,12 @@ export class RegistryReporting {
 
   /** Sends `commitBeacon` and waits for it to be mined. */
   commitBeacon(nodeId: number, commitment: string): Promise<void> {
-    return this.send(async () => void (await (await this.registry.commitBeacon(nodeId, commitment)).wait()));
+    return this.send(async () => void (await (await this.registry.commitBeacon(nodeId, commitment)).wait(1, this.txWaitMs)));
   }
 
   /** Sends `revealBeacon` and waits for it to be mined. */
   revealBeacon(nodeId: number, secret: string): Promise<void> {
-    return this.send(async () => void (await (await this.registry.revealBeacon(nodeId, secret)).wait()));
+    return this.send(async () => void (await (await this.registry.revealBeacon(nodeId, secret)).wait(1, this.txWaitMs)));
   }
 
   /**
@@ -321,7 +330,7 @@ export class RegistryReporting {
     return this.send(async () => {
       if (BigInt(await this.registry.epoch()) > report.epoch) return "already-reported";
       try {
-        await (await this.registry.submitEpochReport(report, signatures)).wait();
+        await (await this.registry.submitEpochReport(report, signatures)).wait(1, this.txWaitMs);
         return "submitted";
       } catch (err) {
         if (BigInt(await this.registry.epoch()) > report.epoch) return "already-reported";

@@ -8,6 +8,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { network } from "hardhat";
 import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { JsonRpcProvider, Network, ZeroHash } from "ethers";
 import { EpochReporter, type ReportingNode } from "../../../node/app/epochReporter";
@@ -29,13 +30,22 @@ async function memberOfEpochOne() {
   const s = await loadFixture(registrySuite);
   const chain = await serveChain();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "beacon-"));
+  const close = async () => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    await chain.close();
+  };
   const keys = Array.from({ length: 4 }, () => KeyPair.generate());
   const nodes = [];
-  for (let i = 0; i < 4; i++) nodes.push(await registerChainNode(s, i, 22_000 + 10 * i, keys[i]));
-  await time.increaseTo(await s.registry.epochEnd());
-  await s.registry.advanceEpoch();
+  try {
+    for (let i = 0; i < 4; i++) nodes.push(await registerChainNode(s, i, 22_000 + 10 * i, keys[i]));
+    await time.increaseTo(await s.registry.epochEnd());
+    await s.registry.advanceEpoch();
+    await setBalance(nodes[0].signer.address, 10n ** 18n);
+  } catch (err) {
+    await close();
+    throw err;
+  }
   const me = nodes[0];
-  await setBalance(me.signer.address, 10n ** 18n);
   // No response cache: a tick must see the block the test just mined.
   const provider = new JsonRpcProvider(chain.url, Network.from(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1 });
   const submitted: Buffer[] = [];
@@ -53,11 +63,7 @@ async function memberOfEpochOne() {
       dataDir,
       logger: new Logger(),
     });
-  const close = async () => {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    await chain.close();
-  };
-  return { s, me, dataDir, submitted, reporter, close };
+  return { s, me, dataDir, provider, submitted, reporter, close };
 }
 
 describe("app: beacon duty across a restart", function () {
@@ -114,6 +120,34 @@ describe("app: beacon duty across a restart", function () {
       release();
       await first;
     } finally {
+      await close();
+    }
+  });
+
+  it("gives up on a transaction that is not mined, so the sends queued behind it go", async () => {
+    const { s, me, provider, close } = await memberOfEpochOne();
+    const chain = new RegistryReporting(provider, CHAIN_ID, String(s.registry.target), me.signer, 0, 500);
+    const commitment = beaconCommitment(1n, me.id, `0x${"42".repeat(32)}`);
+    try {
+      await network.provider.send("evm_setAutomine", [false]); // nothing mines: the commit stays pending
+      const started = Date.now();
+      const stuck = await chain.commitBeacon(me.id, commitment).then(
+        () => "mined",
+        (err: Error) => err.message,
+      );
+      expect(stuck).to.match(/timeout/i);
+      expect(Date.now() - started).to.be.below(10_000);
+      await network.provider.send("evm_setAutomine", [true]);
+      await network.provider.send("evm_mine", []);
+      expect((await s.registry.beacons(1n, me.id)).commitment, "the pending commit mined later").to.equal(commitment);
+      // The next send is not held behind the first: the registry answers it (a second commit is refused).
+      const next = await chain.commitBeacon(me.id, commitment).then(
+        () => "mined",
+        (err: Error) => err.message,
+      );
+      expect(next).to.not.match(/timeout/i);
+    } finally {
+      await network.provider.send("evm_setAutomine", [true]);
       await close();
     }
   });
