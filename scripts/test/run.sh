@@ -4,10 +4,9 @@
 # tests wait on sockets, child processes, timers and chains), so two runs side by side take about
 # half the time (docs/development.md "CI time"). Each process has its own in-process Hardhat chain.
 #
-# The "nodes" shard (node processes, agents, the system tests, and the dashboard end-to-end test,
-# whose build in dist/dashboard the system test then reuses: one process, so never at once) streams
-# its output; the "rest" shard (contracts, indexer, consensus, functions, chain clients) writes to a
-# file printed when both are done, so neither's lines interleave. Every runner runs to the end, so
+# The "nodes" shard (node processes, consensus, agents, the system tests) streams its output; the
+# "rest" shard (contracts, indexer, dashboard end to end, functions, chain clients) writes to a file
+# printed when both are done, so neither's lines interleave. Every runner runs to the end, so
 # the counts cover every test. Interrupted, the script stops both shards.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,7 +15,7 @@ nodes=()
 rest=()
 while IFS= read -r file; do
   case "$file" in
-    test/system/* | test/dashboard/e2e.test.ts | test/node/agents/* | test/node/app/* | test/node/edge/* | test/node/client/* | \
+    test/system/* | test/node/agents/* | test/node/consensus/* | test/node/app/* | test/node/edge/* | test/node/client/* | \
       test/node/committee/* | test/node/services/* | test/node/cli.test.ts) nodes+=("$file") ;;
     *) rest+=("$file") ;;
   esac

@@ -46,7 +46,8 @@ import { agentsSupervisor } from "../../testkit/agentsSupervisor";
 import type { ServiceSupervisor } from "../../node/services/serviceSupervisor";
 
 const ROOT = path.resolve(__dirname, "../..");
-const DIST = path.join(ROOT, "dist/dashboard");
+/** This process's own build: the system test builds and serves dist/dashboard, maybe at the same time (scripts/test/run.sh). */
+const DIST = path.join(os.tmpdir(), `dashboard-e2e-dist-${process.pid}`);
 const ARTIFACTS = path.join(ROOT, "test-artifacts/dashboard");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Hardhat account 0 ("test test … junk"): the sale beneficiary of ignition/parameters/local.json. */
@@ -377,10 +378,14 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     // Build and start the chain at once: both take a while on a shared machine.
     const build = new Promise<void>((resolve, reject) => {
-      const child = spawn(path.join(ROOT, "node_modules/.bin/vite"), ["build", "--config", "dashboard/vite.config.ts", "--logLevel", "warn"], {
-        cwd: ROOT,
-        stdio: "inherit",
-      });
+      const child = spawn(
+        path.join(ROOT, "node_modules/.bin/vite"),
+        ["build", "--config", "dashboard/vite.config.ts", "--logLevel", "warn", "--outDir", DIST, "--emptyOutDir"],
+        {
+          cwd: ROOT,
+          stdio: "inherit",
+        },
+      );
       child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`vite build exited with ${code}`))));
     });
     const started = await startDevnet(tmp);
@@ -432,6 +437,7 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     if (indexer) await stopGroup(indexer.child);
     if (devnet) await stopGroup(devnet);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(DIST, { recursive: true, force: true });
   });
 
   it("keeps the first page within 350 KB gzipped and interactive within 2 s", async () => {

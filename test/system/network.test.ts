@@ -237,7 +237,7 @@ describe("System: the whole network as npm start runs it", function () {
       const candidate = 20_000 + 10 * crypto.randomInt(2_000);
       if ((await Promise.all(Array.from({ length: 40 }, (_, k) => portFree(candidate + k)))).every(Boolean)) base = candidate;
     }
-    // The e2e test builds the dashboard into dist/dashboard: reuse it when it is up to date.
+    // npm start's build of the dashboard, kept in dist/dashboard between runs and rebuilt when stale.
     env = {
       DEVNET_PORT: String(rpc),
       INDEXER_PORT: String(graphqlPort),
