@@ -191,7 +191,8 @@ export async function expectMemberSwap(a: NodeProcess, leaver: NodeProcess, join
   expect(inEpoch(joiner)).to.deep.equal(inEpoch(a).slice(0, inEpoch(joiner).length));
   expect(inEpoch(a)).to.include(`${epoch}/joined`);
   expect(inEpoch(leaver)).to.deep.equal([], `the leaver runs no epoch-${epoch} consensus`);
-  expect(a.committed.filter((x) => x.startsWith("1/"))).to.have.length(10);
+  // "late" went to the leaver until it refused: one it took while still in epoch 1 may commit there.
+  expect(a.committed.filter((x) => x.startsWith("1/") && x !== "1/late")).to.have.length(10);
   expect(joiner.committed.filter((x) => x.startsWith("1/"))).to.deep.equal([], "the joiner ran no epoch-1 consensus");
 }
 
