@@ -10,7 +10,7 @@ import ivm from "isolated-vm";
 import type { FunctionRequest, FunctionResponse } from "../functions/functionRuntime";
 import { copyIntoIsolate, unanswered } from "../functions/isolateCopy";
 import { outboundFetch, OutboundRefused, type OutboundResponse } from "../functions/outboundFetch";
-import { sandboxPrelude } from "../functions/sandboxPrelude";
+import { preludeEntries, sandboxPrelude } from "../functions/sandboxPrelude";
 import { hostUrlReference } from "../functions/sandboxUrl";
 import type { AgentEntry } from "./agentDirectory";
 import { AGENT_ENV } from "./agentEnv";
@@ -308,7 +308,7 @@ export class AgentHost {
       await context.global.set("__fleekAgentHostSync", this.hostCallSync(store));
       await context.global.set("__fleekAgentConfig", new ivm.ExternalCopy(config).copyInto());
       const prelude = await isolate.compileScript(PRELUDE, { filename: "fleek:prelude" });
-      const entry = (await prelude.run(context, { reference: true })) as ivm.Reference;
+      const entry = preludeEntries((await prelude.run(context, { reference: true })) as ivm.Reference).run;
       let module: ivm.Module;
       try {
         module = await isolate.compileModule(source.toString("utf8"), { filename: `fleek:agent/${this.agent.id}` });

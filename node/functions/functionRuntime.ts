@@ -10,7 +10,7 @@ import ivm from "isolated-vm";
 import { LRUCache } from "lru-cache";
 import type { FunctionLimits } from "./functionLimits";
 import { outboundFetch, OutboundRefused, type OutboundResponse } from "./outboundFetch";
-import { SANDBOX_PRELUDE } from "./sandboxPrelude";
+import { preludeEntries, SANDBOX_PRELUDE } from "./sandboxPrelude";
 import { hostUrlReference } from "./sandboxUrl";
 import { copyIntoIsolate, unanswered } from "./isolateCopy";
 
@@ -94,8 +94,8 @@ export interface FunctionRequest {
   body: Uint8Array | null;
   /**
    * The `main(params)` object, or the path and query string the runtime builds it from (with the
-   * method, headers and body above) only when the module exports `main`: a `fetch` module, the
-   * common case, never pays for building and copying it.
+   * method, headers and body above) only when `main` serves the module (it exports `main` and no
+   * `default.fetch`): a `fetch` module, the common case, never pays for building and copying it.
    */
   params: MainParams | { path: string; search: string };
 }
@@ -150,8 +150,8 @@ class WarmFunction {
   readonly clocked = new Set<{ ns: bigint }>();
   /** The isolate's CPU clock when it was last shared out (`shareClock`). */
   private clockMark = 0n;
-  /** The locked-down context and the prelude's entry, built before the function is known. */
-  base!: Promise<{ context: ivm.Context; entry: ivm.Reference }>;
+  /** The locked-down context and the prelude's two entries, built before the function is known. */
+  base!: Promise<{ context: ivm.Context; run: ivm.Reference; handlerOf: ivm.Reference }>;
   /** Settles once the function's module is evaluated in `base`. */
   ready?: Promise<PreparedModule>;
   /** The lockdown plan its context followed, if any (the isolate is dropped with the plan). */
@@ -310,14 +310,14 @@ export class FunctionRuntime {
           // The prelude and lockdown are ours: the clock starts after them, before the module.
           warm.ready = this.prepare(warm, root, source, limits, startClock);
         }
-        const { entry, namespace, exportsMain } = await warm.ready;
+        const { run, namespace, handler } = await warm.ready;
         if (finished) throw new FunctionError("wall", "the request ended before its function was ready");
         startClock();
         // On the host, before the function's clock: building it in the isolate (decoding a 1 MiB
         // body there) charged the client up to 15 ms of CPU a request, and counted to its limit.
         // Its body goes as a string argument of its own: inside the copied object V8 deserialized
         // it on the function's clock (1.5-5 ms for 1 MB), as an argument the host copies it.
-        const main = exportsMain && !("query" in request.params) ? mainParamsOf(request, request.params) : undefined;
+        const main = handler === "main" && !("query" in request.params) ? mainParamsOf(request, request.params) : undefined;
         const call = main ? { ...request, params: main.params } : request;
         const callClock = (cpuSeen = warm.isolate.cpuTime);
         warm.shareClock(callClock);
@@ -328,7 +328,7 @@ export class FunctionRuntime {
         const callStarted = performance.now();
         let pending: Promise<FunctionResponse>;
         try {
-          pending = entry.applySync(undefined, [namespace.derefInto(), copyIntoIsolate(call), main?.body], {
+          pending = run.applySync(undefined, [namespace.derefInto(), copyIntoIsolate(call), main?.body, handler], {
             timeout: limits.cpuMs,
             result: { promise: true, copy: true },
           }) as unknown as Promise<FunctionResponse>;
@@ -465,9 +465,9 @@ export class FunctionRuntime {
       if (plan) this.compileCached(warm.isolate, this.planScript(plan)).runSync(context);
       else context.global.setSync("__fleekLockdown", (this.lockdownPlan === undefined ? WALK_FOR_PLAN : WALK).copyInto());
       const prelude = this.compilePrelude(warm.isolate);
-      let entry: ivm.Reference;
+      let entries: { run: ivm.Reference; handlerOf: ivm.Reference };
       try {
-        entry = (await prelude.run(context, { reference: true })) as ivm.Reference;
+        entries = preludeEntries((await prelude.run(context, { reference: true })) as ivm.Reference);
       } catch (error) {
         // A plan that made the prelude fail is not this isolate's (nor any later one's, then).
         if (plan && !warm.isolate.isDisposed) this.dropPlan(plan);
@@ -479,11 +479,11 @@ export class FunctionRuntime {
       // One request through the prelude's own code (Request, Headers, Response, the body readers)
       // so V8 compiles it now rather than during the function's first request (~0.5 ms of it).
       const warmup = context.evalSync(WARMUP_MODULE, { reference: true }) as ivm.Reference;
-      await entry.apply(undefined, [warmup.derefInto(), new ivm.ExternalCopy(WARMUP_REQUEST).copyInto()], { result: { promise: true, copy: true } });
+      await entries.run.apply(undefined, [warmup.derefInto(), new ivm.ExternalCopy(WARMUP_REQUEST).copyInto()], { result: { promise: true, copy: true } });
       warmup.release();
       if (!this.preludeCache?.complete) this.recachePrelude(warm.isolate);
       warm.built = true;
-      return { context, entry };
+      return { context, ...entries };
     })();
     // A spare disposed before use rejects here with nobody waiting; a used one is awaited in prepare().
     warm.base.catch(() => undefined);
@@ -549,7 +549,7 @@ export class FunctionRuntime {
    */
   private async prepare(warm: WarmFunction, root: string, source: string, limits: FunctionLimits, baseReady: () => void): Promise<PreparedModule> {
     try {
-      const { context, entry } = await warm.base;
+      const { context, run, handlerOf } = await warm.base;
       baseReady();
       // Synchronous on this thread, as the request's call (run()): each asynchronous step is a hop
       // to isolated-vm's thread pool and back, and three of them cost more than a small module's
@@ -558,8 +558,12 @@ export class FunctionRuntime {
       module.instantiateSync(context, (specifier) => {
         throw new Error(`imports are not supported (${JSON.stringify(specifier)}): bundle the function into one module`);
       });
+      const evaluationStart = warm.isolate.cpuTime;
       module.evaluateSync({ timeout: limits.cpuMs });
-      return { entry, namespace: module.namespace, exportsMain: exportsMain(module.namespace) };
+      // Under what is left of the same limit: a getter on `default.fetch` is the module's code.
+      const left = limits.cpuMs - Number(warm.isolate.cpuTime - evaluationStart) / 1e6;
+      const handler = handlerOf.applySync(undefined, [module.namespace.derefInto()], { timeout: Math.max(1, Math.ceil(left)) }) as ModuleHandler;
+      return { run, namespace: module.namespace, handler };
     } catch (error) {
       this.drop(root, warm);
       throw error;
@@ -695,24 +699,14 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A function's module evaluated in its context: the prelude's entry, the module's namespace, and whether it exports `main`. */
-interface PreparedModule {
-  entry: ivm.Reference;
-  namespace: ivm.Reference;
-  exportsMain: boolean;
-}
+/** Which of a module's exports serves its requests: `default.fetch`, else `main`, else none (each request fails). */
+type ModuleHandler = "fetch" | "main" | "none";
 
-/**
- * Whether a module namespace's `main` export is a function. Reading a namespace's binding runs no
- * code of the module (unlike a property of its default export, which may be a getter); a binding
- * not yet initialized throws, and counts as none.
- */
-function exportsMain(namespace: ivm.Reference): boolean {
-  try {
-    return (namespace.getSync("main", { reference: true }) as ivm.Reference).typeof === "function";
-  } catch {
-    return false;
-  }
+/** A function's module evaluated in its context: the prelude's `run`, the module's namespace, and the handler fixed when it was evaluated. */
+interface PreparedModule {
+  run: ivm.Reference;
+  namespace: ivm.Reference;
+  handler: ModuleHandler;
 }
 
 /** Fleek's `main(params)` object of `request`, which came with only its path and query string. */

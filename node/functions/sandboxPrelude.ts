@@ -1,3 +1,4 @@
+import type ivm from "isolated-vm";
 import { SANDBOX_LOCKDOWN } from "./sandboxLockdown";
 import { SANDBOX_URL } from "./sandboxUrl";
 
@@ -5,13 +6,24 @@ import { SANDBOX_URL } from "./sandboxUrl";
  * The source run once in a function's context before its module: the small web API a function
  * sees (Headers, Request, Response, fetch, TextEncoder/TextDecoder, console, and URL and
  * URLSearchParams when the host sets `__fleekHostUrl`: sandboxUrl.ts), then the lockdown
- * (sandboxLockdown.ts). Its completion value is the entry the host calls for each request,
- * `run(namespace, request)`. A V8 isolate has only the language's built-ins; everything here is
+ * (sandboxLockdown.ts). Its completion value holds the entry the host calls for each request,
+ * `run(namespace, request, mainBody?, handler?)`, and `handlerOf(namespace)`, which fixes a
+ * function's handler once, when its module is evaluated. A V8 isolate has only the language's built-ins; everything here is
  * plain JavaScript over copies of the request, so nothing of the host is reachable. `fetch` goes to
  * the host's checked proxy through `__fleekHostFetch`, a reference the host sets on the context;
  * the prelude captures it and deletes the global so the function cannot replace it.
  */
 export const SANDBOX_PRELUDE = sandboxPrelude();
+
+/** The prelude's two entries, from the reference to its completion value (which it releases). */
+export function preludeEntries(completion: ivm.Reference): { run: ivm.Reference; handlerOf: ivm.Reference } {
+  const entries = {
+    run: completion.getSync("run", { reference: true }) as ivm.Reference,
+    handlerOf: completion.getSync("handlerOf", { reference: true }) as ivm.Reference,
+  };
+  completion.release();
+  return entries;
+}
 
 /**
  * The prelude with an `env` the module's handlers receive (`fetch(request, env)`, `alarm(env)`):
@@ -200,8 +212,15 @@ export function sandboxPrelude(envSource = "undefined"): string {
   const quiet = () => {};
   const console = { log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet };
 
+  // The handler that serves a module's requests. A function's is read once, when its module is
+  // evaluated (functionRuntime.ts), so the host builds main(params) only for a module main serves:
+  // a getter on default.fetch is module code, which runs here under the module's limits.
+  function handlerOf(ns) {
+    if (ns.default && typeof ns.default.fetch === "function") return "fetch";
+    return typeof ns.main === "function" ? "main" : "none";
+  }
   // mainBody: main(params)'s body, a string argument of its own (functionRuntime.ts).
-  async function run(ns, req, mainBody) {
+  async function run(ns, req, mainBody, handler = handlerOf(ns)) {
     if (mainBody !== undefined) req.params.body = mainBody;
     const request = new Request(req.url, { method: req.method, headers: req.headers, body: req.body });
     let result;
@@ -210,8 +229,8 @@ export function sandboxPrelude(envSource = "undefined"): string {
       await ns.default.alarm(env);
       return { status: 204, headers: [], body: new Uint8Array(0) };
     }
-    if (ns.default && typeof ns.default.fetch === "function") result = await ns.default.fetch(request, env);
-    else if (typeof ns.main === "function") result = await ns.main(req.params);
+    if (handler === "fetch") result = await ns.default.fetch(request, env);
+    else if (handler === "main") result = await ns.main(req.params);
     else throw new TypeError("the module exports neither default.fetch(request) nor main(params)");
     if (!(result instanceof Response)) {
       result = typeof result === "string" ? new Response(result)
@@ -230,7 +249,7 @@ export function sandboxPrelude(envSource = "undefined"): string {
   delete globalThis.__fleekLockdown;
   const locked = ${SANDBOX_LOCKDOWN}(lockdownAsked?.plan, lockdownAsked?.check, lockdownAsked?.wantPlan);
   if (lockdownAsked) globalThis.__fleekLockdown = locked;
-  return run;
+  return { run, handlerOf };
 })();
 `;
 }

@@ -167,6 +167,53 @@ describe("function runtime (issue 19)", function () {
     }
   });
 
+  it("fixes a module's handler when it is evaluated: default.fetch before main, and main's params built only for main", async () => {
+    const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 10_000 });
+    const both = `export function main() { return "main"; } export default { fetch() { return new Response("fetch"); } };`;
+    const mainOnly = `export function main(params) { return String(params.body.length); }`;
+    // A getter is the module's code: read once as the module is evaluated, then once by each call.
+    const getter = `let reads = 0; export default { get fetch() { reads++; return () => new Response(String(reads)); } };`;
+    const body = new Uint8Array(777_777).fill(0x61);
+    const post = { ...REQUEST, method: "POST", body, params: { path: "/", search: "" } };
+    // Decoding main's body on the host is uncharged work: counted here by its one call.
+    const toString = Buffer.prototype.toString;
+    let decodes = 0;
+    Buffer.prototype.toString = function (this: Buffer, ...args: unknown[]) {
+      if (this.byteLength === body.byteLength) decodes++;
+      return toString.apply(this, args as Parameters<typeof toString>);
+    } as typeof toString;
+    const text = async (root: string, source: string) => Buffer.from((await runtime.run(root, source, post)).body).toString();
+    try {
+      expect(await text("both", both)).to.equal("fetch");
+      expect(await text("both", both)).to.equal("fetch");
+      expect(decodes, "main's params built for a module fetch serves").to.equal(0);
+      expect(await text("main", mainOnly)).to.equal("777777");
+      expect(decodes, "main's body decoded once for main").to.equal(1);
+      expect([await text("getter", getter), await text("getter", getter)]).to.deep.equal(["2", "3"]);
+    } finally {
+      Buffer.prototype.toString = toString;
+      runtime.close();
+    }
+  });
+
+  it("bounds the handler's choice by the module's CPU limit: a getter on default.fetch that never returns fails the request", async () => {
+    const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 50 });
+    const looping = `export default { get fetch() { for (;;) {} } };`;
+    try {
+      const failure = await runtime.run("looping", looping, REQUEST).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failure).to.be.instanceOf(FunctionError);
+      expect((failure as FunctionError).failure).to.equal("cpu");
+      expect((failure as FunctionError).cpuUs).to.be.at.most(50_000);
+      const calm = await runtime.run("calm", `export default { fetch() { return new Response("calm"); } };`, REQUEST);
+      expect(Buffer.from(calm.body).toString()).to.equal("calm");
+    } finally {
+      runtime.close();
+    }
+  });
+
   it("moves a body into an isolate intact, leaving the caller's bytes and a Node Buffer's shared pool whole", () => {
     const isolate = new ivm.Isolate({ memoryLimit: 16 });
     try {
