@@ -4,17 +4,17 @@ import {
   callerKeyFromSeed,
   callerKeyOf,
   callerKeySlot,
-  computeAckMessage,
   countersign,
   fromHex,
   isComputeReceipt,
-  payerAccountMessage,
   payerBinding,
-  payerClientMessage,
   paymentRefusal,
+  receiptOfJson,
   toHex,
   type ReceiptJson,
 } from "../src/lib/callerKey";
+import { computeAckMessage } from "../../protocol/computeAck";
+import { payerAccountMessage, payerClientMessage } from "../../protocol/payerBinding";
 import { formatToken, USDC_DECIMALS } from "../src/lib/format";
 
 /** The page shows prices to the unit. */
@@ -82,8 +82,8 @@ describe("the payer binding (POST /acks/payer)", () => {
 
 describe("the countersignature (POST /acks/compute)", () => {
   it("signs the agent-call ack domain, the receipt's fields in order and the LLM tokens (the node's layout)", () => {
-    // node/acks/computeReceipt.ts computeAckMessage of the same receipt.
-    expect(toHex(computeAckMessage(receipt()))).toBe(
+    // The bytes of protocol/computeAck.ts, which the node verifies (known-answer literals).
+    expect(toHex(computeAckMessage(receiptOfJson(receipt())))).toBe(
       "666c65656b2d6e6574776f726b2f6167656e742d63616c6c2d61636b2f763100" +
         "01".repeat(32) +
         "02".repeat(32) +
@@ -95,11 +95,11 @@ describe("the countersignature (POST /acks/compute)", () => {
         "0000000000000007",
     );
     // A function's receipt (no tokens): the compute-ack domain, no tail.
-    const plain = computeAckMessage(receipt({ llmTokens: undefined }));
+    const plain = computeAckMessage(receiptOfJson(receipt({ llmTokens: undefined })));
     expect(new TextDecoder().decode(plain.slice(0, 28))).toBe("fleek-network/compute-ack/v1");
     expect(plain.length).toBe(29 + 32 * 5 + 8 * 5 + 16);
-    expect(() => computeAckMessage(receipt({ nonce: "06" }))).toThrow("nonce must have 16 bytes, got 1");
-    expect(() => computeAckMessage(receipt({ cpuUs: -1 }))).toThrow("cpuUs must be a non-negative safe integer");
+    expect(() => receiptOfJson(receipt({ nonce: "06" }))).toThrow("nonce must have 16 bytes, got 1");
+    expect(() => computeAckMessage(receiptOfJson(receipt({ cpuUs: -1 })))).toThrow("cpuUs must be a non-negative safe integer");
   });
 
   it("tells a paid node's compute receipt from an unpaid node's agent receipt", () => {
@@ -112,7 +112,7 @@ describe("the countersignature (POST /acks/compute)", () => {
     const key = callerKeyFromSeed(fromHex(RFC_SEED));
     const mine = receipt({ clientKey: RFC_PUBLIC });
     const acked = countersign(mine, key);
-    expect(ed25519.verify(fromHex(acked.clientSignature), computeAckMessage(mine), key.publicKey)).toBe(true);
+    expect(ed25519.verify(fromHex(acked.clientSignature), computeAckMessage(receiptOfJson(mine)), key.publicKey)).toBe(true);
     expect(() => countersign(receipt(), key)).toThrow("The node's receipt names another client key: not acknowledged.");
   });
 });

@@ -5,7 +5,8 @@ import { computeCharge, type ComputePrices } from "../../protocol/usage";
 import { newAckNonce } from "./deliveryAck";
 import type { AckRefusal, DeliveryAckSink } from "./deliveryAckDesk";
 import type { PayerBinding } from "./payerBinding";
-import { computeAckToJson, signComputeReceipt, verifyComputeAck, type ComputeAckJson, type ComputeReceipt, type SignedComputeAck } from "./computeReceipt";
+import type { ComputeAckJson } from "../../protocol/computeAck";
+import { computeAckToJson, signComputeReceipt, verifyComputeAck, type ComputeReceipt, type SignedComputeAck } from "./computeReceipt";
 import { ReplayGuard } from "./replayGuard";
 
 /** What the escrow lets the current epoch's report debit an account, and the epoch's prices. */

@@ -1,42 +1,9 @@
 import { hash, sign, verify, type KeyObject } from "node:crypto";
+import { computeAckMessage, encodeComputeReceipt, type ComputeAckJson, type ComputeReceipt as ProtocolComputeReceipt } from "../../protocol/computeAck";
 import { ed25519PublicKeyFromRaw } from "./ed25519Keys";
 
-/**
- * What a node measured of one function invocation, signed by the node: "I ran function F on
- * request Q and answered R, using `cpuUs` of CPU, `wallMs` of wall time and `egressBytes` of
- * response, at a time in [windowStart, windowEnd]". The client countersigns it (a compute
- * acknowledgment); only the pair of signatures counts in the report, so neither side alone can
- * make an invocation: the node cannot invent usage (no client signature), the client cannot
- * claim other figures (no node signature). An agent call's receipt has the same shape with
- * `agent` set (docs/agents.md "Payment of calls"): `functionRoot` then holds `bytes32(agentId)` of
- * AgentMarketplace, and its own domain tags keep a function's and an agent's receipts apart.
- */
-export interface ComputeReceipt {
-  /** Ed25519 public key of the node that ran the function (32 bytes). */
-  nodeKey: Buffer;
-  /** Ed25519 public key of the client that pays for it (32 bytes). */
-  clientKey: Buffer;
-  /** Content root of the function's module (32 bytes). */
-  functionRoot: Buffer;
-  /** {@link requestHash} of the request the function ran on. */
-  requestHash: Buffer;
-  /** SHA-256 of the response body the client received (`sha256sum` reproduces it). */
-  responseHash: Buffer;
-  /** CPU microseconds of the isolate during the invocation. */
-  cpuUs: number;
-  /** Wall milliseconds from the start of the run to the answer. */
-  wallMs: number;
-  /** Bytes of the response body. */
-  egressBytes: number;
-  /** Start of the window (Unix ms, the node's chain clock when it answered). */
-  windowStart: number;
-  /** End of the window: the client's acknowledgment is taken until then (plus clock skew). */
-  windowEnd: number;
-  /** 16 random bytes: one receipt, one charge. */
-  nonce: Buffer;
-  /** An agent call (report charges of kind 2): the LLM tokens the host metered, which the agent's owner pays. */
-  agent?: { llmTokens: number };
-}
+/** A receipt as the node holds it (protocol/computeAck.ts). */
+export type ComputeReceipt = ProtocolComputeReceipt<Buffer>;
 
 /** A receipt with the node's signature, and the client's countersignature once acknowledged. */
 export interface SignedComputeAck {
@@ -45,58 +12,6 @@ export interface SignedComputeAck {
   nodeSignature: Buffer;
   /** The client's Ed25519 signature over {@link computeAckMessage}. */
   clientSignature: Buffer;
-}
-
-/** Domain tags: neither signature can be replayed as the other, or as any other statement. */
-const RECEIPT_DOMAIN = Buffer.from("fleek-network/compute-receipt/v1\0", "utf8");
-const ACK_DOMAIN = Buffer.from("fleek-network/compute-ack/v1\0", "utf8");
-const AGENT_RECEIPT_DOMAIN = Buffer.from("fleek-network/agent-call-receipt/v1\0", "utf8");
-const AGENT_ACK_DOMAIN = Buffer.from("fleek-network/agent-call-ack/v1\0", "utf8");
-const BODY_BYTES = 32 * 5 + 8 * 5 + 16;
-
-/** Canonical bytes of a receipt without domain: keys, root, hashes, five u64be figures, nonce. */
-function receiptBody(r: ComputeReceipt): Buffer {
-  const out = Buffer.alloc(BODY_BYTES);
-  let at = 0;
-  for (const [name, bytes, length] of [
-    ["node key", r.nodeKey, 32],
-    ["client key", r.clientKey, 32],
-    ["function root", r.functionRoot, 32],
-    ["request hash", r.requestHash, 32],
-    ["response hash", r.responseHash, 32],
-  ] as const) {
-    if (bytes.length !== length) throw new Error(`${name} must have ${length} bytes, got ${bytes.length}`);
-    at += bytes.copy(out, at);
-  }
-  for (const [name, value] of [
-    ["cpuUs", r.cpuUs],
-    ["wallMs", r.wallMs],
-    ["egressBytes", r.egressBytes],
-    ["windowStart", r.windowStart],
-    ["windowEnd", r.windowEnd],
-  ] as const) {
-    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative safe integer`);
-    out.writeBigUInt64BE(BigInt(value), at);
-    at += 8;
-  }
-  if (r.nonce.length !== 16) throw new Error(`nonce must have 16 bytes, got ${r.nonce.length}`);
-  r.nonce.copy(out, at);
-  if (!r.agent) return out;
-  const tokens = r.agent.llmTokens;
-  if (!Number.isSafeInteger(tokens) || tokens < 0) throw new Error("llmTokens must be a non-negative safe integer");
-  const tail = Buffer.alloc(8);
-  tail.writeBigUInt64BE(BigInt(tokens));
-  return Buffer.concat([out, tail]);
-}
-
-/** What the node signs: receipt domain ‖ receipt body (fixed width: one encoding per receipt). */
-export function encodeComputeReceipt(r: ComputeReceipt): Buffer {
-  return Buffer.concat([r.agent ? AGENT_RECEIPT_DOMAIN : RECEIPT_DOMAIN, receiptBody(r)]);
-}
-
-/** What the client signs to acknowledge: ack domain ‖ receipt body. */
-export function computeAckMessage(r: ComputeReceipt): Buffer {
-  return Buffer.concat([r.agent ? AGENT_ACK_DOMAIN : ACK_DOMAIN, receiptBody(r)]);
 }
 
 /**
@@ -143,25 +58,6 @@ export function verifyComputeAck(a: SignedComputeAck): boolean {
   } catch {
     return false;
   }
-}
-
-/** JSON form: byte fields in hex, figures as numbers; `clientSignature` absent on a bare receipt. */
-export interface ComputeAckJson {
-  nodeKey: string;
-  clientKey: string;
-  functionRoot: string;
-  requestHash: string;
-  responseHash: string;
-  cpuUs: number;
-  wallMs: number;
-  egressBytes: number;
-  windowStart: number;
-  windowEnd: number;
-  nonce: string;
-  /** Agent calls only: LLM tokens the host metered (their presence makes the receipt an agent call's). */
-  llmTokens?: number;
-  nodeSignature: string;
-  clientSignature?: string;
 }
 
 /** The JSON form (the gateway's `x-fleek-receipt` header without `clientSignature`, `POST /acks/compute` with it). */

@@ -1,5 +1,6 @@
 import { sign, verify, type KeyObject } from "node:crypto";
 import { getAddress, isAddress, verifyMessage, type Signer } from "ethers";
+import { payerAccountMessage, payerClientMessage } from "../../protocol/payerBinding";
 import { ed25519PublicKeyFromRaw } from "./ed25519Keys";
 
 /**
@@ -17,18 +18,6 @@ export interface PayerBinding {
   clientSignature: Buffer;
   /** EIP-191 signature by the account over {@link payerAccountMessage} (65 bytes). */
   accountSignature: Buffer;
-}
-
-const DOMAIN = Buffer.from("fleek-network/payer-binding/v1\0", "utf8");
-
-/** What the client key signs: domain tag ‖ account (20 bytes). */
-export function payerClientMessage(account: string): Buffer {
-  return Buffer.concat([DOMAIN, Buffer.from(getAddress(account).slice(2), "hex")]);
-}
-
-/** What the account signs (EIP-191 personal message), readable in a wallet. */
-export function payerAccountMessage(clientKey: Buffer): string {
-  return `Fleek Network: delivery acknowledgments signed by client key ${clientKey.toString("hex")} are paid from this account.`;
 }
 
 /** Signs a binding with both keys. */

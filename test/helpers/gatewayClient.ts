@@ -6,7 +6,8 @@
  */
 import { createHash, sign } from "node:crypto";
 import { CLIENT_HEADER, RECEIPT_HEADER } from "../../node/acks/computeDesk";
-import { computeAckFromJson, signComputeAck, type ComputeAckJson } from "../../node/acks/computeReceipt";
+import { computeAckFromJson, signComputeAck } from "../../node/acks/computeReceipt";
+import type { ComputeAckJson } from "../../protocol/computeAck";
 import { deliveryAckFromJson, deliveryAckToJson, type SignedDeliveryAckJson } from "../../node/acks/deliveryAck";
 import { payerBindingToJson, signPayerBinding } from "../../node/acks/payerBinding";
 import type { TestClient } from "../node/app/appFixtures";

@@ -5,17 +5,8 @@
  */
 import { AmountError, formatUsdc, parseAmount, USDC_DECIMALS } from "./format";
 import type { Parsed } from "./functions";
-import {
-  CLIENT_HEADER,
-  countersign,
-  isComputeReceipt,
-  payerAccountMessage,
-  payerBinding,
-  RECEIPT_HEADER,
-  toHex,
-  type CallerKey,
-  type ReceiptJson,
-} from "./callerKey";
+import { CLIENT_HEADER, countersign, isComputeReceipt, payerBinding, RECEIPT_HEADER, toHex, type CallerKey, type ReceiptJson } from "./callerKey";
+import { payerAccountMessage } from "../../../protocol/payerBinding";
 
 /** AgentMarketplace's bounds: MAX_NAME_BYTES, MAX_MEMORY_MIB, MAX_CALL_PRICE (USDC units), MAX_TOKEN_PRICE (wei). */
 export const AGENT_CAPS = { nameBytes: 64, memoryMiB: 4_096, callPrice: 1_000_000_000n, tokenPrice: 10n ** 27n } as const;

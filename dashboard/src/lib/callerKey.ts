@@ -4,23 +4,18 @@
  * to the account's escrow with `POST /acks/payer` when a node does not know it (the account signs
  * in the wallet, the key signs too), and the node's receipt countersigned for `POST /acks/compute`.
  *
- * The byte layouts are the node's (node/acks/payerBinding.ts, node/acks/computeReceipt.ts),
- * written again here without node:crypto or Buffer so the page can run them; test/dashboard/
- * callerKey.test.ts checks them against the node's verifiers. @noble/curves signs: WebCrypto's
- * Ed25519 is missing from some Chromium versions.
+ * The byte layouts are the node's, from protocol/ (computeAck.ts, payerBinding.ts). @noble/curves
+ * signs: WebCrypto's Ed25519 is missing from some Chromium versions.
  */
 import { ed25519 } from "@noble/curves/ed25519";
 import { getAddress } from "ethers";
+import { computeAckMessage, type ComputeAckJson, type ComputeReceipt } from "../../../protocol/computeAck";
+import { payerClientMessage } from "../../../protocol/payerBinding";
 
 /** The header a paying client names its key in. */
 export const CLIENT_HEADER = "x-fleek-client";
 /** The header the node's signed receipt comes back in. */
 export const RECEIPT_HEADER = "x-fleek-receipt";
-
-const text = new TextEncoder();
-const PAYER_DOMAIN = text.encode("fleek-network/payer-binding/v1\0");
-const FUNCTION_ACK_DOMAIN = text.encode("fleek-network/compute-ack/v1\0");
-const AGENT_ACK_DOMAIN = text.encode("fleek-network/agent-call-ack/v1\0");
 
 /** A client key: the 32-byte seed (kept) and its public half (sent). */
 export interface CallerKey {
@@ -38,16 +33,6 @@ export function fromHex(hex: string): Uint8Array {
   const h = hex.replace(/^0x/, "");
   if (!/^(?:[0-9a-fA-F]{2})*$/.test(h)) throw new Error(`not hex: ${hex.slice(0, 20)}`);
   return Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16));
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** The key of a seed. */
@@ -68,17 +53,7 @@ export function callerKeyOf(storage: Pick<Storage, "getItem" | "setItem">, accou
   return callerKeyFromSeed(seed);
 }
 
-/** What the client key signs for a binding: domain tag ‖ account (20 bytes). */
-export function payerClientMessage(account: string): Uint8Array {
-  return concat(PAYER_DOMAIN, fromHex(getAddress(account)));
-}
-
-/** What the wallet signs (EIP-191 personal message) so the account pays for the key. */
-export function payerAccountMessage(clientKey: Uint8Array): string {
-  return `Fleek Network: delivery acknowledgments signed by client key ${toHex(clientKey)} are paid from this account.`;
-}
-
-/** The body of `POST /acks/payer`, from the key and the wallet's signature over {@link payerAccountMessage} (0x hex). */
+/** The body of `POST /acks/payer`, from the key and the wallet's signature over protocol/payerBinding.ts `payerAccountMessage` (0x hex). */
 export function payerBinding(key: CallerKey, account: string, accountSignature: string) {
   return {
     clientKey: toHex(key.publicKey),
@@ -88,35 +63,13 @@ export function payerBinding(key: CallerKey, account: string, accountSignature: 
   };
 }
 
-/** A node's receipt as `x-fleek-receipt` carries it (node/acks/computeReceipt.ts `ComputeAckJson`). */
-export interface ReceiptJson {
-  nodeKey: string;
-  clientKey: string;
-  functionRoot: string;
-  requestHash: string;
-  responseHash: string;
-  cpuUs: number;
-  wallMs: number;
-  egressBytes: number;
-  windowStart: number;
-  windowEnd: number;
-  nonce: string;
-  /** Present on an agent call's receipt. */
-  llmTokens?: number;
-  nodeSignature: string;
-}
+/** A node's receipt as `x-fleek-receipt` carries it (without the client's signature). */
+export type ReceiptJson = Omit<ComputeAckJson, "clientSignature">;
 
 /** Whether `value` has a compute receipt's shape (an unpaid node's agent receipt has not). */
 export function isComputeReceipt(value: unknown): value is ReceiptJson {
   const r = value as Partial<ReceiptJson> | null;
   return typeof r?.clientKey === "string" && typeof r.functionRoot === "string" && typeof r.nodeSignature === "string";
-}
-
-function u64(value: number, name: string): Uint8Array {
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative safe integer`);
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(value));
-  return out;
 }
 
 function sized(hex: string, bytes: number, name: string): Uint8Array {
@@ -125,23 +78,22 @@ function sized(hex: string, bytes: number, name: string): Uint8Array {
   return out;
 }
 
-/** What the client countersigns: ack domain ‖ keys, root, hashes, five u64be figures, nonce (‖ u64be tokens for an agent call). */
-export function computeAckMessage(r: ReceiptJson): Uint8Array {
-  return concat(
-    r.llmTokens === undefined ? FUNCTION_ACK_DOMAIN : AGENT_ACK_DOMAIN,
-    sized(r.nodeKey, 32, "nodeKey"),
-    sized(r.clientKey, 32, "clientKey"),
-    sized(r.functionRoot, 32, "functionRoot"),
-    sized(r.requestHash, 32, "requestHash"),
-    sized(r.responseHash, 32, "responseHash"),
-    u64(r.cpuUs, "cpuUs"),
-    u64(r.wallMs, "wallMs"),
-    u64(r.egressBytes, "egressBytes"),
-    u64(r.windowStart, "windowStart"),
-    u64(r.windowEnd, "windowEnd"),
-    sized(r.nonce, 16, "nonce"),
-    ...(r.llmTokens === undefined ? [] : [u64(r.llmTokens, "llmTokens")]),
-  );
+/** The receipt's bytes from its JSON form; throws naming a field of the wrong size. */
+export function receiptOfJson(r: ReceiptJson): ComputeReceipt {
+  return {
+    nodeKey: sized(r.nodeKey, 32, "nodeKey"),
+    clientKey: sized(r.clientKey, 32, "clientKey"),
+    functionRoot: sized(r.functionRoot, 32, "functionRoot"),
+    requestHash: sized(r.requestHash, 32, "requestHash"),
+    responseHash: sized(r.responseHash, 32, "responseHash"),
+    cpuUs: r.cpuUs,
+    wallMs: r.wallMs,
+    egressBytes: r.egressBytes,
+    windowStart: r.windowStart,
+    windowEnd: r.windowEnd,
+    nonce: sized(r.nonce, 16, "nonce"),
+    ...(r.llmTokens === undefined ? {} : { agent: { llmTokens: r.llmTokens } }),
+  };
 }
 
 /**
@@ -150,7 +102,7 @@ export function computeAckMessage(r: ReceiptJson): Uint8Array {
  */
 export function countersign(receipt: ReceiptJson, key: CallerKey): ReceiptJson & { clientSignature: string } {
   if (receipt.clientKey.toLowerCase() !== toHex(key.publicKey)) throw new Error("The node's receipt names another client key: not acknowledged.");
-  return { ...receipt, clientSignature: toHex(ed25519.sign(computeAckMessage(receipt), key.seed)) };
+  return { ...receipt, clientSignature: toHex(ed25519.sign(computeAckMessage(receiptOfJson(receipt)), key.seed)) };
 }
 
 /**

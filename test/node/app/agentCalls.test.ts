@@ -7,7 +7,8 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { JsonRpcProvider, Network, Wallet } from "ethers";
-import { computeAckMessage, signComputeAck, signComputeReceipt, type ComputeReceipt, type SignedComputeAck } from "../../../node/acks/computeReceipt";
+import { signComputeAck, signComputeReceipt, type ComputeReceipt, type SignedComputeAck } from "../../../node/acks/computeReceipt";
+import { computeAckMessage } from "../../../protocol/computeAck";
 import { newAckNonce } from "../../../node/acks/deliveryAck";
 import { ed25519PrivateKeyFromSeed } from "../../../node/acks/ed25519Keys";
 import { AppTxKind, decodeAppTx, encodeAppTx } from "../../../node/app/appTransactions";
@@ -158,7 +159,7 @@ describe("app: agent calls in the epoch state", () => {
     const selfAcked = { ...genuine, clientSignature: signComputeAck(genuine.receipt, ed25519PrivateKeyFromSeed(a.key.seed)) };
     // Another node claiming the call.
     const otherNode = { ...genuine, receipt: { ...genuine.receipt, nodeKey: b.key.publicKey } };
-    expect(computeAckMessage(genuine.receipt).equals(computeAckMessage(asFunction))).to.equal(false);
+    expect(Buffer.from(computeAckMessage(genuine.receipt)).equals(computeAckMessage(asFunction))).to.equal(false);
     const forged = [moreTokens, lessCpu, fnSigned, selfAcked, otherNode];
     expect(state.apply(agentTx(a, forged))).to.deep.equal({ ok: true, refusedAcks: 5 });
     expect(state.apply(agentTx(a, [genuine, genuine]))).to.deep.equal({ ok: true, refusedAcks: 1 });
