@@ -38,6 +38,10 @@ export function sandboxPrelude(envSource = "undefined"): string {
   delete globalThis.__fleekHostFetch;
   const { URL, URLSearchParams } = ${SANDBOX_URL}(globalThis.__fleekHostUrl);
   delete globalThis.__fleekHostUrl;
+  // No WebAssembly: its memories live outside the V8 heap, so the isolate's memory limit never
+  // counted them (one function held 512 MiB past 128), and it compiles on V8's background threads,
+  // off the function's CPU clock. It is the only way to them: nothing else in a context names it.
+  delete globalThis.WebAssembly;
   const env = ${envSource};
   // UTF-8 by hand (an isolate has no TextEncoder): exact-size output, ASCII runs copied byte for
   // byte, lone surrogates as U+FFFD, as the web's TextEncoder does.

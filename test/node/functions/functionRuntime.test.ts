@@ -39,6 +39,31 @@ describe("function runtime (issue 19)", function () {
     }
   });
 
+  it("gives functions no WebAssembly, whose memory lies outside the heap limit: a module growing one by 64 MiB a request is refused", async () => {
+    const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 10_000 });
+    // Held in module scope across requests: 8 requests held 512 MiB past a 128 MiB limit.
+    const grower = `let memory; export default { fetch() {
+      memory ??= new WebAssembly.Memory({ initial: 1, maximum: 65536 });
+      memory.grow(1024);
+      return new Response(String(memory.buffer.byteLength));
+    } };`;
+    const probe = `export default { fetch() { return Response.json({ global: typeof WebAssembly, viaFunction: Function("return typeof WebAssembly")() }); } };`;
+    try {
+      for (let i = 0; i < 3; i++) {
+        const failure = await runtime.run("grower", grower, REQUEST).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(failure).to.be.instanceOf(FunctionError);
+        expect((failure as FunctionError).message).to.equal("the function threw: WebAssembly is not defined");
+      }
+      const seen = JSON.parse(Buffer.from((await runtime.run("probe", probe, REQUEST)).body).toString());
+      expect(seen).to.deep.equal({ global: "undefined", viaFunction: "undefined" });
+    } finally {
+      runtime.close();
+    }
+  });
+
   it("gives functions the WHATWG URL and URLSearchParams, parsed by the host, frozen and bounded", async () => {
     const runtime = new FunctionRuntime(DEFAULT_FUNCTION_LIMITS);
     const source = `export default { async fetch(request) {
