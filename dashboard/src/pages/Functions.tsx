@@ -56,10 +56,6 @@ export default function Functions() {
           {(list) => <FunctionList functions={list} prices={prices.data ?? null} selected={selected?.id} onSelect={setSelected} />}
         </Loaded>
         {selected && <Versions fn={selected} />}
-        <p className="hint" data-testid="invocations-note">
-          Invocations and revenue per function are not on chain: the epoch report carries each node&apos;s revenue for all services together (see a node&apos;s
-          rewards on the Nodes page).
-        </p>
       </section>
       <section aria-labelledby="deploy-h">
         <h2 id="deploy-h">Deploy a function</h2>
