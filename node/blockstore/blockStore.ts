@@ -118,8 +118,9 @@ export class BlockStore {
   }
 
   /**
-   * Stores content streamed from `source`, hashing it block by block (only one block is ever
-   * held in memory), and returns its root. Nothing is stored if the content fails a check.
+   * Stores content streamed from `source`, hashing it block by block (two blocks are held at
+   * most: one being written while the next is hashed), and returns its root. Nothing is stored
+   * if the content fails a check.
    */
   async put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: PutOptions = {}): Promise<StoredObject> {
     const limit = Math.min(options.maxLength ?? Infinity, this.options.maxBytes);
@@ -130,6 +131,9 @@ export class BlockStore {
     const leaves: Buffer[] = [];
     let length = 0;
     let lastBlock: Buffer = Buffer.alloc(0);
+    // One write in flight while the next block is hashed: in turn, put ran at ~715 MB/s against
+    // ~900 for hashing alone (bench/ingest, 2026-12-05).
+    let writing: Promise<unknown> = Promise.resolve();
     try {
       const blocks = expectedTree ? verifiedBlocks(this.hashing, options.expectedHash!, expectedTree, source) : blocksOf(source);
       for await (const block of blocks) {
@@ -141,10 +145,13 @@ export class BlockStore {
           const onlyBlock = leaves.length === 0 && block.length < BLOCK_SIZE;
           leaves.push(onlyBlock ? this.hashing.hash(block) : this.hashing.blockChainingValue(block, leaves.length));
         }
-        await file.write(block);
+        await writing;
+        writing = file.write(block);
         lastBlock = block;
       }
+      await writing;
     } catch (error) {
+      await writing.catch(() => undefined);
       await file.close();
       await rm(tmpData, { force: true });
       throw error;

@@ -11,10 +11,13 @@ export interface AnnouncedTree {
 
 /**
  * Cuts a byte stream into 256 KiB blocks (the last may be shorter; empty content is one empty
- * block). Each yielded block is a view of one reused buffer: use it before asking for the next.
+ * block). The blocks are views of two buffers used in turn: a block stays whole while the next is
+ * filled (so its write can run while the next is hashed), and must be done with before the one
+ * after that is asked for.
  */
 export async function* blocksOf(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Buffer> {
-  const block = Buffer.allocUnsafe(BLOCK_SIZE);
+  const buffers = [Buffer.allocUnsafe(BLOCK_SIZE), Buffer.allocUnsafe(BLOCK_SIZE)];
+  let block = buffers[0];
   let filled = 0;
   let yielded = false;
   for await (const piece of source) {
@@ -27,6 +30,7 @@ export async function* blocksOf(source: AsyncIterable<Uint8Array> | Iterable<Uin
         yield block;
         yielded = true;
         filled = 0;
+        block = block === buffers[0] ? buffers[1] : buffers[0];
       }
     }
   }
