@@ -10,6 +10,7 @@ import ivm from "isolated-vm";
 import type { FunctionRequest, FunctionResponse } from "../functions/functionRuntime";
 import { copyIntoIsolate, unanswered } from "../functions/isolateCopy";
 import { outboundFetch, OutboundRefused, type OutboundResponse } from "../functions/outboundFetch";
+import { assertIsolatedVmPatched } from "../functions/isolatedVmPatch";
 import { preludeEntries, sandboxPrelude } from "../functions/sandboxPrelude";
 import { hostUrlReference } from "../functions/sandboxUrl";
 import type { AgentEntry } from "./agentDirectory";
@@ -299,6 +300,7 @@ export class AgentHost {
       await store.close();
       throw new AgentError("unavailable", `the agent's alarms could not be read: ${messageOf(error)}`);
     }
+    assertIsolatedVmPatched();
     const isolate = new ivm.Isolate({ memoryLimit: this.agent.memoryMiB });
     try {
       const context = await isolate.createContext();
@@ -308,7 +310,9 @@ export class AgentHost {
       await context.global.set("__fleekAgentHostSync", this.hostCallSync(store));
       await context.global.set("__fleekAgentConfig", new ivm.ExternalCopy(config).copyInto());
       const prelude = await isolate.compileScript(PRELUDE, { filename: "fleek:prelude" });
-      const entry = preludeEntries((await prelude.run(context, { reference: true })) as ivm.Reference).run;
+      // An agent's handler is read per request: the choice is the functions' (functionRuntime.ts).
+      const { run: entry, handlerOf } = preludeEntries((await prelude.run(context, { reference: true })) as ivm.Reference);
+      handlerOf.release();
       let module: ivm.Module;
       try {
         module = await isolate.compileModule(source.toString("utf8"), { filename: `fleek:agent/${this.agent.id}` });

@@ -10,6 +10,7 @@ import ivm from "isolated-vm";
 import { LRUCache } from "lru-cache";
 import type { FunctionLimits } from "./functionLimits";
 import { outboundFetch, OutboundRefused, type OutboundResponse } from "./outboundFetch";
+import { assertIsolatedVmPatched } from "./isolatedVmPatch";
 import { preludeEntries, SANDBOX_PRELUDE } from "./sandboxPrelude";
 import { hostUrlReference } from "./sandboxUrl";
 import { copyIntoIsolate, unanswered } from "./isolateCopy";
@@ -236,6 +237,7 @@ export class FunctionRuntime {
     /** Told when the lockdown's plan is dropped, with how many objects a check found it missed (0: the prelude failed with it). */
     private readonly onPlanDropped: (missed: number) => void = () => undefined,
   ) {
+    assertIsolatedVmPatched();
     this.warm = new LRUCache({ max: limits.warmIsolates, dispose: (w) => w.retire() });
     this.codeCache = new LRUCache({ maxSize: limits.codeCacheBytes, sizeCalculation: (c) => Math.max(1, c.bytes) });
     // Built now rather than after the first request: a node's first cold start finds one ready.
@@ -329,7 +331,8 @@ export class FunctionRuntime {
         let pending: Promise<FunctionResponse>;
         try {
           pending = run.applySync(undefined, [namespace.derefInto(), copyIntoIsolate(call), main?.body, handler], {
-            timeout: limits.cpuMs,
+            // What is left of the limit: a first request's module evaluation came out of it.
+            timeout: Math.max(1, Math.ceil(limits.cpuMs - Number(clock.ns) / 1e6)),
             result: { promise: true, copy: true },
           }) as unknown as Promise<FunctionResponse>;
         } catch (error) {

@@ -216,6 +216,19 @@ export function sandboxPrelude(envSource = "undefined"): string {
   const quiet = () => {};
   const console = { log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet };
 
+  // What an answer crosses to the host as: strings, numbers and bytes made here. isolated-vm
+  // copies an answer's properties on the host's thread once V8's timeout has ended, so a getter
+  // among them (a Response's status and headers are the function's to replace) that never
+  // returned held that thread for good; read here, the module's getters run under its limits.
+  function ownAnswer(result) {
+    const status = Number(result.status);
+    if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError("status must be 200-599");
+    const headers = [];
+    for (const [name, value] of result.headers) headers.push([String(name), String(value)]);
+    const body = result._bytes;
+    return { status, headers, body: body ? ownBytes(body) : new Uint8Array(0) };
+  }
+
   // The handler that serves a module's requests. A function's is read once, when its module is
   // evaluated (functionRuntime.ts), so the host builds main(params) only for a module main serves:
   // a getter on default.fetch is module code, which runs here under the module's limits.
@@ -223,16 +236,18 @@ export function sandboxPrelude(envSource = "undefined"): string {
     if (ns.default && typeof ns.default.fetch === "function") return "fetch";
     return typeof ns.main === "function" ? "main" : "none";
   }
-  // mainBody: main(params)'s body, a string argument of its own (functionRuntime.ts).
-  async function run(ns, req, mainBody, handler = handlerOf(ns)) {
+  // mainBody: main(params)'s body, a string argument of its own (functionRuntime.ts). handler:
+  // fixed by handlerOf for a function; an agent's is read per request.
+  async function run(ns, req, mainBody, handler) {
     if (mainBody !== undefined) req.params.body = mainBody;
     const request = new Request(req.url, { method: req.method, headers: req.headers, body: req.body });
-    let result;
     if (req.alarm) {
       if (!ns.default || typeof ns.default.alarm !== "function") throw new TypeError("an alarm fired but the module exports no default.alarm(env)");
       await ns.default.alarm(env);
       return { status: 204, headers: [], body: new Uint8Array(0) };
     }
+    handler ??= handlerOf(ns);
+    let result;
     if (handler === "fetch") result = await ns.default.fetch(request, env);
     else if (handler === "main") result = await ns.main(req.params);
     else throw new TypeError("the module exports neither default.fetch(request) nor main(params)");
@@ -241,8 +256,7 @@ export function sandboxPrelude(envSource = "undefined"): string {
         : result === undefined ? new Response(null, { status: 204 })
         : Response.json(result);
     }
-    const body = result._bytes;
-    return { status: result.status, headers: [...result.headers], body: body ? ownBytes(body) : new Uint8Array(0) };
+    return ownAnswer(result);
   }
   for (const [name, value] of Object.entries({ Headers, Request, Response, fetch, TextEncoder, TextDecoder, console, ...(URL ? { URL, URLSearchParams } : {}) })) {
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
