@@ -19,8 +19,11 @@ export interface ServiceLaunch {
   sealingKey?: string;
 }
 
-/** The message the child sends once it serves on the channel. */
-export type ServiceReady = { ready: true };
+/** What the child tells the parent over IPC: it serves on the channel, or it answers a ping. */
+export type ServiceMessage = { ready: true } | { pong: number };
+
+/** The parent's ping (serviceSupervisor.ts): the child answers it from its event loop. */
+export type ServicePing = { ping: number };
 
 async function main(): Promise<void> {
   const launch = JSON.parse(process.env.FLEEK_SERVICE ?? "") as ServiceLaunch;
@@ -33,7 +36,12 @@ async function main(): Promise<void> {
     logger.info("channel to the gateway closed", { reason });
     exit();
   });
-  process.send!({ ready: true } satisfies ServiceReady);
+  // Answered on the event loop: a loop held by a run that never yields misses the pings, and the
+  // supervisor restarts the process.
+  process.on("message", (message: ServicePing) => {
+    if (typeof message?.ping === "number") process.send!({ pong: message.ping } satisfies ServiceMessage);
+  });
+  process.send!({ ready: true } satisfies ServiceMessage);
 }
 
 main().catch((error: unknown) => {

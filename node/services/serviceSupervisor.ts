@@ -1,6 +1,7 @@
 /**
  * Runs the configured services, each in its own child process, and routes the gateway's requests
- * to them. A service that exits or fails to start is restarted after a backoff (200 ms doubling to
+ * to them. A service that exits, fails to start, or stops answering pings for 5 s (its event loop
+ * held: a loop, a stopped process) is killed and restarted after a backoff (200 ms doubling to
  * 30 s; back to 200 ms once a process ran for a minute). `reconcile` adds, removes and restarts
  * services to match a new `services` config (SIGHUP on `node run`). Consensus runs in the node
  * process and never waits on a service: the only link is this proxy, over the service's framed
@@ -14,13 +15,17 @@ import * as path from "node:path";
 import { replyError } from "../gateway/httpReplies";
 import type { Logger } from "../logger";
 import { CHANNEL_FD, ChannelClient, type Attachment } from "./serviceChannel";
-import type { ServiceLaunch, ServiceReady } from "./serviceProcess";
+import type { ServiceLaunch, ServiceMessage, ServicePing } from "./serviceProcess";
 
 const SERVICE_PROCESS = path.join(__dirname, "serviceProcess.ts");
 const FIRST_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 30_000;
 const HEALTHY_AFTER_MS = 60_000;
 const START_TIMEOUT_MS = 30_000;
+/** A running service is pinged this often over IPC... */
+const PING_EVERY_MS = 1_000;
+/** ...and killed when no answer came for this long: far above any run a service lets hold its loop. */
+const UNRESPONSIVE_MS = 5_000;
 
 /** Sees a service's answer (no headers: none came) and returns the headers to send; see {@link ServiceSupervisor.route}. */
 export type AnswerHook = (status: number, headers: IncomingHttpHeaders | undefined) => IncomingHttpHeaders | undefined;
@@ -56,6 +61,7 @@ class SupervisedService {
   private startedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private startTimer: NodeJS.Timeout | undefined;
+  private pinger: NodeJS.Timeout | undefined;
   restarts = 0;
   state: ServiceStatus["state"] = "starting";
 
@@ -103,9 +109,23 @@ class SupervisedService {
       this.env.logger.warn("service did not start in time", { service: this.id, ms: START_TIMEOUT_MS });
       child.kill("SIGKILL");
     }, START_TIMEOUT_MS);
-    child.on("message", (message: ServiceReady) => {
-      if (!message?.ready || this.child !== child) return;
+    let answeredAt = performance.now();
+    child.on("message", (message: ServiceMessage) => {
+      if (this.child !== child) return;
+      if ("pong" in message) answeredAt = performance.now();
+      if (!("ready" in message)) return;
       clearTimeout(this.startTimer);
+      answeredAt = performance.now();
+      let ping = 0;
+      this.pinger = setInterval(() => {
+        if (performance.now() - answeredAt > UNRESPONSIVE_MS) {
+          this.env.logger.warn("service stopped answering, killing it", { service: this.id, pid: child.pid, ms: UNRESPONSIVE_MS });
+          clearInterval(this.pinger);
+          child.kill("SIGKILL");
+          return;
+        }
+        if (child.connected) child.send({ ping: ++ping } satisfies ServicePing);
+      }, PING_EVERY_MS);
       this.channel = new ChannelClient(child.stdio[CHANNEL_FD] as Socket, (reason) => {
         // A broken channel (the process died, or sent what the protocol forbids) ends the process: it is restarted.
         if (this.child !== child || this.state === "stopped") return;
@@ -121,6 +141,7 @@ class SupervisedService {
   private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child !== child) return;
     clearTimeout(this.startTimer);
+    clearInterval(this.pinger);
     this.channel?.close(`the process exited (${signal ?? code})`);
     this.channel = undefined;
     if (this.state === "stopped") return;
@@ -139,6 +160,7 @@ class SupervisedService {
     this.state = "stopped";
     clearTimeout(this.restartTimer);
     clearTimeout(this.startTimer);
+    clearInterval(this.pinger);
     this.channel?.close("the service stopped");
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;

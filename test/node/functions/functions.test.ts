@@ -395,6 +395,27 @@ describe("edge functions (issue 19)", function () {
       }
     });
 
+    it("kills and restarts a service that stops answering (its process stopped, as a held event loop would be)", async () => {
+      const before = (await waitForService(node.gatewayUrl, "functions", (s) => s?.state === "running"))!;
+      const stoppedAt = Date.now();
+      process.kill(before.pid!, "SIGSTOP");
+      try {
+        const after = (await waitForService(node.gatewayUrl, "functions", (s) => s?.state === "running" && s.pid !== before.pid, 20_000))!;
+        // Pinged every second, killed after 5 s without an answer (serviceSupervisor.ts).
+        expect(Date.now() - stoppedAt).to.be.at.least(5_000);
+        expect(after.restarts).to.equal(before.restarts + 1);
+        expect(node.stderr()).to.contain("service stopped answering, killing it");
+        expect((await call("hello")).status).to.equal(200);
+      } finally {
+        // Killed by the supervisor already; a SIGCONT to a process that is gone is refused.
+        try {
+          process.kill(before.pid!, "SIGCONT");
+        } catch {
+          // gone
+        }
+      }
+    });
+
     it("removes and adds services on SIGHUP, and keeps them on a bad config", async () => {
       node.reloadServices({});
       await waitForService(node.gatewayUrl, "functions", (s) => s === undefined);
