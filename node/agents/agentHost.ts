@@ -310,9 +310,11 @@ export class AgentHost {
       await context.global.set("__fleekAgentHostSync", this.hostCallSync(store));
       await context.global.set("__fleekAgentConfig", new ivm.ExternalCopy(config).copyInto());
       const prelude = await isolate.compileScript(PRELUDE, { filename: "fleek:prelude" });
-      // An agent's handler is read per request: the choice is the functions' (functionRuntime.ts).
-      const { run: entry, handlerOf } = preludeEntries((await prelude.run(context, { reference: true })) as ivm.Reference);
+      // An agent's handler is read per request (the choice is the functions', functionRuntime.ts);
+      // its clock was set as the prelude ran, just now.
+      const { run: entry, handlerOf, tick } = preludeEntries((await prelude.run(context, { reference: true })) as ivm.Reference);
       handlerOf.release();
+      tick.release();
       let module: ivm.Module;
       try {
         module = await isolate.compileModule(source.toString("utf8"), { filename: `fleek:agent/${this.agent.id}` });

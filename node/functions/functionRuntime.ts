@@ -11,7 +11,7 @@ import { LRUCache } from "lru-cache";
 import type { FunctionLimits } from "./functionLimits";
 import { outboundFetch, OutboundRefused, type OutboundResponse } from "./outboundFetch";
 import { assertIsolatedVmPatched } from "./isolatedVmPatch";
-import { preludeEntries, SANDBOX_PRELUDE } from "./sandboxPrelude";
+import { preludeEntries, SANDBOX_PRELUDE, type PreludeEntries } from "./sandboxPrelude";
 import { hostUrlReference } from "./sandboxUrl";
 import { copyIntoIsolate, unanswered } from "./isolateCopy";
 
@@ -152,7 +152,7 @@ class WarmFunction {
   /** The isolate's CPU clock when it was last shared out (`shareClock`). */
   private clockMark = 0n;
   /** The locked-down context and the prelude's two entries, built before the function is known. */
-  base!: Promise<{ context: ivm.Context; run: ivm.Reference; handlerOf: ivm.Reference }>;
+  base!: Promise<{ context: ivm.Context } & PreludeEntries>;
   /** Settles once the function's module is evaluated in `base`. */
   ready?: Promise<PreparedModule>;
   /** The lockdown plan its context followed, if any (the isolate is dropped with the plan). */
@@ -468,7 +468,7 @@ export class FunctionRuntime {
       if (plan) this.compileCached(warm.isolate, this.planScript(plan)).runSync(context);
       else context.global.setSync("__fleekLockdown", (this.lockdownPlan === undefined ? WALK_FOR_PLAN : WALK).copyInto());
       const prelude = this.compilePrelude(warm.isolate);
-      let entries: { run: ivm.Reference; handlerOf: ivm.Reference };
+      let entries: PreludeEntries;
       try {
         entries = preludeEntries((await prelude.run(context, { reference: true })) as ivm.Reference);
       } catch (error) {
@@ -552,7 +552,7 @@ export class FunctionRuntime {
    */
   private async prepare(warm: WarmFunction, root: string, source: string, limits: FunctionLimits, baseReady: () => void): Promise<PreparedModule> {
     try {
-      const { context, run, handlerOf } = await warm.base;
+      const { context, run, handlerOf, tick } = await warm.base;
       baseReady();
       // Synchronous on this thread, as the request's call (run()): each asynchronous step is a hop
       // to isolated-vm's thread pool and back, and three of them cost more than a small module's
@@ -561,6 +561,8 @@ export class FunctionRuntime {
       module.instantiateSync(context, (specifier) => {
         throw new Error(`imports are not supported (${JSON.stringify(specifier)}): bundle the function into one module`);
       });
+      // The context's clock stood still since the spare was built: now, for the module's top level.
+      tick.applySync(undefined, []);
       const evaluationStart = warm.isolate.cpuTime;
       module.evaluateSync({ timeout: limits.cpuMs });
       // Under what is left of the same limit: a getter on `default.fetch` is the module's code.

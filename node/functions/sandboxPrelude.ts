@@ -15,11 +15,20 @@ import { SANDBOX_URL } from "./sandboxUrl";
  */
 export const SANDBOX_PRELUDE = sandboxPrelude();
 
-/** The prelude's two entries, from the reference to its completion value (which it releases). */
-export function preludeEntries(completion: ivm.Reference): { run: ivm.Reference; handlerOf: ivm.Reference } {
+/** The prelude's entries, from the reference to its completion value (which it releases). */
+export interface PreludeEntries {
+  run: ivm.Reference;
+  handlerOf: ivm.Reference;
+  /** Moves the context's clock to now: before a module's top level runs (run() moves it for each request). */
+  tick: ivm.Reference;
+}
+
+/** The prelude's entries, from the reference to its completion value (which it releases). */
+export function preludeEntries(completion: ivm.Reference): PreludeEntries {
   const entries = {
     run: completion.getSync("run", { reference: true }) as ivm.Reference,
     handlerOf: completion.getSync("handlerOf", { reference: true }) as ivm.Reference,
+    tick: completion.getSync("tick", { reference: true }) as ivm.Reference,
   };
   completion.release();
   return entries;
@@ -43,6 +52,46 @@ export function sandboxPrelude(envSource = "undefined"): string {
   // off the function's CPU clock. It is the only way to them: nothing else in a context names it.
   delete globalThis.WebAssembly;
   const env = ${envSource};
+  // A clock that stands still while the function runs and moves when it waits (its request
+  // starts, a subrequest answers), as Workers' does: a function timing its own code, or another
+  // tenant's through the machine they share, reads nothing finer than the waits it makes
+  // (docs/functions.md "Clock"). Date and Intl's formatting of "now" are the isolate's only clocks.
+  const RealDate = Date;
+  const realNow = RealDate.now;
+  let clock = realNow();
+  const tick = () => { clock = realNow(); };
+  function FrozenDate(...args) {
+    if (new.target === undefined) return new RealDate(clock).toString();
+    return Reflect.construct(RealDate, args.length === 0 ? [clock] : args, new.target);
+  }
+  Object.defineProperties(FrozenDate, {
+    name: { value: "Date" },
+    length: { value: 7 },
+    prototype: { value: RealDate.prototype },
+    now: { value: function now() { return clock; }, writable: true, configurable: true },
+    parse: { value: RealDate.parse, writable: true, configurable: true },
+    UTC: { value: RealDate.UTC, writable: true, configurable: true },
+  });
+  Object.defineProperty(RealDate.prototype, "constructor", { value: FrozenDate, writable: true, configurable: true });
+  Object.defineProperty(globalThis, "Date", { value: FrozenDate, writable: true, configurable: true });
+  if (typeof Intl === "object") {
+    const formats = Intl.DateTimeFormat.prototype;
+    const boundFormat = Object.getOwnPropertyDescriptor(formats, "format").get;
+    const realFormatToParts = formats.formatToParts;
+    const bound = new WeakMap();
+    Object.defineProperty(formats, "format", {
+      get() {
+        let f = bound.get(this);
+        if (!f) { const real = boundFormat.call(this); f = (date) => real(date === undefined ? clock : date); bound.set(this, f); }
+        return f;
+      },
+      configurable: true,
+    });
+    Object.defineProperty(formats, "formatToParts", {
+      value: function formatToParts(date) { return realFormatToParts.call(this, date === undefined ? clock : date); },
+      writable: true, configurable: true,
+    });
+  }
   // UTF-8 by hand (an isolate has no TextEncoder): exact-size output, ASCII runs copied byte for
   // byte, lone surrogates as U+FFFD, as the web's TextEncoder does.
   const encodeUtf8 = (text) => {
@@ -208,6 +257,7 @@ export function sandboxPrelude(envSource = "undefined"): string {
     const r = await hostFetch.apply(undefined, [request.url, request.method, [...request.headers], request._bytes && ownBytes(request._bytes)], {
       arguments: { copy: true }, result: { promise: true, copy: true },
     });
+    tick();
     if (r.error !== undefined) throw new TypeError(r.error);
     return new Response(r.body, { status: r.status, headers: r.headers });
   }
@@ -239,6 +289,7 @@ export function sandboxPrelude(envSource = "undefined"): string {
   // mainBody: main(params)'s body, a string argument of its own (functionRuntime.ts). handler:
   // fixed by handlerOf for a function; an agent's is read per request.
   async function run(ns, req, mainBody, handler) {
+    tick();
     if (mainBody !== undefined) req.params.body = mainBody;
     const request = new Request(req.url, { method: req.method, headers: req.headers, body: req.body });
     if (req.alarm) {
@@ -267,7 +318,7 @@ export function sandboxPrelude(envSource = "undefined"): string {
   delete globalThis.__fleekLockdown;
   const locked = ${SANDBOX_LOCKDOWN}(lockdownAsked?.plan, lockdownAsked?.check, lockdownAsked?.wantPlan);
   if (lockdownAsked) globalThis.__fleekLockdown = locked;
-  return { run, handlerOf };
+  return { run, handlerOf, tick };
 })();
 `;
 }

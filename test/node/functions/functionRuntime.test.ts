@@ -66,6 +66,51 @@ describe("function runtime (issue 19)", function () {
     }
   });
 
+  it("stops the function's clock while it runs and moves it when it waits: Date, the Date a Date's constructor gives, and Intl's now", async () => {
+    const runtime = new FunctionRuntime({ ...DEFAULT_FUNCTION_LIMITS, cpuMs: 10_000 });
+    const source = `const loaded = Date.now();
+    export default { async fetch() {
+      const start = Date.now();
+      let n = 0;
+      for (let i = 0; i < 3e7; i++) n += i;
+      const format = new Intl.DateTimeFormat("en-US", { timeZone: "UTC", hour12: false, hour: "2-digit", minute: "2-digit", second: "2-digit", fractionalSecondDigits: 3 });
+      const seen = {
+        loaded,
+        start,
+        afterWork: Date.now(),
+        constructed: new Date().getTime(),
+        called: Date() === new Date(start).toString(),
+        viaConstructor: new (Object.getPrototypeOf(new Date()).constructor)().getTime(),
+        subclassed: new (class extends Date {})().getTime(),
+        formatted: format.format() === format.format(start) && format.format === format.format,
+        parts: JSON.stringify(format.formatToParts()) === JSON.stringify(format.formatToParts(start)),
+        given: new Date(86_400_000).toISOString(),
+        isDate: new Date() instanceof Date && Object.prototype.toString.call(new Date()) === "[object Date]",
+        work: n > 0,
+      };
+      await fetch("http://127.0.0.1/").catch(() => undefined);
+      seen.afterWait = Date.now();
+      return Response.json(seen);
+    } };`;
+    try {
+      const before = Date.now();
+      const first = JSON.parse(Buffer.from((await runtime.run("clock", source, REQUEST)).body).toString());
+      const after = Date.now();
+      expect(first.loaded).to.be.within(before, after);
+      expect(first.start).to.be.within(first.loaded, after);
+      for (const still of ["afterWork", "constructed", "viaConstructor", "subclassed"]) expect(first[still], still).to.equal(first.start);
+      expect([first.called, first.formatted, first.parts, first.isDate, first.work]).to.deep.equal([true, true, true, true, true]);
+      expect(first.given).to.equal("1970-01-02T00:00:00.000Z");
+      // The work took real time (tens of ms) the clock did not show; the wait showed it.
+      expect(first.afterWait).to.be.within(first.start + 5, after);
+      const second = JSON.parse(Buffer.from((await runtime.run("clock", source, REQUEST)).body).toString());
+      expect(second.start).to.be.at.least(first.afterWait);
+      expect(second.loaded).to.equal(first.loaded);
+    } finally {
+      runtime.close();
+    }
+  });
+
   it("gives functions the WHATWG URL and URLSearchParams, parsed by the host, frozen and bounded", async () => {
     const runtime = new FunctionRuntime(DEFAULT_FUNCTION_LIMITS);
     const source = `export default { async fetch(request) {
