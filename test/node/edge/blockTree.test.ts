@@ -84,6 +84,19 @@ describe("edge: block tree (standard BLAKE3)", () => {
     }
   });
 
+  it("proves the one block of 0 and 1 bytes with no siblings against the b3sum root, and nothing else", () => {
+    for (const [length, rootHex] of KNOWN_ROOTS.filter(([length]) => length <= 1)) {
+      const root = Buffer.from(rootHex, "hex");
+      const content = vectorInput(length);
+      const proof = proofForBlock(hashing, leavesOf(hashing, content), 0);
+      expect(proof, `length ${length}`).to.deep.equal([]);
+      expect(verifyBlockProof(hashing, root, length, 0, content, proof), `length ${length}`).to.equal(true);
+      expect(verifyBlockProof(hashing, root, length, 0, Buffer.from([length === 0 ? 0 : 1]), proof), `other bytes, length ${length}`).to.equal(false);
+      expect(verifyBlockProof(hashing, root, 1 - length, 0, content, proof), `other length, length ${length}`).to.equal(false);
+      expect(verifyBlockProof(hashing, root, length, 1, content, proof), `block 1 of ${length}`).to.equal(false);
+    }
+  });
+
   it("applies the ROOT flag only at the top: a block's chaining value is not its plain hash", () => {
     const block = vectorInput(BLOCK_SIZE);
     // Block 0 of two-block content is the same bytes as one-block content, but a subtree, not the root.

@@ -4,6 +4,10 @@
  * same function gets a new isolate. Also the outbound address rules on literal addresses.
  */
 import { execFile } from "node:child_process";
+import { lookup } from "node:dns/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import fc from "fast-check";
@@ -11,7 +15,7 @@ import ivm from "isolated-vm";
 import { DEFAULT_FUNCTION_LIMITS, effectiveLimits, functionLimitsFrom } from "../../../node/functions/functionLimits";
 import { FunctionError, FunctionRuntime, type FunctionRequest } from "../../../node/functions/functionRuntime";
 import { copyIntoIsolate } from "../../../node/functions/isolateCopy";
-import { refusalOf } from "../../../node/functions/outboundFetch";
+import { OutboundRefused, outboundFetch, refusalOf } from "../../../node/functions/outboundFetch";
 import { SANDBOX_PRELUDE } from "../../../node/functions/sandboxPrelude";
 
 const REQUEST: FunctionRequest = { method: "GET", url: "http://fn/", headers: [], body: null, params: { method: "GET", path: "/", query: {}, headers: {} } };
@@ -946,6 +950,39 @@ describe("function runtime (issue 19)", function () {
       }
     } finally {
       runtime.close();
+    }
+  });
+
+  it("refuses a host name that resolves to a refused address when it connects, before any byte is sent", async () => {
+    // The machine's own name resolves (through /etc/hosts) to its own or a loopback address: a
+    // name no literal check catches, as a rebinding name would be.
+    const name = os.hostname();
+    const addresses = await lookup(name, { all: true });
+    expect(
+      addresses.every((a) => refusalOf(a.address) !== undefined),
+      `${name} resolves to ${addresses.map((a) => a.address).join(", ")}: this test needs the machine's name to resolve to its own address`,
+    ).to.equal(true);
+    let reached = 0;
+    const server = createServer((_req, res) => {
+      reached++;
+      res.end("reached");
+    });
+    await new Promise<void>((resolve) => server.listen(0, resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const policy = { maxResponseBytes: 1024, deadline: performance.now() + 5_000, refusedHosts: new Set<string>() };
+      const refused = await outboundFetch(`http://${name}:${port}/`, "GET", [], null, policy).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(refused).to.be.instanceOf(OutboundRefused);
+      expect((refused as Error).message).to.match(new RegExp(`^fetch refused: ${name} resolves to an address that is `));
+      // The same server, named by an address the operator allowed, is reached: the refusal was the name's.
+      const allowed = await outboundFetch(`http://127.0.0.1:${port}/`, "GET", [], null, { ...policy, allowPrivate: true });
+      expect(Buffer.from(allowed.body).toString()).to.equal("reached");
+      expect(reached).to.equal(1);
+    } finally {
+      server.close();
     }
   });
 

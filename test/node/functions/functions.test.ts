@@ -119,6 +119,7 @@ const FUNCTIONS = {
   never: `export default { fetch() { return new Promise(() => {}); } }`,
   throws: `export default { fetch() { throw new Error("boom at " + 42) } }`,
   oversized: `export default { fetch() { return new Response("never") } }\n//${"x".repeat(70 * KIB)}`,
+  bigAnswer: `export default { fetch(request) { return new Response("x".repeat(64 * 1024 + (request.url.endsWith("/fits") ? 0 : 1))) } }`,
   importer: `import fs from "node:fs"; export default { fetch() { return new Response(typeof fs) } }`,
   broken: `export default { fetch( {`,
 };
@@ -136,7 +137,13 @@ describe("edge functions (issue 19)", function () {
   };
 
   before(async () => {
-    node = await startFunctionNode(Object.values(FUNCTIONS), { cpuMs: CPU_MS, wallMs: WALL_MS, bundleBytes: 64 * KIB, requestBytes: 64 * KIB });
+    node = await startFunctionNode(Object.values(FUNCTIONS), {
+      cpuMs: CPU_MS,
+      wallMs: WALL_MS,
+      bundleBytes: 64 * KIB,
+      requestBytes: 64 * KIB,
+      responseBytes: 64 * KIB,
+    });
   });
   after(async () => node?.stop());
 
@@ -337,13 +344,18 @@ describe("edge functions (issue 19)", function () {
       expect(last).to.equal("fetch refused: over 50 subrequests in one request");
     });
 
-    it("refuses an oversized bundle (422) and an oversized body (413), then serves", async () => {
+    it("refuses an oversized bundle (422), an oversized body (413) and an oversized answer (502), then serves", async () => {
       const bundle = await call("oversized");
       expect(bundle.status).to.equal(422);
       expect(JSON.parse(bundle.text).error).to.match(/^the function's bundle is \d+ bytes, over the 65536-byte limit$/);
       const body = await call("transform", { method: "POST", body: "x".repeat(64 * KIB + 1) });
       expect(body.status).to.equal(413);
       expect(JSON.parse(body.text).error).to.equal(`request body is ${64 * KIB + 1} bytes, over the ${64 * KIB}-byte limit`);
+      const answer = await call("bigAnswer");
+      expect(answer.status).to.equal(502);
+      expect(JSON.parse(answer.text).error).to.equal(`the function's response body is over ${64 * KIB} bytes`);
+      const fits = await call("bigAnswer", {}, "/fits");
+      expect([fits.status, fits.text.length]).to.deep.equal([200, 64 * KIB]);
       expect((await call("hello")).status).to.equal(200);
     });
   });
@@ -422,7 +434,9 @@ describe("edge functions (issue 19)", function () {
       const gone = await fetch(`${node.gatewayUrl}/fn/blake3/${root("hello")}/`);
       expect(gone.status).to.equal(404);
       expect(await gone.text()).to.contain('no service \\"functions\\"');
-      node.reloadServices({ functions: { limits: { cpuMs: CPU_MS, wallMs: WALL_MS, bundleBytes: 64 * KIB, requestBytes: 64 * KIB } } });
+      node.reloadServices({
+        functions: { limits: { cpuMs: CPU_MS, wallMs: WALL_MS, bundleBytes: 64 * KIB, requestBytes: 64 * KIB, responseBytes: 64 * KIB } },
+      });
       await waitForService(node.gatewayUrl, "functions", (s) => s?.state === "running");
       expect((await call("hello")).status).to.equal(200);
       node.reloadServices({ functions: { limits: { cpuMs: -1 } } });
