@@ -5,11 +5,12 @@ import { deliveryAckFromJson, deliveryAckToJson, encodeDeliveryAck, type SignedD
 import type { AckRefusal, DeliveryAckDesk } from "../acks/deliveryAckDesk";
 import { CLIENT_HEADER, METER_HEADER, type ComputeDesk, type InvocationMeter } from "../acks/computeDesk";
 import { computeAckFromJson, type SignedComputeAck } from "../acks/computeReceipt";
-import { LIMITS_HEADER, type RegisteredLimits } from "../functions/functionLimits";
+import { effectiveLimits, functionLimitsFrom, LIMITS_HEADER, type RegisteredLimits } from "../functions/functionLimits";
 import { BadFunctionPath, functionRootOf } from "../functions/functionPath";
 import { payerBindingFromJson } from "../acks/payerBinding";
 import type { BlockStore } from "../blockstore/blockStore";
 import { isChainUnreachable } from "../chain/chainUnreachable";
+import { ContentTooLargeError, IntegrityError } from "../blockstore/errors";
 import { proofForBlock, leavesFromOutboard, blockCount } from "../blockstore/blockTree";
 import { loadBlockHashing } from "../blockstore/blockHashing";
 import { parseContentHash, type ContentHash } from "../blockstore/contentHash";
@@ -104,6 +105,7 @@ const ACK_STATUS: Record<AckRefusal, number> = {
  * - `GET|HEAD /blake3/<hash>[?mime=type]` content (see {@link serveContent});
  * - `GET /blake3/<hash>/outboard` the block hashes, to verify blocks against the root;
  * - `GET /blake3/<hash>/proof/<block>` the proof of one block (sibling hashes, top down);
+ * - `PUT /blake3/<hash>` a function's bundle, by anyone, once FunctionRegistry registers its root;
  * - `POST /origins` `{url, integrity?}` with `Authorization: Bearer <operator token>`;
  * - `GET /acks/draft?hash=&bytes=&client=` the ack a client should sign; `POST /acks` a signed ack;
  * - `POST /acks/payer` the escrow account that pays for a client key's acks (see payerBinding.ts);
@@ -151,7 +153,9 @@ export function createGatewayHandler(options: GatewayOptions): (req: IncomingMes
     if (parts[1] === "blake3" && parts.length >= 3) {
       const hash = parseContentHash(parts[2]);
       if (!hash) return replyError(res, 400, `not a content root (64 hex characters): ${JSON.stringify(parts[2])}`);
-      if (req.method !== "GET" && req.method !== "HEAD") return replyError(res, 405, "use GET or HEAD", { allow: "GET, HEAD" });
+      if (req.method === "PUT" && parts.length === 3) return putRegisteredBundle(options, req, res, hash);
+      if (req.method !== "GET" && req.method !== "HEAD")
+        return replyError(res, 405, "use GET or HEAD (or PUT a registered function's bundle)", { allow: "GET, HEAD, PUT" });
       if (parts.length === 3) return serveContent(serving, req, res, hash, query.get("mime") ?? undefined);
       if (parts.length === 4 && parts[3] === "outboard") return serveOutboard(options.store, res, hash);
       if (parts.length === 5 && parts[3] === "proof") return serveProof(options.store, res, hash, parts[4]);
@@ -245,6 +249,38 @@ async function serveProof(store: BlockStore, res: ServerResponse, hash: ContentH
     [CONTENT_LENGTH_HEADER]: String(length),
   });
   res.end(proof);
+}
+
+/**
+ * Stores a function's bundle a developer uploads (`PUT /blake3/<root>`, docs/functions.md
+ * "Deploying"): no operator token, since FunctionRegistry is the permission. Only a root a function
+ * version registers is taken, at most its registered bundle size (capped by the node's), and the
+ * bytes must hash to it: an upload can only store what someone paid gas to register, and only once.
+ */
+async function putRegisteredBundle(options: GatewayOptions, req: IncomingMessage, res: ServerResponse, hash: ContentHash): Promise<void> {
+  if (!options.functions)
+    return replyError(res, 403, "this node reads no FunctionRegistry, so it takes no bundle uploads (its operator adds content with POST /origins)");
+  const registered = await options.functions.lookup(hash);
+  if (!registered) return replyError(res, 403, `no function version is registered with root ${hash}: register it in FunctionRegistry, then upload its bundle`);
+  const stored = options.store.stat(hash);
+  if (stored) {
+    req.resume();
+    return replyJson(res, 200, { hash, length: stored.length, path: `/blake3/${hash}` }, { location: `/blake3/${hash}` });
+  }
+  const limit = effectiveLimits(functionLimitsFrom(options.services?.optionsOf("functions")?.limits), registered.limits).bundleBytes;
+  const announced = Number(req.headers["content-length"]);
+  if (announced > limit) {
+    req.resume();
+    return replyError(res, 413, `the bundle is ${announced} bytes, over its ${limit}-byte limit`);
+  }
+  try {
+    await options.store.put(req, { expectedHash: hash, maxLength: limit, contentType: "text/javascript" });
+  } catch (error) {
+    if (error instanceof ContentTooLargeError) return replyError(res, 413, `the bundle is over its ${limit}-byte limit`);
+    if (error instanceof IntegrityError) return replyError(res, 422, `the bundle is not the registered one: ${error.message}`);
+    throw error;
+  }
+  replyJson(res, 201, { hash, length: options.store.stat(hash)?.length, path: `/blake3/${hash}` }, { location: `/blake3/${hash}` });
 }
 
 async function addFromOrigin(options: GatewayOptions, operatorDigest: Buffer | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -3,11 +3,17 @@
  * function, version, owner, owner-pays cap and limits in one call; a miss is re-read after its
  * short TTL so a newly published version is found; reads at a fixed block never change.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
+import { blake3 } from "hash-wasm";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import FunctionsModule from "../../../ignition/modules/Functions";
+import { BlockStore } from "../../../node/blockstore/blockStore";
 import { FunctionDirectory, sponsorOf } from "../../../node/chain/functionDirectory";
+import { startGateway } from "../../../node/gateway/gatewayServer";
 import type { RpcProvider } from "../../../node/chain/registryCommittee";
 import type { FunctionRegistry } from "../../../typechain-types";
 
@@ -50,5 +56,49 @@ describe("FunctionDirectory (FunctionRegistry reads of a node)", () => {
     expect((await lookup(ROOT_A, registeredAt))?.ownerPaysCap).to.equal(0n);
     // At the latest block, once its TTL ran out, the cap is read again.
     expect((await lookup(ROOT_A))?.ownerPaysCap).to.equal(9_000n);
+  });
+
+  it("takes a developer's bundle upload (PUT /blake3/<root>) for a registered root only, of its registered size, and only the registered bytes", async () => {
+    const { registry, owner } = await loadFixture(deployed);
+    let now = 0;
+    const provider = hre.ethers.provider as unknown as RpcProvider;
+    const directory = new FunctionDirectory(provider, await registry.getAddress(), { now: () => now, missTtlMs: 5_000, ttlMs: 60_000 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bundle-upload-"));
+    const store = await BlockStore.open({ directory: dir, maxBytes: 2 ** 24 });
+    const gateway = await startGateway({ store, functions: directory });
+    const unchained = await startGateway({ store });
+    const bundle = Buffer.from(`export default { fetch() { return new Response("uploaded"); } };`);
+    const root = await blake3(bundle); // what b3sum prints for the file
+    const put = async (url: string, body: Uint8Array) => {
+      const answer = await fetch(`${url}/blake3/${root}`, { method: "PUT", body });
+      return { status: answer.status, body: (await answer.json()) as { error?: string; hash?: string; length?: number } };
+    };
+    try {
+      expect(await put(unchained.url, bundle)).to.deep.equal({
+        status: 403,
+        body: { error: "this node reads no FunctionRegistry, so it takes no bundle uploads (its operator adds content with POST /origins)" },
+      });
+      expect(await put(gateway.url, bundle)).to.deep.equal({
+        status: 403,
+        body: { error: `no function version is registered with root ${root}: register it in FunctionRegistry, then upload its bundle` },
+      });
+      await registry.connect(owner).register("uploaded", `0x${root}`, { ...LIMITS, bundleBytes: bundle.length });
+      now += 5_000; // the directory's miss has run out
+      const other = Buffer.from(bundle).fill(0x20, 0, 6);
+      const wrong = await put(gateway.url, other);
+      expect(wrong.status).to.equal(422);
+      expect(wrong.body.error).to.equal(`the bundle is not the registered one: content hashes to ${await blake3(other)}, expected ${root}`);
+      const longer = await put(gateway.url, Buffer.concat([bundle, Buffer.from(" ")]));
+      expect(longer).to.deep.equal({ status: 413, body: { error: `the bundle is ${bundle.length + 1} bytes, over its ${bundle.length}-byte limit` } });
+      expect(store.has(root)).to.equal(false);
+      expect(await put(gateway.url, bundle)).to.deep.equal({ status: 201, body: { hash: root, length: bundle.length, path: `/blake3/${root}` } });
+      expect(Buffer.from(await (await fetch(`${gateway.url}/blake3/${root}`)).arrayBuffer()).equals(bundle)).to.equal(true);
+      // Again: already stored, nothing written.
+      expect(await put(gateway.url, bundle)).to.deep.equal({ status: 200, body: { hash: root, length: bundle.length, path: `/blake3/${root}` } });
+    } finally {
+      await gateway.close();
+      await unchained.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
