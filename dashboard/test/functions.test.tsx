@@ -13,6 +13,8 @@ import {
   parseFunctionName,
   parseLimits,
   rootToBytes32,
+  bundleRoot,
+  putBundle,
   uploadBundle,
   type FunctionLimits,
 } from "../src/lib/functions";
@@ -93,6 +95,33 @@ describe("nameHolder and deployPlan (FunctionRegistry's rules for a deploy)", ()
     const taken = "This bundle is already published by function 7; change a byte to publish it under this name.";
     expect(deployPlan(null, ALICE, { id: 7, version: 2 })).toEqual({ kind: "refused", reason: taken });
     expect(deployPlan(hello, ALICE, { id: 7, version: 2 })).toEqual({ kind: "refused", reason: taken });
+  });
+});
+
+describe("a bundle from a file: its root, and PUT /blake3/<root> once registered", () => {
+  it("roots a file as b3sum does (BLAKE3's known answers for 0 and 1 byte)", async () => {
+    expect(await bundleRoot(new Uint8Array(0))).toBe("0xaf1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
+    expect(await bundleRoot(new Uint8Array([0]))).toBe("0x2d3adedff11b61f14c886e35afa036736dcd87a74d27b5c1510225d0f592e213");
+  });
+
+  it("puts the bytes under their root with no token, and says why a gateway did not take them", async () => {
+    const seen: { url: string; init: RequestInit }[] = [];
+    const gateway = (status: number, body: string) =>
+      (async (url: string, init: RequestInit) => {
+        seen.push({ url, init });
+        return new Response(body, { status });
+      }) as unknown as typeof fetch;
+    const bytes = new Uint8Array([1, 2, 3]);
+    await putBundle("http://127.0.0.1:4220/", R1, bytes, gateway(201, "{}"));
+    expect(seen[0].url).toBe(`http://127.0.0.1:4220/blake3/${"11".repeat(32)}`);
+    expect(seen[0].init).toMatchObject({ method: "PUT", body: bytes });
+    expect(seen[0].init.headers).not.toHaveProperty("authorization");
+    await putBundle("http://g", R1, bytes, gateway(200, "{}"));
+    await expect(putBundle("http://g", R1, bytes, gateway(403, JSON.stringify({ error: "no function version is registered" })))).rejects.toThrow(
+      "The gateway did not take the bundle: HTTP 403 no function version is registered",
+    );
+    const down = (async () => Promise.reject(new TypeError("fetch failed"))) as unknown as typeof fetch;
+    await expect(putBundle("http://g", R1, bytes, down)).rejects.toThrow("The gateway at http://g is unreachable from this page");
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * The dashboard for the local network: the production build (made once, rebuilt when asked) served
  * as static files, with `/addresses.json` answering the deployment plus `graphqlUrl` (the indexer)
- * and `gateways`, so one build works against any network. `POST /gateways/<i>/origins` is forwarded
+ * and `gateways`, so one build works against any network. `PUT /gateways/<i>/blake3/<root>` and `POST /gateways/<i>/origins` are forwarded
  * to gateway `i`: the Functions and Agents pages upload bundles through it, since a gateway answers
  * no CORS preflight and a page cannot POST to it from another origin. So are the Agents page's
  * calls, `GET`/`POST /gateways/<i>/agents/<id>/...` (without the page's credentials: an agent call
@@ -75,6 +75,9 @@ export async function serveDashboard(distDir: string, config: () => DashboardCon
     const health = /^\/gateways\/(\d{1,3})\/health$/.exec(urlPath);
     if (health && req.method === "GET") return forwardToGateway(config().gateways?.[Number(health[1])], "/health", false, req, res);
     // The raw path: an agent's own path and query pass as the page sent them.
+    // A registered function's bundle, uploaded by the page (no token: the registration is the permission).
+    const bundle = /^\/gateways\/(\d{1,3})(\/blake3\/[0-9a-f]{64})$/.exec(urlPath);
+    if (bundle && req.method === "PUT") return forwardToGateway(config().gateways?.[Number(bundle[1])], bundle[2], false, req, res);
     const call = /^\/gateways\/(\d{1,3})(\/agents\/[1-9][0-9]{0,9}(?:[/?].*)?)$/.exec(req.url ?? "");
     if (call && (req.method === "GET" || req.method === "POST")) return forwardToGateway(config().gateways?.[Number(call[1])], call[2], false, req, res);
     const file = path.join(distDir, urlPath === "/" ? "index.html" : urlPath);

@@ -35,6 +35,8 @@ import { OriginFetcher } from "../../node/origins/originFetcher";
 import { QueuedAckSink } from "../../node/acks/deliveryAckDesk";
 import { verifyComputeAck } from "../../node/acks/computeReceipt";
 import { ed25519PrivateKeyFromSeed, rawEd25519PublicKey } from "../../node/acks/ed25519Keys";
+import { FunctionDirectory } from "../../node/chain/functionDirectory";
+import type { RpcProvider } from "../../node/chain/registryCommittee";
 import { RegistryReporting } from "../../node/chain/registryReporting";
 import { startEdgeNode } from "../../node/edge/edgeNode";
 import { agentService } from "../../protocol/usage";
@@ -1238,7 +1240,13 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
     // A real gateway with its blockstore, and an origin serving the example bundle once asked.
     const bundle = fs.readFileSync(path.join(ROOT, "examples/functions/hello.js"));
     const store = await BlockStore.open({ directory: fs.mkdtempSync(path.join(tmp, "blocks-")), maxBytes: 64 * 1024 * 1024, verifiedCacheBytes: 0 });
-    const gateway = await startGateway({ store, origins: new OriginFetcher(store), operatorToken: "e2e-token" });
+    // It reads FunctionRegistry, so it also takes a registered bundle the page uploads without a token.
+    const gateway = await startGateway({
+      store,
+      origins: new OriginFetcher(store),
+      operatorToken: "e2e-token",
+      functions: new FunctionDirectory(rpc as unknown as RpcProvider, deployment.contracts.functionRegistry),
+    });
     // Version 2 is the same module with a comment: another root.
     const bundle2 = Buffer.concat([bundle, Buffer.from("\n// version 2\n")]);
     const origin = http.createServer((req, res) => res.writeHead(200, { "content-type": "text/javascript" }).end(req.url === "/hello-2.js" ? bundle2 : bundle));
@@ -1294,6 +1302,19 @@ describe("Dashboard end to end (Chromium, devnet, built app)", function () {
       const versions = page.getByTestId("version-row");
       await versions.nth(1).waitFor();
       expect(await versions.locator("code").allTextContents()).to.deep.equal([root2, root]);
+
+      // Version 3 from a file: hashed by the page, published with the wallet, then uploaded with no token.
+      const bundle3 = Buffer.concat([bundle, Buffer.from("\n// version 3, from a file\n")]);
+      const root3 = `0x${Buffer.from(blake3(bundle3)).toString("hex")}`;
+      await form.getByTestId("bundle-url").fill("");
+      await form.getByTestId("operator-token").fill("");
+      await form.getByTestId("bundle-file").setInputFiles({ name: "hello-3.js", mimeType: "text/javascript", buffer: bundle3 });
+      await deploy.click();
+      await settled(form, "Publish version 3");
+      await form.getByTestId("uploaded-root").filter({ hasText: root3 }).waitFor();
+      expect((await registry.resolve("e2e-hello"))[2].root).to.equal(root3);
+      const served = await fetch(`${gateway.url}/blake3/${root3.slice(2)}`);
+      expect(Buffer.from(await served.arrayBuffer()).equals(bundle3)).to.equal(true);
       await screenshot("functions");
     } finally {
       gateways.splice(0);

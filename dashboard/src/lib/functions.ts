@@ -1,9 +1,12 @@
 /**
  * Edge functions on the dashboard (docs/functions.md): FunctionRegistry's rules checked before a
  * wallet is asked to sign, the cost of a call from ServiceEscrow's compute prices, and the upload
- * of a bundle to a gateway (`POST /origins`, as `npm start` adds the example function).
+ * of a bundle to a gateway: a file the page hashes and uploads once it is registered (`PUT
+ * /blake3/<root>`), or a URL the gateway fetches with its operator's token (`POST /origins`, as `npm
+ * start` adds the example function).
  */
 import { keccak256, toUtf8Bytes } from "ethers";
+import { blake3 } from "hash-wasm";
 
 /** FunctionRegistry's caps: what a node enforces at most (MAX_MEMORY_MIB, MAX_WALL_MS, MAX_BUNDLE_BYTES). */
 export const LIMIT_CAPS = { memoryMiB: 128, wallMs: 15_000, bundleBytes: 10 * 1024 * 1024 } as const;
@@ -163,4 +166,41 @@ export async function uploadBundle(gatewayUrl: string, token: string, bundleUrl:
   const { hash } = JSON.parse(body) as { hash?: string };
   if (!hash) throw new Error(`The gateway answered without a content root: ${body}`);
   return rootToBytes32(hash);
+}
+
+/** A bundle's content root as bytes32: the standard BLAKE3 hash of its bytes, what `b3sum` prints. */
+export async function bundleRoot(bytes: Uint8Array): Promise<string> {
+  return `0x${await blake3(bytes)}`;
+}
+
+/**
+ * Uploads a registered function's bundle to the gateway at `gatewayUrl` (`PUT /blake3/<root>`, no
+ * operator token: FunctionRegistry's registration of `root` is the permission, docs/functions.md
+ * "Deploying without the operator"). Resolves once the gateway holds it.
+ */
+export async function putBundle(
+  gatewayUrl: string,
+  root: string,
+  bytes: Uint8Array<ArrayBuffer>,
+  fetchImpl: typeof fetch = (...a) => fetch(...a),
+): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetchImpl(`${gatewayUrl.replace(/\/+$/, "")}/blake3/${root.replace(/^0x/, "")}`, {
+      method: "PUT",
+      headers: { "content-type": "text/javascript" },
+      body: bytes,
+    });
+  } catch {
+    throw new Error(`The gateway at ${gatewayUrl} is unreachable from this page (down, or it does not allow this page's origin).`);
+  }
+  if (res.status === 200 || res.status === 201) return;
+  const body = await res.text();
+  let message = body;
+  try {
+    message = (JSON.parse(body) as { error?: string }).error ?? body;
+  } catch {
+    // a plain-text body is the message
+  }
+  throw new Error(`The gateway did not take the bundle: HTTP ${res.status} ${message}`);
 }

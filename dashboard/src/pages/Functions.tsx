@@ -12,6 +12,7 @@ import { useSuite } from "../lib/useChain";
 import { useComputePrices, useEdgeFunctions, useFunctionVersions, FUNCTIONS_LISTED } from "../hooks/useFunctions";
 import { describeError } from "../lib/revert";
 import {
+  bundleRoot,
   costPerMillionCalls,
   DEFAULT_LIMITS,
   defaultUploadGateway,
@@ -20,6 +21,7 @@ import {
   type DeployPlan,
   parseFunctionName,
   parseLimits,
+  putBundle,
   uploadBundle,
   type ComputePrices,
   type FunctionLimits,
@@ -170,6 +172,7 @@ function DeployForm({ signer, account }: { signer: JsonRpcSigner; account: strin
   const reads = useSuite();
   const [name, setName] = useState("");
   const [bundleUrl, setBundleUrl] = useState("");
+  const [bundleFile, setBundleFile] = useState<File | null>(null);
   const [gateway, setGateway] = useState(() => defaultUploadGateway(deployment, location.href));
   const [token, setToken] = useState("");
   const [limitText, setLimitText] = useState(
@@ -180,39 +183,64 @@ function DeployForm({ signer, account }: { signer: JsonRpcSigner; account: strin
   const parsedName = parseFunctionName(name);
   const limits = parseLimits(limitText);
   const urlError = bundleUrl === "" || /^https?:\/\/\S+$/.test(bundleUrl) ? undefined : "An http or https URL the gateway can fetch.";
-  const ready = parsedName.value !== undefined && limits.value !== undefined && bundleUrl !== "" && !urlError && gateway !== "" && token !== "";
+  // A file needs no token: registered first, it is uploaded by its root. A URL is fetched by the gateway with its operator's token.
+  const source = bundleFile ? bundleUrl === "" : bundleUrl !== "" && !urlError && token !== "";
+  const ready = parsedName.value !== undefined && limits.value !== undefined && source && gateway !== "";
 
-  /** Check the name on chain (no wallet prompt), upload, check the root, then the one transaction. */
+  /**
+   * Check the name on chain (no wallet prompt) and find the root (the file's hash, or the
+   * gateway's answer once it fetched the URL), check the root, then the one transaction; a file is
+   * uploaded after it, its registration being the gateway's permission.
+   */
   const deploy = async () => {
     setPrep({ busy: true });
     let root: string | undefined;
     let plan: DeployPlan;
+    const bytes = bundleFile ? new Uint8Array(await bundleFile.arrayBuffer()) : undefined;
     try {
       const holder = await nameHolder(reads.functionRegistry, parsedName.value!);
       plan = deployPlan(holder, account, null);
       if (plan.kind !== "refused") {
-        root = await uploadBundle(gateway, token, bundleUrl);
+        root = bytes ? await bundleRoot(bytes) : await uploadBundle(gateway, token, bundleUrl);
         const published = await reads.functionRegistry.lookup(root);
         plan = deployPlan(holder, account, published.id === 0n ? null : { id: Number(published.id), version: Number(published.version) });
       }
     } catch (err) {
       return setPrep({ busy: false, error: describeError(err) });
     }
-    setPrep({ busy: false, root, error: plan.kind === "refused" ? plan.reason : undefined });
+    setPrep({ busy: false, root: bytes ? undefined : root, error: plan.kind === "refused" ? plan.reason : undefined });
     if (plan.kind === "refused") return;
     const registry = connectSuite(deployment, signer).functionRegistry;
-    await tx.run((send) =>
+    const registered = await tx.run((send) =>
       plan.kind === "register"
         ? send(`Register ${parsedName.value}`, () => registry.register(parsedName.value!, root!, limits.value!))
         : send(`Publish version ${plan.nextVersion}`, () => registry.publish(plan.id, root!, limits.value!)),
     );
+    if (!registered || !bytes) return;
+    setPrep({ busy: true });
+    try {
+      await putBundle(gateway, root!, bytes);
+      setPrep({ busy: false, root });
+    } catch (err) {
+      setPrep({ busy: false, error: `Registered, but the upload failed (upload the file again to finish): ${describeError(err)}` });
+    }
   };
 
   return (
     <form className="card" onSubmit={(e) => e.preventDefault()} aria-label="Deploy a function">
       <TextField label="Name (a-z, 0-9 and inner '-')" value={name} onChange={(v) => setName(v.trim())} error={parsedName.error} testId="function-name" />
+      <div className="field">
+        <label htmlFor="bundle-file">Bundle file (one ES module; uploaded once registered, no token needed)</label>
+        <input
+          id="bundle-file"
+          type="file"
+          accept=".js,.mjs,text/javascript"
+          onChange={(e) => setBundleFile(e.target.files?.[0] ?? null)}
+          data-testid="bundle-file"
+        />
+      </div>
       <TextField
-        label="Bundle URL (one ES module the gateway fetches)"
+        label="Or a bundle URL (the gateway fetches it with its operator's token)"
         value={bundleUrl}
         onChange={(v) => setBundleUrl(v.trim())}
         error={urlError}
@@ -221,7 +249,7 @@ function DeployForm({ signer, account }: { signer: JsonRpcSigner; account: strin
       />
       <TextField label="Gateway" value={gateway} onChange={(v) => setGateway(v.trim())} placeholder="http://127.0.0.1:…" testId="gateway-url" />
       <div className="field">
-        <label htmlFor="operator-token">Gateway operator token</label>
+        <label htmlFor="operator-token">Gateway operator token (for a URL)</label>
         <input
           id="operator-token"
           type="password"
