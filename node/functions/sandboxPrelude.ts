@@ -49,8 +49,12 @@ export function sandboxPrelude(envSource = "undefined"): string {
   delete globalThis.__fleekHostUrl;
   // No WebAssembly: its memories live outside the V8 heap, so the isolate's memory limit never
   // counted them (one function held 512 MiB past 128), and it compiles on V8's background threads,
-  // off the function's CPU clock. It is the only way to them: nothing else in a context names it.
-  delete globalThis.WebAssembly;
+  // off the function's CPU clock. No FinalizationRegistry, Atomics or SharedArrayBuffer: V8 runs a
+  // registry's cleanups and Atomics.waitAsync's wake-ups as tasks of their own, after the request,
+  // where no limit holds (a loop there held the runtime for good), and isolated-vm ends the process
+  // on a timed waitAsync; without threads, shared memory serves nothing. Each global is the only
+  // way to its objects: nothing else in a context names them (docs/functions.md "Removed globals").
+  for (const name of ["WebAssembly", "FinalizationRegistry", "Atomics", "SharedArrayBuffer"]) delete globalThis[name];
   const env = ${envSource};
   // A clock that stands still while the function runs and moves when it waits (its request
   // starts, a subrequest answers), as Workers' does: a function timing its own code, or another
@@ -68,7 +72,8 @@ export function sandboxPrelude(envSource = "undefined"): string {
     name: { value: "Date" },
     length: { value: 7 },
     prototype: { value: RealDate.prototype },
-    now: { value: function now() { return clock; }, writable: true, configurable: true },
+    // Methods, as the built-ins are: not constructors.
+    now: { value: ({ now() { return clock; } }).now, writable: true, configurable: true },
     parse: { value: RealDate.parse, writable: true, configurable: true },
     UTC: { value: RealDate.UTC, writable: true, configurable: true },
   });
@@ -88,7 +93,7 @@ export function sandboxPrelude(envSource = "undefined"): string {
       configurable: true,
     });
     Object.defineProperty(formats, "formatToParts", {
-      value: function formatToParts(date) { return realFormatToParts.call(this, date === undefined ? clock : date); },
+      value: ({ formatToParts(date) { return realFormatToParts.call(this, date === undefined ? clock : date); } }).formatToParts,
       writable: true, configurable: true,
     });
   }
@@ -187,9 +192,11 @@ export function sandboxPrelude(envSource = "undefined"): string {
   const viewLength = Object.getOwnPropertyDescriptor(typedArrayProto, "byteLength").get;
   const viewBuffer = Object.getOwnPropertyDescriptor(typedArrayProto, "buffer").get;
   const bufferLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+  // A Uint8Array's own tag: another typed array (a Float64Array's 16 bytes read as 2) is copied too.
+  const viewTag = Object.getOwnPropertyDescriptor(typedArrayProto, Symbol.toStringTag).get;
   const ownBytes = (bytes) => {
     try {
-      if (bufferLength.call(viewBuffer.call(bytes)) === viewLength.call(bytes)) return bytes;
+      if (viewTag.call(bytes) === "Uint8Array" && bufferLength.call(viewBuffer.call(bytes)) === viewLength.call(bytes)) return bytes;
     } catch {}
     return new Uint8Array(bytes);
   };
@@ -257,8 +264,9 @@ export function sandboxPrelude(envSource = "undefined"): string {
     const r = await hostFetch.apply(undefined, [request.url, request.method, [...request.headers], request._bytes && ownBytes(request._bytes)], {
       arguments: { copy: true }, result: { promise: true, copy: true },
     });
-    tick();
     if (r.error !== undefined) throw new TypeError(r.error);
+    // After an answer only: a refusal comes at once, and ticking on it gave back a clock to the ms.
+    tick();
     return new Response(r.body, { status: r.status, headers: r.headers });
   }
   class TextEncoder { get encoding() { return "utf-8"; } encode(s = "") { return encodeUtf8(String(s)); } }
@@ -273,8 +281,16 @@ export function sandboxPrelude(envSource = "undefined"): string {
   function ownAnswer(result) {
     const status = Number(result.status);
     if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError("status must be 200-599");
+    // At most what the channel sends on (256 KiB of headers, serviceChannel.ts), counted before the
+    // copy: a 512 MiB header value cost the host its copy first (review).
     const headers = [];
-    for (const [name, value] of result.headers) headers.push([String(name), String(value)]);
+    let headerChars = 0;
+    for (const [name, value] of result.headers) {
+      const pair = [String(name), String(value)];
+      headerChars += pair[0].length + pair[1].length;
+      if (headerChars > 262144) throw new RangeError("the response's headers are over 256 KiB");
+      headers.push(pair);
+    }
     const body = result._bytes;
     return { status, headers, body: body ? ownBytes(body) : new Uint8Array(0) };
   }

@@ -12,6 +12,12 @@ interface CatalogEntry {
   check(options: Record<string, unknown>): void;
   /** Starts the service; only called inside its child process. */
   start(context: ServiceContext): Promise<ServiceInstance>;
+  /**
+   * The longest its event loop may be held by one piece of work its limits allow (a module's
+   * evaluation and its first call run back to back, each up to the CPU limit): the supervisor's
+   * patience with unanswered pings is this and more.
+   */
+  longestRunMs(options: Record<string, unknown>): number;
 }
 
 const CATALOG: Record<string, CatalogEntry> = {
@@ -22,10 +28,12 @@ const CATALOG: Record<string, CatalogEntry> = {
       runtimeThreadsFrom(options.threads);
     },
     start: async (context) => (await import("../functions/functionsService")).startFunctionsService(context),
+    longestRunMs: (options) => 2 * functionLimitsFrom(options.limits).cpuMs,
   },
   agents: {
     check: (options) => void agentsConfigFrom(options),
     start: async (context) => (await import("../agents/agentsService")).startAgentsService(context),
+    longestRunMs: (options) => 2 * agentsConfigFrom(options).limits.cpuMs,
   },
 };
 

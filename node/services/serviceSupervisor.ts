@@ -1,6 +1,6 @@
 /**
  * Runs the configured services, each in its own child process, and routes the gateway's requests
- * to them. A service that exits, fails to start, or stops answering pings for 5 s (its event loop
+ * to them. A service that exits, fails to start, or stops answering pings for 5 s past its longest allowed run (its event loop
  * held: a loop, a stopped process) is killed and restarted after a backoff (200 ms doubling to
  * 30 s; back to 200 ms once a process ran for a minute). `reconcile` adds, removes and restarts
  * services to match a new `services` config (SIGHUP on `node run`). Consensus runs in the node
@@ -15,6 +15,7 @@ import * as path from "node:path";
 import { replyError } from "../gateway/httpReplies";
 import type { Logger } from "../logger";
 import { CHANNEL_FD, ChannelClient, type Attachment } from "./serviceChannel";
+import { serviceEntry } from "./serviceCatalog";
 import type { ServiceLaunch, ServiceMessage, ServicePing } from "./serviceProcess";
 
 const SERVICE_PROCESS = path.join(__dirname, "serviceProcess.ts");
@@ -24,7 +25,7 @@ const HEALTHY_AFTER_MS = 60_000;
 const START_TIMEOUT_MS = 30_000;
 /** A running service is pinged this often over IPC... */
 const PING_EVERY_MS = 1_000;
-/** ...and killed when no answer came for this long: far above any run a service lets hold its loop. */
+/** ...and killed when no answer came for this long past the longest run its limits allow (serviceCatalog.ts). */
 const UNRESPONSIVE_MS = 5_000;
 
 /** Sees a service's answer (no headers: none came) and returns the headers to send; see {@link ServiceSupervisor.route}. */
@@ -109,23 +110,32 @@ class SupervisedService {
       this.env.logger.warn("service did not start in time", { service: this.id, ms: START_TIMEOUT_MS });
       child.kill("SIGKILL");
     }, START_TIMEOUT_MS);
+    const unresponsiveMs = UNRESPONSIVE_MS + serviceEntry(this.id).longestRunMs(this.options);
     let answeredAt = performance.now();
+    let running = false;
     child.on("message", (message: ServiceMessage) => {
-      if (this.child !== child) return;
+      if (this.child !== child || typeof message !== "object" || message === null) return;
       if ("pong" in message) answeredAt = performance.now();
-      if (!("ready" in message)) return;
+      if (!("ready" in message) || running) return;
+      running = true;
       clearTimeout(this.startTimer);
       answeredAt = performance.now();
       let ping = 0;
-      this.pinger = setInterval(() => {
-        if (performance.now() - answeredAt > UNRESPONSIVE_MS) {
-          this.env.logger.warn("service stopped answering, killing it", { service: this.id, pid: child.pid, ms: UNRESPONSIVE_MS });
-          clearInterval(this.pinger);
+      let tickedAt = performance.now();
+      const pinger = setInterval(() => {
+        const now = performance.now();
+        // This process's own loop was held (the pings went out late): the child gets a new window.
+        if (now - tickedAt > 2 * PING_EVERY_MS) answeredAt = now;
+        tickedAt = now;
+        if (now - answeredAt > unresponsiveMs) {
+          this.env.logger.warn("service stopped answering, killing it", { service: this.id, pid: child.pid, ms: unresponsiveMs });
+          clearInterval(pinger);
           child.kill("SIGKILL");
           return;
         }
         if (child.connected) child.send({ ping: ++ping } satisfies ServicePing);
       }, PING_EVERY_MS);
+      this.pinger = pinger;
       this.channel = new ChannelClient(child.stdio[CHANNEL_FD] as Socket, (reason) => {
         // A broken channel (the process died, or sent what the protocol forbids) ends the process: it is restarted.
         if (this.child !== child || this.state === "stopped") return;
