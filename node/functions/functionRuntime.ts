@@ -151,7 +151,7 @@ class WarmFunction {
   readonly clocked = new Set<{ ns: bigint }>();
   /** The isolate's CPU clock when it was last shared out (`shareClock`). */
   private clockMark = 0n;
-  /** The locked-down context and the prelude's two entries, built before the function is known. */
+  /** The locked-down context and the prelude's entries, built before the function is known. */
   base!: Promise<{ context: ivm.Context } & PreludeEntries>;
   /** Settles once the function's module is evaluated in `base`. */
   ready?: Promise<PreparedModule>;

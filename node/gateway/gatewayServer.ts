@@ -253,7 +253,7 @@ async function serveProof(store: BlockStore, res: ServerResponse, hash: ContentH
 
 /**
  * Stores a function's bundle a developer uploads (`PUT /blake3/<root>`, docs/functions.md
- * "Deploying"): no operator token, since FunctionRegistry is the permission. Only a root a function
+ * "Deploying without the operator"): no operator token, since FunctionRegistry is the permission. Only a root a function
  * version registers is taken, at most its registered bundle size (capped by the node's), and the
  * bytes must hash to it: an upload can only store what someone paid gas to register, and only once.
  */
@@ -273,14 +273,15 @@ async function putRegisteredBundle(options: GatewayOptions, req: IncomingMessage
     req.resume();
     return replyError(res, 413, `the bundle is ${announced} bytes, over its ${limit}-byte limit`);
   }
+  let put: { length: number };
   try {
-    await options.store.put(req, { expectedHash: hash, maxLength: limit, contentType: "text/javascript" });
+    put = await options.store.put(req, { expectedHash: hash, maxLength: limit, contentType: "text/javascript" });
   } catch (error) {
     if (error instanceof ContentTooLargeError) return replyError(res, 413, `the bundle is over its ${limit}-byte limit`);
     if (error instanceof IntegrityError) return replyError(res, 422, `the bundle is not the registered one: ${error.message}`);
     throw error;
   }
-  replyJson(res, 201, { hash, length: options.store.stat(hash)?.length, path: `/blake3/${hash}` }, { location: `/blake3/${hash}` });
+  replyJson(res, 201, { hash, length: put.length, path: `/blake3/${hash}` }, { location: `/blake3/${hash}` });
 }
 
 async function addFromOrigin(options: GatewayOptions, operatorDigest: Buffer | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * Runs the configured services, each in its own child process, and routes the gateway's requests
- * to them. A service that exits, fails to start, or stops answering pings for 5 s past its longest allowed run (its event loop
- * held: a loop, a stopped process) is killed and restarted after a backoff (200 ms doubling to
- * 30 s; back to 200 ms once a process ran for a minute). `reconcile` adds, removes and restarts
+ * to them. A service that exits, fails to start, or stops answering pings for 5 s past its
+ * longest allowed run (its event loop held: a loop, a stopped process) is killed and restarted
+ * after a backoff (200 ms doubling to 30 s; back to 200 ms once a process ran for a minute). `reconcile` adds, removes and restarts
  * services to match a new `services` config (SIGHUP on `node run`). Consensus runs in the node
  * process and never waits on a service: the only link is this proxy, over the service's framed
  * channel (serviceChannel.ts) or, for a service that streams its answers, HTTP on loopback.
